@@ -1,0 +1,8 @@
+// Every top-level command, in the order `mmft --help` lists them.
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import { pluginsCommand } from './plugins';
+import { schemaCommand } from './schema';
+import { trainCommand } from './train';
+
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, pluginsCommand, schemaCommand];

@@ -1,0 +1,57 @@
+// `mmft train <recipe>`: reads and validates the recipe against the plugins it names, then hands
+// the run to the trainer plugin its `train.type` selects.
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { MmftError, readRecipe, validateRecipe, type RunReporter } from '@mmft/core';
+import type { CliContext } from '../context';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Plain-line reporter; trainers with a TTY bar bring their own via the progress library. */
+function lineReporter(ctx: CliContext): RunReporter {
+  return {
+    info: (message) => ctx.print(message),
+    warn: (message) => void ctx.stderr.write(`warning: ${message}\n`),
+    progress: ({ step, total, samples, values }) =>
+      ctx.print(`step ${step}/${total} samples ${samples} ${Object.entries(values).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`),
+  };
+}
+
+export function trainCommand(ctx: CliContext): Command {
+  return new Command('train')
+    .description('fine-tune as a recipe file describes')
+    .argument('<recipe>', 'recipe file (YAML or JSON)')
+    .option('--set <path=value>', 'override a recipe value, e.g. --set train.lr=2e-4 (repeatable)', collect, [])
+    .option('--plugin <specifier...>', 'load extra plugin packages')
+    .option('--output <dir>', 'output folder (default: recipe output_dir or runs/<recipe name>)')
+    .option('--resume <checkpoint>', 'resume from a checkpoint folder')
+    .action(async (recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string }) => {
+      const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set);
+      const named = Array.isArray(raw.value.plugins) ? (raw.value.plugins as string[]) : [];
+      const registry = await ctx.createRegistry([...named, ...(options.plugin ?? [])], raw.baseDir);
+      const recipe = validateRecipe(raw, registry);
+      const train = recipe.value.train as { type: string } | undefined;
+      if (!train) {
+        throw new MmftError('E_RECIPE', `recipe ${raw.file} has no train: section`, {
+          hint: `add train: { type: <trainer> }; trainers available: ${registry.list('trainer').map((t) => t.id).join(', ') || '(none loaded)'}`,
+        });
+      }
+      const trainer = registry.resolve('trainer', train.type);
+      const { type: _type, ...settings } = train;
+      const outputDir = path.resolve(
+        raw.baseDir,
+        options.output ?? (typeof raw.value.output_dir === 'string' ? raw.value.output_dir : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))),
+      );
+      const summary = await trainer.run(settings, {
+        recipe: recipe.value,
+        baseDir: raw.baseDir,
+        outputDir,
+        resolver: registry,
+        reporter: lineReporter(ctx),
+        resumeFrom: options.resume ? path.resolve(ctx.cwd, options.resume) : undefined,
+      });
+      ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
+    });
+}

@@ -1,0 +1,46 @@
+// Architecture contract: builds a model from a config or a Hugging Face checkpoint folder and
+// exposes its named module tree. Architecture plugins contribute `model_type` → factory rows to
+// one table (STYLE.md §8), as transformers.js's models/registry.js does.
+import type { Module } from '../nn/module';
+import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelOutputs, TextTokenizer } from './model';
+import type { ProviderBase } from './provider';
+
+/** Dual encoders (CLIP) embed both modalities; bridges (BLIP-2, LLaVA) feed vision into an LLM. */
+export type ArchitectureFamily = 'dual-encoder' | 'vision-to-llm' | 'language-model' | 'vision-encoder';
+
+/**
+ * A loaded model. `root` is the module tree: its parameter names are the Hugging Face state-dict
+ * names, so checkpoints load by name and PEFT targets modules such as `q_proj`.
+ */
+export interface VisionLanguageModel {
+  readonly modelType: string;
+  readonly family: ArchitectureFamily;
+  readonly root: Module;
+  /** The parsed config.json (with defaults filled in), written back on save. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly tokenizer?: TextTokenizer;
+  readonly imageProcessing?: ImageProcessing;
+  forward(inputs: ModelInputs): ModelOutputs;
+  /** Text generation for captioning/VQA/dialogue models; absent on dual encoders. */
+  generate?(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult>;
+  /** Write the Hugging Face layout (config.json, model.safetensors, tokenizer files). */
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}
+
+/** Options when loading a checkpoint folder. */
+export interface LoadOptions {
+  /** List tensors the model does not know and ignore them instead of failing. */
+  readonly ignoreUnexpected?: boolean;
+}
+
+export interface ArchitectureProvider<Config = unknown> extends ProviderBase<Config> {
+  readonly kind: 'architecture';
+  readonly family: ArchitectureFamily;
+  /** config.json `model_type` values this provider builds ("clip", "blip-2", "llava", "opt"). */
+  readonly modelTypes: readonly string[];
+  /** A freshly initialised model from a (partial) HF config, defaults filled in as HF does. */
+  fromConfig(config: Config): Promise<VisionLanguageModel>;
+  /** Load a checkpoint folder: config.json + model.safetensors (or sharded) + tokenizer.json. */
+  fromPretrained(dir: string, options?: LoadOptions): Promise<VisionLanguageModel>;
+}

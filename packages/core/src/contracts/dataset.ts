@@ -1,0 +1,92 @@
+// Dataset contract: typed streaming examples for the four task formats. Readers stream (bounded
+// memory), shuffle deterministically by seed, shard by worker/rank and can resume at a position.
+import type { ProviderBase } from './provider';
+
+export type TaskKind = 'caption' | 'vqa' | 'retrieval' | 'instruction';
+
+/** Where an example came from, so every error and reject can name file and line. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** An image reference: a resolved file path, or encoded bytes for in-memory datasets. */
+export type ImageRef =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly format: 'png' | 'jpeg' | 'webp' | 'svg'; readonly key: string };
+
+interface ExampleBase {
+  readonly id: string;
+  readonly image: ImageRef;
+  readonly source?: SourceLocation;
+  /** BCP-47-ish language tag of the text fields ("en", "zh"). */
+  readonly lang?: string;
+}
+
+export interface CaptionExample extends ExampleBase {
+  readonly task: 'caption';
+  readonly captions: readonly string[];
+}
+
+export interface VqaExample extends ExampleBase {
+  readonly task: 'vqa';
+  readonly question: string;
+  readonly answer: string;
+  /** The 10 human answers of VQA v2, when present. */
+  readonly answers?: readonly string[];
+  readonly answerType?: string;
+  readonly questionType?: string;
+}
+
+export interface RetrievalExample extends ExampleBase {
+  readonly task: 'retrieval';
+  /** All positive texts of the image (COCO layout: 5). */
+  readonly texts: readonly string[];
+  /** Hard negatives (same objects, swapped attributes). */
+  readonly negativeTexts?: readonly string[];
+}
+
+export interface ConversationTurn {
+  readonly role: 'user' | 'assistant' | 'system';
+  readonly content: string;
+}
+
+export interface InstructionExample extends ExampleBase {
+  readonly task: 'instruction';
+  /** LLaVA's conversations, normalised: "human" → user, "gpt" → assistant; `<image>` kept in place. */
+  readonly turns: readonly ConversationTurn[];
+}
+
+export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample;
+export type ExampleOf<T extends TaskKind> = Extract<Example, { task: T }>;
+
+/** How to iterate: the same options always give the same order (STYLE: seeded determinism). */
+export interface IterateOptions {
+  readonly seed?: number;
+  readonly shuffle?: boolean;
+  /** Shard `index` of `count` (data-parallel workers or ranks). */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Skip this many examples of the (shuffled, sharded) order: resume support. */
+  readonly startAt?: number;
+  /** Which epoch: part of the shuffle seed so epochs differ but are reproducible. */
+  readonly epoch?: number;
+}
+
+/** A stream of examples of one task. */
+export interface Dataset<E extends Example = Example> {
+  readonly task: E['task'];
+  /** Number of examples when known without reading everything. */
+  readonly size?: number;
+  iterate(options?: IterateOptions): AsyncIterable<E>;
+}
+
+/** Context handed to providers: where relative paths resolve from. */
+export interface DatasetContext {
+  readonly baseDir: string;
+}
+
+export interface DatasetProvider<Config = unknown> extends ProviderBase<Config> {
+  readonly kind: 'dataset';
+  readonly tasks: readonly TaskKind[];
+  open(config: Config, context: DatasetContext): Promise<Dataset>;
+}

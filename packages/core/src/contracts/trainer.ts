@@ -1,0 +1,43 @@
+// Trainer contract: a trainer plugin receives the validated recipe and a resolver for the other
+// providers the recipe names, and runs the job. Core owns no training loop of its own.
+import type { PluginKind } from './provider';
+import type { ProviderOf } from './kinds';
+import type { ProviderBase } from './provider';
+
+/** Resolves providers by kind and id; an unknown id fails with the list of available ones. */
+export interface ProviderResolver {
+  resolve<K extends PluginKind>(kind: K, id: string): ProviderOf<K>;
+  list<K extends PluginKind>(kind: K): ReadonlyArray<ProviderOf<K>>;
+}
+
+/** Progress and log sink: a bar on a TTY, plain lines otherwise (the CLI decides). */
+export interface RunReporter {
+  info(message: string): void;
+  warn(message: string): void;
+  progress(update: { step: number; total: number; samples: number; values: Readonly<Record<string, number>> }): void;
+}
+
+/** Everything a trainer needs for one run. */
+export interface RunContext {
+  /** The recipe after `extends`, overrides and schema validation; sections keyed by name. */
+  readonly recipe: Readonly<Record<string, unknown>>;
+  /** Folder of the recipe file; relative paths in the recipe resolve from here. */
+  readonly baseDir: string;
+  readonly outputDir: string;
+  readonly resolver: ProviderResolver;
+  readonly reporter: RunReporter;
+  /** Resume from this checkpoint folder when given. */
+  readonly resumeFrom?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunSummary {
+  readonly steps: number;
+  readonly outputDir: string;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface TrainerProvider<Config = unknown> extends ProviderBase<Config> {
+  readonly kind: 'trainer';
+  run(config: Config, context: RunContext): Promise<RunSummary>;
+}

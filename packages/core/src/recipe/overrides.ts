@@ -1,0 +1,54 @@
+// `--set train.lr=2e-4` overrides: the value is read as a YAML scalar/flow value, so numbers,
+// booleans and `[a, b]` lists work as users type them.
+import { parse } from 'yaml';
+import { MmftError } from '../errors';
+import { isPlainObject } from './merge';
+import type { PathSegment } from './source-map';
+
+export interface ParsedOverride {
+  readonly segments: readonly PathSegment[];
+  readonly value: unknown;
+  readonly text: string;
+}
+
+/** Parse one `path=value` string. */
+export function parseOverride(text: string): ParsedOverride {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new MmftError('E_INPUT', `--set "${text}": expected path=value, e.g. --set train.lr=2e-4`);
+  const pathText = text.slice(0, eq).trim();
+  const segments: PathSegment[] = [];
+  for (const part of pathText.split('.')) {
+    const match = /^([A-Za-z_][\w-]*)((?:\[\d+\])*)$/.exec(part);
+    if (!match) throw new MmftError('E_INPUT', `--set "${text}": "${part}" is not a valid path segment`);
+    segments.push(match[1]!);
+    for (const index of match[2]!.matchAll(/\[(\d+)\]/g)) segments.push(Number(index[1]));
+  }
+  let value: unknown;
+  try {
+    value = parse(text.slice(eq + 1));
+  } catch (cause) {
+    throw new MmftError('E_INPUT', `--set "${text}": the value is not valid YAML`, { cause });
+  }
+  return { segments, value: value ?? null, text };
+}
+
+/** A copy of `recipe` with the override applied (intermediate mappings are created). */
+export function applyOverride(recipe: Record<string, unknown>, override: ParsedOverride): Record<string, unknown> {
+  const root = structuredClone(recipe);
+  let cursor: Record<string, unknown> | unknown[] = root;
+  override.segments.forEach((segment, index) => {
+    const last = index === override.segments.length - 1;
+    const container = cursor as Record<string | number, unknown>;
+    if (last) {
+      container[segment] = override.value;
+      return;
+    }
+    const next = container[segment];
+    if (next === undefined) container[segment] = typeof override.segments[index + 1] === 'number' ? [] : {};
+    else if (!isPlainObject(next) && !Array.isArray(next)) {
+      throw new MmftError('E_INPUT', `--set "${override.text}": ${String(segment)} is a ${typeof next}, not a section`);
+    }
+    cursor = container[segment] as Record<string, unknown>;
+  });
+  return root;
+}

@@ -1,0 +1,5 @@
+export * from './load-plugin';
+export * from './names';
+export * from './plugin-registry';
+export * from './register-providers';
+export * from './validate-manifest';
