@@ -5,3 +5,4 @@ export * from './errors';
 export * from './recipe';
 export * from './registry';
 export * from './tokens';
+export * from './io';

@@ -1,0 +1,11 @@
+// Safetensors I/O for mmft: read (single file, in memory, or a sharded checkpoint folder),
+// write atomically, and move tensors between files and a Module's state dict.
+
+export { SUPPORTED_DTYPES, isSafetensorsDtype, type SafetensorsDtype, type TensorData } from './dtypes';
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
+export type { WritableData } from './codec';
+export { parseSafetensors, readSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors';
+export { serializeSafetensors, writeSafetensors, type WritableTensor, type WritableTensors } from './safetensors-write';
+export { readShardedSafetensors, type ReadShardedOptions, type ShardedSafetensors } from './sharded';
+export { loadTensorsIntoModule, tensorsFromModule } from './module-tensors';
+export { writeFileAtomic } from './atomic-write';

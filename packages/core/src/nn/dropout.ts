@@ -1,0 +1,42 @@
+// Dropout that is the identity in eval mode (or with p = 0) and scales kept values by 1/(1-p)
+// in training, as torch/nn/modules/dropout.py. A seeded Dropout draws a fresh but reproducible
+// mask on every call: the k-th call of a run always uses the same mask.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { assertThat } from '../errors';
+import { deriveSeed } from './init';
+import { Module } from './module';
+
+/** Options of `Dropout`. */
+export interface DropoutOptions {
+  /** Makes the sequence of masks reproducible across runs. */
+  seed?: number;
+}
+
+/**
+ * Zeroes each element with probability `p` while training; when inactive it returns its input
+ * itself (not a copy), as torch.nn.functional.dropout does.
+ *
+ * @example
+ * const drop = new Dropout(0.1, { seed: 7 });
+ * const y = drop.forward(x); // identity after model.eval()
+ */
+export class Dropout extends Module<[tf.Tensor], tf.Tensor> {
+  private calls = 0;
+
+  constructor(
+    readonly p: number,
+    private readonly options: DropoutOptions = {},
+  ) {
+    super();
+    assertThat(p >= 0 && p < 1, 'E_CONFIG', () => `Dropout probability must be in [0, 1), got ${p}`);
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    if (!this.training || this.p === 0) return x;
+    this.calls += 1;
+    // A constant seed would drop the same units on every step; vary it per call instead.
+    const seed = deriveSeed(this.options.seed, String(this.calls));
+    return tf.tidy(() => tf.dropout(x, this.p, undefined, seed));
+  }
+}

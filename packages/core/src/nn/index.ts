@@ -1,0 +1,21 @@
+// The nn module system of mmft (`@mmft/core/nn`): a PyTorch-style module tree over
+// @tensorflow/tfjs-core whose parameter names equal Hugging Face state-dict keys.
+
+export { Module, type AnyModule } from './module';
+export { ModuleList } from './module-list';
+export { Linear, type LinearOptions } from './linear';
+export { Embedding, type EmbeddingOptions } from './embedding';
+export { LayerNorm, type LayerNormOptions } from './layer-norm';
+export { Conv2d, type Conv2dOptions } from './conv2d';
+export { Dropout, type DropoutOptions } from './dropout';
+export { ACTIVATIONS, getActivation, gelu, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
+export {
+  MultiHeadAttention,
+  type AttentionInputs,
+  type AttentionProjectionNames,
+  type MultiHeadAttentionOptions,
+} from './attention';
+export { MASK_MIN, causalMask, combineMasks, extendMaskForPrefix, paddingMask } from './masks';
+export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initializer } from './init';
+export { globToRegExp, type NamePattern } from './naming';
+export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';

@@ -1,0 +1,132 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+import { gelu } from './activations';
+import { MultiHeadAttention } from './attention';
+import { deriveSeed } from './init';
+import { LayerNorm } from './layer-norm';
+import { Linear } from './linear';
+import { causalMask } from './masks';
+import { Module } from './module';
+import { ModuleList } from './module-list';
+
+/**
+ * tfjs-core 4.x's CommonJS bundle registers no gradients: @tensorflow/tfjs (the union package)
+ * bundles them, and tfjs-core ships them only as extensionless ES modules (dist/gradients/*.js)
+ * that Node's require cannot load. This test loads tfjs's own gradient configs by transpiling
+ * those files and pointing their relative imports at the bundle's public exports, then
+ * registers them with tf.registerGradient: the gradients under test are tfjs's, unmodified.
+ */
+function registerTfjsGradients(): number {
+  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'gradients');
+  const namespaces = [tf, tf.backend_util, tf.util] as unknown as Array<Record<string, unknown>>;
+  const lookup = (name: string) => {
+    if (name === 'ENGINE') return tf.engine();
+    const ns = namespaces.find((n) => n[name] !== undefined);
+    if (!ns) throw new Error(`tfjs-core's bundle does not export "${name}"`);
+    return ns[name];
+  };
+  const publicApi = new Proxy({}, { get: (_, name) => (typeof name === 'string' ? lookup(name) : undefined) });
+  const loaded = new Map<string, Record<string, unknown>>();
+  const load = (file: string): Record<string, unknown> => {
+    const cached = loaded.get(file);
+    if (cached) return cached;
+    const exports: Record<string, unknown> = {};
+    loaded.set(file, exports);
+    const options = { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } };
+    const code = ts.transpileModule(fs.readFileSync(file, 'utf8'), options).outputText;
+    const requireShim = (spec: string) => (spec.startsWith('./') ? load(path.join(path.dirname(file), `${spec}.js`)) : publicApi);
+    new Function('require', 'exports', code)(requireShim, exports);
+    return exports;
+  };
+  let count = 0;
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('_grad.js'))) {
+    for (const value of Object.values(load(path.join(dir, file)))) {
+      if (value && typeof value === 'object' && 'kernelName' in value) {
+        tf.registerGradient(value as tf.GradConfig);
+        count += 1;
+      }
+    }
+  }
+  return count;
+}
+
+beforeAll(async () => {
+  tf.env().set('IS_TEST', true); // tfjs's own test mode: checks every kernel for leaks, no console banner
+  await tf.setBackend('cpu');
+  if (!tf.getGradient('RealDiv')) expect(registerTfjsGradients()).toBeGreaterThan(90);
+});
+
+/** A pre-norm transformer block as in HF CLIPEncoderLayer. */
+class Block extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
+  constructor(dim: number, seed: number) {
+    super();
+    this.registerModule('self_attn', new MultiHeadAttention({ embedDim: dim, numHeads: 2, dropout: 0.1, seed: deriveSeed(seed, 'attn') }));
+    this.registerModule('layer_norm1', new LayerNorm(dim));
+    this.registerModule('fc1', new Linear(dim, 2 * dim, { seed: deriveSeed(seed, 'fc1') }));
+    this.registerModule('fc2', new Linear(2 * dim, dim, { seed: deriveSeed(seed, 'fc2') }));
+    this.registerModule('layer_norm2', new LayerNorm(dim));
+  }
+  forward(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const ln = (name: string) => this.child<LayerNorm>(name);
+      const h = tf.add(x, this.child<MultiHeadAttention>('self_attn').forward(ln('layer_norm1').forward(x), { attentionMask: mask }));
+      const mlp = this.child<Linear>('fc2').forward(gelu(this.child<Linear>('fc1').forward(ln('layer_norm2').forward(h))));
+      return tf.add(h, mlp);
+    });
+  }
+}
+
+class Tiny extends Module<[tf.Tensor], tf.Tensor> {
+  constructor(dim: number) {
+    super();
+    this.registerModule('layers', new ModuleList([new Block(dim, 1), new Block(dim, 2)]));
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const mask = causalMask(x.shape[1]!);
+      let h = x;
+      for (const block of this.child<ModuleList<Block>>('layers')) h = block.forward(h, mask);
+      return h;
+    });
+  }
+}
+
+describe('a training step', () => {
+  test('forward + gradients + SGD update leave tf.memory().numTensors unchanged', () => {
+    const model = new Tiny(8).train();
+    model.freeze('layers.0.**');
+    const frozen = model.getModule('layers.0.fc1', Linear).weight.arraySync();
+    const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 1);
+    const target = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 2);
+    const optimizer = tf.train.sgd(0.1);
+    const step = () => {
+      const loss = optimizer.minimize(() => tf.losses.meanSquaredError(target, model.forward(x)) as tf.Scalar, true, model.trainableParameters());
+      const value = loss!.dataSync()[0];
+      loss!.dispose();
+      return value;
+    };
+    const first = step(); // warm-up: SGD caches its learning-rate scalar on the first update
+    const before = tf.memory().numTensors;
+    const losses = [step(), step(), step()];
+    expect(tf.memory().numTensors).toBe(before);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(Math.min(...losses)).toBeLessThan(first);
+    expect(model.getModule('layers.0.fc1', Linear).weight.arraySync()).toEqual(frozen);
+
+    // The same holds with tf.variableGrads and a manual update.
+    const before2 = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(target, model.forward(x)) as tf.Scalar, model.trainableParameters());
+      optimizer.applyGradients(grads);
+      value.dispose();
+      tf.dispose(grads);
+    }
+    expect(tf.memory().numTensors).toBe(before2);
+    optimizer.dispose();
+    model.dispose();
+  });
+});
