@@ -1,8 +1,9 @@
 // Every top-level command, in the order `mmft --help` lists them.
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { envCommand } from './env';
 import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, envCommand, pluginsCommand, schemaCommand];

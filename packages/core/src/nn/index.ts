@@ -19,3 +19,4 @@ export { MASK_MIN, causalMask, combineMasks, extendMaskForPrefix, paddingMask } 
 export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initializer } from './init';
 export { globToRegExp, type NamePattern } from './naming';
 export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';
+export { registerGradients } from './gradients';

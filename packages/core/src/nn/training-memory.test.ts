@@ -1,10 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as ts from 'typescript';
 import { gelu } from './activations';
+import { registerGradients } from './gradients';
 import { MultiHeadAttention } from './attention';
 import { deriveSeed } from './init';
 import { LayerNorm } from './layer-norm';
@@ -13,51 +11,10 @@ import { causalMask } from './masks';
 import { Module } from './module';
 import { ModuleList } from './module-list';
 
-/**
- * tfjs-core 4.x's CommonJS bundle registers no gradients: @tensorflow/tfjs (the union package)
- * bundles them, and tfjs-core ships them only as extensionless ES modules (dist/gradients/*.js)
- * that Node's require cannot load. This test loads tfjs's own gradient configs by transpiling
- * those files and pointing their relative imports at the bundle's public exports, then
- * registers them with tf.registerGradient: the gradients under test are tfjs's, unmodified.
- */
-function registerTfjsGradients(): number {
-  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'gradients');
-  const namespaces = [tf, tf.backend_util, tf.util] as unknown as Array<Record<string, unknown>>;
-  const lookup = (name: string) => {
-    if (name === 'ENGINE') return tf.engine();
-    const ns = namespaces.find((n) => n[name] !== undefined);
-    if (!ns) throw new Error(`tfjs-core's bundle does not export "${name}"`);
-    return ns[name];
-  };
-  const publicApi = new Proxy({}, { get: (_, name) => (typeof name === 'string' ? lookup(name) : undefined) });
-  const loaded = new Map<string, Record<string, unknown>>();
-  const load = (file: string): Record<string, unknown> => {
-    const cached = loaded.get(file);
-    if (cached) return cached;
-    const exports: Record<string, unknown> = {};
-    loaded.set(file, exports);
-    const options = { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } };
-    const code = ts.transpileModule(fs.readFileSync(file, 'utf8'), options).outputText;
-    const requireShim = (spec: string) => (spec.startsWith('./') ? load(path.join(path.dirname(file), `${spec}.js`)) : publicApi);
-    new Function('require', 'exports', code)(requireShim, exports);
-    return exports;
-  };
-  let count = 0;
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('_grad.js'))) {
-    for (const value of Object.values(load(path.join(dir, file)))) {
-      if (value && typeof value === 'object' && 'kernelName' in value) {
-        tf.registerGradient(value as tf.GradConfig);
-        count += 1;
-      }
-    }
-  }
-  return count;
-}
-
 beforeAll(async () => {
   tf.env().set('IS_TEST', true); // tfjs's own test mode: checks every kernel for leaks, no console banner
   await tf.setBackend('cpu');
-  if (!tf.getGradient('RealDiv')) expect(registerTfjsGradients()).toBeGreaterThan(90);
+  expect(registerGradients()).toBe(true);
 });
 
 /** A pre-norm transformer block as in HF CLIPEncoderLayer. */

@@ -2,7 +2,7 @@
 // packages), registers providers in a child container so two runs in one process share nothing,
 // and resolves providers by kind + id. Follows PEFT's tuner mapping rules (refuse bad names and
 // duplicates, say how to fix) on top of tsyringe multi-registration.
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import type { ProviderOf } from '../contracts/kinds';
 import type { MmftPlugin } from '../contracts/plugin';
 import { PLUGIN_KINDS, type PluginKind } from '../contracts/provider';
@@ -11,6 +11,13 @@ import { MmftError } from '../errors';
 import { closestNames, isKebabId } from './names';
 import { KIND_TOKENS } from './register-providers';
 import { validateManifest } from './validate-manifest';
+
+// tsyringe needs the Reflect metadata polyfill before it loads; loading both here, lazily, means
+// importing @mmft/core (in a worker, a script, a plugin) needs no special first import.
+function rootContainer(): DependencyContainer {
+  require('reflect-metadata');
+  return (require('tsyringe') as typeof import('tsyringe')).container;
+}
 
 /** A plugin the registry accepted, with where it was loaded from. */
 export interface LoadedPlugin {
@@ -32,8 +39,8 @@ export class PluginRegistry implements ProviderResolver {
   private readonly loaded: LoadedPlugin[] = [];
   private readonly owners = new Map<string, string>();
 
-  constructor(parent: DependencyContainer = rootContainer) {
-    this.container = parent.createChildContainer();
+  constructor(parent?: DependencyContainer) {
+    this.container = (parent ?? rootContainer()).createChildContainer();
   }
 
   /** Accept a plugin: validate its manifest, check ids against loaded plugins, register. */

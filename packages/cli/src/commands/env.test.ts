@@ -1,0 +1,58 @@
+// `mmft env` against the real backend plugin: text and JSON say the same thing, and a bad
+// --prefer is a one-line error. Uses the command factory directly until it joins COMMANDS.
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { resetBackendSelection } from '@mmft/backend-tfjs';
+import { createCliContext } from '../context';
+import { envCommand, type EnvReport } from './env';
+
+async function runEnv(argv: string[]): Promise<{ stdout: string; error?: unknown }> {
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => (text += chunk));
+  const ctx = createCliContext({ stdout, stderr: new PassThrough(), isTTY: false, builtins: ['@mmft/backend-tfjs'] });
+  resetBackendSelection(); // each run selects afresh, as a new process would
+  try {
+    await envCommand(ctx).exitOverride().parseAsync(argv, { from: 'user' });
+    return { stdout: text };
+  } catch (error) {
+    return { stdout: text, error };
+  }
+}
+
+describe('mmft env', () => {
+  test('prints node, platform, tfjs, every probe, the selection and the overrides', async () => {
+    const { stdout, error } = await runEnv([]);
+    expect(error).toBeUndefined();
+    expect(stdout).toContain(`node        ${process.version}`);
+    expect(stdout).toMatch(new RegExp(`platform    ${process.platform} ${process.arch}, \\d+ CPUs`));
+    expect(stdout).toMatch(/tfjs-core   4\.\d+\.\d+/);
+    expect(stdout).toMatch(/tfjs-node-gpu\s+no\s+not installed/);
+    expect(stdout).toMatch(/wasm\s+yes\s+selected/);
+    expect(stdout).toMatch(/selected    wasm \(tfjs backend "wasm"\): first that loaded/);
+    expect(stdout).toContain('overrides   BatchMatMul');
+  });
+
+  test('--json prints the same report as JSON', async () => {
+    const { stdout } = await runEnv(['--json']);
+    const report = JSON.parse(stdout) as EnvReport;
+    expect(report.node).toBe(process.version);
+    expect(report.cpus.count).toBeGreaterThan(0);
+    expect(report.backend.name).toBe('wasm');
+    expect(report.backend.probes.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
+    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul'] });
+  });
+
+  test('--prefer and --no-overrides reach the backend config', async () => {
+    const { stdout } = await runEnv(['--prefer', 'cpu', '--no-overrides', '--json']);
+    const report = JSON.parse(stdout) as EnvReport;
+    expect(report.backend).toMatchObject({ name: 'cpu', reason: 'first in prefer (cpu)' });
+    expect(report.backend.capabilities.kernelOverrides).toEqual([]);
+  });
+
+  test('an unknown engine is an E_INPUT error naming the option', async () => {
+    const { error } = await runEnv(['--prefer', 'tpu']);
+    expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(/^mmft env: --prefer: .*"wasm"/) });
+  });
+});

@@ -1,0 +1,25 @@
+// @mmft/backend-tfjs: the TensorFlow.js backend plugin. Default export is the plugin object
+// (STYLE.md §5); named exports are for tests, benchmarks and other kernels.
+import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { tfjsBackend } from './plugin';
+
+const VERSION: string = (require('../package.json') as { version: string }).version;
+
+export { tfjsBackend } from './plugin';
+export { ENGINE_NAMES, tfjsBackendConfigSchema, type EngineName, type TfjsBackendConfig, type TfjsBackendConfigInput } from './config';
+export { ENGINES, type EngineSpec, type ResolvedPackage } from './engines';
+export { probeEngines, type EngineProbe } from './probe';
+export { selectBackend, resetBackendSelection, currentBackendSelection } from './select';
+export { installKernelOverrides, removeKernelOverrides, installedKernelOverrides, KERNEL_OVERRIDES, type KernelOverride } from './kernels/register_overrides';
+export { BatchMatMul } from './kernels/kernel_names';
+export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
+
+const provides = [tfjsBackend];
+
+/** The plugin manifest; the CLI loads it as a built-in. */
+const plugin: MmftPlugin = {
+  meta: { name: '@mmft/backend-tfjs', version: VERSION, description: 'TensorFlow.js engine selection and kernel overrides' },
+  provides,
+  register: (container) => registerProviders(container, provides),
+};
+export default plugin;

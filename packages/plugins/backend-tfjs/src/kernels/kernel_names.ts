@@ -1,0 +1,8 @@
+// Names of the tfjs kernels mmft replaces, one place to list them (as tfjs-core's
+// src/kernel_names.ts does for the stock kernels). Overrides keep tfjs's names and signatures.
+import { BatchMatMul as TfjsBatchMatMul } from '@tensorflow/tfjs-core';
+
+/** tfjs's matrix product kernel (tf.matMul and its gradients call it). */
+export const BatchMatMul: typeof TfjsBatchMatMul = TfjsBatchMatMul;
+
+export type { BatchMatMulAttrs, BatchMatMulInputs } from '@tensorflow/tfjs-core';

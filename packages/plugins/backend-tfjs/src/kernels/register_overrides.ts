@@ -1,0 +1,67 @@
+// Installs and removes mmft's kernel overrides with tfjs-core's own registry (STYLE.md §9), as
+// tfjs backends register kernels (tfjs-backend-wasm/src/register_all_kernels.ts). The stock
+// kernel is kept so the override can delegate to it and removal can put it back.
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { BatchMatMul } from './kernel_names';
+import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
+
+/** An override: which kernel of which backend, and how to build it from the stock kernel. */
+export interface KernelOverride {
+  readonly kernelName: string;
+  readonly backendName: string;
+  make(stock: KernelConfig): KernelConfig;
+}
+
+/** Every override mmft ships, by tfjs backend name. Backends not listed get none. */
+export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]>> = {
+  wasm: [{ kernelName: BatchMatMul, backendName: 'wasm', make: makeWasmBatchMatMul }],
+};
+
+// Process-global like tfjs's own kernel registry: two copies of this plugin must agree on what
+// is installed, or the second would wrap the first's override instead of the stock kernel.
+const STATE_KEY = Symbol.for('@mmft/backend-tfjs:kernel-overrides');
+type Installed = Map<string, { readonly stock: KernelConfig; readonly override: KernelOverride }>;
+function installed(): Installed {
+  const holder = globalThis as unknown as Record<symbol, Installed | undefined>;
+  return (holder[STATE_KEY] ??= new Map());
+}
+const keyOf = (kernelName: string, backendName: string): string => `${backendName}/${kernelName}`;
+
+/**
+ * Replace the stock kernels of `backendName` that mmft overrides; returns the kernel names
+ * installed (already-installed ones included). Idempotent.
+ *
+ * @example
+ * installKernelOverrides('wasm'); // ['BatchMatMul']
+ */
+export function installKernelOverrides(backendName: string): string[] {
+  const names: string[] = [];
+  for (const override of KERNEL_OVERRIDES[backendName] ?? []) {
+    const key = keyOf(override.kernelName, override.backendName);
+    if (!installed().has(key)) {
+      const stock = getKernel(override.kernelName, override.backendName);
+      // The backend package registers its kernels when required; without it there is nothing to wrap.
+      if (stock === undefined) continue;
+      unregisterKernel(override.kernelName, override.backendName);
+      registerKernel(override.make(stock));
+      installed().set(key, { stock, override });
+    }
+    names.push(override.kernelName);
+  }
+  return names;
+}
+
+/** Put the stock kernels back (all backends, or only `backendName`). */
+export function removeKernelOverrides(backendName?: string): void {
+  for (const [key, { stock, override }] of installed()) {
+    if (backendName !== undefined && override.backendName !== backendName) continue;
+    unregisterKernel(override.kernelName, override.backendName);
+    registerKernel(stock);
+    installed().delete(key);
+  }
+}
+
+/** Names of the overrides installed now for `backendName`. */
+export function installedKernelOverrides(backendName: string): string[] {
+  return [...installed().values()].filter((entry) => entry.override.backendName === backendName).map((entry) => entry.override.kernelName);
+}
