@@ -1,9 +1,10 @@
 // Every top-level command, in the order `mmft --help` lists them.
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { dataCommand } from './data';
 import { envCommand } from './env';
 import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, envCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];

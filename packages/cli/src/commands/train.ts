@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { MmftError, readRecipe, validateRecipe, type RunReporter } from '@mmft/core';
+import { TtyReporter } from '@mmft/trainer-standard';
 import type { CliContext } from '../context';
 
 function collect(value: string, previous: string[]): string[] {
@@ -49,7 +50,7 @@ export function trainCommand(ctx: CliContext): Command {
         baseDir: raw.baseDir,
         outputDir,
         resolver: registry,
-        reporter: lineReporter(ctx),
+        reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
         resumeFrom: options.resume ? path.resolve(ctx.cwd, options.resume) : undefined,
       });
       ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);

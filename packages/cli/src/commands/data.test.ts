@@ -1,0 +1,95 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { Command } from 'commander';
+import { isMmftError } from '@mmft/core';
+import { createCliContext } from '../context';
+import { dataCommand } from './data';
+
+const IMAGES = path.resolve(__dirname, '../../../plugins/data-jsonl/fixtures/images');
+
+/** Run `mmft data ...` through the factory, as the program attaches it; errors are returned. */
+async function run(argv: string[], cwd: string): Promise<{ stdout: string; error?: Error }> {
+  const stdout = new PassThrough();
+  stdout.setEncoding('utf8');
+  const chunks: string[] = [];
+  stdout.on('data', (c: string) => chunks.push(c));
+  const ctx = createCliContext({ stdout, stderr: new PassThrough(), isTTY: false, cwd, builtins: [] });
+  const program = new Command('mmft').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }).addCommand(dataCommand(ctx).exitOverride());
+  let error: Error | undefined;
+  await program.parseAsync(['data', ...argv], { from: 'user' }).catch((e: Error) => (error = e));
+  return { stdout: chunks.join(''), error };
+}
+
+function workdir(files: Record<string, unknown[]>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-cli-data-'));
+  fs.cpSync(IMAGES, path.join(dir, 'images'), { recursive: true });
+  for (const [name, records] of Object.entries(files)) {
+    fs.writeFileSync(path.join(dir, name), records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+  }
+  return dir;
+}
+
+const red = { image: 'images/red.png', caption: 'a red square' };
+const green = { image: 'images/green.png', caption: 'a green square' };
+
+describe('mmft data validate', () => {
+  test('a clean file passes with a summary table', async () => {
+    const cwd = workdir({ 'ok.jsonl': [red, green] });
+    const { stdout, error } = await run(['validate', 'ok.jsonl'], cwd);
+    expect(error).toBeUndefined();
+    expect(stdout).toMatch(/ok\.jsonl\s+caption\s+2\s+2\s+0/);
+    expect(stdout).toContain('OK: 0 errors, 0 warnings');
+  });
+
+  test('errors are listed as file:line with their code and fail the command', async () => {
+    const cwd = workdir({ 'bad.jsonl': [red, '{"image": ', { image: 'images/corrupt.png', caption: 'x' }, { image: '../../etc/passwd', caption: 'x' }] });
+    const { stdout, error } = await run(['validate', 'bad.jsonl'], cwd);
+    expect(stdout).toContain('bad.jsonl:2: error [invalid-json] invalid JSON');
+    expect(stdout).toContain('bad.jsonl:3: error [image-corrupt]');
+    expect(stdout).toContain('bad.jsonl:4: error [image-outside-root]');
+    expect(stdout).toMatch(/image-corrupt\s+error\s+1/);
+    expect(isMmftError(error) && error.code).toBe('E_DATA');
+    expect(error?.message).toBe('validation failed: 3 errors in bad.jsonl');
+  });
+
+  test('--json prints one JSON document; --fix writes the cleaned file and rejects', async () => {
+    const cwd = workdir({ 'in.jsonl': [red, { image: 'images/nope.png', caption: 'x' }, red] });
+    const { stdout, error } = await run(['validate', 'in.jsonl', '--json', '--fix', 'clean.jsonl'], cwd);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ errors: 1, warnings: 1, byCode: { 'image-missing': 1, duplicate: 1 }, fix: { kept: 1, dropped: 2 } });
+    expect(error?.message).toContain('validation failed: 1 error');
+    expect(fs.readFileSync(path.join(cwd, 'clean.jsonl'), 'utf8')).toBe(`${JSON.stringify(red)}\n`);
+    expect(fs.readFileSync(path.join(cwd, 'clean.jsonl.rejects.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  test('--splits finds an image in two splits', async () => {
+    const cwd = workdir({ 'train.jsonl': [red, green], 'val.jsonl': [{ image: 'images/red.png', caption: 'other' }] });
+    const { stdout, error } = await run(['validate', '--splits', 'train.jsonl,val.jsonl'], cwd);
+    expect(stdout).toContain('val.jsonl:1: error [leakage] the same image content is used by train.jsonl:1');
+    expect(error).toBeDefined();
+  });
+
+  test('--task is checked against the known tasks', async () => {
+    const cwd = workdir({ 'ok.jsonl': [red] });
+    const { error } = await run(['validate', 'ok.jsonl', '--task', 'captions'], cwd);
+    expect(error?.message).toContain("Allowed choices are instruction, vqa, retrieval, caption");
+  });
+});
+
+describe('mmft data split and stats', () => {
+  test('split writes three files; stats reads them', async () => {
+    const cwd = workdir({ 'all.jsonl': [red, green, { image: 'images/blue.png', caption: 'b' }, { image: 'images/yellow.jpg', caption: 'y' }, { image: 'images/red.png', caption: 'r2' }] });
+    const split = await run(['split', 'all.jsonl', '--ratios', '0.5,0.25,0.25', '--seed', '3'], cwd);
+    expect(split.error).toBeUndefined();
+    expect(split.stdout).toMatch(/^train\s+\d+ records\s+\d+ images/m);
+    const counts = [...split.stdout.matchAll(/(\d+) records/g)].map((m) => Number(m[1]));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
+    const stats = await run(['stats', 'all.jsonl', '--json'], cwd);
+    expect(JSON.parse(stats.stdout)[0]).toMatchObject({ records: 5, images: { distinct: 4, formats: { png: 3, jpeg: 1 } } });
+    const text = await run(['stats', 'all.jsonl'], cwd);
+    expect(text.stdout).toContain('all.jsonl: image formats: png 3, jpeg 1');
+  });
+});

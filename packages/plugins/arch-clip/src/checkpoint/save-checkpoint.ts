@@ -1,0 +1,65 @@
+// Writes a CLIP checkpoint folder in the layout transformers' CLIPModel.save_pretrained produces
+// (config.json with architectures/model_type/torch_dtype/transformers_version, model.safetensors in
+// F32 with metadata {"format": "pt"}, tokenizer files, preprocessor_config.json), atomically.
+import { join } from 'node:path';
+import type { ImageProcessing } from '@mmft/core';
+import type { ClipConfig } from '../config';
+import type { ClipRoot } from '../model/clip-root';
+import { tensorsFromModule, writeSafetensors } from './core-io';
+import { imageProcessorJson } from './preprocessor';
+import { hfJson, replaceFolder, writeDurable } from './write-folder';
+
+/** The transformers release whose config layout we write (also the first to drop position_ids buffers: ≥ 4.31). */
+export const TRANSFORMERS_VERSION = '4.46.3';
+
+/** Keys of the recipe section that are not part of config.json. */
+const RECIPE_KEYS = ['type', 'pretrained', 'ignoreUnexpected', 'seed'];
+
+/**
+ * config.json content for `config`, as CLIPConfig.to_dict writes it: sub-configs tagged with their
+ * own model_type, the model class in `architectures`.
+ *
+ * @example
+ * hfConfigJson(model.config).architectures; // ['CLIPModel']
+ */
+export function hfConfigJson(config: ClipConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of RECIPE_KEYS) delete out[key];
+  return {
+    ...out,
+    architectures: ['CLIPModel'],
+    model_type: 'clip',
+    text_config: { ...config.text_config, model_type: 'clip_text_model' },
+    vision_config: { ...config.vision_config, model_type: 'clip_vision_model' },
+    torch_dtype: 'float32',
+    transformers_version: TRANSFORMERS_VERSION,
+  };
+}
+
+/** Everything a CLIP checkpoint folder holds. */
+export interface ClipCheckpointContents {
+  root: ClipRoot;
+  config: ClipConfig;
+  /** Tokenizer files by name, written byte for byte. */
+  tokenizerFiles?: ReadonlyMap<string, Uint8Array>;
+  /** preprocessor_config.json as loaded; otherwise one is generated from `imageProcessing`. */
+  preprocessor?: Record<string, unknown>;
+  imageProcessing?: ImageProcessing;
+}
+
+/**
+ * Saves `contents` to `dir`, replacing any previous folder there as a whole.
+ *
+ * @example
+ * await saveClipCheckpoint('out/clip', { root, config, tokenizerFiles });
+ */
+export async function saveClipCheckpoint(dir: string, contents: ClipCheckpointContents): Promise<void> {
+  const weights = await tensorsFromModule(contents.root);
+  await replaceFolder(dir, async (temp) => {
+    await writeDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
+    await writeSafetensors(join(temp, 'model.safetensors'), weights, { format: 'pt' });
+    for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeDurable(join(temp, name), bytes);
+    const preprocessor = contents.preprocessor ?? (contents.imageProcessing ? imageProcessorJson(contents.imageProcessing) : undefined);
+    if (preprocessor) await writeDurable(join(temp, 'preprocessor_config.json'), hfJson(preprocessor));
+  });
+}

@@ -1,0 +1,41 @@
+// @mmft/arch-clip: Hugging Face CLIPModel for mmft — checkpoint folders in HF layout, the two
+// towers, the tokenizer from tokenizer.json, and helpers to build tiny checkpoints for tests.
+import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { clipArchitecture } from './plugin';
+
+export * from './config';
+export { clipArchitecture } from './plugin';
+export { ClipModel, type ClipFromConfigOptions, type ClipOutputs } from './clip-model';
+export { ClipRoot, l2Normalize, type ClipInputs } from './model/clip-root';
+export { ClipTextTransformer, ClipTextEmbeddings, type TowerOutput } from './model/text-transformer';
+export { ClipVisionTransformer, ClipVisionEmbeddings } from './model/vision-transformer';
+export { ClipEncoder, ClipEncoderLayer, ClipMlp } from './model/encoder';
+export { PatchEmbedding } from './model/patch-embedding';
+export { eosPositions, gatherPositions } from './model/pooling';
+export { initClipWeights } from './model/init-weights';
+export { CLIP_MODEL_TYPES, parseClipConfig } from './checkpoint/parse-config';
+export { LEGACY_BUFFERS, loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
+export { readCheckpointFiles, TOKENIZER_FILES, type CheckpointFiles } from './checkpoint/read-folder';
+export { hfConfigJson, saveClipCheckpoint, TRANSFORMERS_VERSION } from './checkpoint/save-checkpoint';
+export { imageProcessorJson, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, parseImageProcessing } from './checkpoint/preprocessor';
+export { HfTokenizer, type EncodeOptions, type HfTokenizerOptions } from './tokenizer/hf-tokenizer';
+export { tokenizerFromFiles } from './tokenizer/from-files';
+export {
+  buildWordLevelTokenizerFiles,
+  buildWordLevelTokenizerJson,
+  splitWords,
+  wordLevelTokenizerFileMap,
+  type WordLevelIds,
+  type WordLevelOptions,
+} from './tokenizer/build-word-level';
+export { createTinyClipCheckpoint, TINY_WORDS, type TinyClipCheckpoint, type TinyClipOptions } from './testing/tiny-checkpoint';
+
+const provides = [clipArchitecture];
+
+/** The plugin object the CLI and recipes load as "@mmft/arch-clip". */
+const plugin: MmftPlugin = {
+  meta: { name: '@mmft/arch-clip', version: '0.1.0', description: 'CLIP dual encoder on Hugging Face checkpoints' },
+  provides,
+  register: (container) => registerProviders(container, provides),
+};
+export default plugin;

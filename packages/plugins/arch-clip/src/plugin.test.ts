@@ -1,0 +1,47 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { container } from 'tsyringe';
+import { ARCHITECTURES, type ArchitectureProvider } from '@mmft/core';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import plugin from './index';
+import { createTinyClipCheckpoint } from './testing/tiny-checkpoint';
+
+let tmp: string;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  tmp = await mkdtemp(join(tmpdir(), 'mmft-clip-plugin-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('@mmft/arch-clip plugin', () => {
+  test('registers the "clip" architecture for model_type clip', () => {
+    const child = container.createChildContainer();
+    plugin.register(child);
+    const [provider] = child.resolveAll<ArchitectureProvider>(ARCHITECTURES);
+    expect(provider).toMatchObject({ kind: 'architecture', id: 'clip', family: 'dual-encoder', modelTypes: ['clip'] });
+  });
+
+  test('recipe section: pretrained folder or config fields (recipe keys never reach config.json)', async () => {
+    const provider = plugin.provides[0] as ArchitectureProvider;
+    const { dir } = await createTinyClipCheckpoint(join(tmp, 'tiny'), { seed: 2 });
+    const loaded = await provider.fromConfig({ type: 'clip', pretrained: dir });
+    expect(loaded.tokenizer).toBeDefined();
+    const fresh = await provider.fromConfig({ type: 'clip', seed: 3, projection_dim: 4, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8 }, vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 } });
+    expect(fresh.config).not.toHaveProperty('seed');
+    expect(fresh.config).not.toHaveProperty('type');
+    expect(fresh.root.getModule('visual_projection').namedParameters()[0]![1].shape).toEqual([4, 8]);
+    await expect(provider.fromConfig({ type: 'clip', projection_dim: -1 })).rejects.toThrow(/projection_dim/);
+    loaded.dispose();
+    fresh.dispose();
+  });
+
+  test('the same seed gives bit-identical checkpoints', async () => {
+    const [a, b] = [join(tmp, 'a'), join(tmp, 'b')];
+    await createTinyClipCheckpoint(a, { seed: 9 });
+    await createTinyClipCheckpoint(b, { seed: 9 });
+    expect((await readFile(join(a, 'model.safetensors'))).equals(await readFile(join(b, 'model.safetensors')))).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+// @mmft/data-jsonl: dataset providers for the JSONL task formats and the COCO / VQA v2 layouts,
+// plus the validator, splitter and stats behind `mmft data validate|split|stats`.
+import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { cocoCaptionsDataset, jsonlDataset, vqaV2Dataset } from './plugin';
+
+export * from './config';
+export { cocoCaptionsDataset, jsonlDataset, vqaV2Dataset } from './plugin';
+export { openJsonlDataset, type JsonlDatasetOptions } from './datasets/jsonl-dataset';
+export { openCocoCaptions } from './datasets/coco-captions';
+export { openVqaV2, vqaImageName } from './datasets/vqa-v2';
+export { visitOrder, shuffledPositions } from './io/order';
+export { readLines, type RawLine } from './io/read-lines';
+export { indexLines, type LineIndex } from './io/line-index';
+export { detectTask, TASKS } from './records/parse-record';
+export { MESSAGES, formatIssue, type Issue, type MessageCode, type Severity } from './validate/messages';
+export { validateFiles, type ValidateOptions, type ValidationReport } from './validate/validate';
+export { formatReport, formatStats } from './validate/report';
+export type { DataStats } from './validate/stats';
+export { splitFile, type SplitOptions, type SplitResult } from './split/split';
+
+const provides = [jsonlDataset, cocoCaptionsDataset, vqaV2Dataset];
+
+/** The plugin object the CLI and recipes load as "@mmft/data-jsonl". */
+const plugin: MmftPlugin = {
+  meta: { name: '@mmft/data-jsonl', version: '0.1.0', description: 'JSONL, COCO captions and VQA v2 datasets; validate, split, stats' },
+  provides,
+  register: (container) => registerProviders(container, provides),
+};
+export default plugin;

@@ -1,0 +1,28 @@
+// The shape every task format module fills (caption.ts, vqa.ts, retrieval.ts, instruction.ts):
+// a zod schema for one JSONL record, a key test for auto-detection and the mapping to core's
+// Example type. Kept as a table (formats.ts) the way transformers.js maps model types to classes.
+import type { z } from 'zod';
+import type { Example, ImageRef, SourceLocation, TaskKind } from '@mmft/core';
+
+/** Fields every example gets before the task adds its own. */
+export interface ExampleBase {
+  readonly id: string;
+  readonly image: ImageRef;
+  readonly source: SourceLocation;
+  readonly lang?: string;
+}
+
+/** What a record turns into: the example, every text in it (stats, duplicates), VQA's pair. */
+export interface RecordView {
+  readonly example: Example;
+  readonly texts: readonly string[];
+  readonly vqa?: { readonly question: string; readonly answer: string };
+}
+
+export interface TaskFormat<R = unknown> {
+  readonly task: TaskKind;
+  readonly schema: z.ZodType<R>;
+  /** True when a record's keys say it is of this task (used when --task is not given). */
+  detect(record: Record<string, unknown>): boolean;
+  toExample(record: R, base: ExampleBase): RecordView;
+}

@@ -1,0 +1,82 @@
+// `--fix OUT`: writes kept lines to OUT (UTF-8, "\n" line ends, no BOM) and every dropped line to
+// OUT.rejects.jsonl with its reasons, so nothing is lost silently. The input is only read; OUT
+// must differ from it. Writes respect stream back-pressure, so memory stays bounded.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { MmftError } from '@mmft/core';
+import { buffer } from '../io/bytes';
+import type { RecordIssue } from '../records/issue';
+
+/** A dropped line as written to OUT.rejects.jsonl. */
+export interface RejectRecord {
+  readonly line: number;
+  readonly reasons: ReadonlyArray<{ code: string; field?: string; message: string }>;
+  /** The line's text (invalid UTF-8 bytes shown as U+FFFD). */
+  readonly text: string;
+  /** The exact bytes, only for lines that are not UTF-8. */
+  readonly bytes_base64?: string;
+}
+
+/**
+ * Open OUT and OUT.rejects.jsonl for writing.
+ *
+ * @example
+ * const fix = await FixWriter.open('clean.jsonl', 'train.jsonl');
+ * await fix.keep('{"image": "a.png", "caption": "a cat"}');
+ * await fix.close();
+ */
+export class FixWriter {
+  readonly rejectsPath: string;
+  kept = 0;
+  dropped = 0;
+  private constructor(
+    readonly outPath: string,
+    private readonly out: fs.WriteStream,
+    private readonly rejects: fs.WriteStream,
+  ) {
+    this.rejectsPath = rejects.path as string;
+  }
+
+  static async open(outPath: string, inputPath: string): Promise<FixWriter> {
+    const out = path.resolve(outPath);
+    const rejects = `${out}.rejects.jsonl`;
+    for (const target of [out, rejects]) {
+      if (target === path.resolve(inputPath)) {
+        throw new MmftError('E_INPUT', `--fix ${outPath} would overwrite the input ${inputPath}`, { hint: 'write the cleaned copy to another file' });
+      }
+    }
+    const streams = [fs.createWriteStream(out), fs.createWriteStream(rejects)] as const;
+    await Promise.all(
+      streams.map(async (s) => {
+        const [error] = (await Promise.race([once(s, 'open'), once(s, 'error')])) as [unknown];
+        if (error instanceof Error) throw new MmftError('E_IO', `cannot write ${s.path as string}: ${error.message}`, { cause: error });
+      }),
+    );
+    return new FixWriter(out, ...streams);
+  }
+
+  async keep(text: string): Promise<void> {
+    this.kept += 1;
+    await write(this.out, `${text}\n`);
+  }
+
+  async reject(line: number, issues: readonly RecordIssue[], text: string, bytes?: Uint8Array): Promise<void> {
+    this.dropped += 1;
+    const record: RejectRecord = {
+      line,
+      reasons: issues.map((i) => ({ code: i.code, ...(i.field ? { field: i.field } : {}), message: i.message })),
+      text,
+      ...(bytes ? { bytes_base64: buffer(bytes).toString('base64') } : {}),
+    };
+    await write(this.rejects, `${JSON.stringify(record)}\n`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.out, this.rejects].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))));
+  }
+}
+
+async function write(stream: fs.WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}

@@ -1,0 +1,75 @@
+// Reads each distinct image file once: content hash (duplicates, leakage, splits) and, depending
+// on the mode, a full decode with sharp (corrupt files fail here, not mid-training) or just the
+// header (stats). Results are cached per path: memory is O(distinct images), ~200 bytes each.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import sharp from 'sharp';
+import { view } from '../io/bytes';
+import type { RecordIssue } from '../records/issue';
+
+/** What is known about one image file. */
+export interface ImageInfo {
+  /** SHA-256 of the file bytes, first 128 bits, hex. */
+  readonly hash: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly format?: string;
+  /** Index of the last file whose stats counted this image (so each file counts it once). */
+  countedIn?: number;
+}
+
+/** decode: hash + full decode; header: hash + size from the header; hash: bytes hash only. */
+export type ImageCheckMode = 'decode' | 'header' | 'hash';
+
+export type ImageResult = { readonly ok: true; readonly info: ImageInfo } | { readonly ok: false; readonly issue: RecordIssue };
+
+/**
+ * A per-run cache of image checks.
+ *
+ * @example
+ * const images = new ImageChecker('decode');
+ * const result = await images.check('/data/imgs/1.png'); // { ok: true, info: { hash, width, height } }
+ */
+export class ImageChecker {
+  private readonly cache = new Map<string, Promise<ImageResult>>();
+  constructor(private readonly mode: ImageCheckMode) {}
+
+  check(file: string): Promise<ImageResult> {
+    let result = this.cache.get(file);
+    if (!result) {
+      result = this.load(file);
+      this.cache.set(file, result);
+    }
+    return result;
+  }
+
+  private async load(file: string): Promise<ImageResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        return fail('image-missing', `image ${file} does not exist; fix the path (relative to the data file) or add the file`);
+      }
+      return fail('image-unreadable', `image ${file} cannot be read (${code ?? (cause as Error).message}); check that it is a readable file`);
+    }
+    const hash = createHash('sha256').update(view(bytes)).digest('hex').slice(0, 32);
+    if (this.mode === 'hash') return { ok: true, info: { hash } };
+    try {
+      // failOn 'warning' makes libvips refuse truncated data it would otherwise pad with grey.
+      const image = sharp(bytes, { failOn: 'warning' });
+      const meta = await image.metadata();
+      // A raw decode of every pixel: ~5x faster than stats() (measured), and the buffer is
+      // dropped at once; libuv's 4 threads bound how many decode at the same time.
+      if (this.mode === 'decode') await image.raw().toBuffer();
+      return { ok: true, info: { hash, width: meta.width, height: meta.height, format: meta.format } };
+    } catch (cause) {
+      return fail('image-corrupt', `image ${file} does not decode (${(cause as Error).message.trim()}); re-export or remove it`);
+    }
+  }
+}
+
+function fail(code: RecordIssue['code'], message: string): ImageResult {
+  return { ok: false, issue: { code, field: 'image', message } };
+}

@@ -1,0 +1,102 @@
+// Streaming statistics of one data file: counts, text lengths (in characters, so Chinese counts
+// as written), image sizes and VQA answer frequencies. Memory: a fixed 4 KiB-bucket length
+// histogram, O(distinct answers) for VQA.
+import type { TaskKind } from '@mmft/core';
+import type { ImageInfo } from './image-check';
+
+/** Summary of a min/mean/percentile series. */
+export interface Spread {
+  readonly min: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+}
+
+export interface DataStats {
+  readonly file: string;
+  readonly task?: TaskKind;
+  readonly lines: number;
+  readonly records: number;
+  readonly rejected: number;
+  readonly texts: { readonly count: number; readonly chars?: Spread };
+  readonly images: { readonly distinct: number; readonly width?: Spread; readonly height?: Spread; readonly formats: Record<string, number> };
+  readonly answers?: { readonly distinct: number; readonly top: ReadonlyArray<readonly [string, number]>; readonly topShare: number };
+}
+
+const BUCKETS = 4096;
+
+/** Exact up to BUCKETS-1, clamped above (max is still exact). */
+class Series {
+  private readonly histogram = new Uint32Array(BUCKETS);
+  private count = 0;
+  private sum = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  add(value: number): void {
+    this.histogram[Math.min(value, BUCKETS - 1)]! += 1;
+    this.count += 1;
+    this.sum += value;
+    this.min = Math.min(this.min, value);
+    this.max = Math.max(this.max, value);
+  }
+  spread(): Spread | undefined {
+    if (this.count === 0) return undefined;
+    const at = (q: number) => {
+      let seen = 0;
+      for (let v = 0; v < BUCKETS; v += 1) if ((seen += this.histogram[v]!) >= q * this.count) return Math.min(v, this.max);
+      return this.max;
+    };
+    return { min: this.min, mean: Math.round((this.sum / this.count) * 10) / 10, p50: at(0.5), p95: at(0.95), max: this.max };
+  }
+  get size(): number {
+    return this.count;
+  }
+}
+
+/** Accumulates DataStats while the validator streams a file. */
+export class StatsAccumulator {
+  task?: TaskKind;
+  lines = 0;
+  records = 0;
+  rejected = 0;
+  private readonly chars = new Series();
+  private readonly widths = new Series();
+  private readonly heights = new Series();
+  private readonly formats: Record<string, number> = {};
+  private readonly answers = new Map<string, number>();
+  constructor(readonly file: string) {}
+
+  addTexts(texts: readonly string[]): void {
+    for (const t of texts) {
+      let n = 0;
+      for (const _ of t) n += 1;
+      this.chars.add(n);
+    }
+  }
+  addImage(info: ImageInfo): void {
+    if (info.width !== undefined) this.widths.add(info.width);
+    if (info.height !== undefined) this.heights.add(info.height);
+    const format = info.format ?? 'unknown';
+    this.formats[format] = (this.formats[format] ?? 0) + 1;
+  }
+  addAnswer(answer: string): void {
+    const key = answer.trim().toLowerCase();
+    this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+  }
+
+  result(): DataStats {
+    const total = [...this.answers.values()].reduce((a, b) => a + b, 0);
+    const top = [...this.answers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    return {
+      file: this.file,
+      ...(this.task ? { task: this.task } : {}),
+      lines: this.lines,
+      records: this.records,
+      rejected: this.rejected,
+      texts: { count: this.chars.size, chars: this.chars.spread() },
+      images: { distinct: Object.values(this.formats).reduce((a, b) => a + b, 0), width: this.widths.spread(), height: this.heights.spread(), formats: { ...this.formats } },
+      ...(total > 0 ? { answers: { distinct: this.answers.size, top, topShare: top[0]![1] / total } } : {}),
+    };
+  }
+}

@@ -1,0 +1,148 @@
+// Validates one JSONL file in a single streaming pass. Lines are parsed and schema-checked as
+// they arrive; image checks run up to WINDOW at a time (sharp decodes on libuv threads) and
+// results are settled in line order, so reports and --fix output follow the input order.
+import { createHash } from 'node:crypto';
+import type { TaskKind } from '@mmft/core';
+import { decodeLine, isBlank } from '../io/decode-line';
+import { readLines } from '../io/read-lines';
+import type { ImagePathPolicy } from '../records/image-path';
+import type { RecordIssue } from '../records/issue';
+import { checkRecord, detectTask, parseJsonLine, TASKS } from '../records/parse-record';
+import type { RecordView } from '../records/task-format';
+import type { FixWriter } from './fix-writer';
+import type { ImageChecker, ImageResult } from './image-check';
+import { dropsLine, severityOf, type Issue } from './messages';
+import { StatsAccumulator, type DataStats } from './stats';
+
+const WINDOW = 16;
+
+/** State shared by the files of one run: the image cache and, for several files, split owners. */
+export interface RunState {
+  readonly images: ImageChecker;
+  /** image hash → the file (index) and line that first used it; set when leakage is checked. */
+  readonly owners?: Map<string, { readonly file: number; readonly line: number }>;
+  readonly files: readonly string[];
+}
+
+export interface FileRunOptions {
+  readonly fileIndex: number;
+  readonly task?: TaskKind;
+  readonly policy: ImagePathPolicy;
+  readonly maxAnswerShare: number;
+  readonly fix?: FixWriter;
+  readonly emit: (issue: Issue) => void;
+}
+
+interface Pending {
+  readonly line: number;
+  readonly text: string;
+  readonly bytes?: Uint8Array;
+  readonly issues: RecordIssue[];
+  readonly view?: RecordView;
+  readonly image?: Promise<ImageResult>;
+}
+
+/** Validate `file`; issues go to `options.emit`, the file's statistics are returned. */
+export async function validateFile(file: string, state: RunState, options: FileRunOptions): Promise<DataStats> {
+  const stats = new StatsAccumulator(file);
+  stats.task = options.task;
+  // Memory: one short key per kept record (duplicates) and per VQA image+question (conflicts).
+  const seen = new Map<string, number>();
+  const answered = new Map<string, { answer: string; line: number }>();
+  const queue: Pending[] = [];
+  let errors = 0;
+  const emit = (line: number | undefined, issue: RecordIssue) => {
+    if (severityOf(issue.code) === 'error') errors += 1;
+    options.emit({ ...issue, severity: severityOf(issue.code), file, ...(line === undefined ? {} : { line }) });
+  };
+
+  const prepare = (line: number, bytes: Uint8Array, terminated: boolean): Pending => {
+    const decoded = decodeLine(bytes, line === 1);
+    if (!decoded.ok) {
+      const message = `byte ${decoded.byteColumn} is not UTF-8; re-save the file as UTF-8 (iconv -f <encoding> -t utf-8)`;
+      return { line, text: decoded.lossy, bytes, issues: [{ code: 'non-utf8', message }] };
+    }
+    const text = decoded.text;
+    if (isBlank(text)) return { line, text, issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
+    const parsed = parseJsonLine(text, terminated);
+    if (!parsed.ok) return { line, text, issues: parsed.issues };
+    if (!stats.task) stats.task = detectTask(parsed.record);
+    if (!stats.task) {
+      const keys = JSON.stringify(Object.keys(parsed.record));
+      return { line, text, issues: [{ code: 'unknown-task', message: `keys ${keys} match no task format (${TASKS.join(', ')}); pass --task` }] };
+    }
+    const checked = checkRecord(stats.task, parsed.record, { file, line, policy: options.policy });
+    if (!checked.ok) return { line, text, issues: checked.issues };
+    const issues: RecordIssue[] = [];
+    const example = checked.view.example;
+    if (example.task === 'vqa' && example.answers && example.answers.length !== 10) {
+      issues.push({ code: 'answers-count', field: 'answers', message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2` });
+    }
+    return { line, text, issues, view: checked.view, image: state.images.check(checked.imagePath) };
+  };
+
+  const settle = async (entry: Pending): Promise<void> => {
+    const { line, issues, view } = entry;
+    const result = entry.image ? await entry.image : undefined;
+    if (result && !result.ok) issues.push(result.issue);
+    if (view && result?.ok) {
+      const info = result.info;
+      if (info.countedIn !== options.fileIndex) {
+        info.countedIn = options.fileIndex;
+        stats.addImage(info);
+      }
+      const key = digest(info.hash, JSON.stringify(view.texts));
+      const first = seen.get(key);
+      if (first !== undefined) issues.push({ code: 'duplicate', message: `same image content and text as line ${first}` });
+      else seen.set(key, line);
+      if (view.vqa) {
+        const qKey = digest(info.hash, view.vqa.question.trim().toLowerCase());
+        const answer = view.vqa.answer.trim().toLowerCase();
+        const earlier = answered.get(qKey);
+        if (!earlier) answered.set(qKey, { answer, line });
+        else if (earlier.answer !== answer) {
+          issues.push({ code: 'conflicting-answer', field: 'answer', message: `line ${earlier.line} answers the same image and question with "${earlier.answer}", this line with "${answer}"` });
+        }
+      }
+      const owner = state.owners?.get(info.hash);
+      if (owner && owner.file !== options.fileIndex) {
+        issues.push({ code: 'leakage', field: 'image', message: `the same image content is used by ${state.files[owner.file]}:${owner.line}; an image must be in one split only (use mmft data split)` });
+      } else if (state.owners && !owner) state.owners.set(info.hash, { file: options.fileIndex, line });
+    }
+    for (const issue of issues) emit(line, issue);
+    const dropped = issues.some((i) => dropsLine(i.code));
+    if (!dropped && view) {
+      stats.records += 1;
+      stats.addTexts(view.texts);
+      if (view.vqa) stats.addAnswer(view.vqa.answer);
+      await options.fix?.keep(entry.text);
+    } else {
+      stats.rejected += 1;
+      await options.fix?.reject(line, issues, entry.text, entry.bytes);
+    }
+  };
+
+  for await (const raw of readLines(file)) {
+    stats.lines += 1;
+    queue.push(prepare(raw.line, raw.bytes, raw.terminated));
+    while (queue.length >= WINDOW) await settle(queue.shift()!);
+  }
+  while (queue.length > 0) await settle(queue.shift()!);
+
+  if (stats.records === 0 && errors === 0) emit(undefined, { code: 'no-records', message: 'the file holds no records' });
+  const result = stats.result();
+  const answers = result.answers;
+  if (answers && stats.records >= 20 && answers.topShare > options.maxAnswerShare) {
+    const [top, count] = answers.top[0]!;
+    emit(undefined, {
+      code: 'answer-imbalance',
+      field: 'answer',
+      message: `"${top}" is ${(answers.topShare * 100).toFixed(1)}% of answers (${count} of ${stats.records}), above ${(options.maxAnswerShare * 100).toFixed(0)}%; a model can score well by always answering it — rebalance or report per-answer accuracy`,
+    });
+  }
+  return result;
+}
+
+function digest(a: string, b: string): string {
+  return createHash('sha1').update(a).update('\0').update(b).digest('base64').slice(0, 16);
+}

@@ -1,0 +1,50 @@
+// The recipe's `train:` section for `type: standard`. Field names follow Hugging Face
+// TrainingArguments (transformers/training_args.py) where one exists; defaults are torch's AdamW
+// (torch/optim/adamw.py) and HF's, with the reasons in docs/training.md.
+import { z } from 'zod';
+
+const positiveInt = () => z.number().int().positive();
+
+export const headSchema = z
+  .strictObject({
+    type: z.enum(['linear', 'mlp']).default('linear').describe('linear: one projection per modality (identity init); mlp: residual two-layer adapter (zero-init output)'),
+    hidden: positiveInt().optional().describe('hidden width of the mlp head (default: the feature width)'),
+  })
+  .describe('the head trained on cached features (strategy feature-based)');
+
+export const trainConfigSchema = z
+  .strictObject({
+    lr: z.number().positive().default(5e-5).describe('peak learning rate (HF TrainingArguments.learning_rate default 5e-5)'),
+    weight_decay: z.number().min(0).default(0.01).describe('decoupled weight decay of AdamW (torch.optim.AdamW default 0.01)'),
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]).describe('AdamW (beta1, beta2), torch defaults'),
+    eps: z.number().positive().default(1e-8).describe('AdamW epsilon, added after the bias-corrected square root (torch default 1e-8)'),
+    warmup_steps: z.number().int().min(0).default(0).describe('linear warmup from 0 to lr over this many optimizer steps'),
+    schedule: z.enum(['cosine', 'linear', 'constant']).default('linear').describe('decay after warmup: cosine to 0, linear to 0, or constant (HF default linear)'),
+    max_steps: positiveInt().optional().describe('total optimizer steps; overrides epochs when set'),
+    epochs: positiveInt().default(3).describe('passes over data.train when max_steps is not set (HF num_train_epochs 3)'),
+    batch_size: positiveInt().default(8).describe('examples per micro-batch (HF per_device_train_batch_size 8); the last incomplete batch of an epoch is dropped'),
+    eval_batch_size: positiveInt().optional().describe('examples per evaluation batch (default batch_size)'),
+    grad_accum_steps: positiveInt().default(1).describe('micro-batches whose gradients are summed per optimizer step'),
+    max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient L2 norm to this (0 disables; HF default 1.0)'),
+    seed: z.number().int().optional().describe('seed of shuffling, caption choice and augmentation (default: the recipe seed, else 42)'),
+    log_every: positiveInt().default(10).describe('report a progress line every this many steps (metrics.jsonl gets every step)'),
+    eval_every: positiveInt().optional().describe('evaluate every this many steps (default: once, at the end) when data.eval is given'),
+    save_every: positiveInt().optional().describe('write checkpoint-last every this many steps (default: only at the end)'),
+    metric_for_best: z.string().optional().describe('score that picks checkpoint-best, "<metric id>.<score>" (e.g. retrieval.i2t_R@1) or eval_loss (default)'),
+    greater_is_better: z.boolean().optional().describe("direction of metric_for_best (default: the metric's declared direction; eval_loss lower)"),
+    early_stopping_patience: positiveInt().optional().describe('stop after this many evaluations without improvement of metric_for_best'),
+    strategy: z
+      .enum(['full', 'lock-image', 'feature-based'])
+      .default('full')
+      .describe('full: train all (unfrozen) weights; lock-image: freeze vision_model + visual_projection (LiT); feature-based: frozen encoders, cached features, train a head'),
+    freeze: z.array(z.string()).default([]).describe('parameter-name globs to freeze (e.g. "vision_model.**"), applied before unfreeze'),
+    unfreeze: z.array(z.string()).default([]).describe('parameter-name globs to train even when frozen by strategy or freeze'),
+    no_decay: z.array(z.string()).default([]).describe('extra parameter-name globs excluded from weight decay (biases, norms, embeddings, 1-D and logit_* are always excluded)'),
+    hard_negatives: z.boolean().default(true).describe('append retrieval examples\' negativeTexts as extra text columns'),
+    max_text_length: positiveInt().default(77).describe('tokens per text after truncation (CLIP context length 77)'),
+    head: headSchema.default({ type: 'linear' }).describe('head of the feature-based strategy'),
+  })
+  .describe('the standard trainer: AdamW, warmup + decay, accumulation, clipping, eval, checkpoints');
+
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type HeadConfig = z.output<typeof headSchema>;

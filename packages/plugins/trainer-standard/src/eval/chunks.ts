@@ -1,0 +1,60 @@
+// Producers of evaluation chunks for the two paths: the full model (encoders run on the eval
+// split each evaluation) and the feature head (cached eval features, encoders never run).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset, Example, Loss, VisionLanguageModel } from '@mmft/core';
+import type { Collator } from '../data/collate';
+import { positiveTexts } from '../data/texts';
+import { embedOne, forwardWithScale } from '../model/forward';
+import type { FeatureTable } from '../strategy/feature-cache';
+import type { FeatureHead } from '../strategy/head';
+import { chunkLoss, firstTextRows, gatherRows, type ScoredChunk } from './evaluate';
+
+async function modelChunk(model: VisionLanguageModel, collator: Collator, loss: Loss, examples: readonly Example[], first: number): Promise<ScoredChunk> {
+  const texts = examples.map(positiveTexts);
+  const textOwner = texts.flatMap((list, owner) => list.map(() => owner));
+  const pixelValues = await collator.images(examples, 0, examples.map((_, i) => first + i));
+  const all = collator.texts(texts.flat());
+  const { image, text, lossSum } = tf.tidy(() => {
+    const outputs = forwardWithScale(model, { pixelValues });
+    const textEmbeds = embedOne(model, all, 'textEmbeds');
+    const firsts = tf.gather(textEmbeds, firstTextRows(textOwner, examples.length));
+    const value = chunkLoss(loss, { ...outputs, textEmbeds: firsts }, examples.length);
+    return { image: outputs.imageEmbeds!, text: textEmbeds, lossSum: tf.scalar(value) };
+  });
+  for (const t of [pixelValues, all.inputIds, all.attentionMask]) t.dispose();
+  const chunk = { ids: examples.map((e) => e.id), dim: image.shape[1]!, image: (await image.data()) as Float32Array, text: (await text.data()) as Float32Array, textOwner, lossSum: lossSum.dataSync()[0]! };
+  for (const t of [image, text, lossSum]) t.dispose();
+  return chunk;
+}
+
+/** Chunks of the eval split through the model, in dataset order. */
+export async function* modelEvalChunks(model: VisionLanguageModel, dataset: Dataset, collator: Collator, loss: Loss, batchSize: number): AsyncGenerator<ScoredChunk> {
+  let batch: Example[] = [];
+  let seen = 0;
+  for await (const example of dataset.iterate({ shuffle: false })) {
+    batch.push(example);
+    if (batch.length === batchSize) {
+      yield await modelChunk(model, collator, loss, batch, seen);
+      seen += batch.length;
+      batch = [];
+    }
+  }
+  if (batch.length) yield await modelChunk(model, collator, loss, batch, seen);
+}
+
+/** Chunks of cached eval features through the head. */
+export async function* featureEvalChunks(table: FeatureTable, head: FeatureHead, loss: Loss, batchSize: number): AsyncGenerator<ScoredChunk> {
+  for (let start = 0; start < table.count; start += batchSize) {
+    const end = Math.min(table.count, start + batchSize);
+    const rows = Array.from({ length: end - start }, (_, i) => start + i);
+    const textRows = Array.from({ length: table.textStart[end]! - table.textStart[start]! }, (_, i) => table.textStart[start]! + i);
+    const textOwner = textRows.map((r) => rows.findIndex((e) => r >= table.textStart[e]! && r < table.textStart[e + 1]!));
+    const { image, text, lossSum } = tf.tidy(() => {
+      const outputs = head.forward(gatherRows(table.image, rows, table.dim), gatherRows(table.text, textRows, table.dim));
+      const firsts = tf.gather(outputs.textEmbeds!, firstTextRows(textOwner, rows.length));
+      return { image: outputs.imageEmbeds!, text: outputs.textEmbeds!, lossSum: tf.scalar(chunkLoss(loss, { ...outputs, textEmbeds: firsts }, rows.length)) };
+    });
+    yield { ids: table.ids.slice(start, end), dim: image.shape[1]!, image: (await image.data()) as Float32Array, text: (await text.data()) as Float32Array, textOwner, lossSum: lossSum.dataSync()[0]! };
+    for (const t of [image, text, lossSum]) t.dispose();
+  }
+}

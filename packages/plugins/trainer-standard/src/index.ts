@@ -1,0 +1,26 @@
+// @mmft/trainer-standard: the standard training loop for dual encoders, its AdamW, schedules,
+// checkpoints and reports, and a TTY progress reporter the CLI can use.
+import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { standardTrainer } from './plugin';
+
+export * from './config';
+export { standardTrainer } from './plugin';
+export { runTraining } from './loop/run-training';
+export { AdamW, type AdamWOptions, type AdamWState, type ParamEntry } from './optim/adamw';
+export { paramEntries, excludedFromDecay } from './optim/param-groups';
+export { lrMultiplier, type ScheduleKind } from './optim/schedule';
+export { clipGradNorm } from './optim/clip-grad';
+export { readTrainerState, TRAINER_STATE_FILE, type TrainerState, type LogEntry } from './checkpoint/trainer-state';
+export { METRIC_ADAPTERS, type EvalChunk } from './eval/metric-adapters';
+export { TtyReporter } from './log/tty-reporter';
+export { writeReport, lineChart } from './log/report-html';
+
+const provides = [standardTrainer];
+
+/** The plugin object recipes load as "@mmft/trainer-standard". */
+const plugin: MmftPlugin = {
+  meta: { name: '@mmft/trainer-standard', version: '0.1.0', description: 'the standard mmft trainer' },
+  provides,
+  register: (container) => registerProviders(container, provides),
+};
+export default plugin;

@@ -1,0 +1,62 @@
+// One optimizer step: gradients of the trainable variables only (tf.variableGrads) summed over
+// grad_accum_steps micro-batches (each loss divided by the count, as HF Trainer scales it),
+// global-norm clipping, a NaN/Inf check before anything is applied, then AdamW.
+import * as tf from '@tensorflow/tfjs-core';
+import { MmftError, type Loss } from '@mmft/core';
+import type { AdamW, ParamEntry } from '../optim/adamw';
+import { clipGradNorm } from '../optim/clip-grad';
+import type { MicroStep } from './sources';
+
+export interface StepResult {
+  readonly loss: number;
+  readonly gradNorm: number;
+}
+
+/**
+ * Run `micros` forward and backward, clip, check, update. Disposes the micro-batches.
+ *
+ * @example
+ * const { loss, gradNorm } = await optimizerStep(micros, loss, params, optimizer, { lr: 1e-4, maxGradNorm: 1, step: 7 });
+ */
+export async function optimizerStep(
+  micros: readonly MicroStep[],
+  loss: Loss,
+  params: readonly ParamEntry[],
+  optimizer: AdamW,
+  options: { lr: number; maxGradNorm: number; step: number },
+): Promise<StepResult> {
+  const varList = params.map((p) => p.variable);
+  const nameOf = new Map(params.map((p) => [p.variable.name, p.name] as const));
+  const summed = new Map<string, tf.Tensor>();
+  const losses: tf.Scalar[] = [];
+  try {
+    for (const micro of micros) {
+      const { value, grads } = tf.variableGrads(() => tf.div(loss.compute(micro.forward(), micro.batch), micros.length) as tf.Scalar, varList);
+      losses.push(value);
+      for (const [variableName, grad] of Object.entries(grads)) {
+        const name = nameOf.get(variableName)!;
+        const previous = summed.get(name);
+        summed.set(name, previous ? tf.add(previous, grad) : grad);
+        if (previous) (previous.dispose(), grad.dispose());
+      }
+    }
+  } finally {
+    for (const micro of micros) micro.dispose();
+  }
+  const { totalNorm, grads } = tf.tidy(() => {
+    const clipped = clipGradNorm(summed, options.maxGradNorm);
+    return { totalNorm: clipped.totalNorm, grads: Object.fromEntries(clipped.clipped) };
+  });
+  const lossValue = losses.reduce((sum, v) => sum + v.dataSync()[0]!, 0);
+  const gradNorm = totalNorm.dataSync()[0]!;
+  const disposeAll = () => tf.dispose([...losses, totalNorm, ...summed.values(), ...Object.values(grads)]);
+  if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
+    disposeAll();
+    throw new MmftError('E_NUMERIC', `step ${options.step}: ${Number.isFinite(lossValue) ? `gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; the update was not applied and the last checkpoint is kept`, {
+      hint: 'lower train.lr, set train.max_grad_norm (e.g. 1.0) or add warmup_steps; resume with --resume <output>/checkpoint-last',
+    });
+  }
+  optimizer.step(new Map(Object.entries(grads)), options.lr);
+  disposeAll();
+  return { loss: lossValue, gradNorm };
+}

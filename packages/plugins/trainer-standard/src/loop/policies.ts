@@ -1,0 +1,71 @@
+// Two small decisions of the loop: which score picks checkpoint-best (and in which direction,
+// as HF TrainingArguments.metric_for_best_model / greater_is_better with EarlyStoppingCallback),
+// and what model files a checkpoint holds (architecture save, PEFT adapter, or feature head).
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { MmftError } from '@mmft/core';
+import type { TrainConfig } from '../config';
+import type { TrainerState } from '../checkpoint/trainer-state';
+import { writeTensorFile } from '../checkpoint/tensor-io';
+import type { EvalMetric } from '../eval/evaluate';
+import type { LoadedModel } from '../model/load-model';
+import type { FeatureHead } from '../strategy/head';
+
+export interface BestPolicy {
+  readonly enabled: boolean;
+  readonly key: string;
+  readonly greater: boolean;
+  update(state: TrainerState, scores: Readonly<Record<string, number>>, step: number, patience?: number): { state: TrainerState; improved: boolean; stop: boolean };
+}
+
+/** The best-checkpoint rule; `enabled` is false when the recipe has no eval data. */
+export function bestMetricPolicy(config: TrainConfig, metrics: readonly EvalMetric[], hasEval: boolean): BestPolicy {
+  const key = config.metric_for_best ?? 'eval_loss';
+  if (!hasEval && (config.metric_for_best !== undefined || config.early_stopping_patience !== undefined || config.eval_every !== undefined)) {
+    throw new MmftError('E_CONFIG', `train.${config.metric_for_best !== undefined ? 'metric_for_best' : config.eval_every !== undefined ? 'eval_every' : 'early_stopping_patience'} needs evaluation data`, { hint: 'add data.eval to the recipe' });
+  }
+  let greater = config.greater_is_better ?? false;
+  if (key !== 'eval_loss' && hasEval) {
+    const [id, ...rest] = key.split('.');
+    const score = rest.join('.');
+    const metric = metrics.find((m) => m.id === id);
+    const direction = metric?.provider.scores[score];
+    if (!metric || !direction) {
+      const known = ['eval_loss', ...metrics.flatMap((m) => Object.keys(m.provider.scores).map((s) => `${m.id}.${s}`))];
+      throw new MmftError('E_CONFIG', `train.metric_for_best "${key}" is not a score of the recipe's metrics; known: ${known.join(', ')}`);
+    }
+    greater = config.greater_is_better ?? direction === 'higher';
+  }
+  return {
+    enabled: hasEval,
+    key,
+    greater,
+    update(state, scores, step, patience) {
+      const value = scores[key];
+      const better = value !== undefined && Number.isFinite(value) && (state.bestMetric === undefined || (greater ? value > state.bestMetric : value < state.bestMetric));
+      const next = better
+        ? { ...state, bestMetric: value, bestStep: step, evalsWithoutImprovement: 0 }
+        : { ...state, evalsWithoutImprovement: state.evalsWithoutImprovement + 1 };
+      return { state: next, improved: better, stop: patience !== undefined && next.evalsWithoutImprovement >= patience };
+    },
+  };
+}
+
+/** Model files of a checkpoint: the PEFT adapter (PEFT layout), the feature head, or the whole model. */
+export async function saveModelFiles(dir: string, loaded: LoadedModel, head: FeatureHead | undefined, config: TrainConfig): Promise<void> {
+  if (head) {
+    await fs.writeFile(path.join(dir, 'head_config.json'), `${JSON.stringify({ head: config.head, note: 'weights are in trainable.safetensors under head.*' }, null, 2)}\n`);
+    return;
+  }
+  if (loaded.adapter) {
+    const target = path.join(dir, 'adapter');
+    await fs.mkdir(target, { recursive: true });
+    const { applied, provider, config: peftConfig } = loaded.adapter;
+    await fs.writeFile(path.join(target, 'adapter_config.json'), `${JSON.stringify(provider.toAdapterConfig(peftConfig, loaded.source), null, 2)}\n`);
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of applied.adapterStateDict()) tensors.set(name, { shape: t.shape, data: (await t.data()) as Float32Array });
+    await writeTensorFile(path.join(target, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+    return;
+  }
+  await loaded.model.save(path.join(dir, 'model'));
+}

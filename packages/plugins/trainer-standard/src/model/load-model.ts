@@ -1,0 +1,56 @@
+// Builds the model a recipe names: `model.type` through the resolver, then fromPretrained
+// (`model.checkpoint`, relative to the recipe) or fromConfig (`model.config`); then PEFT
+// (`peft:` section, PeftMethodProvider.apply) when given. Follows docs/architecture.md step 5.
+import * as path from 'node:path';
+import { MmftError, type AppliedAdapter, type PeftMethodProvider, type RunContext, type VisionLanguageModel } from '@mmft/core';
+
+export interface LoadedModel {
+  readonly model: VisionLanguageModel;
+  readonly adapter?: { readonly applied: AppliedAdapter; readonly provider: PeftMethodProvider; readonly config: unknown };
+  /** Where the weights came from, for adapter_config.json's base_model_name_or_path. */
+  readonly source: string | null;
+}
+
+const section = (recipe: RunContext['recipe'], key: string): Record<string, unknown> | undefined => {
+  const value = recipe[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+};
+
+/**
+ * @example
+ * const { model, adapter } = await loadModel(context);
+ * // resume: the full model saved in a checkpoint replaces model.checkpoint / model.config
+ * await loadModel(context, 'runs/x/checkpoint-last/model');
+ */
+export async function loadModel(context: RunContext, resumeModelDir?: string): Promise<LoadedModel> {
+  const spec = section(context.recipe, 'model');
+  if (!spec || typeof spec.type !== 'string') {
+    throw new MmftError('E_RECIPE', 'the recipe has no model: section with a type', { hint: 'add model: { type: clip, checkpoint: ./path/to/checkpoint }' });
+  }
+  const architecture = context.resolver.resolve('architecture', spec.type);
+  let model: VisionLanguageModel;
+  let source: string | null = null;
+  if (resumeModelDir !== undefined) {
+    // Resume: the checkpoint's own full model (frozen weights included) replaces the recipe's.
+    source = typeof spec.checkpoint === 'string' ? path.resolve(context.baseDir, spec.checkpoint) : null;
+    model = await architecture.fromPretrained(resumeModelDir);
+  } else if (typeof spec.checkpoint === 'string') {
+    source = path.resolve(context.baseDir, spec.checkpoint);
+    model = await architecture.fromPretrained(source);
+  } else if (spec.config !== undefined) {
+    model = await architecture.fromConfig(spec.config);
+  } else {
+    throw new MmftError('E_RECIPE', `model (type ${spec.type}) needs checkpoint: <folder> or config: {...}`, {
+      hint: 'checkpoint loads a Hugging Face folder (config.json + model.safetensors); config builds fresh weights',
+    });
+  }
+  const peft = section(context.recipe, 'peft');
+  if (!peft || typeof peft.method !== 'string') return { model, source };
+  const provider = context.resolver.resolve('peft', peft.method);
+  const { method: _method, ...config } = peft;
+  // PEFT trains only the adapter: freeze the base first, then the adapter's own parameters train.
+  model.root.freeze('**');
+  const applied = provider.apply(model.root, config, 'default');
+  for (const [, variable] of applied.trainableParameters()) variable.trainable = true;
+  return { model, adapter: { applied, provider, config }, source };
+}
