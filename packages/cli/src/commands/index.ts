@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { dataCommand } from './data';
 import { envCommand } from './env';
+import { evalCommand } from './eval';
 import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];

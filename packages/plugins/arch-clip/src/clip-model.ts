@@ -135,6 +135,6 @@ export class ClipModel implements VisionLanguageModel {
 
 /** The recipe section's own keys are not config.json fields. */
 function stripRecipeKeys(config: ClipConfigInput): Record<string, unknown> {
-  const { type: _type, pretrained: _p, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
+  const { type: _type, checkpoint: _c, tokenizer: _t, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
   return rest;
 }

@@ -58,15 +58,21 @@ export type ClipConfig = z.infer<typeof clipConfigSchema>;
 export type ClipConfigInput = z.input<typeof clipConfigSchema>;
 
 /**
- * The recipe section `model: { type: clip, ... }`: either a checkpoint folder (`pretrained`) or
- * CLIPConfig fields for a freshly initialised model.
+ * The recipe section `model: { type: clip, ... }`: a checkpoint folder, or CLIPConfig fields plus
+ * a tokenizer folder for a freshly initialised model (pretraining from scratch). Paths are
+ * relative to the recipe (the trainer resolves them).
  *
  * @example
- * model: { type: clip, pretrained: ./models/clip-shapes, ignoreUnexpected: false }
+ * model: { type: clip, checkpoint: ../models/clip-shapes-base }
+ * model: { type: clip, config: { projection_dim: 128, ... }, tokenizer: ../models/shapes-tokenizer, seed: 0 }
  */
-export const clipSectionSchema = clipConfigSchema.extend({
-  pretrained: z.string().min(1).optional().describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
+export const clipSectionSchema = z.strictObject({
+  checkpoint: z.string().min(1).optional().describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
+  config: clipConfigSchema.optional().describe('CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights'),
+  tokenizer: z.string().min(1).optional().describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
   ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
   seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
+}).refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
+  message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
 });
 export type ClipSectionConfig = z.infer<typeof clipSectionSchema>;

@@ -24,16 +24,20 @@ describe('@mmft/arch-clip plugin', () => {
     expect(provider).toMatchObject({ kind: 'architecture', id: 'clip', family: 'dual-encoder', modelTypes: ['clip'] });
   });
 
-  test('recipe section: pretrained folder or config fields (recipe keys never reach config.json)', async () => {
+  test('recipe section: checkpoint folder, or config fields + tokenizer folder (recipe keys never reach config.json)', async () => {
     const provider = plugin.provides[0] as ArchitectureProvider;
     const { dir } = await createTinyClipCheckpoint(join(tmp, 'tiny'), { seed: 2 });
-    const loaded = await provider.fromConfig({ type: 'clip', pretrained: dir });
+    const loaded = await provider.fromConfig({ checkpoint: dir });
     expect(loaded.tokenizer).toBeDefined();
-    const fresh = await provider.fromConfig({ type: 'clip', seed: 3, projection_dim: 4, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8 }, vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 } });
+    const config = { projection_dim: 4, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8 }, vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 } };
+    const fresh = await provider.fromConfig({ seed: 3, config, tokenizer: dir });
     expect(fresh.config).not.toHaveProperty('seed');
-    expect(fresh.config).not.toHaveProperty('type');
+    expect(fresh.config).not.toHaveProperty('tokenizer');
+    expect(fresh.tokenizer).toBeDefined();
     expect(fresh.root.getModule('visual_projection').namedParameters()[0]![1].shape).toEqual([4, 8]);
-    await expect(provider.fromConfig({ type: 'clip', projection_dim: -1 })).rejects.toThrow(/projection_dim/);
+    await expect(provider.fromConfig({ config: { projection_dim: -1 } })).rejects.toThrow(/projection_dim/);
+    await expect(provider.fromConfig({ checkpoint: dir, config })).rejects.toThrow(/exactly one of checkpoint/);
+    await expect(provider.fromConfig({ config, tokenizer: tmp })).rejects.toThrow(/has no tokenizer\.json/);
     loaded.dispose();
     fresh.dispose();
   });

@@ -1,12 +1,27 @@
 // The architecture provider "clip": builds ClipModel from a recipe's `model:` section, from a
-// checkpoint folder (`pretrained`) or from CLIPConfig fields, and names the model_type it handles
+// checkpoint folder or from CLIPConfig fields + a tokenizer folder, and names the model_type it handles
 // for the model_type → factory table (STYLE.md §8).
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError, type ArchitectureProvider } from '@mmft/core';
 import type { z } from 'zod';
 import { clipSectionSchema, type ClipSectionConfig } from './config';
 import { ClipModel } from './clip-model';
 import { CLIP_MODEL_TYPES } from './checkpoint/parse-config';
+import { TOKENIZER_FILES } from './checkpoint/read-folder';
+
+/** The tokenizer files HF keeps beside tokenizer.json, read from a folder; tokenizer.json is required. */
+async function readTokenizerFolder(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of TOKENIZER_FILES) {
+    const bytes = await fs.readFile(path.join(dir, name)).catch(() => undefined);
+    if (bytes) files.set(name, new Uint8Array(bytes));
+  }
+  if (!files.has('tokenizer.json')) {
+    throw new MmftError('E_CONFIG', `model (clip): tokenizer folder ${dir} has no tokenizer.json`, { hint: 'point tokenizer: at a folder written by a Hugging Face tokenizer (save_pretrained)' });
+  }
+  return files;
+}
 
 function parseSection(raw: unknown): ClipSectionConfig {
   const parsed = clipSectionSchema.safeParse(raw ?? {});
@@ -30,8 +45,9 @@ export const clipArchitecture: ArchitectureProvider<ClipSectionConfig> = {
   modelTypes: CLIP_MODEL_TYPES,
   async fromConfig(raw) {
     const section = parseSection(raw);
-    if (section.pretrained) return ClipModel.fromPretrained(path.resolve(section.pretrained), { ignoreUnexpected: section.ignoreUnexpected });
-    return ClipModel.fromConfig(section, { seed: section.seed });
+    if (section.checkpoint) return ClipModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
+    const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
+    return ClipModel.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
   },
   fromPretrained: (dir, options) => ClipModel.fromPretrained(dir, options),
 };

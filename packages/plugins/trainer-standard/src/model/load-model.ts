@@ -37,12 +37,12 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   } else if (typeof spec.checkpoint === 'string') {
     source = path.resolve(context.baseDir, spec.checkpoint);
     model = await architecture.fromPretrained(source);
-  } else if (spec.config !== undefined) {
-    model = await architecture.fromConfig(spec.config);
   } else {
-    throw new MmftError('E_RECIPE', `model (type ${spec.type}) needs checkpoint: <folder> or config: {...}`, {
-      hint: 'checkpoint loads a Hugging Face folder (config.json + model.safetensors); config builds fresh weights',
-    });
+    // Fresh weights: the architecture reads its own section (config, tokenizer...); folder paths
+    // in it are relative to the recipe like every other path.
+    const { type: _type, ...settings } = spec;
+    if (typeof settings.tokenizer === 'string') settings.tokenizer = path.resolve(context.baseDir, settings.tokenizer);
+    model = await architecture.fromConfig(settings);
   }
   const peft = section(context.recipe, 'peft');
   if (!peft || typeof peft.method !== 'string') return { model, source };

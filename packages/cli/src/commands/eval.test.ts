@@ -1,0 +1,139 @@
+// `mmft eval` end to end on temp files: the JSON contract, the COCO / VQA v2 layouts, bad input
+// (count + first ten file:line), --allow-missing. Runs the command factory directly until the
+// lead wires it into commands/index.ts.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { Command } from 'commander';
+import { createCliContext } from '../context';
+import { evalCommand } from './eval';
+
+const BUILTINS = ['@mmft/metric-caption', '@mmft/metric-vqa', '@mmft/metric-retrieval'];
+const golden = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '../../../plugins/metric-caption/test-fixtures/caption-golden.json'), 'utf8'),
+) as Record<string, { predictions: Record<string, string>; references: Record<string, string[]>; scores: Record<string, number> }>;
+
+async function run(argv: string[], files: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+  const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+  const ctx = createCliContext({ isTTY: false, stdout, stderr, cwd: dir, builtins: BUILTINS });
+  const program = new Command('mmft').exitOverride().addCommand(evalCommand(ctx));
+  let code = 0;
+  try {
+    await program.parseAsync(['eval', ...argv], { from: 'user' });
+  } catch (error) {
+    code = 1;
+    stderr.write(`error: ${(error as Error).message}\n`);
+  }
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), dir };
+}
+
+const jsonl = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const readJson = (dir: string, file: string): Record<string, any> => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+const mixed = golden.mixed!;
+const ids = Object.keys(mixed.predictions);
+const P = jsonl(ids.map((id) => ({ id, caption: mixed.predictions[id] })));
+const R = jsonl(ids.map((id) => ({ id, captions: mixed.references[id] })));
+
+describe('mmft eval caption', () => {
+  test('JSONL in, the JSON contract out, equal to the independent checker', async () => {
+    const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': P, 'R.jsonl': R });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/CIDEr-D/);
+    const out = readJson(r.dir, 'out.json');
+    expect(Object.keys(out).sort()).toEqual(['bleu1', 'bleu2', 'bleu3', 'bleu4', 'cider', 'per_item', 'rougeL']);
+    for (const [k, v] of Object.entries(mixed.scores)) expect(out[k]).toBeCloseTo(v, 12);
+    expect(Object.keys(out.per_item['0']).sort()).toEqual(['bleu4', 'cider', 'rougeL']);
+  });
+
+  test('COCO result JSON + captions annotation file give the same numbers', async () => {
+    const results = ids.map((id) => ({ image_id: Number(id) + 100, caption: mixed.predictions[id] }));
+    const annotations = ids.flatMap((id) => mixed.references[id]!.map((caption, k) => ({ id: k, image_id: Number(id) + 100, caption })));
+    const r = await run(['caption', '--predictions', 'res.json', '--references', 'ann.json', '--json', 'out.json'], {
+      'res.json': JSON.stringify(results),
+      'ann.json': JSON.stringify({ images: [], annotations }),
+    });
+    expect(r.code).toBe(0);
+    expect(readJson(r.dir, 'out.json').cider).toBeCloseTo(mixed.scores.cider!, 12);
+  });
+
+  test('ids on one side only: non-zero exit with the count and the first ten file:line', async () => {
+    const extra = jsonl([...ids.map((id) => ({ id, caption: 'a cat' })), ...Array.from({ length: 12 }, (_, i) => ({ id: `x${i}`, caption: 'a' }))]);
+    const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl'], { 'P.jsonl': extra, 'R.jsonl': R });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/12 ids only in P\.jsonl \(no reference\) \(first 10\): P\.jsonl:10 \(id "x0"\)/);
+    expect(r.stderr).toMatch(/… and 2 more/);
+    const allowed = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--allow-missing'], { 'P.jsonl': extra, 'R.jsonl': R });
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toMatch(/scored 9 ids; left out 12 only in P\.jsonl and 0 only in R\.jsonl/);
+  });
+
+  test('duplicates, empty reference lists and malformed lines are reported, never dropped', async () => {
+    const dup = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl'], { 'P.jsonl': P + jsonl([{ id: '0', caption: 'again' }]), 'R.jsonl': R });
+    expect(dup.stderr).toMatch(/1 duplicate ids in P\.jsonl: P\.jsonl:10 \(id "0", first at P\.jsonl:1\)/);
+    const empty = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl'], { 'P.jsonl': P, 'R.jsonl': R + jsonl([{ id: 'e', captions: [] }]) });
+    expect(empty.stderr).toMatch(/1 empty reference lists in R\.jsonl: R\.jsonl:10 \(id "e"\)/);
+    const bad = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl'], { 'P.jsonl': `${P}{"id": "z", caption\n`, 'R.jsonl': R });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/1 malformed lines in P\.jsonl: P\.jsonl:10/);
+  });
+});
+
+describe('mmft eval vqa', () => {
+  const refs = [
+    { id: 'q1', answers: Array(10).fill('2'), answer_type: 'number', question_type: 'how many' },
+    { id: 'q2', answers: ['dog', 'dog', ...Array(8).fill('cat')], answer_type: 'other', question_type: 'what is' },
+    { id: 'q3', answers: [...Array(9).fill('yes'), 'no'], answer_type: 'yes/no', question_type: 'is the' },
+  ];
+  const preds = [{ id: 'q1', answer: 'Two.' }, { id: 'q2', answer: 'a dog' }, { id: 'q3', answer: 'no' }];
+
+  test('JSONL: accuracy, per item, per answer and question type, in percent', async () => {
+    const r = await run(['vqa', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': jsonl(preds), 'R.jsonl': jsonl(refs) });
+    expect(r.code).toBe(0);
+    expect(readJson(r.dir, 'out.json')).toEqual({
+      accuracy: 63.33,
+      per_item: { q1: 100, q2: 60, q3: 30 },
+      per_answer_type: { number: 100, other: 60, 'yes/no': 30 },
+      per_question_type: { 'how many': 100, 'what is': 60, 'is the': 30 },
+    });
+  });
+
+  test('VQA v2 layout: results + annotations + --questions', async () => {
+    const files = {
+      'res.json': JSON.stringify(preds.map((p, i) => ({ question_id: i + 1, answer: p.answer }))),
+      'ann.json': JSON.stringify({
+        annotations: refs.map((r, i) => ({
+          question_id: i + 1, answer_type: r.answer_type, question_type: r.question_type,
+          answers: r.answers.map((answer, k) => ({ answer, answer_confidence: 'yes', answer_id: k + 1 })),
+        })),
+      }),
+      'q.json': JSON.stringify({ questions: [1, 2, 3].map((question_id) => ({ question_id, image_id: 1, question: 'Q?' })) }),
+    };
+    const r = await run(['vqa', '--predictions', 'res.json', '--references', 'ann.json', '--questions', 'q.json', '--json', 'out.json'], files);
+    expect(r.code).toBe(0);
+    expect(readJson(r.dir, 'out.json').accuracy).toBe(63.33);
+    const missing = await run(['vqa', '--predictions', 'res.json', '--references', 'ann.json', '--questions', 'q.json'], {
+      ...files, 'q.json': JSON.stringify({ questions: [{ question_id: 1, question: 'Q?' }] }),
+    });
+    expect(missing.stderr).toMatch(/2 annotated questions missing from q\.json/);
+  });
+});
+
+describe('mmft eval retrieval', () => {
+  test('similarity matrix in, i2t / t2i out', async () => {
+    const S = { similarity: [[0.9, 0.1, 0.8, 0.0], [0.5, 0.0, 0.2, 0.3]], text_to_image: [0, 0, 1, 1] };
+    const r = await run(['retrieval', '--similarity', 'S.json', '--json', 'out.json'], { 'S.json': JSON.stringify(S) });
+    expect(r.code).toBe(0);
+    const out = readJson(r.dir, 'out.json');
+    expect(out.i2t).toMatchObject({ 'R@1': 50, 'R@5': 100, 'R@10': 100, mrr: 0.75, median_rank: 1 });
+    expect(Object.keys(out.t2i)).toEqual(expect.arrayContaining(['R@1', 'R@5', 'R@10', 'mrr', 'median_rank']));
+    const bad = await run(['retrieval', '--similarity', 'S.json'], { 'S.json': JSON.stringify({ ...S, text_to_image: [0, 0, 1, 7] }) });
+    expect(bad.stderr).toMatch(/1 bad text_to_image entries in S\.json: text_to_image\[3\] = 7/);
+  });
+});

@@ -1,0 +1,129 @@
+// `mmft eval caption|vqa|retrieval`: scores prediction files with the metric plugins and prints
+// a table, optionally writing the JSON contract of issue 3 (scripts depend on its keys).
+// Inputs: our JSONL or the original COCO / VQA v2 layouts (detected by content, eval/*-input.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, Option } from 'commander';
+import { MmftError, type MetricReport } from '@mmft/core';
+import type { CliContext } from '../context';
+import { loadCaptionPredictions, loadCaptionReferences } from '../eval/caption-input';
+import { pairById, type Paired } from '../eval/pair';
+import { loadSimilarity } from '../eval/retrieval-input';
+import { fixed, formatTable } from '../eval/table';
+import { loadVqaPredictions, loadVqaReferences } from '../eval/vqa-input';
+
+interface CommonOptions {
+  predictions: string;
+  references: string;
+  json?: string;
+  allowMissing?: boolean;
+}
+
+async function score(ctx: CliContext, id: string, config: unknown, updates: readonly unknown[]): Promise<MetricReport> {
+  const registry = await ctx.createRegistry();
+  const provider = registry.resolve('metric', id);
+  const metric = provider.create(provider.configSchema.parse(config));
+  metric.update(updates);
+  return metric.compute();
+}
+
+function writeJson(ctx: CliContext, file: string | undefined, value: unknown): void {
+  if (!file) return;
+  const full = path.resolve(ctx.cwd, file);
+  try {
+    fs.writeFileSync(full, `${JSON.stringify(value, null, 2)}\n`);
+  } catch (cause) {
+    throw new MmftError('E_IO', `cannot write ${file}: ${(cause as Error).message}`, { cause });
+  }
+  ctx.print(`wrote ${file}`);
+}
+
+function reportLeftOut(ctx: CliContext, paired: Paired<unknown, unknown>, o: CommonOptions): void {
+  const [onlyPred, onlyRef] = paired.leftOut;
+  if (onlyPred + onlyRef === 0) return;
+  ctx.print(`--allow-missing: scored ${paired.pairs.length} ids; left out ${onlyPred} only in ${o.predictions} and ${onlyRef} only in ${o.references}`);
+}
+
+async function evalCaption(ctx: CliContext, o: CommonOptions & { tokenizer: string }): Promise<void> {
+  const paired = pairById(loadCaptionPredictions(o.predictions, ctx.cwd), loadCaptionReferences(o.references, ctx.cwd), {
+    predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
+  });
+  const updates = paired.pairs.map((p) => ({ id: p.id, prediction: p.prediction, references: p.reference }));
+  const report = await score(ctx, 'caption', { tokenizer: o.tokenizer }, updates);
+  reportLeftOut(ctx, paired, o);
+  const s = report.scores;
+  const names: [string, string][] = [['bleu1', 'BLEU-1'], ['bleu2', 'BLEU-2'], ['bleu3', 'BLEU-3'], ['bleu4', 'BLEU-4'], ['rougeL', 'ROUGE-L'], ['cider', 'CIDEr-D']];
+  formatTable([`caption (${updates.length} images)`, 'score'], names.map(([k, label]) => [label, fixed(s[k]!, 4)])).forEach((l) => ctx.print(l));
+  const perItem: Record<string, { cider: number; rougeL: number; bleu4: number }> = {};
+  for (const [id, v] of Object.entries(report.perItem ?? {})) perItem[id] = { cider: v.cider!, rougeL: v.rougeL!, bleu4: v.bleu4! };
+  writeJson(ctx, o.json, { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem });
+}
+
+async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string }): Promise<void> {
+  const paired = pairById(loadVqaPredictions(o.predictions, ctx.cwd), loadVqaReferences(o.references, ctx.cwd, o.questions), {
+    predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
+  });
+  const updates = paired.pairs.map((p) => ({
+    id: p.id, prediction: p.prediction, answers: p.reference.answers,
+    answerType: p.reference.answerType, questionType: p.reference.questionType,
+  }));
+  const report = await score(ctx, 'vqa', {}, updates);
+  reportLeftOut(ctx, paired, o);
+  const groups = report.groups ?? {};
+  const percentOf = (group: string): Record<string, number> =>
+    Object.fromEntries(Object.entries(groups[group] ?? {}).map(([k, v]) => [k, v.accuracy!]));
+  const rows: string[][] = [['overall', String(updates.length), fixed(report.scores.accuracy!, 2)]];
+  for (const [k, v] of Object.entries(groups.answer_type ?? {})) rows.push([`answer type: ${k}`, String(v.count), fixed(v.accuracy!, 2)]);
+  formatTable(['VQA accuracy', 'questions', '%'], rows).forEach((l) => ctx.print(l));
+  const perItem = Object.fromEntries(Object.entries(report.perItem ?? {}).map(([id, v]) => [id, v.accuracy!]));
+  writeJson(ctx, o.json, {
+    accuracy: report.scores.accuracy, per_item: perItem,
+    per_answer_type: percentOf('answer_type'), per_question_type: percentOf('question_type'),
+  });
+}
+
+async function evalRetrieval(ctx: CliContext, o: { similarity: string; json?: string }): Promise<void> {
+  const { matrix, textToImage } = loadSimilarity(o.similarity, ctx.cwd);
+  const report = await score(ctx, 'retrieval', {}, [{ similarity: { matrix, textToImage } }]);
+  const groups = report.groups ?? {};
+  const i2t = groups.i2t?.all ?? {};
+  const t2i = groups.t2i?.all ?? {};
+  const keys = ['R@1', 'R@5', 'R@10', 'mrr', 'median_rank', 'mAP'];
+  const show = (k: string, v: number | undefined): string => (v === undefined ? '' : k.startsWith('R@') ? fixed(v, 2) : k === 'median_rank' ? String(v) : fixed(v, 4));
+  formatTable([`retrieval (${matrix.length} images, ${textToImage.length} texts)`, 'image→text', 'text→image'], keys.map((k) => [k, show(k, i2t[k]), show(k, t2i[k])])).forEach((l) => ctx.print(l));
+  writeJson(ctx, o.json, { i2t, t2i });
+}
+
+/**
+ * The `eval` command with its three subcommands.
+ *
+ * @example
+ * program.addCommand(evalCommand(ctx)); // mmft eval caption --predictions P.jsonl --references R.jsonl
+ */
+export function evalCommand(ctx: CliContext): Command {
+  // Subcommands made with .command() inherit these settings: errors reach runCli, output the context.
+  const cmd = new Command('eval')
+    .description('Score predictions: COCO caption metrics, VQA accuracy, image-text retrieval')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) });
+  const common = (sub: Command): Command =>
+    sub
+      .requiredOption('--predictions <file>', 'predictions (JSONL, or the original result JSON)')
+      .requiredOption('--references <file>', 'references (JSONL, or the original annotation JSON)')
+      .option('--json <out>', 'write scores and per-item results as JSON')
+      .option('--allow-missing', 'score the ids both files have and report how many were left out');
+  common(cmd.command('caption').description('BLEU-1..4, ROUGE-L, CIDEr-D equal to pycocoevalcap'))
+    .addOption(new Option('--tokenizer <name>', 'caption tokeniser').choices(['ptb', 'chinese-char', 'none']).default('ptb'))
+    .action((o: CommonOptions & { tokenizer: string }) => evalCaption(ctx, o));
+  common(cmd.command('vqa').description('VQA accuracy equal to the official vqaEval.py'))
+    .option('--questions <file>', 'VQA v2 questions file (with a VQA v2 annotations file as --references)')
+    .action((o: CommonOptions & { questions?: string }) => evalVqa(ctx, o));
+  cmd
+    .command('retrieval')
+    .description('Recall@1/5/10, MRR, median rank, mAP in both directions from a similarity matrix')
+    .requiredOption('--similarity <file>', 'JSON {"similarity": [[image × text]], "text_to_image": [...]}')
+    .option('--json <out>', 'write the scores as JSON')
+    .action((o: { similarity: string; json?: string }) => evalRetrieval(ctx, o));
+  return cmd;
+}

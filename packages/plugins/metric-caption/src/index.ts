@@ -1,0 +1,29 @@
+// @mmft/metric-caption: the plugin object (STYLE.md §5) plus the scorers for direct use.
+import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { captionMetric } from './plugin';
+
+export { captionMetric } from './plugin';
+export { CaptionMetric, type CaptionUpdate } from './caption-metric';
+export { captionConfigSchema, type CaptionConfig } from './config';
+export { bleuStats, bleuStatsFromCounts, corpusBleu, type BleuStats } from './bleu';
+export { rougeL, lcsLength } from './rouge';
+export { ciderItem, ciderScores, type CiderItem } from './cider';
+export { ptbTokenize, PTB_PUNCTUATIONS } from './ptb-tokenizer';
+export { chineseCharTokenize, whitespaceTokenize, tokenizerFor, type TokenizerName } from './tokenizers';
+export { numpyMean } from './numpy-sum';
+
+const VERSION: string = (require('../package.json') as { version: string }).version;
+const provides = [captionMetric];
+
+/**
+ * The plugin manifest.
+ *
+ * @example
+ * registry.use(plugin, '@mmft/metric-caption'); registry.resolve('metric', 'caption');
+ */
+const plugin: MmftPlugin = {
+  meta: { name: '@mmft/metric-caption', version: VERSION, description: 'COCO caption metrics (pycocoevalcap)' },
+  provides,
+  register: (container) => registerProviders(container, provides),
+};
+export default plugin;
