@@ -6,3 +6,7 @@ import { BatchMatMul as TfjsBatchMatMul } from '@tensorflow/tfjs-core';
 export const BatchMatMul: typeof TfjsBatchMatMul = TfjsBatchMatMul;
 
 export type { BatchMatMulAttrs, BatchMatMulInputs } from '@tensorflow/tfjs-core';
+
+/** Sum of rows by segment id: the gradient of tf.gather (embeddings) needs it; wasm lacks it. */
+export { UnsortedSegmentSum } from '@tensorflow/tfjs-core';
+export type { UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';

@@ -2,25 +2,34 @@
 // tfjs backends register kernels (tfjs-backend-wasm/src/register_all_kernels.ts). The stock
 // kernel is kept so the override can delegate to it and removal can put it back.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
-import { BatchMatMul } from './kernel_names';
+import { BatchMatMul, UnsortedSegmentSum } from './kernel_names';
 import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
+import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
 
-/** An override: which kernel of which backend, and how to build it from the stock kernel. */
+/**
+ * An override: which kernel of which backend, and how to build it from the stock kernel. A kernel
+ * the backend lacks entirely is an override with no stock kernel (`make(undefined)`).
+ */
 export interface KernelOverride {
   readonly kernelName: string;
   readonly backendName: string;
-  make(stock: KernelConfig): KernelConfig;
+  /** True when the override fills a kernel the backend does not have. */
+  readonly fillsMissing?: boolean;
+  make(stock: KernelConfig | undefined): KernelConfig;
 }
 
 /** Every override mmft ships, by tfjs backend name. Backends not listed get none. */
 export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]>> = {
-  wasm: [{ kernelName: BatchMatMul, backendName: 'wasm', make: makeWasmBatchMatMul }],
+  wasm: [
+    { kernelName: BatchMatMul, backendName: 'wasm', make: (stock) => makeWasmBatchMatMul(stock!) },
+    { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
+  ],
 };
 
 // Process-global like tfjs's own kernel registry: two copies of this plugin must agree on what
 // is installed, or the second would wrap the first's override instead of the stock kernel.
 const STATE_KEY = Symbol.for('@mmft/backend-tfjs:kernel-overrides');
-type Installed = Map<string, { readonly stock: KernelConfig; readonly override: KernelOverride }>;
+type Installed = Map<string, { readonly stock: KernelConfig | undefined; readonly override: KernelOverride }>;
 function installed(): Installed {
   const holder = globalThis as unknown as Record<symbol, Installed | undefined>;
   return (holder[STATE_KEY] ??= new Map());
@@ -40,9 +49,10 @@ export function installKernelOverrides(backendName: string): string[] {
     const key = keyOf(override.kernelName, override.backendName);
     if (!installed().has(key)) {
       const stock = getKernel(override.kernelName, override.backendName);
-      // The backend package registers its kernels when required; without it there is nothing to wrap.
-      if (stock === undefined) continue;
-      unregisterKernel(override.kernelName, override.backendName);
+      // The backend package registers its kernels when required; without it there is nothing to
+      // wrap. A kernel that fills a gap is skipped once a future tfjs ships its own.
+      if ((stock === undefined) !== (override.fillsMissing === true)) continue;
+      if (stock) unregisterKernel(override.kernelName, override.backendName);
       registerKernel(override.make(stock));
       installed().set(key, { stock, override });
     }
@@ -56,7 +66,7 @@ export function removeKernelOverrides(backendName?: string): void {
   for (const [key, { stock, override }] of installed()) {
     if (backendName !== undefined && override.backendName !== backendName) continue;
     unregisterKernel(override.kernelName, override.backendName);
-    registerKernel(stock);
+    if (stock) registerKernel(stock);
     installed().delete(key);
   }
 }
