@@ -24,7 +24,7 @@ export class ExactMatch implements Metric<ExactMatchUpdate> {
   }
 
   update(batch: ExactMatchUpdate | readonly ExactMatchUpdate[]): void {
-    const items = Array.isArray(batch) ? batch : [batch as ExactMatchUpdate];
+    const items: readonly ExactMatchUpdate[] = Array.isArray(batch) ? (batch as readonly ExactMatchUpdate[]) : [batch as ExactMatchUpdate];
     for (const item of items) {
       const prediction = this.normalise(item.prediction);
       this.hits.set(item.id, item.references.some((ref) => this.normalise(ref) === prediction) ? 1 : 0);

@@ -12,6 +12,7 @@ import { featureEvalChunks, modelEvalChunks } from '../eval/chunks';
 import { evaluate } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
 import { writeReport } from '../log/report-html';
+import { countParams, formatRunSummary, PeakMemory } from '../log/run-summary';
 import { AdamW } from '../optim/adamw';
 import { lrMultiplier } from '../optim/schedule';
 import { bestMetricPolicy, saveModelFiles } from './policies';
@@ -49,7 +50,27 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
   const checkpoint = (name: string) => writeCheckpoint(path.join(context.outputDir, name), { state: { ...state, logHistory: history }, optimizer, params, saveModel });
   let lastEval: Record<string, number> = {};
   let lastLoss = Number.NaN;
+  let before: Record<string, number> | undefined;
+  const peak = new PeakMemory();
+  const startedAt = performance.now();
+  const startStep = state.globalStep;
+  const startSamples = state.samplesSeen;
+  const runEval = async () => {
+    loaded.model.root.eval();
+    const chunks = features ? featureEvalChunks(features.eval!, features.head, loss, config.eval_batch_size ?? config.batch_size) : modelEvalChunks(loaded.model, parts.evalData!, parts.collator, loss, config.eval_batch_size ?? config.batch_size);
+    const scores = await evaluate(chunks, parts.metrics);
+    loaded.model.root.train();
+    return scores;
+  };
   try {
+    // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
+    if (config.eval_before && policy.enabled && state.globalStep === 0) {
+      before = await runEval();
+      const entry = { kind: 'eval', step: 0, ...before };
+      history.push(entry);
+      await log.append(entry);
+      context.reporter.info(`eval before training: ${Object.entries(before).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`);
+    }
     if (microsPerEpoch === 0) context.reporter.warn(`data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}`);
     while (state.globalStep < total && !context.signal?.aborted) {
       const step = state.globalStep + 1;
@@ -61,6 +82,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
       lastLoss = result.loss;
+      peak.sample();
       const entry = { kind: 'train', step, epoch: last.epoch + last.nextPosition / Math.max(1, parts.size), loss: result.loss, lr, grad_norm: result.gradNorm };
       history.push(entry);
       await log.append(entry);
@@ -68,10 +90,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       let stop = false;
       let improved = false;
       if (policy.enabled && ((config.eval_every !== undefined && step % config.eval_every === 0) || step === total)) {
-        loaded.model.root.eval();
-        const chunks = features ? featureEvalChunks(features.eval!, features.head, loss, config.eval_batch_size ?? config.batch_size) : modelEvalChunks(loaded.model, parts.evalData!, parts.collator, loss, config.eval_batch_size ?? config.batch_size);
-        lastEval = await evaluate(chunks, parts.metrics);
-        loaded.model.root.train();
+        lastEval = await runEval();
         const evalEntry = { kind: 'eval', step, ...lastEval };
         history.push(evalEntry);
         await log.append(evalEntry);
@@ -86,6 +105,17 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       }
     }
     if (context.signal?.aborted) await checkpoint('checkpoint-last');
+    const counts = countParams(params, loaded.model.root.namedParameters());
+    const summary = formatRunSummary(before, lastEval, {
+      trainableParams: counts.trainable,
+      totalParams: counts.total,
+      steps: state.globalStep - startStep,
+      samples: state.samplesSeen - startSamples,
+      seconds: (performance.now() - startedAt) / 1000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      peakTensorBytes: peak.bytes,
+    });
+    for (const line of summary) context.reporter.info(line);
   } finally {
     await source.return(undefined);
     await writeReport(context.outputDir, { title: String(context.recipe.name ?? path.basename(context.outputDir)), history, finalMetrics: { steps: state.globalStep, loss: lastLoss, ...lastEval } });

@@ -1,0 +1,24 @@
+import { describe, expect, test } from '@jest/globals';
+import { formatRunSummary } from './run-summary';
+
+describe('run summary', () => {
+  test('before/after table, PEFT-style parameter line, throughput and memory', () => {
+    const lines = formatRunSummary(
+      { 'retrieval.i2t_R@1': 10, 'retrieval.i2t_mAP': 1, eval_loss: 3 },
+      { 'retrieval.i2t_R@1': 42.5, 'retrieval.i2t_mAP': 2, eval_loss: 1 },
+      { trainableParams: 1234, totalParams: 5678, steps: 10, samples: 320, seconds: 4, peakRssBytes: 300 * 2 ** 20, peakTensorBytes: 2 ** 20 },
+    );
+    expect(lines).toEqual([
+      'metric                before      after',
+      'retrieval.i2t_R@1      10.00      42.50',
+      'trainable params: 1,234 || all params: 5,678 || trainable%: 21.7330',
+      '10 steps in 4.0 s: 2.50 steps/s, 80.0 samples/s',
+      'peak memory: RSS 300.0 MiB, tensors 1.0 MiB',
+    ]);
+  });
+
+  test('without a before evaluation the column shows a dash', () => {
+    const [, row] = formatRunSummary(undefined, { acc: 1 }, { trainableParams: 1, totalParams: 1, steps: 1, samples: 1, seconds: 1, peakRssBytes: 0, peakTensorBytes: 0 });
+    expect(row).toBe(`${'acc'.padEnd(6)}  ${'-'.padStart(9)}  ${'1.00'.padStart(9)}`);
+  });
+});
