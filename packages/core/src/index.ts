@@ -6,3 +6,4 @@ export * from './recipe';
 export * from './registry';
 export * from './tokens';
 export * from './io';
+export * from './peft';

@@ -4,8 +4,9 @@ import type { CliContext } from '../context';
 import { dataCommand } from './data';
 import { envCommand } from './env';
 import { evalCommand } from './eval';
+import { mergeCommand } from './merge';
 import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, mergeCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];

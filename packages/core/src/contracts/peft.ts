@@ -29,6 +29,11 @@ export interface AppliedAdapter {
   unmerge?(): void;
   /** Restore the original modules. */
   remove(): void;
+  /**
+   * adapter_config.json fields only the applied model knows (prefix tuning's token_dim,
+   * num_layers, num_attention_heads); `saveAdapter` merges them over `toAdapterConfig`'s.
+   */
+  adapterConfigExtras?(): Record<string, unknown>;
 }
 
 export interface PeftMethodProvider<Config = unknown> extends ProviderBase<Config> {
@@ -40,4 +45,34 @@ export interface PeftMethodProvider<Config = unknown> extends ProviderBase<Confi
   toAdapterConfig(config: Config, baseModelNameOrPath: string | null): Record<string, unknown>;
   /** Parse an adapter_config.json written by PEFT or mmft; wrong peft_type is an error. */
   fromAdapterConfig(json: Record<string, unknown>, file: string): Config;
+}
+
+/**
+ * Optional hook an architecture's text path implements so prompt tuning can prepend trainable
+ * virtual tokens without editing the architecture (PEFT prepends them to `inputs_embeds`,
+ * peft_model.py). While a source is set, the module implementing this must, on every forward:
+ * 1. embed the real tokens [B, T, D], then prepend `source(B)` ([B or 1, P, D]) → [B, P+T, D];
+ * 2. keep the real tokens' position embeddings at 0..T-1 (virtual tokens get none: a fixed
+ *    offset added to a free trainable vector adds nothing, and real tokens keep the positions
+ *    they were trained with, so texts padded to the maximum length still fit);
+ * 3. widen the 0/1 attention mask with P leading ones and build the causal mask over P+T;
+ * 4. shift every pooled position (CLIP's eos pooling, last-token pooling) by P.
+ * The output sequence then holds P + T positions, virtual ones first.
+ */
+export interface PromptInjectionPoint {
+  /** Width of one virtual token: the size of the input embeddings. */
+  readonly promptTokenDim: number;
+  /** Installs the virtual-token source (called once per forward with the batch size), or clears it. */
+  setPromptSource(source: ((batchSize: number) => Tensor) | undefined): void;
+}
+
+/**
+ * True for a module that implements PromptInjectionPoint.
+ *
+ * @example
+ * const points = root.namedModules().filter(([, m]) => isPromptInjectionPoint(m));
+ */
+export function isPromptInjectionPoint(value: unknown): value is PromptInjectionPoint {
+  const v = value as Partial<PromptInjectionPoint> | null;
+  return typeof v === 'object' && v !== null && typeof v.promptTokenDim === 'number' && typeof v.setPromptSource === 'function';
 }

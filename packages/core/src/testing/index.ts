@@ -2,3 +2,5 @@
 // This subpath imports @jest/globals: use it from tests only.
 export * from './describe-metric';
 export * from './fake-plugins';
+export * from './describe-peft-method';
+export * from './peft-toy-model';

@@ -3,10 +3,9 @@
 // and what model files a checkpoint holds (architecture save, PEFT adapter, or feature head).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { MmftError } from '@mmft/core';
+import { MmftError, saveAdapter } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import type { TrainerState } from '../checkpoint/trainer-state';
-import { writeTensorFile } from '../checkpoint/tensor-io';
 import type { EvalMetric } from '../eval/evaluate';
 import type { LoadedModel } from '../model/load-model';
 import type { FeatureHead } from '../strategy/head';
@@ -58,13 +57,9 @@ export async function saveModelFiles(dir: string, loaded: LoadedModel, head: Fea
     return;
   }
   if (loaded.adapter) {
-    const target = path.join(dir, 'adapter');
-    await fs.mkdir(target, { recursive: true });
+    // PEFT's save_pretrained layout (adapter_config.json + adapter_model.safetensors), written atomically.
     const { applied, provider, config: peftConfig } = loaded.adapter;
-    await fs.writeFile(path.join(target, 'adapter_config.json'), `${JSON.stringify(provider.toAdapterConfig(peftConfig, loaded.source), null, 2)}\n`);
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, t] of applied.adapterStateDict()) tensors.set(name, { shape: t.shape, data: (await t.data()) as Float32Array });
-    await writeTensorFile(path.join(target, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+    await saveAdapter(path.join(dir, 'adapter'), provider, peftConfig, applied, { baseModelNameOrPath: loaded.source });
     return;
   }
   await loaded.model.save(path.join(dir, 'model'));

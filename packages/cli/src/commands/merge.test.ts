@@ -1,0 +1,88 @@
+// `mmft merge` on a tiny HF-layout CLIP: a LoRA adapter saved in PEFT layout is folded in and the
+// merged checkpoint, loaded back as a plain CLIP, computes what base + adapter computed.
+// Runs the command factory directly until the lead wires it into commands/index.ts.
+import '@tensorflow/tfjs-backend-cpu';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import * as tf from '@tensorflow/tfjs-core';
+import { Command } from 'commander';
+import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
+import { readSafetensors, saveAdapter } from '@mmft/core';
+import { loraMethod } from '@mmft/peft-lora';
+import { prefixTuningMethod } from '@mmft/peft-prefix';
+import { createCliContext } from '../context';
+import { mergeCommand } from './merge';
+
+const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/peft-lora', '@mmft/peft-prefix'];
+let tmp: string;
+let base: string;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-merge-'));
+  base = (await createTinyClipCheckpoint(path.join(tmp, 'base'), { seed: 11 })).dir;
+});
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: Buffer[] = [];
+  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
+  try {
+    await new Command('mmft').exitOverride().addCommand(mergeCommand(ctx)).parseAsync(['merge', ...argv], { from: 'user' });
+    return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
+  } catch (error) {
+    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
+  }
+}
+
+function logits(model: ClipModel): number[] {
+  const { inputIds, attentionMask } = model.tokenize(['a red circle', 'blue square']);
+  const pixelValues = tf.randomNormal([2, 3, 8, 8], 0, 1, 'float32', 3);
+  const outputs = model.forward({ pixelValues, inputIds, attentionMask });
+  const values = Array.from(outputs.logitsPerImage!.dataSync());
+  tf.dispose([inputIds, attentionMask, pixelValues, ...Object.values(outputs)]);
+  return values;
+}
+
+describe('mmft merge', () => {
+  test('LoRA folded into the base: HF names, same outputs as base + adapter within 1e-5', async () => {
+    const model = await ClipModel.fromPretrained(base);
+    const config = loraMethod.configSchema.parse({ r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj', 'fc1'], seed: 1 });
+    const applied = loraMethod.apply(model.root, config, 'default');
+    applied.trainableParameters().forEach(([, v], i) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', i))));
+    const expected = logits(model);
+    await saveAdapter(path.join(tmp, 'lora'), loraMethod, config, applied, { baseModelNameOrPath: base });
+    model.dispose();
+
+    const r = await run(['--base', 'base', '--adapter', 'lora', '--out', 'merged']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/adapter: lora \(LORA\); trainable params: [\d,]+ \|\| all params/);
+    const { tensors } = await readSafetensors(path.join(tmp, 'merged', 'model.safetensors'));
+    const { tensors: baseTensors } = await readSafetensors(path.join(base, 'model.safetensors'));
+    expect([...tensors.keys()].sort()).toEqual([...baseTensors.keys()].sort());
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'merged', 'config.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')));
+    const merged = await ClipModel.fromPretrained(path.join(tmp, 'merged'));
+    const plain = await ClipModel.fromPretrained(base);
+    const got = logits(merged);
+    got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-5));
+    expect(logits(plain)).not.toEqual(got);
+    merged.dispose();
+    plain.dispose();
+  });
+
+  test('an adapter that cannot merge, and a folder without config.json, are clear errors', async () => {
+    const model = await ClipModel.fromPretrained(base);
+    const config = prefixTuningMethod.configSchema.parse({ num_virtual_tokens: 2 });
+    await saveAdapter(path.join(tmp, 'prefix'), prefixTuningMethod, config, prefixTuningMethod.apply(model.root, config, 'default'));
+    model.dispose();
+    const r = await run(['--base', 'base', '--adapter', 'prefix', '--out', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/prefix-tuning \(PREFIX_TUNING\) adapters cannot be merged/);
+    expect(fs.existsSync(path.join(tmp, 'x'))).toBe(false);
+    const missing = await run(['--base', 'lora', '--adapter', 'lora', '--out', 'y']);
+    expect(missing.stderr).toMatch(/lora\/config\.json/);
+  });
+});

@@ -1,0 +1,77 @@
+// `mmft merge --base DIR --adapter DIR --out DIR`: folds a saved adapter into its base model and
+// writes a full checkpoint in Hugging Face layout, as PEFT's merge_and_unload() followed by
+// save_pretrained() (peft/tuners/lora/model.py). The architecture comes from config.json's
+// model_type, the method from adapter_config.json's peft_type, both through the registry.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
+import type { CliContext } from '../context';
+
+interface MergeOptions {
+  base: string;
+  adapter: string;
+  out: string;
+}
+
+function readModelType(dir: string): string {
+  const file = path.join(dir, 'config.json');
+  let json: { model_type?: unknown };
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new MmftError('E_CHECKPOINT', `cannot read ${file}: ${(cause as Error).message}`, { cause, hint: '--base must be a Hugging Face checkpoint folder (config.json + model.safetensors)' });
+  }
+  if (typeof json.model_type !== 'string') throw new MmftError('E_CHECKPOINT', `${file} has no "model_type"; cannot tell which architecture to build`);
+  return json.model_type;
+}
+
+/** Runs the merge; exported for programmatic use and tests. */
+export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> {
+  const [base, adapter, out] = [o.base, o.adapter, o.out].map((p) => path.resolve(ctx.cwd, p)) as [string, string, string];
+  const modelType = readModelType(base);
+  const registry = await ctx.createRegistry();
+  const backends = registry.list('backend');
+  const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
+  if (backend) await backend.select(backend.configSchema.parse({}));
+  const architectures = registry.list('architecture');
+  const architecture = architectures.find((p) => p.modelTypes.includes(modelType));
+  if (!architecture) {
+    const known = architectures.flatMap((p) => p.modelTypes).join(', ') || '(none loaded)';
+    throw new MmftError('E_UNKNOWN_ID', `${base}/config.json: model_type "${modelType}" has no architecture plugin; known: ${known}`, { hint: 'load the plugin for this model with --plugin' });
+  }
+  const { peft_type: peftType } = await readAdapterConfig(adapter);
+  const model = await architecture.fromPretrained(base);
+  try {
+    const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'));
+    if (!applied.merge) {
+      throw new MmftError('E_UNSUPPORTED', `${adapter}: ${provider.id} (${peftType}) adapters cannot be merged into the base weights; only weight-delta methods such as LoRA can`, {
+        hint: 'keep the adapter folder and load it on the base model instead',
+      });
+    }
+    ctx.print(`adapter: ${provider.id} (${peftType}); ${describeTrainable(model.root).line}`);
+    applied.merge();
+    applied.remove(); // merge + remove = merge_and_unload: the base's own module names come back
+    await model.save(out);
+    ctx.print(`wrote merged ${modelType} checkpoint to ${o.out}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The `merge` command.
+ *
+ * @example
+ * program.addCommand(mergeCommand(ctx)); // mmft merge --base models/clip --adapter runs/x/adapter --out models/clip-merged
+ */
+export function mergeCommand(ctx: CliContext): Command {
+  return new Command('merge')
+    .description('Fold a saved adapter (LoRA) into its base model and write a full Hugging Face checkpoint')
+    .requiredOption('--base <dir>', 'base checkpoint folder (config.json + model.safetensors)')
+    .requiredOption('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors, PEFT layout)')
+    .requiredOption('--out <dir>', 'where to write the merged checkpoint')
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
+    .action((o: MergeOptions) => runMerge(ctx, o));
+}

@@ -1,0 +1,119 @@
+// A Linear with LoRA adapters: y = base(x) + Σ_active scaling · B(A(dropout(x))), several named
+// adapters per layer, merge/unmerge folding scaling · B A into the base weight. Follows LoraLayer
+// and Linear in peft/tuners/lora/layer.py (child names base_layer, lora_A, lora_B, lora_dropout).
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterDict, MmftError, type PeftLayer } from '@mmft/core';
+import { deriveSeed, Dropout, fanInUniform, Linear, Module, normal, zeros, type Initializer } from '@mmft/core/nn';
+
+/** Settings of one adapter on one layer. */
+export interface LoraAdapterSettings {
+  r: number;
+  scaling: number;
+  dropout: number;
+  init: true | false | 'gaussian';
+  seed?: number;
+}
+
+/**
+ * Wraps a Linear. Parameter names match PEFT's in-model names:
+ * `q_proj.base_layer.weight`, `q_proj.lora_A.default.weight`, `q_proj.lora_B.default.weight`.
+ *
+ * @example
+ * const layer = new LoraLinear(root.getModule('encoder.layers.0.self_attn.q_proj', Linear));
+ * layer.addAdapter('default', { r: 8, scaling: 2, dropout: 0, init: true });
+ */
+export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLayer {
+  private readonly settings = new Map<string, LoraAdapterSettings & { active: boolean; merged: boolean }>();
+
+  constructor(base: Linear) {
+    super();
+    this.registerModule('base_layer', base);
+    this.registerModule('lora_dropout', new AdapterDict<Dropout>());
+    this.registerModule('lora_A', new AdapterDict<Linear>());
+    this.registerModule('lora_B', new AdapterDict<Linear>());
+  }
+
+  get baseLayer(): Linear {
+    return this.child<Linear>('base_layer');
+  }
+
+  get peftAdapterNames(): string[] {
+    return [...this.settings.keys()];
+  }
+
+  /** Adds adapter `name`, active, with PEFT's initialisation (`reset_lora_parameters`). */
+  addAdapter(name: string, s: LoraAdapterSettings): void {
+    if (this.settings.has(name)) throw new MmftError('E_CONFIG', `this layer already has a LoRA adapter "${name}"; pick another adapter name`);
+    const { inFeatures, outFeatures } = this.baseLayer;
+    const aInit: Initializer | undefined = s.init === 'gaussian' ? normal(1 / s.r) : s.init ? fanInUniform(inFeatures) : undefined;
+    const bInit: Initializer | undefined = s.init === false ? undefined : zeros;
+    this.child<AdapterDict>('lora_dropout').registerModule(name, new Dropout(s.dropout, { seed: deriveSeed(s.seed, 'dropout') }));
+    this.child<AdapterDict>('lora_A').registerModule(name, new Linear(inFeatures, s.r, { bias: false, weightInit: aInit, seed: deriveSeed(s.seed, 'A') }));
+    this.child<AdapterDict>('lora_B').registerModule(name, new Linear(s.r, outFeatures, { bias: false, weightInit: bInit, seed: deriveSeed(s.seed, 'B') }));
+    this.settings.set(name, { ...s, active: true, merged: false });
+    this.train(this.training); // new dropout follows the layer's train/eval mode
+  }
+
+  /** Removes adapter `name` (disposing its weights); a merged adapter stays folded into the base. */
+  removeAdapter(name: string): void {
+    for (const dict of ['lora_dropout', 'lora_A', 'lora_B']) {
+      const d = this.child<AdapterDict>(dict);
+      d.get(name).dispose();
+      this.setModule(dict, d.without(name));
+    }
+    this.settings.delete(name);
+  }
+
+  isAdapterActive(name: string): boolean {
+    return this.settings.get(name)?.active ?? false;
+  }
+
+  /** Turning a merged adapter off unmerges it first, as PEFT's disable_adapters does. */
+  setAdapterActive(name: string, active: boolean): void {
+    const s = this.settings.get(name);
+    if (!s) return;
+    if (!active && s.merged) this.unmerge(name);
+    s.active = active;
+  }
+
+  isMerged(name: string): boolean {
+    return this.settings.get(name)?.merged ?? false;
+  }
+
+  /** W ← W + scaling · B A (PEFT `merge`). */
+  merge(name: string): void {
+    const s = this.settings.get(name);
+    if (!s || s.merged) return;
+    this.foldDelta(name, 1);
+    s.merged = true;
+  }
+
+  /** W ← W − scaling · B A (PEFT `unmerge`). */
+  unmerge(name: string): void {
+    const s = this.settings.get(name);
+    if (!s || !s.merged) return;
+    this.foldDelta(name, -1);
+    s.merged = false;
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      let y = this.baseLayer.forward(x);
+      for (const [name, s] of this.settings) {
+        if (!s.active || s.merged) continue;
+        const dropped = this.child<AdapterDict<Dropout>>('lora_dropout').get(name).forward(x);
+        const a = this.child<AdapterDict<Linear>>('lora_A').get(name).forward(dropped);
+        y = tf.add(y, tf.mul(this.child<AdapterDict<Linear>>('lora_B').get(name).forward(a), s.scaling));
+      }
+      return y;
+    });
+  }
+
+  private foldDelta(name: string, sign: 1 | -1): void {
+    const s = this.settings.get(name)!;
+    const a = this.child<AdapterDict<Linear>>('lora_A').get(name).weight;
+    const b = this.child<AdapterDict<Linear>>('lora_B').get(name).weight;
+    const weight = this.baseLayer.weight;
+    tf.tidy(() => weight.assign(tf.add(weight, tf.mul(tf.matMul(b, a), sign * s.scaling))));
+  }
+}

@@ -1,0 +1,103 @@
+// Injecting LoRA into any module tree: find the target Linears by name, wrap each in a
+// LoraLinear (or add an adapter to one already wrapped), set up bias and modules_to_save, freeze
+// the rest. Follows LoraModel in peft/tuners/lora/model.py and BaseTuner.inject_adapter /
+// _maybe_include_all_linear_layers in peft/tuners/tuners_utils.py.
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  adapterStateDictOf,
+  applyModulesToSave,
+  assertAdapterName,
+  findTargetModules,
+  freezeAllExcept,
+  isPeftLayer,
+  loadAdapterTensors,
+  matchesTarget,
+  type AppliedAdapter,
+  type TargetModules,
+} from '@mmft/core';
+import { deriveSeed, Linear, type Module } from '@mmft/core/nn';
+import { loraScaling, type LoraConfig } from './config';
+import { LoraLinear } from './layer';
+
+/** Segments inside PEFT wrappers that are never targets themselves. */
+const WRAPPER_INTERNALS = /(^|\.)(base_layer|lora_A|lora_B|lora_dropout|original_module|modules_to_save)(\.|$)/;
+
+/** PEFT's "all-linear": every Linear except the output layer (named lm_head in HF LMs). */
+function resolveTargets(root: Module, config: LoraConfig): TargetModules {
+  const target = config.target_modules;
+  if (target !== 'all-linear') return target;
+  const excluded = (n: string) => WRAPPER_INTERNALS.test(n) || /(^|\.)lm_head$/.test(n) || matchesTarget(n, config.modules_to_save ?? []);
+  const names = root.namedModules().filter(([n, m]) => (m instanceof Linear || m instanceof LoraLinear) && !excluded(n));
+  return [...new Set(names.map(([n]) => n.slice(n.lastIndexOf('.') + 1)))];
+}
+
+/**
+ * Applies LoRA adapter `adapterName` to `root`; see AppliedAdapter for what the result can do.
+ *
+ * @example
+ * const applied = applyLora(model.root, loraConfigSchema.parse({ r: 4, target_modules: ['q_proj', 'v_proj'] }), 'default');
+ */
+export function applyLora(root: Module, config: LoraConfig, adapterName: string): AppliedAdapter {
+  assertAdapterName(adapterName);
+  const targets = findTargetModules(root, resolveTargets(root, config), {
+    method: 'lora',
+    accept: (m) => m instanceof Linear || m instanceof LoraLinear,
+    acceptedKind: 'Linear',
+    // A module trained fully (modules_to_save) gets no LoRA on top, e.g. a head under all-linear.
+    skip: (name) => WRAPPER_INTERNALS.test(name) || matchesTarget(name, config.modules_to_save ?? []),
+  });
+  const paths: string[] = [];
+  for (const [path, module] of targets) {
+    const layer = module instanceof LoraLinear ? module : new LoraLinear(module as Linear);
+    layer.addAdapter(adapterName, {
+      r: config.r,
+      scaling: loraScaling(config),
+      dropout: config.lora_dropout,
+      init: config.init_lora_weights,
+      seed: deriveSeed(config.seed, `${path}.${adapterName}`),
+    });
+    if (layer !== module) root.setModule(path, layer);
+    paths.push(path);
+  }
+  const layers = () => paths.map((p) => root.getModule<LoraLinear>(p));
+  const biases: tf.Variable[] =
+    config.bias === 'all'
+      ? root.namedParameters().filter(([n]) => n.endsWith('.bias') || n === 'bias').map(([, v]) => v)
+      : config.bias === 'lora_only'
+        ? layers().flatMap((l) => (l.baseLayer.bias ? [l.baseLayer.bias] : []))
+        : [];
+  const saved = applyModulesToSave(root, config.modules_to_save ?? undefined, adapterName, 'lora');
+  const own = new Set<tf.Variable>([
+    ...layers().flatMap((l) => [l.child('lora_A').child(adapterName), l.child('lora_B').child(adapterName)].map((m) => m.param('weight'))),
+    ...biases,
+    ...[...saved.copies.values()].flatMap((m) => m.namedParameters().map(([, v]) => v)),
+  ]);
+  // Names are read from the tree at call time, so later wrapping (another adapter) is reflected.
+  const trainableParameters = () => root.namedParameters().filter(([, v]) => own.has(v));
+  freezeAllExcept(root, own);
+  const setEnabled = (enabled: boolean) => {
+    for (const l of layers()) l.setAdapterActive(adapterName, enabled);
+    for (const p of saved.copies.keys()) {
+      const wrapper = root.getModule(p);
+      if (isPeftLayer(wrapper)) wrapper.setAdapterActive(adapterName, enabled);
+    }
+  };
+  return {
+    adapterName,
+    method: 'lora',
+    trainableParameters,
+    adapterStateDict: () => adapterStateDictOf(trainableParameters(), adapterName),
+    loadAdapterStateDict: (tensors) =>
+      loadAdapterTensors(trainableParameters(), tensors, { adapterName, method: 'lora', adapterOwners: ['lora_A', 'lora_B'], savedModules: [...saved.copies.keys()] }),
+    setEnabled,
+    merge: () => layers().forEach((l) => l.merge(adapterName)),
+    unmerge: () => layers().forEach((l) => l.unmerge(adapterName)),
+    remove() {
+      for (const [i, layer] of layers().entries()) {
+        layer.removeAdapter(adapterName);
+        if (layer.peftAdapterNames.length === 0) root.setModule(paths[i]!, layer.baseLayer);
+      }
+      saved.remove();
+    },
+  };
+}

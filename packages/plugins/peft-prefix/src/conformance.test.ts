@@ -1,0 +1,28 @@
+// The shared PEFT conformance kit against prefix tuning (toy transformer, tiny CLIP text tower,
+// MLP reparameterisation) and prompt tuning (toy transformer, the reference PromptInjectionPoint).
+// Neither can start as the base model (extra attention positions), so the kit checks instead
+// that the output changes and that disabling gives the base exactly.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll } from '@jest/globals';
+import { registerGradients } from '@mmft/core/nn';
+import { describePeftMethod } from '@mmft/core/testing';
+import { prefixTuningMethod, promptTuningMethod } from './plugin';
+import { clipSubject, toySubject } from './test-subjects.test-helper';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  registerGradients();
+});
+
+const isEncoder = (n: string) => n.startsWith('prompt_encoder.default.');
+
+describePeftMethod(prefixTuningMethod, [
+  { name: 'toy', config: { num_virtual_tokens: 3, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
+  { name: 'toy with prefix_projection', config: { num_virtual_tokens: 2, prefix_projection: true, encoder_hidden_size: 6, seed: 2 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
+  { name: 'tiny CLIP text tower', config: { num_virtual_tokens: 4, target_modules: 'text_model\\..*\\.self_attn', seed: 3 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
+]);
+
+describePeftMethod(promptTuningMethod, [
+  { name: 'toy', config: { num_virtual_tokens: 3, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
+]);
