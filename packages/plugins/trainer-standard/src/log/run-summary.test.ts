@@ -12,8 +12,8 @@ describe('run summary', () => {
       'metric                before      after',
       'retrieval.i2t_R@1      10.00      42.50',
       'trainable params: 1,234 || all params: 5,678 || trainable%: 21.7330',
-      '10 steps in 4.0 s: 2.50 steps/s, 80.0 samples/s',
-      'peak memory: RSS 300.0 MiB, tensors 1.0 MiB',
+      '10 steps in 4.0 s of training: 2.50 steps/s, 80.0 samples/s',
+      'peak memory: RSS 300.0 MiB, tfjs tensors between steps 1.0 MiB',
     ]);
   });
 

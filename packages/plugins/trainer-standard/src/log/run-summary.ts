@@ -45,8 +45,8 @@ export function formatRunSummary(before: Readonly<Record<string, number>> | unde
   const percent = figures.totalParams === 0 ? 0 : (100 * figures.trainableParams) / figures.totalParams;
   lines.push(
     `trainable params: ${figures.trainableParams.toLocaleString('en-US')} || all params: ${figures.totalParams.toLocaleString('en-US')} || trainable%: ${percent.toFixed(4)}`,
-    `${figures.steps} steps in ${figures.seconds.toFixed(1)} s: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`,
-    `peak memory: RSS ${mib(figures.peakRssBytes)}, tensors ${mib(figures.peakTensorBytes)}`,
+    `${figures.steps} steps in ${figures.seconds.toFixed(1)} s of training: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`,
+    `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}`,
   );
   return lines;
 }

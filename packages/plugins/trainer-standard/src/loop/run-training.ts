@@ -52,7 +52,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
   let lastLoss = Number.NaN;
   let before: Record<string, number> | undefined;
   const peak = new PeakMemory();
-  const startedAt = performance.now();
+  let trainSeconds = 0; // step time only: evaluation and checkpoint writes are not throughput
   const startStep = state.globalStep;
   const startSamples = state.samplesSeen;
   const runEval = async () => {
@@ -74,6 +74,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     if (microsPerEpoch === 0) context.reporter.warn(`data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}`);
     while (state.globalStep < total && !context.signal?.aborted) {
       const step = state.globalStep + 1;
+      const stepStarted = performance.now();
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
@@ -82,6 +83,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
       lastLoss = result.loss;
+      trainSeconds += (performance.now() - stepStarted) / 1000;
       peak.sample();
       const entry = { kind: 'train', step, epoch: last.epoch + last.nextPosition / Math.max(1, parts.size), loss: result.loss, lr, grad_norm: result.gradNorm };
       history.push(entry);
@@ -111,7 +113,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       totalParams: counts.total,
       steps: state.globalStep - startStep,
       samples: state.samplesSeen - startSamples,
-      seconds: (performance.now() - startedAt) / 1000,
+      seconds: trainSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakTensorBytes: peak.bytes,
     });

@@ -78,7 +78,11 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
     return { id, provider, metric: provider.create(settings) };
   });
   const collator = createCollator(loaded.model, { seed, maxTextLength: config.max_text_length });
-  const lossSources = { prefix: 'loss.', params: loss.parameters ?? [] };
+  // A model that owns its temperature (HF `logit_scale`, passed to the loss as outputs.logitScale,
+  // see model/forward.ts) leaves the loss's fallback temperature unused: it must not count as
+  // trainable, get optimizer state, or be mistaken for what a PEFT run trains.
+  const modelOwnsScale = config.strategy !== 'feature-based' && loaded.model.root.hasParam('logit_scale');
+  const lossSources = { prefix: 'loss.', params: (loss.parameters ?? []).filter(([name]) => !(modelOwnsScale && name === 'logit_scale')) };
   if (config.strategy !== 'feature-based') {
     const params = paramEntries([{ prefix: '', root: loaded.model.root, params: loaded.model.root.namedParameters() }, lossSources], config.no_decay);
     return { loaded, loss, train, evalData, metrics, collator, params, size: await datasetSize(train, 'data.train') };
