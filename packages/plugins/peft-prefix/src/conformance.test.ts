@@ -1,5 +1,6 @@
 // The shared PEFT conformance kit against prefix tuning (toy transformer, tiny CLIP text tower,
-// MLP reparameterisation) and prompt tuning (toy transformer, the reference PromptInjectionPoint).
+// MLP reparameterisation) and prompt tuning (toy transformer, the reference PromptInjectionPoint;
+// tiny CLIP, whose text tower is one).
 // Neither can start as the base model (extra attention positions), so the kit checks instead
 // that the output changes and that disabling gives the base exactly.
 import '@tensorflow/tfjs-backend-cpu';
@@ -25,4 +26,7 @@ describePeftMethod(prefixTuningMethod, [
 
 describePeftMethod(promptTuningMethod, [
   { name: 'toy', config: { num_virtual_tokens: 3, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
+  // CLIP's text tower is its only PromptInjectionPoint: found by scanning, or named.
+  { name: 'tiny CLIP', config: { num_virtual_tokens: 4, seed: 3 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
+  { name: 'tiny CLIP, target_modules text_model', config: { num_virtual_tokens: 2, target_modules: ['text_model'], seed: 4 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
 ]);

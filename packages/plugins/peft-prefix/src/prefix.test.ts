@@ -57,7 +57,12 @@ describe('prompt tuning', () => {
     expect(applied.adapterStateDict().get('prompt_embeddings')!.shape).toEqual([3, 8]);
     s.dispose();
     const clip = await clipSubject();
-    expect(() => promptTuningMethod.apply(clip.root, { num_virtual_tokens: 3 } as never, 'default')).toThrow(/no module of this model implements PromptInjectionPoint/);
+    expect(() => promptTuningMethod.apply(clip.root, { num_virtual_tokens: 3, target_modules: 'vision_model' } as never, 'default')).toThrow(
+      /no module of this model matching target_modules "vision_model" implements PromptInjectionPoint; those that do: text_model/,
+    );
+    expect(() => promptTuningMethod.apply(clip.root.getModule('vision_model'), { num_virtual_tokens: 3 } as never, 'default')).toThrow(
+      /no module of this model implements PromptInjectionPoint/,
+    );
     clip.dispose();
   });
 });

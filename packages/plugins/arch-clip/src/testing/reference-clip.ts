@@ -84,18 +84,23 @@ function encoder(x: Mat, p: RefWeights, prefix: string, tower: ClipConfig['text_
   return h;
 }
 
-/** CLIPTextTransformer for one sequence: last hidden state and the pooled vector. */
-export function refText(p: RefWeights, config: ClipConfig, ids: number[], mask?: number[]): { hidden: Mat; pooled: Vec } {
+/**
+ * CLIPTextTransformer for one sequence: last hidden state and the pooled vector. `prompt` [P][D]
+ * are virtual tokens put in front after the position embeddings (the PromptInjectionPoint rule):
+ * always attended, the hidden state gains P leading rows and the pooled position moves by P.
+ */
+export function refText(p: RefWeights, config: ClipConfig, ids: number[], mask?: number[], prompt: Mat = []): { hidden: Mat; pooled: Vec } {
   const c = config.text_config;
   const tok: Mat = w(p, 'text_model.embeddings.token_embedding.weight');
   const pos: Mat = w(p, 'text_model.embeddings.position_embedding.weight');
-  const x = ids.map((id, t) => tok[id]!.map((v, d) => v + pos[t]![d]!));
-  const blocked = (t: number, s: number) => s > t || (mask !== undefined && mask[s] === 0);
+  const x = [...prompt, ...ids.map((id, t) => tok[id]!.map((v, d) => v + pos[t]![d]!))];
+  const offset = prompt.length;
+  const blocked = (t: number, s: number) => s > t || (mask !== undefined && s >= offset && mask[s - offset] === 0);
   const hidden = layerNorm(encoder(x, p, 'text_model', c, blocked), w(p, 'text_model.final_layer_norm.weight'), w(p, 'text_model.final_layer_norm.bias'), c.layer_norm_eps);
   let at = 0;
   if (c.eos_token_id === 2) ids.forEach((id, t) => (id > ids[at]! ? (at = t) : 0));
   else at = Math.max(0, ids.indexOf(c.eos_token_id));
-  return { hidden, pooled: hidden[at]! };
+  return { hidden, pooled: hidden[offset + at]! };
 }
 
 /** CLIPVisionTransformer for one image [C][H][W]: post_layernorm(class token). */
