@@ -1,8 +1,13 @@
 // Speed of the evaluators on paper-sized inputs (issue 3 §7): caption metrics on 5,000 images ×
 // 5 references (COCO Karpathy test size) and VQA accuracy on 200,000 questions × 10 answers,
 // on deterministic synthetic text. Run: node packages/benchmarks/dist/metrics-speed.js
+// `--baseline <path>` also times another build of @mmft/metric-caption (e.g. git HEAD's dist
+// copied to /tmp) on the same input, run for run interleaved, and checks it reports the same numbers.
 import 'reflect-metadata';
-import { CaptionMetric, type CaptionUpdate } from '@mmft/metric-caption';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import * as metricCaption from '@mmft/metric-caption';
+import type { CaptionUpdate } from '@mmft/metric-caption';
 import { RetrievalMetric } from '@mmft/metric-retrieval';
 import { VqaMetric, type VqaUpdate } from '@mmft/metric-vqa';
 
@@ -28,17 +33,43 @@ const sentence = (): string => {
   return `${words.join(' ')}${rand() < 0.5 ? '.' : ''}`;
 };
 
-function time(label: string, runs: number, body: () => void): number {
-  const seconds: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const start = process.hrtime.bigint();
-    body();
-    seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
+function report(label: string, seconds: number[]): number {
   seconds.sort((a, b) => a - b);
-  const median = seconds[Math.floor(runs / 2)]!;
-  console.log(`${label.padEnd(58)} median ${median.toFixed(3)} s  (min ${seconds[0]!.toFixed(3)} s, ${runs} runs)`);
+  const median = seconds[Math.floor(seconds.length / 2)]!;
+  console.log(`${label.padEnd(58)} median ${median.toFixed(3)} s  (min ${seconds[0]!.toFixed(3)} s, ${seconds.length} runs)`);
   return median;
+}
+
+function seconds(body: () => void): number {
+  const start = process.hrtime.bigint();
+  body();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function time(label: string, runs: number, body: () => void): number {
+  return report(label, Array.from({ length: runs }, () => seconds(body)));
+}
+
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? (require(path.resolve(process.argv[baselineAt + 1]!)) as typeof metricCaption) : undefined;
+
+/** Caption scoring with this build, and with the baseline build (interleaved) when given. */
+function timeCaption(label: string, runs: number, config: metricCaption.CaptionConfig, updates: readonly CaptionUpdate[]): number {
+  const score = (impl: typeof metricCaption) => () => {
+    const m = new impl.CaptionMetric(config);
+    m.update(updates);
+    return m.compute();
+  };
+  if (baseline === undefined) return time(label, runs, score(metricCaption));
+  const same = isDeepStrictEqual(score(baseline)(), score(metricCaption)());
+  const times = { current: [] as number[], baseline: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    times.baseline.push(seconds(score(baseline)));
+    times.current.push(seconds(score(metricCaption)));
+  }
+  report(`${label} [baseline]`, times.baseline);
+  console.log(`  baseline and current reports ${same ? 'identical (every score, bit for bit)' : 'DIFFER'}`);
+  return report(label, times.current);
 }
 
 const captions: CaptionUpdate[] = Array.from({ length: 5000 }, (_, i) => ({
@@ -63,16 +94,8 @@ const distinct = [1, 2, 3, 4].map((n) => {
 });
 console.log(`caption input: 5000 images × 5 references; distinct reference 1..4-grams: ${distinct.join(', ')}`);
 const results: Record<string, number> = {};
-results.caption_ptb_s = time('caption: PTB tokenise + BLEU + ROUGE-L + CIDEr-D, 5000×5', 5, () => {
-  const m = new CaptionMetric({ tokenizer: 'ptb', sigma: 6 });
-  m.update(captions);
-  m.compute();
-});
-results.caption_scoring_s = time('caption: BLEU + ROUGE-L + CIDEr-D on tokenised text, 5000×5', 5, () => {
-  const m = new CaptionMetric({ tokenizer: 'none', sigma: 6 });
-  m.update(pretokenized);
-  m.compute();
-});
+results.caption_ptb_s = timeCaption('caption: PTB tokenise + BLEU + ROUGE-L + CIDEr-D, 5000×5', 7, { tokenizer: 'ptb', sigma: 6 }, captions);
+results.caption_scoring_s = timeCaption('caption: BLEU + ROUGE-L + CIDEr-D on tokenised text, 5000×5', 7, { tokenizer: 'none', sigma: 6 }, pretokenized);
 results.vqa_s = time('vqa: accuracy, 200000 questions × 10 answers', 5, () => {
   const m = new VqaMetric({ decimals: 2 });
   m.update(questions);

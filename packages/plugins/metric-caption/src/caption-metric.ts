@@ -1,12 +1,14 @@
-// The streaming caption metric: `update` tokenises and cooks each image at once (BLEU stats,
-// ROUGE-L, n-gram counts), `compute` adds the corpus-level parts (BLEU sums, CIDEr-D document
-// frequencies) — the split pycocoevalcap/eval.py makes between cooking and `compute_score`.
+// The streaming caption metric: `update` tokenises each image, scores its ROUGE-L and cooks its
+// n-grams into one corpus (integer ids, flat arrays); `compute` runs the corpus-level parts (BLEU
+// clipping and sums, CIDEr-D document frequencies) — the split pycocoevalcap/eval.py makes
+// between cooking and `compute_score`.
 import { MmftError, type Metric, type MetricReport } from '@mmft/core';
-import { bleuStatsFromCounts, corpusBleu, type BleuStats } from './bleu';
-import { ciderItem, ciderScores, type CiderItem } from './cider';
+import { corpusBleu, corpusBleuStats } from './bleu';
+import { corpusCider } from './cider';
 import type { CaptionConfig } from './config';
+import { CookedCorpus } from './ngrams';
 import { numpyMean } from './numpy-sum';
-import { rougeL } from './rouge';
+import { rougeLOf } from './rouge';
 import { tokenizerFor } from './tokenizers';
 
 /** One image: its id, the generated caption and its reference captions. */
@@ -28,9 +30,9 @@ export class CaptionMetric implements Metric<CaptionUpdate> {
   private readonly tokenize: (caption: string) => string[];
   private ids: string[] = [];
   private seen = new Set<string>();
-  private bleu: BleuStats[] = [];
   private rouge: number[] = [];
-  private cider: CiderItem[] = [];
+  /** One n-gram count per sentence serves both BLEU and CIDEr (both use precook, n = 4). */
+  private corpus = new CookedCorpus();
 
   constructor(private readonly config: CaptionConfig) {
     this.tokenize = tokenizerFor(config.tokenizer);
@@ -39,9 +41,8 @@ export class CaptionMetric implements Metric<CaptionUpdate> {
   reset(): void {
     this.ids = [];
     this.seen = new Set();
-    this.bleu = [];
     this.rouge = [];
-    this.cider = [];
+    this.corpus = new CookedCorpus();
   }
 
   update(batch: CaptionUpdate | readonly CaptionUpdate[]): void {
@@ -61,11 +62,12 @@ export class CaptionMetric implements Metric<CaptionUpdate> {
       const references = item.references.map(this.tokenize);
       this.seen.add(item.id);
       this.ids.push(item.id);
-      // One n-gram count per sentence serves both BLEU and CIDEr (both use precook, n = 4).
-      const cooked = ciderItem(candidate, references);
-      this.bleu.push(bleuStatsFromCounts(candidate.length, cooked.candidate, references.map((r) => r.length), cooked.references));
-      this.rouge.push(rougeL(candidate, references));
-      this.cider.push(cooked);
+      const corpus = this.corpus;
+      const image = corpus.addImage(candidate, references);
+      const first = corpus.imageStart.data[image]!;
+      const refTokens = references.map((_, r) => corpus.sentenceTokens(first + 1 + r));
+      // An empty caption is rouge.py's `''.split(' ')`, one token '': here the id of ''.
+      this.rouge.push(rougeLOf(corpus.sentenceTokens(first), refTokens, corpus.index.token('')));
     }
   }
 
@@ -73,11 +75,12 @@ export class CaptionMetric implements Metric<CaptionUpdate> {
     if (this.ids.length === 0) {
       throw new MmftError('E_INPUT', 'caption metric: nothing to score (compute() before any update())');
     }
-    const [bleu1, bleu2, bleu3, bleu4] = corpusBleu(this.bleu) as [number, number, number, number];
-    const cider = ciderScores(this.cider, this.config.sigma);
+    const bleu = corpusBleuStats(this.corpus);
+    const [bleu1, bleu2, bleu3, bleu4] = corpusBleu(bleu) as [number, number, number, number];
+    const cider = corpusCider(this.corpus, this.config.sigma);
     const perItem: Record<string, Record<string, number>> = {};
     this.ids.forEach((id, i) => {
-      perItem[id] = { cider: cider[i]!, rougeL: this.rouge[i]!, bleu4: corpusBleu([this.bleu[i]!])[3]! };
+      perItem[id] = { cider: cider[i]!, rougeL: this.rouge[i]!, bleu4: corpusBleu([bleu[i]!])[3]! };
     });
     return {
       scores: { bleu1, bleu2, bleu3, bleu4, rougeL: numpyMean(this.rouge), cider: numpyMean(cider) },

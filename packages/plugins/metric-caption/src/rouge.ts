@@ -3,21 +3,33 @@
 // over the references, then F with beta = 1.2. Tokens are the caption split on single spaces.
 
 const BETA = 1.2;
+/** lcsLength's two DP rows, reused across calls (they are all synchronous). */
+let rows = new Uint32Array(256);
 
-/** Length of the longest common subsequence (rouge.py `my_lcs`). */
-export function lcsLength(a: readonly string[], b: readonly string[]): number {
-  const [long, short] = a.length >= b.length ? [a, b] : [b, a];
-  // One row of the DP table suffices; `prev` is row i-1, `row` is row i.
-  let prev = new Uint32Array(short.length + 1);
-  let row = new Uint32Array(short.length + 1);
+/**
+ * Length of the longest common subsequence (rouge.py `my_lcs`) of two token sequences: strings,
+ * or the token ids of a cooked corpus (equal ids ⇔ equal tokens).
+ *
+ * @example
+ * lcsLength(['a', 'b', 'c'], ['a', 'c']); // 2
+ */
+export function lcsLength<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
+  const long = a.length >= b.length ? a : b;
+  const short = a.length >= b.length ? b : a;
+  const width = short.length + 1;
+  if (rows.length < 2 * width) rows = new Uint32Array(4 * width);
+  // One row of the DP table suffices: row i-1 lives at `prev`, row i at `row`, swapped per i.
+  let prev = 0;
+  let row = width;
+  rows.fill(0, 0, 2 * width);
   for (let i = 1; i <= long.length; i++) {
     const token = long[i - 1];
     for (let j = 1; j <= short.length; j++) {
-      row[j] = token === short[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
+      rows[row + j] = token === short[j - 1] ? rows[prev + j - 1]! + 1 : Math.max(rows[prev + j]!, rows[row + j - 1]!);
     }
     [prev, row] = [row, prev];
   }
-  return prev[short.length]!;
+  return rows[prev + short.length]!;
 }
 
 /**
@@ -28,11 +40,21 @@ export function lcsLength(a: readonly string[], b: readonly string[]): number {
  * rougeL(['a', 'cat'], [['a', 'cat']]); // 1
  */
 export function rougeL(candidate: readonly string[], references: readonly (readonly string[])[]): number {
-  const cand = candidate.length === 0 ? [''] : candidate;
+  return rougeLOf(candidate, references, '');
+}
+
+/**
+ * `rougeL` over any token type; `empty` stands for the empty token (for token ids: the id of '').
+ *
+ * @example
+ * rougeLOf(Int32Array.of(0, 1), [Int32Array.of(0, 1)], -1); // 1
+ */
+export function rougeLOf<T>(candidate: ArrayLike<T>, references: readonly ArrayLike<T>[], empty: T): number {
+  const cand = candidate.length === 0 ? [empty] : candidate;
   let precMax = 0;
   let recMax = 0;
   for (const reference of references) {
-    const ref = reference.length === 0 ? [''] : reference;
+    const ref = reference.length === 0 ? [empty] : reference;
     const lcs = lcsLength(ref, cand);
     precMax = Math.max(precMax, lcs / cand.length);
     recMax = Math.max(recMax, lcs / ref.length);
