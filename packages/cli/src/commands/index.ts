@@ -1,6 +1,7 @@
 // Every top-level command, in the order `mmft --help` lists them.
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { benchCommand } from './bench';
 import { dataCommand } from './data';
 import { envCommand } from './env';
 import { evalCommand } from './eval';
@@ -9,4 +10,4 @@ import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, mergeCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, benchCommand, mergeCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];

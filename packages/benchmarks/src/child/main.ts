@@ -1,0 +1,33 @@
+// Child-process entry of the suite: runs ONE experiment in a fresh Node process (so peak RSS and
+// the process-global tfjs backend are its own) and prints `RESULT <json>` with its SideResult, or
+// `ERROR <json>` with the message (suite/spawn.ts parses both). Usage: node dist/child/main.js <experiment.yaml>
+import 'reflect-metadata';
+import { isMmftError } from '@mmft/core';
+import { loadExperiment } from '../suite/experiment';
+import { benchRegistry } from '../suite/registry';
+import type { SideResult } from '../suite/result';
+import { runData } from './run-data';
+import { runEmbed } from './run-embed';
+import { runMetrics } from './run-metrics';
+import { runTrain } from './run-train';
+
+async function main(file: string | undefined): Promise<void> {
+  if (!file) throw new Error('usage: node dist/child/main.js <experiment.yaml>');
+  const registry = await benchRegistry();
+  const experiment = loadExperiment(file, registry);
+  const run = { train: runTrain, embed: runEmbed, data: runData, metrics: runMetrics }[experiment.bench.kind];
+  const result: SideResult = await run(experiment, registry);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+if (require.main === module) {
+  main(process.argv[2]).then(
+    () => process.exit(0), // worker pools and wasm keep the loop alive; the result is printed
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      const hint = isMmftError(error) ? error.hint : undefined;
+      process.stdout.write(`ERROR ${JSON.stringify({ message, hint, code: isMmftError(error) ? error.code : undefined })}\n`);
+      process.exit(1);
+    },
+  );
+}

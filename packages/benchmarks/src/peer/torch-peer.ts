@@ -1,0 +1,81 @@
+// Runs python/torch_peer.py for one experiment in its own python3 process, in FACTS.md's fair
+// thread setting: torch.set_num_threads(threads) with OPENBLAS_NUM_THREADS=1 (OpenMP and OpenBLAS
+// each spawning `threads` threads oversubscribes the cores). The spec carries the validated model
+// config and train settings, so both sides train the same shapes with the same optimizer.
+import * as path from 'node:path';
+import { MmftError } from '@mmft/core';
+import { trainConfigSchema } from '@mmft/trainer-standard';
+import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic';
+import { sectionOf, type Experiment } from '../suite/experiment';
+import type { GemmCeiling, SideResult } from '../suite/result';
+import { runChild } from '../suite/spawn';
+
+/** The harness shipped with this package. */
+export const TORCH_PEER_SCRIPT = path.resolve(__dirname, '..', '..', 'python', 'torch_peer.py');
+
+/** Where and how the peer runs. */
+export interface PeerOptions {
+  /** Python with torch (default /usr/bin/python3, where Debian's python3-torch installs). */
+  readonly python: string;
+  readonly threads: number;
+}
+
+/** OpenBLAS threads: 1 is FACTS.md's fair setting for training; `threads` measures the hardware ceiling. */
+const env = (threads: number, blasThreads = 1) => ({ ...process.env, OPENBLAS_NUM_THREADS: String(blasThreads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: '1' });
+
+async function runPeer(spec: Record<string, unknown>, options: PeerOptions, blasThreads = 1): Promise<Record<string, unknown>> {
+  return runChild(options.python, [TORCH_PEER_SCRIPT, JSON.stringify({ threads: options.threads, ...spec })], env(options.threads, blasThreads));
+}
+
+/** The harness's spec of a train or embed experiment (the peer supports full, lock-image and LoRA). */
+export function peerSpec(experiment: Experiment): Record<string, unknown> {
+  const { bench } = experiment;
+  const config = modelConfigOf(experiment);
+  const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
+  const loss = sectionOf(experiment, 'loss')?.settings ?? {};
+  const peft = sectionOf(experiment, 'peft');
+  if (peft && peft.id !== 'lora') throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
+  const batch = bench.kind === 'embed' ? (bench.batch_size ?? 32) : train.batch_size;
+  return {
+    mode: bench.kind, seed: 0, config, warmup: bench.warmup_steps, timed: bench.timed_steps, profile: bench.profile,
+    synthetic: syntheticSpecOf(config, batch, bench.text_length), poolBatches: POOL_BATCHES,
+    lr: train.lr, betas: train.betas, eps: train.eps, weight_decay: train.weight_decay, maxGradNorm: train.max_grad_norm,
+    maxLogitScale: (loss.max_logit_scale as number | undefined) ?? Math.log(100), strategy: train.strategy,
+    lora: peft ? { r: peft.settings.r, lora_alpha: peft.settings.lora_alpha, target_modules: peft.settings.target_modules } : undefined,
+  };
+}
+
+/**
+ * Train (or embed) the experiment with PyTorch; returns the peer's SideResult and torch.__config__.
+ *
+ * @example
+ * const { result } = await runTorchPeer(experiment, { python: '/usr/bin/python3', threads: 2 });
+ */
+export async function runTorchPeer(experiment: Experiment, options: PeerOptions): Promise<{ result: SideResult; torchConfig: string }> {
+  const raw = await runPeer(peerSpec(experiment), options);
+  const { torchConfig, ...rest } = raw as { torchConfig: string } & Record<string, unknown>;
+  return { result: rest as unknown as SideResult, torchConfig };
+}
+
+/**
+ * GEMM GFLOP/s of torch at `sizes`: in the fair training setting (OpenBLAS 1 thread) and with
+ * OpenBLAS on all `threads` (the hardware ceiling).
+ */
+export async function torchGemmCeiling(options: PeerOptions, sizes: readonly number[] = [512, 1024]): Promise<GemmCeiling[]> {
+  const out: GemmCeiling[] = [];
+  for (const blas of [...new Set([1, options.threads])]) {
+    const raw = await runPeer({ mode: 'gemm', sizes }, options, blas);
+    out.push(...(raw.ceilings as GemmCeiling[]).map((c) => ({ ...c, engine: `${c.engine}, OpenBLAS threads ${blas}` })));
+  }
+  return out;
+}
+
+/** True when `python` can import torch. */
+export async function torchAvailable(python: string): Promise<boolean> {
+  try {
+    await runChild(python, ['-c', 'import json, torch; print("RESULT " + json.dumps({"version": torch.__version__}))'], process.env);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,34 @@
+// The `bench:` block of an experiment file: what kind of measurement, which suites run it, how
+// many warm-up and timed steps, and the knobs of the non-training kinds. Everything else in the
+// file is an ordinary recipe (model/peft/loss/train/data/metrics), validated by the plugins.
+import { z } from 'zod';
+
+/** Suites an experiment can belong to; `full` is a superset of `quick` by convention, not by code. */
+export const SUITES = ['quick', 'full'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+/** What an experiment measures. */
+export const BENCH_KINDS = ['train', 'embed', 'data', 'metrics'] as const;
+export type BenchKind = (typeof BENCH_KINDS)[number];
+
+const count = (what: string, fallback: number) => z.number().int().min(0).default(fallback).describe(what);
+
+export const benchConfigSchema = z.strictObject({
+  kind: z.enum(BENCH_KINDS).describe('train: optimizer steps/s; embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s'),
+  suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
+  title: z.string().min(1).describe('one line shown in tables and reports'),
+  warmup_steps: count('untimed steps (or passes) before timing', 2),
+  timed_steps: z.number().int().positive().default(5).describe('timed steps (or passes); the median is reported'),
+  peer: z.enum(['torch', 'none']).default('none').describe('run the PyTorch peer side by side (train and embed kinds)'),
+  profile: z.boolean().default(false).describe('record a tf.profile of one step, kernels aggregated by name (train kind)'),
+  group: z.string().optional().describe('experiments of one group share data and budget and form one comparison table (e.g. peft)'),
+  text_length: z.number().int().positive().default(32).describe('tokens per synthetic text (train and embed kinds)'),
+  batch_size: z.number().int().positive().optional().describe('batch of the embed and data kinds (train uses train.batch_size)'),
+  images: z.number().int().positive().default(256).describe('images per pass (data kind)'),
+  workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
+  image_size: z.number().int().positive().default(64).describe('output side of the image pipeline (data kind)'),
+  items: z.number().int().positive().default(1000).describe('images of the retrieval similarity matrix, 5 texts each (metrics kind)'),
+});
+
+/** A parsed `bench:` block. */
+export type BenchConfig = z.output<typeof benchConfigSchema>;

@@ -1,0 +1,90 @@
+// The record every experiment run produces (one side: mmft or the PyTorch peer), and the shape of
+// the suite's JSON file. Children print one `RESULT <json>` line; the runner collects them.
+
+/** Median and spread of per-step (or per-pass) wall times, milliseconds. */
+export interface Timing {
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Interquartile range relative to the median, percent. */
+  readonly iqrPercent: number;
+  readonly samples: number;
+}
+
+/** One kernel of a tf.profile, aggregated over the step. */
+export interface KernelRow {
+  readonly name: string;
+  readonly calls: number;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+/** What one side measured for one experiment. */
+export interface SideResult {
+  readonly side: 'mmft' | 'torch';
+  /** Items per second: samples (train), images (embed, data) or items (metrics), at the median. */
+  readonly throughput: number;
+  readonly unit: 'samples/s' | 'images/s' | 'items/s';
+  readonly timing: Timing;
+  /** Peak resident set of the child process, bytes (getrusage maxrss). */
+  readonly peakRssBytes: number;
+  /** Loss after warmup + timed steps (train kind). */
+  readonly loss?: number;
+  readonly steps?: number;
+  readonly trainableParams?: number;
+  readonly totalParams?: number;
+  /** Peak bytes of tfjs tensors during one profiled step. */
+  readonly peakTensorBytes?: number;
+  /** Engine, threads and kernel overrides (mmft) or torch version, threads and BLAS (torch). */
+  readonly engine: Readonly<Record<string, unknown>>;
+  readonly profile?: readonly KernelRow[];
+  /** GEMM FLOPs of one step / pass, counted from the shapes (suite/flops.ts). */
+  readonly flops?: number;
+  readonly note?: string;
+}
+
+/** One experiment of the suite: both sides when the peer ran, or why a side is missing. */
+export interface ExperimentResult {
+  readonly name: string;
+  readonly title: string;
+  readonly kind: string;
+  readonly group?: string;
+  readonly mmft?: SideResult;
+  /** The fastest of the peer's thread settings. */
+  readonly torch?: SideResult;
+  /** Every thread setting the peer ran with. */
+  readonly torchRuns?: readonly SideResult[];
+  /** mmft throughput ÷ the fastest torch throughput, when both ran. */
+  readonly ratioVsTorch?: number;
+  /** Why mmft (or the peer) did not produce a result. */
+  readonly errors: readonly string[];
+}
+
+/** Machine and software the suite ran on. */
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly load: readonly number[];
+  readonly date: string;
+}
+
+/** GEMM throughput of each engine on this machine. */
+export interface GemmCeiling {
+  readonly engine: string;
+  readonly size: number;
+  readonly gflops: number;
+}
+
+/** The JSON file of one `mmft bench` run. */
+export interface SuiteReport {
+  readonly format: 'mmft-bench';
+  readonly version: 1;
+  readonly suite: string;
+  readonly machine: MachineInfo;
+  readonly ceilings: readonly GemmCeiling[];
+  readonly torchConfig?: string;
+  readonly experiments: readonly ExperimentResult[];
+}
