@@ -6,7 +6,7 @@ describe('run summary', () => {
     const lines = formatRunSummary(
       { 'retrieval.i2t_R@1': 10, 'retrieval.i2t_mAP': 1, eval_loss: 3 },
       { 'retrieval.i2t_R@1': 42.5, 'retrieval.i2t_mAP': 2, eval_loss: 1 },
-      { trainableParams: 1234, totalParams: 5678, steps: 10, samples: 320, seconds: 4, peakRssBytes: 300 * 2 ** 20, peakTensorBytes: 2 ** 20 },
+      { trainableParams: 1234, totalParams: 5678, steps: 10, samples: 320, seconds: 4, peakRssBytes: 300 * 2 ** 20, peakTensorBytes: 2 ** 20, adapterBytes: 2560 },
     );
     expect(lines).toEqual([
       'metric                before      after',
@@ -14,6 +14,7 @@ describe('run summary', () => {
       'trainable params: 1,234 || all params: 5,678 || trainable%: 21.7330',
       '10 steps in 4.0 s of training: 2.50 steps/s, 80.0 samples/s',
       'peak memory: RSS 300.0 MiB, tfjs tensors between steps 1.0 MiB',
+      'adapter file: adapter_model.safetensors 2.5 KiB',
     ]);
   });
 

@@ -14,6 +14,8 @@ export interface RunFigures {
   readonly peakRssBytes: number;
   /** Peak bytes held by tfjs tensors, sampled after every step. */
   readonly peakTensorBytes: number;
+  /** Size of the saved PEFT adapter file (adapter_model.safetensors), when the run trains one. */
+  readonly adapterBytes?: number;
 }
 
 /** Tracks peak tensor memory; `sample()` after each step is cheap (tfjs keeps the count). */
@@ -48,5 +50,6 @@ export function formatRunSummary(before: Readonly<Record<string, number>> | unde
     `${figures.steps} steps in ${figures.seconds.toFixed(1)} s of training: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`,
     `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}`,
   );
+  if (figures.adapterBytes !== undefined) lines.push(`adapter file: adapter_model.safetensors ${(figures.adapterBytes / 1024).toFixed(1)} KiB`);
   return lines;
 }

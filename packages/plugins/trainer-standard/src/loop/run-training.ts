@@ -108,6 +108,8 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     }
     if (context.signal?.aborted) await checkpoint('checkpoint-last');
     const counts = countParams(params, loaded.model.root.namedParameters());
+    const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
+    const adapterBytes = loaded.adapter ? await fs.stat(adapterFile).then((s) => s.size, () => undefined) : undefined;
     const summary = formatRunSummary(before, lastEval, {
       trainableParams: counts.trainable,
       totalParams: counts.total,
@@ -116,6 +118,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       seconds: trainSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakTensorBytes: peak.bytes,
+      adapterBytes,
     });
     for (const line of summary) context.reporter.info(line);
   } finally {
