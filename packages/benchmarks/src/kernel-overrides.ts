@@ -1,15 +1,19 @@
-// Micro-benchmark of mmft's wasm kernel overrides: the same matmuls and a small attention + MLP
-// training step with the stock tfjs-backend-wasm kernels and with the overrides, side by side.
+// Micro-benchmark of mmft's wasm kernel overrides: the same matmuls, a small attention + MLP
+// training step and the small CLIP's full training step with the stock tfjs-backend-wasm kernels,
+// the XNNPACK-rewriting overrides and the native GEMM (@mmft/native-kernels, when built), side by side.
 // Run: (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-overrides.js
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
-import { installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
+import { installKernelOverrides, KERNEL_OVERRIDES, nativeKernelsStatus, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
+import { smallClipStep, SMALL_CLIP_FLOPS } from './kernel-clip-step';
 
 interface Case {
   readonly label: string;
   readonly run: () => tf.Tensor | tf.Tensor[];
   readonly iterations: number;
+  /** FLOPs of one run, to print GFLOP/s. */
+  readonly flops?: number;
 }
 
 /** Median wall time of `iterations` runs after two warm-ups, reading results back each time. */
@@ -43,7 +47,13 @@ function matmulCases(): Case[] {
   const [a1, g1, h1, w1] = big as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
   const [p, v, q, kT] = b8 as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
   const [qh, kh] = heads as [tf.Tensor, tf.Tensor];
+  const [cq, ck, cp, cx] = [t([32, 4, 65, 32], 15), t([32, 4, 65, 32], 16), t([32, 4, 65, 65], 17), t([2080, 128], 18)];
+  const sq = [t([1024, 1024], 13), t([1024, 1024], 14)] as [tf.Tensor, tf.Tensor];
   return [
+    { label: '[1024,1024] × [1024,1024] (GEMM ceiling)', run: () => tf.matMul(sq[0], sq[1]), iterations: 5, flops: 2 * 1024 ** 3 },
+    { label: '[32,4,65,32] × [32,4,65,32]ᵀ (CLIP q·kᵀ)', run: () => tf.matMul(cq, ck, false, true), iterations: 10, flops: 2 * 128 * 65 * 65 * 32 },
+    { label: '[32,4,65,65] × [32,4,65,32] (CLIP attn · V)', run: () => tf.matMul(cp, ck), iterations: 10, flops: 2 * 128 * 65 * 65 * 32 },
+    { label: '[2080,128]ᵀ × [2080,128]  (CLIP dW)', run: () => tf.matMul(cx, cx, true, false), iterations: 10, flops: 2 * 2080 * 128 * 128 },
     { label: '[512,1024]ᵀ × [512,256]   (dW of a Linear)', run: () => tf.matMul(a1, g1, true, false), iterations: 5 },
     { label: '[512,256] × [1024,256]ᵀ   (Linear forward)', run: () => tf.matMul(h1, w1, false, true), iterations: 5 },
     { label: '[1024,512] × [512,256]    (untransposed: passes through)', run: () => tf.matMul(tf.transpose(a1), g1), iterations: 5 },
@@ -75,19 +85,41 @@ function trainingStepCase(): Case {
   return { label: 'training step: attention + MLP, 8×64 tokens, width 256', run: () => step(params), iterations: 5 };
 }
 
+function clipStepCase(): Case {
+  const { step } = smallClipStep();
+  return { label: 'training step: small CLIP, batch 32 (AdamW)', run: step, iterations: 5, flops: SMALL_CLIP_FLOPS.step };
+}
+
+type Mode = 'stock' | 'xnnpack' | 'native';
+// "stock" keeps the kernels wasm lacks (UnsortedSegmentSum): without them the CLIP step cannot run.
+const fillers = KERNEL_OVERRIDES.wasm!.filter((o) => o.fillsMissing);
+function use(mode: Mode): void {
+  removeKernelOverrides();
+  for (const o of fillers) if (tf.getKernel(o.kernelName, 'wasm')) tf.unregisterKernel(o.kernelName, 'wasm');
+  if (mode === 'stock') for (const o of fillers) tf.registerKernel(o.make(undefined, {}));
+  else installKernelOverrides('wasm', { native: mode === 'native' });
+}
+
 async function main(): Promise<void> {
   resetBackendSelection();
   const selection = await selectBackend(tfjsBackendConfigSchema.parse({ prefer: ['wasm'] }));
   registerGradients();
+  const native = nativeKernelsStatus();
   console.log(`engine: ${selection.capabilities.engine} (threads ${selection.capabilities.threads}), tfjs-core ${tf.version_core}, node ${process.version}`);
-  const cases = [...matmulCases(), trainingStepCase()];
-  const rows: string[][] = [['case', 'stock ms', 'override ms', 'speed-up']];
+  console.log(`native kernels: ${native.available ? `${native.kernels.isa}, ${native.kernels.threads} threads` : native.reason}`);
+  const modes: Mode[] = native.available ? ['stock', 'xnnpack', 'native'] : ['stock', 'xnnpack'];
+  const skipStock = process.argv.includes('--no-stock-step'); // the stock CLIP step takes ~2 minutes
+  const cases = [...matmulCases(), trainingStepCase(), clipStepCase()];
+  const rows: string[][] = [['case', ...modes.map((m) => `${m} ms`), 'speed-up', 'best GFLOP/s']];
   for (const c of cases) {
-    removeKernelOverrides();
-    const stock = await timeMs(c.run, c.iterations);
-    installKernelOverrides('wasm');
-    const override = await timeMs(c.run, c.iterations);
-    rows.push([c.label, stock.toFixed(2), override.toFixed(2), `${(stock / override).toFixed(1)}×`]);
+    const times: number[] = [];
+    for (const mode of modes) {
+      use(mode);
+      times.push(mode === 'stock' && skipStock && c.label.includes('CLIP,') ? Number.NaN : await timeMs(c.run, c.iterations));
+    }
+    const best = Math.min(...times.filter((x) => !Number.isNaN(x)));
+    const gflops = c.flops ? (c.flops / best / 1e6).toFixed(1) : '';
+    rows.push([c.label, ...times.map((x) => (Number.isNaN(x) ? 'skipped' : x.toFixed(2))), `${(times[0]! / best).toFixed(1)}×`, gflops]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const [i, row] of rows.entries()) {

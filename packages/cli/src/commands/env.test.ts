@@ -31,7 +31,7 @@ describe('mmft env', () => {
     expect(stdout).toMatch(/tfjs-node-gpu\s+no\s+not installed/);
     expect(stdout).toMatch(/wasm\s+yes\s+selected/);
     expect(stdout).toMatch(/selected    wasm \(tfjs backend "wasm"\): first that loaded/);
-    expect(stdout).toContain('overrides   BatchMatMul, UnsortedSegmentSum');
+    expect(stdout).toContain('overrides   BatchMatMul, Sum, UnsortedSegmentSum');
   });
 
   test('--json prints the same report as JSON', async () => {
@@ -41,7 +41,7 @@ describe('mmft env', () => {
     expect(report.cpus.count).toBeGreaterThan(0);
     expect(report.backend.name).toBe('wasm');
     expect(report.backend.probes.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
-    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'UnsortedSegmentSum'] });
+    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum'] });
   });
 
   test('--prefer and --no-overrides reach the backend config', async () => {

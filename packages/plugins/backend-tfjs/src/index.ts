@@ -10,7 +10,17 @@ export { ENGINE_NAMES, tfjsBackendConfigSchema, type EngineName, type TfjsBacken
 export { ENGINES, type EngineSpec, type ResolvedPackage } from './engines';
 export { probeEngines, type EngineProbe } from './probe';
 export { selectBackend, resetBackendSelection, currentBackendSelection } from './select';
-export { installKernelOverrides, removeKernelOverrides, installedKernelOverrides, KERNEL_OVERRIDES, type KernelOverride } from './kernels/register_overrides';
+export {
+  installKernelOverrides,
+  removeKernelOverrides,
+  installedKernelOverrides,
+  KERNEL_OVERRIDES,
+  type InstallOptions,
+  type KernelOverride,
+  type OverrideContext,
+} from './kernels/register_overrides';
+/** Whether the optional native kernels (multi-threaded GEMM) loaded here, and why not. */
+export { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/native-kernels';
 export { BatchMatMul } from './kernels/kernel_names';
 export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 

@@ -10,3 +10,7 @@ export type { BatchMatMulAttrs, BatchMatMulInputs } from '@tensorflow/tfjs-core'
 /** Sum of rows by segment id: the gradient of tf.gather (embeddings) needs it; wasm lacks it. */
 export { UnsortedSegmentSum } from '@tensorflow/tfjs-core';
 export type { UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';
+
+/** Sum over axes; overridden on wasm for leading-axis reductions (bias and LayerNorm gradients). */
+export { Sum } from '@tensorflow/tfjs-core';
+export type { SumAttrs, SumInputs } from '@tensorflow/tfjs-core';

@@ -2,8 +2,10 @@
 // tfjs backends register kernels (tfjs-backend-wasm/src/register_all_kernels.ts). The stock
 // kernel is kept so the override can delegate to it and removal can put it back.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
-import { BatchMatMul, UnsortedSegmentSum } from './kernel_names';
+import { loadNativeKernels, type NativeKernels } from '@mmft/native-kernels';
+import { BatchMatMul, Sum, UnsortedSegmentSum } from './kernel_names';
 import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
+import { makeWasmSum } from './wasm/Sum';
 import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
 
 /**
@@ -15,13 +17,26 @@ export interface KernelOverride {
   readonly backendName: string;
   /** True when the override fills a kernel the backend does not have. */
   readonly fillsMissing?: boolean;
-  make(stock: KernelConfig | undefined): KernelConfig;
+  make(stock: KernelConfig | undefined, context: OverrideContext): KernelConfig;
+}
+
+/** What an override may build on besides the stock kernel. */
+export interface OverrideContext {
+  /** The optional native kernels, when built on this machine and allowed (see installKernelOverrides). */
+  readonly native?: NativeKernels;
+}
+
+/** Options of installKernelOverrides. */
+export interface InstallOptions {
+  /** Use @mmft/native-kernels where it is built (default true; MMFT_NATIVE=0 also turns it off). */
+  readonly native?: boolean;
 }
 
 /** Every override mmft ships, by tfjs backend name. Backends not listed get none. */
 export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]>> = {
   wasm: [
-    { kernelName: BatchMatMul, backendName: 'wasm', make: (stock) => makeWasmBatchMatMul(stock!) },
+    { kernelName: BatchMatMul, backendName: 'wasm', make: (stock, { native }) => makeWasmBatchMatMul(stock!, native) },
+    { kernelName: Sum, backendName: 'wasm', make: (stock) => makeWasmSum(stock!) },
     { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
   ],
 };
@@ -29,7 +44,7 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
 // Process-global like tfjs's own kernel registry: two copies of this plugin must agree on what
 // is installed, or the second would wrap the first's override instead of the stock kernel.
 const STATE_KEY = Symbol.for('@mmft/backend-tfjs:kernel-overrides');
-type Installed = Map<string, { readonly stock: KernelConfig | undefined; readonly override: KernelOverride }>;
+type Installed = Map<string, { readonly stock: KernelConfig | undefined; readonly override: KernelOverride; readonly native: boolean }>;
 function installed(): Installed {
   const holder = globalThis as unknown as Record<symbol, Installed | undefined>;
   return (holder[STATE_KEY] ??= new Map());
@@ -41,20 +56,29 @@ const keyOf = (kernelName: string, backendName: string): string => `${backendNam
  * installed (already-installed ones included). Idempotent.
  *
  * @example
- * installKernelOverrides('wasm'); // ['BatchMatMul']
+ * installKernelOverrides('wasm'); // ['BatchMatMul', 'UnsortedSegmentSum']
+ * installKernelOverrides('wasm', { native: false }); // the same, without the native GEMM
  */
-export function installKernelOverrides(backendName: string): string[] {
+export function installKernelOverrides(backendName: string, options: InstallOptions = {}): string[] {
   const names: string[] = [];
+  const native = options.native === false ? undefined : loadNativeKernels();
   for (const override of KERNEL_OVERRIDES[backendName] ?? []) {
     const key = keyOf(override.kernelName, override.backendName);
+    const current = installed().get(key);
+    if (current && current.native !== (native !== undefined)) {
+      // Installed with the other native setting: put the stock kernel back, then install anew.
+      unregisterKernel(override.kernelName, override.backendName);
+      if (current.stock) registerKernel(current.stock);
+      installed().delete(key);
+    }
     if (!installed().has(key)) {
       const stock = getKernel(override.kernelName, override.backendName);
       // The backend package registers its kernels when required; without it there is nothing to
       // wrap. A kernel that fills a gap is skipped once a future tfjs ships its own.
       if ((stock === undefined) !== (override.fillsMissing === true)) continue;
       if (stock) unregisterKernel(override.kernelName, override.backendName);
-      registerKernel(override.make(stock));
-      installed().set(key, { stock, override });
+      registerKernel(override.make(stock, { native }));
+      installed().set(key, { stock, override, native: native !== undefined });
     }
     names.push(override.kernelName);
   }

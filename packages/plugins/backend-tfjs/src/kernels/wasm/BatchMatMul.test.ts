@@ -1,5 +1,6 @@
 // The wasm BatchMatMul override against the cpu backend and the stock wasm kernel: every
-// transpose combination, batch 1 and > 1, broadcast batches, gradients, and no leaks.
+// transpose combination, batch 1 and > 1, broadcast batches, gradients, and no leaks — on both of
+// its paths, XNNPACK rewrites and the native GEMM (the latter only where the addon is built).
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
@@ -7,6 +8,7 @@ import { resetBackendSelection, selectBackend } from '../../select';
 import { tfjsBackendConfigSchema } from '../../config';
 import { installKernelOverrides, removeKernelOverrides } from '../register_overrides';
 import { MIN_MACS_PER_SLICE_FOR_LOOP } from './BatchMatMul';
+import { nativeKernelsStatus } from '@mmft/native-kernels';
 
 /** Deterministic values in [-1, 1) (an LCG), so failures reproduce. */
 function values(size: number, seed: number): Float32Array {
@@ -19,13 +21,18 @@ function values(size: number, seed: number): Float32Array {
   return out;
 }
 
-type Mode = 'cpu' | 'stock' | 'override';
+type Path = 'xnnpack' | 'native';
+type Mode = 'cpu' | 'stock' | Path;
 async function onBackend<T>(mode: Mode, run: () => T): Promise<T> {
   await tf.setBackend(mode === 'cpu' ? 'cpu' : 'wasm');
-  if (mode === 'override') installKernelOverrides('wasm');
-  else removeKernelOverrides();
+  if (mode === 'cpu' || mode === 'stock') removeKernelOverrides();
+  else installKernelOverrides('wasm', { native: mode === 'native' });
   return run();
 }
+
+const native = nativeKernelsStatus();
+if (!native.available) console.warn(`native GEMM path not tested: ${native.reason}`);
+const PATHS: Path[] = native.available ? ['xnnpack', 'native'] : ['xnnpack'];
 
 /** max |x - ref| relative to max |ref|: elementwise relative error is meaningless near zero. */
 function relativeError(x: Float32Array, ref: Float32Array): number {
@@ -51,6 +58,10 @@ const SHAPES: Array<[string, number[], number[]]> = [
   ['rank 4 against rank 3, same batch', [1, 3, 33, 17], [3, 17, 29]],
   ['per-slice path', [3, 64, 72], [3, 72, 64]],
   ['per-slice path, broadcast a', [1, 64, 72], [3, 72, 64]],
+  // Large enough for the native GEMM to split the work over threads; edge tiles everywhere.
+  ['attention shape, threaded', [8, 65, 32], [8, 32, 65]],
+  ['2d, threaded', [130, 70], [70, 90]],
+  ['shared weight, threaded', [4, 65, 128], [128, 96]],
 ];
 const swapInner = (shape: number[]): number[] => [...shape.slice(0, -2), shape[shape.length - 1] as number, shape[shape.length - 2] as number];
 
@@ -60,7 +71,7 @@ beforeAll(async () => {
   require('@tensorflow/tfjs-backend-cpu'); // the reference backend
 });
 
-describe('wasm BatchMatMul override', () => {
+describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
   test('the per-slice cases are large enough to take the per-slice path', () => {
     expect(64 * 72 * 64).toBeGreaterThanOrEqual(MIN_MACS_PER_SLICE_FOR_LOOP);
   });
@@ -83,7 +94,7 @@ describe('wasm BatchMatMul override', () => {
         });
       const cpu = await onBackend('cpu', product);
       const stock = await onBackend('stock', product);
-      const override = await onBackend('override', product);
+      const override = await onBackend(path, product);
       expect(override.shape).toEqual(cpu.shape);
       expect(override.shape).toEqual(stock.shape);
       expect(relativeError(override.data, cpu.data)).toBeLessThan(1e-5);
@@ -110,13 +121,13 @@ describe('wasm BatchMatMul override', () => {
         return [ga!.dataSync() as Float32Array, gb!.dataSync() as Float32Array];
       });
     const [cpuA, cpuB] = await onBackend('cpu', grads);
-    const [wasmA, wasmB] = await onBackend('override', grads);
+    const [wasmA, wasmB] = await onBackend(path, grads);
     expect(relativeError(wasmA!, cpuA!)).toBeLessThan(1e-5);
     expect(relativeError(wasmB!, cpuB!)).toBeLessThan(1e-5);
   });
 
   test('no tensors or wasm buffers leak, on any path', async () => {
-    await onBackend('override', () => undefined);
+    await onBackend(path, () => undefined);
     const backend = tf.backend() as unknown as { numDataIds(): number };
     const cases = SHAPES.flatMap(([, a, b]) => [[a, b, false, false], [swapInner(a), b, true, false], [a, swapInner(b), false, true]] as const);
     const inputs = cases.map(([a, b, tA, tB]) => [tf.ones(a), tf.ones(b), tA, tB] as const);
@@ -129,7 +140,7 @@ describe('wasm BatchMatMul override', () => {
   });
 
   test('errors come from the stock kernel unchanged', async () => {
-    await onBackend('override', () => undefined);
+    await onBackend(path, () => undefined);
     expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]), true, false)).toThrow(/inner shapes \(2\) and \(4\)/);
     expect(() => tf.matMul(tf.ones([2, 3, 4]), tf.ones([3, 4, 5]))).toThrow(/could not be broadcast/);
   });
@@ -137,12 +148,18 @@ describe('wasm BatchMatMul override', () => {
   test('install is idempotent and remove restores the stock kernel', () => {
     removeKernelOverrides();
     const stock = getKernel('BatchMatMul', 'wasm');
-    expect(installKernelOverrides('wasm')).toEqual(['BatchMatMul', 'UnsortedSegmentSum']);
+    const options = { native: path === 'native' };
+    expect(installKernelOverrides('wasm', options)).toEqual(['BatchMatMul', 'Sum', 'UnsortedSegmentSum']);
     const override = getKernel('BatchMatMul', 'wasm');
     expect(override.kernelFunc).not.toBe(stock.kernelFunc);
     expect(override.setupFunc).toBe(stock.setupFunc);
-    expect(installKernelOverrides('wasm')).toEqual(['BatchMatMul', 'UnsortedSegmentSum']);
+    expect(installKernelOverrides('wasm', options)).toEqual(['BatchMatMul', 'Sum', 'UnsortedSegmentSum']);
     expect(getKernel('BatchMatMul', 'wasm')).toBe(override);
+    if (native.available) {
+      // Switching paths replaces the override instead of wrapping it.
+      installKernelOverrides('wasm', { native: !options.native });
+      expect(getKernel('BatchMatMul', 'wasm')).not.toBe(override);
+    }
     expect(installKernelOverrides('cpu')).toEqual([]);
     removeKernelOverrides();
     expect(getKernel('BatchMatMul', 'wasm')).toBe(stock);

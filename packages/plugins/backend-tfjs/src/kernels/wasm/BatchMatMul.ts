@@ -1,11 +1,14 @@
 // mmft's BatchMatMul for the wasm backend. The stock kernel (tfjs-backend-wasm/src/kernels/
 // BatchMatMul.ts → src/cc/batch_mat_mul_impl.cc) uses XNNPACK only when neither input is
-// transposed and both batches are 1; anything else runs a scalar loop 10–40× slower. This kernel
-// rewrites every call into calls that take the XNNPACK path, then delegates to the stock kernel.
+// transposed and both batches are 1; anything else runs a scalar loop 10–40× slower. With the
+// optional native kernels (@mmft/native-kernels) every float32 product runs there, on the wasm
+// heap in place, on all cores; without them this kernel rewrites every call into calls that take
+// the XNNPACK path, then delegates to the stock kernel.
 import { broadcast_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeKernels } from '@mmft/native-kernels';
 import type { BatchMatMulAttrs } from '../kernel_names';
-import { copyFloats, disposeAll, reshapeTo, transposeInner } from './kernel_utils';
+import { copyFloats, disposeAll, heapFloats, reshapeTo, transposeInner } from './kernel_utils';
 
 /**
  * Below this many multiply-adds per batch slice the stock batched loop beats one XNNPACK call
@@ -55,13 +58,46 @@ function rewritable({ inputs: { a, b }, attrs }: KernelArgs): boolean {
 }
 
 /**
+ * The whole product in the native GEMM, reading both operands where they lie on the wasm heap:
+ * transposes become strides and a batch of 1 against a larger one a batch stride of 0.
+ */
+function nativeBatchMatMul({ inputs: { a, b }, backend, attrs }: KernelArgs, native: NativeKernels): TensorInfo {
+  const rank = (x: TensorInfo, fromEnd: number) => x.shape[x.shape.length - fromEnd] as number;
+  const [m, k] = attrs.transposeA ? [rank(a, 1), rank(a, 2)] : [rank(a, 2), rank(a, 1)];
+  const n = attrs.transposeB ? rank(b, 2) : rank(b, 1);
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = util.sizeFromShape(b.shape.slice(0, -2));
+  const outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  const batches = Math.max(batchA, batchB);
+  if (batches * m * n === 0) return out;
+  const heap = heapFloats(backend, out); // after makeOutput: allocation may have grown the heap
+  const offset = (x: TensorInfo) => backend.getMemoryOffset(x.dataId) / Float32Array.BYTES_PER_ELEMENT;
+  // [B, M, K] × [K, N] with A untransposed: its rows are contiguous, so it is one [B·M, K] product.
+  const merge = batchB === 1 && batchA > 1 && !attrs.transposeA;
+  const [slices, rows] = merge ? [1, batchA * m] : [batches, m];
+  native.gemm(
+    heap,
+    slices,
+    rows,
+    n,
+    k,
+    { offset: offset(a), batch: batchA === 1 ? 0 : m * k, row: attrs.transposeA ? 1 : k, col: attrs.transposeA ? m : 1 },
+    { offset: offset(b), batch: batchB === 1 ? 0 : k * n, row: attrs.transposeB ? 1 : n, col: attrs.transposeB ? k : 1 },
+    offset(out),
+  );
+  return out;
+}
+
+/**
  * Wrap the stock wasm BatchMatMul `stock` into the override (same name, backend and setupFunc,
- * so it also works when installed before the backend initialises).
+ * so it also works when installed before the backend initialises). With `native`, float32
+ * products run in the native GEMM; otherwise they are rewritten onto XNNPACK's fast path.
  *
  * @example
- * registerKernel(makeWasmBatchMatMul(getKernel('BatchMatMul', 'wasm')));
+ * registerKernel(makeWasmBatchMatMul(getKernel('BatchMatMul', 'wasm'), loadNativeKernels()));
  */
-export function makeWasmBatchMatMul(stock: KernelConfig): KernelConfig {
+export function makeWasmBatchMatMul(stock: KernelConfig, native?: NativeKernels): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as Kernel;
   const backendName = stock.backendName;
 
@@ -100,6 +136,7 @@ export function makeWasmBatchMatMul(stock: KernelConfig): KernelConfig {
 
   function batchMatMul(args: KernelArgs): TensorInfo {
     if (!rewritable(args)) return stockKernel(args);
+    if (native) return nativeBatchMatMul(args, native);
     const { inputs, backend, attrs } = args;
     const temps: TensorInfo[] = [];
     try {

@@ -40,6 +40,15 @@ export function copyFloats(backend: BackendWasm, src: TensorInfo, srcOffset: num
   to.set(from.subarray(srcOffset, srcOffset + count), dstOffset);
 }
 
+/**
+ * The whole wasm heap as floats, found through any tensor `on` it. Take it after every
+ * allocation: growing the heap replaces the buffer.
+ */
+export function heapFloats(backend: BackendWasm, on: TensorInfo): Float32Array {
+  const buffer = backend.typedArrayFromHeap(on).buffer;
+  return new Float32Array(buffer, 0, buffer.byteLength >>> 2);
+}
+
 /** Release intermediates made inside a kernel (the engine only tracks a kernel's outputs). */
 export function disposeAll(backend: BackendWasm, infos: readonly TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);

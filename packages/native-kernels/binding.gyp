@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "mmft_native",
+      "sources": ["src/cc/addon.cc", "src/cc/gemm.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-exceptions", "-ffp-contract=fast"],
+      "cflags_cc!": ["-fno-rtti"],
+      "ldflags": ["-pthread"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,269 @@
+// Batched SGEMM in the BLIS layout (Goto & van de Geijn 2008; blis/frame/3/gemm): B packed in
+// KC×NR panels that stay in L1, A in MC×KC blocks in L2, an MR×NR register-blocked micro-kernel.
+// The micro-kernel is compiled for AVX-512, AVX2+FMA and baseline x86-64, and GCC's
+// target_clones picks one at load time from the CPU's own flags (no -march=native needed).
+#include "gemm.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mmft {
+namespace {
+
+constexpr int MR = 8;
+constexpr int NR = 32;
+constexpr int KC = 256;
+constexpr int MC = 128;
+constexpr int NC = 512;
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MMFT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MMFT_CLONES
+#endif
+
+// acc(MR×NR) = Ap(kc×MR)ᵀ · Bp(kc×NR); then C = acc (first K block) or C += acc, valid part only.
+MMFT_CLONES void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* __restrict c, int64_t ldc, int rows,
+                             int cols, bool first) {
+  v16 acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = v16{};
+  for (int p = 0; p < kc; p++) {
+    const v16 b0 = *reinterpret_cast<const v16*>(bp);
+    const v16 b1 = *reinterpret_cast<const v16*>(bp + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      const float a = ap[r];
+      acc0[r] += a * b0;
+      acc1[r] += a * b1;
+    }
+    ap += MR;
+    bp += NR;
+  }
+  if (rows == MR && cols == NR) {
+    for (int r = 0; r < MR; r++) {
+      float* row = c + r * ldc;
+      if (first) {
+        std::memcpy(row, &acc0[r], 64);
+        std::memcpy(row + 16, &acc1[r], 64);
+      } else {
+        v16 c0, c1;
+        std::memcpy(&c0, row, 64);
+        std::memcpy(&c1, row + 16, 64);
+        c0 += acc0[r];
+        c1 += acc1[r];
+        std::memcpy(row, &c0, 64);
+        std::memcpy(row + 16, &c1, 64);
+      }
+    }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+  for (int r = 0; r < MR; r++) {
+    std::memcpy(tile + r * NR, &acc0[r], 64);
+    std::memcpy(tile + r * NR + 16, &acc1[r], 64);
+  }
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < cols; j++) c[r * ldc + j] = first ? tile[r * NR + j] : c[r * ldc + j] + tile[r * NR + j];
+}
+
+// Rows [i0, i0+mc) × cols [p0, p0+kc) of A into MR-row panels, zero-padded: panel[p][r].
+void packA(const float* a, int64_t rs, int64_t cs, int i0, int mc, int p0, int kc, float* out) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    const int rows = std::min(MR, mc - ir);
+    for (int r = 0; r < MR; r++) {
+      float* dst = out + r;
+      if (r >= rows) {
+        for (int p = 0; p < kc; p++) dst[p * MR] = 0.f;
+        continue;
+      }
+      const float* src = a + (i0 + ir + r) * rs + p0 * cs;
+      if (cs == 1)
+        for (int p = 0; p < kc; p++) dst[p * MR] = src[p];
+      else
+        for (int p = 0; p < kc; p++) dst[p * MR] = src[p * cs];
+    }
+    out += MR * kc;
+  }
+}
+
+// Rows [p0, p0+kc) × cols [j0, j0+nc) of B into NR-column panels, zero-padded: panel[p][j].
+void packB(const float* b, int64_t rs, int64_t cs, int p0, int kc, int j0, int nc, float* out) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    const int cols = std::min(NR, nc - jr);
+    if (cs == 1) {
+      for (int p = 0; p < kc; p++) {
+        const float* src = b + (p0 + p) * rs + j0 + jr;
+        float* dst = out + p * NR;
+        std::memcpy(dst, src, cols * sizeof(float));
+        if (cols < NR) std::memset(dst + cols, 0, (NR - cols) * sizeof(float));
+      }
+    } else {
+      for (int j = 0; j < NR; j++) {
+        float* dst = out + j;
+        if (j >= cols) {
+          for (int p = 0; p < kc; p++) dst[p * NR] = 0.f;
+          continue;
+        }
+        const float* src = b + p0 * rs + (j0 + jr + j) * cs;
+        for (int p = 0; p < kc; p++) dst[p * NR] = src[p * rs];
+      }
+    }
+    out += NR * kc;
+  }
+}
+
+struct Buffers {
+  std::vector<float> a, b;
+  float* aligned(std::vector<float>& v, size_t n) {
+    if (v.size() < n + 16) v.resize(n + 16);
+    auto p = reinterpret_cast<uintptr_t>(v.data());
+    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+  }
+};
+
+// Rows [iBegin, iEnd) of one slice.
+void gemmRows(int m, int n, int k, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, int64_t bcs, float* c, int iBegin,
+              int iEnd, Buffers& buf) {
+  (void)m;
+  if (k == 0) {
+    for (int i = iBegin; i < iEnd; i++) std::memset(c + int64_t(i) * n, 0, n * sizeof(float));
+    return;
+  }
+  for (int jc = 0; jc < n; jc += NC) {
+    const int nc = std::min(NC, n - jc);
+    const int ncPadded = (nc + NR - 1) / NR * NR;
+    for (int pc = 0; pc < k; pc += KC) {
+      const int kc = std::min(KC, k - pc);
+      float* bp = buf.aligned(buf.b, size_t(ncPadded) * kc);
+      packB(b, brs, bcs, pc, kc, jc, nc, bp);
+      for (int ic = iBegin; ic < iEnd; ic += MC) {
+        const int mc = std::min(MC, iEnd - ic);
+        const int mcPadded = (mc + MR - 1) / MR * MR;
+        float* ap = buf.aligned(buf.a, size_t(mcPadded) * kc);
+        packA(a, ars, acs, ic, mc, pc, kc, ap);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int cols = std::min(NR, nc - jr);
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int rows = std::min(MR, mc - ir);
+            microKernel(kc, ap + ir * kc, bp + jr * kc, c + int64_t(ic + ir) * n + jc + jr, n, rows, cols, pc == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// A fixed set of worker threads; run(t, f) calls f(0..t-1), f(0) on the caller. Leaked on
+// purpose: destroying joinable std::threads at exit would call std::terminate.
+class Pool {
+ public:
+  void run(int threads, const std::function<void(int)>& job) {
+    ensure(threads - 1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &job;
+      active_ = threads - 1;
+      pending_ = threads - 1;
+      generation_++;
+    }
+    wake_.notify_all();
+    job(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void ensure(int workers) {
+    while (int(threads_.size()) < workers) {
+      const int index = int(threads_.size()) + 1;
+      uint64_t start;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        start = generation_;
+      }
+      threads_.emplace_back([this, index, start] { loop(index, start); });
+      threads_.back().detach();
+    }
+  }
+  // `seen` is the generation when the thread was made: a job posted before it first waits still runs.
+  void loop(int index, uint64_t seen) {
+    for (;;) {
+      const std::function<void(int)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index > active_) continue;
+        job = job_;
+      }
+      (*job)(index);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> threads_;
+  const std::function<void(int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  int pending_ = 0;
+};
+
+Pool& pool() {
+  static Pool* instance = new Pool();
+  return *instance;
+}
+
+thread_local Buffers tlsBuffers;
+
+}  // namespace
+
+const char* kernelIsa() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return "avx512";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+#endif
+  return "generic";
+}
+
+void gemm(int batches, int m, int n, int k, Operand a, Operand b, float* c, int threads) {
+  const double macs = double(batches) * m * n * k;
+  // Below ~64k multiply-adds a second thread costs more to wake than it saves.
+  int t = macs < 65536.0 ? 1 : std::max(1, threads);
+  // Work items: whole slices when there are enough of them, else row chunks of every slice.
+  const int chunksPerSlice = batches >= t ? 1 : (t + batches - 1) / batches;
+  const int rowsPerChunk = std::max(MR, (m + chunksPerSlice - 1) / chunksPerSlice / MR * MR + (m % chunksPerSlice ? MR : 0));
+  const int chunks = (m + rowsPerChunk - 1) / rowsPerChunk;
+  const int64_t items = int64_t(batches) * std::max(1, chunks);
+  t = int(std::min<int64_t>(t, items));
+  auto work = [&](int worker) {
+    const int64_t begin = items * worker / t, end = items * (worker + 1) / t;
+    for (int64_t item = begin; item < end; item++) {
+      const int64_t slice = item / std::max(1, chunks);
+      const int chunk = int(item % std::max(1, chunks));
+      const int iBegin = chunk * rowsPerChunk, iEnd = std::min(m, iBegin + rowsPerChunk);
+      if (iBegin >= iEnd) continue;
+      gemmRows(m, n, k, a.base + slice * a.batch, a.row, a.col, b.base + slice * b.batch, b.row, b.col, c + slice * int64_t(m) * n, iBegin, iEnd,
+               tlsBuffers);
+    }
+  };
+  if (t <= 1) {
+    work(0);
+    return;
+  }
+  pool().run(t, work);
+}
+
+}  // namespace mmft
