@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import { Command } from 'commander';
 import { version_core } from '@tensorflow/tfjs-core';
 import { MmftError, type BackendSelection } from '@mmft/core';
+import { nativeKernelsStatus } from '@mmft/backend-tfjs';
 import type { CliContext } from '../context';
 import { formatTable } from '../format/table';
 
@@ -16,6 +17,8 @@ export interface EnvReport {
   readonly cpus: { readonly count: number; readonly model: string };
   readonly tfjs: { readonly core: string };
   readonly backend: BackendSelection;
+  /** The optional native GEMM addon (@mmft/native-kernels): what matrix products run on. */
+  readonly native: { readonly available: boolean; readonly isa?: string; readonly threads?: number; readonly reason?: string };
 }
 
 function printReport(ctx: CliContext, report: EnvReport): void {
@@ -30,6 +33,13 @@ function printReport(ctx: CliContext, report: EnvReport): void {
   ctx.print(`selected    ${backend.name} (tfjs backend "${caps.engine}"): ${backend.reason}`);
   ctx.print(`threads     ${caps.threads}${caps.gpu ? ', GPU' : ''}${caps.float16 ? ', float16' : ''}`);
   ctx.print(`overrides   ${caps.kernelOverrides.length > 0 ? caps.kernelOverrides.join(', ') : 'none'}`);
+  const { native } = report;
+  ctx.print(`native      ${native.available ? `matrix products on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
+}
+
+function nativeReport(): EnvReport['native'] {
+  const status = nativeKernelsStatus();
+  return status.available ? { available: true, isa: status.kernels.isa, threads: status.kernels.threads } : { available: false, reason: status.reason };
 }
 
 /**
@@ -62,6 +72,7 @@ export function envCommand(ctx: CliContext): Command {
         cpus: { count: os.availableParallelism(), model: cpus[0]?.model.trim() ?? 'unknown' },
         tfjs: { core: version_core },
         backend: await provider.select(parsed.data),
+        native: nativeReport(),
       };
       if (options.json) ctx.print(JSON.stringify(report, null, 2));
       else printReport(ctx, report);
