@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { MmftError, type MetricReport } from '@mmft/core';
 import type { CliContext } from '../context';
+import { collect, runRecipe } from './train';
 import { loadCaptionPredictions, loadCaptionReferences } from '../eval/caption-input';
 import { pairById, type Paired } from '../eval/pair';
 import { loadSimilarity } from '../eval/retrieval-input';
@@ -125,5 +126,15 @@ export function evalCommand(ctx: CliContext): Command {
     .requiredOption('--similarity <file>', 'JSON {"similarity": [[image × text]], "text_to_image": [...]}')
     .option('--json <out>', 'write the scores as JSON')
     .action((o: { similarity: string; json?: string }) => evalRetrieval(ctx, o));
+  cmd
+    .command('recipe')
+    .description("score a recipe's model (checkpoint, + PEFT adapter) on its data.eval with its metrics, without training")
+    .argument('<recipe>', 'recipe file (YAML or JSON)')
+    .option('--set <path=value>', 'override a recipe value, e.g. --set model.checkpoint=runs/x/checkpoint-best/model (repeatable)', collect, [])
+    .option('--plugin <specifier...>', 'load extra plugin packages')
+    .option('--output <dir>', 'output folder (default: the recipe output_dir + "-eval")')
+    .action((file: string, o: { set: string[]; plugin?: string[]; output?: string }) =>
+      runRecipe(ctx, file, { ...o, set: [...o.set, 'train.eval_only=true'], outputSuffix: '-eval' }),
+    );
   return cmd;
 }

@@ -6,7 +6,7 @@ import { MmftError, readRecipe, validateRecipe, type RunReporter } from '@mmft/c
 import { TtyReporter } from '@mmft/trainer-standard';
 import type { CliContext } from '../context';
 
-function collect(value: string, previous: string[]): string[] {
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
@@ -20,6 +20,43 @@ function lineReporter(ctx: CliContext): RunReporter {
   };
 }
 
+/** Options of one recipe run (train, or eval-only through `mmft eval recipe`). */
+export interface RecipeRunOptions {
+  readonly set: readonly string[];
+  readonly plugin?: readonly string[];
+  readonly output?: string;
+  readonly resume?: string;
+  /** Appended to the default output folder name ("-eval" keeps an eval away from the training run's files). */
+  readonly outputSuffix?: string;
+}
+
+/** Read, validate and hand a recipe to its trainer; shared by `mmft train` and `mmft eval recipe`. */
+export async function runRecipe(ctx: CliContext, recipeFile: string, options: RecipeRunOptions): Promise<void> {
+  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set);
+  const named = Array.isArray(raw.value.plugins) ? (raw.value.plugins as string[]) : [];
+  const registry = await ctx.createRegistry([...named, ...(options.plugin ?? [])], raw.baseDir);
+  const recipe = validateRecipe(raw, registry);
+  const train = recipe.value.train as { type: string } | undefined;
+  if (!train) {
+    throw new MmftError('E_RECIPE', `recipe ${raw.file} has no train: section`, {
+      hint: `add train: { type: <trainer> }; trainers available: ${registry.list('trainer').map((t) => t.id).join(', ') || '(none loaded)'}`,
+    });
+  }
+  const trainer = registry.resolve('trainer', train.type);
+  const { type: _type, ...settings } = train;
+  const defaultOutput = (typeof raw.value.output_dir === 'string' ? raw.value.output_dir : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))) + (options.outputSuffix ?? '');
+  const outputDir = options.output ? path.resolve(ctx.cwd, options.output) : path.resolve(raw.baseDir, defaultOutput);
+  const summary = await trainer.run(settings, {
+    recipe: recipe.value,
+    baseDir: raw.baseDir,
+    outputDir,
+    resolver: registry,
+    reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
+    resumeFrom: options.resume ? path.resolve(ctx.cwd, options.resume) : undefined,
+  });
+  ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
+}
+
 export function trainCommand(ctx: CliContext): Command {
   return new Command('train')
     .description('fine-tune as a recipe file describes')
@@ -28,31 +65,5 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--plugin <specifier...>', 'load extra plugin packages')
     .option('--output <dir>', 'output folder (default: recipe output_dir or runs/<recipe name>)')
     .option('--resume <checkpoint>', 'resume from a checkpoint folder')
-    .action(async (recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string }) => {
-      const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set);
-      const named = Array.isArray(raw.value.plugins) ? (raw.value.plugins as string[]) : [];
-      const registry = await ctx.createRegistry([...named, ...(options.plugin ?? [])], raw.baseDir);
-      const recipe = validateRecipe(raw, registry);
-      const train = recipe.value.train as { type: string } | undefined;
-      if (!train) {
-        throw new MmftError('E_RECIPE', `recipe ${raw.file} has no train: section`, {
-          hint: `add train: { type: <trainer> }; trainers available: ${registry.list('trainer').map((t) => t.id).join(', ') || '(none loaded)'}`,
-        });
-      }
-      const trainer = registry.resolve('trainer', train.type);
-      const { type: _type, ...settings } = train;
-      const outputDir = path.resolve(
-        raw.baseDir,
-        options.output ?? (typeof raw.value.output_dir === 'string' ? raw.value.output_dir : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))),
-      );
-      const summary = await trainer.run(settings, {
-        recipe: recipe.value,
-        baseDir: raw.baseDir,
-        outputDir,
-        resolver: registry,
-        reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
-        resumeFrom: options.resume ? path.resolve(ctx.cwd, options.resume) : undefined,
-      });
-      ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
-    });
+    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string }) => runRecipe(ctx, recipeFile, options));
 }

@@ -28,6 +28,7 @@ export const trainConfigSchema = z
     max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient L2 norm to this (0 disables; HF default 1.0)'),
     seed: z.number().int().optional().describe('seed of shuffling, caption choice and augmentation (default: the recipe seed, else 42)'),
     log_every: positiveInt().default(10).describe('report a progress line every this many steps (metrics.jsonl gets every step)'),
+    eval_only: z.boolean().default(false).describe('evaluate the model on data.eval and stop without training (mmft eval recipe sets it)'),
     eval_before: z.boolean().default(true).describe('evaluate once before the first step of a fresh run, so the end summary shows before and after'),
     eval_every: positiveInt().optional().describe('evaluate every this many steps (default: once, at the end) when data.eval is given'),
     save_every: positiveInt().optional().describe('write checkpoint-last every this many steps (default: only at the end)'),

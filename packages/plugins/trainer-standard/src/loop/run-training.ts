@@ -4,7 +4,7 @@
 // HF Trainer._inner_training_loop and open_clip src/training/train.py (train_one_epoch).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { RunContext, RunSummary } from '@mmft/core';
+import { MmftError, type RunContext, type RunSummary } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import { copyCheckpoint, restoreCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint';
 import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoint/trainer-state';
@@ -62,6 +62,7 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     loaded.model.root.train();
     return scores;
   };
+  if (config.eval_only) return evaluateOnly();
   try {
     // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
     if (config.eval_before && policy.enabled && state.globalStep === 0) {
@@ -129,4 +130,24 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     loaded.model.dispose();
   }
   return { steps: state.globalStep, outputDir: context.outputDir, metrics: { loss: lastLoss, ...lastEval } };
+
+  /** `eval_only`: score the model as loaded (checkpoint + PEFT adapter, if any) and stop. */
+  async function evaluateOnly(): Promise<RunSummary> {
+    try {
+      if (!policy.enabled) {
+        throw new MmftError('E_RECIPE', 'train.eval_only needs evaluation data: add data.eval (and metrics:) to the recipe');
+      }
+      const scores = await runEval();
+      await log.append({ kind: 'eval', step: state.globalStep, ...scores });
+      const width = Math.max(6, ...Object.keys(scores).map((k) => k.length));
+      context.reporter.info(`${'metric'.padEnd(width)}  ${'value'.padStart(9)}`);
+      for (const [key, value] of Object.entries(scores)) context.reporter.info(`${key.padEnd(width)}  ${value.toFixed(2).padStart(9)}`);
+      return { steps: 0, outputDir: context.outputDir, metrics: scores };
+    } finally {
+      await source.return(undefined);
+      optimizer.dispose();
+      features?.head.dispose();
+      loaded.model.dispose();
+    }
+  }
 }
