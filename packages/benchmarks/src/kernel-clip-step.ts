@@ -1,13 +1,17 @@
 // The small CLIP training step (recipes/clip-shapes-pretrain.yaml: image 64, patch 8 → 65 tokens,
 // width 128, 4 heads, 4 layers per tower, MLP 256, text length 32, batch 32) as one timed case for
 // kernel-overrides.ts, its analytic FLOP count, and a per-kernel profile when run on its own:
-//   (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-clip-step.js [--stock]
+//   (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-clip-step.js [--stock] [--fused=all|none|adamw,layernorm,gelu]
+//   node packages/benchmarks/dist/kernel-clip-step.js --compare   # each fused kernel group added in turn, side by side
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipModel } from '@mmft/arch-clip';
 import { createClipLoss, clipLossConfigSchema } from '@mmft/loss-contrastive';
 import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
-import { installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
+import {
+  AdamWUpdate, Gelu, GeluGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad,
+  installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
+} from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
 import { trainStepFlops, type ClipShape } from './suite/flops';
 
@@ -71,16 +75,30 @@ export function smallClipStep(): { step: () => tf.Tensor[]; dispose: () => void 
   return { step, dispose: () => { optimizer.dispose(); tf.dispose([pixelValues, inputIds, attentionMask]); model.root.dispose(); } };
 }
 
-async function profile(): Promise<void> {
-  resetBackendSelection();
-  await selectBackend(tfjsBackendConfigSchema.parse({ prefer: ['wasm'] }));
-  registerGradients();
-  if (process.argv.includes('--stock')) removeKernelOverrides();
-  else installKernelOverrides('wasm');
-  const { step } = smallClipStep();
+/** The fused kernels by group, in the order they were added (docs/backends.md). */
+const FUSED_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  adamw: [AdamWUpdate],
+  layernorm: [LayerNorm, LayerNormGrad],
+  gelu: [QuickGelu, QuickGeluGrad, Gelu, GeluGrad],
+};
+
+function fusedOption(arg: string | undefined): boolean | string[] {
+  if (arg === undefined || arg === 'all') return true;
+  if (arg === 'none') return false;
+  return arg.split(',').flatMap((group) => {
+    const names = FUSED_GROUPS[group];
+    if (!names) throw new Error(`--fused: unknown group "${group}"; known: all, none, ${Object.keys(FUSED_GROUPS).join(', ')}`);
+    return [...names];
+  });
+}
+
+type Kernels = Awaited<ReturnType<typeof tf.profile>>['kernels'];
+
+/** Median step time of 5 runs after 2 warm-ups, and the kernels one step launches. */
+async function measure(step: () => tf.Tensor[]): Promise<{ median: number; kernels: Kernels }> {
   for (let i = 0; i < 2; i++) tf.dispose(step());
   const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const out = step();
     await Promise.all(out.map((t) => t.data()));
@@ -89,9 +107,54 @@ async function profile(): Promise<void> {
   }
   times.sort((a, b) => a - b);
   const info = await tf.profile(() => step());
+  return { median: times[2]!, kernels: info.kernels };
+}
+
+const kernelMs = (kernels: Kernels): number => kernels.reduce((n, k) => n + (Number(k.kernelTimeMs) || 0), 0);
+
+/**
+ * Each fused group added in turn on one model, one process: kernels and step time side by side.
+ * Settings alternate over 4 rounds (forward, backward order) and each reports its median round,
+ * so drift in the machine's load spreads over all of them. (quick_)gelu has no wasm kernel.
+ */
+async function compare(step: () => tf.Tensor[]): Promise<void> {
+  const settings: Array<[string, boolean | string[]]> = [
+    ['overrides, no fused kernels', false],
+    ['+ fused AdamW', fusedOption('adamw')],
+    ['+ fused LayerNorm', fusedOption('adamw,layernorm')],
+  ];
+  const results = settings.map(() => ({ medians: [] as number[], kernels: 0, kernelMs: [] as number[] }));
+  for (let round = 0; round < 4; round++) {
+    const order = round % 2 === 0 ? [...settings.keys()] : [...settings.keys()].reverse();
+    for (const i of order) {
+      installKernelOverrides('wasm', { fused: settings[i]![1] });
+      const { median, kernels } = await measure(step);
+      results[i]!.medians.push(median);
+      results[i]!.kernelMs.push(kernelMs(kernels));
+      results[i]!.kernels = kernels.length;
+    }
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log('| setting | kernels | kernel ms | step ms (median of rounds) | step ms, each round |\n|---|---:|---:|---:|---|');
+  for (const [i, [label]] of settings.entries()) {
+    const r = results[i]!;
+    console.log(`| ${label} | ${r.kernels} | ${mid(r.kernelMs).toFixed(1)} | ${mid(r.medians).toFixed(1)} | ${r.medians.map((m) => m.toFixed(0)).join(', ')} |`);
+  }
+}
+
+async function profile(): Promise<void> {
+  resetBackendSelection();
+  await selectBackend(tfjsBackendConfigSchema.parse({ prefer: ['wasm'] }));
+  registerGradients();
+  const fusedArg = process.argv.find((a) => a.startsWith('--fused='))?.slice('--fused='.length);
+  if (process.argv.includes('--stock')) removeKernelOverrides();
+  else installKernelOverrides('wasm', { fused: fusedOption(fusedArg) });
+  const { step } = smallClipStep();
+  if (process.argv.includes('--compare')) return compare(step);
+  const { median, kernels } = await measure(step);
   const byName = new Map<string, { ms: number; calls: number }>();
   const byShape = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
+  for (const k of kernels) {
     const ms = Number(k.kernelTimeMs) || 0;
     const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
     entry.ms += ms;
@@ -103,8 +166,7 @@ async function profile(): Promise<void> {
     s.calls++;
     byShape.set(key, s);
   }
-  const total = [...byName.values()].reduce((n, e) => n + e.ms, 0);
-  console.log(`step median ${times[1]!.toFixed(1)} ms; kernels ${info.kernels.length}, kernel time ${total.toFixed(1)} ms; GEMM FLOPs ${(SMALL_CLIP_FLOPS.step / 1e9).toFixed(2)} G`);
+  console.log(`step median ${median.toFixed(1)} ms; kernels ${kernels.length}, kernel time ${kernelMs(kernels).toFixed(1)} ms; GEMM FLOPs ${(SMALL_CLIP_FLOPS.step / 1e9).toFixed(2)} G`);
   for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(5)} calls`);
   console.log('--- by shape');
   for (const [name, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(4)}  ${name}`);

@@ -1,6 +1,7 @@
 // Micro-benchmark of mmft's wasm kernel overrides: the same matmuls, a small attention + MLP
 // training step and the small CLIP's full training step with the stock tfjs-backend-wasm kernels,
-// the XNNPACK-rewriting overrides and the native GEMM (@mmft/native-kernels, when built), side by side.
+// the XNNPACK-rewriting overrides, the native GEMM (@mmft/native-kernels, when built) and that plus
+// mmft's fused kernels, side by side.
 // Run: (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-overrides.js
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
@@ -90,14 +91,16 @@ function clipStepCase(): Case {
   return { label: 'training step: small CLIP, batch 32 (AdamW)', run: step, iterations: 5, flops: SMALL_CLIP_FLOPS.step };
 }
 
-type Mode = 'stock' | 'xnnpack' | 'native';
+// "fused": the best GEMM path plus mmft's fused kernels (LayerNorm, AdamW); the others without them.
+type Mode = 'stock' | 'xnnpack' | 'native' | 'fused';
 // "stock" keeps the kernels wasm lacks (UnsortedSegmentSum): without them the CLIP step cannot run.
-const fillers = KERNEL_OVERRIDES.wasm!.filter((o) => o.fillsMissing);
+const fillers = KERNEL_OVERRIDES.wasm!.filter((o) => o.fillsMissing && !o.fused);
 function use(mode: Mode): void {
   removeKernelOverrides();
   for (const o of fillers) if (tf.getKernel(o.kernelName, 'wasm')) tf.unregisterKernel(o.kernelName, 'wasm');
   if (mode === 'stock') for (const o of fillers) tf.registerKernel(o.make(undefined, {}));
-  else installKernelOverrides('wasm', { native: mode === 'native' });
+  else if (mode === 'fused') installKernelOverrides('wasm');
+  else installKernelOverrides('wasm', { native: mode === 'native', fused: false });
 }
 
 async function main(): Promise<void> {
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
   const native = nativeKernelsStatus();
   console.log(`engine: ${selection.capabilities.engine} (threads ${selection.capabilities.threads}), tfjs-core ${tf.version_core}, node ${process.version}`);
   console.log(`native kernels: ${native.available ? `${native.kernels.isa}, ${native.kernels.threads} threads` : native.reason}`);
-  const modes: Mode[] = native.available ? ['stock', 'xnnpack', 'native'] : ['stock', 'xnnpack'];
+  const modes: Mode[] = native.available ? ['stock', 'xnnpack', 'native', 'fused'] : ['stock', 'xnnpack', 'fused'];
   const skipStock = process.argv.includes('--no-stock-step'); // the stock CLIP step takes ~2 minutes
   const cases = [...matmulCases(), trainingStepCase(), clipStepCase()];
   const rows: string[][] = [['case', ...modes.map((m) => `${m} ms`), 'speed-up', 'best GFLOP/s']];

@@ -31,7 +31,7 @@ describe('mmft env', () => {
     expect(stdout).toMatch(/tfjs-node-gpu\s+no\s+not installed/);
     expect(stdout).toMatch(/wasm\s+yes\s+selected/);
     expect(stdout).toMatch(/selected    wasm \(tfjs backend "wasm"\): first that loaded/);
-    expect(stdout).toContain('overrides   BatchMatMul, Sum, UnsortedSegmentSum');
+    expect(stdout).toContain('overrides   BatchMatMul, Sum, UnsortedSegmentSum, MmftLayerNorm, MmftLayerNormGrad, MmftAdamWUpdate');
     // Either the addon was built here or the line says why not: never silent.
     expect(stdout).toMatch(/native      (matrix products on (avx512|avx2|generic), \d+ threads|not in use: .+)/);
   });
@@ -43,7 +43,7 @@ describe('mmft env', () => {
     expect(report.cpus.count).toBeGreaterThan(0);
     expect(report.backend.name).toBe('wasm');
     expect(report.backend.probes.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
-    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum'] });
+    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'] });
   });
 
   test('--prefer and --no-overrides reach the backend config', async () => {

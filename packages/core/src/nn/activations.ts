@@ -1,6 +1,8 @@
 // Activation functions under their Hugging Face `hidden_act` names, from
 // transformers/activations.py (ACT2FN): exact erf GELU (torch.nn.functional.gelu's default),
-// the tanh approximations, CLIP's quick_gelu, relu and silu.
+// the tanh approximations, CLIP's quick_gelu, relu and silu. gelu and quick_gelu run as one fused
+// kernel each where the active tfjs backend registers one (@mmft/backend-tfjs does for wasm and
+// cpu, with gradients), else as the composite ops.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '../errors';
@@ -8,9 +10,19 @@ import { MmftError } from '../errors';
 /** An elementwise function on tensors. */
 export type Activation = (x: tf.Tensor) => tf.Tensor;
 
+/** Fused kernel names (input x, float32): core calls them, a backend plugin registers them. */
+export const GELU_KERNEL = 'MmftGelu';
+export const QUICK_GELU_KERNEL = 'MmftQuickGelu';
+
+/** Run `kernelName` on x when the active backend registers it, else undefined. */
+function fused(kernelName: string, x: tf.Tensor): tf.Tensor | undefined {
+  if (x.dtype !== 'float32' || tf.getKernel(kernelName, tf.getBackend()) === undefined) return undefined;
+  return tf.engine().runKernel<tf.Tensor>(kernelName, { x });
+}
+
 /** GELU, exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
 export const gelu: Activation = (x) =>
-  tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+  fused(GELU_KERNEL, x) ?? tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 
 /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (gelu_new / gelu_pytorch_tanh). */
 export const geluTanh: Activation = (x) =>
@@ -20,7 +32,7 @@ export const geluTanh: Activation = (x) =>
   });
 
 /** CLIP's fast approximation x·σ(1.702·x). */
-export const quickGelu: Activation = (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
+export const quickGelu: Activation = (x) => fused(QUICK_GELU_KERNEL, x) ?? tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
 
 /** max(0, x). */
 export const relu: Activation = (x) => tf.relu(x);

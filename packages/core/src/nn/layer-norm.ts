@@ -1,11 +1,39 @@
 // Layer normalisation over the last dimension with learnable scale and shift, as used by every
 // transformer block in CLIP/BLIP/OPT. Follows torch/nn/modules/normalization.py (LayerNorm):
-// biased variance, eps inside the square root, weight ones and bias zeros.
+// biased variance, eps inside the square root, weight ones and bias zeros. With weights it runs as
+// one fused kernel where the active tfjs backend has one registered (@mmft/backend-tfjs registers
+// MmftLayerNorm and its gradient for wasm and cpu), else as the composite ops below.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '../errors';
 import { ones, zeros } from './init';
 import { Module } from './module';
+
+/**
+ * Name of the fused LayerNorm kernel (inputs x, gamma, beta; attr eps). Core only calls it; a
+ * backend plugin registers it (and its gradient) with tfjs-core's registerKernel.
+ */
+export const LAYER_NORM_KERNEL = 'MmftLayerNorm';
+
+/**
+ * (x − mean) / √(var + eps) · weight + bias over the last axis: the fused kernel when the active
+ * backend registers one and all inputs are float32, else tf.moments and elementwise ops.
+ *
+ * @example
+ * const y = layerNorm(x, weight, bias, 1e-5);
+ */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const fused = x.dtype === 'float32' && weight.dtype === 'float32' && bias.dtype === 'float32' && tf.getKernel(LAYER_NORM_KERNEL, tf.getBackend()) !== undefined;
+  if (fused) return tf.engine().runKernel<tf.Tensor>(LAYER_NORM_KERNEL, { x, gamma: weight, beta: bias }, { eps });
+  return tf.tidy(() => tf.add(tf.mul(normalize(x, eps), weight), bias));
+}
+
+function normalize(x: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  });
+}
 
 /** Options of `LayerNorm`. */
 export interface LayerNormOptions {
@@ -45,11 +73,6 @@ export class LayerNorm extends Module<[tf.Tensor], tf.Tensor> {
         `LayerNorm(${this.normalizedShape}) got input of shape [${x.shape.join(', ')}]; ` +
         `its last dimension must be ${this.normalizedShape}`,
     );
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.hasParam('weight')) y = tf.add(tf.mul(y, this.param('weight')), this.param('bias'));
-      return y;
-    });
+    return this.hasParam('weight') ? layerNorm(x, this.param('weight'), this.param('bias'), this.eps) : normalize(x, this.eps);
   }
 }

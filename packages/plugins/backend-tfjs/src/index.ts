@@ -21,7 +21,7 @@ export {
 } from './kernels/register_overrides';
 /** Whether the optional native kernels (multi-threaded GEMM) loaded here, and why not. */
 export { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/native-kernels';
-export { BatchMatMul } from './kernels/kernel_names';
+export { BatchMatMul, AdamWUpdate, Gelu, GeluGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, type AdamWUpdateAttrs, type LayerNormAttrs } from './kernels/kernel_names';
 export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 
 const provides = [tfjsBackend];

@@ -31,14 +31,14 @@ describe('tfjs backend selection', () => {
     expect(selection.probes[2]).toMatchObject({ available: true, reason: 'selected' });
     expect(selection.probes[3]?.reason).toMatch(/not tried, wasm came first/);
     expect(selection.reason).toBe('first that loaded (tfjs-node-gpu not installed, tfjs-node not installed)');
-    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum'], float16: false });
+    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'], float16: false });
   });
 
-  test('prefer [cpu] selects cpu without overrides', async () => {
+  test('prefer [cpu] selects cpu with only the fused kernels', async () => {
     const selection = await tfjsBackend.select(parse({ prefer: ['cpu'] }));
     expect(selection).toMatchObject({ name: 'cpu', reason: 'first in prefer (cpu)' });
     expect(tf.getBackend()).toBe('cpu');
-    expect(selection.capabilities.kernelOverrides).toEqual([]);
+    expect(selection.capabilities.kernelOverrides).toEqual(['MmftLayerNorm', 'MmftLayerNormGrad', 'MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftGelu', 'MmftGeluGrad', 'MmftAdamWUpdate']);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });
 

@@ -14,3 +14,38 @@ export type { UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorf
 /** Sum over axes; overridden on wasm for leading-axis reductions (bias and LayerNorm gradients). */
 export { Sum } from '@tensorflow/tfjs-core';
 export type { SumAttrs, SumInputs } from '@tensorflow/tfjs-core';
+
+// Fused kernels: mmft's own names (tfjs has none of these). The callers define the same strings
+// and call them with tf.engine().runKernel only where getKernel(name, tf.getBackend()) finds
+// them, else they run the composite ops: @mmft/core's LayerNorm module and activations
+// (packages/core/src/nn/{layer-norm,activations}.ts) and the trainer's AdamW
+// (packages/plugins/trainer-standard/src/optim/adamw.ts). Tests check both sides agree.
+
+/** LayerNorm over the last axis with affine weight: inputs x [..., D], gamma [D], beta [D]; output y like x. */
+export const LayerNorm = 'MmftLayerNorm';
+export interface LayerNormAttrs { eps: number }
+/** Backward of LayerNorm: inputs dy, x, gamma; outputs [dx, dgamma, dbeta]. */
+export const LayerNormGrad = 'MmftLayerNormGrad';
+
+/** x·σ(1.702·x) (CLIP's quick_gelu): input x; output like x. */
+export const QuickGelu = 'MmftQuickGelu';
+/** Backward of QuickGelu: inputs dy, x; output dx. */
+export const QuickGeluGrad = 'MmftQuickGeluGrad';
+
+/** Exact GELU x·Φ(x): input x; output like x. */
+export const Gelu = 'MmftGelu';
+/** Backward of Gelu: inputs dy, x; output dx. */
+export const GeluGrad = 'MmftGeluGrad';
+
+/** One AdamW step of one parameter: inputs param, grad, expAvg, expAvgSq; outputs [param, expAvg, expAvgSq]. */
+export const AdamWUpdate = 'MmftAdamWUpdate';
+export interface AdamWUpdateAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 0 for parameters that do not decay. */
+  weightDecay: number;
+  /** The step count after this update (1 on the first), for bias correction. */
+  step: number;
+}

@@ -1,12 +1,27 @@
 // Installs and removes mmft's kernel overrides with tfjs-core's own registry (STYLE.md §9), as
 // tfjs backends register kernels (tfjs-backend-wasm/src/register_all_kernels.ts). The stock
-// kernel is kept so the override can delegate to it and removal can put it back.
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+// kernel is kept so the override can delegate to it and removal can put it back. mmft's fused
+// kernels (LayerNorm, GELUs, AdamW) are kernels no backend has, registered the same way with their
+// gradients (tfjs-core's registerGradient), for wasm and cpu.
+import { getGradient, getKernel, registerGradient, registerKernel, unregisterGradient, unregisterKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
 import { loadNativeKernels, type NativeKernels } from '@mmft/native-kernels';
 import { BatchMatMul, Sum, UnsortedSegmentSum } from './kernel_names';
 import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
 import { makeWasmSum } from './wasm/Sum';
 import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
+import { wasmAdamWUpdate } from './wasm/AdamWUpdate';
+import { wasmLayerNorm } from './wasm/LayerNorm';
+import { wasmLayerNormGrad } from './wasm/LayerNormGrad';
+import { cpuAdamWUpdate } from './cpu/AdamWUpdate';
+import { cpuGelu } from './cpu/Gelu';
+import { cpuGeluGrad } from './cpu/GeluGrad';
+import { cpuLayerNorm } from './cpu/LayerNorm';
+import { cpuLayerNormGrad } from './cpu/LayerNormGrad';
+import { cpuQuickGelu } from './cpu/QuickGelu';
+import { cpuQuickGeluGrad } from './cpu/QuickGeluGrad';
+import { geluGradConfig } from './gradients/Gelu_grad';
+import { layerNormGradConfig } from './gradients/LayerNorm_grad';
+import { quickGeluGradConfig } from './gradients/QuickGelu_grad';
 
 /**
  * An override: which kernel of which backend, and how to build it from the stock kernel. A kernel
@@ -17,6 +32,10 @@ export interface KernelOverride {
   readonly backendName: string;
   /** True when the override fills a kernel the backend does not have. */
   readonly fillsMissing?: boolean;
+  /** True for mmft's fused kernels (installOptions.fused: false leaves them out). */
+  readonly fused?: boolean;
+  /** Gradient registered with the kernel (tfjs-core's registry is by kernel name, all backends). */
+  readonly gradient?: GradConfig;
   make(stock: KernelConfig | undefined, context: OverrideContext): KernelConfig;
 }
 
@@ -30,7 +49,22 @@ export interface OverrideContext {
 export interface InstallOptions {
   /** Use @mmft/native-kernels where it is built (default true; MMFT_NATIVE=0 also turns it off). */
   readonly native?: boolean;
+  /**
+   * Install mmft's fused kernels too (default true); false keeps only the overrides of stock
+   * kernels; a list installs only the fused kernels named (benchmarks measure them one by one).
+   */
+  readonly fused?: boolean | readonly string[];
 }
+
+/** A fused kernel: fills a name no backend has, with its gradient when it has one. */
+const fusedKernel = (config: KernelConfig, gradient?: GradConfig): KernelOverride => ({
+  kernelName: config.kernelName,
+  backendName: config.backendName,
+  fillsMissing: true,
+  fused: true,
+  gradient,
+  make: () => config,
+});
 
 /** Every override mmft ships, by tfjs backend name. Backends not listed get none. */
 export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]>> = {
@@ -38,6 +72,20 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     { kernelName: BatchMatMul, backendName: 'wasm', make: (stock, { native }) => makeWasmBatchMatMul(stock!, native) },
     { kernelName: Sum, backendName: 'wasm', make: (stock) => makeWasmSum(stock!) },
     { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
+    fusedKernel(wasmLayerNorm, layerNormGradConfig),
+    fusedKernel(wasmLayerNormGrad),
+    // No fused (quick_)gelu on wasm: in JavaScript it lost to wasm's vectorised Sigmoid, Erf and
+    // Multiply (docs/backends.md); the cpu backend's own kernels are JavaScript, so it wins there.
+    fusedKernel(wasmAdamWUpdate),
+  ],
+  cpu: [
+    fusedKernel(cpuLayerNorm, layerNormGradConfig),
+    fusedKernel(cpuLayerNormGrad),
+    fusedKernel(cpuQuickGelu, quickGeluGradConfig),
+    fusedKernel(cpuQuickGeluGrad),
+    fusedKernel(cpuGelu, geluGradConfig),
+    fusedKernel(cpuGeluGrad),
+    fusedKernel(cpuAdamWUpdate),
   ],
 };
 
@@ -56,21 +104,23 @@ const keyOf = (kernelName: string, backendName: string): string => `${backendNam
  * installed (already-installed ones included). Idempotent.
  *
  * @example
- * installKernelOverrides('wasm'); // ['BatchMatMul', 'UnsortedSegmentSum']
+ * installKernelOverrides('wasm'); // ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', …]
  * installKernelOverrides('wasm', { native: false }); // the same, without the native GEMM
+ * installKernelOverrides('wasm', { fused: false }); // the stock-kernel overrides only
  */
 export function installKernelOverrides(backendName: string, options: InstallOptions = {}): string[] {
   const names: string[] = [];
   const native = options.native === false ? undefined : loadNativeKernels();
   for (const override of KERNEL_OVERRIDES[backendName] ?? []) {
     const key = keyOf(override.kernelName, override.backendName);
-    const current = installed().get(key);
-    if (current && current.native !== (native !== undefined)) {
-      // Installed with the other native setting: put the stock kernel back, then install anew.
-      unregisterKernel(override.kernelName, override.backendName);
-      if (current.stock) registerKernel(current.stock);
-      installed().delete(key);
+    const fused = options.fused ?? true;
+    if (override.fused && (fused === false || (Array.isArray(fused) && !fused.includes(override.kernelName)))) {
+      uninstall(key);
+      continue;
     }
+    const current = installed().get(key);
+    // Installed with the other native setting: put the stock kernel back, then install anew.
+    if (current && current.native !== (native !== undefined)) uninstall(key);
     if (!installed().has(key)) {
       const stock = getKernel(override.kernelName, override.backendName);
       // The backend package registers its kernels when required; without it there is nothing to
@@ -79,19 +129,30 @@ export function installKernelOverrides(backendName: string, options: InstallOpti
       if (stock) unregisterKernel(override.kernelName, override.backendName);
       registerKernel(override.make(stock, { native }));
       installed().set(key, { stock, override, native: native !== undefined });
+      // Another backend's copy of this kernel may have registered it already.
+      if (override.gradient && !getGradient(override.kernelName)) registerGradient(override.gradient);
     }
     names.push(override.kernelName);
   }
   return names;
 }
 
+/** Put back what `key` replaced (nothing, for a filled gap); drop its gradient once no backend has the kernel. */
+function uninstall(key: string): void {
+  const entry = installed().get(key);
+  if (!entry) return;
+  const { stock, override } = entry;
+  unregisterKernel(override.kernelName, override.backendName);
+  if (stock) registerKernel(stock);
+  installed().delete(key);
+  const stillUsed = [...installed().values()].some((other) => other.override.kernelName === override.kernelName);
+  if (override.gradient && !stillUsed && getGradient(override.kernelName) === override.gradient) unregisterGradient(override.kernelName);
+}
+
 /** Put the stock kernels back (all backends, or only `backendName`). */
 export function removeKernelOverrides(backendName?: string): void {
-  for (const [key, { stock, override }] of installed()) {
-    if (backendName !== undefined && override.backendName !== backendName) continue;
-    unregisterKernel(override.kernelName, override.backendName);
-    if (stock) registerKernel(stock);
-    installed().delete(key);
+  for (const [key, { override }] of installed()) {
+    if (backendName === undefined || override.backendName === backendName) uninstall(key);
   }
 }
 

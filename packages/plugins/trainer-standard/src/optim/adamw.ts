@@ -1,8 +1,16 @@
 // AdamW with decoupled weight decay, step for step as torch.optim.AdamW (torch/optim/adamw.py,
 // single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
-// p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). tfjs ships no AdamW (FACTS.md).
+// p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). tfjs ships no AdamW (FACTS.md). Each
+// parameter's update is one fused kernel where the active backend registers MmftAdamWUpdate
+// (@mmft/backend-tfjs does for wasm and cpu), else the ~13 elementwise ops below.
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '@mmft/core';
+
+/**
+ * Name of the fused update kernel: inputs param, grad, expAvg, expAvgSq (float32, one shape);
+ * attrs lr, beta1, beta2, eps, weightDecay, step; outputs the new [param, expAvg, expAvgSq].
+ */
+export const ADAMW_UPDATE_KERNEL = 'MmftAdamWUpdate';
 
 /** One parameter the optimizer updates: its name (checkpoint key) and whether it decays. */
 export interface ParamEntry {
@@ -59,11 +67,23 @@ export class AdamW {
   /** One update with learning rate `lr`; parameters without a gradient are skipped (torch: grad is None). */
   step(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     const [beta1, beta2] = this.options.betas;
+    const fusedKernel = tf.getKernel(ADAMW_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
       const slot = this.slots.get(p.name)!;
       slot.step += 1;
+      if (fusedKernel && p.variable.dtype === 'float32' && g.dtype === 'float32') {
+        const weightDecay = p.decay ? this.options.weightDecay : 0;
+        const attrs = { lr, beta1, beta2, eps: this.options.eps, weightDecay, step: slot.step };
+        const inputs = { param: p.variable, grad: g, expAvg: slot.expAvg, expAvgSq: slot.expAvgSq };
+        const [param, m, v] = tf.engine().runKernel<tf.Tensor[]>(ADAMW_UPDATE_KERNEL, inputs, attrs);
+        slot.expAvg.assign(m!);
+        slot.expAvgSq.assign(v!);
+        p.variable.assign(param!);
+        tf.dispose([param!, m!, v!]); // the variables hold their own references now
+        continue;
+      }
       const bias1 = 1 - beta1 ** slot.step;
       const bias2Sqrt = Math.sqrt(1 - beta2 ** slot.step);
       tf.tidy(() => {

@@ -148,7 +148,7 @@ describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
   test('install is idempotent and remove restores the stock kernel', () => {
     removeKernelOverrides();
     const stock = getKernel('BatchMatMul', 'wasm');
-    const options = { native: path === 'native' };
+    const options = { native: path === 'native', fused: false };
     expect(installKernelOverrides('wasm', options)).toEqual(['BatchMatMul', 'Sum', 'UnsortedSegmentSum']);
     const override = getKernel('BatchMatMul', 'wasm');
     expect(override.kernelFunc).not.toBe(stock.kernelFunc);
@@ -160,7 +160,7 @@ describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
       installKernelOverrides('wasm', { native: !options.native });
       expect(getKernel('BatchMatMul', 'wasm')).not.toBe(override);
     }
-    expect(installKernelOverrides('cpu')).toEqual([]);
+    expect(installKernelOverrides('cpu', { fused: false })).toEqual([]);
     removeKernelOverrides();
     expect(getKernel('BatchMatMul', 'wasm')).toBe(stock);
   });

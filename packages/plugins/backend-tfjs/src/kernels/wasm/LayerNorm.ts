@@ -1,0 +1,16 @@
+// LayerNorm over the last axis (mmft fused kernel) for the wasm backend: one pass per row
+// instead of tf.moments + six elementwise kernels. Math in ../fused/layer_norm_impl.ts.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { LayerNorm, type LayerNormAttrs } from '../kernel_names';
+import { assertLastAxisVectors } from '../fused/checks';
+import { layerNormForward } from '../fused/layer_norm_impl';
+import { runOnHeap } from './fused_utils';
+
+function layerNorm(args: { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }; backend: BackendWasm; attrs: LayerNormAttrs }): TensorInfo {
+  const { inputs: { x, gamma, beta }, backend, attrs: { eps } } = args;
+  const d = assertLastAxisVectors(LayerNorm, x, [gamma, beta]);
+  return runOnHeap(backend, [x, gamma, beta], [x.shape], ([xs, g, b], [y]) => layerNormForward(xs!, g!, b!, y!, d, eps))[0]!;
+}
+
+export const wasmLayerNorm: KernelConfig = { kernelName: LayerNorm, backendName: 'wasm', kernelFunc: layerNorm as unknown as KernelFunc };
