@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError, type BackendSelection, type Loss, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
-import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
+import { AdamW, paramEntries, trainConfigSchema, trainedLossParameters, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
 
 /** HF CLIPModel names of the image tower (trainer-standard model/strategy.ts IMAGE_TOWER). */
@@ -68,7 +68,7 @@ export async function buildTrainParts(experiment: Experiment, resolver: Provider
   const loss = resolver.resolve('loss', lossSection.id).create(lossSection.settings);
   const all = model.root.namedParameters();
   const params = paramEntries(
-    [{ prefix: '', root: model.root, params: all }, { prefix: 'loss.', params: loss.parameters ?? [] }],
+    [{ prefix: '', root: model.root, params: all }, { prefix: 'loss.', params: trainedLossParameters(model, loss) }],
     train.no_decay,
   );
   const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });

@@ -6,6 +6,7 @@ import { standardTrainer } from './plugin';
 export * from './config';
 export { standardTrainer } from './plugin';
 export { runTraining } from './loop/run-training';
+export { trainedLossParameters } from './loop/setup';
 export { AdamW, type AdamWOptions, type AdamWState, type ParamEntry } from './optim/adamw';
 export { paramEntries, excludedFromDecay } from './optim/param-groups';
 export { lrMultiplier, type ScheduleKind } from './optim/schedule';

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
-import { MmftError, type Dataset, type Loss, type RunContext } from '@mmft/core';
+import { MmftError, type Dataset, type Loss, type RunContext, type VisionLanguageModel } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import type { TrainConfig } from '../config';
 import { createCollator, type Collator } from '../data/collate';
@@ -54,6 +54,16 @@ async function selectEngine(recipe: Readonly<Record<string, unknown>>, context: 
   registerGradients();
 }
 
+/**
+ * The loss parameters a run trains. A model that owns its temperature (HF `logit_scale`, passed to
+ * the loss as outputs.logitScale, see model/forward.ts) leaves the loss's fallback temperature
+ * unused: it must not count as trainable, get optimizer state, or look like part of a PEFT run.
+ */
+export function trainedLossParameters(model: VisionLanguageModel, loss: Loss): ReadonlyArray<readonly [string, tf.Variable]> {
+  const modelOwnsScale = model.root.hasParam('logit_scale');
+  return (loss.parameters ?? []).filter(([name]) => !(modelOwnsScale && name === 'logit_scale'));
+}
+
 /** Resolve and build every part of a run from the recipe. */
 export async function setupRun(config: TrainConfig, context: RunContext, seed: number, resumeModelDir?: string): Promise<RunParts> {
   const recipe = context.recipe;
@@ -78,11 +88,7 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
     return { id, provider, metric: provider.create(settings) };
   });
   const collator = createCollator(loaded.model, { seed, maxTextLength: config.max_text_length });
-  // A model that owns its temperature (HF `logit_scale`, passed to the loss as outputs.logitScale,
-  // see model/forward.ts) leaves the loss's fallback temperature unused: it must not count as
-  // trainable, get optimizer state, or be mistaken for what a PEFT run trains.
-  const modelOwnsScale = config.strategy !== 'feature-based' && loaded.model.root.hasParam('logit_scale');
-  const lossSources = { prefix: 'loss.', params: (loss.parameters ?? []).filter(([name]) => !(modelOwnsScale && name === 'logit_scale')) };
+  const lossSources = { prefix: 'loss.', params: config.strategy === 'feature-based' ? (loss.parameters ?? []) : trainedLossParameters(loaded.model, loss) };
   if (config.strategy !== 'feature-based') {
     const params = paramEntries([{ prefix: '', root: loaded.model.root, params: loaded.model.root.namedParameters() }, lossSources], config.no_decay);
     return { loaded, loss, train, evalData, metrics, collator, params, size: await datasetSize(train, 'data.train') };
