@@ -29,6 +29,7 @@ export {
   type WordLevelOptions,
 } from './tokenizer/build-word-level';
 export { createTinyClipCheckpoint, TINY_WORDS, type TinyClipCheckpoint, type TinyClipOptions } from './testing/tiny-checkpoint';
+export { clipPeftSubject, tinyClipDir, type ClipPeftSubject } from './testing/peft-subject';
 
 const provides = [clipArchitecture];
 
