@@ -22,8 +22,33 @@ interface Addon {
     bOffset: number, bBatch: number, bRow: number, bCol: number,
     cOffset: number, threads: number,
   ): void;
+  layerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number, threads: number): void;
+  layerNormGrad(
+    heap: Float32Array, dyOffset: number, xOffset: number, gammaOffset: number, dxOffset: number, dgammaOffset: number, dbetaOffset: number,
+    rows: number, cols: number, eps: number, threads: number,
+  ): void;
+  adamwUpdate(
+    heap: Float32Array, pOffset: number, gOffset: number, mOffset: number, vOffset: number, pOutOffset: number, mOutOffset: number, vOutOffset: number,
+    n: number, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number, stepSize: number, bias2Sqrt: number, threads: number,
+  ): void;
   info(): { isa: string; hardwareThreads: number };
 }
+
+/** Hyper-parameters of one AdamW step (as torch.optim.AdamW; `step` counts from 1). */
+export interface AdamWParams {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly step: number;
+}
+
+/**
+ * Below this many elements the fused kernels (layerNorm, layerNormGrad, adamwUpdate) run on one
+ * thread: waking the pool costs more than the split saves (measured, see docs/backends.md).
+ */
+export const FUSED_PARALLEL_MIN_ELEMENTS = 131072;
 
 /** The loaded kernels. */
 export interface NativeKernels {
@@ -41,6 +66,42 @@ export interface NativeKernels {
    * kernels.gemm(heap, 1, 2, 2, 3, { offset: 0, batch: 0, row: 3, col: 1 }, { offset: 6, batch: 0, row: 2, col: 1 }, 12);
    */
   gemm(heap: Float32Array, batches: number, m: number, n: number, k: number, a: StridedOperand, b: StridedOperand, cOffset: number): void;
+  /**
+   * LayerNorm over rows: y = (x − mean) / √(var + eps) · gamma + beta for `rows` rows of `cols`
+   * floats at `xOffset` (biased variance, float64 statistics, as torch), written at `yOffset`;
+   * gamma and beta are `cols` floats. Offsets count floats of `heap`; out-of-range operands throw
+   * a RangeError.
+   *
+   * @example
+   * kernels.layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, 2080, 128, 1e-5);
+   */
+  layerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number): void;
+  /**
+   * Gradients of layerNorm for upstream `dy` (rows × cols): dx (rows × cols), dgamma and dbeta
+   * (cols each), in one pass over the rows (statistics recomputed). Bounds-checked like gemm.
+   *
+   * @example
+   * kernels.layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, 2080, 128, 1e-5);
+   */
+  layerNormGrad(
+    heap: Float32Array, dyOffset: number, xOffset: number, gammaOffset: number,
+    dxOffset: number, dgammaOffset: number, dbetaOffset: number, rows: number, cols: number, eps: number,
+  ): void;
+  /**
+   * One torch.optim.AdamW step of `n` floats: parameter, gradient, first and second moments at
+   * the first four offsets, the new parameter and moments written at the last three (which may
+   * equal the inputs'). Float64 arithmetic, moments rounded to float32 as stored. Bounds-checked.
+   *
+   * @example
+   * kernels.adamwUpdate(heap, { p, g, m, v }, { p: p2, m: m2, v: v2 }, 16384, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
+   */
+  adamwUpdate(
+    heap: Float32Array,
+    inputs: { readonly p: number; readonly g: number; readonly m: number; readonly v: number },
+    outputs: { readonly p: number; readonly m: number; readonly v: number },
+    n: number,
+    params: AdamWParams,
+  ): void;
 }
 
 /** Whether the kernels loaded, and why not. */
@@ -66,11 +127,22 @@ function load(): NativeKernelsStatus {
   }
   const { isa, hardwareThreads } = addon.info();
   const threads = threadsFromEnv(hardwareThreads);
+  const fusedThreads = (elements: number) => (elements >= FUSED_PARALLEL_MIN_ELEMENTS ? threads : 1);
   const kernels: NativeKernels = {
     isa,
     threads,
     gemm: (heap, batches, m, n, k, a, b, cOffset) =>
       addon.gemm(heap, batches, m, n, k, a.offset, a.batch, a.row, a.col, b.offset, b.batch, b.row, b.col, cOffset, threads),
+    layerNorm: (heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps) =>
+      addon.layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, fusedThreads(rows * cols)),
+    layerNormGrad: (heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps) =>
+      addon.layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, fusedThreads(rows * cols)),
+    adamwUpdate: (heap, inputs, outputs, n, { lr, beta1, beta2, eps, weightDecay, step }) =>
+      // The coefficients exactly as backend-tfjs's adamw_impl.ts computes them, so both paths agree.
+      addon.adamwUpdate(
+        heap, inputs.p, inputs.g, inputs.m, inputs.v, outputs.p, outputs.m, outputs.v, n,
+        beta1, beta2, 1 - beta1, 1 - beta2, eps, 1 - lr * weightDecay, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step), fusedThreads(n),
+      ),
   };
   return { available: true, kernels };
 }

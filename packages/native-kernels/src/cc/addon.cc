@@ -3,10 +3,13 @@
 // touch is bounds-checked here first, so a wrong offset throws instead of corrupting memory.
 #include <node_api.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <thread>
 
+#include "fused.h"
 #include "gemm.h"
 
 namespace {
@@ -75,6 +78,135 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The Float32Array in argv[0], or nullptr after throwing a TypeError naming `fn`.
+float* float32Arg(napi_env env, napi_value value, const char* fn, int64_t* length) {
+  bool isTyped = false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, value, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, value, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, "E_NATIVE", (std::string(fn) + ": the first argument must be a Float32Array").c_str());
+    return nullptr;
+  }
+  *length = int64_t(len);
+  return static_cast<float*>(data);
+}
+
+// Reads `count` arguments from argv[first]: the first `ints` non-negative integers, the rest finite
+// numbers. Throws (and returns false) naming `fn` and the argument otherwise.
+bool numberArgs(napi_env env, const napi_value* argv, int first, int count, int ints, const char* fn, int64_t* intsOut, double* dblOut) {
+  for (int i = 0; i < count; i++) {
+    const std::string where = std::string(fn) + ": argument " + std::to_string(first + i);
+    if (i < ints) {
+      if (!intArg(env, argv[first + i], &intsOut[i]) || intsOut[i] < 0) {
+        napi_throw_range_error(env, "E_NATIVE", (where + " must be a non-negative integer").c_str());
+        return false;
+      }
+    } else {
+      double d;
+      if (napi_get_value_double(env, argv[first + i], &d) != napi_ok || !std::isfinite(d)) {
+        napi_throw_range_error(env, "E_NATIVE", (where + " must be a finite number").c_str());
+        return false;
+      }
+      dblOut[i - ints] = d;
+    }
+  }
+  return true;
+}
+
+// Whether [offset, offset + count) lies inside an array of `length` floats (no overflow).
+bool fits(int64_t offset, int64_t count, int64_t length) { return offset <= length && count <= length - offset; }
+
+// rows × cols, or -1 when it exceeds `length` (so it cannot fit anywhere in the array).
+int64_t areaWithin(int64_t rows, int64_t cols, int64_t length) {
+  if (cols != 0 && rows > length / cols) return -1;
+  return rows * cols;
+}
+
+bool getArgs(napi_env env, napi_callback_info info, size_t expected, napi_value* argv, const char* fn) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) {
+    napi_throw_error(env, "E_NATIVE", "N-API call failed: napi_get_cb_info");
+    return false;
+  }
+  if (argc != expected) {
+    napi_throw_type_error(env, "E_NATIVE", (std::string(fn) + " takes " + std::to_string(expected) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+napi_value outOfRange(napi_env env, const char* fn) {
+  napi_throw_range_error(env, "E_NATIVE", (std::string(fn) + ": an operand reaches past the end of the array").c_str());
+  return nullptr;
+}
+
+// layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, threads)
+napi_value LayerNormFn(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!getArgs(env, info, 9, argv, "layerNorm")) return nullptr;
+  int64_t length = 0;
+  float* heap = float32Arg(env, argv[0], "layerNorm", &length);
+  if (!heap) return nullptr;
+  int64_t v[6];
+  double eps;
+  if (!numberArgs(env, argv, 1, 6, 6, "layerNorm", v, nullptr) || !numberArgs(env, argv, 7, 1, 0, "layerNorm", nullptr, &eps)) return nullptr;
+  int64_t threads;
+  if (!numberArgs(env, argv, 8, 1, 1, "layerNorm", &threads, nullptr)) return nullptr;
+  const int64_t rows = v[4], cols = v[5], area = areaWithin(rows, cols, length);
+  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], cols, length) || !fits(v[2], cols, length) || !fits(v[3], area, length))
+    return outOfRange(env, "layerNorm");
+  if (area == 0) return nullptr;
+  mmft::layerNorm(heap + v[0], heap + v[1], heap + v[2], heap + v[3], rows, cols, eps, int(std::min<int64_t>(threads, 1024)));
+  return nullptr;
+}
+
+// layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, threads)
+napi_value LayerNormGradFn(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  if (!getArgs(env, info, 11, argv, "layerNormGrad")) return nullptr;
+  int64_t length = 0;
+  float* heap = float32Arg(env, argv[0], "layerNormGrad", &length);
+  if (!heap) return nullptr;
+  int64_t v[8];
+  double eps;
+  if (!numberArgs(env, argv, 1, 8, 8, "layerNormGrad", v, nullptr) || !numberArgs(env, argv, 9, 1, 0, "layerNormGrad", nullptr, &eps)) return nullptr;
+  int64_t threads;
+  if (!numberArgs(env, argv, 10, 1, 1, "layerNormGrad", &threads, nullptr)) return nullptr;
+  const int64_t rows = v[6], cols = v[7], area = areaWithin(rows, cols, length);
+  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], area, length) || !fits(v[2], cols, length) || !fits(v[3], area, length) ||
+      !fits(v[4], cols, length) || !fits(v[5], cols, length))
+    return outOfRange(env, "layerNormGrad");
+  if (cols == 0) return nullptr;
+  mmft::layerNormGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], rows, cols, eps,
+                      int(std::min<int64_t>(threads, 1024)));
+  return nullptr;
+}
+
+// adamwUpdate(heap, pOffset, gOffset, mOffset, vOffset, pOutOffset, mOutOffset, vOutOffset, n,
+//             beta1, beta2, c1, c2, eps, decay, stepSize, bias2Sqrt, threads)
+napi_value AdamWFn(napi_env env, napi_callback_info info) {
+  napi_value argv[18];
+  if (!getArgs(env, info, 18, argv, "adamwUpdate")) return nullptr;
+  int64_t length = 0;
+  float* heap = float32Arg(env, argv[0], "adamwUpdate", &length);
+  if (!heap) return nullptr;
+  int64_t v[8];
+  double c[8];
+  if (!numberArgs(env, argv, 1, 8, 8, "adamwUpdate", v, nullptr) || !numberArgs(env, argv, 9, 8, 0, "adamwUpdate", nullptr, c)) return nullptr;
+  int64_t threads;
+  if (!numberArgs(env, argv, 17, 1, 1, "adamwUpdate", &threads, nullptr)) return nullptr;
+  const int64_t n = v[7];
+  for (int i = 0; i < 7; i++)
+    if (!fits(v[i], n, length)) return outOfRange(env, "adamwUpdate");
+  if (n == 0) return nullptr;
+  const mmft::AdamWCoefficients k{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+  mmft::adamwUpdate(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], n, k,
+                    int(std::min<int64_t>(threads, 1024)));
+  return nullptr;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa, threads;
   CHECK_NAPI(env, napi_create_object(env, &out));
@@ -91,7 +223,13 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, Gemm, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "gemm", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "info", NAPI_AUTO_LENGTH, Info, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "info", fn) != napi_ok) return nullptr;
+  const struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"info", Info}, {"layerNorm", LayerNormFn}, {"layerNormGrad", LayerNormGradFn}, {"adamwUpdate", AdamWFn}};
+  for (const auto& f : fns) {
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return nullptr;
+    if (napi_set_named_property(env, exports, f.name, fn) != napi_ok) return nullptr;
+  }
   return exports;
 }

@@ -227,6 +227,14 @@ thread_local Buffers tlsBuffers;
 
 }  // namespace
 
+void runParallel(int threads, const std::function<void(int)>& job) {
+  if (threads <= 1) {
+    job(0);
+    return;
+  }
+  pool().run(threads, job);
+}
+
 const char* kernelIsa() {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();

@@ -1,8 +1,27 @@
 // Runs a fused kernel's Float32Array math on the wasm heap in place: outputs are allocated
 // first, then views of inputs and outputs are taken (allocating may grow the heap and detach
 // older views), and the math reads and writes those views directly. No tensor is copied.
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+// Where the optional native addon (@mmft/native-kernels) is built and has the kernel, the same
+// math runs there instead, on the same heap at the tensors' offsets (runOnHeapNative).
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeKernelsStatus, type NativeKernels } from '@mmft/native-kernels';
+import { heapFloats } from './kernel_utils';
+
+/** The native fused kernels mmft runs on the wasm heap when the addon provides them. */
+export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate';
+
+/**
+ * The native kernels when the addon loaded (not MMFT_NATIVE=0) and has `name` (an older build may
+ * not); otherwise undefined and the caller runs its JavaScript loop.
+ *
+ * @example
+ * const native = nativeFused('layerNorm');
+ */
+export function nativeFused(name: NativeFusedKernel): NativeKernels | undefined {
+  const status = nativeKernelsStatus();
+  return status.available && typeof status.kernels[name] === 'function' ? status.kernels : undefined;
+}
 
 /**
  * Allocate float32 outputs of `outShapes`, run `body` on views of `inputs` and outputs.
@@ -21,3 +40,26 @@ export function runOnHeap(
   body(inputs.map(view), outs.map(view));
   return outs;
 }
+
+/**
+ * Allocate float32 outputs of `outShapes`, then run `body` with the whole wasm heap and the float
+ * offsets of `inputs` and outputs on it (for the native kernels, which bounds-check them).
+ *
+ * @example
+ * const [y] = runOnHeapNative(backend, [x], [x.shape], (heap, [xo], [yo]) => native.layerNorm(heap, xo!, ...));
+ */
+export function runOnHeapNative(
+  backend: BackendWasm,
+  inputs: readonly TensorInfo[],
+  outShapes: ReadonlyArray<readonly number[]>,
+  body: (heap: Float32Array, ins: number[], outs: number[]) => void,
+): TensorInfo[] {
+  const outs = outShapes.map((shape) => backend.makeOutput([...shape], 'float32'));
+  const offset = (info: TensorInfo) => backend.getMemoryOffset(info.dataId) / Float32Array.BYTES_PER_ELEMENT;
+  // Views after every allocation: growing the heap detaches older ones.
+  body(heapFloats(backend, outs[0] ?? inputs[0]!), inputs.map(offset), outs.map(offset));
+  return outs;
+}
+
+/** Whether every tensor has at least one element (an empty one may have no heap offset). */
+export const allNonEmpty = (infos: readonly TensorInfo[]): boolean => infos.every((info) => util.sizeFromShape(info.shape) > 0);
