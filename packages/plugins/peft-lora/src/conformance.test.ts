@@ -50,3 +50,11 @@ describePeftMethod(loraMethod, [
     mergeable: true,
   },
 ]);
+
+// The kit checks the providers above; this checks they are the ones the published plugin registers.
+import { expect, test } from '@jest/globals';
+import publishedPlugin from './index';
+
+test('the conformance-checked methods are what the plugin provides', () => {
+  for (const method of [loraMethod]) expect(publishedPlugin.provides).toContain(method as never);
+});

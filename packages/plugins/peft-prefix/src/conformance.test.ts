@@ -30,3 +30,11 @@ describePeftMethod(promptTuningMethod, [
   { name: 'tiny CLIP', config: { num_virtual_tokens: 4, seed: 3 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
   { name: 'tiny CLIP, target_modules text_model', config: { num_virtual_tokens: 2, target_modules: ['text_model'], seed: 4 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
 ]);
+
+// The kit checks the providers above; this checks they are the ones the published plugin registers.
+import { expect, test } from '@jest/globals';
+import publishedPlugin from './index';
+
+test('the conformance-checked methods are what the plugin provides', () => {
+  for (const method of [prefixTuningMethod, promptTuningMethod]) expect(publishedPlugin.provides).toContain(method as never);
+});
