@@ -43,7 +43,7 @@ describe('mmft env', () => {
     expect(report.cpus.count).toBeGreaterThan(0);
     expect(report.backend.name).toBe('wasm');
     expect(report.backend.probes.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
-    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'] });
+    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'] });
   });
 
   test('--prefer and --no-overrides reach the backend config', async () => {

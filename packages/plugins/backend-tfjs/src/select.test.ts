@@ -31,7 +31,7 @@ describe('tfjs backend selection', () => {
     expect(selection.probes[2]).toMatchObject({ available: true, reason: 'selected' });
     expect(selection.probes[3]?.reason).toMatch(/not tried, wasm came first/);
     expect(selection.reason).toBe('first that loaded (tfjs-node-gpu not installed, tfjs-node not installed)');
-    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'], float16: false });
+    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'], float16: false });
   });
 
   test('prefer [cpu] selects cpu with only the fused kernels', async () => {

@@ -15,6 +15,12 @@ export type { UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorf
 export { Sum } from '@tensorflow/tfjs-core';
 export type { SumAttrs, SumInputs } from '@tensorflow/tfjs-core';
 
+/** Copy of a tensor: the engine clones every tensor it saves for backward through it. */
+export { Identity } from '@tensorflow/tfjs-core';
+/** Dtype conversion; the gradient of a clone is a float32 → float32 Cast. */
+export { Cast } from '@tensorflow/tfjs-core';
+export type { CastAttrs } from '@tensorflow/tfjs-core';
+
 // Fused kernels: mmft's own names (tfjs has none of these). The callers define the same strings
 // and call them with tf.engine().runKernel only where getKernel(name, tf.getBackend()) finds
 // them, else they run the composite ops: @mmft/core's LayerNorm module and activations

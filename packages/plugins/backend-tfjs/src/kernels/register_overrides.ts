@@ -5,9 +5,10 @@
 // gradients (tfjs-core's registerGradient), for wasm and cpu.
 import { getGradient, getKernel, registerGradient, registerKernel, unregisterGradient, unregisterKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
 import { loadNativeKernels, type NativeKernels } from '@mmft/native-kernels';
-import { BatchMatMul, Sum, UnsortedSegmentSum } from './kernel_names';
+import { BatchMatMul, Cast, Identity, Sum, UnsortedSegmentSum } from './kernel_names';
 import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
 import { makeWasmSum } from './wasm/Sum';
+import { makeWasmCast, makeWasmIdentity } from './wasm/Identity';
 import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
 import { wasmAdamWUpdate } from './wasm/AdamWUpdate';
 import { wasmLayerNorm } from './wasm/LayerNorm';
@@ -71,6 +72,8 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
   wasm: [
     { kernelName: BatchMatMul, backendName: 'wasm', make: (stock, { native }) => makeWasmBatchMatMul(stock!, native) },
     { kernelName: Sum, backendName: 'wasm', make: (stock) => makeWasmSum(stock!) },
+    { kernelName: Identity, backendName: 'wasm', make: (stock) => makeWasmIdentity(stock!) },
+    { kernelName: Cast, backendName: 'wasm', make: (stock) => makeWasmCast(stock!) },
     { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
     fusedKernel(wasmLayerNorm, layerNormGradConfig),
     fusedKernel(wasmLayerNormGrad),
@@ -104,7 +107,7 @@ const keyOf = (kernelName: string, backendName: string): string => `${backendNam
  * installed (already-installed ones included). Idempotent.
  *
  * @example
- * installKernelOverrides('wasm'); // ['BatchMatMul', 'Sum', 'UnsortedSegmentSum', 'MmftLayerNorm', …]
+ * installKernelOverrides('wasm'); // ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', …]
  * installKernelOverrides('wasm', { native: false }); // the same, without the native GEMM
  * installKernelOverrides('wasm', { fused: false }); // the stock-kernel overrides only
  */
