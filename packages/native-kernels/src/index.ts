@@ -31,7 +31,34 @@ interface Addon {
     heap: Float32Array, pOffset: number, gOffset: number, mOffset: number, vOffset: number, pOutOffset: number, mOutOffset: number, vOutOffset: number,
     n: number, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number, stepSize: number, bias2Sqrt: number, threads: number,
   ): void;
+  sumRows(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number, threads: number): void;
+  quickGelu(heap: Float32Array, xOffset: number, yOffset: number, n: number, threads: number): void;
+  quickGeluGrad(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number, threads: number): void;
+  softmax(
+    heap: Float32Array, xOffset: number, maskOffset: number, yOffset: number, batch: number, heads: number, rows: number, cols: number,
+    maskBatch: number, maskHead: number, maskRow: number, hasMask: number, minValue: number, threads: number,
+  ): void;
+  softmaxGrad(
+    heap: Float32Array, dyOffset: number, yOffset: number, xOffset: number, maskOffset: number, dxOffset: number,
+    batch: number, heads: number, rows: number, cols: number, maskBatch: number, maskHead: number, maskRow: number, hasMask: number,
+    minValue: number, threads: number,
+  ): void;
   info(): { isa: string; hardwareThreads: number };
+}
+
+/**
+ * A softmax over the last axis of [batch, heads, rows, cols], with an optional additive mask: at
+ * `mask.offset`, the row for (b, h, r) starts b·batch + h·head + r·row floats further (a stride of
+ * 0 broadcasts that axis; each mask row has `cols` floats).
+ */
+export interface SoftmaxOperands {
+  readonly batch: number;
+  readonly heads: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly mask?: { readonly offset: number; readonly batch: number; readonly head: number; readonly row: number };
+  /** Logits below this after adding the mask are raised to it (ignored without a mask). */
+  readonly minValue: number;
 }
 
 /** Hyper-parameters of one AdamW step (as torch.optim.AdamW; `step` counts from 1). */
@@ -102,6 +129,32 @@ export interface NativeKernels {
     n: number,
     params: AdamWParams,
   ): void;
+  // The row kernels below are absent from an addon built before they were added (a stale
+  // build/ folder); callers check for each one before using it.
+  /**
+   * Column sums of a row-major `rows` × `cols` matrix at `xOffset` into `cols` floats at
+   * `outOffset` (float64 partial sums): the bias gradient. Bounds-checked.
+   *
+   * @example
+   * kernels.sumRows(heap, dyOffset, dbOffset, 2080, 128);
+   */
+  sumRows?(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number): void;
+  /** y = x·σ(1.702·x) (CLIP's quick_gelu) for `n` floats. Bounds-checked. */
+  quickGelu?(heap: Float32Array, xOffset: number, yOffset: number, n: number): void;
+  /** dx = dy·(s + 1.702·x·s·(1 − s)), s = σ(1.702·x), for `n` floats. Bounds-checked. */
+  quickGeluGrad?(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number): void;
+  /**
+   * y = softmax over the last axis of x, or of max(x + mask, minValue) with a mask. Bounds-checked.
+   *
+   * @example
+   * kernels.softmax(heap, xOffset, yOffset, { batch: 32, heads: 4, rows: 32, cols: 32, mask: { offset, batch: 1024, head: 0, row: 32 }, minValue: -3.4e38 });
+   */
+  softmax?(heap: Float32Array, xOffset: number, yOffset: number, operands: SoftmaxOperands): void;
+  /**
+   * dx = y·(dy − Σ dy·y) for the softmax of the same operands, zero where x + mask < minValue
+   * (x is read only with a mask). Bounds-checked.
+   */
+  softmaxGrad?(heap: Float32Array, offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number }, operands: SoftmaxOperands): void;
 }
 
 /** Whether the kernels loaded, and why not. */
@@ -144,7 +197,26 @@ function load(): NativeKernelsStatus {
         beta1, beta2, 1 - beta1, 1 - beta2, eps, 1 - lr * weightDecay, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step), fusedThreads(n),
       ),
   };
-  return { available: true, kernels };
+  const mask = (o: SoftmaxOperands) => o.mask ?? { offset: 0, batch: 0, head: 0, row: 0 };
+  const rowKernels = {
+    sumRows: (heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number) =>
+      addon.sumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
+    quickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.quickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
+    quickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
+      addon.quickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),
+    softmax: (heap: Float32Array, xOffset: number, yOffset: number, o: SoftmaxOperands) => {
+      const m = mask(o);
+      addon.softmax(heap, xOffset, m.offset, yOffset, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0, o.minValue,
+        fusedThreads(o.batch * o.heads * o.rows * o.cols));
+    },
+    softmaxGrad: (heap: Float32Array, at: { dy: number; y: number; x: number; dx: number }, o: SoftmaxOperands) => {
+      const m = mask(o);
+      addon.softmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
+        o.minValue, fusedThreads(o.batch * o.heads * o.rows * o.cols));
+    },
+  };
+  // An addon built before these kernels existed lacks them; callers check for each by name.
+  return { available: true, kernels: typeof addon.sumRows === 'function' ? { ...kernels, ...rowKernels } : kernels };
 }
 
 /**

@@ -5,6 +5,11 @@ import { describe, expect, test } from '@jest/globals';
 import { resetBackendSelection } from '@mmft/backend-tfjs';
 import { createCliContext } from '../context';
 import { envCommand, type EnvReport } from './env';
+import { nativeKernelsStatus } from '@mmft/backend-tfjs';
+
+// The wasm overrides: the native-only fused kernels join where the addon is built here.
+const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
+  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad'] : [])];
 
 async function runEnv(argv: string[]): Promise<{ stdout: string; error?: unknown }> {
   const stdout = new PassThrough();
@@ -31,7 +36,7 @@ describe('mmft env', () => {
     expect(stdout).toMatch(/tfjs-node-gpu\s+no\s+not installed/);
     expect(stdout).toMatch(/wasm\s+yes\s+selected/);
     expect(stdout).toMatch(/selected    wasm \(tfjs backend "wasm"\): first that loaded/);
-    expect(stdout).toContain('overrides   BatchMatMul, Sum, UnsortedSegmentSum, MmftLayerNorm, MmftLayerNormGrad, MmftAdamWUpdate');
+    expect(stdout).toContain(`overrides   ${WASM_OVERRIDES.join(', ')}`);
     // Either the addon was built here or the line says why not: never silent.
     expect(stdout).toMatch(/native      (matrix products on (avx512|avx2|generic), \d+ threads|not in use: .+)/);
   });
@@ -43,7 +48,7 @@ describe('mmft env', () => {
     expect(report.cpus.count).toBeGreaterThan(0);
     expect(report.backend.name).toBe('wasm');
     expect(report.backend.probes.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
-    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'] });
+    expect(report.backend.capabilities).toMatchObject({ engine: 'wasm', threads: 1, kernelOverrides: WASM_OVERRIDES });
   });
 
   test('--prefer and --no-overrides reach the backend config', async () => {

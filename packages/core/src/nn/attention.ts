@@ -7,8 +7,9 @@ import { assertThat } from '../errors';
 import { deriveSeed } from './init';
 import { Dropout } from './dropout';
 import { Linear } from './linear';
-import { extendMaskForPrefix, MASK_MIN } from './masks';
+import { extendMaskForPrefix } from './masks';
 import { Module } from './module';
+import { maskedSoftmax } from './softmax';
 
 /** Child names of the four projections. */
 export interface AttentionProjectionNames {
@@ -104,9 +105,9 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
         const [m, expected] = [mask, scores.shape];
         assertThat(m.rank === 4 && m.shape.every((d, i) => d === 1 || d === expected[i]), 'E_SHAPE', () =>
           `attentionMask ${shapeOf(m)} does not broadcast to [B, H, T, S] = ${shapeOf(scores)}`);
-        scores = tf.maximum(tf.add(scores, mask), MASK_MIN); // no -Infinity, hence no NaN rows
       }
-      const probs = this.child<Dropout>('dropout').forward(tf.softmax(scores, -1));
+      // Clamped at MASK_MIN: no -Infinity, hence no NaN rows (masks.ts).
+      const probs = this.child<Dropout>('dropout').forward(maskedSoftmax(scores, mask));
       const context = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch, length, this.embedDim]);
       return proj(this.names.output).forward(context);
     });

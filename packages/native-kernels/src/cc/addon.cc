@@ -11,6 +11,7 @@
 
 #include "fused.h"
 #include "gemm.h"
+#include "rows.h"
 
 namespace {
 
@@ -207,6 +208,107 @@ napi_value AdamWFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads the Float32Array and `ints` non-negative integers (argv[1..ints]) of a row kernel.
+float* rowKernelArgs(napi_env env, napi_callback_info info, size_t argc, napi_value* argv, int ints, int64_t* v, const char* fn, int64_t* length) {
+  if (!getArgs(env, info, argc, argv, fn)) return nullptr;
+  float* heap = float32Arg(env, argv[0], fn, length);
+  if (!heap || !numberArgs(env, argv, 1, ints, ints, fn, v, nullptr)) return nullptr;
+  return heap;
+}
+
+int threadArg(int64_t threads) { return int(std::min<int64_t>(threads, 1024)); }
+
+// sumRows(heap, xOffset, outOffset, rows, cols, threads)
+napi_value SumRowsFn(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  int64_t v[5], length = 0;
+  float* heap = rowKernelArgs(env, info, 6, argv, 5, v, "sumRows", &length);
+  if (!heap) return nullptr;
+  const int64_t rows = v[2], cols = v[3], area = areaWithin(rows, cols, length);
+  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], cols, length)) return outOfRange(env, "sumRows");
+  mmft::sumRows(heap + v[0], heap + v[1], rows, cols, threadArg(v[4]));
+  return nullptr;
+}
+
+// quickGelu(heap, xOffset, yOffset, n, threads)
+napi_value QuickGeluFn(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int64_t v[4], length = 0;
+  float* heap = rowKernelArgs(env, info, 5, argv, 4, v, "quickGelu", &length);
+  if (!heap) return nullptr;
+  if (!fits(v[0], v[2], length) || !fits(v[1], v[2], length)) return outOfRange(env, "quickGelu");
+  mmft::quickGelu(heap + v[0], heap + v[1], v[2], threadArg(v[3]));
+  return nullptr;
+}
+
+// quickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, threads)
+napi_value QuickGeluGradFn(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  int64_t v[5], length = 0;
+  float* heap = rowKernelArgs(env, info, 6, argv, 5, v, "quickGeluGrad", &length);
+  if (!heap) return nullptr;
+  if (!fits(v[0], v[3], length) || !fits(v[1], v[3], length) || !fits(v[2], v[3], length)) return outOfRange(env, "quickGeluGrad");
+  mmft::quickGeluGrad(heap + v[0], heap + v[1], heap + v[2], v[3], threadArg(v[4]));
+  return nullptr;
+}
+
+// The softmax shape and mask from 8 integers: batch, heads, rows, cols, maskBatch, maskHead,
+// maskRow, hasMask; false when the tensor or the mask would reach past `length` floats.
+bool softmaxShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::SoftmaxShape* s, int64_t* area) {
+  *s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+  const int64_t outer = areaWithin(areaWithin(v[0], v[1], length), v[2], length);
+  *area = outer < 0 ? -1 : areaWithin(outer, v[3], length);
+  if (*area < 0) return false;
+  if (!v[7] || *area == 0) return true;
+  // Largest mask index: every stride is ≥ 0, so it is the far corner (bounded to avoid overflow).
+  const int64_t far[4] = {(v[0] - 1), (v[1] - 1), (v[2] - 1), v[3] - 1};
+  const int64_t strides[3] = {v[4], v[5], v[6]};
+  int64_t last = maskOffset + far[3];
+  for (int i = 0; i < 3; i++) {
+    if (strides[i] != 0 && far[i] > (length - last) / strides[i]) return false;
+    last += far[i] * strides[i];
+  }
+  return last < length;
+}
+
+// softmax(heap, xOffset, maskOffset, yOffset, batch, heads, rows, cols, maskBatch, maskHead, maskRow, hasMask, minValue, threads)
+napi_value SoftmaxFn(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  int64_t v[11], length = 0;
+  float* heap = rowKernelArgs(env, info, 14, argv, 11, v, "softmax", &length);
+  double minValue;
+  int64_t threads;
+  if (!heap || !numberArgs(env, argv, 12, 1, 0, "softmax", nullptr, &minValue) || !numberArgs(env, argv, 13, 1, 1, "softmax", &threads, nullptr))
+    return nullptr;
+  mmft::SoftmaxShape shape;
+  int64_t area;
+  if (!softmaxShape(v + 3, v[1], length, &shape, &area) || !fits(v[0], area, length) || !fits(v[2], area, length)) return outOfRange(env, "softmax");
+  mmft::softmax(heap + v[0], v[10] ? heap + v[1] : nullptr, heap + v[2], shape, float(minValue), threadArg(threads));
+  return nullptr;
+}
+
+// softmaxGrad(heap, dyOffset, yOffset, xOffset, maskOffset, dxOffset, batch, heads, rows, cols, maskBatch, maskHead, maskRow, hasMask,
+//             minValue, threads)
+napi_value SoftmaxGradFn(napi_env env, napi_callback_info info) {
+  napi_value argv[16];
+  int64_t v[13], length = 0;
+  float* heap = rowKernelArgs(env, info, 16, argv, 13, v, "softmaxGrad", &length);
+  double minValue;
+  int64_t threads;
+  if (!heap || !numberArgs(env, argv, 14, 1, 0, "softmaxGrad", nullptr, &minValue) ||
+      !numberArgs(env, argv, 15, 1, 1, "softmaxGrad", &threads, nullptr))
+    return nullptr;
+  mmft::SoftmaxShape shape;
+  int64_t area;
+  const bool hasMask = v[12] != 0;
+  if (!softmaxShape(v + 5, v[3], length, &shape, &area) || !fits(v[0], area, length) || !fits(v[1], area, length) ||
+      (hasMask && !fits(v[2], area, length)) || !fits(v[4], area, length))
+    return outOfRange(env, "softmaxGrad");
+  mmft::softmaxGrad(heap + v[0], heap + v[1], hasMask ? heap + v[2] : nullptr, hasMask ? heap + v[3] : nullptr, heap + v[4], shape,
+                    float(minValue), threadArg(threads));
+  return nullptr;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa, threads;
   CHECK_NAPI(env, napi_create_object(env, &out));
@@ -226,7 +328,9 @@ NAPI_MODULE_INIT() {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"info", Info}, {"layerNorm", LayerNormFn}, {"layerNormGrad", LayerNormGradFn}, {"adamwUpdate", AdamWFn}};
+  } fns[] = {{"info", Info}, {"layerNorm", LayerNormFn}, {"layerNormGrad", LayerNormGradFn}, {"adamwUpdate", AdamWFn},
+               {"sumRows", SumRowsFn},   {"quickGelu", QuickGeluFn},         {"quickGeluGrad", QuickGeluGradFn},
+               {"softmax", SoftmaxFn},   {"softmaxGrad", SoftmaxGradFn}};
   for (const auto& f : fns) {
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return nullptr;
     if (napi_set_named_property(env, exports, f.name, fn) != napi_ok) return nullptr;

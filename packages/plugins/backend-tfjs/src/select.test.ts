@@ -6,6 +6,11 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { isMmftError, PluginRegistry } from '@mmft/core';
 import plugin, { resetBackendSelection, selectBackend, tfjsBackend, tfjsBackendConfigSchema } from './index';
+import { nativeKernelsStatus } from '@mmft/native-kernels';
+
+// The wasm overrides: the native-only fused kernels join where the addon is built here.
+const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
+  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad'] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 
@@ -31,7 +36,7 @@ describe('tfjs backend selection', () => {
     expect(selection.probes[2]).toMatchObject({ available: true, reason: 'selected' });
     expect(selection.probes[3]?.reason).toMatch(/not tried, wasm came first/);
     expect(selection.reason).toBe('first that loaded (tfjs-node-gpu not installed, tfjs-node not installed)');
-    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate'], float16: false });
+    expect(selection.capabilities).toEqual({ engine: 'wasm', gpu: false, threads: 1, kernelOverrides: WASM_OVERRIDES, float16: false });
   });
 
   test('prefer [cpu] selects cpu with only the fused kernels', async () => {

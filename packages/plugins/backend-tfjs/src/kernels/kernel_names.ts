@@ -55,3 +55,20 @@ export interface AdamWUpdateAttrs {
   /** The step count after this update (1 on the first), for bias correction. */
   step: number;
 }
+
+/** Softmax over the last axis: input logits; output y like logits. */
+export const Softmax = 'MmftSoftmax';
+/** Backward of Softmax: inputs dy, y; output dlogits. */
+export const SoftmaxGrad = 'MmftSoftmaxGrad';
+
+/**
+ * Attention's masked softmax: softmax(max(logits + mask, minValue)) over the last axis. Inputs
+ * logits [B, H, T, S] and an additive mask broadcastable to it with S keys ([B|1, H|1, T|1, S]).
+ */
+export const MaskedSoftmax = 'MmftMaskedSoftmax';
+export interface MaskedSoftmaxAttrs {
+  /** The clamp (@mmft/core's MASK_MIN): keeps fully masked rows finite. */
+  minValue: number;
+}
+/** Backward of MaskedSoftmax: inputs dy, y, logits, mask; output dlogits (zero where clamped). */
+export const MaskedSoftmaxGrad = 'MmftMaskedSoftmaxGrad';

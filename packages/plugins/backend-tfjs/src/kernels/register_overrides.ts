@@ -13,6 +13,9 @@ import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
 import { wasmAdamWUpdate } from './wasm/AdamWUpdate';
 import { wasmLayerNorm } from './wasm/LayerNorm';
 import { wasmLayerNormGrad } from './wasm/LayerNormGrad';
+import { wasmQuickGelu, wasmQuickGeluGrad } from './wasm/QuickGelu';
+import { wasmMaskedSoftmax, wasmMaskedSoftmaxGrad, wasmSoftmax, wasmSoftmaxGrad } from './wasm/Softmax';
+import type { NativeFusedKernel } from './wasm/fused_utils';
 import { cpuAdamWUpdate } from './cpu/AdamWUpdate';
 import { cpuGelu } from './cpu/Gelu';
 import { cpuGeluGrad } from './cpu/GeluGrad';
@@ -23,6 +26,7 @@ import { cpuQuickGeluGrad } from './cpu/QuickGeluGrad';
 import { geluGradConfig } from './gradients/Gelu_grad';
 import { layerNormGradConfig } from './gradients/LayerNorm_grad';
 import { quickGeluGradConfig } from './gradients/QuickGelu_grad';
+import { maskedSoftmaxGradConfig, softmaxGradConfig } from './gradients/Softmax_grad';
 
 /**
  * An override: which kernel of which backend, and how to build it from the stock kernel. A kernel
@@ -35,6 +39,8 @@ export interface KernelOverride {
   readonly fillsMissing?: boolean;
   /** True for mmft's fused kernels (installOptions.fused: false leaves them out). */
   readonly fused?: boolean;
+  /** Native kernels it runs on: installed only where the addon is loaded and has all of them. */
+  readonly needsNative?: readonly NativeFusedKernel[];
   /** Gradient registered with the kernel (tfjs-core's registry is by kernel name, all backends). */
   readonly gradient?: GradConfig;
   make(stock: KernelConfig | undefined, context: OverrideContext): KernelConfig;
@@ -58,12 +64,13 @@ export interface InstallOptions {
 }
 
 /** A fused kernel: fills a name no backend has, with its gradient when it has one. */
-const fusedKernel = (config: KernelConfig, gradient?: GradConfig): KernelOverride => ({
+const fusedKernel = (config: KernelConfig, gradient?: GradConfig, needsNative?: readonly NativeFusedKernel[]): KernelOverride => ({
   kernelName: config.kernelName,
   backendName: config.backendName,
   fillsMissing: true,
   fused: true,
   gradient,
+  needsNative,
   make: () => config,
 });
 
@@ -77,9 +84,16 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
     fusedKernel(wasmLayerNorm, layerNormGradConfig),
     fusedKernel(wasmLayerNormGrad),
-    // No fused (quick_)gelu on wasm: in JavaScript it lost to wasm's vectorised Sigmoid, Erf and
-    // Multiply (docs/backends.md); the cpu backend's own kernels are JavaScript, so it wins there.
     fusedKernel(wasmAdamWUpdate),
+    // Native only: in JavaScript quick_gelu lost to wasm's vectorised Sigmoid and Multiply
+    // (docs/backends.md), and softmax has no JavaScript loop worth keeping. No fused exact GELU
+    // on wasm (CLIP uses quick_gelu); the cpu backend's own kernels are JavaScript, so it wins there.
+    fusedKernel(wasmQuickGelu, quickGeluGradConfig, ['quickGelu']),
+    fusedKernel(wasmQuickGeluGrad, undefined, ['quickGeluGrad']),
+    fusedKernel(wasmSoftmax, softmaxGradConfig, ['softmax']),
+    fusedKernel(wasmSoftmaxGrad, undefined, ['softmaxGrad']),
+    fusedKernel(wasmMaskedSoftmax, maskedSoftmaxGradConfig, ['softmax']),
+    fusedKernel(wasmMaskedSoftmaxGrad, undefined, ['softmaxGrad']),
   ],
   cpu: [
     fusedKernel(cpuLayerNorm, layerNormGradConfig),
@@ -117,7 +131,9 @@ export function installKernelOverrides(backendName: string, options: InstallOpti
   for (const override of KERNEL_OVERRIDES[backendName] ?? []) {
     const key = keyOf(override.kernelName, override.backendName);
     const fused = options.fused ?? true;
-    if (override.fused && (fused === false || (Array.isArray(fused) && !fused.includes(override.kernelName)))) {
+    const unwanted = override.fused && (fused === false || (Array.isArray(fused) && !fused.includes(override.kernelName)));
+    const unsupported = override.needsNative?.some((name) => typeof native?.[name] !== 'function') ?? false;
+    if (unwanted || unsupported) {
       uninstall(key);
       continue;
     }

@@ -2,9 +2,11 @@
 // ([rows, ...cols] → [...cols]), which is every bias and LayerNorm gradient in training. The stock
 // kernel (tfjs-backend-wasm/src/kernels/Sum.ts) reduces only innermost axes, so it first
 // transposes the whole tensor with its generic Transpose; summing rows in place skips that copy.
-// Every other call goes to the stock kernel unchanged.
+// Every other call goes to the stock kernel unchanged. With the native addon the rows are summed
+// in C++ over all cores (sumRows), else in the JavaScript loop below.
 import { util, type KernelConfig, type KernelFunc, type SumAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeFused, runOnHeapNative } from './fused_utils';
 
 type KernelArgs = { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SumAttrs };
 
@@ -31,7 +33,12 @@ export function makeWasmSum(stock: KernelConfig): KernelConfig {
     const rows = util.sizeFromShape(x.shape.slice(0, lead));
     const kept = x.shape.slice(lead);
     const cols = util.sizeFromShape(kept);
-    const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept, 'float32');
+    const outShape = attrs.keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept;
+    const native = nativeFused('sumRows');
+    if (native && rows * cols > 0) {
+      return runOnHeapNative(backend, [x], [outShape], (heap, [xo], [so]) => native.sumRows(heap, xo!, so!, rows, cols))[0]!;
+    }
+    const out = backend.makeOutput(outShape, 'float32');
     const values = backend.typedArrayFromHeap(x) as Float32Array; // after makeOutput: it may grow the heap
     const target = backend.typedArrayFromHeap(out) as Float32Array;
     // Row by row keeps reads sequential; float64 partial sums hold cancellation no worse than the stock kernel.

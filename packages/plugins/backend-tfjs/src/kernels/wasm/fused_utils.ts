@@ -9,7 +9,7 @@ import { nativeKernelsStatus, type NativeKernels } from '@mmft/native-kernels';
 import { heapFloats } from './kernel_utils';
 
 /** The native fused kernels mmft runs on the wasm heap when the addon provides them. */
-export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate';
+export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate' | 'sumRows' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad';
 
 /**
  * The native kernels when the addon loaded (not MMFT_NATIVE=0) and has `name` (an older build may
@@ -18,9 +18,9 @@ export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate';
  * @example
  * const native = nativeFused('layerNorm');
  */
-export function nativeFused(name: NativeFusedKernel): NativeKernels | undefined {
+export function nativeFused<K extends NativeFusedKernel>(name: K): (NativeKernels & Required<Pick<NativeKernels, K>>) | undefined {
   const status = nativeKernelsStatus();
-  return status.available && typeof status.kernels[name] === 'function' ? status.kernels : undefined;
+  return status.available && typeof status.kernels[name] === 'function' ? (status.kernels as NativeKernels & Required<Pick<NativeKernels, K>>) : undefined;
 }
 
 /**
