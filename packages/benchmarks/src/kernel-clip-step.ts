@@ -3,11 +3,13 @@
 // kernel-overrides.ts, its analytic FLOP count, and a per-kernel profile when run on its own:
 //   (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-clip-step.js [--stock] [--fused=all|none|adamw,layernorm,gelu]
 //   node packages/benchmarks/dist/kernel-clip-step.js --compare   # each fused kernel group added in turn, side by side
+//   node packages/benchmarks/dist/kernel-clip-step.js --lora      # the same step with LoRA r=8 on q_proj, v_proj (base frozen)
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipModel } from '@mmft/arch-clip';
 import { createClipLoss, clipLossConfigSchema } from '@mmft/loss-contrastive';
 import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
+import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
 import {
   AdamWUpdate, Gelu, GeluGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad,
   installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
@@ -35,9 +37,13 @@ const SHAPE: ClipShape = {
 /** GEMM FLOPs of one forward pass and one full training step of the small CLIP at batch 32. */
 export const SMALL_CLIP_FLOPS = trainStepFlops(SHAPE, SMALL_CLIP_BATCH, { vision: 'trained', text: 'trained' });
 
-/** A kept model, loss, optimizer and batch; `step()` runs one optimizer step as the trainer does. */
-export function smallClipStep(): { step: () => tf.Tensor[]; dispose: () => void } {
+/**
+ * A kept model, loss, optimizer and batch; `step()` runs one optimizer step as the trainer does.
+ * With `lora`, LoRA r=8 (alpha 8) on q_proj and v_proj, and only the adapters train.
+ */
+export function smallClipStep(options: { lora?: boolean } = {}): { step: () => tf.Tensor[]; dispose: () => void } {
   const model = ClipModel.fromConfig(SMALL_CLIP as never, { seed: 0 });
+  if (options.lora) applyLora(model.root, loraConfigSchema.parse({ r: 8, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], seed: 0 }), 'default');
   const loss = createClipLoss(clipLossConfigSchema.parse({}));
   const params = paramEntries([{ prefix: '', root: model.root, params: model.root.namedParameters() }], []);
   const optimizer = new AdamW(params, { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 });
@@ -149,7 +155,7 @@ async function profile(): Promise<void> {
   const fusedArg = process.argv.find((a) => a.startsWith('--fused='))?.slice('--fused='.length);
   if (process.argv.includes('--stock')) removeKernelOverrides();
   else installKernelOverrides('wasm', { fused: fusedOption(fusedArg) });
-  const { step } = smallClipStep();
+  const { step } = smallClipStep({ lora: process.argv.includes('--lora') });
   if (process.argv.includes('--compare')) return compare(step);
   const { median, kernels } = await measure(step);
   const byName = new Map<string, { ms: number; calls: number }>();
