@@ -43,7 +43,33 @@ interface Addon {
     batch: number, heads: number, rows: number, cols: number, maskBatch: number, maskHead: number, maskRow: number, hasMask: number,
     minValue: number, threads: number,
   ): void;
+  attention(
+    heap: Float32Array, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, probsOffset: number, contextOffset: number,
+    batch: number, heads: number, queries: number, keys: number, headDim: number, maskBatch: number, maskHead: number, maskRow: number,
+    minValue: number, threads: number,
+  ): void;
+  attentionGrad(
+    heap: Float32Array, dContextOffset: number, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, probsOffset: number,
+    dqOffset: number, dkOffset: number, dvOffset: number, batch: number, heads: number, queries: number, keys: number, headDim: number,
+    maskBatch: number, maskHead: number, maskRow: number, minValue: number, threads: number,
+  ): void;
   info(): { isa: string; hardwareThreads: number };
+}
+
+/**
+ * Multi-head attention over Q [batch, queries, heads·headDim] and K, V [batch, keys, heads·headDim]
+ * with an additive mask: the row for (b, h, t) starts b·batch + h·head + t·row floats after the
+ * mask's offset (a stride of 0 broadcasts; each row has `keys` floats). Logits plus mask below
+ * `minValue` are raised to it.
+ */
+export interface AttentionOperands {
+  readonly batch: number;
+  readonly heads: number;
+  readonly queries: number;
+  readonly keys: number;
+  readonly headDim: number;
+  readonly mask: { readonly batch: number; readonly head: number; readonly row: number };
+  readonly minValue: number;
 }
 
 /**
@@ -154,6 +180,28 @@ export interface NativeKernels {
    * dx = y·(dy − Σ dy·y) for the softmax of the same operands, zero where x + mask < minValue
    * (x is read only with a mask). Bounds-checked.
    */
+  /**
+   * probs [B, H, T, S] = softmax(max(Q·Kᵀ + mask, minValue)) per head, context [B, T, D] =
+   * probs·V, reading and writing heads in place in the [B, T, D] layout (Q pre-scaled).
+   * Bounds-checked.
+   *
+   * @example
+   * kernels.attention(heap, { q, k, v, mask, probs, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, minValue: -3.4e38 });
+   */
+  attention?(
+    heap: Float32Array,
+    at: { readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly probs: number; readonly context: number },
+    operands: AttentionOperands,
+  ): void;
+  /** dq, dk, dv of attention for upstream dContext, given its probs. Bounds-checked. */
+  attentionGrad?(
+    heap: Float32Array,
+    at: {
+      readonly dContext: number; readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly probs: number;
+      readonly dq: number; readonly dk: number; readonly dv: number;
+    },
+    operands: AttentionOperands,
+  ): void;
   softmaxGrad?(heap: Float32Array, offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number }, operands: SoftmaxOperands): void;
 }
 
@@ -214,9 +262,19 @@ function load(): NativeKernelsStatus {
       addon.softmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
         o.minValue, fusedThreads(o.batch * o.heads * o.rows * o.cols));
     },
+    attention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; probs: number; context: number }, o: AttentionOperands) =>
+      addon.attention(heap, at.q, at.k, at.v, at.mask, at.probs, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
+        o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
+    attentionGrad: (
+      heap: Float32Array,
+      at: { dContext: number; q: number; k: number; v: number; mask: number; probs: number; dq: number; dk: number; dv: number },
+      o: AttentionOperands,
+    ) =>
+      addon.attentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.probs, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
+        o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
   };
   // An addon built before these kernels existed lacks them; callers check for each by name.
-  return { available: true, kernels: typeof addon.sumRows === 'function' ? { ...kernels, ...rowKernels } : kernels };
+  return { available: true, kernels: typeof addon.attention === 'function' ? { ...kernels, ...rowKernels } : kernels };
 }
 
 /**

@@ -128,12 +128,12 @@ struct Buffers {
   }
 };
 
-// Rows [iBegin, iEnd) of one slice.
-void gemmRows(int m, int n, int k, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, int64_t bcs, float* c, int iBegin,
-              int iEnd, Buffers& buf) {
+// Rows [iBegin, iEnd) of one slice; C's rows are `ldc` floats apart.
+void gemmRows(int m, int n, int k, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, int64_t bcs, float* c, int64_t ldc,
+              int iBegin, int iEnd, Buffers& buf) {
   (void)m;
   if (k == 0) {
-    for (int i = iBegin; i < iEnd; i++) std::memset(c + int64_t(i) * n, 0, n * sizeof(float));
+    for (int i = iBegin; i < iEnd; i++) std::memset(c + int64_t(i) * ldc, 0, n * sizeof(float));
     return;
   }
   for (int jc = 0; jc < n; jc += NC) {
@@ -152,7 +152,7 @@ void gemmRows(int m, int n, int k, const float* a, int64_t ars, int64_t acs, con
           const int cols = std::min(NR, nc - jr);
           for (int ir = 0; ir < mc; ir += MR) {
             const int rows = std::min(MR, mc - ir);
-            microKernel(kc, ap + ir * kc, bp + jr * kc, c + int64_t(ic + ir) * n + jc + jr, n, rows, cols, pc == 0);
+            microKernel(kc, ap + ir * kc, bp + jr * kc, c + int64_t(ic + ir) * ldc + jc + jr, ldc, rows, cols, pc == 0);
           }
         }
       }
@@ -227,6 +227,10 @@ thread_local Buffers tlsBuffers;
 
 }  // namespace
 
+void gemmSerial(int m, int n, int k, Operand a, Operand b, float* c, int64_t ldc) {
+  if (m > 0 && n > 0) gemmRows(m, n, k, a.base, a.row, a.col, b.base, b.row, b.col, c, ldc, 0, m, tlsBuffers);
+}
+
 void runParallel(int threads, const std::function<void(int)>& job) {
   if (threads <= 1) {
     job(0);
@@ -263,8 +267,8 @@ void gemm(int batches, int m, int n, int k, Operand a, Operand b, float* c, int 
       const int chunk = int(item % std::max(1, chunks));
       const int iBegin = chunk * rowsPerChunk, iEnd = std::min(m, iBegin + rowsPerChunk);
       if (iBegin >= iEnd) continue;
-      gemmRows(m, n, k, a.base + slice * a.batch, a.row, a.col, b.base + slice * b.batch, b.row, b.col, c + slice * int64_t(m) * n, iBegin, iEnd,
-               tlsBuffers);
+      gemmRows(m, n, k, a.base + slice * a.batch, a.row, a.col, b.base + slice * b.batch, b.row, b.col, c + slice * int64_t(m) * n, n, iBegin,
+               iEnd, tlsBuffers);
     }
   };
   if (t <= 1) {

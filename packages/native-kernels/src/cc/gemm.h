@@ -20,6 +20,12 @@ struct Operand {
 void gemm(int batches, int m, int n, int k, Operand a, Operand b, float* c, int threads);
 
 /**
+ * C = A · B for one slice on the calling thread (inside a runParallel job, say): A is M×K, B is
+ * K×N (strided; `batch` is ignored), C is M×N with rows `ldc` floats apart.
+ */
+void gemmSerial(int m, int n, int k, Operand a, Operand b, float* c, int64_t ldc);
+
+/**
  * Run job(0 … threads−1) on the persistent pool (job(0) on the calling thread) and wait for all.
  * Not reentrant: call it from one thread (Node's main thread) only.
  */

@@ -128,7 +128,7 @@ const float* maskRow(const float* mask, const SoftmaxShape& s, int64_t row) {
 // z = x, or max(x + mask, minValue), into `out` (one row of n floats).
 MMFT_INLINE void logits(const float* x, const float* m, float* out, int64_t n, float minValue) {
   if (!m) {
-    std::memcpy(out, x, size_t(n) * sizeof(float));
+    if (out != x) std::memcpy(out, x, size_t(n) * sizeof(float));
     return;
   }
   for (int64_t i = 0; i < n; i++) out[i] = std::max(x[i] + m[i], minValue);
@@ -198,6 +198,17 @@ void parallelElements(int64_t n, int threads, F&& body) {
 }
 
 }  // namespace
+
+void softmaxRowsSerial(const float* x, const float* mask, int64_t maskRow, float* y, int64_t rows, int64_t cols, float minValue) {
+  const SoftmaxShape s{1, 1, rows, cols, 0, 0, maskRow};
+  if (rows > 0 && cols > 0) softmaxRange(x, mask, y, s, minValue, 0, rows);
+}
+
+void softmaxGradRowsSerial(const float* dy, const float* y, const float* x, const float* mask, int64_t maskRow, float* dx, int64_t rows,
+                           int64_t cols, float minValue) {
+  const SoftmaxShape s{1, 1, rows, cols, 0, 0, maskRow};
+  if (rows > 0 && cols > 0) softmaxGradRange(dy, y, x, mask, dx, s, minValue, 0, rows);
+}
 
 void sumRows(const float* x, float* out, int64_t rows, int64_t cols, int threads) {
   if (cols <= 0) return;

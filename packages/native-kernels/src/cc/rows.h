@@ -39,4 +39,14 @@ void softmax(const float* x, const float* mask, float* y, const SoftmaxShape& sh
 void softmaxGrad(const float* dy, const float* y, const float* x, const float* mask, float* dx, const SoftmaxShape& shape, float minValue,
                  int threads);
 
+/**
+ * softmax of `rows` rows on the calling thread (inside a runParallel job): the mask row r starts
+ * r·maskRow floats after `mask` (nullptr: no mask). y may be x (in place).
+ */
+void softmaxRowsSerial(const float* x, const float* mask, int64_t maskRow, float* y, int64_t rows, int64_t cols, float minValue);
+
+/** softmaxGrad of `rows` rows on the calling thread; dx may be dy (in place). */
+void softmaxGradRowsSerial(const float* dy, const float* y, const float* x, const float* mask, int64_t maskRow, float* dx, int64_t rows,
+                           int64_t cols, float minValue);
+
 }  // namespace mmft
