@@ -11,7 +11,8 @@ import { createClipLoss, clipLossConfigSchema } from '@mmft/loss-contrastive';
 import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
 import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
 import {
-  AdamWUpdate, Gelu, GeluGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad,
+  AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
+  Softmax, SoftmaxGrad,
   installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
 } from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
@@ -86,6 +87,8 @@ const FUSED_GROUPS: Readonly<Record<string, readonly string[]>> = {
   adamw: [AdamWUpdate],
   layernorm: [LayerNorm, LayerNormGrad],
   gelu: [QuickGelu, QuickGeluGrad, Gelu, GeluGrad],
+  softmax: [Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad],
+  attention: [Attention, AttentionGrad],
 };
 
 function fusedOption(arg: string | undefined): boolean | string[] {
@@ -121,13 +124,17 @@ const kernelMs = (kernels: Kernels): number => kernels.reduce((n, k) => n + (Num
 /**
  * Each fused group added in turn on one model, one process: kernels and step time side by side.
  * Settings alternate over 4 rounds (forward, backward order) and each reports its median round,
- * so drift in the machine's load spreads over all of them. (quick_)gelu has no wasm kernel.
+ * so drift in the machine's load spreads over all of them. The native-only kernels (quick_gelu,
+ * softmax, attention) are installed only where the addon is built.
  */
 async function compare(step: () => tf.Tensor[]): Promise<void> {
   const settings: Array<[string, boolean | string[]]> = [
     ['overrides, no fused kernels', false],
     ['+ fused AdamW', fusedOption('adamw')],
     ['+ fused LayerNorm', fusedOption('adamw,layernorm')],
+    ['+ native quick_gelu', fusedOption('adamw,layernorm,gelu')],
+    ['+ native softmax', fusedOption('adamw,layernorm,gelu,softmax')],
+    ['+ native attention core', fusedOption('adamw,layernorm,gelu,softmax,attention')],
   ];
   const results = settings.map(() => ({ medians: [] as number[], kernels: 0, kernelMs: [] as number[] }));
   for (let round = 0; round < 4; round++) {

@@ -1,4 +1,4 @@
-// The native attention kernels (forward: probs and context; backward: dq, dk, dv) against a
+// The native attention kernels (forward: context; backward: dq, dk, dv) against a
 // float64 reference written from the formulas: per head, P = softmax(max(Q·Kᵀ + mask, min)),
 // C = P·V; dP = dC·Vᵀ, dS = P∘(dP − rowsum(dP∘P)) where unclamped, dQ = dS·K, dK = dSᵀ·Q,
 // dV = Pᵀ·dC. Shapes: queries ≠ keys, a head width off the 8-wide vectors, one and several
@@ -88,7 +88,7 @@ function runCase(c: Case): void {
   for (let b = 0; b < mb; b++)
     for (let h = 0; h < mh; h++)
       for (let t = 0; t < mt; t++) for (let s = 0; s < c.S; s++) mask[((b * mh + h) * mt + t) * c.S + s] = c.masked(b, h, t, s) ? MIN : 0;
-  const sizes = [q.length, k.length, v.length, mask.length, c.B * c.H * c.T * c.S, q.length, dC.length, q.length, k.length, v.length];
+  const sizes = [q.length, k.length, v.length, mask.length, q.length, dC.length, q.length, k.length, v.length];
   const at: number[] = [];
   let next = 7;
   for (const n of sizes) {
@@ -97,18 +97,17 @@ function runCase(c: Case): void {
   }
   const heap = new Float32Array(next + 4).fill(Number.NaN);
   [q, k, v, mask].forEach((part, i) => heap.set(part, at[i]));
-  heap.set(dC, at[6]);
+  heap.set(dC, at[5]);
   const stride = (size: number, inner: number) => (size === 1 ? 0 : inner);
   const o: AttentionOperands = {
     batch: c.B, heads: c.H, queries: c.T, keys: c.S, headDim: c.hd,
     mask: { batch: stride(mb, mh * mt * c.S), head: stride(mh, mt * c.S), row: stride(mt, c.S) },
     minValue: MIN,
   };
-  const [qo, ko, vo, mo, po, co, go, dqo, dko, dvo] = at as [number, number, number, number, number, number, number, number, number, number];
-  kernels!.attention(heap, { q: qo, k: ko, v: vo, mask: mo, probs: po, context: co }, o);
-  kernels!.attentionGrad(heap, { dContext: go, q: qo, k: ko, v: vo, mask: mo, probs: po, dq: dqo, dk: dko, dv: dvo }, o);
+  const [qo, ko, vo, mo, co, go, dqo, dko, dvo] = at as [number, number, number, number, number, number, number, number, number];
+  kernels!.attention(heap, { q: qo, k: ko, v: vo, mask: mo, context: co }, o);
+  kernels!.attentionGrad(heap, { dContext: go, q: qo, k: ko, v: vo, mask: mo, dq: dqo, dk: dko, dv: dvo }, o);
   const ref = reference(c, q, k, v, mask, dC);
-  expectClose(heap.subarray(po, po + ref.probs.length), ref.probs);
   expectClose(heap.subarray(co, co + ref.ctx.length), ref.ctx);
   expectClose(heap.subarray(dqo, dqo + ref.dq.length), ref.dq);
   expectClose(heap.subarray(dko, dko + ref.dk.length), ref.dk);
@@ -131,9 +130,9 @@ maybe('native attention', () => {
   test('bounds are checked', () => {
     const heap = new Float32Array(100);
     const o: AttentionOperands = { batch: 1, heads: 1, queries: 4, keys: 4, headDim: 4, mask: { batch: 0, head: 0, row: 0 }, minValue: MIN };
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 48, probs: 52, context: 90 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 98, probs: 52, context: 68 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 90, probs: 52, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);
-    expect(() => kernels!.attentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, probs: 52, dq: 68, dk: 84, dv: 96 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 48, context: 90 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 98, context: 68 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);
+    expect(() => kernels!.attentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, dq: 52, dk: 68, dv: 90 }, o)).toThrow(/past the end/);
   });
 });

@@ -44,12 +44,12 @@ interface Addon {
     minValue: number, threads: number,
   ): void;
   attention(
-    heap: Float32Array, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, probsOffset: number, contextOffset: number,
+    heap: Float32Array, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, contextOffset: number,
     batch: number, heads: number, queries: number, keys: number, headDim: number, maskBatch: number, maskHead: number, maskRow: number,
     minValue: number, threads: number,
   ): void;
   attentionGrad(
-    heap: Float32Array, dContextOffset: number, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, probsOffset: number,
+    heap: Float32Array, dContextOffset: number, qOffset: number, kOffset: number, vOffset: number, maskOffset: number,
     dqOffset: number, dkOffset: number, dvOffset: number, batch: number, heads: number, queries: number, keys: number, headDim: number,
     maskBatch: number, maskHead: number, maskRow: number, minValue: number, threads: number,
   ): void;
@@ -181,23 +181,22 @@ export interface NativeKernels {
    * (x is read only with a mask). Bounds-checked.
    */
   /**
-   * probs [B, H, T, S] = softmax(max(Q·Kᵀ + mask, minValue)) per head, context [B, T, D] =
-   * probs·V, reading and writing heads in place in the [B, T, D] layout (Q pre-scaled).
-   * Bounds-checked.
+   * context [B, T, D] = P·V per head, P = softmax(max(Q·Kᵀ + mask, minValue)), reading and
+   * writing heads in place in the [B, T, D] layout (Q pre-scaled). P is not kept. Bounds-checked.
    *
    * @example
-   * kernels.attention(heap, { q, k, v, mask, probs, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, minValue: -3.4e38 });
+   * kernels.attention(heap, { q, k, v, mask, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, minValue: -3.4e38 });
    */
   attention?(
     heap: Float32Array,
-    at: { readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly probs: number; readonly context: number },
+    at: { readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly context: number },
     operands: AttentionOperands,
   ): void;
-  /** dq, dk, dv of attention for upstream dContext, given its probs. Bounds-checked. */
+  /** dq, dk, dv of attention for upstream dContext (P recomputed from Q, K and the mask). Bounds-checked. */
   attentionGrad?(
     heap: Float32Array,
     at: {
-      readonly dContext: number; readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly probs: number;
+      readonly dContext: number; readonly q: number; readonly k: number; readonly v: number; readonly mask: number;
       readonly dq: number; readonly dk: number; readonly dv: number;
     },
     operands: AttentionOperands,
@@ -262,15 +261,15 @@ function load(): NativeKernelsStatus {
       addon.softmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
         o.minValue, fusedThreads(o.batch * o.heads * o.rows * o.cols));
     },
-    attention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; probs: number; context: number }, o: AttentionOperands) =>
-      addon.attention(heap, at.q, at.k, at.v, at.mask, at.probs, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
+    attention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; context: number }, o: AttentionOperands) =>
+      addon.attention(heap, at.q, at.k, at.v, at.mask, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
         o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
     attentionGrad: (
       heap: Float32Array,
-      at: { dContext: number; q: number; k: number; v: number; mask: number; probs: number; dq: number; dk: number; dv: number },
+      at: { dContext: number; q: number; k: number; v: number; mask: number; dq: number; dk: number; dv: number },
       o: AttentionOperands,
     ) =>
-      addon.attentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.probs, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
+      addon.attentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
         o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
   };
   // An addon built before these kernels existed lacks them; callers check for each by name.

@@ -7,9 +7,9 @@ import { assertThat } from '../errors';
 import { deriveSeed } from './init';
 import { Dropout } from './dropout';
 import { Linear } from './linear';
-import { extendMaskForPrefix } from './masks';
+import { extendMaskForPrefix, MASK_MIN } from './masks';
 import { Module } from './module';
-import { maskedSoftmax } from './softmax';
+import { ATTENTION_KERNEL, maskedSoftmax, registered } from './softmax';
 
 /** Child names of the four projections. */
 export interface AttentionProjectionNames {
@@ -90,27 +90,57 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
       `keyValueStates must be [${batch}, S, kvDim], got ${shapeOf(kvSource)}`);
     const proj = (name: string) => this.child<Module<[tf.Tensor], tf.Tensor>>(name); // read at call time: PEFT may have replaced it
     return tf.tidy(() => {
-      const q = this.splitHeads(tf.mul(proj(this.names.query).forward(hidden), this.scale));
-      let k = this.splitHeads(proj(this.names.key).forward(kvSource));
-      let v = this.splitHeads(proj(this.names.value).forward(kvSource));
+      const q = tf.mul(proj(this.names.query).forward(hidden), this.scale);
+      let k = proj(this.names.key).forward(kvSource);
+      let v = proj(this.names.value).forward(kvSource);
       let mask = inputs.attentionMask;
       if (inputs.pastKeyValues) {
         const past = this.checkPast(inputs.pastKeyValues, batch);
-        k = tf.concat([past.key, k], 2);
-        v = tf.concat([past.value, v], 2);
+        k = tf.concat([this.mergeHeads(past.key), k], 1);
+        v = tf.concat([this.mergeHeads(past.value), v], 1);
         if (mask) mask = extendMaskForPrefix(mask, past.key.shape[2]!);
       }
-      let scores = tf.matMul(q, k, false, true); // [B, H, T, S]
+      const keys = k.shape[1]!;
       if (mask) {
-        const [m, expected] = [mask, scores.shape];
+        const [m, expected] = [mask, [batch, this.numHeads, length, keys]];
         assertThat(m.rank === 4 && m.shape.every((d, i) => d === 1 || d === expected[i]), 'E_SHAPE', () =>
-          `attentionMask ${shapeOf(m)} does not broadcast to [B, H, T, S] = ${shapeOf(scores)}`);
+          `attentionMask ${shapeOf(m)} does not broadcast to [B, H, T, S] = [${expected.join(', ')}]`);
       }
-      // Clamped at MASK_MIN: no -Infinity, hence no NaN rows (masks.ts).
-      const probs = this.child<Dropout>('dropout').forward(maskedSoftmax(scores, mask));
-      const context = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch, length, this.embedDim]);
+      const context = this.fusable(q, mask, keys) ? this.fusedCore(q, k, v, mask) : this.compositeCore(q, k, v, mask);
       return proj(this.names.output).forward(context);
     });
+  }
+
+  /**
+   * Whether the fused kernel can run the core: registered by the active backend, float32, keys to
+   * attend to, a mask with one value per key, and no dropout on the probabilities (it needs them).
+   */
+  private fusable(q: tf.Tensor, mask: tf.Tensor | undefined, keys: number): boolean {
+    const dropout = this.child<Dropout>('dropout');
+    return (
+      registered(ATTENTION_KERNEL) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
+      (!mask || (mask.dtype === 'float32' && mask.shape[3] === keys))
+    );
+  }
+
+  /** q [B, T, D], k, v [B, S, D] → context [B, T, D] in one kernel; no mask is a zero mask. */
+  private fusedCore(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
+    const m = mask ?? tf.zeros([1, 1, 1, k.shape[1]!]);
+    return tf.engine().runKernel<tf.Tensor>(ATTENTION_KERNEL, { q, k, v, mask: m }, { numHeads: this.numHeads, minValue: MASK_MIN });
+  }
+
+  /** The same with tfjs's ops: per-head products, the masked softmax, dropout, heads merged back. */
+  private compositeCore(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
+    const scores = tf.matMul(this.splitHeads(q), this.splitHeads(k), false, true); // [B, H, T, S]
+    // Clamped at MASK_MIN: no -Infinity, hence no NaN rows (masks.ts).
+    const probs = this.child<Dropout>('dropout').forward(maskedSoftmax(scores, mask));
+    return this.mergeHeads(tf.matMul(probs, this.splitHeads(v)));
+  }
+
+  /** [B, H, L, headDim] → [B, L, D]. */
+  private mergeHeads(x: tf.Tensor): tf.Tensor {
+    const [batch, , length] = x.shape;
+    return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, length, this.embedDim]);
   }
 
   /** [B, L, D] → [B, H, L, headDim]. */

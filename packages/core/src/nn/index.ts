@@ -9,7 +9,7 @@ export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { ACTIVATIONS, getActivation, gelu, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
-export { MASKED_SOFTMAX_KERNEL, SOFTMAX_KERNEL, maskedSoftmax } from './softmax';
+export { ATTENTION_KERNEL, MASKED_SOFTMAX_KERNEL, SOFTMAX_KERNEL, maskedSoftmax } from './softmax';
 export {
   MultiHeadAttention,
   type AttentionInputs,

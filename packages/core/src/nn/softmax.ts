@@ -8,8 +8,14 @@ import { MASK_MIN } from './masks';
 /** Fused kernel names: core calls them, a backend plugin registers them (input logits [, mask]). */
 export const SOFTMAX_KERNEL = 'MmftSoftmax';
 export const MASKED_SOFTMAX_KERNEL = 'MmftMaskedSoftmax';
+/**
+ * The whole attention core as one kernel: inputs q [B, T, D] (pre-scaled), k, v [B, S, D], mask
+ * [B|1, H|1, T|1, S]; attrs numHeads, minValue; output the context [B, T, D] (see attention.ts).
+ */
+export const ATTENTION_KERNEL = 'MmftAttention';
 
-const registered = (kernelName: string): boolean => tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+/** Whether the active backend registers `kernelName`. */
+export const registered = (kernelName: string): boolean => tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 
 /**
  * softmax(scores) over the last axis, or softmax(max(scores + mask, MASK_MIN)) with a mask that

@@ -311,16 +311,14 @@ napi_value SoftmaxGradFn(napi_env env, napi_callback_info info) {
 }
 
 // Attention sizes from 8 integers (batch, heads, queries, keys, headDim, maskBatch, maskHead,
-// maskRow); false when Q, K/V, probs or the mask at `maskOffset` would reach past `length`.
-bool attentionShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::AttentionShape* s, int64_t* qSize, int64_t* kvSize,
-                    int64_t* probsSize) {
+// maskRow); false when Q, K/V or the mask at `maskOffset` would reach past `length`.
+bool attentionShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::AttentionShape* s, int64_t* qSize, int64_t* kvSize) {
   *s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
   const int64_t d = areaWithin(v[1], v[4], length), bh = areaWithin(v[0], v[1], length);
   if (d < 0 || bh < 0) return false;
   *qSize = areaWithin(areaWithin(v[0], v[2], length), d, length);
   *kvSize = areaWithin(areaWithin(v[0], v[3], length), d, length);
-  *probsSize = areaWithin(areaWithin(bh, v[2], length), v[3], length);
-  if (*qSize < 0 || *kvSize < 0 || *probsSize < 0) return false;
+  if (*qSize < 0 || *kvSize < 0) return false;
   if (bh == 0 || v[2] == 0 || v[3] == 0) return true;
   const int64_t far[3] = {v[0] - 1, v[1] - 1, v[2] - 1}, strides[3] = {v[5], v[6], v[7]};
   int64_t last = maskOffset + v[3] - 1;
@@ -331,43 +329,43 @@ bool attentionShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::
   return last < length;
 }
 
-// attention(heap, qOffset, kOffset, vOffset, maskOffset, probsOffset, contextOffset, batch, heads, queries, keys, headDim,
+// attention(heap, qOffset, kOffset, vOffset, maskOffset, contextOffset, batch, heads, queries, keys, headDim,
 //           maskBatch, maskHead, maskRow, minValue, threads)
 napi_value AttentionFn(napi_env env, napi_callback_info info) {
-  napi_value argv[17];
-  int64_t v[14], length = 0;
-  float* heap = rowKernelArgs(env, info, 17, argv, 14, v, "attention", &length);
+  napi_value argv[16];
+  int64_t v[13], length = 0;
+  float* heap = rowKernelArgs(env, info, 16, argv, 13, v, "attention", &length);
   double minValue;
   int64_t threads;
-  if (!heap || !numberArgs(env, argv, 15, 1, 0, "attention", nullptr, &minValue) || !numberArgs(env, argv, 16, 1, 1, "attention", &threads, nullptr))
+  if (!heap || !numberArgs(env, argv, 14, 1, 0, "attention", nullptr, &minValue) || !numberArgs(env, argv, 15, 1, 1, "attention", &threads, nullptr))
     return nullptr;
   mmft::AttentionShape shape;
-  int64_t qSize, kvSize, probsSize;
-  if (!attentionShape(v + 6, v[3], length, &shape, &qSize, &kvSize, &probsSize) || !fits(v[0], qSize, length) || !fits(v[1], kvSize, length) ||
-      !fits(v[2], kvSize, length) || !fits(v[4], probsSize, length) || !fits(v[5], qSize, length))
+  int64_t qSize, kvSize;
+  if (!attentionShape(v + 5, v[3], length, &shape, &qSize, &kvSize) || !fits(v[0], qSize, length) || !fits(v[1], kvSize, length) ||
+      !fits(v[2], kvSize, length) || !fits(v[4], qSize, length))
     return outOfRange(env, "attention");
-  mmft::attention(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], shape, float(minValue), threadArg(threads));
+  mmft::attention(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], shape, float(minValue), threadArg(threads));
   return nullptr;
 }
 
-// attentionGrad(heap, dContextOffset, qOffset, kOffset, vOffset, maskOffset, probsOffset, dqOffset, dkOffset, dvOffset, batch, heads,
+// attentionGrad(heap, dContextOffset, qOffset, kOffset, vOffset, maskOffset, dqOffset, dkOffset, dvOffset, batch, heads,
 //               queries, keys, headDim, maskBatch, maskHead, maskRow, minValue, threads)
 napi_value AttentionGradFn(napi_env env, napi_callback_info info) {
-  napi_value argv[20];
-  int64_t v[17], length = 0;
-  float* heap = rowKernelArgs(env, info, 20, argv, 17, v, "attentionGrad", &length);
+  napi_value argv[19];
+  int64_t v[16], length = 0;
+  float* heap = rowKernelArgs(env, info, 19, argv, 16, v, "attentionGrad", &length);
   double minValue;
   int64_t threads;
-  if (!heap || !numberArgs(env, argv, 18, 1, 0, "attentionGrad", nullptr, &minValue) ||
-      !numberArgs(env, argv, 19, 1, 1, "attentionGrad", &threads, nullptr))
+  if (!heap || !numberArgs(env, argv, 17, 1, 0, "attentionGrad", nullptr, &minValue) ||
+      !numberArgs(env, argv, 18, 1, 1, "attentionGrad", &threads, nullptr))
     return nullptr;
   mmft::AttentionShape shape;
-  int64_t qSize, kvSize, probsSize;
-  if (!attentionShape(v + 9, v[4], length, &shape, &qSize, &kvSize, &probsSize) || !fits(v[0], qSize, length) || !fits(v[1], qSize, length) ||
-      !fits(v[2], kvSize, length) || !fits(v[3], kvSize, length) || !fits(v[5], probsSize, length) || !fits(v[6], qSize, length) ||
-      !fits(v[7], kvSize, length) || !fits(v[8], kvSize, length))
+  int64_t qSize, kvSize;
+  if (!attentionShape(v + 8, v[4], length, &shape, &qSize, &kvSize) || !fits(v[0], qSize, length) || !fits(v[1], qSize, length) ||
+      !fits(v[2], kvSize, length) || !fits(v[3], kvSize, length) || !fits(v[5], qSize, length) || !fits(v[6], kvSize, length) ||
+      !fits(v[7], kvSize, length))
     return outOfRange(env, "attentionGrad");
-  mmft::attentionGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], heap + v[7], heap + v[8], shape,
+  mmft::attentionGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], heap + v[7], shape,
                       float(minValue), threadArg(threads));
   return nullptr;
 }

@@ -3,7 +3,9 @@
 // [B, S, D] where they lie (head h is columns h·hd … (h+1)·hd) and writing the context in the
 // same layout, so no head split or merge transposes are needed. Q comes pre-scaled by 1/√hd (as
 // HF CLIP scales it). One (batch, head) slice per task, slices split over `threads`; the products
-// are gemm.h's serial slices, the softmax rows.h's.
+// are gemm.h's serial slices, the softmax rows.h's. The probabilities are not kept: the backward
+// recomputes them (as FlashAttention does), which costs one more Q·Kᵀ per slice and saves a
+// [B, H, T, S] tensor per layer between forward and backward.
 #pragma once
 #include <cstdint>
 
@@ -15,15 +17,12 @@ struct AttentionShape {
   int64_t maskBatch, maskHead, maskRow;
 };
 
-/** probs [B, H, T, S] = softmax(max(Q·Kᵀ + mask, minValue)); context [B, T, D] = probs·V. */
-void attention(const float* q, const float* k, const float* v, const float* mask, float* probs, float* context, const AttentionShape& shape,
-               float minValue, int threads);
+/** context [B, T, D] = P·V per head, P = softmax(max(Q·Kᵀ + mask, minValue)) [T, S]. */
+void attention(const float* q, const float* k, const float* v, const float* mask, float* context, const AttentionShape& shape, float minValue,
+               int threads);
 
-/**
- * dq, dk, dv of attention for upstream dContext [B, T, D], given the forward's probs. Scores are
- * recomputed only for slices whose mask has a negative entry (where the clamp can act).
- */
-void attentionGrad(const float* dContext, const float* q, const float* k, const float* v, const float* mask, const float* probs, float* dq,
-                   float* dk, float* dv, const AttentionShape& shape, float minValue, int threads);
+/** dq, dk, dv of attention for upstream dContext [B, T, D] (P recomputed per slice). */
+void attentionGrad(const float* dContext, const float* q, const float* k, const float* v, const float* mask, float* dq, float* dk, float* dv,
+                   const AttentionShape& shape, float minValue, int threads);
 
 }  // namespace mmft

@@ -21,7 +21,10 @@ export {
 } from './kernels/register_overrides';
 /** Whether the optional native kernels (multi-threaded GEMM) loaded here, and why not. */
 export { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/native-kernels';
-export { BatchMatMul, AdamWUpdate, Gelu, GeluGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, type AdamWUpdateAttrs, type LayerNormAttrs } from './kernels/kernel_names';
+export {
+  BatchMatMul, AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
+  Softmax, SoftmaxGrad, type AdamWUpdateAttrs, type AttentionAttrs, type LayerNormAttrs, type MaskedSoftmaxAttrs,
+} from './kernels/kernel_names';
 export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 
 const provides = [tfjsBackend];

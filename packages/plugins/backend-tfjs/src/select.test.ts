@@ -10,7 +10,7 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
 const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
-  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad'] : [])];
+  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad'] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 

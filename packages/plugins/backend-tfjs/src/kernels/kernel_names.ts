@@ -72,3 +72,16 @@ export interface MaskedSoftmaxAttrs {
 }
 /** Backward of MaskedSoftmax: inputs dy, y, logits, mask; output dlogits (zero where clamped). */
 export const MaskedSoftmaxGrad = 'MmftMaskedSoftmaxGrad';
+
+/**
+ * Multi-head attention core: inputs q [B, T, D] (pre-scaled), k and v [B, S, D], an additive mask
+ * [B|1, H|1, T|1, S]; output context [B, T, D] = softmax(max(q·kᵀ + mask, minValue))·v per head.
+ */
+export const Attention = 'MmftAttention';
+export interface AttentionAttrs {
+  numHeads: number;
+  /** The clamp (@mmft/core's MASK_MIN). */
+  minValue: number;
+}
+/** Backward of Attention: inputs dy, q, k, v, mask; outputs [dq, dk, dv]. */
+export const AttentionGrad = 'MmftAttentionGrad';

@@ -14,6 +14,7 @@ import { wasmAdamWUpdate } from './wasm/AdamWUpdate';
 import { wasmLayerNorm } from './wasm/LayerNorm';
 import { wasmLayerNormGrad } from './wasm/LayerNormGrad';
 import { wasmQuickGelu, wasmQuickGeluGrad } from './wasm/QuickGelu';
+import { wasmAttention, wasmAttentionGrad } from './wasm/Attention';
 import { wasmMaskedSoftmax, wasmMaskedSoftmaxGrad, wasmSoftmax, wasmSoftmaxGrad } from './wasm/Softmax';
 import type { NativeFusedKernel } from './wasm/fused_utils';
 import { cpuAdamWUpdate } from './cpu/AdamWUpdate';
@@ -27,6 +28,7 @@ import { geluGradConfig } from './gradients/Gelu_grad';
 import { layerNormGradConfig } from './gradients/LayerNorm_grad';
 import { quickGeluGradConfig } from './gradients/QuickGelu_grad';
 import { maskedSoftmaxGradConfig, softmaxGradConfig } from './gradients/Softmax_grad';
+import { attentionGradConfig } from './gradients/Attention_grad';
 
 /**
  * An override: which kernel of which backend, and how to build it from the stock kernel. A kernel
@@ -94,6 +96,8 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     fusedKernel(wasmSoftmaxGrad, undefined, ['softmaxGrad']),
     fusedKernel(wasmMaskedSoftmax, maskedSoftmaxGradConfig, ['softmax']),
     fusedKernel(wasmMaskedSoftmaxGrad, undefined, ['softmaxGrad']),
+    fusedKernel(wasmAttention, attentionGradConfig, ['attention']),
+    fusedKernel(wasmAttentionGrad, undefined, ['attentionGrad']),
   ],
   cpu: [
     fusedKernel(cpuLayerNorm, layerNormGradConfig),

@@ -1,19 +1,19 @@
 // The native-only wasm fused kernels (quick_gelu, softmax, attention's masked softmax) against
-// the composite tfjs ops they replace, forward and backward, through @mmft/core's callers: the
+// the composite tfjs ops they replace (and the whole attention core, through core's MultiHeadAttention), forward and backward, through @mmft/core's callers: the
 // same ops with the kernels installed and uninstalled, on CLIP-sized shapes (several threads) and
 // small ones, a causal + padding mask broadcast over heads, and a fully masked row. Without the
 // addon they must not be installed at all (and core takes the composite path).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
-import { causalMask, combineMasks, maskedSoftmax, MASK_MIN, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
+import { causalMask, combineMasks, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { MaskedSoftmax, QuickGelu, Softmax } from '../kernel_names';
+import { Attention, MaskedSoftmax, QuickGelu, Softmax } from '../kernel_names';
 import { installKernelOverrides, installedKernelOverrides } from '../register_overrides';
 import { values } from '../fused/test_utils';
 
-const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax];
+const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention];
 const status = nativeKernelsStatus();
 const maybe = status.available ? describe : describe.skip;
 
@@ -40,8 +40,8 @@ function run(fused: boolean, f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): { y:
   return result;
 }
 
-function expectRelClose(actual: Float32Array, expected: Float32Array, tol: number): void {
-  let [scale, worst] = [1e-30, 0];
+function expectRelClose(actual: Float32Array, expected: Float32Array, tol: number, floor = 1e-30): void {
+  let [scale, worst] = [floor, 0];
   expected.forEach((e, i) => {
     scale = Math.max(scale, Math.abs(e));
     worst = Math.max(worst, Math.abs(actual[i]! - e));
@@ -72,7 +72,7 @@ maybe('native-only wasm kernels against the composite ops', () => {
     installKernelOverrides('wasm');
     const info = await tf.profile(() => [quickGelu(tf.ones([2, 3])), maskedSoftmax(tf.ones([1, 2, 3, 3])), maskedSoftmax(tf.ones([1, 2, 3, 3]), causalMask(3))]);
     tf.dispose(info.result as tf.Tensor[]);
-    expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining(NATIVE_ONLY));
+    expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining([QuickGelu, Softmax, MaskedSoftmax]));
   });
 
   test.each([[[32, 65, 512]], [[3, 37]], [[1]]])('quick_gelu %j', (shape) => compare(quickGelu, shape, 4));
@@ -97,5 +97,68 @@ maybe('native-only wasm kernels against the composite ops', () => {
     const perHead = tf.mul(values([1, 2, 4, 5], 8), 3);
     compare((x) => maskedSoftmax(x, perHead), [3, 2, 4, 5], 5);
     tf.dispose([perKey, perHead]);
+  });
+});
+
+maybe('the fused attention core against the composite ops', () => {
+  /** Output and the gradients of every weight and of the input, fused kernels on or off. */
+  function attend(fused: boolean, attn: MultiHeadAttention, hidden: tf.Tensor, inputs: Parameters<MultiHeadAttention['forward']>[1]) {
+    installKernelOverrides('wasm', { fused });
+    const before = tf.memory().numTensors;
+    const w = values([hidden.shape[0]!, hidden.shape[1]!, attn.embedDim], 5);
+    const params = attn.namedParameters();
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(attn.forward(hidden, inputs), w)), params.map(([, p]) => p));
+      const dHidden = tf.grad((h: tf.Tensor) => tf.sum(tf.mul(attn.forward(h, inputs), w)))(hidden);
+      return [value, dHidden, ...params.map(([, p]) => grads[p.name]!)];
+    });
+    const data = out.map((t) => t.dataSync() as Float32Array);
+    tf.dispose([...out, w]);
+    expect(tf.memory().numTensors).toBe(before);
+    return data;
+  }
+
+  function compareAttention(attn: MultiHeadAttention, hidden: tf.Tensor, inputs: Parameters<MultiHeadAttention['forward']>[1] = {}): void {
+    const composite = attend(false, attn, hidden, inputs);
+    const fused = attend(true, attn, hidden, inputs);
+    // Relative to max(1, largest value): k_proj.bias's gradient is 0 in exact arithmetic (softmax
+    // ignores a constant per row), so both sides hold only rounding noise there.
+    fused.forEach((values, i) => expectRelClose(values, composite[i]!, 2e-5, 1));
+  }
+
+  test('the fused kernel runs the core (no head transposes, no softmax kernels)', async () => {
+    installKernelOverrides('wasm');
+    const attn = new MultiHeadAttention({ embedDim: 16, numHeads: 2, seed: 1 });
+    const info = await tf.profile(() => attn.forward(values([2, 5, 16])));
+    tf.dispose(info.result as tf.Tensor);
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain(Attention);
+    expect(names).not.toContain('Transpose');
+    expect(names).not.toContain(Softmax);
+    attn.dispose();
+  });
+
+  test('vision-like: no mask, 65 tokens, 4 heads of 32 (several threads)', () => {
+    const attn = new MultiHeadAttention({ embedDim: 128, numHeads: 4, seed: 2 });
+    compareAttention(attn, tf.mul(values([8, 65, 128], 3), 0.5));
+    attn.dispose();
+  });
+
+  test('text-like: causal + padding mask', () => {
+    const [B, T] = [3, 7];
+    const attn = new MultiHeadAttention({ embedDim: 24, numHeads: 3, seed: 3 });
+    const ids = tf.tensor2d(Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 2 && i % T >= 4 ? 0 : 1)), [B, T], 'int32');
+    const mask = combineMasks(causalMask(T), paddingMask(ids));
+    compareAttention(attn, values([B, T, 24], 4), { attentionMask: mask });
+    tf.dispose([ids, mask]);
+    attn.dispose();
+  });
+
+  test('cross-attention with prefix keys and values (prefix tuning)', () => {
+    const attn = new MultiHeadAttention({ embedDim: 16, numHeads: 2, kvDim: 12, seed: 4 });
+    const past = { key: values([1, 2, 3, 8], 6), value: values([1, 2, 3, 8], 7) };
+    compareAttention(attn, values([2, 4, 16], 8), { keyValueStates: values([2, 5, 12], 9), pastKeyValues: past, attentionMask: tf.zeros([2, 1, 1, 5]) });
+    tf.dispose([past.key, past.value]);
+    attn.dispose();
   });
 });
