@@ -1,6 +1,6 @@
 // The native attention kernels (forward: context; backward: dq, dk, dv) against a
-// float64 reference written from the formulas: per head, P = softmax(max(Q·Kᵀ + mask, min)),
-// C = P·V; dP = dC·Vᵀ, dS = P∘(dP − rowsum(dP∘P)) where unclamped, dQ = dS·K, dK = dSᵀ·Q,
+// float64 reference written from the formulas: per head, P = softmax(max(Q·Kᵀ·scale + mask, min)),
+// C = P·V; dP = dC·Vᵀ, dS = P∘(dP − rowsum(dP∘P))·scale where unclamped, dQ = dS·K, dK = dSᵀ·Q,
 // dV = Pᵀ·dC. Shapes: queries ≠ keys, a head width off the 8-wide vectors, one and several
 // threads, a causal + padding mask broadcast over heads, a fully masked row, a mask broadcast over
 // queries, offsets that do not start at 0, nothing written past the outputs, bounds checks.
@@ -26,6 +26,8 @@ function values(size: number, seed: number, scale = 1): Float64Array {
 
 interface Case {
   B: number; H: number; T: number; S: number; hd: number;
+  /** Multiplies Q·Kᵀ (default 1/√hd). */
+  scale?: number;
   /** Mask shape [mb, mh, mt, S] and its value at (b, h, t, s). */
   mask: [number, number, number];
   masked: (b: number, h: number, t: number, s: number) => boolean;
@@ -36,6 +38,7 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
   const probs = new Float64Array(c.B * c.H * c.T * c.S);
   const [ctx, dq, dk, dv] = [new Float64Array(q.length), new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
   const [mb, mh, mt] = c.mask;
+  const scale = c.scale ?? 1 / Math.sqrt(c.hd);
   const maskAt = (b: number, h: number, t: number, s: number) =>
     mask[(((mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h)) * mt + (mt === 1 ? 0 : t)) * c.S + s]!;
   for (let b = 0; b < c.B; b++)
@@ -45,7 +48,7 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
       const V = (s: number, d: number) => v[(b * c.S + s) * D + h * c.hd + d]!;
       const G = (t: number, d: number) => dC[(b * c.T + t) * D + h * c.hd + d]!;
       for (let t = 0; t < c.T; t++) {
-        const raw = Array.from({ length: c.S }, (_, s) => Array.from({ length: c.hd }, (_, d) => Q(t, d) * K(s, d)).reduce((x, y) => x + y, 0));
+        const raw = Array.from({ length: c.S }, (_, s) => Array.from({ length: c.hd }, (_, d) => Q(t, d) * K(s, d)).reduce((x, y) => x + y, 0) * scale);
         const z = raw.map((x, s) => Math.max(Math.fround(x + maskAt(b, h, t, s)), MIN));
         const kept = raw.map((x, s) => Math.fround(x + maskAt(b, h, t, s)) >= MIN);
         const max = z.reduce((x, y) => Math.max(x, y), -Infinity);
@@ -56,7 +59,7 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
         for (let d = 0; d < c.hd; d++) ctx[(b * c.T + t) * D + h * c.hd + d] = p.reduce((acc, x, s) => acc + x * V(s, d), 0);
         const dP = Array.from({ length: c.S }, (_, s) => Array.from({ length: c.hd }, (_, d) => G(t, d) * V(s, d)).reduce((x, y) => x + y, 0));
         const dot = dP.reduce((acc, x, s) => acc + x * p[s]!, 0);
-        const dS = p.map((x, s) => (kept[s] ? x * (dP[s]! - dot) : 0));
+        const dS = p.map((x, s) => (kept[s] ? x * (dP[s]! - dot) * scale : 0));
         for (let s = 0; s < c.S; s++)
           for (let d = 0; d < c.hd; d++) {
             dq[(b * c.T + t) * D + h * c.hd + d]! += dS[s]! * K(s, d);
@@ -102,6 +105,7 @@ function runCase(c: Case): void {
   const o: AttentionOperands = {
     batch: c.B, heads: c.H, queries: c.T, keys: c.S, headDim: c.hd,
     mask: { batch: stride(mb, mh * mt * c.S), head: stride(mh, mt * c.S), row: stride(mt, c.S) },
+    scale: c.scale ?? 1 / Math.sqrt(c.hd),
     minValue: MIN,
   };
   const [qo, ko, vo, mo, co, go, dqo, dko, dvo] = at as [number, number, number, number, number, number, number, number, number];
@@ -117,7 +121,7 @@ function runCase(c: Case): void {
 
 maybe('native attention', () => {
   test('no masked keys, queries ≠ keys, head width 12, one thread', () =>
-    runCase({ B: 2, H: 3, T: 5, S: 7, hd: 12, mask: [1, 1, 1], masked: () => false }));
+    runCase({ B: 2, H: 3, T: 5, S: 7, hd: 12, scale: 1, mask: [1, 1, 1], masked: () => false }));
 
   test('causal + padding mask [B, 1, T, S] with a fully masked row, several threads', () =>
     runCase({ B: 4, H: 2, T: 33, S: 33, hd: 32, mask: [4, 1, 33], masked: (b, _h, t, s) => s > t || (b === 3 && s >= 27) || (b === 2 && t === 0) }));
@@ -129,7 +133,7 @@ maybe('native attention', () => {
 
   test('bounds are checked', () => {
     const heap = new Float32Array(100);
-    const o: AttentionOperands = { batch: 1, heads: 1, queries: 4, keys: 4, headDim: 4, mask: { batch: 0, head: 0, row: 0 }, minValue: MIN };
+    const o: AttentionOperands = { batch: 1, heads: 1, queries: 4, keys: 4, headDim: 4, mask: { batch: 0, head: 0, row: 0 }, scale: 0.5, minValue: MIN };
     expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 48, context: 90 }, o)).toThrow(/past the end/);
     expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 98, context: 68 }, o)).toThrow(/past the end/);
     expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);

@@ -32,6 +32,7 @@ interface Addon {
     n: number, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number, stepSize: number, bias2Sqrt: number, threads: number,
   ): void;
   sumRows(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number, threads: number): void;
+  addRepeated(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number, threads: number): void;
   quickGelu(heap: Float32Array, xOffset: number, yOffset: number, n: number, threads: number): void;
   quickGeluGrad(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number, threads: number): void;
   softmax(
@@ -46,12 +47,12 @@ interface Addon {
   attention(
     heap: Float32Array, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, contextOffset: number,
     batch: number, heads: number, queries: number, keys: number, headDim: number, maskBatch: number, maskHead: number, maskRow: number,
-    minValue: number, threads: number,
+    scale: number, minValue: number, threads: number,
   ): void;
   attentionGrad(
     heap: Float32Array, dContextOffset: number, qOffset: number, kOffset: number, vOffset: number, maskOffset: number,
     dqOffset: number, dkOffset: number, dvOffset: number, batch: number, heads: number, queries: number, keys: number, headDim: number,
-    maskBatch: number, maskHead: number, maskRow: number, minValue: number, threads: number,
+    maskBatch: number, maskHead: number, maskRow: number, scale: number, minValue: number, threads: number,
   ): void;
   info(): { isa: string; hardwareThreads: number };
 }
@@ -59,8 +60,8 @@ interface Addon {
 /**
  * Multi-head attention over Q [batch, queries, heads·headDim] and K, V [batch, keys, heads·headDim]
  * with an additive mask: the row for (b, h, t) starts b·batch + h·head + t·row floats after the
- * mask's offset (a stride of 0 broadcasts; each row has `keys` floats). Logits plus mask below
- * `minValue` are raised to it.
+ * mask's offset (a stride of 0 broadcasts; each row has `keys` floats). The logits are
+ * Q·Kᵀ·scale; logits plus mask below `minValue` are raised to it.
  */
 export interface AttentionOperands {
   readonly batch: number;
@@ -69,6 +70,7 @@ export interface AttentionOperands {
   readonly keys: number;
   readonly headDim: number;
   readonly mask: { readonly batch: number; readonly head: number; readonly row: number };
+  readonly scale: number;
   readonly minValue: number;
 }
 
@@ -165,6 +167,14 @@ export interface NativeKernels {
    * kernels.sumRows(heap, dyOffset, dbOffset, 2080, 128);
    */
   sumRows?(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number): void;
+  /**
+   * out = a + b for `n` floats of a, where b has `m` floats repeated (m = n: same shape; m = the
+   * last axis: a bias). m must divide n. Bounds-checked.
+   *
+   * @example
+   * kernels.addRepeated(heap, xOffset, biasOffset, yOffset, 2080 * 128, 128);
+   */
+  addRepeated?(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number): void;
   /** y = x·σ(1.702·x) (CLIP's quick_gelu) for `n` floats. Bounds-checked. */
   quickGelu?(heap: Float32Array, xOffset: number, yOffset: number, n: number): void;
   /** dx = dy·(s + 1.702·x·s·(1 − s)), s = σ(1.702·x), for `n` floats. Bounds-checked. */
@@ -181,11 +191,11 @@ export interface NativeKernels {
    * (x is read only with a mask). Bounds-checked.
    */
   /**
-   * context [B, T, D] = P·V per head, P = softmax(max(Q·Kᵀ + mask, minValue)), reading and
-   * writing heads in place in the [B, T, D] layout (Q pre-scaled). P is not kept. Bounds-checked.
+   * context [B, T, D] = P·V per head, P = softmax(max(Q·Kᵀ·scale + mask, minValue)), reading
+   * and writing heads in place in the [B, T, D] layout. P is not kept. Bounds-checked.
    *
    * @example
-   * kernels.attention(heap, { q, k, v, mask, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, minValue: -3.4e38 });
+   * kernels.attention(heap, { q, k, v, mask, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, scale: 0.177, minValue: -3.4e38 });
    */
   attention?(
     heap: Float32Array,
@@ -248,6 +258,8 @@ function load(): NativeKernelsStatus {
   const rowKernels = {
     sumRows: (heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number) =>
       addon.sumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
+    addRepeated: (heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number) =>
+      addon.addRepeated(heap, aOffset, bOffset, outOffset, n, m, fusedThreads(n)),
     quickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.quickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
     quickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
       addon.quickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),
@@ -263,14 +275,14 @@ function load(): NativeKernelsStatus {
     },
     attention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; context: number }, o: AttentionOperands) =>
       addon.attention(heap, at.q, at.k, at.v, at.mask, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
-        o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
+        o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
     attentionGrad: (
       heap: Float32Array,
       at: { dContext: number; q: number; k: number; v: number; mask: number; dq: number; dk: number; dv: number },
       o: AttentionOperands,
     ) =>
       addon.attentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
-        o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.minValue, threads),
+        o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
   };
   // An addon built before these kernels existed lacks them; callers check for each by name.
   return { available: true, kernels: typeof addon.attention === 'function' ? { ...kernels, ...rowKernels } : kernels };

@@ -77,6 +77,30 @@ maybe('native sumRows', () => {
   });
 });
 
+maybe('native addRepeated', () => {
+  test.each([
+    [37, 37],
+    [2080 * 128, 128], // a bias, above the parallel threshold
+    [2080 * 128, 2080 * 128],
+    [30, 3],
+    [0, 0],
+  ])('%i floats, b of %i', (n, m) => {
+    const a = values(n, 5, 3);
+    const b = values(m, 6, 2);
+    const { heap, at } = layout([a, b, n]);
+    kernels!.addRepeated(heap, at[0]!, at[1]!, at[2]!, n, m);
+    const got = heap.subarray(at[2]!, at[2]! + n);
+    expect(got.every((v, i) => v === Math.fround(a[i]! + b[i % m]!))).toBe(true);
+    expectNothingPast(heap, at[2]! + n);
+  });
+
+  test('m must divide n, and bounds are checked', () => {
+    const heap = new Float32Array(40);
+    expect(() => kernels!.addRepeated(heap, 0, 10, 20, 10, 3)).toThrow(/multiple/);
+    expect(() => kernels!.addRepeated(heap, 0, 10, 32, 10, 5)).toThrow(/past the end/);
+  });
+});
+
 maybe('native quickGelu', () => {
   test.each([1, 8, 37, FUSED_PARALLEL_MIN_ELEMENTS + 9])('forward and gradient, %i floats', (n) => {
     const x = values(n, n, 6);

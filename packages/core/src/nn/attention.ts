@@ -90,7 +90,7 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
       `keyValueStates must be [${batch}, S, kvDim], got ${shapeOf(kvSource)}`);
     const proj = (name: string) => this.child<Module<[tf.Tensor], tf.Tensor>>(name); // read at call time: PEFT may have replaced it
     return tf.tidy(() => {
-      const q = tf.mul(proj(this.names.query).forward(hidden), this.scale);
+      const q = proj(this.names.query).forward(hidden);
       let k = proj(this.names.key).forward(kvSource);
       let v = proj(this.names.value).forward(kvSource);
       let mask = inputs.attentionMask;
@@ -123,15 +123,19 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
     );
   }
 
-  /** q [B, T, D], k, v [B, S, D] → context [B, T, D] in one kernel; no mask is a zero mask. */
+  /**
+   * q [B, T, D], k, v [B, S, D] → context [B, T, D] in one kernel, which scales the scores (not q,
+   * as HF's eager_attention_forward; equal up to rounding); no mask is a zero mask.
+   */
   private fusedCore(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
     const m = mask ?? tf.zeros([1, 1, 1, k.shape[1]!]);
-    return tf.engine().runKernel<tf.Tensor>(ATTENTION_KERNEL, { q, k, v, mask: m }, { numHeads: this.numHeads, minValue: MASK_MIN });
+    const attrs = { numHeads: this.numHeads, scale: this.scale, minValue: MASK_MIN };
+    return tf.engine().runKernel<tf.Tensor>(ATTENTION_KERNEL, { q, k, v, mask: m }, attrs);
   }
 
-  /** The same with tfjs's ops: per-head products, the masked softmax, dropout, heads merged back. */
+  /** The same with tfjs's ops: q scaled (as HF CLIPAttention), per-head products, masked softmax, dropout, heads merged. */
   private compositeCore(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
-    const scores = tf.matMul(this.splitHeads(q), this.splitHeads(k), false, true); // [B, H, T, S]
+    const scores = tf.matMul(this.splitHeads(tf.mul(q, this.scale)), this.splitHeads(k), false, true); // [B, H, T, S]
     // Clamped at MASK_MIN: no -Infinity, hence no NaN rows (masks.ts).
     const probs = this.child<Dropout>('dropout').forward(maskedSoftmax(scores, mask));
     return this.mergeHeads(tf.matMul(probs, this.splitHeads(v)));

@@ -9,8 +9,8 @@ import { MASK_MIN } from './masks';
 export const SOFTMAX_KERNEL = 'MmftSoftmax';
 export const MASKED_SOFTMAX_KERNEL = 'MmftMaskedSoftmax';
 /**
- * The whole attention core as one kernel: inputs q [B, T, D] (pre-scaled), k, v [B, S, D], mask
- * [B|1, H|1, T|1, S]; attrs numHeads, minValue; output the context [B, T, D] (see attention.ts).
+ * The whole attention core as one kernel: inputs q [B, T, D], k, v [B, S, D], mask
+ * [B|1, H|1, T|1, S]; attrs numHeads, scale, minValue; output the context [B, T, D] (see attention.ts).
  */
 export const ATTENTION_KERNEL = 'MmftAttention';
 

@@ -231,6 +231,22 @@ napi_value SumRowsFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addRepeated(heap, aOffset, bOffset, outOffset, n, m, threads)
+napi_value AddRepeatedFn(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  int64_t v[6], length = 0;
+  float* heap = rowKernelArgs(env, info, 7, argv, 6, v, "addRepeated", &length);
+  if (!heap) return nullptr;
+  const int64_t n = v[3], m = v[4];
+  if (m == 0 ? n != 0 : n % m != 0) {
+    napi_throw_range_error(env, "E_NATIVE", "addRepeated: n must be a multiple of m");
+    return nullptr;
+  }
+  if (!fits(v[0], n, length) || !fits(v[1], m, length) || !fits(v[2], n, length)) return outOfRange(env, "addRepeated");
+  mmft::addRepeated(heap + v[0], heap + v[1], heap + v[2], n, m, threadArg(v[5]));
+  return nullptr;
+}
+
 // quickGelu(heap, xOffset, yOffset, n, threads)
 napi_value QuickGeluFn(napi_env env, napi_callback_info info) {
   napi_value argv[5];
@@ -313,7 +329,7 @@ napi_value SoftmaxGradFn(napi_env env, napi_callback_info info) {
 // Attention sizes from 8 integers (batch, heads, queries, keys, headDim, maskBatch, maskHead,
 // maskRow); false when Q, K/V or the mask at `maskOffset` would reach past `length`.
 bool attentionShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::AttentionShape* s, int64_t* qSize, int64_t* kvSize) {
-  *s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+  *s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], 1.0f};
   const int64_t d = areaWithin(v[1], v[4], length), bh = areaWithin(v[0], v[1], length);
   if (d < 0 || bh < 0) return false;
   *qSize = areaWithin(areaWithin(v[0], v[2], length), d, length);
@@ -330,41 +346,45 @@ bool attentionShape(const int64_t* v, int64_t maskOffset, int64_t length, mmft::
 }
 
 // attention(heap, qOffset, kOffset, vOffset, maskOffset, contextOffset, batch, heads, queries, keys, headDim,
-//           maskBatch, maskHead, maskRow, minValue, threads)
+//           maskBatch, maskHead, maskRow, scale, minValue, threads)
 napi_value AttentionFn(napi_env env, napi_callback_info info) {
-  napi_value argv[16];
+  napi_value argv[17];
   int64_t v[13], length = 0;
-  float* heap = rowKernelArgs(env, info, 16, argv, 13, v, "attention", &length);
-  double minValue;
+  float* heap = rowKernelArgs(env, info, 17, argv, 13, v, "attention", &length);
+  double real[2];
   int64_t threads;
-  if (!heap || !numberArgs(env, argv, 14, 1, 0, "attention", nullptr, &minValue) || !numberArgs(env, argv, 15, 1, 1, "attention", &threads, nullptr))
+  if (!heap || !numberArgs(env, argv, 14, 2, 0, "attention", nullptr, real) || !numberArgs(env, argv, 16, 1, 1, "attention", &threads, nullptr))
     return nullptr;
+  const double minValue = real[1];
   mmft::AttentionShape shape;
   int64_t qSize, kvSize;
   if (!attentionShape(v + 5, v[3], length, &shape, &qSize, &kvSize) || !fits(v[0], qSize, length) || !fits(v[1], kvSize, length) ||
       !fits(v[2], kvSize, length) || !fits(v[4], qSize, length))
     return outOfRange(env, "attention");
+  shape.scale = float(real[0]);
   mmft::attention(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], shape, float(minValue), threadArg(threads));
   return nullptr;
 }
 
 // attentionGrad(heap, dContextOffset, qOffset, kOffset, vOffset, maskOffset, dqOffset, dkOffset, dvOffset, batch, heads,
-//               queries, keys, headDim, maskBatch, maskHead, maskRow, minValue, threads)
+//               queries, keys, headDim, maskBatch, maskHead, maskRow, scale, minValue, threads)
 napi_value AttentionGradFn(napi_env env, napi_callback_info info) {
-  napi_value argv[19];
+  napi_value argv[20];
   int64_t v[16], length = 0;
-  float* heap = rowKernelArgs(env, info, 19, argv, 16, v, "attentionGrad", &length);
-  double minValue;
+  float* heap = rowKernelArgs(env, info, 20, argv, 16, v, "attentionGrad", &length);
+  double real[2];
   int64_t threads;
-  if (!heap || !numberArgs(env, argv, 17, 1, 0, "attentionGrad", nullptr, &minValue) ||
-      !numberArgs(env, argv, 18, 1, 1, "attentionGrad", &threads, nullptr))
+  if (!heap || !numberArgs(env, argv, 17, 2, 0, "attentionGrad", nullptr, real) ||
+      !numberArgs(env, argv, 19, 1, 1, "attentionGrad", &threads, nullptr))
     return nullptr;
+  const double minValue = real[1];
   mmft::AttentionShape shape;
   int64_t qSize, kvSize;
   if (!attentionShape(v + 8, v[4], length, &shape, &qSize, &kvSize) || !fits(v[0], qSize, length) || !fits(v[1], qSize, length) ||
       !fits(v[2], kvSize, length) || !fits(v[3], kvSize, length) || !fits(v[5], qSize, length) || !fits(v[6], kvSize, length) ||
       !fits(v[7], kvSize, length))
     return outOfRange(env, "attentionGrad");
+  shape.scale = float(real[0]);
   mmft::attentionGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], heap + v[7], shape,
                       float(minValue), threadArg(threads));
   return nullptr;
@@ -390,7 +410,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"info", Info}, {"layerNorm", LayerNormFn}, {"layerNormGrad", LayerNormGradFn}, {"adamwUpdate", AdamWFn},
-               {"sumRows", SumRowsFn},   {"quickGelu", QuickGeluFn},         {"quickGeluGrad", QuickGeluGradFn},
+               {"sumRows", SumRowsFn}, {"addRepeated", AddRepeatedFn},   {"quickGelu", QuickGeluFn},         {"quickGeluGrad", QuickGeluGradFn},
                {"softmax", SoftmaxFn},   {"softmaxGrad", SoftmaxGradFn},     {"attention", AttentionFn},
                {"attentionGrad", AttentionGradFn}};
   for (const auto& f : fns) {

@@ -1,7 +1,7 @@
 // Attention forward and backward; see attention.h. Per (b, h) slice, with D = heads·headDim:
-//   forward   X = Q_bh·K_bhᵀ → P = masked softmax of X → C_bh = P·V_bh
+//   forward   X = Q_bh·K_bhᵀ·scale → P = masked softmax of X → C_bh = P·V_bh
 //   backward  X and P again, dP = dC_bh·V_bhᵀ, dV_bh = Pᵀ·dC_bh,
-//             dS = P∘(dP − rowsum(dP∘P)) (zero where the clamp acted), dQ_bh = dS·K_bh, dK_bh = dSᵀ·Q_bh
+//             dS = P∘(dP − rowsum(dP∘P))·scale (zero where the clamp acted), dQ_bh = dS·K_bh, dK_bh = dSᵀ·Q_bh
 // Each slice writes only its own head's columns of C, dQ, dK and dV, so slices run in parallel.
 #include "attention.h"
 
@@ -41,6 +41,11 @@ void forSlices(const AttentionShape& s, int threads, F&& body) {
   });
 }
 
+void scaleInPlace(float* x, int64_t n, float scale) {
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < n; i++) x[i] *= scale;
+}
+
 thread_local std::vector<float> scratchA, scratchB, scratchC;
 
 float* scratch(std::vector<float>& buffer, int64_t n) {
@@ -50,10 +55,11 @@ float* scratch(std::vector<float>& buffer, int64_t n) {
 
 }  // namespace
 
-// X = Q_bh·K_bhᵀ into `scores` and P = softmax(max(X + mask, minValue)) into `probs` (T × S each).
+// X = Q_bh·K_bhᵀ·scale into `scores` and P = softmax(max(X + mask, minValue)) into `probs` (T × S each).
 static void slicePattern(const Slice& x, const AttentionShape& s, float minValue, float* scores, float* probs) {
   const int64_t T = s.queries, S = s.keys, D = s.heads * s.headDim;
   gemmSerial(int(T), int(S), int(s.headDim), rows(x.q, D), transposed(x.k, D), scores, S);
+  scaleInPlace(scores, T * S, s.scale);
   softmaxRowsSerial(scores, x.mask, s.maskRow, probs, T, S, minValue);
 }
 
@@ -83,6 +89,7 @@ void attentionGrad(const float* dContext, const float* q, const float* k, const 
     gemmSerial(int(T), int(S), int(hd), rows(dc, D), transposed(x.v, D), ds, S);  // dP
     gemmSerial(int(S), int(hd), int(T), transposed(p, S), rows(dc, D), dv + x.outKv, D);
     softmaxGradRowsSerial(ds, p, scores, x.mask, s.maskRow, ds, T, S, minValue);  // dS, in place
+    scaleInPlace(ds, T * S, s.scale);
     gemmSerial(int(T), int(hd), int(S), rows(ds, S), rows(x.k, D), dq + x.outQ, D);
     gemmSerial(int(S), int(hd), int(T), transposed(ds, S), rows(x.q, D), dk + x.outKv, D);
   });

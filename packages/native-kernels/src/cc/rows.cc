@@ -93,6 +93,20 @@ MMFT_ROWS_CLONES void sumRowsRange(const float* x, double* acc, int64_t begin, i
   }
 }
 
+// [begin, end) of out = a + b repeated every m floats; begin is where a row of b starts or inside it.
+MMFT_ROWS_CLONES void addRepeatedRange(const float* a, const float* b, float* out, int64_t begin, int64_t end, int64_t m) {
+  int64_t i = begin;
+  while (i < end) {
+    const int64_t j0 = i % m, len = std::min(end - i, m - j0);
+    const float *ar = a + i, *br = b + j0;
+    float* o = out + i;
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8) store(o + j, load(ar + j) + load(br + j));
+    for (; j < len; j++) o[j] = ar[j] + br[j];
+    i += len;
+  }
+}
+
 MMFT_INLINE v8f vsigmoid(v8f ax) { return splat(1.0f) / (splat(1.0f) + vexp(-ax)); }
 
 constexpr float QUICK_GELU_ALPHA = 1.702f;
@@ -221,6 +235,10 @@ void sumRows(const float* x, float* out, int64_t rows, int64_t cols, int threads
     for (int w = 0; w < t; w++) s += acc[size_t(w * cols + c)];
     out[c] = float(s);
   }
+}
+
+void addRepeated(const float* a, const float* b, float* out, int64_t n, int64_t m, int threads) {
+  if (n > 0 && m > 0) parallelElements(n, threads, [&](int64_t s, int64_t e) { addRepeatedRange(a, b, out, s, e, m); });
 }
 
 void quickGelu(const float* x, float* y, int64_t n, int threads) {

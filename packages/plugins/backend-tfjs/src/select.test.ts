@@ -9,8 +9,8 @@ import plugin, { resetBackendSelection, selectBackend, tfjsBackend, tfjsBackendC
 import { nativeKernelsStatus } from '@mmft/native-kernels';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
-const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
-  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad'] : [])];
+const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
+  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad', 'Add'] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 

@@ -21,6 +21,12 @@ export { Identity } from '@tensorflow/tfjs-core';
 export { Cast } from '@tensorflow/tfjs-core';
 export type { CastAttrs } from '@tensorflow/tfjs-core';
 
+/** Elementwise addition with broadcasting: residual connections, biases, gradient accumulation. */
+export { Add } from '@tensorflow/tfjs-core';
+
+/** Gather along an axis: every embedding lookup (rows of a table). */
+export { GatherV2 } from '@tensorflow/tfjs-core';
+
 // Fused kernels: mmft's own names (tfjs has none of these). The callers define the same strings
 // and call them with tf.engine().runKernel only where getKernel(name, tf.getBackend()) finds
 // them, else they run the composite ops: @mmft/core's LayerNorm module and activations
@@ -74,12 +80,14 @@ export interface MaskedSoftmaxAttrs {
 export const MaskedSoftmaxGrad = 'MmftMaskedSoftmaxGrad';
 
 /**
- * Multi-head attention core: inputs q [B, T, D] (pre-scaled), k and v [B, S, D], an additive mask
- * [B|1, H|1, T|1, S]; output context [B, T, D] = softmax(max(q·kᵀ + mask, minValue))·v per head.
+ * Multi-head attention core: inputs q [B, T, D], k and v [B, S, D], an additive mask
+ * [B|1, H|1, T|1, S]; output context [B, T, D] = softmax(max(q·kᵀ·scale + mask, minValue))·v per head.
  */
 export const Attention = 'MmftAttention';
 export interface AttentionAttrs {
   numHeads: number;
+  /** Multiplies the scores (1/√headDim). */
+  scale: number;
   /** The clamp (@mmft/core's MASK_MIN). */
   minValue: number;
 }

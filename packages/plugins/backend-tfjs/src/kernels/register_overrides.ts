@@ -5,10 +5,12 @@
 // gradients (tfjs-core's registerGradient), for wasm and cpu.
 import { getGradient, getKernel, registerGradient, registerKernel, unregisterGradient, unregisterKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
 import { loadNativeKernels, type NativeKernels } from '@mmft/native-kernels';
-import { BatchMatMul, Cast, Identity, Sum, UnsortedSegmentSum } from './kernel_names';
+import { Add, BatchMatMul, Cast, GatherV2, Identity, Sum, UnsortedSegmentSum } from './kernel_names';
 import { makeWasmBatchMatMul } from './wasm/BatchMatMul';
 import { makeWasmSum } from './wasm/Sum';
 import { makeWasmCast, makeWasmIdentity } from './wasm/Identity';
+import { makeWasmGatherV2 } from './wasm/GatherV2';
+import { makeWasmAdd } from './wasm/Add';
 import { wasmUnsortedSegmentSum } from './wasm/UnsortedSegmentSum';
 import { wasmAdamWUpdate } from './wasm/AdamWUpdate';
 import { wasmLayerNorm } from './wasm/LayerNorm';
@@ -83,6 +85,7 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     { kernelName: Sum, backendName: 'wasm', make: (stock) => makeWasmSum(stock!) },
     { kernelName: Identity, backendName: 'wasm', make: (stock) => makeWasmIdentity(stock!) },
     { kernelName: Cast, backendName: 'wasm', make: (stock) => makeWasmCast(stock!) },
+    { kernelName: GatherV2, backendName: 'wasm', make: (stock) => makeWasmGatherV2(stock!) },
     { kernelName: UnsortedSegmentSum, backendName: 'wasm', fillsMissing: true, make: () => wasmUnsortedSegmentSum },
     fusedKernel(wasmLayerNorm, layerNormGradConfig),
     fusedKernel(wasmLayerNormGrad),
@@ -98,6 +101,8 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     fusedKernel(wasmMaskedSoftmaxGrad, undefined, ['softmaxGrad']),
     fusedKernel(wasmAttention, attentionGradConfig, ['attention']),
     fusedKernel(wasmAttentionGrad, undefined, ['attentionGrad']),
+    // Last, as it needs the addon too: without it the stock Add stays.
+    { kernelName: Add, backendName: 'wasm', needsNative: ['addRepeated'], make: (stock) => makeWasmAdd(stock!) },
   ],
   cpu: [
     fusedKernel(cpuLayerNorm, layerNormGradConfig),
@@ -125,7 +130,7 @@ const keyOf = (kernelName: string, backendName: string): string => `${backendNam
  * installed (already-installed ones included). Idempotent.
  *
  * @example
- * installKernelOverrides('wasm'); // ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum', 'MmftLayerNorm', …]
+ * installKernelOverrides('wasm'); // ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', …]
  * installKernelOverrides('wasm', { native: false }); // the same, without the native GEMM
  * installKernelOverrides('wasm', { fused: false }); // the stock-kernel overrides only
  */

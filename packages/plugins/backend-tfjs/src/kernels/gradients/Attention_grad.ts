@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { Attention, AttentionGrad, type AttentionAttrs } from '../kernel_names';
 
-function maskGradient(dy: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Tensor, { numHeads, minValue }: AttentionAttrs): Tensor {
+function maskGradient(dy: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Tensor, { numHeads, scale, minValue }: AttentionAttrs): Tensor {
   return tf.tidy(() => {
     const heads = (x: Tensor) => tf.transpose(tf.reshape(x, [x.shape[0]!, x.shape[1]!, numHeads, x.shape[2]! / numHeads]), [0, 2, 1, 3]);
-    const z = tf.add(tf.matMul(heads(q), heads(k), false, true), mask);
+    const z = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), mask);
     const p = tf.softmax(tf.maximum(z, minValue));
     const dp = tf.matMul(heads(dy), heads(v), false, true);
     const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), tf.cast(tf.greaterEqual(z, minValue), 'float32'));

@@ -149,11 +149,13 @@ describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
     removeKernelOverrides();
     const stock = getKernel('BatchMatMul', 'wasm');
     const options = { native: path === 'native', fused: false };
-    expect(installKernelOverrides('wasm', options)).toEqual(['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum']);
+    // The native Add needs the addon, so only the native path has it.
+    const expected = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', ...(path === 'native' ? ['Add'] : [])];
+    expect(installKernelOverrides('wasm', options)).toEqual(expected);
     const override = getKernel('BatchMatMul', 'wasm');
     expect(override.kernelFunc).not.toBe(stock.kernelFunc);
     expect(override.setupFunc).toBe(stock.setupFunc);
-    expect(installKernelOverrides('wasm', options)).toEqual(['BatchMatMul', 'Sum', 'Identity', 'Cast', 'UnsortedSegmentSum']);
+    expect(installKernelOverrides('wasm', options)).toEqual(expected);
     expect(getKernel('BatchMatMul', 'wasm')).toBe(override);
     if (native.available) {
       // Switching paths replaces the override instead of wrapping it.
