@@ -80,6 +80,13 @@ MMFT_CLONES void microKernel(int kc, const float* __restrict ap, const float* __
 void packA(const float* a, int64_t rs, int64_t cs, int i0, int mc, int p0, int kc, float* out) {
   for (int ir = 0; ir < mc; ir += MR) {
     const int rows = std::min(MR, mc - ir);
+    if (rs == 1 && rows == MR) {
+      // A stored transposed (a weight gradient's dyᵀ): the panel's MR rows are adjacent in
+      // memory at each p, so copy them together instead of MR strided passes.
+      for (int p = 0; p < kc; p++) std::memcpy(out + p * MR, a + (i0 + ir) + (p0 + p) * cs, MR * sizeof(float));
+      out += MR * kc;
+      continue;
+    }
     for (int r = 0; r < MR; r++) {
       float* dst = out + r;
       if (r >= rows) {

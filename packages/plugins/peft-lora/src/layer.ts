@@ -103,7 +103,9 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
         if (!s.active || s.merged) continue;
         const dropped = this.child<AdapterDict<Dropout>>('lora_dropout').get(name).forward(x);
         const a = this.child<AdapterDict<Linear>>('lora_A').get(name).forward(dropped);
-        y = tf.add(y, tf.mul(this.child<AdapterDict<Linear>>('lora_B').get(name).forward(a), s.scaling));
+        const delta = this.child<AdapterDict<Linear>>('lora_B').get(name).forward(a);
+        // alpha = r (scaling 1) is common: skip a multiply forward and backward per layer.
+        y = tf.add(y, s.scaling === 1 ? delta : tf.mul(delta, s.scaling));
       }
       return y;
     });
