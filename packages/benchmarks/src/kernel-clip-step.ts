@@ -12,7 +12,7 @@ import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
 import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
 import {
   AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
-  Softmax, SoftmaxGrad,
+  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad,
   installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
 } from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
@@ -89,6 +89,7 @@ const FUSED_GROUPS: Readonly<Record<string, readonly string[]>> = {
   gelu: [QuickGelu, QuickGeluGrad, Gelu, GeluGrad],
   softmax: [Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad],
   attention: [Attention, AttentionGrad],
+  linear: [Linear, LinearNoBias, LinearGradInput, LinearGradWeight],
 };
 
 function fusedOption(arg: string | undefined): boolean | string[] {
@@ -135,6 +136,7 @@ async function compare(step: () => tf.Tensor[]): Promise<void> {
     ['+ native quick_gelu', fusedOption('adamw,layernorm,gelu')],
     ['+ native softmax', fusedOption('adamw,layernorm,gelu,softmax')],
     ['+ native attention core', fusedOption('adamw,layernorm,gelu,softmax,attention')],
+    ['+ native Linear', fusedOption('adamw,layernorm,gelu,softmax,attention,linear')],
   ];
   const results = settings.map(() => ({ medians: [] as number[], kernels: 0, kernelMs: [] as number[] }));
   for (let round = 0; round < 4; round++) {

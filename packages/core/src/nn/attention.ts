@@ -9,7 +9,8 @@ import { Dropout } from './dropout';
 import { Linear } from './linear';
 import { extendMaskForPrefix, MASK_MIN } from './masks';
 import { Module } from './module';
-import { ATTENTION_KERNEL, maskedSoftmax, registered } from './softmax';
+import { isRegistered } from './fused-kernel';
+import { ATTENTION_KERNEL, maskedSoftmax } from './softmax';
 
 /** Child names of the four projections. */
 export interface AttentionProjectionNames {
@@ -118,7 +119,7 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   private fusable(q: tf.Tensor, mask: tf.Tensor | undefined, keys: number): boolean {
     const dropout = this.child<Dropout>('dropout');
     return (
-      registered(ATTENTION_KERNEL) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
+      isRegistered(ATTENTION_KERNEL) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
       (!mask || (mask.dtype === 'float32' && mask.shape[3] === keys))
     );
   }

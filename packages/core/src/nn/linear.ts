@@ -1,11 +1,18 @@
 // A fully connected layer y = x Wᵀ + b with W stored [out, in] as in PyTorch and HF checkpoints,
 // so weights load without transposition. Follows torch/nn/modules/linear.py (layout and
-// reset_parameters defaults).
+// reset_parameters defaults). Runs as one fused kernel (product, bias, any input rank) where the
+// active tfjs backend registers one (@mmft/backend-tfjs does for wasm with its native addon, with
+// gradients), else as tfjs's reshape, matMul and add.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '../errors';
+import { isRegistered } from './fused-kernel';
 import { fanInUniform, type Initializer } from './init';
 import { Module } from './module';
+
+/** Fused kernel names (inputs x [..., in], weight [out, in] and bias [out]; output [..., out]). */
+export const LINEAR_KERNEL = 'MmftLinear';
+export const LINEAR_NO_BIAS_KERNEL = 'MmftLinearNoBias';
 
 /** Options of `Linear`. */
 export interface LinearOptions {
@@ -59,11 +66,15 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
         `Linear(${this.inFeatures} → ${this.outFeatures}) got input of shape [${x.shape.join(', ')}]; ` +
         `its last dimension must be ${this.inFeatures}`,
     );
+    const bias = this.bias;
+    const kernel = bias ? LINEAR_KERNEL : LINEAR_NO_BIAS_KERNEL;
+    if (x.dtype === 'float32' && this.weight.dtype === 'float32' && isRegistered(kernel)) {
+      return tf.engine().runKernel<tf.Tensor>(kernel, bias ? { x, weight: this.weight, bias } : { x, weight: this.weight });
+    }
     return tf.tidy(() => {
       const x2d = tf.reshape(x, [-1, this.inFeatures]);
       // transposeB reads W [out, in] as Wᵀ without materialising a transposed copy.
       let y = tf.matMul(x2d, this.weight, false, true);
-      const bias = this.bias;
       if (bias) y = tf.add(y, bias);
       return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
     });

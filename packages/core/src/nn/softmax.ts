@@ -3,6 +3,7 @@
 // (@mmft/backend-tfjs does for wasm with its native addon, with gradients), else tfjs's ops.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { isRegistered as registered } from './fused-kernel';
 import { MASK_MIN } from './masks';
 
 /** Fused kernel names: core calls them, a backend plugin registers them (input logits [, mask]). */
@@ -14,8 +15,6 @@ export const MASKED_SOFTMAX_KERNEL = 'MmftMaskedSoftmax';
  */
 export const ATTENTION_KERNEL = 'MmftAttention';
 
-/** Whether the active backend registers `kernelName`. */
-export const registered = (kernelName: string): boolean => tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 
 /**
  * softmax(scores) over the last axis, or softmax(max(scores + mask, MASK_MIN)) with a mask that

@@ -10,7 +10,8 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
 const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
-  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad', 'Add'] : [])];
+  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad',
+    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'Add'] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 

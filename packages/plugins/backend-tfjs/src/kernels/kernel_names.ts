@@ -93,3 +93,12 @@ export interface AttentionAttrs {
 }
 /** Backward of Attention: inputs dy, q, k, v, mask; outputs [dq, dk, dv]. */
 export const AttentionGrad = 'MmftAttentionGrad';
+
+/** A Linear layer y = x·Wᵀ + b: inputs x [..., in], weight [out, in], bias [out]; output [..., out]. */
+export const Linear = 'MmftLinear';
+/** The same without a bias: inputs x, weight. */
+export const LinearNoBias = 'MmftLinearNoBias';
+/** dx = dy·W: inputs dy [..., out], weight [out, in]; output [..., in]. */
+export const LinearGradInput = 'MmftLinearGradInput';
+/** dW = dyᵀ·x over every leading position: inputs dy [..., out], x [..., in]; output [out, in]. */
+export const LinearGradWeight = 'MmftLinearGradWeight';

@@ -17,6 +17,7 @@ import { wasmLayerNorm } from './wasm/LayerNorm';
 import { wasmLayerNormGrad } from './wasm/LayerNormGrad';
 import { wasmQuickGelu, wasmQuickGeluGrad } from './wasm/QuickGelu';
 import { wasmAttention, wasmAttentionGrad } from './wasm/Attention';
+import { wasmLinear, wasmLinearGradInput, wasmLinearGradWeight, wasmLinearNoBias } from './wasm/Linear';
 import { wasmMaskedSoftmax, wasmMaskedSoftmaxGrad, wasmSoftmax, wasmSoftmaxGrad } from './wasm/Softmax';
 import type { NativeFusedKernel } from './wasm/fused_utils';
 import { cpuAdamWUpdate } from './cpu/AdamWUpdate';
@@ -31,6 +32,7 @@ import { layerNormGradConfig } from './gradients/LayerNorm_grad';
 import { quickGeluGradConfig } from './gradients/QuickGelu_grad';
 import { maskedSoftmaxGradConfig, softmaxGradConfig } from './gradients/Softmax_grad';
 import { attentionGradConfig } from './gradients/Attention_grad';
+import { linearGradConfig, linearNoBiasGradConfig } from './gradients/Linear_grad';
 
 /**
  * An override: which kernel of which backend, and how to build it from the stock kernel. A kernel
@@ -101,6 +103,10 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     fusedKernel(wasmMaskedSoftmaxGrad, undefined, ['softmaxGrad']),
     fusedKernel(wasmAttention, attentionGradConfig, ['attention']),
     fusedKernel(wasmAttentionGrad, undefined, ['attentionGrad']),
+    fusedKernel(wasmLinear, linearGradConfig, ['addRepeated']),
+    fusedKernel(wasmLinearNoBias, linearNoBiasGradConfig, ['addRepeated']),
+    fusedKernel(wasmLinearGradInput, undefined, ['addRepeated']),
+    fusedKernel(wasmLinearGradWeight, undefined, ['addRepeated']),
     // Last, as it needs the addon too: without it the stock Add stays.
     { kernelName: Add, backendName: 'wasm', needsNative: ['addRepeated'], make: (stock) => makeWasmAdd(stock!) },
   ],

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
-import { causalMask, combineMasks, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
+import { causalMask, combineMasks, Linear as LinearModule, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { Attention, MaskedSoftmax, QuickGelu, Softmax } from '../kernel_names';
+import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax } from '../kernel_names';
 import { installKernelOverrides, installedKernelOverrides } from '../register_overrides';
 import { values } from '../fused/test_utils';
 
-const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention];
+const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias];
 const status = nativeKernelsStatus();
 const maybe = status.available ? describe : describe.skip;
 
@@ -75,7 +75,7 @@ maybe('native-only wasm kernels against the composite ops', () => {
     expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining([QuickGelu, Softmax, MaskedSoftmax]));
   });
 
-  test.each([[[32, 65, 512]], [[3, 37]], [[1]]])('quick_gelu %j', (shape) => compare(quickGelu, shape, 4));
+  test.each([[[8, 65, 512]], [[3, 37]], [[1]]])('quick_gelu %j', (shape) => compare(quickGelu, shape, 4));
 
   test.each([[[32, 2, 65, 65]], [[2, 3, 5, 13]]])('softmax %j', (shape) => compare((x) => maskedSoftmax(x), shape, 6));
 
@@ -160,5 +160,46 @@ maybe('the fused attention core against the composite ops', () => {
     compareAttention(attn, values([2, 4, 16], 8), { keyValueStates: values([2, 5, 12], 9), pastKeyValues: past, attentionMask: tf.zeros([2, 1, 1, 5]) });
     tf.dispose([past.key, past.value]);
     attn.dispose();
+  });
+});
+
+maybe('the fused Linear against the composite ops', () => {
+  /** Output and gradients of x and of the layer's parameters (or only x when frozen), fused on or off. */
+  function run(fused: boolean, layer: LinearModule, x: tf.Tensor, frozen = false): Float32Array[] {
+    installKernelOverrides('wasm', { fused });
+    const before = tf.memory().numTensors;
+    const params = frozen ? [] : layer.namedParameters().map(([, p]) => p);
+    const out = tf.tidy(() => {
+      const w = values([...x.shape.slice(0, -1), layer.outFeatures], 13);
+      const f = (input: tf.Tensor) => tf.sum(tf.mul(layer.forward(input), w));
+      const dx = tf.grad(f)(x);
+      const grads = params.length ? Object.values(tf.variableGrads(() => f(x) as tf.Scalar, params).grads) : [];
+      return [layer.forward(x), dx, ...grads];
+    });
+    const data = out.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(out);
+    expect(tf.memory().numTensors).toBe(before);
+    return data;
+  }
+
+  test.each([
+    ['bias, [32, 65, 128] → 256', [32, 65, 128], 256, true, false],
+    ['no bias (LoRA A), [2, 7, 12] → 3', [2, 7, 12], 3, false, false],
+    ['rank 1 input', [5], 4, true, false],
+    ['frozen weights: only dx', [3, 4, 6], 5, true, true],
+  ] as Array<[string, number[], number, boolean, boolean]>)('%s', async (_, shape, out, bias, frozen) => {
+    const layer = new LinearModule(shape[shape.length - 1]!, out, { bias, seed: 7 });
+    if (frozen) for (const [, p] of layer.namedParameters()) p.trainable = false;
+    const x = values(shape, 2);
+    installKernelOverrides('wasm');
+    const info = await tf.profile(() => layer.forward(x));
+    tf.dispose(info.result as tf.Tensor);
+    expect(info.kernels.map((k) => k.name)).toEqual([bias ? Linear : LinearNoBias]);
+    const composite = run(false, layer, x, frozen);
+    const fused = run(true, layer, x, frozen);
+    expect(fused.length).toBe(composite.length);
+    fused.forEach((v, i) => expectRelClose(v, composite[i]!, 2e-6, 1));
+    tf.dispose(x);
+    layer.dispose();
   });
 });
