@@ -1,9 +1,10 @@
 // Child entry measuring mmft's GEMM ceiling: square fp32 tf.matMul on the selected tfjs engine
-// (wasm by default, with mmft's kernel overrides), median of 10 after 3 warm-ups, as GFLOP/s.
+// (wasm by default, with mmft's kernel overrides: the native GEMM where the addon is built),
+// median of 10 after 3 warm-ups, as GFLOP/s.
 // Usage: node dist/child/gemm.js [sizes...]  → `RESULT {"ceilings":[...]}`
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
+import { nativeKernelsStatus, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
 import type { GemmCeiling } from '../suite/result';
 import { quantile } from '../suite/stats';
 
@@ -16,6 +17,12 @@ import { quantile } from '../suite/stats';
 export async function gemmCeilings(sizes: readonly number[]): Promise<GemmCeiling[]> {
   const selection = await selectBackend(tfjsBackendConfigSchema.parse({ prefer: ['wasm', 'cpu'] }));
   const out: GemmCeiling[] = [];
+  const { engine, threads, kernelOverrides } = selection.capabilities;
+  const native = nativeKernelsStatus();
+  // The engine's own threads, or the native GEMM's when the BatchMatMul override sends products there.
+  const label = native.available && kernelOverrides.includes('BatchMatMul')
+    ? `tfjs ${engine}, matMul on the native GEMM (${native.kernels.isa}, threads ${native.kernels.threads})`
+    : `tfjs ${engine} (threads ${threads})`;
   for (const n of sizes) {
     const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
     const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
@@ -28,7 +35,7 @@ export async function gemmCeilings(sizes: readonly number[]): Promise<GemmCeilin
       if (i >= 3) seconds.push((performance.now() - start) / 1000);
     }
     tf.dispose([a, b]);
-    out.push({ engine: `tfjs ${selection.capabilities.engine} (threads ${selection.capabilities.threads})`, size: n, gflops: (2 * n ** 3) / quantile(seconds, 0.5) / 1e9 });
+    out.push({ engine: label, size: n, gflops: (2 * n ** 3) / quantile(seconds, 0.5) / 1e9 });
   }
   return out;
 }
