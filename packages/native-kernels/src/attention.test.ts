@@ -7,22 +7,13 @@
 // Skipped, with the reason printed, when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
 import { nativeKernelsStatus, type AttentionOperands, type NativeKernels } from './index';
+import { expectClose, values } from './heap.test-helper';
 
 const status = nativeKernelsStatus();
 if (!status.available) console.warn(`native attention not tested: ${status.reason}`);
 const kernels = status.available && typeof status.kernels.attention === 'function' ? (status.kernels as Required<NativeKernels>) : undefined;
 const maybe = kernels ? describe : describe.skip;
 const MIN = -3.4028234663852886e38;
-
-function values(size: number, seed: number, scale = 1): Float64Array {
-  const out = new Float64Array(size);
-  let state = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = Math.fround((state / 2 ** 31 - 1) * scale);
-  }
-  return out;
-}
 
 interface Case {
   B: number; H: number; T: number; S: number; hd: number;
@@ -69,15 +60,6 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
       }
     }
   return { probs, ctx, dq, dk, dv };
-}
-
-function expectClose(actual: Float32Array, expected: Float64Array, tol = 2e-5): void {
-  let [scale, worst] = [1e-30, 0];
-  expected.forEach((e, i) => {
-    scale = Math.max(scale, Math.abs(e));
-    worst = Math.max(worst, Math.abs(actual[i]! - e));
-  });
-  expect(worst / scale).toBeLessThanOrEqual(tol);
 }
 
 function runCase(c: Case): void {

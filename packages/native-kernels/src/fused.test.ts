@@ -5,47 +5,11 @@
 // Skipped, with the reason printed, when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
 import { FUSED_PARALLEL_MIN_ELEMENTS, nativeKernelsStatus, type AdamWParams } from './index';
+import { expectClose, layout, values } from './heap.test-helper';
 
 const status = nativeKernelsStatus();
 if (!status.available) console.warn(`native fused kernels not tested: ${status.reason}`);
 const maybe = status.available ? describe : describe.skip;
-
-function values(size: number, seed: number, scale = 1, shift = 0): Float64Array {
-  const out = new Float64Array(size);
-  let state = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = Math.fround((state / 2 ** 31 - 1) * scale + shift);
-  }
-  return out;
-}
-
-/** A heap of NaNs with `parts` laid out one after another from float 5; returns their offsets. */
-function layout(parts: Array<Float64Array | number>): { heap: Float32Array; at: number[] } {
-  const at: number[] = [];
-  let next = 5;
-  for (const part of parts) {
-    at.push(next);
-    next += typeof part === 'number' ? part : part.length;
-  }
-  const heap = new Float32Array(next + 3).fill(Number.NaN);
-  parts.forEach((part, i) => {
-    if (typeof part !== 'number') heap.set(part, at[i]);
-  });
-  return { heap, at };
-}
-
-/** max |actual − expected| ≤ tol · max(1e-30, max |expected|): 1e-6 relative to the largest value. */
-function expectClose(actual: Float32Array, expected: Float64Array, tol = 1e-6): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1e-30;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(worst / scale).toBeLessThanOrEqual(tol);
-}
 
 function layerNormReference(x: Float64Array, gamma: Float64Array, beta: Float64Array, rows: number, cols: number, eps: number) {
   const y = new Float64Array(rows * cols);

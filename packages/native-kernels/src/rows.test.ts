@@ -6,51 +6,12 @@
 // when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
 import { FUSED_PARALLEL_MIN_ELEMENTS, nativeKernelsStatus, type NativeKernels, type SoftmaxOperands } from './index';
+import { expectClose, expectNothingPast, layout, values } from './heap.test-helper';
 
 const status = nativeKernelsStatus();
 if (!status.available) console.warn(`native row kernels not tested: ${status.reason}`);
 const kernels = status.available && typeof status.kernels.sumRows === 'function' ? (status.kernels as Required<NativeKernels>) : undefined;
 const maybe = kernels ? describe : describe.skip;
-
-function values(size: number, seed: number, scale = 1, shift = 0): Float64Array {
-  const out = new Float64Array(size);
-  let state = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = Math.fround((state / 2 ** 31 - 1) * scale + shift);
-  }
-  return out;
-}
-
-/** A heap of NaNs with `parts` laid out one after another from float 3; returns their offsets. */
-function layout(parts: Array<Float64Array | number>): { heap: Float32Array; at: number[] } {
-  const at: number[] = [];
-  let next = 3;
-  for (const part of parts) {
-    at.push(next);
-    next += typeof part === 'number' ? part : part.length;
-  }
-  const heap = new Float32Array(next + 5).fill(Number.NaN);
-  parts.forEach((part, i) => {
-    if (typeof part !== 'number') heap.set(part, at[i]);
-  });
-  return { heap, at };
-}
-
-function expectClose(actual: Float32Array, expected: Float64Array, tol = 1e-6): void {
-  expect(actual.length).toBe(expected.length);
-  let [scale, worst] = [1e-30, 0];
-  expected.forEach((e, i) => {
-    scale = Math.max(scale, Math.abs(e));
-    worst = Math.max(worst, Math.abs(actual[i]! - e));
-  });
-  expect(worst / scale).toBeLessThanOrEqual(tol);
-}
-
-/** The padding after the last part (from `end`) is still NaN: nothing was written past an output. */
-function expectNothingPast(heap: Float32Array, end: number): void {
-  expect(Array.from(heap.subarray(end)).every(Number.isNaN)).toBe(true);
-}
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-1.702 * v));
 

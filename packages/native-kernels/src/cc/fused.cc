@@ -3,6 +3,7 @@
 // eight float64 partial sums, so they are summed in another order than the JavaScript kernels'
 // one running sum (differences ~1e-16 relative before the float32 store).
 #include "fused.h"
+#include "clones.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,11 +19,6 @@
 namespace mmft {
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MMFT_FUSED_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MMFT_FUSED_CLONES
-#endif
 
 typedef double v8d __attribute__((vector_size(64)));
 typedef float v8f __attribute__((vector_size(32)));
@@ -58,7 +54,7 @@ __attribute__((always_inline)) inline void rowStats(const float* x, int64_t d, d
   *rstd = 1.0 / std::sqrt(s / double(d) + eps);
 }
 
-MMFT_FUSED_CLONES void layerNormRows(const float* x, const float* gamma, const float* beta, float* y, int64_t begin, int64_t end, int64_t d,
+MMFT_TARGET_CLONES void layerNormRows(const float* x, const float* gamma, const float* beta, float* y, int64_t begin, int64_t end, int64_t d,
                                      double eps) {
   for (int64_t r = begin; r < end; r++) {
     const float* xr = x + r * d;
@@ -70,7 +66,7 @@ MMFT_FUSED_CLONES void layerNormRows(const float* x, const float* gamma, const f
 }
 
 // Rows [begin, end): writes dx, adds this range's dgamma / dbeta terms to accGamma / accBeta.
-MMFT_FUSED_CLONES void layerNormGradRows(const float* dy, const float* x, const float* gamma, float* dx, double* __restrict accGamma,
+MMFT_TARGET_CLONES void layerNormGradRows(const float* dy, const float* x, const float* gamma, float* dx, double* __restrict accGamma,
                                          double* __restrict accBeta, int64_t begin, int64_t end, int64_t d, double eps) {
   for (int64_t r = begin; r < end; r++) {
     const float* xr = x + r * d;
@@ -117,7 +113,7 @@ MMFT_FUSED_CLONES void layerNormGradRows(const float* dy, const float* x, const 
 // builds with -fno-math-errno (nothing reads errno; √ of a negative cannot occur: v ≥ 0).
 constexpr int64_t ADAM_BLOCK = 64;
 
-MMFT_FUSED_CLONES void adamwRange(const float* p, const float* g, const float* m, const float* v,
+MMFT_TARGET_CLONES void adamwRange(const float* p, const float* g, const float* m, const float* v,
                                                                              float* pOut, float* mOut, float* vOut, int64_t begin, int64_t end,
                                                                              AdamWCoefficients k) {
   alignas(64) double gb[ADAM_BLOCK] = {}, mb[ADAM_BLOCK] = {}, vb[ADAM_BLOCK] = {}, pb[ADAM_BLOCK] = {};

@@ -3,6 +3,7 @@
 // The micro-kernel is compiled for AVX-512, AVX2+FMA and baseline x86-64, and GCC's
 // target_clones picks one at load time from the CPU's own flags (no -march=native needed).
 #include "gemm.h"
+#include "clones.h"
 
 #include <algorithm>
 #include <atomic>
@@ -26,14 +27,9 @@ constexpr int NC = 512;
 
 typedef float v16 __attribute__((vector_size(64)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MMFT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MMFT_CLONES
-#endif
 
 // acc(MR×NR) = Ap(kc×MR)ᵀ · Bp(kc×NR); then C = acc (first K block) or C += acc, valid part only.
-MMFT_CLONES void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* __restrict c, int64_t ldc, int rows,
+MMFT_TARGET_CLONES void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* __restrict c, int64_t ldc, int rows,
                              int cols, bool first) {
   v16 acc0[MR], acc1[MR];
   for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = v16{};

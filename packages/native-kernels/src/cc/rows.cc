@@ -1,6 +1,7 @@
 // Row kernels; see rows.h. Loops are compiled for AVX-512, AVX2+FMA and baseline x86-64
 // (target_clones, as fused.cc), eight floats at a time through GCC vector types.
 #include "rows.h"
+#include "clones.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,11 +15,6 @@
 namespace mmft {
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MMFT_ROWS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MMFT_ROWS_CLONES
-#endif
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -79,7 +75,7 @@ MMFT_INLINE float sexp(float x) {
   return vexp(load(lanes))[0];
 }
 
-MMFT_ROWS_CLONES void sumRowsRange(const float* x, double* acc, int64_t begin, int64_t end, int64_t cols) {
+MMFT_TARGET_CLONES void sumRowsRange(const float* x, double* acc, int64_t begin, int64_t end, int64_t cols) {
   for (int64_t r = begin; r < end; r++) {
     const float* row = x + r * cols;
     int64_t c = 0;
@@ -94,7 +90,7 @@ MMFT_ROWS_CLONES void sumRowsRange(const float* x, double* acc, int64_t begin, i
 }
 
 // [begin, end) of out = a + b repeated every m floats; begin is where a row of b starts or inside it.
-MMFT_ROWS_CLONES void addRepeatedRange(const float* a, const float* b, float* out, int64_t begin, int64_t end, int64_t m) {
+MMFT_TARGET_CLONES void addRepeatedRange(const float* a, const float* b, float* out, int64_t begin, int64_t end, int64_t m) {
   int64_t i = begin;
   while (i < end) {
     const int64_t j0 = i % m, len = std::min(end - i, m - j0);
@@ -111,7 +107,7 @@ MMFT_INLINE v8f vsigmoid(v8f ax) { return splat(1.0f) / (splat(1.0f) + vexp(-ax)
 
 constexpr float QUICK_GELU_ALPHA = 1.702f;
 
-MMFT_ROWS_CLONES void quickGeluRange(const float* x, float* y, int64_t begin, int64_t end) {
+MMFT_TARGET_CLONES void quickGeluRange(const float* x, float* y, int64_t begin, int64_t end) {
   int64_t i = begin;
   for (; i + 8 <= end; i += 8) {
     const v8f v = load(x + i);
@@ -120,7 +116,7 @@ MMFT_ROWS_CLONES void quickGeluRange(const float* x, float* y, int64_t begin, in
   for (; i < end; i++) y[i] = x[i] / (1.0f + sexp(-QUICK_GELU_ALPHA * x[i]));
 }
 
-MMFT_ROWS_CLONES void quickGeluGradRange(const float* dy, const float* x, float* dx, int64_t begin, int64_t end) {
+MMFT_TARGET_CLONES void quickGeluGradRange(const float* dy, const float* x, float* dx, int64_t begin, int64_t end) {
   int64_t i = begin;
   for (; i + 8 <= end; i += 8) {
     const v8f v = load(x + i);
@@ -148,7 +144,7 @@ MMFT_INLINE void logits(const float* x, const float* m, float* out, int64_t n, f
   for (int64_t i = 0; i < n; i++) out[i] = std::max(x[i] + m[i], minValue);
 }
 
-MMFT_ROWS_CLONES void softmaxRange(const float* x, const float* mask, float* y, const SoftmaxShape& s, float minValue, int64_t begin, int64_t end) {
+MMFT_TARGET_CLONES void softmaxRange(const float* x, const float* mask, float* y, const SoftmaxShape& s, float minValue, int64_t begin, int64_t end) {
   const int64_t n = s.cols;
   for (int64_t row = begin; row < end; row++) {
     float* yr = y + row * n;
@@ -179,7 +175,7 @@ MMFT_ROWS_CLONES void softmaxRange(const float* x, const float* mask, float* y, 
   }
 }
 
-MMFT_ROWS_CLONES void softmaxGradRange(const float* dy, const float* y, const float* x, const float* mask, float* dx, const SoftmaxShape& s,
+MMFT_TARGET_CLONES void softmaxGradRange(const float* dy, const float* y, const float* x, const float* mask, float* dx, const SoftmaxShape& s,
                                        float minValue, int64_t begin, int64_t end) {
   const int64_t n = s.cols;
   for (int64_t row = begin; row < end; row++) {
