@@ -9,6 +9,7 @@ import { Dropout } from './dropout';
 import { Linear } from './linear';
 import { extendMaskForPrefix, MASK_MIN } from './masks';
 import { Module } from './module';
+import { repeatBatch } from './repeat-batch';
 import { isRegistered } from './fused-kernel';
 import { ATTENTION_KERNEL, maskedSoftmax } from './softmax';
 
@@ -165,7 +166,7 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
         `got key ${shapeOf(past.key)}, value ${shapeOf(past.value)}`,
     );
     // A prefix shared by the whole batch is stored once and repeated here.
-    const expand = (t: tf.Tensor) => (t.shape[0] === batch ? t : tf.tile(t, [batch, 1, 1, 1]));
+    const expand = (t: tf.Tensor) => (t.shape[0] === batch ? t : repeatBatch(t, batch));
     return { key: expand(past.key), value: expand(past.value) };
   }
 }

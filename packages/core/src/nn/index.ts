@@ -5,6 +5,7 @@ export { Module, type AnyModule } from './module';
 export { ModuleList } from './module-list';
 export { LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL, Linear, type LinearOptions } from './linear';
 export { isRegistered } from './fused-kernel';
+export { repeatBatch } from './repeat-batch';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';

@@ -4,7 +4,7 @@
 // PeftModel.get_prompt feeds past_key_values to every layer (peft/peft_model.py).
 import * as tf from '@tensorflow/tfjs-core';
 import { TransparentWrapper, type PeftLayer } from '@mmft/core';
-import type { AttentionInputs, MultiHeadAttention } from '@mmft/core/nn';
+import { repeatBatch, type AttentionInputs, type MultiHeadAttention } from '@mmft/core/nn';
 import type { PrefixEncoder } from './prefix-encoder';
 
 interface Source {
@@ -55,7 +55,7 @@ export class PrefixAttention extends TransparentWrapper<[tf.Tensor, AttentionInp
       });
       if (inputs.pastKeyValues) parts.push(inputs.pastKeyValues); // a caller's cache comes after the prefixes
       const batch = hidden.shape[0]!;
-      const widen = (t: tf.Tensor) => (t.shape[0] === batch ? t : tf.tile(t, [batch, 1, 1, 1]));
+      const widen = (t: tf.Tensor) => (t.shape[0] === batch ? t : repeatBatch(t, batch));
       const join = (k: 'key' | 'value') => (parts.length === 1 ? parts[0]![k] : tf.concat(parts.map((p) => widen(p[k])), 2));
       return attention.forward(hidden, { ...inputs, pastKeyValues: { key: join('key'), value: join('value') } });
     });

@@ -5,7 +5,7 @@
 // (peft/tuners/prompt_tuning/model.py, peft/utils/save_and_load.py).
 import * as tf from '@tensorflow/tfjs-core';
 import { assertAdapterName, freezeAllExcept, isPromptInjectionPoint, matchesTarget, MmftError, type AppliedAdapter, type PeftLayer, type PromptInjectionPoint } from '@mmft/core';
-import { deriveSeed, Embedding, Module } from '@mmft/core/nn';
+import { deriveSeed, Embedding, Module, repeatBatch } from '@mmft/core/nn';
 import type { PromptTuningConfig } from './config';
 import { checkModelField, encoderDict, loadPromptEmbeddings } from './shared';
 
@@ -80,7 +80,7 @@ export function applyPromptTuning(root: Module, config: PromptTuningConfig, adap
     tf.tidy(() => {
       const active = encoderDict(root).namedChildren().map(([, m]) => m).filter((m): m is PromptEmbedding => m instanceof PromptEmbedding && m.active);
       const tokens = active.length === 1 ? active[0]!.forward() : tf.concat(active.map((m) => m.forward()), 0);
-      return tf.tile(tf.expandDims(tokens, 0), [batch, 1, 1]);
+      return repeatBatch(tf.expandDims(tokens, 0), batch);
     });
   const anyActive = () => encoderDict(root).namedChildren().some(([, m]) => m instanceof PromptEmbedding && m.active);
   const refresh = () => points.forEach(([, p]) => p.setPromptSource(anyActive() ? source : undefined));
