@@ -4,8 +4,13 @@
 import 'reflect-metadata';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamWUpdate, installKernelOverrides, LayerNorm, QuickGelu, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
-import { LayerNorm as LayerNormModule, quickGelu, registerGradients } from '@mmft/core/nn';
+import {
+  AdamWUpdate, Attention, installKernelOverrides, LayerNorm, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, resetBackendSelection, selectBackend, Softmax,
+  tfjsBackendConfigSchema,
+} from '@mmft/backend-tfjs';
+import {
+  ATTENTION_KERNEL, LayerNorm as LayerNormModule, LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL, MASKED_SOFTMAX_KERNEL, quickGelu, registerGradients, SOFTMAX_KERNEL,
+} from '@mmft/core/nn';
 import { AdamW } from '@mmft/trainer-standard';
 
 beforeAll(async () => {
@@ -53,5 +58,11 @@ describe('fused kernels, caller and kernel side', () => {
     const info = await tf.profile(() => quickGelu(ln.forward(tf.tensor2d([[1, 2, 3, 5]]))));
     ln.dispose();
     expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining([LayerNorm, QuickGelu]));
+  });
+
+  test('the native-only kernels have the names core calls', () => {
+    // Core cannot import the plugin, so each side spells the names; a rename on one side would
+    // silently send core down its composite path.
+    expect([SOFTMAX_KERNEL, MASKED_SOFTMAX_KERNEL, ATTENTION_KERNEL, LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL]).toEqual([Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias]);
   });
 });
