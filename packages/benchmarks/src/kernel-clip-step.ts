@@ -12,7 +12,7 @@ import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
 import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
 import {
   AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
-  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad,
+  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, SumOfSquares,
   installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
 } from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
@@ -90,6 +90,7 @@ const FUSED_GROUPS: Readonly<Record<string, readonly string[]>> = {
   softmax: [Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad],
   attention: [Attention, AttentionGrad],
   linear: [Linear, LinearNoBias, LinearGradInput, LinearGradWeight],
+  norm: [SumOfSquares],
 };
 
 function fusedOption(arg: string | undefined): boolean | string[] {
@@ -137,6 +138,7 @@ async function compare(step: () => tf.Tensor[]): Promise<void> {
     ['+ native softmax', fusedOption('adamw,layernorm,gelu,softmax')],
     ['+ native attention core', fusedOption('adamw,layernorm,gelu,softmax,attention')],
     ['+ native Linear', fusedOption('adamw,layernorm,gelu,softmax,attention,linear')],
+    ['+ native gradient norm', fusedOption('adamw,layernorm,gelu,softmax,attention,linear,norm')],
   ];
   const results = settings.map(() => ({ medians: [] as number[], kernels: 0, kernelMs: [] as number[] }));
   for (let round = 0; round < 4; round++) {

@@ -6,12 +6,12 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdamWUpdate, Attention, installKernelOverrides, LayerNorm, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, resetBackendSelection, selectBackend, Softmax,
-  tfjsBackendConfigSchema,
+  SumOfSquares, tfjsBackendConfigSchema,
 } from '@mmft/backend-tfjs';
 import {
   ATTENTION_KERNEL, LayerNorm as LayerNormModule, LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL, MASKED_SOFTMAX_KERNEL, quickGelu, registerGradients, SOFTMAX_KERNEL,
 } from '@mmft/core/nn';
-import { AdamW } from '@mmft/trainer-standard';
+import { AdamW, SUM_OF_SQUARES_KERNEL } from '@mmft/trainer-standard';
 
 beforeAll(async () => {
   resetBackendSelection();
@@ -63,6 +63,8 @@ describe('fused kernels, caller and kernel side', () => {
   test('the native-only kernels have the names core calls', () => {
     // Core cannot import the plugin, so each side spells the names; a rename on one side would
     // silently send core down its composite path.
-    expect([SOFTMAX_KERNEL, MASKED_SOFTMAX_KERNEL, ATTENTION_KERNEL, LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL]).toEqual([Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias]);
+    expect([SOFTMAX_KERNEL, MASKED_SOFTMAX_KERNEL, ATTENTION_KERNEL, LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL, SUM_OF_SQUARES_KERNEL]).toEqual([
+      Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias, SumOfSquares,
+    ]);
   });
 });

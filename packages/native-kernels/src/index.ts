@@ -33,6 +33,7 @@ interface Addon {
   ): void;
   sumRows(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number, threads: number): void;
   addRepeated(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number, threads: number): void;
+  sumOfSquares(heap: Float32Array, offsets: Float64Array, sizes: Float64Array, threads: number): number;
   quickGelu(heap: Float32Array, xOffset: number, yOffset: number, n: number, threads: number): void;
   quickGeluGrad(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number, threads: number): void;
   softmax(
@@ -175,6 +176,14 @@ export interface NativeKernels {
    * kernels.addRepeated(heap, xOffset, biasOffset, yOffset, 2080 * 128, 128);
    */
   addRepeated?(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number): void;
+  /**
+   * Σ x² over several arrays of `heap` (each at offsets[i] with sizes[i] floats), summed in
+   * float64, arrays split over threads: a gradient's global norm is its square root. Bounds-checked.
+   *
+   * @example
+   * const norm = Math.sqrt(kernels.sumOfSquares(heap, Float64Array.of(o1, o2), Float64Array.of(n1, n2)));
+   */
+  sumOfSquares?(heap: Float32Array, offsets: Float64Array, sizes: Float64Array): number;
   /** y = x·σ(1.702·x) (CLIP's quick_gelu) for `n` floats. Bounds-checked. */
   quickGelu?(heap: Float32Array, xOffset: number, yOffset: number, n: number): void;
   /** dx = dy·(s + 1.702·x·s·(1 − s)), s = σ(1.702·x), for `n` floats. Bounds-checked. */
@@ -260,6 +269,7 @@ function load(): NativeKernelsStatus {
       addon.sumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
     addRepeated: (heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number) =>
       addon.addRepeated(heap, aOffset, bOffset, outOffset, n, m, fusedThreads(n)),
+    sumOfSquares: (heap: Float32Array, offsets: Float64Array, sizes: Float64Array) => addon.sumOfSquares(heap, offsets, sizes, threads),
     quickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.quickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
     quickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
       addon.quickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),

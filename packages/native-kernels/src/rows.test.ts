@@ -62,6 +62,28 @@ maybe('native addRepeated', () => {
   });
 });
 
+maybe('native sumOfSquares', () => {
+  test.each([
+    [[1]],
+    [[37, 0, 8, 128 * 128, 5]],
+    [Array.from({ length: 128 }, (_, i) => (i % 3 === 0 ? 16384 : 128))], // a small CLIP's gradients: several threads
+  ])('sizes %j', (sizes) => {
+    const parts = sizes.map((n, i) => values(n, i + 1, 2));
+    const { heap, at } = layout(parts);
+    const got = kernels!.sumOfSquares(heap, Float64Array.from(at), Float64Array.from(sizes));
+    const expected = parts.reduce((s, p) => s + p.reduce((t, v) => t + v * v, 0), 0);
+    expect(Math.abs(got - expected)).toBeLessThanOrEqual(1e-12 * Math.max(1, expected));
+  });
+
+  test('no arrays sum to 0; bad arguments throw', () => {
+    const heap = new Float32Array(16);
+    expect(kernels!.sumOfSquares(heap, new Float64Array(0), new Float64Array(0))).toBe(0);
+    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(10), Float64Array.of(8))).toThrow(/past the end/);
+    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(0, 1), Float64Array.of(2))).toThrow(/differ in length/);
+    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(0.5), Float64Array.of(2))).toThrow(/past the end/);
+  });
+});
+
 maybe('native quickGelu', () => {
   test.each([1, 8, 37, FUSED_PARALLEL_MIN_ELEMENTS + 9])('forward and gradient, %i floats', (n) => {
     const x = values(n, n, 6);

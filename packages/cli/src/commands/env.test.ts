@@ -10,7 +10,7 @@ import { nativeKernelsStatus } from '@mmft/backend-tfjs';
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
 const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
   ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad',
-    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'Add'] : [])];
+    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'MmftSumOfSquares', 'Add'] : [])];
 
 async function runEnv(argv: string[]): Promise<{ stdout: string; error?: unknown }> {
   const stdout = new PassThrough();

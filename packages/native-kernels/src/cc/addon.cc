@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fused.h"
 #include "gemm.h"
@@ -231,6 +232,47 @@ napi_value SumRowsFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// sumOfSquares(heap, offsets: Float64Array, sizes: Float64Array, threads) → number
+napi_value SumOfSquaresFn(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!getArgs(env, info, 4, argv, "sumOfSquares")) return nullptr;
+  int64_t length = 0;
+  float* heap = float32Arg(env, argv[0], "sumOfSquares", &length);
+  if (!heap) return nullptr;
+  double* lists[2];
+  size_t counts[2];
+  for (int i = 0; i < 2; i++) {
+    bool isTyped = false;
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (napi_is_typedarray(env, argv[1 + i], &isTyped) != napi_ok || !isTyped ||
+        napi_get_typedarray_info(env, argv[1 + i], &type, &counts[i], &data, nullptr, nullptr) != napi_ok || type != napi_float64_array) {
+      napi_throw_type_error(env, "E_NATIVE", "sumOfSquares: offsets and sizes must be Float64Arrays");
+      return nullptr;
+    }
+    lists[i] = static_cast<double*>(data);
+  }
+  int64_t threads;
+  if (counts[0] != counts[1]) {
+    napi_throw_range_error(env, "E_NATIVE", "sumOfSquares: offsets and sizes differ in length");
+    return nullptr;
+  }
+  if (!numberArgs(env, argv, 3, 1, 1, "sumOfSquares", &threads, nullptr)) return nullptr;
+  const size_t count = counts[0];
+  std::vector<const float*> parts(count);
+  std::vector<int64_t> sizes(count);
+  for (size_t i = 0; i < count; i++) {
+    const double offset = lists[0][i], size = lists[1][i];
+    if (!(offset >= 0 && size >= 0 && offset == double(int64_t(offset)) && size == double(int64_t(size))) || !fits(int64_t(offset), int64_t(size), length))
+      return outOfRange(env, "sumOfSquares");
+    parts[i] = heap + int64_t(offset);
+    sizes[i] = int64_t(size);
+  }
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, mmft::sumOfSquares(parts.data(), sizes.data(), int64_t(count), threadArg(threads)), &out));
+  return out;
+}
+
 // addRepeated(heap, aOffset, bOffset, outOffset, n, m, threads)
 napi_value AddRepeatedFn(napi_env env, napi_callback_info info) {
   napi_value argv[7];
@@ -410,7 +452,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"info", Info}, {"layerNorm", LayerNormFn}, {"layerNormGrad", LayerNormGradFn}, {"adamwUpdate", AdamWFn},
-               {"sumRows", SumRowsFn}, {"addRepeated", AddRepeatedFn},   {"quickGelu", QuickGeluFn},         {"quickGeluGrad", QuickGeluGradFn},
+               {"sumRows", SumRowsFn}, {"addRepeated", AddRepeatedFn}, {"sumOfSquares", SumOfSquaresFn},   {"quickGelu", QuickGeluFn},         {"quickGeluGrad", QuickGeluGradFn},
                {"softmax", SoftmaxFn},   {"softmaxGrad", SoftmaxGradFn},     {"attention", AttentionFn},
                {"attentionGrad", AttentionGradFn}};
   for (const auto& f : fns) {

@@ -89,6 +89,19 @@ MMFT_TARGET_CLONES void sumRowsRange(const float* x, double* acc, int64_t begin,
   }
 }
 
+MMFT_TARGET_CLONES double sumOfSquaresRange(const float* x, int64_t n) {
+  v8d acc = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v8d v = __builtin_convertvector(load(x + i), v8d);
+    acc += v * v;
+  }
+  double s = 0;
+  for (int j = 0; j < 8; j++) s += acc[j];
+  for (; i < n; i++) s += double(x[i]) * double(x[i]);
+  return s;
+}
+
 // [begin, end) of out = a + b repeated every m floats; begin is where a row of b starts or inside it.
 MMFT_TARGET_CLONES void addRepeatedRange(const float* a, const float* b, float* out, int64_t begin, int64_t end, int64_t m) {
   int64_t i = begin;
@@ -231,6 +244,27 @@ void sumRows(const float* x, float* out, int64_t rows, int64_t cols, int threads
     for (int w = 0; w < t; w++) s += acc[size_t(w * cols + c)];
     out[c] = float(s);
   }
+}
+
+double sumOfSquares(const float* const* parts, const int64_t* sizes, int64_t count, int threads) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < count; i++) total += sizes[i];
+  // Whole arrays per thread, split where the running size crosses each thread's share; the
+  // per-array sums are added in array order, so the result does not depend on the thread count.
+  std::vector<double> sums(size_t(std::max<int64_t>(count, 1)), 0.0);
+  const int t = total < 131072 ? 1 : useThreads(threads, count);
+  std::vector<int64_t> bounds(size_t(t + 1), count);
+  bounds[0] = 0;
+  for (int64_t i = 0, seen = 0, w = 1; i < count && w < t; i++) {
+    seen += sizes[i];
+    while (w < t && seen >= total * w / t) bounds[size_t(w++)] = i + 1;
+  }
+  runParallel(t, [&](int w) {
+    for (int64_t i = bounds[size_t(w)]; i < bounds[size_t(w + 1)]; i++) sums[size_t(i)] = sumOfSquaresRange(parts[i], sizes[i]);
+  });
+  double s = 0;
+  for (int64_t i = 0; i < count; i++) s += sums[size_t(i)];
+  return s;
 }
 
 void addRepeated(const float* a, const float* b, float* out, int64_t n, int64_t m, int threads) {

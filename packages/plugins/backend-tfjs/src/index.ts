@@ -23,7 +23,7 @@ export {
 export { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/native-kernels';
 export {
   BatchMatMul, AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
-  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, type AdamWUpdateAttrs, type AttentionAttrs, type LayerNormAttrs, type MaskedSoftmaxAttrs,
+  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, SumOfSquares, type AdamWUpdateAttrs, type AttentionAttrs, type LayerNormAttrs, type MaskedSoftmaxAttrs,
 } from './kernels/kernel_names';
 export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 

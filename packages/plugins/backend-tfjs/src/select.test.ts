@@ -11,7 +11,7 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
 const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
   ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad',
-    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'Add'] : [])];
+    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'MmftSumOfSquares', 'Add'] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 

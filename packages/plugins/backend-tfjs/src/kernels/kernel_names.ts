@@ -102,3 +102,6 @@ export const LinearNoBias = 'MmftLinearNoBias';
 export const LinearGradInput = 'MmftLinearGradInput';
 /** dW = dyᵀ·x over every leading position: inputs dy [..., out], x [..., in]; output [out, in]. */
 export const LinearGradWeight = 'MmftLinearGradWeight';
+
+/** Σ g² over any number of float32 tensors (inputs an array, as AddN's); output a float32 scalar. */
+export const SumOfSquares = 'MmftSumOfSquares';

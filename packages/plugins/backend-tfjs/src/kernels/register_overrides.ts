@@ -17,6 +17,7 @@ import { wasmLayerNorm } from './wasm/LayerNorm';
 import { wasmLayerNormGrad } from './wasm/LayerNormGrad';
 import { wasmQuickGelu, wasmQuickGeluGrad } from './wasm/QuickGelu';
 import { wasmAttention, wasmAttentionGrad } from './wasm/Attention';
+import { wasmSumOfSquares } from './wasm/SumOfSquares';
 import { wasmLinear, wasmLinearGradInput, wasmLinearGradWeight, wasmLinearNoBias } from './wasm/Linear';
 import { wasmMaskedSoftmax, wasmMaskedSoftmaxGrad, wasmSoftmax, wasmSoftmaxGrad } from './wasm/Softmax';
 import type { NativeFusedKernel } from './wasm/fused_utils';
@@ -107,6 +108,7 @@ export const KERNEL_OVERRIDES: Readonly<Record<string, readonly KernelOverride[]
     fusedKernel(wasmLinearNoBias, linearNoBiasGradConfig, ['addRepeated']),
     fusedKernel(wasmLinearGradInput, undefined, ['addRepeated']),
     fusedKernel(wasmLinearGradWeight, undefined, ['addRepeated']),
+    fusedKernel(wasmSumOfSquares, undefined, ['sumOfSquares']),
     // Last, as it needs the addon too: without it the stock Add stays.
     { kernelName: Add, backendName: 'wasm', needsNative: ['addRepeated'], make: (stock) => makeWasmAdd(stock!) },
   ],

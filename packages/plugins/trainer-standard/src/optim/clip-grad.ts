@@ -1,6 +1,17 @@
 // Global-norm gradient clipping as torch.nn.utils.clip_grad_norm_ (torch/nn/utils/clip_grad.py):
-// total = ‖concat(g)‖₂; every gradient is multiplied by min(1, max_norm / (total + 1e-6)).
+// total = ‖concat(g)‖₂; every gradient is multiplied by min(1, max_norm / (total + 1e-6)). The
+// sum of squares runs as one fused kernel where the active backend registers it (@mmft/backend-tfjs
+// does for wasm with its native addon), else as a Square and a Sum per gradient and an AddN.
 import * as tf from '@tensorflow/tfjs-core';
+
+/** Fused kernel name (inputs: an array of float32 tensors; output: Σ g² as a float32 scalar). */
+export const SUM_OF_SQUARES_KERNEL = 'MmftSumOfSquares';
+
+function sumOfSquares(grads: readonly tf.Tensor[]): tf.Tensor {
+  const fused = grads.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_OF_SQUARES_KERNEL, tf.getBackend()) !== undefined;
+  if (fused) return tf.engine().runKernel<tf.Tensor>(SUM_OF_SQUARES_KERNEL, grads as unknown as tf.NamedTensorMap);
+  return tf.addN(grads.map((g) => tf.sum(tf.square(g))));
+}
 
 /**
  * The global L2 norm of `grads` and the clipped gradients (new tensors; the inputs are kept).
@@ -10,8 +21,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * const { totalNorm, clipped } = clipGradNorm(grads, 1.0);
  */
 export function clipGradNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { totalNorm: tf.Scalar; clipped: Map<string, tf.Tensor> } {
-  const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-  const totalNorm = (squares.length ? tf.sqrt(tf.addN(squares)) : tf.scalar(0)) as tf.Scalar;
+  const list = [...grads.values()];
+  const totalNorm = (list.length ? tf.sqrt(sumOfSquares(list)) : tf.scalar(0)) as tf.Scalar;
   if (maxNorm <= 0) return { totalNorm, clipped: new Map(grads) };
   // torch clamps the coefficient at 1, so gradients under the limit are left exactly as they are.
   const coefficient = tf.minimum(tf.div(maxNorm, tf.add(totalNorm, 1e-6)), 1);

@@ -9,7 +9,7 @@ import { nativeKernelsStatus, type NativeKernels } from '@mmft/native-kernels';
 import { heapFloats } from './kernel_utils';
 
 /** The native fused kernels mmft runs on the wasm heap when the addon provides them. */
-export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate' | 'sumRows' | 'addRepeated' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad' | 'attention' | 'attentionGrad';
+export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate' | 'sumRows' | 'addRepeated' | 'sumOfSquares' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad' | 'attention' | 'attentionGrad';
 
 /**
  * The native kernels when the addon loaded (not MMFT_NATIVE=0) and has `name` (an older build may

@@ -9,11 +9,11 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 import { causalMask, combineMasks, Linear as LinearModule, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax } from '../kernel_names';
+import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax, SumOfSquares } from '../kernel_names';
 import { installKernelOverrides, installedKernelOverrides } from '../register_overrides';
 import { values } from '../fused/test_utils';
 
-const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias];
+const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias, SumOfSquares];
 const status = nativeKernelsStatus();
 const maybe = status.available ? describe : describe.skip;
 
@@ -201,5 +201,23 @@ maybe('the fused Linear against the composite ops', () => {
     fused.forEach((v, i) => expectRelClose(v, composite[i]!, 2e-6, 1));
     tf.dispose(x);
     layer.dispose();
+  });
+});
+
+maybe('the fused sum of squares', () => {
+  test('agrees with the exact sum and the composite Square, Sum and AddN, over many tensors and empty ones, without leaks', () => {
+    installKernelOverrides('wasm');
+    const grads = [values([128, 128], 1), values([128], 2), values([0, 4], 3), values([256, 128], 4), values([7], 5)];
+    const before = tf.memory().numTensors;
+    const fused = tf.tidy(() => (tf.engine().runKernel(SumOfSquares, grads as unknown as tf.NamedTensorMap) as tf.Tensor).dataSync()[0]!);
+    const composite = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+    expect(tf.memory().numTensors).toBe(before);
+    // Against the exact sum (float64 over the same float32 values): the fused kernel sums in
+    // float64 and rounds once; the composite's float32 sums are looser.
+    const exact = grads.reduce((s, g) => s + Array.from(g.dataSync()).reduce((t, v) => t + v * v, 0), 0);
+    expect(Math.abs(fused - exact)).toBeLessThanOrEqual(1e-7 * exact);
+    expect(Math.abs(composite - exact)).toBeLessThanOrEqual(1e-5 * exact);
+    expect(tf.tidy(() => (tf.engine().runKernel(SumOfSquares, [] as unknown as tf.NamedTensorMap) as tf.Tensor).dataSync()[0])).toBe(0);
+    tf.dispose(grads);
   });
 });
