@@ -1,6 +1,8 @@
 // Multi-head scaled dot-product attention with HF CLIPAttention's parameter names (q_proj,
 // k_proj, v_proj, out_proj; configurable for query/key/value archs), additive masks, cross-
-// attention and a prefix-tuning hook. Follows transformers/models/clip/modeling_clip.py.
+// attention and a prefix-tuning hook. Follows transformers/models/clip/modeling_clip.py. The core
+// (q·kᵀ, mask, softmax, ·V) runs as one fused kernel where the active backend registers it
+// (@mmft/backend-tfjs does for wasm with its native addon), else as tfjs's ops per head.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '../errors';
