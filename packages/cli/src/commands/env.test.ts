@@ -39,7 +39,7 @@ describe('mmft env', () => {
     expect(stdout).toMatch(/selected    wasm \(tfjs backend "wasm"\): first that loaded/);
     expect(stdout).toContain(`overrides   ${WASM_OVERRIDES.join(', ')}`);
     // Either the addon was built here or the line says why not: never silent.
-    expect(stdout).toMatch(/native      (matrix products on (avx512|avx2|generic), \d+ threads|not in use: .+)/);
+    expect(stdout).toMatch(/native      (C\+\+ kernels \(.+\) on (avx512|avx2|generic), \d+ threads|not in use: .+)/);
   });
 
   test('--json prints the same report as JSON', async () => {

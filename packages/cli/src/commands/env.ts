@@ -34,7 +34,7 @@ function printReport(ctx: CliContext, report: EnvReport): void {
   ctx.print(`threads     ${caps.threads}${caps.gpu ? ', GPU' : ''}${caps.float16 ? ', float16' : ''}`);
   ctx.print(`overrides   ${caps.kernelOverrides.length > 0 ? caps.kernelOverrides.join(', ') : 'none'}`);
   const { native } = report;
-  ctx.print(`native      ${native.available ? `matrix products on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
+  ctx.print(`native      ${native.available ? `C++ kernels (matrix products, attention, Linear, LayerNorm, AdamW, ...) on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
 }
 
 function nativeReport(): EnvReport['native'] {
