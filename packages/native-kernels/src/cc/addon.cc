@@ -145,72 +145,7 @@ napi_value outOfRange(napi_env env, const char* fn) {
   return nullptr;
 }
 
-// layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, threads)
-napi_value LayerNormFn(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!getArgs(env, info, 9, argv, "layerNorm")) return nullptr;
-  int64_t length = 0;
-  float* heap = float32Arg(env, argv[0], "layerNorm", &length);
-  if (!heap) return nullptr;
-  int64_t v[6];
-  double eps;
-  if (!numberArgs(env, argv, 1, 6, 6, "layerNorm", v, nullptr) || !numberArgs(env, argv, 7, 1, 0, "layerNorm", nullptr, &eps)) return nullptr;
-  int64_t threads;
-  if (!numberArgs(env, argv, 8, 1, 1, "layerNorm", &threads, nullptr)) return nullptr;
-  const int64_t rows = v[4], cols = v[5], area = areaWithin(rows, cols, length);
-  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], cols, length) || !fits(v[2], cols, length) || !fits(v[3], area, length))
-    return outOfRange(env, "layerNorm");
-  if (area == 0) return nullptr;
-  mmft::layerNorm(heap + v[0], heap + v[1], heap + v[2], heap + v[3], rows, cols, eps, int(std::min<int64_t>(threads, 1024)));
-  return nullptr;
-}
-
-// layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, threads)
-napi_value LayerNormGradFn(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  if (!getArgs(env, info, 11, argv, "layerNormGrad")) return nullptr;
-  int64_t length = 0;
-  float* heap = float32Arg(env, argv[0], "layerNormGrad", &length);
-  if (!heap) return nullptr;
-  int64_t v[8];
-  double eps;
-  if (!numberArgs(env, argv, 1, 8, 8, "layerNormGrad", v, nullptr) || !numberArgs(env, argv, 9, 1, 0, "layerNormGrad", nullptr, &eps)) return nullptr;
-  int64_t threads;
-  if (!numberArgs(env, argv, 10, 1, 1, "layerNormGrad", &threads, nullptr)) return nullptr;
-  const int64_t rows = v[6], cols = v[7], area = areaWithin(rows, cols, length);
-  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], area, length) || !fits(v[2], cols, length) || !fits(v[3], area, length) ||
-      !fits(v[4], cols, length) || !fits(v[5], cols, length))
-    return outOfRange(env, "layerNormGrad");
-  if (cols == 0) return nullptr;
-  mmft::layerNormGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], rows, cols, eps,
-                      int(std::min<int64_t>(threads, 1024)));
-  return nullptr;
-}
-
-// adamwUpdate(heap, pOffset, gOffset, mOffset, vOffset, pOutOffset, mOutOffset, vOutOffset, n,
-//             beta1, beta2, c1, c2, eps, decay, stepSize, bias2Sqrt, threads)
-napi_value AdamWFn(napi_env env, napi_callback_info info) {
-  napi_value argv[18];
-  if (!getArgs(env, info, 18, argv, "adamwUpdate")) return nullptr;
-  int64_t length = 0;
-  float* heap = float32Arg(env, argv[0], "adamwUpdate", &length);
-  if (!heap) return nullptr;
-  int64_t v[8];
-  double c[8];
-  if (!numberArgs(env, argv, 1, 8, 8, "adamwUpdate", v, nullptr) || !numberArgs(env, argv, 9, 8, 0, "adamwUpdate", nullptr, c)) return nullptr;
-  int64_t threads;
-  if (!numberArgs(env, argv, 17, 1, 1, "adamwUpdate", &threads, nullptr)) return nullptr;
-  const int64_t n = v[7];
-  for (int i = 0; i < 7; i++)
-    if (!fits(v[i], n, length)) return outOfRange(env, "adamwUpdate");
-  if (n == 0) return nullptr;
-  const mmft::AdamWCoefficients k{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
-  mmft::adamwUpdate(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], n, k,
-                    int(std::min<int64_t>(threads, 1024)));
-  return nullptr;
-}
-
-// Reads the Float32Array and `ints` non-negative integers (argv[1..ints]) of a row kernel.
+// Reads a kernel's Float32Array (argv[0]) and its first `ints` non-negative integers (argv[1..ints]).
 float* rowKernelArgs(napi_env env, napi_callback_info info, size_t argc, napi_value* argv, int ints, int64_t* v, const char* fn, int64_t* length) {
   if (!getArgs(env, info, argc, argv, fn)) return nullptr;
   float* heap = float32Arg(env, argv[0], fn, length);
@@ -219,6 +154,57 @@ float* rowKernelArgs(napi_env env, napi_callback_info info, size_t argc, napi_va
 }
 
 int threadArg(int64_t threads) { return int(std::min<int64_t>(threads, 1024)); }
+
+// layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, threads)
+napi_value LayerNormFn(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  int64_t v[6], length = 0, threads;
+  double eps;
+  float* heap = rowKernelArgs(env, info, 9, argv, 6, v, "layerNorm", &length);
+  if (!heap || !numberArgs(env, argv, 7, 1, 0, "layerNorm", nullptr, &eps) || !numberArgs(env, argv, 8, 1, 1, "layerNorm", &threads, nullptr))
+    return nullptr;
+  const int64_t rows = v[4], cols = v[5], area = areaWithin(rows, cols, length);
+  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], cols, length) || !fits(v[2], cols, length) || !fits(v[3], area, length))
+    return outOfRange(env, "layerNorm");
+  if (area == 0) return nullptr;
+  mmft::layerNorm(heap + v[0], heap + v[1], heap + v[2], heap + v[3], rows, cols, eps, threadArg(threads));
+  return nullptr;
+}
+
+// layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, threads)
+napi_value LayerNormGradFn(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  int64_t v[8], length = 0, threads;
+  double eps;
+  float* heap = rowKernelArgs(env, info, 11, argv, 8, v, "layerNormGrad", &length);
+  if (!heap || !numberArgs(env, argv, 9, 1, 0, "layerNormGrad", nullptr, &eps) || !numberArgs(env, argv, 10, 1, 1, "layerNormGrad", &threads, nullptr))
+    return nullptr;
+  const int64_t rows = v[6], cols = v[7], area = areaWithin(rows, cols, length);
+  if (area < 0 || !fits(v[0], area, length) || !fits(v[1], area, length) || !fits(v[2], cols, length) || !fits(v[3], area, length) ||
+      !fits(v[4], cols, length) || !fits(v[5], cols, length))
+    return outOfRange(env, "layerNormGrad");
+  if (cols == 0) return nullptr;
+  mmft::layerNormGrad(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], rows, cols, eps, threadArg(threads));
+  return nullptr;
+}
+
+// adamwUpdate(heap, pOffset, gOffset, mOffset, vOffset, pOutOffset, mOutOffset, vOutOffset, n,
+//             beta1, beta2, c1, c2, eps, decay, stepSize, bias2Sqrt, threads)
+napi_value AdamWFn(napi_env env, napi_callback_info info) {
+  napi_value argv[18];
+  int64_t v[8], length = 0, threads;
+  double c[8];
+  float* heap = rowKernelArgs(env, info, 18, argv, 8, v, "adamwUpdate", &length);
+  if (!heap || !numberArgs(env, argv, 9, 8, 0, "adamwUpdate", nullptr, c) || !numberArgs(env, argv, 17, 1, 1, "adamwUpdate", &threads, nullptr))
+    return nullptr;
+  const int64_t n = v[7];
+  for (int i = 0; i < 7; i++)
+    if (!fits(v[i], n, length)) return outOfRange(env, "adamwUpdate");
+  if (n == 0) return nullptr;
+  const mmft::AdamWCoefficients k{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+  mmft::adamwUpdate(heap + v[0], heap + v[1], heap + v[2], heap + v[3], heap + v[4], heap + v[5], heap + v[6], n, k, threadArg(threads));
+  return nullptr;
+}
 
 // sumRows(heap, xOffset, outOffset, rows, cols, threads)
 napi_value SumRowsFn(napi_env env, napi_callback_info info) {
