@@ -1,6 +1,9 @@
-// Answer normalisation of the official VQA evaluation (GT-Vision-Lab/VQA
+// Answer normalisation of the VQA evaluation (GT-Vision-Lab/VQA
 // PythonEvaluationTools/vqaEvaluation/vqaEval.py): `processPunctuation` and
-// `processDigitArticle`, with its tables, regexes and quirks reproduced on purpose.
+// `processDigitArticle`, with its tables, regexes and quirks reproduced on purpose, under the
+// Python 2 or Python 3 reading of its string built-ins (python-text.ts). When each is applied is
+// the variant's business (variants.ts).
+import { PYTHON2, type PythonText } from './python-text';
 
 // vqaEval.py `contractions`, as "key=value" pairs (keys with capitals never match after its
 // lower-casing; kept as in the reference).
@@ -45,39 +48,31 @@ const PUNCT = [';', '/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_',
 
 /** Any character processPunctuation can change (the marks of PUNCT, and '.'). */
 const ANY_MARK = /[;/[\]"{}()=+\\_\-><@`,?!.]/;
-// `commaStrip` "(\d)(\,)(\d)": Python 3 `\d` is any Unicode decimal digit.
-const COMMA_STRIP = /\p{Nd},\p{Nd}/u;
-// `periodStrip` "(?!<=\d)(\.)(?!\d)": its first group is a look-AHEAD for "<=digit" (meant as a
-// look-behind), which never matches at a '.', so it removes every '.' not followed by a digit.
-const PERIOD_STRIP = /\.(?!\p{Nd})/gu;
 // vqaEval.py calls `periodStrip.sub("", outText, re.UNICODE)`: the third positional argument of
-// `sub` is `count`, and re.UNICODE == 32, so at most 32 periods are removed.
+// `sub` is `count`, and re.UNICODE == 32 (in Python 2 and 3), so at most 32 periods are removed.
 const PERIOD_STRIP_COUNT = 32;
-/** Python's `str.split()` / `str.strip()` whitespace (str.isspace), which differs from JS `\s`. */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const PY_SPLIT = new RegExp(`[${PY_SPACE}]+`);
-const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 
 /**
  * vqaEval.py `processPunctuation`: each listed mark is deleted when it touches a space somewhere in
- * the answer (or the answer has a digit,digit), else replaced by a space; then periods go.
+ * the answer (or the answer has a digit,digit), else replaced by a space; then periods not
+ * followed by a digit go (its `periodStrip` look-behind is written as a look-ahead and never fires).
  *
  * @example
  * processPunctuation('x-ray'); // 'x ray'
  * processPunctuation('1,000'); // '1000'
  */
-export function processPunctuation(inText: string): string {
+export function processPunctuation(inText: string, python: PythonText = PYTHON2): string {
   // Most answers ("yes", "2", "red") hold no mark at all: nothing to replace.
   if (!ANY_MARK.test(inText)) return inText;
   let outText = inText;
-  const hasDigitComma = COMMA_STRIP.test(inText);
+  const hasDigitComma = python.digitComma.test(inText);
   for (const p of PUNCT) {
     if (!outText.includes(p)) continue; // replacing an absent mark changes nothing
     const remove = inText.includes(`${p} `) || inText.includes(` ${p}`) || hasDigitComma;
     outText = outText.split(p).join(remove ? '' : ' ');
   }
   let removed = 0;
-  return outText.replace(PERIOD_STRIP, (dot) => (removed++ < PERIOD_STRIP_COUNT ? '' : dot));
+  return outText.replace(python.periodStrip, (dot) => (removed++ < PERIOD_STRIP_COUNT ? '' : dot));
 }
 
 /**
@@ -88,10 +83,9 @@ export function processPunctuation(inText: string): string {
  * processDigitArticle('A Dog'); // 'dog'
  * processDigitArticle('dont'); // "don't"
  */
-export function processDigitArticle(inText: string): string {
+export function processDigitArticle(inText: string, python: PythonText = PYTHON2): string {
   const words: string[] = [];
-  for (const raw of inText.toLowerCase().split(PY_SPLIT)) {
-    if (raw === '') continue; // Python's split() yields no empty strings
+  for (const raw of python.split(python.lower(inText))) {
     const word = MANUAL_MAP.get(raw) ?? raw;
     if (!ARTICLES.has(word)) words.push(word);
   }
@@ -99,52 +93,21 @@ export function processDigitArticle(inText: string): string {
 }
 
 /**
- * A prediction as vqaEval.py `evaluate` normalises it: newlines/tabs to spaces, strip,
- * processPunctuation, processDigitArticle.
+ * What vqaEval.py does to every answer before anything else: newlines and tabs to spaces, strip.
  *
  * @example
- * normalizePrediction('Two.'); // '2'
+ * cleanAnswer(' yes\t'); // 'yes'
  */
-export function normalizePrediction(answer: string): string {
-  // VQA answers repeat a lot ("yes", "2"): normalise each distinct string once.
-  let normalized = predictionCache.get(answer);
-  if (normalized === undefined) {
-    if (predictionCache.size >= CACHE_LIMIT) predictionCache.clear();
-    normalized = normalizeUncached(answer);
-    predictionCache.set(answer, normalized);
-  }
-  return normalized;
-}
-
-const CACHE_LIMIT = 1 << 20;
-const predictionCache = new Map<string, string>();
-const punctuationCache = new Map<string, string>();
-
-function normalizeUncached(answer: string): string {
-  const cleaned = answer.replace(/\n/g, ' ').replace(/\t/g, ' ').replace(PY_STRIP, '');
-  return processDigitArticle(processPunctuation(cleaned));
+export function cleanAnswer(answer: string, python: PythonText = PYTHON2): string {
+  return python.strip(answer.replace(/\n/g, ' ').replace(/\t/g, ' '));
 }
 
 /**
- * The human answers as vqaEval.py uses them: only when they are not all identical, each goes
- * through processPunctuation (never processDigitArticle, never lower-casing).
+ * An answer through processPunctuation then processDigitArticle.
  *
  * @example
- * normalizeHumanAnswers(['yes', 'yes!']); // ['yes', 'yes ']
+ * normalizeAnswer('Two.'); // '2'
  */
-export function normalizeHumanAnswers(answers: readonly string[]): string[] {
-  for (let i = 1; i < answers.length; i++) {
-    if (answers[i] !== answers[0]) return answers.map(cachedPunctuation);
-  }
-  return [...answers];
-}
-
-function cachedPunctuation(answer: string): string {
-  let processed = punctuationCache.get(answer);
-  if (processed === undefined) {
-    if (punctuationCache.size >= CACHE_LIMIT) punctuationCache.clear();
-    processed = processPunctuation(answer);
-    punctuationCache.set(answer, processed);
-  }
-  return processed;
+export function normalizeAnswer(answer: string, python: PythonText = PYTHON2): string {
+  return processDigitArticle(processPunctuation(answer, python), python);
 }

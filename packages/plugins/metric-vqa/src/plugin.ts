@@ -4,7 +4,7 @@ import { vqaConfigSchema, type VqaConfig } from './config';
 import { VqaMetric, type VqaUpdate } from './vqa-metric';
 
 /**
- * Provider of metric `vqa` (accuracy in percent, as vqaEval.py).
+ * Provider of metric `vqa` (accuracy in percent, as vqaEval.py; `variant: lavis` for LAVIS's copy).
  *
  * @example
  * const metric = vqaMetric.create(vqaMetric.configSchema.parse({}));
@@ -12,8 +12,8 @@ import { VqaMetric, type VqaUpdate } from './vqa-metric';
 export const vqaMetric: MetricProvider<VqaConfig, VqaUpdate> = {
   kind: 'metric',
   id: 'vqa',
-  description: 'VQA accuracy equal to the official vqaEval.py: normalised answers, min(#humans/3, 1) over leave-one-out subsets',
+  description: "VQA accuracy equal to the official vqaEval.py (variant: official, the default) or LAVIS's copy (variant: lavis): min(#humans/3, 1) over leave-one-out subsets",
   configSchema: vqaConfigSchema as unknown as MetricProvider<VqaConfig, VqaUpdate>['configSchema'],
   scores: { accuracy: 'higher' },
-  create: (config) => new VqaMetric(vqaConfigSchema.parse(config ?? {})),
+  create: (config) => new VqaMetric(config ?? {}),
 };

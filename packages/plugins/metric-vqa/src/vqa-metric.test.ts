@@ -12,7 +12,7 @@ const updates: VqaUpdate[] = [
 
 describe('vqa metric', () => {
   test('overall, per item and per type, rounded to 2 decimals like vqaEval.py', () => {
-    const m = new VqaMetric({ decimals: 2 });
+    const m = new VqaMetric({ variant: 'lavis', decimals: 2 });
     m.update(updates);
     const r = m.compute();
     // (1 + 0.6 + 0.3) / 3 = 0.6333… → 63.33
@@ -23,13 +23,13 @@ describe('vqa metric', () => {
   });
 
   test('decimals: null keeps full precision', () => {
-    const m = new VqaMetric({ decimals: null });
+    const m = new VqaMetric({ variant: 'lavis', decimals: null });
     m.update(updates);
     expect(m.compute().scores.accuracy).toBeCloseTo(190 / 3, 12);
   });
 
   test('no human answers and duplicate ids are refused', () => {
-    const m = new VqaMetric({ decimals: 2 });
+    const m = new VqaMetric({ variant: 'lavis', decimals: 2 });
     expect(() => m.update({ id: 'x', prediction: 'a', answers: [] })).toThrow(/no human answers/);
     m.update(updates[0]!);
     expect(() => m.update(updates[0]!)).toThrow(/given twice/);

@@ -2,8 +2,8 @@
 // type / per question type means at `compute`, rounded as vqaEval.py `setAccuracy` rounds them.
 import { MmftError, type Metric, type MetricReport } from '@mmft/core';
 import { vqaAccuracy } from './accuracy';
-import type { VqaConfig } from './config';
-import { pythonRound } from './python-round';
+import { vqaConfigSchema, type VqaConfig, type VqaConfigInput } from './config';
+import { VQA_VARIANTS } from './variants';
 
 /** One question: the model's answer and the human answers (10 in VQA v2). */
 export interface VqaUpdate {
@@ -18,7 +18,7 @@ export interface VqaUpdate {
  * VQA accuracy in percent (0–100), overall and per answer/question type.
  *
  * @example
- * const m = new VqaMetric({ decimals: 2 });
+ * const m = new VqaMetric(); // { variant: 'official', decimals: 2 }
  * m.update({ id: '1', prediction: 'yes', answers: Array(10).fill('yes'), answerType: 'yes/no' });
  * m.compute().scores.accuracy; // 100
  */
@@ -29,7 +29,11 @@ export class VqaMetric implements Metric<VqaUpdate> {
   private byAnswerType = new Map<string, number[]>();
   private byQuestionType = new Map<string, number[]>();
 
-  constructor(private readonly config: VqaConfig) {}
+  private readonly config: VqaConfig;
+
+  constructor(config: VqaConfigInput = {}) {
+    this.config = vqaConfigSchema.parse(config);
+  }
 
   reset(): void {
     this.ids = [];
@@ -52,7 +56,7 @@ export class VqaMetric implements Metric<VqaUpdate> {
           hint: 'VQA accuracy needs the human answers (10 in VQA v2) for every question',
         });
       }
-      const acc = vqaAccuracy(item.prediction, item.answers);
+      const acc = vqaAccuracy(item.prediction, item.answers, this.config.variant);
       this.seen.add(item.id);
       this.ids.push(item.id);
       this.accs.push(acc);
@@ -63,7 +67,8 @@ export class VqaMetric implements Metric<VqaUpdate> {
 
   compute(): MetricReport {
     if (this.accs.length === 0) throw new MmftError('E_INPUT', 'vqa metric: nothing to score (compute() before any update())');
-    const round = (x: number): number => (this.config.decimals === null ? x : pythonRound(x, this.config.decimals));
+    const { decimals, variant } = this.config;
+    const round = (x: number): number => (decimals === null ? x : VQA_VARIANTS[variant].round(x, decimals));
     // Python's sum(): left to right; then 100 * sum / n in that order (vqaEval.py setAccuracy).
     const percent = (values: readonly number[]): number => round((100 * values.reduce((a, b) => a + b, 0)) / values.length);
     const perItem: Record<string, Record<string, number>> = {};

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # Independent checker for the VQA tests: answer normalisation and accuracy re-written from the
-# rules of GT-Vision-Lab/VQA vqaEval.py, run with Python's own `re` so the JS regex translation
-# (Unicode \d, the `count=re.UNICODE` quirk) is checked against the real engine.
+# rules of GT-Vision-Lab/VQA vqaEval.py before commit a013f00, as salesforce/LAVIS
+# lavis/common/vqa_tools/vqa_eval.py still has them (variant `lavis`), run with Python 3's own `re`
+# so the JS regex translation (Unicode \d, the `count=re.UNICODE` quirk) is checked against the
+# real engine. vqa_reference.py runs the upstream files themselves, for both variants.
 # Usage: python3 vqa_checker.py > vqa-golden.json
 import json
 import re
