@@ -23,9 +23,18 @@ export interface VisionLanguageModel {
   forward(inputs: ModelInputs): ModelOutputs;
   /** Text generation for captioning/VQA/dialogue models; absent on dual encoders. */
   generate?(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult>;
-  /** Write the Hugging Face layout (config.json, model.safetensors, tokenizer files). */
-  save(dir: string): Promise<void>;
+  /**
+   * Write the Hugging Face layout (config.json, model.safetensors, tokenizer files). A non-empty
+   * `dir` that is not a model folder mmft wrote is refused unless `options.force`.
+   */
+  save(dir: string, options?: SaveOptions): Promise<void>;
   dispose(): void;
+}
+
+/** Options of `VisionLanguageModel.save`. */
+export interface SaveOptions {
+  /** Replace a non-empty folder that is not a model folder mmft wrote (checkOutputFolder). */
+  readonly force?: boolean;
 }
 
 /** Options when loading a checkpoint folder. */

@@ -40,7 +40,7 @@ describe('checkOutputFolder', () => {
       error = e as { message: string; hint?: string };
     }
     expect(error?.message).toBe(`--out ${dir} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace a, b, c, d, e and 2 more`);
-    expect(error?.hint).toBe('pass --force to replace it, or choose another --out folder');
+    expect(error?.hint).toBe('pass --force to replace it, or choose another folder');
     expect(checkOutputFolder(dir, { ...model, force: true }).state).toBe('forced');
   });
 

@@ -19,8 +19,8 @@ export interface ProtectedPath {
 export interface OutputFolderOptions {
   /** The kind this command writes, as in the completion marker: "model", "dataset", "run"... */
   readonly kind: string;
-  /** How the user named the folder, for messages: "--out", "--output". */
-  readonly flag: string;
+  /** How the user named the folder, for messages: "--out", "--output" (absent for API calls). */
+  readonly flag?: string;
   readonly force?: boolean;
   /** What the user passes to force it (default "--force"). */
   readonly forceFlag?: string;
@@ -70,11 +70,13 @@ export function listEntries(entries: readonly string[], max = 5): string {
  */
 export function checkOutputFolder(dir: string, options: OutputFolderOptions): OutputFolderCheck {
   const full = path.resolve(dir);
+  const named = options.flag ? `${options.flag} ${dir}` : dir;
+  const force = options.forceFlag ?? '--force';
   for (const p of options.protect ?? []) {
     if (isSameOrInside(p.path, full)) {
       const what = real(p.path) === real(full) ? `is the ${p.role} folder` : `contains ${p.role} ${p.path}`;
-      throw new MmftError('E_INPUT', `${options.flag} ${dir} ${what}; writing there would destroy an input of this command`, {
-        hint: `choose another ${options.flag} folder (${options.forceFlag ?? '--force'} does not override this)`,
+      throw new MmftError('E_INPUT', `${named} ${what}; writing there would destroy an input of this command`, {
+        hint: `choose another folder (${force} does not override this)`,
       });
     }
   }
@@ -84,7 +86,7 @@ export function checkOutputFolder(dir: string, options: OutputFolderOptions): Ou
   } catch {
     return { dir: full, state: 'missing', entries: [] };
   }
-  if (!stat.isDirectory()) throw new MmftError('E_INPUT', `${options.flag} ${dir} is a file, not a folder`, { hint: `choose another ${options.flag} folder` });
+  if (!stat.isDirectory()) throw new MmftError('E_INPUT', `${named} is a file, not a folder`, { hint: 'choose another folder' });
   const entries = fs.readdirSync(full).sort();
   if (entries.length === 0) return { dir: full, state: 'empty', entries };
   const marker = readFolderMarker(full);
@@ -100,8 +102,8 @@ export function checkOutputFolder(dir: string, options: OutputFolderOptions): Ou
         ? `a ${marker.kind} folder, not a ${options.kind} folder`
         : `entries that mmft did not write as a ${options.kind} folder`);
   const visible = entries.filter((e) => e !== FOLDER_MARKER);
-  throw new MmftError('E_INPUT', `${options.flag} ${dir} is not empty: it holds ${holds}; writing there would replace ${listEntries(visible.length > 0 ? visible : entries)}`, {
-    hint: `pass ${options.forceFlag ?? '--force'} to replace it${options.alternative ? `, ${options.alternative}` : ''}, or choose another ${options.flag} folder`,
+  throw new MmftError('E_INPUT', `${named} is not empty: it holds ${holds}; writing there would replace ${listEntries(visible.length > 0 ? visible : entries)}`, {
+    hint: `pass ${force} to replace it${options.alternative ? `, ${options.alternative}` : ''}, or choose another folder`,
   });
 }
 

@@ -2,7 +2,7 @@
 // checkpoint folders in transformers' CLIPModel layout and runs CLIPModel.forward /
 // get_text_features / get_image_features (transformers/models/clip/modeling_clip.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type ImageProcessing, type LoadOptions, type ModelInputs, type VisionLanguageModel } from '@mmft/core';
+import { ensureBackend, MmftError, type ImageProcessing, type LoadOptions, type ModelInputs, type SaveOptions, type VisionLanguageModel } from '@mmft/core';
 import type { ClipConfig, ClipConfigInput } from './config';
 import { loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
 import { parseClipConfig } from './checkpoint/parse-config';
@@ -62,9 +62,14 @@ export class ClipModel implements VisionLanguageModel {
     this.tokenizer = tokenizerFromFiles(tokenizerFiles, config);
   }
 
-  /** A freshly initialised CLIP (HF's _init_weights) from a partial config.json object; training mode. */
+  /**
+   * A freshly initialised CLIP (HF's _init_weights) from a partial config.json object; training
+   * mode. Synchronous, so it cannot select an engine: in a script, `await ensureBackend()` (from
+   * @mmft/core) first, or load any model with fromPretrained before.
+   */
   static fromConfig(config: ClipConfigInput = {}, options: ClipFromConfigOptions = {}): ClipModel {
     const parsed = parseClipConfig(stripRecipeKeys(config), 'config');
+    requireEngine('ClipModel.fromConfig');
     const root = new ClipRoot(parsed, options.seed);
     initClipWeights(root, parsed, options.seed);
     const files = new Map([...(options.tokenizerFiles ?? [])].map(([name, v]) => [name, toBytes(v)] as const));
@@ -72,9 +77,13 @@ export class ClipModel implements VisionLanguageModel {
     return new ClipModel(root.train(), parsed, processing, files);
   }
 
-  /** Loads a checkpoint folder in HF layout; evaluation mode, as from_pretrained leaves models. */
+  /**
+   * Loads a checkpoint folder in HF layout; evaluation mode, as from_pretrained leaves models.
+   * With no tensor engine chosen yet, selects the default one first (core's ensureBackend).
+   */
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<ClipModel> {
     const files = await readCheckpointFiles(dir);
+    await ensureBackend();
     const root = new ClipRoot(files.config);
     try {
       const report = await loadClipWeights(root, dir, options);
@@ -117,20 +126,29 @@ export class ClipModel implements VisionLanguageModel {
     return hfConfigJson(this.config);
   }
 
-  /** Writes the HF folder layout atomically (an existing folder at `dir` is replaced as a whole). */
-  async save(dir: string): Promise<void> {
+  /** Writes the HF folder layout atomically (a model folder mmft wrote at `dir` is replaced as a whole). */
+  async save(dir: string, options?: SaveOptions): Promise<void> {
     await saveClipCheckpoint(dir, {
       root: this.root,
       config: this.config,
       tokenizerFiles: this.tokenizerFiles,
       preprocessor: this.preprocessor,
       imageProcessing: this.imageProcessing,
-    });
+    }, options);
   }
 
   dispose(): void {
     this.root.dispose();
   }
+}
+
+/** tfjs would fail at the first tensor with "No backend found in registry"; say what to do instead. */
+function requireEngine(caller: string): void {
+  const engine = tf.engine();
+  if (engine.backendName || engine.backendNames().length > 0) return;
+  throw new MmftError('E_BACKEND', `${caller} needs a tensor engine, and none is selected or registered with tfjs`, {
+    hint: "in a script, `await ensureBackend()` from @mmft/core first (it selects the default engine, as mmft train does), or import '@tensorflow/tfjs-backend-cpu'",
+  });
 }
 
 /** The recipe section's own keys are not config.json fields. */

@@ -1,8 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { isMmftError, parseSafetensors, serializeSafetensors, type WritableTensor } from '@mmft/core';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { FOLDER_MARKER, isMmftError, parseSafetensors, serializeSafetensors, type WritableTensor } from '@mmft/core';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClipModel } from '../clip-model';
@@ -46,7 +46,7 @@ describe('save / load round trip', () => {
     const model = await ClipModel.fromPretrained(base);
     const out = join(tmp, 'roundtrip');
     await model.save(out);
-    expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect((await readdir(out)).filter((n) => n !== FOLDER_MARKER).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
     const [a, b] = await Promise.all([readFile(join(base, 'model.safetensors')), readFile(join(out, 'model.safetensors'))]);
     const [fa, fb] = [parseSafetensors(u8(a)), parseSafetensors(u8(b))];
     expect(fb.metadata).toEqual({ format: 'pt' });
@@ -67,15 +67,29 @@ describe('save / load round trip', () => {
     again.dispose();
   });
 
-  test('saving over an existing folder replaces it and leaves no temp folders', async () => {
+  test('saving over a model folder mmft wrote replaces it and leaves no temp folders', async () => {
     const out = join(tmp, 'overwrite');
     await createTinyClipCheckpoint(out, { seed: 1 });
-    await writeFile(join(out, 'stale.txt'), 'old');
     const model = await ClipModel.fromPretrained(base);
     await model.save(out);
-    expect(await readdir(out)).not.toContain('stale.txt');
     expect((await readdir(tmp)).filter((n) => n.startsWith('.'))).toEqual([]);
     expect((await readFile(join(out, 'model.safetensors'))).equals(await readFile(join(base, 'model.safetensors')))).toBe(true);
+    model.dispose();
+  });
+
+  test('saving over a folder holding anything else is refused unless forced', async () => {
+    const out = join(tmp, 'foreign');
+    await createTinyClipCheckpoint(out, { seed: 1 });
+    await writeFile(join(out, 'notes.txt'), 'mine');
+    const model = await ClipModel.fromPretrained(base);
+    await expect(model.save(out)).rejects.toThrow(`${out} is not empty: it holds a model folder mmft wrote plus entries it did not write (notes.txt)`);
+    expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    const plain = join(tmp, 'plain');
+    await mkdir(plain);
+    await writeFile(join(plain, 'config.json'), '{}');
+    await expect(model.save(plain)).rejects.toThrow('entries that mmft did not write as a model folder; writing there would replace config.json');
+    await model.save(out, { force: true });
+    expect(await readdir(out)).not.toContain('notes.txt');
     model.dispose();
   });
 

@@ -2,7 +2,7 @@
 // (config.json with architectures/model_type/torch_dtype/transformers_version, model.safetensors in
 // F32 with metadata {"format": "pt"}, tokenizer files, preprocessor_config.json), atomically.
 import { join } from 'node:path';
-import type { ImageProcessing } from '@mmft/core';
+import { checkOutputFolder, type ImageProcessing, type SaveOptions } from '@mmft/core';
 import type { ClipConfig } from '../config';
 import type { ClipRoot } from '../model/clip-root';
 import { tensorsFromModule, writeSafetensors } from './core-io';
@@ -48,12 +48,14 @@ export interface ClipCheckpointContents {
 }
 
 /**
- * Saves `contents` to `dir`, replacing any previous folder there as a whole.
+ * Saves `contents` to `dir`, replacing a model folder mmft wrote there as a whole; any other
+ * non-empty folder is refused unless `options.force`.
  *
  * @example
  * await saveClipCheckpoint('out/clip', { root, config, tokenizerFiles });
  */
-export async function saveClipCheckpoint(dir: string, contents: ClipCheckpointContents): Promise<void> {
+export async function saveClipCheckpoint(dir: string, contents: ClipCheckpointContents, options: SaveOptions = {}): Promise<void> {
+  checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
   const weights = await tensorsFromModule(contents.root);
   await replaceFolder(dir, async (temp) => {
     await writeDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
