@@ -1,3 +1,4 @@
+export * from './ensure-backend';
 export * from './load-plugin';
 export * from './names';
 export * from './plugin-registry';

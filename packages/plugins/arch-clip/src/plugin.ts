@@ -3,7 +3,7 @@
 // for the model_type → factory table (STYLE.md §8).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { MmftError, type ArchitectureProvider } from '@mmft/core';
+import { ensureBackend, MmftError, type ArchitectureProvider } from '@mmft/core';
 import type { z } from 'zod';
 import { clipSectionSchema, type ClipSectionConfig } from './config';
 import { ClipModel } from './clip-model';
@@ -45,6 +45,7 @@ export const clipArchitecture: ArchitectureProvider<ClipSectionConfig> = {
   modelTypes: CLIP_MODEL_TYPES,
   async fromConfig(raw) {
     const section = parseSection(raw);
+    await ensureBackend();
     if (section.checkpoint) return ClipModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
     return ClipModel.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
