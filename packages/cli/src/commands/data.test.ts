@@ -72,6 +72,30 @@ describe('mmft data validate', () => {
     expect(error).toBeDefined();
   });
 
+  test('several files given as arguments are validated one by one; --splits checks leakage; not both at once', async () => {
+    const cwd = workdir({ 'a.jsonl': [red, green], 'b.jsonl': [{ image: 'images/red.png', caption: 'other' }] });
+    const plain = await run(['validate', 'a.jsonl', 'b.jsonl'], cwd);
+    expect(plain.error).toBeUndefined();
+    expect(plain.stdout).not.toContain('leakage');
+    const both = await run(['validate', 'a.jsonl', '--splits', 'b.jsonl'], cwd);
+    expect(both.error?.message).toContain('either as arguments');
+  });
+
+  test('--fix into another folder rewrites image paths; a folder the images would leave is refused', async () => {
+    const cwd = workdir({});
+    fs.mkdirSync(path.join(cwd, 'data'));
+    fs.renameSync(path.join(cwd, 'images'), path.join(cwd, 'data', 'images'));
+    fs.writeFileSync(path.join(cwd, 'data', 'in.jsonl'), `${JSON.stringify(red)}\n`);
+    expect((await run(['validate', 'data/in.jsonl', '--fix', 'clean.jsonl'], cwd)).error).toBeUndefined();
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, 'clean.jsonl'), 'utf8')).image).toBe('data/images/red.png');
+    expect((await run(['validate', 'clean.jsonl'], cwd)).error).toBeUndefined();
+    fs.mkdirSync(path.join(cwd, 'out'));
+    const refused = await run(['validate', 'data/in.jsonl', '--fix', 'out/clean.jsonl'], cwd);
+    expect(isMmftError(refused.error) && refused.error.code).toBe('E_INPUT');
+    expect(refused.error?.message).toContain('image paths would leave');
+    expect(fs.existsSync(path.join(cwd, 'out', 'clean.jsonl'))).toBe(false);
+  });
+
   test('--task is checked against the known tasks', async () => {
     const cwd = workdir({ 'ok.jsonl': [red] });
     const { error } = await run(['validate', 'ok.jsonl', '--task', 'captions'], cwd);
@@ -91,5 +115,37 @@ describe('mmft data split and stats', () => {
     expect(JSON.parse(stats.stdout)[0]).toMatchObject({ records: 5, images: { distinct: 4, formats: { png: 3, jpeg: 1 } } });
     const text = await run(['stats', 'all.jsonl'], cwd);
     expect(text.stdout).toContain('all.jsonl: image formats: png 3, jpeg 1');
+  });
+
+  test('split --out-dir: outputs validate as written; a folder the images would leave needs --root', async () => {
+    const four = [red, green, { image: 'images/blue.png', caption: 'b' }, { image: 'images/yellow.jpg', caption: 'y' }];
+    const cwd = workdir({ 'all.jsonl': four });
+    const refused = await run(['split', 'all.jsonl', '--ratios', '0.5,0.5,0', '--out-dir', 'splits'], cwd);
+    expect(refused.error?.message).toContain('image paths would leave');
+    expect(fs.existsSync(path.join(cwd, 'splits'))).toBe(false);
+    const rooted = await run(['split', 'all.jsonl', '--ratios', '0.5,0.5,0', '--out-dir', 'splits', '--root', '.'], cwd);
+    expect(rooted.error).toBeUndefined();
+    const checked = await run(['validate', '--splits', 'splits/all.train.jsonl,splits/all.val.jsonl', '--root', '.'], cwd);
+    expect(checked.error).toBeUndefined();
+    expect(checked.stdout).toContain('OK: 0 errors');
+  });
+
+  test('split refuses a corrupt image and an empty file, as validate does', async () => {
+    const cwd = workdir({ 'bad.jsonl': [red, green, { image: 'images/corrupt.png', caption: 'x' }], 'empty.jsonl': [] });
+    fs.writeFileSync(path.join(cwd, 'empty.jsonl'), '');
+    const bad = await run(['split', 'bad.jsonl', '--ratios', '0.5,0.5,0'], cwd);
+    expect(bad.error?.message).toContain('bad.jsonl:3: image');
+    const empty = await run(['split', 'empty.jsonl', '--ratios', '0.5,0.5,0'], cwd);
+    expect(empty.error?.message).toContain('holds no records');
+  });
+
+  test('stats treats several files as separate files; --splits checks them as splits', async () => {
+    const cwd = workdir({ 'a.jsonl': [red, green], 'b.jsonl': [{ image: 'images/red.png', caption: 'other' }] });
+    const plain = await run(['stats', 'a.jsonl', 'b.jsonl'], cwd);
+    expect(plain.error).toBeUndefined();
+    expect(plain.stdout).not.toContain('errors');
+    expect(plain.stdout).toMatch(/b\.jsonl\s+caption\s+1\s+1\s+0/);
+    const splits = await run(['stats', '--splits', 'a.jsonl,b.jsonl'], cwd);
+    expect(splits.stdout).toContain('b.jsonl: 1 line uses an image of an earlier split (leakage)');
   });
 });

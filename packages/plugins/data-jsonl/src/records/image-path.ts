@@ -50,3 +50,36 @@ export function resolveImagePath(
   }
   return { ok: true, path: resolved };
 }
+
+/**
+ * The "image" value that resolves to `resolved` from a data file written into `outDir`: relative
+ * paths are rewritten relative to `outDir` (with "/" on every platform), absolute ones are kept.
+ *
+ * @example
+ * relocatedImagePath('images/1.png', '/data/images/1.png', '/') // 'data/images/1.png'
+ */
+export function relocatedImagePath(original: string, resolved: string, outDir: string): string {
+  if (path.isAbsolute(original)) return original;
+  return path.relative(outDir, resolved).split(path.sep).join('/');
+}
+
+/**
+ * Why a data tool must not write a copy of `inputFile` into `outDir`, or undefined when it may.
+ * Every image accepted from the input lies inside the input's root (its folder, or `root`); the
+ * copy's images are checked later against the copy's root (`outDir`, or the same `root`), so the
+ * copy validates and trains as written exactly when that root holds the input's root.
+ *
+ * @example
+ * outputFolderProblem('/data/a.jsonl', '/data/splits', { baseDir: '/data' }) // 'image paths would leave /data/splits ...'
+ */
+export function outputFolderProblem(inputFile: string, outDir: string, policy: Omit<ImagePathPolicy, 'baseDir'>): string | undefined {
+  if (policy.allowOutsideRoot) return undefined;
+  const inputRoot = path.resolve(policy.root ?? path.dirname(inputFile));
+  const outputRoot = path.resolve(policy.root ?? outDir);
+  const relative = path.relative(outputRoot, inputRoot);
+  if (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)) return undefined;
+  return (
+    `image paths would leave ${outputRoot}: images of ${inputFile} resolve from ${inputRoot}, and a data file's image paths ` +
+    `must stay inside its own folder, so validate and training refuse the "../" paths a copy there would need`
+  );
+}

@@ -7,13 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { MmftError, type TaskKind } from '@mmft/core';
-import { decodeLine, isBlank } from '../io/decode-line';
-import { readLines } from '../io/read-lines';
-import { checkRecord, detectTask, parseJsonLine } from '../records/parse-record';
+import { outputFolderProblem, relocatedImagePath } from '../records/image-path';
 import { ImageChecker } from '../validate/image-check';
+import { runValidation } from '../validate/validate';
+import type { AcceptedRecord } from '../validate/validate-file';
 
 export interface SplitOptions {
-  /** Folder that relative paths (file, outDir) resolve from; default process.cwd(). */
+  /** Folder that relative paths (file, outDir, root) resolve from; default process.cwd(). */
   readonly cwd?: string;
   /** Shares of train, val, test; must sum to 1 (e.g. [0.8, 0.1, 0.1]). */
   readonly ratios: readonly [number, number, number];
@@ -21,6 +21,8 @@ export interface SplitOptions {
   /** Output folder; defaults to the input's folder. Image paths are rewritten to stay valid. */
   readonly outDir?: string;
   readonly task?: TaskKind;
+  /** Folder images must stay inside (as validate's --root); defaults to the data file's folder. */
+  readonly root?: string;
   readonly allowOutsideRoot?: boolean;
   /** Overwrite existing output files. */
   readonly force?: boolean;
@@ -33,7 +35,9 @@ export interface SplitResult {
 const NAMES = ['train', 'val', 'test'] as const;
 
 /**
- * Split `file` into `<stem>.train.jsonl`, `<stem>.val.jsonl`, `<stem>.test.jsonl`.
+ * Split `file` into `<stem>.train.jsonl`, `<stem>.val.jsonl`, `<stem>.test.jsonl`. The input is
+ * checked exactly as `mmft data validate` checks it (every image decoded) and any error stops the
+ * split before a file is written, so the outputs validate and train as written.
  *
  * @example
  * const { outputs } = await splitFile('all.jsonl', { ratios: [0.8, 0.1, 0.1], seed: 0 });
@@ -47,73 +51,77 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   const input = path.resolve(cwd, file);
   const baseDir = path.dirname(input);
   const outDir = options.outDir === undefined ? baseDir : path.resolve(cwd, options.outDir);
+  const root = options.root === undefined ? undefined : path.resolve(cwd, options.root);
   const stem = path.basename(input).replace(/\.jsonl$/i, '');
-  const images = new ImageChecker('hash');
-  let task = options.task;
-
-  // Pass 1 (and 2): every record with its image's content hash; invalid input stops the split.
-  async function* records() {
-    for await (const raw of readLines(input)) {
-      const decoded = decodeLine(raw.bytes, raw.line === 1);
-      const where = `${file}:${raw.line}`;
-      const hint = `run \`mmft data validate ${file} --fix clean.jsonl\` and split the cleaned file`;
-      if (!decoded.ok) throw new MmftError('E_DATA', `${where}: byte ${decoded.byteColumn} is not UTF-8`, { hint });
-      if (isBlank(decoded.text)) continue;
-      const parsed = parseJsonLine(decoded.text, raw.terminated);
-      if (!parsed.ok) throw new MmftError('E_DATA', `${where}: ${parsed.issues[0]!.message}`, { hint });
-      task ??= detectTask(parsed.record);
-      if (!task) throw new MmftError('E_DATA', `${where}: cannot tell the task format`, { hint: 'pass --task' });
-      const checked = checkRecord(task, parsed.record, { file, line: raw.line, policy: { baseDir, allowOutsideRoot: options.allowOutsideRoot } });
-      if (!checked.ok) throw new MmftError('E_DATA', `${where}: ${checked.issues[0]!.message}`, { hint });
-      const image = await images.check(checked.imagePath);
-      if (!image.ok) throw new MmftError('E_DATA', `${where}: ${image.issue.message}`, { hint });
-      yield { record: parsed.record, text: decoded.text, hash: image.info.hash, imagePath: checked.imagePath };
-    }
+  const problem = outputFolderProblem(input, outDir, { root, allowOutsideRoot: options.allowOutsideRoot });
+  if (problem) {
+    throw new MmftError('E_INPUT', `--out-dir ${options.outDir}: ${problem}`, {
+      hint: `leave out --out-dir (the splits go next to the input), write them into ${baseDir} or a folder above it, or pass --root <folder holding the images> here and to validate and training (root: in the recipe)`,
+    });
   }
 
+  // The validator's own run, shared image cache: pass 2 reuses pass 1's decodes.
+  const images = new ImageChecker('decode');
+  const validation = { cwd, task: options.task, root: options.root, allowOutsideRoot: options.allowOutsideRoot, maxIssues: 1 };
+  const each = (visit: (record: AcceptedRecord) => void | Promise<void>) => runValidation([file], validation, { images, onRecord: (_, r) => visit(r) });
+
   const counts = new Map<string, number>();
-  for await (const r of records()) counts.set(r.hash, (counts.get(r.hash) ?? 0) + 1);
+  const report = await each((r) => void counts.set(r.imageHash, (counts.get(r.imageHash) ?? 0) + 1));
+  if (report.errors > 0) {
+    const first = report.issues.find((i) => i.severity === 'error')!;
+    const more = report.errors > 1 ? ` (${report.errors} errors in all)` : '';
+    throw new MmftError('E_DATA', `${first.line === undefined ? first.file : `${first.file}:${first.line}`}: ${first.message}${more}`, {
+      hint: `run \`mmft data validate ${file} --fix clean.jsonl\` and split the cleaned file`,
+    });
+  }
   const assignment = assign(counts, ratios, options.seed ?? 0);
 
   const outputs = NAMES.map((name, i) => ({ name, file: path.join(outDir, `${stem}.${name}.jsonl`), records: 0, images: 0, ratio: ratios[i]! }));
+  for (const [split, n] of assignment.values()) {
+    outputs[split]!.images += 1;
+    outputs[split]!.records += n;
+  }
   for (const o of outputs) {
     if (o.file === input) throw new MmftError('E_INPUT', `output ${o.file} is the input file`, { hint: 'pass --out-dir' });
+    if (o.ratio > 0 && o.records === 0) {
+      // An empty file fails validation and training (no-records): refuse rather than write one.
+      throw new MmftError('E_DATA', `the ${o.name} split would hold no records: ${file} has ${counts.size} distinct image${counts.size === 1 ? '' : 's'}, too few for --ratios ${ratios.join(',')}`, {
+        hint: 'give that split a ratio of 0 (--ratios 0.8,0.2,0), or add data',
+      });
+    }
     if (o.ratio > 0 && !options.force && fs.existsSync(o.file)) {
       throw new MmftError('E_INPUT', `${o.file} exists`, { hint: 'pass --force to overwrite it, or --out-dir' });
     }
   }
-  for (const split of assignment.values()) outputs[split]!.images += 1;
   fs.mkdirSync(outDir, { recursive: true });
   const streams = outputs.map((o) => (o.ratio > 0 ? fs.createWriteStream(o.file) : undefined));
   try {
-    for await (const r of records()) {
-      const split = assignment.get(r.hash)!;
-      const stream = streams[split]!;
-      // Image paths are relative to the data file: rewrite them when the file moves.
-      const line = outDir === baseDir ? r.text : JSON.stringify({ ...r.record, image: path.relative(outDir, r.imagePath).split(path.sep).join('/') });
-      outputs[split]!.records += 1;
+    await each(async (r) => {
+      const stream = streams[assignment.get(r.imageHash)![0]]!;
+      // Image paths resolve from the data file's folder: rewrite them when the file moves.
+      const line = outDir === baseDir ? r.text : JSON.stringify({ ...r.record, image: relocatedImagePath(String(r.record.image), r.imagePath, outDir) });
       if (!stream.write(`${line}\n`)) await once(stream, 'drain');
-    }
+    });
   } finally {
     await Promise.all(streams.map((s) => s && new Promise<void>((resolve) => s.end(resolve))));
   }
   return { outputs: outputs.filter((o) => o.ratio > 0).map(({ name, file: f, records: n, images: m }) => ({ name, file: f, records: n, images: m })) };
 }
 
-/** Image hash → split index: seeded order, cut where cumulative record counts meet the ratios. */
-function assign(counts: Map<string, number>, ratios: readonly number[], seed: number): Map<string, number> {
+/** Image hash → [split index, records]: seeded order, cut where cumulative record counts meet the ratios. */
+function assign(counts: Map<string, number>, ratios: readonly number[], seed: number): Map<string, [number, number]> {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const keyed = [...counts.keys()].map((hash) => ({ hash, key: createHash('sha1').update(`${seed}\0${hash}`).digest('hex') }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const bounds = [ratios[0]! * total, (ratios[0]! + ratios[1]!) * total];
-  const result = new Map<string, number>();
+  const result = new Map<string, [number, number]>();
   let before = 0;
   for (const { hash } of keyed) {
     const n = counts.get(hash)!;
     const middle = before + n / 2;
     let split = middle < bounds[0]! ? 0 : middle < bounds[1]! ? 1 : 2;
     while (ratios[split] === 0) split = split === 2 ? (ratios[1] ? 1 : 0) : split + 1;
-    result.set(hash, split);
+    result.set(hash, [split, n]);
     before += n;
   }
   return result;

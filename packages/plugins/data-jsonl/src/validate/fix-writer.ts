@@ -1,11 +1,13 @@
 // `--fix OUT`: writes kept lines to OUT (UTF-8, "\n" line ends, no BOM) and every dropped line to
 // OUT.rejects.jsonl with its reasons, so nothing is lost silently. The input is only read; OUT
-// must differ from it. Writes respect stream back-pressure, so memory stays bounded.
+// must differ from it. Image paths resolve from the data file's folder, so kept lines written to
+// another folder get their "image" rewritten. Writes respect stream back-pressure.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { MmftError } from '@mmft/core';
 import { buffer } from '../io/bytes';
+import { relocatedImagePath } from '../records/image-path';
 import type { RecordIssue } from '../records/issue';
 
 /** A dropped line as written to OUT.rejects.jsonl. */
@@ -30,12 +32,17 @@ export class FixWriter {
   readonly rejectsPath: string;
   kept = 0;
   dropped = 0;
+  /** OUT's folder when it differs from the input's (image paths are then rewritten). */
+  private readonly movedTo?: string;
   private constructor(
     readonly outPath: string,
+    inputPath: string,
     private readonly out: fs.WriteStream,
     private readonly rejects: fs.WriteStream,
   ) {
     this.rejectsPath = rejects.path as string;
+    const outDir = path.dirname(outPath);
+    if (outDir !== path.dirname(path.resolve(inputPath))) this.movedTo = outDir;
   }
 
   static async open(outPath: string, inputPath: string): Promise<FixWriter> {
@@ -53,12 +60,14 @@ export class FixWriter {
         if (error instanceof Error) throw new MmftError('E_IO', `cannot write ${s.path as string}: ${error.message}`, { cause: error });
       }),
     );
-    return new FixWriter(out, ...streams);
+    return new FixWriter(out, inputPath, ...streams);
   }
 
-  async keep(text: string): Promise<void> {
+  /** Keep a line; `image` (the parsed record and its resolved image) lets a moved copy rewrite the path. */
+  async keep(text: string, image?: { readonly record: Record<string, unknown>; readonly imagePath: string }): Promise<void> {
     this.kept += 1;
-    await write(this.out, `${text}\n`);
+    const line = this.movedTo && image ? JSON.stringify({ ...image.record, image: relocatedImagePath(String(image.record.image), image.imagePath, this.movedTo) }) : text;
+    await write(this.out, `${line}\n`);
   }
 
   async reject(line: number, issues: readonly RecordIssue[], text: string, bytes?: Uint8Array): Promise<void> {

@@ -24,6 +24,18 @@ export interface RunState {
   readonly files: readonly string[];
 }
 
+/** A line the validator accepts (no error; warnings allowed), in file order. */
+export interface AcceptedRecord {
+  readonly line: number;
+  /** The line as read (UTF-8, no BOM, no line end). */
+  readonly text: string;
+  readonly record: Record<string, unknown>;
+  /** Absolute path the "image" field resolved to. */
+  readonly imagePath: string;
+  /** Content hash of the image (ImageInfo.hash). */
+  readonly imageHash: string;
+}
+
 export interface FileRunOptions {
   readonly fileIndex: number;
   readonly task?: TaskKind;
@@ -31,6 +43,8 @@ export interface FileRunOptions {
   readonly maxAnswerShare: number;
   readonly fix?: FixWriter;
   readonly emit: (issue: Issue) => void;
+  /** Called for every accepted line, in order (`mmft data split` builds on this). */
+  readonly onRecord?: (record: AcceptedRecord) => void | Promise<void>;
 }
 
 interface Pending {
@@ -39,6 +53,8 @@ interface Pending {
   readonly bytes?: Uint8Array;
   readonly issues: RecordIssue[];
   readonly view?: RecordView;
+  readonly record?: Record<string, unknown>;
+  readonly imagePath?: string;
   readonly image?: Promise<ImageResult>;
 }
 
@@ -78,7 +94,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
     if (example.task === 'vqa' && example.answers && example.answers.length !== 10) {
       issues.push({ code: 'answers-count', field: 'answers', message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2` });
     }
-    return { line, text, issues, view: checked.view, image: state.images.check(checked.imagePath) };
+    return { line, text, issues, view: checked.view, record: parsed.record, imagePath: checked.imagePath, image: state.images.check(checked.imagePath) };
   };
 
   const settle = async (entry: Pending): Promise<void> => {
@@ -111,11 +127,14 @@ export async function validateFile(file: string, state: RunState, options: FileR
     }
     for (const issue of issues) emit(line, issue);
     const dropped = issues.some((i) => dropsLine(i.code));
+    if (view && result?.ok && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
+      await options.onRecord({ line, text: entry.text, record: entry.record!, imagePath: entry.imagePath!, imageHash: result.info.hash });
+    }
     if (!dropped && view) {
       stats.records += 1;
       stats.addTexts(view.texts);
       if (view.vqa) stats.addAnswer(view.vqa.answer);
-      await options.fix?.keep(entry.text);
+      await options.fix?.keep(entry.text, entry.record && entry.imagePath ? { record: entry.record, imagePath: entry.imagePath } : undefined);
     } else {
       stats.rejected += 1;
       await options.fix?.reject(line, issues, entry.text, entry.bytes);

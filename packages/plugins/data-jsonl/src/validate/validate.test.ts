@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { dataDir, FIXTURES, jsonl, writeData } from '../testing/fixtures';
+import { openJsonlDataset } from '../datasets/jsonl-dataset';
+import { collect, dataDir, FIXTURES, jsonl, writeData } from '../testing/fixtures';
 import { validateFiles } from './validate';
 
 const RED = 'images/red.png';
@@ -118,9 +119,11 @@ describe('validateFiles', () => {
     fs.copyFileSync(path.join(dir, RED), path.join(dir, 'images', 'red-copy.png'));
     const train = writeData(dir, 'train.jsonl', jsonl({ image: RED, caption: 'a' }, { image: 'images/green.png', caption: 'g' }));
     const val = writeData(dir, 'val.jsonl', jsonl({ image: 'images/blue.png', caption: 'b' }, { image: 'images/red-copy.png', caption: 'other text' }));
-    const report = await validateFiles([train, val]);
+    const report = await validateFiles([train, val], { splits: true });
     expect(report.issues.map((i) => [i.file, i.line, i.code])).toEqual([[val, 2, 'leakage']]);
     expect(report.issues[0]!.message).toContain(`${train}:1`);
+    // Several files that are not declared splits are each validated alone: no leakage.
+    expect((await validateFiles([train, val])).issues).toEqual([]);
   });
 
   test('VQA answer imbalance is a file-level warning', async () => {
@@ -147,6 +150,33 @@ describe('validateFiles', () => {
     ]);
     expect(report.fix).toMatchObject({ kept: 1, dropped: 3 });
     await expect(validateFiles([file], { fix: file })).rejects.toThrow('would overwrite the input');
+  });
+
+  test('--fix into a folder above the input rewrites image paths so the cleaned file validates and trains as written', async () => {
+    const dir = dataDir();
+    const sub = path.join(dir, 'sub');
+    fs.mkdirSync(sub);
+    fs.renameSync(path.join(dir, 'images'), path.join(sub, 'images'));
+    const file = writeData(sub, 'in.jsonl', jsonl({ image: RED, caption: 'red', id: 7 }, { image: 'images/nope.png', caption: 'missing' }));
+    const out = path.join(dir, 'clean.jsonl');
+    const report = await validateFiles([file], { fix: out });
+    expect(report.fix).toMatchObject({ kept: 1, dropped: 1 });
+    expect(fs.readFileSync(out, 'utf8')).toBe(`${JSON.stringify({ image: 'sub/images/red.png', caption: 'red', id: 7 })}\n`);
+    expect((await validateFiles([out])).errors).toBe(0);
+    expect(await collect(await openJsonlDataset(out))).toHaveLength(1);
+  });
+
+  test('--fix into a folder the images would leave is refused before anything is written', async () => {
+    const dir = dataDir();
+    const file = writeData(dir, 'in.jsonl', jsonl({ image: RED, caption: 'red' }));
+    fs.mkdirSync(path.join(dir, 'clean'));
+    const out = path.join(dir, 'clean', 'in.jsonl');
+    await expect(validateFiles([file], { fix: out })).rejects.toThrow(/image paths would leave .*clean.*validate and training refuse/);
+    expect(fs.existsSync(out)).toBe(false);
+    // --root covering the images makes the "../images" paths valid where the same root is given.
+    await validateFiles([file], { fix: out, root: dir });
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).image).toBe('../images/red.png');
+    expect((await validateFiles([out], { root: dir })).errors).toBe(0);
   });
 
   test('an empty file has no records', async () => {

@@ -1,13 +1,15 @@
-// `mmft data validate` as a function: validates one or several JSONL files (several = the splits
-// of one dataset, checked for leakage), optionally writing a cleaned copy, and returns the report.
+// `mmft data validate` as a function: validates one or several JSONL files (the splits of one
+// dataset are also checked for leakage), optionally writing a cleaned copy, and returns the report.
+// `mmft data split` and `stats` run the same checks, so every data tool refuses the same lines.
 // Memory bound (documented in docs/data.md): O(distinct images) + ~100 bytes per record.
 import * as path from 'node:path';
 import { MmftError, type TaskKind } from '@mmft/core';
+import { outputFolderProblem } from '../records/image-path';
 import { FixWriter } from './fix-writer';
 import { ImageChecker, type ImageCheckMode } from './image-check';
 import type { Issue, MessageCode } from './messages';
 import type { DataStats } from './stats';
-import { validateFile, type RunState } from './validate-file';
+import { validateFile, type AcceptedRecord, type RunState } from './validate-file';
 
 export interface ValidateOptions {
   /** Folder that relative file names (inputs, fix, root) resolve from; default process.cwd(). */
@@ -17,6 +19,8 @@ export interface ValidateOptions {
   /** Folder images must stay inside; defaults to each data file's folder. */
   readonly root?: string;
   readonly allowOutsideRoot?: boolean;
+  /** The files are the splits (train/val/test) of one dataset: an image in two of them is an error. */
+  readonly splits?: boolean;
   /** Write a cleaned copy here (one input file only) plus `<fix>.rejects.jsonl`. */
   readonly fix?: string;
   /** decode (default): fully decode every image; header: read sizes only (stats). */
@@ -46,17 +50,30 @@ export interface ValidationReport {
  * const report = await validateFiles(['train.jsonl', 'val.jsonl']);
  * if (report.errors > 0) process.exitCode = 1;
  */
-export async function validateFiles(files: readonly string[], options: ValidateOptions = {}): Promise<ValidationReport> {
+export function validateFiles(files: readonly string[], options: ValidateOptions = {}): Promise<ValidationReport> {
+  return runValidation(files, options);
+}
+
+/** What the other data tools add to a validation run: a shared image cache, the accepted lines. */
+export interface ValidationHooks {
+  /** Reuse decoded images across runs over the same files (split reads its input twice). */
+  readonly images?: ImageChecker;
+  readonly onRecord?: (fileIndex: number, record: AcceptedRecord) => void | Promise<void>;
+}
+
+/** validateFiles with hooks; not exported from the package. */
+export async function runValidation(files: readonly string[], options: ValidateOptions, hooks: ValidationHooks = {}): Promise<ValidationReport> {
   if (files.length === 0) throw new MmftError('E_INPUT', 'no data file given', { hint: 'mmft data validate train.jsonl' });
   if (options.fix !== undefined && files.length > 1) {
     throw new MmftError('E_INPUT', `--fix writes one cleaned file, but ${files.length} files were given`, { hint: 'run --fix once per file' });
   }
   const cwd = options.cwd ?? process.cwd();
   const resolved = files.map((f) => path.resolve(cwd, f));
+  const root = options.root === undefined ? undefined : path.resolve(cwd, options.root);
   const state: RunState = {
-    images: new ImageChecker(options.imageMode ?? 'decode'),
+    images: hooks.images ?? new ImageChecker(options.imageMode ?? 'decode'),
     files: files.slice(),
-    ...(files.length > 1 ? { owners: new Map() } : {}),
+    ...(options.splits ? { owners: new Map() } : {}),
   };
   const maxIssues = options.maxIssues ?? 1000;
   const issues: Issue[] = [];
@@ -72,6 +89,14 @@ export async function validateFiles(files: readonly string[], options: ValidateO
     else omitted += 1;
     options.onIssue?.(issue);
   };
+  if (options.fix !== undefined) {
+    const problem = outputFolderProblem(resolved[0]!, path.dirname(path.resolve(cwd, options.fix)), { root, allowOutsideRoot: options.allowOutsideRoot });
+    if (problem) {
+      throw new MmftError('E_INPUT', `--fix ${options.fix}: ${problem}`, {
+        hint: `write the cleaned copy into ${path.dirname(resolved[0]!)} or a folder above it, or pass --root <folder holding the images> here and to validate and training (root: in the recipe)`,
+      });
+    }
+  }
   const fix = options.fix === undefined ? undefined : await FixWriter.open(path.resolve(cwd, options.fix), resolved[0]!);
   const stats: DataStats[] = [];
   try {
@@ -80,10 +105,11 @@ export async function validateFiles(files: readonly string[], options: ValidateO
         await validateFile(file, state, {
           fileIndex,
           task: options.task,
-          policy: { baseDir: path.dirname(file), root: options.root === undefined ? undefined : path.resolve(cwd, options.root), allowOutsideRoot: options.allowOutsideRoot },
+          policy: { baseDir: path.dirname(file), root, allowOutsideRoot: options.allowOutsideRoot },
           maxAnswerShare: options.maxAnswerShare ?? 0.5,
           fix,
           emit: (issue) => emit({ ...issue, file: files[fileIndex]! }),
+          ...(hooks.onRecord ? { onRecord: (record: AcceptedRecord) => hooks.onRecord!(fileIndex, record) } : {}),
         }),
       );
     }
