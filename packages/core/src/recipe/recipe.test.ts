@@ -49,8 +49,7 @@ describe('recipes', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toContain('Unrecognized key');
-    expect(message).toContain('trian');
+    expect(message).toContain('trian: unknown key; did you mean "train"? (r.yaml:1)');
     expect(message).toContain('train.type: no plugin provides trainer "recordin"; available: recording (r.yaml:4)');
   });
 
@@ -76,7 +75,7 @@ describe('recipes', () => {
     const raw = readRecipe(path.join(dir, 'r.yaml'), ['train.lr=2e-4', 'metrics[0].scale=3', 'output_dir=out']);
     expect((raw.value.train as Record<string, unknown>).lr).toBe(2e-4);
     expect((raw.value.metrics as Array<Record<string, unknown>>)[0]!.scale).toBe(3);
-    expect(raw.value.output_dir).toBe('out');
+    expect(raw.value.output_dir).toBe(path.resolve('out')); // --set paths resolve from the working folder
     expect(parseOverride('a.b=[1, 2]').value).toEqual([1, 2]);
     expect(() => parseOverride('novalue')).toThrow('expected path=value');
     const bad = readRecipe(path.join(dir, 'r.yaml'), ['train.steps=zero']);

@@ -3,6 +3,7 @@
 // the section is validated by that provider's own schema.
 import { z } from 'zod';
 import type { PluginKind } from '../contracts/provider';
+import { recipePath } from './paths';
 import type { PathSegment } from './source-map';
 
 /** A section selected by one discriminator key; other keys belong to the provider's schema. */
@@ -14,9 +15,12 @@ export const RecipeShapeSchema = z.strictObject({
   extends: z.union([z.string(), z.array(z.string())]).optional().describe('recipe file(s) this one builds on, relative to this file'),
   name: z.string().optional().describe('a name for the run, used in reports'),
   description: z.string().optional().describe('free text shown in reports'),
-  plugins: z.array(z.string()).optional().describe('plugin packages (npm names or explicit ./paths) this recipe needs'),
+  plugins: z
+    .array(recipePath(z.string(), 'module'))
+    .optional()
+    .describe('plugin packages (npm names, or explicit ./paths relative to the file that lists them) this recipe needs'),
   seed: z.number().int().optional().describe('seed for initialisation, shuffling and dropout'),
-  output_dir: z.string().optional().describe('where checkpoints and reports go, relative to the recipe'),
+  output_dir: recipePath(z.string()).optional().describe('where checkpoints and reports go, relative to the recipe file that sets it'),
   backend: section('type', 'backend').optional().describe('tensor engine selection'),
   model: section('type', 'architecture').optional().describe('the model: architecture and checkpoint'),
   data: z

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MmftError } from '../errors';
 
-/** A package name, or an explicit relative/absolute path. */
+/** True for `./x`, `../x` and absolute paths: what a user writes to mean a file, not a package. */
 export function isExplicitPath(specifier: string): boolean {
-  return specifier.startsWith('./') || specifier.startsWith('../') || path.isAbsolute(specifier);
+  return specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || path.isAbsolute(specifier);
 }
 
 const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;

@@ -1,6 +1,7 @@
 // config.json of a CLIP checkpoint (HF CLIPConfig with its text_config / vision_config) as zod
 // schemas whose defaults are those of transformers' models/clip/configuration_clip.py, plus the
 // two recipe keys of the `model: { type: clip }` section (pretrained, ignoreUnexpected).
+import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -60,16 +61,16 @@ export type ClipConfigInput = z.input<typeof clipConfigSchema>;
 /**
  * The recipe section `model: { type: clip, ... }`: a checkpoint folder, or CLIPConfig fields plus
  * a tokenizer folder for a freshly initialised model (pretraining from scratch). Paths are
- * relative to the recipe (the trainer resolves them).
+ * relative to the recipe file that sets them (recipePath: validateRecipe makes them absolute).
  *
  * @example
  * model: { type: clip, checkpoint: ../models/clip-shapes-base }
  * model: { type: clip, config: { projection_dim: 128, ... }, tokenizer: ../models/shapes-tokenizer, seed: 0 }
  */
 export const clipSectionSchema = z.strictObject({
-  checkpoint: z.string().min(1).optional().describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
+  checkpoint: recipePath(z.string().min(1)).optional().describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
   config: clipConfigSchema.optional().describe('CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights'),
-  tokenizer: z.string().min(1).optional().describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
+  tokenizer: recipePath(z.string().min(1)).optional().describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
   ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
   seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
 }).refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {

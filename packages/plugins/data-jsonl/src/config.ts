@@ -1,31 +1,34 @@
 // Recipe sections of the three dataset providers (STYLE.md §7): a JSONL file of one task format,
-// the COCO captions annotation JSON and the VQA v2 questions + annotations pair.
+// the COCO captions annotation JSON and the VQA v2 questions + annotations pair. Strict (a
+// misspelt key is an error) and path fields marked with recipePath, so each resolves from the
+// recipe file that wrote it (docs/recipes.md).
+import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 
 const task = z.enum(['caption', 'vqa', 'retrieval', 'instruction']);
 
-export const jsonlConfigSchema = z.object({
-  path: z.string().min(1).describe('JSONL file, one record per line; relative to the recipe folder'),
+export const jsonlConfigSchema = z.strictObject({
+  path: recipePath(z.string().min(1)).describe('JSONL file, one record per line; relative to the recipe file that sets it'),
   task: task.optional().describe('task format of the records; detected from the first record when absent'),
-  root: z.string().optional().describe('folder images must stay inside; defaults to the data file folder'),
+  root: recipePath(z.string()).optional().describe('folder images must stay inside; defaults to the data file folder'),
   allowOutsideRoot: z.boolean().default(false).describe('accept absolute image paths and paths leaving the root'),
 });
 export type JsonlConfig = z.infer<typeof jsonlConfigSchema>;
 /** What a recipe may write (defaults optional). */
 export type JsonlConfigInput = z.input<typeof jsonlConfigSchema>;
 
-export const cocoCaptionsConfigSchema = z.object({
-  annotations: z.string().min(1).describe('COCO captions annotation JSON (captions_train2014.json)'),
-  images: z.string().min(1).describe('folder holding the images named by images[].file_name'),
+export const cocoCaptionsConfigSchema = z.strictObject({
+  annotations: recipePath(z.string().min(1)).describe('COCO captions annotation JSON (captions_train2014.json)'),
+  images: recipePath(z.string().min(1)).describe('folder holding the images named by images[].file_name'),
   task: z.enum(['caption', 'retrieval']).default('caption').describe('serve captions (caption) or image-text positives (retrieval)'),
 });
 export type CocoCaptionsConfig = z.infer<typeof cocoCaptionsConfigSchema>;
 export type CocoCaptionsConfigInput = z.input<typeof cocoCaptionsConfigSchema>;
 
-export const vqaV2ConfigSchema = z.object({
-  questions: z.string().min(1).describe('VQA v2 questions JSON (v2_OpenEnded_mscoco_train2014_questions.json)'),
-  annotations: z.string().min(1).describe('VQA v2 annotations JSON (v2_mscoco_train2014_annotations.json)'),
-  images: z.string().min(1).describe('folder of the COCO images of that split'),
+export const vqaV2ConfigSchema = z.strictObject({
+  questions: recipePath(z.string().min(1)).describe('VQA v2 questions JSON (v2_OpenEnded_mscoco_train2014_questions.json)'),
+  annotations: recipePath(z.string().min(1)).describe('VQA v2 annotations JSON (v2_mscoco_train2014_annotations.json)'),
+  images: recipePath(z.string().min(1)).describe('folder of the COCO images of that split'),
   imageTemplate: z
     .string()
     .default('COCO_{subtype}_{id}.jpg')

@@ -1,11 +1,12 @@
 // The recipe section of the shapes dataset (STYLE.md §7: the plugin owns its schema, every field
-// described). `lang: both` emits every example in English and in Chinese.
+// described; strict, so a misspelt key such as `domian:` is an error, not domain A). `lang: both`
+// emits every example in English and in Chinese.
 import { z } from 'zod';
 import { DOMAINS } from './vocabulary';
 
 export const SHAPES_TASKS = ['caption', 'vqa', 'retrieval', 'instruction'] as const;
 
-export const shapesConfigSchema = z.object({
+export const shapesConfigSchema = z.strictObject({
   task: z.enum(SHAPES_TASKS).default('caption').describe('Which task the dataset yields: caption, vqa, retrieval or instruction'),
   domain: z.enum(DOMAINS).default('A').describe('Visual domain: "A" flat shapes on a plain background, "B" striped outlined shapes on textured gradients'),
   n: z.number().int().positive().default(1000).describe('Number of images (scenes)'),
