@@ -22,6 +22,16 @@ function needTokenizer(model: VisionLanguageModel): TextTokenizer {
   return model.tokenizer;
 }
 
+/** The decoder knows only the image path: name the data file and line the example came from. */
+function imageError(example: Example, cause: unknown): unknown {
+  if (!example.source) return cause;
+  const { file, line } = example.source;
+  return new MmftError('E_DATA', `${file}:${line}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    cause,
+    hint: `run \`mmft data validate ${file}\` to find every missing or corrupt image before training`,
+  });
+}
+
 /** Preprocess options from the checkpoint's image processing (CLIP defaults when absent). */
 export function preprocessOptionsOf(processing: ImageProcessing | undefined): PreprocessOptions {
   return preprocessOptionsSchema.parse(processing ? { size: processing.size, cropSize: processing.cropSize, mean: [...processing.mean], std: [...processing.std] } : {});
@@ -37,7 +47,9 @@ export function createCollator(model: VisionLanguageModel, options: { seed: numb
   const side = preprocess.cropSize ?? preprocess.size;
   return {
     async images(examples, epoch, positions) {
-      const pixels = await Promise.all(examples.map((ex, i) => preprocessResolved(ex.image, preprocess, deriveSeed(options.seed, epoch, positions[i]!))));
+      const pixels = await Promise.all(
+        examples.map((ex, i) => preprocessResolved(ex.image, preprocess, deriveSeed(options.seed, epoch, positions[i]!)).catch((cause: unknown) => Promise.reject(imageError(ex, cause)))),
+      );
       const data = new Float32Array(examples.length * 3 * side * side);
       pixels.forEach((p, i) => data.set(p.data, i * 3 * side * side));
       return tf.tensor4d(data, [examples.length, 3, side, side]);
