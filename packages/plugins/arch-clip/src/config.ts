@@ -1,6 +1,7 @@
 // config.json of a CLIP checkpoint (HF CLIPConfig with its text_config / vision_config) as zod
 // schemas whose defaults are those of transformers' models/clip/configuration_clip.py, plus the
-// two recipe keys of the `model: { type: clip }` section (pretrained, ignoreUnexpected).
+// recipe section `model: { type: clip }` (checkpoint or config, tokenizer, seed, ignoreUnexpected;
+// documented in docs/clip.md).
 import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 
