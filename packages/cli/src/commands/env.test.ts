@@ -59,6 +59,36 @@ describe('mmft env', () => {
     expect(report.backend.capabilities.kernelOverrides).toEqual([]);
   });
 
+  // The addon serves only the wasm engine's overrides (packages/plugins/backend-tfjs/src/kernels/
+  // register_overrides.ts): the report says so for the others, whether or not it is built here.
+  test.each([
+    [['--prefer', 'cpu'], /the cpu engine runs JavaScript kernels only/],
+    [['--prefer', 'wasm', '--no-overrides'], /kernel overrides are off/],
+  ])('%j: the native kernels are not in use, and the line says why', async (argv, why) => {
+    const { stdout } = await runEnv(argv);
+    expect(stdout).not.toContain('C++ kernels');
+    expect(stdout).toMatch(/^native      not in use: .+$/m);
+    if (nativeKernelsStatus().available) expect(stdout).toMatch(why);
+    const report = JSON.parse((await runEnv([...argv, '--json'])).stdout) as EnvReport;
+    expect(report.native).toMatchObject({ available: nativeKernelsStatus().available, inUse: false, kernels: [] });
+  });
+
+  test('wasm with its overrides: in use exactly where the addon is built, naming the kernels that call it', async () => {
+    const { stdout } = await runEnv(['--prefer', 'wasm']);
+    const report = JSON.parse((await runEnv(['--prefer', 'wasm', '--json'])).stdout) as EnvReport;
+    if (nativeKernelsStatus().available) {
+      expect(report.native.inUse).toBe(true);
+      // Those that run on it whenever it is built, and the fused kernels that exist only with it.
+      expect(report.native.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Sum', 'MmftLayerNorm', 'MmftAdamWUpdate', 'MmftAttention', 'Add']));
+      expect(report.native.kernels).not.toContain('GatherV2'); // a JavaScript override
+      expect(report.native.kernels.every((k) => report.backend.capabilities.kernelOverrides.includes(k))).toBe(true);
+      expect(stdout).toContain(`native      C++ kernels (${report.native.kernels.join(', ')}) on ${report.native.isa}`);
+    } else {
+      expect(report.native).toMatchObject({ inUse: false, kernels: [] });
+      expect(stdout).toMatch(/^native      not in use: .+$/m);
+    }
+  });
+
   test('an unknown engine is an E_INPUT error naming the option', async () => {
     const { error } = await runEnv(['--prefer', 'tpu']);
     expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(/^mmft env: --prefer: .*"wasm"/) });

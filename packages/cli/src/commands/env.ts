@@ -1,11 +1,12 @@
 // `mmft env`: what this machine and install give mmft — Node, platform, CPUs, the tfjs version,
-// each tensor engine probed with why it is or is not usable, the one selected and its kernel
-// overrides. The backend comes from the registry ('backend', 'tfjs'), as a training run gets it.
+// each tensor engine probed with why it is or is not usable, the one selected, its kernel
+// overrides and which of them run on the native addon. The backend comes from the registry
+// ('backend', 'tfjs'), as a training run gets it.
 import * as os from 'node:os';
 import { Command } from 'commander';
 import { version_core } from '@tensorflow/tfjs-core';
 import { MmftError, type BackendSelection } from '@mmft/core';
-import { nativeKernelsStatus } from '@mmft/backend-tfjs';
+import { nativeKernelUse, type NativeKernelUse } from '@mmft/backend-tfjs';
 import type { CliContext } from '../context';
 import { formatTable } from '../format/table';
 
@@ -17,8 +18,11 @@ export interface EnvReport {
   readonly cpus: { readonly count: number; readonly model: string };
   readonly tfjs: { readonly core: string };
   readonly backend: BackendSelection;
-  /** The optional native GEMM addon (@mmft/native-kernels): what matrix products run on. */
-  readonly native: { readonly available: boolean; readonly isa?: string; readonly threads?: number; readonly reason?: string };
+  /**
+   * The optional native addon (@mmft/native-kernels): whether it is built here (`available`) and
+   * whether the selected engine runs any kernel on it (`inUse`, `kernels`; `reason` when not).
+   */
+  readonly native: NativeKernelUse;
 }
 
 function printReport(ctx: CliContext, report: EnvReport): void {
@@ -34,12 +38,7 @@ function printReport(ctx: CliContext, report: EnvReport): void {
   ctx.print(`threads     ${caps.threads}${caps.gpu ? ', GPU' : ''}${caps.float16 ? ', float16' : ''}`);
   ctx.print(`overrides   ${caps.kernelOverrides.length > 0 ? caps.kernelOverrides.join(', ') : 'none'}`);
   const { native } = report;
-  ctx.print(`native      ${native.available ? `C++ kernels (matrix products, attention, Linear, LayerNorm, AdamW, ...) on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
-}
-
-function nativeReport(): EnvReport['native'] {
-  const status = nativeKernelsStatus();
-  return status.available ? { available: true, isa: status.kernels.isa, threads: status.kernels.threads } : { available: false, reason: status.reason };
+  ctx.print(`native      ${native.inUse ? `C++ kernels (${native.kernels.join(', ')}) on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
 }
 
 /**
@@ -65,14 +64,16 @@ export function envCommand(ctx: CliContext): Command {
         throw new MmftError('E_INPUT', `mmft env: ${issues.join('; ')}`, { hint: 'engines: tfjs-node-gpu, tfjs-node, wasm, cpu' });
       }
       const cpus = os.cpus();
+      const backend = await provider.select(parsed.data);
       const report: EnvReport = {
         node: process.version,
         platform: process.platform,
         arch: process.arch,
         cpus: { count: os.availableParallelism(), model: cpus[0]?.model.trim() ?? 'unknown' },
         tfjs: { core: version_core },
-        backend: await provider.select(parsed.data),
-        native: nativeReport(),
+        backend,
+        // Built is not used: only the engine selected above, with its overrides, decides.
+        native: nativeKernelUse(backend.capabilities.engine, backend.capabilities.kernelOverrides),
       };
       if (options.json) ctx.print(JSON.stringify(report, null, 2));
       else printReport(ctx, report);

@@ -10,6 +10,7 @@ export { ENGINE_NAMES, tfjsBackendConfigSchema, type EngineName, type TfjsBacken
 export { ENGINES, type EngineSpec, type ResolvedPackage } from './engines';
 export { probeEngines, type EngineProbe } from './probe';
 export { selectBackend, resetBackendSelection, currentBackendSelection } from './select';
+export { nativeKernelUse, type NativeKernelUse } from './capabilities';
 export {
   installKernelOverrides,
   removeKernelOverrides,
