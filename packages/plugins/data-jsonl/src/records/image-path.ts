@@ -44,7 +44,7 @@ export function resolveImagePath(
       issue: {
         code: 'image-outside-root',
         field: 'image',
-        message: `"${image}" resolves to ${resolved}, outside the data root ${root}; use a path relative to the data file, or pass --allow-outside-root if you trust this file`,
+        message: `"${image}" resolves to ${resolved}, outside the data root ${root}; use a path inside it, relative to the data file; or widen the root to a folder holding the image (--root DIR, root: in a recipe); or pass --allow-outside-root (allowOutsideRoot: true) if you trust this file`,
       },
     };
   }
