@@ -137,3 +137,28 @@ describe('mmft eval retrieval', () => {
     expect(bad.stderr).toMatch(/1 bad text_to_image entries in S\.json: text_to_image\[3\] = 7/);
   });
 });
+
+describe('mmft eval --json', () => {
+  test('refuses to write over one of its inputs, by name, link or hard link; the input is untouched', async () => {
+    const S = JSON.stringify({ similarity: [[0.9, 0.1]], text_to_image: [0, 0] });
+    const cases: [string[], Record<string, string>, string][] = [
+      [['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'R.jsonl'], { 'P.jsonl': P, 'R.jsonl': R }, 'R.jsonl'],
+      [['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', './sub/../P.jsonl'], { 'P.jsonl': P, 'R.jsonl': R }, 'P.jsonl'],
+      [['vqa', '--predictions', 'P.json', '--references', 'ann.json', '--questions', 'q.json', '--json', 'q.json'], { 'P.json': '[]', 'ann.json': '{}', 'q.json': '{"questions": []}' }, 'q.json'],
+      [['retrieval', '--similarity', 'S.json', '--json', 'S.json'], { 'S.json': S }, 'S.json'],
+    ];
+    for (const [argv, files, input] of cases) {
+      const r = await run(argv, files);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`--json \\S+ would overwrite the input --\\w+ \\S*${input.replace('.', '\\.')}`));
+      expect(fs.readFileSync(path.join(r.dir, input), 'utf8')).toBe(files[input]);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-'));
+    fs.writeFileSync(path.join(dir, 'S.json'), S);
+    fs.linkSync(path.join(dir, 'S.json'), path.join(dir, 'same.json'));
+    const ctx = createCliContext({ isTTY: false, stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir, builtins: BUILTINS });
+    const program = new Command('mmft').exitOverride().addCommand(evalCommand(ctx));
+    await expect(program.parseAsync(['eval', 'retrieval', '--similarity', 'S.json', '--json', 'same.json'], { from: 'user' })).rejects.toThrow('would overwrite the input --similarity');
+    expect(fs.readFileSync(path.join(dir, 'S.json'), 'utf8')).toBe(S);
+  });
+});

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { MmftError, type MetricReport } from '@mmft/core';
+import { checkOutputFile, MmftError, writeFileAtomic, type MetricReport } from '@mmft/core';
 import type { CliContext } from '../context';
 import { collect, runRecipe } from './train';
 import { loadCaptionPredictions, loadCaptionReferences } from '../eval/caption-input';
@@ -28,14 +28,18 @@ async function score(ctx: CliContext, id: string, config: unknown, updates: read
   return metric.compute();
 }
 
-function writeJson(ctx: CliContext, file: string | undefined, value: unknown): void {
+/** Refuses --json OUT when OUT is one of the inputs (checked before anything is read or scored). */
+function checkJsonTarget(ctx: CliContext, file: string | undefined, inputs: Record<string, string | undefined>): void {
+  if (!file) return;
+  const named = Object.entries(inputs).filter((e): e is [string, string] => e[1] !== undefined);
+  checkOutputFile(path.resolve(ctx.cwd, file), '--json', named.map(([role, p]) => ({ path: path.resolve(ctx.cwd, p), role })));
+}
+
+async function writeJson(ctx: CliContext, file: string | undefined, value: unknown): Promise<void> {
   if (!file) return;
   const full = path.resolve(ctx.cwd, file);
-  try {
-    fs.writeFileSync(full, `${JSON.stringify(value, null, 2)}\n`);
-  } catch (cause) {
-    throw new MmftError('E_IO', `cannot write ${file}: ${(cause as Error).message}`, { cause });
-  }
+  if (fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) throw new MmftError('E_INPUT', `--json ${file} is a folder`, { hint: 'give a file name, e.g. --json scores.json' });
+  await writeFileAtomic(full, [new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`)]);
   ctx.print(`wrote ${file}`);
 }
 
@@ -46,6 +50,7 @@ function reportLeftOut(ctx: CliContext, paired: Paired<unknown, unknown>, o: Com
 }
 
 async function evalCaption(ctx: CliContext, o: CommonOptions & { tokenizer: string }): Promise<void> {
+  checkJsonTarget(ctx, o.json, { '--predictions': o.predictions, '--references': o.references });
   const paired = pairById(loadCaptionPredictions(o.predictions, ctx.cwd), loadCaptionReferences(o.references, ctx.cwd), {
     predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
   });
@@ -57,10 +62,11 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & { tokenizer: stri
   formatTable([`caption (${updates.length} images)`, 'score'], names.map(([k, label]) => [label, fixed(s[k]!, 4)])).forEach((l) => ctx.print(l));
   const perItem: Record<string, { cider: number; rougeL: number; bleu4: number }> = {};
   for (const [id, v] of Object.entries(report.perItem ?? {})) perItem[id] = { cider: v.cider!, rougeL: v.rougeL!, bleu4: v.bleu4! };
-  writeJson(ctx, o.json, { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem });
+  await writeJson(ctx, o.json, { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem });
 }
 
 async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string }): Promise<void> {
+  checkJsonTarget(ctx, o.json, { '--predictions': o.predictions, '--references': o.references, '--questions': o.questions });
   const paired = pairById(loadVqaPredictions(o.predictions, ctx.cwd), loadVqaReferences(o.references, ctx.cwd, o.questions), {
     predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
   });
@@ -77,13 +83,14 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string 
   for (const [k, v] of Object.entries(groups.answer_type ?? {})) rows.push([`answer type: ${k}`, String(v.count), fixed(v.accuracy!, 2)]);
   formatTable(['VQA accuracy', 'questions', '%'], rows).forEach((l) => ctx.print(l));
   const perItem = Object.fromEntries(Object.entries(report.perItem ?? {}).map(([id, v]) => [id, v.accuracy!]));
-  writeJson(ctx, o.json, {
+  await writeJson(ctx, o.json, {
     accuracy: report.scores.accuracy, per_item: perItem,
     per_answer_type: percentOf('answer_type'), per_question_type: percentOf('question_type'),
   });
 }
 
 async function evalRetrieval(ctx: CliContext, o: { similarity: string; json?: string }): Promise<void> {
+  checkJsonTarget(ctx, o.json, { '--similarity': o.similarity });
   const { matrix, textToImage } = loadSimilarity(o.similarity, ctx.cwd);
   const report = await score(ctx, 'retrieval', {}, [{ similarity: { matrix, textToImage } }]);
   const groups = report.groups ?? {};
@@ -92,7 +99,7 @@ async function evalRetrieval(ctx: CliContext, o: { similarity: string; json?: st
   const keys = ['R@1', 'R@5', 'R@10', 'mrr', 'median_rank', 'mAP'];
   const show = (k: string, v: number | undefined): string => (v === undefined ? '' : k.startsWith('R@') ? fixed(v, 2) : k === 'median_rank' ? String(v) : fixed(v, 4));
   formatTable([`retrieval (${matrix.length} images, ${textToImage.length} texts)`, 'image→text', 'text→image'], keys.map((k) => [k, show(k, i2t[k]), show(k, t2i[k])])).forEach((l) => ctx.print(l));
-  writeJson(ctx, o.json, { i2t, t2i });
+  await writeJson(ctx, o.json, { i2t, t2i });
 }
 
 /**
