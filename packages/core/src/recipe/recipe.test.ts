@@ -89,10 +89,14 @@ describe('recipes', () => {
     expect(() => readRecipe(path.join(dir, 'missing.yaml'))).toThrow('cannot read recipe');
   });
 
-  test('JSON Schema lists each provider as a choice for its section', () => {
-    const schema = recipeJsonSchema(registry()) as { properties: Record<string, { anyOf?: unknown[]; items?: { anyOf: unknown[] } }> };
-    expect(schema.properties.train!.anyOf).toHaveLength(1);
-    expect(JSON.stringify(schema.properties.train)).toContain('"recording"');
-    expect(schema.properties.metrics!.items!.anyOf).toHaveLength(1);
+  test('JSON Schema lists each provider as a choice for its section, plus the partial section of a recipe that extends', () => {
+    const schema = recipeJsonSchema(registry()) as { properties: Record<string, { anyOf?: Array<Record<string, unknown>>; items?: { anyOf: unknown[] } }> };
+    const [recording, partial] = schema.properties.train!.anyOf!;
+    // `type` is one of the section's own properties: strict sections accept it (issue: every shipped recipe was refused).
+    expect(recording).toMatchObject({ properties: { type: { const: 'recording' } }, required: ['type', 'steps'], additionalProperties: false });
+    expect(partial).toMatchObject({ not: { required: ['type'] }, additionalProperties: false });
+    expect(schema.properties.metrics!.items!.anyOf).toHaveLength(2);
+    // a plain z.object (the count metric) is strict here as in validateRecipe
+    expect(schema.properties.metrics!.items!.anyOf[0]).toMatchObject({ additionalProperties: false });
   });
 });
