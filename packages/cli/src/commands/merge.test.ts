@@ -26,15 +26,15 @@ beforeAll(async () => {
   base = (await createTinyClipCheckpoint(path.join(tmp, 'base'), { seed: 11 })).dir;
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(argv: string[], builtins = BUILTINS): Promise<{ code: number; stdout: string; stderr: string; hint?: string }> {
   const out: Buffer[] = [];
   const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
+  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins });
   try {
     await new Command('mmft').exitOverride().addCommand(mergeCommand(ctx)).parseAsync(['merge', ...argv], { from: 'user' });
     return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
   } catch (error) {
-    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
+    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message, hint: (error as { hint?: string }).hint };
   }
 }
 
@@ -81,8 +81,39 @@ describe('mmft merge', () => {
     const r = await run(['--base', 'base', '--adapter', 'prefix', '--out', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/prefix-tuning \(PREFIX_TUNING\) adapters cannot be merged/);
+    expect(r.hint).toBe('use the adapter unmerged: model.adapter: <dir> in a recipe, or mmft eval recipe <recipe> --adapter <dir>');
     expect(fs.existsSync(path.join(tmp, 'x'))).toBe(false);
     const missing = await run(['--base', 'lora', '--adapter', 'lora', '--out', 'y']);
     expect(missing.stderr).toMatch(/lora\/config\.json/);
+  });
+
+  test('--out is never --base or --adapter (nor a folder holding them), even with --force', async () => {
+    const forced = async (out: string) => (await run(['--base', 'base', '--adapter', 'lora', '--out', out, '--force'])).stderr;
+    expect(await forced('base')).toBe(`--out ${path.join(tmp, 'base')} is the --base folder; writing there would destroy an input of this command`);
+    expect(await forced('lora')).toMatch(/is the --adapter folder/);
+    expect(await forced('.')).toMatch(/contains --base/);
+    expect(fs.existsSync(path.join(base, 'model.safetensors'))).toBe(true);
+  });
+
+  test('a non-empty folder mmft did not write is refused and kept; --force replaces it; a merged folder is replaced', async () => {
+    const out = path.join(tmp, 'mine');
+    fs.mkdirSync(path.join(out, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me');
+    const refused = await run(['--base', 'base', '--adapter', 'lora', '--out', 'mine']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`--out ${out} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace notes.txt, sub`);
+    expect(refused.hint).toBe('pass --force to replace it, or choose another folder');
+    expect(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('keep me');
+    expect((await run(['--base', 'base', '--adapter', 'lora', '--out', 'mine', '--force'])).code).toBe(0);
+    expect(fs.existsSync(path.join(out, 'notes.txt'))).toBe(false);
+    expect((await run(['--base', 'base', '--adapter', 'lora', '--out', 'mine'])).code).toBe(0); // mmft's own model folder
+  });
+
+  test('an unknown model_type names --plugin, which merge accepts', async () => {
+    const withoutClip = BUILTINS.filter((b) => b !== '@mmft/arch-clip');
+    const missing = await run(['--base', 'base', '--adapter', 'lora', '--out', 'p1'], withoutClip);
+    expect(missing.hint).toBe('load the plugin for this model with --plugin <package>');
+    const loaded = await run(['--base', 'base', '--adapter', 'lora', '--out', 'p1', '--plugin', '@mmft/arch-clip'], withoutClip);
+    expect(loaded.stderr).toBe('');
   });
 });

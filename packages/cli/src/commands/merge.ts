@@ -1,17 +1,20 @@
 // `mmft merge --base DIR --adapter DIR --out DIR`: folds a saved adapter into its base model and
 // writes a full checkpoint in Hugging Face layout, as PEFT's merge_and_unload() followed by
 // save_pretrained() (peft/tuners/lora/model.py). The architecture comes from config.json's
-// model_type, the method from adapter_config.json's peft_type, both through the registry.
+// model_type, the method from adapter_config.json's peft_type, both through the registry. --out
+// follows core's output-folder rule: never --base or --adapter, a foreign folder only with --force.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
+import { checkOutputFolder, describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
 import type { CliContext } from '../context';
 
 interface MergeOptions {
   base: string;
   adapter: string;
   out: string;
+  force?: boolean;
+  plugin?: string[];
 }
 
 function readModelType(dir: string): string {
@@ -29,8 +32,9 @@ function readModelType(dir: string): string {
 /** Runs the merge; exported for programmatic use and tests. */
 export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> {
   const [base, adapter, out] = [o.base, o.adapter, o.out].map((p) => path.resolve(ctx.cwd, p)) as [string, string, string];
+  checkOutputFolder(out, { kind: 'model', flag: '--out', force: o.force, protect: [{ path: base, role: '--base' }, { path: adapter, role: '--adapter' }] });
   const modelType = readModelType(base);
-  const registry = await ctx.createRegistry();
+  const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(backend.configSchema.parse({}));
@@ -38,7 +42,7 @@ export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> 
   const architecture = architectures.find((p) => p.modelTypes.includes(modelType));
   if (!architecture) {
     const known = architectures.flatMap((p) => p.modelTypes).join(', ') || '(none loaded)';
-    throw new MmftError('E_UNKNOWN_ID', `${base}/config.json: model_type "${modelType}" has no architecture plugin; known: ${known}`, { hint: 'load the plugin for this model with --plugin' });
+    throw new MmftError('E_UNKNOWN_ID', `${base}/config.json: model_type "${modelType}" has no architecture plugin; known: ${known}`, { hint: 'load the plugin for this model with --plugin <package>' });
   }
   const { peft_type: peftType } = await readAdapterConfig(adapter);
   const model = await architecture.fromPretrained(base);
@@ -46,13 +50,13 @@ export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> 
     const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'));
     if (!applied.merge) {
       throw new MmftError('E_UNSUPPORTED', `${adapter}: ${provider.id} (${peftType}) adapters cannot be merged into the base weights; only weight-delta methods such as LoRA can`, {
-        hint: 'keep the adapter folder and load it on the base model instead',
+        hint: 'use the adapter unmerged: model.adapter: <dir> in a recipe, or mmft eval recipe <recipe> --adapter <dir>',
       });
     }
     ctx.print(`adapter: ${provider.id} (${peftType}); ${describeTrainable(model.root).line}`);
     applied.merge();
     applied.remove(); // merge + remove = merge_and_unload: the base's own module names come back
-    await model.save(out);
+    await model.save(out, { force: true }); // checked above, before the slow part
     ctx.print(`wrote merged ${modelType} checkpoint to ${o.out}`);
   } finally {
     model.dispose();
@@ -70,7 +74,9 @@ export function mergeCommand(ctx: CliContext): Command {
     .description('Fold a saved adapter (LoRA) into its base model and write a full Hugging Face checkpoint')
     .requiredOption('--base <dir>', 'base checkpoint folder (config.json + model.safetensors)')
     .requiredOption('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors, PEFT layout)')
-    .requiredOption('--out <dir>', 'where to write the merged checkpoint')
+    .requiredOption('--out <dir>', 'where to write the merged checkpoint (a new or empty folder, or a model folder mmft wrote)')
+    .option('--force', 'replace a non-empty --out folder that is not a model folder mmft wrote (never --base or --adapter)')
+    .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
     .exitOverride()
     .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
     .action((o: MergeOptions) => runMerge(ctx, o));
