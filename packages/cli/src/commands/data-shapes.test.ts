@@ -30,7 +30,7 @@ describe('mmft data shapes', () => {
     expect(stdout).toContain('shapes: 20/20 images');
     expect(stdout).toMatch(/captions\.jsonl\s+20 records/);
     expect(stdout).toMatch(/vqa\.jsonl\s+60 records/);
-    expect(fs.readdirSync(path.join(cwd, 'out')).sort()).toEqual(['captions.jsonl', 'images', 'vqa.jsonl']);
+    expect(fs.readdirSync(path.join(cwd, 'out')).sort()).toEqual(['.mmft-folder.json', 'captions.jsonl', 'images', 'vqa.jsonl']);
     const first = JSON.parse(fs.readFileSync(path.join(cwd, 'out', 'captions.jsonl'), 'utf8').split('\n')[0]!) as { lang: string; caption: string[] };
     expect(first.lang).toBe('zh');
     expect(first.caption[4]).toMatch(/^纹理背景上有/);
@@ -42,5 +42,21 @@ describe('mmft data shapes', () => {
     expect((await run(['--out', 'o', '--tasks', 'captions'], cwd)).error?.message).toBe('--tasks: unknown task "captions"; known: caption, vqa, retrieval, instruction');
     expect((await run(['--out', 'o', '--n', 'ten'], cwd)).error?.message).toContain('--n must be an integer, got "ten"');
     expect((await run(['--out', 'o', '--size', '8'], cwd)).error?.message).toContain('--size:');
+  });
+
+  test('--out: a dataset folder mmft wrote is replaced; any other non-empty folder only with --force', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-cli-shapes-'));
+    const small = ['--n', '4', '--size', '32', '--tasks', 'caption'];
+    expect((await run(['--out', 'out', ...small], cwd)).error).toBeUndefined();
+    expect((await run(['--out', 'out', ...small, '--seed', '3'], cwd)).error).toBeUndefined();
+    expect(fs.readdirSync(cwd)).toEqual(['out']);
+    const mine = path.join(cwd, 'mine');
+    fs.mkdirSync(path.join(mine, 'photos'), { recursive: true });
+    fs.writeFileSync(path.join(mine, 'captions.jsonl'), 'my own\n');
+    const refused = await run(['--out', 'mine', ...small], cwd);
+    expect(refused.error?.message).toBe(`--out ${mine} is not empty: it holds entries that mmft did not write as a dataset folder; writing there would replace captions.jsonl, photos`);
+    expect(fs.readFileSync(path.join(mine, 'captions.jsonl'), 'utf8')).toBe('my own\n');
+    expect((await run(['--out', 'mine', ...small, '--force'], cwd)).error).toBeUndefined();
+    expect(fs.readdirSync(mine).sort()).toEqual(['.mmft-folder.json', 'captions.jsonl', 'images']);
   });
 });

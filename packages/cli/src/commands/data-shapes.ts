@@ -1,11 +1,12 @@
 // `mmft data shapes`: writes the embedded shapes dataset (JSONL per task + images/) for a domain,
-// language and seed. Progress is a cli-progress bar with ETA and images/s on a terminal, plain
+// language and seed, as one folder swapped into place (core's writeFolder; --out follows the
+// output-folder rule: a dataset folder mmft wrote is replaced, anything else needs --force). Progress is a cli-progress bar with ETA and images/s on a terminal, plain
 // lines otherwise (logs and CI stay readable).
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { TaskKind } from '@mmft/core';
-import { MmftError } from '@mmft/core';
+import { checkOutputFolder, MmftError, writeFolder } from '@mmft/core';
 import { shapesConfigSchema, SHAPES_TASKS, TASK_FILES, writeShapesDataset } from '@mmft/data-shapes';
 import type { CliContext } from '../context';
 
@@ -17,6 +18,7 @@ interface ShapesOptions {
   seed: number;
   size: number;
   tasks: string[];
+  force?: boolean;
 }
 
 const integer = (flag: string) => (value: string): number => {
@@ -44,7 +46,8 @@ function progressReporter(ctx: CliContext, total: number): { tick: (done: number
 export function dataShapesCommand(ctx: CliContext): Command {
   return new Command('shapes')
     .description('generate the shapes dataset: captions/vqa/retrieval/instruction JSONL + PNG images, deterministic by seed')
-    .requiredOption('--out <dir>', 'output folder (created if missing)')
+    .requiredOption('--out <dir>', 'output folder (created if missing; a dataset folder mmft wrote is replaced)')
+    .option('--force', 'replace a non-empty --out folder that is not a dataset folder mmft wrote')
     .option('--n <count>', 'number of images', integer('--n'), 1000)
     .option('--domain <A|B>', 'visual domain: A plain, B textured', 'A')
     .option('--lang <en|zh|both>', 'language of the texts', 'en')
@@ -61,15 +64,19 @@ export function dataShapesCommand(ctx: CliContext): Command {
         throw new MmftError('E_INPUT', `mmft data shapes: ${issues.join('; ')}`, { hint: 'see mmft data shapes --help' });
       }
       const out = path.resolve(ctx.cwd, options.out);
+      checkOutputFolder(out, { kind: 'dataset', flag: '--out', force: options.force });
       const progress = progressReporter(ctx, parsed.data.n);
       const started = Date.now();
-      let result;
+      let result: Awaited<ReturnType<typeof writeShapesDataset>> | undefined;
       try {
-        result = await writeShapesDataset(out, { ...parsed.data, tasks: options.tasks as TaskKind[], onProgress: progress.tick });
+        await writeFolder(out, async (staged) => {
+          result = await writeShapesDataset(staged, { ...parsed.data, tasks: options.tasks as TaskKind[], onProgress: progress.tick });
+        }, { kind: 'dataset' });
       } finally {
         progress.stop();
       }
       const seconds = (Date.now() - started) / 1000;
+      if (!result) return;
       ctx.print(`wrote ${result.images} images to ${path.join(out, 'images')} in ${seconds.toFixed(1)} s`);
       for (const task of options.tasks as TaskKind[]) ctx.print(`  ${TASK_FILES[task].padEnd(18)} ${result.records[TASK_FILES[task]]} records`);
     });
