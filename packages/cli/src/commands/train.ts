@@ -2,9 +2,10 @@
 // the run to the trainer plugin its `train.type` selects.
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { MmftError, readRecipe, validateRecipe, type RunReporter } from '@mmft/core';
+import { MmftError, readRecipe, recipePluginRequests, validateRecipe, type RunReporter } from '@mmft/core';
 import { TtyReporter } from '@mmft/trainer-standard';
 import type { CliContext } from '../context';
+import { prepareRunFolder, resumeCheckpoint } from '../run-folder';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -26,15 +27,17 @@ export interface RecipeRunOptions {
   readonly plugin?: readonly string[];
   readonly output?: string;
   readonly resume?: string;
+  /** Replace an earlier run in the output folder (see run-folder.ts). */
+  readonly force?: boolean;
   /** Appended to the default output folder name ("-eval" keeps an eval away from the training run's files). */
   readonly outputSuffix?: string;
 }
 
 /** Read, validate and hand a recipe to its trainer; shared by `mmft train` and `mmft eval recipe`. */
 export async function runRecipe(ctx: CliContext, recipeFile: string, options: RecipeRunOptions): Promise<void> {
-  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set);
-  const named = Array.isArray(raw.value.plugins) ? (raw.value.plugins as string[]) : [];
-  const registry = await ctx.createRegistry([...named, ...(options.plugin ?? [])], raw.baseDir);
+  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set, { cwd: ctx.cwd });
+  const fromFlag = (options.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
+  const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
   const recipe = validateRecipe(raw, registry);
   const train = recipe.value.train as { type: string } | undefined;
   if (!train) {
@@ -46,13 +49,15 @@ export async function runRecipe(ctx: CliContext, recipeFile: string, options: Re
   const { type: _type, ...settings } = train;
   const defaultOutput = (typeof raw.value.output_dir === 'string' ? raw.value.output_dir : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))) + (options.outputSuffix ?? '');
   const outputDir = options.output ? path.resolve(ctx.cwd, options.output) : path.resolve(raw.baseDir, defaultOutput);
+  const resumeFrom = options.resume ? await resumeCheckpoint(ctx, path.resolve(ctx.cwd, options.resume)) : undefined;
+  await prepareRunFolder(ctx, outputDir, { force: options.force, resume: resumeFrom, recipe: recipe.value, baseDir: raw.baseDir });
   const summary = await trainer.run(settings, {
     recipe: recipe.value,
     baseDir: raw.baseDir,
     outputDir,
     resolver: registry,
     reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
-    resumeFrom: options.resume ? path.resolve(ctx.cwd, options.resume) : undefined,
+    resumeFrom,
   });
   ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
 }
@@ -65,5 +70,6 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--plugin <specifier...>', 'load extra plugin packages')
     .option('--output <dir>', 'output folder (default: recipe output_dir or runs/<recipe name>)')
     .option('--resume <checkpoint>', 'resume from a checkpoint folder')
-    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string }) => runRecipe(ctx, recipeFile, options));
+    .option('--force', 'replace an earlier run in the output folder (its checkpoints, metrics and report)')
+    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean }) => runRecipe(ctx, recipeFile, options));
 }
