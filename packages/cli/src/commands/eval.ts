@@ -139,9 +139,13 @@ export function evalCommand(ctx: CliContext): Command {
     .argument('<recipe>', 'recipe file (YAML or JSON)')
     .option('--set <path=value>', 'override a recipe value, e.g. --set model.checkpoint=runs/x/checkpoint-best/model (repeatable)', collect, [])
     .option('--plugin <specifier...>', 'load extra plugin packages')
+    .option('--adapter <dir>', 'load this trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) on the model; same as model.adapter in the recipe')
     .option('--output <dir>', 'output folder (default: the recipe output_dir + "-eval")')
-    .action((file: string, o: { set: string[]; plugin?: string[]; output?: string }) =>
-      runRecipe(ctx, file, { ...o, set: [...o.set, 'train.eval_only=true'], outputSuffix: '-eval' }),
-    );
+    .option('--force', 'write into an output folder that holds something other than an earlier evaluation')
+    .action((file: string, o: { set: string[]; plugin?: string[]; output?: string; adapter?: string; force?: boolean }) => {
+      // Quoted: the value is YAML, and a path may hold characters YAML reads otherwise.
+      const adapter = o.adapter === undefined ? [] : [`model.adapter=${JSON.stringify(path.resolve(ctx.cwd, o.adapter))}`];
+      return runRecipe(ctx, file, { ...o, set: [...o.set, ...adapter, 'train.eval_only=true'], outputSuffix: '-eval' });
+    });
   return cmd;
 }

@@ -1,8 +1,10 @@
 // Builds the model a recipe names: `model.type` through the resolver, then fromPretrained
-// (`model.checkpoint`, relative to the recipe) or fromConfig (`model.config`); then PEFT
-// (`peft:` section, PeftMethodProvider.apply) when given. Follows docs/architecture.md step 5.
+// (`model.checkpoint`, relative to the recipe) or fromConfig (`model.config`); then PEFT: a
+// trained adapter folder (`model.adapter`, as PEFT's PeftModel.from_pretrained and
+// LLaMA-Factory's adapter_name_or_path) or a fresh one (`peft:` section, PeftMethodProvider.apply).
+// Follows docs/architecture.md step 5.
 import * as path from 'node:path';
-import { MmftError, type AppliedAdapter, type PeftMethodProvider, type RunContext, type VisionLanguageModel } from '@mmft/core';
+import { loadAdapter, MmftError, type AppliedAdapter, type PeftMethodProvider, type RunContext, type VisionLanguageModel } from '@mmft/core';
 
 export interface LoadedModel {
   readonly model: VisionLanguageModel;
@@ -40,11 +42,12 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   } else {
     // Fresh weights: the architecture reads its own section (config, tokenizer...); folder paths
     // in it are relative to the recipe like every other path.
-    const { type: _type, ...settings } = spec;
+    const { type: _type, adapter: _adapter, ...settings } = spec;
     if (typeof settings.tokenizer === 'string') settings.tokenizer = path.resolve(context.baseDir, settings.tokenizer);
     model = await architecture.fromConfig(settings);
   }
   const peft = section(context.recipe, 'peft');
+  if (typeof spec.adapter === 'string') return { model, adapter: await loadSavedAdapter(context, model, path.resolve(context.baseDir, spec.adapter), peft), source };
   if (!peft || typeof peft.method !== 'string') return { model, source };
   const provider = context.resolver.resolve('peft', peft.method);
   const { method: _method, ...config } = peft;
@@ -53,4 +56,21 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   const applied = provider.apply(model.root, config, 'default');
   for (const [, variable] of applied.trainableParameters()) variable.trainable = true;
   return { model, adapter: { applied, provider, config }, source };
+}
+
+/**
+ * A trained adapter folder on `model`; it trains on (only the adapter) if the run trains. Its
+ * adapter_config.json sets the method's settings; a `peft:` section must name the same method.
+ */
+async function loadSavedAdapter(context: RunContext, model: VisionLanguageModel, dir: string, peft: Record<string, unknown> | undefined): Promise<NonNullable<LoadedModel['adapter']>> {
+  const { applied, provider, config } = await loadAdapter(dir, model.root, context.resolver.list('peft'));
+  if (peft && typeof peft.method === 'string' && peft.method !== provider.id) {
+    applied.remove();
+    throw new MmftError('E_RECIPE', `model.adapter ${dir} holds a ${provider.id} adapter (peft_type ${provider.peftType}), but peft.method is "${peft.method}"`, {
+      hint: `set peft.method: ${provider.id}, or remove the peft: section (the adapter folder's adapter_config.json sets the method)`,
+    });
+  }
+  model.root.freeze('**');
+  for (const [, variable] of applied.trainableParameters()) variable.trainable = true;
+  return { applied, provider, config };
 }
