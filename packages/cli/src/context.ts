@@ -1,7 +1,7 @@
 // What every command receives: output streams, TTY detection and a factory for the plugin
 // registry of one run (built-in plugins plus those a recipe or --plugin names).
 import * as path from 'node:path';
-import { loadPluginExport, PluginRegistry } from '@mmft/core';
+import { findProjectRoot, loadPluginInto, PluginRegistry, type PluginRequest } from '@mmft/core';
 import { BUILTIN_PLUGINS } from './builtin-plugins';
 
 export interface CliContext {
@@ -12,9 +12,10 @@ export interface CliContext {
   readonly cwd: string;
   /**
    * A fresh registry (child container) with the built-in plugins and `extra` loaded.
-   * `baseDir` is where explicit ./paths and recipe-local packages resolve from.
+   * `baseDir` is where explicit ./paths (unless a request names its own) and recipe-local
+   * packages resolve from; a request's `origin` is named in its load errors.
    */
-  createRegistry(extra?: readonly string[], baseDir?: string): Promise<PluginRegistry>;
+  createRegistry(extra?: readonly (string | PluginRequest)[], baseDir?: string): Promise<PluginRegistry>;
   /** Print a line to stdout. */
   print(line?: string): void;
 }
@@ -32,19 +33,23 @@ export interface CliContextOptions {
 export function createCliContext(options: CliContextOptions = {}): CliContext {
   const stdout = options.stdout ?? process.stdout;
   const cwd = options.cwd ?? process.cwd();
+  const stderr = options.stderr ?? process.stderr;
   const builtins = options.builtins ?? BUILTIN_PLUGINS;
   return {
     stdout,
-    stderr: options.stderr ?? process.stderr,
+    stderr,
     isTTY: options.isTTY ?? Boolean((stdout as NodeJS.WriteStream).isTTY),
     cwd,
     print: (line = '') => void stdout.write(`${line}\n`),
     async createRegistry(extra = [], baseDir = cwd) {
       const registry = new PluginRegistry();
       const searchFrom = [baseDir, cwd, __dirname];
-      for (const specifier of [...builtins, ...extra]) {
-        const { value } = await loadPluginExport(specifier, { searchFrom, baseDir: path.resolve(baseDir) });
-        registry.use(value, specifier);
+      // Local code from outside the recipe's project runs with the user's rights: say where it is.
+      const projectRoot = findProjectRoot(baseDir);
+      const notice = (message: string) => void stderr.write(`note: ${message}\n`);
+      for (const entry of [...builtins, ...extra]) {
+        const request = typeof entry === 'string' ? { specifier: entry } : entry;
+        await loadPluginInto(registry, request.specifier, { searchFrom, baseDir: path.resolve(request.baseDir ?? baseDir), origin: request.origin, projectRoot, notice });
       }
       return registry;
     },

@@ -1,15 +1,15 @@
 // `mmft plugins`: the plugins this run would load (built-ins, plus any named with --plugin or by
 // a recipe) and what each provides, grouped by kind.
+import * as path from 'node:path';
 import { Command } from 'commander';
-import { readRecipe, type PluginRegistry } from '@mmft/core';
+import { readRecipe, recipePluginRequests, type PluginRegistry, type PluginRequest } from '@mmft/core';
 import type { CliContext } from '../context';
 import { formatTable } from '../format/table';
 
-/** Plugin specifiers named by a recipe (`plugins:`), resolved relative to the recipe. */
-export function recipePlugins(recipeFile: string): { plugins: string[]; baseDir: string } {
+/** Plugins named by a recipe (`plugins:`), each with the file:line and folder that named it. */
+export function recipePlugins(recipeFile: string): { plugins: PluginRequest[]; baseDir: string } {
   const raw = readRecipe(recipeFile);
-  const list = raw.value.plugins;
-  return { plugins: Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [], baseDir: raw.baseDir };
+  return { plugins: recipePluginRequests(raw), baseDir: raw.baseDir };
 }
 
 function describeRegistry(registry: PluginRegistry): Array<Record<string, string>> {
@@ -31,8 +31,9 @@ export function pluginsCommand(ctx: CliContext): Command {
     .option('--recipe <file>', "also load the plugins a recipe's plugins: list names")
     .option('--json', 'print JSON')
     .action(async (options: { plugin?: string[]; recipe?: string; json?: boolean }) => {
-      const fromRecipe = options.recipe ? recipePlugins(options.recipe) : { plugins: [], baseDir: ctx.cwd };
-      const registry = await ctx.createRegistry([...(options.plugin ?? []), ...fromRecipe.plugins], fromRecipe.baseDir);
+      const fromRecipe = options.recipe ? recipePlugins(path.resolve(ctx.cwd, options.recipe)) : { plugins: [], baseDir: ctx.cwd };
+      const fromFlag = (options.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
+      const registry = await ctx.createRegistry([...fromFlag, ...fromRecipe.plugins], fromRecipe.baseDir);
       const rows = describeRegistry(registry);
       if (options.json) {
         ctx.print(JSON.stringify(rows, null, 2));

@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { parse } from 'yaml';
+import { parseRecipeText } from '@mmft/core';
 import { runCliForTest } from '../testing';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -25,7 +25,7 @@ async function schemaValidator(): Promise<typeof validate> {
 
 /** A recipe file's YAML; experiments keep their `bench:` block apart (benchmarks' own schema). */
 function recipeOf(file: string): Record<string, unknown> {
-  const { bench: _bench, ...recipe } = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const { bench: _bench, ...recipe } = parseRecipeText(fs.readFileSync(file, 'utf8'), file).value;
   return recipe;
 }
 

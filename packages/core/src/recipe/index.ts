@@ -3,6 +3,7 @@ export * from './merge';
 export * from './overrides';
 export * from './paths';
 export * from './read-recipe';
+export * from './recipe-plugins';
 export * from './schema-walk';
 export * from './sections';
 export * from './source-map';

@@ -8,8 +8,9 @@ import type { DatasetProvider } from '../contracts/dataset';
 import { PluginRegistry } from '../registry/plugin-registry';
 import { countingMetric, pluginOf, recordingTrainer } from '../testing/fake-plugins';
 import { parseOverride } from './overrides';
-import { recipePath, recipePathKind } from './paths';
+import { isRecipePath, recipePath } from './paths';
 import { readRecipe } from './read-recipe';
+import { recipePluginRequests } from './recipe-plugins';
 import { walkSchema } from './schema-walk';
 import { validateRecipe } from './validate-recipe';
 
@@ -58,7 +59,6 @@ describe('path fields resolve from the file that holds them', () => {
     const root = tree({ 'base/parent.yaml': PARENT, 'exp/child.yaml': 'extends: ../base/parent.yaml\nname: child\n' });
     const raw = readRecipe(path.join(root, 'exp/child.yaml'));
     expect(raw.value.output_dir).toBe(path.join(root, 'runs/base'));
-    expect(raw.value.plugins).toEqual([path.join(root, 'base/local-plugin'), 'mmft-plugin-x']);
     const data = (validateRecipe(raw, registry()).value.data as { train: Record<string, unknown> }).train;
     expect(data).toEqual({
       type: 'files',
@@ -97,7 +97,7 @@ describe('path fields resolve from the file that holds them', () => {
   });
 
   test('the mark survives optional/default/describe wrappers', () => {
-    expect(recipePathKind(recipePath(z.string()).describe('d'))).toBe('path');
+    expect(isRecipePath(recipePath(z.string()).describe('d'))).toBe(true);
     const schema = z.strictObject({ a: recipePath(z.string().min(1)).optional().describe('x'), b: recipePath(z.string()).default('b') });
     expect(walkSchema(schema, schema.parse({ a: 'x' })).paths.map((p) => p.segments.join('.'))).toEqual(['a', 'b']);
   });
@@ -120,5 +120,15 @@ describe('--set addresses list items', () => {
     expect(() => readRecipe(path.join(root, 'r.yaml'), ['metrics.5.scale=3'])).toThrow('--set "metrics.5.scale=3": metrics has 2 items; use an index from 0 to 2 (2 appends)');
     expect(() => readRecipe(path.join(root, 'r.yaml'), ['train.0=3'])).toThrow('--set "train.0=3": train is a mapping, not a list');
     expect(() => validateRecipe(readRecipe(path.join(root, 'r.yaml'), ['metrics.1.scale=-1']), registry())).toThrow('(--set metrics.1.scale=-1)');
+  });
+});
+
+describe('recipePluginRequests', () => {
+  test('each plugin carries the file:line that listed it and the folder its ./path resolves from', () => {
+    const root = tree({ 'base/parent.yaml': PARENT, 'exp/child.yaml': 'extends: ../base/parent.yaml\n' });
+    expect(recipePluginRequests(readRecipe(path.join(root, 'exp/child.yaml')))).toEqual([
+      { specifier: './local-plugin', origin: '../base/parent.yaml:2', baseDir: path.join(root, 'base') },
+      { specifier: 'mmft-plugin-x', origin: '../base/parent.yaml:2', baseDir: path.join(root, 'base') },
+    ]);
   });
 });

@@ -4,14 +4,11 @@
 // came from `--set`. Plugins receive absolute paths and never guess a base folder.
 import * as path from 'node:path';
 import { z } from 'zod';
-import { isExplicitPath } from '../registry/load-plugin';
-
-/** `path`: always a path. `module`: a path only when written as one (./x, ../x, /x), else a package name. */
-export type RecipePathKind = 'path' | 'module';
 
 // One registry per process even when two copies of @mmft/core are installed (as Symbol.for tokens).
 const KEY = Symbol.for('@mmft/core:recipe-paths');
-const registry: z.core.$ZodRegistry<{ kind: RecipePathKind }> = ((globalThis as Record<symbol, unknown>)[KEY] ??= z.registry<{ kind: RecipePathKind }>()) as z.core.$ZodRegistry<{ kind: RecipePathKind }>;
+type Mark = { recipePath: true };
+const registry = ((globalThis as Record<symbol, unknown>)[KEY] ??= z.registry<Mark>()) as z.core.$ZodRegistry<Mark>;
 
 /**
  * Mark a string schema (or a list of strings) as a path relative to the recipe file that sets it.
@@ -20,19 +17,17 @@ const registry: z.core.$ZodRegistry<{ kind: RecipePathKind }> = ((globalThis as 
  * @example
  * checkpoint: recipePath(z.string().min(1)).optional().describe('checkpoint folder')
  */
-export function recipePath<T extends z.ZodType>(schema: T, kind: RecipePathKind = 'path'): T {
-  registry.add(schema, { kind });
+export function recipePath<T extends z.ZodType>(schema: T): T {
+  registry.add(schema, { recipePath: true });
   return schema;
 }
 
-/** The mark of `schema` (inherited by `.describe()`/`.meta()` clones), if any. */
-export function recipePathKind(schema: z.ZodType): RecipePathKind | undefined {
-  return registry.get(schema)?.kind;
+/** True when `schema` itself is marked (the mark is inherited by `.describe()`/`.meta()` clones). */
+export function isRecipePath(schema: z.ZodType): boolean {
+  return registry.get(schema)?.recipePath === true;
 }
 
-/** `value` resolved from `dir` when it is relative (and, for `module`, written as a path). */
-export function resolveRecipePath(value: string, kind: RecipePathKind, dir: string): string {
-  if (value === '' || path.isAbsolute(value)) return value;
-  if (kind === 'module' && !isExplicitPath(value)) return value;
-  return path.resolve(dir, value);
+/** `value` resolved from `dir` when it is relative. */
+export function resolveRecipePath(value: string, dir: string): string {
+  return value === '' || path.isAbsolute(value) ? value : path.resolve(dir, value);
 }

@@ -40,7 +40,7 @@ function dropReplaced(origins: Map<string, ValueOrigin>, value: unknown, at: Pat
   for (const [key, item] of Object.entries(value)) dropReplaced(origins, item, [...at, key]);
 }
 
-function readOne(file: string, chain: readonly string[]): Parsed {
+function readOne(file: string, chain: readonly string[], topDir: string): Parsed {
   if (chain.includes(file)) {
     throw new MmftError('E_RECIPE', `recipe extends itself in a cycle: ${[...chain, file].join(' → ')}`);
   }
@@ -51,7 +51,8 @@ function readOne(file: string, chain: readonly string[]): Parsed {
     const from = chain.length > 0 ? ` (extended by ${chain[chain.length - 1]})` : '';
     throw new MmftError('E_RECIPE', `cannot read recipe ${file}${from}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
   }
-  const parsed = parseRecipeText(text, path.basename(file), path.dirname(file));
+  // Messages name a parent by its path from the top recipe's folder: `../base/parent.yaml:4`.
+  const parsed = parseRecipeText(text, path.relative(topDir, file) || path.basename(file), path.dirname(file));
   const parents = parsed.value.extends;
   if (parents === undefined) return parsed;
   const list = typeof parents === 'string' ? [parents] : Array.isArray(parents) ? parents : null;
@@ -61,7 +62,7 @@ function readOne(file: string, chain: readonly string[]): Parsed {
   let value: Record<string, unknown> = {};
   const origins = new Map<string, ValueOrigin>();
   for (const parent of list as string[]) {
-    const base = readOne(path.resolve(path.dirname(file), parent), [...chain, file]);
+    const base = readOne(path.resolve(path.dirname(file), parent), [...chain, file], topDir);
     dropReplaced(origins, base.value, []);
     value = deepMerge(value, base.value);
     for (const [key, origin] of base.origins) origins.set(key, origin);
@@ -86,15 +87,15 @@ export function resolvePathFields(schema: Parameters<typeof walkSchema>[0], valu
     const key = relative[relative.length - 1]!;
     let cursor = copy as Record<string | number, unknown>;
     for (const segment of relative.slice(0, -1)) cursor = cursor[segment] as Record<string | number, unknown>;
-    cursor[key] = resolveRecipePath(found.value, found.kind, dir);
+    cursor[key] = resolveRecipePath(found.value, dir);
   }
   return copy;
 }
 
 /**
  * Read a recipe with its parents and `--set` overrides applied. Top-level path fields
- * (output_dir, explicit ./plugin paths) come back absolute; sections' path fields are resolved
- * by validateRecipe, which knows their schemas.
+ * (output_dir) come back absolute; sections' path fields are resolved by validateRecipe, which
+ * knows their schemas; `plugins:` entries by recipePluginRequests.
  *
  * @example
  * const raw = readRecipe('recipes/clip-shapes-lora.yaml', ['train.lr=2e-4']);
@@ -102,7 +103,7 @@ export function resolvePathFields(schema: Parameters<typeof walkSchema>[0], valu
 export function readRecipe(file: string, overrides: readonly string[] = [], options: ReadRecipeOptions = {}): RawRecipe {
   const absolute = path.resolve(file);
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const merged = readOne(absolute, []);
+  const merged = readOne(absolute, [], path.dirname(absolute));
   let value = merged.value;
   for (const text of overrides) {
     const override = parseOverride(text);

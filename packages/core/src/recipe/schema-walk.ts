@@ -3,7 +3,7 @@
 // and string fields marked as paths (paths.ts), which resolve from the file that wrote them.
 import type { z } from 'zod';
 import { isPlainObject } from './merge';
-import { recipePathKind, type RecipePathKind } from './paths';
+import { isRecipePath } from './paths';
 import type { PathSegment } from './source-map';
 
 /** A key the schema does not know, with the keys it does know there. */
@@ -16,7 +16,6 @@ export interface UnknownKey {
 export interface PathValue {
   readonly segments: readonly PathSegment[];
   readonly value: string;
-  readonly kind: RecipePathKind;
 }
 
 export interface SchemaWalk {
@@ -46,10 +45,9 @@ export function walkSchema(schema: z.ZodType, value: unknown, prefix: readonly P
 
 function visit(schema: z.ZodType, value: unknown, at: PathSegment[], out: SchemaWalk, depth: number): void {
   if (depth > 64 || value === undefined) return;
-  const kind = recipePathKind(schema);
-  if (kind !== undefined) {
-    if (typeof value === 'string') out.paths.push({ segments: at, value, kind });
-    else if (Array.isArray(value)) value.forEach((item, i) => typeof item === 'string' && out.paths.push({ segments: [...at, i], value: item, kind }));
+  if (isRecipePath(schema)) {
+    if (typeof value === 'string') out.paths.push({ segments: at, value });
+    else if (Array.isArray(value)) value.forEach((item, i) => typeof item === 'string' && out.paths.push({ segments: [...at, i], value: item }));
     return;
   }
   const def = defOf(schema);

@@ -16,7 +16,7 @@ export const RecipeShapeSchema = z.strictObject({
   name: z.string().optional().describe('a name for the run, used in reports'),
   description: z.string().optional().describe('free text shown in reports'),
   plugins: z
-    .array(recipePath(z.string(), 'module'))
+    .array(z.string())
     .optional()
     .describe('plugin packages (npm names, or explicit ./paths relative to the file that lists them) this recipe needs'),
   seed: z.number().int().optional().describe('seed for initialisation, shuffling and dropout'),

@@ -62,6 +62,9 @@ describe('PluginRegistry', () => {
     expect(errorOf(() => registry.use(pluginOf('x', [badId]), 'x')).message).toContain('kebab-case');
     const badKind = { ...countingMetric, kind: 'optimizer' } as unknown as typeof countingMetric;
     expect(errorOf(() => registry.use(pluginOf('x', [badKind]), 'x')).message).toContain('kinds: architecture');
+    expect(errorOf(() => registry.use({ meta: { name: 'x', version: '1' }, provides: [], register: () => undefined }, 'x')).message).toContain(
+      'plugin x: provides nothing',
+    );
     const noSchema = { ...countingMetric, configSchema: undefined } as unknown as typeof countingMetric;
     expect(errorOf(() => registry.use(pluginOf('x', [noSchema]), 'x')).message).toContain('no zod configSchema');
   });

@@ -20,6 +20,8 @@ export function validateManifest(value: unknown, source: string): MmftPlugin {
   if (typeof meta.version !== 'string' || meta.version.length === 0) fail(source, 'meta.version must be a version string');
   if (typeof candidate.register !== 'function') fail(source, 'register must be a function (container) => void');
   if (!Array.isArray(candidate.provides)) fail(source, 'provides must be an array of providers');
+  // A plugin that provides nothing would load (and run its code) for no visible effect.
+  if (candidate.provides.length === 0) fail(source, 'provides nothing; list its providers in provides');
   const seen = new Set<string>();
   for (const [index, provider] of candidate.provides.entries()) {
     const where = `provides[${index}]`;
