@@ -78,9 +78,13 @@ describe('every recipe section is strict', () => {
     expect(message).not.toContain('"type"');
   });
 
-  test('a key with no close match lists the valid keys', () => {
+  test('a key with no close match lists the valid keys, at most twelve', () => {
     const file = recipeFile([...TRAIN, '  zzzzzzzz: 1', '']);
     expect(messageOf(() => validateRecipe(readRecipe(file), registry()))).toContain('train.zzzzzzzz: unknown key; valid keys: type, steps, lr (r.yaml:4)');
+    const top = recipeFile([...TRAIN, 'zzzzzzzz: 1', '']);
+    expect(messageOf(() => validateRecipe(readRecipe(top), registry()))).toContain(
+      'zzzzzzzz: unknown key; valid keys: extends, name, description, plugins, seed, output_dir, backend, model, data, peft, loss, metrics and 2 more (mmft schema lists them) (r.yaml:4)',
+    );
   });
 
   test('a --set typo is blamed on the --set flag, not on the recipe file', () => {

@@ -36,7 +36,8 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 function describeUnknown(raw: RawRecipe, unknown: UnknownKey): string {
   const key = String(unknown.segments[unknown.segments.length - 1]);
   const close = closestKey(key, unknown.known);
-  const advice = close !== undefined ? `did you mean "${close}"?` : unknown.known.length > 0 ? `valid keys: ${unknown.known.join(', ')}` : 'no keys are allowed here';
+  const shown = unknown.known.length > 12 ? `${unknown.known.slice(0, 12).join(', ')} and ${unknown.known.length - 12} more (mmft schema lists them)` : unknown.known.join(', ');
+  const advice = close !== undefined ? `did you mean "${close}"?` : unknown.known.length > 0 ? `valid keys: ${shown}` : 'no keys are allowed here';
   return `${formatPath(unknown.segments)}: unknown key; ${advice} (${where(raw, unknown.segments)})`;
 }
 
