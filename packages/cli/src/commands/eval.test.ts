@@ -93,8 +93,14 @@ describe('mmft eval vqa', () => {
   ];
   const preds = [{ id: 'q1', answer: 'Two.' }, { id: 'q2', answer: 'a dog' }, { id: 'q3', answer: 'no' }];
 
-  test('JSONL: accuracy, per item, per answer and question type, in percent', async () => {
+  test('official variant by default: "Two." against ten "2" is not normalised and scores 0', async () => {
     const r = await run(['vqa', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': jsonl(preds), 'R.jsonl': jsonl(refs) });
+    expect(r.code).toBe(0);
+    expect(readJson(r.dir, 'out.json')).toMatchObject({ accuracy: 30, per_item: { q1: 0, q2: 60, q3: 30 } });
+  });
+
+  test('JSONL (--variant lavis): accuracy, per item, per answer and question type, in percent', async () => {
+    const r = await run(['vqa', '--variant', 'lavis', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': jsonl(preds), 'R.jsonl': jsonl(refs) });
     expect(r.code).toBe(0);
     expect(readJson(r.dir, 'out.json')).toEqual({
       accuracy: 63.33,
@@ -115,7 +121,7 @@ describe('mmft eval vqa', () => {
       }),
       'q.json': JSON.stringify({ questions: [1, 2, 3].map((question_id) => ({ question_id, image_id: 1, question: 'Q?' })) }),
     };
-    const r = await run(['vqa', '--predictions', 'res.json', '--references', 'ann.json', '--questions', 'q.json', '--json', 'out.json'], files);
+    const r = await run(['vqa', '--variant', 'lavis', '--predictions', 'res.json', '--references', 'ann.json', '--questions', 'q.json', '--json', 'out.json'], files);
     expect(r.code).toBe(0);
     expect(readJson(r.dir, 'out.json').accuracy).toBe(63.33);
     const missing = await run(['vqa', '--predictions', 'res.json', '--references', 'ann.json', '--questions', 'q.json'], {

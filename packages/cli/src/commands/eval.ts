@@ -65,7 +65,7 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & { tokenizer: stri
   await writeJson(ctx, o.json, { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem });
 }
 
-async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string }): Promise<void> {
+async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string; variant: string }): Promise<void> {
   checkJsonTarget(ctx, o.json, { '--predictions': o.predictions, '--references': o.references, '--questions': o.questions });
   const paired = pairById(loadVqaPredictions(o.predictions, ctx.cwd), loadVqaReferences(o.references, ctx.cwd, o.questions), {
     predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
@@ -74,7 +74,7 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string 
     id: p.id, prediction: p.prediction, answers: p.reference.answers,
     answerType: p.reference.answerType, questionType: p.reference.questionType,
   }));
-  const report = await score(ctx, 'vqa', {}, updates);
+  const report = await score(ctx, 'vqa', { variant: o.variant }, updates);
   reportLeftOut(ctx, paired, o);
   const groups = report.groups ?? {};
   const percentOf = (group: string): Record<string, number> =>
@@ -126,7 +126,8 @@ export function evalCommand(ctx: CliContext): Command {
     .action((o: CommonOptions & { tokenizer: string }) => evalCaption(ctx, o));
   common(cmd.command('vqa').description('VQA accuracy equal to the official vqaEval.py'))
     .option('--questions <file>', 'VQA v2 questions file (with a VQA v2 annotations file as --references)')
-    .action((o: CommonOptions & { questions?: string }) => evalVqa(ctx, o));
+    .addOption(new Option('--variant <name>', "answer normalisation: the official vqaEval.py or LAVIS's copy (docs/metrics.md)").choices(['official', 'lavis']).default('official'))
+    .action((o: CommonOptions & { questions?: string; variant: string }) => evalVqa(ctx, o));
   cmd
     .command('retrieval')
     .description('Recall@1/5/10, MRR, median rank, mAP in both directions from a similarity matrix')
