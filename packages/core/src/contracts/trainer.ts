@@ -28,7 +28,10 @@ export interface RunContext {
   readonly reporter: RunReporter;
   /** Resume from this checkpoint folder when given. */
   readonly resumeFrom?: string;
+  /** Aborting it asks the trainer to finish the current step, save and stop (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** Go on where a safety check would refuse (`--force`), e.g. resuming with another batch size. */
+  readonly force?: boolean;
 }
 
 export interface RunSummary {
