@@ -22,7 +22,11 @@ export const trainConfigSchema = z
     schedule: z.enum(['cosine', 'linear', 'constant']).default('linear').describe('decay after warmup: cosine to 0, linear to 0, or constant (HF default linear)'),
     max_steps: positiveInt().optional().describe('total optimizer steps; overrides epochs when set'),
     epochs: positiveInt().default(3).describe('passes over data.train when max_steps is not set (HF num_train_epochs 3)'),
-    batch_size: positiveInt().default(8).describe('examples per micro-batch (HF per_device_train_batch_size 8); the last incomplete batch of an epoch is dropped'),
+    batch_size: positiveInt().default(8).describe('examples per micro-batch (HF per_device_train_batch_size 8); the last batch of an epoch may be smaller (see dataloader_drop_last)'),
+    dataloader_drop_last: z
+      .boolean()
+      .default(false)
+      .describe('drop the incomplete last batch of each epoch (HF default false: train on it; a last batch of one example is always dropped, it has no negatives)'),
     eval_batch_size: positiveInt().optional().describe('examples per evaluation batch (default batch_size)'),
     grad_accum_steps: positiveInt().default(1).describe('micro-batches whose gradients are summed per optimizer step'),
     max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient L2 norm to this (0 disables; HF default 1.0)'),

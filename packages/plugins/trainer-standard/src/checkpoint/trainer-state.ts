@@ -18,6 +18,11 @@ export interface TrainerState {
   readonly epoch: number;
   readonly position: number;
   readonly samplesSeen: number;
+  /**
+   * train.batch_size of the run that wrote it (HF TrainerState.train_batch_size): `position`
+   * only falls on the same batches under the same size. Absent in older checkpoints.
+   */
+  readonly batchSize?: number;
   /** All randomness is derived from (seed, epoch, position, step): the seed is the RNG state. */
   readonly rng: { readonly kind: 'derived'; readonly seed: number };
   readonly bestMetric?: number;

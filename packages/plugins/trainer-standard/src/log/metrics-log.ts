@@ -3,6 +3,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LogEntry } from '../checkpoint/trainer-state';
+import { ioError } from '../loop/output-dir';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -19,11 +20,11 @@ export class MetricsLog {
 
   static async open(outputDir: string, history: readonly LogEntry[]): Promise<MetricsLog> {
     const file = path.join(outputDir, METRICS_FILE);
-    await fs.writeFile(file, history.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await fs.writeFile(file, history.map((e) => `${JSON.stringify(e)}\n`).join('')).catch((error: unknown) => Promise.reject(ioError('write', file, error)));
     return new MetricsLog(file);
   }
 
   async append(entry: LogEntry): Promise<void> {
-    await fs.appendFile(this.file, `${JSON.stringify(entry)}\n`);
+    await fs.appendFile(this.file, `${JSON.stringify(entry)}\n`).catch((error: unknown) => Promise.reject(ioError('write', this.file, error)));
   }
 }

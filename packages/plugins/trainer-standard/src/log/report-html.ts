@@ -3,6 +3,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LogEntry } from '../checkpoint/trainer-state';
+import { ioError } from '../loop/output-dir';
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -43,6 +44,11 @@ export async function writeReport(outputDir: string, report: { title: string; hi
 </head><body><h1>${escape(report.title)}</h1><p>${steps.length} logged steps, ${evals.length} evaluations.</p>
 <h2>Final metrics</h2><table>${rows}</table><h2>Curves</h2>${charts.join('\n')}</body></html>\n`;
   const file = path.join(outputDir, 'report.html');
-  await fs.writeFile(file, html);
+  try {
+    await fs.writeFile(file, html);
+  } catch (error) {
+    await fs.rm(file, { force: true }).catch(() => undefined); // never leave a truncated page
+    throw ioError('write', file, error);
+  }
   return file;
 }

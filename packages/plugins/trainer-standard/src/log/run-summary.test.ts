@@ -22,4 +22,10 @@ describe('run summary', () => {
     const [, row] = formatRunSummary(undefined, { acc: 1 }, { trainableParams: 1, totalParams: 1, steps: 1, samples: 1, seconds: 1, peakRssBytes: 0, peakTensorBytes: 0 });
     expect(row).toBe(`${'acc'.padEnd(6)}  ${'-'.padStart(9)}  ${'1.00'.padStart(9)}`);
   });
+
+  test('a run without steps (resumed at its last step) prints no rates, not NaN', () => {
+    const lines = formatRunSummary(undefined, {}, { trainableParams: 1, totalParams: 1, steps: 0, samples: 0, seconds: 0, peakRssBytes: 0, peakTensorBytes: 0 });
+    expect(lines.join('\n')).not.toContain('NaN');
+    expect(lines).toContain('no training steps in this run');
+  });
 });

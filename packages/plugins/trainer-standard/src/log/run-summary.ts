@@ -47,7 +47,9 @@ export function formatRunSummary(before: Readonly<Record<string, number>> | unde
   const percent = figures.totalParams === 0 ? 0 : (100 * figures.trainableParams) / figures.totalParams;
   lines.push(
     `trainable params: ${figures.trainableParams.toLocaleString('en-US')} || all params: ${figures.totalParams.toLocaleString('en-US')} || trainable%: ${percent.toFixed(4)}`,
-    `${figures.steps} steps in ${figures.seconds.toFixed(1)} s of training: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`,
+    figures.steps > 0 && figures.seconds > 0
+      ? `${figures.steps} steps in ${figures.seconds.toFixed(1)} s of training: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`
+      : 'no training steps in this run',
     `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}`,
   );
   if (figures.adapterBytes !== undefined) lines.push(`adapter file: adapter_model.safetensors ${(figures.adapterBytes / 1024).toFixed(1)} KiB`);

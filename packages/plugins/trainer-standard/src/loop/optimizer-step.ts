@@ -23,7 +23,7 @@ export async function optimizerStep(
   loss: Loss,
   params: readonly ParamEntry[],
   optimizer: AdamW,
-  options: { lr: number; maxGradNorm: number; step: number },
+  options: { lr: number; maxGradNorm: number; step: number; lastCheckpoint?: { readonly dir: string; readonly step: number } },
 ): Promise<StepResult> {
   const varList = params.map((p) => p.variable);
   const nameOf = new Map(params.map((p) => [p.variable.name, p.name] as const));
@@ -52,9 +52,12 @@ export async function optimizerStep(
   const disposeAll = () => tf.dispose([...losses, totalNorm, ...summed.values(), ...Object.values(grads)]);
   if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
     disposeAll();
-    throw new MmftError('E_NUMERIC', `step ${options.step}: ${Number.isFinite(lossValue) ? `gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; the update was not applied and the last checkpoint is kept`, {
-      hint: 'lower train.lr, set train.max_grad_norm (e.g. 1.0) or add warmup_steps; resume with --resume <output>/checkpoint-last',
-    });
+    const what = `step ${options.step}: ${Number.isFinite(lossValue) ? `gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; the update was not applied`;
+    const fix = 'lower train.lr, set train.max_grad_norm (e.g. 1.0) or add warmup_steps';
+    const saved = options.lastCheckpoint;
+    throw saved
+      ? new MmftError('E_NUMERIC', `${what}; the last checkpoint, ${saved.dir} (step ${saved.step}) is kept`, { hint: `${fix}, then resume with --resume ${saved.dir}` })
+      : new MmftError('E_NUMERIC', `${what}; no checkpoint was written before it, so there is nothing to resume from`, { hint: `${fix}, then start the run again (train.save_every keeps checkpoints along the way)` });
   }
   optimizer.step(new Map(Object.entries(grads)), options.lr);
   disposeAll();

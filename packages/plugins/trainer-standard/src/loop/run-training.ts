@@ -1,13 +1,15 @@
 // The standard training loop: steps of grad_accum_steps micro-batches with the scheduled lr,
 // metrics.jsonl per step, evaluation every eval_every steps (best checkpoint, early stopping),
-// checkpoint-last every save_every steps and at the end, report.html always. Follows the shape of
-// HF Trainer._inner_training_loop and open_clip src/training/train.py (train_one_epoch).
+// checkpoint-last every save_every steps, at the end and when interrupted, report.html always.
+// Follows the shape of HF Trainer._inner_training_loop and open_clip src/training/train.py
+// (train_one_epoch).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError, type RunContext, type RunSummary } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import { copyCheckpoint, restoreCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint';
 import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoint/trainer-state';
+import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
 import { featureEvalChunks, modelEvalChunks } from '../eval/chunks';
 import { evaluate } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
@@ -17,6 +19,7 @@ import { AdamW } from '../optim/adamw';
 import { lrMultiplier } from '../optim/schedule';
 import { bestMetricPolicy, saveModelFiles } from './policies';
 import { optimizerStep } from './optimizer-step';
+import { createOutputDir, removeEmptyLeftovers } from './output-dir';
 import { setupRun } from './setup';
 import { featureSource, modelSource, type MicroStep } from './sources';
 
@@ -27,30 +30,68 @@ import { featureSource, modelSource, type MicroStep } from './sources';
  * const summary = await runTraining(trainConfigSchema.parse({ max_steps: 100 }), context);
  */
 export async function runTraining(config: TrainConfig, context: RunContext): Promise<RunSummary> {
+  const createdRoot = await createOutputDir(context.outputDir);
+  try {
+    return await trainInto(config, context);
+  } catch (error) {
+    await removeEmptyLeftovers(context.outputDir, createdRoot);
+    throw error;
+  }
+}
+
+/** Eval entries without their kind and step: the scores alone. */
+const scoresOf = (entry: LogEntry | undefined): Record<string, number> | undefined =>
+  entry && Object.fromEntries(Object.entries(entry).filter((e): e is [string, number] => e[0] !== 'kind' && e[0] !== 'step' && typeof e[1] === 'number'));
+
+/**
+ * A checkpoint's data position counts examples; under another batch size it no longer starts the
+ * batch the interrupted run would have taken next. Refused unless the run is forced (`--force`).
+ */
+function checkResumedBatchSize(resumed: TrainerState, config: TrainConfig, context: RunContext): void {
+  if (resumed.batchSize === undefined || resumed.batchSize === config.batch_size) return;
+  const what = `${context.resumeFrom} was written with train.batch_size ${resumed.batchSize}, this run has batch_size ${config.batch_size}`;
+  if (!context.force) {
+    throw new MmftError('E_CHECKPOINT', `${what}: its data position (epoch ${resumed.epoch}, example ${resumed.position}) would no longer fall on the same batches`, {
+      hint: `resume with --set train.batch_size=${resumed.batchSize}, or pass --force to resume with the new size anyway`,
+    });
+  }
+  context.reporter.warn(`${what}; going on (--force): batches from here on differ from the uninterrupted run`);
+}
+
+async function trainInto(config: TrainConfig, context: RunContext): Promise<RunSummary> {
   const seed = config.seed ?? (typeof context.recipe.seed === 'number' ? context.recipe.seed : 42);
-  await fs.mkdir(context.outputDir, { recursive: true });
   const resumed = context.resumeFrom ? await readTrainerState(context.resumeFrom) : undefined;
+  if (resumed && !config.eval_only) checkResumedBatchSize(resumed, config, context);
   const savedModel = context.resumeFrom && config.strategy !== 'feature-based' && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
   const parts = await setupRun(config, context, seed, savedModel && (await fs.stat(savedModel).then(() => true, () => false)) ? savedModel : undefined);
   const { loaded, loss, params, features } = parts;
   const optimizer = new AdamW(params, { betas: config.betas, eps: config.eps, weightDecay: config.weight_decay });
   if (context.resumeFrom) await restoreCheckpoint(context.resumeFrom, params, optimizer);
-  const microsPerEpoch = Math.floor(parts.size / config.batch_size);
+  const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last };
+  const microsPerEpoch = batchesPerEpoch(parts.size, rule);
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
   const policy = bestMetricPolicy(config, parts.metrics, parts.evalData !== undefined || features?.eval !== undefined);
-  let state: TrainerState = resumed ?? {
-    format: 'mmft-trainer-state', version: 1, globalStep: 0, totalSteps: total, epoch: 0, position: 0, samplesSeen: 0,
+  let state: TrainerState = resumed ? { ...resumed, batchSize: config.batch_size } : {
+    format: 'mmft-trainer-state', version: 1, globalStep: 0, totalSteps: total, epoch: 0, position: 0, samplesSeen: 0, batchSize: config.batch_size,
     rng: { kind: 'derived', seed }, metricForBest: policy.key, greaterIsBetter: policy.greater, evalsWithoutImprovement: 0, logHistory: [],
   };
   const history: LogEntry[] = [...state.logHistory];
   const log = await MetricsLog.open(context.outputDir, history);
-  const start = { seed, batchSize: config.batch_size, epoch: state.epoch, position: state.position, hardNegatives: config.hard_negatives };
+  const start = { seed, ...rule, epoch: state.epoch, position: state.position, hardNegatives: config.hard_negatives };
   const source = features ? featureSource(features.train, features.head, start) : modelSource(loaded.model, parts.train, parts.collator, start);
   const saveModel = (dir: string) => saveModelFiles(dir, loaded, features?.head, config);
-  const checkpoint = (name: string) => writeCheckpoint(path.join(context.outputDir, name), { state: { ...state, logHistory: history }, optimizer, params, saveModel });
+  // The newest checkpoint that holds this run's state, for what a NaN stop can honestly offer.
+  let lastCheckpoint = context.resumeFrom && resumed ? { dir: context.resumeFrom, step: resumed.globalStep } : undefined;
+  const saveLast = async () => {
+    const dir = path.join(context.outputDir, 'checkpoint-last');
+    await writeCheckpoint(dir, { state: { ...state, logHistory: history }, optimizer, params, saveModel });
+    lastCheckpoint = { dir, step: state.globalStep };
+  };
+  const aborted = () => context.signal?.aborted === true;
   let lastEval: Record<string, number> = {};
   let lastLoss = Number.NaN;
-  let before: Record<string, number> | undefined;
+  // A resumed run shows the "before" scores its first part logged at step 0.
+  let before = scoresOf(history.find((e) => e.kind === 'eval' && e.step === 0));
   const peak = new PeakMemory();
   let trainSeconds = 0; // step time only: evaluation and checkpoint writes are not throughput
   const startStep = state.globalStep;
@@ -63,23 +104,30 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     return scores;
   };
   if (config.eval_only) return evaluateOnly();
+  let failed = false;
   try {
+    checkTrainSize(parts.size, rule);
     // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
-    if (config.eval_before && policy.enabled && state.globalStep === 0) {
+    if (config.eval_before && policy.enabled && state.globalStep === 0 && !aborted()) {
       before = await runEval();
       const entry = { kind: 'eval', step: 0, ...before };
       history.push(entry);
       await log.append(entry);
       context.reporter.info(`eval before training: ${Object.entries(before).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`);
     }
-    if (microsPerEpoch === 0) context.reporter.warn(`data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}`);
-    while (state.globalStep < total && !context.signal?.aborted) {
+    if (parts.size < config.batch_size) {
+      context.reporter.warn(`data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}: every batch holds all ${parts.size}`);
+    }
+    if (resumed && state.globalStep >= total) {
+      context.reporter.info(`nothing left to train: ${context.resumeFrom} is at step ${state.globalStep} of ${total} (raise train.max_steps or train.epochs to train further)`);
+    }
+    while (state.globalStep < total && !aborted()) {
       const step = state.globalStep + 1;
       const stepStarted = performance.now();
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
-      const result = await optimizerStep(micros, loss, params, optimizer, { lr, maxGradNorm: config.max_grad_norm, step });
+      const result = await optimizerStep(micros, loss, params, optimizer, { lr, maxGradNorm: config.max_grad_norm, step, lastCheckpoint });
       const last = micros[micros.length - 1]!;
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
@@ -92,7 +140,8 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       if (step % config.log_every === 0 || step === total) context.reporter.progress({ step, total, samples: state.samplesSeen, values: { loss: result.loss, lr } });
       let stop = false;
       let improved = false;
-      if (policy.enabled && ((config.eval_every !== undefined && step % config.eval_every === 0) || step === total)) {
+      // Interrupted: finish with the step just taken, not with an evaluation that may be long.
+      if (policy.enabled && !aborted() && ((config.eval_every !== undefined && step % config.eval_every === 0) || step === total)) {
         lastEval = await runEval();
         const evalEntry = { kind: 'eval', step, ...lastEval };
         history.push(evalEntry);
@@ -100,18 +149,20 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
         context.reporter.info(`eval at step ${step}: ${Object.entries(lastEval).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`);
         ({ state, improved, stop } = policy.update(state, lastEval, step, config.early_stopping_patience));
       }
-      if (improved || stop || step === total || (config.save_every !== undefined && step % config.save_every === 0)) await checkpoint('checkpoint-last');
+      if (improved || stop || step === total || (config.save_every !== undefined && step % config.save_every === 0)) await saveLast();
       if (improved) await copyCheckpoint(path.join(context.outputDir, 'checkpoint-last'), path.join(context.outputDir, 'checkpoint-best'));
       if (stop) {
         context.reporter.info(`early stopping at step ${step}: ${policy.key} did not improve for ${config.early_stopping_patience} evaluations`);
         break;
       }
     }
-    if (context.signal?.aborted) await checkpoint('checkpoint-last');
+    if (aborted() && lastCheckpoint?.step !== state.globalStep) await saveLast();
     const counts = countParams(params, loaded.model.root.namedParameters());
     const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
     const adapterBytes = loaded.adapter ? await fs.stat(adapterFile).then((s) => s.size, () => undefined) : undefined;
-    const summary = formatRunSummary(before, lastEval, {
+    // A run with nothing left to do shows the scores its checkpoint ended with.
+    const after = Object.keys(lastEval).length === 0 && state.globalStep === startStep ? (scoresOf([...history].reverse().find((e) => e.kind === 'eval')) ?? {}) : lastEval;
+    const summary = formatRunSummary(before, after, {
       trainableParams: counts.trainable,
       totalParams: counts.total,
       steps: state.globalStep - startStep,
@@ -122,12 +173,25 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
       adapterBytes,
     });
     for (const line of summary) context.reporter.info(line);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await source.return(undefined);
-    await writeReport(context.outputDir, { title: String(context.recipe.name ?? path.basename(context.outputDir)), history, finalMetrics: { steps: state.globalStep, loss: lastLoss, ...lastEval } });
-    optimizer.dispose();
-    features?.head.dispose();
-    loaded.model.dispose();
+    try {
+      await source.return(undefined);
+      // After a failure the report must not hide its cause (a full disk fails both); a run that
+      // failed before logging anything has no curve worth a page.
+      if (!failed || history.length > 0) {
+        await writeReport(context.outputDir, { title: String(context.recipe.name ?? path.basename(context.outputDir)), history, finalMetrics: { steps: state.globalStep, loss: lastLoss, ...lastEval } }).catch((error: Error) => {
+          if (!failed) throw error;
+          context.reporter.warn(`report.html was not written: ${error.message}`);
+        });
+      }
+    } finally {
+      optimizer.dispose();
+      features?.head.dispose();
+      loaded.model.dispose();
+    }
   }
   return { steps: state.globalStep, outputDir: context.outputDir, metrics: { loss: lastLoss, ...lastEval } };
 

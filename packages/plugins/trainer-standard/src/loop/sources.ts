@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, Dataset, ModelOutputs, VisionLanguageModel } from '@mmft/core';
 import { deriveSeed, SeededRng } from '@mmft/image';
 import { collateBatch, disposeBatch, type Collator } from '../data/collate';
-import { microBatches } from '../data/stream';
+import { keepsBatch, microBatches, type BatchRule } from '../data/stream';
 import { pickTexts } from '../data/texts';
 import { gatherRows } from '../eval/evaluate';
 import { forwardWithScale } from '../model/forward';
@@ -23,9 +23,8 @@ export interface MicroStep {
   dispose(): void;
 }
 
-export interface SourceStart {
+export interface SourceStart extends BatchRule {
   readonly seed: number;
-  readonly batchSize: number;
   readonly epoch: number;
   readonly position: number;
   readonly hardNegatives: boolean;
@@ -56,7 +55,9 @@ function permutation(count: number, seed: number, epoch: number): number[] {
 export async function* featureSource(table: FeatureTable, head: FeatureHead, start: SourceStart): AsyncGenerator<MicroStep> {
   let { epoch, position } = start;
   for (;;) {
-    if (position + start.batchSize > table.count) ((epoch += 1), (position = 0)); // drop_last
+    // The same batches as microBatches: a partial last batch only where keepsBatch allows it
+    // (checkTrainSize has made sure that an epoch from position 0 has at least one batch).
+    if (!keepsBatch(Math.min(start.batchSize, table.count - position), start)) ((epoch += 1), (position = 0));
     const order = permutation(table.count, start.seed, epoch);
     const rows = order.slice(position, position + start.batchSize);
     const positives: number[] = [];
