@@ -53,3 +53,9 @@ export interface ArchitectureProvider<Config = unknown> extends ProviderBase<Con
   /** Load a checkpoint folder: config.json + model.safetensors (or sharded) + tokenizer.json. */
   fromPretrained(dir: string, options?: LoadOptions): Promise<VisionLanguageModel>;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    architecture: ArchitectureProvider;
+  }
+}

@@ -39,3 +39,9 @@ export interface BackendProvider<Config = unknown> extends ProviderBase<Config> 
   /** Set the engine up (tf.setBackend + kernel overrides) and say what was picked. */
   select(config: Config): Promise<BackendSelection>;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    backend: BackendProvider;
+  }
+}

@@ -90,3 +90,9 @@ export interface DatasetProvider<Config = unknown> extends ProviderBase<Config> 
   readonly tasks: readonly TaskKind[];
   open(config: Config, context: DatasetContext): Promise<Dataset>;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    dataset: DatasetProvider;
+  }
+}

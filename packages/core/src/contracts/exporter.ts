@@ -12,3 +12,9 @@ export interface ExporterProvider<Config = unknown> extends ProviderBase<Config>
   readonly format: string;
   export(model: VisionLanguageModel, config: Config, outDir: string): Promise<ExportResult>;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    exporter: ExporterProvider;
+  }
+}

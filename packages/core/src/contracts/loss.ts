@@ -21,3 +21,9 @@ export interface LossProvider<Config = unknown> extends ProviderBase<Config> {
   readonly kind: 'loss';
   create(config: Config): Loss;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    loss: LossProvider;
+  }
+}

@@ -27,3 +27,9 @@ export interface MetricProvider<Config = unknown, Update = unknown> extends Prov
   readonly scores: Readonly<Record<string, 'higher' | 'lower'>>;
   create(config: Config): Metric<Update>;
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    metric: MetricProvider;
+  }
+}

@@ -76,3 +76,9 @@ export function isPromptInjectionPoint(value: unknown): value is PromptInjection
   const v = value as Partial<PromptInjectionPoint> | null;
   return typeof v === 'object' && v !== null && typeof v.promptTokenDim === 'number' && typeof v.setPromptSource === 'function';
 }
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    peft: PeftMethodProvider;
+  }
+}

@@ -1,14 +1,9 @@
 // Trainer contract: a trainer plugin receives the validated recipe and a resolver for the other
 // providers the recipe names, and runs the job. Core owns no training loop of its own.
-import type { PluginKind } from './provider';
-import type { ProviderOf } from './kinds';
 import type { ProviderBase } from './provider';
+import type { ProviderResolver } from './resolver';
 
-/** Resolves providers by kind and id; an unknown id fails with the list of available ones. */
-export interface ProviderResolver {
-  resolve<K extends PluginKind>(kind: K, id: string): ProviderOf<K>;
-  list<K extends PluginKind>(kind: K): ReadonlyArray<ProviderOf<K>>;
-}
+export type { ProviderResolver } from './resolver';
 
 /** Progress and log sink: a bar on a TTY, plain lines otherwise (the CLI decides). */
 export interface RunReporter {
@@ -43,4 +38,10 @@ export interface RunSummary {
 export interface TrainerProvider<Config = unknown> extends ProviderBase<Config> {
   readonly kind: 'trainer';
   run(config: Config, context: RunContext): Promise<RunSummary>;
+}
+
+declare module './kinds' {
+  interface ProviderKindMap {
+    trainer: TrainerProvider;
+  }
 }

@@ -2,13 +2,42 @@
 // provider with `type` (PEFT sections with `method`, as PEFT users say "peft method"); the rest of
 // the section is validated by that provider's own schema.
 import { z } from 'zod';
-import type { PluginKind } from '../contracts/provider';
+import { KIND_SPECS, type KindSpec, type RecipeSectionSpec } from '../contracts/kind-specs';
+import type { PluginKind } from '../contracts/kinds';
 import { recipePath } from './paths';
 import type { PathSegment } from './source-map';
+
+/** Descriptions of recipe keys that group sections (`data: { train, eval }`). */
+const GROUP_DESCRIPTIONS: Readonly<Record<string, string>> = { data: 'datasets by split' };
 
 /** A section selected by one discriminator key; other keys belong to the provider's schema. */
 const section = (key: 'type' | 'method', what: string) =>
   z.looseObject({ [key]: z.string().describe(`id of the ${what} plugin provider, e.g. as listed by \`mmft plugins\``) });
+
+const described = (spec: RecipeSectionSpec) => (spec.default === undefined ? spec.description : `${spec.description}; absent means ${spec.key}: ${spec.default}`);
+
+// Plugin-selected sections of the recipe shape, built from the kinds table in its order.
+function pluginSections(specs: readonly KindSpec[]): Record<string, z.ZodType> {
+  const shape: Record<string, z.ZodType> = {};
+  const groups: Record<string, Record<string, z.ZodType>> = {};
+  for (const kind of specs) {
+    for (const spec of kind.sections) {
+      const [first, second] = spec.path;
+      const selected = section(spec.key, kind.label);
+      if (second === undefined) shape[first] = selected.optional().describe(described(spec));
+      else if (second === '*') shape[first] = z.array(selected).optional().describe(described(spec));
+      else {
+        if (!groups[first]) {
+          groups[first] = {};
+          shape[first] = z.undefined(); // placeholder keeps the group at its first section's place
+        }
+        groups[first]![second] = selected.optional().describe(described(spec));
+      }
+    }
+  }
+  for (const [name, fields] of Object.entries(groups)) shape[name] = z.strictObject(fields).optional().describe(GROUP_DESCRIPTIONS[name] ?? name);
+  return shape;
+}
 
 /** Top-level recipe keys. Unknown keys are errors (a typo must not silently do nothing). */
 export const RecipeShapeSchema = z.strictObject({
@@ -21,20 +50,7 @@ export const RecipeShapeSchema = z.strictObject({
     .describe('plugin packages (npm names, or explicit ./paths relative to the file that lists them) this recipe needs'),
   seed: z.number().int().optional().describe('seed for initialisation, shuffling and dropout'),
   output_dir: recipePath(z.string()).optional().describe('where checkpoints and reports go, relative to the recipe file that sets it'),
-  backend: section('type', 'backend').optional().describe('tensor engine selection'),
-  model: section('type', 'architecture').optional().describe('the model: architecture and checkpoint'),
-  data: z
-    .strictObject({
-      train: section('type', 'dataset').optional().describe('training data'),
-      eval: section('type', 'dataset').optional().describe('evaluation data'),
-    })
-    .optional()
-    .describe('datasets by split'),
-  peft: section('method', 'PEFT method').optional().describe('parameter-efficient method; absent means full fine-tuning'),
-  loss: section('type', 'loss').optional().describe('training objective'),
-  metrics: z.array(section('type', 'metric')).optional().describe('metrics computed at evaluation'),
-  train: section('type', 'trainer').optional().describe('the trainer and its settings (lr, steps, schedule...)'),
-  export: section('type', 'exporter').optional().describe('export after training (e.g. onnx)'),
+  ...pluginSections(KIND_SPECS),
 });
 
 /** Where a plugin-selected section lives; `'*'` stands for every index of a list. */
@@ -42,19 +58,27 @@ export interface SectionSpec {
   readonly path: readonly (string | '*')[];
   readonly kind: PluginKind;
   readonly key: 'type' | 'method';
+  /** Provider id used when the section is absent (see `sectionOrDefault`). */
+  readonly default?: string;
 }
 
-export const RECIPE_SECTIONS: readonly SectionSpec[] = [
-  { path: ['backend'], kind: 'backend', key: 'type' },
-  { path: ['model'], kind: 'architecture', key: 'type' },
-  { path: ['data', 'train'], kind: 'dataset', key: 'type' },
-  { path: ['data', 'eval'], kind: 'dataset', key: 'type' },
-  { path: ['peft'], kind: 'peft', key: 'method' },
-  { path: ['loss'], kind: 'loss', key: 'type' },
-  { path: ['metrics', '*'], kind: 'metric', key: 'type' },
-  { path: ['train'], kind: 'trainer', key: 'type' },
-  { path: ['export'], kind: 'exporter', key: 'type' },
-];
+/** Every plugin-selected section of a recipe, from the kinds table (contracts/kind-specs.ts). */
+export const RECIPE_SECTIONS: readonly SectionSpec[] = KIND_SPECS.flatMap((kind) =>
+  kind.sections.map((spec) => ({ path: spec.path, kind: kind.kind, key: spec.key, ...(spec.default === undefined ? {} : { default: spec.default }) })),
+);
+
+/**
+ * The section at a one-segment `spec.path`, or `{ [key]: default }` when the recipe leaves it out
+ * and the kind has a default (an absent `objective:` is the contrastive objective).
+ *
+ * @example
+ * const objective = sectionOrDefault(recipe.value, RECIPE_SECTIONS.find((s) => s.kind === 'objective')!);
+ */
+export function sectionOrDefault(recipe: Record<string, unknown>, spec: SectionSpec): Record<string, unknown> | undefined {
+  const found = findSections(recipe, spec)[0]?.[1];
+  if (found !== undefined || spec.default === undefined) return found;
+  return { [spec.key]: spec.default };
+}
 
 /** Every concrete occurrence of a section spec in a recipe value: [path, section object]. */
 export function findSections(recipe: Record<string, unknown>, spec: SectionSpec): Array<[PathSegment[], Record<string, unknown>]> {

@@ -2,14 +2,13 @@
 // packages), registers providers in a child container so two runs in one process share nothing,
 // and resolves providers by kind + id. Follows PEFT's tuner mapping rules (refuse bad names and
 // duplicates, say how to fix) on top of tsyringe multi-registration.
-import type { DependencyContainer } from 'tsyringe';
-import type { ProviderOf } from '../contracts/kinds';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import { KIND_TOKENS, PLUGIN_KINDS } from '../contracts/kind-specs';
+import type { PluginKind, ProviderOf } from '../contracts/kinds';
 import type { MmftPlugin } from '../contracts/plugin';
-import { PLUGIN_KINDS, type PluginKind } from '../contracts/provider';
-import type { ProviderResolver } from '../contracts/trainer';
+import type { ProviderResolver } from '../contracts/resolver';
 import { MmftError } from '../errors';
 import { closestNames, isKebabId } from './names';
-import { KIND_TOKENS } from './register-providers';
 import { validateManifest } from './validate-manifest';
 
 // tsyringe needs the Reflect metadata polyfill before it loads; loading both here, lazily, means
@@ -101,7 +100,7 @@ export class PluginRegistry implements ProviderResolver {
   }
 
   private registered(kind: PluginKind): ReadonlyArray<ProviderOf<PluginKind>> {
-    const token = KIND_TOKENS[kind];
+    const token = KIND_TOKENS[kind] as InjectionToken<ProviderOf<PluginKind>>;
     return this.container.isRegistered(token, true) ? this.container.resolveAll(token) : [];
   }
 
