@@ -7,3 +7,4 @@ export * from './registry';
 export * from './tokens';
 export * from './io';
 export * from './peft';
+export * from './processor';

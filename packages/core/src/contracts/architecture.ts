@@ -2,7 +2,7 @@
 // exposes its named module tree. Architecture plugins contribute `model_type` → factory rows to
 // one table (STYLE.md §8), as transformers.js's models/registry.js does.
 import type { Module } from '../nn/module';
-import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelOutputs, TextTokenizer } from './model';
+import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelOutputs, ModelProcessor, TextTokenizer } from './model';
 import type { ProviderBase } from './provider';
 
 /** Dual encoders (CLIP) embed both modalities; bridges (BLIP-2, LLaVA) feed vision into an LLM. */
@@ -18,7 +18,11 @@ export interface VisionLanguageModel {
   readonly root: Module;
   /** The parsed config.json (with defaults filled in), written back on save. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** Image preprocessing, tokenizer, chat template and towers (transformers' AutoProcessor). */
+  readonly processor: ModelProcessor;
+  /** The processor's tokenizer (`processor.tokenizer`), kept for existing callers. */
   readonly tokenizer?: TextTokenizer;
+  /** The processor's image preprocessing (`processor.imageProcessing`), kept for existing callers. */
   readonly imageProcessing?: ImageProcessing;
   forward(inputs: ModelInputs): ModelOutputs;
   /** Text generation for captioning/VQA/dialogue models; absent on dual encoders. */
@@ -43,15 +47,26 @@ export interface LoadOptions {
   readonly ignoreUnexpected?: boolean;
 }
 
+/**
+ * What an architecture may build other architectures with: a bridge (LLaVA, BLIP-2) builds its
+ * vision tower from `vision_config` and its language model from `text_config` through the plugins
+ * that provide those `model_type`s, as transformers' AutoModel.from_config(config.vision_config)
+ * does, without importing them (plugins never import each other).
+ */
+export interface ArchitectureContext {
+  /** The provider of a config.json `model_type`; an unknown type is an error listing the known ones. */
+  resolveModelType(modelType: string): ArchitectureProvider;
+}
+
 export interface ArchitectureProvider<Config = unknown> extends ProviderBase<Config> {
   readonly kind: 'architecture';
   readonly family: ArchitectureFamily;
   /** config.json `model_type` values this provider builds ("clip", "blip-2", "llava", "opt"). */
   readonly modelTypes: readonly string[];
   /** A freshly initialised model from a (partial) HF config, defaults filled in as HF does. */
-  fromConfig(config: Config): Promise<VisionLanguageModel>;
+  fromConfig(config: Config, context?: ArchitectureContext): Promise<VisionLanguageModel>;
   /** Load a checkpoint folder: config.json + model.safetensors (or sharded) + tokenizer.json. */
-  fromPretrained(dir: string, options?: LoadOptions): Promise<VisionLanguageModel>;
+  fromPretrained(dir: string, options?: LoadOptions, context?: ArchitectureContext): Promise<VisionLanguageModel>;
 }
 
 declare module './kinds' {

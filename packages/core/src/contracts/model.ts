@@ -38,6 +38,14 @@ export interface GenerationResult {
   readonly texts: readonly string[];
 }
 
+/** Ids of the special tokens by role (transformers' bos_token_id, eos_token_id, ...); absent when the tokenizer has none. */
+export interface SpecialTokenIds {
+  readonly bos?: number;
+  readonly eos?: number;
+  readonly pad?: number;
+  readonly unk?: number;
+}
+
 /** Tokenizer as loaded from a checkpoint's tokenizer.json; HF padding/truncation semantics. */
 export interface TextTokenizer {
   encode(texts: readonly string[], options?: { maxLength?: number; padding?: 'max_length' | 'longest'; truncation?: boolean }): {
@@ -46,6 +54,31 @@ export interface TextTokenizer {
   };
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   readonly vocabSize: number;
+  /** From tokenizer_config.json / special_tokens_map.json (core's HfTokenizer fills them). */
+  readonly specialTokenIds?: SpecialTokenIds;
+  /** Where padding goes: 'right' (HF's default) or 'left' (batched generation with decoder-only LMs). */
+  readonly paddingSide?: 'left' | 'right';
+}
+
+/**
+ * Parameter-name globs of each named part of a model ("vision", "projector", "language", "text",
+ * "head"...), so recipes freeze by tower (`freeze: [vision]`) instead of architecture-specific
+ * names. Every parameter belongs to exactly one tower (describeArchitecture checks it).
+ */
+export type ModelTowers = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * What turns raw inputs into model inputs, kept beside the model as transformers' AutoProcessor
+ * (processing_utils.py) and transformers.js's processing_<model>.js: the image preprocessing of
+ * preprocessor_config.json (run by @mmft/image), the tokenizer with its special tokens and padding
+ * side, the chat template, and the towers. Training, serving and export use this one object.
+ */
+export interface ModelProcessor {
+  readonly imageProcessing?: ImageProcessing;
+  readonly tokenizer?: TextTokenizer;
+  /** Jinja chat template of tokenizer_config.json (`chat_template`), for instruction models. */
+  readonly chatTemplate?: string;
+  readonly towers: ModelTowers;
 }
 
 /** Image preprocessing a checkpoint prescribes (preprocessor_config.json). */

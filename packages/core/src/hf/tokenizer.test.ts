@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { buildWordLevelTokenizerFiles, splitWords } from './build-word-level';
-import { HfTokenizer } from './hf-tokenizer';
+import { buildWordLevelTokenizerFiles, splitWords } from './word-level';
+import { HfTokenizer } from './tokenizer';
 
 const WORDS = ['a red blue circle square', '红色 蓝色 圆形'];
 
@@ -76,5 +76,31 @@ describe('HfTokenizer (HF padding / truncation semantics)', () => {
     const { tok } = tokenizer({ pad_token: null });
     expect(tok.encode(['red']).inputIds).toHaveLength(1);
     expect(() => tok.encode(['red', 'red blue'])).toThrow(/pad_token/);
+  });
+});
+
+describe('HfTokenizer special tokens, padding side and chat template (tokenizer_config.json first)', () => {
+  test('bos/eos/pad/unk ids by role, right padding by default, no chat template', () => {
+    const { tok, ids } = tokenizer();
+    expect(tok.specialTokenIds).toEqual({ bos: ids.bos, eos: ids.eos, pad: ids.pad, unk: ids.unk });
+    expect(tok.specialTokens).toEqual({ bos: '<|startoftext|>', eos: '<|endoftext|>', pad: '<|endoftext|>', unk: '<|unk|>' });
+    expect(tok.paddingSide).toBe('right');
+    expect(tok.chatTemplate).toBeUndefined();
+  });
+
+  test('special_tokens_map.json fills the roles tokenizer_config.json leaves unset; an explicit null there stays none', () => {
+    const files = buildWordLevelTokenizerFiles(WORDS, { modelMaxLength: 8 });
+    const { pad_token: _pad, bos_token: _bos, ...config } = files.tokenizerConfig;
+    const tok = new HfTokenizer(files.tokenizerJson, { ...config, bos_token: null }, { specialTokensMap: { pad_token: { content: '<|unk|>' }, bos_token: '<|endoftext|>' } });
+    expect(tok.specialTokenIds).toEqual({ eos: files.ids.eos, pad: files.ids.unk, unk: files.ids.unk });
+    expect(tok.encode(['red', 'red blue']).inputIds[0]).toEqual([files.ids.bos, tok.tokenToId('red'), files.ids.eos, files.ids.unk]);
+  });
+
+  test('padding_side left and chat_template (a string, or the "default" of a named list) from tokenizer_config.json', () => {
+    expect(tokenizer({ padding_side: 'left', chat_template: '{{ messages }}' }).tok).toMatchObject({ paddingSide: 'left', chatTemplate: '{{ messages }}' });
+    const named = [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }];
+    expect(tokenizer({ chat_template: named }).tok.chatTemplate).toBe('D');
+    const files = buildWordLevelTokenizerFiles(WORDS);
+    expect(new HfTokenizer(files.tokenizerJson, files.tokenizerConfig, { chatTemplate: 'J' }).chatTemplate).toBe('J');
   });
 });

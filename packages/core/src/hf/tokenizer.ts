@@ -2,7 +2,11 @@
 // padding / truncation of transformers' PreTrainedTokenizerBase.__call__
 // (tokenization_utils_base.py): truncate the text to max_length minus the special tokens the
 // post-processor adds, add them (bos … eos for CLIP), pad on `padding_side` with the pad token.
-import { MmftError, type TextTokenizer } from '@mmft/core';
+// Special tokens are found as transformers' from_pretrained finds them: tokenizer_config.json
+// first, special_tokens_map.json for what it leaves unset, ids through the vocabulary and the
+// added_tokens of tokenizer.json.
+import type { SpecialTokenIds, TextTokenizer } from '../contracts/model';
+import { MmftError } from '../errors';
 import { tokenizersLib, type HfTokenizerInstance } from './tokenizers-lib';
 
 /** Encoding options of the TextTokenizer contract. */
@@ -14,11 +18,29 @@ export interface HfTokenizerOptions {
   modelMaxLength?: number;
   /** Where to read files from, for error messages. */
   source?: string;
+  /** special_tokens_map.json, parsed: fills the special tokens tokenizer_config.json leaves unset. */
+  specialTokensMap?: Record<string, unknown>;
+  /** A chat template found outside tokenizer_config.json (chat_template.jinja); the config's wins. */
+  chatTemplate?: string;
 }
+
+/** The four special tokens transformers names by role (SPECIAL_TOKENS_ATTRIBUTES). */
+const ROLES = ['bos', 'eos', 'pad', 'unk'] as const;
 
 /** A token in tokenizer_config.json is a string or an AddedToken object with `content`. */
 const tokenText = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string' ? (value as { content: string }).content : undefined;
+
+/**
+ * tokenizer_config.json `chat_template`: a string, or (transformers ≥ 4.34) a list of
+ * `{ name, template }` of which "default" is the one apply_chat_template uses without a name.
+ */
+function chatTemplateOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) return undefined;
+  const named = value.filter((t): t is { name: string; template: string } => typeof t?.name === 'string' && typeof t?.template === 'string');
+  return (named.find((t) => t.name === 'default') ?? named[0])?.template;
+}
 
 /**
  * TextTokenizer over an HF tokenizer.json. Defaults: pad to the longest text, truncate to
@@ -35,6 +57,12 @@ export class HfTokenizer implements TextTokenizer {
   readonly padTokenId?: number;
   readonly padLeft: boolean;
   readonly modelMaxLength?: number;
+  /** The special tokens by role, as strings (undefined where the files name none). */
+  readonly specialTokens: Readonly<Partial<Record<(typeof ROLES)[number], string>>>;
+  readonly specialTokenIds: SpecialTokenIds;
+  readonly paddingSide: 'left' | 'right';
+  /** tokenizer_config.json `chat_template` (Jinja), when the checkpoint has one. */
+  readonly chatTemplate?: string;
 
   constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}, private readonly options: HfTokenizerOptions = {}) {
     const source = options.source ?? 'tokenizer.json';
@@ -57,10 +85,27 @@ export class HfTokenizer implements TextTokenizer {
     };
     this.prefixIds = wrapped.slice(0, at).map(idOf);
     this.suffixIds = wrapped.slice(at + 1).map(idOf);
-    const pad = tokenText(tokenizerConfig.pad_token);
-    this.padTokenId = pad === undefined ? undefined : this.lib.token_to_id(pad);
-    this.padLeft = tokenizerConfig.padding_side === 'left';
+    // tokenizer_config.json wins where it sets a role (transformers keeps init kwargs over the
+    // map), special_tokens_map.json fills the rest; an explicit null there means "none".
+    const map = options.specialTokensMap ?? {};
+    const roleToken = (role: (typeof ROLES)[number]) => {
+      const key = `${role}_token`;
+      if (key in tokenizerConfig) return tokenText(tokenizerConfig[key]);
+      return tokenText(map[key]) ?? (role === 'unk' ? tokenText(model?.unk_token) : undefined);
+    };
+    this.specialTokens = Object.fromEntries(ROLES.map((role) => [role, roleToken(role)]).filter(([, t]) => t !== undefined));
+    const ids: { -readonly [K in keyof SpecialTokenIds]: SpecialTokenIds[K] } = {};
+    for (const role of ROLES) {
+      const token = this.specialTokens[role];
+      const id = token === undefined ? undefined : this.lib.token_to_id(token);
+      if (id !== undefined) ids[role] = id;
+    }
+    this.specialTokenIds = ids;
+    this.padTokenId = ids.pad;
+    this.paddingSide = tokenizerConfig.padding_side === 'left' ? 'left' : 'right';
+    this.padLeft = this.paddingSide === 'left';
     this.modelMaxLength = options.modelMaxLength;
+    this.chatTemplate = chatTemplateOf(tokenizerConfig.chat_template) ?? options.chatTemplate;
   }
 
   /** Number of special tokens added around one text (2 for CLIP). */
@@ -92,7 +137,7 @@ export class HfTokenizer implements TextTokenizer {
     const longest = rows.reduce((m, r) => Math.max(m, r.length), 0);
     const target = padding === 'max_length' && maxLength !== undefined ? Math.max(maxLength, longest) : longest;
     if (rows.some((r) => r.length < target) && this.padTokenId === undefined) {
-      throw new MmftError('E_CHECKPOINT', `${this.options.source ?? 'tokenizer'}: padding needs a pad_token, and tokenizer_config.json names none (or one outside the vocabulary)`, {
+      throw new MmftError('E_CHECKPOINT', `${this.options.source ?? 'tokenizer'}: padding needs a pad_token, and neither tokenizer_config.json nor special_tokens_map.json names one in the vocabulary`, {
         hint: 'set "pad_token" in tokenizer_config.json (CLIP uses "<|endoftext|>")',
       });
     }

@@ -121,7 +121,7 @@ export function buildWordLevelTokenizerFiles(words: readonly string[], options: 
 }
 
 /**
- * The three tokenizer files as name → text, ready for `ClipModel.fromConfig(config, { tokenizerFiles })`.
+ * The three tokenizer files as name → text, ready to save beside a model (arch-clip's `ClipModel.fromConfig(config, { tokenizerFiles })` takes them).
  *
  * @example
  * const { files, ids } = wordLevelTokenizerFileMap(['red', 'circle', '红色']);

@@ -1,5 +1,6 @@
 export * from './ensure-backend';
 export * from './load-plugin';
+export * from './model-types';
 export * from './names';
 export * from './plugin-registry';
 export * from './register-providers';

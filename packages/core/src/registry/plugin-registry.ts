@@ -8,6 +8,8 @@ import type { PluginKind, ProviderOf } from '../contracts/kinds';
 import type { MmftPlugin } from '../contracts/plugin';
 import type { ProviderResolver } from '../contracts/resolver';
 import { MmftError } from '../errors';
+import type { ArchitectureProvider } from '../contracts/architecture';
+import { resolveModelType, type ResolveModelTypeOptions } from './model-types';
 import { closestNames, isKebabId } from './names';
 import { validateManifest } from './validate-manifest';
 
@@ -83,6 +85,11 @@ export class PluginRegistry implements ProviderResolver {
     throw new MmftError('E_UNKNOWN_ID', `no plugin provides ${kind} "${id}"; available: ${available}`, {
       hint: close.length > 0 ? `did you mean "${close[0]}"?` : `add the plugin package that provides it to the recipe's plugins list`,
     });
+  }
+
+  /** The architecture that builds config.json `model_type`; an unknown type lists the known ones. */
+  resolveModelType(modelType: string, options?: ResolveModelTypeOptions): ArchitectureProvider {
+    return resolveModelType(this.list('architecture'), modelType, options);
   }
 
   list<K extends PluginKind>(kind: K): ReadonlyArray<ProviderOf<K>> {

@@ -2,17 +2,17 @@
 // checkpoint folders in transformers' CLIPModel layout and runs CLIPModel.forward /
 // get_text_features / get_image_features (transformers/models/clip/modeling_clip.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, MmftError, type ImageProcessing, type LoadOptions, type ModelInputs, type SaveOptions, type VisionLanguageModel } from '@mmft/core';
+import { ensureBackend, MmftError, type ImageProcessing, type LoadOptions, type ModelInputs, type ModelProcessor, type SaveOptions, type VisionLanguageModel } from '@mmft/core';
+import { tokenizerFromFiles, type EncodeOptions, type HfTokenizer } from '@mmft/core/hf';
 import type { ClipConfig, ClipConfigInput } from './config';
 import { loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
 import { parseClipConfig } from './checkpoint/parse-config';
 import { parseImageProcessing } from './checkpoint/preprocessor';
-import { readCheckpointFiles } from './checkpoint/read-folder';
+import { readCheckpointFiles } from './checkpoint/read-checkpoint';
 import { hfConfigJson, saveClipCheckpoint } from './checkpoint/save-checkpoint';
 import { ClipRoot } from './model/clip-root';
 import { initClipWeights } from './model/init-weights';
-import type { EncodeOptions, HfTokenizer } from './tokenizer/hf-tokenizer';
-import { tokenizerFromFiles } from './tokenizer/from-files';
+import { clipProcessor } from './processor';
 
 /** Options of `ClipModel.fromConfig`. */
 export interface ClipFromConfigOptions {
@@ -49,6 +49,8 @@ export class ClipModel implements VisionLanguageModel {
   readonly modelType = 'clip';
   readonly family = 'dual-encoder' as const;
   readonly tokenizer?: HfTokenizer;
+  /** CLIPProcessor: image preprocessing, tokenizer and the towers vision / text / head. */
+  readonly processor: ModelProcessor;
 
   private constructor(
     readonly root: ClipRoot,
@@ -59,7 +61,8 @@ export class ClipModel implements VisionLanguageModel {
     /** What loading skipped (legacy buffers, ignored unexpected tensors); absent for fromConfig. */
     readonly loadReport?: WeightsLoadReport,
   ) {
-    this.tokenizer = tokenizerFromFiles(tokenizerFiles, config);
+    this.tokenizer = tokenizerFromFiles(tokenizerFiles, { maxPositions: config.text_config.max_position_embeddings });
+    this.processor = clipProcessor(imageProcessing, this.tokenizer);
   }
 
   /**

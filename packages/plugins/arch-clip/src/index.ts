@@ -15,19 +15,25 @@ export { eosPositions, gatherPositions } from './model/pooling';
 export { initClipWeights } from './model/init-weights';
 export { CLIP_MODEL_TYPES, parseClipConfig } from './checkpoint/parse-config';
 export { LEGACY_BUFFERS, loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
-export { readCheckpointFiles, TOKENIZER_FILES, type CheckpointFiles } from './checkpoint/read-folder';
+export { readCheckpointFiles, type CheckpointFiles } from './checkpoint/read-checkpoint';
+export { CLIP_TOWERS, clipProcessor } from './processor';
 export { hfConfigJson, saveClipCheckpoint, TRANSFORMERS_VERSION } from './checkpoint/save-checkpoint';
 export { imageProcessorJson, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, parseImageProcessing } from './checkpoint/preprocessor';
-export { HfTokenizer, type EncodeOptions, type HfTokenizerOptions } from './tokenizer/hf-tokenizer';
-export { tokenizerFromFiles } from './tokenizer/from-files';
+// The tokenizer and the word-level tokenizer builder live in @mmft/core/hf (shared by every
+// architecture); re-exported for scripts that import them from here.
 export {
   buildWordLevelTokenizerFiles,
   buildWordLevelTokenizerJson,
+  HfTokenizer,
   splitWords,
+  TOKENIZER_FILES,
+  tokenizerFromFiles,
   wordLevelTokenizerFileMap,
+  type EncodeOptions,
+  type HfTokenizerOptions,
   type WordLevelIds,
   type WordLevelOptions,
-} from './tokenizer/build-word-level';
+} from '@mmft/core/hf';
 export { createTinyClipCheckpoint, TINY_WORDS, type TinyClipCheckpoint, type TinyClipOptions } from './testing/tiny-checkpoint';
 export { clipPeftSubject, tinyClipDir, type ClipPeftSubject } from './testing/peft-subject';
 

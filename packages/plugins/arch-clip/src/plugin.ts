@@ -1,22 +1,17 @@
 // The architecture provider "clip": builds ClipModel from a recipe's `model:` section, from a
 // checkpoint folder or from CLIPConfig fields + a tokenizer folder, and names the model_type it handles
 // for the model_type → factory table (STYLE.md §8).
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ensureBackend, MmftError, type ArchitectureProvider } from '@mmft/core';
+import { readTokenizerFiles } from '@mmft/core/hf';
 import type { z } from 'zod';
 import { clipSectionSchema, type ClipSectionConfig } from './config';
 import { ClipModel } from './clip-model';
 import { CLIP_MODEL_TYPES } from './checkpoint/parse-config';
-import { TOKENIZER_FILES } from './checkpoint/read-folder';
 
 /** The tokenizer files HF keeps beside tokenizer.json, read from a folder; tokenizer.json is required. */
 async function readTokenizerFolder(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  for (const name of TOKENIZER_FILES) {
-    const bytes = await fs.readFile(path.join(dir, name)).catch(() => undefined);
-    if (bytes) files.set(name, new Uint8Array(bytes));
-  }
+  const files = await readTokenizerFiles(dir);
   if (!files.has('tokenizer.json')) {
     throw new MmftError('E_CONFIG', `model (clip): tokenizer folder ${dir} has no tokenizer.json`, { hint: 'point tokenizer: at a folder written by a Hugging Face tokenizer (save_pretrained)' });
   }

@@ -54,10 +54,13 @@ class TinyDual extends Module<[ModelInputs], Record<string, tf.Tensor>> {
   }
 }
 
+const imageProcessing = { size: 4, cropSize: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as const;
+const towers = { vision: ['vision_model.**', 'visual_projection.**'], text: ['token_embedding.**', 'text_norm.**', 'text_projection.**'], head: ['logit_scale'] };
+
 function wrap(root: TinyDual, config: Record<string, unknown>): VisionLanguageModel {
   return {
-    modelType: 'tiny-dual', family: 'dual-encoder', root, config, tokenizer,
-    imageProcessing: { size: 4, cropSize: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+    modelType: 'tiny-dual', family: 'dual-encoder', root, config, tokenizer, imageProcessing,
+    processor: { tokenizer, imageProcessing, towers },
     forward: (inputs) => root.forward(inputs),
     async save(dir) {
       await fs.mkdir(dir, { recursive: true });

@@ -5,7 +5,7 @@
 // non-persistent buffers such as `position_ids` that checkpoints before transformers 4.31 carry.
 import { MmftError } from '@mmft/core';
 import type { ClipRoot } from '../model/clip-root';
-import { loadTensorsIntoModule, readShardedSafetensors, type SafetensorsTensor } from './core-io';
+import { loadTensorsIntoModule, readShardedSafetensors, type SafetensorsTensor } from '@mmft/core/io';
 
 /**
  * Buffers older transformers saved (`register_buffer("position_ids", ...)` was persistent before

@@ -3,11 +3,11 @@
 // F32 with metadata {"format": "pt"}, tokenizer files, preprocessor_config.json), atomically.
 import { join } from 'node:path';
 import { checkOutputFolder, type ImageProcessing, type SaveOptions } from '@mmft/core';
+import { hfJson } from '@mmft/core/hf';
+import { tensorsFromModule, writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
 import type { ClipConfig } from '../config';
 import type { ClipRoot } from '../model/clip-root';
-import { tensorsFromModule, writeSafetensors } from './core-io';
 import { imageProcessorJson } from './preprocessor';
-import { hfJson, replaceFolder, writeDurable } from './write-folder';
 
 /** The transformers release whose config layout we write (also the first to drop position_ids buffers: ≥ 4.31). */
 export const TRANSFORMERS_VERSION = '4.46.3';
@@ -57,11 +57,13 @@ export interface ClipCheckpointContents {
 export async function saveClipCheckpoint(dir: string, contents: ClipCheckpointContents, options: SaveOptions = {}): Promise<void> {
   checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
   const weights = await tensorsFromModule(contents.root);
-  await replaceFolder(dir, async (temp) => {
-    await writeDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
+  // core's folder writer: staged copy, fsync, completion marker last, the old folder kept until
+  // the new one is complete.
+  await writeFolder(dir, async (temp) => {
+    await writeFileDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
     await writeSafetensors(join(temp, 'model.safetensors'), weights, { format: 'pt' });
-    for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeDurable(join(temp, name), bytes);
+    for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeFileDurable(join(temp, name), bytes);
     const preprocessor = contents.preprocessor ?? (contents.imageProcessing ? imageProcessorJson(contents.imageProcessing) : undefined);
-    if (preprocessor) await writeDurable(join(temp, 'preprocessor_config.json'), hfJson(preprocessor));
-  });
+    if (preprocessor) await writeFileDurable(join(temp, 'preprocessor_config.json'), hfJson(preprocessor));
+  }, { kind: 'model' });
 }

@@ -3,7 +3,7 @@
 // packages: small enough to build and run in milliseconds, shaped like a real one.
 import type { ClipConfig, ClipTextConfig, ClipVisionConfig } from '../config';
 import { ClipModel } from '../clip-model';
-import { wordLevelTokenizerFileMap, type WordLevelIds } from '../tokenizer/build-word-level';
+import { wordLevelTokenizerFileMap, type WordLevelIds } from '@mmft/core/hf';
 
 /** Options of `createTinyClipCheckpoint`. */
 export interface TinyClipOptions {

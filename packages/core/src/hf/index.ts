@@ -1,0 +1,19 @@
+// @mmft/core/hf: Hugging Face checkpoint folders shared by every architecture — the folder reader
+// (config.json, generation_config.json, preprocessor_config.json, tokenizer files; weights through
+// io/sharded.ts), the tokenizer over tokenizer.json with its special tokens, padding side and chat
+// template, transformers' config JSON layout, and AutoModel dispatching on model_type.
+export { AutoModel, DEFAULT_ARCHITECTURE_PLUGINS, type AutoModelOptions } from './auto-model';
+export { hfJson } from './hfjson';
+export { parseJsonFile, readHfFolder, readModelType, readOptionalFile, readTokenizerFiles, TOKENIZER_FILES, type HfFolder, type ReadHfFolderOptions } from './read-folder';
+export { HfTokenizer, type EncodeOptions, type HfTokenizerOptions } from './tokenizer';
+export { tokenizerFromFiles, type TokenizerFromFilesOptions } from './tokenizer-files';
+export {
+  buildWordLevelTokenizerFiles,
+  buildWordLevelTokenizerJson,
+  ISOLATED_CHARS,
+  splitWords,
+  wordLevelTokenizerFileMap,
+  type WordLevelIds,
+  type WordLevelOptions,
+} from './word-level';
+export { readShardedSafetensors, type ShardedSafetensors } from '../io/sharded';

@@ -1,0 +1,2 @@
+// Helpers over the model processor (contracts/model.ts ModelProcessor): named towers.
+export { expandTowers, towerPatterns, towersOf } from './towers';
