@@ -42,9 +42,9 @@ export const trainConfigSchema = z
     strategy: z
       .enum(['full', 'lock-image', 'feature-based'])
       .default('full')
-      .describe('full: train all (unfrozen) weights; lock-image: freeze vision_model + visual_projection (LiT); feature-based: frozen encoders, cached features, train a head'),
-    freeze: z.array(z.string()).default([]).describe('parameter-name globs to freeze (e.g. "vision_model.**"), applied before unfreeze'),
-    unfreeze: z.array(z.string()).default([]).describe('parameter-name globs to train even when frozen by strategy or freeze'),
+      .describe("full: train all (unfrozen) weights; lock-image: freeze the model's vision tower (CLIP: vision_model + visual_projection; LiT); feature-based: frozen encoders, cached features, train a head"),
+    freeze: z.array(z.string()).default([]).describe('tower names the model declares (vision, text, projector, language...) or parameter-name globs (e.g. "vision_model.**") to freeze, applied before unfreeze'),
+    unfreeze: z.array(z.string()).default([]).describe('tower names or parameter-name globs to train even when frozen by strategy or freeze'),
     no_decay: z.array(z.string()).default([]).describe('extra parameter-name globs excluded from weight decay (biases, norms, embeddings, 1-D and logit_* are always excluded)'),
     hard_negatives: z.boolean().default(true).describe('append retrieval examples\' negativeTexts as extra text columns'),
     max_text_length: positiveInt().default(77).describe('tokens per text after truncation (CLIP context length 77)'),

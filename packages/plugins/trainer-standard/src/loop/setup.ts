@@ -69,7 +69,7 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   const recipe = context.recipe;
   await selectEngine(recipe, context);
   const loaded = await loadModel(context, resumeModelDir);
-  applyStrategy(loaded.model.root, config, loaded.adapter !== undefined);
+  applyStrategy(loaded.model.root, config, loaded.adapter !== undefined, loaded.model.processor.towers);
   const lossSection = sectionOf(recipe.loss);
   if (!lossSection) throw new MmftError('E_RECIPE', 'the recipe has no loss: section', { hint: 'add loss: { type: clip } (or siglip) and the @mmft/loss-contrastive plugin' });
   const loss = context.resolver.resolve('loss', lossSection.type as string).create(split(lossSection, 'type')[1]);
