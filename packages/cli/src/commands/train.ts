@@ -1,7 +1,7 @@
 // `mmft train <recipe>`: reads and validates the recipe against the plugins it names, then hands
 // the run to the trainer plugin its `train.type` selects.
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { MmftError, readRecipe, recipePluginRequests, validateRecipe, type RunReporter } from '@mmft/core';
 import { TtyReporter } from '@mmft/trainer-standard';
 import type { CliContext } from '../context';
@@ -51,14 +51,30 @@ export async function runRecipe(ctx: CliContext, recipeFile: string, options: Re
   const outputDir = options.output ? path.resolve(ctx.cwd, options.output) : path.resolve(raw.baseDir, defaultOutput);
   const resumeFrom = options.resume ? await resumeCheckpoint(ctx, path.resolve(ctx.cwd, options.resume)) : undefined;
   await prepareRunFolder(ctx, outputDir, { force: options.force, resume: resumeFrom, recipe: recipe.value, baseDir: raw.baseDir });
-  const summary = await trainer.run(settings, {
-    recipe: recipe.value,
-    baseDir: raw.baseDir,
-    outputDir,
-    resolver: registry,
-    reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
-    resumeFrom,
-  });
+  const run = (signal?: AbortSignal) =>
+    trainer.run(settings, {
+      recipe: recipe.value,
+      baseDir: raw.baseDir,
+      outputDir,
+      resolver: registry,
+      reporter: ctx.isTTY ? new TtyReporter(process.stderr) : lineReporter(ctx),
+      resumeFrom,
+      signal,
+      force: options.force,
+    });
+  // An evaluation has no step to finish or checkpoint to write: Ctrl-C keeps its default there.
+  if ((train as { eval_only?: unknown }).eval_only === true) {
+    const summary = await run();
+    ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
+    return;
+  }
+  const { value: summary, interrupted } = await ctx.interruptible(run, 'finishing the current step, then writing checkpoint-last and report.html');
+  if (interrupted) {
+    const last = path.join(outputDir, 'checkpoint-last');
+    ctx.stderr.write(`stopped by ${interrupted.signal} at step ${summary.steps}: ${last} and report.html are written; continue with: mmft train ${recipeFile} --resume ${last}${options.set.length > 0 ? ' (and the same --set options)' : ''}\n`);
+    // commander's error type carries an exit code through runCli without a second message.
+    throw new CommanderError(interrupted.exitCode, 'mmft.interrupted', `stopped by ${interrupted.signal}`);
+  }
   ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
 }
 
@@ -70,6 +86,6 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--plugin <specifier...>', 'load extra plugin packages')
     .option('--output <dir>', 'output folder (default: recipe output_dir or runs/<recipe name>)')
     .option('--resume <checkpoint>', 'resume from a checkpoint folder')
-    .option('--force', 'replace an earlier run in the output folder (its checkpoints, metrics and report)')
+    .option('--force', 'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size')
     .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean }) => runRecipe(ctx, recipeFile, options));
 }
