@@ -156,7 +156,8 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
         break;
       }
     }
-    if (aborted() && lastCheckpoint?.step !== state.globalStep) await saveLast();
+    const lastDir = path.join(context.outputDir, 'checkpoint-last');
+    if (aborted() && (lastCheckpoint?.dir !== lastDir || lastCheckpoint.step !== state.globalStep)) await saveLast();
     const counts = countParams(params, loaded.model.root.namedParameters());
     const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
     const adapterBytes = loaded.adapter ? await fs.stat(adapterFile).then((s) => s.size, () => undefined) : undefined;
