@@ -112,6 +112,7 @@ describe('mmft merge', () => {
   test('an unknown model_type names --plugin, which merge accepts', async () => {
     const withoutClip = BUILTINS.filter((b) => b !== '@mmft/arch-clip');
     const missing = await run(['--base', 'base', '--adapter', 'lora', '--out', 'p1'], withoutClip);
+    expect(missing.stderr).toBe(`${path.join(base, 'config.json')}: model_type "clip" has no architecture plugin; known: (none loaded)`);
     expect(missing.hint).toBe('load the plugin for this model with --plugin <package>');
     const loaded = await run(['--base', 'base', '--adapter', 'lora', '--out', 'p1', '--plugin', '@mmft/arch-clip'], withoutClip);
     expect(loaded.stderr).toBe('');

@@ -3,10 +3,10 @@
 // save_pretrained() (peft/tuners/lora/model.py). The architecture comes from config.json's
 // model_type, the method from adapter_config.json's peft_type, both through the registry. --out
 // follows core's output-folder rule: never --base or --adapter, a foreign folder only with --force.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { checkOutputFolder, describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
+import { architectureContext, checkOutputFolder, describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
+import { readModelType } from '@mmft/core/hf';
 import type { CliContext } from '../context';
 
 interface MergeOptions {
@@ -17,35 +17,18 @@ interface MergeOptions {
   plugin?: string[];
 }
 
-function readModelType(dir: string): string {
-  const file = path.join(dir, 'config.json');
-  let json: { model_type?: unknown };
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new MmftError('E_CHECKPOINT', `cannot read ${file}: ${(cause as Error).message}`, { cause, hint: '--base must be a Hugging Face checkpoint folder (config.json + model.safetensors)' });
-  }
-  if (typeof json.model_type !== 'string') throw new MmftError('E_CHECKPOINT', `${file} has no "model_type"; cannot tell which architecture to build`);
-  return json.model_type;
-}
-
 /** Runs the merge; exported for programmatic use and tests. */
 export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> {
   const [base, adapter, out] = [o.base, o.adapter, o.out].map((p) => path.resolve(ctx.cwd, p)) as [string, string, string];
   checkOutputFolder(out, { kind: 'model', flag: '--out', force: o.force, protect: [{ path: base, role: '--base' }, { path: adapter, role: '--adapter' }] });
-  const modelType = readModelType(base);
+  const modelType = await readModelType(base);
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(backend.configSchema.parse({}));
-  const architectures = registry.list('architecture');
-  const architecture = architectures.find((p) => p.modelTypes.includes(modelType));
-  if (!architecture) {
-    const known = architectures.flatMap((p) => p.modelTypes).join(', ') || '(none loaded)';
-    throw new MmftError('E_UNKNOWN_ID', `${base}/config.json: model_type "${modelType}" has no architecture plugin; known: ${known}`, { hint: 'load the plugin for this model with --plugin <package>' });
-  }
+  const architecture = registry.resolveModelType(modelType, { source: path.join(base, 'config.json'), hint: 'load the plugin for this model with --plugin <package>' });
   const { peft_type: peftType } = await readAdapterConfig(adapter);
-  const model = await architecture.fromPretrained(base);
+  const model = await architecture.fromPretrained(base, {}, architectureContext(registry));
   try {
     const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'));
     if (!applied.merge) {
