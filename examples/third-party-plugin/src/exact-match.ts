@@ -1,20 +1,17 @@
 // A streaming exact-match accuracy: the share of predictions equal to any reference after
 // trimming, lowercasing and collapsing whitespace. Small on purpose: it shows the whole path of
-// a third-party metric without any change to mmft itself.
-import type { Metric, MetricReport } from '@mmft/core';
+// a third-party metric without any change to mmft itself. It reads core's `text` inputs, so
+// whatever emits predictions with references (`mmft eval caption`, an objective) can feed it.
+import type { Metric, MetricReport, TextInput, Untagged } from '@mmft/core';
 
-/** One scored item: a prediction and the references it may match. */
-export interface ExactMatchUpdate {
-  readonly id: string;
-  readonly prediction: string;
-  readonly references: readonly string[];
-}
+/** One scored item as `update` takes it: core's `text` input, `kind` optional. */
+export type ExactMatchUpdate = Untagged<TextInput>;
 
 export interface ExactMatchConfig {
   readonly caseSensitive: boolean;
 }
 
-export class ExactMatch implements Metric<ExactMatchUpdate> {
+export class ExactMatch implements Metric<TextInput> {
   private readonly hits = new Map<string, number>();
 
   constructor(private readonly config: ExactMatchConfig) {}

@@ -8,3 +8,4 @@ export * from './tokens';
 export * from './io';
 export * from './peft';
 export * from './processor';
+export * from './metrics';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { checkOutputFile, MmftError, writeFileAtomic, type MetricReport } from '@mmft/core';
+import { checkOutputFile, MmftError, writeFileAtomic, type MetricInput, type MetricReport } from '@mmft/core';
 import type { CliContext } from '../context';
 import { collect, runRecipe } from './train';
 import { loadCaptionPredictions, loadCaptionReferences } from '../eval/caption-input';
@@ -20,7 +20,7 @@ interface CommonOptions {
   allowMissing?: boolean;
 }
 
-async function score(ctx: CliContext, id: string, config: unknown, updates: readonly unknown[]): Promise<MetricReport> {
+async function score(ctx: CliContext, id: string, config: unknown, updates: readonly MetricInput[]): Promise<MetricReport> {
   const registry = await ctx.createRegistry();
   const provider = registry.resolve('metric', id);
   const metric = provider.create(provider.configSchema.parse(config));
@@ -54,7 +54,7 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & { tokenizer: stri
   const paired = pairById(loadCaptionPredictions(o.predictions, ctx.cwd), loadCaptionReferences(o.references, ctx.cwd), {
     predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
   });
-  const updates = paired.pairs.map((p) => ({ id: p.id, prediction: p.prediction, references: p.reference }));
+  const updates = paired.pairs.map((p): MetricInput => ({ kind: 'text', id: p.id, prediction: p.prediction, references: p.reference }));
   const report = await score(ctx, 'caption', { tokenizer: o.tokenizer }, updates);
   reportLeftOut(ctx, paired, o);
   const s = report.scores;
@@ -70,8 +70,8 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string;
   const paired = pairById(loadVqaPredictions(o.predictions, ctx.cwd), loadVqaReferences(o.references, ctx.cwd, o.questions), {
     predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
   });
-  const updates = paired.pairs.map((p) => ({
-    id: p.id, prediction: p.prediction, answers: p.reference.answers,
+  const updates = paired.pairs.map((p): MetricInput => ({
+    kind: 'vqa', id: p.id, prediction: p.prediction, answers: p.reference.answers,
     answerType: p.reference.answerType, questionType: p.reference.questionType,
   }));
   const report = await score(ctx, 'vqa', { variant: o.variant }, updates);
@@ -92,7 +92,7 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & { questions?: string;
 async function evalRetrieval(ctx: CliContext, o: { similarity: string; json?: string }): Promise<void> {
   checkJsonTarget(ctx, o.json, { '--similarity': o.similarity });
   const { matrix, textToImage } = loadSimilarity(o.similarity, ctx.cwd);
-  const report = await score(ctx, 'retrieval', {}, [{ similarity: { matrix, textToImage } }]);
+  const report = await score(ctx, 'retrieval', {}, [{ kind: 'retrieval', similarity: { matrix, textToImage } }]);
   const groups = report.groups ?? {};
   const i2t = groups.i2t?.all ?? {};
   const t2i = groups.t2i?.all ?? {};

@@ -6,6 +6,7 @@ export * from './kind-specs';
 export * from './kinds';
 export * from './loss';
 export * from './metric';
+export * from './metric-input';
 export * from './model';
 export * from './peft';
 export * from './provider';

@@ -1,5 +1,7 @@
 // Metric contract: streaming — `update` per batch, `compute` at the end — so the trainer can
-// select checkpoints by any metric, and `mmft eval` can score files of any size.
+// select checkpoints by any metric, and `mmft eval` can score files of any size. A metric reads
+// one kind of typed input (metric-input.ts) and says which: producers feed metrics by that kind.
+import type { MetricInput, MetricInputKind, MetricInputOf } from './metric-input';
 import type { ProviderBase } from './provider';
 
 /** Scores of a metric: corpus-level numbers, optional per-item and per-group breakdowns. */
@@ -10,26 +12,56 @@ export interface MetricReport {
 }
 
 /**
- * A streaming metric over updates of type `Update`.
+ * A streaming metric over inputs of type `Input` (one metric input kind, metric-input.ts).
  *
  * @example
- * const m = provider.create({}); m.update({ id: '1', prediction: 'two', references: [...] }); m.compute().scores;
+ * const m = provider.create({}); m.update({ kind: 'text', id: '1', prediction: 'two', references: [...] }); m.compute().scores;
  */
-export interface Metric<Update = unknown> {
+// The bare `Metric` (Input = unknown) serves callers that still build untagged updates by metric
+// id (trainer-standard's eval/metric-adapters.ts); once none remain the default becomes MetricInput.
+export interface Metric<Input = unknown> {
   reset(): void;
-  update(batch: Update | readonly Update[]): void;
+  update(batch: Input | readonly Input[]): void;
   compute(): MetricReport;
 }
 
-export interface MetricProvider<Config = unknown, Update = unknown> extends ProviderBase<Config> {
+/**
+ * A metric plugin that reads inputs of kind `consumes`; `Consumed` is that input's type
+ * (`ConfigInput`: what a recipe may write, as in ProviderBase).
+ *
+ * @example
+ * const exactMatch: MetricProvider<{ caseSensitive: boolean }, TextInput> = { kind: 'metric', id: 'exact-match', consumes: 'text', ... };
+ */
+export interface TypedMetricProvider<Config = unknown, Consumed extends MetricInput = MetricInput, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
   readonly kind: 'metric';
+  /** The kind of input this metric reads; producers feed it only inputs of this kind. */
+  readonly consumes: Consumed['kind'];
   /** Score names this metric reports, with the direction that counts as better. */
+  readonly scores: Readonly<Record<string, 'higher' | 'lower'>>;
+  create(config: Config): Metric<Consumed>;
+}
+
+/**
+ * A provider typed by an untagged update shape of its own (test fixtures written before metric
+ * inputs): it declares no kind, so MetricSink and `mmft eval` cannot feed it.
+ */
+export interface UntaggedMetricProvider<Config = unknown, Update = unknown, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
+  readonly kind: 'metric';
+  readonly consumes?: undefined;
   readonly scores: Readonly<Record<string, 'higher' | 'lower'>>;
   create(config: Config): Metric<Update>;
 }
 
+/** A metric plugin; with a metric input type as `Consumed` (the default), it declares `consumes`. */
+export type MetricProvider<Config = unknown, Consumed = MetricInput, ConfigInput = unknown> = [Consumed] extends [MetricInput]
+  ? TypedMetricProvider<Config, Consumed, ConfigInput>
+  : UntaggedMetricProvider<Config, Consumed, ConfigInput>;
+
+/** A metric provider of one input kind. */
+export type MetricProviderOf<K extends MetricInputKind, Config = unknown> = TypedMetricProvider<Config, MetricInputOf<K>>;
+
 declare module './kinds' {
   interface ProviderKindMap {
-    metric: MetricProvider;
+    metric: TypedMetricProvider;
   }
 }

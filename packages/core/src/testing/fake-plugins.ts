@@ -2,15 +2,17 @@
 // items and a trainer that records what it was given. Exported so other packages' tests use them.
 import { z } from 'zod';
 import type { MetricProvider } from '../contracts/metric';
+import type { TextInput } from '../contracts/metric-input';
 import type { MmftPlugin } from '../contracts/plugin';
 import type { AnyProvider } from '../contracts/kinds';
 import type { TrainerProvider } from '../contracts/trainer';
 import { registerProviders } from '../registry/register-providers';
 
-/** A metric that counts updates; config `{ scale }` multiplies the count. */
-export const countingMetric: MetricProvider<{ scale: number }, unknown> = {
+/** A metric that counts text inputs; config `{ scale }` multiplies the count. */
+export const countingMetric: MetricProvider<{ scale: number }, TextInput> = {
   kind: 'metric',
   id: 'count',
+  consumes: 'text',
   description: 'number of updated items times scale',
   configSchema: z.object({ scale: z.number().positive().default(1).describe('multiplier') }),
   scores: { count: 'higher' },

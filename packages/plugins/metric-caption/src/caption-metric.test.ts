@@ -4,7 +4,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { describeMetric } from '@mmft/core/testing';
 import golden from '../test-fixtures/caption-golden.json';
-import { CaptionMetric, type CaptionUpdate } from './caption-metric';
+import type { TextInput } from '@mmft/core';
+import { CaptionMetric } from './caption-metric';
 import { ciderItem, ciderScores } from './cider';
 import { captionMetric } from './plugin';
 
@@ -15,8 +16,8 @@ interface GoldenCase {
   per_item: Record<string, Record<string, number>>;
 }
 
-const updatesOf = (c: GoldenCase): CaptionUpdate[] =>
-  Object.keys(c.predictions).map((id) => ({ id, prediction: c.predictions[id]!, references: c.references[id]! }));
+const updatesOf = (c: GoldenCase): TextInput[] =>
+  Object.keys(c.predictions).map((id) => ({ kind: 'text', id, prediction: c.predictions[id]!, references: c.references[id]! }));
 
 describe('caption metric vs the independent checker', () => {
   for (const [name, c] of Object.entries(golden as Record<string, GoldenCase>)) {

@@ -2,7 +2,7 @@
 // n-grams into one corpus (integer ids, flat arrays); `compute` runs the corpus-level parts (BLEU
 // clipping and sums, CIDEr-D document frequencies) — the split pycocoevalcap/eval.py makes
 // between cooking and `compute_score`.
-import { MmftError, type Metric, type MetricReport } from '@mmft/core';
+import { MmftError, type Metric, type MetricReport, type TextInput, type Untagged } from '@mmft/core';
 import { corpusBleu, corpusBleuStats } from './bleu';
 import { corpusCider } from './cider';
 import type { CaptionConfig } from './config';
@@ -11,12 +11,8 @@ import { numpyMean } from './numpy-sum';
 import { rougeLOf } from './rouge';
 import { tokenizerFor } from './tokenizers';
 
-/** One image: its id, the generated caption and its reference captions. */
-export interface CaptionUpdate {
-  readonly id: string;
-  readonly prediction: string;
-  readonly references: readonly string[];
-}
+/** One image as `update` takes it: core's `text` input (id, caption, references), `kind` optional. */
+export type CaptionUpdate = Untagged<TextInput>;
 
 /**
  * BLEU-1..4, ROUGE-L and CIDEr-D over everything passed to `update` since the last `reset`.
@@ -26,7 +22,7 @@ export interface CaptionUpdate {
  * m.update({ id: '1', prediction: 'A cat.', references: ['a cat', 'the cat sits'] });
  * m.compute().scores.cider;
  */
-export class CaptionMetric implements Metric<CaptionUpdate> {
+export class CaptionMetric implements Metric<TextInput> {
   private readonly tokenize: (caption: string) => string[];
   private ids: string[] = [];
   private seen = new Set<string>();

@@ -1,6 +1,6 @@
 // The `caption` metric provider: config schema, score directions and the factory.
-import type { MetricProvider } from '@mmft/core';
-import { CaptionMetric, type CaptionUpdate } from './caption-metric';
+import type { MetricProvider, TextInput } from '@mmft/core';
+import { CaptionMetric } from './caption-metric';
 import { captionConfigSchema, type CaptionConfig } from './config';
 
 /**
@@ -9,11 +9,12 @@ import { captionConfigSchema, type CaptionConfig } from './config';
  * @example
  * const metric = captionMetric.create(captionMetric.configSchema.parse({}));
  */
-export const captionMetric: MetricProvider<CaptionConfig, CaptionUpdate> = {
+export const captionMetric: MetricProvider<CaptionConfig, TextInput> = {
   kind: 'metric',
   id: 'caption',
+  consumes: 'text',
   description: 'COCO caption metrics equal to pycocoevalcap: BLEU-1..4, ROUGE-L, CIDEr-D (per image and corpus)',
-  configSchema: captionConfigSchema as unknown as MetricProvider<CaptionConfig, CaptionUpdate>['configSchema'],
+  configSchema: captionConfigSchema as unknown as MetricProvider<CaptionConfig, TextInput>['configSchema'],
   scores: { bleu1: 'higher', bleu2: 'higher', bleu3: 'higher', bleu4: 'higher', rougeL: 'higher', cider: 'higher' },
   create: (config) => new CaptionMetric(captionConfigSchema.parse(config ?? {})),
 };

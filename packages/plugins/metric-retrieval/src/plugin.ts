@@ -1,7 +1,7 @@
 // The `retrieval` metric provider: config schema, score directions and the factory.
-import type { MetricProvider } from '@mmft/core';
+import type { MetricProvider, RetrievalInput } from '@mmft/core';
 import { retrievalConfigSchema, type RetrievalConfig } from './config';
-import { RetrievalMetric, type RetrievalUpdate } from './retrieval-metric';
+import { RetrievalMetric } from './retrieval-metric';
 
 const directions = (prefix: string): Record<string, 'higher' | 'lower'> => ({
   [`${prefix}_R@1`]: 'higher',
@@ -18,11 +18,12 @@ const directions = (prefix: string): Record<string, 'higher' | 'lower'> => ({
  * @example
  * const metric = retrievalMetric.create(retrievalMetric.configSchema.parse({}));
  */
-export const retrievalMetric: MetricProvider<RetrievalConfig, RetrievalUpdate> = {
+export const retrievalMetric: MetricProvider<RetrievalConfig, RetrievalInput> = {
   kind: 'metric',
   id: 'retrieval',
+  consumes: 'retrieval',
   description: 'Image-text retrieval: Recall@1/5/10 both directions, MRR, median rank, mAP (cosine or a similarity matrix)',
-  configSchema: retrievalConfigSchema as unknown as MetricProvider<RetrievalConfig, RetrievalUpdate>['configSchema'],
+  configSchema: retrievalConfigSchema as unknown as MetricProvider<RetrievalConfig, RetrievalInput>['configSchema'],
   scores: { ...directions('i2t'), ...directions('t2i') },
   create: (config) => new RetrievalMetric(retrievalConfigSchema.parse(config ?? {})),
 };

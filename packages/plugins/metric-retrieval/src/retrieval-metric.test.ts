@@ -3,7 +3,8 @@ import { describe, expect, test } from '@jest/globals';
 import { describeMetric } from '@mmft/core/testing';
 import { retrievalMetric } from './plugin';
 import { computeRanks } from './ranks';
-import { RetrievalMetric, type RetrievalUpdate } from './retrieval-metric';
+import type { RetrievalInput } from '@mmft/core';
+import { RetrievalMetric } from './retrieval-metric';
 import { averagePrecision } from './summarize';
 
 // 3 images, 2 captions each (texts 0,1 → image 0; 2,3 → 1; 4,5 → 2).
@@ -70,8 +71,8 @@ describe('retrieval metric', () => {
   });
 });
 
-const updates: RetrievalUpdate[] = [
-  { images: [{ id: 'a', embedding: [1, 0, 0] }, { id: 'b', embedding: [0, 1, 0] }] },
-  { texts: [{ imageId: 'a', embedding: [1, 0.2, 0] }, { imageId: 'b', embedding: [0.3, 1, 0] }, { imageId: 'b', embedding: [1, 0, 0.1] }] },
+const updates: RetrievalInput[] = [
+  { kind: 'retrieval', images: [{ id: 'a', embedding: [1, 0, 0] }, { id: 'b', embedding: [0, 1, 0] }] },
+  { kind: 'retrieval', texts: [{ imageId: 'a', embedding: [1, 0.2, 0] }, { imageId: 'b', embedding: [0.3, 1, 0] }, { imageId: 'b', embedding: [1, 0, 0.1] }] },
 ];
 describeMetric(retrievalMetric, { config: {}, updates });

@@ -1,18 +1,13 @@
 // The streaming retrieval metric: `update` collects image and text embeddings (or takes a whole
 // similarity matrix), `compute` ranks both directions. Cosine similarity = dot product of
 // L2-normalised embeddings, computed one image row at a time.
-import { MmftError, type Metric, type MetricReport } from '@mmft/core';
+import { MmftError, type Metric, type MetricReport, type RetrievalInput, type Untagged } from '@mmft/core';
 import type { RetrievalConfig } from './config';
 import { computeRanks } from './ranks';
 import { summarize } from './summarize';
 
-/** A batch: image embeddings, caption embeddings (each naming its image), or a full matrix. */
-export interface RetrievalUpdate {
-  readonly images?: ReadonlyArray<{ readonly id: string; readonly embedding: ArrayLike<number> }>;
-  readonly texts?: ReadonlyArray<{ readonly imageId: string; readonly embedding: ArrayLike<number> }>;
-  /** `matrix[image][text]` and the image index of each text; excludes images/texts. */
-  readonly similarity?: { readonly matrix: ReadonlyArray<ArrayLike<number>>; readonly textToImage: ArrayLike<number> };
-}
+/** A batch as `update` takes it: core's `retrieval` input (embeddings or one matrix), `kind` optional. */
+export type RetrievalUpdate = Untagged<RetrievalInput>;
 
 function normalized(embedding: ArrayLike<number>, what: string): Float64Array {
   const v = Float64Array.from(embedding);
@@ -31,7 +26,7 @@ function normalized(embedding: ArrayLike<number>, what: string): Float64Array {
  * m.update({ images: [{ id: 'a', embedding: [1, 0] }], texts: [{ imageId: 'a', embedding: [1, 0] }] });
  * m.compute().groups!.i2t!.all!['R@1']; // 100
  */
-export class RetrievalMetric implements Metric<RetrievalUpdate> {
+export class RetrievalMetric implements Metric<RetrievalInput> {
   private images: { id: string; v: Float64Array }[] = [];
   private texts: { imageId: string; v: Float64Array }[] = [];
   private matrix?: RetrievalUpdate['similarity'];

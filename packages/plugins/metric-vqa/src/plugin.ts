@@ -1,7 +1,7 @@
 // The `vqa` metric provider: config schema, score direction and the factory.
-import type { MetricProvider } from '@mmft/core';
+import type { MetricProvider, VqaInput } from '@mmft/core';
 import { vqaConfigSchema, type VqaConfig } from './config';
-import { VqaMetric, type VqaUpdate } from './vqa-metric';
+import { VqaMetric } from './vqa-metric';
 
 /**
  * Provider of metric `vqa` (accuracy in percent, as vqaEval.py; `variant: lavis` for LAVIS's copy).
@@ -9,11 +9,12 @@ import { VqaMetric, type VqaUpdate } from './vqa-metric';
  * @example
  * const metric = vqaMetric.create(vqaMetric.configSchema.parse({}));
  */
-export const vqaMetric: MetricProvider<VqaConfig, VqaUpdate> = {
+export const vqaMetric: MetricProvider<VqaConfig, VqaInput> = {
   kind: 'metric',
   id: 'vqa',
+  consumes: 'vqa',
   description: "VQA accuracy equal to the official vqaEval.py (variant: official, the default) or LAVIS's copy (variant: lavis): min(#humans/3, 1) over leave-one-out subsets",
-  configSchema: vqaConfigSchema as unknown as MetricProvider<VqaConfig, VqaUpdate>['configSchema'],
+  configSchema: vqaConfigSchema as unknown as MetricProvider<VqaConfig, VqaInput>['configSchema'],
   scores: { accuracy: 'higher' },
   create: (config) => new VqaMetric(config ?? {}),
 };

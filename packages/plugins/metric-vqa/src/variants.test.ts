@@ -85,7 +85,7 @@ describe('the default is the official evaluation', () => {
 
   test('provider and scorer', () => {
     const metric = vqaMetric.create(vqaMetric.configSchema.parse({}));
-    metric.update({ id: 'q', prediction: 'Yes', answers: Array(10).fill('yes') });
+    metric.update({ kind: 'vqa', id: 'q', prediction: 'Yes', answers: Array(10).fill('yes') });
     expect(metric.compute().scores.accuracy).toBe(0);
     expect(vqaAccuracy('Yes', Array(10).fill('yes'))).toBe(0);
   });

@@ -2,12 +2,13 @@
 import { describe, expect, test } from '@jest/globals';
 import { describeMetric } from '@mmft/core/testing';
 import { vqaMetric } from './plugin';
-import { VqaMetric, type VqaUpdate } from './vqa-metric';
+import type { VqaInput } from '@mmft/core';
+import { VqaMetric } from './vqa-metric';
 
-const updates: VqaUpdate[] = [
-  { id: 'q1', prediction: 'Two.', answers: Array(10).fill('2'), answerType: 'number', questionType: 'how many' },
-  { id: 'q2', prediction: 'dog', answers: ['dog', 'dog', ...Array(8).fill('cat')], answerType: 'other', questionType: 'what is' },
-  { id: 'q3', prediction: 'no', answers: [...Array(9).fill('yes'), 'no'], answerType: 'yes/no', questionType: 'is the' },
+const updates: VqaInput[] = [
+  { kind: 'vqa', id: 'q1', prediction: 'Two.', answers: Array(10).fill('2'), answerType: 'number', questionType: 'how many' },
+  { kind: 'vqa', id: 'q2', prediction: 'dog', answers: ['dog', 'dog', ...Array(8).fill('cat')], answerType: 'other', questionType: 'what is' },
+  { kind: 'vqa', id: 'q3', prediction: 'no', answers: [...Array(9).fill('yes'), 'no'], answerType: 'yes/no', questionType: 'is the' },
 ];
 
 describe('vqa metric', () => {

@@ -1,18 +1,12 @@
 // The streaming VQA metric: per-question accuracies collected by `update`, overall / per answer
 // type / per question type means at `compute`, rounded as vqaEval.py `setAccuracy` rounds them.
-import { MmftError, type Metric, type MetricReport } from '@mmft/core';
+import { MmftError, type Metric, type MetricReport, type Untagged, type VqaInput } from '@mmft/core';
 import { vqaAccuracy } from './accuracy';
 import { vqaConfigSchema, type VqaConfig, type VqaConfigInput } from './config';
 import { VQA_VARIANTS } from './variants';
 
-/** One question: the model's answer and the human answers (10 in VQA v2). */
-export interface VqaUpdate {
-  readonly id: string;
-  readonly prediction: string;
-  readonly answers: readonly string[];
-  readonly answerType?: string;
-  readonly questionType?: string;
-}
+/** One question as `update` takes it: core's `vqa` input (answer, human answers, types), `kind` optional. */
+export type VqaUpdate = Untagged<VqaInput>;
 
 /**
  * VQA accuracy in percent (0–100), overall and per answer/question type.
@@ -22,7 +16,7 @@ export interface VqaUpdate {
  * m.update({ id: '1', prediction: 'yes', answers: Array(10).fill('yes'), answerType: 'yes/no' });
  * m.compute().scores.accuracy; // 100
  */
-export class VqaMetric implements Metric<VqaUpdate> {
+export class VqaMetric implements Metric<VqaInput> {
   private ids: string[] = [];
   private seen = new Set<string>();
   private accs: number[] = [];
