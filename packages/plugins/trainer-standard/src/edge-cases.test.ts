@@ -170,6 +170,18 @@ describe('output folder failures', () => {
     await expect(run).rejects.toMatchObject({ code: 'E_IO', message: expect.stringMatching(new RegExp(`${path.join(parent, 'runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*read-only`)) });
   });
 
+  test('the feature cache folder on a read-only disk: the same real cause', async () => {
+    const out = tmp();
+    const features = path.join(out, 'features');
+    const real = fsp.mkdir;
+    jest.spyOn(fsp, 'mkdir').mockImplementation(async (p, options) => {
+      if (String(p) === features) throw errno((options as { recursive?: boolean })?.recursive ? 'ENOENT' : 'EROFS', 'mkdir', String(p));
+      return real(p, options);
+    });
+    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, strategy: 'feature-based' }), context(out));
+    await expect(run).rejects.toMatchObject({ code: 'E_IO', message: `cannot create ${features}: it is on a read-only file system (EROFS)` });
+  });
+
   test('a full disk at start names the path and leaves no empty files or folders', async () => {
     const parent = tmp();
     const out = path.join(parent, 'run');

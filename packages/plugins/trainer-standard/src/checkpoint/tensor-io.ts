@@ -2,6 +2,7 @@
 // safetensors reader and writer (packages/core/src/io), which write atomically (temp + rename).
 import { MmftError } from '@mmft/core';
 import { readSafetensors, writeSafetensors, type WritableTensor } from '@mmft/core/io';
+import { ioError } from '../loop/output-dir';
 
 export interface StoredTensor {
   readonly shape: readonly number[];
@@ -17,7 +18,7 @@ export interface StoredTensor {
 export async function writeTensorFile(file: string, tensors: ReadonlyMap<string, StoredTensor>, metadata: Record<string, string> = {}): Promise<void> {
   const writable = new Map<string, WritableTensor>();
   for (const [name, t] of tensors) writable.set(name, { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data: t.data });
-  await writeSafetensors(file, writable, metadata);
+  await writeSafetensors(file, writable, metadata).catch((error: unknown) => Promise.reject(ioError('write', file, error)));
 }
 
 /** Read a file of F32 and I32 tensors; other dtypes are an E_SAFETENSORS error naming the tensor. */

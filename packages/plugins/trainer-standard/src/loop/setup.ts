@@ -3,7 +3,6 @@
 // (run-training.ts) only steps, evaluates and saves.
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
-import * as fs from 'node:fs/promises';
 import { MmftError, type Dataset, type Loss, type RunContext, type VisionLanguageModel } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import type { TrainConfig } from '../config';
@@ -17,6 +16,7 @@ import { paramEntries } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
 import { loadOrBuildFeatures, type FeatureTable } from '../strategy/feature-cache';
 import { FeatureHead } from '../strategy/head';
+import { createOutputDir } from './output-dir';
 
 export interface RunParts {
   readonly loaded: LoadedModel;
@@ -95,7 +95,7 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   }
   const fingerprint = (split: string) => JSON.stringify({ model: recipe.model, data: data?.[split], maxTextLength: config.max_text_length, processing: loaded.model.imageProcessing });
   const dir = path.join(context.outputDir, 'features');
-  await fs.mkdir(dir, { recursive: true });
+  await createOutputDir(dir); // a read-only disk named as such, not as ENOENT (output-dir.ts)
   const batch = config.eval_batch_size ?? config.batch_size;
   const trainTable = await loadOrBuildFeatures(path.join(dir, 'train.safetensors'), fingerprint('train'), train, loaded.model, collator, batch);
   const evalTable = evalData ? await loadOrBuildFeatures(path.join(dir, 'eval.safetensors'), fingerprint('eval'), evalData, loaded.model, collator, batch) : undefined;
