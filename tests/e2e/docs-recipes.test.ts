@@ -41,7 +41,7 @@ async function checkRecipeBlock(block: DocBlock): Promise<'validated' | 'skipped
     validateRecipe(raw, registry);
     return 'validated';
   } catch (error) {
-    throw new Error(`${where(block)}: recipe snippet does not validate (mark it \`yaml partial\` only if it is deliberately incomplete):\n${(error as Error).message}`);
+    throw new Error(`${where(block)}: recipe snippet does not validate (mark it \`yaml partial\` only if it is deliberately incomplete):\n${(error as Error).message}`, { cause: error });
   }
 }
 

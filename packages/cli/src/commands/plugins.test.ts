@@ -52,7 +52,7 @@ describe('plugins named by path', () => {
   });
 
   test('a missing plugin from a parent recipe names the parent file and line', async () => {
-    const { dir, recipe } = project(['mmft-plugin-absent']);
+    const { dir } = project(['mmft-plugin-absent']);
     const child = path.join(dir, 'child.yaml');
     fs.writeFileSync(child, 'extends: ./recipes/r.yaml\n');
     const run = await runCliForTest(['train', child], { builtins: [] });
