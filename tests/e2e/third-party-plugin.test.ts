@@ -20,7 +20,7 @@ describe('third-party plugin through a recipe', () => {
     const bad = readRecipe(RECIPE, ['metrics[0].caseSensitive=maybe']);
     expect(() => validateRecipe(bad, registry)).toThrow('metrics[0].caseSensitive: expected boolean, got "maybe"');
     const metric = (registry.resolve('metric', 'exact-match') as MetricProvider).create({ caseSensitive: false });
-    metric.update({ id: 'q1', prediction: 'Two', references: ['two'] });
+    metric.update({ kind: 'text', id: 'q1', prediction: 'Two', references: ['two'] });
     expect(metric.compute().scores.exact_match).toBe(100);
   });
 
