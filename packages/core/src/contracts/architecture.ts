@@ -51,7 +51,9 @@ export interface LoadOptions {
  * What an architecture may build other architectures with: a bridge (LLaVA, BLIP-2) builds its
  * vision tower from `vision_config` and its language model from `text_config` through the plugins
  * that provide those `model_type`s, as transformers' AutoModel.from_config(config.vision_config)
- * does, without importing them (plugins never import each other).
+ * does, without importing them (plugins never import each other). An architecture's recipe section
+ * takes Hugging Face config fields under `config:`, so a bridge calls
+ * `context.resolveModelType(sub.model_type).fromConfig({ config: sub }, context)`.
  */
 export interface ArchitectureContext {
   /** The provider of a config.json `model_type`; an unknown type is an error listing the known ones. */

@@ -24,11 +24,14 @@ function wrap(modelType: string, root: Module, config: Config, towers: Record<st
   return { modelType, family: 'vision-encoder', root, config, processor: { towers }, forward: () => ({}), save: async () => undefined, dispose: () => root.dispose() };
 }
 
-/** A vision encoder: one Linear named as HF names a vision tower's layers. */
-const fakeVision: ArchitectureProvider<Config> = {
+/**
+ * A vision encoder: one Linear named as HF names a vision tower's layers. Its recipe section
+ * carries the HF config under `config:`, as arch-clip's does.
+ */
+const fakeVision: ArchitectureProvider<{ config: Config }> = {
   kind: 'architecture', id: 'fake-vision', description: 'test vision encoder', family: 'vision-encoder', modelTypes: ['fake_vision'],
-  configSchema: z.looseObject({}),
-  async fromConfig(config) {
+  configSchema: z.object({ config: z.looseObject({}) }),
+  async fromConfig({ config }) {
     const root = new Container();
     root.registerModule('encoder', new Linear(4, Number(config.hidden_size ?? 3), { seed: 1 }));
     return wrap('fake_vision', root, config, { vision: ['encoder.**'] });
@@ -40,12 +43,12 @@ const fakeVision: ArchitectureProvider<Config> = {
  * A bridge as LLaVA is one: its vision tower comes from `vision_config` through whichever plugin
  * provides that model_type (it never imports one), and the projector is its own.
  */
-const fakeBridge: ArchitectureProvider<Config> = {
+const fakeBridge: ArchitectureProvider<{ config: Config }> = {
   kind: 'architecture', id: 'fake-bridge', description: 'test bridge', family: 'vision-to-llm', modelTypes: ['fake_llava'],
-  configSchema: z.looseObject({}),
-  async fromConfig(config, context?: ArchitectureContext) {
+  configSchema: z.object({ config: z.looseObject({}) }),
+  async fromConfig({ config }, context?: ArchitectureContext) {
     const visionConfig = config.vision_config as Config;
-    const vision = await context!.resolveModelType(String(visionConfig.model_type)).fromConfig(visionConfig, context);
+    const vision = await context!.resolveModelType(String(visionConfig.model_type)).fromConfig({ config: visionConfig }, context);
     const root = new Container();
     root.registerModule('vision_tower', vision.root);
     root.registerModule('multi_modal_projector', new Linear(Number(visionConfig.hidden_size), 2, { seed: 2 }));
@@ -53,7 +56,7 @@ const fakeBridge: ArchitectureProvider<Config> = {
     return wrap('fake_llava', root, config, towers);
   },
   async fromPretrained(dir, _options, context) {
-    return this.fromConfig({ vision_config: { model_type: 'fake_vision', hidden_size: 5 }, dir }, context);
+    return this.fromConfig({ config: { vision_config: { model_type: 'fake_vision', hidden_size: 5 }, dir } }, context);
   },
 };
 
@@ -69,7 +72,7 @@ describe('model_type → architecture (registry.resolveModelType)', () => {
   test('a bridge builds its vision tower from vision_config through the context, without importing the plugin', async () => {
     const registry = new PluginRegistry();
     registry.use(pluginOf('fakes', [fakeVision, fakeBridge]), 'fakes');
-    const model = await registry.resolveModelType('fake_llava').fromConfig({ vision_config: { model_type: 'fake_vision', hidden_size: 3 } }, architectureContext(registry));
+    const model = await registry.resolveModelType('fake_llava').fromConfig({ config: { vision_config: { model_type: 'fake_vision', hidden_size: 3 } } }, architectureContext(registry));
     expect(model.root.namedParameters().map(([n, v]) => `${n} [${v.shape.join(',')}]`)).toEqual([
       'vision_tower.encoder.weight [3,4]',
       'vision_tower.encoder.bias [3]',
