@@ -4,7 +4,6 @@
 import type * as TokenizersLib from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 
 /** The tokenizers.js exports (Tokenizer, ...), loaded as dist/tokenizers.cjs. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const tokenizersLib: typeof TokenizersLib = require('@huggingface/tokenizers');
 
 /** A tokenizers.js Tokenizer instance. */

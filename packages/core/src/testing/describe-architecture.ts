@@ -54,10 +54,10 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
       tmp ??= fs.mkdtempSync(path.join(os.tmpdir(), `mmft-arch-${provider.id}-`));
       return path.join(tmp, name);
     };
-    const load = async (): Promise<[VisionLanguageModel, string]> => {
+    const load = async (): Promise<VisionLanguageModel> => {
       const dir = await folder('base');
       if (!fs.existsSync(dir)) await fixture.writeCheckpoint(dir);
-      return [await provider.fromPretrained(dir), dir];
+      return provider.fromPretrained(dir);
     };
 
     test('manifest: kind architecture, kebab-case id, model types, described config', () => {
@@ -68,7 +68,7 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
     });
 
     test('save → fromPretrained is bit-exact and keeps a model_type this provider resolves', async () => {
-      const [model, dir] = await load();
+      const model = await load();
       try {
         expect(provider.modelTypes).toContain(model.modelType);
         const out = await folder('roundtrip');
@@ -90,7 +90,7 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
     });
 
     test('parameters carry Hugging Face state-dict names', async () => {
-      const [model] = await load();
+      const model = await load();
       try {
         const names = model.root.namedParameters().map(([n]) => n);
         for (const expected of fixture.parameterNames) expect(names).toContain(expected);
@@ -101,7 +101,7 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
     });
 
     test('the processor is present and deterministic; its towers cover every parameter exactly once', async () => {
-      const [model] = await load();
+      const model = await load();
       try {
         const { processor } = model;
         expect(processor).toBeDefined();
@@ -130,7 +130,7 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
 
     if (fixture.peftTargets && fixture.peftTargets.length > 0) {
       test(`PEFT finds ${fixture.peftTargets.join(', ')} as Linear-like modules (a 2-D weight)`, async () => {
-        const [model] = await load();
+        const model = await load();
         try {
           const modules = model.root.namedModules();
           for (const target of fixture.peftTargets!) {
