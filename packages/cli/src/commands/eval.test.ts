@@ -29,7 +29,8 @@ async function run(argv: string[], files: Record<string, string>): Promise<{ cod
     await program.parseAsync(['eval', ...argv], { from: 'user' });
   } catch (error) {
     code = 1;
-    stderr.write(`error: ${(error as Error).message}\n`);
+    const hint = (error as { hint?: string }).hint;
+    stderr.write(`error: ${(error as Error).message}\n${hint === undefined ? '' : `hint: ${hint}\n`}`);
   }
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), dir };
 }
@@ -166,5 +167,51 @@ describe('mmft eval --json', () => {
     const program = new Command('mmft').exitOverride().addCommand(evalCommand(ctx));
     await expect(program.parseAsync(['eval', 'retrieval', '--similarity', 'S.json', '--json', 'same.json'], { from: 'user' })).rejects.toThrow('would overwrite the input --similarity');
     expect(fs.readFileSync(path.join(dir, 'S.json'), 'utf8')).toBe(S);
+  });
+});
+
+describe('mmft eval --metric: any metric of the input kind the subcommand builds', () => {
+  const EXACT_MATCH = path.join(__dirname, '../../../../examples/third-party-plugin');
+  const answers = jsonl([{ id: 'a', caption: ' Two  dogs' }, { id: 'b', caption: 'a cat' }]);
+  const refs = jsonl([{ id: 'a', captions: ['two dogs', 'dogs'] }, { id: 'b', captions: ['a dog'] }]);
+
+  test('caption --metric exact-match --plugin <third-party package> scores text inputs with it', async () => {
+    const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--metric', 'exact-match', '--plugin', EXACT_MATCH, '--json', 'out.json'], { 'P.jsonl': answers, 'R.jsonl': refs });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/exact-match \(2 images\)\s+score\n-+\s+-+\nexact_match\s+50\.0000/);
+    expect(readJson(r.dir, 'out.json')).toEqual({ exact_match: 50, per_item: { a: { exact_match: 100 }, b: { exact_match: 0 } } });
+  });
+
+  test('several metrics: one JSON object per metric id; the built-in one keeps its keys and numbers', async () => {
+    const alone = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': P, 'R.jsonl': R });
+    const both = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--metric', 'caption', 'exact-match', '--plugin', EXACT_MATCH, '--json', 'out.json'], { 'P.jsonl': P, 'R.jsonl': R });
+    expect(both.code).toBe(0);
+    const out = readJson(both.dir, 'out.json');
+    expect(Object.keys(out)).toEqual(['caption', 'exact-match']);
+    expect(out.caption).toEqual(readJson(alone.dir, 'out.json'));
+    expect(both.stdout).toContain(alone.stdout.replace('wrote out.json\n', ''));
+  });
+
+  test('a metric of another kind is refused, naming what it consumes and the metrics that fit', async () => {
+    const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--metric', 'vqa', '--plugin', EXACT_MATCH], { 'P.jsonl': P, 'R.jsonl': R });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: metric "vqa" consumes vqa inputs, but `mmft eval caption` emits only: text');
+    expect(r.stderr).toContain('hint: metrics that consume what `mmft eval caption` emits: caption (text), exact-match (text)');
+    const vqa = await run(['vqa', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--metric', 'exact-match', '--plugin', EXACT_MATCH], { 'P.jsonl': P, 'R.jsonl': R });
+    expect(vqa.stderr).toContain('error: metric "exact-match" consumes text inputs, but `mmft eval vqa` emits only: vqa');
+    expect(vqa.stderr).toContain('hint: metrics that consume what `mmft eval vqa` emits: vqa (vqa)');
+  });
+
+  test('vqa and retrieval name their built-in metric by default and take it by --metric alike', async () => {
+    const refsV = jsonl([{ id: 'q1', answers: Array(10).fill('2') }, { id: 'q2', answers: ['dog', 'dog', ...Array(8).fill('cat')] }]);
+    const predsV = jsonl([{ id: 'q1', answer: '2' }, { id: 'q2', answer: 'dog' }]);
+    const byDefault = await run(['vqa', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': predsV, 'R.jsonl': refsV });
+    const named = await run(['vqa', '--metric', 'vqa', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--json', 'out.json'], { 'P.jsonl': predsV, 'R.jsonl': refsV });
+    expect(readJson(named.dir, 'out.json')).toEqual(readJson(byDefault.dir, 'out.json'));
+    expect(readJson(named.dir, 'out.json').accuracy).toBe(80);
+    const S = JSON.stringify({ similarity: [[0.9, 0.1], [0.2, 0.8]], text_to_image: [0, 1] });
+    const retrieval = await run(['retrieval', '--metric', 'retrieval', '--similarity', 'S.json', '--json', 'out.json'], { 'S.json': S });
+    expect(readJson(retrieval.dir, 'out.json').i2t['R@1']).toBe(100);
   });
 });

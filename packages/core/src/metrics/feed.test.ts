@@ -60,6 +60,8 @@ describe('MetricSink', () => {
     expect(twice.message).toMatch(/metric "caption" is listed twice/);
     const unknown = errorOf(() => checkConsumers([{ id: 'odd', consumes: 'audio' as never }], both));
     expect(unknown.message).toBe('metric "odd" consumes "audio", which is no metric input kind');
+    const untagged = errorOf(() => checkConsumers([{ id: 'old', consumes: undefined as never }], both));
+    expect(untagged.message).toBe('metric "old" does not say which input kind it consumes');
     const sink = new MetricSink([{ id: 't', consumes: 'text', metric: recorder() }], { name: 'a text producer', emits: ['text'] });
     const lying = errorOf(() => sink.update([text('1'), vqa('a')]));
     expect(lying.message).toBe('a text producer emitted a vqa input, but declares it emits only: text');

@@ -54,8 +54,9 @@ export function checkConsumers(metrics: readonly MetricOffer[], producer: Metric
     }
     seen.add(m.id);
     if (!(METRIC_INPUT_KINDS as readonly string[]).includes(m.consumes)) {
-      throw new MmftError('E_PLUGIN_INVALID', `metric "${m.id}" consumes "${String(m.consumes)}", which is no metric input kind`, {
-        hint: `a metric provider's consumes is one of: ${METRIC_INPUT_KINDS.join(', ')}`,
+      const what = m.consumes === undefined ? 'does not say which input kind it consumes' : `consumes "${String(m.consumes)}", which is no metric input kind`;
+      throw new MmftError('E_PLUGIN_INVALID', `metric "${m.id}" ${what}`, {
+        hint: `a metric provider declares consumes: one of ${METRIC_INPUT_KINDS.join(', ')} (docs/metrics.md)`,
       });
     }
     if (producer.emits.includes(m.consumes)) continue;
