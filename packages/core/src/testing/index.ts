@@ -1,6 +1,7 @@
 // Test kits for plugin authors (STYLE.md §11): plugins re-run these against their providers.
 // This subpath imports @jest/globals: use it from tests only.
 export * from './describe-architecture';
+export * from './describe-dataset';
 export * from './describe-metric';
 export * from './fake-plugins';
 export * from './describe-peft-method';
