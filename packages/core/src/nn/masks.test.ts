@@ -1,59 +1,7 @@
+// Core's masks tests (testing/nn-suite/masks.ts) on tfjs's cpu backend; backend plugins re-run
+// the same suite with their kernels installed (backend-tfjs: src/nn-suite.*.test.ts).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, test } from '@jest/globals';
-import { causalMask, combineMasks, extendMaskForPrefix, MASK_MIN, paddingMask } from './masks';
+import { describeNnSuite } from '../testing/nn-suite';
 
-beforeAll(async () => {
-  tf.env().set('IS_TEST', true); // tfjs's own test mode: checks every kernel for leaks, no console banner
-  await tf.setBackend('cpu');
-});
-
-describe('masks', () => {
-  test('MASK_MIN is exactly float32 min, as torch.finfo(torch.float32).min', () => {
-    expect(Math.fround(MASK_MIN)).toBe(MASK_MIN);
-    expect(Math.fround(MASK_MIN * 1.0000001)).toBe(-Infinity);
-  });
-
-  test('causalMask blocks the future only', () => {
-    const m = causalMask(3);
-    expect(m.shape).toEqual([1, 1, 3, 3]);
-    expect(m.arraySync()[0][0]).toEqual([
-      [0, MASK_MIN, MASK_MIN],
-      [0, 0, MASK_MIN],
-      [0, 0, 0],
-    ]);
-    expect(() => causalMask(0)).toThrow(/positive length/);
-  });
-
-  test('paddingMask turns 0/1 [B, S] into additive [B, 1, 1, S]', () => {
-    const m = paddingMask(tf.tensor2d([[1, 1, 0], [1, 0, 0]], [2, 3], 'int32'));
-    expect(m.shape).toEqual([2, 1, 1, 3]);
-    expect(Array.from(m.dataSync()).map((v) => (v === 0 ? 0 : v))).toEqual([0, 0, MASK_MIN, 0, MASK_MIN, MASK_MIN]);
-    expect(() => paddingMask(tf.ones([3]))).toThrow(/\[batch, keys\] mask/);
-  });
-
-  test('combineMasks broadcasts, clamps at MASK_MIN and skips absent masks', () => {
-    const combined = combineMasks(causalMask(3), undefined, paddingMask(tf.tensor2d([[1, 1, 0]])))!;
-    expect(combined.shape).toEqual([1, 1, 3, 3]);
-    const rows = (combined.arraySync() as number[][][][])[0][0];
-    expect(rows[0]).toEqual([0, MASK_MIN, MASK_MIN]); // blocked twice is still MASK_MIN, not -Infinity
-    expect(rows[2]).toEqual([0, 0, MASK_MIN]);
-    expect(combineMasks(null, undefined)).toBeUndefined();
-    expect(() => combineMasks(causalMask(3), causalMask(4))).toThrow(/broadcastable/);
-  });
-
-  test('a fully blocked row gives uniform weights, never NaN; blocked keys get exactly 0', () => {
-    const scores = tf.tensor4d([[[[3, -2, 5], [1, 2, 3]]]]);
-    const mask = tf.tensor4d([[[[MASK_MIN, MASK_MIN, MASK_MIN], [0, MASK_MIN, 0]]]]);
-    const probs = (tf.softmax(tf.maximum(tf.add(scores, mask), MASK_MIN)).arraySync() as number[][][][])[0][0];
-    probs[0].forEach((p) => expect(p).toBeCloseTo(1 / 3, 6));
-    expect(probs[1][1]).toBe(0);
-  });
-
-  test('extendMaskForPrefix prepends attendable columns', () => {
-    const m = extendMaskForPrefix(paddingMask(tf.tensor2d([[1, 0]])), 2);
-    expect(m.shape).toEqual([1, 1, 1, 4]);
-    expect(Array.from(m.dataSync()).map((v) => (v === 0 ? 0 : v))).toEqual([0, 0, 0, MASK_MIN]);
-    expect(extendMaskForPrefix(tf.zeros([1, 1, 3, 1]), 2).shape).toEqual([1, 1, 3, 1]);
-  });
-});
+describeNnSuite('cpu', { setup: () => tf.setBackend('cpu'), only: ['masks'] });

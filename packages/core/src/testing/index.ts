@@ -5,4 +5,5 @@ export * from './describe-dataset';
 export * from './describe-metric';
 export * from './fake-plugins';
 export * from './describe-peft-method';
+export { describeNnSuite, NN_SUITES, type NnSuiteName, type NnSuiteOptions } from './nn-suite';
 export * from './peft-toy-model';
