@@ -63,14 +63,3 @@ export function parseAdapterConfigBase(json: Record<string, unknown>, peftType: 
   const { peft_type: _t, auto_mapping: _a, base_model_name_or_path: _b, revision: _r, inference_mode: _i, ...rest } = json;
   return rest;
 }
-
-/** Parses `fields` with `schema`, turning the first issue into an E_CONFIG naming file and key. */
-export function parseWithSchema<T>(schema: z.ZodType<T>, fields: unknown, where: string): T {
-  const parsed = schema.safeParse(fields);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-  throw new MmftError('E_CONFIG', `${where}: ${issue.path.join('.') || '(config)'}: ${issue.message}${keys}`, {
-    hint: 'see docs/peft.md for the fields each method accepts',
-  });
-}

@@ -22,7 +22,6 @@ export {
   baseAdapterConfig,
   modulesToSaveSchema,
   parseAdapterConfigBase,
-  parseWithSchema,
   targetModulesSchema,
   taskTypeSchema,
   type AdapterConfigBase,

@@ -2,9 +2,8 @@
 // checkpoint folder or from CLIPConfig fields + a tokenizer folder, and names the model_type it handles
 // for the model_type → factory table (STYLE.md §8).
 import * as path from 'node:path';
-import { ensureBackend, MmftError, type ArchitectureProvider } from '@mmft/core';
+import { ensureBackend, MmftError, parseConfig, type ArchitectureProvider } from '@mmft/core';
 import { readTokenizerFiles } from '@mmft/core/hf';
-import type { z } from 'zod';
 import { clipSectionSchema, type ClipSectionConfig } from './config';
 import { ClipModel } from './clip-model';
 import { CLIP_MODEL_TYPES } from './checkpoint/parse-config';
@@ -18,13 +17,6 @@ async function readTokenizerFolder(dir: string): Promise<Map<string, Uint8Array>
   return files;
 }
 
-function parseSection(raw: unknown): ClipSectionConfig {
-  const parsed = clipSectionSchema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new MmftError('E_CONFIG', `model (clip): field "${issue.path.join('.')}": ${issue.message}`);
-}
-
 /**
  * `model: { type: clip }` — HF CLIPModel (dual encoder).
  *
@@ -35,11 +27,11 @@ export const clipArchitecture: ArchitectureProvider<ClipSectionConfig> = {
   kind: 'architecture',
   id: 'clip',
   description: 'CLIP dual encoder (transformers CLIPModel): HF checkpoints, ViT image tower, causal text tower, tokenizer.json',
-  configSchema: clipSectionSchema as unknown as z.ZodType<ClipSectionConfig>,
+  configSchema: clipSectionSchema,
   family: 'dual-encoder',
   modelTypes: CLIP_MODEL_TYPES,
   async fromConfig(raw) {
-    const section = parseSection(raw);
+    const section = parseConfig(clipArchitecture, raw, 'model (clip)');
     await ensureBackend();
     if (section.checkpoint) return ClipModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;

@@ -3,8 +3,7 @@
 // resolve from the recipe's folder (DatasetContext.baseDir). Providers are typed by what a recipe
 // writes (zod input: defaults optional); open() parses, so defaults apply.
 import * as path from 'node:path';
-import { MmftError, type DatasetProvider } from '@mmft/core';
-import type { z } from 'zod';
+import { parseConfig, type DatasetProvider } from '@mmft/core';
 import {
   cocoCaptionsConfigSchema,
   jsonlConfigSchema,
@@ -17,22 +16,15 @@ import { openCocoCaptions } from './datasets/coco-captions';
 import { openJsonlDataset } from './datasets/jsonl-dataset';
 import { openVqaV2 } from './datasets/vqa-v2';
 
-function parseConfig<T>(schema: z.ZodType<T>, config: unknown, id: string): T {
-  const parsed = schema.safeParse(config);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new MmftError('E_CONFIG', `dataset "${id}": field "${issue.path.join('.')}" ${issue.message}`);
-}
-
 /** `type: jsonl` — a JSONL file of caption, vqa, retrieval or instruction records. */
 export const jsonlDataset: DatasetProvider<JsonlConfigInput> = {
   kind: 'dataset',
   id: 'jsonl',
   description: 'JSONL file of caption, vqa, retrieval or instruction records (one JSON object per line)',
-  configSchema: jsonlConfigSchema as unknown as z.ZodType<JsonlConfigInput>,
+  configSchema: jsonlConfigSchema,
   tasks: ['caption', 'vqa', 'retrieval', 'instruction'],
   async open(raw, { baseDir }) {
-    const config = parseConfig(jsonlConfigSchema, raw, 'jsonl');
+    const config = parseConfig(jsonlConfigSchema, raw, 'dataset "jsonl"');
     return openJsonlDataset(path.resolve(baseDir, config.path), {
       task: config.task,
       root: config.root === undefined ? undefined : path.resolve(baseDir, config.root),
@@ -46,10 +38,10 @@ export const cocoCaptionsDataset: DatasetProvider<CocoCaptionsConfigInput> = {
   kind: 'dataset',
   id: 'coco-captions',
   description: 'COCO captions annotation JSON (captions_train2014.json) with its image folder',
-  configSchema: cocoCaptionsConfigSchema as unknown as z.ZodType<CocoCaptionsConfigInput>,
+  configSchema: cocoCaptionsConfigSchema,
   tasks: ['caption', 'retrieval'],
   async open(raw, { baseDir }) {
-    const config = parseConfig(cocoCaptionsConfigSchema, raw, 'coco-captions');
+    const config = parseConfig(cocoCaptionsConfigSchema, raw, 'dataset "coco-captions"');
     return openCocoCaptions({ ...config, annotations: path.resolve(baseDir, config.annotations), images: path.resolve(baseDir, config.images) });
   },
 };
@@ -59,10 +51,10 @@ export const vqaV2Dataset: DatasetProvider<VqaV2ConfigInput> = {
   kind: 'dataset',
   id: 'vqa-v2',
   description: 'VQA v2 questions + annotations JSON with the COCO image folder',
-  configSchema: vqaV2ConfigSchema as unknown as z.ZodType<VqaV2ConfigInput>,
+  configSchema: vqaV2ConfigSchema,
   tasks: ['vqa'],
   async open(raw, { baseDir }) {
-    const config = parseConfig(vqaV2ConfigSchema, raw, 'vqa-v2');
+    const config = parseConfig(vqaV2ConfigSchema, raw, 'dataset "vqa-v2"');
     return openVqaV2({
       ...config,
       questions: path.resolve(baseDir, config.questions),

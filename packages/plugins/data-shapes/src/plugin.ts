@@ -1,5 +1,5 @@
 // The `shapes` dataset provider: kind 'dataset', every task, config validated by its own schema.
-import type { DatasetProvider } from '@mmft/core';
+import { parseConfig, type DatasetProvider } from '@mmft/core';
 import { shapesConfigSchema, SHAPES_TASKS, type ShapesConfig } from './config';
 import { ShapesDataset } from './dataset';
 
@@ -11,9 +11,9 @@ export const shapesDataset: DatasetProvider<ShapesConfig> = {
   kind: 'dataset',
   id: 'shapes',
   description: 'Procedural shapes scenes (1–4 objects, two visual domains) with captions, VQA, retrieval hard negatives and dialogues in English and Chinese; generated in memory, deterministic by seed',
-  configSchema: shapesConfigSchema as unknown as DatasetProvider<ShapesConfig>['configSchema'],
+  configSchema: shapesConfigSchema,
   tasks: SHAPES_TASKS,
   async open(config) {
-    return new ShapesDataset(shapesConfigSchema.parse(config));
+    return new ShapesDataset(parseConfig(shapesDataset, config));
   },
 };

@@ -1,6 +1,6 @@
 // The two loss providers of this plugin, "clip" and "siglip": each validates its recipe section
 // with its own schema and builds a Loss (packages/core/src/contracts/loss.ts).
-import type { LossProvider } from '@mmft/core';
+import { parseConfig, type LossProvider } from '@mmft/core';
 import { createClipLoss } from './clip-loss';
 import { clipLossConfigSchema, siglipLossConfigSchema, type ClipLossConfig, type SiglipLossConfig } from './config';
 import { createSiglipLoss } from './siglip-loss';
@@ -11,7 +11,7 @@ export const clipLoss: LossProvider<ClipLossConfig> = {
   id: 'clip',
   description: 'CLIP symmetric InfoNCE over image/text embeddings; extra texts are hard negatives',
   configSchema: clipLossConfigSchema,
-  create: (config) => createClipLoss(clipLossConfigSchema.parse(config)),
+  create: (config) => createClipLoss(parseConfig(clipLoss, config)),
 };
 
 /** `loss: { type: siglip }`: pairwise sigmoid loss with learnable bias (SigLIP). */
@@ -20,5 +20,5 @@ export const siglipLoss: LossProvider<SiglipLossConfig> = {
   id: 'siglip',
   description: 'SigLIP pairwise sigmoid loss with learnable temperature and bias; extra texts are hard negatives',
   configSchema: siglipLossConfigSchema,
-  create: (config) => createSiglipLoss(siglipLossConfigSchema.parse(config)),
+  create: (config) => createSiglipLoss(parseConfig(siglipLoss, config)),
 };

@@ -1,5 +1,5 @@
 // The `caption` metric provider: config schema, score directions and the factory.
-import type { MetricProvider, TextInput } from '@mmft/core';
+import { parseConfig, type MetricProvider, type TextInput } from '@mmft/core';
 import { CaptionMetric } from './caption-metric';
 import { captionConfigSchema, type CaptionConfig } from './config';
 
@@ -14,7 +14,7 @@ export const captionMetric: MetricProvider<CaptionConfig, TextInput> = {
   id: 'caption',
   consumes: 'text',
   description: 'COCO caption metrics equal to pycocoevalcap: BLEU-1..4, ROUGE-L, CIDEr-D (per image and corpus)',
-  configSchema: captionConfigSchema as unknown as MetricProvider<CaptionConfig, TextInput>['configSchema'],
+  configSchema: captionConfigSchema,
   scores: { bleu1: 'higher', bleu2: 'higher', bleu3: 'higher', bleu4: 'higher', rougeL: 'higher', cider: 'higher' },
-  create: (config) => new CaptionMetric(captionConfigSchema.parse(config ?? {})),
+  create: (config) => new CaptionMetric(parseConfig(captionMetric, config)),
 };

@@ -1,5 +1,5 @@
 // The `retrieval` metric provider: config schema, score directions and the factory.
-import type { MetricProvider, RetrievalInput } from '@mmft/core';
+import { parseConfig, type MetricProvider, type RetrievalInput } from '@mmft/core';
 import { retrievalConfigSchema, type RetrievalConfig } from './config';
 import { RetrievalMetric } from './retrieval-metric';
 
@@ -23,7 +23,7 @@ export const retrievalMetric: MetricProvider<RetrievalConfig, RetrievalInput> = 
   id: 'retrieval',
   consumes: 'retrieval',
   description: 'Image-text retrieval: Recall@1/5/10 both directions, MRR, median rank, mAP (cosine or a similarity matrix)',
-  configSchema: retrievalConfigSchema as unknown as MetricProvider<RetrievalConfig, RetrievalInput>['configSchema'],
+  configSchema: retrievalConfigSchema,
   scores: { ...directions('i2t'), ...directions('t2i') },
-  create: (config) => new RetrievalMetric(retrievalConfigSchema.parse(config ?? {})),
+  create: (config) => new RetrievalMetric(parseConfig(retrievalMetric, config)),
 };

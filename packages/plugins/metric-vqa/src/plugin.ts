@@ -1,5 +1,5 @@
 // The `vqa` metric provider: config schema, score direction and the factory.
-import type { MetricProvider, VqaInput } from '@mmft/core';
+import { parseConfig, type MetricProvider, type VqaInput } from '@mmft/core';
 import { vqaConfigSchema, type VqaConfig } from './config';
 import { VqaMetric } from './vqa-metric';
 
@@ -14,7 +14,7 @@ export const vqaMetric: MetricProvider<VqaConfig, VqaInput> = {
   id: 'vqa',
   consumes: 'vqa',
   description: "VQA accuracy equal to the official vqaEval.py (variant: official, the default) or LAVIS's copy (variant: lavis): min(#humans/3, 1) over leave-one-out subsets",
-  configSchema: vqaConfigSchema as unknown as MetricProvider<VqaConfig, VqaInput>['configSchema'],
+  configSchema: vqaConfigSchema,
   scores: { accuracy: 'higher' },
-  create: (config) => new VqaMetric(config ?? {}),
+  create: (config) => new VqaMetric(parseConfig(vqaMetric, config)),
 };

@@ -92,7 +92,7 @@ describe('LoRA layer', () => {
     const s = toySubject();
     expect(() => loraMethod.apply(s.root, parse({ target_modules: ['q_prj'] }), 'default')).toThrow(/"q_prj" matches no module.*q_proj/);
     expect(() => loraMethod.apply(s.root, parse({ target_modules: ['embed_tokens'] }), 'default')).toThrow(/not Linear: embed_tokens \(Embedding\)/);
-    expect(() => loraMethod.apply(s.root, { r: 0 } as never, 'default')).toThrow(/peft \(lora\): r/);
+    expect(() => loraMethod.apply(s.root, { r: 0 } as never, 'default')).toThrow(/peft \(lora\): field "r"/);
     s.dispose();
   });
 

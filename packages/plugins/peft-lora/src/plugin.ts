@@ -1,8 +1,7 @@
 // The PEFT method provider "lora" (peft_type LORA): recipe section ↔ adapter_config.json, and
 // `apply` onto any module tree. adapter_config.json carries LoraConfig's fields
 // (peft/tuners/lora/config.py) so Python PEFT's LoraConfig.from_pretrained reads it.
-import { baseAdapterConfig, MmftError, parseAdapterConfigBase, parseWithSchema, type PeftMethodProvider } from '@mmft/core';
-import type { z } from 'zod';
+import { baseAdapterConfig, MmftError, parseAdapterConfigBase, parseConfig, type PeftMethodProvider } from '@mmft/core';
 import { loraConfigSchema, type LoraConfig } from './config';
 import { applyLora } from './model';
 
@@ -35,8 +34,8 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
   id: 'lora',
   peftType: 'LORA',
   description: 'LoRA: low-rank updates B·A on any Linear chosen by name; merge/unmerge, several adapters, Hugging Face PEFT files',
-  configSchema: loraConfigSchema as unknown as z.ZodType<LoraConfig>,
-  apply: (model, config, adapterName) => applyLora(model, parseWithSchema(loraConfigSchema, config, 'peft (lora)'), adapterName),
+  configSchema: loraConfigSchema,
+  apply: (model, config, adapterName) => applyLora(model, parseConfig(loraMethod, config, 'peft (lora)'), adapterName),
   toAdapterConfig(config, baseModelNameOrPath) {
     const { seed: _seed, task_type, ...fields } = config;
     return { ...baseAdapterConfig('LORA', { task_type }, baseModelNameOrPath), ...fields, ...FIXED_FIELDS };
@@ -54,6 +53,6 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
       delete fields[key];
     }
     for (const key of IGNORED_FIELDS) delete fields[key];
-    return parseWithSchema(loraConfigSchema, fields, file);
+    return parseConfig(loraConfigSchema, fields, file);
   },
 };

@@ -2,7 +2,7 @@
 // (PROMPT_TUNING). adapter_config.json carries PrefixTuningConfig / PromptTuningConfig's fields
 // (peft/tuners/{prefix,prompt}_tuning/config.py); token_dim, num_layers and
 // num_attention_heads come from the applied model (AppliedAdapter.adapterConfigExtras).
-import { baseAdapterConfig, parseAdapterConfigBase, parseWithSchema, type PeftMethodProvider } from '@mmft/core';
+import { baseAdapterConfig, parseAdapterConfigBase, parseConfig, type PeftMethodProvider } from '@mmft/core';
 import type { z } from 'zod';
 import { prefixTuningSchema, promptTuningSchema, type PrefixTuningConfig, type PromptTuningConfig } from './config';
 import { applyPrefixTuning } from './prefix-model';
@@ -11,10 +11,10 @@ import { applyPromptTuning } from './prompt-model';
 /** PEFT fields of prompt-learning configs that mmft does not use (accepted and dropped on load). */
 const DROPPED = ['tokenizer_name_or_path', 'tokenizer_kwargs', 'prompt_tuning_init_text', 'modules_to_save'];
 
-function fromJson<T>(schema: z.ZodType<T>, json: Record<string, unknown>, peftType: string, method: string, file: string): T {
+function fromJson<T>(schema: z.ZodType<T, unknown>, json: Record<string, unknown>, peftType: string, method: string, file: string): T {
   const fields = parseAdapterConfigBase(json, peftType, method, file);
   for (const key of DROPPED) delete fields[key];
-  return parseWithSchema(schema, fields, file);
+  return parseConfig(schema, fields, file);
 }
 
 /**
@@ -28,8 +28,8 @@ export const prefixTuningMethod: PeftMethodProvider<PrefixTuningConfig> = {
   id: 'prefix-tuning',
   peftType: 'PREFIX_TUNING',
   description: 'Prefix tuning: trainable key/value prefixes in every targeted attention layer, optional MLP reparameterisation',
-  configSchema: prefixTuningSchema as unknown as z.ZodType<PrefixTuningConfig>,
-  apply: (model, config, name) => applyPrefixTuning(model, parseWithSchema(prefixTuningSchema, config, 'peft (prefix-tuning)'), name),
+  configSchema: prefixTuningSchema,
+  apply: (model, config, name) => applyPrefixTuning(model, parseConfig(prefixTuningMethod, config, 'peft (prefix-tuning)'), name),
   toAdapterConfig(config, base) {
     const { seed: _s, task_type, target_modules, encoder_hidden_size, ...fields } = config;
     // PEFT's PrefixTuningConfig has no target_modules: written only when not the default.
@@ -54,8 +54,8 @@ export const promptTuningMethod: PeftMethodProvider<PromptTuningConfig> = {
   id: 'prompt-tuning',
   peftType: 'PROMPT_TUNING',
   description: 'Prompt tuning: trainable virtual tokens prepended to the text embeddings (mask, positions and pooling handled by the architecture)',
-  configSchema: promptTuningSchema as unknown as z.ZodType<PromptTuningConfig>,
-  apply: (model, config, name) => applyPromptTuning(model, parseWithSchema(promptTuningSchema, config, 'peft (prompt-tuning)'), name),
+  configSchema: promptTuningSchema,
+  apply: (model, config, name) => applyPromptTuning(model, parseConfig(promptTuningMethod, config, 'peft (prompt-tuning)'), name),
   toAdapterConfig(config, base) {
     const { seed: _s, task_type, target_modules, ...fields } = config;
     return { ...baseAdapterConfig('PROMPT_TUNING', { task_type }, base), ...fields, ...(target_modules === undefined ? {} : { target_modules }) };
