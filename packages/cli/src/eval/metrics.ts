@@ -2,7 +2,7 @@
 // subcommand's built-in metric), `--plugin` loads more; each must consume the kind of input the
 // subcommand builds (text for caption, vqa for vqa, retrieval for retrieval). The CLI knows no
 // metric by id beyond the built-in's own options and table: any metric of that kind is fed.
-import { checkConsumers, feedMetrics, fedMetric, type FedMetric, type MetricInput, type MetricInputKind, type MetricProducer, type MetricReport } from '@mmft/core';
+import { checkConsumers, feedMetrics, fedMetric, parseConfig, type FedMetric, type MetricInput, type MetricInputKind, type MetricProducer, type MetricReport } from '@mmft/core';
 import type { CliContext } from '../context';
 import { fixed, formatTable } from './table';
 
@@ -33,7 +33,7 @@ export async function metricsFor(ctx: CliContext, sub: EvalSubcommand, o: Metric
   const registry = await ctx.createRegistry((o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd })));
   const providers = (o.metric ?? [sub.builtin]).map((id) => registry.resolve('metric', id));
   checkConsumers(providers, producerOf(sub), registry.list('metric'));
-  return providers.map((p) => fedMetric(p, p.configSchema.parse(p.id === sub.builtin ? sub.builtinConfig : {})));
+  return providers.map((p) => fedMetric(p, parseConfig(p, p.id === sub.builtin ? sub.builtinConfig : {}, `--metric ${p.id}`)));
 }
 
 /**
