@@ -1,6 +1,6 @@
 // The plugin object this package default-exports: a manifest plus `register`. It imports only
 // @mmft/core's public contracts, so it works with any mmft install that satisfies the peer range.
-import { registerProviders, type MetricProvider, type MmftPlugin, type TextInput } from '@mmft/core';
+import { definePlugin, parseConfig, type MetricProvider, type TextInput } from '@mmft/core';
 import { z } from 'zod';
 import { ExactMatch, type ExactMatchConfig } from './exact-match';
 
@@ -15,14 +15,12 @@ export const exactMatchMetric: MetricProvider<ExactMatchConfig, TextInput> = {
   description: 'share of predictions equal to a reference (whitespace/case normalised), percent',
   configSchema,
   scores: { exact_match: 'higher' },
-  create: (config) => new ExactMatch(configSchema.parse(config)),
+  create: (config) => new ExactMatch(parseConfig(exactMatchMetric, config)),
 };
 
-const plugin: MmftPlugin = {
-  meta: { name: 'mmft-plugin-exact-match', version: '1.0.0', description: 'exact-match accuracy metric' },
-  provides: [exactMatchMetric as MetricProvider],
-  register: (container) => registerProviders(container, plugin.provides),
-};
+const pkg = require('../package.json') as { name: string; version: string };
+
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'exact-match accuracy metric', provides: [exactMatchMetric as MetricProvider] });
 
 export { ExactMatch };
 export default plugin;

@@ -4,6 +4,7 @@
 // with its own defaults; an architecture never imports a backend plugin (see docs/backends.md).
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { parseConfig } from '../config';
 import type { BackendProvider } from '../contracts/backend';
 import { MmftError } from '../errors';
 import { loadPluginExport } from './load-plugin';
@@ -45,7 +46,7 @@ async function selectDefault(options: EnsureBackendOptions): Promise<string> {
   if (!backend) {
     throw new MmftError('E_BACKEND', `the backend plugin ${specifier} (${loaded.file}) provides no backend`, { hint: 'pass a plugin whose provides list has a { kind: "backend" } provider' });
   }
-  const selection = await backend.select(backend.configSchema.parse({}));
+  const selection = await backend.select(parseConfig(backend, {}));
   return selection.capabilities.engine;
 }
 

@@ -1,3 +1,4 @@
+export * from './define-plugin';
 export * from './ensure-backend';
 export * from './load-plugin';
 export * from './model-types';

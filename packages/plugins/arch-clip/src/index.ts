@@ -1,6 +1,6 @@
 // @mmft/arch-clip: Hugging Face CLIPModel for mmft — checkpoint folders in HF layout, the two
 // towers, the tokenizer from tokenizer.json, and helpers to build tiny checkpoints for tests.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { clipArchitecture } from './plugin';
 
 export * from './config';
@@ -37,12 +37,9 @@ export {
 export { createTinyClipCheckpoint, TINY_WORDS, type TinyClipCheckpoint, type TinyClipOptions } from './testing/tiny-checkpoint';
 export { clipPeftSubject, tinyClipDir, type ClipPeftSubject } from './testing/peft-subject';
 
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [clipArchitecture];
 
 /** The plugin object the CLI and recipes load as "@mmft/arch-clip". */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/arch-clip', version: '0.1.0', description: 'CLIP dual encoder on Hugging Face checkpoints' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'CLIP dual encoder on Hugging Face checkpoints', provides });
 export default plugin;

@@ -1,9 +1,9 @@
 // @mmft/backend-tfjs: the TensorFlow.js backend plugin. Default export is the plugin object
 // (STYLE.md §5); named exports are for tests, benchmarks and other kernels.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { tfjsBackend } from './plugin';
 
-const VERSION: string = (require('../package.json') as { version: string }).version;
+const pkg = require('../package.json') as { name: string; version: string };
 
 export { tfjsBackend } from './plugin';
 export { ENGINE_NAMES, tfjsBackendConfigSchema, type EngineName, type TfjsBackendConfig, type TfjsBackendConfigInput } from './config';
@@ -31,9 +31,5 @@ export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 const provides = [tfjsBackend];
 
 /** The plugin manifest; the CLI loads it as a built-in. */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/backend-tfjs', version: VERSION, description: 'TensorFlow.js engine selection and kernel overrides' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'TensorFlow.js engine selection and kernel overrides', provides });
 export default plugin;

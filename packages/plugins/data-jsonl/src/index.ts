@@ -1,6 +1,6 @@
 // @mmft/data-jsonl: dataset providers for the JSONL task formats and the COCO / VQA v2 layouts,
 // plus the validator, splitter and stats behind `mmft data validate|split|stats`.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { cocoCaptionsDataset, jsonlDataset, vqaV2Dataset } from './plugin';
 
 export * from './config';
@@ -18,12 +18,9 @@ export { formatReport, formatStats } from './validate/report';
 export type { DataStats } from './validate/stats';
 export { splitFile, type SplitOptions, type SplitResult } from './split/split';
 
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [jsonlDataset, cocoCaptionsDataset, vqaV2Dataset];
 
 /** The plugin object the CLI and recipes load as "@mmft/data-jsonl". */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/data-jsonl', version: '0.1.0', description: 'JSONL, COCO captions and VQA v2 datasets; validate, split, stats' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'JSONL, COCO captions and VQA v2 datasets; validate, split, stats', provides });
 export default plugin;

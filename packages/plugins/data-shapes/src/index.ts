@@ -1,6 +1,5 @@
 // @mmft/data-shapes: the embedded default dataset (plugin default export + the generator API).
-import type { MmftPlugin } from '@mmft/core';
-import { registerProviders } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { shapesDataset } from './plugin';
 
 export { shapesConfigSchema, SHAPES_TASKS, type ShapesConfig, type ShapesConfigInput } from './config';
@@ -12,10 +11,8 @@ export { writeShapesDataset, toRecord, TASK_FILES, type WriteShapesOptions, type
 export { COLORS, SHAPES, SIZES, DOMAINS, type ColorName, type ShapeName, type SizeName, type Domain } from './vocabulary';
 export { shapesDataset };
 
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/data-shapes', version: '0.1.0', description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks, English and Chinese' },
-  provides: [shapesDataset],
-  register: (container) => registerProviders(container, plugin.provides),
-};
+const pkg = require('../package.json') as { name: string; version: string };
+
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks, English and Chinese', provides: [shapesDataset] });
 
 export default plugin;

@@ -1,5 +1,5 @@
 // @mmft/metric-caption: the plugin object (STYLE.md §5) plus the scorers for direct use.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { captionMetric } from './plugin';
 
 export { captionMetric } from './plugin';
@@ -13,7 +13,7 @@ export { ptbTokenize, PTB_PUNCTUATIONS } from './ptb-tokenizer';
 export { chineseCharTokenize, whitespaceTokenize, tokenizerFor, type TokenizerName } from './tokenizers';
 export { numpyMean } from './numpy-sum';
 
-const VERSION: string = (require('../package.json') as { version: string }).version;
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [captionMetric];
 
 /**
@@ -22,9 +22,5 @@ const provides = [captionMetric];
  * @example
  * registry.use(plugin, '@mmft/metric-caption'); registry.resolve('metric', 'caption');
  */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/metric-caption', version: VERSION, description: 'COCO caption metrics (pycocoevalcap)' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'COCO caption metrics (pycocoevalcap)', provides });
 export default plugin;

@@ -1,5 +1,5 @@
 // @mmft/metric-retrieval: the plugin object (STYLE.md §5) plus the ranking helpers.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { retrievalMetric } from './plugin';
 
 export { retrievalMetric } from './plugin';
@@ -8,7 +8,7 @@ export { retrievalConfigSchema, type RetrievalConfig } from './config';
 export { computeRanks, type RetrievalRanks } from './ranks';
 export { summarize, averagePrecision } from './summarize';
 
-const VERSION: string = (require('../package.json') as { version: string }).version;
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [retrievalMetric];
 
 /**
@@ -17,9 +17,5 @@ const provides = [retrievalMetric];
  * @example
  * registry.use(plugin, '@mmft/metric-retrieval'); registry.resolve('metric', 'retrieval');
  */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/metric-retrieval', version: VERSION, description: 'Image-text retrieval metrics' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'Image-text retrieval metrics', provides });
 export default plugin;

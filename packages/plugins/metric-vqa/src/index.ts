@@ -1,5 +1,5 @@
 // @mmft/metric-vqa: the plugin object (STYLE.md §5) plus the normaliser and scorer for direct use.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { vqaMetric } from './plugin';
 
 export { vqaMetric } from './plugin';
@@ -11,7 +11,7 @@ export { cleanAnswer, normalizeAnswer, processPunctuation, processDigitArticle }
 export { PYTHON2, PYTHON3, type PythonText } from './python-text';
 export { pythonRound, python2Round } from './python-round';
 
-const VERSION: string = (require('../package.json') as { version: string }).version;
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [vqaMetric];
 
 /**
@@ -20,9 +20,5 @@ const provides = [vqaMetric];
  * @example
  * registry.use(plugin, '@mmft/metric-vqa'); registry.resolve('metric', 'vqa');
  */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/metric-vqa', version: VERSION, description: "VQA accuracy (official vqaEval.py, or LAVIS's copy)" },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: "VQA accuracy (official vqaEval.py, or LAVIS's copy)", provides });
 export default plugin;

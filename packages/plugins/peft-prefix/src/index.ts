@@ -1,6 +1,6 @@
 // @mmft/peft-prefix: prefix tuning (any model with MultiHeadAttention) and prompt tuning (any
 // model declaring a PromptInjectionPoint), saved as Hugging Face PEFT saves them.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { prefixTuningMethod, promptTuningMethod } from './plugin';
 
 export { prefixTuningSchema, promptTuningSchema, type PrefixTuningConfig, type PromptTuningConfig } from './config';
@@ -10,12 +10,9 @@ export { applyPrefixTuning } from './prefix-model';
 export { applyPromptTuning, PromptEmbedding } from './prompt-model';
 export { prefixTuningMethod, promptTuningMethod } from './plugin';
 
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [prefixTuningMethod, promptTuningMethod];
 
 /** The plugin object recipes and the CLI load as "@mmft/peft-prefix". */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/peft-prefix', version: '0.1.0', description: 'Prefix tuning and prompt tuning (PEFT-compatible files)' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'Prefix tuning and prompt tuning (PEFT-compatible files)', provides });
 export default plugin;

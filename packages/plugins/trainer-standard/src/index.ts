@@ -1,6 +1,6 @@
 // @mmft/trainer-standard: the standard training loop for dual encoders, its AdamW, schedules,
 // checkpoints and reports, and a TTY progress reporter the CLI can use.
-import { registerProviders, type MmftPlugin } from '@mmft/core';
+import { definePlugin } from '@mmft/core';
 import { standardTrainer } from './plugin';
 
 export * from './config';
@@ -16,12 +16,9 @@ export { METRIC_ADAPTERS, type EvalChunk } from './eval/metric-adapters';
 export { TtyReporter } from './log/tty-reporter';
 export { writeReport, lineChart } from './log/report-html';
 
+const pkg = require('../package.json') as { name: string; version: string };
 const provides = [standardTrainer];
 
 /** The plugin object recipes load as "@mmft/trainer-standard". */
-const plugin: MmftPlugin = {
-  meta: { name: '@mmft/trainer-standard', version: '0.1.0', description: 'the standard mmft trainer' },
-  provides,
-  register: (container) => registerProviders(container, provides),
-};
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'the standard mmft trainer', provides });
 export default plugin;
