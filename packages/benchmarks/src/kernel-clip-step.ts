@@ -10,11 +10,11 @@ import { ClipModel } from '@mmft/arch-clip';
 import { createClipLoss, clipLossConfigSchema } from '@mmft/loss-contrastive';
 import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
 import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
+import { installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
 import {
   AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
   Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, SumOfSquares,
-  installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema,
-} from '@mmft/backend-tfjs';
+} from '@mmft/core/kernels';
 import { registerGradients } from '@mmft/core/nn';
 import { trainStepFlops, type ClipShape } from './suite/flops';
 

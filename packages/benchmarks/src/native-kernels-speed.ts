@@ -6,7 +6,7 @@
 import { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/backend-tfjs';
 
 type NativeKernels = Extract<NativeKernelsStatus, { available: true }>['kernels'];
-type StridedOperand = Parameters<NativeKernels['gemm']>[5];
+type StridedOperand = Parameters<NativeKernels['MmftGemm']>[5];
 
 const HEAP_FLOATS = 16 << 20;
 const [A_AT, B_AT, C_AT] = [0, 4 << 20, 8 << 20];
@@ -43,19 +43,19 @@ function gemmCases(k: NativeKernels, heap: Float32Array): void {
     // A is m×k (stored k×m when transposed), B is k×n (stored n×k when transposed).
     const a = ta ? operand(A_AT, kk, m, true) : operand(A_AT, m, kk, false);
     const b = tb ? operand(B_AT, n, kk, true) : operand(B_AT, kk, n, false);
-    const ms = time(() => k.gemm(heap, 1, m, n, kk, a, b, C_AT));
+    const ms = time(() => k.MmftGemm(heap, 1, m, n, kk, a, b, C_AT));
     console.log(`| ${label} | ${ms.toFixed(3)} | ${((2 * m * n * kk) / ms / 1e6).toFixed(1)} |`);
   }
 }
 
-function rowCases(k: Required<NativeKernels>, heap: Float32Array): void {
+function rowCases(k: NativeKernels, heap: Float32Array): void {
   const n = 32 * 65 * 128;
   const cases: Array<[string, () => void]> = [
-    ['add, same shape [32,65,128]', () => k.addRepeated(heap, A_AT, B_AT, C_AT, n, n)],
-    ['add, bias [2080,128] + [128]', () => k.addRepeated(heap, A_AT, B_AT, C_AT, n, 128)],
-    ['sumRows [2080,128] → [128]', () => k.sumRows(heap, A_AT, C_AT, 2080, 128)],
-    ['quickGelu [32,65,512]', () => k.quickGelu(heap, A_AT, C_AT, 4 * n)],
-    ['softmax [32,4,65,65]', () => k.softmax(heap, A_AT, C_AT, { batch: 32, heads: 4, rows: 65, cols: 65, minValue: -3.4e38 })],
+    ['add, same shape [32,65,128]', () => k.MmftAddRepeated(heap, A_AT, B_AT, C_AT, n, n)],
+    ['add, bias [2080,128] + [128]', () => k.MmftAddRepeated(heap, A_AT, B_AT, C_AT, n, 128)],
+    ['sumRows [2080,128] → [128]', () => k.MmftSumRows(heap, A_AT, C_AT, 2080, 128)],
+    ['quickGelu [32,65,512]', () => k.MmftQuickGelu(heap, A_AT, C_AT, 4 * n)],
+    ['softmax [32,4,65,65]', () => k.MmftSoftmax(heap, A_AT, C_AT, { batch: 32, heads: 4, rows: 65, cols: 65, minValue: -3.4e38 })],
   ];
   console.log('\n| row kernel | ms |\n|---|---:|');
   for (const [label, run] of cases) console.log(`| ${label} | ${time(run).toFixed(3)} |`);
@@ -72,7 +72,7 @@ function main(): void {
   for (let i = 0; i < heap.length; i++) heap[i] = Math.sin(i * 0.001);
   console.log(`native kernels: ${k.isa}, ${k.threads} threads, pool spin ${process.env.MMFT_NATIVE_SPIN_US ?? '200'} µs\n`);
   gemmCases(k, heap);
-  if (typeof k.addRepeated === 'function') rowCases(k as Required<NativeKernels>, heap);
+  rowCases(k, heap);
 }
 
 if (require.main === module) main();

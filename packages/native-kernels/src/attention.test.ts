@@ -6,12 +6,12 @@
 // queries, offsets that do not start at 0, nothing written past the outputs, bounds checks.
 // Skipped, with the reason printed, when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
-import { nativeKernelsStatus, type AttentionOperands, type NativeKernels } from './index';
+import { nativeKernelsStatus, type AttentionOperands } from './index';
 import { expectClose, values } from './heap.test-helper';
 
 const status = nativeKernelsStatus();
 if (!status.available) console.warn(`native attention not tested: ${status.reason}`);
-const kernels = status.available && typeof status.kernels.attention === 'function' ? (status.kernels as Required<NativeKernels>) : undefined;
+const kernels = status.available ? status.kernels : undefined;
 const maybe = kernels ? describe : describe.skip;
 const MIN = -3.4028234663852886e38;
 
@@ -91,8 +91,8 @@ function runCase(c: Case): void {
     minValue: MIN,
   };
   const [qo, ko, vo, mo, co, go, dqo, dko, dvo] = at as [number, number, number, number, number, number, number, number, number];
-  kernels!.attention(heap, { q: qo, k: ko, v: vo, mask: mo, context: co }, o);
-  kernels!.attentionGrad(heap, { dContext: go, q: qo, k: ko, v: vo, mask: mo, dq: dqo, dk: dko, dv: dvo }, o);
+  kernels!.MmftAttention(heap, { q: qo, k: ko, v: vo, mask: mo, context: co }, o);
+  kernels!.MmftAttentionGrad(heap, { dContext: go, q: qo, k: ko, v: vo, mask: mo, dq: dqo, dk: dko, dv: dvo }, o);
   const ref = reference(c, q, k, v, mask, dC);
   expectClose(heap.subarray(co, co + ref.ctx.length), ref.ctx);
   expectClose(heap.subarray(dqo, dqo + ref.dq.length), ref.dq);
@@ -116,9 +116,9 @@ maybe('native attention', () => {
   test('bounds are checked', () => {
     const heap = new Float32Array(100);
     const o: AttentionOperands = { batch: 1, heads: 1, queries: 4, keys: 4, headDim: 4, mask: { batch: 0, head: 0, row: 0 }, scale: 0.5, minValue: MIN };
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 48, context: 90 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 98, context: 68 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.attention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);
-    expect(() => kernels!.attentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, dq: 52, dk: 68, dv: 90 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 48, context: 90 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 98, context: 68 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);
+    expect(() => kernels!.MmftAttentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, dq: 52, dk: 68, dv: 90 }, o)).toThrow(/past the end/);
   });
 });

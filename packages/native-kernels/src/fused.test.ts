@@ -55,8 +55,8 @@ maybe('native fused kernels', () => {
     const ref = layerNormReference(x, gamma, beta, rows, cols, eps);
     const { heap, at } = layout([x, gamma, beta, rows * cols, ref.dy, rows * cols, cols, cols]);
     const [xo, go, bo, yo, dyo, dxo, dgo, dbo] = at as [number, number, number, number, number, number, number, number];
-    kernels.layerNorm(heap, xo, go, bo, yo, rows, cols, eps);
-    kernels.layerNormGrad(heap, dyo, xo, go, dxo, dgo, dbo, rows, cols, eps);
+    kernels.MmftLayerNorm(heap, xo, go, bo, yo, rows, cols, eps);
+    kernels.MmftLayerNormGrad(heap, dyo, xo, go, dxo, dgo, dbo, rows, cols, eps);
     expectClose(heap.subarray(yo, yo + rows * cols), ref.y);
     expectClose(heap.subarray(dxo, dxo + rows * cols), ref.dx);
     expectClose(heap.subarray(dgo, dgo + cols), ref.dgamma);
@@ -92,14 +92,14 @@ maybe('native fused kernels', () => {
     });
     const { heap, at } = layout([p, g, m, v, n, n, n]);
     const [po, go, mo, vo, p2o, m2o, v2o] = at as [number, number, number, number, number, number, number];
-    kernels.adamwUpdate(heap, { p: po, g: go, m: mo, v: vo }, { p: p2o, m: m2o, v: v2o }, n, h);
+    kernels.MmftAdamWUpdate(heap, { p: po, g: go, m: mo, v: vo }, { p: p2o, m: m2o, v: v2o }, n, h);
     expectClose(heap.subarray(p2o, p2o + n), p2);
     expectClose(heap.subarray(m2o, m2o + n), m2);
     expectClose(heap.subarray(v2o, v2o + n), v2);
     expect(heap.subarray(0, 5).every(Number.isNaN)).toBe(true);
     expect(heap.subarray(heap.length - 3).every(Number.isNaN)).toBe(true);
     // In place (outputs = inputs) gives the same values.
-    kernels.adamwUpdate(heap, { p: po, g: go, m: mo, v: vo }, { p: po, m: mo, v: vo }, n, h);
+    kernels.MmftAdamWUpdate(heap, { p: po, g: go, m: mo, v: vo }, { p: po, m: mo, v: vo }, n, h);
     expect(Array.from(heap.subarray(po, po + n))).toEqual(Array.from(heap.subarray(p2o, p2o + n)));
     expect(Array.from(heap.subarray(vo, vo + n))).toEqual(Array.from(heap.subarray(v2o, v2o + n)));
   });
@@ -107,20 +107,20 @@ maybe('native fused kernels', () => {
   test('operands past the end of the array, and bad arguments, are refused', () => {
     const heap = new Float32Array(64);
     const h: AdamWParams = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
-    expect(() => kernels.layerNorm(heap, 0, 0, 0, 40, 4, 8, 1e-5)).toThrow(/past the end/); // y 40..72
-    expect(() => kernels.layerNorm(heap, 0, 60, 0, 0, 1, 8, 1e-5)).toThrow(/past the end/); // gamma 60..68
-    expect(() => kernels.layerNorm(heap, 0, 0, 0, 0, 2 ** 40, 2 ** 40, 1e-5)).toThrow(/past the end/); // rows·cols overflows
-    expect(() => kernels.layerNormGrad(heap, 0, 0, 0, 0, 0, 60, 1, 8, 1e-5)).toThrow(/past the end/);
-    expect(() => kernels.layerNormGrad(heap, 33, 0, 0, 0, 0, 0, 4, 8, 1e-5)).toThrow(/past the end/);
-    expect(() => kernels.adamwUpdate(heap, { p: 0, g: 0, m: 0, v: 0 }, { p: 0, m: 0, v: 57 }, 8, h)).toThrow(/past the end/);
-    expect(() => kernels.adamwUpdate(heap, { p: 0, g: 0, m: 0, v: 0 }, { p: 0, m: 0, v: 0 }, 65, h)).toThrow(/past the end/);
-    expect(() => kernels.layerNorm(heap, -1, 0, 0, 0, 1, 8, 1e-5)).toThrow(/non-negative integer/);
-    expect(() => kernels.layerNorm(heap, 0.5, 0, 0, 0, 1, 8, 1e-5)).toThrow(/non-negative integer/);
-    expect(() => kernels.layerNorm(heap, 0, 0, 0, 0, 1, 8, Number.NaN)).toThrow(/finite number/);
-    expect(() => kernels.layerNorm(new Float64Array(64) as unknown as Float32Array, 0, 0, 0, 0, 1, 8, 1e-5)).toThrow(/Float32Array/);
-    expect(() => kernels.layerNorm(heap, 0, 0, 0, 0, 0, 8, 1e-5)).not.toThrow(); // nothing to do
+    expect(() => kernels.MmftLayerNorm(heap, 0, 0, 0, 40, 4, 8, 1e-5)).toThrow(/past the end/); // y 40..72
+    expect(() => kernels.MmftLayerNorm(heap, 0, 60, 0, 0, 1, 8, 1e-5)).toThrow(/past the end/); // gamma 60..68
+    expect(() => kernels.MmftLayerNorm(heap, 0, 0, 0, 0, 2 ** 40, 2 ** 40, 1e-5)).toThrow(/past the end/); // rows·cols overflows
+    expect(() => kernels.MmftLayerNormGrad(heap, 0, 0, 0, 0, 0, 60, 1, 8, 1e-5)).toThrow(/past the end/);
+    expect(() => kernels.MmftLayerNormGrad(heap, 33, 0, 0, 0, 0, 0, 4, 8, 1e-5)).toThrow(/past the end/);
+    expect(() => kernels.MmftAdamWUpdate(heap, { p: 0, g: 0, m: 0, v: 0 }, { p: 0, m: 0, v: 57 }, 8, h)).toThrow(/past the end/);
+    expect(() => kernels.MmftAdamWUpdate(heap, { p: 0, g: 0, m: 0, v: 0 }, { p: 0, m: 0, v: 0 }, 65, h)).toThrow(/past the end/);
+    expect(() => kernels.MmftLayerNorm(heap, -1, 0, 0, 0, 1, 8, 1e-5)).toThrow(/non-negative integer/);
+    expect(() => kernels.MmftLayerNorm(heap, 0.5, 0, 0, 0, 1, 8, 1e-5)).toThrow(/non-negative integer/);
+    expect(() => kernels.MmftLayerNorm(heap, 0, 0, 0, 0, 1, 8, Number.NaN)).toThrow(/finite number/);
+    expect(() => kernels.MmftLayerNorm(new Float64Array(64) as unknown as Float32Array, 0, 0, 0, 0, 1, 8, 1e-5)).toThrow(/Float32Array/);
+    expect(() => kernels.MmftLayerNorm(heap, 0, 0, 0, 0, 0, 8, 1e-5)).not.toThrow(); // nothing to do
     heap.fill(7);
-    expect(() => kernels.layerNormGrad(heap, 0, 0, 0, 0, 0, 0, 0, 8, 1e-5)).not.toThrow(); // zero rows: dgamma = dbeta = 0
+    expect(() => kernels.MmftLayerNormGrad(heap, 0, 0, 0, 0, 0, 0, 0, 8, 1e-5)).not.toThrow(); // zero rows: dgamma = dbeta = 0
     expect(heap.subarray(0, 8).every((value) => value === 0)).toBe(true);
   });
 });

@@ -41,7 +41,7 @@ maybe('native gemm', () => {
     const cOffset = bOffset + bSlices * k * n;
     const a: StridedOperand = { offset: 7, batch: broadcast === 'a' ? 0 : m * k, row: tA ? 1 : k, col: tA ? m : 1 };
     const b: StridedOperand = { offset: bOffset, batch: broadcast === 'b' ? 0 : k * n, row: tB ? 1 : n, col: tB ? k : 1 };
-    kernels.gemm(heap, batches, m, n, k, a, b, cOffset);
+    kernels.MmftGemm(heap, batches, m, n, k, a, b, cOffset);
     let diff = 0;
     let scale = 0;
     for (let s = 0; s < batches; s++)
@@ -59,9 +59,9 @@ maybe('native gemm', () => {
   test('operands past the end of the array are refused', () => {
     const heap = new Float32Array(16);
     const op = (offset: number): StridedOperand => ({ offset, batch: 4, row: 2, col: 1 });
-    expect(() => kernels.gemm(heap, 1, 2, 2, 2, op(0), op(4), 13)).toThrow(/past the end/); // a RangeError of the main realm, not jest's
-    expect(() => kernels.gemm(heap, 2, 2, 2, 2, op(0), op(12), 8)).toThrow(/past the end/);
-    expect(() => kernels.gemm(heap, 1, 2, 2, 2, op(-1), op(4), 8)).toThrow(/non-negative/);
+    expect(() => kernels.MmftGemm(heap, 1, 2, 2, 2, op(0), op(4), 13)).toThrow(/past the end/); // a RangeError of the main realm, not jest's
+    expect(() => kernels.MmftGemm(heap, 2, 2, 2, 2, op(0), op(12), 8)).toThrow(/past the end/);
+    expect(() => kernels.MmftGemm(heap, 1, 2, 2, 2, op(-1), op(4), 8)).toThrow(/non-negative/);
   });
 
   test('reports its instruction set and thread count', () => {

@@ -4,6 +4,9 @@
 // Float32Array — tfjs-backend-wasm's heap — so no tensor data is copied.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NATIVE_SYMBOLS, type Addon, type NativeSymbol } from './kernels';
+
+export { NATIVE_SYMBOLS, type NativeSymbol } from './kernels';
 
 /** Where an operand's element (slice b, row r, column c) lies: offset + b·batch + r·row + c·col floats. */
 export interface StridedOperand {
@@ -11,51 +14,6 @@ export interface StridedOperand {
   readonly batch: number;
   readonly row: number;
   readonly col: number;
-}
-
-/** The addon's raw functions (see src/cc/addon.cc). */
-interface Addon {
-  gemm(
-    heap: Float32Array,
-    batches: number, m: number, n: number, k: number,
-    aOffset: number, aBatch: number, aRow: number, aCol: number,
-    bOffset: number, bBatch: number, bRow: number, bCol: number,
-    cOffset: number, threads: number,
-  ): void;
-  layerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number, threads: number): void;
-  layerNormGrad(
-    heap: Float32Array, dyOffset: number, xOffset: number, gammaOffset: number, dxOffset: number, dgammaOffset: number, dbetaOffset: number,
-    rows: number, cols: number, eps: number, threads: number,
-  ): void;
-  adamwUpdate(
-    heap: Float32Array, pOffset: number, gOffset: number, mOffset: number, vOffset: number, pOutOffset: number, mOutOffset: number, vOutOffset: number,
-    n: number, beta1: number, beta2: number, c1: number, c2: number, eps: number, decay: number, stepSize: number, bias2Sqrt: number, threads: number,
-  ): void;
-  sumRows(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number, threads: number): void;
-  addRepeated(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number, threads: number): void;
-  sumOfSquares(heap: Float32Array, offsets: Float64Array, sizes: Float64Array, threads: number): number;
-  quickGelu(heap: Float32Array, xOffset: number, yOffset: number, n: number, threads: number): void;
-  quickGeluGrad(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number, threads: number): void;
-  softmax(
-    heap: Float32Array, xOffset: number, maskOffset: number, yOffset: number, batch: number, heads: number, rows: number, cols: number,
-    maskBatch: number, maskHead: number, maskRow: number, hasMask: number, minValue: number, threads: number,
-  ): void;
-  softmaxGrad(
-    heap: Float32Array, dyOffset: number, yOffset: number, xOffset: number, maskOffset: number, dxOffset: number,
-    batch: number, heads: number, rows: number, cols: number, maskBatch: number, maskHead: number, maskRow: number, hasMask: number,
-    minValue: number, threads: number,
-  ): void;
-  attention(
-    heap: Float32Array, qOffset: number, kOffset: number, vOffset: number, maskOffset: number, contextOffset: number,
-    batch: number, heads: number, queries: number, keys: number, headDim: number, maskBatch: number, maskHead: number, maskRow: number,
-    scale: number, minValue: number, threads: number,
-  ): void;
-  attentionGrad(
-    heap: Float32Array, dContextOffset: number, qOffset: number, kOffset: number, vOffset: number, maskOffset: number,
-    dqOffset: number, dkOffset: number, dvOffset: number, batch: number, heads: number, queries: number, keys: number, headDim: number,
-    maskBatch: number, maskHead: number, maskRow: number, scale: number, minValue: number, threads: number,
-  ): void;
-  info(): { isa: string; hardwareThreads: number };
 }
 
 /**
@@ -106,7 +64,7 @@ export interface AdamWParams {
  */
 export const FUSED_PARALLEL_MIN_ELEMENTS = 131072;
 
-/** The loaded kernels. */
+/** The loaded kernels, one wrapper per addon symbol (kernels.ts), each choosing its thread count. */
 export interface NativeKernels {
   /** Instruction set the GEMM micro-kernel runs on: avx512, avx2 or generic. */
   readonly isa: string;
@@ -119,9 +77,9 @@ export interface NativeKernels {
    * operands throw a RangeError.
    *
    * @example
-   * kernels.gemm(heap, 1, 2, 2, 3, { offset: 0, batch: 0, row: 3, col: 1 }, { offset: 6, batch: 0, row: 2, col: 1 }, 12);
+   * kernels.MmftGemm(heap, 1, 2, 2, 3, { offset: 0, batch: 0, row: 3, col: 1 }, { offset: 6, batch: 0, row: 2, col: 1 }, 12);
    */
-  gemm(heap: Float32Array, batches: number, m: number, n: number, k: number, a: StridedOperand, b: StridedOperand, cOffset: number): void;
+  MmftGemm(heap: Float32Array, batches: number, m: number, n: number, k: number, a: StridedOperand, b: StridedOperand, cOffset: number): void;
   /**
    * LayerNorm over rows: y = (x − mean) / √(var + eps) · gamma + beta for `rows` rows of `cols`
    * floats at `xOffset` (biased variance, float64 statistics, as torch), written at `yOffset`;
@@ -129,17 +87,17 @@ export interface NativeKernels {
    * a RangeError.
    *
    * @example
-   * kernels.layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, 2080, 128, 1e-5);
+   * kernels.MmftLayerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, 2080, 128, 1e-5);
    */
-  layerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number): void;
+  MmftLayerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number): void;
   /**
    * Gradients of layerNorm for upstream `dy` (rows × cols): dx (rows × cols), dgamma and dbeta
    * (cols each), in one pass over the rows (statistics recomputed). Bounds-checked like gemm.
    *
    * @example
-   * kernels.layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, 2080, 128, 1e-5);
+   * kernels.MmftLayerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, 2080, 128, 1e-5);
    */
-  layerNormGrad(
+  MmftLayerNormGrad(
     heap: Float32Array, dyOffset: number, xOffset: number, gammaOffset: number,
     dxOffset: number, dgammaOffset: number, dbetaOffset: number, rows: number, cols: number, eps: number,
   ): void;
@@ -149,70 +107,64 @@ export interface NativeKernels {
    * equal the inputs'). Float64 arithmetic, moments rounded to float32 as stored. Bounds-checked.
    *
    * @example
-   * kernels.adamwUpdate(heap, { p, g, m, v }, { p: p2, m: m2, v: v2 }, 16384, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
+   * kernels.MmftAdamWUpdate(heap, { p, g, m, v }, { p: p2, m: m2, v: v2 }, 16384, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
    */
-  adamwUpdate(
+  MmftAdamWUpdate(
     heap: Float32Array,
     inputs: { readonly p: number; readonly g: number; readonly m: number; readonly v: number },
     outputs: { readonly p: number; readonly m: number; readonly v: number },
     n: number,
     params: AdamWParams,
   ): void;
-  // The row kernels below are absent from an addon built before they were added (a stale
-  // build/ folder); callers check for each one before using it.
   /**
    * Column sums of a row-major `rows` × `cols` matrix at `xOffset` into `cols` floats at
    * `outOffset` (float64 partial sums): the bias gradient. Bounds-checked.
    *
    * @example
-   * kernels.sumRows(heap, dyOffset, dbOffset, 2080, 128);
+   * kernels.MmftSumRows(heap, dyOffset, dbOffset, 2080, 128);
    */
-  sumRows?(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number): void;
+  MmftSumRows(heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number): void;
   /**
    * out = a + b for `n` floats of a, where b has `m` floats repeated (m = n: same shape; m = the
    * last axis: a bias). m must divide n. Bounds-checked.
    *
    * @example
-   * kernels.addRepeated(heap, xOffset, biasOffset, yOffset, 2080 * 128, 128);
+   * kernels.MmftAddRepeated(heap, xOffset, biasOffset, yOffset, 2080 * 128, 128);
    */
-  addRepeated?(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number): void;
+  MmftAddRepeated(heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number): void;
   /**
    * Σ x² over several arrays of `heap` (each at offsets[i] with sizes[i] floats), summed in
    * float64, arrays split over threads: a gradient's global norm is its square root. Bounds-checked.
    *
    * @example
-   * const norm = Math.sqrt(kernels.sumOfSquares(heap, Float64Array.of(o1, o2), Float64Array.of(n1, n2)));
+   * const norm = Math.sqrt(kernels.MmftSumOfSquares(heap, Float64Array.of(o1, o2), Float64Array.of(n1, n2)));
    */
-  sumOfSquares?(heap: Float32Array, offsets: Float64Array, sizes: Float64Array): number;
+  MmftSumOfSquares(heap: Float32Array, offsets: Float64Array, sizes: Float64Array): number;
   /** y = x·σ(1.702·x) (CLIP's quick_gelu) for `n` floats. Bounds-checked. */
-  quickGelu?(heap: Float32Array, xOffset: number, yOffset: number, n: number): void;
+  MmftQuickGelu(heap: Float32Array, xOffset: number, yOffset: number, n: number): void;
   /** dx = dy·(s + 1.702·x·s·(1 − s)), s = σ(1.702·x), for `n` floats. Bounds-checked. */
-  quickGeluGrad?(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number): void;
+  MmftQuickGeluGrad(heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number): void;
   /**
    * y = softmax over the last axis of x, or of max(x + mask, minValue) with a mask. Bounds-checked.
    *
    * @example
-   * kernels.softmax(heap, xOffset, yOffset, { batch: 32, heads: 4, rows: 32, cols: 32, mask: { offset, batch: 1024, head: 0, row: 32 }, minValue: -3.4e38 });
+   * kernels.MmftSoftmax(heap, xOffset, yOffset, { batch: 32, heads: 4, rows: 32, cols: 32, mask: { offset, batch: 1024, head: 0, row: 32 }, minValue: -3.4e38 });
    */
-  softmax?(heap: Float32Array, xOffset: number, yOffset: number, operands: SoftmaxOperands): void;
-  /**
-   * dx = y·(dy − Σ dy·y) for the softmax of the same operands, zero where x + mask < minValue
-   * (x is read only with a mask). Bounds-checked.
-   */
+  MmftSoftmax(heap: Float32Array, xOffset: number, yOffset: number, operands: SoftmaxOperands): void;
   /**
    * context [B, T, D] = P·V per head, P = softmax(max(Q·Kᵀ·scale + mask, minValue)), reading
    * and writing heads in place in the [B, T, D] layout. P is not kept. Bounds-checked.
    *
    * @example
-   * kernels.attention(heap, { q, k, v, mask, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, scale: 0.177, minValue: -3.4e38 });
+   * kernels.MmftAttention(heap, { q, k, v, mask, context }, { batch: 32, heads: 4, queries: 65, keys: 65, headDim: 32, mask: { batch: 0, head: 0, row: 0 }, scale: 0.177, minValue: -3.4e38 });
    */
-  attention?(
+  MmftAttention(
     heap: Float32Array,
     at: { readonly q: number; readonly k: number; readonly v: number; readonly mask: number; readonly context: number },
     operands: AttentionOperands,
   ): void;
   /** dq, dk, dv of attention for upstream dContext (P recomputed from Q, K and the mask). Bounds-checked. */
-  attentionGrad?(
+  MmftAttentionGrad(
     heap: Float32Array,
     at: {
       readonly dContext: number; readonly q: number; readonly k: number; readonly v: number; readonly mask: number;
@@ -220,8 +172,16 @@ export interface NativeKernels {
     },
     operands: AttentionOperands,
   ): void;
-  softmaxGrad?(heap: Float32Array, offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number }, operands: SoftmaxOperands): void;
+  /**
+   * dx = y·(dy − Σ dy·y) for the softmax of the same operands, zero where x + mask < minValue
+   * (x is read only with a mask). Bounds-checked.
+   */
+  MmftSoftmaxGrad(heap: Float32Array, offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number }, operands: SoftmaxOperands): void;
 }
+
+// One wrapper per addon symbol: a symbol added to kernels.ts without one fails to compile.
+const wrapped: Exclude<NativeSymbol, keyof NativeKernels> extends never ? true : never = true;
+void wrapped;
 
 /** Whether the kernels loaded, and why not. */
 export type NativeKernelsStatus = { readonly available: true; readonly kernels: NativeKernels } | { readonly available: false; readonly reason: string };
@@ -244,58 +204,60 @@ function load(): NativeKernelsStatus {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return { available: false, reason: `addon not built or not loadable (${message}); build it with: pnpm --filter @mmft/native-kernels build:native` };
   }
+  // A build/ folder from older sources exports other names: rebuilt, it matches this list.
+  const missing = NATIVE_SYMBOLS.filter((name) => typeof addon[name] !== 'function');
+  if (typeof addon.info !== 'function' || missing.length > 0) {
+    return { available: false, reason: `the built addon lacks ${missing.join(', ') || 'info'} (built from older sources); rebuild it with: pnpm --filter @mmft/native-kernels build:native` };
+  }
   const { isa, hardwareThreads } = addon.info();
   const threads = threadsFromEnv(hardwareThreads);
   const fusedThreads = (elements: number) => (elements >= FUSED_PARALLEL_MIN_ELEMENTS ? threads : 1);
+  const mask = (o: SoftmaxOperands) => o.mask ?? { offset: 0, batch: 0, head: 0, row: 0 };
   const kernels: NativeKernels = {
     isa,
     threads,
-    gemm: (heap, batches, m, n, k, a, b, cOffset) =>
-      addon.gemm(heap, batches, m, n, k, a.offset, a.batch, a.row, a.col, b.offset, b.batch, b.row, b.col, cOffset, threads),
-    layerNorm: (heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps) =>
-      addon.layerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, fusedThreads(rows * cols)),
-    layerNormGrad: (heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps) =>
-      addon.layerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, fusedThreads(rows * cols)),
-    adamwUpdate: (heap, inputs, outputs, n, { lr, beta1, beta2, eps, weightDecay, step }) =>
+    MmftGemm: (heap, batches, m, n, k, a, b, cOffset) =>
+      addon.MmftGemm(heap, batches, m, n, k, a.offset, a.batch, a.row, a.col, b.offset, b.batch, b.row, b.col, cOffset, threads),
+    MmftLayerNorm: (heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps) =>
+      addon.MmftLayerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, fusedThreads(rows * cols)),
+    MmftLayerNormGrad: (heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps) =>
+      addon.MmftLayerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, fusedThreads(rows * cols)),
+    MmftAdamWUpdate: (heap, inputs, outputs, n, { lr, beta1, beta2, eps, weightDecay, step }) =>
       // The coefficients exactly as backend-tfjs's adamw_impl.ts computes them, so both paths agree.
-      addon.adamwUpdate(
+      addon.MmftAdamWUpdate(
         heap, inputs.p, inputs.g, inputs.m, inputs.v, outputs.p, outputs.m, outputs.v, n,
         beta1, beta2, 1 - beta1, 1 - beta2, eps, 1 - lr * weightDecay, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step), fusedThreads(n),
       ),
-  };
-  const mask = (o: SoftmaxOperands) => o.mask ?? { offset: 0, batch: 0, head: 0, row: 0 };
-  const rowKernels = {
-    sumRows: (heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number) =>
-      addon.sumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
-    addRepeated: (heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number) =>
-      addon.addRepeated(heap, aOffset, bOffset, outOffset, n, m, fusedThreads(n)),
-    sumOfSquares: (heap: Float32Array, offsets: Float64Array, sizes: Float64Array) => addon.sumOfSquares(heap, offsets, sizes, threads),
-    quickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.quickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
-    quickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
-      addon.quickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),
-    softmax: (heap: Float32Array, xOffset: number, yOffset: number, o: SoftmaxOperands) => {
+    MmftSumRows: (heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number) =>
+      addon.MmftSumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
+    MmftAddRepeated: (heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number) =>
+      addon.MmftAddRepeated(heap, aOffset, bOffset, outOffset, n, m, fusedThreads(n)),
+    MmftSumOfSquares: (heap: Float32Array, offsets: Float64Array, sizes: Float64Array) => addon.MmftSumOfSquares(heap, offsets, sizes, threads),
+    MmftQuickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.MmftQuickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
+    MmftQuickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
+      addon.MmftQuickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),
+    MmftSoftmax: (heap: Float32Array, xOffset: number, yOffset: number, o: SoftmaxOperands) => {
       const m = mask(o);
-      addon.softmax(heap, xOffset, m.offset, yOffset, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0, o.minValue,
+      addon.MmftSoftmax(heap, xOffset, m.offset, yOffset, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0, o.minValue,
         fusedThreads(o.batch * o.heads * o.rows * o.cols));
     },
-    softmaxGrad: (heap: Float32Array, at: { dy: number; y: number; x: number; dx: number }, o: SoftmaxOperands) => {
+    MmftSoftmaxGrad: (heap: Float32Array, at: { dy: number; y: number; x: number; dx: number }, o: SoftmaxOperands) => {
       const m = mask(o);
-      addon.softmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
+      addon.MmftSoftmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
         o.minValue, fusedThreads(o.batch * o.heads * o.rows * o.cols));
     },
-    attention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; context: number }, o: AttentionOperands) =>
-      addon.attention(heap, at.q, at.k, at.v, at.mask, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
+    MmftAttention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; context: number }, o: AttentionOperands) =>
+      addon.MmftAttention(heap, at.q, at.k, at.v, at.mask, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
         o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
-    attentionGrad: (
+    MmftAttentionGrad: (
       heap: Float32Array,
       at: { dContext: number; q: number; k: number; v: number; mask: number; dq: number; dk: number; dv: number },
       o: AttentionOperands,
     ) =>
-      addon.attentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
+      addon.MmftAttentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
         o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
   };
-  // An addon built before these kernels existed lacks them; callers check for each by name.
-  return { available: true, kernels: typeof addon.attention === 'function' ? { ...kernels, ...rowKernels } : kernels };
+  return { available: true, kernels };
 }
 
 /**
@@ -303,7 +265,7 @@ function load(): NativeKernelsStatus {
  *
  * @example
  * const status = nativeKernelsStatus();
- * if (status.available) status.kernels.gemm(...);
+ * if (status.available) status.kernels.MmftGemm(...);
  */
 export function nativeKernelsStatus(): NativeKernelsStatus {
   return (cached ??= load());

@@ -5,12 +5,12 @@
 // row, nothing written outside the outputs, and bounds checks. Skipped, with the reason printed,
 // when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
-import { FUSED_PARALLEL_MIN_ELEMENTS, nativeKernelsStatus, type NativeKernels, type SoftmaxOperands } from './index';
+import { FUSED_PARALLEL_MIN_ELEMENTS, nativeKernelsStatus, type SoftmaxOperands } from './index';
 import { expectClose, expectNothingPast, layout, values } from './heap.test-helper';
 
 const status = nativeKernelsStatus();
 if (!status.available) console.warn(`native row kernels not tested: ${status.reason}`);
-const kernels = status.available && typeof status.kernels.sumRows === 'function' ? (status.kernels as Required<NativeKernels>) : undefined;
+const kernels = status.available ? status.kernels : undefined;
 const maybe = kernels ? describe : describe.skip;
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-1.702 * v));
@@ -24,7 +24,7 @@ maybe('native sumRows', () => {
   ])('%i × %i', (rows, cols) => {
     const x = values(rows * cols, rows + cols, 2);
     const { heap, at } = layout([x, cols]);
-    kernels!.sumRows(heap, at[0]!, at[1]!, rows, cols);
+    kernels!.MmftSumRows(heap, at[0]!, at[1]!, rows, cols);
     const expected = new Float64Array(cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[c]! += x[r * cols + c]!;
     expectClose(heap.subarray(at[1]!, at[1]! + cols), expected, 1e-6);
@@ -33,7 +33,7 @@ maybe('native sumRows', () => {
 
   test('zero rows write zeros', () => {
     const { heap, at } = layout([0, 4]);
-    kernels!.sumRows(heap, at[0]!, at[1]!, 0, 4);
+    kernels!.MmftSumRows(heap, at[0]!, at[1]!, 0, 4);
     expect(Array.from(heap.subarray(at[1]!, at[1]! + 4))).toEqual([0, 0, 0, 0]);
   });
 });
@@ -49,7 +49,7 @@ maybe('native addRepeated', () => {
     const a = values(n, 5, 3);
     const b = values(m, 6, 2);
     const { heap, at } = layout([a, b, n]);
-    kernels!.addRepeated(heap, at[0]!, at[1]!, at[2]!, n, m);
+    kernels!.MmftAddRepeated(heap, at[0]!, at[1]!, at[2]!, n, m);
     const got = heap.subarray(at[2]!, at[2]! + n);
     expect(got.every((v, i) => v === Math.fround(a[i]! + b[i % m]!))).toBe(true);
     expectNothingPast(heap, at[2]! + n);
@@ -57,8 +57,8 @@ maybe('native addRepeated', () => {
 
   test('m must divide n, and bounds are checked', () => {
     const heap = new Float32Array(40);
-    expect(() => kernels!.addRepeated(heap, 0, 10, 20, 10, 3)).toThrow(/multiple/);
-    expect(() => kernels!.addRepeated(heap, 0, 10, 32, 10, 5)).toThrow(/past the end/);
+    expect(() => kernels!.MmftAddRepeated(heap, 0, 10, 20, 10, 3)).toThrow(/multiple/);
+    expect(() => kernels!.MmftAddRepeated(heap, 0, 10, 32, 10, 5)).toThrow(/past the end/);
   });
 });
 
@@ -70,17 +70,17 @@ maybe('native sumOfSquares', () => {
   ])('sizes %j', (sizes) => {
     const parts = sizes.map((n, i) => values(n, i + 1, 2));
     const { heap, at } = layout(parts);
-    const got = kernels!.sumOfSquares(heap, Float64Array.from(at), Float64Array.from(sizes));
+    const got = kernels!.MmftSumOfSquares(heap, Float64Array.from(at), Float64Array.from(sizes));
     const expected = parts.reduce((s, p) => s + p.reduce((t, v) => t + v * v, 0), 0);
     expect(Math.abs(got - expected)).toBeLessThanOrEqual(1e-12 * Math.max(1, expected));
   });
 
   test('no arrays sum to 0; bad arguments throw', () => {
     const heap = new Float32Array(16);
-    expect(kernels!.sumOfSquares(heap, new Float64Array(0), new Float64Array(0))).toBe(0);
-    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(10), Float64Array.of(8))).toThrow(/past the end/);
-    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(0, 1), Float64Array.of(2))).toThrow(/differ in length/);
-    expect(() => kernels!.sumOfSquares(heap, Float64Array.of(0.5), Float64Array.of(2))).toThrow(/past the end/);
+    expect(kernels!.MmftSumOfSquares(heap, new Float64Array(0), new Float64Array(0))).toBe(0);
+    expect(() => kernels!.MmftSumOfSquares(heap, Float64Array.of(10), Float64Array.of(8))).toThrow(/past the end/);
+    expect(() => kernels!.MmftSumOfSquares(heap, Float64Array.of(0, 1), Float64Array.of(2))).toThrow(/differ in length/);
+    expect(() => kernels!.MmftSumOfSquares(heap, Float64Array.of(0.5), Float64Array.of(2))).toThrow(/past the end/);
   });
 });
 
@@ -91,8 +91,8 @@ maybe('native quickGelu', () => {
     if (n > 1) x[1] = 100; // σ saturates at 1
     const dy = values(n, n + 1);
     const { heap, at } = layout([x, dy, n, n]);
-    kernels!.quickGelu(heap, at[0]!, at[2]!, n);
-    kernels!.quickGeluGrad(heap, at[1]!, at[0]!, at[3]!, n);
+    kernels!.MmftQuickGelu(heap, at[0]!, at[2]!, n);
+    kernels!.MmftQuickGeluGrad(heap, at[1]!, at[0]!, at[3]!, n);
     const y = Float64Array.from(x, (v) => v * sigmoid(v));
     const dx = Float64Array.from(x, (v, i) => {
       const s = sigmoid(v);
@@ -133,8 +133,8 @@ maybe('native softmax', () => {
     const x = values(size, o.cols, 8);
     const dy = values(size, o.cols + 1);
     const { heap, at } = layout([x, dy, size, size]);
-    kernels!.softmax(heap, at[0]!, at[2]!, o);
-    kernels!.softmaxGrad(heap, { dy: at[1]!, y: at[2]!, x: at[0]!, dx: at[3]! }, o);
+    kernels!.MmftSoftmax(heap, at[0]!, at[2]!, o);
+    kernels!.MmftSoftmaxGrad(heap, { dy: at[1]!, y: at[2]!, x: at[0]!, dx: at[3]! }, o);
     const y = referenceSoftmax(x, undefined, o);
     expectClose(heap.subarray(at[2]!, at[2]! + size), y, 2e-6);
     expectClose(heap.subarray(at[3]!, at[3]! + size), referenceSoftmaxGrad(dy, y, x, undefined, o), 2e-6);
@@ -153,8 +153,8 @@ maybe('native softmax', () => {
     const dy = values(size, 8);
     const { heap, at } = layout([x, dy, mask, size, size]);
     const o: SoftmaxOperands = { ...o0, mask: { offset: at[2]!, batch: o0.rows * o0.cols, head: 0, row: o0.cols }, minValue: MIN };
-    kernels!.softmax(heap, at[0]!, at[3]!, o);
-    kernels!.softmaxGrad(heap, { dy: at[1]!, y: at[3]!, x: at[0]!, dx: at[4]! }, o);
+    kernels!.MmftSoftmax(heap, at[0]!, at[3]!, o);
+    kernels!.MmftSoftmaxGrad(heap, { dy: at[1]!, y: at[3]!, x: at[0]!, dx: at[4]! }, o);
     const y = referenceSoftmax(x, mask, o);
     const y32 = heap.subarray(at[3]!, at[3]! + size);
     expectClose(y32, y, 2e-6);
@@ -167,10 +167,10 @@ maybe('native softmax', () => {
 
   test('bounds are checked', () => {
     const heap = new Float32Array(64);
-    expect(() => kernels!.softmax(heap, 0, 32, { batch: 1, heads: 1, rows: 4, cols: 9, minValue: 0 })).toThrow(/past the end/);
-    expect(() => kernels!.softmax(heap, 0, 16, { batch: 1, heads: 2, rows: 2, cols: 4, mask: { offset: 60, batch: 0, head: 0, row: 4 }, minValue: 0 })).toThrow(/past the end/);
-    expect(() => kernels!.sumRows(heap, 0, 62, 4, 4)).toThrow(/past the end/);
-    expect(() => kernels!.quickGelu(heap, 0, 40, 32)).toThrow(/past the end/);
+    expect(() => kernels!.MmftSoftmax(heap, 0, 32, { batch: 1, heads: 1, rows: 4, cols: 9, minValue: 0 })).toThrow(/past the end/);
+    expect(() => kernels!.MmftSoftmax(heap, 0, 16, { batch: 1, heads: 2, rows: 2, cols: 4, mask: { offset: 60, batch: 0, head: 0, row: 4 }, minValue: 0 })).toThrow(/past the end/);
+    expect(() => kernels!.MmftSumRows(heap, 0, 62, 4, 4)).toThrow(/past the end/);
+    expect(() => kernels!.MmftQuickGelu(heap, 0, 40, 32)).toThrow(/past the end/);
   });
 });
 

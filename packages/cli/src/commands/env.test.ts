@@ -6,11 +6,13 @@ import { resetBackendSelection } from '@mmft/backend-tfjs';
 import { createCliContext } from '../context';
 import { envCommand, type EnvReport } from './env';
 import { nativeKernelsStatus } from '@mmft/backend-tfjs';
+import { AdamWUpdate, Attention, AttentionGrad, LayerNorm, LayerNormGrad, Linear, LinearGradInput, LinearGradWeight, LinearNoBias, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, SumOfSquares } from '@mmft/core/kernels';
+import { Add, BatchMatMul, Cast, GatherV2, Identity, Sum, UnsortedSegmentSum } from '@tensorflow/tfjs-core';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
-const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
-  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad',
-    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'MmftSumOfSquares', 'Add'] : [])];
+const WASM_OVERRIDES = [BatchMatMul, Sum, Identity, Cast, GatherV2, UnsortedSegmentSum, LayerNorm, LayerNormGrad, AdamWUpdate,
+  ...(nativeKernelsStatus().available ? [QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad, Attention, AttentionGrad,
+    Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares, Add] : [])];
 
 async function runEnv(argv: string[]): Promise<{ stdout: string; error?: unknown }> {
   const stdout = new PassThrough();
@@ -79,8 +81,8 @@ describe('mmft env', () => {
     if (nativeKernelsStatus().available) {
       expect(report.native.inUse).toBe(true);
       // Those that run on it whenever it is built, and the fused kernels that exist only with it.
-      expect(report.native.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Sum', 'MmftLayerNorm', 'MmftAdamWUpdate', 'MmftAttention', 'Add']));
-      expect(report.native.kernels).not.toContain('GatherV2'); // a JavaScript override
+      expect(report.native.kernels).toEqual(expect.arrayContaining([BatchMatMul, Sum, LayerNorm, AdamWUpdate, Attention, Add]));
+      expect(report.native.kernels).not.toContain(GatherV2); // a JavaScript override
       expect(report.native.kernels.every((k) => report.backend.capabilities.kernelOverrides.includes(k))).toBe(true);
       expect(stdout).toContain(`native      C++ kernels (${report.native.kernels.join(', ')}) on ${report.native.isa}`);
     } else {

@@ -6,23 +6,18 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '../errors';
+import { Gelu, QuickGelu, runFused } from '../kernels';
 
 /** An elementwise function on tensors. */
 export type Activation = (x: tf.Tensor) => tf.Tensor;
 
-/** Fused kernel names (input x, float32): core calls them, a backend plugin registers them. */
-export const GELU_KERNEL = 'MmftGelu';
-export const QUICK_GELU_KERNEL = 'MmftQuickGelu';
-
-/** Run `kernelName` on x when the active backend registers it, else undefined. */
-function fused(kernelName: string, x: tf.Tensor): tf.Tensor | undefined {
-  if (x.dtype !== 'float32' || tf.getKernel(kernelName, tf.getBackend()) === undefined) return undefined;
-  return tf.engine().runKernel<tf.Tensor>(kernelName, { x });
-}
+/** Run the fused `kernelName` on float32 x when the active backend registers it, else undefined. */
+const fused = (kernelName: typeof Gelu | typeof QuickGelu, x: tf.Tensor): tf.Tensor | undefined =>
+  x.dtype === 'float32' ? runFused(kernelName, { x }) : undefined;
 
 /** GELU, exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
 export const gelu: Activation = (x) =>
-  fused(GELU_KERNEL, x) ?? tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+  fused(Gelu, x) ?? tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 
 /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (gelu_new / gelu_pytorch_tanh). */
 export const geluTanh: Activation = (x) =>
@@ -32,7 +27,7 @@ export const geluTanh: Activation = (x) =>
   });
 
 /** CLIP's fast approximation x·σ(1.702·x). */
-export const quickGelu: Activation = (x) => fused(QUICK_GELU_KERNEL, x) ?? tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
+export const quickGelu: Activation = (x) => fused(QuickGelu, x) ?? tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
 
 /** max(0, x). */
 export const relu: Activation = (x) => tf.relu(x);

@@ -12,8 +12,8 @@ import { Linear } from './linear';
 import { extendMaskForPrefix, MASK_MIN } from './masks';
 import { Module } from './module';
 import { repeatBatch } from './repeat-batch';
-import { isRegistered } from './fused-kernel';
-import { ATTENTION_KERNEL, maskedSoftmax } from './softmax';
+import { Attention, isRegistered, runFused } from '../kernels';
+import { maskedSoftmax } from './softmax';
 
 /** Child names of the four projections. */
 export interface AttentionProjectionNames {
@@ -122,7 +122,7 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   private fusable(q: tf.Tensor, mask: tf.Tensor | undefined, keys: number): boolean {
     const dropout = this.child<Dropout>('dropout');
     return (
-      isRegistered(ATTENTION_KERNEL) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
+      isRegistered(Attention) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
       (!mask || (mask.dtype === 'float32' && mask.shape[3] === keys))
     );
   }
@@ -134,7 +134,8 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   private fusedCore(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
     const m = mask ?? tf.zeros([1, 1, 1, k.shape[1]!]);
     const attrs = { numHeads: this.numHeads, scale: this.scale, minValue: MASK_MIN };
-    return tf.engine().runKernel<tf.Tensor>(ATTENTION_KERNEL, { q, k, v, mask: m }, attrs);
+    // fusable() checked that the backend registers it.
+    return runFused(Attention, { q, k, v, mask: m }, attrs)!;
   }
 
   /** The same with tfjs's ops: q scaled (as HF CLIPAttention), per-head products, masked softmax, dropout, heads merged. */

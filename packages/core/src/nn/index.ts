@@ -3,15 +3,15 @@
 
 export { Module, type AnyModule } from './module';
 export { ModuleList } from './module-list';
-export { LINEAR_KERNEL, LINEAR_NO_BIAS_KERNEL, Linear, type LinearOptions } from './linear';
-export { isRegistered } from './fused-kernel';
+export { Linear, type LinearOptions } from './linear';
+export { isRegistered, runFused } from '../kernels';
 export { repeatBatch } from './repeat-batch';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { ACTIVATIONS, getActivation, gelu, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
-export { ATTENTION_KERNEL, MASKED_SOFTMAX_KERNEL, SOFTMAX_KERNEL, maskedSoftmax } from './softmax';
+export { maskedSoftmax } from './softmax';
 export {
   MultiHeadAttention,
   type AttentionInputs,

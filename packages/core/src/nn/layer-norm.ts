@@ -6,14 +6,9 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '../errors';
+import { LayerNorm as LayerNormKernel, runFused } from '../kernels';
 import { ones, zeros } from './init';
 import { Module } from './module';
-
-/**
- * Name of the fused LayerNorm kernel (inputs x, gamma, beta; attr eps). Core only calls it; a
- * backend plugin registers it (and its gradient) with tfjs-core's registerKernel.
- */
-export const LAYER_NORM_KERNEL = 'MmftLayerNorm';
 
 /**
  * (x − mean) / √(var + eps) · weight + bias over the last axis: the fused kernel when the active
@@ -23,8 +18,9 @@ export const LAYER_NORM_KERNEL = 'MmftLayerNorm';
  * const y = layerNorm(x, weight, bias, 1e-5);
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
-  const fused = x.dtype === 'float32' && weight.dtype === 'float32' && bias.dtype === 'float32' && tf.getKernel(LAYER_NORM_KERNEL, tf.getBackend()) !== undefined;
-  if (fused) return tf.engine().runKernel<tf.Tensor>(LAYER_NORM_KERNEL, { x, gamma: weight, beta: bias }, { eps });
+  const float32 = x.dtype === 'float32' && weight.dtype === 'float32' && bias.dtype === 'float32';
+  const fused = float32 ? runFused(LayerNormKernel, { x, gamma: weight, beta: bias }, { eps }) : undefined;
+  if (fused) return fused;
   return tf.tidy(() => tf.add(tf.mul(normalize(x, eps), weight), bias));
 }
 

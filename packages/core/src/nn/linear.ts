@@ -6,13 +6,9 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '../errors';
-import { isRegistered } from './fused-kernel';
+import { Linear as LinearKernel, LinearNoBias, runFused } from '../kernels';
 import { fanInUniform, type Initializer } from './init';
 import { Module } from './module';
-
-/** Fused kernel names (inputs x [..., in], weight [out, in] and bias [out]; output [..., out]). */
-export const LINEAR_KERNEL = 'MmftLinear';
-export const LINEAR_NO_BIAS_KERNEL = 'MmftLinearNoBias';
 
 /** Options of `Linear`. */
 export interface LinearOptions {
@@ -67,9 +63,9 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
         `its last dimension must be ${this.inFeatures}`,
     );
     const bias = this.bias;
-    const kernel = bias ? LINEAR_KERNEL : LINEAR_NO_BIAS_KERNEL;
-    if (x.dtype === 'float32' && this.weight.dtype === 'float32' && isRegistered(kernel)) {
-      return tf.engine().runKernel<tf.Tensor>(kernel, bias ? { x, weight: this.weight, bias } : { x, weight: this.weight });
+    if (x.dtype === 'float32' && this.weight.dtype === 'float32') {
+      const fused = bias ? runFused(LinearKernel, { x, weight: this.weight, bias }) : runFused(LinearNoBias, { x, weight: this.weight });
+      if (fused) return fused;
     }
     return tf.tidy(() => {
       const x2d = tf.reshape(x, [-1, this.inFeatures]);

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "gemm.h"
-#include "rows.h"
+#include "pool.h"
+#include "softmax.h"
 
 namespace mmft {
 namespace {

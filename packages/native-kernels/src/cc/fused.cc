@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "gemm.h"
+#include "pool.h"
 
 // The 64-byte vector helpers are always inlined into their callers, so no vector crosses a call
 // boundary and the ABI note GCC gives for them in the baseline clone does not apply.

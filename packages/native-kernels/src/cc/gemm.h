@@ -1,7 +1,6 @@
 // Batched single-precision GEMM on strided operands, split over a few threads. See gemm.cc.
 #pragma once
 #include <cstdint>
-#include <functional>
 
 namespace mmft {
 
@@ -24,12 +23,6 @@ void gemm(int batches, int m, int n, int k, Operand a, Operand b, float* c, int 
  * K×N (strided; `batch` is ignored), C is M×N with rows `ldc` floats apart.
  */
 void gemmSerial(int m, int n, int k, Operand a, Operand b, float* c, int64_t ldc);
-
-/**
- * Run job(0 … threads−1) on the persistent pool (job(0) on the calling thread) and wait for all.
- * Not reentrant: call it from one thread (Node's main thread) only.
- */
-void runParallel(int threads, const std::function<void(int)>& job);
 
 /** Which micro-kernel the CPU got ("avx512", "avx2" or "generic"). */
 const char* kernelIsa();

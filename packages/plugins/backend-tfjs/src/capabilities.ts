@@ -3,9 +3,9 @@
 import * as os from 'node:os';
 import { env } from '@tensorflow/tfjs-core';
 import type { BackendCapabilities } from '@mmft/core';
-import { nativeKernelsStatus, type NativeKernels } from '@mmft/native-kernels';
+import { nativeKernelsStatus } from '@mmft/native-kernels';
 import type { EngineSpec } from './engines';
-import { KERNEL_OVERRIDES } from './kernels/register_overrides';
+import { KERNEL_OVERRIDES } from './kernels/install';
 
 function threadsOf(spec: EngineSpec): number {
   switch (spec.tfjsBackend) {
@@ -34,17 +34,6 @@ export function capabilitiesOf(spec: EngineSpec, kernelOverrides: readonly strin
     float16: false,
   };
 }
-
-// Overrides that take the addon's path whenever it is built, by the addon function they call
-// (kernels/wasm/BatchMatMul.ts, Sum.ts, LayerNorm.ts, LayerNormGrad.ts, AdamWUpdate.ts); the
-// others that use it say so with `needsNative` in kernels/register_overrides.ts.
-const NATIVE_WHEN_BUILT: Readonly<Record<string, keyof NativeKernels>> = {
-  'wasm/BatchMatMul': 'gemm',
-  'wasm/Sum': 'sumRows',
-  'wasm/MmftLayerNorm': 'layerNorm',
-  'wasm/MmftLayerNormGrad': 'layerNormGrad',
-  'wasm/MmftAdamWUpdate': 'adamwUpdate',
-};
 
 /** Whether the native addon does any of the selected engine's work, and which kernels. */
 export interface NativeKernelUse {
@@ -75,7 +64,8 @@ export function nativeKernelUse(engine: string, kernelOverrides: readonly string
   const has = (name: string): boolean => typeof (addon as unknown as Record<string, unknown>)[name] === 'function';
   const callers = new Set(
     (KERNEL_OVERRIDES[engine] ?? [])
-      .filter((o) => (o.needsNative?.every(has) ?? false) || (NATIVE_WHEN_BUILT[`${engine}/${o.kernelName}`] !== undefined && has(NATIVE_WHEN_BUILT[`${engine}/${o.kernelName}`]!)))
+      // The overrides list what they run on: only on the addon (needsNative), or on it where built (usesNative).
+      .filter((o) => (o.needsNative?.every(has) ?? false) || (o.usesNative?.every(has) ?? false))
       .map((o) => o.kernelName),
   );
   const kernels = kernelOverrides.filter((name) => callers.has(name));

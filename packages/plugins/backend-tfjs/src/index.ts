@@ -11,21 +11,10 @@ export { ENGINES, type EngineSpec, type ResolvedPackage } from './engines';
 export { probeEngines, type EngineProbe } from './probe';
 export { selectBackend, resetBackendSelection, currentBackendSelection } from './select';
 export { nativeKernelUse, type NativeKernelUse } from './capabilities';
-export {
-  installKernelOverrides,
-  removeKernelOverrides,
-  installedKernelOverrides,
-  KERNEL_OVERRIDES,
-  type InstallOptions,
-  type KernelOverride,
-  type OverrideContext,
-} from './kernels/register_overrides';
+export { installKernelOverrides, removeKernelOverrides, installedKernelOverrides, KERNEL_OVERRIDES } from './kernels/install';
+export type { InstallOptions, KernelOverride, OverrideContext } from './kernels/override';
 /** Whether the optional native kernels (multi-threaded GEMM) loaded here, and why not. */
 export { nativeKernelsStatus, type NativeKernelsStatus } from '@mmft/native-kernels';
-export {
-  BatchMatMul, AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
-  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, SumOfSquares, type AdamWUpdateAttrs, type AttentionAttrs, type LayerNormAttrs, type MaskedSoftmaxAttrs,
-} from './kernels/kernel_names';
 export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 
 const provides = [tfjsBackend];

@@ -7,11 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isMmftError, PluginRegistry } from '@mmft/core';
 import plugin, { resetBackendSelection, selectBackend, tfjsBackend, tfjsBackendConfigSchema } from './index';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
+import { AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, Linear, LinearGradInput, LinearGradWeight, LinearNoBias, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, SumOfSquares } from '@mmft/core/kernels';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
-const WASM_OVERRIDES = ['BatchMatMul', 'Sum', 'Identity', 'Cast', 'GatherV2', 'UnsortedSegmentSum', 'MmftLayerNorm', 'MmftLayerNormGrad', 'MmftAdamWUpdate',
-  ...(nativeKernelsStatus().available ? ['MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftSoftmax', 'MmftSoftmaxGrad', 'MmftMaskedSoftmax', 'MmftMaskedSoftmaxGrad', 'MmftAttention', 'MmftAttentionGrad',
-    'MmftLinear', 'MmftLinearNoBias', 'MmftLinearGradInput', 'MmftLinearGradWeight', 'MmftSumOfSquares', 'Add'] : [])];
+const WASM_OVERRIDES = [tf.BatchMatMul, tf.Sum, tf.Identity, tf.Cast, tf.GatherV2, tf.UnsortedSegmentSum, LayerNorm, LayerNormGrad, AdamWUpdate,
+  ...(nativeKernelsStatus().available ? [QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad, Attention, AttentionGrad,
+    Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares, tf.Add] : [])];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 
@@ -44,7 +45,7 @@ describe('tfjs backend selection', () => {
     const selection = await tfjsBackend.select(parse({ prefer: ['cpu'] }));
     expect(selection).toMatchObject({ name: 'cpu', reason: 'first in prefer (cpu)' });
     expect(tf.getBackend()).toBe('cpu');
-    expect(selection.capabilities.kernelOverrides).toEqual(['MmftLayerNorm', 'MmftLayerNormGrad', 'MmftQuickGelu', 'MmftQuickGeluGrad', 'MmftGelu', 'MmftGeluGrad', 'MmftAdamWUpdate']);
+    expect(selection.capabilities.kernelOverrides).toEqual([LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, Gelu, GeluGrad, AdamWUpdate]);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });
 

@@ -8,7 +8,7 @@ import { capabilitiesOf } from './capabilities';
 import type { TfjsBackendConfig } from './config';
 import { ENGINES } from './engines';
 import { probeEngines, defaultSearchPaths, type EngineProbe } from './probe';
-import { installKernelOverrides, removeKernelOverrides } from './kernels/register_overrides';
+import { installKernelOverrides, removeKernelOverrides } from './kernels/install';
 
 interface SelectionState {
   readonly key: string;

@@ -10,7 +10,7 @@ export { trainedLossParameters } from './loop/setup';
 export { AdamW, type AdamWOptions, type AdamWState, type ParamEntry } from './optim/adamw';
 export { paramEntries, excludedFromDecay } from './optim/param-groups';
 export { lrMultiplier, type ScheduleKind } from './optim/schedule';
-export { clipGradNorm, SUM_OF_SQUARES_KERNEL } from './optim/clip-grad';
+export { clipGradNorm } from './optim/clip-grad';
 export { readTrainerState, TRAINER_STATE_FILE, type TrainerState, type LogEntry } from './checkpoint/trainer-state';
 export { METRIC_ADAPTERS, type EvalChunk } from './eval/metric-adapters';
 export { TtyReporter } from './log/tty-reporter';

@@ -5,12 +5,7 @@
 // (@mmft/backend-tfjs does for wasm and cpu), else the ~13 elementwise ops below.
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '@mmft/core';
-
-/**
- * Name of the fused update kernel: inputs param, grad, expAvg, expAvgSq (float32, one shape);
- * attrs lr, beta1, beta2, eps, weightDecay, step; outputs the new [param, expAvg, expAvgSq].
- */
-export const ADAMW_UPDATE_KERNEL = 'MmftAdamWUpdate';
+import { AdamWUpdate, runFused } from '@mmft/core/kernels';
 
 /** One parameter the optimizer updates: its name (checkpoint key) and whether it decays. */
 export interface ParamEntry {
@@ -67,17 +62,17 @@ export class AdamW {
   /** One update with learning rate `lr`; parameters without a gradient are skipped (torch: grad is None). */
   step(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     const [beta1, beta2] = this.options.betas;
-    const fusedKernel = tf.getKernel(ADAMW_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
       const slot = this.slots.get(p.name)!;
       slot.step += 1;
-      if (fusedKernel && p.variable.dtype === 'float32' && g.dtype === 'float32') {
-        const weightDecay = p.decay ? this.options.weightDecay : 0;
-        const attrs = { lr, beta1, beta2, eps: this.options.eps, weightDecay, step: slot.step };
-        const inputs = { param: p.variable, grad: g, expAvg: slot.expAvg, expAvgSq: slot.expAvgSq };
-        const [param, m, v] = tf.engine().runKernel<tf.Tensor[]>(ADAMW_UPDATE_KERNEL, inputs, attrs);
+      const weightDecay = p.decay ? this.options.weightDecay : 0;
+      const attrs = { lr, beta1, beta2, eps: this.options.eps, weightDecay, step: slot.step };
+      const inputs = { param: p.variable, grad: g, expAvg: slot.expAvg, expAvgSq: slot.expAvgSq };
+      const fused = p.variable.dtype === 'float32' && g.dtype === 'float32' ? runFused(AdamWUpdate, inputs, attrs) : undefined;
+      if (fused) {
+        const [param, m, v] = fused;
         slot.expAvg.assign(m!);
         slot.expAvgSq.assign(v!);
         p.variable.assign(param!);

@@ -3,13 +3,11 @@
 // sum of squares runs as one fused kernel where the active backend registers it (@mmft/backend-tfjs
 // does for wasm with its native addon), else as a Square and a Sum per gradient and an AddN.
 import * as tf from '@tensorflow/tfjs-core';
-
-/** Fused kernel name (inputs: an array of float32 tensors; output: Σ g² as a float32 scalar). */
-export const SUM_OF_SQUARES_KERNEL = 'MmftSumOfSquares';
+import { runFused, SumOfSquares } from '@mmft/core/kernels';
 
 function sumOfSquares(grads: readonly tf.Tensor[]): tf.Tensor {
-  const fused = grads.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_OF_SQUARES_KERNEL, tf.getBackend()) !== undefined;
-  if (fused) return tf.engine().runKernel<tf.Tensor>(SUM_OF_SQUARES_KERNEL, grads as unknown as tf.NamedTensorMap);
+  const fused = grads.every((g) => g.dtype === 'float32') ? runFused(SumOfSquares, [...grads]) : undefined;
+  if (fused) return fused;
   return tf.addN(grads.map((g) => tf.sum(tf.square(g))));
 }
 

@@ -4,7 +4,7 @@
 // writing in place could change them. Math in ../fused/adamw_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { AdamWUpdate, type AdamWUpdateAttrs } from '../kernel_names';
+import { AdamWUpdate, type AdamWUpdateAttrs } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { adamwUpdate } from '../fused/adamw_impl';
 import { runOnCpu } from './fused_utils';

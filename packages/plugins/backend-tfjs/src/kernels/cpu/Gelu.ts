@@ -2,7 +2,7 @@
 // the four kernels of 0.5·x·(1 + erf(x/√2)). Math in ../fused/gelu_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { Gelu } from '../kernel_names';
+import { Gelu } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { geluForward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';

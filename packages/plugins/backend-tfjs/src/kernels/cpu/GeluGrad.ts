@@ -2,7 +2,7 @@
 // Math in ../fused/gelu_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { GeluGrad } from '../kernel_names';
+import { GeluGrad } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { geluBackward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';

@@ -2,7 +2,7 @@
 // instead of tf.moments + six elementwise kernels. Math in ../fused/layer_norm_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { LayerNorm, type LayerNormAttrs } from '../kernel_names';
+import { LayerNorm, type LayerNormAttrs } from '@mmft/core/kernels';
 import { assertLastAxisVectors } from '../fused/checks';
 import { layerNormForward } from '../fused/layer_norm_impl';
 import { runOnCpu } from './fused_utils';

@@ -2,7 +2,7 @@
 // over the rows (row statistics recomputed, not saved). Math in ../fused/layer_norm_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { LayerNormGrad, type LayerNormAttrs } from '../kernel_names';
+import { LayerNormGrad, type LayerNormAttrs } from '@mmft/core/kernels';
 import { assertLastAxisVectors, assertSameFloat32 } from '../fused/checks';
 import { layerNormBackward } from '../fused/layer_norm_impl';
 import { runOnCpu } from './fused_utils';

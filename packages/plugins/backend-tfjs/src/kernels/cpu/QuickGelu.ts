@@ -2,7 +2,7 @@
 // Multiply, Sigmoid, Multiply. Math in ../fused/gelu_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { QuickGelu } from '../kernel_names';
+import { QuickGelu } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { quickGeluForward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';

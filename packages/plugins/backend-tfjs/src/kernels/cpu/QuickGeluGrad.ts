@@ -2,7 +2,7 @@
 // Math in ../fused/gelu_impl.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { QuickGeluGrad } from '../kernel_names';
+import { QuickGeluGrad } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { quickGeluBackward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { AdamWUpdate, type AdamWUpdateAttrs } from '../kernel_names';
+import { AdamWUpdate, type AdamWUpdateAttrs } from '@mmft/core/kernels';
 import { expectClose, on, values, type Backend } from './test_utils';
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu, quickGelu, registerGradients, type Activation } from '@mmft/core/nn';
-import { Gelu, GeluGrad, QuickGelu, QuickGeluGrad } from '../kernel_names';
+import { Gelu, GeluGrad, QuickGelu, QuickGeluGrad } from '@mmft/core/kernels';
 import { expectClose, kernelsOf, on, values } from './test_utils';
 
 beforeAll(() => {

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LayerNorm as LayerNormModule } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { LayerNorm, LayerNormGrad } from '../kernel_names';
-import { installKernelOverrides, removeKernelOverrides } from '../register_overrides';
+import { LayerNorm, LayerNormGrad } from '@mmft/core/kernels';
+import { installKernelOverrides, removeKernelOverrides } from '../install';
 import { expectClose, kernelsOf, on, values, type Backend } from './test_utils';
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // (torch/optim/adamw.py, single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g;
 // v ← β2·v + (1−β2)·g²; p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). Shared by the wasm
 // and cpu AdamWUpdate kernels; arithmetic in float64, stored as float32.
-import type { AdamWUpdateAttrs } from '../kernel_names';
+import type { AdamWUpdateAttrs } from '@mmft/core/kernels';
 
 /** Writes the new parameter, first and second moments into `pOut`, `mOut`, `vOut` (may alias the inputs). */
 export function adamwUpdate(

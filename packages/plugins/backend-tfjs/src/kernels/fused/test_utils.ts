@@ -2,7 +2,7 @@
 // installed or not, and compare results within float32 tolerance.
 import { expect } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { installKernelOverrides } from '../register_overrides';
+import { installKernelOverrides } from '../install';
 
 export type Backend = 'cpu' | 'wasm';
 

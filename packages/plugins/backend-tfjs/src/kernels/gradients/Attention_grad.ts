@@ -4,7 +4,7 @@
 // over the axes the mask broadcasts along), so it is right rather than fast.
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { Attention, AttentionGrad, type AttentionAttrs } from '../kernel_names';
+import { Attention, AttentionGrad, type AttentionAttrs } from '@mmft/core/kernels';
 
 function maskGradient(dy: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Tensor, { numHeads, scale, minValue }: AttentionAttrs): Tensor {
   return tf.tidy(() => {

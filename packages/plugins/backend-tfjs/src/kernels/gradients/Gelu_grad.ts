@@ -1,6 +1,6 @@
 // Gradient of the Gelu fused kernel (as tfjs-core/src/gradients/*_grad.ts): one GeluGrad kernel.
 import { engine, type GradConfig, type Tensor } from '@tensorflow/tfjs-core';
-import { Gelu, GeluGrad } from '../kernel_names';
+import { Gelu, GeluGrad } from '@mmft/core/kernels';
 
 export const geluGradConfig: GradConfig = {
   kernelName: Gelu,

@@ -2,7 +2,7 @@
 // LayerNormGrad kernel yields dx, dgamma and dbeta. It runs when the gradient function is called,
 // inside the engine's backward scope, so the three live only as long as the composite path's.
 import { engine, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
-import { LayerNorm, LayerNormGrad } from '../kernel_names';
+import { LayerNorm, LayerNormGrad } from '@mmft/core/kernels';
 
 export const layerNormGradConfig: GradConfig = {
   kernelName: LayerNorm,

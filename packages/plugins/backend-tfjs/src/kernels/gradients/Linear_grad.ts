@@ -3,7 +3,7 @@
 // leading position. tfjs calls only the closures of inputs that need a gradient, so a frozen
 // layer (PEFT) computes dx alone.
 import { engine, reshape, sum, type GradConfig, type Tensor } from '@tensorflow/tfjs-core';
-import { Linear, LinearGradInput, LinearGradWeight, LinearNoBias } from '../kernel_names';
+import { Linear, LinearGradInput, LinearGradWeight, LinearNoBias } from '@mmft/core/kernels';
 
 function gradients(dy: Tensor, x: Tensor, weight: Tensor) {
   return {

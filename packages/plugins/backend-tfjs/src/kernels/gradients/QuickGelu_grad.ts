@@ -1,6 +1,6 @@
 // Gradient of the QuickGelu fused kernel (as tfjs-core/src/gradients/*_grad.ts): one QuickGeluGrad kernel.
 import { engine, type GradConfig, type Tensor } from '@tensorflow/tfjs-core';
-import { QuickGelu, QuickGeluGrad } from '../kernel_names';
+import { QuickGelu, QuickGeluGrad } from '@mmft/core/kernels';
 
 export const quickGeluGradConfig: GradConfig = {
   kernelName: QuickGelu,

@@ -2,7 +2,7 @@
 // Softmax_grad.ts): one SoftmaxGrad kernel each. The mask is a constant in attention, but its
 // gradient is given too (the logits' gradient summed over the axes the mask broadcasts along).
 import { backend_util, engine, reshape, sum, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
-import { MaskedSoftmax, MaskedSoftmaxGrad, Softmax, SoftmaxGrad } from '../kernel_names';
+import { MaskedSoftmax, MaskedSoftmaxGrad, Softmax, SoftmaxGrad } from '@mmft/core/kernels';
 
 export const softmaxGradConfig: GradConfig = {
   kernelName: Softmax,

@@ -5,7 +5,7 @@
 // (@mmft/native-kernels) when the native addon is built.
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { AdamWUpdate, type AdamWUpdateAttrs } from '../kernel_names';
+import { AdamWUpdate, type AdamWUpdateAttrs } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { adamwUpdate } from '../fused/adamw_impl';
 import { allNonEmpty, nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
@@ -16,11 +16,11 @@ function adamw(args: { inputs: Inputs; backend: BackendWasm; attrs: AdamWUpdateA
   const { inputs: { param, grad, expAvg, expAvgSq }, backend, attrs } = args;
   assertSameFloat32(AdamWUpdate, [param, grad, expAvg, expAvgSq]);
   const shape = param.shape;
-  const native = nativeFused('adamwUpdate');
+  const native = nativeFused(AdamWUpdate);
   if (native && allNonEmpty([param])) {
     const n = util.sizeFromShape(shape);
     return runOnHeapNative(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], (heap, [p, g, m, v], [p2, m2, v2]) =>
-      native.adamwUpdate(heap, { p: p!, g: g!, m: m!, v: v! }, { p: p2!, m: m2!, v: v2! }, n, attrs),
+      native.MmftAdamWUpdate(heap, { p: p!, g: g!, m: m!, v: v! }, { p: p2!, m: m2!, v: v2! }, n, attrs),
     );
   }
   return runOnHeap(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], ([p, g, m, v], [p2, m2, v2]) => adamwUpdate(p!, g!, m!, v!, p2!, m2!, v2!, attrs));

@@ -7,7 +7,7 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 import { registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { installedKernelOverrides, installKernelOverrides } from '../register_overrides';
+import { installedKernelOverrides, installKernelOverrides } from '../install';
 
 const status = nativeKernelsStatus();
 const maybe = status.available ? describe : describe.skip;

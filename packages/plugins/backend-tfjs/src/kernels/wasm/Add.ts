@@ -27,7 +27,7 @@ export function makeWasmAdd(stock: KernelConfig): KernelConfig {
 
   function add(args: KernelArgs): TensorInfo {
     const { inputs: { a, b }, backend } = args;
-    const native = nativeFused('addRepeated');
+    const native = nativeFused('MmftAddRepeated');
     if (!native || a.dtype !== 'float32' || b.dtype !== 'float32') return stockKernel(args);
     // Addition commutes: the larger operand is the one repeated over.
     const [large, small] = util.sizeFromShape(a.shape) >= util.sizeFromShape(b.shape) ? [a, b] : [b, a];
@@ -35,7 +35,7 @@ export function makeWasmAdd(stock: KernelConfig): KernelConfig {
     const m = util.sizeFromShape(small.shape);
     const fits = util.arraysEqual(a.shape, b.shape) || repeatsOver(small.shape, large.shape);
     if (!fits || n === 0 || m === 0) return stockKernel(args);
-    return runOnHeapNative(backend, [large, small], [large.shape], (heap, [lo, so], [out]) => native.addRepeated(heap, lo!, so!, out!, n, m))[0]!;
+    return runOnHeapNative(backend, [large, small], [large.shape], (heap, [lo, so], [out]) => native.MmftAddRepeated(heap, lo!, so!, out!, n, m))[0]!;
   }
 
   return { ...stock, kernelFunc: add as unknown as KernelFunc };

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
 import { resetBackendSelection, selectBackend } from '../../select';
 import { tfjsBackendConfigSchema } from '../../config';
-import { installKernelOverrides, removeKernelOverrides } from '../register_overrides';
+import { installKernelOverrides, removeKernelOverrides } from '../install';
 import { MIN_MACS_PER_SLICE_FOR_LOOP } from './BatchMatMul';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
 

@@ -4,10 +4,9 @@
 // optional native kernels (@mmft/native-kernels) every float32 product runs there, on the wasm
 // heap in place, on all cores; without them this kernel rewrites every call into calls that take
 // the XNNPACK path, then delegates to the stock kernel.
-import { broadcast_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { broadcast_util, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeKernels } from '@mmft/native-kernels';
-import type { BatchMatMulAttrs } from '../kernel_names';
 import { copyFloats, disposeAll, heapFloats, reshapeTo, transposeInner } from './kernel_utils';
 
 /**
@@ -76,7 +75,7 @@ function nativeBatchMatMul({ inputs: { a, b }, backend, attrs }: KernelArgs, nat
   // [B, M, K] × [K, N] with A untransposed: its rows are contiguous, so it is one [B·M, K] product.
   const merge = batchB === 1 && batchA > 1 && !attrs.transposeA;
   const [slices, rows] = merge ? [1, batchA * m] : [batches, m];
-  native.gemm(
+  native.MmftGemm(
     heap,
     slices,
     rows,

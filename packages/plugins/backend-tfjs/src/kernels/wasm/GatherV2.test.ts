@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { installKernelOverrides } from '../register_overrides';
+import { installKernelOverrides } from '../install';
 
 async function on<T>(backend: 'cpu' | 'wasm', run: () => T): Promise<T> {
   await tf.setBackend(backend);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { installKernelOverrides } from '../register_overrides';
+import { installKernelOverrides } from '../install';
 
 const offsetOf = (t: tf.Tensor): number => (tf.backend() as BackendWasm).getMemoryOffset(t.dataId);
 

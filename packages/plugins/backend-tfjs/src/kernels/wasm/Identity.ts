@@ -6,14 +6,13 @@
 // data id and counts a reference (tfjs-backend-cpu/src/kernels/Identity.ts), which is safe
 // because no kernel writes into its inputs (mmft's own kernels included: they all allocate their
 // outputs) and Variable.assign swaps data ids rather than writing. These do the same on wasm.
-import type { CastAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type IdentityArgs = { inputs: { x: TensorInfo }; backend: BackendWasm };
-type CastArgs = IdentityArgs & { attrs: CastAttrs };
 
 /** A new tensor info on the same data as `x` (one more reference, released by dispose). */
-function alias(x: TensorInfo, backend: BackendWasm): TensorInfo {
+export function alias(x: TensorInfo, backend: BackendWasm): TensorInfo {
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
@@ -28,20 +27,4 @@ export function makeWasmIdentity(stock: KernelConfig): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as (args: IdentityArgs) => TensorInfo;
   const identity = (args: IdentityArgs): TensorInfo => (args.inputs.x.dtype === 'string' ? stockKernel(args) : alias(args.inputs.x, args.backend));
   return { ...stock, kernelFunc: identity as unknown as KernelFunc };
-}
-
-/**
- * Wrap the stock wasm Cast: a cast to the tensor's own numeric dtype shares the data; every real
- * conversion goes to the stock kernel.
- *
- * @example
- * registerKernel(makeWasmCast(getKernel('Cast', 'wasm')));
- */
-export function makeWasmCast(stock: KernelConfig): KernelConfig {
-  const stockKernel = stock.kernelFunc as unknown as (args: CastArgs) => TensorInfo;
-  const cast = (args: CastArgs): TensorInfo => {
-    const { x } = args.inputs;
-    return args.attrs.dtype === x.dtype && x.dtype !== 'string' ? alias(x, args.backend) : stockKernel(args);
-  };
-  return { ...stock, kernelFunc: cast as unknown as KernelFunc };
 }

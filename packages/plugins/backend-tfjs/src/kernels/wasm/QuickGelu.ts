@@ -1,32 +1,22 @@
-// CLIP's quick_gelu x·σ(1.702·x) and its gradient (mmft fused kernels) for the wasm backend, in
+// CLIP's quick_gelu x·σ(1.702·x) (mmft fused kernel; its gradient in QuickGeluGrad.ts) for the wasm backend, in
 // C++ only (@mmft/native-kernels: a vectorised exp, split over cores). Without the addon they are
 // not installed and @mmft/core runs the composite ops: a JavaScript loop lost to wasm's own
 // vectorised Sigmoid and Multiply (docs/backends.md).
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { QuickGelu, QuickGeluGrad } from '../kernel_names';
+import { QuickGelu } from '@mmft/core/kernels';
 import { assertSameFloat32 } from '../fused/checks';
 import { nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
-import { quickGeluBackward, quickGeluForward } from '../fused/gelu_impl';
+import { quickGeluForward } from '../fused/gelu_impl';
 
 function quickGelu(args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo {
   const { inputs: { x }, backend } = args;
   assertSameFloat32(QuickGelu, [x]);
   const n = util.sizeFromShape(x.shape);
-  const native = nativeFused('quickGelu');
+  const native = nativeFused(QuickGelu);
   // Installed only with the addon; the loop serves a stale addon and empty tensors.
   if (!native || n === 0) return runOnHeap(backend, [x], [x.shape], ([xs], [y]) => quickGeluForward(xs!, y!))[0]!;
-  return runOnHeapNative(backend, [x], [x.shape], (heap, [xo], [yo]) => native.quickGelu(heap, xo!, yo!, n))[0]!;
-}
-
-function quickGeluGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backend: BackendWasm }): TensorInfo {
-  const { inputs: { dy, x }, backend } = args;
-  assertSameFloat32(QuickGeluGrad, [dy, x]);
-  const n = util.sizeFromShape(x.shape);
-  const native = nativeFused('quickGeluGrad');
-  if (!native || n === 0) return runOnHeap(backend, [dy, x], [x.shape], ([g, xs], [dx]) => quickGeluBackward(g!, xs!, dx!))[0]!;
-  return runOnHeapNative(backend, [dy, x], [x.shape], (heap, [go, xo], [dxo]) => native.quickGeluGrad(heap, go!, xo!, dxo!, n))[0]!;
+  return runOnHeapNative(backend, [x], [x.shape], (heap, [xo], [yo]) => native.MmftQuickGelu(heap, xo!, yo!, n))[0]!;
 }
 
 export const wasmQuickGelu: KernelConfig = { kernelName: QuickGelu, backendName: 'wasm', kernelFunc: quickGelu as unknown as KernelFunc };
-export const wasmQuickGeluGrad: KernelConfig = { kernelName: QuickGeluGrad, backendName: 'wasm', kernelFunc: quickGeluGrad as unknown as KernelFunc };

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { installKernelOverrides } from '../register_overrides';
+import { installKernelOverrides } from '../install';
 
 async function on<T>(backend: 'cpu' | 'wasm', run: () => T): Promise<T> {
   await tf.setBackend(backend);

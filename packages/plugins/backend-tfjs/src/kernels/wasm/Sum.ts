@@ -34,9 +34,9 @@ export function makeWasmSum(stock: KernelConfig): KernelConfig {
     const kept = x.shape.slice(lead);
     const cols = util.sizeFromShape(kept);
     const outShape = attrs.keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept;
-    const native = nativeFused('sumRows');
+    const native = nativeFused('MmftSumRows');
     if (native && rows * cols > 0) {
-      return runOnHeapNative(backend, [x], [outShape], (heap, [xo], [so]) => native.sumRows(heap, xo!, so!, rows, cols))[0]!;
+      return runOnHeapNative(backend, [x], [outShape], (heap, [xo], [so]) => native.MmftSumRows(heap, xo!, so!, rows, cols))[0]!;
     }
     const out = backend.makeOutput(outShape, 'float32');
     const values = backend.typedArrayFromHeap(x) as Float32Array; // after makeOutput: it may grow the heap

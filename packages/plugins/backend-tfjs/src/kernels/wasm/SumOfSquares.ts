@@ -5,7 +5,7 @@
 // Without the addon it is not installed and the trainer runs the composite ops.
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { SumOfSquares } from '../kernel_names';
+import { SumOfSquares } from '@mmft/core/kernels';
 import { heapFloats } from './kernel_utils';
 import { nativeFused } from './fused_utils';
 
@@ -18,7 +18,7 @@ function sumOfSquares(args: { inputs: TensorInfo[] | Record<string, TensorInfo>;
   const offsets = Float64Array.from(parts, (t) => backend.getMemoryOffset(t.dataId) / Float32Array.BYTES_PER_ELEMENT);
   const sizes = Float64Array.from(parts, (t) => util.sizeFromShape(t.shape));
   const heap = heapFloats(backend, out); // after makeOutput: allocating may grow the heap
-  const total = parts.length === 0 ? 0 : nativeFused('sumOfSquares')!.sumOfSquares(heap, offsets, sizes);
+  const total = parts.length === 0 ? 0 : nativeFused(SumOfSquares)!.MmftSumOfSquares(heap, offsets, sizes);
   (backend.typedArrayFromHeap(out) as Float32Array)[0] = total;
   return out;
 }

@@ -2,9 +2,8 @@
 // gradient of tf.gather (Embedding lookups) calls it, so without it nothing with an embedding
 // trains on wasm. Semantics of tfjs-backend-cpu/src/kernels/UnsortedSegmentSum.ts: out[s] = sum of
 // rows x[i] with segmentIds[i] == s, ids outside [0, numSegments) dropped. O(rows × width) in JS.
-import { util, type KernelConfig, type TensorInfo, type UnsortedSegmentSumAttrs, type UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';
+import { UnsortedSegmentSum, util, type KernelConfig, type TensorInfo, type UnsortedSegmentSumAttrs, type UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { UnsortedSegmentSum } from '../kernel_names';
 
 function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: BackendWasm; attrs: UnsortedSegmentSumAttrs }): TensorInfo {
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
@@ -30,7 +29,7 @@ function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: B
   return out;
 }
 
-/** Registered only where the backend lacks the kernel (see register_overrides.ts). */
+/** Registered only where the backend lacks the kernel (see install.ts). */
 export const wasmUnsortedSegmentSum: KernelConfig = {
   kernelName: UnsortedSegmentSum,
   backendName: 'wasm',

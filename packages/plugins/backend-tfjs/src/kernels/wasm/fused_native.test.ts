@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { AdamWUpdate, LayerNorm, LayerNormGrad, type AdamWUpdateAttrs } from '../kernel_names';
-import { installKernelOverrides } from '../register_overrides';
+import { AdamWUpdate, LayerNorm, LayerNormGrad, type AdamWUpdateAttrs } from '@mmft/core/kernels';
+import { installKernelOverrides } from '../install';
 import { adamwUpdate } from '../fused/adamw_impl';
 import { layerNormBackward, layerNormForward } from '../fused/layer_norm_impl';
 import { values } from '../fused/test_utils';
@@ -36,7 +36,7 @@ function expectRelClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
 
 describe('wasm fused kernels: native and JavaScript paths', () => {
   test('the native path is used exactly when the addon is available', () => {
-    for (const name of ['layerNorm', 'layerNormGrad', 'adamwUpdate'] as const) expect(nativeFused(name) !== undefined).toBe(status.available);
+    for (const name of [LayerNorm, LayerNormGrad, AdamWUpdate] as const) expect(nativeFused(name) !== undefined).toBe(status.available);
     if (!status.available) console.warn(`wasm fused kernels ran their JavaScript path: ${status.reason}`);
   });
 

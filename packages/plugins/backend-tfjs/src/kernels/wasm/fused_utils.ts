@@ -5,22 +5,20 @@
 // math runs there instead, on the same heap at the tensors' offsets (runOnHeapNative).
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { nativeKernelsStatus, type NativeKernels } from '@mmft/native-kernels';
+import { nativeKernelsStatus, type NativeKernels, type NativeSymbol } from '@mmft/native-kernels';
 import { heapFloats } from './kernel_utils';
 
-/** The native fused kernels mmft runs on the wasm heap when the addon provides them. */
-export type NativeFusedKernel = 'layerNorm' | 'layerNormGrad' | 'adamwUpdate' | 'sumRows' | 'addRepeated' | 'sumOfSquares' | 'quickGelu' | 'quickGeluGrad' | 'softmax' | 'softmaxGrad' | 'attention' | 'attentionGrad';
-
 /**
- * The native kernels when the addon loaded (not MMFT_NATIVE=0) and has `name` (an older build may
- * not); otherwise undefined and the caller runs its JavaScript loop.
+ * The native kernels when the addon loaded (not MMFT_NATIVE=0) and has the symbol `name` (the
+ * kernel's own name, @mmft/native-kernels' kernels.ts); otherwise undefined and the caller runs
+ * its JavaScript loop.
  *
  * @example
- * const native = nativeFused('layerNorm');
+ * const native = nativeFused(LayerNorm); // then native.MmftLayerNorm(heap, ...)
  */
-export function nativeFused<K extends NativeFusedKernel>(name: K): (NativeKernels & Required<Pick<NativeKernels, K>>) | undefined {
+export function nativeFused(name: NativeSymbol): NativeKernels | undefined {
   const status = nativeKernelsStatus();
-  return status.available && typeof status.kernels[name] === 'function' ? (status.kernels as NativeKernels & Required<Pick<NativeKernels, K>>) : undefined;
+  return status.available && typeof status.kernels[name] === 'function' ? status.kernels : undefined;
 }
 
 /**
@@ -46,7 +44,7 @@ export function runOnHeap(
  * offsets of `inputs` and outputs on it (for the native kernels, which bounds-check them).
  *
  * @example
- * const [y] = runOnHeapNative(backend, [x], [x.shape], (heap, [xo], [yo]) => native.layerNorm(heap, xo!, ...));
+ * const [y] = runOnHeapNative(backend, [x], [x.shape], (heap, [xo], [yo]) => native.MmftLayerNorm(heap, xo!, ...));
  */
 export function runOnHeapNative(
   backend: BackendWasm,

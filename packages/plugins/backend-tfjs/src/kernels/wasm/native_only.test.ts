@@ -9,8 +9,8 @@ import { nativeKernelsStatus } from '@mmft/native-kernels';
 import { causalMask, combineMasks, Linear as LinearModule, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
-import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax, SumOfSquares } from '../kernel_names';
-import { installKernelOverrides, installedKernelOverrides } from '../register_overrides';
+import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax, SumOfSquares } from '@mmft/core/kernels';
+import { installKernelOverrides, installedKernelOverrides } from '../install';
 import { values } from '../fused/test_utils';
 
 const NATIVE_ONLY = [QuickGelu, Softmax, MaskedSoftmax, Attention, Linear, LinearNoBias, SumOfSquares];

@@ -1,0 +1,142 @@
+// mmft's fused kernels, named once (as tfjs-core/src/kernel_names.ts names the stock ones): the
+// callers (@mmft/core's nn modules, the trainer's optimizer) run them by these names, and a
+// backend plugin (@mmft/backend-tfjs) registers kernels under the same names with tfjs-core's
+// registerKernel. tfjs has none of these kernels; where the active backend lacks one, the caller
+// runs its composite ops (runFused returns undefined). The native addon's symbols are these
+// names too (packages/native-kernels/src/kernels.ts). docs/backends.md has the table.
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
+/** LayerNorm over the last axis with affine weight: inputs x [..., D], gamma [D], beta [D]; output y like x. */
+export const LayerNorm = 'MmftLayerNorm';
+export type LayerNormInputs = { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+export interface LayerNormAttrs { eps: number }
+/** Backward of LayerNorm: inputs dy, x, gamma; outputs [dx, dgamma, dbeta]. */
+export const LayerNormGrad = 'MmftLayerNormGrad';
+export type LayerNormGradInputs = { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+export type LayerNormGradAttrs = LayerNormAttrs;
+
+/** x·σ(1.702·x) (CLIP's quick_gelu): input x; output like x. */
+export const QuickGelu = 'MmftQuickGelu';
+export type QuickGeluInputs = { x: TensorInfo };
+/** Backward of QuickGelu: inputs dy, x; output dx. */
+export const QuickGeluGrad = 'MmftQuickGeluGrad';
+export type QuickGeluGradInputs = { dy: TensorInfo; x: TensorInfo };
+
+/** Exact GELU x·Φ(x): input x; output like x. */
+export const Gelu = 'MmftGelu';
+export type GeluInputs = { x: TensorInfo };
+/** Backward of Gelu: inputs dy, x; output dx. */
+export const GeluGrad = 'MmftGeluGrad';
+export type GeluGradInputs = { dy: TensorInfo; x: TensorInfo };
+
+/** One AdamW step of one parameter: inputs param, grad, expAvg, expAvgSq; outputs [param, expAvg, expAvgSq]. */
+export const AdamWUpdate = 'MmftAdamWUpdate';
+export type AdamWUpdateInputs = { param: TensorInfo; grad: TensorInfo; expAvg: TensorInfo; expAvgSq: TensorInfo };
+export interface AdamWUpdateAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 0 for parameters that do not decay. */
+  weightDecay: number;
+  /** The step count after this update (1 on the first), for bias correction. */
+  step: number;
+}
+
+/** Softmax over the last axis: input logits; output y like logits. */
+export const Softmax = 'MmftSoftmax';
+export type SoftmaxInputs = { logits: TensorInfo };
+/** Backward of Softmax: inputs dy, y; output dlogits. */
+export const SoftmaxGrad = 'MmftSoftmaxGrad';
+export type SoftmaxGradInputs = { dy: TensorInfo; y: TensorInfo };
+
+/**
+ * Attention's masked softmax: softmax(max(logits + mask, minValue)) over the last axis. Inputs
+ * logits [B, H, T, S] and an additive mask broadcastable to it with S keys ([B|1, H|1, T|1, S]).
+ */
+export const MaskedSoftmax = 'MmftMaskedSoftmax';
+export type MaskedSoftmaxInputs = { logits: TensorInfo; mask: TensorInfo };
+export interface MaskedSoftmaxAttrs {
+  /** The clamp (@mmft/core's MASK_MIN): keeps fully masked rows finite. */
+  minValue: number;
+}
+/** Backward of MaskedSoftmax: inputs dy, y, logits, mask; output dlogits (zero where clamped). */
+export const MaskedSoftmaxGrad = 'MmftMaskedSoftmaxGrad';
+export type MaskedSoftmaxGradInputs = { dy: TensorInfo; y: TensorInfo; logits: TensorInfo; mask: TensorInfo };
+export type MaskedSoftmaxGradAttrs = MaskedSoftmaxAttrs;
+
+/**
+ * Multi-head attention core: inputs q [B, T, D], k and v [B, S, D], an additive mask
+ * [B|1, H|1, T|1, S]; output context [B, T, D] = softmax(max(q·kᵀ·scale + mask, minValue))·v per head.
+ */
+export const Attention = 'MmftAttention';
+export type AttentionInputs = { q: TensorInfo; k: TensorInfo; v: TensorInfo; mask: TensorInfo };
+export interface AttentionAttrs {
+  numHeads: number;
+  /** Multiplies the scores (1/√headDim). */
+  scale: number;
+  /** The clamp (@mmft/core's MASK_MIN). */
+  minValue: number;
+}
+/** Backward of Attention: inputs dy, q, k, v, mask; outputs [dq, dk, dv]. */
+export const AttentionGrad = 'MmftAttentionGrad';
+export type AttentionGradInputs = AttentionInputs & { dy: TensorInfo };
+export type AttentionGradAttrs = AttentionAttrs;
+
+/** A Linear layer y = x·Wᵀ + b: inputs x [..., in], weight [out, in], bias [out]; output [..., out]. */
+export const Linear = 'MmftLinear';
+export type LinearInputs = { x: TensorInfo; weight: TensorInfo; bias: TensorInfo };
+/** The same without a bias: inputs x, weight. */
+export const LinearNoBias = 'MmftLinearNoBias';
+export type LinearNoBiasInputs = { x: TensorInfo; weight: TensorInfo };
+/** dx = dy·W: inputs dy [..., out], weight [out, in]; output [..., in]. */
+export const LinearGradInput = 'MmftLinearGradInput';
+export type LinearGradInputInputs = { dy: TensorInfo; weight: TensorInfo };
+/** dW = dyᵀ·x over every leading position: inputs dy [..., out], x [..., in]; output [out, in]. */
+export const LinearGradWeight = 'MmftLinearGradWeight';
+export type LinearGradWeightInputs = { dy: TensorInfo; x: TensorInfo };
+
+/** Σ g² over any number of float32 tensors (inputs an array, as AddN's); output a float32 scalar. */
+export const SumOfSquares = 'MmftSumOfSquares';
+export type SumOfSquaresInputs = TensorInfo[];
+
+/** No attributes. */
+type NoAttrs = Record<never, never>;
+
+/**
+ * Every fused kernel by name: its inputs, attributes and whether it returns one tensor or several.
+ * runFused reads its types from here; a backend's kernel functions take the same inputs and attrs.
+ */
+export interface FusedKernelTable {
+  [LayerNorm]: { inputs: LayerNormInputs; attrs: LayerNormAttrs; outputs: 1 };
+  [LayerNormGrad]: { inputs: LayerNormGradInputs; attrs: LayerNormGradAttrs; outputs: 3 };
+  [QuickGelu]: { inputs: QuickGeluInputs; attrs: NoAttrs; outputs: 1 };
+  [QuickGeluGrad]: { inputs: QuickGeluGradInputs; attrs: NoAttrs; outputs: 1 };
+  [Gelu]: { inputs: GeluInputs; attrs: NoAttrs; outputs: 1 };
+  [GeluGrad]: { inputs: GeluGradInputs; attrs: NoAttrs; outputs: 1 };
+  [AdamWUpdate]: { inputs: AdamWUpdateInputs; attrs: AdamWUpdateAttrs; outputs: 3 };
+  [Softmax]: { inputs: SoftmaxInputs; attrs: NoAttrs; outputs: 1 };
+  [SoftmaxGrad]: { inputs: SoftmaxGradInputs; attrs: NoAttrs; outputs: 1 };
+  [MaskedSoftmax]: { inputs: MaskedSoftmaxInputs; attrs: MaskedSoftmaxAttrs; outputs: 1 };
+  [MaskedSoftmaxGrad]: { inputs: MaskedSoftmaxGradInputs; attrs: MaskedSoftmaxGradAttrs; outputs: 1 };
+  [Attention]: { inputs: AttentionInputs; attrs: AttentionAttrs; outputs: 1 };
+  [AttentionGrad]: { inputs: AttentionGradInputs; attrs: AttentionGradAttrs; outputs: 3 };
+  [Linear]: { inputs: LinearInputs; attrs: NoAttrs; outputs: 1 };
+  [LinearNoBias]: { inputs: LinearNoBiasInputs; attrs: NoAttrs; outputs: 1 };
+  [LinearGradInput]: { inputs: LinearGradInputInputs; attrs: NoAttrs; outputs: 1 };
+  [LinearGradWeight]: { inputs: LinearGradWeightInputs; attrs: NoAttrs; outputs: 1 };
+  [SumOfSquares]: { inputs: SumOfSquaresInputs; attrs: NoAttrs; outputs: 1 };
+}
+
+/** The name of one of mmft's fused kernels. */
+export type FusedKernelName = keyof FusedKernelTable;
+
+/** Every fused kernel name, in the table's order. */
+export const FUSED_KERNELS = [
+  LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, Gelu, GeluGrad, AdamWUpdate, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad,
+  Attention, AttentionGrad, Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares,
+] as const satisfies readonly FusedKernelName[];
+
+// A kernel added to the table but not to the list fails to compile here.
+const everyKernelListed: Exclude<FusedKernelName, (typeof FUSED_KERNELS)[number]> extends never ? true : never = true;
+void everyKernelListed;

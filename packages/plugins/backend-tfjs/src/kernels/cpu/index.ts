@@ -1,0 +1,24 @@
+// The cpu backend's kernel overrides: mmft's fused kernels in JavaScript (the backend's own kernels
+// are JavaScript too, so every fusion wins there), with their gradients. install.ts registers them.
+import { fusedKernel, type KernelOverride } from '../override';
+import { geluGradConfig } from '../gradients/Gelu_grad';
+import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
+import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
+import { cpuAdamWUpdate } from './AdamWUpdate';
+import { cpuGelu } from './Gelu';
+import { cpuGeluGrad } from './GeluGrad';
+import { cpuLayerNorm } from './LayerNorm';
+import { cpuLayerNormGrad } from './LayerNormGrad';
+import { cpuQuickGelu } from './QuickGelu';
+import { cpuQuickGeluGrad } from './QuickGeluGrad';
+
+/** The cpu overrides, in install order. */
+export const CPU_KERNELS: readonly KernelOverride[] = [
+  fusedKernel(cpuLayerNorm, { gradient: layerNormGradConfig }),
+  fusedKernel(cpuLayerNormGrad),
+  fusedKernel(cpuQuickGelu, { gradient: quickGeluGradConfig }),
+  fusedKernel(cpuQuickGeluGrad),
+  fusedKernel(cpuGelu, { gradient: geluGradConfig }),
+  fusedKernel(cpuGeluGrad),
+  fusedKernel(cpuAdamWUpdate),
+];
