@@ -62,7 +62,7 @@ describe('mmft env', () => {
   });
 
   // The addon serves only the wasm engine's overrides (packages/plugins/backend-tfjs/src/kernels/
-  // register_overrides.ts): the report says so for the others, whether or not it is built here.
+  // wasm/index.ts): the report says so for the others, whether or not it is built here.
   test.each([
     [['--prefer', 'cpu'], /the cpu engine runs JavaScript kernels only/],
     [['--prefer', 'wasm', '--no-overrides'], /kernel overrides are off/],
