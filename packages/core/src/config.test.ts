@@ -15,7 +15,7 @@ function failure(fn: () => unknown): MmftError {
     fn();
   } catch (error) {
     if (isMmftError(error)) return error;
-    throw new Error(`expected an MmftError, got ${String(error)}`);
+    throw new Error(`expected an MmftError, got ${String(error)}`, { cause: error });
   }
   throw new Error('expected an MmftError');
 }

@@ -2,7 +2,7 @@
 // provider with `type` (PEFT sections with `method`, as PEFT users say "peft method"); the rest of
 // the section is validated by that provider's own schema.
 import { z } from 'zod';
-import { KIND_SPECS, type KindSpec, type RecipeSectionSpec } from '../contracts/kind-specs';
+import { KIND_SPECS, type KindSpec } from '../contracts/kind-specs';
 import type { PluginKind } from '../contracts/kinds';
 import { recipePath } from './paths';
 import type { PathSegment } from './source-map';
@@ -14,8 +14,6 @@ const GROUP_DESCRIPTIONS: Readonly<Record<string, string>> = { data: 'datasets b
 const section = (key: 'type' | 'method', what: string) =>
   z.looseObject({ [key]: z.string().describe(`id of the ${what} plugin provider, e.g. as listed by \`mmft plugins\``) });
 
-const described = (spec: RecipeSectionSpec) => (spec.default === undefined ? spec.description : `${spec.description}; absent means ${spec.key}: ${spec.default}`);
-
 // Plugin-selected sections of the recipe shape, built from the kinds table in its order.
 function pluginSections(specs: readonly KindSpec[]): Record<string, z.ZodType> {
   const shape: Record<string, z.ZodType> = {};
@@ -24,14 +22,14 @@ function pluginSections(specs: readonly KindSpec[]): Record<string, z.ZodType> {
     for (const spec of kind.sections) {
       const [first, second] = spec.path;
       const selected = section(spec.key, kind.label);
-      if (second === undefined) shape[first] = selected.optional().describe(described(spec));
-      else if (second === '*') shape[first] = z.array(selected).optional().describe(described(spec));
+      if (second === undefined) shape[first] = selected.optional().describe(spec.description);
+      else if (second === '*') shape[first] = z.array(selected).optional().describe(spec.description);
       else {
         if (!groups[first]) {
           groups[first] = {};
           shape[first] = z.undefined(); // placeholder keeps the group at its first section's place
         }
-        groups[first]![second] = selected.optional().describe(described(spec));
+        groups[first]![second] = selected.optional().describe(spec.description);
       }
     }
   }
