@@ -5,7 +5,7 @@
 // follows core's output-folder rule: never --base or --adapter, a foreign folder only with --force.
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { architectureContext, checkOutputFolder, describeTrainable, loadAdapter, MmftError, readAdapterConfig } from '@mmft/core';
+import { architectureContext, checkOutputFolder, describeTrainable, loadAdapter, MmftError, parseConfig, readAdapterConfig } from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
 import type { CliContext } from '../context';
 
@@ -25,7 +25,7 @@ export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> 
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
-  if (backend) await backend.select(backend.configSchema.parse({}));
+  if (backend) await backend.select(parseConfig(backend, {}));
   const architecture = registry.resolveModelType(modelType, { source: path.join(base, 'config.json'), hint: 'load the plugin for this model with --plugin <package>' });
   const { peft_type: peftType } = await readAdapterConfig(adapter);
   const model = await architecture.fromPretrained(base, {}, architectureContext(registry));
