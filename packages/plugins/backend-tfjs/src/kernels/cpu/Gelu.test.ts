@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu, quickGelu, registerGradients, type Activation } from '@mmft/core/nn';
 import { Gelu, GeluGrad, QuickGelu, QuickGeluGrad } from '@mmft/core/kernels';
-import { expectClose, kernelsOf, on, values } from './test_utils';
+import { expectClose, kernelsOf, on, values } from '../fused/test_utils';
 
 beforeAll(() => {
   require('@tensorflow/tfjs-backend-cpu');

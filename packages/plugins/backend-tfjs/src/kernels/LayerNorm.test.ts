@@ -3,11 +3,11 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { LayerNorm as LayerNormModule } from '@mmft/core/nn';
-import { tfjsBackendConfigSchema } from '../../config';
-import { resetBackendSelection, selectBackend } from '../../select';
+import { tfjsBackendConfigSchema } from '../config';
+import { resetBackendSelection, selectBackend } from '../select';
 import { LayerNorm, LayerNormGrad } from '@mmft/core/kernels';
-import { installKernelOverrides, removeKernelOverrides } from '../install';
-import { expectClose, kernelsOf, on, values, type Backend } from './test_utils';
+import { installKernelOverrides, removeKernelOverrides } from './install';
+import { expectClose, kernelsOf, on, values, type Backend } from './fused/test_utils';
 
 beforeAll(async () => {
   resetBackendSelection();

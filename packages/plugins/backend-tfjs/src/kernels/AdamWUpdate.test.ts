@@ -2,10 +2,10 @@
 // the composite ops the trainer runs without it, over several steps; no leaks.
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { tfjsBackendConfigSchema } from '../../config';
-import { resetBackendSelection, selectBackend } from '../../select';
+import { tfjsBackendConfigSchema } from '../config';
+import { resetBackendSelection, selectBackend } from '../select';
 import { AdamWUpdate, type AdamWUpdateAttrs } from '@mmft/core/kernels';
-import { expectClose, on, values, type Backend } from './test_utils';
+import { expectClose, on, values, type Backend } from './fused/test_utils';
 
 beforeAll(async () => {
   resetBackendSelection();
