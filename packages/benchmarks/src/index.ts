@@ -3,7 +3,7 @@
 export { runBench, type BenchOptions } from './bench';
 export { BENCH_KINDS, SUITES, benchConfigSchema, type BenchConfig, type BenchKind, type SuiteName } from './suite/bench-config';
 export { EXPERIMENTS_DIR, loadExperiment, loadExperiments, type Experiment } from './suite/experiment';
-export { BENCH_PLUGINS, benchRegistry } from './suite/registry';
+export { BENCH_PLUGINS, benchRegistry, FIRST_PARTY_PLUGINS } from './suite/registry';
 export { runSuite, type SuiteOptions } from './suite/run-suite';
 export { quantile, summarize } from './suite/stats';
 export { clipShapeOf, trainStepFlops, type ClipShape, type TowerMode } from './suite/flops';

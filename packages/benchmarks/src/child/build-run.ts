@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError, type BackendSelection, type Loss, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
-import { AdamW, paramEntries, trainConfigSchema, trainedLossParameters, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
+import { trainedLossParameters } from '@mmft/objective-contrastive';
+import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
 
 /** HF CLIPModel names of the image tower (trainer-standard model/strategy.ts IMAGE_TOWER). */

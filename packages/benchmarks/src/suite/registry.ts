@@ -1,14 +1,16 @@
-// The plugin registry experiments are validated and run against: the first-party plugins a
-// benchmark needs, loaded by package name as the CLI loads its built-ins (packages/cli/src/context.ts).
-// Built here rather than imported from @mmft/cli so the CLI can depend on this package.
+// The plugin registry experiments are validated and run against: the first-party plugins, loaded
+// by package name as the CLI loads its built-ins (packages/cli/src/context.ts). The list lives
+// here, not in @mmft/cli, because the CLI depends on this package: both use FIRST_PARTY_PLUGINS.
 import { loadPluginExport, PluginRegistry } from '@mmft/core';
 
-/** Plugins every experiment may use. */
-export const BENCH_PLUGINS: readonly string[] = [
+/** First-party plugin packages: the CLI's built-ins and what every experiment may use. */
+export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/backend-tfjs',
+  '@mmft/data-jsonl',
   '@mmft/data-shapes',
   '@mmft/arch-clip',
   '@mmft/loss-contrastive',
+  '@mmft/objective-contrastive',
   '@mmft/trainer-standard',
   '@mmft/peft-lora',
   '@mmft/peft-adapter',
@@ -17,6 +19,9 @@ export const BENCH_PLUGINS: readonly string[] = [
   '@mmft/metric-vqa',
   '@mmft/metric-retrieval',
 ];
+
+/** Plugins every experiment may use. */
+export const BENCH_PLUGINS: readonly string[] = FIRST_PARTY_PLUGINS;
 
 /**
  * A fresh registry with the benchmark plugins.

@@ -8,6 +8,7 @@ export * from './loss';
 export * from './metric';
 export * from './metric-input';
 export * from './model';
+export * from './objective';
 export * from './peft';
 export * from './provider';
 export * from './resolver';

@@ -28,7 +28,7 @@ describe('the kinds table', () => {
       KIND_SPECS.flatMap((k) => k.sections.map((s) => `${s.path.join('.')}:${k.kind}:${s.key}`)),
     );
     const keys = Object.keys(RecipeShapeSchema.shape);
-    expect(keys).toEqual(['extends', 'name', 'description', 'plugins', 'seed', 'output_dir', 'backend', 'model', 'data', 'peft', 'loss', 'metrics', 'train', 'export']);
+    expect(keys).toEqual(['extends', 'name', 'description', 'plugins', 'seed', 'output_dir', 'backend', 'model', 'data', 'peft', 'loss', 'objective', 'metrics', 'train', 'export']);
     for (const spec of RECIPE_SECTIONS) expect(keys).toContain(spec.path[0]);
     expect(RecipeShapeSchema.safeParse({ data: { train: { type: 'x' } }, metrics: [{ type: 'm' }] }).success).toBe(true);
     expect(RecipeShapeSchema.safeParse({ data: { test: { type: 'x' } } }).success).toBe(false);

@@ -57,6 +57,11 @@ const TABLE: KindTable = {
     sections: [{ path: ['peft'], key: 'method', description: 'parameter-efficient method; absent means full fine-tuning' }],
   },
   loss: { token: token('Loss'), label: 'loss', sections: [{ path: ['loss'], key: 'type', description: 'training objective' }] },
+  objective: {
+    token: token('Objective'),
+    label: 'objective',
+    sections: [{ path: ['objective'], key: 'type', description: 'what the run trains for: collation, loss and evaluation (absent means contrastive)', default: 'contrastive' }],
+  },
   metric: { token: token('Metric'), label: 'metric', sections: [{ path: ['metrics', '*'], key: 'type', description: 'metrics computed at evaluation' }] },
   trainer: {
     token: token('Trainer'),

@@ -83,7 +83,7 @@ describe('every recipe section is strict', () => {
     expect(messageOf(() => validateRecipe(readRecipe(file), registry()))).toContain('train.zzzzzzzz: unknown key; valid keys: type, steps, lr (r.yaml:4)');
     const top = recipeFile([...TRAIN, 'zzzzzzzz: 1', '']);
     expect(messageOf(() => validateRecipe(readRecipe(top), registry()))).toContain(
-      'zzzzzzzz: unknown key; valid keys: extends, name, description, plugins, seed, output_dir, backend, model, data, peft, loss, metrics and 2 more (mmft schema lists them) (r.yaml:4)',
+      'zzzzzzzz: unknown key; valid keys: extends, name, description, plugins, seed, output_dir, backend, model, data, peft, loss, objective and 3 more (mmft schema lists them) (r.yaml:4)',
     );
   });
 

@@ -5,12 +5,14 @@ import { z } from 'zod';
 
 const positiveInt = () => z.number().int().positive();
 
-export const headSchema = z
+// Contrastive-only settings kept here so recipes written before `objective:` run unchanged; the
+// contrastive objective reads them where its own section leaves them out (no defaults here).
+const headSchema = z
   .strictObject({
-    type: z.enum(['linear', 'mlp']).default('linear').describe('linear: one projection per modality (identity init); mlp: residual two-layer adapter (zero-init output)'),
+    type: z.enum(['linear', 'mlp']).optional().describe('linear: one projection per modality (identity init); mlp: residual two-layer adapter (zero-init output)'),
     hidden: positiveInt().optional().describe('hidden width of the mlp head (default: the feature width)'),
   })
-  .describe('the head trained on cached features (strategy feature-based)');
+  .describe('same as objective.head (the head of the feature-based mode)');
 
 export const trainConfigSchema = z
   .strictObject({
@@ -46,11 +48,10 @@ export const trainConfigSchema = z
     freeze: z.array(z.string()).default([]).describe('tower names the model declares (vision, text, projector, language...) or parameter-name globs (e.g. "vision_model.**") to freeze, applied before unfreeze'),
     unfreeze: z.array(z.string()).default([]).describe('tower names or parameter-name globs to train even when frozen by strategy or freeze'),
     no_decay: z.array(z.string()).default([]).describe('extra parameter-name globs excluded from weight decay (biases, norms, embeddings, 1-D and logit_* are always excluded)'),
-    hard_negatives: z.boolean().default(true).describe('append retrieval examples\' negativeTexts as extra text columns'),
-    max_text_length: positiveInt().default(77).describe('tokens per text after truncation (CLIP context length 77)'),
-    head: headSchema.default({ type: 'linear' }).describe('head of the feature-based strategy'),
+    hard_negatives: z.boolean().optional().describe('same as objective.hard_negatives (contrastive; default true)'),
+    max_text_length: positiveInt().optional().describe('same as objective.max_text_length (contrastive; default 77)'),
+    head: headSchema.optional().describe('same as objective.head (contrastive feature-based mode)'),
   })
   .describe('the standard trainer: AdamW, warmup + decay, accumulation, clipping, eval, checkpoints');
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
-export type HeadConfig = z.output<typeof headSchema>;

@@ -5,8 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { PluginRegistry, registerProviders, type AnyProvider, type ArchitectureProvider, type Dataset, type DatasetProvider, type Example, type LossProvider, type MetricProvider, type ModelInputs, type RunReporter, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
+import { PluginRegistry, registerProviders, type AnyProvider, type ArchitectureProvider, type Dataset, type DatasetProvider, type Example, type LossProvider, type MetricProvider, type ModelInputs, type RetrievalInput, type RunReporter, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
 import { Embedding, LayerNorm, Linear, Module } from '@mmft/core/nn';
+// The loop's tests drive it with the first-party objective (a test-only dependency).
+import { contrastiveObjective } from '@mmft/objective-contrastive';
 import { deriveSeed, SeededRng } from '@mmft/image';
 
 export const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange', 'black', 'white', 'cyan', 'pink', 'gray', 'brown'];
@@ -140,22 +142,22 @@ export const testLoss: LossProvider<{ nan_at_call?: number }> = {
 };
 
 /** Image→text Recall@1 over the trainer's retrieval adapter updates. */
-export const testRetrieval: MetricProvider<Record<string, never>, { images: { id: string; embedding: Float32Array }[]; texts: { imageId: string; embedding: Float32Array }[] }> = {
-  kind: 'metric', id: 'retrieval', description: 'test i2t R@1', configSchema: z.object({}), scores: { 'i2t_R@1': 'higher' },
+export const testRetrieval: MetricProvider<Record<string, never>, RetrievalInput> = {
+  kind: 'metric', id: 'retrieval', consumes: 'retrieval', description: 'test i2t R@1', configSchema: z.object({}), scores: { 'i2t_R@1': 'higher' },
   create() {
-    let images: { id: string; embedding: Float32Array }[] = [];
-    let texts: { imageId: string; embedding: Float32Array }[] = [];
-    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
+    let images: { id: string; embedding: ArrayLike<number> }[] = [];
+    let texts: { imageId: string; embedding: ArrayLike<number> }[] = [];
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...Array.from(a)) / Math.hypot(...Array.from(b));
     return {
       reset: () => void ((images = []), (texts = [])),
-      update: (u) => void (Array.isArray(u) ? u : [u]).forEach((x) => (images.push(...x.images), texts.push(...x.texts))),
+      update: (u) => void (Array.isArray(u) ? u : [u]).forEach((x) => (images.push(...x.images!), texts.push(...x.texts!))),
       compute: () => ({ scores: { 'i2t_R@1': (100 * images.filter((im) => texts.reduce((best, t) => (dot(im.embedding, t.embedding) > dot(im.embedding, best.embedding) ? t : best)).imageId === im.id).length) / images.length } }),
     };
   },
 };
 
 export function registry(extra: readonly AnyProvider[] = []): PluginRegistry {
-  const providers = [tinyArchitecture, memoryDataset, testLoss, testRetrieval, ...extra] as AnyProvider[];
+  const providers = [tinyArchitecture, memoryDataset, testLoss, testRetrieval, contrastiveObjective, ...extra] as AnyProvider[];
   const r = new PluginRegistry();
   r.use({ meta: { name: 'test-fixtures', version: '0.0.0' }, provides: providers, register: (c: Parameters<typeof registerProviders>[0]) => registerProviders(c, providers) }, 'test-fixtures');
   return r;

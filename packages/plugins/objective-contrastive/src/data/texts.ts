@@ -8,8 +8,8 @@ import { deriveSeed, SeededRng } from '@mmft/image';
 export function positiveTexts(example: Example): readonly string[] {
   if (example.task === 'caption') return example.captions;
   if (example.task === 'retrieval') return example.texts;
-  throw new MmftError('E_DATA', `example "${example.id}"${example.source ? ` (${example.source.file}:${example.source.line})` : ''} is a ${example.task} example; the contrastive trainer needs caption or retrieval examples`, {
-    hint: 'point data.train at caption or retrieval data, or use a trainer for generative tasks',
+  throw new MmftError('E_DATA', `example "${example.id}"${example.source ? ` (${example.source.file}:${example.source.line})` : ''} is a ${example.task} example; the contrastive objective needs caption or retrieval examples`, {
+    hint: 'point data.train at caption or retrieval data, or use a generative objective',
   });
 }
 

@@ -5,9 +5,15 @@ import type { Dataset, Example, Loss, VisionLanguageModel } from '@mmft/core';
 import type { Collator } from '../data/collate';
 import { positiveTexts } from '../data/texts';
 import { embedOne, forwardWithScale } from '../model/forward';
-import type { FeatureTable } from '../strategy/feature-cache';
-import type { FeatureHead } from '../strategy/head';
-import { chunkLoss, firstTextRows, gatherRows, type ScoredChunk } from './evaluate';
+import type { FeatureTable } from '../features/feature-cache';
+import type { FeatureHead } from '../features/head';
+import type { EvalChunk } from './inputs';
+import { chunkLoss, firstTextRows, gatherRows } from './loss';
+
+/** A chunk plus its loss (first text of each image), summed: times its number of images. */
+export interface ScoredChunk extends EvalChunk {
+  readonly lossSum: number;
+}
 
 async function modelChunk(model: VisionLanguageModel, collator: Collator, loss: Loss, examples: readonly Example[], first: number): Promise<ScoredChunk> {
   const texts = examples.map(positiveTexts);

@@ -1,8 +1,9 @@
 // One optimizer step: gradients of the trainable variables only (tf.variableGrads) summed over
-// grad_accum_steps micro-batches (each loss divided by the count, as HF Trainer scales it),
+// grad_accum_steps micro-batches (each micro-batch's loss divided by the step's total item count,
+// HF Trainer's num_items_in_batch; a contrastive batch counts 1, so that is the mean over them),
 // global-norm clipping, a NaN/Inf check before anything is applied, then AdamW.
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type Loss } from '@mmft/core';
+import { MmftError, type Objective } from '@mmft/core';
 import type { AdamW, ParamEntry } from '../optim/adamw';
 import { clipGradNorm } from '../optim/clip-grad';
 import type { MicroStep } from './sources';
@@ -16,11 +17,11 @@ export interface StepResult {
  * Run `micros` forward and backward, clip, check, update. Disposes the micro-batches.
  *
  * @example
- * const { loss, gradNorm } = await optimizerStep(micros, loss, params, optimizer, { lr: 1e-4, maxGradNorm: 1, step: 7 });
+ * const { loss, gradNorm } = await optimizerStep(micros, objective, params, optimizer, { lr: 1e-4, maxGradNorm: 1, step: 7 });
  */
 export async function optimizerStep(
   micros: readonly MicroStep[],
-  loss: Loss,
+  objective: Objective,
   params: readonly ParamEntry[],
   optimizer: AdamW,
   options: { lr: number; maxGradNorm: number; step: number; lastCheckpoint?: { readonly dir: string; readonly step: number } },
@@ -29,9 +30,10 @@ export async function optimizerStep(
   const nameOf = new Map(params.map((p) => [p.variable.name, p.name] as const));
   const summed = new Map<string, tf.Tensor>();
   const losses: tf.Scalar[] = [];
+  const total = micros.reduce((n, m) => n + m.batch.count, 0);
   try {
     for (const micro of micros) {
-      const { value, grads } = tf.variableGrads(() => tf.div(loss.compute(micro.forward(), micro.batch), micros.length) as tf.Scalar, varList);
+      const { value, grads } = tf.variableGrads(() => tf.div(objective.loss(micro.batch), total) as tf.Scalar, varList);
       losses.push(value);
       for (const [variableName, grad] of Object.entries(grads)) {
         const name = nameOf.get(variableName)!;
@@ -41,7 +43,7 @@ export async function optimizerStep(
       }
     }
   } finally {
-    for (const micro of micros) micro.dispose();
+    for (const micro of micros) micro.batch.dispose();
   }
   const { totalNorm, grads } = tf.tidy(() => {
     const clipped = clipGradNorm(summed, options.maxGradNorm);

@@ -1,14 +1,12 @@
 // Two small decisions of the loop: which score picks checkpoint-best (and in which direction,
 // as HF TrainingArguments.metric_for_best_model / greater_is_better with EarlyStoppingCallback),
-// and what model files a checkpoint holds (architecture save, PEFT adapter, or feature head).
+// and what model files a checkpoint holds (architecture save, PEFT adapter, or the objective's state).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { MmftError, saveAdapter } from '@mmft/core';
+import { MmftError, saveAdapter, type Objective } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import type { TrainerState } from '../checkpoint/trainer-state';
-import type { EvalMetric } from '../eval/evaluate';
 import type { LoadedModel } from '../model/load-model';
-import type { FeatureHead } from '../strategy/head';
 
 export interface BestPolicy {
   readonly enabled: boolean;
@@ -18,7 +16,7 @@ export interface BestPolicy {
 }
 
 /** The best-checkpoint rule; `enabled` is false when the recipe has no eval data. */
-export function bestMetricPolicy(config: TrainConfig, metrics: readonly EvalMetric[], hasEval: boolean): BestPolicy {
+export function bestMetricPolicy(config: TrainConfig, metrics: ReadonlyArray<{ readonly id: string; readonly provider: { readonly scores: Readonly<Record<string, 'higher' | 'lower'>> } }>, hasEval: boolean): BestPolicy {
   const key = config.metric_for_best ?? 'eval_loss';
   if (!hasEval && (config.metric_for_best !== undefined || config.early_stopping_patience !== undefined || config.eval_every !== undefined)) {
     throw new MmftError('E_CONFIG', `train.${config.metric_for_best !== undefined ? 'metric_for_best' : config.eval_every !== undefined ? 'eval_every' : 'early_stopping_patience'} needs evaluation data`, { hint: 'add data.eval to the recipe' });
@@ -50,12 +48,13 @@ export function bestMetricPolicy(config: TrainConfig, metrics: readonly EvalMetr
   };
 }
 
-/** Model files of a checkpoint: the PEFT adapter (PEFT layout), the feature head, or the whole model. */
-export async function saveModelFiles(dir: string, loaded: LoadedModel, head: FeatureHead | undefined, config: TrainConfig): Promise<void> {
-  if (head) {
-    await fs.writeFile(path.join(dir, 'head_config.json'), `${JSON.stringify({ head: config.head, note: 'weights are in trainable.safetensors under head.*' }, null, 2)}\n`);
-    return;
-  }
+/**
+ * Model files of a checkpoint: the objective's state, then the PEFT adapter (PEFT layout) or the
+ * whole model, unless the objective trains only its own parameters.
+ */
+export async function saveModelFiles(dir: string, loaded: LoadedModel, objective: Objective): Promise<void> {
+  await objective.saveState?.(dir);
+  if (!objective.trainsModel) return;
   if (loaded.adapter) {
     // PEFT's save_pretrained layout (adapter_config.json + adapter_model.safetensors), written atomically.
     const { applied, provider, config: peftConfig } = loaded.adapter;

@@ -10,7 +10,6 @@ import type { TrainConfig } from '../config';
 import { copyCheckpoint, restoreCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint';
 import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoint/trainer-state';
 import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
-import { featureEvalChunks, modelEvalChunks } from '../eval/chunks';
 import { evaluate } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
 import { writeReport } from '../log/report-html';
@@ -21,7 +20,7 @@ import { bestMetricPolicy, saveModelFiles } from './policies';
 import { optimizerStep } from './optimizer-step';
 import { createOutputDir, removeEmptyLeftovers } from './output-dir';
 import { setupRun } from './setup';
-import { featureSource, modelSource, type MicroStep } from './sources';
+import { microSteps, type MicroStep } from './sources';
 
 /**
  * Run one training job as the recipe's `train:` section says.
@@ -62,24 +61,25 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const seed = config.seed ?? (typeof context.recipe.seed === 'number' ? context.recipe.seed : 42);
   const resumed = context.resumeFrom ? await readTrainerState(context.resumeFrom) : undefined;
   if (resumed && !config.eval_only) checkResumedBatchSize(resumed, config, context);
-  const savedModel = context.resumeFrom && config.strategy !== 'feature-based' && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
+  // A checkpoint holds model/ only when the objective trained the model (not a feature head).
+  const savedModel = context.resumeFrom && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
   const parts = await setupRun(config, context, seed, savedModel && (await fs.stat(savedModel).then(() => true, () => false)) ? savedModel : undefined);
-  const { loaded, loss, params, features } = parts;
+  const { loaded, objective, params } = parts;
   const optimizer = new AdamW(params, { betas: config.betas, eps: config.eps, weightDecay: config.weight_decay });
   if (context.resumeFrom) await restoreCheckpoint(context.resumeFrom, params, optimizer);
   const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last };
   const microsPerEpoch = batchesPerEpoch(parts.size, rule);
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
-  const policy = bestMetricPolicy(config, parts.metrics, parts.evalData !== undefined || features?.eval !== undefined);
+  const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate);
   let state: TrainerState = resumed ? { ...resumed, batchSize: config.batch_size } : {
     format: 'mmft-trainer-state', version: 1, globalStep: 0, totalSteps: total, epoch: 0, position: 0, samplesSeen: 0, batchSize: config.batch_size,
     rng: { kind: 'derived', seed }, metricForBest: policy.key, greaterIsBetter: policy.greater, evalsWithoutImprovement: 0, logHistory: [],
   };
   const history: LogEntry[] = [...state.logHistory];
   const log = await MetricsLog.open(context.outputDir, history);
-  const start = { seed, ...rule, epoch: state.epoch, position: state.position, hardNegatives: config.hard_negatives };
-  const source = features ? featureSource(features.train, features.head, start) : modelSource(loaded.model, parts.train, parts.collator, start);
-  const saveModel = (dir: string) => saveModelFiles(dir, loaded, features?.head, config);
+  const start = { seed, ...rule, epoch: state.epoch, position: state.position };
+  const source = microSteps(objective, parts.train, start);
+  const saveModel = (dir: string) => saveModelFiles(dir, loaded, objective);
   // The newest checkpoint that holds this run's state, for what a NaN stop can honestly offer.
   let lastCheckpoint = context.resumeFrom && resumed ? { dir: context.resumeFrom, step: resumed.globalStep } : undefined;
   const saveLast = async () => {
@@ -98,8 +98,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const startSamples = state.samplesSeen;
   const runEval = async () => {
     loaded.model.root.eval();
-    const chunks = features ? featureEvalChunks(features.eval!, features.head, loss, config.eval_batch_size ?? config.batch_size) : modelEvalChunks(loaded.model, parts.evalData!, parts.collator, loss, config.eval_batch_size ?? config.batch_size);
-    const scores = await evaluate(chunks, parts.metrics);
+    const scores = await evaluate(objective, parts.metrics, { name: parts.objectiveName, batchSize: config.eval_batch_size ?? config.batch_size });
     loaded.model.root.train();
     return scores;
   };
@@ -127,7 +126,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
-      const result = await optimizerStep(micros, loss, params, optimizer, { lr, maxGradNorm: config.max_grad_norm, step, lastCheckpoint });
+      const result = await optimizerStep(micros, objective, params, optimizer, { lr, maxGradNorm: config.max_grad_norm, step, lastCheckpoint });
       const last = micros[micros.length - 1]!;
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
@@ -190,7 +189,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       }
     } finally {
       optimizer.dispose();
-      features?.head.dispose();
+      objective.dispose();
       loaded.model.dispose();
     }
   }
@@ -211,7 +210,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     } finally {
       await source.return(undefined);
       optimizer.dispose();
-      features?.head.dispose();
+      objective.dispose();
       loaded.model.dispose();
     }
   }

@@ -1,36 +1,27 @@
-// Everything a run resolves before its first step: backend, model (+ PEFT, strategy), loss,
-// datasets, metrics, the micro-batch source and the optimizer's parameter list. The training loop
+// Everything a run resolves before its first step: backend, model (+ PEFT, strategy), datasets,
+// metrics, the objective (collation, loss, evaluation) and the optimizer's parameter list. The training loop
 // (run-training.ts) only steps, evaluates and saves.
-import * as tf from '@tensorflow/tfjs-core';
-import * as path from 'node:path';
-import { MmftError, type Dataset, type Loss, type RunContext, type VisionLanguageModel } from '@mmft/core';
+import { checkConsumers, fedMetric, MmftError, RECIPE_SECTIONS, sectionOrDefault, type Dataset, type FedMetric, type MetricProvider, type Objective, type RunContext } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import type { TrainConfig } from '../config';
-import { createCollator, type Collator } from '../data/collate';
 import { datasetSize } from '../data/stream';
-import { adapterFor } from '../eval/metric-adapters';
-import type { EvalMetric } from '../eval/evaluate';
 import { loadModel, type LoadedModel } from '../model/load-model';
 import { applyStrategy } from '../model/strategy';
 import { paramEntries } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
-import { loadOrBuildFeatures, type FeatureTable } from '../strategy/feature-cache';
-import { FeatureHead } from '../strategy/head';
-import { createOutputDir } from './output-dir';
 
 export interface RunParts {
   readonly loaded: LoadedModel;
-  readonly loss: Loss;
+  readonly objective: Objective;
+  /** How messages name the objective ('objective "contrastive"'). */
+  readonly objectiveName: string;
   readonly train: Dataset;
   readonly evalData?: Dataset;
-  readonly metrics: readonly EvalMetric[];
-  readonly collator: Collator;
+  readonly metrics: ReadonlyArray<FedMetric & { readonly provider: MetricProvider }>;
   readonly params: ParamEntry[];
-  /** Examples per epoch (rows of the feature table for feature-based). */
+  /** Examples per epoch (the objective's own rows when it draws its batches). */
   readonly size: number;
-  readonly features?: { readonly train: FeatureTable; readonly eval?: FeatureTable; readonly head: FeatureHead };
 }
-
 const sectionOf = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 
@@ -54,25 +45,12 @@ async function selectEngine(recipe: Readonly<Record<string, unknown>>, context: 
   registerGradients();
 }
 
-/**
- * The loss parameters a run trains. A model that owns its temperature (HF `logit_scale`, passed to
- * the loss as outputs.logitScale, see model/forward.ts) leaves the loss's fallback temperature
- * unused: it must not count as trainable, get optimizer state, or look like part of a PEFT run.
- */
-export function trainedLossParameters(model: VisionLanguageModel, loss: Loss): ReadonlyArray<readonly [string, tf.Variable]> {
-  const modelOwnsScale = model.root.hasParam('logit_scale');
-  return (loss.parameters ?? []).filter(([name]) => !(modelOwnsScale && name === 'logit_scale'));
-}
-
 /** Resolve and build every part of a run from the recipe. */
 export async function setupRun(config: TrainConfig, context: RunContext, seed: number, resumeModelDir?: string): Promise<RunParts> {
   const recipe = context.recipe;
   await selectEngine(recipe, context);
   const loaded = await loadModel(context, resumeModelDir);
   applyStrategy(loaded.model.root, config, loaded.adapter !== undefined, loaded.model.processor.towers);
-  const lossSection = sectionOf(recipe.loss);
-  if (!lossSection) throw new MmftError('E_RECIPE', 'the recipe has no loss: section', { hint: 'add loss: { type: clip } (or siglip) and the @mmft/loss-contrastive plugin' });
-  const loss = context.resolver.resolve('loss', lossSection.type as string).create(split(lossSection, 'type')[1]);
   const data = sectionOf(recipe.data);
   const open = async (key: 'train' | 'eval') => {
     const s = sectionOf(data?.[key]);
@@ -83,24 +61,35 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   const evalData = await open('eval');
   const metrics = (Array.isArray(recipe.metrics) ? recipe.metrics : []).map((m) => {
     const [id, settings] = split(sectionOf(m)!, 'type');
-    adapterFor(id); // unknown adapters fail before training starts
     const provider = context.resolver.resolve('metric', id);
-    return { id, provider, metric: provider.create(settings) };
+    return { ...fedMetric(provider, settings, id), provider };
   });
-  const collator = createCollator(loaded.model, { seed, maxTextLength: config.max_text_length });
-  const lossSources = { prefix: 'loss.', params: config.strategy === 'feature-based' ? (loss.parameters ?? []) : trainedLossParameters(loaded.model, loss) };
-  if (config.strategy !== 'feature-based') {
-    const params = paramEntries([{ prefix: '', root: loaded.model.root, params: loaded.model.root.namedParameters() }, lossSources], config.no_decay);
-    return { loaded, loss, train, evalData, metrics, collator, params, size: await datasetSize(train, 'data.train') };
+  // An absent objective: section is the kinds table's default (contrastive).
+  const spec = RECIPE_SECTIONS.find((s) => s.kind === 'objective')!;
+  const [objectiveId, objectiveSettings] = split(sectionOrDefault(recipe as Record<string, unknown>, spec)!, 'type');
+  const provider = context.resolver.resolve('objective', objectiveId);
+  const objective = await provider.create(provider.configSchema.parse(objectiveSettings), {
+    model: loaded.model,
+    resolver: context.resolver,
+    // The objective reads its legacy settings from train:, as this trainer parsed them.
+    recipe: { ...recipe, train: config },
+    seed,
+    outputDir: context.outputDir,
+    train,
+    eval: evalData,
+    batchSize: config.eval_batch_size ?? config.batch_size,
+  });
+  const objectiveName = `objective "${objectiveId}"`;
+  try {
+    checkConsumers(metrics, { name: objectiveName, emits: objective.emits }, context.resolver.list('metric').flatMap((m) => (m.consumes ? [{ id: m.id, consumes: m.consumes }] : [])));
+  } catch (error) {
+    objective.dispose();
+    throw error;
   }
-  const fingerprint = (split: string) => JSON.stringify({ model: recipe.model, data: data?.[split], maxTextLength: config.max_text_length, processing: loaded.model.imageProcessing });
-  const dir = path.join(context.outputDir, 'features');
-  await createOutputDir(dir); // a read-only disk named as such, not as ENOENT (output-dir.ts)
-  const batch = config.eval_batch_size ?? config.batch_size;
-  const trainTable = await loadOrBuildFeatures(path.join(dir, 'train.safetensors'), fingerprint('train'), train, loaded.model, collator, batch);
-  const evalTable = evalData ? await loadOrBuildFeatures(path.join(dir, 'eval.safetensors'), fingerprint('eval'), evalData, loaded.model, collator, batch) : undefined;
-  const scale = loaded.model.root.hasParam('logit_scale') ? loaded.model.root.param('logit_scale').dataSync()[0] : undefined;
-  const head = new FeatureHead(trainTable.dim, config.head, scale, seed);
-  const params = paramEntries([{ prefix: 'head.', root: head, params: head.namedParameters() }, lossSources], config.no_decay);
-  return { loaded, loss, train, evalData, metrics, collator, params, size: trainTable.count, features: { train: trainTable, eval: evalTable, head } };
+  const own = { prefix: '', params: objective.parameters() };
+  const params = objective.trainsModel
+    ? paramEntries([{ prefix: '', root: loaded.model.root, params: loaded.model.root.namedParameters() }, own], config.no_decay)
+    : paramEntries([own], config.no_decay);
+  const size = objective.size ?? (await datasetSize(train, 'data.train'));
+  return { loaded, objective, objectiveName, train, evalData, metrics, params, size };
 }
