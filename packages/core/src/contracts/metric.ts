@@ -17,9 +17,7 @@ export interface MetricReport {
  * @example
  * const m = provider.create({}); m.update({ kind: 'text', id: '1', prediction: 'two', references: [...] }); m.compute().scores;
  */
-// The bare `Metric` (Input = unknown) serves callers that still build untagged updates by metric
-// id (trainer-standard's eval/metric-adapters.ts); once none remain the default becomes MetricInput.
-export interface Metric<Input = unknown> {
+export interface Metric<Input extends MetricInput = MetricInput> {
   reset(): void;
   update(batch: Input | readonly Input[]): void;
   compute(): MetricReport;
@@ -32,7 +30,7 @@ export interface Metric<Input = unknown> {
  * @example
  * const exactMatch: MetricProvider<{ caseSensitive: boolean }, TextInput> = { kind: 'metric', id: 'exact-match', consumes: 'text', ... };
  */
-export interface TypedMetricProvider<Config = unknown, Consumed extends MetricInput = MetricInput, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
+export interface MetricProvider<Config = unknown, Consumed extends MetricInput = MetricInput, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
   readonly kind: 'metric';
   /** The kind of input this metric reads; producers feed it only inputs of this kind. */
   readonly consumes: Consumed['kind'];
@@ -41,27 +39,11 @@ export interface TypedMetricProvider<Config = unknown, Consumed extends MetricIn
   create(config: Config): Metric<Consumed>;
 }
 
-/**
- * A provider typed by an untagged update shape of its own (test fixtures written before metric
- * inputs): it declares no kind, so MetricSink and `mmft eval` cannot feed it.
- */
-export interface UntaggedMetricProvider<Config = unknown, Update = unknown, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
-  readonly kind: 'metric';
-  readonly consumes?: undefined;
-  readonly scores: Readonly<Record<string, 'higher' | 'lower'>>;
-  create(config: Config): Metric<Update>;
-}
-
-/** A metric plugin; with a metric input type as `Consumed` (the default), it declares `consumes`. */
-export type MetricProvider<Config = unknown, Consumed = MetricInput, ConfigInput = unknown> = [Consumed] extends [MetricInput]
-  ? TypedMetricProvider<Config, Consumed, ConfigInput>
-  : UntaggedMetricProvider<Config, Consumed, ConfigInput>;
-
 /** A metric provider of one input kind. */
-export type MetricProviderOf<K extends MetricInputKind, Config = unknown> = TypedMetricProvider<Config, MetricInputOf<K>>;
+export type MetricProviderOf<K extends MetricInputKind, Config = unknown> = MetricProvider<Config, MetricInputOf<K>>;
 
 declare module './kinds' {
   interface ProviderKindMap {
-    metric: TypedMetricProvider;
+    metric: MetricProvider;
   }
 }

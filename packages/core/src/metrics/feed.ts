@@ -10,7 +10,7 @@ export interface FedMetric {
   /** The recipe's `type` (or a label), used in scores and messages. */
   readonly id: string;
   readonly consumes: MetricInputKind;
-  readonly metric: Metric<MetricInput>;
+  readonly metric: Metric;
 }
 
 /** Who emits the inputs, as messages name it, and which kinds it emits. */

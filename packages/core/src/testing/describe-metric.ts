@@ -3,7 +3,7 @@
 // equivalence (one update per item gives the same report as one batch), reset, declared score
 // names, and the same report when the inputs are routed by kind through MetricSink.
 import { describe, expect, test } from '@jest/globals';
-import type { TypedMetricProvider } from '../contracts/metric';
+import type { MetricProvider } from '../contracts/metric';
 import { METRIC_INPUT_KINDS, type MetricInput } from '../contracts/metric-input';
 import { MetricSink } from '../metrics/feed';
 import { isKebabId } from '../registry/names';
@@ -21,7 +21,7 @@ export interface MetricConformanceCase<Input extends MetricInput> {
  * @example
  * describeMetric(vqaMetric, { config: {}, updates: [{ kind: 'vqa', id: '1', prediction: 'two', answers: [...] }, ...] });
  */
-export function describeMetric<Config, Input extends MetricInput>(provider: TypedMetricProvider<Config, Input>, sample: MetricConformanceCase<Input>): void {
+export function describeMetric<Config, Input extends MetricInput>(provider: MetricProvider<Config, Input>, sample: MetricConformanceCase<Input>): void {
   describe(`metric conformance: ${provider.id}`, () => {
     test('manifest: kebab-case id, description, declared scores', () => {
       expect(provider.kind).toBe('metric');
