@@ -1,7 +1,6 @@
 // Two small decisions of the loop: which score picks checkpoint-best (and in which direction,
 // as HF TrainingArguments.metric_for_best_model / greater_is_better with EarlyStoppingCallback),
 // and what model files a checkpoint holds (architecture save, PEFT adapter, or the objective's state).
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError, saveAdapter, type Objective } from '@mmft/core';
 import type { TrainConfig } from '../config';
