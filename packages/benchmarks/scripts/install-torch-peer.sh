@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the PyTorch peer of `mmft bench --peer torch`: Debian's python3-torch (CPU) with
-# OpenBLAS (libopenblas0-pthread), as FACTS.md measured them. Run by hand on a benchmark machine;
+# OpenBLAS (libopenblas0-pthread), as docs/facts.md §1 describes them. Run by hand on a benchmark machine;
 # NEVER run by CI or tests (CI has no torch and everything must pass without it).
 # Usage: sudo sh packages/benchmarks/scripts/install-torch-peer.sh   (Debian/Ubuntu, apt)
 set -eu

@@ -1,5 +1,5 @@
-// Runs python/torch_peer.py for one experiment in its own python3 process, in FACTS.md's fair
-// thread setting: torch.set_num_threads(threads) with OPENBLAS_NUM_THREADS=1 (OpenMP and OpenBLAS
+// Runs python/torch_peer.py for one experiment in its own python3 process, in the fair
+// thread setting of docs/facts.md §3: torch.set_num_threads(threads) with OPENBLAS_NUM_THREADS=1 (OpenMP and OpenBLAS
 // each spawning `threads` threads oversubscribes the cores). The spec carries the validated model
 // config and train settings, so both sides train the same shapes with the same optimizer.
 import * as path from 'node:path';
@@ -20,7 +20,7 @@ export interface PeerOptions {
   readonly threads: number;
 }
 
-/** OpenBLAS threads: 1 is FACTS.md's fair setting for training; `threads` measures the hardware ceiling. */
+/** OpenBLAS threads: 1 is the fair setting for training (docs/facts.md §3); `threads` measures the hardware ceiling. */
 const env = (threads: number, blasThreads = 1) => ({ ...process.env, OPENBLAS_NUM_THREADS: String(blasThreads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: '1' });
 
 async function runPeer(spec: Record<string, unknown>, options: PeerOptions, blasThreads = 1): Promise<Record<string, unknown>> {

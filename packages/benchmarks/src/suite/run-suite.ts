@@ -23,8 +23,8 @@ export interface SuiteOptions {
   readonly peer: 'torch' | 'none';
   readonly python?: string;
   /**
-   * Thread settings of the PyTorch peer, each run side by side (default: all cores — FACTS.md's
-   * fair setting — and 1, the thread count of mmft's wasm engine). ratio_vs_torch uses the fastest.
+   * Thread settings of the PyTorch peer, each run side by side (default: all cores — the fair
+   * setting of docs/facts.md §3 — and 1, the thread count of mmft's wasm engine). ratio_vs_torch uses the fastest.
    */
   readonly threads?: readonly number[];
   readonly experimentsDir?: string;

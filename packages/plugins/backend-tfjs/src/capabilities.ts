@@ -13,7 +13,7 @@ function threadsOf(spec: EngineSpec): number {
       // libtensorflow's intra-op pool defaults to one thread per core.
       return os.availableParallelism();
     case 'wasm': {
-      // The threaded wasm build cannot start its workers in Node (FACTS.md): 1 unless tfjs says otherwise.
+      // The threaded wasm build cannot start its workers in Node (docs/facts.md §2): 1 unless tfjs says otherwise.
       if (!env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) return 1;
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       return wasm.getThreadsCount();

@@ -1,6 +1,6 @@
 // AdamW with decoupled weight decay, step for step as torch.optim.AdamW (torch/optim/adamw.py,
 // single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
-// p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). tfjs ships no AdamW (FACTS.md). Each
+// p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). tfjs ships no AdamW (docs/facts.md §2). Each
 // parameter's update is one fused kernel where the active backend registers MmftAdamWUpdate
 // (@mmft/backend-tfjs does for wasm and cpu), else the ~13 elementwise ops below.
 import * as tf from '@tensorflow/tfjs-core';
