@@ -1,6 +1,6 @@
 // Architecture contract: builds a model from a config or a Hugging Face checkpoint folder and
 // exposes its named module tree. Architecture plugins contribute `model_type` → factory rows to
-// one table (STYLE.md §8), as transformers.js's models/registry.js does.
+// one table (docs/conventions.md §8), as transformers.js's models/registry.js does.
 import type { Module } from '../nn/module';
 import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelOutputs, ModelProcessor, TextTokenizer } from './model';
 import type { ProviderBase } from './provider';

@@ -60,7 +60,7 @@ export interface InstructionExample extends ExampleBase {
 export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample;
 export type ExampleOf<T extends TaskKind> = Extract<Example, { task: T }>;
 
-/** How to iterate: the same options always give the same order (STYLE: seeded determinism). */
+/** How to iterate: the same options always give the same order (docs/data.md, "Streaming, shuffling, sharding"; checked by describeDataset). */
 export interface IterateOptions {
   readonly seed?: number;
   readonly shuffle?: boolean;

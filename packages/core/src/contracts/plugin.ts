@@ -1,4 +1,4 @@
-// The plugin manifest (STYLE.md §5): a pure object a package default-exports. Importing it has
+// The plugin manifest (docs/conventions.md §5): a pure object a package default-exports. Importing it has
 // no side effect; `register` is called by the registry with a child container for one run.
 import type { DependencyContainer } from 'tsyringe';
 import type { AnyProvider } from './kinds';

@@ -1,5 +1,5 @@
 // What every provider (one capability of a plugin, e.g. the "lora" PEFT method) has in common:
-// an id, a description and the zod schema of its recipe section (STYLE.md §7).
+// an id, a description and the zod schema of its recipe section (docs/conventions.md §7).
 import type { z } from 'zod';
 import type { PluginKind } from './kinds';
 

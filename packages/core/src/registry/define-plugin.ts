@@ -1,6 +1,6 @@
 // The manifest boilerplate every plugin's index.ts would otherwise repeat: meta from its
 // package.json, the providers, and a `register` that puts each under its kind's token. The result
-// is the same pure object STYLE.md §5 describes (nothing registers on import), as ESLint's and
+// is the same pure object docs/conventions.md §5 describes (nothing registers on import), as ESLint's and
 // unified's plugins are plain objects.
 import type { AnyProvider } from '../contracts/kinds';
 import type { MmftPlugin } from '../contracts/plugin';

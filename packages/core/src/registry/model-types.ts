@@ -1,5 +1,5 @@
 // config.json `model_type` → architecture provider: the table architecture plugins contribute
-// through their `modelTypes` (STYLE.md §8), looked up as transformers.js's models/registry.js
+// through their `modelTypes` (docs/conventions.md §8), looked up as transformers.js's models/registry.js
 // does; an unknown type lists the known ones. Also the ArchitectureContext handed to providers,
 // so a bridge builds its towers from vision_config / text_config through other plugins.
 import type { ArchitectureContext, ArchitectureProvider } from '../contracts/architecture';

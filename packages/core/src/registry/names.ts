@@ -2,7 +2,7 @@
 
 const KEBAB_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
-/** Provider ids are lowercase kebab-case (STYLE.md §6). */
+/** Provider ids are lowercase kebab-case (docs/conventions.md §6). */
 export function isKebabId(id: string): boolean {
   return KEBAB_ID.test(id);
 }

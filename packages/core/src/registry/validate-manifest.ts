@@ -1,5 +1,5 @@
 // Checks that a loaded module's default export is a valid plugin manifest, with messages that
-// say which package is wrong and how to fix it (STYLE.md §6).
+// say which package is wrong and how to fix it (docs/conventions.md §6).
 import type { MmftPlugin } from '../contracts/plugin';
 import { PLUGIN_KINDS } from '../contracts/kind-specs';
 import { MmftError } from '../errors';

@@ -1,4 +1,4 @@
-// Conformance kit every architecture plugin runs (STYLE.md §11), as transformers' shared
+// Conformance kit every architecture plugin runs (docs/conventions.md §11), as transformers' shared
 // tests/test_modeling_common.py (save_pretrained → from_pretrained equality) and
 // test_processing_common.py do for each model: a checkpoint folder round-trips bit-exactly, the
 // parameters carry Hugging Face state-dict names, the processor is present and deterministic, its

@@ -1,4 +1,4 @@
-// Conformance kit every metric plugin runs (STYLE.md §11, as tfjs backends re-run core's suite):
+// Conformance kit every metric plugin runs (docs/conventions.md §11, as tfjs backends re-run core's suite):
 // the manifest rules, the declared input kind, defaults from an empty section, streaming
 // equivalence (one update per item gives the same report as one batch), reset, declared score
 // names, and the same report when the inputs are routed by kind through MetricSink.

@@ -1,4 +1,4 @@
-// Conformance kit every PEFT method plugin runs (STYLE.md §11; PEFT's shared test matrix in
+// Conformance kit every PEFT method plugin runs (docs/conventions.md §11; PEFT's shared test matrix in
 // tests/testing_common.py): identity at init (or, for methods that cannot start as the base, an
 // exact base forward when disabled), the trainable set exactly as configured with gradients only
 // for it, save → load bit-exact in PEFT's file layout, merge equality, errors, no tensor leak.

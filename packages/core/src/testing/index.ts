@@ -1,4 +1,4 @@
-// Test kits for plugin authors (STYLE.md §11): plugins re-run these against their providers.
+// Test kits for plugin authors (docs/conventions.md §11): plugins re-run these against their providers.
 // This subpath imports @jest/globals: use it from tests only.
 export * from './describe-architecture';
 export * from './describe-dataset';
