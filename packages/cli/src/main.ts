@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry of the `mmft` bin. reflect-metadata is imported once here (STYLE.md §4).
+// Entry of the `mmft` bin. reflect-metadata is imported once here (docs/conventions.md §4).
 import 'reflect-metadata';
 import { createCliContext } from './context';
 import { runCli } from './program';

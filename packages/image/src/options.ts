@@ -1,5 +1,5 @@
 // The preprocessing options of a vision encoder, as a zod schema so recipes can carry them and
-// every field is described (STYLE.md §7). Defaults reproduce HF CLIPImageProcessor
+// every field is described (docs/conventions.md §7). Defaults reproduce HF CLIPImageProcessor
 // (transformers models/clip/image_processing_clip.py): shortest edge 224, bicubic, centre crop 224,
 // rescale 1/255, CLIP mean/std. Augmentation is off unless asked for.
 import { z } from 'zod';

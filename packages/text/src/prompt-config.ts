@@ -1,5 +1,5 @@
 // The recipe section that picks prompts: a language and optional per-task overrides, validated
-// against each task's placeholders (STYLE.md §7: configs validate themselves, every field described).
+// against each task's placeholders (docs/conventions.md §7: configs validate themselves, every field described).
 import { z } from 'zod';
 import type { TaskKind } from '@mmft/core';
 import { DEFAULT_PROMPTS, PROMPT_LANGS, TASK_PLACEHOLDERS, type PromptLang } from './defaults';

@@ -1,6 +1,6 @@
 // The architecture provider "clip": builds ClipModel from a recipe's `model:` section, from a
 // checkpoint folder or from CLIPConfig fields + a tokenizer folder, and names the model_type it handles
-// for the model_type → factory table (STYLE.md §8).
+// for the model_type → factory table (docs/conventions.md §8).
 import * as path from 'node:path';
 import { ensureBackend, MmftError, parseConfig, type ArchitectureProvider } from '@mmft/core';
 import { readTokenizerFiles } from '@mmft/core/hf';

@@ -1,5 +1,5 @@
 // The recipe section of the tfjs backend: which engines to try, in order, and whether to install
-// mmft's kernel overrides. Validated by zod like every plugin config (STYLE.md §7).
+// mmft's kernel overrides. Validated by zod like every plugin config (docs/conventions.md §7).
 import { z } from 'zod';
 
 /**

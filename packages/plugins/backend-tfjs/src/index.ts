@@ -1,5 +1,5 @@
 // @mmft/backend-tfjs: the TensorFlow.js backend plugin. Default export is the plugin object
-// (STYLE.md §5); named exports are for tests, benchmarks and other kernels.
+// (docs/conventions.md §5); named exports are for tests, benchmarks and other kernels.
 import { definePlugin } from '@mmft/core';
 import { tfjsBackend } from './plugin';
 

@@ -1,4 +1,4 @@
-// Recipe sections of the three dataset providers (STYLE.md §7): a JSONL file of one task format,
+// Recipe sections of the three dataset providers (docs/conventions.md §7): a JSONL file of one task format,
 // the COCO captions annotation JSON and the VQA v2 questions + annotations pair. Strict (a
 // misspelt key is an error) and path fields marked with recipePath, so each resolves from the
 // recipe file that wrote it (docs/recipes.md).

@@ -1,4 +1,4 @@
-// The recipe section of the shapes dataset (STYLE.md §7: the plugin owns its schema, every field
+// The recipe section of the shapes dataset (docs/conventions.md §7: the plugin owns its schema, every field
 // described; strict, so a misspelt key such as `domian:` is an error, not domain A). `lang: both`
 // emits every example in English and in Chinese.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// @mmft/metric-caption: the plugin object (STYLE.md §5) plus the scorers for direct use.
+// @mmft/metric-caption: the plugin object (docs/conventions.md §5) plus the scorers for direct use.
 import { definePlugin } from '@mmft/core';
 import { captionMetric } from './plugin';
 

@@ -1,4 +1,4 @@
-// @mmft/metric-retrieval: the plugin object (STYLE.md §5) plus the ranking helpers.
+// @mmft/metric-retrieval: the plugin object (docs/conventions.md §5) plus the ranking helpers.
 import { definePlugin } from '@mmft/core';
 import { retrievalMetric } from './plugin';
 

@@ -1,4 +1,4 @@
-// @mmft/metric-vqa: the plugin object (STYLE.md §5) plus the normaliser and scorer for direct use.
+// @mmft/metric-vqa: the plugin object (docs/conventions.md §5) plus the normaliser and scorer for direct use.
 import { definePlugin } from '@mmft/core';
 import { vqaMetric } from './plugin';
 

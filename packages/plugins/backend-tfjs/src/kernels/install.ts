@@ -1,4 +1,4 @@
-// Installs and removes mmft's kernel overrides with tfjs-core's own registry (STYLE.md §9), as
+// Installs and removes mmft's kernel overrides with tfjs-core's own registry (docs/conventions.md §9), as
 // tfjs backends register kernels (tfjs-backend-wasm/src/register_all_kernels.ts) with
 // tfjs-core/src/kernel_registry.ts. The stock kernel is kept so the override can delegate to it and
 // removal can put it back. mmft's fused kernels (@mmft/core/kernels) are kernels no backend has,
