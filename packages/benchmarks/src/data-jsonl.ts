@@ -1,4 +1,4 @@
-// Speed of the data tools of issue 4 on a COCO-sized synthetic file: `validate` (full image
+// Speed of the data tools (docs/data.md) on a COCO-sized synthetic file: `validate` (full image
 // decode), opening + one shuffled epoch of the JSONL dataset, and `split`. Deterministic input:
 // 200,000 caption lines over 2,000 distinct 64×64 PNGs.
 // Run: node packages/benchmarks/dist/data-jsonl.js [lines] [images]

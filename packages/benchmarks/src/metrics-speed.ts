@@ -1,4 +1,4 @@
-// Speed of the evaluators on paper-sized inputs (issue 3 §7): caption metrics on 5,000 images ×
+// Speed of the evaluators on paper-sized inputs (docs/metrics.md, "Speed"): caption metrics on 5,000 images ×
 // 5 references (COCO Karpathy test size) and VQA accuracy on 200,000 questions × 10 answers,
 // on deterministic synthetic text. Run: node packages/benchmarks/dist/metrics-speed.js
 // `--baseline <path>` also times another build of @mmft/metric-caption (e.g. git HEAD's dist

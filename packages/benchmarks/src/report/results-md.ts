@@ -1,4 +1,4 @@
-// docs/results.md: the PEFT comparison (issue 6 §6–7) — every experiment of group `peft` trained
+// docs/results.md: the PEFT comparison (docs/peft.md) — every experiment of group `peft` trained
 // on the same synthetic data with the same budget (steps, batch, lr, optimizer): trainable
 // parameters, speed, peak memory and loss after N steps, plus whether LoRA's peak RSS is below
 // full fine-tuning's. Generated from a SuiteReport, never typed by hand.

@@ -1,5 +1,5 @@
 // The shipped experiment files validate against the plugins' own schemas, the suites hold what
-// issue 7 asks for, and a broken file fails with the field named.
+// docs/benchmarks.md describes, and a broken file fails with the field named.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

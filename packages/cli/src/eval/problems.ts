@@ -1,5 +1,5 @@
 // Collects every problem found in the input files before failing, so one run reports them all:
-// the count and the first ten (file:line or id), never a silent drop (issue 3, "Bad input").
+// the count and the first ten (file:line or id), never a silent drop (docs/metrics.md, "`mmft eval`").
 import { MmftError } from '@mmft/core';
 
 const SHOWN = 10;
