@@ -127,8 +127,14 @@ export default defineConfig([
     // Core's kernel helper is where tfjs's registry is read. backend-tfjs's kernels folder is the
     // implementer side: an override wraps and restores the stock kernel it replaces, as tfjs's own
     // backends do, and its tests check what is registered before and after install.
-    // The benchmark's mode switch removes and restores the same kernels for its stock/fused rows.
-    files: ['packages/core/src/kernels/**', 'packages/plugins/backend-tfjs/src/kernels/**', 'packages/benchmarks/src/kernel-overrides.ts'],
+    // The benchmark's mode switch removes and restores the same kernels for its stock/fused rows,
+    // and tests that register a stand-in kernel (the trainer's fused AdamW test) remove it again.
+    files: [
+      'packages/core/src/kernels/**',
+      'packages/plugins/backend-tfjs/src/kernels/**',
+      'packages/benchmarks/src/kernel-overrides.ts',
+      '**/*.test.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
