@@ -54,8 +54,6 @@ function context(outputDir: string, options: Options = {}, overrides: Partial<Ru
   } as RunContext & { reporter: ReturnType<typeof recordingReporter> };
 }
 
-const trainLines = (dir: string) =>
-  fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).filter((e) => e.kind === 'train');
 const state = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as Record<string, unknown>;
 
 describe('data sets smaller than a batch', () => {
