@@ -10,7 +10,7 @@ export interface BackendCapabilities {
   readonly gpu: boolean;
   /** Threads the engine actually uses for math (wasm in Node: 1). */
   readonly threads: number;
-  /** Names of kernels replaced or added by mmft on this engine (see kernel_names). */
+  /** Names of kernels replaced or added by mmft on this engine (declared in core's kernels/kernel_names.ts). */
   readonly kernelOverrides: readonly string[];
   /** True when 16-bit float storage is native; otherwise mmft keeps f32 (tfjs has no f16 dtype). */
   readonly float16: boolean;
