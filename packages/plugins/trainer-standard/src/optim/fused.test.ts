@@ -73,14 +73,14 @@ describe('fused kernels in the optimizer', () => {
   });
 
   test('clipGradNorm sums the squares in one SumOfSquares call where registered', async () => {
-    const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor2d([[4]])]]);
+    const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor2d([[4]])]]);
     const composite = tf.tidy(() => clipGradNorm(grads, 0).totalNorm.dataSync()[0]);
     tf.registerKernel({
       kernelName: SumOfSquares,
       backendName: 'cpu',
       kernelFunc: ({ inputs, backend }) => {
         const cpu = backend as MathBackendCPU;
-        const total = Object.values(inputs).reduce((s, t) => s + floats(cpu, t).reduce((a, x) => a + x * x, 0), 0);
+        const total = Object.values(inputs).reduce((s, t) => s + floats(cpu, t!).reduce((a, x) => a + x * x, 0), 0);
         return cpu.makeTensorInfo([], 'float32', Float32Array.of(total));
       },
     });
