@@ -36,7 +36,8 @@ const match = /^([a-z]+)-([a-z0-9]+(?:-[a-z0-9]+)*)$/.exec(dirName ?? '');
 if (!match) fail('usage: node scripts/new-plugin.mjs <kind>-<name> "description" [--out DIR]   (e.g. metric-bertscore, peft-ia3)');
 const [, prefix, name] = match;
 const kind = ALIASES[prefix] ?? prefix;
-if (!kinds.includes(kind)) fail(`"${prefix}" is not a plugin kind; kinds: ${kinds.join(', ')} (arch and data are short for architecture and dataset)`);
+if (!kinds.includes(kind))
+  fail(`"${prefix}" is not a plugin kind; kinds: ${kinds.join(', ')} (arch and data are short for architecture and dataset)`);
 const dir = path.resolve(out ?? path.join(root, 'packages', 'plugins', dirName));
 if (fs.existsSync(dir)) fail(`${dir} exists; pick another name or remove it`);
 
@@ -49,50 +50,83 @@ const q = (s) => JSON.stringify(s).slice(1, -1).replace(/'/g, "\\'");
 // stubs that throw until implemented.
 const notYet = (member) => `throw notYet('${member}');`;
 const STUBS = {
-  architecture: { type: 'ArchitectureProvider', members: [`family: 'dual-encoder'`, `modelTypes: ['${name}']`, `async fromConfig() {\n    ${notYet('fromConfig')}\n  }`, `async fromPretrained() {\n    ${notYet('fromPretrained')}\n  }`] },
-  backend: { type: 'BackendProvider', members: [`async probe() {\n    ${notYet('probe')}\n  }`, `async select() {\n    ${notYet('select')}\n  }`] },
+  architecture: {
+    type: 'ArchitectureProvider',
+    members: [
+      `family: 'dual-encoder'`,
+      `modelTypes: ['${name}']`,
+      `async fromConfig() {\n    ${notYet('fromConfig')}\n  }`,
+      `async fromPretrained() {\n    ${notYet('fromPretrained')}\n  }`,
+    ],
+  },
+  backend: {
+    type: 'BackendProvider',
+    members: [`async probe() {\n    ${notYet('probe')}\n  }`, `async select() {\n    ${notYet('select')}\n  }`],
+  },
   dataset: { type: 'DatasetProvider', members: [`tasks: ['caption']`, `async open() {\n    ${notYet('open')}\n  }`] },
   exporter: { type: 'ExporterProvider', members: [`format: '${name}'`, `async export() {\n    ${notYet('export')}\n  }`] },
   loss: { type: 'LossProvider', members: [`create() {\n    ${notYet('create')}\n  }`] },
   objective: { type: 'ObjectiveProvider', members: [`async create() {\n    ${notYet('create')}\n  }`] },
   peft: {
     type: 'PeftMethodProvider',
-    members: [`peftType: '${name.toUpperCase().replace(/-/g, '_')}'`, `apply() {\n    ${notYet('apply')}\n  }`, `toAdapterConfig() {\n    ${notYet('toAdapterConfig')}\n  }`, `fromAdapterConfig() {\n    ${notYet('fromAdapterConfig')}\n  }`],
+    members: [
+      `peftType: '${name.toUpperCase().replace(/-/g, '_')}'`,
+      `apply() {\n    ${notYet('apply')}\n  }`,
+      `toAdapterConfig() {\n    ${notYet('toAdapterConfig')}\n  }`,
+      `fromAdapterConfig() {\n    ${notYet('fromAdapterConfig')}\n  }`,
+    ],
   },
   trainer: { type: 'TrainerProvider', members: [`async run() {\n    ${notYet('run')}\n  }`] },
 };
 if (kind !== 'metric' && !STUBS[kind]) fail(`scripts/new-plugin.mjs has no skeleton for kind "${kind}" yet; add one to STUBS`);
 
 const files = {};
-files['package.json'] = JSON.stringify({
-  name: `@mmft/${dirName}`,
-  version: '0.1.0',
-  description: text,
-  license: 'Apache-2.0',
-  type: 'commonjs',
-  main: './dist/index.js',
-  types: './dist/index.d.ts',
-  exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './package.json': './package.json' },
-  files: ['dist'],
-  keywords: ['mmft-plugin'],
-  scripts: { build: 'tsc -b', test: 'jest' },
-  dependencies: { zod: 'catalog:' },
-  peerDependencies: { '@mmft/core': 'workspace:*' },
-  devDependencies: {
-    '@jest/globals': 'catalog:', '@mmft/core': 'workspace:*', '@types/node': 'catalog:', jest: 'catalog:',
-    'reflect-metadata': 'catalog:', 'ts-jest': 'catalog:', tsyringe: 'catalog:', typescript: 'catalog:',
-  },
-}, null, 2) + '\n';
-files['tsconfig.json'] = JSON.stringify({
-  extends: '../../../tsconfig.base.json',
-  compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' },
-  include: ['src'],
-  references: [{ path: '../../core' }],
-}, null, 2) + '\n';
+files['package.json'] =
+  JSON.stringify(
+    {
+      name: `@mmft/${dirName}`,
+      version: '0.1.0',
+      description: text,
+      license: 'Apache-2.0',
+      type: 'commonjs',
+      main: './dist/index.js',
+      types: './dist/index.d.ts',
+      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './package.json': './package.json' },
+      files: ['dist'],
+      keywords: ['mmft-plugin'],
+      scripts: { build: 'tsc -b', test: 'jest' },
+      dependencies: { zod: 'catalog:' },
+      peerDependencies: { '@mmft/core': 'workspace:*' },
+      devDependencies: {
+        '@jest/globals': 'catalog:',
+        '@mmft/core': 'workspace:*',
+        '@types/node': 'catalog:',
+        jest: 'catalog:',
+        'reflect-metadata': 'catalog:',
+        'ts-jest': 'catalog:',
+        tsyringe: 'catalog:',
+        typescript: 'catalog:',
+      },
+    },
+    null,
+    2,
+  ) + '\n';
+files['tsconfig.json'] =
+  JSON.stringify(
+    {
+      extends: '../../../tsconfig.base.json',
+      compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' },
+      include: ['src'],
+      references: [{ path: '../../core' }],
+    },
+    null,
+    2,
+  ) + '\n';
 files['jest.config.js'] = "module.exports = { ...require('../../../jest.preset.js'), rootDir: __dirname };\n";
 
-files['src/config.ts'] = kind === 'metric'
-  ? `// The recipe section of metric "${name}" (\`metrics: [{ type: ${name} }]\`): every field described,
+files['src/config.ts'] =
+  kind === 'metric'
+    ? `// The recipe section of metric "${name}" (\`metrics: [{ type: ${name} }]\`): every field described,
 // so \`mmft schema\` can complete it.
 import { z } from 'zod';
 
@@ -102,7 +136,7 @@ export const ${camel}ConfigSchema = z.strictObject({
 
 export type ${Pascal}Config = z.output<typeof ${camel}ConfigSchema>;
 `
-  : `// The recipe section of ${kind} "${name}": every field described, so \`mmft schema\` can complete it.
+    : `// The recipe section of ${kind} "${name}": every field described, so \`mmft schema\` can complete it.
 import { z } from 'zod';
 
 export const ${camel}ConfigSchema = z.strictObject({});
@@ -110,8 +144,9 @@ export const ${camel}ConfigSchema = z.strictObject({});
 export type ${Pascal}Config = z.output<typeof ${camel}ConfigSchema>;
 `;
 
-files['src/plugin.ts'] = kind === 'metric'
-  ? `// The metric provider "${name}": the share of predictions equal to one of their references, in
+files['src/plugin.ts'] =
+  kind === 'metric'
+    ? `// The metric provider "${name}": the share of predictions equal to one of their references, in
 // percent. It reads \`text\` inputs (packages/core/src/contracts/metric-input.ts).
 import { parseConfig, type Metric, type MetricProvider, type MetricReport, type TextInput } from '@mmft/core';
 import { ${camel}ConfigSchema, type ${Pascal}Config } from './config';
@@ -151,7 +186,7 @@ export const ${camel}Metric: MetricProvider<${Pascal}Config, TextInput> = {
   create: (config) => new ${Pascal}Metric(parseConfig(${camel}Metric, config)),
 };
 `
-  : `// The ${kind} provider "${name}" (contract: packages/core/src/contracts/${kind === 'peft' ? 'peft' : kind}.ts). The members
+    : `// The ${kind} provider "${name}" (contract: packages/core/src/contracts/${kind === 'peft' ? 'peft' : kind}.ts). The members
 // throw until written; \`tsc -b\` checks their signatures against the contract.
 import { MmftError, type ${STUBS[kind].type} } from '@mmft/core';
 import { ${camel}ConfigSchema, type ${Pascal}Config } from './config';
@@ -182,8 +217,9 @@ const plugin = definePlugin({ name: pkg.name, version: pkg.version, description:
 export default plugin;
 `;
 
-files['src/plugin.test.ts'] = kind === 'metric'
-  ? `import { describeMetric } from '@mmft/core/testing';
+files['src/plugin.test.ts'] =
+  kind === 'metric'
+    ? `import { describeMetric } from '@mmft/core/testing';
 import { ${camel}Metric } from './plugin';
 
 describeMetric(${camel}Metric, {
@@ -194,7 +230,7 @@ describeMetric(${camel}Metric, {
   ],
 });
 `
-  : `import 'reflect-metadata';
+    : `import 'reflect-metadata';
 import { describe, expect, test } from '@jest/globals';
 import { parseConfig, PluginRegistry } from '@mmft/core';
 import plugin from './index';
@@ -214,4 +250,6 @@ for (const [file, body] of Object.entries(files)) {
   fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
   fs.writeFileSync(path.join(dir, file), body);
 }
-console.log(`created ${path.relative(process.cwd(), dir) || dir} (${kind} "${name}")${out ? '' : '; now run pnpm install, then npx tsc -b and npx jest in it'}`);
+console.log(
+  `created ${path.relative(process.cwd(), dir) || dir} (${kind} "${name}")${out ? '' : '; now run pnpm install, then npx tsc -b and npx jest in it'}`,
+);

@@ -11,7 +11,14 @@ type Section = { config: Record<string, unknown> };
 
 const TINY_CLIP = {
   projection_dim: 4,
-  text_config: { vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8 },
+  text_config: {
+    vocab_size: 12,
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    max_position_embeddings: 8,
+  },
   vision_config: { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, image_size: 8, patch_size: 4 },
 };
 
@@ -25,7 +32,15 @@ const bridge: Pick<ArchitectureProvider<Section>, 'fromConfig'> = {
     const clip = await context!.resolveModelType(String(sub.model_type)).fromConfig({ config: sub, seed: 0 }, context);
     clip.root.registerModule('multi_modal_projector', new Linear(4, 6, { seed: 1 }));
     const towers = { ...Object.fromEntries(Object.entries(clip.processor.towers)), projector: ['multi_modal_projector.**'] };
-    const model: VisionLanguageModel = { ...clip, modelType: 'test_bridge', family: 'vision-to-llm', processor: { ...clip.processor, towers }, forward: (i) => clip.forward(i), save: (d, o) => clip.save(d, o), dispose: () => clip.dispose() };
+    const model: VisionLanguageModel = {
+      ...clip,
+      modelType: 'test_bridge',
+      family: 'vision-to-llm',
+      processor: { ...clip.processor, towers },
+      forward: (i) => clip.forward(i),
+      save: (d, o) => clip.save(d, o),
+      dispose: () => clip.dispose(),
+    };
     return model;
   },
 };
@@ -37,7 +52,9 @@ describe('architectures compose through the registry', () => {
     await backend.select(backend.configSchema.parse({ prefer: ['cpu'] }));
     const model = await bridge.fromConfig({ config: { clip_config: { model_type: 'clip', ...TINY_CLIP } } }, architectureContext(registry));
     const names = model.root.namedParameters().map(([n]) => n);
-    expect(names).toEqual(expect.arrayContaining(['vision_model.embeddings.class_embedding', 'visual_projection.weight', 'multi_modal_projector.weight']));
+    expect(names).toEqual(
+      expect.arrayContaining(['vision_model.embeddings.class_embedding', 'visual_projection.weight', 'multi_modal_projector.weight']),
+    );
     expect(model.processor.towers.vision).toEqual(['vision_model.**', 'visual_projection.**']);
     expect(model.processor.towers.projector).toEqual(['multi_modal_projector.**']);
     expect(model.processor.tokenizer).toBeUndefined(); // fresh weights without a tokenizer folder

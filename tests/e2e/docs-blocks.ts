@@ -37,10 +37,12 @@ export function parseBlocks(file: string, text: string): DocBlock[] {
       body.push(lines[j]!.startsWith(indent) ? lines[j]!.slice(indent.length) : lines[j]!.trimStart());
     }
     const [lang = '', ...words] = info.trim().split(/\s+/);
-    const markers = new Map(words.filter(Boolean).map((word) => {
-      const eq = word.indexOf('=');
-      return eq < 0 ? [word, ''] : [word.slice(0, eq), word.slice(eq + 1)];
-    }));
+    const markers = new Map(
+      words.filter(Boolean).map((word) => {
+        const eq = word.indexOf('=');
+        return eq < 0 ? [word, ''] : [word.slice(0, eq), word.slice(eq + 1)];
+      }),
+    );
     blocks.push({ file, line: i + 1, lang: lang.toLowerCase(), markers, code: body.join('\n') });
     i = j;
   }
@@ -52,7 +54,11 @@ export function docFiles(): string[] {
   const docs = path.join(REPO_ROOT, 'docs');
   return [
     path.join(REPO_ROOT, 'README.md'),
-    ...fs.readdirSync(docs).filter((name) => name.endsWith('.md')).sort().map((name) => path.join(docs, name)),
+    ...fs
+      .readdirSync(docs)
+      .filter((name) => name.endsWith('.md'))
+      .sort()
+      .map((name) => path.join(docs, name)),
   ];
 }
 
@@ -61,4 +67,5 @@ export function allBlocks(): DocBlock[] {
 }
 
 export const isYaml = (block: DocBlock): boolean => block.lang === 'yaml' || block.lang === 'yml';
-export const isRunnable = (block: DocBlock): boolean => ['js', 'javascript', 'ts', 'typescript'].includes(block.lang) && block.markers.has('runnable');
+export const isRunnable = (block: DocBlock): boolean =>
+  ['js', 'javascript', 'ts', 'typescript'].includes(block.lang) && block.markers.has('runnable');

@@ -25,10 +25,15 @@ export function moduleSource(block: DocBlock): string {
 /** Runs the block as `node --input-type=module` from the repository root (imports resolve from there). */
 function runBlock(block: DocBlock, timeoutMs = 90_000): Promise<BlockRun> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--input-type=module'], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module'],
+      { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
     child.stdin!.end(moduleSource(block));
   });
 }
@@ -50,15 +55,18 @@ describe('runnable code blocks in the docs', () => {
 
 describe('the runner itself', () => {
   test('a failing block fails with its output; ts blocks lose their types', async () => {
-    const [failing, typed] = parseBlocks(`${REPO_ROOT}/fake.md`, [
-      '```js runnable',
-      "import { ClipModel } from '@mmft/no-such-package';",
-      '```',
-      '```ts runnable',
-      'const n: number = 2;',
-      'if (n !== 2) process.exit(3);',
-      '```',
-    ].join('\n')) as [DocBlock, DocBlock];
+    const [failing, typed] = parseBlocks(
+      `${REPO_ROOT}/fake.md`,
+      [
+        '```js runnable',
+        "import { ClipModel } from '@mmft/no-such-package';",
+        '```',
+        '```ts runnable',
+        'const n: number = 2;',
+        'if (n !== 2) process.exit(3);',
+        '```',
+      ].join('\n'),
+    ) as [DocBlock, DocBlock];
     const run = await runBlock(failing);
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('@mmft/no-such-package');

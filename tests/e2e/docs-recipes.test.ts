@@ -18,7 +18,8 @@ afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
 function recipeText(block: DocBlock): string {
   const at = block.markers.get('at');
   if (at === undefined) return block.code;
-  if (!/^[a-z_]+(\.[a-z_]+)*$/.test(at)) throw new Error(`${where(block)}: at=${at} must be a dotted path of recipe keys, e.g. at=data.train`);
+  if (!/^[a-z_]+(\.[a-z_]+)*$/.test(at))
+    throw new Error(`${where(block)}: at=${at} must be a dotted path of recipe keys, e.g. at=data.train`);
   const keys = at.split('.');
   const head = keys.map((key, depth) => `${'  '.repeat(depth)}${key}:`);
   const indent = '  '.repeat(keys.length);
@@ -41,7 +42,10 @@ async function checkRecipeBlock(block: DocBlock): Promise<'validated' | 'skipped
     validateRecipe(raw, registry);
     return 'validated';
   } catch (error) {
-    throw new Error(`${where(block)}: recipe snippet does not validate (mark it \`yaml partial\` only if it is deliberately incomplete):\n${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `${where(block)}: recipe snippet does not validate (mark it \`yaml partial\` only if it is deliberately incomplete):\n${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 

@@ -22,7 +22,11 @@ describe('mmft eval recipe', () => {
     // 48 images: chance R@5 is 10.4%; the base model was trained on this domain.
     expect(Number(row![1])).toBeGreaterThan(30);
     expect(run.stdout).toContain('done: 0 steps');
-    const log = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const log = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
     expect(log.map((e) => e.kind)).toEqual(['eval']);
   });
 
@@ -30,7 +34,17 @@ describe('mmft eval recipe', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-kinds-'));
     const captions = path.join(dir, 'captions.yaml');
     fs.writeFileSync(captions, `extends: ${RECIPE}\nmetrics:\n  - type: retrieval\n  - type: caption\n  - type: exact-match\n`);
-    const run = await runCliForTest(['eval', 'recipe', captions, '--set', 'data.eval.n=16', '--plugin', 'mmft-plugin-exact-match', '--output', path.join(dir, 'c')]);
+    const run = await runCliForTest([
+      'eval',
+      'recipe',
+      captions,
+      '--set',
+      'data.eval.n=16',
+      '--plugin',
+      'mmft-plugin-exact-match',
+      '--output',
+      path.join(dir, 'c'),
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const score = (name: string, stdout: string) => Number(new RegExp(`${name.replace(/[.@]/g, '\\$&')}\\s+([\\d.]+)`).exec(stdout)?.[1]);
@@ -40,7 +54,10 @@ describe('mmft eval recipe', () => {
     // A caption that ranks first is one of the eval texts: exact-match counts the images whose own caption wins.
     expect(score('exact-match.exact_match', run.stdout)).toBeLessThanOrEqual(100);
     const vqa = path.join(dir, 'vqa.yaml');
-    fs.writeFileSync(vqa, `extends: ${RECIPE}\ndata:\n  eval:\n    task: vqa\nmetrics:\n  - type: vqa\ntrain:\n  metric_for_best: vqa.accuracy\n`);
+    fs.writeFileSync(
+      vqa,
+      `extends: ${RECIPE}\ndata:\n  eval:\n    task: vqa\nmetrics:\n  - type: vqa\ntrain:\n  metric_for_best: vqa.accuracy\n`,
+    );
     const answered = await runCliForTest(['eval', 'recipe', vqa, '--set', 'data.eval.n=8', '--output', path.join(dir, 'v')]);
     expect(answered.stderr).toBe('');
     expect(answered.code).toBe(0);

@@ -11,7 +11,17 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(ROOT, 'scripts/new-plugin.mjs');
 const CORE = path.join(ROOT, 'packages/core');
-const KINDS = ['metric-exact-two', 'peft-ia3', 'data-lines', 'arch-toy', 'loss-hinge', 'backend-noop', 'exporter-gguf', 'trainer-tiny', 'objective-lm'];
+const KINDS = [
+  'metric-exact-two',
+  'peft-ia3',
+  'data-lines',
+  'arch-toy',
+  'loss-hinge',
+  'backend-noop',
+  'exporter-gguf',
+  'trainer-tiny',
+  'objective-lm',
+];
 
 const run = (...args: string[]) => spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8' });
 
@@ -25,7 +35,8 @@ beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-new-plugin-'));
   const modules = path.join(tmp, 'node_modules');
   link(modules, '@mmft/core', CORE);
-  for (const dep of ['zod', 'tsyringe', 'reflect-metadata', '@jest/globals', '@types/node']) link(modules, dep, path.join(CORE, 'node_modules', dep));
+  for (const dep of ['zod', 'tsyringe', 'reflect-metadata', '@jest/globals', '@types/node'])
+    link(modules, dep, path.join(CORE, 'node_modules', dep));
 });
 
 describe('scripts/new-plugin.mjs', () => {
@@ -35,15 +46,28 @@ describe('scripts/new-plugin.mjs', () => {
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
     }
-    const files = ['package.json', 'tsconfig.json', 'jest.config.js', 'src/config.ts', 'src/plugin.ts', 'src/index.ts', 'src/plugin.test.ts'];
+    const files = [
+      'package.json',
+      'tsconfig.json',
+      'jest.config.js',
+      'src/config.ts',
+      'src/plugin.ts',
+      'src/index.ts',
+      'src/plugin.test.ts',
+    ];
     for (const file of files) expect(fs.existsSync(path.join(tmp, 'peft-ia3', file))).toBe(true);
     expect(fs.readFileSync(path.join(tmp, 'metric-exact-two/src/plugin.test.ts'), 'utf8')).toContain('describeMetric(exactTwoMetric');
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'data-lines/package.json'), 'utf8')).name).toBe('@mmft/data-lines');
 
     const base = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
     const { composite: _c, declaration: _d, declarationMap: _m, sourceMap: _s, ...options } = base.compilerOptions;
-    fs.writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, noEmit: true }, include: KINDS.map((k) => `${k}/src`) }));
-    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
+    fs.writeFileSync(
+      path.join(tmp, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...options, noEmit: true }, include: KINDS.map((k) => `${k}/src`) }),
+    );
+    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(tmp, 'tsconfig.json')], {
+      encoding: 'utf8',
+    });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   });

@@ -10,8 +10,13 @@ import { runCliForTest } from '@mmft/cli/testing';
 
 const RECIPE = path.join(__dirname, '..', '..', 'recipes', 'clip-shapes-lora.yaml');
 const SMALL = [
-  'train.max_steps=2', 'train.warmup_steps=0', 'train.batch_size=8', 'train.eval_batch_size=16', 'train.log_every=1',
-  'data.train.n=16', 'data.eval.n=16',
+  'train.max_steps=2',
+  'train.warmup_steps=0',
+  'train.batch_size=8',
+  'train.eval_batch_size=16',
+  'train.log_every=1',
+  'data.train.n=16',
+  'data.eval.n=16',
 ].flatMap((s) => ['--set', s]);
 
 let tmp: string;
@@ -21,7 +26,12 @@ beforeAll(() => {
 
 const train = (out: string, ...extra: string[]) => runCliForTest(['train', RECIPE, ...SMALL, '--output', out, ...extra]);
 const evalLines = (out: string) =>
-  fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).filter((e) => e.kind === 'eval');
+  fs
+    .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number | string>)
+    .filter((e) => e.kind === 'eval');
 
 describe('train --output over an earlier run', () => {
   test('refused with what would be replaced; --force starts over, --resume continues', async () => {
@@ -61,14 +71,16 @@ describe('--resume after a kill between the two renames of a checkpoint swap', (
     const r = await train(out, '--set', 'train.max_steps=3', '--resume', last);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`resume: ${last} was missing (a checkpoint write was interrupted); restored the complete copy .checkpoint-last.tmp-99999999-aa11`);
+    expect(r.stdout).toContain(
+      `resume: ${last} was missing (a checkpoint write was interrupted); restored the complete copy .checkpoint-last.tmp-99999999-aa11`,
+    );
     expect(r.stdout).toContain('done: 3 steps');
     expect(fs.readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
 
 describe('mmft eval recipe --adapter', () => {
-  test('scores the trained adapter: the same numbers as the run\'s last evaluation', async () => {
+  test("scores the trained adapter: the same numbers as the run's last evaluation", async () => {
     const out = path.join(tmp, 'lora');
     expect((await train(out, '--set', 'train.lr=0.01')).code).toBe(0);
     const trained = evalLines(out).at(-1)!;

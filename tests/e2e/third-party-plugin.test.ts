@@ -60,10 +60,23 @@ describe('third-party plugin through a recipe', () => {
       recipe,
       `extends: ${parent}\noutput_dir: ./run\nmetrics:\n  - type: retrieval\n  - type: exact-match\n    caseSensitive: true\ntrain:\n  max_steps: 2\n  warmup_steps: 0\n  batch_size: 4\n  eval_batch_size: 8\n  metric_for_best: exact-match.exact_match\n`,
     );
-    const run = await runCliForTest(['train', recipe, '--set', 'data.train.n=8', '--set', 'data.eval.n=8', '--plugin', 'mmft-plugin-exact-match']);
+    const run = await runCliForTest([
+      'train',
+      recipe,
+      '--set',
+      'data.train.n=8',
+      '--set',
+      'data.eval.n=8',
+      '--plugin',
+      'mmft-plugin-exact-match',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const log = fs.readFileSync(path.join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log = fs
+      .readFileSync(path.join(dir, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const evals = log.filter((e) => e.kind === 'eval');
     expect(evals.map((e) => e.step)).toEqual([0, 2]);
     for (const e of evals) expect(typeof e['exact-match.exact_match']).toBe('number');

@@ -20,7 +20,12 @@ export const exactMatchMetric: MetricProvider<ExactMatchConfig, TextInput> = {
 
 const pkg = require('../package.json') as { name: string; version: string };
 
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'exact-match accuracy metric', provides: [exactMatchMetric as MetricProvider] });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'exact-match accuracy metric',
+  provides: [exactMatchMetric as MetricProvider],
+});
 
 export { ExactMatch };
 export default plugin;

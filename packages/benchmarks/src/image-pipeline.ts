@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   const repeats = flag('repeats', 3);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-bench-images-'));
   await writeShapesDataset(dir, { n, imageSize: 256, domain: 'B', tasks: [] });
-  const refs: ImageRef[] = fs.readdirSync(path.join(dir, 'images')).sort().map((f) => ({ kind: 'file', path: path.join(dir, 'images', f) }));
+  const refs: ImageRef[] = fs
+    .readdirSync(path.join(dir, 'images'))
+    .sort()
+    .map((f) => ({ kind: 'file', path: path.join(dir, 'images', f) }));
   const cpus = os.cpus().length;
   const settings = [
     { name: 'main thread', workers: 0 },
@@ -47,11 +50,19 @@ async function main(): Promise<void> {
     const rates: number[] = [];
     for (let r = 0; r < repeats; r++) rates.push(await timePass(pipeline, refs));
     await pipeline.close();
-    results.push({ setting: s.name, workers: s.workers, imagesPerSecond: rates.map((x) => Math.round(x)), best: Math.round(Math.max(...rates)) });
+    results.push({
+      setting: s.name,
+      workers: s.workers,
+      imagesPerSecond: rates.map((x) => Math.round(x)),
+      best: Math.round(Math.max(...rates)),
+    });
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`image pipeline, 256 px PNG → 224 px float32 NCHW, ${n} images, batch ${batchSize}, ${cpus} CPUs (${os.cpus()[0]?.model ?? '?'})`);
-  for (const r of results) console.log(`${r.setting.padEnd(20)} best ${String(r.best).padStart(6)} img/s   runs ${r.imagesPerSecond.join(', ')}`);
+  console.log(
+    `image pipeline, 256 px PNG → 224 px float32 NCHW, ${n} images, batch ${batchSize}, ${cpus} CPUs (${os.cpus()[0]?.model ?? '?'})`,
+  );
+  for (const r of results)
+    console.log(`${r.setting.padEnd(20)} best ${String(r.best).padStart(6)} img/s   runs ${r.imagesPerSecond.join(', ')}`);
   console.log(JSON.stringify({ benchmark: 'image-pipeline', node: process.version, cpus, n, batchSize, results }));
 }
 

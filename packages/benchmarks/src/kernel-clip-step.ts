@@ -10,17 +10,49 @@ import { ClipModel } from '@mmft/arch-clip';
 import { createClipLoss, clipLossConfigSchema } from '@mmft/loss-contrastive';
 import { AdamW, clipGradNorm, paramEntries } from '@mmft/trainer-standard';
 import { applyLora, loraConfigSchema } from '@mmft/peft-lora';
-import { installKernelOverrides, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
 import {
-  AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad,
-  Linear, LinearGradInput, LinearGradWeight, LinearNoBias, Softmax, SoftmaxGrad, SumOfSquares,
+  installKernelOverrides,
+  removeKernelOverrides,
+  resetBackendSelection,
+  selectBackend,
+  tfjsBackendConfigSchema,
+} from '@mmft/backend-tfjs';
+import {
+  AdamWUpdate,
+  Attention,
+  AttentionGrad,
+  Gelu,
+  GeluGrad,
+  LayerNorm,
+  LayerNormGrad,
+  MaskedSoftmax,
+  MaskedSoftmaxGrad,
+  QuickGelu,
+  QuickGeluGrad,
+  Linear,
+  LinearGradInput,
+  LinearGradWeight,
+  LinearNoBias,
+  Softmax,
+  SoftmaxGrad,
+  SumOfSquares,
 } from '@mmft/core/kernels';
 import { registerGradients } from '@mmft/core/nn';
 import { trainStepFlops, type ClipShape } from './suite/flops';
 
 export const SMALL_CLIP = {
   projection_dim: 128,
-  text_config: { vocab_size: 156, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 4, num_attention_heads: 4, max_position_embeddings: 32, bos_token_id: 154, eos_token_id: 155, pad_token_id: 155 },
+  text_config: {
+    vocab_size: 156,
+    hidden_size: 128,
+    intermediate_size: 256,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    max_position_embeddings: 32,
+    bos_token_id: 154,
+    eos_token_id: 155,
+    pad_token_id: 155,
+  },
   vision_config: { image_size: 64, patch_size: 8, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 4, num_attention_heads: 4 },
 } as const;
 export const SMALL_CLIP_BATCH = 32;
@@ -44,7 +76,8 @@ export const SMALL_CLIP_FLOPS = trainStepFlops(SHAPE, SMALL_CLIP_BATCH, { vision
  */
 export function smallClipStep(options: { lora?: boolean } = {}): { step: () => tf.Tensor[]; dispose: () => void } {
   const model = ClipModel.fromConfig(SMALL_CLIP as never, { seed: 0 });
-  if (options.lora) applyLora(model.root, loraConfigSchema.parse({ r: 8, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], seed: 0 }), 'default');
+  if (options.lora)
+    applyLora(model.root, loraConfigSchema.parse({ r: 8, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], seed: 0 }), 'default');
   const loss = createClipLoss(clipLossConfigSchema.parse({}));
   const params = paramEntries([{ prefix: '', root: model.root, params: model.root.namedParameters() }], []);
   const optimizer = new AdamW(params, { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 });
@@ -79,7 +112,14 @@ export function smallClipStep(options: { lora?: boolean } = {}): { step: () => t
     tf.dispose([...named.values(), ...Object.values(clipped.grads)]);
     return [value, clipped.norm];
   };
-  return { step, dispose: () => { optimizer.dispose(); tf.dispose([pixelValues, inputIds, attentionMask]); model.root.dispose(); } };
+  return {
+    step,
+    dispose: () => {
+      optimizer.dispose();
+      tf.dispose([pixelValues, inputIds, attentionMask]);
+      model.root.dispose();
+    },
+  };
 }
 
 /** The fused kernels by group, in the order they were added (docs/backends.md). */
@@ -155,7 +195,9 @@ async function compare(step: () => tf.Tensor[]): Promise<void> {
   console.log('| setting | kernels | kernel ms | step ms (median of rounds) | step ms, each round |\n|---|---:|---:|---:|---|');
   for (const [i, [label]] of settings.entries()) {
     const r = results[i]!;
-    console.log(`| ${label} | ${r.kernels} | ${mid(r.kernelMs).toFixed(1)} | ${mid(r.medians).toFixed(1)} | ${r.medians.map((m) => m.toFixed(0)).join(', ')} |`);
+    console.log(
+      `| ${label} | ${r.kernels} | ${mid(r.kernelMs).toFixed(1)} | ${mid(r.medians).toFixed(1)} | ${r.medians.map((m) => m.toFixed(0)).join(', ')} |`,
+    );
   }
 }
 
@@ -183,10 +225,14 @@ async function profile(): Promise<void> {
     s.calls++;
     byShape.set(key, s);
   }
-  console.log(`step median ${median.toFixed(1)} ms; kernels ${kernels.length}, kernel time ${kernelMs(kernels).toFixed(1)} ms; GEMM FLOPs ${(SMALL_CLIP_FLOPS.step / 1e9).toFixed(2)} G`);
-  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(5)} calls`);
+  console.log(
+    `step median ${median.toFixed(1)} ms; kernels ${kernels.length}, kernel time ${kernelMs(kernels).toFixed(1)} ms; GEMM FLOPs ${(SMALL_CLIP_FLOPS.step / 1e9).toFixed(2)} G`,
+  );
+  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25))
+    console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(5)} calls`);
   console.log('--- by shape');
-  for (const [name, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(4)}  ${name}`);
+  for (const [name, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40))
+    console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(4)}  ${name}`);
 }
 
 if (require.main === module) {

@@ -5,7 +5,15 @@
 // Run: (cd packages/benchmarks && npx tsc -b) && node packages/benchmarks/dist/kernel-overrides.js
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs-core';
-import { installKernelOverrides, KERNEL_OVERRIDES, nativeKernelsStatus, removeKernelOverrides, resetBackendSelection, selectBackend, tfjsBackendConfigSchema } from '@mmft/backend-tfjs';
+import {
+  installKernelOverrides,
+  KERNEL_OVERRIDES,
+  nativeKernelsStatus,
+  removeKernelOverrides,
+  resetBackendSelection,
+  selectBackend,
+  tfjsBackendConfigSchema,
+} from '@mmft/backend-tfjs';
 import { registerGradients } from '@mmft/core/nn';
 import { smallClipStep, SMALL_CLIP_FLOPS } from './kernel-clip-step';
 
@@ -52,9 +60,19 @@ function matmulCases(): Case[] {
   const sq = [t([1024, 1024], 13), t([1024, 1024], 14)] as [tf.Tensor, tf.Tensor];
   return [
     { label: '[1024,1024] × [1024,1024] (GEMM ceiling)', run: () => tf.matMul(sq[0], sq[1]), iterations: 5, flops: 2 * 1024 ** 3 },
-    { label: '[32,4,65,32] × [32,4,65,32]ᵀ (CLIP q·kᵀ)', run: () => tf.matMul(cq, ck, false, true), iterations: 10, flops: 2 * 128 * 65 * 65 * 32 },
+    {
+      label: '[32,4,65,32] × [32,4,65,32]ᵀ (CLIP q·kᵀ)',
+      run: () => tf.matMul(cq, ck, false, true),
+      iterations: 10,
+      flops: 2 * 128 * 65 * 65 * 32,
+    },
     { label: '[32,4,65,65] × [32,4,65,32] (CLIP attn · V)', run: () => tf.matMul(cp, ck), iterations: 10, flops: 2 * 128 * 65 * 65 * 32 },
-    { label: '[2080,128]ᵀ × [2080,128]  (CLIP dW)', run: () => tf.matMul(cx, cx, true, false), iterations: 10, flops: 2 * 2080 * 128 * 128 },
+    {
+      label: '[2080,128]ᵀ × [2080,128]  (CLIP dW)',
+      run: () => tf.matMul(cx, cx, true, false),
+      iterations: 10,
+      flops: 2 * 2080 * 128 * 128,
+    },
     { label: '[512,1024]ᵀ × [512,256]   (dW of a Linear)', run: () => tf.matMul(a1, g1, true, false), iterations: 5 },
     { label: '[512,256] × [1024,256]ᵀ   (Linear forward)', run: () => tf.matMul(h1, w1, false, true), iterations: 5 },
     { label: '[1024,512] × [512,256]    (untransposed: passes through)', run: () => tf.matMul(tf.transpose(a1), g1), iterations: 5 },
@@ -70,12 +88,21 @@ function matmulCases(): Case[] {
 function trainingStepCase(): Case {
   const [batch, tokens, width] = [8, 64, 256];
   const x = tf.keep(randn([batch, tokens, width], 20));
-  const params = [[width, width], [width, width], [width, width], [width, width], [4 * width, width], [width, 4 * width]].map((shape, i) =>
-    tf.keep(tf.mul(randn(shape, 30 + i), 1 / Math.sqrt(shape[1] as number))),
-  );
+  const params = [
+    [width, width],
+    [width, width],
+    [width, width],
+    [width, width],
+    [4 * width, width],
+    [width, 4 * width],
+  ].map((shape, i) => tf.keep(tf.mul(randn(shape, 30 + i), 1 / Math.sqrt(shape[1] as number))));
   // y = x Wᵀ, as a Linear with weight [out, in] computes it (packages/core/src/nn/linear.ts).
   const linear = (h: tf.Tensor, weight: tf.Tensor): tf.Tensor =>
-    tf.reshape(tf.matMul(tf.reshape(h, [-1, h.shape[h.shape.length - 1] as number]), weight, false, true), [batch, tokens, weight.shape[0] as number]);
+    tf.reshape(tf.matMul(tf.reshape(h, [-1, h.shape[h.shape.length - 1] as number]), weight, false, true), [
+      batch,
+      tokens,
+      weight.shape[0] as number,
+    ]);
   const loss = (wq: tf.Tensor, wk: tf.Tensor, wv: tf.Tensor, wo: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor): tf.Scalar => {
     const scores = tf.mul(tf.matMul(linear(x, wq), linear(x, wk), false, true), 1 / Math.sqrt(width));
     const attended = tf.add(x, linear(tf.matMul(tf.softmax(scores), linear(x, wv)), wo));
@@ -108,7 +135,9 @@ async function main(): Promise<void> {
   const selection = await selectBackend(tfjsBackendConfigSchema.parse({ prefer: ['wasm'] }));
   registerGradients();
   const native = nativeKernelsStatus();
-  console.log(`engine: ${selection.capabilities.engine} (threads ${selection.capabilities.threads}), tfjs-core ${tf.version_core}, node ${process.version}`);
+  console.log(
+    `engine: ${selection.capabilities.engine} (threads ${selection.capabilities.threads}), tfjs-core ${tf.version_core}, node ${process.version}`,
+  );
   console.log(`native kernels: ${native.available ? `${native.kernels.isa}, ${native.kernels.threads} threads` : native.reason}`);
   const modes: Mode[] = native.available ? ['stock', 'xnnpack', 'native', 'fused'] : ['stock', 'xnnpack', 'fused'];
   const skipStock = process.argv.includes('--no-stock-step'); // the stock CLIP step takes ~2 minutes

@@ -47,7 +47,10 @@ function seconds(body: () => void): number {
 }
 
 function time(label: string, runs: number, body: () => void): number {
-  return report(label, Array.from({ length: runs }, () => seconds(body)));
+  return report(
+    label,
+    Array.from({ length: runs }, () => seconds(body)),
+  );
 }
 
 const baselineAt = process.argv.indexOf('--baseline');
@@ -73,13 +76,23 @@ function timeCaption(label: string, runs: number, config: metricCaption.CaptionC
 }
 
 const captions: CaptionUpdate[] = Array.from({ length: 5000 }, (_, i) => ({
-  id: String(i), prediction: sentence(), references: Array.from({ length: 5 }, sentence),
+  id: String(i),
+  prediction: sentence(),
+  references: Array.from({ length: 5 }, sentence),
 }));
-const pretokenized = captions.map((c) => ({ ...c, prediction: c.prediction.replace(/\.$/, ' .'), references: c.references.map((r) => r.replace(/\.$/, ' .')) }));
+const pretokenized = captions.map((c) => ({
+  ...c,
+  prediction: c.prediction.replace(/\.$/, ' .'),
+  references: c.references.map((r) => r.replace(/\.$/, ' .')),
+}));
 const ANSWERS = ['yes', 'no', '2', 'two', 'red', 'a dog', 'Dog', 'x-ray', '1,000', 'tennis', "don't know", 'blue.'];
 const pick = (): string => ANSWERS[Math.floor(rand() * ANSWERS.length)]!;
 const questions: VqaUpdate[] = Array.from({ length: 200_000 }, (_, i) => ({
-  id: String(i), prediction: pick(), answers: Array.from({ length: 10 }, pick), answerType: 'other', questionType: 'what',
+  id: String(i),
+  prediction: pick(),
+  answers: Array.from({ length: 10 }, pick),
+  answerType: 'other',
+  questionType: 'what',
 }));
 
 const distinct = [1, 2, 3, 4].map((n) => {
@@ -94,8 +107,18 @@ const distinct = [1, 2, 3, 4].map((n) => {
 });
 console.log(`caption input: 5000 images × 5 references; distinct reference 1..4-grams: ${distinct.join(', ')}`);
 const results: Record<string, number> = {};
-results.caption_ptb_s = timeCaption('caption: PTB tokenise + BLEU + ROUGE-L + CIDEr-D, 5000×5', 7, { tokenizer: 'ptb', sigma: 6 }, captions);
-results.caption_scoring_s = timeCaption('caption: BLEU + ROUGE-L + CIDEr-D on tokenised text, 5000×5', 7, { tokenizer: 'none', sigma: 6 }, pretokenized);
+results.caption_ptb_s = timeCaption(
+  'caption: PTB tokenise + BLEU + ROUGE-L + CIDEr-D, 5000×5',
+  7,
+  { tokenizer: 'ptb', sigma: 6 },
+  captions,
+);
+results.caption_scoring_s = timeCaption(
+  'caption: BLEU + ROUGE-L + CIDEr-D on tokenised text, 5000×5',
+  7,
+  { tokenizer: 'none', sigma: 6 },
+  pretokenized,
+);
 results.vqa_s = time('vqa: accuracy, 200000 questions × 10 answers', 5, () => {
   const m = new VqaMetric({ decimals: 2 });
   m.update(questions);

@@ -74,7 +74,13 @@ export function createCliContext(options: CliContextOptions = {}): CliContext {
       const notice = (message: string) => void stderr.write(`note: ${message}\n`);
       for (const entry of [...builtins, ...extra]) {
         const request = typeof entry === 'string' ? { specifier: entry } : entry;
-        await loadPluginInto(registry, request.specifier, { searchFrom, baseDir: path.resolve(request.baseDir ?? baseDir), origin: request.origin, projectRoot, notice });
+        await loadPluginInto(registry, request.specifier, {
+          searchFrom,
+          baseDir: path.resolve(request.baseDir ?? baseDir),
+          origin: request.origin,
+          projectRoot,
+          notice,
+        });
       }
       return registry;
     },
@@ -92,7 +98,9 @@ export function createCliContext(options: CliContextOptions = {}): CliContext {
             return;
           }
           interrupted = { signal, exitCode };
-          stderr.write(`${signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `${signal} received`}: ${notice}; press Ctrl-C again to exit at once\n`);
+          stderr.write(
+            `${signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `${signal} received`}: ${notice}; press Ctrl-C again to exit at once\n`,
+          );
           controller.abort();
         };
         source.on(signal, listener);

@@ -48,7 +48,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed help/version/usage errors
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : error.exitCode || 1;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? 0
+        : error.exitCode || 1;
     }
     ctx.stderr.write(`${describeError(error, argv.includes('--verbose'))}\n`);
     return 1;

@@ -23,7 +23,8 @@ function stepOf(checkpoint: string): number | undefined {
 }
 
 function describeRun(dir: string, entries: readonly string[]): string | undefined {
-  if (!entries.some((e) => e.startsWith('checkpoint-') || STAGED.test(e))) return entries.includes('metrics.jsonl') ? 'an earlier evaluation' : undefined;
+  if (!entries.some((e) => e.startsWith('checkpoint-') || STAGED.test(e)))
+    return entries.includes('metrics.jsonl') ? 'an earlier evaluation' : undefined;
   const step = stepOf(path.join(dir, 'checkpoint-last'));
   return step === undefined ? 'an earlier run' : `an earlier run (checkpoint-last at step ${step})`;
 }
@@ -84,14 +85,24 @@ export async function resumeCheckpoint(ctx: CliContext, dir: string): Promise<st
   if (recovery.restoredFrom) {
     const step = stepOf(dir);
     const which = recovery.restoredRole === 'tmp' ? 'the new copy, fully written' : 'the previous copy';
-    ctx.print(`resume: ${dir} was missing (a checkpoint write was interrupted); restored the complete copy ${path.basename(recovery.restoredFrom)} (${which}${step === undefined ? '' : `, step ${step}`})`);
+    ctx.print(
+      `resume: ${dir} was missing (a checkpoint write was interrupted); restored the complete copy ${path.basename(recovery.restoredFrom)} (${which}${step === undefined ? '' : `, step ${step}`})`,
+    );
   }
   if (recovery.removed.length > 0) ctx.print(`resume: removed ${recovery.removed.length} stale temporary folder(s) next to ${dir}`);
   if (!fs.existsSync(dir)) {
     const parent = path.dirname(dir);
-    const found = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => fs.existsSync(path.join(parent, n, 'trainer_state.json'))).sort() : [];
+    const found = fs.existsSync(parent)
+      ? fs
+          .readdirSync(parent)
+          .filter((n) => fs.existsSync(path.join(parent, n, 'trainer_state.json')))
+          .sort()
+      : [];
     throw new MmftError('E_INPUT', `--resume ${dir}: no such checkpoint folder`, {
-      hint: found.length > 0 ? `checkpoints in ${parent}: ${listEntries(found)}` : 'give a checkpoint folder a run wrote (e.g. <output>/checkpoint-last)',
+      hint:
+        found.length > 0
+          ? `checkpoints in ${parent}: ${listEntries(found)}`
+          : 'give a checkpoint folder a run wrote (e.g. <output>/checkpoint-last)',
     });
   }
   return dir;

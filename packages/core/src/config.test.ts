@@ -6,7 +6,10 @@ import { isMmftError, type MmftError } from './errors';
 const schema = z.object({
   r: z.number().int().positive().default(8).describe('rank'),
   target_modules: z.array(z.string()).optional().describe('module names'),
-  nested: z.strictObject({ alpha: z.number().default(1).describe('scale') }).default({ alpha: 1 }).describe('nested'),
+  nested: z
+    .strictObject({ alpha: z.number().default(1).describe('scale') })
+    .default({ alpha: 1 })
+    .describe('nested'),
 });
 const strict = z.strictObject({ domain: z.string().default('A').describe('domain'), lang: z.string().default('en').describe('language') });
 
@@ -38,8 +41,12 @@ describe('parseConfig', () => {
   });
 
   test('an unknown key of a strict schema says which key was meant', () => {
-    expect(failure(() => parseConfig(strict, { domian: 'B' }, 'data')).message).toBe('data: unknown field "domian"; did you mean "domain"?');
-    expect(failure(() => parseConfig(schema, { nested: { alpah: 2 } }, 'p')).message).toBe('p: unknown field "nested.alpah"; did you mean "alpha"?');
+    expect(failure(() => parseConfig(strict, { domian: 'B' }, 'data')).message).toBe(
+      'data: unknown field "domian"; did you mean "domain"?',
+    );
+    expect(failure(() => parseConfig(schema, { nested: { alpah: 2 } }, 'p')).message).toBe(
+      'p: unknown field "nested.alpah"; did you mean "alpha"?',
+    );
     expect(failure(() => parseConfig(strict, { zzz: 1 }, 'data')).message).toBe('data: unknown field "zzz"');
   });
 

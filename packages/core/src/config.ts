@@ -38,7 +38,11 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknow
   }
   const input = (issue as { input?: unknown }).input;
   const what =
-    issue.code === 'invalid_type' ? (input === undefined ? `required ${issue.expected} is missing` : `expected ${issue.expected}, got ${shortJson(input)}`) : issue.message;
+    issue.code === 'invalid_type'
+      ? input === undefined
+        ? `required ${issue.expected} is missing`
+        : `expected ${issue.expected}, got ${shortJson(input)}`
+      : issue.message;
   return [path.length === 0 ? what : `field "${formatPath(path)}": ${what}`];
 }
 

@@ -9,7 +9,10 @@ const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
 const grey = (r: number, g: number, b: number): number => 0.2989 * r + 0.587 * g + 0.114 * b;
 
 /** Draw the ops and their factors in torchvision's way: a random order, zero-strength ops skipped. */
-export function sampleJitter(rng: SeededRng, jitter: { brightness: number; contrast: number; saturation: number; hue: number }): JitterOp[] {
+export function sampleJitter(
+  rng: SeededRng,
+  jitter: { brightness: number; contrast: number; saturation: number; hue: number },
+): JitterOp[] {
   const order = rng.shuffle(['brightness', 'contrast', 'saturation', 'hue'] as const);
   const ops: JitterOp[] = [];
   for (const op of order) {
@@ -21,15 +24,34 @@ export function sampleJitter(rng: SeededRng, jitter: { brightness: number; contr
 }
 
 function hueShift(px: Float32Array, i: number, shift: number): void {
-  const r = px[i] as number, g = px[i + 1] as number, b = px[i + 2] as number;
-  const max = Math.max(r, g, b), min = Math.min(r, g, b), delta = max - min;
+  const r = px[i] as number,
+    g = px[i + 1] as number,
+    b = px[i + 2] as number;
+  const max = Math.max(r, g, b),
+    min = Math.min(r, g, b),
+    delta = max - min;
   if (delta === 0) return; // grey: no hue to shift
   let h = max === r ? ((g - b) / delta) % 6 : max === g ? (b - r) / delta + 2 : (r - g) / delta + 4;
   h = (((h / 6 + shift) % 1) + 1) % 1;
-  const s = delta / max, v = max, sector = h * 6, k = Math.floor(sector), f = sector - k;
-  const p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][k % 6] as number[];
-  px[i] = rgb[0] as number; px[i + 1] = rgb[1] as number; px[i + 2] = rgb[2] as number;
+  const s = delta / max,
+    v = max,
+    sector = h * 6,
+    k = Math.floor(sector),
+    f = sector - k;
+  const p = v * (1 - s),
+    q = v * (1 - s * f),
+    t = v * (1 - s * (1 - f));
+  const rgb = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ][k % 6] as number[];
+  px[i] = rgb[0] as number;
+  px[i + 1] = rgb[1] as number;
+  px[i + 2] = rgb[2] as number;
 }
 
 /** Apply the ops in place to RGB floats (HWC, [0, 1]). */

@@ -32,7 +32,9 @@ function source(input: ImageInput): string | Uint8Array | Buffer {
 export function openImage(input: ImageInput): sharp.Sharp {
   const src = source(input);
   if (typeof src === 'string' && !fs.existsSync(src)) {
-    throw new MmftError('E_INPUT', `image file not found: ${src}`, { hint: 'image paths in JSONL files resolve from the file\'s folder; check the "image" field' });
+    throw new MmftError('E_INPUT', `image file not found: ${src}`, {
+      hint: 'image paths in JSONL files resolve from the file\'s folder; check the "image" field',
+    });
   }
   return sharp(src, { failOn: 'error' }).flatten({ background: '#ffffff' }).toColourspace('srgb');
 }

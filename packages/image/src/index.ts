@@ -2,7 +2,13 @@
 export { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './constants';
 export { decodeImage, describeInput, type DecodedImage, type ImageInput } from './decode';
 export { centerCropBox, randomResizedCropBox, shortestEdgeSize, type Box } from './geometry';
-export { augmentSchema, preprocessOptionsSchema, type AugmentOptions, type PreprocessOptions, type PreprocessOptionsInput } from './options';
+export {
+  augmentSchema,
+  preprocessOptionsSchema,
+  type AugmentOptions,
+  type PreprocessOptions,
+  type PreprocessOptionsInput,
+} from './options';
 export { preprocess, preprocessResolved, type PreprocessedImage } from './preprocess';
 export { ImagePipeline, type ImageBatch, type ImagePipelineOptions } from './pipeline';
 export { ImageWorkerPool } from './pool';

@@ -6,14 +6,19 @@ import { z } from 'zod';
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './constants';
 
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
-const range = (low: number, high: number) => z.tuple([z.number().min(low).max(high), z.number().min(low).max(high)]).refine(([a, b]) => a <= b, 'range must be [low, high] with low <= high');
+const range = (low: number, high: number) =>
+  z
+    .tuple([z.number().min(low).max(high), z.number().min(low).max(high)])
+    .refine(([a, b]) => a <= b, 'range must be [low, high] with low <= high');
 
 export const augmentSchema = z
   .object({
     randomResizedCrop: z
       .object({
         scale: range(0.01, 1).default([0.9, 1]).describe('Area fraction of the crop, [low, high] (open_clip trains CLIP with [0.9, 1])'),
-        ratio: range(0.1, 10).default([3 / 4, 4 / 3]).describe('Aspect-ratio range of the crop (log-uniform), torchvision default [3/4, 4/3]'),
+        ratio: range(0.1, 10)
+          .default([3 / 4, 4 / 3])
+          .describe('Aspect-ratio range of the crop (log-uniform), torchvision default [3/4, 4/3]'),
       })
       .optional()
       .describe('Random resized crop instead of resize + centre crop (torchvision RandomResizedCrop, bicubic)'),
@@ -25,13 +30,17 @@ export const augmentSchema = z
         hue: z.number().min(0).max(0.5).default(0).describe('Hue shift drawn from [-h, h] of a full turn'),
       })
       .optional()
-      .describe('Colour jitter (torchvision ColorJitter: the four ops in random order). Changes colours: do not use it when captions name colours'),
+      .describe(
+        'Colour jitter (torchvision ColorJitter: the four ops in random order). Changes colours: do not use it when captions name colours',
+      ),
     horizontalFlip: z
       .number()
       .min(0)
       .max(1)
       .default(0)
-      .describe('Probability of a horizontal flip. Off by default: flipping swaps "left" and "right", so it breaks captions and answers about position'),
+      .describe(
+        'Probability of a horizontal flip. Off by default: flipping swaps "left" and "right", so it breaks captions and answers about position',
+      ),
   })
   .describe('Training-time augmentation, seeded per image; off when absent');
 
@@ -43,7 +52,10 @@ export const preprocessOptionsSchema = z
     std: rgb.default([...OPENAI_CLIP_STD]).describe('Per-channel RGB std on the 0–1 scale (default: OpenAI CLIP)'),
     augment: augmentSchema.optional(),
   })
-  .refine((o) => o.cropSize === undefined || o.cropSize <= o.size, { message: 'cropSize must be <= size (the crop is taken from the resized image)', path: ['cropSize'] })
+  .refine((o) => o.cropSize === undefined || o.cropSize <= o.size, {
+    message: 'cropSize must be <= size (the crop is taken from the resized image)',
+    path: ['cropSize'],
+  })
   .refine((o) => o.std.every((s) => s > 0), { message: 'std values must be > 0', path: ['std'] })
   .describe('How images become model input: resize, crop, normalise, augment');
 

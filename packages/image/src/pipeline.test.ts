@@ -10,7 +10,11 @@ async function refs(count: number): Promise<ImageRef[]> {
   const out: ImageRef[] = [];
   for (let i = 0; i < count; i++) {
     const side = i % 3 === 0 ? 400 : 24;
-    const bytes = await sharp({ create: { width: side, height: side + i, channels: 3, background: { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 13) % 256 } } }).png().toBuffer();
+    const bytes = await sharp({
+      create: { width: side, height: side + i, channels: 3, background: { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 13) % 256 } },
+    })
+      .png()
+      .toBuffer();
     out.push({ kind: 'bytes', bytes: new Uint8Array(bytes), format: 'png', key: `img-${i}` });
   }
   return out;
@@ -46,7 +50,11 @@ describe('ImagePipeline', () => {
         checked++;
       }
     }
-    expect(shapes).toEqual([[4, 3, 16, 16], [4, 3, 16, 16], [2, 3, 16, 16]]);
+    expect(shapes).toEqual([
+      [4, 3, 16, 16],
+      [4, 3, 16, 16],
+      [2, 3, 16, 16],
+    ]);
     expect(seen).toEqual(images.map((_, i) => `ex-${i}`));
     expect(checked).toBe(10);
   });

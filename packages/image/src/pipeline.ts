@@ -48,8 +48,10 @@ export class ImagePipeline {
 
   constructor(readonly config: ImagePipelineOptions) {
     const { batchSize, workers, prefetch, dropLast, seed, epoch, ...preprocessInput } = config;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new MmftError('E_CONFIG', `batchSize must be a positive integer, got ${batchSize}`);
-    if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0)) throw new MmftError('E_CONFIG', `prefetch must be an integer >= 0, got ${prefetch}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new MmftError('E_CONFIG', `batchSize must be a positive integer, got ${batchSize}`);
+    if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0))
+      throw new MmftError('E_CONFIG', `prefetch must be an integer >= 0, got ${prefetch}`);
     this.options = preprocessOptionsSchema.parse(preprocessInput);
     this.side = this.options.cropSize ?? this.options.size;
     const threads = workers ?? Math.min(os.availableParallelism(), 8);
@@ -58,7 +60,9 @@ export class ImagePipeline {
 
   private submit(image: ImageInput, index: number): Promise<Float32Array> {
     const seed = deriveSeed(this.config.seed ?? 0, this.config.epoch ?? 0, index);
-    const task = this.pool ? this.pool.run({ input: image, options: this.options, seed }) : preprocessResolved(image, this.options, seed).then((r) => r.data);
+    const task = this.pool
+      ? this.pool.run({ input: image, options: this.options, seed })
+      : preprocessResolved(image, this.options, seed).then((r) => r.data);
     task.catch(() => undefined); // a consumer that stops early must not leave unhandled rejections
     return task;
   }
@@ -67,7 +71,12 @@ export class ImagePipeline {
     const size = 3 * this.side * this.side;
     const pixelValues = new Float32Array(chunk.length * size);
     for (const [slot, pending] of chunk.entries()) pixelValues.set(await pending.pixels, slot * size);
-    return { pixelValues, shape: [chunk.length, 3, this.side, this.side], items: chunk.map((p) => p.item), indices: chunk.map((p) => p.index) };
+    return {
+      pixelValues,
+      shape: [chunk.length, 3, this.side, this.side],
+      items: chunk.map((p) => p.item),
+      indices: chunk.map((p) => p.index),
+    };
   }
 
   /** Batches of ImageRefs (or paths / bytes) themselves. */

@@ -35,11 +35,19 @@ export class ImageWorkerPool {
 
   constructor(readonly threads: number) {
     if (!Number.isInteger(threads) || threads < 1) {
-      throw new MmftError('E_CONFIG', `image workers must be a positive integer, got ${threads}`, { hint: 'use workers: 0 to preprocess on the main thread' });
+      throw new MmftError('E_CONFIG', `image workers must be a positive integer, got ${threads}`, {
+        hint: 'use workers: 0 to preprocess on the main thread',
+      });
     }
     // two tasks per worker: sharp decodes off the JS thread, so one task's libvips work overlaps
     // another's normalise loop
-    this.piscina = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 60_000, concurrentTasksPerWorker: 2 });
+    this.piscina = new Piscina({
+      filename: workerFile(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 2,
+    });
   }
 
   async run(task: WorkerTask): Promise<Float32Array> {

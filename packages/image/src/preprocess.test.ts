@@ -37,7 +37,10 @@ describe('preprocess', () => {
     const png = await redBlue(32, 32);
     const flipped = await preprocess(png, { size: 16, augment: { horizontalFlip: 1 }, seed: 1 });
     expect(at(flipped.data, 16, 2, 8, 0)).toBeCloseTo(norm(1, 2), 4);
-    const opts = { size: 16, augment: { randomResizedCrop: { scale: [0.3, 1] as [number, number] }, colorJitter: { brightness: 0.4, hue: 0.1 } } };
+    const opts = {
+      size: 16,
+      augment: { randomResizedCrop: { scale: [0.3, 1] as [number, number] }, colorJitter: { brightness: 0.4, hue: 0.1 } },
+    };
     const a = await preprocess(png, { ...opts, seed: 5 });
     const b = await preprocess(png, { ...opts, seed: 5 });
     const c = await preprocess(png, { ...opts, seed: 6 });
@@ -46,11 +49,16 @@ describe('preprocess', () => {
   });
 
   test('transparent pixels become white and grey images become RGB', async () => {
-    const clear = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const clear = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const decoded = await decodeImage(clear);
     expect(decoded.data.length).toBe(8 * 8 * 3);
     expect([...decoded.data.subarray(0, 3)]).toEqual([255, 255, 255]);
-    const grey = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).greyscale().jpeg().toBuffer();
+    const grey = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .greyscale()
+      .jpeg()
+      .toBuffer();
     const { shape } = await preprocess(grey, { size: 8 });
     expect(shape).toEqual([3, 8, 8]);
   });

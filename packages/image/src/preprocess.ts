@@ -15,7 +15,11 @@ export interface PreprocessedImage {
   readonly shape: readonly [3, number, number];
 }
 
-async function geometry(image: Sharp, options: PreprocessOptions, rng: SeededRng | undefined): Promise<{ image: Sharp; jitter: JitterOp[] }> {
+async function geometry(
+  image: Sharp,
+  options: PreprocessOptions,
+  rng: SeededRng | undefined,
+): Promise<{ image: Sharp; jitter: JitterOp[] }> {
   const crop = options.cropSize ?? options.size;
   const { width, height } = await image.metadata();
   const rrc = options.augment?.randomResizedCrop;
@@ -24,7 +28,9 @@ async function geometry(image: Sharp, options: PreprocessOptions, rng: SeededRng
     image.extract(randomResizedCropBox(width, height, rng, rrc.scale, rrc.ratio)).resize(crop, crop, { kernel: 'cubic', fit: 'fill' });
   } else {
     const resized = shortestEdgeSize(width, height, options.size);
-    image.resize(resized.width, resized.height, { kernel: 'cubic', fit: 'fill' }).extract(centerCropBox(resized.width, resized.height, crop));
+    image
+      .resize(resized.width, resized.height, { kernel: 'cubic', fit: 'fill' })
+      .extract(centerCropBox(resized.width, resized.height, crop));
   }
   // Draw in a fixed order (crop, flip, jitter) so a seed always means the same augmentation.
   if (rng && rng.float() < (options.augment?.horizontalFlip ?? 0)) image.flop();

@@ -45,7 +45,9 @@ function nodeDir() {
 const gyp = findNodeGyp();
 const dir = nodeDir();
 if (!gyp || !dir) {
-  say(`native addon not built (${!gyp ? 'node-gyp not found' : 'Node headers not found under <prefix>/include/node'}); the pure tfjs kernels are used`);
+  say(
+    `native addon not built (${!gyp ? 'node-gyp not found' : 'Node headers not found under <prefix>/include/node'}); the pure tfjs kernels are used`,
+  );
   process.exit(0);
 }
 const result = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${dir}`, '--jobs=2'], { cwd: root, stdio: 'inherit' });

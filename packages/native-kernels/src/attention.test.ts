@@ -16,7 +16,11 @@ const maybe = kernels ? describe : describe.skip;
 const MIN = -3.4028234663852886e38;
 
 interface Case {
-  B: number; H: number; T: number; S: number; hd: number;
+  B: number;
+  H: number;
+  T: number;
+  S: number;
+  hd: number;
   /** Multiplies Q·Kᵀ (default 1/√hd). */
   scale?: number;
   /** Mask shape [mb, mh, mt, S] and its value at (b, h, t, s). */
@@ -27,7 +31,12 @@ interface Case {
 function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, mask: Float64Array, dC: Float64Array) {
   const D = c.H * c.hd;
   const probs = new Float64Array(c.B * c.H * c.T * c.S);
-  const [ctx, dq, dk, dv] = [new Float64Array(q.length), new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
+  const [ctx, dq, dk, dv] = [
+    new Float64Array(q.length),
+    new Float64Array(q.length),
+    new Float64Array(k.length),
+    new Float64Array(v.length),
+  ];
   const [mb, mh, mt] = c.mask;
   const scale = c.scale ?? 1 / Math.sqrt(c.hd);
   const maskAt = (b: number, h: number, t: number, s: number) =>
@@ -39,7 +48,10 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
       const V = (s: number, d: number) => v[(b * c.S + s) * D + h * c.hd + d]!;
       const G = (t: number, d: number) => dC[(b * c.T + t) * D + h * c.hd + d]!;
       for (let t = 0; t < c.T; t++) {
-        const raw = Array.from({ length: c.S }, (_, s) => Array.from({ length: c.hd }, (_, d) => Q(t, d) * K(s, d)).reduce((x, y) => x + y, 0) * scale);
+        const raw = Array.from(
+          { length: c.S },
+          (_, s) => Array.from({ length: c.hd }, (_, d) => Q(t, d) * K(s, d)).reduce((x, y) => x + y, 0) * scale,
+        );
         const z = raw.map((x, s) => Math.max(Math.fround(x + maskAt(b, h, t, s)), MIN));
         const kept = raw.map((x, s) => Math.fround(x + maskAt(b, h, t, s)) >= MIN);
         const max = z.reduce((x, y) => Math.max(x, y), -Infinity);
@@ -48,7 +60,9 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
         const p = e.map((x) => x / sum);
         p.forEach((x, s) => (probs[((b * c.H + h) * c.T + t) * c.S + s] = x));
         for (let d = 0; d < c.hd; d++) ctx[(b * c.T + t) * D + h * c.hd + d] = p.reduce((acc, x, s) => acc + x * V(s, d), 0);
-        const dP = Array.from({ length: c.S }, (_, s) => Array.from({ length: c.hd }, (_, d) => G(t, d) * V(s, d)).reduce((x, y) => x + y, 0));
+        const dP = Array.from({ length: c.S }, (_, s) =>
+          Array.from({ length: c.hd }, (_, d) => G(t, d) * V(s, d)).reduce((x, y) => x + y, 0),
+        );
         const dot = dP.reduce((acc, x, s) => acc + x * p[s]!, 0);
         const dS = p.map((x, s) => (kept[s] ? x * (dP[s]! - dot) * scale : 0));
         for (let s = 0; s < c.S; s++)
@@ -85,7 +99,11 @@ function runCase(c: Case): void {
   heap.set(dC, at[5]);
   const stride = (size: number, inner: number) => (size === 1 ? 0 : inner);
   const o: AttentionOperands = {
-    batch: c.B, heads: c.H, queries: c.T, keys: c.S, headDim: c.hd,
+    batch: c.B,
+    heads: c.H,
+    queries: c.T,
+    keys: c.S,
+    headDim: c.hd,
     mask: { batch: stride(mb, mh * mt * c.S), head: stride(mh, mt * c.S), row: stride(mt, c.S) },
     scale: c.scale ?? 1 / Math.sqrt(c.hd),
     minValue: MIN,
@@ -106,7 +124,15 @@ maybe('native attention', () => {
     runCase({ B: 2, H: 3, T: 5, S: 7, hd: 12, scale: 1, mask: [1, 1, 1], masked: () => false }));
 
   test('causal + padding mask [B, 1, T, S] with a fully masked row, several threads', () =>
-    runCase({ B: 4, H: 2, T: 33, S: 33, hd: 32, mask: [4, 1, 33], masked: (b, _h, t, s) => s > t || (b === 3 && s >= 27) || (b === 2 && t === 0) }));
+    runCase({
+      B: 4,
+      H: 2,
+      T: 33,
+      S: 33,
+      hd: 32,
+      mask: [4, 1, 33],
+      masked: (b, _h, t, s) => s > t || (b === 3 && s >= 27) || (b === 2 && t === 0),
+    }));
 
   test('a key mask [B, 1, 1, S] and a per-head mask [1, H, T, S]', () => {
     runCase({ B: 3, H: 2, T: 9, S: 11, hd: 8, mask: [3, 1, 1], masked: (b, _h, _t, s) => s >= 11 - b });
@@ -115,10 +141,23 @@ maybe('native attention', () => {
 
   test('bounds are checked', () => {
     const heap = new Float32Array(100);
-    const o: AttentionOperands = { batch: 1, heads: 1, queries: 4, keys: 4, headDim: 4, mask: { batch: 0, head: 0, row: 0 }, scale: 0.5, minValue: MIN };
+    const o: AttentionOperands = {
+      batch: 1,
+      heads: 1,
+      queries: 4,
+      keys: 4,
+      headDim: 4,
+      mask: { batch: 0, head: 0, row: 0 },
+      scale: 0.5,
+      minValue: MIN,
+    };
     expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 48, context: 90 }, o)).toThrow(/past the end/);
     expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 98, context: 68 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } })).toThrow(/past the end/);
-    expect(() => kernels!.MmftAttentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, dq: 52, dk: 68, dv: 90 }, o)).toThrow(/past the end/);
+    expect(() =>
+      kernels!.MmftAttention(heap, { q: 0, k: 16, v: 32, mask: 90, context: 68 }, { ...o, mask: { batch: 0, head: 0, row: 4 } }),
+    ).toThrow(/past the end/);
+    expect(() => kernels!.MmftAttentionGrad(heap, { dContext: 0, q: 0, k: 16, v: 32, mask: 48, dq: 52, dk: 68, dv: 90 }, o)).toThrow(
+      /past the end/,
+    );
   });
 });

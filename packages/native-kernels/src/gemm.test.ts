@@ -48,7 +48,8 @@ maybe('native gemm', () => {
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++) {
           let ref = 0;
-          for (let p = 0; p < k; p++) ref += heap[a.offset + s * a.batch + i * a.row + p * a.col]! * heap[b.offset + s * b.batch + p * b.row + j * b.col]!;
+          for (let p = 0; p < k; p++)
+            ref += heap[a.offset + s * a.batch + i * a.row + p * a.col]! * heap[b.offset + s * b.batch + p * b.row + j * b.col]!;
           diff = Math.max(diff, Math.abs(heap[cOffset + s * m * n + i * n + j]! - ref));
           scale = Math.max(scale, Math.abs(ref));
         }

@@ -79,7 +79,16 @@ export interface NativeKernels {
    * @example
    * kernels.MmftGemm(heap, 1, 2, 2, 3, { offset: 0, batch: 0, row: 3, col: 1 }, { offset: 6, batch: 0, row: 2, col: 1 }, 12);
    */
-  MmftGemm(heap: Float32Array, batches: number, m: number, n: number, k: number, a: StridedOperand, b: StridedOperand, cOffset: number): void;
+  MmftGemm(
+    heap: Float32Array,
+    batches: number,
+    m: number,
+    n: number,
+    k: number,
+    a: StridedOperand,
+    b: StridedOperand,
+    cOffset: number,
+  ): void;
   /**
    * LayerNorm over rows: y = (x − mean) / √(var + eps) · gamma + beta for `rows` rows of `cols`
    * floats at `xOffset` (biased variance, float64 statistics, as torch), written at `yOffset`;
@@ -89,7 +98,16 @@ export interface NativeKernels {
    * @example
    * kernels.MmftLayerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, 2080, 128, 1e-5);
    */
-  MmftLayerNorm(heap: Float32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, rows: number, cols: number, eps: number): void;
+  MmftLayerNorm(
+    heap: Float32Array,
+    xOffset: number,
+    gammaOffset: number,
+    betaOffset: number,
+    yOffset: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
   /**
    * Gradients of layerNorm for upstream `dy` (rows × cols): dx (rows × cols), dgamma and dbeta
    * (cols each), in one pass over the rows (statistics recomputed). Bounds-checked like gemm.
@@ -98,8 +116,16 @@ export interface NativeKernels {
    * kernels.MmftLayerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, 2080, 128, 1e-5);
    */
   MmftLayerNormGrad(
-    heap: Float32Array, dyOffset: number, xOffset: number, gammaOffset: number,
-    dxOffset: number, dgammaOffset: number, dbetaOffset: number, rows: number, cols: number, eps: number,
+    heap: Float32Array,
+    dyOffset: number,
+    xOffset: number,
+    gammaOffset: number,
+    dxOffset: number,
+    dgammaOffset: number,
+    dbetaOffset: number,
+    rows: number,
+    cols: number,
+    eps: number,
   ): void;
   /**
    * One torch.optim.AdamW step of `n` floats: parameter, gradient, first and second moments at
@@ -167,8 +193,14 @@ export interface NativeKernels {
   MmftAttentionGrad(
     heap: Float32Array,
     at: {
-      readonly dContext: number; readonly q: number; readonly k: number; readonly v: number; readonly mask: number;
-      readonly dq: number; readonly dk: number; readonly dv: number;
+      readonly dContext: number;
+      readonly q: number;
+      readonly k: number;
+      readonly v: number;
+      readonly mask: number;
+      readonly dq: number;
+      readonly dk: number;
+      readonly dv: number;
     },
     operands: AttentionOperands,
   ): void;
@@ -176,7 +208,11 @@ export interface NativeKernels {
    * dx = y·(dy − Σ dy·y) for the softmax of the same operands, zero where x + mask < minValue
    * (x is read only with a mask). Bounds-checked.
    */
-  MmftSoftmaxGrad(heap: Float32Array, offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number }, operands: SoftmaxOperands): void;
+  MmftSoftmaxGrad(
+    heap: Float32Array,
+    offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number },
+    operands: SoftmaxOperands,
+  ): void;
 }
 
 // One wrapper per addon symbol: a symbol added to kernels.ts without one fails to compile.
@@ -184,7 +220,8 @@ const wrapped: Exclude<NativeSymbol, keyof NativeKernels> extends never ? true :
 void wrapped;
 
 /** Whether the kernels loaded, and why not. */
-export type NativeKernelsStatus = { readonly available: true; readonly kernels: NativeKernels } | { readonly available: false; readonly reason: string };
+export type NativeKernelsStatus =
+  { readonly available: true; readonly kernels: NativeKernels } | { readonly available: false; readonly reason: string };
 
 const ADDON_PATH = path.join(__dirname, '..', 'build', 'Release', 'mmft_native.node');
 let cached: NativeKernelsStatus | undefined;
@@ -202,12 +239,18 @@ function load(): NativeKernelsStatus {
     addon = require(ADDON_PATH) as Addon;
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    return { available: false, reason: `addon not built or not loadable (${message}); build it with: pnpm --filter @mmft/native-kernels build:native` };
+    return {
+      available: false,
+      reason: `addon not built or not loadable (${message}); build it with: pnpm --filter @mmft/native-kernels build:native`,
+    };
   }
   // A build/ folder from older sources exports other names: rebuilt, it matches this list.
   const missing = NATIVE_SYMBOLS.filter((name) => typeof addon[name] !== 'function');
   if (typeof addon.info !== 'function' || missing.length > 0) {
-    return { available: false, reason: `the built addon lacks ${missing.join(', ') || 'info'} (built from older sources); rebuild it with: pnpm --filter @mmft/native-kernels build:native` };
+    return {
+      available: false,
+      reason: `the built addon lacks ${missing.join(', ') || 'info'} (built from older sources); rebuild it with: pnpm --filter @mmft/native-kernels build:native`,
+    };
   }
   const { isa, hardwareThreads } = addon.info();
   const threads = threadsFromEnv(hardwareThreads);
@@ -221,41 +264,138 @@ function load(): NativeKernelsStatus {
     MmftLayerNorm: (heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps) =>
       addon.MmftLayerNorm(heap, xOffset, gammaOffset, betaOffset, yOffset, rows, cols, eps, fusedThreads(rows * cols)),
     MmftLayerNormGrad: (heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps) =>
-      addon.MmftLayerNormGrad(heap, dyOffset, xOffset, gammaOffset, dxOffset, dgammaOffset, dbetaOffset, rows, cols, eps, fusedThreads(rows * cols)),
+      addon.MmftLayerNormGrad(
+        heap,
+        dyOffset,
+        xOffset,
+        gammaOffset,
+        dxOffset,
+        dgammaOffset,
+        dbetaOffset,
+        rows,
+        cols,
+        eps,
+        fusedThreads(rows * cols),
+      ),
     MmftAdamWUpdate: (heap, inputs, outputs, n, { lr, beta1, beta2, eps, weightDecay, step }) =>
       // The coefficients exactly as backend-tfjs's adamw_impl.ts computes them, so both paths agree.
       addon.MmftAdamWUpdate(
-        heap, inputs.p, inputs.g, inputs.m, inputs.v, outputs.p, outputs.m, outputs.v, n,
-        beta1, beta2, 1 - beta1, 1 - beta2, eps, 1 - lr * weightDecay, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step), fusedThreads(n),
+        heap,
+        inputs.p,
+        inputs.g,
+        inputs.m,
+        inputs.v,
+        outputs.p,
+        outputs.m,
+        outputs.v,
+        n,
+        beta1,
+        beta2,
+        1 - beta1,
+        1 - beta2,
+        eps,
+        1 - lr * weightDecay,
+        lr / (1 - beta1 ** step),
+        Math.sqrt(1 - beta2 ** step),
+        fusedThreads(n),
       ),
     MmftSumRows: (heap: Float32Array, xOffset: number, outOffset: number, rows: number, cols: number) =>
       addon.MmftSumRows(heap, xOffset, outOffset, rows, cols, fusedThreads(rows * cols)),
     MmftAddRepeated: (heap: Float32Array, aOffset: number, bOffset: number, outOffset: number, n: number, m: number) =>
       addon.MmftAddRepeated(heap, aOffset, bOffset, outOffset, n, m, fusedThreads(n)),
-    MmftSumOfSquares: (heap: Float32Array, offsets: Float64Array, sizes: Float64Array) => addon.MmftSumOfSquares(heap, offsets, sizes, threads),
-    MmftQuickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) => addon.MmftQuickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
+    MmftSumOfSquares: (heap: Float32Array, offsets: Float64Array, sizes: Float64Array) =>
+      addon.MmftSumOfSquares(heap, offsets, sizes, threads),
+    MmftQuickGelu: (heap: Float32Array, xOffset: number, yOffset: number, n: number) =>
+      addon.MmftQuickGelu(heap, xOffset, yOffset, n, fusedThreads(n)),
     MmftQuickGeluGrad: (heap: Float32Array, dyOffset: number, xOffset: number, dxOffset: number, n: number) =>
       addon.MmftQuickGeluGrad(heap, dyOffset, xOffset, dxOffset, n, fusedThreads(n)),
     MmftSoftmax: (heap: Float32Array, xOffset: number, yOffset: number, o: SoftmaxOperands) => {
       const m = mask(o);
-      addon.MmftSoftmax(heap, xOffset, m.offset, yOffset, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0, o.minValue,
-        fusedThreads(o.batch * o.heads * o.rows * o.cols));
+      addon.MmftSoftmax(
+        heap,
+        xOffset,
+        m.offset,
+        yOffset,
+        o.batch,
+        o.heads,
+        o.rows,
+        o.cols,
+        m.batch,
+        m.head,
+        m.row,
+        o.mask ? 1 : 0,
+        o.minValue,
+        fusedThreads(o.batch * o.heads * o.rows * o.cols),
+      );
     },
     MmftSoftmaxGrad: (heap: Float32Array, at: { dy: number; y: number; x: number; dx: number }, o: SoftmaxOperands) => {
       const m = mask(o);
-      addon.MmftSoftmaxGrad(heap, at.dy, at.y, at.x, m.offset, at.dx, o.batch, o.heads, o.rows, o.cols, m.batch, m.head, m.row, o.mask ? 1 : 0,
-        o.minValue, fusedThreads(o.batch * o.heads * o.rows * o.cols));
+      addon.MmftSoftmaxGrad(
+        heap,
+        at.dy,
+        at.y,
+        at.x,
+        m.offset,
+        at.dx,
+        o.batch,
+        o.heads,
+        o.rows,
+        o.cols,
+        m.batch,
+        m.head,
+        m.row,
+        o.mask ? 1 : 0,
+        o.minValue,
+        fusedThreads(o.batch * o.heads * o.rows * o.cols),
+      );
     },
     MmftAttention: (heap: Float32Array, at: { q: number; k: number; v: number; mask: number; context: number }, o: AttentionOperands) =>
-      addon.MmftAttention(heap, at.q, at.k, at.v, at.mask, at.context, o.batch, o.heads, o.queries, o.keys, o.headDim,
-        o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
+      addon.MmftAttention(
+        heap,
+        at.q,
+        at.k,
+        at.v,
+        at.mask,
+        at.context,
+        o.batch,
+        o.heads,
+        o.queries,
+        o.keys,
+        o.headDim,
+        o.mask.batch,
+        o.mask.head,
+        o.mask.row,
+        o.scale,
+        o.minValue,
+        threads,
+      ),
     MmftAttentionGrad: (
       heap: Float32Array,
       at: { dContext: number; q: number; k: number; v: number; mask: number; dq: number; dk: number; dv: number },
       o: AttentionOperands,
     ) =>
-      addon.MmftAttentionGrad(heap, at.dContext, at.q, at.k, at.v, at.mask, at.dq, at.dk, at.dv, o.batch, o.heads, o.queries, o.keys,
-        o.headDim, o.mask.batch, o.mask.head, o.mask.row, o.scale, o.minValue, threads),
+      addon.MmftAttentionGrad(
+        heap,
+        at.dContext,
+        at.q,
+        at.k,
+        at.v,
+        at.mask,
+        at.dq,
+        at.dk,
+        at.dv,
+        o.batch,
+        o.heads,
+        o.queries,
+        o.keys,
+        o.headDim,
+        o.mask.batch,
+        o.mask.head,
+        o.mask.row,
+        o.scale,
+        o.minValue,
+        threads,
+      ),
   };
   return { available: true, kernels };
 }

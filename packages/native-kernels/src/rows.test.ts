@@ -114,7 +114,9 @@ function referenceSoftmax(x: Float64Array, mask: Float64Array | undefined, o: So
   for (let row = 0; row < rows; row++) {
     const [b, h, r] = [Math.floor(row / (o.heads * o.rows)), Math.floor(row / o.rows) % o.heads, row % o.rows];
     const m = o.mask ? o.mask.batch * b + o.mask.head * h + o.mask.row * r : 0;
-    const z = Array.from({ length: o.cols }, (_, c) => (mask && o.mask ? Math.max(Math.fround(x[row * o.cols + c]! + mask[m + c]!), o.minValue) : x[row * o.cols + c]!));
+    const z = Array.from({ length: o.cols }, (_, c) =>
+      mask && o.mask ? Math.max(Math.fround(x[row * o.cols + c]! + mask[m + c]!), o.minValue) : x[row * o.cols + c]!,
+    );
     const max = z.reduce((p, q) => Math.max(p, q), -Infinity);
     const e = z.map((v) => Math.exp(v - max));
     const sum = e.reduce((p, q) => p + q, 0);
@@ -168,13 +170,28 @@ maybe('native softmax', () => {
   test('bounds are checked', () => {
     const heap = new Float32Array(64);
     expect(() => kernels!.MmftSoftmax(heap, 0, 32, { batch: 1, heads: 1, rows: 4, cols: 9, minValue: 0 })).toThrow(/past the end/);
-    expect(() => kernels!.MmftSoftmax(heap, 0, 16, { batch: 1, heads: 2, rows: 2, cols: 4, mask: { offset: 60, batch: 0, head: 0, row: 4 }, minValue: 0 })).toThrow(/past the end/);
+    expect(() =>
+      kernels!.MmftSoftmax(heap, 0, 16, {
+        batch: 1,
+        heads: 2,
+        rows: 2,
+        cols: 4,
+        mask: { offset: 60, batch: 0, head: 0, row: 4 },
+        minValue: 0,
+      }),
+    ).toThrow(/past the end/);
     expect(() => kernels!.MmftSumRows(heap, 0, 62, 4, 4)).toThrow(/past the end/);
     expect(() => kernels!.MmftQuickGelu(heap, 0, 40, 32)).toThrow(/past the end/);
   });
 });
 
-function referenceSoftmaxGrad(dy: Float64Array, y: Float64Array, x: Float64Array, mask: Float64Array | undefined, o: SoftmaxOperands): Float64Array {
+function referenceSoftmaxGrad(
+  dy: Float64Array,
+  y: Float64Array,
+  x: Float64Array,
+  mask: Float64Array | undefined,
+  o: SoftmaxOperands,
+): Float64Array {
   const dx = new Float64Array(y.length);
   const rows = o.batch * o.heads * o.rows;
   for (let row = 0; row < rows; row++) {

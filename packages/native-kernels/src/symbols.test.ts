@@ -19,7 +19,9 @@ describe('native symbols', () => {
   test('each symbol has its binding file, and binding.gyp compiles it', () => {
     const gyp = fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8');
     for (const symbol of NATIVE_SYMBOLS) {
-      expect(fs.readFileSync(path.join(root, fileOf(symbol)), 'utf8')).toContain(`napi_value ${symbol}(napi_env env, napi_callback_info info)`);
+      expect(fs.readFileSync(path.join(root, fileOf(symbol)), 'utf8')).toContain(
+        `napi_value ${symbol}(napi_env env, napi_callback_info info)`,
+      );
       expect(gyp).toContain(`"${fileOf(symbol)}"`);
     }
     const bindings = fs.readdirSync(path.join(root, 'src/cc/napi')).filter((f) => f.endsWith('.cc'));

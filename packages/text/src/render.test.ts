@@ -13,7 +13,9 @@ function errorOf(fn: () => unknown): Error {
 
 describe('renderTemplate', () => {
   test('fills placeholders in English and Chinese', () => {
-    expect(renderTemplate(DEFAULT_PROMPTS.vqa.en, { question: 'What colour is the circle?' })).toBe('Question: What colour is the circle? Answer:');
+    expect(renderTemplate(DEFAULT_PROMPTS.vqa.en, { question: 'What colour is the circle?' })).toBe(
+      'Question: What colour is the circle? Answer:',
+    );
     expect(renderTemplate(DEFAULT_PROMPTS.vqa.zh, { question: '圆形是什么颜色？' })).toBe('问题：圆形是什么颜色？ 答案：');
   });
 

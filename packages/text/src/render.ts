@@ -12,9 +12,13 @@ export function templatePlaceholders(template: string): string[] {
     const [whole, name] = match;
     if (whole === '{{' || whole === '}}') continue;
     if (name === undefined) {
-      throw new MmftError('E_CONFIG', `prompt template ${JSON.stringify(template)} has an unmatched "${whole}" at character ${match.index}`, {
-        hint: 'write {{ or }} for a literal brace',
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `prompt template ${JSON.stringify(template)} has an unmatched "${whole}" at character ${match.index}`,
+        {
+          hint: 'write {{ or }} for a literal brace',
+        },
+      );
     }
     if (!names.includes(name)) names.push(name);
   }
@@ -28,21 +32,34 @@ export function templatePlaceholders(template: string): string[] {
  * @example
  * validateTemplate('Question: {question} Answer:', ['question'], 'prompts.vqa', ['question']); // ok
  */
-export function validateTemplate(template: string, known: readonly string[], where = 'prompt template', required: readonly string[] = []): void {
+export function validateTemplate(
+  template: string,
+  known: readonly string[],
+  where = 'prompt template',
+  required: readonly string[] = [],
+): void {
   const used = templatePlaceholders(template);
   for (const name of required) {
     if (!used.includes(name)) {
-      throw new MmftError('E_CONFIG', `${where}: ${JSON.stringify(template)} does not use {${name}}, so the ${name} would never reach the model`, {
-        hint: `add {${name}} where the ${name} belongs, e.g. "... {${name}} ..."`,
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `${where}: ${JSON.stringify(template)} does not use {${name}}, so the ${name} would never reach the model`,
+        {
+          hint: `add {${name}} where the ${name} belongs, e.g. "... {${name}} ..."`,
+        },
+      );
     }
   }
   for (const name of used) {
     if (!known.includes(name)) {
       const list = known.length > 0 ? known.map((k) => `{${k}}`).join(', ') : 'none';
-      throw new MmftError('E_CONFIG', `${where}: ${JSON.stringify(template)} uses the unknown placeholder {${name}}; known placeholders: ${list}`, {
-        hint: known.length > 0 ? `rename {${name}} to one of ${list}` : 'this template takes no placeholders: remove it',
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `${where}: ${JSON.stringify(template)} uses the unknown placeholder {${name}}; known placeholders: ${list}`,
+        {
+          hint: known.length > 0 ? `rename {${name}} to one of ${list}` : 'this template takes no placeholders: remove it',
+        },
+      );
     }
   }
 }
@@ -63,7 +80,10 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
     if (whole === '}}') return '}';
     const value = vars[name as string];
     if (value === undefined) {
-      const given = Object.keys(vars).map((k) => `{${k}}`).join(', ') || 'none';
+      const given =
+        Object.keys(vars)
+          .map((k) => `{${k}}`)
+          .join(', ') || 'none';
       throw new MmftError('E_CONFIG', `prompt template ${JSON.stringify(template)} needs a value for {${name}}; values given: ${given}`);
     }
     return String(value);

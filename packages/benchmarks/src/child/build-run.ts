@@ -69,13 +69,21 @@ export async function buildTrainParts(experiment: Experiment, resolver: Provider
   const loss = resolver.resolve('loss', lossSection.id).create(lossSection.settings);
   const all = model.root.namedParameters();
   const params = paramEntries(
-    [{ prefix: '', root: model.root, params: all }, { prefix: 'loss.', params: trainedLossParameters(model, loss) }],
+    [
+      { prefix: '', root: model.root, params: all },
+      { prefix: 'loss.', params: trainedLossParameters(model, loss) },
+    ],
     train.no_decay,
   );
   const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });
   const size = (v: tf.Variable) => v.size;
   return {
-    backend, model, loss, params, optimizer, train,
+    backend,
+    model,
+    loss,
+    params,
+    optimizer,
+    train,
     trainableParams: params.reduce((n, p) => n + size(p.variable), 0),
     totalParams: all.reduce((n, [, v]) => n + size(v), 0),
   };

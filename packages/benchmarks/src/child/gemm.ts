@@ -20,9 +20,10 @@ export async function gemmCeilings(sizes: readonly number[]): Promise<GemmCeilin
   const { engine, threads, kernelOverrides } = selection.capabilities;
   const native = nativeKernelsStatus();
   // The engine's own threads, or the native GEMM's when the BatchMatMul override sends products there.
-  const label = native.available && kernelOverrides.includes('BatchMatMul')
-    ? `tfjs ${engine}, matMul on the native GEMM (${native.kernels.isa}, threads ${native.kernels.threads})`
-    : `tfjs ${engine} (threads ${threads})`;
+  const label =
+    native.available && kernelOverrides.includes('BatchMatMul')
+      ? `tfjs ${engine}, matMul on the native GEMM (${native.kernels.isa}, threads ${native.kernels.threads})`
+      : `tfjs ${engine} (threads ${threads})`;
   for (const n of sizes) {
     const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
     const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);

@@ -44,7 +44,13 @@ export async function runEmbed(experiment: Experiment, resolver: ProviderResolve
     unit: 'images/s',
     timing,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    engine: { name: backend.name, engine: backend.capabilities.engine, threads: backend.capabilities.threads, kernelOverrides: backend.capabilities.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: backend.name,
+      engine: backend.capabilities.engine,
+      threads: backend.capabilities.threads,
+      kernelOverrides: backend.capabilities.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     flops: trainStepFlops(visionOnly, batch, { vision: 'frozen', text: 'frozen' }).forward,
   };
 }

@@ -28,8 +28,15 @@ const INPUTS: Readonly<Record<string, (items: number, rand: () => number) => unk
     };
   },
   caption: (items, rand) => {
-    const sentence = () => Array.from({ length: 8 + Math.floor(rand() * 7) }, () => `w${Math.floor(Math.exp(rand() * Math.log(10_001)) - 1).toString(36)}`).join(' ');
-    return Array.from({ length: items }, (_, i) => ({ id: String(i), prediction: sentence(), references: Array.from({ length: 5 }, sentence) }));
+    const sentence = () =>
+      Array.from({ length: 8 + Math.floor(rand() * 7) }, () => `w${Math.floor(Math.exp(rand() * Math.log(10_001)) - 1).toString(36)}`).join(
+        ' ',
+      );
+    return Array.from({ length: items }, (_, i) => ({
+      id: String(i),
+      prediction: sentence(),
+      references: Array.from({ length: 5 }, sentence),
+    }));
   },
 };
 
@@ -45,7 +52,11 @@ export async function runMetrics(experiment: Experiment, resolver: ProviderResol
   if (sections.length === 0) throw new MmftError('E_RECIPE', `${experiment.file}: a metrics experiment needs a metrics: list`);
   const metrics = sections.map(({ type, ...settings }) => {
     const make = INPUTS[String(type)];
-    if (!make) throw new MmftError('E_UNSUPPORTED', `${experiment.file}: no synthetic input for metric "${String(type)}"; supported: ${Object.keys(INPUTS).join(', ')}`);
+    if (!make)
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `${experiment.file}: no synthetic input for metric "${String(type)}"; supported: ${Object.keys(INPUTS).join(', ')}`,
+      );
     return { provider: resolver.resolve('metric', String(type)), settings, input: make(bench.items, prng(42)) };
   });
   const times: number[] = [];

@@ -51,8 +51,14 @@ export async function runTrain(experiment: Experiment, resolver: ProviderResolve
   // Prompt/prefix encoders live at the root: prompt tuning feeds the text tower only, prefix
   // tuning (target self_attn) every attention layer of both towers.
   const method = (experiment.recipe.value.peft as { method?: string } | undefined)?.method;
-  const vision = method === 'prompt-tuning' ? 'frozen' : method === 'prefix-tuning' ? 'frozen-through' : towerMode(parts, ['vision_model.', 'visual_projection.']);
-  const text = method === 'prompt-tuning' || method === 'prefix-tuning' ? 'frozen-through' : towerMode(parts, ['text_model.', 'text_projection.']);
+  const vision =
+    method === 'prompt-tuning'
+      ? 'frozen'
+      : method === 'prefix-tuning'
+        ? 'frozen-through'
+        : towerMode(parts, ['vision_model.', 'visual_projection.']);
+  const text =
+    method === 'prompt-tuning' || method === 'prefix-tuning' ? 'frozen-through' : towerMode(parts, ['text_model.', 'text_projection.']);
   const caps = parts.backend.capabilities;
   disposePool(pool);
   parts.optimizer.dispose();
@@ -68,7 +74,13 @@ export async function runTrain(experiment: Experiment, resolver: ProviderResolve
     trainableParams: parts.trainableParams,
     totalParams: parts.totalParams,
     peakTensorBytes: profile?.peakBytes,
-    engine: { name: parts.backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: parts.backend.name,
+      engine: caps.engine,
+      threads: caps.threads,
+      kernelOverrides: caps.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     profile: profile?.kernels,
     flops: trainStepFlops(clipShapeOf(config, bench.text_length), parts.train.batch_size, { vision, text }).step,
   };

@@ -26,7 +26,8 @@ export function syntheticPixels(spec: SyntheticSpec, k: number): Float32Array {
   let i = 0;
   for (let b = 0; b < B; b++) {
     const s = k * B + b;
-    for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[i++] = Math.sin(0.05 * (x + 1) * (c + 1) + 0.11 * y * (c + 1) + 0.7 * s);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[i++] = Math.sin(0.05 * (x + 1) * (c + 1) + 0.11 * y * (c + 1) + 0.7 * s);
   }
   return out;
 }
@@ -70,7 +71,14 @@ export function syntheticSpecOf(config: Record<string, unknown>, batch: number, 
   const vision = (config.vision_config ?? {}) as Record<string, number>;
   const text = (config.text_config ?? {}) as Record<string, number>;
   const vocabSize = text.vocab_size ?? 49408;
-  return { batch, textLength, imageSize: vision.image_size ?? 224, vocabSize, bosId: text.bos_token_id ?? vocabSize - 2, eosId: text.eos_token_id ?? vocabSize - 1 };
+  return {
+    batch,
+    textLength,
+    imageSize: vision.image_size ?? 224,
+    vocabSize,
+    bosId: text.bos_token_id ?? vocabSize - 2,
+    eosId: text.eos_token_id ?? vocabSize - 1,
+  };
 }
 
 /** The validated `model.config` (HF CLIPConfig with defaults) of an experiment. */

@@ -12,7 +12,17 @@ import { trainStep } from './train-step';
 
 const tiny = {
   projection_dim: 16,
-  text_config: { vocab_size: 64, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16, pad_token_id: 0, bos_token_id: 62, eos_token_id: 63 },
+  text_config: {
+    vocab_size: 64,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    max_position_embeddings: 16,
+    pad_token_id: 0,
+    bos_token_id: 62,
+    eos_token_id: 63,
+  },
   vision_config: { image_size: 16, patch_size: 8, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2 },
 };
 
@@ -22,8 +32,19 @@ beforeAll(async () => {
 });
 
 function experiment(extra: Record<string, unknown>): Experiment {
-  const value = { backend: { type: 'tfjs', prefer: ['wasm', 'cpu'], overrides: true }, model: { type: 'clip', seed: 0, config: tiny }, loss: { type: 'clip' }, train: { type: 'standard', lr: 1e-2, batch_size: 4 }, ...extra };
-  return { name: 'tiny', file: 'tiny.yaml', bench: {} as Experiment['bench'], recipe: { file: 'tiny.yaml', baseDir: '.', value, origins: new Map(), selections: [] } };
+  const value = {
+    backend: { type: 'tfjs', prefer: ['wasm', 'cpu'], overrides: true },
+    model: { type: 'clip', seed: 0, config: tiny },
+    loss: { type: 'clip' },
+    train: { type: 'standard', lr: 1e-2, batch_size: 4 },
+    ...extra,
+  };
+  return {
+    name: 'tiny',
+    file: 'tiny.yaml',
+    bench: {} as Experiment['bench'],
+    recipe: { file: 'tiny.yaml', baseDir: '.', value, origins: new Map(), selections: [] },
+  };
 }
 
 const spec = { batch: 4, imageSize: 16, textLength: 16, vocabSize: 64, bosId: 62, eosId: 63 };
@@ -68,7 +89,10 @@ describe('trainStep', () => {
   });
 
   test('LoRA trains only the adapter: base weights stay as they were', async () => {
-    const parts = await buildTrainParts(experiment({ peft: { method: 'lora', r: 2, target_modules: ['q_proj', 'v_proj'], seed: 0 } }), registry);
+    const parts = await buildTrainParts(
+      experiment({ peft: { method: 'lora', r: 2, target_modules: ['q_proj', 'v_proj'], seed: 0 } }),
+      registry,
+    );
     expect(parts.params.every((p) => p.name.includes('lora_') || p.name.startsWith('loss.'))).toBe(true);
     const pool = syntheticPool(spec);
     const base = parts.model.root.namedParameters().find(([n]) => n.endsWith('mlp.fc1.weight'))![1];

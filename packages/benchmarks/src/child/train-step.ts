@@ -36,7 +36,9 @@ export function trainStep(parts: TrainParts, batch: Batch, lr: number): number {
   const dispose = () => tf.dispose([value, totalNorm, ...named.values(), ...Object.values(clipped)]);
   if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
     dispose();
-    throw new MmftError('E_NUMERIC', `benchmark step: loss ${loss}, gradient norm ${norm}`, { hint: 'lower train.lr in the experiment file' });
+    throw new MmftError('E_NUMERIC', `benchmark step: loss ${loss}, gradient norm ${norm}`, {
+      hint: 'lower train.lr in the experiment file',
+    });
   }
   parts.optimizer.step(new Map(Object.entries(clipped)), lr);
   dispose();

@@ -21,10 +21,19 @@ export interface PeerOptions {
 }
 
 /** OpenBLAS threads: 1 is the fair setting for training (docs/facts.md §3); `threads` measures the hardware ceiling. */
-const env = (threads: number, blasThreads = 1) => ({ ...process.env, OPENBLAS_NUM_THREADS: String(blasThreads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: '1' });
+const env = (threads: number, blasThreads = 1) => ({
+  ...process.env,
+  OPENBLAS_NUM_THREADS: String(blasThreads),
+  OMP_NUM_THREADS: String(threads),
+  MKL_NUM_THREADS: '1',
+});
 
 async function runPeer(spec: Record<string, unknown>, options: PeerOptions, blasThreads = 1): Promise<Record<string, unknown>> {
-  return runChild(options.python, [TORCH_PEER_SCRIPT, JSON.stringify({ threads: options.threads, ...spec })], env(options.threads, blasThreads));
+  return runChild(
+    options.python,
+    [TORCH_PEER_SCRIPT, JSON.stringify({ threads: options.threads, ...spec })],
+    env(options.threads, blasThreads),
+  );
 }
 
 /** The harness's spec of a train or embed experiment (the peer supports full, lock-image and LoRA). */
@@ -34,13 +43,25 @@ export function peerSpec(experiment: Experiment): Record<string, unknown> {
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
   const loss = sectionOf(experiment, 'loss')?.settings ?? {};
   const peft = sectionOf(experiment, 'peft');
-  if (peft && peft.id !== 'lora') throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
+  if (peft && peft.id !== 'lora')
+    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
   const batch = bench.kind === 'embed' ? (bench.batch_size ?? 32) : train.batch_size;
   return {
-    mode: bench.kind, seed: 0, config, warmup: bench.warmup_steps, timed: bench.timed_steps, profile: bench.profile,
-    synthetic: syntheticSpecOf(config, batch, bench.text_length), poolBatches: POOL_BATCHES,
-    lr: train.lr, betas: train.betas, eps: train.eps, weight_decay: train.weight_decay, maxGradNorm: train.max_grad_norm,
-    maxLogitScale: (loss.max_logit_scale as number | undefined) ?? Math.log(100), strategy: train.strategy,
+    mode: bench.kind,
+    seed: 0,
+    config,
+    warmup: bench.warmup_steps,
+    timed: bench.timed_steps,
+    profile: bench.profile,
+    synthetic: syntheticSpecOf(config, batch, bench.text_length),
+    poolBatches: POOL_BATCHES,
+    lr: train.lr,
+    betas: train.betas,
+    eps: train.eps,
+    weight_decay: train.weight_decay,
+    maxGradNorm: train.max_grad_norm,
+    maxLogitScale: (loss.max_logit_scale as number | undefined) ?? Math.log(100),
+    strategy: train.strategy,
     lora: peft ? { r: peft.settings.r, lora_alpha: peft.settings.lora_alpha, target_modules: peft.settings.target_modules } : undefined,
   };
 }

@@ -5,22 +5,42 @@ import type { SuiteReport } from '../suite/result';
 import { formatBytes, formatNumber, markdownTable } from './format';
 import { achievedGflops, summaryRows } from './summary-table';
 
-const best = (report: SuiteReport, prefix: string) => Math.max(0, ...report.ceilings.filter((c) => c.engine.startsWith(prefix)).map((c) => c.gflops));
+const best = (report: SuiteReport, prefix: string) =>
+  Math.max(0, ...report.ceilings.filter((c) => c.engine.startsWith(prefix)).map((c) => c.gflops));
 
 function flopsSection(report: SuiteReport, svgName: string): string[] {
   const tfjsCeiling = best(report, 'tfjs');
   const hwCeiling = best(report, 'torch');
-  const rows = [['experiment', 'GFLOP per step (counted)', 'mmft GFLOP/s', 'torch GFLOP/s', 'mmft ÷ its own GEMM ceiling (tf.matMul)', 'mmft ÷ hardware ceiling (OpenBLAS)']];
+  const rows = [
+    [
+      'experiment',
+      'GFLOP per step (counted)',
+      'mmft GFLOP/s',
+      'torch GFLOP/s',
+      'mmft ÷ its own GEMM ceiling (tf.matMul)',
+      'mmft ÷ hardware ceiling (OpenBLAS)',
+    ],
+  ];
   for (const e of report.experiments.filter((x) => x.kind === 'train' || x.kind === 'embed')) {
     const flops = e.mmft?.flops ?? e.torch?.flops;
     const m = achievedGflops(e.mmft);
     const pct = (c: number) => (m !== undefined && c > 0 ? `${((100 * m) / c).toFixed(1)}%` : '-');
-    rows.push([e.name, formatNumber(flops !== undefined ? flops / 1e9 : undefined), formatNumber(m), formatNumber(achievedGflops(e.torch)), pct(tfjsCeiling), pct(hwCeiling)]);
+    rows.push([
+      e.name,
+      formatNumber(flops !== undefined ? flops / 1e9 : undefined),
+      formatNumber(m),
+      formatNumber(achievedGflops(e.torch)),
+      pct(tfjsCeiling),
+      pct(hwCeiling),
+    ]);
   }
   return [
     '### FLOPs and the GEMM ceiling',
     '',
-    markdownTable([['engine', 'size', 'GFLOP/s'], ...report.ceilings.map((c) => [c.engine, `${c.size}×${c.size}`, formatNumber(c.gflops)])]),
+    markdownTable([
+      ['engine', 'size', 'GFLOP/s'],
+      ...report.ceilings.map((c) => [c.engine, `${c.size}×${c.size}`, formatNumber(c.gflops)]),
+    ]),
     '',
     markdownTable(rows),
     '',
@@ -36,7 +56,12 @@ function profileSection(report: SuiteReport): string[] {
       if (!side?.profile) continue;
       const what = side.side === 'mmft' ? 'tfjs kernels (tf.profile)' : 'torch ops (autograd profiler, self CPU time)';
       out.push(`<details><summary>${e.name} — ${side.side}: ${what}</summary>`, '');
-      out.push(markdownTable([['kernel', 'calls', 'ms', '% of step kernels'], ...side.profile.slice(0, 15).map((k) => [k.name, String(k.calls), k.ms.toFixed(1), k.percent.toFixed(1)])]));
+      out.push(
+        markdownTable([
+          ['kernel', 'calls', 'ms', '% of step kernels'],
+          ...side.profile.slice(0, 15).map((k) => [k.name, String(k.calls), k.ms.toFixed(1), k.percent.toFixed(1)]),
+        ]),
+      );
       out.push('', '</details>', '');
     }
   }
@@ -63,9 +88,16 @@ export function benchmarksMarkdown(report: SuiteReport, svgName: string): string
   ];
   const engines = report.experiments.map((e) => e.mmft?.engine).find((x) => x !== undefined);
   const torchEngine = report.experiments.map((e) => e.torch?.engine).find((x) => x !== undefined);
-  lines.push('### Engines', '', `- mmft: \`${JSON.stringify(engines ?? {})}\``, `- torch: \`${JSON.stringify(torchEngine ?? 'not run')}\``, '');
+  lines.push(
+    '### Engines',
+    '',
+    `- mmft: \`${JSON.stringify(engines ?? {})}\``,
+    `- torch: \`${JSON.stringify(torchEngine ?? 'not run')}\``,
+    '',
+  );
   const errors = report.experiments.flatMap((e) => e.errors.map((x) => `- ${e.name}: ${x.split('\n')[0]}`));
   if (errors.length > 0) lines.push('### Not measured', '', ...errors, '');
-  if (report.torchConfig) lines.push('<details><summary>torch.__config__.show()</summary>', '', '```', report.torchConfig.trim(), '```', '', '</details>', '');
+  if (report.torchConfig)
+    lines.push('<details><summary>torch.__config__.show()</summary>', '', '```', report.torchConfig.trim(), '```', '', '</details>', '');
   return lines.join('\n');
 }

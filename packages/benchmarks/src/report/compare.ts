@@ -11,7 +11,10 @@ import { formatNumber, formatRatio } from './format';
  * textTable(compareRows(old, report));
  */
 export function compareRows(old: SuiteReport, now: SuiteReport): string[][] {
-  if (old.format !== 'mmft-bench') throw new MmftError('E_INPUT', `--compare: not an mmft bench JSON file (format "${String(old.format)}")`, { hint: 'pass a file written by mmft bench --json' });
+  if (old.format !== 'mmft-bench')
+    throw new MmftError('E_INPUT', `--compare: not an mmft bench JSON file (format "${String(old.format)}")`, {
+      hint: 'pass a file written by mmft bench --json',
+    });
   const rows = [['experiment', 'old mmft', 'new mmft', 'new / old', 'old ratio_vs_torch', 'new ratio_vs_torch']];
   const names = [...new Set([...now.experiments.map((e) => e.name), ...old.experiments.map((e) => e.name)])];
   for (const name of names) {

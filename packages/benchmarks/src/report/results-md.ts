@@ -10,8 +10,14 @@ function memoryVerdict(full: SideResult, lora: SideResult): string {
   const change = (a: number | undefined, b: number | undefined) => (a && b ? (100 * (a - b)) / b : undefined);
   const rss = change(lora.peakRssBytes, full.peakRssBytes)!;
   const tensors = change(lora.peakTensorBytes, full.peakTensorBytes);
-  const word = rss < -5 ? `below full fine-tune's (${rss.toFixed(1)}%)` : `NOT meaningfully below full fine-tune's (${rss >= 0 ? '+' : ''}${rss.toFixed(1)}%, within noise or above)`;
-  const t = tensors === undefined ? '' : ` Peak tfjs tensor bytes in one step: LoRA ${formatBytes(lora.peakTensorBytes)}, full ${formatBytes(full.peakTensorBytes)} (${tensors >= 0 ? '+' : ''}${tensors.toFixed(1)}%).`;
+  const word =
+    rss < -5
+      ? `below full fine-tune's (${rss.toFixed(1)}%)`
+      : `NOT meaningfully below full fine-tune's (${rss >= 0 ? '+' : ''}${rss.toFixed(1)}%, within noise or above)`;
+  const t =
+    tensors === undefined
+      ? ''
+      : ` Peak tfjs tensor bytes in one step: LoRA ${formatBytes(lora.peakTensorBytes)}, full ${formatBytes(full.peakTensorBytes)} (${tensors >= 0 ? '+' : ''}${tensors.toFixed(1)}%).`;
   return `LoRA peak RSS ${formatBytes(lora.peakRssBytes)} vs full fine-tune ${formatBytes(full.peakRssBytes)}: ${word}.${t}`;
 }
 
@@ -27,16 +33,51 @@ export function peftResults(report: SuiteReport): ExperimentResult[] {
  * fs.writeFileSync('docs/results.md', resultsMarkdown(report, 'results.svg'));
  */
 export function resultsMarkdown(report: SuiteReport, svgName: string): string {
-  const rows = [['method', 'trainable params', 'trainable %', 'samples/s', 'median step ms (IQR)', 'peak RSS', 'peak tensor bytes (one step)', 'loss after N steps', 'N']];
+  const rows = [
+    [
+      'method',
+      'trainable params',
+      'trainable %',
+      'samples/s',
+      'median step ms (IQR)',
+      'peak RSS',
+      'peak tensor bytes (one step)',
+      'loss after N steps',
+      'N',
+    ],
+  ];
   const results = peftResults(report);
   for (const e of results) {
     const m = e.mmft;
     if (!m) {
-      rows.push([e.title, 'unavailable', '', '', '', '', '', e.errors.join('; ').replace(/^mmft: /, '').split('\n')[0]!, '']);
+      rows.push([
+        e.title,
+        'unavailable',
+        '',
+        '',
+        '',
+        '',
+        '',
+        e.errors
+          .join('; ')
+          .replace(/^mmft: /, '')
+          .split('\n')[0]!,
+        '',
+      ]);
       continue;
     }
     const pct = m.trainableParams !== undefined && m.totalParams ? `${((100 * m.trainableParams) / m.totalParams).toFixed(2)}%` : '-';
-    rows.push([e.title, (m.trainableParams ?? 0).toLocaleString('en-US'), pct, formatNumber(m.throughput), `${formatNumber(m.timing.medianMs)} (±${m.timing.iqrPercent.toFixed(0)}%)`, formatBytes(m.peakRssBytes), formatBytes(m.peakTensorBytes), formatNumber(m.loss, 4), String(m.steps ?? '-')]);
+    rows.push([
+      e.title,
+      (m.trainableParams ?? 0).toLocaleString('en-US'),
+      pct,
+      formatNumber(m.throughput),
+      `${formatNumber(m.timing.medianMs)} (±${m.timing.iqrPercent.toFixed(0)}%)`,
+      formatBytes(m.peakRssBytes),
+      formatBytes(m.peakTensorBytes),
+      formatNumber(m.loss, 4),
+      String(m.steps ?? '-'),
+    ]);
   }
   const full = results.find((e) => e.name.endsWith('-full'))?.mmft;
   const lora = results.find((e) => e.name.endsWith('-lora'))?.mmft;

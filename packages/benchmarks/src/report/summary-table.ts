@@ -9,11 +9,28 @@ const gflops = (side: SideResult | undefined) => (side?.flops !== undefined ? si
 /** Header + one row per experiment. */
 export function summaryRows(experiments: readonly ExperimentResult[]): string[][] {
   const threadsOf = (side: SideResult) => String((side.engine as { threads?: unknown }).threads ?? '?');
-  const rows = [['experiment', 'mmft', 'torch (fastest setting)', 'torch by threads', 'ratio_vs_torch', 'mmft median ms (IQR)', 'torch median ms (IQR)', 'mmft peak RSS', 'torch peak RSS', 'loss mmft / torch', 'mmft GFLOP/s']];
+  const rows = [
+    [
+      'experiment',
+      'mmft',
+      'torch (fastest setting)',
+      'torch by threads',
+      'ratio_vs_torch',
+      'mmft median ms (IQR)',
+      'torch median ms (IQR)',
+      'mmft peak RSS',
+      'torch peak RSS',
+      'loss mmft / torch',
+      'mmft GFLOP/s',
+    ],
+  ];
   for (const e of experiments) {
     const unit = e.mmft?.unit ?? e.torch?.unit ?? '';
     const time = (s: SideResult | undefined) => (s ? `${formatNumber(s.timing.medianMs)} (±${s.timing.iqrPercent.toFixed(0)}%)` : '-');
-    const loss = e.mmft?.loss !== undefined || e.torch?.loss !== undefined ? `${formatNumber(e.mmft?.loss, 4)} / ${formatNumber(e.torch?.loss, 4)}` : '-';
+    const loss =
+      e.mmft?.loss !== undefined || e.torch?.loss !== undefined
+        ? `${formatNumber(e.mmft?.loss, 4)} / ${formatNumber(e.torch?.loss, 4)}`
+        : '-';
     rows.push([
       e.name,
       e.mmft ? `${formatNumber(e.mmft.throughput)} ${unit}` : e.errors.some((x) => x.startsWith('mmft')) ? 'unavailable' : '-',

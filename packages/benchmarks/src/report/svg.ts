@@ -28,7 +28,10 @@ export function barChart(title: string, series: readonly string[], groups: reado
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="18" font-size="14" font-weight="bold">${escape(title)}</text>`,
-    ...series.map((s, i) => `<rect x="${labelWidth + i * 110}" y="28" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${labelWidth + i * 110 + 14}" y="37">${escape(s)}</text>`),
+    ...series.map(
+      (s, i) =>
+        `<rect x="${labelWidth + i * 110}" y="28" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${labelWidth + i * 110 + 14}" y="37">${escape(s)}</text>`,
+    ),
   ];
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupHeight;

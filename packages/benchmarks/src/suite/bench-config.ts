@@ -14,7 +14,11 @@ export type BenchKind = (typeof BENCH_KINDS)[number];
 const count = (what: string, fallback: number) => z.number().int().min(0).default(fallback).describe(what);
 
 export const benchConfigSchema = z.strictObject({
-  kind: z.enum(BENCH_KINDS).describe('train: optimizer steps/s; embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s'),
+  kind: z
+    .enum(BENCH_KINDS)
+    .describe(
+      'train: optimizer steps/s; embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s',
+    ),
   suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
   title: z.string().min(1).describe('one line shown in tables and reports'),
   warmup_steps: count('untimed steps (or passes) before timing', 2),

@@ -51,7 +51,10 @@ describe('experiment files', () => {
   });
 
   test('a bad recipe section is reported by the plugin schema with file and line', () => {
-    const file = writeTemp('bad-lora.yaml', 'extends: _clip-small.yaml\npeft: { method: lora, r: -1 }\nbench: { kind: train, suites: [quick], title: x }\n');
+    const file = writeTemp(
+      'bad-lora.yaml',
+      'extends: _clip-small.yaml\npeft: { method: lora, r: -1 }\nbench: { kind: train, suites: [quick], title: x }\n',
+    );
     expect(() => loadExperiment(file, registry)).toThrow(/peft\.r: .*bad-lora\.yaml:2/);
   });
 

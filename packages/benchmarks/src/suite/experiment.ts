@@ -29,7 +29,9 @@ export function loadExperiment(file: string, resolver: ProviderResolver): Experi
   const raw = readRecipe(file);
   const { bench, ...rest } = raw.value;
   if (bench === undefined) {
-    throw new MmftError('E_RECIPE', `${raw.file}: an experiment needs a bench: block (kind, suites, title)`, { hint: 'see docs/benchmarks.md, "Experiment files"' });
+    throw new MmftError('E_RECIPE', `${raw.file}: an experiment needs a bench: block (kind, suites, title)`, {
+      hint: 'see docs/benchmarks.md, "Experiment files"',
+    });
   }
   const parsed = benchConfigSchema.safeParse(bench);
   if (!parsed.success) {
@@ -44,13 +46,20 @@ export function loadExperiment(file: string, resolver: ProviderResolver): Experi
  * Experiment files of `dir` in name order (bases `_*.yaml` skipped), optionally only those of
  * `suite` or those named in `only`.
  */
-export function loadExperiments(resolver: ProviderResolver, options: { dir?: string; suite?: SuiteName; only?: readonly string[] } = {}): Experiment[] {
+export function loadExperiments(
+  resolver: ProviderResolver,
+  options: { dir?: string; suite?: SuiteName; only?: readonly string[] } = {},
+): Experiment[] {
   const dir = options.dir ?? EXPERIMENTS_DIR;
-  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('_')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('_'))
+    .sort();
   const all = files.map((f) => loadExperiment(path.join(dir, f), resolver));
   if (options.only && options.only.length > 0) {
     const unknown = options.only.filter((name) => !all.some((e) => e.name === name));
-    if (unknown.length > 0) throw new MmftError('E_INPUT', `unknown experiment(s) ${unknown.join(', ')}; known: ${all.map((e) => e.name).join(', ')}`);
+    if (unknown.length > 0)
+      throw new MmftError('E_INPUT', `unknown experiment(s) ${unknown.join(', ')}; known: ${all.map((e) => e.name).join(', ')}`);
     return all.filter((e) => options.only!.includes(e.name));
   }
   return options.suite ? all.filter((e) => e.bench.suites.includes(options.suite!)) : all;

@@ -30,15 +30,21 @@ function towerForward(tokens: number, t: ClipShape['vision']): { linear: number;
  * @example
  * trainStepFlops(shape, 32, { vision: 'trained', text: 'trained' }).step; // ≈ 3 × forward
  */
-export function trainStepFlops(shape: ClipShape, batch: number, modes: { vision: TowerMode; text: TowerMode }): { forward: number; step: number } {
+export function trainStepFlops(
+  shape: ClipShape,
+  batch: number,
+  modes: { vision: TowerMode; text: TowerMode },
+): { forward: number; step: number } {
   const patches = (shape.imageSize / shape.patchSize) ** 2;
   const vision = towerForward(patches + 1, shape.vision);
   const text = towerForward(shape.textLength, shape.text);
   const patchEmbed = 2 * patches * 3 * shape.patchSize ** 2 * shape.vision.width;
   const projections = 2 * shape.vision.width * shape.projection + 2 * shape.text.width * shape.projection;
   const logits = 2 * batch * shape.projection; // per sample: one row of the B×B similarity
-  const factor = (mode: TowerMode, kind: 'linear' | 'attention') => (mode === 'frozen' ? 1 : mode === 'trained' || kind === 'attention' ? 3 : 2);
-  const towerStep = (f: { linear: number; attention: number }, mode: TowerMode) => f.linear * factor(mode, 'linear') + f.attention * factor(mode, 'attention');
+  const factor = (mode: TowerMode, kind: 'linear' | 'attention') =>
+    mode === 'frozen' ? 1 : mode === 'trained' || kind === 'attention' ? 3 : 2;
+  const towerStep = (f: { linear: number; attention: number }, mode: TowerMode) =>
+    f.linear * factor(mode, 'linear') + f.attention * factor(mode, 'attention');
   const forward = vision.linear + vision.attention + text.linear + text.attention + patchEmbed + projections + logits;
   const step =
     towerStep(vision, modes.vision) +

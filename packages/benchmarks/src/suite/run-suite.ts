@@ -50,7 +50,8 @@ export async function runSuite(resolver: ProviderResolver, options: SuiteOptions
   const settings = [...new Set(options.threads ?? [os.availableParallelism(), 1])];
   const peer: PeerOptions = { python: options.python ?? '/usr/bin/python3', threads: settings[0]! };
   const peerOn = options.peer === 'torch' && (await torchAvailable(peer.python));
-  if (options.peer === 'torch' && !peerOn) log(`torch peer: ${peer.python} cannot import torch; run packages/benchmarks/scripts/install-torch-peer.sh (never in CI)`);
+  if (options.peer === 'torch' && !peerOn)
+    log(`torch peer: ${peer.python} cannot import torch; run packages/benchmarks/scripts/install-torch-peer.sh (never in CI)`);
   const ceilings: GemmCeiling[] = [];
   let torchConfig: string | undefined;
   try {
@@ -73,7 +74,9 @@ export async function runSuite(resolver: ProviderResolver, options: SuiteOptions
       if (!peerOn || bench.peer !== 'torch') return;
       for (const threads of settings) {
         log(`${experiment.name}: torch, ${threads} thread(s) (load ${os.loadavg()[0]!.toFixed(2)})`);
-        const peerResult = await runTorchPeer(experiment, { ...peer, threads }).catch((error: unknown) => (errors.push(`torch (${threads} threads): ${messageOf(error)}`), undefined));
+        const peerResult = await runTorchPeer(experiment, { ...peer, threads }).catch(
+          (error: unknown) => (errors.push(`torch (${threads} threads): ${messageOf(error)}`), undefined),
+        );
         if (peerResult) torchRuns.push(peerResult.result);
         torchConfig ??= peerResult?.torchConfig;
       }
@@ -84,8 +87,20 @@ export async function runSuite(resolver: ProviderResolver, options: SuiteOptions
     const peerRuns = torchRuns.map((r) => (flops !== undefined ? { ...r, flops } : r));
     const torch = peerRuns.reduce<SideResult | undefined>((a, b) => (a === undefined || b.throughput > a.throughput ? b : a), undefined);
     const ratio = mmft && torch ? mmft.throughput / torch.throughput : undefined;
-    results.push({ name: experiment.name, title: bench.title, kind: bench.kind, group: bench.group, mmft, torch, torchRuns: peerRuns, ratioVsTorch: ratio, errors });
-    log(`${experiment.name}: ${mmft ? `${mmft.throughput.toFixed(1)} ${mmft.unit}` : 'failed'}${torch ? `, torch ${torch.throughput.toFixed(1)}` : ''}${ratio ? `, ratio ${ratio.toFixed(2)}` : ''}`);
+    results.push({
+      name: experiment.name,
+      title: bench.title,
+      kind: bench.kind,
+      group: bench.group,
+      mmft,
+      torch,
+      torchRuns: peerRuns,
+      ratioVsTorch: ratio,
+      errors,
+    });
+    log(
+      `${experiment.name}: ${mmft ? `${mmft.throughput.toFixed(1)} ${mmft.unit}` : 'failed'}${torch ? `, torch ${torch.throughput.toFixed(1)}` : ''}${ratio ? `, ratio ${ratio.toFixed(2)}` : ''}`,
+    );
   }
   return { format: 'mmft-bench', version: 1, suite: options.suite, machine: machineInfo(), ceilings, torchConfig, experiments: results };
 }

@@ -57,7 +57,12 @@ describe('mmft bench', () => {
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')) as SuiteReport;
     expect(report).toMatchObject({ format: 'mmft-bench', suite: 'quick', machine: { cores: os.availableParallelism() } });
     const [result] = report.experiments;
-    expect(result).toMatchObject({ name: 'tiny-retrieval', kind: 'metrics', errors: [], mmft: { side: 'mmft', unit: 'items/s', timing: { samples: 2 } } });
+    expect(result).toMatchObject({
+      name: 'tiny-retrieval',
+      kind: 'metrics',
+      errors: [],
+      mmft: { side: 'mmft', unit: 'items/s', timing: { samples: 2 } },
+    });
     expect(result!.mmft!.throughput).toBeGreaterThan(0);
     expect(result!.mmft!.peakRssBytes).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(dir, 'docs', 'benchmarks.md'), 'utf8')).toContain('| tiny-retrieval |');

@@ -39,7 +39,10 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--compare <old.json>', 'print the throughput ratio new ÷ old per experiment')
     .addOption(new Option('--peer <peer>', 'run the PyTorch peer side by side').choices(['torch', 'none']).default('none'))
     .option('--python <path>', 'python with torch for --peer torch', '/usr/bin/python3')
-    .option('--threads <n...>', `thread settings of the PyTorch peer, each run; the fastest counts (default ${os.availableParallelism()} 1)`)
+    .option(
+      '--threads <n...>',
+      `thread settings of the PyTorch peer, each run; the fastest counts (default ${os.availableParallelism()} 1)`,
+    )
     .option('--docs <dir>', 'regenerate benchmarks.md/.svg (and results.md/.svg for the PEFT group) in this folder')
     .option('--experiments <dir>', 'folder of experiment files (default: the suite shipped with @mmft/benchmarks)')
     .option('--list', 'validate and list the experiments of the suite, run nothing')
@@ -53,7 +56,18 @@ export function benchCommand(ctx: CliContext): Command {
       const experimentsDir = resolvePath(options.experiments);
       if (options.list) {
         const experiments = loadExperiments(registry, { dir: experimentsDir, suite: options.only ? undefined : suite, only: options.only });
-        ctx.print(formatTable(experiments.map((e) => ({ experiment: e.name, kind: e.bench.kind, suites: e.bench.suites.join(','), peer: e.bench.peer, title: e.bench.title })), ['experiment', 'kind', 'suites', 'peer', 'title']));
+        ctx.print(
+          formatTable(
+            experiments.map((e) => ({
+              experiment: e.name,
+              kind: e.bench.kind,
+              suites: e.bench.suites.join(','),
+              peer: e.bench.peer,
+              title: e.bench.title,
+            })),
+            ['experiment', 'kind', 'suites', 'peer', 'title'],
+          ),
+        );
         return;
       }
       await runBench(registry, {

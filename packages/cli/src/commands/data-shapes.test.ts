@@ -24,14 +24,20 @@ async function run(argv: string[], cwd: string): Promise<{ stdout: string; error
 describe('mmft data shapes', () => {
   test('writes JSONL files and images with plain progress lines', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-cli-shapes-'));
-    const { stdout, error } = await run(['--out', 'out', '--n', '20', '--domain', 'B', '--lang', 'zh', '--size', '32', '--tasks', 'caption', 'vqa'], cwd);
+    const { stdout, error } = await run(
+      ['--out', 'out', '--n', '20', '--domain', 'B', '--lang', 'zh', '--size', '32', '--tasks', 'caption', 'vqa'],
+      cwd,
+    );
     expect(error).toBeUndefined();
     expect(stdout).toContain('shapes: 2/20 images');
     expect(stdout).toContain('shapes: 20/20 images');
     expect(stdout).toMatch(/captions\.jsonl\s+20 records/);
     expect(stdout).toMatch(/vqa\.jsonl\s+60 records/);
     expect(fs.readdirSync(path.join(cwd, 'out')).sort()).toEqual(['.mmft-folder.json', 'captions.jsonl', 'images', 'vqa.jsonl']);
-    const first = JSON.parse(fs.readFileSync(path.join(cwd, 'out', 'captions.jsonl'), 'utf8').split('\n')[0]!) as { lang: string; caption: string[] };
+    const first = JSON.parse(fs.readFileSync(path.join(cwd, 'out', 'captions.jsonl'), 'utf8').split('\n')[0]!) as {
+      lang: string;
+      caption: string[];
+    };
     expect(first.lang).toBe('zh');
     expect(first.caption[4]).toMatch(/^纹理背景上有/);
   });
@@ -39,7 +45,9 @@ describe('mmft data shapes', () => {
   test('bad flags fail with the flag named', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-cli-shapes-'));
     expect((await run(['--out', 'o', '--domain', 'C'], cwd)).error?.message).toContain('--domain: Invalid option');
-    expect((await run(['--out', 'o', '--tasks', 'captions'], cwd)).error?.message).toBe('--tasks: unknown task "captions"; known: caption, vqa, retrieval, instruction');
+    expect((await run(['--out', 'o', '--tasks', 'captions'], cwd)).error?.message).toBe(
+      '--tasks: unknown task "captions"; known: caption, vqa, retrieval, instruction',
+    );
     expect((await run(['--out', 'o', '--n', 'ten'], cwd)).error?.message).toContain('--n must be an integer, got "ten"');
     expect((await run(['--out', 'o', '--size', '8'], cwd)).error?.message).toContain('--size:');
   });
@@ -54,7 +62,9 @@ describe('mmft data shapes', () => {
     fs.mkdirSync(path.join(mine, 'photos'), { recursive: true });
     fs.writeFileSync(path.join(mine, 'captions.jsonl'), 'my own\n');
     const refused = await run(['--out', 'mine', ...small], cwd);
-    expect(refused.error?.message).toBe(`--out ${mine} is not empty: it holds entries that mmft did not write as a dataset folder; writing there would replace captions.jsonl, photos`);
+    expect(refused.error?.message).toBe(
+      `--out ${mine} is not empty: it holds entries that mmft did not write as a dataset folder; writing there would replace captions.jsonl, photos`,
+    );
     expect(fs.readFileSync(path.join(mine, 'captions.jsonl'), 'utf8')).toBe('my own\n');
     expect((await run(['--out', 'mine', ...small, '--force'], cwd)).error).toBeUndefined();
     expect(fs.readdirSync(mine).sort()).toEqual(['.mmft-folder.json', 'captions.jsonl', 'images']);

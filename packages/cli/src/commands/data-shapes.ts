@@ -21,20 +21,31 @@ interface ShapesOptions {
   force?: boolean;
 }
 
-const integer = (flag: string) => (value: string): number => {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be an integer, got "${value}"`);
-  return Number(value);
-};
+const integer =
+  (flag: string) =>
+  (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be an integer, got "${value}"`);
+    return Number(value);
+  };
 
 function progressReporter(ctx: CliContext, total: number): { tick: (done: number) => void; stop: () => void } {
   if (ctx.isTTY) {
-    const bar = new SingleBar({ format: 'shapes [{bar}] {value}/{total} images | {rate} img/s | ETA {eta_formatted}', stream: ctx.stderr as NodeJS.WriteStream });
+    const bar = new SingleBar({
+      format: 'shapes [{bar}] {value}/{total} images | {rate} img/s | ETA {eta_formatted}',
+      stream: ctx.stderr as NodeJS.WriteStream,
+    });
     const start = Date.now();
     bar.start(total, 0, { rate: '0' });
-    return { tick: (done) => bar.update(done, { rate: (done / Math.max((Date.now() - start) / 1000, 1e-3)).toFixed(0) }), stop: () => bar.stop() };
+    return {
+      tick: (done) => bar.update(done, { rate: (done / Math.max((Date.now() - start) / 1000, 1e-3)).toFixed(0) }),
+      stop: () => bar.stop(),
+    };
   }
   const step = Math.max(1, Math.ceil(total / 10)); // about ten lines, whatever n is
-  return { tick: (done) => (done % step === 0 || done === total ? ctx.print(`shapes: ${done}/${total} images`) : undefined), stop: () => undefined };
+  return {
+    tick: (done) => (done % step === 0 || done === total ? ctx.print(`shapes: ${done}/${total} images`) : undefined),
+    stop: () => undefined,
+  };
 }
 
 /**
@@ -56,8 +67,18 @@ export function dataShapesCommand(ctx: CliContext): Command {
     .option('--tasks <task...>', `tasks to write (${SHAPES_TASKS.join(', ')})`, [...SHAPES_TASKS])
     .action(async (options: ShapesOptions) => {
       const unknown = options.tasks.filter((t) => !(SHAPES_TASKS as readonly string[]).includes(t));
-      if (unknown.length > 0) throw new MmftError('E_INPUT', `--tasks: unknown task ${unknown.map((t) => `"${t}"`).join(', ')}; known: ${SHAPES_TASKS.join(', ')}`);
-      const parsed = shapesConfigSchema.safeParse({ n: options.n, domain: options.domain, lang: options.lang, seed: options.seed, imageSize: options.size });
+      if (unknown.length > 0)
+        throw new MmftError(
+          'E_INPUT',
+          `--tasks: unknown task ${unknown.map((t) => `"${t}"`).join(', ')}; known: ${SHAPES_TASKS.join(', ')}`,
+        );
+      const parsed = shapesConfigSchema.safeParse({
+        n: options.n,
+        domain: options.domain,
+        lang: options.lang,
+        seed: options.seed,
+        imageSize: options.size,
+      });
       if (!parsed.success) {
         const flag: Record<string, string> = { imageSize: 'size' };
         const issues = parsed.error.issues.map((i) => `--${flag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
@@ -69,15 +90,20 @@ export function dataShapesCommand(ctx: CliContext): Command {
       const started = Date.now();
       let result: Awaited<ReturnType<typeof writeShapesDataset>> | undefined;
       try {
-        await writeFolder(out, async (staged) => {
-          result = await writeShapesDataset(staged, { ...parsed.data, tasks: options.tasks as TaskKind[], onProgress: progress.tick });
-        }, { kind: 'dataset' });
+        await writeFolder(
+          out,
+          async (staged) => {
+            result = await writeShapesDataset(staged, { ...parsed.data, tasks: options.tasks as TaskKind[], onProgress: progress.tick });
+          },
+          { kind: 'dataset' },
+        );
       } finally {
         progress.stop();
       }
       const seconds = (Date.now() - started) / 1000;
       if (!result) return;
       ctx.print(`wrote ${result.images} images to ${path.join(out, 'images')} in ${seconds.toFixed(1)} s`);
-      for (const task of options.tasks as TaskKind[]) ctx.print(`  ${TASK_FILES[task].padEnd(18)} ${result.records[TASK_FILES[task]]} records`);
+      for (const task of options.tasks as TaskKind[])
+        ctx.print(`  ${TASK_FILES[task].padEnd(18)} ${result.records[TASK_FILES[task]]} records`);
     });
 }

@@ -17,7 +17,10 @@ async function run(argv: string[], cwd: string): Promise<{ stdout: string; error
   const chunks: string[] = [];
   stdout.on('data', (c: string) => chunks.push(c));
   const ctx = createCliContext({ stdout, stderr: new PassThrough(), isTTY: false, cwd, builtins: [] });
-  const program = new Command('mmft').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }).addCommand(dataCommand(ctx).exitOverride());
+  const program = new Command('mmft')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .addCommand(dataCommand(ctx).exitOverride());
   let error: Error | undefined;
   await program.parseAsync(['data', ...argv], { from: 'user' }).catch((e: Error) => (error = e));
   return { stdout: chunks.join(''), error };
@@ -45,7 +48,9 @@ describe('mmft data validate', () => {
   });
 
   test('errors are listed as file:line with their code and fail the command', async () => {
-    const cwd = workdir({ 'bad.jsonl': [red, '{"image": ', { image: 'images/corrupt.png', caption: 'x' }, { image: '../../etc/passwd', caption: 'x' }] });
+    const cwd = workdir({
+      'bad.jsonl': [red, '{"image": ', { image: 'images/corrupt.png', caption: 'x' }, { image: '../../etc/passwd', caption: 'x' }],
+    });
     const { stdout, error } = await run(['validate', 'bad.jsonl'], cwd);
     expect(stdout).toContain('bad.jsonl:2: error [invalid-json] invalid JSON');
     expect(stdout).toContain('bad.jsonl:3: error [image-corrupt]');
@@ -99,13 +104,21 @@ describe('mmft data validate', () => {
   test('--task is checked against the known tasks', async () => {
     const cwd = workdir({ 'ok.jsonl': [red] });
     const { error } = await run(['validate', 'ok.jsonl', '--task', 'captions'], cwd);
-    expect(error?.message).toContain("Allowed choices are instruction, vqa, retrieval, caption");
+    expect(error?.message).toContain('Allowed choices are instruction, vqa, retrieval, caption');
   });
 });
 
 describe('mmft data split and stats', () => {
   test('split writes three files; stats reads them', async () => {
-    const cwd = workdir({ 'all.jsonl': [red, green, { image: 'images/blue.png', caption: 'b' }, { image: 'images/yellow.jpg', caption: 'y' }, { image: 'images/red.png', caption: 'r2' }] });
+    const cwd = workdir({
+      'all.jsonl': [
+        red,
+        green,
+        { image: 'images/blue.png', caption: 'b' },
+        { image: 'images/yellow.jpg', caption: 'y' },
+        { image: 'images/red.png', caption: 'r2' },
+      ],
+    });
     const split = await run(['split', 'all.jsonl', '--ratios', '0.5,0.25,0.25', '--seed', '3'], cwd);
     expect(split.error).toBeUndefined();
     expect(split.stdout).toMatch(/^train\s+\d+ records\s+\d+ images/m);

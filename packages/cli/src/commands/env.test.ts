@@ -6,13 +6,56 @@ import { resetBackendSelection } from '@mmft/backend-tfjs';
 import { createCliContext } from '../context';
 import { envCommand, type EnvReport } from './env';
 import { nativeKernelsStatus } from '@mmft/backend-tfjs';
-import { AdamWUpdate, Attention, AttentionGrad, LayerNorm, LayerNormGrad, Linear, LinearGradInput, LinearGradWeight, LinearNoBias, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, SumOfSquares } from '@mmft/core/kernels';
+import {
+  AdamWUpdate,
+  Attention,
+  AttentionGrad,
+  LayerNorm,
+  LayerNormGrad,
+  Linear,
+  LinearGradInput,
+  LinearGradWeight,
+  LinearNoBias,
+  MaskedSoftmax,
+  MaskedSoftmaxGrad,
+  QuickGelu,
+  QuickGeluGrad,
+  Softmax,
+  SoftmaxGrad,
+  SumOfSquares,
+} from '@mmft/core/kernels';
 import { Add, BatchMatMul, Cast, GatherV2, Identity, Sum, UnsortedSegmentSum } from '@tensorflow/tfjs-core';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
-const WASM_OVERRIDES = [BatchMatMul, Sum, Identity, Cast, GatherV2, UnsortedSegmentSum, LayerNorm, LayerNormGrad, AdamWUpdate,
-  ...(nativeKernelsStatus().available ? [QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad, Attention, AttentionGrad,
-    Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares, Add] : [])];
+const WASM_OVERRIDES = [
+  BatchMatMul,
+  Sum,
+  Identity,
+  Cast,
+  GatherV2,
+  UnsortedSegmentSum,
+  LayerNorm,
+  LayerNormGrad,
+  AdamWUpdate,
+  ...(nativeKernelsStatus().available
+    ? [
+        QuickGelu,
+        QuickGeluGrad,
+        Softmax,
+        SoftmaxGrad,
+        MaskedSoftmax,
+        MaskedSoftmaxGrad,
+        Attention,
+        AttentionGrad,
+        Linear,
+        LinearNoBias,
+        LinearGradInput,
+        LinearGradWeight,
+        SumOfSquares,
+        Add,
+      ]
+    : []),
+];
 
 async function runEnv(argv: string[]): Promise<{ stdout: string; error?: unknown }> {
   const stdout = new PassThrough();

@@ -32,13 +32,20 @@ function printReport(ctx: CliContext, report: EnvReport): void {
   ctx.print(`platform    ${report.platform} ${report.arch}, ${report.cpus.count} CPUs (${report.cpus.model})`);
   ctx.print(`tfjs-core   ${report.tfjs.core}`);
   ctx.print('');
-  ctx.print(formatTable(backend.probes.map((p) => ({ engine: p.name, available: p.available ? 'yes' : 'no', reason: p.reason })), ['engine', 'available', 'reason']));
+  ctx.print(
+    formatTable(
+      backend.probes.map((p) => ({ engine: p.name, available: p.available ? 'yes' : 'no', reason: p.reason })),
+      ['engine', 'available', 'reason'],
+    ),
+  );
   ctx.print('');
   ctx.print(`selected    ${backend.name} (tfjs backend "${caps.engine}"): ${backend.reason}`);
   ctx.print(`threads     ${caps.threads}${caps.gpu ? ', GPU' : ''}${caps.float16 ? ', float16' : ''}`);
   ctx.print(`overrides   ${caps.kernelOverrides.length > 0 ? caps.kernelOverrides.join(', ') : 'none'}`);
   const { native } = report;
-  ctx.print(`native      ${native.inUse ? `C++ kernels (${native.kernels.join(', ')}) on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`);
+  ctx.print(
+    `native      ${native.inUse ? `C++ kernels (${native.kernels.join(', ')}) on ${native.isa}, ${native.threads} threads (@mmft/native-kernels)` : `not in use: ${native.reason}`}`,
+  );
 }
 
 /**
@@ -58,9 +65,14 @@ export function envCommand(ctx: CliContext): Command {
     .action(async (options: { prefer?: string[]; overrides: boolean; json?: boolean }) => {
       const registry = await ctx.createRegistry();
       const provider = registry.resolve('backend', 'tfjs');
-      const parsed = provider.configSchema.safeParse({ ...(options.prefer ? { prefer: options.prefer } : {}), overrides: options.overrides });
+      const parsed = provider.configSchema.safeParse({
+        ...(options.prefer ? { prefer: options.prefer } : {}),
+        overrides: options.overrides,
+      });
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => `--${issue.path[0] === 'prefer' ? 'prefer' : String(issue.path[0] ?? '')}: ${issue.message}`);
+        const issues = parsed.error.issues.map(
+          (issue) => `--${issue.path[0] === 'prefer' ? 'prefer' : String(issue.path[0] ?? '')}: ${issue.message}`,
+        );
         throw new MmftError('E_INPUT', `mmft env: ${issues.join('; ')}`, { hint: 'engines: tfjs-node-gpu, tfjs-node, wasm, cpu' });
       }
       const cpus = os.cpus();

@@ -26,13 +26,18 @@ interface CommonOptions {
 function checkJsonTarget(ctx: CliContext, file: string | undefined, inputs: Record<string, string | undefined>): void {
   if (!file) return;
   const named = Object.entries(inputs).filter((e): e is [string, string] => e[1] !== undefined);
-  checkOutputFile(path.resolve(ctx.cwd, file), '--json', named.map(([role, p]) => ({ path: path.resolve(ctx.cwd, p), role })));
+  checkOutputFile(
+    path.resolve(ctx.cwd, file),
+    '--json',
+    named.map(([role, p]) => ({ path: path.resolve(ctx.cwd, p), role })),
+  );
 }
 
 async function writeJson(ctx: CliContext, file: string | undefined, value: unknown): Promise<void> {
   if (!file) return;
   const full = path.resolve(ctx.cwd, file);
-  if (fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) throw new MmftError('E_INPUT', `--json ${file} is a folder`, { hint: 'give a file name, e.g. --json scores.json' });
+  if (fs.statSync(full, { throwIfNoEntry: false })?.isDirectory())
+    throw new MmftError('E_INPUT', `--json ${file} is a folder`, { hint: 'give a file name, e.g. --json scores.json' });
   await writeFileAtomic(full, [new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`)]);
   ctx.print(`wrote ${file}`);
 }
@@ -40,7 +45,9 @@ async function writeJson(ctx: CliContext, file: string | undefined, value: unkno
 function reportLeftOut(ctx: CliContext, paired: Paired<unknown, unknown>, o: CommonOptions): void {
   const [onlyPred, onlyRef] = paired.leftOut;
   if (onlyPred + onlyRef === 0) return;
-  ctx.print(`--allow-missing: scored ${paired.pairs.length} ids; left out ${onlyPred} only in ${o.predictions} and ${onlyRef} only in ${o.references}`);
+  ctx.print(
+    `--allow-missing: scored ${paired.pairs.length} ids; left out ${onlyPred} only in ${o.predictions} and ${onlyRef} only in ${o.references}`,
+  );
 }
 
 async function evalCaption(ctx: CliContext, o: CommonOptions & MetricOptions & { tokenizer: string }): Promise<void> {
@@ -48,15 +55,27 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & MetricOptions & {
   checkJsonTarget(ctx, o.json, { '--predictions': o.predictions, '--references': o.references });
   const metrics = await metricsFor(ctx, sub, o);
   const paired = pairById(loadCaptionPredictions(o.predictions, ctx.cwd), loadCaptionReferences(o.references, ctx.cwd), {
-    predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
+    predictionsFile: o.predictions,
+    referencesFile: o.references,
+    allowMissing: Boolean(o.allowMissing),
   });
   const inputs = paired.pairs.map((p): TextInput => ({ kind: 'text', id: p.id, prediction: p.prediction, references: p.reference }));
   reportLeftOut(ctx, paired, o);
   const json = await scoreAndShow(ctx, sub, metrics, inputs, `${inputs.length} images`, {
     show(report) {
       const s = report.scores;
-      const names: [string, string][] = [['bleu1', 'BLEU-1'], ['bleu2', 'BLEU-2'], ['bleu3', 'BLEU-3'], ['bleu4', 'BLEU-4'], ['rougeL', 'ROUGE-L'], ['cider', 'CIDEr-D']];
-      formatTable([`caption (${inputs.length} images)`, 'score'], names.map(([k, label]) => [label, fixed(s[k]!, 4)])).forEach((l) => ctx.print(l));
+      const names: [string, string][] = [
+        ['bleu1', 'BLEU-1'],
+        ['bleu2', 'BLEU-2'],
+        ['bleu3', 'BLEU-3'],
+        ['bleu4', 'BLEU-4'],
+        ['rougeL', 'ROUGE-L'],
+        ['cider', 'CIDEr-D'],
+      ];
+      formatTable(
+        [`caption (${inputs.length} images)`, 'score'],
+        names.map(([k, label]) => [label, fixed(s[k]!, 4)]),
+      ).forEach((l) => ctx.print(l));
       const perItem: Record<string, { cider: number; rougeL: number; bleu4: number }> = {};
       for (const [id, v] of Object.entries(report.perItem ?? {})) perItem[id] = { cider: v.cider!, rougeL: v.rougeL!, bleu4: v.bleu4! };
       return { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem };
@@ -70,11 +89,17 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & MetricOptions & { que
   checkJsonTarget(ctx, o.json, { '--predictions': o.predictions, '--references': o.references, '--questions': o.questions });
   const metrics = await metricsFor(ctx, sub, o);
   const paired = pairById(loadVqaPredictions(o.predictions, ctx.cwd), loadVqaReferences(o.references, ctx.cwd, o.questions), {
-    predictionsFile: o.predictions, referencesFile: o.references, allowMissing: Boolean(o.allowMissing),
+    predictionsFile: o.predictions,
+    referencesFile: o.references,
+    allowMissing: Boolean(o.allowMissing),
   });
   const inputs = paired.pairs.map((p): VqaInput => ({
-    kind: 'vqa', id: p.id, prediction: p.prediction, answers: p.reference.answers,
-    answerType: p.reference.answerType, questionType: p.reference.questionType,
+    kind: 'vqa',
+    id: p.id,
+    prediction: p.prediction,
+    answers: p.reference.answers,
+    answerType: p.reference.answerType,
+    questionType: p.reference.questionType,
   }));
   reportLeftOut(ctx, paired, o);
   const json = await scoreAndShow(ctx, sub, metrics, inputs, `${inputs.length} questions`, {
@@ -83,12 +108,15 @@ async function evalVqa(ctx: CliContext, o: CommonOptions & MetricOptions & { que
       const percentOf = (group: string): Record<string, number> =>
         Object.fromEntries(Object.entries(groups[group] ?? {}).map(([k, v]) => [k, v.accuracy!]));
       const rows: string[][] = [['overall', String(inputs.length), fixed(report.scores.accuracy!, 2)]];
-      for (const [k, v] of Object.entries(groups.answer_type ?? {})) rows.push([`answer type: ${k}`, String(v.count), fixed(v.accuracy!, 2)]);
+      for (const [k, v] of Object.entries(groups.answer_type ?? {}))
+        rows.push([`answer type: ${k}`, String(v.count), fixed(v.accuracy!, 2)]);
       formatTable(['VQA accuracy', 'questions', '%'], rows).forEach((l) => ctx.print(l));
       const perItem = Object.fromEntries(Object.entries(report.perItem ?? {}).map(([id, v]) => [id, v.accuracy!]));
       return {
-        accuracy: report.scores.accuracy, per_item: perItem,
-        per_answer_type: percentOf('answer_type'), per_question_type: percentOf('question_type'),
+        accuracy: report.scores.accuracy,
+        per_item: perItem,
+        per_answer_type: percentOf('answer_type'),
+        per_question_type: percentOf('question_type'),
       };
     },
   });
@@ -107,8 +135,12 @@ async function evalRetrieval(ctx: CliContext, o: MetricOptions & { similarity: s
       const i2t = groups.i2t?.all ?? {};
       const t2i = groups.t2i?.all ?? {};
       const keys = ['R@1', 'R@5', 'R@10', 'mrr', 'median_rank', 'mAP'];
-      const show = (k: string, v: number | undefined): string => (v === undefined ? '' : k.startsWith('R@') ? fixed(v, 2) : k === 'median_rank' ? String(v) : fixed(v, 4));
-      formatTable([`retrieval (${matrix.length} images, ${textToImage.length} texts)`, 'image→text', 'text→image'], keys.map((k) => [k, show(k, i2t[k]), show(k, t2i[k])])).forEach((l) => ctx.print(l));
+      const show = (k: string, v: number | undefined): string =>
+        v === undefined ? '' : k.startsWith('R@') ? fixed(v, 2) : k === 'median_rank' ? String(v) : fixed(v, 4);
+      formatTable(
+        [`retrieval (${matrix.length} images, ${textToImage.length} texts)`, 'image→text', 'text→image'],
+        keys.map((k) => [k, show(k, i2t[k]), show(k, t2i[k])]),
+      ).forEach((l) => ctx.print(l));
       return { i2t, t2i };
     },
   });
@@ -138,12 +170,26 @@ export function evalCommand(ctx: CliContext): Command {
     sub
       .option('--metric <id...>', `metrics to score with; each must consume ${kind} inputs (default: ${builtin})`)
       .option('--plugin <specifier...>', 'load extra plugin packages (e.g. a third-party metric)');
-  metricOptions(common(cmd.command('caption').description('BLEU-1..4, ROUGE-L, CIDEr-D equal to pycocoevalcap (or any metric of text inputs)')), 'caption', 'text')
-    .addOption(new Option('--tokenizer <name>', 'caption tokeniser of the caption metric').choices(['ptb', 'chinese-char', 'none']).default('ptb'))
+  metricOptions(
+    common(cmd.command('caption').description('BLEU-1..4, ROUGE-L, CIDEr-D equal to pycocoevalcap (or any metric of text inputs)')),
+    'caption',
+    'text',
+  )
+    .addOption(
+      new Option('--tokenizer <name>', 'caption tokeniser of the caption metric').choices(['ptb', 'chinese-char', 'none']).default('ptb'),
+    )
     .action((o: CommonOptions & MetricOptions & { tokenizer: string }) => evalCaption(ctx, o));
-  metricOptions(common(cmd.command('vqa').description('VQA accuracy equal to the official vqaEval.py (or any metric of vqa inputs)')), 'vqa', 'vqa')
+  metricOptions(
+    common(cmd.command('vqa').description('VQA accuracy equal to the official vqaEval.py (or any metric of vqa inputs)')),
+    'vqa',
+    'vqa',
+  )
     .option('--questions <file>', 'VQA v2 questions file (with a VQA v2 annotations file as --references)')
-    .addOption(new Option('--variant <name>', "answer normalisation: the official vqaEval.py or LAVIS's copy (docs/metrics.md)").choices(['official', 'lavis']).default('official'))
+    .addOption(
+      new Option('--variant <name>', "answer normalisation: the official vqaEval.py or LAVIS's copy (docs/metrics.md)")
+        .choices(['official', 'lavis'])
+        .default('official'),
+    )
     .action((o: CommonOptions & MetricOptions & { questions?: string; variant: string }) => evalVqa(ctx, o));
   metricOptions(cmd.command('retrieval'), 'retrieval', 'retrieval')
     .description('Recall@1/5/10, MRR, median rank, mAP in both directions from a similarity matrix (or any metric of retrieval inputs)')
@@ -154,9 +200,17 @@ export function evalCommand(ctx: CliContext): Command {
     .command('recipe')
     .description("score a recipe's model (checkpoint, + PEFT adapter) on its data.eval with its metrics, without training")
     .argument('<recipe>', 'recipe file (YAML or JSON)')
-    .option('--set <path=value>', 'override a recipe value, e.g. --set model.checkpoint=runs/x/checkpoint-best/model (repeatable)', collect, [])
+    .option(
+      '--set <path=value>',
+      'override a recipe value, e.g. --set model.checkpoint=runs/x/checkpoint-best/model (repeatable)',
+      collect,
+      [],
+    )
     .option('--plugin <specifier...>', 'load extra plugin packages')
-    .option('--adapter <dir>', 'load this trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) on the model; same as model.adapter in the recipe')
+    .option(
+      '--adapter <dir>',
+      'load this trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) on the model; same as model.adapter in the recipe',
+    )
     .option('--output <dir>', 'output folder (default: the recipe output_dir + "-eval")')
     .option('--force', 'write into an output folder that holds something other than an earlier evaluation')
     .action((file: string, o: { set: string[]; plugin?: string[]; output?: string; adapter?: string; force?: boolean }) => {

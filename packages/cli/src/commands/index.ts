@@ -10,4 +10,13 @@ import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
-export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [trainCommand, evalCommand, benchCommand, mergeCommand, dataCommand, envCommand, pluginsCommand, schemaCommand];
+export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
+  trainCommand,
+  evalCommand,
+  benchCommand,
+  mergeCommand,
+  dataCommand,
+  envCommand,
+  pluginsCommand,
+  schemaCommand,
+];

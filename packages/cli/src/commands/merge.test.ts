@@ -31,7 +31,10 @@ async function run(argv: string[], builtins = BUILTINS): Promise<{ code: number;
   const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
   const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins });
   try {
-    await new Command('mmft').exitOverride().addCommand(mergeCommand(ctx)).parseAsync(['merge', ...argv], { from: 'user' });
+    await new Command('mmft')
+      .exitOverride()
+      .addCommand(mergeCommand(ctx))
+      .parseAsync(['merge', ...argv], { from: 'user' });
     return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
   } catch (error) {
     return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message, hint: (error as { hint?: string }).hint };
@@ -63,7 +66,9 @@ describe('mmft merge', () => {
     const { tensors } = await readSafetensors(path.join(tmp, 'merged', 'model.safetensors'));
     const { tensors: baseTensors } = await readSafetensors(path.join(base, 'model.safetensors'));
     expect([...tensors.keys()].sort()).toEqual([...baseTensors.keys()].sort());
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'merged', 'config.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')));
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'merged', 'config.json'), 'utf8'))).toEqual(
+      JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')),
+    );
     const merged = await ClipModel.fromPretrained(path.join(tmp, 'merged'));
     const plain = await ClipModel.fromPretrained(base);
     const got = logits(merged);
@@ -89,7 +94,9 @@ describe('mmft merge', () => {
 
   test('--out is never --base or --adapter (nor a folder holding them), even with --force', async () => {
     const forced = async (out: string) => (await run(['--base', 'base', '--adapter', 'lora', '--out', out, '--force'])).stderr;
-    expect(await forced('base')).toBe(`--out ${path.join(tmp, 'base')} is the --base folder; writing there would destroy an input of this command`);
+    expect(await forced('base')).toBe(
+      `--out ${path.join(tmp, 'base')} is the --base folder; writing there would destroy an input of this command`,
+    );
     expect(await forced('lora')).toMatch(/is the --adapter folder/);
     expect(await forced('.')).toMatch(/contains --base/);
     expect(fs.existsSync(path.join(base, 'model.safetensors'))).toBe(true);
@@ -101,7 +108,9 @@ describe('mmft merge', () => {
     fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me');
     const refused = await run(['--base', 'base', '--adapter', 'lora', '--out', 'mine']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`--out ${out} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace notes.txt, sub`);
+    expect(refused.stderr).toBe(
+      `--out ${out} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace notes.txt, sub`,
+    );
     expect(refused.hint).toBe('pass --force to replace it, or choose another folder');
     expect(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('keep me');
     expect((await run(['--base', 'base', '--adapter', 'lora', '--out', 'mine', '--force'])).code).toBe(0);

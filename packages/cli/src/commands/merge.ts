@@ -5,7 +5,15 @@
 // follows core's output-folder rule: never --base or --adapter, a foreign folder only with --force.
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { architectureContext, checkOutputFolder, describeTrainable, loadAdapter, MmftError, parseConfig, readAdapterConfig } from '@mmft/core';
+import {
+  architectureContext,
+  checkOutputFolder,
+  describeTrainable,
+  loadAdapter,
+  MmftError,
+  parseConfig,
+  readAdapterConfig,
+} from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
 import type { CliContext } from '../context';
 
@@ -20,21 +28,36 @@ interface MergeOptions {
 /** Runs the merge; exported for programmatic use and tests. */
 export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> {
   const [base, adapter, out] = [o.base, o.adapter, o.out].map((p) => path.resolve(ctx.cwd, p)) as [string, string, string];
-  checkOutputFolder(out, { kind: 'model', flag: '--out', force: o.force, protect: [{ path: base, role: '--base' }, { path: adapter, role: '--adapter' }] });
+  checkOutputFolder(out, {
+    kind: 'model',
+    flag: '--out',
+    force: o.force,
+    protect: [
+      { path: base, role: '--base' },
+      { path: adapter, role: '--adapter' },
+    ],
+  });
   const modelType = await readModelType(base);
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(parseConfig(backend, {}));
-  const architecture = registry.resolveModelType(modelType, { source: path.join(base, 'config.json'), hint: 'load the plugin for this model with --plugin <package>' });
+  const architecture = registry.resolveModelType(modelType, {
+    source: path.join(base, 'config.json'),
+    hint: 'load the plugin for this model with --plugin <package>',
+  });
   const { peft_type: peftType } = await readAdapterConfig(adapter);
   const model = await architecture.fromPretrained(base, {}, architectureContext(registry));
   try {
     const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'));
     if (!applied.merge) {
-      throw new MmftError('E_UNSUPPORTED', `${adapter}: ${provider.id} (${peftType}) adapters cannot be merged into the base weights; only weight-delta methods such as LoRA can`, {
-        hint: 'use the adapter unmerged: model.adapter: <dir> in a recipe, or mmft eval recipe <recipe> --adapter <dir>',
-      });
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `${adapter}: ${provider.id} (${peftType}) adapters cannot be merged into the base weights; only weight-delta methods such as LoRA can`,
+        {
+          hint: 'use the adapter unmerged: model.adapter: <dir> in a recipe, or mmft eval recipe <recipe> --adapter <dir>',
+        },
+      );
     }
     ctx.print(`adapter: ${provider.id} (${peftType}); ${describeTrainable(model.root).line}`);
     applied.merge();

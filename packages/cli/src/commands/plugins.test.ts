@@ -45,7 +45,10 @@ describe('plugins named by path', () => {
 
   test('a plugin that provides nothing is refused, naming the recipe line', async () => {
     const { dir, recipe } = project(['../empty.js']);
-    fs.writeFileSync(path.join(dir, 'empty.js'), "module.exports = { meta: { name: 'empty', version: '1.0.0' }, provides: [], register() {} };");
+    fs.writeFileSync(
+      path.join(dir, 'empty.js'),
+      "module.exports = { meta: { name: 'empty', version: '1.0.0' }, provides: [], register() {} };",
+    );
     const run = await runCliForTest(['plugins', '--recipe', recipe], { builtins: [] });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/plugin .*empty\.js: provides nothing.*\(r\.yaml:3\)/);

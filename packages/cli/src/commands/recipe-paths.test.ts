@@ -9,7 +9,14 @@ import { readRecipe, validateRecipe } from '@mmft/core';
 import { createCliContext } from '../context';
 import { runCliForTest } from '../testing';
 
-const BUILTINS = ['@mmft/backend-tfjs', '@mmft/data-jsonl', '@mmft/arch-clip', '@mmft/loss-contrastive', '@mmft/trainer-standard', '@mmft/metric-retrieval'];
+const BUILTINS = [
+  '@mmft/backend-tfjs',
+  '@mmft/data-jsonl',
+  '@mmft/arch-clip',
+  '@mmft/loss-contrastive',
+  '@mmft/trainer-standard',
+  '@mmft/metric-retrieval',
+];
 
 function layout(): { root: string; child: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-recipe-paths-'));
@@ -39,14 +46,20 @@ describe('recipe paths', () => {
     const recipe = validateRecipe(readRecipe(child), registry);
     expect(recipe.value.output_dir).toBe(path.join(root, 'runs/parent'));
     expect((recipe.value.model as { checkpoint: string }).checkpoint).toBe(path.join(root, 'models/base'));
-    expect((recipe.value.data as { eval: unknown }).eval).toMatchObject({ path: path.join(root, 'data/eval.jsonl'), root: path.join(root, 'data') });
+    expect((recipe.value.data as { eval: unknown }).eval).toMatchObject({
+      path: path.join(root, 'data/eval.jsonl'),
+      root: path.join(root, 'data'),
+    });
   });
 
   test('mmft eval recipe --set model.checkpoint=... resolves from the working folder; --set reaches list items', async () => {
     const { root, child } = layout();
     const cwd = path.join(root, 'work');
     fs.mkdirSync(cwd);
-    const run = await runCliForTest(['eval', 'recipe', child, '--set', 'model.checkpoint=runs/x/checkpoint-best/model', '--set', 'metrics.0.ks=[1, 5]'], { cwd, builtins: BUILTINS });
+    const run = await runCliForTest(
+      ['eval', 'recipe', child, '--set', 'model.checkpoint=runs/x/checkpoint-best/model', '--set', 'metrics.0.ks=[1, 5]'],
+      { cwd, builtins: BUILTINS },
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`checkpoint folder ${path.join(cwd, 'runs/x/checkpoint-best/model')} does not exist`);
     const bad = await runCliForTest(['eval', 'recipe', child, '--set', 'metrics.0.kss=[1]'], { cwd, builtins: BUILTINS });

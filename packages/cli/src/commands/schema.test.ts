@@ -30,7 +30,10 @@ function recipeOf(file: string): Record<string, unknown> {
 }
 
 const shipped = RECIPE_DIRS.flatMap((dir) =>
-  fs.readdirSync(path.join(ROOT, dir)).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f)),
+  fs
+    .readdirSync(path.join(ROOT, dir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(dir, f)),
 );
 
 describe('mmft schema', () => {

@@ -13,7 +13,15 @@ import { runCli } from '../program';
 
 const RECIPE = path.join(__dirname, '..', '..', '..', '..', 'recipes', 'clip-shapes-finetune.yaml');
 // feature-based: the encoders run once over 6 + 2 images, then every step is a small head update.
-const SMALL = ['data.train.n=6', 'data.eval.n=2', 'train.batch_size=2', 'train.strategy=feature-based', 'train.max_steps=100000', 'train.eval_before=false', 'train.log_every=1'].flatMap((s) => ['--set', s]);
+const SMALL = [
+  'data.train.n=6',
+  'data.eval.n=2',
+  'train.batch_size=2',
+  'train.strategy=feature-based',
+  'train.max_steps=100000',
+  'train.eval_before=false',
+  'train.log_every=1',
+].flatMap((s) => ['--set', s]);
 
 /** Runs `mmft train` in-process and emits `signals` (one per listed step) once that step is printed. */
 async function trainAndSignal(signals: ReadonlyArray<readonly [step: number, signal: NodeJS.Signals]>) {
@@ -36,7 +44,9 @@ describe('mmft train interrupted', () => {
     const run = await trainAndSignal([[2, 'SIGINT']]);
     expect(run.code).toBe(130);
     // The signal lands after step 2 was printed: step 2, or the step already under way, finishes.
-    const state = JSON.parse(fs.readFileSync(path.join(run.out, 'checkpoint-last', 'trainer_state.json'), 'utf8')) as { globalStep: number };
+    const state = JSON.parse(fs.readFileSync(path.join(run.out, 'checkpoint-last', 'trainer_state.json'), 'utf8')) as {
+      globalStep: number;
+    };
     expect([2, 3]).toContain(state.globalStep);
     expect(fs.existsSync(path.join(run.out, 'report.html'))).toBe(true);
     expect(run.stderr).toContain('interrupted (Ctrl-C): finishing the current step');
@@ -47,7 +57,10 @@ describe('mmft train interrupted', () => {
   }, 60_000);
 
   test('SIGTERM exits 143; a second signal exits at once', async () => {
-    const run = await trainAndSignal([[1, 'SIGTERM'], [1, 'SIGINT']]);
+    const run = await trainAndSignal([
+      [1, 'SIGTERM'],
+      [1, 'SIGINT'],
+    ]);
     expect(run.exits).toEqual([130]);
     expect(run.stderr).toContain('SIGTERM received');
     expect(run.stderr).toContain('SIGINT again: exiting at once');

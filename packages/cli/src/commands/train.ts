@@ -17,7 +17,11 @@ function lineReporter(ctx: CliContext): RunReporter {
     info: (message) => ctx.print(message),
     warn: (message) => void ctx.stderr.write(`warning: ${message}\n`),
     progress: ({ step, total, samples, values }) =>
-      ctx.print(`step ${step}/${total} samples ${samples} ${Object.entries(values).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`),
+      ctx.print(
+        `step ${step}/${total} samples ${samples} ${Object.entries(values)
+          .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
+          .join(' ')}`,
+      ),
   };
 }
 
@@ -42,12 +46,20 @@ export async function runRecipe(ctx: CliContext, recipeFile: string, options: Re
   const train = recipe.value.train as { type: string } | undefined;
   if (!train) {
     throw new MmftError('E_RECIPE', `recipe ${raw.file} has no train: section`, {
-      hint: `add train: { type: <trainer> }; trainers available: ${registry.list('trainer').map((t) => t.id).join(', ') || '(none loaded)'}`,
+      hint: `add train: { type: <trainer> }; trainers available: ${
+        registry
+          .list('trainer')
+          .map((t) => t.id)
+          .join(', ') || '(none loaded)'
+      }`,
     });
   }
   const trainer = registry.resolve('trainer', train.type);
   const { type: _type, ...settings } = train;
-  const defaultOutput = (typeof raw.value.output_dir === 'string' ? raw.value.output_dir : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))) + (options.outputSuffix ?? '');
+  const defaultOutput =
+    (typeof raw.value.output_dir === 'string'
+      ? raw.value.output_dir
+      : path.join('runs', path.basename(raw.file).replace(/\.(ya?ml|json)$/, ''))) + (options.outputSuffix ?? '');
   const outputDir = options.output ? path.resolve(ctx.cwd, options.output) : path.resolve(raw.baseDir, defaultOutput);
   const resumeFrom = options.resume ? await resumeCheckpoint(ctx, path.resolve(ctx.cwd, options.resume)) : undefined;
   await prepareRunFolder(ctx, outputDir, { force: options.force, resume: resumeFrom, recipe: recipe.value, baseDir: raw.baseDir });
@@ -68,10 +80,15 @@ export async function runRecipe(ctx: CliContext, recipeFile: string, options: Re
     ctx.print(`done: ${summary.steps} steps, output in ${summary.outputDir}`);
     return;
   }
-  const { value: summary, interrupted } = await ctx.interruptible(run, 'finishing the current step, then writing checkpoint-last and report.html');
+  const { value: summary, interrupted } = await ctx.interruptible(
+    run,
+    'finishing the current step, then writing checkpoint-last and report.html',
+  );
   if (interrupted) {
     const last = path.join(outputDir, 'checkpoint-last');
-    ctx.stderr.write(`stopped by ${interrupted.signal} at step ${summary.steps}: ${last} and report.html are written; continue with: mmft train ${recipeFile} --resume ${last}${options.set.length > 0 ? ' (and the same --set options)' : ''}\n`);
+    ctx.stderr.write(
+      `stopped by ${interrupted.signal} at step ${summary.steps}: ${last} and report.html are written; continue with: mmft train ${recipeFile} --resume ${last}${options.set.length > 0 ? ' (and the same --set options)' : ''}\n`,
+    );
     // commander's error type carries an exit code through runCli without a second message.
     throw new CommanderError(interrupted.exitCode, 'mmft.interrupted', `stopped by ${interrupted.signal}`);
   }
@@ -86,6 +103,11 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--plugin <specifier...>', 'load extra plugin packages')
     .option('--output <dir>', 'output folder (default: recipe output_dir or runs/<recipe name>)')
     .option('--resume <checkpoint>', 'resume from a checkpoint folder')
-    .option('--force', 'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size')
-    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean }) => runRecipe(ctx, recipeFile, options));
+    .option(
+      '--force',
+      'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size',
+    )
+    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean }) =>
+      runRecipe(ctx, recipeFile, options),
+    );
 }

@@ -11,13 +11,24 @@ function rawEntries(file: string, cwd: string, idKey: string, listKey?: string):
   const content = readRecords(file, cwd, (v) => idKey in v);
   if (content.kind === 'jsonl') return content.records;
   const doc = content.value;
-  const list = Array.isArray(doc) ? doc : listKey && typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[listKey] : undefined;
+  const list = Array.isArray(doc)
+    ? doc
+    : listKey && typeof doc === 'object' && doc !== null
+      ? (doc as Record<string, unknown>)[listKey]
+      : undefined;
   if (!Array.isArray(list)) {
-    throw new MmftError('E_INPUT', `${file}: not a layout mmft eval knows (JSONL, a JSON array${listKey ? `, or an object with "${listKey}"` : ''})`, {
-      hint: 'see docs/metrics.md for the accepted file layouts',
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `${file}: not a layout mmft eval knows (JSONL, a JSON array${listKey ? `, or an object with "${listKey}"` : ''})`,
+      {
+        hint: 'see docs/metrics.md for the accepted file layouts',
+      },
+    );
   }
-  return list.map((value, i) => ({ value: (value ?? {}) as Record<string, unknown>, where: `${file}[${listKey && !Array.isArray(doc) ? `${listKey}.` : ''}${i}]` }));
+  return list.map((value, i) => ({
+    value: (value ?? {}) as Record<string, unknown>,
+    where: `${file}[${listKey && !Array.isArray(doc) ? `${listKey}.` : ''}${i}]`,
+  }));
 }
 
 /**
@@ -63,7 +74,8 @@ export function loadCaptionReferences(file: string, cwd: string): Keyed<string[]
     const id = idOf(value.id);
     const captions = value.captions;
     if (id === undefined) invalid.add(`${where} (missing "id")`);
-    else if (!Array.isArray(captions) || !captions.every((c) => typeof c === 'string')) invalid.add(`${where} (id "${id}": "captions" is not a list of strings)`);
+    else if (!Array.isArray(captions) || !captions.every((c) => typeof c === 'string'))
+      invalid.add(`${where} (id "${id}": "captions" is not a list of strings)`);
     else if (captions.length === 0) empty.add(`${where} (id "${id}")`);
     else out.push({ id, where, value: captions as string[] });
   }

@@ -2,7 +2,17 @@
 // subcommand's built-in metric), `--plugin` loads more; each must consume the kind of input the
 // subcommand builds (text for caption, vqa for vqa, retrieval for retrieval). The CLI knows no
 // metric by id beyond the built-in's own options and table: any metric of that kind is fed.
-import { checkConsumers, feedMetrics, fedMetric, parseConfig, type FedMetric, type MetricInput, type MetricInputKind, type MetricProducer, type MetricReport } from '@mmft/core';
+import {
+  checkConsumers,
+  feedMetrics,
+  fedMetric,
+  parseConfig,
+  type FedMetric,
+  type MetricInput,
+  type MetricInputKind,
+  type MetricProducer,
+  type MetricReport,
+} from '@mmft/core';
 import type { CliContext } from '../context';
 import { fixed, formatTable } from './table';
 
@@ -60,6 +70,9 @@ export async function scoreAndShow(
 
 /** Any metric's corpus scores as a table; its JSON is the scores plus per_item / groups when given. */
 function showScores(ctx: CliContext, id: string, report: MetricReport, items: string): unknown {
-  formatTable([`${id} (${items})`, 'score'], Object.entries(report.scores).map(([k, v]) => [k, fixed(v, 4)])).forEach((l) => ctx.print(l));
+  formatTable(
+    [`${id} (${items})`, 'score'],
+    Object.entries(report.scores).map(([k, v]) => [k, fixed(v, 4)]),
+  ).forEach((l) => ctx.print(l));
   return { ...report.scores, per_item: report.perItem, groups: report.groups };
 }

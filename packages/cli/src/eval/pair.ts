@@ -42,8 +42,14 @@ export function pairById<P, R>(
   const problems: Problems[] = [];
   const preds = index(predictions, options.predictionsFile, problems);
   const refs = index(references, options.referencesFile, problems);
-  const onlyPred = new Problems(`ids only in ${options.predictionsFile} (no reference)`, 'fix the ids, or pass --allow-missing to score the ids both files have');
-  const onlyRef = new Problems(`ids only in ${options.referencesFile} (no prediction)`, 'predict every id, or pass --allow-missing to score the ids both files have');
+  const onlyPred = new Problems(
+    `ids only in ${options.predictionsFile} (no reference)`,
+    'fix the ids, or pass --allow-missing to score the ids both files have',
+  );
+  const onlyRef = new Problems(
+    `ids only in ${options.referencesFile} (no prediction)`,
+    'predict every id, or pass --allow-missing to score the ids both files have',
+  );
   const pairs: { id: string; prediction: P; reference: R }[] = [];
   for (const [id, pred] of preds) {
     const ref = refs.get(id);

@@ -25,17 +25,22 @@ export function loadSimilarity(file: string, cwd: string): SimilarityInput {
   }
   const { similarity, text_to_image: textToImage } = doc ?? {};
   if (!Array.isArray(similarity) || !Array.isArray(textToImage)) {
-    throw new MmftError('E_INPUT', `${file}: needs "similarity" (a list of rows, one per image) and "text_to_image" (a list of image indices)`);
+    throw new MmftError(
+      'E_INPUT',
+      `${file}: needs "similarity" (a list of rows, one per image) and "text_to_image" (a list of image indices)`,
+    );
   }
   const nTexts = textToImage.length;
   const cells = new Problems(`bad similarity cells in ${file}`, 'every row needs one finite number per text');
   const links = new Problems(`bad text_to_image entries in ${file}`, `each entry is an image index 0..${similarity.length - 1}`);
   similarity.forEach((row: unknown, i) => {
-    if (!Array.isArray(row) || row.length !== nTexts) cells.add(`similarity[${i}] (${Array.isArray(row) ? row.length : 'no'} columns, expected ${nTexts})`);
+    if (!Array.isArray(row) || row.length !== nTexts)
+      cells.add(`similarity[${i}] (${Array.isArray(row) ? row.length : 'no'} columns, expected ${nTexts})`);
     else row.forEach((v: unknown, t) => (typeof v === 'number' && Number.isFinite(v) ? undefined : cells.add(`similarity[${i}][${t}]`)));
   });
   textToImage.forEach((v: unknown, t) => {
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= similarity.length) links.add(`text_to_image[${t}] = ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= similarity.length)
+      links.add(`text_to_image[${t}] = ${JSON.stringify(v)}`);
   });
   throwIfAnyProblems([cells, links]);
   return { matrix: similarity as number[][], textToImage: textToImage as number[] };

@@ -49,15 +49,21 @@ export function loadVqaPredictions(file: string, cwd: string): Keyed<string>[] {
  * text and must cover exactly the annotated question ids.
  */
 export function loadVqaReferences(file: string, cwd: string, questionsFile?: string): Keyed<VqaReference>[] {
-  const invalid = new Problems(`invalid records in ${file}`, 'each reference needs "id" (or "question_id") and "answers": a list of strings (or VQA {"answer"} objects)');
+  const invalid = new Problems(
+    `invalid records in ${file}`,
+    'each reference needs "id" (or "question_id") and "answers": a list of strings (or VQA {"answer"} objects)',
+  );
   const empty = new Problems(`empty answer lists in ${file}`, 'every question needs its human answers (10 in VQA v2)');
   const out: Keyed<VqaReference>[] = [];
   for (const { value, where } of entries(file, cwd, 'annotations')) {
     const id = idOf(value.id ?? value.question_id);
     const raw = value.answers;
-    const answers = Array.isArray(raw) ? raw.map((a) => (typeof a === 'string' ? a : (a as { answer?: unknown } | null)?.answer)) : undefined;
+    const answers = Array.isArray(raw)
+      ? raw.map((a) => (typeof a === 'string' ? a : (a as { answer?: unknown } | null)?.answer))
+      : undefined;
     if (id === undefined) invalid.add(`${where} (missing "id")`);
-    else if (!answers || !answers.every((a): a is string => typeof a === 'string')) invalid.add(`${where} (id "${id}": "answers" is not a list of strings)`);
+    else if (!answers || !answers.every((a): a is string => typeof a === 'string'))
+      invalid.add(`${where} (id "${id}": "answers" is not a list of strings)`);
     else if (answers.length === 0) empty.add(`${where} (id "${id}")`);
     else {
       const reference: VqaReference = {

@@ -2,7 +2,15 @@
 // exposes its named module tree. Architecture plugins contribute `model_type` → factory rows to
 // one table (docs/conventions.md §8), as transformers.js's models/registry.js does.
 import type { Module } from '../nn/module';
-import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelOutputs, ModelProcessor, TextTokenizer } from './model';
+import type {
+  GenerationOptions,
+  GenerationResult,
+  ImageProcessing,
+  ModelInputs,
+  ModelOutputs,
+  ModelProcessor,
+  TextTokenizer,
+} from './model';
 import type { ProviderBase } from './provider';
 
 /** Dual encoders (CLIP) embed both modalities; bridges (BLIP-2, LLaVA) feed vision into an LLM. */

@@ -17,7 +17,9 @@ describe('the kinds table', () => {
 
   test('the named tokens are the rows of the table, with the names plugins already use', () => {
     expect([ARCHITECTURES, BACKENDS, DATASETS, LOSSES, METRICS, PEFT_METHODS, TRAINERS, EXPORTERS]).toEqual(
-      ['architecture', 'backend', 'dataset', 'loss', 'metric', 'peft', 'trainer', 'exporter'].map((k) => KIND_TOKENS[k as keyof typeof KIND_TOKENS]),
+      ['architecture', 'backend', 'dataset', 'loss', 'metric', 'peft', 'trainer', 'exporter'].map(
+        (k) => KIND_TOKENS[k as keyof typeof KIND_TOKENS],
+      ),
     );
     expect(METRICS).toBe(Symbol.for('@mmft/core:Metric'));
     expect(PEFT_METHODS).toBe(Symbol.for('@mmft/core:PeftMethod'));
@@ -28,7 +30,23 @@ describe('the kinds table', () => {
       KIND_SPECS.flatMap((k) => k.sections.map((s) => `${s.path.join('.')}:${k.kind}:${s.key}`)),
     );
     const keys = Object.keys(RecipeShapeSchema.shape);
-    expect(keys).toEqual(['extends', 'name', 'description', 'plugins', 'seed', 'output_dir', 'backend', 'model', 'data', 'peft', 'loss', 'objective', 'metrics', 'train', 'export']);
+    expect(keys).toEqual([
+      'extends',
+      'name',
+      'description',
+      'plugins',
+      'seed',
+      'output_dir',
+      'backend',
+      'model',
+      'data',
+      'peft',
+      'loss',
+      'objective',
+      'metrics',
+      'train',
+      'export',
+    ]);
     for (const spec of RECIPE_SECTIONS) expect(keys).toContain(spec.path[0]);
     expect(RecipeShapeSchema.safeParse({ data: { train: { type: 'x' } }, metrics: [{ type: 'm' }] }).success).toBe(true);
     expect(RecipeShapeSchema.safeParse({ data: { test: { type: 'x' } } }).success).toBe(false);

@@ -37,7 +37,11 @@ const token = (name: string): symbol => Symbol.for(`@mmft/core:${name}`);
 // Rows in recipe order: the order of sections in `mmft schema` and of validation messages.
 // The mapped type makes a missing or unknown kind a compile error.
 const TABLE: KindTable = {
-  backend: { token: token('Backend'), label: 'backend', sections: [{ path: ['backend'], key: 'type', description: 'tensor engine selection' }] },
+  backend: {
+    token: token('Backend'),
+    label: 'backend',
+    sections: [{ path: ['backend'], key: 'type', description: 'tensor engine selection' }],
+  },
   architecture: {
     token: token('Architecture'),
     label: 'architecture',
@@ -60,15 +64,30 @@ const TABLE: KindTable = {
   objective: {
     token: token('Objective'),
     label: 'objective',
-    sections: [{ path: ['objective'], key: 'type', description: 'what the run trains for: collation, loss and evaluation (absent means contrastive)', default: 'contrastive' }],
+    sections: [
+      {
+        path: ['objective'],
+        key: 'type',
+        description: 'what the run trains for: collation, loss and evaluation (absent means contrastive)',
+        default: 'contrastive',
+      },
+    ],
   },
-  metric: { token: token('Metric'), label: 'metric', sections: [{ path: ['metrics', '*'], key: 'type', description: 'metrics computed at evaluation' }] },
+  metric: {
+    token: token('Metric'),
+    label: 'metric',
+    sections: [{ path: ['metrics', '*'], key: 'type', description: 'metrics computed at evaluation' }],
+  },
   trainer: {
     token: token('Trainer'),
     label: 'trainer',
     sections: [{ path: ['train'], key: 'type', description: 'the trainer and its settings (lr, steps, schedule...)' }],
   },
-  exporter: { token: token('Exporter'), label: 'exporter', sections: [{ path: ['export'], key: 'type', description: 'export after training (e.g. onnx)' }] },
+  exporter: {
+    token: token('Exporter'),
+    label: 'exporter',
+    sections: [{ path: ['export'], key: 'type', description: 'export after training (e.g. onnx)' }],
+  },
 };
 
 /** Every plugin kind with its token and recipe sections, in recipe order. */

@@ -30,7 +30,10 @@ export interface Metric<Input extends MetricInput = MetricInput> {
  * @example
  * const exactMatch: MetricProvider<{ caseSensitive: boolean }, TextInput> = { kind: 'metric', id: 'exact-match', consumes: 'text', ... };
  */
-export interface MetricProvider<Config = unknown, Consumed extends MetricInput = MetricInput, ConfigInput = unknown> extends ProviderBase<Config, ConfigInput> {
+export interface MetricProvider<Config = unknown, Consumed extends MetricInput = MetricInput, ConfigInput = unknown> extends ProviderBase<
+  Config,
+  ConfigInput
+> {
   readonly kind: 'metric';
   /** The kind of input this metric reads; producers feed it only inputs of this kind. */
   readonly consumes: Consumed['kind'];

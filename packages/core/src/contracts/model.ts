@@ -48,7 +48,10 @@ export interface SpecialTokenIds {
 
 /** Tokenizer as loaded from a checkpoint's tokenizer.json; HF padding/truncation semantics. */
 export interface TextTokenizer {
-  encode(texts: readonly string[], options?: { maxLength?: number; padding?: 'max_length' | 'longest'; truncation?: boolean }): {
+  encode(
+    texts: readonly string[],
+    options?: { maxLength?: number; padding?: 'max_length' | 'longest'; truncation?: boolean },
+  ): {
     inputIds: number[][];
     attentionMask: number[][];
   };

@@ -68,7 +68,13 @@ export interface Objective {
    * (cached features) instead of the dataset; absent = the loop draws from the dataset and calls
    * `collate`. Must cut epochs as the loop would (`batchSize`, `dropLast`).
    */
-  batches?(start: { readonly seed: number; readonly batchSize: number; readonly dropLast: boolean; readonly epoch: number; readonly position: number }): AsyncGenerator<DrawnBatch>;
+  batches?(start: {
+    readonly seed: number;
+    readonly batchSize: number;
+    readonly dropLast: boolean;
+    readonly epoch: number;
+    readonly position: number;
+  }): AsyncGenerator<DrawnBatch>;
   /** Called inside tf.variableGrads: the loss summed over `batch.count` items. */
   loss(batch: ObjectiveBatch): Scalar;
   /** Trainable parameters the objective owns beyond the model's (SigLIP's bias, a feature head). */
@@ -77,7 +83,10 @@ export interface Objective {
    * Evaluate `data` in order: eval loss (summed, with its count) and metric inputs of the `kinds`
    * asked for (a subset of `emits`; the others are not computed).
    */
-  evaluate(data: Dataset | undefined, options: { readonly batchSize: number; readonly kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart>;
+  evaluate(
+    data: Dataset | undefined,
+    options: { readonly batchSize: number; readonly kinds: readonly MetricInputKind[] },
+  ): AsyncIterable<EvalPart>;
   /** Whether there is anything to evaluate (eval data, or cached eval rows). */
   readonly canEvaluate: boolean;
   /** Writes the objective's own files (beyond `parameters`, which the checkpoint holds) into `dir`. */

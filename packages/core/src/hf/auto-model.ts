@@ -31,7 +31,8 @@ async function registryOf(options: AutoModelOptions): Promise<ArchitectureSource
   const registry = new PluginRegistry();
   const searchFrom = options.searchFrom ?? [process.cwd()];
   for (const plugin of options.plugins ?? DEFAULT_ARCHITECTURE_PLUGINS) {
-    if (typeof plugin === 'string') await loadPluginInto(registry, plugin, { searchFrom, baseDir: searchFrom[0]!, origin: 'AutoModel plugins' });
+    if (typeof plugin === 'string')
+      await loadPluginInto(registry, plugin, { searchFrom, baseDir: searchFrom[0]!, origin: 'AutoModel plugins' });
     else registry.use(plugin, plugin.meta.name);
   }
   return registry;

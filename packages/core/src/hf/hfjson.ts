@@ -12,7 +12,11 @@ export function hfJson(value: unknown): Uint8Array {
   const sortKeys = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sortKeys);
     if (typeof v !== 'object' || v === null) return v;
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   };
   return new TextEncoder().encode(`${JSON.stringify(sortKeys(value), null, 2)}\n`);
 }

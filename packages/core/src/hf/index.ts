@@ -4,7 +4,16 @@
 // template, transformers' config JSON layout, and AutoModel dispatching on model_type.
 export { AutoModel, DEFAULT_ARCHITECTURE_PLUGINS, type AutoModelOptions } from './auto-model';
 export { hfJson } from './hfjson';
-export { parseJsonFile, readHfFolder, readModelType, readOptionalFile, readTokenizerFiles, TOKENIZER_FILES, type HfFolder, type ReadHfFolderOptions } from './read-folder';
+export {
+  parseJsonFile,
+  readHfFolder,
+  readModelType,
+  readOptionalFile,
+  readTokenizerFiles,
+  TOKENIZER_FILES,
+  type HfFolder,
+  type ReadHfFolderOptions,
+} from './read-folder';
 export { HfTokenizer, type EncodeOptions, type HfTokenizerOptions } from './tokenizer';
 export { tokenizerFromFiles, type TokenizerFromFilesOptions } from './tokenizer-files';
 export {

@@ -35,7 +35,12 @@ describe('readHfFolder', () => {
     expect(read.config).toEqual({ model_type: 'llava', text_config: { model_type: 'llama' } });
     expect(read.generationConfig).toEqual({ max_new_tokens: 30, eos_token_id: 2 });
     expect(read.preprocessor).toEqual({ size: 8 });
-    expect([...read.tokenizerFiles.keys()]).toEqual(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja']);
+    expect([...read.tokenizerFiles.keys()]).toEqual([
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'chat_template.jinja',
+    ]);
     expect(Buffer.from(read.tokenizerFiles.get('tokenizer.json')!).toString('utf8')).toBe(files.get('tokenizer.json'));
     expect(TOKENIZER_FILES).toContain('vocab.json');
     const tok = tokenizerFromFiles(read.tokenizerFiles, { dir, maxPositions: 6 })!;
@@ -48,7 +53,9 @@ describe('readHfFolder', () => {
   test('errors name the folder or file and say how to fix it', async () => {
     await expect(readHfFolder(join(tmp, 'absent'))).rejects.toThrow(/checkpoint folder .*absent does not exist/);
     const empty = await folder('empty', {});
-    await expect(readHfFolder(empty, { modelName: 'CLIP' })).rejects.toThrow(`${join(empty, 'config.json')} is missing; a CLIP checkpoint folder needs config.json next to its weights`);
+    await expect(readHfFolder(empty, { modelName: 'CLIP' })).rejects.toThrow(
+      `${join(empty, 'config.json')} is missing; a CLIP checkpoint folder needs config.json next to its weights`,
+    );
     const broken = await folder('broken', { 'config.json': '{"model_type": "clip"', 'generation_config.json': '[]' });
     await expect(readHfFolder(broken)).rejects.toThrow(/config\.json is not valid JSON/);
     await writeFile(join(broken, 'config.json'), '{"model_type": "clip"}');

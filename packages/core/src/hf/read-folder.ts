@@ -64,7 +64,8 @@ export function parseJsonFile(bytes: Uint8Array, path: string): Record<string, u
   } catch (cause) {
     throw new MmftError('E_CHECKPOINT', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MmftError('E_CHECKPOINT', `${path} must hold a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new MmftError('E_CHECKPOINT', `${path} must hold a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -98,15 +99,23 @@ export async function readTokenizerFiles(dir: string): Promise<Map<string, Uint8
  */
 export async function readHfFolder(dir: string, options: ReadHfFolderOptions = {}): Promise<HfFolder> {
   const info = await stat(dir).catch((cause: unknown) => {
-    throw new MmftError('E_CHECKPOINT', `checkpoint folder ${dir} does not exist or cannot be read`, { cause, hint: 'pass the folder holding config.json and model.safetensors' });
+    throw new MmftError('E_CHECKPOINT', `checkpoint folder ${dir} does not exist or cannot be read`, {
+      cause,
+      hint: 'pass the folder holding config.json and model.safetensors',
+    });
   });
-  if (!info.isDirectory()) throw new MmftError('E_CHECKPOINT', `${dir} is a file; a checkpoint is a folder with config.json and model.safetensors`);
+  if (!info.isDirectory())
+    throw new MmftError('E_CHECKPOINT', `${dir} is a file; a checkpoint is a folder with config.json and model.safetensors`);
   const configPath = join(dir, 'config.json');
   const configBytes = await readOptionalFile(configPath);
   if (!configBytes) {
-    throw new MmftError('E_CHECKPOINT', `${configPath} is missing; a ${options.modelName ?? 'model'} checkpoint folder needs config.json next to its weights`, {
-      hint: 'save the model with save_pretrained() (transformers) or model.save(dir) (mmft), which write config.json',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${configPath} is missing; a ${options.modelName ?? 'model'} checkpoint folder needs config.json next to its weights`,
+      {
+        hint: 'save the model with save_pretrained() (transformers) or model.save(dir) (mmft), which write config.json',
+      },
+    );
   }
   const config = parseJsonFile(configBytes, configPath);
   return {

@@ -25,7 +25,10 @@ export interface TokenizerFromFilesOptions {
  * const tokenizer = tokenizerFromFiles(tokenizerFiles, { dir: 'models/clip', maxPositions: 77 });
  * tokenizer?.specialTokenIds.eos;
  */
-export function tokenizerFromFiles(files: ReadonlyMap<string, Uint8Array>, options: TokenizerFromFilesOptions = {}): HfTokenizer | undefined {
+export function tokenizerFromFiles(
+  files: ReadonlyMap<string, Uint8Array>,
+  options: TokenizerFromFilesOptions = {},
+): HfTokenizer | undefined {
   const dir = options.dir ?? '.';
   const json = files.get('tokenizer.json');
   if (!json) return undefined;
@@ -34,7 +37,10 @@ export function tokenizerFromFiles(files: ReadonlyMap<string, Uint8Array>, optio
     return bytes ? parseJsonFile(bytes, `${dir}/${name}`) : undefined;
   };
   const tokenizerConfig = parsed('tokenizer_config.json') ?? {};
-  const declared = typeof tokenizerConfig.model_max_length === 'number' && tokenizerConfig.model_max_length < NO_LIMIT ? tokenizerConfig.model_max_length : Infinity;
+  const declared =
+    typeof tokenizerConfig.model_max_length === 'number' && tokenizerConfig.model_max_length < NO_LIMIT
+      ? tokenizerConfig.model_max_length
+      : Infinity;
   // Never longer than the position table: longer sequences cannot go through the text tower.
   const limit = Math.min(declared, options.maxPositions ?? Infinity);
   const modelMaxLength = Number.isFinite(limit) ? limit : undefined;

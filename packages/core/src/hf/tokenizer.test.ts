@@ -21,7 +21,11 @@ describe('buildWordLevelTokenizerJson', () => {
     expect(json.post_processor.type).toBe('TemplateProcessing');
     expect(json.added_tokens.map((t: { content: string }) => t.content)).toEqual(['<|unk|>', '<|startoftext|>', '<|endoftext|>']);
     expect(ids).toEqual({ unk: 0, bos: ids.vocabSize - 2, eos: ids.vocabSize - 1, pad: ids.vocabSize - 1, vocabSize: ids.vocabSize });
-    expect(files.tokenizerConfig).toMatchObject({ tokenizer_class: 'PreTrainedTokenizerFast', pad_token: '<|endoftext|>', model_max_length: 8 });
+    expect(files.tokenizerConfig).toMatchObject({
+      tokenizer_class: 'PreTrainedTokenizerFast',
+      pad_token: '<|endoftext|>',
+      model_max_length: 8,
+    });
   });
 
   test('Chinese is split per character, English per word, lowercased', () => {
@@ -91,14 +95,24 @@ describe('HfTokenizer special tokens, padding side and chat template (tokenizer_
   test('special_tokens_map.json fills the roles tokenizer_config.json leaves unset; an explicit null there stays none', () => {
     const files = buildWordLevelTokenizerFiles(WORDS, { modelMaxLength: 8 });
     const { pad_token: _pad, bos_token: _bos, ...config } = files.tokenizerConfig;
-    const tok = new HfTokenizer(files.tokenizerJson, { ...config, bos_token: null }, { specialTokensMap: { pad_token: { content: '<|unk|>' }, bos_token: '<|endoftext|>' } });
+    const tok = new HfTokenizer(
+      files.tokenizerJson,
+      { ...config, bos_token: null },
+      { specialTokensMap: { pad_token: { content: '<|unk|>' }, bos_token: '<|endoftext|>' } },
+    );
     expect(tok.specialTokenIds).toEqual({ eos: files.ids.eos, pad: files.ids.unk, unk: files.ids.unk });
     expect(tok.encode(['red', 'red blue']).inputIds[0]).toEqual([files.ids.bos, tok.tokenToId('red'), files.ids.eos, files.ids.unk]);
   });
 
   test('padding_side left and chat_template (a string, or the "default" of a named list) from tokenizer_config.json', () => {
-    expect(tokenizer({ padding_side: 'left', chat_template: '{{ messages }}' }).tok).toMatchObject({ paddingSide: 'left', chatTemplate: '{{ messages }}' });
-    const named = [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }];
+    expect(tokenizer({ padding_side: 'left', chat_template: '{{ messages }}' }).tok).toMatchObject({
+      paddingSide: 'left',
+      chatTemplate: '{{ messages }}',
+    });
+    const named = [
+      { name: 'tool_use', template: 'T' },
+      { name: 'default', template: 'D' },
+    ];
     expect(tokenizer({ chat_template: named }).tok.chatTemplate).toBe('D');
     const files = buildWordLevelTokenizerFiles(WORDS);
     expect(new HfTokenizer(files.tokenizerJson, files.tokenizerConfig, { chatTemplate: 'J' }).chatTemplate).toBe('J');

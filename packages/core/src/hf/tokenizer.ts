@@ -29,7 +29,11 @@ const ROLES = ['bos', 'eos', 'pad', 'unk'] as const;
 
 /** A token in tokenizer_config.json is a string or an AddedToken object with `content`. */
 const tokenText = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string' ? (value as { content: string }).content : undefined;
+  typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string'
+      ? (value as { content: string }).content
+      : undefined;
 
 /**
  * tokenizer_config.json `chat_template`: a string, or (transformers ≥ 4.34) a list of
@@ -38,7 +42,9 @@ const tokenText = (value: unknown): string | undefined =>
 function chatTemplateOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (!Array.isArray(value)) return undefined;
-  const named = value.filter((t): t is { name: string; template: string } => typeof t?.name === 'string' && typeof t?.template === 'string');
+  const named = value.filter(
+    (t): t is { name: string; template: string } => typeof t?.name === 'string' && typeof t?.template === 'string',
+  );
   return (named.find((t) => t.name === 'default') ?? named[0])?.template;
 }
 
@@ -64,7 +70,11 @@ export class HfTokenizer implements TextTokenizer {
   /** tokenizer_config.json `chat_template` (Jinja), when the checkpoint has one. */
   readonly chatTemplate?: string;
 
-  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}, private readonly options: HfTokenizerOptions = {}) {
+  constructor(
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown> = {},
+    private readonly options: HfTokenizerOptions = {},
+  ) {
     const source = options.source ?? 'tokenizer.json';
     const model = tokenizerJson.model as { unk_token?: unknown } | undefined;
     // tokenizers.js reads a WordLevel model's unk token from tokenizer_config; HF keeps it in the model.
@@ -80,7 +90,8 @@ export class HfTokenizer implements TextTokenizer {
     const at = wrapped.indexOf(marker);
     const idOf = (token: string) => {
       const id = this.lib.token_to_id(token);
-      if (id === undefined) throw new MmftError('E_CHECKPOINT', `${source}: the post-processor adds "${token}", which is not in the vocabulary`);
+      if (id === undefined)
+        throw new MmftError('E_CHECKPOINT', `${source}: the post-processor adds "${token}", which is not in the vocabulary`);
       return id;
     };
     this.prefixIds = wrapped.slice(0, at).map(idOf);
@@ -127,7 +138,10 @@ export class HfTokenizer implements TextTokenizer {
     const truncation = options.truncation ?? true;
     const padding = options.padding ?? 'longest';
     if (truncation && maxLength !== undefined && maxLength < this.numSpecialTokens) {
-      throw new MmftError('E_INPUT', `maxLength ${maxLength} leaves no room: the tokenizer adds ${this.numSpecialTokens} special tokens to every text`);
+      throw new MmftError(
+        'E_INPUT',
+        `maxLength ${maxLength} leaves no room: the tokenizer adds ${this.numSpecialTokens} special tokens to every text`,
+      );
     }
     const rows = texts.map((text) => {
       let ids = this.lib.encode(text, { add_special_tokens: false }).ids;
@@ -137,9 +151,13 @@ export class HfTokenizer implements TextTokenizer {
     const longest = rows.reduce((m, r) => Math.max(m, r.length), 0);
     const target = padding === 'max_length' && maxLength !== undefined ? Math.max(maxLength, longest) : longest;
     if (rows.some((r) => r.length < target) && this.padTokenId === undefined) {
-      throw new MmftError('E_CHECKPOINT', `${this.options.source ?? 'tokenizer'}: padding needs a pad_token, and neither tokenizer_config.json nor special_tokens_map.json names one in the vocabulary`, {
-        hint: 'set "pad_token" in tokenizer_config.json (CLIP uses "<|endoftext|>")',
-      });
+      throw new MmftError(
+        'E_CHECKPOINT',
+        `${this.options.source ?? 'tokenizer'}: padding needs a pad_token, and neither tokenizer_config.json nor special_tokens_map.json names one in the vocabulary`,
+        {
+          hint: 'set "pad_token" in tokenizer_config.json (CLIP uses "<|endoftext|>")',
+        },
+      );
     }
     const pad = (row: number[], fill: number) => {
       const extra: number[] = new Array(target - row.length).fill(fill);
@@ -147,7 +165,12 @@ export class HfTokenizer implements TextTokenizer {
     };
     return {
       inputIds: rows.map((r) => pad(r, this.padTokenId ?? 0)),
-      attentionMask: rows.map((r) => pad(r.map(() => 1), 0)),
+      attentionMask: rows.map((r) =>
+        pad(
+          r.map(() => 1),
+          0,
+        ),
+      ),
     };
   }
 

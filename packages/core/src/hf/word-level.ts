@@ -35,7 +35,10 @@ export interface WordLevelIds {
 export function splitWords(text: string, lowercase = true): string[] {
   const normal = text.normalize('NFC');
   const cased = lowercase ? normal.toLowerCase() : normal;
-  return cased.replace(ISOLATED, ' $& ').split(/\s+/u).filter((w) => w.length > 0);
+  return cased
+    .replace(ISOLATED, ' $& ')
+    .split(/\s+/u)
+    .filter((w) => w.length > 0);
 }
 
 const resolve = (o: WordLevelOptions) => ({
@@ -50,13 +53,22 @@ const resolve = (o: WordLevelOptions) => ({
 function vocabulary(words: readonly string[], o: ReturnType<typeof resolve>): Map<string, number> {
   const specials = new Set([o.unk, o.bos, o.eos]);
   const vocab = new Map<string, number>([[o.unk, 0]]);
-  for (const entry of words) for (const w of splitWords(entry, o.lowercase)) if (!specials.has(w) && !vocab.has(w)) vocab.set(w, vocab.size);
+  for (const entry of words)
+    for (const w of splitWords(entry, o.lowercase)) if (!specials.has(w) && !vocab.has(w)) vocab.set(w, vocab.size);
   vocab.set(o.bos, vocab.size);
   vocab.set(o.eos, vocab.size);
   return vocab;
 }
 
-const addedToken = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+const addedToken = (id: number, content: string) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
+});
 
 /**
  * An HF-valid tokenizer.json object for `words` (phrases and Chinese words are split into tokens).
@@ -78,7 +90,10 @@ export function buildWordLevelTokenizerJson(words: readonly string[], options: W
     normalizer: { type: 'Sequence', normalizers: o.lowercase ? [{ type: 'NFC' }, { type: 'Lowercase' }] : [{ type: 'NFC' }] },
     pre_tokenizer: {
       type: 'Sequence',
-      pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Split', pattern: { Regex: ISOLATED_CHARS }, behavior: 'Isolated', invert: false }],
+      pretokenizers: [
+        { type: 'WhitespaceSplit' },
+        { type: 'Split', pattern: { Regex: ISOLATED_CHARS }, behavior: 'Isolated', invert: false },
+      ],
     },
     post_processor: {
       type: 'TemplateProcessing',
@@ -104,9 +119,22 @@ export function buildWordLevelTokenizerFiles(words: readonly string[], options: 
   const tokenizerJson = buildWordLevelTokenizerJson(words, options);
   const vocab = (tokenizerJson.model as { vocab: Record<string, number> }).vocab;
   const ids: WordLevelIds = { unk: 0, bos: vocab[o.bos]!, eos: vocab[o.eos]!, pad: vocab[o.eos]!, vocabSize: Object.keys(vocab).length };
-  const decoderEntry = (content: string) => ({ content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
+  const decoderEntry = (content: string) => ({
+    content,
+    lstrip: false,
+    normalized: false,
+    rstrip: false,
+    single_word: false,
+    special: true,
+  });
   const tokenizerConfig = {
-    added_tokens_decoder: Object.fromEntries([[ids.unk, o.unk], [ids.bos, o.bos], [ids.eos, o.eos]].map(([id, t]) => [String(id), decoderEntry(t as string)])),
+    added_tokens_decoder: Object.fromEntries(
+      [
+        [ids.unk, o.unk],
+        [ids.bos, o.bos],
+        [ids.eos, o.eos],
+      ].map(([id, t]) => [String(id), decoderEntry(t as string)]),
+    ),
     bos_token: o.bos,
     clean_up_tokenization_spaces: false,
     do_lower_case: o.lowercase,
@@ -126,7 +154,10 @@ export function buildWordLevelTokenizerFiles(words: readonly string[], options: 
  * @example
  * const { files, ids } = wordLevelTokenizerFileMap(['red', 'circle', '红色']);
  */
-export function wordLevelTokenizerFileMap(words: readonly string[], options: WordLevelOptions = {}): { files: Map<string, string>; ids: WordLevelIds } {
+export function wordLevelTokenizerFileMap(
+  words: readonly string[],
+  options: WordLevelOptions = {},
+): { files: Map<string, string>; ids: WordLevelIds } {
   const built = buildWordLevelTokenizerFiles(words, options);
   const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   const files = new Map([

@@ -30,14 +30,22 @@ function view<T>(bytes: Uint8Array, itemSize: number, make: (buffer: ArrayBuffer
 export function decodeTensorData(dtype: SafetensorsDtype, bytes: Uint8Array, where: string): TensorData {
   assertLittleEndian();
   switch (dtype) {
-    case 'F64': return view(bytes, 8, (b, o, n) => new Float64Array(b, o, n));
-    case 'F32': return view(bytes, 4, (b, o, n) => new Float32Array(b, o, n));
-    case 'F16': return f16ToF32(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)));
-    case 'BF16': return bf16ToF32(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)));
-    case 'I32': return view(bytes, 4, (b, o, n) => new Int32Array(b, o, n));
-    case 'I16': return view(bytes, 2, (b, o, n) => new Int16Array(b, o, n));
-    case 'I8': return view(bytes, 1, (b, o, n) => new Int8Array(b, o, n));
-    case 'U8': return view(bytes, 1, (b, o, n) => new Uint8Array(b, o, n));
+    case 'F64':
+      return view(bytes, 8, (b, o, n) => new Float64Array(b, o, n));
+    case 'F32':
+      return view(bytes, 4, (b, o, n) => new Float32Array(b, o, n));
+    case 'F16':
+      return f16ToF32(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)));
+    case 'BF16':
+      return bf16ToF32(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)));
+    case 'I32':
+      return view(bytes, 4, (b, o, n) => new Int32Array(b, o, n));
+    case 'I16':
+      return view(bytes, 2, (b, o, n) => new Int16Array(b, o, n));
+    case 'I8':
+      return view(bytes, 1, (b, o, n) => new Int8Array(b, o, n));
+    case 'U8':
+      return view(bytes, 1, (b, o, n) => new Uint8Array(b, o, n));
     case 'BOOL': {
       const out = view(bytes, 1, (b, o, n) => new Uint8Array(b, o, n));
       const bad = out.findIndex((v) => v > 1);
@@ -91,19 +99,28 @@ export function encodeTensorData(dtype: SafetensorsDtype, data: WritableData, wh
     return bytesOf(data);
   }
   switch (dtype) {
-    case 'F64': return bytesOf(data instanceof Float64Array ? data : Float64Array.from(data));
-    case 'F32': return bytesOf(asFloat32(data));
-    case 'F16': return bytesOf(f32ToF16(asFloat32(data)));
-    case 'BF16': return bytesOf(f32ToBf16(asFloat32(data)));
-    default: break;
+    case 'F64':
+      return bytesOf(data instanceof Float64Array ? data : Float64Array.from(data));
+    case 'F32':
+      return bytesOf(asFloat32(data));
+    case 'F16':
+      return bytesOf(f32ToF16(asFloat32(data)));
+    case 'BF16':
+      return bytesOf(f32ToBf16(asFloat32(data)));
+    default:
+      break;
   }
   if (!(dtype === 'I32' && data instanceof Int32Array)) checkIntegers(data, dtype, where);
   switch (dtype) {
-    case 'I32': return bytesOf(data instanceof Int32Array ? data : Int32Array.from(data));
-    case 'I16': return bytesOf(Int16Array.from(data));
-    case 'I8': return bytesOf(Int8Array.from(data));
-    case 'I64': return bytesOf(BigInt64Array.from(Array.from(data), (v) => BigInt(v)));
-    default: return bytesOf(Uint8Array.from(data)); // U8, BOOL
+    case 'I32':
+      return bytesOf(data instanceof Int32Array ? data : Int32Array.from(data));
+    case 'I16':
+      return bytesOf(Int16Array.from(data));
+    case 'I8':
+      return bytesOf(Int8Array.from(data));
+    case 'I64':
+      return bytesOf(BigInt64Array.from(Array.from(data), (v) => BigInt(v)));
+    default:
+      return bytesOf(Uint8Array.from(data)); // U8, BOOL
   }
 }
-

@@ -12,14 +12,22 @@ import { writeFileDurable, writeFolder } from './folder-write';
 const DEAD = 99999999;
 const bytes = (s: string) => new TextEncoder().encode(s);
 const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-folder-'));
-const hidden = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('.')).sort();
+const hidden = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('.'))
+    .sort();
 
 /** A folder as a dead writer left it; `complete` adds the marker written last. */
 function leftover(parent: string, name: string, role: 'tmp' | 'old', tag: string, content: string, written?: string): string {
   const dir = path.join(parent, `.${name}.${role}-${DEAD}-${tag}`);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'step.txt'), content);
-  if (written) fs.writeFileSync(path.join(dir, FOLDER_MARKER), JSON.stringify({ format: 'mmft-folder', version: 1, kind: 'checkpoint', entries: ['step.txt'], written }));
+  if (written)
+    fs.writeFileSync(
+      path.join(dir, FOLDER_MARKER),
+      JSON.stringify({ format: 'mmft-folder', version: 1, kind: 'checkpoint', entries: ['step.txt'], written }),
+    );
   return dir;
 }
 
@@ -38,7 +46,15 @@ describe('writeFolder', () => {
     const parent = tmpdir();
     const dir = path.join(parent, 'model');
     await writeFolder(dir, (staged) => writeFileDurable(path.join(staged, 'a.txt'), bytes('1')), { kind: 'model' });
-    await expect(writeFolder(dir, async () => { throw new Error('disk full'); }, { kind: 'model' })).rejects.toThrow(`could not write ${dir}: disk full`);
+    await expect(
+      writeFolder(
+        dir,
+        async () => {
+          throw new Error('disk full');
+        },
+        { kind: 'model' },
+      ),
+    ).rejects.toThrow(`could not write ${dir}: disk full`);
     expect(fs.readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('1');
     expect(fs.readdirSync(parent)).toEqual(['model']);
   });
@@ -50,7 +66,10 @@ describe('writeFolder', () => {
     leftover(parent, 'checkpoint-last', 'tmp', 'aa11', 'half');
     leftover(parent, 'checkpoint-last', 'old', 'bb22', 'older', '2024-01-01T00:00:00.000Z');
     const seen: string[][] = [];
-    await writeFolder(dir, (staged) => writeFileDurable(path.join(staged, 'step.txt'), bytes('3')), { kind: 'checkpoint', onRecover: (r) => seen.push([...r.removed]) });
+    await writeFolder(dir, (staged) => writeFileDurable(path.join(staged, 'step.txt'), bytes('3')), {
+      kind: 'checkpoint',
+      onRecover: (r) => seen.push([...r.removed]),
+    });
     expect(fs.readdirSync(parent)).toEqual(['checkpoint-last']);
     expect(seen[0]).toHaveLength(2);
   });

@@ -61,7 +61,9 @@ export async function writeFolder(dir: string, fill: (staged: string) => Promise
   if (recovery.restoredFrom || recovery.removed.length > 0) options.onRecover?.(recovery);
   const existing = await stat(target).catch(() => undefined);
   if (existing && !existing.isDirectory()) {
-    throw new MmftError('E_IO', `cannot write the folder ${target}: a file of that name exists`, { hint: 'remove the file or choose another path' });
+    throw new MmftError('E_IO', `cannot write the folder ${target}: a file of that name exists`, {
+      hint: 'remove the file or choose another path',
+    });
   }
   const tag = randomBytes(4).toString('hex');
   const staged = stagedName(target, 'tmp', tag);
@@ -74,7 +76,12 @@ export async function writeFolder(dir: string, fill: (staged: string) => Promise
   } catch (cause) {
     await rm(staged, { recursive: true, force: true }).catch(() => undefined);
     releaseStaged(staged);
-    throw cause instanceof MmftError ? cause : new MmftError('E_IO', `could not write ${target}: ${(cause as Error).message}`, { cause, hint: 'check free space and permissions' });
+    throw cause instanceof MmftError
+      ? cause
+      : new MmftError('E_IO', `could not write ${target}: ${(cause as Error).message}`, {
+          cause,
+          hint: 'check free space and permissions',
+        });
   }
   const old = stagedName(target, 'old', tag);
   try {

@@ -13,4 +13,12 @@ export { writeFileAtomic } from './atomic-write';
 export { FOLDER_MARKER, readFolderMarker, type FolderMarker } from './folder-marker';
 export { recoverFolder, type FolderRecovery } from './folder-recover';
 export { writeFileDurable, writeFolder, type WriteFolderOptions } from './folder-write';
-export { checkOutputFile, checkOutputFolder, isSameOrInside, listEntries, type OutputFolderCheck, type OutputFolderOptions, type ProtectedPath } from './output-folder';
+export {
+  checkOutputFile,
+  checkOutputFolder,
+  isSameOrInside,
+  listEntries,
+  type OutputFolderCheck,
+  type OutputFolderOptions,
+  type ProtectedPath,
+} from './output-folder';

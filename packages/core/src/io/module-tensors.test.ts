@@ -57,11 +57,21 @@ describe('module ↔ safetensors', () => {
       bias: { dtype: 'I64', shape: [2], data: [4, -5] },
     });
     loadTensorsIntoModule(fc, parseSafetensors(bytes).tensors);
-    expect(fc.weight.arraySync()).toEqual([[1, -2.5], [0.5, 3]]);
+    expect(fc.weight.arraySync()).toEqual([
+      [1, -2.5],
+      [0.5, 3],
+    ]);
     expect(fc.bias!.dtype).toBe('float32');
     expect(fc.bias!.arraySync()).toEqual([4, -5]);
-    loadTensorsIntoModule(fc, parseSafetensors(serializeSafetensors({ weight: { dtype: 'F64', shape: [2, 2], data: [1, 2, 3, 4] } })).tensors, { strict: false });
-    expect(fc.weight.arraySync()).toEqual([[1, 2], [3, 4]]);
+    loadTensorsIntoModule(
+      fc,
+      parseSafetensors(serializeSafetensors({ weight: { dtype: 'F64', shape: [2, 2], data: [1, 2, 3, 4] } })).tensors,
+      { strict: false },
+    );
+    expect(fc.weight.arraySync()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     fc.dispose();
   });
 

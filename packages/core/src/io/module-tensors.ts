@@ -23,7 +23,8 @@ export async function tensorsFromModule(module: AnyModule): Promise<Map<string, 
   const out = new Map<string, WritableTensor>();
   for (const [name, variable] of module.stateDict()) {
     const dtype = DTYPE_OF[variable.dtype];
-    if (!dtype) throw new MmftError('E_UNSUPPORTED', `parameter "${name}" has dtype ${variable.dtype}, which safetensors I/O does not write`);
+    if (!dtype)
+      throw new MmftError('E_UNSUPPORTED', `parameter "${name}" has dtype ${variable.dtype}, which safetensors I/O does not write`);
     out.set(name, { dtype, shape: variable.shape, data: (await variable.data()) as Float32Array | Int32Array | Uint8Array });
   }
   return out;

@@ -24,7 +24,9 @@ describe('checkOutputFolder', () => {
     const dir = path.join(parent, 'm');
     await writeFolder(dir, async (s) => fs.writeFileSync(path.join(s, 'config.json'), '{}'), { kind: 'model' });
     expect(checkOutputFolder(dir, model).state).toBe('replaceable');
-    expect(() => checkOutputFolder(dir, { kind: 'dataset', flag: '--out' })).toThrow(`--out ${dir} is not empty: it holds a model folder, not a dataset folder`);
+    expect(() => checkOutputFolder(dir, { kind: 'dataset', flag: '--out' })).toThrow(
+      `--out ${dir} is not empty: it holds a model folder, not a dataset folder`,
+    );
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     expect(() => checkOutputFolder(dir, model)).toThrow('plus entries it did not write (notes.txt)');
     expect(checkOutputFolder(dir, { ...model, force: true }).state).toBe('forced');
@@ -39,7 +41,9 @@ describe('checkOutputFolder', () => {
     } catch (e) {
       error = e as { message: string; hint?: string };
     }
-    expect(error?.message).toBe(`--out ${dir} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace a, b, c, d, e and 2 more`);
+    expect(error?.message).toBe(
+      `--out ${dir} is not empty: it holds entries that mmft did not write as a model folder; writing there would replace a, b, c, d, e and 2 more`,
+    );
     expect(error?.hint).toBe('pass --force to replace it, or choose another folder');
     expect(checkOutputFolder(dir, { ...model, force: true }).state).toBe('forced');
   });
@@ -49,7 +53,9 @@ describe('checkOutputFolder', () => {
     const base = path.join(parent, 'models', 'base');
     fs.mkdirSync(base, { recursive: true });
     const protect = [{ path: base, role: '--base' }];
-    expect(() => checkOutputFolder(base, { ...model, force: true, protect })).toThrow(`--out ${base} is the --base folder; writing there would destroy an input`);
+    expect(() => checkOutputFolder(base, { ...model, force: true, protect })).toThrow(
+      `--out ${base} is the --base folder; writing there would destroy an input`,
+    );
     expect(() => checkOutputFolder(path.join(parent, 'models'), { ...model, force: true, protect })).toThrow(`contains --base ${base}`);
     fs.symlinkSync(base, path.join(parent, 'link'));
     expect(() => checkOutputFolder(path.join(parent, 'link'), { ...model, force: true, protect })).toThrow('is the --base folder');
@@ -62,7 +68,9 @@ describe('checkOutputFolder', () => {
     const run = { kind: 'eval', flag: '--output', replaceable: (_: string, e: readonly string[]) => e.every((n) => n === 'metrics.jsonl') };
     expect(checkOutputFolder(dir, run).state).toBe('replaceable');
     fs.mkdirSync(path.join(dir, 'checkpoint-last'));
-    expect(() => checkOutputFolder(dir, { ...run, describe: () => 'an earlier run', alternative: 'or --resume it' })).toThrow(/holds an earlier run; writing there would replace checkpoint-last, metrics\.jsonl$/);
+    expect(() => checkOutputFolder(dir, { ...run, describe: () => 'an earlier run', alternative: 'or --resume it' })).toThrow(
+      /holds an earlier run; writing there would replace checkpoint-last, metrics\.jsonl$/,
+    );
   });
 });
 

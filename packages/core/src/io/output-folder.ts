@@ -102,9 +102,13 @@ export function checkOutputFolder(dir: string, options: OutputFolderOptions): Ou
         ? `a ${marker.kind} folder, not a ${options.kind} folder`
         : `entries that mmft did not write as a ${options.kind} folder`);
   const visible = entries.filter((e) => e !== FOLDER_MARKER);
-  throw new MmftError('E_INPUT', `${named} is not empty: it holds ${holds}; writing there would replace ${listEntries(visible.length > 0 ? visible : entries)}`, {
-    hint: `pass ${force} to replace it${options.alternative ? `, ${options.alternative}` : ''}, or choose another folder`,
-  });
+  throw new MmftError(
+    'E_INPUT',
+    `${named} is not empty: it holds ${holds}; writing there would replace ${listEntries(visible.length > 0 ? visible : entries)}`,
+    {
+      hint: `pass ${force} to replace it${options.alternative ? `, ${options.alternative}` : ''}, or choose another folder`,
+    },
+  );
 }
 
 /**
@@ -118,9 +122,13 @@ export function checkOutputFile(file: string, flag: string, inputs: readonly Pro
   const outStat = fs.statSync(out, { throwIfNoEntry: false });
   for (const input of inputs) {
     const inStat = fs.statSync(path.resolve(input.path), { throwIfNoEntry: false });
-    const same = real(out) === real(input.path) || (outStat !== undefined && inStat !== undefined && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    const same =
+      real(out) === real(input.path) ||
+      (outStat !== undefined && inStat !== undefined && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
     if (same) {
-      throw new MmftError('E_INPUT', `${flag} ${file} would overwrite the input ${input.role} ${input.path}`, { hint: `write ${flag} to another file` });
+      throw new MmftError('E_INPUT', `${flag} ${file} would overwrite the input ${input.role} ${input.path}`, {
+        hint: `write ${flag} to another file`,
+      });
     }
   }
 }

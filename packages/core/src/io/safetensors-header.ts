@@ -24,7 +24,11 @@ const fail = (source: string, message: string, hint?: string): never => {
 /** Reads N from the 8-byte prefix and checks it against the file size; returns N. */
 export function readHeaderLength(prefix: Uint8Array, fileLength: number, source: string): number {
   if (fileLength < 8) {
-    fail(source, `the file is ${fileLength} bytes, shorter than the 8-byte header length`, 'the file is truncated or not a safetensors file');
+    fail(
+      source,
+      `the file is ${fileLength} bytes, shorter than the 8-byte header length`,
+      'the file is truncated or not a safetensors file',
+    );
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
@@ -43,7 +47,8 @@ function parseEntry(name: string, raw: unknown, source: string): HeaderEntry {
   const where = `tensor "${name}"`;
   if (!isPlainObject(raw)) return fail(source, `${where}: header entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw;
-  if (!isSafetensorsDtype(dtype)) return fail(source, `${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${SUPPORTED_DTYPES.join(', ')}`);
+  if (!isSafetensorsDtype(dtype))
+    return fail(source, `${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${SUPPORTED_DTYPES.join(', ')}`);
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     return fail(source, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   }
@@ -61,7 +66,11 @@ function parseEntry(name: string, raw: unknown, source: string): HeaderEntry {
 }
 
 /** Parses and validates the header JSON; entries come back sorted by offset. */
-export function parseHeader(json: Uint8Array, dataLength: number, source: string): { entries: HeaderEntry[]; metadata: Record<string, string> } {
+export function parseHeader(
+  json: Uint8Array,
+  dataLength: number,
+  source: string,
+): { entries: HeaderEntry[]; metadata: Record<string, string> } {
   let text: string;
   let parsed: unknown;
   try {
@@ -100,7 +109,11 @@ export function parseHeader(json: Uint8Array, dataLength: number, source: string
     previous = entry;
   }
   if (cursor !== dataLength) {
-    fail(source, `the tensors cover ${cursor} bytes but the data section has ${dataLength}`, 'the file has trailing bytes or a missing header entry');
+    fail(
+      source,
+      `the tensors cover ${cursor} bytes but the data section has ${dataLength}`,
+      'the file has trailing bytes or a missing header entry',
+    );
   }
   return { entries, metadata };
 }
@@ -130,7 +143,9 @@ export function buildHeader(
   }
   let offset = 0;
   for (const t of sorted) {
-    parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + t.byteLength}]}`);
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + t.byteLength}]}`,
+    );
     offset += t.byteLength;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);

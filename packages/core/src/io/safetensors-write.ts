@@ -27,7 +27,8 @@ function encodeAll(tensors: WritableTensors, metadata: Readonly<Record<string, s
   const encoded = new Map<string, Uint8Array>();
   const described = entries.map(([name, t]) => {
     if (!name || name === '__metadata__') fail(`${JSON.stringify(name)} cannot be a tensor name`);
-    if (!isSafetensorsDtype(t.dtype)) fail(`tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}; supported: ${SUPPORTED_DTYPES.join(', ')}`);
+    if (!isSafetensorsDtype(t.dtype))
+      fail(`tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}; supported: ${SUPPORTED_DTYPES.join(', ')}`);
     if (!Array.isArray(t.shape) || t.data == null) fail(`tensor "${name}": needs a shape array and data`);
     const valid = t.shape.every((d: number) => Number.isSafeInteger(d) && d >= 0);
     const count = valid ? elementCount(t.shape) : undefined;

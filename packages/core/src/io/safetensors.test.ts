@@ -102,7 +102,9 @@ describe('round trip', () => {
     await writeSafetensors(path, new Map([['w', { dtype: 'F32', shape: [10, 100], data }]]), { format: 'pt' });
     const file = await readSafetensors(path);
     expect(file.tensors.get('w')!.data).toEqual(data);
-    expect(new Uint8Array(await readFile(path))).toEqual(serializeSafetensors({ w: { dtype: 'F32', shape: [10, 100], data } }, { format: 'pt' }));
+    expect(new Uint8Array(await readFile(path))).toEqual(
+      serializeSafetensors({ w: { dtype: 'F32', shape: [10, 100], data } }, { format: 'pt' }),
+    );
     expect(await readdir(dir)).toEqual(['model.safetensors']);
     await expect(writeSafetensors(join(dir, 'no', 'such', 'x.safetensors'), {})).rejects.toMatchObject({ code: 'E_IO' });
     expect(await readdir(dir)).toEqual(['model.safetensors']);
@@ -142,18 +144,26 @@ describe('rejecting truncated and lying files', () => {
   });
 
   test('unknown dtype, bad shape, bad offsets name the tensor', () => {
-    expect(parseError(craft({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1)).message).toMatch(/tensor "w": unknown dtype "F8_E4M3"; supported: BOOL, U8, I8, I16, F16, BF16, I32, F32, F64, I64$/);
+    expect(parseError(craft({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1)).message).toMatch(
+      /tensor "w": unknown dtype "F8_E4M3"; supported: BOOL, U8, I8, I16, F16, BF16, I32, F32, F64, I64$/,
+    );
     expect(parseError(craft({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4)).message).toMatch(/tensor "w": shape \[-1\]/);
-    expect(parseError(craft({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, 4)).message).toMatch(/tensor "w": data_offsets \[4,0\]/);
+    expect(parseError(craft({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, 4)).message).toMatch(
+      /tensor "w": data_offsets \[4,0\]/,
+    );
     expect(parseError(craft({ w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, 20)).message).toMatch(
       /tensor "w": F32 of shape \[2, 3\] needs 24 bytes but data_offsets \[0, 20\] hold 20/,
     );
-    expect(parseError(craft({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, 4)).message).toMatch(/needs too many bytes/);
+    expect(parseError(craft({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, 4)).message).toMatch(
+      /needs too many bytes/,
+    );
   });
 
   test('offsets out of range, overlapping, leaving gaps or trailing bytes', () => {
     const t = (begin: number, end: number) => ({ dtype: 'U8', shape: [end - begin], data_offsets: [begin, end] });
-    expect(parseError(craft({ a: t(0, 4), b: t(4, 8) }, 6)).message).toMatch(/tensor "b" \(bytes 4–8\) ends past the data section of 6 bytes/);
+    expect(parseError(craft({ a: t(0, 4), b: t(4, 8) }, 6)).message).toMatch(
+      /tensor "b" \(bytes 4–8\) ends past the data section of 6 bytes/,
+    );
     expect(parseError(craft({ a: t(0, 4), b: t(2, 6) }, 6)).message).toMatch(/tensor "b" \(bytes 2–6\) overlaps tensor "a" \(bytes 0–4\)/);
     expect(parseError(craft({ a: t(0, 2), b: t(4, 6) }, 6)).message).toMatch(/bytes 2–4 before tensor "b" .* belong to no tensor/);
     expect(parseError(craft({ a: t(0, 4) }, 6)).message).toMatch(/the tensors cover 4 bytes but the data section has 6/);
@@ -164,12 +174,14 @@ describe('rejecting truncated and lying files', () => {
     expect(parseError(craft({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, big)).message).toMatch(
       /tensor "ids": I64 element 1 is 1099511627776, outside the int32 range/,
     );
-    expect(parseError(craft({ m: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] } }, new Uint8Array([1, 2]))).message).toMatch(/tensor "m": BOOL element 1 is 2/);
+    expect(parseError(craft({ m: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] } }, new Uint8Array([1, 2]))).message).toMatch(
+      /tensor "m": BOOL element 1 is 2/,
+    );
   });
 
   test('random corruption is either read or rejected with E_SAFETENSORS, never another failure', () => {
     let seed = 12345;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 500; i++) {
       const bytes = good.slice();
       for (let k = 0; k < 3; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
@@ -184,12 +196,21 @@ describe('rejecting truncated and lying files', () => {
 
   test('readSafetensors names the file: missing (E_IO) or truncated on disk (E_SAFETENSORS)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mmft-st-'));
-    await expect(readSafetensors(join(dir, 'none.safetensors'))).rejects.toMatchObject({ code: 'E_IO', message: expect.stringContaining('none.safetensors') });
+    await expect(readSafetensors(join(dir, 'none.safetensors'))).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining('none.safetensors'),
+    });
     const path = join(dir, 'cut.safetensors');
     await writeFile(path, good.slice(0, good.length - 3));
-    await expect(readSafetensors(path)).rejects.toMatchObject({ code: 'E_SAFETENSORS', message: expect.stringContaining(`${path}: tensor "b"`) });
+    await expect(readSafetensors(path)).rejects.toMatchObject({
+      code: 'E_SAFETENSORS',
+      message: expect.stringContaining(`${path}: tensor "b"`),
+    });
     await writeFile(path, good.slice(0, 3));
-    await expect(readSafetensors(path)).rejects.toMatchObject({ code: 'E_SAFETENSORS', message: expect.stringContaining('shorter than the 8-byte') });
+    await expect(readSafetensors(path)).rejects.toMatchObject({
+      code: 'E_SAFETENSORS',
+      message: expect.stringContaining('shorter than the 8-byte'),
+    });
   });
 });
 

@@ -56,7 +56,10 @@ async function readFully(handle: Handle, target: Uint8Array, position: number, s
     const length = Math.min(target.length - done, 1 << 30);
     const { bytesRead } = await handle.read(target, done, length, position + done);
     if (bytesRead === 0) {
-      throw new MmftError('E_SAFETENSORS', `${source}: the file ended at byte ${position + done} while reading (was it truncated while open?)`);
+      throw new MmftError(
+        'E_SAFETENSORS',
+        `${source}: the file ended at byte ${position + done} while reading (was it truncated while open?)`,
+      );
     }
     done += bytesRead;
   }

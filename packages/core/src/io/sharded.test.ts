@@ -13,7 +13,11 @@ async function shardedFolder(): Promise<string> {
   await writeSafetensors(join(dir, 'model-00002-of-00002.safetensors'), { 'c.weight': t(4, 5, 6) });
   const index = {
     metadata: { total_size: 24 },
-    weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', 'b.weight': 'model-00001-of-00002.safetensors', 'c.weight': 'model-00002-of-00002.safetensors' },
+    weight_map: {
+      'a.weight': 'model-00001-of-00002.safetensors',
+      'b.weight': 'model-00001-of-00002.safetensors',
+      'c.weight': 'model-00002-of-00002.safetensors',
+    },
   };
   await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
   return dir;
@@ -42,7 +46,9 @@ describe('readShardedSafetensors', () => {
     await rm(join(dir, 'model-00002-of-00002.safetensors'));
     await expect(readShardedSafetensors(dir)).rejects.toMatchObject({
       code: 'E_CHECKPOINT',
-      message: expect.stringContaining(`puts "c.weight" in model-00002-of-00002.safetensors, but ${join(dir, 'model-00002-of-00002.safetensors')} does not exist`),
+      message: expect.stringContaining(
+        `puts "c.weight" in model-00002-of-00002.safetensors, but ${join(dir, 'model-00002-of-00002.safetensors')} does not exist`,
+      ),
     });
     const empty = await mkdtemp(join(tmpdir(), 'mmft-empty-'));
     await expect(readShardedSafetensors(empty)).rejects.toMatchObject({
@@ -54,14 +60,30 @@ describe('readShardedSafetensors', () => {
   test('a lying or broken index is rejected', async () => {
     const dir = await shardedFolder();
     const indexPath = join(dir, 'model.safetensors.index.json');
-    await writeFile(indexPath, JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', 'z.weight': 'model-00002-of-00002.safetensors' } }));
-    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({ message: expect.stringContaining('e.g. "z.weight" in model-00002-of-00002.safetensors') });
+    await writeFile(
+      indexPath,
+      JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', 'z.weight': 'model-00002-of-00002.safetensors' } }),
+    );
+    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({
+      message: expect.stringContaining('e.g. "z.weight" in model-00002-of-00002.safetensors'),
+    });
     await writeFile(indexPath, JSON.stringify({ weight_map: { 'a.weight': '../elsewhere.safetensors' } }));
-    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({ code: 'E_CHECKPOINT', message: expect.stringContaining('shard file names in the same folder') });
+    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({
+      code: 'E_CHECKPOINT',
+      message: expect.stringContaining('shard file names in the same folder'),
+    });
     await writeFile(indexPath, '{"weight_map": ');
-    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({ code: 'E_CHECKPOINT', message: expect.stringContaining('is not readable JSON') });
+    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({
+      code: 'E_CHECKPOINT',
+      message: expect.stringContaining('is not readable JSON'),
+    });
     await writeSafetensors(join(dir, 'model-00002-of-00002.safetensors'), { 'a.weight': t(9, 9) });
-    await writeFile(indexPath, JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', x: 'model-00002-of-00002.safetensors' } }));
-    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({ message: expect.stringContaining('"a.weight" appears in more than one shard') });
+    await writeFile(
+      indexPath,
+      JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', x: 'model-00002-of-00002.safetensors' } }),
+    );
+    await expect(readShardedSafetensors(dir)).rejects.toMatchObject({
+      message: expect.stringContaining('"a.weight" appears in more than one shard'),
+    });
   });
 });

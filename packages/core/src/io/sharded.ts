@@ -22,7 +22,11 @@ export interface ReadShardedOptions {
   baseName?: string;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function readIndex(indexPath: string): Promise<{ weightMap: Record<string, string>; metadata: Record<string, unknown> }> {

@@ -9,7 +9,9 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 /** LayerNorm over the last axis with affine weight: inputs x [..., D], gamma [D], beta [D]; output y like x. */
 export const LayerNorm = 'MmftLayerNorm';
 export type LayerNormInputs = { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
-export interface LayerNormAttrs { eps: number }
+export interface LayerNormAttrs {
+  eps: number;
+}
 /** Backward of LayerNorm: inputs dy, x, gamma; outputs [dx, dgamma, dbeta]. */
 export const LayerNormGrad = 'MmftLayerNormGrad';
 export type LayerNormGradInputs = { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
@@ -133,8 +135,24 @@ export type FusedKernelName = keyof FusedKernelTable;
 
 /** Every fused kernel name, in the table's order. */
 export const FUSED_KERNELS = [
-  LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, Gelu, GeluGrad, AdamWUpdate, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad,
-  Attention, AttentionGrad, Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares,
+  LayerNorm,
+  LayerNormGrad,
+  QuickGelu,
+  QuickGeluGrad,
+  Gelu,
+  GeluGrad,
+  AdamWUpdate,
+  Softmax,
+  SoftmaxGrad,
+  MaskedSoftmax,
+  MaskedSoftmaxGrad,
+  Attention,
+  AttentionGrad,
+  Linear,
+  LinearNoBias,
+  LinearGradInput,
+  LinearGradWeight,
+  SumOfSquares,
 ] as const satisfies readonly FusedKernelName[];
 
 // A kernel added to the table but not to the list fails to compile here.

@@ -31,7 +31,11 @@ describe('runFused', () => {
         seen.push({ inputs: Object.keys(inputs), eps: (attrs as unknown as { eps: number }).eps });
         const x = inputs.x!;
         const values = (backend as MathBackendCPU).data.get(x.dataId)!.values as Float32Array;
-        return (backend as MathBackendCPU).makeTensorInfo(x.shape, 'float32', values.map((v) => v * 2));
+        return (backend as MathBackendCPU).makeTensorInfo(
+          x.shape,
+          'float32',
+          values.map((v) => v * 2),
+        );
       },
     });
     const [x, g, b] = [tf.ones([2, 3]), tf.ones([3]), tf.zeros([3])];

@@ -25,7 +25,11 @@ type AttrsArg<K extends FusedKernelName> = keyof FusedKernelTable[K]['attrs'] ex
  * @example
  * const y = runFused(LayerNorm, { x, gamma, beta }, { eps }) ?? composite(x, gamma, beta, eps);
  */
-export function runFused<K extends FusedKernelName>(name: K, inputs: FusedKernelTable[K]['inputs'], ...attrs: AttrsArg<K>): FusedOutput<K> | undefined {
+export function runFused<K extends FusedKernelName>(
+  name: K,
+  inputs: FusedKernelTable[K]['inputs'],
+  ...attrs: AttrsArg<K>
+): FusedOutput<K> | undefined {
   if (!isRegistered(name)) return undefined;
   const [attrMap] = attrs as [tf.NamedAttrMap?];
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrMap) as FusedOutput<K>;

@@ -34,7 +34,13 @@ describe('MetricSink', () => {
   test('routes each kind to its metrics, in order, one batch per update', () => {
     const t = recorder();
     const v = recorder();
-    const sink = new MetricSink([{ id: 't', consumes: 'text', metric: t }, { id: 'v', consumes: 'vqa', metric: v }], both);
+    const sink = new MetricSink(
+      [
+        { id: 't', consumes: 'text', metric: t },
+        { id: 'v', consumes: 'vqa', metric: v },
+      ],
+      both,
+    );
     sink.update([text('1'), vqa('a'), text('2')]);
     sink.update(vqa('b'));
     sink.update([text('3')]);
@@ -42,7 +48,10 @@ describe('MetricSink', () => {
     expect(v.batches).toEqual([[vqa('a')], [vqa('b')]]);
     expect(sink.scores()).toEqual({ 't.batches': 2, 't.items': 3, 'v.batches': 2, 'v.items': 2 });
     sink.reset();
-    expect(sink.reports()).toEqual([{ id: 't', report: { scores: { batches: 0, items: 0 } } }, { id: 'v', report: { scores: { batches: 0, items: 0 } } }]);
+    expect(sink.reports()).toEqual([
+      { id: 't', report: { scores: { batches: 0, items: 0 } } },
+      { id: 'v', report: { scores: { batches: 0, items: 0 } } },
+    ]);
   });
 
   test('a metric consuming a kind the producer never emits is refused up front, naming both', () => {
@@ -50,13 +59,25 @@ describe('MetricSink', () => {
     const error = errorOf(() => new MetricSink(metrics, { name: 'objective "contrastive"', emits: ['retrieval', 'text'] }));
     expect(error.code).toBe('E_UNSUPPORTED');
     expect(error.message).toBe('metric "vqa" consumes vqa inputs, but objective "contrastive" emits only: retrieval, text');
-    const offered = [{ id: 'caption', consumes: 'text' as const }, { id: 'vqa', consumes: 'vqa' as const }, { id: 'exact-match', consumes: 'text' as const }];
+    const offered = [
+      { id: 'caption', consumes: 'text' as const },
+      { id: 'vqa', consumes: 'vqa' as const },
+      { id: 'exact-match', consumes: 'text' as const },
+    ];
     const hinted = errorOf(() => checkConsumers(metrics, { name: '`mmft eval caption`', emits: ['text'] }, offered));
     expect(hinted.hint).toBe('metrics that consume what `mmft eval caption` emits: caption (text), exact-match (text)');
   });
 
   test('a metric listed twice, an unknown kind, and an undeclared emission are refused', () => {
-    const twice = errorOf(() => checkConsumers([{ id: 'caption', consumes: 'text' }, { id: 'caption', consumes: 'text' }], both));
+    const twice = errorOf(() =>
+      checkConsumers(
+        [
+          { id: 'caption', consumes: 'text' },
+          { id: 'caption', consumes: 'text' },
+        ],
+        both,
+      ),
+    );
     expect(twice.message).toMatch(/metric "caption" is listed twice/);
     const unknown = errorOf(() => checkConsumers([{ id: 'odd', consumes: 'audio' as never }], both));
     expect(unknown.message).toBe('metric "odd" consumes "audio", which is no metric input kind');
@@ -77,6 +98,8 @@ describe('feedMetrics', () => {
       yield [text('2'), vqa('a')];
     }
     expect(await feedMetrics([counted], stream(), both)).toEqual([{ id: 'count', report: { scores: { count: 20 } } }]);
-    expect(await feedMetrics([counted], [[text('1')], text('2'), text('3')], both)).toEqual([{ id: 'count', report: { scores: { count: 30 } } }]);
+    expect(await feedMetrics([counted], [[text('1')], text('2'), text('3')], both)).toEqual([
+      { id: 'count', report: { scores: { count: 30 } } },
+    ]);
   });
 });

@@ -50,22 +50,32 @@ export function checkConsumers(metrics: readonly MetricOffer[], producer: Metric
   const seen = new Set<string>();
   for (const m of metrics) {
     if (seen.has(m.id)) {
-      throw new MmftError('E_CONFIG', `metric "${m.id}" is listed twice; its scores would overwrite each other`, { hint: `list "${m.id}" once` });
+      throw new MmftError('E_CONFIG', `metric "${m.id}" is listed twice; its scores would overwrite each other`, {
+        hint: `list "${m.id}" once`,
+      });
     }
     seen.add(m.id);
     if (!(METRIC_INPUT_KINDS as readonly string[]).includes(m.consumes)) {
-      const what = m.consumes === undefined ? 'does not say which input kind it consumes' : `consumes "${String(m.consumes)}", which is no metric input kind`;
+      const what =
+        m.consumes === undefined
+          ? 'does not say which input kind it consumes'
+          : `consumes "${String(m.consumes)}", which is no metric input kind`;
       throw new MmftError('E_PLUGIN_INVALID', `metric "${m.id}" ${what}`, {
         hint: `a metric provider declares consumes: one of ${METRIC_INPUT_KINDS.join(', ')} (docs/metrics.md)`,
       });
     }
     if (producer.emits.includes(m.consumes)) continue;
     const fitting = available.filter((a) => producer.emits.includes(a.consumes)).map((a) => `${a.id} (${a.consumes})`);
-    throw new MmftError('E_UNSUPPORTED', `metric "${m.id}" consumes ${m.consumes} inputs, but ${producer.name} emits only: ${list(producer.emits)}`, {
-      hint: available.length > 0
-        ? `metrics that consume what ${producer.name} emits: ${list(fitting)}`
-        : `remove "${m.id}" from the metrics, or score it with a producer that emits ${m.consumes} inputs`,
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `metric "${m.id}" consumes ${m.consumes} inputs, but ${producer.name} emits only: ${list(producer.emits)}`,
+      {
+        hint:
+          available.length > 0
+            ? `metrics that consume what ${producer.name} emits: ${list(fitting)}`
+            : `remove "${m.id}" from the metrics, or score it with a producer that emits ${m.consumes} inputs`,
+      },
+    );
   }
 }
 
@@ -95,9 +105,13 @@ export class MetricSink {
     const byKind = new Map<MetricInputKind, MetricInput[]>();
     for (const item of items) {
       if (!this.producer.emits.includes(item.kind)) {
-        throw new MmftError('E_PLUGIN_INVALID', `${this.producer.name} emitted a ${String(item.kind)} input, but declares it emits only: ${list(this.producer.emits)}`, {
-          hint: 'the producer must list every kind it emits, so metrics are checked before the run',
-        });
+        throw new MmftError(
+          'E_PLUGIN_INVALID',
+          `${this.producer.name} emitted a ${String(item.kind)} input, but declares it emits only: ${list(this.producer.emits)}`,
+          {
+            hint: 'the producer must list every kind it emits, so metrics are checked before the run',
+          },
+        );
       }
       const group = byKind.get(item.kind);
       if (group) group.push(item);

@@ -16,8 +16,7 @@ const fused = (kernelName: typeof Gelu | typeof QuickGelu, x: tf.Tensor): tf.Ten
   x.dtype === 'float32' ? runFused(kernelName, { x }) : undefined;
 
 /** GELU, exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
-export const gelu: Activation = (x) =>
-  fused(Gelu, x) ?? tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+export const gelu: Activation = (x) => fused(Gelu, x) ?? tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 
 /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (gelu_new / gelu_pytorch_tanh). */
 export const geluTanh: Activation = (x) =>

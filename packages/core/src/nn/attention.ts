@@ -67,8 +67,11 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   constructor(options: MultiHeadAttentionOptions) {
     super();
     const { embedDim, numHeads, seed } = options;
-    assertThat(numHeads > 0 && embedDim % numHeads === 0, 'E_CONFIG', () =>
-      `embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    assertThat(
+      numHeads > 0 && embedDim % numHeads === 0,
+      'E_CONFIG',
+      () => `embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`,
+    );
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
@@ -86,12 +89,18 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   }
 
   forward(hidden: tf.Tensor, inputs: AttentionInputs = {}): tf.Tensor {
-    assertThat(hidden.rank === 3 && hidden.shape[2] === this.embedDim, 'E_SHAPE', () =>
-      `attention needs hidden states [B, T, ${this.embedDim}], got ${shapeOf(hidden)}`);
+    assertThat(
+      hidden.rank === 3 && hidden.shape[2] === this.embedDim,
+      'E_SHAPE',
+      () => `attention needs hidden states [B, T, ${this.embedDim}], got ${shapeOf(hidden)}`,
+    );
     const [batch, length] = hidden.shape;
     const kvSource = inputs.keyValueStates ?? hidden;
-    assertThat(kvSource.rank === 3 && kvSource.shape[0] === batch, 'E_SHAPE', () =>
-      `keyValueStates must be [${batch}, S, kvDim], got ${shapeOf(kvSource)}`);
+    assertThat(
+      kvSource.rank === 3 && kvSource.shape[0] === batch,
+      'E_SHAPE',
+      () => `keyValueStates must be [${batch}, S, kvDim], got ${shapeOf(kvSource)}`,
+    );
     const proj = (name: string) => this.child<Module<[tf.Tensor], tf.Tensor>>(name); // read at call time: PEFT may have replaced it
     return tf.tidy(() => {
       const q = proj(this.names.query).forward(hidden);
@@ -107,8 +116,11 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
       const keys = k.shape[1]!;
       if (mask) {
         const [m, expected] = [mask, [batch, this.numHeads, length, keys]];
-        assertThat(m.rank === 4 && m.shape.every((d, i) => d === 1 || d === expected[i]), 'E_SHAPE', () =>
-          `attentionMask ${shapeOf(m)} does not broadcast to [B, H, T, S] = [${expected.join(', ')}]`);
+        assertThat(
+          m.rank === 4 && m.shape.every((d, i) => d === 1 || d === expected[i]),
+          'E_SHAPE',
+          () => `attentionMask ${shapeOf(m)} does not broadcast to [B, H, T, S] = [${expected.join(', ')}]`,
+        );
       }
       const context = this.fusable(q, mask, keys) ? this.fusedCore(q, k, v, mask) : this.compositeCore(q, k, v, mask);
       return proj(this.names.output).forward(context);
@@ -122,7 +134,10 @@ export class MultiHeadAttention extends Module<[tf.Tensor, AttentionInputs?], tf
   private fusable(q: tf.Tensor, mask: tf.Tensor | undefined, keys: number): boolean {
     const dropout = this.child<Dropout>('dropout');
     return (
-      isRegistered(Attention) && q.dtype === 'float32' && keys > 0 && (!dropout.training || dropout.p === 0) &&
+      isRegistered(Attention) &&
+      q.dtype === 'float32' &&
+      keys > 0 &&
+      (!dropout.training || dropout.p === 0) &&
       (!mask || (mask.dtype === 'float32' && mask.shape[3] === keys))
     );
   }

@@ -61,8 +61,7 @@ export class Conv2d extends Module<[tf.Tensor], tf.Tensor> {
       x.rank === 4 && x.shape[1] === this.inChannels,
       'E_SHAPE',
       () =>
-        `Conv2d(${this.inChannels} → ${this.outChannels}) needs NCHW input [N, ${this.inChannels}, H, W], ` +
-        `got [${x.shape.join(', ')}]`,
+        `Conv2d(${this.inChannels} → ${this.outChannels}) needs NCHW input [N, ${this.inChannels}, H, W], ` + `got [${x.shape.join(', ')}]`,
     );
     return tf.tidy(() => {
       const nhwc = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
@@ -70,7 +69,12 @@ export class Conv2d extends Module<[tf.Tensor], tf.Tensor> {
       const pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
         typeof this.padding === 'string'
           ? this.padding
-          : [[0, 0], [this.padding[0], this.padding[0]], [this.padding[1], this.padding[1]], [0, 0]];
+          : [
+              [0, 0],
+              [this.padding[0], this.padding[0]],
+              [this.padding[1], this.padding[1]],
+              [0, 0],
+            ];
       let y: tf.Tensor = tf.conv2d(nhwc, filter, this.stride, pad);
       if (this.hasParam('bias')) y = tf.add(y, this.param('bias'));
       return tf.transpose(y, [0, 3, 1, 2]);

@@ -43,8 +43,7 @@ export class Embedding extends Module<[tf.Tensor], tf.Tensor> {
       ids.dtype === 'int32',
       'E_SHAPE',
       () =>
-        `Embedding(${this.numEmbeddings}, ${this.embeddingDim}) needs int32 ids, ` +
-        `got ${ids.dtype} of shape [${ids.shape.join(', ')}]`,
+        `Embedding(${this.numEmbeddings}, ${this.embeddingDim}) needs int32 ids, ` + `got ${ids.dtype} of shape [${ids.shape.join(', ')}]`,
     );
     return tf.tidy(() => {
       const flat = tf.reshape(ids, [-1]);

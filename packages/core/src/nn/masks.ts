@@ -35,8 +35,11 @@ export function causalMask(length: number): tf.Tensor4D {
  * const mask = paddingMask(tf.tensor2d([[1, 1, 0]], [1, 3], 'int32'));
  */
 export function paddingMask(attentionMask: tf.Tensor): tf.Tensor4D {
-  assertThat(attentionMask.rank === 2, 'E_SHAPE', () =>
-    `paddingMask needs a [batch, keys] mask, got shape [${attentionMask.shape.join(', ')}]`);
+  assertThat(
+    attentionMask.rank === 2,
+    'E_SHAPE',
+    () => `paddingMask needs a [batch, keys] mask, got shape [${attentionMask.shape.join(', ')}]`,
+  );
   const [batch, keys] = attentionMask.shape;
   return tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, tf.cast(attentionMask, 'float32')), MASK_MIN), [batch, 1, 1, keys]));
 }
@@ -46,8 +49,11 @@ function assertBroadcastable(masks: readonly tf.Tensor[]): void {
   // Along each axis all sizes other than 1 must agree.
   const agree = (axis: number) => new Set(shapes.map((s) => s[axis]).filter((d) => d !== 1)).size <= 1;
   const ok = shapes.every((s) => s.length === 4) && [0, 1, 2, 3].every(agree);
-  assertThat(ok, 'E_SHAPE', () =>
-    `masks must be rank 4 and broadcastable to [B, 1, T, S]; got ${shapes.map((s) => `[${s.join(', ')}]`).join(', ')}`);
+  assertThat(
+    ok,
+    'E_SHAPE',
+    () => `masks must be rank 4 and broadcastable to [B, 1, T, S]; got ${shapes.map((s) => `[${s.join(', ')}]`).join(', ')}`,
+  );
 }
 
 /**
@@ -61,7 +67,12 @@ export function combineMasks(...masks: Array<tf.Tensor | null | undefined>): tf.
   const present = masks.filter((m): m is tf.Tensor => m != null);
   if (present.length === 0) return undefined;
   assertBroadcastable(present);
-  return tf.tidy(() => tf.maximum(present.reduce((sum, m) => tf.add(sum, m)), MASK_MIN));
+  return tf.tidy(() =>
+    tf.maximum(
+      present.reduce((sum, m) => tf.add(sum, m)),
+      MASK_MIN,
+    ),
+  );
 }
 
 /**

@@ -111,7 +111,9 @@ export abstract class Module<In extends unknown[] = any[], Out = unknown> {
 
   /** The parameters whose `trainable` flag is set (the optimizer's var list). */
   trainableParameters(): tf.Variable[] {
-    return this.namedParameters().filter(([, v]) => v.trainable).map(([, v]) => v);
+    return this.namedParameters()
+      .filter(([, v]) => v.trainable)
+      .map(([, v]) => v);
   }
 
   /** Number of scalar weights, tied variables counted once. */
@@ -186,7 +188,9 @@ export abstract class Module<In extends unknown[] = any[], Out = unknown> {
   }
 
   private moduleNames(): string[] {
-    return this.namedModules().map(([name]) => name).filter((name) => name !== '');
+    return this.namedModules()
+      .map(([name]) => name)
+      .filter((name) => name !== '');
   }
 
   private allParameters(prefix: string): Array<[string, tf.Variable]> {

@@ -10,11 +10,9 @@ export type NamePattern = RegExp | string;
 /** Throws unless `name` can be one segment of a dotted path (non-empty, no dots). */
 export function assertLocalName(name: string, kind: 'parameter' | 'module', owner: string): void {
   if (typeof name !== 'string' || name.length === 0 || name.includes('.')) {
-    throw new MmftError(
-      'E_CONFIG',
-      `${owner}: ${kind} name ${JSON.stringify(name)} is invalid; names are non-empty and contain no "."`,
-      { hint: 'register nested modules on their own parent, e.g. encoder.registerModule("layers", list)' },
-    );
+    throw new MmftError('E_CONFIG', `${owner}: ${kind} name ${JSON.stringify(name)} is invalid; names are non-empty and contain no "."`, {
+      hint: 'register nested modules on their own parent, e.g. encoder.registerModule("layers", list)',
+    });
   }
 }
 
@@ -106,7 +104,10 @@ export function setTrainable(
     throw new MmftError(
       'E_CONFIG',
       `${trainable ? 'unfreeze' : 'freeze'}(${String(pattern)}) matches none of the ${named.length} parameters of ${owner}; ` +
-        `closest: ${closestNames(String(pattern), named.map(([name]) => name)).join(', ')}`,
+        `closest: ${closestNames(
+          String(pattern),
+          named.map(([name]) => name),
+        ).join(', ')}`,
       { hint: 'globs match the whole dotted name: "*" stays within a segment, "**" crosses dots' },
     );
   }

@@ -14,8 +14,11 @@ import { assertThat } from '../errors';
  * const prefix = repeatBatch(key, 32); // [1, H, P, d] → [32, H, P, d]
  */
 export function repeatBatch(x: tf.Tensor, batch: number): tf.Tensor {
-  assertThat(x.rank >= 1 && x.shape[0] === 1 && Number.isInteger(batch) && batch >= 1, 'E_SHAPE', () =>
-    `repeatBatch needs a [1, ...] tensor and a positive batch, got [${x.shape.join(', ')}] and ${batch}`);
+  assertThat(
+    x.rank >= 1 && x.shape[0] === 1 && Number.isInteger(batch) && batch >= 1,
+    'E_SHAPE',
+    () => `repeatBatch needs a [1, ...] tensor and a positive batch, got [${x.shape.join(', ')}] and ${batch}`,
+  );
   if (batch === 1) return tf.clone(x);
   return tf.tidy(() => tf.add(x, tf.zeros([batch, ...x.shape.slice(1).map(() => 1)], x.dtype)));
 }

@@ -17,7 +17,13 @@ import { MASK_MIN } from './masks';
 export function maskedSoftmax(scores: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   const float32 = scores.dtype === 'float32' && (!mask || mask.dtype === 'float32');
   const fusedMask = mask && scores.rank === 4 && mask.rank === 4 && mask.shape[3] === scores.shape[3];
-  const fused = !float32 ? undefined : !mask ? runFused(Softmax, { logits: scores }) : fusedMask ? runFused(MaskedSoftmax, { logits: scores, mask }, { minValue: MASK_MIN }) : undefined;
+  const fused = !float32
+    ? undefined
+    : !mask
+      ? runFused(Softmax, { logits: scores })
+      : fusedMask
+        ? runFused(MaskedSoftmax, { logits: scores, mask }, { minValue: MASK_MIN })
+        : undefined;
   if (fused) return fused;
   return tf.tidy(() => tf.softmax(mask ? tf.maximum(tf.add(scores, mask), MASK_MIN) : scores, -1));
 }

@@ -35,7 +35,11 @@ export const taskTypeSchema = z
  * @example
  * ({ ...baseAdapterConfig('LORA', config, base), r: config.r, lora_alpha: config.lora_alpha });
  */
-export function baseAdapterConfig(peftType: string, config: AdapterConfigBase, baseModelNameOrPath: string | null): Record<string, unknown> {
+export function baseAdapterConfig(
+  peftType: string,
+  config: AdapterConfigBase,
+  baseModelNameOrPath: string | null,
+): Record<string, unknown> {
   return {
     peft_type: peftType,
     task_type: config.task_type ?? null,
@@ -54,11 +58,20 @@ export function baseAdapterConfig(peftType: string, config: AdapterConfigBase, b
  * @example
  * const fields = parseAdapterConfigBase(json, 'LORA', 'lora', 'out/adapter/adapter_config.json');
  */
-export function parseAdapterConfigBase(json: Record<string, unknown>, peftType: string, method: string, file: string): Record<string, unknown> {
+export function parseAdapterConfigBase(
+  json: Record<string, unknown>,
+  peftType: string,
+  method: string,
+  file: string,
+): Record<string, unknown> {
   if (json.peft_type !== peftType) {
-    throw new MmftError('E_CONFIG', `${file}: peft_type is ${JSON.stringify(json.peft_type)}, but the ${method} method reads "${peftType}" configs`, {
-      hint: 'load the folder with the plugin of its peft_type (mmft merge / loadAdapter pick it automatically)',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${file}: peft_type is ${JSON.stringify(json.peft_type)}, but the ${method} method reads "${peftType}" configs`,
+      {
+        hint: 'load the folder with the plugin of its peft_type (mmft merge / loadAdapter pick it automatically)',
+      },
+    );
   }
   const { peft_type: _t, auto_mapping: _a, base_model_name_or_path: _b, revision: _r, inference_mode: _i, ...rest } = json;
   return rest;

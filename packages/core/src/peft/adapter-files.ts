@@ -101,12 +101,16 @@ export async function loadAdapter(
   const config = provider.fromAdapterConfig(json, file);
   const { tensors } = await readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
   const applied = provider.apply(root, config, options.adapterName ?? 'default');
-  const loaded = new Map([...tensors].map(([name, t]) => [name, tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape, 'float32')] as const));
+  const loaded = new Map(
+    [...tensors].map(([name, t]) => [name, tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape, 'float32')] as const),
+  );
   try {
     applied.loadAdapterStateDict(loaded);
   } catch (error) {
     applied.remove();
-    throw error instanceof MmftError ? new MmftError(error.code, `${path.join(dir, ADAPTER_WEIGHTS_FILE)}: ${error.message}`, { cause: error, hint: error.hint }) : error;
+    throw error instanceof MmftError
+      ? new MmftError(error.code, `${path.join(dir, ADAPTER_WEIGHTS_FILE)}: ${error.message}`, { cause: error, hint: error.hint })
+      : error;
   } finally {
     tf.dispose([...loaded.values()]);
   }

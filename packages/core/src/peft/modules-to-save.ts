@@ -38,7 +38,9 @@ export class ModulesToSaveWrapper extends Module implements PeftLayer {
   }
 
   get peftAdapterNames(): string[] {
-    return this.child<AdapterDict>('modules_to_save').namedChildren().map(([n]) => n);
+    return this.child<AdapterDict>('modules_to_save')
+      .namedChildren()
+      .map(([n]) => n);
   }
 
   isAdapterActive(name: string): boolean {
@@ -70,7 +72,8 @@ export class ModulesToSaveWrapper extends Module implements PeftLayer {
 
   forward(...args: unknown[]): unknown {
     const names = this.peftAdapterNames.filter((n) => this.active.has(n));
-    const target = names.length > 0 ? this.child<AdapterDict>('modules_to_save').get(names[names.length - 1]!) : this.child('original_module');
+    const target =
+      names.length > 0 ? this.child<AdapterDict>('modules_to_save').get(names[names.length - 1]!) : this.child('original_module');
     return target.forward(...args);
   }
 }

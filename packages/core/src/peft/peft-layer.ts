@@ -28,11 +28,17 @@ export function isPeftLayer(value: unknown): value is PeftLayer & AnyModule {
  */
 export function setActiveAdapters(root: Module, names: string | readonly string[]): void {
   const wanted = typeof names === 'string' ? [names] : names;
-  const layers = root.namedModules().map(([, m]) => m).filter(isPeftLayer);
+  const layers = root
+    .namedModules()
+    .map(([, m]) => m)
+    .filter(isPeftLayer);
   const known = new Set(layers.flatMap((l) => l.peftAdapterNames));
   const unknown = wanted.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    throw new MmftError('E_CONFIG', `no adapter named ${unknown.map((n) => `"${n}"`).join(', ')} on this model; loaded: ${[...known].join(', ') || '(none)'}`);
+    throw new MmftError(
+      'E_CONFIG',
+      `no adapter named ${unknown.map((n) => `"${n}"`).join(', ')} on this model; loaded: ${[...known].join(', ') || '(none)'}`,
+    );
   }
   for (const layer of layers) for (const n of layer.peftAdapterNames) layer.setAdapterActive(n, wanted.includes(n));
 }
@@ -45,7 +51,10 @@ export function setActiveAdapters(root: Module, names: string | readonly string[
  * const baseLogits = withAdaptersDisabled(model.root, () => model.forward(inputs).logitsPerImage);
  */
 export function withAdaptersDisabled<T>(root: Module, fn: () => T): T {
-  const layers = root.namedModules().map(([, m]) => m).filter(isPeftLayer);
+  const layers = root
+    .namedModules()
+    .map(([, m]) => m)
+    .filter(isPeftLayer);
   const before = layers.map((l) => l.peftAdapterNames.filter((n) => l.isAdapterActive(n)));
   for (const layer of layers) for (const n of layer.peftAdapterNames) layer.setAdapterActive(n, false);
   try {
@@ -88,6 +97,9 @@ export class AdapterDict<M extends AnyModule = AnyModule> extends Module<never[]
 /** Throws unless `name` can be an adapter name (one segment of a dotted path). */
 export function assertAdapterName(name: string): void {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) {
-    throw new MmftError('E_CONFIG', `adapter name ${JSON.stringify(name)} is invalid; use letters, digits, "_" or "-" (PEFT's default is "default")`);
+    throw new MmftError(
+      'E_CONFIG',
+      `adapter name ${JSON.stringify(name)} is invalid; use letters, digits, "_" or "-" (PEFT's default is "default")`,
+    );
   }
 }

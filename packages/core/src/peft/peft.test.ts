@@ -5,7 +5,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { Linear } from '../nn/linear';
 import { PeftToyModel } from '../testing/peft-toy-model';
-import { applyModulesToSave, describeTrainable, findTargetModules, fromPeftKey, matchesTarget, toPeftKey, TransparentWrapper } from './index';
+import {
+  applyModulesToSave,
+  describeTrainable,
+  findTargetModules,
+  fromPeftKey,
+  matchesTarget,
+  toPeftKey,
+  TransparentWrapper,
+} from './index';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -23,8 +31,15 @@ describe('targeting (check_target_module_exists)', () => {
 
   test('no match is an error with the closest module names', () => {
     const model = new PeftToyModel({ seed: 1 });
-    expect(() => findTargetModules(model, ['v_prj'], { method: 'x' })).toThrow(/"v_prj" matches no module of the model; closest module names: v_proj/);
-    expect(findTargetModules(model, 'layers\\.1\\..*_proj', { method: 'x' }).map(([n]) => n)).toEqual(['layers.1.self_attn.k_proj', 'layers.1.self_attn.v_proj', 'layers.1.self_attn.q_proj', 'layers.1.self_attn.out_proj']);
+    expect(() => findTargetModules(model, ['v_prj'], { method: 'x' })).toThrow(
+      /"v_prj" matches no module of the model; closest module names: v_proj/,
+    );
+    expect(findTargetModules(model, 'layers\\.1\\..*_proj', { method: 'x' }).map(([n]) => n)).toEqual([
+      'layers.1.self_attn.k_proj',
+      'layers.1.self_attn.v_proj',
+      'layers.1.self_attn.q_proj',
+      'layers.1.self_attn.out_proj',
+    ]);
     model.dispose();
   });
 });
@@ -33,8 +48,12 @@ describe('PEFT key names (save_and_load.py)', () => {
   test('prefix added, adapter name removed, modules_to_save copies stored under the module name', () => {
     expect(toPeftKey('m.q_proj.lora_A.default.weight', 'default')).toBe('base_model.model.m.q_proj.lora_A.weight');
     expect(toPeftKey('head.modules_to_save.default.bias', 'default')).toBe('base_model.model.head.bias');
-    expect(fromPeftKey('base_model.model.m.q_proj.lora_B.weight', 'x', { adapterOwners: ['lora_A', 'lora_B'] })).toBe('m.q_proj.lora_B.x.weight');
-    expect(fromPeftKey('base_model.model.head.bias', 'x', { adapterOwners: [], savedModules: ['head'] })).toBe('head.modules_to_save.x.bias');
+    expect(fromPeftKey('base_model.model.m.q_proj.lora_B.weight', 'x', { adapterOwners: ['lora_A', 'lora_B'] })).toBe(
+      'm.q_proj.lora_B.x.weight',
+    );
+    expect(fromPeftKey('base_model.model.head.bias', 'x', { adapterOwners: [], savedModules: ['head'] })).toBe(
+      'head.modules_to_save.x.bias',
+    );
   });
 });
 
@@ -45,9 +64,19 @@ describe('trainable summary and modules_to_save', () => {
     const saved = applyModulesToSave(model, ['head'], 'default', 'test');
     const summary = describeTrainable(model);
     expect(summary.trainable).toBe(8 * 3 + 3);
-    expect(summary.line).toBe(`trainable params: 27 || all params: ${summary.total.toLocaleString('en-US')} || trainable%: ${((2700 / summary.total)).toFixed(4)}`);
-    expect(model.namedParameters().map(([n]) => n).filter((n) => n.startsWith('head'))).toEqual([
-      'head.original_module.weight', 'head.original_module.bias', 'head.modules_to_save.default.weight', 'head.modules_to_save.default.bias',
+    expect(summary.line).toBe(
+      `trainable params: 27 || all params: ${summary.total.toLocaleString('en-US')} || trainable%: ${(2700 / summary.total).toFixed(4)}`,
+    );
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('head')),
+    ).toEqual([
+      'head.original_module.weight',
+      'head.original_module.bias',
+      'head.modules_to_save.default.weight',
+      'head.modules_to_save.default.bias',
     ]);
     saved.remove();
     expect(model.getModule('head')).toBeInstanceOf(Linear);

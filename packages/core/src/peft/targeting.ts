@@ -64,10 +64,17 @@ export function findTargetModules(root: Module, target: TargetModules, options: 
   if (options.accept) {
     const wrong = hits.filter(([, m]) => !options.accept!(m));
     if (wrong.length > 0) {
-      const list = wrong.slice(0, 5).map(([n, m]) => `${n} (${m.constructor.name})`).join(', ');
-      throw new MmftError('E_CONFIG', `${options.method}: target_modules ${describeTarget(target)} selects modules that are not ${options.acceptedKind ?? 'supported'}: ${list}`, {
-        hint: `narrow target_modules to ${options.acceptedKind ?? 'supported'} modules only (a regex over the full name can exclude the rest)`,
-      });
+      const list = wrong
+        .slice(0, 5)
+        .map(([n, m]) => `${n} (${m.constructor.name})`)
+        .join(', ');
+      throw new MmftError(
+        'E_CONFIG',
+        `${options.method}: target_modules ${describeTarget(target)} selects modules that are not ${options.acceptedKind ?? 'supported'}: ${list}`,
+        {
+          hint: `narrow target_modules to ${options.acceptedKind ?? 'supported'} modules only (a regex over the full name can exclude the rest)`,
+        },
+      );
     }
   }
   return hits;

@@ -40,5 +40,10 @@ export function describeTrainable(root: Module): TrainableSummary {
   const trainable = root.parameterCount({ trainableOnly: true });
   const percent = total === 0 ? 0 : (100 * trainable) / total;
   const fmt = (n: number) => n.toLocaleString('en-US');
-  return { trainable, total, percent, line: `trainable params: ${fmt(trainable)} || all params: ${fmt(total)} || trainable%: ${percent.toFixed(4)}` };
+  return {
+    trainable,
+    total,
+    percent,
+    line: `trainable params: ${fmt(trainable)} || all params: ${fmt(total)} || trainable%: ${percent.toFixed(4)}`,
+  };
 }

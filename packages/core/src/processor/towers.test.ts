@@ -6,7 +6,12 @@ const TOWERS = { vision: ['vision_model.**', 'visual_projection.**'], text: ['te
 
 describe('model towers', () => {
   test('expandTowers replaces tower names by their globs and keeps other entries as globs', () => {
-    expect(expandTowers(['vision', 'text_model.embeddings.**', 'head'], TOWERS)).toEqual(['vision_model.**', 'visual_projection.**', 'text_model.embeddings.**', 'logit_scale']);
+    expect(expandTowers(['vision', 'text_model.embeddings.**', 'head'], TOWERS)).toEqual([
+      'vision_model.**',
+      'visual_projection.**',
+      'text_model.embeddings.**',
+      'logit_scale',
+    ]);
     expect(expandTowers(['toString', 'constructor'], TOWERS)).toEqual(['toString', 'constructor']);
   });
 
@@ -24,6 +29,9 @@ describe('model towers', () => {
     } catch (e) {
       error = e;
     }
-    expect(isMmftError(error) && [error.code, error.message]).toEqual(['E_CONFIG', 'train.freeze: the model declares no "language" tower; its towers: vision, text, head']);
+    expect(isMmftError(error) && [error.code, error.message]).toEqual([
+      'E_CONFIG',
+      'train.freeze: the model declares no "language" tower; its towers: vision, text, head',
+    ]);
   });
 });

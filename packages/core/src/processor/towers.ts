@@ -27,9 +27,13 @@ export function towerPatterns(towers: ModelTowers, name: string, where: string):
   const globs = Object.prototype.hasOwnProperty.call(towers, name) ? towers[name]! : undefined;
   if (globs && globs.length > 0) return globs;
   const known = Object.keys(towers);
-  throw new MmftError('E_CONFIG', `${where}: the model declares no "${name}" tower; its towers: ${known.length > 0 ? known.join(', ') : '(none)'}`, {
-    hint: 'freeze by parameter-name globs instead (train.freeze: ["prefix.**"]), or use a model whose architecture declares the tower',
-  });
+  throw new MmftError(
+    'E_CONFIG',
+    `${where}: the model declares no "${name}" tower; its towers: ${known.length > 0 ? known.join(', ') : '(none)'}`,
+    {
+      hint: 'freeze by parameter-name globs instead (train.freeze: ["prefix.**"]), or use a model whose architecture declares the tower',
+    },
+  );
 }
 
 /**

@@ -16,7 +16,8 @@ function strictify(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(strictify);
   if (!isObject(node)) return node;
   const out: Json = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === 'default' || key === 'const' || key === 'examples' ? value : strictify(value);
+  for (const [key, value] of Object.entries(node))
+    out[key] = key === 'default' || key === 'const' || key === 'examples' ? value : strictify(value);
   if (out.type === 'object' && isObject(out.properties) && !('additionalProperties' in out)) out.additionalProperties = false;
   return out;
 }
@@ -31,7 +32,11 @@ function providerOption(spec: SectionSpec, id: string, description: string, sche
   const json = inputSchema(schema);
   const selector = { const: id, description };
   if (json.type === 'object' && isObject(json.properties)) {
-    return { ...json, properties: { [spec.key]: selector, ...json.properties }, required: [spec.key, ...((json.required as string[] | undefined) ?? [])] };
+    return {
+      ...json,
+      properties: { [spec.key]: selector, ...json.properties },
+      required: [spec.key, ...((json.required as string[] | undefined) ?? [])],
+    };
   }
   return { allOf: [{ type: 'object', properties: { [spec.key]: selector }, required: [spec.key] }, json] };
 }
@@ -61,7 +66,9 @@ export function recipeJsonSchema(resolver: ProviderResolver): Record<string, unk
   // Without `extends`, every section must name its provider (validateRecipe requires it).
   const selectorRequired: Json = {};
   for (const spec of RECIPE_SECTIONS) {
-    const options = resolver.list(spec.kind).map((provider) => providerOption(spec, provider.id, provider.description, provider.configSchema as z.ZodType));
+    const options = resolver
+      .list(spec.kind)
+      .map((provider) => providerOption(spec, provider.id, provider.description, provider.configSchema as z.ZodType));
     const description = (properties[spec.path[0]!] as Json | undefined)?.description;
     const choice: Json = options.length > 0 ? { anyOf: [...options, partialOption(spec, options)] } : { type: 'object' };
     const required = { type: 'object', required: [spec.key] };
@@ -79,12 +86,14 @@ export function recipeJsonSchema(resolver: ProviderResolver): Record<string, unk
     }
   }
   // Through JSON so that no `undefined` (a section without a description) reaches a validator.
-  return JSON.parse(JSON.stringify({
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
-    ...shape,
-    title: 'mmft recipe',
-    properties,
-    if: { required: ['extends'] },
-    else: { properties: selectorRequired },
-  })) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      ...shape,
+      title: 'mmft recipe',
+      properties,
+      if: { required: ['extends'] },
+      else: { properties: selectorRequired },
+    }),
+  ) as Record<string, unknown>;
 }

@@ -49,7 +49,10 @@ export function applyOverride(recipe: Record<string, unknown>, override: ParsedO
       if (!Array.isArray(cursor)) throw new MmftError('E_INPUT', `--set "${override.text}": ${where} is a mapping, not a list`);
       // Appending is fine; a gap would leave holes that read back as null.
       if (segment > cursor.length) {
-        throw new MmftError('E_INPUT', `--set "${override.text}": ${where} has ${cursor.length} items; use an index from 0 to ${cursor.length} (${cursor.length} appends)`);
+        throw new MmftError(
+          'E_INPUT',
+          `--set "${override.text}": ${where} has ${cursor.length} items; use an index from 0 to ${cursor.length} (${cursor.length} appends)`,
+        );
       }
     } else if (Array.isArray(cursor)) {
       throw new MmftError('E_INPUT', `--set "${override.text}": ${where} is a list; address an item by its index (${where}.0.${segment})`);

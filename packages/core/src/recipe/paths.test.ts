@@ -70,7 +70,10 @@ describe('path fields resolve from the file that holds them', () => {
   });
 
   test('a child that sets a path itself resolves it from its own folder; the rest stays with the parent', () => {
-    const root = tree({ 'base/parent.yaml': PARENT, 'exp/child.yaml': 'extends: ../base/parent.yaml\noutput_dir: out\ndata:\n  train:\n    path: mine.jsonl\n' });
+    const root = tree({
+      'base/parent.yaml': PARENT,
+      'exp/child.yaml': 'extends: ../base/parent.yaml\noutput_dir: out\ndata:\n  train:\n    path: mine.jsonl\n',
+    });
     const recipe = validateRecipe(readRecipe(path.join(root, 'exp/child.yaml')), registry());
     expect(recipe.value.output_dir).toBe(path.join(root, 'exp/out'));
     const data = (recipe.value.data as { train: Record<string, unknown> }).train;
@@ -110,16 +113,23 @@ describe('--set addresses list items', () => {
     const root = tree({ 'r.yaml': RECIPE });
     for (const text of ['metrics.1.scale=3', 'metrics[1].scale=3']) {
       const recipe = validateRecipe(readRecipe(path.join(root, 'r.yaml'), [text]), registry());
-      expect(recipe.value.metrics).toEqual([{ type: 'count', scale: 1 }, { type: 'count', scale: 3 }]);
+      expect(recipe.value.metrics).toEqual([
+        { type: 'count', scale: 1 },
+        { type: 'count', scale: 3 },
+      ]);
     }
     expect(parseOverride('metrics.0.k=5').segments).toEqual(['metrics', 0, 'k']);
   });
 
   test('an index past the end is refused with the list length; errors name the --set flag', () => {
     const root = tree({ 'r.yaml': RECIPE });
-    expect(() => readRecipe(path.join(root, 'r.yaml'), ['metrics.5.scale=3'])).toThrow('--set "metrics.5.scale=3": metrics has 2 items; use an index from 0 to 2 (2 appends)');
+    expect(() => readRecipe(path.join(root, 'r.yaml'), ['metrics.5.scale=3'])).toThrow(
+      '--set "metrics.5.scale=3": metrics has 2 items; use an index from 0 to 2 (2 appends)',
+    );
     expect(() => readRecipe(path.join(root, 'r.yaml'), ['train.0=3'])).toThrow('--set "train.0=3": train is a mapping, not a list');
-    expect(() => validateRecipe(readRecipe(path.join(root, 'r.yaml'), ['metrics.1.scale=-1']), registry())).toThrow('(--set metrics.1.scale=-1)');
+    expect(() => validateRecipe(readRecipe(path.join(root, 'r.yaml'), ['metrics.1.scale=-1']), registry())).toThrow(
+      '(--set metrics.1.scale=-1)',
+    );
   });
 });
 

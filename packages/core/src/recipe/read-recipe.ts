@@ -49,7 +49,9 @@ function readOne(file: string, chain: readonly string[], topDir: string): Parsed
     text = fs.readFileSync(file, 'utf8');
   } catch (cause) {
     const from = chain.length > 0 ? ` (extended by ${chain[chain.length - 1]})` : '';
-    throw new MmftError('E_RECIPE', `cannot read recipe ${file}${from}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw new MmftError('E_RECIPE', `cannot read recipe ${file}${from}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
+      cause,
+    });
   }
   // Messages name a parent by its path from the top recipe's folder: `../base/parent.yaml:4`.
   const parsed = parseRecipeText(text, path.relative(topDir, file) || path.basename(file), path.dirname(file));
@@ -77,7 +79,13 @@ function readOne(file: string, chain: readonly string[], topDir: string): Parsed
  * Resolve the path fields `schema` marks (recipePath) in the subtree of `value` at `prefix`, each
  * from the folder of the file (or `--set`) that wrote it. Returns a new value; absolute stays absolute.
  */
-export function resolvePathFields(schema: Parameters<typeof walkSchema>[0], value: unknown, prefix: readonly PathSegment[], origins: ReadonlyMap<string, ValueOrigin>, fallbackDir: string): unknown {
+export function resolvePathFields(
+  schema: Parameters<typeof walkSchema>[0],
+  value: unknown,
+  prefix: readonly PathSegment[],
+  origins: ReadonlyMap<string, ValueOrigin>,
+  fallbackDir: string,
+): unknown {
   const { paths } = walkSchema(schema, value, prefix);
   if (paths.length === 0) return value;
   const copy = structuredClone(value);

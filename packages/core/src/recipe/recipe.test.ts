@@ -22,7 +22,9 @@ function registry(): PluginRegistry {
   return r;
 }
 
-const BASE = ['name: base', 'seed: 7', 'train:', '  type: recording', '  steps: 10', '  lr: 0.001', 'metrics:', '  - type: count', ''].join('\n');
+const BASE = ['name: base', 'seed: 7', 'train:', '  type: recording', '  steps: 10', '  lr: 0.001', 'metrics:', '  - type: count', ''].join(
+  '\n',
+);
 
 describe('recipes', () => {
   test('validates sections with their provider schemas and fills defaults', () => {
@@ -90,10 +92,16 @@ describe('recipes', () => {
   });
 
   test('JSON Schema lists each provider as a choice for its section, plus the partial section of a recipe that extends', () => {
-    const schema = recipeJsonSchema(registry()) as { properties: Record<string, { anyOf?: Array<Record<string, unknown>>; items?: { anyOf: unknown[] } }> };
+    const schema = recipeJsonSchema(registry()) as {
+      properties: Record<string, { anyOf?: Array<Record<string, unknown>>; items?: { anyOf: unknown[] } }>;
+    };
     const [recording, partial] = schema.properties.train!.anyOf!;
     // `type` is one of the section's own properties: strict sections accept it (issue: every shipped recipe was refused).
-    expect(recording).toMatchObject({ properties: { type: { const: 'recording' } }, required: ['type', 'steps'], additionalProperties: false });
+    expect(recording).toMatchObject({
+      properties: { type: { const: 'recording' } },
+      required: ['type', 'steps'],
+      additionalProperties: false,
+    });
     expect(partial).toMatchObject({ not: { required: ['type'] }, additionalProperties: false });
     expect(schema.properties.metrics!.items!.anyOf).toHaveLength(2);
     // a plain z.object (the count metric) is strict here as in validateRecipe

@@ -47,7 +47,8 @@ function visit(schema: z.ZodType, value: unknown, at: PathSegment[], out: Schema
   if (depth > 64 || value === undefined) return;
   if (isRecipePath(schema)) {
     if (typeof value === 'string') out.paths.push({ segments: at, value });
-    else if (Array.isArray(value)) value.forEach((item, i) => typeof item === 'string' && out.paths.push({ segments: [...at, i], value: item }));
+    else if (Array.isArray(value))
+      value.forEach((item, i) => typeof item === 'string' && out.paths.push({ segments: [...at, i], value: item }));
     return;
   }
   const def = defOf(schema);
@@ -78,7 +79,8 @@ function visit(schema: z.ZodType, value: unknown, at: PathSegment[], out: Schema
       }
       return;
     case 'record':
-      if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) visit(def.valueType as z.ZodType, item, [...at, key], out, depth + 1);
+      if (isPlainObject(value))
+        for (const [key, item] of Object.entries(value)) visit(def.valueType as z.ZodType, item, [...at, key], out, depth + 1);
       return;
     case 'union': {
       const option = (def.options as z.ZodType[]).find((o) => o.safeParse(value).success);

@@ -33,13 +33,20 @@ function pluginSections(specs: readonly KindSpec[]): Record<string, z.ZodType> {
       }
     }
   }
-  for (const [name, fields] of Object.entries(groups)) shape[name] = z.strictObject(fields).optional().describe(GROUP_DESCRIPTIONS[name] ?? name);
+  for (const [name, fields] of Object.entries(groups))
+    shape[name] = z
+      .strictObject(fields)
+      .optional()
+      .describe(GROUP_DESCRIPTIONS[name] ?? name);
   return shape;
 }
 
 /** Top-level recipe keys. Unknown keys are errors (a typo must not silently do nothing). */
 export const RecipeShapeSchema = z.strictObject({
-  extends: z.union([z.string(), z.array(z.string())]).optional().describe('recipe file(s) this one builds on, relative to this file'),
+  extends: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('recipe file(s) this one builds on, relative to this file'),
   name: z.string().optional().describe('a name for the run, used in reports'),
   description: z.string().optional().describe('free text shown in reports'),
   plugins: z
@@ -62,7 +69,12 @@ export interface SectionSpec {
 
 /** Every plugin-selected section of a recipe, from the kinds table (contracts/kind-specs.ts). */
 export const RECIPE_SECTIONS: readonly SectionSpec[] = KIND_SPECS.flatMap((kind) =>
-  kind.sections.map((spec) => ({ path: spec.path, kind: kind.kind, key: spec.key, ...(spec.default === undefined ? {} : { default: spec.default }) })),
+  kind.sections.map((spec) => ({
+    path: spec.path,
+    kind: kind.kind,
+    key: spec.key,
+    ...(spec.default === undefined ? {} : { default: spec.default }),
+  })),
 );
 
 /**
@@ -93,5 +105,8 @@ export function findSections(recipe: Record<string, unknown>, spec: SectionSpec)
     }
     found = next;
   }
-  return found.filter((entry): entry is [PathSegment[], Record<string, unknown>] => typeof entry[1] === 'object' && entry[1] !== null && !Array.isArray(entry[1]));
+  return found.filter(
+    (entry): entry is [PathSegment[], Record<string, unknown>] =>
+      typeof entry[1] === 'object' && entry[1] !== null && !Array.isArray(entry[1]),
+  );
 }

@@ -16,7 +16,10 @@ export interface ValueOrigin {
 
 /** `["metrics", 0, "k"]` → `metrics[0].k`. */
 export function formatPath(segments: readonly PathSegment[]): string {
-  return segments.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), '');
+  return segments.reduce<string>(
+    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment),
+    '',
+  );
 }
 
 export interface ParsedSource {
@@ -38,7 +41,10 @@ export function parseRecipeText(text: string, file: string, dir?: string): Parse
   }
   const value: unknown = document.toJS();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new MmftError('E_RECIPE', `${file}: a recipe must be a mapping of sections (model:, data:, train:...), got ${Array.isArray(value) ? 'a list' : typeof value}`);
+    throw new MmftError(
+      'E_RECIPE',
+      `${file}: a recipe must be a mapping of sections (model:, data:, train:...), got ${Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   }
   const origins = new Map<string, ValueOrigin>();
   const at = (offset: number): ValueOrigin => ({ file, line: lineCounter.linePos(offset).line, ...(dir === undefined ? {} : { dir }) });

@@ -36,8 +36,12 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 function describeUnknown(raw: RawRecipe, unknown: UnknownKey): string {
   const key = String(unknown.segments[unknown.segments.length - 1]);
   const close = closestKey(key, unknown.known);
-  const shown = unknown.known.length > 12 ? `${unknown.known.slice(0, 12).join(', ')} and ${unknown.known.length - 12} more (mmft schema lists them)` : unknown.known.join(', ');
-  const advice = close !== undefined ? `did you mean "${close}"?` : unknown.known.length > 0 ? `valid keys: ${shown}` : 'no keys are allowed here';
+  const shown =
+    unknown.known.length > 12
+      ? `${unknown.known.slice(0, 12).join(', ')} and ${unknown.known.length - 12} more (mmft schema lists them)`
+      : unknown.known.join(', ');
+  const advice =
+    close !== undefined ? `did you mean "${close}"?` : unknown.known.length > 0 ? `valid keys: ${shown}` : 'no keys are allowed here';
   return `${formatPath(unknown.segments)}: unknown key; ${advice} (${where(raw, unknown.segments)})`;
 }
 
@@ -47,7 +51,12 @@ function shortJson(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function describeIssues(raw: RawRecipe, prefix: readonly PathSegment[], issues: readonly z.core.$ZodIssue[], reported: ReadonlySet<string>): string[] {
+function describeIssues(
+  raw: RawRecipe,
+  prefix: readonly PathSegment[],
+  issues: readonly z.core.$ZodIssue[],
+  reported: ReadonlySet<string>,
+): string[] {
   return issues.flatMap((issue) => {
     const full = [...prefix, ...(issue.path as PathSegment[])];
     if (issue.code === 'unrecognized_keys') {
@@ -59,7 +68,12 @@ function describeIssues(raw: RawRecipe, prefix: readonly PathSegment[], issues: 
     const input = (issue as { input?: unknown }).input;
     const got = input === undefined ? '' : `, got ${shortJson(input)}`;
     // zod says "Invalid input: expected number, received string"; users read "expected number, got "8x"".
-    const what = issue.code === 'invalid_type' ? (input === undefined ? `required ${issue.expected} is missing` : `expected ${issue.expected}`) : issue.message;
+    const what =
+      issue.code === 'invalid_type'
+        ? input === undefined
+          ? `required ${issue.expected} is missing`
+          : `expected ${issue.expected}`
+        : issue.message;
     return [`${formatPath(full) || '(recipe)'}: ${what}${got} (${where(raw, full)})`];
   });
 }
@@ -68,13 +82,20 @@ function describeIssues(raw: RawRecipe, prefix: readonly PathSegment[], issues: 
  * Problems of `value` (at `prefix`) under `schema`: unknown keys first-hand, then zod's issues.
  * `selector` is the section's discriminator key (type/method), valid beside the schema's own keys.
  */
-function check(raw: RawRecipe, schema: z.ZodType, value: unknown, prefix: readonly PathSegment[], selector?: string): { problems: string[]; data?: unknown } {
+function check(
+  raw: RawRecipe,
+  schema: z.ZodType,
+  value: unknown,
+  prefix: readonly PathSegment[],
+  selector?: string,
+): { problems: string[]; data?: unknown } {
   const unknown = walkSchema(schema, value, prefix).unknownKeys.map((u) =>
     selector !== undefined && u.segments.length === prefix.length + 1 ? { ...u, known: [selector, ...u.known] } : u,
   );
   const problems = unknown.map((u) => describeUnknown(raw, u));
   const parsed = schema.safeParse(value, { reportInput: true });
-  if (!parsed.success) problems.push(...describeIssues(raw, prefix, parsed.error.issues, new Set(unknown.map((u) => formatPath(u.segments)))));
+  if (!parsed.success)
+    problems.push(...describeIssues(raw, prefix, parsed.error.issues, new Set(unknown.map((u) => formatPath(u.segments)))));
   return parsed.success ? { problems, data: parsed.data } : { problems };
 }
 

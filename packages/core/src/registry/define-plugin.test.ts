@@ -6,7 +6,12 @@ import { PluginRegistry } from './plugin-registry';
 
 describe('definePlugin', () => {
   test('builds a manifest the registry accepts, registering exactly what it provides', () => {
-    const plugin = definePlugin({ name: 'mmft-plugin-x', version: '2.3.4', description: 'x', provides: [countingMetric, recordingTrainer] });
+    const plugin = definePlugin({
+      name: 'mmft-plugin-x',
+      version: '2.3.4',
+      description: 'x',
+      provides: [countingMetric, recordingTrainer],
+    });
     expect(plugin.meta).toEqual({ name: 'mmft-plugin-x', version: '2.3.4', description: 'x' });
     const registry = new PluginRegistry();
     registry.use(plugin, 'mmft-plugin-x');

@@ -9,7 +9,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-ensure-backend-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A backend plugin whose select() registers tfjs's cpu engine and records the config it got. */
-function writeFakeBackend(name: string, provides = "[{ kind: 'backend', id: 'fake', description: 'fake', configSchema, probe: async () => [], select }]"): string {
+function writeFakeBackend(
+  name: string,
+  provides = "[{ kind: 'backend', id: 'fake', description: 'fake', configSchema, probe: async () => [], select }]",
+): string {
   const file = path.join(tmp, `${name}.js`);
   const req = (id: string) => JSON.stringify(require.resolve(id));
   fs.writeFileSync(
@@ -39,7 +42,9 @@ describe('ensureBackend', () => {
       (e: unknown) => e as Error & { code?: string; hint?: string },
     );
     expect(error).toMatchObject({ code: 'E_BACKEND' });
-    expect(error!.message).toContain(`no tensor engine is selected, and the default backend plugin @mmft/no-such-backend cannot be loaded (looked from ${tmp})`);
+    expect(error!.message).toContain(
+      `no tensor engine is selected, and the default backend plugin @mmft/no-such-backend cannot be loaded (looked from ${tmp})`,
+    );
     expect(error!.hint).toMatch(/install @mmft\/no-such-backend beside your script/);
     expect(tf.engine().backendName).toBeFalsy();
   });
@@ -62,7 +67,11 @@ describe('ensureBackend', () => {
   test('an engine registered but not started is started as tfjs would, without loading a plugin', async () => {
     tf.removeBackend('cpu');
     expect(tf.engine().backendName).toBeFalsy();
-    tf.registerBackend('cpu', () => new (require('@tensorflow/tfjs-backend-cpu') as typeof import('@tensorflow/tfjs-backend-cpu')).MathBackendCPU(), 1);
+    tf.registerBackend(
+      'cpu',
+      () => new (require('@tensorflow/tfjs-backend-cpu') as typeof import('@tensorflow/tfjs-backend-cpu')).MathBackendCPU(),
+      1,
+    );
     expect(await ensureBackend({ plugin: path.join(tmp, 'absent.js') })).toBe('cpu');
     expect(tf.engine().backendName).toBe('cpu');
     expect(selects()).toHaveLength(1);

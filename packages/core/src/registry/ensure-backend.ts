@@ -36,15 +36,21 @@ async function selectDefault(options: EnsureBackendOptions): Promise<string> {
   try {
     loaded = await loadPluginExport(specifier, { searchFrom, baseDir: process.cwd() });
   } catch (cause) {
-    throw new MmftError('E_BACKEND', `no tensor engine is selected, and the default backend plugin ${specifier} cannot be loaded (looked from ${searchFrom.join(', ')})`, {
-      cause,
-      hint: `install ${specifier} beside your script, or choose an engine before loading a model: import '@tensorflow/tfjs-backend-cpu' (tfjs then uses it)`,
-    });
+    throw new MmftError(
+      'E_BACKEND',
+      `no tensor engine is selected, and the default backend plugin ${specifier} cannot be loaded (looked from ${searchFrom.join(', ')})`,
+      {
+        cause,
+        hint: `install ${specifier} beside your script, or choose an engine before loading a model: import '@tensorflow/tfjs-backend-cpu' (tfjs then uses it)`,
+      },
+    );
   }
   const plugin = validateManifest(loaded.value, specifier);
   const backend = plugin.provides.find((p): p is BackendProvider => p.kind === 'backend');
   if (!backend) {
-    throw new MmftError('E_BACKEND', `the backend plugin ${specifier} (${loaded.file}) provides no backend`, { hint: 'pass a plugin whose provides list has a { kind: "backend" } provider' });
+    throw new MmftError('E_BACKEND', `the backend plugin ${specifier} (${loaded.file}) provides no backend`, {
+      hint: 'pass a plugin whose provides list has a { kind: "backend" } provider',
+    });
   }
   const selection = await backend.select(parseConfig(backend, {}));
   return selection.capabilities.engine;

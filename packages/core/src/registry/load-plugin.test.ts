@@ -64,13 +64,19 @@ describe('loadPluginExport', () => {
     fs.writeFileSync(path.join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
     const project = path.join(dir, 'a', 'b', 'c');
     fs.mkdirSync(project, { recursive: true });
-    const error = await loadPluginExport('./../../../etc/passwd', { searchFrom: [project], baseDir: project, origin: 'recipe.yaml:3' }).catch((e: unknown) => e as Error);
+    const error = await loadPluginExport('./../../../etc/passwd', {
+      searchFrom: [project],
+      baseDir: project,
+      origin: 'recipe.yaml:3',
+    }).catch((e: unknown) => e as Error);
     expect(error).toMatchObject({ code: 'E_PLUGIN_LOAD' });
     expect((error as Error).message).toBe(
       `plugin "./../../../etc/passwd" (recipe.yaml:3) is ${path.join(etc, 'passwd')}, which is neither a package folder (package.json) nor a .js/.cjs/.mjs file`,
     );
     fs.writeFileSync(path.join(dir, 'data.json'), '{}');
-    await expect(loadPluginExport('./data.json', { searchFrom: [dir], baseDir: dir })).rejects.toMatchObject({ message: expect.stringContaining('neither a package folder') });
+    await expect(loadPluginExport('./data.json', { searchFrom: [dir], baseDir: dir })).rejects.toMatchObject({
+      message: expect.stringContaining('neither a package folder'),
+    });
   });
 
   test('a folder without package.json is not a package', async () => {
@@ -90,7 +96,13 @@ describe('loadPluginExport', () => {
     fs.writeFileSync(path.join(project, 'local', 'p.js'), 'exports.default = { a: 1 };');
     fs.writeFileSync(path.join(dir, 'outside.js'), 'exports.default = { a: 1 };');
     const notes: string[] = [];
-    const lookup = { searchFrom: [project], baseDir: project, projectRoot: project, origin: 'r.yaml:2', notice: (m: string) => notes.push(m) };
+    const lookup = {
+      searchFrom: [project],
+      baseDir: project,
+      projectRoot: project,
+      origin: 'r.yaml:2',
+      notice: (m: string) => notes.push(m),
+    };
     await loadPluginExport('./local/p.js', lookup);
     expect(notes).toEqual([]);
     await loadPluginExport('../outside.js', lookup);
@@ -109,16 +121,23 @@ describe('loadPluginExport', () => {
 
   test('loadPluginInto names where the plugin was listed in every error, registry errors included', async () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'empty-plugin.js'), "exports.default = { meta: { name: 'empty', version: '1.0.0' }, provides: [], register() {} };");
+    fs.writeFileSync(
+      path.join(dir, 'empty-plugin.js'),
+      "exports.default = { meta: { name: 'empty', version: '1.0.0' }, provides: [], register() {} };",
+    );
     const registry = new PluginRegistry();
-    await expect(loadPluginInto(registry, './empty-plugin.js', { searchFrom: [dir], baseDir: dir, origin: 'recipe.yaml:7' })).rejects.toMatchObject({
+    await expect(
+      loadPluginInto(registry, './empty-plugin.js', { searchFrom: [dir], baseDir: dir, origin: 'recipe.yaml:7' }),
+    ).rejects.toMatchObject({
       code: 'E_PLUGIN_INVALID',
       message: expect.stringMatching(/provides nothing.*\(recipe\.yaml:7\)$/),
     });
-    await expect(loadPluginInto(registry, './missing', { searchFrom: [dir], baseDir: dir, origin: 'recipe.yaml:8' })).rejects.toMatchObject({
-      code: 'E_PLUGIN_LOAD',
-      message: expect.stringContaining('(recipe.yaml:8)'),
-    });
+    await expect(loadPluginInto(registry, './missing', { searchFrom: [dir], baseDir: dir, origin: 'recipe.yaml:8' })).rejects.toMatchObject(
+      {
+        code: 'E_PLUGIN_LOAD',
+        message: expect.stringContaining('(recipe.yaml:8)'),
+      },
+    );
     expect(registry.plugins()).toEqual([]);
   });
 });

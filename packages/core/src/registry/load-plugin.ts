@@ -76,13 +76,20 @@ function resolveExplicit(specifier: string, lookup: PluginLookup): string {
   }
   const isPackage = stat.isDirectory() && fs.existsSync(path.join(target, 'package.json'));
   if (!isPackage && !(stat.isFile() && MODULE_FILE.test(target))) {
-    throw new MmftError('E_PLUGIN_LOAD', `${named(specifier, lookup)} is ${target}, which is neither a package folder (package.json) nor a .js/.cjs/.mjs file`);
+    throw new MmftError(
+      'E_PLUGIN_LOAD',
+      `${named(specifier, lookup)} is ${target}, which is neither a package folder (package.json) nor a .js/.cjs/.mjs file`,
+    );
   }
   let file: string;
   try {
     file = require.resolve(target);
   } catch (cause) {
-    throw new MmftError('E_PLUGIN_LOAD', `${named(specifier, lookup)}: the package at ${target} has no entry point (package.json main/exports)`, { cause });
+    throw new MmftError(
+      'E_PLUGIN_LOAD',
+      `${named(specifier, lookup)}: the package at ${target} has no entry point (package.json main/exports)`,
+      { cause },
+    );
   }
   if (lookup.projectRoot !== undefined && !isInside(target, lookup.projectRoot)) {
     lookup.notice?.(`${named(specifier, lookup)} loads ${target}, outside the project ${lookup.projectRoot}`);
@@ -99,10 +106,14 @@ export function resolvePluginPath(specifier: string, lookup: PluginLookup): stri
   try {
     return require.resolve(specifier, { paths: [...lookup.searchFrom] });
   } catch (cause) {
-    throw new MmftError('E_PLUGIN_LOAD', `cannot find plugin package "${specifier}"${lookup.origin ? ` (${lookup.origin})` : ''} (looked from ${lookup.searchFrom.join(', ')})`, {
-      cause,
-      hint: `install it next to your recipe (npm install ${specifier}) or fix the name in the plugins list`,
-    });
+    throw new MmftError(
+      'E_PLUGIN_LOAD',
+      `cannot find plugin package "${specifier}"${lookup.origin ? ` (${lookup.origin})` : ''} (looked from ${lookup.searchFrom.join(', ')})`,
+      {
+        cause,
+        hint: `install it next to your recipe (npm install ${specifier}) or fix the name in the plugins list`,
+      },
+    );
   }
 }
 

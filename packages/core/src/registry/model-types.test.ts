@@ -21,7 +21,16 @@ class Container extends Module<[], never> {
 }
 
 function wrap(modelType: string, root: Module, config: Config, towers: Record<string, string[]>): VisionLanguageModel {
-  return { modelType, family: 'vision-encoder', root, config, processor: { towers }, forward: () => ({}), save: async () => undefined, dispose: () => root.dispose() };
+  return {
+    modelType,
+    family: 'vision-encoder',
+    root,
+    config,
+    processor: { towers },
+    forward: () => ({}),
+    save: async () => undefined,
+    dispose: () => root.dispose(),
+  };
 }
 
 /**
@@ -29,7 +38,11 @@ function wrap(modelType: string, root: Module, config: Config, towers: Record<st
  * carries the HF config under `config:`, as arch-clip's does.
  */
 const fakeVision: ArchitectureProvider<{ config: Config }> = {
-  kind: 'architecture', id: 'fake-vision', description: 'test vision encoder', family: 'vision-encoder', modelTypes: ['fake_vision'],
+  kind: 'architecture',
+  id: 'fake-vision',
+  description: 'test vision encoder',
+  family: 'vision-encoder',
+  modelTypes: ['fake_vision'],
   configSchema: z.object({ config: z.looseObject({}) }),
   async fromConfig({ config }) {
     const root = new Container();
@@ -44,7 +57,11 @@ const fakeVision: ArchitectureProvider<{ config: Config }> = {
  * provides that model_type (it never imports one), and the projector is its own.
  */
 const fakeBridge: ArchitectureProvider<{ config: Config }> = {
-  kind: 'architecture', id: 'fake-bridge', description: 'test bridge', family: 'vision-to-llm', modelTypes: ['fake_llava'],
+  kind: 'architecture',
+  id: 'fake-bridge',
+  description: 'test bridge',
+  family: 'vision-to-llm',
+  modelTypes: ['fake_llava'],
   configSchema: z.object({ config: z.looseObject({}) }),
   async fromConfig({ config }, context?: ArchitectureContext) {
     const visionConfig = config.vision_config as Config;
@@ -65,14 +82,18 @@ describe('model_type → architecture (registry.resolveModelType)', () => {
     const registry = new PluginRegistry();
     registry.use(pluginOf('fakes', [fakeVision, fakeBridge]), 'fakes');
     expect(registry.resolveModelType('fake_llava')).toBe(fakeBridge);
-    expect(() => registry.resolveModelType('opt', { source: 'm/config.json' })).toThrow('m/config.json: model_type "opt" has no architecture plugin; known: fake_llava, fake_vision');
+    expect(() => registry.resolveModelType('opt', { source: 'm/config.json' })).toThrow(
+      'm/config.json: model_type "opt" has no architecture plugin; known: fake_llava, fake_vision',
+    );
     expect(() => resolveModelType([], 'clip')).toThrow(/known: \(none loaded\)/);
   });
 
   test('a bridge builds its vision tower from vision_config through the context, without importing the plugin', async () => {
     const registry = new PluginRegistry();
     registry.use(pluginOf('fakes', [fakeVision, fakeBridge]), 'fakes');
-    const model = await registry.resolveModelType('fake_llava').fromConfig({ config: { vision_config: { model_type: 'fake_vision', hidden_size: 3 } } }, architectureContext(registry));
+    const model = await registry
+      .resolveModelType('fake_llava')
+      .fromConfig({ config: { vision_config: { model_type: 'fake_vision', hidden_size: 3 } } }, architectureContext(registry));
     expect(model.root.namedParameters().map(([n, v]) => `${n} [${v.shape.join(',')}]`)).toEqual([
       'vision_tower.encoder.weight [3,4]',
       'vision_tower.encoder.bias [3]',

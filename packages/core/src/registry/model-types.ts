@@ -24,13 +24,21 @@ export interface ResolveModelTypeOptions {
  * @example
  * resolveModelType(registry.list('architecture'), 'clip').id; // 'clip'
  */
-export function resolveModelType(architectures: ReadonlyArray<ArchitectureProvider>, modelType: string, options: ResolveModelTypeOptions = {}): ArchitectureProvider {
+export function resolveModelType(
+  architectures: ReadonlyArray<ArchitectureProvider>,
+  modelType: string,
+  options: ResolveModelTypeOptions = {},
+): ArchitectureProvider {
   const found = architectures.find((p) => p.modelTypes.includes(modelType));
   if (found) return found;
   const known = [...new Set(architectures.flatMap((p) => p.modelTypes))].sort().join(', ') || '(none loaded)';
-  throw new MmftError('E_UNKNOWN_ID', `${options.source ? `${options.source}: ` : ''}model_type "${modelType}" has no architecture plugin; known: ${known}`, {
-    hint: options.hint ?? "load the plugin for this model (a recipe's plugins: list, or --plugin <package>)",
-  });
+  throw new MmftError(
+    'E_UNKNOWN_ID',
+    `${options.source ? `${options.source}: ` : ''}model_type "${modelType}" has no architecture plugin; known: ${known}`,
+    {
+      hint: options.hint ?? "load the plugin for this model (a recipe's plugins: list, or --plugin <package>)",
+    },
+  );
 }
 
 /**

@@ -57,14 +57,16 @@ describe('PluginRegistry', () => {
   test('rejects invalid manifests with the reason', () => {
     const registry = new PluginRegistry();
     expect(errorOf(() => registry.use(null, 'x')).message).toContain('default export is null');
-    expect(errorOf(() => registry.use({ meta: { name: 'x', version: '1' }, provides: [] }, 'x')).message).toContain('register must be a function');
+    expect(errorOf(() => registry.use({ meta: { name: 'x', version: '1' }, provides: [] }, 'x')).message).toContain(
+      'register must be a function',
+    );
     const badId = { ...countingMetric, id: 'Bad_Id' };
     expect(errorOf(() => registry.use(pluginOf('x', [badId]), 'x')).message).toContain('kebab-case');
     const badKind = { ...countingMetric, kind: 'optimizer' } as unknown as typeof countingMetric;
     expect(errorOf(() => registry.use(pluginOf('x', [badKind]), 'x')).message).toContain('kinds: architecture');
-    expect(errorOf(() => registry.use({ meta: { name: 'x', version: '1' }, provides: [], register: () => undefined }, 'x')).message).toContain(
-      'plugin x: provides nothing',
-    );
+    expect(
+      errorOf(() => registry.use({ meta: { name: 'x', version: '1' }, provides: [], register: () => undefined }, 'x')).message,
+    ).toContain('plugin x: provides nothing');
     const noSchema = { ...countingMetric, configSchema: undefined } as unknown as typeof countingMetric;
     expect(errorOf(() => registry.use(pluginOf('x', [noSchema]), 'x')).message).toContain('no zod configSchema');
   });

@@ -116,7 +116,10 @@ export class PluginRegistry implements ProviderResolver {
   private checkRegisteredMatchesManifest(plugin: MmftPlugin, before: Map<PluginKind, number>): void {
     for (const kind of PLUGIN_KINDS) {
       const added = this.registered(kind).slice(before.get(kind) ?? 0);
-      const declared = plugin.provides.filter((p) => p.kind === kind).map((p) => p.id).sort();
+      const declared = plugin.provides
+        .filter((p) => p.kind === kind)
+        .map((p) => p.id)
+        .sort();
       const actual = added.map((p) => p.id).sort();
       if (declared.join(',') !== actual.join(',')) {
         throw new MmftError(

@@ -13,7 +13,8 @@ function fail(source: string, problem: string): never {
 
 /** Returns the value typed as a plugin, or throws naming the first problem found. */
 export function validateManifest(value: unknown, source: string): MmftPlugin {
-  if (typeof value !== 'object' || value === null) fail(source, `default export is ${value === null ? 'null' : typeof value}, not a plugin object`);
+  if (typeof value !== 'object' || value === null)
+    fail(source, `default export is ${value === null ? 'null' : typeof value}, not a plugin object`);
   const candidate = value as Partial<MmftPlugin>;
   const meta = candidate.meta;
   if (!meta || typeof meta.name !== 'string' || meta.name.length === 0) fail(source, 'meta.name must be the package name');

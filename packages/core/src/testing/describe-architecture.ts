@@ -110,12 +110,19 @@ export function describeArchitecture<C>(provider: ArchitectureProvider<C>, fixtu
         const uncovered = names.filter((n) => towersOf(processor.towers, n).length !== 1);
         expect(uncovered).toEqual([]);
         for (const [tower, globs] of Object.entries(processor.towers)) {
-          for (const glob of globs) expect({ tower, glob, matches: names.some((n) => towersOf({ [tower]: [glob] }, n).length > 0) }).toEqual({ tower, glob, matches: true });
+          for (const glob of globs)
+            expect({ tower, glob, matches: names.some((n) => towersOf({ [tower]: [glob] }, n).length > 0) }).toEqual({
+              tower,
+              glob,
+              matches: true,
+            });
         }
         if (processor.tokenizer && fixture.texts) {
           const first = processor.tokenizer.encode(fixture.texts);
           expect(processor.tokenizer.encode(fixture.texts)).toEqual(first);
-          expect(first.inputIds.every((row) => row.every((id) => Number.isInteger(id) && id >= 0 && id < processor.tokenizer!.vocabSize))).toBe(true);
+          expect(
+            first.inputIds.every((row) => row.every((id) => Number.isInteger(id) && id >= 0 && id < processor.tokenizer!.vocabSize)),
+          ).toBe(true);
           expect(['left', 'right', undefined]).toContain(processor.tokenizer.paddingSide);
         }
         if (processor.imageProcessing) {

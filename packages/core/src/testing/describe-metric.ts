@@ -21,7 +21,10 @@ export interface MetricConformanceCase<Input extends MetricInput> {
  * @example
  * describeMetric(vqaMetric, { config: {}, updates: [{ kind: 'vqa', id: '1', prediction: 'two', answers: [...] }, ...] });
  */
-export function describeMetric<Config, Input extends MetricInput>(provider: MetricProvider<Config, Input>, sample: MetricConformanceCase<Input>): void {
+export function describeMetric<Config, Input extends MetricInput>(
+  provider: MetricProvider<Config, Input>,
+  sample: MetricConformanceCase<Input>,
+): void {
   describe(`metric conformance: ${provider.id}`, () => {
     test('manifest: kebab-case id, description, declared scores', () => {
       expect(provider.kind).toBe('metric');
@@ -60,9 +63,18 @@ export function describeMetric<Config, Input extends MetricInput>(provider: Metr
       const direct = provider.create(config);
       direct.update(sample.updates);
       const others = METRIC_INPUT_KINDS.filter((k) => k !== provider.consumes);
-      const sink = new MetricSink([{ id: provider.id, consumes: provider.consumes, metric: provider.create(config) }], { name: 'the conformance kit', emits: METRIC_INPUT_KINDS });
+      const sink = new MetricSink([{ id: provider.id, consumes: provider.consumes, metric: provider.create(config) }], {
+        name: 'the conformance kit',
+        emits: METRIC_INPUT_KINDS,
+      });
       // Inputs of other kinds must never reach the metric: interleave one of each.
-      const noise: MetricInput[] = others.map((kind) => (kind === 'retrieval' ? { kind } : kind === 'text' ? { kind, id: 'noise', prediction: 'x', references: ['y'] } : { kind, id: 'noise', prediction: 'x', answers: ['y'] }));
+      const noise: MetricInput[] = others.map((kind) =>
+        kind === 'retrieval'
+          ? { kind }
+          : kind === 'text'
+            ? { kind, id: 'noise', prediction: 'x', references: ['y'] }
+            : { kind, id: 'noise', prediction: 'x', answers: ['y'] },
+      );
       sink.update([...noise, ...sample.updates.slice(0, 1)]);
       sink.update([...sample.updates.slice(1), ...noise]);
       expect(sink.reports()).toEqual([{ id: provider.id, report: direct.compute() }]);

@@ -84,10 +84,25 @@ export function describePeftMethod<C>(provider: PeftMethodProvider<C>, cases: re
       test(`${c.name}: trainable set exactly as configured; gradients only for it`, async () => {
         const s = await c.makeSubject();
         const applied = apply(s.root);
-        const trainable = s.root.namedParameters().filter(([, v]) => v.trainable).map(([n]) => n).sort();
+        const trainable = s.root
+          .namedParameters()
+          .filter(([, v]) => v.trainable)
+          .map(([n]) => n)
+          .sort();
         expect(trainable.length).toBeGreaterThan(0);
-        expect(applied.trainableParameters().map(([n]) => n).sort()).toEqual(trainable);
-        expect(s.root.namedParameters().map(([n]) => n).filter(c.expectTrainable).sort()).toEqual(trainable);
+        expect(
+          applied
+            .trainableParameters()
+            .map(([n]) => n)
+            .sort(),
+        ).toEqual(trainable);
+        expect(
+          s.root
+            .namedParameters()
+            .map(([n]) => n)
+            .filter(c.expectTrainable)
+            .sort(),
+        ).toEqual(trainable);
         const summary = describeTrainable(s.root);
         expect(summary.trainable).toBe(applied.trainableParameters().reduce((sum, [, v]) => sum + v.size, 0));
         expect(summary.line).toMatch(/^trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/);

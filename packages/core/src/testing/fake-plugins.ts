@@ -36,7 +36,8 @@ export const recordingTrainer: TrainerProvider<{ steps: number; lr: number }> = 
     lr: z.number().positive().default(1e-4).describe('learning rate'),
   }),
   run: async (config, context) => {
-    for (let step = 1; step <= config.steps; step++) context.reporter.progress({ step, total: config.steps, samples: step, values: { lr: config.lr } });
+    for (let step = 1; step <= config.steps; step++)
+      context.reporter.progress({ step, total: config.steps, samples: step, values: { lr: config.lr } });
     return { steps: config.steps, outputDir: context.outputDir, metrics: { lr: config.lr } };
   },
 };

@@ -69,7 +69,10 @@ export class PeftToyModel extends Module<[tf.Tensor, tf.Tensor?], tf.Tensor> imp
     this.promptTokenDim = hidden;
     this.registerModule('embed_tokens', new Embedding(vocab, hidden, { seed: deriveSeed(seed, 'tok') }));
     this.registerModule('embed_positions', new Embedding(maxPositions, hidden, { seed: deriveSeed(seed, 'pos') }));
-    this.registerModule('layers', new ModuleList(Array.from({ length: layers }, (_, i) => new ToyBlock(hidden, heads, deriveSeed(seed, `l${i}`)))));
+    this.registerModule(
+      'layers',
+      new ModuleList(Array.from({ length: layers }, (_, i) => new ToyBlock(hidden, heads, deriveSeed(seed, `l${i}`)))),
+    );
     this.registerModule('head', new Linear(hidden, outputs, { seed: deriveSeed(seed, 'head') }));
   }
 
@@ -84,7 +87,10 @@ export class PeftToyModel extends Module<[tf.Tensor, tf.Tensor?], tf.Tensor> imp
     const lengths = Array.from(sums.dataSync());
     sums.dispose();
     const out = tf.tidy(() => {
-      let h = tf.add(this.child<Embedding>('embed_tokens').forward(ids), this.child<Embedding>('embed_positions').forward(tf.range(0, length, 1, 'int32')));
+      let h = tf.add(
+        this.child<Embedding>('embed_tokens').forward(ids),
+        this.child<Embedding>('embed_positions').forward(tf.range(0, length, 1, 'int32')),
+      );
       let fullMask = realMask;
       let offset = 0;
       if (this.promptSource) {
@@ -96,7 +102,13 @@ export class PeftToyModel extends Module<[tf.Tensor, tf.Tensor?], tf.Tensor> imp
       const attn = combineMasks(causalMask(offset + length), paddingMask(fullMask));
       for (const block of this.child<ModuleList<ToyBlock>>('layers')) h = block.forward(h, attn);
       const flat = tf.reshape(h, [batch * (offset + length), this.promptTokenDim]);
-      const pooled = tf.gather(flat, tf.tensor1d(lengths.map((n, b) => b * (offset + length) + offset + n - 1), 'int32'));
+      const pooled = tf.gather(
+        flat,
+        tf.tensor1d(
+          lengths.map((n, b) => b * (offset + length) + offset + n - 1),
+          'int32',
+        ),
+      );
       return this.child<Linear>('head').forward(pooled);
     });
     if (!mask) realMask.dispose();
@@ -112,7 +124,21 @@ export class PeftToyModel extends Module<[tf.Tensor, tf.Tensor?], tf.Tensor> imp
  */
 export function peftToySubject(seed = 3): { root: PeftToyModel; forward(): tf.Tensor; dispose(): void } {
   const root = new PeftToyModel({ seed });
-  const ids = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 0]], [2, 4], 'int32');
-  const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], [2, 4], 'int32');
+  const ids = tf.tensor2d(
+    [
+      [1, 2, 3, 4],
+      [5, 6, 7, 0],
+    ],
+    [2, 4],
+    'int32',
+  );
+  const mask = tf.tensor2d(
+    [
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ],
+    [2, 4],
+    'int32',
+  );
   return { root, forward: () => root.forward(ids, mask), dispose: () => (root.dispose(), tf.dispose([ids, mask])) };
 }

@@ -2,7 +2,16 @@
 // checkpoint folders in transformers' CLIPModel layout and runs CLIPModel.forward /
 // get_text_features / get_image_features (transformers/models/clip/modeling_clip.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, MmftError, type ImageProcessing, type LoadOptions, type ModelInputs, type ModelProcessor, type SaveOptions, type VisionLanguageModel } from '@mmft/core';
+import {
+  ensureBackend,
+  MmftError,
+  type ImageProcessing,
+  type LoadOptions,
+  type ModelInputs,
+  type ModelProcessor,
+  type SaveOptions,
+  type VisionLanguageModel,
+} from '@mmft/core';
 import { tokenizerFromFiles, type EncodeOptions, type HfTokenizer } from '@mmft/core/hf';
 import type { ClipConfig, ClipConfigInput } from './config';
 import { loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
@@ -131,13 +140,17 @@ export class ClipModel implements VisionLanguageModel {
 
   /** Writes the HF folder layout atomically (a model folder mmft wrote at `dir` is replaced as a whole). */
   async save(dir: string, options?: SaveOptions): Promise<void> {
-    await saveClipCheckpoint(dir, {
-      root: this.root,
-      config: this.config,
-      tokenizerFiles: this.tokenizerFiles,
-      preprocessor: this.preprocessor,
-      imageProcessing: this.imageProcessing,
-    }, options);
+    await saveClipCheckpoint(
+      dir,
+      {
+        root: this.root,
+        config: this.config,
+        tokenizerFiles: this.tokenizerFiles,
+        preprocessor: this.preprocessor,
+        imageProcessing: this.imageProcessing,
+      },
+      options,
+    );
   }
 
   dispose(): void {

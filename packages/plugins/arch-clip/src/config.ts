@@ -12,7 +12,9 @@ export const clipTextConfigSchema = z.looseObject({
   vocab_size: positiveInt.default(49408).describe('number of token ids the embedding table holds'),
   hidden_size: positiveInt.default(512).describe('width of the text transformer'),
   intermediate_size: positiveInt.default(2048).describe('width of the MLP inside each layer'),
-  projection_dim: positiveInt.default(512).describe('projection width of CLIPTextModelWithProjection (CLIPModel uses the top-level projection_dim)'),
+  projection_dim: positiveInt
+    .default(512)
+    .describe('projection width of CLIPTextModelWithProjection (CLIPModel uses the top-level projection_dim)'),
   num_hidden_layers: positiveInt.default(12).describe('number of transformer layers'),
   num_attention_heads: positiveInt.default(8).describe('attention heads per layer; must divide hidden_size'),
   max_position_embeddings: positiveInt.default(77).describe('longest token sequence (rows of the position embedding)'),
@@ -31,7 +33,9 @@ export type ClipTextConfig = z.infer<typeof clipTextConfigSchema>;
 export const clipVisionConfigSchema = z.looseObject({
   hidden_size: positiveInt.default(768).describe('width of the vision transformer'),
   intermediate_size: positiveInt.default(3072).describe('width of the MLP inside each layer'),
-  projection_dim: positiveInt.default(512).describe('projection width of CLIPVisionModelWithProjection (CLIPModel uses the top-level projection_dim)'),
+  projection_dim: positiveInt
+    .default(512)
+    .describe('projection width of CLIPVisionModelWithProjection (CLIPModel uses the top-level projection_dim)'),
   num_hidden_layers: positiveInt.default(12).describe('number of transformer layers'),
   num_attention_heads: positiveInt.default(12).describe('attention heads per layer; must divide hidden_size'),
   num_channels: positiveInt.default(3).describe('input image channels'),
@@ -69,14 +73,24 @@ export type ClipConfigInput = z.input<typeof clipConfigSchema>;
  * model: { type: clip, checkpoint: ../models/clip-shapes-base, adapter: ../runs/clip-shapes-lora/checkpoint-best/adapter }
  * model: { type: clip, config: { projection_dim: 128, ... }, tokenizer: ../models/shapes-tokenizer, seed: 0 }
  */
-export const clipSectionSchema = z.strictObject({
-  checkpoint: recipePath(z.string().min(1)).optional().describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
-  config: clipConfigSchema.optional().describe('CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights'),
-  tokenizer: recipePath(z.string().min(1)).optional().describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
-  ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
-  seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
-  adapter: recipePath(z.string().min(1)).optional().describe('trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained'),
-}).refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
-  message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
-});
+export const clipSectionSchema = z
+  .strictObject({
+    checkpoint: recipePath(z.string().min(1))
+      .optional()
+      .describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
+    config: clipConfigSchema.optional().describe('CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights'),
+    tokenizer: recipePath(z.string().min(1))
+      .optional()
+      .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
+    ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
+    seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
+    adapter: recipePath(z.string().min(1))
+      .optional()
+      .describe(
+        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
+      ),
+  })
+  .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
+    message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
+  });
 export type ClipSectionConfig = z.infer<typeof clipSectionSchema>;

@@ -7,7 +7,14 @@ import { ClipModel } from './clip-model';
 
 const tiny = {
   projection_dim: 4,
-  text_config: { vocab_size: 10, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, max_position_embeddings: 8 },
+  text_config: {
+    vocab_size: 10,
+    hidden_size: 8,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    intermediate_size: 8,
+    max_position_embeddings: 8,
+  },
   vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 },
 };
 

@@ -41,5 +41,10 @@ const pkg = require('../package.json') as { name: string; version: string };
 const provides = [clipArchitecture];
 
 /** The plugin object the CLI and recipes load as "@mmft/arch-clip". */
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'CLIP dual encoder on Hugging Face checkpoints', provides });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'CLIP dual encoder on Hugging Face checkpoints',
+  provides,
+});
 export default plugin;

@@ -29,7 +29,11 @@ describe('@mmft/arch-clip plugin', () => {
     const { dir } = await createTinyClipCheckpoint(join(tmp, 'tiny'), { seed: 2 });
     const loaded = await provider.fromConfig({ checkpoint: dir });
     expect(loaded.tokenizer).toBeDefined();
-    const config = { projection_dim: 4, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8 }, vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 } };
+    const config = {
+      projection_dim: 4,
+      text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8 },
+      vision_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, image_size: 8, patch_size: 4 },
+    };
     const fresh = await provider.fromConfig({ seed: 3, config, tokenizer: dir });
     expect(fresh.config).not.toHaveProperty('seed');
     expect(fresh.config).not.toHaveProperty('tokenizer');

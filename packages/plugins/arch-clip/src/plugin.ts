@@ -12,7 +12,9 @@ import { CLIP_MODEL_TYPES } from './checkpoint/parse-config';
 async function readTokenizerFolder(dir: string): Promise<Map<string, Uint8Array>> {
   const files = await readTokenizerFiles(dir);
   if (!files.has('tokenizer.json')) {
-    throw new MmftError('E_CONFIG', `model (clip): tokenizer folder ${dir} has no tokenizer.json`, { hint: 'point tokenizer: at a folder written by a Hugging Face tokenizer (save_pretrained)' });
+    throw new MmftError('E_CONFIG', `model (clip): tokenizer folder ${dir} has no tokenizer.json`, {
+      hint: 'point tokenizer: at a folder written by a Hugging Face tokenizer (save_pretrained)',
+    });
   }
   return files;
 }
@@ -33,7 +35,8 @@ export const clipArchitecture: ArchitectureProvider<ClipSectionConfig> = {
   async fromConfig(raw) {
     const section = parseConfig(clipArchitecture, raw, 'model (clip)');
     await ensureBackend();
-    if (section.checkpoint) return ClipModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
+    if (section.checkpoint)
+      return ClipModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
     return ClipModel.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
   },

@@ -24,7 +24,11 @@ describe('ClipModel.processor (CLIPProcessor)', () => {
     expect(processor.tokenizer!.specialTokenIds).toEqual({ bos: ids.bos, eos: ids.eos, pad: ids.pad, unk: ids.unk });
     expect(processor.tokenizer!.paddingSide).toBe('right');
     expect(processor.chatTemplate).toBeUndefined();
-    expect(processor.towers).toEqual({ vision: ['vision_model.**', 'visual_projection.**'], text: ['text_model.**', 'text_projection.**'], head: ['logit_scale'] });
+    expect(processor.towers).toEqual({
+      vision: ['vision_model.**', 'visual_projection.**'],
+      text: ['text_model.**', 'text_projection.**'],
+      head: ['logit_scale'],
+    });
     model.dispose();
   });
 });

@@ -73,7 +73,12 @@ export function nativeKernelUse(engine: string, kernelOverrides: readonly string
   if (kernels.length > 0) return { available: true, inUse: true, kernels, isa: addon.isa, threads: addon.threads };
   let reason: string;
   if (callers.size === 0) {
-    const own = engine === 'cpu' ? "JavaScript kernels only (tfjs-backend-cpu's and mmft's fused ones)" : engine === 'tensorflow' ? "libtensorflow's kernels" : 'its own kernels';
+    const own =
+      engine === 'cpu'
+        ? "JavaScript kernels only (tfjs-backend-cpu's and mmft's fused ones)"
+        : engine === 'tensorflow'
+          ? "libtensorflow's kernels"
+          : 'its own kernels';
     reason = `the ${engine} engine runs ${own}; the addon, ${built}, serves only the wasm engine`;
   } else if (kernelOverrides.length === 0) {
     reason = `kernel overrides are off (--no-overrides, or backend.overrides: false), so the ${engine} engine runs its stock kernels; the addon is ${built}`;

@@ -24,7 +24,9 @@ export const tfjsBackendConfigSchema = z
     overrides: z
       .boolean()
       .default(true)
-      .describe("Install mmft's kernel overrides where the chosen engine is slow (wasm BatchMatMul, with the native GEMM when built, and Sum) or lacks a kernel (wasm UnsortedSegmentSum). Turn off only to compare."),
+      .describe(
+        "Install mmft's kernel overrides where the chosen engine is slow (wasm BatchMatMul, with the native GEMM when built, and Sum) or lacks a kernel (wasm UnsortedSegmentSum). Turn off only to compare.",
+      ),
   })
   .strict()
   .describe('TensorFlow.js engine selection (backend "tfjs").');

@@ -20,5 +20,10 @@ export { MIN_MACS_PER_SLICE_FOR_LOOP } from './kernels/wasm/BatchMatMul';
 const provides = [tfjsBackend];
 
 /** The plugin manifest; the CLI loads it as a built-in. */
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'TensorFlow.js engine selection and kernel overrides', provides });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'TensorFlow.js engine selection and kernel overrides',
+  provides,
+});
 export default plugin;

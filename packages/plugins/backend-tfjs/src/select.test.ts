@@ -7,12 +7,57 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isMmftError, PluginRegistry } from '@mmft/core';
 import plugin, { resetBackendSelection, selectBackend, tfjsBackend, tfjsBackendConfigSchema } from './index';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
-import { AdamWUpdate, Attention, AttentionGrad, Gelu, GeluGrad, LayerNorm, LayerNormGrad, Linear, LinearGradInput, LinearGradWeight, LinearNoBias, MaskedSoftmax, MaskedSoftmaxGrad, QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, SumOfSquares } from '@mmft/core/kernels';
+import {
+  AdamWUpdate,
+  Attention,
+  AttentionGrad,
+  Gelu,
+  GeluGrad,
+  LayerNorm,
+  LayerNormGrad,
+  Linear,
+  LinearGradInput,
+  LinearGradWeight,
+  LinearNoBias,
+  MaskedSoftmax,
+  MaskedSoftmaxGrad,
+  QuickGelu,
+  QuickGeluGrad,
+  Softmax,
+  SoftmaxGrad,
+  SumOfSquares,
+} from '@mmft/core/kernels';
 
 // The wasm overrides: the native-only fused kernels join where the addon is built here.
-const WASM_OVERRIDES = [tf.BatchMatMul, tf.Sum, tf.Identity, tf.Cast, tf.GatherV2, tf.UnsortedSegmentSum, LayerNorm, LayerNormGrad, AdamWUpdate,
-  ...(nativeKernelsStatus().available ? [QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, MaskedSoftmax, MaskedSoftmaxGrad, Attention, AttentionGrad,
-    Linear, LinearNoBias, LinearGradInput, LinearGradWeight, SumOfSquares, tf.Add] : [])];
+const WASM_OVERRIDES = [
+  tf.BatchMatMul,
+  tf.Sum,
+  tf.Identity,
+  tf.Cast,
+  tf.GatherV2,
+  tf.UnsortedSegmentSum,
+  LayerNorm,
+  LayerNormGrad,
+  AdamWUpdate,
+  ...(nativeKernelsStatus().available
+    ? [
+        QuickGelu,
+        QuickGeluGrad,
+        Softmax,
+        SoftmaxGrad,
+        MaskedSoftmax,
+        MaskedSoftmaxGrad,
+        Attention,
+        AttentionGrad,
+        Linear,
+        LinearNoBias,
+        LinearGradInput,
+        LinearGradWeight,
+        SumOfSquares,
+        tf.Add,
+      ]
+    : []),
+];
 
 const parse = (input: unknown) => tfjsBackendConfigSchema.parse(input);
 
@@ -45,7 +90,15 @@ describe('tfjs backend selection', () => {
     const selection = await tfjsBackend.select(parse({ prefer: ['cpu'] }));
     expect(selection).toMatchObject({ name: 'cpu', reason: 'first in prefer (cpu)' });
     expect(tf.getBackend()).toBe('cpu');
-    expect(selection.capabilities.kernelOverrides).toEqual([LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, Gelu, GeluGrad, AdamWUpdate]);
+    expect(selection.capabilities.kernelOverrides).toEqual([
+      LayerNorm,
+      LayerNormGrad,
+      QuickGelu,
+      QuickGeluGrad,
+      Gelu,
+      GeluGrad,
+      AdamWUpdate,
+    ]);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });
 
@@ -73,10 +126,18 @@ describe('tfjs backend selection', () => {
   });
 
   test('an engine that fails to load is recorded and the next one is taken', async () => {
-    const root = fakePackage('@tensorflow/tfjs-node', tf.version_core, "throw new Error('libtensorflow.so: cannot open shared object file');");
+    const root = fakePackage(
+      '@tensorflow/tfjs-node',
+      tf.version_core,
+      "throw new Error('libtensorflow.so: cannot open shared object file');",
+    );
     const selection = await selectBackend(parse({ prefer: ['tfjs-node', 'wasm'] }), [root, __dirname]);
     expect(selection.name).toBe('wasm');
-    expect(selection.probes[0]).toEqual({ name: 'tfjs-node', available: false, reason: 'failed to load: libtensorflow.so: cannot open shared object file' });
+    expect(selection.probes[0]).toEqual({
+      name: 'tfjs-node',
+      available: false,
+      reason: 'failed to load: libtensorflow.so: cannot open shared object file',
+    });
     expect(selection.reason).toBe('first that loaded (tfjs-node failed to load: libtensorflow.so: cannot open shared object file)');
   });
 
@@ -84,7 +145,9 @@ describe('tfjs backend selection', () => {
     const root = fakePackage('@tensorflow/tfjs-node', '4.0.0', "throw new Error('must not be required');");
     const selection = await selectBackend(parse({ prefer: ['tfjs-node', 'cpu'] }), [root, __dirname]);
     expect(selection.name).toBe('cpu');
-    expect(selection.probes[0]?.reason).toBe(`installed @tensorflow/tfjs-node@4.0.0, but tfjs-core is ${tf.version_core}: install @tensorflow/tfjs-node@${tf.version_core}`);
+    expect(selection.probes[0]?.reason).toBe(
+      `installed @tensorflow/tfjs-node@4.0.0, but tfjs-core is ${tf.version_core}: install @tensorflow/tfjs-node@${tf.version_core}`,
+    );
   });
 
   test('nothing selectable is an E_BACKEND error listing every probe', async () => {

@@ -41,14 +41,21 @@ async function tryEngine(probe: EngineProbe): Promise<string | undefined> {
  * @example
  * const { name, reason } = await selectBackend(tfjsBackendConfigSchema.parse({}));
  */
-export async function selectBackend(config: TfjsBackendConfig, searchPaths: readonly string[] = defaultSearchPaths()): Promise<BackendSelection> {
+export async function selectBackend(
+  config: TfjsBackendConfig,
+  searchPaths: readonly string[] = defaultSearchPaths(),
+): Promise<BackendSelection> {
   const key = configKey(config);
   const previous = holder[STATE_KEY];
   if (previous) {
     if (previous.key === key) return previous.selection;
-    throw new MmftError('E_BACKEND', `the tensor backend is already selected (${previous.selection.name}, config ${previous.key}); cannot select again with config ${key}`, {
-      hint: 'tfjs has one active backend per process: use one backend config per run, or call resetBackendSelection() (tests, benchmarks) first',
-    });
+    throw new MmftError(
+      'E_BACKEND',
+      `the tensor backend is already selected (${previous.selection.name}, config ${previous.key}); cannot select again with config ${key}`,
+      {
+        hint: 'tfjs has one active backend per process: use one backend config per run, or call resetBackendSelection() (tests, benchmarks) first',
+      },
+    );
   }
   // Autodiff is engine-independent but absent from tfjs-core's CommonJS build: set it up with the engine.
   registerGradients();
@@ -57,7 +64,11 @@ export async function selectBackend(config: TfjsBackendConfig, searchPaths: read
   let chosen: EngineProbe | undefined;
   for (const probe of probes) {
     if (chosen || !probe.available || !config.prefer.includes(probe.name)) {
-      results.push(chosen && config.prefer.includes(probe.name) && probe.available ? { ...probe, reason: `${probe.reason}; not tried, ${chosen.name} came first` } : probe);
+      results.push(
+        chosen && config.prefer.includes(probe.name) && probe.available
+          ? { ...probe, reason: `${probe.reason}; not tried, ${chosen.name} came first` }
+          : probe,
+      );
       continue;
     }
     const failure = await tryEngine(probe);
@@ -65,9 +76,13 @@ export async function selectBackend(config: TfjsBackendConfig, searchPaths: read
     else results.push((chosen = { ...probe, reason: 'selected' }));
   }
   if (!chosen) {
-    throw new MmftError('E_BACKEND', `no tensor backend could be set up; tried ${config.prefer.join(', ')}: ${results.map((p) => `${p.name}: ${p.reason}`).join('; ')}`, {
-      hint: 'add "wasm" or "cpu" to backend.prefer: both ship with mmft',
-    });
+    throw new MmftError(
+      'E_BACKEND',
+      `no tensor backend could be set up; tried ${config.prefer.join(', ')}: ${results.map((p) => `${p.name}: ${p.reason}`).join('; ')}`,
+      {
+        hint: 'add "wasm" or "cpu" to backend.prefer: both ship with mmft',
+      },
+    );
   }
   const spec = ENGINES[chosen.name];
   const overrides = config.overrides ? installKernelOverrides(spec.tfjsBackend) : [];

@@ -10,9 +10,14 @@ describe('dataset configs', () => {
   });
 
   test('file and folder fields are marked as recipe paths (resolved from the recipe that sets them)', () => {
-    const paths = (schema: Parameters<typeof walkSchema>[0], value: unknown) => walkSchema(schema, value).paths.map((p) => p.segments.join('.'));
+    const paths = (schema: Parameters<typeof walkSchema>[0], value: unknown) =>
+      walkSchema(schema, value).paths.map((p) => p.segments.join('.'));
     expect(paths(jsonlConfigSchema, { path: 'a.jsonl', root: 'imgs', task: 'vqa' })).toEqual(['path', 'root']);
     expect(paths(cocoCaptionsConfigSchema, { annotations: 'a.json', images: 'i', task: 'caption' })).toEqual(['annotations', 'images']);
-    expect(paths(vqaV2ConfigSchema, { questions: 'q', annotations: 'a', images: 'i', imageTemplate: 'x' })).toEqual(['questions', 'annotations', 'images']);
+    expect(paths(vqaV2ConfigSchema, { questions: 'q', annotations: 'a', images: 'i', imageTemplate: 'x' })).toEqual([
+      'questions',
+      'annotations',
+      'images',
+    ]);
   });
 });

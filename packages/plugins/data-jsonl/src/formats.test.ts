@@ -25,7 +25,11 @@ describe('golden files: every task format reads to the documented examples', () 
 
   test('VQA v2 questions + annotations joined by question_id', async () => {
     const data = await vqaV2Dataset.open(
-      { questions: 'vqa-v2/v2_OpenEnded_mscoco_val2014_questions.json', annotations: 'vqa-v2/v2_mscoco_val2014_annotations.json', images: 'vqa-v2/val2014' },
+      {
+        questions: 'vqa-v2/v2_OpenEnded_mscoco_val2014_questions.json',
+        annotations: 'vqa-v2/v2_mscoco_val2014_annotations.json',
+        images: 'vqa-v2/val2014',
+      },
       { baseDir: FIXTURES },
     );
     expect({ task: data.task, size: data.size, examples: (await collect(data)).map(relative) }).toEqual(golden('vqa-v2'));
@@ -53,7 +57,9 @@ describe('reading edge cases', () => {
   test('a wrong-typed field stops iteration naming file, line and field', async () => {
     const dir = dataDir();
     const file = writeData(dir, 'w.jsonl', jsonl({ image: 'images/red.png', caption: 'ok' }, { image: 'images/red.png', caption: 7 }));
-    await expect(collect(await openJsonlDataset(file))).rejects.toThrow(`${file}:2: field "caption" must be a string or an array of strings`);
+    await expect(collect(await openJsonlDataset(file))).rejects.toThrow(
+      `${file}:2: field "caption" must be a string or an array of strings`,
+    );
   });
 
   test('path traversal and absolute paths are refused unless allowed', async () => {

@@ -22,5 +22,10 @@ const pkg = require('../package.json') as { name: string; version: string };
 const provides = [jsonlDataset, cocoCaptionsDataset, vqaV2Dataset];
 
 /** The plugin object the CLI and recipes load as "@mmft/data-jsonl". */
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'JSONL, COCO captions and VQA v2 datasets; validate, split, stats', provides });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'JSONL, COCO captions and VQA v2 datasets; validate, split, stats',
+  provides,
+});
 export default plugin;

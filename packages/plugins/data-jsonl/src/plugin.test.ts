@@ -24,7 +24,8 @@ describe('@mmft/data-jsonl plugin', () => {
   test('every config field carries a description', () => {
     for (const provider of plugin.provides) {
       const shape = (provider.configSchema as unknown as { shape: Record<string, { description?: string }> }).shape;
-      for (const [field, schema] of Object.entries(shape)) expect([provider.id, field, typeof schema.description]).toEqual([provider.id, field, 'string']);
+      for (const [field, schema] of Object.entries(shape))
+        expect([provider.id, field, typeof schema.description]).toEqual([provider.id, field, 'string']);
     }
   });
 

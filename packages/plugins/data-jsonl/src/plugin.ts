@@ -42,7 +42,11 @@ export const cocoCaptionsDataset: DatasetProvider<CocoCaptionsConfigInput> = {
   tasks: ['caption', 'retrieval'],
   async open(raw, { baseDir }) {
     const config = parseConfig(cocoCaptionsConfigSchema, raw, 'dataset "coco-captions"');
-    return openCocoCaptions({ ...config, annotations: path.resolve(baseDir, config.annotations), images: path.resolve(baseDir, config.images) });
+    return openCocoCaptions({
+      ...config,
+      annotations: path.resolve(baseDir, config.annotations),
+      images: path.resolve(baseDir, config.images),
+    });
   },
 };
 

@@ -6,10 +6,12 @@ import type { Language, WordedQuestion } from './language';
 import { leftToRight, type Scene, type SceneObject } from './scene';
 import { COLOR_INFO, SHAPE_WORDS, SHAPES, SIZE_INFO, ZH_COUNT } from './vocabulary';
 
-const list = (items: readonly string[]): string => (items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join('、')}和${items.at(-1)}`);
+const list = (items: readonly string[]): string =>
+  items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join('、')}和${items.at(-1)}`;
 
 /** "红色的圆形" / with size "红色的小圆形". */
-const noun = (o: SceneObject, withSize = false): string => `${COLOR_INFO[o.color].zh}的${withSize ? SIZE_INFO[o.size].zh : ''}${SHAPE_WORDS[o.shape].zh}`;
+const noun = (o: SceneObject, withSize = false): string =>
+  `${COLOR_INFO[o.color].zh}的${withSize ? SIZE_INFO[o.size].zh : ''}${SHAPE_WORDS[o.shape].zh}`;
 const one = (o: SceneObject, withSize = false): string => `一个${noun(o, withSize)}`;
 const sideWord = (side: 'left' | 'right'): string => (side === 'left' ? '左边' : '右边');
 const sideOfImage = (o: SceneObject): string => (o.x < 30 ? '图片的左边' : o.x > 70 ? '图片的右边' : '图片的中间');
@@ -58,9 +60,14 @@ export const chinese: Language = {
       }
       case 'count': {
         const n = spec.count;
-        if (spec.shape === undefined) return { question: '图中一共有几个物体？', answer: String(n), sentence: `图中一共有${ZH_COUNT[n]}个物体。` };
+        if (spec.shape === undefined)
+          return { question: '图中一共有几个物体？', answer: String(n), sentence: `图中一共有${ZH_COUNT[n]}个物体。` };
         const shape = SHAPE_WORDS[spec.shape].zh;
-        return { question: `图中有几个${shape}？`, answer: String(n), sentence: n === 0 ? `图中没有${shape}。` : `图中有${ZH_COUNT[n]}个${shape}。` };
+        return {
+          question: `图中有几个${shape}？`,
+          answer: String(n),
+          sentence: n === 0 ? `图中没有${shape}。` : `图中有${ZH_COUNT[n]}个${shape}。`,
+        };
       }
       case 'position':
         return {

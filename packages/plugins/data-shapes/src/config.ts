@@ -8,7 +8,10 @@ export const SHAPES_TASKS = ['caption', 'vqa', 'retrieval', 'instruction'] as co
 
 export const shapesConfigSchema = z.strictObject({
   task: z.enum(SHAPES_TASKS).default('caption').describe('Which task the dataset yields: caption, vqa, retrieval or instruction'),
-  domain: z.enum(DOMAINS).default('A').describe('Visual domain: "A" flat shapes on a plain background, "B" striped outlined shapes on textured gradients'),
+  domain: z
+    .enum(DOMAINS)
+    .default('A')
+    .describe('Visual domain: "A" flat shapes on a plain background, "B" striped outlined shapes on textured gradients'),
   n: z.number().int().positive().default(1000).describe('Number of images (scenes)'),
   seed: z.number().int().default(0).describe('Generator seed: the same seed gives the same scenes, texts and PNG bytes'),
   lang: z.enum(['en', 'zh', 'both']).default('en').describe('Language of the texts; "both" yields each example in English and Chinese'),

@@ -8,7 +8,8 @@ import { COLOR_INFO, EN_COUNT, SHAPE_WORDS, SHAPES, SIZE_INFO, type ShapeName } 
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const article = (word: string): string => (/^[aeiou]/.test(word) ? 'an' : 'a');
-const list = (items: readonly string[]): string => (items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+const list = (items: readonly string[]): string =>
+  items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 
 const noun = (o: SceneObject): string => `${COLOR_INFO[o.color].en} ${SHAPE_WORDS[o.shape].en}`;
 const indefinite = (o: SceneObject, withSize = false): string => {
@@ -17,14 +18,17 @@ const indefinite = (o: SceneObject, withSize = false): string => {
 };
 const definite = (o: SceneObject): string => `the ${noun(o)}`;
 const shapes = (shape: ShapeName, n: number): string => `${EN_COUNT[n]} ${n === 1 ? SHAPE_WORDS[shape].en : SHAPE_WORDS[shape].enPlural}`;
-const sideOfImage = (o: SceneObject): string => (o.x < 30 ? 'on the left of the image' : o.x > 70 ? 'on the right of the image' : 'in the middle of the image');
+const sideOfImage = (o: SceneObject): string =>
+  o.x < 30 ? 'on the left of the image' : o.x > 70 ? 'on the right of the image' : 'in the middle of the image';
 
 function relation(scene: Scene, rng: SeededRng): string {
   const order = leftToRight(scene);
   if (order.length === 1) return `${cap(indefinite(order[0] as SceneObject))} ${sideOfImage(order[0] as SceneObject)}.`;
   const i = rng.int(0, order.length - 2);
   const [a, b] = [order[i] as SceneObject, order[i + 1] as SceneObject];
-  return rng.float() < 0.5 ? `${cap(indefinite(a))} to the left of ${indefinite(b)}.` : `${cap(definite(b))} is to the right of ${definite(a)}.`;
+  return rng.float() < 0.5
+    ? `${cap(indefinite(a))} to the left of ${indefinite(b)}.`
+    : `${cap(definite(b))} is to the right of ${definite(a)}.`;
 }
 
 function counts(scene: Scene): string {
@@ -65,9 +69,18 @@ export const english: Language = {
       }
       case 'count': {
         const n = spec.count;
-        if (spec.shape === undefined) return { question: 'How many objects are there?', answer: String(n), sentence: `There ${n === 1 ? 'is one object' : `are ${EN_COUNT[n]} objects`}.` };
+        if (spec.shape === undefined)
+          return {
+            question: 'How many objects are there?',
+            answer: String(n),
+            sentence: `There ${n === 1 ? 'is one object' : `are ${EN_COUNT[n]} objects`}.`,
+          };
         const plural = SHAPE_WORDS[spec.shape].enPlural;
-        return { question: `How many ${plural} are there?`, answer: String(n), sentence: `There ${n === 1 ? 'is' : 'are'} ${shapes(spec.shape, n)}.` };
+        return {
+          question: `How many ${plural} are there?`,
+          answer: String(n),
+          sentence: `There ${n === 1 ? 'is' : 'are'} ${shapes(spec.shape, n)}.`,
+        };
       }
       case 'position':
         return {

@@ -22,7 +22,10 @@ export function hardNegativeScenes(scene: Scene, rng: SeededRng): Scene[] {
     const o = objects[0]!;
     const color = rng.pick(COLORS.filter((c) => c !== o.color));
     const shape = rng.pick(SHAPES.filter((s) => s !== o.shape));
-    return [{ ...scene, objects: [{ ...o, color }] }, { ...scene, objects: [{ ...o, shape }] }];
+    return [
+      { ...scene, objects: [{ ...o, color }] },
+      { ...scene, objects: [{ ...o, shape }] },
+    ];
   }
   const [i, j] = rng.shuffle([...objects.keys()]).slice(0, 2) as [number, number];
   const [a, b] = [objects[i]!, objects[j]!];
@@ -71,13 +74,24 @@ export function buildExamples(scene: Scene, image: ImageRef, idPrefix: string, o
         for (const [q, spec] of sampleQuestions(scene, rng, options.questionsPerImage).entries()) {
           const worded = language.question(spec);
           // Synthetic ground truth has one answer: the 10 "human" answers are 10 copies, so VQA accuracy is exact match.
-          out.push({ ...base, id: `${idPrefix}-${lang}-q${q}`, task: 'vqa', question: worded.question, answer: worded.answer, answers: Array(10).fill(worded.answer), questionType: spec.type, answerType: spec.type === 'exists' ? 'yes/no' : spec.type === 'count' ? 'number' : 'other' });
+          out.push({
+            ...base,
+            id: `${idPrefix}-${lang}-q${q}`,
+            task: 'vqa',
+            question: worded.question,
+            answer: worded.answer,
+            answers: Array(10).fill(worded.answer),
+            questionType: spec.type,
+            answerType: spec.type === 'exists' ? 'yes/no' : spec.type === 'count' ? 'number' : 'other',
+          });
         }
         break;
       case 'retrieval': {
         const texts = language.captions(scene, rng);
         // two swaps can word the same (two same-shaped objects): keep each negative once
-        const negatives = [...new Set(hardNegativeScenes(scene, rng).map((s) => language.orderCaption(s)))].filter((t) => !texts.includes(t));
+        const negatives = [...new Set(hardNegativeScenes(scene, rng).map((s) => language.orderCaption(s)))].filter(
+          (t) => !texts.includes(t),
+        );
         out.push({ ...base, id: `${idPrefix}-${lang}`, task: 'retrieval', texts, negativeTexts: negatives });
         break;
       }

@@ -23,7 +23,9 @@ export function questionOf(type: QuestionType, scene: Scene, rng: SeededRng): Qu
     case 'color': {
       const unique = objects.filter((o) => countOf(scene, o.shape) === 1);
       // an object is named by its shape only when that shape is unique in the scene
-      return unique.length > 0 ? { type, target: rng.pick(unique), by: 'shape' } : { type, target: leftToRight(scene)[0] as SceneObject, by: 'leftmost' };
+      return unique.length > 0
+        ? { type, target: rng.pick(unique), by: 'shape' }
+        : { type, target: leftToRight(scene)[0] as SceneObject, by: 'leftmost' };
     }
     case 'shape':
       return { type, target: rng.pick(objects) };

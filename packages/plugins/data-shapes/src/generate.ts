@@ -25,7 +25,12 @@ export async function renderSample(config: ShapesConfig, index: number): Promise
 
 /** The examples of one rendered sample for `task`. */
 export function examplesOf(config: ShapesConfig, sample: ShapesSample, task: TaskKind): Example[] {
-  const image: ImageRef = { kind: 'bytes', bytes: sample.png, format: 'png', key: `shapes-${config.domain}-s${config.seed}/${sample.imagePath}` };
+  const image: ImageRef = {
+    kind: 'bytes',
+    bytes: sample.png,
+    format: 'png',
+    key: `shapes-${config.domain}-s${config.seed}/${sample.imagePath}`,
+  };
   return buildExamples(sample.scene, image, `shapes-${config.domain}-${String(sample.index).padStart(6, '0')}`, {
     task,
     langs: languagesOf(config.lang),

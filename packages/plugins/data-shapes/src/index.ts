@@ -13,6 +13,11 @@ export { shapesDataset };
 
 const pkg = require('../package.json') as { name: string; version: string };
 
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks, English and Chinese', provides: [shapesDataset] });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks, English and Chinese',
+  provides: [shapesDataset],
+});
 
 export default plugin;

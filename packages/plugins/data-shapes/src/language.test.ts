@@ -23,9 +23,17 @@ describe('wording', () => {
     const captions = english.captions(scene, new SeededRng(0));
     expect(captions[0]).toBe('A large blue square, a small red circle and a small green circle.');
     expect(captions[3]).toBe('There are three shapes: two circles and a square.');
-    expect(english.question({ type: 'count', shape: 'circle', count: 2 })).toEqual({ question: 'How many circles are there?', answer: '2', sentence: 'There are two circles.' });
-    expect(english.question({ type: 'position', a: scene.objects[1]!, b: scene.objects[0]!, side: 'left' }).sentence).toBe('The red circle is to the left of the blue square.');
-    expect(english.question({ type: 'exists', shape: 'hexagon', color: 'orange', answer: false }).question).toBe('Is there an orange hexagon?');
+    expect(english.question({ type: 'count', shape: 'circle', count: 2 })).toEqual({
+      question: 'How many circles are there?',
+      answer: '2',
+      sentence: 'There are two circles.',
+    });
+    expect(english.question({ type: 'position', a: scene.objects[1]!, b: scene.objects[0]!, side: 'left' }).sentence).toBe(
+      'The red circle is to the left of the blue square.',
+    );
+    expect(english.question({ type: 'exists', shape: 'hexagon', color: 'orange', answer: false }).question).toBe(
+      'Is there an orange hexagon?',
+    );
   });
 
   test('Chinese uses 的, 个 with 两, and 在…左边', () => {
@@ -38,7 +46,11 @@ describe('wording', () => {
       answer: '左边',
       sentence: '红色的圆形在蓝色的正方形左边。',
     });
-    expect(chinese.question({ type: 'color', target: scene.objects[0]!, by: 'shape' })).toEqual({ question: '正方形是什么颜色的？', answer: '蓝色', sentence: '正方形是蓝色的。' });
+    expect(chinese.question({ type: 'color', target: scene.objects[0]!, by: 'shape' })).toEqual({
+      question: '正方形是什么颜色的？',
+      answer: '蓝色',
+      sentence: '正方形是蓝色的。',
+    });
     expect(chinese.question({ type: 'exists', shape: 'star', color: 'red', answer: false }).answer).toBe('没有');
   });
 

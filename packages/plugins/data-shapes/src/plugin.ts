@@ -10,7 +10,8 @@ import { ShapesDataset } from './dataset';
 export const shapesDataset: DatasetProvider<ShapesConfig> = {
   kind: 'dataset',
   id: 'shapes',
-  description: 'Procedural shapes scenes (1–4 objects, two visual domains) with captions, VQA, retrieval hard negatives and dialogues in English and Chinese; generated in memory, deterministic by seed',
+  description:
+    'Procedural shapes scenes (1–4 objects, two visual domains) with captions, VQA, retrieval hard negatives and dialogues in English and Chinese; generated in memory, deterministic by seed',
   configSchema: shapesConfigSchema,
   tasks: SHAPES_TASKS,
   async open(config) {

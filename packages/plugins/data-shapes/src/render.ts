@@ -78,7 +78,9 @@ export function sceneToSvg(scene: Scene, size: number): string {
 
 /** Rasterise the scene to PNG bytes; the same scene and size always give the same bytes. */
 export async function renderScenePng(scene: Scene, size: number): Promise<Uint8Array> {
-  const png = await sharp(Buffer.from(sceneToSvg(scene, size))).png().toBuffer();
+  const png = await sharp(Buffer.from(sceneToSvg(scene, size)))
+    .png()
+    .toBuffer();
   // a plain Uint8Array view: what ImageRef holds, and @types/node 20's Buffer does not fit TS 5.9's Uint8Array type
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

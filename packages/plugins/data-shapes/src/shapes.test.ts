@@ -14,7 +14,10 @@ function hashTree(dir: string): Record<string, string> {
     for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
-      else out[path.relative(dir, full)] = createHash('sha256').update(new Uint8Array(fs.readFileSync(full))).digest('hex');
+      else
+        out[path.relative(dir, full)] = createHash('sha256')
+          .update(new Uint8Array(fs.readFileSync(full)))
+          .digest('hex');
     }
   };
   walk(dir);
@@ -35,7 +38,15 @@ describe('writeShapesDataset', () => {
     await writeShapesDataset(b, options);
     await writeShapesDataset(c, { ...options, seed: 8 });
     const ha = hashTree(a);
-    expect(Object.keys(ha).sort()).toEqual(['captions.jsonl', 'instruction.jsonl', 'retrieval.jsonl', 'vqa.jsonl', ...Array.from({ length: 12 }, (_, i) => `images/${String(i).padStart(6, '0')}.png`)].sort());
+    expect(Object.keys(ha).sort()).toEqual(
+      [
+        'captions.jsonl',
+        'instruction.jsonl',
+        'retrieval.jsonl',
+        'vqa.jsonl',
+        ...Array.from({ length: 12 }, (_, i) => `images/${String(i).padStart(6, '0')}.png`),
+      ].sort(),
+    );
     expect(hashTree(b)).toEqual(ha);
     expect(hashTree(c)['captions.jsonl']).not.toBe(ha['captions.jsonl']);
   });
@@ -43,11 +54,21 @@ describe('writeShapesDataset', () => {
   test('records follow the data-jsonl formats and point at written images', async () => {
     const dir = tmp();
     const seen: number[] = [];
-    const result = await writeShapesDataset(dir, { n: 5, lang: 'zh', tasks: ['vqa', 'instruction', 'retrieval'], onProgress: (done) => seen.push(done) });
+    const result = await writeShapesDataset(dir, {
+      n: 5,
+      lang: 'zh',
+      tasks: ['vqa', 'instruction', 'retrieval'],
+      onProgress: (done) => seen.push(done),
+    });
     expect(seen).toEqual([1, 2, 3, 4, 5]);
     expect(result.records).toEqual({ 'vqa.jsonl': 15, 'instruction.jsonl': 5, 'retrieval.jsonl': 5 });
     expect(fs.existsSync(path.join(dir, 'captions.jsonl'))).toBe(false);
-    const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const read = (file: string) =>
+      fs
+        .readFileSync(path.join(dir, file), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const r of read('vqa.jsonl')) {
       expect(fs.existsSync(path.join(dir, r.image as string))).toBe(true);
       expect(r.answers).toEqual(Array(10).fill(r.answer));
@@ -86,7 +107,9 @@ describe('ShapesDataset', () => {
   test('shards partition the stream; startAt resumes it; shuffle is seeded', async () => {
     const ds = new ShapesDataset(config);
     const all = (await collect(ds, { shuffle: true, seed: 5 })).map((e) => e.id);
-    const shards = await Promise.all([0, 1, 2].map(async (index) => (await collect(ds, { shuffle: true, seed: 5, shard: { index, count: 3 } })).map((e) => e.id)));
+    const shards = await Promise.all(
+      [0, 1, 2].map(async (index) => (await collect(ds, { shuffle: true, seed: 5, shard: { index, count: 3 } })).map((e) => e.id)),
+    );
     expect(shards.flat().sort()).toEqual([...all].sort());
     expect(shards[1]).toEqual(all.filter((_, i) => i % 3 === 1));
     expect((await collect(ds, { shuffle: true, seed: 5, startAt: 13 })).map((e) => e.id)).toEqual(all.slice(13));

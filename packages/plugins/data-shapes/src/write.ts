@@ -8,7 +8,12 @@ import { MmftError } from '@mmft/core';
 import { shapesConfigSchema, SHAPES_TASKS, type ShapesConfigInput } from './config';
 import { examplesOf, renderSamples } from './generate';
 
-export const TASK_FILES: Readonly<Record<TaskKind, string>> = { caption: 'captions.jsonl', vqa: 'vqa.jsonl', retrieval: 'retrieval.jsonl', instruction: 'instruction.jsonl' };
+export const TASK_FILES: Readonly<Record<TaskKind, string>> = {
+  caption: 'captions.jsonl',
+  vqa: 'vqa.jsonl',
+  retrieval: 'retrieval.jsonl',
+  instruction: 'instruction.jsonl',
+};
 
 /** One JSONL record of an example, `image` relative to the output folder. */
 export function toRecord(example: Example, image: string): Record<string, unknown> {
@@ -17,7 +22,14 @@ export function toRecord(example: Example, image: string): Record<string, unknow
     case 'caption':
       return { ...base, caption: example.captions };
     case 'vqa':
-      return { ...base, question: example.question, answer: example.answer, answers: example.answers, question_type: example.questionType, answer_type: example.answerType };
+      return {
+        ...base,
+        question: example.question,
+        answer: example.answer,
+        answers: example.answers,
+        question_type: example.questionType,
+        answer_type: example.answerType,
+      };
     case 'retrieval':
       return { ...base, captions: example.texts, neg_text: example.negativeTexts };
     case 'instruction':
@@ -66,7 +78,11 @@ export async function writeShapesDataset(outDir: string, options: WriteShapesOpt
       onProgress?.(++done, config.n);
     }
   } finally {
-    await Promise.all([...streams.values()].map((s) => new Promise<void>((resolve, reject) => s.end((error?: Error | null) => (error ? reject(error) : resolve())))));
+    await Promise.all(
+      [...streams.values()].map(
+        (s) => new Promise<void>((resolve, reject) => s.end((error?: Error | null) => (error ? reject(error) : resolve()))),
+      ),
+    );
   }
   return { images: config.n, records };
 }

@@ -17,10 +17,7 @@ const shared = {
     .positive()
     .default(MAX_LOGIT_SCALE)
     .describe('upper clamp of the log-space logit scale, applied in the forward pass (default ln(100) as CLIP/open_clip)'),
-  learn_logit_scale: z
-    .boolean()
-    .default(true)
-    .describe('train the loss-owned logit scale; only used when the model outputs no logitScale'),
+  learn_logit_scale: z.boolean().default(true).describe('train the loss-owned logit scale; only used when the model outputs no logitScale'),
 };
 
 export const clipLossConfigSchema = z
@@ -36,10 +33,7 @@ export const clipLossConfigSchema = z
 export const siglipLossConfigSchema = z
   .strictObject({
     ...shared,
-    init_logit_scale: z
-      .number()
-      .default(Math.log(10))
-      .describe("initial log-space logit scale t' when the loss owns it (SigLIP: ln 10)"),
+    init_logit_scale: z.number().default(Math.log(10)).describe("initial log-space logit scale t' when the loss owns it (SigLIP: ln 10)"),
     init_logit_bias: z.number().default(-10).describe('initial logit bias b when the loss owns it (SigLIP: -10)'),
     learn_logit_bias: z.boolean().default(true).describe('train the loss-owned logit bias; only used when the model outputs no logitBias'),
   })

@@ -8,7 +8,11 @@ import plugin, { clipLossConfigSchema, createClipLoss, createSiglipLoss, siglipL
 registerGradients();
 
 const batch: Batch = { inputs: {}, examples: [] };
-const eye2 = () => tf.tensor2d([[1, 0], [0, 1]]);
+const eye2 = () =>
+  tf.tensor2d([
+    [1, 0],
+    [0, 1],
+  ]);
 const value = (s: tf.Scalar): number => s.dataSync()[0]!;
 const softplus = (x: number) => Math.log1p(Math.exp(x)); // −log σ(−x)
 
@@ -21,7 +25,16 @@ describe('clip loss', () => {
 
   test('embeddings are L2-normalised first; the loss owns ln(1/0.07) when the model has no scale', () => {
     const loss = createClipLoss(clipLossConfigSchema.parse({}));
-    const out = { imageEmbeds: tf.tensor2d([[3, 0], [0, 0.5]]), textEmbeds: tf.tensor2d([[2, 0], [0, 7]]) };
+    const out = {
+      imageEmbeds: tf.tensor2d([
+        [3, 0],
+        [0, 0.5],
+      ]),
+      textEmbeds: tf.tensor2d([
+        [2, 0],
+        [0, 7],
+      ]),
+    };
     const t = 1 / 0.07;
     expect(value(loss.compute(out, batch))).toBeCloseTo(Math.log1p(Math.exp(-t)), 6);
     expect(loss.parameters?.map(([n]) => n)).toEqual(['logit_scale']);
@@ -29,7 +42,11 @@ describe('clip loss', () => {
 
   test('hard-negative columns enter image→text only', () => {
     const loss = createClipLoss(clipLossConfigSchema.parse({}));
-    const texts = tf.tensor2d([[1, 0], [0, 1], [1, 0]]); // third text: a negative identical to image 0's caption
+    const texts = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 0],
+    ]); // third text: a negative identical to image 0's caption
     const out = { imageEmbeds: eye2(), textEmbeds: texts, logitScale: tf.scalar(Math.log(2)) };
     const e2 = Math.exp(2);
     const i2t = (Math.log((2 * e2 + 1) / e2) + Math.log((e2 + 2) / e2)) / 2;
@@ -39,8 +56,14 @@ describe('clip loss', () => {
 
   test('the scale is clamped at ln(100) in the forward pass and gets no gradient beyond it', () => {
     const loss = createClipLoss(clipLossConfigSchema.parse({}));
-    const image = tf.tensor2d([[1, 0], [0.6, 0.8]]);
-    const text = tf.tensor2d([[0.8, 0.6], [0, 1]]);
+    const image = tf.tensor2d([
+      [1, 0],
+      [0.6, 0.8],
+    ]);
+    const text = tf.tensor2d([
+      [0.8, 0.6],
+      [0, 1],
+    ]);
     const at = (s: number) => value(loss.compute({ imageEmbeds: image, textEmbeds: text, logitScale: tf.scalar(s) }, batch));
     expect(at(10)).toBeCloseTo(at(Math.log(100)), 6);
     expect(at(Math.log(50))).not.toBeCloseTo(at(Math.log(100)), 3);
@@ -51,7 +74,10 @@ describe('clip loss', () => {
 
   test('precomputed logitsPerImage are used as given', () => {
     const loss = createClipLoss(clipLossConfigSchema.parse({}));
-    const logits = tf.tensor2d([[1, 0, 3], [2, 1, 0]]);
+    const logits = tf.tensor2d([
+      [1, 0, 3],
+      [2, 1, 0],
+    ]);
     const ce = (row: number[], k: number) => Math.log(row.reduce((s, x) => s + Math.exp(x), 0)) - row[k]!;
     const expected = ((ce([1, 0, 3], 0) + ce([2, 1, 0], 1)) / 2 + (ce([1, 2], 0) + ce([0, 1], 1)) / 2) / 2;
     expect(value(loss.compute({ logitsPerImage: logits }, batch))).toBeCloseTo(expected, 6);
@@ -77,7 +103,14 @@ describe('siglip loss', () => {
 
   test('hard negatives are −1 columns and the bias gets a gradient', () => {
     const loss = createSiglipLoss(siglipLossConfigSchema.parse({}));
-    const out = { imageEmbeds: eye2(), textEmbeds: tf.tensor2d([[1, 0], [0, 1], [1, 0]]) };
+    const out = {
+      imageEmbeds: eye2(),
+      textEmbeds: tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [1, 0],
+      ]),
+    };
     // logits [[0, −10, 0], [−10, 0, −10]]; the negative in row 0 costs ln 2, in row 1 softplus(−10).
     expect(value(loss.compute(out, batch))).toBeCloseTo((3 * Math.log(2) + 3 * softplus(-10)) / 2, 6);
     const bias = loss.parameters!.find(([n]) => n === 'logit_bias')![1];
@@ -112,10 +145,18 @@ test('the plugin registers both losses and leaks no tensors per compute', () => 
 test('clip and siglip gradients match central finite differences', () => {
   for (const loss of [createClipLoss(clipLossConfigSchema.parse({})), createSiglipLoss(siglipLossConfigSchema.parse({}))]) {
     const base = [0.3, -0.2, 0.5, 0.1, -0.4, 0.6];
-    const text = tf.tensor2d([[0.2, 0.1, -0.3], [0.5, -0.1, 0.2], [-0.3, 0.4, 0.1]]);
-    const f = (values: number[]) => loss.compute({ imageEmbeds: tf.tensor2d(values, [2, 3]), textEmbeds: text, logitScale: tf.scalar(1.2) }, batch);
+    const text = tf.tensor2d([
+      [0.2, 0.1, -0.3],
+      [0.5, -0.1, 0.2],
+      [-0.3, 0.4, 0.1],
+    ]);
+    const f = (values: number[]) =>
+      loss.compute({ imageEmbeds: tf.tensor2d(values, [2, 3]), textEmbeds: text, logitScale: tf.scalar(1.2) }, batch);
     const image = tf.variable(tf.tensor2d(base, [2, 3]));
-    const { grads } = tf.variableGrads(() => loss.compute({ imageEmbeds: image, textEmbeds: text, logitScale: tf.scalar(1.2) }, batch), [image]);
+    const { grads } = tf.variableGrads(
+      () => loss.compute({ imageEmbeds: image, textEmbeds: text, logitScale: tf.scalar(1.2) }, batch),
+      [image],
+    );
     const analytic = grads[image.name]!.dataSync();
     const h = 1e-2;
     base.forEach((_, i) => {

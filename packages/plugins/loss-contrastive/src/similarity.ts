@@ -35,11 +35,17 @@ export function pairLogits(
   const text = outputs.textEmbeds;
   if (image && text) {
     if (image.rank !== 2 || text.rank !== 2 || image.shape[1] !== text.shape[1]) {
-      throw new MmftError('E_SHAPE', `loss "${lossId}": imageEmbeds ${shape(image)} and textEmbeds ${shape(text)} must be [B, D] and [C, D] with one D`);
+      throw new MmftError(
+        'E_SHAPE',
+        `loss "${lossId}": imageEmbeds ${shape(image)} and textEmbeds ${shape(text)} must be [B, D] and [C, D] with one D`,
+      );
     }
     const [b, c] = [image.shape[0]!, text.shape[0]!];
     if (c < b) {
-      throw new MmftError('E_SHAPE', `loss "${lossId}": ${c} texts for ${b} images; each image needs its positive text in the first B rows (extra rows are hard negatives)`);
+      throw new MmftError(
+        'E_SHAPE',
+        `loss "${lossId}": ${c} texts for ${b} images; each image needs its positive text in the first B rows (extra rows are hard negatives)`,
+      );
     }
     const img = options.normalize ? l2normalize(image as tf.Tensor2D) : (image as tf.Tensor2D);
     const txt = options.normalize ? l2normalize(text as tf.Tensor2D) : (text as tf.Tensor2D);
@@ -57,7 +63,11 @@ export function pairLogits(
   throw new MmftError(
     'E_SHAPE',
     `loss "${lossId}" needs outputs.imageEmbeds + outputs.textEmbeds ([B, D], [C, D]) or outputs.logitsPerImage [B, C ≥ B]; ` +
-      `got ${Object.keys(outputs).map((k) => `${k} ${shape(outputs[k])}`).join(', ') || 'no outputs'}`,
+      `got ${
+        Object.keys(outputs)
+          .map((k) => `${k} ${shape(outputs[k])}`)
+          .join(', ') || 'no outputs'
+      }`,
     { hint: 'use a dual-encoder architecture (family "dual-encoder"), e.g. model.type: clip' },
   );
 }

@@ -34,9 +34,7 @@ rumoured:rumored rumouring:rumoring savour:savor savours:savors savoured:savored
 splendour:splendor splendours:splendors theatre:theater theatres:theaters titre:titer titres:titers
 travelled:traveled travelling:traveling`;
 
-const MAPPING: ReadonlyMap<string, string> = new Map(
-  TABLE.split(/\s+/).map((pair) => pair.split(':') as [string, string]),
-);
+const MAPPING: ReadonlyMap<string, string> = new Map(TABLE.split(/\s+/).map((pair) => pair.split(':') as [string, string]));
 
 // Month and day names are capitalised by CoreNLP; pycocoevalcap lower-cases them again, so the
 // timex table has no effect on its output and is left out on purpose.

@@ -14,7 +14,7 @@ function pairwise(values: ArrayLike<number>, start: number, n: number): number {
     const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => values[start + j]!);
     let i = 8;
     for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j]! += values[start + i + j]!;
-    let res = (r[0]! + r[1]! + (r[2]! + r[3]!)) + (r[4]! + r[5]! + (r[6]! + r[7]!));
+    let res = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
     for (; i < n; i++) res += values[start + i]!;
     return res;
   }

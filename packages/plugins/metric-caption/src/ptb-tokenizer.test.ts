@@ -6,9 +6,16 @@ import { chineseCharTokenize } from './tokenizers';
 
 describe('ptb tokenizer', () => {
   test('lower-cases and removes the PUNCTUATIONS tokens', () => {
-    expect(ptbTokenize('A Dog, running; fast: now! Really? Yes... -- ok.')).toEqual(
-      ['a', 'dog', 'running', 'fast', 'now', 'really', 'yes', 'ok'],
-    );
+    expect(ptbTokenize('A Dog, running; fast: now! Really? Yes... -- ok.')).toEqual([
+      'a',
+      'dog',
+      'running',
+      'fast',
+      'now',
+      'really',
+      'yes',
+      'ok',
+    ]);
   });
 
   test('quotes are removed, clitics split as PTB does', () => {
@@ -17,7 +24,16 @@ describe('ptb tokenizer', () => {
   });
 
   test('numbers, hyphenated words and acronyms stay whole', () => {
-    expect(ptbTokenize('1,000 x-ray images at 10:30 in the U.S.')).toEqual(['1,000', 'x-ray', 'images', 'at', '10:30', 'in', 'the', 'u.s.']);
+    expect(ptbTokenize('1,000 x-ray images at 10:30 in the U.S.')).toEqual([
+      '1,000',
+      'x-ray',
+      'images',
+      'at',
+      '10:30',
+      'in',
+      'the',
+      'u.s.',
+    ]);
     expect(ptbTokenize('It costs 3.5 dollars.')).toEqual(['it', 'costs', '3.5', 'dollars']);
   });
 

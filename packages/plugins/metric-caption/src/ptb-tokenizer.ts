@@ -5,22 +5,47 @@ import { americanize } from './americanize';
 
 /** Tokens ptbtokenizer.py removes after the Java tokenizer ran (its PUNCTUATIONS list). */
 export const PTB_PUNCTUATIONS: ReadonlySet<string> = new Set([
-  "''", "'", '``', '`', '-LRB-', '-RRB-', '-LCB-', '-RCB-', '.', '?', '!', ',', ':', '-', '--', '...', ';',
+  "''",
+  "'",
+  '``',
+  '`',
+  '-LRB-',
+  '-RRB-',
+  '-LCB-',
+  '-RCB-',
+  '.',
+  '?',
+  '!',
+  ',',
+  ':',
+  '-',
+  '--',
+  '...',
+  ';',
 ]);
 
 // Clitics PTB splits off a word ("dog's" → "dog 's", "don't" → "do n't").
 const CLITIC = /^(.+?)(n't|'s|'m|'d|'ll|'re|'ve)$/i;
 // Words PTB splits although they have no apostrophe (the Treebank's assimilations).
 const ASSIMILATIONS: ReadonlyMap<string, readonly [string, string]> = new Map([
-  ['cannot', ['can', 'not']], ['gonna', ['gon', 'na']], ['gotta', ['got', 'ta']],
-  ['wanna', ['wan', 'na']], ['lemme', ['lem', 'me']], ['gimme', ['gim', 'me']],
+  ['cannot', ['can', 'not']],
+  ['gonna', ['gon', 'na']],
+  ['gotta', ['got', 'ta']],
+  ['wanna', ['wan', 'na']],
+  ['lemme', ['lem', 'me']],
+  ['gimme', ['gim', 'me']],
 ]);
 // Abbreviations whose final period PTB keeps on the word.
 const ABBREVIATION = /^(?:[a-z](?:\.[a-z])+\.?|mr|mrs|ms|dr|st|jr|sr|vs|etc|inc|ltd|co|corp|mt|ft)\.$/i;
 // PTB3 escaping of brackets: pycocoevalcap's -lowerCase turns "-LRB-" into "-lrb-", which is NOT
 // in PUNCTUATIONS (upper case there), so bracket tokens survive as "-lrb-" etc.
 const BRACKETS: Readonly<Record<string, string>> = {
-  '(': '-LRB-', ')': '-RRB-', '{': '-LCB-', '}': '-RCB-', '[': '-LSB-', ']': '-RSB-',
+  '(': '-LRB-',
+  ')': '-RRB-',
+  '{': '-LCB-',
+  '}': '-RCB-',
+  '[': '-LSB-',
+  ']': '-RSB-',
 };
 
 /** Split one whitespace-free chunk into PTB tokens (original case). */

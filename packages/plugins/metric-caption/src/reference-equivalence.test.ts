@@ -97,7 +97,7 @@ function referenceCider(tests: string[][], refs: string[][][], sigma = 6): numbe
         score[n]! += val * Math.pow(Math.E, -(delta ** 2) / (2 * sigma ** 2));
       }
     }
-    return (((score[0]! + score[1]! + score[2]! + score[3]!) / 4) / crefs[t]!.length) * 10;
+    return ((score[0]! + score[1]! + score[2]! + score[3]!) / 4 / crefs[t]!.length) * 10;
   });
 }
 
@@ -142,7 +142,10 @@ function randomUpdates(seed: number, images: number, maxLength: number): Caption
   const rand = prng(seed);
   const vocab = Array.from({ length: 25 }, (_, i) => `w${i}`);
   const caption = (): string =>
-    Array.from({ length: rand() < 0.05 ? 0 : 1 + Math.floor(rand() * maxLength) }, () => vocab[Math.floor(rand() ** 2 * vocab.length)]!).join(' ');
+    Array.from(
+      { length: rand() < 0.05 ? 0 : 1 + Math.floor(rand() * maxLength) },
+      () => vocab[Math.floor(rand() ** 2 * vocab.length)]!,
+    ).join(' ');
   return Array.from({ length: images }, (_, i) => ({
     id: `img${i}`,
     prediction: caption(),
@@ -152,7 +155,12 @@ function randomUpdates(seed: number, images: number, maxLength: number): Caption
 
 describe('optimised scorers vs a plain transcription of pycocoevalcap', () => {
   // Long captions (up to 150 tokens) take the cooking path for long sentences.
-  for (const [seed, images, maxLength] of [[1, 300, 16], [2, 500, 16], [3, 2, 16], [4, 80, 150]] as const) {
+  for (const [seed, images, maxLength] of [
+    [1, 300, 16],
+    [2, 500, 16],
+    [3, 2, 16],
+    [4, 80, 150],
+  ] as const) {
     test(`seed ${seed}: ${images} random images of ≤ ${maxLength} tokens, bit-identical scores`, () => {
       const updates = randomUpdates(seed, images, maxLength);
       const tests = updates.map((u) => whitespaceTokenize(u.prediction));

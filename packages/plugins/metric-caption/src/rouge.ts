@@ -60,5 +60,5 @@ export function rougeLOf<T>(candidate: ArrayLike<T>, references: readonly ArrayL
     recMax = Math.max(recMax, lcs / ref.length);
   }
   if (precMax === 0 || recMax === 0) return 0;
-  return ((1 + (BETA * BETA)) * precMax * recMax) / (recMax + (BETA * BETA) * precMax);
+  return ((1 + BETA * BETA) * precMax * recMax) / (recMax + BETA * BETA * precMax);
 }

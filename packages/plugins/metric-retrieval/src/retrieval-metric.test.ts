@@ -26,9 +26,35 @@ describe('ranks', () => {
 
   test('ties: equal scores rank by ascending index, so a tied lower index comes first', () => {
     // one text, tie between images 0 and 1; the ground truth is image 1 → rank 2
-    expect(Array.from(computeRanks(2, 2, (i) => [[0.5, 0.1], [0.5, 0.9]][i]!, [1, 0]).t2i)).toEqual([2, 2]);
+    expect(
+      Array.from(
+        computeRanks(
+          2,
+          2,
+          (i) =>
+            [
+              [0.5, 0.1],
+              [0.5, 0.9],
+            ][i]!,
+          [1, 0],
+        ).t2i,
+      ),
+    ).toEqual([2, 2]);
     // image 0's caption is text 1, tied with text 0 → rank 2; image 1's caption text 0 → rank 1
-    expect(Array.from(computeRanks(2, 2, (i) => [[0.7, 0.7], [0.9, 0.1]][i]!, [1, 0]).i2t)).toEqual([2, 1]);
+    expect(
+      Array.from(
+        computeRanks(
+          2,
+          2,
+          (i) =>
+            [
+              [0.7, 0.7],
+              [0.9, 0.1],
+            ][i]!,
+          [1, 0],
+        ).i2t,
+      ),
+    ).toEqual([2, 1]);
   });
 });
 
@@ -49,8 +75,18 @@ describe('retrieval metric', () => {
 
   test('embeddings are compared by cosine (scale does not matter)', () => {
     const m = new RetrievalMetric({ ks: [1] });
-    m.update({ images: [{ id: 'a', embedding: [10, 0] }, { id: 'b', embedding: [0, 0.1] }] });
-    m.update({ texts: [{ imageId: 'a', embedding: [3, 1] }, { imageId: 'b', embedding: [1, 5] }] });
+    m.update({
+      images: [
+        { id: 'a', embedding: [10, 0] },
+        { id: 'b', embedding: [0, 0.1] },
+      ],
+    });
+    m.update({
+      texts: [
+        { imageId: 'a', embedding: [3, 1] },
+        { imageId: 'b', embedding: [1, 5] },
+      ],
+    });
     expect(m.compute().scores).toMatchObject({ 'i2t_R@1': 100, 't2i_R@1': 100 });
   });
 
@@ -72,7 +108,20 @@ describe('retrieval metric', () => {
 });
 
 const updates: RetrievalInput[] = [
-  { kind: 'retrieval', images: [{ id: 'a', embedding: [1, 0, 0] }, { id: 'b', embedding: [0, 1, 0] }] },
-  { kind: 'retrieval', texts: [{ imageId: 'a', embedding: [1, 0.2, 0] }, { imageId: 'b', embedding: [0.3, 1, 0] }, { imageId: 'b', embedding: [1, 0, 0.1] }] },
+  {
+    kind: 'retrieval',
+    images: [
+      { id: 'a', embedding: [1, 0, 0] },
+      { id: 'b', embedding: [0, 1, 0] },
+    ],
+  },
+  {
+    kind: 'retrieval',
+    texts: [
+      { imageId: 'a', embedding: [1, 0.2, 0] },
+      { imageId: 'b', embedding: [0.3, 1, 0] },
+      { imageId: 'b', embedding: [1, 0, 0.1] },
+    ],
+  },
 ];
 describeMetric(retrievalMetric, { config: {}, updates });

@@ -49,7 +49,8 @@ export class RetrievalMetric implements Metric<RetrievalInput> {
         this.matrix = item.similarity;
       }
       for (const image of item.images ?? []) this.images.push({ id: image.id, v: normalized(image.embedding, `image "${image.id}"`) });
-      for (const text of item.texts ?? []) this.texts.push({ imageId: text.imageId, v: normalized(text.embedding, `a caption of "${text.imageId}"`) });
+      for (const text of item.texts ?? [])
+        this.texts.push({ imageId: text.imageId, v: normalized(text.embedding, `a caption of "${text.imageId}"`) });
       if (this.matrix && this.images.length + this.texts.length > 0) {
         throw new MmftError('E_INPUT', 'retrieval metric: give either embeddings or one similarity matrix, not both');
       }
@@ -63,15 +64,23 @@ export class RetrievalMetric implements Metric<RetrievalInput> {
     for (let t = 0; t < nTexts; t++) {
       const i = textToImage[t]!;
       if (!Number.isInteger(i) || i < 0 || i >= nImages) {
-        throw new MmftError('E_DATA', `retrieval metric: text ${t} points to image ${i}, but there are ${nImages} images (0..${nImages - 1})`);
+        throw new MmftError(
+          'E_DATA',
+          `retrieval metric: text ${t} points to image ${i}, but there are ${nImages} images (0..${nImages - 1})`,
+        );
       }
       hasCaption[i] = 1;
     }
     const orphan = hasCaption.indexOf(0);
-    if (orphan >= 0) throw new MmftError('E_DATA', `retrieval metric: image ${orphan} has no caption, so image→text recall is undefined for it`);
+    if (orphan >= 0)
+      throw new MmftError('E_DATA', `retrieval metric: image ${orphan} has no caption, so image→text recall is undefined for it`);
     const ranks = computeRanks(nImages, nTexts, rowAt, textToImage);
     const i2t = summarize(ranks.i2t, ranks.i2tAll, this.config.ks);
-    const t2i = summarize(ranks.t2i, Array.from(ranks.t2i, (r) => [r]), this.config.ks);
+    const t2i = summarize(
+      ranks.t2i,
+      Array.from(ranks.t2i, (r) => [r]),
+      this.config.ks,
+    );
     const scores: Record<string, number> = {};
     for (const [k, v] of Object.entries(i2t)) scores[`i2t_${k}`] = v;
     for (const [k, v] of Object.entries(t2i)) scores[`t2i_${k}`] = v;
@@ -83,7 +92,10 @@ export class RetrievalMetric implements Metric<RetrievalInput> {
     const nTexts = textToImage.length;
     matrix.forEach((row, i) => {
       if (row.length !== nTexts) {
-        throw new MmftError('E_SHAPE', `retrieval metric: similarity row ${i} has ${row.length} columns, text_to_image has ${nTexts} texts`);
+        throw new MmftError(
+          'E_SHAPE',
+          `retrieval metric: similarity row ${i} has ${row.length} columns, text_to_image has ${nTexts} texts`,
+        );
       }
     });
     return { nImages: matrix.length, nTexts, rowAt: (i: number) => matrix[i]!, textToImage };
@@ -102,12 +114,14 @@ export class RetrievalMetric implements Metric<RetrievalInput> {
     });
     const dim = this.images[0]?.v.length ?? 0;
     for (const { v, imageId } of this.texts) {
-      if (v.length !== dim) throw new MmftError('E_SHAPE', `retrieval metric: caption of "${imageId}" has dimension ${v.length}, images have ${dim}`);
+      if (v.length !== dim)
+        throw new MmftError('E_SHAPE', `retrieval metric: caption of "${imageId}" has dimension ${v.length}, images have ${dim}`);
     }
     const row = new Float64Array(this.texts.length);
     const rowAt = (i: number): Float64Array => {
       const a = this.images[i]!.v;
-      if (a.length !== dim) throw new MmftError('E_SHAPE', `retrieval metric: image "${this.images[i]!.id}" has dimension ${a.length}, expected ${dim}`);
+      if (a.length !== dim)
+        throw new MmftError('E_SHAPE', `retrieval metric: image "${this.images[i]!.id}" has dimension ${a.length}, expected ${dim}`);
       this.texts.forEach(({ v }, t) => {
         let dot = 0;
         for (let d = 0; d < dim; d++) dot += a[d]! * v[d]!;

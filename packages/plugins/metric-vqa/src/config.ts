@@ -27,7 +27,9 @@ export const vqaConfigSchema = z
       .max(15)
       .nullable()
       .default(2)
-      .describe("Round reported percentages like vqaEval.py (round(x, n), n = 2, with the variant's Python's ties); null keeps full precision."),
+      .describe(
+        "Round reported percentages like vqaEval.py (round(x, n), n = 2, with the variant's Python's ties); null keeps full precision.",
+      ),
   })
   .strict()
   .describe("VQA accuracy: GT-Vision-Lab/VQA vqaEval.py by default, LAVIS's copy with variant: lavis.");

@@ -20,5 +20,10 @@ const provides = [vqaMetric];
  * @example
  * registry.use(plugin, '@mmft/metric-vqa'); registry.resolve('metric', 'vqa');
  */
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: "VQA accuracy (official vqaEval.py, or LAVIS's copy)", provides });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: "VQA accuracy (official vqaEval.py, or LAVIS's copy)",
+  provides,
+});
 export default plugin;

@@ -31,16 +31,28 @@ yall'd've=y'all'd've y'alld've=y'all'd've y'all'dve=y'all'd've youd=you'd youd'v
 you'dve=you'd've youll=you'll youre=you're youve=you've
 `;
 const CONTRACTIONS: ReadonlyMap<string, string> = new Map(
-  CONTRACTIONS_TABLE.trim().split(/\s+/).map((pair) => {
-    const at = pair.indexOf('=');
-    return [pair.slice(0, at), pair.slice(at + 1)] as [string, string];
-  }),
+  CONTRACTIONS_TABLE.trim()
+    .split(/\s+/)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      return [pair.slice(0, at), pair.slice(at + 1)] as [string, string];
+    }),
 );
 
 /** vqaEval.py `manualMap`: number words to digits ("none" counts as zero). */
 const MANUAL_MAP: ReadonlyMap<string, string> = new Map([
-  ['none', '0'], ['zero', '0'], ['one', '1'], ['two', '2'], ['three', '3'], ['four', '4'],
-  ['five', '5'], ['six', '6'], ['seven', '7'], ['eight', '8'], ['nine', '9'], ['ten', '10'],
+  ['none', '0'],
+  ['zero', '0'],
+  ['one', '1'],
+  ['two', '2'],
+  ['three', '3'],
+  ['four', '4'],
+  ['five', '5'],
+  ['six', '6'],
+  ['seven', '7'],
+  ['eight', '8'],
+  ['nine', '9'],
+  ['ten', '10'],
 ]);
 const ARTICLES: ReadonlySet<string> = new Set(['a', 'an', 'the']);
 /** vqaEval.py `punct`, in its order (the order matters: each replacement sees the previous ones). */

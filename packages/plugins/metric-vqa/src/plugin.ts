@@ -13,7 +13,8 @@ export const vqaMetric: MetricProvider<VqaConfig, VqaInput> = {
   kind: 'metric',
   id: 'vqa',
   consumes: 'vqa',
-  description: "VQA accuracy equal to the official vqaEval.py (variant: official, the default) or LAVIS's copy (variant: lavis): min(#humans/3, 1) over leave-one-out subsets",
+  description:
+    "VQA accuracy equal to the official vqaEval.py (variant: official, the default) or LAVIS's copy (variant: lavis): min(#humans/3, 1) over leave-one-out subsets",
   configSchema: vqaConfigSchema,
   scores: { accuracy: 'higher' },
   create: (config) => new VqaMetric(parseConfig(vqaMetric, config)),

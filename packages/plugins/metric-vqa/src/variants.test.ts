@@ -18,7 +18,14 @@ describe.each(['official', 'lavis'] as const)('variant %s = its upstream evaluat
 
   test('per question, overall and per answer type, rounded to 2 decimals', () => {
     const metric = new VqaMetric({ variant, decimals: 2 });
-    metric.update(reference.cases.map((c, i): VqaUpdate => ({ id: String(i + 1), prediction: c.prediction, answers: c.answers, answerType: c.answer_type })));
+    metric.update(
+      reference.cases.map((c, i): VqaUpdate => ({
+        id: String(i + 1),
+        prediction: c.prediction,
+        answers: c.answers,
+        answerType: c.answer_type,
+      })),
+    );
     const report = metric.compute();
     const perItem = Object.fromEntries(reference.cases.map((c, i) => [String(i + 1), { accuracy: c.accuracy }]));
     expect(report.perItem).toEqual(perItem);

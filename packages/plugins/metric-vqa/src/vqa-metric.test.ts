@@ -7,7 +7,14 @@ import { VqaMetric } from './vqa-metric';
 
 const updates: VqaInput[] = [
   { kind: 'vqa', id: 'q1', prediction: 'Two.', answers: Array(10).fill('2'), answerType: 'number', questionType: 'how many' },
-  { kind: 'vqa', id: 'q2', prediction: 'dog', answers: ['dog', 'dog', ...Array(8).fill('cat')], answerType: 'other', questionType: 'what is' },
+  {
+    kind: 'vqa',
+    id: 'q2',
+    prediction: 'dog',
+    answers: ['dog', 'dog', ...Array(8).fill('cat')],
+    answerType: 'other',
+    questionType: 'what is',
+  },
   { kind: 'vqa', id: 'q3', prediction: 'no', answers: [...Array(9).fill('yes'), 'no'], answerType: 'yes/no', questionType: 'is the' },
 ];
 

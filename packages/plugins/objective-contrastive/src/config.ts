@@ -8,7 +8,10 @@ const positiveInt = () => z.number().int().positive();
 
 export const headSchema = z
   .strictObject({
-    type: z.enum(['linear', 'mlp']).default('linear').describe('linear: one projection per modality (identity init); mlp: residual two-layer adapter (zero-init output)'),
+    type: z
+      .enum(['linear', 'mlp'])
+      .default('linear')
+      .describe('linear: one projection per modality (identity init); mlp: residual two-layer adapter (zero-init output)'),
     hidden: positiveInt().optional().describe('hidden width of the mlp head (default: the feature width)'),
   })
   .describe('the head trained on cached features (feature_based)');
@@ -18,10 +21,17 @@ export const contrastiveConfigSchema = z
     feature_based: z
       .boolean()
       .optional()
-      .describe('frozen encoders run once to cache features (<output>/features), a head trains on them (default: whether train.strategy is feature-based)'),
+      .describe(
+        'frozen encoders run once to cache features (<output>/features), a head trains on them (default: whether train.strategy is feature-based)',
+      ),
     head: headSchema.optional().describe('head of the feature-based mode (default: train.head, else linear)'),
-    hard_negatives: z.boolean().optional().describe("append retrieval examples' negativeTexts as extra text columns (default: train.hard_negatives, else true)"),
-    max_text_length: positiveInt().optional().describe('tokens per text after truncation (default: train.max_text_length, else 77: CLIP context length)'),
+    hard_negatives: z
+      .boolean()
+      .optional()
+      .describe("append retrieval examples' negativeTexts as extra text columns (default: train.hard_negatives, else true)"),
+    max_text_length: positiveInt()
+      .optional()
+      .describe('tokens per text after truncation (default: train.max_text_length, else 77: CLIP context length)'),
   })
   .describe('the contrastive objective: image-text pairs, in-batch negatives, a contrastive loss: plugin');
 

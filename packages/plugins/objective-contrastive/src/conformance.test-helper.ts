@@ -1,7 +1,15 @@
 // Test-only fixtures: the tiny HF-layout CLIP of @mmft/arch-clip, its clip loss from
 // @mmft/loss-contrastive, and in-memory caption / vqa splits of SVG squares.
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, PluginRegistry, type AnyProvider, type Dataset, type Example, type ObjectiveContext, type VisionLanguageModel } from '@mmft/core';
+import {
+  definePlugin,
+  PluginRegistry,
+  type AnyProvider,
+  type Dataset,
+  type Example,
+  type ObjectiveContext,
+  type VisionLanguageModel,
+} from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import { ClipModel, tinyClipDir } from '@mmft/arch-clip';
 import { clipLoss } from '@mmft/loss-contrastive';
@@ -10,7 +18,9 @@ const COLORS = ['red', 'green', 'blue'];
 const SHAPES = ['circle', 'square', 'triangle'];
 
 const svg = (color: string, big: boolean) =>
-  new TextEncoder().encode(`<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="white"/><rect x="${big ? 0 : 2}" y="${big ? 0 : 2}" width="${big ? 8 : 4}" height="${big ? 8 : 4}" fill="${color}"/></svg>`);
+  new TextEncoder().encode(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="white"/><rect x="${big ? 0 : 2}" y="${big ? 0 : 2}" width="${big ? 8 : 4}" height="${big ? 8 : 4}" fill="${color}"/></svg>`,
+  );
 
 const image = (i: number) => ({ kind: 'bytes' as const, bytes: svg(COLORS[i % 3]!, i >= 3), format: 'svg' as const, key: `img-${i}` });
 
@@ -56,9 +66,16 @@ export async function tinyModel(): Promise<VisionLanguageModel> {
 }
 
 /** An objective context over the tiny CLIP with `loss: { type: clip }`. */
-export async function tinyContext(outputDir: string, evalSet: readonly Example[] = captions, train: Record<string, unknown> = {}): Promise<ObjectiveContext> {
+export async function tinyContext(
+  outputDir: string,
+  evalSet: readonly Example[] = captions,
+  train: Record<string, unknown> = {},
+): Promise<ObjectiveContext> {
   const registry = new PluginRegistry();
-  registry.use(definePlugin({ name: 'test-fixtures', version: '0.0.0', description: 'the clip loss', provides: [clipLoss] as AnyProvider[] }), 'test-fixtures');
+  registry.use(
+    definePlugin({ name: 'test-fixtures', version: '0.0.0', description: 'the clip loss', provides: [clipLoss] as AnyProvider[] }),
+    'test-fixtures',
+  );
   return {
     model: await tinyModel(),
     resolver: registry,

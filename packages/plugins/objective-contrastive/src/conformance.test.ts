@@ -11,14 +11,23 @@ import { contrastiveObjective } from './plugin';
 import { captions, questions, tinyContext } from './conformance.test-helper';
 
 describeObjective(contrastiveObjective, { config: {}, context: (dir) => tinyContext(dir), examples: captions.slice(0, 3) });
-describeObjective(contrastiveObjective, { config: { feature_based: true }, context: (dir) => tinyContext(dir), examples: captions.slice(0, 3) });
+describeObjective(contrastiveObjective, {
+  config: { feature_based: true },
+  context: (dir) => tinyContext(dir),
+  examples: captions.slice(0, 3),
+});
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-contrastive-'));
 
-async function inputsOf(config: unknown, evalSet = captions, kinds: MetricInput['kind'][] = ['retrieval', 'text', 'vqa']): Promise<MetricInput[]> {
+async function inputsOf(
+  config: unknown,
+  evalSet = captions,
+  kinds: MetricInput['kind'][] = ['retrieval', 'text', 'vqa'],
+): Promise<MetricInput[]> {
   const objective = await contrastiveObjective.create(contrastiveObjective.configSchema.parse(config), await tinyContext(tmp(), evalSet));
   const out: MetricInput[] = [];
-  for await (const part of objective.evaluate(undefined, { batchSize: 4, kinds: kinds.filter((k) => objective.emits.includes(k)) })) out.push(...part.inputs);
+  for await (const part of objective.evaluate(undefined, { batchSize: 4, kinds: kinds.filter((k) => objective.emits.includes(k)) }))
+    out.push(...part.inputs);
   objective.dispose();
   return out;
 }

@@ -43,7 +43,8 @@ export function trainedLossParameters(model: VisionLanguageModel, loss: Loss): R
   return (loss.parameters ?? []).filter(([name]) => !(modelOwnsScale && name === 'logit_scale'));
 }
 
-const prefixed = (prefix: string, params: ReadonlyArray<readonly [string, tf.Variable]>) => params.map(([name, v]) => [`${prefix}${name}`, v] as const);
+const prefixed = (prefix: string, params: ReadonlyArray<readonly [string, tf.Variable]>) =>
+  params.map(([name, v]) => [`${prefix}${name}`, v] as const);
 
 /** Every eval text in dataset order (the strings behind the text rows of the chunks). */
 async function evalTexts(data: Dataset): Promise<string[]> {
@@ -53,7 +54,11 @@ async function evalTexts(data: Dataset): Promise<string[]> {
 }
 
 /** Retrieval inputs per chunk as they come, caption inputs once all chunks are in. */
-async function* partsOf(chunks: AsyncIterable<ScoredChunk>, kinds: readonly MetricInputKind[], texts: () => Promise<string[]>): AsyncGenerator<EvalPart> {
+async function* partsOf(
+  chunks: AsyncIterable<ScoredChunk>,
+  kinds: readonly MetricInputKind[],
+  texts: () => Promise<string[]>,
+): AsyncGenerator<EvalPart> {
   const kept: EvalChunk[] = [];
   for await (const chunk of chunks) {
     if (kinds.includes('text')) kept.push(chunk);
@@ -86,7 +91,11 @@ async function* vqaParts(model: VisionLanguageModel, collator: Collator, data: D
   candidates.reduce((at, c) => (all.set(c, at), at + c.length), 0);
   for (let at = 0; at < examples.length; at += batchSize) {
     const chunk = examples.slice(at, at + batchSize);
-    const pixels = await collator.images(chunk, 0, chunk.map((_, i) => at + i));
+    const pixels = await collator.images(
+      chunk,
+      0,
+      chunk.map((_, i) => at + i),
+    );
     const images = await embed(() => embedOne(model, { pixelValues: pixels }, 'imageEmbeds'));
     pixels.dispose();
     yield { lossSum: 0, count: 0, inputs: vqaInputs(chunk, images.data, all, vocabulary, dim || images.dim) };
@@ -127,8 +136,12 @@ class ModelObjective implements Objective {
 
   evaluate(data: Dataset | undefined, options: { batchSize: number; kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart> {
     const split = data ?? this.context.eval;
-    if (!split) throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
-    if (split.task === 'vqa') return options.kinds.includes('vqa') ? vqaParts(this.context.model, this.collator, split, options.batchSize) : (async function* () {})();
+    if (!split)
+      throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
+    if (split.task === 'vqa')
+      return options.kinds.includes('vqa')
+        ? vqaParts(this.context.model, this.collator, split, options.batchSize)
+        : (async function* () {})();
     const chunks = modelEvalChunks(this.context.model, split, this.collator, this.lossFn, options.batchSize);
     return partsOf(chunks, options.kinds, () => evalTexts(split));
   }
@@ -163,7 +176,10 @@ class FeatureObjective implements Objective {
   async collate(examples: readonly Example[], at: { epoch: number; positions: readonly number[] }): Promise<ObjectiveBatch> {
     const rows = examples.map((ex) => {
       const row = this.rowOf.get(ex.id);
-      if (row === undefined) throw new MmftError('E_DATA', `example "${ex.id}" is not in the feature cache of data.train`, { hint: 'collate examples of data.train' });
+      if (row === undefined)
+        throw new MmftError('E_DATA', `example "${ex.id}" is not in the feature cache of data.train`, {
+          hint: 'collate examples of data.train',
+        });
       return row;
     });
     return featureBatch(this.tables.train, rows, this.context.seed, at.epoch, at.positions, this.settings.hardNegatives);
@@ -183,7 +199,8 @@ class FeatureObjective implements Objective {
   }
 
   evaluate(_data: Dataset | undefined, options: { batchSize: number; kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart> {
-    if (!this.tables.eval) throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
+    if (!this.tables.eval)
+      throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
     const split = this.context.eval;
     const texts = async () => (split ? evalTexts(split) : []);
     return partsOf(featureEvalChunks(this.tables.eval, this.head, this.lossFn, options.batchSize), options.kinds, texts);
@@ -191,7 +208,10 @@ class FeatureObjective implements Objective {
 
   /** The head's shape; its weights are in the checkpoint's trainable.safetensors under head.*. */
   async saveState(dir: string): Promise<void> {
-    await fs.writeFile(path.join(dir, 'head_config.json'), `${JSON.stringify({ head: this.settings.head, note: 'weights are in trainable.safetensors under head.*' }, null, 2)}\n`);
+    await fs.writeFile(
+      path.join(dir, 'head_config.json'),
+      `${JSON.stringify({ head: this.settings.head, note: 'weights are in trainable.safetensors under head.*' }, null, 2)}\n`,
+    );
   }
 
   async loadState(): Promise<void> {}
@@ -205,22 +225,39 @@ class FeatureObjective implements Objective {
 export async function createContrastive(settings: ResolvedContrastive, context: ObjectiveContext): Promise<Objective> {
   const lossSection = context.recipe.loss as Record<string, unknown> | undefined;
   if (!lossSection || typeof lossSection !== 'object') {
-    throw new MmftError('E_RECIPE', 'the recipe has no loss: section', { hint: 'add loss: { type: clip } (or siglip) and the @mmft/loss-contrastive plugin' });
+    throw new MmftError('E_RECIPE', 'the recipe has no loss: section', {
+      hint: 'add loss: { type: clip } (or siglip) and the @mmft/loss-contrastive plugin',
+    });
   }
   const { type, ...lossConfig } = lossSection;
   const loss = context.resolver.resolve('loss', type as string).create(lossConfig);
   if (!settings.featureBased) return new ModelObjective(settings, context, loss);
-  if (!context.train) throw new MmftError('E_RECIPE', 'the feature-based mode needs data.train to cache', { hint: 'add data.train to the recipe' });
+  if (!context.train)
+    throw new MmftError('E_RECIPE', 'the feature-based mode needs data.train to cache', { hint: 'add data.train to the recipe' });
   const model = context.model;
   const collator = createCollator(model, { seed: context.seed, maxTextLength: settings.maxTextLength });
   const data = context.recipe.data as Record<string, unknown> | undefined;
-  const fingerprint = (split: string) => JSON.stringify({ model: context.recipe.model, data: data?.[split], maxTextLength: settings.maxTextLength, processing: model.imageProcessing });
+  const fingerprint = (split: string) =>
+    JSON.stringify({
+      model: context.recipe.model,
+      data: data?.[split],
+      maxTextLength: settings.maxTextLength,
+      processing: model.imageProcessing,
+    });
   const dir = path.join(context.outputDir, 'features');
   await createCacheDir(dir);
-  const train = await loadOrBuildFeatures(path.join(dir, 'train.safetensors'), fingerprint('train'), context.train, model, collator, context.batchSize);
-  const evalTable = context.eval ? await loadOrBuildFeatures(path.join(dir, 'eval.safetensors'), fingerprint('eval'), context.eval, model, collator, context.batchSize) : undefined;
+  const train = await loadOrBuildFeatures(
+    path.join(dir, 'train.safetensors'),
+    fingerprint('train'),
+    context.train,
+    model,
+    collator,
+    context.batchSize,
+  );
+  const evalTable = context.eval
+    ? await loadOrBuildFeatures(path.join(dir, 'eval.safetensors'), fingerprint('eval'), context.eval, model, collator, context.batchSize)
+    : undefined;
   const scale = model.root.hasParam('logit_scale') ? model.root.param('logit_scale').dataSync()[0] : undefined;
   const head = new FeatureHead(train.dim, settings.head, scale, context.seed);
   return new FeatureObjective(settings, context, loss, { train, eval: evalTable }, head);
 }
-

@@ -7,10 +7,14 @@ import { createContrastive } from './objective';
 export const contrastiveObjective: ObjectiveProvider<ContrastiveConfig> = {
   kind: 'objective',
   id: 'contrastive',
-  description: 'image-text pairs with in-batch (and hard) negatives through a loss: plugin (clip, siglip); retrieval, retrieval-as-captioning and zero-shot VQA evaluation; feature_based trains a head on cached features',
+  description:
+    'image-text pairs with in-batch (and hard) negatives through a loss: plugin (clip, siglip); retrieval, retrieval-as-captioning and zero-shot VQA evaluation; feature_based trains a head on cached features',
   configSchema: contrastiveConfigSchema,
   create: (config, context) => {
     const train = context.recipe.train;
-    return createContrastive(resolveContrastive(config, typeof train === 'object' && train !== null ? (train as Record<string, unknown>) : undefined), context);
+    return createContrastive(
+      resolveContrastive(config, typeof train === 'object' && train !== null ? (train as Record<string, unknown>) : undefined),
+      context,
+    );
   },
 };

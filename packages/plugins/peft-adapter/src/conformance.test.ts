@@ -17,9 +17,27 @@ beforeAll(async () => {
 const isAdapter = (n: string) => /\.adapter_(down|up)\.default\.(weight|bias)$/.test(n);
 
 describePeftMethod(bottleneckMethod, [
-  { name: 'toy pfeiffer', config: { reduction_factor: 4, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isAdapter, identityAtInit: true },
-  { name: 'toy houlsby gelu + head saved', config: { variant: 'houlsby', reduction_factor: 2, non_linearity: 'gelu', modules_to_save: ['head'], seed: 2 }, makeSubject: () => toySubject(), expectTrainable: (n) => isAdapter(n) || n.startsWith('head.modules_to_save.default.'), identityAtInit: true },
-  { name: 'tiny CLIP houlsby', config: { variant: 'houlsby', reduction_factor: 4, seed: 3 }, makeSubject: clipSubject, expectTrainable: isAdapter, identityAtInit: true },
+  {
+    name: 'toy pfeiffer',
+    config: { reduction_factor: 4, seed: 1 },
+    makeSubject: () => toySubject(),
+    expectTrainable: isAdapter,
+    identityAtInit: true,
+  },
+  {
+    name: 'toy houlsby gelu + head saved',
+    config: { variant: 'houlsby', reduction_factor: 2, non_linearity: 'gelu', modules_to_save: ['head'], seed: 2 },
+    makeSubject: () => toySubject(),
+    expectTrainable: (n) => isAdapter(n) || n.startsWith('head.modules_to_save.default.'),
+    identityAtInit: true,
+  },
+  {
+    name: 'tiny CLIP houlsby',
+    config: { variant: 'houlsby', reduction_factor: 4, seed: 3 },
+    makeSubject: clipSubject,
+    expectTrainable: isAdapter,
+    identityAtInit: true,
+  },
 ]);
 
 describe('bottleneck adapters', () => {
@@ -52,7 +70,9 @@ describe('bottleneck adapters', () => {
 
   test('a mlp_modules key that matches nothing lists close names', () => {
     const s = toySubject();
-    expect(() => bottleneckMethod.apply(s.root, { mlp_modules: ['mpl'] } as never, 'default')).toThrow(/mlp_modules: target_modules "mpl" matches no module.*closest module names: mlp/);
+    expect(() => bottleneckMethod.apply(s.root, { mlp_modules: ['mpl'] } as never, 'default')).toThrow(
+      /mlp_modules: target_modules "mpl" matches no module.*closest module names: mlp/,
+    );
     s.dispose();
   });
 });

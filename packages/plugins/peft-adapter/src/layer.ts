@@ -32,8 +32,12 @@ export class BottleneckWrapper extends TransparentWrapper implements PeftLayer {
 
   /** Down [bottleneck, hidden] ~ N(0, 0.02) (BERT init), biases and up-projection zero. */
   addAdapter(name: string, s: { hidden: number; bottleneck: number; activation: string; seed?: number }): void {
-    if (this.settings.has(name)) throw new MmftError('E_CONFIG', `this block already has a bottleneck adapter "${name}"; pick another adapter name`);
-    this.child<AdapterDict>('adapter_down').registerModule(name, new Linear(s.hidden, s.bottleneck, { weightInit: normal(0.02), biasInit: zeros, seed: deriveSeed(s.seed, 'down') }));
+    if (this.settings.has(name))
+      throw new MmftError('E_CONFIG', `this block already has a bottleneck adapter "${name}"; pick another adapter name`);
+    this.child<AdapterDict>('adapter_down').registerModule(
+      name,
+      new Linear(s.hidden, s.bottleneck, { weightInit: normal(0.02), biasInit: zeros, seed: deriveSeed(s.seed, 'down') }),
+    );
     this.child<AdapterDict>('adapter_up').registerModule(name, new Linear(s.bottleneck, s.hidden, { weightInit: zeros, biasInit: zeros }));
     this.settings.set(name, { activation: s.activation, active: true });
   }
@@ -59,9 +63,13 @@ export class BottleneckWrapper extends TransparentWrapper implements PeftLayer {
   forward(...args: unknown[]): unknown {
     const out = this.inner().forward(...args);
     if (!(out instanceof tf.Tensor)) {
-      throw new MmftError('E_UNSUPPORTED', `a bottleneck adapter follows a block that returns one tensor; ${this.constructor.name} got ${typeof out}`, {
-        hint: 'target the block output Linear (e.g. mlp_modules: [fc2]) instead',
-      });
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `a bottleneck adapter follows a block that returns one tensor; ${this.constructor.name} got ${typeof out}`,
+        {
+          hint: 'target the block output Linear (e.g. mlp_modules: [fc2]) instead',
+        },
+      );
     }
     const active = [...this.settings].filter(([, s]) => s.active);
     if (active.length === 0) return out;
@@ -78,8 +86,14 @@ export class BottleneckWrapper extends TransparentWrapper implements PeftLayer {
 
 /** Output width of a block: `hidden_size` if given, else its last Linear's outFeatures. */
 export function blockWidth(block: AnyModule, path: string): number {
-  const linears = block.namedModules().map(([, m]) => m).filter((m): m is Linear => m instanceof Linear);
+  const linears = block
+    .namedModules()
+    .map(([, m]) => m)
+    .filter((m): m is Linear => m instanceof Linear);
   const last = linears[linears.length - 1];
-  if (!last) throw new MmftError('E_CONFIG', `adapter: cannot tell the output width of "${path}" (${block.constructor.name}, no Linear inside)`, { hint: 'set hidden_size in the peft: section' });
+  if (!last)
+    throw new MmftError('E_CONFIG', `adapter: cannot tell the output width of "${path}" (${block.constructor.name}, no Linear inside)`, {
+      hint: 'set hidden_size in the peft: section',
+    });
   return last.outFeatures;
 }

@@ -28,20 +28,36 @@ export function applyBottleneck(root: Module, config: BottleneckConfig, adapterN
   assertAdapterName(adapterName);
   const find = (target: readonly string[] | string, what: string) =>
     findTargetModules(root, target, { method: `adapter ${what}`, skip: (n) => INTERNALS.test(n) });
-  const targets = [...(config.variant === 'houlsby' ? find(config.attention_modules, 'attention_modules') : []), ...find(config.mlp_modules, 'mlp_modules')];
+  const targets = [
+    ...(config.variant === 'houlsby' ? find(config.attention_modules, 'attention_modules') : []),
+    ...find(config.mlp_modules, 'mlp_modules'),
+  ];
   const paths: string[] = [];
   for (const [path, module] of targets) {
     const wrapper = module instanceof BottleneckWrapper ? module : new BottleneckWrapper(module);
     const hidden = config.hidden_size ?? blockWidth(module, path);
     const bottleneck = Math.max(1, Math.round(hidden / config.reduction_factor));
-    wrapper.addAdapter(adapterName, { hidden, bottleneck, activation: config.non_linearity, seed: deriveSeed(config.seed, `${path}.${adapterName}`) });
+    wrapper.addAdapter(adapterName, {
+      hidden,
+      bottleneck,
+      activation: config.non_linearity,
+      seed: deriveSeed(config.seed, `${path}.${adapterName}`),
+    });
     if (wrapper !== module) root.setModule(path, wrapper);
     paths.push(path);
   }
   const wrappers = () => paths.map((p) => root.getModule<BottleneckWrapper>(p));
   const saved = applyModulesToSave(root, config.modules_to_save ?? undefined, adapterName, 'adapter');
   const own = new Set<tf.Variable>([
-    ...wrappers().flatMap((w) => ['adapter_down', 'adapter_up'].flatMap((d) => w.child(d).child(adapterName).namedParameters().map(([, v]) => v))),
+    ...wrappers().flatMap((w) =>
+      ['adapter_down', 'adapter_up'].flatMap((d) =>
+        w
+          .child(d)
+          .child(adapterName)
+          .namedParameters()
+          .map(([, v]) => v),
+      ),
+    ),
     ...[...saved.copies.values()].flatMap((m) => m.namedParameters().map(([, v]) => v)),
   ]);
   const trainableParameters = () => root.namedParameters().filter(([, v]) => own.has(v));
@@ -52,7 +68,12 @@ export function applyBottleneck(root: Module, config: BottleneckConfig, adapterN
     trainableParameters,
     adapterStateDict: () => adapterStateDictOf(trainableParameters(), adapterName),
     loadAdapterStateDict: (tensors) =>
-      loadAdapterTensors(trainableParameters(), tensors, { adapterName, method: 'adapter', adapterOwners: ['adapter_down', 'adapter_up'], savedModules: [...saved.copies.keys()] }),
+      loadAdapterTensors(trainableParameters(), tensors, {
+        adapterName,
+        method: 'adapter',
+        adapterOwners: ['adapter_down', 'adapter_up'],
+        savedModules: [...saved.copies.keys()],
+      }),
     setEnabled(enabled) {
       for (const w of wrappers()) w.setAdapterActive(adapterName, enabled);
       for (const p of saved.copies.keys()) {

@@ -15,12 +15,14 @@ export const bottleneckMethod: PeftMethodProvider<BottleneckConfig> = {
   kind: 'peft',
   id: 'adapter',
   peftType: BOTTLENECK_PEFT_TYPE,
-  description: 'Bottleneck adapters (Houlsby: after attention and MLP; Pfeiffer: after MLP) on any transformer, zero-initialised up-projection',
+  description:
+    'Bottleneck adapters (Houlsby: after attention and MLP; Pfeiffer: after MLP) on any transformer, zero-initialised up-projection',
   configSchema: adapterConfigSchema,
   apply: (model, config, adapterName) => applyBottleneck(model, parseConfig(bottleneckMethod, config, 'peft (adapter)'), adapterName),
   toAdapterConfig(config, baseModelNameOrPath) {
     const { seed: _seed, task_type, ...fields } = config;
     return { ...baseAdapterConfig(BOTTLENECK_PEFT_TYPE, { task_type }, baseModelNameOrPath), ...fields };
   },
-  fromAdapterConfig: (json, file) => parseConfig(adapterConfigSchema, parseAdapterConfigBase(json, BOTTLENECK_PEFT_TYPE, 'adapter', file), file),
+  fromAdapterConfig: (json, file) =>
+    parseConfig(adapterConfigSchema, parseAdapterConfigBase(json, BOTTLENECK_PEFT_TYPE, 'adapter', file), file),
 };

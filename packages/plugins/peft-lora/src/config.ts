@@ -11,12 +11,17 @@ export const loraConfigSchema = z.strictObject({
     .union([targetModulesSchema, z.literal('all-linear')])
     .default(['q_proj', 'v_proj'])
     .describe('Linear modules to adapt: name suffixes, one full-match regex, or "all-linear" (every Linear except lm_head)'),
-  bias: z.enum(['none', 'all', 'lora_only']).default('none').describe('which biases train and are saved: none, all of the model, or those of adapted layers'),
+  bias: z
+    .enum(['none', 'all', 'lora_only'])
+    .default('none')
+    .describe('which biases train and are saved: none, all of the model, or those of adapted layers'),
   use_rslora: z.boolean().default(false).describe('rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r'),
   init_lora_weights: z
     .union([z.boolean(), z.literal('gaussian')])
     .default(true)
-    .describe('true: A Kaiming-uniform, B zeros (starts as the base model); "gaussian": A ~ N(0, 1/r), B zeros; false: both random (testing only)'),
+    .describe(
+      'true: A Kaiming-uniform, B zeros (starts as the base model); "gaussian": A ~ N(0, 1/r), B zeros; false: both random (testing only)',
+    ),
   modules_to_save: modulesToSaveSchema,
   task_type: taskTypeSchema,
   seed: z.number().int().optional().describe('seed of the LoRA initialisation (mmft only; not written to adapter_config.json)'),

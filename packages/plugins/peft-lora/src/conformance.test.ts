@@ -16,10 +16,24 @@ beforeAll(async () => {
 const isLora = (n: string) => /\.lora_[AB]\.default\.weight$/.test(n);
 
 describePeftMethod(loraMethod, [
-  { name: 'toy q/v', config: { r: 2, lora_alpha: 4, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isLora, identityAtInit: true, mergeable: true },
+  {
+    name: 'toy q/v',
+    config: { r: 2, lora_alpha: 4, seed: 1 },
+    makeSubject: () => toySubject(),
+    expectTrainable: isLora,
+    identityAtInit: true,
+    mergeable: true,
+  },
   {
     name: 'toy regex + bias all + rslora',
-    config: { r: 4, lora_alpha: 8, use_rslora: true, bias: 'all', target_modules: 'layers\\.0\\.(self_attn\\.(q_proj|v_proj)|mlp\\.fc1)', seed: 2 },
+    config: {
+      r: 4,
+      lora_alpha: 8,
+      use_rslora: true,
+      bias: 'all',
+      target_modules: 'layers\\.0\\.(self_attn\\.(q_proj|v_proj)|mlp\\.fc1)',
+      seed: 2,
+    },
     makeSubject: () => toySubject(),
     expectTrainable: (n) => isLora(n) || n.endsWith('.bias'),
     identityAtInit: true,
@@ -43,7 +57,12 @@ describePeftMethod(loraMethod, [
   },
   {
     name: 'tiny CLIP text tower only + text_projection saved',
-    config: { r: 2, target_modules: 'text_model\\..*\\.(q_proj|k_proj|v_proj|out_proj|fc1|fc2)', modules_to_save: ['text_projection'], seed: 5 },
+    config: {
+      r: 2,
+      target_modules: 'text_model\\..*\\.(q_proj|k_proj|v_proj|out_proj|fc1|fc2)',
+      modules_to_save: ['text_projection'],
+      seed: 5,
+    },
     makeSubject: clipSubject,
     expectTrainable: (n) => (isLora(n) && n.startsWith('text_model.')) || n.startsWith('text_projection.modules_to_save.default.'),
     identityAtInit: true,

@@ -43,13 +43,20 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
 
   /** Adds adapter `name`, active, with PEFT's initialisation (`reset_lora_parameters`). */
   addAdapter(name: string, s: LoraAdapterSettings): void {
-    if (this.settings.has(name)) throw new MmftError('E_CONFIG', `this layer already has a LoRA adapter "${name}"; pick another adapter name`);
+    if (this.settings.has(name))
+      throw new MmftError('E_CONFIG', `this layer already has a LoRA adapter "${name}"; pick another adapter name`);
     const { inFeatures, outFeatures } = this.baseLayer;
     const aInit: Initializer | undefined = s.init === 'gaussian' ? normal(1 / s.r) : s.init ? fanInUniform(inFeatures) : undefined;
     const bInit: Initializer | undefined = s.init === false ? undefined : zeros;
     this.child<AdapterDict>('lora_dropout').registerModule(name, new Dropout(s.dropout, { seed: deriveSeed(s.seed, 'dropout') }));
-    this.child<AdapterDict>('lora_A').registerModule(name, new Linear(inFeatures, s.r, { bias: false, weightInit: aInit, seed: deriveSeed(s.seed, 'A') }));
-    this.child<AdapterDict>('lora_B').registerModule(name, new Linear(s.r, outFeatures, { bias: false, weightInit: bInit, seed: deriveSeed(s.seed, 'B') }));
+    this.child<AdapterDict>('lora_A').registerModule(
+      name,
+      new Linear(inFeatures, s.r, { bias: false, weightInit: aInit, seed: deriveSeed(s.seed, 'A') }),
+    );
+    this.child<AdapterDict>('lora_B').registerModule(
+      name,
+      new Linear(s.r, outFeatures, { bias: false, weightInit: bInit, seed: deriveSeed(s.seed, 'B') }),
+    );
     this.settings.set(name, { ...s, active: true, merged: false });
     this.train(this.training); // new dropout follows the layer's train/eval mode
   }

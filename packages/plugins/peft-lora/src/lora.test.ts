@@ -31,11 +31,20 @@ describe('LoRA layer', () => {
     expect(new Set(a).size).toBeGreaterThan(1);
     expect(arr(layer.child('lora_B').child('default').param('weight')).every((v) => v === 0)).toBe(true);
     // scaling: with B = I-like values the branch output scales by alpha/r = 2; rslora alpha/sqrt(r) = 4
-    for (const [config, factor] of [[{ r: 4, lora_alpha: 8 }, 2], [{ r: 4, lora_alpha: 8, use_rslora: true }, 4]] as const) {
+    for (const [config, factor] of [
+      [{ r: 4, lora_alpha: 8 }, 2],
+      [{ r: 4, lora_alpha: 8, use_rslora: true }, 4],
+    ] as const) {
       const base = new Linear(3, 2, { seed: 1 });
       const l = new LoraLinear(base);
       l.addAdapter('x', { r: config.r, scaling: 'use_rslora' in config ? 8 / Math.sqrt(4) : 8 / 4, dropout: 0, init: true, seed: 2 });
-      tf.tidy(() => l.child('lora_B').child('x').param('weight').assign(tf.ones([2, 4])));
+      tf.tidy(() =>
+        l
+          .child('lora_B')
+          .child('x')
+          .param('weight')
+          .assign(tf.ones([2, 4])),
+      );
       const x = tf.ones([1, 3]);
       const delta = arr(tf.sub(l.forward(x), base.forward(x)));
       const branch = arr(tf.sum(l.child('lora_A').child('x').param('weight'), 1)).reduce((p, q) => p + q, 0);
@@ -56,11 +65,25 @@ describe('LoRA layer', () => {
     const dir = tmp();
     await saveAdapter(dir, loraMethod, config, applied, { baseModelNameOrPath: 'openai/clip-vit-base-patch32' });
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
-    expect(json).toMatchObject({ peft_type: 'LORA', task_type: null, r: 2, lora_alpha: 16, lora_dropout: 0.1, target_modules: ['q_proj', 'v_proj'], bias: 'none', use_rslora: false, modules_to_save: null, base_model_name_or_path: 'openai/clip-vit-base-patch32', fan_in_fan_out: false });
+    expect(json).toMatchObject({
+      peft_type: 'LORA',
+      task_type: null,
+      r: 2,
+      lora_alpha: 16,
+      lora_dropout: 0.1,
+      target_modules: ['q_proj', 'v_proj'],
+      bias: 'none',
+      use_rslora: false,
+      modules_to_save: null,
+      base_model_name_or_path: 'openai/clip-vit-base-patch32',
+      fan_in_fan_out: false,
+    });
     expect(json).not.toHaveProperty('seed');
     const summary = describeTrainable(s.root);
     expect(summary.trainable).toBe(4 * (2 * 8 + 8 * 2));
-    expect(summary.line).toBe(`trainable params: 128 || all params: ${summary.total.toLocaleString('en-US')} || trainable%: ${((100 * 128) / summary.total).toFixed(4)}`);
+    expect(summary.line).toBe(
+      `trainable params: 128 || all params: ${summary.total.toLocaleString('en-US')} || trainable%: ${((100 * 128) / summary.total).toFixed(4)}`,
+    );
     s.dispose();
   });
 
@@ -69,7 +92,8 @@ describe('LoRA layer', () => {
     const base = arr(s.forward());
     const a = loraMethod.apply(s.root, parse({ r: 2, seed: 1 }), 'a');
     const b = loraMethod.apply(s.root, parse({ r: 2, seed: 2, target_modules: ['q_proj'] }), 'b');
-    for (const [i, ad] of [a, b].entries()) ad.trainableParameters().forEach(([, v], j) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 10 * i + j))));
+    for (const [i, ad] of [a, b].entries())
+      ad.trainableParameters().forEach(([, v], j) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 10 * i + j))));
     const both = arr(s.forward());
     setActiveAdapters(s.root, 'a');
     const onlyA = arr(s.forward());
@@ -91,7 +115,9 @@ describe('LoRA layer', () => {
   test('targets: no match lists close names; a non-Linear target is refused', () => {
     const s = toySubject();
     expect(() => loraMethod.apply(s.root, parse({ target_modules: ['q_prj'] }), 'default')).toThrow(/"q_prj" matches no module.*q_proj/);
-    expect(() => loraMethod.apply(s.root, parse({ target_modules: ['embed_tokens'] }), 'default')).toThrow(/not Linear: embed_tokens \(Embedding\)/);
+    expect(() => loraMethod.apply(s.root, parse({ target_modules: ['embed_tokens'] }), 'default')).toThrow(
+      /not Linear: embed_tokens \(Embedding\)/,
+    );
     expect(() => loraMethod.apply(s.root, { r: 0 } as never, 'default')).toThrow(/peft \(lora\): field "r"/);
     s.dispose();
   });
@@ -114,10 +140,30 @@ describe('a folder written by Python PEFT', () => {
   test('loads: PEFT 0.13 adapter_config.json fields, F16 tensors under PEFT keys', async () => {
     const dir = tmp();
     const config = {
-      alpha_pattern: {}, auto_mapping: null, base_model_name_or_path: 'toy', bias: 'none', fan_in_fan_out: false, inference_mode: true,
-      init_lora_weights: true, layer_replication: null, layers_pattern: null, layers_to_transform: null, loftq_config: {}, lora_alpha: 4,
-      lora_dropout: 0.0, megatron_config: null, megatron_core: 'megatron.core', modules_to_save: null, peft_type: 'LORA', r: 2,
-      rank_pattern: {}, revision: null, target_modules: ['v_proj', 'q_proj'], task_type: null, use_dora: false, use_rslora: false,
+      alpha_pattern: {},
+      auto_mapping: null,
+      base_model_name_or_path: 'toy',
+      bias: 'none',
+      fan_in_fan_out: false,
+      inference_mode: true,
+      init_lora_weights: true,
+      layer_replication: null,
+      layers_pattern: null,
+      layers_to_transform: null,
+      loftq_config: {},
+      lora_alpha: 4,
+      lora_dropout: 0.0,
+      megatron_config: null,
+      megatron_core: 'megatron.core',
+      modules_to_save: null,
+      peft_type: 'LORA',
+      r: 2,
+      rank_pattern: {},
+      revision: null,
+      target_modules: ['v_proj', 'q_proj'],
+      task_type: null,
+      use_dora: false,
+      use_rslora: false,
     };
     fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify(config));
     const tensors: Record<string, { dtype: 'F16'; shape: number[]; data: Float32Array }> = {};
@@ -132,7 +178,9 @@ describe('a folder written by Python PEFT', () => {
     const s = toySubject();
     const base = arr(s.forward());
     const { applied } = await loadAdapter(dir, s.root, [loraMethod]);
-    expect(arr(applied.adapterStateDict().get('base_model.model.layers.1.self_attn.v_proj.lora_B.weight')!)).toEqual(Array.from(tensors['base_model.model.layers.1.self_attn.v_proj.lora_B.weight']!.data));
+    expect(arr(applied.adapterStateDict().get('base_model.model.layers.1.self_attn.v_proj.lora_B.weight')!)).toEqual(
+      Array.from(tensors['base_model.model.layers.1.self_attn.v_proj.lora_B.weight']!.data),
+    );
     expect(arr(s.forward())).not.toEqual(base);
     fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...config, use_dora: true }));
     await expect(loadAdapter(dir, toySubject().root, [loraMethod])).rejects.toThrow(/use_dora = true is not supported/);

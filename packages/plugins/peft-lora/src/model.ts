@@ -62,7 +62,10 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
   const layers = () => paths.map((p) => root.getModule<LoraLinear>(p));
   const biases: tf.Variable[] =
     config.bias === 'all'
-      ? root.namedParameters().filter(([n]) => n.endsWith('.bias') || n === 'bias').map(([, v]) => v)
+      ? root
+          .namedParameters()
+          .filter(([n]) => n.endsWith('.bias') || n === 'bias')
+          .map(([, v]) => v)
       : config.bias === 'lora_only'
         ? layers().flatMap((l) => (l.baseLayer.bias ? [l.baseLayer.bias] : []))
         : [];
@@ -88,7 +91,12 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
     trainableParameters,
     adapterStateDict: () => adapterStateDictOf(trainableParameters(), adapterName),
     loadAdapterStateDict: (tensors) =>
-      loadAdapterTensors(trainableParameters(), tensors, { adapterName, method: 'lora', adapterOwners: ['lora_A', 'lora_B'], savedModules: [...saved.copies.keys()] }),
+      loadAdapterTensors(trainableParameters(), tensors, {
+        adapterName,
+        method: 'lora',
+        adapterOwners: ['lora_A', 'lora_B'],
+        savedModules: [...saved.copies.keys()],
+      }),
     setEnabled,
     merge: () => layers().forEach((l) => l.merge(adapterName)),
     unmerge: () => layers().forEach((l) => l.unmerge(adapterName)),

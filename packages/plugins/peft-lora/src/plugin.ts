@@ -16,7 +16,15 @@ const FIXED_FIELDS: Readonly<Record<string, unknown>> = {
 };
 
 /** Fields of newer PEFT versions that only matter at initialisation or outside mmft: accepted as is. */
-const IGNORED_FIELDS = ['megatron_config', 'megatron_core', 'loftq_config', 'runtime_config', 'eva_config', 'corda_config', 'qalora_group_size'];
+const IGNORED_FIELDS = [
+  'megatron_config',
+  'megatron_core',
+  'loftq_config',
+  'runtime_config',
+  'eva_config',
+  'corda_config',
+  'qalora_group_size',
+];
 
 /** Fields of newer PEFT versions that change what the adapter computes: accepted only when unset. */
 const UNSET_FIELDS = ['layer_replication', 'exclude_modules', 'lora_bias', 'use_qalora', 'trainable_token_indices', 'target_parameters'];
@@ -44,12 +52,16 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
     const fields = parseAdapterConfigBase(json, 'LORA', 'lora', file);
     for (const [key, only] of Object.entries(FIXED_FIELDS)) {
       if (key in fields && fields[key] !== null && JSON.stringify(fields[key]) !== JSON.stringify(only)) {
-        throw new MmftError('E_UNSUPPORTED', `${file}: ${key} = ${JSON.stringify(fields[key])} is not supported by mmft's LoRA (only ${JSON.stringify(only)})`);
+        throw new MmftError(
+          'E_UNSUPPORTED',
+          `${file}: ${key} = ${JSON.stringify(fields[key])} is not supported by mmft's LoRA (only ${JSON.stringify(only)})`,
+        );
       }
       delete fields[key];
     }
     for (const key of UNSET_FIELDS) {
-      if (key in fields && !isUnset(fields[key])) throw new MmftError('E_UNSUPPORTED', `${file}: ${key} = ${JSON.stringify(fields[key])} is not supported by mmft's LoRA`);
+      if (key in fields && !isUnset(fields[key]))
+        throw new MmftError('E_UNSUPPORTED', `${file}: ${key} = ${JSON.stringify(fields[key])} is not supported by mmft's LoRA`);
       delete fields[key];
     }
     for (const key of IGNORED_FIELDS) delete fields[key];

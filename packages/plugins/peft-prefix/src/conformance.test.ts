@@ -19,16 +19,52 @@ beforeAll(async () => {
 const isEncoder = (n: string) => n.startsWith('prompt_encoder.default.');
 
 describePeftMethod(prefixTuningMethod, [
-  { name: 'toy', config: { num_virtual_tokens: 3, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
-  { name: 'toy with prefix_projection', config: { num_virtual_tokens: 2, prefix_projection: true, encoder_hidden_size: 6, seed: 2 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
-  { name: 'tiny CLIP text tower', config: { num_virtual_tokens: 4, target_modules: 'text_model\\..*\\.self_attn', seed: 3 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
+  {
+    name: 'toy',
+    config: { num_virtual_tokens: 3, seed: 1 },
+    makeSubject: () => toySubject(),
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
+  {
+    name: 'toy with prefix_projection',
+    config: { num_virtual_tokens: 2, prefix_projection: true, encoder_hidden_size: 6, seed: 2 },
+    makeSubject: () => toySubject(),
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
+  {
+    name: 'tiny CLIP text tower',
+    config: { num_virtual_tokens: 4, target_modules: 'text_model\\..*\\.self_attn', seed: 3 },
+    makeSubject: clipSubject,
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
 ]);
 
 describePeftMethod(promptTuningMethod, [
-  { name: 'toy', config: { num_virtual_tokens: 3, seed: 1 }, makeSubject: () => toySubject(), expectTrainable: isEncoder, identityAtInit: false },
+  {
+    name: 'toy',
+    config: { num_virtual_tokens: 3, seed: 1 },
+    makeSubject: () => toySubject(),
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
   // CLIP's text tower is its only PromptInjectionPoint: found by scanning, or named.
-  { name: 'tiny CLIP', config: { num_virtual_tokens: 4, seed: 3 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
-  { name: 'tiny CLIP, target_modules text_model', config: { num_virtual_tokens: 2, target_modules: ['text_model'], seed: 4 }, makeSubject: clipSubject, expectTrainable: isEncoder, identityAtInit: false },
+  {
+    name: 'tiny CLIP',
+    config: { num_virtual_tokens: 4, seed: 3 },
+    makeSubject: clipSubject,
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
+  {
+    name: 'tiny CLIP, target_modules text_model',
+    config: { num_virtual_tokens: 2, target_modules: ['text_model'], seed: 4 },
+    makeSubject: clipSubject,
+    expectTrainable: isEncoder,
+    identityAtInit: false,
+  },
 ]);
 
 // The kit checks the providers above; this checks they are the ones the published plugin registers.

@@ -14,5 +14,10 @@ const pkg = require('../package.json') as { name: string; version: string };
 const provides = [prefixTuningMethod, promptTuningMethod];
 
 /** The plugin object recipes and the CLI load as "@mmft/peft-prefix". */
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'Prefix tuning and prompt tuning (PEFT-compatible files)', provides });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'Prefix tuning and prompt tuning (PEFT-compatible files)',
+  provides,
+});
 export default plugin;

@@ -34,7 +34,12 @@ export const prefixTuningMethod: PeftMethodProvider<PrefixTuningConfig> = {
     const { seed: _s, task_type, target_modules, encoder_hidden_size, ...fields } = config;
     // PEFT's PrefixTuningConfig has no target_modules: written only when not the default.
     const targets = JSON.stringify(target_modules) === JSON.stringify(['self_attn']) ? {} : { target_modules };
-    return { ...baseAdapterConfig('PREFIX_TUNING', { task_type }, base), ...fields, encoder_hidden_size: encoder_hidden_size ?? config.token_dim ?? null, ...targets };
+    return {
+      ...baseAdapterConfig('PREFIX_TUNING', { task_type }, base),
+      ...fields,
+      encoder_hidden_size: encoder_hidden_size ?? config.token_dim ?? null,
+      ...targets,
+    };
   },
   fromAdapterConfig(json, file) {
     const copy = { ...json };
@@ -53,12 +58,17 @@ export const promptTuningMethod: PeftMethodProvider<PromptTuningConfig> = {
   kind: 'peft',
   id: 'prompt-tuning',
   peftType: 'PROMPT_TUNING',
-  description: 'Prompt tuning: trainable virtual tokens prepended to the text embeddings (mask, positions and pooling handled by the architecture)',
+  description:
+    'Prompt tuning: trainable virtual tokens prepended to the text embeddings (mask, positions and pooling handled by the architecture)',
   configSchema: promptTuningSchema,
   apply: (model, config, name) => applyPromptTuning(model, parseConfig(promptTuningMethod, config, 'peft (prompt-tuning)'), name),
   toAdapterConfig(config, base) {
     const { seed: _s, task_type, target_modules, ...fields } = config;
-    return { ...baseAdapterConfig('PROMPT_TUNING', { task_type }, base), ...fields, ...(target_modules === undefined ? {} : { target_modules }) };
+    return {
+      ...baseAdapterConfig('PROMPT_TUNING', { task_type }, base),
+      ...fields,
+      ...(target_modules === undefined ? {} : { target_modules }),
+    };
   },
   fromAdapterConfig: (json, file) => fromJson(promptTuningSchema, json, 'PROMPT_TUNING', 'prompt-tuning', file),
 };

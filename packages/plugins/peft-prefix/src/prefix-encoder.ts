@@ -26,17 +26,30 @@ export interface PrefixShape {
  * const enc = new PrefixEncoder({ numVirtualTokens: 10, numLayers: 12, tokenDim: 768, numHeads: 12 }, { projectionHidden: 512 });
  */
 export class PrefixEncoder extends Module<[], tf.Tensor> {
-  constructor(readonly shape: PrefixShape, options: { projectionHidden?: number; seed?: number; table?: tf.Tensor } = {}) {
+  constructor(
+    readonly shape: PrefixShape,
+    options: { projectionHidden?: number; seed?: number; table?: tf.Tensor } = {},
+  ) {
     super();
     const { numVirtualTokens: p, numLayers: l, tokenDim: d } = shape;
     const width = l * 2 * d;
     if (options.projectionHidden !== undefined && !options.table) {
       this.registerModule('embedding', new Embedding(p, d, { seed: deriveSeed(options.seed, 'embedding') }));
       const h = options.projectionHidden;
-      this.registerModule('transform', new ModuleList([new Linear(d, h, { seed: deriveSeed(options.seed, 't0') }), new Tanh(), new Linear(h, width, { seed: deriveSeed(options.seed, 't2') })]));
+      this.registerModule(
+        'transform',
+        new ModuleList([
+          new Linear(d, h, { seed: deriveSeed(options.seed, 't0') }),
+          new Tanh(),
+          new Linear(h, width, { seed: deriveSeed(options.seed, 't2') }),
+        ]),
+      );
     } else {
       const table = options.table;
-      this.registerModule('embedding', new Embedding(p, width, { seed: deriveSeed(options.seed, 'embedding'), init: table ? () => tf.clone(table) : undefined }));
+      this.registerModule(
+        'embedding',
+        new Embedding(p, width, { seed: deriveSeed(options.seed, 'embedding'), init: table ? () => tf.clone(table) : undefined }),
+      );
     }
   }
 
@@ -59,7 +72,9 @@ export class PrefixEncoder extends Module<[], tf.Tensor> {
   layerPrefix(table: tf.Tensor, index: number): { key: tf.Tensor; value: tf.Tensor } {
     const { numVirtualTokens: p, tokenDim: d, numHeads: h } = this.shape;
     const part = (which: 0 | 1) =>
-      tf.tidy(() => tf.expandDims(tf.transpose(tf.reshape(tf.slice(table, [0, (2 * index + which) * d], [p, d]), [p, h, d / h]), [1, 0, 2]), 0));
+      tf.tidy(() =>
+        tf.expandDims(tf.transpose(tf.reshape(tf.slice(table, [0, (2 * index + which) * d], [p, d]), [p, h, d / h]), [1, 0, 2]), 0),
+      );
     return { key: part(0), value: part(1) };
   }
 }

@@ -56,7 +56,13 @@ export class PrefixAttention extends TransparentWrapper<[tf.Tensor, AttentionInp
       if (inputs.pastKeyValues) parts.push(inputs.pastKeyValues); // a caller's cache comes after the prefixes
       const batch = hidden.shape[0]!;
       const widen = (t: tf.Tensor) => (t.shape[0] === batch ? t : repeatBatch(t, batch));
-      const join = (k: 'key' | 'value') => (parts.length === 1 ? parts[0]![k] : tf.concat(parts.map((p) => widen(p[k])), 2));
+      const join = (k: 'key' | 'value') =>
+        parts.length === 1
+          ? parts[0]![k]
+          : tf.concat(
+              parts.map((p) => widen(p[k])),
+              2,
+            );
       return attention.forward(hidden, { ...inputs, pastKeyValues: { key: join('key'), value: join('value') } });
     });
   }

@@ -20,23 +20,44 @@ const isAttention = (m: unknown): m is MultiHeadAttention => m instanceof MultiH
  */
 export function applyPrefixTuning(root: Module, config: PrefixTuningConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
-  const targets = findTargetModules(root, config.target_modules, { method: 'prefix-tuning', accept: isAttention, acceptedKind: 'MultiHeadAttention', skip: (n) => n.startsWith('prompt_encoder') });
+  const targets = findTargetModules(root, config.target_modules, {
+    method: 'prefix-tuning',
+    accept: isAttention,
+    acceptedKind: 'MultiHeadAttention',
+    skip: (n) => n.startsWith('prompt_encoder'),
+  });
   const attention = (m: unknown) => (m instanceof PrefixAttention ? m.inner<MultiHeadAttention>() : (m as MultiHeadAttention));
   const dims = new Set(targets.map(([, m]) => `${attention(m).embedDim}/${attention(m).numHeads}`));
   if (dims.size > 1) {
-    throw new MmftError('E_CONFIG', `prefix-tuning: the targeted attention modules differ in width/heads (${[...dims].join(', ')}); one prefix table needs one shape`, {
-      hint: 'narrow target_modules to one stack, e.g. "text_model\\\\..*self_attn"',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `prefix-tuning: the targeted attention modules differ in width/heads (${[...dims].join(', ')}); one prefix table needs one shape`,
+      {
+        hint: 'narrow target_modules to one stack, e.g. "text_model\\\\..*self_attn"',
+      },
+    );
   }
   const first = attention(targets[0]![1]);
-  const shape = { numVirtualTokens: config.num_virtual_tokens, numLayers: targets.length, tokenDim: first.embedDim, numHeads: first.numHeads };
+  const shape = {
+    numVirtualTokens: config.num_virtual_tokens,
+    numLayers: targets.length,
+    tokenDim: first.embedDim,
+    numHeads: first.numHeads,
+  };
   checkModelField('prefix-tuning', 'token_dim', config.token_dim, shape.tokenDim);
   checkModelField('prefix-tuning', 'num_layers', config.num_layers, shape.numLayers);
   checkModelField('prefix-tuning', 'num_attention_heads', config.num_attention_heads, shape.numHeads);
   const encoderPath = `prompt_encoder.${adapterName}`;
   const dict = encoderDict(root);
-  if (dict.has(adapterName)) throw new MmftError('E_CONFIG', `the model already has a prompt-learning adapter "${adapterName}"; pick another adapter name`);
-  dict.registerModule(adapterName, new PrefixEncoder(shape, { projectionHidden: config.prefix_projection ? (config.encoder_hidden_size ?? shape.tokenDim) : undefined, seed: config.seed }));
+  if (dict.has(adapterName))
+    throw new MmftError('E_CONFIG', `the model already has a prompt-learning adapter "${adapterName}"; pick another adapter name`);
+  dict.registerModule(
+    adapterName,
+    new PrefixEncoder(shape, {
+      projectionHidden: config.prefix_projection ? (config.encoder_hidden_size ?? shape.tokenDim) : undefined,
+      seed: config.seed,
+    }),
+  );
   const encoder = () => root.getModule<PrefixEncoder>(encoderPath);
   const paths = targets.map(([path, module], layer) => {
     const wrapper = module instanceof PrefixAttention ? module : new PrefixAttention(module);
@@ -46,7 +67,10 @@ export function applyPrefixTuning(root: Module, config: PrefixTuningConfig, adap
   });
   const wrappers = () => paths.map((p) => root.getModule<PrefixAttention>(p));
   const trainableParameters = () => encoder().namedParameters(encoderPath);
-  freezeAllExcept(root, trainableParameters().map(([, v]) => v));
+  freezeAllExcept(
+    root,
+    trainableParameters().map(([, v]) => v),
+  );
   let saved: tf.Tensor | undefined;
   return {
     adapterName,
@@ -58,11 +82,19 @@ export function applyPrefixTuning(root: Module, config: PrefixTuningConfig, adap
       return new Map([['prompt_embeddings', saved ?? encoder().forward()]]);
     },
     loadAdapterStateDict(tensors) {
-      const table = loadPromptEmbeddings(tensors, [shape.numVirtualTokens, shape.numLayers * 2 * shape.tokenDim], 'prefix-tuning', adapterName);
+      const table = loadPromptEmbeddings(
+        tensors,
+        [shape.numVirtualTokens, shape.numLayers * 2 * shape.tokenDim],
+        'prefix-tuning',
+        adapterName,
+      );
       const old = encoder();
       root.getModule<AdapterDict>('prompt_encoder').setModule(adapterName, new PrefixEncoder(shape, { table }));
       old.dispose();
-      freezeAllExcept(root, trainableParameters().map(([, v]) => v));
+      freezeAllExcept(
+        root,
+        trainableParameters().map(([, v]) => v),
+      );
     },
     adapterConfigExtras: () => ({ token_dim: shape.tokenDim, num_layers: shape.numLayers, num_attention_heads: shape.numHeads }),
     setEnabled: (enabled) => wrappers().forEach((w) => w.setAdapterActive(adapterName, enabled)),

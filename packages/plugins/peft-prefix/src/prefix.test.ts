@@ -34,10 +34,16 @@ describe('prefix tuning', () => {
 
   test('targets of different widths, and a saved config for another model, are clear errors', async () => {
     const s = toySubject();
-    expect(() => prefixTuningMethod.apply(s.root, { num_layers: 5 } as never, 'default')).toThrow(/num_layers is 5 in the config but the targeted model has 2/);
-    expect(() => prefixTuningMethod.apply(s.root, { target_modules: ['mlp'] } as never, 'default')).toThrow(/not MultiHeadAttention: layers\.0\.mlp/);
+    expect(() => prefixTuningMethod.apply(s.root, { num_layers: 5 } as never, 'default')).toThrow(
+      /num_layers is 5 in the config but the targeted model has 2/,
+    );
+    expect(() => prefixTuningMethod.apply(s.root, { target_modules: ['mlp'] } as never, 'default')).toThrow(
+      /not MultiHeadAttention: layers\.0\.mlp/,
+    );
     s.dispose();
-    expect(() => prefixTuningMethod.fromAdapterConfig({ peft_type: 'LORA', r: 8 }, 'a/adapter_config.json')).toThrow(/a\/adapter_config\.json: peft_type is "LORA", but the prefix-tuning method reads "PREFIX_TUNING"/);
+    expect(() => prefixTuningMethod.fromAdapterConfig({ peft_type: 'LORA', r: 8 }, 'a/adapter_config.json')).toThrow(
+      /a\/adapter_config\.json: peft_type is "LORA", but the prefix-tuning method reads "PREFIX_TUNING"/,
+    );
   });
 });
 
@@ -57,9 +63,9 @@ describe('prompt tuning', () => {
     expect(applied.adapterStateDict().get('prompt_embeddings')!.shape).toEqual([3, 8]);
     s.dispose();
     const clip = await clipSubject();
-    expect(() => promptTuningMethod.apply(clip.root, { num_virtual_tokens: 3, target_modules: 'vision_model' } as never, 'default')).toThrow(
-      /no module of this model matching target_modules "vision_model" implements PromptInjectionPoint; those that do: text_model/,
-    );
+    expect(() =>
+      promptTuningMethod.apply(clip.root, { num_virtual_tokens: 3, target_modules: 'vision_model' } as never, 'default'),
+    ).toThrow(/no module of this model matching target_modules "vision_model" implements PromptInjectionPoint; those that do: text_model/);
     expect(() => promptTuningMethod.apply(clip.root.getModule('vision_model'), { num_virtual_tokens: 3 } as never, 'default')).toThrow(
       /no module of this model implements PromptInjectionPoint/,
     );

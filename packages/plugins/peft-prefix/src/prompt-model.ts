@@ -4,7 +4,16 @@
 // the mask and shifts pooling. Saved as PEFT does: `prompt_embeddings` [P, D]
 // (peft/tuners/prompt_tuning/model.py, peft/utils/save_and_load.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { assertAdapterName, freezeAllExcept, isPromptInjectionPoint, matchesTarget, MmftError, type AppliedAdapter, type PeftLayer, type PromptInjectionPoint } from '@mmft/core';
+import {
+  assertAdapterName,
+  freezeAllExcept,
+  isPromptInjectionPoint,
+  matchesTarget,
+  MmftError,
+  type AppliedAdapter,
+  type PeftLayer,
+  type PromptInjectionPoint,
+} from '@mmft/core';
 import { deriveSeed, Embedding, Module, repeatBatch } from '@mmft/core/nn';
 import type { PromptTuningConfig } from './config';
 import { checkModelField, encoderDict, loadPromptEmbeddings } from './shared';
@@ -50,10 +59,14 @@ function injectionPoints(root: Module, config: PromptTuningConfig): Array<[strin
   const all = root.namedModules().filter((e): e is [string, Module & PromptInjectionPoint] => isPromptInjectionPoint(e[1]));
   const chosen = config.target_modules === undefined ? all : all.filter(([n]) => matchesTarget(n, config.target_modules!));
   if (chosen.length === 0) {
-    throw new MmftError('E_UNSUPPORTED', `prompt-tuning: no module of this model ${all.length ? `matching target_modules ${JSON.stringify(config.target_modules)} ` : ''}implements PromptInjectionPoint` +
-      (all.length ? `; those that do: ${all.map(([n]) => n || '(root)').join(', ')}` : ''), {
-      hint: 'the architecture must declare where virtual tokens go (contracts/peft.ts PromptInjectionPoint); prefix-tuning works on any attention model instead',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `prompt-tuning: no module of this model ${all.length ? `matching target_modules ${JSON.stringify(config.target_modules)} ` : ''}implements PromptInjectionPoint` +
+        (all.length ? `; those that do: ${all.map(([n]) => n || '(root)').join(', ')}` : ''),
+      {
+        hint: 'the architecture must declare where virtual tokens go (contracts/peft.ts PromptInjectionPoint); prefix-tuning works on any attention model instead',
+      },
+    );
   }
   return chosen;
 }
@@ -68,26 +81,49 @@ export function applyPromptTuning(root: Module, config: PromptTuningConfig, adap
   assertAdapterName(adapterName);
   const points = injectionPoints(root, config);
   const dims = new Set(points.map(([, p]) => p.promptTokenDim));
-  if (dims.size > 1) throw new MmftError('E_CONFIG', `prompt-tuning: the injection points differ in width (${[...dims].join(', ')}); narrow target_modules to one`);
+  if (dims.size > 1)
+    throw new MmftError(
+      'E_CONFIG',
+      `prompt-tuning: the injection points differ in width (${[...dims].join(', ')}); narrow target_modules to one`,
+    );
   const tokenDim = points[0]![1].promptTokenDim;
   checkModelField('prompt-tuning', 'token_dim', config.token_dim, tokenDim);
   const dict = encoderDict(root);
-  if (dict.has(adapterName)) throw new MmftError('E_CONFIG', `the model already has a prompt-learning adapter "${adapterName}"; pick another adapter name`);
+  if (dict.has(adapterName))
+    throw new MmftError('E_CONFIG', `the model already has a prompt-learning adapter "${adapterName}"; pick another adapter name`);
   const path = `prompt_encoder.${adapterName}`;
   const table = () => root.getModule<PromptEmbedding>(path);
   // Every enabled prompt adapter contributes its tokens, in the order they were added.
   const source = (batch: number) =>
     tf.tidy(() => {
-      const active = encoderDict(root).namedChildren().map(([, m]) => m).filter((m): m is PromptEmbedding => m instanceof PromptEmbedding && m.active);
-      const tokens = active.length === 1 ? active[0]!.forward() : tf.concat(active.map((m) => m.forward()), 0);
+      const active = encoderDict(root)
+        .namedChildren()
+        .map(([, m]) => m)
+        .filter((m): m is PromptEmbedding => m instanceof PromptEmbedding && m.active);
+      const tokens =
+        active.length === 1
+          ? active[0]!.forward()
+          : tf.concat(
+              active.map((m) => m.forward()),
+              0,
+            );
       return repeatBatch(tf.expandDims(tokens, 0), batch);
     });
-  const anyActive = () => encoderDict(root).namedChildren().some(([, m]) => m instanceof PromptEmbedding && m.active);
+  const anyActive = () =>
+    encoderDict(root)
+      .namedChildren()
+      .some(([, m]) => m instanceof PromptEmbedding && m.active);
   const refresh = () => points.forEach(([, p]) => p.setPromptSource(anyActive() ? source : undefined));
-  dict.registerModule(adapterName, new PromptEmbedding(adapterName, config.num_virtual_tokens, tokenDim, { seed: config.seed, onChange: refresh }));
+  dict.registerModule(
+    adapterName,
+    new PromptEmbedding(adapterName, config.num_virtual_tokens, tokenDim, { seed: config.seed, onChange: refresh }),
+  );
   refresh();
   const trainableParameters = () => table().namedParameters(path);
-  freezeAllExcept(root, trainableParameters().map(([, v]) => v));
+  freezeAllExcept(
+    root,
+    trainableParameters().map(([, v]) => v),
+  );
   return {
     adapterName,
     method: 'prompt-tuning',

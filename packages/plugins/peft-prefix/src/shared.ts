@@ -9,7 +9,11 @@ import type { Module } from '@mmft/core/nn';
 export function encoderDict(root: Module): AdapterDict {
   const existing = root.namedChildren().find(([n]) => n === 'prompt_encoder')?.[1];
   if (existing instanceof AdapterDict) return existing;
-  if (existing) throw new MmftError('E_CONFIG', `the model already has a child "prompt_encoder" (${existing.constructor.name}); prompt-learning adapters need that name`);
+  if (existing)
+    throw new MmftError(
+      'E_CONFIG',
+      `the model already has a child "prompt_encoder" (${existing.constructor.name}); prompt-learning adapters need that name`,
+    );
   return root.registerModule('prompt_encoder', new AdapterDict());
 }
 
@@ -23,7 +27,12 @@ export function checkModelField(method: string, field: string, given: number | u
 }
 
 /** The one tensor of a prompt-learning adapter file, shape-checked; other keys are errors. */
-export function loadPromptEmbeddings(tensors: ReadonlyMap<string, tf.Tensor>, shape: readonly number[], method: string, adapterName: string): tf.Tensor {
+export function loadPromptEmbeddings(
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  shape: readonly number[],
+  method: string,
+  adapterName: string,
+): tf.Tensor {
   const unknown = [...tensors.keys()].filter((k) => k !== 'prompt_embeddings');
   const t = tensors.get('prompt_embeddings');
   const problems: string[] = [];
@@ -31,9 +40,13 @@ export function loadPromptEmbeddings(tensors: ReadonlyMap<string, tf.Tensor>, sh
   if (!t) problems.push('missing keys (1): prompt_embeddings');
   else if (t.shape.join() !== shape.join()) problems.push(`wrong shape (1): prompt_embeddings: expected [${shape}], got [${t.shape}]`);
   if (problems.length) {
-    throw new MmftError('E_CHECKPOINT', [`${method} adapter "${adapterName}": the adapter tensors do not fit the model`, ...problems.map((p) => `  ${p}`)].join('\n'), {
-      hint: 'PEFT saves prompt-learning adapters as one tensor "prompt_embeddings"; check num_virtual_tokens and the base model',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      [`${method} adapter "${adapterName}": the adapter tensors do not fit the model`, ...problems.map((p) => `  ${p}`)].join('\n'),
+      {
+        hint: 'PEFT saves prompt-learning adapters as one tensor "prompt_embeddings"; check num_virtual_tokens and the base model',
+      },
+    );
   }
   return t!;
 }

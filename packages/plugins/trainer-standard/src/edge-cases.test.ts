@@ -36,13 +36,20 @@ interface Options {
   loss?: Record<string, unknown>;
 }
 
-function context(outputDir: string, options: Options = {}, overrides: Partial<RunContext> = {}): RunContext & { reporter: ReturnType<typeof recordingReporter> } {
+function context(
+  outputDir: string,
+  options: Options = {},
+  overrides: Partial<RunContext> = {},
+): RunContext & { reporter: ReturnType<typeof recordingReporter> } {
   return {
     recipe: {
       name: 'tiny',
       seed: 7,
       model: { type: 'tiny-dual', config: { seed: 3 } },
-      data: { train: { type: 'memory', name: options.train ?? 'train' }, ...(options.evalSet ? { eval: { type: 'memory', name: options.evalSet } } : {}) },
+      data: {
+        train: { type: 'memory', name: options.train ?? 'train' },
+        ...(options.evalSet ? { eval: { type: 'memory', name: options.evalSet } } : {}),
+      },
       loss: { type: 'test-infonce', ...options.loss },
       metrics: options.evalSet ? [{ type: 'retrieval' }] : [],
     },
@@ -60,7 +67,10 @@ describe('data sets smaller than a batch', () => {
   test('3 examples with batch_size 5 train with a partial batch of 3 (model path, accumulation, eval)', async () => {
     const dir = tmp();
     const ctx = context(dir, { train: 'three', evalSet: 'evalThree' });
-    const summary = await runTraining(trainConfigSchema.parse({ batch_size: 5, grad_accum_steps: 2, max_steps: 2, eval_batch_size: 5 }), ctx);
+    const summary = await runTraining(
+      trainConfigSchema.parse({ batch_size: 5, grad_accum_steps: 2, max_steps: 2, eval_batch_size: 5 }),
+      ctx,
+    );
     expect(summary.steps).toBe(2);
     expect(state(path.join(dir, 'checkpoint-last')).samplesSeen).toBe(12);
     expect(ctx.reporter.lines.some((l) => l.includes('3 examples, fewer than batch_size 5'))).toBe(true);
@@ -68,7 +78,10 @@ describe('data sets smaller than a batch', () => {
 
   test('the feature-based path takes the same partial batch', async () => {
     const dir = tmp();
-    const summary = await runTraining(trainConfigSchema.parse({ batch_size: 5, max_steps: 2, strategy: 'feature-based' }), context(dir, { train: 'three', evalSet: 'evalThree' }));
+    const summary = await runTraining(
+      trainConfigSchema.parse({ batch_size: 5, max_steps: 2, strategy: 'feature-based' }),
+      context(dir, { train: 'three', evalSet: 'evalThree' }),
+    );
     expect(summary.steps).toBe(2);
     expect(state(path.join(dir, 'checkpoint-last')).samplesSeen).toBe(6);
   });
@@ -87,8 +100,14 @@ describe('data sets smaller than a batch', () => {
 
   test('dataloader_drop_last: true with fewer examples than batch_size stops at once with a clear error', async () => {
     const dir = tmp();
-    const run = runTraining(trainConfigSchema.parse({ batch_size: 5, max_steps: 2, dataloader_drop_last: true }), context(dir, { train: 'three' }));
-    await expect(run).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringContaining('data.train has 3 examples, fewer than train.batch_size 5') });
+    const run = runTraining(
+      trainConfigSchema.parse({ batch_size: 5, max_steps: 2, dataloader_drop_last: true }),
+      context(dir, { train: 'three' }),
+    );
+    await expect(run).rejects.toMatchObject({
+      code: 'E_DATA',
+      message: expect.stringContaining('data.train has 3 examples, fewer than train.batch_size 5'),
+    });
   });
 
   test('a single example cannot train a contrastive loss: a clear error, not a spin', async () => {
@@ -101,7 +120,10 @@ describe('data sets smaller than a batch', () => {
 
 describe('NaN before the first checkpoint', () => {
   test('says no checkpoint was written and does not hint at resuming from one', async () => {
-    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 4 }), context(tmp(), { loss: { nan_at_call: 2 } }));
+    const run = runTraining(
+      trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 4 }),
+      context(tmp(), { loss: { nan_at_call: 2 } }),
+    );
     const error = (await run.catch((e: unknown) => e)) as { code: string; message: string; hint?: string };
     expect(error.code).toBe('E_NUMERIC');
     expect(error.message).toContain('step 2: loss is NaN');
@@ -112,7 +134,10 @@ describe('NaN before the first checkpoint', () => {
 
   test('after a checkpoint, names it and its step', async () => {
     const dir = tmp();
-    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 2 }), context(dir, { loss: { nan_at_call: 3 } }));
+    const run = runTraining(
+      trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 2 }),
+      context(dir, { loss: { nan_at_call: 3 } }),
+    );
     const error = (await run.catch((e: unknown) => e)) as { message: string; hint?: string };
     expect(error.message).toContain(`${path.join(dir, 'checkpoint-last')} (step 2) is kept`);
     expect(error.hint).toContain(`--resume ${path.join(dir, 'checkpoint-last')}`);
@@ -124,7 +149,14 @@ describe('resume', () => {
     const first = tmp();
     const controller = new AbortController();
     const config = trainConfigSchema.parse({ batch_size: 4, max_steps: 4, log_every: 1, eval_every: 4 });
-    await runTraining(config, context(first, { evalSet: 'evalThree' }, { signal: controller.signal, reporter: recordingReporter((s) => s === 2 && controller.abort()) }));
+    await runTraining(
+      config,
+      context(
+        first,
+        { evalSet: 'evalThree' },
+        { signal: controller.signal, reporter: recordingReporter((s) => s === 2 && controller.abort()) },
+      ),
+    );
     const resumed = tmp();
     const ctx = context(resumed, { evalSet: 'evalThree' }, { resumeFrom: path.join(first, 'checkpoint-last') });
     await runTraining(config, ctx);
@@ -144,7 +176,11 @@ describe('resume', () => {
     const from = path.join(first, 'checkpoint-last');
     const out = tmp();
     const run = runTraining(trainConfigSchema.parse({ batch_size: 3, max_steps: 4 }), context(out, {}, { resumeFrom: from }));
-    await expect(run).rejects.toMatchObject({ code: 'E_CHECKPOINT', message: expect.stringContaining('batch_size 4'), hint: expect.stringContaining('--force') });
+    await expect(run).rejects.toMatchObject({
+      code: 'E_CHECKPOINT',
+      message: expect.stringContaining('batch_size 4'),
+      hint: expect.stringContaining('--force'),
+    });
     const forced = context(tmp(), {}, { resumeFrom: from, force: true });
     const summary = await runTraining(trainConfigSchema.parse({ batch_size: 3, max_steps: 4 }), forced);
     expect(summary.steps).toBe(4);
@@ -153,7 +189,8 @@ describe('resume', () => {
 });
 
 describe('output folder failures', () => {
-  const errno = (code: string, syscall: string, file: string) => Object.assign(new Error(`${code}: ${syscall} '${file}'`), { code, syscall, path: file });
+  const errno = (code: string, syscall: string, file: string) =>
+    Object.assign(new Error(`${code}: ${syscall} '${file}'`), { code, syscall, path: file });
 
   test('a read-only folder is reported as such (not as the ENOENT of a recursive mkdir), with the path', async () => {
     const parent = tmp();
@@ -161,11 +198,15 @@ describe('output folder failures', () => {
     const real = fsp.mkdir;
     // Node's recursive mkdir reports ENOENT on a read-only file system; a plain mkdir says EROFS.
     jest.spyOn(fsp, 'mkdir').mockImplementation(async (p, options) => {
-      if (String(p).startsWith(path.join(parent, 'runs'))) throw errno((options as { recursive?: boolean })?.recursive ? 'ENOENT' : 'EROFS', 'mkdir', String(p));
+      if (String(p).startsWith(path.join(parent, 'runs')))
+        throw errno((options as { recursive?: boolean })?.recursive ? 'ENOENT' : 'EROFS', 'mkdir', String(p));
       return real(p, options);
     });
     const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1 }), context(out));
-    await expect(run).rejects.toMatchObject({ code: 'E_IO', message: expect.stringMatching(new RegExp(`${path.join(parent, 'runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*read-only`)) });
+    await expect(run).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringMatching(new RegExp(`${path.join(parent, 'runs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*read-only`)),
+    });
   });
 
   test('the feature cache folder on a read-only disk: the same real cause', async () => {
@@ -177,14 +218,18 @@ describe('output folder failures', () => {
       return real(p, options);
     });
     const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, strategy: 'feature-based' }), context(out));
-    await expect(run).rejects.toMatchObject({ code: 'E_IO', message: `cannot create ${features}: it is on a read-only file system (EROFS)` });
+    await expect(run).rejects.toMatchObject({
+      code: 'E_IO',
+      message: `cannot create ${features}: it is on a read-only file system (EROFS)`,
+    });
   });
 
   test('a full disk at start names the path and leaves no empty files or folders', async () => {
     const parent = tmp();
     const out = path.join(parent, 'run');
     // A full disk still creates the (empty) file, then fails the write.
-    const full = <A extends unknown[]>(real: (file: fs.PathLike, data: string, ...rest: A) => Promise<void>) =>
+    const full =
+      <A extends unknown[]>(real: (file: fs.PathLike, data: string, ...rest: A) => Promise<void>) =>
       async (file: fs.PathLike, data: string, ...rest: A) => {
         if (!String(file).startsWith(out) || data === '') return real(file, data, ...rest);
         await real(file, '', ...rest);
@@ -205,7 +250,10 @@ describe('output folder failures', () => {
     const parent = tmp();
     const out = path.join(parent, 'run');
     const ctx = context(out);
-    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1 }), { ...ctx, recipe: { ...ctx.recipe, loss: { type: 'no-such-loss' } } });
+    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1 }), {
+      ...ctx,
+      recipe: { ...ctx.recipe, loss: { type: 'no-such-loss' } },
+    });
     await expect(run).rejects.toMatchObject({ code: 'E_UNKNOWN_ID' });
     expect(fs.readdirSync(parent)).toEqual([]);
   });

@@ -7,7 +7,8 @@ import { runTraining } from './loop/run-training';
 export const standardTrainer: TrainerProvider<TrainConfig> = {
   kind: 'trainer',
   id: 'standard',
-  description: 'AdamW with warmup + cosine/linear decay, accumulation, clipping, eval, best/last checkpoints and resume; strategies full, lock-image, feature-based',
+  description:
+    'AdamW with warmup + cosine/linear decay, accumulation, clipping, eval, best/last checkpoints and resume; strategies full, lock-image, feature-based',
   configSchema: trainConfigSchema,
   run: (config, context) => runTraining(trainConfigSchema.parse(config), context),
 };

@@ -17,7 +17,10 @@ beforeAll(async () => {
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-trainer-'));
 
-function context(outputDir: string, overrides: Partial<RunContext> & { loss?: Record<string, unknown>; evalData?: boolean } = {}): RunContext {
+function context(
+  outputDir: string,
+  overrides: Partial<RunContext> & { loss?: Record<string, unknown>; evalData?: boolean } = {},
+): RunContext {
   const { loss, evalData, ...rest } = overrides;
   return {
     recipe: {
@@ -37,7 +40,12 @@ function context(outputDir: string, overrides: Partial<RunContext> & { loss?: Re
 }
 
 const losses = (dir: string) =>
-  fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number; loss: number }).filter((e) => e.kind === 'train');
+  fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; step: number; loss: number })
+    .filter((e) => e.kind === 'train');
 
 const base = { batch_size: 4, grad_accum_steps: 2, lr: 1e-2, warmup_steps: 2, schedule: 'cosine', log_every: 1 } as const;
 
@@ -47,11 +55,17 @@ describe('standard trainer', () => {
     await runTraining(trainConfigSchema.parse({ ...base, max_steps: 6 }), context(straight));
     const interrupted = tmp();
     const controller = new AbortController();
-    await runTraining(trainConfigSchema.parse({ ...base, max_steps: 6 }), context(interrupted, { signal: controller.signal, reporter: recordingReporter((s) => s === 3 && controller.abort()) }));
+    await runTraining(
+      trainConfigSchema.parse({ ...base, max_steps: 6 }),
+      context(interrupted, { signal: controller.signal, reporter: recordingReporter((s) => s === 3 && controller.abort()) }),
+    );
     const state = JSON.parse(fs.readFileSync(path.join(interrupted, 'checkpoint-last', 'trainer_state.json'), 'utf8'));
     expect(state.globalStep).toBe(3);
     const resumed = tmp();
-    await runTraining(trainConfigSchema.parse({ ...base, max_steps: 6 }), context(resumed, { resumeFrom: path.join(interrupted, 'checkpoint-last') }));
+    await runTraining(
+      trainConfigSchema.parse({ ...base, max_steps: 6 }),
+      context(resumed, { resumeFrom: path.join(interrupted, 'checkpoint-last') }),
+    );
     const a = losses(straight);
     const b = losses(resumed);
     expect(b.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -61,7 +75,10 @@ describe('standard trainer', () => {
 
   test('NaN loss stops with E_NUMERIC naming the step and keeps the last good checkpoint', async () => {
     const dir = tmp();
-    const run = runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 2 }), context(dir, { loss: { nan_at_call: 3 } }));
+    const run = runTraining(
+      trainConfigSchema.parse({ batch_size: 4, max_steps: 6, save_every: 2 }),
+      context(dir, { loss: { nan_at_call: 3 } }),
+    );
     await expect(run).rejects.toMatchObject({ code: 'E_NUMERIC', message: expect.stringContaining('step 3: loss is NaN') });
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint-last', 'trainer_state.json'), 'utf8'));
     expect(state.globalStep).toBe(2);
@@ -72,14 +89,20 @@ describe('standard trainer', () => {
     const dir = tmp();
     const counts: number[] = [];
     const reporter = recordingReporter(() => counts.push(tf.memory().numTensors));
-    await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 6, log_every: 1, eval_every: 2 }), context(dir, { reporter, evalData: true }));
+    await runTraining(
+      trainConfigSchema.parse({ batch_size: 4, max_steps: 6, log_every: 1, eval_every: 2 }),
+      context(dir, { reporter, evalData: true }),
+    );
     expect(counts).toHaveLength(6);
     expect(new Set(counts.slice(1)).size).toBe(1);
   });
 
   test('evaluation picks checkpoint-best by the metric and writes a self-contained report', async () => {
     const dir = tmp();
-    const summary = await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 4, eval_every: 2, metric_for_best: 'retrieval.i2t_R@1', lr: 1e-2 }), context(dir, { evalData: true }));
+    const summary = await runTraining(
+      trainConfigSchema.parse({ batch_size: 4, max_steps: 4, eval_every: 2, metric_for_best: 'retrieval.i2t_R@1', lr: 1e-2 }),
+      context(dir, { evalData: true }),
+    );
     expect(summary.metrics['retrieval.i2t_R@1']).toBeGreaterThanOrEqual(0);
     expect(fs.existsSync(path.join(dir, 'checkpoint-best', 'model', 'weights.json'))).toBe(true);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint-best', 'trainer_state.json'), 'utf8'));

@@ -26,7 +26,9 @@ async function variant(name: string, edit: (tensors: Map<string, WritableTensor>
   const dir = join(tmp, name);
   await createTinyClipCheckpoint(dir, { seed: 11 });
   const { tensors } = parseSafetensors(u8(await readFile(join(dir, 'model.safetensors'))));
-  const writable = new Map<string, WritableTensor>([...tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data as Float32Array }]));
+  const writable = new Map<string, WritableTensor>(
+    [...tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data as Float32Array }]),
+  );
   edit(writable);
   await writeFile(join(dir, 'model.safetensors'), serializeSafetensors(writable, { format: 'pt' }));
   return dir;
@@ -46,7 +48,14 @@ describe('save / load round trip', () => {
     const model = await ClipModel.fromPretrained(base);
     const out = join(tmp, 'roundtrip');
     await model.save(out);
-    expect((await readdir(out)).filter((n) => n !== FOLDER_MARKER).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect((await readdir(out)).filter((n) => n !== FOLDER_MARKER).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'preprocessor_config.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const [a, b] = await Promise.all([readFile(join(base, 'model.safetensors')), readFile(join(out, 'model.safetensors'))]);
     const [fa, fb] = [parseSafetensors(u8(a)), parseSafetensors(u8(b))];
     expect(fb.metadata).toEqual({ format: 'pt' });
@@ -60,7 +69,12 @@ describe('save / load round trip', () => {
       expect((await readFile(join(out, file))).equals(await readFile(join(base, file)))).toBe(true);
     }
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ architectures: ['CLIPModel'], model_type: 'clip', torch_dtype: 'float32', text_config: { model_type: 'clip_text_model' } });
+    expect(config).toMatchObject({
+      architectures: ['CLIPModel'],
+      model_type: 'clip',
+      torch_dtype: 'float32',
+      text_config: { model_type: 'clip_text_model' },
+    });
     const again = await ClipModel.fromPretrained(out);
     expect(again.config).toEqual(model.config);
     model.dispose();
@@ -82,12 +96,16 @@ describe('save / load round trip', () => {
     await createTinyClipCheckpoint(out, { seed: 1 });
     await writeFile(join(out, 'notes.txt'), 'mine');
     const model = await ClipModel.fromPretrained(base);
-    await expect(model.save(out)).rejects.toThrow(`${out} is not empty: it holds a model folder mmft wrote plus entries it did not write (notes.txt)`);
+    await expect(model.save(out)).rejects.toThrow(
+      `${out} is not empty: it holds a model folder mmft wrote plus entries it did not write (notes.txt)`,
+    );
     expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
     const plain = join(tmp, 'plain');
     await mkdir(plain);
     await writeFile(join(plain, 'config.json'), '{}');
-    await expect(model.save(plain)).rejects.toThrow('entries that mmft did not write as a model folder; writing there would replace config.json');
+    await expect(model.save(plain)).rejects.toThrow(
+      'entries that mmft did not write as a model folder; writing there would replace config.json',
+    );
     await model.save(out, { force: true });
     expect(await readdir(out)).not.toContain('notes.txt');
     model.dispose();
@@ -102,7 +120,10 @@ describe('save / load round trip', () => {
     const [first, second] = [names.slice(0, 20), names.slice(20)];
     await writeFile(join(dir, 'model-00001-of-00002.safetensors'), serializeSafetensors(shard(first)));
     await writeFile(join(dir, 'model-00002-of-00002.safetensors'), serializeSafetensors(shard(second)));
-    const weightMap = Object.fromEntries([...first.map((n) => [n, 'model-00001-of-00002.safetensors']), ...second.map((n) => [n, 'model-00002-of-00002.safetensors'])]);
+    const weightMap = Object.fromEntries([
+      ...first.map((n) => [n, 'model-00001-of-00002.safetensors']),
+      ...second.map((n) => [n, 'model-00002-of-00002.safetensors']),
+    ]);
     await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
     await rm(join(dir, 'model.safetensors'));
     const [a, b] = [await ClipModel.fromPretrained(dir), await ClipModel.fromPretrained(base)];
@@ -122,7 +143,9 @@ describe('loader errors name the tensor and the file', () => {
   });
 
   test('wrong shape', async () => {
-    const dir = await variant('shape', (t) => t.set('visual_projection.weight', { dtype: 'F32', shape: [5, 8], data: new Float32Array(40) }));
+    const dir = await variant('shape', (t) =>
+      t.set('visual_projection.weight', { dtype: 'F32', shape: [5, 8], data: new Float32Array(40) }),
+    );
     const e = await loadError(dir);
     expect(e.code).toBe('E_CHECKPOINT');
     expect(e.message).toMatch(/"visual_projection\.weight" is \[5, 8\] in the file, the model expects \[4, 8\]/);

@@ -35,7 +35,11 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * const report = await loadClipWeights(root, 'models/clip', { ignoreUnexpected: true });
  * report.unexpected; // names that were skipped
  */
-export async function loadClipWeights(root: ClipRoot, dir: string, options: { ignoreUnexpected?: boolean } = {}): Promise<WeightsLoadReport> {
+export async function loadClipWeights(
+  root: ClipRoot,
+  dir: string,
+  options: { ignoreUnexpected?: boolean } = {},
+): Promise<WeightsLoadReport> {
   const { tensors, files } = await readShardedSafetensors(dir);
   const where = files.length === 1 ? files[0]! : `${dir} (${files.length} shards)`;
   const params = root.stateDict();
@@ -58,7 +62,9 @@ export async function loadClipWeights(root: ClipRoot, dir: string, options: { ig
   }
   const misShaped = [...params].filter(([name, v]) => tensors.get(name)!.shape.join() !== v.shape.join());
   if (misShaped.length > 0) {
-    const lines = misShaped.map(([name, v]) => `"${name}" is ${shapeText(tensors.get(name)!.shape)} in the file, the model expects ${shapeText(v.shape)}`);
+    const lines = misShaped.map(
+      ([name, v]) => `"${name}" is ${shapeText(tensors.get(name)!.shape)} in the file, the model expects ${shapeText(v.shape)}`,
+    );
     throw new MmftError('E_CHECKPOINT', `${where}: ${misShaped.length} tensor(s) have the wrong shape: ${list(lines, 6)}`, {
       hint: 'config.json does not match the weights: check hidden_size, intermediate_size, vocab_size, image_size, patch_size and projection_dim',
     });

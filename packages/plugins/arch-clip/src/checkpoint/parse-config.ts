@@ -32,25 +32,41 @@ function foldLegacyDicts(raw: Record<string, unknown>): Record<string, unknown> 
  * config.text_config.hidden_act; // 'quick_gelu' when the file leaves it out
  */
 export function parseClipConfig(raw: unknown, source = 'config'): ClipConfig {
-  if (!isRecord(raw)) throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  if (!isRecord(raw))
+    throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   const modelType = raw.model_type ?? 'clip';
   if (!CLIP_MODEL_TYPES.includes(modelType as 'clip')) {
-    throw new MmftError('E_CONFIG', `${source}: model_type ${JSON.stringify(modelType)} is not a CLIP checkpoint; known model types: ${CLIP_MODEL_TYPES.join(', ')}`, {
-      hint: 'load this folder with the architecture plugin that provides its model_type (mmft plugins lists them)',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${source}: model_type ${JSON.stringify(modelType)} is not a CLIP checkpoint; known model types: ${CLIP_MODEL_TYPES.join(', ')}`,
+      {
+        hint: 'load this folder with the architecture plugin that provides its model_type (mmft plugins lists them)',
+      },
+    );
   }
   const parsed = clipConfigSchema.safeParse(foldLegacyDicts(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new MmftError('E_CONFIG', `${source}: field "${issue.path.join('.')}": ${issue.message}`, { hint: 'compare with configuration_clip.py in transformers' });
+    throw new MmftError('E_CONFIG', `${source}: field "${issue.path.join('.')}": ${issue.message}`, {
+      hint: 'compare with configuration_clip.py in transformers',
+    });
   }
   const config = parsed.data;
-  for (const [name, tower] of [['text_config', config.text_config], ['vision_config', config.vision_config]] as const) {
+  for (const [name, tower] of [
+    ['text_config', config.text_config],
+    ['vision_config', config.vision_config],
+  ] as const) {
     if (tower.hidden_size % tower.num_attention_heads !== 0) {
-      throw new MmftError('E_CONFIG', `${source}: ${name}.hidden_size (${tower.hidden_size}) must be divisible by ${name}.num_attention_heads (${tower.num_attention_heads})`);
+      throw new MmftError(
+        'E_CONFIG',
+        `${source}: ${name}.hidden_size (${tower.hidden_size}) must be divisible by ${name}.num_attention_heads (${tower.num_attention_heads})`,
+      );
     }
     if (!Object.prototype.hasOwnProperty.call(ACTIVATIONS, tower.hidden_act)) {
-      throw new MmftError('E_CONFIG', `${source}: ${name}.hidden_act ${JSON.stringify(tower.hidden_act)} is unknown; known: ${Object.keys(ACTIVATIONS).join(', ')}`);
+      throw new MmftError(
+        'E_CONFIG',
+        `${source}: ${name}.hidden_act ${JSON.stringify(tower.hidden_act)} is unknown; known: ${Object.keys(ACTIVATIONS).join(', ')}`,
+      );
     }
   }
   const { image_size, patch_size } = config.vision_config;

@@ -18,7 +18,10 @@ function sideOf(value: unknown, field: string, source: string): number | undefin
     // CLIP crops squares; a non-square {height, width} cannot be expressed by ImageProcessing.
     if (typeof v.height === 'number' && v.height === v.width) return v.height;
   }
-  throw new MmftError('E_CONFIG', `${source}: "${field}" must be a positive integer, {"shortest_edge": n} or a square {"height": n, "width": n}; got ${JSON.stringify(value)}`);
+  throw new MmftError(
+    'E_CONFIG',
+    `${source}: "${field}" must be a positive integer, {"shortest_edge": n} or a square {"height": n, "width": n}; got ${JSON.stringify(value)}`,
+  );
 }
 
 function triple(value: unknown, field: string, fallback: readonly [number, number, number], source: string): [number, number, number] {

@@ -59,11 +59,15 @@ export async function saveClipCheckpoint(dir: string, contents: ClipCheckpointCo
   const weights = await tensorsFromModule(contents.root);
   // core's folder writer: staged copy, fsync, completion marker last, the old folder kept until
   // the new one is complete.
-  await writeFolder(dir, async (temp) => {
-    await writeFileDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
-    await writeSafetensors(join(temp, 'model.safetensors'), weights, { format: 'pt' });
-    for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeFileDurable(join(temp, name), bytes);
-    const preprocessor = contents.preprocessor ?? (contents.imageProcessing ? imageProcessorJson(contents.imageProcessing) : undefined);
-    if (preprocessor) await writeFileDurable(join(temp, 'preprocessor_config.json'), hfJson(preprocessor));
-  }, { kind: 'model' });
+  await writeFolder(
+    dir,
+    async (temp) => {
+      await writeFileDurable(join(temp, 'config.json'), hfJson(hfConfigJson(contents.config)));
+      await writeSafetensors(join(temp, 'model.safetensors'), weights, { format: 'pt' });
+      for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeFileDurable(join(temp, name), bytes);
+      const preprocessor = contents.preprocessor ?? (contents.imageProcessing ? imageProcessorJson(contents.imageProcessing) : undefined);
+      if (preprocessor) await writeFileDurable(join(temp, 'preprocessor_config.json'), hfJson(preprocessor));
+    },
+    { kind: 'model' },
+  );
 }

@@ -16,13 +16,34 @@ beforeAll(async () => {
 const tiny = (text: Record<string, unknown> = {}, vision: Record<string, unknown> = {}): ClipConfigInput => ({
   projection_dim: 3,
   logit_scale_init_value: 1.3,
-  text_config: { vocab_size: 12, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 7, bos_token_id: 10, eos_token_id: 11, pad_token_id: 11, ...text },
-  vision_config: { hidden_size: 6, intermediate_size: 10, num_hidden_layers: 2, num_attention_heads: 3, image_size: 6, patch_size: 3, ...vision },
+  text_config: {
+    vocab_size: 12,
+    hidden_size: 8,
+    intermediate_size: 12,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    max_position_embeddings: 7,
+    bos_token_id: 10,
+    eos_token_id: 11,
+    pad_token_id: 11,
+    ...text,
+  },
+  vision_config: {
+    hidden_size: 6,
+    intermediate_size: 10,
+    num_hidden_layers: 2,
+    num_attention_heads: 3,
+    image_size: 6,
+    patch_size: 3,
+    ...vision,
+  },
 });
 
 /** Perturbs every parameter so LayerNorm affine terms and biases are not the trivial ones/zeros. */
 function randomize(model: ClipModel, seed: number): RefWeights {
-  model.root.namedParameters().forEach(([, v], i) => v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed + i)))));
+  model.root
+    .namedParameters()
+    .forEach(([, v], i) => v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed + i)))));
   return new Map(model.root.namedParameters().map(([n, v]) => [n, v.arraySync()]));
 }
 
@@ -77,14 +98,22 @@ describe('invariants of the CLIP head', () => {
     const image = model.getImageFeatures({ pixelValues: pixels }).arraySync() as number[][];
     const text = model.getTextFeatures({ inputIds: ids }).arraySync() as number[][];
     const cos = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
-    expectClose(out.logitsPerText!, text.map((t) => image.map((im) => Math.exp(1.3) * cos(t, im))));
+    expectClose(
+      out.logitsPerText!,
+      text.map((t) => image.map((im) => Math.exp(1.3) * cos(t, im))),
+    );
     model.dispose();
   });
 });
 
 describe('text tower masks and pooling', () => {
   const layerOutputs = (tower: ClipTextTransformer, ids: number[][], mask?: number[][]) =>
-    tf.tidy(() => tower.forward(tf.tensor2d(ids, undefined, 'int32'), mask && tf.tensor2d(mask, undefined, 'int32')).lastHiddenState.arraySync() as number[][][]);
+    tf.tidy(
+      () =>
+        tower
+          .forward(tf.tensor2d(ids, undefined, 'int32'), mask && tf.tensor2d(mask, undefined, 'int32'))
+          .lastHiddenState.arraySync() as number[][][],
+    );
 
   test('causal: changing a later token leaves earlier positions unchanged and changes later ones', () => {
     const model = ClipModel.fromConfig(tiny(), { seed: 3 });
@@ -111,7 +140,10 @@ describe('text tower masks and pooling', () => {
   test('pooling follows eos_token_id: first eos normally, argmax of input_ids when it is 2', () => {
     const ids = [[10, 7, 3, 7, 5]]; // eos 7: first eos at 1 (the argmax would be 0)
     const legacyIds = [[10, 4, 3, 11, 5]]; // eos 2: argmax at 3 (the first-eos rule would find no 2 and give 0)
-    for (const [eos, rows, at] of [[7, ids, 1], [2, legacyIds, 3]] as const) {
+    for (const [eos, rows, at] of [
+      [7, ids, 1],
+      [2, legacyIds, 3],
+    ] as const) {
       const model = ClipModel.fromConfig(tiny({ eos_token_id: eos }), { seed: 6 });
       const tower = model.root.child<ClipTextTransformer>('text_model');
       const { lastHiddenState, pooledOutput } = tower.forward(tf.tensor2d(rows as number[][], undefined, 'int32'));
@@ -126,11 +158,25 @@ describe('text tower masks and pooling', () => {
 describe('MLP activation follows hidden_act', () => {
   for (const act of ['quick_gelu', 'gelu'] as const) {
     test(act, () => {
-      const settings = { hidden_size: 2, intermediate_size: 3, num_hidden_layers: 1, num_attention_heads: 1, hidden_act: act, layer_norm_eps: 1e-5, attention_dropout: 0 };
+      const settings = {
+        hidden_size: 2,
+        intermediate_size: 3,
+        num_hidden_layers: 1,
+        num_attention_heads: 1,
+        hidden_act: act,
+        layer_norm_eps: 1e-5,
+        attention_dropout: 0,
+      };
       const mlp = new ClipMlp(settings, 1);
       const x = [[-2.5, 0.7]];
-      const fc1 = mlp.child('fc1').namedParameters().map(([, v]) => v.arraySync()) as [number[][], number[]];
-      const fc2 = mlp.child('fc2').namedParameters().map(([, v]) => v.arraySync()) as [number[][], number[]];
+      const fc1 = mlp
+        .child('fc1')
+        .namedParameters()
+        .map(([, v]) => v.arraySync()) as [number[][], number[]];
+      const fc2 = mlp
+        .child('fc2')
+        .namedParameters()
+        .map(([, v]) => v.arraySync()) as [number[][], number[]];
       const hidden = fc1[0].map((row, o) => REF_ACTIVATIONS[act]!(row.reduce((s, wv, i) => s + wv * x[0]![i]!, fc1[1][o]!)));
       const expected = fc2[0].map((row, o) => row.reduce((s, wv, i) => s + wv * hidden[i]!, fc2[1][o]!));
       const y = mlp.forward(tf.tensor2d(x));

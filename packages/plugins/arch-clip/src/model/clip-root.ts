@@ -32,12 +32,18 @@ export function l2Normalize(x: tf.Tensor): tf.Tensor {
  * root.namedParameters().map(([n]) => n); // 'logit_scale', 'text_model.embeddings.token_embedding.weight', ...
  */
 export class ClipRoot extends Module<[ClipInputs], Record<string, tf.Tensor>> {
-  constructor(readonly config: ClipConfig, seed?: number) {
+  constructor(
+    readonly config: ClipConfig,
+    seed?: number,
+  ) {
     super();
     const { text_config: text, vision_config: vision, projection_dim: proj } = config;
     this.registerModule('text_model', new ClipTextTransformer(text, deriveSeed(seed, 'text_model')));
     this.registerModule('vision_model', new ClipVisionTransformer(vision, deriveSeed(seed, 'vision_model')));
-    this.registerModule('visual_projection', new Linear(vision.hidden_size, proj, { bias: false, seed: deriveSeed(seed, 'visual_projection') }));
+    this.registerModule(
+      'visual_projection',
+      new Linear(vision.hidden_size, proj, { bias: false, seed: deriveSeed(seed, 'visual_projection') }),
+    );
     this.registerModule('text_projection', new Linear(text.hidden_size, proj, { bias: false, seed: deriveSeed(seed, 'text_projection') }));
     this.createParameter('logit_scale', [], (shape) => tf.fill([...shape], config.logit_scale_init_value));
   }

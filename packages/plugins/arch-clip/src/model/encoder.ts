@@ -55,7 +55,10 @@ export class ClipEncoderLayer extends Module<[tf.Tensor, tf.Tensor | undefined],
   forward(hidden: tf.Tensor, attentionMask: tf.Tensor | undefined): tf.Tensor {
     const ln = (name: string) => this.child<LayerNorm>(name);
     return tf.tidy(() => {
-      const attended = tf.add(hidden, this.child<MultiHeadAttention>('self_attn').forward(ln('layer_norm1').forward(hidden), { attentionMask }));
+      const attended = tf.add(
+        hidden,
+        this.child<MultiHeadAttention>('self_attn').forward(ln('layer_norm1').forward(hidden), { attentionMask }),
+      );
       return tf.add(attended, this.child<ClipMlp>('mlp').forward(ln('layer_norm2').forward(attended)));
     });
   }
@@ -71,7 +74,10 @@ export class ClipEncoderLayer extends Module<[tf.Tensor, tf.Tensor | undefined],
 export class ClipEncoder extends Module<[tf.Tensor, tf.Tensor | undefined], tf.Tensor> {
   constructor(settings: EncoderSettings, seed?: number) {
     super();
-    const layers = Array.from({ length: settings.num_hidden_layers }, (_, i) => new ClipEncoderLayer(settings, deriveSeed(seed, `layers.${i}`)));
+    const layers = Array.from(
+      { length: settings.num_hidden_layers },
+      (_, i) => new ClipEncoderLayer(settings, deriveSeed(seed, `layers.${i}`)),
+    );
     this.registerModule('layers', new ModuleList(layers));
   }
 

@@ -19,7 +19,8 @@ function ruleFor(name: string, config: ClipConfig): { std: number } | { fill: nu
   if (name === 'visual_projection.weight') return { std: config.vision_config.hidden_size ** -0.5 * factor };
   if (/^text_model\.embeddings\.(token|position)_embedding\.weight$/.test(name)) return { std: 0.02 * factor };
   if (name === 'vision_model.embeddings.class_embedding') return { std: width ** -0.5 * factor };
-  if (/^vision_model\.embeddings\.(patch|position)_embedding\.weight$/.test(name)) return { std: config.vision_config.initializer_range * factor };
+  if (/^vision_model\.embeddings\.(patch|position)_embedding\.weight$/.test(name))
+    return { std: config.vision_config.initializer_range * factor };
   if (/self_attn\.[qkv]_proj\.weight$/.test(name)) return { std: width ** -0.5 * depthScale * factor };
   if (/self_attn\.out_proj\.weight$/.test(name)) return { std: width ** -0.5 * factor };
   if (/mlp\.fc1\.weight$/.test(name)) return { std: (2 * width) ** -0.5 * factor };

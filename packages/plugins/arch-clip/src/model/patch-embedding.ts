@@ -24,12 +24,18 @@ export class PatchEmbedding extends Module<[tf.Tensor], tf.Tensor> {
   ) {
     super();
     // PyTorch's Conv2d default init (fan-in uniform); a fresh CLIP re-initialises it (init-weights.ts).
-    this.createParameter('weight', [outChannels, inChannels, patchSize, patchSize], fanInUniform(inChannels * patchSize * patchSize), { seed: options.seed });
+    this.createParameter('weight', [outChannels, inChannels, patchSize, patchSize], fanInUniform(inChannels * patchSize * patchSize), {
+      seed: options.seed,
+    });
   }
 
   forward(pixels: tf.Tensor): tf.Tensor {
     const { inChannels: c, outChannels: d, patchSize: p } = this;
-    assertThat(pixels.rank === 4 && pixels.shape[1] === c, 'E_SHAPE', () => `patch embedding needs pixels [B, ${c}, H, W], got [${pixels.shape.join(', ')}]`);
+    assertThat(
+      pixels.rank === 4 && pixels.shape[1] === c,
+      'E_SHAPE',
+      () => `patch embedding needs pixels [B, ${c}, H, W], got [${pixels.shape.join(', ')}]`,
+    );
     const [batch, , height, width] = pixels.shape as [number, number, number, number];
     const [gh, gw] = [Math.floor(height / p), Math.floor(width / p)];
     return tf.tidy(() => {

@@ -43,7 +43,10 @@ export function gatherPositions(hidden: tf.Tensor, positions: readonly number[])
   assertThat(positions.length === batch, 'E_SHAPE', () => `need one position per batch row (${batch}), got ${positions.length}`);
   return tf.tidy(() => {
     const flat = tf.reshape(hidden, [batch * length, dim]);
-    const index = tf.tensor1d(positions.map((t, b) => b * length + t), 'int32');
+    const index = tf.tensor1d(
+      positions.map((t, b) => b * length + t),
+      'int32',
+    );
     return tf.gather(flat, index);
   });
 }

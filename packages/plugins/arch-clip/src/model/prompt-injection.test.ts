@@ -38,13 +38,25 @@ function tinyText(): ClipTextTransformer {
   model = ClipModel.fromConfig(
     {
       projection_dim: 3,
-      text_config: { vocab_size: 12, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 7, bos_token_id: 10, eos_token_id: 11, pad_token_id: 11 },
+      text_config: {
+        vocab_size: 12,
+        hidden_size: 8,
+        intermediate_size: 12,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        max_position_embeddings: 7,
+        bos_token_id: 10,
+        eos_token_id: 11,
+        pad_token_id: 11,
+      },
       vision_config: { hidden_size: 6, intermediate_size: 10, num_hidden_layers: 1, num_attention_heads: 3, image_size: 6, patch_size: 3 },
     },
     { seed: 5 },
   );
   // Non-trivial LayerNorm affine terms and biases.
-  model.root.namedParameters().forEach(([, v], i) => v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 100 + i)))));
+  model.root
+    .namedParameters()
+    .forEach(([, v], i) => v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 100 + i)))));
   return model.root.getModule<ClipTextTransformer>('text_model');
 }
 
@@ -125,7 +137,10 @@ describe('ClipTextTransformer as PromptInjectionPoint', () => {
     model!.root.freeze();
     text.setPromptSource((b) => tf.tidy(() => tf.tile(tf.expandDims(table, 0), [b, 1, 1])));
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model!.root.textFeatures(ids, mask))) as tf.Scalar, [table, ...model!.root.namedParameters().map(([, v]) => v)]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(model!.root.textFeatures(ids, mask))) as tf.Scalar,
+      [table, ...model!.root.namedParameters().map(([, v]) => v)],
+    );
     // tfjs lists frozen variables it was given with a null gradient.
     expect(Object.keys(grads).filter((k) => grads[k] != null)).toEqual(['prompt_table']);
     const g = grads.prompt_table!.arraySync() as number[][];

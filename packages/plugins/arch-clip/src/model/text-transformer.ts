@@ -19,10 +19,19 @@ export interface TowerOutput {
 
 /** token_embedding(ids) + position_embedding(0..T-1). */
 export class ClipTextEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
-  constructor(readonly config: ClipTextConfig, seed?: number) {
+  constructor(
+    readonly config: ClipTextConfig,
+    seed?: number,
+  ) {
     super();
-    this.registerModule('token_embedding', new Embedding(config.vocab_size, config.hidden_size, { seed: deriveSeed(seed, 'token_embedding') }));
-    this.registerModule('position_embedding', new Embedding(config.max_position_embeddings, config.hidden_size, { seed: deriveSeed(seed, 'position_embedding') }));
+    this.registerModule(
+      'token_embedding',
+      new Embedding(config.vocab_size, config.hidden_size, { seed: deriveSeed(seed, 'token_embedding') }),
+    );
+    this.registerModule(
+      'position_embedding',
+      new Embedding(config.max_position_embeddings, config.hidden_size, { seed: deriveSeed(seed, 'position_embedding') }),
+    );
   }
 
   forward(inputIds: tf.Tensor): tf.Tensor {
@@ -30,7 +39,8 @@ export class ClipTextEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
     assertThat(
       length <= this.config.max_position_embeddings,
       'E_SHAPE',
-      () => `input_ids [${inputIds.shape.join(', ')}] has ${length} tokens, more than max_position_embeddings (${this.config.max_position_embeddings}); tokenize with truncation`,
+      () =>
+        `input_ids [${inputIds.shape.join(', ')}] has ${length} tokens, more than max_position_embeddings (${this.config.max_position_embeddings}); tokenize with truncation`,
     );
     return tf.tidy(() => {
       const tokens = this.child<Embedding>('token_embedding').forward(inputIds);
@@ -57,7 +67,10 @@ export class ClipTextTransformer extends Module<[tf.Tensor, tf.Tensor | undefine
   readonly promptTokenDim: number;
   private promptSource?: (batchSize: number) => tf.Tensor;
 
-  constructor(readonly config: ClipTextConfig, seed?: number) {
+  constructor(
+    readonly config: ClipTextConfig,
+    seed?: number,
+  ) {
     super();
     this.promptTokenDim = config.hidden_size;
     this.registerModule('embeddings', new ClipTextEmbeddings(config, deriveSeed(seed, 'embeddings')));
@@ -71,7 +84,11 @@ export class ClipTextTransformer extends Module<[tf.Tensor, tf.Tensor | undefine
   }
 
   forward(inputIds: tf.Tensor, attentionMask?: tf.Tensor): TowerOutput {
-    assertThat(inputIds.rank === 2 && inputIds.dtype === 'int32', 'E_SHAPE', () => `input_ids must be int32 [batch, length], got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`);
+    assertThat(
+      inputIds.rank === 2 && inputIds.dtype === 'int32',
+      'E_SHAPE',
+      () => `input_ids must be int32 [batch, length], got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`,
+    );
     if (attentionMask) {
       assertThat(
         tf.util.arraysEqual(attentionMask.shape, inputIds.shape),
@@ -96,7 +113,13 @@ export class ClipTextTransformer extends Module<[tf.Tensor, tf.Tensor | undefine
       const mask = combineMasks(causalMask(offset + length), padding ? paddingMask(padding) : undefined);
       const encoded = this.child<ClipEncoder>('encoder').forward(hidden, mask);
       const lastHiddenState = this.child<LayerNorm>('final_layer_norm').forward(encoded);
-      return { lastHiddenState, pooledOutput: gatherPositions(lastHiddenState, positions.map((t) => t + offset)) };
+      return {
+        lastHiddenState,
+        pooledOutput: gatherPositions(
+          lastHiddenState,
+          positions.map((t) => t + offset),
+        ),
+      };
     });
   }
 
@@ -107,7 +130,8 @@ export class ClipTextTransformer extends Module<[tf.Tensor, tf.Tensor | undefine
     assertThat(
       prompt.rank === 3 && (rows === batch || rows === 1) && count! > 0 && dim === this.promptTokenDim && prompt.dtype === 'float32',
       'E_SHAPE',
-      () => `the prompt source gave ${prompt.dtype} [${prompt.shape.join(', ')}]; CLIP's text tower needs float32 [${batch} or 1, P > 0, ${this.promptTokenDim}] (hidden_size)`,
+      () =>
+        `the prompt source gave ${prompt.dtype} [${prompt.shape.join(', ')}]; CLIP's text tower needs float32 [${batch} or 1, P > 0, ${this.promptTokenDim}] (hidden_size)`,
     );
     return rows === batch ? prompt : tf.tile(prompt, [batch, 1, 1]);
   }

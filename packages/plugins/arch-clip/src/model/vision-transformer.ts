@@ -14,12 +14,18 @@ import type { TowerOutput } from './text-transformer';
 export class ClipVisionEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
   readonly numPatches: number;
 
-  constructor(readonly config: ClipVisionConfig, seed?: number) {
+  constructor(
+    readonly config: ClipVisionConfig,
+    seed?: number,
+  ) {
     super();
     const { hidden_size: dim, patch_size: patch, image_size: size } = config;
     this.numPatches = Math.floor(size / patch) ** 2;
     this.createParameter('class_embedding', [dim], normal(), { seed: deriveSeed(seed, 'class_embedding') });
-    this.registerModule('patch_embedding', new PatchEmbedding(config.num_channels, dim, patch, { seed: deriveSeed(seed, 'patch_embedding') }));
+    this.registerModule(
+      'patch_embedding',
+      new PatchEmbedding(config.num_channels, dim, patch, { seed: deriveSeed(seed, 'patch_embedding') }),
+    );
     this.registerModule('position_embedding', new Embedding(this.numPatches + 1, dim, { seed: deriveSeed(seed, 'position_embedding') }));
   }
 
@@ -28,7 +34,8 @@ export class ClipVisionEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
     assertThat(
       pixelValues.rank === 4 && pixelValues.shape[1] === channels && pixelValues.shape[2] === size && pixelValues.shape[3] === size,
       'E_SHAPE',
-      () => `pixel_values must be [batch, ${channels}, ${size}, ${size}] (vision_config.image_size), got [${pixelValues.shape.join(', ')}]; resize images to the model's size`,
+      () =>
+        `pixel_values must be [batch, ${channels}, ${size}, ${size}] (vision_config.image_size), got [${pixelValues.shape.join(', ')}]; resize images to the model's size`,
     );
     const batch = pixelValues.shape[0]!;
     return tf.tidy(() => {
@@ -47,7 +54,10 @@ export class ClipVisionEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
  * const { pooledOutput } = visionModel.forward(pixelValues); // [B, hidden_size], post_layernorm(class token)
  */
 export class ClipVisionTransformer extends Module<[tf.Tensor], TowerOutput> {
-  constructor(readonly config: ClipVisionConfig, seed?: number) {
+  constructor(
+    readonly config: ClipVisionConfig,
+    seed?: number,
+  ) {
     super();
     this.registerModule('embeddings', new ClipVisionEmbeddings(config, deriveSeed(seed, 'embeddings')));
     this.registerModule('pre_layrnorm', new LayerNorm(config.hidden_size, { eps: config.layer_norm_eps }));
@@ -58,7 +68,10 @@ export class ClipVisionTransformer extends Module<[tf.Tensor], TowerOutput> {
   forward(pixelValues: tf.Tensor): TowerOutput {
     return tf.tidy(() => {
       const embedded = this.child<ClipVisionEmbeddings>('embeddings').forward(pixelValues);
-      const lastHiddenState = this.child<ClipEncoder>('encoder').forward(this.child<LayerNorm>('pre_layrnorm').forward(embedded), undefined);
+      const lastHiddenState = this.child<ClipEncoder>('encoder').forward(
+        this.child<LayerNorm>('pre_layrnorm').forward(embedded),
+        undefined,
+      );
       const [batch, , dim] = lastHiddenState.shape as [number, number, number];
       const cls = tf.reshape(tf.slice(lastHiddenState, [0, 0, 0], [batch, 1, dim]), [batch, dim]);
       return { lastHiddenState, pooledOutput: this.child<LayerNorm>('post_layernorm').forward(cls) };

@@ -20,7 +20,9 @@ let checkpoint: Promise<string> | undefined;
 
 /** The tiny CLIP checkpoint (seed 5), written once per test process. */
 export function tinyClipDir(): Promise<string> {
-  checkpoint ??= createTinyClipCheckpoint(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-peft-clip-')), 'clip'), { seed: 5 }).then((c) => c.dir);
+  checkpoint ??= createTinyClipCheckpoint(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-peft-clip-')), 'clip'), { seed: 5 }).then(
+    (c) => c.dir,
+  );
   return checkpoint;
 }
 

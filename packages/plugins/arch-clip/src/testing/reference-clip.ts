@@ -12,7 +12,8 @@ const w = (p: RefWeights, name: string) => {
   if (!p.has(name)) throw new Error(`reference: no weight ${name}`);
   return p.get(name) as never;
 };
-const linear = (x: Mat, weight: Mat, bias?: Vec): Mat => x.map((row) => weight.map((wr, o) => wr.reduce((s, wi, i) => s + wi * row[i]!, bias ? bias[o]! : 0)));
+const linear = (x: Mat, weight: Mat, bias?: Vec): Mat =>
+  x.map((row) => weight.map((wr, o) => wr.reduce((s, wi, i) => s + wi * row[i]!, bias ? bias[o]! : 0)));
 const add = (a: Mat, b: Mat): Mat => a.map((r, i) => r.map((v, j) => v + b[i]![j]!));
 
 function layerNorm(x: Mat, weight: Vec, bias: Vec, eps: number): Mat {
@@ -71,7 +72,13 @@ function attention(x: Mat, p: RefWeights, prefix: string, heads: number, blocked
   return linear(out, w(p, `${prefix}.out_proj.weight`), w(p, `${prefix}.out_proj.bias`));
 }
 
-function encoder(x: Mat, p: RefWeights, prefix: string, tower: ClipConfig['text_config'] | ClipConfig['vision_config'], blocked: (t: number, s: number) => boolean): Mat {
+function encoder(
+  x: Mat,
+  p: RefWeights,
+  prefix: string,
+  tower: ClipConfig['text_config'] | ClipConfig['vision_config'],
+  blocked: (t: number, s: number) => boolean,
+): Mat {
   let h = x;
   const act = REF_ACTIVATIONS[tower.hidden_act]!;
   for (let i = 0; i < tower.num_hidden_layers; i++) {
@@ -96,7 +103,12 @@ export function refText(p: RefWeights, config: ClipConfig, ids: number[], mask?:
   const x = [...prompt, ...ids.map((id, t) => tok[id]!.map((v, d) => v + pos[t]![d]!))];
   const offset = prompt.length;
   const blocked = (t: number, s: number) => s > t || (mask !== undefined && s >= offset && mask[s - offset] === 0);
-  const hidden = layerNorm(encoder(x, p, 'text_model', c, blocked), w(p, 'text_model.final_layer_norm.weight'), w(p, 'text_model.final_layer_norm.bias'), c.layer_norm_eps);
+  const hidden = layerNorm(
+    encoder(x, p, 'text_model', c, blocked),
+    w(p, 'text_model.final_layer_norm.weight'),
+    w(p, 'text_model.final_layer_norm.bias'),
+    c.layer_norm_eps,
+  );
   let at = 0;
   if (c.eos_token_id === 2) ids.forEach((id, t) => (id > ids[at]! ? (at = t) : 0));
   else at = Math.max(0, ids.indexOf(c.eos_token_id));
@@ -111,11 +123,15 @@ export function refImage(p: RefWeights, config: ClipConfig, image: number[][][])
   const tokens: Mat = [w(p, 'vision_model.embeddings.class_embedding')];
   for (let gy = 0; gy < grid; gy++) {
     for (let gx = 0; gx < grid; gx++) {
-      tokens.push(kernel.map((k) => {
-        let s = 0;
-        for (let ch = 0; ch < c.num_channels; ch++) for (let i = 0; i < c.patch_size; i++) for (let j = 0; j < c.patch_size; j++) s += k[ch]![i]![j]! * image[ch]![gy * c.patch_size + i]![gx * c.patch_size + j]!;
-        return s;
-      }));
+      tokens.push(
+        kernel.map((k) => {
+          let s = 0;
+          for (let ch = 0; ch < c.num_channels; ch++)
+            for (let i = 0; i < c.patch_size; i++)
+              for (let j = 0; j < c.patch_size; j++) s += k[ch]![i]![j]! * image[ch]![gy * c.patch_size + i]![gx * c.patch_size + j]!;
+          return s;
+        }),
+      );
     }
   }
   const pos: Mat = w(p, 'vision_model.embeddings.position_embedding.weight');
@@ -132,7 +148,9 @@ const normalize = (v: Vec) => {
 /** CLIPModel.forward: normalised embeds and logits_per_text [texts][images]. */
 export function refClip(p: RefWeights, config: ClipConfig, images: number[][][][], ids: number[][], masks?: number[][]) {
   const imageEmbeds = images.map((im) => normalize(linear([refImage(p, config, im)], w(p, 'visual_projection.weight'))[0]!));
-  const textEmbeds = ids.map((row, b) => normalize(linear([refText(p, config, row, masks?.[b]).pooled], w(p, 'text_projection.weight'))[0]!));
+  const textEmbeds = ids.map((row, b) =>
+    normalize(linear([refText(p, config, row, masks?.[b]).pooled], w(p, 'text_projection.weight'))[0]!),
+  );
   const scale = Math.exp(w(p, 'logit_scale') as number);
   const logitsPerText = textEmbeds.map((t) => imageEmbeds.map((im) => scale * t.reduce((s, v, d) => s + v * im[d]!, 0)));
   return { imageEmbeds, textEmbeds, logitsPerText };

@@ -40,7 +40,13 @@ export const TINY_WORDS = ['a red green blue circle square triangle', '红色 �
 export async function createTinyClipCheckpoint(dir: string, options: TinyClipOptions = {}): Promise<TinyClipCheckpoint> {
   const maxPositions = options.text?.max_position_embeddings ?? 16;
   const { files, ids } = wordLevelTokenizerFileMap(options.words ?? TINY_WORDS, { modelMaxLength: maxPositions });
-  const small = { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, projection_dim: options.projectionDim ?? 4 };
+  const small = {
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    projection_dim: options.projectionDim ?? 4,
+  };
   const model = ClipModel.fromConfig(
     {
       projection_dim: options.projectionDim ?? 4,

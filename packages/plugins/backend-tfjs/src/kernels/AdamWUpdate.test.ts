@@ -43,7 +43,12 @@ function composite(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs
   });
 }
 
-function steps(update: typeof composite, weightDecay: number, shape: number[], count: number): { p: Float32Array; m: Float32Array; v: Float32Array; grads: Float32Array[] } {
+function steps(
+  update: typeof composite,
+  weightDecay: number,
+  shape: number[],
+  count: number,
+): { p: Float32Array; m: Float32Array; v: Float32Array; grads: Float32Array[] } {
   let [p, m, v] = [values(shape), tf.zeros(shape), tf.zeros(shape)];
   const grads: Float32Array[] = [];
   for (let step = 1; step <= count; step++) {
@@ -58,26 +63,32 @@ function steps(update: typeof composite, weightDecay: number, shape: number[], c
   return out;
 }
 
-const fused: typeof composite = (param, grad, expAvg, expAvgSq, attrs) => tf.engine().runKernel(AdamWUpdate, { param, grad, expAvg, expAvgSq }, { ...attrs });
+const fused: typeof composite = (param, grad, expAvg, expAvgSq, attrs) =>
+  tf.engine().runKernel(AdamWUpdate, { param, grad, expAvg, expAvgSq }, { ...attrs });
 
 describe('fused AdamW update', () => {
-  test.each(['cpu', 'wasm'] as Backend[])('%s: equals torch.optim.AdamW and the composite ops over 5 steps, without leaks', async (backend) => {
-    for (const weightDecay of [0, 0.1]) {
-      const reference = await on('cpu', false, () => steps(composite, weightDecay, [7, 13], 5));
-      const before = tf.memory().numTensors;
-      const result = await on(backend, true, () => steps(fused, weightDecay, [7, 13], 5));
-      expect(tf.memory().numTensors).toBe(before);
-      expectClose(result.p, torch(values([7, 13]).dataSync() as Float32Array, result.grads, weightDecay), 1e-6);
-      expectClose(result.p, reference.p, 1e-6);
-      expectClose(result.m, reference.m, 1e-6);
-      expectClose(result.v, reference.v, 1e-6);
-    }
-  });
+  test.each(['cpu', 'wasm'] as Backend[])(
+    '%s: equals torch.optim.AdamW and the composite ops over 5 steps, without leaks',
+    async (backend) => {
+      for (const weightDecay of [0, 0.1]) {
+        const reference = await on('cpu', false, () => steps(composite, weightDecay, [7, 13], 5));
+        const before = tf.memory().numTensors;
+        const result = await on(backend, true, () => steps(fused, weightDecay, [7, 13], 5));
+        expect(tf.memory().numTensors).toBe(before);
+        expectClose(result.p, torch(values([7, 13]).dataSync() as Float32Array, result.grads, weightDecay), 1e-6);
+        expectClose(result.p, reference.p, 1e-6);
+        expectClose(result.m, reference.m, 1e-6);
+        expectClose(result.v, reference.v, 1e-6);
+      }
+    },
+  );
 
   test('mismatched shapes are refused with the shapes', async () => {
     await on('wasm', true, () => undefined);
     const t = [tf.zeros([2, 3]), tf.zeros([3, 2]), tf.zeros([2, 3]), tf.zeros([2, 3])] as const;
-    expect(() => fused(t[0], t[1], t[2], t[3], { ...HYPER, weightDecay: 0, step: 1 })).toThrow(/MmftAdamWUpdate.*\[2, 3\] float32, \[3, 2\] float32/);
+    expect(() => fused(t[0], t[1], t[2], t[3], { ...HYPER, weightDecay: 0, step: 1 })).toThrow(
+      /MmftAdamWUpdate.*\[2, 3\] float32, \[3, 2\] float32/,
+    );
     tf.dispose([...t]);
   });
 });

@@ -28,9 +28,16 @@ function run(shape: number[], eps: number, frozenAffine = false) {
   const w = values(shape, 11);
   const out = tf.tidy(() => {
     const y = ln.forward(x);
-    const { grads } = frozenAffine ? { grads: {} as tf.NamedTensorMap } : tf.variableGrads(() => tf.sum(tf.mul(ln.forward(x), w)) as tf.Scalar, [ln.param('weight'), ln.param('bias')]);
+    const { grads } = frozenAffine
+      ? { grads: {} as tf.NamedTensorMap }
+      : tf.variableGrads(() => tf.sum(tf.mul(ln.forward(x), w)) as tf.Scalar, [ln.param('weight'), ln.param('bias')]);
     const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(ln.forward(xx), w)))(x);
-    return { y: Array.from(y.dataSync()), dx: Array.from(dx.dataSync()), dw: grads[ln.param('weight').name]?.dataSync(), db: grads[ln.param('bias').name]?.dataSync() };
+    return {
+      y: Array.from(y.dataSync()),
+      dx: Array.from(dx.dataSync()),
+      dw: grads[ln.param('weight').name]?.dataSync(),
+      db: grads[ln.param('bias').name]?.dataSync(),
+    };
   });
   tf.dispose([x, w]);
   ln.dispose();
@@ -85,11 +92,17 @@ describe('fused LayerNorm', () => {
     removeKernelOverrides('wasm');
     expect(tf.getGradient(LayerNorm)).toBeDefined(); // the cpu kernel still needs it
     removeKernelOverrides();
-    expect([tf.getKernel(LayerNorm, 'wasm'), tf.getKernel(LayerNorm, 'cpu'), tf.getGradient(LayerNorm)]).toEqual([undefined, undefined, undefined]);
+    expect([tf.getKernel(LayerNorm, 'wasm'), tf.getKernel(LayerNorm, 'cpu'), tf.getGradient(LayerNorm)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   test('a bad gamma shape is refused with the shapes', async () => {
     await on('wasm', true, () => undefined);
-    expect(() => tf.engine().runKernel(LayerNorm, { x: tf.zeros([2, 4]), gamma: tf.ones([3]), beta: tf.zeros([3]) }, { eps: 1e-5 })).toThrow(/MmftLayerNorm.*\[2, 4\] float32, \[3\] float32/);
+    expect(() =>
+      tf.engine().runKernel(LayerNorm, { x: tf.zeros([2, 4]), gamma: tf.ones([3]), beta: tf.zeros([3]) }, { eps: 1e-5 }),
+    ).toThrow(/MmftLayerNorm.*\[2, 4\] float32, \[3\] float32/);
   });
 });

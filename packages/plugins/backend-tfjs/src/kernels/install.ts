@@ -3,7 +3,15 @@
 // tfjs-core/src/kernel_registry.ts. The stock kernel is kept so the override can delegate to it and
 // removal can put it back. mmft's fused kernels (@mmft/core/kernels) are kernels no backend has,
 // registered the same way with their gradients (tfjs-core's registerGradient).
-import { getGradient, getKernel, registerGradient, registerKernel, unregisterGradient, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  getGradient,
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterGradient,
+  unregisterKernel,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
 import { loadNativeKernels } from '@mmft/native-kernels';
 import type { InstallOptions, KernelOverride } from './override';
 import { CPU_KERNELS } from './cpu';

@@ -44,7 +44,11 @@ export interface InstallOptions {
 /** A fused kernel: fills a name no backend has, with its gradient when it has one. */
 export const fusedKernel = (
   config: KernelConfig,
-  options: { readonly gradient?: GradConfig; readonly needsNative?: readonly NativeSymbol[]; readonly usesNative?: readonly NativeSymbol[] } = {},
+  options: {
+    readonly gradient?: GradConfig;
+    readonly needsNative?: readonly NativeSymbol[];
+    readonly usesNative?: readonly NativeSymbol[];
+  } = {},
 ): KernelOverride => ({
   kernelName: config.kernelName,
   backendName: config.backendName,

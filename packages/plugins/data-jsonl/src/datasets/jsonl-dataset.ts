@@ -95,7 +95,8 @@ async function readRecord(handle: fs.FileHandle, index: LineIndex, position: num
   await handle.read(bytes, 0, bytes.length, index.offsets[position]!);
   const decoded = decodeLine(bytes, line === 1);
   const hint = `run \`mmft data validate ${file}\` to list every problem`;
-  if (!decoded.ok) throw new MmftError('E_DATA', `${file}:${line}: byte ${decoded.byteColumn} is not UTF-8; save the file as UTF-8`, { hint });
+  if (!decoded.ok)
+    throw new MmftError('E_DATA', `${file}:${line}: byte ${decoded.byteColumn} is not UTF-8; save the file as UTF-8`, { hint });
   const terminated = position < index.count - 1 || (await endsWithNewline(handle, index, position));
   const parsed = parseJsonLine(decoded.text, terminated);
   if (!parsed.ok) throw new MmftError('E_DATA', `${file}:${line}: ${parsed.issues[0]!.message}`, { hint });

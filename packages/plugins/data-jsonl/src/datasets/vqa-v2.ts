@@ -43,9 +43,13 @@ export async function openVqaV2(config: VqaV2Config): Promise<Dataset> {
   const examples = questions.questions.map((q, i): VqaExample => {
     const a = byQuestion.get(q.question_id);
     if (!a) {
-      throw new MmftError('E_DATA', `${config.annotations} has no annotation for question_id ${q.question_id} (${config.questions} questions.${i})`, {
-        hint: 'use the annotations file of the same split as the questions file',
-      });
+      throw new MmftError(
+        'E_DATA',
+        `${config.annotations} has no annotation for question_id ${q.question_id} (${config.questions} questions.${i})`,
+        {
+          hint: 'use the annotations file of the same split as the questions file',
+        },
+      );
     }
     return {
       task: 'vqa',

@@ -17,14 +17,17 @@ export function text(what: string) {
 /** A non-empty array of non-empty strings. */
 export function textList(what: string) {
   return z
-    .array(text(what), { error: (iss) => (iss.input === undefined ? `missing (${what})` : `must be an array of strings (${what}), got ${typeName(iss.input)}`) })
+    .array(text(what), {
+      error: (iss) => (iss.input === undefined ? `missing (${what})` : `must be an array of strings (${what}), got ${typeName(iss.input)}`),
+    })
     .refine((list) => list.length > 0, { message: `is an empty array (${what})`, params: { code: EMPTY } });
 }
 
 /** A string or a non-empty array of strings, normalised to an array. */
 export function textOrList(what: string) {
   return z.union([text(what), textList(what)], {
-    error: (iss) => (iss.input === undefined ? `missing (${what})` : `must be a string or an array of strings (${what}), got ${typeName(iss.input)}`),
+    error: (iss) =>
+      iss.input === undefined ? `missing (${what})` : `must be a string or an array of strings (${what}), got ${typeName(iss.input)}`,
   });
 }
 
@@ -39,9 +42,11 @@ export const commonFields = {
 export function zodIssues(error: z.ZodError, record: Record<string, unknown>): RecordIssue[] {
   return error.issues.map((issue) => {
     const field = issue.path.map(String).join('.');
-    const custom = issue.code === 'custom' || issue.code === 'too_small' ? (issue as { params?: { code?: string } }).params?.code : undefined;
+    const custom =
+      issue.code === 'custom' || issue.code === 'too_small' ? (issue as { params?: { code?: string } }).params?.code : undefined;
     const present = valueAt(record, issue.path) !== undefined;
-    const code = custom === EMPTY ? 'empty-text' : custom === 'bad-conversation' ? 'bad-conversation' : present ? 'wrong-type' : 'missing-field';
+    const code =
+      custom === EMPTY ? 'empty-text' : custom === 'bad-conversation' ? 'bad-conversation' : present ? 'wrong-type' : 'missing-field';
     return { code, field, message: `field "${field}" ${issue.message}` } as RecordIssue;
   });
 }

@@ -20,10 +20,7 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
  * @example
  * resolveImagePath('imgs/1.png', { baseDir: '/data' }) // { ok: true, path: '/data/imgs/1.png' }
  */
-export function resolveImagePath(
-  image: string,
-  policy: ImagePathPolicy,
-): { ok: true; path: string } | { ok: false; issue: RecordIssue } {
+export function resolveImagePath(image: string, policy: ImagePathPolicy): { ok: true; path: string } | { ok: false; issue: RecordIssue } {
   if (URL_LIKE.test(image) || image.startsWith('data:')) {
     return {
       ok: false,

@@ -12,7 +12,9 @@ export const IMAGE_TOKEN = '<image>';
 const ROLES = { human: 'user', gpt: 'assistant', system: 'system' } as const;
 
 const turn = z.object({
-  from: z.enum(['human', 'gpt', 'system'], { error: (iss) => `must be "human", "gpt" or "system", got ${iss.input === undefined ? 'nothing' : JSON.stringify(iss.input)}` }),
+  from: z.enum(['human', 'gpt', 'system'], {
+    error: (iss) => `must be "human", "gpt" or "system", got ${iss.input === undefined ? 'nothing' : JSON.stringify(iss.input)}`,
+  }),
   value: text('the turn text'),
 });
 
@@ -24,10 +26,13 @@ export const instructionRecord = z
     response: text('the expected answer').optional(),
   })
   .superRefine((record, ctx) => {
-    const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message, params: { code: 'bad-conversation' } });
+    const bad = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message, params: { code: 'bad-conversation' } });
     if (record.conversations === undefined) {
-      if (record.instruction === undefined) ctx.addIssue({ code: 'custom', path: ['conversations'], message: 'missing (give "conversations" or "instruction" + "response")' });
-      else if (record.response === undefined) ctx.addIssue({ code: 'custom', path: ['response'], message: 'missing (the expected answer to "instruction")' });
+      if (record.instruction === undefined)
+        ctx.addIssue({ code: 'custom', path: ['conversations'], message: 'missing (give "conversations" or "instruction" + "response")' });
+      else if (record.response === undefined)
+        ctx.addIssue({ code: 'custom', path: ['response'], message: 'missing (the expected answer to "instruction")' });
       return;
     }
     const turns = record.conversations;
@@ -39,7 +44,8 @@ export const instructionRecord = z
         return;
       }
       started = true;
-      if (t.from !== expected) bad(['conversations', i, 'from'], `is "${t.from}" but "${expected}" was expected: turns alternate human, gpt, human, ...`);
+      if (t.from !== expected)
+        bad(['conversations', i, 'from'], `is "${t.from}" but "${expected}" was expected: turns alternate human, gpt, human, ...`);
       expected = t.from === 'human' ? 'gpt' : 'human';
     });
     if (!turns.some((t) => t.from === 'gpt')) bad(['conversations'], 'has no "gpt" turn: nothing to learn from');

@@ -27,8 +27,7 @@ export function detectTask(record: Record<string, unknown>): TaskKind | undefine
 }
 
 export type ParsedLine =
-  | { readonly ok: true; readonly record: Record<string, unknown> }
-  | { readonly ok: false; readonly issues: RecordIssue[] };
+  { readonly ok: true; readonly record: Record<string, unknown> } | { readonly ok: false; readonly issues: RecordIssue[] };
 
 /**
  * Parse one line's JSON; a line without a final newline that fails is reported as truncated.
@@ -58,8 +57,7 @@ export interface RecordContext {
 }
 
 export type CheckedRecord =
-  | { readonly ok: true; readonly view: RecordView; readonly imagePath: string }
-  | { readonly ok: false; readonly issues: RecordIssue[] };
+  { readonly ok: true; readonly view: RecordView; readonly imagePath: string } | { readonly ok: false; readonly issues: RecordIssue[] };
 
 /** Check a parsed record against `task`'s schema and resolve its image path. */
 export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx: RecordContext): CheckedRecord {

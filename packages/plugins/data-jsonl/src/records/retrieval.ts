@@ -17,7 +17,8 @@ export const retrievalRecord = z
       ctx.addIssue({
         code: 'custom',
         path: record.text === undefined ? ['text'] : ['captions'],
-        message: record.text === undefined ? 'missing (give "text" or "captions")' : 'conflicts with "text": give one of "text" and "captions"',
+        message:
+          record.text === undefined ? 'missing (give "text" or "captions")' : 'conflicts with "text": give one of "text" and "captions"',
       });
     }
   });

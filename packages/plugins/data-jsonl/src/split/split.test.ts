@@ -14,7 +14,9 @@ async function fortyRecords() {
   // 20 distinct 2x2 images (split decodes every image, as validate does), 2 records each.
   const records = [];
   for (let i = 0; i < 20; i += 1) {
-    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: i * 10, g: 0, b: 0 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: i * 10, g: 0, b: 0 } } })
+      .png()
+      .toBuffer();
     fs.writeFileSync(path.join(dir, 'images', `i${i}.png`), png);
     records.push({ image: `images/i${i}.png`, caption: `first ${i}` }, { image: `images/i${i}.png`, caption: `second ${i}` });
   }
@@ -37,7 +39,10 @@ describe('splitFile', () => {
     // Record counts land near the ratios (each image holds 2 records).
     expect(Math.abs(a.outputs[0]!.records - 20.5)).toBeLessThanOrEqual(2);
     // The validator's leakage check agrees: no image content in two splits.
-    const report = await validateFiles(a.outputs.map((o) => o.file), { splits: true });
+    const report = await validateFiles(
+      a.outputs.map((o) => o.file),
+      { splits: true },
+    );
     expect(report.byCode.leakage).toBeUndefined();
     const withCopy = a.outputs.find((o) => lines(o.file).some((l) => l.includes('copy-of-0')))!;
     expect(lines(withCopy.file).some((l) => l.includes('"images/i0.png"'))).toBe(true);
@@ -62,7 +67,10 @@ describe('splitFile', () => {
     const { outputs } = await splitFile(input, { ratios: [0.8, 0.2, 0], outDir: dir });
     expect(outputs.map((o) => o.name)).toEqual(['train', 'val']);
     expect(JSON.parse(lines(outputs[0]!.file)[0]!).image).toMatch(/^data\/images\/i\d+\.png$/);
-    const report = await validateFiles(outputs.map((o) => o.file), { splits: true });
+    const report = await validateFiles(
+      outputs.map((o) => o.file),
+      { splits: true },
+    );
     expect(report.issues.filter((i) => i.severity === 'error')).toEqual([]);
     const examples = await collect(await openJsonlDataset(outputs[0]!.file));
     expect(examples).toHaveLength(outputs[0]!.records);
@@ -71,17 +79,30 @@ describe('splitFile', () => {
   test('an output folder the images would leave is refused before anything is written, unless --root covers them', async () => {
     const { dir, file } = await fortyRecords();
     const outDir = path.join(dir, 'splits');
-    await expect(splitFile(file, { ratios: [0.8, 0.2, 0], outDir })).rejects.toThrow(/image paths would leave .*splits.*validate and training refuse/);
+    await expect(splitFile(file, { ratios: [0.8, 0.2, 0], outDir })).rejects.toThrow(
+      /image paths would leave .*splits.*validate and training refuse/,
+    );
     expect(fs.existsSync(outDir)).toBe(false);
     // With --root the "../images" paths are inside the root, and validate with the same root accepts them.
     const { outputs } = await splitFile(file, { ratios: [0.8, 0.2, 0], outDir, root: dir });
     expect(JSON.parse(lines(outputs[0]!.file)[0]!).image).toMatch(/^\.\.\/images\//);
-    expect((await validateFiles(outputs.map((o) => o.file), { root: dir, splits: true })).errors).toBe(0);
+    expect(
+      (
+        await validateFiles(
+          outputs.map((o) => o.file),
+          { root: dir, splits: true },
+        )
+      ).errors,
+    ).toBe(0);
   });
 
   test('split refuses what validate refuses: a corrupt image, an empty file', async () => {
     const { dir } = await fortyRecords();
-    const corrupt = writeData(dir, 'corrupt.jsonl', jsonl({ image: 'images/i1.png', caption: 'ok' }, { image: 'images/corrupt.png', caption: 'x' }));
+    const corrupt = writeData(
+      dir,
+      'corrupt.jsonl',
+      jsonl({ image: 'images/i1.png', caption: 'ok' }, { image: 'images/corrupt.png', caption: 'x' }),
+    );
     await expect(splitFile(corrupt, { ratios: [0.5, 0.5, 0] })).rejects.toThrow(`${corrupt}:2: image`);
     expect((await validateFiles([corrupt])).byCode['image-corrupt']).toBe(1);
     const empty = writeData(dir, 'empty.jsonl', '');

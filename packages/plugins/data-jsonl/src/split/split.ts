@@ -45,7 +45,9 @@ const NAMES = ['train', 'val', 'test'] as const;
 export async function splitFile(file: string, options: SplitOptions): Promise<SplitResult> {
   const { ratios } = options;
   if (ratios.length !== 3 || ratios.some((r) => !(r >= 0)) || Math.abs(ratios[0] + ratios[1] + ratios[2] - 1) > 1e-6) {
-    throw new MmftError('E_INPUT', `ratios ${ratios.join(',')} must be three non-negative numbers summing to 1`, { hint: '--ratios 0.8,0.1,0.1' });
+    throw new MmftError('E_INPUT', `ratios ${ratios.join(',')} must be three non-negative numbers summing to 1`, {
+      hint: '--ratios 0.8,0.1,0.1',
+    });
   }
   const cwd = options.cwd ?? process.cwd();
   const input = path.resolve(cwd, file);
@@ -63,7 +65,8 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   // The validator's own run, shared image cache: pass 2 reuses pass 1's decodes.
   const images = new ImageChecker('decode');
   const validation = { cwd, task: options.task, root: options.root, allowOutsideRoot: options.allowOutsideRoot, maxIssues: 1 };
-  const each = (visit: (record: AcceptedRecord) => void | Promise<void>) => runValidation([file], validation, { images, onRecord: (_, r) => visit(r) });
+  const each = (visit: (record: AcceptedRecord) => void | Promise<void>) =>
+    runValidation([file], validation, { images, onRecord: (_, r) => visit(r) });
 
   const counts = new Map<string, number>();
   const report = await each((r) => void counts.set(r.imageHash, (counts.get(r.imageHash) ?? 0) + 1));
@@ -76,7 +79,13 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   }
   const assignment = assign(counts, ratios, options.seed ?? 0);
 
-  const outputs = NAMES.map((name, i) => ({ name, file: path.join(outDir, `${stem}.${name}.jsonl`), records: 0, images: 0, ratio: ratios[i]! }));
+  const outputs = NAMES.map((name, i) => ({
+    name,
+    file: path.join(outDir, `${stem}.${name}.jsonl`),
+    records: 0,
+    images: 0,
+    ratio: ratios[i]!,
+  }));
   for (const [split, n] of assignment.values()) {
     outputs[split]!.images += 1;
     outputs[split]!.records += n;
@@ -85,9 +94,13 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
     if (o.file === input) throw new MmftError('E_INPUT', `output ${o.file} is the input file`, { hint: 'pass --out-dir' });
     if (o.ratio > 0 && o.records === 0) {
       // An empty file fails validation and training (no-records): refuse rather than write one.
-      throw new MmftError('E_DATA', `the ${o.name} split would hold no records: ${file} has ${counts.size} distinct image${counts.size === 1 ? '' : 's'}, too few for --ratios ${ratios.join(',')}`, {
-        hint: 'give that split a ratio of 0 (--ratios 0.8,0.2,0), or add data',
-      });
+      throw new MmftError(
+        'E_DATA',
+        `the ${o.name} split would hold no records: ${file} has ${counts.size} distinct image${counts.size === 1 ? '' : 's'}, too few for --ratios ${ratios.join(',')}`,
+        {
+          hint: 'give that split a ratio of 0 (--ratios 0.8,0.2,0), or add data',
+        },
+      );
     }
     if (o.ratio > 0 && !options.force && fs.existsSync(o.file)) {
       throw new MmftError('E_INPUT', `${o.file} exists`, { hint: 'pass --force to overwrite it, or --out-dir' });
@@ -99,13 +112,20 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
     await each(async (r) => {
       const stream = streams[assignment.get(r.imageHash)![0]]!;
       // Image paths resolve from the data file's folder: rewrite them when the file moves.
-      const line = outDir === baseDir ? r.text : JSON.stringify({ ...r.record, image: relocatedImagePath(String(r.record.image), r.imagePath, outDir) });
+      const line =
+        outDir === baseDir
+          ? r.text
+          : JSON.stringify({ ...r.record, image: relocatedImagePath(String(r.record.image), r.imagePath, outDir) });
       if (!stream.write(`${line}\n`)) await once(stream, 'drain');
     });
   } finally {
     await Promise.all(streams.map((s) => s && new Promise<void>((resolve) => s.end(resolve))));
   }
-  return { outputs: outputs.filter((o) => o.ratio > 0).map(({ name, file: f, records: n, images: m }) => ({ name, file: f, records: n, images: m })) };
+  return {
+    outputs: outputs
+      .filter((o) => o.ratio > 0)
+      .map(({ name, file: f, records: n, images: m }) => ({ name, file: f, records: n, images: m })),
+  };
 }
 
 /** Image hash → [split index, records]: seeded order, cut where cumulative record counts meet the ratios. */

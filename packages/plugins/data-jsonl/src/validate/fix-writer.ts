@@ -50,7 +50,9 @@ export class FixWriter {
     const rejects = `${out}.rejects.jsonl`;
     for (const target of [out, rejects]) {
       if (target === path.resolve(inputPath)) {
-        throw new MmftError('E_INPUT', `--fix ${outPath} would overwrite the input ${inputPath}`, { hint: 'write the cleaned copy to another file' });
+        throw new MmftError('E_INPUT', `--fix ${outPath} would overwrite the input ${inputPath}`, {
+          hint: 'write the cleaned copy to another file',
+        });
       }
     }
     const streams = [fs.createWriteStream(out), fs.createWriteStream(rejects)] as const;
@@ -66,7 +68,10 @@ export class FixWriter {
   /** Keep a line; `image` (the parsed record and its resolved image) lets a moved copy rewrite the path. */
   async keep(text: string, image?: { readonly record: Record<string, unknown>; readonly imagePath: string }): Promise<void> {
     this.kept += 1;
-    const line = this.movedTo && image ? JSON.stringify({ ...image.record, image: relocatedImagePath(String(image.record.image), image.imagePath, this.movedTo) }) : text;
+    const line =
+      this.movedTo && image
+        ? JSON.stringify({ ...image.record, image: relocatedImagePath(String(image.record.image), image.imagePath, this.movedTo) })
+        : text;
     await write(this.out, `${line}\n`);
   }
 
@@ -82,7 +87,9 @@ export class FixWriter {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.out, this.rejects].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))));
+    await Promise.all(
+      [this.out, this.rejects].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))),
+    );
   }
 }
 

@@ -52,7 +52,10 @@ export class ImageChecker {
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         return fail('image-missing', `image ${file} does not exist; fix the path (relative to the data file) or add the file`);
       }
-      return fail('image-unreadable', `image ${file} cannot be read (${code ?? (cause as Error).message}); check that it is a readable file`);
+      return fail(
+        'image-unreadable',
+        `image ${file} cannot be read (${code ?? (cause as Error).message}); check that it is a readable file`,
+      );
     }
     const hash = createHash('sha256').update(view(bytes)).digest('hex').slice(0, 32);
     if (this.mode === 'hash') return { ok: true, info: { hash } };

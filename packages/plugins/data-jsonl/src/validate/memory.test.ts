@@ -19,7 +19,9 @@ test(`a ${LINES}-line file is validated with live heap growth under 32 MiB`, asy
   const pad = 'x'.repeat(700);
   const images = ['red', 'green', 'blue'];
   for (let start = 0; start < LINES; start += 1000) {
-    const chunk = Array.from({ length: 1000 }, (_, k) => JSON.stringify({ image: `images/${images[(start + k) % 3]}.png`, caption: `caption ${start + k} ${pad}` }));
+    const chunk = Array.from({ length: 1000 }, (_, k) =>
+      JSON.stringify({ image: `images/${images[(start + k) % 3]}.png`, caption: `caption ${start + k} ${pad}` }),
+    );
     fs.writeSync(fd, `${chunk.join('\n')}\n`);
   }
   fs.closeSync(fd);

@@ -7,7 +7,12 @@ import type { ValidationReport } from './validate';
 /** Left-aligned columns separated by two spaces. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const spread = (s?: Spread) => (s ? `${s.min}/${s.p50}/${s.p95}/${s.max}` : '-');
@@ -22,14 +27,23 @@ export function formatReport(report: ValidationReport): string[] {
   const lines = ['', 'summary', ...statsTable(report.files)];
   const codes = Object.entries(report.byCode) as [MessageCode, number][];
   if (codes.length > 0) {
-    lines.push('', ...table([['code', 'severity', 'count', 'meaning'], ...codes.map(([code, n]) => [code, MESSAGES[code].severity, String(n), MESSAGES[code].summary])]));
+    lines.push(
+      '',
+      ...table([
+        ['code', 'severity', 'count', 'meaning'],
+        ...codes.map(([code, n]) => [code, MESSAGES[code].severity, String(n), MESSAGES[code].summary]),
+      ]),
+    );
   }
   if (report.omittedIssues > 0) lines.push('', `${report.omittedIssues} more issues were counted but not listed (raise --max-issues)`);
   if (report.fix) {
     lines.push('', `--fix: kept ${report.fix.kept} line(s) in ${report.fix.out}; dropped ${report.fix.dropped} to ${report.fix.rejects}`);
   }
   const verdict = report.errors > 0 ? 'FAILED' : 'OK';
-  lines.push('', `${verdict}: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`);
+  lines.push(
+    '',
+    `${verdict}: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`,
+  );
   return lines;
 }
 
@@ -57,7 +71,9 @@ export function statsTable(files: readonly DataStats[]): string[] {
 export function formatStats(files: readonly DataStats[]): string[] {
   const lines = statsTable(files);
   for (const s of files) {
-    const formats = Object.entries(s.images.formats).map(([f, n]) => `${f} ${n}`).join(', ');
+    const formats = Object.entries(s.images.formats)
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', ');
     if (formats) lines.push('', `${s.file}: image formats: ${formats}`);
     if (s.answers) {
       lines.push(`${s.file}: ${s.answers.distinct} distinct answers; top: ${s.answers.top.map(([a, n]) => `"${a}" ${n}`).join(', ')}`);

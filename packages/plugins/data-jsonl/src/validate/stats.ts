@@ -20,7 +20,12 @@ export interface DataStats {
   readonly records: number;
   readonly rejected: number;
   readonly texts: { readonly count: number; readonly chars?: Spread };
-  readonly images: { readonly distinct: number; readonly width?: Spread; readonly height?: Spread; readonly formats: Record<string, number> };
+  readonly images: {
+    readonly distinct: number;
+    readonly width?: Spread;
+    readonly height?: Spread;
+    readonly formats: Record<string, number>;
+  };
   readonly answers?: { readonly distinct: number; readonly top: ReadonlyArray<readonly [string, number]>; readonly topShare: number };
 }
 
@@ -50,7 +55,7 @@ class Series {
     if (value < EXACT) this.exact[Math.max(0, Math.floor(value))]! += 1;
     else {
       const bucket = this.large.get(bucketOf(value));
-      if (bucket) (bucket.n += 1), (bucket.low = Math.min(bucket.low, value));
+      if (bucket) ((bucket.n += 1), (bucket.low = Math.min(bucket.low, value)));
       else this.large.set(bucketOf(value), { n: 1, low: value });
     }
     this.count += 1;
@@ -116,7 +121,12 @@ export class StatsAccumulator {
       records: this.records,
       rejected: this.rejected,
       texts: { count: this.chars.size, chars: this.chars.spread() },
-      images: { distinct: Object.values(this.formats).reduce((a, b) => a + b, 0), width: this.widths.spread(), height: this.heights.spread(), formats: { ...this.formats } },
+      images: {
+        distinct: Object.values(this.formats).reduce((a, b) => a + b, 0),
+        width: this.widths.spread(),
+        height: this.heights.spread(),
+        formats: { ...this.formats },
+      },
       ...(total > 0 ? { answers: { distinct: this.answers.size, top, topShare: top[0]![1] / total } } : {}),
     };
   }

@@ -85,16 +85,32 @@ export async function validateFile(file: string, state: RunState, options: FileR
     if (!stats.task) stats.task = detectTask(parsed.record);
     if (!stats.task) {
       const keys = JSON.stringify(Object.keys(parsed.record));
-      return { line, text, issues: [{ code: 'unknown-task', message: `keys ${keys} match no task format (${TASKS.join(', ')}); pass --task` }] };
+      return {
+        line,
+        text,
+        issues: [{ code: 'unknown-task', message: `keys ${keys} match no task format (${TASKS.join(', ')}); pass --task` }],
+      };
     }
     const checked = checkRecord(stats.task, parsed.record, { file, line, policy: options.policy });
     if (!checked.ok) return { line, text, issues: checked.issues };
     const issues: RecordIssue[] = [];
     const example = checked.view.example;
     if (example.task === 'vqa' && example.answers && example.answers.length !== 10) {
-      issues.push({ code: 'answers-count', field: 'answers', message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2` });
+      issues.push({
+        code: 'answers-count',
+        field: 'answers',
+        message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2`,
+      });
     }
-    return { line, text, issues, view: checked.view, record: parsed.record, imagePath: checked.imagePath, image: state.images.check(checked.imagePath) };
+    return {
+      line,
+      text,
+      issues,
+      view: checked.view,
+      record: parsed.record,
+      imagePath: checked.imagePath,
+      image: state.images.check(checked.imagePath),
+    };
   };
 
   const settle = async (entry: Pending): Promise<void> => {
@@ -117,12 +133,20 @@ export async function validateFile(file: string, state: RunState, options: FileR
         const earlier = answered.get(qKey);
         if (!earlier) answered.set(qKey, { answer, line });
         else if (earlier.answer !== answer) {
-          issues.push({ code: 'conflicting-answer', field: 'answer', message: `line ${earlier.line} answers the same image and question with "${earlier.answer}", this line with "${answer}"` });
+          issues.push({
+            code: 'conflicting-answer',
+            field: 'answer',
+            message: `line ${earlier.line} answers the same image and question with "${earlier.answer}", this line with "${answer}"`,
+          });
         }
       }
       const owner = state.owners?.get(info.hash);
       if (owner && owner.file !== options.fileIndex) {
-        issues.push({ code: 'leakage', field: 'image', message: `the same image content is used by ${state.files[owner.file]}:${owner.line}; an image must be in one split only (use mmft data split)` });
+        issues.push({
+          code: 'leakage',
+          field: 'image',
+          message: `the same image content is used by ${state.files[owner.file]}:${owner.line}; an image must be in one split only (use mmft data split)`,
+        });
       } else if (state.owners && !owner) state.owners.set(info.hash, { file: options.fileIndex, line });
     }
     for (const issue of issues) emit(line, issue);
@@ -134,7 +158,10 @@ export async function validateFile(file: string, state: RunState, options: FileR
       stats.records += 1;
       stats.addTexts(view.texts);
       if (view.vqa) stats.addAnswer(view.vqa.answer);
-      await options.fix?.keep(entry.text, entry.record && entry.imagePath ? { record: entry.record, imagePath: entry.imagePath } : undefined);
+      await options.fix?.keep(
+        entry.text,
+        entry.record && entry.imagePath ? { record: entry.record, imagePath: entry.imagePath } : undefined,
+      );
     } else {
       stats.rejected += 1;
       await options.fix?.reject(line, issues, entry.text, entry.bytes);

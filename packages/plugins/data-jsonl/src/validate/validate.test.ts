@@ -6,7 +6,8 @@ import { collect, dataDir, FIXTURES, jsonl, writeData } from '../testing/fixture
 import { validateFiles } from './validate';
 
 const RED = 'images/red.png';
-const codes = (report: Awaited<ReturnType<typeof validateFiles>>) => report.issues.map((i) => [i.line, i.code, i.field].filter((x) => x !== undefined));
+const codes = (report: Awaited<ReturnType<typeof validateFiles>>) =>
+  report.issues.map((i) => [i.line, i.code, i.field].filter((x) => x !== undefined));
 
 describe('validateFiles', () => {
   test.each(['caption', 'vqa', 'retrieval', 'instruction'])('the %s golden file is clean, stats are counted', async (task) => {
@@ -85,7 +86,10 @@ describe('validateFiles', () => {
     const dir = dataDir();
     const good = writeData(dir, 'bom.jsonl', `\uFEFF${JSON.stringify({ image: RED, caption: '一只红色的方块' })}\r\n`);
     expect((await validateFiles([good])).errors).toBe(0);
-    const latin1 = Buffer.from(`${JSON.stringify({ image: RED, caption: 'ok' })}\n{"image": "images/red.png", "caption": "caf\xe9"}\n`, 'latin1');
+    const latin1 = Buffer.from(
+      `${JSON.stringify({ image: RED, caption: 'ok' })}\n{"image": "images/red.png", "caption": "caf\xe9"}\n`,
+      'latin1',
+    );
     const report = await validateFiles([writeData(dir, 'latin1.jsonl', new Uint8Array(latin1))]);
     expect(codes(report)).toEqual([[2, 'non-utf8']]);
     expect(report.issues[0]!.message).toContain('byte 44');
@@ -102,15 +106,26 @@ describe('validateFiles', () => {
   test('duplicates by image content + text (even under another path) and conflicting VQA answers', async () => {
     const dir = dataDir();
     fs.copyFileSync(path.join(dir, RED), path.join(dir, 'images', 'red-copy.png'));
-    const caps = writeData(dir, 'd.jsonl', jsonl({ image: RED, caption: 'a' }, { image: 'images/red-copy.png', caption: 'a' }, { image: RED, caption: 'b' }));
+    const caps = writeData(
+      dir,
+      'd.jsonl',
+      jsonl({ image: RED, caption: 'a' }, { image: 'images/red-copy.png', caption: 'a' }, { image: RED, caption: 'b' }),
+    );
     expect(codes(await validateFiles([caps]))).toEqual([[2, 'duplicate']]);
     const vqa = writeData(
       dir,
       'v.jsonl',
-      jsonl({ image: RED, question: 'Color?', answer: 'red' }, { image: RED, question: 'color? ', answer: 'blue' }, { image: RED, question: 'Shape?', answer: 'square', answers: ['square'] }),
+      jsonl(
+        { image: RED, question: 'Color?', answer: 'red' },
+        { image: RED, question: 'color? ', answer: 'blue' },
+        { image: RED, question: 'Shape?', answer: 'square', answers: ['square'] },
+      ),
     );
     const report = await validateFiles([vqa]);
-    expect(codes(report)).toEqual([[2, 'conflicting-answer', 'answer'], [3, 'answers-count', 'answers']]);
+    expect(codes(report)).toEqual([
+      [2, 'conflicting-answer', 'answer'],
+      [3, 'answers-count', 'answers'],
+    ]);
     expect(report.errors).toBe(0);
   });
 
@@ -118,7 +133,11 @@ describe('validateFiles', () => {
     const dir = dataDir();
     fs.copyFileSync(path.join(dir, RED), path.join(dir, 'images', 'red-copy.png'));
     const train = writeData(dir, 'train.jsonl', jsonl({ image: RED, caption: 'a' }, { image: 'images/green.png', caption: 'g' }));
-    const val = writeData(dir, 'val.jsonl', jsonl({ image: 'images/blue.png', caption: 'b' }, { image: 'images/red-copy.png', caption: 'other text' }));
+    const val = writeData(
+      dir,
+      'val.jsonl',
+      jsonl({ image: 'images/blue.png', caption: 'b' }, { image: 'images/red-copy.png', caption: 'other text' }),
+    );
     const report = await validateFiles([train, val], { splits: true });
     expect(report.issues.map((i) => [i.file, i.line, i.code])).toEqual([[val, 2, 'leakage']]);
     expect(report.issues[0]!.message).toContain(`${train}:1`);
@@ -142,7 +161,11 @@ describe('validateFiles', () => {
     const report = await validateFiles([file], { fix: out });
     expect(fs.readFileSync(file, 'utf8')).toBe(input);
     expect(fs.readFileSync(out, 'utf8')).toBe(`${JSON.stringify({ image: RED, caption: 'keep me' })}\n`);
-    const rejects = fs.readFileSync(`${out}.rejects.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rejects = fs
+      .readFileSync(`${out}.rejects.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejects.map((r) => [r.line, r.reasons.map((x: { code: string }) => x.code)])).toEqual([
       [2, ['wrong-type', 'missing-field']],
       [3, ['blank-line']],

@@ -62,10 +62,16 @@ export interface ValidationHooks {
 }
 
 /** validateFiles with hooks; not exported from the package. */
-export async function runValidation(files: readonly string[], options: ValidateOptions, hooks: ValidationHooks = {}): Promise<ValidationReport> {
+export async function runValidation(
+  files: readonly string[],
+  options: ValidateOptions,
+  hooks: ValidationHooks = {},
+): Promise<ValidationReport> {
   if (files.length === 0) throw new MmftError('E_INPUT', 'no data file given', { hint: 'mmft data validate train.jsonl' });
   if (options.fix !== undefined && files.length > 1) {
-    throw new MmftError('E_INPUT', `--fix writes one cleaned file, but ${files.length} files were given`, { hint: 'run --fix once per file' });
+    throw new MmftError('E_INPUT', `--fix writes one cleaned file, but ${files.length} files were given`, {
+      hint: 'run --fix once per file',
+    });
   }
   const cwd = options.cwd ?? process.cwd();
   const resolved = files.map((f) => path.resolve(cwd, f));
@@ -90,7 +96,10 @@ export async function runValidation(files: readonly string[], options: ValidateO
     options.onIssue?.(issue);
   };
   if (options.fix !== undefined) {
-    const problem = outputFolderProblem(resolved[0]!, path.dirname(path.resolve(cwd, options.fix)), { root, allowOutsideRoot: options.allowOutsideRoot });
+    const problem = outputFolderProblem(resolved[0]!, path.dirname(path.resolve(cwd, options.fix)), {
+      root,
+      allowOutsideRoot: options.allowOutsideRoot,
+    });
     if (problem) {
       throw new MmftError('E_INPUT', `--fix ${options.fix}: ${problem}`, {
         hint: `write the cleaned copy into ${path.dirname(resolved[0]!)} or a folder above it, or pass --root <folder holding the images> here and to validate and training (root: in the recipe)`,

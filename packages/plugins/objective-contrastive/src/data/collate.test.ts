@@ -20,7 +20,10 @@ describe('collator images', () => {
     const missing = path.join(dir, 'missing.png');
     const corrupt = path.join(dir, 'corrupt.png');
     fs.writeFileSync(corrupt, 'not a png');
-    for (const [image, line] of [[missing, 4], [corrupt, 7]] as const) {
+    for (const [image, line] of [
+      [missing, 4],
+      [corrupt, 7],
+    ] as const) {
       const error = await collator.images([example(image, line)], 0, [0]).catch((e: unknown) => e);
       expect(isMmftError(error) && error.code).toBe('E_DATA');
       expect((error as Error).message).toMatch(new RegExp(`^/data/train\\.jsonl:${line}: .*${path.basename(image)}`));

@@ -34,7 +34,9 @@ function imageError(example: Example, cause: unknown): unknown {
 
 /** Preprocess options from the checkpoint's image processing (CLIP defaults when absent). */
 export function preprocessOptionsOf(processing: ImageProcessing | undefined): PreprocessOptions {
-  return preprocessOptionsSchema.parse(processing ? { size: processing.size, cropSize: processing.cropSize, mean: [...processing.mean], std: [...processing.std] } : {});
+  return preprocessOptionsSchema.parse(
+    processing ? { size: processing.size, cropSize: processing.cropSize, mean: [...processing.mean], std: [...processing.std] } : {},
+  );
 }
 
 /**
@@ -48,7 +50,11 @@ export function createCollator(model: VisionLanguageModel, options: { seed: numb
   return {
     async images(examples, epoch, positions) {
       const pixels = await Promise.all(
-        examples.map((ex, i) => preprocessResolved(ex.image, preprocess, deriveSeed(options.seed, epoch, positions[i]!)).catch((cause: unknown) => Promise.reject(imageError(ex, cause)))),
+        examples.map((ex, i) =>
+          preprocessResolved(ex.image, preprocess, deriveSeed(options.seed, epoch, positions[i]!)).catch((cause: unknown) =>
+            Promise.reject(imageError(ex, cause)),
+          ),
+        ),
       );
       const data = new Float32Array(examples.length * 3 * side * side);
       pixels.forEach((p, i) => data.set(p.data, i * 3 * side * side));

@@ -8,9 +8,13 @@ import { deriveSeed, SeededRng } from '@mmft/image';
 export function positiveTexts(example: Example): readonly string[] {
   if (example.task === 'caption') return example.captions;
   if (example.task === 'retrieval') return example.texts;
-  throw new MmftError('E_DATA', `example "${example.id}"${example.source ? ` (${example.source.file}:${example.source.line})` : ''} is a ${example.task} example; the contrastive objective needs caption or retrieval examples`, {
-    hint: 'point data.train at caption or retrieval data, or use a generative objective',
-  });
+  throw new MmftError(
+    'E_DATA',
+    `example "${example.id}"${example.source ? ` (${example.source.file}:${example.source.line})` : ''} is a ${example.task} example; the contrastive objective needs caption or retrieval examples`,
+    {
+      hint: 'point data.train at caption or retrieval data, or use a generative objective',
+    },
+  );
 }
 
 /**
@@ -19,7 +23,13 @@ export function positiveTexts(example: Example): readonly string[] {
  * @example
  * pickTexts(example, 42, 0, 17, true); // { positive: 'a red square', negative: 'a blue square' }
  */
-export function pickTexts(example: Example, seed: number, epoch: number, position: number, hardNegatives: boolean): { positive: string; negative?: string } {
+export function pickTexts(
+  example: Example,
+  seed: number,
+  epoch: number,
+  position: number,
+  hardNegatives: boolean,
+): { positive: string; negative?: string } {
   const texts = positiveTexts(example);
   if (texts.length === 0) throw new MmftError('E_DATA', `example "${example.id}" has no caption text`);
   const rng = new SeededRng(deriveSeed(seed, epoch, position));

@@ -15,10 +15,20 @@ export interface ScoredChunk extends EvalChunk {
   readonly lossSum: number;
 }
 
-async function modelChunk(model: VisionLanguageModel, collator: Collator, loss: Loss, examples: readonly Example[], first: number): Promise<ScoredChunk> {
+async function modelChunk(
+  model: VisionLanguageModel,
+  collator: Collator,
+  loss: Loss,
+  examples: readonly Example[],
+  first: number,
+): Promise<ScoredChunk> {
   const texts = examples.map(positiveTexts);
   const textOwner = texts.flatMap((list, owner) => list.map(() => owner));
-  const pixelValues = await collator.images(examples, 0, examples.map((_, i) => first + i));
+  const pixelValues = await collator.images(
+    examples,
+    0,
+    examples.map((_, i) => first + i),
+  );
   const all = collator.texts(texts.flat());
   const { image, text, lossSum } = tf.tidy(() => {
     const outputs = forwardWithScale(model, { pixelValues });
@@ -28,13 +38,26 @@ async function modelChunk(model: VisionLanguageModel, collator: Collator, loss: 
     return { image: outputs.imageEmbeds!, text: textEmbeds, lossSum: tf.scalar(value) };
   });
   for (const t of [pixelValues, all.inputIds, all.attentionMask]) t.dispose();
-  const chunk = { ids: examples.map((e) => e.id), dim: image.shape[1]!, image: (await image.data()) as Float32Array, text: (await text.data()) as Float32Array, textOwner, lossSum: lossSum.dataSync()[0]! };
+  const chunk = {
+    ids: examples.map((e) => e.id),
+    dim: image.shape[1]!,
+    image: (await image.data()) as Float32Array,
+    text: (await text.data()) as Float32Array,
+    textOwner,
+    lossSum: lossSum.dataSync()[0]!,
+  };
   for (const t of [image, text, lossSum]) t.dispose();
   return chunk;
 }
 
 /** Chunks of the eval split through the model, in dataset order. */
-export async function* modelEvalChunks(model: VisionLanguageModel, dataset: Dataset, collator: Collator, loss: Loss, batchSize: number): AsyncGenerator<ScoredChunk> {
+export async function* modelEvalChunks(
+  model: VisionLanguageModel,
+  dataset: Dataset,
+  collator: Collator,
+  loss: Loss,
+  batchSize: number,
+): AsyncGenerator<ScoredChunk> {
   let batch: Example[] = [];
   let seen = 0;
   for await (const example of dataset.iterate({ shuffle: false })) {
@@ -49,7 +72,12 @@ export async function* modelEvalChunks(model: VisionLanguageModel, dataset: Data
 }
 
 /** Chunks of cached eval features through the head. */
-export async function* featureEvalChunks(table: FeatureTable, head: FeatureHead, loss: Loss, batchSize: number): AsyncGenerator<ScoredChunk> {
+export async function* featureEvalChunks(
+  table: FeatureTable,
+  head: FeatureHead,
+  loss: Loss,
+  batchSize: number,
+): AsyncGenerator<ScoredChunk> {
   for (let start = 0; start < table.count; start += batchSize) {
     const end = Math.min(table.count, start + batchSize);
     const rows = Array.from({ length: end - start }, (_, i) => start + i);
@@ -58,9 +86,20 @@ export async function* featureEvalChunks(table: FeatureTable, head: FeatureHead,
     const { image, text, lossSum } = tf.tidy(() => {
       const outputs = head.forward(gatherRows(table.image, rows, table.dim), gatherRows(table.text, textRows, table.dim));
       const firsts = tf.gather(outputs.textEmbeds!, firstTextRows(textOwner, rows.length));
-      return { image: outputs.imageEmbeds!, text: outputs.textEmbeds!, lossSum: tf.scalar(chunkLoss(loss, { ...outputs, textEmbeds: firsts }, rows.length)) };
+      return {
+        image: outputs.imageEmbeds!,
+        text: outputs.textEmbeds!,
+        lossSum: tf.scalar(chunkLoss(loss, { ...outputs, textEmbeds: firsts }, rows.length)),
+      };
     });
-    yield { ids: table.ids.slice(start, end), dim: image.shape[1]!, image: (await image.data()) as Float32Array, text: (await text.data()) as Float32Array, textOwner, lossSum: lossSum.dataSync()[0]! };
+    yield {
+      ids: table.ids.slice(start, end),
+      dim: image.shape[1]!,
+      image: (await image.data()) as Float32Array,
+      text: (await text.data()) as Float32Array,
+      textOwner,
+      lossSum: lossSum.dataSync()[0]!,
+    };
     for (const t of [image, text, lossSum]) t.dispose();
   }
 }

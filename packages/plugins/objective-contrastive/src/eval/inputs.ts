@@ -53,7 +53,7 @@ export function bestMatches(queries: Float32Array, candidates: Float32Array, dim
     for (let j = 0; j < c.length / dim; j++) {
       let s = 0;
       for (let d = 0; d < dim; d++) s += q[i * dim + d]! * c[j * dim + d]!;
-      if (s > topScore) (top = j), (topScore = s);
+      if (s > topScore) ((top = j), (topScore = s));
     }
     best.push(top);
   }
@@ -86,7 +86,13 @@ export function answerVocabulary(examples: readonly VqaExample[]): string[] {
 }
 
 /** VQA inputs from image embeddings ([examples × dim]) ranked against candidate embeddings. */
-export function vqaInputs(examples: readonly VqaExample[], images: Float32Array, candidates: Float32Array, vocabulary: readonly string[], dim: number): VqaInput[] {
+export function vqaInputs(
+  examples: readonly VqaExample[],
+  images: Float32Array,
+  candidates: Float32Array,
+  vocabulary: readonly string[],
+  dim: number,
+): VqaInput[] {
   const best = bestMatches(images, candidates, dim);
   return examples.map((e, i) => ({
     kind: 'vqa',

@@ -22,7 +22,11 @@ export interface FeatureTable {
 }
 
 async function embedChunk(model: VisionLanguageModel, collator: Collator, chunk: readonly Example[], first: number) {
-  const pixels = await collator.images(chunk, 0, chunk.map((_, i) => first + i));
+  const pixels = await collator.images(
+    chunk,
+    0,
+    chunk.map((_, i) => first + i),
+  );
   const image = embedOne(model, { pixelValues: pixels }, 'imageEmbeds');
   pixels.dispose();
   const embedTexts = async (texts: readonly string[]): Promise<Float32Array> => {
@@ -37,7 +41,14 @@ async function embedChunk(model: VisionLanguageModel, collator: Collator, chunk:
   };
   const positives = chunk.map(positiveTexts);
   const negatives = chunk.map((ex) => (ex.task === 'retrieval' ? (ex.negativeTexts ?? []) : []));
-  const result = { dim: image.shape[1], image: (await image.data()) as Float32Array, text: await embedTexts(positives.flat()), negative: await embedTexts(negatives.flat()), positives, negatives };
+  const result = {
+    dim: image.shape[1],
+    image: (await image.data()) as Float32Array,
+    text: await embedTexts(positives.flat()),
+    negative: await embedTexts(negatives.flat()),
+    positives,
+    negatives,
+  };
   image.dispose();
   return result;
 }
@@ -68,9 +79,15 @@ export async function loadOrBuildFeatures(
     const t = (name: string) => cached.tensors.get(name)!.data;
     const image = cached.tensors.get('image')!;
     return {
-      fromCache: true, count: image.shape[0]!, dim: image.shape[1]!, ids: JSON.parse(cached.metadata.ids!) as string[],
-      image: t('image') as Float32Array, text: t('text') as Float32Array, textStart: t('text_start') as Int32Array,
-      negative: t('negative') as Float32Array, negativeStart: t('negative_start') as Int32Array,
+      fromCache: true,
+      count: image.shape[0]!,
+      dim: image.shape[1]!,
+      ids: JSON.parse(cached.metadata.ids!) as string[],
+      image: t('image') as Float32Array,
+      text: t('text') as Float32Array,
+      textStart: t('text_start') as Int32Array,
+      negative: t('negative') as Float32Array,
+      negativeStart: t('negative_start') as Int32Array,
     };
   }
   model.root.eval();
@@ -87,20 +104,36 @@ export async function loadOrBuildFeatures(
     if (chunk.length === batchSize) await flush();
   }
   await flush();
-  const starts = (lists: ReadonlyArray<readonly unknown[]>) => Int32Array.from([0, ...lists.map((l) => l.length)].map(((sum) => (n) => (sum += n))(0)));
+  const starts = (lists: ReadonlyArray<readonly unknown[]>) =>
+    Int32Array.from(
+      [0, ...lists.map((l) => l.length)].map(
+        (
+          (sum) => (n) =>
+            (sum += n)
+        )(0),
+      ),
+    );
   const dim = parts[0]?.dim ?? 0;
   const table: FeatureTable = {
-    count: ids.length, dim, ids,
-    image: concat(parts.map((p) => p.image)), text: concat(parts.map((p) => p.text)), textStart: starts(parts.flatMap((p) => p.positives)),
-    negative: concat(parts.map((p) => p.negative)), negativeStart: starts(parts.flatMap((p) => p.negatives)),
+    count: ids.length,
+    dim,
+    ids,
+    image: concat(parts.map((p) => p.image)),
+    text: concat(parts.map((p) => p.text)),
+    textStart: starts(parts.flatMap((p) => p.positives)),
+    negative: concat(parts.map((p) => p.negative)),
+    negativeStart: starts(parts.flatMap((p) => p.negatives)),
   };
   await fs.mkdir(path.dirname(file), { recursive: true });
   const rows = (data: Float32Array) => ({ shape: [data.length / Math.max(1, dim), dim], data });
   await writeTensorFile(
     file,
     new Map<string, StoredTensor>([
-      ['image', rows(table.image)], ['text', rows(table.text)], ['negative', rows(table.negative)],
-      ['text_start', { shape: [table.textStart.length], data: table.textStart }], ['negative_start', { shape: [table.negativeStart.length], data: table.negativeStart }],
+      ['image', rows(table.image)],
+      ['text', rows(table.text)],
+      ['negative', rows(table.negative)],
+      ['text_start', { shape: [table.textStart.length], data: table.textStart }],
+      ['negative_start', { shape: [table.negativeStart.length], data: table.negativeStart }],
     ]),
     { fingerprint, ids: JSON.stringify(ids) },
   );

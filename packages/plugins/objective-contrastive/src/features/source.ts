@@ -22,7 +22,14 @@ function permutation(count: number, seed: number, epoch: number): number[] {
 }
 
 /** The features of `rows` at `epoch` and `positions` (what `collate` and `featureBatches` share). */
-export function featureBatch(table: FeatureTable, rows: readonly number[], seed: number, epoch: number, positions: readonly number[], hardNegatives: boolean): FeatureBatch {
+export function featureBatch(
+  table: FeatureTable,
+  rows: readonly number[],
+  seed: number,
+  epoch: number,
+  positions: readonly number[],
+  hardNegatives: boolean,
+): FeatureBatch {
   const positives: number[] = [];
   const negatives: number[] = [];
   rows.forEach((row, i) => {
@@ -39,7 +46,13 @@ export function featureBatch(table: FeatureTable, rows: readonly number[], seed:
 /** Micro-batches of cached features from (epoch, position) on, forever. */
 export async function* featureBatches(
   table: FeatureTable,
-  start: { readonly seed: number; readonly batchSize: number; readonly dropLast: boolean; readonly epoch: number; readonly position: number },
+  start: {
+    readonly seed: number;
+    readonly batchSize: number;
+    readonly dropLast: boolean;
+    readonly epoch: number;
+    readonly position: number;
+  },
   hardNegatives: boolean,
 ): AsyncGenerator<DrawnBatch> {
   let { epoch, position } = start;

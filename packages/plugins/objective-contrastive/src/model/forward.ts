@@ -20,9 +20,13 @@ export function embedOne(model: VisionLanguageModel, inputs: ModelInputs, key: '
     const outputs = model.forward(inputs);
     const embeds = outputs[key];
     if (!embeds || embeds.rank !== 2) {
-      throw new MmftError('E_SHAPE', `model "${model.modelType}" returned no ${key} [N, D] for a ${key === 'imageEmbeds' ? 'pixels-only' : 'text-only'} forward (got ${Object.keys(outputs).join(', ') || 'nothing'})`, {
-        hint: 'the standard trainer needs a dual encoder whose forward accepts one modality at a time',
-      });
+      throw new MmftError(
+        'E_SHAPE',
+        `model "${model.modelType}" returned no ${key} [N, D] for a ${key === 'imageEmbeds' ? 'pixels-only' : 'text-only'} forward (got ${Object.keys(outputs).join(', ') || 'nothing'})`,
+        {
+          hint: 'the standard trainer needs a dual encoder whose forward accepts one modality at a time',
+        },
+      );
     }
     return embeds as tf.Tensor2D;
   });

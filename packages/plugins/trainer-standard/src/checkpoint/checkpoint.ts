@@ -25,17 +25,26 @@ export async function writeCheckpoint(
   parts: { state: TrainerState; optimizer: AdamW; params: readonly ParamEntry[]; saveModel: (staged: string) => Promise<void> },
 ): Promise<void> {
   try {
-    await writeFolder(dir, async (staged) => {
-      await parts.saveModel(staged);
-      const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-      for (const p of parts.params) weights.set(p.name, { shape: p.variable.shape, data: (await p.variable.data()) as Float32Array });
-      await writeTensorFile(path.join(staged, 'trainable.safetensors'), weights, { format: 'mmft-trainable' });
-      const optimizer = await parts.optimizer.state();
-      await writeTensorFile(path.join(staged, 'optimizer.safetensors'), optimizer.tensors, { format: 'mmft-adamw', steps: JSON.stringify(optimizer.steps) });
-      await fs.writeFile(path.join(staged, TRAINER_STATE_FILE), `${JSON.stringify(parts.state, null, 2)}\n`);
-    }, { kind: CHECKPOINT_KIND });
+    await writeFolder(
+      dir,
+      async (staged) => {
+        await parts.saveModel(staged);
+        const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+        for (const p of parts.params) weights.set(p.name, { shape: p.variable.shape, data: (await p.variable.data()) as Float32Array });
+        await writeTensorFile(path.join(staged, 'trainable.safetensors'), weights, { format: 'mmft-trainable' });
+        const optimizer = await parts.optimizer.state();
+        await writeTensorFile(path.join(staged, 'optimizer.safetensors'), optimizer.tensors, {
+          format: 'mmft-adamw',
+          steps: JSON.stringify(optimizer.steps),
+        });
+        await fs.writeFile(path.join(staged, TRAINER_STATE_FILE), `${JSON.stringify(parts.state, null, 2)}\n`);
+      },
+      { kind: CHECKPOINT_KIND },
+    );
   } catch (cause) {
-    throw cause instanceof MmftError ? cause : new MmftError('E_IO', `could not write checkpoint ${dir}: ${(cause as Error).message}`, { cause });
+    throw cause instanceof MmftError
+      ? cause
+      : new MmftError('E_IO', `could not write checkpoint ${dir}: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -51,14 +60,21 @@ export async function restoreCheckpoint(dir: string, params: readonly ParamEntry
   for (const p of params) {
     const t = tensors.get(p.name);
     if (!t || !tf.util.arraysEqual([...t.shape], p.variable.shape)) {
-      throw new MmftError('E_CHECKPOINT', `${weightsFile}: no weight of shape [${p.variable.shape.join(', ')}] for trainable parameter "${p.name}"`, {
-        hint: 'resume with the same model, peft, strategy and freeze settings as the run that wrote the checkpoint',
-      });
+      throw new MmftError(
+        'E_CHECKPOINT',
+        `${weightsFile}: no weight of shape [${p.variable.shape.join(', ')}] for trainable parameter "${p.name}"`,
+        {
+          hint: 'resume with the same model, peft, strategy and freeze settings as the run that wrote the checkpoint',
+        },
+      );
     }
     tf.tidy(() => p.variable.assign(tf.tensor(t.data, [...t.shape], p.variable.dtype)));
   }
   const optimizerFile = path.join(dir, 'optimizer.safetensors');
   const saved = await readTensorFile(optimizerFile);
   const steps = JSON.parse(saved.metadata.steps ?? '{}') as Record<string, number>;
-  optimizer.load({ steps, tensors: new Map([...saved.tensors].map(([k, v]) => [k, { shape: [...v.shape], data: v.data as Float32Array }])) }, optimizerFile);
+  optimizer.load(
+    { steps, tensors: new Map([...saved.tensors].map(([k, v]) => [k, { shape: [...v.shape], data: v.data as Float32Array }])) },
+    optimizerFile,
+  );
 }

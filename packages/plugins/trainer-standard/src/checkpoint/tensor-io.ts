@@ -15,9 +15,14 @@ export interface StoredTensor {
  * @example
  * await writeTensorFile('out/optimizer.safetensors', new Map([['w.exp_avg', { shape: [2], data: new Float32Array(2) }]]));
  */
-export async function writeTensorFile(file: string, tensors: ReadonlyMap<string, StoredTensor>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeTensorFile(
+  file: string,
+  tensors: ReadonlyMap<string, StoredTensor>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   const writable = new Map<string, WritableTensor>();
-  for (const [name, t] of tensors) writable.set(name, { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data: t.data });
+  for (const [name, t] of tensors)
+    writable.set(name, { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data: t.data });
   await writeSafetensors(file, writable, metadata).catch((error: unknown) => Promise.reject(ioError('write', file, error)));
 }
 
@@ -27,7 +32,11 @@ export async function readTensorFile(file: string): Promise<{ tensors: Map<strin
   const out = new Map<string, StoredTensor>();
   for (const [name, t] of tensors) {
     if (!(t.data instanceof Float32Array) && !(t.data instanceof Int32Array)) {
-      throw new MmftError('E_SAFETENSORS', `${file}: tensor "${name}" has dtype ${t.dtype}; mmft writes these files with F32 and I32 only`, { hint: 'delete the file to recompute it' });
+      throw new MmftError(
+        'E_SAFETENSORS',
+        `${file}: tensor "${name}" has dtype ${t.dtype}; mmft writes these files with F32 and I32 only`,
+        { hint: 'delete the file to recompute it' },
+      );
     }
     out.set(name, { shape: t.shape, data: t.data });
   }

@@ -48,7 +48,10 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
     });
   }
   if (value.format !== 'mmft-trainer-state' || value.version !== 1 || typeof value.globalStep !== 'number') {
-    throw new MmftError('E_CHECKPOINT', `${file} is not a version-1 mmft trainer state (format ${JSON.stringify(value.format)}, version ${JSON.stringify(value.version)})`);
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${file} is not a version-1 mmft trainer state (format ${JSON.stringify(value.format)}, version ${JSON.stringify(value.version)})`,
+    );
   }
   return value as TrainerState;
 }

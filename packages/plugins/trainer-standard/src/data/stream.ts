@@ -50,14 +50,22 @@ export function batchesPerEpoch(size: number, rule: BatchRule): number {
 export function checkTrainSize(size: number, rule: BatchRule): void {
   const examples = `${size} example${size === 1 ? '' : 's'}`;
   if (size < MIN_CONTRASTIVE_BATCH) {
-    throw new MmftError('E_DATA', `data.train has ${examples}; a contrastive loss needs at least ${MIN_CONTRASTIVE_BATCH} per batch (the other examples of a batch are the negatives)`, {
-      hint: 'add examples to data.train (check its path and filters)',
-    });
+    throw new MmftError(
+      'E_DATA',
+      `data.train has ${examples}; a contrastive loss needs at least ${MIN_CONTRASTIVE_BATCH} per batch (the other examples of a batch are the negatives)`,
+      {
+        hint: 'add examples to data.train (check its path and filters)',
+      },
+    );
   }
   if (batchesPerEpoch(size, rule) === 0) {
-    throw new MmftError('E_DATA', `data.train has ${examples}, fewer than train.batch_size ${rule.batchSize}, and train.dataloader_drop_last is true: no batch is ever complete`, {
-      hint: `set train.batch_size to ${size} or less, or train.dataloader_drop_last: false (a partial batch)`,
-    });
+    throw new MmftError(
+      'E_DATA',
+      `data.train has ${examples}, fewer than train.batch_size ${rule.batchSize}, and train.dataloader_drop_last is true: no batch is ever complete`,
+      {
+        hint: `set train.batch_size to ${size} or less, or train.dataloader_drop_last: false (a partial batch)`,
+      },
+    );
   }
 }
 
@@ -68,7 +76,10 @@ export function checkTrainSize(size: number, rule: BatchRule): void {
  * @example
  * for await (const mb of microBatches(dataset, { seed: 42, batchSize: 8, dropLast: false, epoch: 0, position: 0 })) { ... }
  */
-export async function* microBatches(dataset: Dataset, start: BatchRule & { seed: number; epoch: number; position: number }): AsyncGenerator<MicroBatch> {
+export async function* microBatches(
+  dataset: Dataset,
+  start: BatchRule & { seed: number; epoch: number; position: number },
+): AsyncGenerator<MicroBatch> {
   let { epoch, position } = start;
   for (;;) {
     const fromStart = position === 0;
@@ -92,9 +103,13 @@ export async function* microBatches(dataset: Dataset, start: BatchRule & { seed:
     }
     // A dataset that yields fewer examples than its declared size would spin here otherwise.
     if (fromStart && !yielded) {
-      throw new MmftError('E_DATA', `data.train yielded ${examples.length} example(s) in epoch ${epoch}, not one batch of ${start.batchSize}`, {
-        hint: "check that the dataset's size matches what it yields",
-      });
+      throw new MmftError(
+        'E_DATA',
+        `data.train yielded ${examples.length} example(s) in epoch ${epoch}, not one batch of ${start.batchSize}`,
+        {
+          hint: "check that the dataset's size matches what it yields",
+        },
+      );
     }
     epoch += 1;
     position = 0;

@@ -10,7 +10,11 @@ import { MetricSink, type FedMetric, type MetricInputKind, type Objective } from
  * @example
  * const scores = await evaluate(objective, metrics, { name: 'objective "contrastive"', batchSize: 8 }); // { eval_loss: 1.2, 'retrieval.i2t_R@1': 40, ... }
  */
-export async function evaluate(objective: Objective, metrics: readonly FedMetric[], options: { readonly name: string; readonly batchSize: number }): Promise<Record<string, number>> {
+export async function evaluate(
+  objective: Objective,
+  metrics: readonly FedMetric[],
+  options: { readonly name: string; readonly batchSize: number },
+): Promise<Record<string, number>> {
   const sink = new MetricSink(metrics, { name: options.name, emits: objective.emits });
   sink.reset();
   const kinds = [...new Set(metrics.map((m) => m.consumes))] as MetricInputKind[];

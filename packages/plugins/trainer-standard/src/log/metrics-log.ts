@@ -20,11 +20,15 @@ export class MetricsLog {
 
   static async open(outputDir: string, history: readonly LogEntry[]): Promise<MetricsLog> {
     const file = path.join(outputDir, METRICS_FILE);
-    await fs.writeFile(file, history.map((e) => `${JSON.stringify(e)}\n`).join('')).catch((error: unknown) => Promise.reject(ioError('write', file, error)));
+    await fs
+      .writeFile(file, history.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      .catch((error: unknown) => Promise.reject(ioError('write', file, error)));
     return new MetricsLog(file);
   }
 
   async append(entry: LogEntry): Promise<void> {
-    await fs.appendFile(this.file, `${JSON.stringify(entry)}\n`).catch((error: unknown) => Promise.reject(ioError('write', this.file, error)));
+    await fs
+      .appendFile(this.file, `${JSON.stringify(entry)}\n`)
+      .catch((error: unknown) => Promise.reject(ioError('write', this.file, error)));
   }
 }

@@ -18,7 +18,8 @@ export function lineChart(title: string, points: ReadonlyArray<readonly [number,
   const sx = (x: number) => pad + ((x - x0) / (x1 - x0 || 1)) * (width - 2 * pad);
   const sy = (y: number) => height - pad - ((y - y0) / (y1 - y0 || 1)) * (height - 2 * pad);
   const d = finite.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
-  const dots = finite.length <= 50 ? finite.map(([x, y]) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5"/>`).join('') : '';
+  const dots =
+    finite.length <= 50 ? finite.map(([x, y]) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5"/>`).join('') : '';
   return `<figure><figcaption>${escape(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">
 <rect x="${pad}" y="${pad / 2}" width="${width - 2 * pad}" height="${height - 1.5 * pad}" fill="none" stroke="#ccc"/>
 <path d="${d}" fill="none" stroke="#2463eb" stroke-width="1.5"/><g fill="#2463eb">${dots}</g>
@@ -32,13 +33,25 @@ export function lineChart(title: string, points: ReadonlyArray<readonly [number,
  * @example
  * await writeReport(outputDir, { title: 'clip-shapes', history, finalMetrics: { 'retrieval.i2t_R@1': 62.5 } });
  */
-export async function writeReport(outputDir: string, report: { title: string; history: readonly LogEntry[]; finalMetrics: Readonly<Record<string, number>> }): Promise<string> {
+export async function writeReport(
+  outputDir: string,
+  report: { title: string; history: readonly LogEntry[]; finalMetrics: Readonly<Record<string, number>> },
+): Promise<string> {
   const steps = report.history.filter((e) => e.kind === 'train');
   const evals = report.history.filter((e) => e.kind === 'eval');
-  const series = (entries: readonly LogEntry[], key: string) => entries.filter((e) => typeof e[key] === 'number').map((e) => [e.step as number, e[key] as number] as const);
-  const evalKeys = [...new Set(evals.flatMap((e) => Object.keys(e).filter((k) => typeof e[k] === 'number' && k !== 'step' && k !== 'epoch')))];
-  const charts = [lineChart('training loss', series(steps, 'loss')), lineChart('learning rate', series(steps, 'lr')), ...evalKeys.map((k) => lineChart(k, series(evals, k)))];
-  const rows = Object.entries(report.finalMetrics).map(([k, v]) => `<tr><td>${escape(k)}</td><td>${Number.isInteger(v) ? v : v.toPrecision(5)}</td></tr>`).join('');
+  const series = (entries: readonly LogEntry[], key: string) =>
+    entries.filter((e) => typeof e[key] === 'number').map((e) => [e.step as number, e[key] as number] as const);
+  const evalKeys = [
+    ...new Set(evals.flatMap((e) => Object.keys(e).filter((k) => typeof e[k] === 'number' && k !== 'step' && k !== 'epoch'))),
+  ];
+  const charts = [
+    lineChart('training loss', series(steps, 'loss')),
+    lineChart('learning rate', series(steps, 'lr')),
+    ...evalKeys.map((k) => lineChart(k, series(evals, k))),
+  ];
+  const rows = Object.entries(report.finalMetrics)
+    .map(([k, v]) => `<tr><td>${escape(k)}</td><td>${Number.isInteger(v) ? v : v.toPrecision(5)}</td></tr>`)
+    .join('');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-weight:600}svg text{font-size:11px;fill:#555}table{border-collapse:collapse}td{border:1px solid #ddd;padding:4px 10px}</style>
 </head><body><h1>${escape(report.title)}</h1><p>${steps.length} logged steps, ${evals.length} evaluations.</p>

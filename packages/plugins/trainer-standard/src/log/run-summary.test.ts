@@ -6,7 +6,16 @@ describe('run summary', () => {
     const lines = formatRunSummary(
       { 'retrieval.i2t_R@1': 10, 'retrieval.i2t_mAP': 1, eval_loss: 3 },
       { 'retrieval.i2t_R@1': 42.5, 'retrieval.i2t_mAP': 2, eval_loss: 1 },
-      { trainableParams: 1234, totalParams: 5678, steps: 10, samples: 320, seconds: 4, peakRssBytes: 300 * 2 ** 20, peakTensorBytes: 2 ** 20, adapterBytes: 2560 },
+      {
+        trainableParams: 1234,
+        totalParams: 5678,
+        steps: 10,
+        samples: 320,
+        seconds: 4,
+        peakRssBytes: 300 * 2 ** 20,
+        peakTensorBytes: 2 ** 20,
+        adapterBytes: 2560,
+      },
     );
     expect(lines).toEqual([
       'metric                before      after',
@@ -19,12 +28,20 @@ describe('run summary', () => {
   });
 
   test('without a before evaluation the column shows a dash', () => {
-    const [, row] = formatRunSummary(undefined, { acc: 1 }, { trainableParams: 1, totalParams: 1, steps: 1, samples: 1, seconds: 1, peakRssBytes: 0, peakTensorBytes: 0 });
+    const [, row] = formatRunSummary(
+      undefined,
+      { acc: 1 },
+      { trainableParams: 1, totalParams: 1, steps: 1, samples: 1, seconds: 1, peakRssBytes: 0, peakTensorBytes: 0 },
+    );
     expect(row).toBe(`${'acc'.padEnd(6)}  ${'-'.padStart(9)}  ${'1.00'.padStart(9)}`);
   });
 
   test('a run without steps (resumed at its last step) prints no rates, not NaN', () => {
-    const lines = formatRunSummary(undefined, {}, { trainableParams: 1, totalParams: 1, steps: 0, samples: 0, seconds: 0, peakRssBytes: 0, peakTensorBytes: 0 });
+    const lines = formatRunSummary(
+      undefined,
+      {},
+      { trainableParams: 1, totalParams: 1, steps: 0, samples: 0, seconds: 0, peakRssBytes: 0, peakTensorBytes: 0 },
+    );
     expect(lines.join('\n')).not.toContain('NaN');
     expect(lines).toContain('no training steps in this run');
   });

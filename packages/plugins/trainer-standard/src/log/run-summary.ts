@@ -30,7 +30,10 @@ export class PeakMemory {
 }
 
 /** Parameters the optimizer updates vs all parameters of the model, counted by elements. */
-export function countParams(trainable: readonly ParamEntry[], all: ReadonlyArray<readonly [string, tf.Variable]>): { trainable: number; total: number } {
+export function countParams(
+  trainable: readonly ParamEntry[],
+  all: ReadonlyArray<readonly [string, tf.Variable]>,
+): { trainable: number; total: number } {
   const size = (v: tf.Variable) => v.shape.reduce((a, b) => a * b, 1);
   return { trainable: trainable.reduce((n, p) => n + size(p.variable), 0), total: all.reduce((n, [, v]) => n + size(v), 0) };
 }
@@ -38,7 +41,11 @@ export function countParams(trainable: readonly ParamEntry[], all: ReadonlyArray
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** Lines of the before/after table and the run figures (plain text, aligned). */
-export function formatRunSummary(before: Readonly<Record<string, number>> | undefined, after: Readonly<Record<string, number>>, figures: RunFigures): string[] {
+export function formatRunSummary(
+  before: Readonly<Record<string, number>> | undefined,
+  after: Readonly<Record<string, number>>,
+  figures: RunFigures,
+): string[] {
   const keys = Object.keys(after).filter((k) => k !== 'eval_loss' && !k.endsWith('_mAP'));
   const width = Math.max(6, ...keys.map((k) => k.length));
   const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2)).padStart(9);
@@ -52,6 +59,7 @@ export function formatRunSummary(before: Readonly<Record<string, number>> | unde
       : 'no training steps in this run',
     `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}`,
   );
-  if (figures.adapterBytes !== undefined) lines.push(`adapter file: adapter_model.safetensors ${(figures.adapterBytes / 1024).toFixed(1)} KiB`);
+  if (figures.adapterBytes !== undefined)
+    lines.push(`adapter file: adapter_model.safetensors ${(figures.adapterBytes / 1024).toFixed(1)} KiB`);
   return lines;
 }

@@ -42,7 +42,10 @@ export class TtyReporter implements RunReporter {
     if (!this.bar) {
       // ETA and rate are measured from the first report on (cli-progress's own ETA would divide by
       // zero progress when the bar starts at a step > 0, e.g. on resume or with log_every > 1).
-      this.bar = new SingleBar({ stream: this.stream, format: 'train [{bar}] {value}/{total} | ETA {left} | {rate} samples/s | {values}', hideCursor: true }, undefined);
+      this.bar = new SingleBar(
+        { stream: this.stream, format: 'train [{bar}] {value}/{total} | ETA {left} | {rate} samples/s | {values}', hideCursor: true },
+        undefined,
+      );
       this.bar.start(total, step, { rate: '-', left: '-', values: '' });
       [this.startedAt, this.firstSamples, this.firstStep] = [Date.now(), samples, step];
     }
@@ -50,7 +53,9 @@ export class TtyReporter implements RunReporter {
     const done = step - this.firstStep;
     const rate = seconds > 0 && done > 0 ? ((samples - this.firstSamples) / seconds).toFixed(1) : '-';
     const eta = seconds > 0 && done > 0 ? formatSeconds(((total - step) * seconds) / done) : '-';
-    const shown = Object.entries(values).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ');
+    const shown = Object.entries(values)
+      .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+      .join(' ');
     this.bar.setTotal(total);
     this.bar.update(step, { rate, left: eta, values: shown });
     if (step >= total) this.stop();

@@ -58,8 +58,12 @@ export async function optimizerStep(
     const fix = 'lower train.lr, set train.max_grad_norm (e.g. 1.0) or add warmup_steps';
     const saved = options.lastCheckpoint;
     throw saved
-      ? new MmftError('E_NUMERIC', `${what}; the last checkpoint, ${saved.dir} (step ${saved.step}) is kept`, { hint: `${fix}, then resume with --resume ${saved.dir}` })
-      : new MmftError('E_NUMERIC', `${what}; no checkpoint was written before it, so there is nothing to resume from`, { hint: `${fix}, then start the run again (train.save_every keeps checkpoints along the way)` });
+      ? new MmftError('E_NUMERIC', `${what}; the last checkpoint, ${saved.dir} (step ${saved.step}) is kept`, {
+          hint: `${fix}, then resume with --resume ${saved.dir}`,
+        })
+      : new MmftError('E_NUMERIC', `${what}; no checkpoint was written before it, so there is nothing to resume from`, {
+          hint: `${fix}, then start the run again (train.save_every keeps checkpoints along the way)`,
+        });
   }
   optimizer.step(new Map(Object.entries(grads)), options.lr);
   disposeAll();

@@ -24,7 +24,7 @@ export function ioError(action: string, file: string, cause: unknown): MmftError
   if (cause instanceof MmftError) return cause;
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const known = code ? CAUSES[code] : undefined;
-  const reason = known ? `${known[0]} (${code})` : (cause as Error | undefined)?.message ?? String(cause);
+  const reason = known ? `${known[0]} (${code})` : ((cause as Error | undefined)?.message ?? String(cause));
   return new MmftError('E_IO', `cannot ${action} ${file}: ${reason}`, { cause, hint: known?.[1] });
 }
 
@@ -39,17 +39,29 @@ export function ioError(action: string, file: string, cause: unknown): MmftError
 export async function createOutputDir(dir: string): Promise<string | undefined> {
   const missing: string[] = [];
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
-    const stat = await fs.stat(at).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(ioError('open', at, error))));
+    const stat = await fs
+      .stat(at)
+      .catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(ioError('open', at, error))));
     if (stat?.isDirectory()) break;
-    if (stat) throw new MmftError('E_IO', `cannot create the output folder ${dir}: ${at} is a file`, { hint: 'choose another output folder with --output' });
+    if (stat)
+      throw new MmftError('E_IO', `cannot create the output folder ${dir}: ${at} is a file`, {
+        hint: 'choose another output folder with --output',
+      });
     missing.unshift(at);
     if (path.dirname(at) === at) break;
   }
   for (const folder of missing) {
-    const error = await fs.mkdir(folder).then(() => undefined, (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : e));
+    const error = await fs.mkdir(folder).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : e),
+    );
     if (error) {
       const failure = ioError('create', folder, error);
-      throw new MmftError('E_IO', folder === path.resolve(dir) ? failure.message : `${failure.message}, the parent of the output folder ${dir}`, { cause: error, hint: failure.hint });
+      throw new MmftError(
+        'E_IO',
+        folder === path.resolve(dir) ? failure.message : `${failure.message}, the parent of the output folder ${dir}`,
+        { cause: error, hint: failure.hint },
+      );
     }
   }
   return missing[0];
@@ -70,7 +82,13 @@ export async function removeEmptyLeftovers(dir: string, createdRoot: string | un
   await fs.rmdir(path.join(dir, 'features')).catch(() => undefined); // rmdir only removes empty folders
   if (!createdRoot) return;
   for (let at = path.resolve(dir); at.startsWith(createdRoot); at = path.dirname(at)) {
-    if (!(await fs.rmdir(at).then(() => true, () => false))) break;
+    if (
+      !(await fs.rmdir(at).then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
     if (at === createdRoot) break;
   }
 }

@@ -11,14 +11,30 @@ export interface BestPolicy {
   readonly enabled: boolean;
   readonly key: string;
   readonly greater: boolean;
-  update(state: TrainerState, scores: Readonly<Record<string, number>>, step: number, patience?: number): { state: TrainerState; improved: boolean; stop: boolean };
+  update(
+    state: TrainerState,
+    scores: Readonly<Record<string, number>>,
+    step: number,
+    patience?: number,
+  ): { state: TrainerState; improved: boolean; stop: boolean };
 }
 
 /** The best-checkpoint rule; `enabled` is false when the recipe has no eval data. */
-export function bestMetricPolicy(config: TrainConfig, metrics: ReadonlyArray<{ readonly id: string; readonly provider: { readonly scores: Readonly<Record<string, 'higher' | 'lower'>> } }>, hasEval: boolean): BestPolicy {
+export function bestMetricPolicy(
+  config: TrainConfig,
+  metrics: ReadonlyArray<{ readonly id: string; readonly provider: { readonly scores: Readonly<Record<string, 'higher' | 'lower'>> } }>,
+  hasEval: boolean,
+): BestPolicy {
   const key = config.metric_for_best ?? 'eval_loss';
-  if (!hasEval && (config.metric_for_best !== undefined || config.early_stopping_patience !== undefined || config.eval_every !== undefined)) {
-    throw new MmftError('E_CONFIG', `train.${config.metric_for_best !== undefined ? 'metric_for_best' : config.eval_every !== undefined ? 'eval_every' : 'early_stopping_patience'} needs evaluation data`, { hint: 'add data.eval to the recipe' });
+  if (
+    !hasEval &&
+    (config.metric_for_best !== undefined || config.early_stopping_patience !== undefined || config.eval_every !== undefined)
+  ) {
+    throw new MmftError(
+      'E_CONFIG',
+      `train.${config.metric_for_best !== undefined ? 'metric_for_best' : config.eval_every !== undefined ? 'eval_every' : 'early_stopping_patience'} needs evaluation data`,
+      { hint: 'add data.eval to the recipe' },
+    );
   }
   let greater = config.greater_is_better ?? false;
   if (key !== 'eval_loss' && hasEval) {
@@ -38,7 +54,10 @@ export function bestMetricPolicy(config: TrainConfig, metrics: ReadonlyArray<{ r
     greater,
     update(state, scores, step, patience) {
       const value = scores[key];
-      const better = value !== undefined && Number.isFinite(value) && (state.bestMetric === undefined || (greater ? value > state.bestMetric : value < state.bestMetric));
+      const better =
+        value !== undefined &&
+        Number.isFinite(value) &&
+        (state.bestMetric === undefined || (greater ? value > state.bestMetric : value < state.bestMetric));
       const next = better
         ? { ...state, bestMetric: value, bestStep: step, evalsWithoutImprovement: 0 }
         : { ...state, evalsWithoutImprovement: state.evalsWithoutImprovement + 1 };

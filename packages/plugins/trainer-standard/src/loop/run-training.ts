@@ -40,7 +40,10 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
 
 /** Eval entries without their kind and step: the scores alone. */
 const scoresOf = (entry: LogEntry | undefined): Record<string, number> | undefined =>
-  entry && Object.fromEntries(Object.entries(entry).filter((e): e is [string, number] => e[0] !== 'kind' && e[0] !== 'step' && typeof e[1] === 'number'));
+  entry &&
+  Object.fromEntries(
+    Object.entries(entry).filter((e): e is [string, number] => e[0] !== 'kind' && e[0] !== 'step' && typeof e[1] === 'number'),
+  );
 
 /**
  * A checkpoint's data position counts examples; under another batch size it no longer starts the
@@ -50,9 +53,13 @@ function checkResumedBatchSize(resumed: TrainerState, config: TrainConfig, conte
   if (resumed.batchSize === undefined || resumed.batchSize === config.batch_size) return;
   const what = `${context.resumeFrom} was written with train.batch_size ${resumed.batchSize}, this run has batch_size ${config.batch_size}`;
   if (!context.force) {
-    throw new MmftError('E_CHECKPOINT', `${what}: its data position (epoch ${resumed.epoch}, example ${resumed.position}) would no longer fall on the same batches`, {
-      hint: `resume with --set train.batch_size=${resumed.batchSize}, or pass --force to resume with the new size anyway`,
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${what}: its data position (epoch ${resumed.epoch}, example ${resumed.position}) would no longer fall on the same batches`,
+      {
+        hint: `resume with --set train.batch_size=${resumed.batchSize}, or pass --force to resume with the new size anyway`,
+      },
+    );
   }
   context.reporter.warn(`${what}; going on (--force): batches from here on differ from the uninterrupted run`);
 }
@@ -63,7 +70,18 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   if (resumed && !config.eval_only) checkResumedBatchSize(resumed, config, context);
   // A checkpoint holds model/ only when the objective trained the model (not a feature head).
   const savedModel = context.resumeFrom && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
-  const parts = await setupRun(config, context, seed, savedModel && (await fs.stat(savedModel).then(() => true, () => false)) ? savedModel : undefined);
+  const parts = await setupRun(
+    config,
+    context,
+    seed,
+    savedModel &&
+      (await fs.stat(savedModel).then(
+        () => true,
+        () => false,
+      ))
+      ? savedModel
+      : undefined,
+  );
   const { loaded, objective, params } = parts;
   const optimizer = new AdamW(params, { betas: config.betas, eps: config.eps, weightDecay: config.weight_decay });
   if (context.resumeFrom) await restoreCheckpoint(context.resumeFrom, params, optimizer);
@@ -71,10 +89,23 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const microsPerEpoch = batchesPerEpoch(parts.size, rule);
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
   const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate);
-  let state: TrainerState = resumed ? { ...resumed, batchSize: config.batch_size } : {
-    format: 'mmft-trainer-state', version: 1, globalStep: 0, totalSteps: total, epoch: 0, position: 0, samplesSeen: 0, batchSize: config.batch_size,
-    rng: { kind: 'derived', seed }, metricForBest: policy.key, greaterIsBetter: policy.greater, evalsWithoutImprovement: 0, logHistory: [],
-  };
+  let state: TrainerState = resumed
+    ? { ...resumed, batchSize: config.batch_size }
+    : {
+        format: 'mmft-trainer-state',
+        version: 1,
+        globalStep: 0,
+        totalSteps: total,
+        epoch: 0,
+        position: 0,
+        samplesSeen: 0,
+        batchSize: config.batch_size,
+        rng: { kind: 'derived', seed },
+        metricForBest: policy.key,
+        greaterIsBetter: policy.greater,
+        evalsWithoutImprovement: 0,
+        logHistory: [],
+      };
   const history: LogEntry[] = [...state.logHistory];
   const log = await MetricsLog.open(context.outputDir, history);
   const start = { seed, ...rule, epoch: state.epoch, position: state.position };
@@ -98,7 +129,10 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const startSamples = state.samplesSeen;
   const runEval = async () => {
     loaded.model.root.eval();
-    const scores = await evaluate(objective, parts.metrics, { name: parts.objectiveName, batchSize: config.eval_batch_size ?? config.batch_size });
+    const scores = await evaluate(objective, parts.metrics, {
+      name: parts.objectiveName,
+      batchSize: config.eval_batch_size ?? config.batch_size,
+    });
     loaded.model.root.train();
     return scores;
   };
@@ -112,13 +146,21 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       const entry = { kind: 'eval', step: 0, ...before };
       history.push(entry);
       await log.append(entry);
-      context.reporter.info(`eval before training: ${Object.entries(before).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`);
+      context.reporter.info(
+        `eval before training: ${Object.entries(before)
+          .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
+          .join(' ')}`,
+      );
     }
     if (parts.size < config.batch_size) {
-      context.reporter.warn(`data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}: every batch holds all ${parts.size}`);
+      context.reporter.warn(
+        `data.train has ${parts.size} examples, fewer than batch_size ${config.batch_size}: every batch holds all ${parts.size}`,
+      );
     }
     if (resumed && state.globalStep >= total) {
-      context.reporter.info(`nothing left to train: ${context.resumeFrom} is at step ${state.globalStep} of ${total} (raise train.max_steps or train.epochs to train further)`);
+      context.reporter.info(
+        `nothing left to train: ${context.resumeFrom} is at step ${state.globalStep} of ${total} (raise train.max_steps or train.epochs to train further)`,
+      );
     }
     while (state.globalStep < total && !aborted()) {
       const step = state.globalStep + 1;
@@ -126,17 +168,30 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
-      const result = await optimizerStep(micros, objective, params, optimizer, { lr, maxGradNorm: config.max_grad_norm, step, lastCheckpoint });
+      const result = await optimizerStep(micros, objective, params, optimizer, {
+        lr,
+        maxGradNorm: config.max_grad_norm,
+        step,
+        lastCheckpoint,
+      });
       const last = micros[micros.length - 1]!;
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
       lastLoss = result.loss;
       trainSeconds += (performance.now() - stepStarted) / 1000;
       peak.sample();
-      const entry = { kind: 'train', step, epoch: last.epoch + last.nextPosition / Math.max(1, parts.size), loss: result.loss, lr, grad_norm: result.gradNorm };
+      const entry = {
+        kind: 'train',
+        step,
+        epoch: last.epoch + last.nextPosition / Math.max(1, parts.size),
+        loss: result.loss,
+        lr,
+        grad_norm: result.gradNorm,
+      };
       history.push(entry);
       await log.append(entry);
-      if (step % config.log_every === 0 || step === total) context.reporter.progress({ step, total, samples: state.samplesSeen, values: { loss: result.loss, lr } });
+      if (step % config.log_every === 0 || step === total)
+        context.reporter.progress({ step, total, samples: state.samplesSeen, values: { loss: result.loss, lr } });
       let stop = false;
       let improved = false;
       // Interrupted: finish with the step just taken, not with an evaluation that may be long.
@@ -145,13 +200,19 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
         const evalEntry = { kind: 'eval', step, ...lastEval };
         history.push(evalEntry);
         await log.append(evalEntry);
-        context.reporter.info(`eval at step ${step}: ${Object.entries(lastEval).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')}`);
+        context.reporter.info(
+          `eval at step ${step}: ${Object.entries(lastEval)
+            .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
+            .join(' ')}`,
+        );
         ({ state, improved, stop } = policy.update(state, lastEval, step, config.early_stopping_patience));
       }
       if (improved || stop || step === total || (config.save_every !== undefined && step % config.save_every === 0)) await saveLast();
       if (improved) await copyCheckpoint(path.join(context.outputDir, 'checkpoint-last'), path.join(context.outputDir, 'checkpoint-best'));
       if (stop) {
-        context.reporter.info(`early stopping at step ${step}: ${policy.key} did not improve for ${config.early_stopping_patience} evaluations`);
+        context.reporter.info(
+          `early stopping at step ${step}: ${policy.key} did not improve for ${config.early_stopping_patience} evaluations`,
+        );
         break;
       }
     }
@@ -159,9 +220,17 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     if (aborted() && (lastCheckpoint?.dir !== lastDir || lastCheckpoint.step !== state.globalStep)) await saveLast();
     const counts = countParams(params, loaded.model.root.namedParameters());
     const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
-    const adapterBytes = loaded.adapter ? await fs.stat(adapterFile).then((s) => s.size, () => undefined) : undefined;
+    const adapterBytes = loaded.adapter
+      ? await fs.stat(adapterFile).then(
+          (s) => s.size,
+          () => undefined,
+        )
+      : undefined;
     // A run with nothing left to do shows the scores its checkpoint ended with.
-    const after = Object.keys(lastEval).length === 0 && state.globalStep === startStep ? (scoresOf([...history].reverse().find((e) => e.kind === 'eval')) ?? {}) : lastEval;
+    const after =
+      Object.keys(lastEval).length === 0 && state.globalStep === startStep
+        ? (scoresOf([...history].reverse().find((e) => e.kind === 'eval')) ?? {})
+        : lastEval;
     const summary = formatRunSummary(before, after, {
       trainableParams: counts.trainable,
       totalParams: counts.total,
@@ -182,7 +251,11 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       // After a failure the report must not hide its cause (a full disk fails both); a run that
       // failed before logging anything has no curve worth a page.
       if (!failed || history.length > 0) {
-        await writeReport(context.outputDir, { title: String(context.recipe.name ?? path.basename(context.outputDir)), history, finalMetrics: { steps: state.globalStep, loss: lastLoss, ...lastEval } }).catch((error: Error) => {
+        await writeReport(context.outputDir, {
+          title: String(context.recipe.name ?? path.basename(context.outputDir)),
+          history,
+          finalMetrics: { steps: state.globalStep, loss: lastLoss, ...lastEval },
+        }).catch((error: Error) => {
           if (!failed) throw error;
           context.reporter.warn(`report.html was not written: ${error.message}`);
         });

@@ -1,7 +1,18 @@
 // Everything a run resolves before its first step: backend, model (+ PEFT, strategy), datasets,
 // metrics, the objective (collation, loss, evaluation) and the optimizer's parameter list. The training loop
 // (run-training.ts) only steps, evaluates and saves.
-import { checkConsumers, fedMetric, MmftError, RECIPE_SECTIONS, sectionOrDefault, type Dataset, type FedMetric, type MetricProvider, type Objective, type RunContext } from '@mmft/core';
+import {
+  checkConsumers,
+  fedMetric,
+  MmftError,
+  RECIPE_SECTIONS,
+  sectionOrDefault,
+  type Dataset,
+  type FedMetric,
+  type MetricProvider,
+  type Objective,
+  type RunContext,
+} from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import type { TrainConfig } from '../config';
 import { datasetSize } from '../data/stream';
@@ -57,7 +68,10 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
     return s ? context.resolver.resolve('dataset', s.type as string).open(split(s, 'type')[1], { baseDir: context.baseDir }) : undefined;
   };
   const train = await open('train');
-  if (!train) throw new MmftError('E_RECIPE', 'the recipe has no data.train section', { hint: 'add data: { train: { type: jsonl, path: ./train.jsonl } }' });
+  if (!train)
+    throw new MmftError('E_RECIPE', 'the recipe has no data.train section', {
+      hint: 'add data: { train: { type: jsonl, path: ./train.jsonl } }',
+    });
   const evalData = await open('eval');
   const metrics = (Array.isArray(recipe.metrics) ? recipe.metrics : []).map((m) => {
     const [id, settings] = split(sectionOf(m)!, 'type');
@@ -81,7 +95,11 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   });
   const objectiveName = `objective "${objectiveId}"`;
   try {
-    checkConsumers(metrics, { name: objectiveName, emits: objective.emits }, context.resolver.list('metric').flatMap((m) => (m.consumes ? [{ id: m.id, consumes: m.consumes }] : [])));
+    checkConsumers(
+      metrics,
+      { name: objectiveName, emits: objective.emits },
+      context.resolver.list('metric').flatMap((m) => (m.consumes ? [{ id: m.id, consumes: m.consumes }] : [])),
+    );
   } catch (error) {
     objective.dispose();
     throw error;

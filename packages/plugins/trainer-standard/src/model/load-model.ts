@@ -4,7 +4,14 @@
 // LLaMA-Factory's adapter_name_or_path) or a fresh one (`peft:` section, PeftMethodProvider.apply).
 // Follows docs/architecture.md step 5.
 import * as path from 'node:path';
-import { loadAdapter, MmftError, type AppliedAdapter, type PeftMethodProvider, type RunContext, type VisionLanguageModel } from '@mmft/core';
+import {
+  loadAdapter,
+  MmftError,
+  type AppliedAdapter,
+  type PeftMethodProvider,
+  type RunContext,
+  type VisionLanguageModel,
+} from '@mmft/core';
 
 export interface LoadedModel {
   readonly model: VisionLanguageModel;
@@ -27,7 +34,9 @@ const section = (recipe: RunContext['recipe'], key: string): Record<string, unkn
 export async function loadModel(context: RunContext, resumeModelDir?: string): Promise<LoadedModel> {
   const spec = section(context.recipe, 'model');
   if (!spec || typeof spec.type !== 'string') {
-    throw new MmftError('E_RECIPE', 'the recipe has no model: section with a type', { hint: 'add model: { type: clip, checkpoint: ./path/to/checkpoint }' });
+    throw new MmftError('E_RECIPE', 'the recipe has no model: section with a type', {
+      hint: 'add model: { type: clip, checkpoint: ./path/to/checkpoint }',
+    });
   }
   const architecture = context.resolver.resolve('architecture', spec.type);
   let model: VisionLanguageModel;
@@ -47,7 +56,8 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
     model = await architecture.fromConfig(settings);
   }
   const peft = section(context.recipe, 'peft');
-  if (typeof spec.adapter === 'string') return { model, adapter: await loadSavedAdapter(context, model, path.resolve(context.baseDir, spec.adapter), peft), source };
+  if (typeof spec.adapter === 'string')
+    return { model, adapter: await loadSavedAdapter(context, model, path.resolve(context.baseDir, spec.adapter), peft), source };
   if (!peft || typeof peft.method !== 'string') return { model, source };
   const provider = context.resolver.resolve('peft', peft.method);
   const { method: _method, ...config } = peft;
@@ -62,13 +72,22 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
  * A trained adapter folder on `model`; it trains on (only the adapter) if the run trains. Its
  * adapter_config.json sets the method's settings; a `peft:` section must name the same method.
  */
-async function loadSavedAdapter(context: RunContext, model: VisionLanguageModel, dir: string, peft: Record<string, unknown> | undefined): Promise<NonNullable<LoadedModel['adapter']>> {
+async function loadSavedAdapter(
+  context: RunContext,
+  model: VisionLanguageModel,
+  dir: string,
+  peft: Record<string, unknown> | undefined,
+): Promise<NonNullable<LoadedModel['adapter']>> {
   const { applied, provider, config } = await loadAdapter(dir, model.root, context.resolver.list('peft'));
   if (peft && typeof peft.method === 'string' && peft.method !== provider.id) {
     applied.remove();
-    throw new MmftError('E_RECIPE', `model.adapter ${dir} holds a ${provider.id} adapter (peft_type ${provider.peftType}), but peft.method is "${peft.method}"`, {
-      hint: `set peft.method: ${provider.id}, or remove the peft: section (the adapter folder's adapter_config.json sets the method)`,
-    });
+    throw new MmftError(
+      'E_RECIPE',
+      `model.adapter ${dir} holds a ${provider.id} adapter (peft_type ${provider.peftType}), but peft.method is "${peft.method}"`,
+      {
+        hint: `set peft.method: ${provider.id}, or remove the peft: section (the adapter folder's adapter_config.json sets the method)`,
+      },
+    );
   }
   model.root.freeze('**');
   for (const [, variable] of applied.trainableParameters()) variable.trainable = true;

@@ -19,7 +19,11 @@ class Dual extends Module<[], never> {
 }
 
 const TOWERS = { vision: ['vision_model.**', 'visual_projection.**'], text: ['text_model.**', 'text_projection.**'] };
-const trainable = (root: Module) => root.namedParameters().filter(([, v]) => v.trainable).map(([n]) => n);
+const trainable = (root: Module) =>
+  root
+    .namedParameters()
+    .filter(([, v]) => v.trainable)
+    .map(([n]) => n);
 const config = (fields: Record<string, unknown>) => trainConfigSchema.parse(fields);
 
 describe('applyStrategy: freezing by the towers the model declares', () => {
@@ -49,7 +53,9 @@ describe('applyStrategy: freezing by the towers the model declares', () => {
     } catch (e) {
       error = e;
     }
-    expect(isMmftError(error) && error.message).toBe('train.strategy lock-image: the model declares no "vision" tower; its towers: language');
+    expect(isMmftError(error) && error.message).toBe(
+      'train.strategy lock-image: the model declares no "vision" tower; its towers: language',
+    );
     root.dispose();
   });
 });

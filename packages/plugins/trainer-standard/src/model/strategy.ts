@@ -13,7 +13,12 @@ import type { TrainConfig } from '../config';
  * @example
  * applyStrategy(model.root, { strategy: 'lock-image', freeze: [], unfreeze: [] }, false, model.processor.towers);
  */
-export function applyStrategy(root: Module, config: Pick<TrainConfig, 'strategy' | 'freeze' | 'unfreeze'>, hasAdapter: boolean, towers: ModelTowers): number {
+export function applyStrategy(
+  root: Module,
+  config: Pick<TrainConfig, 'strategy' | 'freeze' | 'unfreeze'>,
+  hasAdapter: boolean,
+  towers: ModelTowers,
+): number {
   if (config.strategy === 'feature-based') {
     root.freeze('**'); // encoders only produce cached features; the head is separate
     return 0;
@@ -25,7 +30,9 @@ export function applyStrategy(root: Module, config: Pick<TrainConfig, 'strategy'
   for (const glob of expandTowers(config.unfreeze, towers)) root.unfreeze(glob);
   const trainable = root.parameterCount({ trainableOnly: true });
   if (trainable === 0 && !hasAdapter) {
-    throw new MmftError('E_CONFIG', 'nothing to train: every parameter is frozen by train.strategy/freeze', { hint: 'add train.unfreeze globs or drop some freeze globs' });
+    throw new MmftError('E_CONFIG', 'nothing to train: every parameter is frozen by train.strategy/freeze', {
+      hint: 'add train.unfreeze globs or drop some freeze globs',
+    });
   }
   return trainable;
 }

@@ -111,10 +111,20 @@ export class AdamW {
       const m = state.tensors.get(`${name}.exp_avg`);
       const v = state.tensors.get(`${name}.exp_avg_sq`);
       const step = state.steps[name];
-      if (!m || !v || step === undefined || !tf.util.arraysEqual(m.shape, slot.expAvg.shape) || !tf.util.arraysEqual(v.shape, slot.expAvgSq.shape)) {
-        throw new MmftError('E_CHECKPOINT', `${file}: no optimizer state of shape [${slot.expAvg.shape.join(', ')}] for parameter "${name}"`, {
-          hint: 'resume with the same model, peft and strategy settings as the run that wrote the checkpoint',
-        });
+      if (
+        !m ||
+        !v ||
+        step === undefined ||
+        !tf.util.arraysEqual(m.shape, slot.expAvg.shape) ||
+        !tf.util.arraysEqual(v.shape, slot.expAvgSq.shape)
+      ) {
+        throw new MmftError(
+          'E_CHECKPOINT',
+          `${file}: no optimizer state of shape [${slot.expAvg.shape.join(', ')}] for parameter "${name}"`,
+          {
+            hint: 'resume with the same model, peft and strategy settings as the run that wrote the checkpoint',
+          },
+        );
       }
       slot.step = step;
       tf.tidy(() => {

@@ -18,7 +18,10 @@ function sumOfSquares(grads: readonly tf.Tensor[]): tf.Tensor {
  * @example
  * const { totalNorm, clipped } = clipGradNorm(grads, 1.0);
  */
-export function clipGradNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { totalNorm: tf.Scalar; clipped: Map<string, tf.Tensor> } {
+export function clipGradNorm(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+): { totalNorm: tf.Scalar; clipped: Map<string, tf.Tensor> } {
   const list = [...grads.values()];
   const totalNorm = (list.length ? tf.sqrt(sumOfSquares(list)) : tf.scalar(0)) as tf.Scalar;
   if (maxNorm <= 0) return { totalNorm, clipped: new Map(grads) };

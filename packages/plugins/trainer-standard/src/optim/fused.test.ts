@@ -41,11 +41,27 @@ afterEach(() => {
 
 /** Three AdamW steps on a weight and a bias; final values, and the kernels the last step ran. */
 async function train(): Promise<{ values: number[]; kernels: string[] }> {
-  const init = [tf.tensor2d([[0.5, -1.5, 2], [1, 0.25, -0.75]]), tf.tensor1d([0.1, -0.2])];
+  const init = [
+    tf.tensor2d([
+      [0.5, -1.5, 2],
+      [1, 0.25, -0.75],
+    ]),
+    tf.tensor1d([0.1, -0.2]),
+  ];
   const [w, b] = init.map((t) => tf.variable(t)) as [tf.Variable, tf.Variable];
   tf.dispose(init);
-  const opt = new AdamW([{ name: 'w', variable: w, decay: true }, { name: 'b', variable: b, decay: false }], { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 });
-  const grads = (s: number) => new Map([['w', tf.mul(w, 0.3 * s)], ['b', tf.fill([2], -0.5 * s)]]);
+  const opt = new AdamW(
+    [
+      { name: 'w', variable: w, decay: true },
+      { name: 'b', variable: b, decay: false },
+    ],
+    { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 },
+  );
+  const grads = (s: number) =>
+    new Map([
+      ['w', tf.mul(w, 0.3 * s)],
+      ['b', tf.fill([2], -0.5 * s)],
+    ]);
   for (const s of [1, 2]) {
     const g = grads(s);
     opt.step(g, 0.01);
@@ -73,7 +89,10 @@ describe('fused kernels in the optimizer', () => {
   });
 
   test('clipGradNorm sums the squares in one SumOfSquares call where registered', async () => {
-    const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor2d([[4]])]]);
+    const grads = new Map<string, tf.Tensor>([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor2d([[4]])],
+    ]);
     const composite = tf.tidy(() => clipGradNorm(grads, 0).totalNorm.dataSync()[0]);
     tf.registerKernel({
       kernelName: SumOfSquares,

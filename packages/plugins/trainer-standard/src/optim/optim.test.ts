@@ -24,8 +24,20 @@ describe('AdamW', () => {
   test('first step by hand: decoupled decay then a bias-corrected unit step', () => {
     const w = tf.variable(tf.tensor2d([[1]]));
     const b = tf.variable(tf.tensor1d([1]));
-    const opt = new AdamW([{ name: 'w', variable: w, decay: true }, { name: 'b', variable: b, decay: false }], { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 });
-    opt.step(new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.5]])], ['b', tf.tensor1d([0.5])]]), 0.1);
+    const opt = new AdamW(
+      [
+        { name: 'w', variable: w, decay: true },
+        { name: 'b', variable: b, decay: false },
+      ],
+      { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 },
+    );
+    opt.step(
+      new Map<string, tf.Tensor>([
+        ['w', tf.tensor2d([[0.5]])],
+        ['b', tf.tensor1d([0.5])],
+      ]),
+      0.1,
+    );
     // w: 1·(1 − 0.1·0.1) − 0.1 · (0.05/0.1) / (√0.00025/√0.001 + 1e-8) = 0.99 − 0.1 = 0.89
     expect(w.dataSync()[0]).toBeCloseTo(0.89, 6);
     expect(b.dataSync()[0]).toBeCloseTo(0.9, 6); // no decay on biases
@@ -73,7 +85,14 @@ test('decay exclusions: biases, LayerNorm, Embedding, 1-D tensors, logit_* and r
   const net = new Net();
   const entries = paramEntries([{ prefix: '', root: net, params: net.namedParameters() }], ['head.*']);
   expect(Object.fromEntries(entries.map((e) => [e.name, e.decay]))).toEqual({
-    'fc.weight': true, 'fc.bias': false, 'ln.weight': false, 'ln.bias': false, 'emb.weight': false, 'head.weight': false, logit_scale: false, class_embedding: false,
+    'fc.weight': true,
+    'fc.bias': false,
+    'ln.weight': false,
+    'ln.bias': false,
+    'emb.weight': false,
+    'head.weight': false,
+    logit_scale: false,
+    class_embedding: false,
   });
   net.freeze('fc.*');
   expect(paramEntries([{ prefix: 'm.', root: net, params: net.namedParameters() }], []).map((e) => e.name)).not.toContain('m.fc.weight');
@@ -88,7 +107,10 @@ test('schedules follow transformers optimization.py', () => {
 });
 
 test('global-norm clipping as clip_grad_norm_: scale max/(norm + 1e-6) only when below 1', () => {
-  const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+  const grads = new Map([
+    ['a', tf.tensor1d([3, 0])],
+    ['b', tf.tensor1d([0, 4])],
+  ]);
   const { totalNorm, clipped } = clipGradNorm(grads, 1);
   expect(totalNorm.dataSync()[0]).toBeCloseTo(5, 6);
   expect(Array.from(clipped.get('a')!.dataSync())).toEqual([expect.closeTo(3 / (5 + 1e-6), 6), 0]);

@@ -19,13 +19,7 @@ function normAndEmbeddingNames(root: Module): Set<string> {
 /** True when a parameter should not decay by the default rules or the recipe's extra globs. */
 export function excludedFromDecay(name: string, variable: tf.Variable, structural: ReadonlySet<string>, extra: readonly RegExp[]): boolean {
   const leaf = name.slice(name.lastIndexOf('.') + 1);
-  return (
-    structural.has(name) ||
-    variable.rank < 2 ||
-    leaf === 'bias' ||
-    leaf.startsWith('logit_') ||
-    extra.some((re) => re.test(name))
-  );
+  return structural.has(name) || variable.rank < 2 || leaf === 'bias' || leaf.startsWith('logit_') || extra.some((re) => re.test(name));
 }
 
 /**
@@ -36,7 +30,11 @@ export function excludedFromDecay(name: string, variable: tf.Variable, structura
  * paramEntries([['', model.root], ['loss.', lossModule]], ['**.class_embedding']);
  */
 export function paramEntries(
-  sources: ReadonlyArray<{ readonly prefix: string; readonly root?: Module; readonly params: ReadonlyArray<readonly [string, tf.Variable]> }>,
+  sources: ReadonlyArray<{
+    readonly prefix: string;
+    readonly root?: Module;
+    readonly params: ReadonlyArray<readonly [string, tf.Variable]>;
+  }>,
   noDecayGlobs: readonly string[],
 ): ParamEntry[] {
   const extra = noDecayGlobs.map(globToRegExp);

@@ -12,10 +12,16 @@ import { runOnCpu } from './fused_utils';
 type Inputs = { param: TensorInfo; grad: TensorInfo; expAvg: TensorInfo; expAvgSq: TensorInfo };
 
 function adamw(args: { inputs: Inputs; backend: MathBackendCPU; attrs: AdamWUpdateAttrs }): TensorInfo[] {
-  const { inputs: { param, grad, expAvg, expAvgSq }, backend, attrs } = args;
+  const {
+    inputs: { param, grad, expAvg, expAvgSq },
+    backend,
+    attrs,
+  } = args;
   assertSameFloat32(AdamWUpdate, [param, grad, expAvg, expAvgSq]);
   const shape = param.shape;
-  return runOnCpu(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], ([p, g, m, v], [p2, m2, v2]) => adamwUpdate(p!, g!, m!, v!, p2!, m2!, v2!, attrs));
+  return runOnCpu(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], ([p, g, m, v], [p2, m2, v2]) =>
+    adamwUpdate(p!, g!, m!, v!, p2!, m2!, v2!, attrs),
+  );
 }
 
 export const cpuAdamWUpdate: KernelConfig = { kernelName: AdamWUpdate, backendName: 'cpu', kernelFunc: adamw as unknown as KernelFunc };

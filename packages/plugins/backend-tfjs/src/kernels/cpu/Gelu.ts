@@ -8,7 +8,10 @@ import { geluForward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';
 
 function gelu(args: { inputs: { x: TensorInfo }; backend: MathBackendCPU }): TensorInfo {
-  const { inputs: { x }, backend } = args;
+  const {
+    inputs: { x },
+    backend,
+  } = args;
   assertSameFloat32(Gelu, [x]);
   return runOnCpu(backend, [x], [x.shape], ([xs], [y]) => geluForward(xs!, y!))[0]!;
 }

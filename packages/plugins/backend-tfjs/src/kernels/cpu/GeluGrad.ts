@@ -8,7 +8,10 @@ import { geluBackward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';
 
 function geluGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backend: MathBackendCPU }): TensorInfo {
-  const { inputs: { dy, x }, backend } = args;
+  const {
+    inputs: { dy, x },
+    backend,
+  } = args;
   assertSameFloat32(GeluGrad, [dy, x]);
   return runOnCpu(backend, [dy, x], [x.shape], ([g, xs], [dx]) => geluBackward(g!, xs!, dx!))[0]!;
 }

@@ -7,8 +7,16 @@ import { assertLastAxisVectors } from '../fused/checks';
 import { layerNormForward } from '../fused/layer_norm_impl';
 import { runOnCpu } from './fused_utils';
 
-function layerNorm(args: { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }; backend: MathBackendCPU; attrs: LayerNormAttrs }): TensorInfo {
-  const { inputs: { x, gamma, beta }, backend, attrs: { eps } } = args;
+function layerNorm(args: {
+  inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+  backend: MathBackendCPU;
+  attrs: LayerNormAttrs;
+}): TensorInfo {
+  const {
+    inputs: { x, gamma, beta },
+    backend,
+    attrs: { eps },
+  } = args;
   const d = assertLastAxisVectors(LayerNorm, x, [gamma, beta]);
   return runOnCpu(backend, [x, gamma, beta], [x.shape], ([xs, g, b], [y]) => layerNormForward(xs!, g!, b!, y!, d, eps))[0]!;
 }

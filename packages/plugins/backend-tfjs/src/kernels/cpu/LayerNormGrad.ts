@@ -7,11 +7,25 @@ import { assertLastAxisVectors, assertSameFloat32 } from '../fused/checks';
 import { layerNormBackward } from '../fused/layer_norm_impl';
 import { runOnCpu } from './fused_utils';
 
-function layerNormGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo }; backend: MathBackendCPU; attrs: LayerNormAttrs }): TensorInfo[] {
-  const { inputs: { dy, x, gamma }, backend, attrs: { eps } } = args;
+function layerNormGrad(args: {
+  inputs: { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+  backend: MathBackendCPU;
+  attrs: LayerNormAttrs;
+}): TensorInfo[] {
+  const {
+    inputs: { dy, x, gamma },
+    backend,
+    attrs: { eps },
+  } = args;
   assertSameFloat32(LayerNormGrad, [dy, x]);
   const d = assertLastAxisVectors(LayerNormGrad, x, [gamma]);
-  return runOnCpu(backend, [dy, x, gamma], [x.shape, [d], [d]], ([g, xs, w], [dx, dw, db]) => layerNormBackward(g!, xs!, w!, eps, d, dx!, dw!, db!));
+  return runOnCpu(backend, [dy, x, gamma], [x.shape, [d], [d]], ([g, xs, w], [dx, dw, db]) =>
+    layerNormBackward(g!, xs!, w!, eps, d, dx!, dw!, db!),
+  );
 }
 
-export const cpuLayerNormGrad: KernelConfig = { kernelName: LayerNormGrad, backendName: 'cpu', kernelFunc: layerNormGrad as unknown as KernelFunc };
+export const cpuLayerNormGrad: KernelConfig = {
+  kernelName: LayerNormGrad,
+  backendName: 'cpu',
+  kernelFunc: layerNormGrad as unknown as KernelFunc,
+};

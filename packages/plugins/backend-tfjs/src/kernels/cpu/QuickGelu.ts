@@ -8,7 +8,10 @@ import { quickGeluForward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';
 
 function quickGelu(args: { inputs: { x: TensorInfo }; backend: MathBackendCPU }): TensorInfo {
-  const { inputs: { x }, backend } = args;
+  const {
+    inputs: { x },
+    backend,
+  } = args;
   assertSameFloat32(QuickGelu, [x]);
   return runOnCpu(backend, [x], [x.shape], ([xs], [y]) => quickGeluForward(xs!, y!))[0]!;
 }

@@ -8,9 +8,16 @@ import { quickGeluBackward } from '../fused/gelu_impl';
 import { runOnCpu } from './fused_utils';
 
 function quickGeluGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backend: MathBackendCPU }): TensorInfo {
-  const { inputs: { dy, x }, backend } = args;
+  const {
+    inputs: { dy, x },
+    backend,
+  } = args;
   assertSameFloat32(QuickGeluGrad, [dy, x]);
   return runOnCpu(backend, [dy, x], [x.shape], ([g, xs], [dx]) => quickGeluBackward(g!, xs!, dx!))[0]!;
 }
 
-export const cpuQuickGeluGrad: KernelConfig = { kernelName: QuickGeluGrad, backendName: 'cpu', kernelFunc: quickGeluGrad as unknown as KernelFunc };
+export const cpuQuickGeluGrad: KernelConfig = {
+  kernelName: QuickGeluGrad,
+  backendName: 'cpu',
+  kernelFunc: quickGeluGrad as unknown as KernelFunc,
+};

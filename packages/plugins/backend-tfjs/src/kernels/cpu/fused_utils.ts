@@ -16,6 +16,9 @@ export function runOnCpu(
   body: (ins: Float32Array[], outs: Float32Array[]) => void,
 ): TensorInfo[] {
   const outs = outShapes.map((shape) => new Float32Array(util.sizeFromShape([...shape])));
-  body(inputs.map((info) => backend.data.get(info.dataId)!.values as Float32Array), outs);
+  body(
+    inputs.map((info) => backend.data.get(info.dataId)!.values as Float32Array),
+    outs,
+  );
   return outs.map((values, i) => backend.makeTensorInfo([...outShapes[i]!], 'float32', values));
 }

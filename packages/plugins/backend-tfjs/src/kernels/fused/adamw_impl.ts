@@ -6,8 +6,14 @@ import type { AdamWUpdateAttrs } from '@mmft/core/kernels';
 
 /** Writes the new parameter, first and second moments into `pOut`, `mOut`, `vOut` (may alias the inputs). */
 export function adamwUpdate(
-  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, attrs: AdamWUpdateAttrs,
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  pOut: Float32Array,
+  mOut: Float32Array,
+  vOut: Float32Array,
+  attrs: AdamWUpdateAttrs,
 ): void {
   const { lr, beta1, beta2, eps, weightDecay, step } = attrs;
   const decay = 1 - lr * weightDecay;

@@ -29,8 +29,14 @@ export function layerNormForward(x: Float32Array, gamma: Float32Array, beta: Flo
  * dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)) with ĝ = dy · gamma, x̂ the normalised row.
  */
 export function layerNormBackward(
-  dy: Float32Array, x: Float32Array, gamma: Float32Array, eps: number, d: number,
-  dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+  dy: Float32Array,
+  x: Float32Array,
+  gamma: Float32Array,
+  eps: number,
+  d: number,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
 ): void {
   const accGamma = new Float64Array(d);
   const accBeta = new Float64Array(d);

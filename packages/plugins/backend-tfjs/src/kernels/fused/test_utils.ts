@@ -15,7 +15,10 @@ export async function on<T>(backend: Backend, fused: boolean, fn: () => T): Prom
 
 /** Deterministic values of mixed sign and size. */
 export const values = (shape: number[], seed = 0): tf.Tensor =>
-  tf.tensor(Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => Math.sin((i + seed) * 0.37) * (1 + ((i + seed) % 7)) * 0.5), shape);
+  tf.tensor(
+    Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => Math.sin((i + seed) * 0.37) * (1 + ((i + seed) % 7)) * 0.5),
+    shape,
+  );
 
 /** max |a − b| ≤ tol · max(1, max |b|). */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {

@@ -23,6 +23,11 @@ export const attentionGradConfig: GradConfig = {
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [q, k, v, mask] = saved as [Tensor, Tensor, Tensor, Tensor];
     const [dq, dk, dv] = tf.engine().runKernel(AttentionGrad, { dy: dy as Tensor, q, k, v, mask }, attrs) as Tensor[];
-    return { q: () => dq!, k: () => dk!, v: () => dv!, mask: () => maskGradient(dy as Tensor, q, k, v, mask, attrs as unknown as AttentionAttrs) };
+    return {
+      q: () => dq!,
+      k: () => dk!,
+      v: () => dv!,
+      mask: () => maskGradient(dy as Tensor, q, k, v, mask, attrs as unknown as AttentionAttrs),
+    };
   },
 };

@@ -13,7 +13,11 @@ import { allNonEmpty, nativeFused, runOnHeap, runOnHeapNative } from './fused_ut
 type Inputs = { param: TensorInfo; grad: TensorInfo; expAvg: TensorInfo; expAvgSq: TensorInfo };
 
 function adamw(args: { inputs: Inputs; backend: BackendWasm; attrs: AdamWUpdateAttrs }): TensorInfo[] {
-  const { inputs: { param, grad, expAvg, expAvgSq }, backend, attrs } = args;
+  const {
+    inputs: { param, grad, expAvg, expAvgSq },
+    backend,
+    attrs,
+  } = args;
   assertSameFloat32(AdamWUpdate, [param, grad, expAvg, expAvgSq]);
   const shape = param.shape;
   const native = nativeFused(AdamWUpdate);
@@ -23,7 +27,9 @@ function adamw(args: { inputs: Inputs; backend: BackendWasm; attrs: AdamWUpdateA
       native.MmftAdamWUpdate(heap, { p: p!, g: g!, m: m!, v: v! }, { p: p2!, m: m2!, v: v2! }, n, attrs),
     );
   }
-  return runOnHeap(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], ([p, g, m, v], [p2, m2, v2]) => adamwUpdate(p!, g!, m!, v!, p2!, m2!, v2!, attrs));
+  return runOnHeap(backend, [param, grad, expAvg, expAvgSq], [shape, shape, shape], ([p, g, m, v], [p2, m2, v2]) =>
+    adamwUpdate(p!, g!, m!, v!, p2!, m2!, v2!, attrs),
+  );
 }
 
 export const wasmAdamWUpdate: KernelConfig = { kernelName: AdamWUpdate, backendName: 'wasm', kernelFunc: adamw as unknown as KernelFunc };

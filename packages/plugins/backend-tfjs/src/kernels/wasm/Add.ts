@@ -26,7 +26,10 @@ export function makeWasmAdd(stock: KernelConfig): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as (args: KernelArgs) => TensorInfo;
 
   function add(args: KernelArgs): TensorInfo {
-    const { inputs: { a, b }, backend } = args;
+    const {
+      inputs: { a, b },
+      backend,
+    } = args;
     const native = nativeFused('MmftAddRepeated');
     if (!native || a.dtype !== 'float32' || b.dtype !== 'float32') return stockKernel(args);
     // Addition commutes: the larger operand is the one repeated over.
@@ -35,7 +38,9 @@ export function makeWasmAdd(stock: KernelConfig): KernelConfig {
     const m = util.sizeFromShape(small.shape);
     const fits = util.arraysEqual(a.shape, b.shape) || repeatsOver(small.shape, large.shape);
     if (!fits || n === 0 || m === 0) return stockKernel(args);
-    return runOnHeapNative(backend, [large, small], [large.shape], (heap, [lo, so], [out]) => native.MmftAddRepeated(heap, lo!, so!, out!, n, m))[0]!;
+    return runOnHeapNative(backend, [large, small], [large.shape], (heap, [lo, so], [out]) =>
+      native.MmftAddRepeated(heap, lo!, so!, out!, n, m),
+    )[0]!;
   }
 
   return { ...stock, kernelFunc: add as unknown as KernelFunc };

@@ -11,13 +11,25 @@ function attentionGrad(args: { inputs: Inputs & { dy: TensorInfo }; backend: Bac
   const { inputs, backend, attrs } = args;
   const o = operands(AttentionGrad, inputs, attrs);
   const { dy, q, k, v, mask } = inputs;
-  util.assert(dy.dtype === 'float32' && util.arraysEqual(dy.shape, q.shape), () => `${AttentionGrad} (mmft fused kernel): dy ${shapes([dy])} must match q ${shapes([q])}`);
+  util.assert(
+    dy.dtype === 'float32' && util.arraysEqual(dy.shape, q.shape),
+    () => `${AttentionGrad} (mmft fused kernel): dy ${shapes([dy])} must match q ${shapes([q])}`,
+  );
   const native = nativeFused(AttentionGrad)!;
   // Empty queries or keys: the products write zeros (a sum over nothing), so outputs are always set.
-  if (util.sizeFromShape(q.shape) + util.sizeFromShape(k.shape) === 0) return [q.shape, k.shape, v.shape].map((s) => backend.makeOutput([...s], 'float32'));
+  if (util.sizeFromShape(q.shape) + util.sizeFromShape(k.shape) === 0)
+    return [q.shape, k.shape, v.shape].map((s) => backend.makeOutput([...s], 'float32'));
   return runOnHeapNative(backend, [dy, q, k, v, mask], [q.shape, k.shape, v.shape], (heap, [go, qo, ko, vo, mo], [dqo, dko, dvo]) =>
-    native.MmftAttentionGrad(heap, { dContext: go ?? 0, q: qo ?? 0, k: ko ?? 0, v: vo ?? 0, mask: mo ?? 0, dq: dqo ?? 0, dk: dko ?? 0, dv: dvo ?? 0 }, o),
+    native.MmftAttentionGrad(
+      heap,
+      { dContext: go ?? 0, q: qo ?? 0, k: ko ?? 0, v: vo ?? 0, mask: mo ?? 0, dq: dqo ?? 0, dk: dko ?? 0, dv: dvo ?? 0 },
+      o,
+    ),
   );
 }
 
-export const wasmAttentionGrad: KernelConfig = { kernelName: AttentionGrad, backendName: 'wasm', kernelFunc: attentionGrad as unknown as KernelFunc };
+export const wasmAttentionGrad: KernelConfig = {
+  kernelName: AttentionGrad,
+  backendName: 'wasm',
+  kernelFunc: attentionGrad as unknown as KernelFunc,
+};

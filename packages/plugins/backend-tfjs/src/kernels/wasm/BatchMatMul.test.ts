@@ -63,7 +63,11 @@ const SHAPES: Array<[string, number[], number[]]> = [
   ['2d, threaded', [130, 70], [70, 90]],
   ['shared weight, threaded', [4, 65, 128], [128, 96]],
 ];
-const swapInner = (shape: number[]): number[] => [...shape.slice(0, -2), shape[shape.length - 1] as number, shape[shape.length - 2] as number];
+const swapInner = (shape: number[]): number[] => [
+  ...shape.slice(0, -2),
+  shape[shape.length - 1] as number,
+  shape[shape.length - 2] as number,
+];
 
 beforeAll(async () => {
   resetBackendSelection();
@@ -115,7 +119,10 @@ describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
     const grads = () =>
       tf.tidy(() => {
         const f = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, transposeA, transposeB);
-        const [ga, gb] = tf.grads(f)([tf.tensor(values(2 * 40 * 24, 4), aStored), tf.tensor(values(2 * 48 * 24, 5), bStored)], tf.tensor(dy, [2, 40, 48]));
+        const [ga, gb] = tf.grads(f)(
+          [tf.tensor(values(2 * 40 * 24, 4), aStored), tf.tensor(values(2 * 48 * 24, 5), bStored)],
+          tf.tensor(dy, [2, 40, 48]),
+        );
         expect(ga!.shape).toEqual(aStored);
         expect(gb!.shape).toEqual(bStored);
         return [ga!.dataSync() as Float32Array, gb!.dataSync() as Float32Array];
@@ -129,7 +136,14 @@ describe.each(PATHS)('wasm BatchMatMul override, %s path', (path) => {
   test('no tensors or wasm buffers leak, on any path', async () => {
     await onBackend(path, () => undefined);
     const backend = tf.backend() as unknown as { numDataIds(): number };
-    const cases = SHAPES.flatMap(([, a, b]) => [[a, b, false, false], [swapInner(a), b, true, false], [a, swapInner(b), false, true]] as const);
+    const cases = SHAPES.flatMap(
+      ([, a, b]) =>
+        [
+          [a, b, false, false],
+          [swapInner(a), b, true, false],
+          [a, swapInner(b), false, true],
+        ] as const,
+    );
     const inputs = cases.map(([a, b, tA, tB]) => [tf.ones(a), tf.ones(b), tA, tB] as const);
     const tensors = tf.memory().numTensors;
     const buffers = backend.numDataIds();

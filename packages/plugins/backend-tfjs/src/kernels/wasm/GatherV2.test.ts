@@ -16,7 +16,11 @@ async function on<T>(backend: 'cpu' | 'wasm', run: () => T): Promise<T> {
 }
 
 const table = (shape: number[], dtype: 'float32' | 'int32' = 'float32') =>
-  tf.tensor(Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => (dtype === 'int32' ? i * 3 - 7 : Math.sin(i * 0.37) * 4)), shape, dtype);
+  tf.tensor(
+    Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => (dtype === 'int32' ? i * 3 - 7 : Math.sin(i * 0.37) * 4)),
+    shape,
+    dtype,
+  );
 
 beforeAll(async () => {
   resetBackendSelection();
@@ -27,20 +31,61 @@ beforeAll(async () => {
 
 describe('wasm GatherV2 override', () => {
   const cases: Array<[string, () => tf.Tensor]> = [
-    ['rows of a float32 table by [2, 3] ids', () => tf.gather(table([7, 5]), tf.tensor2d([[0, 6, 3], [3, 3, 1]], [2, 3], 'int32'))],
+    [
+      'rows of a float32 table by [2, 3] ids',
+      () =>
+        tf.gather(
+          table([7, 5]),
+          tf.tensor2d(
+            [
+              [0, 6, 3],
+              [3, 3, 1],
+            ],
+            [2, 3],
+            'int32',
+          ),
+        ),
+    ],
     ['rows of a rank-3 int32 table', () => tf.gather(table([4, 2, 3], 'int32'), tf.tensor1d([3, 0, 0], 'int32'))],
     ['no ids', () => tf.gather(table([4, 3]), tf.tensor1d([], 'int32'))],
     ['axis 1 (stock kernel)', () => tf.gather(table([3, 4, 2]), tf.tensor1d([2, 0], 'int32'), 1)],
-    ['batch dims (stock kernel)', () => tf.gather(table([2, 4, 3]), tf.tensor2d([[1, 0], [3, 3]], [2, 2], 'int32'), 1, 1)],
+    [
+      'batch dims (stock kernel)',
+      () =>
+        tf.gather(
+          table([2, 4, 3]),
+          tf.tensor2d(
+            [
+              [1, 0],
+              [3, 3],
+            ],
+            [2, 2],
+            'int32',
+          ),
+          1,
+          1,
+        ),
+    ],
   ];
   test.each(cases)('%s equals cpu', async (_, run) => {
-    const read = () => tf.tidy(() => { const t = run(); return { shape: t.shape, data: Array.from(t.dataSync()) }; });
+    const read = () =>
+      tf.tidy(() => {
+        const t = run();
+        return { shape: t.shape, data: Array.from(t.dataSync()) };
+      });
     const cpu = await on('cpu', read);
     expect(await on('wasm', read)).toEqual(cpu);
   });
 
   test('the embedding gradient through it equals cpu, without leaks', async () => {
-    const grad = () => tf.tidy(() => Array.from(tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.gather(w, tf.tensor1d([1, 4, 1], 'int32')))))(table([5, 3])).dataSync()));
+    const grad = () =>
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .grad((w: tf.Tensor) => tf.sum(tf.square(tf.gather(w, tf.tensor1d([1, 4, 1], 'int32')))))(table([5, 3]))
+            .dataSync(),
+        ),
+      );
     const cpu = await on('cpu', grad);
     await on('wasm', grad);
     const before = tf.memory().numTensors;

@@ -18,9 +18,14 @@ export function makeWasmGatherV2(stock: KernelConfig): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as (args: KernelArgs) => TensorInfo;
 
   function gatherV2(args: KernelArgs): TensorInfo {
-    const { inputs: { x, indices }, backend, attrs } = args;
+    const {
+      inputs: { x, indices },
+      backend,
+      attrs,
+    } = args;
     const axis = x.shape.length === 0 ? -1 : util.parseAxisParam(attrs.axis, [...x.shape])[0];
-    const rowsCase = axis === 0 && (attrs.batchDims ?? 0) === 0 && (x.dtype === 'float32' || x.dtype === 'int32') && indices.dtype === 'int32';
+    const rowsCase =
+      axis === 0 && (attrs.batchDims ?? 0) === 0 && (x.dtype === 'float32' || x.dtype === 'int32') && indices.dtype === 'int32';
     if (!rowsCase) return stockKernel(args);
     const rows = x.shape[0]!;
     const width = util.sizeFromShape(x.shape.slice(1));

@@ -20,11 +20,17 @@ beforeAll(async () => {
 
 describe('wasm Identity and Cast overrides', () => {
   test('a clone shares the data and outlives its source', () => {
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = tf.clone(x);
     expect(offsetOf(y)).toBe(offsetOf(x));
     x.dispose();
-    expect(y.arraySync()).toEqual([[1, 2], [3, 4]]);
+    expect(y.arraySync()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     const before = tf.memory().numBytes;
     y.dispose();
     expect(tf.memory().numBytes).toBe(before - 16);
@@ -55,8 +61,14 @@ describe('wasm Identity and Cast overrides', () => {
   test('gradients through saved activations equal the cpu backend, without leaks', async () => {
     const run = () =>
       tf.tidy(() => {
-        const w = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [3, 4]);
-        const x = tf.tensor2d(Array.from({ length: 6 }, (_, i) => Math.cos(i)), [2, 3]);
+        const w = tf.tensor2d(
+          Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+          [3, 4],
+        );
+        const x = tf.tensor2d(
+          Array.from({ length: 6 }, (_, i) => Math.cos(i)),
+          [2, 3],
+        );
         const g = tf.grad((m: tf.Tensor) => tf.sum(tf.square(tf.sigmoid(tf.matMul(x, m)))))(w);
         return Array.from(g.dataSync());
       });

@@ -25,6 +25,7 @@ export function alias(x: TensorInfo, backend: BackendWasm): TensorInfo {
  */
 export function makeWasmIdentity(stock: KernelConfig): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as (args: IdentityArgs) => TensorInfo;
-  const identity = (args: IdentityArgs): TensorInfo => (args.inputs.x.dtype === 'string' ? stockKernel(args) : alias(args.inputs.x, args.backend));
+  const identity = (args: IdentityArgs): TensorInfo =>
+    args.inputs.x.dtype === 'string' ? stockKernel(args) : alias(args.inputs.x, args.backend);
   return { ...stock, kernelFunc: identity as unknown as KernelFunc };
 }

@@ -8,13 +8,23 @@ import { assertLastAxisVectors } from '../fused/checks';
 import { layerNormForward } from '../fused/layer_norm_impl';
 import { allNonEmpty, nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
 
-function layerNorm(args: { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }; backend: BackendWasm; attrs: LayerNormAttrs }): TensorInfo {
-  const { inputs: { x, gamma, beta }, backend, attrs: { eps } } = args;
+function layerNorm(args: {
+  inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+  backend: BackendWasm;
+  attrs: LayerNormAttrs;
+}): TensorInfo {
+  const {
+    inputs: { x, gamma, beta },
+    backend,
+    attrs: { eps },
+  } = args;
   const d = assertLastAxisVectors(LayerNorm, x, [gamma, beta]);
   const native = nativeFused(LayerNorm);
   if (native && allNonEmpty([x, gamma])) {
     const rows = util.sizeFromShape(x.shape) / d;
-    return runOnHeapNative(backend, [x, gamma, beta], [x.shape], (heap, [xo, go, bo], [yo]) => native.MmftLayerNorm(heap, xo!, go!, bo!, yo!, rows, d, eps))[0]!;
+    return runOnHeapNative(backend, [x, gamma, beta], [x.shape], (heap, [xo, go, bo], [yo]) =>
+      native.MmftLayerNorm(heap, xo!, go!, bo!, yo!, rows, d, eps),
+    )[0]!;
   }
   return runOnHeap(backend, [x, gamma, beta], [x.shape], ([xs, g, b], [y]) => layerNormForward(xs!, g!, b!, y!, d, eps))[0]!;
 }

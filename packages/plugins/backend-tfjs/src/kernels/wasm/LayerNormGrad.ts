@@ -8,8 +8,16 @@ import { assertLastAxisVectors, assertSameFloat32 } from '../fused/checks';
 import { layerNormBackward } from '../fused/layer_norm_impl';
 import { allNonEmpty, nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
 
-function layerNormGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo }; backend: BackendWasm; attrs: LayerNormAttrs }): TensorInfo[] {
-  const { inputs: { dy, x, gamma }, backend, attrs: { eps } } = args;
+function layerNormGrad(args: {
+  inputs: { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+  backend: BackendWasm;
+  attrs: LayerNormAttrs;
+}): TensorInfo[] {
+  const {
+    inputs: { dy, x, gamma },
+    backend,
+    attrs: { eps },
+  } = args;
   assertSameFloat32(LayerNormGrad, [dy, x]);
   const d = assertLastAxisVectors(LayerNormGrad, x, [gamma]);
   const native = nativeFused(LayerNormGrad);
@@ -19,7 +27,13 @@ function layerNormGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo; gamma: T
       native.MmftLayerNormGrad(heap, gyo!, xo!, wo!, dxo!, dwo!, dbo!, rows, d, eps),
     );
   }
-  return runOnHeap(backend, [dy, x, gamma], [x.shape, [d], [d]], ([g, xs, w], [dx, dw, db]) => layerNormBackward(g!, xs!, w!, eps, d, dx!, dw!, db!));
+  return runOnHeap(backend, [dy, x, gamma], [x.shape, [d], [d]], ([g, xs, w], [dx, dw, db]) =>
+    layerNormBackward(g!, xs!, w!, eps, d, dx!, dw!, db!),
+  );
 }
 
-export const wasmLayerNormGrad: KernelConfig = { kernelName: LayerNormGrad, backendName: 'wasm', kernelFunc: layerNormGrad as unknown as KernelFunc };
+export const wasmLayerNormGrad: KernelConfig = {
+  kernelName: LayerNormGrad,
+  backendName: 'wasm',
+  kernelFunc: layerNormGrad as unknown as KernelFunc,
+};

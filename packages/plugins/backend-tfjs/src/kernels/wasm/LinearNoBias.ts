@@ -4,4 +4,8 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { LinearNoBias } from '@mmft/core/kernels';
 import { linear } from './Linear';
 
-export const wasmLinearNoBias: KernelConfig = { kernelName: LinearNoBias, backendName: 'wasm', kernelFunc: linear as unknown as KernelFunc };
+export const wasmLinearNoBias: KernelConfig = {
+  kernelName: LinearNoBias,
+  backendName: 'wasm',
+  kernelFunc: linear as unknown as KernelFunc,
+};

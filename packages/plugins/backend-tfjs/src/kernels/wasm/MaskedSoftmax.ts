@@ -7,12 +7,26 @@ import { MaskedSoftmax, Softmax, type MaskedSoftmaxAttrs } from '@mmft/core/kern
 import { nativeFused, runOnHeapNative } from './fused_utils';
 import { empty, maskedOperands, withMaskAt } from './softmax_utils';
 
-function maskedSoftmax(args: { inputs: { logits: TensorInfo; mask: TensorInfo }; backend: BackendWasm; attrs: MaskedSoftmaxAttrs }): TensorInfo {
-  const { inputs: { logits, mask }, backend, attrs } = args;
+function maskedSoftmax(args: {
+  inputs: { logits: TensorInfo; mask: TensorInfo };
+  backend: BackendWasm;
+  attrs: MaskedSoftmaxAttrs;
+}): TensorInfo {
+  const {
+    inputs: { logits, mask },
+    backend,
+    attrs,
+  } = args;
   const o = maskedOperands(MaskedSoftmax, logits, mask, attrs.minValue);
   if (empty(o)) return backend.makeOutput([...logits.shape], 'float32');
   const native = nativeFused(Softmax)!;
-  return runOnHeapNative(backend, [logits, mask], [logits.shape], (heap, [xo, mo], [yo]) => native.MmftSoftmax(heap, xo!, yo!, withMaskAt(o, mo!)))[0]!;
+  return runOnHeapNative(backend, [logits, mask], [logits.shape], (heap, [xo, mo], [yo]) =>
+    native.MmftSoftmax(heap, xo!, yo!, withMaskAt(o, mo!)),
+  )[0]!;
 }
 
-export const wasmMaskedSoftmax: KernelConfig = { kernelName: MaskedSoftmax, backendName: 'wasm', kernelFunc: maskedSoftmax as unknown as KernelFunc };
+export const wasmMaskedSoftmax: KernelConfig = {
+  kernelName: MaskedSoftmax,
+  backendName: 'wasm',
+  kernelFunc: maskedSoftmax as unknown as KernelFunc,
+};

@@ -13,7 +13,11 @@ function maskedSoftmaxGrad(args: {
   backend: BackendWasm;
   attrs: MaskedSoftmaxAttrs;
 }): TensorInfo {
-  const { inputs: { dy, y, logits, mask }, backend, attrs } = args;
+  const {
+    inputs: { dy, y, logits, mask },
+    backend,
+    attrs,
+  } = args;
   assertSameFloat32(MaskedSoftmaxGrad, [dy, y, logits]);
   const o = maskedOperands(MaskedSoftmaxGrad, logits, mask, attrs.minValue);
   if (empty(o)) return backend.makeOutput([...logits.shape], 'float32');
@@ -23,4 +27,8 @@ function maskedSoftmaxGrad(args: {
   )[0]!;
 }
 
-export const wasmMaskedSoftmaxGrad: KernelConfig = { kernelName: MaskedSoftmaxGrad, backendName: 'wasm', kernelFunc: maskedSoftmaxGrad as unknown as KernelFunc };
+export const wasmMaskedSoftmaxGrad: KernelConfig = {
+  kernelName: MaskedSoftmaxGrad,
+  backendName: 'wasm',
+  kernelFunc: maskedSoftmaxGrad as unknown as KernelFunc,
+};

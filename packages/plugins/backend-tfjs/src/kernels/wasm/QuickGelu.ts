@@ -10,7 +10,10 @@ import { nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
 import { quickGeluForward } from '../fused/gelu_impl';
 
 function quickGelu(args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo {
-  const { inputs: { x }, backend } = args;
+  const {
+    inputs: { x },
+    backend,
+  } = args;
   assertSameFloat32(QuickGelu, [x]);
   const n = util.sizeFromShape(x.shape);
   const native = nativeFused(QuickGelu);

@@ -8,7 +8,10 @@ import { nativeFused, runOnHeap, runOnHeapNative } from './fused_utils';
 import { quickGeluBackward } from '../fused/gelu_impl';
 
 function quickGeluGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backend: BackendWasm }): TensorInfo {
-  const { inputs: { dy, x }, backend } = args;
+  const {
+    inputs: { dy, x },
+    backend,
+  } = args;
   assertSameFloat32(QuickGeluGrad, [dy, x]);
   const n = util.sizeFromShape(x.shape);
   const native = nativeFused(QuickGeluGrad);
@@ -16,4 +19,8 @@ function quickGeluGrad(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backen
   return runOnHeapNative(backend, [dy, x], [x.shape], (heap, [go, xo], [dxo]) => native.MmftQuickGeluGrad(heap, go!, xo!, dxo!, n))[0]!;
 }
 
-export const wasmQuickGeluGrad: KernelConfig = { kernelName: QuickGeluGrad, backendName: 'wasm', kernelFunc: quickGeluGrad as unknown as KernelFunc };
+export const wasmQuickGeluGrad: KernelConfig = {
+  kernelName: QuickGeluGrad,
+  backendName: 'wasm',
+  kernelFunc: quickGeluGrad as unknown as KernelFunc,
+};

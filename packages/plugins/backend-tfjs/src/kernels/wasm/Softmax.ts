@@ -8,7 +8,10 @@ import { nativeFused, runOnHeapNative } from './fused_utils';
 import { empty, plainOperands } from './softmax_utils';
 
 function softmax(args: { inputs: { logits: TensorInfo }; backend: BackendWasm }): TensorInfo {
-  const { inputs: { logits }, backend } = args;
+  const {
+    inputs: { logits },
+    backend,
+  } = args;
   const o = plainOperands(Softmax, logits);
   if (empty(o)) return backend.makeOutput([...logits.shape], 'float32');
   const native = nativeFused(Softmax)!;

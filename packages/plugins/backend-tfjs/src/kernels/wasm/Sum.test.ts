@@ -12,7 +12,11 @@ async function on<T>(backend: 'cpu' | 'wasm', run: () => T): Promise<T> {
   return run();
 }
 
-const x = (shape: number[]) => tf.tensor(Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7))), shape);
+const x = (shape: number[]) =>
+  tf.tensor(
+    Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7))),
+    shape,
+  );
 
 beforeAll(async () => {
   resetBackendSelection();
@@ -32,7 +36,11 @@ describe('wasm Sum override', () => {
     [[5, 0, 3], 0, false],
   ];
   test.each(cases)('sum of %j over %j (keepDims %s) equals cpu', async (shape, axis, keepDims) => {
-    const run = () => tf.tidy(() => { const s = tf.sum(x(shape), axis, keepDims); return { shape: s.shape, data: Array.from(s.dataSync()) }; });
+    const run = () =>
+      tf.tidy(() => {
+        const s = tf.sum(x(shape), axis, keepDims);
+        return { shape: s.shape, data: Array.from(s.dataSync()) };
+      });
     const cpu = await on('cpu', run);
     const wasm = await on('wasm', run);
     expect(wasm.shape).toEqual(cpu.shape);
@@ -41,11 +49,35 @@ describe('wasm Sum override', () => {
   });
 
   test('int32 goes to the stock kernel', async () => {
-    expect(await on('wasm', () => tf.tidy(() => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), 0).arraySync()))).toEqual([4, 6]);
+    expect(
+      await on('wasm', () =>
+        tf.tidy(() =>
+          tf
+            .sum(
+              tf.tensor2d(
+                [
+                  [1, 2],
+                  [3, 4],
+                ],
+                [2, 2],
+                'int32',
+              ),
+              0,
+            )
+            .arraySync(),
+        ),
+      ),
+    ).toEqual([4, 6]);
   });
 
   test('the gradient of a bias add (a leading-axis sum) matches cpu, without leaks', async () => {
-    const grad = () => tf.tidy(() => tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.add(x([6, 5, 8]), b))))(tf.ones([8])).arraySync() as number[]);
+    const grad = () =>
+      tf.tidy(
+        () =>
+          tf
+            .grad((b: tf.Tensor) => tf.sum(tf.square(tf.add(x([6, 5, 8]), b))))(tf.ones([8]))
+            .arraySync() as number[],
+      );
     const cpu = await on('cpu', grad);
     await on('wasm', grad);
     const before = tf.memory().numTensors;

@@ -27,7 +27,11 @@ export function makeWasmSum(stock: KernelConfig): KernelConfig {
   const stockKernel = stock.kernelFunc as unknown as (args: KernelArgs) => TensorInfo;
 
   function sum(args: KernelArgs): TensorInfo {
-    const { inputs: { x }, backend, attrs } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     const lead = x.dtype === 'float32' ? leadingAxes(x.shape, attrs.axis) : 0;
     if (lead === 0) return stockKernel(args);
     const rows = util.sizeFromShape(x.shape.slice(0, lead));

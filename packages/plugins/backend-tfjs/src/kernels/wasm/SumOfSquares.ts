@@ -12,7 +12,10 @@ import { nativeFused } from './fused_utils';
 function sumOfSquares(args: { inputs: TensorInfo[] | Record<string, TensorInfo>; backend: BackendWasm }): TensorInfo {
   const { backend } = args;
   const inputs = Object.values(args.inputs);
-  util.assert(inputs.every((t) => t.dtype === 'float32'), () => `${SumOfSquares} (mmft fused kernel) needs float32 tensors; got ${inputs.map((t) => t.dtype).join(', ')}`);
+  util.assert(
+    inputs.every((t) => t.dtype === 'float32'),
+    () => `${SumOfSquares} (mmft fused kernel) needs float32 tensors; got ${inputs.map((t) => t.dtype).join(', ')}`,
+  );
   const out = backend.makeOutput([], 'float32');
   const parts = inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   const offsets = Float64Array.from(parts, (t) => backend.getMemoryOffset(t.dataId) / Float32Array.BYTES_PER_ELEMENT);
@@ -23,4 +26,8 @@ function sumOfSquares(args: { inputs: TensorInfo[] | Record<string, TensorInfo>;
   return out;
 }
 
-export const wasmSumOfSquares: KernelConfig = { kernelName: SumOfSquares, backendName: 'wasm', kernelFunc: sumOfSquares as unknown as KernelFunc };
+export const wasmSumOfSquares: KernelConfig = {
+  kernelName: SumOfSquares,
+  backendName: 'wasm',
+  kernelFunc: sumOfSquares as unknown as KernelFunc,
+};

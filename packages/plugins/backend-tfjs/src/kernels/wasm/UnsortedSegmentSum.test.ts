@@ -24,24 +24,44 @@ describe('wasm UnsortedSegmentSum', () => {
     ['rows of a rank-3 tensor', [4, 1, 3], [3, 3, 0, 1], [4], 4],
   ];
   test.each(cases)('%s: equals the cpu kernel', async (_label, xShape, ids, idShape, numSegments) => {
-    const run = () =>
-      tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(x, xShape), tf.tensor(ids, idShape, 'int32'), numSegments).arraySync());
+    const run = () => tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(x, xShape), tf.tensor(ids, idShape, 'int32'), numSegments).arraySync());
     expect(await on('wasm', run)).toEqual(await on('cpu', run));
   });
 
   test('the gradient of tf.gather (an embedding) works on wasm and matches cpu, without leaks', async () => {
     const grad = () =>
       tf.tidy(() => {
-        const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+        const table = tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]);
         const ids = tf.tensor1d([2, 0, 2, 1, 2], 'int32');
-        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), tf.tensor2d([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]))));
+        const g = tf.grad((t: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              tf.gather(t, ids),
+              tf.tensor2d([
+                [1, 1],
+                [2, 2],
+                [3, 3],
+                [4, 4],
+                [5, 5],
+              ]),
+            ),
+          ),
+        );
         return g(table).arraySync();
       });
     await on('wasm', grad);
     const before = tf.memory().numTensors;
     const onWasm = await on('wasm', grad);
     expect(tf.memory().numTensors).toBe(before);
-    expect(onWasm).toEqual([[2, 2], [4, 4], [9, 9]]);
+    expect(onWasm).toEqual([
+      [2, 2],
+      [4, 4],
+      [9, 9],
+    ]);
     expect(onWasm).toEqual(await on('cpu', grad));
   });
 });

@@ -2,7 +2,14 @@
 // gradient of tf.gather (Embedding lookups) calls it, so without it nothing with an embedding
 // trains on wasm. Semantics of tfjs-backend-cpu/src/kernels/UnsortedSegmentSum.ts: out[s] = sum of
 // rows x[i] with segmentIds[i] == s, ids outside [0, numSegments) dropped. O(rows × width) in JS.
-import { UnsortedSegmentSum, util, type KernelConfig, type TensorInfo, type UnsortedSegmentSumAttrs, type UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';
+import {
+  UnsortedSegmentSum,
+  util,
+  type KernelConfig,
+  type TensorInfo,
+  type UnsortedSegmentSumAttrs,
+  type UnsortedSegmentSumInputs,
+} from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: BackendWasm; attrs: UnsortedSegmentSumAttrs }): TensorInfo {

@@ -50,7 +50,12 @@ describe('wasm fused kernels: native and JavaScript paths', () => {
     const [x, gamma, beta, dy] = [values(shape), tf.add(1, tf.mul(values([d], 3), 0.2)), tf.mul(values([d], 5), 0.1), values(shape, 11)];
     const y = tf.engine().runKernel(LayerNorm, { x: x!, gamma: gamma!, beta: beta! }, { eps }) as tf.Tensor;
     const [dx, dgamma, dbeta] = tf.engine().runKernel(LayerNormGrad, { dy: dy!, x: x!, gamma: gamma! }, { eps }) as tf.Tensor[];
-    const [xs, gs, bs, dys] = [x, gamma, beta, dy].map((t) => t!.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [xs, gs, bs, dys] = [x, gamma, beta, dy].map((t) => t!.dataSync() as Float32Array) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
     const yRef = new Float32Array(xs.length);
     layerNormForward(xs, gs, bs, yRef, d, eps);
     const [dxRef, dgRef, dbRef] = [new Float32Array(xs.length), new Float32Array(d), new Float32Array(d)];
@@ -70,7 +75,12 @@ describe('wasm fused kernels: native and JavaScript paths', () => {
     const [param, grad, expAvg] = [values(shape), tf.mul(values(shape, 2), 0.1), tf.mul(values(shape, 3), 0.01)];
     const expAvgSq = tf.mul(tf.abs(values(shape, 4)), 1e-3);
     const outs = tf.engine().runKernel(AdamWUpdate, { param: param!, grad: grad!, expAvg: expAvg!, expAvgSq }, { ...attrs }) as tf.Tensor[];
-    const [p, g, m, v] = [param!, grad!, expAvg!, expAvgSq].map((t) => t.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [p, g, m, v] = [param!, grad!, expAvg!, expAvgSq].map((t) => t.dataSync() as Float32Array) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
     const refs = [new Float32Array(p.length), new Float32Array(p.length), new Float32Array(p.length)] as const;
     adamwUpdate(p, g, m, v, refs[0], refs[1], refs[2], attrs);
     outs.forEach((out, i) => expectRelClose(out.dataSync(), refs[i]!));

@@ -2,7 +2,18 @@
 // register_all_kernels.ts lists its kernels): stock kernels mmft replaces, then mmft's fused
 // kernels with their gradients. install.ts registers them.
 import { Add, BatchMatMul, Cast, GatherV2, Identity, Sum, UnsortedSegmentSum } from '@tensorflow/tfjs-core';
-import { AdamWUpdate, Attention, AttentionGrad, LayerNorm, LayerNormGrad, QuickGelu, QuickGeluGrad, Softmax, SoftmaxGrad, SumOfSquares } from '@mmft/core/kernels';
+import {
+  AdamWUpdate,
+  Attention,
+  AttentionGrad,
+  LayerNorm,
+  LayerNormGrad,
+  QuickGelu,
+  QuickGeluGrad,
+  Softmax,
+  SoftmaxGrad,
+  SumOfSquares,
+} from '@mmft/core/kernels';
 import { fusedKernel, type KernelOverride } from '../override';
 import { attentionGradConfig } from '../gradients/Attention_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
@@ -35,7 +46,12 @@ import { wasmUnsortedSegmentSum } from './UnsortedSegmentSum';
 
 /** The wasm overrides, in install order. */
 export const WASM_KERNELS: readonly KernelOverride[] = [
-  { kernelName: BatchMatMul, backendName: 'wasm', usesNative: ['MmftGemm'], make: (stock, { native }) => makeWasmBatchMatMul(stock!, native) },
+  {
+    kernelName: BatchMatMul,
+    backendName: 'wasm',
+    usesNative: ['MmftGemm'],
+    make: (stock, { native }) => makeWasmBatchMatMul(stock!, native),
+  },
   { kernelName: Sum, backendName: 'wasm', usesNative: ['MmftSumRows'], make: (stock) => makeWasmSum(stock!) },
   { kernelName: Identity, backendName: 'wasm', make: (stock) => makeWasmIdentity(stock!) },
   { kernelName: Cast, backendName: 'wasm', make: (stock) => makeWasmCast(stock!) },

@@ -34,7 +34,14 @@ export function reshapeTo(x: TensorInfo, shape: number[], backendName: string, b
  * Copy `count` floats from `src` at `srcOffset` into `dst` at `dstOffset`.
  * Views are taken here, after every allocation: growing the wasm heap detaches older views.
  */
-export function copyFloats(backend: BackendWasm, src: TensorInfo, srcOffset: number, dst: TensorInfo, dstOffset: number, count: number): void {
+export function copyFloats(
+  backend: BackendWasm,
+  src: TensorInfo,
+  srcOffset: number,
+  dst: TensorInfo,
+  dstOffset: number,
+  count: number,
+): void {
   const from = backend.typedArrayFromHeap(src);
   const to = backend.typedArrayFromHeap(dst);
   to.set(from.subarray(srcOffset, srcOffset + count), dstOffset);

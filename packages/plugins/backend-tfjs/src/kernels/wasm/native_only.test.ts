@@ -6,7 +6,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
-import { causalMask, combineMasks, Linear as LinearModule, maskedSoftmax, MASK_MIN, MultiHeadAttention, paddingMask, quickGelu, registerGradients } from '@mmft/core/nn';
+import {
+  causalMask,
+  combineMasks,
+  Linear as LinearModule,
+  maskedSoftmax,
+  MASK_MIN,
+  MultiHeadAttention,
+  paddingMask,
+  quickGelu,
+  registerGradients,
+} from '@mmft/core/nn';
 import { tfjsBackendConfigSchema } from '../../config';
 import { resetBackendSelection, selectBackend } from '../../select';
 import { Attention, Linear, LinearNoBias, MaskedSoftmax, QuickGelu, Softmax, SumOfSquares } from '@mmft/core/kernels';
@@ -70,7 +80,11 @@ describe('native-only wasm kernels', () => {
 maybe('native-only wasm kernels against the composite ops', () => {
   test('core calls the fused kernels when installed', async () => {
     installKernelOverrides('wasm');
-    const info = await tf.profile(() => [quickGelu(tf.ones([2, 3])), maskedSoftmax(tf.ones([1, 2, 3, 3])), maskedSoftmax(tf.ones([1, 2, 3, 3]), causalMask(3))]);
+    const info = await tf.profile(() => [
+      quickGelu(tf.ones([2, 3])),
+      maskedSoftmax(tf.ones([1, 2, 3, 3])),
+      maskedSoftmax(tf.ones([1, 2, 3, 3]), causalMask(3)),
+    ]);
     tf.dispose(info.result as tf.Tensor[]);
     expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining([QuickGelu, Softmax, MaskedSoftmax]));
   });
@@ -82,8 +96,15 @@ maybe('native-only wasm kernels against the composite ops', () => {
   test('masked softmax: causal + padding mask [B, 1, T, T], a fully masked row, the clamp', () => {
     const [B, H, T] = [4, 2, 9];
     // Batch 3 pads its last 4 keys; row 0 of batch 2 sees nothing (every key blocked).
-    const ids = tf.tensor2d(Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 3 && i % T >= 5 ? 0 : 1)), [B, T], 'int32');
-    const blockRow = tf.tensor4d(Array.from({ length: B * T * T }, (_, i) => (Math.floor(i / (T * T)) === 2 && Math.floor(i / T) % T === 0 ? MASK_MIN : 0)), [B, 1, T, T]);
+    const ids = tf.tensor2d(
+      Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 3 && i % T >= 5 ? 0 : 1)),
+      [B, T],
+      'int32',
+    );
+    const blockRow = tf.tensor4d(
+      Array.from({ length: B * T * T }, (_, i) => (Math.floor(i / (T * T)) === 2 && Math.floor(i / T) % T === 0 ? MASK_MIN : 0)),
+      [B, 1, T, T],
+    );
     const mask = combineMasks(combineMasks(causalMask(T), paddingMask(ids)), blockRow);
     compare((x) => maskedSoftmax(x, mask), [B, H, T, T], 6);
     // Logits so low that logits + mask falls under MASK_MIN on open keys too: the clamp's gradient is 0 there.
@@ -108,7 +129,10 @@ maybe('the fused attention core against the composite ops', () => {
     const w = values([hidden.shape[0]!, hidden.shape[1]!, attn.embedDim], 5);
     const params = attn.namedParameters();
     const out = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(attn.forward(hidden, inputs), w)), params.map(([, p]) => p));
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(attn.forward(hidden, inputs), w)),
+        params.map(([, p]) => p),
+      );
       const dHidden = tf.grad((h: tf.Tensor) => tf.sum(tf.mul(attn.forward(h, inputs), w)))(hidden);
       return [value, dHidden, ...params.map(([, p]) => grads[p.name]!)];
     });
@@ -147,7 +171,11 @@ maybe('the fused attention core against the composite ops', () => {
   test('text-like: causal + padding mask', () => {
     const [B, T] = [3, 7];
     const attn = new MultiHeadAttention({ embedDim: 24, numHeads: 3, seed: 3 });
-    const ids = tf.tensor2d(Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 2 && i % T >= 4 ? 0 : 1)), [B, T], 'int32');
+    const ids = tf.tensor2d(
+      Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 2 && i % T >= 4 ? 0 : 1)),
+      [B, T],
+      'int32',
+    );
     const mask = combineMasks(causalMask(T), paddingMask(ids));
     compareAttention(attn, values([B, T, 24], 4), { attentionMask: mask });
     tf.dispose([ids, mask]);
@@ -157,7 +185,11 @@ maybe('the fused attention core against the composite ops', () => {
   test('cross-attention with prefix keys and values (prefix tuning)', () => {
     const attn = new MultiHeadAttention({ embedDim: 16, numHeads: 2, kvDim: 12, seed: 4 });
     const past = { key: values([1, 2, 3, 8], 6), value: values([1, 2, 3, 8], 7) };
-    compareAttention(attn, values([2, 4, 16], 8), { keyValueStates: values([2, 5, 12], 9), pastKeyValues: past, attentionMask: tf.zeros([2, 1, 1, 5]) });
+    compareAttention(attn, values([2, 4, 16], 8), {
+      keyValueStates: values([2, 5, 12], 9),
+      pastKeyValues: past,
+      attentionMask: tf.zeros([2, 1, 1, 5]),
+    });
     tf.dispose([past.key, past.value]);
     attn.dispose();
   });
