@@ -5,6 +5,7 @@
 // Follows docs/architecture.md step 5.
 import * as path from 'node:path';
 import {
+  architectureContext,
   loadAdapter,
   MmftError,
   type AppliedAdapter,
@@ -39,21 +40,23 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
     });
   }
   const architecture = context.resolver.resolve('architecture', spec.type);
+  // A bridge architecture builds its towers from sub-configs through the run's registry.
+  const towers = architectureContext(context.resolver);
   let model: VisionLanguageModel;
   let source: string | null = null;
   if (resumeModelDir !== undefined) {
     // Resume: the checkpoint's own full model (frozen weights included) replaces the recipe's.
     source = typeof spec.checkpoint === 'string' ? path.resolve(context.baseDir, spec.checkpoint) : null;
-    model = await architecture.fromPretrained(resumeModelDir);
+    model = await architecture.fromPretrained(resumeModelDir, {}, towers);
   } else if (typeof spec.checkpoint === 'string') {
     source = path.resolve(context.baseDir, spec.checkpoint);
-    model = await architecture.fromPretrained(source);
+    model = await architecture.fromPretrained(source, {}, towers);
   } else {
     // Fresh weights: the architecture reads its own section (config, tokenizer...); folder paths
     // in it are relative to the recipe like every other path.
     const { type: _type, adapter: _adapter, ...settings } = spec;
     if (typeof settings.tokenizer === 'string') settings.tokenizer = path.resolve(context.baseDir, settings.tokenizer);
-    model = await architecture.fromConfig(settings);
+    model = await architecture.fromConfig(settings, towers);
   }
   const peft = section(context.recipe, 'peft');
   if (typeof spec.adapter === 'string')
