@@ -10,6 +10,8 @@ export { serializeSafetensors, writeSafetensors, type WritableTensor, type Writa
 export { readShardedSafetensors, type ReadShardedOptions, type ShardedSafetensors } from './sharded';
 export { loadTensorsIntoModule, tensorsFromModule } from './module-tensors';
 export { writeFileAtomic } from './atomic-write';
+export { ioError } from './io-error';
+export { readTensorFile, writeTensorFile, type StoredTensor } from './tensor-file';
 export { FOLDER_MARKER, readFolderMarker, type FolderMarker } from './folder-marker';
 export { recoverFolder, type FolderRecovery } from './folder-recover';
 export { writeFileDurable, writeFolder, type WriteFolderOptions } from './folder-write';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { RunContext } from '@mmft/core';
 import { counters, recordingReporter, registry } from './fixtures.test-helper';
 import { registerGradients } from '@mmft/core/nn';
-import { readTensorFile } from './checkpoint/tensor-io';
+import { readTensorFile } from '@mmft/core/io';
 import { runTraining, trainConfigSchema } from './index';
 
 beforeAll(async () => {

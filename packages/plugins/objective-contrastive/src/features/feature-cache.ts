@@ -7,7 +7,7 @@ import type { Dataset, Example, VisionLanguageModel } from '@mmft/core';
 import type { Collator } from '../data/collate';
 import { positiveTexts } from '../data/texts';
 import { embedOne } from '../model/forward';
-import { readTensorFile, writeTensorFile, type StoredTensor } from './tensor-io';
+import { readTensorFile, writeTensorFile, type StoredTensor } from '@mmft/core/io';
 
 /** Features of every example in dataset order; texts of example i are rows textStart[i]..textStart[i+1]. */
 export interface FeatureTable {

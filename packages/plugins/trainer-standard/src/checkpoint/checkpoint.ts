@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError, writeFolder } from '@mmft/core';
 import type { AdamW, ParamEntry } from '../optim/adamw';
-import { readTensorFile, writeTensorFile } from './tensor-io';
+import { readTensorFile, writeTensorFile } from '@mmft/core/io';
 import { TRAINER_STATE_FILE, type TrainerState } from './trainer-state';
 
 /** The completion marker's kind for trainer checkpoint folders. */

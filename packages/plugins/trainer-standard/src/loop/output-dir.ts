@@ -4,29 +4,9 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError } from '@mmft/core';
+import { ioError } from '@mmft/core/io';
 
-const CAUSES: Readonly<Record<string, readonly [reason: string, hint: string]>> = {
-  ENOSPC: ['no space left on the device', 'free disk space there, or choose another output folder with --output'],
-  EDQUOT: ['the disk quota is exhausted', 'free space within your quota, or choose another output folder with --output'],
-  EROFS: ['it is on a read-only file system', 'choose a writable output folder with --output (or output_dir in the recipe)'],
-  EACCES: ['permission denied', 'choose a folder you can write to with --output (or output_dir in the recipe), or fix its permissions'],
-  EPERM: ['operation not permitted', 'choose a folder you can write to with --output (or output_dir in the recipe)'],
-  ENOTDIR: ['a part of the path is a file, not a folder', 'choose another output folder with --output'],
-};
-
-/**
- * An `E_IO` error for a failed file-system call on `file`: the reason in words and the errno code.
- *
- * @example
- * throw ioError('write', '/runs/x/metrics.jsonl', error); // "cannot write /runs/x/metrics.jsonl: no space left on the device (ENOSPC)"
- */
-export function ioError(action: string, file: string, cause: unknown): MmftError {
-  if (cause instanceof MmftError) return cause;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const known = code ? CAUSES[code] : undefined;
-  const reason = known ? `${known[0]} (${code})` : ((cause as Error | undefined)?.message ?? String(cause));
-  return new MmftError('E_IO', `cannot ${action} ${file}: ${reason}`, { cause, hint: known?.[1] });
-}
+export { ioError };
 
 /**
  * Create `dir` and its missing parents. Node's recursive mkdir reports ENOENT where a parent

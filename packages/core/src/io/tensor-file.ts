@@ -1,8 +1,9 @@
-// F32/I32 tensor files (optimizer state, trainable weights, feature caches) through @mmft/core's
-// safetensors reader and writer (packages/core/src/io), which write atomically (temp + rename).
-import { MmftError } from '@mmft/core';
-import { readSafetensors, writeSafetensors, type WritableTensor } from '@mmft/core/io';
-import { ioError } from '../loop/output-dir';
+// F32/I32 tensor files (optimizer state, trainable weights, feature caches) through the
+// safetensors reader and writer of this folder, which write atomically (temp + rename).
+import { MmftError } from '../errors';
+import { ioError } from './io-error';
+import { readSafetensors } from './safetensors';
+import { writeSafetensors, type WritableTensor } from './safetensors-write';
 
 export interface StoredTensor {
   readonly shape: readonly number[];
