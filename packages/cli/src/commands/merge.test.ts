@@ -51,7 +51,7 @@ function logits(model: ClipModel): number[] {
 }
 
 describe('mmft merge', () => {
-  test('LoRA folded into the base: HF names, same outputs as base + adapter within 1e-5', async () => {
+  test('LoRA folded into the base: HF names, same outputs as base + adapter (float32 allclose)', async () => {
     const model = await ClipModel.fromPretrained(base);
     const config = loraMethod.configSchema.parse({ r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj', 'fc1'], seed: 1 });
     const applied = loraMethod.apply(model.root, config, 'default');
@@ -72,7 +72,11 @@ describe('mmft merge', () => {
     const merged = await ClipModel.fromPretrained(path.join(tmp, 'merged'));
     const plain = await ClipModel.fromPretrained(base);
     const got = logits(merged);
-    got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-5));
+    // torch.allclose-style atol = rtol = 1e-4, the usual float32 tolerance: the merged (W + BA)·x and
+    // the unmerged W·x + B(A·x) sum in different orders, and the engine that folds the weights (native
+    // or wasm, whichever the machine has) may differ from the test's cpu engine. A CI clone measured
+    // 1.6e-5 on logits of ~3 where this machine measures 1.7e-6.
+    got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(expected[i]!)));
     expect(logits(plain)).not.toEqual(got);
     merged.dispose();
     plain.dispose();
