@@ -1,4 +1,5 @@
 export * from './architecture';
+export * from './causal-lm';
 export * from './backend';
 export * from './dataset';
 export * from './exporter';

@@ -17,25 +17,89 @@ export interface ModelInputs {
   readonly labels?: Tensor;
   /** [B, T, D] embeddings instead of ids (prompt tuning, LLaVA image-token splicing). */
   readonly inputsEmbeds?: Tensor;
+  /** [B, T] int32 positions (causal LMs; default from the attention mask, as generate() makes them). */
+  readonly positionIds?: Tensor;
+  /**
+   * The key/value cache of earlier positions (causal LMs). Updated in place with this call's keys
+   * and values, as transformers' DynamicCache is; `attentionMask` then covers past + new positions.
+   */
+  readonly pastKeyValues?: KeyValueCache;
+  /**
+   * Label tokens across the whole (accumulated) batch: the loss is then sum / this instead of a
+   * mean over this call's labels (transformers' `num_items_in_batch`, loss/loss_utils.py).
+   */
+  readonly numItemsInBatch?: number;
+}
+
+/**
+ * Per-layer keys and values of the positions seen so far (transformers' DynamicCache,
+ * cache_utils.py). Keys and values are [B, numKeyValueHeads, S, headDim]; the cache owns them.
+ * Implemented by `DynamicCache` in `@mmft/core/nn`.
+ */
+export interface KeyValueCache {
+  /** Positions cached (layer 0's; every layer holds the same count after a full forward). */
+  readonly length: number;
+  /** Layers that hold keys and values. */
+  readonly numLayers: number;
+  /**
+   * Append this call's keys/values [B, Hkv, T, headDim] for `layer` and return the cached ones with
+   * them, [B, Hkv, S + T, headDim]. The cache keeps the result (tf.keep) and disposes what it replaced;
+   * the returned tensors belong to the cache (do not dispose them).
+   */
+  update(layer: number, key: Tensor, value: Tensor): { key: Tensor; value: Tensor };
+  /** Keep batch rows `rows` in this order (beam search's reorder_cache; rows may repeat). */
+  reorder(rows: readonly number[]): void;
+  /** Drop positions from `length` on (assisted decoding, stop strings; crop in transformers). */
+  crop(length: number): void;
+  dispose(): void;
 }
 
 /** Named outputs (textEmbeds, imageEmbeds, logitsPerImage, logits, loss...). */
 export type ModelOutputs = Readonly<Record<string, Tensor>>;
 
-/** Decoding settings for models that generate text (BLIP-2, LLaVA). */
+/**
+ * Decoding settings, in transformers' GenerationConfig vocabulary (generation/configuration_utils.py)
+ * written in camelCase. Unset fields come from the model's generation_config.json, then from
+ * transformers' defaults. The mode follows HF: numBeams > 1 → beam search, doSample → sampling,
+ * else greedy.
+ */
 export interface GenerationOptions {
-  readonly maxNewTokens: number;
-  readonly strategy?: 'greedy' | 'beam' | 'sample';
+  /** New tokens at most (HF max_new_tokens); default from generation_config.json, else 20 total as HF's max_length. */
+  readonly maxNewTokens?: number;
+  /** HF max_length: prompt + new tokens; maxNewTokens wins when both are set. */
+  readonly maxLength?: number;
+  /** Tokens before EOS may end a row (MinNewTokensLengthLogitsProcessor). */
+  readonly minNewTokens?: number;
+  readonly minLength?: number;
+  readonly doSample?: boolean;
   readonly numBeams?: number;
+  readonly numReturnSequences?: number;
   readonly temperature?: number;
+  readonly topK?: number;
   readonly topP?: number;
+  readonly minP?: number;
+  readonly repetitionPenalty?: number;
+  readonly noRepeatNgramSize?: number;
+  /** Beam scores are sum(logprobs) / generatedLength ** lengthPenalty (HF's denominator). */
+  readonly lengthPenalty?: number;
+  readonly earlyStopping?: boolean | 'never';
+  /** One id or several: any of them ends a row. */
+  readonly eosTokenId?: number | readonly number[];
+  readonly padTokenId?: number;
+  readonly bosTokenId?: number;
+  /** Strings that end a row when the decoded text ends with one (StopStringCriteria). */
+  readonly stopStrings?: readonly string[];
+  /** Seed of the sampling stream: the same seed gives the same tokens. */
   readonly seed?: number;
 }
 
 export interface GenerationResult {
-  /** Generated token ids per batch row, prompt excluded. */
+  /** Generated token ids per returned sequence (batch × numReturnSequences rows), prompt excluded. */
   readonly sequences: readonly number[][];
+  /** The sequences decoded with special tokens skipped (when the model has a tokenizer). */
   readonly texts: readonly string[];
+  /** Beam search: each returned sequence's length-penalised score (HF sequences_scores). */
+  readonly sequencesScores?: readonly number[];
 }
 
 /** Ids of the special tokens by role (transformers' bos_token_id, eos_token_id, ...); absent when the tokenizer has none. */

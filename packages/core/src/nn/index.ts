@@ -13,6 +13,7 @@ export { Dropout, type DropoutOptions } from './dropout';
 export { ACTIVATIONS, getActivation, gelu, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
 export { maskedSoftmax } from './softmax';
 export { MultiHeadAttention, type AttentionInputs, type AttentionProjectionNames, type MultiHeadAttentionOptions } from './attention';
+export { DynamicCache } from './kv-cache';
 export { MASK_MIN, causalMask, combineMasks, extendMaskForPrefix, paddingMask } from './masks';
 export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initializer } from './init';
 export { globToRegExp, type NamePattern } from './naming';
