@@ -5,6 +5,7 @@ import { benchCommand } from './bench';
 import { dataCommand } from './data';
 import { envCommand } from './env';
 import { evalCommand } from './eval';
+import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
 import { pluginsCommand } from './plugins';
 import { schemaCommand } from './schema';
@@ -13,6 +14,7 @@ import { trainCommand } from './train';
 export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   trainCommand,
   evalCommand,
+  generateCommand,
   benchCommand,
   mergeCommand,
   dataCommand,

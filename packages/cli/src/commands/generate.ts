@@ -1,0 +1,228 @@
+// `mmft generate <model-dir> --prompt "..."`: text from a causal language model (or, once the
+// bridges land, a vision→LLM model), decoded as transformers' generate() decodes
+// (docs/generation.md). The architecture comes from config.json's model_type through the
+// registry; decoding options not given come from the folder's generation_config.json. A single
+// prompt on a terminal streams its text as it is decoded; otherwise the texts print at the end,
+// one block per returned sequence, or as JSON with --json.
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  architectureContext,
+  isCausalLanguageModel,
+  loadAdapter,
+  MmftError,
+  parseConfig,
+  type CausalLanguageModel,
+  type GenerationOptions,
+  type TextTokenizer,
+} from '@mmft/core';
+import { readModelType } from '@mmft/core/hf';
+import type { CliContext } from '../context';
+
+interface GenerateCliOptions {
+  prompt: string[];
+  chat?: boolean;
+  system?: string;
+  image?: string;
+  adapter?: string;
+  maxNewTokens?: number;
+  minNewTokens?: number;
+  numBeams?: number;
+  numReturnSequences?: number;
+  doSample?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  noRepeatNgramSize?: number;
+  lengthPenalty?: number;
+  earlyStopping?: string;
+  stop?: string[];
+  seed?: number;
+  json?: boolean;
+  stream?: boolean;
+  plugin?: string[];
+}
+
+/** A tokenizer that can render a chat template (core's HfTokenizer). */
+interface ChatTokenizer extends TextTokenizer {
+  applyChatTemplate(messages: ReadonlyArray<{ role: string; content: string }>, options: { addGenerationPrompt: boolean }): string;
+}
+
+const hasChatTemplate = (t: TextTokenizer | undefined): t is ChatTokenizer =>
+  typeof (t as Partial<ChatTokenizer> | undefined)?.applyChatTemplate === 'function';
+
+/** The prompt rows as token ids, left-padded (decoder-only generation needs the new tokens at the right end). */
+export function encodePrompts(tokenizer: TextTokenizer, texts: readonly string[], padTokenId: number): { ids: number[][]; mask: number[][] } {
+  // One text at a time: no padding from the tokenizer, whatever its padding side; rows are padded here.
+  const rows = texts.map((t) => tokenizer.encode([t], { truncation: false }).inputIds[0]!);
+  const width = Math.max(...rows.map((r) => r.length));
+  return {
+    ids: rows.map((r) => [...new Array<number>(width - r.length).fill(padTokenId), ...r]),
+    mask: rows.map((r) => [...new Array<number>(width - r.length).fill(0), ...r.map(() => 1)]),
+  };
+}
+
+/** The prompts as the model reads them: raw, or rendered through the tokenizer's chat template. */
+function promptTexts(tokenizer: TextTokenizer, o: GenerateCliOptions, source: string): string[] {
+  if (!o.chat) return o.prompt;
+  if (!hasChatTemplate(tokenizer) || !(tokenizer as { chatTemplate?: string }).chatTemplate) {
+    throw new MmftError('E_CONFIG', `${source}: --chat needs a chat_template in tokenizer_config.json, and this tokenizer has none`, {
+      hint: 'drop --chat to send the prompt as written, or use a checkpoint whose tokenizer_config.json has a chat_template',
+    });
+  }
+  return o.prompt.map((content) =>
+    tokenizer.applyChatTemplate([...(o.system ? [{ role: 'system', content: o.system }] : []), { role: 'user', content }], {
+      addGenerationPrompt: true,
+    }),
+  );
+}
+
+function decodingOptions(o: GenerateCliOptions): GenerationOptions {
+  const early = o.earlyStopping === undefined ? undefined : o.earlyStopping === 'never' ? 'never' : o.earlyStopping === 'true';
+  const all: GenerationOptions = {
+    maxNewTokens: o.maxNewTokens,
+    minNewTokens: o.minNewTokens,
+    numBeams: o.numBeams,
+    numReturnSequences: o.numReturnSequences,
+    doSample: o.doSample,
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    minP: o.minP,
+    repetitionPenalty: o.repetitionPenalty,
+    noRepeatNgramSize: o.noRepeatNgramSize,
+    lengthPenalty: o.lengthPenalty,
+    earlyStopping: early,
+    stopStrings: o.stop,
+    seed: o.seed,
+  };
+  // Unset options stay unset, so generation_config.json fills them.
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as GenerationOptions;
+}
+
+/** Loads the model (and adapter) named on the command line. */
+async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): Promise<CausalLanguageModel> {
+  const modelType = await readModelType(dir);
+  const registry = await ctx.createRegistry(o.plugin ?? []);
+  const backends = registry.list('backend');
+  const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
+  if (backend) await backend.select(parseConfig(backend, {}));
+  const architecture = registry.resolveModelType(modelType, {
+    source: path.join(dir, 'config.json'),
+    hint: 'load the plugin for this model with --plugin <package>',
+  });
+  const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
+  if (!isCausalLanguageModel(model)) {
+    model.dispose();
+    throw new MmftError('E_UNSUPPORTED', `${path.join(dir, 'config.json')}: model_type "${modelType}" (${model.family}) does not generate text`, {
+      hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model',
+    });
+  }
+  if (o.adapter) {
+    try {
+      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'));
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
+  return model;
+}
+
+/** Runs the command; exported for programmatic use and tests. */
+export async function runGenerate(ctx: CliContext, modelDir: string, o: GenerateCliOptions): Promise<void> {
+  const dir = path.resolve(ctx.cwd, modelDir);
+  if (o.prompt.length === 0) throw new MmftError('E_INPUT', 'mmft generate: give at least one --prompt');
+  const model = await loadModel(ctx, dir, o);
+  try {
+    if (o.image !== undefined) {
+      throw new MmftError('E_UNSUPPORTED', `--image ${o.image}: ${dir} is a language model (${model.modelType}) without a vision tower`, {
+        hint: 'drop --image, or generate with a vision-language checkpoint (blip-2, llava)',
+      });
+    }
+    const tokenizer = model.processor.tokenizer;
+    if (!tokenizer) throw new MmftError('E_CHECKPOINT', `${dir}: the folder has no tokenizer.json, so prompts cannot be encoded`);
+    const texts = promptTexts(tokenizer, o, path.join(dir, 'tokenizer_config.json'));
+    const ids = tokenizer.specialTokenIds ?? {};
+    const padTokenId = ids.pad ?? ids.eos ?? 0;
+    const options = decodingOptions(o);
+    const { ids: rows, mask } = encodePrompts(tokenizer, texts, padTokenId);
+    const inputIds = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+    const attentionMask = tf.tensor2d(mask, [mask.length, mask[0]!.length], 'int32');
+    try {
+      const streamable = o.stream !== false && ctx.isTTY && !o.json && rows.length === 1 && (o.numBeams ?? 1) === 1 && (o.numReturnSequences ?? 1) === 1;
+      if (streamable) {
+        for await (const chunk of model.generateStream({ inputIds, attentionMask }, options)) ctx.stdout.write(chunk.texts[0] ?? '');
+        ctx.stdout.write('\n');
+        return;
+      }
+      const result = await model.generate({ inputIds, attentionMask }, options);
+      if (o.json) {
+        ctx.print(JSON.stringify({ prompts: o.prompt, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }));
+        return;
+      }
+      const perPrompt = result.texts.length / o.prompt.length;
+      result.texts.forEach((text, i) => {
+        if (o.prompt.length > 1 || perPrompt > 1) ctx.print(`[${Math.floor(i / perPrompt) + 1}${perPrompt > 1 ? `.${(i % perPrompt) + 1}` : ''}]`);
+        ctx.print(text);
+      });
+    } finally {
+      tf.dispose([inputIds, attentionMask]);
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+const int = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 0, got "${value}"`);
+  return n;
+};
+const num = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value}"`);
+  return n;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * The `generate` command.
+ *
+ * @example
+ * program.addCommand(generateCommand(ctx)); // mmft generate models/llama-shapes-base --prompt "Q: what shape is red?"
+ */
+export function generateCommand(ctx: CliContext): Command {
+  return new Command('generate')
+    .description("Generate text with a causal language model (decoding as transformers' generate())")
+    .argument('<model-dir>', 'checkpoint folder (config.json, model.safetensors, tokenizer.json)')
+    .option('--prompt <text>', 'a prompt (repeat for a batch; rows are left-padded)', collect, [])
+    .option('--chat', "render each prompt as a user turn through the tokenizer's chat_template, with the generation prompt")
+    .option('--system <text>', 'with --chat: a system message before each prompt')
+    .option('--image <file>', 'an image for vision-language models')
+    .option('--adapter <dir>', 'a PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)')
+    .option('--max-new-tokens <n>', 'new tokens at most (default from generation_config.json, else 20 tokens in all)', int('--max-new-tokens'))
+    .option('--min-new-tokens <n>', 'new tokens before an end-of-sequence token may end a row', int('--min-new-tokens'))
+    .option('--num-beams <n>', 'beam search with n beams', int('--num-beams'))
+    .option('--num-return-sequences <n>', 'sequences returned per prompt', int('--num-return-sequences'))
+    .option('--do-sample', 'sample instead of greedy / beam search')
+    .option('--temperature <t>', 'sampling temperature', num('--temperature'))
+    .option('--top-k <k>', 'sample among the k most likely tokens', int('--top-k'))
+    .option('--top-p <p>', 'nucleus sampling: the smallest set with probability ≥ p', num('--top-p'))
+    .option('--min-p <p>', 'drop tokens below p × the top probability', num('--min-p'))
+    .option('--repetition-penalty <r>', 'penalise tokens already in the sequence (CTRL)', num('--repetition-penalty'))
+    .option('--no-repeat-ngram-size <n>', 'never repeat an n-gram', int('--no-repeat-ngram-size'))
+    .option('--length-penalty <x>', 'beam scores are divided by length ** x', num('--length-penalty'))
+    .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
+    .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
+    .option('--seed <n>', 'seed of the sampling stream', int('--seed'))
+    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON')
+    .option('--no-stream', 'print the text at the end even on a terminal')
+    .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
+    .action((modelDir: string, o: GenerateCliOptions) => runGenerate(ctx, modelDir, o));
+}
