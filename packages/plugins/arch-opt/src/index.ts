@@ -1,11 +1,19 @@
-// @mmft/arch-opt: the plugin object (a pure manifest; nothing registers on import).
+// @mmft/arch-opt: transformers' OPTForCausalLM for mmft — OPTConfig with HF's defaults, the module
+// tree under HF's state-dict names, checkpoint folders in HF layout, generation through core.
 import { definePlugin } from '@mmft/core';
 import { optProvider } from './plugin';
 
+export * from './config';
 export { optProvider } from './plugin';
-export { optConfigSchema, type OptConfig } from './config';
+export { hasFinalLayerNorm, hasProjections, OPT_MODEL_TYPES, optConfigJson, parseOptConfig } from './checkpoint/parse-config';
 
 const pkg = require('../package.json') as { name: string; version: string };
 
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'OPT (Hugging Face OPTForCausalLM): causal language model on HF checkpoints', provides: [optProvider] });
+/** The plugin object the CLI and recipes load as "@mmft/arch-opt". */
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'OPT (Hugging Face OPTForCausalLM): causal language model on HF checkpoints',
+  provides: [optProvider],
+});
 export default plugin;
