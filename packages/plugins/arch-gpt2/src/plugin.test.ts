@@ -5,10 +5,12 @@ import plugin from './index';
 import { gpt2Provider } from './plugin';
 
 describe('arch-gpt2', () => {
-  test('registers as architecture "gpt2", and an empty section parses', () => {
+  test('registers as architecture "gpt2" for model_type gpt2', () => {
     const registry = new PluginRegistry();
     registry.use(plugin, plugin.meta.name);
     expect(registry.resolve('architecture', 'gpt2')).toBe(gpt2Provider);
-    expect(parseConfig(gpt2Provider, {})).toEqual({});
+    expect(gpt2Provider.family).toBe('language-model');
+    expect(gpt2Provider.modelTypes).toEqual(['gpt2']);
+    expect(parseConfig(gpt2Provider, { checkpoint: 'models/gpt2' })).toEqual({ checkpoint: 'models/gpt2', ignoreUnexpected: false });
   });
 });
