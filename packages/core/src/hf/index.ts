@@ -14,7 +14,15 @@ export {
   type HfFolder,
   type ReadHfFolderOptions,
 } from './read-folder';
-export { HfTokenizer, type EncodeOptions, type HfTokenizerOptions } from './tokenizer';
+export { HfTokenizer, type DecodeOptions, type EncodeOptions, type HfTokenizerOptions } from './tokenizer';
+export {
+  chatTemplatesOf,
+  renderChatTemplate,
+  selectChatTemplate,
+  type ChatMessage,
+  type ChatTemplateOptions,
+  type ChatTemplates,
+} from './chat-template';
 export { tokenizerFromFiles, type TokenizerFromFilesOptions } from './tokenizer-files';
 export {
   buildWordLevelTokenizerFiles,
