@@ -25,6 +25,9 @@ export const geluTanh: Activation = (x) =>
     return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
   });
 
+/** GPT-2's name for the tanh approximation (ACT2FN 'gelu_new', NewGELUActivation). */
+export const geluNew: Activation = geluTanh;
+
 /** CLIP's fast approximation x·σ(1.702·x). */
 export const quickGelu: Activation = (x) => fused(QuickGelu, x) ?? tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
 

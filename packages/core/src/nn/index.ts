@@ -10,11 +10,22 @@ export { Embedding, type EmbeddingOptions } from './embedding';
 export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';
 export { Dropout, type DropoutOptions } from './dropout';
-export { ACTIVATIONS, getActivation, gelu, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
+export { ACTIVATIONS, getActivation, gelu, geluNew, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
 export { maskedSoftmax } from './softmax';
 export { MultiHeadAttention, type AttentionInputs, type AttentionProjectionNames, type MultiHeadAttentionOptions } from './attention';
 export { DynamicCache } from './kv-cache';
-export { MASK_MIN, causalMask, combineMasks, extendMaskForPrefix, paddingMask } from './masks';
+export { MASK_MIN, causalLmMask, causalMask, combineMasks, extendMaskForPrefix, paddingMask, positionIdsFromMask } from './masks';
+export { RMSNorm, rmsNorm, type RMSNormOptions } from './rms-norm';
+export { RotaryEmbedding, applyRotary, rotateHalf, type RopeScaling, type RotaryCosSin, type RotaryEmbeddingOptions } from './rotary';
+export {
+  CausalSelfAttention,
+  attendCausal,
+  repeatKeyValueHeads,
+  type AttendCausalInputs,
+  type CausalAttentionNames,
+  type CausalSelfAttentionInputs,
+  type CausalSelfAttentionOptions,
+} from './causal-attention';
 export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initializer } from './init';
 export { globToRegExp, type NamePattern } from './naming';
 export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';

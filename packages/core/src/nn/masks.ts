@@ -89,3 +89,63 @@ export function extendMaskForPrefix(mask: tf.Tensor, count: number): tf.Tensor {
     return tf.concat([visible, mask], mask.rank - 1);
   });
 }
+
+/**
+ * The additive mask of a causal LM forward: [B, 1, T, past + T], query t (absolute position past + t)
+ * attends key j when j ≤ past + t and `attentionMask2d[b, j]` is 1. Padding is blocked on keys only, so
+ * a left-padded query row is fully blocked (uniform weights, its output is ignored) as in HF. Follows
+ * transformers/modeling_attn_mask_utils.py (`_prepare_4d_causal_attention_mask`); the 0/1 mask covers
+ * past + new positions, as generate() grows it.
+ *
+ * @example
+ * const mask = causalLmMask(attentionMask, 2, 5, 0); // prefill: [2, 1, 5, 5]
+ * const step = causalLmMask(longerMask, 2, 1, 5); // one new token after 5 cached: [2, 1, 1, 6]
+ */
+export function causalLmMask(attentionMask2d: tf.Tensor | undefined, batch: number, queryLength: number, pastLength: number): tf.Tensor4D {
+  const keys = pastLength + queryLength;
+  assertThat(
+    Number.isInteger(batch) && batch > 0 && Number.isInteger(queryLength) && queryLength > 0 && Number.isInteger(pastLength) && pastLength >= 0,
+    'E_SHAPE',
+    () => `causalLmMask needs batch > 0, queryLength > 0, pastLength ≥ 0; got ${batch}, ${queryLength}, ${pastLength}`,
+  );
+  if (attentionMask2d) {
+    assertThat(
+      attentionMask2d.rank === 2 && attentionMask2d.shape[0] === batch && attentionMask2d.shape[1] === keys,
+      'E_SHAPE',
+      () =>
+        `attentionMask must be [batch, past + new] = [${batch}, ${keys}] (it covers cached positions too), ` +
+        `got [${attentionMask2d.shape.join(', ')}]`,
+    );
+  }
+  const causal = new Float32Array(queryLength * keys);
+  for (let t = 0; t < queryLength; t++) causal.fill(MASK_MIN, t * keys + pastLength + t + 1, (t + 1) * keys);
+  return tf.tidy(() => {
+    const base = tf.tensor4d(causal, [1, 1, queryLength, keys]);
+    // Blocked by either is blocked: both hold 0 or MASK_MIN, so the minimum never overflows.
+    const combined = attentionMask2d ? tf.minimum(base, paddingMask(attentionMask2d)) : base;
+    return tf.broadcastTo(combined, [batch, 1, queryLength, keys]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Position ids of the last `queryLength` columns from a 0/1 mask [B, past + T]: cumsum(mask) − 1, padded
+ * places set to 1, so a left-padded row's first real token is position 0. Follows transformers'
+ * `prepare_inputs_for_generation` (generation/utils.py, v4.4x), which every generate() step applies.
+ *
+ * @example
+ * positionIdsFromMask(tf.tensor2d([[0, 0, 1, 1]], [1, 4], 'int32'), 0, 4); // [[1, 1, 0, 1]]
+ */
+export function positionIdsFromMask(attentionMask2d: tf.Tensor, pastLength: number, queryLength: number): tf.Tensor2D {
+  assertThat(
+    attentionMask2d.rank === 2 && attentionMask2d.shape[1] === pastLength + queryLength && queryLength > 0,
+    'E_SHAPE',
+    () =>
+      `positionIdsFromMask: attentionMask must be [batch, past + new] = [B, ${pastLength} + ${queryLength}], ` +
+      `got [${attentionMask2d.shape.join(', ')}]`,
+  );
+  return tf.tidy(() => {
+    const mask = tf.cast(attentionMask2d, 'int32');
+    const positions = tf.where(tf.equal(mask, 0), tf.onesLike(mask), tf.sub(tf.cumsum(mask, 1), tf.scalar(1, 'int32')));
+    return tf.slice(positions, [0, pastLength], [-1, queryLength]) as tf.Tensor2D;
+  });
+}

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from '@jest/globals';
 import { isMmftError } from '../../errors';
-import { ACTIVATIONS, getActivation } from '../../nn/activations';
+import { ACTIVATIONS, geluNew, geluTanh, getActivation } from '../../nn/activations';
 
 const xs = [-3, -1, -0.5, 0, 0.5, 1, 3];
 const at = (name: string) => Array.from(getActivation(name)(tf.tensor1d(xs)).dataSync());
@@ -24,6 +24,8 @@ export function activationsSuite(): void {
       for (const name of ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'])
         at(name).forEach((v, i) => expect(v).toBeCloseTo(tanhGelu(xs[i]), 5));
       expect(at('gelu_new')[5]).toBeCloseTo(0.841192, 6); // differs from exact gelu in the 4th digit
+      expect(geluNew).toBe(geluTanh);
+      expect(ACTIVATIONS['gelu_new']).toBe(geluNew);
     });
 
     test('quick_gelu, relu, silu', () => {

@@ -5,20 +5,26 @@ import { beforeAll, describe } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { activationsSuite } from './activations';
 import { attentionSuite } from './attention';
+import { causalAttentionSuite } from './causal-attention';
 import { layersSuite } from './layers';
 import { masksSuite } from './masks';
 import { moduleSuite } from './module';
 import { repeatBatchSuite } from './repeat-batch';
+import { rmsNormSuite } from './rms-norm';
+import { rotarySuite } from './rotary';
 import { trainingMemorySuite } from './training-memory';
 
 /** Every part of the suite, by the core/src/nn file it tests. */
 export const NN_SUITES = {
   activations: activationsSuite,
   attention: attentionSuite,
+  'causal-attention': causalAttentionSuite,
   layers: layersSuite,
   masks: masksSuite,
   module: moduleSuite,
   'repeat-batch': repeatBatchSuite,
+  'rms-norm': rmsNormSuite,
+  rotary: rotarySuite,
   'training-memory': trainingMemorySuite,
 } as const;
 export type NnSuiteName = keyof typeof NN_SUITES;

@@ -1,0 +1,7 @@
+// Core's rotary tests (testing/nn-suite/rotary.ts) on tfjs's cpu backend; backend plugins re-run
+// the same suite with their kernels installed (backend-tfjs: src/nn-suite.*.test.ts).
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { describeNnSuite } from '../testing/nn-suite';
+
+describeNnSuite('cpu', { setup: () => tf.setBackend('cpu'), only: ['rotary'] });
