@@ -29,7 +29,7 @@ describe('Conv1D (pytorch_utils.py): weight [in, out], y = x · W + b', () => {
   test('HF init: weight N(0, 0.02) seeded, bias zeros; marks fan_in_fan_out for PEFT', async () => {
     const a = new Conv1D(64, 64, { seed: 5 });
     const b = new Conv1D(64, 64, { seed: 5 });
-    const w = await a.weight.data();
+    const w = (await a.weight.data()) as Float32Array;
     expect(Array.from(w)).toEqual(Array.from(await b.weight.data()));
     const mean = w.reduce((s, v) => s + v, 0) / w.length;
     const std = Math.sqrt(w.reduce((s, v) => s + (v - mean) ** 2, 0) / w.length);
