@@ -56,6 +56,9 @@ export function repeatKeyValueHeads(x: tf.Tensor, nRep: number): tf.Tensor {
   return tf.tidy(() => tf.gather(x, tf.tensor1d(index, 'int32'), 1));
 }
 
+/** HF's eager attention runs the softmax in float32; tfjs floats are float32 already, so this rarely casts. */
+const f32 = (x: tf.Tensor): tf.Tensor => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
+
 /** [B, H, L, hd] → [B, L, H·hd]. */
 const mergeHeads = (x: tf.Tensor): tf.Tensor => {
   const [batch, heads, length, headDim] = x.shape;
@@ -129,11 +132,11 @@ export function attendCausal(inputs: AttendCausalInputs): tf.Tensor {
     }
     // Grouped-query without copying keys: the nRep query heads of a group (consecutive, as repeat_kv
     // orders them) become nRep·T rows against that group's kv head.
-    const grouped = tf.reshape(tf.cast(query, 'float32'), [batch, kvHeads, nRep * length, query.shape[3]!]);
-    const scores = tf.mul(tf.matMul(grouped, tf.cast(key, 'float32'), false, true), scale); // [B, Hkv, nRep·T, S]
-    const probs = maskedSoftmax(tf.reshape(scores, [batch, heads, length, keys]), tf.cast(mask, 'float32'));
+    const grouped = tf.reshape(f32(query), [batch, kvHeads, nRep * length, query.shape[3]!]);
+    const scores = tf.mul(tf.matMul(grouped, f32(key), false, true), scale); // [B, Hkv, nRep·T, S]
+    const probs = maskedSoftmax(tf.reshape(scores, [batch, heads, length, keys]), f32(mask));
     const kept = dropping ? dropout.forward(probs) : probs;
-    const context = tf.matMul(tf.reshape(kept, [batch, kvHeads, nRep * length, keys]), tf.cast(value, 'float32'));
+    const context = tf.matMul(tf.reshape(kept, [batch, kvHeads, nRep * length, keys]), f32(value));
     return mergeHeads(tf.reshape(context, [batch, heads, length, query.shape[3]!]));
   });
 }
