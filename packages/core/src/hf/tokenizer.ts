@@ -57,6 +57,49 @@ const TEMPLATE_TOKENS = ['bos', 'eos', 'unk', 'sep', 'pad', 'cls', 'mask'] as co
 /** tokenizer_class values whose fast tokenizer rebuilds the post-processor with add_bos_token=true by default. */
 const BOS_BY_DEFAULT = /^(Llama|CodeLlama|Gemma)Tokenizer(Fast)?$/;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Hugging Face's ByteFallback decoder (huggingface/tokenizers tokenizers/src/decoders/byte_fallback.rs):
+ * a run of <0xNN> pieces becomes its UTF-8 text, or one U+FFFD per piece when the run is not valid
+ * UTF-8. tokenizers.js decodes the run leniently (one U+FFFD per broken sequence), which differs for
+ * cut characters, e.g. the pieces of a streamed token that ends mid-character.
+ */
+function byteFallbackChain(tokens: string[]): string[] {
+  const out: string[] = [];
+  let run: number[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    try {
+      out.push(strictUtf8.decode(Uint8Array.from(run)));
+    } catch {
+      out.push('\ufffd'.repeat(run.length));
+    }
+    run = [];
+  };
+  for (const token of tokens) {
+    const byte = /^<0x[0-9A-Fa-f]{2}>$/.test(token) ? parseInt(token.slice(3, 5), 16) : undefined;
+    if (byte !== undefined) run.push(byte);
+    else {
+      flush();
+      out.push(token);
+    }
+  }
+  flush();
+  return out;
+}
+
+// Exported by tokenizers.js at run time; its .d.ts re-exports cannot be resolved from CommonJS (tokenizers-lib.ts).
+const ByteFallbackDecoder = (tokenizersLib as unknown as { ByteFallbackDecoder: abstract new (...args: never[]) => object })
+  .ByteFallbackDecoder;
+
+/** Puts byteFallbackChain in place of every tokenizers.js ByteFallback decoder in the chain. */
+function useHfByteFallback(decoder: unknown): void {
+  if (decoder instanceof ByteFallbackDecoder) (decoder as { decode_chain: typeof byteFallbackChain }).decode_chain = byteFallbackChain;
+  const children = (decoder as { decoders?: unknown } | null)?.decoders;
+  if (Array.isArray(children)) children.forEach(useHfByteFallback);
+}
+
 /**
  * TextTokenizer over an HF tokenizer.json. Defaults: pad to the longest text, truncate to
  * `modelMaxLength` (CLIP cannot embed longer sequences; HF's own defaults do neither).
@@ -100,6 +143,7 @@ export class HfTokenizer implements TextTokenizer {
     } catch (cause) {
       throw new MmftError('E_CHECKPOINT', `${source}: tokenizers.js cannot build this tokenizer: ${(cause as Error).message}`, { cause });
     }
+    useHfByteFallback(this.lib.decoder);
     // tokenizer_config.json wins where it sets a role (transformers keeps init kwargs over the
     // map), special_tokens_map.json fills the rest; an explicit null there means "none".
     const map = options.specialTokensMap ?? {};
