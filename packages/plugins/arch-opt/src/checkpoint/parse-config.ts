@@ -1,15 +1,12 @@
 // Turns a config.json object into an OptConfig with HF's defaults (OPTConfig in transformers'
 // models/opt/configuration_opt.py, including __post_init__'s word_embed_proj_dim = hidden_size), or an
-// MmftError naming the file and field; and writes the config.json that save() puts beside the weights.
+// MmftError naming the file and field.
 import { MmftError, parseConfig } from '@mmft/core';
 import { ACTIVATIONS } from '@mmft/core/nn';
 import { optConfigSchema, type OptConfig } from '../config';
 
 /** config.json `model_type` values this plugin builds. */
 export const OPT_MODEL_TYPES = ['opt'] as const;
-
-/** The transformers version save() writes into config.json (the layout it follows). */
-export const TRANSFORMERS_VERSION = '4.46.0';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -54,15 +51,3 @@ export const hasFinalLayerNorm = (config: OptConfig): boolean => config.do_layer
 
 /** Whether the decoder has project_in / project_out (word embeddings narrower or wider than the decoder). */
 export const hasProjections = (config: OptConfig): boolean => config.word_embed_proj_dim !== config.hidden_size;
-
-/**
- * config.json as transformers' save_pretrained writes it for OPTForCausalLM: every OPTConfig field
- * and the fields the file came with, `architectures`, `model_type`, `torch_dtype` and `transformers_version`.
- *
- * @example
- * await writeFile('config.json', hfJson(optConfigJson(model.config)));
- */
-export function optConfigJson(config: OptConfig): Record<string, unknown> {
-  // The weights are written in float32 whatever dtype the loaded file had.
-  return { ...config, architectures: ['OPTForCausalLM'], model_type: 'opt', torch_dtype: 'float32', transformers_version: TRANSFORMERS_VERSION };
-}
