@@ -195,7 +195,7 @@ export class HfTokenizer implements TextTokenizer {
         if (id === undefined) {
           throw new MmftError(
             'E_CHECKPOINT',
-            `${source}: tokenizer_config.json sets add_${role}_token but names no ${role}_token in the vocabulary`,
+            `${this.configSource()} sets add_${role}_token but names no ${role}_token in the vocabulary`,
             { hint: `set "${role}_token" in tokenizer_config.json, or "add_${role}_token": false` },
           );
         }
@@ -296,7 +296,7 @@ export class HfTokenizer implements TextTokenizer {
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions & { tokenize: true }): number[];
   applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions & { tokenize?: false }): string;
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions & { tokenize?: boolean } = {}): string | number[] {
-    const source = this.chatTemplateSource();
+    const source = this.configSource();
     const template = selectChatTemplate(this.chatTemplates, options, source);
     const text = renderChatTemplate(template, messages, this.templateTokens, options, source);
     if (!options.tokenize) return text;
@@ -304,7 +304,7 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   /** tokenizer_config.json beside tokenizer.json (where the chat template lives), for error messages. */
-  private chatTemplateSource(): string {
+  private configSource(): string {
     const source = this.options.source;
     return source?.endsWith('tokenizer.json') ? `${source.slice(0, -'tokenizer.json'.length)}tokenizer_config.json` : 'tokenizer_config.json';
   }
