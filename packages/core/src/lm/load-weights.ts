@@ -90,7 +90,8 @@ export function loadCausalLmWeights(
       // One variable: the source's tensor fills it; a stored copy of the tied name is only checked.
       sharedTied.add(target);
       byModelName.delete(target);
-      if (stored && !byModelName.has(source)) byModelName.set(source, stored); // only the tied copy was saved
+      if (stored && !byModelName.has(source))
+        byModelName.set(source, stored); // only the tied copy was saved
       else if (stored && !sameShape(stored.tensor.shape, targetVar.shape)) {
         const file = fileOf(stored.fileName);
         misShaped.push(`${target}: the model has ${shapeText(targetVar.shape)}, ${file} has ${shapeText(stored.tensor.shape)}`);

@@ -78,7 +78,9 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
   });
 
   test('gradient is (softmax − onehot) / count on scored positions and 0 elsewhere', () => {
-    const grad = tf.grad((x: tf.Tensor) => causalLmLoss(x, labels()))(logits()).arraySync() as number[][][];
+    const grad = tf
+      .grad((x: tf.Tensor) => causalLmLoss(x, labels()))(logits())
+      .arraySync() as number[][][];
     const expected = LOGITS.map((row) => row.map(() => [0, 0, 0, 0]));
     const scored: Array<[number, number, number]> = [
       [0, 0, 2],
@@ -90,15 +92,29 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
       const z = row.reduce((s, x) => s + Math.exp(x), 0);
       expected[b][t] = row.map((x, v) => (Math.exp(x) / z - (v === label ? 1 : 0)) / scored.length);
     }
-    for (let b = 0; b < 2; b++) for (let t = 0; t < 3; t++) for (let v = 0; v < 4; v++) expect(grad[b][t][v]).toBeCloseTo(expected[b][t][v], 5);
+    for (let b = 0; b < 2; b++)
+      for (let t = 0; t < 3; t++) for (let v = 0; v < 4; v++) expect(grad[b][t][v]).toBeCloseTo(expected[b][t][v], 5);
   });
 
   test('huge logits stay finite (log-softmax with the max subtracted), value and gradient', () => {
     const big = tf.tensor3d([
-      [[1e4, 0, -1e4], [0, 0, 0]],
-      [[5e3, 5e3, 0], [0, 0, 0]],
+      [
+        [1e4, 0, -1e4],
+        [0, 0, 0],
+      ],
+      [
+        [5e3, 5e3, 0],
+        [0, 0, 0],
+      ],
     ]);
-    const y = tf.tensor2d([[-100, 1], [-100, 1]], [2, 2], 'int32');
+    const y = tf.tensor2d(
+      [
+        [-100, 1],
+        [-100, 1],
+      ],
+      [2, 2],
+      'int32',
+    );
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => causalLmLoss(x, y))(big);
     expect(value.dataSync()[0]).toBeCloseTo((nll([1e4, 0, -1e4], 1) + nll([5e3, 5e3, 0], 1)) / 2, 2); // (1e4 + ln 2) / 2
     const g = Array.from(grad.dataSync());
@@ -108,7 +124,15 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
 
   test('matches tfjs autodiff of the composite logSoftmax form', () => {
     const x = tf.randomNormal([3, 5, 7], 0, 2, 'float32', 4);
-    const y = tf.tensor2d([[1, 2, -100, 6, 0], [3, 3, 3, -100, -100], [0, 1, 2, 3, 4]], [3, 5], 'int32');
+    const y = tf.tensor2d(
+      [
+        [1, 2, -100, 6, 0],
+        [3, 3, 3, -100, -100],
+        [0, 1, 2, 3, 4],
+      ],
+      [3, 5],
+      'int32',
+    );
     const reference = (l: tf.Tensor) => {
       const logp = tf.logSoftmax(tf.reshape(tf.slice(l, [0, 0, 0], [3, 4, 7]), [12, 7]));
       const target = tf.reshape(tf.slice(y, [0, 1], [3, 4]), [12]);
@@ -136,7 +160,19 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
     const shape = catchIt(() => causalLmLoss(logits(), tf.zeros([2, 2], 'int32')));
     expect(isMmftError(shape) && shape.code).toBe('E_SHAPE');
     expect((shape as Error).message).toContain('logits [2, 3, 4] and labels [2, 2]');
-    const range = catchIt(() => causalLmLoss(logits(), tf.tensor2d([[0, 1, 4], [0, 0, 0]], [2, 3], 'int32')));
+    const range = catchIt(() =>
+      causalLmLoss(
+        logits(),
+        tf.tensor2d(
+          [
+            [0, 1, 4],
+            [0, 0, 0],
+          ],
+          [2, 3],
+          'int32',
+        ),
+      ),
+    );
     expect(isMmftError(range) && range.code).toBe('E_DATA');
     expect((range as Error).message).toContain('labels[0][2] is 4');
     const count = catchIt(() => causalLmLoss(logits(), labels(), -1));
@@ -151,7 +187,19 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
     const { value, grad } = tf.valueAndGrad((l: tf.Tensor) => causalLmLoss(l, y, 7))(x);
     value.dispose();
     grad.dispose();
-    expect(() => causalLmLoss(x, tf.tensor2d([[0, 9, 0], [0, 0, 0]], [2, 3], 'int32'))).toThrow();
+    expect(() =>
+      causalLmLoss(
+        x,
+        tf.tensor2d(
+          [
+            [0, 9, 0],
+            [0, 0, 0],
+          ],
+          [2, 3],
+          'int32',
+        ),
+      ),
+    ).toThrow();
     expect(tf.memory().numTensors).toBe(before + 1); // the bad labels tensor created in the expect
   });
 });

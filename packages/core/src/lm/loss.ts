@@ -30,11 +30,9 @@ function checkLabelRange(shifted: tf.Tensor, length: number, vocab: number): voi
     const v = values[i];
     if (v !== IGNORE_INDEX && !(Number.isInteger(v) && v >= 0 && v < vocab)) {
       const where = `labels[${Math.floor(i / length)}][${(i % length) + 1}]`;
-      throw new MmftError(
-        'E_DATA',
-        `causalLmLoss: ${where} is ${v}; labels must be token ids in [0, ${vocab}) or ${IGNORE_INDEX}`,
-        { hint: `set positions that should not be trained on to ${IGNORE_INDEX} (prompt, padding, image tokens)` },
-      );
+      throw new MmftError('E_DATA', `causalLmLoss: ${where} is ${v}; labels must be token ids in [0, ${vocab}) or ${IGNORE_INDEX}`, {
+        hint: `set positions that should not be trained on to ${IGNORE_INDEX} (prompt, padding, image tokens)`,
+      });
     }
   }
 }

@@ -63,7 +63,8 @@ export async function saveCausalLmFolder(dir: string, contents: CausalLmFolderCo
     async (staged) => {
       await writeFileDurable(join(staged, 'config.json'), hfJson(contents.config));
       const generation = contents.generationConfig;
-      if (generation && Object.keys(generation).length > 0) await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
+      if (generation && Object.keys(generation).length > 0)
+        await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
       await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
       for (const [name, bytes] of contents.tokenizerFiles ?? []) await writeFileDurable(join(staged, name), bytes);
     },
