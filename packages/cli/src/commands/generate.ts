@@ -55,9 +55,14 @@ const hasChatTemplate = (t: TextTokenizer | undefined): t is ChatTokenizer =>
   typeof (t as Partial<ChatTokenizer> | undefined)?.applyChatTemplate === 'function';
 
 /** The prompt rows as token ids, left-padded (decoder-only generation needs the new tokens at the right end). */
-export function encodePrompts(tokenizer: TextTokenizer, texts: readonly string[], padTokenId: number): { ids: number[][]; mask: number[][] } {
+export function encodePrompts(
+  tokenizer: TextTokenizer,
+  texts: readonly string[],
+  padTokenId: number,
+  addSpecialTokens = true,
+): { ids: number[][]; mask: number[][] } {
   // One text at a time: no padding from the tokenizer, whatever its padding side; rows are padded here.
-  const rows = texts.map((t) => tokenizer.encode([t], { truncation: false }).inputIds[0]!);
+  const rows = texts.map((t) => tokenizer.encode([t], { truncation: false, addSpecialTokens }).inputIds[0]!);
   const width = Math.max(...rows.map((r) => r.length));
   return {
     ids: rows.map((r) => [...new Array<number>(width - r.length).fill(padTokenId), ...r]),
@@ -149,7 +154,8 @@ export async function runGenerate(ctx: CliContext, modelDir: string, o: Generate
     const ids = tokenizer.specialTokenIds ?? {};
     const padTokenId = ids.pad ?? ids.eos ?? 0;
     const options = decodingOptions(o);
-    const { ids: rows, mask } = encodePrompts(tokenizer, texts, padTokenId);
+    // A chat template writes bos itself (transformers' apply_chat_template encodes without special tokens).
+    const { ids: rows, mask } = encodePrompts(tokenizer, texts, padTokenId, !o.chat);
     const inputIds = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
     const attentionMask = tf.tensor2d(mask, [mask.length, mask[0]!.length], 'int32');
     try {

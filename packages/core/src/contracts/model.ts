@@ -114,7 +114,15 @@ export interface SpecialTokenIds {
 export interface TextTokenizer {
   encode(
     texts: readonly string[],
-    options?: { maxLength?: number; padding?: 'max_length' | 'longest'; truncation?: boolean },
+    options?: {
+      maxLength?: number;
+      padding?: 'max_length' | 'longest';
+      truncation?: boolean;
+      /** false: no bos/eos around the texts (transformers' add_special_tokens; a chat template's output has them). */
+      addSpecialTokens?: boolean;
+      /** Overrides the tokenizer's padding side for this call. */
+      paddingSide?: 'left' | 'right';
+    },
   ): {
     inputIds: number[][];
     attentionMask: number[][];
