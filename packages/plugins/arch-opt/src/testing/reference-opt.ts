@@ -153,30 +153,47 @@ export function referenceCausalLmLoss(logits: number[][][], labels: readonly (re
 
 /**
  * Greedy decoding by full recomputation with the reference forward: per row, the argmax of the last
- * position's logits appended until `maxNewTokens` or `eos` (then pad fills the row, as HF does).
- * Rows may be left-padded (mask 0 before the prompt).
+ * position's logits appended until `maxNewTokens` or `eosTokenId` (included; the row then stops, so rows
+ * come back unpadded). Rows may be left-padded (mask 0 before the prompt).
  */
 export function referenceGreedy(
   config: ReferenceOptConfig,
   weights: ReadonlyMap<string, PlainTensor>,
   ids: readonly (readonly number[])[],
   mask: readonly (readonly number[])[],
-  options: { maxNewTokens: number; eosTokenId?: number; padTokenId?: number },
+  options: { maxNewTokens: number; eosTokenId?: number },
 ): number[][] {
-  const seqs = ids.map((r) => [...r]);
-  const masks = mask.map((r) => [...r]);
-  const out: number[][] = ids.map(() => []);
-  const done = ids.map(() => false);
-  for (let step = 0; step < options.maxNewTokens && !done.every(Boolean); step++) {
-    const logits = referenceOptLogits(config, weights, seqs, masks);
-    logits.forEach((rows, b) => {
-      const last = rows[rows.length - 1]!;
-      const next = done[b] ? options.padTokenId ?? 1 : last.indexOf(Math.max(...last));
-      out[b]!.push(next);
-      seqs[b]!.push(next);
-      masks[b]!.push(1);
-      if (next === options.eosTokenId) done[b] = true;
-    });
-  }
-  return out;
+  return ids.map((prompt, b) => {
+    const seq = [...prompt];
+    const m = [...mask[b]!];
+    const out: number[] = [];
+    while (out.length < options.maxNewTokens) {
+      const [rows] = referenceOptLogits(config, weights, [seq], [m]);
+      const last = rows![rows!.length - 1]!;
+      const next = last.indexOf(Math.max(...last));
+      out.push(next);
+      seq.push(next);
+      m.push(1);
+      if (next === options.eosTokenId) break;
+    }
+    return out;
+  });
+}
+
+/** Σ log softmax(logits)[token] of `tokens` generated after `prompt` (mask 0 on left pads), by the reference forward. */
+export function referenceLogProb(
+  config: ReferenceOptConfig,
+  weights: ReadonlyMap<string, PlainTensor>,
+  prompt: readonly number[],
+  mask: readonly number[],
+  tokens: readonly number[],
+): number {
+  const [rows] = referenceOptLogits(config, weights, [[...prompt, ...tokens]], [[...mask, ...tokens.map(() => 1)]]);
+  let sum = 0;
+  tokens.forEach((token, i) => {
+    const row = rows![prompt.length - 1 + i]!;
+    const top = Math.max(...row);
+    sum += row[token]! - top - Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0));
+  });
+  return sum;
 }
