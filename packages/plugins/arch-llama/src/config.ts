@@ -1,7 +1,7 @@
 // config.json of a Llama checkpoint (HF LlamaConfig) as a zod schema whose defaults are those of
 // transformers' models/llama/configuration_llama.py (v4 fields rope_theta / rope_scaling, and v5's
 // rope_parameters read as well), plus the recipe section `model: { type: llama }` (a checkpoint
-// folder, or LlamaConfig fields + a tokenizer folder for fresh weights; documented in docs/llama.md).
+// folder, or LlamaConfig fields + a tokenizer folder for fresh weights; documented in docs/language-models.md).
 import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 

@@ -147,7 +147,7 @@ export class LlamaModel extends Module<[LlamaModelInputs], tf.Tensor> {
 
 /**
  * Positions when the caller gives none: from the attention mask as generate() makes them (so a
- * left-padded row gets the positions it would have alone; docs/llama.md explains why this differs
+ * left-padded row gets the positions it would have alone; docs/language-models.md (Llama) explains why this differs
  * from a bare LlamaModel.forward), else cache_position = past..past+T-1 for every row.
  */
 function defaultPositions(mask: tf.Tensor | undefined, batch: number, past: number, length: number): tf.Tensor {
