@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { bf16ToF32, f32ToBf16, readShardedSafetensors, writeSafetensors } from '@mmft/core/io';
+import { registerGradients } from '@mmft/core/nn';
 import { llamaTokenizerFiles } from '@mmft/core/testing';
 import { LlamaForCausalLM } from './llama-for-causal-lm';
 import { createTinyLlamaCheckpoint, TINY_LLAMA_CONFIG } from './testing/tiny-checkpoint';
@@ -46,6 +47,51 @@ describe('LlamaForCausalLM', () => {
       expect(summed.loss!.dataSync()[0]).toBeCloseTo((expected * 6) / 12, 4);
       tf.dispose([logits, loss!, summed.logits, summed.loss!]);
     } finally {
+      model.dispose();
+    }
+  });
+
+  test('training: gradients reach every parameter (the tied head once), the loss falls, no tensor leaks across steps', () => {
+    const model = LlamaForCausalLM.fromConfig({ ...TINY_LLAMA_CONFIG, vocab_size: 13, tie_word_embeddings: true }, { seed: 2 });
+    const inputIds = ids([
+      [1, 4, 9, 2, 7],
+      [1, 3, 12, 5, 5],
+    ]);
+    const attentionMask = ids([
+      [1, 1, 1, 1, 1],
+      [0, 1, 1, 1, 1],
+    ]);
+    const labels = ids([
+      [-100, 4, 9, 2, 7],
+      [-100, -100, 12, 5, 5],
+    ]);
+    const lossOf = () => {
+      const { logits, loss } = model.forward({ inputIds, attentionMask, labels });
+      logits.dispose();
+      return loss as tf.Scalar;
+    };
+    registerGradients(); // tfjs-core alone registers no gradient functions
+    const optimizer = tf.train.adam(0.01);
+    try {
+      const params = model.root.trainableParameters();
+      expect(params).toHaveLength(model.root.stateDict().size - 1); // lm_head.weight is embed_tokens.weight
+      const { value, grads } = tf.variableGrads(lossOf, params);
+      const silent = Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]) === 0);
+      expect(silent.map(([name]) => name)).toEqual([]);
+      tf.dispose([value, ...Object.values(grads)]);
+      const losses: number[] = [];
+      let afterFirst = 0;
+      for (let step = 0; step < 4; step++) {
+        const cost = optimizer.minimize(lossOf, true, params)!;
+        losses.push(cost.dataSync()[0]!);
+        cost.dispose();
+        if (step === 0) afterFirst = tf.memory().numTensors; // adam's moments exist from the first step on
+      }
+      expect(tf.memory().numTensors).toBe(afterFirst);
+      expect(losses[3]).toBeLessThan(losses[0]!);
+    } finally {
+      optimizer.dispose();
+      tf.dispose([inputIds, attentionMask, labels]);
       model.dispose();
     }
   });
