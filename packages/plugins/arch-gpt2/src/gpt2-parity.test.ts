@@ -5,15 +5,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, writeSafetensors } from '@mmft/core/io';
-import { DynamicCache, positionIdsFromMask } from '@mmft/core/nn';
+import { DynamicCache, positionIdsFromMask, registerGradients } from '@mmft/core/nn';
 import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { createTinyGpt2Checkpoint, type TinyGpt2Options } from './testing/tiny-checkpoint';
 import { referenceCausalLmLoss, referenceGpt2Logits } from './testing/reference-gpt2';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-gpt2-'));
+beforeAll(() => void registerGradients());
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let folders = 0;
 
@@ -256,6 +257,22 @@ describe('fromConfig', () => {
     expect(a.generationConfig).toMatchObject({ bos_token_id: 50256, eos_token_id: 50256 });
     a.dispose();
     b.dispose();
+  });
+
+  test('training: every parameter gets a gradient, the tied head’s flows into wte', async () => {
+    const model = GPT2LMHeadModel.fromConfig({ n_embd: 8, n_head: 2, n_layer: 2, vocab_size: 40, n_positions: 8, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 2 });
+    const ids = ids2d([[1, 2, 3, 4, 5, 6, 7, 8]]);
+    const params = model.root.trainableParameters();
+    const { value, grads } = tf.variableGrads(() => model.forward({ inputIds: ids, labels: ids }).loss as tf.Scalar, params);
+    for (const [name, v] of model.root.namedParameters()) {
+      const g = grads[v.name]!;
+      expect({ name, nonzero: (await tf.any(tf.notEqual(g, 0)).data())[0] }).toEqual({ name, nonzero: 1 });
+    }
+    // wte's gradient includes the head's: rows of ids never input (e.g. 20) still move.
+    const wteGrad = grads[model.root.stateDict().get('transformer.wte.weight')!.name]!;
+    expect(Math.abs((await tf.sum(tf.abs(tf.slice(wteGrad, [20, 0], [1, 8]))).data())[0]!)).toBeGreaterThan(0);
+    tf.dispose([value, ids, ...Object.values(grads)]);
+    model.dispose();
   });
 
   test('forward and dispose leave no tensors behind; cached decoding keeps only the cache', async () => {
