@@ -1,9 +1,11 @@
 // When streamed text becomes final, as transformers' TextStreamer decides (generation/streamers.py):
 // after a newline everything is final; a text ending in a CJK character is final up to its end;
-// otherwise text is final up to the last space, since the next token may still extend the word.
-// Two differences, both so that the chunks add up to the decoded row: a text ending in U+FFFD (a
-// multi-byte character split across tokens) waits for the next token, and after a newline the whole
-// row keeps being decoded (TextStreamer restarts from the next token, which can lose a leading space).
+// otherwise text is final up to the last space, since the next token may still extend the word. A text
+// ending in U+FFFD (a multi-byte character split across tokens) waits for the next token; TextStreamer's
+// rules never print it either, the check only makes that explicit. Differences: every row of a batch
+// streams (TextStreamer takes batch size 1), and after a newline the whole row keeps being decoded
+// (TextStreamer restarts from the next token, which can drop a leading space), so a row's chunks always
+// add up to its decoded text.
 import type { TextTokenizer } from '../contracts/model';
 
 /** CJK code points as TextStreamer._is_chinese_char lists them. */
