@@ -40,7 +40,9 @@ export const llamaConfigSchema = z.looseObject({
     .looseObject({})
     .nullable()
     .default(null)
-    .describe('rotary scaling ({ rope_type | type, factor, ... }); null or rope_type "default" / "linear" (positions divided by factor) are supported'),
+    .describe(
+      'rotary scaling ({ rope_type | type, factor, ... }); null or rope_type "default" / "linear" (positions divided by factor) are supported',
+    ),
   rope_parameters: z
     .looseObject({})
     .nullable()

@@ -7,12 +7,27 @@ import { llamaProvider } from './plugin';
 import { createTinyLlamaCheckpoint } from './testing/tiny-checkpoint';
 
 const inputs = () => ({
-  inputIds: tf.tensor2d([[1, 40, 41, 42], [1, 43, 44, 45]], undefined, 'int32'),
-  attentionMask: tf.tensor2d([[1, 1, 1, 1], [0, 1, 1, 1]], undefined, 'int32'),
+  inputIds: tf.tensor2d(
+    [
+      [1, 40, 41, 42],
+      [1, 43, 44, 45],
+    ],
+    undefined,
+    'int32',
+  ),
+  attentionMask: tf.tensor2d(
+    [
+      [1, 1, 1, 1],
+      [0, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  ),
 });
 
 describeArchitecture(llamaProvider, {
-  writeCheckpoint: async (dir) => void (await createTinyLlamaCheckpoint(dir, { seed: 4, tokenizer: { padToken: '<unk>', paddingSide: 'left' } })),
+  writeCheckpoint: async (dir) =>
+    void (await createTinyLlamaCheckpoint(dir, { seed: 4, tokenizer: { padToken: '<unk>', paddingSide: 'left' } })),
   parameterNames: [
     'model.embed_tokens.weight',
     'model.layers.0.self_attn.q_proj.weight',

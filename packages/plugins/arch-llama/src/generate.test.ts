@@ -123,7 +123,10 @@ describe('LlamaForCausalLM.generate', () => {
     // The template wrote <s> already: encode without adding another, as transformers' apply_chat_template does.
     const encoded = tokenizer.encode([text], { addSpecialTokens: false });
     expect(encoded.inputIds[0]!.filter((id) => id === 1)).toHaveLength(1);
-    const result = await model.generate({ inputIds: ids(encoded.inputIds), attentionMask: ids(encoded.attentionMask) }, { maxNewTokens: 3, eosTokenId: [] });
+    const result = await model.generate(
+      { inputIds: ids(encoded.inputIds), attentionMask: ids(encoded.attentionMask) },
+      { maxNewTokens: 3, eosTokenId: [] },
+    );
     expect(result.sequences[0]).toHaveLength(3);
     const expected = refGreedy(weights, model.config, encoded, { maxNewTokens: 3, eos: [], pad: 0 });
     expect(result.sequences).toEqual(expected);

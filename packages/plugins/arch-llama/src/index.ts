@@ -7,7 +7,14 @@ import { llamaProvider } from './plugin';
 export * from './config';
 export { llamaProvider } from './plugin';
 export { LlamaForCausalLM, type LlamaFromConfigOptions } from './llama-for-causal-lm';
-export { LlamaDecoderLayer, LlamaForCausalLMRoot, LlamaMLP, LlamaModel, type LlamaLayerContext, type LlamaModelInputs } from './model/llama-model';
+export {
+  LlamaDecoderLayer,
+  LlamaForCausalLMRoot,
+  LlamaMLP,
+  LlamaModel,
+  type LlamaLayerContext,
+  type LlamaModelInputs,
+} from './model/llama-model';
 export { initLlamaWeights } from './model/init-weights';
 export { LLAMA_MODEL_TYPES, parseLlamaConfig, ropeScalingOf } from './checkpoint/parse-config';
 export { llamaProcessor, llamaTowers } from './processor';

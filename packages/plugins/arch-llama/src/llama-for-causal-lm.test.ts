@@ -24,7 +24,8 @@ const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as 
 async function sameWeights(a: LlamaForCausalLM, b: LlamaForCausalLM): Promise<void> {
   const [x, y] = [a.root.stateDict(), b.root.stateDict()];
   expect([...y.keys()]).toEqual([...x.keys()]);
-  for (const [name, v] of x) expect({ name, data: Array.from(await y.get(name)!.data()) }).toEqual({ name, data: Array.from(await v.data()) });
+  for (const [name, v] of x)
+    expect({ name, data: Array.from(await y.get(name)!.data()) }).toEqual({ name, data: Array.from(await v.data()) });
 }
 
 describe('LlamaForCausalLM', () => {
@@ -181,7 +182,9 @@ describe('LlamaForCausalLM', () => {
     const one = await createTinyLlamaCheckpoint(dirOf('single'), { seed: 6 });
     const sharded = await createTinyLlamaCheckpoint(dirOf('sharded'), { seed: 6, shards: 3 });
     const files = fs.readdirSync(sharded.dir);
-    expect(files).toEqual(expect.arrayContaining(['model.safetensors.index.json', 'model-00001-of-00003.safetensors', 'model-00003-of-00003.safetensors']));
+    expect(files).toEqual(
+      expect.arrayContaining(['model.safetensors.index.json', 'model-00001-of-00003.safetensors', 'model-00003-of-00003.safetensors']),
+    );
     expect(files).not.toContain('model.safetensors');
     const [a, b] = [await LlamaForCausalLM.fromPretrained(one.dir), await LlamaForCausalLM.fromPretrained(sharded.dir)];
     try {
@@ -198,7 +201,9 @@ describe('LlamaForCausalLM', () => {
     tensors.delete('model.layers.1.mlp.up_proj.weight');
     await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
     const before = tf.memory().numTensors;
-    await expect(LlamaForCausalLM.fromPretrained(dir)).rejects.toThrow(/missing \(1\) from .*model\.safetensors: model\.layers\.1\.mlp\.up_proj\.weight \[32, 16\]/);
+    await expect(LlamaForCausalLM.fromPretrained(dir)).rejects.toThrow(
+      /missing \(1\) from .*model\.safetensors: model\.layers\.1\.mlp\.up_proj\.weight \[32, 16\]/,
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -35,7 +35,8 @@ export const llamaProvider: ArchitectureProvider<LlamaSectionConfig> = {
   async fromConfig(raw) {
     const section = parseConfig(llamaProvider, raw, 'model (llama)');
     await ensureBackend();
-    if (section.checkpoint) return LlamaForCausalLM.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
+    if (section.checkpoint)
+      return LlamaForCausalLM.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
     return LlamaForCausalLM.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
   },

@@ -67,7 +67,10 @@ describe('parseLlamaConfig', () => {
   test.each([
     [{ model_type: 'opt' }, /config\.json: model_type "opt" is not a Llama checkpoint; known model types: llama/],
     [{ hidden_size: 10, num_attention_heads: 4 }, /hidden_size \(10\) must be divisible by num_attention_heads \(4\)/],
-    [{ num_attention_heads: 4, num_key_value_heads: 3, hidden_size: 16 }, /num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/],
+    [
+      { num_attention_heads: 4, num_key_value_heads: 3, hidden_size: 16 },
+      /num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/,
+    ],
     [{ hidden_size: 12, num_attention_heads: 4 }, /head_dim \(3\) must be even/],
     [{ hidden_act: 'swiglu' }, /hidden_act "swiglu" is unknown; known: .*silu/],
     [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.rope_type "llama3" is not supported; supported: default, linear/],

@@ -38,7 +38,8 @@ export function ropeScalingOf(config: LlamaConfig): Record<string, unknown> | nu
  * config.head_dim; // hidden_size / num_attention_heads when the file leaves it out
  */
 export function parseLlamaConfig(raw: unknown, source = 'config'): LlamaConfig {
-  if (!isRecord(raw)) throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  if (!isRecord(raw))
+    throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   const modelType = raw.model_type ?? 'llama';
   if (!LLAMA_MODEL_TYPES.includes(modelType as 'llama')) {
     throw new MmftError(
@@ -59,7 +60,9 @@ export function parseLlamaConfig(raw: unknown, source = 'config'): LlamaConfig {
   }
   const kvHeads = parsed.num_key_value_heads ?? heads;
   if (heads % kvHeads !== 0) {
-    fail(`num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads}): query head h reads key/value head floor(h / ${heads / kvHeads})`);
+    fail(
+      `num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads}): query head h reads key/value head floor(h / ${heads / kvHeads})`,
+    );
   }
   const headDim = parsed.head_dim ?? parsed.hidden_size / heads;
   if (headDim % 2 !== 0) fail(`head_dim (${headDim}) must be even: rotary embedding rotates the two halves of each head`);

@@ -97,7 +97,7 @@ describe('LlamaForCausalLMRoot', () => {
     }
   });
 
-  test("_init_weights: N(0, initializer_range²) weights, the pad row zero, norms one, biases zero; same seed, same bits", () => {
+  test('_init_weights: N(0, initializer_range²) weights, the pad row zero, norms one, biases zero; same seed, same bits', () => {
     const config = tiny({ vocab_size: 400, initializer_range: 0.02, pad_token_id: 3, attention_bias: true });
     const [a, b] = [new LlamaForCausalLMRoot(config), new LlamaForCausalLMRoot(config)];
     try {
@@ -122,7 +122,10 @@ describe('LlamaForCausalLMRoot', () => {
   test.each<[string, LlamaConfigInput]>([
     ['GQA 4 heads / 2 kv heads, 2 layers', {}],
     ['1 layer, multi-head (kv = heads), rope_theta 500', { num_hidden_layers: 1, num_key_value_heads: 4, rope_theta: 500 }],
-    ['MQA (1 kv head), attention and MLP biases, tied head', { num_key_value_heads: 1, attention_bias: true, mlp_bias: true, tie_word_embeddings: true }],
+    [
+      'MQA (1 kv head), attention and MLP biases, tied head',
+      { num_key_value_heads: 1, attention_bias: true, mlp_bias: true, tie_word_embeddings: true },
+    ],
     ['explicit head_dim 6 and linear rope scaling ×2', { head_dim: 6, rope_scaling: { rope_type: 'linear', factor: 2 } }],
   ])('logits equal the plain-JS reference: %s', (_, over) => {
     const config = tiny(over);
@@ -191,11 +194,19 @@ describe('LlamaForCausalLMRoot', () => {
       const before = tf.memory().numTensors;
       const steps: number[][][] = [];
       const first = tf.tidy(() =>
-        root.forward({ inputIds: ids(sequence.map((r) => r.slice(0, prefill))), attentionMask: ids(mask.map((r) => r.slice(0, prefill))), cache }).arraySync(),
+        root
+          .forward({
+            inputIds: ids(sequence.map((r) => r.slice(0, prefill))),
+            attentionMask: ids(mask.map((r) => r.slice(0, prefill))),
+            cache,
+          })
+          .arraySync(),
       ) as number[][][];
       for (let t = prefill; t < 7; t++) {
         const out = tf.tidy(() =>
-          root.forward({ inputIds: ids(sequence.map((r) => [r[t]!])), attentionMask: ids(mask.map((r) => r.slice(0, t + 1))), cache }).arraySync(),
+          root
+            .forward({ inputIds: ids(sequence.map((r) => [r[t]!])), attentionMask: ids(mask.map((r) => r.slice(0, t + 1))), cache })
+            .arraySync(),
         ) as number[][][];
         steps.push(out.map((rows) => rows[0]!));
       }

@@ -50,7 +50,12 @@ export interface TinyLlamaCheckpoint {
 const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 /** Rewrites the weights of a saved folder in `dtype`, over `shards` files (transformers' shard names). */
-async function rewriteWeights(dir: string, tensors: Map<string, WritableTensor>, dtype: 'F32' | 'F16' | 'BF16', shards: number): Promise<void> {
+async function rewriteWeights(
+  dir: string,
+  tensors: Map<string, WritableTensor>,
+  dtype: 'F32' | 'F16' | 'BF16',
+  shards: number,
+): Promise<void> {
   const names = [...tensors.keys()];
   const cast = (name: string): WritableTensor => ({ ...tensors.get(name)!, dtype });
   await rm(join(dir, 'model.safetensors'));
