@@ -86,7 +86,7 @@ export class OPTForCausalLM extends CausalLMBase<OptConfig> {
     const folder = await loadCausalLmFolder(dir, { modelName: 'OPT' });
     const config = parseOptConfig(folder.config, `${dir}/config.json`);
     await ensureBackend();
-    const root = new OptForCausalLMRoot(config);
+    const root = new OptForCausalLMRoot(config, undefined, false);
     try {
       const report = loadCausalLmWeights(root, folder.tensors, {
         tied: config.tie_word_embeddings ? OPT_TIED_WEIGHTS : {},

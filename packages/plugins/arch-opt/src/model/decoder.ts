@@ -18,6 +18,7 @@ import {
   ModuleList,
   normal,
   zeros,
+  type Initializer,
 } from '@mmft/core/nn';
 import type { OptConfig } from '../config';
 import { hasFinalLayerNorm, hasProjections } from '../checkpoint/parse-config';
@@ -26,8 +27,8 @@ import { hasFinalLayerNorm, hasProjections } from '../checkpoint/parse-config';
 export class OptLearnedPositionalEmbedding extends Embedding {
   static readonly OFFSET = 2;
 
-  constructor(maxPositions: number, dim: number, options: { seed?: number; std?: number } = {}) {
-    super(maxPositions + OptLearnedPositionalEmbedding.OFFSET, dim, { seed: options.seed, init: normal(options.std ?? 0.02) });
+  constructor(maxPositions: number, dim: number, options: { seed?: number; init?: Initializer } = {}) {
+    super(maxPositions + OptLearnedPositionalEmbedding.OFFSET, dim, { seed: options.seed, init: options.init ?? normal(0.02) });
   }
 
   /** Embeddings [B, T, dim] of position ids [B, T] (−1 for a pad reads row 1). */
@@ -54,11 +55,11 @@ export class OptDecoderLayer extends Module<[tf.Tensor, OptLayerInputs], tf.Tens
   private readonly preNorm: boolean;
   private readonly activation: (x: tf.Tensor) => tf.Tensor;
 
-  constructor(config: OptConfig, seed?: number) {
+  constructor(config: OptConfig, seed?: number, initialise = true) {
     super();
     const d = config.hidden_size;
     const bias = config.enable_bias;
-    const init = normal(config.init_std);
+    const init = initialise ? normal(config.init_std) : zeros;
     const linear = (name: string, inDim: number, outDim: number) =>
       new Linear(inDim, outDim, { bias, seed: deriveSeed(seed, name), weightInit: init, biasInit: zeros });
     const attention = this.registerModule(
@@ -76,8 +77,10 @@ export class OptDecoderLayer extends Module<[tf.Tensor, OptLayerInputs], tf.Tens
       }),
     );
     // HF initialises every Linear from N(0, init_std) with zero biases (OPTPreTrainedModel._init_weights).
-    for (const [name, child] of attention.namedChildren()) {
-      if (child instanceof Linear) reinitialise(child, init, deriveSeed(seed, `self_attn.${name}`));
+    if (initialise) {
+      for (const [name, child] of attention.namedChildren()) {
+        if (child instanceof Linear) reinitialise(child, init, deriveSeed(seed, `self_attn.${name}`));
+      }
     }
     const affine = config.layer_norm_elementwise_affine;
     this.registerModule('self_attn_layer_norm', new LayerNorm(d, { elementwiseAffine: affine }));
@@ -109,7 +112,7 @@ export class OptDecoderLayer extends Module<[tf.Tensor, OptLayerInputs], tf.Tens
 }
 
 /** Replaces a Linear's weight by `init` draws and its bias by zeros (HF's _init_weights for OPT). */
-function reinitialise(linear: Linear, init: (shape: readonly number[], seed?: number) => tf.Tensor, seed?: number): void {
+function reinitialise(linear: Linear, init: Initializer, seed?: number): void {
   const fresh = init(linear.weight.shape, seed);
   linear.weight.assign(fresh);
   fresh.dispose();
@@ -130,20 +133,24 @@ export interface OptDecoderInputs {
   cache?: KeyValueCache;
 }
 
-/** OPTDecoder: embeddings, positions, the layers, final LayerNorm and project_out → hidden [B, T, word_embed_proj_dim]. */
+/**
+ * OPTDecoder: embeddings, positions, the layers, final LayerNorm and project_out → hidden [B, T, word_embed_proj_dim].
+ * `initialise` false skips HF's random initialisation (weights about to be loaded from a checkpoint).
+ */
 export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
   constructor(
     readonly config: OptConfig,
     seed?: number,
+    initialise = true,
   ) {
     super();
     const d = config.hidden_size;
     const p = config.word_embed_proj_dim;
-    const init = normal(config.init_std);
+    const init = initialise ? normal(config.init_std) : zeros;
     const embed = this.registerModule('embed_tokens', new Embedding(config.vocab_size, p, { seed: deriveSeed(seed, 'embed_tokens'), init }));
     // nn.Embedding(padding_idx=pad_token_id) starts the pad row at zero.
     const pad = config.pad_token_id;
-    if (pad !== null && pad >= 0 && pad < config.vocab_size) {
+    if (initialise && pad !== null && pad >= 0 && pad < config.vocab_size) {
       const zeroed = tf.tidy(() => {
         const rowMask = tf.reshape(tf.notEqual(tf.range(0, config.vocab_size, 1, 'int32'), pad), [-1, 1]);
         return tf.mul(embed.weight, tf.cast(rowMask, 'float32'));
@@ -153,7 +160,7 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
     }
     this.registerModule(
       'embed_positions',
-      new OptLearnedPositionalEmbedding(config.max_position_embeddings, d, { seed: deriveSeed(seed, 'embed_positions'), std: config.init_std }),
+      new OptLearnedPositionalEmbedding(config.max_position_embeddings, d, { seed: deriveSeed(seed, 'embed_positions'), init }),
     );
     if (hasProjections(config)) {
       this.registerModule('project_out', new Linear(d, p, { bias: false, seed: deriveSeed(seed, 'project_out'), weightInit: init }));
@@ -164,7 +171,7 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
     }
     this.registerModule(
       'layers',
-      new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`)))),
+      new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`), initialise))),
     );
   }
 
@@ -224,9 +231,9 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
 
 /** OPTModel: the decoder under `decoder`, so keys read `model.decoder.…` below OPTForCausalLM. */
 export class OptModel extends Module<[OptDecoderInputs], tf.Tensor> {
-  constructor(config: OptConfig, seed?: number) {
+  constructor(config: OptConfig, seed?: number, initialise = true) {
     super();
-    this.registerModule('decoder', new OptDecoder(config, deriveSeed(seed, 'decoder')));
+    this.registerModule('decoder', new OptDecoder(config, deriveSeed(seed, 'decoder'), initialise));
   }
 
   forward(inputs: OptDecoderInputs): tf.Tensor {

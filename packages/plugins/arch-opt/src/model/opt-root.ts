@@ -3,21 +3,25 @@
 // tie_word_embeddings (transformers ties lm_head.weight to model.decoder.embed_tokens.weight).
 import type * as tf from '@tensorflow/tfjs-core';
 import { TiedLinear } from '@mmft/core/lm';
-import { deriveSeed, Embedding, Linear, Module, normal } from '@mmft/core/nn';
+import { deriveSeed, Embedding, Linear, Module, normal, zeros } from '@mmft/core/nn';
 import type { OptConfig } from '../config';
 import { OptModel, type OptDecoder, type OptDecoderInputs } from './decoder';
 
 /** The tied pair as transformers' OPTForCausalLM._tied_weights_keys names it. */
 export const OPT_TIED_WEIGHTS: Readonly<Record<string, string>> = Object.freeze({ 'lm_head.weight': 'model.decoder.embed_tokens.weight' });
 
-/** `model` + `lm_head`: parameter names are HF's state-dict keys. */
+/**
+ * `model` + `lm_head`: parameter names are HF's state-dict keys. `initialise` false skips HF's random
+ * initialisation (fromPretrained overwrites every weight).
+ */
 export class OptForCausalLMRoot extends Module<[OptDecoderInputs], tf.Tensor> {
   constructor(
     readonly config: OptConfig,
     seed?: number,
+    initialise = true,
   ) {
     super();
-    const model = this.registerModule('model', new OptModel(config, deriveSeed(seed, 'model')));
+    const model = this.registerModule('model', new OptModel(config, deriveSeed(seed, 'model'), initialise));
     const embed = model.child<OptDecoder>('decoder').child<Embedding>('embed_tokens');
     this.registerModule(
       'lm_head',
@@ -26,7 +30,7 @@ export class OptForCausalLMRoot extends Module<[OptDecoderInputs], tf.Tensor> {
         : new Linear(config.word_embed_proj_dim, config.vocab_size, {
             bias: false,
             seed: deriveSeed(seed, 'lm_head'),
-            weightInit: normal(config.init_std),
+            weightInit: initialise ? normal(config.init_std) : zeros,
           }),
     );
   }
