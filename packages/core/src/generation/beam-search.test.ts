@@ -1,9 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { topKIndices } from './beam-search';
 import { generate } from './generate';
-import { logSoftmax } from './logits-processors';
+import { logSoftmax, topKIndices } from './logits-processors';
 import { SeededRandom } from './random';
 import { HistoryModel, MarkovModel, logitsOf } from './toy-models.fixture';
 

@@ -6,7 +6,7 @@
 // (generated length counts the EOS, never the prompt); the best numBeams unfinished ones run on, and
 // the cache follows them. `_check_early_stop_heuristic` and `_beam_search_has_unfinished_sequences` decide
 // when to stop.
-import { logSoftmax, logitsProcessors, softmax } from './logits-processors';
+import { logSoftmax, logitsProcessors, softmax, topKIndices } from './logits-processors';
 import { SeededRandom, sampleWithoutReplacement } from './random';
 import type { DecodingRunner, Prompt } from './runner';
 import type { GenerationLengths, GenerationSettings } from './types';
@@ -17,20 +17,6 @@ const BLOCKED = -1e9;
 interface Beam {
   readonly tokens: number[];
   readonly score: number;
-}
-
-/** Indices of the `k` largest values, largest first; ties keep the lower index first (as a stable sort). */
-export function topKIndices(values: Float64Array, k: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (best.length === k && !(v > values[best[k - 1]!]!)) continue;
-    let at = best.length;
-    while (at > 0 && v > values[best[at - 1]!]!) at--;
-    best.splice(at, 0, i);
-    if (best.length > k) best.pop();
-  }
-  return best;
 }
 
 /** The returned hypotheses: per input, the best numReturnSequences (new ids only) and their scores. */

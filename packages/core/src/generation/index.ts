@@ -12,6 +12,7 @@ export {
   softmax,
   temperature,
   topK,
+  topKIndices,
   topP,
   type LogitsProcessor,
 } from './logits-processors';

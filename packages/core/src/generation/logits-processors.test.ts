@@ -9,8 +9,10 @@ import {
   softmax,
   temperature,
   topK,
+  topKIndices,
   topP,
 } from './logits-processors';
+import { SeededRandom } from './random';
 import { resolveGenerationOptions } from './options';
 
 const row = (...values: number[]) => Float64Array.from(values);
@@ -82,6 +84,32 @@ describe('each processor on a hand-checked row', () => {
     const keepTwo = logits();
     topP(keepTwo, 0, 2); // everything may go but min_tokens_to_keep = 2 keeps the top two
     expect(list(keepTwo).map(Number.isFinite)).toEqual([true, true, false]);
+  });
+
+  test('topP equals the plain definition (sort ids ascending, cumsum of softmax, remove ≤ 1 − p) on random rows with ties', () => {
+    const random = new SeededRandom(3);
+    for (let trial = 0; trial < 200; trial++) {
+      // Scores on a coarse grid so that ties happen; some ids already −∞.
+      const s = Float64Array.from({ length: 12 }, () => (random.next() < 0.15 ? NEG : Math.floor(random.next() * 6) / 2));
+      const p = random.next();
+      const keep = 1 + Math.floor(random.next() * 3);
+      const order = Array.from(s.keys()).sort((a, b) => s[a]! - s[b]! || a - b);
+      const probs = softmax(s);
+      const expected = Float64Array.from(s);
+      let cumulative = 0;
+      order.forEach((id, rank) => {
+        cumulative += probs[id]!;
+        if (cumulative <= 1 - p && rank < order.length - keep) expected[id] = NEG;
+      });
+      const actual = Float64Array.from(s);
+      topP(actual, p, keep);
+      expect(list(actual)).toEqual(list(expected));
+    }
+  });
+
+  test('topKIndices: largest first, lower index first among ties', () => {
+    expect(topKIndices([1, 3, 3, 2, NEG], 3)).toEqual([1, 2, 3]);
+    expect(topKIndices([NEG, NEG], 2)).toEqual([0, 1]);
   });
 
   test('minP drops ids below minP × the top probability', () => {
