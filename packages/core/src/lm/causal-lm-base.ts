@@ -1,13 +1,14 @@
 // What every decoder-only LM class (OPTForCausalLM, GPT2LMHeadModel, LlamaForCausalLM) shares, as
 // transformers' PreTrainedModel + GenerationMixin give it to each *ForCausalLM: the loss of
 // `forward` when labels are given (loss/loss_utils.py ForCausalLMLoss), generate() through core's
-// decoding loop, save_pretrained's folder layout, and disposal. A family supplies the module tree,
+// decoding loop (generation/generate.ts), save_pretrained's folder layout, and disposal. A family supplies the module tree,
 // its config and `logitsOf` (the forward pass up to the head).
 import type * as tf from '@tensorflow/tfjs-core';
 import type { SaveOptions } from '../contracts/architecture';
 import type { CausalLanguageModel, CausalLMOutputs, GenerationChunk } from '../contracts/causal-lm';
 import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelProcessor, TextTokenizer } from '../contracts/model';
 import { MmftError } from '../errors';
+import { generate, generateStream, type GenerationContext } from '../generation';
 import type { AnyModule } from '../nn/module';
 import { generationConfigFromModelConfig, TRANSFORMERS_VERSION } from './generation-config';
 import { causalLmLoss } from './loss';
@@ -44,9 +45,9 @@ export interface CausalLMParts<Config extends Readonly<Record<string, unknown>>>
  * }
  * const { loss } = new TinyLM(parts).forward({ inputIds, labels });
  */
-export abstract class CausalLMBase<Config extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>>
-  implements CausalLanguageModel
-{
+export abstract class CausalLMBase<
+  Config extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
+> implements CausalLanguageModel {
   readonly family = 'language-model' as const;
   readonly modelType: string;
   readonly architecture: string;
@@ -100,16 +101,29 @@ export abstract class CausalLMBase<Config extends Readonly<Record<string, unknow
     }
   }
 
+  /**
+   * transformers' generate() for this model (`@mmft/core/generation`): options over
+   * generation_config.json over HF's defaults; the new tokens of each returned sequence, decoded.
+   */
   async generate(inputs: ModelInputs, options: GenerationOptions = {}): Promise<GenerationResult> {
     this.assertLive();
-    void inputs;
-    void options;
-    throw new MmftError('E_UNSUPPORTED', `${this.architecture}.generate needs @mmft/core/generation, which this build lacks`);
+    return generate(this, inputs, options, this.generationContext());
   }
 
-  async *generateStream(inputs: ModelInputs, options: GenerationOptions = {}): AsyncIterable<GenerationChunk> {
-    yield* [] as GenerationChunk[];
-    await this.generate(inputs, options);
+  /** The same decoding, one chunk per new token (greedy or sampling; beam search cannot stream). */
+  generateStream(inputs: ModelInputs, options: GenerationOptions = {}): AsyncIterable<GenerationChunk> {
+    this.assertLive();
+    return generateStream(this, inputs, options, this.generationContext());
+  }
+
+  /** What the decoding loop reads besides the options; a family overrides it for another position-limit field. */
+  protected generationContext(): GenerationContext {
+    const positions = this.config.max_position_embeddings ?? this.config.n_positions;
+    return {
+      generationConfig: this.generationConfig,
+      tokenizer: this.tokenizer,
+      maxPositionEmbeddings: typeof positions === 'number' ? positions : undefined,
+    };
   }
 
   /** config.json as save_pretrained writes it; a family overrides this to drop or rename fields. */

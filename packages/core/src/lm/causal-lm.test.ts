@@ -45,8 +45,19 @@ class ToyLM extends CausalLMBase {
     const root = new Container();
     const model = root.registerModule('model', new Container());
     const embed = model.registerModule('embed_tokens', new Embedding(VOCAB, DIM, { seed: options.seed }));
-    root.registerModule('lm_head', options.tie ? new TiedLinear(embed.weight) : new Linear(DIM, VOCAB, { bias: false, seed: options.seed + 1 }));
-    const config = { model_type: 'toy', vocab_size: VOCAB, hidden_size: DIM, tie_word_embeddings: options.tie, bos_token_id: 2, eos_token_id: 2, pad_token_id: 1 };
+    root.registerModule(
+      'lm_head',
+      options.tie ? new TiedLinear(embed.weight) : new Linear(DIM, VOCAB, { bias: false, seed: options.seed + 1 }),
+    );
+    const config = {
+      model_type: 'toy',
+      vocab_size: VOCAB,
+      hidden_size: DIM,
+      tie_word_embeddings: options.tie,
+      bos_token_id: 2,
+      eos_token_id: 2,
+      pad_token_id: 1,
+    };
     return new ToyLM({
       modelType: 'toy',
       architecture: 'ToyForCausalLM',
@@ -159,18 +170,87 @@ describe('CausalLMBase: forward and the tie', () => {
   });
 });
 
+describe('CausalLMBase: generate through @mmft/core/generation', () => {
+  /** Greedy decoding of the toy LM by hand: next = argmax_v embed[last]·head[v], stop after EOS (2). */
+  const greedyByHand = (model: ToyLM, prompt: readonly number[], maxNewTokens: number): number[] => {
+    const embed = model.root.stateDict().get(EMBED)!.arraySync() as number[][];
+    const head = model.root.stateDict().get(HEAD)!.arraySync() as number[][];
+    const out: number[] = [];
+    let last = prompt[prompt.length - 1];
+    while (out.length < maxNewTokens) {
+      const scores = head.map((row) => row.reduce((s, w, i) => s + w * embed[last][i], 0));
+      last = scores.indexOf(Math.max(...scores));
+      out.push(last);
+      if (last === 2) break;
+    }
+    return out;
+  };
+
+  test('greedy generate and generateStream give the hand-decoded tokens and texts; nothing leaks', async () => {
+    const model = ToyLM.build({ tie: false, seed: 61 });
+    const prompts = [
+      [2, 40, 41],
+      [2, 50, 51],
+    ];
+    const inputIds = tf.tensor2d(prompts, [2, 3], 'int32');
+    const before = tf.memory().numTensors;
+    const result = await model.generate({ inputIds }, { maxNewTokens: 6 });
+    const expected = prompts.map((p) => greedyByHand(model, p, 6));
+    expect(expected.map((ids) => ids.length)).toEqual([6, 6]); // neither row hits EOS: every step is checked
+    expect(result.sequences).toEqual(expected);
+    expect(result.texts).toEqual(expected.map((ids) => model.tokenizer!.decode(ids, { skipSpecialTokens: true })));
+    const streamed: number[][] = [[], []];
+    for await (const chunk of model.generateStream({ inputIds }, { maxNewTokens: 6 })) {
+      chunk.tokens.forEach((id, r) => id >= 0 && streamed[r].push(id));
+    }
+    expect(streamed).toEqual(expected);
+    expect(tf.memory().numTensors).toBe(before);
+    inputIds.dispose();
+    model.dispose();
+  });
+
+  test('generation_config.json values are the defaults a call overrides', async () => {
+    const model = ToyLM.build({ tie: false, seed: 62, generationConfig: { max_new_tokens: 2, eos_token_id: 2 } });
+    const inputIds = tf.tensor2d([[2, 40]], [1, 2], 'int32');
+    const byConfig = await model.generate({ inputIds });
+    expect(byConfig.sequences[0]).toEqual(greedyByHand(model, [2, 40], 2));
+    const byCall = await model.generate({ inputIds }, { maxNewTokens: 4 });
+    expect(byCall.sequences[0]).toEqual(greedyByHand(model, [2, 40], 4));
+    inputIds.dispose();
+    model.dispose();
+  });
+});
+
 describe('save → load (Hugging Face layout)', () => {
   test.each([true, false])('tie_word_embeddings %s: files, identical logits, the tie restored', async (tie) => {
     const dir = join(await tempDir(), 'out');
     const model = ToyLM.build({ tie, seed: 7 });
     await model.save(dir);
     const files = (await readdir(dir)).filter((f) => !f.startsWith('.'));
-    expect(files.sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(files.sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ architectures: ['ToyForCausalLM'], model_type: 'toy', torch_dtype: 'float32', tie_word_embeddings: tie });
+    expect(config).toMatchObject({
+      architectures: ['ToyForCausalLM'],
+      model_type: 'toy',
+      torch_dtype: 'float32',
+      tie_word_embeddings: tie,
+    });
     // No generation_config.json was loaded: it is derived from config.json as transformers does.
     const generation = JSON.parse(await readFile(join(dir, 'generation_config.json'), 'utf8'));
-    expect(generation).toEqual({ _from_model_config: true, bos_token_id: 2, eos_token_id: 2, pad_token_id: 1, transformers_version: '4.46.3' });
+    expect(generation).toEqual({
+      _from_model_config: true,
+      bos_token_id: 2,
+      eos_token_id: 2,
+      pad_token_id: 1,
+      transformers_version: '4.46.3',
+    });
     for (const [name, bytes] of TOKENIZER_FILES) expect(new Uint8Array(await readFile(join(dir, name)))).toEqual(bytes);
     const stored = await readSafetensors(join(dir, 'model.safetensors'));
     expect([...stored.tensors.keys()].sort()).toEqual(tie ? [EMBED] : [HEAD, EMBED].sort());
@@ -188,7 +268,14 @@ describe('save → load (Hugging Face layout)', () => {
 
   test('a generation_config.json that was loaded is written back as read', async () => {
     const dir = join(await tempDir(), 'gen');
-    const generationConfig = { bos_token_id: 2, eos_token_id: [2, 5], max_new_tokens: 9, do_sample: true, top_p: 0.9, transformers_version: '4.40.0' };
+    const generationConfig = {
+      bos_token_id: 2,
+      eos_token_id: [2, 5],
+      max_new_tokens: 9,
+      do_sample: true,
+      top_p: 0.9,
+      transformers_version: '4.40.0',
+    };
     const model = ToyLM.build({ tie: true, seed: 8, generationConfig });
     await model.save(dir);
     expect(JSON.parse(await readFile(join(dir, 'generation_config.json'), 'utf8'))).toEqual(generationConfig);
@@ -216,7 +303,9 @@ describe('save → load (Hugging Face layout)', () => {
       for (const [, v] of model.root.namedParameters()) v.assign(tf.tidy(() => tf.div(tf.round(tf.mul(v, 8)), 8)));
       await model.save(dir);
       const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
-      const half = new Map<string, WritableTensor>([...tensors].map(([name, t]) => [name, { dtype, shape: t.shape, data: t.data as Float32Array }]));
+      const half = new Map<string, WritableTensor>(
+        [...tensors].map(([name, t]) => [name, { dtype, shape: t.shape, data: t.data as Float32Array }]),
+      );
       await writeSafetensors(join(dir, 'model.safetensors'), half, { format: 'pt' });
       expect([...(await readSafetensors(join(dir, 'model.safetensors'))).tensors.values()].map((t) => t.dtype)).toEqual([dtype, dtype]);
       const loaded = await ToyLM.fromFolder(dir);
@@ -232,14 +321,24 @@ describe('save → load (Hugging Face layout)', () => {
     const model = ToyLM.build({ tie: false, seed: 13 });
     await model.save(dir);
     const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
-    const w = (name: string): WritableTensor => ({ dtype: 'F32', shape: tensors.get(name)!.shape, data: tensors.get(name)!.data as Float32Array });
+    const w = (name: string): WritableTensor => ({
+      dtype: 'F32',
+      shape: tensors.get(name)!.shape,
+      data: tensors.get(name)!.data as Float32Array,
+    });
     await writeSafetensors(join(dir, 'model-00001-of-00002.safetensors'), { [EMBED]: w(EMBED) }, { format: 'pt' });
     await writeSafetensors(join(dir, 'model-00002-of-00002.safetensors'), { [HEAD]: w(HEAD) }, { format: 'pt' });
-    const index = { metadata: { total_size: 2 * VOCAB * DIM * 4 }, weight_map: { [EMBED]: 'model-00001-of-00002.safetensors', [HEAD]: 'model-00002-of-00002.safetensors' } };
+    const index = {
+      metadata: { total_size: 2 * VOCAB * DIM * 4 },
+      weight_map: { [EMBED]: 'model-00001-of-00002.safetensors', [HEAD]: 'model-00002-of-00002.safetensors' },
+    };
     await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
     await rm(join(dir, 'model.safetensors'));
     const folder = await loadCausalLmFolder(dir);
-    expect(folder.files.map((f) => f.slice(dir.length + 1))).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    expect(folder.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ]);
     expect(folder.tensorFiles.get(HEAD)).toBe(join(dir, 'model-00002-of-00002.safetensors'));
     const loaded = await ToyLM.fromFolder(dir);
     expect(logitsData(loaded)).toEqual(logitsData(model));
@@ -251,7 +350,9 @@ describe('save → load (Hugging Face layout)', () => {
     wrong.set(HEAD, { dtype: 'F32', shape: [VOCAB, DIM + 1], data: new Float32Array(VOCAB * (DIM + 1)) });
     const error = await caught(async () => loadCausalLmWeights(wide.root, wrong, { tensorFiles: folder.tensorFiles }));
     expect(error.code).toBe('E_CHECKPOINT');
-    expect(error.message).toContain(`${HEAD}: the model has [${VOCAB}, ${DIM}], ${join(dir, 'model-00002-of-00002.safetensors')} has [${VOCAB}, ${DIM + 1}]`);
+    expect(error.message).toContain(
+      `${HEAD}: the model has [${VOCAB}, ${DIM}], ${join(dir, 'model-00002-of-00002.safetensors')} has [${VOCAB}, ${DIM + 1}]`,
+    );
     wide.dispose();
     model.dispose();
   });
@@ -276,7 +377,9 @@ describe('loadCausalLmWeights', () => {
     broken.set(HEAD, { dtype: 'F32', shape: [VOCAB - 1, DIM], data: new Float32Array((VOCAB - 1) * DIM) });
     broken.set('model.extra.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
     const files = new Map([...broken.keys()].map((name) => [name, file]));
-    const error = await caught(async () => loadCausalLmWeights(target.root, broken, { tensorFiles: files, source: file, modelName: 'ToyForCausalLM' }));
+    const error = await caught(async () =>
+      loadCausalLmWeights(target.root, broken, { tensorFiles: files, source: file, modelName: 'ToyForCausalLM' }),
+    );
     expect(error.code).toBe('E_CHECKPOINT');
     expect(error.message).toContain('ToyForCausalLM: the checkpoint does not fit the model');
     expect(error.message).toContain(`missing (1) from ${file}: ${EMBED} [${VOCAB}, ${DIM}]`);
@@ -343,9 +446,13 @@ describe('loadCausalLmWeights', () => {
 
   test('a folder without config.json or weights is an error naming the path', async () => {
     const dir = await tempDir();
-    expect((await caught(() => loadCausalLmFolder(dir, { modelName: 'OPT' }))).message).toContain(`${join(dir, 'config.json')} is missing; a OPT checkpoint`);
+    expect((await caught(() => loadCausalLmFolder(dir, { modelName: 'OPT' }))).message).toContain(
+      `${join(dir, 'config.json')} is missing; a OPT checkpoint`,
+    );
     await writeFile(join(dir, 'config.json'), '{"model_type": "toy"}');
     await mkdir(join(dir, 'sub'));
-    expect((await caught(() => loadCausalLmFolder(dir))).message).toContain('has neither model.safetensors.index.json nor model.safetensors');
+    expect((await caught(() => loadCausalLmFolder(dir))).message).toContain(
+      'has neither model.safetensors.index.json nor model.safetensors',
+    );
   });
 });
