@@ -35,7 +35,9 @@ export const optConfigSchema = z.looseObject({
   activation_function: z.string().default('relu').describe('MLP activation by HF name (relu, gelu, gelu_new, silu...)'),
   dropout: probability.default(0.1).describe('residual dropout after out_proj and after fc2, while training'),
   attention_dropout: probability.default(0).describe('dropout on attention probabilities, while training'),
-  layerdrop: probability.default(0).describe('LayerDrop probability (training only; mmft trains every layer, so training refuses a value above 0)'),
+  layerdrop: probability
+    .default(0)
+    .describe('LayerDrop probability (training only; mmft trains every layer, so training refuses a value above 0)'),
   init_std: z.number().nonnegative().default(0.02).describe('std of the normal initialisation of Linear and Embedding weights'),
   use_cache: z.boolean().default(true).describe('generation keeps a key/value cache'),
   pad_token_id: tokenId.default(1).describe('<pad> id'),

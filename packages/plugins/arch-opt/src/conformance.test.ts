@@ -21,7 +21,9 @@ describeArchitecture(optProvider, {
   towers: ['language'],
   texts: ['a red circle', 'what color is the square?'],
   inputs: (model) => {
-    const { inputIds, attentionMask } = model.processor.tokenizer!.encode(['a red circle', 'blue square left of it'], { padding: 'longest' });
+    const { inputIds, attentionMask } = model.processor.tokenizer!.encode(['a red circle', 'blue square left of it'], {
+      padding: 'longest',
+    });
     return { inputIds: tf.tensor2d(inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(attentionMask, undefined, 'int32') };
   },
   peftTargets: ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'],

@@ -90,9 +90,14 @@ describe('OPTForCausalLM.generate', () => {
     const texts = ['a red circle', 'what color is the big square?'];
     const encoded = (model.tokenizer as HfTokenizer).encode(texts, { padding: 'longest', paddingSide: 'left' });
     expect(encoded.inputIds.map((r, i) => r[encoded.attentionMask[i]!.indexOf(1)])).toEqual([2, 2]);
-    const inputs = { inputIds: tf.tensor2d(encoded.inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(encoded.attentionMask, undefined, 'int32') };
+    const inputs = {
+      inputIds: tf.tensor2d(encoded.inputIds, undefined, 'int32'),
+      attentionMask: tf.tensor2d(encoded.attentionMask, undefined, 'int32'),
+    };
     const result = await model.generate(inputs, { maxNewTokens: 4 });
-    expect(result.sequences).toEqual(referenceGreedy(model.config, ckpt.tensors, encoded.inputIds, encoded.attentionMask, { maxNewTokens: 4, eosTokenId: 2 }));
+    expect(result.sequences).toEqual(
+      referenceGreedy(model.config, ckpt.tensors, encoded.inputIds, encoded.attentionMask, { maxNewTokens: 4, eosTokenId: 2 }),
+    );
     tf.dispose(Object.values(inputs));
   });
 

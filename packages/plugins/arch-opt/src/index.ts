@@ -8,7 +8,14 @@ export { optProvider } from './plugin';
 export { hasFinalLayerNorm, hasProjections, OPT_MODEL_TYPES, parseOptConfig } from './checkpoint/parse-config';
 export { OPTForCausalLM, optTowers, type OptFromConfigOptions } from './opt-model';
 export { OptForCausalLMRoot, OPT_TIED_WEIGHTS } from './model/opt-root';
-export { OptDecoder, OptDecoderLayer, OptLearnedPositionalEmbedding, OptModel, type OptDecoderInputs, type OptLayerInputs } from './model/decoder';
+export {
+  OptDecoder,
+  OptDecoderLayer,
+  OptLearnedPositionalEmbedding,
+  OptModel,
+  type OptDecoderInputs,
+  type OptLayerInputs,
+} from './model/decoder';
 
 const pkg = require('../package.json') as { name: string; version: string };
 

@@ -47,7 +47,10 @@ const VARIANTS: Array<[string, TinyOptOptions]> = [
   ['pre-LN, 2 layers', { num_hidden_layers: 2, seed: 2 }],
   ['post-LN (opt-350m style) with project_in/out, 2 layers', { do_layer_norm_before: false, word_embed_proj_dim: 8, seed: 3 }],
   ['pre-LN with project_in/out and an untied head', { word_embed_proj_dim: 12, tie_word_embeddings: false, seed: 4 }],
-  ['no biases, LayerNorms without affine, final LayerNorm removed', { enable_bias: false, layer_norm_elementwise_affine: false, _remove_final_layer_norm: true, seed: 5 }],
+  [
+    'no biases, LayerNorms without affine, final LayerNorm removed',
+    { enable_bias: false, layer_norm_elementwise_affine: false, _remove_final_layer_norm: true, seed: 5 },
+  ],
 ];
 
 describe('OPTForCausalLM logits equal the plain-JS reference', () => {
@@ -233,7 +236,8 @@ describe('the module tree carries HF state-dict names and shapes', () => {
     const a = OPTForCausalLM.fromConfig({ ...shapes, num_hidden_layers: 1 }, { seed: 3 });
     const b = OPTForCausalLM.fromConfig({ ...shapes, num_hidden_layers: 1 }, { seed: 3 });
     try {
-      for (const [name, v] of a.root.stateDict()) expect([name, Array.from(v.dataSync())]).toEqual([name, Array.from(b.root.stateDict().get(name)!.dataSync())]);
+      for (const [name, v] of a.root.stateDict())
+        expect([name, Array.from(v.dataSync())]).toEqual([name, Array.from(b.root.stateDict().get(name)!.dataSync())]);
       const inputIds = ids2d([[2, 5, 6]]);
       const embed = a.root.stateDict().get('model.decoder.embed_tokens.weight')!;
       const { grads, value } = tf.variableGrads(() => a.forward({ inputIds, labels: inputIds }).loss as tf.Scalar, [embed]);

@@ -41,7 +41,14 @@ describe('arch-opt', () => {
     const loaded = await optProvider.fromConfig(section({ checkpoint: dir }));
     const fresh = await optProvider.fromConfig(
       section({
-        config: { vocab_size: 512, hidden_size: 16, num_hidden_layers: 1, ffn_dim: 32, num_attention_heads: 2, max_position_embeddings: 32 },
+        config: {
+          vocab_size: 512,
+          hidden_size: 16,
+          num_hidden_layers: 1,
+          ffn_dim: 32,
+          num_attention_heads: 2,
+          max_position_embeddings: 32,
+        },
         tokenizer: dir,
         seed: 5,
       }),
@@ -51,7 +58,9 @@ describe('arch-opt', () => {
       expect(isCausalLanguageModel(loaded) && isCausalLanguageModel(fresh)).toBe(true);
       expect(loaded.root.training).toBe(false);
       expect(fresh.root.training).toBe(true);
-      expect(fresh.processor.tokenizer!.encode(['a red circle']).inputIds).toEqual(loaded.processor.tokenizer!.encode(['a red circle']).inputIds);
+      expect(fresh.processor.tokenizer!.encode(['a red circle']).inputIds).toEqual(
+        loaded.processor.tokenizer!.encode(['a red circle']).inputIds,
+      );
       expect(fresh.processor.towers).toEqual({ language: ['model.**'] });
       await expect(optProvider.fromConfig(section({ config: {}, tokenizer: tmp }))).rejects.toThrow(/has no tokenizer\.json/);
     } finally {

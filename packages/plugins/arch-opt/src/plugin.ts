@@ -36,7 +36,8 @@ export const optProvider: ArchitectureProvider<OptSectionConfig> = {
   async fromConfig(raw) {
     const section = parseConfig(optProvider, raw, 'model (opt)');
     await ensureBackend();
-    if (section.checkpoint) return OPTForCausalLM.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
+    if (section.checkpoint)
+      return OPTForCausalLM.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
     return OPTForCausalLM.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
   },

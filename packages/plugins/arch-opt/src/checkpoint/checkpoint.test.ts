@@ -30,7 +30,8 @@ describe('OPT checkpoint folders', () => {
     const out = path.join(tmp, `rt-${name}-saved`);
     try {
       // The loaded values are the file's.
-      for (const [key, { data }] of tensors) expect([key, bytesOf(model.root.stateDict().get(key)!)]).toEqual([key, Buffer.from(data.buffer)]);
+      for (const [key, { data }] of tensors)
+        expect([key, bytesOf(model.root.stateDict().get(key)!)]).toEqual([key, Buffer.from(data.buffer)]);
       await model.save(out);
       const file = await readSafetensors(path.join(out, 'model.safetensors'));
       expect(new Set(file.tensors.keys())).toEqual(new Set(tensors.keys()));
@@ -73,7 +74,9 @@ describe('OPT checkpoint folders', () => {
 
   test('keys saved without the "model." prefix (an OPTModel checkpoint) load', async () => {
     const { dir, tensors } = await createTinyOptCheckpoint(path.join(tmp, 'noprefix'), { seed: 13 });
-    const stripped = new Map([...tensors].map(([k, t]) => [k.replace(/^model\./, ''), { dtype: 'F32' as const, shape: t.shape, data: t.data }]));
+    const stripped = new Map(
+      [...tensors].map(([k, t]) => [k.replace(/^model\./, ''), { dtype: 'F32' as const, shape: t.shape, data: t.data }]),
+    );
     fs.writeFileSync(path.join(dir, 'model.safetensors'), serializeSafetensors(stripped, { format: 'pt' }));
     const model = await OPTForCausalLM.fromPretrained(dir);
     try {
@@ -86,7 +89,9 @@ describe('OPT checkpoint folders', () => {
 
   test('a missing tensor is an error naming it and the file', async () => {
     const { dir } = await createTinyOptCheckpoint(path.join(tmp, 'missing'), { omit: ['model.decoder.layers.1.fc2.bias'] });
-    await expect(OPTForCausalLM.fromPretrained(dir)).rejects.toThrow(/missing \(1\).*model\.safetensors.*model\.decoder\.layers\.1\.fc2\.bias \[16\]/s);
+    await expect(OPTForCausalLM.fromPretrained(dir)).rejects.toThrow(
+      /missing \(1\).*model\.safetensors.*model\.decoder\.layers\.1\.fc2\.bias \[16\]/s,
+    );
   });
 
   test('a mis-shaped tensor is an error naming it with both shapes', async () => {

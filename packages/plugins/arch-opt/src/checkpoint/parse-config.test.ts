@@ -43,7 +43,13 @@ describe('OPT config.json', () => {
   });
 
   test('word_embed_proj_dim null means hidden_size; unknown hub fields are kept (save writes them back)', () => {
-    const config = parseOptConfig({ hidden_size: 64, num_attention_heads: 4, word_embed_proj_dim: null, prefix: '</s>', activation_dropout: 0 });
+    const config = parseOptConfig({
+      hidden_size: 64,
+      num_attention_heads: 4,
+      word_embed_proj_dim: null,
+      prefix: '</s>',
+      activation_dropout: 0,
+    });
     expect(config.word_embed_proj_dim).toBe(64);
     expect(config).toMatchObject({ prefix: '</s>', activation_dropout: 0 });
   });
@@ -52,7 +58,9 @@ describe('OPT config.json', () => {
     expect(() => parseOptConfig({ hidden_size: 10, num_attention_heads: 4 }, 'dir/config.json')).toThrow(
       /dir\/config.json: hidden_size \(10\) must be divisible by num_attention_heads \(4\)/,
     );
-    expect(() => parseOptConfig({ activation_function: 'swish2' }, 'c.json')).toThrow(/c.json: activation_function "swish2" is unknown; known: .*relu/);
+    expect(() => parseOptConfig({ activation_function: 'swish2' }, 'c.json')).toThrow(
+      /c.json: activation_function "swish2" is unknown; known: .*relu/,
+    );
     expect(() => parseOptConfig({ model_type: 'gpt2' }, 'c.json')).toThrow(/c.json: model_type "gpt2" is not an OPT checkpoint/);
     expect(() => parseOptConfig({ ffn_dim: 'wide' }, 'c.json')).toThrow(/c.json.*ffn_dim/);
     expect(() => parseOptConfig([], 'c.json')).toThrow(/expected a JSON object, got an array/);

@@ -147,7 +147,10 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
     const d = config.hidden_size;
     const p = config.word_embed_proj_dim;
     const init = initialise ? normal(config.init_std) : zeros;
-    const embed = this.registerModule('embed_tokens', new Embedding(config.vocab_size, p, { seed: deriveSeed(seed, 'embed_tokens'), init }));
+    const embed = this.registerModule(
+      'embed_tokens',
+      new Embedding(config.vocab_size, p, { seed: deriveSeed(seed, 'embed_tokens'), init }),
+    );
     // nn.Embedding(padding_idx=pad_token_id) starts the pad row at zero.
     const pad = config.pad_token_id;
     if (initialise && pad !== null && pad >= 0 && pad < config.vocab_size) {
@@ -171,7 +174,12 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
     }
     this.registerModule(
       'layers',
-      new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`), initialise))),
+      new ModuleList(
+        Array.from(
+          { length: config.num_hidden_layers },
+          (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`), initialise),
+        ),
+      ),
     );
   }
 

@@ -118,7 +118,12 @@ export function referenceOptLogits(
       if (!config.do_layer_norm_before) h = h.map((x) => ln('self_attn_layer_norm', x));
       // MLP block.
       const mlpIn = config.do_layer_norm_before ? h.map((x) => ln('final_layer_norm', x)) : h;
-      const mlp = mlpIn.map((x) => lin('fc2', lin('fc1', x).map((val) => Math.max(0, val))));
+      const mlp = mlpIn.map((x) =>
+        lin(
+          'fc2',
+          lin('fc1', x).map((val) => Math.max(0, val)),
+        ),
+      );
       h = h.map((x, t) => x.map((val, i) => val + mlp[t]![i]!));
       if (!config.do_layer_norm_before) h = h.map((x) => ln('final_layer_norm', x));
     }

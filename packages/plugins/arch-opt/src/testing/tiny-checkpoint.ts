@@ -43,7 +43,23 @@ export interface TinyOptOptions {
 }
 
 /** The OPTConfig fields that decide the tensors of a checkpoint. */
-export type OptShape = Required<Pick<TinyOptOptions, 'vocab_size' | 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'ffn_dim' | 'max_position_embeddings' | 'do_layer_norm_before' | 'word_embed_proj_dim' | 'enable_bias' | 'layer_norm_elementwise_affine' | 'tie_word_embeddings' | '_remove_final_layer_norm'>>;
+export type OptShape = Required<
+  Pick<
+    TinyOptOptions,
+    | 'vocab_size'
+    | 'hidden_size'
+    | 'num_hidden_layers'
+    | 'num_attention_heads'
+    | 'ffn_dim'
+    | 'max_position_embeddings'
+    | 'do_layer_norm_before'
+    | 'word_embed_proj_dim'
+    | 'enable_bias'
+    | 'layer_norm_elementwise_affine'
+    | 'tie_word_embeddings'
+    | '_remove_final_layer_norm'
+  >
+>;
 
 /** What was written. */
 export interface TinyOptCheckpoint {
@@ -64,14 +80,25 @@ export function optTensorShapes(config: OptShape): Array<[string, number[]]> {
     ['model.decoder.embed_positions.weight', [config.max_position_embeddings + 2, d]],
   ];
   if (p !== d) out.push(['model.decoder.project_out.weight', [p, d]], ['model.decoder.project_in.weight', [d, p]]);
-  const norm = (name: string) => (config.layer_norm_elementwise_affine ? [[`${name}.weight`, [d]], [`${name}.bias`, [d]]] : []) as Array<[string, number[]]>;
+  const norm = (name: string) =>
+    (config.layer_norm_elementwise_affine
+      ? [
+          [`${name}.weight`, [d]],
+          [`${name}.bias`, [d]],
+        ]
+      : []) as Array<[string, number[]]>;
   if (config.do_layer_norm_before && !config._remove_final_layer_norm) out.push(...norm('model.decoder.final_layer_norm'));
   const linear = (name: string, outDim: number, inDim: number) =>
     [[`${name}.weight`, [outDim, inDim]], ...(config.enable_bias ? [[`${name}.bias`, [outDim]]] : [])] as Array<[string, number[]]>;
   for (let i = 0; i < config.num_hidden_layers; i++) {
     const layer = `model.decoder.layers.${i}`;
     for (const proj of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) out.push(...linear(`${layer}.self_attn.${proj}`, d, d));
-    out.push(...norm(`${layer}.self_attn_layer_norm`), ...linear(`${layer}.fc1`, f, d), ...linear(`${layer}.fc2`, d, f), ...norm(`${layer}.final_layer_norm`));
+    out.push(
+      ...norm(`${layer}.self_attn_layer_norm`),
+      ...linear(`${layer}.fc1`, f, d),
+      ...linear(`${layer}.fc2`, d, f),
+      ...norm(`${layer}.final_layer_norm`),
+    );
   }
   if (!config.tie_word_embeddings) out.push(['lm_head.weight', [config.vocab_size, p]]);
   return out;
