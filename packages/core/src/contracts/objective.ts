@@ -54,6 +54,12 @@ export interface Objective {
    */
   readonly trainsModel: boolean;
   /**
+   * Examples a micro-batch needs for its loss to mean anything: 2 for a contrastive loss (a positive
+   * and an in-batch negative); default 1. A last partial batch smaller than this is dropped, and a
+   * training set smaller than this is an error.
+   */
+  readonly minBatchSize?: number;
+  /**
    * Examples per epoch when the objective draws its own batches (`batches`); otherwise the loop
    * counts the training dataset.
    */

@@ -106,6 +106,8 @@ async function* vqaParts(model: VisionLanguageModel, collator: Collator, data: D
 class ModelObjective implements Objective {
   readonly emits = EMITS;
   readonly trainsModel = true;
+  /** A contrastive batch of one has no in-batch negative. */
+  readonly minBatchSize = 2;
   private readonly collator: Collator;
 
   constructor(
@@ -153,6 +155,8 @@ class ModelObjective implements Objective {
 class FeatureObjective implements Objective {
   readonly emits: readonly MetricInputKind[] = ['retrieval', 'text'];
   readonly trainsModel = false;
+  /** A contrastive batch of one has no in-batch negative. */
+  readonly minBatchSize = 2;
   private readonly rowOf: Map<string, number>;
 
   constructor(

@@ -19,22 +19,23 @@ export async function datasetSize(dataset: Dataset, file: string): Promise<numbe
   return n;
 }
 
-/** How an epoch is cut into batches: `batchSize` each, the last one partial unless `dropLast`. */
+/**
+ * How an epoch is cut into batches: `batchSize` each, the last one partial unless `dropLast`, and
+ * never smaller than the objective's `minBatch` (Objective.minBatchSize; default 1).
+ */
 export interface BatchRule {
   readonly batchSize: number;
   readonly dropLast: boolean;
+  readonly minBatch?: number;
 }
-
-/** Examples a contrastive batch needs: one positive pair and at least one negative. */
-export const MIN_CONTRASTIVE_BATCH = 2;
 
 /**
  * Whether a last batch of `count` examples is trained on. A partial batch is kept, as HF Trainer's
- * DataLoader does (dataloader_drop_last=False), except a single example: a contrastive batch of one
- * has no in-batch negative, so its loss says nothing.
+ * DataLoader does (dataloader_drop_last=False), unless it is smaller than the objective's minimum:
+ * a contrastive batch of one has no in-batch negative, so its loss says nothing.
  */
 export function keepsBatch(count: number, rule: BatchRule): boolean {
-  return count === rule.batchSize || (!rule.dropLast && count >= MIN_CONTRASTIVE_BATCH);
+  return count === rule.batchSize || (!rule.dropLast && count >= Math.max(1, rule.minBatch ?? 1));
 }
 
 /** Micro-batches in one epoch of `size` examples. */
@@ -49,10 +50,11 @@ export function batchesPerEpoch(size: number, rule: BatchRule): number {
  */
 export function checkTrainSize(size: number, rule: BatchRule): void {
   const examples = `${size} example${size === 1 ? '' : 's'}`;
-  if (size < MIN_CONTRASTIVE_BATCH) {
+  const min = Math.max(1, rule.minBatch ?? 1);
+  if (size < min) {
     throw new MmftError(
       'E_DATA',
-      `data.train has ${examples}; a contrastive loss needs at least ${MIN_CONTRASTIVE_BATCH} per batch (the other examples of a batch are the negatives)`,
+      `data.train has ${examples}; the objective needs at least ${min} per batch${min === 2 ? ' (a contrastive loss: the other examples of a batch are the negatives)' : ''}`,
       {
         hint: 'add examples to data.train (check its path and filters)',
       },

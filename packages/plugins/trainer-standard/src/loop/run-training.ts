@@ -85,7 +85,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const { loaded, objective, params } = parts;
   const optimizer = new AdamW(params, { betas: config.betas, eps: config.eps, weightDecay: config.weight_decay });
   if (context.resumeFrom) await restoreCheckpoint(context.resumeFrom, params, optimizer);
-  const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last };
+  const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last, minBatch: objective.minBatchSize };
   const microsPerEpoch = batchesPerEpoch(parts.size, rule);
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
   const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate);
