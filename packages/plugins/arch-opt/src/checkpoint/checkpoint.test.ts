@@ -87,6 +87,42 @@ describe('OPT checkpoint folders', () => {
     }
   });
 
+  test('a tied checkpoint that stores lm_head.weight too (as some hub files do) loads, one variable for both', async () => {
+    const { dir, tensors } = await createTinyOptCheckpoint(path.join(tmp, 'withhead'), { seed: 14 });
+    const all = new Map([...tensors].map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: t.data }]));
+    all.set('lm_head.weight', all.get('model.decoder.embed_tokens.weight')!);
+    fs.writeFileSync(path.join(dir, 'model.safetensors'), serializeSafetensors(all, { format: 'pt' }));
+    const model = await OPTForCausalLM.fromPretrained(dir);
+    try {
+      const state = model.root.stateDict();
+      expect(state.get('lm_head.weight')).toBe(state.get('model.decoder.embed_tokens.weight'));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a sharded folder (model.safetensors.index.json + shards) loads', async () => {
+    const { dir, tensors } = await createTinyOptCheckpoint(path.join(tmp, 'sharded'), { seed: 15 });
+    fs.rmSync(path.join(dir, 'model.safetensors'));
+    const names = [...tensors.keys()];
+    const shards = [names.slice(0, 7), names.slice(7)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((group, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      const part = new Map(group.map((k) => [k, { dtype: 'F32' as const, shape: tensors.get(k)!.shape, data: tensors.get(k)!.data }]));
+      fs.writeFileSync(path.join(dir, file), serializeSafetensors(part, { format: 'pt' }));
+      for (const k of group) weightMap[k] = file;
+    });
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const model = await OPTForCausalLM.fromPretrained(dir);
+    try {
+      for (const [key, { data }] of tensors)
+        expect([key, bytesOf(model.root.stateDict().get(key)!)]).toEqual([key, Buffer.from(data.buffer)]);
+    } finally {
+      model.dispose();
+    }
+  });
+
   test('a missing tensor is an error naming it and the file', async () => {
     const { dir } = await createTinyOptCheckpoint(path.join(tmp, 'missing'), { omit: ['model.decoder.layers.1.fc2.bias'] });
     await expect(OPTForCausalLM.fromPretrained(dir)).rejects.toThrow(
