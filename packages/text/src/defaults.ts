@@ -1,6 +1,7 @@
 // The default prompt of each task in English and Chinese, and the placeholders each task's prompt
 // may use. Caption/VQA prompts follow BLIP-2's (LAVIS `blip2_opt.py`: "a photo of",
-// "Question: {} Answer:"); the instruction prompt follows LLaVA v1's "USER: <image>\n... ASSISTANT:".
+// "Question: {} Answer:"); the instruction prompt follows LLaVA v1's "USER: <image>\n... ASSISTANT:";
+// plain text ('text' task) has none (docs/data.md, "Text records").
 import type { TaskKind } from '@mmft/core';
 
 /** Languages with first-class default prompts. */
@@ -13,6 +14,7 @@ export const TASK_PLACEHOLDERS: Readonly<Record<TaskKind, readonly string[]>> = 
   vqa: ['question'],
   retrieval: ['text'],
   instruction: ['instruction'],
+  text: [],
 };
 
 /**
@@ -27,4 +29,7 @@ export const DEFAULT_PROMPTS: Readonly<Record<TaskKind, Readonly<Record<PromptLa
   // CLIP-style text side: the text as is; a recipe can wrap it ("a photo of {text}").
   retrieval: { en: '{text}', zh: '{text}' },
   instruction: { en: 'USER: <image>\n{instruction} ASSISTANT:', zh: '用户：<image>\n{instruction} 助手：' },
+  // Plain text has no prompt: the whole text is the target, as run_clm and LLaMA-Factory's
+  // pretraining stage train it (transformers examples/pytorch/language-modeling/run_clm.py).
+  text: { en: '', zh: '' },
 };

@@ -13,6 +13,10 @@ export const promptConfigSchema = z
     vqa: z.string().optional().describe('VQA prompt; must use {question}, e.g. "Question: {question} Answer:"'),
     retrieval: z.string().optional().describe('Text template for retrieval; must use {text}, e.g. "a photo of {text}"'),
     instruction: z.string().optional().describe('Instruction prompt; must use {instruction}'),
+    text: z
+      .literal('', { error: 'plain text takes no prompt: the whole text is trained on (remove prompts.text)' })
+      .optional()
+      .describe('Plain-text (task text) examples have no prompt; only "" is accepted'),
   })
   .describe('Prompt templates per task; unset tasks use the defaults of `lang`.');
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { isMmftError } from '@mmft/core';
-import { DEFAULT_PROMPTS, renderTemplate, resolvePrompt, templatePlaceholders, validateTemplate } from './index';
+import { DEFAULT_PROMPTS, TASK_PLACEHOLDERS, renderTemplate, resolvePrompt, templatePlaceholders, validateTemplate } from './index';
 
 function errorOf(fn: () => unknown): Error {
   try {
@@ -48,5 +48,12 @@ describe('validateTemplate / resolvePrompt', () => {
     expect(resolvePrompt('retrieval', { retrieval: 'a photo of {text}' })).toBe('a photo of {text}');
     expect(errorOf(() => resolvePrompt('vqa', { vqa: 'Answer:' })).message).toContain('does not use {question}');
     expect(errorOf(() => resolvePrompt('caption', { caption: 'a photo of {x}' })).message).toContain('known placeholders: none');
+  });
+
+  test('plain text has no prompt in either language, and a prompt for it is refused', () => {
+    expect(resolvePrompt('text')).toBe('');
+    expect(resolvePrompt('text', { lang: 'zh' })).toBe('');
+    expect(TASK_PLACEHOLDERS.text).toEqual([]);
+    expect(errorOf(() => resolvePrompt('text', { text: 'Text: {text}' } as never)).message).toContain('plain text takes no prompt');
   });
 });

@@ -17,8 +17,10 @@ async function collectImages(experiment: Experiment, resolver: ProviderResolver)
   const images: ImageRef[] = [];
   const seen = new Set<string>();
   for await (const example of dataset.iterate()) {
-    const key = example.image.kind === 'file' ? example.image.path : example.image.key;
-    if (!seen.has(key)) (seen.add(key), images.push(example.image));
+    const image = example.image;
+    if (!image) continue; // text-only examples have nothing for the image pipeline
+    const key = image.kind === 'file' ? image.path : image.key;
+    if (!seen.has(key)) (seen.add(key), images.push(image));
     if (images.length >= experiment.bench.images) break;
   }
   return images;

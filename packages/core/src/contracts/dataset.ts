@@ -1,8 +1,8 @@
-// Dataset contract: typed streaming examples for the four task formats. Readers stream (bounded
+// Dataset contract: typed streaming examples for the five task formats. Readers stream (bounded
 // memory), shuffle deterministically by seed, shard by worker/rank and can resume at a position.
 import type { ProviderBase } from './provider';
 
-export type TaskKind = 'caption' | 'vqa' | 'retrieval' | 'instruction';
+export type TaskKind = 'caption' | 'vqa' | 'retrieval' | 'instruction' | 'text';
 
 /** Where an example came from, so every error and reject can name file and line. */
 export interface SourceLocation {
@@ -15,12 +15,16 @@ export type ImageRef =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly format: 'png' | 'jpeg' | 'webp' | 'svg'; readonly key: string };
 
-interface ExampleBase {
+interface TextOnlyBase {
   readonly id: string;
-  readonly image: ImageRef;
   readonly source?: SourceLocation;
   /** BCP-47-ish language tag of the text fields ("en", "zh"). */
   readonly lang?: string;
+}
+
+/** The base of the image tasks (caption, VQA, retrieval): every example has its image. */
+interface ExampleBase extends TextOnlyBase {
+  readonly image: ImageRef;
 }
 
 export interface CaptionExample extends ExampleBase {
@@ -51,13 +55,25 @@ export interface ConversationTurn {
   readonly content: string;
 }
 
-export interface InstructionExample extends ExampleBase {
+export interface InstructionExample extends TextOnlyBase {
   readonly task: 'instruction';
+  /**
+   * The conversation's image; absent for text-only conversations (LLaVA's instruction mixture and
+   * sharegpt data hold both kinds).
+   */
+  readonly image?: ImageRef;
   /** LLaVA's conversations, normalised: "human" → user, "gpt" → assistant; `<image>` kept in place. */
   readonly turns: readonly ConversationTurn[];
 }
 
-export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample;
+/** Plain text for language-model training (`{"text": ...}` lines, as HF's run_clm reads them); no image. */
+export interface TextExample extends TextOnlyBase {
+  readonly task: 'text';
+  readonly text: string;
+  readonly image?: undefined;
+}
+
+export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample | TextExample;
 export type ExampleOf<T extends TaskKind> = Extract<Example, { task: T }>;
 
 /** How to iterate: the same options always give the same order (docs/data.md, "Streaming, shuffling, sharding"; checked by describeDataset). */

@@ -8,7 +8,7 @@ import { collect, dataDir, FIXTURES, jsonl, writeData } from './testing/fixtures
 const golden = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, 'golden', `${name}.json`), 'utf8'));
 const relative = (e: Example) => ({
   ...e,
-  image: e.image.kind === 'file' ? { ...e.image, path: path.relative(FIXTURES, e.image.path) } : e.image,
+  ...(e.image?.kind === 'file' ? { image: { ...e.image, path: path.relative(FIXTURES, e.image.path) } } : { image: e.image }),
   source: e.source && { ...e.source, file: path.relative(FIXTURES, e.source.file) },
 });
 

@@ -13,10 +13,12 @@ export const TASK_FILES: Readonly<Record<TaskKind, string>> = {
   vqa: 'vqa.jsonl',
   retrieval: 'retrieval.jsonl',
   instruction: 'instruction.jsonl',
+  text: 'text.jsonl',
 };
 
 /** One JSONL record of an example, `image` relative to the output folder. */
 export function toRecord(example: Example, image: string): Record<string, unknown> {
+  if (example.task === 'text') return { id: example.id, text: example.text, lang: example.lang };
   const base = { id: example.id, image, lang: example.lang };
   switch (example.task) {
     case 'caption':

@@ -2,7 +2,7 @@
 // COCO captions has five (the layout of LAVIS' coco_karpathy caption annotations, one image per line).
 import { z } from 'zod';
 import { commonFields, textOrList } from './fields';
-import type { TaskFormat } from './task-format';
+import { withImage, type TaskFormat } from './task-format';
 
 export const captionRecord = z.object({ ...commonFields, caption: textOrList('the reference caption(s)') });
 
@@ -12,6 +12,6 @@ export const captionFormat: TaskFormat<z.infer<typeof captionRecord>> = {
   detect: (record) => 'caption' in record,
   toExample(record, base) {
     const captions = typeof record.caption === 'string' ? [record.caption] : record.caption;
-    return { example: { ...base, task: 'caption', captions }, texts: captions };
+    return { example: { ...withImage(base), task: 'caption', captions }, texts: captions };
   },
 };

@@ -31,12 +31,17 @@ export function textOrList(what: string) {
   });
 }
 
-/** Fields every task format accepts besides its own. */
-export const commonFields = {
-  image: text('the image path, relative to the data file'),
+/** Fields every task format accepts besides its own and the image. */
+export const idFields = {
   id: z.union([z.string(), z.number()], { error: (iss) => `must be a string or a number, got ${typeName(iss.input)}` }).optional(),
   lang: z.string({ error: (iss) => `must be a language tag string such as "en", got ${typeName(iss.input)}` }).optional(),
 };
+
+/** The image field of the image tasks. */
+export const imageField = text('the image path, relative to the data file');
+
+/** Fields every image task format accepts besides its own. */
+export const commonFields = { image: imageField, ...idFields };
 
 /** Map zod's issues to validator issues with dotted field paths. */
 export function zodIssues(error: z.ZodError, record: Record<string, unknown>): RecordIssue[] {

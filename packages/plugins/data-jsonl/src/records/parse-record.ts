@@ -10,12 +10,15 @@ import type { RecordIssue } from './issue';
 import { typeName } from './issue';
 import type { RecordView, TaskFormat } from './task-format';
 import { retrievalFormat } from './retrieval';
+import { textFormat } from './text';
 import { vqaFormat } from './vqa';
 
 /** The task formats, in auto-detection order (most specific keys first). */
 export const TASK_FORMATS: Readonly<Record<TaskKind, TaskFormat<any>>> = {
   instruction: instructionFormat,
   vqa: vqaFormat,
+  // before retrieval, whose {"image", "text"} pairs share the "text" key: text records have no "image"
+  text: textFormat,
   retrieval: retrievalFormat,
   caption: captionFormat,
 };
@@ -57,25 +60,27 @@ export interface RecordContext {
 }
 
 export type CheckedRecord =
-  { readonly ok: true; readonly view: RecordView; readonly imagePath: string } | { readonly ok: false; readonly issues: RecordIssue[] };
+  | { readonly ok: true; readonly view: RecordView; readonly imagePath?: string }
+  | { readonly ok: false; readonly issues: RecordIssue[] };
 
-/** Check a parsed record against `task`'s schema and resolve its image path. */
+/** Check a parsed record against `task`'s schema and resolve its image path (absent for records without an image). */
 export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx: RecordContext): CheckedRecord {
   const format = TASK_FORMATS[task];
   const parsed = format.schema.safeParse(record);
+  const imageOf = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? resolveImagePath(value, ctx.policy) : undefined);
   if (!parsed.success) {
     // Report a refused image path too, so one run lists everything wrong with the line.
-    const image = typeof record.image === 'string' && record.image.trim() !== '' ? resolveImagePath(record.image, ctx.policy) : undefined;
+    const image = task === 'text' ? undefined : imageOf(record.image);
     return { ok: false, issues: [...zodIssues(parsed.error, record), ...(image && !image.ok ? [image.issue] : [])] };
   }
-  const data = parsed.data as { image: string; id?: string | number; lang?: string };
-  const image = resolveImagePath(data.image, ctx.policy);
-  if (!image.ok) return { ok: false, issues: [image.issue] };
+  const data = parsed.data as { image?: string; id?: string | number; lang?: string };
+  const image = imageOf(data.image);
+  if (image && !image.ok) return { ok: false, issues: [image.issue] };
   const view = format.toExample(parsed.data, {
     id: data.id === undefined ? `${path.basename(ctx.file)}:${ctx.line}` : String(data.id),
-    image: { kind: 'file', path: image.path },
+    ...(image ? { image: { kind: 'file' as const, path: image.path } } : {}),
     source: { file: ctx.file, line: ctx.line },
     ...(data.lang === undefined ? {} : { lang: data.lang }),
   });
-  return { ok: true, view, imagePath: image.path };
+  return image ? { ok: true, view, imagePath: image.path } : { ok: true, view };
 }

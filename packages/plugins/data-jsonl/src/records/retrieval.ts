@@ -3,7 +3,7 @@
 // negatives, as in ARO / SugarCrepe). Exactly one of "text" and "captions" must be present.
 import { z } from 'zod';
 import { commonFields, text, textList, textOrList } from './fields';
-import type { TaskFormat } from './task-format';
+import { withImage, type TaskFormat } from './task-format';
 
 export const retrievalRecord = z
   .object({
@@ -31,7 +31,7 @@ export const retrievalFormat: TaskFormat<z.infer<typeof retrievalRecord>> = {
     const texts = record.captions ?? [record.text ?? ''];
     const negatives = record.neg_text === undefined ? undefined : typeof record.neg_text === 'string' ? [record.neg_text] : record.neg_text;
     return {
-      example: { ...base, task: 'retrieval', texts, ...(negatives ? { negativeTexts: negatives } : {}) },
+      example: { ...withImage(base), task: 'retrieval', texts, ...(negatives ? { negativeTexts: negatives } : {}) },
       texts: [...texts, ...(negatives ?? [])],
     };
   },

@@ -1,15 +1,23 @@
-// The shape every task format module fills (caption.ts, vqa.ts, retrieval.ts, instruction.ts):
+// The shape every task format module fills (caption.ts, vqa.ts, retrieval.ts, instruction.ts, text.ts):
 // a zod schema for one JSONL record, a key test for auto-detection and the mapping to core's
 // Example type. Kept as a table (formats.ts) the way transformers.js maps model types to classes.
 import type { z } from 'zod';
 import type { Example, ImageRef, SourceLocation, TaskKind } from '@mmft/core';
 
-/** Fields every example gets before the task adds its own. */
+/** Fields every example gets before the task adds its own; `image` is absent for records without one. */
 export interface ExampleBase {
   readonly id: string;
-  readonly image: ImageRef;
+  readonly image?: ImageRef;
   readonly source: SourceLocation;
   readonly lang?: string;
+}
+
+/** The base of an image task's example; its schema requires "image", so a missing one is a bug here. */
+export function withImage(base: ExampleBase): ExampleBase & { readonly image: ImageRef } {
+  if (base.image === undefined) {
+    throw new Error(`${base.source.file}:${base.source.line}: an image task's record reached toExample without an image`);
+  }
+  return base as ExampleBase & { readonly image: ImageRef };
 }
 
 /** What a record turns into: the example, every text in it (stats, duplicates), VQA's pair. */

@@ -3,7 +3,7 @@
 // flattened to one line, with answers as plain strings.
 import { z } from 'zod';
 import { commonFields, text, textList } from './fields';
-import type { TaskFormat } from './task-format';
+import { withImage, type TaskFormat } from './task-format';
 
 export const vqaRecord = z.object({
   ...commonFields,
@@ -21,7 +21,7 @@ export const vqaFormat: TaskFormat<z.infer<typeof vqaRecord>> = {
   toExample(record, base) {
     return {
       example: {
-        ...base,
+        ...withImage(base),
         task: 'vqa',
         question: record.question,
         answer: record.answer,

@@ -113,7 +113,7 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
       const stream = streams[assignment.get(r.imageHash)![0]]!;
       // Image paths resolve from the data file's folder: rewrite them when the file moves.
       const line =
-        outDir === baseDir
+        outDir === baseDir || r.imagePath === undefined
           ? r.text
           : JSON.stringify({ ...r.record, image: relocatedImagePath(String(r.record.image), r.imagePath, outDir) });
       if (!stream.write(`${line}\n`)) await once(stream, 'drain');

@@ -30,9 +30,12 @@ export interface AcceptedRecord {
   /** The line as read (UTF-8, no BOM, no line end). */
   readonly text: string;
   readonly record: Record<string, unknown>;
-  /** Absolute path the "image" field resolved to. */
-  readonly imagePath: string;
-  /** Content hash of the image (ImageInfo.hash). */
+  /** Absolute path the "image" field resolved to; absent for records without an image (text, text-only conversations). */
+  readonly imagePath?: string;
+  /**
+   * Content hash of the image (ImageInfo.hash); for a record without an image, a hash of its texts,
+   * so that splitting and leakage checks group identical texts as they group identical images.
+   */
   readonly imageHash: string;
 }
 
@@ -108,8 +111,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
       issues,
       view: checked.view,
       record: parsed.record,
-      imagePath: checked.imagePath,
-      image: state.images.check(checked.imagePath),
+      ...(checked.imagePath === undefined ? {} : { imagePath: checked.imagePath, image: state.images.check(checked.imagePath) }),
     };
   };
 
@@ -117,18 +119,23 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const { line, issues, view } = entry;
     const result = entry.image ? await entry.image : undefined;
     if (result && !result.ok) issues.push(result.issue);
-    if (view && result?.ok) {
-      const info = result.info;
-      if (info.countedIn !== options.fileIndex) {
+    // What identifies the record's content for duplicates, leakage and splits: its image, or for a
+    // record without one (text, text-only conversations) its texts.
+    const textOnly = view !== undefined && entry.image === undefined;
+    const contentHash = result?.ok ? result.info.hash : textOnly ? digest('text', JSON.stringify(view.texts)) : undefined;
+    if (view && contentHash !== undefined) {
+      const info = result?.ok ? result.info : undefined;
+      if (info && info.countedIn !== options.fileIndex) {
         info.countedIn = options.fileIndex;
         stats.addImage(info);
       }
-      const key = digest(info.hash, JSON.stringify(view.texts));
+      const key = digest(contentHash, JSON.stringify(view.texts));
       const first = seen.get(key);
-      if (first !== undefined) issues.push({ code: 'duplicate', message: `same image content and text as line ${first}` });
+      const same = textOnly ? 'same text' : 'same image content and text';
+      if (first !== undefined) issues.push({ code: 'duplicate', message: `${same} as line ${first}` });
       else seen.set(key, line);
       if (view.vqa) {
-        const qKey = digest(info.hash, view.vqa.question.trim().toLowerCase());
+        const qKey = digest(contentHash, view.vqa.question.trim().toLowerCase());
         const answer = view.vqa.answer.trim().toLowerCase();
         const earlier = answered.get(qKey);
         if (!earlier) answered.set(qKey, { answer, line });
@@ -140,19 +147,28 @@ export async function validateFile(file: string, state: RunState, options: FileR
           });
         }
       }
-      const owner = state.owners?.get(info.hash);
+      const owner = state.owners?.get(contentHash);
       if (owner && owner.file !== options.fileIndex) {
-        issues.push({
-          code: 'leakage',
-          field: 'image',
-          message: `the same image content is used by ${state.files[owner.file]}:${owner.line}; an image must be in one split only (use mmft data split)`,
-        });
-      } else if (state.owners && !owner) state.owners.set(info.hash, { file: options.fileIndex, line });
+        const where = `${state.files[owner.file]}:${owner.line}`;
+        issues.push(
+          textOnly
+            ? {
+                code: 'leakage',
+                message: `the same text is in ${where}; a text must be in one split only (use mmft data split)`,
+              }
+            : {
+                code: 'leakage',
+                field: 'image',
+                message: `the same image content is used by ${where}; an image must be in one split only (use mmft data split)`,
+              },
+        );
+      } else if (state.owners && !owner) state.owners.set(contentHash, { file: options.fileIndex, line });
     }
     for (const issue of issues) emit(line, issue);
     const dropped = issues.some((i) => dropsLine(i.code));
-    if (view && result?.ok && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
-      await options.onRecord({ line, text: entry.text, record: entry.record!, imagePath: entry.imagePath!, imageHash: result.info.hash });
+    if (view && contentHash !== undefined && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
+      const imagePath = entry.imagePath === undefined ? {} : { imagePath: entry.imagePath };
+      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageHash: contentHash });
     }
     if (!dropped && view) {
       stats.records += 1;

@@ -2,7 +2,15 @@
 // preprocessing (size, crop, mean, std as its preprocessor_config.json), texts through the
 // model's tokenizer. Hard negatives become extra text rows after the B positives.
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type Batch, type Example, type ImageProcessing, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
+import {
+  MmftError,
+  type Batch,
+  type Example,
+  type ImageProcessing,
+  type ImageRef,
+  type TextTokenizer,
+  type VisionLanguageModel,
+} from '@mmft/core';
 import { deriveSeed, preprocessOptionsSchema, preprocessResolved, type PreprocessOptions } from '@mmft/image';
 
 /** Turns texts and images into tensors for one model. */
@@ -32,6 +40,16 @@ function imageError(example: Example, cause: unknown): unknown {
   });
 }
 
+/** Contrastive training pairs every text with its image: an example without one cannot be used. */
+function imageOf(example: Example): ImageRef {
+  if (example.image) return example.image;
+  const where = example.source ? ` (${example.source.file}:${example.source.line})` : '';
+  const what = `example "${example.id}"${where} is a ${example.task} example without an image`;
+  throw new MmftError('E_DATA', `${what}; contrastive training needs images`, {
+    hint: 'point data.train at caption or retrieval data with an "image" field, or use the causal-lm objective for text-only data',
+  });
+}
+
 /** Preprocess options from the checkpoint's image processing (CLIP defaults when absent). */
 export function preprocessOptionsOf(processing: ImageProcessing | undefined): PreprocessOptions {
   return preprocessOptionsSchema.parse(
@@ -49,9 +67,10 @@ export function createCollator(model: VisionLanguageModel, options: { seed: numb
   const side = preprocess.cropSize ?? preprocess.size;
   return {
     async images(examples, epoch, positions) {
+      const images = examples.map(imageOf);
       const pixels = await Promise.all(
         examples.map((ex, i) =>
-          preprocessResolved(ex.image, preprocess, deriveSeed(options.seed, epoch, positions[i]!)).catch((cause: unknown) =>
+          preprocessResolved(images[i]!, preprocess, deriveSeed(options.seed, epoch, positions[i]!)).catch((cause: unknown) =>
             Promise.reject(imageError(ex, cause)),
           ),
         ),
