@@ -8,4 +8,5 @@ export * from './fake-plugins';
 export * from './describe-peft-method';
 export { describeNnSuite, NN_SUITES, type NnSuiteName, type NnSuiteOptions } from './nn-suite';
 export * from './peft-toy-model';
+export * from './tiny-causal-lm';
 export * from './tokenizers';

@@ -1,0 +1,45 @@
+// The recipe's `objective:` section for `type: causal-lm` (docs/language-models.md, "Fine-tuning
+// with objective: causal-lm"). Field names follow what users of transformers' run_clm and
+// LLaMA-Factory know: max_length (LLaMA-Factory's cutoff_len), train_on_prompt, template.
+import { z } from 'zod';
+import { promptConfigSchema } from '@mmft/text';
+
+const positiveInt = () => z.number().int().positive();
+
+/** Decoding of the evaluation's generations, in generation_config.json's snake_case names. */
+export const evalGenerationSchema = z
+  .strictObject({
+    max_new_tokens: positiveInt().default(32).describe('new tokens per generated answer or caption'),
+    num_beams: positiveInt().optional().describe('beam search with this many beams (default: generation_config.json, else greedy)'),
+    length_penalty: z.number().optional().describe('beam scores are divided by length ** length_penalty'),
+    no_repeat_ngram_size: z.number().int().nonnegative().optional().describe('never repeat an n-gram of this size'),
+    repetition_penalty: z.number().positive().optional().describe('penalise tokens already generated (CTRL)'),
+    min_new_tokens: z.number().int().nonnegative().optional().describe('tokens before an end-of-sequence token may end the text'),
+  })
+  .describe(
+    'decoding of the texts evaluation generates (greedy by default, as LAVIS evaluates BLIP-2 captions with beams 5: set num_beams)',
+  );
+
+export const causalLmConfigSchema = z
+  .strictObject({
+    max_length: positiveInt()
+      .default(512)
+      .describe('tokens per example after truncation (prompt + target); a target cut to nothing is an error naming the example'),
+    train_on_prompt: z
+      .boolean()
+      .default(false)
+      .describe('also train on prompt tokens (default false: labels are -100 on prompts and padding, as LLaMA-Factory)'),
+    template: z
+      .enum(['auto', 'chat', 'plain'])
+      .default('auto')
+      .describe(
+        "chat: render conversations with the tokenizer's chat_template; plain: prompt text + target + eos; auto: chat when the tokenizer has a chat_template",
+      ),
+    prompts: promptConfigSchema.optional().describe('prompt texts of caption and VQA examples, and of instruction turns in plain mode'),
+    generation: evalGenerationSchema.default({ max_new_tokens: 32 }).describe('decoding when evaluation generates captions and answers'),
+  })
+  .describe(
+    'the causal-LM objective: next-token loss on targets (captions, answers, assistant turns, plain text), evaluation by generate()',
+  );
+
+export type CausalLmConfig = z.output<typeof causalLmConfigSchema>;

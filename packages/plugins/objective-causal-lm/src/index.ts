@@ -1,0 +1,13 @@
+// @mmft/objective-causal-lm: the plugin object (a pure manifest; nothing registers on import).
+import { definePlugin } from '@mmft/core';
+import { causalLmProvider } from './plugin';
+
+export { causalLmProvider } from './plugin';
+export { causalLmConfigSchema, type CausalLmConfig } from './config';
+export { encodePieces, labelCount, labelsOf, specialPrefixIds, IGNORE_INDEX, type EncodedExample } from './encode';
+export { chatPieces, conversationOf, plainPieces, type Piece } from './pieces';
+
+const pkg = require('../package.json') as { name: string; version: string; description: string };
+
+const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: pkg.description, provides: [causalLmProvider] });
+export default plugin;

@@ -1,0 +1,130 @@
+// An example as the text a causal LM reads, cut into pieces that are trained on (targets: a
+// caption, an answer, an assistant turn, plain text) or not (prompts). Two renderings:
+// - chat: the tokenizer's chat_template (transformers' apply_chat_template). The target of turn k is
+//   what rendering turns 0..k adds to rendering turns 0..k-1 with the generation prompt, so the
+//   template's own end-of-turn marks (e.g. Llama-2's " </s>") are trained and generation learns to stop.
+// - plain: prompt text, then " " + target and the eos token, as LAVIS's blip2_opt.py joins its
+//   prompt and caption and LLaMA-Factory appends eos to every response
+//   (src/llamafactory/data/processor/supervised.py) and to every pretraining text (pretrain.py).
+// Language-only models have no image positions: a `<image>` mark in LLaVA-style text is dropped
+// with the newline after it (bridges put their image span there instead).
+import { MmftError, type Example } from '@mmft/core';
+import { renderTemplate, resolvePrompt, type PromptConfig } from '@mmft/text';
+
+/** A run of text and whether its tokens are labels, or the eos token. */
+export type Piece = { readonly text: string; readonly target: boolean } | { readonly eos: true; readonly target: boolean };
+
+/** A conversation turn as chat templates take it. */
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** What rendering needs of the tokenizer. */
+export interface ChatRenderer {
+  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean }): string;
+}
+
+const IMAGE_MARK = /<image>\n?/g;
+const dropImageMark = (text: string): string => text.replace(IMAGE_MARK, '');
+
+/** Where an example came from, for messages. */
+export const exampleWhere = (example: Example): string =>
+  example.source ? `example "${example.id}" (${example.source.file}:${example.source.line})` : `example "${example.id}"`;
+
+/**
+ * The conversation of an example: caption → ask for a caption, VQA → the question, instruction →
+ * its turns; `pick` chooses among several captions (deterministic in seed, epoch, position).
+ */
+export function conversationOf(example: Example, prompts: PromptConfig | undefined, pick: (n: number) => number): ChatMessage[] {
+  switch (example.task) {
+    case 'caption': {
+      if (example.captions.length === 0) throw new MmftError('E_DATA', `${exampleWhere(example)} has no caption`);
+      return [
+        { role: 'user', content: resolvePrompt('caption', prompts) },
+        { role: 'assistant', content: example.captions[pick(example.captions.length)]! },
+      ];
+    }
+    case 'vqa':
+      return [
+        { role: 'user', content: example.question },
+        { role: 'assistant', content: example.answer },
+      ];
+    case 'instruction':
+      return example.turns.map((t) => ({ role: t.role, content: dropImageMark(t.content) }));
+    case 'retrieval':
+      throw new MmftError('E_DATA', `${exampleWhere(example)} is a retrieval example; objective causal-lm trains on text targets`, {
+        hint: 'use caption, vqa, instruction or text data with objective causal-lm (retrieval data trains objective contrastive)',
+      });
+    case 'text':
+      return [{ role: 'assistant', content: example.text }];
+  }
+}
+
+/**
+ * Pieces through the chat template. Each assistant turn is a target; system and user turns, and
+ * what the template writes around them, are prompt.
+ */
+export function chatPieces(messages: readonly ChatMessage[], renderer: ChatRenderer, where: string): Piece[] {
+  const pieces: Piece[] = [];
+  let done = '';
+  const take = (text: string, target: boolean, what: string) => {
+    if (!text.startsWith(done)) {
+      throw new MmftError(
+        'E_CONFIG',
+        `${where}: the chat template does not render ${what} as an extension of the turns before it, so targets cannot be told from prompts`,
+        { hint: 'set objective.template: plain, or use a tokenizer whose chat_template renders conversations turn by turn' },
+      );
+    }
+    if (text.length > done.length) pieces.push({ text: text.slice(done.length), target });
+    done = text;
+  };
+  messages.forEach((m, k) => {
+    if (m.role !== 'assistant') return;
+    take(renderer.applyChatTemplate(messages.slice(0, k), { addGenerationPrompt: true }), false, `turn ${k}'s prompt`);
+    take(renderer.applyChatTemplate(messages.slice(0, k + 1), { addGenerationPrompt: false }), true, `turn ${k}`);
+  });
+  take(renderer.applyChatTemplate(messages, { addGenerationPrompt: false }), false, 'the whole conversation');
+  if (!pieces.some((p) => p.target)) throw new MmftError('E_DATA', `${where} has no assistant turn to train on`);
+  return pieces;
+}
+
+/** The generation prompt of a conversation: every turn before the last assistant turn. */
+export function promptMessages(messages: readonly ChatMessage[]): { prompt: ChatMessage[]; reference?: string } {
+  const last = messages.map((m) => m.role).lastIndexOf('assistant');
+  return last < 0 ? { prompt: [...messages] } : { prompt: messages.slice(0, last), reference: messages[last]!.content };
+}
+
+/** Joins a prompt and what follows it with one space unless either side already has one. */
+const joined = (prompt: string, next: string): string => (prompt === '' || /\s$/.test(prompt) || /^\s/.test(next) ? next : ` ${next}`);
+
+/**
+ * Pieces in plain text: caption and VQA prompts from @mmft/text's templates; instruction user
+ * turns through the instruction template (LLaVA v1's "USER: … ASSISTANT:"), assistant turns as
+ * targets each followed by eos; plain text is all target, then eos.
+ */
+export function plainPieces(messages: readonly ChatMessage[], example: Example, prompts: PromptConfig | undefined): Piece[] {
+  if (example.task === 'text')
+    return [
+      { text: example.text, target: true },
+      { eos: true, target: true },
+    ];
+  const pieces: Piece[] = [];
+  let pending = '';
+  const userPrompt = (content: string): string => {
+    if (example.task === 'vqa') return renderTemplate(resolvePrompt('vqa', prompts), { question: content });
+    if (example.task === 'caption') return content;
+    return dropImageMark(renderTemplate(resolvePrompt('instruction', prompts), { instruction: content }));
+  };
+  for (const m of messages) {
+    if (m.role === 'system') pending += `${m.content}\n`;
+    else if (m.role === 'user') pending += (pending === '' || /\s$/.test(pending) ? '' : ' ') + userPrompt(m.content);
+    else {
+      if (pending !== '') pieces.push({ text: pending, target: false });
+      pieces.push({ text: joined(pending, m.content), target: true }, { eos: true, target: true });
+      pending = '';
+    }
+  }
+  if (!pieces.some((p) => p.target)) throw new MmftError('E_DATA', `${exampleWhere(example)} has no assistant turn to train on`);
+  return pieces;
+}
