@@ -8,7 +8,7 @@ import type { Dataset, DatasetContext, DatasetProvider, Example, ImageRef, Itera
 import { isMmftError } from '../errors';
 import { isKebabId } from '../registry/names';
 
-const TASK_KINDS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction'];
+const TASK_KINDS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction', 'text'];
 
 /** One dataset the provider opens. */
 export interface DatasetConformanceCase {
@@ -189,7 +189,10 @@ function exampleProblems(example: Example, task: TaskKind): string[] {
   const problems: string[] = [];
   if (example.task !== task) problems.push(`task is "${example.task}", dataset says "${task}"`);
   if (!isText(example.id)) problems.push('id is not a non-empty string');
-  problems.push(...imageProblems(example.image));
+  // Plain text never has an image; a conversation may be text-only; the other tasks need one.
+  if (example.task === 'text') {
+    if (example.image !== undefined) problems.push('a text example has an image');
+  } else if (example.task !== 'instruction' || example.image !== undefined) problems.push(...imageProblems(example.image));
   if (example.source && !(isText(example.source.file) && Number.isInteger(example.source.line) && example.source.line >= 1)) {
     problems.push('source needs a file and a 1-based line');
   }
@@ -211,6 +214,9 @@ function exampleProblems(example: Example, task: TaskKind): string[] {
       if (!Array.isArray(example.turns) || example.turns.length === 0) problems.push('turns is not a non-empty list');
       else if (!example.turns.every((t) => ['user', 'assistant', 'system'].includes(t.role) && typeof t.content === 'string'))
         problems.push('a turn needs a role (user, assistant, system) and content');
+      break;
+    case 'text':
+      if (!isText(example.text)) problems.push('text is not a non-empty text');
       break;
     default:
       problems.push(`unknown task ${JSON.stringify((example as { task: unknown }).task)}`);

@@ -5,7 +5,7 @@
 import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 
-const task = z.enum(['caption', 'vqa', 'retrieval', 'instruction']);
+const task = z.enum(['caption', 'vqa', 'retrieval', 'instruction', 'text']);
 
 export const jsonlConfigSchema = z.strictObject({
   path: recipePath(z.string().min(1)).describe('JSONL file, one record per line; relative to the recipe file that sets it'),

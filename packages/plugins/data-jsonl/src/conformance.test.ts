@@ -42,18 +42,22 @@ writeData(
   'instruction.jsonl',
   jsonl(
     ...seven((i) =>
-      i % 2
+      i % 3 === 1
         ? { image: image(i), instruction: `instruction ${i}`, response: `response ${i}` }
-        : {
-            image: image(i),
-            conversations: [
-              { from: 'human', value: `<image>\nquestion ${i}` },
-              { from: 'gpt', value: `answer ${i}` },
-            ],
-          },
+        : i % 3 === 2
+          ? // text-only, in the OpenAI messages layout
+            { messages: [{ role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` }] }
+          : {
+              image: image(i),
+              conversations: [
+                { from: 'human', value: `<image>\nquestion ${i}` },
+                { from: 'gpt', value: `answer ${i}` },
+              ],
+            },
     ),
   ),
 );
+writeData(dir, 'text.jsonl', jsonl(...seven((i) => (i % 2 ? { id: `t${i}`, text: `text ${i}`, lang: 'en' } : { text: `文本 ${i}` }))));
 const broken = writeData(
   dir,
   'broken.jsonl',
@@ -89,7 +93,11 @@ writeData(
 );
 
 describeDataset(jsonlDataset, {
-  cases: (['caption', 'vqa', 'retrieval', 'instruction'] as const).map((task) => ({ config: { path: `${task}.jsonl` }, context, task })),
+  cases: (['caption', 'vqa', 'retrieval', 'instruction', 'text'] as const).map((task) => ({
+    config: { path: `${task}.jsonl` },
+    context,
+    task,
+  })),
   badRecord: { config: { path: 'broken.jsonl', task: 'caption' }, context, file: broken, line: 3 },
 });
 

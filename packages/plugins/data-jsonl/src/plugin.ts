@@ -1,4 +1,4 @@
-// The three dataset providers of this plugin: "jsonl" (the four task formats, one record per
+// The three dataset providers of this plugin: "jsonl" (the five task formats, one record per
 // line), "coco-captions" and "vqa-v2" (the annotation layouts as downloaded). Paths in a recipe
 // resolve from the recipe's folder (DatasetContext.baseDir). Providers are typed by what a recipe
 // writes (zod input: defaults optional); open() parses, so defaults apply.
@@ -16,13 +16,13 @@ import { openCocoCaptions } from './datasets/coco-captions';
 import { openJsonlDataset } from './datasets/jsonl-dataset';
 import { openVqaV2 } from './datasets/vqa-v2';
 
-/** `type: jsonl` — a JSONL file of caption, vqa, retrieval or instruction records. */
+/** `type: jsonl` — a JSONL file of caption, vqa, retrieval, instruction or text records. */
 export const jsonlDataset: DatasetProvider<JsonlConfigInput> = {
   kind: 'dataset',
   id: 'jsonl',
-  description: 'JSONL file of caption, vqa, retrieval or instruction records (one JSON object per line)',
+  description: 'JSONL file of caption, vqa, retrieval, instruction or text records (one JSON object per line)',
   configSchema: jsonlConfigSchema,
-  tasks: ['caption', 'vqa', 'retrieval', 'instruction'],
+  tasks: ['caption', 'vqa', 'retrieval', 'instruction', 'text'],
   async open(raw, { baseDir }) {
     const config = parseConfig(jsonlConfigSchema, raw, 'dataset "jsonl"');
     return openJsonlDataset(path.resolve(baseDir, config.path), {

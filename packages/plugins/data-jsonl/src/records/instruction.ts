@@ -99,7 +99,8 @@ function checkImageTokens(
   const tokens = turns.reduce((n, t) => n + t.content.split(IMAGE_TOKEN).length - 1, 0);
   if (hasImage && tokens > 1) bad(path, `holds ${tokens} "${IMAGE_TOKEN}" placeholders; one image per record takes exactly one`);
   if (!hasImage && tokens > 0) {
-    bad(path, `holds "${IMAGE_TOKEN}" but the record has no "image"; add the image, or remove the placeholder from a text-only conversation`);
+    const fix = 'add the image, or remove the placeholder from a text-only conversation';
+    bad(path, `holds "${IMAGE_TOKEN}" but the record has no "image"; ${fix}`);
   }
 }
 

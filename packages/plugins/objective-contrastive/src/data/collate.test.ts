@@ -31,3 +31,24 @@ describe('collator images', () => {
     }
   });
 });
+
+describe('collator: examples without an image', () => {
+  test('a text-only conversation or a text example is refused naming its id and file:line', async () => {
+    const conversation: Example = {
+      task: 'instruction',
+      id: 'chat-3',
+      source: { file: '/data/chat.jsonl', line: 3 },
+      turns: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+      ],
+    };
+    const error = await collator.images([example('/data/red.png', 1), conversation], 0, [0, 1]).catch((e: unknown) => e);
+    expect(isMmftError(error) && error.code).toBe('E_DATA');
+    expect((error as Error).message).toBe(
+      'example "chat-3" (/data/chat.jsonl:3, task instruction) has no image; contrastive training needs images',
+    );
+    const text: Example = { task: 'text', id: 'lm-1', text: 'a red square' };
+    await expect(collator.images([text], 0, [0])).rejects.toThrow('example "lm-1" (task text) has no image');
+  });
+});

@@ -43,8 +43,8 @@ function imageError(example: Example, cause: unknown): unknown {
 /** Contrastive training pairs every text with its image: an example without one cannot be used. */
 function imageOf(example: Example): ImageRef {
   if (example.image) return example.image;
-  const where = example.source ? ` (${example.source.file}:${example.source.line})` : '';
-  const what = `example "${example.id}"${where} is a ${example.task} example without an image`;
+  const where = example.source ? `${example.source.file}:${example.source.line}, ` : '';
+  const what = `example "${example.id}" (${where}task ${example.task}) has no image`;
   throw new MmftError('E_DATA', `${what}; contrastive training needs images`, {
     hint: 'point data.train at caption or retrieval data with an "image" field, or use the causal-lm objective for text-only data',
   });
