@@ -122,9 +122,13 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
   const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
   if (!isCausalLanguageModel(model)) {
     model.dispose();
-    throw new MmftError('E_UNSUPPORTED', `${path.join(dir, 'config.json')}: model_type "${modelType}" (${model.family}) does not generate text`, {
-      hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${path.join(dir, 'config.json')}: model_type "${modelType}" (${model.family}) does not generate text`,
+      {
+        hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model',
+      },
+    );
   }
   if (o.adapter) {
     try {
@@ -159,7 +163,8 @@ export async function runGenerate(ctx: CliContext, modelDir: string, o: Generate
     const inputIds = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
     const attentionMask = tf.tensor2d(mask, [mask.length, mask[0]!.length], 'int32');
     try {
-      const streamable = o.stream !== false && ctx.isTTY && !o.json && rows.length === 1 && (o.numBeams ?? 1) === 1 && (o.numReturnSequences ?? 1) === 1;
+      const streamable =
+        o.stream !== false && ctx.isTTY && !o.json && rows.length === 1 && (o.numBeams ?? 1) === 1 && (o.numReturnSequences ?? 1) === 1;
       if (streamable) {
         for await (const chunk of model.generateStream({ inputIds, attentionMask }, options)) ctx.stdout.write(chunk.texts[0] ?? '');
         ctx.stdout.write('\n');
@@ -167,12 +172,15 @@ export async function runGenerate(ctx: CliContext, modelDir: string, o: Generate
       }
       const result = await model.generate({ inputIds, attentionMask }, options);
       if (o.json) {
-        ctx.print(JSON.stringify({ prompts: o.prompt, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }));
+        ctx.print(
+          JSON.stringify({ prompts: o.prompt, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }),
+        );
         return;
       }
       const perPrompt = result.texts.length / o.prompt.length;
       result.texts.forEach((text, i) => {
-        if (o.prompt.length > 1 || perPrompt > 1) ctx.print(`[${Math.floor(i / perPrompt) + 1}${perPrompt > 1 ? `.${(i % perPrompt) + 1}` : ''}]`);
+        if (o.prompt.length > 1 || perPrompt > 1)
+          ctx.print(`[${Math.floor(i / perPrompt) + 1}${perPrompt > 1 ? `.${(i % perPrompt) + 1}` : ''}]`);
         ctx.print(text);
       });
     } finally {
@@ -210,7 +218,11 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--system <text>', 'with --chat: a system message before each prompt')
     .option('--image <file>', 'an image for vision-language models')
     .option('--adapter <dir>', 'a PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)')
-    .option('--max-new-tokens <n>', 'new tokens at most (default from generation_config.json, else 20 tokens in all)', int('--max-new-tokens'))
+    .option(
+      '--max-new-tokens <n>',
+      'new tokens at most (default from generation_config.json, else 20 tokens in all)',
+      int('--max-new-tokens'),
+    )
     .option('--min-new-tokens <n>', 'new tokens before an end-of-sequence token may end a row', int('--min-new-tokens'))
     .option('--num-beams <n>', 'beam search with n beams', int('--num-beams'))
     .option('--num-return-sequences <n>', 'sequences returned per prompt', int('--num-return-sequences'))

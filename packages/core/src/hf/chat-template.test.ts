@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { MmftError } from '../errors';
-import { byteLevelBpeTokenizerFiles, llamaTokenizerFiles } from '../testing/tokenizers';
+import { byteLevelBpeTokenizerFiles, llamaTokenizerFiles } from './tiny-tokenizers';
 import { chatTemplatesOf, renderChatTemplate, selectChatTemplate } from './chat-template';
 import { tokenizerFromFiles } from './tokenizer-files';
 

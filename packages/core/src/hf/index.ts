@@ -34,3 +34,13 @@ export {
   type WordLevelOptions,
 } from './word-level';
 export { readShardedSafetensors, type ShardedSafetensors } from '../io/sharded';
+export {
+  byteLevelBpeTokenizerFiles,
+  bytesToUnicode,
+  gpt2TokenizerFilesFromVocab,
+  llamaTokenizerFiles,
+  LLAMA2_CHAT_TEMPLATE,
+  SHAPES_TOKENIZER_CORPUS,
+  type ByteLevelBpeTokenizerOptions,
+  type LlamaTokenizerOptions,
+} from './tiny-tokenizers';

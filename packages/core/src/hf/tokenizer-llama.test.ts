@@ -1,7 +1,7 @@
 // LlamaTokenizerFast semantics on the tiny Llama fixture (core/testing llamaTokenizerFiles): bos / eos from
 // tokenizer_config.json, padding sides, byte fallback for characters outside the vocabulary.
 import { describe, expect, test } from '@jest/globals';
-import { llamaTokenizerFiles, type LlamaTokenizerOptions } from '../testing/tokenizers';
+import { llamaTokenizerFiles, type LlamaTokenizerOptions } from './tiny-tokenizers';
 import { tokenizerFromFiles } from './tokenizer-files';
 
 /** The fixture's files with tokenizer_config.json edited by `edit`. */

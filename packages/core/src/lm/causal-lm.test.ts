@@ -13,7 +13,7 @@ import { Embedding } from '../nn/embedding';
 import { registerGradients } from '../nn/gradients';
 import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
-import { byteLevelBpeTokenizerFiles } from '../testing/tokenizers';
+import { byteLevelBpeTokenizerFiles } from '../hf/tiny-tokenizers';
 import { CausalLMBase } from './causal-lm-base';
 import { loadCausalLmFolder } from './load-folder';
 import { loadCausalLmWeights, type LoadCausalLmWeightsOptions } from './load-weights';

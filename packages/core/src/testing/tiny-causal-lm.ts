@@ -8,7 +8,7 @@ import { CausalLMBase } from '../lm/causal-lm-base';
 import { TiedLinear } from '../lm/tied-linear';
 import { Embedding } from '../nn/embedding';
 import { Module } from '../nn/module';
-import { byteLevelBpeTokenizerFiles } from './tokenizers';
+import { byteLevelBpeTokenizerFiles } from '../hf/tiny-tokenizers';
 
 class Container extends Module<[], null> {
   forward(): null {

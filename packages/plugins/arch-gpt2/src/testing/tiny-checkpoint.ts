@@ -7,8 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16, writeSafetensors, type WritableTensor } from '@mmft/core/io';
-import { tokenizerFromFiles } from '@mmft/core/hf';
-import { byteLevelBpeTokenizerFiles } from '@mmft/core/testing';
+import { tokenizerFromFiles, byteLevelBpeTokenizerFiles } from '@mmft/core/hf';
 import type { Gpt2Config } from '../config';
 import { innerDim, parseGpt2Config } from '../checkpoint/parse-config';
 import type { PlainTensor } from './reference-gpt2';

@@ -4,10 +4,9 @@
 // checkpoints are stored in bfloat16: `dtype: 'BF16'` writes them so (config torch_dtype "bfloat16").
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hfJson } from '@mmft/core/hf';
+import { hfJson, llamaTokenizerFiles, type LlamaTokenizerOptions } from '@mmft/core/hf';
 import { writeSafetensors, type WritableTensor } from '@mmft/core/io';
 import { causalLmTensors } from '@mmft/core/lm';
-import { llamaTokenizerFiles, type LlamaTokenizerOptions } from '@mmft/core/testing';
 import type { LlamaConfig, LlamaConfigInput } from '../config';
 import { LlamaForCausalLM } from '../llama-for-causal-lm';
 

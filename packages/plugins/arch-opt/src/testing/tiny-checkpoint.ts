@@ -6,9 +6,8 @@
 // (models/opt/modeling_opt.py: OPTDecoder, OPTDecoderLayer, OPTAttention, OPTForCausalLM).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hfJson } from '@mmft/core/hf';
+import { hfJson, byteLevelBpeTokenizerFiles } from '@mmft/core/hf';
 import { serializeSafetensors, type WritableTensor } from '@mmft/core/io';
-import { byteLevelBpeTokenizerFiles } from '@mmft/core/testing';
 import { TRANSFORMERS_VERSION } from '@mmft/core/lm';
 
 /** Options of `createTinyOptCheckpoint`; the config fields are OPTConfig's. */

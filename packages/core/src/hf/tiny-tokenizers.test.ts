@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { tokenizerFromFiles } from '../hf/tokenizer-files';
-import { bytesToUnicode, byteLevelBpeTokenizerFiles, llamaTokenizerFiles, SHAPES_TOKENIZER_CORPUS } from './tokenizers';
+import { tokenizerFromFiles } from './tokenizer-files';
+import { bytesToUnicode, byteLevelBpeTokenizerFiles, llamaTokenizerFiles, SHAPES_TOKENIZER_CORPUS } from './tiny-tokenizers';
 
 const json = (files: Map<string, Uint8Array>, name: string) => JSON.parse(new TextDecoder().decode(files.get(name)!));
 
