@@ -12,5 +12,8 @@ describeDataset(shapesDataset, {
     { config: { ...tiny, task: 'vqa', questionsPerImage: 2 }, task: 'vqa' },
     { config: { ...tiny, task: 'retrieval' }, task: 'retrieval' },
     { config: { ...tiny, task: 'instruction', lang: 'zh' }, task: 'instruction' },
+    { config: { task: 'text', n: 4, lang: 'both' }, task: 'text' },
+    { config: { task: 'text', n: 20, lang: 'both', split: 'eval' }, task: 'text' },
+    { config: { task: 'instruction', images: false, n: 4, lang: 'both' }, task: 'instruction' },
   ],
 });

@@ -4,7 +4,7 @@
 import type { Dataset, Example, IterateOptions, TaskKind } from '@mmft/core';
 import { MmftError } from '@mmft/core';
 import { deriveSeed, SeededRng } from '@mmft/image';
-import type { ShapesConfig } from './config';
+import { isTextCorpus, type ShapesConfig } from './config';
 import { examplesOf, examplesPerImage, renderSamples } from './generate';
 
 /**
@@ -17,6 +17,12 @@ export class ShapesDataset implements Dataset {
   readonly size: number;
 
   constructor(readonly config: ShapesConfig) {
+    if (isTextCorpus(config)) {
+      const what = `task ${config.task}${config.images ? '' : ' without images'}`;
+      throw new MmftError('E_CONFIG', `${what} is the text corpus: open it with ShapesTextDataset`, {
+        hint: 'the shapes provider picks the right class: shapesDataset.open(config)',
+      });
+    }
     this.task = config.task;
     this.size = config.n * examplesPerImage(config, config.task);
   }

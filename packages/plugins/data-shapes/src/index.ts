@@ -2,8 +2,10 @@
 import { definePlugin } from '@mmft/core';
 import { shapesDataset } from './plugin';
 
-export { shapesConfigSchema, SHAPES_TASKS, type ShapesConfig, type ShapesConfigInput } from './config';
+export { isTextCorpus, shapesConfigSchema, SHAPES_ALL_TASKS, SHAPES_TASKS, type ShapesConfig, type ShapesConfigInput } from './config';
 export { ShapesDataset } from './dataset';
+export { corpusUnits, sceneUnits, splitOfText, ShapesTextDataset, EVAL_BUCKETS, type CorpusUnit, type TextKind } from './text-corpus';
+export { unigramBaseline, wordTokens, type UnigramBaseline } from './unigram';
 export { examplesOf, imagePathOf, renderSample, renderSamples, type ShapesSample } from './generate';
 export { sampleScene, leftToRight, type Scene, type SceneObject } from './scene';
 export { sceneToSvg, renderScenePng } from './render';
@@ -16,7 +18,7 @@ const pkg = require('../package.json') as { name: string; version: string };
 const plugin = definePlugin({
   name: pkg.name,
   version: pkg.version,
-  description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks, English and Chinese',
+  description: 'The embedded default dataset: procedural shapes scenes in two domains, four tasks and a text corpus, English and Chinese',
   provides: [shapesDataset],
 });
 

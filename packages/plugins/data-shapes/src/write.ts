@@ -60,6 +60,11 @@ export interface WriteShapesResult {
  */
 export async function writeShapesDataset(outDir: string, options: WriteShapesOptions = {}): Promise<WriteShapesResult> {
   const { tasks = SHAPES_TASKS, onProgress, ...rest } = options;
+  if (tasks.includes('text')) {
+    throw new MmftError('E_CONFIG', 'the text corpus has no images to write: use the shapes dataset with task: text in a recipe', {
+      hint: `write the image tasks (${SHAPES_TASKS.join(', ')})`,
+    });
+  }
   const config = shapesConfigSchema.parse(rest);
   try {
     fs.mkdirSync(path.join(outDir, 'images'), { recursive: true });
