@@ -4,6 +4,7 @@
 export { Module, type AnyModule } from './module';
 export { ModuleList } from './module-list';
 export { Linear, type LinearOptions } from './linear';
+export { Conv1D, type Conv1DOptions } from './conv1d';
 export { isRegistered, runFused } from '../kernels';
 export { repeatBatch } from './repeat-batch';
 export { Embedding, type EmbeddingOptions } from './embedding';

@@ -1,13 +1,12 @@
 // @mmft/arch-gpt2: Hugging Face GPT2LMHeadModel for mmft — checkpoint folders in HF layout, the
-// Conv1D module tree, loss / generate / save through core's CausalLMBase. Tiny checkpoints and a
-// plain-JS reference forward for tests are in @mmft/arch-gpt2/testing.
+// module tree (its Conv1D layers are core's, @mmft/core/nn), loss / generate / save through core's
+// CausalLMBase. Tiny checkpoints and a plain-JS reference forward for tests are in @mmft/arch-gpt2/testing.
 import { definePlugin } from '@mmft/core';
 import { gpt2Provider } from './plugin';
 
 export * from './config';
 export { gpt2Provider } from './plugin';
 export { GPT2LMHeadModel, GPT2_IGNORED_BUFFERS, gpt2Towers, type Gpt2FromConfigOptions } from './gpt2-lm-head-model';
-export { Conv1D, type Conv1DOptions } from './model/conv1d';
 export {
   GPT2_TIED_WEIGHTS,
   Gpt2Attention,

@@ -7,6 +7,7 @@ import type { KeyValueCache } from '@mmft/core';
 import {
   attendCausal,
   causalLmMask,
+  Conv1D,
   Dropout,
   Embedding,
   getActivation,
@@ -19,7 +20,6 @@ import {
 import { TiedLinear } from '@mmft/core/lm';
 import type { Gpt2Config } from '../config';
 import { innerDim } from '../checkpoint/parse-config';
-import { Conv1D } from './conv1d';
 
 /** Weights start at zero (no random draw per tensor): a checkpoint or initGpt2Weights sets them. */
 const zerosInit = (shape: readonly number[]) => tf.zeros([...shape]);

@@ -1,10 +1,12 @@
 // GPT-2's "Conv1D": a fully connected layer whose weight is stored [in, out] (the transpose of
-// torch.nn.Linear's [out, in]), so y = x · W + b. Follows Conv1D in transformers' pytorch_utils.py
-// (weight empty(nx, nf) drawn N(0, 0.02), bias zeros(nf), forward addmm(bias, x2d, weight)); the
-// weights of GPT-2 checkpoints then load without transposition.
+// torch.nn.Linear's [out, in]), so y = x · W + b. Follows Conv1D in transformers'
+// src/transformers/pytorch_utils.py (weight empty(nx, nf) drawn N(0, 0.02), bias zeros(nf), forward
+// addmm(bias, x2d, weight)); checkpoints that store it (GPT-2's c_attn, c_proj, c_fc) load without
+// transposition. Lives in core because the GPT-2 family builds it and LoRA wraps it.
 import * as tf from '@tensorflow/tfjs-core';
-import { assertThat } from '@mmft/core';
-import { normal, zeros, Module, type Initializer } from '@mmft/core/nn';
+import { assertThat } from '../errors';
+import { normal, zeros, type Initializer } from './init';
+import { Module } from './module';
 
 /** Options of `Conv1D`. */
 export interface Conv1DOptions {
@@ -50,7 +52,9 @@ export class Conv1D extends Module<[tf.Tensor], tf.Tensor> {
     assertThat(
       x.rank >= 1 && x.shape[x.rank - 1] === this.inFeatures,
       'E_SHAPE',
-      () => `Conv1D(${this.inFeatures} → ${this.outFeatures}) got input of shape [${x.shape.join(', ')}]; its last dimension must be ${this.inFeatures}`,
+      () =>
+        `Conv1D(${this.inFeatures} → ${this.outFeatures}) got input of shape [${x.shape.join(', ')}]; ` +
+        `its last dimension must be ${this.inFeatures}`,
     );
     return tf.tidy(() => {
       const x2d = tf.reshape(x, [-1, this.inFeatures]);
