@@ -80,6 +80,11 @@ export const llamaSectionSchema = z
       .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
     ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
     seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
+    adapter: recipePath(z.string().min(1))
+      .optional()
+      .describe(
+        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
+      ),
   })
   .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
     message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
