@@ -48,6 +48,13 @@ export interface SoftmaxOperands {
   readonly minValue: number;
 }
 
+/** A cross-entropy over `rows` rows of `cols` logits; rows labelled `ignoreIndex` score 0 (-100 in transformers). */
+export interface CrossEntropyOperands {
+  readonly rows: number;
+  readonly cols: number;
+  readonly ignoreIndex: number;
+}
+
 /** Hyper-parameters of one AdamW step (as torch.optim.AdamW; `step` counts from 1). */
 export interface AdamWParams {
   readonly lr: number;
@@ -212,6 +219,28 @@ export interface NativeKernels {
     heap: Float32Array,
     offsets: { readonly dy: number; readonly y: number; readonly x: number; readonly dx: number },
     operands: SoftmaxOperands,
+  ): void;
+  /**
+   * Cross-entropy of `rows` rows of `cols` logits against int32 labels (the labels share the heap:
+   * their offset counts 4-byte elements too): lse = log Σ exp(x) per row and loss = lse − x[label],
+   * 0 where the label is `ignoreIndex`, NaN where it is outside [0, cols). Bounds-checked.
+   *
+   * @example
+   * kernels.MmftCrossEntropy(heap, { logits, labels, loss, lse }, { rows: 2048, cols: 32000, ignoreIndex: -100 });
+   */
+  MmftCrossEntropy(
+    heap: Float32Array,
+    at: { readonly logits: number; readonly labels: number; readonly loss: number; readonly lse: number },
+    operands: CrossEntropyOperands,
+  ): void;
+  /**
+   * dlogits = (exp(x − lse) − onehot(label))·dy per row from the logits and the forward pass's lse,
+   * 0 on ignored rows, NaN on rows with an invalid label. Bounds-checked.
+   */
+  MmftCrossEntropyGrad(
+    heap: Float32Array,
+    at: { readonly dy: number; readonly logits: number; readonly labels: number; readonly lse: number; readonly dx: number },
+    operands: CrossEntropyOperands,
   ): void;
 }
 
@@ -396,6 +425,13 @@ function load(): NativeKernelsStatus {
         o.minValue,
         threads,
       ),
+    MmftCrossEntropy: (heap: Float32Array, at: { logits: number; labels: number; loss: number; lse: number }, o: CrossEntropyOperands) =>
+      addon.MmftCrossEntropy(heap, at.logits, at.labels, at.loss, at.lse, o.rows, o.cols, o.ignoreIndex, fusedThreads(o.rows * o.cols)),
+    MmftCrossEntropyGrad: (
+      heap: Float32Array,
+      at: { dy: number; logits: number; labels: number; lse: number; dx: number },
+      o: CrossEntropyOperands,
+    ) => addon.MmftCrossEntropyGrad(heap, at.dy, at.logits, at.labels, at.lse, at.dx, o.rows, o.cols, o.ignoreIndex, fusedThreads(o.rows * o.cols)),
   };
   return { available: true, kernels };
 }

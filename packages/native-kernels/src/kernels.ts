@@ -21,6 +21,8 @@ export const NATIVE_SYMBOLS = [
   'MmftSoftmaxGrad',
   'MmftAttention',
   'MmftAttentionGrad',
+  'MmftCrossEntropy',
+  'MmftCrossEntropyGrad',
 ] as const;
 
 /** The name of one of the addon's kernels. */
@@ -167,6 +169,29 @@ export interface AddonFunctions {
     maskRow: number,
     scale: number,
     minValue: number,
+    threads: number,
+  ): void;
+  MmftCrossEntropy(
+    heap: Float32Array,
+    logitsOffset: number,
+    labelsOffset: number,
+    lossOffset: number,
+    lseOffset: number,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    threads: number,
+  ): void;
+  MmftCrossEntropyGrad(
+    heap: Float32Array,
+    dyOffset: number,
+    logitsOffset: number,
+    labelsOffset: number,
+    lseOffset: number,
+    dxOffset: number,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
     threads: number,
   ): void;
 }

@@ -73,6 +73,18 @@ inline bool numberArgs(napi_env env, const napi_value* argv, int first, int coun
   return true;
 }
 
+// Reads argv's argument `index` as an int32 of either sign (a label value such as ignore_index
+// -100); throws a RangeError naming `fn` and the argument otherwise.
+inline bool int32Arg(napi_env env, napi_value value, const char* fn, int index, int32_t* out) {
+  double d;
+  if (napi_get_value_double(env, value, &d) != napi_ok || !(d >= -2147483648.0 && d <= 2147483647.0) || d != std::floor(d)) {
+    napi_throw_range_error(env, "E_NATIVE", (std::string(fn) + ": argument " + std::to_string(index) + " must be an int32").c_str());
+    return false;
+  }
+  *out = int32_t(d);
+  return true;
+}
+
 // Whether [offset, offset + count) lies inside an array of `length` floats (no overflow).
 inline bool fits(int64_t offset, int64_t count, int64_t length) { return offset <= length && count <= length - offset; }
 

@@ -17,7 +17,9 @@
   X(MmftSoftmax) \
   X(MmftSoftmaxGrad) \
   X(MmftAttention) \
-  X(MmftAttentionGrad)
+  X(MmftAttentionGrad) \
+  X(MmftCrossEntropy) \
+  X(MmftCrossEntropyGrad)
 
 namespace mmft {
 namespace napi {
