@@ -44,3 +44,4 @@ export {
   type ByteLevelBpeTokenizerOptions,
   type LlamaTokenizerOptions,
 } from './tiny-tokenizers';
+export { hfConfigFields, RECIPE_MODEL_KEYS } from './config-fields';

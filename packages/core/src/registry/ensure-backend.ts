@@ -79,3 +79,18 @@ export async function ensureBackend(options: EnsureBackendOptions = {}): Promise
   });
   return holder[PENDING];
 }
+
+/**
+ * Throws a clear error when no tfjs engine is selected or registered: tfjs would otherwise fail at
+ * the first tensor with "No backend found in registry". Architectures call it before building.
+ *
+ * @example
+ * requireEngine('LlamaForCausalLM.fromPretrained'); // E_BACKEND with the fix, or nothing
+ */
+export function requireEngine(caller: string): void {
+  const engine = tf.engine();
+  if (engine.backendName || engine.backendNames().length > 0) return;
+  throw new MmftError('E_BACKEND', `${caller} needs a tensor engine, and none is selected or registered with tfjs`, {
+    hint: "in a script, `await ensureBackend()` from @mmft/core first (it selects the default engine, as mmft train does), or import '@tensorflow/tfjs-backend-cpu'",
+  });
+}

@@ -11,8 +11,9 @@ import {
   type ModelProcessor,
   type SaveOptions,
   type VisionLanguageModel,
+  requireEngine,
 } from '@mmft/core';
-import { tokenizerFromFiles, type EncodeOptions, type HfTokenizer } from '@mmft/core/hf';
+import { tokenizerFromFiles, type EncodeOptions, type HfTokenizer, hfConfigFields } from '@mmft/core/hf';
 import type { ClipConfig, ClipConfigInput } from './config';
 import { loadClipWeights, type WeightsLoadReport } from './checkpoint/load-weights';
 import { parseClipConfig } from './checkpoint/parse-config';
@@ -80,7 +81,7 @@ export class ClipModel implements VisionLanguageModel {
    * @mmft/core) first, or load any model with fromPretrained before.
    */
   static fromConfig(config: ClipConfigInput = {}, options: ClipFromConfigOptions = {}): ClipModel {
-    const parsed = parseClipConfig(stripRecipeKeys(config), 'config');
+    const parsed = parseClipConfig(hfConfigFields(config), 'config');
     requireEngine('ClipModel.fromConfig');
     const root = new ClipRoot(parsed, options.seed);
     initClipWeights(root, parsed, options.seed);
@@ -156,19 +157,4 @@ export class ClipModel implements VisionLanguageModel {
   dispose(): void {
     this.root.dispose();
   }
-}
-
-/** tfjs would fail at the first tensor with "No backend found in registry"; say what to do instead. */
-function requireEngine(caller: string): void {
-  const engine = tf.engine();
-  if (engine.backendName || engine.backendNames().length > 0) return;
-  throw new MmftError('E_BACKEND', `${caller} needs a tensor engine, and none is selected or registered with tfjs`, {
-    hint: "in a script, `await ensureBackend()` from @mmft/core first (it selects the default engine, as mmft train does), or import '@tensorflow/tfjs-backend-cpu'",
-  });
-}
-
-/** The recipe section's own keys are not config.json fields. */
-function stripRecipeKeys(config: ClipConfigInput): Record<string, unknown> {
-  const { type: _type, checkpoint: _c, tokenizer: _t, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
-  return rest;
 }

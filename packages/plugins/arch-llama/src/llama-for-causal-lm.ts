@@ -4,7 +4,7 @@
 // CausalLMBase (@mmft/core/lm), the decoder blocks from @mmft/core/nn.
 import type * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend, type LoadOptions, type ModelInputs } from '@mmft/core';
-import { tokenizerFromFiles } from '@mmft/core/hf';
+import { tokenizerFromFiles, hfConfigFields } from '@mmft/core/hf';
 import { CausalLMBase, loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
 import { parseLlamaConfig } from './checkpoint/parse-config';
 import type { LlamaConfig, LlamaConfigInput } from './config';
@@ -28,12 +28,6 @@ export interface LlamaFromConfigOptions {
 }
 
 const toBytes = (v: Uint8Array | string): Uint8Array => (typeof v === 'string' ? new TextEncoder().encode(v) : v);
-
-/** The recipe section's own keys are not config.json fields. */
-function stripRecipeKeys(config: LlamaConfigInput): Record<string, unknown> {
-  const { type: _type, checkpoint: _c, tokenizer: _t, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
-  return rest;
-}
 
 /**
  * A Llama causal LM whose `root` parameters carry HF LlamaForCausalLM state-dict names.
@@ -73,7 +67,7 @@ export class LlamaForCausalLM extends CausalLMBase<LlamaConfig> {
    * mode. Needs a tensor engine: `await ensureBackend()` (from @mmft/core) first in a script.
    */
   static fromConfig(config: LlamaConfigInput = {}, options: LlamaFromConfigOptions = {}): LlamaForCausalLM {
-    const parsed = parseLlamaConfig(stripRecipeKeys(config), 'config');
+    const parsed = parseLlamaConfig(hfConfigFields(config), 'config');
     const root = new LlamaForCausalLMRoot(parsed);
     try {
       initLlamaWeights(root, parsed, options.seed);

@@ -2,8 +2,15 @@
 // checkpoint folders in transformers' layout and runs OPTForCausalLM.forward
 // (transformers/models/opt/modeling_opt.py); loss, generate() and save() come from core's CausalLMBase.
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, MmftError, type LoadOptions, type ModelInputs, type ModelProcessor, type ModelTowers } from '@mmft/core';
-import { tokenizerFromFiles, type HfTokenizer } from '@mmft/core/hf';
+import {
+  ensureBackend,
+  type LoadOptions,
+  type ModelInputs,
+  type ModelProcessor,
+  type ModelTowers,
+  requireEngine,
+} from '@mmft/core';
+import { tokenizerFromFiles, type HfTokenizer, hfConfigFields } from '@mmft/core/hf';
 import { CausalLMBase, loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
 import type { OptConfig, OptConfigInput } from './config';
 import { parseOptConfig } from './checkpoint/parse-config';
@@ -71,7 +78,7 @@ export class OPTForCausalLM extends CausalLMBase<OptConfig> {
    * config.json object; training mode. Synchronous: in a script, `await ensureBackend()` first.
    */
   static fromConfig(config: OptConfigInput = {}, options: OptFromConfigOptions = {}): OPTForCausalLM {
-    const parsed = parseOptConfig(stripRecipeKeys(config), 'config');
+    const parsed = parseOptConfig(hfConfigFields(config), 'config');
     requireEngine('OPTForCausalLM.fromConfig');
     const files = new Map([...(options.tokenizerFiles ?? [])].map(([name, v]) => [name, toBytes(v)] as const));
     const root = new OptForCausalLMRoot(parsed, options.seed);
@@ -119,19 +126,4 @@ export class OPTForCausalLM extends CausalLMBase<OptConfig> {
   embedTokens(inputIds: tf.Tensor): tf.Tensor {
     return this.root.decoder.embedTokens(inputIds);
   }
-}
-
-/** tfjs would fail at the first tensor with "No backend found in registry"; say what to do instead. */
-function requireEngine(caller: string): void {
-  const engine = tf.engine();
-  if (engine.backendName || engine.backendNames().length > 0) return;
-  throw new MmftError('E_BACKEND', `${caller} needs a tensor engine, and none is selected or registered with tfjs`, {
-    hint: "in a script, `await ensureBackend()` from @mmft/core first (it selects the default engine, as mmft train does), or import '@tensorflow/tfjs-backend-cpu'",
-  });
-}
-
-/** The recipe section's own keys are not config.json fields. */
-function stripRecipeKeys(config: OptConfigInput): Record<string, unknown> {
-  const { type: _type, checkpoint: _c, tokenizer: _t, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
-  return rest;
 }
