@@ -9,6 +9,8 @@
 //   conversions (legacy=false) use the Metaspace pre-tokenizer with prepend_scheme "first". Both are offered.
 // The merges are learned here on a small corpus (the shapes world's words) so every corpus word is one token.
 
+import { MmftError } from '../errors';
+
 /** Words of the shapes world: every one becomes a single token of the tiny vocabularies. */
 export const SHAPES_TOKENIZER_CORPUS: readonly string[] = [
   'a red circle',
@@ -292,13 +294,13 @@ export function gpt2TokenizerFilesFromVocab(encoder: Record<string, number>, voc
     .filter((line) => line.length > 0 && !line.startsWith('#version'))
     .map((line) => line.trim());
   const base = byteLevelBpeTokenizerFiles({ flavour: 'gpt2', corpus: [] });
-  const json = JSON.parse(new TextDecoder().decode(base.get('tokenizer.json')!)) as Record<string, any>;
+  const json = JSON.parse(new TextDecoder().decode(base.get('tokenizer.json')!)) as { model: Record<string, unknown>; added_tokens: unknown[] };
   const eos = encoder['<|endoftext|>'];
-  if (eos === undefined) throw new Error('encoder.json has no <|endoftext|>');
+  if (eos === undefined) throw new MmftError('E_CHECKPOINT', 'encoder.json has no <|endoftext|>');
   json.model.vocab = encoder;
   json.model.merges = merges;
   json.added_tokens = [addedToken(eos, '<|endoftext|>', true)];
-  const config = JSON.parse(new TextDecoder().decode(base.get('tokenizer_config.json')!)) as Record<string, any>;
+  const config = JSON.parse(new TextDecoder().decode(base.get('tokenizer_config.json')!)) as Record<string, unknown>;
   config.added_tokens_decoder = { [String(eos)]: decoderEntry('<|endoftext|>', true) };
   return new Map([...base, ['tokenizer.json', encodeJson(json)], ['tokenizer_config.json', encodeJson(config)]]);
 }
