@@ -45,9 +45,19 @@ export interface EvalPart {
   readonly inputs: readonly MetricInput[];
 }
 
+/**
+ * What an objective's evaluation loss (`EvalPart.lossSum / count` over the eval split) is, when it
+ * is more than a number to minimise. 'token-cross-entropy': the mean next-token cross-entropy in
+ * nats over label tokens, so the loop also reports `perplexity` = exp(eval_loss), as transformers'
+ * examples/pytorch/language-modeling/run_clm.py does.
+ */
+export type EvalLossKind = 'token-cross-entropy';
+
 export interface Objective {
   /** The metric input kinds `evaluate` can produce (checked against the recipe's metrics up front). */
   readonly emits: readonly MetricInputKind[];
+  /** What the eval loss is (see EvalLossKind); absent: a loss with no derived score (contrastive). */
+  readonly evalLoss?: EvalLossKind;
   /**
    * False when the objective trains only its own parameters (a head on cached features): the loop
    * then neither optimizes nor saves the model's weights.

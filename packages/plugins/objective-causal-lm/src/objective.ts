@@ -217,6 +217,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
 
   return {
     emits: ['text', 'vqa'],
+    evalLoss: 'token-cross-entropy',
     trainsModel: true,
     minBatchSize: 1,
     collate,

@@ -59,7 +59,9 @@ export const trainConfigSchema = z
     metric_for_best: z
       .string()
       .optional()
-      .describe('score that picks checkpoint-best, "<metric id>.<score>" (e.g. retrieval.i2t_R@1) or eval_loss (default)'),
+      .describe(
+        'score that picks checkpoint-best, "<metric id>.<score>" (e.g. retrieval.i2t_R@1, vqa.accuracy), eval_loss (default) or perplexity (objective causal-lm)',
+      ),
     greater_is_better: z
       .boolean()
       .optional()
@@ -69,7 +71,7 @@ export const trainConfigSchema = z
       .enum(['full', 'lock-image', 'feature-based'])
       .default('full')
       .describe(
-        "full: train all (unfrozen) weights; lock-image: freeze the model's vision tower (CLIP: vision_model + visual_projection; LiT); feature-based: frozen encoders, cached features, train a head",
+        "full: train all (unfrozen) weights (with peft: only the adapter); lock-image: freeze the model's vision tower (CLIP: vision_model + visual_projection; LiT); feature-based: frozen encoders, cached features, train a head (objective contrastive only)",
       ),
     freeze: z
       .array(z.string())

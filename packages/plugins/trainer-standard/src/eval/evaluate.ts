@@ -1,11 +1,25 @@
 // Evaluation during training: the objective evaluates the eval split into typed metric inputs,
 // which feed each of the recipe's metrics by the kind it consumes (core's MetricSink), and the
 // eval loss is summed over the objective's items (eval_loss, as HF Trainer's evaluation_loop
-// reports it). Scores are named "<metric id>.<score>".
+// reports it). An objective whose eval loss is a mean token cross-entropy (Objective.evalLoss) also
+// gets `perplexity` = exp(eval_loss), as transformers' examples/pytorch/language-modeling/run_clm.py
+// adds it. Scores are named "<metric id>.<score>".
 import { MetricSink, type FedMetric, type MetricInputKind, type Objective } from '@mmft/core';
 
 /**
- * Score the eval split: `eval_loss` plus every metric's scores.
+ * Scores the loop derives from the eval loss itself (no metric plugin), with their direction; they
+ * can be train.metric_for_best like eval_loss.
+ *
+ * @example
+ * lossScores({ evalLoss: 'token-cross-entropy' }); // { perplexity: 'lower' }
+ */
+export function lossScores(objective: Pick<Objective, 'evalLoss'>): Record<string, 'higher' | 'lower'> {
+  return objective.evalLoss === 'token-cross-entropy' ? { perplexity: 'lower' } : {};
+}
+
+/**
+ * Score the eval split: `eval_loss` (plus `perplexity` for a token cross-entropy) and every
+ * metric's scores.
  *
  * @example
  * const scores = await evaluate(objective, metrics, { name: 'objective "contrastive"', batchSize: 8 }); // { eval_loss: 1.2, 'retrieval.i2t_R@1': 40, ... }
@@ -25,5 +39,10 @@ export async function evaluate(
     count += part.count;
     if (part.inputs.length > 0) sink.update(part.inputs);
   }
-  return { eval_loss: count ? lossSum / count : Number.NaN, ...sink.scores() };
+  const evalLoss = count ? lossSum / count : Number.NaN;
+  // Summed over every label token of the split, then divided once: the token-weighted mean, so the
+  // perplexity does not depend on how the split was cut into batches (Math.exp overflows to
+  // Infinity where run_clm catches OverflowError and writes inf).
+  const derived: Record<string, number> = 'perplexity' in lossScores(objective) ? { perplexity: Math.exp(evalLoss) } : {};
+  return { eval_loss: evalLoss, ...derived, ...sink.scores() };
 }

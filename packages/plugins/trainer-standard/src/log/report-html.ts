@@ -1,5 +1,6 @@
 // report.html: a self-contained page (inline SVG, inline CSS, no scripts or external assets) with
-// the loss curve, one curve per evaluation score and a table of the final metrics.
+// the loss curve, one curve per evaluation score, a table of the final metrics and, when the run
+// evaluated before its first step, the scores before and after training side by side.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LogEntry } from '../checkpoint/trainer-state';
@@ -49,13 +50,26 @@ export async function writeReport(
     lineChart('learning rate', series(steps, 'lr')),
     ...evalKeys.map((k) => lineChart(k, series(evals, k))),
   ];
+  const show = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(5));
   const rows = Object.entries(report.finalMetrics)
-    .map(([k, v]) => `<tr><td>${escape(k)}</td><td>${Number.isInteger(v) ? v : v.toPrecision(5)}</td></tr>`)
+    .map(([k, v]) => `<tr><td>${escape(k)}</td><td>${show(v)}</td></tr>`)
     .join('');
+  // Before: the evaluation at step 0; after: the last one of the run (a resumed run's history holds both).
+  const before = evals.find((e) => e.step === 0);
+  const after = [...evals].reverse().find((e) => typeof e.step === 'number' && e.step > 0);
+  const scoreKeys = (e: LogEntry) => Object.keys(e).filter((k) => typeof e[k] === 'number' && k !== 'step' && k !== 'epoch');
+  const compared =
+    before && after
+      ? `<h2>Before and after training</h2><table><tr><th>score</th><th>before</th><th>after (step ${after.step as number})</th></tr>${scoreKeys(
+          after,
+        )
+          .map((k) => `<tr><td>${escape(k)}</td><td>${show(before[k] as number | undefined)}</td><td>${show(after[k] as number)}</td></tr>`)
+          .join('')}</table>`
+      : '';
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-weight:600}svg text{font-size:11px;fill:#555}table{border-collapse:collapse}td{border:1px solid #ddd;padding:4px 10px}</style>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-weight:600}svg text{font-size:11px;fill:#555}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px}</style>
 </head><body><h1>${escape(report.title)}</h1><p>${steps.length} logged steps, ${evals.length} evaluations.</p>
-<h2>Final metrics</h2><table>${rows}</table><h2>Curves</h2>${charts.join('\n')}</body></html>\n`;
+<h2>Final metrics</h2><table>${rows}</table>${compared}<h2>Curves</h2>${charts.join('\n')}</body></html>\n`;
   const file = path.join(outputDir, 'report.html');
   try {
     await fs.writeFile(file, html);

@@ -19,11 +19,15 @@ export interface BestPolicy {
   ): { state: TrainerState; improved: boolean; stop: boolean };
 }
 
-/** The best-checkpoint rule; `enabled` is false when the recipe has no eval data. */
+/**
+ * The best-checkpoint rule; `enabled` is false when the recipe has no eval data. `lossScores` are
+ * the scores the loop derives from the eval loss (perplexity), eligible beside eval_loss.
+ */
 export function bestMetricPolicy(
   config: TrainConfig,
   metrics: ReadonlyArray<{ readonly id: string; readonly provider: { readonly scores: Readonly<Record<string, 'higher' | 'lower'>> } }>,
   hasEval: boolean,
+  lossScores: Readonly<Record<string, 'higher' | 'lower'>> = {},
 ): BestPolicy {
   const key = config.metric_for_best ?? 'eval_loss';
   if (
@@ -37,13 +41,15 @@ export function bestMetricPolicy(
     );
   }
   let greater = config.greater_is_better ?? false;
-  if (key !== 'eval_loss' && hasEval) {
+  if (lossScores[key] !== undefined) {
+    greater = config.greater_is_better ?? lossScores[key] === 'higher';
+  } else if (key !== 'eval_loss' && hasEval) {
     const [id, ...rest] = key.split('.');
     const score = rest.join('.');
     const metric = metrics.find((m) => m.id === id);
     const direction = metric?.provider.scores[score];
     if (!metric || !direction) {
-      const known = ['eval_loss', ...metrics.flatMap((m) => Object.keys(m.provider.scores).map((s) => `${m.id}.${s}`))];
+      const known = ['eval_loss', ...Object.keys(lossScores), ...metrics.flatMap((m) => Object.keys(m.provider.scores).map((s) => `${m.id}.${s}`))];
       throw new MmftError('E_CONFIG', `train.metric_for_best "${key}" is not a score of the recipe's metrics; known: ${known.join(', ')}`);
     }
     greater = config.greater_is_better ?? direction === 'higher';

@@ -10,7 +10,7 @@ import type { TrainConfig } from '../config';
 import { copyCheckpoint, restoreCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint';
 import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoint/trainer-state';
 import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
-import { evaluate } from '../eval/evaluate';
+import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
 import { writeReport } from '../log/report-html';
 import { countParams, formatRunSummary, PeakMemory } from '../log/run-summary';
@@ -88,7 +88,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last, minBatch: objective.minBatchSize };
   const microsPerEpoch = batchesPerEpoch(parts.size, rule);
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
-  const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate);
+  const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate, lossScores(objective));
   let state: TrainerState = resumed
     ? { ...resumed, batchSize: config.batch_size }
     : {

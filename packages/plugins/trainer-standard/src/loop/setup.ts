@@ -4,6 +4,7 @@
 import {
   checkConsumers,
   fedMetric,
+  isCausalLanguageModel,
   MmftError,
   RECIPE_SECTIONS,
   sectionOrDefault,
@@ -78,9 +79,13 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
     const provider = context.resolver.resolve('metric', id);
     return { ...fedMetric(provider, settings, id), provider };
   });
-  // An absent objective: section is the kinds table's default (contrastive).
+  // An absent objective: section is the kinds table's default (contrastive), except on a causal
+  // LM, whose only objective is next-token prediction (what run_clm and LLaMA-Factory's sft train).
   const spec = RECIPE_SECTIONS.find((s) => s.kind === 'objective')!;
-  const [objectiveId, objectiveSettings] = split(sectionOrDefault(recipe as Record<string, unknown>, spec)!, 'type');
+  const [objectiveId, objectiveSettings] =
+    recipe.objective === undefined && isCausalLanguageModel(loaded.model)
+      ? ['causal-lm', {}]
+      : split(sectionOrDefault(recipe as Record<string, unknown>, spec)!, 'type');
   const provider = context.resolver.resolve('objective', objectiveId);
   const objective = await provider.create(provider.configSchema.parse(objectiveSettings), {
     model: loaded.model,
@@ -95,6 +100,15 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   });
   const objectiveName = `objective "${objectiveId}"`;
   try {
+    if (config.strategy === 'feature-based' && objective.trainsModel) {
+      throw new MmftError(
+        'E_CONFIG',
+        `train.strategy feature-based trains a head on cached features, but ${objectiveName} trains the model's own weights`,
+        {
+          hint: 'use strategy: full with a peft: section (LoRA) or freeze: entries to choose what trains (feature-based is for objective contrastive)',
+        },
+      );
+    }
     checkConsumers(
       metrics,
       { name: objectiveName, emits: objective.emits },

@@ -2,10 +2,13 @@
 // (`model.checkpoint`, relative to the recipe) or fromConfig (`model.config`); then PEFT: a
 // trained adapter folder (`model.adapter`, as PEFT's PeftModel.from_pretrained and
 // LLaMA-Factory's adapter_name_or_path) or a fresh one (`peft:` section, PeftMethodProvider.apply).
-// Follows docs/architecture.md step 5.
+// Follows docs/architecture.md step 5. A fresh adapter on a causal LM is tagged task_type CAUSAL_LM
+// unless the recipe sets one, as LLaMA-Factory's model/adapter.py builds its LoraConfig, so PEFT's
+// AutoPeftModelForCausalLM loads the saved folder.
 import * as path from 'node:path';
 import {
   architectureContext,
+  isCausalLanguageModel,
   loadAdapter,
   MmftError,
   type AppliedAdapter,
@@ -50,7 +53,7 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
     model = await architecture.fromPretrained(resumeModelDir, {}, towers);
   } else if (typeof spec.checkpoint === 'string') {
     source = path.resolve(context.baseDir, spec.checkpoint);
-    model = await architecture.fromPretrained(source, {}, towers);
+    model = await architecture.fromPretrained(source, { ignoreUnexpected: spec.ignoreUnexpected === true }, towers);
   } else {
     // Fresh weights: the architecture reads its own section (config, tokenizer...); folder paths
     // in it are relative to the recipe like every other path.
@@ -64,6 +67,8 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   if (!peft || typeof peft.method !== 'string') return { model, source };
   const provider = context.resolver.resolve('peft', peft.method);
   const { method: _method, ...config } = peft;
+  // The validated section holds task_type null when the recipe leaves it out.
+  if (config.task_type == null && isCausalLanguageModel(model)) config.task_type = 'CAUSAL_LM';
   // PEFT trains only the adapter: freeze the base first, then the adapter's own parameters train.
   model.root.freeze('**');
   const applied = provider.apply(model.root, config, 'default');
