@@ -49,7 +49,11 @@ export function bestMetricPolicy(
     const metric = metrics.find((m) => m.id === id);
     const direction = metric?.provider.scores[score];
     if (!metric || !direction) {
-      const known = ['eval_loss', ...Object.keys(lossScores), ...metrics.flatMap((m) => Object.keys(m.provider.scores).map((s) => `${m.id}.${s}`))];
+      const known = [
+        'eval_loss',
+        ...Object.keys(lossScores),
+        ...metrics.flatMap((m) => Object.keys(m.provider.scores).map((s) => `${m.id}.${s}`)),
+      ];
       throw new MmftError('E_CONFIG', `train.metric_for_best "${key}" is not a score of the recipe's metrics; known: ${known.join(', ')}`);
     }
     greater = config.greater_is_better ?? direction === 'higher';
