@@ -1,5 +1,6 @@
 export * from './json-schema';
 export * from './merge';
+export * from './model-section';
 export * from './overrides';
 export * from './paths';
 export * from './read-recipe';

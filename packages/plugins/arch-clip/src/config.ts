@@ -2,7 +2,7 @@
 // schemas whose defaults are those of transformers' models/clip/configuration_clip.py, plus the
 // recipe section `model: { type: clip }` (checkpoint or config, tokenizer, seed, ignoreUnexpected;
 // documented in docs/clip.md).
-import { recipePath } from '@mmft/core';
+import { modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -73,24 +73,8 @@ export type ClipConfigInput = z.input<typeof clipConfigSchema>;
  * model: { type: clip, checkpoint: ../models/clip-shapes-base, adapter: ../runs/clip-shapes-lora/checkpoint-best/adapter }
  * model: { type: clip, config: { projection_dim: 128, ... }, tokenizer: ../models/shapes-tokenizer, seed: 0 }
  */
-export const clipSectionSchema = z
-  .strictObject({
-    checkpoint: recipePath(z.string().min(1))
-      .optional()
-      .describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json)'),
-    config: clipConfigSchema.optional().describe('CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights'),
-    tokenizer: recipePath(z.string().min(1))
-      .optional()
-      .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
-    ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
-    seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
-    adapter: recipePath(z.string().min(1))
-      .optional()
-      .describe(
-        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
-      ),
-  })
-  .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
-    message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
-  });
+export const clipSectionSchema = modelSectionSchema(clipConfigSchema, {
+  config: 'CLIPConfig fields (text_config, vision_config, projection_dim...) for fresh weights',
+  checkpoint: 'config.json, model.safetensors, tokenizer.json',
+});
 export type ClipSectionConfig = z.infer<typeof clipSectionSchema>;

@@ -2,7 +2,7 @@
 // transformers' models/llama/configuration_llama.py (v4 fields rope_theta / rope_scaling, and v5's
 // rope_parameters read as well), plus the recipe section `model: { type: llama }` (a checkpoint
 // folder, or LlamaConfig fields + a tokenizer folder for fresh weights; documented in docs/language-models.md).
-import { recipePath } from '@mmft/core';
+import { modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -69,24 +69,7 @@ export type LlamaConfig = LlamaConfigJson & { readonly num_key_value_heads: numb
  * model: { type: llama, checkpoint: ../models/llama-shapes-base }
  * model: { type: llama, config: { hidden_size: 64, num_hidden_layers: 2, ... }, tokenizer: ../models/llama-shapes-base, seed: 0 }
  */
-export const llamaSectionSchema = z
-  .strictObject({
-    checkpoint: recipePath(z.string().min(1))
-      .optional()
-      .describe('checkpoint folder in HF layout (config.json, model.safetensors or shards, tokenizer.json)'),
-    config: llamaConfigSchema.optional().describe('LlamaConfig fields (hidden_size, num_hidden_layers, ...) for fresh weights'),
-    tokenizer: recipePath(z.string().min(1))
-      .optional()
-      .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
-    ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
-    seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
-    adapter: recipePath(z.string().min(1))
-      .optional()
-      .describe(
-        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
-      ),
-  })
-  .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
-    message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
-  });
+export const llamaSectionSchema = modelSectionSchema(llamaConfigSchema, {
+  config: 'LlamaConfig fields (hidden_size, num_hidden_layers, ...) for fresh weights',
+});
 export type LlamaSectionConfig = z.output<typeof llamaSectionSchema>;

@@ -1,7 +1,7 @@
 // config.json of an OPT checkpoint (transformers' OPTConfig, models/opt/configuration_opt.py) as a zod
 // schema with HF's defaults, plus the recipe section `model: { type: opt }` (a checkpoint folder, or
 // OPTConfig fields with a tokenizer folder for fresh weights).
-import { recipePath } from '@mmft/core';
+import { modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -58,24 +58,8 @@ export type OptConfigInput = z.input<typeof optConfigSchema>;
  * model: { type: opt, checkpoint: ../models/opt-shapes-base }
  * model: { type: opt, config: { hidden_size: 128, num_hidden_layers: 2, ffn_dim: 512, num_attention_heads: 4 }, tokenizer: ../models/opt-shapes-base, seed: 0 }
  */
-export const optSectionSchema = z
-  .strictObject({
-    checkpoint: recipePath(z.string().min(1))
-      .optional()
-      .describe('checkpoint folder in HF layout (config.json, model.safetensors, tokenizer.json, generation_config.json)'),
-    config: optConfigSchema.optional().describe('OPTConfig fields (hidden_size, num_hidden_layers, ffn_dim...) for fresh weights'),
-    tokenizer: recipePath(z.string().min(1))
-      .optional()
-      .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
-    ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
-    seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
-    adapter: recipePath(z.string().min(1))
-      .optional()
-      .describe(
-        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
-      ),
-  })
-  .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
-    message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
-  });
+export const optSectionSchema = modelSectionSchema(optConfigSchema, {
+  config: 'OPTConfig fields (hidden_size, num_hidden_layers, ffn_dim...) for fresh weights',
+  checkpoint: 'config.json, model.safetensors, tokenizer.json, generation_config.json',
+});
 export type OptSectionConfig = z.output<typeof optSectionSchema>;
