@@ -146,7 +146,7 @@ describe('standard trainer with objective causal-lm', () => {
         const { sums, counts } = tokenLosses(lm, TEXTS);
         return combine(sums, counts);
       }, [weight]);
-      const g = grads[weight.name]!.dataSync().slice();
+      const g = grads[weight.name]!.dataSync().slice() as Float32Array;
       const loss = value.dataSync()[0]!;
       tf.dispose([value, grads[weight.name]!]);
       return { g, loss };
