@@ -10,6 +10,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
+import { GPT2LMHeadModel } from '@mmft/arch-gpt2';
+import { createTinyGpt2Checkpoint } from '@mmft/arch-gpt2/testing';
 import { readSafetensors, saveAdapter } from '@mmft/core';
 import { loraMethod } from '@mmft/peft-lora';
 import { prefixTuningMethod } from '@mmft/peft-prefix';
@@ -129,5 +131,48 @@ describe('mmft merge', () => {
     expect(missing.hint).toBe('load the plugin for this model with --plugin <package>');
     const loaded = await run(['--base', 'base', '--adapter', 'lora', '--out', 'p1', '--plugin', '@mmft/arch-clip'], withoutClip);
     expect(loaded.stderr).toBe('');
+  });
+});
+
+describe('mmft merge on GPT-2 (Conv1D, fan_in_fan_out)', () => {
+  test('a LoRA adapter on c_attn, c_proj, c_fc: fan_in_fan_out true saved; merged logits equal base + adapter (allclose 1e-4)', async () => {
+    const gptBase = (await createTinyGpt2Checkpoint(path.join(tmp, 'gpt2-base'), { seed: 3 })).dir;
+    const ids = [
+      [5, 9, 2, 14, 7],
+      [11, 3, 3, 8, 1],
+    ];
+    const gptLogits = (model: GPT2LMHeadModel): number[] => {
+      const inputIds = tf.tensor2d(ids, undefined, 'int32');
+      const { logits } = model.forward({ inputIds });
+      const values = Array.from(logits.dataSync());
+      tf.dispose([inputIds, logits]);
+      return values;
+    };
+    const model = await GPT2LMHeadModel.fromPretrained(gptBase);
+    const baseLogits = gptLogits(model);
+    const config = loraMethod.configSchema.parse({ r: 2, lora_alpha: 4, target_modules: ['c_attn', 'c_proj', 'c_fc'], seed: 1 });
+    const applied = loraMethod.apply(model.root, config, 'default');
+    applied.trainableParameters().forEach(([, v], i) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', i + 1))));
+    const expected = gptLogits(model);
+    await saveAdapter(path.join(tmp, 'gpt2-lora'), loraMethod, config, applied, { baseModelNameOrPath: gptBase });
+    model.dispose();
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'gpt2-lora', 'adapter_config.json'), 'utf8'))).toMatchObject({
+      peft_type: 'LORA',
+      fan_in_fan_out: true,
+      target_modules: ['c_attn', 'c_proj', 'c_fc'],
+    });
+
+    const r = await run(['--base', 'gpt2-base', '--adapter', 'gpt2-lora', '--out', 'gpt2-merged'], [...BUILTINS, '@mmft/arch-gpt2']);
+    expect(r.stderr).toBe('');
+    const { tensors } = await readSafetensors(path.join(tmp, 'gpt2-merged', 'model.safetensors'));
+    const { tensors: baseTensors } = await readSafetensors(path.join(gptBase, 'model.safetensors'));
+    expect([...tensors.keys()].sort()).toEqual([...baseTensors.keys()].sort()); // HF names, [in, out] shapes, no lm_head (tied)
+    for (const [key, t] of baseTensors) expect(tensors.get(key)!.shape).toEqual(t.shape);
+    const merged = await GPT2LMHeadModel.fromPretrained(path.join(tmp, 'gpt2-merged'));
+    const got = gptLogits(merged);
+    got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(expected[i]!)));
+    // The adapter moved the logits well beyond that tolerance, so the check above is not base = base.
+    expect(Math.max(...got.map((v, i) => Math.abs(v - baseLogits[i]!)))).toBeGreaterThan(0.1);
+    merged.dispose();
   });
 });

@@ -10,7 +10,16 @@ export const loraConfigSchema = z.strictObject({
   target_modules: z
     .union([targetModulesSchema, z.literal('all-linear')])
     .default(['q_proj', 'v_proj'])
-    .describe('Linear modules to adapt: name suffixes, one full-match regex, or "all-linear" (every Linear except lm_head)'),
+    .describe(
+      'Linear or Conv1D modules to adapt: name suffixes, one full-match regex, or "all-linear" (every Linear and Conv1D except lm_head)',
+    ),
+  fan_in_fan_out: z
+    .boolean()
+    .default(false)
+    .describe(
+      'the target stores its weight [in, out] (GPT-2 Conv1D); as in PEFT, each layer follows its own layout: Conv1D targets ' +
+        'always use it and adapter_config.json records true, a Linear target ignores true with a warning',
+    ),
   bias: z
     .enum(['none', 'all', 'lora_only'])
     .default('none')

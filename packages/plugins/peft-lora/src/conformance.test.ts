@@ -1,12 +1,13 @@
-// The shared PEFT conformance kit against LoRA, on a non-CLIP toy transformer and on a tiny
-// HF-layout CLIP, covering bias modes, rslora, regex targets, all-linear and modules_to_save.
+// The shared PEFT conformance kit against LoRA, on a non-CLIP toy transformer, a GPT-2-shaped toy
+// of Conv1D layers (fan_in_fan_out) and a tiny HF-layout CLIP, covering bias modes, rslora, regex
+// targets, all-linear and modules_to_save.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll } from '@jest/globals';
 import { registerGradients } from '@mmft/core/nn';
 import { describePeftMethod } from '@mmft/core/testing';
 import { loraMethod } from './plugin';
-import { clipSubject, toySubject } from './test-subjects.test-helper';
+import { clipSubject, conv1dSubject, toySubject } from './test-subjects.test-helper';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -44,6 +45,22 @@ describePeftMethod(loraMethod, [
     config: { r: 2, target_modules: 'all-linear', bias: 'lora_only', modules_to_save: ['head'], seed: 3 },
     makeSubject: () => toySubject(),
     expectTrainable: (n) => isLora(n) || /\.base_layer\.bias$/.test(n) || n.startsWith('head.modules_to_save.default.'),
+    identityAtInit: true,
+    mergeable: true,
+  },
+  {
+    name: 'Conv1D toy c_attn (fan_in_fan_out)',
+    config: { r: 2, lora_alpha: 4, target_modules: ['c_attn'], seed: 6 },
+    makeSubject: () => conv1dSubject(),
+    expectTrainable: (n) => isLora(n) && n.includes('.attn.c_attn.'),
+    identityAtInit: true,
+    mergeable: true,
+  },
+  {
+    name: 'Conv1D toy all-linear + lora_only bias',
+    config: { r: 2, lora_alpha: 2, target_modules: 'all-linear', bias: 'lora_only', seed: 7 },
+    makeSubject: () => conv1dSubject(),
+    expectTrainable: (n) => isLora(n) || /\.base_layer\.bias$/.test(n),
     identityAtInit: true,
     mergeable: true,
   },

@@ -1,9 +1,15 @@
-// A Linear with LoRA adapters: y = base(x) + Σ_active scaling · B(A(dropout(x))), several named
-// adapters per layer, merge/unmerge folding scaling · B A into the base weight. Follows LoraLayer
-// and Linear in peft/tuners/lora/layer.py (child names base_layer, lora_A, lora_B, lora_dropout).
+// A Linear (or GPT-2's Conv1D) with LoRA adapters: y = base(x) + Σ_active scaling · B(A(dropout(x))),
+// several named adapters per layer, merge/unmerge folding scaling · B A into the base weight. Follows
+// LoraLayer and Linear in peft/tuners/lora/layer.py (child names base_layer, lora_A, lora_B,
+// lora_dropout). A Conv1D base stores its weight [in, out] (fan_in_fan_out): the branch is the same
+// A [r, in], B [out, r], and only the fold transposes, as get_delta_weight's transpose(B @ A,
+// fan_in_fan_out) there (transpose in peft/utils/other.py).
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterDict, MmftError, type PeftLayer } from '@mmft/core';
-import { deriveSeed, Dropout, fanInUniform, Linear, Module, normal, zeros, type Initializer } from '@mmft/core/nn';
+import { Conv1D, deriveSeed, Dropout, fanInUniform, Linear, Module, normal, zeros, type Initializer } from '@mmft/core/nn';
+
+/** The layers LoRA wraps: a Linear (weight [out, in]) or a Conv1D (weight [in, out]). */
+export type LoraBaseLayer = Linear | Conv1D;
 
 /** Settings of one adapter on one layer. */
 export interface LoraAdapterSettings {
@@ -15,7 +21,7 @@ export interface LoraAdapterSettings {
 }
 
 /**
- * Wraps a Linear. Parameter names match PEFT's in-model names:
+ * Wraps a Linear or a Conv1D. Parameter names match PEFT's in-model names:
  * `q_proj.base_layer.weight`, `q_proj.lora_A.default.weight`, `q_proj.lora_B.default.weight`.
  *
  * @example
@@ -25,7 +31,7 @@ export interface LoraAdapterSettings {
 export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLayer {
   private readonly settings = new Map<string, LoraAdapterSettings & { active: boolean; merged: boolean }>();
 
-  constructor(base: Linear) {
+  constructor(base: LoraBaseLayer) {
     super();
     this.registerModule('base_layer', base);
     this.registerModule('lora_dropout', new AdapterDict<Dropout>());
@@ -33,8 +39,13 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
     this.registerModule('lora_B', new AdapterDict<Linear>());
   }
 
-  get baseLayer(): Linear {
-    return this.child<Linear>('base_layer');
+  get baseLayer(): LoraBaseLayer {
+    return this.child<LoraBaseLayer>('base_layer');
+  }
+
+  /** The base weight is stored [in, out] (a Conv1D): PEFT's fan_in_fan_out for this layer. */
+  get fanInFanOut(): boolean {
+    return this.baseLayer instanceof Conv1D;
   }
 
   get peftAdapterNames(): string[] {
@@ -87,7 +98,7 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
     return this.settings.get(name)?.merged ?? false;
   }
 
-  /** W ← W + scaling · B A (PEFT `merge`). */
+  /** W ← W + scaling · B A, or W ← W + scaling · (B A)ᵀ for a Conv1D base (PEFT `merge`). */
   merge(name: string): void {
     const s = this.settings.get(name);
     if (!s || s.merged) return;
@@ -95,7 +106,7 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
     s.merged = true;
   }
 
-  /** W ← W − scaling · B A (PEFT `unmerge`). */
+  /** W ← W − scaling · B A, transposed for a Conv1D base (PEFT `unmerge`). */
   unmerge(name: string): void {
     const s = this.settings.get(name);
     if (!s || !s.merged) return;
@@ -123,6 +134,10 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
     const a = this.child<AdapterDict<Linear>>('lora_A').get(name).weight;
     const b = this.child<AdapterDict<Linear>>('lora_B').get(name).weight;
     const weight = this.baseLayer.weight;
-    tf.tidy(() => weight.assign(tf.add(weight, tf.mul(tf.matMul(b, a), sign * s.scaling))));
+    // (B A)ᵀ = Aᵀ Bᵀ: matMul's transpose flags give the [in, out] delta without a transposed copy.
+    tf.tidy(() => {
+      const delta = this.fanInFanOut ? tf.matMul(a, b, true, true) : tf.matMul(b, a);
+      weight.assign(tf.add(weight, tf.mul(delta, sign * s.scaling)));
+    });
   }
 }

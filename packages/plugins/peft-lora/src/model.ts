@@ -1,7 +1,8 @@
-// Injecting LoRA into any module tree: find the target Linears by name, wrap each in a
-// LoraLinear (or add an adapter to one already wrapped), set up bias and modules_to_save, freeze
-// the rest. Follows LoraModel in peft/tuners/lora/model.py and BaseTuner.inject_adapter /
-// _maybe_include_all_linear_layers in peft/tuners/tuners_utils.py.
+// Injecting LoRA into any module tree: find the target Linears (and GPT-2 Conv1Ds) by name, wrap
+// each in a LoraLinear (or add an adapter to one already wrapped), set up bias and modules_to_save,
+// freeze the rest. Follows LoraModel in peft/tuners/lora/model.py, BaseTuner.inject_adapter /
+// _maybe_include_all_linear_layers in peft/tuners/tuners_utils.py (Linear and Conv1D both count as
+// linear), and dispatch_default in peft/tuners/lora/layer.py for fan_in_fan_out.
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   adapterStateDictOf,
@@ -15,19 +16,40 @@ import {
   type AppliedAdapter,
   type TargetModules,
 } from '@mmft/core';
-import { deriveSeed, Linear, type Module } from '@mmft/core/nn';
+import { Conv1D, deriveSeed, Linear, type AnyModule, type Module } from '@mmft/core/nn';
 import { loraScaling, type LoraConfig } from './config';
 import { LoraLinear } from './layer';
 
 /** Segments inside PEFT wrappers that are never targets themselves. */
 const WRAPPER_INTERNALS = /(^|\.)(base_layer|lora_A|lora_B|lora_dropout|original_module|modules_to_save)(\.|$)/;
 
-/** PEFT's "all-linear": every Linear except the output layer (named lm_head in HF LMs). */
+/** Modules LoRA can wrap: a Linear, a Conv1D (weight [in, out]), or one it has wrapped already. */
+const isLoraTarget = (m: AnyModule) => m instanceof Linear || m instanceof Conv1D || m instanceof LoraLinear;
+
+/**
+ * PEFT's dispatch_default (peft/tuners/lora/layer.py) corrects fan_in_fan_out per target with a
+ * warning: true on a Linear becomes false. Here the layout always follows the module (a Conv1D is
+ * [in, out], a Linear [out, in]), so only a Linear under fan_in_fan_out: true is worth a warning;
+ * a Conv1D under the default false is what every GPT-2 recipe writes, and is silently right.
+ */
+function warnFanInFanOut(config: LoraConfig, targets: ReadonlyArray<readonly [string, AnyModule]>): void {
+  if (!config.fan_in_fan_out) return;
+  const linears = targets.filter(([, m]) => (m instanceof LoraLinear ? m.baseLayer : m) instanceof Linear).map(([n]) => n);
+  if (linears.length === 0) return;
+  process.emitWarning(
+    `lora: fan_in_fan_out is true but ${linears.slice(0, 3).join(', ')}${linears.length > 3 ? ', …' : ''} ` +
+      `${linears.length === 1 ? 'is a' : 'are'} Linear (weight [out, in]); using fan_in_fan_out false for ` +
+      `${linears.length === 1 ? 'it' : 'them'}, as PEFT does. Set fan_in_fan_out only for Conv1D (GPT-2) targets, or leave it out.`,
+    { code: 'MMFT_LORA_FAN_IN_FAN_OUT' },
+  );
+}
+
+/** PEFT's "all-linear": every Linear and Conv1D except the output layer (named lm_head in HF LMs). */
 function resolveTargets(root: Module, config: LoraConfig): TargetModules {
   const target = config.target_modules;
   if (target !== 'all-linear') return target;
   const excluded = (n: string) => WRAPPER_INTERNALS.test(n) || /(^|\.)lm_head$/.test(n) || matchesTarget(n, config.modules_to_save ?? []);
-  const names = root.namedModules().filter(([n, m]) => (m instanceof Linear || m instanceof LoraLinear) && !excluded(n));
+  const names = root.namedModules().filter(([n, m]) => isLoraTarget(m) && !excluded(n));
   return [...new Set(names.map(([n]) => n.slice(n.lastIndexOf('.') + 1)))];
 }
 
@@ -41,14 +63,15 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
   assertAdapterName(adapterName);
   const targets = findTargetModules(root, resolveTargets(root, config), {
     method: 'lora',
-    accept: (m) => m instanceof Linear || m instanceof LoraLinear,
-    acceptedKind: 'Linear',
+    accept: isLoraTarget,
+    acceptedKind: 'Linear or Conv1D',
     // A module trained fully (modules_to_save) gets no LoRA on top, e.g. a head under all-linear.
     skip: (name) => WRAPPER_INTERNALS.test(name) || matchesTarget(name, config.modules_to_save ?? []),
   });
+  warnFanInFanOut(config, targets);
   const paths: string[] = [];
   for (const [path, module] of targets) {
-    const layer = module instanceof LoraLinear ? module : new LoraLinear(module as Linear);
+    const layer = module instanceof LoraLinear ? module : new LoraLinear(module as Linear | Conv1D);
     layer.addAdapter(adapterName, {
       r: config.r,
       scaling: loraScaling(config),
@@ -98,6 +121,8 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
         savedModules: [...saved.copies.keys()],
       }),
     setEnabled,
+    // PEFT writes the fan_in_fan_out its dispatch settled on: true when the targets are Conv1D.
+    adapterConfigExtras: () => ({ fan_in_fan_out: layers().some((l) => l.fanInFanOut) }),
     merge: () => layers().forEach((l) => l.merge(adapterName)),
     unmerge: () => layers().forEach((l) => l.unmerge(adapterName)),
     remove() {

@@ -7,7 +7,6 @@ import { applyLora } from './model';
 
 /** LoraConfig fields PEFT writes that mmft does not implement, with the only value it accepts. */
 const FIXED_FIELDS: Readonly<Record<string, unknown>> = {
-  fan_in_fan_out: false,
   layers_to_transform: null,
   layers_pattern: null,
   rank_pattern: {},
@@ -41,7 +40,8 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
   kind: 'peft',
   id: 'lora',
   peftType: 'LORA',
-  description: 'LoRA: low-rank updates B·A on any Linear chosen by name; merge/unmerge, several adapters, Hugging Face PEFT files',
+  description:
+    'LoRA: low-rank updates B·A on any Linear or Conv1D chosen by name; merge/unmerge, several adapters, Hugging Face PEFT files',
   configSchema: loraConfigSchema,
   apply: (model, config, adapterName) => applyLora(model, parseConfig(loraMethod, config, 'peft (lora)'), adapterName),
   toAdapterConfig(config, baseModelNameOrPath) {
@@ -65,6 +65,8 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
       delete fields[key];
     }
     for (const key of IGNORED_FIELDS) delete fields[key];
+    // fan_in_fan_out is a real field now (Conv1D targets); null from a hand-written file means PEFT's default.
+    if (fields.fan_in_fan_out === null) delete fields.fan_in_fan_out;
     return parseConfig(loraConfigSchema, fields, file);
   },
 };
