@@ -18,6 +18,8 @@ import {
   type Dataset,
   type DatasetProvider,
   type Example,
+  type MetricProvider,
+  type TextInput,
   type RunContext,
 } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
@@ -200,6 +202,30 @@ describe('standard trainer with objective causal-lm', () => {
     expect([state.metricForBest, state.greaterIsBetter, state.bestMetric]).toEqual(['perplexity', false, after]);
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     expect(html).toContain(`<tr><td>perplexity</td><td>${before.toPrecision(5)}</td><td>${after.toPrecision(5)}</td></tr>`);
+  });
+
+  test('a generation metric with only plain-text eval data names the metric and why it got nothing', async () => {
+    const exact: MetricProvider<Record<string, never>, TextInput> = {
+      kind: 'metric',
+      id: 'exact',
+      consumes: 'text',
+      description: 'test exact match',
+      configSchema: z.object({}),
+      scores: { exact: 'higher' },
+      create: () => ({ reset: () => undefined, update: () => undefined, compute: () => ({ scores: { exact: 0 } }) }),
+    };
+    const dir = tmp();
+    const ctx = context(dir, {
+      data: { train: { type: 'memory-text', name: 'texts' }, eval: { type: 'memory-text', name: 'texts' } },
+      metrics: [{ type: 'exact' }],
+    });
+    const run = runTraining(trainConfigSchema.parse({ max_steps: 1 }), {
+      ...ctx,
+      resolver: registry([tinyLm, memoryText, causalLmProvider, exact] as AnyProvider[]),
+    });
+    await expect(run).rejects.toThrow(
+      'metric "exact" reads text inputs, but objective "causal-lm" produced none from data.eval: plain text examples are scored by eval_loss and perplexity only',
+    );
   });
 
   test('feature-based is refused for an objective that trains the model', async () => {

@@ -4,7 +4,7 @@
 // reports it). An objective whose eval loss is a mean token cross-entropy (Objective.evalLoss) also
 // gets `perplexity` = exp(eval_loss), as transformers' examples/pytorch/language-modeling/run_clm.py
 // adds it. Scores are named "<metric id>.<score>".
-import { MetricSink, type FedMetric, type MetricInputKind, type Objective } from '@mmft/core';
+import { MetricSink, MmftError, type FedMetric, type MetricInputKind, type Objective } from '@mmft/core';
 
 /**
  * Scores the loop derives from the eval loss itself (no metric plugin), with their direction; they
@@ -34,10 +34,24 @@ export async function evaluate(
   const kinds = [...new Set(metrics.map((m) => m.consumes))] as MetricInputKind[];
   let lossSum = 0;
   let count = 0;
+  const seen = new Set<MetricInputKind>();
   for await (const part of objective.evaluate(undefined, { batchSize: options.batchSize, kinds })) {
     lossSum += part.lossSum;
     count += part.count;
+    for (const input of part.inputs) seen.add(input.kind);
     if (part.inputs.length > 0) sink.update(part.inputs);
+  }
+  // A metric fed nothing would fail with its own "nothing to score"; say which data it lacked.
+  const starved = metrics.find((m) => !seen.has(m.consumes));
+  if (starved) {
+    const why = 'perplexity' in lossScores(objective) ? ': plain text examples are scored by eval_loss and perplexity only' : '';
+    throw new MmftError(
+      'E_DATA',
+      `metric "${starved.id}" reads ${starved.consumes} inputs, but ${options.name} produced none from data.eval${why}`,
+      {
+        hint: `remove ${starved.id} from metrics:, or give data.eval examples that ${options.name} turns into ${starved.consumes} inputs`,
+      },
+    );
   }
   const evalLoss = count ? lossSum / count : Number.NaN;
   // Summed over every label token of the split, then divided once: the token-weighted mean, so the
