@@ -1,7 +1,7 @@
 // config.json of a GPT-2 checkpoint (HF GPT2Config) as a zod schema whose defaults are those of
 // transformers' models/gpt2/configuration_gpt2.py, and the recipe section `model: { type: gpt2 }`
 // (checkpoint or config, tokenizer, seed, ignoreUnexpected).
-import { recipePath } from '@mmft/core';
+import { modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -56,24 +56,7 @@ export type Gpt2ConfigInput = z.input<typeof gpt2ConfigSchema>;
  * model: { type: gpt2, checkpoint: ../models/gpt2-tiny }
  * model: { type: gpt2, config: { n_embd: 64, n_layer: 2, n_head: 4, vocab_size: 300 }, tokenizer: ../models/gpt2-tiny, seed: 0 }
  */
-export const gpt2SectionSchema = z
-  .strictObject({
-    checkpoint: recipePath(z.string().min(1))
-      .optional()
-      .describe('checkpoint folder in HF layout (config.json, model.safetensors or shards, tokenizer.json)'),
-    config: gpt2ConfigSchema.optional().describe('GPT2Config fields (n_embd, n_layer, n_head, vocab_size...) for fresh weights'),
-    tokenizer: recipePath(z.string().min(1))
-      .optional()
-      .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
-    ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
-    seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
-    adapter: recipePath(z.string().min(1))
-      .optional()
-      .describe(
-        'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
-      ),
-  })
-  .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
-    message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
-  });
+export const gpt2SectionSchema = modelSectionSchema(gpt2ConfigSchema, {
+  config: 'GPT2Config fields (n_embd, n_layer, n_head...) for fresh weights',
+});
 export type Gpt2SectionConfig = z.infer<typeof gpt2SectionSchema>;

@@ -20,6 +20,23 @@ describeArchitecture(gpt2Provider, {
   ],
   towers: ['language'],
   texts: ['a red circle', 'how many stars are there?', '红色的圆'],
-  inputs: () => ({ inputIds: tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, 'int32'), labels: tf.tensor2d([[1, 2, 3], [4, -100, 6]], undefined, 'int32') }),
+  inputs: () => ({
+    inputIds: tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      undefined,
+      'int32',
+    ),
+    labels: tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, -100, 6],
+      ],
+      undefined,
+      'int32',
+    ),
+  }),
   peftTargets: ['c_attn', 'c_proj', 'c_fc'],
 });

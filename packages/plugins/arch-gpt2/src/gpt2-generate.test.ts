@@ -75,7 +75,13 @@ describe('GPT2LMHeadModel.generate', () => {
     const greedy = await model.generate(input(), { maxNewTokens: 5 });
     const oneBeam = await model.generate(input(), { maxNewTokens: 5, numBeams: 1 });
     expect(oneBeam.sequences).toEqual(greedy.sequences);
-    const beams = await model.generate(input(), { maxNewTokens: 5, numBeams: 3, numReturnSequences: 3, lengthPenalty: 0, earlyStopping: true });
+    const beams = await model.generate(input(), {
+      maxNewTokens: 5,
+      numBeams: 3,
+      numReturnSequences: 3,
+      lengthPenalty: 0,
+      earlyStopping: true,
+    });
     expect(beams.sequences).toHaveLength(3);
     expect(beams.sequencesScores).toHaveLength(3);
     beams.sequences.forEach((row, i) => {
@@ -90,7 +96,8 @@ describe('GPT2LMHeadModel.generate', () => {
     const input = () => ({ inputIds: ids2d([prompts[0]!]), attentionMask: tf.ones([1, 4], 'int32') });
     const whole = await model.generate(input(), { maxNewTokens: 4 });
     const streamed: number[] = [];
-    for await (const chunk of model.generateStream(input(), { maxNewTokens: 4 })) if (chunk.tokens[0]! >= 0) streamed.push(chunk.tokens[0]!);
+    for await (const chunk of model.generateStream(input(), { maxNewTokens: 4 }))
+      if (chunk.tokens[0]! >= 0) streamed.push(chunk.tokens[0]!);
     expect(streamed).toEqual(untilEos(whole.sequences[0]!));
   });
 

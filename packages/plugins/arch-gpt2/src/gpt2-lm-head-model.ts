@@ -2,8 +2,16 @@
 // saves checkpoint folders in transformers' layout and runs GPT2LMHeadModel.forward
 // (transformers/models/gpt2/modeling_gpt2.py); loss, generate() and save() come from core's CausalLMBase.
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, MmftError, type LoadOptions, type ModelInputs, type ModelProcessor, type ModelTowers } from '@mmft/core';
-import { tokenizerFromFiles, type HfTokenizer } from '@mmft/core/hf';
+import {
+  ensureBackend,
+  MmftError,
+  type LoadOptions,
+  type ModelInputs,
+  type ModelProcessor,
+  type ModelTowers,
+  requireEngine,
+} from '@mmft/core';
+import { tokenizerFromFiles, type HfTokenizer, hfConfigFields } from '@mmft/core/hf';
 import { CausalLMBase, loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
 import type { Gpt2Config, Gpt2ConfigInput } from './config';
 import { parseGpt2Config } from './checkpoint/parse-config';
@@ -78,7 +86,7 @@ export class GPT2LMHeadModel extends CausalLMBase<Gpt2Config> {
    * object; training mode. Synchronous: in a script, `await ensureBackend()` from @mmft/core first.
    */
   static fromConfig(config: Gpt2ConfigInput = {}, options: Gpt2FromConfigOptions = {}): GPT2LMHeadModel {
-    const parsed = parseGpt2Config(stripRecipeKeys(config), 'config');
+    const parsed = parseGpt2Config(hfConfigFields(config), 'config');
     requireEngine('GPT2LMHeadModel.fromConfig');
     const files = new Map([...(options.tokenizerFiles ?? [])].map(([name, v]) => [name, toBytes(v)] as const));
     const root = new Gpt2LMHeadRoot(parsed);
@@ -132,19 +140,4 @@ export class GPT2LMHeadModel extends CausalLMBase<Gpt2Config> {
   embedTokens(inputIds: tf.Tensor): tf.Tensor {
     return this.root.embedTokens(inputIds);
   }
-}
-
-/** tfjs would fail at the first tensor with "No backend found in registry"; say what to do instead. */
-function requireEngine(caller: string): void {
-  const engine = tf.engine();
-  if (engine.backendName || engine.backendNames().length > 0) return;
-  throw new MmftError('E_BACKEND', `${caller} needs a tensor engine, and none is selected or registered with tfjs`, {
-    hint: "in a script, `await ensureBackend()` from @mmft/core first (it selects the default engine, as mmft train does), or import '@tensorflow/tfjs-backend-cpu'",
-  });
-}
-
-/** The recipe section's own keys are not config.json fields. */
-function stripRecipeKeys(config: Gpt2ConfigInput): Record<string, unknown> {
-  const { type: _type, checkpoint: _c, tokenizer: _t, ignoreUnexpected: _i, seed: _s, ...rest } = config as Record<string, unknown>;
-  return rest;
 }

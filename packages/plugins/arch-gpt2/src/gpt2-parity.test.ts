@@ -112,10 +112,7 @@ describe('loss, cache, padding', () => {
   test('left padding with positions from the mask does not change a row’s logits', async () => {
     const { model, tensors, config } = await tiny({ seed: 6 });
     const short = [250, 3, 99, 40];
-    const padded = [
-      [0, 0, ...short],
-      PROMPTS[1]!,
-    ];
+    const padded = [[0, 0, ...short], PROMPTS[1]!];
     const maskRows = [
       [0, 0, 1, 1, 1, 1],
       [1, 1, 1, 1, 1, 1],
@@ -128,7 +125,11 @@ describe('loss, cache, padding', () => {
     expectClose([got[0]!.slice(2)], [alone]);
     expectClose([got[1]!], [referenceGpt2Logits(config, tensors, { ids: [PROMPTS[1]!] })[0]!]);
     // The reference with the same mask and positions agrees at every real position as well.
-    const refPadded = referenceGpt2Logits(config, tensors, { ids: padded, attentionMask: maskRows, positionIds: (await positionIds.array()) as number[][] });
+    const refPadded = referenceGpt2Logits(config, tensors, {
+      ids: padded,
+      attentionMask: maskRows,
+      positionIds: (await positionIds.array()) as number[][],
+    });
     expectClose(got, refPadded, (b, t) => maskRows[b]![t] === 0);
     tf.dispose([mask, positionIds, logits]);
     model.dispose();
@@ -138,7 +139,11 @@ describe('loss, cache, padding', () => {
     const { model, tensors, config } = await tiny({ seed: 6 });
     const mask = tf.tensor2d([[0, 1, 1, 1, 1, 1]], undefined, 'int32');
     const logits = model.forward({ inputIds: ids2d([PROMPTS[0]!]), attentionMask: mask }).logits;
-    const expected = referenceGpt2Logits(config, tensors, { ids: [PROMPTS[0]!], attentionMask: [[0, 1, 1, 1, 1, 1]], positionIds: [[0, 1, 2, 3, 4, 5]] });
+    const expected = referenceGpt2Logits(config, tensors, {
+      ids: [PROMPTS[0]!],
+      attentionMask: [[0, 1, 1, 1, 1, 1]],
+      positionIds: [[0, 1, 2, 3, 4, 5]],
+    });
     expectClose((await logits.array()) as number[][][], expected, (_b, t) => t === 0);
     tf.dispose([mask, logits]);
     model.dispose();
@@ -260,7 +265,10 @@ describe('fromConfig', () => {
   });
 
   test('training: every parameter gets a gradient, the tied head’s flows into wte', async () => {
-    const model = GPT2LMHeadModel.fromConfig({ n_embd: 8, n_head: 2, n_layer: 2, vocab_size: 40, n_positions: 8, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 2 });
+    const model = GPT2LMHeadModel.fromConfig(
+      { n_embd: 8, n_head: 2, n_layer: 2, vocab_size: 40, n_positions: 8, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 },
+      { seed: 2 },
+    );
     const ids = ids2d([[1, 2, 3, 4, 5, 6, 7, 8]]);
     const params = model.root.trainableParameters();
     const { value, grads } = tf.variableGrads(() => model.forward({ inputIds: ids, labels: ids }).loss as tf.Scalar, params);

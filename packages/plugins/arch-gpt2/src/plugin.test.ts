@@ -43,7 +43,9 @@ describe('arch-gpt2', () => {
       logits.dispose();
       fresh.dispose();
       // A bridge hands its text_config over as `config:` (ArchitectureContext).
-      const bridged = await gpt2Provider.fromConfig({ config: { model_type: 'gpt2', n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 20 } } as never);
+      const bridged = await gpt2Provider.fromConfig({
+        config: { model_type: 'gpt2', n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 20 },
+      } as never);
       expect(bridged.config).toMatchObject({ n_embd: 8, vocab_size: 20 });
       bridged.dispose();
       await expect(gpt2Provider.fromConfig({ config: {}, tokenizer: tmp } as never)).rejects.toThrow(/has no tokenizer\.json/);

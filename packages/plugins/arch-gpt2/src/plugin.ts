@@ -35,7 +35,8 @@ export const gpt2Provider: ArchitectureProvider<Gpt2SectionConfig> = {
   async fromConfig(raw) {
     const section = parseConfig(gpt2Provider, raw, 'model (gpt2)');
     await ensureBackend();
-    if (section.checkpoint) return GPT2LMHeadModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
+    if (section.checkpoint)
+      return GPT2LMHeadModel.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
     const tokenizerFiles = section.tokenizer ? await readTokenizerFolder(path.resolve(section.tokenizer)) : undefined;
     return GPT2LMHeadModel.fromConfig(section.config, { seed: section.seed, tokenizerFiles });
   },

@@ -3,9 +3,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { registerGradients } from '@mmft/core/nn';
+import { Conv1D, Module, registerGradients } from '@mmft/core/nn';
 import { describePeftMethod } from '@mmft/core/testing';
-import { BottleneckWrapper } from './layer';
+import { blockWidth, BottleneckWrapper } from './layer';
 import { bottleneckMethod } from './plugin';
 import { clipSubject, toySubject } from './test-subjects.test-helper';
 
@@ -74,5 +74,32 @@ describe('bottleneck adapters', () => {
       /mlp_modules: target_modules "mpl" matches no module.*closest module names: mlp/,
     );
     s.dispose();
+  });
+});
+
+describe('block width', () => {
+  class Gpt2Mlp extends Module<[tf.Tensor], tf.Tensor> {
+    constructor() {
+      super();
+      this.registerModule('c_fc', new Conv1D(6, 24));
+      this.registerModule('c_proj', new Conv1D(24, 6));
+    }
+    forward(x: tf.Tensor): tf.Tensor {
+      return this.child<Conv1D>('c_proj').forward(this.child<Conv1D>('c_fc').forward(x));
+    }
+  }
+
+  test("a GPT-2 MLP (Conv1D inside) has its last Conv1D's output width; a block with neither is a clear error", () => {
+    const mlp = new Gpt2Mlp();
+    expect(blockWidth(mlp, 'transformer.h.0.mlp')).toBe(6);
+    class Empty extends Module<[tf.Tensor], tf.Tensor> {
+      forward(x: tf.Tensor): tf.Tensor {
+        return x;
+      }
+    }
+    expect(() => blockWidth(new Empty(), 'x.mlp')).toThrow(
+      /cannot tell the output width of "x\.mlp" \(Empty, no Linear or Conv1D inside\)/,
+    );
+    mlp.dispose();
   });
 });

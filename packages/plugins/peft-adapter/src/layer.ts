@@ -4,7 +4,7 @@
 // computes exactly what the block does. Names stay the block's own (TransparentWrapper).
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterDict, MmftError, TransparentWrapper, type PeftLayer } from '@mmft/core';
-import { deriveSeed, getActivation, Linear, normal, zeros, type Activation, type AnyModule } from '@mmft/core/nn';
+import { Conv1D, deriveSeed, getActivation, Linear, normal, zeros, type Activation, type AnyModule } from '@mmft/core/nn';
 
 /** adapter-transformers' non_linearity names; swish is silu. */
 const activationOf = (name: string): Activation => (name === 'tanh' ? (x) => tf.tanh(x) : getActivation(name === 'swish' ? 'silu' : name));
@@ -84,16 +84,20 @@ export class BottleneckWrapper extends TransparentWrapper implements PeftLayer {
   }
 }
 
-/** Output width of a block: `hidden_size` if given, else its last Linear's outFeatures. */
+/** Output width of a block: `hidden_size` if given, else its last Linear's (or GPT-2 Conv1D's) outFeatures. */
 export function blockWidth(block: AnyModule, path: string): number {
   const linears = block
     .namedModules()
     .map(([, m]) => m)
-    .filter((m): m is Linear => m instanceof Linear);
+    .filter((m): m is Linear | Conv1D => m instanceof Linear || m instanceof Conv1D);
   const last = linears[linears.length - 1];
   if (!last)
-    throw new MmftError('E_CONFIG', `adapter: cannot tell the output width of "${path}" (${block.constructor.name}, no Linear inside)`, {
-      hint: 'set hidden_size in the peft: section',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `adapter: cannot tell the output width of "${path}" (${block.constructor.name}, no Linear or Conv1D inside)`,
+      {
+        hint: 'set hidden_size in the peft: section',
+      },
+    );
   return last.outFeatures;
 }

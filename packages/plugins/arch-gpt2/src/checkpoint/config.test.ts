@@ -43,7 +43,9 @@ describe('GPT2Config', () => {
       'x/config.json: n_embd (10) must be divisible by n_head (4)',
     );
     expect(() => parseGpt2Config({ activation_function: 'swish2' }, 'c.json')).toThrow(/c\.json: activation_function "swish2" is unknown/);
-    expect(() => parseGpt2Config({ model_type: 'opt' }, 'c.json')).toThrow(/model_type "opt" is not a GPT-2 checkpoint; known model types: gpt2/);
+    expect(() => parseGpt2Config({ model_type: 'opt' }, 'c.json')).toThrow(
+      /model_type "opt" is not a GPT-2 checkpoint; known model types: gpt2/,
+    );
     expect(() => parseGpt2Config({ n_layer: 0 }, 'c.json')).toThrow(/c\.json.*n_layer/);
     expect(() => parseGpt2Config({ add_cross_attention: true }, 'c.json')).toThrow(/add_cross_attention/);
     expect(() => parseGpt2Config([], 'c.json')).toThrow('c.json: expected a JSON object, got an array');

@@ -27,7 +27,9 @@ export function initGpt2Weights(root: Module, config: Gpt2Config, seed?: number)
     const rule = gpt2InitRule(name, config);
     tf.tidy(() => {
       variable.assign(
-        'fill' in rule ? tf.fill(variable.shape, rule.fill) : tf.randomNormal(variable.shape, 0, rule.std, 'float32', deriveSeed(seed, name)),
+        'fill' in rule
+          ? tf.fill(variable.shape, rule.fill)
+          : tf.randomNormal(variable.shape, 0, rule.std, 'float32', deriveSeed(seed, name)),
       );
     });
   }

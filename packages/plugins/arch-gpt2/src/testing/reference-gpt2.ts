@@ -80,7 +80,6 @@ export function referenceGpt2Logits(
   const vocab = wte.shape[0]!;
   const head = config.tie_word_embeddings ? wte : tensors.get('lm_head.weight')!;
   return inputs.ids.map((row, b) => {
-    const length = row.length;
     const mask = inputs.attentionMask?.[b] ?? row.map(() => 1);
     const positions = inputs.positionIds?.[b] ?? row.map((_, t) => t);
     let hidden: Vec[] = row.map((id, t) => {
@@ -90,7 +89,13 @@ export function referenceGpt2Logits(
     });
     for (let layer = 0; layer < config.n_layer; layer++) {
       const p = `h.${layer}.`;
-      const qkv = hidden.map((x) => conv1dPlain(layerNorm(x, get(`${p}ln_1.weight`), get(`${p}ln_1.bias`), config.layer_norm_epsilon), get(`${p}attn.c_attn.weight`), get(`${p}attn.c_attn.bias`)));
+      const qkv = hidden.map((x) =>
+        conv1dPlain(
+          layerNorm(x, get(`${p}ln_1.weight`), get(`${p}ln_1.bias`), config.layer_norm_epsilon),
+          get(`${p}attn.c_attn.weight`),
+          get(`${p}attn.c_attn.bias`),
+        ),
+      );
       let scale = config.scale_attn_weights ? 1 / Math.sqrt(hd) : 1;
       if (config.scale_attn_by_inverse_layer_idx) scale /= layer + 1;
       const merged = qkv.map((_, t) => {
