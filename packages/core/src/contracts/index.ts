@@ -15,3 +15,4 @@ export * from './provider';
 export * from './resolver';
 export * from './trainer';
 export * from './plugin';
+export * from './prompt-learning';

@@ -2,13 +2,18 @@
 // transformers' PreTrainedModel + GenerationMixin give it to each *ForCausalLM: the loss of
 // `forward` when labels are given (loss/loss_utils.py ForCausalLMLoss), generate() through core's
 // decoding loop (generation/generate.ts), save_pretrained's folder layout, and disposal. A family supplies the module tree,
-// its config and `logitsOf` (the forward pass up to the head).
-import type * as tf from '@tensorflow/tfjs-core';
+// its config and `logitsOf` (the forward pass up to the head). Prefix and prompt tuning attach
+// here at the model level (contracts/prompt-learning.ts), as PEFT's PeftModelForCausalLM wraps
+// every causal LM (peft/peft_model.py).
+import * as tf from '@tensorflow/tfjs-core';
 import type { SaveOptions } from '../contracts/architecture';
-import type { CausalLanguageModel, CausalLMOutputs, GenerationChunk } from '../contracts/causal-lm';
+import type { CausalLMOutputs, GenerationChunk } from '../contracts/causal-lm';
 import type { GenerationOptions, GenerationResult, ImageProcessing, ModelInputs, ModelProcessor, TextTokenizer } from '../contracts/model';
-import { MmftError } from '../errors';
+import { registerCausalLmPromptHost, type CausalLmPromptHost, type CausalLmPromptSource } from '../contracts/prompt-learning';
+import { MmftError, assertThat } from '../errors';
 import { generate, generateStream, type GenerationContext } from '../generation';
+import { DynamicCache } from '../nn/kv-cache';
+import { positionIdsFromMask } from '../nn/masks';
 import type { AnyModule } from '../nn/module';
 import { generationConfigFromModelConfig, TRANSFORMERS_VERSION } from './generation-config';
 import { causalLmLoss } from './loss';
@@ -47,7 +52,7 @@ export interface CausalLMParts<Config extends Readonly<Record<string, unknown>>>
  */
 export abstract class CausalLMBase<
   Config extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
-> implements CausalLanguageModel {
+> implements CausalLmPromptHost {
   readonly family = 'language-model' as const;
   readonly modelType: string;
   readonly architecture: string;
@@ -59,6 +64,7 @@ export abstract class CausalLMBase<
   readonly tokenizerFiles: ReadonlyMap<string, Uint8Array>;
   readonly tied: Readonly<Record<string, string>>;
   private disposed = false;
+  private source: CausalLmPromptSource | undefined;
 
   constructor(parts: CausalLMParts<Config>) {
     this.modelType = parts.modelType;
@@ -70,6 +76,16 @@ export abstract class CausalLMBase<
     this.numLayers = parts.numLayers;
     this.tokenizerFiles = parts.tokenizerFiles ?? new Map();
     this.tied = parts.tied ?? {};
+    registerCausalLmPromptHost(parts.root, this);
+  }
+
+  /** The prefix-tuning or prompt-tuning source attached by a PEFT method (contracts/prompt-learning.ts). */
+  get promptSource(): CausalLmPromptSource | undefined {
+    return this.source;
+  }
+
+  setPromptSource(source: CausalLmPromptSource | undefined): void {
+    this.source = source;
   }
 
   get tokenizer(): TextTokenizer | undefined {
@@ -91,6 +107,17 @@ export abstract class CausalLMBase<
    */
   forward(inputs: ModelInputs): CausalLMOutputs {
     this.assertLive();
+    const source = this.source;
+    if (!source || source.numVirtualTokens === 0) return this.forwardModel(inputs);
+    const prepared = withPromptSource(inputs, source, (ids) => this.embedTokens(ids));
+    try {
+      return this.forwardModel(prepared.inputs);
+    } finally {
+      prepared.dispose();
+    }
+  }
+
+  private forwardModel(inputs: ModelInputs): CausalLMOutputs {
     const logits = this.logitsOf(inputs);
     if (!inputs.labels) return { logits };
     try {
@@ -165,5 +192,96 @@ export abstract class CausalLMBase<
 
   private assertLive(): void {
     if (this.disposed) throw new MmftError('E_INPUT', `${this.architecture} was disposed; load or build the model again`);
+  }
+}
+
+const shapeOf = (t: tf.Tensor) => `[${t.shape.join(', ')}]`;
+
+/**
+ * The inputs PEFT's PeftModelForCausalLM hands the base model (peft/peft_model.py forward,
+ * prepare_inputs_for_generation, _adjust_prompt_learning_kwargs), and what to free afterwards.
+ * A sequence starts when there is no cache or an empty one (PEFT's requires_prompt_injection); only
+ * then do prefixes enter the cache or virtual tokens the embeddings. On every call the mask gains P
+ * leading ones. Positions: prefix tuning shifts the caller's positions by P (PEFT adds
+ * num_virtual_tokens to position_ids; without them transformers counts from the cache length, which
+ * holds the P prefix positions, models/llama/modeling_llama.py cache_position), so real tokens sit at
+ * P, P+1, ...; prompt tuning ignores the caller's positions as PEFT does and takes them from the
+ * widened mask, so virtual tokens sit at 0..P-1 and real tokens after them.
+ */
+function withPromptSource(
+  inputs: ModelInputs,
+  source: CausalLmPromptSource,
+  embed: (ids: tf.Tensor) => tf.Tensor,
+): { inputs: ModelInputs; dispose(): void } {
+  const lead = inputs.inputsEmbeds ?? inputs.inputIds;
+  if (!lead) {
+    throw new MmftError('E_INPUT', `${source.kind} tuning: the forward needs inputIds [B, T] or inputsEmbeds [B, T, D]`);
+  }
+  const [batch, length] = [lead.shape[0]!, lead.shape[1]!];
+  const p = source.numVirtualTokens;
+  const cache = inputs.pastKeyValues;
+  const starts = !cache || cache.length === 0;
+  const owned: tf.Tensor[] = [];
+  let ownedCache: DynamicCache | undefined;
+  const free = () => {
+    tf.dispose(owned);
+    ownedCache?.dispose();
+  };
+  try {
+    let pastKeyValues = cache;
+    let past = cache?.length ?? 0; // positions cached before this call's tokens (prefixes included)
+    let inputIds = inputs.inputIds;
+    let inputsEmbeds = inputs.inputsEmbeds;
+    let labels = inputs.labels;
+    let query = length;
+    if (source.kind === 'prefix' && starts) {
+      pastKeyValues = cache ?? (ownedCache = new DynamicCache());
+      const layers = source.keyValues(batch);
+      try {
+        layers.forEach(({ key, value }, layer) => pastKeyValues!.update(layer, key, value));
+      } finally {
+        tf.dispose(layers.flatMap(({ key, value }) => [key, value]));
+      }
+      past = pastKeyValues.length;
+    }
+    if (source.kind === 'prompt' && starts) {
+      const keep = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
+      const real = inputsEmbeds ?? keep(embed(inputIds!));
+      const prompts = keep(source.embeddings(batch));
+      assertThat(
+        prompts.rank === 3 && prompts.shape[0] === batch && prompts.shape[1] === p && prompts.shape[2] === real.shape[2],
+        'E_SHAPE',
+        () => `prompt tuning: virtual tokens ${shapeOf(prompts)} do not fit embeddings ${shapeOf(real)} (expected [${batch}, ${p}, ${real.shape[2]}])`,
+      );
+      inputsEmbeds = keep(tf.concat([prompts, real], 1));
+      inputIds = undefined;
+      if (labels) labels = keep(tf.tidy(() => tf.concat([tf.fill([batch, p], -100, labels!.dtype), labels!], 1)));
+      query = p + length;
+    }
+    const given = inputs.attentionMask;
+    const expected = past + query - p; // what the caller's mask covers: its own past and new tokens
+    assertThat(
+      !given || (given.rank === 2 && given.shape[0] === batch && given.shape[1] === expected),
+      'E_SHAPE',
+      () =>
+        `${source.kind} tuning: attentionMask ${shapeOf(given!)} must be [${batch}, ${expected}] (the past and new tokens without the ` +
+        `${p} virtual positions, which the model adds in front)`,
+    );
+    const attentionMask = tf.tidy(() =>
+      given ? tf.concat([tf.ones([batch, p], given.dtype), given], 1) : tf.ones([batch, past + query], 'int32'),
+    );
+    owned.push(attentionMask);
+    const positionIds =
+      source.kind === 'prefix' && inputs.positionIds
+        ? tf.tidy(() => tf.add(inputs.positionIds!, tf.scalar(p, inputs.positionIds!.dtype)))
+        : positionIdsFromMask(attentionMask, past, query);
+    owned.push(positionIds);
+    return {
+      inputs: { ...inputs, inputIds, inputsEmbeds, labels, attentionMask, positionIds, pastKeyValues },
+      dispose: free,
+    };
+  } catch (error) {
+    free();
+    throw error;
   }
 }
