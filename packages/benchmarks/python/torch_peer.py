@@ -1,5 +1,6 @@
-"""PyTorch peer of `mmft bench --peer torch`: the same CLIP shapes, batch, loss and optimizer
-step in plain PyTorch on the CPU, timed the way mmft is timed (packages/benchmarks/src/child/).
+"""PyTorch peer of `mmft bench --peer torch`: the same CLIP and causal-LM (Llama, OPT) shapes, batch,
+loss and optimizer step, and the same greedy decoding with a KV cache, in plain PyTorch on the CPU,
+timed the way mmft is timed (packages/benchmarks/src/child/).
 
 Our own code, HF-CLIP-shaped (transformers/models/clip/modeling_clip.py): pre-LN blocks,
 quick_gelu, patch-embedding conv, causal + padding mask, eos pooling, bias-free projections,
@@ -266,6 +267,336 @@ def run_embed(spec):
     return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "images/s", "timing": t}
 
 
+# --- Causal language models -------------------------------------------------------------------
+# Our own plain-PyTorch Llama and OPT with the shapes and math of transformers' models/llama/
+# modeling_llama.py and models/opt/modeling_opt.py (eager attention, no torch.compile), a KV cache of
+# our own for generation, and the synthetic batches of src/child/lm-synthetic.ts.
+
+LM_ACTIVATIONS = {"relu": F.relu, "silu": F.silu, "gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh")}
+
+
+class KvCache:
+    """Per layer keys and values [B, Hkv, S, hd], grown along S (transformers' DynamicCache)."""
+
+    def __init__(self):
+        self.keys, self.values = [], []
+
+    def length(self):
+        return self.keys[0].shape[2] if self.keys else 0
+
+    def update(self, layer, k, v):
+        if layer == len(self.keys):
+            self.keys.append(k)
+            self.values.append(v)
+        else:
+            self.keys[layer] = torch.cat([self.keys[layer], k], dim=2)
+            self.values[layer] = torch.cat([self.values[layer], v], dim=2)
+        return self.keys[layer], self.values[layer]
+
+
+def causal_lm_mask(mask2d, query, past, dtype):
+    """Additive mask [B, 1, T, past + T]: the dtype's minimum above the diagonal and on padded keys."""
+    total = past + query
+    above = torch.arange(total).view(1, total) > torch.arange(past, total).view(query, 1)
+    blocked = above[None, None] | (mask2d[:, None, None, :] == 0)
+    return torch.zeros(blocked.shape, dtype=dtype).masked_fill(blocked, torch.finfo(dtype).min)
+
+
+def rotate_half(x):
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat([-second, first], dim=-1)
+
+
+class LmAttention(nn.Module):
+    """Causal self-attention with grouped key/value heads; q/k/v/output projections by HF name."""
+
+    def __init__(self, dim, heads, kv_heads, head_dim, bias, out_name, scale_queries):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim, self.out_name = heads, kv_heads, head_dim, out_name
+        self.scale, self.scale_queries = head_dim ** -0.5, scale_queries
+        self.q_proj = nn.Linear(dim, heads * head_dim, bias=bias)
+        self.k_proj = nn.Linear(dim, kv_heads * head_dim, bias=bias)
+        self.v_proj = nn.Linear(dim, kv_heads * head_dim, bias=bias)
+        setattr(self, out_name, nn.Linear(heads * head_dim, dim, bias=bias))
+
+    def forward(self, x, mask, cache, layer, rotary):
+        b, t, _ = x.shape
+        q = self.q_proj(x)
+        if self.scale_queries:  # OPTAttention scales q_proj(x) before q·kᵀ
+            q = q * self.scale
+        q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        if rotary is not None:
+            cos, sin = rotary
+            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if cache is not None:
+            k, v = cache.update(layer, k, v)
+        if self.kv_heads != self.heads:  # repeat_kv: key/value head j serves query heads j·n … j·n + n − 1
+            k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)
+            v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
+        scores = q @ k.transpose(-1, -2)
+        if not self.scale_queries:
+            scores = scores * self.scale
+        probs = torch.softmax(scores + mask, dim=-1, dtype=torch.float32).to(q.dtype)
+        out = (probs @ v).transpose(1, 2).reshape(b, t, self.heads * self.head_dim)
+        return getattr(self, self.out_name)(out)
+
+
+class LmRMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(dim)), eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+class LlamaMlp(nn.Module):
+    def __init__(self, dim, inner, bias, act):
+        super().__init__()
+        self.gate_proj, self.up_proj = nn.Linear(dim, inner, bias=bias), nn.Linear(dim, inner, bias=bias)
+        self.down_proj, self.act = nn.Linear(inner, dim, bias=bias), act
+
+    def forward(self, x):
+        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
+
+
+class LlamaLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, h = c["hidden_size"], c["num_attention_heads"]
+        head_dim = c.get("head_dim") or d // h
+        self.self_attn = LmAttention(d, h, c.get("num_key_value_heads") or h, head_dim, c["attention_bias"], "o_proj", False)
+        self.mlp = LlamaMlp(d, c["intermediate_size"], c["mlp_bias"], LM_ACTIVATIONS[c["hidden_act"]])
+        self.input_layernorm = LmRMSNorm(d, c["rms_norm_eps"])
+        self.post_attention_layernorm = LmRMSNorm(d, c["rms_norm_eps"])
+
+    def forward(self, x, mask, cache, layer, rotary):
+        x = x + self.self_attn(self.input_layernorm(x), mask, cache, layer, rotary)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class LlamaLm(nn.Module):
+    """LlamaForCausalLM: embed_tokens → layers (RMSNorm, rotary, GQA, SiLU-gated MLP) → norm → lm_head."""
+
+    def __init__(self, c):
+        super().__init__()
+        if (c.get("rope_scaling") or {}).get("rope_type", "default") != "default":
+            raise ValueError("the torch peer implements default rotary positions only")
+        d, h = c["hidden_size"], c["num_attention_heads"]
+        self.head_dim = c.get("head_dim") or d // h
+        self.embed_tokens = nn.Embedding(c["vocab_size"], d)
+        self.layers = nn.ModuleList(LlamaLayer(c) for _ in range(c["num_hidden_layers"]))
+        self.norm = LmRMSNorm(d, c["rms_norm_eps"])
+        self.tied = c["tie_word_embeddings"]
+        if not self.tied:
+            self.lm_head = nn.Linear(d, c["vocab_size"], bias=False)
+        self.register_buffer("inv_freq", 1.0 / c["rope_theta"] ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim), persistent=False)
+        # LlamaPreTrainedModel._init_weights: N(0, initializer_range) for Linear and Embedding, padding row zero.
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=c["initializer_range"])
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        if c.get("pad_token_id") is not None:
+            with torch.no_grad():
+                self.embed_tokens.weight[c["pad_token_id"]].zero_()
+
+    def forward(self, ids, mask2d, cache=None, last_only=False):
+        b, t = ids.shape
+        past = cache.length() if cache is not None else 0
+        x = self.embed_tokens(ids)
+        mask = causal_lm_mask(mask2d, t, past, x.dtype)
+        freqs = torch.arange(past, past + t, dtype=torch.float32)[:, None] * self.inv_freq[None]
+        emb = torch.cat([freqs, freqs], dim=-1)
+        rotary = (emb.cos()[None, None], emb.sin()[None, None])
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, cache, i, rotary)
+        x = self.norm(x)
+        if last_only:  # transformers' generate() asks for logits_to_keep = 1 on the prompt
+            x = x[:, -1:]
+        return F.linear(x, self.embed_tokens.weight) if self.tied else self.lm_head(x)
+
+
+class OptLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, h, bias = c["hidden_size"], c["num_attention_heads"], c["enable_bias"]
+        self.self_attn = LmAttention(d, h, h, d // h, bias, "out_proj", True)
+        affine = c["layer_norm_elementwise_affine"]
+        self.self_attn_layer_norm = nn.LayerNorm(d, elementwise_affine=affine)
+        self.fc1, self.fc2 = nn.Linear(d, c["ffn_dim"], bias=bias), nn.Linear(c["ffn_dim"], d, bias=bias)
+        self.final_layer_norm = nn.LayerNorm(d, elementwise_affine=affine)
+        self.pre_norm, self.act = c["do_layer_norm_before"], LM_ACTIVATIONS[c["activation_function"]]
+
+    def forward(self, x, mask, cache, layer, rotary):
+        y = self.self_attn(self.self_attn_layer_norm(x) if self.pre_norm else x, mask, cache, layer, None)
+        x = x + y if self.pre_norm else self.self_attn_layer_norm(x + y)
+        y = self.fc2(self.act(self.fc1(self.final_layer_norm(x) if self.pre_norm else x)))
+        return x + y if self.pre_norm else self.final_layer_norm(x + y)
+
+
+class OptLm(nn.Module):
+    """OPTForCausalLM: tokens (+ project_in) + learned positions (offset 2) → layers → final LayerNorm (+ project_out) → tied head."""
+
+    def __init__(self, c):
+        super().__init__()
+        if c["dropout"] or c["attention_dropout"] or c["layerdrop"]:
+            raise ValueError("the torch peer's OPT has no dropout: set dropout, attention_dropout and layerdrop to 0")
+        d = c["hidden_size"]
+        e = c.get("word_embed_proj_dim") or d
+        self.embed_tokens = nn.Embedding(c["vocab_size"], e)
+        self.embed_positions = nn.Embedding(c["max_position_embeddings"] + 2, d)
+        self.project_in = nn.Linear(e, d, bias=False) if e != d else None
+        self.project_out = nn.Linear(d, e, bias=False) if e != d else None
+        self.layers = nn.ModuleList(OptLayer(c) for _ in range(c["num_hidden_layers"]))
+        final = c["do_layer_norm_before"] and not c["_remove_final_layer_norm"]
+        self.final_layer_norm = nn.LayerNorm(d, elementwise_affine=c["layer_norm_elementwise_affine"]) if final else None
+        self.tied = c["tie_word_embeddings"]
+        if not self.tied:
+            self.lm_head = nn.Linear(e, c["vocab_size"], bias=False)
+        # OPTPreTrainedModel._init_weights: N(0, init_std) for Linear and Embedding, zero biases, padding row zero.
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=c["init_std"])
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        if c.get("pad_token_id") is not None:
+            with torch.no_grad():
+                self.embed_tokens.weight[c["pad_token_id"]].zero_()
+
+    def forward(self, ids, mask2d, cache=None, last_only=False):
+        b, t = ids.shape
+        past = cache.length() if cache is not None else 0
+        x = self.embed_tokens(ids)
+        if self.project_in is not None:
+            x = self.project_in(x)
+        # OPTLearnedPositionalEmbedding: positions from the mask over past + new, offset 2.
+        positions = (torch.cumsum(mask2d, dim=1) * mask2d - 1)[:, past:]
+        x = x + self.embed_positions(positions + 2)
+        mask = causal_lm_mask(mask2d, t, past, x.dtype)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, cache, i, None)
+        if self.final_layer_norm is not None:
+            x = self.final_layer_norm(x)
+        if self.project_out is not None:
+            x = self.project_out(x)
+        if last_only:
+            x = x[:, -1:]
+        return F.linear(x, self.embed_tokens.weight) if self.tied else self.lm_head(x)
+
+
+def build_lm(spec):
+    torch.manual_seed(spec["seed"])
+    kinds = {"llama": LlamaLm, "opt": OptLm}
+    if spec["arch"] not in kinds:
+        raise ValueError(f"the torch peer has no causal LM of type {spec['arch']} (llama, opt)")
+    model = kinds[spec["arch"]](spec["config"])
+    lora = spec.get("lora")
+    if lora:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for _, module in list(model.named_modules()):
+            for name in lora["target_modules"]:
+                child = getattr(module, name, None)
+                if isinstance(child, nn.Linear):
+                    setattr(module, name, LoraLinear(child, lora["r"], lora["lora_alpha"]))
+    return model
+
+
+def lm_batch(spec, k):
+    """The closed-form training batch of src/child/lm-synthetic.ts (lmHostBatch)."""
+    b, t, v, pad = spec["batch"], spec["length"], spec["vocabSize"], spec["padId"]
+    ids = torch.full((b, t), pad, dtype=torch.long)
+    mask = torch.zeros(b, t, dtype=torch.long)
+    labels = torch.full((b, t), -100, dtype=torch.long)
+    count = 0
+    for row in range(b):
+        s = k * b + row
+        real, prompt = t - (37 * s) % max(1, t // 4), 4 + (13 * s) % 12
+        for pos in range(real):
+            ids[row, pos] = 3 + (s * 7919 + pos * 104729) % (v - 3)
+            mask[row, pos] = 1
+            if pos >= prompt:
+                labels[row, pos] = ids[row, pos]
+                count += 1 if pos >= 1 else 0
+    return ids, mask, labels, count
+
+
+def lm_prompt(spec):
+    """Prompt ids of src/child/lm-synthetic.ts (lmPromptIds): every row full length."""
+    b, t, v = spec["batch"], spec["length"], spec["vocabSize"]
+    return torch.tensor([[3 + ((row + 1) * 7919 + pos * 104729) % (v - 3) for pos in range(t)] for row in range(b)], dtype=torch.long)
+
+
+def causal_lm_loss(logits, labels, count):
+    """transformers' ForCausalLMLoss: labels shifted left with −100 appended, summed over label tokens, ÷ their count."""
+    shifted = F.pad(labels, (0, 1), value=-100)[:, 1:]
+    return F.cross_entropy(logits.float().view(-1, logits.shape[-1]), shifted.reshape(-1), ignore_index=-100, reduction="sum") / count
+
+
+def run_lm_train(spec):
+    model = build_lm(spec).train()
+    opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    pool = [lm_batch(spec["synthetic"], k) for k in range(spec["poolBatches"])]
+
+    def step(i):
+        ids, mask, labels, count = pool[i % len(pool)]
+        opt.zero_grad(set_to_none=True)
+        loss = causal_lm_loss(model(ids, mask), labels, count)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(trainable, spec["maxGradNorm"])
+        value = loss.item()  # read back every step, as the mmft step does
+        if not (math.isfinite(value) and math.isfinite(float(norm))):
+            raise RuntimeError(f"loss {value}, gradient norm {norm}")
+        opt.step()
+        return value
+
+    total, times, loss = spec["warmup"] + spec["timed"], [], float("nan")
+    for i in range(total):
+        start = time.perf_counter()
+        loss = step(i)
+        if i >= spec["warmup"]:
+            times.append(1000 * (time.perf_counter() - start))
+    profile = profile_rows(lambda: step(total)) if spec.get("profile") else None
+    t = timing(times)
+    syn = spec["synthetic"]
+    return {"throughput": 1000 * syn["batch"] * syn["length"] / t["medianMs"], "unit": "tokens/s", "timing": t, "loss": loss, "steps": total,
+            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile}
+
+
+def run_lm_generate(spec):
+    """Greedy decoding with our KV cache, as transformers' _sample: prefill with logits_to_keep = 1, then
+    one position per step; each step's ids read back to the host (the streamer and stopping criteria do)."""
+    model = build_lm(spec).eval()
+    syn, new_tokens, prefill = spec["synthetic"], spec["newTokens"], spec["mode"] == "prefill"
+    ids = lm_prompt(syn)
+    samples = []
+    with torch.no_grad():
+        for run in range(spec["warmup"] + spec["timed"]):
+            start = time.perf_counter()
+            cache, mask = KvCache(), torch.ones_like(ids)
+            nxt = model(ids, mask, cache, last_only=True)[:, -1].argmax(dim=-1)
+            nxt.tolist()
+            stamps = [time.perf_counter()]
+            for _ in range(new_tokens - 1):
+                mask = torch.cat([mask, torch.ones(ids.shape[0], 1, dtype=mask.dtype)], dim=1)
+                nxt = model(nxt[:, None], mask, cache, last_only=True)[:, -1].argmax(dim=-1)
+                nxt.tolist()
+                stamps.append(time.perf_counter())
+            if run < spec["warmup"]:
+                continue
+            if prefill:
+                samples.append(1000 * (stamps[0] - start))
+            else:
+                samples.extend(1000 * (b - a) for a, b in zip(stamps, stamps[1:]))
+    t = timing(samples)
+    per = syn["batch"] * (syn["length"] if prefill else 1)
+    return {"throughput": 1000 * per / t["medianMs"], "unit": "tokens/s", "timing": t}
+
+
 def run_gemm(spec):
     out = []
     for n in spec["sizes"]:
@@ -284,7 +615,8 @@ def run_gemm(spec):
 def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
-    result = {"train": run_train, "embed": run_embed, "gemm": run_gemm}[spec["mode"]](spec)
+    modes = {"train": run_train, "embed": run_embed, "gemm": run_gemm, "lm-train": run_lm_train, "prefill": run_lm_generate, "decode": run_lm_generate}
+    result = modes[spec["mode"]](spec)
     result.update({"side": "torch", "engine": engine_info(spec), "torchConfig": torch.__config__.show(),
                    "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
     print("RESULT " + json.dumps(result), flush=True)

@@ -3,11 +3,13 @@
 // `ERROR <json>` with the message (suite/spawn.ts parses both). Usage: node dist/child/main.js <experiment.yaml>
 import 'reflect-metadata';
 import { isMmftError } from '@mmft/core';
-import { loadExperiment } from '../suite/experiment';
+import { isLmExperiment, loadExperiment } from '../suite/experiment';
 import { benchRegistry } from '../suite/registry';
 import type { SideResult } from '../suite/result';
 import { runData } from './run-data';
 import { runEmbed } from './run-embed';
+import { runGenerate } from './run-generate';
+import { runLmTrain } from './run-lm-train';
 import { runMetrics } from './run-metrics';
 import { runTrain } from './run-train';
 
@@ -15,7 +17,8 @@ async function main(file: string | undefined): Promise<void> {
   if (!file) throw new Error('usage: node dist/child/main.js <experiment.yaml>');
   const registry = await benchRegistry();
   const experiment = loadExperiment(file, registry);
-  const run = { train: runTrain, embed: runEmbed, data: runData, metrics: runMetrics }[experiment.bench.kind];
+  const train = isLmExperiment(experiment) ? runLmTrain : runTrain;
+  const run = { train, embed: runEmbed, data: runData, metrics: runMetrics, prefill: runGenerate, decode: runGenerate }[experiment.bench.kind];
   const result: SideResult = await run(experiment, registry);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }

@@ -16,16 +16,23 @@ function forwardWithScale(parts: TrainParts, batch: Batch): ModelOutputs {
   return outputs;
 }
 
+/** What one optimizer step needs, whatever the model. */
+export interface StepParts {
+  readonly params: TrainParts['params'];
+  readonly optimizer: TrainParts['optimizer'];
+  readonly train: { readonly max_grad_norm: number };
+}
+
 /**
- * Run one step on `batch` at learning rate `lr`; returns the loss value.
+ * One optimizer step on the scalar `lossOf()` at learning rate `lr`; returns the loss value.
  *
  * @example
- * const loss = trainStep(parts, pool[step % pool.length], 1e-3);
+ * const loss = optimizerStepOn(parts, () => model.forward(inputs).loss!, 1e-3);
  */
-export function trainStep(parts: TrainParts, batch: Batch, lr: number): number {
+export function optimizerStepOn(parts: StepParts, lossOf: () => tf.Scalar, lr: number): number {
   const varList = parts.params.map((p) => p.variable);
   const nameOf = new Map(parts.params.map((p) => [p.variable.name, p.name] as const));
-  const { value, grads } = tf.variableGrads(() => parts.loss.compute(forwardWithScale(parts, batch), batch), varList);
+  const { value, grads } = tf.variableGrads(lossOf, varList);
   const named = new Map(Object.entries(grads).map(([variableName, g]) => [nameOf.get(variableName)!, g] as const));
   const { totalNorm, clipped } = tf.tidy(() => {
     const c = clipGradNorm(named, parts.train.max_grad_norm);
@@ -43,4 +50,14 @@ export function trainStep(parts: TrainParts, batch: Batch, lr: number): number {
   parts.optimizer.step(new Map(Object.entries(clipped)), lr);
   dispose();
   return loss;
+}
+
+/**
+ * Run one step on `batch` at learning rate `lr`; returns the loss value.
+ *
+ * @example
+ * const loss = trainStep(parts, pool[step % pool.length], 1e-3);
+ */
+export function trainStep(parts: TrainParts, batch: Batch, lr: number): number {
+  return optimizerStepOn(parts, () => parts.loss.compute(forwardWithScale(parts, batch), batch), lr);
 }

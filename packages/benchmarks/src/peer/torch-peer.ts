@@ -5,8 +5,9 @@
 import * as path from 'node:path';
 import { MmftError } from '@mmft/core';
 import { trainConfigSchema } from '@mmft/trainer-standard';
+import { lmSpecOf } from '../child/lm-synthetic';
 import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic';
-import { sectionOf, type Experiment } from '../suite/experiment';
+import { isLmExperiment, sectionOf, type Experiment } from '../suite/experiment';
 import type { GemmCeiling, SideResult } from '../suite/result';
 import { runChild } from '../suite/spawn';
 
@@ -36,8 +37,52 @@ async function runPeer(spec: Record<string, unknown>, options: PeerOptions, blas
   );
 }
 
-/** The harness's spec of a train or embed experiment (the peer supports full, lock-image and LoRA). */
+/** LoRA settings the peer implements (PEFT's lora.Linear without dropout or rsLoRA). */
+function loraSpec(experiment: Experiment): Record<string, unknown> | undefined {
+  const peft = sectionOf(experiment, 'peft');
+  if (!peft) return undefined;
+  if (peft.id !== 'lora') throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
+  const { r, lora_alpha, target_modules, lora_dropout, use_rslora } = peft.settings;
+  if ((lora_dropout !== undefined && lora_dropout !== 0) || use_rslora === true) {
+    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's LoRA has no dropout and no rsLoRA scaling (peft.lora_dropout ${String(lora_dropout ?? 0)}, peft.use_rslora ${String(use_rslora ?? false)})`, {
+      hint: 'set peft.lora_dropout: 0 and leave use_rslora false in the experiment file',
+    });
+  }
+  return { r, lora_alpha, target_modules };
+}
+
+/**
+ * The harness's spec of a causal-LM experiment: the architecture and its validated config, the
+ * synthetic batch (lm-synthetic.ts), the optimizer settings (train) or the decoding length.
+ */
+function lmPeerSpec(experiment: Experiment): Record<string, unknown> {
+  const { bench } = experiment;
+  const config = modelConfigOf(experiment);
+  const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
+  const batch = bench.kind === 'train' ? train.batch_size : (bench.batch_size ?? 1);
+  return {
+    mode: bench.kind === 'train' ? 'lm-train' : bench.kind,
+    arch: sectionOf(experiment, 'model')?.id,
+    seed: 0,
+    config,
+    warmup: bench.warmup_steps,
+    timed: bench.timed_steps,
+    profile: bench.profile,
+    synthetic: lmSpecOf(config, batch, bench.text_length),
+    poolBatches: POOL_BATCHES,
+    newTokens: bench.kind === 'prefill' ? 1 : bench.new_tokens,
+    lr: train.lr,
+    betas: train.betas,
+    eps: train.eps,
+    weight_decay: train.weight_decay,
+    maxGradNorm: train.max_grad_norm,
+    lora: loraSpec(experiment),
+  };
+}
+
+/** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode). */
 export function peerSpec(experiment: Experiment): Record<string, unknown> {
+  if (isLmExperiment(experiment)) return lmPeerSpec(experiment);
   const { bench } = experiment;
   const config = modelConfigOf(experiment);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});

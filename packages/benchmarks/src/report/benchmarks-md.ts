@@ -21,7 +21,7 @@ function flopsSection(report: SuiteReport, svgName: string): string[] {
       'mmft ÷ hardware ceiling (OpenBLAS)',
     ],
   ];
-  for (const e of report.experiments.filter((x) => x.kind === 'train' || x.kind === 'embed')) {
+  for (const e of report.experiments.filter((x) => x.kind !== 'data' && x.kind !== 'metrics')) {
     const flops = e.mmft?.flops ?? e.torch?.flops;
     const m = achievedGflops(e.mmft);
     const pct = (c: number) => (m !== undefined && c > 0 ? `${((100 * m) / c).toFixed(1)}%` : '-');
@@ -81,7 +81,7 @@ export function benchmarksMarkdown(report: SuiteReport, svgName: string): string
     '',
     markdownTable(summaryRows(report.experiments)),
     '',
-    'ratio_vs_torch = mmft samples/s ÷ PyTorch samples/s, measured side by side in this run (above 1: mmft is faster). IQR: interquartile range of the timed steps relative to the median.',
+    'ratio_vs_torch = mmft throughput ÷ PyTorch throughput (samples/s, images/s or tokens/s), measured side by side in this run (above 1: mmft is faster). IQR: interquartile range of the timed steps relative to the median.',
     '',
     ...flopsSection(report, svgName),
     ...profileSection(report),

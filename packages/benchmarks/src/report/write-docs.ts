@@ -15,7 +15,8 @@ const DEFAULT_INTRO = '# Benchmarks\n\nSee packages/benchmarks for how these num
 
 function throughputChart(report: SuiteReport): string {
   const groups = report.experiments
-    .filter((e) => e.kind === 'train' || e.kind === 'embed')
+    // Token rates of the causal LMs are on another scale; their rows are in the tables.
+    .filter((e) => (e.kind === 'train' || e.kind === 'embed') && (e.mmft?.unit ?? e.torch?.unit) !== 'tokens/s')
     .map((e) => ({ label: `${e.name} (${e.mmft?.unit ?? e.torch?.unit ?? ''})`, values: [e.mmft?.throughput, e.torch?.throughput] }));
   return barChart('throughput, mmft vs PyTorch (higher is better)', ['mmft', 'PyTorch'], groups);
 }

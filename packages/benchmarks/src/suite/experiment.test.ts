@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { PluginRegistry } from '@mmft/core';
-import { EXPERIMENTS_DIR, loadExperiment, loadExperiments } from './experiment';
+import { EXPERIMENTS_DIR, isLmExperiment, loadExperiment, loadExperiments } from './experiment';
 import { benchRegistry } from './registry';
 
 let registry: PluginRegistry;
@@ -24,6 +24,7 @@ describe('experiment files', () => {
   test('every shipped experiment validates; bases are skipped', () => {
     const all = loadExperiments(registry);
     expect(all.map((e) => e.name)).not.toContain('_clip-small');
+    expect(all.map((e) => e.name)).not.toContain('_llama-small');
     expect(all.length).toBeGreaterThanOrEqual(10);
     for (const e of all) expect(e.recipe.selections.length).toBeGreaterThan(0);
   });
@@ -33,7 +34,54 @@ describe('experiment files', () => {
     const byName = new Map(quick.map((e) => [e.name, e.bench]));
     expect(byName.get('clip-small-full')).toMatchObject({ kind: 'train', peer: 'torch', profile: true });
     expect(byName.get('clip-small-lora')).toMatchObject({ kind: 'train', peer: 'torch' });
-    expect(new Set(quick.map((e) => e.bench.kind))).toEqual(new Set(['train', 'embed', 'data', 'metrics']));
+    expect(new Set(quick.map((e) => e.bench.kind))).toEqual(new Set(['train', 'embed', 'data', 'metrics', 'decode']));
+    expect(byName.get('llama-small-full')).toMatchObject({ kind: 'train', peer: 'torch', text_length: 128 });
+    expect(byName.get('llama-small-decode-b1')).toMatchObject({ kind: 'decode', peer: 'torch', batch_size: 1 });
+  });
+
+  test('causal LMs: full and LoRA training, prefill and decode at batch 1 and 8, for a Llama and an OPT, all with the peer', () => {
+    const byName = new Map(loadExperiments(registry).map((e) => [e.name, e] as const));
+    for (const arch of ['llama', 'opt']) {
+      for (const method of ['full', 'lora']) {
+        const e = byName.get(`${arch}-small-${method}`)!;
+        expect(isLmExperiment(e)).toBe(true);
+        expect(e.bench).toMatchObject({ kind: 'train', peer: 'torch', text_length: 128 });
+        expect(e.recipe.value.train).toMatchObject({ batch_size: 8, lr: 1e-3, max_grad_norm: 1 });
+        expect(e.recipe.value.objective).toMatchObject({ type: 'causal-lm' });
+        if (method === 'lora') expect(e.recipe.value.peft).toMatchObject({ method: 'lora', r: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'] });
+        else expect(e.recipe.value.peft).toBeUndefined();
+      }
+      for (const kind of ['prefill', 'decode'] as const) {
+        for (const batch of [1, 8]) {
+          const e = byName.get(`${arch}-small-${kind}-b${batch}`)!;
+          expect(isLmExperiment(e)).toBe(true);
+          expect(e.bench).toMatchObject({ kind, peer: 'torch', batch_size: batch, text_length: 64, new_tokens: 32 });
+        }
+      }
+    }
+    expect(isLmExperiment(byName.get('clip-small-full')!)).toBe(false);
+  });
+
+  test('the small Llama and OPT have the shapes docs/benchmarks.md gives', () => {
+    const configOf = (name: string) => (loadExperiment(path.join(EXPERIMENTS_DIR, `${name}.yaml`), registry).recipe.value.model as { config: object }).config;
+    expect(configOf('llama-small-full')).toMatchObject({
+      vocab_size: 4096,
+      hidden_size: 256,
+      intermediate_size: 688,
+      num_hidden_layers: 4,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      tie_word_embeddings: false,
+    });
+    expect(configOf('opt-small-decode-b8')).toMatchObject({
+      vocab_size: 4096,
+      hidden_size: 256,
+      ffn_dim: 1024,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      dropout: 0,
+      tie_word_embeddings: true,
+    });
   });
 
   test('the small CLIP has the sizes of the issue and LoRA targets q_proj/v_proj with r=8', () => {

@@ -72,3 +72,12 @@ export function sectionOf(experiment: Experiment, key: string): { id: string; se
   const { type, method, ...settings } = value as Record<string, unknown>;
   return { id: String(type ?? method), settings };
 }
+
+/** The objective a causal-LM training experiment names. */
+export const CAUSAL_LM_OBJECTIVE = 'causal-lm';
+
+/** True when the experiment runs a causal LM: LM training (objective: causal-lm) or the prefill / decode kinds. */
+export function isLmExperiment(experiment: Experiment): boolean {
+  const { kind } = experiment.bench;
+  return kind === 'prefill' || kind === 'decode' || (kind === 'train' && sectionOf(experiment, 'objective')?.id === CAUSAL_LM_OBJECTIVE);
+}

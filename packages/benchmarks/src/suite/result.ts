@@ -22,9 +22,9 @@ export interface KernelRow {
 /** What one side measured for one experiment. */
 export interface SideResult {
   readonly side: 'mmft' | 'torch';
-  /** Items per second: samples (train), images (embed, data) or items (metrics), at the median. */
+  /** Items per second at the median: samples (train), images (embed, data), items (metrics) or tokens (causal LMs). */
   readonly throughput: number;
-  readonly unit: 'samples/s' | 'images/s' | 'items/s';
+  readonly unit: 'samples/s' | 'images/s' | 'items/s' | 'tokens/s';
   readonly timing: Timing;
   /** Peak resident set of the child process, bytes (getrusage maxrss). */
   readonly peakRssBytes: number;
