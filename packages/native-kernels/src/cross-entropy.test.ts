@@ -1,5 +1,6 @@
 // The native cross-entropy and its gradient against float64 references written from the formulas
-// (lse = log Σ exp x, loss = lse − x[label], dx = (softmax − onehot)·dy): vocabularies with and
+// (lse = log Σ exp x, loss = lse − x[label], dx = softmax·(dy + dlse) − onehot·dy, dy not reaching
+// ignored rows): vocabularies with and
 // without a tail of the 8-wide vectors, one and many rows (one and several threads), ignored rows
 // (-100 and another ignore value), large logits where lse − x[label] would cancel, −∞ logits, an
 // invalid label (NaN, nothing read out of range), nothing written outside the outputs, and bounds
@@ -14,7 +15,7 @@ const kernels = status.available ? status.kernels : undefined;
 const maybe = kernels ? describe : describe.skip;
 
 /** Float64 lse, loss and dlogits of each row, straight from the definitions. */
-function reference(x: Float64Array, labels: Int32Array, dy: Float64Array, cols: number, ignoreIndex: number) {
+function reference(x: Float64Array, labels: Int32Array, dy: Float64Array, dlse: Float64Array, cols: number, ignoreIndex: number) {
   const rows = labels.length;
   const [lse, loss, dx] = [new Float64Array(rows), new Float64Array(rows), new Float64Array(rows * cols)];
   for (let r = 0; r < rows; r++) {
@@ -23,22 +24,32 @@ function reference(x: Float64Array, labels: Int32Array, dy: Float64Array, cols: 
     const sum = row.reduce((s, v) => s + Math.exp(v - peak), 0);
     lse[r] = peak + Math.log(sum);
     const label = labels[r]!;
-    if (label === ignoreIndex) continue;
-    loss[r] = peak - row[label]! + Math.log(sum);
-    for (let c = 0; c < cols; c++) dx[r * cols + c] = (Math.exp(row[c]! - peak) / sum - (c === label ? 1 : 0)) * dy[r]!;
+    const g = label === ignoreIndex ? 0 : dy[r]!;
+    if (label !== ignoreIndex) loss[r] = peak - row[label]! + Math.log(sum);
+    for (let c = 0; c < cols; c++) dx[r * cols + c] = (Math.exp(row[c]! - peak) / sum) * (g + dlse[r]!) - (c === label ? g : 0);
   }
   return { lse, loss, dx };
 }
 
-/** Lays out logits, labels (int32 bits), dy and the three outputs on a NaN heap; runs both kernels. */
-function run(x: Float64Array, labels: Int32Array, dy: Float64Array, cols: number, ignoreIndex = -100) {
+/**
+ * Lays out logits, labels (int32 bits), dy, dlse (zeros unless given) and the three outputs on a
+ * NaN heap; runs both kernels.
+ */
+function run(
+  x: Float64Array,
+  labels: Int32Array,
+  dy: Float64Array,
+  cols: number,
+  ignoreIndex = -100,
+  dlse: Float64Array = new Float64Array(labels.length),
+) {
   const rows = labels.length;
-  const { heap, at } = layout([x, rows, dy, rows, rows, rows * cols]);
+  const { heap, at } = layout([x, rows, dy, dlse, rows, rows, rows * cols]);
   new Int32Array(heap.buffer).set(labels, at[1]);
-  const [logitsAt, labelsAt, dyAt, lossAt, lseAt, dxAt] = at as [number, number, number, number, number, number];
+  const [logitsAt, labelsAt, dyAt, dlseAt, lossAt, lseAt, dxAt] = at as [number, number, number, number, number, number, number];
   const o = { rows, cols, ignoreIndex };
   kernels!.MmftCrossEntropy(heap, { logits: logitsAt, labels: labelsAt, loss: lossAt, lse: lseAt }, o);
-  kernels!.MmftCrossEntropyGrad(heap, { dy: dyAt, logits: logitsAt, labels: labelsAt, lse: lseAt, dx: dxAt }, o);
+  kernels!.MmftCrossEntropyGrad(heap, { dy: dyAt, dlse: dlseAt, logits: logitsAt, labels: labelsAt, lse: lseAt, dx: dxAt }, o);
   expectNothingPast(heap, dxAt + rows * cols);
   return {
     heap,
@@ -65,7 +76,7 @@ maybe('native cross-entropy', () => {
     const labels = labelsFor(rows, cols, (r) => r % 3 === 1);
     const dy = values(rows, rows, 2, 1);
     const got = run(x, labels, dy, cols);
-    const expected = reference(x, labels, dy, cols, -100);
+    const expected = reference(x, labels, dy, new Float64Array(labels.length), cols, -100);
     expectClose(got.lse, expected.lse, 1e-6);
     expectClose(got.loss, expected.loss, 2e-6);
     expectClose(got.dx, expected.dx, 2e-6);
@@ -75,6 +86,18 @@ maybe('native cross-entropy', () => {
       expect(got.dx.subarray(r * cols, (r + 1) * cols).every((v) => v === 0)).toBe(true);
     });
     expect(got.inputsUntouched).toBe(true);
+  });
+
+  test('the gradient of lse too: softmax·dlse added, and alone on ignored rows', () => {
+    const [rows, cols] = [6, 21];
+    const x = values(rows * cols, 9, 5);
+    const labels = labelsFor(rows, cols, (r) => r % 2 === 0);
+    const [dy, dlse] = [values(rows, 4, 1, 1), values(rows, 8, 2)];
+    dlse[2] = 0; // an ignored row with no lse gradient: exactly zero
+    const got = run(x, labels, dy, cols, -100, dlse);
+    expectClose(got.dx, reference(x, labels, dy, dlse, cols, -100).dx, 2e-6);
+    expect(got.dx.subarray(2 * cols, 3 * cols).every((v) => v === 0)).toBe(true);
+    expect(got.dx.subarray(0, cols).some((v) => v !== 0)).toBe(true);
   });
 
   test('a hand-checked row: logits [0, ln 3] with label 1', () => {
@@ -92,8 +115,10 @@ maybe('native cross-entropy', () => {
     const labels = Int32Array.of(3, 3, 0, -100, 3, 28);
     const dy = Float64Array.from({ length: rows }, () => 1);
     const got = run(x, labels, dy, cols);
-    const expected = reference(x, labels, dy, cols, -100);
-    for (let r = 0; r < rows; r++) expect(Math.abs(got.loss[r]! - expected.loss[r]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, expected.loss[r]!));
+    const expected = reference(x, labels, dy, new Float64Array(labels.length), cols, -100);
+    for (let r = 0; r < rows; r++) {
+      expect(Math.abs(got.loss[r]! - expected.loss[r]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, expected.loss[r]!));
+    }
     // exp(x − lse) with lse rounded to float32 near 3·10⁴: ~2⁻⁹ relative, as tf.exp(x − lse) has.
     expectClose(got.dx, expected.dx, 4e-3);
   });
@@ -105,7 +130,7 @@ maybe('native cross-entropy', () => {
     x[cols + 4] = -Infinity;
     const labels = Int32Array.of(1, 7, 0);
     const got = run(x, labels, Float64Array.of(1, 1, 1), cols, 7); // row 1 ignored by ignoreIndex 7
-    const expected = reference(x, labels, Float64Array.of(1, 1, 1), cols, 7);
+    const expected = reference(x, labels, Float64Array.of(1, 1, 1), new Float64Array(3), cols, 7);
     expect(got.dx[2]).toBe(0);
     expect(got.loss[1]).toBe(0);
     expectClose(got.loss, expected.loss, 2e-6);
@@ -123,7 +148,8 @@ maybe('native cross-entropy', () => {
     const o = { rows: 4, cols: 8, ignoreIndex: -100 };
     expect(() => kernels!.MmftCrossEntropy(heap, { logits: 40, labels: 0, loss: 4, lse: 8 }, o)).toThrow(/past the end/);
     expect(() => kernels!.MmftCrossEntropy(heap, { logits: 0, labels: 62, loss: 32, lse: 36 }, o)).toThrow(/past the end/);
-    expect(() => kernels!.MmftCrossEntropyGrad(heap, { dy: 0, logits: 0, labels: 0, lse: 0, dx: 40 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.MmftCrossEntropyGrad(heap, { dy: 0, dlse: 0, logits: 0, labels: 0, lse: 0, dx: 40 }, o)).toThrow(/past the end/);
+    expect(() => kernels!.MmftCrossEntropyGrad(heap, { dy: 0, dlse: 62, logits: 0, labels: 0, lse: 0, dx: 32 }, o)).toThrow(/past the end/);
     expect(() => kernels!.MmftCrossEntropy(heap, { logits: 0, labels: 32, loss: 36, lse: 40 }, { ...o, ignoreIndex: -0.5 })).toThrow(
       /must be an int32/,
     );

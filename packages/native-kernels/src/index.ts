@@ -234,12 +234,20 @@ export interface NativeKernels {
     operands: CrossEntropyOperands,
   ): void;
   /**
-   * dlogits = (exp(x − lse) − onehot(label))·dy per row from the logits and the forward pass's lse,
-   * 0 on ignored rows, NaN on rows with an invalid label. Bounds-checked.
+   * dlogits = exp(x − lse)·(dy + dlse) − onehot(label)·dy per row (the gradient of both outputs)
+   * from the logits and the forward pass's lse; dy does not reach ignored rows (0 there when dlse
+   * is); NaN on rows with an invalid label. Bounds-checked.
    */
   MmftCrossEntropyGrad(
     heap: Float32Array,
-    at: { readonly dy: number; readonly logits: number; readonly labels: number; readonly lse: number; readonly dx: number },
+    at: {
+      readonly dy: number;
+      readonly dlse: number;
+      readonly logits: number;
+      readonly labels: number;
+      readonly lse: number;
+      readonly dx: number;
+    },
     operands: CrossEntropyOperands,
   ): void;
 }
@@ -429,9 +437,22 @@ function load(): NativeKernelsStatus {
       addon.MmftCrossEntropy(heap, at.logits, at.labels, at.loss, at.lse, o.rows, o.cols, o.ignoreIndex, fusedThreads(o.rows * o.cols)),
     MmftCrossEntropyGrad: (
       heap: Float32Array,
-      at: { dy: number; logits: number; labels: number; lse: number; dx: number },
+      at: { dy: number; dlse: number; logits: number; labels: number; lse: number; dx: number },
       o: CrossEntropyOperands,
-    ) => addon.MmftCrossEntropyGrad(heap, at.dy, at.logits, at.labels, at.lse, at.dx, o.rows, o.cols, o.ignoreIndex, fusedThreads(o.rows * o.cols)),
+    ) =>
+      addon.MmftCrossEntropyGrad(
+        heap,
+        at.dy,
+        at.dlse,
+        at.logits,
+        at.labels,
+        at.lse,
+        at.dx,
+        o.rows,
+        o.cols,
+        o.ignoreIndex,
+        fusedThreads(o.rows * o.cols),
+      ),
   };
   return { available: true, kernels };
 }

@@ -185,6 +185,7 @@ export interface AddonFunctions {
   MmftCrossEntropyGrad(
     heap: Float32Array,
     dyOffset: number,
+    dlseOffset: number,
     logitsOffset: number,
     labelsOffset: number,
     lseOffset: number,

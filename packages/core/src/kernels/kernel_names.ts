@@ -102,7 +102,29 @@ export type LinearGradWeightInputs = { dy: TensorInfo; x: TensorInfo };
 export const SumOfSquares = 'MmftSumOfSquares';
 export type SumOfSquaresInputs = TensorInfo[];
 
-/** No attributes. */
+/**
+ * Cross-entropy over the last axis (torch.nn.functional.cross_entropy with ignore_index, as
+ * transformers' ForCausalLMLoss calls it): inputs logits [..., V] float32 and labels [...] int32;
+ * outputs [loss, lse], both [...] float32: lse = log Σ exp(logits) per row, loss = lse −
+ * logits[label], 0 where the label is ignoreIndex (lse is still written there).
+ */
+export const CrossEntropy = 'MmftCrossEntropy';
+export type CrossEntropyInputs = { logits: TensorInfo; labels: TensorInfo };
+export interface CrossEntropyAttrs {
+  /** The label that scores nothing (-100, transformers' and torch's default). */
+  ignoreIndex: number;
+}
+/**
+ * Backward of CrossEntropy: inputs dy and dlse [...] (the gradients of its two outputs), logits,
+ * labels and the forward pass's lse; output dlogits = exp(logits − lse)·(dy + dlse) −
+ * onehot(label)·dy, where dy does not reach ignored rows (0 there when dlse is). No [..., V]
+ * softmax is kept between the two passes.
+ */
+export const CrossEntropyGrad = 'MmftCrossEntropyGrad';
+export type CrossEntropyGradInputs = { dy: TensorInfo; dlse: TensorInfo; logits: TensorInfo; labels: TensorInfo; lse: TensorInfo };
+export type CrossEntropyGradAttrs = CrossEntropyAttrs;
+
+/** No attributes. *//** No attributes. */
 type NoAttrs = Record<never, never>;
 
 /**
@@ -128,6 +150,8 @@ export interface FusedKernelTable {
   [LinearGradInput]: { inputs: LinearGradInputInputs; attrs: NoAttrs; outputs: 1 };
   [LinearGradWeight]: { inputs: LinearGradWeightInputs; attrs: NoAttrs; outputs: 1 };
   [SumOfSquares]: { inputs: SumOfSquaresInputs; attrs: NoAttrs; outputs: 1 };
+  [CrossEntropy]: { inputs: CrossEntropyInputs; attrs: CrossEntropyAttrs; outputs: 2 };
+  [CrossEntropyGrad]: { inputs: CrossEntropyGradInputs; attrs: CrossEntropyGradAttrs; outputs: 1 };
 }
 
 /** The name of one of mmft's fused kernels. */
@@ -153,6 +177,8 @@ export const FUSED_KERNELS = [
   LinearGradInput,
   LinearGradWeight,
   SumOfSquares,
+  CrossEntropy,
+  CrossEntropyGrad,
 ] as const satisfies readonly FusedKernelName[];
 
 // A kernel added to the table but not to the list fails to compile here.

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { isMmftError } from '../errors';
 import { registerGradients } from '../nn/gradients';
+import { describeNnSuite } from '../testing/nn-suite';
 import { causalLmLoss } from './loss';
 
 beforeAll(async () => {
@@ -203,3 +204,7 @@ describe('causalLmLoss (transformers ForCausalLMLoss)', () => {
     expect(tf.memory().numTensors).toBe(before + 1); // the bad labels tensor created in the expect
   });
 });
+
+// The loss against float64 cross-entropy and the fused kernel's contract; on plain cpu no kernel is
+// registered, so this is the tfjs path (backend plugins re-run the part with their kernel).
+describeNnSuite('cpu', { setup: () => tf.setBackend('cpu'), only: ['cross-entropy'] });

@@ -55,25 +55,27 @@ MMFT_TARGET_CLONES void forwardRange(const float* logits, const int32_t* labels,
   }
 }
 
-MMFT_TARGET_CLONES void backwardRange(const float* dy, const float* logits, const int32_t* labels, const float* lse, float* dx, int64_t n,
-                                      int32_t ignoreIndex, int64_t begin, int64_t end) {
+MMFT_TARGET_CLONES void backwardRange(const float* dy, const float* dlse, const float* logits, const int32_t* labels, const float* lse,
+                                      float* dx, int64_t n, int32_t ignoreIndex, int64_t begin, int64_t end) {
   for (int64_t row = begin; row < end; row++) {
     const float* x = logits + row * n;
     float* d = dx + row * n;
     const int32_t label = labelAt(labels, row);
-    if (label == ignoreIndex) {
-      std::memset(d, 0, size_t(n) * sizeof(float));
-      continue;
-    }
-    if (label < 0 || label >= n) {
+    const bool ignored = label == ignoreIndex;
+    if (!ignored && (label < 0 || label >= n)) {
       std::fill(d, d + n, std::numeric_limits<float>::quiet_NaN());
       continue;
     }
-    const float g = dy[row], l = lse[row];
+    // The loss is the constant 0 on an ignored row: its upstream gradient does not reach the logits.
+    const float g = ignored ? 0.0f : dy[row], scale = g + dlse[row], l = lse[row];
+    if (scale == 0.0f && g == 0.0f) {
+      std::memset(d, 0, size_t(n) * sizeof(float));
+      continue;
+    }
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) store(d + i, vexp(load(x + i) - splat(l)) * splat(g));
-    for (; i < n; i++) d[i] = sexp(x[i] - l) * g;
-    d[label] -= g;
+    for (; i + 8 <= n; i += 8) store(d + i, vexp(load(x + i) - splat(l)) * splat(scale));
+    for (; i < n; i++) d[i] = sexp(x[i] - l) * scale;
+    if (!ignored) d[label] -= g;
   }
 }
 
@@ -94,11 +96,11 @@ void crossEntropy(const float* logits, const int32_t* labels, float* loss, float
   runParallel(t, [&](int w) { forwardRange(logits, labels, loss, lse, cols, ignoreIndex, rows * w / t, rows * (w + 1) / t); });
 }
 
-void crossEntropyGrad(const float* dy, const float* logits, const int32_t* labels, const float* lse, float* dx, int64_t rows, int64_t cols,
-                      int32_t ignoreIndex, int threads) {
+void crossEntropyGrad(const float* dy, const float* dlse, const float* logits, const int32_t* labels, const float* lse, float* dx,
+                      int64_t rows, int64_t cols, int32_t ignoreIndex, int threads) {
   if (rows <= 0 || cols <= 0) return;
   const int t = useThreads(threads, rows);
-  runParallel(t, [&](int w) { backwardRange(dy, logits, labels, lse, dx, cols, ignoreIndex, rows * w / t, rows * (w + 1) / t); });
+  runParallel(t, [&](int w) { backwardRange(dy, dlse, logits, labels, lse, dx, cols, ignoreIndex, rows * w / t, rows * (w + 1) / t); });
 }
 
 }  // namespace mmft

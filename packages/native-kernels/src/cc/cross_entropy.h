@@ -15,10 +15,12 @@ void crossEntropy(const float* logits, const int32_t* labels, float* loss, float
                   int threads);
 
 /**
- * dlogits = (exp(x − lse) − onehot(label))·dy[row], from the logits and the forward pass's lse
- * (no softmax kept): 0 on rows whose label is `ignoreIndex`, NaN on rows with an invalid label.
+ * Gradient of Σ loss·dy + lse·dlse with respect to the logits, from the logits and the forward
+ * pass's lse (no softmax kept): exp(x − lse)·(dy + dlse) − onehot(label)·dy per row. On rows whose
+ * label is `ignoreIndex` the loss is constant and only lse's part remains (0 when dlse is);
+ * NaN on rows with an invalid label.
  */
-void crossEntropyGrad(const float* dy, const float* logits, const int32_t* labels, const float* lse, float* dx, int64_t rows, int64_t cols,
-                      int32_t ignoreIndex, int threads);
+void crossEntropyGrad(const float* dy, const float* dlse, const float* logits, const int32_t* labels, const float* lse, float* dx,
+                      int64_t rows, int64_t cols, int32_t ignoreIndex, int threads);
 
 }  // namespace mmft

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activationsSuite } from './activations';
 import { attentionSuite } from './attention';
 import { causalAttentionSuite } from './causal-attention';
+import { crossEntropySuite } from './cross-entropy';
 import { layersSuite } from './layers';
 import { masksSuite } from './masks';
 import { moduleSuite } from './module';
@@ -19,6 +20,7 @@ export const NN_SUITES = {
   activations: activationsSuite,
   attention: attentionSuite,
   'causal-attention': causalAttentionSuite,
+  'cross-entropy': crossEntropySuite,
   layers: layersSuite,
   masks: masksSuite,
   module: moduleSuite,

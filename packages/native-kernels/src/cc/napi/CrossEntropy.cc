@@ -14,7 +14,8 @@ napi_value MmftCrossEntropy(napi_env env, napi_callback_info info) {
   float* heap = rowKernelArgs(env, info, 9, argv, 6, v, "MmftCrossEntropy", &length);
   int32_t ignoreIndex;
   int64_t threads;
-  if (!heap || !int32Arg(env, argv[7], "MmftCrossEntropy", 7, &ignoreIndex) || !numberArgs(env, argv, 8, 1, 1, "MmftCrossEntropy", &threads, nullptr))
+  if (!heap || !int32Arg(env, argv[7], "MmftCrossEntropy", 7, &ignoreIndex) ||
+      !numberArgs(env, argv, 8, 1, 1, "MmftCrossEntropy", &threads, nullptr))
     return nullptr;
   const int64_t area = areaWithin(v[4], v[5], length);
   if (area < 0 || !fits(v[0], area, length) || !fits(v[1], v[4], length) || !fits(v[2], v[4], length) || !fits(v[3], v[4], length))

@@ -1,10 +1,13 @@
 // The cpu backend's kernel overrides: mmft's fused kernels in JavaScript (the backend's own kernels
 // are JavaScript too, so every fusion wins there), with their gradients. install.ts registers them.
 import { fusedKernel, type KernelOverride } from '../override';
+import { crossEntropyGradConfig } from '../gradients/CrossEntropy_grad';
 import { geluGradConfig } from '../gradients/Gelu_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
 import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
 import { cpuAdamWUpdate } from './AdamWUpdate';
+import { cpuCrossEntropy } from './CrossEntropy';
+import { cpuCrossEntropyGrad } from './CrossEntropyGrad';
 import { cpuGelu } from './Gelu';
 import { cpuGeluGrad } from './GeluGrad';
 import { cpuLayerNorm } from './LayerNorm';
@@ -21,4 +24,6 @@ export const CPU_KERNELS: readonly KernelOverride[] = [
   fusedKernel(cpuGelu, { gradient: geluGradConfig }),
   fusedKernel(cpuGeluGrad),
   fusedKernel(cpuAdamWUpdate),
+  fusedKernel(cpuCrossEntropy, { gradient: crossEntropyGradConfig }),
+  fusedKernel(cpuCrossEntropyGrad),
 ];

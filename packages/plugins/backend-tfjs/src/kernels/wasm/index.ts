@@ -6,6 +6,8 @@ import {
   AdamWUpdate,
   Attention,
   AttentionGrad,
+  CrossEntropy,
+  CrossEntropyGrad,
   LayerNorm,
   LayerNormGrad,
   QuickGelu,
@@ -16,6 +18,7 @@ import {
 } from '@mmft/core/kernels';
 import { fusedKernel, type KernelOverride } from '../override';
 import { attentionGradConfig } from '../gradients/Attention_grad';
+import { crossEntropyGradConfig } from '../gradients/CrossEntropy_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
 import { linearGradConfig, linearNoBiasGradConfig } from '../gradients/Linear_grad';
 import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
@@ -26,6 +29,8 @@ import { wasmAttention } from './Attention';
 import { wasmAttentionGrad } from './AttentionGrad';
 import { makeWasmBatchMatMul } from './BatchMatMul';
 import { makeWasmCast } from './Cast';
+import { wasmCrossEntropy } from './CrossEntropy';
+import { wasmCrossEntropyGrad } from './CrossEntropyGrad';
 import { makeWasmGatherV2 } from './GatherV2';
 import { makeWasmIdentity } from './Identity';
 import { wasmLayerNorm } from './LayerNorm';
@@ -77,6 +82,9 @@ export const WASM_KERNELS: readonly KernelOverride[] = [
   fusedKernel(wasmLinearGradInput, { needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
   fusedKernel(wasmLinearGradWeight, { needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
   fusedKernel(wasmSumOfSquares, { needsNative: [SumOfSquares] }),
+  // The causal-LM loss: no [N, V] softmax between the passes (the logits are the memory wall).
+  fusedKernel(wasmCrossEntropy, { gradient: crossEntropyGradConfig, needsNative: [CrossEntropy] }),
+  fusedKernel(wasmCrossEntropyGrad, { needsNative: [CrossEntropyGrad] }),
   // Last, as it needs the addon too: without it the stock Add stays.
   { kernelName: Add, backendName: 'wasm', needsNative: ['MmftAddRepeated'], make: (stock) => makeWasmAdd(stock!) },
 ];
