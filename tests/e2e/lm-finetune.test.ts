@@ -3,7 +3,7 @@
 // after in the summary, metrics.jsonl and report.html, the adapter saved in PEFT's layout), the adapter
 // loaded back by `mmft eval recipe --adapter` (the run's final perplexity again, VQA accuracy on VQA
 // records) and `mmft generate --adapter`; full fine-tuning of a tiny GPT-2 on plain text, whose saved
-// model folder generates.
+// model folder generates, and LoRA on its Conv1D c_attn.
 import 'reflect-metadata';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
@@ -71,6 +71,15 @@ metrics:
   - type: caption
 peft: { method: lora, r: 8, lora_alpha: 16, target_modules: [q_proj, v_proj] }
 train: { type: standard, lr: 0.05, max_steps: 30, batch_size: 4, log_every: 10 }
+`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'gpt2.yaml'),
+    `model: { type: gpt2, checkpoint: ./gpt2 }
+data:
+  train: { type: jsonl, path: ./text.jsonl }
+  eval: { type: jsonl, path: ./text.jsonl }
+train: { type: standard, lr: 0.01, max_steps: 20, batch_size: 2, log_every: 10 }
 `,
   );
   fs.writeFileSync(
@@ -165,15 +174,6 @@ describe('mmft train: causal LMs', () => {
   });
 
   test('full fine-tuning of a tiny GPT-2 on plain text (no objective: section): perplexity falls, the saved model generates', async () => {
-    fs.writeFileSync(
-      path.join(dir, 'gpt2.yaml'),
-      `model: { type: gpt2, checkpoint: ./gpt2 }
-data:
-  train: { type: jsonl, path: ./text.jsonl }
-  eval: { type: jsonl, path: ./text.jsonl }
-train: { type: standard, lr: 0.01, max_steps: 20, batch_size: 2, log_every: 10 }
-`,
-    );
     const out = path.join(dir, 'gpt2-full');
     const run = await runCliForTest(['train', path.join(dir, 'gpt2.yaml'), '--output', out]);
     expect(run.stderr).toBe('');
@@ -187,5 +187,25 @@ train: { type: standard, lr: 0.01, max_steps: 20, batch_size: 2, log_every: 10 }
     const generated = await runCliForTest(['generate', model, '--prompt', 'the star is', '--max-new-tokens', '4', '--json']);
     expect(generated.stderr).toBe('');
     expect((JSON.parse(generated.stdout) as { sequences: number[][] }).sequences[0]!.length).toBeGreaterThan(0);
+  });
+
+  test('LoRA on GPT-2 targets c_attn (a Conv1D): the perplexity falls and adapter_config.json says fan_in_fan_out', async () => {
+    const out = path.join(dir, 'gpt2-lora');
+    const run = await runCliForTest([
+      'train',
+      path.join(dir, 'gpt2.yaml'),
+      '--set',
+      'peft={method: lora, r: 4, lora_alpha: 8, target_modules: [c_attn]}',
+      '--set',
+      'train.lr=0.05',
+      '--output',
+      out,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [first, last] = row(run.stdout, 'perplexity') as [number, number];
+    expect(last).toBeLessThan(first);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-last', 'adapter', 'adapter_config.json'), 'utf8'));
+    expect(config).toMatchObject({ task_type: 'CAUSAL_LM', target_modules: ['c_attn'], fan_in_fan_out: true });
   });
 });
