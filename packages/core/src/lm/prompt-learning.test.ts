@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { causalLmPromptHost, type CausalLmPromptSource } from '../contracts/prompt-learning';
+import type { Embedding } from '../nn/embedding';
 import { DynamicCache } from '../nn/kv-cache';
 import { registerGradients } from '../nn/gradients';
 import { positionIdsFromMask } from '../nn/masks';
@@ -36,7 +37,7 @@ const rows3 = (t: tf.Tensor) => {
   t.dispose();
   return out;
 };
-const E = () => lm.root.getModule<{ weight: tf.Variable }>('model.embed_tokens').weight.arraySync() as number[][];
+const E = () => lm.root.getModule<Embedding>('model.embed_tokens').weight.arraySync() as number[][];
 const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 const add = (a: number[], b: number[]) => a.map((v, i) => v + b[i]!);
 const near = (a: number[][][], b: number[][][], digits = 5) =>
@@ -165,7 +166,7 @@ describe('CausalLMBase prompt-learning hook', () => {
         lm.forward({
           inputIds: next,
           attentionMask: tf.ones([1, P + seen], 'int32'),
-          positionIds: tf.range(P + seen - t, P + seen, 1, 'int32').expandDims(0),
+          positionIds: tf.tidy(() => tf.expandDims(tf.range(P + seen - t, P + seen, 1, 'int32'), 0)),
           pastKeyValues: cache,
         }).logits,
       );

@@ -33,6 +33,11 @@ export const prefixTuningSchema = z.strictObject({
     .default(false)
     .describe('reparameterise the prefixes through a two-layer tanh MLP while training (Li & Liang 2021)'),
   encoder_hidden_size: z.number().int().positive().optional().describe('hidden width of the reparameterisation MLP (default token_dim)'),
+  init_weights: z
+    .literal('zero')
+    .nullable()
+    .default(null)
+    .describe('null: random prefixes (PEFT default); "zero": the prefix table (or the MLP output layer) starts at zero'),
   ...modelFields,
 });
 

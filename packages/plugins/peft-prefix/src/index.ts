@@ -1,5 +1,6 @@
-// @mmft/peft-prefix: prefix tuning (any model with MultiHeadAttention) and prompt tuning (any
-// model declaring a PromptInjectionPoint), saved as Hugging Face PEFT saves them.
+// @mmft/peft-prefix: prefix tuning (causal LMs at the model level, any model with
+// MultiHeadAttention per layer) and prompt tuning (causal LMs, any model declaring a
+// PromptInjectionPoint), saved as Hugging Face PEFT saves them.
 import { definePlugin } from '@mmft/core';
 import { prefixTuningMethod, promptTuningMethod } from './plugin';
 
@@ -7,7 +8,9 @@ export { prefixTuningSchema, promptTuningSchema, type PrefixTuningConfig, type P
 export { PrefixEncoder, type PrefixShape } from './prefix-encoder';
 export { PrefixAttention } from './prefix-layer';
 export { applyPrefixTuning } from './prefix-model';
-export { applyPromptTuning, PromptEmbedding } from './prompt-model';
+export { applyPromptTuning } from './prompt-model';
+export { PromptEmbedding } from './prompt-embedding';
+export { applyPrefixTuningToCausalLm, applyPromptTuningToCausalLm, causalLmPrefixShape, CausalLmPrefixEncoder } from './causal-lm';
 export { prefixTuningMethod, promptTuningMethod } from './plugin';
 
 const pkg = require('../package.json') as { name: string; version: string };

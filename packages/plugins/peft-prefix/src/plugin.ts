@@ -9,7 +9,7 @@ import { applyPrefixTuning } from './prefix-model';
 import { applyPromptTuning } from './prompt-model';
 
 /** PEFT fields of prompt-learning configs that mmft does not use (accepted and dropped on load). */
-const DROPPED = ['tokenizer_name_or_path', 'tokenizer_kwargs', 'prompt_tuning_init_text', 'modules_to_save'];
+const DROPPED = ['tokenizer_name_or_path', 'tokenizer_kwargs', 'prompt_tuning_init_text', 'modules_to_save', 'peft_version'];
 
 function fromJson<T>(schema: z.ZodType<T, unknown>, json: Record<string, unknown>, peftType: string, method: string, file: string): T {
   const fields = parseAdapterConfigBase(json, peftType, method, file);

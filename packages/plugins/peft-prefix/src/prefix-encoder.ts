@@ -28,7 +28,7 @@ export interface PrefixShape {
 export class PrefixEncoder extends Module<[], tf.Tensor> {
   constructor(
     readonly shape: PrefixShape,
-    options: { projectionHidden?: number; seed?: number; table?: tf.Tensor } = {},
+    options: { projectionHidden?: number; seed?: number; table?: tf.Tensor; zero?: boolean } = {},
   ) {
     super();
     const { numVirtualTokens: p, numLayers: l, tokenDim: d } = shape;
@@ -50,6 +50,13 @@ export class PrefixEncoder extends Module<[], tf.Tensor> {
         'embedding',
         new Embedding(p, width, { seed: deriveSeed(options.seed, 'embedding'), init: table ? () => tf.clone(table) : undefined }),
       );
+    }
+    // PrefixTuningConfig init_weights "zero" (peft/tuners/prefix_tuning/model.py): the output layer
+    // of the MLP, or the table itself, starts at zero.
+    if (options.zero && !options.table) {
+      const last = this.projected ? this.getModule<Linear>('transform.2') : undefined;
+      const zeroed = last ? last.namedParameters().map(([, v]) => v) : [this.child<Embedding>('embedding').weight];
+      for (const v of zeroed) tf.tidy(() => v.assign(tf.zerosLike(v)));
     }
   }
 

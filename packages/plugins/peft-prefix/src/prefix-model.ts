@@ -1,10 +1,12 @@
-// Applying prefix tuning to any model with MultiHeadAttention modules chosen by name: one
+// Applying prefix tuning: on a causal LM at the model level (causal-lm.ts); on any other model with
+// MultiHeadAttention modules chosen by name: one
 // PrefixEncoder per adapter under `prompt_encoder.<adapter>` (PEFT's in-model name) and a
 // PrefixAttention wrapper per targeted layer. Saved as PEFT saves it: `prompt_embeddings`
 // [P, L·2·D] (peft/utils/save_and_load.py); loaded into a plain table (PEFT's inference mode).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterDict, assertAdapterName, findTargetModules, freezeAllExcept, MmftError, type AppliedAdapter } from '@mmft/core';
+import { AdapterDict, assertAdapterName, causalLmPromptHost, findTargetModules, freezeAllExcept, MmftError, type AppliedAdapter } from '@mmft/core';
 import { MultiHeadAttention, type Module } from '@mmft/core/nn';
+import { applyPrefixTuningToCausalLm } from './causal-lm';
 import type { PrefixTuningConfig } from './config';
 import { PrefixEncoder } from './prefix-encoder';
 import { PrefixAttention } from './prefix-layer';
@@ -20,6 +22,8 @@ const isAttention = (m: unknown): m is MultiHeadAttention => m instanceof MultiH
  */
 export function applyPrefixTuning(root: Module, config: PrefixTuningConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
+  const host = causalLmPromptHost(root);
+  if (host) return applyPrefixTuningToCausalLm(root, host, config, adapterName);
   const targets = findTargetModules(root, config.target_modules, {
     method: 'prefix-tuning',
     accept: isAttention,
@@ -56,6 +60,7 @@ export function applyPrefixTuning(root: Module, config: PrefixTuningConfig, adap
     new PrefixEncoder(shape, {
       projectionHidden: config.prefix_projection ? (config.encoder_hidden_size ?? shape.tokenDim) : undefined,
       seed: config.seed,
+      zero: config.init_weights === 'zero',
     }),
   );
   const encoder = () => root.getModule<PrefixEncoder>(encoderPath);

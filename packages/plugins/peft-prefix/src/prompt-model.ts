@@ -6,54 +6,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   assertAdapterName,
+  causalLmPromptHost,
   freezeAllExcept,
   isPromptInjectionPoint,
   matchesTarget,
   MmftError,
   type AppliedAdapter,
-  type PeftLayer,
   type PromptInjectionPoint,
 } from '@mmft/core';
-import { deriveSeed, Embedding, Module, repeatBatch } from '@mmft/core/nn';
+import { repeatBatch, type Embedding, type Module } from '@mmft/core/nn';
+import { applyPromptTuningToCausalLm } from './causal-lm';
 import type { PromptTuningConfig } from './config';
+import { PromptEmbedding } from './prompt-embedding';
 import { checkModelField, encoderDict, loadPromptEmbeddings } from './shared';
-
-/** The virtual-token table of one adapter; on/off like every PEFT layer. */
-export class PromptEmbedding extends Module<[], tf.Tensor> implements PeftLayer {
-  active = true;
-
-  constructor(
-    readonly adapterName: string,
-    readonly numVirtualTokens: number,
-    readonly tokenDim: number,
-    options: { seed?: number; onChange?: () => void } = {},
-  ) {
-    super();
-    this.onChange = options.onChange;
-    this.registerModule('embedding', new Embedding(numVirtualTokens, tokenDim, { seed: deriveSeed(options.seed, 'embedding') }));
-  }
-
-  private readonly onChange?: () => void;
-
-  get peftAdapterNames(): string[] {
-    return [this.adapterName];
-  }
-
-  isAdapterActive(name: string): boolean {
-    return name === this.adapterName && this.active;
-  }
-
-  /** Turning the tokens on or off re-installs the injection source (none when all are off). */
-  setAdapterActive(name: string, active: boolean): void {
-    if (name !== this.adapterName) return;
-    this.active = active;
-    this.onChange?.();
-  }
-
-  forward(): tf.Tensor {
-    return this.child<Embedding>('embedding').weight;
-  }
-}
 
 function injectionPoints(root: Module, config: PromptTuningConfig): Array<[string, PromptInjectionPoint]> {
   const all = root.namedModules().filter((e): e is [string, Module & PromptInjectionPoint] => isPromptInjectionPoint(e[1]));
@@ -79,6 +44,8 @@ function injectionPoints(root: Module, config: PromptTuningConfig): Array<[strin
  */
 export function applyPromptTuning(root: Module, config: PromptTuningConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
+  const host = causalLmPromptHost(root);
+  if (host) return applyPromptTuningToCausalLm(root, host, config, adapterName);
   const points = injectionPoints(root, config);
   const dims = new Set(points.map(([, p]) => p.promptTokenDim));
   if (dims.size > 1)
