@@ -9,10 +9,15 @@ import type { CaptionConfig } from './config';
 import { CookedCorpus } from './ngrams';
 import { numpyMean } from './numpy-sum';
 import { rougeLOf } from './rouge';
-import { tokenizerFor } from './tokenizers';
+import { resolveTokenizer, tokenizerFor, type ResolvedTokenizer } from './tokenizers';
 
 /** One image as `update` takes it: core's `text` input (id, caption, references), `kind` optional. */
 export type CaptionUpdate = Untagged<TextInput>;
+
+/** The caption metric's report: the scores plus the tokeniser they were computed with (`chinese-char` reads `char`). */
+export interface CaptionReport extends MetricReport {
+  readonly tokenizer: ResolvedTokenizer;
+}
 
 /**
  * BLEU-1..4, ROUGE-L and CIDEr-D over everything passed to `update` since the last `reset`.
@@ -20,10 +25,12 @@ export type CaptionUpdate = Untagged<TextInput>;
  * @example
  * const m = new CaptionMetric({ tokenizer: 'ptb', sigma: 6 });
  * m.update({ id: '1', prediction: 'A cat.', references: ['a cat', 'the cat sits'] });
- * m.compute().scores.cider;
+ * m.compute().scores.cider; // m.compute().tokenizer === 'ptb'
  */
 export class CaptionMetric implements Metric<TextInput> {
   private readonly tokenize: (caption: string) => string[];
+  /** Named in the report: scores under different tokenisers are not comparable. */
+  readonly tokenizer: ResolvedTokenizer;
   private ids: string[] = [];
   private seen = new Set<string>();
   private rouge: number[] = [];
@@ -31,7 +38,8 @@ export class CaptionMetric implements Metric<TextInput> {
   private corpus = new CookedCorpus();
 
   constructor(private readonly config: CaptionConfig) {
-    this.tokenize = tokenizerFor(config.tokenizer);
+    this.tokenizer = resolveTokenizer(config.tokenizer);
+    this.tokenize = tokenizerFor(this.tokenizer);
   }
 
   reset(): void {
@@ -67,7 +75,7 @@ export class CaptionMetric implements Metric<TextInput> {
     }
   }
 
-  compute(): MetricReport {
+  compute(): CaptionReport {
     if (this.ids.length === 0) {
       throw new MmftError('E_INPUT', 'caption metric: nothing to score (compute() before any update())');
     }
@@ -81,6 +89,7 @@ export class CaptionMetric implements Metric<TextInput> {
     return {
       scores: { bleu1, bleu2, bleu3, bleu4, rougeL: numpyMean(this.rouge), cider: numpyMean(cider) },
       perItem,
+      tokenizer: this.tokenizer,
     };
   }
 }
