@@ -51,7 +51,8 @@ describe('mmft eval caption', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/CIDEr-D/);
     const out = readJson(r.dir, 'out.json');
-    expect(Object.keys(out).sort()).toEqual(['bleu1', 'bleu2', 'bleu3', 'bleu4', 'cider', 'per_item', 'rougeL']);
+    expect(Object.keys(out).sort()).toEqual(['bleu1', 'bleu2', 'bleu3', 'bleu4', 'cider', 'per_item', 'rougeL', 'tokenizer']);
+    expect(out.tokenizer).toBe('ptb');
     for (const [k, v] of Object.entries(mixed.scores)) expect(out[k]).toBeCloseTo(v, 12);
     expect(Object.keys(out.per_item['0']).sort()).toEqual(['bleu4', 'cider', 'rougeL']);
   });
@@ -82,6 +83,35 @@ describe('mmft eval caption', () => {
     });
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toMatch(/scored 9 ids; left out 12 only in P\.jsonl and 0 only in R\.jsonl/);
+  });
+
+  test('--tokenizer char|jieba scores Chinese captions and the table and JSON name the tokenizer; an unknown one is refused', async () => {
+    // One red circle described as a red square, one triangle caption equal to its reference: the
+    // hand-computed numbers of metric-caption's chinese-tokenizers.test.ts.
+    const files = {
+      'P.jsonl': jsonl([
+        { id: '1', caption: '一个红色的圆形。' },
+        { id: '2', caption: '两个绿色的三角形' },
+      ]),
+      'R.jsonl': jsonl([
+        { id: '1', captions: ['一个红色的方形。'] },
+        { id: '2', captions: ['两个绿色的三角形'] },
+      ]),
+    };
+    const expected = { char: { bleu1: 14 / 15, cider: 191 / 24 }, jieba: { bleu1: 7 / 8, cider: 175 / 24 }, ptb: { bleu1: 1 / 2 } };
+    for (const [tokenizer, scores] of Object.entries(expected)) {
+      const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--tokenizer', tokenizer, '--json', 'out.json'], files);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`caption (2 images, tokenizer ${tokenizer})`);
+      const out = readJson(r.dir, 'out.json');
+      expect(out.tokenizer).toBe(tokenizer);
+      for (const [k, v] of Object.entries(scores)) expect(out[k]).toBeCloseTo(v, 9);
+    }
+    const old = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--tokenizer', 'chinese-char'], files);
+    expect(old.stdout).toContain('caption (2 images, tokenizer char)');
+    const bad = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--tokenizer', 'jeiba'], files);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/'--tokenizer <name>' argument 'jeiba' is invalid\. Allowed choices are ptb, char, jieba, none/);
   });
 
   test('duplicates, empty reference lists and malformed lines are reported, never dropped', async () => {

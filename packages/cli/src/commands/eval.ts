@@ -64,6 +64,9 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & MetricOptions & {
   const json = await scoreAndShow(ctx, sub, metrics, inputs, `${inputs.length} images`, {
     show(report) {
       const s = report.scores;
+      // Scores under different tokenisers are not comparable, so the table and the JSON name it
+      // (the metric reports the one it used: `chinese-char` reads `char`).
+      const tokenizer = (report as { tokenizer?: string }).tokenizer ?? o.tokenizer;
       const names: [string, string][] = [
         ['bleu1', 'BLEU-1'],
         ['bleu2', 'BLEU-2'],
@@ -73,12 +76,12 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & MetricOptions & {
         ['cider', 'CIDEr-D'],
       ];
       formatTable(
-        [`caption (${inputs.length} images)`, 'score'],
+        [`caption (${inputs.length} images, tokenizer ${tokenizer})`, 'score'],
         names.map(([k, label]) => [label, fixed(s[k]!, 4)]),
       ).forEach((l) => ctx.print(l));
       const perItem: Record<string, { cider: number; rougeL: number; bleu4: number }> = {};
       for (const [id, v] of Object.entries(report.perItem ?? {})) perItem[id] = { cider: v.cider!, rougeL: v.rougeL!, bleu4: v.bleu4! };
-      return { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, per_item: perItem };
+      return { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, tokenizer, per_item: perItem };
     },
   });
   await writeJson(ctx, o.json, json);
@@ -176,7 +179,12 @@ export function evalCommand(ctx: CliContext): Command {
     'text',
   )
     .addOption(
-      new Option('--tokenizer <name>', 'caption tokeniser of the caption metric').choices(['ptb', 'chinese-char', 'none']).default('ptb'),
+      new Option(
+        '--tokenizer <name>',
+        "caption tokeniser of the caption metric: ptb (pycocoevalcap's), char or jieba (Chinese by character or by word), none (pre-tokenised)",
+      )
+        .choices(['ptb', 'char', 'jieba', 'none', 'chinese-char'])
+        .default('ptb'),
     )
     .action((o: CommonOptions & MetricOptions & { tokenizer: string }) => evalCaption(ctx, o));
   metricOptions(
