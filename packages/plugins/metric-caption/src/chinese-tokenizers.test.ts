@@ -2,6 +2,7 @@
 // hand) and BLEU-1 / CIDEr-D computed by hand from the pycocoevalcap definitions on two images.
 import { describe, expect, test } from '@jest/globals';
 import { CaptionMetric } from './caption-metric';
+import type { CaptionConfig } from './config';
 import { captionMetric } from './plugin';
 import { ptbTokenize } from './ptb-tokenizer';
 import { charTokenize, jiebaTokenize, resolveTokenizer, tokenizerFor, type TokenizerName } from './tokenizers';
@@ -106,14 +107,17 @@ describe('tokenizer names', () => {
     expect(resolveTokenizer('chinese-char')).toBe('char');
   });
 
+  // `create` parses what a recipe wrote, so these configs are raw input, not CaptionConfig.
+  const raw = (config: Record<string, unknown>): CaptionConfig => config as unknown as CaptionConfig;
+
   test('the default is ptb and the provider reports it', () => {
-    const metric = captionMetric.create({});
+    const metric = captionMetric.create(raw({}));
     metric.update([{ kind: 'text', id: '1', prediction: 'a cat', references: ['a cat'] }]);
     expect((metric.compute() as { tokenizer?: string }).tokenizer).toBe('ptb');
   });
 
   test('an unknown tokenizer is refused with the names that work', () => {
-    expect(() => captionMetric.create({ tokenizer: 'jeiba' })).toThrow(
+    expect(() => captionMetric.create(raw({ tokenizer: 'jeiba' }))).toThrow(
       /metric "caption": field "tokenizer": unknown tokenizer "jeiba": use 'ptb' .*'char' or 'jieba'/,
     );
     expect(() => tokenizerFor('jeiba' as TokenizerName)).toThrow(/unknown tokenizer "jeiba"/);
