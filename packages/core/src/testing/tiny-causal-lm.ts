@@ -2,6 +2,10 @@
 // serving): a real CausalLMBase with a real tokenizer, whose logits at a position depend on the
 // token there and the one before it, so loss, generation and label masking can be checked by hand.
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { ArchitectureProvider } from '../contracts/architecture';
+import { MmftError } from '../errors';
+import { readTokenizerFiles } from '../hf/read-folder';
 import type { ModelInputs } from '../contracts/model';
 import { tokenizerFromFiles } from '../hf/tokenizer-files';
 import { CausalLMBase } from '../lm/causal-lm-base';
@@ -80,3 +84,41 @@ export class TinyCausalLm extends CausalLMBase {
     });
   }
 }
+
+/** The recipe section of `tinyCausalLmProvider`: config.json fields (hidden_size) and an optional tokenizer folder. */
+const tinySectionSchema = z.strictObject({
+  config: z.looseObject({ hidden_size: z.number().int().positive().optional() }).default({}).describe('hidden_size (default 8); other fields kept'),
+  tokenizer: z.string().min(1).optional().describe('folder holding tokenizer.json (default: the tiny GPT-2-style tokenizer)'),
+  seed: z.number().int().optional().describe('seed of the embedding'),
+  ignoreUnexpected: z.boolean().optional().describe('accepted for the model: section shape; unused'),
+});
+
+/**
+ * `tinyCausalLm` as an architecture provider (model_type "tiny-lm"), so bridges (BLIP-2, LLaVA)
+ * build it from `text_config: { model_type: 'tiny-lm' }` through a test registry.
+ *
+ * @example
+ * const context = architectureContext({ list: () => [tinyCausalLmProvider, blip2Provider] });
+ * const lm = await context.resolveModelType('tiny-lm').fromConfig({ config: { hidden_size: 8 } }, context);
+ */
+export const tinyCausalLmProvider: ArchitectureProvider<z.output<typeof tinySectionSchema>> = {
+  kind: 'architecture',
+  id: 'tiny-lm',
+  description: 'test causal LM: one tied embedding, logits(t) = (e[x_t] + e[x_{t-1}]) · Eᵀ',
+  configSchema: tinySectionSchema,
+  family: 'language-model',
+  modelTypes: ['tiny-lm'],
+  async fromConfig(raw) {
+    const section = tinySectionSchema.parse(raw);
+    const tokenizerFiles = section.tokenizer ? await readTokenizerFiles(section.tokenizer) : undefined;
+    const model = tinyCausalLm({
+      hiddenSize: section.config.hidden_size,
+      seed: section.seed,
+      tokenizerFiles: tokenizerFiles?.has('tokenizer.json') ? tokenizerFiles : undefined,
+    });
+    return model;
+  },
+  async fromPretrained(dir) {
+    throw new MmftError('E_UNSUPPORTED', `tiny-lm has no checkpoint folders (${dir}); build it with fromConfig`);
+  },
+};

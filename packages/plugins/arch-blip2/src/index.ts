@@ -1,11 +1,61 @@
-// @mmft/arch-blip2: the plugin object (a pure manifest; nothing registers on import).
+// @mmft/arch-blip2: Hugging Face Blip2ForConditionalGeneration for mmft — the EVA ViT vision
+// encoder, the Q-Former bridge, the language projection and any causal LM plugin as the language
+// model (built through the registry from text_config.model_type), checkpoint folders in HF layout
+// (both input layouts), generate() through the language model, and a tiny checkpoint writer
+// (@mmft/arch-blip2/testing).
 import { definePlugin } from '@mmft/core';
 import { blip2Provider } from './plugin';
 
+export * from './config';
 export { blip2Provider } from './plugin';
-export { blip2ConfigSchema, type Blip2Config } from './config';
+export {
+  Blip2ForConditionalGeneration,
+  fuseLegacyQkvBias,
+  type Blip2FromConfigOptions,
+  type Blip2Outputs,
+} from './blip2-for-conditional-generation';
+export { Blip2Root } from './model/blip2-root';
+export {
+  Blip2Attention,
+  Blip2Encoder,
+  Blip2EncoderLayer,
+  Blip2MLP,
+  Blip2PatchEmbedding,
+  Blip2VisionEmbeddings,
+  Blip2VisionModel,
+  type Blip2VisionOutput,
+} from './model/vision';
+export {
+  Blip2QFormerAttention,
+  Blip2QFormerEncoder,
+  Blip2QFormerIntermediate,
+  Blip2QFormerLayer,
+  Blip2QFormerModel,
+  Blip2QFormerMultiHeadAttention,
+  Blip2QFormerResidualOutput,
+  QFORMER_MASK_VALUE,
+  type Blip2QFormerInputs,
+  type Blip2QFormerLayerInputs,
+} from './model/qformer';
+export { initBlip2Weights } from './model/init-weights';
+export { BLIP2_MODEL_TYPES, parseBlip2Config } from './checkpoint/parse-config';
+export {
+  BLIP2_TOWERS,
+  blip2Processor,
+  blipImageProcessorJson,
+  OPENAI_CLIP_MEAN,
+  OPENAI_CLIP_STD,
+  parseBlipImageProcessing,
+  withImageTokens,
+} from './processor';
 
 const pkg = require('../package.json') as { name: string; version: string };
 
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'BLIP-2 (Hugging Face Blip2ForConditionalGeneration): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry', provides: [blip2Provider] });
+/** The plugin object the CLI and recipes load as "@mmft/arch-blip2". */
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'BLIP-2 (Hugging Face Blip2ForConditionalGeneration): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry',
+  provides: [blip2Provider],
+});
 export default plugin;
