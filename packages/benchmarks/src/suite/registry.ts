@@ -12,6 +12,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/arch-opt',
   '@mmft/arch-gpt2',
   '@mmft/arch-llama',
+  '@mmft/arch-blip2',
   '@mmft/loss-contrastive',
   '@mmft/objective-contrastive',
   '@mmft/objective-causal-lm',
