@@ -23,7 +23,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const require = createRequire(path.join(root, 'package.json'));
 const { llamaTokenizerFiles, byteLevelBpeTokenizerFiles, bytesToUnicode, LLAMA2_CHAT_TEMPLATE, tokenizerFromFiles } =
   require('@mmft/core/hf');
-const { corpusUnits, shapesConfigSchema } = require('@mmft/data-shapes');
+const { corpusUnits, shapesConfigSchema, unigramBaseline } = require('@mmft/data-shapes');
 
 /** The longest text the models take (the corpus's longest dialogue is about 170 Llama tokens). */
 const MODEL_MAX_LENGTH = 512;
@@ -122,21 +122,38 @@ function optFiles(texts) {
   return filterMerges(files, (piece) => withinOneCharacter(piece, byteOf));
 }
 
-/** Tokens per held-out text and byte-fallback pieces, per language. */
+/** The pretraining recipes' data (recipes/{llama,opt}-shapes-pretrain.yaml: data.train and data.eval). */
+const recipeCorpus = (split, n) => corpusUnits(shapesConfigSchema.parse({ task: 'text', n, lang: 'both', split, seed: 0 }));
+
+/**
+ * Tokens per held-out text and byte-fallback pieces per language, and the unigram baseline a model
+ * must beat: the cross-entropy of the recipes' eval split under the train split's add-one smoothed
+ * token frequencies, over the tokens the causal-LM objective predicts (each text's tokens and eos;
+ * not the bos it is conditioned on), so it compares with the perplexity `mmft train` prints.
+ */
 function summary(files) {
   const tokenizer = tokenizerFromFiles(files);
-  const evalUnits = corpusUnits(shapesConfigSchema.parse({ task: 'text', n: 300, lang: 'both', split: 'eval', seed: 0 }));
+  const evalUnits = recipeCorpus('eval', 1000);
   const byteIds = new Set();
   for (let b = 0; b < 256; b++) byteIds.add(tokenizer.tokenToId(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`));
-  return ['en', 'zh']
-    .map((lang) => {
-      const texts = evalUnits.filter((u) => u.lang === lang).map((u) => u.text);
-      const ids = tokenizer.encode(texts, { addSpecialTokens: false, truncation: false }).inputIds;
-      const tokens = ids.reduce((n, row) => n + row.length, 0);
-      const bytes = ids.flat().filter((id) => byteIds.has(id)).length;
-      return `${lang} ${(tokens / texts.length).toFixed(1)} tokens/text, ${bytes} byte-fallback pieces`;
-    })
-    .join('; ');
+  const lines = ['en', 'zh'].map((lang) => {
+    const texts = evalUnits.filter((u) => u.lang === lang).map((u) => u.text);
+    const ids = tokenizer.encode(texts, { addSpecialTokens: false, truncation: false }).inputIds;
+    const tokens = ids.reduce((n, row) => n + row.length, 0);
+    const bytes = ids.flat().filter((id) => byteIds.has(id)).length;
+    return `${lang} ${(tokens / texts.length).toFixed(1)} tokens/text, ${bytes} byte-fallback pieces`;
+  });
+  const eos = tokenizer.specialTokenIds.eos;
+  const predicted = (text) => [...tokenizer.encode([text], { addSpecialTokens: false, truncation: false }).inputIds[0], eos].map(String);
+  const baseline = unigramBaseline(
+    recipeCorpus('train', 20000).map((u) => u.text),
+    evalUnits.map((u) => u.text),
+    predicted,
+  );
+  lines.push(
+    `unigram baseline of the eval split (${evalUnits.length} texts, ${baseline.evalTokens} tokens): perplexity ${baseline.perplexity.toFixed(2)}`,
+  );
+  return lines.join('; ');
 }
 
 const outputs = [
