@@ -154,6 +154,24 @@ export interface ModelProcessor {
   /** Jinja chat template of tokenizer_config.json (`chat_template`), for instruction models. */
   readonly chatTemplate?: string;
   readonly towers: ModelTowers;
+  /**
+   * Where the image goes in the token sequence, as the checkpoint's processor writes it; absent when
+   * the model places image embeddings itself (legacy BLIP-2 prepends its queries) or reads no images.
+   */
+  readonly imageTokens?: ImageTokens;
+}
+
+/**
+ * The image span a processor writes into the text: `count` copies of `tokenId` that the model
+ * overwrites with image embeddings. 'prefix': in front of the text, before bos (transformers'
+ * Blip2Processor, models/blip_2/processing_blip_2.py: num_query_tokens image tokens). 'placeholder':
+ * where the text has an `<image>` mark (LlavaProcessor, models/llava/processing_llava.py: each
+ * `<image>` expanded to the number of image features). Labels are -100 on the span.
+ */
+export interface ImageTokens {
+  readonly tokenId: number;
+  readonly count: number;
+  readonly placement: 'prefix' | 'placeholder';
 }
 
 /** Image preprocessing a checkpoint prescribes (preprocessor_config.json). */

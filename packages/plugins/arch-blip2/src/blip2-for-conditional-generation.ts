@@ -173,7 +173,10 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
     readonly loadReport?: LoadCausalLmWeightsResult & { fusedQkvBias: string[] },
   ) {
     const tokenizer: TextTokenizer | undefined = tokenizerFromFiles(new Map(tokenizerFiles)) ?? languageModel.tokenizer;
-    this.processor = blip2Processor(imageProcessing, tokenizer);
+    this.processor = blip2Processor(imageProcessing, tokenizer, {
+      imageTokenIndex: config.image_token_index,
+      numQueryTokens: config.num_query_tokens,
+    });
   }
 
   get tokenizer(): TextTokenizer | undefined {

@@ -82,8 +82,17 @@ export function blipImageProcessorJson(p: ImageProcessing): Json {
  * @example
  * blip2Processor(processing, tokenizer).towers.qformer; // ['qformer.**', 'query_tokens']
  */
-export function blip2Processor(imageProcessing: ImageProcessing, tokenizer: TextTokenizer | undefined): ModelProcessor {
-  return { imageProcessing, tokenizer, towers: BLIP2_TOWERS };
+export function blip2Processor(
+  imageProcessing: ImageProcessing,
+  tokenizer: TextTokenizer | undefined,
+  layout?: { imageTokenIndex: number | null; numQueryTokens: number },
+): ModelProcessor {
+  // Current layout: Blip2Processor writes num_query_tokens image tokens in front of the text; legacy: the model prepends the queries.
+  const imageTokens =
+    layout && layout.imageTokenIndex !== null
+      ? { tokenId: layout.imageTokenIndex, count: layout.numQueryTokens, placement: 'prefix' as const }
+      : undefined;
+  return imageTokens ? { imageProcessing, tokenizer, towers: BLIP2_TOWERS, imageTokens } : { imageProcessing, tokenizer, towers: BLIP2_TOWERS };
 }
 
 /**

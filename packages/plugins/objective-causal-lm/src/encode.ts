@@ -3,8 +3,13 @@
 // TRL's SFT does for prompt + completion (trl/trainer/sft_trainer.py): a word is never split where
 // a prompt ends, and tokenizers that prepend "▁" to each call (Llama's) add it once. Where a token
 // merges across the boundary it counts as the later piece's.
-import { MmftError, type TextTokenizer } from '@mmft/core';
-import type { Piece } from './pieces';
+//
+// A bridge's image span (ModelProcessor.imageTokens) is `count` image ids, never labelled: in front
+// of everything ('prefix', Blip2Processor writes them before bos) or in place of each `<image>` mark
+// ('placeholder'; the text on each side is tokenized on its own, as LLaVA's tokenizer_image_token
+// in llava/mm_utils.py splits the prompt at the mark).
+import { MmftError, type ImageTokens, type TextTokenizer } from '@mmft/core';
+import { IMAGE_PLACEHOLDER, type Piece } from './pieces';
 
 /** The ignored label (transformers' CrossEntropyLoss ignore_index). */
 export const IGNORE_INDEX = -100;
@@ -15,6 +20,8 @@ export interface EncodedExample {
   readonly target: boolean[];
   /** Index of the first token of the last target text piece: ids before it are the generation prompt. */
   readonly lastTargetStart: number;
+  /** The image spans (start index, length) in `ids`: labels are -100 there and truncation may not cut them. */
+  readonly spans: ReadonlyArray<{ readonly start: number; readonly length: number }>;
 }
 
 const commonPrefix = (a: readonly number[], b: readonly number[]): number => {
@@ -34,19 +41,51 @@ export function specialPrefixIds(tokenizer: TextTokenizer): number[] {
   return [];
 }
 
-/** Tokenizes pieces (see the file comment); `prefix` goes first as prompt (a bos the template does not write). */
+/**
+ * Tokenizes pieces (see the file comment); `prefix` goes first as prompt (a bos the template does
+ * not write). With `image`, the example's image span is written as its placement says.
+ */
 export function encodePieces(
   pieces: readonly Piece[],
   tokenizer: TextTokenizer,
   eosId: number | undefined,
   prefix: readonly number[],
+  image?: ImageTokens,
 ): EncodedExample {
-  const ids: number[] = [...prefix];
-  const target: boolean[] = prefix.map(() => false);
+  const ids: number[] = [];
+  const target: boolean[] = [];
+  const spans: Array<{ start: number; length: number }> = [];
+  const span = () => {
+    spans.push({ start: ids.length, length: image!.count });
+    for (let k = 0; k < image!.count; k += 1) {
+      ids.push(image!.tokenId);
+      target.push(false);
+    }
+  };
+  if (image?.placement === 'prefix') span();
+  ids.push(...prefix);
+  target.push(...prefix.map(() => false));
   let runText = '';
   let runIds: number[] = [];
   let lastTargetStart = -1;
+  const parts: Array<Piece | { readonly image: true }> = [];
   for (const piece of pieces) {
+    if (image?.placement !== 'placeholder' || 'eos' in piece || !piece.text.includes(IMAGE_PLACEHOLDER)) {
+      parts.push(piece);
+      continue;
+    }
+    piece.text.split(IMAGE_PLACEHOLDER).forEach((text, i) => {
+      if (i > 0) parts.push({ image: true });
+      if (text !== '') parts.push({ text, target: piece.target });
+    });
+  }
+  for (const piece of parts) {
+    if ('image' in piece) {
+      span();
+      runText = '';
+      runIds = [];
+      continue;
+    }
     if ('eos' in piece) {
       if (eosId === undefined)
         throw new MmftError('E_CHECKPOINT', 'the tokenizer names no eos_token, which plain-template targets end with');
@@ -70,15 +109,24 @@ export function encodePieces(
     runText = text;
     runIds = next;
   }
-  return { ids, target, lastTargetStart: lastTargetStart < 0 ? ids.length : lastTargetStart };
+  return { ids, target, lastTargetStart: lastTargetStart < 0 ? ids.length : lastTargetStart, spans };
 }
 
-/** Labels of an encoded example cut to `maxLength`: ids where trained, -100 elsewhere. */
+/**
+ * Labels of an encoded example cut to `maxLength`: ids where trained, -100 elsewhere and always on
+ * image spans (train_on_prompt included). A span that would be cut is the caller's error to raise
+ * (`spanCut`).
+ */
 export function labelsOf(example: EncodedExample, maxLength: number, trainOnPrompt: boolean): { ids: number[]; labels: number[] } {
   const ids = example.ids.slice(0, maxLength);
-  const labels = ids.map((id, i) => (trainOnPrompt || example.target[i] ? id : IGNORE_INDEX));
+  const image = new Array<boolean>(ids.length).fill(false);
+  for (const s of example.spans) for (let i = s.start; i < Math.min(s.start + s.length, ids.length); i += 1) image[i] = true;
+  const labels = ids.map((id, i) => (!image[i] && (trainOnPrompt || example.target[i]) ? id : IGNORE_INDEX));
   return { ids, labels };
 }
+
+/** The first image span that truncation to `maxLength` would cut or drop, if any. */
+export const spanCut = (example: EncodedExample, maxLength: number) => example.spans.find((s) => s.start + s.length > maxLength);
 
 /** Label tokens the loss sums over: positions after the first (the model predicts token t from those before it). */
 export const labelCount = (labels: readonly number[]): number => labels.slice(1).filter((l) => l !== IGNORE_INDEX).length;

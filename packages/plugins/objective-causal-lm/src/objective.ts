@@ -3,25 +3,91 @@
 // -100 on prompts and padding (encode.ts), a loss summed over label tokens that the loop divides by
 // the step's label-token total (transformers' num_items_in_batch, trainer.py), and evaluation by
 // teacher-forced loss plus generate() feeding caption (text) and VQA metric inputs.
+//
+// Vision→LLM bridges (family 'vision-to-llm' with generate: BLIP-2, LLaVA) train the same way with
+// the image added: pixelValues through @mmft/image with the model's preprocessing, seeded by
+// (seed, epoch, position) as objective-contrastive's collate does, and the processor's image span
+// (ModelProcessor.imageTokens) written into the ids with labels -100. Image-less examples (text,
+// image-less instructions): a 'placeholder' model (LLaVA) trains them as text alone with a zero
+// image, as LLaVA's LazySupervisedDataset (llava/train/train.py) does; a model that reads an image
+// in every row (BLIP-2, either layout) rejects them with the example named.
 import * as tf from '@tensorflow/tfjs-core';
 import {
   isCausalLanguageModel,
   MmftError,
-  type CausalLanguageModel,
   type Dataset,
   type EvalPart,
   type Example,
   type GenerationOptions,
+  type GenerationResult,
+  type ImageRef,
+  type ImageTokens,
   type MetricInput,
+  type ModelInputs,
+  type ModelProcessor,
   type Objective,
   type ObjectiveBatch,
   type ObjectiveContext,
   type TextTokenizer,
+  type VisionLanguageModel,
 } from '@mmft/core';
 import { deriveSeed } from '@mmft/core/nn';
+import { deriveSeed as imageSeed, preprocessOptionsSchema, preprocessResolved, type PreprocessOptions } from '@mmft/image';
 import type { CausalLmConfig } from './config';
-import { encodePieces, IGNORE_INDEX, labelCount, labelsOf, specialPrefixIds, type EncodedExample } from './encode';
-import { chatPieces, conversationOf, exampleWhere, plainPieces, promptMessages, type ChatRenderer } from './pieces';
+import { encodePieces, IGNORE_INDEX, labelCount, labelsOf, spanCut, specialPrefixIds, type EncodedExample } from './encode';
+import {
+  chatPieces,
+  conversationOf,
+  exampleWhere,
+  plainPieces,
+  promptMessages,
+  withImageMark,
+  type ChatRenderer,
+  type ImageMarks,
+} from './pieces';
+
+/** What the objective uses of a causal LM or a vision→LLM bridge. */
+interface TextGenerator {
+  readonly modelType: string;
+  readonly processor: ModelProcessor;
+  forward(inputs: ModelInputs): { readonly logits?: tf.Tensor; readonly loss?: tf.Tensor };
+  generate(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult>;
+}
+
+/** How a bridge sees images: 'model' = it places the image embeddings itself (legacy BLIP-2). */
+type ImageMode = { readonly kind: 'none' } | { readonly kind: 'model' } | { readonly kind: 'tokens'; readonly tokens: ImageTokens };
+
+const isBridge = (model: VisionLanguageModel): boolean => model.family === 'vision-to-llm' && typeof model.generate === 'function';
+
+function imageMode(model: VisionLanguageModel): ImageMode {
+  if (!isBridge(model)) return { kind: 'none' };
+  const tokens = model.processor.imageTokens;
+  if (!tokens) return { kind: 'model' };
+  if (!Number.isInteger(tokens.count) || tokens.count < 1) {
+    throw new MmftError('E_CHECKPOINT', `model "${model.modelType}": processor.imageTokens.count must be a positive integer, got ${tokens.count}`);
+  }
+  return { kind: 'tokens', tokens };
+}
+
+/** Preprocess options from the checkpoint's image processing (preprocessor_config.json). */
+function preprocessOf(model: VisionLanguageModel): PreprocessOptions {
+  const p = model.processor.imageProcessing;
+  if (!p) {
+    throw new MmftError('E_CHECKPOINT', `model "${model.modelType}" reads images but has no image processing (preprocessor_config.json)`, {
+      hint: 'put preprocessor_config.json in the checkpoint folder',
+    });
+  }
+  return preprocessOptionsSchema.parse({ size: p.size, cropSize: p.cropSize, mean: [...p.mean], std: [...p.std] });
+}
+
+/** The decoder knows only the image path: name the data file and line the example came from. */
+function imageError(example: Example, cause: unknown): unknown {
+  if (!example.source) return cause;
+  return new MmftError('E_DATA', `${exampleWhere(example)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    cause,
+    hint: `run \`mmft data validate ${example.source.file}\` to find every missing or corrupt image before training`,
+  });
+}
 
 const hasChatTemplate = (t: TextTokenizer): t is TextTokenizer & ChatRenderer & { chatTemplate?: string } =>
   typeof (t as Partial<ChatRenderer>).applyChatTemplate === 'function' &&
@@ -79,17 +145,21 @@ function padRows(
   };
 }
 
-/** The objective of a run; `model` must be a causal LM with a tokenizer. */
+/** The objective of a run; `model` must be a causal LM or a vision→LLM bridge, with a tokenizer. */
 export async function createCausalLm(config: CausalLmConfig, context: ObjectiveContext): Promise<Objective> {
   const model = context.model;
-  if (!isCausalLanguageModel(model)) {
+  if (!isCausalLanguageModel(model) && !isBridge(model)) {
     throw new MmftError(
       'E_CONFIG',
       `objective causal-lm needs a causal language model; model is "${model.modelType}" (${model.family}), which does not predict tokens`,
       { hint: 'use a language model (model.type: opt, gpt2, llama) or a vision-to-LLM model, or objective: contrastive for dual encoders' },
     );
   }
-  const lm: CausalLanguageModel = model;
+  const lm = model as unknown as TextGenerator;
+  const mode = imageMode(model);
+  const tokens = mode.kind === 'tokens' ? mode.tokens : undefined;
+  const marks: ImageMarks = tokens?.placement === 'placeholder' ? 'keep' : 'drop';
+  const preprocess = mode.kind === 'none' ? undefined : preprocessOf(model);
   const tokenizer = lm.processor.tokenizer;
   if (!tokenizer)
     throw new MmftError('E_CHECKPOINT', `model "${lm.modelType}" has no tokenizer (tokenizer.json), so texts cannot be encoded`);
@@ -107,53 +177,112 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   const prefix = specialPrefixIds(tokenizer);
   const decoding = generationOptions(config);
 
+  /** The example's image, or undefined when it may go without one (see the file comment). */
+  const imageOf = (example: Example): ImageRef | undefined => {
+    if (mode.kind === 'none' || example.image) return example.image;
+    if (marks === 'keep') {
+      const marked = example.task === 'instruction' && example.turns.some((t) => t.content.includes('<image>'));
+      if (!marked) return undefined;
+      throw new MmftError('E_DATA', `${exampleWhere(example)} has an <image> mark but no image`, {
+        hint: 'give the example an "image" field, or remove the <image> mark from its text',
+      });
+    }
+    throw new MmftError(
+      'E_DATA',
+      `${exampleWhere(example)} (task ${example.task}) has no image; model "${lm.modelType}" reads an image in every row (its image span has no text-only form)`,
+      { hint: 'drop image-less examples from this data (or train the language model alone on them, with model.type of the language model)' },
+    );
+  };
+
   /** An example's tokens; the caption among several is drawn by (seed, epoch, position). */
   const encode = (example: Example, epoch: number, position: number): EncodedExample => {
     const pick = (n: number) => (deriveSeed(context.seed, `causal-lm:${epoch}:${position}`) ?? 0) % n;
-    const messages = conversationOf(example, config.prompts, pick);
+    const image = imageOf(example) !== undefined ? tokens : undefined;
+    const conversation = conversationOf(example, config.prompts, pick, image ? marks : 'drop');
+    const messages = image?.placement === 'placeholder' ? withImageMark(conversation) : conversation;
+    if (image?.placement === 'placeholder') {
+      const count = messages.reduce((n, m) => n + m.content.split('<image>').length - 1, 0);
+      if (count !== 1) {
+        throw new MmftError('E_DATA', `${exampleWhere(example)} has ${count} <image> marks and one image`, {
+          hint: 'write one <image> mark where the image belongs (or none: it then goes in front of the first user turn)',
+        });
+      }
+    }
     if (chat && example.task !== 'text') {
       // The template writes bos itself (transformers' apply_chat_template encodes without special tokens).
-      return encodePieces(chatPieces(messages, tokenizer as unknown as ChatRenderer, exampleWhere(example)), tokenizer, eosId, []);
+      const pieces = chatPieces(messages, tokenizer as unknown as ChatRenderer, exampleWhere(example));
+      return encodePieces(pieces, tokenizer, eosId, [], image);
     }
-    return encodePieces(plainPieces(messages, example, config.prompts), tokenizer, eosId, prefix);
+    return encodePieces(plainPieces(messages, example, config.prompts, image ? marks : 'drop'), tokenizer, eosId, prefix, image);
   };
 
   const rowOf = (example: Example, epoch: number, position: number) => {
-    const row = labelsOf(encode(example, epoch, position), config.max_length, config.train_on_prompt);
-    if (labelCount(row.labels) === 0) {
+    const encoded = encode(example, epoch, position);
+    const cut = spanCut(encoded, config.max_length);
+    if (cut) {
       throw new MmftError(
         'E_DATA',
-        `${exampleWhere(example)}: nothing is left to train on after truncation to objective.max_length ${config.max_length} (the prompt takes every position)`,
+        `${exampleWhere(example)}: its image span (positions ${cut.start}..${cut.start + cut.length - 1}) does not fit objective.max_length ${config.max_length}, and an image is never cut`,
+        { hint: `raise objective.max_length above ${cut.start + cut.length} plus the text to train on, or shorten or drop this example` },
+      );
+    }
+    const row = labelsOf(encoded, config.max_length, config.train_on_prompt);
+    if (labelCount(row.labels) === 0) {
+      const after = encoded.spans.length > 0 ? ' after its image span' : '';
+      throw new MmftError(
+        'E_DATA',
+        `${exampleWhere(example)}: nothing is left to train on${after} after truncation to objective.max_length ${config.max_length} (the prompt takes every position)`,
         { hint: 'raise objective.max_length, or shorten or drop this example (mmft data validate lists long examples)' },
       );
     }
     return row;
   };
 
+  /** Pixels [N, 3, S, S] of `examples`; image i preprocessed with seed (seed, epoch, positions[i]), zeros for an image-less row. */
+  const pixelsOf = async (examples: readonly Example[], epoch: number, positions: readonly number[]): Promise<tf.Tensor4D> => {
+    const options = preprocess!;
+    const side = options.cropSize ?? options.size;
+    const data = new Float32Array(examples.length * 3 * side * side);
+    await Promise.all(
+      examples.map(async (example, i) => {
+        const image = imageOf(example);
+        if (!image) return;
+        const pixels = await preprocessResolved(image, options, imageSeed(context.seed, epoch, positions[i]!)).catch((cause: unknown) =>
+          Promise.reject(imageError(example, cause)),
+        );
+        data.set(pixels.data, i * 3 * side * side);
+      }),
+    );
+    return tf.tensor4d(data, [examples.length, 3, side, side]);
+  };
+
   const collate = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }): Promise<ObjectiveBatch> => {
-    const rows = examples.map((e, i) => rowOf(e, at.epoch, at.positions[i] ?? i));
-    const inputs = padRows(rows, padId, 'right');
+    const positions = examples.map((_, i) => at.positions[i] ?? i);
+    const rows = examples.map((e, i) => rowOf(e, at.epoch, positions[i]!));
+    const pixelValues = mode.kind === 'none' ? undefined : await pixelsOf(examples, at.epoch, positions);
+    const text = padRows(rows, padId, 'right');
+    const inputs = pixelValues ? { ...text, pixelValues } : text;
     const count = rows.reduce((n, r) => n + labelCount(r.labels), 0);
     return {
       inputs,
       examples,
       count,
-      dispose: () => tf.dispose([inputs.inputIds, inputs.attentionMask, inputs.labels!]),
+      dispose: () => tf.dispose([inputs.inputIds, inputs.attentionMask, inputs.labels!, ...(pixelValues ? [pixelValues] : [])]),
     };
   };
 
   const loss = (batch: ObjectiveBatch): tf.Scalar => {
     // numItemsInBatch 1: the model returns the sum over label tokens; the loop divides by the step's count.
     const out = lm.forward({ ...batch.inputs, numItemsInBatch: 1 });
-    tf.dispose(out.logits);
+    if (out.logits) tf.dispose(out.logits);
     if (!out.loss) throw new MmftError('E_UNSUPPORTED', `model "${lm.modelType}" returned no loss for labelled inputs`);
     return out.loss as tf.Scalar;
   };
 
-  /** Metric inputs of one evaluated chunk: generations for caption, VQA and instruction examples. */
-  const generateFor = async (examples: readonly Example[], kinds: ReadonlySet<string>): Promise<MetricInput[]> => {
+  /** Metric inputs of one evaluated chunk: generations for caption, VQA and instruction examples (with their rows' pixels). */
+  const generateFor = async (examples: readonly Example[], kinds: ReadonlySet<string>, pixels: tf.Tensor | undefined): Promise<MetricInput[]> => {
     const wanted = examples
-      .map((example, i) => ({ example, encoded: encode(example, 0, i) }))
+      .map((example, i) => ({ example, row: i, encoded: encode(example, 0, i) }))
       .filter(({ example }) =>
         example.task === 'vqa' ? kinds.has('vqa') : (example.task === 'caption' || example.task === 'instruction') && kinds.has('text'),
       );
@@ -161,8 +290,11 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     const prompts = wanted.map(({ encoded }) => ({ ids: encoded.ids.slice(0, Math.min(encoded.lastTargetStart, config.max_length)) }));
     // Decoder-only generation continues the right end of every row: prompts are left-padded.
     const { inputIds, attentionMask } = padRows(prompts, padId, 'left');
+    // Left padding goes before a prefix image span; positions come from the mask, so this equals
+    // Blip2Processor's padding between the span and the text.
+    const pixelValues = pixels ? tf.tidy(() => tf.gather(pixels, tf.tensor1d(wanted.map((w) => w.row), 'int32'))) : undefined;
     try {
-      const result = await lm.generate({ inputIds, attentionMask }, decoding);
+      const result = await lm.generate(pixelValues ? { pixelValues, inputIds, attentionMask } : { inputIds, attentionMask }, decoding);
       return wanted.map(({ example }, i): MetricInput => {
         const prediction = (result.texts[i] ?? '').trim();
         if (example.task === 'vqa') {
@@ -182,7 +314,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
         return { kind: 'text', id: example.id, prediction, references };
       });
     } finally {
-      tf.dispose([inputIds, attentionMask]);
+      tf.dispose([inputIds, attentionMask, ...(pixelValues ? [pixelValues] : [])]);
     }
   };
 
@@ -199,7 +331,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
         const sum = tf.tidy(() => loss(batch));
         const lossSum = (await sum.data())[0]!;
         sum.dispose();
-        return { lossSum, count: batch.count, inputs: await generateFor(examples, kinds) };
+        return { lossSum, count: batch.count, inputs: await generateFor(examples, kinds, batch.inputs.pixelValues) };
       } finally {
         batch.dispose();
       }

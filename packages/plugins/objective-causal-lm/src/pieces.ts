@@ -6,8 +6,9 @@
 // - plain: prompt text, then " " + target and the eos token, as LAVIS's blip2_opt.py joins its
 //   prompt and caption and LLaMA-Factory appends eos to every response
 //   (src/llamafactory/data/processor/supervised.py) and to every pretraining text (pretrain.py).
-// Language-only models have no image positions: a `<image>` mark in LLaVA-style text is dropped
-// with the newline after it (bridges put their image span there instead).
+// Language-only models and bridges whose image span is not a text placeholder (BLIP-2) drop a
+// `<image>` mark in LLaVA-style text with the newline after it; 'placeholder' bridges (LLaVA) keep
+// it, and encode.ts writes the image span there.
 import { MmftError, type Example } from '@mmft/core';
 import { renderTemplate, resolvePrompt, type PromptConfig } from '@mmft/text';
 
@@ -28,6 +29,24 @@ export interface ChatRenderer {
 const IMAGE_MARK = /<image>\n?/g;
 const dropImageMark = (text: string): string => text.replace(IMAGE_MARK, '');
 
+/** The image placeholder of LLaVA-style text (llava/constants.py DEFAULT_IMAGE_TOKEN). */
+export const IMAGE_PLACEHOLDER = '<image>';
+
+/** What happens to `<image>` marks: dropped (no placeholder span) or kept for encode.ts. */
+export type ImageMarks = 'drop' | 'keep';
+
+/**
+ * A conversation with its image's mark: when no turn has one, `<image>\n` goes in front of the first
+ * user turn, as LLaVA's preprocess_multimodal (llava/train/train.py) and LLaMA-Factory's
+ * _add_default_tags (src/llamafactory/data/template.py) do.
+ */
+export function withImageMark(messages: readonly ChatMessage[]): ChatMessage[] {
+  if (messages.some((m) => m.content.includes(IMAGE_PLACEHOLDER))) return [...messages];
+  const first = messages.findIndex((m) => m.role === 'user');
+  if (first < 0) return [{ role: 'user', content: IMAGE_PLACEHOLDER }, ...messages];
+  return messages.map((m, i) => (i === first ? { ...m, content: `${IMAGE_PLACEHOLDER}\n${m.content}` } : m));
+}
+
 /** Where an example came from, for messages. */
 export const exampleWhere = (example: Example): string =>
   example.source ? `example "${example.id}" (${example.source.file}:${example.source.line})` : `example "${example.id}"`;
@@ -36,7 +55,12 @@ export const exampleWhere = (example: Example): string =>
  * The conversation of an example: caption → ask for a caption, VQA → the question, instruction →
  * its turns; `pick` chooses among several captions (deterministic in seed, epoch, position).
  */
-export function conversationOf(example: Example, prompts: PromptConfig | undefined, pick: (n: number) => number): ChatMessage[] {
+export function conversationOf(
+  example: Example,
+  prompts: PromptConfig | undefined,
+  pick: (n: number) => number,
+  marks: ImageMarks = 'drop',
+): ChatMessage[] {
   switch (example.task) {
     case 'caption': {
       if (example.captions.length === 0) throw new MmftError('E_DATA', `${exampleWhere(example)} has no caption`);
@@ -51,7 +75,7 @@ export function conversationOf(example: Example, prompts: PromptConfig | undefin
         { role: 'assistant', content: example.answer },
       ];
     case 'instruction':
-      return example.turns.map((t) => ({ role: t.role, content: dropImageMark(t.content) }));
+      return example.turns.map((t) => ({ role: t.role, content: marks === 'keep' ? t.content : dropImageMark(t.content) }));
     case 'retrieval':
       throw new MmftError('E_DATA', `${exampleWhere(example)} is a retrieval example; objective causal-lm trains on text targets`, {
         hint: 'use caption, vqa, instruction or text data with objective causal-lm (retrieval data trains objective contrastive)',
@@ -103,7 +127,12 @@ const joined = (prompt: string, next: string): string => (prompt === '' || /\s$/
  * turns through the instruction template (LLaVA v1's "USER: … ASSISTANT:"), assistant turns as
  * targets each followed by eos; plain text is all target, then eos.
  */
-export function plainPieces(messages: readonly ChatMessage[], example: Example, prompts: PromptConfig | undefined): Piece[] {
+export function plainPieces(
+  messages: readonly ChatMessage[],
+  example: Example,
+  prompts: PromptConfig | undefined,
+  marks: ImageMarks = 'drop',
+): Piece[] {
   if (example.task === 'text')
     return [
       { text: example.text, target: true },
@@ -112,9 +141,17 @@ export function plainPieces(messages: readonly ChatMessage[], example: Example, 
   const pieces: Piece[] = [];
   let pending = '';
   const userPrompt = (content: string): string => {
-    if (example.task === 'vqa') return renderTemplate(resolvePrompt('vqa', prompts), { question: content });
+    // A kept mark leads the rendered prompt ("<image>\nQuestion: … Answer:"), as LLaVA's prompts start with it.
+    const mark = marks === 'keep' && content.startsWith(IMAGE_PLACEHOLDER) ? /^<image>\n?/.exec(content)![0] : '';
+    const rest = content.slice(mark.length);
+    if (example.task === 'vqa') return mark + renderTemplate(resolvePrompt('vqa', prompts), { question: rest });
     if (example.task === 'caption') return content;
-    return dropImageMark(renderTemplate(resolvePrompt('instruction', prompts), { instruction: content }));
+    // Kept marks are the user's (withImageMark puts one first when there is none), not the template's,
+    // which would repeat on every user turn: "USER: <image>\nWhat is … ASSISTANT:" as LLaVA v1 writes it.
+    const template = resolvePrompt('instruction', prompts);
+    return marks === 'keep'
+      ? renderTemplate(dropImageMark(template), { instruction: content })
+      : dropImageMark(renderTemplate(template, { instruction: content }));
   };
   for (const m of messages) {
     if (m.role === 'system') pending += `${m.content}\n`;
