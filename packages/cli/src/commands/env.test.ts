@@ -10,6 +10,8 @@ import {
   AdamWUpdate,
   Attention,
   AttentionGrad,
+  CrossEntropy,
+  CrossEntropyGrad,
   LayerNorm,
   LayerNormGrad,
   Linear,
@@ -52,6 +54,8 @@ const WASM_OVERRIDES = [
         LinearGradInput,
         LinearGradWeight,
         SumOfSquares,
+        CrossEntropy,
+        CrossEntropyGrad,
         Add,
       ]
     : []),

@@ -11,6 +11,8 @@ import {
   AdamWUpdate,
   Attention,
   AttentionGrad,
+  CrossEntropy,
+  CrossEntropyGrad,
   Gelu,
   GeluGrad,
   LayerNorm,
@@ -54,6 +56,8 @@ const WASM_OVERRIDES = [
         LinearGradInput,
         LinearGradWeight,
         SumOfSquares,
+        CrossEntropy,
+        CrossEntropyGrad,
         tf.Add,
       ]
     : []),
@@ -98,6 +102,8 @@ describe('tfjs backend selection', () => {
       Gelu,
       GeluGrad,
       AdamWUpdate,
+      CrossEntropy,
+      CrossEntropyGrad,
     ]);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });

@@ -60,7 +60,7 @@ const labelsFor = (batch: number, length: number, vocab: number): tf.Tensor2D =>
 async function measure(backend: 'cpu' | 'wasm', fused: boolean, logits: tf.Tensor, labels: tf.Tensor) {
   installKernelOverrides(backend, { fused });
   let kept = 0;
-  let result = { loss: 0, grad: new Float32Array() };
+  let result: { loss: number; grad: Float32Array } = { loss: 0, grad: new Float32Array(0) };
   const start = tf.memory().numBytes;
   const profile = await tf.profile(() => {
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => {
