@@ -104,7 +104,7 @@ describe('mmft data validate', () => {
   test('--task is checked against the known tasks', async () => {
     const cwd = workdir({ 'ok.jsonl': [red] });
     const { error } = await run(['validate', 'ok.jsonl', '--task', 'captions'], cwd);
-    expect(error?.message).toContain('Allowed choices are instruction, vqa, retrieval, caption');
+    expect(error?.message).toContain('Allowed choices are instruction, vqa, text, retrieval, caption');
   });
 });
 
