@@ -21,8 +21,13 @@ import * as path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(path.join(root, 'package.json'));
-const { llamaTokenizerFiles, byteLevelBpeTokenizerFiles, bytesToUnicode, LLAMA2_CHAT_TEMPLATE, tokenizerFromFiles } =
-  require('@mmft/core/hf');
+const {
+  llamaTokenizerFiles,
+  byteLevelBpeTokenizerFiles,
+  bytesToUnicode,
+  LLAMA2_CHAT_TEMPLATE,
+  tokenizerFromFiles,
+} = require('@mmft/core/hf');
 const { corpusUnits, shapesConfigSchema, unigramBaseline } = require('@mmft/data-shapes');
 
 /** The longest text the models take (the corpus's longest dialogue is about 170 Llama tokens). */

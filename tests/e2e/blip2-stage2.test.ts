@@ -48,8 +48,16 @@ beforeAll(async () => {
     init_std: 0.3,
   };
   const context = architectureContext({ list: () => [optProvider] });
-  checkpoint = (await createTinyBlip2Checkpoint(path.join(dir, 'blip2'), { context, textConfig, tokenizer, layout: 'current', imageTokenIndex, seed: 3 }))
-    .dir;
+  checkpoint = (
+    await createTinyBlip2Checkpoint(path.join(dir, 'blip2'), {
+      context,
+      textConfig,
+      tokenizer,
+      layout: 'current',
+      imageTokenIndex,
+      seed: 3,
+    })
+  ).dir;
   for (const color of Object.keys(CAPTIONS)) fs.copyFileSync(path.join(IMAGES, `${color}.png`), path.join(dir, `${color}.png`));
   fs.writeFileSync(
     path.join(dir, 'captions.jsonl'),

@@ -37,7 +37,9 @@ beforeAll(async () => {
   fs.writeFileSync(
     path.join(dir, 'instructions.jsonl'),
     Object.entries(COLORS)
-      .map(([shape, color]) => JSON.stringify({ id: `i-${shape}`, instruction: `What color is the ${shape}?`, response: `The ${shape} is ${color}.` }))
+      .map(([shape, color]) =>
+        JSON.stringify({ id: `i-${shape}`, instruction: `What color is the ${shape}?`, response: `The ${shape} is ${color}.` }),
+      )
       .join('\n') + '\n',
   );
   fs.writeFileSync(
@@ -102,7 +104,15 @@ describe('mmft train: prompt learning on a causal LM', () => {
 
   test('mmft eval recipe --adapter gives the final perplexity back; mmft generate --adapter decodes with the prefix', async () => {
     const adapter = path.join(dir, 'prefix', 'checkpoint-last', 'adapter');
-    const tuned = await runCliForTest(['eval', 'recipe', path.join(dir, 'prefix.yaml'), '--adapter', adapter, '--output', path.join(dir, 'eval')]);
+    const tuned = await runCliForTest([
+      'eval',
+      'recipe',
+      path.join(dir, 'prefix.yaml'),
+      '--adapter',
+      adapter,
+      '--output',
+      path.join(dir, 'eval'),
+    ]);
     expect(tuned.stderr).toBe('');
     expect(row(tuned.stdout, 'perplexity')).toEqual([Number(after.toFixed(2))]);
 
@@ -125,7 +135,13 @@ describe('mmft train: prompt learning on a causal LM', () => {
     expect(last).toBeLessThan(before);
     const adapter = path.join(out, 'checkpoint-last', 'adapter');
     const config = JSON.parse(fs.readFileSync(path.join(adapter, 'adapter_config.json'), 'utf8'));
-    expect(config).toMatchObject({ peft_type: 'PROMPT_TUNING', task_type: 'CAUSAL_LM', num_virtual_tokens: 3, token_dim: 16, num_layers: 2 });
+    expect(config).toMatchObject({
+      peft_type: 'PROMPT_TUNING',
+      task_type: 'CAUSAL_LM',
+      num_virtual_tokens: 3,
+      token_dim: 16,
+      num_layers: 2,
+    });
     const { tensors } = await readSafetensors(path.join(adapter, 'adapter_model.safetensors'));
     expect([...tensors].map(([k, t]) => [k, t.shape])).toEqual([['prompt_embeddings', [3, 16]]]);
   });

@@ -42,9 +42,26 @@ function heldOutLoss(model: CausalLanguageModel, texts: readonly string[]): { lo
   const shape: [number, number] = [rows.length, width];
   const loss = tf.tidy(() => {
     const out = model.forward({
-      inputIds: tf.tensor2d(rows.flatMap((r) => pad(r, ids.pad!)), shape, 'int32'),
-      attentionMask: tf.tensor2d(rows.flatMap((r) => pad(r.map(() => 1), 0)), shape, 'int32'),
-      labels: tf.tensor2d(rows.flatMap((r) => pad(r, -100)), shape, 'int32'),
+      inputIds: tf.tensor2d(
+        rows.flatMap((r) => pad(r, ids.pad!)),
+        shape,
+        'int32',
+      ),
+      attentionMask: tf.tensor2d(
+        rows.flatMap((r) =>
+          pad(
+            r.map(() => 1),
+            0,
+          ),
+        ),
+        shape,
+        'int32',
+      ),
+      labels: tf.tensor2d(
+        rows.flatMap((r) => pad(r, -100)),
+        shape,
+        'int32',
+      ),
     });
     return out.loss!;
   });
@@ -96,7 +113,10 @@ describe.each(Object.keys(MODELS) as Kind[])('the embedded %s', (kind) => {
       slice.map((u) => u.text),
       tokens,
     );
-    const { loss, tokens: count } = heldOutLoss(model, slice.map((u) => u.text));
+    const { loss, tokens: count } = heldOutLoss(
+      model,
+      slice.map((u) => u.text),
+    );
     expect(count).toBe(baseline.evalTokens);
     const perplexity = Math.exp(loss);
     // a model that learned nothing scores about the unigram baseline (~60 here); the trained ones ~4 or less

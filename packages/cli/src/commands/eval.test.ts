@@ -100,7 +100,10 @@ describe('mmft eval caption', () => {
     };
     const expected = { char: { bleu1: 14 / 15, cider: 191 / 24 }, jieba: { bleu1: 7 / 8, cider: 175 / 24 }, ptb: { bleu1: 1 / 2 } };
     for (const [tokenizer, scores] of Object.entries(expected)) {
-      const r = await run(['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--tokenizer', tokenizer, '--json', 'out.json'], files);
+      const r = await run(
+        ['caption', '--predictions', 'P.jsonl', '--references', 'R.jsonl', '--tokenizer', tokenizer, '--json', 'out.json'],
+        files,
+      );
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`caption (2 images, tokenizer ${tokenizer})`);
       const out = readJson(r.dir, 'out.json');

@@ -81,7 +81,16 @@ async function evalCaption(ctx: CliContext, o: CommonOptions & MetricOptions & {
       ).forEach((l) => ctx.print(l));
       const perItem: Record<string, { cider: number; rougeL: number; bleu4: number }> = {};
       for (const [id, v] of Object.entries(report.perItem ?? {})) perItem[id] = { cider: v.cider!, rougeL: v.rougeL!, bleu4: v.bleu4! };
-      return { bleu1: s.bleu1, bleu2: s.bleu2, bleu3: s.bleu3, bleu4: s.bleu4, rougeL: s.rougeL, cider: s.cider, tokenizer, per_item: perItem };
+      return {
+        bleu1: s.bleu1,
+        bleu2: s.bleu2,
+        bleu3: s.bleu3,
+        bleu4: s.bleu4,
+        rougeL: s.rougeL,
+        cider: s.cider,
+        tokenizer,
+        per_item: perItem,
+      };
     },
   });
   await writeJson(ctx, o.json, json);

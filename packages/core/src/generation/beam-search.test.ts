@@ -36,17 +36,29 @@ describe('beam search', () => {
     const run = (lengthPenalty: number) =>
       generate(markov(TRAP), prompt([1]), { eosTokenId: 0, maxNewTokens: 5, numBeams: 2, numReturnSequences: 2, lengthPenalty });
     const flat = await run(0);
-    expect(flat.sequences).toEqual([[3, 4, 0], [2, 0]]);
+    expect(flat.sequences).toEqual([
+      [3, 4, 0],
+      [2, 0],
+    ]);
     expect(flat.sequencesScores![0]).toBeCloseTo(L(0.36), 6);
     expect(flat.sequencesScores![1]).toBeCloseTo(L(0.2), 6);
     const squared = await run(2);
-    expect(squared.sequences).toEqual([[3, 4, 0], [2, 4, 0]]);
+    expect(squared.sequences).toEqual([
+      [3, 4, 0],
+      [2, 4, 0],
+    ]);
     expect(squared.sequencesScores![0]).toBeCloseTo(L(0.36) / 9, 6);
     expect(squared.sequencesScores![1]).toBeCloseTo(L(0.15) / 9, 6);
   });
 
   // After step 2 two hypotheses are finished: EOS (−0.916 / 1) and A EOS (log 0.28 / 2 = −0.637), while B D runs on.
-  const earlyTable = (pD: number) => ({ 1: { 0: 0.4, 2: 0.35, 3: 0.25 }, 2: { 0: 0.8, 4: 0.2 }, 3: { 5: pD, 0: 1 - pD }, 4: { 0: 1 }, 5: { 0: 1 } });
+  const earlyTable = (pD: number) => ({
+    1: { 0: 0.4, 2: 0.35, 3: 0.25 },
+    2: { 0: 0.8, 4: 0.2 },
+    3: { 5: pD, 0: 1 - pD },
+    4: { 0: 1 },
+    5: { 0: 1 },
+  });
   const early = (pD: number, earlyStopping: boolean | 'never') =>
     generate(markov(earlyTable(pD)), prompt([1]), { eosTokenId: 0, maxNewTokens: 5, numBeams: 2, earlyStopping });
 
@@ -77,14 +89,19 @@ describe('beam search', () => {
   });
 
   test('a batch: each input gets its own beams, scored alone', async () => {
-    const both = await generate(markov(TRAP), { inputIds: tf.tensor2d([[1], [3]], [2, 1], 'int32') }, { eosTokenId: 0, maxNewTokens: 5, numBeams: 2 });
+    const both = await generate(
+      markov(TRAP),
+      { inputIds: tf.tensor2d([[1], [3]], [2, 1], 'int32') },
+      { eosTokenId: 0, maxNewTokens: 5, numBeams: 2 },
+    );
     const second = await generate(markov(TRAP), prompt([3]), { eosTokenId: 0, maxNewTokens: 5, numBeams: 2 });
     expect(both.sequences).toEqual([[3, 4, 0], second.sequences[0]]);
     expect(both.sequencesScores![1]).toBeCloseTo(second.sequencesScores![0]!, 9);
   });
 
   test('beam sampling is reproducible by seed and returns finished beams', async () => {
-    const run = (seed: number) => generate(markov(TRAP), prompt([1]), { eosTokenId: 0, maxNewTokens: 5, numBeams: 2, doSample: true, seed });
+    const run = (seed: number) =>
+      generate(markov(TRAP), prompt([1]), { eosTokenId: 0, maxNewTokens: 5, numBeams: 2, doSample: true, seed });
     const a = await run(1);
     expect(await run(1)).toEqual(a);
     expect(a.sequences[0]!.at(-1)).toBe(0);
@@ -126,7 +143,10 @@ function legacyBeamSearch(
       logSoftmax(row);
       return Array.from(row, (lp, v) => ({ b, v, score: beam.score + lp }));
     });
-    const top = topKIndices(Float64Array.from(candidates, (c) => c.score), 2 * o.beams).map((i) => candidates[i]!);
+    const top = topKIndices(
+      Float64Array.from(candidates, (c) => c.score),
+      2 * o.beams,
+    ).map((i) => candidates[i]!);
     const nextBeams: typeof beams = [];
     top.forEach((c, rank) => {
       if (nextBeams.length === o.beams) return;
@@ -152,7 +172,11 @@ describe('the vectorized beam search gives BeamSearchScorer results', () => {
     const table = new Map<string, number[]>();
     return (context: readonly number[]) => {
       const key = context.slice(-2).join();
-      if (!table.has(key)) table.set(key, Array.from({ length: 6 }, () => 3 * random.next()));
+      if (!table.has(key))
+        table.set(
+          key,
+          Array.from({ length: 6 }, () => 3 * random.next()),
+        );
       return table.get(key)!;
     };
   };

@@ -39,7 +39,9 @@ export async function beamSearch(
   const promptLength = prompt.ids[0]!.length;
   const { lengthPenalty: lp, earlyStopping } = s;
   // Beam 0 starts at 0 and the copies at −1e9, so the first step does not pick one token `beams` times.
-  const running: Beam[][] = prompt.ids.map((ids) => Array.from({ length: beams }, (_, i) => ({ tokens: [...ids], score: i === 0 ? 0 : BLOCKED })));
+  const running: Beam[][] = prompt.ids.map((ids) =>
+    Array.from({ length: beams }, (_, i) => ({ tokens: [...ids], score: i === 0 ? 0 : BLOCKED })),
+  );
   const finished: Beam[][] = prompt.ids.map(() => []);
   const improvable = prompt.ids.map(() => true);
   let curLen = promptLength;

@@ -59,7 +59,12 @@ describe('greedy', () => {
   test('rows that finish early are fed the pad id and returned unpadded', async () => {
     const model = new HistoryModel(6, (context) => logitsOf(6, CHAIN[context[context.length - 1]!]!));
     const seen: number[][] = [];
-    const spy = { forward: (inputs: Parameters<HistoryModel['forward']>[0]) => (seen.push(...(inputs.inputIds?.arraySync() as number[][])), model.forward(inputs)) };
+    const spy = {
+      forward: (inputs: Parameters<HistoryModel['forward']>[0]) => (
+        seen.push(...(inputs.inputIds?.arraySync() as number[][])),
+        model.forward(inputs)
+      ),
+    };
     const out = await generate(spy, { inputIds: ids([[1], [3]]) }, { eosTokenId: 0, padTokenId: 5, maxNewTokens: 10 });
     expect(out.sequences).toEqual([[2, 4, 5, 0], [0]]);
     // Prompt rows, then per step the new ids: row 1 ended at step 1 and gets pad 5 afterwards.
@@ -90,7 +95,20 @@ describe('the KV cache and the attention mask', () => {
   test('left padding gives each row the tokens it gets alone (positions come from the mask)', async () => {
     const alone = await generate(sumModel(), { inputIds: ids([[4]]) }, { maxNewTokens: 4 });
     const long = await generate(sumModel(), { inputIds: ids([[3, 2, 5]]) }, { maxNewTokens: 4 });
-    const batch = await generate(sumModel(), { inputIds: ids([[0, 0, 4], [3, 2, 5]]), attentionMask: ids([[0, 0, 1], [1, 1, 1]]) }, { maxNewTokens: 4 });
+    const batch = await generate(
+      sumModel(),
+      {
+        inputIds: ids([
+          [0, 0, 4],
+          [3, 2, 5],
+        ]),
+        attentionMask: ids([
+          [0, 0, 1],
+          [1, 1, 1],
+        ]),
+      },
+      { maxNewTokens: 4 },
+    );
     expect(batch.sequences).toEqual([alone.sequences[0], long.sequences[0]]);
   });
 
@@ -161,7 +179,11 @@ describe('sampling', () => {
   });
 
   test('numReturnSequences gives that many independent rows per input', async () => {
-    const out = await generate(uniform(), { inputIds: ids([[1], [2]]) }, { doSample: true, seed: 3, numReturnSequences: 3, maxNewTokens: 8 });
+    const out = await generate(
+      uniform(),
+      { inputIds: ids([[1], [2]]) },
+      { doSample: true, seed: 3, numReturnSequences: 3, maxNewTokens: 8 },
+    );
     expect(out.sequences).toHaveLength(6);
     expect(new Set(out.sequences.map((s) => s.join())).size).toBeGreaterThan(1);
   });
@@ -182,13 +204,20 @@ describe('stop strings', () => {
     const model = scriptModel('ab. cd', 1);
     const out = await generate(model, { inputIds: ids([[32]]) }, { stopStrings: ['b.'], maxNewTokens: 20 }, { tokenizer: byteTokenizer });
     expect(out.texts).toEqual(['ab.']);
-    const none = await generate(scriptModel('ab. cd', 1), { inputIds: ids([[32]]) }, { stopStrings: ['zz'], eosTokenId: BYTE_EOS, maxNewTokens: 20 }, { tokenizer: byteTokenizer });
+    const none = await generate(
+      scriptModel('ab. cd', 1),
+      { inputIds: ids([[32]]) },
+      { stopStrings: ['zz'], eosTokenId: BYTE_EOS, maxNewTokens: 20 },
+      { tokenizer: byteTokenizer },
+    );
     expect(none.texts).toEqual(['ab. cd']);
     expect(none.sequences[0]!.at(-1)).toBe(BYTE_EOS);
   });
 
   test('stop strings without a tokenizer are refused', async () => {
-    await expect(generate(chain(), { inputIds: ids([[1]]) }, { stopStrings: ['x'] })).rejects.toThrow(/stopStrings .* need the model's tokenizer/);
+    await expect(generate(chain(), { inputIds: ids([[1]]) }, { stopStrings: ['x'] })).rejects.toThrow(
+      /stopStrings .* need the model's tokenizer/,
+    );
   });
 });
 
@@ -198,13 +227,30 @@ describe('resources', () => {
     await generate(model, { inputIds: ids([[32]]) }, { maxNewTokens: 3 });
     const input = ids([[32]]);
     const before = tf.memory().numTensors;
-    await generate(scriptModel('hello world', 1), { inputIds: input }, { maxNewTokens: 6, eosTokenId: BYTE_EOS }, { tokenizer: byteTokenizer });
+    await generate(
+      scriptModel('hello world', 1),
+      { inputIds: input },
+      { maxNewTokens: 6, eosTokenId: BYTE_EOS },
+      { tokenizer: byteTokenizer },
+    );
     await generate(scriptModel('hello world', 1), { inputIds: input }, { maxNewTokens: 6, numBeams: 3, eosTokenId: BYTE_EOS });
-    for await (const chunk of generateStream(scriptModel('hello world', 1), { inputIds: input }, { maxNewTokens: 8 }, { tokenizer: byteTokenizer })) {
+    for await (const chunk of generateStream(
+      scriptModel('hello world', 1),
+      { inputIds: input },
+      { maxNewTokens: 8 },
+      { tokenizer: byteTokenizer },
+    )) {
       if (chunk.tokens[0] === 32) break; // abandon the stream midway
     }
     let calls = 0;
-    const failing = { forward: (inputs: Parameters<HistoryModel['forward']>[0]) => (++calls === 3 ? (() => { throw new Error('boom'); })() : model.forward(inputs)) };
+    const failing = {
+      forward: (inputs: Parameters<HistoryModel['forward']>[0]) =>
+        ++calls === 3
+          ? (() => {
+              throw new Error('boom');
+            })()
+          : model.forward(inputs),
+    };
     await expect(generate(failing, { inputIds: input }, { maxNewTokens: 6 })).rejects.toThrow('boom');
     expect(tf.memory().numTensors).toBe(before);
     input.dispose();

@@ -84,9 +84,13 @@ export async function* generateStream(
 ): AsyncGenerator<GenerationChunk, void> {
   const { settings, prompt, lengths, isDone } = await prepare(inputs, options, context);
   if (settings.numBeams > 1) {
-    throw new MmftError('E_UNSUPPORTED', `generateStream: beam search (numBeams ${settings.numBeams}) cannot stream; it chooses its sequences only at the end`, {
-      hint: 'call generate() for beam search, or stream with numBeams: 1 (greedy or doSample)',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `generateStream: beam search (numBeams ${settings.numBeams}) cannot stream; it chooses its sequences only at the end`,
+      {
+        hint: 'call generate() for beam search, or stream with numBeams: 1 (greedy or doSample)',
+      },
+    );
   }
   const runner = new DecodingRunner(model, prompt, settings.numReturnSequences);
   const tokenizer = context.tokenizer;

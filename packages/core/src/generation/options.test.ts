@@ -29,9 +29,25 @@ describe('resolveGenerationOptions', () => {
   });
 
   test('generation_config.json (snake_case, null = unset) sits under the call options', () => {
-    const json = { num_beams: 4, eos_token_id: [2, 7], pad_token_id: 1, top_k: null, early_stopping: true, max_length: 30, stop_strings: 'END' };
+    const json = {
+      num_beams: 4,
+      eos_token_id: [2, 7],
+      pad_token_id: 1,
+      top_k: null,
+      early_stopping: true,
+      max_length: 30,
+      stop_strings: 'END',
+    };
     const s = resolveGenerationOptions(json, { numBeams: 2, maxNewTokens: 5 });
-    expect(s).toMatchObject({ mode: 'beam', numBeams: 2, eosTokenIds: [2, 7], padTokenId: 1, topK: 50, earlyStopping: true, maxLength: 30 });
+    expect(s).toMatchObject({
+      mode: 'beam',
+      numBeams: 2,
+      eosTokenIds: [2, 7],
+      padTokenId: 1,
+      topK: 50,
+      earlyStopping: true,
+      maxLength: 30,
+    });
     expect(s).toMatchObject({ maxNewTokens: 5, maxLengthFromCall: false, stopStrings: ['END'] });
     expect(resolveGenerationOptions({ do_sample: true, num_beams: 3 }, {}).mode).toBe('beam-sample');
     expect(resolveGenerationOptions({ do_sample: true }, {}).mode).toBe('sample');

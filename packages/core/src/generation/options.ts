@@ -102,7 +102,8 @@ export function resolveGenerationOptions(
     num('temperature', (v) => !doSample || v > 0, 'must be > 0 when sampling (doSample: true); for greedy decoding set doSample: false') ??
     DEFAULTS.temperature;
   const earlyStopping = raw.earlyStopping ?? DEFAULTS.earlyStopping;
-  if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never') return fail('earlyStopping', "must be true, false or 'never'");
+  if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never')
+    return fail('earlyStopping', "must be true, false or 'never'");
 
   const mode: GenerationMode = numBeams === 1 ? (doSample ? 'sample' : 'greedy') : doSample ? 'beam-sample' : 'beam';
   if (mode === 'greedy' && numReturnSequences !== 1) {
@@ -179,9 +180,13 @@ export function resolveLengths(
   else if (embedsOnly) minLength = Math.max(minLength - embedsLength, 0);
   if (promptIdsLength >= maxLength) {
     const counted = embedsOnly ? `${embedsLength} prompt embeddings` : `${promptIdsLength} prompt tokens`;
-    throw new MmftError('E_INPUT', `generate: maxLength ${s.maxLength} leaves no room for new tokens after ${counted} (maxLength counts the prompt)`, {
-      hint: 'set maxNewTokens, which counts new tokens only',
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `generate: maxLength ${s.maxLength} leaves no room for new tokens after ${counted} (maxLength counts the prompt)`,
+      {
+        hint: 'set maxNewTokens, which counts new tokens only',
+      },
+    );
   }
   return { maxLength, minLength };
 }

@@ -32,7 +32,11 @@ export async function readPrompt(inputs: ModelInputs, s: GenerationSettings): Pr
     });
   }
   assertThat(!inputIds || inputIds.rank === 2, 'E_SHAPE', () => `generate: inputIds must be [B, T], got ${shape(inputIds!)}`);
-  assertThat(!inputsEmbeds || inputsEmbeds.rank === 3, 'E_SHAPE', () => `generate: inputsEmbeds must be [B, T, D], got ${shape(inputsEmbeds!)}`);
+  assertThat(
+    !inputsEmbeds || inputsEmbeds.rank === 3,
+    'E_SHAPE',
+    () => `generate: inputsEmbeds must be [B, T, D], got ${shape(inputsEmbeds!)}`,
+  );
   const lead = (inputsEmbeds ?? inputIds)!;
   const [batch, length] = [lead.shape[0]!, lead.shape[1]!];
   assertThat(
@@ -85,9 +89,13 @@ export class DecodingRunner {
     const index = Array.from({ length: this.rows }, (_, r) => Math.floor(r / expand));
     return this.run(prompt.length, () => {
       const repeat = (t: tf.Tensor) => (expand === 1 ? t : tf.gather(t, tf.tensor1d(index, 'int32'), 0));
-      if (prompt.inputsEmbeds) return { inputsEmbeds: repeat(prompt.inputsEmbeds), pixelValues: prompt.pixelValues && repeat(prompt.pixelValues) };
+      if (prompt.inputsEmbeds)
+        return { inputsEmbeds: repeat(prompt.inputsEmbeds), pixelValues: prompt.pixelValues && repeat(prompt.pixelValues) };
       const ids = index.flatMap((b) => prompt.ids[b]!);
-      return { inputIds: tf.tensor2d(ids, [this.rows, prompt.length], 'int32'), pixelValues: prompt.pixelValues && repeat(prompt.pixelValues) };
+      return {
+        inputIds: tf.tensor2d(ids, [this.rows, prompt.length], 'int32'),
+        pixelValues: prompt.pixelValues && repeat(prompt.pixelValues),
+      };
     });
   }
 

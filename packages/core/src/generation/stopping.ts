@@ -58,5 +58,7 @@ export function stoppingCriteria(
   }
   const eos = new Set(s.eosTokenIds);
   return (history) =>
-    history.length >= lengths.maxLength || (history.length > 0 && eos.has(history[history.length - 1]!)) || (stop?.matches(history) ?? false);
+    history.length >= lengths.maxLength ||
+    (history.length > 0 && eos.has(history[history.length - 1]!)) ||
+    (stop?.matches(history) ?? false);
 }

@@ -67,7 +67,9 @@ describe('generateStream', () => {
     const model = () => scriptModel('hi', 1);
     const done = await generate(model(), { inputIds: tf.tensor2d([[32]], [1, 1], 'int32') }, opts, { tokenizer: byteTokenizer });
     const steps: number[][] = [];
-    for await (const chunk of generateStream(model(), { inputIds: tf.tensor2d([[32]], [1, 1], 'int32') }, opts, { tokenizer: byteTokenizer })) {
+    for await (const chunk of generateStream(model(), { inputIds: tf.tensor2d([[32]], [1, 1], 'int32') }, opts, {
+      tokenizer: byteTokenizer,
+    })) {
       steps.push([...chunk.tokens]);
     }
     const perRow = [0, 1].map((r) => steps.map((s) => s[r]!).filter((id) => id >= 0));

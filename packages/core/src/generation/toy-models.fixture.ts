@@ -28,7 +28,9 @@ export class HistoryModel implements GenerationModel {
 
   forward(inputs: ModelInputs): { logits: tf.Tensor } {
     const cache = inputs.pastKeyValues!;
-    const ids = inputs.inputIds ? rows(inputs.inputIds) : (inputs.inputsEmbeds!.arraySync() as number[][][]).map((r) => r.map((e) => Math.round(e[0]!)));
+    const ids = inputs.inputIds
+      ? rows(inputs.inputIds)
+      : (inputs.inputsEmbeds!.arraySync() as number[][][]).map((r) => r.map((e) => Math.round(e[0]!)));
     const [batch, length] = [ids.length, ids[0]!.length];
     const past = cache.length;
     this.calls.push({ rows: batch, queryLength: length, past });

@@ -11,7 +11,13 @@ import { PluginRegistry } from '../registry/plugin-registry';
 import { readModelType } from './read-folder';
 
 /** First-party architecture packages AutoModel loads when the caller names none. */
-export const DEFAULT_ARCHITECTURE_PLUGINS: readonly string[] = ['@mmft/arch-clip', '@mmft/arch-opt', '@mmft/arch-gpt2', '@mmft/arch-llama', '@mmft/arch-blip2'];
+export const DEFAULT_ARCHITECTURE_PLUGINS: readonly string[] = [
+  '@mmft/arch-clip',
+  '@mmft/arch-opt',
+  '@mmft/arch-gpt2',
+  '@mmft/arch-llama',
+  '@mmft/arch-blip2',
+];
 
 /** Options of `AutoModel.fromPretrained`. */
 export interface AutoModelOptions extends LoadOptions {

@@ -81,12 +81,18 @@ describe('renderChatTemplate', () => {
   test('special tokens, tools and extra kwargs are template variables', () => {
     const template = '{{ bos_token }}|{{ pad_token }}|{{ tools | length }}|{{ tools[0].name }}|{{ date_string }}';
     expect(
-      renderChatTemplate(template, [], { bos_token: '<s>', pad_token: '<pad>' }, { tools: [{ name: 'count' }], templateKwargs: { date_string: '7 Dec' } }),
+      renderChatTemplate(
+        template,
+        [],
+        { bos_token: '<s>', pad_token: '<pad>' },
+        { tools: [{ name: 'count' }], templateKwargs: { date_string: '7 Dec' } },
+      ),
     ).toBe('<s>|<pad>|1|count|7 Dec');
   });
 
   test('blocks are trimmed as transformers renders them (trim_blocks, lstrip_blocks)', () => {
-    const template = '{% for m in messages %}\n  {% if m.role == "user" %}\n  Q: {{ m.content }}\n  {% else %}\n  A: {{ m.content }}\n  {% endif %}\n{% endfor %}\n';
+    const template =
+      '{% for m in messages %}\n  {% if m.role == "user" %}\n  Q: {{ m.content }}\n  {% else %}\n  A: {{ m.content }}\n  {% endif %}\n{% endfor %}\n';
     expect(renderChatTemplate(template, turns, {})).toBe('  Q: hi\n  A: hello\n');
   });
 
@@ -131,8 +137,8 @@ describe('template choice (get_chat_template)', () => {
     expect(error.code).toBe('E_CHECKPOINT');
     expect(error.message).toBe('models/opt/tokenizer_config.json: this tokenizer has no chat_template');
     // A template passed in works on any tokenizer, with its special tokens in the context.
-    expect(opt.applyChatTemplate([{ role: 'user', content: 'hi' }], { chatTemplate: '{{ bos_token }}{{ messages[0].content }}{{ eos_token }}' })).toBe(
-      '</s>hi</s>',
-    );
+    expect(
+      opt.applyChatTemplate([{ role: 'user', content: 'hi' }], { chatTemplate: '{{ bos_token }}{{ messages[0].content }}{{ eos_token }}' }),
+    ).toBe('</s>hi</s>');
   });
 });

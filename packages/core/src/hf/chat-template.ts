@@ -80,10 +80,14 @@ function compile(template: string, source: string): JinjaLib.Template {
     try {
       parsed = new jinja.Template(template);
     } catch (cause) {
-      throw new MmftError('E_CHECKPOINT', `${source}: chat_template is not a template @huggingface/jinja can parse: ${(cause as Error).message}`, {
-        cause,
-        hint: 'fix "chat_template" in tokenizer_config.json (it must be Jinja as transformers renders it)',
-      });
+      throw new MmftError(
+        'E_CHECKPOINT',
+        `${source}: chat_template is not a template @huggingface/jinja can parse: ${(cause as Error).message}`,
+        {
+          cause,
+          hint: 'fix "chat_template" in tokenizer_config.json (it must be Jinja as transformers renders it)',
+        },
+      );
     }
     if (compiled.size > 64) compiled.clear();
     compiled.set(template, parsed);

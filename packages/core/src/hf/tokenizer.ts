@@ -306,6 +306,8 @@ export class HfTokenizer implements TextTokenizer {
   /** tokenizer_config.json beside tokenizer.json (where the chat template lives), for error messages. */
   private configSource(): string {
     const source = this.options.source;
-    return source?.endsWith('tokenizer.json') ? `${source.slice(0, -'tokenizer.json'.length)}tokenizer_config.json` : 'tokenizer_config.json';
+    return source?.endsWith('tokenizer.json')
+      ? `${source.slice(0, -'tokenizer.json'.length)}tokenizer_config.json`
+      : 'tokenizer_config.json';
   }
 }

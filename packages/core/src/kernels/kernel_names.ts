@@ -124,7 +124,7 @@ export const CrossEntropyGrad = 'MmftCrossEntropyGrad';
 export type CrossEntropyGradInputs = { dy: TensorInfo; dlse: TensorInfo; logits: TensorInfo; labels: TensorInfo; lse: TensorInfo };
 export type CrossEntropyGradAttrs = CrossEntropyAttrs;
 
-/** No attributes. *//** No attributes. */
+/** No attributes. */ /** No attributes. */
 type NoAttrs = Record<never, never>;
 
 /**

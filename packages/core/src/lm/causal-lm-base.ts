@@ -251,7 +251,8 @@ function withPromptSource(
       assertThat(
         prompts.rank === 3 && prompts.shape[0] === batch && prompts.shape[1] === p && prompts.shape[2] === real.shape[2],
         'E_SHAPE',
-        () => `prompt tuning: virtual tokens ${shapeOf(prompts)} do not fit embeddings ${shapeOf(real)} (expected [${batch}, ${p}, ${real.shape[2]}])`,
+        () =>
+          `prompt tuning: virtual tokens ${shapeOf(prompts)} do not fit embeddings ${shapeOf(real)} (expected [${batch}, ${p}, ${real.shape[2]}])`,
       );
       inputsEmbeds = keep(tf.concat([prompts, real], 1));
       inputIds = undefined;

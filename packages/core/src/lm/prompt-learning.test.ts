@@ -22,7 +22,14 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   registerGradients();
   lm = tinyCausalLm({ seed: 3 });
-  table = tf.variable(tf.tensor2d([[0.5, -1, 0.25, 2, 0, 1, -0.5, 0.75], [3, 1.5, -6, 0.75, 4.5, -3, 0, 1.5]]), true, 'prefix');
+  table = tf.variable(
+    tf.tensor2d([
+      [0.5, -1, 0.25, 2, 0, 1, -0.5, 0.75],
+      [3, 1.5, -6, 0.75, 4.5, -3, 0, 1.5],
+    ]),
+    true,
+    'prefix',
+  );
 });
 
 afterAll(() => {

@@ -104,7 +104,12 @@ export function extendMaskForPrefix(mask: tf.Tensor, count: number): tf.Tensor {
 export function causalLmMask(attentionMask2d: tf.Tensor | undefined, batch: number, queryLength: number, pastLength: number): tf.Tensor4D {
   const keys = pastLength + queryLength;
   assertThat(
-    Number.isInteger(batch) && batch > 0 && Number.isInteger(queryLength) && queryLength > 0 && Number.isInteger(pastLength) && pastLength >= 0,
+    Number.isInteger(batch) &&
+      batch > 0 &&
+      Number.isInteger(queryLength) &&
+      queryLength > 0 &&
+      Number.isInteger(pastLength) &&
+      pastLength >= 0,
     'E_SHAPE',
     () => `causalLmMask needs batch > 0, queryLength > 0, pastLength ≥ 0; got ${batch}, ${queryLength}, ${pastLength}`,
   );

@@ -81,7 +81,11 @@ export class RotaryEmbedding {
   constructor(options: RotaryEmbeddingOptions) {
     const { dim } = options;
     const base = options.base ?? 10000;
-    assertThat(Number.isInteger(dim) && dim > 0 && dim % 2 === 0, 'E_CONFIG', () => `rotary dim must be a positive even integer, got ${dim}`);
+    assertThat(
+      Number.isInteger(dim) && dim > 0 && dim % 2 === 0,
+      'E_CONFIG',
+      () => `rotary dim must be a positive even integer, got ${dim}`,
+    );
     assertThat(base > 0, 'E_CONFIG', () => `rope_theta must be positive, got ${base}`);
     this.dim = dim;
     this.base = base;

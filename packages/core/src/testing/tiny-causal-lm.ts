@@ -87,7 +87,10 @@ export class TinyCausalLm extends CausalLMBase {
 
 /** The recipe section of `tinyCausalLmProvider`: config.json fields (hidden_size) and an optional tokenizer folder. */
 const tinySectionSchema = z.strictObject({
-  config: z.looseObject({ hidden_size: z.number().int().positive().optional() }).default({}).describe('hidden_size (default 8); other fields kept'),
+  config: z
+    .looseObject({ hidden_size: z.number().int().positive().optional() })
+    .default({})
+    .describe('hidden_size (default 8); other fields kept'),
   tokenizer: z.string().min(1).optional().describe('folder holding tokenizer.json (default: the tiny GPT-2-style tokenizer)'),
   seed: z.number().int().optional().describe('seed of the embedding'),
   ignoreUnexpected: z.boolean().optional().describe('accepted for the model: section shape; unused'),

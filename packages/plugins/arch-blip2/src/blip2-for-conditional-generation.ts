@@ -36,7 +36,13 @@ import {
 } from '@mmft/core';
 import { hfJson, parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { writeFileDurable, writeFolder, writeSafetensors, type SafetensorsTensor } from '@mmft/core/io';
-import { causalLmTensors, loadCausalLmFolder, loadCausalLmWeights, TRANSFORMERS_VERSION, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
+import {
+  causalLmTensors,
+  loadCausalLmFolder,
+  loadCausalLmWeights,
+  TRANSFORMERS_VERSION,
+  type LoadCausalLmWeightsResult,
+} from '@mmft/core/lm';
 import type { Blip2Config, Blip2ConfigInput } from './config';
 import { parseBlip2Config } from './checkpoint/parse-config';
 import { Blip2Root } from './model/blip2-root';
@@ -125,9 +131,13 @@ async function buildLanguageModel(
   source: string,
 ): Promise<CausalLanguageModel> {
   if (!context) {
-    throw new MmftError('E_CONFIG', `${source}: BLIP-2 builds its language model (text_config.model_type "${config.text_config.model_type}") through the plugin registry, and none was given`, {
-      hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${source}: BLIP-2 builds its language model (text_config.model_type "${config.text_config.model_type}") through the plugin registry, and none was given`,
+      {
+        hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
+      },
+    );
   }
   const provider = context.resolveModelType(config.text_config.model_type);
   const model = await provider.fromConfig({ config: config.text_config, ...section }, context);
@@ -202,7 +212,15 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
       const files = await tokenizerFilesOf(options.tokenizer);
       const processing = options.imageProcessing ?? parseBlipImageProcessing(undefined, parsed.vision_config.image_size);
       const textConfig = { ...parsed.text_config, ...lm.config, model_type: lm.modelType };
-      return new Blip2ForConditionalGeneration(root.train(), { ...parsed, text_config: textConfig }, lm, processing, files, undefined, undefined);
+      return new Blip2ForConditionalGeneration(
+        root.train(),
+        { ...parsed, text_config: textConfig },
+        lm,
+        processing,
+        files,
+        undefined,
+        undefined,
+      );
     } catch (error) {
       (root ?? lm.root).dispose();
       throw error;
@@ -214,7 +232,11 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
    * `language_model.lm_head.weight` absent when tied); evaluation mode. A missing, mis-shaped or
    * (without ignoreUnexpected) unknown tensor is an E_CHECKPOINT error naming it.
    */
-  static async fromPretrained(dir: string, options: LoadOptions = {}, context?: ArchitectureContext): Promise<Blip2ForConditionalGeneration> {
+  static async fromPretrained(
+    dir: string,
+    options: LoadOptions = {},
+    context?: ArchitectureContext,
+  ): Promise<Blip2ForConditionalGeneration> {
     const folder = await loadCausalLmFolder(dir, { modelName: 'BLIP-2' });
     const source = join(dir, 'config.json');
     const config = parseBlip2Config(folder.config, source);
@@ -223,7 +245,12 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
     const imageProcessing = parseBlipImageProcessing(preprocessor, config.vision_config.image_size, join(dir, 'preprocessor_config.json'));
     const tensors = new Map(folder.tensors);
     const fusedQkvBias = fuseLegacyQkvBias(tensors);
-    const lm = await buildLanguageModel(config, context, { tokenizer: folder.tokenizerFiles.has('tokenizer.json') ? dir : undefined }, source);
+    const lm = await buildLanguageModel(
+      config,
+      context,
+      { tokenizer: folder.tokenizerFiles.has('tokenizer.json') ? dir : undefined },
+      source,
+    );
     let root: Blip2Root | undefined;
     try {
       root = new Blip2Root(config, lm.root, embeddingWidth(lm));
@@ -236,7 +263,7 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
         source: folder.files.length === 1 ? folder.files[0] : join(dir, 'model.safetensors.index.json'),
         modelName: 'Blip2ForConditionalGeneration',
       });
-      const textConfig = { ...folder.config.text_config as Record<string, unknown>, ...lm.config, model_type: lm.modelType };
+      const textConfig = { ...(folder.config.text_config as Record<string, unknown>), ...lm.config, model_type: lm.modelType };
       return new Blip2ForConditionalGeneration(
         root.eval(),
         { ...config, text_config: textConfig },
@@ -307,7 +334,11 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
       if (!inputIds) {
         const bos = this.bosTokenId();
         const row = this.expandsImageTokens ? [...new Array<number>(this.numQueryTokens).fill(this.config.image_token_index!), bos] : [bos];
-        inputIds = tf.tensor2d(Array.from({ length: batch }, () => row), [batch, row.length], 'int32');
+        inputIds = tf.tensor2d(
+          Array.from({ length: batch }, () => row),
+          [batch, row.length],
+          'int32',
+        );
         owned.push(inputIds);
       }
       const prepared = this.languageInputs(pixelValues, inputIds, inputs.attentionMask, undefined);
@@ -334,7 +365,12 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
   }
 
   /** The language model's inputs for pixels + ids in this config's layout (see the file comment). */
-  private languageInputs(pixelValues: tf.Tensor, inputIds: tf.Tensor, mask: tf.Tensor | undefined, labels: tf.Tensor | undefined): LanguageInputs {
+  private languageInputs(
+    pixelValues: tf.Tensor,
+    inputIds: tf.Tensor,
+    mask: tf.Tensor | undefined,
+    labels: tf.Tensor | undefined,
+  ): LanguageInputs {
     const q = this.numQueryTokens;
     const batch = pixelValues.shape[0]!;
     if (inputIds.rank !== 2 || inputIds.shape[0] !== batch) {
@@ -387,16 +423,24 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
         attentionMask = mask ?? keep(tf.ones([batch, t], 'int32'));
       } else {
         inputsEmbeds = keep(tf.concat([image, text], 1));
-        attentionMask = keep(tf.tidy(() => tf.concat([tf.ones([batch, q], 'int32'), mask ? tf.cast(mask, 'int32') : tf.ones([batch, t], 'int32')], 1)));
+        attentionMask = keep(
+          tf.tidy(() => tf.concat([tf.ones([batch, q], 'int32'), mask ? tf.cast(mask, 'int32') : tf.ones([batch, t], 'int32')], 1)),
+        );
         ids.forEach((_, b) => imagePositions[b]!.push(...Array.from({ length: q }, (_, k) => k)));
       }
       const n = inputsEmbeds.shape[1]!;
       let fullLabels: tf.Tensor | undefined;
       if (labels) {
         if (labels.rank !== 2 || labels.shape[0] !== batch || labels.shape[1]! > n || labels.shape[1]! < 1) {
-          throw new MmftError('E_SHAPE', `labels must be [${batch}, L] with 1 ≤ L ≤ ${n} (the language model's sequence), got ${shapeOf(labels)}`, {
-            hint: this.expandsImageTokens ? 'labels cover inputIds (image tokens included)' : 'legacy layout: labels cover the text (inputIds) only',
-          });
+          throw new MmftError(
+            'E_SHAPE',
+            `labels must be [${batch}, L] with 1 ≤ L ≤ ${n} (the language model's sequence), got ${shapeOf(labels)}`,
+            {
+              hint: this.expandsImageTokens
+                ? 'labels cover inputIds (image tokens included)'
+                : 'legacy layout: labels cover the text (inputIds) only',
+            },
+          );
         }
         const l = labels.shape[1]!;
         const given = labels.arraySync() as number[][];
@@ -445,7 +489,9 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
     checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
-    const tied = Object.fromEntries(Object.entries(tiesOf(this.languageModel)).map(([k, v]) => [`language_model.${k}`, `language_model.${v}`]));
+    const tied = Object.fromEntries(
+      Object.entries(tiesOf(this.languageModel)).map(([k, v]) => [`language_model.${k}`, `language_model.${v}`]),
+    );
     const weights = await causalLmTensors(this.root, tied);
     const generation = this.folderGenerationConfig ?? this.languageModel.generationConfig;
     await writeFolder(
@@ -454,7 +500,10 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
         await writeFileDurable(join(staged, 'config.json'), hfJson(this.toConfigJson()));
         if (Object.keys(generation).length > 0) await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
         await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
-        await writeFileDurable(join(staged, 'preprocessor_config.json'), hfJson(this.preprocessor ?? blipImageProcessorJson(this.imageProcessing)));
+        await writeFileDurable(
+          join(staged, 'preprocessor_config.json'),
+          hfJson(this.preprocessor ?? blipImageProcessorJson(this.imageProcessing)),
+        );
         if (this.expandsImageTokens) {
           await writeFileDurable(
             join(staged, 'processor_config.json'),

@@ -11,7 +11,6 @@ import { LayerNorm } from '@mmft/core/nn';
 import { describeArchitecture, tinyCausalLmProvider } from '@mmft/core/testing';
 import { Blip2ForConditionalGeneration } from './blip2-for-conditional-generation';
 import { parseBlip2Config } from './checkpoint/parse-config';
-import type { Blip2QFormerLayer } from './model/qformer';
 import { Blip2QFormerModel } from './model/qformer';
 import type { Blip2EncoderLayer, Blip2VisionEmbeddings } from './model/vision';
 import { blip2Provider } from './plugin';
@@ -73,7 +72,8 @@ describe('Blip2VisionModel against the plain-JS reference, layer by layer', () =
       for (let b = 0; b < 2; b++) {
         const ref = refVisionForward(weightsOf(model), config, image[b]!);
         const states = [x];
-        for (let l = 0; l < config.num_hidden_layers; l++) states.push(vision.getModule<Blip2EncoderLayer>(`encoder.layers.${l}`).forward(states[l]!));
+        for (let l = 0; l < config.num_hidden_layers; l++)
+          states.push(vision.getModule<Blip2EncoderLayer>(`encoder.layers.${l}`).forward(states[l]!));
         states.forEach((s, l) => close((s.arraySync() as number[][][])[b]!, ref.layers[l]!));
         const { lastHiddenState, poolerOutput } = vision.forward(px);
         close((lastHiddenState.arraySync() as number[][][])[b]!, ref.lastHiddenState);
@@ -106,7 +106,10 @@ describe('Blip2VisionModel against the plain-JS reference, layer by layer', () =
 
 describe('Blip2QFormerModel against the plain-JS reference', () => {
   test('queries and text with padding (use_qformer_text_input), every layer', () => {
-    const config = parseBlip2Config({ ...TINY_BLIP2_CONFIG, qformer_config: { ...TINY_BLIP2_CONFIG.qformer_config, use_qformer_text_input: true } });
+    const config = parseBlip2Config({
+      ...TINY_BLIP2_CONFIG,
+      qformer_config: { ...TINY_BLIP2_CONFIG.qformer_config, use_qformer_text_input: true },
+    });
     const qformer = new Blip2QFormerModel(config.qformer_config, 5).eval();
     try {
       // Random LayerNorm affine too, so the reference reads every weight.
@@ -217,7 +220,12 @@ describe('Blip2ForConditionalGeneration', () => {
       const labelsText = text.map((row, b) => row.map((id, j) => (textMask[b]![j] ? id : -100)));
       // Current layout, labels = the ids themselves (image tokens included): the model ignores those.
       const full = expanded.inputIds.map((row, b) => row.map((id, p) => (p < Q || textMask[b]![p - Q] ? id : -100)));
-      const out = current.forward({ pixelValues: px, inputIds: ids2(expanded.inputIds), attentionMask: ids2(expanded.attentionMask), labels: ids2(full) });
+      const out = current.forward({
+        pixelValues: px,
+        inputIds: ids2(expanded.inputIds),
+        attentionMask: ids2(expanded.attentionMask),
+        labels: ids2(full),
+      });
       // By hand: position p predicts label p + 1, for every label that is not −100 and not an image token.
       const logits = out.logits.arraySync() as number[][][];
       let sum = 0;
@@ -260,7 +268,9 @@ describe('Blip2ForConditionalGeneration', () => {
     const model = await load(currentDir);
     try {
       const px = pixels(1, 6);
-      expect(() => model.forward({ pixelValues: px, inputIds: ids2([[IMG, IMG, 374, 64]]) })).toThrow(/row 0 of inputIds has 2 image tokens/);
+      expect(() => model.forward({ pixelValues: px, inputIds: ids2([[IMG, IMG, 374, 64]]) })).toThrow(
+        /row 0 of inputIds has 2 image tokens/,
+      );
       px.dispose();
     } finally {
       model.dispose();
@@ -348,7 +358,10 @@ describe('checkpoint folders', () => {
       expect(config.text_config.model_type).toBe('tiny-lm');
       expect(config.qformer_config.encoder_hidden_size).toBe(16);
       expect(config.image_token_index).toBe(IMG);
-      expect(JSON.parse(fs.readFileSync(path.join(out, 'processor_config.json'), 'utf8'))).toEqual({ num_query_tokens: Q, processor_class: 'Blip2Processor' });
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'processor_config.json'), 'utf8'))).toEqual({
+        num_query_tokens: Q,
+        processor_class: 'Blip2Processor',
+      });
       const again = await load(out);
       try {
         const [a, b] = [model.root.stateDict(), again.root.stateDict()];
@@ -370,7 +383,10 @@ describe('checkpoint folders', () => {
     expect(tensors.has('vision_model.encoder.layers.0.self_attn.q_bias')).toBe(true);
     const [a, b] = [await load(currentDir), await load(dir)];
     try {
-      expect(b.loadReport!.fusedQkvBias).toEqual(['vision_model.encoder.layers.0.self_attn.qkv.bias', 'vision_model.encoder.layers.1.self_attn.qkv.bias']);
+      expect(b.loadReport!.fusedQkvBias).toEqual([
+        'vision_model.encoder.layers.0.self_attn.qkv.bias',
+        'vision_model.encoder.layers.1.self_attn.qkv.bias',
+      ]);
       const bias = b.root.stateDict().get('vision_model.encoder.layers.0.self_attn.qkv.bias')!.dataSync();
       expect(Array.from(bias.slice(16, 32))).toEqual(new Array(16).fill(0));
       const name = 'vision_model.encoder.layers.1.self_attn.qkv.bias';
@@ -409,7 +425,11 @@ describe('checkpoint folders', () => {
   });
 
   test('fromConfig initialises as transformers (LayerNorm 1/0, biases 0) with LAVIS-style random query tokens', async () => {
-    const model = await Blip2ForConditionalGeneration.fromConfig({ ...TINY_BLIP2_CONFIG, text_config: { model_type: 'tiny-lm' } }, context, { seed: 1 });
+    const model = await Blip2ForConditionalGeneration.fromConfig(
+      { ...TINY_BLIP2_CONFIG, text_config: { model_type: 'tiny-lm' } },
+      context,
+      { seed: 1 },
+    );
     try {
       const dict = model.root.stateDict();
       expect(Array.from(dict.get('qformer.layernorm.weight')!.dataSync())).toEqual(new Array(12).fill(1));

@@ -20,7 +20,11 @@ export const blip2VisionConfigSchema = z.looseObject({
   hidden_act: z.string().default('gelu').describe('MLP activation by HF name (gelu is the exact erf form)'),
   layer_norm_eps: z.number().positive().default(1e-6).describe('epsilon of layer_norm1/2 and post_layernorm'),
   attention_dropout: probability.default(0).describe('dropout on attention probabilities while training'),
-  initializer_range: z.number().min(0).default(1e-10).describe('std of the truncated-normal init of class_embedding and position_embedding'),
+  initializer_range: z
+    .number()
+    .min(0)
+    .default(1e-10)
+    .describe('std of the truncated-normal init of class_embedding and position_embedding'),
   qkv_bias: z.boolean().default(true).describe('the fused qkv projection has a bias (q and v learned, k zero at init)'),
 });
 
@@ -40,7 +44,10 @@ export const blip2QFormerConfigSchema = z.looseObject({
   pad_token_id: z.number().int().nonnegative().default(0).describe('padding id of the text embeddings'),
   cross_attention_frequency: positiveInt.default(2).describe('layer i cross-attends to the image when i % cross_attention_frequency == 0'),
   encoder_hidden_size: positiveInt.default(1408).describe('width of the image features (forced to vision_config.hidden_size)'),
-  use_qformer_text_input: z.boolean().default(false).describe('layers carry the text feed-forward (intermediate / output) for text positions'),
+  use_qformer_text_input: z
+    .boolean()
+    .default(false)
+    .describe('layers carry the text feed-forward (intermediate / output) for text positions'),
 });
 
 /** Blip2Config without text_config's contents (the language model's plugin parses those). */
@@ -60,7 +67,9 @@ export const blip2ConfigSchema = z.looseObject({
     .nonnegative()
     .nullable()
     .default(null)
-    .describe('id of <image>: set, the text carries num_query_tokens image tokens the queries overwrite; null, the queries are prepended (legacy)'),
+    .describe(
+      'id of <image>: set, the text carries num_query_tokens image tokens the queries overwrite; null, the queries are prepended (legacy)',
+    ),
   initializer_factor: z.number().positive().default(1).describe('kept for transformers; not used by the init'),
   initializer_range: z.number().min(0).default(0.02).describe('std of the normal init of Linear weights outside the language model'),
 });

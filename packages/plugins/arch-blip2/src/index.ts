@@ -55,7 +55,8 @@ const pkg = require('../package.json') as { name: string; version: string };
 const plugin = definePlugin({
   name: pkg.name,
   version: pkg.version,
-  description: 'BLIP-2 (Hugging Face Blip2ForConditionalGeneration): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry',
+  description:
+    'BLIP-2 (Hugging Face Blip2ForConditionalGeneration): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry',
   provides: [blip2Provider],
 });
 export default plugin;

@@ -26,7 +26,11 @@ export const blip2Provider: ArchitectureProvider<Blip2SectionConfig> = {
     const section = parseConfig(blip2Provider, raw, 'model (blip2)');
     await ensureBackend();
     if (section.checkpoint)
-      return Blip2ForConditionalGeneration.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
+      return Blip2ForConditionalGeneration.fromPretrained(
+        path.resolve(section.checkpoint),
+        { ignoreUnexpected: section.ignoreUnexpected },
+        context,
+      );
     return Blip2ForConditionalGeneration.fromConfig(section.config ?? {}, context, {
       seed: section.seed,
       tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,

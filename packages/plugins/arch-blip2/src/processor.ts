@@ -29,9 +29,13 @@ function sideOf(value: unknown, source: string): number | undefined {
     if (typeof v.height === 'number' && v.height === v.width) return v.height;
     if (typeof v.shortest_edge === 'number') return v.shortest_edge;
   }
-  throw new MmftError('E_CONFIG', `${source}: "size" must be a square {"height": n, "width": n} or a positive integer, got ${JSON.stringify(value)}`, {
-    hint: 'BLIP-2 checkpoints resize to a square of vision_config.image_size',
-  });
+  throw new MmftError(
+    'E_CONFIG',
+    `${source}: "size" must be a square {"height": n, "width": n} or a positive integer, got ${JSON.stringify(value)}`,
+    {
+      hint: 'BLIP-2 checkpoints resize to a square of vision_config.image_size',
+    },
+  );
 }
 
 function triple(value: unknown, field: string, fallback: readonly [number, number, number], source: string): [number, number, number] {
@@ -92,7 +96,9 @@ export function blip2Processor(
     layout && layout.imageTokenIndex !== null
       ? { tokenId: layout.imageTokenIndex, count: layout.numQueryTokens, placement: 'prefix' as const }
       : undefined;
-  return imageTokens ? { imageProcessing, tokenizer, towers: BLIP2_TOWERS, imageTokens } : { imageProcessing, tokenizer, towers: BLIP2_TOWERS };
+  return imageTokens
+    ? { imageProcessing, tokenizer, towers: BLIP2_TOWERS, imageTokens }
+    : { imageProcessing, tokenizer, towers: BLIP2_TOWERS };
 }
 
 /**

@@ -2,14 +2,7 @@
 // checkpoint folders in transformers' layout and runs OPTForCausalLM.forward
 // (transformers/models/opt/modeling_opt.py); loss, generate() and save() come from core's CausalLMBase.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ensureBackend,
-  type LoadOptions,
-  type ModelInputs,
-  type ModelProcessor,
-  type ModelTowers,
-  requireEngine,
-} from '@mmft/core';
+import { ensureBackend, type LoadOptions, type ModelInputs, type ModelProcessor, type ModelTowers, requireEngine } from '@mmft/core';
 import { tokenizerFromFiles, type HfTokenizer, hfConfigFields } from '@mmft/core/hf';
 import { CausalLMBase, loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
 import type { OptConfig, OptConfigInput } from './config';

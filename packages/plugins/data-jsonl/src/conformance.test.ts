@@ -46,7 +46,12 @@ writeData(
         ? { image: image(i), instruction: `instruction ${i}`, response: `response ${i}` }
         : i % 3 === 2
           ? // text-only, in the OpenAI messages layout
-            { messages: [{ role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` }] }
+            {
+              messages: [
+                { role: 'user', content: `question ${i}` },
+                { role: 'assistant', content: `answer ${i}` },
+              ],
+            }
           : {
               image: image(i),
               conversations: [

@@ -22,7 +22,8 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 // CJK and full-width punctuation: PTB does not know it, so it is dropped here as PTB drops its
 // own punctuation (the AI Challenger evaluation removes "。" before segmenting). Han characters in
 // these blocks (〇 々 〆, the Hangzhou numerals) are tested first and survive.
-const CJK_PUNCTUATION = /[\u3000-\u303F\u30FB\uFE10-\uFE1F\uFE30-\uFE4F\uFF01-\uFF0F\uFF1A-\uFF20\uFF3B-\uFF40\uFF5B-\uFF65\u2014\u2018-\u201F\u2026\u00B7]/u;
+const CJK_PUNCTUATION =
+  /[\u3000-\u303F\u30FB\uFE10-\uFE1F\uFE30-\uFE4F\uFF01-\uFF0F\uFF1A-\uFF20\uFF3B-\uFF40\uFF5B-\uFF65\u2014\u2018-\u201F\u2026\u00B7]/u;
 // Full-width digits and Latin letters (０-９, Ａ-Ｚ, ａ-ｚ) become ASCII, so "２" matches "2".
 const FULL_WIDTH_ALNUM = /[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/gu;
 
@@ -73,12 +74,16 @@ function jieba(): Segmenter {
     const { dict } = require('@node-rs/jieba/dict') as typeof import('@node-rs/jieba/dict');
     segmenter = Jieba.withDict(dict);
   } catch (cause) {
-    throw new MmftError('E_UNSUPPORTED', `caption metric: tokenizer "jieba" cannot load @node-rs/jieba on ${process.platform}-${process.arch}`, {
-      cause,
-      hint:
-        'its prebuilt binary comes as an optional dependency for this platform: reinstall without --no-optional, ' +
-        "or score with tokenizer 'char'",
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `caption metric: tokenizer "jieba" cannot load @node-rs/jieba on ${process.platform}-${process.arch}`,
+      {
+        cause,
+        hint:
+          'its prebuilt binary comes as an optional dependency for this platform: reinstall without --no-optional, ' +
+          "or score with tokenizer 'char'",
+      },
+    );
   }
   return segmenter;
 }

@@ -64,7 +64,10 @@ function imageMode(model: VisionLanguageModel): ImageMode {
   const tokens = model.processor.imageTokens;
   if (!tokens) return { kind: 'model' };
   if (!Number.isInteger(tokens.count) || tokens.count < 1) {
-    throw new MmftError('E_CHECKPOINT', `model "${model.modelType}": processor.imageTokens.count must be a positive integer, got ${tokens.count}`);
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `model "${model.modelType}": processor.imageTokens.count must be a positive integer, got ${tokens.count}`,
+    );
   }
   return { kind: 'tokens', tokens };
 }
@@ -190,7 +193,9 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     throw new MmftError(
       'E_DATA',
       `${exampleWhere(example)} (task ${example.task}) has no image; model "${lm.modelType}" reads an image in every row (its image span has no text-only form)`,
-      { hint: 'drop image-less examples from this data (or train the language model alone on them, with model.type of the language model)' },
+      {
+        hint: 'drop image-less examples from this data (or train the language model alone on them, with model.type of the language model)',
+      },
     );
   };
 
@@ -280,7 +285,11 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   };
 
   /** Metric inputs of one evaluated chunk: generations for caption, VQA and instruction examples (with their rows' pixels). */
-  const generateFor = async (examples: readonly Example[], kinds: ReadonlySet<string>, pixels: tf.Tensor | undefined): Promise<MetricInput[]> => {
+  const generateFor = async (
+    examples: readonly Example[],
+    kinds: ReadonlySet<string>,
+    pixels: tf.Tensor | undefined,
+  ): Promise<MetricInput[]> => {
     const wanted = examples
       .map((example, i) => ({ example, row: i, encoded: encode(example, 0, i) }))
       .filter(({ example }) =>
@@ -292,7 +301,17 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     const { inputIds, attentionMask } = padRows(prompts, padId, 'left');
     // Left padding goes before a prefix image span; positions come from the mask, so this equals
     // Blip2Processor's padding between the span and the text.
-    const pixelValues = pixels ? tf.tidy(() => tf.gather(pixels, tf.tensor1d(wanted.map((w) => w.row), 'int32'))) : undefined;
+    const pixelValues = pixels
+      ? tf.tidy(() =>
+          tf.gather(
+            pixels,
+            tf.tensor1d(
+              wanted.map((w) => w.row),
+              'int32',
+            ),
+          ),
+        )
+      : undefined;
     try {
       const result = await lm.generate(pixelValues ? { pixelValues, inputIds, attentionMask } : { inputIds, attentionMask }, decoding);
       return wanted.map(({ example }, i): MetricInput => {

@@ -29,8 +29,10 @@ const rows = <T>(t: tf.Tensor): T => {
   t.dispose();
   return out;
 };
-const prefix = (config: Record<string, unknown> = {}) => prefixTuningMethod.configSchema.parse({ num_virtual_tokens: P, seed: 5, ...config });
-const prompt = (config: Record<string, unknown> = {}) => promptTuningMethod.configSchema.parse({ num_virtual_tokens: P, seed: 5, ...config });
+const prefix = (config: Record<string, unknown> = {}) =>
+  prefixTuningMethod.configSchema.parse({ num_virtual_tokens: P, seed: 5, ...config });
+const prompt = (config: Record<string, unknown> = {}) =>
+  promptTuningMethod.configSchema.parse({ num_virtual_tokens: P, seed: 5, ...config });
 
 /** Layer l's keys/values [B, H, P, hd] from the flat table, indexed as PEFT's view + permute read it. */
 function pastKeyValues(table: number[][], batch: number, heads: number, headDim: number): Array<{ key: tf.Tensor; value: tf.Tensor }> {
@@ -39,7 +41,9 @@ function pastKeyValues(table: number[][], batch: number, heads: number, headDim:
     const part = (which: 0 | 1) =>
       tf.tensor4d(
         Array.from({ length: batch }, () =>
-          Array.from({ length: heads }, (_, h) => Array.from({ length: P }, (_, p) => Array.from({ length: headDim }, (_, j) => at(p, 2 * l + which, h, j)))),
+          Array.from({ length: heads }, (_, h) =>
+            Array.from({ length: P }, (_, p) => Array.from({ length: headDim }, (_, j) => at(p, 2 * l + which, h, j))),
+          ),
         ),
       );
     return { key: part(0), value: part(1) };
@@ -58,10 +62,11 @@ function prefilled(table: number[][], batch: number, heads: number, headDim: num
 const shifted = (mask: number[][], past: number, length: number) =>
   tf.tidy(() => tf.add(positionIdsFromMask(ids(mask), past, length), tf.scalar(P, 'int32')));
 const widen = (mask: number[][]) => ids(mask.map((r) => [...Array(P).fill(1), ...r]));
-const argmaxLast = (logits: number[][][]) => logits.map((r) => {
-  const last = r[r.length - 1]!;
-  return last.indexOf(Math.max(...last));
-});
+const argmaxLast = (logits: number[][][]) =>
+  logits.map((r) => {
+    const last = r[r.length - 1]!;
+    return last.indexOf(Math.max(...last));
+  });
 
 describe('prefix tuning on a causal LM', () => {
   test.each([
@@ -70,7 +75,12 @@ describe('prefix tuning on a causal LM', () => {
   ])('%s: token_dim and heads as PEFT derives them; prompt_embeddings [P, L·2·token_dim]', (_name, kvHeads, heads, tokenDim) => {
     const lm = new ToyCausalLm({ kvHeads });
     const applied = prefixTuningMethod.apply(lm.root, prefix(), 'default');
-    expect(applied.adapterConfigExtras!()).toEqual({ token_dim: tokenDim, num_layers: LAYERS, num_attention_heads: heads, encoder_hidden_size: tokenDim });
+    expect(applied.adapterConfigExtras!()).toEqual({
+      token_dim: tokenDim,
+      num_layers: LAYERS,
+      num_attention_heads: heads,
+      encoder_hidden_size: tokenDim,
+    });
     expect(applied.adapterStateDict().get('prompt_embeddings')!.shape).toEqual([P, LAYERS * 2 * tokenDim]);
     expect(() => prefixTuningMethod.apply(new ToyCausalLm({ kvHeads }).root, prefix({ token_dim: DIM * 2 }), 'default')).toThrow(
       new RegExp(`token_dim is ${DIM * 2} in the config but the targeted model has ${tokenDim}`),
@@ -92,7 +102,10 @@ describe('prefix tuning on a causal LM', () => {
     const cache = prefilled(table, 2, heads, DIM / 4);
     const [wide, positions] = [widen(INPUTS.attentionMask), shifted(INPUTS.attentionMask, 0, 4)];
     const manual = rows<number[][][]>(
-      withAdaptersDisabled(lm.root, () => lm.forward({ inputIds: x, attentionMask: wide, positionIds: positions, pastKeyValues: cache }).logits),
+      withAdaptersDisabled(
+        lm.root,
+        () => lm.forward({ inputIds: x, attentionMask: wide, positionIds: positions, pastKeyValues: cache }).logits,
+      ),
     );
     INPUTS.attentionMask.forEach((r, b) =>
       r.forEach((m, t) => {
@@ -141,7 +154,9 @@ describe('prefix tuning on a causal LM', () => {
       for (let step = 0; step < 5; step++) {
         const t = inputIds.shape[1]!;
         const tokens = argmaxLast(
-          rows<number[][][]>(lm.forward({ inputIds, attentionMask: widen(m), positionIds: shifted(m, past, t), pastKeyValues: cache }).logits),
+          rows<number[][][]>(
+            lm.forward({ inputIds, attentionMask: widen(m), positionIds: shifted(m, past, t), pastKeyValues: cache }).logits,
+          ),
         );
         tokens.forEach((token, b) => out[b]!.push(token));
         past += t;
@@ -162,15 +177,29 @@ describe('prefix tuning on a causal LM', () => {
       const lm = new ToyCausalLm({ kvHeads: 2 });
       const applied = prefixTuningMethod.apply(lm.root, config, 'default');
       const trainable = lm.root.namedParameters().filter(([, v]) => v.trainable);
-      expect(trainable.map(([n]) => n).sort()).toEqual(applied.trainableParameters().map(([n]) => n).sort());
+      expect(trainable.map(([n]) => n).sort()).toEqual(
+        applied
+          .trainableParameters()
+          .map(([n]) => n)
+          .sort(),
+      );
       expect(trainable.every(([n]) => n.startsWith('prompt_encoder.default.'))).toBe(true);
-      const [x, labels] = [ids(INPUTS.inputIds), ids([[-100, 3, 4, 5], [6, 7, 8, 9]])];
+      const [x, labels] = [
+        ids(INPUTS.inputIds),
+        ids([
+          [-100, 3, 4, 5],
+          [6, 7, 8, 9],
+        ]),
+      ];
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() => {
-        const out = lm.forward({ inputIds: x, labels });
-        out.logits.dispose();
-        return out.loss as tf.Scalar;
-      }, trainable.map(([, v]) => v));
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const out = lm.forward({ inputIds: x, labels });
+          out.logits.dispose();
+          return out.loss as tf.Scalar;
+        },
+        trainable.map(([, v]) => v),
+      );
       for (const [, v] of trainable) expect(tf.tidy(() => tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]!)).toBeGreaterThan(0);
       tf.dispose([value, ...Object.values(grads)]);
       expect(tf.memory().numTensors).toBe(before);
@@ -228,7 +257,11 @@ describe('prefix tuning on a causal LM', () => {
         token_dim: 4,
       }),
     );
-    await writeSafetensors(path.join(peftDir, 'adapter_model.safetensors'), new Map([['prompt_embeddings', { dtype: 'F32', shape: [P, 16], data: Float32Array.from(table.flat()) }]]), { format: 'pt' });
+    await writeSafetensors(
+      path.join(peftDir, 'adapter_model.safetensors'),
+      new Map([['prompt_embeddings', { dtype: 'F32', shape: [P, 16], data: Float32Array.from(table.flat()) }]]),
+      { format: 'pt' },
+    );
     const fresh = new ToyCausalLm({ kvHeads: 2 });
     const { applied: loaded } = await loadAdapter(peftDir, fresh.root, [prefixTuningMethod as PeftMethodProvider]);
     expect(rows<number[][]>(tf.clone(loaded.adapterStateDict().get('prompt_embeddings')!))[1]![5]).toBeCloseTo(table[1]![5]!, 6);
@@ -236,8 +269,11 @@ describe('prefix tuning on a causal LM', () => {
     const got = rows<number[][][]>(fresh.forward({ inputIds: x }).logits);
     const cache = prefilled(table, 1, 2, 2);
     const manual = rows<number[][][]>(
-      withAdaptersDisabled(fresh.root, () =>
-        fresh.forward({ inputIds: x, attentionMask: widen([[1, 1, 1]]), positionIds: shifted([[1, 1, 1]], 0, 3), pastKeyValues: cache }).logits,
+      withAdaptersDisabled(
+        fresh.root,
+        () =>
+          fresh.forward({ inputIds: x, attentionMask: widen([[1, 1, 1]]), positionIds: shifted([[1, 1, 1]], 0, 3), pastKeyValues: cache })
+            .logits,
       ),
     );
     manual[0]!.forEach((r, t) => r.forEach((v, j) => expect(got[0]![t]![j]).toBeCloseTo(v, 5)));
@@ -290,12 +326,18 @@ describe('prefix tuning on a causal LM', () => {
         const cache = cacheOf(tables);
         const n = tables.reduce((s, t) => s + t.length, 0);
         const out = rows<number[][][]>(
-          lm.forward({ inputIds: x, attentionMask: ids([[...Array(n).fill(1), 1, 1, 1]]), positionIds: ids([[n, n + 1, n + 2]]), pastKeyValues: cache }).logits,
+          lm.forward({
+            inputIds: x,
+            attentionMask: ids([[...Array(n).fill(1), 1, 1, 1]]),
+            positionIds: ids([[n, n + 1, n + 2]]),
+            pastKeyValues: cache,
+          }).logits,
         );
         cache.dispose();
         return out;
       });
-    const close = (a1: number[][][], b1: number[][][]) => a1[0]!.forEach((r, t) => r.forEach((v, j) => expect(v).toBeCloseTo(b1[0]![t]![j]!, 5)));
+    const close = (a1: number[][][], b1: number[][][]) =>
+      a1[0]!.forEach((r, t) => r.forEach((v, j) => expect(v).toBeCloseTo(b1[0]![t]![j]!, 5)));
     close(both, byHand([ta, tb]));
     close(onlyA, byHand([ta]));
     b.remove();
@@ -314,10 +356,20 @@ describe('prompt tuning on a causal LM', () => {
     expect(applied.adapterConfigExtras!()).toEqual({ token_dim: DIM, num_layers: LAYERS, num_attention_heads: 4 });
     const virtual = applied.adapterStateDict().get('prompt_embeddings')!;
     expect(virtual.shape).toEqual([P, DIM]);
-    const [x, mask, labels] = [ids(INPUTS.inputIds), ids(INPUTS.attentionMask), ids([[-100, 3, 4, 5], [6, 7, 8, 9]])];
+    const [x, mask, labels] = [
+      ids(INPUTS.inputIds),
+      ids(INPUTS.attentionMask),
+      ids([
+        [-100, 3, 4, 5],
+        [6, 7, 8, 9],
+      ]),
+    ];
     const out = lm.forward({ inputIds: x, attentionMask: mask, labels });
     expect(out.logits.shape).toEqual([2, P + 4, VOCAB]);
-    const padded = ids([[-100, -100, -100, -100, 3, 4, 5], [-100, -100, -100, 6, 7, 8, 9]]);
+    const padded = ids([
+      [-100, -100, -100, -100, 3, 4, 5],
+      [-100, -100, -100, 6, 7, 8, 9],
+    ]);
     const manual = withAdaptersDisabled(lm.root, () => {
       const embeds = tf.tidy(() => tf.concat([tf.stack([virtual, virtual]), lm.embedTokens(x)], 1));
       try {

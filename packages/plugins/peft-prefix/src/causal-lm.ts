@@ -80,7 +80,10 @@ export function causalLmPrefixShape(host: CausalLmPromptHost, config: PrefixTuni
     const heads = numberField(c, headKeys);
     const headDim = numberField(c, ['head_dim']) ?? (width !== undefined && heads !== undefined ? width / heads : undefined);
     if (headDim === undefined || !Number.isInteger(headDim)) {
-      throw new MmftError('E_CONFIG', `${method}: cannot tell the head width from config.json (head_dim, hidden_size, num_attention_heads)`);
+      throw new MmftError(
+        'E_CONFIG',
+        `${method}: cannot tell the head width from config.json (head_dim, hidden_size, num_attention_heads)`,
+      );
     }
     tokenDim = headDim * kvHeads;
     numHeads = kvHeads;
@@ -157,7 +160,15 @@ export function applyPrefixTuningToCausalLm(
                 return Array.from({ length: shape.numLayers }, (_, layer) => {
                   const parts = tables.map(([e, table]) => e.layerPrefix(table, layer));
                   const join = (k: 'key' | 'value') =>
-                    repeatBatch(parts.length === 1 ? parts[0]![k] : tf.concat(parts.map((part) => part[k]), 2), batch);
+                    repeatBatch(
+                      parts.length === 1
+                        ? parts[0]![k]
+                        : tf.concat(
+                            parts.map((part) => part[k]),
+                            2,
+                          ),
+                      batch,
+                    );
                   return { key: join('key'), value: join('value') };
                 });
               }),
@@ -186,7 +197,12 @@ export function applyPrefixTuningToCausalLm(
       return new Map([['prompt_embeddings', saved ?? encoder().forward()]]);
     },
     loadAdapterStateDict(tensors) {
-      const table = loadPromptEmbeddings(tensors, [shape.numVirtualTokens, shape.numLayers * 2 * shape.tokenDim], 'prefix-tuning', adapterName);
+      const table = loadPromptEmbeddings(
+        tensors,
+        [shape.numVirtualTokens, shape.numLayers * 2 * shape.tokenDim],
+        'prefix-tuning',
+        adapterName,
+      );
       const old = encoder();
       const fresh = new CausalLmPrefixEncoder(adapterName, shape, refresh, { table });
       fresh.active = old.active;
@@ -257,7 +273,10 @@ export function applyPromptTuningToCausalLm(
           },
     );
   };
-  dict.registerModule(adapterName, new PromptEmbedding(adapterName, config.num_virtual_tokens, tokenDim, { seed: config.seed, onChange: refresh }));
+  dict.registerModule(
+    adapterName,
+    new PromptEmbedding(adapterName, config.num_virtual_tokens, tokenDim, { seed: config.seed, onChange: refresh }),
+  );
   refresh();
   const trainableParameters = () => table().namedParameters(path);
   freezeAllExcept(
@@ -273,7 +292,11 @@ export function applyPromptTuningToCausalLm(
       const t = loadPromptEmbeddings(tensors, [config.num_virtual_tokens, tokenDim], 'prompt-tuning', adapterName);
       table().child<{ weight: tf.Variable } & Module>('embedding').weight.assign(t);
     },
-    adapterConfigExtras: () => ({ token_dim: tokenDim, num_layers: host.numLayers, ...(heads === undefined ? {} : { num_attention_heads: heads }) }),
+    adapterConfigExtras: () => ({
+      token_dim: tokenDim,
+      num_layers: host.numLayers,
+      ...(heads === undefined ? {} : { num_attention_heads: heads }),
+    }),
     setEnabled: (enabled) => table().setAdapterActive(adapterName, enabled),
     remove() {
       table().dispose();

@@ -4,7 +4,15 @@
 // PrefixAttention wrapper per targeted layer. Saved as PEFT saves it: `prompt_embeddings`
 // [P, L·2·D] (peft/utils/save_and_load.py); loaded into a plain table (PEFT's inference mode).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterDict, assertAdapterName, causalLmPromptHost, findTargetModules, freezeAllExcept, MmftError, type AppliedAdapter } from '@mmft/core';
+import {
+  AdapterDict,
+  assertAdapterName,
+  causalLmPromptHost,
+  findTargetModules,
+  freezeAllExcept,
+  MmftError,
+  type AppliedAdapter,
+} from '@mmft/core';
 import { MultiHeadAttention, type Module } from '@mmft/core/nn';
 import { applyPrefixTuningToCausalLm } from './causal-lm';
 import type { PrefixTuningConfig } from './config';

@@ -26,7 +26,10 @@ class Container extends Module<[], null> {
 class ToyLayer extends Module<[tf.Tensor, Record<string, unknown>], tf.Tensor> {
   constructor(dim: number, heads: number, kvHeads: number, seed: number) {
     super();
-    this.registerModule('self_attn', new CausalSelfAttention({ embedDim: dim, numHeads: heads, numKeyValueHeads: kvHeads, bias: false, seed }));
+    this.registerModule(
+      'self_attn',
+      new CausalSelfAttention({ embedDim: dim, numHeads: heads, numKeyValueHeads: kvHeads, bias: false, seed }),
+    );
     this.registerModule('mlp', new Linear(dim, dim, { seed: seed + 1 }));
   }
 
@@ -58,7 +61,10 @@ export class ToyCausalLm extends CausalLMBase {
     const root = new Container();
     const model = root.registerModule('model', new Container());
     model.registerModule('embed_tokens', new Embedding(VOCAB, DIM, { seed }));
-    model.registerModule('layers', new ModuleList(Array.from({ length: LAYERS }, (_, l) => new ToyLayer(DIM, heads, kvHeads, seed + 10 * (l + 1)))));
+    model.registerModule(
+      'layers',
+      new ModuleList(Array.from({ length: LAYERS }, (_, l) => new ToyLayer(DIM, heads, kvHeads, seed + 10 * (l + 1)))),
+    );
     root.registerModule('lm_head', new Linear(DIM, VOCAB, { bias: false, seed: seed + 100 }));
     const config: Record<string, unknown> = {
       model_type: 'toy-lm',
@@ -68,7 +74,14 @@ export class ToyCausalLm extends CausalLMBase {
       num_hidden_layers: LAYERS,
     };
     if (options.kvHeads !== undefined) config.num_key_value_heads = kvHeads;
-    super({ modelType: 'toy-lm', architecture: 'ToyForCausalLM', root, config, processor: { towers: { language: ['**'] } }, numLayers: LAYERS });
+    super({
+      modelType: 'toy-lm',
+      architecture: 'ToyForCausalLM',
+      root,
+      config,
+      processor: { towers: { language: ['**'] } },
+      numLayers: LAYERS,
+    });
     this.rope = new RotaryEmbedding({ dim: DIM / heads, base: 10000 });
   }
 
@@ -98,7 +111,16 @@ export class ToyCausalLm extends CausalLMBase {
 export const ids = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
 
 /** Two left-padded rows, as generate() and the conformance kit feed them. */
-export const INPUTS = { inputIds: [[0, 3, 4, 5], [6, 7, 8, 9]], attentionMask: [[0, 1, 1, 1], [1, 1, 1, 1]] };
+export const INPUTS = {
+  inputIds: [
+    [0, 3, 4, 5],
+    [6, 7, 8, 9],
+  ],
+  attentionMask: [
+    [0, 1, 1, 1],
+    [1, 1, 1, 1],
+  ],
+};
 
 /** The toy LM as a PEFT conformance subject: logits of the two rows above. */
 export function toyLmSubject(options: ToyLmOptions = {}): PeftSubject & { lm: ToyCausalLm } {

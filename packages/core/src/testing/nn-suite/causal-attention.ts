@@ -23,7 +23,9 @@ function referenceAttend(q: V[][][], k: V[][][], v: V[][][], mask: number[][][][
       for (let h = 0; h < H; h++) {
         const kvHead = Math.floor(h / (H / Hkv));
         const m = mask[Math.min(b, mask.length - 1)][0][t];
-        const scores = k[b][kvHead].map((ks, s) => Math.max(Math.fround(heads[h][t].reduce((acc, qi, i) => acc + qi * ks[i], 0) * scale + m[s]), MASK_MIN));
+        const scores = k[b][kvHead].map((ks, s) =>
+          Math.max(Math.fround(heads[h][t].reduce((acc, qi, i) => acc + qi * ks[i], 0) * scale + m[s]), MASK_MIN),
+        );
         const max = Math.max(...scores);
         const e = scores.map((sc) => Math.exp(sc - max));
         const z = e.reduce((a, c) => a + c, 0);
@@ -87,7 +89,15 @@ export function causalAttentionSuite(): void {
       const q = tf.randomNormal([B, H, T, hd], 0, 1, 'float32', 1);
       const k = tf.randomNormal([B, Hkv, T, hd], 0, 1, 'float32', 2);
       const v = tf.randomNormal([B, Hkv, T, hd], 0, 1, 'float32', 3);
-      const mask = causalLmMask(int2d([[1, 1, 1], [1, 1, 0]]), B, T, 0);
+      const mask = causalLmMask(
+        int2d([
+          [1, 1, 1],
+          [1, 1, 0],
+        ]),
+        B,
+        T,
+        0,
+      );
       const y = attendCausal({ query: q, key: k, value: v, mask, scale: 0.5 });
       expect(y.shape).toEqual([B, T, H * hd]);
       expect(maxDiff(y, referenceAttend(arr4(q), arr4(k), arr4(v), mask.arraySync() as number[][][][], 0.5))).toBeLessThan(1e-5);
@@ -152,25 +162,25 @@ export function causalAttentionSuite(): void {
       const other = opt({ scaleQueries: false });
       const x = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 5);
       expect(maxDiff(attn.forward(x), other.forward(x))).toBeLessThan(1e-5);
-      expect(llama({ bias: true, outputBias: false }).namedParameters().map(([n]) => n)).toEqual([
-        'q_proj.weight',
-        'q_proj.bias',
-        'k_proj.weight',
-        'k_proj.bias',
-        'v_proj.weight',
-        'v_proj.bias',
-        'o_proj.weight',
-      ]);
+      expect(
+        llama({ bias: true, outputBias: false })
+          .namedParameters()
+          .map(([n]) => n),
+      ).toEqual(['q_proj.weight', 'q_proj.bias', 'k_proj.weight', 'k_proj.bias', 'v_proj.weight', 'v_proj.bias', 'o_proj.weight']);
     });
 
     test('grouped-query attention with one kv head equals multi-head attention with that head copied', () => {
       const gqa = llama({ numKeyValueHeads: 1 });
       const mha = llama({ numKeyValueHeads: 4 });
       for (const name of ['q_proj', 'o_proj']) mha.getModule(name, Linear).weight.assign(gqa.getModule(name, Linear).weight);
-      for (const name of ['k_proj', 'v_proj']) mha.getModule(name, Linear).weight.assign(tf.tile(gqa.getModule(name, Linear).weight, [4, 1]));
+      for (const name of ['k_proj', 'v_proj'])
+        mha.getModule(name, Linear).weight.assign(tf.tile(gqa.getModule(name, Linear).weight, [4, 1]));
       const x = tf.randomNormal([2, 4, 8], 0, 1, 'float32', 6);
       const rope = new RotaryEmbedding({ dim: 2 });
-      const mask2d = int2d([[1, 1, 1, 1], [0, 1, 1, 1]]);
+      const mask2d = int2d([
+        [1, 1, 1, 1],
+        [0, 1, 1, 1],
+      ]);
       expect(maxDiff(run(gqa, x, mask2d, rope), run(mha, x, mask2d, rope))).toBeLessThan(1e-5);
     });
 
@@ -185,7 +195,11 @@ export function causalAttentionSuite(): void {
         [opt(), undefined],
       ] as const) {
         const full = realRows(run(attn, x, int2d(mask), rope), mask);
-        for (const chunks of [[1, 1, 1, 1, 1, 1], [3, 1, 1, 1], [4, 2]]) {
+        for (const chunks of [
+          [1, 1, 1, 1, 1, 1],
+          [3, 1, 1, 1],
+          [4, 2],
+        ]) {
           const stepped = realRows(run(attn, x, int2d(mask), rope, chunks), mask);
           expect(maxDiff(tf.tensor(stepped.flat()), tf.tensor(full.flat()))).toBeLessThan(1e-5);
         }
@@ -200,7 +214,15 @@ export function causalAttentionSuite(): void {
       const alone = run(attn, a, int2d([[1, 1, 1]]), rope);
       // Pad a on the left with garbage to b's length and batch them.
       const padded = tf.concat([tf.concat([tf.fill([1, 2, 8], 7), a], 1), b], 0);
-      const batched = run(attn, padded, int2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]), rope);
+      const batched = run(
+        attn,
+        padded,
+        int2d([
+          [0, 0, 1, 1, 1],
+          [1, 1, 1, 1, 1],
+        ]),
+        rope,
+      );
       expect(maxDiff(tf.slice(batched, [0, 2, 0], [1, 3, 8]), alone)).toBeLessThan(1e-5);
       expect(maxDiff(tf.slice(batched, [1, 0, 0], [1, 5, 8]), run(attn, b, int2d([[1, 1, 1, 1, 1]]), rope))).toBeLessThan(1e-5);
     });
@@ -210,11 +232,17 @@ export function causalAttentionSuite(): void {
       const attn = llama({ bias: true }).train();
       const rope = new RotaryEmbedding({ dim: 2 });
       const x = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 10);
-      const mask2d = int2d([[1, 1, 1], [0, 1, 1]]);
+      const mask2d = int2d([
+        [1, 1, 1],
+        [0, 1, 1],
+      ]);
       const target = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 11);
       const { value, grads } = tf.variableGrads(() =>
         tf.tidy(() => {
-          const y = attn.forward(x, { attentionMask: causalLmMask(mask2d, 2, 3, 0), rotary: rope.cosSin(positionIdsFromMask(mask2d, 0, 3)) });
+          const y = attn.forward(x, {
+            attentionMask: causalLmMask(mask2d, 2, 3, 0),
+            rotary: rope.cosSin(positionIdsFromMask(mask2d, 0, 3)),
+          });
           return tf.sum(tf.mul(y, target)) as tf.Scalar;
         }),
       );
@@ -274,7 +302,11 @@ export function causalAttentionSuite(): void {
       const kv = tf.zeros([1, 2, 2, 4]);
       expectError(() => attendCausal({ query: q, key: kv, value: kv, scale: 1 }), 'E_SHAPE', /H a multiple of Hkv/);
       const q4 = tf.zeros([1, 4, 2, 4]);
-      expectError(() => attendCausal({ query: q4, key: kv, value: kv, scale: 1, cache: new DynamicCache() }), 'E_SHAPE', /needs the layer index/);
+      expectError(
+        () => attendCausal({ query: q4, key: kv, value: kv, scale: 1, cache: new DynamicCache() }),
+        'E_SHAPE',
+        /needs the layer index/,
+      );
       expectError(
         () => attendCausal({ query: q4, key: kv, value: kv, scale: 1, mask: causalLmMask(undefined, 1, 2, 1) }),
         'E_SHAPE',

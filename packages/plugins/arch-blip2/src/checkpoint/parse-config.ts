@@ -20,7 +20,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * config.qformer_config.encoder_hidden_size === config.vision_config.hidden_size; // true
  */
 export function parseBlip2Config(raw: unknown, source = 'config'): Blip2Config {
-  if (!isRecord(raw)) throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  if (!isRecord(raw))
+    throw new MmftError('E_CONFIG', `${source}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   const modelType = raw.model_type ?? 'blip-2';
   if (!BLIP2_MODEL_TYPES.includes(modelType as 'blip-2')) {
     throw new MmftError('E_CONFIG', `${source}: model_type ${JSON.stringify(modelType)} is not a BLIP-2 checkpoint; expected "blip-2"`, {

@@ -28,7 +28,10 @@ export class Blip2Root extends Module<[], null> {
       seed: deriveSeed(seed, 'query_tokens'),
     });
     this.registerModule('qformer', new Blip2QFormerModel(q, deriveSeed(seed, 'qformer')));
-    this.registerModule('language_projection', new Linear(q.hidden_size, languageHiddenSize, { seed: deriveSeed(seed, 'language_projection') }));
+    this.registerModule(
+      'language_projection',
+      new Linear(q.hidden_size, languageHiddenSize, { seed: deriveSeed(seed, 'language_projection') }),
+    );
     this.registerModule('language_model', languageModel);
   }
 

@@ -32,7 +32,9 @@ export function initBlip2Weights(root: AnyModule, config: Blip2Config, seed?: nu
     if (!rule) continue;
     tf.tidy(() => {
       variable.assign(
-        'fill' in rule ? tf.fill(variable.shape, rule.fill) : tf.randomNormal(variable.shape, 0, rule.std, 'float32', deriveSeed(seed, name)),
+        'fill' in rule
+          ? tf.fill(variable.shape, rule.fill)
+          : tf.randomNormal(variable.shape, 0, rule.std, 'float32', deriveSeed(seed, name)),
       );
     });
   }

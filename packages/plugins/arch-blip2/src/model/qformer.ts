@@ -135,7 +135,8 @@ export class Blip2QFormerLayer extends Module<[tf.Tensor, Blip2QFormerLayerInput
     this.hasTextFeedForward = config.use_qformer_text_input;
     // HF registration order: attention, crossattention, intermediate, output, intermediate_query, output_query.
     this.registerModule('attention', new Blip2QFormerAttention(config, false, deriveSeed(seed, 'attention')));
-    if (this.hasCrossAttention) this.registerModule('crossattention', new Blip2QFormerAttention(config, true, deriveSeed(seed, 'crossattention')));
+    if (this.hasCrossAttention)
+      this.registerModule('crossattention', new Blip2QFormerAttention(config, true, deriveSeed(seed, 'crossattention')));
     if (this.hasTextFeedForward) {
       this.registerModule('intermediate', new Blip2QFormerIntermediate(config, deriveSeed(seed, 'intermediate')));
       this.registerModule('output', new Blip2QFormerResidualOutput(config, config.intermediate_size, deriveSeed(seed, 'output')));
@@ -147,9 +148,13 @@ export class Blip2QFormerLayer extends Module<[tf.Tensor, Blip2QFormerLayerInput
   private feedForward(x: tf.Tensor, query: boolean): tf.Tensor {
     const [inter, out] = query ? ['intermediate_query', 'output_query'] : ['intermediate', 'output'];
     if (!query && !this.hasTextFeedForward) {
-      throw new MmftError('E_INPUT', `Q-Former layer ${this.layerIdx} has no text feed-forward (intermediate / output): text positions need it`, {
-        hint: 'set qformer_config.use_qformer_text_input: true (the retrieval checkpoints have it; OPT/T5 captioning checkpoints do not)',
-      });
+      throw new MmftError(
+        'E_INPUT',
+        `Q-Former layer ${this.layerIdx} has no text feed-forward (intermediate / output): text positions need it`,
+        {
+          hint: 'set qformer_config.use_qformer_text_input: true (the retrieval checkpoints have it; OPT/T5 captioning checkpoints do not)',
+        },
+      );
     }
     return this.child<Blip2QFormerResidualOutput>(out).forward(this.child<Blip2QFormerIntermediate>(inter).forward(x), x);
   }
@@ -162,7 +167,11 @@ export class Blip2QFormerLayer extends Module<[tf.Tensor, Blip2QFormerLayerInput
       if (q === 0) return this.feedForward(attended, false);
       let queries = q === t ? attended : tf.slice(attended, [0, 0, 0], [b, q, d]);
       if (this.hasCrossAttention) {
-        assertThat(inputs.encoderStates !== undefined, 'E_INPUT', () => `Q-Former layer ${this.layerIdx} cross-attends: give the image features`);
+        assertThat(
+          inputs.encoderStates !== undefined,
+          'E_INPUT',
+          () => `Q-Former layer ${this.layerIdx} cross-attends: give the image features`,
+        );
         queries = this.child<Blip2QFormerAttention>('crossattention').forward(queries, inputs.encoderStates, inputs.encoderMask);
       }
       const queryOut = this.feedForward(queries, true);
@@ -200,7 +209,10 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
     super();
     this.registerModule('layernorm', new LayerNorm(config.hidden_size, { eps: config.layer_norm_eps }));
     this.registerModule('dropout', new Dropout(config.hidden_dropout_prob, { seed: deriveSeed(seed, 'dropout') }));
-    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => new Blip2QFormerLayer(config, i, deriveSeed(seed, `layer.${i}`)));
+    const layers = Array.from(
+      { length: config.num_hidden_layers },
+      (_, i) => new Blip2QFormerLayer(config, i, deriveSeed(seed, `layer.${i}`)),
+    );
     const encoder = this.registerModule('encoder', new Blip2QFormerEncoder());
     encoder.registerModule('layer', new ModuleList(layers));
   }

@@ -63,7 +63,7 @@ export class Blip2VisionEmbeddings extends Module<[tf.Tensor], tf.Tensor> {
   }
 
   forward(pixelValues: tf.Tensor): tf.Tensor {
-    const { image_size: size, hidden_size: dim } = this.config;
+    const { image_size: size } = this.config;
     assertThat(
       pixelValues.rank === 4 && pixelValues.shape[1] === 3 && pixelValues.shape[2] === size && pixelValues.shape[3] === size,
       'E_SHAPE',
@@ -140,7 +140,10 @@ export class Blip2EncoderLayer extends Module<[tf.Tensor], tf.Tensor> {
 
   forward(hidden: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const attended = tf.add(hidden, this.child<Blip2Attention>('self_attn').forward(this.child<LayerNorm>('layer_norm1').forward(hidden)));
+      const attended = tf.add(
+        hidden,
+        this.child<Blip2Attention>('self_attn').forward(this.child<LayerNorm>('layer_norm1').forward(hidden)),
+      );
       return tf.add(attended, this.child<Blip2MLP>('mlp').forward(this.child<LayerNorm>('layer_norm2').forward(attended)));
     });
   }
@@ -150,7 +153,10 @@ export class Blip2EncoderLayer extends Module<[tf.Tensor], tf.Tensor> {
 export class Blip2Encoder extends Module<[tf.Tensor], tf.Tensor> {
   constructor(config: Blip2VisionConfig, seed?: number) {
     super();
-    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => new Blip2EncoderLayer(config, deriveSeed(seed, `layers.${i}`)));
+    const layers = Array.from(
+      { length: config.num_hidden_layers },
+      (_, i) => new Blip2EncoderLayer(config, deriveSeed(seed, `layers.${i}`)),
+    );
     this.registerModule('layers', new ModuleList(layers));
   }
 
@@ -191,7 +197,9 @@ export class Blip2VisionModel extends Module<[tf.Tensor], Blip2VisionOutput> {
   forward(pixelValues: tf.Tensor): Blip2VisionOutput {
     return tf.tidy(() => {
       const post = this.child<LayerNorm>('post_layernorm');
-      const lastHiddenState = post.forward(this.child<Blip2Encoder>('encoder').forward(this.child<Blip2VisionEmbeddings>('embeddings').forward(pixelValues)));
+      const lastHiddenState = post.forward(
+        this.child<Blip2Encoder>('encoder').forward(this.child<Blip2VisionEmbeddings>('embeddings').forward(pixelValues)),
+      );
       const [b, , d] = lastHiddenState.shape as [number, number, number];
       const poolerOutput = post.forward(tf.reshape(tf.slice(lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d]));
       return { lastHiddenState, poolerOutput };

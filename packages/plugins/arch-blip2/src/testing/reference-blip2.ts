@@ -116,7 +116,14 @@ export function refVisionForward(w: RefWeights, config: RefVisionShape, image: n
     const v = qkv.map((r) => r.slice(2 * d));
     x = add(x, linear(attend(q, k, v, config.num_attention_heads), w, `${pre}.self_attn.projection`));
     const h2 = layerNorm(x, w, `${pre}.layer_norm2`, config.layer_norm_eps);
-    x = add(x, linear(linear(h2, w, `${pre}.mlp.fc1`).map((r) => r.map(refGelu)), w, `${pre}.mlp.fc2`));
+    x = add(
+      x,
+      linear(
+        linear(h2, w, `${pre}.mlp.fc1`).map((r) => r.map(refGelu)),
+        w,
+        `${pre}.mlp.fc2`,
+      ),
+    );
     layers.push(x);
   }
   return { layers, lastHiddenState: layerNorm(x, w, 'vision_model.post_layernorm', config.layer_norm_eps) };
@@ -150,11 +157,29 @@ export function refQFormerForward(
   let x = layerNorm(embeds, w, `${prefix}.layernorm`, eps);
   const out: Mat[] = [x];
   const block = (input: Mat, name: string, kv: Mat, kvMask?: readonly number[]) => {
-    const ctx = attend(linear(input, w, `${name}.attention.query`), linear(kv, w, `${name}.attention.key`), linear(kv, w, `${name}.attention.value`), heads, kvMask);
+    const ctx = attend(
+      linear(input, w, `${name}.attention.query`),
+      linear(kv, w, `${name}.attention.key`),
+      linear(kv, w, `${name}.attention.value`),
+      heads,
+      kvMask,
+    );
     return layerNorm(add(linear(ctx, w, `${name}.output.dense`), input), w, `${name}.output.LayerNorm`, eps);
   };
   const ffn = (input: Mat, inter: string, output: string) =>
-    layerNorm(add(linear(linear(input, w, `${inter}.dense`).map((r) => r.map(refGelu)), w, `${output}.dense`), input), w, `${output}.LayerNorm`, eps);
+    layerNorm(
+      add(
+        linear(
+          linear(input, w, `${inter}.dense`).map((r) => r.map(refGelu)),
+          w,
+          `${output}.dense`,
+        ),
+        input,
+      ),
+      w,
+      `${output}.LayerNorm`,
+      eps,
+    );
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const pre = `${prefix}.encoder.layer.${l}`;
     const attended = block(x, `${pre}.attention`, x, additive);

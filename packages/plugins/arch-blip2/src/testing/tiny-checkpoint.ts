@@ -75,7 +75,10 @@ export async function createTinyBlip2Checkpoint(dir: string, options: TinyBlip2O
     image_token_index: layout === 'current' ? (options.imageTokenIndex ?? 3) : null,
     ...options.config,
   };
-  const model = await Blip2ForConditionalGeneration.fromConfig(config, options.context, { seed: options.seed ?? 0, tokenizer: options.tokenizer });
+  const model = await Blip2ForConditionalGeneration.fromConfig(config, options.context, {
+    seed: options.seed ?? 0,
+    tokenizer: options.tokenizer,
+  });
   try {
     await model.save(dir);
     if (options.legacyQkvBias) await splitQkvBias(dir);

@@ -60,8 +60,7 @@ export interface RecordContext {
 }
 
 export type CheckedRecord =
-  | { readonly ok: true; readonly view: RecordView; readonly imagePath?: string }
-  | { readonly ok: false; readonly issues: RecordIssue[] };
+  { readonly ok: true; readonly view: RecordView; readonly imagePath?: string } | { readonly ok: false; readonly issues: RecordIssue[] };
 
 /** Check a parsed record against `task`'s schema and resolve its image path (absent for records without an image). */
 export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx: RecordContext): CheckedRecord {

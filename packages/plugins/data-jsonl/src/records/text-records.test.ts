@@ -67,7 +67,11 @@ describe('text records', () => {
     ]);
     expect(report.issues[0]!.message).toBe('same text as line 1');
     expect(fs.readFileSync(out, 'utf8')).toBe(jsonl({ text: 'one' }, { text: 'two' }));
-    const rejects = fs.readFileSync(`${out}.rejects.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rejects = fs
+      .readFileSync(`${out}.rejects.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejects.map((r: { line: number }) => r.line)).toEqual([2, 3]);
   });
 
@@ -104,7 +108,13 @@ describe('instruction records without an image', () => {
           ],
           lang: 'zh',
         },
-        { image: RED, messages: [{ role: 'user', content: 'What colour?' }, { role: 'assistant', content: 'Red.' }] },
+        {
+          image: RED,
+          messages: [
+            { role: 'user', content: 'What colour?' },
+            { role: 'assistant', content: 'Red.' },
+          ],
+        },
       ),
     );
     const examples = await collect(await openJsonlDataset(file));
@@ -145,12 +155,38 @@ describe('instruction records without an image', () => {
       'bad-chat.jsonl',
       jsonl(
         { messages: [{ role: 'assistant', content: 'Hi.' }] },
-        { messages: [{ role: 'user', content: 'Hi.' }, { role: 'bot', content: 'Hello.' }] },
-        { messages: [{ role: 'user', content: '<image>\nWhat is this?' }, { role: 'assistant', content: 'A square.' }] },
-        { conversations: [{ from: 'human', value: 'Hi.' }, { from: 'gpt', value: 'Hello.' }], messages: [] },
-        { messages: [{ role: 'user', content: 'Hi.' }, { role: 'assistant', content: '' }] },
+        {
+          messages: [
+            { role: 'user', content: 'Hi.' },
+            { role: 'bot', content: 'Hello.' },
+          ],
+        },
+        {
+          messages: [
+            { role: 'user', content: '<image>\nWhat is this?' },
+            { role: 'assistant', content: 'A square.' },
+          ],
+        },
+        {
+          conversations: [
+            { from: 'human', value: 'Hi.' },
+            { from: 'gpt', value: 'Hello.' },
+          ],
+          messages: [],
+        },
+        {
+          messages: [
+            { role: 'user', content: 'Hi.' },
+            { role: 'assistant', content: '' },
+          ],
+        },
         { messages: 'hello' },
-        { messages: [{ role: 'user', content: 'Fine.' }, { role: 'assistant', content: 'Yes.' }] },
+        {
+          messages: [
+            { role: 'user', content: 'Fine.' },
+            { role: 'assistant', content: 'Yes.' },
+          ],
+        },
         { conversations: [{ from: 'human', value: 'Only a question.' }] },
       ),
     );

@@ -14,7 +14,11 @@ export const crossEntropyGradConfig: GradConfig = {
     const [logits, labels, lse] = saved as [Tensor, Tensor, Tensor];
     return {
       logits: () =>
-        engine().runKernel(CrossEntropyGrad, { dy: dy ?? zerosLike(lse), dlse: dlse ?? zerosLike(lse), logits, labels, lse }, attrs) as Tensor,
+        engine().runKernel(
+          CrossEntropyGrad,
+          { dy: dy ?? zerosLike(lse), dlse: dlse ?? zerosLike(lse), logits, labels, lse },
+          attrs,
+        ) as Tensor,
       // Integer labels take no gradient; float zeros keep tfjs's backprop whole should they be on the path.
       labels: () => zeros(labels.shape),
     };
