@@ -1,0 +1,379 @@
+// The causal-LM objective on a vision→LLM bridge: a toy bridge built from core pieces (tinyCausalLm
+// + a Linear from pooled pixels to `count` image embeddings) in the three layouts a processor can
+// declare (image span in front, at the `<image>` mark, or placed by the model itself).
+import 'reflect-metadata';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  isMmftError,
+  type Dataset,
+  type Example,
+  type GenerationOptions,
+  type GenerationResult,
+  type ImageTokens,
+  type ModelInputs,
+  type ModelProcessor,
+  type ObjectiveContext,
+  type ProviderResolver,
+  type TextTokenizer,
+  type VisionLanguageModel,
+} from '@mmft/core';
+import { Linear, Module, registerGradients } from '@mmft/core/nn';
+import { tinyCausalLm, type TinyCausalLm } from '@mmft/core/testing';
+import { deriveSeed, preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
+import { renderTemplate, resolvePrompt } from '@mmft/text';
+import { causalLmProvider } from './plugin';
+import { IGNORE_INDEX } from './encode';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  registerGradients();
+});
+
+const IMAGES = path.join(__dirname, '..', '..', 'data-jsonl', 'fixtures', 'images');
+const png = (name: string) => ({ kind: 'file', path: path.join(IMAGES, `${name}.png`) }) as const;
+const source = { file: 'data/train.jsonl', line: 3 };
+const caption = (id: string, captions: string[], image = png('red')): Example => ({ id, task: 'caption', image, captions, source });
+const vqa = (id: string, question: string, answer: string, image = png('green')): Example => ({
+  id,
+  task: 'vqa',
+  image,
+  question,
+  answer,
+  source,
+});
+const text = (id: string, t: string): Example => ({ id, task: 'text', text: t, source });
+const MEAN: [number, number, number] = [0.5, 0.4, 0.3];
+const STD: [number, number, number] = [0.2, 0.25, 0.5];
+const SIDE = 4;
+const COUNT = 3;
+
+class Root extends Module<[], null> {
+  forward(): null {
+    return null;
+  }
+}
+
+/** A bridge whose k-th image token of a row takes image embedding k (masked_scatter order), or that prepends them ('model'). */
+class ToyBridge implements VisionLanguageModel {
+  readonly modelType = 'toy-bridge';
+  readonly family = 'vision-to-llm' as const;
+  readonly root = new Root();
+  readonly config = {};
+  readonly processor: ModelProcessor;
+  readonly calls: Array<{ pixels: number[][][][]; ids: number[][] }> = [];
+  readonly generated: Array<{ pixels: number[][][][]; ids: number[][]; mask: number[][] }> = [];
+  constructor(
+    readonly lm: TinyCausalLm,
+    readonly imageTokens: ImageTokens | undefined,
+  ) {
+    this.root.registerModule('language_model', lm.root);
+    this.root.registerModule('projector', new Linear(3, COUNT * 8, { seed: 4 }));
+    const base = {
+      ...lm.processor,
+      imageProcessing: { size: SIDE, cropSize: SIDE, mean: MEAN, std: STD },
+      towers: { language: ['language_model.**'], projector: ['projector.**'] },
+    };
+    this.processor = imageTokens ? { ...base, imageTokens } : base;
+  }
+  get tokenizer(): TextTokenizer | undefined {
+    return this.processor.tokenizer;
+  }
+  private spliced(inputs: ModelInputs): { inputsEmbeds: tf.Tensor; attentionMask: tf.Tensor; labels?: tf.Tensor } {
+    const ids = inputs.inputIds!;
+    const [b, t] = ids.shape as [number, number];
+    const features = tf.reshape(this.root.getModule<Linear>('projector').forward(tf.mean(inputs.pixelValues!, [2, 3])), [b, COUNT, 8]);
+    const text = this.lm.embedTokens(ids);
+    const mask = inputs.attentionMask ?? tf.onesLike(ids);
+    if (!this.imageTokens) {
+      const labels = inputs.labels && tf.concat([tf.fill([b, COUNT], IGNORE_INDEX, 'int32'), inputs.labels], 1);
+      return { inputsEmbeds: tf.concat([features, text], 1), attentionMask: tf.concat([tf.ones([b, COUNT], mask.dtype), mask], 1), labels };
+    }
+    const rows = ids.arraySync() as number[][];
+    const index: number[] = [];
+    const isImage: boolean[] = [];
+    rows.forEach((row, r) => {
+      let k = 0;
+      row.forEach((id) => {
+        const image = id === this.imageTokens!.tokenId;
+        index.push(image ? r * COUNT + k++ : 0);
+        isImage.push(image);
+      });
+    });
+    const scattered = tf.reshape(tf.gather(tf.reshape(features, [b * COUNT, 8]), tf.tensor1d(index, 'int32')), [b, t, 8]);
+    const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [b, t, 1]), [1, 1, 8]);
+    return { inputsEmbeds: tf.where(where, scattered, text), attentionMask: mask, labels: inputs.labels };
+  }
+  forward(inputs: ModelInputs): Record<string, tf.Tensor> {
+    this.calls.push({ pixels: inputs.pixelValues!.arraySync() as number[][][][], ids: inputs.inputIds!.arraySync() as number[][] });
+    return tf.tidy(() => {
+      const s = this.spliced(inputs);
+      const out = this.lm.forward({ ...s, numItemsInBatch: inputs.numItemsInBatch });
+      const result: Record<string, tf.Tensor> = { logits: out.logits };
+      if (out.loss) result.loss = out.loss;
+      return result;
+    });
+  }
+  async generate(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult> {
+    this.generated.push({
+      pixels: inputs.pixelValues!.arraySync() as number[][][][],
+      ids: inputs.inputIds!.arraySync() as number[][],
+      mask: inputs.attentionMask!.arraySync() as number[][],
+    });
+    const s = tf.tidy(() => this.spliced(inputs));
+    try {
+      return await this.lm.generate({ inputsEmbeds: s.inputsEmbeds, attentionMask: s.attentionMask }, options);
+    } finally {
+      tf.dispose([s.inputsEmbeds, s.attentionMask]);
+    }
+  }
+  async save(): Promise<void> {}
+  dispose(): void {
+    this.root.dispose();
+  }
+}
+
+const lm = tinyCausalLm({ seed: 3 });
+const tok = lm.processor.tokenizer!;
+const eos = tok.specialTokenIds!.eos!;
+// A byte token none of these texts use (the last id is <|endoftext|>, i.e. eos and pad).
+const IMAGE_ID = tok.encode(['@'], { addSpecialTokens: false, truncation: false }).inputIds[0]![0]!;
+const bridge = (placement: ImageTokens['placement'] | 'model') =>
+  new ToyBridge(lm, placement === 'model' ? undefined : { tokenId: IMAGE_ID, count: COUNT, placement });
+
+const datasetOf = (examples: Example[]): Dataset => ({
+  task: examples[0]!.task,
+  size: examples.length,
+  async *iterate() {
+    yield* examples;
+  },
+});
+const contextOf = (model: VisionLanguageModel, evalData?: Example[]): ObjectiveContext => ({
+  model,
+  resolver: {} as ProviderResolver,
+  recipe: {},
+  seed: 11,
+  outputDir: '/tmp',
+  eval: evalData ? datasetOf(evalData) : undefined,
+  batchSize: 2,
+});
+const create = (config: Record<string, unknown>, model: VisionLanguageModel, evalData?: Example[]) =>
+  causalLmProvider.create(causalLmProvider.configSchema.parse(config), contextOf(model, evalData));
+const bare = (s: string) => tok.encode([s], { addSpecialTokens: false, truncation: false }).inputIds[0]!;
+const rows = (t: tf.Tensor) => t.arraySync() as number[][];
+const span = new Array<number>(COUNT).fill(IMAGE_ID);
+const ignored = (n: number) => new Array<number>(n).fill(IGNORE_INDEX);
+
+async function errorOf(run: () => Promise<unknown>): Promise<Error> {
+  const error = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isMmftError(error)) throw new Error(`expected an MmftError, got ${String(error)}`);
+  return error;
+}
+
+test('the image id never occurs in the texts of these tests', () => {
+  expect([
+    eos,
+    tok.specialTokenIds!.pad,
+    ...bare('a photo of a red circle What is red? green square the circle Look. USER: ASSISTANT:\n'),
+  ]).not.toContain(IMAGE_ID);
+});
+
+describe("'prefix' placement (Blip2Processor: num_query_tokens image tokens before the text)", () => {
+  test('ids are [image × count, prompt, caption, eos]; labels are -100 on the span and the prompt', async () => {
+    const objective = await create({ template: 'plain' }, bridge('prefix'));
+    const batch = await objective.collate([caption('c1', ['a red circle'])], { epoch: 0, positions: [0] });
+    const prompt = bare('a photo of');
+    const textIds = [...bare('a photo of a red circle'), eos];
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...textIds]);
+    expect(rows(batch.inputs.labels!)[0]).toEqual([...ignored(COUNT + prompt.length), ...textIds.slice(prompt.length)]);
+    expect(batch.count).toBe(textIds.length - prompt.length);
+    expect(batch.inputs.pixelValues!.shape).toEqual([1, 3, SIDE, SIDE]);
+    batch.dispose();
+  });
+
+  test('train_on_prompt labels the prompt but never the image span', async () => {
+    const objective = await create({ template: 'plain', train_on_prompt: true }, bridge('prefix'));
+    const batch = await objective.collate([vqa('q1', 'What is red?', 'the circle')], { epoch: 0, positions: [0] });
+    const ids = rows(batch.inputs.inputIds!)[0]!;
+    const labels = rows(batch.inputs.labels!)[0]!;
+    expect(ids.slice(0, COUNT)).toEqual(span);
+    expect(labels).toEqual([...ignored(COUNT), ...ids.slice(COUNT)]);
+    // labelCount skips position 0 only; every text token is labelled.
+    expect(batch.count).toBe(ids.length - COUNT);
+    batch.dispose();
+  });
+
+  test('truncation never cuts the span: a span past max_length, or no target after it, is an error naming the example', async () => {
+    const prompt = bare('a photo of');
+    const cut = await create({ template: 'plain', max_length: COUNT - 1 }, bridge('prefix'));
+    const e1 = await errorOf(() => cut.collate([caption('c9', ['a red circle'])], { epoch: 0, positions: [0] }));
+    expect(e1.message).toContain('example "c9" (data/train.jsonl:3)');
+    expect(e1.message).toContain(`image span (positions 0..${COUNT - 1}) does not fit objective.max_length ${COUNT - 1}`);
+    const full = await create({ template: 'plain', max_length: COUNT + prompt.length }, bridge('prefix'));
+    const e2 = await errorOf(() => full.collate([caption('c8', ['a red circle'])], { epoch: 0, positions: [0] }));
+    expect(e2.message).toContain('example "c8"');
+    expect(e2.message).toContain('nothing is left to train on after its image span');
+    const fits = await create({ template: 'plain', max_length: COUNT + prompt.length + 2 }, bridge('prefix'));
+    const batch = await fits.collate([caption('c7', ['a red circle'])], { epoch: 0, positions: [0] });
+    const textIds = bare('a photo of a red circle');
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...textIds.slice(0, prompt.length + 2)]);
+    expect(rows(batch.inputs.labels!)[0]).toEqual([...ignored(COUNT + prompt.length), ...textIds.slice(prompt.length, prompt.length + 2)]);
+    expect(batch.count).toBe(2);
+    batch.dispose();
+  });
+
+  test('an image-less example is an error naming it (BLIP-2 reads an image in every row)', async () => {
+    const objective = await create({ template: 'plain' }, bridge('prefix'));
+    const error = await errorOf(() => objective.collate([text('t1', 'a red circle')], { epoch: 0, positions: [0] }));
+    expect(error.message).toContain('example "t1" (data/train.jsonl:3) (task text) has no image');
+  });
+
+  test('loss is the summed token loss of the spliced sequence; nothing leaks', async () => {
+    const model = bridge('prefix');
+    const objective = await create({ template: 'plain' }, model);
+    const before = tf.memory().numTensors;
+    const batch = await objective.collate([caption('c1', ['a red circle']), vqa('q1', 'What is red?', 'the circle')], {
+      epoch: 0,
+      positions: [0, 1],
+    });
+    const loss = objective.loss(batch);
+    // The same sum by hand: -log softmax(logits[t])[label[t+1]] over labelled t+1.
+    const { logits, loss: mean } = model.forward({ ...batch.inputs });
+    const l = logits!.arraySync() as number[][][];
+    const labels = rows(batch.inputs.labels!);
+    let sum = 0;
+    labels.forEach((row, b) =>
+      row.forEach((label, t) => {
+        if (t === 0 || label === IGNORE_INDEX) return;
+        const z = l[b]![t - 1]!;
+        const max = Math.max(...z);
+        sum -= z[label]! - max - Math.log(z.reduce((s, v) => s + Math.exp(v - max), 0));
+      }),
+    );
+    expect(loss.dataSync()[0]).toBeCloseTo(sum, 3);
+    tf.dispose([loss, logits!, mean!]);
+    batch.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('pixelValues', () => {
+  test('each row is its own image through @mmft/image with the model preprocessing, the same for the same (seed, epoch, position)', async () => {
+    const objective = await create({ template: 'plain' }, bridge('prefix'));
+    const examples = [caption('c1', ['a red circle'], png('red')), caption('c2', ['a green square'], png('green'))];
+    const a = await objective.collate(examples, { epoch: 2, positions: [4, 9] });
+    const b = await objective.collate(examples, { epoch: 2, positions: [4, 9] });
+    const pixels = a.inputs.pixelValues!.arraySync() as number[][][][];
+    expect(pixels).toEqual(b.inputs.pixelValues!.arraySync());
+    // red.png is (220, 30, 30) and green.png (30, 200, 60) everywhere: (v / 255 - mean) / std per channel.
+    const colours = [
+      [220, 30, 30],
+      [30, 200, 60],
+    ];
+    colours.forEach((rgb, row) =>
+      rgb.forEach((v, c) => {
+        for (const line of pixels[row]![c]!) for (const x of line) expect(x).toBeCloseTo((v / 255 - MEAN[c]!) / STD[c]!, 2);
+      }),
+    );
+    const options = preprocessOptionsSchema.parse({ size: SIDE, cropSize: SIDE, mean: [...MEAN], std: [...STD] });
+    const green = await preprocessResolved(png('green'), options, deriveSeed(11, 2, 9));
+    expect(Array.from(tf.slice(a.inputs.pixelValues!, [1, 0, 0, 0], [1, 3, SIDE, SIDE]).dataSync())).toEqual(Array.from(green.data));
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe("'placeholder' placement (LlavaProcessor: the span at the <image> mark)", () => {
+  const dialogue = (id: string, withImage: boolean): Example => ({
+    id,
+    task: 'instruction',
+    turns: [
+      { role: 'user', content: 'Look. <image>\nWhat is red?' },
+      { role: 'assistant', content: 'the circle' },
+    ],
+    ...(withImage ? { image: png('red') } : {}),
+    source,
+  });
+
+  test('the span replaces the mark; text on each side is tokenized on its own; labels -100 on the span', async () => {
+    const objective = await create({ template: 'plain' }, bridge('placeholder'));
+    const batch = await objective.collate([dialogue('d1', true)], { epoch: 0, positions: [0] });
+    const ids = rows(batch.inputs.inputIds!)[0]!;
+    const labels = rows(batch.inputs.labels!)[0]!;
+    expect(resolvePrompt('instruction', undefined)).toBe('USER: <image>\n{instruction} ASSISTANT:');
+    // The template's own mark would repeat on every user turn: the user's mark is the one kept.
+    const [before, after] = ['USER: Look. ', '\nWhat is red? ASSISTANT:'];
+    const start = bare(before).length;
+    expect(ids.slice(0, start)).toEqual(bare(before));
+    expect(ids.slice(start, start + COUNT)).toEqual(span);
+    expect(ids.indexOf(IMAGE_ID, start + COUNT)).toBe(-1);
+    expect(ids.slice(start + COUNT)).toEqual([...bare(`${after} the circle`), eos]);
+    const promptLength = start + COUNT + bare(after).length;
+    expect(labels).toEqual([...ignored(promptLength), ...ids.slice(promptLength)]);
+    batch.dispose();
+  });
+
+  test('a caption without a mark gets "<image>\\n" in front of its prompt (LLaVA preprocess_multimodal)', async () => {
+    const objective = await create({ template: 'plain' }, bridge('placeholder'));
+    const batch = await objective.collate([caption('c1', ['a red circle'])], { epoch: 0, positions: [0] });
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...bare('\na photo of a red circle'), eos]);
+    batch.dispose();
+  });
+
+  test('text-only examples train as text with a zero image (LLaVA); a mark without an image is an error', async () => {
+    const objective = await create({ template: 'plain' }, bridge('placeholder'));
+    const batch = await objective.collate([text('t1', 'a red circle'), caption('c1', ['a red circle'])], { epoch: 0, positions: [0, 1] });
+    const ids = rows(batch.inputs.inputIds!);
+    expect(ids[0]!.slice(0, bare('a red circle').length + 1)).toEqual([...bare('a red circle'), eos]);
+    expect(ids[0]).not.toContain(IMAGE_ID);
+    const pixels = batch.inputs.pixelValues!.arraySync() as number[][][][];
+    expect(pixels[0]!.flat(2).every((x) => x === 0)).toBe(true);
+    expect(pixels[1]!.flat(2).some((x) => x !== 0)).toBe(true);
+    batch.dispose();
+    const error = await errorOf(() => objective.collate([dialogue('d2', false)], { epoch: 0, positions: [0] }));
+    expect(error.message).toContain('example "d2" (data/train.jsonl:3) has an <image> mark but no image');
+  });
+});
+
+describe('the model places the image itself (legacy BLIP-2: processor.imageTokens absent)', () => {
+  test('ids are the text alone, pixelValues ride along, the loss trains', async () => {
+    const model = bridge('model');
+    const objective = await create({ template: 'plain' }, model);
+    const batch = await objective.collate([caption('c1', ['a red circle'])], { epoch: 0, positions: [0] });
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...bare('a photo of a red circle'), eos]);
+    expect(batch.inputs.pixelValues!.shape).toEqual([1, 3, SIDE, SIDE]);
+    const loss = objective.loss(batch);
+    expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
+    loss.dispose();
+    batch.dispose();
+  });
+});
+
+describe('evaluation', () => {
+  test('generate gets each wanted row its pixels and its left-padded prompt (span included); metric inputs follow', async () => {
+    const model = bridge('prefix');
+    const data = [caption('c1', ['a red circle'], png('red')), vqa('q1', 'What is green?', 'the square', png('green'))];
+    const objective = await create({ template: 'plain', generation: { max_new_tokens: 2 } }, model, data);
+    const parts = [];
+    for await (const part of objective.evaluate!(undefined, { batchSize: 2, kinds: ['text', 'vqa'] })) parts.push(part);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.inputs.map((i) => [i.kind, 'id' in i ? i.id : undefined])).toEqual([
+      ['text', 'c1'],
+      ['vqa', 'q1'],
+    ]);
+    const [call] = model.generated;
+    const trained = model.calls.at(-1)!;
+    expect(call!.pixels).toEqual(trained.pixels);
+    const captionPrompt = [...span, ...bare('a photo of')];
+    const vqaPrompt = [...span, ...bare(renderTemplate(resolvePrompt('vqa', undefined), { question: 'What is green?' }))];
+    const width = Math.max(captionPrompt.length, vqaPrompt.length);
+    const leftPad = (row: number[]) => [...new Array<number>(width - row.length).fill(tok.specialTokenIds!.pad ?? eos), ...row];
+    expect(call!.ids).toEqual([leftPad(captionPrompt), leftPad(vqaPrompt)]);
+    expect(call!.mask[0]!.filter((m) => m === 1)).toHaveLength(captionPrompt.length);
+  });
+});
