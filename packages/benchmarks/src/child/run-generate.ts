@@ -73,7 +73,13 @@ export async function runGenerate(experiment: Experiment, resolver: ProviderReso
     unit: 'tokens/s',
     timing,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    engine: { name: backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: backend.name,
+      engine: caps.engine,
+      threads: caps.threads,
+      kernelOverrides: caps.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     flops,
   };
 }

@@ -24,9 +24,13 @@ export async function buildCausalLm(experiment: Experiment, resolver: ProviderRe
   const model = await buildModel(experiment, resolver);
   if (!isCausalLanguageModel(model)) {
     model.dispose();
-    throw new MmftError('E_CONFIG', `${experiment.file}: model type "${sectionOf(experiment, 'model')?.id}" is not a causal language model`, {
-      hint: 'causal-LM experiments use model: { type: llama | opt | gpt2, config: ... }',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${experiment.file}: model type "${sectionOf(experiment, 'model')?.id}" is not a causal language model`,
+      {
+        hint: 'causal-LM experiments use model: { type: llama | opt | gpt2, config: ... }',
+      },
+    );
   }
   return model;
 }
@@ -51,7 +55,10 @@ export async function buildLmTrainParts(experiment: Experiment, resolver: Provid
   const backend = await selectEngine(experiment, resolver);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
   if (train.strategy !== 'full' || train.grad_accum_steps !== 1) {
-    throw new MmftError('E_UNSUPPORTED', `${experiment.file}: the LM benchmark times strategy full (with or without peft) at grad_accum_steps 1`);
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${experiment.file}: the LM benchmark times strategy full (with or without peft) at grad_accum_steps 1`,
+    );
   }
   const model = await buildCausalLm(experiment, resolver);
   for (const glob of train.freeze) model.root.freeze(glob);
@@ -127,7 +134,13 @@ export async function runLmTrain(experiment: Experiment, resolver: ProviderResol
     trainableParams: parts.trainableParams,
     totalParams: parts.totalParams,
     peakTensorBytes: profile?.peakBytes,
-    engine: { name: backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: backend.name,
+      engine: caps.engine,
+      threads: caps.threads,
+      kernelOverrides: caps.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     profile: profile?.kernels,
     flops,
   };

@@ -44,9 +44,13 @@ function loraSpec(experiment: Experiment): Record<string, unknown> | undefined {
   if (peft.id !== 'lora') throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
   const { r, lora_alpha, target_modules, lora_dropout, use_rslora } = peft.settings;
   if ((lora_dropout !== undefined && lora_dropout !== 0) || use_rslora === true) {
-    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's LoRA has no dropout and no rsLoRA scaling (peft.lora_dropout ${String(lora_dropout ?? 0)}, peft.use_rslora ${String(use_rslora ?? false)})`, {
-      hint: 'set peft.lora_dropout: 0 and leave use_rslora false in the experiment file',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${experiment.name}: the torch peer's LoRA has no dropout and no rsLoRA scaling (peft.lora_dropout ${String(lora_dropout ?? 0)}, peft.use_rslora ${String(use_rslora ?? false)})`,
+      {
+        hint: 'set peft.lora_dropout: 0 and leave use_rslora false in the experiment file',
+      },
+    );
   }
   return { r, lora_alpha, target_modules };
 }

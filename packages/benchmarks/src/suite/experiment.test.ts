@@ -48,7 +48,8 @@ describe('experiment files', () => {
         expect(e.bench).toMatchObject({ kind: 'train', peer: 'torch', text_length: 128 });
         expect(e.recipe.value.train).toMatchObject({ batch_size: 8, lr: 1e-3, max_grad_norm: 1 });
         expect(e.recipe.value.objective).toMatchObject({ type: 'causal-lm' });
-        if (method === 'lora') expect(e.recipe.value.peft).toMatchObject({ method: 'lora', r: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'] });
+        if (method === 'lora')
+          expect(e.recipe.value.peft).toMatchObject({ method: 'lora', r: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'] });
         else expect(e.recipe.value.peft).toBeUndefined();
       }
       for (const kind of ['prefill', 'decode'] as const) {
@@ -63,7 +64,8 @@ describe('experiment files', () => {
   });
 
   test('the small Llama and OPT have the shapes docs/benchmarks.md gives', () => {
-    const configOf = (name: string) => (loadExperiment(path.join(EXPERIMENTS_DIR, `${name}.yaml`), registry).recipe.value.model as { config: object }).config;
+    const configOf = (name: string) =>
+      (loadExperiment(path.join(EXPERIMENTS_DIR, `${name}.yaml`), registry).recipe.value.model as { config: object }).config;
     expect(configOf('llama-small-full')).toMatchObject({
       vocab_size: 4096,
       hidden_size: 256,

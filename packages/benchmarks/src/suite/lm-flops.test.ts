@@ -15,7 +15,16 @@ const opt = lmShapeOf('opt', { vocab_size: 4096, hidden_size: 256, ffn_dim: 1024
 
 describe('lmShapeOf', () => {
   test('Llama: grouped key/value heads narrow k and v; the MLP is gated', () => {
-    expect(llama).toEqual({ layers: 4, width: 256, queryWidth: 256, keyValueWidth: 128, mlp: 688, gated: true, vocab: 4096, embedWidth: 256 });
+    expect(llama).toEqual({
+      layers: 4,
+      width: 256,
+      queryWidth: 256,
+      keyValueWidth: 128,
+      mlp: 688,
+      gated: true,
+      vocab: 4096,
+      embedWidth: 256,
+    });
     expect(opt).toMatchObject({ queryWidth: 256, keyValueWidth: 256, mlp: 1024, gated: false, embedWidth: 256 });
     expect(() => lmShapeOf('bert', {})).toThrow(/bert/);
     expect(() => lmShapeOf('llama', { hidden_size: 8 })).toThrow(/num_attention_heads/);
