@@ -13,8 +13,11 @@ import type {
 } from './model';
 import type { ProviderBase } from './provider';
 
-/** Dual encoders (CLIP) embed both modalities; bridges (BLIP-2, LLaVA) feed vision into an LLM. */
-export type ArchitectureFamily = 'dual-encoder' | 'vision-to-llm' | 'language-model' | 'vision-encoder';
+/**
+ * Dual encoders (CLIP) embed both modalities; bridges (BLIP-2, LLaVA) feed vision into an LLM;
+ * query transformers (BLIP-2's stage-1 Q-Former) match and ground text on learned image queries.
+ */
+export type ArchitectureFamily = 'dual-encoder' | 'vision-to-llm' | 'language-model' | 'vision-encoder' | 'query-transformer';
 
 /**
  * A loaded model. `root` is the module tree: its parameter names are the Hugging Face state-dict

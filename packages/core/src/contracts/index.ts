@@ -16,3 +16,4 @@ export * from './resolver';
 export * from './trainer';
 export * from './plugin';
 export * from './prompt-learning';
+export * from './query-transformer';
