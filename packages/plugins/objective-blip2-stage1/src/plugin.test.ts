@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+import { describe, expect, test } from '@jest/globals';
+import { parseConfig, PluginRegistry } from '@mmft/core';
+import plugin from './index';
+import { blip2Stage1Provider } from './plugin';
+
+describe('objective-blip2-stage1', () => {
+  test('registers as objective "blip2-stage1", and an empty section parses', () => {
+    const registry = new PluginRegistry();
+    registry.use(plugin, plugin.meta.name);
+    expect(registry.resolve('objective', 'blip2-stage1')).toBe(blip2Stage1Provider);
+    expect(parseConfig(blip2Stage1Provider, {})).toEqual({});
+  });
+});
