@@ -3,7 +3,7 @@
 // model/strategy.ts): backend selection + gradients, the architecture from config, PEFT (base
 // frozen, adapter trainable), lock-image freezing, the loss, paramEntries and AdamW.
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type BackendSelection, type Loss, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
+import { architectureContext, MmftError, type BackendSelection, type Loss, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import { trainedLossParameters } from '@mmft/objective-contrastive';
 import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
@@ -38,7 +38,8 @@ export async function selectEngine(experiment: Experiment, resolver: ProviderRes
 export async function buildModel(experiment: Experiment, resolver: ProviderResolver): Promise<VisionLanguageModel> {
   const spec = sectionOf(experiment, 'model');
   if (!spec) throw new MmftError('E_RECIPE', `${experiment.file}: an experiment needs a model: section`);
-  const model = await resolver.resolve('architecture', spec.id).fromConfig(spec.settings);
+  // The context lets a composite model (BLIP-2) build its language model through the registry.
+  const model = await resolver.resolve('architecture', spec.id).fromConfig(spec.settings, architectureContext(resolver));
   const peft = sectionOf(experiment, 'peft');
   if (peft) {
     model.root.freeze('**');

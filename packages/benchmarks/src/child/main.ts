@@ -3,7 +3,7 @@
 // `ERROR <json>` with the message (suite/spawn.ts parses both). Usage: node dist/child/main.js <experiment.yaml>
 import 'reflect-metadata';
 import { isMmftError } from '@mmft/core';
-import { isLmExperiment, loadExperiment } from '../suite/experiment';
+import { isLmExperiment, isVisionLmExperiment, loadExperiment } from '../suite/experiment';
 import { benchRegistry } from '../suite/registry';
 import type { SideResult } from '../suite/result';
 import { runData } from './run-data';
@@ -12,13 +12,14 @@ import { runGenerate } from './run-generate';
 import { runLmTrain } from './run-lm-train';
 import { runMetrics } from './run-metrics';
 import { runTrain } from './run-train';
+import { runCaption, runVlmTrain } from './run-vlm';
 
 async function main(file: string | undefined): Promise<void> {
   if (!file) throw new Error('usage: node dist/child/main.js <experiment.yaml>');
   const registry = await benchRegistry();
   const experiment = loadExperiment(file, registry);
-  const train = isLmExperiment(experiment) ? runLmTrain : runTrain;
-  const run = { train, embed: runEmbed, data: runData, metrics: runMetrics, prefill: runGenerate, decode: runGenerate }[
+  const train = isVisionLmExperiment(experiment) ? runVlmTrain : isLmExperiment(experiment) ? runLmTrain : runTrain;
+  const run = { train, embed: runEmbed, data: runData, metrics: runMetrics, prefill: runGenerate, decode: runGenerate, caption: runCaption }[
     experiment.bench.kind
   ];
   const result: SideResult = await run(experiment, registry);

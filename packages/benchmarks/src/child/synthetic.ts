@@ -20,7 +20,7 @@ export interface SyntheticSpec {
 export const POOL_BATCHES = 4;
 
 /** Pixels [B, 3, S, S] of pool batch `k`. */
-export function syntheticPixels(spec: SyntheticSpec, k: number): Float32Array {
+export function syntheticPixels(spec: Pick<SyntheticSpec, 'batch' | 'imageSize'>, k: number): Float32Array {
   const { batch: B, imageSize: S } = spec;
   const out = new Float32Array(B * 3 * S * S);
   let i = 0;

@@ -3,11 +3,13 @@
 // each spawning `threads` threads oversubscribes the cores). The spec carries the validated model
 // config and train settings, so both sides train the same shapes with the same optimizer.
 import * as path from 'node:path';
-import { MmftError } from '@mmft/core';
+import { BLIP2_TOWERS } from '@mmft/arch-blip2';
+import { expandTowers, MmftError } from '@mmft/core';
 import { trainConfigSchema } from '@mmft/trainer-standard';
 import { lmSpecOf } from '../child/lm-synthetic';
 import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic';
-import { isLmExperiment, sectionOf, type Experiment } from '../suite/experiment';
+import { vlmSpecOf } from '../child/vlm-synthetic';
+import { isLmExperiment, isVisionLmExperiment, sectionOf, type Experiment } from '../suite/experiment';
 import type { GemmCeiling, SideResult } from '../suite/result';
 import { runChild } from '../suite/spawn';
 
@@ -84,8 +86,43 @@ function lmPeerSpec(experiment: Experiment): Record<string, unknown> {
   };
 }
 
-/** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode). */
+/**
+ * The harness's spec of a vision-to-LLM experiment (BLIP-2): the validated Blip2Config, the
+ * synthetic batch (vlm-synthetic.ts), which parameters train (tower names expanded to the module
+ * prefixes the peer's BLIP-2 uses, the HF ones) and the optimizer (train) or the new tokens (caption).
+ */
+function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
+  const { bench } = experiment;
+  const config = modelConfigOf(experiment);
+  const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
+  if (sectionOf(experiment, 'peft')) throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);
+  const caption = bench.kind === 'caption';
+  const batch = caption ? (bench.batch_size ?? 1) : train.batch_size;
+  return {
+    mode: caption ? 'vlm-caption' : 'vlm-train',
+    arch: sectionOf(experiment, 'model')?.id,
+    seed: 0,
+    config,
+    warmup: bench.warmup_steps,
+    timed: bench.timed_steps,
+    profile: bench.profile,
+    synthetic: vlmSpecOf(config, batch, caption ? 1 : bench.text_length, experiment.file),
+    poolBatches: POOL_BATCHES,
+    newTokens: bench.new_tokens,
+    // Tower names as the model declares them (arch-blip2 processor.ts), so the peer sees parameter globs.
+    freeze: expandTowers(train.freeze, BLIP2_TOWERS),
+    unfreeze: expandTowers(train.unfreeze, BLIP2_TOWERS),
+    lr: train.lr,
+    betas: train.betas,
+    eps: train.eps,
+    weight_decay: train.weight_decay,
+    maxGradNorm: train.max_grad_norm,
+  };
+}
+
+/** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode; BLIP-2: stage 2, caption). */
 export function peerSpec(experiment: Experiment): Record<string, unknown> {
+  if (isVisionLmExperiment(experiment)) return vlmPeerSpec(experiment);
   if (isLmExperiment(experiment)) return lmPeerSpec(experiment);
   const { bench } = experiment;
   const config = modelConfigOf(experiment);

@@ -8,7 +8,7 @@ export const SUITES = ['quick', 'full'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** What an experiment measures. */
-export const BENCH_KINDS = ['train', 'embed', 'data', 'metrics', 'prefill', 'decode'] as const;
+export const BENCH_KINDS = ['train', 'embed', 'data', 'metrics', 'prefill', 'decode', 'caption'] as const;
 export type BenchKind = (typeof BENCH_KINDS)[number];
 
 const count = (what: string, fallback: number) => z.number().int().min(0).default(fallback).describe(what);
@@ -17,13 +17,13 @@ export const benchConfigSchema = z.strictObject({
   kind: z
     .enum(BENCH_KINDS)
     .describe(
-      'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache',
+      'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image)',
     ),
   suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
   title: z.string().min(1).describe('one line shown in tables and reports'),
   warmup_steps: count('untimed steps (or passes) before timing', 2),
   timed_steps: z.number().int().positive().default(5).describe('timed steps (or passes); the median is reported'),
-  peer: z.enum(['torch', 'none']).default('none').describe('run the PyTorch peer side by side (train, embed, prefill and decode kinds)'),
+  peer: z.enum(['torch', 'none']).default('none').describe('run the PyTorch peer side by side (train, embed, prefill, decode and caption kinds)'),
   profile: z.boolean().default(false).describe('record a tf.profile of one step, kernels aggregated by name (train kind)'),
   group: z.string().optional().describe('experiments of one group share data and budget and form one comparison table (e.g. peft)'),
   text_length: z
@@ -31,14 +31,14 @@ export const benchConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(32)
-    .describe('tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length)'),
+    .describe('tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length; vision-to-LLM training: the text after the image tokens)'),
   batch_size: z
     .number()
     .int()
     .positive()
     .optional()
-    .describe('batch of the embed, data, prefill and decode kinds (train uses train.batch_size)'),
-  new_tokens: z.number().int().min(2).default(32).describe('tokens generate() adds per row, greedy, no EOS (decode kind)'),
+    .describe('batch of the embed, data, prefill, decode and caption kinds (train uses train.batch_size)'),
+  new_tokens: z.number().int().min(2).default(32).describe('tokens generate() adds per row, greedy, no EOS (decode and caption kinds)'),
   images: z.number().int().positive().default(256).describe('images per pass (data kind)'),
   workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
   image_size: z.number().int().positive().default(64).describe('output side of the image pipeline (data kind)'),

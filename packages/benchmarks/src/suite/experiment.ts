@@ -76,8 +76,21 @@ export function sectionOf(experiment: Experiment, key: string): { id: string; se
 /** The objective a causal-LM training experiment names. */
 export const CAUSAL_LM_OBJECTIVE = 'causal-lm';
 
-/** True when the experiment runs a causal LM: LM training (objective: causal-lm) or the prefill / decode kinds. */
+/**
+ * True when the experiment runs a vision-to-LLM model (BLIP-2): the caption kind, or causal-LM
+ * training of a model whose config nests the language model (text_config) beside a vision_config.
+ */
+export function isVisionLmExperiment(experiment: Experiment): boolean {
+  const { kind } = experiment.bench;
+  if (kind === 'caption') return true;
+  const config = (experiment.recipe.value.model as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+  const nested = typeof config.text_config === 'object' && typeof config.vision_config === 'object';
+  return kind === 'train' && nested && sectionOf(experiment, 'objective')?.id === CAUSAL_LM_OBJECTIVE;
+}
+
+/** True when the experiment runs a causal LM alone: LM training (objective: causal-lm) or the prefill / decode kinds. */
 export function isLmExperiment(experiment: Experiment): boolean {
+  if (isVisionLmExperiment(experiment)) return false;
   const { kind } = experiment.bench;
   return kind === 'prefill' || kind === 'decode' || (kind === 'train' && sectionOf(experiment, 'objective')?.id === CAUSAL_LM_OBJECTIVE);
 }

@@ -1,0 +1,211 @@
+// The vision-to-LLM rows (BLIP-2) in this process.
+// - `kind: train` with objective causal-lm: stage 2 as `mmft train` runs it (trainer-standard's
+//   setupRun: backend + gradients, the model from config with its language model built through the
+//   registry, train.freeze / unfreeze with tower names expanded from model.processor.towers,
+//   paramEntries decay groups, AdamW) and each step its optimizerStep at grad_accum_steps 1 with
+//   objective-causal-lm's loss: the model's summed loss over label tokens (numItemsInBatch 1)
+//   divided by the batch's label-token count. Only the data differs (vlm-synthetic.ts).
+//   Throughput: samples (image + caption pairs) per second.
+// - `kind: caption`: generate() on a batch of images without a prompt (the model starts each row
+//   from bos after the image, Blip2ForConditionalGeneration.generate), greedy, no EOS ids, so each
+//   row gets exactly new_tokens tokens; one timed sample is the whole call (vision tower, Q-Former,
+//   projection, prefill, decode steps). Throughput: images per second.
+import * as tf from '@tensorflow/tfjs-core';
+import { expandTowers, MmftError, type BackendSelection, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
+import { AdamW, lrMultiplier, paramEntries, trainConfigSchema } from '@mmft/trainer-standard';
+import { sectionOf, type Experiment } from '../suite/experiment';
+import type { SideResult } from '../suite/result';
+import { summarize } from '../suite/stats';
+import { blip2CaptionFlops, blip2ShapeOf, blip2Stage2Flops } from '../suite/vlm-flops';
+import { buildModel, selectEngine } from './build-run';
+import { profileStep, type StepProfile } from './profile';
+import { benchGenerationOptions } from './run-generate';
+import { modelConfigOf, POOL_BATCHES } from './synthetic';
+import { optimizerStepOn, type StepParts } from './train-step';
+import { disposeVlmPool, vlmPool, vlmSpecOf, type VlmBatch } from './vlm-synthetic';
+
+/** A vision-to-LLM model: reads images into a causal LM and generates text. */
+export type VisionLm = VisionLanguageModel & Required<Pick<VisionLanguageModel, 'generate'>>;
+
+/** The experiment's model as a vision-to-LLM model, or an error naming the file. */
+export async function buildVisionLm(experiment: Experiment, resolver: ProviderResolver): Promise<VisionLm> {
+  const model = await buildModel(experiment, resolver);
+  if (model.family !== 'vision-to-llm' || typeof model.generate !== 'function') {
+    model.dispose();
+    throw new MmftError(
+      'E_CONFIG',
+      `${experiment.file}: model type "${sectionOf(experiment, 'model')?.id}" (family ${model.family}) is not a vision-to-LLM model`,
+      { hint: 'the caption kind and vision-to-LLM training use model: { type: blip2, config: ... }' },
+    );
+  }
+  return model as VisionLm;
+}
+
+/** Everything a timed stage-2 step needs. */
+export interface VlmTrainParts extends StepParts {
+  readonly backend: BackendSelection;
+  readonly model: VisionLm;
+  readonly optimizer: AdamW;
+  readonly train: ReturnType<typeof trainConfigSchema.parse>;
+  readonly trainableParams: number;
+  readonly totalParams: number;
+}
+
+/**
+ * The training setup of a vision-to-LLM experiment (train.freeze: [vision, language] for stage 2).
+ *
+ * @example
+ * const parts = await buildVlmTrainParts(experiment, registry);
+ */
+export async function buildVlmTrainParts(experiment: Experiment, resolver: ProviderResolver): Promise<VlmTrainParts> {
+  const backend = await selectEngine(experiment, resolver);
+  const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
+  if (train.strategy !== 'full' || train.grad_accum_steps !== 1 || sectionOf(experiment, 'peft')) {
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${experiment.file}: the vision-to-LLM benchmark times strategy full with train.freeze / unfreeze (no peft) at grad_accum_steps 1`,
+    );
+  }
+  const model = await buildVisionLm(experiment, resolver);
+  const towers = model.processor.towers;
+  for (const glob of expandTowers(train.freeze, towers)) model.root.freeze(glob);
+  for (const glob of expandTowers(train.unfreeze, towers)) model.root.unfreeze(glob);
+  const all = model.root.namedParameters();
+  const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
+  if (params.length === 0) {
+    model.dispose();
+    throw new MmftError('E_CONFIG', `${experiment.file}: nothing to train: train.freeze freezes every parameter`);
+  }
+  const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });
+  return {
+    backend,
+    model,
+    params,
+    optimizer,
+    train,
+    trainableParams: params.reduce((n, p) => n + p.variable.size, 0),
+    totalParams: all.reduce((n, [, v]) => n + v.size, 0),
+  };
+}
+
+/**
+ * The step's loss: objective-causal-lm's sum over label tokens divided by the step's label count.
+ *
+ * @example
+ * const loss = tf.tidy(() => vlmStepLoss(parts.model, pool[0]));
+ */
+export function vlmStepLoss(model: VisionLanguageModel, batch: VlmBatch): tf.Scalar {
+  const out = model.forward({
+    pixelValues: batch.pixelValues,
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+    labels: batch.labels,
+    numItemsInBatch: 1,
+  });
+  if (!out.loss) {
+    tf.dispose(Object.values(out));
+    throw new MmftError('E_UNSUPPORTED', 'benchmark: the vision-to-LLM model returned no loss for labelled inputs');
+  }
+  tf.dispose(Object.entries(out).flatMap(([key, value]) => (key === 'loss' ? [] : [value])));
+  return tf.div(out.loss, batch.count) as tf.Scalar;
+}
+
+const engineOf = (backend: BackendSelection) => {
+  const caps = backend.capabilities;
+  return { name: backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core };
+};
+
+/**
+ * Measure one stage-2 training experiment.
+ *
+ * @example
+ * const result = await runVlmTrain(experiment, registry);
+ */
+export async function runVlmTrain(experiment: Experiment, resolver: ProviderResolver): Promise<SideResult> {
+  const parts = await buildVlmTrainParts(experiment, resolver);
+  const { bench } = experiment;
+  const config = modelConfigOf(experiment);
+  const batch = parts.train.batch_size;
+  const pool = vlmPool(vlmSpecOf(config, batch, bench.text_length, experiment.file), POOL_BATCHES);
+  const total = bench.warmup_steps + bench.timed_steps;
+  const lrAt = (step: number) => parts.train.lr * lrMultiplier(parts.train.schedule, step, parts.train.warmup_steps, total);
+  const step = (i: number) => optimizerStepOn(parts, () => vlmStepLoss(parts.model, pool[i % pool.length]!), lrAt(Math.min(i, total - 1)));
+  const times: number[] = [];
+  let loss = Number.NaN;
+  let profile: StepProfile | undefined;
+  try {
+    for (let i = 0; i < total; i++) {
+      const start = performance.now();
+      loss = step(i);
+      if (i >= bench.warmup_steps) times.push(performance.now() - start);
+    }
+    if (bench.profile) profile = await profileStep(() => void step(total));
+  } finally {
+    disposeVlmPool(pool);
+    parts.optimizer.dispose();
+    parts.model.dispose();
+  }
+  const timing = summarize(times);
+  return {
+    side: 'mmft',
+    throughput: (1000 * batch) / timing.medianMs,
+    unit: 'samples/s',
+    timing,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loss,
+    steps: total,
+    trainableParams: parts.trainableParams,
+    totalParams: parts.totalParams,
+    peakTensorBytes: profile?.peakBytes,
+    engine: engineOf(parts.backend),
+    profile: profile?.kernels,
+    flops: blip2Stage2Flops(blip2ShapeOf(config), batch, bench.text_length).step,
+  };
+}
+
+/**
+ * Measure a caption experiment: images/s of whole generate() calls.
+ *
+ * @example
+ * const result = await runCaption(experiment, registry);
+ */
+export async function runCaption(experiment: Experiment, resolver: ProviderResolver): Promise<SideResult> {
+  const backend = await selectEngine(experiment, resolver);
+  const model = await buildVisionLm(experiment, resolver);
+  model.root.eval();
+  const { bench } = experiment;
+  const batch = bench.batch_size ?? 1;
+  const config = modelConfigOf(experiment);
+  const spec = vlmSpecOf(config, batch, 1, experiment.file);
+  const [pool] = vlmPool(spec, 1);
+  const options = benchGenerationOptions(bench.new_tokens);
+  const samples: number[] = [];
+  try {
+    for (let pass = 0; pass < bench.warmup_steps + bench.timed_steps; pass++) {
+      const start = performance.now();
+      const { sequences } = await model.generate({ pixelValues: pool!.pixelValues }, options);
+      const elapsed = performance.now() - start;
+      const produced = sequences.reduce((n, row) => n + row.filter((id) => id >= 0).length, 0);
+      if (produced !== batch * bench.new_tokens) {
+        throw new MmftError(
+          'E_BACKEND',
+          `${experiment.file}: generate() returned ${produced} tokens, expected ${batch} × ${bench.new_tokens}`,
+        );
+      }
+      if (pass >= bench.warmup_steps) samples.push(elapsed);
+    }
+  } finally {
+    disposeVlmPool([pool!]);
+    model.dispose();
+  }
+  const timing = summarize(samples);
+  return {
+    side: 'mmft',
+    throughput: (1000 * batch) / timing.medianMs,
+    unit: 'images/s',
+    timing,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    engine: engineOf(backend),
+    flops: blip2CaptionFlops(blip2ShapeOf(config), batch, bench.new_tokens),
+  };
+}
