@@ -1,9 +1,10 @@
-// `mmft generate <model-dir> --prompt "..."`: text from a causal language model (or, once the
-// bridges land, a vision→LLM model), decoded as transformers' generate() decodes
+// `mmft generate <model-dir> --prompt "..." [--image file]`: text from a causal language model, or
+// from a vision-to-LLM model (BLIP-2) given images, decoded as transformers' generate() decodes
 // (docs/generation.md). The architecture comes from config.json's model_type through the
-// registry; decoding options not given come from the folder's generation_config.json. A single
-// prompt on a terminal streams its text as it is decoded; otherwise the texts print at the end,
-// one block per returned sequence, or as JSON with --json.
+// registry; decoding options not given come from the folder's generation_config.json. Images and
+// their token span are prepared as the model's processor says (generate-image.ts). A single row on
+// a terminal streams its text as it is decoded; otherwise the texts print at the end, one block per
+// returned sequence, or as JSON with --json.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,18 +14,22 @@ import {
   loadAdapter,
   MmftError,
   parseConfig,
-  type CausalLanguageModel,
+  type GenerationChunk,
   type GenerationOptions,
+  type GenerationResult,
+  type ModelInputs,
   type TextTokenizer,
+  type VisionLanguageModel,
 } from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
 import type { CliContext } from '../context';
+import { imagePixels, imagePromptIds, imageRows, readsImages, withImageMark, type ImageRow } from './generate-image';
 
 interface GenerateCliOptions {
   prompt: string[];
   chat?: boolean;
   system?: string;
-  image?: string;
+  image: string[];
   adapter?: string;
   maxNewTokens?: number;
   minNewTokens?: number;
@@ -54,15 +59,8 @@ interface ChatTokenizer extends TextTokenizer {
 const hasChatTemplate = (t: TextTokenizer | undefined): t is ChatTokenizer =>
   typeof (t as Partial<ChatTokenizer> | undefined)?.applyChatTemplate === 'function';
 
-/** The prompt rows as token ids, left-padded (decoder-only generation needs the new tokens at the right end). */
-export function encodePrompts(
-  tokenizer: TextTokenizer,
-  texts: readonly string[],
-  padTokenId: number,
-  addSpecialTokens = true,
-): { ids: number[][]; mask: number[][] } {
-  // One text at a time: no padding from the tokenizer, whatever its padding side; rows are padded here.
-  const rows = texts.map((t) => tokenizer.encode([t], { truncation: false, addSpecialTokens }).inputIds[0]!);
+/** Token rows left-padded to one width (decoder-only generation needs the new tokens at the right end). */
+export function leftPad(rows: readonly (readonly number[])[], padTokenId: number): { ids: number[][]; mask: number[][] } {
   const width = Math.max(...rows.map((r) => r.length));
   return {
     ids: rows.map((r) => [...new Array<number>(width - r.length).fill(padTokenId), ...r]),
@@ -70,15 +68,29 @@ export function encodePrompts(
   };
 }
 
+/** The prompt rows as token ids, left-padded. */
+export function encodePrompts(
+  tokenizer: TextTokenizer,
+  texts: readonly string[],
+  padTokenId: number,
+  addSpecialTokens = true,
+): { ids: number[][]; mask: number[][] } {
+  // One text at a time: no padding from the tokenizer, whatever its padding side; rows are padded here.
+  return leftPad(
+    texts.map((t) => tokenizer.encode([t], { truncation: false, addSpecialTokens }).inputIds[0]!),
+    padTokenId,
+  );
+}
+
 /** The prompts as the model reads them: raw, or rendered through the tokenizer's chat template. */
-function promptTexts(tokenizer: TextTokenizer, o: GenerateCliOptions, source: string): string[] {
-  if (!o.chat) return o.prompt;
+function promptTexts(tokenizer: TextTokenizer, prompts: readonly string[], o: GenerateCliOptions, source: string): string[] {
+  if (!o.chat) return [...prompts];
   if (!hasChatTemplate(tokenizer) || !(tokenizer as { chatTemplate?: string }).chatTemplate) {
     throw new MmftError('E_CONFIG', `${source}: --chat needs a chat_template in tokenizer_config.json, and this tokenizer has none`, {
       hint: 'drop --chat to send the prompt as written, or use a checkpoint whose tokenizer_config.json has a chat_template',
     });
   }
-  return o.prompt.map((content) =>
+  return prompts.map((content) =>
     tokenizer.applyChatTemplate([...(o.system ? [{ role: 'system', content: o.system }] : []), { role: 'user', content }], {
       addGenerationPrompt: true,
     }),
@@ -108,8 +120,14 @@ function decodingOptions(o: GenerateCliOptions): GenerationOptions {
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as GenerationOptions;
 }
 
+/** A model `mmft generate` can run: a causal LM, or a vision-to-LLM bridge (BLIP-2) whose generate reads pixels. */
+type GeneratingModel = VisionLanguageModel & {
+  generate(inputs: ModelInputs, options?: GenerationOptions): Promise<GenerationResult>;
+  generateStream?(inputs: ModelInputs, options?: GenerationOptions): AsyncIterable<GenerationChunk>;
+};
+
 /** Loads the model (and adapter) named on the command line. */
-async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): Promise<CausalLanguageModel> {
+async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): Promise<GeneratingModel> {
   const modelType = await readModelType(dir);
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
@@ -120,13 +138,13 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
     hint: 'load the plugin for this model with --plugin <package>',
   });
   const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
-  if (!isCausalLanguageModel(model)) {
+  if (!isCausalLanguageModel(model) && !readsImages(model)) {
     model.dispose();
     throw new MmftError(
       'E_UNSUPPORTED',
       `${path.join(dir, 'config.json')}: model_type "${modelType}" (${model.family}) does not generate text`,
       {
-        hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model',
+        hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model (blip-2)',
       },
     );
   }
@@ -138,53 +156,129 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
       throw error;
     }
   }
-  return model;
+  return model as GeneratingModel;
+}
+
+/** The model inputs of the command line: token rows (and pixels for a vision-to-LLM model), plus how to label the output. */
+interface PreparedInputs {
+  readonly inputs: ModelInputs;
+  /** Rows of the batch (each returns numReturnSequences texts). */
+  readonly rows: number;
+  /** What --json reports beside the texts. */
+  readonly echo: Record<string, unknown>;
+  readonly owned: tf.Tensor[];
+}
+
+function tokenizerOf(model: VisionLanguageModel, dir: string): TextTokenizer {
+  const tokenizer = model.processor.tokenizer;
+  if (!tokenizer) throw new MmftError('E_CHECKPOINT', `${dir}: the folder has no tokenizer.json, so prompts cannot be encoded`);
+  return tokenizer;
+}
+
+const padOf = (tokenizer: TextTokenizer): number => {
+  const ids = tokenizer.specialTokenIds ?? {};
+  return ids.pad ?? ids.eos ?? 0;
+};
+
+function int2d(rows: number[][]): tf.Tensor2D {
+  return tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+}
+
+/** Prompts of a causal LM (no image). */
+function textInputs(model: VisionLanguageModel, dir: string, o: GenerateCliOptions): PreparedInputs {
+  if (o.image.length > 0) {
+    throw new MmftError('E_UNSUPPORTED', `--image ${o.image[0]}: ${dir} is a language model (${model.modelType}) without a vision tower`, {
+      hint: 'drop --image, or generate with a vision-language checkpoint (blip-2, llava)',
+    });
+  }
+  if (o.prompt.length === 0) throw new MmftError('E_INPUT', 'mmft generate: give at least one --prompt');
+  const tokenizer = tokenizerOf(model, dir);
+  const texts = promptTexts(tokenizer, o.prompt, o, path.join(dir, 'tokenizer_config.json'));
+  // A chat template writes bos itself (transformers' apply_chat_template encodes without special tokens).
+  const { ids, mask } = encodePrompts(tokenizer, texts, padOf(tokenizer), !o.chat);
+  const inputIds = int2d(ids);
+  const attentionMask = int2d(mask);
+  return { inputs: { inputIds, attentionMask }, rows: ids.length, echo: { prompts: o.prompt }, owned: [inputIds, attentionMask] };
+}
+
+/** Images and prompts of a vision-to-LLM model: pixels [N, 3, S, S] and rows with the processor's image span. */
+async function imageInputs(ctx: CliContext, model: VisionLanguageModel, dir: string, o: GenerateCliOptions): Promise<PreparedInputs> {
+  if (o.image.length === 0) {
+    throw new MmftError('E_INPUT', `${dir} is a vision-to-LLM model (${model.modelType}): it reads an image with every prompt, and no --image was given`, {
+      hint: 'add --image <file> (repeat it for a batch); without --prompt each image is captioned',
+    });
+  }
+  const rows: ImageRow[] = imageRows(o.image, o.prompt);
+  const imageTokens = model.processor.imageTokens;
+  const owned: tf.Tensor[] = [];
+  try {
+    const images = await imagePixels(
+      model,
+      o.image.map((file) => path.resolve(ctx.cwd, file)),
+      o.image,
+    );
+    owned.push(images);
+    const pixelValues = rows.length === o.image.length ? images : tf.gather(images, tf.tensor1d(rows.map((r) => r.image), 'int32'));
+    if (pixelValues !== images) owned.push(pixelValues);
+    const echo = { images: rows.map((r) => o.image[r.image]!), prompts: rows.map((r) => r.prompt ?? null) };
+    // No prompt: Blip2ForConditionalGeneration.generate starts from bos (and its image span) itself;
+    // a 'placeholder' model gets the mark alone, i.e. [bos, image span, "\n"].
+    if (o.prompt.length === 0 && imageTokens?.placement !== 'placeholder') {
+      if (o.chat) throw new MmftError('E_INPUT', 'mmft generate: --chat needs a --prompt (the user turn)');
+      return { inputs: { pixelValues }, rows: rows.length, echo, owned };
+    }
+    const tokenizer = tokenizerOf(model, dir);
+    const contents = rows.map((r) => withImageMark(r.prompt ?? '', imageTokens));
+    const texts = promptTexts(tokenizer, contents, o, path.join(dir, 'tokenizer_config.json'));
+    const ids = texts.map((text, i) =>
+      imagePromptIds(tokenizer, text, imageTokens, !o.chat, `--prompt ${JSON.stringify(rows[i]!.prompt ?? '')}`),
+    );
+    const padded = leftPad(ids, padOf(tokenizer));
+    const inputIds = int2d(padded.ids);
+    const attentionMask = int2d(padded.mask);
+    owned.push(inputIds, attentionMask);
+    return { inputs: { pixelValues, inputIds, attentionMask }, rows: rows.length, echo, owned };
+  } catch (error) {
+    tf.dispose(owned);
+    throw error;
+  }
 }
 
 /** Runs the command; exported for programmatic use and tests. */
 export async function runGenerate(ctx: CliContext, modelDir: string, o: GenerateCliOptions): Promise<void> {
   const dir = path.resolve(ctx.cwd, modelDir);
-  if (o.prompt.length === 0) throw new MmftError('E_INPUT', 'mmft generate: give at least one --prompt');
+  o = { ...o, image: o.image ?? [], prompt: o.prompt ?? [] };
+  if (o.prompt.length === 0 && o.image.length === 0) throw new MmftError('E_INPUT', 'mmft generate: give at least one --prompt');
   const model = await loadModel(ctx, dir, o);
   try {
-    if (o.image !== undefined) {
-      throw new MmftError('E_UNSUPPORTED', `--image ${o.image}: ${dir} is a language model (${model.modelType}) without a vision tower`, {
-        hint: 'drop --image, or generate with a vision-language checkpoint (blip-2, llava)',
-      });
-    }
-    const tokenizer = model.processor.tokenizer;
-    if (!tokenizer) throw new MmftError('E_CHECKPOINT', `${dir}: the folder has no tokenizer.json, so prompts cannot be encoded`);
-    const texts = promptTexts(tokenizer, o, path.join(dir, 'tokenizer_config.json'));
-    const ids = tokenizer.specialTokenIds ?? {};
-    const padTokenId = ids.pad ?? ids.eos ?? 0;
+    const prepared = readsImages(model) ? await imageInputs(ctx, model, dir, o) : textInputs(model, dir, o);
     const options = decodingOptions(o);
-    // A chat template writes bos itself (transformers' apply_chat_template encodes without special tokens).
-    const { ids: rows, mask } = encodePrompts(tokenizer, texts, padTokenId, !o.chat);
-    const inputIds = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
-    const attentionMask = tf.tensor2d(mask, [mask.length, mask[0]!.length], 'int32');
     try {
       const streamable =
-        o.stream !== false && ctx.isTTY && !o.json && rows.length === 1 && (o.numBeams ?? 1) === 1 && (o.numReturnSequences ?? 1) === 1;
+        o.stream !== false &&
+        ctx.isTTY &&
+        !o.json &&
+        prepared.rows === 1 &&
+        (o.numBeams ?? 1) === 1 &&
+        (o.numReturnSequences ?? 1) === 1 &&
+        typeof model.generateStream === 'function';
       if (streamable) {
-        for await (const chunk of model.generateStream({ inputIds, attentionMask }, options)) ctx.stdout.write(chunk.texts[0] ?? '');
+        for await (const chunk of model.generateStream!(prepared.inputs, options)) ctx.stdout.write(chunk.texts[0] ?? '');
         ctx.stdout.write('\n');
         return;
       }
-      const result = await model.generate({ inputIds, attentionMask }, options);
+      const result = await model.generate(prepared.inputs, options);
       if (o.json) {
-        ctx.print(
-          JSON.stringify({ prompts: o.prompt, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }),
-        );
+        ctx.print(JSON.stringify({ ...prepared.echo, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }));
         return;
       }
-      const perPrompt = result.texts.length / o.prompt.length;
+      const perRow = result.texts.length / prepared.rows;
       result.texts.forEach((text, i) => {
-        if (o.prompt.length > 1 || perPrompt > 1)
-          ctx.print(`[${Math.floor(i / perPrompt) + 1}${perPrompt > 1 ? `.${(i % perPrompt) + 1}` : ''}]`);
+        if (prepared.rows > 1 || perRow > 1) ctx.print(`[${Math.floor(i / perRow) + 1}${perRow > 1 ? `.${(i % perRow) + 1}` : ''}]`);
         ctx.print(text);
       });
     } finally {
-      tf.dispose([inputIds, attentionMask]);
+      tf.dispose(prepared.owned);
     }
   } finally {
     model.dispose();
@@ -211,12 +305,17 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
  */
 export function generateCommand(ctx: CliContext): Command {
   return new Command('generate')
-    .description("Generate text with a causal language model (decoding as transformers' generate())")
+    .description("Generate text with a causal language model, or from images with a vision-to-LLM model (decoding as transformers' generate())")
     .argument('<model-dir>', 'checkpoint folder (config.json, model.safetensors, tokenizer.json)')
     .option('--prompt <text>', 'a prompt (repeat for a batch; rows are left-padded)', collect, [])
+    .option(
+      '--image <file>',
+      'an image for a vision-to-LLM model (repeat for a batch: paired with the prompts in order, or one prompt for all; no prompt captions)',
+      collect,
+      [],
+    )
     .option('--chat', "render each prompt as a user turn through the tokenizer's chat_template, with the generation prompt")
     .option('--system <text>', 'with --chat: a system message before each prompt')
-    .option('--image <file>', 'an image for vision-language models')
     .option('--adapter <dir>', 'a PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)')
     .option(
       '--max-new-tokens <n>',
@@ -237,7 +336,7 @@ export function generateCommand(ctx: CliContext): Command {
     .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
     .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
     .option('--seed <n>', 'seed of the sampling stream', int('--seed'))
-    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON')
+    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row)')
     .option('--no-stream', 'print the text at the end even on a terminal')
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
     .exitOverride()

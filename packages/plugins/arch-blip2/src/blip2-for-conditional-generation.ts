@@ -24,6 +24,7 @@ import {
   MmftError,
   type ArchitectureContext,
   type CausalLanguageModel,
+  type GenerationChunk,
   type GenerationOptions,
   type GenerationResult,
   type ImageProcessing,
@@ -325,8 +326,28 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
    * bos alone (current layout: image tokens then bos). Returns the new tokens only.
    */
   async generate(inputs: ModelInputs, options: GenerationOptions = {}): Promise<GenerationResult> {
+    const prepared = this.generationInputs(inputs, 'generate');
+    try {
+      return await this.languageModel.generate(prepared.inputs, options);
+    } finally {
+      tf.dispose(prepared.owned);
+    }
+  }
+
+  /** The same decoding as `generate`, one chunk per step (the language model's generateStream; `mmft generate` prints these). */
+  async *generateStream(inputs: ModelInputs, options: GenerationOptions = {}): AsyncGenerator<GenerationChunk, void> {
+    const prepared = this.generationInputs(inputs, 'generateStream');
+    try {
+      yield* this.languageModel.generateStream(prepared.inputs, options);
+    } finally {
+      tf.dispose(prepared.owned);
+    }
+  }
+
+  /** What generate hands the language model (see the file comment); the caller disposes `owned`. */
+  private generationInputs(inputs: ModelInputs, method: string): { inputs: ModelInputs; owned: tf.Tensor[] } {
     const { pixelValues } = inputs;
-    if (!pixelValues) throw new MmftError('E_INPUT', 'Blip2ForConditionalGeneration.generate needs pixelValues [B, 3, S, S]');
+    if (!pixelValues) throw new MmftError('E_INPUT', `Blip2ForConditionalGeneration.${method} needs pixelValues [B, 3, S, S]`);
     const batch = pixelValues.shape[0]!;
     const owned: tf.Tensor[] = [];
     try {
@@ -343,14 +364,15 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
       }
       const prepared = this.languageInputs(pixelValues, inputIds, inputs.attentionMask, undefined);
       owned.push(...prepared.owned);
-      return await this.languageModel.generate(
-        prepared.inputIds
+      return {
+        inputs: prepared.inputIds
           ? { inputIds: prepared.inputIds, inputsEmbeds: prepared.inputsEmbeds, attentionMask: prepared.attentionMask }
           : { inputsEmbeds: prepared.inputsEmbeds, attentionMask: prepared.attentionMask },
-        options,
-      );
-    } finally {
+        owned,
+      };
+    } catch (error) {
       tf.dispose(owned);
+      throw error;
     }
   }
 
