@@ -55,7 +55,10 @@ function writePng(file: string, width: number, height: number, rgb: Uint8Array):
   const raw = Buffer.alloc(height * (1 + 3 * width));
   for (let y = 0; y < height; y++) Buffer.from(rgb.subarray(y * 3 * width, (y + 1) * 3 * width)).copy(raw, y * (1 + 3 * width) + 1);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  fs.writeFileSync(file, Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  fs.writeFileSync(
+    file,
+    Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
+  );
 }
 
 /** Seeded bytes (a linear congruential generator: the test needs variety, not quality). */
@@ -139,7 +142,7 @@ function referenceGreedy(model: Blip2ForConditionalGeneration, rgb: Uint8Array, 
       const pixelValues = tf.tensor4d(pixelsOf(rgb), [1, 3, 8, 8]);
       const inputIds = tf.tensor2d([row], [1, row.length], 'int32');
       const logits = model.forward({ pixelValues, inputIds, attentionMask: tf.onesLike(inputIds) }).logits;
-      const last = Array.from(logits.slice([0, logits.shape[1]! - 1, 0], [1, 1, -1]).dataSync());
+      const last = Array.from(tf.slice(logits, [0, logits.shape[1]! - 1, 0], [1, 1, -1]).dataSync());
       for (const e of eos) last[e] = -Infinity;
       return last.indexOf(Math.max(...last));
     });
@@ -166,7 +169,8 @@ describe('mmft generate --image', () => {
     const values = Array.from(u.dataSync());
     expect(u.shape).toEqual([1, 3, 8, 8]);
     [200, 40, 90].forEach((v, c) => {
-      for (const got of values.slice(c * 64, (c + 1) * 64)) expect(got).toBeCloseTo((v / 255 - OPENAI_CLIP_MEAN[c]!) / OPENAI_CLIP_STD[c]!, 5);
+      for (const got of values.slice(c * 64, (c + 1) * 64))
+        expect(got).toBeCloseTo((v / 255 - OPENAI_CLIP_MEAN[c]!) / OPENAI_CLIP_STD[c]!, 5);
     });
     u.dispose();
   });
@@ -207,13 +211,29 @@ describe('mmft generate --image', () => {
       referenceGreedy(models.current, images['a.png']!, [...span(), bos], 3),
       referenceGreedy(models.current, images['b.png']!, [...span(), bos], 3),
     ]);
-    const legacy = JSON.parse((await run(['legacy', '--image', 'b.png', '--max-new-tokens', '3', '--min-new-tokens', '3', '--json'])).stdout) as {
+    const legacy = JSON.parse(
+      (await run(['legacy', '--image', 'b.png', '--max-new-tokens', '3', '--min-new-tokens', '3', '--json'])).stdout,
+    ) as {
       sequences: number[][];
     };
     expect(legacy.sequences).toEqual([referenceGreedy(models.legacy, images['b.png']!, [bos], 3)]);
     const shared = JSON.parse(
-      (await run(['current', '--image', 'b.png', '--prompt', 'a', '--prompt', 'two red', '--max-new-tokens', '3', '--min-new-tokens', '3', '--json']))
-        .stdout,
+      (
+        await run([
+          'current',
+          '--image',
+          'b.png',
+          '--prompt',
+          'a',
+          '--prompt',
+          'two red',
+          '--max-new-tokens',
+          '3',
+          '--min-new-tokens',
+          '3',
+          '--json',
+        ])
+      ).stdout,
     ) as { images: string[]; sequences: number[][] };
     expect(shared.images).toEqual(['b.png', 'b.png']);
     expect(shared.sequences).toEqual([
@@ -228,20 +248,26 @@ describe('mmft generate --image', () => {
     expect((await run(args)).stdout).toBe(`${json.texts[0]}\n`);
     expect((await run(args, true)).stdout).toBe(`${json.texts[0]}\n`);
     const batch = await run(['current', '--image', 'a.png', '--image', 'b.png', '--prompt', 'a photo of', '--max-new-tokens', '2']);
-    const both = JSON.parse((await run(['current', '--image', 'a.png', '--image', 'b.png', '--prompt', 'a photo of', '--max-new-tokens', '2', '--json'])).stdout) as {
+    const both = JSON.parse(
+      (await run(['current', '--image', 'a.png', '--image', 'b.png', '--prompt', 'a photo of', '--max-new-tokens', '2', '--json'])).stdout,
+    ) as {
       texts: string[];
     };
     expect(batch.stdout).toBe(`[1]\n${both.texts[0]}\n[2]\n${both.texts[1]}\n`);
   });
 
   test('a vision model without --image, a missing image, unpaired counts and an <image> mark on a prefix model are clear errors', async () => {
-    expect((await run(['current', '--prompt', 'x'])).stderr).toMatch(/vision-to-LLM model \(blip-2\): it reads an image with every prompt, and no --image/);
+    expect((await run(['current', '--prompt', 'x'])).stderr).toMatch(
+      /vision-to-LLM model \(blip-2\): it reads an image with every prompt, and no --image/,
+    );
     expect((await run(['current', '--image', 'nope.png'])).stderr).toMatch(/--image nope\.png: no such file/);
     fs.writeFileSync(path.join(tmp, 'broken.png'), 'not an image');
     expect((await run(['current', '--image', 'broken.png'])).stderr).toMatch(/--image broken\.png: cannot decode image/);
     const unpaired = await run(['current', '--image', 'a.png', '--image', 'b.png', '--image', 'a.png', '--prompt', 'x', '--prompt', 'y']);
     expect(unpaired.stderr).toMatch(/3 --image and 2 --prompt do not pair up/);
-    expect((await run(['current', '--image', 'a.png', '--prompt', '<image> what?'])).stderr).toMatch(/contains "<image>", and this model places the image itself/);
+    expect((await run(['current', '--image', 'a.png', '--prompt', '<image> what?'])).stderr).toMatch(
+      /contains "<image>", and this model places the image itself/,
+    );
   });
 });
 
@@ -267,10 +293,22 @@ describe('image rows and spans', () => {
     const llava = { tokenId: 9999, count: 3, placement: 'placeholder' as const };
     const text = 'USER: <image>\nwhat color? ASSISTANT:';
     const bare = (t: string) => tokenizer.encode([t], { truncation: false, addSpecialTokens: false }).inputIds[0]!;
-    expect(imagePromptIds(tokenizer, text, llava, true, 'p')).toEqual([...bosRow('USER: '), 9999, 9999, 9999, ...bare('\nwhat color? ASSISTANT:')]);
+    expect(imagePromptIds(tokenizer, text, llava, true, 'p')).toEqual([
+      ...bosRow('USER: '),
+      9999,
+      9999,
+      9999,
+      ...bare('\nwhat color? ASSISTANT:'),
+    ]);
     expect(withImageMark('what color?', llava)).toBe('<image>\nwhat color?');
     expect(withImageMark('what color?', { ...llava, placement: 'prefix' })).toBe('what color?');
-    expect(imagePromptIds(tokenizer, withImageMark('hi', llava), llava, true, 'p')).toEqual([...bosRow(''), 9999, 9999, 9999, ...bare('\nhi')]);
+    expect(imagePromptIds(tokenizer, withImageMark('hi', llava), llava, true, 'p')).toEqual([
+      ...bosRow(''),
+      9999,
+      9999,
+      9999,
+      ...bare('\nhi'),
+    ]);
     expect(() => imagePromptIds(tokenizer, '<image><image>x', llava, true, '--prompt "x"')).toThrow(/--prompt "x" has 2 "<image>" marks/);
     expect(imagePromptIds(tokenizer, 'hi', { ...llava, placement: 'prefix' }, true, 'p')).toEqual([9999, 9999, 9999, ...bosRow('hi')]);
     expect(imagePromptIds(tokenizer, 'hi', undefined, true, 'p')).toEqual(bosRow('hi'));

@@ -46,13 +46,18 @@ export function imageRows(images: readonly string[], prompts: readonly string[])
 }
 
 /** Whether a loaded model is a bridge that generates from images (family 'vision-to-llm' with generate). */
-export const readsImages = (model: VisionLanguageModel): boolean => model.family === 'vision-to-llm' && typeof model.generate === 'function';
+export const readsImages = (model: VisionLanguageModel): boolean =>
+  model.family === 'vision-to-llm' && typeof model.generate === 'function';
 
 /**
  * The images preprocessed with the model's image processing, stacked [N, 3, S, S] in the order given.
  * A missing or undecodable file is an E_INPUT error naming it.
  */
-export async function imagePixels(model: VisionLanguageModel, files: readonly string[], shown: readonly string[] = files): Promise<tf.Tensor4D> {
+export async function imagePixels(
+  model: VisionLanguageModel,
+  files: readonly string[],
+  shown: readonly string[] = files,
+): Promise<tf.Tensor4D> {
   const p = model.processor.imageProcessing;
   if (!p) {
     throw new MmftError('E_CHECKPOINT', `model "${model.modelType}" reads images but has no image processing (preprocessor_config.json)`, {
@@ -63,7 +68,9 @@ export async function imagePixels(model: VisionLanguageModel, files: readonly st
   const images = await Promise.all(
     files.map(async (file, i) => {
       if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-        throw new MmftError('E_INPUT', `--image ${shown[i]}: no such file (${file})`, { hint: 'give the path of a JPEG, PNG, WebP or SVG file' });
+        throw new MmftError('E_INPUT', `--image ${shown[i]}: no such file (${file})`, {
+          hint: 'give the path of a JPEG, PNG, WebP or SVG file',
+        });
       }
       try {
         return await preprocessResolved(file, options);

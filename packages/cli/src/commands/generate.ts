@@ -204,9 +204,13 @@ function textInputs(model: VisionLanguageModel, dir: string, o: GenerateCliOptio
 /** Images and prompts of a vision-to-LLM model: pixels [N, 3, S, S] and rows with the processor's image span. */
 async function imageInputs(ctx: CliContext, model: VisionLanguageModel, dir: string, o: GenerateCliOptions): Promise<PreparedInputs> {
   if (o.image.length === 0) {
-    throw new MmftError('E_INPUT', `${dir} is a vision-to-LLM model (${model.modelType}): it reads an image with every prompt, and no --image was given`, {
-      hint: 'add --image <file> (repeat it for a batch); without --prompt each image is captioned',
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `${dir} is a vision-to-LLM model (${model.modelType}): it reads an image with every prompt, and no --image was given`,
+      {
+        hint: 'add --image <file> (repeat it for a batch); without --prompt each image is captioned',
+      },
+    );
   }
   const rows: ImageRow[] = imageRows(o.image, o.prompt);
   const imageTokens = model.processor.imageTokens;
@@ -218,7 +222,16 @@ async function imageInputs(ctx: CliContext, model: VisionLanguageModel, dir: str
       o.image,
     );
     owned.push(images);
-    const pixelValues = rows.length === o.image.length ? images : tf.gather(images, tf.tensor1d(rows.map((r) => r.image), 'int32'));
+    const pixelValues =
+      rows.length === o.image.length
+        ? images
+        : tf.gather(
+            images,
+            tf.tensor1d(
+              rows.map((r) => r.image),
+              'int32',
+            ),
+          );
     if (pixelValues !== images) owned.push(pixelValues);
     const echo = { images: rows.map((r) => o.image[r.image]!), prompts: rows.map((r) => r.prompt ?? null) };
     // No prompt: Blip2ForConditionalGeneration.generate starts from bos (and its image span) itself;
@@ -269,7 +282,9 @@ export async function runGenerate(ctx: CliContext, modelDir: string, o: Generate
       }
       const result = await model.generate(prepared.inputs, options);
       if (o.json) {
-        ctx.print(JSON.stringify({ ...prepared.echo, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }));
+        ctx.print(
+          JSON.stringify({ ...prepared.echo, sequences: result.sequences, texts: result.texts, sequencesScores: result.sequencesScores }),
+        );
         return;
       }
       const perRow = result.texts.length / prepared.rows;
@@ -305,7 +320,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
  */
 export function generateCommand(ctx: CliContext): Command {
   return new Command('generate')
-    .description("Generate text with a causal language model, or from images with a vision-to-LLM model (decoding as transformers' generate())")
+    .description(
+      "Generate text with a causal language model, or from images with a vision-to-LLM model (decoding as transformers' generate())",
+    )
     .argument('<model-dir>', 'checkpoint folder (config.json, model.safetensors, tokenizer.json)')
     .option('--prompt <text>', 'a prompt (repeat for a batch; rows are left-padded)', collect, [])
     .option(
