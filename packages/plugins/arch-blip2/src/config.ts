@@ -106,3 +106,17 @@ export const blip2SectionSchema = modelSectionSchema(blip2ConfigSchema, {
   config: 'Blip2Config fields (vision_config, qformer_config, text_config with its model_type, num_query_tokens, ...) for fresh weights',
 });
 export type Blip2SectionConfig = z.output<typeof blip2SectionSchema>;
+
+/**
+ * The recipe section `model: { type: blip2-retrieval, ... }`: a Blip2ForImageTextRetrieval folder,
+ * or Blip2Config fields (qformer_config.use_qformer_text_input defaults to true) plus the Q-Former's
+ * tokenizer folder for fresh weights.
+ *
+ * @example
+ * model: { type: blip2-retrieval, config: { num_query_tokens: 16, qformer_config: { bos_token_id: 30522 } }, tokenizer: ../tokenizers/bert }
+ */
+export const blip2RetrievalSectionSchema = modelSectionSchema(blip2ConfigSchema, {
+  config:
+    'Blip2Config fields (vision_config, qformer_config with vocab_size, max_position_embeddings and bos_token_id for the decoder start, num_query_tokens, image_text_hidden_size) for fresh weights',
+});
+export type Blip2RetrievalSectionConfig = z.output<typeof blip2RetrievalSectionSchema>;

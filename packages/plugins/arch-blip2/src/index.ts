@@ -1,13 +1,26 @@
 // @mmft/arch-blip2: Hugging Face Blip2ForConditionalGeneration for mmft — the EVA ViT vision
 // encoder, the Q-Former bridge, the language projection and any causal LM plugin as the language
 // model (built through the registry from text_config.model_type), checkpoint folders in HF layout
-// (both input layouts), generate() through the language model, and a tiny checkpoint writer
+// (both input layouts), generate() through the language model, Blip2ForImageTextRetrieval (the
+// stage-1 Q-Former: ITC, ITM and the image-grounded text decoder), and tiny checkpoint writers
 // (@mmft/arch-blip2/testing).
 import { definePlugin } from '@mmft/core';
-import { blip2Provider } from './plugin';
+import { blip2Provider, blip2RetrievalProvider } from './plugin';
 
 export * from './config';
-export { blip2Provider } from './plugin';
+export { blip2Provider, blip2RetrievalProvider } from './plugin';
+export {
+  BLIP2_RETRIEVAL_TOWERS,
+  Blip2ForImageTextRetrieval,
+  unilmMask,
+  type Blip2RetrievalFromConfigOptions,
+  type Blip2RetrievalInputs,
+  type Blip2RetrievalLoadReport,
+} from './retrieval/blip2-for-image-text-retrieval';
+export { Blip2RetrievalRoot, INITIAL_TEMPERATURE, isStageOneExtra } from './retrieval/retrieval-root';
+export { Blip2TextEmbeddings } from './retrieval/text-embeddings';
+export { Blip2QFormerLmHead, Blip2QFormerLmTransform } from './retrieval/lm-head';
+export { BLIP2_RETRIEVAL_ARCHITECTURE, parseBlip2RetrievalConfig } from './retrieval/parse-retrieval-config';
 export {
   Blip2ForConditionalGeneration,
   fuseLegacyQkvBias,
@@ -56,7 +69,7 @@ const plugin = definePlugin({
   name: pkg.name,
   version: pkg.version,
   description:
-    'BLIP-2 (Hugging Face Blip2ForConditionalGeneration): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry',
-  provides: [blip2Provider],
+    'BLIP-2 (Hugging Face Blip2ForConditionalGeneration, Blip2ForImageTextRetrieval): EVA ViT vision encoder, Q-Former bridge, language projection, any causal LM through the registry; the stage-1 Q-Former with ITC/ITM/ITG heads',
+  provides: [blip2Provider, blip2RetrievalProvider],
 });
 export default plugin;

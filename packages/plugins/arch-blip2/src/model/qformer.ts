@@ -16,10 +16,13 @@ import type { Blip2QFormerConfig } from '../config';
 /** BERT's additive mask value for padded keys ((1 − mask) · −10000). */
 export const QFORMER_MASK_VALUE = -10000;
 
-/** [B, S] of 1/0 → additive [B, 1, 1, S]. */
+/**
+ * [B, S] of 1/0 → additive [B, 1, 1, S]; [B, T, S] of 1/0 (a full mask: row t says what position t
+ * sees) → additive [B, 1, T, S], as get_extended_attention_mask does for 2-D and 3-D masks.
+ */
 function extendedMask(mask: tf.Tensor): tf.Tensor {
-  const [b, s] = mask.shape as [number, number];
-  return tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), QFORMER_MASK_VALUE), [b, 1, 1, s]));
+  const shape = mask.rank === 3 ? [mask.shape[0]!, 1, mask.shape[1]!, mask.shape[2]!] : [mask.shape[0]!, 1, 1, mask.shape[1]!];
+  return tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), QFORMER_MASK_VALUE), shape));
 }
 
 /** Blip2QFormerMultiHeadAttention: query / key / value (key and value from the image for cross-attention). */
@@ -110,7 +113,7 @@ export class Blip2QFormerIntermediate extends Module<[tf.Tensor], tf.Tensor> {
 
 /** Per-call inputs of a Q-Former layer. */
 export interface Blip2QFormerLayerInputs {
-  /** Additive self-attention mask [B, 1, 1, T]. */
+  /** Additive self-attention mask [B, 1, 1, T] (padding) or [B, 1, T, T] (full, e.g. the decoder mask). */
   readonly mask?: tf.Tensor;
   /** Image features [B, S, encoder_hidden_size]. */
   readonly encoderStates?: tf.Tensor;
@@ -185,9 +188,13 @@ export class Blip2QFormerLayer extends Module<[tf.Tensor, Blip2QFormerLayerInput
 export interface Blip2QFormerInputs {
   /** Query tokens (then any text embeddings) [B, T, H]. */
   readonly queryEmbeds: tf.Tensor;
-  /** Positions that are queries (default all T). */
+  /** Positions that are queries (default all T; 0 for the text-only pass). */
   readonly queryLength?: number;
-  /** [B, T] of 1/0 over queries and text (default all ones). */
+  /**
+   * [B, T] of 1/0 over queries and text (default all ones), or a full [B, T, T] of 1/0 whose row t
+   * says which positions t attends to (LAVIS' UniLM decoder mask: queries see queries, text sees
+   * the queries and the text up to itself).
+   */
   readonly attentionMask?: tf.Tensor;
   /** Image features [B, S, encoder_hidden_size]. */
   readonly encoderHiddenStates?: tf.Tensor;
@@ -231,6 +238,19 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
     );
     const [b, t] = queryEmbeds.shape as [number, number, number];
     const queryLength = inputs.queryLength ?? t;
+    assertThat(
+      Number.isInteger(queryLength) && queryLength >= 0 && queryLength <= t,
+      'E_INPUT',
+      () => `Q-Former queryLength must be an integer in [0, ${t}], got ${queryLength}`,
+    );
+    const mask = inputs.attentionMask;
+    assertThat(
+      !mask ||
+        (mask.rank === 2 && mask.shape[0] === b && mask.shape[1] === t) ||
+        (mask.rank === 3 && mask.shape[0] === b && mask.shape[1] === t && mask.shape[2] === t),
+      'E_SHAPE',
+      () => `Q-Former attentionMask must be [${b}, ${t}] or [${b}, ${t}, ${t}] of 1/0, got [${mask!.shape.join(', ')}]`,
+    );
     const image = inputs.encoderHiddenStates;
     assertThat(
       !image || (image.rank === 3 && image.shape[0] === b && image.shape[2] === this.config.encoder_hidden_size),
@@ -239,9 +259,9 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
     );
     return tf.tidy(() => {
       let x = this.child<Dropout>('dropout').forward(this.child<LayerNorm>('layernorm').forward(queryEmbeds));
-      const mask = extendedMask(inputs.attentionMask ?? tf.ones([b, t]));
+      const additive = extendedMask(mask ?? tf.ones([b, t]));
       const encoderMask = image ? extendedMask(inputs.encoderAttentionMask ?? tf.ones([b, image.shape[1]!])) : undefined;
-      for (const layer of this.layers) x = layer.forward(x, { mask, encoderStates: image, encoderMask, queryLength });
+      for (const layer of this.layers) x = layer.forward(x, { mask: additive, encoderStates: image, encoderMask, queryLength });
       return x;
     });
   }

@@ -19,7 +19,8 @@ function erf(x: number): number {
 /** Exact GELU x·Φ(x). */
 export const refGelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
-function linear(x: Mat, w: RefWeights, name: string, bias = true): Mat {
+/** x Wᵀ + b for the Linear `name`. */
+export function refLinear(x: Mat, w: RefWeights, name: string, bias = true): Mat {
   const W = w(`${name}.weight`);
   const [out, inn] = W.shape as [number, number];
   const b = bias ? w(`${name}.bias`).data : undefined;
@@ -34,7 +35,8 @@ function linear(x: Mat, w: RefWeights, name: string, bias = true): Mat {
   });
 }
 
-function layerNorm(x: Mat, w: RefWeights, name: string, eps: number): Mat {
+/** LayerNorm `name` over each row. */
+export function refLayerNorm(x: Mat, w: RefWeights, name: string, eps: number): Mat {
   const g = w(`${name}.weight`).data;
   const b = w(`${name}.bias`).data;
   return x.map((row) => {
@@ -46,11 +48,12 @@ function layerNorm(x: Mat, w: RefWeights, name: string, eps: number): Mat {
 
 const add = (a: Mat, b: Mat): Mat => a.map((row, i) => row.map((v, j) => v + b[i]![j]!));
 
-/** softmax(q kᵀ · scale + mask) v per head; q [T, H·hd], k, v [S, H·hd]; mask [S] additive. */
-function attend(q: Mat, k: Mat, v: Mat, heads: number, mask?: readonly number[]): Mat {
+/** softmax(q kᵀ · scale + mask) v per head; q [T, H·hd], k, v [S, H·hd]; mask additive, [S] for every row or [T][S] per row. */
+function attend(q: Mat, k: Mat, v: Mat, heads: number, maskIn?: readonly number[] | readonly (readonly number[])[]): Mat {
   const d = q[0]!.length;
   const hd = d / heads;
-  return q.map((qi) => {
+  return q.map((qi, row) => {
+    const mask = maskIn === undefined ? undefined : Array.isArray(maskIn[0]) ? (maskIn[row] as readonly number[]) : (maskIn as readonly number[]);
     const out = new Array<number>(d).fill(0);
     for (let h = 0; h < heads; h++) {
       const scores = k.map((kj, j) => {
@@ -109,24 +112,24 @@ export function refVisionForward(w: RefWeights, config: RefVisionShape, image: n
   const layers: Mat[] = [x];
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const pre = `vision_model.encoder.layers.${l}`;
-    const h = layerNorm(x, w, `${pre}.layer_norm1`, config.layer_norm_eps);
-    const qkv = linear(h, w, `${pre}.self_attn.qkv`, config.qkv_bias);
+    const h = refLayerNorm(x, w, `${pre}.layer_norm1`, config.layer_norm_eps);
+    const qkv = refLinear(h, w, `${pre}.self_attn.qkv`, config.qkv_bias);
     const q = qkv.map((r) => r.slice(0, d));
     const k = qkv.map((r) => r.slice(d, 2 * d));
     const v = qkv.map((r) => r.slice(2 * d));
-    x = add(x, linear(attend(q, k, v, config.num_attention_heads), w, `${pre}.self_attn.projection`));
-    const h2 = layerNorm(x, w, `${pre}.layer_norm2`, config.layer_norm_eps);
+    x = add(x, refLinear(attend(q, k, v, config.num_attention_heads), w, `${pre}.self_attn.projection`));
+    const h2 = refLayerNorm(x, w, `${pre}.layer_norm2`, config.layer_norm_eps);
     x = add(
       x,
-      linear(
-        linear(h2, w, `${pre}.mlp.fc1`).map((r) => r.map(refGelu)),
+      refLinear(
+        refLinear(h2, w, `${pre}.mlp.fc1`).map((r) => r.map(refGelu)),
         w,
         `${pre}.mlp.fc2`,
       ),
     );
     layers.push(x);
   }
-  return { layers, lastHiddenState: layerNorm(x, w, 'vision_model.post_layernorm', config.layer_norm_eps) };
+  return { layers, lastHiddenState: refLayerNorm(x, w, 'vision_model.post_layernorm', config.layer_norm_eps) };
 }
 
 /** Q-Former shape fields the reference reads. */
@@ -139,8 +142,9 @@ export interface RefQFormerShape {
 
 /**
  * Blip2QFormerModel for one sample: `embeds` [T][H] (queries then text), the first `queryLength`
- * are queries; `image` [S][E]; `mask` [T] of 1/0. Returns the states after the input LayerNorm and
- * after each layer. `prefix` is where the Q-Former's weights live ("qformer").
+ * are queries; `image` [S][E]; `mask` [T] of 1/0, or [T][T] of 1/0 where row t says which
+ * positions t sees. Returns the states after the input LayerNorm and after each layer. `prefix` is
+ * where the Q-Former's weights live ("qformer").
  */
 export function refQFormerForward(
   w: RefWeights,
@@ -148,29 +152,33 @@ export function refQFormerForward(
   embeds: Mat,
   image: Mat | undefined,
   queryLength: number,
-  mask?: readonly number[],
+  mask?: readonly number[] | readonly (readonly number[])[],
   prefix = 'qformer',
 ): Mat[] {
   const eps = config.layer_norm_eps;
   const heads = config.num_attention_heads;
-  const additive = (mask ?? embeds.map(() => 1)).map((m) => (1 - m) * -10000);
-  let x = layerNorm(embeds, w, `${prefix}.layernorm`, eps);
+  const toAdditive = (m: number) => (1 - m) * -10000;
+  const given = mask ?? embeds.map(() => 1);
+  const additive = Array.isArray(given[0])
+    ? (given as readonly (readonly number[])[]).map((row) => row.map(toAdditive))
+    : (given as readonly number[]).map(toAdditive);
+  let x = refLayerNorm(embeds, w, `${prefix}.layernorm`, eps);
   const out: Mat[] = [x];
-  const block = (input: Mat, name: string, kv: Mat, kvMask?: readonly number[]) => {
+  const block = (input: Mat, name: string, kv: Mat, kvMask?: readonly number[] | readonly (readonly number[])[]) => {
     const ctx = attend(
-      linear(input, w, `${name}.attention.query`),
-      linear(kv, w, `${name}.attention.key`),
-      linear(kv, w, `${name}.attention.value`),
+      refLinear(input, w, `${name}.attention.query`),
+      refLinear(kv, w, `${name}.attention.key`),
+      refLinear(kv, w, `${name}.attention.value`),
       heads,
       kvMask,
     );
-    return layerNorm(add(linear(ctx, w, `${name}.output.dense`), input), w, `${name}.output.LayerNorm`, eps);
+    return refLayerNorm(add(refLinear(ctx, w, `${name}.output.dense`), input), w, `${name}.output.LayerNorm`, eps);
   };
   const ffn = (input: Mat, inter: string, output: string) =>
-    layerNorm(
+    refLayerNorm(
       add(
-        linear(
-          linear(input, w, `${inter}.dense`).map((r) => r.map(refGelu)),
+        refLinear(
+          refLinear(input, w, `${inter}.dense`).map((r) => r.map(refGelu)),
           w,
           `${output}.dense`,
         ),
