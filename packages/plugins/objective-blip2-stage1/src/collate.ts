@@ -22,9 +22,13 @@ export function preprocessOf(model: QueryTransformerModel): PreprocessOptions {
 export function tokenizerOf(model: QueryTransformerModel): TextTokenizer {
   const tokenizer = model.processor.tokenizer ?? model.tokenizer;
   if (!tokenizer) {
-    throw new MmftError('E_CHECKPOINT', `model "${model.modelType}" has no tokenizer; objective blip2-stage1 needs one to encode captions`, {
-      hint: 'put tokenizer.json (the Q-Former\'s BERT tokenizer) in the checkpoint folder',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `model "${model.modelType}" has no tokenizer; objective blip2-stage1 needs one to encode captions`,
+      {
+        hint: "put tokenizer.json (the Q-Former's BERT tokenizer) in the checkpoint folder",
+      },
+    );
   }
   return tokenizer;
 }
@@ -61,7 +65,11 @@ export async function pixelsOf(
 }
 
 /** Token ids and attention mask [N, T] int32, right-padded to the longest text, at most `maxLength` tokens. */
-export function tokensOf(tokenizer: TextTokenizer, texts: readonly string[], maxLength: number): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D } {
+export function tokensOf(
+  tokenizer: TextTokenizer,
+  texts: readonly string[],
+  maxLength: number,
+): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D } {
   const encoded = tokenizer.encode(texts, { maxLength, padding: 'longest', truncation: true, paddingSide: 'right' });
   const width = encoded.inputIds[0]?.length ?? 0;
   return {

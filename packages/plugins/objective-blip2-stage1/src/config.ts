@@ -20,7 +20,9 @@ export const blip2Stage1ConfigSchema = z
       .int()
       .min(2)
       .default(32)
-      .describe("text tokens per caption after truncation, special tokens included (LAVIS max_txt_len 32); at most the model's maxTextLength"),
+      .describe(
+        "text tokens per caption after truncation, special tokens included (LAVIS max_txt_len 32); at most the model's maxTextLength",
+      ),
     label_smoothing: z
       .number()
       .min(0)
@@ -32,7 +34,7 @@ export const blip2Stage1ConfigSchema = z
       .boolean()
       .default(false)
       .describe(
-        "clean captions as LAVIS's blip_caption processor does (lower case, .!\"()*#:;~ to spaces, at most 50 words); default false: captions as written",
+        'clean captions as LAVIS\'s blip_caption processor does (lower case, .!"()*#:;~ to spaces, at most 50 words); default false: captions as written',
       ),
     prompt: z.string().default('').describe("text put before every caption (LAVIS blip_caption processor's prompt; default none)"),
   })

@@ -98,7 +98,11 @@ export function fakeQueryTransformer(options: FakeOptions = {}): QueryTransforme
     family: 'query-transformer',
     root,
     config: { model_type: 'fake-qformer' },
-    processor: { tokenizer: wordTokenizer, imageProcessing: { size: 4, cropSize: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, towers: { qformer: ['**'] } },
+    processor: {
+      tokenizer: wordTokenizer,
+      imageProcessing: { size: 4, cropSize: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+      towers: { qformer: ['**'] },
+    },
     tokenizer: wordTokenizer,
     imageProcessing: { size: 4, cropSize: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
     numQueryTokens: q,
@@ -133,7 +137,10 @@ export function fakeQueryTransformer(options: FakeOptions = {}): QueryTransforme
       const embeds = tf.gather(words, inputIds); // [B, T, D]
       const [b, t] = inputIds.shape as number[];
       // running mean over positions ≤ t (tfjs' cumsum gradient is wrong off the last axis, so a triangular matmul)
-      const lower = tf.tensor2d(Array.from({ length: t! * t! }, (_, k) => (k % t! <= Math.floor(k / t!) ? 1 / (Math.floor(k / t!) + 1) : 0)), [t!, t!]);
+      const lower = tf.tensor2d(
+        Array.from({ length: t! * t! }, (_, k) => (k % t! <= Math.floor(k / t!) ? 1 / (Math.floor(k / t!) + 1) : 0)),
+        [t!, t!],
+      );
       const byPosition = tf.reshape(tf.transpose(embeds, [1, 0, 2]), [t!, b! * d]);
       const running = tf.transpose(tf.reshape(tf.matMul(lower, byPosition), [t!, b!, d]), [1, 0, 2]);
       const states = tf.tanh(tf.add(running, tf.expandDims(meanImage(imageEmbeds), 1)));

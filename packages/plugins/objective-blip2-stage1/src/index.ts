@@ -26,7 +26,8 @@ const pkg = require('../package.json') as { name: string; version: string };
 const plugin = definePlugin({
   name: pkg.name,
   version: pkg.version,
-  description: 'BLIP-2 stage 1 (LAVIS blip2_qformer.py): image-text contrastive, matching with hard negatives, image-grounded text generation',
+  description:
+    'BLIP-2 stage 1 (LAVIS blip2_qformer.py): image-text contrastive, matching with hard negatives, image-grounded text generation',
   provides: [blip2Stage1Provider],
 });
 export default plugin;

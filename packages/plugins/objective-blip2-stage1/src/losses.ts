@@ -126,7 +126,10 @@ export function contrastiveLoss(sims: tf.Tensor2D, temperature: tf.Tensor, epsil
 }
 
 /** Negative image per text and negative text per image, by (seed, epoch, position) of each row. */
-export function hardNegatives(scaledSims: Float32Array | Float64Array, inputs: Stage1Inputs): { imageForText: number[]; textForImage: number[] } {
+export function hardNegatives(
+  scaledSims: Float32Array | Float64Array,
+  inputs: Stage1Inputs,
+): { imageForText: number[]; textForImage: number[] } {
   const b = inputs.positions.length;
   const t2i = new Float64Array(b * b);
   for (let i = 0; i < b; i++) for (let t = 0; t < b; t++) t2i[t * b + i] = scaledSims[i * b + t]!;

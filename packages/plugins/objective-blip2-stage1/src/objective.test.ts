@@ -8,7 +8,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from '@jest/globals';
-import { isMmftError, type Example, type Objective, type ObjectiveBatch, type QueryTransformerModel, type RetrievalInput } from '@mmft/core';
+import {
+  isMmftError,
+  type Example,
+  type Objective,
+  type ObjectiveBatch,
+  type QueryTransformerModel,
+  type RetrievalInput,
+} from '@mmft/core';
 import { describeObjective } from '@mmft/core/testing';
 import { blip2Stage1ConfigSchema } from './config';
 import { captions, DEC, fakeContext, fakeQueryTransformer } from './fake-model.test-helper';
@@ -55,7 +62,17 @@ function handItc(model: QueryTransformerModel, batch: Stage1Batch, epsilon: numb
   const sims = handSims(model, batch).map((r) => r.map((s) => s / temp));
   const n = sims.length;
   const i2t = sims.reduce((s, r, i) => s + smoothedCe(r, i, epsilon), 0) / n;
-  const t2i = sims[0]!.reduce((s, _, t) => s + smoothedCe(sims.map((r) => r[t]!), t, epsilon), 0) / n;
+  const t2i =
+    sims[0]!.reduce(
+      (s, _, t) =>
+        s +
+        smoothedCe(
+          sims.map((r) => r[t]!),
+          t,
+          epsilon,
+        ),
+      0,
+    ) / n;
   return (i2t + t2i) / 2;
 }
 
@@ -90,7 +107,9 @@ function handItg(model: QueryTransformerModel, batch: Stage1Batch, epsilon: numb
   const ids = rows(batch.stage1.inputIds).map((r) => [DEC, ...r.slice(1)]);
   const mask = rows(batch.stage1.attentionMask);
   const { imageEmbeds } = model.encodeImage(batch.stage1.pixelValues);
-  const logits = model.groundedTextLogits(tf.tensor2d(ids, undefined, 'int32'), batch.stage1.attentionMask, imageEmbeds).arraySync() as number[][][];
+  const logits = model
+    .groundedTextLogits(tf.tensor2d(ids, undefined, 'int32'), batch.stage1.attentionMask, imageEmbeds)
+    .arraySync() as number[][][];
   let sum = 0;
   let count = 0;
   ids.forEach((row, b) => {
@@ -114,7 +133,10 @@ describe('losses equal hand computations', () => {
       5,
     );
     // no smoothing, another temperature: still the formula
-    const { objective: plain, model: hot } = await objectiveWith({ ...only('itc'), label_smoothing: 0 }, fakeQueryTransformer({ temperature: 0.5 }));
+    const { objective: plain, model: hot } = await objectiveWith(
+      { ...only('itc'), label_smoothing: 0 },
+      fakeQueryTransformer({ temperature: 0.5 }),
+    );
     const b2 = (await plain.collate(captions.slice(0, 3), at(3))) as Stage1Batch;
     expect(lossOf(plain, b2)).toBeCloseTo(
       tf.tidy(() => handItc(hot, b2, 0)),
@@ -138,7 +160,12 @@ describe('losses equal hand computations', () => {
     const { objective, model } = await objectiveWith(only('itm'));
     const batch = (await objective.collate(captions.slice(0, 4), at(4, 1, 7))) as Stage1Batch;
     const temp = model.temperature.arraySync() as number;
-    const scaled = Float64Array.from(tf.tidy(() => handSims(model, batch)).flat().map((s) => s / temp));
+    const scaled = Float64Array.from(
+      tf
+        .tidy(() => handSims(model, batch))
+        .flat()
+        .map((s) => s / temp),
+    );
     const { imageForText, textForImage } = hardNegatives(scaled, batch.stage1);
     imageForText.forEach((j, i) => expect(j).not.toBe(i));
     textForImage.forEach((j, i) => expect(j).not.toBe(i));
@@ -215,7 +242,8 @@ describe('hard negatives', () => {
   test('seeded by (seed, epoch, position): reproducible, different across positions and epochs', () => {
     const n = 8;
     const flat = new Float64Array(n * n); // uniform rows: every other column equally likely
-    const inputs = (epoch: number, first: number) => ({ seed: 5, epoch, positions: Array.from({ length: n }, (_, i) => first + i) }) as never;
+    const inputs = (epoch: number, first: number) =>
+      ({ seed: 5, epoch, positions: Array.from({ length: n }, (_, i) => first + i) }) as never;
     const a = hardNegatives(flat, inputs(0, 0));
     expect(hardNegatives(flat, inputs(0, 0))).toEqual(a);
     expect(hardNegatives(flat, inputs(1, 0))).not.toEqual(a);
@@ -276,6 +304,23 @@ describe('training', () => {
   });
 });
 
+describe('leaks', () => {
+  test('collate + loss + dispose and a whole evaluation leave no tensors behind', async () => {
+    const { objective } = await objectiveWith({});
+    const round = async () => {
+      const batch = await objective.collate(captions.slice(0, 4), at(4, 1));
+      const { value, grads } = tf.variableGrads(() => objective.loss(batch));
+      tf.dispose([value, ...Object.values(grads)]);
+      batch.dispose();
+      for await (const part of objective.evaluate(undefined, { batchSize: 4, kinds: ['retrieval'] })) void part;
+    };
+    await round();
+    const before = tf.memory().numTensors;
+    await round();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('evaluation', () => {
   test('eval loss per example and one ITC similarity matrix (max over queries) for metric-retrieval', async () => {
     const { objective, model } = await objectiveWith({});
@@ -306,7 +351,11 @@ describe('evaluation', () => {
 
   test('eval loss: a chunk sums its mean loss times its size (first caption, epoch 0)', async () => {
     const evalSet = captions.slice(0, 3);
-    const { objective } = await objectiveWith({}, fakeQueryTransformer(), evalSet.map((e) => (e.task === 'caption' ? { ...e, captions: [e.captions[0]!] } : e)));
+    const { objective } = await objectiveWith(
+      {},
+      fakeQueryTransformer(),
+      evalSet.map((e) => (e.task === 'caption' ? { ...e, captions: [e.captions[0]!] } : e)),
+    );
     const parts = [];
     for await (const part of objective.evaluate(undefined, { batchSize: 8, kinds: [] })) parts.push(part);
     expect(parts).toHaveLength(1);
@@ -334,7 +383,14 @@ describe('evaluation', () => {
 describe('errors', () => {
   test('a VQA example is refused, naming it and its file:line', async () => {
     const { objective } = await objectiveWith({});
-    const vqa: Example = { task: 'vqa', id: 'q7', image: captions[0]!.image!, question: 'what', answer: 'red', source: { file: 'data/vqa.jsonl', line: 7 } };
+    const vqa: Example = {
+      task: 'vqa',
+      id: 'q7',
+      image: captions[0]!.image!,
+      question: 'what',
+      answer: 'red',
+      source: { file: 'data/vqa.jsonl', line: 7 },
+    };
     await expect(objective.collate([captions[0]!, vqa], at(2))).rejects.toMatchObject({
       code: 'E_DATA',
       message: expect.stringContaining('example "q7" (data/vqa.jsonl:7) is a vqa example'),

@@ -64,7 +64,12 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
   const settings: Stage1Settings = { labelSmoothing: config.label_smoothing, weights: config.weights };
   const textOptions: TextOptions = { preCaption: config.pre_caption, prompt: config.prompt };
 
-  const batchOf = async (examples: readonly Example[], texts: readonly string[], epoch: number, positions: number[]): Promise<Stage1Batch> => {
+  const batchOf = async (
+    examples: readonly Example[],
+    texts: readonly string[],
+    epoch: number,
+    positions: number[],
+  ): Promise<Stage1Batch> => {
     const pixelValues = await pixelsOf(examples, preprocess, context.seed, epoch, positions);
     const { inputIds, attentionMask } = tokensOf(tokenizer, texts, config.max_length);
     const stage1: Stage1Inputs = { pixelValues, inputIds, attentionMask, seed: context.seed, epoch, positions };
@@ -107,7 +112,10 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
       if (retrieval) {
         const all = examples.map((example) => positiveTexts(example).map((text) => processText(text, textOptions)));
         const tokens = tokensOf(tokenizer, all.flat(), config.max_length);
-        const [imageFeats, textFeats] = tf.tidy(() => [model.encodeImage(batch.stage1.pixelValues).imageFeats, model.encodeText(tokens.inputIds, tokens.attentionMask)]);
+        const [imageFeats, textFeats] = tf.tidy(() => [
+          model.encodeImage(batch.stage1.pixelValues).imageFeats,
+          model.encodeText(tokens.inputIds, tokens.attentionMask),
+        ]);
         retrieval.add(
           examples.map((e) => e.id),
           imageFeats!,
@@ -122,7 +130,10 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
     }
   };
 
-  async function* evaluate(given: Dataset | undefined, options: { batchSize: number; kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart> {
+  async function* evaluate(
+    given: Dataset | undefined,
+    options: { batchSize: number; kinds: readonly MetricInputKind[] },
+  ): AsyncIterable<EvalPart> {
     const data = given ?? context.eval;
     if (!data) throw new MmftError('E_RECIPE', 'objective blip2-stage1 has no evaluation data', { hint: 'add data.eval to the recipe' });
     const retrieval = options.kinds.includes('retrieval') ? new RetrievalCollector() : undefined;
