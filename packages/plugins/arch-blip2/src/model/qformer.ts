@@ -7,7 +7,8 @@
 // positions cross-attend to the image (in layers i with i % cross_attention_frequency == 0) and go
 // through the query feed-forward (intermediate_query / output_query), while text positions use the
 // text feed-forward (intermediate / output, present only with use_qformer_text_input). Masks are
-// BERT's additive (1 − mask)·−10000 (get_extended_attention_mask / invert_attention_mask).
+// BERT's additive (1 − mask)·−10000 (get_extended_attention_mask / invert_attention_mask), from a
+// [B, T] padding mask or a full [B, T, T] one (the stage-1 decoder's UniLM mask).
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat, MmftError } from '@mmft/core';
 import { deriveSeed, Dropout, getActivation, LayerNorm, Linear, Module, ModuleList } from '@mmft/core/nn';
