@@ -1,5 +1,5 @@
-"""PyTorch peer of `mmft bench --peer torch`: the same CLIP and causal-LM (Llama, OPT) shapes, batch,
-loss and optimizer step, and the same greedy decoding with a KV cache, in plain PyTorch on the CPU,
+"""PyTorch peer of `mmft bench --peer torch`: the same CLIP, causal-LM (Llama, OPT) and BLIP-2 shapes,
+batch, loss and optimizer step, and the same greedy decoding with a KV cache, in plain PyTorch on the CPU,
 timed the way mmft is timed (packages/benchmarks/src/child/).
 
 Our own code, HF-CLIP-shaped (transformers/models/clip/modeling_clip.py): pre-LN blocks,
@@ -11,6 +11,7 @@ Never imported by tests or CI: install torch with scripts/install-torch-peer.sh.
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import sys
@@ -403,10 +404,10 @@ class LlamaLm(nn.Module):
             with torch.no_grad():
                 self.embed_tokens.weight[c["pad_token_id"]].zero_()
 
-    def forward(self, ids, mask2d, cache=None, last_only=False):
-        b, t = ids.shape
+    def forward(self, ids, mask2d, cache=None, last_only=False, embeds=None):
+        x = self.embed_tokens(ids) if embeds is None else embeds
+        b, t = x.shape[:2]
         past = cache.length() if cache is not None else 0
-        x = self.embed_tokens(ids)
         mask = causal_lm_mask(mask2d, t, past, x.dtype)
         freqs = torch.arange(past, past + t, dtype=torch.float32)[:, None] * self.inv_freq[None]
         emb = torch.cat([freqs, freqs], dim=-1)
@@ -466,10 +467,10 @@ class OptLm(nn.Module):
             with torch.no_grad():
                 self.embed_tokens.weight[c["pad_token_id"]].zero_()
 
-    def forward(self, ids, mask2d, cache=None, last_only=False):
-        b, t = ids.shape
+    def forward(self, ids, mask2d, cache=None, last_only=False, embeds=None):
+        x = self.embed_tokens(ids) if embeds is None else embeds  # embeds: the width of embed_tokens, as inputs_embeds
+        b, t = x.shape[:2]
         past = cache.length() if cache is not None else 0
-        x = self.embed_tokens(ids)
         if self.project_in is not None:
             x = self.project_in(x)
         # OPTLearnedPositionalEmbedding: positions from the mask over past + new, offset 2.
@@ -597,6 +598,245 @@ def run_lm_generate(spec):
     return {"throughput": 1000 * per / t["medianMs"], "unit": "tokens/s", "timing": t}
 
 
+# --- BLIP-2 -----------------------------------------------------------------------------------
+# Our own plain-PyTorch Blip2ForConditionalGeneration with the shapes and math of transformers'
+# models/blip_2/modeling_blip_2.py (Blip2VisionModel, Blip2QFormerModel, language_projection) over the
+# Llama / OPT above as the language model: the vision tower with a fused qkv whose bias is
+# cat(q_bias, 0, v_bias) (kept fused, as current transformers stores it), exact GELU, no pre-LayerNorm,
+# post_layernorm; the Q-Former's LayerNorm-ed queries, post-LN BERT layers with cross-attention to the
+# image every cross_attention_frequency layers and the query feed-forward; the current layout's
+# masked_scatter of the projected queries into the image-token embeddings, or the legacy prepend.
+
+
+def hf_act(name):
+    return {"gelu": F.gelu, "relu": F.relu, "quick_gelu": quick_gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh")}[name]
+
+
+class Blip2VisionLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, self.heads = c["hidden_size"], c["num_attention_heads"]
+        self.layer_norm1 = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.qkv = nn.Linear(d, 3 * d, bias=c["qkv_bias"])
+        self.projection = nn.Linear(d, d)
+        self.layer_norm2 = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.fc1, self.fc2 = nn.Linear(d, c["intermediate_size"]), nn.Linear(c["intermediate_size"], d)
+        self.act = hf_act(c["hidden_act"])
+
+    def forward(self, x):
+        b, t, d = x.shape
+        hd = d // self.heads
+        q, k, v = self.qkv(self.layer_norm1(x)).reshape(b, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+        probs = torch.softmax(q @ k.transpose(-1, -2) * hd ** -0.5, dim=-1)
+        x = x + self.projection((probs @ v).transpose(1, 2).reshape(b, t, d))
+        return x + self.fc2(self.act(self.fc1(self.layer_norm2(x))))
+
+
+class Blip2Vision(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, p = c["hidden_size"], c["patch_size"]
+        self.class_embedding = nn.Parameter(torch.zeros(1, 1, d))
+        self.patch_embedding = nn.Conv2d(3, d, p, p)
+        self.position_embedding = nn.Parameter(torch.zeros(1, (c["image_size"] // p) ** 2 + 1, d))
+        self.layers = nn.ModuleList(Blip2VisionLayer(c) for _ in range(c["num_hidden_layers"]))
+        self.post_layernorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, pixels):
+        x = self.patch_embedding(pixels).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.position_embedding
+        for layer in self.layers:
+            x = layer(x)
+        return self.post_layernorm(x)
+
+
+class QFormerAttention(nn.Module):
+    """BERT attention + output: LayerNorm(dense(softmax(q·kᵀ/√hd + mask)·v) + x); keys/values from `source`."""
+
+    def __init__(self, c, kv_dim):
+        super().__init__()
+        d, self.heads = c["hidden_size"], c["num_attention_heads"]
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(kv_dim, d), nn.Linear(kv_dim, d)
+        self.dense, self.LayerNorm = nn.Linear(d, d), nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, x, source):
+        b, t, d = x.shape
+        hd = d // self.heads
+        split = lambda y: y.view(b, y.shape[1], self.heads, hd).transpose(1, 2)
+        q, k, v = split(self.query(x)), split(self.key(source)), split(self.value(source))
+        # Queries and the image have no padding here, so BERT's (1 - mask)·-10000 adds zeros and is left out.
+        probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)
+        return self.LayerNorm(self.dense((probs @ v).transpose(1, 2).reshape(b, t, d)) + x)
+
+
+class QFormerLayer(nn.Module):
+    def __init__(self, c, index):
+        super().__init__()
+        d = c["hidden_size"]
+        self.attention = QFormerAttention(c, d)
+        self.crossattention = QFormerAttention(c, c["encoder_hidden_size"]) if index % c["cross_attention_frequency"] == 0 else None
+        self.intermediate_query = nn.Linear(d, c["intermediate_size"])
+        self.output_query = nn.Linear(c["intermediate_size"], d)
+        self.output_norm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.act = hf_act(c["hidden_act"])
+
+    def forward(self, x, image):
+        x = self.attention(x, x)
+        if self.crossattention is not None:
+            x = self.crossattention(x, image)
+        return self.output_norm(self.output_query(self.act(self.intermediate_query(x))) + x)
+
+
+class Blip2(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        v, q, text = config["vision_config"], dict(config["qformer_config"]), config["text_config"]
+        for name, value in (("hidden_dropout_prob", q["hidden_dropout_prob"]), ("attention_probs_dropout_prob", q["attention_probs_dropout_prob"]), ("attention_dropout", v["attention_dropout"])):
+            if value:
+                raise ValueError(f"the torch peer's BLIP-2 has no dropout: set {name} to 0")
+        q["encoder_hidden_size"] = v["hidden_size"]  # Blip2Config forces it
+        self.config = config
+        self.vision_model = Blip2Vision(v)
+        self.query_tokens = nn.Parameter(torch.zeros(1, config["num_query_tokens"], q["hidden_size"]))
+        self.qformer_layernorm = nn.LayerNorm(q["hidden_size"], eps=q["layer_norm_eps"])
+        self.qformer = nn.ModuleList(QFormerLayer(q, i) for i in range(q["num_hidden_layers"]))
+        kinds = {"llama": LlamaLm, "opt": OptLm}
+        if text["model_type"] not in kinds:
+            raise ValueError(f"the torch peer's BLIP-2 has no language model of type {text['model_type']} (llama, opt)")
+        lm = kinds[text["model_type"]](text)  # initialised by its own rules
+        self.language_projection = nn.Linear(q["hidden_size"], lm.embed_tokens.weight.shape[1])
+        # Blip2PreTrainedModel._init_weights outside the language model: N(0, initializer_range)
+        # weights, zero biases, LayerNorm 1/0; class/position embeddings N(0, vision initializer_range);
+        # the query tokens N(0, qformer initializer_range) as LAVIS (docs/blip2.md, fresh models).
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.normal_(m.weight, std=config["initializer_range"])
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        nn.init.normal_(self.vision_model.class_embedding, std=v["initializer_range"])
+        nn.init.normal_(self.vision_model.position_embedding, std=v["initializer_range"])
+        nn.init.normal_(self.query_tokens, std=q["initializer_range"])
+        self.language_model = lm  # registered last, so the loop above left its initialisation alone
+
+    def image_features(self, pixels):
+        image = self.vision_model(pixels)
+        x = self.qformer_layernorm(self.query_tokens.expand(pixels.shape[0], -1, -1))
+        for layer in self.qformer:
+            x = layer(x, image)
+        return self.language_projection(x)
+
+    def inputs(self, pixels, ids, mask):
+        """The language model's input embeddings and mask in this config's layout."""
+        queries = self.image_features(pixels)
+        text = self.language_model.embed_tokens(ids)
+        token = self.config["image_token_index"]
+        if token is None:  # legacy: prepend the queries and as many ones to the mask
+            return torch.cat([queries, text], dim=1), torch.cat([torch.ones(queries.shape[:2], dtype=mask.dtype), mask], dim=1)
+        return text.masked_scatter((ids == token)[..., None], queries), mask  # in order, as get_placeholder_mask + masked_scatter
+
+
+def trainable_by_globs(model, freeze, unfreeze):
+    """train.freeze / unfreeze parameter globs (tower names already expanded): ** any run, * one name part."""
+    def matcher(globs):
+        regs = [re.compile("^" + re.escape(g).replace(r"\*\*", ".*").replace(r"\*", "[^.]*") + "$") for g in globs]
+        return lambda name: any(r.match(name) for r in regs)
+    frozen, thawed = matcher(freeze), matcher(unfreeze)
+    for name, p in named_hf_parameters(model):
+        if frozen(name):
+            p.requires_grad_(False)
+        if thawed(name):
+            p.requires_grad_(True)
+
+
+def named_hf_parameters(model):
+    """Parameters under transformers' module paths where the freeze globs could tell them apart (the Q-Former's)."""
+    for name, p in model.named_parameters():
+        name = name.replace("qformer_layernorm.", "qformer.layernorm.")
+        yield re.sub(r"^qformer\.(\d+)\.", r"qformer.encoder.layer.\1.", name), p
+
+
+def vlm_batch(spec, k):
+    """The closed-form batch of src/child/vlm-synthetic.ts (vlmHostBatch): Q image tokens (current layout) then the LM text row."""
+    b, q, token = spec["batch"], spec["queryTokens"], spec["imageTokenId"]
+    size = spec["imageSize"]
+    s = (k * b + torch.arange(b, dtype=torch.float64)).view(b, 1, 1, 1)  # syntheticPixels of src/child/synthetic.ts
+    c = torch.arange(3, dtype=torch.float64).view(1, 3, 1, 1)
+    y = torch.arange(size, dtype=torch.float64).view(1, 1, size, 1)
+    x = torch.arange(size, dtype=torch.float64).view(1, 1, 1, size)
+    pixels = torch.sin(0.05 * (x + 1) * (c + 1) + 0.11 * y * (c + 1) + 0.7 * s).float()
+    ids, mask, labels, count = lm_batch({"batch": b, "length": spec["textLength"], "vocabSize": spec["vocabSize"], "padId": spec["padId"]}, k)
+    if token is not None:
+        ids = torch.cat([torch.full((b, q), token, dtype=torch.long), ids], dim=1)
+        mask = torch.cat([torch.ones(b, q, dtype=torch.long), mask], dim=1)
+        labels = torch.cat([torch.full((b, q), -100, dtype=torch.long), labels], dim=1)
+    return pixels, ids, mask, labels, count
+
+
+def run_vlm_train(spec):
+    if spec["arch"] != "blip2":
+        raise ValueError(f"the torch peer has no vision-to-LLM model of type {spec['arch']} (blip2)")
+    torch.manual_seed(spec["seed"])
+    model = Blip2(spec["config"]).train()
+    trainable_by_globs(model, spec["freeze"], spec["unfreeze"])
+    opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    pool = [vlm_batch(spec["synthetic"], k) for k in range(spec["poolBatches"])]
+
+    def step(i):
+        pixels, ids, mask, labels, count = pool[i % len(pool)]
+        opt.zero_grad(set_to_none=True)
+        embeds, full_mask = model.inputs(pixels, ids, mask)
+        logits = model.language_model(None, full_mask, embeds=embeds)
+        loss = causal_lm_loss(logits[:, -labels.shape[1]:], labels, count)  # Blip2's logits[:, -L:] against the labels
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(trainable, spec["maxGradNorm"])
+        value = loss.item()
+        if not (math.isfinite(value) and math.isfinite(float(norm))):
+            raise RuntimeError(f"loss {value}, gradient norm {norm}")
+        opt.step()
+        return value
+
+    total, times, loss = spec["warmup"] + spec["timed"], [], float("nan")
+    for i in range(total):
+        start = time.perf_counter()
+        loss = step(i)
+        if i >= spec["warmup"]:
+            times.append(1000 * (time.perf_counter() - start))
+    profile = profile_rows(lambda: step(total)) if spec.get("profile") else None
+    t = timing(times)
+    return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "samples/s", "timing": t, "loss": loss, "steps": total,
+            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile}
+
+
+def run_vlm_caption(spec):
+    """Blip2ForConditionalGeneration.generate without a prompt: [image × Q, bos] (legacy: queries + [bos]),
+    greedy with our KV cache as run_lm_generate, each step's ids read back; one sample = the whole call."""
+    if spec["arch"] != "blip2":
+        raise ValueError(f"the torch peer has no vision-to-LLM model of type {spec['arch']} (blip2)")
+    torch.manual_seed(spec["seed"])
+    model = Blip2(spec["config"]).eval()
+    syn = spec["synthetic"]
+    pixels = vlm_batch(syn, 0)[0]
+    span = 0 if syn["imageTokenId"] is None else syn["queryTokens"]
+    ids = torch.tensor([[syn["imageTokenId"]] * span + [syn["bosId"]]] * syn["batch"], dtype=torch.long)
+    samples = []
+    with torch.no_grad():
+        for run in range(spec["warmup"] + spec["timed"]):
+            start = time.perf_counter()
+            embeds, mask = model.inputs(pixels, ids, torch.ones_like(ids))
+            cache = KvCache()
+            nxt = model.language_model(None, mask, cache, last_only=True, embeds=embeds)[:, -1].argmax(dim=-1)
+            nxt.tolist()
+            for _ in range(spec["newTokens"] - 1):
+                mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=mask.dtype)], dim=1)
+                nxt = model.language_model(nxt[:, None], mask, cache, last_only=True)[:, -1].argmax(dim=-1)
+                nxt.tolist()
+            if run >= spec["warmup"]:
+                samples.append(1000 * (time.perf_counter() - start))
+    t = timing(samples)
+    return {"throughput": 1000 * syn["batch"] / t["medianMs"], "unit": "images/s", "timing": t}
+
+
 def run_gemm(spec):
     out = []
     for n in spec["sizes"]:
@@ -615,7 +855,8 @@ def run_gemm(spec):
 def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
-    modes = {"train": run_train, "embed": run_embed, "gemm": run_gemm, "lm-train": run_lm_train, "prefill": run_lm_generate, "decode": run_lm_generate}
+    modes = {"train": run_train, "embed": run_embed, "gemm": run_gemm, "lm-train": run_lm_train, "prefill": run_lm_generate, "decode": run_lm_generate,
+             "vlm-train": run_vlm_train, "vlm-caption": run_vlm_caption}
     result = modes[spec["mode"]](spec)
     result.update({"side": "torch", "engine": engine_info(spec), "torchConfig": torch.__config__.show(),
                    "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})

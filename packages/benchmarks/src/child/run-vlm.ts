@@ -20,7 +20,7 @@ import { blip2CaptionFlops, blip2ShapeOf, blip2Stage2Flops } from '../suite/vlm-
 import { buildModel, selectEngine } from './build-run';
 import { profileStep, type StepProfile } from './profile';
 import { benchGenerationOptions } from './run-generate';
-import { modelConfigOf, POOL_BATCHES } from './synthetic';
+import { modelConfigOf, POOL_BATCHES, syntheticPixels } from './synthetic';
 import { optimizerStepOn, type StepParts } from './train-step';
 import { disposeVlmPool, vlmPool, vlmSpecOf, type VlmBatch } from './vlm-synthetic';
 
@@ -177,13 +177,13 @@ export async function runCaption(experiment: Experiment, resolver: ProviderResol
   const batch = bench.batch_size ?? 1;
   const config = modelConfigOf(experiment);
   const spec = vlmSpecOf(config, batch, 1, experiment.file);
-  const [pool] = vlmPool(spec, 1);
+  const pixelValues = tf.tensor4d(syntheticPixels(spec, 0), [batch, 3, spec.imageSize, spec.imageSize]);
   const options = benchGenerationOptions(bench.new_tokens);
   const samples: number[] = [];
   try {
     for (let pass = 0; pass < bench.warmup_steps + bench.timed_steps; pass++) {
       const start = performance.now();
-      const { sequences } = await model.generate({ pixelValues: pool!.pixelValues }, options);
+      const { sequences } = await model.generate({ pixelValues }, options);
       const elapsed = performance.now() - start;
       const produced = sequences.reduce((n, row) => n + row.filter((id) => id >= 0).length, 0);
       if (produced !== batch * bench.new_tokens) {
@@ -195,7 +195,7 @@ export async function runCaption(experiment: Experiment, resolver: ProviderResol
       if (pass >= bench.warmup_steps) samples.push(elapsed);
     }
   } finally {
-    disposeVlmPool([pool!]);
+    pixelValues.dispose();
     model.dispose();
   }
   const timing = summarize(samples);

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '@mmft/core';
 import { IGNORE_INDEX } from '@mmft/core/lm';
+import { filledBlip2Config } from '../suite/vlm-config';
 import { lmHostBatch } from './lm-synthetic';
 import { syntheticPixels } from './synthetic';
 
@@ -81,6 +82,12 @@ export function vlmHostBatch(spec: VlmSyntheticSpec, k: number): VlmHostBatch {
 export function vlmPool(spec: VlmSyntheticSpec, batches: number): VlmBatch[] {
   return Array.from({ length: batches }, (_, k) => {
     const host = vlmHostBatch(spec, k);
+    if (host.count === 0) {
+      // Prompts take up to 15 tokens (lm-synthetic.ts), so a short text can be all prompt: the loss would be 0 / 0.
+      throw new MmftError('E_CONFIG', `benchmark: synthetic batch ${k} has no label tokens at bench.text_length ${spec.textLength}`, {
+        hint: 'use bench.text_length 16 or more',
+      });
+    }
     const shape: [number, number] = [spec.batch, host.length];
     return {
       pixelValues: tf.keep(tf.tensor4d(host.pixels, [spec.batch, 3, spec.imageSize, spec.imageSize])),
@@ -109,7 +116,8 @@ const numberOr = (value: unknown, fallback: number): number => (typeof value ===
  * image_token_index, text_config vocab_size / pad / bos) at `batch` × `textLength`. An image token
  * that a synthetic text token or the padding could take is an E_CONFIG error.
  */
-export function vlmSpecOf(config: Record<string, unknown>, batch: number, textLength: number, source = 'benchmark'): VlmSyntheticSpec {
+export function vlmSpecOf(raw: Record<string, unknown>, batch: number, textLength: number, source = 'benchmark'): VlmSyntheticSpec {
+  const config = filledBlip2Config(raw, source);
   const vision = (config.vision_config ?? {}) as Record<string, unknown>;
   const text = (config.text_config ?? {}) as Record<string, unknown>;
   const vocabSize = text.vocab_size;

@@ -11,6 +11,7 @@ import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic
 import { vlmSpecOf } from '../child/vlm-synthetic';
 import { isLmExperiment, isVisionLmExperiment, sectionOf, type Experiment } from '../suite/experiment';
 import type { GemmCeiling, SideResult } from '../suite/result';
+import { filledBlip2Config } from '../suite/vlm-config';
 import { runChild } from '../suite/spawn';
 
 /** The harness shipped with this package. */
@@ -93,7 +94,7 @@ function lmPeerSpec(experiment: Experiment): Record<string, unknown> {
  */
 function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
   const { bench } = experiment;
-  const config = modelConfigOf(experiment);
+  const config = filledBlip2Config(modelConfigOf(experiment), experiment.file);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
   if (sectionOf(experiment, 'peft')) throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);
   const caption = bench.kind === 'caption';

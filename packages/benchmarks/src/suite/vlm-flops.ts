@@ -12,6 +12,7 @@
 // the cross-attention keys/values over the frozen image 2× (no input gradient), the language model
 // 2× its weight GEMMs (gradients pass through to the queries) and 3× its attention.
 import { MmftError } from '@mmft/core';
+import { filledBlip2Config } from './vlm-config';
 import { lmDecodeStepFlops, lmPrefillFlops, lmShapeOf, lmTrainFlops, type LmShape } from './lm-flops';
 
 /** The GEMM shapes of a BLIP-2 (HF Blip2Config fields). */
@@ -30,10 +31,11 @@ export interface Blip2Shape {
  * @example
  * blip2ShapeOf(modelConfigOf(experiment)).queries; // num_query_tokens
  */
-export function blip2ShapeOf(config: Record<string, unknown>): Blip2Shape {
-  const v = (config.vision_config ?? {}) as Record<string, unknown>;
-  const q = (config.qformer_config ?? {}) as Record<string, unknown>;
-  const text = (config.text_config ?? {}) as Record<string, unknown>;
+export function blip2ShapeOf(raw: Record<string, unknown>): Blip2Shape {
+  const config = filledBlip2Config(raw);
+  const v = config.vision_config as Record<string, unknown>;
+  const q = config.qformer_config as Record<string, unknown>;
+  const text = config.text_config as Record<string, unknown>;
   const need = (from: Record<string, unknown>, where: string, key: string): number => {
     if (typeof from[key] !== 'number') throw new MmftError('E_CONFIG', `benchmark FLOPs: the BLIP-2 config has no numeric ${where}${key}`);
     return from[key] as number;
