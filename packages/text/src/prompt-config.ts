@@ -8,7 +8,10 @@ import { validateTemplate } from './render';
 /** zod schema of a recipe's `prompts` section. */
 export const promptConfigSchema = z
   .object({
-    lang: z.enum(PROMPT_LANGS).default('en').describe('Language of the default prompts: "en" or "zh".'),
+    lang: z
+      .enum(PROMPT_LANGS)
+      .optional()
+      .describe('Language of the default prompts: "en" or "zh"; unset, each example\'s own language (en when it has none)'),
     caption: z.string().optional().describe('Caption prompt (no placeholders), e.g. "a photo of" or "描述这张图片："'),
     vqa: z.string().optional().describe('VQA prompt; must use {question}, e.g. "Question: {question} Answer:"'),
     retrieval: z.string().optional().describe('Text template for retrieval; must use {text}, e.g. "a photo of {text}"'),
@@ -28,10 +31,12 @@ export type PromptConfig = z.input<typeof promptConfigSchema>;
  * @example
  * resolvePrompt('vqa', { lang: 'zh' }); // '问题：{question} 答案：'
  * resolvePrompt('vqa', { vqa: 'Q: {q}' }); // throws E_CONFIG naming {q} and listing {question}
+ * resolvePrompt('caption', {}, undefined, 'zh'); // '描述这张图片：' (no lang set: the example's language)
  */
-export function resolvePrompt(task: TaskKind, config: PromptConfig = {}, where = `prompts.${task}`): string {
+export function resolvePrompt(task: TaskKind, config: PromptConfig = {}, where = `prompts.${task}`, exampleLang?: string): string {
   const parsed = promptConfigSchema.parse(config);
-  const template = parsed[task] ?? DEFAULT_PROMPTS[task][parsed.lang as PromptLang];
+  const lang = parsed.lang ?? (PROMPT_LANGS.includes(exampleLang as PromptLang) ? (exampleLang as PromptLang) : 'en');
+  const template = parsed[task] ?? DEFAULT_PROMPTS[task][lang];
   // every placeholder of a task is required: a VQA prompt without {question} would drop the question
   validateTemplate(template, TASK_PLACEHOLDERS[task], where, TASK_PLACEHOLDERS[task]);
   return template;

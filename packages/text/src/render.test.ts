@@ -45,6 +45,11 @@ describe('validateTemplate / resolvePrompt', () => {
   test('defaults per language, overrides validated, required placeholders enforced', () => {
     expect(resolvePrompt('caption', { lang: 'zh' })).toBe('描述这张图片：');
     expect(resolvePrompt('caption')).toBe('a photo of');
+    // no lang set: the example's own language picks the default; a set lang wins; unknown languages fall back to en
+    expect(resolvePrompt('caption', {}, undefined, 'zh')).toBe('描述这张图片：');
+    expect(resolvePrompt('vqa', { caption: 'x' }, undefined, 'zh')).toBe('问题：{question} 答案：');
+    expect(resolvePrompt('caption', { lang: 'en' }, undefined, 'zh')).toBe('a photo of');
+    expect(resolvePrompt('caption', {}, undefined, 'fr')).toBe('a photo of');
     expect(resolvePrompt('retrieval', { retrieval: 'a photo of {text}' })).toBe('a photo of {text}');
     expect(errorOf(() => resolvePrompt('vqa', { vqa: 'Answer:' })).message).toContain('does not use {question}');
     expect(errorOf(() => resolvePrompt('caption', { caption: 'a photo of {x}' })).message).toContain('known placeholders: none');

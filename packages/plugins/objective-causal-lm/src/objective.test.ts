@@ -81,6 +81,21 @@ describe('plain template (GPT-2 tokenizer: no bos, eos <|endoftext|>)', () => {
     batch.dispose();
   });
 
+  test("with no prompts.lang, each example's language picks its default prompt (a Chinese caption gets 描述这张图片：)", async () => {
+    const zh: Example = { ...caption('z1', ['红色的圆形']), lang: 'zh' };
+    const promptOf = async (config: Record<string, unknown>) => {
+      const objective = await create(config, lm);
+      const batch = await objective.collate([zh], { epoch: 0, positions: [0] });
+      const ids = rows(batch.inputs.inputIds!)[0]!;
+      const labels = rows(batch.inputs.labels!)[0]!;
+      batch.dispose();
+      return ids.filter((_, i) => labels[i] === IGNORE_INDEX);
+    };
+    expect(await promptOf({ template: 'plain' })).toEqual(bare(tok, '描述这张图片：'));
+    expect(await promptOf({ template: 'plain', prompts: { vqa: 'Q: {question} A:' } })).toEqual(bare(tok, '描述这张图片：'));
+    expect(await promptOf({ template: 'plain', prompts: { lang: 'en' } })).toEqual(bare(tok, 'a photo of'));
+  });
+
   test('VQA renders "Question: … Answer:" and trains the answer; the batch is right-padded with -100 labels', async () => {
     const objective = await create({ template: 'plain' }, lm);
     const batch = await objective.collate([vqa('q1', 'what color is the circle?', 'red'), text('t1', 'a blue square')], {

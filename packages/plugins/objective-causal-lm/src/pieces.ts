@@ -65,7 +65,7 @@ export function conversationOf(
     case 'caption': {
       if (example.captions.length === 0) throw new MmftError('E_DATA', `${exampleWhere(example)} has no caption`);
       return [
-        { role: 'user', content: resolvePrompt('caption', prompts) },
+        { role: 'user', content: resolvePrompt('caption', prompts, undefined, example.lang) },
         { role: 'assistant', content: example.captions[pick(example.captions.length)]! },
       ];
     }
@@ -144,11 +144,11 @@ export function plainPieces(
     // A kept mark leads the rendered prompt ("<image>\nQuestion: … Answer:"), as LLaVA's prompts start with it.
     const mark = marks === 'keep' && content.startsWith(IMAGE_PLACEHOLDER) ? /^<image>\n?/.exec(content)![0] : '';
     const rest = content.slice(mark.length);
-    if (example.task === 'vqa') return mark + renderTemplate(resolvePrompt('vqa', prompts), { question: rest });
+    if (example.task === 'vqa') return mark + renderTemplate(resolvePrompt('vqa', prompts, undefined, example.lang), { question: rest });
     if (example.task === 'caption') return content;
     // Kept marks are the user's (withImageMark puts one first when there is none), not the template's,
     // which would repeat on every user turn: "USER: <image>\nWhat is … ASSISTANT:" as LLaVA v1 writes it.
-    const template = resolvePrompt('instruction', prompts);
+    const template = resolvePrompt('instruction', prompts, undefined, example.lang);
     return marks === 'keep'
       ? renderTemplate(dropImageMark(template), { instruction: content })
       : dropImageMark(renderTemplate(template, { instruction: content }));
