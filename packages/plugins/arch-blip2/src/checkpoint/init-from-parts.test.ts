@@ -12,7 +12,8 @@ import { tinyCausalLm, tinyCausalLmProvider } from '@mmft/core/testing';
 import { Blip2ForConditionalGeneration } from '../blip2-for-conditional-generation';
 import { blip2Provider } from '../plugin';
 import { createTinyBlip2Checkpoint, TINY_BLIP2_CONFIG } from '../testing';
-import { applyBlip2Init, blip2VisionConfigFromClip, resolveBlip2Config, type Blip2Init } from './init-from-parts';
+import { Blip2VisionEmbeddings } from '../model/vision';
+import { applyBlip2Init, blip2InitSchema, blip2VisionConfigFromClip, estimateClipEmbeddingStd, resolveBlip2Config, type Blip2Init } from './init-from-parts';
 
 // tiny-lm with checkpoint folders: core's tiny causal LM, read back from what its save() writes.
 const folderTinyLm: ArchitectureProvider = {
@@ -129,16 +130,15 @@ function lin(x: Vec, w: Float32Array, b: Float32Array, out: number): Vec {
 }
 const quickGelu = (x: number) => x / (1 + Math.exp(-1.702 * x));
 
-/** Returns the encoder output (before post_layernorm) and post_layernorm over every token. */
-function refClipVision(w: Weights, s: ClipShape, img: number[][][], preLayerNorm: boolean): { encoder: Vec[]; post: Vec[] } {
-  const { hidden: d, patch: p, image, heads } = s;
-  const eps = 1e-5;
+/** CLIPVisionEmbeddings: class_embedding, then the patch conv (no bias) row by row, plus the position rows. */
+function refClipEmbeddings(w: Weights, s: ClipShape, img: number[][][]): Vec[] {
+  const { hidden: d, patch: p, image } = s;
   const v = 'vision_model';
   const grid = image / p;
   const conv = arr(w, `${v}.embeddings.patch_embedding.weight`);
   const cls = arr(w, `${v}.embeddings.class_embedding`);
   const pos = arr(w, `${v}.embeddings.position_embedding.weight`);
-  let x: Vec[] = [Array.from(cls)];
+  const x: Vec[] = [Array.from(cls)];
   for (let i = 0; i < grid; i++)
     for (let j = 0; j < grid; j++)
       x.push(
@@ -149,7 +149,15 @@ function refClipVision(w: Weights, s: ClipShape, img: number[][][], preLayerNorm
           return sum;
         }),
       );
-  x = x.map((row, t) => row.map((c, k) => c + pos[t * d + k]!));
+  return x.map((row, t) => row.map((c, k) => c + pos[t * d + k]!));
+}
+
+/** Returns the encoder output (before post_layernorm) and post_layernorm over every token. */
+function refClipVision(w: Weights, s: ClipShape, img: number[][][], preLayerNorm: boolean): { encoder: Vec[]; post: Vec[] } {
+  const { hidden: d, heads } = s;
+  const eps = 1e-5;
+  const v = 'vision_model';
+  let x = refClipEmbeddings(w, s, img);
   if (preLayerNorm) x = x.map((row) => ln(row, arr(w, `${v}.pre_layrnorm.weight`), arr(w, `${v}.pre_layrnorm.bias`), eps));
   const hd = d / heads;
   for (let l = 0; l < s.layers; l++) {
@@ -313,16 +321,18 @@ describe('resolveBlip2Config', () => {
 });
 
 describe('applyBlip2Init', () => {
-  test('CLIP → Blip2VisionModel equals a float64 CLIP vision tower without pre_layrnorm (k bias dropped exactly)', async () => {
-    const { model } = await compose({ vision: clipDir }, TINY_Q);
+  test('CLIP with vision_pre_layernorm: drop equals a float64 CLIP vision tower without pre_layrnorm (k bias dropped exactly)', async () => {
+    const init = { vision: clipDir, vision_pre_layernorm: 'drop' as const };
+    const { model } = await compose(init, TINY_Q);
     try {
-      const report = await applyBlip2Init(model, { vision: clipDir }, context);
+      const report = await applyBlip2Init(model, init, context);
       const targets = [...model.root.stateDict().keys()].filter((n) => n.startsWith('vision_model.'));
       expect(report.vision).toEqual({
         dir: clipDir,
         format: 'clip',
         copied: targets.length,
         dropped: ['vision_model.pre_layrnorm.bias', 'vision_model.pre_layrnorm.weight'],
+        preLayerNorm: { mode: 'drop' },
       });
       const dict = model.root.stateDict();
       const qkvBias = dict.get('vision_model.encoder.layers.1.self_attn.qkv.bias')!.dataSync();
@@ -461,6 +471,154 @@ describe('applyBlip2Init', () => {
       });
     } finally {
       c.model.dispose();
+    }
+  });
+});
+
+describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fold, the default)', () => {
+  const v = 'vision_model';
+  const ln64 = (row: Vec) => ln(row, arr(clipTensors, `${v}.pre_layrnorm.weight`), arr(clipTensors, `${v}.pre_layrnorm.bias`), 1e-5);
+  const embeddingsOf = (model: Blip2ForConditionalGeneration, px: tf.Tensor) => {
+    const out = model.root.visionModel.getModule('embeddings', Blip2VisionEmbeddings).forward(px);
+    const rows = out.arraySync() as number[][][];
+    out.dispose();
+    return rows;
+  };
+
+  test('the schema defaults to fold; the class token is exact and each patch token is g ⊙ C·e / σ + b, against a float64 CLIP', async () => {
+    expect(blip2InitSchema.parse({ vision: 'c' })).toEqual({ vision: 'c', vision_pre_layernorm: 'fold' });
+    const sigma = 0.7;
+    const init = { vision: clipDir, vision_pre_layernorm_scale: sigma };
+    const { model } = await compose(init, TINY_Q);
+    try {
+      const report = await applyBlip2Init(model, init, context);
+      expect(report.vision).toMatchObject({ dropped: [], preLayerNorm: { mode: 'fold', scale: sigma, scaleFrom: 'given', classToken: 'exact' } });
+      const dict = model.root.stateDict();
+      expect(Array.from(dict.get(`${v}.embeddings.position_embedding`)!.dataSync().slice(0, 16))).toEqual(new Array(16).fill(0));
+      const px = tf.randomNormal([2, 3, 8, 8], 0, 1, 'float32', 21);
+      const image = px.arraySync() as number[][][][];
+      const got = embeddingsOf(model, px);
+      const g = arr(clipTensors, `${v}.pre_layrnorm.weight`);
+      const b = arr(clipTensors, `${v}.pre_layrnorm.bias`);
+      for (let n = 0; n < 2; n++) {
+        const e = refClipEmbeddings(clipTensors, CLIP16, image[n]!);
+        expect(worstDiff(got[n]![0]!, ln64(e[0]!))).toBeLessThan(1e-5);
+        for (let t = 1; t < e.length; t++) {
+          const mean = e[t]!.reduce((a, c) => a + c, 0) / 16;
+          const expected = e[t]!.map((c, o) => (g[o]! * (c - mean)) / sigma + b[o]!);
+          expect(worstDiff(got[n]![t]!, expected)).toBeLessThan(1e-5);
+          // …which is LN_pre(e) only as far as the token's std differs from σ
+          const std = Math.sqrt(e[t]!.reduce((a, c) => a + (c - mean) ** 2, 0) / 16 + 1e-5);
+          expect(worstDiff(got[n]![t]!, ln64(e[t]!))).toBeGreaterThan(Math.abs(std / sigma - 1) * 0.01);
+        }
+      }
+      px.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a patch token whose std is σ makes the whole tower CLIP’s (one-patch CLIP, σ given as that std)', async () => {
+    const shape = { ...CLIP16, image: 4 }; // one patch: one std to match
+    const dir = path.join(tmp, 'clip-one-patch');
+    const tensors = await writeClipFolder(dir, shape, 17);
+    const px = tf.randomNormal([1, 3, 4, 4], 0, 1, 'float32', 5);
+    const image = (px.arraySync() as number[][][][])[0]!;
+    const e = refClipEmbeddings(tensors, shape, image)[1]!;
+    const mean = e.reduce((a, c) => a + c, 0) / 16;
+    const sigma = Math.sqrt(e.reduce((a, c) => a + (c - mean) ** 2, 0) / 16 + 1e-5);
+    const init = { vision: dir, vision_pre_layernorm_scale: sigma };
+    const { model } = await compose(init, TINY_Q);
+    try {
+      await applyBlip2Init(model, init, context);
+      const { lastHiddenState, poolerOutput } = model.root.visionModel.forward(px);
+      const ref = refClipVision(tensors, shape, image, true);
+      expect(worstDiff((lastHiddenState.arraySync() as number[][][])[0]!.flat(), ref.post.flat())).toBeLessThan(2e-4);
+      // the same with drop is another function
+      const dropped = refClipVision(tensors, shape, image, false);
+      expect(worstDiff(dropped.post.flat(), ref.post.flat())).toBeGreaterThan(0.05);
+      tf.dispose([lastHiddenState, poolerOutput]);
+    } finally {
+      px.dispose();
+      model.dispose();
+    }
+  });
+
+  test('σ from the weights is sqrt(mean_i ‖C·pos[i]‖²/D + ‖C·W‖²_F/D + eps) (unit-variance independent pixels)', () => {
+    const conv = clipTensors.get(`${v}.embeddings.patch_embedding.weight`)!;
+    const pos = clipTensors.get(`${v}.embeddings.position_embedding.weight`)!;
+    const w = conv.data as Float32Array;
+    const p = pos.data as Float32Array;
+    const d = 16;
+    const k = w.length / d;
+    // ‖C·W‖²_F column by column: Σ_o w² − (Σ_o w)² / D
+    let pixelTerm = 0;
+    for (let c = 0; c < k; c++) {
+      let [sum, sq] = [0, 0];
+      for (let o = 0; o < d; o++) ((sum += w[o * k + c]!), (sq += w[o * k + c]! ** 2));
+      pixelTerm += sq - (sum * sum) / d;
+    }
+    let posTerm = 0;
+    for (let i = 1; i < 5; i++) {
+      const row = Array.from(p.subarray(i * d, (i + 1) * d));
+      const mean = row.reduce((a, c) => a + c, 0) / d;
+      posTerm += row.reduce((a, c) => a + (c - mean) ** 2, 0) / 4;
+    }
+    const expected = Math.sqrt((posTerm + pixelTerm) / d + 1e-5);
+    expect(estimateClipEmbeddingStd(conv as never, pos as never, 1e-5)).toBeCloseTo(expected, 10);
+    // flat patches: each channel one value, so the kernel's spatial sums stand for W
+    expect(estimateClipEmbeddingStd(conv as never, pos as never, 1e-5, { pixels: 'flat' })).not.toBeCloseTo(expected, 3);
+  });
+
+  test('fold (σ from the weights) is closer to CLIP than drop, token by token', async () => {
+    const px = tf.randomNormal([2, 3, 8, 8], 0, 1, 'float32', 33);
+    const image = px.arraySync() as number[][][][];
+    const encoderCosine = async (init: Blip2Init) => {
+      const { model } = await compose(init, TINY_Q);
+      try {
+        await applyBlip2Init(model, init, context);
+        const vision = model.root.visionModel;
+        const out = tf.tidy(() => vision.getModule('encoder').forward(vision.getModule('embeddings', Blip2VisionEmbeddings).forward(px)) as tf.Tensor);
+        const got = out.arraySync() as number[][][];
+        out.dispose();
+        let sum = 0;
+        for (let n = 0; n < 2; n++) {
+          const clip = refClipVision(clipTensors, CLIP16, image[n]!, true).encoder;
+          clip.forEach((row, t) => (sum += cosine(got[n]![t]!, row) / (2 * clip.length)));
+        }
+        return sum;
+      } finally {
+        model.dispose();
+      }
+    };
+    const fold = await encoderCosine({ vision: clipDir });
+    const drop = await encoderCosine({ vision: clipDir, vision_pre_layernorm: 'drop' });
+    expect(fold).toBeGreaterThan(drop + 0.1);
+    expect(fold).toBeGreaterThan(0.99);
+    px.dispose();
+  });
+
+  test('a scale with drop or with a BLIP-2 folder is an E_CONFIG error; fold needs pre_layrnorm', async () => {
+    const { model } = await compose({ vision: clipDir }, TINY_Q);
+    const noPre = path.join(tmp, 'clip-no-pre');
+    await writeClipFolder(noPre, CLIP16, 14, { drop: `${v}.pre_layrnorm.weight` });
+    try {
+      await expect(applyBlip2Init(model, { vision: clipDir, vision_pre_layernorm: 'drop', vision_pre_layernorm_scale: 1 })).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringContaining('vision_pre_layernorm_scale is given but init.vision_pre_layernorm is drop'),
+      });
+      await expect(applyBlip2Init(model, { vision: qformerDir, vision_pre_layernorm_scale: 1 })).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringContaining('is a BLIP-2 folder, which has no pre_layrnorm to fold'),
+      });
+      await expect(applyBlip2Init(model, { vision: noPre })).rejects.toMatchObject({
+        code: 'E_CHECKPOINT',
+        message: expect.stringContaining('has no tensor vision_model.pre_layrnorm.weight (needed for vision_pre_layernorm: fold)'),
+      });
+      const report = await applyBlip2Init(model, { vision: noPre, vision_pre_layernorm: 'drop' });
+      expect(report.vision).toMatchObject({ dropped: ['vision_model.pre_layrnorm.bias'], preLayerNorm: { mode: 'drop' } });
+    } finally {
+      model.dispose();
     }
   });
 });

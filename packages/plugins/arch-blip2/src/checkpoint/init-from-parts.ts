@@ -12,10 +12,12 @@
 // fuse into `qkv` with the k third of the bias set to zero (exact: q·b_k is one constant per score
 // row, which softmax ignores; transformers' Blip2Attention also keeps that third at zero), out_proj
 // becomes `projection`, and layer_norm1/2, mlp.fc1/fc2 and post_layernorm keep their names. CLIP's
-// `pre_layrnorm` (applied to the embeddings before layer 0) has no place in Blip2VisionModel and is
-// dropped, so the converted tower is not CLIP's function: the encoder sees the raw embeddings. The
-// tower is frozen in stage 1 and 2 and the Q-Former learns to read what it gives; docs/blip2.md
-// "Composing from parts" reports how far its states are from CLIP's on the shapes images.
+// `pre_layrnorm` (applied to the embeddings before layer 0) has no place in Blip2VisionModel.
+// By default (`vision_pre_layernorm: fold`) it is folded into the embeddings: exactly for the class
+// token, whose embedding is a constant; for the patch tokens up to their per-token std, which one
+// fixed σ stands in for (given, or estimated from the weights: `estimateClipEmbeddingStd`).
+// `drop` leaves it out, so the encoder sees the raw embeddings. docs/blip2.md "Composing from
+// parts" reports how far each is from CLIP's states on the shapes images.
 import * as tf from '@tensorflow/tfjs-core';
 import {
   isCausalLanguageModel,
@@ -43,8 +45,19 @@ export const blip2InitSchema = z.strictObject({
   vision: recipePath(z.string().min(1))
     .optional()
     .describe(
-      'CLIP folder (model_type clip or clip_vision_model; CLIP pre_layrnorm is dropped) or BLIP-2 folder: its vision tower becomes vision_model.* and vision_config',
+      'CLIP folder (model_type clip or clip_vision_model; CLIP pre_layrnorm is folded or dropped, see vision_pre_layernorm) or BLIP-2 folder: its vision tower becomes vision_model.* and vision_config',
     ),
+  vision_pre_layernorm: z
+    .enum(['fold', 'drop'])
+    .default('fold')
+    .describe(
+      "CLIP's pre_layrnorm, which Blip2VisionModel lacks: fold (default) puts it into the embeddings (exact for the class token, one fixed std for the patch tokens); drop leaves it out",
+    ),
+  vision_pre_layernorm_scale: z
+    .number()
+    .positive()
+    .optional()
+    .describe('with fold: the per-token std of the CLIP embeddings that the patch tokens are divided by; default: estimated from the weights'),
   qformer: recipePath(z.string().min(1))
     .optional()
     .describe('BLIP-2 folder (retrieval or captioning): query_tokens and the qformer.* tensors this model has, plus its qformer_config'),
@@ -52,7 +65,8 @@ export const blip2InitSchema = z.strictObject({
     .optional()
     .describe("causal-LM folder: its config.json becomes text_config, its weights language_model.*, its tokenizer the model's"),
 });
-export type Blip2Init = z.output<typeof blip2InitSchema>;
+/** The `init:` block as written (`vision_pre_layernorm` may be left out: fold). */
+export type Blip2Init = z.input<typeof blip2InitSchema>;
 
 /** What `resolveBlip2Config` gives `Blip2ForConditionalGeneration.fromConfig`. */
 export interface Blip2InitPlan {
@@ -71,12 +85,24 @@ export interface Blip2InitReport {
     readonly format: 'clip' | 'blip-2';
     /** Target tensors written. */
     readonly copied: number;
-    /** Source tensors with no place in Blip2VisionModel (CLIP pre_layrnorm, layers beyond num_hidden_layers). */
+    /** Source tensors with no place in Blip2VisionModel (CLIP pre_layrnorm with `drop`, layers beyond num_hidden_layers). */
     readonly dropped: string[];
+    /** CLIP sources: what became of pre_layrnorm. */
+    readonly preLayerNorm?: PreLayerNormReport;
   };
   readonly qformer?: { readonly dir: string; readonly copied: number; readonly skipped: string[] };
   readonly languageModel?: { readonly dir: string; readonly copied: number };
 }
+
+/**
+ * CLIP's pre_layrnorm in the converted tower. `fold`: the class token is exact; each patch token
+ * is LN_pre(e) when its std over the hidden dims equals `scale` (otherwise it is that LN scaled by
+ * std(e) / scale). `scaleFrom` says whether `scale` was given (vision_pre_layernorm_scale) or
+ * estimated from the weights (`estimateClipEmbeddingStd`).
+ */
+export type PreLayerNormReport =
+  | { readonly mode: 'fold'; readonly scale: number; readonly scaleFrom: 'given' | 'weights'; readonly classToken: 'exact' }
+  | { readonly mode: 'drop' };
 
 type Json = Record<string, unknown>;
 type Blip2VisionConfigInput = NonNullable<Blip2ConfigInput['vision_config']>;
@@ -270,8 +296,110 @@ function missing(file: string, name: string, needed: string): never {
   });
 }
 
+/** Rows of a row-major [rows, width] matrix, each minus its own mean over `width` (the LN centring C = I − 11ᵀ/D acts on hidden dims). */
+function centreOverHidden(rows: Float64Array[]): Float64Array[] {
+  return rows.map((row) => {
+    const mean = row.reduce((a, c) => a + c, 0) / row.length;
+    return row.map((c) => c - mean);
+  });
+}
+
+/** The conv kernel [D, 3, p, p] as K = 3·p·p columns of D: column k is what input pixel k adds to the hidden dims. */
+function convColumns(conv: Tensor): Float64Array[] {
+  const d = conv.shape[0]!;
+  const k = conv.data.length / d;
+  return Array.from({ length: k }, (_, col) => Float64Array.from({ length: d }, (__, o) => conv.data[o * k + col]!));
+}
+
+/**
+ * What a patch's normalised pixels are taken to be, each with per-channel mean 0 and variance 1
+ * (what the image processor's mean / std make of the images they were computed on): `iid`
+ * independent pixels (the default: it assumes no image structure); `flat` one value per channel
+ * over the patch, channels independent; `flat-grey` one value for the whole patch.
+ */
+export type PixelModel = 'iid' | 'flat' | 'flat-grey';
+
+/**
+ * A weight-only stand-in for the per-token std of CLIP's patch embeddings e_i = W·x_i + bias + pos[i]:
+ * sqrt(mean over patch positions i of E[var_hidden(e_i)] + eps), the RMS of the token std (RMS, not
+ * mean, because the variance is what adds up over tokens and pixels). Var over hidden dims is
+ * ‖C·v‖² / D with C = I − 11ᵀ/D, so E[var(e_i)] = (‖C·(bias + pos[i])‖² + tr(C W Σ Wᵀ C)) / D, Σ the
+ * pixel covariance of `pixels` (iid: tr = ‖C·W‖²_F). The true std depends on the images; on
+ * models/clip-shapes-base the three models give 0.29 / 0.77 / 0.19 against a measured 0.41, and iid
+ * errs low, where the tower degrades more slowly (docs/blip2.md "Composing from parts"). Where the
+ * images are known, measuring the std and passing init.vision_pre_layernorm_scale is better.
+ */
+export function estimateClipEmbeddingStd(
+  conv: Tensor,
+  positions: Tensor,
+  eps: number,
+  options: { convBias?: Float32Array; pixels?: PixelModel } = {},
+): number {
+  const d = conv.shape[0]!;
+  const patch = conv.shape[2]! * conv.shape[3]!;
+  const channels = conv.shape[1]!;
+  const cols = centreOverHidden(convColumns(conv));
+  const sq = (v: Float64Array) => v.reduce((a, c) => a + c * c, 0);
+  let pixelTerm = 0;
+  const model = options.pixels ?? 'iid';
+  if (model === 'iid') for (const col of cols) pixelTerm += sq(col);
+  else {
+    const sums = Array.from({ length: model === 'flat' ? channels : 1 }, () => new Float64Array(d));
+    cols.forEach((col, k) => {
+      const target = sums[model === 'flat' ? Math.floor(k / patch) : 0]!;
+      col.forEach((c, o) => (target[o] += c));
+    });
+    for (const sum of sums) pixelTerm += sq(sum);
+  }
+  const n = positions.shape[0]!;
+  const rows = Array.from({ length: n - 1 }, (_, i) =>
+    Float64Array.from({ length: d }, (__, o) => positions.data[(i + 1) * d + o]! + (options.convBias?.[o] ?? 0)),
+  );
+  const posTerm = centreOverHidden(rows).reduce((a, row) => a + sq(row), 0) / (n - 1);
+  return Math.sqrt((posTerm + pixelTerm) / d + eps);
+}
+
+/**
+ * CLIP's pre_layrnorm LN(e) = g ⊙ (e − mean(e)) / sqrt(var(e) + eps) + b folded into Blip2VisionEmbeddings.
+ * The class token's embedding class_embedding + pos[0] is a constant: its LN is the new class
+ * embedding and position row 0 becomes zero (exact). A patch token's centring is linear, so it moves
+ * into the conv kernel and the position rows: W' = diag(g/σ)·C·W, bias' = diag(g/σ)·C·bias + b,
+ * pos'[i] = diag(g/σ)·C·pos[i]; only its own std cannot, and the fixed σ stands in for it.
+ */
+function foldPreLayerNorm(
+  parts: { cls: Tensor; conv: Tensor; convBias?: Float32Array; pos: Tensor; weight: Tensor; bias: Tensor },
+  eps: number,
+  sigma: number,
+) {
+  const { cls, conv, pos, weight: g, bias: b } = parts;
+  const d = cls.data.length;
+  const n = pos.shape[0]!;
+  const first = Float64Array.from(cls.data, (c, o) => c + pos.data[o]!);
+  const mean = first.reduce((a, c) => a + c, 0) / d;
+  const variance = first.reduce((a, c) => a + (c - mean) ** 2, 0) / d;
+  const newCls = Float32Array.from(first, (c, o) => ((c - mean) / Math.sqrt(variance + eps)) * g.data[o]! + b.data[o]!);
+
+  const k = conv.data.length / d;
+  const newConv = new Float32Array(conv.data.length);
+  centreOverHidden(convColumns(conv)).forEach((col, c) => col.forEach((v, o) => (newConv[o * k + c] = (g.data[o]! / sigma) * v)));
+  const [centredBias] = centreOverHidden([Float64Array.from({ length: d }, (_, o) => parts.convBias?.[o] ?? 0)]);
+  const newBias = Float32Array.from(centredBias!, (v, o) => (g.data[o]! / sigma) * v + b.data[o]!);
+  const newPos = new Float32Array(pos.data.length); // row 0 stays zero: the class token's position is inside newCls
+  const rows = centreOverHidden(Array.from({ length: n - 1 }, (_, i) => Float64Array.from(pos.data.subarray((i + 1) * d, (i + 2) * d))));
+  rows.forEach((row, i) => row.forEach((v, o) => (newPos[(i + 1) * d + o] = (g.data[o]! / sigma) * v)));
+  return { cls: newCls, conv: newConv, convBias: newBias, pos: newPos };
+}
+
+export interface ClipPreLayerNormOptions {
+  readonly mode: 'fold' | 'drop';
+  /** With fold: σ; absent, estimateClipEmbeddingStd. */
+  readonly scale?: number;
+  /** vision_config.layer_norm_eps (CLIP's pre_layrnorm uses the same). */
+  readonly eps: number;
+}
+
 /** CLIP `vision_model.*` tensors under Blip2VisionModel names (see the file comment), and what had no place. */
-function clipToBlip2Vision(tensors: Map<string, SafetensorsTensor>, numLayers: number, file: string) {
+function clipToBlip2Vision(tensors: Map<string, SafetensorsTensor>, numLayers: number, file: string, preLayerNorm: ClipPreLayerNormOptions) {
   const writes = new Map<string, Tensor & { from: string }>();
   const used = new Set<string>(['vision_model.embeddings.position_ids']);
   const get = (name: string, needed: string): Tensor => {
@@ -288,14 +416,39 @@ function clipToBlip2Vision(tensors: Map<string, SafetensorsTensor>, numLayers: n
   };
 
   const cls = get('embeddings.class_embedding', 'vision_model.embeddings.class_embedding');
-  put('embeddings.class_embedding', [1, 1, ...cls.shape], cls.data, 'vision_model.embeddings.class_embedding');
   const conv = get('embeddings.patch_embedding.weight', 'vision_model.embeddings.patch_embedding.weight');
-  put('embeddings.patch_embedding.weight', conv.shape, conv.data, 'vision_model.embeddings.patch_embedding.weight');
-  const convBias = tensors.get('vision_model.embeddings.patch_embedding.bias');
-  if (convBias) copy('embeddings.patch_embedding.bias');
-  else put('embeddings.patch_embedding.bias', [conv.shape[0]!], new Float32Array(conv.shape[0]!), '(zeros: CLIP patch conv has no bias)');
+  const convBias = tensors.has('vision_model.embeddings.patch_embedding.bias')
+    ? get('embeddings.patch_embedding.bias', 'vision_model.embeddings.patch_embedding.bias').data
+    : undefined;
   const pos = get('embeddings.position_embedding.weight', 'vision_model.embeddings.position_embedding');
-  put('embeddings.position_embedding', [1, ...pos.shape], pos.data, 'vision_model.embeddings.position_embedding.weight');
+  const d = conv.shape[0]!;
+  const convBiasFrom = convBias ? 'vision_model.embeddings.patch_embedding.bias' : '(zeros: CLIP patch conv has no bias)';
+  let report: PreLayerNormReport = { mode: 'drop' };
+  if (preLayerNorm.mode === 'fold') {
+    const needed = 'vision_pre_layernorm: fold';
+    const weight = get('pre_layrnorm.weight', needed);
+    const bias = get('pre_layrnorm.bias', needed);
+    if (cls.data.length !== d || pos.shape[1] !== d || weight.data.length !== d || bias.data.length !== d) {
+      throw new MmftError(
+        'E_CHECKPOINT',
+        `${file}: the embeddings disagree in width (class_embedding ${shapeText(cls.shape)}, patch_embedding.weight ${shapeText(conv.shape)}, ` +
+          `position_embedding.weight ${shapeText(pos.shape)}, pre_layrnorm.weight ${shapeText(weight.shape)})`,
+      );
+    }
+    const scale = preLayerNorm.scale ?? estimateClipEmbeddingStd(conv, pos, preLayerNorm.eps, { convBias });
+    const folded = foldPreLayerNorm({ cls, conv, convBias, pos, weight, bias }, preLayerNorm.eps, scale);
+    const from = (name: string) => `vision_model.${name}`; // shapes are the source's; the fold is in the report
+    put('embeddings.class_embedding', [1, 1, d], folded.cls, from('embeddings.class_embedding'));
+    put('embeddings.patch_embedding.weight', conv.shape, folded.conv, from('embeddings.patch_embedding.weight'));
+    put('embeddings.patch_embedding.bias', [d], folded.convBias, convBias ? 'vision_model.pre_layrnorm.bias and patch_embedding.bias' : 'vision_model.pre_layrnorm.bias');
+    put('embeddings.position_embedding', [1, ...pos.shape], folded.pos, from('embeddings.position_embedding.weight'));
+    report = { mode: 'fold', scale, scaleFrom: preLayerNorm.scale === undefined ? 'weights' : 'given', classToken: 'exact' };
+  } else {
+    put('embeddings.class_embedding', [1, 1, ...cls.shape], cls.data, 'vision_model.embeddings.class_embedding');
+    put('embeddings.patch_embedding.weight', conv.shape, conv.data, 'vision_model.embeddings.patch_embedding.weight');
+    put('embeddings.patch_embedding.bias', [d], convBias ?? new Float32Array(d), convBiasFrom);
+    put('embeddings.position_embedding', [1, ...pos.shape], pos.data, 'vision_model.embeddings.position_embedding.weight');
+  }
 
   for (let l = 0; l < numLayers; l++) {
     const at = `encoder.layers.${l}`;
@@ -326,7 +479,7 @@ function clipToBlip2Vision(tensors: Map<string, SafetensorsTensor>, numLayers: n
     if (name.startsWith('vision_model.pre_layrnorm.') || (layer && Number(layer[1]) >= numLayers)) dropped.push(name);
     else throw new MmftError('E_CHECKPOINT', `${file}: ${name} has no counterpart in Blip2VisionModel`, { hint: 'this CLIP variant is not supported by init.vision' });
   }
-  return { writes, dropped: dropped.sort() };
+  return { writes, dropped: dropped.sort(), preLayerNorm: report };
 }
 
 /** Every target tensor under `prefix` (and `extra`) from a BLIP-2 folder of the same names. */
@@ -350,6 +503,16 @@ function sameNames(
 }
 
 /**
+ * What `applyBlip2Init` writes into: a Blip2ForConditionalGeneration, or a model without a
+ * language model (Blip2ForImageTextRetrieval), which then takes no `init.language_model`.
+ */
+export interface Blip2InitTarget {
+  readonly root: { stateDict(): Map<string, tf.Variable> };
+  readonly config: Pick<Blip2ForConditionalGeneration['config'], 'vision_config' | 'text_config'>;
+  readonly languageModel?: { readonly root: { stateDict(): Map<string, tf.Variable> } };
+}
+
+/**
  * Replaces the fresh weights of `model` (built from `resolveBlip2Config(...).config`) by the parts
  * in `init`. The language model comes through `context` (its plugin's fromPretrained, so every
  * family's own naming and legacy keys apply) and is copied tensor by tensor. A missing or
@@ -358,10 +521,10 @@ function sameNames(
  *
  * @example
  * const report = await applyBlip2Init(model, { vision: 'models/clip-shapes-base', language_model: 'models/opt-shapes-base' }, context);
- * report.vision?.dropped; // ['vision_model.pre_layrnorm.bias', 'vision_model.pre_layrnorm.weight']
+ * report.vision?.preLayerNorm; // { mode: 'fold', scale: 0.29, scaleFrom: 'weights', classToken: 'exact' }
  */
 export async function applyBlip2Init(
-  model: Blip2ForConditionalGeneration,
+  model: Blip2InitTarget,
   init: Blip2Init,
   context?: ArchitectureContext,
 ): Promise<Blip2InitReport> {
@@ -372,14 +535,27 @@ export async function applyBlip2Init(
   if (init.vision) {
     const part = await readPart(init.vision, 'vision', [...CLIP_TYPES, 'blip-2']);
     if (part.type === 'blip-2') {
+      if (init.vision_pre_layernorm_scale !== undefined) {
+        throw new MmftError('E_CONFIG', `init.vision_pre_layernorm_scale is given but init.vision (${init.vision}) is a BLIP-2 folder, which has no pre_layrnorm to fold`, {
+          hint: 'remove vision_pre_layernorm_scale: it applies to CLIP folders only',
+        });
+      }
       fuseLegacyQkvBias(part.tensors);
       const targets = names.filter((n) => n.startsWith('vision_model.'));
       const writes = sameNames(part.tensors, targets, part.file, 'vision');
       const dropped = [...part.tensors.keys()].filter((n) => n.startsWith('vision_model.') && !writes.has(n));
       report.vision = { dir: init.vision, format: 'blip-2', copied: assignChecked(variables, writes, part.file), dropped };
     } else {
-      const { writes, dropped } = clipToBlip2Vision(part.tensors, model.config.vision_config.num_hidden_layers, part.file);
-      report.vision = { dir: init.vision, format: 'clip', copied: assignChecked(variables, writes, part.file), dropped };
+      const { num_hidden_layers: layers, layer_norm_eps: eps } = model.config.vision_config;
+      const mode = init.vision_pre_layernorm ?? 'fold';
+      if (mode === 'drop' && init.vision_pre_layernorm_scale !== undefined) {
+        throw new MmftError('E_CONFIG', 'init.vision_pre_layernorm_scale is given but init.vision_pre_layernorm is drop; the scale is used only when folding', {
+          hint: 'remove vision_pre_layernorm_scale or set vision_pre_layernorm: fold',
+        });
+      }
+      const options = { mode, eps, ...(init.vision_pre_layernorm_scale !== undefined ? { scale: init.vision_pre_layernorm_scale } : {}) };
+      const { writes, dropped, preLayerNorm } = clipToBlip2Vision(part.tensors, layers, part.file, options);
+      report.vision = { dir: init.vision, format: 'clip', copied: assignChecked(variables, writes, part.file), dropped, preLayerNorm };
     }
   }
 
@@ -404,6 +580,12 @@ export async function applyBlip2Init(
   if (init.language_model) {
     const dir = init.language_model;
     const expected = model.config.text_config.model_type;
+    const target = model.languageModel;
+    if (!target) {
+      throw new MmftError('E_CONFIG', `init.language_model (${dir}) is given but this BLIP-2 has no language model`, {
+        hint: 'remove init.language_model (a stage-1 retrieval model holds only the vision tower and the Q-Former)',
+      });
+    }
     if (!context) {
       throw new MmftError('E_CONFIG', `init.language_model (${dir}) is loaded through the plugin of its model_type, and no plugin registry was given`, {
         hint: 'pass architectureContext(registry) as applyBlip2Init’s third argument',
@@ -420,7 +602,7 @@ export async function applyBlip2Init(
       }
       const source = loaded.root.stateDict();
       const writes = new Map<string, Tensor & { from: string }>();
-      for (const [name, variable] of model.languageModel.root.stateDict()) {
+      for (const [name, variable] of target.root.stateDict()) {
         const from = source.get(name);
         if (!from) throw new MmftError('E_CHECKPOINT', `${dir}: the loaded ${expected} model has no parameter ${name} (language_model.${name})`);
         writes.set(`language_model.${name}`, { shape: from.shape, data: from.dataSync() as Float32Array, from: name });
