@@ -16,6 +16,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/loss-contrastive',
   '@mmft/objective-contrastive',
   '@mmft/objective-causal-lm',
+  '@mmft/objective-blip2-stage1',
   '@mmft/trainer-standard',
   '@mmft/peft-lora',
   '@mmft/peft-adapter',

@@ -12,6 +12,9 @@ export interface ModelSectionOptions {
   readonly checkpoint?: string;
 }
 
+/** Fields an architecture adds to its section (BLIP-2's `init:` folders), validated with the rest. */
+export type ModelSectionExtra = Readonly<Record<string, z.ZodType>>;
+
 /**
  * `{ checkpoint | config (+ tokenizer, seed), ignoreUnexpected, adapter }`, strict, with exactly one
  * of checkpoint and config. Paths are relative to the recipe file that sets them (recipePath).
@@ -19,9 +22,14 @@ export interface ModelSectionOptions {
  * @example
  * export const llamaSectionSchema = modelSectionSchema(llamaConfigSchema, { config: 'LlamaConfig fields for fresh weights' });
  */
-export function modelSectionSchema<C extends z.ZodType>(configSchema: C, options: ModelSectionOptions) {
+export function modelSectionSchema<C extends z.ZodType, E extends ModelSectionExtra = Record<never, z.ZodType>>(
+  configSchema: C,
+  options: ModelSectionOptions,
+  extra?: E,
+) {
   return z
     .strictObject({
+      ...(extra as E),
       checkpoint: recipePath(z.string().min(1))
         .optional()
         .describe(`checkpoint folder in HF layout (${options.checkpoint ?? 'config.json, model.safetensors or shards, tokenizer.json'})`),
@@ -37,7 +45,7 @@ export function modelSectionSchema<C extends z.ZodType>(configSchema: C, options
           'trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) loaded on the model, as PeftModel.from_pretrained',
         ),
     })
-    .refine((s) => (s.checkpoint === undefined) !== (s.config === undefined), {
+    .refine((s) => ((s as { checkpoint?: unknown }).checkpoint === undefined) !== ((s as { config?: unknown }).config === undefined), {
       message: 'give exactly one of checkpoint (a folder) or config (fresh weights)',
     });
 }
