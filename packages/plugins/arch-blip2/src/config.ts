@@ -5,6 +5,7 @@
 // and that plugin fills its defaults.
 import { modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
+import { blip2InitSchema } from './checkpoint/init-from-parts';
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -102,9 +103,19 @@ export type Blip2Config = Readonly<Record<string, unknown>> & {
  * @example
  * model: { type: blip2, checkpoint: ../models/blip2-shapes-base }
  */
-export const blip2SectionSchema = modelSectionSchema(blip2ConfigSchema, {
-  config: 'Blip2Config fields (vision_config, qformer_config, text_config with its model_type, num_query_tokens, ...) for fresh weights',
-});
+export const blip2SectionSchema = modelSectionSchema(
+  blip2ConfigSchema,
+  {
+    config: 'Blip2Config fields (vision_config, qformer_config, text_config with its model_type, num_query_tokens, ...) for fresh weights',
+  },
+  {
+    init: blip2InitSchema
+      .optional()
+      .describe(
+        'with config: folders the fresh model takes its parts from (vision: CLIP or BLIP-2; qformer: BLIP-2; language_model: a causal LM), their sub-configs filling config',
+      ),
+  },
+);
 export type Blip2SectionConfig = z.output<typeof blip2SectionSchema>;
 
 /**
@@ -115,8 +126,17 @@ export type Blip2SectionConfig = z.output<typeof blip2SectionSchema>;
  * @example
  * model: { type: blip2-retrieval, config: { num_query_tokens: 16, qformer_config: { bos_token_id: 30522 } }, tokenizer: ../tokenizers/bert }
  */
-export const blip2RetrievalSectionSchema = modelSectionSchema(blip2ConfigSchema, {
-  config:
-    'Blip2Config fields (vision_config, qformer_config with vocab_size, max_position_embeddings and bos_token_id for the decoder start, num_query_tokens, image_text_hidden_size) for fresh weights',
-});
+export const blip2RetrievalSectionSchema = modelSectionSchema(
+  blip2ConfigSchema,
+  {
+    config:
+      'Blip2Config fields (vision_config, qformer_config with vocab_size, max_position_embeddings and bos_token_id for the decoder start, num_query_tokens, image_text_hidden_size) for fresh weights',
+  },
+  {
+    init: blip2InitSchema
+      .omit({ language_model: true })
+      .optional()
+      .describe('with config: folders the fresh model takes its vision tower (CLIP or BLIP-2) and Q-Former (BLIP-2) from'),
+  },
+);
 export type Blip2RetrievalSectionConfig = z.output<typeof blip2RetrievalSectionSchema>;

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ensureBackend, parseConfig, type ArchitectureContext, type ArchitectureProvider, type LoadOptions } from '@mmft/core';
 import { readOptionalFile } from '@mmft/core/hf';
 import { Blip2ForConditionalGeneration } from './blip2-for-conditional-generation';
+import { applyBlip2Init, resolveBlip2Config, type Blip2Init } from './checkpoint/init-from-parts';
 import { BLIP2_MODEL_TYPES } from './checkpoint/parse-config';
 import { blip2RetrievalSectionSchema, blip2SectionSchema, type Blip2RetrievalSectionConfig, type Blip2SectionConfig } from './config';
 import { Blip2ForImageTextRetrieval } from './retrieval/blip2-for-image-text-retrieval';
@@ -24,6 +25,18 @@ async function architectureOf(dir: string): Promise<string | undefined> {
   } catch {
     return undefined; // the class's own loader reports the unreadable file with its location
   }
+}
+
+/** The section's `config:` as written (before the schema fills Blip2Config's defaults). */
+function rawConfig(raw: unknown): Record<string, unknown> | undefined {
+  const config = (raw as { config?: unknown } | undefined)?.config;
+  return typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined;
+}
+
+/** `init:` with its folders absolute (recipes have resolved them already; direct callers may not). */
+function resolvedInit<I extends Blip2Init>(init: I): I {
+  const absolute = (dir: string | undefined) => (dir === undefined ? undefined : path.resolve(dir));
+  return { ...init, vision: absolute(init.vision), qformer: absolute(init.qformer), language_model: absolute(init.language_model) };
 }
 
 /** Loads a BLIP-2 folder as the class its config.json names (conditional generation when none). */
@@ -52,10 +65,27 @@ export const blip2Provider: ArchitectureProvider<Blip2SectionConfig> = {
     const section = parseConfig(blip2Provider, raw, 'model (blip2)');
     await ensureBackend();
     if (section.checkpoint) return loadBlip2Folder(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
-    return Blip2ForConditionalGeneration.fromConfig(section.config ?? {}, context, {
+    if (!section.init)
+      return Blip2ForConditionalGeneration.fromConfig(section.config ?? {}, context, {
+        seed: section.seed,
+        tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+      });
+    // the parts' sub-configs fill what the section leaves out, so the schema's defaults
+    // (num_query_tokens 32, text_config opt) must not be filled in first: pass the raw config
+    const init = resolvedInit(section.init);
+    const plan = await resolveBlip2Config(rawConfig(raw), init, { tokenizer: section.tokenizer && path.resolve(section.tokenizer) });
+    const model = await Blip2ForConditionalGeneration.fromConfig(plan.config, context, {
       seed: section.seed,
-      tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+      tokenizer: plan.tokenizer && path.resolve(plan.tokenizer),
+      imageProcessing: plan.imageProcessing,
     });
+    try {
+      await applyBlip2Init(model, init, context);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    return model;
   },
   async fromPretrained(dir, options, context) {
     return loadBlip2Folder(dir, options, context);
@@ -84,10 +114,25 @@ export const blip2RetrievalProvider: ArchitectureProvider<Blip2RetrievalSectionC
     await ensureBackend();
     if (section.checkpoint)
       return Blip2ForImageTextRetrieval.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected });
-    return Blip2ForImageTextRetrieval.fromConfig(section.config ?? {}, {
+    if (!section.init)
+      return Blip2ForImageTextRetrieval.fromConfig(section.config ?? {}, {
+        seed: section.seed,
+        tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+      });
+    const init = resolvedInit(section.init);
+    const plan = await resolveBlip2Config(rawConfig(raw), init, { tokenizer: section.tokenizer && path.resolve(section.tokenizer) });
+    const model = await Blip2ForImageTextRetrieval.fromConfig(plan.config, {
       seed: section.seed,
-      tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+      tokenizer: plan.tokenizer && path.resolve(plan.tokenizer),
+      imageProcessing: plan.imageProcessing,
     });
+    try {
+      await applyBlip2Init(model, init);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    return model;
   },
   async fromPretrained(dir, options) {
     await ensureBackend();

@@ -10,7 +10,7 @@ import { readSafetensors, writeSafetensors, type WritableTensor } from '@mmft/co
 import { loadCausalLmFolder, loadCausalLmWeights } from '@mmft/core/lm';
 import { tinyCausalLm, tinyCausalLmProvider } from '@mmft/core/testing';
 import { Blip2ForConditionalGeneration } from '../blip2-for-conditional-generation';
-import { blip2Provider } from '../plugin';
+import { blip2Provider, blip2RetrievalProvider } from '../plugin';
 import { createTinyBlip2Checkpoint, TINY_BLIP2_CONFIG } from '../testing';
 import { Blip2VisionEmbeddings } from '../model/vision';
 import { applyBlip2Init, blip2InitSchema, blip2VisionConfigFromClip, estimateClipEmbeddingStd, resolveBlip2Config, type Blip2Init } from './init-from-parts';
@@ -620,5 +620,39 @@ describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fo
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe('the recipe section: model: { type: blip2 | blip2-retrieval, config, init }', () => {
+  test('blip2: the parts fill the config the section leaves out (raw, before Blip2Config defaults) and their weights land', async () => {
+    const section = { config: { num_query_tokens: 3, qformer_config: TINY_BLIP2_CONFIG.qformer_config }, init: { vision: clipDir, language_model: lmDir } };
+    const model = (await blip2Provider.fromConfig(section as never, context)) as Blip2ForConditionalGeneration;
+    try {
+      // text_config is the LM folder's, not Blip2Config's default opt (which a parsed section would carry)
+      expect(model.config.num_query_tokens).toBe(3);
+      expect(model.config.text_config.model_type).toBe('tiny-lm');
+      expect(model.config.vision_config.hidden_size).toBe(CLIP16.hidden);
+      const { tensors: lmTensors } = await readSafetensors(path.join(lmDir, 'model.safetensors'));
+      const embed = model.root.stateDict().get('language_model.model.embed_tokens.weight')!;
+      expect(Array.from(embed.dataSync())).toEqual(Array.from(lmTensors.get('model.embed_tokens.weight')!.data));
+      // the folded class token is CLIP's LayerNorm of class + pos0, not the raw CLIP class embedding
+      const cls = model.root.stateDict().get('vision_model.embeddings.class_embedding')!;
+      expect(Array.from(cls.dataSync())).not.toEqual(Array.from(arr(clipTensors, 'vision_model.embeddings.class_embedding')));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('blip2-retrieval: init.vision converts the CLIP tower; init.language_model is not a field of its section', async () => {
+    const config = { num_query_tokens: 2, image_text_hidden_size: 6, qformer_config: { ...TINY_BLIP2_CONFIG.qformer_config, bos_token_id: 1 } };
+    const model = await blip2RetrievalProvider.fromConfig({ config, init: { vision: clipDir, vision_pre_layernorm: 'drop' } } as never);
+    try {
+      expect(model.config.vision_config).toMatchObject({ hidden_size: CLIP16.hidden, hidden_act: 'quick_gelu' });
+      const fc1 = model.root.stateDict().get('vision_model.encoder.layers.0.mlp.fc1.weight')!;
+      expect(Array.from(fc1.dataSync())).toEqual(Array.from(arr(clipTensors, 'vision_model.encoder.layers.0.mlp.fc1.weight')));
+    } finally {
+      model.dispose();
+    }
+    await expect(blip2RetrievalProvider.fromConfig({ config, init: { language_model: lmDir } } as never)).rejects.toThrow(/language_model/);
   });
 });
