@@ -67,6 +67,16 @@ describe('recipes', () => {
     expect(raw.value.extends).toBeUndefined();
   });
 
+  test('a null in a child removes what the parent set (a section or a key)', () => {
+    const dir = writeFiles({
+      'base.yaml': BASE,
+      'child.yaml': ['extends: ./base.yaml', 'seed: null', 'train:', '  lr: null', ''].join('\n'),
+    });
+    const raw = readRecipe(path.join(dir, 'child.yaml'));
+    expect('seed' in raw.value).toBe(false);
+    expect(raw.value.train).toEqual({ type: 'recording', steps: 10 });
+  });
+
   test('extends cycles are refused', () => {
     const dir = writeFiles({ 'a.yaml': 'extends: ./b.yaml\n', 'b.yaml': 'extends: ./a.yaml\n' });
     expect(() => readRecipe(path.join(dir, 'a.yaml'))).toThrow(/cycle: .*a\.yaml → .*b\.yaml → .*a\.yaml/);
