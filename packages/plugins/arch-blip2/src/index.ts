@@ -9,24 +9,20 @@ import { blip2Provider, blip2RetrievalProvider } from './plugin';
 
 export * from './config';
 export { blip2Provider, blip2RetrievalProvider } from './plugin';
+export { Blip2ForImageTextRetrieval } from './retrieval/blip2-for-image-text-retrieval';
 export {
   BLIP2_RETRIEVAL_TOWERS,
-  Blip2ForImageTextRetrieval,
-  unilmMask,
   type Blip2RetrievalFromConfigOptions,
   type Blip2RetrievalInputs,
   type Blip2RetrievalLoadReport,
-} from './retrieval/blip2-for-image-text-retrieval';
+} from './retrieval/retrieval-types';
+export { unilmMask } from './retrieval/heads';
 export { Blip2RetrievalRoot, INITIAL_TEMPERATURE, isStageOneExtra } from './retrieval/retrieval-root';
 export { Blip2TextEmbeddings } from './retrieval/text-embeddings';
 export { Blip2QFormerLmHead, Blip2QFormerLmTransform } from './retrieval/lm-head';
 export { BLIP2_RETRIEVAL_ARCHITECTURE, parseBlip2RetrievalConfig } from './retrieval/parse-retrieval-config';
-export {
-  Blip2ForConditionalGeneration,
-  fuseLegacyQkvBias,
-  type Blip2FromConfigOptions,
-  type Blip2Outputs,
-} from './blip2-for-conditional-generation';
+export { Blip2ForConditionalGeneration, type Blip2FromConfigOptions, type Blip2Outputs } from './blip2-for-conditional-generation';
+export { fuseLegacyQkvBias } from './checkpoint/legacy-tensors';
 export { Blip2Root } from './model/blip2-root';
 export {
   Blip2Attention,

@@ -7,95 +7,41 @@
 // mmft extra, the image-grounded text decoder (queries and text under LAVIS' UniLM mask → the
 // BERT LM head tied to the word embeddings). It implements core's QueryTransformerModel, so a
 // stage-1 objective trains it without importing this plugin.
+// The passes live in heads.ts, the loading extras in stage-one-extras.ts, the public types in
+// retrieval-types.ts; this class holds the model and its checkpoint folder.
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  checkOutputFolder,
   MmftError,
   type ImageProcessing,
   type LoadOptions,
-  type ModelInputs,
   type ModelProcessor,
-  type ModelTowers,
   type QueryImageOutputs,
   type QueryTransformerModel,
   type SaveOptions,
   type TextTokenizer,
 } from '@mmft/core';
-import { hfJson, parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
-import { writeFileDurable, writeFolder, writeSafetensors, type SafetensorsTensor } from '@mmft/core/io';
-import { causalLmTensors, loadCausalLmFolder, loadCausalLmWeights, TRANSFORMERS_VERSION } from '@mmft/core/lm';
-import { deriveSeed } from '@mmft/core/nn';
-import { fuseLegacyQkvBias } from '../blip2-for-conditional-generation';
+import { parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
+import type { SafetensorsTensor } from '@mmft/core/io';
+import { loadCausalLmFolder, loadCausalLmWeights } from '@mmft/core/lm';
+import { fuseLegacyQkvBias } from '../checkpoint/legacy-tensors';
+import { blip2ConfigJson, saveBlip2Folder } from '../checkpoint/save-folder';
 import type { Blip2Config, Blip2ConfigInput } from '../config';
 import { initBlip2Weights } from '../model/init-weights';
-import { blipImageProcessorJson, parseBlipImageProcessing } from '../processor';
+import { parseBlipImageProcessing } from '../processor';
+import { encodeImage, encodeText, groundedTextLogits, matchLogits } from './heads';
 import { parseBlip2RetrievalConfig } from './parse-retrieval-config';
-import { Blip2RetrievalRoot, INITIAL_TEMPERATURE, isStageOneExtra } from './retrieval-root';
-
-/** HF Blip2ForImageTextRetrieval parameter names (and the stage-1 extras) by tower; every parameter is in exactly one. */
-export const BLIP2_RETRIEVAL_TOWERS: ModelTowers = {
-  vision: ['vision_model.**'],
-  qformer: ['qformer.**', 'query_tokens', 'embeddings.**'],
-  heads: ['vision_projection.**', 'text_projection.**', 'itm_head.**', 'qformer_lm_head.**', 'temp'],
-};
-
-/** Options of `Blip2ForImageTextRetrieval.fromConfig`. */
-export interface Blip2RetrievalFromConfigOptions {
-  /** Seed of the initialisation. */
-  seed?: number;
-  /** Folder holding the Q-Former's tokenizer files (a BERT tokenizer; tokenizer.json, ...). */
-  tokenizer?: string;
-  /** Image preprocessing; default BlipImageProcessor's at vision_config.image_size. */
-  imageProcessing?: ImageProcessing;
-}
-
-/** `forward`'s inputs: ModelInputs plus HF's `use_image_text_matching_head`. */
-export type Blip2RetrievalInputs = ModelInputs & {
-  /** true: ITM logits; false (default): ITC cosine similarities, as HF's forward. */
-  readonly useImageTextMatchingHead?: boolean;
-};
-
-/** What loading did besides assigning tensors. */
-export interface Blip2RetrievalLoadReport {
-  /** File tensors the model does not know (only with ignoreUnexpected). */
-  readonly unexpected: string[];
-  /** Vision attention biases fused from 4.26-era q_bias / v_bias. */
-  readonly fusedQkvBias: string[];
-  /**
-   * Stage-1 extras absent from the folder (a Hugging Face retrieval checkpoint has neither `temp`
-   * nor `qformer_lm_head.*`), freshly initialised, as transformers warns "newly initialized".
-   */
-  readonly newlyInitialized: string[];
-}
+import { Blip2RetrievalRoot } from './retrieval-root';
+import {
+  BLIP2_RETRIEVAL_TOWERS,
+  type Blip2RetrievalFromConfigOptions,
+  type Blip2RetrievalInputs,
+  type Blip2RetrievalLoadReport,
+} from './retrieval-types';
+import { fillStageOneExtras } from './stage-one-extras';
 
 /** Buffers older files carry and transformers drops on load. */
 const LEGACY_BUFFERS = [/^(qformer\.)?embeddings\.position_ids$/];
-
-const shapeOf = (t: tf.Tensor) => `[${t.shape.join(', ')}]`;
-
-/** F.normalize(x, dim=-1): x / max(‖x‖₂, 1e-12). */
-function l2normalize(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12)));
-}
-
-/**
- * Stage-1 extras initialised as transformers' _init_weights would a fresh head (Linear weights
- * N(0, initializer_range), biases 0, LayerNorm 1/0) and `temp` = 0.07 (LAVIS).
- */
-function initStageOneExtras(root: Blip2RetrievalRoot, config: Blip2Config, names: readonly string[], seed = 0): void {
-  const wanted = new Set(names);
-  for (const [name, variable] of root.namedParameters()) {
-    if (!wanted.has(name)) continue;
-    tf.tidy(() => {
-      if (name === 'temp') variable.assign(tf.scalar(INITIAL_TEMPERATURE));
-      else if (name.endsWith('LayerNorm.weight')) variable.assign(tf.onesLike(variable));
-      else if (name.endsWith('.weight'))
-        variable.assign(tf.randomNormal(variable.shape, 0, config.initializer_range, 'float32', deriveSeed(seed, name)));
-      else variable.assign(tf.zerosLike(variable));
-    });
-  }
-}
 
 /**
  * BLIP-2's Q-Former with ITC projections, ITM head and the stage-1 text decoder head; `root`
@@ -204,15 +150,7 @@ export class Blip2ForImageTextRetrieval implements QueryTransformerModel {
     const fusedQkvBias = fuseLegacyQkvBias(tensors);
     const root = new Blip2RetrievalRoot(config);
     try {
-      const absentExtras = root
-        .namedParameters()
-        .map(([name]) => name)
-        .filter((name) => isStageOneExtra(name) && !tensors.has(name));
-      initStageOneExtras(root, config, absentExtras);
-      for (const name of absentExtras) {
-        const variable = root.stateDict().get(name)!;
-        tensors.set(name, { dtype: 'F32', shape: [...variable.shape], data: variable.dataSync() as Float32Array });
-      }
+      const absentExtras = fillStageOneExtras(root, config, tensors);
       const report = loadCausalLmWeights(root, tensors, {
         ignoreUnexpected: options.ignoreUnexpected,
         ignorePatterns: LEGACY_BUFFERS,
@@ -233,42 +171,17 @@ export class Blip2ForImageTextRetrieval implements QueryTransformerModel {
 
   /** pixels [B, 3, S, S] → image embeddings [B, N, Dv] and normalised query features [B, Q, E]. */
   encodeImage(pixelValues: tf.Tensor): QueryImageOutputs {
-    const { image_size: size } = this.config.vision_config;
-    if (pixelValues.rank !== 4 || pixelValues.shape[1] !== 3 || pixelValues.shape[2] !== size || pixelValues.shape[3] !== size) {
-      throw new MmftError('E_SHAPE', `pixelValues must be [B, 3, ${size}, ${size}] (vision_config.image_size), got ${shapeOf(pixelValues)}`);
-    }
-    return tf.tidy(() => {
-      const imageEmbeds = this.root.visionModel.forward(pixelValues).lastHiddenState;
-      const queries = tf.tile(this.root.param('query_tokens'), [imageEmbeds.shape[0]!, 1, 1]);
-      const queryOutput = this.root.qformer.forward({ queryEmbeds: queries, encoderHiddenStates: imageEmbeds });
-      const imageFeats = l2normalize(this.root.linear('vision_projection').forward(queryOutput));
-      return { imageEmbeds, imageFeats };
-    });
+    return encodeImage(this, pixelValues);
   }
 
   /** The text-only pass (query_length 0): normalised text_projection of the first token, [B, E]. */
   encodeText(inputIds: tf.Tensor, attentionMask: tf.Tensor): tf.Tensor {
-    this.checkText(inputIds, attentionMask);
-    return tf.tidy(() => {
-      const embeds = this.root.embeddings.forward(inputIds);
-      const states = this.root.qformer.forward({ queryEmbeds: embeds, queryLength: 0, attentionMask });
-      const first = tf.squeeze(tf.slice(states, [0, 0, 0], [-1, 1, -1]), [1]);
-      return l2normalize(this.root.linear('text_projection').forward(first));
-    });
+    return encodeText(this, inputIds, attentionMask);
   }
 
   /** ITM logits [B, 2] (index 1 = match): queries + text in one bidirectional pass, itm_head averaged over the queries. */
   matchLogits(inputIds: tf.Tensor, attentionMask: tf.Tensor, imageEmbeds: tf.Tensor): tf.Tensor {
-    this.checkText(inputIds, attentionMask, imageEmbeds);
-    const q = this.numQueryTokens;
-    return tf.tidy(() => {
-      const b = inputIds.shape[0]!;
-      const queries = tf.tile(this.root.param('query_tokens'), [b, 1, 1]);
-      const embeds = this.root.embeddings.forward(inputIds, queries);
-      const mask = tf.concat([tf.ones([b, q]), tf.cast(attentionMask, 'float32')], 1);
-      const states = this.root.qformer.forward({ queryEmbeds: embeds, queryLength: q, attentionMask: mask, encoderHiddenStates: imageEmbeds });
-      return tf.mean(this.root.linear('itm_head').forward(tf.slice(states, [0, 0, 0], [-1, q, -1])), 1);
-    });
+    return matchLogits(this, inputIds, attentionMask, imageEmbeds);
   }
 
   /**
@@ -278,17 +191,7 @@ export class Blip2ForImageTextRetrieval implements QueryTransformerModel {
    * because the query rows never see text. Logit t predicts token t + 1.
    */
   groundedTextLogits(inputIds: tf.Tensor, attentionMask: tf.Tensor, imageEmbeds: tf.Tensor): tf.Tensor {
-    this.checkText(inputIds, attentionMask, imageEmbeds);
-    const q = this.numQueryTokens;
-    return tf.tidy(() => {
-      const [b, t] = inputIds.shape as [number, number];
-      const queries = tf.tile(this.root.param('query_tokens'), [b, 1, 1]);
-      const embeds = this.root.embeddings.forward(inputIds, queries);
-      const mask = unilmMask(q, tf.cast(attentionMask, 'float32'));
-      const states = this.root.qformer.forward({ queryEmbeds: embeds, queryLength: q, attentionMask: mask, encoderHiddenStates: imageEmbeds });
-      const text = tf.slice(states, [0, q, 0], [b, t, -1]);
-      return this.root.lmHead.forward(text, this.root.embeddings.wordEmbeddings);
-    });
+    return groundedTextLogits(this, inputIds, attentionMask, imageEmbeds);
   }
 
   /**
@@ -346,33 +249,9 @@ export class Blip2ForImageTextRetrieval implements QueryTransformerModel {
     }
   }
 
-  private checkText(inputIds: tf.Tensor, attentionMask: tf.Tensor, imageEmbeds?: tf.Tensor): void {
-    if (inputIds.rank !== 2) throw new MmftError('E_SHAPE', `inputIds must be [B, T], got ${shapeOf(inputIds)}`);
-    const [b, t] = inputIds.shape as [number, number];
-    if (attentionMask.rank !== 2 || attentionMask.shape[0] !== b || attentionMask.shape[1] !== t)
-      throw new MmftError('E_SHAPE', `attentionMask must be [${b}, ${t}] like inputIds, got ${shapeOf(attentionMask)}`);
-    const dv = this.config.vision_config.hidden_size;
-    if (imageEmbeds && (imageEmbeds.rank !== 3 || imageEmbeds.shape[0] !== b || imageEmbeds.shape[2] !== dv)) {
-      throw new MmftError(
-        'E_SHAPE',
-        `imageEmbeds must be [${b}, N, ${dv}] (one image per text row, from encodeImage), got ${shapeOf(imageEmbeds)}`,
-      );
-    }
-  }
-
   /** config.json as save_pretrained writes it. */
   toConfigJson(): Record<string, unknown> {
-    const { vision_config, qformer_config, text_config, ...rest } = this.config;
-    return {
-      ...rest,
-      architectures: ['Blip2ForImageTextRetrieval'],
-      model_type: 'blip-2',
-      vision_config: { ...vision_config, model_type: 'blip_2_vision_model' },
-      qformer_config: { ...qformer_config, model_type: 'blip_2_qformer' },
-      text_config: { ...text_config },
-      torch_dtype: 'float32',
-      transformers_version: TRANSFORMERS_VERSION,
-    };
+    return blip2ConfigJson(this.config, 'Blip2ForImageTextRetrieval', false);
   }
 
   /**
@@ -381,47 +260,17 @@ export class Blip2ForImageTextRetrieval implements QueryTransformerModel {
    * preprocessor_config.json, processor_config.json (image_token_index set) and the tokenizer files.
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
-    const weights = await causalLmTensors(this.root);
-    await writeFolder(
-      dir,
-      async (staged) => {
-        await writeFileDurable(join(staged, 'config.json'), hfJson(this.toConfigJson()));
-        await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
-        await writeFileDurable(
-          join(staged, 'preprocessor_config.json'),
-          hfJson(this.preprocessor ?? blipImageProcessorJson(this.imageProcessing)),
-        );
-        if (this.config.image_token_index !== null) {
-          await writeFileDurable(
-            join(staged, 'processor_config.json'),
-            hfJson({ num_query_tokens: this.numQueryTokens, processor_class: 'Blip2Processor' }),
-          );
-        }
-        for (const [name, bytes] of this.tokenizerFiles) await writeFileDurable(join(staged, name), bytes);
-      },
-      { kind: 'model' },
-    );
+    await saveBlip2Folder(dir, options, {
+      root: this.root,
+      configJson: this.toConfigJson(),
+      preprocessor: this.preprocessor,
+      imageProcessing: this.imageProcessing,
+      ...(this.config.image_token_index !== null ? { processorQueryTokens: this.numQueryTokens } : {}),
+      tokenizerFiles: this.tokenizerFiles,
+    });
   }
 
   dispose(): void {
     this.root.dispose();
   }
-}
-
-/**
- * LAVIS' decoder mask (Qformer.py get_extended_attention_mask with has_query): [B, Q + T, Q + T]
- * of 1/0 where query rows see the Q queries only and text row t sees the queries and text s ≤ t
- * with textMask[s] = 1.
- */
-export function unilmMask(numQueries: number, textMask: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const [b, t] = textMask.shape as [number, number];
-    const q = numQueries;
-    const queryRows = tf.concat([tf.ones([q, q]), tf.zeros([q, t])], 1);
-    const textRows = tf.concat([tf.ones([t, q]), tf.linalg.bandPart(tf.ones([t, t]), -1, 0)], 1);
-    const pattern = tf.concat([queryRows, textRows], 0); // [Q + T, Q + T]
-    const columns = tf.concat([tf.ones([b, q]), tf.cast(textMask, 'float32')], 1); // [B, Q + T]
-    return tf.mul(tf.expandDims(pattern, 0), tf.expandDims(columns, 1));
-  });
 }

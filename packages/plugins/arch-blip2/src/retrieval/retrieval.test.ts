@@ -24,7 +24,8 @@ import {
   type RefRetrievalShape,
   type RefWeights,
 } from '../testing';
-import { Blip2ForImageTextRetrieval, unilmMask } from './blip2-for-image-text-retrieval';
+import { Blip2ForImageTextRetrieval } from './blip2-for-image-text-retrieval';
+import { unilmMask } from './heads';
 
 const Q = 4;
 const SHAPE: RefRetrievalShape = {
