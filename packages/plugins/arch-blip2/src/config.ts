@@ -97,6 +97,22 @@ export type Blip2Config = Readonly<Record<string, unknown>> & {
 };
 
 /**
+ * Blip2Config as a recipe section writes it: the recipe validator stores the parsed section, so a
+ * schema default here would reach the provider as if written and outrank what `init:` folders say
+ * (num_query_tokens 32 against a 16-query Q-Former folder). These two stay unset until the model
+ * is built, where blip2ConfigSchema fills them.
+ */
+const blip2SectionConfigSchema = blip2ConfigSchema.extend({
+  text_config: z
+    .looseObject({ model_type: z.string().min(1).optional() })
+    .optional()
+    .describe("the language model config.json; model_type names the causal-LM plugin (default opt, or init.language_model's)"),
+  num_query_tokens: positiveInt
+    .optional()
+    .describe("learned query tokens, i.e. image positions in the language model (default 32, or init.qformer's)"),
+});
+
+/**
  * The recipe section `model: { type: blip2, ... }`: a checkpoint folder, or Blip2Config fields plus
  * a tokenizer folder for fresh weights (the language model built from text_config by its plugin).
  *
@@ -104,7 +120,7 @@ export type Blip2Config = Readonly<Record<string, unknown>> & {
  * model: { type: blip2, checkpoint: ../models/blip2-shapes-base }
  */
 export const blip2SectionSchema = modelSectionSchema(
-  blip2ConfigSchema,
+  blip2SectionConfigSchema,
   {
     config: 'Blip2Config fields (vision_config, qformer_config, text_config with its model_type, num_query_tokens, ...) for fresh weights',
   },
@@ -127,7 +143,7 @@ export type Blip2SectionConfig = z.output<typeof blip2SectionSchema>;
  * model: { type: blip2-retrieval, config: { num_query_tokens: 16, qformer_config: { bos_token_id: 30522 } }, tokenizer: ../tokenizers/bert }
  */
 export const blip2RetrievalSectionSchema = modelSectionSchema(
-  blip2ConfigSchema,
+  blip2SectionConfigSchema,
   {
     config:
       'Blip2Config fields (vision_config, qformer_config with vocab_size, max_position_embeddings and bos_token_id for the decoder start, num_query_tokens, image_text_hidden_size) for fresh weights',
