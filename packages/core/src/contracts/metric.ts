@@ -21,6 +21,11 @@ export interface Metric<Input extends MetricInput = MetricInput> {
   reset(): void;
   update(batch: Input | readonly Input[]): void;
   compute(): MetricReport;
+  /**
+   * Settings the scores depend on beyond the data, printed next to them (e.g. the caption metric's
+   * tokenizer: scores under different tokenisers are not comparable).
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -37,6 +37,11 @@ export class CaptionMetric implements Metric<TextInput> {
   /** One n-gram count per sentence serves both BLEU and CIDEr (both use precook, n = 4). */
   private corpus = new CookedCorpus();
 
+  /** What the run summary prints beside the scores. */
+  get settings(): Readonly<Record<string, string>> {
+    return { tokenizer: this.tokenizer };
+  }
+
   constructor(private readonly config: CaptionConfig) {
     this.tokenizer = resolveTokenizer(config.tokenizer);
     this.tokenize = tokenizerFor(this.tokenizer);

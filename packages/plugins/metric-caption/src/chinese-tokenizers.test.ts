@@ -97,6 +97,11 @@ describe('BLEU-1 and CIDEr-D by hand', () => {
     expect(r.scores.bleu1).toBeCloseTo(1 / 2, 9);
     expect(r.tokenizer).toBe('ptb');
   });
+
+  test('the metric names its resolved tokenizer in settings, which the run summary prints (chinese-char reads char)', () => {
+    expect(new CaptionMetric({ tokenizer: 'jieba', sigma: 6 }).settings).toEqual({ tokenizer: 'jieba' });
+    expect(new CaptionMetric({ tokenizer: 'chinese-char', sigma: 6 }).settings).toEqual({ tokenizer: 'char' });
+  });
 });
 
 describe('tokenizer names', () => {

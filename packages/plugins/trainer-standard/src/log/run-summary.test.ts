@@ -27,6 +27,25 @@ describe('run summary', () => {
     ]);
   });
 
+  test("each metric's settings follow the table (the caption tokenizer), only for metrics in the table", () => {
+    const lines = formatRunSummary(
+      undefined,
+      { 'caption.cider': 0.5 },
+      {
+        trainableParams: 1,
+        totalParams: 1,
+        steps: 0,
+        samples: 0,
+        seconds: 0,
+        peakRssBytes: 0,
+        peakTensorBytes: 0,
+        metricSettings: { caption: { tokenizer: 'jieba' }, vqa: { answers: 'official' } },
+      },
+    );
+    expect(lines.slice(0, 3)).toEqual(['metric            before      after', 'caption.cider          -       0.50', 'caption scored with tokenizer jieba']);
+    expect(lines.join('\n')).not.toContain('vqa');
+  });
+
   test('without a before evaluation the column shows a dash', () => {
     const [, row] = formatRunSummary(
       undefined,

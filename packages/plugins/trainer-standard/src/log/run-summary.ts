@@ -16,6 +16,8 @@ export interface RunFigures {
   readonly peakTensorBytes: number;
   /** Size of the saved PEFT adapter file (adapter_model.safetensors), when the run trains one. */
   readonly adapterBytes?: number;
+  /** Per metric id, the settings its scores depend on (`Metric.settings`), printed under the table. */
+  readonly metricSettings?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Tracks peak tensor memory; `sample()` after each step is cheap (tfjs keeps the count). */
@@ -51,6 +53,11 @@ export function formatRunSummary(
   const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2)).padStart(9);
   const lines = keys.length > 0 ? [`${'metric'.padEnd(width)}  ${'before'.padStart(9)}  ${'after'.padStart(9)}`] : [];
   for (const key of keys) lines.push(`${key.padEnd(width)}  ${cell(before?.[key])}  ${cell(after[key])}`);
+  for (const [id, settings] of Object.entries(figures.metricSettings ?? {})) {
+    const entries = Object.entries(settings);
+    if (keys.some((k) => k.startsWith(`${id}.`)) && entries.length > 0)
+      lines.push(`${id} scored with ${entries.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
   const percent = figures.totalParams === 0 ? 0 : (100 * figures.trainableParams) / figures.totalParams;
   lines.push(
     `trainable params: ${figures.trainableParams.toLocaleString('en-US')} || all params: ${figures.totalParams.toLocaleString('en-US')} || trainable%: ${percent.toFixed(4)}`,

@@ -240,6 +240,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakTensorBytes: peak.bytes,
       adapterBytes,
+      metricSettings: Object.fromEntries(parts.metrics.flatMap((m) => (m.metric.settings ? [[m.id, m.metric.settings]] : []))),
     });
     for (const line of summary) context.reporter.info(line);
   } catch (error) {
