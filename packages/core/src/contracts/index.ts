@@ -17,3 +17,4 @@ export * from './trainer';
 export * from './plugin';
 export * from './prompt-learning';
 export * from './query-transformer';
+export * from './vision-encoder';
