@@ -17,6 +17,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/objective-contrastive',
   '@mmft/objective-causal-lm',
   '@mmft/objective-blip2-stage1',
+  '@mmft/arch-llava',
   '@mmft/trainer-standard',
   '@mmft/peft-lora',
   '@mmft/peft-adapter',

@@ -1,0 +1,2 @@
+// Test fixtures of @mmft/arch-llava (filled as the package grows).
+export {};
