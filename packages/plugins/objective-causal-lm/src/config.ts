@@ -3,6 +3,7 @@
 // LLaMA-Factory know: max_length (LLaMA-Factory's cutoff_len), train_on_prompt, template.
 import { z } from 'zod';
 import { promptConfigSchema } from '@mmft/text';
+import { NAMED_TEMPLATES } from './templates';
 
 const positiveInt = () => z.number().int().positive();
 
@@ -30,11 +31,21 @@ export const causalLmConfigSchema = z
       .default(false)
       .describe('also train on prompt tokens (default false: labels are -100 on prompts and padding, as LLaMA-Factory)'),
     template: z
-      .enum(['auto', 'chat', 'plain'])
+      .enum(['auto', 'chat', 'plain', ...NAMED_TEMPLATES])
       .default('auto')
       .describe(
-        "chat: render conversations with the tokenizer's chat_template; plain: prompt text + target + eos; auto: chat when the tokenizer has a chat_template",
+        "chat: the tokenizer's chat_template; plain: prompt text + target + eos; llava_plain: LLaVA stage 1 (<image> + answer + newline); llava_v1 / vicuna_v1: LLaVA's USER: … ASSISTANT: …</s> with its system prompt; chatml: <|im_start|>role … <|im_end|>; auto: chat when the tokenizer has a chat_template, else plain (docs/templates.md)",
       ),
+    default_system: z
+      .string()
+      .optional()
+      .describe(
+        "system prompt of llava_v1 / vicuna_v1 / chatml instead of the template's default ('' for none); a conversation's own system turn still wins, as in LLaMA-Factory",
+      ),
+    system_lang: z
+      .enum(['en', 'zh'])
+      .optional()
+      .describe("language of the template's default system prompt; unset: prompts.lang, else each example's language (en when it has none)"),
     prompts: promptConfigSchema.optional().describe('prompt texts of caption and VQA examples, and of instruction turns in plain mode'),
     generation: evalGenerationSchema.default({ max_new_tokens: 32 }).describe('decoding when evaluation generates captions and answers'),
   })

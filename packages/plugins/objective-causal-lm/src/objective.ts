@@ -28,23 +28,13 @@ import {
   type Objective,
   type ObjectiveBatch,
   type ObjectiveContext,
-  type TextTokenizer,
   type VisionLanguageModel,
 } from '@mmft/core';
-import { deriveSeed } from '@mmft/core/nn';
 import { deriveSeed as imageSeed, preprocessOptionsSchema, preprocessResolved, type PreprocessOptions } from '@mmft/image';
 import type { CausalLmConfig } from './config';
-import { encodePieces, IGNORE_INDEX, labelCount, labelsOf, spanCut, specialPrefixIds, type EncodedExample } from './encode';
-import {
-  chatPieces,
-  conversationOf,
-  exampleWhere,
-  plainPieces,
-  promptMessages,
-  withImageMark,
-  type ChatRenderer,
-  type ImageMarks,
-} from './pieces';
+import { IGNORE_INDEX, labelCount, labelsOf, spanCut, type EncodedExample } from './encode';
+import { createEncoder } from './encoder';
+import { conversationOf, exampleWhere, promptMessages, type ImageMarks } from './pieces';
 
 /** What the objective uses of a causal LM or a vision→LLM bridge. */
 interface TextGenerator {
@@ -91,10 +81,6 @@ function imageError(example: Example, cause: unknown): unknown {
     hint: `run \`mmft data validate ${example.source.file}\` to find every missing or corrupt image before training`,
   });
 }
-
-const hasChatTemplate = (t: TextTokenizer): t is TextTokenizer & ChatRenderer & { chatTemplate?: string } =>
-  typeof (t as Partial<ChatRenderer>).applyChatTemplate === 'function' &&
-  typeof (t as { chatTemplate?: unknown }).chatTemplate === 'string';
 
 /** config.generation → GenerationOptions (unset fields stay unset: generation_config.json fills them). */
 function generationOptions(config: CausalLmConfig): GenerationOptions {
@@ -166,18 +152,10 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   const tokenizer = lm.processor.tokenizer;
   if (!tokenizer)
     throw new MmftError('E_CHECKPOINT', `model "${lm.modelType}" has no tokenizer (tokenizer.json), so texts cannot be encoded`);
-  const chatAvailable = hasChatTemplate(tokenizer);
-  if (config.template === 'chat' && !chatAvailable) {
-    throw new MmftError('E_CONFIG', 'objective.template is chat, but the tokenizer has no chat_template (tokenizer_config.json)', {
-      hint: 'set objective.template: plain (or auto), or use a tokenizer with a chat_template',
-    });
-  }
-  const chat = config.template === 'chat' || (config.template === 'auto' && chatAvailable);
+  const encoder = createEncoder({ config, tokenizer, tokens, seed: context.seed });
   const ids = tokenizer.specialTokenIds ?? {};
-  const eosId = ids.eos;
   // transformers' generate() and LLaMA-Factory fall back to eos as the pad token when there is none.
   const padId = ids.pad ?? ids.eos ?? 0;
-  const prefix = specialPrefixIds(tokenizer);
   const decoding = generationOptions(config);
 
   /** The example's image, or undefined when it may go without one (see the file comment). */
@@ -200,26 +178,8 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   };
 
   /** An example's tokens; the caption among several is drawn by (seed, epoch, position). */
-  const encode = (example: Example, epoch: number, position: number): EncodedExample => {
-    const pick = (n: number) => (deriveSeed(context.seed, `causal-lm:${epoch}:${position}`) ?? 0) % n;
-    const image = imageOf(example) !== undefined ? tokens : undefined;
-    const conversation = conversationOf(example, config.prompts, pick, image ? marks : 'drop');
-    const messages = image?.placement === 'placeholder' ? withImageMark(conversation) : conversation;
-    if (image?.placement === 'placeholder') {
-      const count = messages.reduce((n, m) => n + m.content.split('<image>').length - 1, 0);
-      if (count !== 1) {
-        throw new MmftError('E_DATA', `${exampleWhere(example)} has ${count} <image> marks and one image`, {
-          hint: 'write one <image> mark where the image belongs (or none: it then goes in front of the first user turn)',
-        });
-      }
-    }
-    if (chat && example.task !== 'text') {
-      // The template writes bos itself (transformers' apply_chat_template encodes without special tokens).
-      const pieces = chatPieces(messages, tokenizer as unknown as ChatRenderer, exampleWhere(example));
-      return encodePieces(pieces, tokenizer, eosId, [], image);
-    }
-    return encodePieces(plainPieces(messages, example, config.prompts, image ? marks : 'drop'), tokenizer, eosId, prefix, image);
-  };
+  const encode = (example: Example, epoch: number, position: number): EncodedExample =>
+    encoder.encode(example, epoch, position, imageOf(example) !== undefined);
 
   const rowOf = (example: Example, epoch: number, position: number) => {
     const encoded = encode(example, epoch, position);
