@@ -10,6 +10,18 @@ export { examplesOf, imagePathOf, renderSample, renderSamples, type ShapesSample
 export { sampleScene, leftToRight, type Scene, type SceneObject } from './scene';
 export { sceneToSvg, renderScenePng } from './render';
 export { writeShapesDataset, toRecord, TASK_FILES, type WriteShapesOptions, type WriteShapesResult } from './write';
+export { synthConversation, planOf, SYNTH_TEMPLATES, type Beat, type SynthConversation, type SynthTemplate } from './synth';
+export { regionOf } from './synth-wording';
+export {
+  dedupKey,
+  synthRecordsOf,
+  writeShapesSynth,
+  SYNTH_FILE,
+  type LlavaRecord,
+  type SynthProvenance,
+  type SynthShapesOptions,
+  type SynthShapesResult,
+} from './synth-write';
 export { COLORS, SHAPES, SIZES, DOMAINS, type ColorName, type ShapeName, type SizeName, type Domain } from './vocabulary';
 export { shapesDataset };
 
