@@ -8,6 +8,7 @@ import { evalCommand } from './eval';
 import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
 import { pluginsCommand } from './plugins';
+import { probeCommand } from './probe';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
@@ -15,6 +16,7 @@ export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   trainCommand,
   evalCommand,
   generateCommand,
+  probeCommand,
   benchCommand,
   mergeCommand,
   dataCommand,
