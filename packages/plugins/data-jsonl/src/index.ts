@@ -17,6 +17,15 @@ export { validateFiles, type ValidateOptions, type ValidationReport } from './va
 export { formatReport, formatStats } from './validate/report';
 export type { DataStats } from './validate/stats';
 export { splitFile, type SplitOptions, type SplitResult } from './split/split';
+export {
+  ANNOTATION_TEMPLATES,
+  llavaJson,
+  synthFromAnnotations,
+  type AnnotationRecord,
+  type AnnotationTemplate,
+  type SynthAnnotationsOptions,
+  type SynthAnnotationsResult,
+} from './synth/annotations';
 
 const pkg = require('../package.json') as { name: string; version: string };
 const provides = [jsonlDataset, cocoCaptionsDataset, vqaV2Dataset];
