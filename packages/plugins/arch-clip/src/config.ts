@@ -78,3 +78,30 @@ export const clipSectionSchema = modelSectionSchema(clipConfigSchema, {
   checkpoint: 'config.json, model.safetensors, tokenizer.json',
 });
 export type ClipSectionConfig = z.infer<typeof clipSectionSchema>;
+
+/**
+ * config.json of a CLIPVisionModel folder: CLIPVisionConfig's fields at the top level, tagged
+ * `model_type: clip_vision_model` (configuration_clip.py, CLIPVisionConfig.model_type). LLaVA's
+ * `vision_config` is exactly this object.
+ */
+export const clipVisionModelConfigSchema = clipVisionConfigSchema.extend({
+  model_type: z.literal('clip_vision_model').default('clip_vision_model').describe('must be "clip_vision_model"'),
+});
+/** A parsed CLIPVisionModel config.json with every default filled in; unknown keys are kept for saving. */
+export type ClipVisionModelConfig = z.infer<typeof clipVisionModelConfigSchema>;
+/** A CLIPVisionModel config.json as written by hand or by HF: any field may be left out. */
+export type ClipVisionModelConfigInput = z.input<typeof clipVisionModelConfigSchema>;
+
+/**
+ * The recipe section `model: { type: clip-vision }`: a CLIPVisionModel or CLIPModel folder (its
+ * vision tower), or CLIPVisionConfig fields for fresh weights. A vision encoder has no tokenizer.
+ *
+ * @example
+ * model: { type: clip-vision, checkpoint: ../models/clip-shapes-base }
+ * model: { type: clip-vision, config: { hidden_size: 64, num_hidden_layers: 2, image_size: 32, patch_size: 8 }, seed: 0 }
+ */
+export const clipVisionSectionSchema = modelSectionSchema(clipVisionModelConfigSchema, {
+  config: 'CLIPVisionConfig fields (hidden_size, num_hidden_layers, image_size, patch_size...) for fresh weights',
+  checkpoint: 'a CLIPVisionModel folder (config.json, model.safetensors, preprocessor_config.json) or a CLIPModel folder, whose vision tower is taken',
+});
+export type ClipVisionSectionConfig = z.infer<typeof clipVisionSectionSchema>;

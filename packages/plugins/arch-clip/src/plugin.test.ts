@@ -17,11 +17,13 @@ beforeAll(async () => {
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('@mmft/arch-clip plugin', () => {
-  test('registers the "clip" architecture for model_type clip', () => {
+  test('registers "clip" for model_type clip and "clip-vision" for clip_vision_model', () => {
     const child = container.createChildContainer();
     plugin.register(child);
-    const [provider] = child.resolveAll<ArchitectureProvider>(ARCHITECTURES);
-    expect(provider).toMatchObject({ kind: 'architecture', id: 'clip', family: 'dual-encoder', modelTypes: ['clip'] });
+    const providers = child.resolveAll<ArchitectureProvider>(ARCHITECTURES);
+    expect(providers).toHaveLength(2);
+    expect(providers[0]).toMatchObject({ kind: 'architecture', id: 'clip', family: 'dual-encoder', modelTypes: ['clip'] });
+    expect(providers[1]).toMatchObject({ kind: 'architecture', id: 'clip-vision', family: 'vision-encoder', modelTypes: ['clip_vision_model'] });
   });
 
   test('recipe section: checkpoint folder, or config fields + tokenizer folder (recipe keys never reach config.json)', async () => {

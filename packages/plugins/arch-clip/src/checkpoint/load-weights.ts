@@ -4,7 +4,7 @@
 // transformers' modeling_utils.py (_find_missing_and_unexpected_keys), including that it drops
 // non-persistent buffers such as `position_ids` that checkpoints before transformers 4.31 carry.
 import { MmftError } from '@mmft/core';
-import type { ClipRoot } from '../model/clip-root';
+import type { Module } from '@mmft/core/nn';
 import { loadTensorsIntoModule, readShardedSafetensors, type SafetensorsTensor } from '@mmft/core/io';
 
 /**
@@ -21,6 +21,21 @@ export interface WeightsLoadReport {
   ignoredBuffers: string[];
   /** Unknown tensors skipped because `ignoreUnexpected` was set. */
   unexpected: string[];
+  /**
+   * Tensors of the checkpoint's other parts that this model leaves out by design (a CLIPModel
+   * folder loaded as CLIPVisionModel: text_model.*, the projections, logit_scale); empty otherwise.
+   */
+  skipped: string[];
+}
+
+/** Options of `loadClipWeights`. */
+export interface ClipWeightsLoadOptions {
+  /** List tensors the model does not know and skip them instead of failing. */
+  ignoreUnexpected?: boolean;
+  /** Names the model leaves out by design; reported in `skipped`, never an error. */
+  skip?: (name: string) => boolean;
+  /** The transformers class named in errors (default CLIPModel). */
+  modelName?: string;
 }
 
 const list = (names: readonly string[], limit = 12) =>
@@ -35,22 +50,21 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * const report = await loadClipWeights(root, 'models/clip', { ignoreUnexpected: true });
  * report.unexpected; // names that were skipped
  */
-export async function loadClipWeights(
-  root: ClipRoot,
-  dir: string,
-  options: { ignoreUnexpected?: boolean } = {},
-): Promise<WeightsLoadReport> {
+export async function loadClipWeights(root: Module, dir: string, options: ClipWeightsLoadOptions = {}): Promise<WeightsLoadReport> {
   const { tensors, files } = await readShardedSafetensors(dir);
   const where = files.length === 1 ? files[0]! : `${dir} (${files.length} shards)`;
   const params = root.stateDict();
   const ignoredBuffers: string[] = [];
   const unexpected: string[] = [];
+  const skipped: string[] = [];
   for (const name of tensors.keys()) {
     if (params.has(name)) continue;
-    (LEGACY_BUFFERS.includes(name) ? ignoredBuffers : unexpected).push(name);
+    if (LEGACY_BUFFERS.includes(name)) ignoredBuffers.push(name);
+    else if (options.skip?.(name)) skipped.push(name);
+    else unexpected.push(name);
   }
   if (unexpected.length > 0 && !options.ignoreUnexpected) {
-    throw new MmftError('E_CHECKPOINT', `${where}: ${unexpected.length} tensor(s) that CLIPModel does not have: ${list(unexpected)}`, {
+    throw new MmftError('E_CHECKPOINT', `${where}: ${unexpected.length} tensor(s) that ${options.modelName ?? 'CLIPModel'} does not have: ${list(unexpected)}`, {
       hint: 'this may be another architecture (e.g. CLIPVisionModelWithProjection); pass { ignoreUnexpected: true } (recipe: ignoreUnexpected) to list and skip them',
     });
   }
@@ -71,5 +85,5 @@ export async function loadClipWeights(
   }
   const kept = new Map<string, SafetensorsTensor>([...tensors].filter(([name]) => params.has(name)));
   loadTensorsIntoModule(root, kept, { strict: true });
-  return { files, ignoredBuffers, unexpected };
+  return { files, ignoredBuffers, unexpected, skipped };
 }

@@ -1,7 +1,7 @@
 // An independent float64 CLIP forward pass in plain loops, written from the formulas of
 // transformers/models/clip/modeling_clip.py (CLIPModel.forward and the modules it calls), used by
 // the parity tests as the expected values. It shares no code with the tfjs implementation.
-import type { ClipConfig } from '../config';
+import type { ClipConfig, ClipVisionConfig } from '../config';
 
 type Vec = number[];
 type Mat = number[][];
@@ -115,12 +115,11 @@ export function refText(p: RefWeights, config: ClipConfig, ids: number[], mask?:
   return { hidden, pooled: hidden[offset + at]! };
 }
 
-/** CLIPVisionTransformer for one image [C][H][W]: post_layernorm(class token). */
-export function refImage(p: RefWeights, config: ClipConfig, image: number[][][]): Vec {
-  const c = config.vision_config;
-  const kernel: number[][][][] = w(p, 'vision_model.embeddings.patch_embedding.weight');
+/** CLIPVisionEmbeddings → pre_layrnorm for one image [C][H][W]: the hidden state of index 0. */
+function visionInput(p: RefWeights, c: ClipVisionConfig, image: number[][][], prefix: string): Mat {
+  const kernel: number[][][][] = w(p, `${prefix}.embeddings.patch_embedding.weight`);
   const grid = Math.floor(c.image_size / c.patch_size);
-  const tokens: Mat = [w(p, 'vision_model.embeddings.class_embedding')];
+  const tokens: Mat = [w(p, `${prefix}.embeddings.class_embedding`)];
   for (let gy = 0; gy < grid; gy++) {
     for (let gx = 0; gx < grid; gx++) {
       tokens.push(
@@ -134,10 +133,28 @@ export function refImage(p: RefWeights, config: ClipConfig, image: number[][][])
       );
     }
   }
-  const pos: Mat = w(p, 'vision_model.embeddings.position_embedding.weight');
+  const pos: Mat = w(p, `${prefix}.embeddings.position_embedding.weight`);
+  return layerNorm(add(tokens, pos), w(p, `${prefix}.pre_layrnorm.weight`), w(p, `${prefix}.pre_layrnorm.bias`), c.layer_norm_eps);
+}
+
+/** CLIPVisionTransformer for one image [C][H][W]: post_layernorm(class token). */
+export function refImage(p: RefWeights, config: ClipConfig, image: number[][][]): Vec {
+  const c = config.vision_config;
   const ln = (n: string, y: Mat) => layerNorm(y, w(p, `vision_model.${n}.weight`), w(p, `vision_model.${n}.bias`), c.layer_norm_eps);
-  const hidden = encoder(ln('pre_layrnorm', add(tokens, pos)), p, 'vision_model', c, () => false);
+  const hidden = encoder(visionInput(p, c, image, 'vision_model'), p, 'vision_model', c, () => false);
   return ln('post_layernorm', [hidden[0]!])[0]!;
+}
+
+/**
+ * CLIPVisionTransformer's output_hidden_states for one image: numLayers + 1 states [N][D], index 0
+ * after pre_layrnorm, index k after encoder layer k, no post_layernorm. `prefix` is where the
+ * tower's weights live ('vision_model' in CLIPModel and CLIPVisionModel).
+ */
+export function refVisionHiddenStates(p: RefWeights, c: ClipVisionConfig, image: number[][][], prefix = 'vision_model'): Mat[] {
+  const input = visionInput(p, c, image, prefix);
+  return Array.from({ length: c.num_hidden_layers + 1 }, (_, k) =>
+    k === 0 ? input : encoder(input, p, prefix, { ...c, num_hidden_layers: k }, () => false),
+  );
 }
 
 const normalize = (v: Vec) => {

@@ -1,8 +1,9 @@
 // Writes a randomly initialised, tiny CLIP checkpoint in the HF folder layout (config.json,
 // model.safetensors, tokenizer files, preprocessor_config.json) for tests of this and other
 // packages: small enough to build and run in milliseconds, shaped like a real one.
-import type { ClipConfig, ClipTextConfig, ClipVisionConfig } from '../config';
+import type { ClipConfig, ClipTextConfig, ClipVisionConfig, ClipVisionModelConfig } from '../config';
 import { ClipModel } from '../clip-model';
+import { ClipVisionModel } from '../clip-vision-model';
 import { wordLevelTokenizerFileMap, type WordLevelIds } from '@mmft/core/hf';
 
 /** Options of `createTinyClipCheckpoint`. */
@@ -66,6 +67,35 @@ export async function createTinyClipCheckpoint(dir: string, options: TinyClipOpt
   try {
     await model.save(dir);
     return { dir, config: model.config, ids };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Where a tiny CLIPVisionModel went and its config. */
+export interface TinyClipVisionCheckpoint {
+  dir: string;
+  config: ClipVisionModelConfig;
+}
+
+/**
+ * Saves a tiny random CLIPVisionModel folder (hidden 8, 2 heads, 2 layers, 8×8 images, patch 4;
+ * config.json model_type clip_vision_model) to `dir`: the vision tower bridges such as LLaVA use.
+ *
+ * @example
+ * const { dir } = await createTinyClipVisionCheckpoint(path.join(tmp, 'vision'), { seed: 1 });
+ */
+export async function createTinyClipVisionCheckpoint(
+  dir: string,
+  options: { seed?: number; vision?: Partial<ClipVisionConfig> } = {},
+): Promise<TinyClipVisionCheckpoint> {
+  const model = ClipVisionModel.fromConfig(
+    { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 8, patch_size: 4, ...options.vision },
+    { seed: options.seed ?? 0 },
+  );
+  try {
+    await model.save(dir);
+    return { dir, config: model.config };
   } finally {
     model.dispose();
   }
