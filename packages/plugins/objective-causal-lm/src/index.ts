@@ -6,6 +6,9 @@ export { causalLmProvider } from './plugin';
 export { causalLmConfigSchema, type CausalLmConfig } from './config';
 export { encodePieces, labelCount, labelsOf, specialPrefixIds, IGNORE_INDEX, type EncodedExample } from './encode';
 export { chatPieces, conversationOf, plainPieces, type Piece } from './pieces';
+export { DEFAULT_SYSTEMS, NAMED_TEMPLATES, isNamedTemplate, templatePieces, type NamedTemplate, type TemplateOptions } from './templates';
+export { createEncoder, type Encoder, type EncoderSetup } from './encoder';
+export { formatPreview, previewExamples, type ExamplePreview, type PreviewRun, type PreviewSetup } from './preview';
 
 const pkg = require('../package.json') as { name: string; version: string; description: string };
 

@@ -7,8 +7,10 @@
 //   the tokenizer's eos token.
 // - llava_plain: LLaVA's conv_llava_plain (registered there as "plain"), stage 1: preprocess_plain
 //   replaces the user's text by the image mark and trains `answer + "\n"` (no roles, no eos).
-// - chatml: "<|im_start|>{role}\n{text}<|im_end|>\n" per turn, as LLaMA-Factory's chatml template
-//   (src/llamafactory/data/template.py) writes it; "{text}<|im_end|>" of assistant turns is trained.
+// - chatml: "<|im_start|>{role}\n{text}<|im_end|>" per turn joined by "\n", as LLaMA-Factory's chatml
+//   template (hiyouga/LLaMA-Factory template.py, register_template name "chatml": default system
+//   "You are a helpful assistant.", sep "\n", <|im_end|> the stop word that ends each response) writes
+//   it; "{text}<|im_end|>" of assistant turns is trained, the "\n" between rounds is prompt.
 // A conversation's own first system turn replaces the template's default system prompt, as
 // LLaMA-Factory does; `default_system` replaces the default; `system_lang: zh` picks its Chinese text.
 import { MmftError } from '@mmft/core';
@@ -31,8 +33,7 @@ export const DEFAULT_SYSTEMS: Readonly<Record<NamedTemplate, { readonly en: stri
     en: "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.",
     zh: '一段好奇的用户与人工智能助手之间的对话。助手对用户的问题给出有帮助、详细且礼貌的回答。',
   },
-  // LLaMA-Factory's chatml template has no default system prompt.
-  chatml: { en: '', zh: '' },
+  chatml: { en: 'You are a helpful assistant.', zh: '你是一个乐于助人的助手。' },
 };
 
 export interface TemplateOptions {
@@ -87,7 +88,7 @@ function twoPieces(system: string, turns: readonly ChatMessage[], marks: ImageMa
   return pieces;
 }
 
-/** ChatML turns; the assistant's text and its <|im_end|> are trained, the newline after it is not. */
+/** ChatML turns; the assistant's text and its <|im_end|> are trained, the newline after it is the next round's prompt. */
 function chatmlPieces(system: string, turns: readonly ChatMessage[], marks: ImageMarks): Piece[] {
   const pieces: Piece[] = [];
   let pending = system === '' ? '' : `<|im_start|>system\n${system}<|im_end|>\n`;
@@ -97,7 +98,7 @@ function chatmlPieces(system: string, turns: readonly ChatMessage[], marks: Imag
       pending = '\n';
     } else pending += `<|im_start|>${m.role}\n${markLeading(m.content, marks)}<|im_end|>\n`;
   }
-  if (pending !== '' && pieces.length > 0) pieces.push({ text: pending, target: false });
+  // Turns after the last answer train nothing and are left out, as a trailing separator is.
   return pieces;
 }
 
