@@ -1,22 +1,38 @@
-// The architecture provider "llava" (contract: packages/core/src/contracts/architecture.ts). The members
-// throw until written; `tsc -b` checks their signatures against the contract.
-import { MmftError, type ArchitectureProvider } from '@mmft/core';
+// The architecture provider "llava" (contract: packages/core/src/contracts/architecture.ts): builds
+// LlavaForConditionalGeneration from a recipe's `model:` section, a checkpoint folder (either key
+// layout) or LlavaConfig fields + a tokenizer folder. Its towers come from vision_config.model_type
+// and text_config.model_type through the ArchitectureContext (the registry).
+import * as path from 'node:path';
+import { ensureBackend, parseConfig, type ArchitectureProvider } from '@mmft/core';
 import { llavaConfigSchema, type LlavaConfig } from './config';
+import { LlavaForConditionalGeneration } from './llava-for-conditional-generation';
 
-const notYet = (member: string) => new MmftError('E_UNSUPPORTED', `architecture "llava": ${member} is not written yet (src/plugin.ts)`);
-
-/** `architecture: { type: llava }` */
+/**
+ * `model: { type: llava }` — HF LlavaForConditionalGeneration.
+ *
+ * @example
+ * const model = await llavaProvider.fromPretrained('models/llava-shapes-base', {}, architectureContext(registry));
+ */
 export const llavaProvider: ArchitectureProvider<LlavaConfig> = {
   kind: 'architecture',
   id: 'llava',
-  description: 'LLaVA (Hugging Face LlavaForConditionalGeneration): vision tower and causal LM through the registry, multi-modal projector, <image> expansion',
+  description:
+    'LLaVA (Hugging Face LlavaForConditionalGeneration): vision tower and causal LM through the registry, multi-modal projector, <image> expansion; both checkpoint key layouts',
   configSchema: llavaConfigSchema,
-  family: 'dual-encoder',
+  family: 'vision-to-llm',
   modelTypes: ['llava'],
-  async fromConfig() {
-    throw notYet('fromConfig');
+  async fromConfig(raw, context) {
+    const section = parseConfig(llavaProvider, raw, 'model (llava)');
+    await ensureBackend();
+    if (section.checkpoint)
+      return LlavaForConditionalGeneration.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
+    return LlavaForConditionalGeneration.fromConfig(section.config ?? {}, context, {
+      seed: section.seed,
+      tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+    });
   },
-  async fromPretrained() {
-    throw notYet('fromPretrained');
+  async fromPretrained(dir, options, context) {
+    await ensureBackend();
+    return LlavaForConditionalGeneration.fromPretrained(dir, options, context);
   },
 };

@@ -1,2 +1,2 @@
-// Test fixtures of @mmft/arch-llava (filled as the package grows).
-export {};
+// Test fixtures of @mmft/arch-llava: a tiny checkpoint (both key layouts) over core's test towers.
+export { tinyLlava, tinyLlavaConfig, tinyLlavaContext, writeTinyLlavaCheckpoint } from './tiny-checkpoint';
