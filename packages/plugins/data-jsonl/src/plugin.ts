@@ -29,6 +29,7 @@ export const jsonlDataset: DatasetProvider<JsonlConfigInput> = {
       task: config.task,
       root: config.root === undefined ? undefined : path.resolve(baseDir, config.root),
       allowOutsideRoot: config.allowOutsideRoot,
+      ...(config.name === undefined ? {} : { name: config.name }),
     });
   },
 };

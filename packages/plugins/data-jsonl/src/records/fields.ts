@@ -2,6 +2,7 @@
 // "must be a string, got a number", "is empty". Each failure is later mapped to a message code
 // (missing-field, wrong-type, empty-text) by zodIssues().
 import { z } from 'zod';
+import { MESSAGES, type MessageCode } from '../validate/messages';
 import type { RecordIssue } from './issue';
 import { typeName } from './issue';
 
@@ -50,8 +51,7 @@ export function zodIssues(error: z.ZodError, record: Record<string, unknown>): R
     const custom =
       issue.code === 'custom' || issue.code === 'too_small' ? (issue as { params?: { code?: string } }).params?.code : undefined;
     const present = valueAt(record, issue.path) !== undefined;
-    const code =
-      custom === EMPTY ? 'empty-text' : custom === 'bad-conversation' ? 'bad-conversation' : present ? 'wrong-type' : 'missing-field';
+    const code: MessageCode = custom !== undefined && custom in MESSAGES ? (custom as MessageCode) : present ? 'wrong-type' : 'missing-field';
     return { code, field, message: `field "${field}" ${issue.message}` } as RecordIssue;
   });
 }

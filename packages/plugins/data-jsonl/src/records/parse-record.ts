@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import type { TaskKind } from '@mmft/core';
 import { captionFormat } from './caption';
 import { zodIssues } from './fields';
-import { resolveImagePath, type ImagePathPolicy } from './image-path';
-import { instructionFormat } from './instruction';
+import type { ImageRef } from '@mmft/core';
+import type { ImagePathPolicy } from './image-path';
+import { resolveImageValue } from './image-value';
+import { instructionFormat, instructionFormatFor, type ShareGptLayout } from './instruction';
 import type { RecordIssue } from './issue';
 import { typeName } from './issue';
 import type { RecordView, TaskFormat } from './task-format';
@@ -57,29 +59,47 @@ export interface RecordContext {
   readonly file: string;
   readonly line: number;
   readonly policy: ImagePathPolicy;
+  /** 0-based position in a JSON array file; absent for JSONL lines. */
+  readonly element?: number;
+  /** Columns and tags of a LLaMA-Factory dataset_info.json entry the file was named through. */
+  readonly layout?: ShareGptLayout;
 }
 
 export type CheckedRecord =
-  { readonly ok: true; readonly view: RecordView; readonly imagePath?: string } | { readonly ok: false; readonly issues: RecordIssue[] };
+  | { readonly ok: true; readonly view: RecordView; readonly imagePath?: string; readonly imageBytes?: Extract<ImageRef, { kind: 'bytes' }> }
+  | { readonly ok: false; readonly issues: RecordIssue[] };
+
+const layoutFormats = new WeakMap<ShareGptLayout, TaskFormat<any>>();
+
+function formatOf(task: TaskKind, layout: ShareGptLayout | undefined): TaskFormat<any> {
+  if (task !== 'instruction' || layout === undefined) return TASK_FORMATS[task];
+  let format = layoutFormats.get(layout);
+  if (!format) layoutFormats.set(layout, (format = instructionFormatFor(layout)));
+  return format;
+}
 
 /** Check a parsed record against `task`'s schema and resolve its image path (absent for records without an image). */
 export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx: RecordContext): CheckedRecord {
-  const format = TASK_FORMATS[task];
+  const format = formatOf(task, ctx.layout);
   const parsed = format.schema.safeParse(record);
-  const imageOf = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? resolveImagePath(value, ctx.policy) : undefined);
+  const imageOf = (value: unknown, field = 'image') =>
+    typeof value === 'string' && value.trim() !== '' ? resolveImageValue(value, field, ctx.policy) : undefined;
   if (!parsed.success) {
     // Report a refused image path too, so one run lists everything wrong with the line.
     const image = task === 'text' ? undefined : imageOf(record.image);
     return { ok: false, issues: [...zodIssues(parsed.error, record), ...(image && !image.ok ? [image.issue] : [])] };
   }
   const data = parsed.data as { image?: string; id?: string | number; lang?: string };
-  const image = imageOf(data.image);
+  const written = format.imageOf ? format.imageOf(parsed.data) : data.image === undefined ? undefined : { value: data.image, field: 'image' };
+  const image = written && imageOf(written.value, written.field);
   if (image && !image.ok) return { ok: false, issues: [image.issue] };
+  const where = ctx.element === undefined ? `:${ctx.line}` : `[${ctx.element}]`;
   const view = format.toExample(parsed.data, {
-    id: data.id === undefined ? `${path.basename(ctx.file)}:${ctx.line}` : String(data.id),
-    ...(image ? { image: { kind: 'file' as const, path: image.path } } : {}),
+    id: data.id === undefined ? `${path.basename(ctx.file)}${where}` : String(data.id),
+    ...(image ? { image: image.ref } : {}),
     source: { file: ctx.file, line: ctx.line },
     ...(data.lang === undefined ? {} : { lang: data.lang }),
   });
-  return image ? { ok: true, view, imagePath: image.path } : { ok: true, view };
+  if (!image) return { ok: true, view };
+  return image.ref.kind === 'bytes' ? { ok: true, view, imageBytes: image.ref } : { ok: true, view, imagePath: image.path };
 }

@@ -32,5 +32,7 @@ export interface TaskFormat<R = unknown> {
   readonly schema: z.ZodType<R>;
   /** True when a record's keys say it is of this task (used when --task is not given). */
   detect(record: Record<string, unknown>): boolean;
+  /** The record's image as written and where (default: the "image" field); undefined without one. */
+  imageOf?(record: R): { readonly value: string; readonly field: string } | undefined;
   toExample(record: R, base: ExampleBase): RecordView;
 }

@@ -194,7 +194,7 @@ describe('instruction records without an image', () => {
     expect(codes(report)).toEqual([
       [1, 'bad-conversation', 'messages.0.role'],
       [2, 'wrong-type', 'messages.1.role'],
-      [3, 'bad-conversation', 'messages'],
+      [3, 'image-placeholders', 'messages'],
       [4, 'bad-conversation', 'messages'],
       [5, 'empty-text', 'messages.1.content'],
       [6, 'wrong-type', 'messages'],
@@ -203,7 +203,9 @@ describe('instruction records without an image', () => {
     const messages = report.issues.map((i) => i.message);
     expect(messages[0]).toBe('field "messages.0.role" is "assistant" but "user" was expected: turns alternate user, assistant, ...');
     expect(messages[1]).toContain('must be "user", "assistant" or "system", got "bot"');
-    expect(messages[2]).toContain('holds "<image>" but the record has no "image"');
+    expect(messages[2]).toBe(
+      'field "messages" holds 1 "<image>" placeholder(s) but the record has no image; add the image, or remove the placeholder from a text-only conversation',
+    );
     expect(messages[3]).toContain('conflicts with "conversations"');
     expect(messages[6]).toBe('field "conversations" has no "gpt" turn: nothing to learn from');
     await expect(collect(await openJsonlDataset(file))).rejects.toThrow(`${file}:1: field "messages.0.role" is "assistant"`);

@@ -43,6 +43,16 @@ export class ImageChecker {
     return result;
   }
 
+  /** Check an image given as bytes (a data URL), cached under `key` (its content hash). */
+  checkBytes(key: string, bytes: Uint8Array, field: string): Promise<ImageResult> {
+    let result = this.cache.get(key);
+    if (!result) {
+      result = this.inspect(bytes, `the image in "${field}"`);
+      this.cache.set(key, result);
+    }
+    return result;
+  }
+
   private async load(file: string): Promise<ImageResult> {
     let bytes: Buffer;
     try {
@@ -57,7 +67,11 @@ export class ImageChecker {
         `image ${file} cannot be read (${code ?? (cause as Error).message}); check that it is a readable file`,
       );
     }
-    const hash = createHash('sha256').update(view(bytes)).digest('hex').slice(0, 32);
+    return this.inspect(view(bytes), `image ${file}`);
+  }
+
+  private async inspect(bytes: Uint8Array, what: string): Promise<ImageResult> {
+    const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
     if (this.mode === 'hash') return { ok: true, info: { hash } };
     try {
       // failOn 'warning' makes libvips refuse truncated data it would otherwise pad with grey.
@@ -68,7 +82,7 @@ export class ImageChecker {
       if (this.mode === 'decode') await image.raw().toBuffer();
       return { ok: true, info: { hash, width: meta.width, height: meta.height, format: meta.format } };
     } catch (cause) {
-      return fail('image-corrupt', `image ${file} does not decode (${(cause as Error).message.trim()}); re-export or remove it`);
+      return fail('image-corrupt', `${what} does not decode (${(cause as Error).message.trim()}); re-export or remove it`);
     }
   }
 }

@@ -16,6 +16,10 @@ export const MESSAGES = {
     severity: 'error',
     summary: 'instruction turns do not start with the user and alternate with the assistant, or misuse <image>',
   },
+  'image-placeholders': {
+    severity: 'error',
+    summary: '"<image>" placeholders and images disagree (more placeholders than images, one in an answer, more than one image)',
+  },
   'no-records': { severity: 'error', summary: 'the file holds no records at all' },
   'unknown-task': { severity: 'error', summary: 'no record says which task format the file is in; pass --task' },
   'image-url': { severity: 'error', summary: 'the image is a URL; mmft does not download images' },
@@ -56,6 +60,8 @@ export interface Issue {
   readonly file: string;
   /** 1-based line; absent for whole-file findings (answer imbalance). */
   readonly line?: number;
+  /** 0-based element of a JSON array file (its first line is `line`); absent for JSONL. */
+  readonly element?: number;
   readonly field?: string;
   readonly message: string;
 }
@@ -67,6 +73,7 @@ export interface Issue {
  * formatIssue({ code: 'image-missing', severity: 'error', file: 'a.jsonl', line: 3, field: 'image', message: '...' })
  */
 export function formatIssue(issue: Issue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
+  const element = issue.element === undefined ? '' : ` (element ${issue.element})`;
+  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}${element}`;
   return `${where}: ${issue.severity} [${issue.code}] ${issue.message}`;
 }

@@ -4,8 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { TaskKind } from '@mmft/core';
 import { decodeLine, isBlank } from '../io/decode-line';
+import { isJsonArrayFile, readJsonArray } from '../io/json-array';
 import { readLines } from '../io/read-lines';
 import type { ImagePathPolicy } from '../records/image-path';
+import type { ShareGptLayout } from '../records/instruction';
 import type { RecordIssue } from '../records/issue';
 import { checkRecord, detectTask, parseJsonLine, TASKS } from '../records/parse-record';
 import type { RecordView } from '../records/task-format';
@@ -43,6 +45,8 @@ export interface FileRunOptions {
   readonly fileIndex: number;
   readonly task?: TaskKind;
   readonly policy: ImagePathPolicy;
+  /** Columns and tags of the LLaMA-Factory dataset_info.json entry naming the file. */
+  readonly layout?: ShareGptLayout;
   readonly maxAnswerShare: number;
   readonly fix?: FixWriter;
   readonly emit: (issue: Issue) => void;
@@ -52,6 +56,7 @@ export interface FileRunOptions {
 
 interface Pending {
   readonly line: number;
+  readonly element?: number;
   readonly text: string;
   readonly bytes?: Uint8Array;
   readonly issues: RecordIssue[];
@@ -70,32 +75,40 @@ export async function validateFile(file: string, state: RunState, options: FileR
   const answered = new Map<string, { answer: string; line: number }>();
   const queue: Pending[] = [];
   let errors = 0;
-  const emit = (line: number | undefined, issue: RecordIssue) => {
+  const emit = (line: number | undefined, issue: RecordIssue, element?: number) => {
     if (severityOf(issue.code) === 'error') errors += 1;
-    options.emit({ ...issue, severity: severityOf(issue.code), file, ...(line === undefined ? {} : { line }) });
+    const at = line === undefined ? {} : { line, ...(element === undefined ? {} : { element }) };
+    options.emit({ ...issue, severity: severityOf(issue.code), file, ...at });
   };
 
-  const prepare = (line: number, bytes: Uint8Array, terminated: boolean): Pending => {
-    const decoded = decodeLine(bytes, line === 1);
+  const prepare = (line: number, bytes: Uint8Array, terminated: boolean, element?: number, problem?: string): Pending => {
+    const decoded = decodeLine(bytes, line === 1 && element === undefined);
     if (!decoded.ok) {
       const message = `byte ${decoded.byteColumn} is not UTF-8; re-save the file as UTF-8 (iconv -f <encoding> -t utf-8)`;
-      return { line, text: decoded.lossy, bytes, issues: [{ code: 'non-utf8', message }] };
+      return { line, element, text: decoded.lossy, bytes, issues: [{ code: 'non-utf8', message }] };
     }
-    const text = decoded.text;
+    let text = decoded.text;
+    if (problem !== undefined) return { line, element, text, issues: [{ code: 'invalid-json', message: problem }] };
     if (isBlank(text)) return { line, text, issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
     const parsed = parseJsonLine(text, terminated);
-    if (!parsed.ok) return { line, text, issues: parsed.issues };
+    if (!parsed.ok) {
+      const issues = element === undefined ? parsed.issues : parsed.issues.map((i) => ({ ...i, message: i.message.replace('each line must', 'each element must') }));
+      return { line, element, text, issues };
+    }
+    // Copies (--fix, split) are JSONL: an array element, perhaps spread over lines, becomes one line.
+    if (element !== undefined) text = JSON.stringify(parsed.record);
     if (!stats.task) stats.task = detectTask(parsed.record);
     if (!stats.task) {
       const keys = JSON.stringify(Object.keys(parsed.record));
       return {
         line,
         text,
+        element,
         issues: [{ code: 'unknown-task', message: `keys ${keys} match no task format (${TASKS.join(', ')}); pass --task` }],
       };
     }
-    const checked = checkRecord(stats.task, parsed.record, { file, line, policy: options.policy });
-    if (!checked.ok) return { line, text, issues: checked.issues };
+    const checked = checkRecord(stats.task, parsed.record, { file, line, element, policy: options.policy, layout: options.layout });
+    if (!checked.ok) return { line, element, text, issues: checked.issues };
     const issues: RecordIssue[] = [];
     const example = checked.view.example;
     if (example.task === 'vqa' && example.answers && example.answers.length !== 10) {
@@ -105,13 +118,16 @@ export async function validateFile(file: string, state: RunState, options: FileR
         message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2`,
       });
     }
+    const bytesImage = checked.imageBytes;
     return {
       line,
+      element,
       text,
       issues,
       view: checked.view,
       record: parsed.record,
       ...(checked.imagePath === undefined ? {} : { imagePath: checked.imagePath, image: state.images.check(checked.imagePath) }),
+      ...(bytesImage ? { image: state.images.checkBytes(bytesImage.key, bytesImage.bytes, 'image') } : {}),
     };
   };
 
@@ -164,7 +180,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
         );
       } else if (state.owners && !owner) state.owners.set(contentHash, { file: options.fileIndex, line });
     }
-    for (const issue of issues) emit(line, issue);
+    for (const issue of issues) emit(line, issue, entry.element);
     const dropped = issues.some((i) => dropsLine(i.code));
     if (view && contentHash !== undefined && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
       const imagePath = entry.imagePath === undefined ? {} : { imagePath: entry.imagePath };
@@ -184,9 +200,14 @@ export async function validateFile(file: string, state: RunState, options: FileR
     }
   };
 
-  for await (const raw of readLines(file)) {
+  const array = await isJsonArrayFile(file).catch(() => false);
+  const source = array
+    ? readJsonArray(file)
+    : readLines(file);
+  for await (const raw of source) {
     stats.lines += 1;
-    queue.push(prepare(raw.line, raw.bytes, raw.terminated));
+    const element = 'index' in raw ? raw : undefined;
+    queue.push(prepare(raw.line, raw.bytes, 'terminated' in raw ? raw.terminated : true, element?.index, element?.problem));
     while (queue.length >= WINDOW) await settle(queue.shift()!);
   }
   while (queue.length > 0) await settle(queue.shift()!);

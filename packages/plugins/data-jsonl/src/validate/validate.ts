@@ -4,6 +4,7 @@
 // Memory bound (documented in docs/data.md): O(distinct images) + ~100 bytes per record.
 import * as path from 'node:path';
 import { MmftError, type TaskKind } from '@mmft/core';
+import { resolveDataSource } from '../datasets/dataset-info';
 import { outputFolderProblem } from '../records/image-path';
 import { FixWriter } from './fix-writer';
 import { ImageChecker, type ImageCheckMode } from './image-check';
@@ -74,7 +75,10 @@ export async function runValidation(
     });
   }
   const cwd = options.cwd ?? process.cwd();
-  const resolved = files.map((f) => path.resolve(cwd, f));
+  // "dataset_info.json#name" reads the entry's file with its columns and tags; issues name that file.
+  const sources = files.map((f) => resolveDataSource(path.resolve(cwd, f)));
+  const resolved = sources.map((s) => s.file);
+  files = files.map((f, i) => (sources[i]!.layout ? path.relative(cwd, resolved[i]!) : f));
   const root = options.root === undefined ? undefined : path.resolve(cwd, options.root);
   const state: RunState = {
     images: hooks.images ?? new ImageChecker(options.imageMode ?? 'decode'),
@@ -113,7 +117,8 @@ export async function runValidation(
       stats.push(
         await validateFile(file, state, {
           fileIndex,
-          task: options.task,
+          task: sources[fileIndex]!.layout ? 'instruction' : options.task,
+          ...(sources[fileIndex]!.layout ? { layout: sources[fileIndex]!.layout } : {}),
           policy: { baseDir: path.dirname(file), root, allowOutsideRoot: options.allowOutsideRoot },
           maxAnswerShare: options.maxAnswerShare ?? 0.5,
           fix,
