@@ -19,13 +19,13 @@ describe('arch-llava', () => {
   test('fromConfig builds the towers through the context; a non-vision tower is refused', async () => {
     const context = architectureContext({ list: () => [tinyVisionEncoderProvider, tinyCausalLmProvider, llavaProvider] });
     const config = { vision_config: { model_type: 'tiny_vision' }, text_config: { model_type: 'tiny-lm' }, image_token_index: 5 };
-    const model = await llavaProvider.fromConfig({ config, seed: 1 }, context);
+    const model = await llavaProvider.fromConfig(parseConfig(llavaProvider, { config, seed: 1 }), context);
     expect(model.family).toBe('vision-to-llm');
     expect(model.processor.imageTokens?.placement).toBe('placeholder');
     model.dispose();
-    await expect(llavaProvider.fromConfig({ config: { ...config, vision_config: { model_type: 'tiny-lm' } } }, context)).rejects.toThrow(
+    await expect(llavaProvider.fromConfig(parseConfig(llavaProvider, { config: { ...config, vision_config: { model_type: 'tiny-lm' } } }), context)).rejects.toThrow(
       /vision_config\.model_type "tiny-lm" is built by "tiny-lm" \(family language-model\), not a vision encoder/,
     );
-    await expect(llavaProvider.fromConfig({ config }, undefined)).rejects.toThrow(/through the plugin registry/);
+    await expect(llavaProvider.fromConfig(parseConfig(llavaProvider, { config }), undefined)).rejects.toThrow(/through the plugin registry/);
   });
 });
