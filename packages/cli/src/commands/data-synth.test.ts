@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
+import { validateFiles } from '@mmft/data-jsonl';
 import { createCliContext } from '../context';
 import { dataSynthCommand } from './data-synth';
 
@@ -36,6 +37,9 @@ describe('mmft data synth', () => {
     expect(records.map((r) => `${r.provenance.template}/${r.provenance.lang}`).slice(0, 4)).toEqual(['count/en', 'count/zh', 'refusal/en', 'refusal/zh']);
     expect(records[0]!.provenance).toEqual({ source: 'shapes-B-000000', template: 'count', seed: 0, lang: 'en' });
     expect(records.every((r) => fs.existsSync(path.join(cwd, 'a', r.image)))).toBe(true);
+    // what synth writes is data `mmft data validate` accepts: instruction records, images decoded
+    const report = await validateFiles([path.join(cwd, 'a', 'llava.json')], { cwd });
+    expect([report.errors, report.files[0]!.task, report.files[0]!.records]).toEqual([0, 'instruction', 12]);
     expect((await run(['--out', 'b', ...args], cwd)).error).toBeUndefined();
     expect(fs.readFileSync(path.join(cwd, 'b', 'llava.json'), 'utf8')).toBe(fs.readFileSync(path.join(cwd, 'a', 'llava.json'), 'utf8'));
     // a folder mmft wrote is replaced in place
