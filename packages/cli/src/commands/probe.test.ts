@@ -119,7 +119,7 @@ function logProbs(rgb: readonly number[], ids: number[]): number[][] {
   return tf.tidy(() => {
     const inputIds = tf.tensor2d([ids], [1, ids.length], 'int32');
     const logits = model.forward({ pixelValues: pixelsOf(rgb), inputIds, attentionMask: tf.onesLike(inputIds) }).logits;
-    return (tf.logSoftmax(logits.squeeze([0])).arraySync() as number[][]).map((row) => row);
+    return tf.logSoftmax(tf.squeeze(logits, [0])).arraySync() as number[][];
   });
 }
 
