@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MmftError, type TaskKind } from '@mmft/core';
 import { formatIssue, formatReport, formatStats, splitFile, TASKS, validateFiles, type ValidationReport } from '@mmft/data-jsonl';
 import type { CliContext } from '../context';
+import { dataPreviewCommand } from './data-preview';
 import { dataShapesCommand } from './data-shapes';
 import { dataSynthCommand } from './data-synth';
 
@@ -198,7 +199,14 @@ export function dataCommand(ctx: CliContext): Command {
   // addCommand() does not pass the parent's output settings down: route usage errors to ctx.
   const output = { writeOut: (text: string) => void ctx.stdout.write(text), writeErr: (text: string) => void ctx.stderr.write(text) };
   const data = new Command('data').description('data tools: validate, split, stats, shapes').configureOutput(output);
-  for (const sub of [validateCommand(ctx), splitCommand(ctx), statsCommand(ctx), dataShapesCommand(ctx), dataSynthCommand(ctx)]) {
+  for (const sub of [
+    validateCommand(ctx),
+    splitCommand(ctx),
+    statsCommand(ctx),
+    dataShapesCommand(ctx),
+    dataPreviewCommand(ctx),
+    dataSynthCommand(ctx),
+  ]) {
     data.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError('(run with --help for usage)'));
   }
   return data;
