@@ -232,7 +232,12 @@ function checkOrder(turns: readonly ConversationTurn[], key: string, field: stri
   let expected: 'user' | 'assistant' = 'user';
   let started = false;
   turns.forEach((t, i) => {
-    if (t.content === '\0unreadable') return;
+    if (t.content === '\0unreadable') {
+      // Already reported; take it as the expected speaker so one bad turn is not reported twice.
+      started = true;
+      expected = expected === 'user' ? 'assistant' : 'user';
+      return;
+    }
     const at = [key, i, field];
     if (t.role === 'system') {
       if (started) report(at, `is "system" after the conversation started; system turns go first`, 'bad-conversation');

@@ -83,6 +83,6 @@ describe('caption/VQA → conversations', () => {
   test('refuses other tasks and unknown templates', async () => {
     const inst = writeData(dir, 'inst.jsonl', jsonl({ image: 'images/red.png', conversations: [{ from: 'human', value: 'hi' }, { from: 'gpt', value: 'yo' }] }));
     await expect(synthFromAnnotations([inst], { out })).rejects.toThrow(/inst.jsonl holds instruction records/);
-    await expect(synthFromAnnotations([captions], { out, templates: ['count' as AnnotationTemplate] })).rejects.toThrow(/unknown synthesis template "count"/);
+    await expect(synthFromAnnotations([captions], { out, templates: ['compare' as AnnotationTemplate] })).rejects.toThrow(/unknown synthesis template "compare"/);
   });
 });

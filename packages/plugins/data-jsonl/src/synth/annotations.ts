@@ -3,11 +3,15 @@
 // mix (LLaVA:docs/Data.md, llava_v1_5_mix665k): captions behind a brief-description request, VQA
 // with the short-answer prompt "Answer the question using a single word or phrase.", an image's
 // questions chained into one multi-turn conversation, plus refusals for what no photo shows.
+// Detection-style files (labels + boxes, detections.ts) add counts, object lists, left/right and
+// false premises.
 import * as path from 'node:path';
 import { MmftError, type Example } from '@mmft/core';
 import { openJsonlDataset } from '../datasets/jsonl-dataset';
+import { readLines } from '../io/read-lines';
+import { detectionPairs, isDetectionRecord, readDetections, type DetectedObject } from './detections';
 
-export const ANNOTATION_TEMPLATES = ['describe', 'vqa', 'multi-turn', 'refusal'] as const;
+export const ANNOTATION_TEMPLATES = ['describe', 'vqa', 'count', 'position', 'multi-turn', 'refusal'] as const;
 export type AnnotationTemplate = (typeof ANNOTATION_TEMPLATES)[number];
 
 type Lang = 'en' | 'zh';
@@ -68,6 +72,22 @@ interface ImageGroup {
   readonly lang: Lang;
   readonly captions: { text: string; source: string }[];
   readonly qa: { question: string; answer: string; source: string }[];
+  readonly detections: { objects: readonly DetectedObject[]; source: string }[];
+}
+
+/** Whether the file's first record is detection-style (an `objects` list). */
+async function isDetectionFile(file: string): Promise<boolean> {
+  for await (const raw of readLines(file)) {
+    const text = new TextDecoder().decode(raw.bytes).replace(/^\uFEFF/, '').trim();
+    if (text === '') continue;
+    try {
+      const record = JSON.parse(text) as unknown;
+      return typeof record === 'object' && record !== null && isDetectionRecord(record as Record<string, unknown>);
+    } catch {
+      return false; // the JSONL reader reports the broken line with its file:line
+    }
+  }
+  return false;
 }
 
 /**
@@ -89,7 +109,19 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
   const relative = (file: string): string => path.relative(outDir, path.resolve(file)).split(path.sep).join('/');
   const groups = new Map<string, ImageGroup>();
   let duplicates = 0;
+  const labels: string[] = [];
   for (const file of files) {
+    if (await isDetectionFile(file)) {
+      for (const record of await readDetections(file, { baseDir: path.dirname(file), root: options.root, allowOutsideRoot: options.allowOutsideRoot })) {
+        const image = relative(record.imagePath);
+        const text = record.objects.map((o) => o.label).join(' ');
+        const group = groups.get(image) ?? { image, lang: /[\u4e00-\u9fff]/.test(text) ? ('zh' as const) : ('en' as const), captions: [], qa: [], detections: [] };
+        groups.set(image, group);
+        group.detections.push({ objects: record.objects, source: `${relative(record.source.file)}:${record.source.line}` });
+        for (const o of record.objects) if (!labels.includes(o.label)) labels.push(o.label);
+      }
+      continue;
+    }
     const data = await openJsonlDataset(file, { root: options.root, allowOutsideRoot: options.allowOutsideRoot });
     if (data.task !== 'caption' && data.task !== 'vqa')
       throw new MmftError('E_DATA', `${file} holds ${data.task} records; synthesis reads caption and VQA JSONL`, {
@@ -100,7 +132,7 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
       if (example.image.kind !== 'file') continue; // JSONL images are always files
       const image = relative(example.image.path);
       const text = example.task === 'caption' ? example.captions.join(' ') : example.question;
-      const group = groups.get(image) ?? { image, lang: langOf(example, text), captions: [], qa: [] };
+      const group = groups.get(image) ?? { image, lang: langOf(example, text), captions: [], qa: [], detections: [] };
       groups.set(image, group);
       // file:line relative to the output, so provenance reads the same on every machine
       const source = example.source ? `${relative(example.source.file)}:${example.source.line}` : example.id;
@@ -129,20 +161,34 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
   for (const group of groups.values()) {
     const words = WORDS[group.lang];
     const key = (template: string, extra = '') => `${group.image}\u0000${template}\u0000${extra}`;
+    // labels of this language seen on other images: the false premises of refusals
+    const others = labels.filter((l) => /[\u4e00-\u9fff]/.test(l) === (group.lang === 'zh'));
+    const boxes = (template: 'describe' | 'count' | 'position' | 'refusal') =>
+      group.detections.flatMap((d) => detectionPairs(template, d.objects, others, group.lang).map((pair) => ({ pair, source: d.source })));
     for (const template of templates) {
-      if (template === 'describe')
+      if (template === 'describe') {
         for (const c of group.captions) add(group, template, c.source, [[pick(words.describe, seed, key(template, c.text)), c.text]]);
+        for (const { pair, source } of boxes(template)) add(group, template, source, [pair]);
+      }
+      if (template === 'count' || template === 'position') for (const { pair, source } of boxes(template)) add(group, template, source, [pair]);
       if (template === 'vqa')
         for (const q of group.qa) add(group, template, q.source, [[`${q.question}\n${words.shortAnswer}`, q.answer]]);
-      if (template === 'multi-turn' && group.captions.length + group.qa.length > 1 && group.qa.length > 0) {
+      const counted = boxes('count');
+      const questions = group.qa.length + counted.length;
+      if (template === 'multi-turn' && questions > 0 && group.captions.length + questions > 1) {
         const caption = group.captions.length > 0 ? pick(group.captions, seed, key(template)) : undefined;
         const turns: [string, string][] = caption ? [[pick(words.describe, seed, key(template, caption.text)), caption.text]] : [];
-        const sources = [...(caption ? [caption.source] : []), ...group.qa.map((q) => q.source)];
-        add(group, template, sources.join(','), [...turns, ...group.qa.map((q): [string, string] => [q.question, q.answer])]);
+        const sources = [...(caption ? [caption.source] : []), ...group.qa.map((q) => q.source), ...counted.map((c) => c.source)];
+        const asked = [...group.qa.map((q): [string, string] => [q.question, q.answer]), ...counted.map((c) => c.pair)];
+        add(group, template, [...new Set(sources)].join(','), [...turns, ...asked]);
       }
       if (template === 'refusal') {
-        const first = group.captions[0]?.source ?? group.qa[0]!.source;
-        add(group, template, first, [pick(words.refusals, seed, key(template))]);
+        const premise = boxes('refusal')[0];
+        if (premise) add(group, template, premise.source, [premise.pair]);
+        else {
+          const first = group.captions[0]?.source ?? group.qa[0]?.source ?? group.detections[0]!.source;
+          add(group, template, first, [pick(words.refusals, seed, key(template))]);
+        }
       }
     }
   }

@@ -68,10 +68,17 @@ export class FixWriter {
   /** Keep a line; `image` (the parsed record and its resolved image) lets a moved copy rewrite the path. */
   async keep(text: string, image?: { readonly record: Record<string, unknown>; readonly imagePath: string }): Promise<void> {
     this.kept += 1;
-    const line =
-      this.movedTo && image
-        ? JSON.stringify({ ...image.record, image: relocatedImagePath(String(image.record.image), image.imagePath, this.movedTo) })
-        : text;
+    let line = text;
+    if (this.movedTo && image) {
+      const { record, imagePath } = image;
+      const moved = (original: string) => relocatedImagePath(original, imagePath, this.movedTo!);
+      // The one image sits in "image" (LLaVA) or as the only entry of "images" (LLaMA-Factory, ms-swift).
+      if (typeof record.image === 'string') line = JSON.stringify({ ...record, image: moved(record.image) });
+      else if (typeof record.images === 'string') line = JSON.stringify({ ...record, images: moved(record.images) });
+      else if (Array.isArray(record.images) && typeof record.images[0] === 'string') {
+        line = JSON.stringify({ ...record, images: [moved(record.images[0])] });
+      }
+    }
     await write(this.out, `${line}\n`);
   }
 
