@@ -69,8 +69,8 @@ describe('mmft data synth', () => {
     expect((await run(['--out', 'o', '--templates', 'count,gossip'], cwd)).error?.message).toBe(
       '--templates: unknown template "gossip" for shapes scenes',
     );
-    expect((await run(['x.jsonl', '--out', 'o.json', '--templates', 'count'], cwd)).error?.message).toBe(
-      '--templates: unknown template "count" for caption/VQA files',
+    expect((await run(['x.jsonl', '--out', 'o.json', '--templates', 'compare'], cwd)).error?.message).toBe(
+      '--templates: unknown template "compare" for caption/VQA files',
     );
     expect((await run(['x.jsonl', '--out', 'o.json', '--n', '5'], cwd)).error?.message).toMatch(/^--n only apply to shapes scenes/);
     expect((await run(['--out', 'o', '--domain', 'C'], cwd)).error?.message).toContain('--domain:');

@@ -1,7 +1,7 @@
 // `mmft data synth`: instruction conversations from annotations, written as LLaVA JSON with a
 // provenance per record (docs/data.md "Synthesising instruction data"). Without files it renders
 // shapes scenes and words their ground truth (@mmft/data-shapes, into a dataset folder swapped into
-// place like `mmft data shapes`); with caption/VQA JSONL files it converts their annotations
+// place like `mmft data shapes`); with caption, VQA or detection JSONL files it converts their annotations
 // (@mmft/data-jsonl) into one JSON file whose image paths are relative to that file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -107,7 +107,7 @@ async function fromFiles(ctx: CliContext, files: readonly string[], flags: Synth
  */
 export function dataSynthCommand(ctx: CliContext): Command {
   const command: Command = new Command('synth')
-    .description('synthesise instruction conversations (LLaVA JSON + provenance) from shapes scenes, or from caption/VQA JSONL files')
+    .description('synthesise instruction conversations (LLaVA JSON + provenance) from shapes scenes, or from caption/VQA/detection JSONL files')
     .argument('[files...]', 'caption/VQA JSONL files to convert (none: render shapes scenes and describe their ground truth)')
     .requiredOption('--out <path>', 'output: a folder for shapes scenes (llava.json + images/), a JSON file for annotation files')
     .option('--seed <n>', 'seed of the scenes and of every wording choice', integer('--seed'), 0)
