@@ -7,6 +7,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { InstructionExample } from '@mmft/core';
 import { openJsonlDataset } from '../datasets/jsonl-dataset';
 import { readJsonArray } from '../io/json-array';
+import { splitFile } from '../split/split';
 import { collect, dataDir, jsonl, writeData } from '../testing/fixtures';
 import { formatIssue } from '../validate/messages';
 import { validateFiles } from '../validate/validate';
@@ -115,6 +116,17 @@ describe('JSON array files (LLaVA)', () => {
       '',
     ]);
     await expect(openJsonlDataset(file)).rejects.toThrow(`${file}:6 (element 3): empty element`);
+  });
+
+  test('split writes the elements of a JSON array as JSONL parts, each record once, each part valid', async () => {
+    const dir = dataDir();
+    const file = writeData(dir, 'llava.json', LLAVA);
+    const result = await splitFile(file, { ratios: [0.5, 0.5, 0], seed: 1 });
+    expect(result.outputs.map((o) => path.basename(o.file))).toEqual(['llava.train.jsonl', 'llava.val.jsonl']);
+    const written = result.outputs.flatMap((o) => fs.readFileSync(o.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    const key = (r: unknown) => JSON.stringify(r);
+    expect(written.map(key).sort()).toEqual((JSON.parse(LLAVA) as unknown[]).map(key).sort());
+    for (const o of result.outputs.filter((o) => o.records > 0)) expect((await validateFiles([o.file])).errors).toBe(0);
   });
 
   test('a trailing comma and text after "]" are reported, not skipped', async () => {

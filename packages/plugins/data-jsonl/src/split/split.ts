@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { MmftError, type TaskKind } from '@mmft/core';
 import { outputFolderProblem, relocatedImagePath } from '../records/image-path';
 import { ImageChecker } from '../validate/image-check';
+import { resolveDataSource } from '../datasets/dataset-info';
 import { runValidation } from '../validate/validate';
 import type { AcceptedRecord } from '../validate/validate-file';
 
@@ -50,11 +51,12 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
     });
   }
   const cwd = options.cwd ?? process.cwd();
-  const input = path.resolve(cwd, file);
+  // A dataset_info.json entry splits its data file; the parts keep that entry's columns and tags.
+  const input = resolveDataSource(path.resolve(cwd, file)).file;
   const baseDir = path.dirname(input);
   const outDir = options.outDir === undefined ? baseDir : path.resolve(cwd, options.outDir);
   const root = options.root === undefined ? undefined : path.resolve(cwd, options.root);
-  const stem = path.basename(input).replace(/\.jsonl$/i, '');
+  const stem = path.basename(input).replace(/\.jsonl?$/i, '');
   const problem = outputFolderProblem(input, outDir, { root, allowOutsideRoot: options.allowOutsideRoot });
   if (problem) {
     throw new MmftError('E_INPUT', `--out-dir ${options.outDir}: ${problem}`, {
