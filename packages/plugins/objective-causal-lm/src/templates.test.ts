@@ -9,6 +9,7 @@ import { causalLmConfigSchema } from './config';
 import { IGNORE_INDEX, labelsOf } from './encode';
 import { createEncoder } from './encoder';
 import { formatPreview, previewExamples } from './preview';
+import { causalLmProvider } from './plugin';
 import { DEFAULT_SYSTEMS } from './templates';
 
 // Golden files: regenerate with UPDATE_GOLDEN=1 and read the diff; each was checked by hand against
@@ -163,3 +164,21 @@ describe('preview', () => {
 
 // Keep the types honest: the test tokenizer is the Llama fixture.
 void (tok satisfies TextTokenizer);
+
+describe('the objective trains what the preview shows', () => {
+  test('collate under llava_v1 gives the encoder rows; the generation prompt ends at the last "ASSISTANT:"', async () => {
+    const lm = tinyCausalLm({ tokenizerFiles: llamaTokenizerFiles(), seed: 2 });
+    const context = { model: lm, resolver: {} as never, recipe: {}, seed: 0, outputDir: '/tmp', batchSize: 1 };
+    const objective = await causalLmProvider.create(causalLmProvider.configSchema.parse({ template: 'llava_v1' }), context);
+    const textOnly = { ...en, image: undefined } as Example;
+    const batch = await objective.collate([textOnly], { epoch: 0, positions: [0] });
+    const encoded = createEncoder({ config: config('llava_v1'), tokenizer: lm.processor.tokenizer!, seed: 0 }).encode(textOnly, 0, 0, false);
+    const { ids, labels } = labelsOf(encoded, 512, false);
+    expect((batch.inputs.inputIds!.arraySync() as number[][])[0]).toEqual(ids);
+    expect((batch.inputs.labels!.arraySync() as number[][])[0]).toEqual(labels);
+    expect(lm.processor.tokenizer!.decode(ids.slice(0, encoded.lastTargetStart))).toMatch(/USER: How many shapes\? ASSISTANT:$/);
+    batch.dispose();
+    objective.dispose();
+    lm.dispose();
+  });
+});
