@@ -10,6 +10,9 @@ import { leftToRight, type Scene, type SceneObject } from './scene';
 import { WORDING } from './synth-wording';
 import { SHAPES, type ShapeName } from './vocabulary';
 
+/** Keeps synthesis draws apart from those of the four tasks (examples.ts salts 1–5). */
+const SYNTH_SALT = 17;
+
 export const SYNTH_TEMPLATES = ['describe', 'count', 'color', 'position', 'compare', 'multi-turn', 'refusal'] as const;
 export type SynthTemplate = (typeof SYNTH_TEMPLATES)[number];
 
@@ -97,6 +100,3 @@ export function synthConversation(scene: Scene, template: SynthTemplate, lang: '
   }
   return { template, lang, turns };
 }
-
-/** Keeps synthesis draws apart from those of the four tasks (examples.ts salts 1–5). */
-const SYNTH_SALT = 17;
