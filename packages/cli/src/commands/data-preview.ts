@@ -19,7 +19,7 @@ import {
   type VisionLanguageModel,
 } from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
-import { causalLmConfigSchema, formatPreview, NAMED_TEMPLATES, previewExamples } from '@mmft/objective-causal-lm';
+import { causalLmConfigSchema, createEncoder, formatPreview, NAMED_TEMPLATES, previewExamples } from '@mmft/objective-causal-lm';
 import type { CliContext } from '../context';
 import { collect } from './train';
 
@@ -145,18 +145,18 @@ async function preview(ctx: CliContext, input: string, o: PreviewFlags): Promise
     const config = causalLmConfigSchema.parse({ ...source.objective, ...overrides });
     const tokenizer = source.model.processor.tokenizer;
     if (!tokenizer) throw new MmftError('E_CHECKPOINT', `model "${source.model.modelType}" has no tokenizer (tokenizer.json)`);
-    const previews = previewExamples(
-      {
-        config,
-        tokenizer,
-        tokens: imageTokensOf(source.model),
-        seed: 0,
-        maxLength: config.max_length,
-        trainOnPrompt: config.train_on_prompt,
-      },
-      source.examples,
-    );
-    ctx.print(`${source.what}: ${previews.length} rows, template ${config.template}; ⟦masked⟧ text has label -100, the rest trains`);
+    const setup = {
+      config,
+      tokenizer,
+      tokens: imageTokensOf(source.model),
+      seed: 0,
+      maxLength: config.max_length,
+      trainOnPrompt: config.train_on_prompt,
+    };
+    const previews = previewExamples(setup, source.examples);
+    const template = createEncoder(setup).template;
+    const resolved = template === config.template ? template : `${config.template} → ${template}`;
+    ctx.print(`${source.what}: ${previews.length} rows, template ${resolved}; ⟦masked⟧ text has label -100, the rest trains`);
     for (const p of previews) formatPreview(p, { color: o.color }).forEach((line) => ctx.print(line));
     const sum = (k: 'total' | 'trained' | 'masked' | 'image') => previews.reduce((n, p) => n + p.counts[k], 0);
     ctx.print(`total: ${sum('total')} tokens (${sum('trained')} trained, ${sum('masked')} masked, ${sum('image')} image)`);

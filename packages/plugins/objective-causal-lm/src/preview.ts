@@ -3,7 +3,7 @@
 // Masked runs are wrapped in ⟦…⟧ (or dimmed with ANSI colour), an image span is written
 // <image×N>, and tokens cut by max_length are counted, never shown.
 import type { Example, TextTokenizer } from '@mmft/core';
-import { IGNORE_INDEX, labelsOf } from './encode';
+import { IGNORE_INDEX, labelCount, labelsOf, spanCut } from './encode';
 import { createEncoder, type EncoderSetup } from './encoder';
 import { exampleWhere } from './pieces';
 
@@ -20,6 +20,8 @@ export interface ExamplePreview {
   readonly runs: readonly PreviewRun[];
   /** Tokens after truncation, and how many of them are trained, masked text, image. */
   readonly counts: { readonly total: number; readonly trained: number; readonly masked: number; readonly image: number; readonly cut: number };
+  /** Why training would stop at this row (an image span cut by max_length, nothing left to train), if it would. */
+  readonly problem?: string;
 }
 
 export interface PreviewSetup extends EncoderSetup {
@@ -62,9 +64,16 @@ export function previewExamples(setup: PreviewSetup, examples: readonly Example[
       i = j;
     }
     const count = (kind: RunKind) => runs.filter((r) => r.kind === kind).reduce((n, r) => n + r.tokens, 0);
+    // The objective's own checks (objective.ts rowOf): it refuses these rows with an error.
+    const problem = spanCut(encoded, setup.maxLength)
+      ? `its image span does not fit max_length ${setup.maxLength}, and an image is never cut: training stops with an error here`
+      : labelCount(labels) === 0
+        ? `nothing is left to train on after truncation to max_length ${setup.maxLength}: training stops with an error here`
+        : undefined;
     return {
       where: exampleWhere(example),
       runs,
+      problem,
       counts: {
         total: ids.length,
         trained: count('trained'),
@@ -91,5 +100,5 @@ export function formatPreview(preview: ExamplePreview, options: { color?: boolea
       return r.kind === 'image' ? r.text : `⟦${r.text}⟧`;
     })
     .join('');
-  return [header, ...body.split('\n')];
+  return [header, ...body.split('\n'), ...(preview.problem ? [`!! ${preview.problem}`] : [])];
 }

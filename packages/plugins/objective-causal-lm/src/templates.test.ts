@@ -152,6 +152,27 @@ describe('preview', () => {
     expect(formatPreview(p!)[0]).toMatch(/, 5 cut by max_length\)$/);
   });
 
+  test('rows the objective would refuse are flagged: nothing left to train, an image span cut', () => {
+    const setup = (maxLength: number) => ({
+      config: config('vicuna_v1'),
+      tokenizer: tok,
+      tokens: placeholder,
+      seed: 0,
+      maxLength,
+      trainOnPrompt: false,
+    });
+    const full = createEncoder(setup(512)).encode(en, 0, 0, true);
+    const span = full.spans[0]!;
+    const [cut] = previewExamples(setup(span.start + 1), [en]);
+    expect(cut!.problem).toMatch(/image span does not fit max_length/);
+    expect(formatPreview(cut!).at(-1)).toMatch(/^!! its image span does not fit max_length \d+/);
+    const [nothing] = previewExamples(setup(full.target.indexOf(true)), [en]);
+    expect(nothing!.counts.trained).toBe(0);
+    expect(nothing!.problem).toMatch(/nothing is left to train on after truncation to max_length/);
+    const [ok] = previewExamples(setup(512), [en]);
+    expect(ok!.problem).toBeUndefined();
+  });
+
   test('the checkpoint chat_template and plain go through the same preview (text without an image: no span)', () => {
     const textOnly = { ...en, image: undefined } as Example;
     const chat = render('chat', [textOnly]);
