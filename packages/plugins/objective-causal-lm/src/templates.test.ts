@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { isMmftError, type Example, type ImageTokens, type TextTokenizer } from '@mmft/core';
+import { isMmftError, type Example, type ImageTokens } from '@mmft/core';
 import { llamaTokenizerFiles, tinyCausalLm } from '@mmft/core/testing';
 import { causalLmConfigSchema } from './config';
 import { IGNORE_INDEX, labelsOf } from './encode';
@@ -183,8 +183,6 @@ describe('preview', () => {
   });
 });
 
-// Keep the types honest: the test tokenizer is the Llama fixture.
-void (tok satisfies TextTokenizer);
 
 describe('the objective trains what the preview shows', () => {
   test('collate under llava_v1 gives the encoder rows; the generation prompt ends at the last "ASSISTANT:"', async () => {
