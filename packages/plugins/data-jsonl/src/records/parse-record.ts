@@ -66,7 +66,14 @@ export interface RecordContext {
 }
 
 export type CheckedRecord =
-  | { readonly ok: true; readonly view: RecordView; readonly imagePath?: string; readonly imageBytes?: Extract<ImageRef, { kind: 'bytes' }> }
+  | {
+      readonly ok: true;
+      readonly view: RecordView;
+      readonly imagePath?: string;
+      readonly imageBytes?: Extract<ImageRef, { kind: 'bytes' }>;
+      /** Where the image was written ("image", "images.0", "messages.0.content.1.image_url.url"). */
+      readonly imageField?: string;
+    }
   | { readonly ok: false; readonly issues: RecordIssue[] };
 
 const layoutFormats = new WeakMap<ShareGptLayout, TaskFormat<any>>();
@@ -101,5 +108,6 @@ export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx
     ...(data.lang === undefined ? {} : { lang: data.lang }),
   });
   if (!image) return { ok: true, view };
-  return image.ref.kind === 'bytes' ? { ok: true, view, imageBytes: image.ref } : { ok: true, view, imagePath: image.path };
+  const imageField = written!.field;
+  return image.ref.kind === 'bytes' ? { ok: true, view, imageBytes: image.ref, imageField } : { ok: true, view, imagePath: image.path, imageField };
 }

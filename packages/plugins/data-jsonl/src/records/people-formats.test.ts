@@ -318,18 +318,21 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
         { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'images/none.png' } }] }, { role: 'assistant', content: 'A' }] },
         { messages: [{ role: 'user', content: [{ type: 'audio', audio: 'x.wav' }] }, { role: 'assistant', content: 'A' }] },
         { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], images: ['images/red.png'], image: 'images/red.png' },
+        { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], images: ['images/none.png'] },
       ),
     );
     const report = await validateFiles([file]);
     expect(codes(report)).toEqual([
       [1, 'image-placeholders', 'images'],
       [2, 'image-placeholders', 'messages.1'],
-      [3, 'image-corrupt', 'image'],
-      [4, 'image-missing', 'image'],
+      [3, 'image-corrupt', 'messages.0.content.0.image_url.url'],
+      [4, 'image-missing', 'messages.0.content.0.image_url.url'],
       [5, 'wrong-type', 'messages.0.content.0.type'],
       [6, 'wrong-type', 'images'],
+      [7, 'image-missing', 'images.0'],
     ]);
     expect(report.issues[0]!.message).toContain('holds 2 images; an mmft conversation carries one image');
     expect(report.issues[1]!.message).toContain('is an assistant turn holding "<image>"');
+    expect(report.issues[2]!.message).toMatch(/^the data URL image does not decode/);
   });
 });

@@ -44,10 +44,10 @@ export class ImageChecker {
   }
 
   /** Check an image given as bytes (a data URL), cached under `key` (its content hash). */
-  checkBytes(key: string, bytes: Uint8Array, field: string): Promise<ImageResult> {
+  checkBytes(key: string, bytes: Uint8Array): Promise<ImageResult> {
     let result = this.cache.get(key);
     if (!result) {
-      result = this.inspect(bytes, `the image in "${field}"`);
+      result = this.inspect(bytes, 'the data URL image');
       this.cache.set(key, result);
     }
     return result;

@@ -63,6 +63,7 @@ interface Pending {
   readonly view?: RecordView;
   readonly record?: Record<string, unknown>;
   readonly imagePath?: string;
+  readonly imageField?: string;
   readonly image?: Promise<ImageResult>;
 }
 
@@ -127,14 +128,16 @@ export async function validateFile(file: string, state: RunState, options: FileR
       view: checked.view,
       record: parsed.record,
       ...(checked.imagePath === undefined ? {} : { imagePath: checked.imagePath, image: state.images.check(checked.imagePath) }),
-      ...(bytesImage ? { image: state.images.checkBytes(bytesImage.key, bytesImage.bytes, 'image') } : {}),
+      ...(bytesImage ? { image: state.images.checkBytes(bytesImage.key, bytesImage.bytes) } : {}),
+      ...(checked.imageField === undefined ? {} : { imageField: checked.imageField }),
     };
   };
 
   const settle = async (entry: Pending): Promise<void> => {
     const { line, issues, view } = entry;
     const result = entry.image ? await entry.image : undefined;
-    if (result && !result.ok) issues.push(result.issue);
+    // The checker caches by file, so the field is the record's own ("images.0" in LLaMA-Factory data).
+    if (result && !result.ok) issues.push(entry.imageField ? { ...result.issue, field: entry.imageField } : result.issue);
     // What identifies the record's content for duplicates, leakage and splits: its image, or for a
     // record without one (text, text-only conversations) its texts.
     const textOnly = view !== undefined && entry.image === undefined;
