@@ -1,4 +1,5 @@
-// @mmft/data-jsonl: dataset providers for the JSONL task formats and the COCO / VQA v2 layouts,
+// @mmft/data-jsonl: dataset providers for the JSONL task formats (also JSON array files and
+// LLaMA-Factory dataset_info.json entries) and the COCO / VQA v2 layouts,
 // plus the validator, splitter and stats behind `mmft data validate|split|stats`.
 import { definePlugin } from '@mmft/core';
 import { cocoCaptionsDataset, jsonlDataset, vqaV2Dataset } from './plugin';
@@ -11,6 +12,9 @@ export { openVqaV2, vqaImageName } from './datasets/vqa-v2';
 export { visitOrder, shuffledPositions } from './io/order';
 export { readLines, type RawLine } from './io/read-lines';
 export { indexLines, type LineIndex } from './io/line-index';
+export { indexJsonArray, isJsonArrayFile, readJsonArray, type RawElement } from './io/json-array';
+export { resolveDataSource, type DataSource } from './datasets/dataset-info';
+export { IMAGE_TOKEN, type ShareGptLayout, type TurnTags } from './records/instruction';
 export { detectTask, TASKS } from './records/parse-record';
 export { MESSAGES, formatIssue, type Issue, type MessageCode, type Severity } from './validate/messages';
 export { validateFiles, type ValidateOptions, type ValidationReport } from './validate/validate';
