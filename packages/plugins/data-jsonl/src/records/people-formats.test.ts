@@ -52,6 +52,21 @@ describe('JSON array files (LLaVA)', () => {
     expect(parsed).toEqual(JSON.parse(LLAVA));
   });
 
+  test('elements that straddle the 1 MiB read chunks come back whole, with their lines', async () => {
+    const dir = dataDir();
+    const long = 'x'.repeat(1_500_000) + '"]{},';
+    const records = [{ id: 'a', text: long }, { id: 'b', text: 'short' }, { id: 'c', text: long }];
+    const file = writeData(dir, 'big.json', `[\n${records.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`);
+    const elements = [];
+    for await (const e of readJsonArray(file)) elements.push(e);
+    expect(elements.map((e) => [e.index, e.line, e.problem])).toEqual([
+      [0, 2, undefined],
+      [1, 3, undefined],
+      [2, 4, undefined],
+    ]);
+    expect(elements.map((e) => JSON.parse(Buffer.from(e.bytes).toString('utf8')))).toEqual(records);
+  });
+
   test('the dataset reads elements to turns; the image placeholder is kept where written or put first', async () => {
     const dir = dataDir();
     const file = writeData(dir, 'llava.json', LLAVA);
