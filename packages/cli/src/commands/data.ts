@@ -79,9 +79,9 @@ function finish(ctx: CliContext, report: ValidationReport, json: boolean | undef
 function validateCommand(ctx: CliContext): Command {
   return new Command('validate')
     .description(
-      'check JSONL data files: JSON, fields, images (decoded), UTF-8, duplicates, split leakage, answer balance; exit 1 on errors',
+      'check data files (JSONL, LLaVA-style JSON arrays, dataset_info.json#entry): JSON, fields, image placeholders, images (decoded), UTF-8, duplicates, split leakage, answer balance; exit 1 on errors',
     )
-    .argument('[files...]', 'JSONL files, each checked on its own (use --splits for the splits of one dataset)')
+    .argument('[files...]', 'data files, each checked on its own (use --splits for the splits of one dataset)')
     .addOption(taskOption())
     .option(
       '--fix <out>',
@@ -198,7 +198,7 @@ function statsCommand(ctx: CliContext): Command {
 export function dataCommand(ctx: CliContext): Command {
   // addCommand() does not pass the parent's output settings down: route usage errors to ctx.
   const output = { writeOut: (text: string) => void ctx.stdout.write(text), writeErr: (text: string) => void ctx.stderr.write(text) };
-  const data = new Command('data').description('data tools: validate, split, stats, shapes').configureOutput(output);
+  const data = new Command('data').description('data tools: validate, split, stats, shapes, synth, preview').configureOutput(output);
   for (const sub of [
     validateCommand(ctx),
     splitCommand(ctx),
