@@ -32,7 +32,9 @@ const { architectureContext, ensureBackend } = require('@mmft/core');
 const { ClipModel } = require('@mmft/arch-clip');
 const { optProvider } = require('@mmft/arch-opt');
 const { Blip2ForConditionalGeneration, blip2Provider } = require('@mmft/arch-blip2');
-const { resolveBlip2Config, applyBlip2Init, estimateClipEmbeddingStd } = require(path.join(root, 'packages/plugins/arch-blip2/dist/checkpoint/init-from-parts.js'));
+const { resolveBlip2Config, applyBlip2Init, estimateClipEmbeddingStd } = require(
+  path.join(root, 'packages/plugins/arch-blip2/dist/checkpoint/init-from-parts.js'),
+);
 const { sampleScene, renderScenePng } = require('@mmft/data-shapes');
 const { preprocess } = require('@mmft/image');
 
@@ -109,7 +111,9 @@ console.log(`CLIP ${path.relative(root, clipDir)} → BLIP-2 vision tower; ${cou
 console.log(
   `CLIP patch-embedding std per token: mean ${measured.mean.toFixed(4)}, RMS ${measured.rms.toFixed(4)}, range ${measured.min.toFixed(3)}–${measured.max.toFixed(3)}`,
 );
-const estimates = ['iid', 'flat', 'flat-grey'].map((pixels) => `${pixels} ${estimateClipEmbeddingStd(conv, positions, eps, { pixels }).toFixed(4)}`);
+const estimates = ['iid', 'flat', 'flat-grey'].map(
+  (pixels) => `${pixels} ${estimateClipEmbeddingStd(conv, positions, eps, { pixels }).toFixed(4)}`,
+);
 console.log(`σ estimated from the weights, by pixel model: ${estimates.join(', ')} (default iid)`);
 
 const modes = [
@@ -123,10 +127,18 @@ for (const [label, options] of modes) {
   const blipEncoder = tf.tidy(() => vision.getModule('encoder').forward(vision.getModule('embeddings').forward(pixels)));
   const blipOut = vision.forward(pixels);
   const fold = report.vision.preLayerNorm;
-  console.log(`\n${label}: copied ${report.vision.copied} tensors; dropped [${report.vision.dropped.join(', ')}]${fold.mode === 'fold' ? `; σ ${fold.scale.toFixed(4)} (${fold.scaleFrom})` : ''}`);
-  console.log(`  encoder output (CLIP last_hidden_state vs BLIP-2 before post_layernorm): ${fmt(cosines(clipOut.lastHiddenState, blipEncoder))}`);
-  console.log(`  after post_layernorm on every token (BLIP-2 last_hidden_state):         ${fmt(cosines(clipPost, blipOut.lastHiddenState))}`);
-  console.log(`  class token after post_layernorm (CLIP pooler_output):                  ${fmt(cosines(pooled(clipPost), pooled(blipOut.lastHiddenState)))}`);
+  console.log(
+    `\n${label}: copied ${report.vision.copied} tensors; dropped [${report.vision.dropped.join(', ')}]${fold.mode === 'fold' ? `; σ ${fold.scale.toFixed(4)} (${fold.scaleFrom})` : ''}`,
+  );
+  console.log(
+    `  encoder output (CLIP last_hidden_state vs BLIP-2 before post_layernorm): ${fmt(cosines(clipOut.lastHiddenState, blipEncoder))}`,
+  );
+  console.log(
+    `  after post_layernorm on every token (BLIP-2 last_hidden_state):         ${fmt(cosines(clipPost, blipOut.lastHiddenState))}`,
+  );
+  console.log(
+    `  class token after post_layernorm (CLIP pooler_output):                  ${fmt(cosines(pooled(clipPost), pooled(blipOut.lastHiddenState)))}`,
+  );
   tf.dispose([blipEncoder, blipOut.lastHiddenState, blipOut.poolerOutput]);
 }
 tf.dispose([pixels, clipOut.lastHiddenState, clipOut.pooledOutput, clipPost]);

@@ -255,9 +255,19 @@ describe('BLIP-2 stage 1 then stage 2 through mmft train', () => {
     expect(changed.filter((n) => n.startsWith('qformer.')).length).toBeGreaterThan(5);
 
     // the stage-2 folder captions an image through the CLI
-    const caption = await runCliForTest(
-      ['generate', saved, '--image', RED, '--prompt', 'a photo of', '--max-new-tokens', '4', '--min-new-tokens', '4', '--json'],
-    );
+    const caption = await runCliForTest([
+      'generate',
+      saved,
+      '--image',
+      RED,
+      '--prompt',
+      'a photo of',
+      '--max-new-tokens',
+      '4',
+      '--min-new-tokens',
+      '4',
+      '--json',
+    ]);
     expect(caption.stderr).toBe('');
     const generated = JSON.parse(caption.stdout) as { sequences: number[][]; texts: string[] };
     expect(generated.sequences).toHaveLength(1);

@@ -12,12 +12,34 @@ import { architectureContext, isVisionEncoderModel, type VisionLanguageModel } f
 import { readSafetensors, writeSafetensors } from '@mmft/core/io';
 
 const CONFIG = {
-  vision_config: { model_type: 'clip_vision_model', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 8, patch_size: 4 },
-  text_config: { model_type: 'llama', vocab_size: 40, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64 },
+  vision_config: {
+    model_type: 'clip_vision_model',
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    image_size: 8,
+    patch_size: 4,
+  },
+  text_config: {
+    model_type: 'llama',
+    vocab_size: 40,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 64,
+  },
   image_token_index: 39,
 };
 
-type Llava = VisionLanguageModel & { numImageTokens: number; loadReport?: { layout: string }; visionTower: VisionLanguageModel; getImageFeatures(p: tf.Tensor): tf.Tensor };
+type Llava = VisionLanguageModel & {
+  numImageTokens: number;
+  loadReport?: { layout: string };
+  visionTower: VisionLanguageModel;
+  getImageFeatures(p: tf.Tensor): tf.Tensor;
+};
 
 describe('LLaVA with CLIP vision and Llama', () => {
   const dir = mkdtempSync(join(tmpdir(), 'llava-clip-'));
@@ -35,7 +57,13 @@ describe('LLaVA with CLIP vision and Llama', () => {
       expect(model.numImageTokens).toBe(4); // (8/4)² + CLS − CLS
       expect(isVisionEncoderModel(model.visionTower)).toBe(true);
       const names = [...model.root.stateDict().keys()];
-      expect(names).toEqual(expect.arrayContaining(['vision_tower.vision_model.embeddings.class_embedding', 'language_model.model.embed_tokens.weight', 'language_model.lm_head.weight']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'vision_tower.vision_model.embeddings.class_embedding',
+          'language_model.model.embed_tokens.weight',
+          'language_model.lm_head.weight',
+        ]),
+      );
       const pixels = tf.randomUniform([1, 3, 8, 8], -1, 1, 'float32', 3);
       const features = model.getImageFeatures(pixels);
       const expected = tf.tidy(() => {
@@ -59,9 +87,16 @@ describe('LLaVA with CLIP vision and Llama', () => {
       const file = join(current, 'model.safetensors');
       const { tensors } = await readSafetensors(file);
       const rename = (k: string) =>
-        k.startsWith('language_model.model.') ? `model.language_model.${k.slice(21)}` : k.startsWith('language_model.lm_head.') ? k.slice(15) : `model.${k}`;
+        k.startsWith('language_model.model.')
+          ? `model.language_model.${k.slice(21)}`
+          : k.startsWith('language_model.lm_head.')
+            ? k.slice(15)
+            : `model.${k}`;
       await writeSafetensors(file, new Map([...tensors].map(([k, v]) => [rename(k), v])), { format: 'pt' });
-      for (const [folder, layout] of [[hub, 'hub'], [current, 'transformers']] as const) {
+      for (const [folder, layout] of [
+        [hub, 'hub'],
+        [current, 'transformers'],
+      ] as const) {
         const m = (await llava.fromPretrained(folder, {}, context)) as Llava;
         loaded.push(m);
         expect(m.loadReport?.layout).toBe(layout);

@@ -3,7 +3,14 @@
 // model/strategy.ts): backend selection + gradients, the architecture from config, PEFT (base
 // frozen, adapter trainable), lock-image freezing, the loss, paramEntries and AdamW.
 import * as tf from '@tensorflow/tfjs-core';
-import { architectureContext, MmftError, type BackendSelection, type Loss, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
+import {
+  architectureContext,
+  MmftError,
+  type BackendSelection,
+  type Loss,
+  type ProviderResolver,
+  type VisionLanguageModel,
+} from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import { trainedLossParameters } from '@mmft/objective-contrastive';
 import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';

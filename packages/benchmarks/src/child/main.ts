@@ -19,9 +19,15 @@ async function main(file: string | undefined): Promise<void> {
   const registry = await benchRegistry();
   const experiment = loadExperiment(file, registry);
   const train = isVisionLmExperiment(experiment) ? runVlmTrain : isLmExperiment(experiment) ? runLmTrain : runTrain;
-  const run = { train, embed: runEmbed, data: runData, metrics: runMetrics, prefill: runGenerate, decode: runGenerate, caption: runCaption }[
-    experiment.bench.kind
-  ];
+  const run = {
+    train,
+    embed: runEmbed,
+    data: runData,
+    metrics: runMetrics,
+    prefill: runGenerate,
+    decode: runGenerate,
+    caption: runCaption,
+  }[experiment.bench.kind];
   const result: SideResult = await run(experiment, registry);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }

@@ -76,7 +76,12 @@ describe('BLIP-2 stage-2 step', () => {
     const [batch] = vlmPool(vlmSpecOf({ ...tinyBlip2, image_token_index: token }, 3, 16), 1);
     const ours = tf.tidy(() => vlmStepLoss(parts.model, batch!).dataSync()[0]!);
     const mean = tf.tidy(() => {
-      const inputs = { pixelValues: batch!.pixelValues, inputIds: batch!.inputIds, attentionMask: batch!.attentionMask, labels: batch!.labels };
+      const inputs = {
+        pixelValues: batch!.pixelValues,
+        inputIds: batch!.inputIds,
+        attentionMask: batch!.attentionMask,
+        labels: batch!.labels,
+      };
       return parts.model.forward(inputs).loss!.dataSync()[0]!;
     });
     expect(ours).toBeCloseTo(mean, 5);
@@ -91,7 +96,9 @@ describe('BLIP-2 stage-2 step', () => {
       const moved = values.some((x, i) => x !== after.get(name)![i]);
       if (/^(vision_model|language_model)\./.test(name)) expect([name, moved]).toEqual([name, false]);
     }
-    expect([...before].some(([name, values]) => name.startsWith('qformer.') && values.some((x, i) => x !== after.get(name)![i]))).toBe(true);
+    expect([...before].some(([name, values]) => name.startsWith('qformer.') && values.some((x, i) => x !== after.get(name)![i]))).toBe(
+      true,
+    );
     // AdamW's moments appear on the first step only; later steps leak nothing.
     const settled = tf.memory().numTensors;
     optimizerStepOn(parts, () => vlmStepLoss(parts.model, batch!), 1e-2);
@@ -117,14 +124,20 @@ describe('BLIP-2 runs', () => {
   });
 
   test('caption: one sample per generate() call, images/s over the batch', async () => {
-    const result = await runCaption(experiment({ kind: 'caption', warmup_steps: 1, timed_steps: 2, batch_size: 2, new_tokens: 3 }), registry);
+    const result = await runCaption(
+      experiment({ kind: 'caption', warmup_steps: 1, timed_steps: 2, batch_size: 2, new_tokens: 3 }),
+      registry,
+    );
     expect(result).toMatchObject({ side: 'mmft', unit: 'images/s', timing: { samples: 2 } });
     expect(result.throughput).toBeCloseTo((1000 * 2) / result.timing.medianMs, 6);
   });
 
   test('a model that is not vision-to-LLM is refused for the caption kind, naming the file', async () => {
     const exp = experiment({ kind: 'caption', timed_steps: 1 });
-    const opt = { ...exp, recipe: { ...exp.recipe, value: { ...exp.recipe.value, model: { type: 'opt', config: tinyBlip2.text_config } } } };
+    const opt = {
+      ...exp,
+      recipe: { ...exp.recipe, value: { ...exp.recipe.value, model: { type: 'opt', config: tinyBlip2.text_config } } },
+    };
     await expect(runCaption(opt, registry)).rejects.toThrow(/tiny-blip2\.yaml: model type "opt" .* is not a vision-to-LLM model/);
   });
 });

@@ -96,7 +96,8 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
   const { bench } = experiment;
   const config = filledBlip2Config(modelConfigOf(experiment), experiment.file);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
-  if (sectionOf(experiment, 'peft')) throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);
+  if (sectionOf(experiment, 'peft'))
+    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);
   const caption = bench.kind === 'caption';
   const batch = caption ? (bench.batch_size ?? 1) : train.batch_size;
   return {

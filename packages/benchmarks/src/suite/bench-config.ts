@@ -23,7 +23,10 @@ export const benchConfigSchema = z.strictObject({
   title: z.string().min(1).describe('one line shown in tables and reports'),
   warmup_steps: count('untimed steps (or passes) before timing', 2),
   timed_steps: z.number().int().positive().default(5).describe('timed steps (or passes); the median is reported'),
-  peer: z.enum(['torch', 'none']).default('none').describe('run the PyTorch peer side by side (train, embed, prefill, decode and caption kinds)'),
+  peer: z
+    .enum(['torch', 'none'])
+    .default('none')
+    .describe('run the PyTorch peer side by side (train, embed, prefill, decode and caption kinds)'),
   profile: z.boolean().default(false).describe('record a tf.profile of one step, kernels aggregated by name (train kind)'),
   group: z.string().optional().describe('experiments of one group share data and budget and form one comparison table (e.g. peft)'),
   text_length: z
@@ -31,7 +34,9 @@ export const benchConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(32)
-    .describe('tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length; vision-to-LLM training: the text after the image tokens)'),
+    .describe(
+      'tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length; vision-to-LLM training: the text after the image tokens)',
+    ),
   batch_size: z
     .number()
     .int()

@@ -54,10 +54,14 @@ describe('mmft data preview', () => {
 
   test('chatml with --system-lang zh on both rows, and the totals line adds the rows up', async () => {
     const { dir, file } = dataFile([{ ...en, system: undefined }, zh]);
-    const run = await runCliForTest(['data', 'preview', file, '--model', MODEL, '--template', 'chatml', '--system-lang', 'zh'], { cwd: dir });
+    const run = await runCliForTest(['data', 'preview', file, '--model', MODEL, '--template', 'chatml', '--system-lang', 'zh'], {
+      cwd: dir,
+    });
     expect(run.code).toBe(0);
     golden('data-preview.chatml.zh.txt', run.stdout.split(dir).join('<tmp>'));
-    const rows = [...run.stdout.matchAll(/: (\d+) tokens \((\d+) trained, (\d+) masked, (\d+) image\)/g)].map((m) => m.slice(1).map(Number));
+    const rows = [...run.stdout.matchAll(/: (\d+) tokens \((\d+) trained, (\d+) masked, (\d+) image\)/g)].map((m) =>
+      m.slice(1).map(Number),
+    );
     expect(rows).toHaveLength(3);
     const [total, ...each] = [rows[2]!, rows[0]!, rows[1]!];
     expect(total).toEqual([0, 1, 2, 3].map((k) => each[0]![k]! + each[1]![k]!));
@@ -65,13 +69,17 @@ describe('mmft data preview', () => {
   });
 
   test('a recipe: its model, data and objective, with a flag overriding the template', async () => {
-    const run = await runCliForTest(['data', 'preview', 'recipes/llama-shapes-lora.yaml', '-n', '1', '--template', 'vicuna_v1'], { cwd: ROOT });
+    const run = await runCliForTest(['data', 'preview', 'recipes/llama-shapes-lora.yaml', '-n', '1', '--template', 'vicuna_v1'], {
+      cwd: ROOT,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[0]).toBe(
       'recipes/llama-shapes-lora.yaml (data.train): 1 rows, template vicuna_v1; ⟦masked⟧ text has label -100, the rest trains',
     );
-    expect(run.stdout).toContain("⟦<s> A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions. USER: ");
+    expect(run.stdout).toContain(
+      "⟦<s> A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions. USER: ",
+    );
   });
 
   test('a data file without --model is an input error that says what to add', async () => {

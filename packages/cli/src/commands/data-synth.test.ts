@@ -34,7 +34,12 @@ describe('mmft data synth', () => {
     expect(first.stdout).toContain('wrote 12 conversations about 3 images');
     expect(fs.readdirSync(path.join(cwd, 'a')).sort()).toEqual(['.mmft-folder.json', 'images', 'llava.json']);
     const records = read(path.join(cwd, 'a', 'llava.json'));
-    expect(records.map((r) => `${r.provenance.template}/${r.provenance.lang}`).slice(0, 4)).toEqual(['count/en', 'count/zh', 'refusal/en', 'refusal/zh']);
+    expect(records.map((r) => `${r.provenance.template}/${r.provenance.lang}`).slice(0, 4)).toEqual([
+      'count/en',
+      'count/zh',
+      'refusal/en',
+      'refusal/zh',
+    ]);
     expect(records[0]!.provenance).toEqual({ source: 'shapes-B-000000', template: 'count', seed: 0, lang: 'en' });
     expect(records.every((r) => fs.existsSync(path.join(cwd, 'a', r.image)))).toBe(true);
     // what synth writes is data `mmft data validate` accepts: instruction records, images decoded

@@ -46,7 +46,13 @@ function checkTemplates(given: readonly string[] | undefined, known: readonly st
 
 async function fromShapes(ctx: CliContext, flags: SynthFlags): Promise<void> {
   checkTemplates(flags.templates, SYNTH_TEMPLATES, 'shapes scenes');
-  const parsed = shapesConfigSchema.safeParse({ n: flags.n, domain: flags.domain, lang: flags.lang, seed: flags.seed, imageSize: flags.size });
+  const parsed = shapesConfigSchema.safeParse({
+    n: flags.n,
+    domain: flags.domain,
+    lang: flags.lang,
+    seed: flags.seed,
+    imageSize: flags.size,
+  });
   if (!parsed.success) {
     const flag: Record<string, string> = { imageSize: 'size' };
     const issues = parsed.error.issues.map((i) => `--${flag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
@@ -107,11 +113,17 @@ async function fromFiles(ctx: CliContext, files: readonly string[], flags: Synth
  */
 export function dataSynthCommand(ctx: CliContext): Command {
   const command: Command = new Command('synth')
-    .description('synthesise instruction conversations (LLaVA JSON + provenance) from shapes scenes, or from caption/VQA/detection JSONL files')
+    .description(
+      'synthesise instruction conversations (LLaVA JSON + provenance) from shapes scenes, or from caption/VQA/detection JSONL files',
+    )
     .argument('[files...]', 'caption/VQA JSONL files to convert (none: render shapes scenes and describe their ground truth)')
     .requiredOption('--out <path>', 'output: a folder for shapes scenes (llava.json + images/), a JSON file for annotation files')
     .option('--seed <n>', 'seed of the scenes and of every wording choice', integer('--seed'), 0)
-    .option('--templates <list>', `comma-separated templates (shapes: ${SYNTH_TEMPLATES.join(', ')}; files: ${ANNOTATION_TEMPLATES.join(', ')})`, list)
+    .option(
+      '--templates <list>',
+      `comma-separated templates (shapes: ${SYNTH_TEMPLATES.join(', ')}; files: ${ANNOTATION_TEMPLATES.join(', ')})`,
+      list,
+    )
     .option('--n <count>', 'shapes: number of images', integer('--n'), 200)
     .option('--domain <A|B>', 'shapes: visual domain', 'A')
     .option('--lang <en|zh|both>', 'shapes: language of the conversations', 'en')

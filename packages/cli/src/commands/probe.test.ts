@@ -201,7 +201,10 @@ describe('mmft probe', () => {
   });
 
   test('a recipe without model.checkpoint and no --model is an error naming the fix', async () => {
-    fs.writeFileSync(path.join(tmp, 'nockpt.yaml'), 'model: { type: blip2, config: { num_query_tokens: 4 } }\ndata: { eval: { type: jsonl, path: ./eval.jsonl } }\n');
+    fs.writeFileSync(
+      path.join(tmp, 'nockpt.yaml'),
+      'model: { type: blip2, config: { num_query_tokens: 4 } }\ndata: { eval: { type: jsonl, path: ./eval.jsonl } }\n',
+    );
     const r = await run(['nockpt.yaml', '--output', 'out2']);
     expect(r.stderr).toMatch(/model\.checkpoint is not set/);
   });

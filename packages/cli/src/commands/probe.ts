@@ -78,7 +78,11 @@ async function loadProbedModel(
     hint: 'load the plugin for this model with --plugin <package>',
   });
   const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
-  const adapter = o.adapter ? path.resolve(ctx.cwd, o.adapter) : typeof spec.adapter === 'string' ? path.resolve(baseDir, spec.adapter) : undefined;
+  const adapter = o.adapter
+    ? path.resolve(ctx.cwd, o.adapter)
+    : typeof spec.adapter === 'string'
+      ? path.resolve(baseDir, spec.adapter)
+      : undefined;
   if (adapter) {
     try {
       await loadAdapter(adapter, model.root, registry.list('peft'));
@@ -149,12 +153,23 @@ export async function runProbeCommand(ctx: CliContext, recipeFile: string, o: Pr
         const [id, s] = withoutType(sectionOf(m)!);
         return fedMetric(registry.resolve('metric', id), s, id);
       });
-      const result = await runProbe({ model, objective, metrics, examples, batchSize, seed: o.seed, source: `data.${o.split} of ${raw.file}` });
+      const result = await runProbe({
+        model,
+        objective,
+        metrics,
+        examples,
+        batchSize,
+        seed: o.seed,
+        source: `data.${o.split} of ${raw.file}`,
+      });
       probeLines(result).forEach((line) => ctx.print(line));
       fs.mkdirSync(outputDir, { recursive: true });
       const title = `mmft probe: ${path.basename(raw.file)} (${model.modelType})`;
       const encode = (s: string) => [new TextEncoder().encode(s)];
-      await writeFileAtomic(path.join(outputDir, 'probe.json'), encode(`${JSON.stringify({ recipe: raw.file, modelType: model.modelType, ...result }, null, 2)}\n`));
+      await writeFileAtomic(
+        path.join(outputDir, 'probe.json'),
+        encode(`${JSON.stringify({ recipe: raw.file, modelType: model.modelType, ...result }, null, 2)}\n`),
+      );
       await writeFileAtomic(path.join(outputDir, 'probe.html'), encode(probeHtml(title, result)));
       ctx.print(`wrote ${path.join(outputDir, 'probe.json')} and probe.html`);
     } finally {
@@ -179,7 +194,9 @@ const count = (flag: string, min: number) => (value: string) => {
  */
 export function probeCommand(ctx: CliContext): Command {
   return new Command('probe')
-    .description("Does the model look at the image? Answers and reference log-likelihood with the true image, a blank one and another example's")
+    .description(
+      "Does the model look at the image? Answers and reference log-likelihood with the true image, a blank one and another example's",
+    )
     .argument('<recipe>', 'recipe naming the model (model.checkpoint), the data, the objective and the metrics')
     .option('--model <dir>', 'checkpoint folder to probe instead of model.checkpoint')
     .option('--adapter <dir>', 'PEFT adapter folder to apply (instead of model.adapter)')

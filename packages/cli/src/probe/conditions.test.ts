@@ -58,7 +58,16 @@ describe('agreement', () => {
       ['b', 'two'],
       ['c', 'blue'],
     ]);
-    expect(agreement(truth, new Map([['a', ' A red circle'], ['b', 'three'], ['c', 'blue']]))).toBeCloseTo(2 / 3, 12);
+    expect(
+      agreement(
+        truth,
+        new Map([
+          ['a', ' A red circle'],
+          ['b', 'three'],
+          ['c', 'blue'],
+        ]),
+      ),
+    ).toBeCloseTo(2 / 3, 12);
     expect(agreement(truth, new Map([['b', 'two']]))).toBe(1);
     expect(agreement(truth, new Map())).toBeNaN();
   });

@@ -20,7 +20,13 @@ export function probeTable(result: ProbeResult): { header: string[]; rows: strin
   const rows = present.map((c) => {
     const r = result.conditions[c]!;
     const delta = base === undefined ? undefined : r.meanLogLikelihood - base;
-    return [CONDITION_LABELS[c], percent(r.agreement), show(r.meanLogLikelihood, 4), show(delta, 4), ...scoreKeys.map((k) => show(r.scores[k], 4))];
+    return [
+      CONDITION_LABELS[c],
+      percent(r.agreement),
+      show(r.meanLogLikelihood, 4),
+      show(delta, 4),
+      ...scoreKeys.map((k) => show(r.scores[k], 4)),
+    ];
   });
   return { header, rows };
 }

@@ -38,7 +38,12 @@ const objective: Objective = {
     const part = (c: Example[]): EvalPart => ({
       lossSum: c.reduce((s, e) => s + 2 * 0.5 * valueOf(e.image), 0),
       count: 2 * c.length,
-      inputs: c.map((e) => ({ kind: 'text', id: e.id, prediction: valueOf(e.image) >= 3 ? 'big' : `v${valueOf(e.image)}`, references: ['x'] })),
+      inputs: c.map((e) => ({
+        kind: 'text',
+        id: e.id,
+        prediction: valueOf(e.image) >= 3 ? 'big' : `v${valueOf(e.image)}`,
+        references: ['x'],
+      })),
     });
     for await (const e of data!.iterate()) {
       chunk.push(e);
@@ -125,7 +130,15 @@ describe('runProbe', () => {
       /does not generate text from images/,
     );
     await expect(
-      runProbe({ model: baseModel, objective, metrics: [], examples: [ex(0, false)], batchSize: 2, seed: 0, source: 'data.eval of r.yaml' }),
+      runProbe({
+        model: baseModel,
+        objective,
+        metrics: [],
+        examples: [ex(0, false)],
+        batchSize: 2,
+        seed: 0,
+        source: 'data.eval of r.yaml',
+      }),
     ).rejects.toThrow(/data\.eval of r\.yaml has no example with an image/);
   });
 });

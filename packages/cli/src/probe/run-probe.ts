@@ -87,7 +87,12 @@ const inMemory = (examples: readonly Example[]): Dataset => ({
 });
 
 /** Attention sums over the examples under one condition, batch by batch through the objective's collate. */
-async function attentionOf(model: AttentionProbing, objective: Objective, examples: readonly Example[], batchSize: number): Promise<number[]> {
+async function attentionOf(
+  model: AttentionProbing,
+  objective: Objective,
+  examples: readonly Example[],
+  batchSize: number,
+): Promise<number[]> {
   const sums: AttentionSums = { sums: [], counts: [] };
   for (let start = 0; start < examples.length; start += batchSize) {
     const chunk = examples.slice(start, start + batchSize);
@@ -131,9 +136,13 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   }
   const kinds = o.objective.emits.filter((k): k is MetricInputKind => k === 'text' || k === 'vqa');
   if (kinds.length === 0) {
-    throw new MmftError('E_UNSUPPORTED', `mmft probe: the objective emits ${o.objective.emits.join(', ') || 'nothing'}, no generated answers`, {
-      hint: 'probe with objective: causal-lm (it generates answers for caption, VQA and instruction examples)',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `mmft probe: the objective emits ${o.objective.emits.join(', ') || 'nothing'}, no generated answers`,
+      {
+        hint: 'probe with objective: causal-lm (it generates answers for caption, VQA and instruction examples)',
+      },
+    );
   }
   const order = derangement(withImages.length, o.seed);
   const blank = blankImage(processing);

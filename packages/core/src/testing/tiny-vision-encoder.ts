@@ -95,7 +95,8 @@ export class TinyVisionEncoder implements VisionEncoderModel {
     const total = this.numLayers + 1;
     const wanted = (layers ?? Array.from({ length: total }, (_, i) => i)).map((i) => (i < 0 ? total + i : i));
     for (const i of wanted) {
-      if (!Number.isInteger(i) || i < 0 || i >= total) throw new MmftError('E_CONFIG', `tiny_vision: no hidden state ${i} (0…${total - 1})`);
+      if (!Number.isInteger(i) || i < 0 || i >= total)
+        throw new MmftError('E_CONFIG', `tiny_vision: no hidden state ${i} (0…${total - 1})`);
     }
     const deepest = Math.max(...wanted);
     const states: tf.Tensor[] = [];

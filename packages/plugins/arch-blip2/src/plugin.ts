@@ -64,7 +64,8 @@ export const blip2Provider: ArchitectureProvider<Blip2SectionConfig> = {
   async fromConfig(raw, context) {
     const section = parseConfig(blip2Provider, raw, 'model (blip2)');
     await ensureBackend();
-    if (section.checkpoint) return loadBlip2Folder(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
+    if (section.checkpoint)
+      return loadBlip2Folder(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
     if (!section.init)
       return Blip2ForConditionalGeneration.fromConfig(section.config ?? {}, context, {
         seed: section.seed,

@@ -48,7 +48,13 @@ describe('ClipVisionModel from a CLIPModel folder = CLIPModel vision tower', () 
     expect(others).toContain('logit_scale');
     expect(vision.loadReport!.skipped.sort()).toEqual(others.sort());
     expect(vision.loadReport!.unexpected).toEqual([]);
-    expect(vision.config).toMatchObject({ model_type: 'clip_vision_model', hidden_size: 8, num_hidden_layers: 3, image_size: 8, patch_size: 4 });
+    expect(vision.config).toMatchObject({
+      model_type: 'clip_vision_model',
+      hidden_size: 8,
+      num_hidden_layers: 3,
+      image_size: 8,
+      patch_size: 4,
+    });
     expect([vision.hiddenSize, vision.numLayers, vision.imageSize, vision.patchSize, vision.hasClassToken]).toEqual([8, 3, 8, 4, true]);
     expect(vision.processor.imageProcessing).toEqual(clip.processor.imageProcessing);
     expect(vision.processor.towers).toEqual({ vision: ['vision_model.**'] });
@@ -61,7 +67,9 @@ describe('ClipVisionModel from a CLIPModel folder = CLIPModel vision tower', () 
   test('forward and hidden states equal CLIPModel vision_model outputs bit for bit', async () => {
     const [clip, vision] = [await ClipModel.fromPretrained(clipDir), await ClipVisionModel.fromPretrained(clipDir)];
     const px = pixels(3);
-    const expected = clip.root.child<Module<[tf.Tensor], { lastHiddenState: tf.Tensor; pooledOutput: tf.Tensor }>>('vision_model').forward(px);
+    const expected = clip.root
+      .child<Module<[tf.Tensor], { lastHiddenState: tf.Tensor; pooledOutput: tf.Tensor }>>('vision_model')
+      .forward(px);
     const out = vision.forward({ pixelValues: px });
     expect(out.lastHiddenState.shape).toEqual([2, 5, 8]);
     expect(bytes(out.lastHiddenState)).toEqual(bytes(expected.lastHiddenState));
@@ -83,7 +91,15 @@ describe('ClipVisionModel from a CLIPModel folder = CLIPModel vision tower', () 
 describe('hiddenStates against an independent float64 computation', () => {
   test('every state (embeddings after pre_layrnorm, each layer) of a perturbed 2-layer tower', () => {
     const model = ClipVisionModel.fromConfig(
-      { hidden_size: 6, intermediate_size: 10, num_hidden_layers: 2, num_attention_heads: 3, image_size: 6, patch_size: 3, hidden_act: 'gelu' },
+      {
+        hidden_size: 6,
+        intermediate_size: 10,
+        num_hidden_layers: 2,
+        num_attention_heads: 3,
+        image_size: 6,
+        patch_size: 3,
+        hidden_act: 'gelu',
+      },
       { seed: 4 },
     );
     // Non-trivial LayerNorm affine terms and biases.
@@ -172,7 +188,11 @@ describe('save / load (CLIPVisionModel layout)', () => {
     const vision = await ClipVisionModel.fromPretrained(clipDir);
     const out = join(tmp, 'saved-vision');
     await vision.save(out);
-    expect((await readdir(out)).filter((n) => n !== FOLDER_MARKER).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json']);
+    expect((await readdir(out)).filter((n) => n !== FOLDER_MARKER).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'preprocessor_config.json',
+    ]);
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
       architectures: ['CLIPVisionModel'],
@@ -202,7 +222,9 @@ describe('save / load (CLIPVisionModel layout)', () => {
   test('visual_projection (CLIPVisionModelWithProjection) is skipped; other unknown tensors fail unless ignoreUnexpected', async () => {
     const dir = (await createTinyClipVisionCheckpoint(join(tmp, 'with-projection'), { seed: 3 })).dir;
     const { tensors } = parseSafetensors(u8(await readFile(join(dir, 'model.safetensors'))));
-    const writable = new Map<string, WritableTensor>([...tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data as Float32Array }]));
+    const writable = new Map<string, WritableTensor>(
+      [...tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data as Float32Array }]),
+    );
     writable.set('visual_projection.weight', { dtype: 'F32', shape: [4, 8], data: new Float32Array(32) });
     await writeFile(join(dir, 'model.safetensors'), serializeSafetensors(writable, { format: 'pt' }));
     const loaded = await ClipVisionModel.fromPretrained(dir);
@@ -268,7 +290,10 @@ describe('config.json (CLIPVisionConfig)', () => {
 
   test('fromConfig initialises as CLIPModel does its vision tower (same seed, same names → same weights); initializer_factor scales the stds', () => {
     const vision = { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 8, patch_size: 4 };
-    const clip = ClipModel.fromConfig({ vision_config: vision, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1 } }, { seed: 7 });
+    const clip = ClipModel.fromConfig(
+      { vision_config: vision, text_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1 } },
+      { seed: 7 },
+    );
     const alone = ClipVisionModel.fromConfig(vision, { seed: 7 });
     for (const [name, v] of alone.root.stateDict()) expect(bytes(v)).toEqual(bytes(clip.root.stateDict().get(name)!));
     const doubled = ClipVisionModel.fromConfig({ ...vision, initializer_factor: 2 }, { seed: 7 });
@@ -286,7 +311,9 @@ describe('config.json (CLIPVisionConfig)', () => {
 
 describe('provider clip-vision', () => {
   test('model_type clip_vision_model resolves to it; a bridge builds its tower from vision_config through the registry', async () => {
-    const context = architectureContext({ list: () => [clipArchitecture as ArchitectureProvider, clipVisionArchitecture as ArchitectureProvider] });
+    const context = architectureContext({
+      list: () => [clipArchitecture as ArchitectureProvider, clipVisionArchitecture as ArchitectureProvider],
+    });
     expect(context.resolveModelType('clip_vision_model')).toBe(clipVisionArchitecture);
     expect(context.resolveModelType('clip')).toBe(clipArchitecture);
     // LLaVA's vision_config as llava-hf checkpoints carry it, with keys CLIPVisionConfig does not use.

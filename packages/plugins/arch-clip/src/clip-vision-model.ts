@@ -88,7 +88,10 @@ export class ClipVisionModel implements VisionEncoderModel {
    * A CLIPModel config (model_type clip) gives its vision_config. Synchronous, so it cannot select
    * an engine: `await ensureBackend()` (from @mmft/core) first.
    */
-  static fromConfig(config: ClipVisionModelConfigInput | Record<string, unknown> = {}, options: ClipVisionFromConfigOptions = {}): ClipVisionModel {
+  static fromConfig(
+    config: ClipVisionModelConfigInput | Record<string, unknown> = {},
+    options: ClipVisionFromConfigOptions = {},
+  ): ClipVisionModel {
     const parsed = parseClipVisionConfig(hfConfigFields(config as Record<string, unknown>), 'config');
     requireEngine('ClipVisionModel.fromConfig');
     const root = new ClipVisionRoot(parsed, options.seed);

@@ -102,6 +102,7 @@ export type ClipVisionModelConfigInput = z.input<typeof clipVisionModelConfigSch
  */
 export const clipVisionSectionSchema = modelSectionSchema(clipVisionModelConfigSchema, {
   config: 'CLIPVisionConfig fields (hidden_size, num_hidden_layers, image_size, patch_size...) for fresh weights',
-  checkpoint: 'a CLIPVisionModel folder (config.json, model.safetensors, preprocessor_config.json) or a CLIPModel folder, whose vision tower is taken',
+  checkpoint:
+    'a CLIPVisionModel folder (config.json, model.safetensors, preprocessor_config.json) or a CLIPModel folder, whose vision tower is taken',
 });
 export type ClipVisionSectionConfig = z.infer<typeof clipVisionSectionSchema>;

@@ -23,7 +23,12 @@ describe('@mmft/arch-clip plugin', () => {
     const providers = child.resolveAll<ArchitectureProvider>(ARCHITECTURES);
     expect(providers).toHaveLength(2);
     expect(providers[0]).toMatchObject({ kind: 'architecture', id: 'clip', family: 'dual-encoder', modelTypes: ['clip'] });
-    expect(providers[1]).toMatchObject({ kind: 'architecture', id: 'clip-vision', family: 'vision-encoder', modelTypes: ['clip_vision_model'] });
+    expect(providers[1]).toMatchObject({
+      kind: 'architecture',
+      id: 'clip-vision',
+      family: 'vision-encoder',
+      modelTypes: ['clip_vision_model'],
+    });
   });
 
   test('recipe section: checkpoint folder, or config fields + tokenizer folder (recipe keys never reach config.json)', async () => {

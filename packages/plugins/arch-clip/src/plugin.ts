@@ -56,7 +56,8 @@ export const clipArchitecture: ArchitectureProvider<ClipSectionConfig> = {
 export const clipVisionArchitecture: ArchitectureProvider<ClipVisionSectionConfig> = {
   kind: 'architecture',
   id: 'clip-vision',
-  description: 'CLIP vision tower (transformers CLIPVisionModel): hidden states for bridges such as LLaVA; loads CLIPVisionModel or CLIPModel folders',
+  description:
+    'CLIP vision tower (transformers CLIPVisionModel): hidden states for bridges such as LLaVA; loads CLIPVisionModel or CLIPModel folders',
   configSchema: clipVisionSectionSchema,
   family: 'vision-encoder',
   modelTypes: CLIP_VISION_MODEL_TYPES,

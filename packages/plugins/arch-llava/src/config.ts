@@ -36,7 +36,10 @@ export const llavaConfigJsonSchema = z.looseObject({
     .default({ model_type: 'llama' })
     .describe('the language model config.json; model_type names the causal-LM plugin (default llama)'),
   image_token_index: z.number().int().nonnegative().default(32000).describe('id of <image> in the tokenizer (alias image_token_id)'),
-  projector_hidden_act: z.string().default('gelu').describe('activation between linear_1 and linear_2 by HF name (gelu is the exact erf form)'),
+  projector_hidden_act: z
+    .string()
+    .default('gelu')
+    .describe('activation between linear_1 and linear_2 by HF name (gelu is the exact erf form)'),
   vision_feature_select_strategy: z
     .enum(['default', 'full'])
     .default('default')
@@ -45,7 +48,12 @@ export const llavaConfigJsonSchema = z.looseObject({
     .union([layerIndex, z.array(layerIndex).min(1)])
     .default(-2)
     .describe('hidden state(s) of the vision tower read (negative from the end); a list is concatenated on the feature axis'),
-  image_seq_length: z.number().int().positive().default(576).describe('informational (image tokens per image); the processor computes the count'),
+  image_seq_length: z
+    .number()
+    .int()
+    .positive()
+    .default(576)
+    .describe('informational (image tokens per image); the processor computes the count'),
   multimodal_projector_bias: z.boolean().default(true).describe('bias on the projector linears'),
   tie_word_embeddings: z.boolean().default(false).describe('kept for transformers; the language model ties its own head'),
   mm_projector_type: z
@@ -103,7 +111,8 @@ export function parseLlavaConfig(raw: unknown, source: string): LlavaConfigJson 
  * model: { type: llava, checkpoint: ../models/llava-shapes-base }
  */
 export const llavaConfigSchema = modelSectionSchema(llavaConfigJsonSchema, {
-  config: 'LlavaConfig fields (vision_config and text_config with their model_type, image_token_index, vision_feature_layer, ...) for fresh weights',
+  config:
+    'LlavaConfig fields (vision_config and text_config with their model_type, image_token_index, vision_feature_layer, ...) for fresh weights',
 });
 
 export type LlavaConfig = z.output<typeof llavaConfigSchema>;

@@ -16,11 +16,18 @@ export type KeyLayout = 'hub' | 'transformers';
  * GPT-2): its one child besides lm_head, which transformers' LlavaModel holds as `language_model`.
  */
 export function basePrefixOf(lmRoot: AnyModule): string {
-  const names = lmRoot.namedChildren().map(([name]) => name).filter((name) => name !== 'lm_head');
+  const names = lmRoot
+    .namedChildren()
+    .map(([name]) => name)
+    .filter((name) => name !== 'lm_head');
   if (names.length !== 1) {
-    throw new MmftError('E_CONFIG', `the language model's module tree has children [${names.join(', ')}] besides lm_head; expected one base model`, {
-      hint: 'LLaVA checkpoints in the transformers ≥ 4.52 layout name the base model model.language_model.*',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `the language model's module tree has children [${names.join(', ')}] besides lm_head; expected one base model`,
+      {
+        hint: 'LLaVA checkpoints in the transformers ≥ 4.52 layout name the base model model.language_model.*',
+      },
+    );
   }
   return names[0]!;
 }
@@ -55,9 +62,13 @@ export function hubKeyLayout(
   if (current.length === 0) return { tensors: new Map(tensors), layout: { name: 'hub', rename: (k) => k } };
   const hub = [...tensors.keys()].find((k) => /^(vision_tower|multi_modal_projector|language_model)\./.test(k));
   if (hub) {
-    throw new MmftError('E_CHECKPOINT', `the checkpoint mixes both LLaVA key layouts: "${current[0]}" (transformers ≥ 4.52) and "${hub}" (Hub)`, {
-      hint: 'save it again with one layout; save() writes the Hub layout',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `the checkpoint mixes both LLaVA key layouts: "${current[0]}" (transformers ≥ 4.52) and "${hub}" (Hub)`,
+      {
+        hint: 'save it again with one layout; save() writes the Hub layout',
+      },
+    );
   }
   const prefix = basePrefixOf(lmRoot);
   const rename = (k: string) => toHubKey(k, prefix);

@@ -31,7 +31,13 @@ import {
 import { hfJson, parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { checkOutputFolder } from '@mmft/core';
 import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
-import { causalLmTensors, loadCausalLmFolder, loadCausalLmWeights, TRANSFORMERS_VERSION, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
+import {
+  causalLmTensors,
+  loadCausalLmFolder,
+  loadCausalLmWeights,
+  TRANSFORMERS_VERSION,
+  type LoadCausalLmWeightsResult,
+} from '@mmft/core/lm';
 import { Module, type AnyModule } from '@mmft/core/nn';
 import { parseLlavaConfig, type LlavaConfigInput, type LlavaConfigJson } from './config';
 import { hubKeyLayout, type KeyLayout } from './key-layout';
@@ -73,14 +79,26 @@ function tiesOf(model: VisionLanguageModel): Record<string, string> {
   return ties;
 }
 
-async function buildTowers(config: LlavaConfigJson, context: ArchitectureContext | undefined, section: { seed?: number; tokenizer?: string }, source: string) {
+async function buildTowers(
+  config: LlavaConfigJson,
+  context: ArchitectureContext | undefined,
+  section: { seed?: number; tokenizer?: string },
+  source: string,
+) {
   if (!context) {
-    throw new MmftError('E_CONFIG', `${source}: LLaVA builds its vision tower and language model through the plugin registry, and none was given`, {
-      hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${source}: LLaVA builds its vision tower and language model through the plugin registry, and none was given`,
+      {
+        hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
+      },
+    );
   }
   const visionProvider = context.resolveModelType(config.vision_config.model_type);
-  const vision = await visionProvider.fromConfig({ config: config.vision_config, ...(section.seed === undefined ? {} : { seed: section.seed }) }, context);
+  const vision = await visionProvider.fromConfig(
+    { config: config.vision_config, ...(section.seed === undefined ? {} : { seed: section.seed }) },
+    context,
+  );
   if (!isVisionEncoderModel(vision)) {
     vision.dispose();
     throw new MmftError(
@@ -143,7 +161,13 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
   ) {
     this.numImageTokens = numImageTokens(visionTower, config.vision_feature_select_strategy);
     const tokenizer: TextTokenizer | undefined = tokenizerFromFiles(new Map(tokenizerFiles)) ?? languageModel.tokenizer;
-    this.processor = llavaProcessor(imageProcessing, tokenizer, config.image_token_index, this.numImageTokens, languageModel.processor.chatTemplate);
+    this.processor = llavaProcessor(
+      imageProcessing,
+      tokenizer,
+      config.image_token_index,
+      this.numImageTokens,
+      languageModel.processor.chatTemplate,
+    );
   }
 
   get tokenizer(): TextTokenizer | undefined {
@@ -176,10 +200,17 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     const { vision, lm } = await buildTowers(parsed, context, { seed: options.seed, tokenizer: options.tokenizer }, 'config');
     try {
       const root = LlavaForConditionalGeneration.assemble(parsed, vision, lm, options.seed);
-      const files = options.tokenizer ? await readTokenizerFiles(options.tokenizer) : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
+      const files = options.tokenizer
+        ? await readTokenizerFiles(options.tokenizer)
+        : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
       const processing = options.imageProcessing ?? vision.processor.imageProcessing;
-      if (!processing) throw new MmftError('E_CONFIG', `config: the vision tower "${vision.modelType}" has no image processing; pass imageProcessing`);
-      const full = { ...parsed, vision_config: { ...parsed.vision_config, ...vision.config }, text_config: { ...parsed.text_config, ...lm.config, model_type: lm.modelType } };
+      if (!processing)
+        throw new MmftError('E_CONFIG', `config: the vision tower "${vision.modelType}" has no image processing; pass imageProcessing`);
+      const full = {
+        ...parsed,
+        vision_config: { ...parsed.vision_config, ...vision.config },
+        text_config: { ...parsed.text_config, ...lm.config, model_type: lm.modelType },
+      };
       return new LlavaForConditionalGeneration(root.train(), full, vision, lm, processing, files, undefined, undefined);
     } catch (error) {
       vision.dispose();
@@ -193,14 +224,23 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
    * the module names of transformers ≥ 4.52); evaluation mode. A missing, mis-shaped or (without
    * ignoreUnexpected) unknown tensor is an E_CHECKPOINT error naming it.
    */
-  static async fromPretrained(dir: string, options: LoadOptions = {}, context?: ArchitectureContext): Promise<LlavaForConditionalGeneration> {
+  static async fromPretrained(
+    dir: string,
+    options: LoadOptions = {},
+    context?: ArchitectureContext,
+  ): Promise<LlavaForConditionalGeneration> {
     const folder = await loadCausalLmFolder(dir, { modelName: 'LLaVA' });
     const source = join(dir, 'config.json');
     const config = parseLlavaConfig(folder.config, source);
     const preprocessorPath = join(dir, 'preprocessor_config.json');
     const preprocessorBytes = await readOptionalFile(preprocessorPath);
     const preprocessor = preprocessorBytes ? (parseJsonFile(preprocessorBytes, preprocessorPath) as Record<string, unknown>) : undefined;
-    const { vision, lm } = await buildTowers(config, context, { tokenizer: folder.tokenizerFiles.has('tokenizer.json') ? dir : undefined }, source);
+    const { vision, lm } = await buildTowers(
+      config,
+      context,
+      { tokenizer: folder.tokenizerFiles.has('tokenizer.json') ? dir : undefined },
+      source,
+    );
     try {
       const root = LlavaForConditionalGeneration.assemble(config, vision, lm);
       const { tensors, layout } = hubKeyLayout(folder.tensors, lm.root);
@@ -213,13 +253,28 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
         source: folder.files.length === 1 ? folder.files[0] : join(dir, 'model.safetensors.index.json'),
         modelName: 'LlavaForConditionalGeneration',
       });
-      const fallback = vision.processor.imageProcessing ?? { size: vision.imageSize, cropSize: vision.imageSize, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+      const fallback = vision.processor.imageProcessing ?? {
+        size: vision.imageSize,
+        cropSize: vision.imageSize,
+        mean: [0.5, 0.5, 0.5],
+        std: [0.5, 0.5, 0.5],
+      };
       const imageProcessing = parseLlavaImageProcessing(preprocessor, fallback, preprocessorPath);
       const full = { ...config, text_config: { ...config.text_config, ...lm.config, model_type: lm.modelType } };
-      return new LlavaForConditionalGeneration(root.eval(), full, vision, lm, imageProcessing, folder.tokenizerFiles, preprocessor, folder.generationConfig, {
-        ...report,
-        layout: layout.name,
-      });
+      return new LlavaForConditionalGeneration(
+        root.eval(),
+        full,
+        vision,
+        lm,
+        imageProcessing,
+        folder.tokenizerFiles,
+        preprocessor,
+        folder.generationConfig,
+        {
+          ...report,
+          layout: layout.name,
+        },
+      );
     } catch (error) {
       vision.dispose();
       lm.dispose();
@@ -238,7 +293,9 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     const states = this.visionTower.hiddenStates(pixelValues, this.featureLayers);
     try {
       return tf.tidy(() => {
-        const chosen = states.map((s) => (this.config.vision_feature_select_strategy === 'default' ? tf.slice(s, [0, 1, 0], [-1, -1, -1]) : s));
+        const chosen = states.map((s) =>
+          this.config.vision_feature_select_strategy === 'default' ? tf.slice(s, [0, 1, 0], [-1, -1, -1]) : s,
+        );
         const features = chosen.length === 1 ? chosen[0]! : tf.concat(chosen, -1);
         return this.root.getModule<LlavaProjector>('multi_modal_projector').forward(features);
       });
@@ -281,7 +338,11 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
           }),
         );
         const text = this.languageModel.embedTokens(tf.tensor2d(textIds, [batch, t], 'int32'));
-        const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * count, d]), tf.tensor1d(gatherIndex, 'int32')), [batch, t, d]);
+        const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * count, d]), tf.tensor1d(gatherIndex, 'int32')), [
+          batch,
+          t,
+          d,
+        ]);
         const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [batch, t, 1]), [1, 1, d]);
         return tf.where(where, scattered, text);
       });
@@ -311,7 +372,11 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
   /** Logits (and with `labels` the loss, labels passed to the language model unchanged) of the language model on the image and the text. */
   forward(inputs: ModelInputs): LlavaOutputs {
     const { inputIds, pixelValues } = inputs;
-    if (!inputIds) throw new MmftError('E_INPUT', 'LlavaForConditionalGeneration.forward needs inputIds [B, T] (with <image> tokens where the images go)');
+    if (!inputIds)
+      throw new MmftError(
+        'E_INPUT',
+        'LlavaForConditionalGeneration.forward needs inputIds [B, T] (with <image> tokens where the images go)',
+      );
     const embeds = this.embedInputs(inputIds, pixelValues);
     try {
       const out = this.languageModel.forward({
@@ -337,11 +402,19 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     try {
       let inputIds = inputs.inputIds;
       if (!inputIds) {
-        if (!inputs.pixelValues) throw new MmftError('E_INPUT', `LlavaForConditionalGeneration.${method} needs inputIds, pixelValues or both`);
+        if (!inputs.pixelValues)
+          throw new MmftError('E_INPUT', `LlavaForConditionalGeneration.${method} needs inputIds, pixelValues or both`);
         const bos = this.languageModel.config.bos_token_id;
-        const row = [...(typeof bos === 'number' ? [bos] : []), ...new Array<number>(this.numImageTokens).fill(this.config.image_token_index)];
+        const row = [
+          ...(typeof bos === 'number' ? [bos] : []),
+          ...new Array<number>(this.numImageTokens).fill(this.config.image_token_index),
+        ];
         const n = inputs.pixelValues.shape[0]!;
-        inputIds = tf.tensor2d(Array.from({ length: n }, () => row), [n, row.length], 'int32');
+        inputIds = tf.tensor2d(
+          Array.from({ length: n }, () => row),
+          [n, row.length],
+          'int32',
+        );
         owned.push(inputIds);
       }
       const embeds = this.embedInputs(inputIds, inputs.pixelValues);
@@ -411,7 +484,8 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
       dir,
       async (staged) => {
         await writeFileDurable(join(staged, 'config.json'), hfJson(config));
-        if (generation && Object.keys(generation).length > 0) await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
+        if (generation && Object.keys(generation).length > 0)
+          await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
         await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
         await writeFileDurable(join(staged, 'preprocessor_config.json'), hfJson(preprocessor));
         await writeFileDurable(join(staged, 'processor_config.json'), hfJson(processorConfig));

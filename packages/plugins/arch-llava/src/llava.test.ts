@@ -46,7 +46,8 @@ function towerStates(p: Params, image: number[][][], patch: number, layers: numb
   for (let gy = 0; gy < g; gy++)
     for (let gx = 0; gx < g; gx++) {
       const v: number[] = [];
-      for (let c = 0; c < 3; c++) for (let y = 0; y < patch; y++) for (let x = 0; x < patch; x++) v.push(image[c]![gy * patch + y]![gx * patch + x]!);
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < patch; y++) for (let x = 0; x < patch; x++) v.push(image[c]![gy * patch + y]![gx * patch + x]!);
       patches.push(v);
     }
   const pre = 'vision_tower.vision_model.';
@@ -66,7 +67,9 @@ function towerStates(p: Params, image: number[][][], patch: number, layers: numb
 /** Image features [P][D] of one image: chosen states, CLS dropped with 'default', concatenated, projected. */
 function imageFeatures(p: Params, image: number[][][], opts: { layers: number[]; strategy: 'default' | 'full'; depth?: number }): Mat {
   const states = towerStates(p, image, 2, 2);
-  const chosen = opts.layers.map((l) => states[l < 0 ? states.length + l : l]!).map((st) => (opts.strategy === 'default' ? st.slice(1) : st));
+  const chosen = opts.layers
+    .map((l) => states[l < 0 ? states.length + l : l]!)
+    .map((st) => (opts.strategy === 'default' ? st.slice(1) : st));
   const concat = chosen[0]!.map((_, i) => chosen.flatMap((st) => st[i]!));
   const depth = opts.depth ?? 2;
   return concat.map((x) => {
@@ -87,17 +90,29 @@ function lmLogits(p: Params, embeds: Mat): Mat {
 }
 
 /** Reference: embeddings with image features scattered in reading order, then logits. */
-function referenceLogits(p: Params, ids: number[][], images: number[][][][], imageToken: number, opts: Parameters<typeof imageFeatures>[2]): Mat[] {
+function referenceLogits(
+  p: Params,
+  ids: number[][],
+  images: number[][][][],
+  imageToken: number,
+  opts: Parameters<typeof imageFeatures>[2],
+): Mat[] {
   const e = matrix(p, 'language_model.model.embed_tokens.weight');
   const features = images.flatMap((img) => imageFeatures(p, img, opts));
   let k = 0;
-  return ids.map((row) => lmLogits(p, row.map((id) => (id === imageToken ? features[k++]! : e[id]!))));
+  return ids.map((row) =>
+    lmLogits(
+      p,
+      row.map((id) => (id === imageToken ? features[k++]! : e[id]!)),
+    ),
+  );
 }
 
 function randomImages(n: number, seed: number): number[][][][] {
   return (tf.randomUniform([n, 3, 4, 4], -1, 1, 'float32', seed).arraySync() as number[][][][]).map((img) => img);
 }
-const maxDiff = (a: Mat[], b: number[][][]) => Math.max(...a.flatMap((r, i) => r.flatMap((row, t) => row.map((v, j) => Math.abs(v - b[i]![t]![j]!)))));
+const maxDiff = (a: Mat[], b: number[][][]) =>
+  Math.max(...a.flatMap((r, i) => r.flatMap((row, t) => row.map((v, j) => Math.abs(v - b[i]![t]![j]!)))));
 
 describe('LlavaForConditionalGeneration (tiny towers)', () => {
   let dir: string;
@@ -117,19 +132,29 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
     expect(numImageTokens({ imageSize: 336, patchSize: 14, hasClassToken: true }, 'default')).toBe(576);
     expect(numImageTokens({ imageSize: 336, patchSize: 14, hasClassToken: true }, 'full')).toBe(577);
     expect(expandImageTokens([[1, 9, 5], [9]], 9, 3, 0)).toEqual({
-      inputIds: [[1, 9, 9, 9, 5], [9, 9, 9, 0, 0]],
-      attentionMask: [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]],
+      inputIds: [
+        [1, 9, 9, 9, 5],
+        [9, 9, 9, 0, 0],
+      ],
+      attentionMask: [
+        [1, 1, 1, 1, 1],
+        [1, 1, 1, 0, 0],
+      ],
     });
   });
 
-  test('config defaults are LlavaConfig\'s; processor carries the placeholder span', async () => {
+  test("config defaults are LlavaConfig's; processor carries the placeholder span", async () => {
     const model = await tinyLlava();
     try {
       expect(model.config.vision_feature_select_strategy).toBe('default');
       expect(model.config.projector_hidden_act).toBe('gelu');
       expect(model.config.multimodal_projector_bias).toBe(true);
       expect(model.processor.imageTokens).toEqual({ tokenId: 7, count: 4, placement: 'placeholder' });
-      expect(model.processor.towers).toEqual({ vision: ['vision_tower.**'], projector: ['multi_modal_projector.**'], language: ['language_model.**'] });
+      expect(model.processor.towers).toEqual({
+        vision: ['vision_tower.**'],
+        projector: ['multi_modal_projector.**'],
+        language: ['language_model.**'],
+      });
       const names = [...model.root.stateDict().keys()];
       for (const n of names) expect(/^(vision_tower|multi_modal_projector|language_model)\./.test(n)).toBe(true);
       expect(model.root.getModule('multi_modal_projector.linear_1').param('weight').shape).toEqual([6, 4]);
@@ -150,7 +175,11 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
       const count = model.numImageTokens;
       const img = 7;
       // row 0: text, image, text; row 1: two images around text; row 2: no image
-      const raw = [[1, img, 2, 3], [img, 4, img], [5, 6, 8, 9]];
+      const raw = [
+        [1, img, 2, 3],
+        [img, 4, img],
+        [5, 6, 8, 9],
+      ];
       const ids = raw.map((row) => row.flatMap((id) => (id === img ? new Array<number>(count).fill(img) : [id])));
       const width = Math.max(...ids.map((r) => r.length));
       const padded = ids.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
@@ -171,7 +200,11 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
       const ids = [[1, 7, 7, 7, 7, 2, 3, 4]];
       const labels = [[-100, -100, -100, -100, -100, 2, 3, 4]];
       const images = randomImages(1, 5);
-      const { loss } = model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32'), labels: tf.tensor2d(labels, undefined, 'int32'), pixelValues: tf.tensor4d(images) });
+      const { loss } = model.forward({
+        inputIds: tf.tensor2d(ids, undefined, 'int32'),
+        labels: tf.tensor2d(labels, undefined, 'int32'),
+        pixelValues: tf.tensor4d(images),
+      });
       const logits = referenceLogits(paramsOf(model), ids, images, 7, { layers: [-2], strategy: 'default' })[0]!;
       let sum = 0;
       let n = 0;
@@ -194,12 +227,26 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
     try {
       const images = tf.tensor4d(randomImages(2, 1));
       // row 1 lost one image token (truncation)
-      const ids = tf.tensor2d([[7, 7, 7, 7, 1, 1], [7, 7, 7, 2, 2, 2]], undefined, 'int32');
+      const ids = tf.tensor2d(
+        [
+          [7, 7, 7, 7, 1, 1],
+          [7, 7, 7, 2, 2, 2],
+        ],
+        undefined,
+        'int32',
+      );
       expect(() => model.forward({ inputIds: ids, pixelValues: images })).toThrow(
         /row 1 of inputIds has 3 image tokens \(id 7\); the batch has 7 image tokens but 2 image\(s\) × 4 features = 8 features/,
       );
       // whole spans, but more images than spans
-      const one = tf.tensor2d([[7, 7, 7, 7, 1], [1, 2, 3, 4, 5]], undefined, 'int32');
+      const one = tf.tensor2d(
+        [
+          [7, 7, 7, 7, 1],
+          [1, 2, 3, 4, 5],
+        ],
+        undefined,
+        'int32',
+      );
       expect(() => model.forward({ inputIds: one, pixelValues: images })).toThrow(/4 image tokens but 2 image\(s\) × 4 features = 8/);
       // image tokens without pixels
       expect(() => model.forward({ inputIds: one })).toThrow(/E_INPUT|0 image\(s\)/);
@@ -249,14 +296,20 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
       const keys = [...(await readSafetensors(join(out, 'model.safetensors'))).tensors.keys()].sort();
       expect(keys.every((k) => /^(vision_tower|multi_modal_projector|language_model)\./.test(k))).toBe(true);
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      expect(config).toMatchObject({ architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: 7, vision_feature_layer: -2 });
+      expect(config).toMatchObject({
+        architectures: ['LlavaForConditionalGeneration'],
+        model_type: 'llava',
+        image_token_index: 7,
+        vision_feature_layer: -2,
+      });
       expect(config.text_config.model_type).toBe('tiny-lm');
       const processor = JSON.parse(readFileSync(join(out, 'processor_config.json'), 'utf8'));
       expect(processor).toMatchObject({ patch_size: 2, num_additional_image_tokens: 1, vision_feature_select_strategy: 'default' });
       const again = await LlavaForConditionalGeneration.fromPretrained(out, {}, tinyLlavaContext());
       try {
         const reloaded = again.root.stateDict();
-        for (const [name, v] of model.root.stateDict()) expect(Array.from(reloaded.get(name)!.dataSync())).toEqual(Array.from(v.dataSync()));
+        for (const [name, v] of model.root.stateDict())
+          expect(Array.from(reloaded.get(name)!.dataSync())).toEqual(Array.from(v.dataSync()));
       } finally {
         again.dispose();
       }
@@ -273,7 +326,9 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
     const w = tensors.get('multi_modal_projector.linear_2.weight')!;
     tensors.delete('multi_modal_projector.linear_2.weight');
     await writeSafetensors(file, tensors);
-    await expect(LlavaForConditionalGeneration.fromPretrained(sub, {}, tinyLlavaContext())).rejects.toThrow(/missing.*multi_modal_projector\.linear_2\.weight/s);
+    await expect(LlavaForConditionalGeneration.fromPretrained(sub, {}, tinyLlavaContext())).rejects.toThrow(
+      /missing.*multi_modal_projector\.linear_2\.weight/s,
+    );
     tensors.set('model.multi_modal_projector.linear_2.weight', w);
     await writeSafetensors(file, tensors);
     await expect(LlavaForConditionalGeneration.fromPretrained(sub, {}, tinyLlavaContext())).rejects.toThrow(/mixes both LLaVA key layouts/);

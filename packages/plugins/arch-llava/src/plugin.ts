@@ -25,7 +25,11 @@ export const llavaProvider: ArchitectureProvider<LlavaConfig> = {
     const section = parseConfig(llavaProvider, raw, 'model (llava)');
     await ensureBackend();
     if (section.checkpoint)
-      return LlavaForConditionalGeneration.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
+      return LlavaForConditionalGeneration.fromPretrained(
+        path.resolve(section.checkpoint),
+        { ignoreUnexpected: section.ignoreUnexpected },
+        context,
+      );
     return LlavaForConditionalGeneration.fromConfig(section.config ?? {}, context, {
       seed: section.seed,
       tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,

@@ -39,7 +39,10 @@ function side(value: unknown, field: string, source: string): number | undefined
   const v = value as { shortest_edge?: unknown; height?: unknown; width?: unknown };
   if (typeof v === 'object' && typeof v.shortest_edge === 'number') return v.shortest_edge;
   if (typeof v === 'object' && typeof v.height === 'number' && v.height === v.width) return v.height;
-  throw new MmftError('E_CONFIG', `${source}: "${field}" must be an integer, {"shortest_edge": n} or a square {"height": n, "width": n}; got ${JSON.stringify(value)}`);
+  throw new MmftError(
+    'E_CONFIG',
+    `${source}: "${field}" must be an integer, {"shortest_edge": n} or a square {"height": n, "width": n}; got ${JSON.stringify(value)}`,
+  );
 }
 
 function triple(value: unknown, field: string, fallback: readonly [number, number, number], source: string): [number, number, number] {
@@ -54,7 +57,11 @@ function triple(value: unknown, field: string, fallback: readonly [number, numbe
  * @example
  * parseLlavaImageProcessing({ size: { shortest_edge: 336 }, crop_size: { height: 336, width: 336 } }, tower.processor.imageProcessing);
  */
-export function parseLlavaImageProcessing(raw: Json | undefined, fallback: ImageProcessing, source = 'preprocessor_config.json'): ImageProcessing {
+export function parseLlavaImageProcessing(
+  raw: Json | undefined,
+  fallback: ImageProcessing,
+  source = 'preprocessor_config.json',
+): ImageProcessing {
   if (!raw) return fallback;
   const size = side(raw.size, 'size', source) ?? fallback.size;
   const cropSize = side(raw.crop_size, 'crop_size', source) ?? size;

@@ -53,7 +53,12 @@ export class LlavaProjector extends Module<[tf.Tensor], tf.Tensor> {
       const width = i === 1 ? inFeatures : outFeatures;
       this.registerModule(
         `linear_${i}`,
-        new Linear(width, outFeatures, { bias, seed: deriveSeed(seed, `linear_${i}`), weightInit: normal(initializerRange), biasInit: zeros }),
+        new Linear(width, outFeatures, {
+          bias,
+          seed: deriveSeed(seed, `linear_${i}`),
+          weightInit: normal(initializerRange),
+          biasInit: zeros,
+        }),
       );
     }
   }

@@ -11,7 +11,11 @@ export const jsonlConfigSchema = z.strictObject({
   path: recipePath(z.string().min(1)).describe(
     'JSONL file (one record per line), JSON file holding one array of records (LLaVA, LLaMA-Factory, ms-swift), or a LLaMA-Factory dataset_info.json (with name); relative to the recipe file that sets it',
   ),
-  name: z.string().min(1).optional().describe('entry of the LLaMA-Factory dataset_info.json given as path (its file_name, columns and tags are used)'),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('entry of the LLaMA-Factory dataset_info.json given as path (its file_name, columns and tags are used)'),
   task: task.optional().describe('task format of the records; detected from the first record when absent'),
   root: recipePath(z.string()).optional().describe('folder images must stay inside; defaults to the data file folder'),
   allowOutsideRoot: z.boolean().default(false).describe('accept absolute image paths and paths leaving the root'),

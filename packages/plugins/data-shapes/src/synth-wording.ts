@@ -27,8 +27,7 @@ const enOne = (o: SceneObject, withSize = false): string => {
   const phrase = withSize ? `${SIZE_INFO[o.size].en} ${enNoun(o)}` : enNoun(o);
   return `${article(phrase)} ${phrase}`;
 };
-const enShapes = (shape: ShapeName, n: number): string =>
-  `${EN_COUNT[n]} ${n === 1 ? SHAPE_WORDS[shape].en : SHAPE_WORDS[shape].enPlural}`;
+const enShapes = (shape: ShapeName, n: number): string => `${EN_COUNT[n]} ${n === 1 ? SHAPE_WORDS[shape].en : SHAPE_WORDS[shape].enPlural}`;
 function enPlace(o: SceneObject): string {
   const { h, v } = regionOf(o);
   if (v === 'middle') return h === 'centre' ? 'in the center' : `on the ${h}`;
@@ -41,7 +40,11 @@ const ENGLISH: SynthWording = {
     switch (beat.kind) {
       case 'describe': {
         const n = scene.objects.length;
-        const request = ['Describe this image in detail.', 'Give a detailed description of the image.', 'What is in this picture? Describe every shape and where it is.'][beat.request]!;
+        const request = [
+          'Describe this image in detail.',
+          'Give a detailed description of the image.',
+          'What is in this picture? Describe every shape and where it is.',
+        ][beat.request]!;
         const background = scene.domain === 'A' ? 'plain' : 'textured';
         const each = leftToRight(scene).map((o) => `${cap(enOne(o, true))} is ${enPlace(o)}.`);
         const counts = SHAPES.map((s) => [s, scene.objects.filter((o) => o.shape === s).length] as const).filter(([, k]) => k > 0);
@@ -98,7 +101,8 @@ const ENGLISH: SynthWording = {
 
 const zhNoun = (o: SceneObject, withSize = false): string =>
   `${COLOR_INFO[o.color].zh}的${withSize ? SIZE_INFO[o.size].zh : ''}${SHAPE_WORDS[o.shape].zh}`;
-const zhShapes = (shape: ShapeName, n: number): string => (n === 0 ? `没有${SHAPE_WORDS[shape].zh}` : `有${ZH_COUNT[n]}个${SHAPE_WORDS[shape].zh}`);
+const zhShapes = (shape: ShapeName, n: number): string =>
+  n === 0 ? `没有${SHAPE_WORDS[shape].zh}` : `有${ZH_COUNT[n]}个${SHAPE_WORDS[shape].zh}`;
 function zhPlace(o: SceneObject): string {
   const { h, v } = regionOf(o);
   const hz = h === 'left' ? '左' : '右';

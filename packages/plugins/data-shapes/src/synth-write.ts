@@ -107,7 +107,8 @@ export async function writeShapesSynth(outDir: string, options: SynthShapesOptio
     await fs.promises.writeFile(path.join(outDir, sample.imagePath), sample.png);
     const source = `shapes-${config.domain}-${String(sample.index).padStart(6, '0')}`;
     made += templates.length * options_.langs.length;
-    for (const record of synthRecordsOf(sample.scene, imagePathOf(sample.index), source, options_, seen)) lines.push(JSON.stringify(record));
+    for (const record of synthRecordsOf(sample.scene, imagePathOf(sample.index), source, options_, seen))
+      lines.push(JSON.stringify(record));
     onProgress?.(++done, config.n);
   }
   await fs.promises.writeFile(file, lines.length === 0 ? '[]\n' : `[\n${lines.join(',\n')}\n]\n`);

@@ -9,7 +9,13 @@ import { dedupKey, synthRecordsOf, writeShapesSynth } from './synth-write';
 // Independent restatement of the ground truth the text must agree with (not imported from the generator).
 const EN_NUM: Record<string, number> = { no: 0, one: 1, two: 2, three: 3, four: 4 };
 const ZH_NUM: Record<string, number> = { 零: 0, 一: 1, 两: 2, 三: 3, 四: 4 };
-const EN_PLURAL: Record<string, string> = { circles: 'circle', squares: 'square', triangles: 'triangle', stars: 'star', hexagons: 'hexagon' };
+const EN_PLURAL: Record<string, string> = {
+  circles: 'circle',
+  squares: 'square',
+  triangles: 'triangle',
+  stars: 'star',
+  hexagons: 'hexagon',
+};
 const ZH_SHAPE: Record<string, string> = { 圆形: 'circle', 正方形: 'square', 三角形: 'triangle', 星形: 'star', 六边形: 'hexagon' };
 const ZH_COLOR: Record<string, string> = { 红色: 'red', 绿色: 'green', 蓝色: 'blue', 黄色: 'yellow', 紫色: 'purple', 橙色: 'orange' };
 const zhShape = (w: string): string => ZH_SHAPE[w] ?? fail(`not a shape: ${w}`);
@@ -97,7 +103,10 @@ function checkEnglish(scene: Scene, template: SynthTemplate, texts: string[]): n
         const ref = order[i / 2 - 1]!;
         claim(texts[i], `What is to the right of the ${ref.color} ${ref.shape}?`);
         const next = order[i / 2];
-        claim(texts[i + 1]!.includes(next ? `there is a${/^[aeiou]/.test(next.color) ? 'n' : ''} ${next.color} ${next.shape}.` : 'rightmost'), true);
+        claim(
+          texts[i + 1]!.includes(next ? `there is a${/^[aeiou]/.test(next.color) ? 'n' : ''} ${next.color} ${next.shape}.` : 'rightmost'),
+          true,
+        );
       }
       claim(EN_NUM[texts.at(-1)!.match(/^There (?:is|are) (\w+) objects?\.$/)![1]!], scene.objects.length);
       return claims;
@@ -204,8 +213,16 @@ describe('shapes synthesis', () => {
       expect(en.map((t) => t.role)).toEqual(en.map((_, i) => (i % 2 ? 'assistant' : 'user')));
       expect(en[0]!.content.startsWith('<image>\n') && zh[0]!.content.startsWith('<image>\n')).toBe(true);
       expect(en.filter((t) => t.content.includes('<image>'))).toHaveLength(1);
-      claims += checkEnglish(scene, template, en.map((t) => t.content));
-      claims += checkChinese(scene, template, zh.map((t) => t.content));
+      claims += checkEnglish(
+        scene,
+        template,
+        en.map((t) => t.content),
+      );
+      claims += checkChinese(
+        scene,
+        template,
+        zh.map((t) => t.content),
+      );
       questions.add(en[0]!.content.split(/ the | of /)[0]!);
     }
     expect(claims).toBeGreaterThanOrEqual(2 * scenes.length); // at least one claim per conversation
@@ -229,7 +246,11 @@ describe('shapes synthesis', () => {
     expect(synthConversation(scene, 'describe', 'zh', 0).turns[1]!.content).toBe(
       '图中纯色背景上有两个图形。一个红色的小圆形在图片的左上方。一个蓝色的大正方形在图片的中央。一共是一个圆形和一个正方形。',
     );
-    expect(synthConversation(scene, 'multi-turn', 'en', 0).turns.map((t) => t.content).slice(0, 4)).toEqual([
+    expect(
+      synthConversation(scene, 'multi-turn', 'en', 0)
+        .turns.map((t) => t.content)
+        .slice(0, 4),
+    ).toEqual([
       '<image>\nWhat is the leftmost object?',
       'The leftmost object is a red circle.',
       'What is to the right of the red circle?',
@@ -247,14 +268,22 @@ describe('shapes synthesis', () => {
     // the same conversation on another image is another sample
     expect(synthRecordsOf(scene, 'images/b.png', 'src', options, seen)).toHaveLength(4);
     const r = first[0]!;
-    expect(dedupKey({ ...r, conversations: r.conversations.map((t) => ({ ...t, value: `  ${t.value.replace(' ', '\n ')} ` })) })).toBe(dedupKey(r));
+    expect(dedupKey({ ...r, conversations: r.conversations.map((t) => ({ ...t, value: `  ${t.value.replace(' ', '\n ')} ` })) })).toBe(
+      dedupKey(r),
+    );
     expect(first[0]!.provenance).toEqual({ source: 'src', template: 'count', seed: 0, lang: 'en' });
   });
 
   test('written LLaVA JSON is byte-identical for a seed and changes with it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-synth-'));
     try {
-      const opts = { n: 4, domain: 'B' as const, lang: 'both' as const, imageSize: 32, templates: ['count', 'refusal', 'describe'] as SynthTemplate[] };
+      const opts = {
+        n: 4,
+        domain: 'B' as const,
+        lang: 'both' as const,
+        imageSize: 32,
+        templates: ['count', 'refusal', 'describe'] as SynthTemplate[],
+      };
       const a = await writeShapesSynth(path.join(dir, 'a'), { ...opts, seed: 1 });
       const b = await writeShapesSynth(path.join(dir, 'b'), { ...opts, seed: 1 });
       const c = await writeShapesSynth(path.join(dir, 'c'), { ...opts, seed: 2 });
@@ -275,6 +304,8 @@ describe('shapes synthesis', () => {
   });
 
   test('an unknown template is refused with the list of known ones', async () => {
-    await expect(writeShapesSynth('/nonexistent', { templates: ['gossip' as SynthTemplate] })).rejects.toThrow(/unknown synthesis template "gossip"/);
+    await expect(writeShapesSynth('/nonexistent', { templates: ['gossip' as SynthTemplate] })).rejects.toThrow(
+      /unknown synthesis template "gossip"/,
+    );
   });
 });

@@ -45,7 +45,9 @@ export const causalLmConfigSchema = z
     system_lang: z
       .enum(['en', 'zh'])
       .optional()
-      .describe("language of the template's default system prompt; unset: prompts.lang, else each example's language (en when it has none)"),
+      .describe(
+        "language of the template's default system prompt; unset: prompts.lang, else each example's language (en when it has none)",
+      ),
     prompts: promptConfigSchema.optional().describe('prompt texts of caption and VQA examples, and of instruction turns in plain mode'),
     generation: evalGenerationSchema.default({ max_new_tokens: 32 }).describe('decoding when evaluation generates captions and answers'),
   })

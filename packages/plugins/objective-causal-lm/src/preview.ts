@@ -19,7 +19,13 @@ export interface ExamplePreview {
   readonly where: string;
   readonly runs: readonly PreviewRun[];
   /** Tokens after truncation, and how many of them are trained, masked text, image. */
-  readonly counts: { readonly total: number; readonly trained: number; readonly masked: number; readonly image: number; readonly cut: number };
+  readonly counts: {
+    readonly total: number;
+    readonly trained: number;
+    readonly masked: number;
+    readonly image: number;
+    readonly cut: number;
+  };
   /** Why training would stop at this row (an image span cut by max_length, nothing left to train), if it would. */
   readonly problem?: string;
 }
@@ -53,7 +59,7 @@ export function previewExamples(setup: PreviewSetup, examples: readonly Example[
     const runs: PreviewRun[] = [];
     // Decoding restarts after each image span, as the text on each side of it is tokenized on its own.
     let textStart = 0;
-    for (let i = 0; i < ids.length; ) {
+    for (let i = 0; i < ids.length;) {
       const kind = kindAt(i);
       let j = i + 1;
       while (j < ids.length && kindAt(j) === kind) j += 1;

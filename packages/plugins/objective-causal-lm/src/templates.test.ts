@@ -117,7 +117,9 @@ describe('llava_plain (LLaVA stage 1)', () => {
   });
 
   test('more than one round is an error naming the example', () => {
-    expect(() => render('llava_plain', [en])).toThrow(/example "en1" .*llava_plain takes one user turn and one assistant turn, got \[user,assistant,user,assistant\]/);
+    expect(() => render('llava_plain', [en])).toThrow(
+      /example "en1" .*llava_plain takes one user turn and one assistant turn, got \[user,assistant,user,assistant\]/,
+    );
   });
 });
 
@@ -128,7 +130,8 @@ describe('chatml', () => {
     const encoder = createEncoder({ config: config('chatml'), tokenizer: tok, tokens: undefined, seed: 0 });
     const encoded = encoder.encode(zh, 0, 0, false);
     const { labels } = labelsOf(encoded, 512, false);
-    const whole = '<|im_start|>system\n你是一个乐于助人的助手。<|im_end|>\n<|im_start|>user\n红色的是什么形状？<|im_end|>\n<|im_start|>assistant\n圆形。<|im_end|>';
+    const whole =
+      '<|im_start|>system\n你是一个乐于助人的助手。<|im_end|>\n<|im_start|>user\n红色的是什么形状？<|im_end|>\n<|im_start|>assistant\n圆形。<|im_end|>';
     expect(encoded.ids).toEqual([bos, ...bare(whole)]);
     const trained = encoded.ids.filter((_, i) => labels[i] !== IGNORE_INDEX);
     expect(tok.decode(trained)).toBe('圆形。<|im_end|>');
@@ -183,7 +186,6 @@ describe('preview', () => {
   });
 });
 
-
 describe('the objective trains what the preview shows', () => {
   test('collate under llava_v1 gives the encoder rows; the generation prompt ends at the last "ASSISTANT:"', async () => {
     const lm = tinyCausalLm({ tokenizerFiles: llamaTokenizerFiles(), seed: 2 });
@@ -191,7 +193,12 @@ describe('the objective trains what the preview shows', () => {
     const objective = await causalLmProvider.create(causalLmProvider.configSchema.parse({ template: 'llava_v1' }), context);
     const textOnly = { ...en, image: undefined } as Example;
     const batch = await objective.collate([textOnly], { epoch: 0, positions: [0] });
-    const encoded = createEncoder({ config: config('llava_v1'), tokenizer: lm.processor.tokenizer!, seed: 0 }).encode(textOnly, 0, 0, false);
+    const encoded = createEncoder({ config: config('llava_v1'), tokenizer: lm.processor.tokenizer!, seed: 0 }).encode(
+      textOnly,
+      0,
+      0,
+      false,
+    );
     const { ids, labels } = labelsOf(encoded, 512, false);
     expect((batch.inputs.inputIds!.arraySync() as number[][])[0]).toEqual(ids);
     expect((batch.inputs.labels!.arraySync() as number[][])[0]).toEqual(labels);

@@ -13,7 +13,14 @@ import { Blip2ForConditionalGeneration } from '../blip2-for-conditional-generati
 import { blip2Provider, blip2RetrievalProvider } from '../plugin';
 import { createTinyBlip2Checkpoint, TINY_BLIP2_CONFIG } from '../testing';
 import { Blip2VisionEmbeddings } from '../model/vision';
-import { applyBlip2Init, blip2InitSchema, blip2VisionConfigFromClip, estimateClipEmbeddingStd, resolveBlip2Config, type Blip2Init } from './init-from-parts';
+import {
+  applyBlip2Init,
+  blip2InitSchema,
+  blip2VisionConfigFromClip,
+  estimateClipEmbeddingStd,
+  resolveBlip2Config,
+  type Blip2Init,
+} from './init-from-parts';
 
 // tiny-lm with checkpoint folders: core's tiny causal LM, read back from what its save() writes.
 const folderTinyLm: ArchitectureProvider = {
@@ -30,7 +37,7 @@ const context = architectureContext({ list: () => [folderTinyLm, blip2Provider a
 /** Deterministic normal-ish numbers (sum of uniforms), so fixtures never depend on tfjs. */
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
-  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const uniform = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return (scale: number, offset = 0) => offset + scale * (uniform() + uniform() + uniform() - 1.5) * 2;
 }
 
@@ -145,7 +152,8 @@ function refClipEmbeddings(w: Weights, s: ClipShape, img: number[][][]): Vec[] {
         Array.from({ length: d }, (_, o) => {
           let sum = 0;
           for (let c = 0; c < 3; c++)
-            for (let u = 0; u < p; u++) for (let q = 0; q < p; q++) sum += conv[((o * 3 + c) * p + u) * p + q]! * img[c]![i * p + u]![j * p + q]!;
+            for (let u = 0; u < p; u++)
+              for (let q = 0; q < p; q++) sum += conv[((o * 3 + c) * p + u) * p + q]! * img[c]![i * p + u]![j * p + q]!;
           return sum;
         }),
       );
@@ -188,7 +196,9 @@ function refClipVision(w: Weights, s: ClipShape, img: number[][][], preLayerNorm
       return row.map((c, i) => c + attn[i]!);
     });
     x = x.map((row) => {
-      const hidden = lin(ln(row, g('layer_norm2.weight'), g('layer_norm2.bias'), eps), g('mlp.fc1.weight'), g('mlp.fc1.bias'), s.inter).map(quickGelu);
+      const hidden = lin(ln(row, g('layer_norm2.weight'), g('layer_norm2.bias'), eps), g('mlp.fc1.weight'), g('mlp.fc1.bias'), s.inter).map(
+        quickGelu,
+      );
       const out = lin(hidden, g('mlp.fc2.weight'), g('mlp.fc2.bias'), d);
       return row.map((c, i) => c + out[i]!);
     });
@@ -264,7 +274,12 @@ describe('blip2VisionConfigFromClip', () => {
       qkv_bias: true,
     });
     expect(blip2VisionConfigFromClip({ model_type: 'clip_vision_model', ...vision })).toEqual(fromModel);
-    expect(blip2VisionConfigFromClip({ model_type: 'clip' })).toMatchObject({ hidden_size: 768, patch_size: 32, image_size: 224, layer_norm_eps: 1e-5 });
+    expect(blip2VisionConfigFromClip({ model_type: 'clip' })).toMatchObject({
+      hidden_size: 768,
+      patch_size: 32,
+      image_size: 224,
+      layer_norm_eps: 1e-5,
+    });
   });
 
   test('a grey-scale CLIP or a non-CLIP config is refused by name', () => {
@@ -282,7 +297,13 @@ describe('resolveBlip2Config', () => {
       { vision: clipDir, qformer: qformerDir, language_model: lmDir },
     );
     const lmConfig = JSON.parse(fs.readFileSync(path.join(lmDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(plan.config.vision_config).toMatchObject({ hidden_size: 16, num_hidden_layers: 2, image_size: 8, patch_size: 4, hidden_act: 'quick_gelu' });
+    expect(plan.config.vision_config).toMatchObject({
+      hidden_size: 16,
+      num_hidden_layers: 2,
+      image_size: 8,
+      patch_size: 4,
+      hidden_act: 'quick_gelu',
+    });
     expect(plan.config.vision_config!.layer_norm_eps).toBe(1e-6);
     expect(plan.config.qformer_config).toMatchObject({ hidden_size: 12, num_hidden_layers: 3, cross_attention_frequency: 2 });
     expect(plan.config.qformer_config).not.toHaveProperty('encoder_hidden_size');
@@ -314,7 +335,9 @@ describe('resolveBlip2Config', () => {
     });
     await expect(resolveBlip2Config(undefined, { vision: lmDir })).rejects.toMatchObject({
       code: 'E_CONFIG',
-      message: expect.stringMatching(/init\.vision: .*config\.json has model_type "tiny-lm"; init\.vision takes clip or clip_vision_model or blip-2/),
+      message: expect.stringMatching(
+        /init\.vision: .*config\.json has model_type "tiny-lm"; init\.vision takes clip or clip_vision_model or blip-2/,
+      ),
     });
     await expect(resolveBlip2Config(undefined, { qformer: clipDir })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
@@ -388,7 +411,10 @@ describe('applyBlip2Init', () => {
       const loaded = await Blip2ForConditionalGeneration.fromPretrained(saved, {}, context);
       const again = loaded.forward({ pixelValues: px, inputIds: ids }).logits;
       expect(worstDiff(Array.from(again.dataSync()), Array.from(logits.dataSync()))).toBe(0);
-      expect(JSON.parse(fs.readFileSync(path.join(saved, 'preprocessor_config.json'), 'utf8'))).toMatchObject({ image_mean: MEAN, image_std: STD });
+      expect(JSON.parse(fs.readFileSync(path.join(saved, 'preprocessor_config.json'), 'utf8'))).toMatchObject({
+        image_mean: MEAN,
+        image_std: STD,
+      });
       loaded.dispose();
       tf.dispose([px, ids, logits, again]);
     } finally {
@@ -458,12 +484,17 @@ describe('applyBlip2Init', () => {
       b.model.dispose();
     }
     const holed = path.join(tmp, 'clip-holed');
-    await writeClipFolder(holed, CLIP16, 13, { drop: 'vision_model.encoder.layers.1.self_attn.k_proj.weight', modelType: 'clip_vision_model' });
+    await writeClipFolder(holed, CLIP16, 13, {
+      drop: 'vision_model.encoder.layers.1.self_attn.k_proj.weight',
+      modelType: 'clip_vision_model',
+    });
     const c = await compose({ vision: holed }, TINY_Q);
     try {
       await expect(applyBlip2Init(c.model, { vision: holed })).rejects.toMatchObject({
         code: 'E_CHECKPOINT',
-        message: expect.stringMatching(/has no tensor vision_model\.encoder\.layers\.1\.self_attn\.k_proj\.weight \(needed for .*qkv\.weight\)/),
+        message: expect.stringMatching(
+          /has no tensor vision_model\.encoder\.layers\.1\.self_attn\.k_proj\.weight \(needed for .*qkv\.weight\)/,
+        ),
       });
       await expect(applyBlip2Init(c.model, { language_model: lmDir })).rejects.toMatchObject({
         code: 'E_CONFIG',
@@ -492,7 +523,10 @@ describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fo
     const { model } = await compose(init, TINY_Q);
     try {
       const report = await applyBlip2Init(model, init, context);
-      expect(report.vision).toMatchObject({ dropped: [], preLayerNorm: { mode: 'fold', scale: sigma, scaleFrom: 'given', classToken: 'exact' } });
+      expect(report.vision).toMatchObject({
+        dropped: [],
+        preLayerNorm: { mode: 'fold', scale: sigma, scaleFrom: 'given', classToken: 'exact' },
+      });
       const dict = model.root.stateDict();
       expect(Array.from(dict.get(`${v}.embeddings.position_embedding`)!.dataSync().slice(0, 16))).toEqual(new Array(16).fill(0));
       const px = tf.randomNormal([2, 3, 8, 8], 0, 1, 'float32', 21);
@@ -578,7 +612,9 @@ describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fo
       try {
         await applyBlip2Init(model, init, context);
         const vision = model.root.visionModel;
-        const out = tf.tidy(() => vision.getModule('encoder').forward(vision.getModule('embeddings', Blip2VisionEmbeddings).forward(px)) as tf.Tensor);
+        const out = tf.tidy(
+          () => vision.getModule('encoder').forward(vision.getModule('embeddings', Blip2VisionEmbeddings).forward(px)) as tf.Tensor,
+        );
         const got = out.arraySync() as number[][][];
         out.dispose();
         let sum = 0;
@@ -603,7 +639,9 @@ describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fo
     const noPre = path.join(tmp, 'clip-no-pre');
     await writeClipFolder(noPre, CLIP16, 14, { drop: `${v}.pre_layrnorm.weight` });
     try {
-      await expect(applyBlip2Init(model, { vision: clipDir, vision_pre_layernorm: 'drop', vision_pre_layernorm_scale: 1 })).rejects.toMatchObject({
+      await expect(
+        applyBlip2Init(model, { vision: clipDir, vision_pre_layernorm: 'drop', vision_pre_layernorm_scale: 1 }),
+      ).rejects.toMatchObject({
         code: 'E_CONFIG',
         message: expect.stringContaining('vision_pre_layernorm_scale is given but init.vision_pre_layernorm is drop'),
       });
@@ -625,7 +663,10 @@ describe('CLIP pre_layrnorm folded into the embeddings (vision_pre_layernorm: fo
 
 describe('the recipe section: model: { type: blip2 | blip2-retrieval, config, init }', () => {
   test('blip2: the parts fill the config the section leaves out (raw, before Blip2Config defaults) and their weights land', async () => {
-    const section = { config: { num_query_tokens: 3, qformer_config: TINY_BLIP2_CONFIG.qformer_config }, init: { vision: clipDir, language_model: lmDir } };
+    const section = {
+      config: { num_query_tokens: 3, qformer_config: TINY_BLIP2_CONFIG.qformer_config },
+      init: { vision: clipDir, language_model: lmDir },
+    };
     const model = (await blip2Provider.fromConfig(section as never, context)) as Blip2ForConditionalGeneration;
     try {
       // text_config is the LM folder's, not Blip2Config's default opt (which a parsed section would carry)
@@ -644,7 +685,11 @@ describe('the recipe section: model: { type: blip2 | blip2-retrieval, config, in
   });
 
   test('blip2-retrieval: init.vision converts the CLIP tower; init.language_model is not a field of its section', async () => {
-    const config = { num_query_tokens: 2, image_text_hidden_size: 6, qformer_config: { ...TINY_BLIP2_CONFIG.qformer_config, bos_token_id: 1 } };
+    const config = {
+      num_query_tokens: 2,
+      image_text_hidden_size: 6,
+      qformer_config: { ...TINY_BLIP2_CONFIG.qformer_config, bos_token_id: 1 },
+    };
     const model = await blip2RetrievalProvider.fromConfig({ config, init: { vision: clipDir, vision_pre_layernorm: 'drop' } } as never);
     try {
       expect(model.config.vision_config).toMatchObject({ hidden_size: CLIP16.hidden, hidden_act: 'quick_gelu' });

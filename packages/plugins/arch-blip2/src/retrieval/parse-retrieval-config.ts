@@ -29,7 +29,9 @@ export function parseBlip2RetrievalConfig(raw: unknown, source: string, options:
   }
   const qformer = isRecord(raw.qformer_config) ? raw.qformer_config : {};
   const withText =
-    options.fresh && qformer.use_qformer_text_input === undefined ? { ...raw, qformer_config: { ...qformer, use_qformer_text_input: true } } : raw;
+    options.fresh && qformer.use_qformer_text_input === undefined
+      ? { ...raw, qformer_config: { ...qformer, use_qformer_text_input: true } }
+      : raw;
   const config = parseBlip2Config(withText, source);
   if (!config.qformer_config.use_qformer_text_input) {
     throw new MmftError(

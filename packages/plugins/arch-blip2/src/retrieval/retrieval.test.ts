@@ -134,9 +134,19 @@ describe('Blip2ForImageTextRetrieval against the float64 reference', () => {
       const refImages = images.map((img) => refEncodeImage(w, SHAPE, img));
       const refTexts = IDS.map((row, i) => refEncodeText(w, SHAPE, row, MASK[i]!));
       expect(imageEmbeds.shape).toEqual([2, 5, 16]);
-      expect(maxDiff(imageEmbeds.arraySync() as number[][][], refImages.map((r) => r.imageEmbeds))).toBeLessThan(2e-4);
+      expect(
+        maxDiff(
+          imageEmbeds.arraySync() as number[][][],
+          refImages.map((r) => r.imageEmbeds),
+        ),
+      ).toBeLessThan(2e-4);
       expect(imageFeats.shape).toEqual([2, Q, 6]);
-      expect(maxDiff(imageFeats.arraySync() as number[][][], refImages.map((r) => r.imageFeats))).toBeLessThan(2e-4);
+      expect(
+        maxDiff(
+          imageFeats.arraySync() as number[][][],
+          refImages.map((r) => r.imageFeats),
+        ),
+      ).toBeLessThan(2e-4);
       expect(text.shape).toEqual([2, 6]);
       expect(maxDiff(text.arraySync() as number[][], refTexts)).toBeLessThan(2e-4);
       // logits_per_image[i][t] = max over queries of cosine similarity, no temperature.
@@ -322,7 +332,10 @@ describe('checkpoints', () => {
     for (const [name, text] of files) fs.writeFileSync(path.join(tokDir, name), text);
     const qformer = { ...TINY_BLIP2_RETRIEVAL_CONFIG.qformer_config } as Record<string, unknown>;
     delete qformer.bos_token_id;
-    const withTokenizer = await Blip2ForImageTextRetrieval.fromConfig({ ...TINY_BLIP2_RETRIEVAL_CONFIG, qformer_config: qformer }, { tokenizer: tokDir });
+    const withTokenizer = await Blip2ForImageTextRetrieval.fromConfig(
+      { ...TINY_BLIP2_RETRIEVAL_CONFIG, qformer_config: qformer },
+      { tokenizer: tokDir },
+    );
     const bare = await Blip2ForImageTextRetrieval.fromConfig({ ...TINY_BLIP2_RETRIEVAL_CONFIG, qformer_config: qformer });
     const outside = await Blip2ForImageTextRetrieval.fromConfig({
       ...TINY_BLIP2_RETRIEVAL_CONFIG,
@@ -382,7 +395,9 @@ describe('checkpoints', () => {
         expect(a.logitsPerImage!.arraySync()).toEqual(b.logitsPerImage!.arraySync());
         tf.dispose([...Object.values(a), ...Object.values(b)]);
       }
-      expect(() => loaded.forward({ pixelValues: pixels, inputIds: ids, attentionMask: mask })).toThrow(/does not start with num_query_tokens = 4 image tokens/);
+      expect(() => loaded.forward({ pixelValues: pixels, inputIds: ids, attentionMask: mask })).toThrow(
+        /does not start with num_query_tokens = 4 image tokens/,
+      );
     } finally {
       tf.dispose([prefixed, prefixedMask, ids, mask]);
       loaded.dispose();
@@ -397,7 +412,9 @@ describe('providers', () => {
     registry.use(plugin, plugin.meta.name);
     expect(registry.resolve('architecture', 'blip2-retrieval')).toBe(blip2RetrievalProvider);
     expect(registry.resolveModelType('blip-2')).toBe(blip2Provider);
-    const context = architectureContext({ list: () => [tinyCausalLmProvider as ArchitectureProvider, blip2Provider as ArchitectureProvider] });
+    const context = architectureContext({
+      list: () => [tinyCausalLmProvider as ArchitectureProvider, blip2Provider as ArchitectureProvider],
+    });
     const retrieval = await blip2Provider.fromPretrained(dir, {}, context);
     const viaSection = await blip2Provider.fromConfig({ checkpoint: dir, ignoreUnexpected: false }, context);
     const generationDir = (await createTinyBlip2Checkpoint(path.join(tmp, 'generation'), { context, seed: 1 })).dir;
@@ -406,7 +423,9 @@ describe('providers', () => {
       expect(retrieval).toBeInstanceOf(Blip2ForImageTextRetrieval);
       expect(viaSection).toBeInstanceOf(Blip2ForImageTextRetrieval);
       expect(generation.family).toBe('vision-to-llm');
-      await expect(blip2RetrievalProvider.fromPretrained(generationDir)).rejects.toThrow(/architectures\[0\] is "Blip2ForConditionalGeneration"/);
+      await expect(blip2RetrievalProvider.fromPretrained(generationDir)).rejects.toThrow(
+        /architectures\[0\] is "Blip2ForConditionalGeneration"/,
+      );
     } finally {
       retrieval.dispose();
       viaSection.dispose();
@@ -415,11 +434,18 @@ describe('providers', () => {
   });
 
   test('blip2-retrieval fromConfig builds a fresh model in training mode with temp 0.07 and the text feed-forward', async () => {
-    const qformer = { hidden_size: 12, num_attention_heads: 3, num_hidden_layers: 2, intermediate_size: 24, vocab_size: 20, max_position_embeddings: 8 };
+    const qformer = {
+      hidden_size: 12,
+      num_attention_heads: 3,
+      num_hidden_layers: 2,
+      intermediate_size: 24,
+      vocab_size: 20,
+      max_position_embeddings: 8,
+    };
     // A recipe section as YAML gives it: plain JSON, defaults filled by the provider's schema.
-    const section = JSON.parse(JSON.stringify({ config: { ...TINY_BLIP2_RETRIEVAL_CONFIG, qformer_config: qformer }, seed: 1 })) as Parameters<
-      typeof blip2RetrievalProvider.fromConfig
-    >[0];
+    const section = JSON.parse(
+      JSON.stringify({ config: { ...TINY_BLIP2_RETRIEVAL_CONFIG, qformer_config: qformer }, seed: 1 }),
+    ) as Parameters<typeof blip2RetrievalProvider.fromConfig>[0];
     const fresh = await blip2RetrievalProvider.fromConfig(section);
     try {
       expect(fresh).toBeInstanceOf(Blip2ForImageTextRetrieval);
@@ -436,7 +462,14 @@ describeArchitecture(blip2RetrievalProvider, {
   writeCheckpoint: async (d) => {
     await createTinyBlip2RetrievalCheckpoint(d, { seed: 2 });
   },
-  parameterNames: ['query_tokens', 'embeddings.word_embeddings.weight', 'vision_projection.weight', 'text_projection.weight', 'itm_head.weight', 'temp'],
+  parameterNames: [
+    'query_tokens',
+    'embeddings.word_embeddings.weight',
+    'vision_projection.weight',
+    'text_projection.weight',
+    'itm_head.weight',
+    'temp',
+  ],
   towers: ['vision', 'qformer', 'heads'],
   inputs: () => ({
     pixelValues: tf.tidy(() => tf.keep(tf.tensor4d(seeded(3 * 64, 3), [1, 3, 8, 8]))),

@@ -53,7 +53,8 @@ function attend(q: Mat, k: Mat, v: Mat, heads: number, maskIn?: readonly number[
   const d = q[0]!.length;
   const hd = d / heads;
   return q.map((qi, row) => {
-    const mask = maskIn === undefined ? undefined : Array.isArray(maskIn[0]) ? (maskIn[row] as readonly number[]) : (maskIn as readonly number[]);
+    const mask =
+      maskIn === undefined ? undefined : Array.isArray(maskIn[0]) ? (maskIn[row] as readonly number[]) : (maskIn as readonly number[]);
     const out = new Array<number>(d).fill(0);
     for (let h = 0; h < heads; h++) {
       const scores = k.map((kj, j) => {

@@ -3,7 +3,16 @@
 // Blip2ForImageTextRetrieval.forward) and LAVIS' lavis/models/blip2_models/Qformer.py
 // (get_extended_attention_mask with has_query, BertLMPredictionHead), not from this package's
 // modules. One sample at a time; weights by HF state-dict name.
-import { refGelu, refLayerNorm, refLinear, refQFormerForward, refVisionForward, type RefQFormerShape, type RefVisionShape, type RefWeights } from './reference-blip2';
+import {
+  refGelu,
+  refLayerNorm,
+  refLinear,
+  refQFormerForward,
+  refVisionForward,
+  type RefQFormerShape,
+  type RefVisionShape,
+  type RefWeights,
+} from './reference-blip2';
 
 type Mat = number[][];
 
@@ -58,7 +67,13 @@ export function refItcSimilarity(imageFeats: Mat, textFeat: readonly number[]): 
 }
 
 /** ITM logits [2]: queries + text bidirectional, queries cross-attending to `imageEmbeds`, itm_head averaged over the queries. */
-export function refMatchLogits(w: RefWeights, shape: RefRetrievalShape, ids: readonly number[], mask: readonly number[], imageEmbeds: Mat): number[] {
+export function refMatchLogits(
+  w: RefWeights,
+  shape: RefRetrievalShape,
+  ids: readonly number[],
+  mask: readonly number[],
+  imageEmbeds: Mat,
+): number[] {
   const q = shape.numQueryTokens;
   const embeds = refTextEmbeddings(w, ids, rowsOf(w, 'query_tokens'));
   const states = refQFormerForward(w, shape.qformer, embeds, imageEmbeds, q, [...new Array<number>(q).fill(1), ...mask]);

@@ -68,6 +68,7 @@ async function dropStageOneExtras(dir: string): Promise<void> {
   const file = join(dir, 'model.safetensors');
   const { tensors } = await readSafetensors(file);
   const out = new Map<string, WritableTensor>();
-  for (const [name, t] of tensors) if (!isStageOneExtra(name)) out.set(name, { dtype: 'F32', shape: [...t.shape], data: t.data as Float32Array });
+  for (const [name, t] of tensors)
+    if (!isStageOneExtra(name)) out.set(name, { dtype: 'F32', shape: [...t.shape], data: t.data as Float32Array });
   await writeSafetensors(file, out, { format: 'pt' });
 }

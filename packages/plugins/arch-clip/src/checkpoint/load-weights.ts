@@ -64,9 +64,13 @@ export async function loadClipWeights(root: Module, dir: string, options: ClipWe
     else unexpected.push(name);
   }
   if (unexpected.length > 0 && !options.ignoreUnexpected) {
-    throw new MmftError('E_CHECKPOINT', `${where}: ${unexpected.length} tensor(s) that ${options.modelName ?? 'CLIPModel'} does not have: ${list(unexpected)}`, {
-      hint: 'this may be another architecture (e.g. CLIPVisionModelWithProjection); pass { ignoreUnexpected: true } (recipe: ignoreUnexpected) to list and skip them',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${where}: ${unexpected.length} tensor(s) that ${options.modelName ?? 'CLIPModel'} does not have: ${list(unexpected)}`,
+      {
+        hint: 'this may be another architecture (e.g. CLIPVisionModelWithProjection); pass { ignoreUnexpected: true } (recipe: ignoreUnexpected) to list and skip them',
+      },
+    );
   }
   const missing = [...params.keys()].filter((name) => !tensors.has(name));
   if (missing.length > 0) {

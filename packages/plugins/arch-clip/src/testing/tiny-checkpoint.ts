@@ -90,7 +90,15 @@ export async function createTinyClipVisionCheckpoint(
   options: { seed?: number; vision?: Partial<ClipVisionConfig> } = {},
 ): Promise<TinyClipVisionCheckpoint> {
   const model = ClipVisionModel.fromConfig(
-    { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 8, patch_size: 4, ...options.vision },
+    {
+      hidden_size: 8,
+      intermediate_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      image_size: 8,
+      patch_size: 4,
+      ...options.vision,
+    },
     { seed: options.seed ?? 0 },
   );
   try {

@@ -102,7 +102,9 @@ function entryNames(file: string): string[] {
 function strings(value: unknown, what: string): Record<string, string | undefined> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
-    throw new MmftError('E_DATA', `${what} must be an object of strings`, { hint: 'e.g. "columns": {"messages": "messages", "images": "images"}' });
+    throw new MmftError('E_DATA', `${what} must be an object of strings`, {
+      hint: 'e.g. "columns": {"messages": "messages", "images": "images"}',
+    });
   }
   return value as Record<string, string>;
 }

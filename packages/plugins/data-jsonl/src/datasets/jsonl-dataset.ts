@@ -38,7 +38,9 @@ export async function openJsonlDataset(spec: string, options: JsonlDatasetOption
   const policy: ImagePathPolicy = { baseDir: path.dirname(file), root: options.root, allowOutsideRoot: options.allowOutsideRoot };
   try {
     if (index.count === 0) {
-      throw new MmftError('E_DATA', `${file} holds no records`, { hint: 'JSONL files hold one JSON object per line; JSON files one array of objects' });
+      throw new MmftError('E_DATA', `${file} holds no records`, {
+        hint: 'JSONL files hold one JSON object per line; JSON files one array of objects',
+      });
     }
     const task = layout ? 'instruction' : (options.task ?? detect(await readRecord(handle, index, 0, file, array), file));
     return new JsonlDataset(file, task, index, policy, array, layout);

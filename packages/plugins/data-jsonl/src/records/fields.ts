@@ -51,7 +51,8 @@ export function zodIssues(error: z.ZodError, record: Record<string, unknown>): R
     const custom =
       issue.code === 'custom' || issue.code === 'too_small' ? (issue as { params?: { code?: string } }).params?.code : undefined;
     const present = valueAt(record, issue.path) !== undefined;
-    const code: MessageCode = custom !== undefined && custom in MESSAGES ? (custom as MessageCode) : present ? 'wrong-type' : 'missing-field';
+    const code: MessageCode =
+      custom !== undefined && custom in MESSAGES ? (custom as MessageCode) : present ? 'wrong-type' : 'missing-field';
     return { code, field, message: `field "${field}" ${issue.message}` } as RecordIssue;
   });
 }

@@ -9,8 +9,7 @@ import { resolveImagePath, type ImagePathPolicy } from './image-path';
 import type { RecordIssue } from './issue';
 
 export type ResolvedImage =
-  | { readonly ok: true; readonly ref: ImageRef; readonly path?: string }
-  | { readonly ok: false; readonly issue: RecordIssue };
+  { readonly ok: true; readonly ref: ImageRef; readonly path?: string } | { readonly ok: false; readonly issue: RecordIssue };
 
 const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),/i;
 const FORMATS: Readonly<Record<string, 'png' | 'jpeg' | 'webp' | 'svg'>> = {
@@ -35,10 +34,16 @@ export function resolveImageValue(value: string, field: string, policy: ImagePat
     const mime = data[1]!.toLowerCase();
     const format = FORMATS[mime];
     if (!format) {
-      return fail('image-corrupt', `field "${field}" is a data URL of type "${mime || 'none'}"; mmft reads image/png, image/jpeg, image/webp and image/svg+xml`);
+      return fail(
+        'image-corrupt',
+        `field "${field}" is a data URL of type "${mime || 'none'}"; mmft reads image/png, image/jpeg, image/webp and image/svg+xml`,
+      );
     }
     if (!data[2]!.toLowerCase().split(';').includes('base64')) {
-      return fail('image-corrupt', `field "${field}" is a data URL without ";base64"; encode the image as base64 (data:${mime};base64,...)`);
+      return fail(
+        'image-corrupt',
+        `field "${field}" is a data URL without ";base64"; encode the image as base64 (data:${mime};base64,...)`,
+      );
     }
     const body = value.slice(data[0].length).replace(/\s+/g, '');
     if (body.length === 0 || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(body)) {

@@ -61,29 +61,44 @@ export interface Conversation {
  * Read and check one record; problems go to `report` with the record's own field paths.
  * Returns undefined when the turns cannot be read at all.
  */
-export function readConversation(record: Record<string, unknown>, layout: ShareGptLayout | undefined, report: Report): Conversation | undefined {
+export function readConversation(
+  record: Record<string, unknown>,
+  layout: ShareGptLayout | undefined,
+  report: Report,
+): Conversation | undefined {
   const imagesKey = layout ? layout.images : 'images';
   const messagesKeys = layout ? [layout.messages] : ['conversations', 'messages'];
   const systemKey = layout ? layout.system : 'system';
   const present = [...messagesKeys, ...(layout ? [] : ['instruction'])].filter((key) => record[key] !== undefined);
   if (present.length > 1) {
-    report([present[1]!], `conflicts with "${present[0]}": give one of "conversations", "messages" or "instruction" + "response"`, 'bad-conversation');
+    report(
+      [present[1]!],
+      `conflicts with "${present[0]}": give one of "conversations", "messages" or "instruction" + "response"`,
+      'bad-conversation',
+    );
     return undefined;
   }
   if (present.length === 0) {
-    const what = layout ? `the messages column "${layout.messages}" of the dataset_info.json entry` : '"conversations", "messages" or "instruction" + "response"';
+    const what = layout
+      ? `the messages column "${layout.messages}" of the dataset_info.json entry`
+      : '"conversations", "messages" or "instruction" + "response"';
     report([messagesKeys[0]!], `missing (give ${what})`, 'missing-field');
     return undefined;
   }
   if (layout && !layout.images && record.images !== undefined) {
-    report(['images'], 'is set but the dataset_info.json entry maps no "images" column; add "images": "images" to its "columns"', 'wrong-type');
+    report(
+      ['images'],
+      'is set but the dataset_info.json entry maps no "images" column; add "images": "images" to its "columns"',
+      'wrong-type',
+    );
   }
   const images: ImageValue[] = [];
   if (record.image !== undefined && (layout === undefined || layout.images !== 'image')) {
     if (imagesKey !== undefined && record[imagesKey] !== undefined) {
       report([imagesKey], `conflicts with "image": give the image in one of them`, 'wrong-type');
     }
-    if (typeof record.image !== 'string') report(['image'], `must be a string (the image path, relative to the data file), got ${typeName(record.image)}`, 'wrong-type');
+    if (typeof record.image !== 'string')
+      report(['image'], `must be a string (the image path, relative to the data file), got ${typeName(record.image)}`, 'wrong-type');
     else if (record.image.trim() === '') report(['image'], 'is empty (the image path, relative to the data file)', 'empty-text');
     else images.push({ value: record.image, field: 'image' });
   } else if (imagesKey !== undefined && record[imagesKey] !== undefined) {
@@ -91,17 +106,21 @@ export function readConversation(record: Record<string, unknown>, layout: ShareG
   }
   let system: string | undefined;
   if (systemKey !== undefined && record[systemKey] !== undefined) {
-    if (typeof record[systemKey] !== 'string') report([systemKey], `must be a string (the system prompt), got ${typeName(record[systemKey])}`, 'wrong-type');
+    if (typeof record[systemKey] !== 'string')
+      report([systemKey], `must be a string (the system prompt), got ${typeName(record[systemKey])}`, 'wrong-type');
     else if (record[systemKey].trim() !== '') system = record[systemKey];
   }
   const key = present[0]!;
   let turns: ConversationTurn[];
-  let roleName: (role: 'user' | 'assistant') => string;
-  let field = '';
   if (key === 'instruction') {
     for (const name of ['instruction', 'response'] as const) {
       const value = record[name];
-      if (value === undefined) report([name], `missing (${name === 'response' ? 'the expected answer to "instruction"' : 'the user instruction'})`, 'missing-field');
+      if (value === undefined)
+        report(
+          [name],
+          `missing (${name === 'response' ? 'the expected answer to "instruction"' : 'the user instruction'})`,
+          'missing-field',
+        );
       else if (typeof value !== 'string') report([name], `must be a string, got ${typeName(value)}`, 'wrong-type');
       else if (value.trim() === '') report([name], 'is empty', 'empty-text');
     }
@@ -109,7 +128,6 @@ export function readConversation(record: Record<string, unknown>, layout: ShareG
       { role: 'user', content: String(record.instruction ?? '') },
       { role: 'assistant', content: String(record.response ?? '') },
     ];
-    roleName = (role) => role;
   } else {
     const list = record[key];
     if (!Array.isArray(list)) {
@@ -118,8 +136,8 @@ export function readConversation(record: Record<string, unknown>, layout: ShareG
     }
     const first = list.find((t) => t !== null && typeof t === 'object') as Record<string, unknown> | undefined;
     const tags = layout?.tags ?? (first && ('from' in first || 'value' in first) ? LLAVA_TAGS : CHAT_TAGS);
-    roleName = (role) => tags[role];
-    field = tags.role;
+    const roleName = (role: 'user' | 'assistant') => tags[role];
+    const field = tags.role;
     const partImages: ImageValue[] = [];
     turns = [];
     list.forEach((raw, i) => {
@@ -128,7 +146,11 @@ export function readConversation(record: Record<string, unknown>, layout: ShareG
       else turns.push({ role: 'user', content: '\0unreadable' });
     });
     if (partImages.length > 0 && images.length > 0) {
-      report([images[0]!.field], `conflicts with the image_url parts of "${key}": give images either as parts or in "${images[0]!.field}"`, 'wrong-type');
+      report(
+        [images[0]!.field],
+        `conflicts with the image_url parts of "${key}": give images either as parts or in "${images[0]!.field}"`,
+        'wrong-type',
+      );
     }
     images.push(...partImages);
     checkOrder(turns, key, field, roleName, report);
@@ -208,27 +230,42 @@ function readContent(value: unknown, at: Path, parts: boolean, images: ImageValu
     const where = [...at, i];
     const p = (part ?? {}) as Record<string, unknown>;
     if (p.type === 'text') {
-      if (typeof p.text !== 'string') report([...where, 'text'], `must be a string, got ${typeName(p.text)}`, p.text === undefined ? 'missing-field' : 'wrong-type');
+      if (typeof p.text !== 'string')
+        report([...where, 'text'], `must be a string, got ${typeName(p.text)}`, p.text === undefined ? 'missing-field' : 'wrong-type');
       else if (p.text.trim() === '') report([...where, 'text'], 'is empty (a text part)', 'empty-text');
       else return void (text += p.text);
     } else if (p.type === 'image_url') {
       const url = typeof p.image_url === 'string' ? p.image_url : (p.image_url as { url?: unknown } | undefined)?.url;
       const field = [...where, 'image_url', ...(typeof p.image_url === 'string' ? [] : ['url'])];
       if (typeof url !== 'string' || url.trim() === '') {
-        report(field, `must be the image's data URL or file path, got ${typeName(url)}`, url === undefined ? 'missing-field' : 'wrong-type');
+        report(
+          field,
+          `must be the image's data URL or file path, got ${typeName(url)}`,
+          url === undefined ? 'missing-field' : 'wrong-type',
+        );
       } else {
         images.push({ value: url, field: field.join('.') });
         return void (text += IMAGE_TOKEN);
       }
     } else {
-      report([...where, 'type'], `must be "text" or "image_url", got ${p.type === undefined ? 'nothing' : JSON.stringify(p.type)}`, 'wrong-type');
+      report(
+        [...where, 'type'],
+        `must be "text" or "image_url", got ${p.type === undefined ? 'nothing' : JSON.stringify(p.type)}`,
+        'wrong-type',
+      );
     }
     ok = false;
   });
   return ok ? text : undefined;
 }
 
-function checkOrder(turns: readonly ConversationTurn[], key: string, field: string, name: (role: 'user' | 'assistant') => string, report: Report): void {
+function checkOrder(
+  turns: readonly ConversationTurn[],
+  key: string,
+  field: string,
+  name: (role: 'user' | 'assistant') => string,
+  report: Report,
+): void {
   let expected: 'user' | 'assistant' = 'user';
   let started = false;
   turns.forEach((t, i) => {
@@ -245,12 +282,17 @@ function checkOrder(turns: readonly ConversationTurn[], key: string, field: stri
     }
     started = true;
     if (t.role !== expected) {
-      report(at, `is "${name(t.role)}" but "${name(expected)}" was expected: turns alternate ${name('user')}, ${name('assistant')}, ...`, 'bad-conversation');
+      report(
+        at,
+        `is "${name(t.role)}" but "${name(expected)}" was expected: turns alternate ${name('user')}, ${name('assistant')}, ...`,
+        'bad-conversation',
+      );
     }
     expected = t.role === 'user' ? 'assistant' : 'user';
   });
   const readable = turns.every((t) => t.content !== '\0unreadable');
-  if (readable && !turns.some((t) => t.role === 'assistant')) report([key], `has no "${name('assistant')}" turn: nothing to learn from`, 'bad-conversation');
+  if (readable && !turns.some((t) => t.role === 'assistant'))
+    report([key], `has no "${name('assistant')}" turn: nothing to learn from`, 'bad-conversation');
 }
 
 /**
@@ -263,12 +305,24 @@ function checkPlaceholders(turns: readonly ConversationTurn[], images: readonly 
   const total = turns.reduce((n, t) => n + count(t.content), 0);
   const answer = turns.findIndex((t) => t.role === 'assistant' && count(t.content) > 0);
   if (answer !== -1) {
-    report([key, answer], `is an assistant turn holding "${IMAGE_TOKEN}"; placeholders go in user turns (write the literal text differently)`, 'image-placeholders');
+    report(
+      [key, answer],
+      `is an assistant turn holding "${IMAGE_TOKEN}"; placeholders go in user turns (write the literal text differently)`,
+      'image-placeholders',
+    );
   }
   if (images.length > 1) {
-    report([images[1]!.field.split('.')[0]!], `holds ${images.length} images; an mmft conversation carries one image (as LLaVA-1.5): split the record into one conversation per image`, 'image-placeholders');
+    report(
+      [images[1]!.field.split('.')[0]!],
+      `holds ${images.length} images; an mmft conversation carries one image (as LLaVA-1.5): split the record into one conversation per image`,
+      'image-placeholders',
+    );
   } else if (images.length === 0 && total > 0) {
-    report([key], `holds ${total} "${IMAGE_TOKEN}" placeholder(s) but the record has no image; add the image, or remove the placeholder from a text-only conversation`, 'image-placeholders');
+    report(
+      [key],
+      `holds ${total} "${IMAGE_TOKEN}" placeholder(s) but the record has no image; add the image, or remove the placeholder from a text-only conversation`,
+      'image-placeholders',
+    );
   } else if (images.length === 1 && total > 1) {
     report([key], `holds ${total} "${IMAGE_TOKEN}" placeholders for 1 image; each placeholder stands for one image`, 'image-placeholders');
   }

@@ -97,7 +97,11 @@ export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx
     return { ok: false, issues: [...zodIssues(parsed.error, record), ...(image && !image.ok ? [image.issue] : [])] };
   }
   const data = parsed.data as { image?: string; id?: string | number; lang?: string };
-  const written = format.imageOf ? format.imageOf(parsed.data) : data.image === undefined ? undefined : { value: data.image, field: 'image' };
+  const written = format.imageOf
+    ? format.imageOf(parsed.data)
+    : data.image === undefined
+      ? undefined
+      : { value: data.image, field: 'image' };
   const image = written && imageOf(written.value, written.field);
   if (image && !image.ok) return { ok: false, issues: [image.issue] };
   const where = ctx.element === undefined ? `:${ctx.line}` : `[${ctx.element}]`;
@@ -109,5 +113,7 @@ export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx
   });
   if (!image) return { ok: true, view };
   const imageField = written!.field;
-  return image.ref.kind === 'bytes' ? { ok: true, view, imageBytes: image.ref, imageField } : { ok: true, view, imagePath: image.path, imageField };
+  return image.ref.kind === 'bytes'
+    ? { ok: true, view, imageBytes: image.ref, imageField }
+    : { ok: true, view, imagePath: image.path, imageField };
 }

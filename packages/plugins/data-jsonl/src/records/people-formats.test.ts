@@ -55,7 +55,11 @@ describe('JSON array files (LLaVA)', () => {
   test('elements that straddle the 1 MiB read chunks come back whole, with their lines', async () => {
     const dir = dataDir();
     const long = 'x'.repeat(1_500_000) + '"]{},';
-    const records = [{ id: 'a', text: long }, { id: 'b', text: 'short' }, { id: 'c', text: long }];
+    const records = [
+      { id: 'a', text: long },
+      { id: 'b', text: 'short' },
+      { id: 'c', text: long },
+    ];
     const file = writeData(dir, 'big.json', `[\n${records.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`);
     const elements = [];
     for await (const e of readJsonArray(file)) elements.push(e);
@@ -119,7 +123,9 @@ describe('JSON array files (LLaVA)', () => {
       [7, 4, 'not-object'],
       [8, 5, 'invalid-json'],
     ]);
-    expect(formatIssue(report.issues[0]!)).toMatch(/^.*mix\.json:3 \(element 1\): error \[image-missing\] image .*missing\.png does not exist/);
+    expect(formatIssue(report.issues[0]!)).toMatch(
+      /^.*mix\.json:3 \(element 1\): error \[image-missing\] image .*missing\.png does not exist/,
+    );
     expect(report.issues[2]!.message).toBe('empty element (two commas in a row, or a comma right after "[")');
     expect(report.issues[3]!.message).toBe('each element must be one JSON object, got an array');
     // The element before the missing "]" is the one reported, not checked further.
@@ -127,7 +133,13 @@ describe('JSON array files (LLaVA)', () => {
     expect(report.fix).toMatchObject({ kept: 1, dropped: 5 });
     const kept = fs.readFileSync(path.join(dir, 'clean.jsonl'), 'utf8');
     expect(kept.split('\n').map((l) => (l ? JSON.parse(l) : l))).toEqual([
-      { image: 'images/red.png', conversations: [{ from: 'human', value: '<image>Q' }, { from: 'gpt', value: 'A' }] },
+      {
+        image: 'images/red.png',
+        conversations: [
+          { from: 'human', value: '<image>Q' },
+          { from: 'gpt', value: 'A' },
+        ],
+      },
       '',
     ]);
     await expect(openJsonlDataset(file)).rejects.toThrow(`${file}:6 (element 3): empty element`);
@@ -138,7 +150,13 @@ describe('JSON array files (LLaVA)', () => {
     const file = writeData(dir, 'llava.json', LLAVA);
     const result = await splitFile(file, { ratios: [0.5, 0.5, 0], seed: 1 });
     expect(result.outputs.map((o) => path.basename(o.file))).toEqual(['llava.train.jsonl', 'llava.val.jsonl']);
-    const written = result.outputs.flatMap((o) => fs.readFileSync(o.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    const written = result.outputs.flatMap((o) =>
+      fs
+        .readFileSync(o.file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
     const key = (r: unknown) => JSON.stringify(r);
     expect(written.map(key).sort()).toEqual((JSON.parse(LLAVA) as unknown[]).map(key).sort());
     for (const o of result.outputs.filter((o) => o.records > 0)) expect((await validateFiles([o.file])).errors).toBe(0);
@@ -196,11 +214,39 @@ describe('LLaMA-Factory sharegpt through dataset_info.json', () => {
       dir,
       'sg.jsonl',
       jsonl(
-        { conversations: [{ from: 'human', value: '<image>Q' }, { from: 'gpt', value: 'A' }], images: 'images/blue.png' },
-        { conversations: [{ from: 'human', value: '<image>Q' }, { from: 'gpt', value: 'A' }], images: [] },
-        { conversations: [{ from: 'human', value: 'Q' }, { from: 'observation', value: 'tool out' }] },
-        { conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: '' }], images: ['images/red.png'] },
-        { conversations: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] },
+        {
+          conversations: [
+            { from: 'human', value: '<image>Q' },
+            { from: 'gpt', value: 'A' },
+          ],
+          images: 'images/blue.png',
+        },
+        {
+          conversations: [
+            { from: 'human', value: '<image>Q' },
+            { from: 'gpt', value: 'A' },
+          ],
+          images: [],
+        },
+        {
+          conversations: [
+            { from: 'human', value: 'Q' },
+            { from: 'observation', value: 'tool out' },
+          ],
+        },
+        {
+          conversations: [
+            { from: 'human', value: 'Q' },
+            { from: 'gpt', value: '' },
+          ],
+          images: ['images/red.png'],
+        },
+        {
+          conversations: [
+            { role: 'user', content: 'Q' },
+            { role: 'assistant', content: 'A' },
+          ],
+        },
       ),
     );
     return dir;
@@ -272,7 +318,13 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
       dir,
       'chat.jsonl',
       jsonl(
-        { messages: [{ role: 'user', content: '<image>Colour?' }, { role: 'assistant', content: 'Red.' }], images: ['images/red.png'] },
+        {
+          messages: [
+            { role: 'user', content: '<image>Colour?' },
+            { role: 'assistant', content: 'Red.' },
+          ],
+          images: ['images/red.png'],
+        },
         {
           messages: [
             { role: 'system', content: 'Be brief.' },
@@ -289,7 +341,13 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
         },
         {
           messages: [
-            { role: 'user', content: [{ type: 'image_url', image_url: 'images/green.png' }, { type: 'text', text: 'Colour?' }] },
+            {
+              role: 'user',
+              content: [
+                { type: 'image_url', image_url: 'images/green.png' },
+                { type: 'text', text: 'Colour?' },
+              ],
+            },
             { role: 'assistant', content: [{ type: 'text', text: 'Green.' }] },
           ],
         },
@@ -327,13 +385,53 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
       dir,
       'bad-chat.jsonl',
       jsonl(
-        { messages: [{ role: 'user', content: '<image><image>Q' }, { role: 'assistant', content: 'A' }], images: ['images/red.png', 'images/blue.png'] },
-        { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'See <image>.' }], images: ['images/red.png'] },
-        { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }, { role: 'assistant', content: 'A' }] },
-        { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'images/none.png' } }] }, { role: 'assistant', content: 'A' }] },
-        { messages: [{ role: 'user', content: [{ type: 'audio', audio: 'x.wav' }] }, { role: 'assistant', content: 'A' }] },
-        { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], images: ['images/red.png'], image: 'images/red.png' },
-        { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], images: ['images/none.png'] },
+        {
+          messages: [
+            { role: 'user', content: '<image><image>Q' },
+            { role: 'assistant', content: 'A' },
+          ],
+          images: ['images/red.png', 'images/blue.png'],
+        },
+        {
+          messages: [
+            { role: 'user', content: 'Q' },
+            { role: 'assistant', content: 'See <image>.' },
+          ],
+          images: ['images/red.png'],
+        },
+        {
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+            { role: 'assistant', content: 'A' },
+          ],
+        },
+        {
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'images/none.png' } }] },
+            { role: 'assistant', content: 'A' },
+          ],
+        },
+        {
+          messages: [
+            { role: 'user', content: [{ type: 'audio', audio: 'x.wav' }] },
+            { role: 'assistant', content: 'A' },
+          ],
+        },
+        {
+          messages: [
+            { role: 'user', content: 'Q' },
+            { role: 'assistant', content: 'A' },
+          ],
+          images: ['images/red.png'],
+          image: 'images/red.png',
+        },
+        {
+          messages: [
+            { role: 'user', content: 'Q' },
+            { role: 'assistant', content: 'A' },
+          ],
+          images: ['images/none.png'],
+        },
       ),
     );
     const report = await validateFiles([file]);

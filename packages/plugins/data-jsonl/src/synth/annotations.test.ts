@@ -55,7 +55,12 @@ describe('caption/VQA → conversations', () => {
     // one <image> per conversation, at the start of the first turn
     for (const r of records) {
       expect(r.conversations[0]!.value.startsWith('<image>\n')).toBe(true);
-      expect(r.conversations.map((t) => t.value).join('').split('<image>')).toHaveLength(2);
+      expect(
+        r.conversations
+          .map((t) => t.value)
+          .join('')
+          .split('<image>'),
+      ).toHaveLength(2);
       expect(fs.existsSync(path.resolve(path.dirname(out), r.image))).toBe(true);
     }
     expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
@@ -81,8 +86,20 @@ describe('caption/VQA → conversations', () => {
   });
 
   test('refuses other tasks and unknown templates', async () => {
-    const inst = writeData(dir, 'inst.jsonl', jsonl({ image: 'images/red.png', conversations: [{ from: 'human', value: 'hi' }, { from: 'gpt', value: 'yo' }] }));
+    const inst = writeData(
+      dir,
+      'inst.jsonl',
+      jsonl({
+        image: 'images/red.png',
+        conversations: [
+          { from: 'human', value: 'hi' },
+          { from: 'gpt', value: 'yo' },
+        ],
+      }),
+    );
     await expect(synthFromAnnotations([inst], { out })).rejects.toThrow(/inst.jsonl holds instruction records/);
-    await expect(synthFromAnnotations([captions], { out, templates: ['compare' as AnnotationTemplate] })).rejects.toThrow(/unknown synthesis template "compare"/);
+    await expect(synthFromAnnotations([captions], { out, templates: ['compare' as AnnotationTemplate] })).rejects.toThrow(
+      /unknown synthesis template "compare"/,
+    );
   });
 });

@@ -78,7 +78,10 @@ interface ImageGroup {
 /** Whether the file's first record is detection-style (an `objects` list). */
 async function isDetectionFile(file: string): Promise<boolean> {
   for await (const raw of readLines(file)) {
-    const text = new TextDecoder().decode(raw.bytes).replace(/^\uFEFF/, '').trim();
+    const text = new TextDecoder()
+      .decode(raw.bytes)
+      .replace(/^\uFEFF/, '')
+      .trim();
     if (text === '') continue;
     try {
       const record = JSON.parse(text) as unknown;
@@ -112,10 +115,20 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
   const labels: string[] = [];
   for (const file of files) {
     if (await isDetectionFile(file)) {
-      for (const record of await readDetections(file, { baseDir: path.dirname(file), root: options.root, allowOutsideRoot: options.allowOutsideRoot })) {
+      for (const record of await readDetections(file, {
+        baseDir: path.dirname(file),
+        root: options.root,
+        allowOutsideRoot: options.allowOutsideRoot,
+      })) {
         const image = relative(record.imagePath);
         const text = record.objects.map((o) => o.label).join(' ');
-        const group = groups.get(image) ?? { image, lang: /[\u4e00-\u9fff]/.test(text) ? ('zh' as const) : ('en' as const), captions: [], qa: [], detections: [] };
+        const group = groups.get(image) ?? {
+          image,
+          lang: /[\u4e00-\u9fff]/.test(text) ? ('zh' as const) : ('en' as const),
+          captions: [],
+          qa: [],
+          detections: [],
+        };
         groups.set(image, group);
         group.detections.push({ objects: record.objects, source: `${relative(record.source.file)}:${record.source.line}` });
         for (const o of record.objects) if (!labels.includes(o.label)) labels.push(o.label);
@@ -141,7 +154,8 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
           if (group.captions.some((c) => norm(c.text) === norm(caption))) duplicates += 1;
           else group.captions.push({ text: caption, source });
         }
-      } else if (group.qa.some((q) => norm(q.question) === norm(example.question) && norm(q.answer) === norm(example.answer))) duplicates += 1;
+      } else if (group.qa.some((q) => norm(q.question) === norm(example.question) && norm(q.answer) === norm(example.answer)))
+        duplicates += 1;
       else group.qa.push({ question: example.question, answer: example.answer, source });
     }
   }
@@ -170,9 +184,9 @@ export async function synthFromAnnotations(files: readonly string[], options: Sy
         for (const c of group.captions) add(group, template, c.source, [[pick(words.describe, seed, key(template, c.text)), c.text]]);
         for (const { pair, source } of boxes(template)) add(group, template, source, [pair]);
       }
-      if (template === 'count' || template === 'position') for (const { pair, source } of boxes(template)) add(group, template, source, [pair]);
-      if (template === 'vqa')
-        for (const q of group.qa) add(group, template, q.source, [[`${q.question}\n${words.shortAnswer}`, q.answer]]);
+      if (template === 'count' || template === 'position')
+        for (const { pair, source } of boxes(template)) add(group, template, source, [pair]);
+      if (template === 'vqa') for (const q of group.qa) add(group, template, q.source, [[`${q.question}\n${words.shortAnswer}`, q.answer]]);
       const counted = boxes('count');
       const questions = group.qa.length + counted.length;
       if (template === 'multi-turn' && questions > 0 && group.captions.length + questions > 1) {

@@ -20,7 +20,15 @@ const objects: DetectedObject[] = [
 describe('detection-style annotations', () => {
   test('plurals', () => {
     expect(['dog', 'bus', 'box', 'cherry', 'toy', 'person', 'traffic light', 'wine glass', 'knife'].map(plural)).toEqual([
-      'dogs', 'buses', 'boxes', 'cherries', 'toys', 'people', 'traffic lights', 'wine glasses', 'knives',
+      'dogs',
+      'buses',
+      'boxes',
+      'cherries',
+      'toys',
+      'people',
+      'traffic lights',
+      'wine glasses',
+      'knives',
     ]);
   });
 
@@ -58,8 +66,14 @@ describe('detection-style annotations', () => {
   });
 
   test('a malformed record fails with file:line and the field', async () => {
-    const file = writeData(dir, 'bad.jsonl', jsonl({ image: 'images/red.png', objects: [] }, { image: 'images/red.png', objects: [{ label: 'x', bbox: [1, 2, 3] }] }));
-    await expect(readDetections(file, { baseDir: dir })).rejects.toThrow(/bad\.jsonl:2: objects\[0\]\.bbox must be \[x, y, width, height\]/);
+    const file = writeData(
+      dir,
+      'bad.jsonl',
+      jsonl({ image: 'images/red.png', objects: [] }, { image: 'images/red.png', objects: [{ label: 'x', bbox: [1, 2, 3] }] }),
+    );
+    await expect(readDetections(file, { baseDir: dir })).rejects.toThrow(
+      /bad\.jsonl:2: objects\[0\]\.bbox must be \[x, y, width, height\]/,
+    );
   });
 
   test('files are recognised by their first record and mixed with caption files per image', async () => {
@@ -80,11 +94,19 @@ describe('detection-style annotations', () => {
       ['<image>\nHow many dogs are there?', 'There is 1 dog.'],
       ['<image>\nHow many balls are there?', 'There is 1 ball.'],
     ]);
-    expect(at('position')).toEqual([['<image>\nIs the dog to the left or to the right of the ball?', 'The dog is to the left of the ball.']]);
+    expect(at('position')).toEqual([
+      ['<image>\nIs the dog to the left or to the right of the ball?', 'The dog is to the left of the ball.'],
+    ]);
     expect(at('refusal')).toEqual([['<image>\nWhat color is the zebra?', 'There is no zebra in the image, so I cannot tell its color.']]);
     expect(at('describe').map((c) => c[1])).toEqual(['A dog and a ball.', 'The image contains 1 dog and 1 ball.']);
     // multi-turn: the caption, then both counts
-    expect(at('multi-turn')[0]!.slice(1)).toEqual(['A dog and a ball.', 'How many dogs are there?', 'There is 1 dog.', 'How many balls are there?', 'There is 1 ball.']);
+    expect(at('multi-turn')[0]!.slice(1)).toEqual([
+      'A dog and a ball.',
+      'How many dogs are there?',
+      'There is 1 dog.',
+      'How many balls are there?',
+      'There is 1 ball.',
+    ]);
     expect(red.find((r) => r.provenance.template === 'count')!.provenance.source).toBe('boxes.jsonl:1');
   });
 });

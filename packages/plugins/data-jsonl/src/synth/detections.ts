@@ -20,7 +20,8 @@ export interface DetectionRecord {
 }
 
 /** Whether a parsed record is detection-style (an `objects` list) rather than a caption/VQA record. */
-export const isDetectionRecord = (record: Record<string, unknown>): boolean => Array.isArray(record.objects) && typeof record.image === 'string';
+export const isDetectionRecord = (record: Record<string, unknown>): boolean =>
+  Array.isArray(record.objects) && typeof record.image === 'string';
 
 /**
  * Every record of a detection JSONL file; a malformed one fails naming file:line and the field.
@@ -32,7 +33,10 @@ export async function readDetections(file: string, policy: ImagePathPolicy): Pro
   const out: DetectionRecord[] = [];
   const decoder = new TextDecoder('utf-8');
   for await (const raw of readLines(file)) {
-    const text = decoder.decode(raw.bytes).replace(/^\uFEFF/, '').trim();
+    const text = decoder
+      .decode(raw.bytes)
+      .replace(/^\uFEFF/, '')
+      .trim();
     if (text === '') continue;
     const where = `${file}:${raw.line}`;
     const bad = (what: string): never => {
@@ -54,7 +58,13 @@ export async function readDetections(file: string, policy: ImagePathPolicy): Pro
       if (typeof item?.label !== 'string' || item.label.trim() === '') bad(`objects[${i}].label must be a non-empty string`);
       const box = item.bbox;
       if (box === undefined) return { label: (item.label as string).trim() };
-      if (!Array.isArray(box) || box.length !== 4 || box.some((v) => typeof v !== 'number' || !Number.isFinite(v)) || box[2] < 0 || box[3] < 0)
+      if (
+        !Array.isArray(box) ||
+        box.length !== 4 ||
+        box.some((v) => typeof v !== 'number' || !Number.isFinite(v)) ||
+        box[2] < 0 ||
+        box[3] < 0
+      )
         bad(`objects[${i}].bbox must be [x, y, width, height] with width and height ≥ 0`);
       return { label: (item.label as string).trim(), bbox: box as [number, number, number, number] };
     });
@@ -65,21 +75,36 @@ export async function readDetections(file: string, policy: ImagePathPolicy): Pro
 
 type Lang = 'en' | 'zh';
 const IRREGULAR: Readonly<Record<string, string>> = {
-  person: 'people', man: 'men', woman: 'women', child: 'children', mouse: 'mice', knife: 'knives',
-  sheep: 'sheep', fish: 'fish', deer: 'deer', scissors: 'scissors', skis: 'skis', glasses: 'glasses',
+  person: 'people',
+  man: 'men',
+  woman: 'women',
+  child: 'children',
+  mouse: 'mice',
+  knife: 'knives',
+  sheep: 'sheep',
+  fish: 'fish',
+  deer: 'deer',
+  scissors: 'scissors',
+  skis: 'skis',
+  glasses: 'glasses',
 };
 /** English plural of a (possibly multi-word) label: the last word is inflected. */
 export function plural(label: string): string {
   const words = label.split(' ');
   const last = words.at(-1)!;
   const inflected =
-    IRREGULAR[last.toLowerCase()] ?? (/(s|x|z|ch|sh)$/i.test(last) ? `${last}es` : /[^aeiou]y$/i.test(last) ? `${last.slice(0, -1)}ies` : `${last}s`);
+    IRREGULAR[last.toLowerCase()] ??
+    (/(s|x|z|ch|sh)$/i.test(last) ? `${last}es` : /[^aeiou]y$/i.test(last) ? `${last.slice(0, -1)}ies` : `${last}s`);
   return [...words.slice(0, -1), inflected].join(' ');
 }
 const countPhrase = (label: string, n: number, lang: Lang): string =>
   lang === 'zh' ? `${n}个${label}` : `${n} ${n === 1 ? label : plural(label)}`;
 const list = (items: string[], lang: Lang): string =>
-  items.length < 2 ? (items[0] ?? '') : lang === 'zh' ? `${items.slice(0, -1).join('、')}和${items.at(-1)}` : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+  items.length < 2
+    ? (items[0] ?? '')
+    : lang === 'zh'
+      ? `${items.slice(0, -1).join('、')}和${items.at(-1)}`
+      : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 
 export type DetectionTemplate = 'describe' | 'count' | 'position' | 'refusal';
 
@@ -87,19 +112,37 @@ export type DetectionTemplate = 'describe' | 'count' | 'position' | 'refusal';
  * The question–answer pairs one template makes of one image's boxes (empty when the boxes do not
  * settle any); `others` are labels seen elsewhere in the data, for false premises.
  */
-export function detectionPairs(template: DetectionTemplate, objects: readonly DetectedObject[], others: readonly string[], lang: Lang): [string, string][] {
+export function detectionPairs(
+  template: DetectionTemplate,
+  objects: readonly DetectedObject[],
+  others: readonly string[],
+  lang: Lang,
+): [string, string][] {
   const counts = new Map<string, number>();
   for (const o of objects) counts.set(o.label, (counts.get(o.label) ?? 0) + 1);
   const zh = lang === 'zh';
   switch (template) {
     case 'describe': {
-      if (objects.length === 0) return [[zh ? '图中有哪些物体？' : 'What objects are in the image?', zh ? '图中没有标注的物体。' : 'There are no annotated objects in the image.']];
+      if (objects.length === 0)
+        return [
+          [
+            zh ? '图中有哪些物体？' : 'What objects are in the image?',
+            zh ? '图中没有标注的物体。' : 'There are no annotated objects in the image.',
+          ],
+        ];
       const parts = [...counts].map(([label, n]) => countPhrase(label, n, lang));
-      return [[zh ? '图中有哪些物体？' : 'What objects are in the image?', zh ? `图中有${list(parts, lang)}。` : `The image contains ${list(parts, lang)}.`]];
+      return [
+        [
+          zh ? '图中有哪些物体？' : 'What objects are in the image?',
+          zh ? `图中有${list(parts, lang)}。` : `The image contains ${list(parts, lang)}.`,
+        ],
+      ];
     }
     case 'count':
       return [...counts].map(([label, n]): [string, string] =>
-        zh ? [`图中有几个${label}？`, `图中有${n}个${label}。`] : [`How many ${plural(label)} are there?`, `There ${n === 1 ? 'is' : 'are'} ${countPhrase(label, n, lang)}.`],
+        zh
+          ? [`图中有几个${label}？`, `图中有${n}个${label}。`]
+          : [`How many ${plural(label)} are there?`, `There ${n === 1 ? 'is' : 'are'} ${countPhrase(label, n, lang)}.`],
       );
     case 'position': {
       const single = objects.filter((o) => counts.get(o.label) === 1 && o.bbox);
@@ -123,7 +166,9 @@ export function detectionPairs(template: DetectionTemplate, objects: readonly De
         .filter((label) => !counts.has(label))
         .slice(0, 1)
         .map((label): [string, string] =>
-          zh ? [`${label}是什么颜色的？`, `图中没有${label}，我无法判断它的颜色。`] : [`What color is the ${label}?`, `There is no ${label} in the image, so I cannot tell its color.`],
+          zh
+            ? [`${label}是什么颜色的？`, `图中没有${label}，我无法判断它的颜色。`]
+            : [`What color is the ${label}?`, `There is no ${label} in the image, so I cannot tell its color.`],
         );
   }
 }

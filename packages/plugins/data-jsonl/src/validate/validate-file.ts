@@ -93,7 +93,10 @@ export async function validateFile(file: string, state: RunState, options: FileR
     if (isBlank(text)) return { line, text, issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
     const parsed = parseJsonLine(text, terminated);
     if (!parsed.ok) {
-      const issues = element === undefined ? parsed.issues : parsed.issues.map((i) => ({ ...i, message: i.message.replace('each line must', 'each element must') }));
+      const issues =
+        element === undefined
+          ? parsed.issues
+          : parsed.issues.map((i) => ({ ...i, message: i.message.replace('each line must', 'each element must') }));
       return { line, element, text, issues };
     }
     // Copies (--fix, split) are JSONL: an array element, perhaps spread over lines, becomes one line.
@@ -204,9 +207,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
   };
 
   const array = await isJsonArrayFile(file).catch(() => false);
-  const source = array
-    ? readJsonArray(file)
-    : readLines(file);
+  const source = array ? readJsonArray(file) : readLines(file);
   for await (const raw of source) {
     stats.lines += 1;
     const element = 'index' in raw ? raw : undefined;

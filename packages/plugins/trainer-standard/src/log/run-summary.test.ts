@@ -42,7 +42,11 @@ describe('run summary', () => {
         metricSettings: { caption: { tokenizer: 'jieba' }, vqa: { answers: 'official' } },
       },
     );
-    expect(lines.slice(0, 3)).toEqual(['metric            before      after', 'caption.cider          -       0.50', 'caption scored with tokenizer jieba']);
+    expect(lines.slice(0, 3)).toEqual([
+      'metric            before      after',
+      'caption.cider          -       0.50',
+      'caption scored with tokenizer jieba',
+    ]);
     expect(lines.join('\n')).not.toContain('vqa');
   });
 
