@@ -242,6 +242,11 @@ describe('mmft generate --image', () => {
     ]);
   });
 
+  test('without --max-new-tokens an image row gets the 20 new tokens generate() gives a text prompt (legacy: embeddings only)', async () => {
+    const out = JSON.parse((await run(['legacy', '--image', 'b.png', '--min-new-tokens', '20', '--json'])).stdout) as { sequences: number[][] };
+    expect(out.sequences).toEqual([referenceGreedy(models.legacy, images['b.png']!, [tokenizer.specialTokenIds!.bos!], 20)]);
+  });
+
   test('plain output labels each row; a terminal streams the same text for one row', async () => {
     const args = ['current', '--image', 'a.png', '--prompt', 'a photo of', '--max-new-tokens', '4', '--min-new-tokens', '4'];
     const json = JSON.parse((await run([...args, '--json'])).stdout) as { texts: string[] };

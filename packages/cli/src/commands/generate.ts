@@ -266,6 +266,11 @@ export async function runGenerate(ctx: CliContext, modelDir: string, o: Generate
   try {
     const prepared = readsImages(model) ? await imageInputs(ctx, model, dir, o) : textInputs(model, dir, o);
     const options = decodingOptions(o);
+    // Image rows reach the language model as embeddings, which a generation_config max_length
+    // (20 by default) would count: give them the 20 new tokens generate() gives a text prompt.
+    const generation = (model as { generationConfig?: Readonly<Record<string, unknown>> }).generationConfig;
+    if (readsImages(model) && options.maxNewTokens === undefined && generation?.max_new_tokens === undefined)
+      Object.assign(options, { maxNewTokens: 20 });
     try {
       const streamable =
         o.stream !== false &&
