@@ -2,7 +2,15 @@
 // modules by name, modules_to_save copies, freezing, the trainable summary, PEFT key names and
 // adapter folders in Hugging Face PEFT's layout. Follows peft/tuners/tuners_utils.py and
 // peft/utils/save_and_load.py.
-export { findTargetModules, matchesTarget, type FindTargetsOptions, type TargetModules } from './targeting';
+export {
+  findTargetModules,
+  isInsideModules,
+  matchesTarget,
+  MIN_TARGETS_FOR_CONDENSING,
+  minimalTargetModules,
+  type FindTargetsOptions,
+  type TargetModules,
+} from './targeting';
 export { describeTrainable, freezeAllExcept, type TrainableSummary } from './trainable';
 export { AdapterDict, assertAdapterName, isPeftLayer, setActiveAdapters, withAdaptersDisabled, type PeftLayer } from './peft-layer';
 export { TransparentWrapper } from './transparent-wrapper';

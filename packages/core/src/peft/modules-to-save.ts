@@ -61,10 +61,20 @@ export class ModulesToSaveWrapper extends Module implements PeftLayer {
     return copy;
   }
 
-  /** Drops `adapterName`'s copy (disposing it); returns true when no copy is left. */
-  removeCopy(adapterName: string): boolean {
+  /**
+   * Drops `adapterName`'s copy; returns true when no copy is left. With `keep`, the copy becomes
+   * the original module (the old original is disposed), as PEFT's merge_and_unload puts the trained
+   * copy in the wrapper's place; otherwise the copy is disposed.
+   */
+  removeCopy(adapterName: string, keep = false): boolean {
     const dict = this.child<AdapterDict>('modules_to_save');
-    if (dict.has(adapterName)) dict.get(adapterName).dispose();
+    if (dict.has(adapterName)) {
+      const copy = dict.get(adapterName);
+      if (keep) {
+        this.child('original_module').dispose();
+        this.setModule('original_module', copy);
+      } else copy.dispose();
+    }
     this.setModule('modules_to_save', dict.without(adapterName));
     this.active.delete(adapterName);
     return this.peftAdapterNames.length === 0;
@@ -82,8 +92,11 @@ export class ModulesToSaveWrapper extends Module implements PeftLayer {
 export interface SavedModules {
   /** Tree path of each wrapped module → the adapter's copy. */
   readonly copies: ReadonlyMap<string, AnyModule>;
-  /** Removes the copies; restores the original module where no other adapter keeps a copy. */
-  remove(): void;
+  /**
+   * Removes the copies; restores the original module where no other adapter keeps a copy. With
+   * `keepTrained` (merge and unload), each trained copy replaces its original instead.
+   */
+  remove(options?: { keepTrained?: boolean }): void;
 }
 
 /**
@@ -106,10 +119,10 @@ export function applyModulesToSave(root: Module, keys: readonly string[] | undef
   }
   return {
     copies,
-    remove() {
+    remove(options = {}) {
       for (const path of copies.keys()) {
         const wrapper = root.getModule<ModulesToSaveWrapper>(path);
-        if (wrapper.removeCopy(adapterName)) root.setModule(path, wrapper.child('original_module'));
+        if (wrapper.removeCopy(adapterName, options.keepTrained ?? false)) root.setModule(path, wrapper.child('original_module'));
       }
     },
   };

@@ -57,7 +57,10 @@ export function findTargetModules(root: Module, target: TargetModules, options: 
       { hint: 'list name suffixes (["q_proj", "v_proj"]) or give one regex matched on the full dotted name' },
     );
   if (Array.isArray(target)) {
-    for (const key of target as readonly string[]) if (!names.some((n) => matchesTarget(n, [key]))) throw noMatch(JSON.stringify(key));
+    // A key naming only skipped modules (e.g. a modules_to_save Linear listed by a PEFT-written
+    // all-linear config) is no error: PEFT excludes such modules quietly.
+    const everyName = root.namedModules().map(([name]) => name);
+    for (const key of target as readonly string[]) if (!everyName.some((n) => matchesTarget(n, [key]))) throw noMatch(JSON.stringify(key));
   }
   const hits = named.filter(([name]) => matchesTarget(name, target));
   if (hits.length === 0) throw noMatch(typeof target === 'string' ? target : describeTarget(target));
@@ -78,4 +81,51 @@ export function findTargetModules(root: Module, target: TargetModules, options: 
     }
   }
   return hits;
+}
+
+/**
+ * True when `name` is one of `modules` (PEFT suffix rules) or lies inside one. PEFT never puts an
+ * adapter on a modules_to_save module or its children (`check_target_module_exists` in
+ * peft/tuners/tuners_utils.py matches `(^|.*\.)<m>($|\..*)`), since the wrapper's trained copy
+ * would then hold adapter layers of its own.
+ *
+ * @example
+ * isInsideModules('multi_modal_projector.linear_1', ['multi_modal_projector']); // true
+ */
+export function isInsideModules(name: string, modules: readonly string[] | null | undefined): boolean {
+  return (modules ?? []).some((m) => name === m || name.endsWith(`.${m}`) || name.startsWith(`${m}.`) || name.includes(`.${m}.`));
+}
+
+/** PEFT condenses a target list of at least this many names (MIN_TARGET_MODULES_FOR_OPTIMIZATION, peft/utils/constants.py). */
+export const MIN_TARGETS_FOR_CONDENSING = 20;
+
+/**
+ * The shortest name suffixes that select every name of `targets` and none of `others`, as PEFT's
+ * `_find_minimal_target_modules` (peft/tuners/tuners_utils.py) condenses a long target list before
+ * it writes adapter_config.json: targets in order of their suffix lists, each takes its shortest
+ * suffix that no other module ends with, unless a suffix taken already covers it. Sorted.
+ *
+ * @example
+ * minimalTargetModules(['a.0.q', 'a.1.q'], ['a.0.k', 'a.1.k']); // ['q']
+ */
+export function minimalTargetModules(targets: readonly string[], others: readonly string[]): string[] {
+  const suffixesOf = (name: string) => {
+    const parts = name.split('.');
+    return parts.map((_, i) => parts.slice(i).join('.')).reverse();
+  };
+  const blocked = new Set(others.flatMap(suffixesOf));
+  const required = new Set<string>();
+  const compare = (a: string[], b: string[]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+    return a.length - b.length;
+  };
+  const items = [...new Set(targets)].map((t) => [t, suffixesOf(t)] as const).sort((x, y) => compare(x[1], y[1]));
+  for (const [item, suffixes] of items) {
+    for (const suffix of suffixes) {
+      if (required.has(suffix) || blocked.has(suffix)) continue;
+      if (![...required].some((r) => item.endsWith(`.${r}`))) required.add(suffix);
+      break;
+    }
+  }
+  return required.size === 0 ? [...new Set(targets)].sort() : [...required].sort();
 }

@@ -11,8 +11,11 @@ import {
   findTargetModules,
   freezeAllExcept,
   isPeftLayer,
+  isInsideModules,
   loadAdapterTensors,
-  matchesTarget,
+  MIN_TARGETS_FOR_CONDENSING,
+  minimalTargetModules,
+  MmftError,
   type AppliedAdapter,
   type TargetModules,
 } from '@mmft/core';
@@ -44,13 +47,34 @@ function warnFanInFanOut(config: LoraConfig, targets: ReadonlyArray<readonly [st
   );
 }
 
-/** PEFT's "all-linear": every Linear and Conv1D except the output layer (named lm_head in HF LMs). */
-function resolveTargets(root: Module, config: LoraConfig): TargetModules {
-  const target = config.target_modules;
-  if (target !== 'all-linear') return target;
-  const excluded = (n: string) => WRAPPER_INTERNALS.test(n) || /(^|\.)lm_head$/.test(n) || matchesTarget(n, config.modules_to_save ?? []);
-  const names = root.namedModules().filter(([n, m]) => isLoraTarget(m) && !excluded(n));
-  return [...new Set(names.map(([n]) => n.slice(n.lastIndexOf('.') + 1)))];
+/**
+ * PEFT's "all-linear" (`_maybe_include_all_linear_layers`, peft/tuners/tuners_utils.py): the full
+ * names of every Linear and Conv1D except the output layer (lm_head in Hugging Face LMs, at any
+ * depth, e.g. a LLaVA's language_model.lm_head) and the insides of PEFT wrappers. Full names, not
+ * local ones, so a module_to_save's own Linears stay out even when a Linear elsewhere shares the
+ * local name.
+ */
+function allLinearNames(root: Module): string[] {
+  const names = root.namedModules().filter(([n, m]) => n !== '' && isLoraTarget(m) && !WRAPPER_INTERNALS.test(n) && !/(^|\.)lm_head$/.test(n));
+  return names.map(([n]) => n);
+}
+
+/**
+ * The target_modules adapter_config.json records. PEFT rewrites "all-linear" into the names it
+ * selected before saving, condensed to the shortest distinguishing suffixes when there are at
+ * least 20 (inject_adapter + `_find_minimal_target_modules`, peft/tuners/tuners_utils.py); the
+ * file then loads with the same targets under PEFT and here.
+ */
+function savedTargetModules(root: Module, config: LoraConfig): TargetModules {
+  if (config.target_modules !== 'all-linear') return config.target_modules;
+  const full = allLinearNames(root);
+  if (full.length < MIN_TARGETS_FOR_CONDENSING) return [...full].sort();
+  const chosen = new Set(full);
+  const others = root
+    .namedModules()
+    .map(([n]) => n)
+    .filter((n) => !chosen.has(n));
+  return minimalTargetModules(full, others);
 }
 
 /**
@@ -61,12 +85,20 @@ function resolveTargets(root: Module, config: LoraConfig): TargetModules {
  */
 export function applyLora(root: Module, config: LoraConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
-  const targets = findTargetModules(root, resolveTargets(root, config), {
+  // A module trained fully (modules_to_save) gets no LoRA on it or inside it, as in PEFT.
+  const excluded = (name: string) => WRAPPER_INTERNALS.test(name) || isInsideModules(name, config.modules_to_save);
+  const allLinear = config.target_modules === 'all-linear' ? allLinearNames(root).filter((n) => !excluded(n)) : undefined;
+  if (allLinear?.length === 0) {
+    throw new MmftError('E_CONFIG', 'lora: target_modules "all-linear" finds no Linear or Conv1D outside lm_head and modules_to_save', {
+      hint: 'name the modules to adapt in target_modules, or take them out of modules_to_save',
+    });
+  }
+  const savedTargets = savedTargetModules(root, config);
+  const targets = findTargetModules(root, allLinear ?? (config.target_modules as TargetModules), {
     method: 'lora',
     accept: isLoraTarget,
     acceptedKind: 'Linear or Conv1D',
-    // A module trained fully (modules_to_save) gets no LoRA on top, e.g. a head under all-linear.
-    skip: (name) => WRAPPER_INTERNALS.test(name) || matchesTarget(name, config.modules_to_save ?? []),
+    skip: excluded,
   });
   warnFanInFanOut(config, targets);
   const paths: string[] = [];
@@ -101,6 +133,7 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
   // Names are read from the tree at call time, so later wrapping (another adapter) is reflected.
   const trainableParameters = () => root.namedParameters().filter(([, v]) => own.has(v));
   freezeAllExcept(root, own);
+  let merged = false;
   const setEnabled = (enabled: boolean) => {
     for (const l of layers()) l.setAdapterActive(adapterName, enabled);
     for (const p of saved.copies.keys()) {
@@ -122,15 +155,24 @@ export function applyLora(root: Module, config: LoraConfig, adapterName: string)
       }),
     setEnabled,
     // PEFT writes the fan_in_fan_out its dispatch settled on: true when the targets are Conv1D.
-    adapterConfigExtras: () => ({ fan_in_fan_out: layers().some((l) => l.fanInFanOut) }),
-    merge: () => layers().forEach((l) => l.merge(adapterName)),
-    unmerge: () => layers().forEach((l) => l.unmerge(adapterName)),
+    adapterConfigExtras: () => ({ target_modules: savedTargets, fan_in_fan_out: layers().some((l) => l.fanInFanOut) }),
+    merge: () => {
+      layers().forEach((l) => l.merge(adapterName));
+      merged = true;
+    },
+    unmerge: () => {
+      layers().forEach((l) => l.unmerge(adapterName));
+      merged = false;
+    },
+    // After merge, remove() is PEFT's merge_and_unload: the trained modules_to_save copies take the
+    // originals' places (ModulesToSaveWrapper.unload_and_optionally_merge_module, peft/utils/other.py), so a merged
+    // checkpoint keeps the trained projector or head.
     remove() {
       for (const [i, layer] of layers().entries()) {
         layer.removeAdapter(adapterName);
         if (layer.peftAdapterNames.length === 0) root.setModule(paths[i]!, layer.baseLayer);
       }
-      saved.remove();
+      saved.remove({ keepTrained: merged });
     },
   };
 }
