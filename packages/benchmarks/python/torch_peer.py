@@ -1,4 +1,4 @@
-"""PyTorch peer of `mmft bench --peer torch`: the same CLIP, causal-LM (Llama, OPT) and BLIP-2 shapes,
+"""PyTorch peer of `mmft bench --peer torch`: the same CLIP, causal-LM (Llama, OPT), BLIP-2 and LLaVA shapes,
 batch, loss and optimizer step, and the same greedy decoding with a KV cache, in plain PyTorch on the CPU,
 timed the way mmft is timed (packages/benchmarks/src/child/).
 
@@ -772,11 +772,119 @@ def vlm_batch(spec, k):
     return pixels, ids, mask, labels, count
 
 
-def run_vlm_train(spec):
-    if spec["arch"] != "blip2":
-        raise ValueError(f"the torch peer has no vision-to-LLM model of type {spec['arch']} (blip2)")
+# LLaVA (transformers/models/llava/modeling_llava.py): a CLIP vision tower (transformers/models/clip/
+# modeling_clip.py CLIPVisionTransformer: bias-free patch conv, class token, position embeddings,
+# pre_layrnorm, pre-LN layers; hidden_states[k] is the output of k layers, and like mmft this tower
+# stops at the deepest layer asked, where transformers runs them all), the chosen hidden states
+# concatenated on the feature axis, the class token dropped by strategy "default", the
+# multi_modal_projector (linear_1, act, linear_2; mm_projector_type linear / mlpNx_gelu as LLaVA's
+# builder), masked_scatter into the `<image>` embeddings, and the causal-LM peer reading inputs_embeds.
+
+
+class ClipVisionTower(nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        d, p = v["hidden_size"], v["patch_size"]
+        if v["attention_dropout"]:
+            raise ValueError("the torch peer's CLIP vision tower has no dropout: set vision_config.attention_dropout to 0")
+        if v["hidden_act"] != "quick_gelu":
+            raise ValueError(f"the torch peer's CLIP vision tower uses quick_gelu, not {v['hidden_act']}")
+        self.class_embedding = nn.Parameter(torch.randn(d) * d ** -0.5 * v["initializer_factor"])
+        self.patch_embedding = nn.Conv2d(3, d, p, p, bias=False)
+        self.position_embedding = nn.Embedding((v["image_size"] // p) ** 2 + 1, d)
+        self.pre_layrnorm = nn.LayerNorm(d, eps=v["layer_norm_eps"])
+        self.layers = encoder(v)
+        # CLIPPreTrainedModel._init_weights (vision side), as the Clip peer above.
+        f, n, std = v["initializer_factor"], v["num_hidden_layers"], v["initializer_range"]
+        nn.init.normal_(self.patch_embedding.weight, std=std * f)
+        nn.init.normal_(self.position_embedding.weight, std=std * f)
+        for layer in self.layers:
+            for name in ("q_proj", "k_proj", "v_proj"):
+                nn.init.normal_(getattr(layer.self_attn, name).weight, std=d ** -0.5 * (2 * n) ** -0.5 * f)
+            nn.init.normal_(layer.self_attn.out_proj.weight, std=d ** -0.5 * f)
+            nn.init.normal_(layer.fc1.weight, std=(2 * d) ** -0.5 * f)
+            nn.init.normal_(layer.fc2.weight, std=d ** -0.5 * (2 * n) ** -0.5 * f)
+            for m in layer.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+
+    def hidden_states(self, pixels, upto):
+        x = self.patch_embedding(pixels).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.position_embedding.weight
+        states = [self.pre_layrnorm(x)]
+        for layer in self.layers[:upto]:
+            states.append(layer(states[-1], None))
+        return states
+
+
+class Llava(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        v, text = config["vision_config"], config["text_config"]
+        if v.get("model_type", "clip_vision_model") != "clip_vision_model":
+            raise ValueError(f"the torch peer's LLaVA has a CLIP vision tower only, not {v['model_type']}")
+        self.config = config
+        self.vision_tower = ClipVisionTower(v)
+        layers = config["vision_feature_layer"]
+        total = v["num_hidden_layers"]
+        self.feature_layers = [k if k >= 0 else total + 1 + k for k in (layers if isinstance(layers, list) else [layers])]
+        kind = config.get("mm_projector_type")
+        count, act = (2, config["projector_hidden_act"]) if kind is None else (1, "gelu") if kind == "linear" else (int(re.match(r"mlp(\d+)x_gelu", kind).group(1)), "gelu")
+        self.act = hf_act(act)
+        kinds = {"llama": LlamaLm, "opt": OptLm}
+        if text["model_type"] not in kinds:
+            raise ValueError(f"the torch peer's LLaVA has no language model of type {text['model_type']} (llama, opt)")
+        lm = kinds[text["model_type"]](text)  # initialised by its own rules
+        width, bias = lm.embed_tokens.weight.shape[1], config["multimodal_projector_bias"]
+        inner = v["hidden_size"] * len(self.feature_layers)
+        self.multi_modal_projector = nn.ModuleDict({f"linear_{i + 1}": nn.Linear(inner if i == 0 else width, width, bias=bias) for i in range(count)})
+        for m in self.multi_modal_projector.values():  # LlavaPreTrainedModel._init_weights: N(0, text initializer_range), zero bias
+            nn.init.normal_(m.weight, std=text["initializer_range"])
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        self.language_model = lm
+
+    def image_features(self, pixels):
+        states = self.vision_tower.hidden_states(pixels, max(self.feature_layers))
+        x = torch.cat([states[k] for k in self.feature_layers], dim=-1)
+        if self.config["vision_feature_select_strategy"] == "default":
+            x = x[:, 1:]
+        linears = list(self.multi_modal_projector.values())
+        x = linears[0](x)
+        for linear in linears[1:]:
+            x = linear(self.act(x))
+        return x
+
+    def inputs(self, pixels, ids, mask):
+        features = self.image_features(pixels)
+        text = self.language_model.embed_tokens(ids)
+        return text.masked_scatter((ids == self.config["image_token_index"])[..., None], features), mask
+
+
+def build_vlm(spec):
+    """The spec's vision-to-LLM model; LoRA (PEFT: base frozen) on the language model's per-layer linears, modules_to_save trained."""
+    kinds = {"blip2": Blip2, "llava": Llava}
+    if spec["arch"] not in kinds:
+        raise ValueError(f"the torch peer has no vision-to-LLM model of type {spec['arch']} (blip2, llava)")
     torch.manual_seed(spec["seed"])
-    model = Blip2(spec["config"]).train()
+    model = kinds[spec["arch"]](spec["config"])
+    lora = spec.get("lora")
+    if lora:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for _, module in list(model.language_model.named_modules()):
+            for name in lora["target_modules"]:
+                child = getattr(module, name, None)
+                if isinstance(child, nn.Linear):
+                    setattr(module, name, LoraLinear(child, lora["r"], lora["lora_alpha"]))
+        for name in lora.get("modules_to_save") or []:
+            for p in getattr(model, name).parameters():
+                p.requires_grad_(True)
+    return model
+
+
+def run_vlm_train(spec):
+    model = build_vlm(spec).train()
     trainable_by_globs(model, spec["freeze"], spec["unfreeze"])
     opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -809,16 +917,14 @@ def run_vlm_train(spec):
 
 
 def run_vlm_caption(spec):
-    """Blip2ForConditionalGeneration.generate without a prompt: [image × Q, bos] (legacy: queries + [bos]),
+    """generate without a prompt: BLIP-2 [image × Q, bos] (legacy: queries + [bos]), LLaVA [bos, image × Q],
     greedy with our KV cache as run_lm_generate, each step's ids read back; one sample = the whole call."""
-    if spec["arch"] != "blip2":
-        raise ValueError(f"the torch peer has no vision-to-LLM model of type {spec['arch']} (blip2)")
-    torch.manual_seed(spec["seed"])
-    model = Blip2(spec["config"]).eval()
+    model = build_vlm(spec).eval()
     syn = spec["synthetic"]
     pixels = vlm_batch(syn, 0)[0]
     span = 0 if syn["imageTokenId"] is None else syn["queryTokens"]
-    ids = torch.tensor([[syn["imageTokenId"]] * span + [syn["bosId"]]] * syn["batch"], dtype=torch.long)
+    row = [syn["bosId"]] + [syn["imageTokenId"]] * span if syn.get("bosFirst") else [syn["imageTokenId"]] * span + [syn["bosId"]]
+    ids = torch.tensor([row] * syn["batch"], dtype=torch.long)
     samples = []
     with torch.no_grad():
         for run in range(spec["warmup"] + spec["timed"]):
@@ -834,6 +940,8 @@ def run_vlm_caption(spec):
             if run >= spec["warmup"]:
                 samples.append(1000 * (time.perf_counter() - start))
     t = timing(samples)
+    if spec["arch"] == "llava":  # new tokens per second, as src/child/run-vlm.ts reports LLaVA
+        return {"throughput": 1000 * syn["batch"] * spec["newTokens"] / t["medianMs"], "unit": "tokens/s", "timing": t}
     return {"throughput": 1000 * syn["batch"] / t["medianMs"], "unit": "images/s", "timing": t}
 
 

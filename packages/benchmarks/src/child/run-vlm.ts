@@ -1,28 +1,30 @@
-// The vision-to-LLM rows (BLIP-2) in this process.
+// The vision-to-LLM rows (BLIP-2, LLaVA) in this process.
 // - `kind: train` with objective causal-lm: stage 2 as `mmft train` runs it (trainer-standard's
 //   setupRun: backend + gradients, the model from config with its language model built through the
 //   registry, train.freeze / unfreeze with tower names expanded from model.processor.towers,
 //   paramEntries decay groups, AdamW) and each step its optimizerStep at grad_accum_steps 1 with
 //   objective-causal-lm's loss: the model's summed loss over label tokens (numItemsInBatch 1)
 //   divided by the batch's label-token count. Only the data differs (vlm-synthetic.ts).
-//   Throughput: samples (image + caption pairs) per second.
+//   Throughput: samples (image + caption pairs) per second. With a peft: section (LLaVA's stage-2
+//   LoRA) the base is frozen and the adapter (with its modules_to_save) trains, as buildModel applies it.
 // - `kind: caption`: generate() on a batch of images without a prompt (the model starts each row
 //   from bos after the image, Blip2ForConditionalGeneration.generate), greedy, no EOS ids, so each
 //   row gets exactly new_tokens tokens; one timed sample is the whole call (vision tower, Q-Former,
-//   projection, prefill, decode steps). Throughput: images per second.
+//   projection, prefill, decode steps). Throughput: images per second (BLIP-2) or new tokens per
+//   second (LLaVA: batch × new_tokens over the call; its generate() starts each row from [bos, <image> × Q]).
 import * as tf from '@tensorflow/tfjs-core';
 import { expandTowers, MmftError, type BackendSelection, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
 import { AdamW, lrMultiplier, paramEntries, trainConfigSchema } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
 import type { SideResult } from '../suite/result';
 import { summarize } from '../suite/stats';
-import { blip2CaptionFlops, blip2ShapeOf, blip2Stage2Flops } from '../suite/vlm-flops';
+import { blip2CaptionFlops, blip2ShapeOf, blip2Stage2Flops, llavaGenerateFlops, llavaShapeOf, llavaTrainFlops } from '../suite/vlm-flops';
 import { buildModel, selectEngine } from './build-run';
 import { profileStep, type StepProfile } from './profile';
 import { benchGenerationOptions } from './run-generate';
 import { modelConfigOf, POOL_BATCHES, syntheticPixels } from './synthetic';
 import { optimizerStepOn, type StepParts } from './train-step';
-import { disposeVlmPool, vlmPool, vlmSpecOf, type VlmBatch } from './vlm-synthetic';
+import { disposeVlmPool, vlmPool, vlmSpecOfModel, type VlmBatch } from './vlm-synthetic';
 
 /** A vision-to-LLM model: reads images into a causal LM and generates text. */
 export type VisionLm = VisionLanguageModel & Required<Pick<VisionLanguageModel, 'generate'>>;
@@ -35,7 +37,7 @@ export async function buildVisionLm(experiment: Experiment, resolver: ProviderRe
     throw new MmftError(
       'E_CONFIG',
       `${experiment.file}: model type "${sectionOf(experiment, 'model')?.id}" (family ${model.family}) is not a vision-to-LLM model`,
-      { hint: 'the caption kind and vision-to-LLM training use model: { type: blip2, config: ... }' },
+      { hint: 'the caption kind and vision-to-LLM training use model: { type: blip2 | llava, config: ... }' },
     );
   }
   return model as VisionLm;
@@ -52,7 +54,8 @@ export interface VlmTrainParts extends StepParts {
 }
 
 /**
- * The training setup of a vision-to-LLM experiment (train.freeze: [vision, language] for stage 2).
+ * The training setup of a vision-to-LLM experiment (train.freeze: [vision, language] for BLIP-2's
+ * stage 2; a peft: section freezes the base and trains the adapter, LLaVA's stage-2 LoRA).
  *
  * @example
  * const parts = await buildVlmTrainParts(experiment, registry);
@@ -60,10 +63,10 @@ export interface VlmTrainParts extends StepParts {
 export async function buildVlmTrainParts(experiment: Experiment, resolver: ProviderResolver): Promise<VlmTrainParts> {
   const backend = await selectEngine(experiment, resolver);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
-  if (train.strategy !== 'full' || train.grad_accum_steps !== 1 || sectionOf(experiment, 'peft')) {
+  if (train.strategy !== 'full' || train.grad_accum_steps !== 1) {
     throw new MmftError(
       'E_UNSUPPORTED',
-      `${experiment.file}: the vision-to-LLM benchmark times strategy full with train.freeze / unfreeze (no peft) at grad_accum_steps 1`,
+      `${experiment.file}: the vision-to-LLM benchmark times strategy full (train.freeze / unfreeze, or peft) at grad_accum_steps 1`,
     );
   }
   const model = await buildVisionLm(experiment, resolver);
@@ -126,7 +129,8 @@ export async function runVlmTrain(experiment: Experiment, resolver: ProviderReso
   const { bench } = experiment;
   const config = modelConfigOf(experiment);
   const batch = parts.train.batch_size;
-  const pool = vlmPool(vlmSpecOf(config, batch, bench.text_length, experiment.file), POOL_BATCHES);
+  const type = sectionOf(experiment, 'model')?.id;
+  const pool = vlmPool(vlmSpecOfModel(type, config, batch, bench.text_length, experiment.file), POOL_BATCHES);
   const total = bench.warmup_steps + bench.timed_steps;
   const lrAt = (step: number) => parts.train.lr * lrMultiplier(parts.train.schedule, step, parts.train.warmup_steps, total);
   const step = (i: number) => optimizerStepOn(parts, () => vlmStepLoss(parts.model, pool[i % pool.length]!), lrAt(Math.min(i, total - 1)));
@@ -159,7 +163,7 @@ export async function runVlmTrain(experiment: Experiment, resolver: ProviderReso
     peakTensorBytes: profile?.peakBytes,
     engine: engineOf(parts.backend),
     profile: profile?.kernels,
-    flops: blip2Stage2Flops(blip2ShapeOf(config), batch, bench.text_length).step,
+    flops: vlmTrainFlops(experiment, config, batch),
   };
 }
 
@@ -176,7 +180,8 @@ export async function runCaption(experiment: Experiment, resolver: ProviderResol
   const { bench } = experiment;
   const batch = bench.batch_size ?? 1;
   const config = modelConfigOf(experiment);
-  const spec = vlmSpecOf(config, batch, 1, experiment.file);
+  const type = sectionOf(experiment, 'model')?.id;
+  const spec = vlmSpecOfModel(type, config, batch, 1, experiment.file);
   const pixelValues = tf.tensor4d(syntheticPixels(spec, 0), [batch, 3, spec.imageSize, spec.imageSize]);
   const options = benchGenerationOptions(bench.new_tokens);
   const samples: number[] = [];
@@ -199,13 +204,37 @@ export async function runCaption(experiment: Experiment, resolver: ProviderResol
     model.dispose();
   }
   const timing = summarize(samples);
+  const llava = type === 'llava';
   return {
     side: 'mmft',
-    throughput: (1000 * batch) / timing.medianMs,
-    unit: 'images/s',
+    throughput: (1000 * batch * (llava ? bench.new_tokens : 1)) / timing.medianMs,
+    unit: llava ? 'tokens/s' : 'images/s',
     timing,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     engine: engineOf(backend),
-    flops: blip2CaptionFlops(blip2ShapeOf(config), batch, bench.new_tokens),
+    flops: llava
+      ? llavaGenerateFlops(llavaShapeOf(config), batch, bench.new_tokens)
+      : blip2CaptionFlops(blip2ShapeOf(config), batch, bench.new_tokens),
   };
+}
+
+/** The LoRA rank and the per-layer module names a peft: lora section adapts (regex targets by the LM's linear names). */
+export function loraTargetsOf(experiment: Experiment): { r: number; targets: string[] } {
+  const peft = sectionOf(experiment, 'peft');
+  if (!peft) return { r: 0, targets: [] };
+  const names = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'out_proj', 'fc1', 'fc2'];
+  const targets = peft.settings.target_modules;
+  if (Array.isArray(targets)) return { r: Number(peft.settings.r), targets: targets.map(String) };
+  const all = targets === 'all-linear';
+  // A full-match regex over module paths: the names it accepts under the language model's layers.
+  const regex = all ? undefined : new RegExp(`^(?:${String(targets)})$`);
+  const matched = names.filter((name) => all || regex!.test(`language_model.model.layers.0.self_attn.${name}`) || regex!.test(`language_model.model.layers.0.mlp.${name}`));
+  return { r: Number(peft.settings.r), targets: matched };
+}
+
+/** FLOPs of one training step of a vision-to-LLM experiment (BLIP-2 stage 2, LLaVA stage-2 LoRA). */
+function vlmTrainFlops(experiment: Experiment, config: Record<string, unknown>, batch: number): number {
+  const { text_length } = experiment.bench;
+  if (sectionOf(experiment, 'model')?.id === 'llava') return llavaTrainFlops(llavaShapeOf(config), batch, text_length, loraTargetsOf(experiment)).step;
+  return blip2Stage2Flops(blip2ShapeOf(config), batch, text_length).step;
 }

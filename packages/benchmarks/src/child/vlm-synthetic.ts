@@ -1,4 +1,4 @@
-// Synthetic batches of a vision-to-LLM model (BLIP-2 stage 2 and captioning) with a closed form, so
+// Synthetic batches of a vision-to-LLM model (BLIP-2 stage 2 and captioning, LLaVA) with a closed form, so
 // the PyTorch peer (python/torch_peer.py, vlm_batch / vlm_prompt) builds the same inputs:
 //   pixels of pool batch k: synthetic.ts syntheticPixels (sin pattern, sample s = k·B + b);
 //   text of row b: the causal-LM training row of lm-synthetic.ts (lmHostBatch: T positions, right
@@ -7,11 +7,15 @@
 //     Blip2Processor writes them, labels −100 on them (Q + T positions per row);
 //   legacy layout (image_token_index null): the text alone; the model prepends the queries.
 // The caption prompt of the generate kind is what Blip2ForConditionalGeneration.generate builds
-// without input ids: [image × Q, bos] (current) or [bos] (legacy) per row.
+// without input ids: [image × Q, bos] (current) or [bos] (legacy) per row; LLaVA's generate without
+// input ids builds [bos, image × Q] (arch-llava llava-for-conditional-generation.ts).
+// LLaVA: Q is the number of image features (numImageTokens of arch-llava processor.ts) and `<image>`
+// is the last id of the vocabulary, so the synthetic text draws from ids 3…V − 2 (spec.vocabSize V − 1).
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '@mmft/core';
 import { IGNORE_INDEX } from '@mmft/core/lm';
-import { filledBlip2Config } from '../suite/vlm-config';
+import { numImageTokens } from '@mmft/arch-llava';
+import { filledBlip2Config, filledLlavaConfig } from '../suite/vlm-config';
 import { lmHostBatch } from './lm-synthetic';
 import { syntheticPixels } from './synthetic';
 
@@ -26,9 +30,12 @@ export interface VlmSyntheticSpec {
   readonly queryTokens: number;
   /** Id of `<image>` in the current layout; null in the legacy layout (queries prepended). */
   readonly imageTokenId: number | null;
+  /** The synthetic text draws its ids from 3 … vocabSize − 1. */
   readonly vocabSize: number;
   readonly padId: number;
   readonly bosId: number;
+  /** The caption prompt puts bos before the image span (LLaVA) instead of after it (BLIP-2). */
+  readonly bosFirst?: boolean;
 }
 
 /** One training batch as host arrays: pixels [B, 3, S, S], ids / mask / labels [B, N]. */
@@ -104,9 +111,10 @@ export function disposeVlmPool(pool: readonly VlmBatch[]): void {
   for (const batch of pool) tf.dispose([batch.pixelValues, batch.inputIds, batch.attentionMask, batch.labels]);
 }
 
-/** The caption prompt of every row: [image × Q, bos] (current layout) or [bos] (legacy). */
+/** The caption prompt of every row: [image × Q, bos] (current layout), [bos] (legacy) or [bos, image × Q] (bosFirst). */
 export function vlmPromptRow(spec: VlmSyntheticSpec): number[] {
-  return [...new Array<number>(spanOf(spec)).fill(spec.imageTokenId ?? 0), spec.bosId];
+  const images = new Array<number>(spanOf(spec)).fill(spec.imageTokenId ?? 0);
+  return spec.bosFirst ? [spec.bosId, ...images] : [...images, spec.bosId];
 }
 
 const numberOr = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
@@ -147,4 +155,48 @@ export function vlmSpecOf(raw: Record<string, unknown>, batch: number, textLengt
     padId,
     bosId: numberOr(text.bos_token_id, 2),
   };
+}
+
+/**
+ * The spec of a llava experiment's config at `batch` × `textLength`: Q = the image features per
+ * image (vision_config image / patch size, class token, vision_feature_select_strategy); `<image>`
+ * must be text_config.vocab_size − 1 (the synthetic text then draws from 3 … vocab − 2).
+ */
+export function llavaSpecOf(raw: Record<string, unknown>, batch: number, textLength: number, source = 'benchmark'): VlmSyntheticSpec {
+  const config = filledLlavaConfig(raw, source);
+  const vision = config.vision_config as Record<string, unknown>;
+  const text = config.text_config as Record<string, unknown>;
+  const vocab = text.vocab_size as number;
+  const token = config.image_token_index as number;
+  if (token !== vocab - 1) {
+    throw new MmftError(
+      'E_CONFIG',
+      `${source}: model.config.image_token_index ${token} is not the last id of text_config.vocab_size ${vocab}; the synthetic text uses ids 3…${vocab - 2}`,
+      { hint: `set image_token_index: ${vocab - 1} (llava-1.5 appends <image> after the Llama vocabulary the same way)` },
+    );
+  }
+  const imageSize = vision.image_size as number;
+  const strategy = config.vision_feature_select_strategy as 'default' | 'full';
+  return {
+    batch,
+    imageSize,
+    textLength,
+    queryTokens: numImageTokens({ imageSize, patchSize: vision.patch_size as number, hasClassToken: true }, strategy),
+    imageTokenId: token,
+    vocabSize: vocab - 1,
+    padId: numberOr(text.pad_token_id, 0),
+    bosId: numberOr(text.bos_token_id, 1),
+    bosFirst: true,
+  };
+}
+
+/** The synthetic spec of a vision-to-LLM experiment by its model type (blip2 or llava). */
+export function vlmSpecOfModel(
+  type: string | undefined,
+  raw: Record<string, unknown>,
+  batch: number,
+  textLength: number,
+  source = 'benchmark',
+): VlmSyntheticSpec {
+  return type === 'llava' ? llavaSpecOf(raw, batch, textLength, source) : vlmSpecOf(raw, batch, textLength, source);
 }

@@ -4,14 +4,16 @@
 // config and train settings, so both sides train the same shapes with the same optimizer.
 import * as path from 'node:path';
 import { BLIP2_TOWERS } from '@mmft/arch-blip2';
+import { LLAVA_TOWERS } from '@mmft/arch-llava';
 import { expandTowers, MmftError } from '@mmft/core';
 import { trainConfigSchema } from '@mmft/trainer-standard';
 import { lmSpecOf } from '../child/lm-synthetic';
 import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic';
-import { vlmSpecOf } from '../child/vlm-synthetic';
+import { loraTargetsOf } from '../child/run-vlm';
+import { vlmSpecOfModel } from '../child/vlm-synthetic';
 import { isLmExperiment, isVisionLmExperiment, sectionOf, type Experiment } from '../suite/experiment';
 import type { GemmCeiling, SideResult } from '../suite/result';
-import { filledBlip2Config } from '../suite/vlm-config';
+import { filledBlip2Config, filledLlavaConfig } from '../suite/vlm-config';
 import { runChild } from '../suite/spawn';
 
 /** The harness shipped with this package. */
@@ -88,16 +90,36 @@ function lmPeerSpec(experiment: Experiment): Record<string, unknown> {
 }
 
 /**
- * The harness's spec of a vision-to-LLM experiment (BLIP-2): the validated Blip2Config, the
+ * The LLaVA LoRA the peer applies: rank and alpha, the per-layer linear names of the language model
+ * the target regex selects, and modules_to_save (trained fully).
+ */
+function vlmLoraSpec(experiment: Experiment): Record<string, unknown> | undefined {
+  const lora = loraSpec(experiment);
+  if (!lora) return undefined;
+  const peft = sectionOf(experiment, 'peft')!;
+  const targets = peft.settings.target_modules;
+  if (targets === 'all-linear') {
+    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's LLaVA adapts the language model only; write target_modules as a regex`, {
+      hint: "target_modules: 'language_model\\..*\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)'",
+    });
+  }
+  return { ...lora, target_modules: loraTargetsOf(experiment).targets, modules_to_save: peft.settings.modules_to_save ?? [] };
+}
+
+/**
+ * The harness's spec of a vision-to-LLM experiment (BLIP-2, LLaVA): the validated config, the
  * synthetic batch (vlm-synthetic.ts), which parameters train (tower names expanded to the module
- * prefixes the peer's BLIP-2 uses, the HF ones) and the optimizer (train) or the new tokens (caption).
+ * prefixes the peer uses, the HF ones; LLaVA's LoRA) and the optimizer (train) or the new tokens (caption).
  */
 function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
   const { bench } = experiment;
-  const config = filledBlip2Config(modelConfigOf(experiment), experiment.file);
+  const type = sectionOf(experiment, 'model')?.id;
+  const llava = type === 'llava';
+  const config = llava ? filledLlavaConfig(modelConfigOf(experiment), experiment.file) : filledBlip2Config(modelConfigOf(experiment), experiment.file);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
-  if (sectionOf(experiment, 'peft'))
+  if (!llava && sectionOf(experiment, 'peft'))
     throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);
+  const towers = llava ? LLAVA_TOWERS : BLIP2_TOWERS;
   const caption = bench.kind === 'caption';
   const batch = caption ? (bench.batch_size ?? 1) : train.batch_size;
   return {
@@ -108,12 +130,13 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
     warmup: bench.warmup_steps,
     timed: bench.timed_steps,
     profile: bench.profile,
-    synthetic: vlmSpecOf(config, batch, caption ? 1 : bench.text_length, experiment.file),
+    synthetic: vlmSpecOfModel(type, config, batch, caption ? 1 : bench.text_length, experiment.file),
     poolBatches: POOL_BATCHES,
     newTokens: bench.new_tokens,
-    // Tower names as the model declares them (arch-blip2 processor.ts), so the peer sees parameter globs.
-    freeze: expandTowers(train.freeze, BLIP2_TOWERS),
-    unfreeze: expandTowers(train.unfreeze, BLIP2_TOWERS),
+    // Tower names as the model declares them (arch-blip2 / arch-llava processor.ts), so the peer sees parameter globs.
+    freeze: expandTowers(train.freeze, towers),
+    unfreeze: expandTowers(train.unfreeze, towers),
+    lora: llava && !caption ? vlmLoraSpec(experiment) : undefined,
     lr: train.lr,
     betas: train.betas,
     eps: train.eps,
@@ -122,7 +145,7 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
   };
 }
 
-/** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode; BLIP-2: stage 2, caption). */
+/** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode; BLIP-2: stage 2, caption; LLaVA: stage-2 LoRA, generation). */
 export function peerSpec(experiment: Experiment): Record<string, unknown> {
   if (isVisionLmExperiment(experiment)) return vlmPeerSpec(experiment);
   if (isLmExperiment(experiment)) return lmPeerSpec(experiment);
