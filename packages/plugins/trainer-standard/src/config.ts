@@ -83,6 +83,20 @@ export const trainConfigSchema = z
       .array(z.string())
       .default([])
       .describe('tower names or parameter-name globs to train even when frozen by strategy or freeze'),
+    lr_groups: z
+      .array(
+        z.strictObject({
+          params: z
+            .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+            .describe('tower names the model declares (projector, vision, language...) or parameter-name globs'),
+          lr: z.number().positive().describe('peak learning rate of these parameters (train.lr stays the rest\'s)'),
+        }),
+      )
+      .default([])
+      .describe(
+        "learning rates per parameter group, e.g. LLaVA's mm_projector_lr: [{ params: projector, lr: 2e-5 }]; warmup and decay " +
+          'scale every group, weight decay rules are unchanged; a parameter takes the first group that matches it',
+      ),
     no_decay: z
       .array(z.string())
       .default([])

@@ -19,7 +19,7 @@ import type { TrainConfig } from '../config';
 import { datasetSize } from '../data/stream';
 import { loadModel, type LoadedModel } from '../model/load-model';
 import { applyStrategy } from '../model/strategy';
-import { paramEntries } from '../optim/param-groups';
+import { paramEntries, withLrGroups } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
 
 export interface RunParts {
@@ -119,9 +119,16 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
     throw error;
   }
   const own = { prefix: '', params: objective.parameters() };
-  const params = objective.trainsModel
+  const entries = objective.trainsModel
     ? paramEntries([{ prefix: '', root: loaded.model.root, params: loaded.model.root.namedParameters() }, own], config.no_decay)
     : paramEntries([own], config.no_decay);
+  let params: ParamEntry[];
+  try {
+    params = withLrGroups(entries, config.lr_groups, config.lr, loaded.model.processor.towers);
+  } catch (error) {
+    objective.dispose();
+    throw error;
+  }
   const size = objective.size ?? (await datasetSize(train, 'data.train'));
   return { loaded, objective, objectiveName, train, evalData, metrics, params, size };
 }

@@ -12,6 +12,11 @@ export interface ParamEntry {
   readonly name: string;
   readonly variable: tf.Variable;
   readonly decay: boolean;
+  /**
+   * Its group's peak lr over the run's (train.lr_groups); the scheduled lr is multiplied by it, so
+   * the schedule scales every group as torch's LambdaLR scales each param group's initial lr.
+   */
+  readonly lrScale?: number;
 }
 
 export interface AdamWOptions {
@@ -59,12 +64,16 @@ export class AdamW {
     }
   }
 
-  /** One update with learning rate `lr`; parameters without a gradient are skipped (torch: grad is None). */
-  step(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with learning rate `runLr` (times each parameter's lrScale); parameters without a
+   * gradient are skipped (torch: grad is None).
+   */
+  step(grads: ReadonlyMap<string, tf.Tensor>, runLr: number): void {
     const [beta1, beta2] = this.options.betas;
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
+      const lr = runLr * (p.lrScale ?? 1);
       const slot = this.slots.get(p.name)!;
       slot.step += 1;
       const weightDecay = p.decay ? this.options.weightDecay : 0;
