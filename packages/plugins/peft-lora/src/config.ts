@@ -13,6 +13,14 @@ export const loraConfigSchema = z.strictObject({
     .describe(
       'Linear or Conv1D modules to adapt: name suffixes, one full-match regex, or "all-linear" (every Linear and Conv1D except lm_head)',
     ),
+  exclude_modules: z
+    .union([z.array(z.string().min(1)).min(1), z.string().min(1)])
+    .nullable()
+    .default(null)
+    .describe(
+      'modules never adapted, as PEFT: names or name suffixes (the module itself, not its children), or one full-match regex, ' +
+        'e.g. "vision_tower\\..*" to keep all-linear off a vision tower',
+    ),
   fan_in_fan_out: z
     .boolean()
     .default(false)

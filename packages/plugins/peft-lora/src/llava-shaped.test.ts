@@ -105,6 +105,29 @@ describe('all-linear and modules_to_save on a LLaVA-shaped model', () => {
     expect(wrapped).toEqual(['vision_tower.encoder.layers.0.self_attn.q_proj', 'language_model.model.layers.0.self_attn.q_proj']);
   });
 
+  test("exclude_modules (PEFT's regex form) keeps all-linear on the language model only; written and read back", async () => {
+    const root = toyLlava(1);
+    const c = config({ exclude_modules: 'vision_tower\\..*' });
+    const applied = loraMethod.apply(root, c, 'default');
+    const wrapped = root
+      .namedModules()
+      .filter(([, m]) => m instanceof LoraLinear)
+      .map(([n]) => n);
+    expect(wrapped.sort()).toEqual(ONE_LAYER_LINEARS.filter((n) => n.startsWith('language_model.')).sort());
+    const dir = tmp();
+    await saveAdapter(dir, loraMethod, c, applied);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    expect(json.exclude_modules).toBe('vision_tower\\..*');
+    const { applied: loaded } = await loadAdapter(dir, toyLlava(1), [loraMethod]);
+    expect([...loaded.adapterStateDict().keys()].sort()).toEqual([...applied.adapterStateDict().keys()].sort());
+    // The list form names modules (or suffixes), not their children, as in PEFT.
+    const listed = toyLlava(1);
+    loraMethod.apply(listed, config({ exclude_modules: ['fc1', 'language_model.model.layers.0.self_attn.q_proj'] }), 'default');
+    expect(listed.getModule('vision_tower.encoder.layers.0.mlp.fc1')).toBeInstanceOf(Linear);
+    expect(listed.getModule('language_model.model.layers.0.self_attn.q_proj')).toBeInstanceOf(Linear);
+    expect(listed.getModule('vision_tower.encoder.layers.0.self_attn.q_proj')).toBeInstanceOf(LoraLinear);
+  });
+
   test('saved tensor names are PEFT layout: lora_A/lora_B without the adapter name, projector copy under its own name', async () => {
     const root = toyLlava(1);
     const c = config();
@@ -125,6 +148,7 @@ describe('all-linear and modules_to_save on a LLaVA-shaped model', () => {
       [...ONE_LAYER_LINEARS, 'multi_modal_projector.linear_1', 'multi_modal_projector.linear_2'].sort(),
     );
     expect(json.modules_to_save).toEqual(['multi_modal_projector']);
+    expect('exclude_modules' in json).toBe(false); // unset: left out, so PEFT versions without the field read the file
   });
 
   test('20 or more all-linear targets are written condensed to the shortest suffixes', async () => {

@@ -13,6 +13,7 @@ import {
   isPeftLayer,
   isInsideModules,
   loadAdapterTensors,
+  matchesTarget,
   MIN_TARGETS_FOR_CONDENSING,
   minimalTargetModules,
   MmftError,
@@ -77,6 +78,12 @@ function savedTargetModules(root: Module, config: LoraConfig): TargetModules {
   return minimalTargetModules(full, others);
 }
 
+/** PEFT's exclude_modules (`check_target_module_exists`): a full-match regex, or names / name suffixes. */
+function isExcluded(name: string, exclude: LoraConfig['exclude_modules']): boolean {
+  if (exclude === null) return false;
+  return matchesTarget(name, exclude);
+}
+
 /**
  * Applies LoRA adapter `adapterName` to `root`; see AppliedAdapter for what the result can do.
  *
@@ -86,12 +93,15 @@ function savedTargetModules(root: Module, config: LoraConfig): TargetModules {
 export function applyLora(root: Module, config: LoraConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
   // A module trained fully (modules_to_save) gets no LoRA on it or inside it, as in PEFT.
-  const excluded = (name: string) => WRAPPER_INTERNALS.test(name) || isInsideModules(name, config.modules_to_save);
+  const excluded = (name: string) =>
+    WRAPPER_INTERNALS.test(name) || isInsideModules(name, config.modules_to_save) || isExcluded(name, config.exclude_modules);
   const allLinear = config.target_modules === 'all-linear' ? allLinearNames(root).filter((n) => !excluded(n)) : undefined;
   if (allLinear?.length === 0) {
-    throw new MmftError('E_CONFIG', 'lora: target_modules "all-linear" finds no Linear or Conv1D outside lm_head and modules_to_save', {
-      hint: 'name the modules to adapt in target_modules, or take them out of modules_to_save',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      'lora: target_modules "all-linear" finds no Linear or Conv1D outside lm_head, modules_to_save and exclude_modules',
+      { hint: 'name the modules to adapt in target_modules, or take them out of modules_to_save / exclude_modules' },
+    );
   }
   const savedTargets = savedTargetModules(root, config);
   const targets = findTargetModules(root, allLinear ?? (config.target_modules as TargetModules), {

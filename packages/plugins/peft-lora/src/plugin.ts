@@ -26,7 +26,7 @@ const IGNORED_FIELDS = [
 ];
 
 /** Fields of newer PEFT versions that change what the adapter computes: accepted only when unset. */
-const UNSET_FIELDS = ['layer_replication', 'exclude_modules', 'lora_bias', 'use_qalora', 'trainable_token_indices', 'target_parameters'];
+const UNSET_FIELDS = ['layer_replication', 'lora_bias', 'use_qalora', 'trainable_token_indices', 'target_parameters'];
 
 const isUnset = (v: unknown) => v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
 
@@ -45,8 +45,14 @@ export const loraMethod: PeftMethodProvider<LoraConfig> = {
   configSchema: loraConfigSchema,
   apply: (model, config, adapterName) => applyLora(model, parseConfig(loraMethod, config, 'peft (lora)'), adapterName),
   toAdapterConfig(config, baseModelNameOrPath) {
-    const { seed: _seed, task_type, ...fields } = config;
-    return { ...baseAdapterConfig('LORA', { task_type }, baseModelNameOrPath), ...fields, ...FIXED_FIELDS };
+    // exclude_modules only when set: PEFT versions before it refuse the unknown field.
+    const { seed: _seed, task_type, exclude_modules, ...fields } = config;
+    return {
+      ...baseAdapterConfig('LORA', { task_type }, baseModelNameOrPath),
+      ...fields,
+      ...(exclude_modules === null ? {} : { exclude_modules }),
+      ...FIXED_FIELDS,
+    };
   },
   fromAdapterConfig(json, file) {
     const fields = parseAdapterConfigBase(json, 'LORA', 'lora', file);
