@@ -49,7 +49,10 @@ function toyLlava(layers: number): Module {
   let seed = 100;
   const lin = (i: number, o: number) => new Linear(i, o, { seed: (seed += 2) });
   const visionLayers = new ModuleList(
-    Array.from({ length: layers }, () => new Node({ self_attn: new Node({ q_proj: lin(4, 4), v_proj: lin(4, 4) }), mlp: new Node({ fc1: lin(4, 8) }) })),
+    Array.from(
+      { length: layers },
+      () => new Node({ self_attn: new Node({ q_proj: lin(4, 4), v_proj: lin(4, 4) }), mlp: new Node({ fc1: lin(4, 8) }) }),
+    ),
   );
   const lmLayers = new ModuleList(
     Array.from(
@@ -69,7 +72,14 @@ function toyLlava(layers: number): Module {
 }
 
 const config = (extra: Record<string, unknown> = {}) =>
-  loraMethod.configSchema.parse({ r: 2, lora_alpha: 4, target_modules: 'all-linear', modules_to_save: ['multi_modal_projector'], seed: 1, ...extra });
+  loraMethod.configSchema.parse({
+    r: 2,
+    lora_alpha: 4,
+    target_modules: 'all-linear',
+    modules_to_save: ['multi_modal_projector'],
+    seed: 1,
+    ...extra,
+  });
 
 const ONE_LAYER_LINEARS = [
   'vision_tower.encoder.layers.0.self_attn.q_proj',
@@ -228,7 +238,10 @@ describe('PEFT target helpers', () => {
       'x.q',
     ]);
     // PEFT's docstring example: 100 q_proj and v_proj of the decoder against the encoder's k_proj.
-    const targets = Array.from({ length: 100 }, (_, i) => [`model.decoder.layers.${i}.self_attn.q_proj`, `model.decoder.layers.${i}.self_attn.v_proj`]).flat();
+    const targets = Array.from({ length: 100 }, (_, i) => [
+      `model.decoder.layers.${i}.self_attn.q_proj`,
+      `model.decoder.layers.${i}.self_attn.v_proj`,
+    ]).flat();
     const others = Array.from({ length: 100 }, (_, i) => `model.encoder.layers.${i}.self_attn.k_proj`);
     expect(minimalTargetModules(targets, others)).toEqual(['q_proj', 'v_proj']);
   });

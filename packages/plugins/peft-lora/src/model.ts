@@ -56,7 +56,8 @@ function warnFanInFanOut(config: LoraConfig, targets: ReadonlyArray<readonly [st
  * local name.
  */
 function allLinearNames(root: Module): string[] {
-  const names = root.namedModules().filter(([n, m]) => n !== '' && isLoraTarget(m) && !WRAPPER_INTERNALS.test(n) && !/(^|\.)lm_head$/.test(n));
+  const isOutputLayer = (n: string) => /(^|\.)lm_head$/.test(n);
+  const names = root.namedModules().filter(([n, m]) => n !== '' && isLoraTarget(m) && !WRAPPER_INTERNALS.test(n) && !isOutputLayer(n));
   return names.map(([n]) => n);
 }
 

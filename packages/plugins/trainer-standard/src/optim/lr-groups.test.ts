@@ -147,8 +147,8 @@ test('a run: after one AdamW step (no decay) the vision group moved by its own l
       resolver: registry(),
       reporter: recordingReporter(),
     };
-    const config = { batch_size: 4, max_steps: 1, lr: 0.01, weight_decay: 0, schedule: 'constant', eval_before: false, lr_groups: lrGroups };
-    await runTraining(trainConfigSchema.parse(config), context);
+    const config = { batch_size: 4, max_steps: 1, lr: 0.01, weight_decay: 0, schedule: 'constant', eval_before: false };
+    await runTraining(trainConfigSchema.parse({ ...config, lr_groups: lrGroups }), context);
     return (await readTensorFile(path.join(dir, 'checkpoint-last', 'trainable.safetensors'))).tensors;
   };
   const plain = await run([]);

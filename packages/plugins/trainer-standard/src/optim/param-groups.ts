@@ -69,7 +69,12 @@ export interface LrGroup {
  * @example
  * withLrGroups(params, [{ params: 'projector', lr: 2e-5 }], 2e-4, model.processor.towers); // projector lrScale 0.1
  */
-export function withLrGroups(entries: readonly ParamEntry[], groups: readonly LrGroup[], baseLr: number, towers: ModelTowers): ParamEntry[] {
+export function withLrGroups(
+  entries: readonly ParamEntry[],
+  groups: readonly LrGroup[],
+  baseLr: number,
+  towers: ModelTowers,
+): ParamEntry[] {
   if (groups.length === 0) return [...entries];
   const matchers = groups.map((g) => {
     const globs = expandTowers(typeof g.params === 'string' ? [g.params] : g.params, towers);
@@ -95,7 +100,11 @@ export function withLrGroups(entries: readonly ParamEntry[], groups: readonly Lr
           .slice(0, 3)
           .map((e) => e.name)
           .join(', ')}`,
-      { hint: 'name a tower the model declares or a glob over trainable parameter names (e.g. "multi_modal_projector.**"), and check it is not frozen' },
+      {
+        hint:
+          'name a tower the model declares or a glob over trainable parameter names (e.g. "multi_modal_projector.**"), ' +
+          'and check it is not frozen',
+      },
     );
   }
   return out;
