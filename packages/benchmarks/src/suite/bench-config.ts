@@ -17,7 +17,7 @@ export const benchConfigSchema = z.strictObject({
   kind: z
     .enum(BENCH_KINDS)
     .describe(
-      'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image)',
+      'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s (BLIP-2) or new tokens/s (LLaVA) of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image)',
     ),
   suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
   title: z.string().min(1).describe('one line shown in tables and reports'),

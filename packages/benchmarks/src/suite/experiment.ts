@@ -77,7 +77,7 @@ export function sectionOf(experiment: Experiment, key: string): { id: string; se
 export const CAUSAL_LM_OBJECTIVE = 'causal-lm';
 
 /**
- * True when the experiment runs a vision-to-LLM model (BLIP-2): the caption kind, or causal-LM
+ * True when the experiment runs a vision-to-LLM model (BLIP-2, LLaVA): the caption kind, or causal-LM
  * training of a model whose config nests the language model (text_config) beside a vision_config.
  */
 export function isVisionLmExperiment(experiment: Experiment): boolean {
