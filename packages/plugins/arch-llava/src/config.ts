@@ -5,6 +5,7 @@
 // fills their defaults.
 import { MmftError, modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
+import { llavaInitSchema } from './init-schema';
 
 /**
  * The vision_config LlavaConfig builds when none is given (llava-1.5's CLIP ViT-L/14-336), as
@@ -110,9 +111,19 @@ export function parseLlavaConfig(raw: unknown, source: string): LlavaConfigJson 
  * @example
  * model: { type: llava, checkpoint: ../models/llava-shapes-base }
  */
-export const llavaConfigSchema = modelSectionSchema(llavaConfigJsonSchema, {
-  config:
-    'LlavaConfig fields (vision_config and text_config with their model_type, image_token_index, vision_feature_layer, ...) for fresh weights',
-});
+export const llavaConfigSchema = modelSectionSchema(
+  llavaConfigJsonSchema,
+  {
+    config:
+      'LlavaConfig fields (vision_config and text_config with their model_type, image_token_index, vision_feature_layer, ...) for fresh weights',
+  },
+  {
+    init: llavaInitSchema
+      .optional()
+      .describe(
+        'with config: folders the fresh model takes its parts from (vision: CLIP; language_model: a causal LM, <image> added when its tokenizer lacks it); the projector is new',
+      ),
+  },
+);
 
 export type LlavaConfig = z.output<typeof llavaConfigSchema>;

@@ -52,6 +52,8 @@ export interface LlavaFromConfigOptions {
   readonly tokenizer?: string;
   /** Image preprocessing; default the vision tower's. */
   readonly imageProcessing?: ImageProcessing;
+  /** The tokenizer files saved with the model (default: read from `tokenizer`); composeLlava passes them with `<image>` added. */
+  readonly tokenizerFiles?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Outputs of `forward`: the language model's logits [B, T, V] and, with labels, its loss. */
@@ -200,7 +202,9 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     const { vision, lm } = await buildTowers(parsed, context, { seed: options.seed, tokenizer: options.tokenizer }, 'config');
     try {
       const root = LlavaForConditionalGeneration.assemble(parsed, vision, lm, options.seed);
-      const files = options.tokenizer
+      const files = options.tokenizerFiles
+        ? new Map(options.tokenizerFiles)
+        : options.tokenizer
         ? await readTokenizerFiles(options.tokenizer)
         : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
       const processing = options.imageProcessing ?? vision.processor.imageProcessing;
