@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { architectureContext, MmftError, type ArchitectureProvider } from '@mmft/core';
+import { architectureContext, MmftError, parseConfig, type ArchitectureProvider } from '@mmft/core';
 import { byteLevelBpeTokenizerFiles, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { tinyCausalLm, tinyCausalLmProvider, tinyVisionEncoderProvider } from '@mmft/core/testing';
 import { composeLlava } from './compose';
@@ -135,6 +135,12 @@ describe('composeLlava with a toy language model folder', () => {
     expect(second.model.config.image_token_index).toBe(3);
     expect(second.model.config.text_config.vocab_size).toBe(size);
     second.model.dispose();
+  });
+
+  test("the section's config keeps only what the recipe wrote (no LlavaConfig defaults over the parts)", () => {
+    const section = parseConfig(llavaProvider, { config: { vision_feature_layer: -1 }, init: { language_model: 'lm' } });
+    expect(section.config).toEqual({ vision_feature_layer: -1 });
+    expect(() => parseConfig(llavaProvider, { config: { vision_feature_select_strategy: 'cls' } })).toThrow(/vision_feature_select_strategy/);
   });
 
   test('errors name the folder: a vision folder that is not CLIP, a text_config.model_type the folder contradicts', async () => {

@@ -111,8 +111,24 @@ export function parseLlavaConfig(raw: unknown, source: string): LlavaConfigJson 
  * @example
  * model: { type: llava, checkpoint: ../models/llava-shapes-base }
  */
+/**
+ * The section's `config:`: LlavaConfig's fields with no defaults filled (fromConfig fills them), so
+ * that with `init:` the parts' vision_config, text_config and `<image>` id are not hidden by
+ * LlavaConfig's defaults (a ViT-L/14 tower, llama, image_token_index 32000), as the BLIP-2 section
+ * leaves its sub-configs unset (packages/plugins/arch-blip2/src/config.ts).
+ */
+const llavaSectionConfigSchema = z.looseObject(
+  Object.fromEntries(
+    Object.entries(llavaConfigJsonSchema.shape).map(([key, field]) => {
+      const bare = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
+      const open = key === 'vision_config' || key === 'text_config' ? z.looseObject({ model_type: z.string().min(1).optional() }) : bare;
+      return [key, open.optional().describe(field.description ?? key)];
+    }),
+  ),
+) as unknown as z.ZodType<LlavaConfigInput, LlavaConfigInput>;
+
 export const llavaConfigSchema = modelSectionSchema(
-  llavaConfigJsonSchema,
+  llavaSectionConfigSchema,
   {
     config:
       'LlavaConfig fields (vision_config and text_config with their model_type, image_token_index, vision_feature_layer, ...) for fresh weights',
