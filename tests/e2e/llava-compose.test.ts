@@ -92,8 +92,12 @@ describe('LLaVA composed from CLIP and Llama folders', () => {
       expect(() => model.forward({ inputIds: short, pixelValues: pixels })).toThrow(/63 image tokens/);
 
       await model.save(join(dir, 'out'));
-      const tokenizerJson = JSON.parse(readFileSync(join(dir, 'out', 'tokenizer.json'), 'utf8')) as { added_tokens: { id: number; content: string; special: boolean }[] };
-      expect(tokenizerJson.added_tokens.filter((t) => t.content === '<image>')).toEqual([expect.objectContaining({ id: v, special: true })]);
+      const tokenizerJson = JSON.parse(readFileSync(join(dir, 'out', 'tokenizer.json'), 'utf8')) as {
+        added_tokens: { id: number; content: string; special: boolean }[];
+      };
+      expect(tokenizerJson.added_tokens.filter((t) => t.content === '<image>')).toEqual([
+        expect.objectContaining({ id: v, special: true }),
+      ]);
       loaded = (await provider.fromPretrained(join(dir, 'out'), {}, context)) as Llava;
       expect(loaded.config.image_token_index).toBe(v);
       expect(loaded.config.text_config.vocab_size).toBe(v + 1);

@@ -35,7 +35,15 @@ const tinyLlava = {
   },
 };
 const LM_LINEARS = 'language_model\\..*\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)';
-const lora = { method: 'lora', r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: LM_LINEARS, modules_to_save: ['multi_modal_projector'], seed: 0 };
+const lora = {
+  method: 'lora',
+  r: 2,
+  lora_alpha: 4,
+  lora_dropout: 0,
+  target_modules: LM_LINEARS,
+  modules_to_save: ['multi_modal_projector'],
+  seed: 0,
+};
 
 let registry: PluginRegistry;
 beforeAll(async () => {
@@ -104,7 +112,12 @@ describe('LLaVA stage-2 LoRA step', () => {
     const [batch] = vlmPool(llavaSpecOf(tinyLlava, 3, 16), 1);
     const ours = tf.tidy(() => vlmStepLoss(parts.model, batch!).dataSync()[0]!);
     const mean = tf.tidy(() => {
-      const inputs = { pixelValues: batch!.pixelValues, inputIds: batch!.inputIds, attentionMask: batch!.attentionMask, labels: batch!.labels };
+      const inputs = {
+        pixelValues: batch!.pixelValues,
+        inputIds: batch!.inputIds,
+        attentionMask: batch!.attentionMask,
+        labels: batch!.labels,
+      };
       return parts.model.forward(inputs).loss!.dataSync()[0]!;
     });
     expect(ours).toBeCloseTo(mean, 5);
@@ -161,7 +174,12 @@ describe('LLaVA FLOPs', () => {
   const layer = 4608;
   const head = 1280;
   test('shape: layers run up to the feature layer, features without the class token', () => {
-    expect(llavaShapeOf(tinyLlava)).toMatchObject({ patches: 4, vision: { layers: 1 }, features: 4, projector: { inWidth: 8, linears: 2 } });
+    expect(llavaShapeOf(tinyLlava)).toMatchObject({
+      patches: 4,
+      vision: { layers: 1 },
+      features: 4,
+      projector: { inWidth: 8, linears: 2 },
+    });
     expect(llavaShapeOf({ ...tinyLlava, vision_feature_layer: [-1, 0], mm_projector_type: 'mlp3x_gelu' })).toMatchObject({
       vision: { layers: 2 },
       projector: { inWidth: 16, linears: 3 },

@@ -228,13 +228,17 @@ export function loraTargetsOf(experiment: Experiment): { r: number; targets: str
   const all = targets === 'all-linear';
   // A full-match regex over module paths: the names it accepts under the language model's layers.
   const regex = all ? undefined : new RegExp(`^(?:${String(targets)})$`);
-  const matched = names.filter((name) => all || regex!.test(`language_model.model.layers.0.self_attn.${name}`) || regex!.test(`language_model.model.layers.0.mlp.${name}`));
+  const matched = names.filter(
+    (name) =>
+      all || regex!.test(`language_model.model.layers.0.self_attn.${name}`) || regex!.test(`language_model.model.layers.0.mlp.${name}`),
+  );
   return { r: Number(peft.settings.r), targets: matched };
 }
 
 /** FLOPs of one training step of a vision-to-LLM experiment (BLIP-2 stage 2, LLaVA stage-2 LoRA). */
 function vlmTrainFlops(experiment: Experiment, config: Record<string, unknown>, batch: number): number {
   const { text_length } = experiment.bench;
-  if (sectionOf(experiment, 'model')?.id === 'llava') return llavaTrainFlops(llavaShapeOf(config), batch, text_length, loraTargetsOf(experiment)).step;
+  if (sectionOf(experiment, 'model')?.id === 'llava')
+    return llavaTrainFlops(llavaShapeOf(config), batch, text_length, loraTargetsOf(experiment)).step;
   return blip2Stage2Flops(blip2ShapeOf(config), batch, text_length).step;
 }

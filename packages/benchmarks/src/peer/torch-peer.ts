@@ -99,9 +99,13 @@ function vlmLoraSpec(experiment: Experiment): Record<string, unknown> | undefine
   const peft = sectionOf(experiment, 'peft')!;
   const targets = peft.settings.target_modules;
   if (targets === 'all-linear') {
-    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's LLaVA adapts the language model only; write target_modules as a regex`, {
-      hint: "target_modules: 'language_model\\..*\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)'",
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${experiment.name}: the torch peer's LLaVA adapts the language model only; write target_modules as a regex`,
+      {
+        hint: "target_modules: 'language_model\\..*\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)'",
+      },
+    );
   }
   return { ...lora, target_modules: loraTargetsOf(experiment).targets, modules_to_save: peft.settings.modules_to_save ?? [] };
 }
@@ -115,7 +119,9 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
   const { bench } = experiment;
   const type = sectionOf(experiment, 'model')?.id;
   const llava = type === 'llava';
-  const config = llava ? filledLlavaConfig(modelConfigOf(experiment), experiment.file) : filledBlip2Config(modelConfigOf(experiment), experiment.file);
+  const config = llava
+    ? filledLlavaConfig(modelConfigOf(experiment), experiment.file)
+    : filledBlip2Config(modelConfigOf(experiment), experiment.file);
   const train = trainConfigSchema.parse(sectionOf(experiment, 'train')?.settings ?? {});
   if (!llava && sectionOf(experiment, 'peft'))
     throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer's BLIP-2 trains without peft`);

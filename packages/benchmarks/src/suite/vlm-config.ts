@@ -14,7 +14,10 @@ import { architectureContext, type ArchitectureProvider } from '@mmft/core';
 const LANGUAGE_MODELS = [optProvider, llamaProvider, gpt2Provider];
 
 /** `config` filled by the first-party plugin of its model_type among `providers`. */
-function filledBy(providers: readonly ArchitectureProvider[], config: Record<string, unknown> & { model_type: string }): Record<string, unknown> {
+function filledBy(
+  providers: readonly ArchitectureProvider[],
+  config: Record<string, unknown> & { model_type: string },
+): Record<string, unknown> {
   const provider = architectureContext({ list: () => providers }).resolveModelType(config.model_type);
   const section = provider.configSchema.parse({ config }) as { config?: Record<string, unknown> };
   return { ...section.config, model_type: config.model_type };

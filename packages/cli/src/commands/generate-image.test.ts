@@ -243,7 +243,9 @@ describe('mmft generate --image', () => {
   });
 
   test('without --max-new-tokens an image row gets the 20 new tokens generate() gives a text prompt (legacy: embeddings only)', async () => {
-    const out = JSON.parse((await run(['legacy', '--image', 'b.png', '--min-new-tokens', '20', '--json'])).stdout) as { sequences: number[][] };
+    const out = JSON.parse((await run(['legacy', '--image', 'b.png', '--min-new-tokens', '20', '--json'])).stdout) as {
+      sequences: number[][];
+    };
     expect(out.sequences).toEqual([referenceGreedy(models.legacy, images['b.png']!, [tokenizer.specialTokenIds!.bos!], 20)]);
   });
 

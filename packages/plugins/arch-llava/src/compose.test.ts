@@ -26,10 +26,28 @@ describe('<image> token helpers', () => {
   });
 
   test('findTokenId reads BPE vocab, added tokens and Unigram pieces, with the largest id', () => {
-    expect(findTokenId(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({ maxId: 2 });
+    expect(findTokenId(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({
+      maxId: 2,
+    });
     expect(findTokenId(enc({ model: { vocab: { a: 0, '<image>': 1 } }, added_tokens: [] }), '<image>')).toEqual({ id: 1, maxId: 1 });
-    expect(findTokenId(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({ id: 9, maxId: 9 });
-    expect(findTokenId(enc({ model: { vocab: [['a', 0], ['<image>', -1], ['b', -2]] } }), '<image>')).toEqual({ id: 1, maxId: 2 });
+    expect(findTokenId(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({
+      id: 9,
+      maxId: 9,
+    });
+    expect(
+      findTokenId(
+        enc({
+          model: {
+            vocab: [
+              ['a', 0],
+              ['<image>', -1],
+              ['b', -2],
+            ],
+          },
+        }),
+        '<image>',
+      ),
+    ).toEqual({ id: 1, maxId: 2 });
   });
 
   test('withAddedToken: the tokenizer encodes <image> as one special id, other text as before, and saves it in both files', () => {
@@ -65,9 +83,12 @@ describe('composeLlava with a toy language model folder', () => {
   // many rows as config.vocab_size (the tokenizer padded with filler added tokens past its own),
   // as a Llama's embedding is sized by config.json rather than by its tokenizer.
   async function toyLm(config: Record<string, unknown>, tokenizerDir: string | undefined, seed: number) {
-    let files = tokenizerDir ? await readTokenizerFiles(tokenizerDir) : byteLevelBpeTokenizerFiles({ flavour: 'gpt2', padToken: '<|endoftext|>' });
+    let files = tokenizerDir
+      ? await readTokenizerFiles(tokenizerDir)
+      : byteLevelBpeTokenizerFiles({ flavour: 'gpt2', padToken: '<|endoftext|>' });
     const own = tokenizerFromFiles(files)!.vocabSize;
-    for (let id = own; typeof config.vocab_size === 'number' && id < config.vocab_size; id++) files = withAddedToken(files, `<filler_${id}>`, id);
+    for (let id = own; typeof config.vocab_size === 'number' && id < config.vocab_size; id++)
+      files = withAddedToken(files, `<filler_${id}>`, id);
     return tinyCausalLm({ hiddenSize: (config.hidden_size as number | undefined) ?? 6, seed, tokenizerFiles: files });
   }
   const folderLm: ArchitectureProvider = {
@@ -140,17 +161,21 @@ describe('composeLlava with a toy language model folder', () => {
   test("the section's config keeps only what the recipe wrote (no LlavaConfig defaults over the parts)", () => {
     const section = parseConfig(llavaProvider, { config: { vision_feature_layer: -1 }, init: { language_model: 'lm' } });
     expect(section.config).toEqual({ vision_feature_layer: -1 });
-    expect(() => parseConfig(llavaProvider, { config: { vision_feature_select_strategy: 'cls' } })).toThrow(/vision_feature_select_strategy/);
+    expect(() => parseConfig(llavaProvider, { config: { vision_feature_select_strategy: 'cls' } })).toThrow(
+      /vision_feature_select_strategy/,
+    );
   });
 
   test('errors name the folder: a vision folder that is not CLIP, a text_config.model_type the folder contradicts', async () => {
     const { folder } = writeLmFolder('errors', false);
-    await expect(composeLlava({}, { vision: folder }, context)).rejects.toThrow(/init\.vision: .*errors\/config\.json has model_type "tiny-lm"; init\.vision takes clip/);
-    await expect(composeLlava({ vision_config: vision, text_config: { model_type: 'llama' } }, { language_model: folder }, context)).rejects.toThrow(
-      MmftError,
+    await expect(composeLlava({}, { vision: folder }, context)).rejects.toThrow(
+      /init\.vision: .*errors\/config\.json has model_type "tiny-lm"; init\.vision takes clip/,
     );
-    await expect(composeLlava({ vision_config: vision, text_config: { model_type: 'llama' } }, { language_model: folder }, context)).rejects.toThrow(
-      /text_config\.model_type is "llama" but init\.language_model \(.*errors\) holds a "tiny-lm" model/,
-    );
+    await expect(
+      composeLlava({ vision_config: vision, text_config: { model_type: 'llama' } }, { language_model: folder }, context),
+    ).rejects.toThrow(MmftError);
+    await expect(
+      composeLlava({ vision_config: vision, text_config: { model_type: 'llama' } }, { language_model: folder }, context),
+    ).rejects.toThrow(/text_config\.model_type is "llama" but init\.language_model \(.*errors\) holds a "tiny-lm" model/);
   });
 });

@@ -6,19 +6,12 @@
 // LlavaConfig takes vision_config and text_config from them under the section's explicit fields
 // (the pattern of packages/plugins/arch-blip2/src/checkpoint/resolve-init-config.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  isCausalLanguageModel,
-  isVisionEncoderModel,
-  MmftError,
-  type ArchitectureContext,
-  type VisionLanguageModel,
-} from '@mmft/core';
+import { isCausalLanguageModel, isVisionEncoderModel, MmftError, type ArchitectureContext, type VisionLanguageModel } from '@mmft/core';
 import { readHfFolder, readTokenizerFiles } from '@mmft/core/hf';
 import type { LlavaConfigInput } from './config';
 import type { LlavaInit } from './init-schema';
 import { appendMeanRows, findTokenId, IMAGE_TOKEN, withAddedToken } from './image-token';
 import { LlavaForConditionalGeneration } from './llava-for-conditional-generation';
-
 
 /** What `composeLlava` did, per part. */
 export interface LlavaComposeReport {
@@ -34,7 +27,8 @@ export interface LlavaComposeReport {
 const FILE_FIELDS = ['architectures', 'torch_dtype', 'transformers_version', '_name_or_path'];
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const without = (config: Json, fields: readonly string[]) => Object.fromEntries(Object.entries(config).filter(([k]) => !fields.includes(k)));
+const without = (config: Json, fields: readonly string[]) =>
+  Object.fromEntries(Object.entries(config).filter(([k]) => !fields.includes(k)));
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 interface Write {
@@ -51,9 +45,13 @@ function visionConfigOf(config: Json, modelType: string | undefined, dir: string
     return { ...without(vision, FILE_FIELDS), model_type: 'clip_vision_model' };
   }
   if (modelType === 'clip_vision_model') return without(config, FILE_FIELDS);
-  throw new MmftError('E_CONFIG', `init.vision: ${dir}/config.json has model_type ${JSON.stringify(modelType)}; init.vision takes clip or clip_vision_model`, {
-    hint: 'give a CLIP folder (CLIPModel) or a CLIPVisionModel folder',
-  });
+  throw new MmftError(
+    'E_CONFIG',
+    `init.vision: ${dir}/config.json has model_type ${JSON.stringify(modelType)}; init.vision takes clip or clip_vision_model`,
+    {
+      hint: 'give a CLIP folder (CLIPModel) or a CLIPVisionModel folder',
+    },
+  );
 }
 
 async function loadPart(
@@ -108,7 +106,10 @@ export async function composeLlava(
     let vision: VisionLanguageModel | undefined;
     if (init.vision) {
       const folder = await readHfFolder(init.vision, { modelName: 'CLIP' });
-      const visionConfig = { ...visionConfigOf(folder.config, folder.modelType, init.vision), ...(given.vision_config as Json | undefined) };
+      const visionConfig = {
+        ...visionConfigOf(folder.config, folder.modelType, init.vision),
+        ...(given.vision_config as Json | undefined),
+      };
       out.vision_config = visionConfig;
       vision = await loadPart(context, visionConfig.model_type as string, init.vision, 'vision');
       parts.push(vision);
@@ -149,7 +150,9 @@ export async function composeLlava(
             throw new MmftError(
               'E_CONFIG',
               `init.language_model: the tokenizer uses ids up to ${found.maxId} but ${dir} has ${oldVocab} embedding rows; cannot add ${IMAGE_TOKEN} at id ${oldVocab}`,
-              { hint: `set model.config.image_token_index to an id whose embedding row exists, or use a tokenizer that has ${IMAGE_TOKEN}` },
+              {
+                hint: `set model.config.image_token_index to an id whose embedding row exists, or use a tokenizer that has ${IMAGE_TOKEN}`,
+              },
             );
           }
           imageToken = { id: oldVocab, added: true };
@@ -172,7 +175,8 @@ export async function composeLlava(
       const report: { vision?: LlavaComposeReport['vision']; languageModel?: LlavaComposeReport['languageModel'] } = {};
       if (vision) {
         const source = vision.root.stateDict();
-        for (const [name, v] of source) writes.set(`vision_tower.${name}`, { from: name, shape: v.shape, data: v.dataSync() as Float32Array });
+        for (const [name, v] of source)
+          writes.set(`vision_tower.${name}`, { from: name, shape: v.shape, data: v.dataSync() as Float32Array });
         report.vision = { dir: init.vision!, copied: source.size };
       }
       if (lm) {
@@ -198,7 +202,9 @@ export async function composeLlava(
           throw new MmftError(
             'E_CHECKPOINT',
             `${part}: ${w.from} has shape ${shapeText(w.shape)} but ${name} of this LLaVA is ${shapeText(variable.shape)}`,
-            { hint: 'leave the shape fields (hidden_size, image_size, vocab_size, ...) out of model.config so they come from the part folders' },
+            {
+              hint: 'leave the shape fields (hidden_size, image_size, vocab_size, ...) out of model.config so they come from the part folders',
+            },
           );
         }
       }
@@ -215,4 +221,3 @@ export async function composeLlava(
     for (const part of parts) part.dispose();
   }
 }
-

@@ -205,8 +205,8 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
       const files = options.tokenizerFiles
         ? new Map(options.tokenizerFiles)
         : options.tokenizer
-        ? await readTokenizerFiles(options.tokenizer)
-        : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
+          ? await readTokenizerFiles(options.tokenizer)
+          : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
       const processing = options.imageProcessing ?? vision.processor.imageProcessing;
       if (!processing)
         throw new MmftError('E_CONFIG', `config: the vision tower "${vision.modelType}" has no image processing; pass imageProcessing`);

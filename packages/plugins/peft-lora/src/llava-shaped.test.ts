@@ -154,9 +154,7 @@ describe('all-linear and modules_to_save on a LLaVA-shaped model', () => {
     await saveAdapter(dir, loraMethod, c, applied);
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
     // PEFT writes the names "all-linear" expanded to (before the modules_to_save exclusion).
-    expect(json.target_modules).toEqual(
-      [...ONE_LAYER_LINEARS, 'multi_modal_projector.linear_1', 'multi_modal_projector.linear_2'].sort(),
-    );
+    expect(json.target_modules).toEqual([...ONE_LAYER_LINEARS, 'multi_modal_projector.linear_1', 'multi_modal_projector.linear_2'].sort());
     expect(json.modules_to_save).toEqual(['multi_modal_projector']);
     expect('exclude_modules' in json).toBe(false); // unset: left out, so PEFT versions without the field read the file
   });
@@ -209,7 +207,7 @@ describe('merge and unload with modules_to_save', () => {
     return applied;
   };
 
-  test('merge then remove puts the trained projector in the original\'s place (PEFT merge_and_unload)', () => {
+  test("merge then remove puts the trained projector in the original's place (PEFT merge_and_unload)", () => {
     const root = toyLlava(1);
     const applied = train(root);
     const trained = Array.from(root.getModule<Linear>('multi_modal_projector.modules_to_save.default.linear_2').weight.dataSync());

@@ -89,7 +89,7 @@ export const trainConfigSchema = z
           params: z
             .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
             .describe('tower names the model declares (projector, vision, language...) or parameter-name globs'),
-          lr: z.number().positive().describe('peak learning rate of these parameters (train.lr stays the rest\'s)'),
+          lr: z.number().positive().describe("peak learning rate of these parameters (train.lr stays the rest's)"),
         }),
       )
       .default([])
