@@ -27,7 +27,7 @@ export interface AppliedAdapter {
   /** Fold the adapter into the base weights (LoRA); absent where a method cannot merge. */
   merge?(): void;
   unmerge?(): void;
-  /** Restore the original modules. */
+  /** Take the adapter out: the original modules come back, except that after a merge the trained modules_to_save copies replace them (PEFT merge_and_unload). */
   remove(): void;
   /**
    * adapter_config.json fields only the applied model knows (prefix tuning's token_dim,
