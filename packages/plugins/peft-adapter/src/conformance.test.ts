@@ -41,6 +41,17 @@ describePeftMethod(bottleneckMethod, [
 ]);
 
 describe('bottleneck adapters', () => {
+  test('a module in modules_to_save gets no adapter inside it: it trains whole, as in PEFT', () => {
+    const p = toySubject();
+    const applied = bottleneckMethod.apply(p.root, { reduction_factor: 4, modules_to_save: ['layers.1'] } as never, 'default');
+    expect(p.root.getModule('layers.0.mlp')).toBeInstanceOf(BottleneckWrapper);
+    expect(p.root.getModule('layers.1.modules_to_save.default.mlp')).not.toBeInstanceOf(BottleneckWrapper);
+    const trainable = applied.trainableParameters().map(([n]) => n);
+    expect(trainable.some((n) => n.startsWith('layers.1.modules_to_save.default.mlp.'))).toBe(true);
+    expect(trainable.filter((n) => n.includes('.adapter_')).every((n) => n.startsWith('layers.0.'))).toBe(true);
+    p.dispose();
+  });
+
   test('houlsby wraps attention and MLP, pfeiffer the MLP only; names of the base stay; width = hidden / reduction_factor', async () => {
     const s = await clipSubject();
     const names = s.root.namedParameters().map(([n]) => n);

@@ -7,6 +7,7 @@ import {
   applyModulesToSave,
   assertAdapterName,
   findTargetModules,
+  isInsideModules,
   freezeAllExcept,
   isPeftLayer,
   loadAdapterTensors,
@@ -27,7 +28,11 @@ const INTERNALS = /(^|\.)(adapter_down|adapter_up|original_module|modules_to_sav
 export function applyBottleneck(root: Module, config: BottleneckConfig, adapterName: string): AppliedAdapter {
   assertAdapterName(adapterName);
   const find = (target: readonly string[] | string, what: string) =>
-    findTargetModules(root, target, { method: `adapter ${what}`, skip: (n) => INTERNALS.test(n) });
+    findTargetModules(root, target, {
+      method: `adapter ${what}`,
+      // a module trained fully (modules_to_save) gets no adapter on it or inside it, as in PEFT
+      skip: (n) => INTERNALS.test(n) || isInsideModules(n, config.modules_to_save),
+    });
   const targets = [
     ...(config.variant === 'houlsby' ? find(config.attention_modules, 'attention_modules') : []),
     ...find(config.mlp_modules, 'mlp_modules'),
