@@ -11,8 +11,6 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  isCausalLanguageModel,
-  isVisionEncoderModel,
   MmftError,
   type ArchitectureContext,
   type CausalLanguageModel,
@@ -28,21 +26,19 @@ import {
   type VisionEncoderModel,
   type VisionLanguageModel,
 } from '@mmft/core';
-import { hfJson, parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
-import { checkOutputFolder } from '@mmft/core';
-import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
-import {
-  causalLmTensors,
-  loadCausalLmFolder,
-  loadCausalLmWeights,
-  TRANSFORMERS_VERSION,
-  type LoadCausalLmWeightsResult,
-} from '@mmft/core/lm';
-import { Module, type AnyModule } from '@mmft/core/nn';
+import { parseJsonFile, readOptionalFile, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
+import { loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
+import type { AnyModule } from '@mmft/core/nn';
+import { IGNORE_ON_LOAD, languageModelTies } from './checkpoint/ties';
+import { llavaConfigJson, saveLlavaFolder } from './checkpoint/save';
 import { parseLlavaConfig, type LlavaConfigInput, type LlavaConfigJson } from './config';
 import { hubKeyLayout, type KeyLayout } from './key-layout';
-import { LlavaProjector, projectorShape } from './projector';
-import { llavaImageProcessorJson, llavaProcessor, numImageTokens, parseLlavaImageProcessing } from './processor';
+import { llavaGenerationInputs } from './model/generation-inputs';
+import { embedInputsWithImages, imageFeatures } from './model/image-features';
+import { assembleLlavaRoot, buildTowers } from './model/towers';
+import { llavaProcessor, numImageTokens, parseLlavaImageProcessing } from './processor';
+
+export { languageModelTies } from './checkpoint/ties';
 
 /** Options of `LlavaForConditionalGeneration.fromConfig`. */
 export interface LlavaFromConfigOptions {
@@ -58,82 +54,6 @@ export interface LlavaFromConfigOptions {
 
 /** Outputs of `forward`: the language model's logits [B, T, V] and, with labels, its loss. */
 export type LlavaOutputs = { readonly logits: tf.Tensor; readonly loss?: tf.Tensor };
-
-class LlavaRoot extends Module<[], null> {
-  forward(): null {
-    return null;
-  }
-}
-
-const IGNORE_ON_LOAD = [/\.rotary_emb\.inv_freq$/, /\.position_ids$/];
-
-/** The causal LM's ties (CausalLMBase.tied), else every extra name of a shared variable tied to the first. */
-function tiesOf(model: VisionLanguageModel): Record<string, string> {
-  const declared = (model as { tied?: Readonly<Record<string, string>> }).tied;
-  if (declared) return { ...declared };
-  const first = new Map<unknown, string>();
-  const ties: Record<string, string> = {};
-  for (const [name, variable] of model.root.stateDict()) {
-    const source = first.get(variable);
-    if (source) ties[name] = source;
-    else first.set(variable, name);
-  }
-  return ties;
-}
-
-async function buildTowers(
-  config: LlavaConfigJson,
-  context: ArchitectureContext | undefined,
-  section: { seed?: number; tokenizer?: string },
-  source: string,
-) {
-  if (!context) {
-    throw new MmftError(
-      'E_CONFIG',
-      `${source}: LLaVA builds its vision tower and language model through the plugin registry, and none was given`,
-      {
-        hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
-      },
-    );
-  }
-  const visionProvider = context.resolveModelType(config.vision_config.model_type);
-  const vision = await visionProvider.fromConfig(
-    { config: config.vision_config, ...(section.seed === undefined ? {} : { seed: section.seed }) },
-    context,
-  );
-  if (!isVisionEncoderModel(vision)) {
-    vision.dispose();
-    throw new MmftError(
-      'E_CONFIG',
-      `${source}: vision_config.model_type "${config.vision_config.model_type}" is built by "${visionProvider.id}" (family ${visionProvider.family}), not a vision encoder`,
-      { hint: 'LLaVA reads hidden states of a vision-encoder model: clip_vision_model (arch-clip)' },
-    );
-  }
-  let lm: VisionLanguageModel | undefined;
-  try {
-    const lmProvider = context.resolveModelType(config.text_config.model_type);
-    lm = await lmProvider.fromConfig({ config: config.text_config, ...section }, context);
-    if (!isCausalLanguageModel(lm)) {
-      throw new MmftError(
-        'E_CONFIG',
-        `${source}: text_config.model_type "${config.text_config.model_type}" is built by "${lmProvider.id}" (family ${lmProvider.family}), not a causal language model`,
-        { hint: 'LLaVA runs decoder-only language models (llama, opt, gpt2, ...)' },
-      );
-    }
-    return { vision, lm };
-  } catch (error) {
-    vision.dispose();
-    lm?.dispose();
-    throw error;
-  }
-}
-
-/** Width of the language model's input embeddings. */
-function embeddingWidth(lm: CausalLanguageModel): number {
-  return tf.tidy(() => lm.embedTokens(tf.zeros([1, 1], 'int32')).shape[2]!);
-}
-
-const shapeOf = (t: tf.Tensor) => `[${t.shape.join(', ')}]`;
 
 /**
  * LLaVA whose `root` parameters carry the Hub's LlavaForConditionalGeneration state-dict names.
@@ -177,23 +97,7 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
   }
 
   private static assemble(config: LlavaConfigJson, vision: VisionEncoderModel, lm: CausalLanguageModel, seed?: number): AnyModule {
-    const root = new LlavaRoot();
-    const layers = Array.isArray(config.vision_feature_layer) ? config.vision_feature_layer.length : 1;
-    const init = typeof config.text_config.initializer_range === 'number' ? config.text_config.initializer_range : 0.02;
-    root.registerModule('vision_tower', vision.root);
-    root.registerModule(
-      'multi_modal_projector',
-      new LlavaProjector(
-        vision.hiddenSize * layers,
-        embeddingWidth(lm),
-        projectorShape(config.mm_projector_type, config.projector_hidden_act),
-        config.multimodal_projector_bias,
-        init,
-        seed,
-      ),
-    );
-    root.registerModule('language_model', lm.root);
-    return root;
+    return assembleLlavaRoot(config, vision, lm, seed);
   }
 
   /** A freshly initialised LLaVA (training mode) from a partial LlavaConfig; towers through `context`. */
@@ -286,26 +190,9 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     }
   }
 
-  /** The layer indices asked of the tower (vision_feature_layer as a list). */
-  private get featureLayers(): number[] {
-    const l = this.config.vision_feature_layer;
-    return Array.isArray(l) ? [...l] : [l];
-  }
-
   /** Projected image features [N_images, numImageTokens, D_lm] (get_image_features). */
   getImageFeatures(pixelValues: tf.Tensor): tf.Tensor {
-    const states = this.visionTower.hiddenStates(pixelValues, this.featureLayers);
-    try {
-      return tf.tidy(() => {
-        const chosen = states.map((s) =>
-          this.config.vision_feature_select_strategy === 'default' ? tf.slice(s, [0, 1, 0], [-1, -1, -1]) : s,
-        );
-        const features = chosen.length === 1 ? chosen[0]! : tf.concat(chosen, -1);
-        return this.root.getModule<LlavaProjector>('multi_modal_projector').forward(features);
-      });
-    } finally {
-      tf.dispose(states);
-    }
+    return imageFeatures(this, pixelValues);
   }
 
   /**
@@ -314,63 +201,7 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
    * [N_images × numImageTokens] features; a count that disagrees is an E_INPUT error naming the row.
    */
   embedInputs(inputIds: tf.Tensor, pixelValues: tf.Tensor | undefined): tf.Tensor {
-    if (inputIds.rank !== 2) throw new MmftError('E_SHAPE', `inputIds must be [B, T], got ${shapeOf(inputIds)}`);
-    const [batch, t] = inputIds.shape as [number, number];
-    const imageToken = this.config.image_token_index;
-    const ids = inputIds.arraySync() as number[][];
-    const perRow = ids.map((row) => row.filter((id) => id === imageToken).length);
-    const totalTokens = perRow.reduce((a, b) => a + b, 0);
-    const images = pixelValues ? pixelValues.shape[0]! : 0;
-    const count = this.numImageTokens;
-    if (totalTokens !== images * count) throw this.mismatch(perRow, images, totalTokens);
-    if (totalTokens === 0) return this.languageModel.embedTokens(inputIds);
-    const features = this.getImageFeatures(pixelValues!);
-    try {
-      return tf.tidy(() => {
-        const d = features.shape[2]!;
-        const gatherIndex = new Int32Array(batch * t);
-        const isImage = new Uint8Array(batch * t);
-        // Image ids may lie past the vocabulary; their embeddings are replaced anyway, so embed id 0 there.
-        const textIds = new Int32Array(batch * t);
-        let k = 0;
-        ids.forEach((row, b) =>
-          row.forEach((id, p) => {
-            if (id === imageToken) {
-              gatherIndex[b * t + p] = k++;
-              isImage[b * t + p] = 1;
-            } else textIds[b * t + p] = id;
-          }),
-        );
-        const text = this.languageModel.embedTokens(tf.tensor2d(textIds, [batch, t], 'int32'));
-        const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * count, d]), tf.tensor1d(gatherIndex, 'int32')), [
-          batch,
-          t,
-          d,
-        ]);
-        const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [batch, t, 1]), [1, 1, d]);
-        return tf.where(where, scattered, text);
-      });
-    } finally {
-      features.dispose();
-    }
-  }
-
-  private mismatch(perRow: number[], images: number, totalTokens: number): MmftError {
-    const count = this.numImageTokens;
-    const id = this.config.image_token_index;
-    // The row to name: the first whose tokens are not whole images, else the first past the images given.
-    let consumed = 0;
-    let row = perRow.findIndex((n) => n % count !== 0);
-    if (row < 0) row = perRow.findIndex((n) => (consumed += n / count) > images);
-    if (row < 0) row = perRow.length - 1;
-    const rowText = `row ${row} of inputIds has ${perRow[row]} image tokens (id ${id})`;
-    return new MmftError(
-      'E_INPUT',
-      `image tokens and image features do not match: ${rowText}; the batch has ${totalTokens} image tokens but ${images} image(s) × ${count} features = ${images * count} features`,
-      {
-        hint: `each <image> must expand to exactly ${count} tokens (model.processor.imageTokens.count) with one image per <image>; truncation (max_length) cutting an image span is the usual cause`,
-      },
-    );
+    return embedInputsWithImages(this, inputIds, pixelValues, (pixels) => this.getImageFeatures(pixels));
   }
 
   /** Logits (and with `labels` the loss, labels passed to the language model unchanged) of the language model on the image and the text. */
@@ -396,41 +227,10 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     }
   }
 
-  /**
-   * What generate hands the language model: the first step reads inputsEmbeds (images scattered in),
-   * later steps the new ids only, as prepare_inputs_for_generation passes pixel_values on the first
-   * step only. Without inputIds the prompt is [bos?, <image> × count] per image.
-   */
+  /** What generate hands the language model (model/generation-inputs.ts). */
   private generationInputs(inputs: ModelInputs, method: string): { inputs: ModelInputs; owned: tf.Tensor[] } {
-    const owned: tf.Tensor[] = [];
-    try {
-      let inputIds = inputs.inputIds;
-      if (!inputIds) {
-        if (!inputs.pixelValues)
-          throw new MmftError('E_INPUT', `LlavaForConditionalGeneration.${method} needs inputIds, pixelValues or both`);
-        const bos = this.languageModel.config.bos_token_id;
-        const row = [
-          ...(typeof bos === 'number' ? [bos] : []),
-          ...new Array<number>(this.numImageTokens).fill(this.config.image_token_index),
-        ];
-        const n = inputs.pixelValues.shape[0]!;
-        inputIds = tf.tensor2d(
-          Array.from({ length: n }, () => row),
-          [n, row.length],
-          'int32',
-        );
-        owned.push(inputIds);
-      }
-      const embeds = this.embedInputs(inputIds, inputs.pixelValues);
-      owned.push(embeds);
-      const attentionMask = inputs.attentionMask;
-      return { inputs: attentionMask ? { inputIds, inputsEmbeds: embeds, attentionMask } : { inputIds, inputsEmbeds: embeds }, owned };
-    } catch (error) {
-      tf.dispose(owned);
-      throw error;
-    }
+    return llavaGenerationInputs(this, inputs, method, (inputIds, pixelValues) => this.embedInputs(inputIds, pixelValues));
   }
-
   /** Answers or captions through the language model's generate; returns the new tokens only. */
   async generate(inputs: ModelInputs, options: GenerationOptions = {}): Promise<GenerationResult> {
     const prepared = this.generationInputs(inputs, 'generate');
@@ -453,16 +253,7 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
 
   /** config.json as save_pretrained writes it. */
   toConfigJson(): Record<string, unknown> {
-    const { vision_config, text_config, ...rest } = this.config;
-    return {
-      ...rest,
-      architectures: ['LlavaForConditionalGeneration'],
-      model_type: 'llava',
-      vision_config: { ...vision_config },
-      text_config: { ...text_config },
-      torch_dtype: 'float32',
-      transformers_version: TRANSFORMERS_VERSION,
-    };
+    return llavaConfigJson(this.config);
   }
 
   /**
@@ -471,32 +262,9 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
    * preprocessor_config.json, processor_config.json and the tokenizer files.
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
-    const weights = await causalLmTensors(this.root, languageModelTies(this.languageModel));
-    const generation = this.folderGenerationConfig ?? this.languageModel.generationConfig;
-    const config = this.toConfigJson();
-    const preprocessor = this.preprocessor ?? llavaImageProcessorJson(this.imageProcessing);
-    const tower = this.visionTower;
-    const processorConfig = {
-      image_token: '<image>',
-      num_additional_image_tokens: tower.hasClassToken ? 1 : 0,
-      patch_size: tower.patchSize,
-      processor_class: 'LlavaProcessor',
-      vision_feature_select_strategy: this.config.vision_feature_select_strategy,
-    };
-    await writeFolder(
-      dir,
-      async (staged) => {
-        await writeFileDurable(join(staged, 'config.json'), hfJson(config));
-        if (generation && Object.keys(generation).length > 0)
-          await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
-        await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
-        await writeFileDurable(join(staged, 'preprocessor_config.json'), hfJson(preprocessor));
-        await writeFileDurable(join(staged, 'processor_config.json'), hfJson(processorConfig));
-        for (const [name, bytes] of this.tokenizerFiles) await writeFileDurable(join(staged, name), bytes);
-      },
-      { kind: 'model' },
-    );
+    const { root, config, visionTower, languageModel, imageProcessing, tokenizerFiles, preprocessor, folderGenerationConfig } = this;
+    const parts = { root, config, visionTower, languageModel, imageProcessing, tokenizerFiles, preprocessor, folderGenerationConfig };
+    await saveLlavaFolder(parts, this.toConfigJson(), dir, options);
   }
 
   dispose(): void {
@@ -504,9 +272,4 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     this.visionTower.dispose();
     this.root.dispose();
   }
-}
-
-/** The language model's ties under this model's state-dict names (the `language_model.` prefix). */
-export function languageModelTies(lm: VisionLanguageModel): Record<string, string> {
-  return Object.fromEntries(Object.entries(tiesOf(lm)).map(([k, v]) => [`language_model.${k}`, `language_model.${v}`]));
 }
