@@ -2,6 +2,7 @@
 // described; strict, so a misspelt key such as `domian:` is an error, not domain A). `lang: both`
 // emits every example in English and in Chinese.
 import { z } from 'zod';
+import { SYNTH_TEMPLATES } from './synth';
 import { DOMAINS } from './vocabulary';
 
 /** The image tasks (what `mmft data shapes` writes with images/). */
@@ -33,10 +34,24 @@ export const shapesConfigSchema = z
     imageSize: z.number().int().min(16).max(2048).default(64).describe('Side of the rendered square images in pixels'),
     maxObjects: z.number().int().min(1).max(4).default(4).describe('Most objects in a scene (each scene has 1..maxObjects)'),
     questionsPerImage: z.number().int().min(1).max(10).default(3).describe('VQA questions per image and language'),
+    templates: z
+      .array(z.enum(SYNTH_TEMPLATES))
+      .min(1)
+      .optional()
+      .describe(
+        `task instruction only: synthesised conversations of these templates (${SYNTH_TEMPLATES.join(', ')}), one per template, image and language, as \`mmft data synth\` writes them; unset: the default dialogue (a description and two questions)`,
+      ),
   })
   .superRefine((config, ctx) => {
     if (!config.images && config.task !== 'instruction' && config.task !== 'text') {
       ctx.addIssue({ code: 'custom', path: ['images'], message: `images: false needs task instruction or text, not ${config.task}` });
+    }
+    if (config.templates !== undefined && (config.task !== 'instruction' || !config.images)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['templates'],
+        message: `templates (synthesised conversations) need task instruction with images, not task ${config.task}${config.images ? '' : ' without images'}`,
+      });
     }
     if (config.split === 'eval' && !isTextCorpus(config)) {
       ctx.addIssue({

@@ -5,6 +5,7 @@ import { languagesOf, type ShapesConfig } from './config';
 import { buildExamples } from './examples';
 import { renderScenePng } from './render';
 import { sampleScene, type Scene } from './scene';
+import { synthConversation } from './synth';
 
 export interface ShapesSample {
   readonly index: number;
@@ -31,7 +32,24 @@ export function examplesOf(config: ShapesConfig, sample: ShapesSample, task: Tas
     format: 'png',
     key: `shapes-${config.domain}-s${config.seed}/${sample.imagePath}`,
   };
-  return buildExamples(sample.scene, image, `shapes-${config.domain}-${String(sample.index).padStart(6, '0')}`, {
+  const source = `shapes-${config.domain}-${String(sample.index).padStart(6, '0')}`;
+  if (task === 'instruction' && config.templates) {
+    // The records `mmft data synth` writes (synth-write.ts, same ids), in memory. They are not
+    // deduplicated: every image keeps templates × languages examples, so sizes and resume
+    // positions stay known up front (a template pair wording one conversation identically is rare).
+    return config.templates.flatMap((template) =>
+      languagesOf(config.lang).map(
+        (lang): Example => ({
+          id: `${source}-${template}-${lang}`,
+          task: 'instruction',
+          image,
+          lang,
+          turns: synthConversation(sample.scene, template, lang, config.seed).turns,
+        }),
+      ),
+    );
+  }
+  return buildExamples(sample.scene, image, source, {
     task,
     langs: languagesOf(config.lang),
     questionsPerImage: config.questionsPerImage,
@@ -40,7 +58,8 @@ export function examplesOf(config: ShapesConfig, sample: ShapesSample, task: Tas
 
 /** Examples per image for a task (fixed, so sizes and resume positions are known up front). */
 export function examplesPerImage(config: ShapesConfig, task: TaskKind): number {
-  return languagesOf(config.lang).length * (task === 'vqa' ? config.questionsPerImage : 1);
+  const perLanguage = task === 'vqa' ? config.questionsPerImage : task === 'instruction' && config.templates ? config.templates.length : 1;
+  return languagesOf(config.lang).length * perLanguage;
 }
 
 /**

@@ -61,7 +61,7 @@ export function synthRecordsOf(scene: Scene, image: string, source: string, opti
   return out;
 }
 
-export interface SynthShapesOptions extends Omit<ShapesConfigInput, 'task' | 'questionsPerImage'> {
+export interface SynthShapesOptions extends Omit<ShapesConfigInput, 'task' | 'questionsPerImage' | 'templates'> {
   /** Templates to use (default: all), each once per image and language. */
   readonly templates?: readonly SynthTemplate[];
   readonly onProgress?: (done: number, total: number) => void;

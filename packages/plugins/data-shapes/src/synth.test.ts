@@ -5,6 +5,8 @@ import { describe, expect, test } from '@jest/globals';
 import { sampleScene, type Scene, type SceneObject } from './scene';
 import { synthConversation, SYNTH_TEMPLATES, type SynthTemplate } from './synth';
 import { dedupKey, synthRecordsOf, writeShapesSynth } from './synth-write';
+import { shapesConfigSchema } from './config';
+import { shapesDataset } from './plugin';
 
 // Independent restatement of the ground truth the text must agree with (not imported from the generator).
 const EN_NUM: Record<string, number> = { no: 0, one: 1, two: 2, three: 3, four: 4 };
@@ -307,5 +309,44 @@ describe('shapes synthesis', () => {
     await expect(writeShapesSynth('/nonexistent', { templates: ['gossip' as SynthTemplate] })).rejects.toThrow(
       /unknown synthesis template "gossip"/,
     );
+  });
+
+  test('task instruction with templates yields in memory the conversations mmft data synth writes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-synth-'));
+    try {
+      const common = { n: 3, domain: 'B' as const, lang: 'both' as const, imageSize: 32, seed: 5 };
+      const templates: SynthTemplate[] = ['multi-turn', 'count', 'refusal'];
+      const written = await writeShapesSynth(dir, { ...common, templates });
+      const records = JSON.parse(fs.readFileSync(written.file, 'utf8')) as { id: string; conversations: { from: string; value: string }[] }[];
+      const dataset = await shapesDataset.open(shapesConfigSchema.parse({ ...common, task: 'instruction', templates }), { baseDir: dir });
+      expect(dataset.size).toBe(3 * 3 * 2);
+      const examples = [];
+      for await (const example of dataset.iterate()) examples.push(example);
+      expect(examples).toHaveLength(dataset.size!);
+      // nothing was a duplicate here, so the in-memory stream and the file hold the same conversations in the same order
+      expect(written.duplicates).toBe(0);
+      expect(examples.map((e) => e.id)).toEqual(records.map((r) => r.id));
+      for (const [i, example] of examples.entries()) {
+        if (example.task !== 'instruction') throw new Error(`task ${example.task}`);
+        expect(example.turns.map((t) => [t.role === 'user' ? 'human' : 'gpt', t.content])).toEqual(
+          records[i]!.conversations.map((t) => [t.from, t.value]),
+        );
+        expect(example.image?.kind).toBe('bytes');
+      }
+      // resuming and sharding count the synthesised examples like any others
+      const tail = [];
+      for await (const example of dataset.iterate({ startAt: 7 })) tail.push(example.id);
+      expect(tail).toEqual(examples.slice(7).map((e) => e.id));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('templates are refused outside task instruction, naming the field', () => {
+    const parsed = shapesConfigSchema.safeParse({ task: 'vqa', templates: ['count'] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['templates']);
+    expect(parsed.error?.issues[0]?.message).toMatch(/need task instruction with images, not task vqa/);
+    expect(shapesConfigSchema.safeParse({ task: 'instruction', templates: ['gossip'] }).success).toBe(false);
   });
 });
