@@ -1,4 +1,5 @@
 export * from './architecture';
+export * from './attention-probing';
 export * from './causal-lm';
 export * from './backend';
 export * from './dataset';

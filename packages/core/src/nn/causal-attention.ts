@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueCache } from '../contracts/model';
 import { assertThat } from '../errors';
 import { Attention, isRegistered, runFused } from '../kernels';
+import { attentionRecorder } from './attention-record';
 import { Dropout } from './dropout';
 import { deriveSeed } from './init';
 import { Linear } from './linear';
@@ -124,7 +125,9 @@ export function attendCausal(inputs: AttendCausalInputs): tf.Tensor {
     const kvHeads = key.shape[1]!;
     const nRep = heads / kvHeads;
     const dropping = dropout !== undefined && dropout.training && dropout.p > 0;
-    const fusable = isRegistered(Attention) && !dropping && query.dtype === 'float32' && mask.dtype === 'float32';
+    // A recording (attention-record.ts) needs the probabilities, which the fused kernel never materialises.
+    const recorder = attentionRecorder();
+    const fusable = !recorder && isRegistered(Attention) && !dropping && query.dtype === 'float32' && mask.dtype === 'float32';
     if (fusable) {
       const [k, v] = [repeatKeyValueHeads(key, nRep), repeatKeyValueHeads(value, nRep)];
       const attrs = { numHeads: heads, scale, minValue: MASK_MIN };
@@ -136,6 +139,7 @@ export function attendCausal(inputs: AttendCausalInputs): tf.Tensor {
     const scores = tf.mul(tf.matMul(grouped, f32(key), false, true), scale); // [B, Hkv, nRep·T, S]
     const probs = maskedSoftmax(tf.reshape(scores, [batch, heads, length, keys]), f32(mask));
     const kept = dropping ? dropout.forward(probs) : probs;
+    recorder?.push(tf.keep(kept));
     const context = tf.matMul(tf.reshape(kept, [batch, kvHeads, nRep * length, keys]), f32(value));
     return mergeHeads(tf.reshape(context, [batch, heads, length, query.shape[3]!]));
   });

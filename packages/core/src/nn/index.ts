@@ -27,6 +27,7 @@ export {
   type CausalSelfAttentionInputs,
   type CausalSelfAttentionOptions,
 } from './causal-attention';
+export { attentionRecorder, recordAttention } from './attention-record';
 export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initializer } from './init';
 export { globToRegExp, type NamePattern } from './naming';
 export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';
