@@ -1,7 +1,8 @@
 // What metrics read: typed records tagged by `kind`. Whoever produces predictions (an objective's
 // evaluation, `mmft eval`, a script) emits these; each metric declares the one kind it consumes
 // (`MetricProvider.consumes`), so producers and metrics meet here and never know each other's ids.
-// The shapes are those LAVIS hands to its evaluators: caption results, VQA answers, similarities.
+// The shapes are those LAVIS hands to its evaluators: caption results, VQA answers, similarities;
+// plus instruction replies with their reference reply.
 
 /**
  * Image-text retrieval: embeddings of images and of texts naming their image, or one whole
@@ -46,13 +47,30 @@ export interface VqaInput {
   readonly questionType?: string;
 }
 
+/**
+ * A generated reply to an instruction and the reference reply: one per conversation, scored by
+ * reference agreement (metric "instruction"). `instruction` is the last user turn's text without
+ * `<image>` marks, for reports; `lang` picks language-specific scoring rules ("zh").
+ *
+ * @example
+ * const input: InstructionInput = { kind: 'instruction', id: 'c1', prediction: 'Two circles.', reference: 'There are two circles.', instruction: 'How many circles are there?', lang: 'en' };
+ */
+export interface InstructionInput {
+  readonly kind: 'instruction';
+  readonly id: string;
+  readonly prediction: string;
+  readonly reference: string;
+  readonly instruction: string;
+  readonly lang?: string;
+}
+
 /** Every record a metric can read, discriminated by `kind`. */
-export type MetricInput = RetrievalInput | TextInput | VqaInput;
+export type MetricInput = RetrievalInput | TextInput | VqaInput | InstructionInput;
 export type MetricInputKind = MetricInput['kind'];
 export type MetricInputOf<K extends MetricInputKind> = Extract<MetricInput, { kind: K }>;
 
 /** The kinds, in a fixed order, for messages and checks at run time. */
-export const METRIC_INPUT_KINDS: readonly MetricInputKind[] = ['retrieval', 'text', 'vqa'];
+export const METRIC_INPUT_KINDS: readonly MetricInputKind[] = ['retrieval', 'text', 'vqa', 'instruction'];
 
 /**
  * An input as a metric's own `update` accepts it when called directly: `kind` may be left out

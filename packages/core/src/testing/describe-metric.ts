@@ -73,7 +73,9 @@ export function describeMetric<Config, Input extends MetricInput>(
           ? { kind }
           : kind === 'text'
             ? { kind, id: 'noise', prediction: 'x', references: ['y'] }
-            : { kind, id: 'noise', prediction: 'x', answers: ['y'] },
+            : kind === 'instruction'
+              ? { kind, id: 'noise', prediction: 'x', reference: 'y', instruction: 'z' }
+              : { kind, id: 'noise', prediction: 'x', answers: ['y'] },
       );
       sink.update([...noise, ...sample.updates.slice(0, 1)]);
       sink.update([...sample.updates.slice(1), ...noise]);
