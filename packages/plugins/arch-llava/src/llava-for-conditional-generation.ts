@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   MmftError,
   type ArchitectureContext,
+  type AttentionProbabilities,
+  type AttentionProbing,
   type CausalLanguageModel,
   type GenerationChunk,
   type GenerationOptions,
@@ -33,6 +35,7 @@ import { IGNORE_ON_LOAD, languageModelTies } from './checkpoint/ties';
 import { llavaConfigJson, saveLlavaFolder } from './checkpoint/save';
 import { parseLlavaConfig, type LlavaConfigInput, type LlavaConfigJson } from './config';
 import { hubKeyLayout, type KeyLayout } from './key-layout';
+import { llavaAttentionProbabilities } from './model/attention';
 import { llavaGenerationInputs } from './model/generation-inputs';
 import { embedInputsWithImages, imageFeatures } from './model/image-features';
 import { assembleLlavaRoot, buildTowers } from './model/towers';
@@ -62,7 +65,7 @@ export type LlavaOutputs = { readonly logits: tf.Tensor; readonly loss?: tf.Tens
  * const model = await LlavaForConditionalGeneration.fromPretrained('models/llava-shapes-base', {}, architectureContext(registry));
  * const { texts } = await model.generate({ pixelValues, inputIds }, { maxNewTokens: 20 });
  */
-export class LlavaForConditionalGeneration implements VisionLanguageModel {
+export class LlavaForConditionalGeneration implements VisionLanguageModel, AttentionProbing {
   readonly modelType = 'llava';
   readonly family = 'vision-to-llm' as const;
   readonly processor: ModelProcessor;
@@ -225,6 +228,15 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel {
     } finally {
       embeds.dispose();
     }
+  }
+
+  /**
+   * The language model's attention probabilities on the image and the text (one [B, H, T, T] per
+   * layer, as output_attentions=True), where the image is (inputIds == image_token_index) and the
+   * attention mask (ones when absent); labels are ignored. The caller disposes `probabilities`.
+   */
+  attentionProbabilities(inputs: ModelInputs): AttentionProbabilities {
+    return llavaAttentionProbabilities(this, inputs);
   }
 
   /** What generate hands the language model (model/generation-inputs.ts). */
