@@ -48,7 +48,14 @@ export const causalLmConfigSchema = z
       .describe(
         "language of the template's default system prompt; unset: prompts.lang, else each example's language (en when it has none)",
       ),
-    prompts: promptConfigSchema.optional().describe('prompt texts of caption and VQA examples, and of instruction turns in plain mode'),
+    prompts: promptConfigSchema
+      .optional()
+      .describe(
+        'prompt texts. Plain mode: caption and VQA prompts and instruction turns (the defaults of prompts.lang when unset). ' +
+          'Chat and named templates (chat, llava_v1, vicuna_v1, chatml): a VQA user turn is prompts.vqa with {question} when set ' +
+          '(LLaVA-1.5\'s short-answer format: "{question}\\nAnswer the question using a single word or phrase."), else the bare question; ' +
+          'a caption user turn is the caption prompt; instruction turns are used as written',
+      ),
     generation: evalGenerationSchema.default({ max_new_tokens: 32 }).describe('decoding when evaluation generates captions and answers'),
   })
   .describe(

@@ -44,7 +44,7 @@ export function createEncoder({ config, tokenizer, tokens, seed }: EncoderSetup)
     const pick = (n: number) => (deriveSeed(seed, `causal-lm:${epoch}:${position}`) ?? 0) % n;
     const image = withImage ? tokens : undefined;
     const exampleMarks = image ? marks : 'drop';
-    const conversation = conversationOf(example, config.prompts, pick, exampleMarks);
+    const conversation = conversationOf(example, config.prompts, pick, exampleMarks, template === 'chat' || isNamedTemplate(template));
     const messages = image?.placement === 'placeholder' ? withImageMark(conversation) : conversation;
     if (image?.placement === 'placeholder') {
       const count = messages.reduce((n, m) => n + m.content.split('<image>').length - 1, 0);

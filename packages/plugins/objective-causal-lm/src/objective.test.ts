@@ -235,6 +235,63 @@ describe('plain template (GPT-2 tokenizer: no bos, eos <|endoftext|>)', () => {
   });
 });
 
+describe('instruction examples feed instruction inputs when a metric reads them, else text inputs', () => {
+  const lm = tinyCausalLm({ seed: 3 });
+  const tok = lm.processor.tokenizer!;
+  const zh: Example = {
+    id: 'z1',
+    task: 'instruction',
+    lang: 'zh',
+    image,
+    turns: [
+      { role: 'user', content: '红色的是什么？\n<image>' },
+      { role: 'assistant', content: '圆形' },
+    ],
+    source,
+  };
+  const evalData = [dialogue('d1'), caption('c1', ['a red circle']), zh];
+  const inputsFor = async (kinds: string[]) => {
+    const objective = await create({ template: 'plain', generation: { max_new_tokens: 3 } }, lm, evalData);
+    const parts = [];
+    for await (const part of objective.evaluate(datasetOf(evalData), { batchSize: 3, kinds })) parts.push(part);
+    return parts.flatMap((p) => p.inputs);
+  };
+
+  test('the objective declares it emits instruction inputs', async () => {
+    expect((await create({ template: 'plain' }, lm)).emits).toEqual(['text', 'vqa', 'instruction']);
+  });
+
+  test('with an instruction metric: the last assistant turn is the reference, the last user turn (marks dropped) the instruction', async () => {
+    const inputs = await inputsFor(['instruction', 'text']);
+    expect(inputs.map((i) => i.kind)).toEqual(['instruction', 'text', 'instruction']);
+    // The prediction is what generate() gives for every turn before the last assistant turn, in the plain template.
+    const prompt = [...bare(tok, 'USER: What is red? ASSISTANT: the circle'), tok.specialTokenIds!.eos!, ...bare(tok, ' USER: And blue? ASSISTANT:')];
+    const inputIds = tf.tensor2d([prompt], [1, prompt.length], 'int32');
+    const alone = await lm.generate({ inputIds, attentionMask: tf.onesLike(inputIds) }, { maxNewTokens: 3 });
+    inputIds.dispose();
+    expect(inputs[0]).toEqual({
+      kind: 'instruction',
+      id: 'd1',
+      prediction: alone.texts[0]!.trim(),
+      reference: 'the square',
+      instruction: 'And blue?',
+    });
+    expect(inputs[1]).toMatchObject({ kind: 'text', id: 'c1', references: ['a red circle'] });
+    expect(inputs[2]).toMatchObject({ kind: 'instruction', id: 'z1', reference: '圆形', instruction: '红色的是什么？', lang: 'zh' });
+  });
+
+  test('with only text metrics: instruction examples feed text inputs with the reference reply, as before', async () => {
+    const inputs = await inputsFor(['text']);
+    expect(inputs.map((i) => [i.kind, 'id' in i ? i.id : '', 'references' in i ? i.references : []])).toEqual([
+      ['text', 'd1', ['the square']],
+      ['text', 'c1', ['a red circle']],
+      ['text', 'z1', ['圆形']],
+    ]);
+    // Only an instruction metric: captions generate nothing.
+    expect((await inputsFor(['instruction'])).map((i) => i.kind)).toEqual(['instruction', 'instruction']);
+  });
+});
+
 describe('chat template (Llama-2 tokenizer and template)', () => {
   const lm = tinyCausalLm({ tokenizerFiles: llamaTokenizerFiles(), seed: 4 });
   const tok = lm.processor.tokenizer as TextTokenizer & {

@@ -2,7 +2,9 @@
 // and target tokens through the model's tokenizer (chat template or plain text, pieces.ts), labels
 // -100 on prompts and padding (encode.ts), a loss summed over label tokens that the loop divides by
 // the step's label-token total (transformers' num_items_in_batch, trainer.py), and evaluation by
-// teacher-forced loss plus generate() feeding caption (text) and VQA metric inputs.
+// teacher-forced loss plus generate() feeding caption (text), VQA and instruction metric inputs: an
+// instruction example feeds `instruction` inputs when a metric reads them, else `text` inputs (so a
+// caption metric still scores instruction-only data), docs/metrics.md.
 //
 // Vision→LLM bridges (family 'vision-to-llm' with generate: BLIP-2, LLaVA) train the same way with
 // the image added: pixelValues through @mmft/image with the model's preprocessing, seeded by
@@ -34,7 +36,7 @@ import { deriveSeed as imageSeed, preprocessOptionsSchema, preprocessResolved, t
 import type { CausalLmConfig } from './config';
 import { IGNORE_INDEX, labelCount, labelsOf, spanCut, type EncodedExample } from './encode';
 import { createEncoder } from './encoder';
-import { conversationOf, exampleWhere, promptMessages, type ImageMarks } from './pieces';
+import { conversationOf, exampleWhere, lastInstruction, promptMessages, type ImageMarks } from './pieces';
 
 /** What the objective uses of a causal LM or a vision→LLM bridge. */
 interface TextGenerator {
@@ -244,6 +246,13 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     return out.loss as tf.Scalar;
   };
 
+  /** What a generation for `example` feeds, given the kinds the metrics read; undefined: nothing reads it. */
+  const inputKindOf = (example: Example, kinds: ReadonlySet<string>): 'text' | 'vqa' | 'instruction' | undefined => {
+    if (example.task === 'vqa') return kinds.has('vqa') ? 'vqa' : undefined;
+    if (example.task === 'instruction' && kinds.has('instruction')) return 'instruction';
+    return (example.task === 'caption' || example.task === 'instruction') && kinds.has('text') ? 'text' : undefined;
+  };
+
   /** Metric inputs of one evaluated chunk: generations for caption, VQA and instruction examples (with their rows' pixels). */
   const generateFor = async (
     examples: readonly Example[],
@@ -251,10 +260,9 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     pixels: tf.Tensor | undefined,
   ): Promise<MetricInput[]> => {
     const wanted = examples
-      .map((example, i) => ({ example, row: i, encoded: encode(example, 0, i) }))
-      .filter(({ example }) =>
-        example.task === 'vqa' ? kinds.has('vqa') : (example.task === 'caption' || example.task === 'instruction') && kinds.has('text'),
-      );
+      .map((example, i) => ({ example, row: i, kind: inputKindOf(example, kinds) }))
+      .filter((w) => w.kind !== undefined)
+      .map((w) => ({ ...w, encoded: encode(w.example, 0, w.row) }));
     if (wanted.length === 0) return [];
     const prompts = wanted.map(({ encoded }) => ({ ids: encoded.ids.slice(0, Math.min(encoded.lastTargetStart, config.max_length)) }));
     // Decoder-only generation continues the right end of every row: prompts are left-padded.
@@ -274,7 +282,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
       : undefined;
     try {
       const result = await lm.generate(pixelValues ? { pixelValues, inputIds, attentionMask } : { inputIds, attentionMask }, decoding);
-      return wanted.map(({ example }, i): MetricInput => {
+      return wanted.map(({ example, kind }, i): MetricInput => {
         const prediction = (result.texts[i] ?? '').trim();
         if (example.task === 'vqa') {
           return {
@@ -286,11 +294,15 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
             questionType: example.questionType,
           };
         }
-        const references =
-          example.task === 'caption'
-            ? example.captions
-            : [promptMessages(conversationOf(example, config.prompts, () => 0)).reference ?? ''];
-        return { kind: 'text', id: example.id, prediction, references };
+        if (example.task === 'caption') return { kind: 'text', id: example.id, prediction, references: example.captions };
+        // The reply generated is the last assistant turn's, from every turn before it (the encoded prompt).
+        const conversation = conversationOf(example, config.prompts, () => 0);
+        const reference = promptMessages(conversation).reference ?? '';
+        if (kind === 'instruction') {
+          const instruction = lastInstruction(conversation);
+          return { kind, id: example.id, prediction, reference, instruction, ...(example.lang ? { lang: example.lang } : {}) };
+        }
+        return { kind: 'text', id: example.id, prediction, references: [reference] };
       });
     } finally {
       tf.dispose([inputIds, attentionMask, ...(pixelValues ? [pixelValues] : [])]);
@@ -327,7 +339,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   }
 
   return {
-    emits: ['text', 'vqa'],
+    emits: ['text', 'vqa', 'instruction'],
     evalLoss: 'token-cross-entropy',
     trainsModel: true,
     minBatchSize: 1,

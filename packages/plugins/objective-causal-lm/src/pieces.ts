@@ -52,14 +52,33 @@ export const exampleWhere = (example: Example): string =>
   example.source ? `example "${example.id}" (${example.source.file}:${example.source.line})` : `example "${example.id}"`;
 
 /**
+ * The user turn of a VQA example rendered by a chat or named template: the recipe's own
+ * `prompts.vqa` with {question} when it sets one, else the bare question. LLaVA-1.5 evaluates VQA
+ * this way: its question files hold the question + "\nAnswer the question using a single word or
+ * phrase." (LLaVA: docs/Evaluation.md, run by scripts/v1_5/eval/vqav2.sh), and
+ * llava/eval/model_vqa_loader.py makes "<image>\n" + that text the user turn of conv_templates[conv_mode].
+ * The default prompts ("Question: {question} Answer:") are plain-mode wording and stay out of chat turns.
+ */
+function chatVqaTurn(example: Extract<Example, { task: 'vqa' }>, prompts: PromptConfig | undefined, marks: ImageMarks): string {
+  if (prompts?.vqa === undefined) return example.question;
+  // A leading kept mark stays in front ("<image>\n… Answer the question …"), as plainPieces keeps it.
+  const mark = marks === 'keep' && example.question.startsWith(IMAGE_PLACEHOLDER) ? /^<image>\n?/.exec(example.question)![0] : '';
+  const template = resolvePrompt('vqa', prompts, 'objective.prompts.vqa', example.lang);
+  return mark + renderTemplate(template, { question: example.question.slice(mark.length) });
+}
+
+/**
  * The conversation of an example: caption → ask for a caption, VQA → the question, instruction →
  * its turns; `pick` chooses among several captions (deterministic in seed, epoch, position).
+ * `chat`: rendered by a chat or named template, where a VQA user turn carries prompts.vqa only
+ * when the recipe sets it (chatVqaTurn); plain mode renders VQA prompts itself (plainPieces).
  */
 export function conversationOf(
   example: Example,
   prompts: PromptConfig | undefined,
   pick: (n: number) => number,
   marks: ImageMarks = 'drop',
+  chat = false,
 ): ChatMessage[] {
   switch (example.task) {
     case 'caption': {
@@ -71,7 +90,7 @@ export function conversationOf(
     }
     case 'vqa':
       return [
-        { role: 'user', content: example.question },
+        { role: 'user', content: chat ? chatVqaTurn(example, prompts, marks) : example.question },
         { role: 'assistant', content: example.answer },
       ];
     case 'instruction':
@@ -117,6 +136,16 @@ export function chatPieces(messages: readonly ChatMessage[], renderer: ChatRende
 export function promptMessages(messages: readonly ChatMessage[]): { prompt: ChatMessage[]; reference?: string } {
   const last = messages.map((m) => m.role).lastIndexOf('assistant');
   return last < 0 ? { prompt: [...messages] } : { prompt: messages.slice(0, last), reference: messages[last]!.content };
+}
+
+/**
+ * The instruction an instruction example's generation answers: the last user turn before the last
+ * assistant turn, `<image>` marks removed (what metric "instruction" reports it under).
+ */
+export function lastInstruction(messages: readonly ChatMessage[]): string {
+  const { prompt } = promptMessages(messages);
+  const user = prompt.map((m) => m.role).lastIndexOf('user');
+  return user < 0 ? '' : dropImageMark(prompt[user]!.content).trim();
 }
 
 /** Joins a prompt and what follows it with one space unless either side already has one. */

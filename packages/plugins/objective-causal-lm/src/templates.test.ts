@@ -75,6 +75,39 @@ describe('llava_v1 / vicuna_v1 (LLaVA SeparatorStyle.TWO)', () => {
     expect(tok.decode(answer1)).toBe('A circle.');
   });
 
+  test('a VQA user turn is the recipe\'s prompts.vqa with {question} when set (LLaVA-1.5 short answers), else the bare question', () => {
+    const question: Example = { id: 'q1', task: 'vqa', image, question: 'What color is the circle?', answer: 'Red', source };
+    const vqaPrompt = '{question}\nAnswer the question using a single word or phrase.';
+    const system = DEFAULT_SYSTEMS.llava_v1.en;
+    const set = createEncoder({ config: config('llava_v1', { prompts: { vqa: vqaPrompt } }), tokenizer: tok, tokens: placeholder, seed: 0 });
+    const encoded = set.encode(question, 0, 0, true);
+    // model_vqa_loader.py: "<image>\n" + question + suffix as the USER turn of conv_templates["llava_v1"].
+    const user = '\nWhat color is the circle?\nAnswer the question using a single word or phrase. ASSISTANT: Red';
+    expect(encoded.ids).toEqual([bos, ...bare(`${system} USER: `), 5, 5, 5, ...bare(user), eos]);
+    const { labels } = labelsOf(encoded, 512, false);
+    const answer = bare(user).slice(bare(user.replace(/ Red$/, '')).length);
+    expect(encoded.ids.filter((_, i) => labels[i] !== IGNORE_INDEX)).toEqual([...answer, eos]);
+    expect(tok.decode(answer)).toBe('Red');
+    // Unset (or only prompts.lang set): the default "Question: … Answer:" stays out of the chat turn.
+    for (const extra of [{}, { prompts: { lang: 'en' } }]) {
+      const bareQuestion = createEncoder({ config: config('llava_v1', extra), tokenizer: tok, tokens: placeholder, seed: 0 });
+      expect(bareQuestion.encode(question, 0, 0, true).ids).toEqual([
+        bos,
+        ...bare(`${system} USER: `),
+        5,
+        5,
+        5,
+        ...bare('\nWhat color is the circle? ASSISTANT: Red'),
+        eos,
+      ]);
+    }
+    // Plain mode renders prompts.vqa once (not twice).
+    const plain = createEncoder({ config: config('plain', { prompts: { vqa: vqaPrompt } }), tokenizer: tok, seed: 0 });
+    expect(tok.decode(plain.encode(question, 0, 0, false).ids, { skipSpecialTokens: true })).toContain(
+      'What color is the circle?\nAnswer the question using a single word or phrase. Red',
+    );
+  });
+
   test('golden: English, both system prompts', () => {
     golden('llava_v1.en.txt', render('llava_v1', [en, captionEn]));
     golden('vicuna_v1.en.txt', render('vicuna_v1', [en]));
