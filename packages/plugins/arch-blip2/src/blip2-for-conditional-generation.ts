@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   MmftError,
   type ArchitectureContext,
+  type AttentionProbabilities,
+  type AttentionProbing,
   type CausalLanguageModel,
   type GenerationChunk,
   type GenerationOptions,
@@ -32,6 +34,7 @@ import type { Blip2Config, Blip2ConfigInput } from './config';
 import { fuseLegacyQkvBias, LEGACY_BUFFERS } from './checkpoint/legacy-tensors';
 import { parseBlip2Config } from './checkpoint/parse-config';
 import { blip2ConfigJson, saveBlip2Folder } from './checkpoint/save-folder';
+import { blip2AttentionProbabilities } from './model/attention';
 import { Blip2Root } from './model/blip2-root';
 import { generationInputs } from './model/generation-inputs';
 import { initBlip2Weights } from './model/init-weights';
@@ -63,7 +66,7 @@ export type Blip2Outputs = {
  * const model = await Blip2ForConditionalGeneration.fromPretrained('models/blip2', {}, architectureContext(registry));
  * const { sequences, texts } = await model.generate({ pixelValues }, { maxNewTokens: 20 });
  */
-export class Blip2ForConditionalGeneration implements VisionLanguageModel {
+export class Blip2ForConditionalGeneration implements VisionLanguageModel, AttentionProbing {
   readonly modelType = 'blip-2';
   readonly family = 'vision-to-llm' as const;
   readonly processor: ModelProcessor;
@@ -216,6 +219,16 @@ export class Blip2ForConditionalGeneration implements VisionLanguageModel {
     } finally {
       tf.dispose(prepared.owned);
     }
+  }
+
+  /**
+   * The language model's attention probabilities (one [B, H, N, N] per layer, as
+   * output_attentions=True) over its whole input, where the image is in it (the image tokens, or the
+   * prepended queries in the legacy layout, so N = num_query_tokens + T there) and its attention
+   * mask; labels are ignored. The caller disposes `probabilities`.
+   */
+  attentionProbabilities(inputs: ModelInputs): AttentionProbabilities {
+    return blip2AttentionProbabilities(this, inputs);
   }
 
   /**
