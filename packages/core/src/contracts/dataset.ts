@@ -99,6 +99,16 @@ export interface Dataset<E extends Example = Example> {
 /** Context handed to providers: where relative paths resolve from. */
 export interface DatasetContext {
   readonly baseDir: string;
+  /** The recipe path of the section being opened (`data.eval`), for messages; absent outside a recipe. */
+  readonly where?: string;
+  /**
+   * Open another recipe section as a dataset, as the recipe's own `data.*` sections are opened: its
+   * `type` picks the dataset provider, the rest is checked by that provider's schema, relative paths
+   * resolve from `baseDir`, and the opened dataset gets this context with `where` set. `where` names the section
+   * in messages (`data.eval.sources[1]`). Composite datasets (the `mix` provider) build their parts
+   * with it; `datasetContext()` (packages/core/src/recipe/dataset-context.ts) makes a context that has it.
+   */
+  open?(section: Record<string, unknown> & { type: string }, where: string): Promise<Dataset>;
 }
 
 export interface DatasetProvider<Config = unknown> extends ProviderBase<Config> {

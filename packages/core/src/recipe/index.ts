@@ -9,3 +9,4 @@ export * from './schema-walk';
 export * from './sections';
 export * from './source-map';
 export * from './validate-recipe';
+export * from './dataset-context';
