@@ -4,7 +4,8 @@
 // span, bos, "a photo of", caption, eos; log-softmax of the positions that predict caption and eos), with each
 // example's image as the condition says (its own colour, the processor's mean colour, the colour of
 // example derangement(3, seed)[i]); the answers are a reference argmax loop over the full forward,
-// and agreement is counted from those answers. probe.json and probe.html are written.
+// and agreement is counted from those answers; the per-layer attention mass on the image span is
+// pooled from each example's own unpadded forward. probe.json and probe.html are written.
 import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -191,10 +192,34 @@ describe('mmft probe', () => {
     }
     // The fixture's conditions differ: taking the image away changes the likelihood.
     expect(json.conditions.blank!.meanLogLikelihood).not.toBeCloseTo(json.conditions.true!.meanLogLikelihood, 4);
-    expect(json.attentionUnavailable).toMatch(/not available for this model/);
+    // BLIP-2 returns its language model's attention: per layer, the mass text positions put on the
+    // image span, from each example's own unpadded forward, pooled over examples.
+    expect(json.attentionUnavailable).toBeUndefined();
+    for (const [condition, image] of Object.entries(imageOf)) {
+      const sums = [0, 0];
+      let count = 0;
+      CAPTIONS.forEach((caption, i) => {
+        const prompt = promptIds();
+        const whole = tokenizer.encode([`${PROMPT} ${caption}`], { truncation: false, addSpecialTokens: true }).inputIds[0]!;
+        const ids = [...prompt, ...whole.slice(prompt.length - 4), eos()];
+        const inputIds = tf.tensor2d([ids], [1, ids.length], 'int32');
+        const pixelValues = pixelsOf(image(i));
+        const out = model.attentionProbabilities({ pixelValues, inputIds });
+        out.probabilities.forEach((p, l) => {
+          const heads = (p.arraySync() as number[][][][])[0]!;
+          for (const rows of heads) for (const row of rows.slice(4)) sums[l]! += row[0]! + row[1]! + row[2]! + row[3]!;
+        });
+        count += 2 * (ids.length - 4);
+        tf.dispose([inputIds, pixelValues, ...out.probabilities]);
+      });
+      const got = (json.conditions[condition] as unknown as { attention: number[] }).attention;
+      expect(got).toHaveLength(2);
+      got.forEach((mass, l) => expect(mass).toBeCloseTo(sums[l]! / count, 4));
+    }
     expect(r.stdout).toMatch(/true image\s+100\.0%/);
     expect(r.stdout).toMatch(/caption\.cider/);
-    expect(r.stdout).toMatch(/attention mass on image positions: not available/);
+    expect(r.stdout).toMatch(/attention mass on image positions/);
+    expect(r.stdout).not.toMatch(/not available/);
     const html = fs.readFileSync(path.join(tmp, 'out', 'probe.html'), 'utf8');
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/answers equal to the true-image answer/);

@@ -6,10 +6,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EvalPart, Example, ImageRef, ModelInputs, Objective, VisionLanguageModel } from '@mmft/core';
+import type { AttentionProbing, EvalPart, Example, ImageRef, ModelInputs, Objective, VisionLanguageModel } from '@mmft/core';
 import { derangement } from './conditions';
 import { probeHtml, probeLines } from './report';
-import { runProbe, type AttentionProbing } from './run-probe';
+import { runProbe } from './run-probe';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

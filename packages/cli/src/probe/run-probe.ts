@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   MetricSink,
   MmftError,
+  probesAttention,
+  type AttentionProbing,
   type Dataset,
   type Example,
   type FedMetric,
@@ -28,19 +30,6 @@ import {
   type AttentionSums,
   type Condition,
 } from './conditions';
-
-/**
- * The optional hook a model implements to be probed for attention: its language model's attention
- * probabilities on `inputs` (one [B, H, T, T] tensor per layer, as transformers' `attentions` with
- * output_attentions=True) and which of those T positions hold the image ([B][T]), since only the
- * model knows where it put the image (a legacy BLIP-2 prepends its queries).
- */
-export interface AttentionProbing {
-  attentionProbabilities(inputs: ModelInputs): { probabilities: tf.Tensor[]; imagePositions: boolean[][]; attentionMask: number[][] };
-}
-
-export const probesAttention = (model: unknown): model is AttentionProbing =>
-  typeof (model as Partial<AttentionProbing>).attentionProbabilities === 'function';
 
 export interface ConditionResult {
   /** Σ log p(reference token) / reference tokens (natural log; higher is more likely). */
