@@ -3,7 +3,7 @@
 // images are collected first, so dataset generation is not timed; each pass reads them all.
 import * as os from 'node:os';
 import type { ImageRef, ProviderResolver } from '@mmft/core';
-import { MmftError } from '@mmft/core';
+import { datasetContext, MmftError } from '@mmft/core';
 import { ImagePipeline } from '@mmft/image';
 import type { Experiment } from '../suite/experiment';
 import type { SideResult } from '../suite/result';
@@ -13,7 +13,7 @@ async function collectImages(experiment: Experiment, resolver: ProviderResolver)
   const section = (experiment.recipe.value.data as { train?: Record<string, unknown> } | undefined)?.train;
   if (!section) throw new MmftError('E_RECIPE', `${experiment.file}: a data experiment needs data.train`);
   const { type, ...settings } = section;
-  const dataset = await resolver.resolve('dataset', String(type)).open(settings, { baseDir: experiment.recipe.baseDir });
+  const dataset = await resolver.resolve('dataset', String(type)).open(settings, datasetContext(resolver, experiment.recipe.baseDir, 'data.train'));
   const images: ImageRef[] = [];
   const seen = new Set<string>();
   for await (const example of dataset.iterate()) {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   architectureContext,
+  datasetContext,
   MmftError,
   parseConfig,
   readRecipe,
@@ -106,7 +107,7 @@ async function fromRecipe(ctx: CliContext, file: string, o: PreviewFlags): Promi
     throw new MmftError('E_RECIPE', `${raw.file} has no data.${o.split} section`, { hint: `add data.${o.split}, or pick --split` });
   }
   const { type, ...settings } = section;
-  const dataset = await registry.resolve('dataset', type as string).open(settings, { baseDir: raw.baseDir });
+  const dataset = await registry.resolve('dataset', type as string).open(settings, datasetContext(registry, raw.baseDir, `data.${o.split}`));
   const examples = await firstExamples(dataset.iterate({ shuffle: false }), o.n);
   const { type: _type, ...fields } = objective;
   return { model, examples, objective: fields, what: `${path.relative(ctx.cwd, raw.file)} (data.${o.split})` };
@@ -127,7 +128,7 @@ async function fromData(ctx: CliContext, file: string, o: PreviewFlags): Promise
   });
   const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
   const settings: Record<string, unknown> = { path: file, ...(o.task ? { task: o.task } : {}) };
-  const dataset = await registry.resolve('dataset', 'jsonl').open(settings, { baseDir: ctx.cwd });
+  const dataset = await registry.resolve('dataset', 'jsonl').open(settings, datasetContext(registry, ctx.cwd));
   const examples = await firstExamples(dataset.iterate({ shuffle: false }), o.n);
   return { model, examples, objective: {}, what: file };
 }

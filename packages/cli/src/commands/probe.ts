@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   architectureContext,
   fedMetric,
+  datasetContext,
   isCausalLanguageModel,
   loadAdapter,
   MmftError,
@@ -103,7 +104,7 @@ async function readExamples(registry: PluginRegistry, recipe: Record<string, unk
     });
   }
   const [type, settings] = withoutType(section);
-  const dataset = await registry.resolve('dataset', type).open(settings, { baseDir });
+  const dataset = await registry.resolve('dataset', type).open(settings, datasetContext(registry, baseDir, `data.${o.split}`));
   const examples: Example[] = [];
   for await (const example of dataset.iterate({ shuffle: false })) {
     examples.push(example);
