@@ -7,6 +7,7 @@ import {
   type Dataset,
   type Example,
   type MetricInput,
+  type MetricInputKind,
   type ObjectiveContext,
   type ProviderResolver,
   type TextTokenizer,
@@ -250,7 +251,7 @@ describe('instruction examples feed instruction inputs when a metric reads them,
     source,
   };
   const evalData = [dialogue('d1'), caption('c1', ['a red circle']), zh];
-  const inputsFor = async (kinds: string[]) => {
+  const inputsFor = async (kinds: MetricInputKind[]) => {
     const objective = await create({ template: 'plain', generation: { max_new_tokens: 3 } }, lm, evalData);
     const parts = [];
     for await (const part of objective.evaluate(datasetOf(evalData), { batchSize: 3, kinds })) parts.push(part);
