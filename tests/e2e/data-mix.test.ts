@@ -44,7 +44,13 @@ describe('dataset mix through the CLI', () => {
   test('data preview: sources in order, a jsonl source found relative to the recipe file', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-mix-'));
     fs.mkdirSync(path.join(dir, 'sub'));
-    const chat = { id: 'c1', conversations: [{ from: 'human', value: 'Say hello.' }, { from: 'gpt', value: 'Hello.' }] };
+    const chat = {
+      id: 'c1',
+      conversations: [
+        { from: 'human', value: 'Say hello.' },
+        { from: 'gpt', value: 'Hello.' },
+      ],
+    };
     fs.writeFileSync(path.join(dir, 'sub', 'chat.jsonl'), `${JSON.stringify(chat)}\n`);
     const file = recipe(dir, 'mix.yaml', `{ type: mix, sources: [${CAPTIONS}, ${QUESTIONS}, { type: jsonl, path: sub/chat.jsonl }] }`);
     const run = await runCliForTest(['data', 'preview', file, '--split', 'eval', '-n', '20'], { cwd: os.tmpdir() });

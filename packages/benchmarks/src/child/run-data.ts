@@ -13,7 +13,9 @@ async function collectImages(experiment: Experiment, resolver: ProviderResolver)
   const section = (experiment.recipe.value.data as { train?: Record<string, unknown> } | undefined)?.train;
   if (!section) throw new MmftError('E_RECIPE', `${experiment.file}: a data experiment needs data.train`);
   const { type, ...settings } = section;
-  const dataset = await resolver.resolve('dataset', String(type)).open(settings, datasetContext(resolver, experiment.recipe.baseDir, 'data.train'));
+  const dataset = await resolver
+    .resolve('dataset', String(type))
+    .open(settings, datasetContext(resolver, experiment.recipe.baseDir, 'data.train'));
   const images: ImageRef[] = [];
   const seen = new Set<string>();
   for await (const example of dataset.iterate()) {

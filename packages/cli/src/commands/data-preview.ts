@@ -107,7 +107,9 @@ async function fromRecipe(ctx: CliContext, file: string, o: PreviewFlags): Promi
     throw new MmftError('E_RECIPE', `${raw.file} has no data.${o.split} section`, { hint: `add data.${o.split}, or pick --split` });
   }
   const { type, ...settings } = section;
-  const dataset = await registry.resolve('dataset', type as string).open(settings, datasetContext(registry, raw.baseDir, `data.${o.split}`));
+  const dataset = await registry
+    .resolve('dataset', type as string)
+    .open(settings, datasetContext(registry, raw.baseDir, `data.${o.split}`));
   const examples = await firstExamples(dataset.iterate({ shuffle: false }), o.n);
   const { type: _type, ...fields } = objective;
   return { model, examples, objective: fields, what: `${path.relative(ctx.cwd, raw.file)} (data.${o.split})` };

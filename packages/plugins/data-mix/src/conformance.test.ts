@@ -15,10 +15,18 @@ describeDataset(mixProvider, {
     { config: { sources: pair('vqa'), strategy: 'interleave_under' }, context: fakeContext(), task: 'vqa' },
     { config: { sources: pair('retrieval'), strategy: 'interleave_over' }, context: fakeContext(), task: 'retrieval' },
     {
-      config: { sources: [...pair('instruction'), { type: 'stream', task: 'instruction', n: 2, prefix: 'a' }], strategy: 'interleave_over', probabilities: [0.5, 0.3, 0.2] },
+      config: {
+        sources: [...pair('instruction'), { type: 'stream', task: 'instruction', n: 2, prefix: 'a' }],
+        strategy: 'interleave_over',
+        probabilities: [0.5, 0.3, 0.2],
+      },
       context: fakeContext(),
       task: 'instruction',
     },
-    { config: { sources: pair('text'), strategy: 'interleave_under', probabilities: [0.4, 0.6], seed: 3 }, context: fakeContext(), task: 'text' },
+    {
+      config: { sources: pair('text'), strategy: 'interleave_under', probabilities: [0.4, 0.6], seed: 3 },
+      context: fakeContext(),
+      task: 'text',
+    },
   ],
 });

@@ -2,7 +2,17 @@
 // `<prefix><k>`, honouring shuffle/shard/startAt the simple way (a seeded permutation of 0..n-1);
 // `stream` is the same without a declared size. No other plugin is involved.
 import { z } from 'zod';
-import { datasetContext, definePlugin, PluginRegistry, recipePath, type Dataset, type DatasetProvider, type Example, type IterateOptions, type TaskKind } from '@mmft/core';
+import {
+  datasetContext,
+  definePlugin,
+  PluginRegistry,
+  recipePath,
+  type Dataset,
+  type DatasetProvider,
+  type Example,
+  type IterateOptions,
+  type TaskKind,
+} from '@mmft/core';
 import { SeededRandom } from '@mmft/core/generation';
 import plugin from './index';
 
@@ -25,7 +35,14 @@ export function fakeExample(task: TaskKind, id: string): Example {
     case 'retrieval':
       return { id, task, image: image(id), texts: [`text ${id}`] };
     case 'instruction':
-      return { id, task, turns: [{ role: 'user', content: `hi ${id}` }, { role: 'assistant', content: 'hello' }] };
+      return {
+        id,
+        task,
+        turns: [
+          { role: 'user', content: `hi ${id}` },
+          { role: 'assistant', content: 'hello' },
+        ],
+      };
     case 'text':
       return { id, task, text: `text ${id}` };
   }
@@ -81,7 +98,12 @@ export const streamProvider: DatasetProvider<FakeConfig> = {
 export function fakeRegistry(): PluginRegistry {
   const registry = new PluginRegistry();
   registry.use(plugin, plugin.meta.name);
-  const fakes = definePlugin({ name: 'fake-sources', version: '0.0.0', description: 'fake datasets for tests', provides: [fakeProvider, streamProvider] });
+  const fakes = definePlugin({
+    name: 'fake-sources',
+    version: '0.0.0',
+    description: 'fake datasets for tests',
+    provides: [fakeProvider, streamProvider],
+  });
   registry.use(fakes, 'fake-sources');
   return registry;
 }

@@ -9,5 +9,11 @@ export { planSources } from './plan';
 
 const pkg = require('../package.json') as { name: string; version: string };
 
-const plugin = definePlugin({ name: pkg.name, version: pkg.version, description: 'Mixes several datasets into one (concatenated or interleaved by probabilities, as LLaMA-Factory\'s mix_strategy), each built through the registry', provides: [mixProvider] });
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description:
+    "Mixes several datasets into one (concatenated or interleaved by probabilities, as LLaMA-Factory's mix_strategy), each built through the registry",
+  provides: [mixProvider],
+});
 export default plugin;

@@ -60,8 +60,15 @@ describe('mixed dataset: order of each strategy', () => {
     expect(await ids(data)).toEqual(['a0', 'a1', 'b0', 'b1']);
   });
 
-  test('task: the sources\' task when they agree, else the first source\'s; examples keep their own', async () => {
-    expect((await mix([{ type: 'fake', task: 'vqa' }, { type: 'fake', task: 'vqa', prefix: 'y' }])).task).toBe('vqa');
+  test("task: the sources' task when they agree, else the first source's; examples keep their own", async () => {
+    expect(
+      (
+        await mix([
+          { type: 'fake', task: 'vqa' },
+          { type: 'fake', task: 'vqa', prefix: 'y' },
+        ])
+      ).task,
+    ).toBe('vqa');
     const mixed = await mix([
       { type: 'fake', task: 'vqa', n: 1 },
       { type: 'fake', task: 'instruction', n: 1, prefix: 'y' },

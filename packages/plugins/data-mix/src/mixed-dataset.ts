@@ -87,7 +87,9 @@ export class MixedDataset implements Dataset {
     const last = index + count * Math.floor((order.length - 1 - index) / count);
     const consumed = this.sources.map(() => 0);
     for (let j = 0; j < start; j++) consumed[order[j]!]! += 1;
-    const cursors = this.sources.map((source, i) => new SourceCursor(source, i, scan.sizes[i]!, scan.totals[i]!, scan.ordinals[i]!, consumed[i]!, options, this.where));
+    const cursors = this.sources.map(
+      (source, i) => new SourceCursor(source, i, scan.sizes[i]!, scan.totals[i]!, scan.ordinals[i]!, consumed[i]!, options, this.where),
+    );
     try {
       for (let j = start; j <= last; j++) {
         const i = order[j]!;

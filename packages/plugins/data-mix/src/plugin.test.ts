@@ -58,7 +58,12 @@ describe('data-mix: the provider and its section', () => {
   });
 
   test('relative paths in a source resolve from the base folder; absolute ones stay', async () => {
-    const config = parseConfig(mixProvider, { sources: [{ type: 'fake', path: 'data/a.jsonl' }, { type: 'fake', path: '/abs/b.jsonl' }] });
+    const config = parseConfig(mixProvider, {
+      sources: [
+        { type: 'fake', path: 'data/a.jsonl' },
+        { type: 'fake', path: '/abs/b.jsonl' },
+      ],
+    });
     const before = opened.length;
     await mixProvider.open(config, fakeContext('/recipes'));
     expect(opened.slice(before).map((o) => o.config.path)).toEqual(['/recipes/data/a.jsonl', '/abs/b.jsonl']);
@@ -68,7 +73,12 @@ describe('data-mix: the provider and its section', () => {
     const inner = { type: 'mix', sources: [{ type: 'fake', n: 1, prefix: 'i' }, { type: 'nope' }] };
     const bad = parseConfig(mixProvider, { sources: [{ type: 'fake', n: 1 }, inner] });
     expect((await failure(() => mixProvider.open(bad, fakeContext()))).message).toContain('data.eval.sources[1].sources[1].type');
-    const good = parseConfig(mixProvider, { sources: [{ type: 'fake', n: 1 }, { ...inner, sources: [inner.sources[0]] }] });
+    const good = parseConfig(mixProvider, {
+      sources: [
+        { type: 'fake', n: 1 },
+        { ...inner, sources: [inner.sources[0]] },
+      ],
+    });
     expect((await collect(await mixProvider.open(good, fakeContext()))).map((e) => e.id)).toEqual(['x0', 'i0']);
   });
 

@@ -16,7 +16,8 @@ const ALL_TASKS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruct
 export const mixProvider: DatasetProvider<MixConfig> = {
   kind: 'dataset',
   id: 'mix',
-  description: "Mixes several datasets into one (concatenated or interleaved by probabilities, as LLaMA-Factory's mix_strategy), each built through the registry",
+  description:
+    "Mixes several datasets into one (concatenated or interleaved by probabilities, as LLaMA-Factory's mix_strategy), each built through the registry",
   configSchema: mixConfigSchema,
   // A mix yields whatever its sources yield.
   tasks: ALL_TASKS,
@@ -24,9 +25,13 @@ export const mixProvider: DatasetProvider<MixConfig> = {
     const where = context.where ?? 'mix';
     const open = context.open;
     if (!open) {
-      throw new MmftError('E_UNSUPPORTED', `${where}: dataset "mix" opens its sources through the registry, and this caller gave it no way to`, {
-        hint: "whoever opens datasets must pass datasetContext(registry, baseDir) from @mmft/core as the provider's context",
-      });
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `${where}: dataset "mix" opens its sources through the registry, and this caller gave it no way to`,
+        {
+          hint: "whoever opens datasets must pass datasetContext(registry, baseDir) from @mmft/core as the provider's context",
+        },
+      );
     }
     const sources: Dataset[] = [];
     for (const [i, section] of config.sources.entries()) sources.push(await open(section as MixSource, `${where}.sources[${i}]`));

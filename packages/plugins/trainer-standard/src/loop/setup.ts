@@ -67,7 +67,11 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   const data = sectionOf(recipe.data);
   const open = async (key: 'train' | 'eval') => {
     const s = sectionOf(data?.[key]);
-    return s ? context.resolver.resolve('dataset', s.type as string).open(split(s, 'type')[1], datasetContext(context.resolver, context.baseDir, `data.${key}`)) : undefined;
+    return s
+      ? context.resolver
+          .resolve('dataset', s.type as string)
+          .open(split(s, 'type')[1], datasetContext(context.resolver, context.baseDir, `data.${key}`))
+      : undefined;
   };
   const train = await open('train');
   if (!train)
