@@ -115,6 +115,24 @@ describe('runProbe', () => {
     expect(probeHtml('t', result)).toMatch(/attention mass on image positions by layer/);
   });
 
+  test('the kinds asked of the objective: text and vqa, plus instruction only when a metric reads it', async () => {
+    const asked: string[][] = [];
+    const spy: Objective = {
+      ...objective,
+      emits: ['text', 'vqa', 'instruction'],
+      evaluate: (data, options) => {
+        asked.push([...options.kinds]);
+        return objective.evaluate(data, options);
+      },
+    };
+    await runProbe({ model: baseModel, objective: spy, metrics: [], examples: [ex(0), ex(1)], batchSize: 2, seed: 0, source: 'test' });
+    expect(asked[0]).toEqual(['text', 'vqa']);
+    asked.length = 0;
+    const instruction = { id: 'instruction', consumes: 'instruction' as const, metric: { reset() {}, update() {}, compute: () => ({ scores: { f1: 0 } }) } };
+    await runProbe({ model: baseModel, objective: spy, metrics: [instruction], examples: [ex(0), ex(1)], batchSize: 2, seed: 0, source: 'test' });
+    expect(asked[0]).toEqual(['text', 'vqa', 'instruction']);
+  });
+
   test('a model without the hook: attention reported as not available; one example has no shuffled condition', async () => {
     const result = await runProbe({ model: baseModel, objective, metrics: [], examples: [ex(4)], batchSize: 2, seed: 0, source: 'test' });
     expect(result.attentionUnavailable).toMatch(/^not available for this model \(stand-in/);

@@ -123,7 +123,11 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
       hint: 'probe caption, VQA or instruction data whose examples carry images',
     });
   }
-  const kinds = o.objective.emits.filter((k): k is MetricInputKind => k === 'text' || k === 'vqa');
+  // Conversations feed `instruction` inputs only when a metric reads them (else `text`), as in training.
+  const instructionMetric = o.metrics.some((m) => m.consumes === 'instruction');
+  const kinds = o.objective.emits.filter(
+    (k): k is MetricInputKind => k === 'text' || k === 'vqa' || (k === 'instruction' && instructionMetric),
+  );
   if (kinds.length === 0) {
     throw new MmftError(
       'E_UNSUPPORTED',
