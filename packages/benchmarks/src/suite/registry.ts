@@ -7,6 +7,7 @@ import { loadPluginExport, PluginRegistry } from '@mmft/core';
 export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/backend-tfjs',
   '@mmft/data-jsonl',
+  '@mmft/data-mix',
   '@mmft/data-shapes',
   '@mmft/arch-clip',
   '@mmft/arch-opt',
@@ -23,6 +24,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/peft-adapter',
   '@mmft/peft-prefix',
   '@mmft/metric-caption',
+  '@mmft/metric-instruction',
   '@mmft/metric-vqa',
   '@mmft/metric-retrieval',
 ];
