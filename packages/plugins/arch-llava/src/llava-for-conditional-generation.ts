@@ -263,9 +263,12 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel, Atten
     }
   }
 
-  /** config.json as save_pretrained writes it. */
+  /**
+   * config.json as save_pretrained writes it; `image_seq_length` says the image tokens per image this
+   * model really reads (LlavaConfig's default 576 is llava-1.5's, wrong for any other tower).
+   */
   toConfigJson(): Record<string, unknown> {
-    return llavaConfigJson(this.config);
+    return llavaConfigJson({ ...this.config, image_seq_length: this.numImageTokens });
   }
 
   /**

@@ -303,6 +303,9 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
         vision_feature_layer: -2,
       });
       expect(config.text_config.model_type).toBe('tiny-lm');
+      // (image_size / patch_size)² patches, CLS dropped by the default strategy
+      expect(config.image_seq_length).toBe((config.vision_config.image_size / 2) ** 2);
+      expect(config.image_seq_length).toBe(model.numImageTokens);
       const processor = JSON.parse(readFileSync(join(out, 'processor_config.json'), 'utf8'));
       expect(processor).toMatchObject({ patch_size: 2, num_additional_image_tokens: 1, vision_feature_select_strategy: 'default' });
       const again = await LlavaForConditionalGeneration.fromPretrained(out, {}, tinyLlavaContext());
