@@ -88,9 +88,16 @@ export interface IterateOptions {
   readonly epoch?: number;
 }
 
-/** A stream of examples of one task. */
+/** A stream of examples of one task (or, for a mixture, of several: see `tasks`). */
 export interface Dataset<E extends Example = Example> {
+  /** The examples' task; for a mixture of tasks, its first source's. */
   readonly task: E['task'];
+  /**
+   * Every task the examples have, when there is more than one (a `mix` of caption, VQA and
+   * conversation sources); absent means every example has `task`. Objectives that handle one
+   * task per split check it.
+   */
+  readonly tasks?: readonly TaskKind[];
   /** Number of examples when known without reading everything. */
   readonly size?: number;
   iterate(options?: IterateOptions): AsyncIterable<E>;

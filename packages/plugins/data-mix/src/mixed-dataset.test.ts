@@ -69,11 +69,13 @@ describe('mixed dataset: order of each strategy', () => {
         ])
       ).task,
     ).toBe('vqa');
+    expect((await mix([{ type: 'fake', task: 'vqa' }])).tasks).toBeUndefined();
     const mixed = await mix([
       { type: 'fake', task: 'vqa', n: 1 },
       { type: 'fake', task: 'instruction', n: 1, prefix: 'y' },
     ]);
     expect(mixed.task).toBe('vqa');
+    expect(mixed.tasks).toEqual(['vqa', 'instruction']);
     expect((await collect(mixed)).map((e) => e.task)).toEqual(['vqa', 'instruction']);
   });
 

@@ -27,6 +27,8 @@ interface Scan {
 export class MixedDataset implements Dataset {
   /** The sources' task when they agree, else the first source's (each example keeps its own). */
   readonly task: TaskKind;
+  /** The sources' distinct tasks in source order, when they differ. */
+  readonly tasks?: readonly TaskKind[];
   readonly size?: number;
   private scan?: Promise<Scan>;
 
@@ -36,6 +38,8 @@ export class MixedDataset implements Dataset {
     private readonly where = 'mix',
   ) {
     this.task = sources[0]!.task;
+    const tasks = [...new Set(sources.flatMap((s) => s.tasks ?? [s.task]))];
+    if (tasks.length > 1) this.tasks = tasks;
     const sizes = sources.map((s) => s.size);
     if (sizes.every((n): n is number => n !== undefined) && (config.strategy === 'concat' || sizes.every((n) => n > 0)))
       this.size = planSources(sizes, config).length;

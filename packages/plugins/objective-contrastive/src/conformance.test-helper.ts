@@ -44,8 +44,10 @@ export const questions: Example[] = Array.from({ length: 4 }, (_, i) => ({
 }));
 
 export function memory(examples: readonly Example[]): Dataset {
+  const tasks = [...new Set(examples.map((e) => e.task))];
   return {
     task: examples[0]!.task,
+    ...(tasks.length > 1 ? { tasks } : {}),
     size: examples.length,
     async *iterate(options = {}) {
       yield* examples.slice(options.startAt ?? 0);

@@ -64,6 +64,10 @@ describe('contrastive evaluation inputs', () => {
     }
   });
 
+  test('a split mixing tasks is refused, naming them (one evaluation path per split)', async () => {
+    await expect(inputsOf({}, [...questions, ...captions])).rejects.toThrow(/one task per split; data.eval mixes vqa, caption/);
+  });
+
   test('kinds not asked for are not computed', async () => {
     expect(await inputsOf({}, captions, ['retrieval'])).toHaveLength(2);
     expect(await inputsOf({}, captions, [])).toEqual([]);

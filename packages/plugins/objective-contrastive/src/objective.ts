@@ -140,6 +140,12 @@ class ModelObjective implements Objective {
     const split = data ?? this.context.eval;
     if (!split)
       throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
+    // One evaluation path per split (retrieval, or zero-shot VQA), chosen by its task: a mixture
+    // would be scored only on the examples of its first source's task.
+    if (split.tasks && split.tasks.length > 1)
+      throw new MmftError('E_DATA', `the contrastive objective evaluates one task per split; data.eval mixes ${split.tasks.join(', ')}`, {
+        hint: 'give data.eval examples of one task (retrieval or caption for Recall@K, vqa for zero-shot VQA); mixed tasks need objective causal-lm',
+      });
     if (split.task === 'vqa')
       return options.kinds.includes('vqa')
         ? vqaParts(this.context.model, this.collator, split, options.batchSize)
