@@ -224,7 +224,7 @@ describe('standard trainer with objective causal-lm', () => {
       resolver: registry([tinyLm, memoryText, causalLmProvider, exact] as AnyProvider[]),
     });
     await expect(run).rejects.toThrow(
-      'metric "exact" reads text inputs, but objective "causal-lm" produced none from data.eval: plain text examples are scored by eval_loss and perplexity only',
+      'metric "exact" reads text inputs, but objective "causal-lm" produced none from data.eval (a generating objective turns captions into text inputs, VQA into vqa inputs, conversations into instruction inputs, or text inputs when no metric reads instruction; plain text is scored by eval_loss and perplexity only)',
     );
   });
 

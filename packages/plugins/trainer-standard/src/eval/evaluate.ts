@@ -44,7 +44,10 @@ export async function evaluate(
   // A metric fed nothing would fail with its own "nothing to score"; say which data it lacked.
   const starved = metrics.find((m) => !seen.has(m.consumes));
   if (starved) {
-    const why = 'perplexity' in lossScores(objective) ? ': plain text examples are scored by eval_loss and perplexity only' : '';
+    const why =
+      'perplexity' in lossScores(objective)
+        ? ' (a generating objective turns captions into text inputs, VQA into vqa inputs, conversations into instruction inputs, or text inputs when no metric reads instruction; plain text is scored by eval_loss and perplexity only)'
+        : '';
     throw new MmftError(
       'E_DATA',
       `metric "${starved.id}" reads ${starved.consumes} inputs, but ${options.name} produced none from data.eval${why}`,
