@@ -78,7 +78,7 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
   }
   if (o.adapter) {
     try {
-      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'));
+      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'), { renameKey: model.checkpointKeyName?.bind(model) });
     } catch (error) {
       model.dispose();
       throw error;

@@ -86,7 +86,7 @@ async function loadProbedModel(
       : undefined;
   if (adapter) {
     try {
-      await loadAdapter(adapter, model.root, registry.list('peft'));
+      await loadAdapter(adapter, model.root, registry.list('peft'), { renameKey: model.checkpointKeyName?.bind(model) });
     } catch (error) {
       model.dispose();
       throw error;

@@ -43,6 +43,13 @@ export interface VisionLanguageModel {
    * `dir` that is not a model folder mmft wrote is refused unless `options.force`.
    */
   save(dir: string, options?: SaveOptions): Promise<void>;
+  /**
+   * A state-dict key written under another key layout of this architecture, renamed to this tree's
+   * name (LLaVA: transformers ≥ 4.52's `model.language_model.*` → `language_model.model.*`); other
+   * keys come back unchanged. Loading a PEFT adapter saved from a model in that layout uses it
+   * (`loadAdapter(dir, root, providers, { renameKey })`).
+   */
+  checkpointKeyName?(key: string): string;
   dispose(): void;
 }
 

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { readSafetensors } from '../io/safetensors';
 import { writeSafetensors, type WritableTensor } from '../io/safetensors-write';
 import type { Module } from '../nn/module';
+import { PEFT_KEY_PREFIX } from './peft-keys';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -81,6 +82,14 @@ export interface LoadedAdapter {
   readonly applied: AppliedAdapter;
 }
 
+/** adapter_config.json with the entries of its module-name lists renamed. */
+function renameModuleLists<J extends Record<string, unknown>>(json: J, rename: (key: string) => string): J {
+  const out: Record<string, unknown> = { ...json };
+  for (const field of ['target_modules', 'exclude_modules', 'modules_to_save'])
+    if (Array.isArray(out[field])) out[field] = (out[field] as unknown[]).map((m) => (typeof m === 'string' ? rename(m) : m));
+  return out as J;
+}
+
 /**
  * Applies the adapter saved in `dir` to `root` under `adapterName` and loads its weights. The
  * method is the provider whose peftType matches adapter_config.json; unknown tensor names are an
@@ -93,16 +102,33 @@ export async function loadAdapter(
   dir: string,
   root: Module,
   providers: readonly PeftMethodProvider[],
-  options: { adapterName?: string } = {},
+  options: {
+    adapterName?: string;
+    /**
+     * Renames a module key of the file (after `base_model.model.`) to this tree's: pass the model's
+     * `checkpointKeyName` so adapters saved under another key layout of the architecture load.
+     */
+    renameKey?: (key: string) => string;
+  } = {},
 ): Promise<LoadedAdapter> {
-  const json = await readAdapterConfig(dir);
+  const rename = options.renameKey;
+  const read = await readAdapterConfig(dir);
+  // Module names listed in full (PEFT writes target_modules expanded when fewer than 20) follow the
+  // file's layout too; a regex string is kept as written.
+  const json = rename ? renameModuleLists(read, rename) : read;
   const file = path.join(dir, ADAPTER_CONFIG_FILE);
   const provider = providerForPeftType(providers, json.peft_type, file);
   const config = provider.fromAdapterConfig(json, file);
   const { tensors } = await readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
+  const keyOf = (name: string): string =>
+    rename && name.startsWith(PEFT_KEY_PREFIX) ? PEFT_KEY_PREFIX + rename(name.slice(PEFT_KEY_PREFIX.length)) : name;
+  if (new Set([...tensors.keys()].map(keyOf)).size !== tensors.size)
+    throw new MmftError('E_CHECKPOINT', `${path.join(dir, ADAPTER_WEIGHTS_FILE)}: two tensors map to one name of this model (the file mixes key layouts)`, {
+      hint: 'save the adapter again from one model, in one key layout',
+    });
   const applied = provider.apply(root, config, options.adapterName ?? 'default');
   const loaded = new Map(
-    [...tensors].map(([name, t]) => [name, tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape, 'float32')] as const),
+    [...tensors].map(([name, t]) => [keyOf(name), tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape, 'float32')] as const),
   );
   try {
     applied.loadAdapterStateDict(loaded);

@@ -34,7 +34,7 @@ import type { AnyModule } from '@mmft/core/nn';
 import { IGNORE_ON_LOAD, languageModelTies } from './checkpoint/ties';
 import { llavaConfigJson, saveLlavaFolder } from './checkpoint/save';
 import { parseLlavaConfig, type LlavaConfigInput, type LlavaConfigJson } from './config';
-import { hubKeyLayout, type KeyLayout } from './key-layout';
+import { basePrefixOf, hubKeyLayout, toHubKey, type KeyLayout } from './key-layout';
 import { llavaAttentionProbabilities } from './model/attention';
 import { llavaGenerationInputs } from './model/generation-inputs';
 import { embedInputsWithImages, imageFeatures } from './model/image-features';
@@ -261,6 +261,15 @@ export class LlavaForConditionalGeneration implements VisionLanguageModel, Atten
     } finally {
       tf.dispose(prepared.owned);
     }
+  }
+
+  /**
+   * A key of the transformers ≥ 4.52 layout (`model.language_model.*`, `model.vision_tower.*`,
+   * `lm_head.*`) as this tree names it; a tensor key or a bare module name (`model.vision_tower`),
+   * so PEFT adapters saved from either layout load (key-layout.ts).
+   */
+  checkpointKeyName(key: string): string {
+    return toHubKey(`${key}.`, basePrefixOf(this.languageModel.root)).slice(0, -1);
   }
 
   /**

@@ -286,6 +286,36 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
     }
   });
 
+  test('checkpointKeyName renames transformers ≥ 4.52 keys and module names to the Hub tree; Hub names pass through', async () => {
+    const src = join(dir, 'names');
+    await writeTinyLlavaCheckpoint(src, { layout: 'hub', seed: 2 });
+    const model = await LlavaForConditionalGeneration.fromPretrained(src, {}, tinyLlavaContext());
+    try {
+      const base = model.languageModel.root.namedChildren().map(([n]) => n).find((n) => n !== 'lm_head')!;
+      const cases: Array<[string, string]> = [
+        ['model.language_model.layers.0.self_attn.q_proj.lora_A.weight', `language_model.${base}.layers.0.self_attn.q_proj.lora_A.weight`],
+        ['model.vision_tower.encoder.layers.1.mlp.fc1', 'vision_tower.encoder.layers.1.mlp.fc1'],
+        ['model.multi_modal_projector', 'multi_modal_projector'],
+        ['model.multi_modal_projector.linear_1.weight', 'multi_modal_projector.linear_1.weight'],
+        ['lm_head.weight', 'language_model.lm_head.weight'],
+        ['lm_head', 'language_model.lm_head'],
+        [`language_model.${base}.layers.0.self_attn.q_proj`, `language_model.${base}.layers.0.self_attn.q_proj`],
+        ['q_proj', 'q_proj'],
+      ];
+      for (const [given, expected] of cases) expect([given, model.checkpointKeyName(given)]).toEqual([given, expected]);
+      // every parameter of the tree survives a round trip through the newer names
+      for (const name of model.root.stateDict().keys()) {
+        const newer = name
+          .replace(new RegExp(`^language_model\\.${base}\\.`), 'model.language_model.')
+          .replace(/^language_model\.lm_head/, 'lm_head')
+          .replace(/^(vision_tower|multi_modal_projector)\./, 'model.$1.');
+        expect(model.checkpointKeyName(newer)).toBe(name);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
   test('save writes the Hub layout, config and processor files, and loads back', async () => {
     const src = join(dir, 'src');
     await writeTinyLlavaCheckpoint(src, { layout: 'transformers', seed: 4 });

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { isInsideModules, loadAdapter, minimalTargetModules, ModulesToSaveWrapper, saveAdapter } from '@mmft/core';
+import { readSafetensors, writeSafetensors } from '@mmft/core/io';
 import { Linear, Module, ModuleList, registerGradients } from '@mmft/core/nn';
 import { LoraLinear } from './layer';
 import { loraMethod } from './plugin';
@@ -197,6 +198,68 @@ describe('all-linear and modules_to_save on a LLaVA-shaped model', () => {
     expect(copy.weight.trainable).toBe(true);
     expect(fresh.getModule<Linear>('multi_modal_projector.original_module.linear_1').weight.trainable).toBe(false);
     expect(fresh.getModule<Linear>('language_model.lm_head').weight.trainable).toBe(false);
+  });
+});
+
+describe('an adapter saved from the transformers ≥ 4.52 module names', () => {
+  // What PEFT writes for a LlavaForConditionalGeneration of transformers ≥ 4.52 (LlavaModel + lm_head):
+  // the same tensors under model.language_model.* / model.vision_tower.* / model.multi_modal_projector.*.
+  // Restated here from modeling_llava.py's _checkpoint_conversion_mapping, not imported from arch-llava.
+  const toNew = (name: string): string =>
+    name
+      .replace(/^language_model\.model\./, 'model.language_model.')
+      .replace(/^(vision_tower|multi_modal_projector)(\.|$)/, 'model.$1$2')
+      .replace(/^language_model\.lm_head/, 'lm_head');
+  const toHub = (name: string): string =>
+    name
+      .replace(/^model\.language_model\./, 'language_model.model.')
+      .replace(/^model\.(vision_tower|multi_modal_projector)(\.|$)/, '$1$2')
+      .replace(/^lm_head/, 'language_model.lm_head');
+
+  test('loads with the model renaming its keys, tensors and listed module names alike', async () => {
+    const root = toyLlava(1);
+    const c = config();
+    const applied = loraMethod.apply(root, c, 'default');
+    for (const [i, [, v]] of applied.trainableParameters().entries()) v.assign(tf.randomNormal(v.shape, 0, 1, 'float32', 30 + i));
+    const trained = new Map([...applied.adapterStateDict()].map(([k, t]) => [k, Array.from(t.dataSync())]));
+    const dir = tmp();
+    await saveAdapter(dir, loraMethod, c, applied);
+    // Rewrite the file as the newer layout has it.
+    const file = path.join(dir, 'adapter_model.safetensors');
+    const { tensors } = await readSafetensors(file);
+    const strip = (k: string) => k.slice('base_model.model.'.length);
+    await writeSafetensors(
+      file,
+      new Map(
+        [...tensors].map(([k, t]) => [
+          `base_model.model.${toNew(strip(k))}`,
+          { shape: t.shape, dtype: 'F32' as const, data: Float32Array.from(t.data as ArrayLike<number>) },
+        ]),
+      ),
+    );
+    const jsonFile = path.join(dir, 'adapter_config.json');
+    const json = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    json.target_modules = json.target_modules.map(toNew);
+    fs.writeFileSync(jsonFile, JSON.stringify(json));
+    expect(json.target_modules).toContain('model.language_model.layers.0.self_attn.q_proj');
+
+    // Without the renaming the full names select nothing the tree has.
+    await expect(loadAdapter(dir, toyLlava(1), [loraMethod])).rejects.toThrow();
+    const fresh = toyLlava(1);
+    const { applied: loaded } = await loadAdapter(dir, fresh, [loraMethod], { renameKey: toHub });
+    const got = new Map([...loaded.adapterStateDict()].map(([k, t]) => [k, Array.from(t.dataSync())]));
+    expect(got).toEqual(trained);
+
+    // A file holding one tensor under both layouts is refused before anything is applied.
+    const mixed = new Map(
+      [...(await readSafetensors(file)).tensors].map(([k, t]) => [k, { shape: t.shape, dtype: 'F32' as const, data: Float32Array.from(t.data as ArrayLike<number>) }]),
+    );
+    const one = [...mixed.keys()].find((k) => k.includes('multi_modal_projector.linear_1.weight'))!;
+    mixed.set(`base_model.model.${toHub(strip(one))}`, mixed.get(one)!);
+    await writeSafetensors(file, mixed);
+    const untouched = toyLlava(1);
+    await expect(loadAdapter(dir, untouched, [loraMethod], { renameKey: toHub })).rejects.toThrow(/two tensors map to one name of this model/);
+    expect(untouched.namedModules().some(([n]) => n.includes('lora_A'))).toBe(false);
   });
 });
 

@@ -86,7 +86,9 @@ async function loadSavedAdapter(
   dir: string,
   peft: Record<string, unknown> | undefined,
 ): Promise<NonNullable<LoadedModel['adapter']>> {
-  const { applied, provider, config } = await loadAdapter(dir, model.root, context.resolver.list('peft'));
+  const { applied, provider, config } = await loadAdapter(dir, model.root, context.resolver.list('peft'), {
+    renameKey: model.checkpointKeyName?.bind(model),
+  });
   if (peft && typeof peft.method === 'string' && peft.method !== provider.id) {
     applied.remove();
     throw new MmftError(
