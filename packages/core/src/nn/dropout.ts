@@ -24,6 +24,16 @@ export interface DropoutOptions {
 export class Dropout extends Module<[tf.Tensor], tf.Tensor> {
   private calls = 0;
 
+  /** How many masks this Dropout has drawn; gradient checkpointing (checkpoint.ts) rewinds it to replay a mask. */
+  get drawnMasks(): number {
+    return this.calls;
+  }
+
+  set drawnMasks(count: number) {
+    assertThat(Number.isInteger(count) && count >= 0, 'E_CONFIG', () => `Dropout.drawnMasks must be a count ≥ 0, got ${count}`);
+    this.calls = count;
+  }
+
   constructor(
     readonly p: number,
     private readonly options: DropoutOptions = {},
@@ -34,9 +44,26 @@ export class Dropout extends Module<[tf.Tensor], tf.Tensor> {
 
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.p === 0) return x;
+    for (const seen of dropoutWatchers) if (!seen.has(this)) seen.set(this, this.calls);
     this.calls += 1;
     // A constant seed would drop the same units on every step; vary it per call instead.
     const seed = deriveSeed(this.options.seed, String(this.calls));
     return tf.tidy(() => tf.dropout(x, this.p, undefined, seed));
+  }
+}
+
+const dropoutWatchers: Array<Map<Dropout, number>> = [];
+
+/**
+ * Runs `fn` and returns, for every Dropout that drew a mask inside it, its mask count before its
+ * first draw, so that a recomputation can rewind to it and draw the same masks (checkpoint.ts).
+ */
+export function watchDropouts<T>(fn: () => T): { result: T; before: Map<Dropout, number> } {
+  const before = new Map<Dropout, number>();
+  dropoutWatchers.push(before);
+  try {
+    return { result: fn(), before };
+  } finally {
+    dropoutWatchers.splice(dropoutWatchers.lastIndexOf(before), 1);
   }
 }

@@ -3,14 +3,14 @@
 
 export { Module, type AnyModule } from './module';
 export { ModuleList } from './module-list';
-export { Linear, type LinearOptions } from './linear';
+export { Linear, type LinearOptions, type PackedWeight16 } from './linear';
 export { Conv1D, type Conv1DOptions } from './conv1d';
 export { isRegistered, runFused } from '../kernels';
 export { repeatBatch } from './repeat-batch';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';
-export { Dropout, type DropoutOptions } from './dropout';
+export { Dropout, watchDropouts, type DropoutOptions } from './dropout';
 export { ACTIVATIONS, getActivation, gelu, geluNew, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
 export { maskedSoftmax } from './softmax';
 export { MultiHeadAttention, type AttentionInputs, type AttentionProjectionNames, type MultiHeadAttentionOptions } from './attention';
@@ -32,3 +32,24 @@ export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initialize
 export { globToRegExp, type NamePattern } from './naming';
 export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';
 export { registerGradients } from './gradients';
+export {
+  blockStack,
+  checkpointed,
+  gradientCheckpointingOf,
+  runBlocks,
+  setGradientCheckpointing,
+  type GradientCheckpointing,
+  type RunBlocksOptions,
+} from './checkpoint';
+export {
+  HALF16_FORMATS,
+  bf16BitsToFloat,
+  fp16BitsToFloat,
+  packBits16,
+  packWeights16,
+  roundToBf16Bits,
+  roundToFp16Bits,
+  unpackWeights16,
+  type Half16Format,
+} from './packed16';
+export { frozenWeights16, restoreFrozenWeights32, storeFrozenWeights16, type StoreFrozenWeights16Result } from './frozen16';
