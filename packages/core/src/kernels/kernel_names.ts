@@ -98,6 +98,23 @@ export type LinearGradInputInputs = { dy: TensorInfo; weight: TensorInfo };
 export const LinearGradWeight = 'MmftLinearGradWeight';
 export type LinearGradWeightInputs = { dy: TensorInfo; x: TensorInfo };
 
+/**
+ * A product with a frozen weight held in 16 bits (Linear's storeWeight16): inputs x [..., k] float32
+ * and weight int32, the bf16 or fp16 bit patterns of a [rows, cols] weight two per element, the
+ * first in the low half (@mmft/core/nn packed16.ts); output [..., n] float32, decoded inside the
+ * kernel: x·Wᵀ when transposeWeight (k = cols, n = rows: Linear's forward), else x·W (k = rows,
+ * n = cols: its input gradient). No gradient flows to the weight.
+ */
+export const MatMulPacked16 = 'MmftMatMulPacked16';
+export type MatMulPacked16Inputs = { x: TensorInfo; weight: TensorInfo };
+export interface MatMulPacked16Attrs {
+  /** The weight's logical shape [rows, cols]. */
+  rows: number;
+  cols: number;
+  format: 'bf16' | 'fp16';
+  transposeWeight: boolean;
+}
+
 /** Σ g² over any number of float32 tensors (inputs an array, as AddN's); output a float32 scalar. */
 export const SumOfSquares = 'MmftSumOfSquares';
 export type SumOfSquaresInputs = TensorInfo[];
@@ -149,6 +166,7 @@ export interface FusedKernelTable {
   [LinearNoBias]: { inputs: LinearNoBiasInputs; attrs: NoAttrs; outputs: 1 };
   [LinearGradInput]: { inputs: LinearGradInputInputs; attrs: NoAttrs; outputs: 1 };
   [LinearGradWeight]: { inputs: LinearGradWeightInputs; attrs: NoAttrs; outputs: 1 };
+  [MatMulPacked16]: { inputs: MatMulPacked16Inputs; attrs: MatMulPacked16Attrs; outputs: 1 };
   [SumOfSquares]: { inputs: SumOfSquaresInputs; attrs: NoAttrs; outputs: 1 };
   [CrossEntropy]: { inputs: CrossEntropyInputs; attrs: CrossEntropyAttrs; outputs: 2 };
   [CrossEntropyGrad]: { inputs: CrossEntropyGradInputs; attrs: CrossEntropyGradAttrs; outputs: 1 };
@@ -176,6 +194,7 @@ export const FUSED_KERNELS = [
   LinearNoBias,
   LinearGradInput,
   LinearGradWeight,
+  MatMulPacked16,
   SumOfSquares,
   CrossEntropy,
   CrossEntropyGrad,

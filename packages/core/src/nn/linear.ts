@@ -2,13 +2,17 @@
 // so weights load without transposition. Follows torch/nn/modules/linear.py (layout and
 // reset_parameters defaults). Runs as one fused kernel (product, bias, any input rank) where the
 // active tfjs backend registers one (@mmft/backend-tfjs does for wasm with its native addon, with
-// gradients), else as tfjs's reshape, matMul and add.
+// gradients), else as tfjs's reshape, matMul and add. A frozen weight may be held in 16 bits
+// (storeWeight16: bf16 or fp16 patterns packed in an int32 tensor, packed16.ts) and is then decoded
+// inside the MmftMatMulPacked16 kernel where the backend registers one, else into a temporary
+// float32 tensor per call.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { assertThat } from '../errors';
-import { Linear as LinearKernel, LinearNoBias, runFused } from '../kernels';
+import { assertThat, MmftError } from '../errors';
+import { Linear as LinearKernel, LinearNoBias, MatMulPacked16, runFused } from '../kernels';
 import { fanInUniform, type Initializer } from './init';
 import { Module } from './module';
+import { packBits16, packedLength, packWeights16, unpackWeights16, type Half16Format } from './packed16';
 
 /** Options of `Linear`. */
 export interface LinearOptions {
@@ -20,6 +24,20 @@ export interface LinearOptions {
   weightInit?: Initializer;
   /** Overrides PyTorch's default U(-1/√in, 1/√in) for the bias. */
   biasInit?: Initializer;
+}
+
+/** A frozen weight [out, in] held in 16 bits: its bf16 or fp16 patterns, two per int32 element. */
+export interface PackedWeight16 {
+  /** int32 [⌈out·in / 2⌉], element 2i in the low half (packed16.ts). */
+  readonly bits: tf.Tensor;
+  readonly format: Half16Format;
+  /** The weight's shape [out, in]. */
+  readonly shape: readonly [number, number];
+}
+
+interface Packed extends PackedWeight16 {
+  readonly variableName: string;
+  readonly reattach: (variable: tf.Variable) => void;
 }
 
 /**
@@ -44,9 +62,78 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     }
   }
 
-  /** The weight [out, in]. */
+  private packed?: Packed;
+
+  /** The weight [out, in]; an error while it is held in 16 bits (restoreWeight32 first). */
   get weight(): tf.Variable {
+    if (this.packed) {
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `Linear(${this.inFeatures} → ${this.outFeatures}) holds its frozen weight in ${this.packed.format} (frozen_dtype); ` +
+          'it has no float32 weight to read or change now',
+        { hint: 'call restoreWeight32() on the layer, or restoreFrozenWeights32(root) on the model, before merging, saving or editing it' },
+      );
+    }
     return this.param('weight');
+  }
+
+  /** The weight in its 16-bit form, while it is held so (storeWeight16). */
+  get packedWeight(): PackedWeight16 | undefined {
+    return this.packed;
+  }
+
+  /**
+   * Holds the frozen weight in `format` (bf16 or fp16, rounded to nearest even once) instead of
+   * float32, and frees the float32 variable: the weight leaves the state dict until
+   * restoreWeight32(). `bits` gives 16-bit patterns to keep as they are (a BF16 or F16
+   * checkpoint's) instead of rounding the current values. Returns the bytes freed (0 when the
+   * weight is already held in `format`).
+   *
+   * @example
+   * fc.weight.trainable = false;
+   * fc.storeWeight16('bf16'); // 2·out·in bytes freed
+   */
+  storeWeight16(format: Half16Format, bits?: Uint16Array): number {
+    if (this.packed) {
+      if (this.packed.format === format) return 0;
+      throw new MmftError('E_CONFIG', `Linear(${this.inFeatures} → ${this.outFeatures}) already holds its weight in ${this.packed.format}, not ${format}`, {
+        hint: 'restoreWeight32() first to change the 16-bit format',
+      });
+    }
+    const weight = this.param('weight');
+    if (weight.trainable) {
+      throw new MmftError('E_CONFIG', `Linear weight "${weight.name}" is trainable; only frozen weights can be held in 16 bits`, {
+        hint: 'freeze the weight first (frozen_dtype applies to weights the optimizer does not update)',
+      });
+    }
+    const size = weight.size;
+    if (bits && bits.length !== size) {
+      throw new MmftError('E_SHAPE', `Linear weight "${weight.name}" has ${size} values; ${bits.length} 16-bit patterns were given for it`);
+    }
+    const packedValues = bits ? packBits16(bits) : packWeights16(weight.dataSync() as Float32Array, format);
+    const tensor = tf.tensor1d(packedValues, 'int32');
+    const { reattach } = this.detachParameter('weight');
+    const variableName = weight.name;
+    weight.dispose();
+    this.packed = { bits: tensor, format, shape: [this.outFeatures, this.inFeatures], variableName, reattach };
+    return size * 4 - packedLength(size) * 4;
+  }
+
+  /** Decodes a 16-bit weight back to a float32 variable (exactly) in its old place; no-op otherwise. */
+  restoreWeight32(): void {
+    const packed = this.packed;
+    if (!packed) return;
+    const size = this.outFeatures * this.inFeatures;
+    const values = unpackWeights16(packed.bits.dataSync() as Int32Array, size, packed.format);
+    const variable = tf.tidy(() => tf.variable(tf.tensor2d(values, [...packed.shape]), false, packed.variableName));
+    packed.reattach(variable);
+    packed.bits.dispose();
+    this.packed = undefined;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    if (this.packed && !this.packed.bits.isDisposed) this.packed.bits.dispose();
   }
 
   /** The bias [out], if the layer has one. */
@@ -63,6 +150,7 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
         `its last dimension must be ${this.inFeatures}`,
     );
     const bias = this.bias;
+    if (this.packed) return this.forwardPacked(x, this.packed, bias);
     if (x.dtype === 'float32' && this.weight.dtype === 'float32') {
       const fused = bias ? runFused(LinearKernel, { x, weight: this.weight, bias }) : runFused(LinearNoBias, { x, weight: this.weight });
       if (fused) return fused;
@@ -73,6 +161,24 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
       let y = tf.matMul(x2d, this.weight, false, true);
       if (bias) y = tf.add(y, bias);
       return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
+
+  private forwardPacked(x: tf.Tensor, packed: Packed, bias: tf.Variable | undefined): tf.Tensor {
+    const attrs = { rows: this.outFeatures, cols: this.inFeatures, format: packed.format, transposeWeight: true };
+    return tf.tidy(() => {
+      const fused = x.dtype === 'float32' ? runFused(MatMulPacked16, { x, weight: packed.bits }, attrs) : undefined;
+      let y: tf.Tensor;
+      if (fused) {
+        y = fused;
+      } else {
+        // No kernel on this backend: a float32 copy lives for this call only (the saving then holds
+        // between calls, not during them). It hangs off no variable, so x alone gets a gradient.
+        const values = unpackWeights16(packed.bits.dataSync() as Int32Array, this.outFeatures * this.inFeatures, packed.format);
+        const weight = tf.tensor2d(values, [this.outFeatures, this.inFeatures]);
+        y = tf.reshape(tf.matMul(tf.reshape(x, [-1, this.inFeatures]), weight, false, true), [...x.shape.slice(0, -1), this.outFeatures]);
+      }
+      return bias ? tf.add(y, bias) : y;
     });
   }
 }

@@ -68,6 +68,24 @@ export abstract class Module<In extends unknown[] = any[], Out = unknown> {
     return child;
   }
 
+  /**
+   * Takes parameter `name` out of the tree (state dict, optimizer, counts) without disposing it,
+   * and returns a function that puts a variable back in the same place: a layer that holds the
+   * weight in another form meanwhile (Linear's 16-bit storage of a frozen weight) uses it.
+   */
+  protected detachParameter(name: string): { variable: tf.Variable; reattach: (variable: tf.Variable) => void } {
+    const variable = this.param(name);
+    const index = [...this.params.keys()].indexOf(name);
+    this.params.delete(name);
+    const reattach = (replacement: tf.Variable) => {
+      const entries = [...this.params];
+      entries.splice(index, 0, [name, replacement]);
+      this.params.clear();
+      for (const [key, value] of entries) this.params.set(key, value);
+    };
+    return { variable, reattach };
+  }
+
   /** This module's own parameter `name`. */
   param(name: string): tf.Variable {
     const variable = this.params.get(name);
