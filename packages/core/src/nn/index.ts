@@ -10,7 +10,7 @@ export { repeatBatch } from './repeat-batch';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { LayerNorm, type LayerNormOptions } from './layer-norm';
 export { Conv2d, type Conv2dOptions } from './conv2d';
-export { Dropout, type DropoutOptions } from './dropout';
+export { Dropout, watchDropouts, type DropoutOptions } from './dropout';
 export { ACTIVATIONS, getActivation, gelu, geluNew, geluTanh, quickGelu, relu, silu, type Activation } from './activations';
 export { maskedSoftmax } from './softmax';
 export { MultiHeadAttention, type AttentionInputs, type AttentionProjectionNames, type MultiHeadAttentionOptions } from './attention';
@@ -32,6 +32,15 @@ export { deriveSeed, fanInUniform, normal, ones, uniform, zeros, type Initialize
 export { globToRegExp, type NamePattern } from './naming';
 export type { LoadStateDictOptions, LoadStateDictResult, StateDictInput, StateDictSource } from './state-dict';
 export { registerGradients } from './gradients';
+export {
+  blockStack,
+  checkpointed,
+  gradientCheckpointingOf,
+  runBlocks,
+  setGradientCheckpointing,
+  type GradientCheckpointing,
+  type RunBlocksOptions,
+} from './checkpoint';
 export {
   HALF16_FORMATS,
   bf16BitsToFloat,
