@@ -3,6 +3,7 @@
 export * from './describe-architecture';
 export * from './describe-dataset';
 export * from './describe-metric';
+export * from './describe-gradient-checkpointing';
 export * from './describe-objective';
 export * from './fake-plugins';
 export * from './describe-peft-method';

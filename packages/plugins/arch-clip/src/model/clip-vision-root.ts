@@ -5,7 +5,7 @@
 // transformers/models/clip/modeling_clip.py.
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '@mmft/core';
-import { deriveSeed, type LayerNorm, Module, type ModuleList } from '@mmft/core/nn';
+import { deriveSeed, type LayerNorm, Module, type ModuleList, runBlocks } from '@mmft/core/nn';
 import type { ClipVisionConfig } from '../config';
 import type { ClipEncoder, ClipEncoderLayer } from './encoder';
 import type { TowerOutput } from './text-transformer';
@@ -70,7 +70,7 @@ export class ClipVisionRoot extends Module<[tf.Tensor], TowerOutput> {
     return tf.tidy(() => {
       const embedded = vision.child<ClipVisionEmbeddings>('embeddings').forward(pixelValues);
       const states = [vision.child<LayerNorm>('pre_layrnorm').forward(embedded)];
-      for (let i = 0; i < deepest; i++) states.push(stack.get(i).forward(states[i]!, undefined));
+      runBlocks(stack, states[0]!, (layer, h) => layer.forward(h, undefined), { count: deepest, onOutput: (_, h) => states.push(h) });
       // A repeated index gets its own handle, so the caller may dispose every returned tensor.
       const seen = new Set<number>();
       return wanted.map((k) => (seen.has(k) ? tf.clone(states[k]!) : (seen.add(k), states[k]!)));

@@ -3,7 +3,7 @@
 // parameters come out as `encoder.layers.{i}.self_attn.q_proj.weight` etc. Follows
 // transformers/models/clip/modeling_clip.py.
 import * as tf from '@tensorflow/tfjs-core';
-import { deriveSeed, getActivation, LayerNorm, Linear, Module, ModuleList, MultiHeadAttention } from '@mmft/core/nn';
+import { blockStack, deriveSeed, getActivation, LayerNorm, Linear, Module, ModuleList, MultiHeadAttention, runBlocks } from '@mmft/core/nn';
 
 /** The fields of a tower config the encoder reads (CLIPTextConfig and CLIPVisionConfig share them). */
 export interface EncoderSettings {
@@ -78,14 +78,13 @@ export class ClipEncoder extends Module<[tf.Tensor, tf.Tensor | undefined], tf.T
       { length: settings.num_hidden_layers },
       (_, i) => new ClipEncoderLayer(settings, deriveSeed(seed, `layers.${i}`)),
     );
-    this.registerModule('layers', new ModuleList(layers));
+    this.registerModule('layers', blockStack(new ModuleList(layers)));
   }
 
   forward(hidden: tf.Tensor, attentionMask: tf.Tensor | undefined): tf.Tensor {
-    return tf.tidy(() => {
-      let h = hidden;
-      for (const layer of this.child<ModuleList<ClipEncoderLayer>>('layers')) h = layer.forward(h, attentionMask);
-      return h;
-    });
+    const layers = this.child<ModuleList<ClipEncoderLayer>>('layers');
+    // The mask travels as an extra so that a checkpointed layer's recomputation can still read it.
+    const extras = attentionMask ? [attentionMask] : [];
+    return tf.tidy(() => runBlocks(layers, hidden, (layer, h, [mask]) => layer.forward(h, mask), { extras }));
   }
 }

@@ -1,0 +1,88 @@
+// The test every architecture runs for gradient checkpointing (packages/core/src/nn/checkpoint.ts):
+// two models built alike, one plain and one checkpointed, give bit-equal losses and gradients over
+// two training steps (so dropout masks are replayed and stay in step), and the checkpointed one
+// really recomputes (it runs more kernels). The caller has selected the backend.
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { setGradientCheckpointing } from '../nn/checkpoint';
+import { Dropout } from '../nn/dropout';
+import { registerGradients } from '../nn/gradients';
+import type { AnyModule } from '../nn/module';
+
+/** What `describeGradientCheckpointing` needs from an architecture's test. */
+export interface GradientCheckpointingSubject<M extends AnyModule> {
+  /** A fresh model in training mode; two calls must give the same weights and dropout seeds. */
+  build: () => M;
+  /** A scalar loss of one forward pass; the inputs are the test's (the same for both models). */
+  loss: (model: M) => tf.Scalar;
+  /** How many block stacks `setGradientCheckpointing` must find under the model. */
+  stacks: number;
+  /** Parameters to freeze (globs) before the comparison, e.g. to train only an adapter. */
+  freeze?: string;
+}
+
+function gradientsOf<M extends AnyModule>(model: M, loss: (model: M) => tf.Scalar): { loss: number; grads: Map<string, Float32Array> } {
+  const byVariable = new Map(model.namedParameters().map(([name, v]) => [v.name, name]));
+  const { value, grads } = tf.variableGrads(() => loss(model), model.trainableParameters());
+  const out = new Map<string, Float32Array>();
+  for (const [name, g] of Object.entries(grads)) out.set(byVariable.get(name) ?? name, g.dataSync() as Float32Array);
+  const lossValue = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads)]);
+  return { loss: lossValue, grads: out };
+}
+
+/**
+ * Registers the checkpointing tests of one architecture.
+ *
+ * @example
+ * describeGradientCheckpointing('llama', { build: () => tinyLlama().train(), loss: (m) => lmLoss(m, ids), stacks: 1 });
+ */
+export function describeGradientCheckpointing<M extends AnyModule>(name: string, subject: GradientCheckpointingSubject<M>): void {
+  describe(`${name}: gradient checkpointing`, () => {
+    beforeAll(() => {
+      expect(registerGradients()).toBe(true);
+    });
+
+    const pair = (): [M, M] => {
+      const plain = subject.build();
+      const checkpointed = subject.build();
+      if (subject.freeze) for (const m of [plain, checkpointed]) m.freeze(subject.freeze);
+      expect(setGradientCheckpointing(checkpointed, true)).toBe(subject.stacks);
+      return [plain, checkpointed];
+    };
+
+    test('losses and gradients are bit-equal to the plain backward over two steps', () => {
+      const [plain, checkpointed] = pair();
+      for (let step = 0; step < 2; step++) {
+        const a = gradientsOf(plain, subject.loss);
+        const b = gradientsOf(checkpointed, subject.loss);
+        expect(b.loss).toBe(a.loss);
+        expect([...b.grads.keys()].sort()).toEqual([...a.grads.keys()].sort());
+        expect(a.grads.size).toBeGreaterThan(0);
+        for (const [param, grad] of a.grads) expect([param, b.grads.get(param)]).toEqual([param, grad]);
+      }
+      const drawn = (m: M) => m.namedModules().flatMap(([, d]) => (d instanceof Dropout ? [d.drawnMasks] : []));
+      expect(drawn(checkpointed)).toEqual(drawn(plain));
+      plain.dispose();
+      checkpointed.dispose();
+    });
+
+    test('the checkpointed backward recomputes blocks (more kernels) and leaks no tensor', async () => {
+      const [plain, checkpointed] = pair();
+      const kernels = async (model: M): Promise<number> => {
+        const info = await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(() => subject.loss(model), model.trainableParameters());
+          tf.dispose([value, ...Object.values(grads)]);
+        });
+        return info.kernels.length;
+      };
+      gradientsOf(checkpointed, subject.loss); // creates whatever a first call creates lazily
+      const before = tf.memory().numTensors;
+      const withCheckpoints = await kernels(checkpointed);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(withCheckpoints).toBeGreaterThan(await kernels(plain));
+      plain.dispose();
+      checkpointed.dispose();
+    });
+  });
+}
