@@ -128,7 +128,17 @@ export function unpackWeights16(packed: Int32Array, size: number, format: Half16
   if (packed.length < packedLength(size)) {
     throw new RangeError(`unpackWeights16: ${packed.length} int32 elements hold ${packed.length * 2} values, not ${size}`);
   }
-  const halves = new Uint16Array(packed.buffer, packed.byteOffset, size);
+  return unpackHalves16(new Uint16Array(packed.buffer, packed.byteOffset, size), format, out);
+}
+
+/**
+ * Decodes 16-bit patterns (a row of a packed weight: `new Uint16Array(packed.buffer)` sliced) into `out`.
+ *
+ * @example
+ * unpackHalves16(Uint16Array.of(0x3f80), 'bf16'); // Float32Array [1]
+ */
+export function unpackHalves16(halves: Uint16Array, format: Half16Format, out = new Float32Array(halves.length)): Float32Array {
+  const size = halves.length;
   if (format === 'bf16') {
     const bits = new Uint32Array(out.buffer, out.byteOffset, size);
     for (let i = 0; i < size; i++) bits[i] = halves[i]! << 16;

@@ -4,6 +4,7 @@ import { fusedKernel, type KernelOverride } from '../override';
 import { crossEntropyGradConfig } from '../gradients/CrossEntropy_grad';
 import { geluGradConfig } from '../gradients/Gelu_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
+import { matMulPacked16GradConfig } from '../gradients/MatMulPacked16_grad';
 import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
 import { cpuAdamWUpdate } from './AdamWUpdate';
 import { cpuCrossEntropy } from './CrossEntropy';
@@ -12,6 +13,7 @@ import { cpuGelu } from './Gelu';
 import { cpuGeluGrad } from './GeluGrad';
 import { cpuLayerNorm } from './LayerNorm';
 import { cpuLayerNormGrad } from './LayerNormGrad';
+import { cpuMatMulPacked16 } from './MatMulPacked16';
 import { cpuQuickGelu } from './QuickGelu';
 import { cpuQuickGeluGrad } from './QuickGeluGrad';
 
@@ -26,4 +28,6 @@ export const CPU_KERNELS: readonly KernelOverride[] = [
   fusedKernel(cpuAdamWUpdate),
   fusedKernel(cpuCrossEntropy, { gradient: crossEntropyGradConfig }),
   fusedKernel(cpuCrossEntropyGrad),
+  // Frozen weights held in 16 bits (frozen_dtype): decoded row by row, never as a whole float32 copy.
+  fusedKernel(cpuMatMulPacked16, { gradient: matMulPacked16GradConfig }),
 ];
