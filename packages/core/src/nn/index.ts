@@ -49,6 +49,7 @@ export {
   packWeights16,
   roundToBf16Bits,
   roundToFp16Bits,
+  unpackHalves16,
   unpackWeights16,
   type Half16Format,
 } from './packed16';
