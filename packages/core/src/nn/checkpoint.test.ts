@@ -105,6 +105,17 @@ describe('gradient checkpointing', () => {
     x.dispose();
   });
 
+  test('an unseeded Dropout replays its mask when its count is rewound, and draws a new one otherwise', () => {
+    const drop = new Dropout(0.5).train();
+    const x = tf.ones([64]);
+    const first = drop.forward(x).dataSync();
+    const second = drop.forward(x).dataSync();
+    drop.drawnMasks = 0;
+    expect(drop.forward(x).dataSync()).toEqual(first);
+    expect(Array.from(second)).not.toEqual(Array.from(first));
+    x.dispose();
+  });
+
   test('frozen parameters get no gradient and tf.memory() is unchanged after a step', () => {
     const model = new Stack(8, 2).train();
     model.freeze('layers.1.**');

@@ -23,6 +23,10 @@ export interface DropoutOptions {
  */
 export class Dropout extends Module<[tf.Tensor], tf.Tensor> {
   private calls = 0;
+  // Without a seed the masks are still a function of (base, call count), the base drawn once, so
+  // that gradient checkpointing can replay a mask by rewinding the count (as torch's
+  // preserve_rng_state restores the generator in torch/utils/checkpoint.py).
+  private readonly unseededBase = Math.floor(Math.random() * 0x7fffffff);
 
   /** How many masks this Dropout has drawn; gradient checkpointing (checkpoint.ts) rewinds it to replay a mask. */
   get drawnMasks(): number {
@@ -47,7 +51,7 @@ export class Dropout extends Module<[tf.Tensor], tf.Tensor> {
     for (const seen of dropoutWatchers) if (!seen.has(this)) seen.set(this, this.calls);
     this.calls += 1;
     // A constant seed would drop the same units on every step; vary it per call instead.
-    const seed = deriveSeed(this.options.seed, String(this.calls));
+    const seed = deriveSeed(this.options.seed ?? this.unseededBase, String(this.calls));
     return tf.tidy(() => tf.dropout(x, this.p, undefined, seed));
   }
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueCache } from '@mmft/core';
 import {
+  blockStack,
   CausalSelfAttention,
   causalLmMask,
   Embedding,
@@ -16,6 +17,7 @@ import {
   positionIdsFromMask,
   RMSNorm,
   RotaryEmbedding,
+  runBlocks,
   type Activation,
   type RotaryCosSin,
 } from '@mmft/core/nn';
@@ -113,7 +115,7 @@ export class LlamaModel extends Module<[LlamaModelInputs], tf.Tensor> {
     this.registerModule('embed_tokens', new Embedding(config.vocab_size, config.hidden_size));
     const layers = new ModuleList();
     for (let i = 0; i < config.num_hidden_layers; i++) layers.append(new LlamaDecoderLayer(config, i));
-    this.registerModule('layers', layers);
+    this.registerModule('layers', blockStack(layers));
     this.registerModule('norm', new RMSNorm(config.hidden_size, { eps: config.rms_norm_eps }));
     this.rotary = new RotaryEmbedding({ dim: config.head_dim, base: config.rope_theta, scaling: ropeScalingOf(config) });
   }
@@ -136,10 +138,13 @@ export class LlamaModel extends Module<[LlamaModelInputs], tf.Tensor> {
       const mask = causalLmMask(inputs.attentionMask, batch, length, past);
       const positions = inputs.positionIds ?? defaultPositions(inputs.attentionMask, batch, past, length);
       const rotary = this.rotary.cosSin(positions);
-      let hidden = hidden0;
-      for (const [, layer] of this.child<ModuleList>('layers').namedChildren()) {
-        hidden = (layer as LlamaDecoderLayer).forward(hidden, { mask, rotary, cache: inputs.cache });
-      }
+      // A layer filling a KV cache (generation, prefix tuning) runs plainly: its output is more than the hidden state.
+      const hidden = runBlocks(
+        this.child<ModuleList<LlamaDecoderLayer>>('layers'),
+        hidden0,
+        (layer, h, [m, cos, sin]) => layer.forward(h, { mask: m!, rotary: { cos: cos!, sin: sin! }, cache: inputs.cache }),
+        { extras: [mask, rotary.cos, rotary.sin], plain: inputs.cache !== undefined },
+      );
       return this.child<RMSNorm>('norm').forward(hidden);
     });
   }
