@@ -13,17 +13,17 @@ import type { AnyModule } from '../nn/module';
 export interface GradientCheckpointingSubject<M extends AnyModule> {
   /** A fresh model in training mode (give it dropout so that the replay is tested). */
   build: () => M;
-  /** A scalar loss of one forward pass; the inputs are the test's (the same for both models). */
-  loss: (model: M) => tf.Scalar;
+  /** A scalar loss of one forward pass on the test's inputs. */
+  loss: (model: M) => tf.Tensor;
   /** How many block stacks `setGradientCheckpointing` must find under the model. */
   stacks: number;
   /** Parameters to freeze (globs) before the comparison, e.g. to train only an adapter. */
   freeze?: string;
 }
 
-function gradientsOf<M extends AnyModule>(model: M, loss: (model: M) => tf.Scalar): { loss: number; grads: Map<string, Float32Array> } {
+function gradientsOf<M extends AnyModule>(model: M, loss: (model: M) => tf.Tensor): { loss: number; grads: Map<string, Float32Array> } {
   const byVariable = new Map(model.namedParameters().map(([name, v]) => [v.name, name]));
-  const { value, grads } = tf.variableGrads(() => loss(model), model.trainableParameters());
+  const { value, grads } = tf.variableGrads(() => loss(model) as tf.Scalar, model.trainableParameters());
   const out = new Map<string, Float32Array>();
   for (const [name, g] of Object.entries(grads)) out.set(byVariable.get(name) ?? name, g.dataSync() as Float32Array);
   const lossValue = value.dataSync()[0]!;
@@ -76,7 +76,7 @@ export function describeGradientCheckpointing<M extends AnyModule>(name: string,
       expect(setGradientCheckpointing(checkpointed, true)).toBe(subject.stacks);
       const kernels = async (model: M): Promise<number> => {
         const info = await tf.profile(() => {
-          const { value, grads } = tf.variableGrads(() => subject.loss(model), model.trainableParameters());
+          const { value, grads } = tf.variableGrads(() => subject.loss(model) as tf.Scalar, model.trainableParameters());
           tf.dispose([value, ...Object.values(grads)]);
         });
         return info.kernels.length;

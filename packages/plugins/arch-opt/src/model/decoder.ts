@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueCache } from '@mmft/core';
 import { MmftError } from '@mmft/core';
 import {
+  blockStack,
   CausalSelfAttention,
   causalLmMask,
   deriveSeed,
@@ -17,6 +18,7 @@ import {
   Module,
   ModuleList,
   normal,
+  runBlocks,
   zeros,
   type Initializer,
 } from '@mmft/core/nn';
@@ -174,10 +176,12 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
     }
     this.registerModule(
       'layers',
-      new ModuleList(
-        Array.from(
-          { length: config.num_hidden_layers },
-          (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`), initialise),
+      blockStack(
+        new ModuleList(
+          Array.from(
+            { length: config.num_hidden_layers },
+            (_, i) => new OptDecoderLayer(config, deriveSeed(seed, `layers.${i}`), initialise),
+          ),
         ),
       ),
     );
@@ -218,11 +222,13 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
       const projected = this.hasChild('project_in') ? this.run('project_in', embeds) : embeds;
       let hidden = tf.add(projected, posEmbeds);
       const attentionMask = causalLmMask(mask2d, batch, length, past);
-      let index = 0;
-      for (const layer of this.child<ModuleList<OptDecoderLayer>>('layers')) {
-        hidden = layer.forward(hidden, { attentionMask, cache, layer: index });
-        index += 1;
-      }
+      // A layer filling a KV cache (generation, prefix tuning) runs plainly: its output is more than the hidden state.
+      hidden = runBlocks(
+        this.child<ModuleList<OptDecoderLayer>>('layers'),
+        hidden,
+        (layer, h, [mask], index) => layer.forward(h, { attentionMask: mask!, cache, layer: index }),
+        { extras: [attentionMask], plain: cache !== undefined },
+      );
       if (this.hasChild('final_layer_norm')) hidden = this.run('final_layer_norm', hidden);
       return this.hasChild('project_out') ? this.run('project_out', hidden) : hidden;
     });
