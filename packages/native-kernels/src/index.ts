@@ -55,6 +55,15 @@ export interface CrossEntropyOperands {
   readonly ignoreIndex: number;
 }
 
+/** A product with a 16-bit weight: x [m, k], W [rows, cols] read transposed (k = cols) or not (k = rows). */
+export interface PackedMatMulOperands {
+  readonly m: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly format: 'bf16' | 'fp16';
+  readonly transposeW: boolean;
+}
+
 /** Hyper-parameters of one AdamW step (as torch.optim.AdamW; `step` counts from 1). */
 export interface AdamWParams {
   readonly lr: number;
@@ -249,6 +258,20 @@ export interface NativeKernels {
       readonly dx: number;
     },
     operands: CrossEntropyOperands,
+  ): void;
+  /**
+   * y [m, n] = x [m, k]·Wᵀ (`transposeW`: W [rows, cols] = [n, k]) or x·W (W = [k, n]) for a weight
+   * held as 16-bit patterns (format 'bf16' or 'fp16', two per 4-byte element from `wOffset`, the
+   * first in the low half), decoded inside the kernel a column block at a time. Offsets count
+   * 4-byte elements of `heap`. Bounds-checked.
+   *
+   * @example
+   * kernels.MmftMatMulPacked16(heap, { x, weight, y }, { m: 2080, rows: 3072, cols: 768, format: 'bf16', transposeW: true });
+   */
+  MmftMatMulPacked16(
+    heap: Float32Array,
+    at: { readonly x: number; readonly weight: number; readonly y: number },
+    operands: PackedMatMulOperands,
   ): void;
 }
 
@@ -453,6 +476,8 @@ function load(): NativeKernelsStatus {
         o.ignoreIndex,
         fusedThreads(o.rows * o.cols),
       ),
+    MmftMatMulPacked16: (heap, at, o) =>
+      addon.MmftMatMulPacked16(heap, o.m, o.rows, o.cols, at.x, at.weight, o.format === 'bf16' ? 0 : 1, o.transposeW ? 1 : 0, at.y, threads),
   };
   return { available: true, kernels };
 }

@@ -23,6 +23,7 @@ export const NATIVE_SYMBOLS = [
   'MmftAttentionGrad',
   'MmftCrossEntropy',
   'MmftCrossEntropyGrad',
+  'MmftMatMulPacked16',
 ] as const;
 
 /** The name of one of the addon's kernels. */
@@ -193,6 +194,18 @@ export interface AddonFunctions {
     rows: number,
     cols: number,
     ignoreIndex: number,
+    threads: number,
+  ): void;
+  MmftMatMulPacked16(
+    heap: Float32Array,
+    m: number,
+    rows: number,
+    cols: number,
+    xOffset: number,
+    wOffset: number,
+    format: number,
+    transposeW: number,
+    yOffset: number,
     threads: number,
   ): void;
 }

@@ -23,6 +23,7 @@ import {
   LinearNoBias,
   MaskedSoftmax,
   MaskedSoftmaxGrad,
+  MatMulPacked16,
   QuickGelu,
   QuickGeluGrad,
   Softmax,
@@ -55,6 +56,7 @@ const WASM_OVERRIDES = [
         LinearNoBias,
         LinearGradInput,
         LinearGradWeight,
+        MatMulPacked16,
         SumOfSquares,
         CrossEntropy,
         CrossEntropyGrad,
@@ -104,6 +106,7 @@ describe('tfjs backend selection', () => {
       AdamWUpdate,
       CrossEntropy,
       CrossEntropyGrad,
+      MatMulPacked16,
     ]);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });

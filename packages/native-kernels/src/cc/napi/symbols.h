@@ -19,7 +19,8 @@
   X(MmftAttention) \
   X(MmftAttentionGrad) \
   X(MmftCrossEntropy) \
-  X(MmftCrossEntropyGrad)
+  X(MmftCrossEntropyGrad) \
+  X(MmftMatMulPacked16)
 
 namespace mmft {
 namespace napi {

@@ -1,8 +1,11 @@
 // The MmftMatMulPacked16 kernels (frozen Linear weights held in 16 bits) against core's path
 // without them (a float32 copy of the decoded weight per call, checked by hand in
 // packages/core/src/nn/frozen16.test.ts): forward, input gradient, the kernels launched, leaks.
+// On wasm the kernel runs on the native addon only; without it the kernel is not installed.
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { nativeKernelsStatus } from '@mmft/native-kernels';
 import { Linear, registerGradients, type Half16Format } from '@mmft/core/nn';
 import { MatMulPacked16 } from '@mmft/core/kernels';
 import { expectClose, kernelsOf, on, values, type Backend } from './fused/test_utils';
@@ -32,7 +35,7 @@ const run = (fc: Linear, inFeatures: number) => () =>
     return { y: Array.from(fc.forward(x).dataSync()), dx: Array.from(dx.dataSync()) };
   });
 
-const backends: Backend[] = ['cpu'];
+const backends: Backend[] = ['cpu', ...(nativeKernelsStatus().available ? (['wasm'] as Backend[]) : [])];
 
 describe.each(backends)('MmftMatMulPacked16 on %s', (backend) => {
   test.each([
@@ -58,4 +61,9 @@ describe.each(backends)('MmftMatMulPacked16 on %s', (backend) => {
     expect(kernels).not.toContain('BatchMatMul');
     fc.dispose();
   });
+});
+
+test('on wasm the kernel is installed exactly when the addon is', async () => {
+  await on('wasm', true, () => undefined);
+  expect(tf.getKernel(MatMulPacked16, 'wasm') !== undefined).toBe(nativeKernelsStatus().available);
 });

@@ -10,6 +10,7 @@ import {
   CrossEntropyGrad,
   LayerNorm,
   LayerNormGrad,
+  MatMulPacked16,
   QuickGelu,
   QuickGeluGrad,
   Softmax,
@@ -21,6 +22,7 @@ import { attentionGradConfig } from '../gradients/Attention_grad';
 import { crossEntropyGradConfig } from '../gradients/CrossEntropy_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
 import { linearGradConfig, linearNoBiasGradConfig } from '../gradients/Linear_grad';
+import { matMulPacked16GradConfig } from '../gradients/MatMulPacked16_grad';
 import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
 import { maskedSoftmaxGradConfig, softmaxGradConfig } from '../gradients/Softmax_grad';
 import { makeWasmAdd } from './Add';
@@ -41,6 +43,7 @@ import { wasmLinearGradWeight } from './LinearGradWeight';
 import { wasmLinearNoBias } from './LinearNoBias';
 import { wasmMaskedSoftmax } from './MaskedSoftmax';
 import { wasmMaskedSoftmaxGrad } from './MaskedSoftmaxGrad';
+import { wasmMatMulPacked16 } from './MatMulPacked16';
 import { wasmQuickGelu } from './QuickGelu';
 import { wasmQuickGeluGrad } from './QuickGeluGrad';
 import { wasmSoftmax } from './Softmax';
@@ -81,6 +84,8 @@ export const WASM_KERNELS: readonly KernelOverride[] = [
   fusedKernel(wasmLinearNoBias, { gradient: linearNoBiasGradConfig, needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
   fusedKernel(wasmLinearGradInput, { needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
   fusedKernel(wasmLinearGradWeight, { needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
+  // Frozen weights held in 16 bits (frozen_dtype): decoded block by block inside the native GEMM.
+  fusedKernel(wasmMatMulPacked16, { gradient: matMulPacked16GradConfig, needsNative: [MatMulPacked16] }),
   fusedKernel(wasmSumOfSquares, { needsNative: [SumOfSquares] }),
   // The causal-LM loss: no [N, V] softmax between the passes (the logits are the memory wall).
   fusedKernel(wasmCrossEntropy, { gradient: crossEntropyGradConfig, needsNative: [CrossEntropy] }),
