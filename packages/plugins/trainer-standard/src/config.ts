@@ -83,6 +83,13 @@ export const trainConfigSchema = z
       .array(z.string())
       .default([])
       .describe('tower names or parameter-name globs to train even when frozen by strategy or freeze'),
+    frozen_dtype: z
+      .enum(['f32', 'bf16', 'fp16'])
+      .default('f32')
+      .describe(
+        'storage of frozen Linear weights (bf16/fp16: half the memory, rounded to nearest even once, as torch_dtype does; ' +
+          'computed in float32). Trainable weights, LoRA weights, norms, embeddings and optimizer state stay float32',
+      ),
     lr_groups: z
       .array(
         z.strictObject({
