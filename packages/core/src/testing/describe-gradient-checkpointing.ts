@@ -4,7 +4,7 @@
 // recomputes (it runs more kernels). The caller has selected the backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { setGradientCheckpointing } from '../nn/checkpoint';
+import { setGradientCheckpointing, type GradientCheckpointing } from '../nn/checkpoint';
 import { Dropout } from '../nn/dropout';
 import { registerGradients } from '../nn/gradients';
 import type { AnyModule } from '../nn/module';
@@ -17,6 +17,8 @@ export interface GradientCheckpointingSubject<M extends AnyModule> {
   loss: (model: M) => tf.Tensor;
   /** How many block stacks `setGradientCheckpointing` must find under the model. */
   stacks: number;
+  /** The setting under test (default true: every block). */
+  setting?: GradientCheckpointing;
   /** Parameters to freeze (globs) before the comparison, e.g. to train only an adapter. */
   freeze?: string;
 }
@@ -60,7 +62,7 @@ export function describeGradientCheckpointing<M extends AnyModule>(name: string,
         const a = gradientsOf(model, subject.loss);
         const afterPlain = dropouts(model).map((d) => d.drawnMasks);
         dropouts(model).forEach((d, i) => (d.drawnMasks = counts[i]!));
-        setGradientCheckpointing(model, true);
+        setGradientCheckpointing(model, subject.setting ?? true);
         const b = gradientsOf(model, subject.loss);
         expect(dropouts(model).map((d) => d.drawnMasks)).toEqual(afterPlain);
         expect(b.loss).toBe(a.loss);
@@ -73,7 +75,7 @@ export function describeGradientCheckpointing<M extends AnyModule>(name: string,
 
     test('the checkpointed backward recomputes blocks (more kernels) and leaks no tensor', async () => {
       const [plain, checkpointed] = [build(), build()];
-      expect(setGradientCheckpointing(checkpointed, true)).toBe(subject.stacks);
+      expect(setGradientCheckpointing(checkpointed, subject.setting ?? true)).toBe(subject.stacks);
       const kernels = async (model: M): Promise<number> => {
         const info = await tf.profile(() => {
           const { value, grads } = tf.variableGrads(() => subject.loss(model) as tf.Scalar, model.trainableParameters());

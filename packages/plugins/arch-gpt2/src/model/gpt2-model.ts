@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueCache } from '@mmft/core';
 import {
   attendCausal,
+  blockStack,
   causalLmMask,
   Conv1D,
   Dropout,
@@ -15,6 +16,7 @@ import {
   Linear,
   Module,
   ModuleList,
+  runBlocks,
   type Activation,
 } from '@mmft/core/nn';
 import { TiedLinear } from '@mmft/core/lm';
@@ -142,7 +144,7 @@ export class Gpt2Model extends Module<[Gpt2StackInputs], tf.Tensor> {
     this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, { init: zerosInit }));
     this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, { init: zerosInit }));
     this.registerModule('drop', new Dropout(config.embd_pdrop));
-    this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new Gpt2Block(config, i))));
+    this.registerModule('h', blockStack(new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new Gpt2Block(config, i)))));
     this.registerModule('ln_f', new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon }));
   }
 
@@ -155,10 +157,14 @@ export class Gpt2Model extends Module<[Gpt2StackInputs], tf.Tensor> {
         inputs.positionIds !== undefined
           ? tf.cast(inputs.positionIds, 'int32')
           : tf.tile(tf.reshape(tf.range(past, past + length, 1, 'int32'), [1, length]), [batch, 1]);
-      let hidden = this.child<Dropout>('drop').forward(tf.add(embeds, this.child<Embedding>('wpe').forward(positions)));
+      const hidden = this.child<Dropout>('drop').forward(tf.add(embeds, this.child<Embedding>('wpe').forward(positions)));
       const mask = causalLmMask(inputs.attentionMask, batch, length, past);
-      for (const block of this.child<ModuleList<Gpt2Block>>('h')) hidden = block.forward(hidden, { mask, cache: inputs.cache });
-      return this.child<LayerNorm>('ln_f').forward(hidden);
+      // A block filling a KV cache (generation, prefix tuning) runs plainly: its output is more than the hidden state.
+      const last = runBlocks(this.child<ModuleList<Gpt2Block>>('h'), hidden, (block, h, [m]) => block.forward(h, { mask: m!, cache: inputs.cache }), {
+        extras: [mask],
+        plain: inputs.cache !== undefined,
+      });
+      return this.child<LayerNorm>('ln_f').forward(last);
     });
   }
 }
