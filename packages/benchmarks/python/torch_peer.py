@@ -20,6 +20,16 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+
+def call_block(layer, x, *args):
+    """One transformer block. When enable_checkpointing marked it and the model trains, it runs under
+    torch.utils.checkpoint with use_reentrant=False: autograd keeps only the block's inputs and the backward
+    recomputes it (transformers' GradientCheckpointingLayer.__call__, src/transformers/modeling_layers.py)."""
+    if getattr(layer, "checkpointed", False) and layer.training and torch.is_grad_enabled():
+        return checkpoint(layer, x, *args, use_reentrant=False)
+    return layer(x, *args)
 
 
 def quick_gelu(x):
@@ -106,7 +116,7 @@ class Clip(nn.Module):
         x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.vision_position.weight
         x = self.pre_layrnorm(x)
         for layer in self.vision_layers:
-            x = layer(x, None)
+            x = call_block(layer, x, None)
         return self.visual_projection(self.post_layernorm(x[:, 0]))
 
     def text_features(self, ids, mask):
@@ -116,7 +126,7 @@ class Clip(nn.Module):
         causal = torch.full((t, t), neg).triu(1)
         additive = causal[None, None] + (1.0 - mask[:, None, None, :].to(x.dtype)) * neg
         for layer in self.text_layers:
-            x = layer(x, additive)
+            x = call_block(layer, x, additive)
         x = self.final_layer_norm(x)
         eos = (ids == self.t["eos_token_id"]).int().argmax(dim=-1)
         return self.text_projection(x[torch.arange(b), eos])
@@ -225,6 +235,7 @@ def run_train(spec):
             if name.startswith(("class_embedding", "patch_embedding", "vision_position", "pre_layrnorm", "vision_layers", "post_layernorm", "visual_projection")):
                 p.requires_grad_(False)
     model.train()
+    memory = apply_memory(model, spec)
     opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
     trainable = [p for p in model.parameters() if p.requires_grad]
     pool = [synthetic_batch(spec["synthetic"], k) for k in range(spec["poolBatches"])]
@@ -250,7 +261,7 @@ def run_train(spec):
     profile = profile_rows(lambda: step(total)) if spec.get("profile") else None
     t = timing(times)
     return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "samples/s", "timing": t, "loss": loss, "steps": total,
-            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile}
+            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile, "memory": memory}
 
 
 def run_embed(spec):
@@ -413,7 +424,7 @@ class LlamaLm(nn.Module):
         emb = torch.cat([freqs, freqs], dim=-1)
         rotary = (emb.cos()[None, None], emb.sin()[None, None])
         for i, layer in enumerate(self.layers):
-            x = layer(x, mask, cache, i, rotary)
+            x = call_block(layer, x, mask, cache, i, rotary)
         x = self.norm(x)
         if last_only:  # transformers' generate() asks for logits_to_keep = 1 on the prompt
             x = x[:, -1:]
@@ -478,7 +489,7 @@ class OptLm(nn.Module):
         x = x + self.embed_positions(positions + 2)
         mask = causal_lm_mask(mask2d, t, past, x.dtype)
         for i, layer in enumerate(self.layers):
-            x = layer(x, mask, cache, i, None)
+            x = call_block(layer, x, mask, cache, i, None)
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)
         if self.project_out is not None:
@@ -539,6 +550,7 @@ def causal_lm_loss(logits, labels, count):
 
 def run_lm_train(spec):
     model = build_lm(spec).train()
+    memory = apply_memory(model, spec)
     opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
     trainable = [p for p in model.parameters() if p.requires_grad]
     pool = [lm_batch(spec["synthetic"], k) for k in range(spec["poolBatches"])]
@@ -565,7 +577,7 @@ def run_lm_train(spec):
     t = timing(times)
     syn = spec["synthetic"]
     return {"throughput": 1000 * syn["batch"] * syn["length"] / t["medianMs"], "unit": "tokens/s", "timing": t, "loss": loss, "steps": total,
-            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile}
+            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile, "memory": memory}
 
 
 def run_lm_generate(spec):
@@ -646,7 +658,7 @@ class Blip2Vision(nn.Module):
         x = self.patch_embedding(pixels).flatten(2).transpose(1, 2)
         x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.position_embedding
         for layer in self.layers:
-            x = layer(x)
+            x = call_block(layer, x)
         return self.post_layernorm(x)
 
 
@@ -722,7 +734,7 @@ class Blip2(nn.Module):
         image = self.vision_model(pixels)
         x = self.qformer_layernorm(self.query_tokens.expand(pixels.shape[0], -1, -1))
         for layer in self.qformer:
-            x = layer(x, image)
+            x = call_block(layer, x, image)
         return self.language_projection(x)
 
     def inputs(self, pixels, ids, mask):
@@ -813,7 +825,7 @@ class ClipVisionTower(nn.Module):
         x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.position_embedding.weight
         states = [self.pre_layrnorm(x)]
         for layer in self.layers[:upto]:
-            states.append(layer(states[-1], None))
+            states.append(call_block(layer, states[-1], None))
         return states
 
 
@@ -886,6 +898,7 @@ def build_vlm(spec):
 def run_vlm_train(spec):
     model = build_vlm(spec).train()
     trainable_by_globs(model, spec["freeze"], spec["unfreeze"])
+    memory = apply_memory(model, spec)
     opt = torch.optim.AdamW(param_groups(model, spec["weight_decay"]), lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
     trainable = [p for p in model.parameters() if p.requires_grad]
     pool = [vlm_batch(spec["synthetic"], k) for k in range(spec["poolBatches"])]
@@ -913,7 +926,7 @@ def run_vlm_train(spec):
     profile = profile_rows(lambda: step(total)) if spec.get("profile") else None
     t = timing(times)
     return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "samples/s", "timing": t, "loss": loss, "steps": total,
-            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile}
+            "trainableParams": sum(p.numel() for p in trainable), "totalParams": sum(p.numel() for p in model.parameters()), "profile": profile, "memory": memory}
 
 
 def run_vlm_caption(spec):
@@ -943,6 +956,74 @@ def run_vlm_caption(spec):
     if spec["arch"] == "llava":  # new tokens per second, as src/child/run-vlm.ts reports LLaVA
         return {"throughput": 1000 * syn["batch"] * spec["newTokens"] / t["medianMs"], "unit": "tokens/s", "timing": t}
     return {"throughput": 1000 * syn["batch"] / t["medianMs"], "unit": "images/s", "timing": t}
+
+
+# --- Memory switches (train.gradient_checkpointing, train.frozen_dtype) ---------------------------------
+
+
+def block_stacks(model):
+    """Every nn.ModuleList of transformer blocks in the model (CLIP towers, Llama / OPT layers, BLIP-2's vision
+    tower and Q-Former, LLaVA's vision tower)."""
+    kinds = (Layer, LlamaLayer, OptLayer, Blip2VisionLayer, QFormerLayer)
+    return [m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) > 0 and all(isinstance(b, kinds) for b in m)]
+
+
+def enable_checkpointing(model, every):
+    """Checkpoint block i of each stack when i % every == 0 (every = 1: every block); returns the blocks marked."""
+    marked = 0
+    for stack in block_stacks(model):
+        for i, block in enumerate(stack):
+            if i % every == 0:
+                block.checkpointed = True
+                marked += 1
+    if marked == 0:
+        raise ValueError("gradient checkpointing: the peer's model has no block stack")
+    return marked
+
+
+class FrozenLinear16(nn.Module):
+    """A frozen nn.Linear after module.to(torch.bfloat16): weight and bias stored in bf16 and the GEMM run in
+    bf16 — the input cast down, the output cast back to the caller's f32 — as a frozen layer of a model loaded
+    in bf16 computes; LoRA matrices, norms, attention and the loss stay f32."""
+
+    def __init__(self, base, dtype):
+        super().__init__()
+        self.in_features, self.out_features = base.in_features, base.out_features
+        self.base = base.to(dtype)
+
+    def forward(self, x):
+        return self.base(x.to(self.base.weight.dtype)).to(x.dtype)
+
+
+def store_frozen_16(model, name):
+    """Convert every nn.Linear whose parameters are all frozen; returns (count, bytes saved at rest)."""
+    if name == "fp16":
+        raise ValueError("torch 1.13 has no float16 GEMM on the CPU (addmm_impl_cpu_ is not implemented for Half): the peer runs frozen_dtype bf16 or f32")
+    count, saved = 0, 0
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if type(child) is nn.Linear and not any(p.requires_grad for p in child.parameters()):
+                saved += 2 * sum(p.numel() for p in child.parameters())
+                setattr(parent, child_name, FrozenLinear16(child, torch.bfloat16))
+                count += 1
+    return count, saved
+
+
+def apply_memory(model, spec):
+    """Apply the spec's switches after LoRA and freezing, as the mmft child does (src/child/memory-settings.ts)."""
+    memory = spec.get("memory") or {"checkpointEvery": 0, "frozenDtype": "f32"}
+    every, dtype = memory["checkpointEvery"], memory["frozenDtype"]
+    out = {"checkpointing": "off" if every == 0 else "every block" if every == 1 else f"every {every} blocks", "frozenDtype": dtype}
+    how = []
+    if every:
+        out["checkpointedStacks"] = enable_checkpointing(model, every)
+        how.append("torch.utils.checkpoint(use_reentrant=False) per block")
+    if dtype != "f32":
+        out["packedWeights"], out["bytesSaved"] = store_frozen_16(model, dtype)
+        how.append("frozen nn.Linear .to(torch.bfloat16), bf16 GEMMs")
+    if how:
+        out["how"] = "; ".join(how)
+    return out
 
 
 def run_gemm(spec):

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { MmftError, type ProviderResolver } from '@mmft/core';
 import { compareRows } from './report/compare';
 import { textTable } from './report/format';
+import { memoryRows, memoryTableRows, memoryVerdicts } from './report/memory-md';
 import { summaryRows } from './report/summary-table';
 import { writeDocs } from './report/write-docs';
 import type { SuiteName } from './suite/bench-config';
@@ -47,6 +48,12 @@ export async function runBench(resolver: ProviderResolver, options: BenchOptions
   options.print('');
   options.print(textTable(summaryRows(report.experiments)));
   for (const e of report.experiments) for (const error of e.errors) options.print(`${e.name}: ${error.split('\n')[0]}`);
+  const memory = memoryRows(report);
+  if (memory.length > 0) {
+    options.print('');
+    options.print(textTable(memoryTableRows(memory)));
+    for (const line of memoryVerdicts(memory)) options.print(line);
+  }
   if (old) {
     options.print('');
     options.print(textTable(compareRows(old, report)));

@@ -11,10 +11,12 @@ import {
   type ProviderResolver,
   type VisionLanguageModel,
 } from '@mmft/core';
-import { registerGradients } from '@mmft/core/nn';
+import { registerGradients, type AnyModule } from '@mmft/core/nn';
 import { trainedLossParameters } from '@mmft/objective-contrastive';
 import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
+import type { AppliedMemory } from '../suite/result';
+import { applyMemorySettings, memorySettingsOf } from './memory-settings';
 
 /** HF CLIPModel names of the image tower (trainer-standard model/strategy.ts IMAGE_TOWER). */
 const IMAGE_TOWER = ['vision_model.**', 'visual_projection.**'];
@@ -29,6 +31,8 @@ export interface TrainParts {
   readonly train: TrainConfig;
   readonly trainableParams: number;
   readonly totalParams: number;
+  /** train.gradient_checkpointing and train.frozen_dtype as applied. */
+  readonly memory: AppliedMemory;
 }
 
 /** Select the recipe's backend (or the only one loaded, with defaults) and register gradients. */
@@ -39,6 +43,15 @@ export async function selectEngine(experiment: Experiment, resolver: ProviderRes
   const selection = await provider.select(provider.configSchema.parse(section?.settings ?? {}));
   registerGradients();
   return selection;
+}
+
+/**
+ * Apply the experiment's train.gradient_checkpointing and train.frozen_dtype to a model whose freezing
+ * is final (memory-settings.ts), as the trainer does before building its optimizer.
+ */
+export function applyExperimentMemory(experiment: Experiment, root: AnyModule, train: object): AppliedMemory {
+  const settings = memorySettingsOf(train as Record<string, unknown>, experiment.file);
+  return applyMemorySettings(root, settings, { file: experiment.file, modelType: sectionOf(experiment, 'model')?.id ?? '?' });
 }
 
 /** Build the model (from `model.config`, fresh weights) and apply peft: when given. */
@@ -72,6 +85,7 @@ export async function buildTrainParts(experiment: Experiment, resolver: Provider
   if (train.strategy === 'lock-image') for (const glob of IMAGE_TOWER) model.root.freeze(glob);
   for (const glob of train.freeze) model.root.freeze(glob);
   for (const glob of train.unfreeze) model.root.unfreeze(glob);
+  const memory = applyExperimentMemory(experiment, model.root, train);
   const lossSection = sectionOf(experiment, 'loss');
   if (!lossSection) throw new MmftError('E_RECIPE', `${experiment.file}: an experiment of kind train needs a loss: section`);
   const loss = resolver.resolve('loss', lossSection.id).create(lossSection.settings);
@@ -94,5 +108,6 @@ export async function buildTrainParts(experiment: Experiment, resolver: Provider
     train,
     trainableParams: params.reduce((n, p) => n + size(p.variable), 0),
     totalParams: all.reduce((n, [, v]) => n + size(v), 0),
+    memory,
   };
 }

@@ -11,9 +11,9 @@ import { isCausalLanguageModel, MmftError, type BackendSelection, type CausalLan
 import { AdamW, lrMultiplier, paramEntries, trainConfigSchema } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
 import { lmShapeOf, lmTrainFlops } from '../suite/lm-flops';
-import type { SideResult } from '../suite/result';
+import type { AppliedMemory, SideResult } from '../suite/result';
 import { summarize } from '../suite/stats';
-import { buildModel, selectEngine } from './build-run';
+import { applyExperimentMemory, buildModel, selectEngine } from './build-run';
 import { disposeLmPool, lmPool, lmSpecOf, type LmBatch } from './lm-synthetic';
 import { profileStep } from './profile';
 import { modelConfigOf, POOL_BATCHES } from './synthetic';
@@ -43,6 +43,7 @@ export interface LmTrainParts extends StepParts {
   readonly train: ReturnType<typeof trainConfigSchema.parse>;
   readonly trainableParams: number;
   readonly totalParams: number;
+  readonly memory: AppliedMemory;
 }
 
 /**
@@ -63,6 +64,7 @@ export async function buildLmTrainParts(experiment: Experiment, resolver: Provid
   const model = await buildCausalLm(experiment, resolver);
   for (const glob of train.freeze) model.root.freeze(glob);
   for (const glob of train.unfreeze) model.root.unfreeze(glob);
+  const memory = applyExperimentMemory(experiment, model.root, train);
   const all = model.root.namedParameters();
   const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
   const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });
@@ -74,6 +76,7 @@ export async function buildLmTrainParts(experiment: Experiment, resolver: Provid
     train,
     trainableParams: params.reduce((n, p) => n + p.variable.size, 0),
     totalParams: all.reduce((n, [, v]) => n + v.size, 0),
+    memory,
   };
 }
 
@@ -112,7 +115,8 @@ export async function runLmTrain(experiment: Experiment, resolver: ProviderResol
     loss = step(i);
     if (i >= bench.warmup_steps) times.push(performance.now() - start);
   }
-  const profile = bench.profile ? await profileStep(() => void step(total)) : undefined;
+  // Memory rows profile one more step for its peak tensor bytes, without printing its kernels.
+  const profile = bench.profile || bench.memory ? await profileStep(() => void step(total)) : undefined;
   const timing = summarize(times);
   const peft = sectionOf(experiment, 'peft');
   const lora =
@@ -141,7 +145,8 @@ export async function runLmTrain(experiment: Experiment, resolver: ProviderResol
       kernelOverrides: caps.kernelOverrides,
       tfjs: tf.version_core,
     },
-    profile: profile?.kernels,
+    profile: bench.profile ? profile?.kernels : undefined,
     flops,
+    memory: parts.memory,
   };
 }

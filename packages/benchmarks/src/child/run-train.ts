@@ -46,7 +46,9 @@ export async function runTrain(experiment: Experiment, resolver: ProviderResolve
     loss = trainStep(parts, pool[step % pool.length]!, lrAt(step));
     if (step >= bench.warmup_steps) times.push(performance.now() - start);
   }
-  const profile = bench.profile ? await profileStep(() => void trainStep(parts, pool[total % pool.length]!, lrAt(total - 1))) : undefined;
+  // Memory rows profile one more step for its peak tensor bytes, without printing its kernels.
+  const profiled = bench.profile || bench.memory !== undefined;
+  const profile = profiled ? await profileStep(() => void trainStep(parts, pool[total % pool.length]!, lrAt(total - 1))) : undefined;
   const timing = summarize(times);
   // Prompt/prefix encoders live at the root: prompt tuning feeds the text tower only, prefix
   // tuning (target self_attn) every attention layer of both towers.
@@ -81,7 +83,8 @@ export async function runTrain(experiment: Experiment, resolver: ProviderResolve
       kernelOverrides: caps.kernelOverrides,
       tfjs: tf.version_core,
     },
-    profile: profile?.kernels,
+    profile: bench.profile ? profile?.kernels : undefined,
+    memory: parts.memory,
     flops: trainStepFlops(clipShapeOf(config, bench.text_length), parts.train.batch_size, { vision, text }).step,
   };
 }

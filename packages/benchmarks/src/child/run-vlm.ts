@@ -16,10 +16,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expandTowers, MmftError, type BackendSelection, type ProviderResolver, type VisionLanguageModel } from '@mmft/core';
 import { AdamW, lrMultiplier, paramEntries, trainConfigSchema } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
-import type { SideResult } from '../suite/result';
+import type { AppliedMemory, SideResult } from '../suite/result';
 import { summarize } from '../suite/stats';
 import { blip2CaptionFlops, blip2ShapeOf, blip2Stage2Flops, llavaGenerateFlops, llavaShapeOf, llavaTrainFlops } from '../suite/vlm-flops';
-import { buildModel, selectEngine } from './build-run';
+import { applyExperimentMemory, buildModel, selectEngine } from './build-run';
 import { profileStep, type StepProfile } from './profile';
 import { benchGenerationOptions } from './run-generate';
 import { modelConfigOf, POOL_BATCHES, syntheticPixels } from './synthetic';
@@ -51,6 +51,7 @@ export interface VlmTrainParts extends StepParts {
   readonly train: ReturnType<typeof trainConfigSchema.parse>;
   readonly trainableParams: number;
   readonly totalParams: number;
+  readonly memory: AppliedMemory;
 }
 
 /**
@@ -73,6 +74,13 @@ export async function buildVlmTrainParts(experiment: Experiment, resolver: Provi
   const towers = model.processor.towers;
   for (const glob of expandTowers(train.freeze, towers)) model.root.freeze(glob);
   for (const glob of expandTowers(train.unfreeze, towers)) model.root.unfreeze(glob);
+  let memory: AppliedMemory;
+  try {
+    memory = applyExperimentMemory(experiment, model.root, train);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   const all = model.root.namedParameters();
   const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
   if (params.length === 0) {
@@ -88,6 +96,7 @@ export async function buildVlmTrainParts(experiment: Experiment, resolver: Provi
     train,
     trainableParams: params.reduce((n, p) => n + p.variable.size, 0),
     totalParams: all.reduce((n, [, v]) => n + v.size, 0),
+    memory,
   };
 }
 
@@ -143,7 +152,8 @@ export async function runVlmTrain(experiment: Experiment, resolver: ProviderReso
       loss = step(i);
       if (i >= bench.warmup_steps) times.push(performance.now() - start);
     }
-    if (bench.profile) profile = await profileStep(() => void step(total));
+    // Memory rows profile one more step for its peak tensor bytes, without printing its kernels.
+    if (bench.profile || bench.memory) profile = await profileStep(() => void step(total));
   } finally {
     disposeVlmPool(pool);
     parts.optimizer.dispose();
@@ -162,7 +172,8 @@ export async function runVlmTrain(experiment: Experiment, resolver: ProviderReso
     totalParams: parts.totalParams,
     peakTensorBytes: profile?.peakBytes,
     engine: engineOf(parts.backend),
-    profile: profile?.kernels,
+    profile: bench.profile ? profile?.kernels : undefined,
+    memory: parts.memory,
     flops: vlmTrainFlops(experiment, config, batch),
   };
 }

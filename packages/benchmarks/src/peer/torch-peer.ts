@@ -8,6 +8,7 @@ import { LLAVA_TOWERS } from '@mmft/arch-llava';
 import { expandTowers, MmftError } from '@mmft/core';
 import { trainConfigSchema } from '@mmft/trainer-standard';
 import { lmSpecOf } from '../child/lm-synthetic';
+import { memorySettingsOf } from '../child/memory-settings';
 import { modelConfigOf, POOL_BATCHES, syntheticSpecOf } from '../child/synthetic';
 import { loraTargetsOf } from '../child/run-vlm';
 import { vlmSpecOfModel } from '../child/vlm-synthetic';
@@ -40,6 +41,16 @@ async function runPeer(spec: Record<string, unknown>, options: PeerOptions, blas
     [TORCH_PEER_SCRIPT, JSON.stringify({ threads: options.threads, ...spec })],
     env(options.threads, blasThreads),
   );
+}
+
+/**
+ * The memory switches for the peer (python/torch_peer.py apply_memory): checkpoint block i of each stack
+ * when i % checkpointEvery == 0 (0: off), and frozen Linears stored in bf16 (or f32).
+ */
+export function memorySpec(experiment: Experiment, train: object): { checkpointEvery: number; frozenDtype: string } {
+  const { checkpointing, frozenDtype } = memorySettingsOf(train as Record<string, unknown>, experiment.file);
+  const checkpointEvery = checkpointing === false ? 0 : checkpointing === true ? 1 : checkpointing.everyNBlocks;
+  return { checkpointEvery, frozenDtype };
 }
 
 /** LoRA settings the peer implements (PEFT's lora.Linear without dropout or rsLoRA). */
@@ -86,6 +97,7 @@ function lmPeerSpec(experiment: Experiment): Record<string, unknown> {
     weight_decay: train.weight_decay,
     maxGradNorm: train.max_grad_norm,
     lora: loraSpec(experiment),
+    memory: memorySpec(experiment, train),
   };
 }
 
@@ -148,6 +160,7 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
     eps: train.eps,
     weight_decay: train.weight_decay,
     maxGradNorm: train.max_grad_norm,
+    memory: memorySpec(experiment, train),
   };
 }
 
@@ -180,6 +193,7 @@ export function peerSpec(experiment: Experiment): Record<string, unknown> {
     maxLogitScale: (loss.max_logit_scale as number | undefined) ?? Math.log(100),
     strategy: train.strategy,
     lora: peft ? { r: peft.settings.r, lora_alpha: peft.settings.lora_alpha, target_modules: peft.settings.target_modules } : undefined,
+    memory: memorySpec(experiment, train),
   };
 }
 

@@ -3,6 +3,7 @@
 // tf.profile tables of one training step (and torch's top ops), errors, torch.__config__.
 import type { SuiteReport } from '../suite/result';
 import { formatBytes, formatNumber, markdownTable } from './format';
+import { memorySection } from './memory-md';
 import { achievedGflops, summaryRows } from './summary-table';
 
 const best = (report: SuiteReport, prefix: string) =>
@@ -83,6 +84,7 @@ export function benchmarksMarkdown(report: SuiteReport, svgName: string): string
     '',
     'ratio_vs_torch = mmft throughput ÷ PyTorch throughput (samples/s, images/s or tokens/s), measured side by side in this run (above 1: mmft is faster). IQR: interquartile range of the timed steps relative to the median.',
     '',
+    ...memorySection(report),
     ...flopsSection(report, svgName),
     ...profileSection(report),
   ];

@@ -13,6 +13,25 @@ export type BenchKind = (typeof BENCH_KINDS)[number];
 
 const count = (what: string, fallback: number) => z.number().int().min(0).default(fallback).describe(what);
 
+/**
+ * A row of a memory table (docs/benchmarks.md, "Memory"): which table, and the rows of the same run its
+ * peaks and throughput are compared with. The memory switches themselves are the recipe's own
+ * (train.gradient_checkpointing, train.frozen_dtype), so an experiment stays a recipe `mmft train` runs.
+ */
+export const memoryRoleSchema = z.strictObject({
+  table: z.string().min(1).describe('the memory table this row is shown in, e.g. "small CLIP, batch 32"'),
+  full: z.string().min(1).optional().describe('the full fine-tune of the same model and batch (experiment name): peak ÷ its peak'),
+  without_checkpointing: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the same run without gradient checkpointing (experiment name): the throughput cost of checkpointing'),
+  peak_goal: z.number().positive().optional().describe("goal for this row's peak ÷ the full fine-tune's peak (e.g. 0.5)"),
+});
+
+/** A parsed `bench.memory` block. */
+export type MemoryRole = z.output<typeof memoryRoleSchema>;
+
 export const benchConfigSchema = z.strictObject({
   kind: z
     .enum(BENCH_KINDS)
@@ -48,6 +67,7 @@ export const benchConfigSchema = z.strictObject({
   workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
   image_size: z.number().int().positive().default(64).describe('output side of the image pipeline (data kind)'),
   items: z.number().int().positive().default(1000).describe('images of the retrieval similarity matrix, 5 texts each (metrics kind)'),
+  memory: memoryRoleSchema.optional().describe('the row belongs to a memory table (train kind): its peak tensor bytes are measured too'),
 });
 
 /** A parsed `bench:` block. */

@@ -1,5 +1,6 @@
 // The record every experiment run produces (one side: mmft or the PyTorch peer), and the shape of
 // the suite's JSON file. Children print one `RESULT <json>` line; the runner collects them.
+import type { MemoryRole } from './bench-config';
 
 /** Median and spread of per-step (or per-pass) wall times, milliseconds. */
 export interface Timing {
@@ -40,7 +41,24 @@ export interface SideResult {
   readonly profile?: readonly KernelRow[];
   /** GEMM FLOPs of one step / pass, counted from the shapes (suite/flops.ts). */
   readonly flops?: number;
+  /** The memory switches this side ran with (train kind), as it applied them. */
+  readonly memory?: AppliedMemory;
   readonly note?: string;
+}
+
+/** What a side did with train.gradient_checkpointing and train.frozen_dtype. */
+export interface AppliedMemory {
+  /** 'off', 'every block' or 'every N blocks'. */
+  readonly checkpointing: string;
+  readonly frozenDtype: 'f32' | 'bf16' | 'fp16';
+  /** Block stacks set to checkpoint (mmft) or blocks wrapped (torch). */
+  readonly checkpointedStacks?: number;
+  /** Frozen Linear weights stored in 16 bits. */
+  readonly packedWeights?: number;
+  /** Bytes the 16-bit storage saved at rest. */
+  readonly bytesSaved?: number;
+  /** How the side implements them, in words (the torch peer: torch.utils.checkpoint, bf16 GEMMs). */
+  readonly how?: string;
 }
 
 /** One experiment of the suite: both sides when the peer ran, or why a side is missing. */
@@ -58,6 +76,8 @@ export interface ExperimentResult {
   readonly ratioVsTorch?: number;
   /** Why mmft (or the peer) did not produce a result. */
   readonly errors: readonly string[];
+  /** The row's place in a memory table (bench.memory). */
+  readonly memory?: MemoryRole;
 }
 
 /** Machine and software the suite ran on. */

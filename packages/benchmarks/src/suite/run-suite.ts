@@ -97,6 +97,7 @@ export async function runSuite(resolver: ProviderResolver, options: SuiteOptions
       torchRuns: peerRuns,
       ratioVsTorch: ratio,
       errors,
+      memory: bench.memory,
     });
     log(
       `${experiment.name}: ${mmft ? `${mmft.throughput.toFixed(1)} ${mmft.unit}` : 'failed'}${torch ? `, torch ${torch.throughput.toFixed(1)}` : ''}${ratio ? `, ratio ${ratio.toFixed(2)}` : ''}`,
