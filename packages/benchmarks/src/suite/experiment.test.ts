@@ -95,6 +95,33 @@ describe('experiment files', () => {
     expect(lora.recipe.value.train).toMatchObject({ batch_size: 32 });
   });
 
+  test('memory rows: references name rows of the same table; a row without checkpointing differs from its reference only there', () => {
+    const all = loadExperiments(registry);
+    const byName = new Map(all.map((e) => [e.name, e] as const));
+    const rows = all.filter((e) => e.bench.memory !== undefined);
+    expect(rows.map((e) => e.name)).toEqual(expect.arrayContaining(['clip-small-full', 'clip-small-lora', 'llama-small-s256-full', 'llava-small-lora']));
+    for (const e of rows) {
+      const { table, full, without_checkpointing } = e.bench.memory!;
+      for (const ref of [full, without_checkpointing].filter((x): x is string => x !== undefined)) {
+        expect([e.name, ref, byName.get(ref)?.bench.memory?.table]).toEqual([e.name, ref, table]);
+        expect(byName.get(ref)!.bench.kind).toBe('train');
+      }
+      const train = e.recipe.value.train as Record<string, unknown>;
+      if (without_checkpointing !== undefined) {
+        const plain = byName.get(without_checkpointing)!;
+        expect(train.gradient_checkpointing ?? false).not.toBe(false);
+        expect((plain.recipe.value.train as Record<string, unknown>).gradient_checkpointing ?? false).toBe(false);
+        expect([e.recipe.value.model, e.recipe.value.peft, e.bench.text_length]).toEqual([
+          plain.recipe.value.model,
+          plain.recipe.value.peft,
+          plain.bench.text_length,
+        ]);
+      }
+      if (full !== undefined) expect(byName.get(full)!.recipe.value.peft).toBeUndefined();
+    }
+    expect(byName.get('llama-small-s256-lora')!.bench).toMatchObject({ text_length: 256 });
+  });
+
   test('a bad bench block names the field', () => {
     const file = writeTemp('bad.yaml', 'extends: _clip-small.yaml\nbench: { kind: speed, suites: [quick], title: x }\n');
     expect(() => loadExperiment(file, registry)).toThrow(/bench\.kind/);
