@@ -99,7 +99,9 @@ describe('experiment files', () => {
     const all = loadExperiments(registry);
     const byName = new Map(all.map((e) => [e.name, e] as const));
     const rows = all.filter((e) => e.bench.memory !== undefined);
-    expect(rows.map((e) => e.name)).toEqual(expect.arrayContaining(['clip-small-full', 'clip-small-lora', 'llama-small-s256-full', 'llava-small-lora']));
+    expect(rows.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['clip-small-full', 'clip-small-lora', 'llama-small-s256-full', 'llava-small-lora']),
+    );
     for (const e of rows) {
       const { table, full, without_checkpointing } = e.bench.memory!;
       for (const ref of [full, without_checkpointing].filter((x): x is string => x !== undefined)) {
