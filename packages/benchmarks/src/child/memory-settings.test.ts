@@ -103,6 +103,10 @@ describe('applying the switches', () => {
       bytesSaved: 96,
     });
     expect(calls).toEqual(['ckpt {"everyNBlocks":2}', '16 fp16']);
+    const nothingFrozen: MemoryApi = { ...api(2), storeFrozenWeights16: () => ({ packed: 0, bytesSaved: 0 }) };
+    expect(() => applyMemorySettings(root, { checkpointing: false, frozenDtype: 'bf16' }, where, nothingFrozen)).toThrow(
+      /x\.yaml: train\.frozen_dtype bf16: model type "toy" has no frozen Linear weight/,
+    );
     expect(() => applyMemorySettings(root, { checkpointing: true, frozenDtype: 'f32' }, where, api(0))).toThrow(
       /x\.yaml: model type "toy" has no block stack/,
     );

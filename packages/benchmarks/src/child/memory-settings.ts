@@ -95,6 +95,16 @@ export function applyMemorySettings(
   let packed: { packed: number; bytesSaved: number } | undefined;
   if (settings.frozenDtype !== 'f32') {
     packed = api.storeFrozenWeights16(root, settings.frozenDtype);
+    // The trainer refuses this too (trainer-standard src/model/frozen-dtype.ts): the row would measure nothing.
+    if (packed.packed === 0) {
+      throw new MmftError(
+        'E_CONFIG',
+        `${where.file}: train.frozen_dtype ${settings.frozenDtype}: model type "${where.modelType}" has no frozen Linear weight to hold in 16 bits`,
+        {
+          hint: 'add a peft: section or train.freeze entries to the experiment, or leave frozen_dtype at f32',
+        },
+      );
+    }
   }
   return {
     checkpointing: describeCheckpointing(settings.checkpointing),
