@@ -19,6 +19,12 @@ export interface GradientCheckpointingSubject<M extends AnyModule> {
   stacks: number;
   /** The setting under test (default true: every block). */
   setting?: GradientCheckpointing;
+  /**
+   * Parameters whose gradients may differ by rounding, and why: a tensor read by several
+   * checkpointed blocks (BLIP-2's image features, read by every cross-attention layer) gets its
+   * gradient summed per block first, an order of additions the plain backward does not use.
+   */
+  rounding?: { params: RegExp; relative: number; why: string };
   /** Parameters to freeze (globs) before the comparison, e.g. to train only an adapter. */
   freeze?: string;
 }
@@ -68,7 +74,16 @@ export function describeGradientCheckpointing<M extends AnyModule>(name: string,
         expect(b.loss).toBe(a.loss);
         expect([...b.grads.keys()].sort()).toEqual([...a.grads.keys()].sort());
         expect(a.grads.size).toBeGreaterThan(0);
-        for (const [param, grad] of a.grads) expect([param, b.grads.get(param)]).toEqual([param, grad]);
+        for (const [param, grad] of a.grads) {
+          const other = b.grads.get(param)!;
+          if (subject.rounding?.params.test(param)) {
+            const scale = grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            const worst = grad.reduce((m, v, i) => Math.max(m, Math.abs(v - other[i]!)), 0);
+            expect({ param, within: worst <= subject.rounding.relative * scale }).toEqual({ param, within: true });
+          } else {
+            expect([param, other]).toEqual([param, grad]);
+          }
+        }
       }
       model.dispose();
     });

@@ -11,7 +11,7 @@
 // [B, T] padding mask or a full [B, T, T] one (the stage-1 decoder's UniLM mask).
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat, MmftError } from '@mmft/core';
-import { deriveSeed, Dropout, getActivation, LayerNorm, Linear, Module, ModuleList } from '@mmft/core/nn';
+import { blockStack, deriveSeed, Dropout, getActivation, LayerNorm, Linear, Module, ModuleList, runBlocks } from '@mmft/core/nn';
 import type { Blip2QFormerConfig } from '../config';
 
 /** BERT's additive mask value for padded keys ((1 − mask) · −10000). */
@@ -222,7 +222,7 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
       (_, i) => new Blip2QFormerLayer(config, i, deriveSeed(seed, `layer.${i}`)),
     );
     const encoder = this.registerModule('encoder', new Blip2QFormerEncoder());
-    encoder.registerModule('layer', new ModuleList(layers));
+    encoder.registerModule('layer', blockStack(new ModuleList(layers)));
   }
 
   /** The layers, `encoder.layer.N`. */
@@ -259,11 +259,18 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
       () => `Q-Former image features must be [${b}, S, ${this.config.encoder_hidden_size}], got [${image!.shape.join(', ')}]`,
     );
     return tf.tidy(() => {
-      let x = this.child<Dropout>('dropout').forward(this.child<LayerNorm>('layernorm').forward(queryEmbeds));
+      const x = this.child<Dropout>('dropout').forward(this.child<LayerNorm>('layernorm').forward(queryEmbeds));
       const additive = extendedMask(mask ?? tf.ones([b, t]));
       const encoderMask = image ? extendedMask(inputs.encoderAttentionMask ?? tf.ones([b, image.shape[1]!])) : undefined;
-      for (const layer of this.layers) x = layer.forward(x, { mask: additive, encoderStates: image, encoderMask, queryLength });
-      return x;
+      // The image features travel as extras: a checkpointed layer's recomputation reads them, and
+      // they get their gradient there when the vision side trains.
+      const extras = image ? [additive, image, encoderMask!] : [additive];
+      return runBlocks(
+        this.layers,
+        x,
+        (layer, h, [m, encoderStates, encMask]) => layer.forward(h, { mask: m!, encoderStates, encoderMask: encMask, queryLength }),
+        { extras },
+      );
     });
   }
 }

@@ -8,7 +8,20 @@
 // score of a query row, which softmax ignores, so training it changes nothing, as in HF.
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat } from '@mmft/core';
-import { deriveSeed, Dropout, fanInUniform, getActivation, LayerNorm, Linear, Module, ModuleList, normal, zeros } from '@mmft/core/nn';
+import {
+  blockStack,
+  deriveSeed,
+  Dropout,
+  fanInUniform,
+  getActivation,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+  normal,
+  runBlocks,
+  zeros,
+} from '@mmft/core/nn';
 import type { Blip2VisionConfig } from '../config';
 
 /**
@@ -158,15 +171,11 @@ export class Blip2Encoder extends Module<[tf.Tensor], tf.Tensor> {
       { length: config.num_hidden_layers },
       (_, i) => new Blip2EncoderLayer(config, deriveSeed(seed, `layers.${i}`)),
     );
-    this.registerModule('layers', new ModuleList(layers));
+    this.registerModule('layers', blockStack(new ModuleList(layers)));
   }
 
   forward(hidden: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      let x = hidden;
-      for (const layer of this.child<ModuleList<Blip2EncoderLayer>>('layers')) x = layer.forward(x);
-      return x;
-    });
+    return tf.tidy(() => runBlocks(this.child<ModuleList<Blip2EncoderLayer>>('layers'), hidden, (layer, x) => layer.forward(x)));
   }
 }
 
