@@ -6,6 +6,7 @@ import { MmftError, saveAdapter, type Objective } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import type { TrainerState } from '../checkpoint/trainer-state';
 import type { LoadedModel } from '../model/load-model';
+import { withFloat32Weights } from '../model/frozen-dtype';
 
 export interface BestPolicy {
   readonly enabled: boolean;
@@ -89,5 +90,6 @@ export async function saveModelFiles(dir: string, loaded: LoadedModel, objective
     await saveAdapter(path.join(dir, 'adapter'), provider, peftConfig, applied, { baseModelNameOrPath: loaded.source });
     return;
   }
-  await loaded.model.save(path.join(dir, 'model'));
+  // Frozen weights held in 16 bits (train.frozen_dtype) are written as float32, like every other.
+  await withFloat32Weights(loaded.model.root, () => loaded.model.save(path.join(dir, 'model')));
 }

@@ -20,6 +20,7 @@ import type { TrainConfig } from '../config';
 import { datasetSize } from '../data/stream';
 import { loadModel, type LoadedModel } from '../model/load-model';
 import { applyStrategy } from '../model/strategy';
+import { applyFrozenDtype } from '../model/frozen-dtype';
 import { paramEntries, withLrGroups } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
 
@@ -119,6 +120,8 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
       { name: objectiveName, emits: objective.emits },
       context.resolver.list('metric').flatMap((m) => (m.consumes ? [{ id: m.id, consumes: m.consumes }] : [])),
     );
+    // train.frozen_dtype, once PEFT, the strategy and the objective have settled what trains.
+    applyFrozenDtype(loaded.model.root, config.frozen_dtype, context, loaded.model.root.constructor.name);
   } catch (error) {
     objective.dispose();
     throw error;
