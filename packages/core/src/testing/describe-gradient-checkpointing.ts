@@ -10,9 +10,11 @@ import { registerGradients } from '../nn/gradients';
 import type { AnyModule } from '../nn/module';
 
 /** What `describeGradientCheckpointing` needs from an architecture's test. */
-export interface GradientCheckpointingSubject<M extends AnyModule> {
+export interface GradientCheckpointingSubject<M> {
   /** A fresh model in training mode (give it dropout so that the replay is tested). */
-  build: () => M;
+  build: () => M | Promise<M>;
+  /** The module tree of a model that is not itself a Module (default: the model). */
+  rootOf?: (model: M) => AnyModule;
   /** A scalar loss of one forward pass on the test's inputs. */
   loss: (model: M) => tf.Tensor;
   /** How many block stacks `setGradientCheckpointing` must find under the model. */
@@ -29,9 +31,9 @@ export interface GradientCheckpointingSubject<M extends AnyModule> {
   freeze?: string;
 }
 
-function gradientsOf<M extends AnyModule>(model: M, loss: (model: M) => tf.Tensor): { loss: number; grads: Map<string, Float32Array> } {
-  const byVariable = new Map(model.namedParameters().map(([name, v]) => [v.name, name]));
-  const { value, grads } = tf.variableGrads(() => loss(model) as tf.Scalar, model.trainableParameters());
+function gradientsOf<M>(model: M, root: AnyModule, loss: (model: M) => tf.Tensor): { loss: number; grads: Map<string, Float32Array> } {
+  const byVariable = new Map(root.namedParameters().map(([name, v]) => [v.name, name]));
+  const { value, grads } = tf.variableGrads(() => loss(model) as tf.Scalar, root.trainableParameters());
   const out = new Map<string, Float32Array>();
   for (const [name, g] of Object.entries(grads)) out.set(byVariable.get(name) ?? name, g.dataSync() as Float32Array);
   const lossValue = value.dataSync()[0]!;
@@ -45,31 +47,33 @@ function gradientsOf<M extends AnyModule>(model: M, loss: (model: M) => tf.Tenso
  * @example
  * describeGradientCheckpointing('llama', { build: () => tinyLlama().train(), loss: (m) => lmLoss(m, ids), stacks: 1 });
  */
-export function describeGradientCheckpointing<M extends AnyModule>(name: string, subject: GradientCheckpointingSubject<M>): void {
+export function describeGradientCheckpointing<M>(name: string, subject: GradientCheckpointingSubject<M>): void {
   describe(`${name}: gradient checkpointing`, () => {
     beforeAll(() => {
       expect(registerGradients()).toBe(true);
     });
 
-    const build = (): M => {
-      const model = subject.build();
-      if (subject.freeze) model.freeze(subject.freeze);
+    const rootOf = (m: M): AnyModule => (subject.rootOf ? subject.rootOf(m) : (m as unknown as AnyModule));
+    const build = async (): Promise<M> => {
+      const model = await subject.build();
+      if (subject.freeze) rootOf(model).freeze(subject.freeze);
       return model;
     };
-    const dropouts = (m: M): Dropout[] => m.namedModules().flatMap(([, d]) => (d instanceof Dropout ? [d] : []));
+    const dropouts = (m: M): Dropout[] => rootOf(m).namedModules().flatMap(([, d]) => (d instanceof Dropout ? [d] : []));
 
-    test('losses and gradients are bit-equal to the plain backward over two steps', () => {
+    test('losses and gradients are bit-equal to the plain backward over two steps', async () => {
       // One model, each step run plainly and then checkpointed from the same dropout counts, so
       // that unseeded dropouts (whose masks differ between instances) draw the same masks too.
-      const model = build();
+      const model = await build();
+      const root = rootOf(model);
       for (let step = 0; step < 2; step++) {
         const counts = dropouts(model).map((d) => d.drawnMasks);
-        expect(setGradientCheckpointing(model, false)).toBe(subject.stacks);
-        const a = gradientsOf(model, subject.loss);
+        expect(setGradientCheckpointing(root, false)).toBe(subject.stacks);
+        const a = gradientsOf(model, root, subject.loss);
         const afterPlain = dropouts(model).map((d) => d.drawnMasks);
         dropouts(model).forEach((d, i) => (d.drawnMasks = counts[i]!));
-        setGradientCheckpointing(model, subject.setting ?? true);
-        const b = gradientsOf(model, subject.loss);
+        setGradientCheckpointing(root, subject.setting ?? true);
+        const b = gradientsOf(model, root, subject.loss);
         expect(dropouts(model).map((d) => d.drawnMasks)).toEqual(afterPlain);
         expect(b.loss).toBe(a.loss);
         expect([...b.grads.keys()].sort()).toEqual([...a.grads.keys()].sort());
@@ -85,26 +89,26 @@ export function describeGradientCheckpointing<M extends AnyModule>(name: string,
           }
         }
       }
-      model.dispose();
+      root.dispose();
     });
 
     test('the checkpointed backward recomputes blocks (more kernels) and leaks no tensor', async () => {
-      const [plain, checkpointed] = [build(), build()];
-      expect(setGradientCheckpointing(checkpointed, subject.setting ?? true)).toBe(subject.stacks);
+      const [plain, checkpointed] = [await build(), await build()];
+      expect(setGradientCheckpointing(rootOf(checkpointed), subject.setting ?? true)).toBe(subject.stacks);
       const kernels = async (model: M): Promise<number> => {
         const info = await tf.profile(() => {
-          const { value, grads } = tf.variableGrads(() => subject.loss(model) as tf.Scalar, model.trainableParameters());
+          const { value, grads } = tf.variableGrads(() => subject.loss(model) as tf.Scalar, rootOf(model).trainableParameters());
           tf.dispose([value, ...Object.values(grads)]);
         });
         return info.kernels.length;
       };
-      gradientsOf(checkpointed, subject.loss); // creates whatever a first call creates lazily
+      gradientsOf(checkpointed, rootOf(checkpointed), subject.loss); // creates whatever a first call creates lazily
       const before = tf.memory().numTensors;
       const withCheckpoints = await kernels(checkpointed);
       expect(tf.memory().numTensors).toBe(before);
       expect(withCheckpoints).toBeGreaterThan(await kernels(plain));
-      plain.dispose();
-      checkpointed.dispose();
+      rootOf(plain).dispose();
+      rootOf(checkpointed).dispose();
     });
   });
 }
