@@ -85,11 +85,12 @@ export async function buildTrainParts(experiment: Experiment, resolver: Provider
   if (train.strategy === 'lock-image') for (const glob of IMAGE_TOWER) model.root.freeze(glob);
   for (const glob of train.freeze) model.root.freeze(glob);
   for (const glob of train.unfreeze) model.root.unfreeze(glob);
-  const memory = applyExperimentMemory(experiment, model.root, train);
   const lossSection = sectionOf(experiment, 'loss');
   if (!lossSection) throw new MmftError('E_RECIPE', `${experiment.file}: an experiment of kind train needs a loss: section`);
   const loss = resolver.resolve('loss', lossSection.id).create(lossSection.settings);
   const all = model.root.namedParameters();
+  // After `all`: a weight held in 16 bits leaves the state dict, and totalParams counts the model.
+  const memory = applyExperimentMemory(experiment, model.root, train);
   const params = paramEntries(
     [
       { prefix: '', root: model.root, params: all },

@@ -134,24 +134,23 @@ describe('applying the switches', () => {
     }
   });
 
-  test('bf16 storage packs every frozen Linear weight: 6 per layer × 4 layers + 2 projections under LoRA-free freezing', async () => {
-    const parts = await buildTrainParts(
-      experiment({}, { train: { type: 'standard', lr: 1e-2, batch_size: 4, freeze: ['**'], unfreeze: ['logit_scale'] } }),
-      registry,
-    );
-    const linearWeights = parts.model.root
+  test('train.frozen_dtype bf16 packs every frozen Linear weight (6 per layer × 4 layers + 2 projections); the model count stays', async () => {
+    const frozen = { type: 'standard', lr: 1e-2, batch_size: 4, freeze: ['**'], unfreeze: ['logit_scale'] };
+    const plain = await buildTrainParts(experiment({}, { train: frozen }), registry);
+    const linearWeights = plain.model.root
       .namedParameters()
       .filter(([name]) => /(q_proj|k_proj|v_proj|out_proj|fc1|fc2|visual_projection|text_projection)\.weight$/.test(name));
     expect(linearWeights.length).toBe(6 * 4 + 2);
     const floats = linearWeights.reduce((n, [, v]) => n + v.size, 0);
-    const applied = applyMemorySettings(
-      parts.model.root,
-      { checkpointing: false, frozenDtype: 'bf16' },
-      { file: 'tiny.yaml', modelType: 'clip' },
-    );
-    expect(applied).toEqual({ checkpointing: 'off', frozenDtype: 'bf16', packedWeights: 26, bytesSaved: 2 * floats });
-    parts.optimizer.dispose();
-    parts.model.dispose();
+    const packed = await buildTrainParts(experiment({}, { train: { ...frozen, frozen_dtype: 'bf16' } }), registry);
+    expect(plain.memory).toEqual({ checkpointing: 'off', frozenDtype: 'f32' });
+    expect(packed.memory).toEqual({ checkpointing: 'off', frozenDtype: 'bf16', packedWeights: 26, bytesSaved: 2 * floats });
+    expect([packed.totalParams, packed.trainableParams]).toEqual([plain.totalParams, plain.trainableParams]);
+    expect(packed.model.root.namedParameters().length).toBe(plain.model.root.namedParameters().length - 26);
+    for (const parts of [plain, packed]) {
+      parts.optimizer.dispose();
+      parts.model.dispose();
+    }
   });
 
   test('a memory row measures the peak tensor bytes of one step without printing its kernels', async () => {

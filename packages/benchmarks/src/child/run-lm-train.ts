@@ -64,8 +64,9 @@ export async function buildLmTrainParts(experiment: Experiment, resolver: Provid
   const model = await buildCausalLm(experiment, resolver);
   for (const glob of train.freeze) model.root.freeze(glob);
   for (const glob of train.unfreeze) model.root.unfreeze(glob);
-  const memory = applyExperimentMemory(experiment, model.root, train);
   const all = model.root.namedParameters();
+  // After `all`: a weight held in 16 bits leaves the state dict, and totalParams counts the model.
+  const memory = applyExperimentMemory(experiment, model.root, train);
   const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
   const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });
   return {

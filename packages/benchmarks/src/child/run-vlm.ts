@@ -74,18 +74,19 @@ export async function buildVlmTrainParts(experiment: Experiment, resolver: Provi
   const towers = model.processor.towers;
   for (const glob of expandTowers(train.freeze, towers)) model.root.freeze(glob);
   for (const glob of expandTowers(train.unfreeze, towers)) model.root.unfreeze(glob);
+  const all = model.root.namedParameters();
+  const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
+  if (params.length === 0) {
+    model.dispose();
+    throw new MmftError('E_CONFIG', `${experiment.file}: nothing to train: train.freeze freezes every parameter`);
+  }
+  // After `all`: a weight held in 16 bits leaves the state dict, and totalParams counts the model.
   let memory: AppliedMemory;
   try {
     memory = applyExperimentMemory(experiment, model.root, train);
   } catch (error) {
     model.dispose();
     throw error;
-  }
-  const all = model.root.namedParameters();
-  const params = paramEntries([{ prefix: '', root: model.root, params: all }], train.no_decay);
-  if (params.length === 0) {
-    model.dispose();
-    throw new MmftError('E_CONFIG', `${experiment.file}: nothing to train: train.freeze freezes every parameter`);
   }
   const optimizer = new AdamW(params, { betas: train.betas, eps: train.eps, weightDecay: train.weight_decay });
   return {
