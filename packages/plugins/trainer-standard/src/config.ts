@@ -83,6 +83,18 @@ export const trainConfigSchema = z
       .array(z.string())
       .default([])
       .describe('tower names or parameter-name globs to train even when frozen by strategy or freeze'),
+    gradient_checkpointing: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          every_n_blocks: positiveInt().describe('checkpoint blocks 0, N, 2N, … of every stack (1 = every block)'),
+        }),
+      ])
+      .default(false)
+      .describe(
+        'recompute each transformer block in the backward pass instead of keeping its activations (HF gradient_checkpointing): ' +
+          'less memory for about one more forward pass of time; true = every block; gradients are unchanged',
+      ),
     frozen_dtype: z
       .enum(['f32', 'bf16', 'fp16'])
       .default('f32')

@@ -21,6 +21,7 @@ import { datasetSize } from '../data/stream';
 import { loadModel, type LoadedModel } from '../model/load-model';
 import { applyStrategy } from '../model/strategy';
 import { applyFrozenDtype } from '../model/frozen-dtype';
+import { applyGradientCheckpointing } from '../model/gradient-checkpointing';
 import { paramEntries, withLrGroups } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
 
@@ -65,6 +66,8 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
   await selectEngine(recipe, context);
   const loaded = await loadModel(context, resumeModelDir);
   applyStrategy(loaded.model.root, config, loaded.adapter !== undefined, loaded.model.processor.towers);
+  // After PEFT (loadModel) so that the blocks' adapter layers are recomputed with them.
+  applyGradientCheckpointing(loaded.model, config.gradient_checkpointing, context);
   const data = sectionOf(recipe.data);
   const open = async (key: 'train' | 'eval') => {
     const s = sectionOf(data?.[key]);
