@@ -149,9 +149,9 @@ describe('storeFrozenWeights16', () => {
     const x = tf.tensor2d([[0.3, -1, 2]]);
     const result = storeFrozenWeights16(tower, 'bf16');
     expect(result).toEqual({ packed: 2, bytesSaved: 9 * 4 - 5 * 4 + (3 * 4 - 2 * 4) });
-    expect([...frozenWeights16(tower)]).toEqual([
-      ['frozen.weight', 'bf16'],
-      ['odd.weight', 'bf16'],
+    expect([...frozenWeights16(tower)].map(([name, w]) => [name, w.format, w.shape])).toEqual([
+      ['frozen.weight', 'bf16', [3, 3]],
+      ['odd.weight', 'bf16', [1, 3]],
     ]);
     expect(storeFrozenWeights16(tower, 'bf16')).toEqual({ packed: 0, bytesSaved: 0 });
     // The trainable layer still trains.

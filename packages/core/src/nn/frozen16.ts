@@ -4,7 +4,7 @@
 // float32 (peft/tuners/lora/layer.py keeps the adapter weights float32 beside such a base).
 // Trainable weights, norms, embeddings and biases stay float32.
 import type * as tf from '@tensorflow/tfjs-core';
-import { Linear } from './linear';
+import { Linear, type PackedWeight16 } from './linear';
 import type { AnyModule } from './module';
 import type { Half16Format } from './packed16';
 
@@ -58,11 +58,11 @@ export function restoreFrozenWeights32(root: AnyModule): number {
   return restored;
 }
 
-/** The 16-bit Linear weights of `root` by dotted weight name, with their format (for logs and saves). */
-export function frozenWeights16(root: AnyModule): Map<string, Half16Format> {
-  const out = new Map<string, Half16Format>();
+/** The 16-bit Linear weights of `root` by dotted weight name (format and shape, for logs, counts and saves). */
+export function frozenWeights16(root: AnyModule): Map<string, PackedWeight16> {
+  const out = new Map<string, PackedWeight16>();
   for (const [path, layer] of root.namedModules()) {
-    if (layer instanceof Linear && layer.packedWeight) out.set(path ? `${path}.weight` : 'weight', layer.packedWeight.format);
+    if (layer instanceof Linear && layer.packedWeight) out.set(path ? `${path}.weight` : 'weight', layer.packedWeight);
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { writeReport } from '../log/report-html';
 import { countParams, formatRunSummary, PeakMemory } from '../log/run-summary';
 import { AdamW } from '../optim/adamw';
 import { lrMultiplier } from '../optim/schedule';
+import { withWeights16 } from '../model/frozen-dtype';
 import { bestMetricPolicy, saveModelFiles } from './policies';
 import { optimizerStep } from './optimizer-step';
 import { createOutputDir, removeEmptyLeftovers } from './output-dir';
@@ -218,7 +219,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
     const lastDir = path.join(context.outputDir, 'checkpoint-last');
     if (aborted() && (lastCheckpoint?.dir !== lastDir || lastCheckpoint.step !== state.globalStep)) await saveLast();
-    const counts = countParams(params, loaded.model.root.namedParameters());
+    const counts = withWeights16(countParams(params, loaded.model.root.namedParameters()), loaded.model.root);
     const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
     const adapterBytes = loaded.adapter
       ? await fs.stat(adapterFile).then(

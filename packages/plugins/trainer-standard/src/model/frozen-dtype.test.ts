@@ -11,7 +11,7 @@ import type { RunContext } from '@mmft/core';
 import { bf16BitsToFloat, fp16BitsToFloat, Linear, registerGradients, roundToBf16Bits, roundToFp16Bits } from '@mmft/core/nn';
 import { recordingReporter, registry } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
-import { withFloat32Weights } from './frozen-dtype';
+import { withFloat32Weights, withWeights16 } from './frozen-dtype';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -45,12 +45,17 @@ describe('train.frozen_dtype', () => {
   test('lock-image + bf16: the frozen vision weights are saved as the bf16 rounding of the f32 run’s', async () => {
     const config = { batch_size: 4, max_steps: 2, strategy: 'lock-image', lr: 1e-2 } as const;
     const plain = tmp();
-    await runTraining(trainConfigSchema.parse(config), context(plain));
+    const plainCtx = context(plain);
+    await runTraining(trainConfigSchema.parse(config), plainCtx);
     const halved = tmp();
     const ctx = context(halved);
     await runTraining(trainConfigSchema.parse({ ...config, frozen_dtype: 'bf16' }), ctx);
     // vision_model 16×48 and visual_projection 8×16 weights: 2 bytes freed per value, 1792 in all.
     expect(ctx.reporter.lines).toContain('frozen_dtype bf16: 2 frozen Linear weights held in 16 bits, 1.8 KiB freed');
+    // The summary counts the packed weights among all parameters.
+    const counted = (lines: string[]) => lines.find((l) => l.includes('all params'));
+    expect(counted(ctx.reporter.lines)).toBeDefined();
+    expect(counted(ctx.reporter.lines)).toBe(counted(plainCtx.reporter.lines));
     const [a, b] = [savedWeights(plain), savedWeights(halved)];
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
     for (const name of ['vision_model.weight', 'visual_projection.weight']) {
@@ -95,6 +100,8 @@ describe('withFloat32Weights', () => {
     expect(Array.from(fc.packedWeight!.bits.dataSync())).toEqual(bits);
     await expect(withFloat32Weights(fc, () => Promise.reject(new Error('save failed')))).rejects.toThrow('save failed');
     expect(fc.packedWeight?.format).toBe('fp16');
+    // The 6 packed values still count as the model's; the bias's 2 are in the state dict already.
+    expect(withWeights16({ trainable: 2, total: 2 }, fc)).toEqual({ trainable: 2, total: 8 });
     fc.dispose();
   });
 });

@@ -3,7 +3,7 @@
 // base in torch_dtype=torch.bfloat16 and trains float32 adapters beside it (peft's LoRA layers keep
 // their own weights float32). A full save decodes them for its duration (exactly) and packs them again.
 import { MmftError, type RunContext } from '@mmft/core';
-import { Linear, storeFrozenWeights16, type AnyModule, type Half16Format, type StoreFrozenWeights16Result } from '@mmft/core/nn';
+import { frozenWeights16, Linear, storeFrozenWeights16, type AnyModule, type Half16Format, type StoreFrozenWeights16Result } from '@mmft/core/nn';
 
 /** The recipe's values: f32 keeps every weight float32. */
 export type FrozenDtype = 'f32' | Half16Format;
@@ -54,4 +54,17 @@ export async function withFloat32Weights<T>(root: AnyModule, body: () => Promise
   } finally {
     for (const [layer, format] of packed) layer.storeWeight16(format);
   }
+}
+
+/**
+ * `counts` with the 16-bit Linear weights of `root` added to the total: they are out of the state
+ * dict while packed, yet still the model's parameters (the summary's "trainable %" divides by all).
+ *
+ * @example
+ * withWeights16({ trainable: 10, total: 100 }, root); // { trainable: 10, total: 100 + packed values }
+ */
+export function withWeights16(counts: { trainable: number; total: number }, root: AnyModule): { trainable: number; total: number } {
+  let packed = 0;
+  for (const weight of frozenWeights16(root).values()) packed += weight.shape[0] * weight.shape[1];
+  return { ...counts, total: counts.total + packed };
 }
