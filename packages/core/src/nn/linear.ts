@@ -172,8 +172,9 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
       if (fused) {
         y = fused;
       } else {
-        // No kernel on this backend: a float32 copy lives for this call only (the saving then holds
-        // between calls, not during them). It hangs off no variable, so x alone gets a gradient.
+        // No kernel on this backend: a float32 copy per call, freed after it outside a gradient
+        // call, but kept by the tape (matMul saves it) until the gradient call ends in training.
+        // It hangs off no variable, so x alone gets a gradient.
         const values = unpackWeights16(packed.bits.dataSync() as Int32Array, this.outFeatures * this.inFeatures, packed.format);
         const weight = tf.tensor2d(values, [this.outFeatures, this.inFeatures]);
         y = tf.reshape(tf.matMul(tf.reshape(x, [-1, this.inFeatures]), weight, false, true), [...x.shape.slice(0, -1), this.outFeatures]);
