@@ -50,8 +50,8 @@ class Stack extends Module<[tf.Tensor], tf.Tensor> {
 
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const mask = causalMask(x.shape[1]!); // made inside the forward: it must travel as an extra
-      return runBlocks(this.child<ModuleList<Block>>('layers'), x, (block, h, [m]) => block.forward(h, m!), { extras: [mask] });
+      const mask = causalMask(x.shape[1]!); // made inside the forward: it must travel as a constant
+      return runBlocks(this.child<ModuleList<Block>>('layers'), x, (block, h, [m]) => block.forward(h, m!), { constants: [mask] });
     });
   }
 }
@@ -179,7 +179,12 @@ describe('gradient checkpointing', () => {
     expect(Array.from(gb!.dataSync())).toEqual([0, 0]);
     const { grads } = tf.variableGrads(() => tf.sum(checkpointed((p) => tf.mul(tf.square(p), w), [a])) as tf.Scalar, [w]);
     expect(Array.from(grads[w.name]!.dataSync())).toEqual([1, 16]);
-    tf.dispose([w, a, b, ga!, gb!, ...Object.values(grads)]);
+    // A constant gets no gradient work; differentiating through one is refused, not answered wrongly.
+    const viaConstant = (p: tf.Tensor, q: tf.Tensor) => tf.sum(checkpointed((x, c) => tf.mul(x, c!), [p], undefined, { constants: [q] }));
+    const [onlyInput] = tf.grads((p: tf.Tensor) => viaConstant(p, b))([a]);
+    expect(Array.from(onlyInput!.dataSync())).toEqual([5, 6]);
+    expect(() => tf.grads(viaConstant)([a, b])).toThrow(/shape/);
+    tf.dispose([w, a, b, ga!, gb!, onlyInput!, ...Object.values(grads)]);
   });
 
   test('peak tensor bytes of forward + backward drop on a deep stack', async () => {

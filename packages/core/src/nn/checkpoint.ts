@@ -27,21 +27,26 @@ const engineState = (): { activeTape: TapeNodeView[] | null } =>
  * draw the same masks in the recomputation. With no tape recording (inference, evaluation) or while
  * attention probabilities are being recorded it simply returns `fn(...inputs)`.
  *
- * Every tensor `fn` reads that is created by the caller's forward pass (masks, positions, rotary
- * tables, encoder states) must be one of `inputs`: a tensor captured by the closure is disposed when
- * the caller's forward ends, before the recomputation runs. Variables may be read freely.
+ * `fn` is called with `...inputs, ...options.constants`. Every tensor `fn` reads that is created by
+ * the caller's forward pass (masks, positions, rotary tables, encoder states) must be passed so: a
+ * tensor captured by the closure is disposed when the caller's forward ends, before the
+ * recomputation runs. Variables may be read freely. Constants get no gradient work (masks, rotary
+ * tables); an input that needs a gradient (hidden states, image features) must be in `inputs`.
  * `params` restricts the variables that get gradients (default: every trainable variable `fn` reads,
  * which is also the set the gradient of the plain forward covers).
  *
  * @example
- * const y = checkpointed((h, mask) => layer.forward(h, mask), [hidden, mask]);
+ * const y = checkpointed((h, mask) => layer.forward(h, mask), [hidden], undefined, { constants: [mask] });
  */
 export function checkpointed(
   fn: (...inputs: tf.Tensor[]) => tf.Tensor,
   inputs: readonly tf.Tensor[],
   params?: readonly tf.Variable[],
+  options: CheckpointedOptions = {},
 ): tf.Tensor {
-  if (!tf.engine().isTapeOn() || attentionRecorder() !== undefined) return fn(...inputs);
+  const constants = options.constants ?? [];
+  const args = [...inputs, ...constants];
+  if (!tf.engine().isTapeOn() || attentionRecorder() !== undefined) return fn(...args);
   // The forward runs on a tape of its own: what it records says which variables the block reads,
   // then its saved tensors are freed at once instead of living until the caller's backward.
   const state = engineState();
@@ -52,8 +57,8 @@ export function checkpointed(
   try {
     ran = watchDropouts(() =>
       tf.tidy(() => {
-        const out = fn(...inputs);
-        return inputs.includes(out) ? tf.clone(out) : out; // a tape node must not output its own input
+        const out = fn(...args);
+        return args.includes(out) ? tf.clone(out) : out; // a tape node must not output its own input
       }),
     );
   } finally {
@@ -69,7 +74,7 @@ export function checkpointed(
   const { result: output, before: dropoutCounts } = ran;
 
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-    const differentiable = saved.filter((t) => t.dtype === 'float32');
+    const differentiable = saved.slice(0, inputs.length).filter((t) => t.dtype === 'float32');
     const xs = [...differentiable, ...variables];
     const after = new Map([...dropoutCounts.keys()].map((d) => [d, d.drawnMasks] as const));
     for (const [dropout, count] of dropoutCounts) dropout.drawnMasks = count;
@@ -78,8 +83,13 @@ export function checkpointed(
       const { value, grads } = tf.engine().gradients(() => fn(...saved), xs, dy, true);
       value.dispose();
       const gradOf = new Map(xs.map((x, i) => [x, grads[i]] as const));
-      // Unconnected inputs still need a tensor of their shape (customGrad wants one per input).
-      const fill = (x: tf.Tensor): tf.Tensor => gradOf.get(x) ?? tf.zeros(x.shape, 'float32');
+      // customGrad wants a tensor per input. A float input the block does not read gets zeros of its
+      // shape; constants and integer inputs get a scalar that the caller's backward never asks for
+      // (it only asks for inputs that depend on what it differentiates; if it did, tfjs would
+      // refuse the scalar's shape loudly rather than use a wrong gradient).
+      const isConstant = (x: tf.Tensor): boolean => saved.indexOf(x) >= inputs.length;
+      const fill = (x: tf.Tensor): tf.Tensor =>
+        gradOf.get(x) ?? (x.dtype === 'float32' && !isConstant(x) ? tf.zeros(x.shape) : tf.scalar(0));
       return [...saved.map(fill), ...variables.map(fill)];
     } finally {
       // A nested gradients() at depth 0 replaces and then clears the engine's active tape; the
@@ -89,11 +99,17 @@ export function checkpointed(
     }
   };
 
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    (args[args.length - 1] as tf.GradSaveFunc)([...inputs]);
+  const op = tf.customGrad((...opArgs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    (opArgs[opArgs.length - 1] as tf.GradSaveFunc)([...inputs, ...constants]);
     return { value: output, gradFunc };
   });
-  return op(...inputs, ...variables);
+  return op(...inputs, ...constants, ...variables);
+}
+
+/** Options of `checkpointed`. */
+export interface CheckpointedOptions {
+  /** Tensors `fn` reads after `inputs` that need no gradient (masks, positions, rotary tables). */
+  constants?: readonly tf.Tensor[];
 }
 
 /** `true` checkpoints every block, `{ everyNBlocks: N }` blocks 0, N, 2N, …; `false` none. */
@@ -144,8 +160,10 @@ export function gradientCheckpointingOf(stack: AnyModule): number {
 
 /** Options of `runBlocks`. */
 export interface RunBlocksOptions {
-  /** Tensors every block reads besides the hidden state (masks, rotary tables, encoder states); passed to `call`. */
+  /** Tensors every block reads besides the hidden state that may need a gradient (encoder states); `call` gets them first. */
   extras?: readonly tf.Tensor[];
+  /** Tensors every block reads that need no gradient (masks, rotary tables); `call` gets them after `extras`. */
+  constants?: readonly tf.Tensor[];
   /** Run without checkpointing (a KV cache is filled, or the caller reads more than the hidden state). */
   plain?: boolean;
   /** Run only the first `count` blocks (a vision tower read at an inner layer). */
@@ -155,29 +173,31 @@ export interface RunBlocksOptions {
 }
 
 /**
- * Runs the blocks of `stack` in order, `hidden = call(block, hidden, extras, index)`, checkpointing
+ * Runs the blocks of `stack` in order, `hidden = call(block, hidden, [...extras, ...constants], index)`, checkpointing
  * the blocks the stack's setting selects (see `setGradientCheckpointing`). `call` must read every
  * tensor of the running forward through `extras`, not from its closure (see `checkpointed`).
  *
  * @example
- * h = runBlocks(layers, h, (layer, x, [mask]) => layer.forward(x, mask), { extras: [mask] });
+ * h = runBlocks(layers, h, (layer, x, [mask]) => layer.forward(x, mask), { constants: [mask] });
  */
 export function runBlocks<M extends AnyModule>(
   stack: ModuleList<M>,
   hidden: tf.Tensor,
-  call: (block: M, hidden: tf.Tensor, extras: readonly tf.Tensor[], index: number) => tf.Tensor,
+  call: (block: M, hidden: tf.Tensor, tensors: readonly tf.Tensor[], index: number) => tf.Tensor,
   options: RunBlocksOptions = {},
 ): tf.Tensor {
   const every = options.plain ? 0 : gradientCheckpointingOf(stack);
   const extras = options.extras ?? [];
+  const constants = options.constants ?? [];
+  const all = [...extras, ...constants];
   const count = options.count ?? stack.length;
   let h = hidden;
   for (let i = 0; i < count; i++) {
     const block = stack.get(i);
     h =
       every > 0 && i % every === 0
-        ? checkpointed((x, ...rest) => call(block, x, rest, i), [h, ...extras])
-        : call(block, h, extras, i);
+        ? checkpointed((x, ...rest) => call(block, x, rest, i), [h, ...extras], undefined, { constants })
+        : call(block, h, all, i);
     options.onOutput?.(i, h);
   }
   return h;

@@ -262,14 +262,16 @@ export class Blip2QFormerModel extends Module<[Blip2QFormerInputs], tf.Tensor> {
       const x = this.child<Dropout>('dropout').forward(this.child<LayerNorm>('layernorm').forward(queryEmbeds));
       const additive = extendedMask(mask ?? tf.ones([b, t]));
       const encoderMask = image ? extendedMask(inputs.encoderAttentionMask ?? tf.ones([b, image.shape[1]!])) : undefined;
-      // The image features travel as extras: a checkpointed layer's recomputation reads them, and
-      // they get their gradient there when the vision side trains.
-      const extras = image ? [additive, image, encoderMask!] : [additive];
+      // Passed along, not captured, so that a checkpointed layer's recomputation can read them; the
+      // image features are an extra (they get their gradient there when the vision side trains).
+      if (!image) {
+        return runBlocks(this.layers, x, (layer, h, [m]) => layer.forward(h, { mask: m!, queryLength }), { constants: [additive] });
+      }
       return runBlocks(
         this.layers,
         x,
-        (layer, h, [m, encoderStates, encMask]) => layer.forward(h, { mask: m!, encoderStates, encoderMask: encMask, queryLength }),
-        { extras },
+        (layer, h, [encoderStates, m, encMask]) => layer.forward(h, { mask: m!, encoderStates, encoderMask: encMask, queryLength }),
+        { extras: [image], constants: [additive, encoderMask!] },
       );
     });
   }

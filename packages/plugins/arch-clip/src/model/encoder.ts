@@ -83,8 +83,8 @@ export class ClipEncoder extends Module<[tf.Tensor, tf.Tensor | undefined], tf.T
 
   forward(hidden: tf.Tensor, attentionMask: tf.Tensor | undefined): tf.Tensor {
     const layers = this.child<ModuleList<ClipEncoderLayer>>('layers');
-    // The mask travels as an extra so that a checkpointed layer's recomputation can still read it.
-    const extras = attentionMask ? [attentionMask] : [];
-    return tf.tidy(() => runBlocks(layers, hidden, (layer, h, [mask]) => layer.forward(h, mask), { extras }));
+    // The mask is passed along (not captured) so that a checkpointed layer's recomputation can still read it.
+    const constants = attentionMask ? [attentionMask] : [];
+    return tf.tidy(() => runBlocks(layers, hidden, (layer, h, [mask]) => layer.forward(h, mask), { constants }));
   }
 }

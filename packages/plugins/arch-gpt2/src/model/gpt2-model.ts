@@ -160,8 +160,9 @@ export class Gpt2Model extends Module<[Gpt2StackInputs], tf.Tensor> {
       const hidden = this.child<Dropout>('drop').forward(tf.add(embeds, this.child<Embedding>('wpe').forward(positions)));
       const mask = causalLmMask(inputs.attentionMask, batch, length, past);
       // A block filling a KV cache (generation, prefix tuning) runs plainly: its output is more than the hidden state.
-      const last = runBlocks(this.child<ModuleList<Gpt2Block>>('h'), hidden, (block, h, [m]) => block.forward(h, { mask: m!, cache: inputs.cache }), {
-        extras: [mask],
+      const blocks = this.child<ModuleList<Gpt2Block>>('h');
+      const last = runBlocks(blocks, hidden, (block, h, [m]) => block.forward(h, { mask: m!, cache: inputs.cache }), {
+        constants: [mask],
         plain: inputs.cache !== undefined,
       });
       return this.child<LayerNorm>('ln_f').forward(last);

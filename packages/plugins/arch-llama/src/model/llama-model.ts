@@ -143,7 +143,7 @@ export class LlamaModel extends Module<[LlamaModelInputs], tf.Tensor> {
         this.child<ModuleList<LlamaDecoderLayer>>('layers'),
         hidden0,
         (layer, h, [m, cos, sin]) => layer.forward(h, { mask: m!, rotary: { cos: cos!, sin: sin! }, cache: inputs.cache }),
-        { extras: [mask, rotary.cos, rotary.sin], plain: inputs.cache !== undefined },
+        { constants: [mask, rotary.cos, rotary.sin], plain: inputs.cache !== undefined },
       );
       return this.child<RMSNorm>('norm').forward(hidden);
     });

@@ -227,7 +227,7 @@ export class OptDecoder extends Module<[OptDecoderInputs], tf.Tensor> {
         this.child<ModuleList<OptDecoderLayer>>('layers'),
         hidden,
         (layer, h, [mask], index) => layer.forward(h, { attentionMask: mask!, cache, layer: index }),
-        { extras: [attentionMask], plain: cache !== undefined },
+        { constants: [attentionMask], plain: cache !== undefined },
       );
       if (this.hasChild('final_layer_norm')) hidden = this.run('final_layer_norm', hidden);
       return this.hasChild('project_out') ? this.run('project_out', hidden) : hidden;
