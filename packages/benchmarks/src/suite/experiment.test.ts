@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { PluginRegistry } from '@mmft/core';
-import { EXPERIMENTS_DIR, isLmExperiment, loadExperiment, loadExperiments } from './experiment';
+import { EXPERIMENTS_DIR, isLmExperiment, loadExperiment, loadExperiments, type Experiment } from './experiment';
 import { benchRegistry } from './registry';
 
 let registry: PluginRegistry;
@@ -113,15 +113,38 @@ describe('experiment files', () => {
         const plain = byName.get(without_checkpointing)!;
         expect(train.gradient_checkpointing ?? false).not.toBe(false);
         expect((plain.recipe.value.train as Record<string, unknown>).gradient_checkpointing ?? false).toBe(false);
-        expect([e.recipe.value.model, e.recipe.value.peft, e.bench.text_length]).toEqual([
+        const frozen = (x: Experiment) => (x.recipe.value.train as Record<string, unknown>).frozen_dtype ?? 'f32';
+        expect([e.recipe.value.model, e.recipe.value.peft, e.bench.text_length, frozen(e)]).toEqual([
           plain.recipe.value.model,
           plain.recipe.value.peft,
           plain.bench.text_length,
+          frozen(plain),
         ]);
       }
       if (full !== undefined) expect(byName.get(full)!.recipe.value.peft).toBeUndefined();
     }
     expect(byName.get('llama-small-s256-lora')!.bench).toMatchObject({ text_length: 256 });
+    expect(rows.map((e) => e.name).sort()).toEqual([
+      'clip-small-full',
+      'clip-small-lora',
+      'clip-small-lora-ckpt',
+      'clip-small-lora-ckpt-bf16',
+      'llama-small-s256-full',
+      'llama-small-s256-lora',
+      'llama-small-s256-lora-ckpt',
+      'llava-small-lora',
+      'llava-small-lora-ckpt',
+    ]);
+    const bf16 = byName.get('clip-small-lora-ckpt-bf16')!;
+    expect(bf16.recipe.value.train).toMatchObject({ gradient_checkpointing: true, frozen_dtype: 'bf16', batch_size: 32 });
+    expect(bf16.recipe.value.peft).toEqual(byName.get('clip-small-lora')!.recipe.value.peft);
+    expect(bf16.bench).toMatchObject({
+      peer: 'torch',
+      suites: ['full'],
+      group: 'memory',
+      memory: { full: 'clip-small-full', peak_goal: 0.5 },
+    });
+    expect(byName.get('llama-small-s256-lora-ckpt')!.bench.memory).toMatchObject({ peak_goal: 0.35 });
   });
 
   test('a bad bench block names the field', () => {
