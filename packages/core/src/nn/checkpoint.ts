@@ -17,8 +17,12 @@ interface TapeNodeView {
   saved?: tf.Tensor[];
 }
 
-const engineState = (): { activeTape: TapeNodeView[] | null } =>
-  (tf.engine() as unknown as { state: { activeTape: TapeNodeView[] | null } }).state;
+interface EngineStateView {
+  activeTape: TapeNodeView[] | null;
+  activeScope: { id: number } | null;
+}
+
+const engineState = (): EngineStateView => (tf.engine() as unknown as { state: EngineStateView }).state;
 
 /**
  * Runs `fn(...inputs)` so that the enclosing gradient computation keeps only `inputs`, not the
@@ -95,6 +99,11 @@ export function checkpointed(
       // A nested gradients() at depth 0 replaces and then clears the engine's active tape; the
       // caller's backward still needs it to free its saved tensors at the end.
       engineState().activeTape = tapeInUse;
+      // The block output's gradient is final once its block has run backward, and nothing reads it
+      // again; tfjs would keep it until the whole gradient call ends (one [B, T, D] per block).
+      // Only a gradient the backward itself made is freed, never a dy the caller passed in.
+      const scope = engineState().activeScope;
+      if (scope && !dy.kept && dy.scopeId === scope.id) dy.dispose();
       for (const [dropout, count] of after) dropout.drawnMasks = count;
     }
   };
