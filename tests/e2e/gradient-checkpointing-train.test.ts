@@ -28,7 +28,12 @@ beforeAll(async () => {
   await createTinyLlamaCheckpoint(path.join(dir, 'llama'), { seed: 3, config: { initializer_range: 0.5, num_hidden_layers: 3 } });
   const lines = ['the circle is red.', 'the square is blue.', 'the star is green.', 'the triangle is yellow.'];
   fs.writeFileSync(path.join(dir, 'text.jsonl'), lines.map((text) => JSON.stringify({ text })).join('\n') + '\n');
-  for (const [name, value] of [['plain', 'false'], ['plain2', 'false'], ['every', 'true'], ['every2', '{ every_n_blocks: 2 }']] as const) {
+  for (const [name, value] of [
+    ['plain', 'false'],
+    ['plain2', 'false'],
+    ['every', 'true'],
+    ['every2', '{ every_n_blocks: 2 }'],
+  ] as const) {
     fs.writeFileSync(path.join(dir, `${name}.yaml`), recipe(value));
   }
 });

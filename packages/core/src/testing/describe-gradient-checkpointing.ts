@@ -59,7 +59,10 @@ export function describeGradientCheckpointing<M>(name: string, subject: Gradient
       if (subject.freeze) rootOf(model).freeze(subject.freeze);
       return model;
     };
-    const dropouts = (m: M): Dropout[] => rootOf(m).namedModules().flatMap(([, d]) => (d instanceof Dropout ? [d] : []));
+    const dropouts = (m: M): Dropout[] =>
+      rootOf(m)
+        .namedModules()
+        .flatMap(([, d]) => (d instanceof Dropout ? [d] : []));
 
     test('losses and gradients are bit-equal to the plain backward over two steps', async () => {
       // One model, each step run plainly and then checkpointed from the same dropout counts, so

@@ -10,7 +10,15 @@ import { ClipVisionModel } from '../clip-vision-model';
 import type { ClipRoot } from './clip-root';
 import type { ClipVisionRoot } from './clip-vision-root';
 
-const vision = { hidden_size: 6, intermediate_size: 10, num_hidden_layers: 3, num_attention_heads: 3, image_size: 6, patch_size: 3, attention_dropout: 0.3 };
+const vision = {
+  hidden_size: 6,
+  intermediate_size: 10,
+  num_hidden_layers: 3,
+  num_attention_heads: 3,
+  image_size: 6,
+  patch_size: 3,
+  attention_dropout: 0.3,
+};
 const text = {
   vocab_size: 12,
   hidden_size: 8,
@@ -30,14 +38,29 @@ let mask: tf.Tensor;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   pixels = tf.randomNormal([2, 3, 6, 6], 0, 1, 'float32', 9);
-  ids = tf.tensor2d([[10, 3, 4, 5, 11, 11, 11], [10, 9, 8, 7, 6, 2, 11]], undefined, 'int32');
-  mask = tf.tensor2d([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]], undefined, 'int32');
+  ids = tf.tensor2d(
+    [
+      [10, 3, 4, 5, 11, 11, 11],
+      [10, 9, 8, 7, 6, 2, 11],
+    ],
+    undefined,
+    'int32',
+  );
+  mask = tf.tensor2d(
+    [
+      [1, 1, 1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  );
 });
 afterAll(() => tf.dispose([pixels, ids, mask]));
 
 describeGradientCheckpointing<ClipRoot>('CLIPModel (text and vision encoders)', {
   build: () => ClipModel.fromConfig({ projection_dim: 3, text_config: text, vision_config: vision }, { seed: 5 }).root.train(),
-  loss: (root) => tf.tidy(() => tf.sum(tf.square(root.forward({ pixelValues: pixels, inputIds: ids, attentionMask: mask }).logitsPerText!))),
+  loss: (root) =>
+    tf.tidy(() => tf.sum(tf.square(root.forward({ pixelValues: pixels, inputIds: ids, attentionMask: mask }).logitsPerText!))),
   stacks: 2,
 });
 

@@ -32,7 +32,9 @@ describe('train.gradient_checkpointing', () => {
   test('schema: false by default, true, or { every_n_blocks: N ≥ 1 }; anything else is refused', () => {
     expect(trainConfigSchema.parse({}).gradient_checkpointing).toBe(false);
     expect(trainConfigSchema.parse({ gradient_checkpointing: true }).gradient_checkpointing).toBe(true);
-    expect(trainConfigSchema.parse({ gradient_checkpointing: { every_n_blocks: 3 } }).gradient_checkpointing).toEqual({ every_n_blocks: 3 });
+    expect(trainConfigSchema.parse({ gradient_checkpointing: { every_n_blocks: 3 } }).gradient_checkpointing).toEqual({
+      every_n_blocks: 3,
+    });
     for (const bad of [{ every_n_blocks: 0 }, { every_n_blocks: 1.5 }, { every: 2 }, 'yes']) {
       expect(trainConfigSchema.safeParse({ gradient_checkpointing: bad }).success).toBe(false);
     }
@@ -68,9 +70,9 @@ describe('train.gradient_checkpointing', () => {
       resolver: registry(),
       reporter: recordingReporter(),
     };
-    await expect(runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, gradient_checkpointing: true }), context)).rejects.toThrow(
-      /train\.gradient_checkpointing: model type "tiny-dual" \(TinyDual\) has no transformer block stack to checkpoint/,
-    );
+    await expect(
+      runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, gradient_checkpointing: true }), context),
+    ).rejects.toThrow(/train\.gradient_checkpointing: model type "tiny-dual" \(TinyDual\) has no transformer block stack to checkpoint/);
     fs.rmSync(outputDir, { recursive: true, force: true });
   });
 });
