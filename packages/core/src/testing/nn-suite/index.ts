@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activationsSuite } from './activations';
 import { attentionSuite } from './attention';
 import { causalAttentionSuite } from './causal-attention';
+import { checkpointSuite } from './checkpoint';
 import { crossEntropySuite } from './cross-entropy';
 import { layersSuite } from './layers';
 import { masksSuite } from './masks';
@@ -20,6 +21,7 @@ export const NN_SUITES = {
   activations: activationsSuite,
   attention: attentionSuite,
   'causal-attention': causalAttentionSuite,
+  checkpoint: checkpointSuite,
   'cross-entropy': crossEntropySuite,
   layers: layersSuite,
   masks: masksSuite,
