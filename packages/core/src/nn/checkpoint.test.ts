@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { describeNnSuite } from '../testing/nn-suite';
 import { CheckpointTestStack } from '../testing/nn-suite/checkpoint';
-import { blockStack, runBlocks, setGradientCheckpointing } from './checkpoint';
+import { blockStack, checkpointed, runBlocks, setGradientCheckpointing } from './checkpoint';
 import { Dropout } from './dropout';
 import { registerGradients } from './gradients';
 import { Linear } from './linear';
@@ -30,6 +30,13 @@ describe('gradient checkpointing on cpu', () => {
     expect(drop.forward(x).dataSync()).toEqual(first);
     expect(Array.from(second)).not.toEqual(Array.from(first));
     x.dispose();
+  });
+
+  test('an identity block passes its gradient through intact (the gradient it hands back is not freed)', () => {
+    const a = tf.tensor1d([1, 2, 3]);
+    const [g] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(checkpointed((h) => h, [x]), tf.scalar(3))))([a]);
+    expect(Array.from(g!.dataSync())).toEqual([3, 3, 3]);
+    tf.dispose([a, g!]);
   });
 
   test('peak tensor bytes of forward + backward drop on a deep stack', async () => {

@@ -83,6 +83,7 @@ export function checkpointed(
     const after = new Map([...dropoutCounts.keys()].map((d) => [d, d.drawnMasks] as const));
     for (const [dropout, count] of dropoutCounts) dropout.drawnMasks = count;
     const tapeInUse = engineState().activeTape;
+    let result: tf.Tensor[] = [];
     try {
       const { value, grads } = tf.engine().gradients(() => fn(...saved), xs, dy, true);
       value.dispose();
@@ -94,16 +95,18 @@ export function checkpointed(
       const isConstant = (x: tf.Tensor): boolean => saved.indexOf(x) >= inputs.length;
       const fill = (x: tf.Tensor): tf.Tensor =>
         gradOf.get(x) ?? (x.dtype === 'float32' && !isConstant(x) ? tf.zeros(x.shape) : tf.scalar(0));
-      return [...saved.map(fill), ...variables.map(fill)];
+      result = [...saved.map(fill), ...variables.map(fill)];
+      return result;
     } finally {
       // A nested gradients() at depth 0 replaces and then clears the engine's active tape; the
       // caller's backward still needs it to free its saved tensors at the end.
       engineState().activeTape = tapeInUse;
       // The block output's gradient is final once its block has run backward, and nothing reads it
       // again; tfjs would keep it until the whole gradient call ends (one [B, T, D] per block).
-      // Only a gradient the backward itself made is freed, never a dy the caller passed in.
+      // Only a gradient the backward itself made is freed, never a dy the caller passed in, nor one
+      // handed back as an input's gradient.
       const scope = engineState().activeScope;
-      if (scope && !dy.kept && dy.scopeId === scope.id) dy.dispose();
+      if (scope && !dy.kept && dy.scopeId === scope.id && !result.includes(dy)) dy.dispose();
       for (const [dropout, count] of after) dropout.drawnMasks = count;
     }
   };
