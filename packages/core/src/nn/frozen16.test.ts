@@ -4,6 +4,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { TiedLinear } from '../lm/tied-linear';
+import { CheckpointTestStack } from '../testing/nn-suite/checkpoint';
+import { setGradientCheckpointing } from './checkpoint';
 import { Embedding } from './embedding';
 import { frozenWeights16, restoreFrozenWeights32, storeFrozenWeights16 } from './frozen16';
 import { Linear } from './linear';
@@ -168,5 +170,28 @@ describe('storeFrozenWeights16', () => {
       'head.weight',
     ]);
     tower.dispose();
+  });
+});
+
+describe('16-bit weights under gradient checkpointing', () => {
+  test('gradients of the trainable parameters equal the plain backward bit for bit', () => {
+    const grads = (checkpointing: boolean): Record<string, number[]> => {
+      const model = new CheckpointTestStack(8, 3);
+      model.freeze('**.weight');
+      expect(storeFrozenWeights16(model, 'bf16').packed).toBeGreaterThan(0);
+      expect(setGradientCheckpointing(model, checkpointing)).toBe(1);
+      model.train();
+      const names = new Map(model.namedParameters().map(([name, v]) => [v.name, name]));
+      const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 3);
+      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(model.forward(x))) as tf.Scalar, model.trainableParameters());
+      const out: Record<string, number[]> = { loss: Array.from(value.dataSync()) };
+      for (const [name, t] of Object.entries(g)) out[names.get(name)!] = Array.from(t.dataSync());
+      tf.dispose([x, value, ...Object.values(g)]);
+      model.dispose();
+      return out;
+    };
+    const plain = grads(false);
+    expect(Object.keys(plain).length).toBeGreaterThan(5);
+    expect(grads(true)).toEqual(plain);
   });
 });
