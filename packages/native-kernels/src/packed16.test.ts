@@ -25,7 +25,7 @@ function patterns(size: number, seed: number, format: 'bf16' | 'fp16'): Uint16Ar
   const out = new Uint16Array(size);
   for (let i = 0; i < size; i++) {
     const bits = new Uint32Array(Float32Array.of(v[i]!).buffer)[0]!;
-    out[i] = format === 'bf16' ? bits >>> 16 : (bits >>> 13) % 0x7c00 | (v[i]! < 0 ? 0x8000 : 0);
+    out[i] = format === 'bf16' ? bits >>> 16 : ((bits >>> 13) % 0x7c00) | (v[i]! < 0 ? 0x8000 : 0);
   }
   return out;
 }

@@ -69,7 +69,9 @@ describe('Linear.storeWeight16', () => {
       [1, -2],
       [0.5, 3],
     ]);
-    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(fc.forward(xx), dy)))(x).arraySync() as number[][];
+    const dx = tf
+      .grad((xx: tf.Tensor) => tf.sum(tf.mul(fc.forward(xx), dy)))(x)
+      .arraySync() as number[][];
     // dx = dy·W(rounded)
     const dyA = dy.arraySync() as number[][];
     for (let r = 0; r < 2; r++)
@@ -174,7 +176,7 @@ describe('storeFrozenWeights16', () => {
 });
 
 describe('16-bit weights under gradient checkpointing', () => {
-  test('gradients of the trainable parameters equal the plain backward bit for bit', () => {
+  it('gradients of the trainable parameters equal the plain backward bit for bit', () => {
     const grads = (checkpointing: boolean): Record<string, number[]> => {
       const model = new CheckpointTestStack(8, 3);
       model.freeze('**.weight');

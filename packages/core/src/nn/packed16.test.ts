@@ -1,15 +1,7 @@
 // 16-bit rounding against bit patterns worked out by hand (and matching numpy's
 // float32 → float16 cast and c10's round_to_nearest_even for bf16).
 import { describe, expect, it } from '@jest/globals';
-import {
-  bf16BitsToFloat,
-  fp16BitsToFloat,
-  packBits16,
-  packWeights16,
-  roundToBf16Bits,
-  roundToFp16Bits,
-  unpackWeights16,
-} from './packed16';
+import { bf16BitsToFloat, fp16BitsToFloat, packBits16, packWeights16, roundToBf16Bits, roundToFp16Bits, unpackWeights16 } from './packed16';
 
 const f32 = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
 

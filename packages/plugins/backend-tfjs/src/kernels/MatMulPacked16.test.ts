@@ -42,14 +42,17 @@ describe.each(backends)('MmftMatMulPacked16 on %s', (backend) => {
     [37, 13, 'bf16', true],
     [37, 13, 'fp16', false],
     [300, 70, 'bf16', true],
-  ] as Array<[number, number, Half16Format, boolean]>)('in %i out %i %s (bias %p) equals the float32 copy', async (inF, outF, format, bias) => {
-    const fc = await on(backend, false, () => packedLayer(inF, outF, format, bias));
-    const reference = await on(backend, false, run(fc, inF));
-    const fused = await on(backend, true, run(fc, inF));
-    expectClose(fused.y, reference.y, 1e-5);
-    expectClose(fused.dx, reference.dx, 1e-5);
-    fc.dispose();
-  });
+  ] as Array<[number, number, Half16Format, boolean]>)(
+    'in %i out %i %s (bias %p) equals the float32 copy',
+    async (inF, outF, format, bias) => {
+      const fc = await on(backend, false, () => packedLayer(inF, outF, format, bias));
+      const reference = await on(backend, false, run(fc, inF));
+      const fused = await on(backend, true, run(fc, inF));
+      expectClose(fused.y, reference.y, 1e-5);
+      expectClose(fused.dx, reference.dx, 1e-5);
+      fc.dispose();
+    },
+  );
 
   test('launches the kernel forward and backward, without a float32 weight or leaks', async () => {
     const fc = await on(backend, true, () => packedLayer(37, 13, 'bf16', true));

@@ -76,9 +76,9 @@ describe('train.frozen_dtype', () => {
   });
 
   test('a 16-bit dtype with no frozen Linear weight is an error that says why', async () => {
-    await expect(runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, frozen_dtype: 'fp16' }), context(tmp()))).rejects.toThrow(
-      /train\.frozen_dtype fp16: TinyDual has no frozen Linear weight to hold in 16 bits/,
-    );
+    await expect(
+      runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, frozen_dtype: 'fp16' }), context(tmp())),
+    ).rejects.toThrow(/train\.frozen_dtype fp16: TinyDual has no frozen Linear weight to hold in 16 bits/);
   });
 
   test('the schema refuses other dtypes and defaults to f32', () => {

@@ -3,7 +3,14 @@
 // base in torch_dtype=torch.bfloat16 and trains float32 adapters beside it (peft's LoRA layers keep
 // their own weights float32). A full save decodes them for its duration (exactly) and packs them again.
 import { MmftError, type RunContext } from '@mmft/core';
-import { frozenWeights16, Linear, storeFrozenWeights16, type AnyModule, type Half16Format, type StoreFrozenWeights16Result } from '@mmft/core/nn';
+import {
+  frozenWeights16,
+  Linear,
+  storeFrozenWeights16,
+  type AnyModule,
+  type Half16Format,
+  type StoreFrozenWeights16Result,
+} from '@mmft/core/nn';
 
 /** The recipe's values: f32 keeps every weight float32. */
 export type FrozenDtype = 'f32' | Half16Format;

@@ -21,4 +21,8 @@ function matMul(args: { inputs: { x: TensorInfo; weight: TensorInfo }; backend: 
   return backend.makeTensorInfo([...x.shape.slice(0, -1), n], 'float32', y);
 }
 
-export const cpuMatMulPacked16: KernelConfig = { kernelName: MatMulPacked16, backendName: 'cpu', kernelFunc: matMul as unknown as KernelFunc };
+export const cpuMatMulPacked16: KernelConfig = {
+  kernelName: MatMulPacked16,
+  backendName: 'cpu',
+  kernelFunc: matMul as unknown as KernelFunc,
+};

@@ -6,7 +6,12 @@ import type { MatMulPacked16Attrs } from '@mmft/core/kernels';
 import { unpackHalves16 } from '@mmft/core/nn';
 
 /** The inner size k and output width n of the product, after checking the inputs. */
-export function packedProductShape(kernelName: string, x: TensorInfo, weight: TensorInfo, attrs: MatMulPacked16Attrs): { k: number; n: number } {
+export function packedProductShape(
+  kernelName: string,
+  x: TensorInfo,
+  weight: TensorInfo,
+  attrs: MatMulPacked16Attrs,
+): { k: number; n: number } {
   const { rows, cols, transposeWeight } = attrs;
   const k = transposeWeight ? cols : rows;
   const n = transposeWeight ? rows : cols;

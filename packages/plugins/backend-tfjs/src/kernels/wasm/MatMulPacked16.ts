@@ -27,4 +27,8 @@ function matMul(args: { inputs: { x: TensorInfo; weight: TensorInfo }; backend: 
   )[0]!;
 }
 
-export const wasmMatMulPacked16: KernelConfig = { kernelName: MatMulPacked16, backendName: 'wasm', kernelFunc: matMul as unknown as KernelFunc };
+export const wasmMatMulPacked16: KernelConfig = {
+  kernelName: MatMulPacked16,
+  backendName: 'wasm',
+  kernelFunc: matMul as unknown as KernelFunc,
+};
