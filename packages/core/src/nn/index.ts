@@ -38,6 +38,7 @@ export {
   gradientCheckpointingOf,
   runBlocks,
   setGradientCheckpointing,
+  type CheckpointedOptions,
   type GradientCheckpointing,
   type RunBlocksOptions,
 } from './checkpoint';
