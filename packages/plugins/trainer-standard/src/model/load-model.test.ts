@@ -48,4 +48,36 @@ describe('loadModel', () => {
       direct.dispose();
     }
   });
+
+  test("a PEFT method without its own seed gets the recipe's; one given in peft: wins; a schema without seed gets none", async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const method = (id: string, schema: z.ZodType) =>
+      ({
+        kind: 'peft',
+        id,
+        description: 'records its config',
+        peftType: id.toUpperCase(),
+        configSchema: schema,
+        apply(_root: unknown, config: Record<string, unknown>) {
+          seen.push(config);
+          return { trainableParameters: () => [] };
+        },
+      }) as unknown as AnyProvider;
+    const seeded = method('seeded', z.strictObject({ r: z.number().optional(), seed: z.number().optional(), task_type: z.unknown().optional() }));
+    const unseeded = method('unseeded', z.strictObject({ r: z.number().optional(), task_type: z.unknown().optional() }));
+    const run = async (peft: Record<string, unknown>) => {
+      const context = {
+        recipe: { seed: 11, model: { type: 'tiny-dual', seed: 1 }, peft },
+        baseDir: process.cwd(),
+        outputDir: process.cwd(),
+        resolver: registry([seeded, unseeded]),
+        reporter: recordingReporter(),
+      } as unknown as RunContext;
+      (await loadModel(context)).model.dispose();
+      return seen.at(-1)!;
+    };
+    expect((await run({ method: 'seeded', r: 2 })).seed).toBe(11);
+    expect((await run({ method: 'seeded', r: 2, seed: 5 })).seed).toBe(5);
+    expect('seed' in (await run({ method: 'unseeded', r: 2 }))).toBe(false);
+  });
 });

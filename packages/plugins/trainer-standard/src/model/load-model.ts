@@ -69,6 +69,11 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   const { method: _method, ...config } = peft;
   // The validated section holds task_type null when the recipe leaves it out.
   if (config.task_type == null && isCausalLanguageModel(model)) config.task_type = 'CAUSAL_LM';
+  // A method's own `seed` unset: its initialisation follows the recipe's seed, as transformers'
+  // set_seed(args.seed) runs before get_peft_model, so two runs of one recipe start alike.
+  const recipeSeed = context.recipe.seed;
+  if (config.seed === undefined && typeof recipeSeed === 'number' && provider.configSchema.safeParse({ ...config, seed: recipeSeed }).success)
+    config.seed = recipeSeed;
   // PEFT trains only the adapter: freeze the base first, then the adapter's own parameters train.
   model.root.freeze('**');
   const applied = provider.apply(model.root, config, 'default');
