@@ -161,6 +161,25 @@ describe('loss, cache, padding', () => {
   });
 });
 
+describe('dropout in training mode', () => {
+  test('masks repeat from one model build to the next (seeded by place), and change the logits', async () => {
+    const logits = async () => {
+      const { model } = await tiny({ seed: 6, config: { attn_pdrop: 0.5, resid_pdrop: 0.5, embd_pdrop: 0.5 } });
+      model.root.train(true);
+      const out = model.forward({ inputIds: ids2d([[1, 2, 3, 4]]) });
+      const values = Array.from(out.logits!.dataSync());
+      model.root.train(false);
+      const plain = Array.from(model.forward({ inputIds: ids2d([[1, 2, 3, 4]]) }).logits!.dataSync());
+      model.dispose();
+      return { values, plain };
+    };
+    const a = await logits();
+    const b = await logits();
+    expect(b.values).toEqual(a.values);
+    expect(a.values).not.toEqual(a.plain);
+  });
+});
+
 describe('checkpoint variants', () => {
   test('fp16 and bf16 files load upcast (logits of the rounded values)', async () => {
     for (const dtype of ['F16', 'BF16'] as const) {

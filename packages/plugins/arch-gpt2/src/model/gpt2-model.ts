@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueCache } from '@mmft/core';
 import {
+  deriveSeed,
   attendCausal,
   blockStack,
   causalLmMask,
@@ -58,8 +59,9 @@ export class Gpt2Attention extends Module<[tf.Tensor, Gpt2BlockContext], tf.Tens
     this.scale = scale;
     this.registerModule('c_attn', new Conv1D(d, 3 * d, blank));
     this.registerModule('c_proj', new Conv1D(d, d, blank));
-    this.registerModule('attn_dropout', new Dropout(config.attn_pdrop));
-    this.registerModule('resid_dropout', new Dropout(config.resid_pdrop));
+    // Seeded by place, like core's attention modules, so a run's masks repeat from run to run.
+    this.registerModule('attn_dropout', new Dropout(config.attn_pdrop, { seed: deriveSeed(layerIdx, 'attn.attn_dropout') }));
+    this.registerModule('resid_dropout', new Dropout(config.resid_pdrop, { seed: deriveSeed(layerIdx, 'attn.resid_dropout') }));
   }
 
   forward(hidden: tf.Tensor, context: Gpt2BlockContext): tf.Tensor {
@@ -89,13 +91,13 @@ export class Gpt2Attention extends Module<[tf.Tensor, Gpt2BlockContext], tf.Tens
 export class Gpt2Mlp extends Module<[tf.Tensor], tf.Tensor> {
   private readonly act: Activation;
 
-  constructor(config: Gpt2Config) {
+  constructor(config: Gpt2Config, layerIdx = 0) {
     super();
     const inner = innerDim(config);
     this.act = getActivation(config.activation_function);
     this.registerModule('c_fc', new Conv1D(config.n_embd, inner, blank));
     this.registerModule('c_proj', new Conv1D(inner, config.n_embd, blank));
-    this.registerModule('dropout', new Dropout(config.resid_pdrop));
+    this.registerModule('dropout', new Dropout(config.resid_pdrop, { seed: deriveSeed(layerIdx, 'mlp.dropout') }));
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -113,7 +115,7 @@ export class Gpt2Block extends Module<[tf.Tensor, Gpt2BlockContext], tf.Tensor> 
     this.registerModule('ln_1', new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon }));
     this.registerModule('attn', new Gpt2Attention(config, layerIdx));
     this.registerModule('ln_2', new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon }));
-    this.registerModule('mlp', new Gpt2Mlp(config));
+    this.registerModule('mlp', new Gpt2Mlp(config, layerIdx));
   }
 
   forward(x: tf.Tensor, context: Gpt2BlockContext): tf.Tensor {
@@ -143,7 +145,7 @@ export class Gpt2Model extends Module<[Gpt2StackInputs], tf.Tensor> {
     super();
     this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, { init: zerosInit }));
     this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, { init: zerosInit }));
-    this.registerModule('drop', new Dropout(config.embd_pdrop));
+    this.registerModule('drop', new Dropout(config.embd_pdrop, { seed: deriveSeed(0, 'drop') }));
     this.registerModule('h', blockStack(new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new Gpt2Block(config, i)))));
     this.registerModule('ln_f', new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon }));
   }
