@@ -87,6 +87,18 @@ describe('memory tables', () => {
     expect(rows[3]!.vsFull.torchRss).toBeUndefined(); // its full row did not run
   });
 
+  test('within a table: full, then without checkpointing, with it, with 16-bit weights; whatever the run order', () => {
+    const bf16 = { ...experiments[2]!, name: 'clip-bf16', mmft: side('mmft', 20, 350, { ...ckpt, frozenDtype: 'bf16' }, 90) };
+    const shuffled = { ...report, experiments: [experiments[3]!, bf16, experiments[2]!, experiments[1]!, experiments[0]!] };
+    expect(memoryRows(shuffled).map((r) => r.name)).toEqual([
+      'llama-ckpt',
+      'clip-small-full',
+      'clip-small-lora',
+      'clip-small-lora-ckpt',
+      'clip-bf16',
+    ]);
+  });
+
   test('table cells and verdicts', () => {
     const rows = memoryRows(report);
     const cells = memoryTableRows(rows);
@@ -105,13 +117,13 @@ describe('memory tables', () => {
     expect(cells[1]![7]).toBe('-'); // the full row against itself
     expect(cells[4]![4]).toBe('unavailable / 300.0 MiB');
     expect(memoryVerdicts(rows)).toEqual([
-      "small CLIP, batch 32, full: mmft peak RSS ÷ PyTorch's 1.33, goal ≤ 1: NOT met",
-      "small CLIP, batch 32, LoRA: mmft peak RSS ÷ PyTorch's 1.40, goal ≤ 1: NOT met",
-      "small CLIP, batch 32, LoRA + ckpt: mmft peak RSS ÷ full fine-tune's 0.45 (peak tensor bytes 0.25×), goal ≤ 0.5: met",
-      'small CLIP, batch 32, LoRA + ckpt: mmft throughput cost of checkpointing 20% (PyTorch 25%), goal ≤ 30%: met',
-      "small CLIP, batch 32, LoRA + ckpt: mmft peak RSS ÷ PyTorch's 1.09, goal ≤ 1: NOT met",
-      'small Llama, sequence 256, LM LoRA + ckpt: peak ÷ full fine-tune peak (goal ≤ 0.35): not measured (mmft unavailable)',
-      'small Llama, sequence 256, LM LoRA + ckpt: throughput cost of checkpointing (goal ≤ 30%): not measured',
+      "full: mmft peak RSS ÷ PyTorch's 1.33, goal ≤ 1: NOT met",
+      "LoRA: mmft peak RSS ÷ PyTorch's 1.40, goal ≤ 1: NOT met",
+      "LoRA + ckpt: mmft peak RSS ÷ full fine-tune's 0.45 (peak tensor bytes 0.25×), goal ≤ 0.5: met",
+      'LoRA + ckpt: mmft throughput cost of checkpointing 20% (PyTorch 25%), goal ≤ 30%: met',
+      "LoRA + ckpt: mmft peak RSS ÷ PyTorch's 1.09, goal ≤ 1: NOT met",
+      'LM LoRA + ckpt: peak ÷ full fine-tune peak (goal ≤ 0.35): not measured (mmft unavailable)',
+      'LM LoRA + ckpt: throughput cost of checkpointing (goal ≤ 30%): not measured',
     ]);
   });
 

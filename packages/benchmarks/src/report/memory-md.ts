@@ -37,7 +37,8 @@ const cost = (a: SideResult | undefined, b: SideResult | undefined) => {
 };
 
 /**
- * The memory rows of `report`, in run order (tables in the order their first row ran).
+ * The memory rows of `report`, tables in the order their first row ran; within a table the full
+ * fine-tune first, then without checkpointing, with it, and with 16-bit frozen weights as well.
  *
  * @example
  * const rows = memoryRows(report); // rows[0].vsFull.mmftRss
@@ -72,8 +73,10 @@ export function memoryRows(report: SuiteReport): MemoryRow[] {
         withoutCheckpointing: role.without_checkpointing,
       };
     });
+  // Within a table: the full fine-tune, then rows without checkpointing, with it, with 16-bit weights too.
+  const rank = (r: MemoryRow) => (r.name === r.full ? 0 : 1) * 4 + (r.checkpointing === 'off' ? 0 : 2) + (r.frozenDtype === 'f32' ? 0 : 1);
   const order = [...new Set(rows.map((r) => r.table))];
-  return order.flatMap((table) => rows.filter((r) => r.table === table));
+  return order.flatMap((table) => rows.filter((r) => r.table === table).sort((a, b) => rank(a) - rank(b)));
 }
 
 const percent = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(0)}%`);
@@ -122,7 +125,7 @@ export function memoryVerdicts(rows: readonly MemoryRow[]): string[] {
   const lines: string[] = [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   for (const r of rows) {
-    const where = `${r.table}, ${r.title}`;
+    const where = r.title;
     if (r.peakGoal !== undefined) {
       const x = r.vsFull.mmftRss;
       lines.push(
