@@ -477,7 +477,18 @@ function load(): NativeKernelsStatus {
         fusedThreads(o.rows * o.cols),
       ),
     MmftMatMulPacked16: (heap, at, o) =>
-      addon.MmftMatMulPacked16(heap, o.m, o.rows, o.cols, at.x, at.weight, o.format === 'bf16' ? 0 : 1, o.transposeW ? 1 : 0, at.y, threads),
+      addon.MmftMatMulPacked16(
+        heap,
+        o.m,
+        o.rows,
+        o.cols,
+        at.x,
+        at.weight,
+        o.format === 'bf16' ? 0 : 1,
+        o.transposeW ? 1 : 0,
+        at.y,
+        threads,
+      ),
   };
   return { available: true, kernels };
 }

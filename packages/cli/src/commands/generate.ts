@@ -78,7 +78,9 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
   }
   if (o.adapter) {
     try {
-      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'), { renameKey: model.checkpointKeyName?.bind(model) });
+      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'), {
+        renameKey: model.checkpointKeyName?.bind(model),
+      });
     } catch (error) {
       model.dispose();
       throw error;

@@ -49,7 +49,9 @@ export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> 
   const { peft_type: peftType } = await readAdapterConfig(adapter);
   const model = await architecture.fromPretrained(base, {}, architectureContext(registry));
   try {
-    const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'), { renameKey: model.checkpointKeyName?.bind(model) });
+    const { applied, provider } = await loadAdapter(adapter, model.root, registry.list('peft'), {
+      renameKey: model.checkpointKeyName?.bind(model),
+    });
     if (!applied.merge) {
       throw new MmftError(
         'E_UNSUPPORTED',

@@ -128,8 +128,20 @@ describe('runProbe', () => {
     await runProbe({ model: baseModel, objective: spy, metrics: [], examples: [ex(0), ex(1)], batchSize: 2, seed: 0, source: 'test' });
     expect(asked[0]).toEqual(['text', 'vqa']);
     asked.length = 0;
-    const instruction = { id: 'instruction', consumes: 'instruction' as const, metric: { reset() {}, update() {}, compute: () => ({ scores: { f1: 0 } }) } };
-    await runProbe({ model: baseModel, objective: spy, metrics: [instruction], examples: [ex(0), ex(1)], batchSize: 2, seed: 0, source: 'test' });
+    const instruction = {
+      id: 'instruction',
+      consumes: 'instruction' as const,
+      metric: { reset() {}, update() {}, compute: () => ({ scores: { f1: 0 } }) },
+    };
+    await runProbe({
+      model: baseModel,
+      objective: spy,
+      metrics: [instruction],
+      examples: [ex(0), ex(1)],
+      batchSize: 2,
+      seed: 0,
+      source: 'test',
+    });
     expect(asked[0]).toEqual(['text', 'vqa', 'instruction']);
   });
 

@@ -22,10 +22,14 @@ type V = number[];
 // B 2, H 4 query heads over Hkv 2 kv heads, T 3, head dim 2; values chosen by formula, not by the code under test.
 const [B, H, HKV, T, D] = [2, 4, 2, 3, 2];
 const q: V[][][] = Array.from({ length: B }, (_, b) =>
-  Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, i) => Math.sin(1 + b + 2 * h + 3 * t + 5 * i)))),
+  Array.from({ length: H }, (_, h) =>
+    Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, i) => Math.sin(1 + b + 2 * h + 3 * t + 5 * i))),
+  ),
 );
 const k: V[][][] = Array.from({ length: B }, (_, b) =>
-  Array.from({ length: HKV }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, i) => Math.cos(2 + 3 * b + h + 2 * t + i)))),
+  Array.from({ length: HKV }, (_, h) =>
+    Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, i) => Math.cos(2 + 3 * b + h + 2 * t + i))),
+  ),
 );
 const v: V[][][] = Array.from({ length: B }, (_, b) =>
   Array.from({ length: HKV }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, i) => b + h + t * 0.5 - i))),
@@ -54,8 +58,7 @@ function reference(scale: number): number[][][][] {
   );
 }
 
-const maxAbsDiff = (a: number[][][][], b: number[][][][]) =>
-  Math.max(...a.flat(3).map((x, i) => Math.abs(x - b.flat(3)[i]!)));
+const maxAbsDiff = (a: number[][][][], b: number[][][][]) => Math.max(...a.flat(3).map((x, i) => Math.abs(x - b.flat(3)[i]!)));
 
 function attend(scale: number): tf.Tensor {
   return tf.tidy(() => {

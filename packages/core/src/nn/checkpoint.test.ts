@@ -34,7 +34,14 @@ describe('gradient checkpointing on cpu', () => {
 
   test('an identity block passes its gradient through intact (the gradient it hands back is not freed)', () => {
     const a = tf.tensor1d([1, 2, 3]);
-    const [g] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(checkpointed((h) => h, [x]), tf.scalar(3))))([a]);
+    const [g] = tf.grads((x: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          checkpointed((h) => h, [x]),
+          tf.scalar(3),
+        ),
+      ),
+    )([a]);
     expect(Array.from(g!.dataSync())).toEqual([3, 3, 3]);
     tf.dispose([a, g!]);
   });

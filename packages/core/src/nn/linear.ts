@@ -96,9 +96,13 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
   storeWeight16(format: Half16Format, bits?: Uint16Array): number {
     if (this.packed) {
       if (this.packed.format === format) return 0;
-      throw new MmftError('E_CONFIG', `Linear(${this.inFeatures} → ${this.outFeatures}) already holds its weight in ${this.packed.format}, not ${format}`, {
-        hint: 'restoreWeight32() first to change the 16-bit format',
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `Linear(${this.inFeatures} → ${this.outFeatures}) already holds its weight in ${this.packed.format}, not ${format}`,
+        {
+          hint: 'restoreWeight32() first to change the 16-bit format',
+        },
+      );
     }
     const weight = this.param('weight');
     if (weight.trainable) {

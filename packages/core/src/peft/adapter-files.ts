@@ -123,9 +123,13 @@ export async function loadAdapter(
   const keyOf = (name: string): string =>
     rename && name.startsWith(PEFT_KEY_PREFIX) ? PEFT_KEY_PREFIX + rename(name.slice(PEFT_KEY_PREFIX.length)) : name;
   if (new Set([...tensors.keys()].map(keyOf)).size !== tensors.size)
-    throw new MmftError('E_CHECKPOINT', `${path.join(dir, ADAPTER_WEIGHTS_FILE)}: two tensors map to one name of this model (the file mixes key layouts)`, {
-      hint: 'save the adapter again from one model, in one key layout',
-    });
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${path.join(dir, ADAPTER_WEIGHTS_FILE)}: two tensors map to one name of this model (the file mixes key layouts)`,
+      {
+        hint: 'save the adapter again from one model, in one key layout',
+      },
+    );
   const applied = provider.apply(root, config, options.adapterName ?? 'default');
   const loaded = new Map(
     [...tensors].map(([name, t]) => [keyOf(name), tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape, 'float32')] as const),

@@ -63,7 +63,13 @@ function layerZero(embeds: number[][][], wq: number[][], wk: number[][], mask: n
   });
 }
 
-async function check(layout: { imageTokenIndex: number | null; ids: number[][]; mask: number[][]; positions: boolean[][]; lmMask: number[][] }) {
+async function check(layout: {
+  imageTokenIndex: number | null;
+  ids: number[][];
+  mask: number[][];
+  positions: boolean[][];
+  lmMask: number[][];
+}) {
   const model = await blip2(layout.imageTokenIndex);
   const pixelValues = tf.randomUniform([2, 3, 8, 8], -1, 1, 'float32', 4);
   const inputIds = tf.tensor2d(layout.ids, undefined, 'int32');

@@ -12,8 +12,22 @@ let inputIds: tf.Tensor;
 let attentionMask: tf.Tensor;
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  inputIds = tf.tensor2d([[0, 0, 5, 9, 120, 7], [2, 30, 12, 5, 40, 8]], undefined, 'int32');
-  attentionMask = tf.tensor2d([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], undefined, 'int32');
+  inputIds = tf.tensor2d(
+    [
+      [0, 0, 5, 9, 120, 7],
+      [2, 30, 12, 5, 40, 8],
+    ],
+    undefined,
+    'int32',
+  );
+  attentionMask = tf.tensor2d(
+    [
+      [0, 0, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  );
 });
 afterAll(() => tf.dispose([inputIds, attentionMask]));
 

@@ -13,8 +13,22 @@ let inputIds: tf.Tensor;
 let attentionMask: tf.Tensor;
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  inputIds = tf.tensor2d([[0, 0, 4, 9, 2, 7], [3, 3, 12, 5, 1, 8]], undefined, 'int32');
-  attentionMask = tf.tensor2d([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], undefined, 'int32');
+  inputIds = tf.tensor2d(
+    [
+      [0, 0, 4, 9, 2, 7],
+      [3, 3, 12, 5, 1, 8],
+    ],
+    undefined,
+    'int32',
+  );
+  attentionMask = tf.tensor2d(
+    [
+      [0, 0, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  );
 });
 afterAll(() => tf.dispose([inputIds, attentionMask]));
 

@@ -291,7 +291,10 @@ describe('LlavaForConditionalGeneration (tiny towers)', () => {
     await writeTinyLlavaCheckpoint(src, { layout: 'hub', seed: 2 });
     const model = await LlavaForConditionalGeneration.fromPretrained(src, {}, tinyLlavaContext());
     try {
-      const base = model.languageModel.root.namedChildren().map(([n]) => n).find((n) => n !== 'lm_head')!;
+      const base = model.languageModel.root
+        .namedChildren()
+        .map(([n]) => n)
+        .find((n) => n !== 'lm_head')!;
       const cases: Array<[string, string]> = [
         ['model.language_model.layers.0.self_attn.q_proj.lora_A.weight', `language_model.${base}.layers.0.self_attn.q_proj.lora_A.weight`],
         ['model.vision_tower.encoder.layers.1.mlp.fc1', 'vision_tower.encoder.layers.1.mlp.fc1'],

@@ -38,15 +38,13 @@ export function examplesOf(config: ShapesConfig, sample: ShapesSample, task: Tas
     // deduplicated: every image keeps templates × languages examples, so sizes and resume
     // positions stay known up front (a template pair wording one conversation identically is rare).
     return config.templates.flatMap((template) =>
-      languagesOf(config.lang).map(
-        (lang): Example => ({
-          id: `${source}-${template}-${lang}`,
-          task: 'instruction',
-          image,
-          lang,
-          turns: synthConversation(sample.scene, template, lang, config.seed).turns,
-        }),
-      ),
+      languagesOf(config.lang).map((lang): Example => ({
+        id: `${source}-${template}-${lang}`,
+        task: 'instruction',
+        image,
+        lang,
+        turns: synthConversation(sample.scene, template, lang, config.seed).turns,
+      })),
     );
   }
   return buildExamples(sample.scene, image, source, {

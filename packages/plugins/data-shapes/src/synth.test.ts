@@ -317,7 +317,10 @@ describe('shapes synthesis', () => {
       const common = { n: 3, domain: 'B' as const, lang: 'both' as const, imageSize: 32, seed: 5 };
       const templates: SynthTemplate[] = ['multi-turn', 'count', 'refusal'];
       const written = await writeShapesSynth(dir, { ...common, templates });
-      const records = JSON.parse(fs.readFileSync(written.file, 'utf8')) as { id: string; conversations: { from: string; value: string }[] }[];
+      const records = JSON.parse(fs.readFileSync(written.file, 'utf8')) as {
+        id: string;
+        conversations: { from: string; value: string }[];
+      }[];
       const dataset = await shapesDataset.open(shapesConfigSchema.parse({ ...common, task: 'instruction', templates }), { baseDir: dir });
       expect(dataset.size).toBe(3 * 3 * 2);
       const examples = [];

@@ -41,7 +41,11 @@ describe('instruction metric', () => {
   test('an empty prediction scores 0; an empty reference matches only an empty prediction, with F1 0 (evaluate-v1.1.py)', () => {
     const metric = instructionMetric.create(instructionMetric.configSchema.parse({}));
     metric.update([input('1', '', 'two circles'), input('2', '', ''), input('3', 'x', '')]);
-    expect(metric.compute().perItem).toEqual({ '1': { exact_match: 0, f1: 0 }, '2': { exact_match: 100, f1: 0 }, '3': { exact_match: 0, f1: 0 } });
+    expect(metric.compute().perItem).toEqual({
+      '1': { exact_match: 0, f1: 0 },
+      '2': { exact_match: 100, f1: 0 },
+      '3': { exact_match: 0, f1: 0 },
+    });
   });
 
   test('no inputs: zeros; settings name the rules', () => {

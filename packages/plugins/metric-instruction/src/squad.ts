@@ -19,7 +19,11 @@ const ARTICLES = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
 export function normalizeSquad(text: string): string {
   const lower = text.toLowerCase();
   const unpunctuated = [...lower].filter((ch) => !ASCII_PUNCTUATION.has(ch)).join('');
-  return unpunctuated.replace(ARTICLES, ' ').split(/\s+/u).filter((t) => t !== '').join(' ');
+  return unpunctuated
+    .replace(ARTICLES, ' ')
+    .split(/\s+/u)
+    .filter((t) => t !== '')
+    .join(' ');
 }
 
 const tokensOf = (text: string): string[] => {
@@ -58,4 +62,5 @@ export function squadF1(prediction: string, reference: string): number {
 }
 
 /** 1 when the normalised texts are equal, else 0. */
-export const squadExact = (prediction: string, reference: string): number => (normalizeSquad(prediction) === normalizeSquad(reference) ? 1 : 0);
+export const squadExact = (prediction: string, reference: string): number =>
+  normalizeSquad(prediction) === normalizeSquad(reference) ? 1 : 0;

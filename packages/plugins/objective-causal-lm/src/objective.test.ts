@@ -266,7 +266,11 @@ describe('instruction examples feed instruction inputs when a metric reads them,
     const inputs = await inputsFor(['instruction', 'text']);
     expect(inputs.map((i) => i.kind)).toEqual(['instruction', 'text', 'instruction']);
     // The prediction is what generate() gives for every turn before the last assistant turn, in the plain template.
-    const prompt = [...bare(tok, 'USER: What is red? ASSISTANT: the circle'), tok.specialTokenIds!.eos!, ...bare(tok, ' USER: And blue? ASSISTANT:')];
+    const prompt = [
+      ...bare(tok, 'USER: What is red? ASSISTANT: the circle'),
+      tok.specialTokenIds!.eos!,
+      ...bare(tok, ' USER: And blue? ASSISTANT:'),
+    ];
     const inputIds = tf.tensor2d([prompt], [1, prompt.length], 'int32');
     const alone = await lm.generate({ inputIds, attentionMask: tf.onesLike(inputIds) }, { maxNewTokens: 3 });
     inputIds.dispose();

@@ -75,11 +75,16 @@ describe('llava_v1 / vicuna_v1 (LLaVA SeparatorStyle.TWO)', () => {
     expect(tok.decode(answer1)).toBe('A circle.');
   });
 
-  test('a VQA user turn is the recipe\'s prompts.vqa with {question} when set (LLaVA-1.5 short answers), else the bare question', () => {
+  test("a VQA user turn is the recipe's prompts.vqa with {question} when set (LLaVA-1.5 short answers), else the bare question", () => {
     const question: Example = { id: 'q1', task: 'vqa', image, question: 'What color is the circle?', answer: 'Red', source };
     const vqaPrompt = '{question}\nAnswer the question using a single word or phrase.';
     const system = DEFAULT_SYSTEMS.llava_v1.en;
-    const set = createEncoder({ config: config('llava_v1', { prompts: { vqa: vqaPrompt } }), tokenizer: tok, tokens: placeholder, seed: 0 });
+    const set = createEncoder({
+      config: config('llava_v1', { prompts: { vqa: vqaPrompt } }),
+      tokenizer: tok,
+      tokens: placeholder,
+      seed: 0,
+    });
     const encoded = set.encode(question, 0, 0, true);
     // model_vqa_loader.py: "<image>\n" + question + suffix as the USER turn of conv_templates["llava_v1"].
     const user = '\nWhat color is the circle?\nAnswer the question using a single word or phrase. ASSISTANT: Red';

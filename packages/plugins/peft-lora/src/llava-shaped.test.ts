@@ -252,13 +252,18 @@ describe('an adapter saved from the transformers ≥ 4.52 module names', () => {
 
     // A file holding one tensor under both layouts is refused before anything is applied.
     const mixed = new Map(
-      [...(await readSafetensors(file)).tensors].map(([k, t]) => [k, { shape: t.shape, dtype: 'F32' as const, data: Float32Array.from(t.data as ArrayLike<number>) }]),
+      [...(await readSafetensors(file)).tensors].map(([k, t]) => [
+        k,
+        { shape: t.shape, dtype: 'F32' as const, data: Float32Array.from(t.data as ArrayLike<number>) },
+      ]),
     );
     const one = [...mixed.keys()].find((k) => k.includes('multi_modal_projector.linear_1.weight'))!;
     mixed.set(`base_model.model.${toHub(strip(one))}`, mixed.get(one)!);
     await writeSafetensors(file, mixed);
     const untouched = toyLlava(1);
-    await expect(loadAdapter(dir, untouched, [loraMethod], { renameKey: toHub })).rejects.toThrow(/two tensors map to one name of this model/);
+    await expect(loadAdapter(dir, untouched, [loraMethod], { renameKey: toHub })).rejects.toThrow(
+      /two tensors map to one name of this model/,
+    );
     expect(untouched.namedModules().some(([n]) => n.includes('lora_A'))).toBe(false);
   });
 });

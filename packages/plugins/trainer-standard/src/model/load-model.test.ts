@@ -63,7 +63,10 @@ describe('loadModel', () => {
           return { trainableParameters: () => [] };
         },
       }) as unknown as AnyProvider;
-    const seeded = method('seeded', z.strictObject({ r: z.number().optional(), seed: z.number().optional(), task_type: z.unknown().optional() }));
+    const seeded = method(
+      'seeded',
+      z.strictObject({ r: z.number().optional(), seed: z.number().optional(), task_type: z.unknown().optional() }),
+    );
     const unseeded = method('unseeded', z.strictObject({ r: z.number().optional(), task_type: z.unknown().optional() }));
     const run = async (peft: Record<string, unknown>) => {
       const context = {

@@ -72,7 +72,11 @@ export async function loadModel(context: RunContext, resumeModelDir?: string): P
   // A method's own `seed` unset: its initialisation follows the recipe's seed, as transformers'
   // set_seed(args.seed) runs before get_peft_model, so two runs of one recipe start alike.
   const recipeSeed = context.recipe.seed;
-  if (config.seed === undefined && typeof recipeSeed === 'number' && provider.configSchema.safeParse({ ...config, seed: recipeSeed }).success)
+  if (
+    config.seed === undefined &&
+    typeof recipeSeed === 'number' &&
+    provider.configSchema.safeParse({ ...config, seed: recipeSeed }).success
+  )
     config.seed = recipeSeed;
   // PEFT trains only the adapter: freeze the base first, then the adapter's own parameters train.
   model.root.freeze('**');
