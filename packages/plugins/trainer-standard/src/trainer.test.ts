@@ -114,6 +114,16 @@ describe('standard trainer', () => {
     expect(html).not.toMatch(/\s(src|href)=|<script|<link/);
   });
 
+  test('the summary gives the tensor peak inside the second step, above what is held between steps', async () => {
+    const dir = tmp();
+    const reporter = recordingReporter();
+    await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 3 }), context(dir, { reporter }));
+    const line = reporter.lines.find((l) => l.startsWith('peak memory:'))!;
+    const [, between, within, step] = /tensors between steps ([\d.]+) MiB, within a step ([\d.]+) MiB \(step (\d+)\)/.exec(line)!;
+    expect(step).toBe('2');
+    expect(Number(within)).toBeGreaterThan(Number(between));
+  });
+
   test('lock-image trains only the text tower', async () => {
     const dir = tmp();
     await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 2, strategy: 'lock-image' }), context(dir));

@@ -14,6 +14,7 @@ describe('run summary', () => {
         seconds: 4,
         peakRssBytes: 300 * 2 ** 20,
         peakTensorBytes: 2 ** 20,
+        stepPeak: { bytes: 5 * 2 ** 20, step: 2 },
         adapterBytes: 2560,
       },
     );
@@ -22,7 +23,7 @@ describe('run summary', () => {
       'retrieval.i2t_R@1      10.00      42.50',
       'trainable params: 1,234 || all params: 5,678 || trainable%: 21.7330',
       '10 steps in 4.0 s of training: 2.50 steps/s, 80.0 samples/s',
-      'peak memory: RSS 300.0 MiB, tfjs tensors between steps 1.0 MiB',
+      'peak memory: RSS 300.0 MiB, tfjs tensors between steps 1.0 MiB, within a step 5.0 MiB (step 2)',
       'adapter file: adapter_model.safetensors 2.5 KiB',
     ]);
   });

@@ -14,6 +14,11 @@ export interface RunFigures {
   readonly peakRssBytes: number;
   /** Peak bytes held by tfjs tensors, sampled after every step. */
   readonly peakTensorBytes: number;
+  /**
+   * Peak bytes held by tfjs tensors inside one training step (forward, backward and update:
+   * activations included), measured with tf.profile on that step; absent when no step was measured.
+   */
+  readonly stepPeak?: { readonly bytes: number; readonly step: number };
   /** Size of the saved PEFT adapter file (adapter_model.safetensors), when the run trains one. */
   readonly adapterBytes?: number;
   /** Per metric id, the settings its scores depend on (`Metric.settings`), printed under the table. */
@@ -64,7 +69,8 @@ export function formatRunSummary(
     figures.steps > 0 && figures.seconds > 0
       ? `${figures.steps} steps in ${figures.seconds.toFixed(1)} s of training: ${(figures.steps / figures.seconds).toFixed(2)} steps/s, ${(figures.samples / figures.seconds).toFixed(1)} samples/s`
       : 'no training steps in this run',
-    `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}`,
+    `peak memory: RSS ${mib(figures.peakRssBytes)}, tfjs tensors between steps ${mib(figures.peakTensorBytes)}` +
+      (figures.stepPeak ? `, within a step ${mib(figures.stepPeak.bytes)} (step ${figures.stepPeak.step})` : ''),
   );
   if (figures.adapterBytes !== undefined)
     lines.push(`adapter file: adapter_model.safetensors ${(figures.adapterBytes / 1024).toFixed(1)} KiB`);

@@ -3,6 +3,7 @@
 // checkpoint-last every save_every steps, at the end and when interrupted, report.html always.
 // Follows the shape of HF Trainer._inner_training_loop and open_clip src/training/train.py
 // (train_one_epoch).
+import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { MmftError, type RunContext, type RunSummary } from '@mmft/core';
@@ -125,6 +126,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   // A resumed run shows the "before" scores its first part logged at step 0.
   let before = scoresOf(history.find((e) => e.kind === 'eval' && e.step === 0));
   const peak = new PeakMemory();
+  let stepPeak: { bytes: number; step: number } | undefined;
   let trainSeconds = 0; // step time only: evaluation and checkpoint writes are not throughput
   const startStep = state.globalStep;
   const startSamples = state.samplesSeen;
@@ -163,18 +165,33 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
         `nothing left to train: ${context.resumeFrom} is at step ${state.globalStep} of ${total} (raise train.max_steps or train.epochs to train further)`,
       );
     }
+    const profiledStep = Math.min(state.globalStep + 2, total);
     while (state.globalStep < total && !aborted()) {
       const step = state.globalStep + 1;
       const stepStarted = performance.now();
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
-      const result = await optimizerStep(micros, objective, params, optimizer, {
-        lr,
-        maxGradNorm: config.max_grad_norm,
-        step,
-        lastCheckpoint,
-      });
+      const run = () =>
+        optimizerStep(micros, objective, params, optimizer, {
+          lr,
+          maxGradNorm: config.max_grad_norm,
+          step,
+          lastCheckpoint,
+        });
+      // One step, the second (the first allocates the optimizer's moments once), is measured with
+      // tf.profile for the peak inside a step: what activations, gradients and the update hold, as
+      // torch.cuda.max_memory_allocated reports for a step. Profiling every step would slow the run.
+      let result: Awaited<ReturnType<typeof run>>;
+      if (step === profiledStep) {
+        let measured: Awaited<ReturnType<typeof run>> | undefined;
+        const info = await tf.profile(async () => {
+          measured = await run();
+          return [];
+        });
+        result = measured!;
+        stepPeak = { bytes: info.peakBytes, step };
+      } else result = await run();
       const last = micros[micros.length - 1]!;
       const samples = micros.reduce((n, m) => n + m.size, 0);
       state = { ...state, globalStep: step, epoch: last.epoch, position: last.nextPosition, samplesSeen: state.samplesSeen + samples };
@@ -240,6 +257,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       seconds: trainSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakTensorBytes: peak.bytes,
+      ...(stepPeak ? { stepPeak } : {}),
       adapterBytes,
       metricSettings: Object.fromEntries(parts.metrics.flatMap((m) => (m.metric.settings ? [[m.id, m.metric.settings]] : []))),
     });
