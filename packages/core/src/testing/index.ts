@@ -10,6 +10,7 @@ export * from './describe-peft-method';
 export { describeNnSuite, NN_SUITES, type NnSuiteName, type NnSuiteOptions } from './nn-suite';
 export * from './peft-toy-model';
 export * from './tiny-causal-lm';
+export * from './tiny-attention-lm';
 export * from './tiny-vision-encoder';
 // Kept here for tests; the builders live in @mmft/core/hf so scripts can build tokenizer folders too.
 export * from '../hf/tiny-tokenizers';

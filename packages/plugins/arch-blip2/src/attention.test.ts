@@ -1,5 +1,5 @@
 // Blip2ForConditionalGeneration.attentionProbabilities on a tiny BLIP-2 whose language model has real
-// self-attention (attention-lm.test-helper.ts), in both input layouts: one [B, H, N, N] tensor per
+// self-attention (core's testing tinyAttentionLmProvider), in both input layouts: one [B, H, N, N] tensor per
 // text_config layer over the language model's sequence; the image at the image tokens (current) or
 // the first num_query_tokens positions (legacy, N = queries + text); the mask the language model
 // gets; layer 0 equal to a float64 softmax over the embeddings forward hands the language model.
@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { architectureContext, probesAttention, type ArchitectureProvider } from '@mmft/core';
-import { attentionLmProvider } from './attention-lm.test-helper';
+import { tinyAttentionLmProvider } from '@mmft/core/testing';
 import { Blip2ForConditionalGeneration } from './blip2-for-conditional-generation';
 import { languageInputs } from './model/language-inputs';
 import { blip2Provider } from './plugin';
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 const [LAYERS, HEADS, KV_HEADS, WIDTH, QUERIES] = [2, 4, 2, 8, 4];
 const IMG = 3;
-const context = architectureContext({ list: () => [attentionLmProvider, blip2Provider as ArchitectureProvider] });
+const context = architectureContext({ list: () => [tinyAttentionLmProvider, blip2Provider as ArchitectureProvider] });
 
 const blip2 = (imageTokenIndex: number | null) =>
   Blip2ForConditionalGeneration.fromConfig(

@@ -1,5 +1,5 @@
 // LlavaForConditionalGeneration.attentionProbabilities on a tiny LLaVA whose language model has real
-// self-attention (attention-lm.test-helper.ts): one [B, H, T, T] tensor per text_config layer, the
+// self-attention (core's testing tinyAttentionLmProvider): one [B, H, T, T] tensor per text_config layer, the
 // image where inputIds hold image_token_index (as many as the image has features), the mask as given
 // (ones when absent), and layer 0 equal to a float64 softmax over the scattered input embeddings.
 import 'reflect-metadata';
@@ -7,8 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { architectureContext, probesAttention } from '@mmft/core';
-import { tinyVisionEncoderProvider } from '@mmft/core/testing';
-import { attentionLmProvider } from './attention-lm.test-helper';
+import { tinyAttentionLmProvider, tinyVisionEncoderProvider } from '@mmft/core/testing';
 import { LlavaForConditionalGeneration } from './llava-for-conditional-generation';
 import { llavaProvider } from './plugin';
 import { tinyLlavaConfig } from './testing';
@@ -21,7 +20,7 @@ const [LAYERS, HEADS, KV_HEADS, WIDTH] = [3, 4, 2, 8];
 const IMG = 7;
 
 async function model(): Promise<LlavaForConditionalGeneration> {
-  const context = architectureContext({ list: () => [tinyVisionEncoderProvider, attentionLmProvider, llavaProvider] });
+  const context = architectureContext({ list: () => [tinyVisionEncoderProvider, tinyAttentionLmProvider, llavaProvider] });
   const config = tinyLlavaConfig({
     text_config: {
       model_type: 'tiny-attn-lm',

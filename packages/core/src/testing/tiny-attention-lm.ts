@@ -1,14 +1,20 @@
 // A test causal LM with real decoder self-attention, built from core pieces only (CausalLMBase,
-// CausalSelfAttention), so the attention-probing tests need no language-model plugin: core's tiny-lm
-// has no attention layers. num_hidden_layers layers of h ← h + attn(h) (grouped-query heads, no
+// CausalSelfAttention), so bridges' attention-probing tests (arch-llava, arch-blip2) need no
+// language-model plugin: tiny-causal-lm.ts has no attention layers. num_hidden_layers layers of h ← h + attn(h) (grouped-query heads, no
 // rotary), then an untied head; forward only (no KV cache).
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { ArchitectureProvider, ModelInputs } from '@mmft/core';
-import { tokenizerFromFiles } from '@mmft/core/hf';
-import { CausalLMBase } from '@mmft/core/lm';
-import { CausalSelfAttention, causalLmMask, Embedding, Linear, Module, ModuleList } from '@mmft/core/nn';
-import { byteLevelBpeTokenizerFiles } from '@mmft/core/testing';
+import type { ArchitectureProvider } from '../contracts/architecture';
+import type { ModelInputs } from '../contracts/model';
+import { byteLevelBpeTokenizerFiles } from '../hf/tiny-tokenizers/byte-level';
+import { tokenizerFromFiles } from '../hf/tokenizer-files';
+import { CausalLMBase } from '../lm/causal-lm-base';
+import { CausalSelfAttention } from '../nn/causal-attention';
+import { Embedding } from '../nn/embedding';
+import { Linear } from '../nn/linear';
+import { causalLmMask } from '../nn/masks';
+import { Module } from '../nn/module';
+import { ModuleList } from '../nn/module-list';
 
 class Container extends Module<[], null> {
   forward(): null {
@@ -23,8 +29,8 @@ const attentionLmConfig = z.looseObject({
   num_key_value_heads: z.number().int().positive().default(2),
 });
 
-/** The model `attentionLmProvider` builds; `layer(i)` is layer i's attention (q_proj, k_proj read by the tests). */
-export class AttentionLm extends CausalLMBase {
+/** The model `tinyAttentionLmProvider` builds; `layer(i)` is layer i's attention (q_proj, k_proj read by the tests). */
+export class TinyAttentionLm extends CausalLMBase {
   embedTokens(ids: tf.Tensor): tf.Tensor {
     return this.root.getModule<Embedding>('model.embed_tokens').forward(ids);
   }
@@ -46,7 +52,7 @@ export class AttentionLm extends CausalLMBase {
 }
 
 /** Architecture provider of model_type "tiny-attn-lm" (text_config: hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads). */
-export const attentionLmProvider: ArchitectureProvider<{ config?: Record<string, unknown>; seed?: number }> = {
+export const tinyAttentionLmProvider: ArchitectureProvider<{ config?: Record<string, unknown>; seed?: number }> = {
   kind: 'architecture',
   id: 'tiny-attn-lm',
   description: 'test causal LM with decoder self-attention layers',
@@ -78,7 +84,7 @@ export const attentionLmProvider: ArchitectureProvider<{ config?: Record<string,
       layers.append(layer);
     }
     root.registerModule('lm_head', new Linear(c.hidden_size, vocab, { bias: false, seed: seed + 1 }));
-    return new AttentionLm({
+    return new TinyAttentionLm({
       modelType: 'tiny-attn-lm',
       architecture: 'TinyAttentionForCausalLM',
       root,
