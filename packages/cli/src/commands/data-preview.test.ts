@@ -82,6 +82,14 @@ describe('mmft data preview', () => {
     );
   });
 
+  test('a recipe composing its model from parts (init:) previews with the grown tokenizer: <image> expands to the 65 features of the tower', async () => {
+    const run = await runCliForTest(['data', 'preview', 'recipes/llava-shapes-stage1.yaml', '-n', '1'], { cwd: ROOT });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/── example "shapes-A-000000-en": \d+ tokens \(\d+ trained, 1 masked, 65 image\)/);
+    expect(run.stdout).toContain('⟦<s>⟧<image×65>');
+  });
+
   test('a data file without --model is an input error that says what to add', async () => {
     const { dir, file } = dataFile([zh]);
     const run = await runCliForTest(['data', 'preview', file], { cwd: dir });

@@ -76,6 +76,29 @@ async function firstExamples(iterable: AsyncIterable<Example>, n: number): Promi
   return out;
 }
 
+/**
+ * The model whose tokenizer and processor render the rows: --model, else the recipe's checkpoint,
+ * else the model the run would build from its section (`config:` with `tokenizer:`, or LLaVA's and
+ * BLIP-2's `init:` parts, which add `<image>` to the tokenizer), as the trainer's loadModel does.
+ */
+async function recipeModel(
+  registry: PluginRegistry,
+  spec: Record<string, unknown>,
+  baseDir: string,
+  flagDir: string | undefined,
+): Promise<VisionLanguageModel> {
+  const context = architectureContext(registry);
+  if (flagDir !== undefined)
+    return registry
+      .resolveModelType(await readModelType(flagDir), { source: path.join(flagDir, 'config.json') })
+      .fromPretrained(flagDir, {}, context);
+  const architecture = registry.resolve('architecture', spec.type as string);
+  if (typeof spec.checkpoint === 'string') return architecture.fromPretrained(path.resolve(baseDir, spec.checkpoint), {}, context);
+  const { type: _type, adapter: _adapter, ...settings } = spec;
+  if (typeof settings.tokenizer === 'string') settings.tokenizer = path.resolve(baseDir, settings.tokenizer);
+  return architecture.fromConfig(settings, context);
+}
+
 async function fromRecipe(ctx: CliContext, file: string, o: PreviewFlags): Promise<Source> {
   const raw = readRecipe(path.resolve(ctx.cwd, file), o.set, { cwd: ctx.cwd });
   const fromFlag = o.plugin.map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
@@ -89,18 +112,8 @@ async function fromRecipe(ctx: CliContext, file: string, o: PreviewFlags): Promi
   }
   const spec = record(recipe.model);
   if (!spec || typeof spec.type !== 'string') throw new MmftError('E_RECIPE', `${raw.file} has no model: section with a type`);
-  if (o.model === undefined && typeof spec.checkpoint !== 'string') {
-    throw new MmftError('E_RECIPE', `${raw.file}: model has no checkpoint, so there is no tokenizer to preview with`, {
-      hint: 'give a checkpoint folder with --model',
-    });
-  }
   await selectBackend(registry);
-  const dir = o.model !== undefined ? path.resolve(ctx.cwd, o.model) : path.resolve(raw.baseDir, spec.checkpoint as string);
-  const architecture =
-    o.model !== undefined
-      ? registry.resolveModelType(await readModelType(dir), { source: path.join(dir, 'config.json') })
-      : registry.resolve('architecture', spec.type);
-  const model = await architecture.fromPretrained(dir, {}, architectureContext(registry));
+  const model = await recipeModel(registry, spec, raw.baseDir, o.model === undefined ? undefined : path.resolve(ctx.cwd, o.model));
   const section = record(record(recipe.data)?.[o.split]);
   if (!section) {
     model.dispose();
