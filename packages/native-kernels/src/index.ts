@@ -231,6 +231,21 @@ function load(): NativeKernelsStatus {
         at.y,
         threads,
       ),
+    MmftMatMul4bit: (heap, at, o) =>
+      addon.MmftMatMul4bit(
+        heap,
+        o.m,
+        o.rows,
+        o.cols,
+        o.blockSize,
+        at.x,
+        at.packed,
+        at.absmax,
+        at.code,
+        o.transposeW ? 1 : 0,
+        at.y,
+        threads,
+      ),
   };
   return { available: true, kernels };
 }

@@ -24,6 +24,7 @@ export const NATIVE_SYMBOLS = [
   'MmftCrossEntropy',
   'MmftCrossEntropyGrad',
   'MmftMatMulPacked16',
+  'MmftMatMul4bit',
 ] as const;
 
 /** The name of one of the addon's kernels. */
@@ -204,6 +205,20 @@ export interface AddonFunctions {
     xOffset: number,
     wOffset: number,
     format: number,
+    transposeW: number,
+    yOffset: number,
+    threads: number,
+  ): void;
+  MmftMatMul4bit(
+    heap: Float32Array,
+    m: number,
+    rows: number,
+    cols: number,
+    blockSize: number,
+    xOffset: number,
+    packedOffset: number,
+    absmaxOffset: number,
+    codeOffset: number,
     transposeW: number,
     yOffset: number,
     threads: number,

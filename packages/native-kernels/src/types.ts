@@ -57,6 +57,16 @@ export interface PackedMatMulOperands {
   readonly transposeW: boolean;
 }
 
+/** A product with a 4-bit blockwise weight: x [m, k], W [rows, cols] read transposed (k = cols) or not (k = rows). */
+export interface MatMul4bitOperands {
+  readonly m: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Elements per absmax block, a power of two. */
+  readonly blockSize: number;
+  readonly transposeW: boolean;
+}
+
 /** Hyper-parameters of one AdamW step (as torch.optim.AdamW; `step` counts from 1). */
 export interface AdamWParams {
   readonly lr: number;
@@ -265,5 +275,20 @@ export interface NativeKernels {
     heap: Float32Array,
     at: { readonly x: number; readonly weight: number; readonly y: number },
     operands: PackedMatMulOperands,
+  ): void;
+  /**
+   * y [m, n] = x [m, k]·Wᵀ (`transposeW`: W [rows, cols] = [n, k]) or x·W (W = [k, n]) for a weight
+   * held in 4 bits as bitsandbytes stores it: ⌈rows·cols/2⌉ bytes from `packed` (element 2j in the
+   * high nibble), one float absmax per `blockSize` elements, the 16-float code;
+   * W[i] = code[nibble(i)]·absmax[⌊i/blockSize⌋]. Decoded inside the kernel a column block at a time.
+   * Offsets count 4-byte elements of `heap`. Bounds-checked.
+   *
+   * @example
+   * kernels.MmftMatMul4bit(heap, { x, packed, absmax, code, y }, { m: 2080, rows: 3072, cols: 768, blockSize: 64, transposeW: true });
+   */
+  MmftMatMul4bit(
+    heap: Float32Array,
+    at: { readonly x: number; readonly packed: number; readonly absmax: number; readonly code: number; readonly y: number },
+    operands: MatMul4bitOperands,
   ): void;
 }

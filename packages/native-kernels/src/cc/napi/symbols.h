@@ -20,7 +20,8 @@
   X(MmftAttentionGrad) \
   X(MmftCrossEntropy) \
   X(MmftCrossEntropyGrad) \
-  X(MmftMatMulPacked16)
+  X(MmftMatMulPacked16) \
+  X(MmftMatMul4bit)
 
 namespace mmft {
 namespace napi {

@@ -1,0 +1,99 @@
+// A GEMM whose B operand is a 4-bit blockwise weight (bitsandbytes' layout: dequantize_4bit in
+// bitsandbytes/backends/default/ops.py reads element 2j from the high nibble, 2j + 1 from the low
+// one, and multiplies code[nibble] by its block's absmax in float32). As packed16.cc does for
+// 16-bit weights, each thread decodes a block of columns of B (a few hundred KiB) to float and
+// hands it to the float GEMM's serial path (gemm.h gemmSerial), so the decode costs one pass over
+// the 4-bit W per call and no float copy of W exists. The decode looks each byte up in a 256-entry
+// table of code pairs, then scales a block's run of floats eight at a time (simd.h).
+#include "matmul4bit.h"
+#include "clones.h"
+#include "gemm.h"
+#include "pool.h"
+#include "simd.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace mmft {
+namespace {
+
+// Elements [start, start + count) of W into dst. `pairs` holds {code[b >> 4], code[b & 15]} for each byte b.
+MMFT_TARGET_CLONES void decode(const Weight4bit& w, const float* pairs, int64_t start, int64_t count, float* dst) {
+  const int64_t end = start + count;
+  int64_t i = start;
+  if (i < end && (i & 1)) {
+    *dst++ = w.code[w.packed[i >> 1] & 0xf] * w.absmax[i / w.blockSize];
+    i++;
+  }
+  while (end - i >= 2) {
+    const int64_t block = i / w.blockSize;
+    const int64_t stop = std::min(end, (block + 1) * w.blockSize);
+    const int64_t n = (stop - i) / 2 * 2;
+    if (n == 0) break;  // a block of one element (blockSize 1): the scalar tail below
+    const uint8_t* bytes = w.packed + (i >> 1);
+    for (int64_t j = 0; j < n / 2; j++) std::memcpy(dst + 2 * j, pairs + 2 * bytes[j], 2 * sizeof(float));
+    const simd::v8f s = simd::splat(w.absmax[block]);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) simd::store(dst + j, simd::load(dst + j) * s);
+    for (; j < n; j++) dst[j] *= w.absmax[block];
+    dst += n;
+    i += n;
+  }
+  for (; i < end; i++) {
+    const uint8_t byte = w.packed[i >> 1];
+    *dst++ = w.code[i & 1 ? byte & 0xf : byte >> 4] * w.absmax[i / w.blockSize];
+  }
+}
+
+thread_local std::vector<float> blockBuffer;
+
+// Floats of decoded W a block may take: 1 MiB stays in L2 beside the GEMM's own panels.
+constexpr int64_t kBlockFloats = 262144;
+
+}  // namespace
+
+void matMul4bit(int m, int rows, int cols, const float* x, const Weight4bit& w, bool transposeW, float* y, int threads) {
+  const int n = transposeW ? rows : cols, k = transposeW ? cols : rows;
+  if (m <= 0 || n <= 0) return;
+  if (k == 0) {
+    std::memset(y, 0, size_t(m) * n * sizeof(float));
+    return;
+  }
+  float pairs[512];
+  for (int b = 0; b < 256; b++) {
+    pairs[2 * b] = w.code[b >> 4];
+    pairs[2 * b + 1] = w.code[b & 0xf];
+  }
+  // Below ~64k multiply-adds a second thread costs more to wake than it saves (gemm.cc).
+  int t = double(m) * n * k < 65536.0 ? 1 : std::max(1, threads);
+  // Column blocks: a multiple of 32 (the micro-kernel's width), about n / t, at most kBlockFloats.
+  const int cap = int(std::max<int64_t>(32, kBlockFloats / k / 32 * 32));
+  const int width = std::min(cap, std::max(32, (n + t - 1) / t + 31) / 32 * 32);
+  const int blocks = (n + width - 1) / width;
+  t = std::min(t, blocks);
+  auto work = [&](int worker) {
+    std::vector<float>& buffer = blockBuffer;
+    for (int block = worker; block < blocks; block += t) {
+      const int j0 = block * width, nb = std::min(width, n - j0);
+      if (buffer.size() < size_t(nb) * k) buffer.resize(size_t(nb) * k);
+      float* b = buffer.data();
+      if (transposeW) {
+        // W rows j0 … j0+nb are y's columns: one contiguous run of elements, [nb, k], read transposed.
+        decode(w, pairs, int64_t(j0) * cols, int64_t(nb) * k, b);
+        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, 1, k}, y + j0, n);
+      } else {
+        // W's columns j0 … j0+nb of every row: [k, nb].
+        for (int p = 0; p < k; p++) decode(w, pairs, int64_t(p) * cols + j0, nb, b + int64_t(p) * nb);
+        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, nb, 1}, y + j0, n);
+      }
+    }
+  };
+  if (t <= 1) {
+    work(0);
+    return;
+  }
+  runParallel(t, work);
+}
+
+}  // namespace mmft
