@@ -115,6 +115,37 @@ export interface MatMulPacked16Attrs {
   transposeWeight: boolean;
 }
 
+/**
+ * A product with a frozen weight held in 4 bits, blockwise as bitsandbytes stores it (Linear's
+ * storeWeight4bit; format in @mmft/core/quant): inputs x [..., k] float32; packed int32
+ * [⌈⌈rows·cols/2⌉/4⌉], the packed bytes (element 2j in the high nibble) viewed little-endian as int32,
+ * zero-padded; absmax float32 [⌈rows·cols/blockSize⌉] (de-nested per-block scales); code float32
+ * [16] (the quant_map). W[i] = code[nibble(i)]·absmax[⌊i/blockSize⌋] over the row-major [rows, cols]
+ * weight. Output [..., n] float32: x·Wᵀ when transposeWeight (k = cols, n = rows: Linear's forward),
+ * else x·W (k = rows, n = cols: its input gradient). No gradient flows to the weight.
+ */
+export const MatMul4bit = 'MmftMatMul4bit';
+export type MatMul4bitInputs = { x: TensorInfo; packed: TensorInfo; absmax: TensorInfo; code: TensorInfo };
+export interface MatMul4bitAttrs {
+  /** The weight's logical shape [rows, cols]. */
+  rows: number;
+  cols: number;
+  /** Elements per absmax block (32 … 4096, a power of two). */
+  blockSize: number;
+  transposeWeight: boolean;
+}
+/**
+ * The 4-bit weight decoded: inputs packed, absmax, code as MatMul4bit's; output float32 [rows, cols].
+ * Named here for the CUDA package's symbol and the cpu kernel.
+ */
+export const Dequantize4bit = 'MmftDequantize4bit';
+export type Dequantize4bitInputs = { packed: TensorInfo; absmax: TensorInfo; code: TensorInfo };
+export interface Dequantize4bitAttrs {
+  rows: number;
+  cols: number;
+  blockSize: number;
+}
+
 /** Σ g² over any number of float32 tensors (inputs an array, as AddN's); output a float32 scalar. */
 export const SumOfSquares = 'MmftSumOfSquares';
 export type SumOfSquaresInputs = TensorInfo[];
@@ -167,6 +198,8 @@ export interface FusedKernelTable {
   [LinearGradInput]: { inputs: LinearGradInputInputs; attrs: NoAttrs; outputs: 1 };
   [LinearGradWeight]: { inputs: LinearGradWeightInputs; attrs: NoAttrs; outputs: 1 };
   [MatMulPacked16]: { inputs: MatMulPacked16Inputs; attrs: MatMulPacked16Attrs; outputs: 1 };
+  [MatMul4bit]: { inputs: MatMul4bitInputs; attrs: MatMul4bitAttrs; outputs: 1 };
+  [Dequantize4bit]: { inputs: Dequantize4bitInputs; attrs: Dequantize4bitAttrs; outputs: 1 };
   [SumOfSquares]: { inputs: SumOfSquaresInputs; attrs: NoAttrs; outputs: 1 };
   [CrossEntropy]: { inputs: CrossEntropyInputs; attrs: CrossEntropyAttrs; outputs: 2 };
   [CrossEntropyGrad]: { inputs: CrossEntropyGradInputs; attrs: CrossEntropyGradAttrs; outputs: 1 };
@@ -195,6 +228,8 @@ export const FUSED_KERNELS = [
   LinearGradInput,
   LinearGradWeight,
   MatMulPacked16,
+  MatMul4bit,
+  Dequantize4bit,
   SumOfSquares,
   CrossEntropy,
   CrossEntropyGrad,

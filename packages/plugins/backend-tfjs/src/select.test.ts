@@ -13,6 +13,7 @@ import {
   AttentionGrad,
   CrossEntropy,
   CrossEntropyGrad,
+  Dequantize4bit,
   Gelu,
   GeluGrad,
   LayerNorm,
@@ -23,6 +24,7 @@ import {
   LinearNoBias,
   MaskedSoftmax,
   MaskedSoftmaxGrad,
+  MatMul4bit,
   MatMulPacked16,
   QuickGelu,
   QuickGeluGrad,
@@ -57,6 +59,7 @@ const WASM_OVERRIDES = [
         LinearGradInput,
         LinearGradWeight,
         MatMulPacked16,
+        MatMul4bit,
         SumOfSquares,
         CrossEntropy,
         CrossEntropyGrad,
@@ -107,6 +110,8 @@ describe('tfjs backend selection', () => {
       CrossEntropy,
       CrossEntropyGrad,
       MatMulPacked16,
+      MatMul4bit,
+      Dequantize4bit,
     ]);
     expect(selection.probes.find((p) => p.name === 'wasm')?.reason).toMatch(/^not in prefer; installed/);
   });

@@ -10,6 +10,7 @@ import {
   CrossEntropyGrad,
   LayerNorm,
   LayerNormGrad,
+  MatMul4bit,
   MatMulPacked16,
   QuickGelu,
   QuickGeluGrad,
@@ -22,6 +23,7 @@ import { attentionGradConfig } from '../gradients/Attention_grad';
 import { crossEntropyGradConfig } from '../gradients/CrossEntropy_grad';
 import { layerNormGradConfig } from '../gradients/LayerNorm_grad';
 import { linearGradConfig, linearNoBiasGradConfig } from '../gradients/Linear_grad';
+import { matMul4bitGradConfig } from '../gradients/MatMul4bit_grad';
 import { matMulPacked16GradConfig } from '../gradients/MatMulPacked16_grad';
 import { quickGeluGradConfig } from '../gradients/QuickGelu_grad';
 import { maskedSoftmaxGradConfig, softmaxGradConfig } from '../gradients/Softmax_grad';
@@ -43,6 +45,7 @@ import { wasmLinearGradWeight } from './LinearGradWeight';
 import { wasmLinearNoBias } from './LinearNoBias';
 import { wasmMaskedSoftmax } from './MaskedSoftmax';
 import { wasmMaskedSoftmaxGrad } from './MaskedSoftmaxGrad';
+import { wasmMatMul4bit } from './MatMul4bit';
 import { wasmMatMulPacked16 } from './MatMulPacked16';
 import { wasmQuickGelu } from './QuickGelu';
 import { wasmQuickGeluGrad } from './QuickGeluGrad';
@@ -86,6 +89,8 @@ export const WASM_KERNELS: readonly KernelOverride[] = [
   fusedKernel(wasmLinearGradWeight, { needsNative: ['MmftGemm', 'MmftAddRepeated'] }),
   // Frozen weights held in 16 bits (frozen_dtype): decoded block by block inside the native GEMM.
   fusedKernel(wasmMatMulPacked16, { gradient: matMulPacked16GradConfig, needsNative: [MatMulPacked16] }),
+  // Frozen weights held in 4 bits (QLoRA): the same, decoding bitsandbytes' blockwise codes.
+  fusedKernel(wasmMatMul4bit, { gradient: matMul4bitGradConfig, needsNative: [MatMul4bit] }),
   fusedKernel(wasmSumOfSquares, { needsNative: [SumOfSquares] }),
   // The causal-LM loss: no [N, V] softmax between the passes (the logits are the memory wall).
   fusedKernel(wasmCrossEntropy, { gradient: crossEntropyGradConfig, needsNative: [CrossEntropy] }),
