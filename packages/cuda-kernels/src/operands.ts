@@ -1,0 +1,56 @@
+// The operands of the 4-bit kernels and their checks, shared by the CUDA wrapper (index.ts) and
+// the host reference (reference.ts). The layout is bitsandbytes' (bitsandbytes/functional.py
+// quantize_4bit / dequantize_4bit): the [rows, cols] weight flattened row-major, element i in byte
+// ⌊i/2⌋ (high nibble for even i), times absmax[⌊i/blockSize⌋] (float32, de-nested when the
+// checkpoint was double-quantised) times code[nibble] (the 16-entry quant_map).
+import { MmftError } from '@mmft/core';
+
+/** A [rows, cols] 4-bit weight as the kernels read it. */
+export interface Weight4bit {
+  readonly packed: Uint8Array;
+  readonly absmax: Float32Array;
+  readonly code: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly blockSize: number;
+}
+
+/** Block sizes bitsandbytes accepts for 4-bit (functional.py quantize_4bit). */
+export const BLOCK_SIZES_4BIT: readonly number[] = [32, 64, 128, 256, 512, 1024, 2048, 4096];
+
+/** Throws an MmftError naming the operand that does not fit the weight's shape. */
+export function checkWeight4bit(w: Weight4bit, where: string): void {
+  if (!BLOCK_SIZES_4BIT.includes(w.blockSize)) {
+    throw new MmftError('E_CONFIG', `${where}: blockSize ${w.blockSize} is not one of ${BLOCK_SIZES_4BIT.join(', ')}`, {
+      hint: 'use the block size the weight was quantised with (bitsandbytes default 64)',
+    });
+  }
+  if (!Number.isInteger(w.rows) || !Number.isInteger(w.cols) || w.rows < 1 || w.cols < 1) {
+    throw new MmftError('E_SHAPE', `${where}: the weight shape [${w.rows}, ${w.cols}] must be two positive integers`);
+  }
+  const n = w.rows * w.cols;
+  const need: [string, number, number][] = [
+    ['packed', w.packed.length, Math.ceil(n / 2)],
+    ['absmax', w.absmax.length, Math.ceil(n / w.blockSize)],
+    ['code', w.code.length, 16],
+  ];
+  for (const [name, got, want] of need) {
+    if (got !== want) {
+      throw new MmftError('E_SHAPE', `${where}: ${name} has ${got} entries, a [${w.rows}, ${w.cols}] weight at blockSize ${w.blockSize} needs ${want}`, {
+        hint: name === 'absmax' ? 'pass the de-nested float32 absmax (absmaxFloat32 of @mmft/core/quant) for a double-quantised weight' : undefined,
+      });
+    }
+  }
+}
+
+/** Rows of x for y = x·Wᵀ (x [m, cols]) or x·W (x [m, rows]); throws when x does not fit. */
+export function rowsOfX(x: Float32Array, w: Weight4bit, transposeWeight: boolean, where: string): number {
+  const inner = transposeWeight ? w.cols : w.rows;
+  if (x.length === 0 || x.length % inner !== 0) {
+    throw new MmftError(
+      'E_SHAPE',
+      `${where}: x has ${x.length} values, not a multiple of ${inner} (x·W${transposeWeight ? 'ᵀ' : ''} with W [${w.rows}, ${w.cols}])`,
+    );
+  }
+  return x.length / inner;
+}
