@@ -3,7 +3,7 @@
 
 export { Module, type AnyModule } from './module';
 export { ModuleList } from './module-list';
-export { Linear, type LinearOptions, type PackedWeight16 } from './linear';
+export { Linear, type LinearOptions, type PackedWeight16, type PackedWeight4bit } from './linear';
 export { Conv1D, type Conv1DOptions } from './conv1d';
 export { isRegistered, runFused } from '../kernels';
 export { repeatBatch } from './repeat-batch';
@@ -55,3 +55,12 @@ export {
   type Half16Format,
 } from './packed16';
 export { frozenWeights16, restoreFrozenWeights32, storeFrozenWeights16, type StoreFrozenWeights16Result } from './frozen16';
+export {
+  linears4bit,
+  quantizeLinears4bit,
+  quantizedWeights4bit,
+  skipsModule,
+  type QuantizeLinears4bitOptions,
+  type QuantizeLinears4bitResult,
+} from './quant4';
+export { dequantize4bitOps } from './unpack4bit';

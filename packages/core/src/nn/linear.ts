@@ -5,14 +5,19 @@
 // gradients), else as tfjs's reshape, matMul and add. A frozen weight may be held in 16 bits
 // (storeWeight16: bf16 or fp16 patterns packed in an int32 tensor, packed16.ts) and is then decoded
 // inside the MmftMatMulPacked16 kernel where the backend registers one, else into a temporary
-// float32 tensor per call.
+// float32 tensor per call. A frozen weight may also be held in 4 bits (storeWeight4bit: bitsandbytes'
+// NF4/FP4 blockwise format, @mmft/core/quant), as bitsandbytes' Linear4bit holds it
+// (bitsandbytes/nn/modules.py), and is then decoded inside the MmftMatMul4bit kernel, else by a
+// composite of tfjs ops (unpack4bit.ts).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat, MmftError } from '../errors';
-import { Linear as LinearKernel, LinearNoBias, MatMulPacked16, runFused } from '../kernels';
+import { Linear as LinearKernel, LinearNoBias, MatMul4bit, MatMulPacked16, runFused } from '../kernels';
+import { absmaxFloat32, dequantize4bit, type QuantType4, type Quantized4bit } from '../quant';
 import { fanInUniform, type Initializer } from './init';
 import { Module } from './module';
 import { packBits16, packedLength, packWeights16, unpackWeights16, type Half16Format } from './packed16';
+import { dequantize4bitOps } from './unpack4bit';
 
 /** Options of `Linear`. */
 export interface LinearOptions {
@@ -40,6 +45,29 @@ interface Packed extends PackedWeight16 {
   readonly reattach: (variable: tf.Variable) => void;
 }
 
+/** A frozen weight [out, in] held in 4 bits (storeWeight4bit), as the kernels read it. */
+export interface PackedWeight4bit {
+  /** int32 [⌈⌈out·in/2⌉/4⌉]: the packed bytes (element 2j in the high nibble) viewed little-endian, zero-padded. */
+  readonly packed: tf.Tensor;
+  /** float32 [⌈out·in/blockSize⌉]: each block's scale (de-nested when double-quantised). */
+  readonly absmax: tf.Tensor;
+  /** float32 [16]: the quant_map. */
+  readonly code: tf.Tensor;
+  readonly quantType: QuantType4;
+  readonly blockSize: number;
+  /** Whether the absmax is stored double-quantised (8-bit codes, nested state). */
+  readonly doubleQuant: boolean;
+  /** The weight's shape [out, in]. */
+  readonly shape: readonly [number, number];
+}
+
+interface Packed4 extends PackedWeight4bit {
+  readonly variableName: string;
+  readonly reattach: (variable: tf.Variable) => void;
+  /** The stored form's small fields, kept on the host so a save writes the bytes it was given. */
+  readonly stored: Omit<Quantized4bit, 'packed' | 'absmax'> & { absmax?: Uint8Array };
+}
+
 /**
  * Maps x[..., in] to y[..., out] for inputs of any rank.
  *
@@ -63,9 +91,18 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
   }
 
   private packed?: Packed;
+  private packed4?: Packed4;
 
   /** The weight [out, in]; an error while it is held in 16 bits (restoreWeight32 first). */
   get weight(): tf.Variable {
+    if (this.packed4) {
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `Linear(${this.inFeatures} → ${this.outFeatures}) holds its frozen weight in 4 bits (${this.packed4.quantType}); ` +
+          'it has no float32 weight to read or change now',
+        { hint: 'call restoreWeight32() on the layer (it dequantises) before merging into, saving in float32 or editing it' },
+      );
+    }
     if (this.packed) {
       throw new MmftError(
         'E_UNSUPPORTED',
@@ -94,6 +131,11 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
    * fc.storeWeight16('bf16'); // 2·out·in bytes freed
    */
   storeWeight16(format: Half16Format, bits?: Uint16Array): number {
+    if (this.packed4) {
+      throw new MmftError('E_CONFIG', `Linear(${this.inFeatures} → ${this.outFeatures}) already holds its weight in 4 bits`, {
+        hint: 'restoreWeight32() first to hold it in 16 bits instead',
+      });
+    }
     if (this.packed) {
       if (this.packed.format === format) return 0;
       throw new MmftError(
@@ -123,8 +165,100 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     return size * 4 - packedLength(size) * 4;
   }
 
-  /** Decodes a 16-bit weight back to a float32 variable (exactly) in its old place; no-op otherwise. */
+  /** The weight in its 4-bit form, while it is held so (storeWeight4bit): the tensors the kernels read. */
+  get packedWeight4bit(): PackedWeight4bit | undefined {
+    return this.packed4;
+  }
+
+  /**
+   * The 4-bit weight as @mmft/core/quant's Quantized4bit, for a save: the packed bytes are read back
+   * from their tensor (the only copy), the rest is what storeWeight4bit was given, so the bytes
+   * written equal the bytes loaded. Undefined unless the weight is held in 4 bits.
+   */
+  get quantizedWeight(): Quantized4bit | undefined {
+    const p = this.packed4;
+    if (!p) return undefined;
+    const words = p.packed.dataSync() as Int32Array;
+    const packed = new Uint8Array(words.buffer, words.byteOffset, Math.ceil(p.stored.length / 2)).slice();
+    const absmax = p.stored.absmax ?? (p.absmax.dataSync() as Float32Array).slice();
+    return { ...p.stored, shape: [...p.stored.shape], packed, absmax };
+  }
+
+  /**
+   * Holds the frozen weight in bitsandbytes' 4-bit format instead of float32, as `q` gives it
+   * (quantize4bit of this weight's values, or a 4-bit checkpoint's tensors), and frees the float32
+   * variable: the weight leaves the state dict until restoreWeight32(). Forward passes then decode it
+   * inside MmftMatMul4bit, or with tfjs ops where the backend lacks the kernel; x alone gets a
+   * gradient. Returns the bytes freed (float32 weight minus what the 4-bit tensors take).
+   *
+   * @example
+   * fc.weight.trainable = false;
+   * fc.storeWeight4bit(quantizeNf4(fc.weight.dataSync() as Float32Array, { doubleQuant: true, shape: [fc.outFeatures, fc.inFeatures] }));
+   */
+  storeWeight4bit(q: Quantized4bit): number {
+    const name = `Linear(${this.inFeatures} → ${this.outFeatures})`;
+    if (this.packed || this.packed4) {
+      throw new MmftError('E_CONFIG', `${name} already holds its weight in ${this.packed ? this.packed.format : '4 bits'}`, {
+        hint: 'restoreWeight32() first, then store it in 4 bits',
+      });
+    }
+    const weight = this.param('weight');
+    if (weight.trainable) {
+      throw new MmftError('E_CONFIG', `Linear weight "${weight.name}" is trainable; only frozen weights can be held in 4 bits`, {
+        hint: 'freeze the weight first (QLoRA quantises the base weights the optimizer does not update)',
+      });
+    }
+    const size = this.outFeatures * this.inFeatures;
+    const shapeOk = q.shape.length === 2 ? q.shape[0] === this.outFeatures && q.shape[1] === this.inFeatures : q.shape.length === 1;
+    if (q.length !== size || !shapeOk || q.packed.length < Math.ceil(size / 2) || q.code.length !== 16) {
+      throw new MmftError(
+        'E_SHAPE',
+        `Linear weight "${weight.name}" is [${this.outFeatures}, ${this.inFeatures}]; the 4-bit weight given has shape ` +
+          `[${q.shape.join(', ')}], ${q.length} elements, ${q.packed.length} packed bytes and a ${q.code.length}-entry code`,
+        { hint: 'quantise the weight in its [out, in] orientation, as bitsandbytes does' },
+      );
+    }
+    const scales = absmaxFloat32(q);
+    const blocks = Math.ceil(size / q.blockSize);
+    if (scales.length < blocks) {
+      throw new MmftError('E_SHAPE', `Linear weight "${weight.name}": ${blocks} absmax blocks of ${q.blockSize} expected, ${scales.length} given`);
+    }
+    const words = new Int32Array(Math.ceil(Math.ceil(size / 2) / 4));
+    new Uint8Array(words.buffer).set(q.packed.subarray(0, Math.ceil(size / 2)));
+    const tensors = {
+      packed: tf.tensor1d(words, 'int32'),
+      absmax: tf.tensor1d(scales.subarray(0, blocks), 'float32'),
+      code: tf.tensor1d(q.code, 'float32'),
+    };
+    const { reattach } = this.detachParameter('weight');
+    const variableName = weight.name;
+    weight.dispose();
+    const { quantType, blockSize, length, shape, dtype, code, nested } = q;
+    const stored = { quantType, blockSize, length, shape: [...shape], dtype, code: code.slice(), nested, ...(nested ? { absmax: q.absmax as Uint8Array } : {}) };
+    this.packed4 = {
+      ...tensors,
+      quantType,
+      blockSize,
+      doubleQuant: nested !== undefined,
+      shape: [this.outFeatures, this.inFeatures],
+      variableName,
+      reattach,
+      stored,
+    };
+    return size * 4 - (words.length + blocks + 16) * 4;
+  }
+
+  /** Decodes a 16-bit weight back to a float32 variable (exactly), or dequantises a 4-bit one, in its old place; no-op otherwise. */
   restoreWeight32(): void {
+    const packed4 = this.packed4;
+    if (packed4) {
+      const values = dequantize4bit(this.quantizedWeight!);
+      const variable = tf.tidy(() => tf.variable(tf.tensor2d(values, [...packed4.shape]), false, packed4.variableName));
+      packed4.reattach(variable);
+      tf.dispose([packed4.packed, packed4.absmax, packed4.code]);
+      this.packed4 = undefined;
+      return;
+    }
     const packed = this.packed;
     if (!packed) return;
     const size = this.outFeatures * this.inFeatures;
@@ -138,6 +272,7 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
   override dispose(): void {
     super.dispose();
     if (this.packed && !this.packed.bits.isDisposed) this.packed.bits.dispose();
+    if (this.packed4) tf.dispose([this.packed4.packed, this.packed4.absmax, this.packed4.code].filter((t) => !t.isDisposed));
   }
 
   /** The bias [out], if the layer has one. */
@@ -155,6 +290,7 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     );
     const bias = this.bias;
     if (this.packed) return this.forwardPacked(x, this.packed, bias);
+    if (this.packed4) return this.forward4bit(x, this.packed4, bias);
     if (x.dtype === 'float32' && this.weight.dtype === 'float32') {
       const fused = bias ? runFused(LinearKernel, { x, weight: this.weight, bias }) : runFused(LinearNoBias, { x, weight: this.weight });
       if (fused) return fused;
@@ -183,6 +319,24 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
         const weight = tf.tensor2d(values, [this.outFeatures, this.inFeatures]);
         y = tf.reshape(tf.matMul(tf.reshape(x, [-1, this.inFeatures]), weight, false, true), [...x.shape.slice(0, -1), this.outFeatures]);
       }
+      return bias ? tf.add(y, bias) : y;
+    });
+  }
+
+  private forward4bit(x: tf.Tensor, p: Packed4, bias: tf.Variable | undefined): tf.Tensor {
+    const [rows, cols] = p.shape;
+    return tf.tidy(() => {
+      const attrs = { rows, cols, blockSize: p.blockSize, transposeWeight: true };
+      const inputs = { x, packed: p.packed, absmax: p.absmax, code: p.code };
+      // Without the kernel: the weight decoded by tfjs ops on the engine itself (no read back), a
+      // float32 copy per call that the tape keeps until the gradient call ends in training, as
+      // bitsandbytes' MatMul4Bit dequantises per call (bitsandbytes/autograd/_functions.py).
+      const y =
+        (x.dtype === 'float32' ? runFused(MatMul4bit, inputs, attrs) : undefined) ??
+        tf.reshape(
+          tf.matMul(tf.reshape(x, [-1, cols]), dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, p.blockSize), false, true),
+          [...x.shape.slice(0, -1), rows],
+        );
       return bias ? tf.add(y, bias) : y;
     });
   }
