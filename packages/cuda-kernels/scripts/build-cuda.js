@@ -6,6 +6,7 @@
 //   node scripts/build-cuda.js     build when a source is newer than the outputs
 //   MMFT_CUDA_BUILD=0              skip          MMFT_CUDA_FORCE=1  rebuild anyway
 //   MMFT_CUDA_ARCH="sm_90"         target list (default sm_80,sm_90 + compute_90 PTX for newer GPUs)
+//   MMFT_CUDA_BUILD_DIR=dir          write there instead of build/Release (tests)
 //   NVCC=/path/to/nvcc             the compiler (else $CUDA_HOME/bin, $CUDA_PATH/bin, PATH, /usr/local/cuda/bin)
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -13,7 +14,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const out = path.join(root, 'build', 'Release');
+const out = process.env.MMFT_CUDA_BUILD_DIR ? path.resolve(process.env.MMFT_CUDA_BUILD_DIR) : path.join(root, 'build', 'Release');
 const say = (msg) => console.log(`@mmft/cuda-kernels: ${msg}`);
 
 function finish(built, reason) {
