@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { nativeKernelsStatus } from '@mmft/native-kernels';
-import { registerGradients } from '@mmft/core/nn';
+import { dequantize4bitOps, Linear, registerGradients } from '@mmft/core/nn';
+import { absmaxFloat32, dequantize4bit, quantize4bit, type QuantType4 } from '@mmft/core/quant';
 import { Dequantize4bit, MatMul4bit, type MatMul4bitAttrs } from '@mmft/core/kernels';
 import { expectClose, kernelsOf, on, type Backend } from './fused/test_utils';
 
@@ -138,6 +139,57 @@ describe.each(backends)('MmftMatMul4bit on %s', (backend) => {
     );
     tf.dispose([x, q.packed, q.absmax, q.code]);
   });
+});
+
+// A 4-bit Linear (core's storeWeight4bit) with the kernel installed against core's composite of
+// tfjs ops (fused: false), which packages/core/src/nn/quant4.test.ts checks bit for bit against
+// dequantize4bit: forward and input gradient, odd sizes, double quantisation, FP4.
+describe.each(backends)('a 4-bit Linear on %s: the kernel equals the composite', (backend) => {
+  test.each([
+    [37, 13, 'nf4', 32, true, true],
+    [64, 33, 'fp4', 64, false, false],
+    [301, 70, 'nf4', 64, true, true],
+  ] as Array<[number, number, QuantType4, number, boolean, boolean]>)(
+    'in %i out %i %s blocks of %i (double quant %s, bias %s)',
+    async (inF, outF, quantType, blockSize, doubleQuant, bias) => {
+      const fc = await on(backend, false, () => {
+        const layer = new Linear(inF, outF, { bias, seed: 3 });
+        layer.weight.trainable = false;
+        const w = Float32Array.from({ length: inF * outF }, (_, i) => Math.sin(i * 0.61) * (1 + (i % 9)) * 0.1);
+        layer.storeWeight4bit(quantize4bit(w, quantType, { blockSize, doubleQuant, shape: [outF, inF] }));
+        return layer;
+      });
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor3d(xValues(2 * 5 * inF, 4), [2, 5, inF]);
+          const dy = tf.tensor3d(xValues(2 * 5 * outF, 9), [2, 5, outF]);
+          const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(fc.forward(xx), dy)))(x);
+          return { y: Array.from(fc.forward(x).dataSync()), dx: Array.from(dx.dataSync()) };
+        });
+      const composite = await on(backend, false, run);
+      const fused = await on(backend, true, run);
+      expectClose(fused.y, composite.y, 1e-5);
+      expectClose(fused.dx, composite.dx, 1e-5);
+      const kernels = await on(backend, true, () => kernelsOf(() => run().y));
+      expect(kernels.filter((k) => k === MatMul4bit).length).toBe(3); // two forwards, one input gradient
+      expect(kernels).not.toContain('BatchMatMul');
+      fc.dispose();
+    },
+  );
+});
+
+// wasm's FloorDiv divides int32 in float32: the composite must still decode every word exactly.
+test.each(['cpu', 'wasm'] as Backend[])('the composite decodes bit for bit on %s', async (backend) => {
+  await on(backend, false, () => undefined);
+  const w = Float32Array.from({ length: 45 * 31 }, (_, i) => Math.cos(i * 1.37) * (1 + (i % 13)));
+  const q = quantize4bit(w, 'nf4', { blockSize: 64, doubleQuant: true, shape: [45, 31] });
+  const words = new Int32Array(Math.ceil(q.packed.length / 4));
+  new Uint8Array(words.buffer).set(q.packed);
+  expect(words.some((v) => v < -(2 ** 24))).toBe(true);
+  const out = tf.tidy(() =>
+    dequantize4bitOps(tf.tensor1d(words, 'int32'), tf.tensor1d(absmaxFloat32(q)), tf.tensor1d(q.code), 45, 31, 64).dataSync(),
+  );
+  expect(Array.from(out)).toEqual(Array.from(dequantize4bit(q)));
 });
 
 test('MmftDequantize4bit on cpu decodes every element by the rule', async () => {
