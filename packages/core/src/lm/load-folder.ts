@@ -9,6 +9,7 @@ import type { HfTokenizer } from '../hf/tokenizer';
 import { tokenizerFromFiles } from '../hf/tokenizer-files';
 import type { SafetensorsTensor } from '../io/safetensors';
 import { readShardedSafetensors } from '../io/sharded';
+import { parseQuantizationConfig } from '../quant';
 
 /** Options of `loadCausalLmFolder`. */
 export interface LoadCausalLmFolderOptions {
@@ -55,6 +56,8 @@ async function tensorFilesOf(dir: string, tensors: ReadonlyMap<string, unknown>,
  */
 export async function loadCausalLmFolder(dir: string, options: LoadCausalLmFolderOptions = {}): Promise<CausalLmFolder> {
   const folder = await readHfFolder(dir, { modelName: options.modelName });
+  // A quantised checkpoint mmft cannot read (8-bit, GPTQ, AWQ...) is refused before its weights are read.
+  if (folder.config.quantization_config !== undefined) parseQuantizationConfig(folder.config.quantization_config, join(dir, 'config.json'));
   const { tensors, files } = await readShardedSafetensors(dir);
   return {
     dir,

@@ -4,11 +4,14 @@
 // model prefix (`base_model_prefix`, e.g. GPT-2's "transformer.") still find their parameter; keys
 // the class ignores on load (`_keys_to_ignore_on_load_unexpected`) are dropped. Every problem is
 // checked before anything is assigned; the assignment is io/module-tensors.ts loadTensorsIntoModule.
+// bitsandbytes 4-bit weights (a checkpoint saved with load_in_4bit) go into their Linears first
+// (quantized-weights.ts), held in 4 bits.
 import { MmftError } from '../errors';
 import type { SafetensorsTensor } from '../io/safetensors';
 import { loadTensorsIntoModule } from '../io/module-tensors';
 import type { AnyModule } from '../nn/module';
 import { listNames } from '../nn/naming';
+import { takeQuantizedLinears } from './quantized-weights';
 
 /** Options of `loadCausalLmWeights`. */
 export interface LoadCausalLmWeightsOptions {
@@ -39,6 +42,8 @@ export interface LoadCausalLmWeightsResult {
   readonly unexpected: string[];
   /** Tied names absent from the file, filled from their source. */
   readonly tiedFromSource: string[];
+  /** Modules whose weight the file stores in bitsandbytes 4-bit, now held so. */
+  readonly quantized: string[];
 }
 
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
@@ -60,6 +65,7 @@ export function loadCausalLmWeights(
   tensors: ReadonlyMap<string, SafetensorsTensor>,
   options: LoadCausalLmWeightsOptions = {},
 ): LoadCausalLmWeightsResult {
+  const { rest, quantized } = takeQuantizedLinears(root, tensors, options);
   const params = root.stateDict();
   const owner = options.modelName ?? root.constructor.name;
   const fileOf = (name: string) => options.tensorFiles?.get(name) ?? options.source ?? 'the checkpoint';
@@ -67,7 +73,7 @@ export function loadCausalLmWeights(
   // File name → model name (the base prefix restored where the model needs it).
   const byModelName = new Map<string, { tensor: SafetensorsTensor; fileName: string }>();
   const ignored = (name: string) => options.ignorePatterns?.some((p) => p.test(name)) ?? false;
-  for (const [fileName, tensor] of tensors) {
+  for (const [fileName, tensor] of rest) {
     const prefixed = options.basePrefix ? `${options.basePrefix}.${fileName}` : undefined;
     const name = !params.has(fileName) && prefixed && params.has(prefixed) ? prefixed : fileName;
     if (!params.has(name) && ignored(fileName)) continue;
@@ -130,5 +136,5 @@ export function loadCausalLmWeights(
   }
   const known = new Map([...byModelName].filter(([name]) => params.has(name)).map(([name, { tensor }]) => [name, tensor]));
   loadTensorsIntoModule(root, known, { strict: false });
-  return { unexpected, tiedFromSource };
+  return { unexpected, tiedFromSource, quantized };
 }

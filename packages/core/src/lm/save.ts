@@ -4,7 +4,8 @@
 // output-folder check (io/output-folder.ts), as arch-clip's save-checkpoint.ts does. A tied
 // weight that shares its variable with its source is not written: save_pretrained drops such
 // shared tensors (modeling_utils.py, "Removed shared tensor ... while saving") and from_pretrained
-// ties them again on load.
+// ties them again on load. Linear weights held in bitsandbytes 4-bit are written in its layout, with
+// config.json's quantization_config (quantized-weights.ts).
 import { join } from 'node:path';
 import type { SaveOptions } from '../contracts/architecture';
 import { hfJson } from '../hf/hfjson';
@@ -13,6 +14,7 @@ import { tensorsFromModule } from '../io/module-tensors';
 import { checkOutputFolder } from '../io/output-folder';
 import { writeSafetensors, type WritableTensor } from '../io/safetensors-write';
 import type { AnyModule } from '../nn/module';
+import { quantizationConfigOf, quantizedLinearTensors } from './quantized-weights';
 
 /** Everything a causal-LM folder holds. */
 export interface CausalLmFolderContents {
@@ -45,6 +47,7 @@ export async function causalLmTensors(root: AnyModule, tied: Readonly<Record<str
     const keep = group.find((name) => !(name in tied)) ?? group[0];
     for (const name of group) if (name !== keep) all.delete(name);
   }
+  for (const [name, tensor] of quantizedLinearTensors(root)) all.set(name, tensor);
   return all;
 }
 
@@ -61,7 +64,9 @@ export async function saveCausalLmFolder(dir: string, contents: CausalLmFolderCo
   await writeFolder(
     dir,
     async (staged) => {
-      await writeFileDurable(join(staged, 'config.json'), hfJson(contents.config));
+      const quantization = quantizationConfigOf(contents.root);
+      const config = quantization ? { ...contents.config, quantization_config: quantization } : contents.config;
+      await writeFileDurable(join(staged, 'config.json'), hfJson(config));
       const generation = contents.generationConfig;
       if (generation && Object.keys(generation).length > 0)
         await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
