@@ -48,7 +48,13 @@ export function blockCodes(values: Float32Array, blockSize: number, { bounds, or
 }
 
 /** code[index] · absmax of the element's block, in float32, for every element (dequantize_blockwise). */
-export function dequantizeBlocks(codes: ArrayLike<number>, n: number, absmax: Float32Array, code: Float32Array, blockSize: number): Float32Array {
+export function dequantizeBlocks(
+  codes: ArrayLike<number>,
+  n: number,
+  absmax: Float32Array,
+  code: Float32Array,
+  blockSize: number,
+): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = f32(code[codes[i]] * absmax[Math.floor(i / blockSize)]);
   return out;

@@ -21,7 +21,8 @@ const nextUp = (x: number): number => {
   return b[0];
 };
 const nextDown = (x: number): number => -nextUp(-x);
-const codesOf = (packed: Uint8Array, n: number): number[] => Array.from({ length: n }, (_, i) => (i % 2 ? packed[i >> 1] & 15 : packed[i >> 1] >> 4));
+const codesOf = (packed: Uint8Array, n: number): number[] =>
+  Array.from({ length: n }, (_, i) => (i % 2 ? packed[i >> 1] & 15 : packed[i >> 1] >> 4));
 const code = (e: unknown): string | undefined => (isMmftError(e) ? e.code : undefined);
 const thrown = (fn: () => unknown): unknown => {
   try {
@@ -167,7 +168,9 @@ describe('double quantisation', () => {
     const plainAbsmax = plain.absmax as Float32Array;
     scales.forEach((s, j) => expect(Math.abs(s - plainAbsmax[j])).toBeLessThanOrEqual((0.9 / 64 / 2) * dq.nested!.absmax[j >> 8] + 1e-6));
     const out = dequantize4bit(dq);
-    values.forEach((v, i) => expect(Math.abs(out[i] - v)).toBeLessThanOrEqual(0.152 * scales[i >> 6] + Math.abs(scales[i >> 6] - plainAbsmax[i >> 6])));
+    values.forEach((v, i) =>
+      expect(Math.abs(out[i] - v)).toBeLessThanOrEqual(0.152 * scales[i >> 6] + Math.abs(scales[i >> 6] - plainAbsmax[i >> 6])),
+    );
   });
 });
 

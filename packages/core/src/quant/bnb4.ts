@@ -62,9 +62,13 @@ export interface Quantize4Options {
 /** Throws E_CONFIG unless `blockSize` is one bitsandbytes accepts. */
 export function checkBlockSize4(blockSize: number, where = 'blockSize'): void {
   if (!BLOCK_SIZES_4BIT.includes(blockSize)) {
-    throw new MmftError('E_CONFIG', `${where} ${blockSize} is not a bitsandbytes 4-bit block size; use one of ${BLOCK_SIZES_4BIT.join(', ')}`, {
-      hint: 'QLoRA uses 64 (the bitsandbytes default)',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${where} ${blockSize} is not a bitsandbytes 4-bit block size; use one of ${BLOCK_SIZES_4BIT.join(', ')}`,
+      {
+        hint: 'QLoRA uses 64 (the bitsandbytes default)',
+      },
+    );
   }
 }
 

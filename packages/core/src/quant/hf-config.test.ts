@@ -47,10 +47,9 @@ describe('BitsAndBytes4bitConfig (the recipe section)', () => {
     const bad = BitsAndBytes4bitConfig.safeParse({ load_in_4bit: true, block_size: 48 });
     expect(bad.success).toBe(false);
     expect(JSON.stringify(bad.error?.issues)).toContain('block_size must be one of 32, 64, 128, 256, 512, 1024, 2048, 4096');
-    expect(BitsAndBytes4bitConfig.parse({ load_in_4bit: true, block_size: 4096, skip_modules: ['lm_head', 'vision_tower'] }).skip_modules).toEqual([
-      'lm_head',
-      'vision_tower',
-    ]);
+    expect(
+      BitsAndBytes4bitConfig.parse({ load_in_4bit: true, block_size: 4096, skip_modules: ['lm_head', 'vision_tower'] }).skip_modules,
+    ).toEqual(['lm_head', 'vision_tower']);
   });
 });
 
@@ -87,7 +86,9 @@ describe('quantization_config', () => {
     const gptq = thrown(() => parseQuantizationConfig({ quant_method: 'gptq', bits: 4 }, 'm/config.json'));
     expect(gptq.code).toBe('E_UNSUPPORTED');
     expect(gptq.message).toContain('m/config.json: quantization_config.quant_method is "gptq"');
-    const int8 = thrown(() => parseQuantizationConfig({ ...QLORA, load_in_4bit: false, _load_in_4bit: false, load_in_8bit: true }, 'm/config.json'));
+    const int8 = thrown(() =>
+      parseQuantizationConfig({ ...QLORA, load_in_4bit: false, _load_in_4bit: false, load_in_8bit: true }, 'm/config.json'),
+    );
     expect(int8.code).toBe('E_UNSUPPORTED');
     expect(int8.message).toContain('quantization_config.load_in_8bit is true');
   });

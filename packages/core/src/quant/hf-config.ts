@@ -16,9 +16,14 @@ import { BLOCK_SIZES_4BIT } from './bnb4';
  */
 export const BitsAndBytes4bitConfig = z
   .strictObject({
-    load_in_4bit: z.literal(true).describe('quantise the frozen base Linear weights to bitsandbytes 4-bit on load (BitsAndBytesConfig.load_in_4bit)'),
+    load_in_4bit: z
+      .literal(true)
+      .describe('quantise the frozen base Linear weights to bitsandbytes 4-bit on load (BitsAndBytesConfig.load_in_4bit)'),
     quant_type: z.enum(['nf4', 'fp4']).default('nf4').describe('4-bit data type: nf4 (QLoRA) or fp4 (bnb_4bit_quant_type)'),
-    double_quant: z.boolean().default(true).describe('quantise the per-block absmax again to 8 bits, 4.127 instead of 4.5 bits per weight (bnb_4bit_use_double_quant)'),
+    double_quant: z
+      .boolean()
+      .default(true)
+      .describe('quantise the per-block absmax again to 8 bits, 4.127 instead of 4.5 bits per weight (bnb_4bit_use_double_quant)'),
     block_size: z
       .number()
       .int()
@@ -89,14 +94,22 @@ export function parseQuantizationConfig(json: unknown, file: string): BitsAndByt
   // transformers infers bitsandbytes from load_in_4bit/8bit when quant_method is absent (older configs).
   const method = q.quant_method ?? (load4 || load8 ? 'bitsandbytes' : undefined);
   if (method !== 'bitsandbytes') {
-    throw new MmftError('E_UNSUPPORTED', `${where}.quant_method is ${JSON.stringify(q.quant_method)}; mmft reads only bitsandbytes 4-bit checkpoints`, {
-      hint: 'dequantise the checkpoint to float16/float32 first, or load an unquantised base with `quantization: { load_in_4bit: true }`',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${where}.quant_method is ${JSON.stringify(q.quant_method)}; mmft reads only bitsandbytes 4-bit checkpoints`,
+      {
+        hint: 'dequantise the checkpoint to float16/float32 first, or load an unquantised base with `quantization: { load_in_4bit: true }`',
+      },
+    );
   }
   if (load8 === true) {
-    throw new MmftError('E_UNSUPPORTED', `${where}.load_in_8bit is true; LLM.int8() checkpoints are not supported, only 4-bit (load_in_4bit)`, {
-      hint: 'load the unquantised base and quantise it to 4-bit with `quantization: { load_in_4bit: true }`',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${where}.load_in_8bit is true; LLM.int8() checkpoints are not supported, only 4-bit (load_in_4bit)`,
+      {
+        hint: 'load the unquantised base and quantise it to 4-bit with `quantization: { load_in_4bit: true }`',
+      },
+    );
   }
   if (load4 !== true) bad('load_in_4bit', 'true (a bitsandbytes 4-bit checkpoint)');
   const quantType = q.bnb_4bit_quant_type ?? 'fp4';
@@ -104,12 +117,14 @@ export function parseQuantizationConfig(json: unknown, file: string): BitsAndByt
   const doubleQuant = q.bnb_4bit_use_double_quant ?? false;
   if (typeof doubleQuant !== 'boolean') bad('bnb_4bit_use_double_quant', 'true or false');
   const compute = q.bnb_4bit_compute_dtype ?? 'float32';
-  if (compute !== 'float32' && compute !== 'bfloat16' && compute !== 'float16') bad('bnb_4bit_compute_dtype', 'float32, bfloat16 or float16');
+  if (compute !== 'float32' && compute !== 'bfloat16' && compute !== 'float16')
+    bad('bnb_4bit_compute_dtype', 'float32, bfloat16 or float16');
   if (q.bnb_4bit_quant_storage != null && !STORAGE.includes(q.bnb_4bit_quant_storage as string)) {
     bad('bnb_4bit_quant_storage', `one of ${STORAGE.join(', ')}`);
   }
   const skip = q.llm_int8_skip_modules ?? undefined;
-  if (skip !== undefined && !(Array.isArray(skip) && skip.every((s) => typeof s === 'string' && s))) bad('llm_int8_skip_modules', 'a list of module names or null');
+  if (skip !== undefined && !(Array.isArray(skip) && skip.every((s) => typeof s === 'string' && s)))
+    bad('llm_int8_skip_modules', 'a list of module names or null');
   return {
     load_in_4bit: true,
     quant_type: quantType as 'nf4' | 'fp4',

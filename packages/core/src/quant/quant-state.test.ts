@@ -78,9 +78,18 @@ describe('quantizedFromTensors', () => {
   it.each([
     ['U8 [n/2]', (b: Uint8Array): WritableTensor => ({ dtype: 'U8', shape: [b.length], data: b })],
     ['U8 [1, n/2] (the old transposed view)', (b: Uint8Array): WritableTensor => ({ dtype: 'U8', shape: [1, b.length], data: b })],
-    ['BF16 [n/4, 1] (LLaMA-Factory quant_storage)', (b: Uint8Array): WritableTensor => ({ dtype: 'BF16', shape: [b.length / 2, 1], data: bf16ToF32(new Uint16Array(b.buffer.slice(0))) })],
-    ['F16 [n/4, 1]', (b: Uint8Array): WritableTensor => ({ dtype: 'F16', shape: [b.length / 2, 1], data: f16ToF32(new Uint16Array(b.buffer.slice(0))) })],
-    ['F32 [n/8, 1]', (b: Uint8Array): WritableTensor => ({ dtype: 'F32', shape: [b.length / 4, 1], data: new Float32Array(b.buffer.slice(0)) })],
+    [
+      'BF16 [n/4, 1] (LLaMA-Factory quant_storage)',
+      (b: Uint8Array): WritableTensor => ({ dtype: 'BF16', shape: [b.length / 2, 1], data: bf16ToF32(new Uint16Array(b.buffer.slice(0))) }),
+    ],
+    [
+      'F16 [n/4, 1]',
+      (b: Uint8Array): WritableTensor => ({ dtype: 'F16', shape: [b.length / 2, 1], data: f16ToF32(new Uint16Array(b.buffer.slice(0))) }),
+    ],
+    [
+      'F32 [n/8, 1]',
+      (b: Uint8Array): WritableTensor => ({ dtype: 'F32', shape: [b.length / 4, 1], data: new Float32Array(b.buffer.slice(0)) }),
+    ],
     ['I8 [n/2, 1]', (b: Uint8Array): WritableTensor => ({ dtype: 'I8', shape: [b.length, 1], data: new Int8Array(b.buffer.slice(0)) })],
   ])('reads the packed weight stored as %s, byte for byte', (_name, store) => {
     const q = awkwardQ();
@@ -90,10 +99,16 @@ describe('quantizedFromTensors', () => {
 
   it('refuses a packed weight of the wrong size, naming the tensor and the expected shape', () => {
     const q = quantizeNf4(weight, { shape: [4, 16] });
-    const e = thrown(() => quantizedFromTensors(roundTrip(withPacked(q, { dtype: 'U8', shape: [31, 1], data: new Uint8Array(31) })), 'm.weight'));
+    const e = thrown(() =>
+      quantizedFromTensors(roundTrip(withPacked(q, { dtype: 'U8', shape: [31, 1], data: new Uint8Array(31) })), 'm.weight'),
+    );
     expect(e.code).toBe('E_CHECKPOINT');
-    expect(e.message).toContain('4-bit weight "m.weight": packed weight is U8 [31, 1] (31 bytes) but quant_state shape [4, 16] needs 32 bytes as [32, 1]');
-    const f = thrown(() => quantizedFromTensors(roundTrip(withPacked(q, { dtype: 'U8', shape: [4, 8], data: new Uint8Array(32) })), 'm.weight'));
+    expect(e.message).toContain(
+      '4-bit weight "m.weight": packed weight is U8 [31, 1] (31 bytes) but quant_state shape [4, 16] needs 32 bytes as [32, 1]',
+    );
+    const f = thrown(() =>
+      quantizedFromTensors(roundTrip(withPacked(q, { dtype: 'U8', shape: [4, 8], data: new Uint8Array(32) })), 'm.weight'),
+    );
     expect(f.code).toBe('E_CHECKPOINT');
   });
 
@@ -119,10 +134,16 @@ describe('quantizedFromTensors', () => {
     both.set('.quant_state.bitsandbytes__fp4', base.get('.quant_state.bitsandbytes__nf4')!);
     expect(read(both).message).toContain('has both');
     const json = quantStateJson(q);
-    expect(read(withJson(json.replace('"blocksize": 32', '"blocksize": 48'))).message).toContain('blocksize 48 is not a bitsandbytes 4-bit block size');
-    expect(read(withJson(json.replace('"dtype": "float32", "shape"', '"dtype": "int8", "shape"'))).message).toContain('dtype "int8" is not one of');
+    expect(read(withJson(json.replace('"blocksize": 32', '"blocksize": 48'))).message).toContain(
+      'blocksize 48 is not a bitsandbytes 4-bit block size',
+    );
+    expect(read(withJson(json.replace('"dtype": "float32", "shape"', '"dtype": "int8", "shape"'))).message).toContain(
+      'dtype "int8" is not one of',
+    );
     expect(read(withJson(json.replace('}', ', "colour": 1}'))).message).toContain('unknown keys colour');
-    expect(read(withJson(json.replace('"quant_type": "nf4"', '"quant_type": "fp4"'))).message).toContain('says quant_type "fp4", its key says nf4');
+    expect(read(withJson(json.replace('"quant_type": "nf4"', '"quant_type": "fp4"'))).message).toContain(
+      'says quant_type "fp4", its key says nf4',
+    );
     expect(read(withJson('{"quant_type": "nf4", ')).message).toContain('is not UTF-8 JSON');
     const nested = read(withJson(json.replace('"nested_blocksize": 256', '"nested_blocksize": 128')));
     expect(nested.code).toBe('E_UNSUPPORTED');
@@ -153,7 +174,9 @@ describe('Python JSON', () => {
   });
 
   it('uses ", " and ": " separators, ints without a point and ASCII escapes', () => {
-    expect(pythonJsonDumps({ a: [1, 2], b: 'x\u00e9', c: null, d: true, e: new PyFloat(2) })).toBe('{"a": [1, 2], "b": "x\\u00e9", "c": null, "d": true, "e": 2.0}');
+    expect(pythonJsonDumps({ a: [1, 2], b: 'x\u00e9', c: null, d: true, e: new PyFloat(2) })).toBe(
+      '{"a": [1, 2], "b": "x\\u00e9", "c": null, "d": true, "e": 2.0}',
+    );
     expect(() => pythonJsonDumps(1.5)).toThrow(/wrap floats in PyFloat/);
   });
 });

@@ -8,7 +8,7 @@ import type { SafetensorsDtype, TensorData } from '../io/dtypes';
 import { f32ToBf16, f32ToF16 } from '../io/half';
 import { checkBlockSize4, type QuantDtype, type Quantized4bit } from './bnb4';
 import { QUANT_TYPES_4BIT, type QuantType4 } from './codebooks';
-import { PyFloat, pythonJsonDumps } from './python-json';
+import { PyFloat, pythonJsonDumps, type PyJson } from './python-json';
 
 /** One tensor of the 4-bit layout, ready for writeSafetensors. */
 export interface QuantStateTensor {
@@ -39,7 +39,7 @@ const STATE_KEYS = ['quant_type', 'blocksize', 'dtype', 'shape', 'nested_blocksi
 
 /** The JSON bitsandbytes packs under ".quant_state.bitsandbytes__<type>", byte for byte (Python json.dumps). */
 export function quantStateJson(q: Quantized4bit): string {
-  const state: Record<string, import('./python-json').PyJson> = {
+  const state: Record<string, PyJson> = {
     quant_type: q.quantType,
     blocksize: q.blockSize,
     dtype: q.dtype,
@@ -66,8 +66,15 @@ export function quantStateTensors(q: Quantized4bit): Map<string, QuantStateTenso
   const nb = Math.ceil(q.length / q.blockSize);
   const out = new Map<string, QuantStateTensor>();
   out.set('', { dtype: 'U8', shape: [q.packed.length, 1], data: q.packed });
-  if (q.absmax.length !== nb) throw new MmftError('E_SHAPE', `4-bit tensor of ${q.length} elements in blocks of ${q.blockSize} needs ${nb} absmax values, has ${q.absmax.length}`);
-  out.set('.absmax', q.nested ? { dtype: 'U8', shape: [nb], data: q.absmax as Uint8Array } : { dtype: 'F32', shape: [nb], data: q.absmax as Float32Array });
+  if (q.absmax.length !== nb)
+    throw new MmftError(
+      'E_SHAPE',
+      `4-bit tensor of ${q.length} elements in blocks of ${q.blockSize} needs ${nb} absmax values, has ${q.absmax.length}`,
+    );
+  out.set(
+    '.absmax',
+    q.nested ? { dtype: 'U8', shape: [nb], data: q.absmax as Uint8Array } : { dtype: 'F32', shape: [nb], data: q.absmax as Float32Array },
+  );
   out.set('.quant_map', { dtype: 'F32', shape: [q.code.length], data: q.code });
   if (q.nested) {
     out.set('.nested_absmax', { dtype: 'F32', shape: [q.nested.absmax.length], data: q.nested.absmax });
@@ -148,7 +155,9 @@ export function quantizedFromTensors(get: (suffix: string) => QuantStateInput | 
   };
 
   const weight = need('');
-  const itemSize = ITEM_SIZE[weight.dtype] ?? fail(`packed weight "${where}" has dtype ${weight.dtype}; bitsandbytes stores U8 or a float/int8 quant_storage dtype`);
+  const itemSize =
+    ITEM_SIZE[weight.dtype] ??
+    fail(`packed weight "${where}" has dtype ${weight.dtype}; bitsandbytes stores U8 or a float/int8 quant_storage dtype`);
   const dims = weight.shape;
   const elements = count(weight);
   const bytes = Math.ceil(n / 2);
@@ -173,12 +182,19 @@ export function quantizedFromTensors(get: (suffix: string) => QuantStateInput | 
     fail(`tensor "${where}.absmax" is ${absmaxT.dtype} [${absmaxT.shape.join(', ')}], expected U8 [${nb}] (double-quantised codes)`);
   }
   if (state.nested_blocksize !== 256) {
-    throw new MmftError('E_UNSUPPORTED', `4-bit weight "${where}": nested_blocksize ${JSON.stringify(state.nested_blocksize)} in ${where}${stateKey}; only 256 (what bitsandbytes writes) is supported`);
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `4-bit weight "${where}": nested_blocksize ${JSON.stringify(state.nested_blocksize)} in ${where}${stateKey}; only 256 (what bitsandbytes writes) is supported`,
+    );
   }
   if (state.nested_dtype !== 'float32') {
-    throw new MmftError('E_UNSUPPORTED', `4-bit weight "${where}": nested_dtype ${JSON.stringify(state.nested_dtype)} in ${where}${stateKey}; only float32 is supported`);
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `4-bit weight "${where}": nested_dtype ${JSON.stringify(state.nested_dtype)} in ${where}${stateKey}; only float32 is supported`,
+    );
   }
-  if (typeof state.nested_offset !== 'number') fail(`${where}${stateKey}: nested_offset ${JSON.stringify(state.nested_offset)} is not a number`);
+  if (typeof state.nested_offset !== 'number')
+    fail(`${where}${stateKey}: nested_offset ${JSON.stringify(state.nested_offset)} is not a number`);
   const nested = {
     absmax: floats('.nested_absmax', Math.ceil(nb / 256)),
     code: floats('.nested_quant_map', 256),
