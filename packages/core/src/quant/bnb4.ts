@@ -150,7 +150,7 @@ export function absmaxFloat32(q: Quantized4bit): Float32Array {
  * bitsandbytes would then cast to `q.dtype`, which mmft computes in float32 and keeps as float32).
  *
  * @example
- * dequantize4bit(quantize4bit(new Float32Array([0.5, -1]), 'nf4')); // Float32Array [0.5626..., -1]
+ * dequantize4bit(quantize4bit(new Float32Array([0.5, -1]), 'nf4')); // Float32Array [0.4407..., -1]: 0.5 is below the 12/13 midpoint 0.5017
  */
 export function dequantize4bit(q: Quantized4bit): Float32Array {
   const n = q.length;
