@@ -98,10 +98,15 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
     return this.settings.get(name)?.merged ?? false;
   }
 
-  /** W ← W + scaling · B A, or W ← W + scaling · (B A)ᵀ for a Conv1D base (PEFT `merge`). */
+  /**
+   * W ← W + scaling · B A, or W ← W + scaling · (B A)ᵀ for a Conv1D base (PEFT `merge`). A base
+   * held in 4 bits is dequantised first and stays float32 (with a warning): see mergeInto4bitBase.
+   */
   merge(name: string): void {
     const s = this.settings.get(name);
     if (!s || s.merged) return;
+    const base = this.baseLayer;
+    if (base instanceof Linear && base.packedWeight4bit) mergeInto4bitBase(base);
     this.foldDelta(name, 1);
     s.merged = true;
   }
@@ -140,4 +145,27 @@ export class LoraLinear extends Module<[tf.Tensor], tf.Tensor> implements PeftLa
       weight.assign(tf.add(weight, tf.mul(delta, sign * s.scaling)));
     });
   }
+}
+
+let warned4bitMerge = false;
+
+/**
+ * PEFT's Linear4bit.merge (peft/tuners/lora/bnb.py) dequantises the base, adds the delta and
+ * quantises the sum again, warning "Merge lora module to 4-bit linear may get different generations
+ * due to rounding errors". Re-quantising rounds most of the small delta away (each weight moves to
+ * the nearest of 16 codes of its block), so here the base is dequantised once and keeps the merged
+ * weight in float32, the unquantised merge LLaMA-Factory's docs recommend; the model's outputs then
+ * equal the unmerged adapter's. Warned once per process, as Python shows a warnings.warn once.
+ */
+function mergeInto4bitBase(base: Linear): void {
+  if (!warned4bitMerge) {
+    warned4bitMerge = true;
+    process.emitWarning(
+      `lora: merging into a base Linear held in 4 bits (${base.packedWeight4bit!.quantType}) dequantises it and writes the merged weight ` +
+        'in float32 (not re-quantised as PEFT does, which would round the adapter away); generations may differ slightly from a model ' +
+        'merged into the original unquantised base, since the 4-bit rounding of the base stays in it.',
+      { code: 'MMFT_LORA_MERGE_4BIT' },
+    );
+  }
+  base.restoreWeight32();
 }
