@@ -46,6 +46,33 @@ MMFT_TARGET_CLONES void decode(const Weight4bit& w, const float* pairs, int64_t 
   }
 }
 
+// y[i, r0 … r1) for the few rows of x (decoding, one token at a time): each weight row decoded into
+// a buffer that stays in cache and dotted with every x row, no GEMM packing; as bitsandbytes'
+// kgemm_4bit_inference_naive (csrc/kernels.cu) reads the 4-bit W once per token.
+MMFT_TARGET_CLONES void gemvRows(int m, int k, const float* x, const Weight4bit& w, const float* pairs, int r0, int r1, float* row, float* y, int64_t ldy) {
+  for (int r = r0; r < r1; r++) {
+    decode(w, pairs, int64_t(r) * k, k, row);
+    for (int i = 0; i < m; i++) {
+      const float* xi = x + int64_t(i) * k;
+      simd::v8f a0 = simd::splat(0.0f), a1 = simd::splat(0.0f);
+      int p = 0;
+      for (; p + 16 <= k; p += 16) {
+        a0 += simd::load(xi + p) * simd::load(row + p);
+        a1 += simd::load(xi + p + 8) * simd::load(row + p + 8);
+      }
+      for (; p + 8 <= k; p += 8) a0 += simd::load(xi + p) * simd::load(row + p);
+      const simd::v8f a = a0 + a1;
+      float sum = 0;
+      for (int lane = 0; lane < 8; lane++) sum += a[lane];
+      for (; p < k; p++) sum += xi[p] * row[p];
+      y[int64_t(i) * ldy + r] = sum;
+    }
+  }
+}
+
+// Up to this many rows of x take the GEMV path (transposed weight only: Linear's forward).
+constexpr int kGemvRows = 4;
+
 thread_local std::vector<float> blockBuffer;
 
 // Floats of decoded W a block may take: 1 MiB stays in L2 beside the GEMM's own panels.
@@ -67,6 +94,21 @@ void matMul4bit(int m, int rows, int cols, const float* x, const Weight4bit& w, 
   }
   // Below ~64k multiply-adds a second thread costs more to wake than it saves (gemm.cc).
   int t = double(m) * n * k < 65536.0 ? 1 : std::max(1, threads);
+  if (transposeW && m <= kGemvRows) {
+    t = std::min(t, n);
+    auto gemv = [&](int worker) {
+      std::vector<float>& buffer = blockBuffer;
+      if (buffer.size() < size_t(k)) buffer.resize(size_t(k));
+      const int r0 = int(int64_t(n) * worker / t), r1 = int(int64_t(n) * (worker + 1) / t);
+      gemvRows(m, k, x, w, pairs, r0, r1, buffer.data(), y, n);
+    };
+    if (t <= 1) {
+      gemv(0);
+    } else {
+      runParallel(t, gemv);
+    }
+    return;
+  }
   // Column blocks: a multiple of 32 (the micro-kernel's width), about n / t, at most kBlockFloats.
   const int cap = int(std::max<int64_t>(32, kBlockFloats / k / 32 * 32));
   const int width = std::min(cap, std::max(32, (n + t - 1) / t + 31) / 32 * 32);
