@@ -4,7 +4,9 @@
 // the reference sums in float64 and gives, per output, the bound any float32 summation order of
 // the same k products stays within: γ·Σ|w·x| with γ = k'·u/(1 − k'·u), u = 2⁻²⁴ and k' = k + 3
 // (k − 1 additions, the product, and the GEMV's scale applied after a partial sum).
-import { checkWeight4bit, rowsOfX, type Weight4bit } from './operands';
+// It imports nothing at run time (operands are checked by the callers), so scripts/napi-check.js
+// can load it on a GPU machine that has Node but not this repository's node_modules.
+import type { Weight4bit } from './operands';
 
 /** Element i of the weight, as a float32 value. */
 export function weightAt(w: Weight4bit, i: number): number {
@@ -13,9 +15,8 @@ export function weightAt(w: Weight4bit, i: number): number {
   return Math.fround(w.code[nibble] * w.absmax[Math.floor(i / w.blockSize)]);
 }
 
-/** MmftDequantize4bit: the [rows, cols] weight as float32. */
+/** MmftDequantize4bit: the [rows, cols] weight as float32 (operands unchecked: see checkWeight4bit). */
 export function dequantize4bitReference(w: Weight4bit): Float32Array {
-  checkWeight4bit(w, 'dequantize4bitReference');
   const out = new Float32Array(w.rows * w.cols);
   for (let i = 0; i < out.length; i++) out[i] = weightAt(w, i);
   return out;
@@ -32,9 +33,8 @@ export function gamma(k: number): number {
  * y [m, cols]), summed in float64, with `bound[j]` the largest error a float32 kernel may show.
  */
 export function matmul4bitReference(x: Float32Array, w: Weight4bit, transposeWeight: boolean): { y: Float64Array; bound: Float64Array } {
-  checkWeight4bit(w, 'matmul4bitReference');
-  const m = rowsOfX(x, w, transposeWeight, 'matmul4bitReference');
   const inner = transposeWeight ? w.cols : w.rows;
+  const m = Math.floor(x.length / inner);
   const outer = transposeWeight ? w.rows : w.cols;
   const weights = dequantize4bitReference(w);
   const y = new Float64Array(m * outer);
