@@ -93,7 +93,7 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
   private packed?: Packed;
   private packed4?: Packed4;
 
-  /** The weight [out, in]; an error while it is held in 16 bits (restoreWeight32 first). */
+  /** The weight [out, in]; an error while it is held in 16 or 4 bits (restoreWeight32 first). */
   get weight(): tf.Variable {
     if (this.packed4) {
       throw new MmftError(

@@ -17,7 +17,8 @@ struct Weight4bit {
  * y [m, n] = x [m, k] · Wᵀ when `transposeW` (W is [rows, cols] = [n, k]), else x · W (W is
  * [rows, cols] = [k, n]), W[i] = code[nibble(i)] · absmax[i / blockSize] in float. Column blocks of y
  * are split over up to `threads` threads; each decodes its block of W into a buffer of its own and
- * runs the float GEMM on it, so no float copy of the whole W exists.
+ * runs the float GEMM on it, so no float copy of the whole W exists. Up to 4 rows of x with a
+ * transposed W (one token's forward) decode W a row at a time and dot it with x instead.
  */
 void matMul4bit(int m, int rows, int cols, const float* x, const Weight4bit& w, bool transposeW, float* y, int threads);
 
