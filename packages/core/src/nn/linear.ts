@@ -327,17 +327,27 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     const [rows, cols] = p.shape;
     return tf.tidy(() => {
       const attrs = { rows, cols, blockSize: p.blockSize, transposeWeight: true };
-      const inputs = { x, packed: p.packed, absmax: p.absmax, code: p.code };
-      // Without the kernel: the weight decoded by tfjs ops on the engine itself (no read back), a
-      // float32 copy per call that the tape keeps until the gradient call ends in training, as
-      // bitsandbytes' MatMul4Bit dequantises per call (bitsandbytes/autograd/_functions.py).
-      const y =
-        (x.dtype === 'float32' ? runFused(MatMul4bit, inputs, attrs) : undefined) ??
-        tf.reshape(
-          tf.matMul(tf.reshape(x, [-1, cols]), dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, p.blockSize), false, true),
-          [...x.shape.slice(0, -1), rows],
-        );
+      const fused = x.dtype === 'float32' ? runFused(MatMul4bit, { x, packed: p.packed, absmax: p.absmax, code: p.code }, attrs) : undefined;
+      const y = fused ?? this.composite4bit(x, p);
       return bias ? tf.add(y, bias) : y;
     });
+  }
+
+  // Without the kernel: the weight decoded by tfjs ops on the engine itself (no read back), once
+  // for the product and again for the input gradient dy·W, so no float32 copy of W waits on the tape
+  // between the passes, as bitsandbytes' MatMul4Bit saves only the quantised weight
+  // (bitsandbytes/autograd/_functions.py).
+  private composite4bit(x: tf.Tensor, p: Packed4): tf.Tensor {
+    const [rows, cols] = p.shape;
+    const weight = () => dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, p.blockSize);
+    const product = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const input = args[0] as tf.Tensor;
+      const w = weight();
+      const value = tf.reshape(tf.matMul(tf.reshape(input, [-1, cols]), w, false, true), [...input.shape.slice(0, -1), rows]);
+      w.dispose();
+      const gradFunc = (dy: tf.Tensor) => tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(dy, [-1, rows]), weight()), input.shape));
+      return { value, gradFunc };
+    });
+    return product(x);
   }
 }

@@ -113,6 +113,24 @@ describe('Linear.storeWeight4bit', () => {
     [trainable, wide, fc].forEach((m) => m.dispose());
   });
 
+  it('keeps no float32 copy of the weight between the forward pass and the gradient (composite path)', () => {
+    const fc = frozenLinear(128, 128, 2, false);
+    fc.storeWeight4bit(quantize4bit(values(128 * 128, 1), 'nf4', { shape: [128, 128] }));
+    let held = -1;
+    const dx = tf.grad((x: tf.Tensor) => {
+      const before = tf.memory().numBytes;
+      const y = fc.forward(x);
+      held = tf.memory().numBytes - before; // y and what the tape keeps for the backward pass
+      return tf.sum(y);
+    })(tf.ones([1, 128]));
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(128 * 128 * 4); // a float32 W would be 64 KiB
+    const w = dequantize4bit(fc.quantizedWeight!);
+    const expected = Array.from({ length: 128 }, (_, c) => Array.from({ length: 128 }, (_, r) => w[r * 128 + c]!).reduce((a, b) => a + b, 0));
+    Array.from(dx.dataSync()).forEach((v, c) => expect(v).toBeCloseTo(expected[c]!, 4));
+    fc.dispose();
+  });
+
   it('frees its tensors on dispose', () => {
     const before = tf.memory().numTensors;
     const fc = frozenLinear(2, 3);
