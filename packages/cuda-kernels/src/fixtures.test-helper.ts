@@ -9,8 +9,8 @@ export const NF4 = Float32Array.from([
   0.7229568362236023, 1.0,
 ]);
 
-/** get_4bit_type('fp4'): e2m1 values in bitsandbytes' order, divided by their maximum 12. */
-export const FP4 = Float32Array.from([0, 0.0625, 8, 12, 4, 6, 2, 3, -0, -0.0625, -8, -12, -4, -6, -2, -3], (v) => v / 12);
+/** get_4bit_type('fp4'): e2m1 values in bitsandbytes' order over 12; its `-0` is a Python int, so +0.0. */
+export const FP4 = Float32Array.from([0, 0.0625, 8, 12, 4, 6, 2, 3, 0, -0.0625, -8, -12, -4, -6, -2, -3], (v) => v / 12);
 
 /** A small deterministic generator (LCG), so failures reproduce. */
 export function rng(seed: number): () => number {

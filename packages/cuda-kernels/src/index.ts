@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { MmftError } from '@mmft/core';
 import { checkWeight4bit, rowsOfX, type Weight4bit } from './operands';
 
-export { BLOCK_SIZES_4BIT, checkWeight4bit, rowsOfX, type Weight4bit } from './operands';
+export { checkWeight4bit, rowsOfX, weight4bitOf, type Weight4bit } from './operands';
 export { dequantize4bitReference, matmul4bitReference, gamma, weightAt } from './reference';
 
 /** Device 0 as the CUDA runtime reports it. */

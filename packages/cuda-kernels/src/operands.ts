@@ -4,6 +4,7 @@
 // ⌊i/2⌋ (high nibble for even i), times absmax[⌊i/blockSize⌋] (float32, de-nested when the
 // checkpoint was double-quantised) times code[nibble] (the 16-entry quant_map).
 import { MmftError } from '@mmft/core';
+import { absmaxFloat32, BLOCK_SIZES_4BIT, type Quantized4bit } from '@mmft/core/quant';
 
 /** A [rows, cols] 4-bit weight as the kernels read it. */
 export interface Weight4bit {
@@ -15,8 +16,23 @@ export interface Weight4bit {
   readonly blockSize: number;
 }
 
-/** Block sizes bitsandbytes accepts for 4-bit (functional.py quantize_4bit). */
-export const BLOCK_SIZES_4BIT: readonly number[] = [32, 64, 128, 256, 512, 1024, 2048, 4096];
+/**
+ * The kernels' view of a quantised tensor from @mmft/core/quant (double quantisation de-nested to
+ * float32 absmax, as bitsandbytes does before its kernels run): rows = product of all but the last
+ * dimension of `q.shape`, cols = the last.
+ *
+ * @example
+ * const w = weight4bitOf(quantizeNf4(values, { doubleQuant: true, shape: [out, inFeatures] }));
+ */
+export function weight4bitOf(q: Quantized4bit): Weight4bit {
+  const shape = q.shape.length > 0 ? q.shape : [q.length];
+  const cols = shape[shape.length - 1];
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (rows * cols !== q.length) {
+    throw new MmftError('E_SHAPE', `weight4bitOf: shape [${shape.join(', ')}] holds ${rows * cols} elements, the tensor has ${q.length}`);
+  }
+  return { packed: q.packed, absmax: absmaxFloat32(q), code: q.code, rows, cols, blockSize: q.blockSize };
+}
 
 /** Throws an MmftError naming the operand that does not fit the weight's shape. */
 export function checkWeight4bit(w: Weight4bit, where: string): void {

@@ -2,7 +2,8 @@
 // dequantise-then-multiply; runs everywhere (no GPU needed).
 import { describe, expect, it } from '@jest/globals';
 import { isMmftError } from '@mmft/core';
-import { checkWeight4bit, loadCudaKernels, rowsOfX, type Weight4bit } from './index';
+import { dequantize4bit, FP4_CODE, NF4_CODE, quantizeFp4, quantizeNf4 } from '@mmft/core/quant';
+import { checkWeight4bit, loadCudaKernels, rowsOfX, weight4bitOf, type Weight4bit } from './index';
 import { dequantize4bitReference, matmul4bitReference } from './reference';
 import { FP4, NF4, randomWeight, randomX } from './fixtures.test-helper';
 
@@ -47,6 +48,25 @@ describe('dequantize4bitReference', () => {
     const w: Weight4bit = { packed: Uint8Array.of(0x1b), absmax: Float32Array.of(0.1), code: FP4, rows: 1, cols: 2, blockSize: 64 };
     const expected = [Math.fround(Math.fround(0.0625 / 12) * Math.fround(0.1)), Math.fround(Math.fround(-12 / 12) * Math.fround(0.1))];
     expect(Array.from(dequantize4bitReference(w))).toEqual(expected);
+  });
+});
+
+describe('against @mmft/core/quant', () => {
+  it('uses the same code tables', () => {
+    expect(Array.from(NF4)).toEqual(Array.from(NF4_CODE));
+    expect(Array.from(FP4)).toEqual(Array.from(FP4_CODE));
+  });
+
+  it.each([
+    ['nf4', 64, true],
+    ['nf4', 128, false],
+    ['fp4', 32, true],
+  ] as const)('dequantises a core-quantised %s weight (bs %i, double quant %s) bit for bit as core does', (type, blockSize, doubleQuant) => {
+    const values = randomX(37 * 101, 9).map((v, i) => (i % 97 === 0 ? 40 * v : v)); // outliers in some blocks
+    const q = (type === 'nf4' ? quantizeNf4 : quantizeFp4)(values, { blockSize, doubleQuant, shape: [37, 101] });
+    const w = weight4bitOf(q);
+    expect([w.rows, w.cols]).toEqual([37, 101]);
+    expect(Array.from(dequantize4bitReference(w))).toEqual(Array.from(dequantize4bit(q)));
   });
 });
 

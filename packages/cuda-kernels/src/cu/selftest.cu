@@ -16,12 +16,13 @@ using namespace mmftcuda;
 
 namespace {
 
-// bitsandbytes/functional.py get_4bit_type: NF4 levels, and FP4 (e2m1 without inf/nan) / 12.
+// bitsandbytes/functional.py get_4bit_type: NF4 levels, and FP4 (e2m1 without inf/nan) / 12 (its
+// `-0` is a Python int: +0.0).
 const float kNf4[16] = {-1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
                         -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
                         0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f,
                         1.0f};
-const float kFp4Raw[16] = {0.f, 0.0625f, 8.f, 12.f, 4.f, 6.f, 2.f, 3.f, -0.f, -0.0625f, -8.f, -12.f, -4.f, -6.f, -2.f, -3.f};
+const float kFp4Raw[16] = {0.f, 0.0625f, 8.f, 12.f, 4.f, 6.f, 2.f, 3.f, 0.f, -0.0625f, -8.f, -12.f, -4.f, -6.f, -2.f, -3.f};
 
 struct Rng {
   uint64_t state;
