@@ -47,7 +47,8 @@ function nodeInclude() {
 }
 
 const nvcc = findNvcc();
-if (!nvcc) finish(false, 'nvcc not found (NVCC, CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda/bin): CUDA kernels not built; mmft runs without them');
+if (!nvcc)
+  finish(false, 'nvcc not found (NVCC, CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda/bin): CUDA kernels not built; mmft runs without them');
 const include = nodeInclude();
 if (!include) finish(false, 'Node headers (node_api.h) not found under <node prefix>/include/node: CUDA kernels not built');
 
@@ -65,7 +66,10 @@ if (process.env.MMFT_CUDA_FORCE !== '1' && mtime(addon) > newest && mtime(selfte
   finish(true, 'CUDA kernels up to date: build/Release/mmft_cuda.node');
 }
 
-const arches = (process.env.MMFT_CUDA_ARCH ?? 'sm_80,sm_90').split(',').map((a) => a.trim()).filter(Boolean);
+const arches = (process.env.MMFT_CUDA_ARCH ?? 'sm_80,sm_90')
+  .split(',')
+  .map((a) => a.trim())
+  .filter(Boolean);
 const gencode = arches.flatMap((arch) => {
   if (arch === 'native') return ['-arch=native'];
   const number = arch.replace(/^(sm|compute)_/, '');
@@ -80,14 +84,20 @@ if (last && last !== 'native') gencode.push('-gencode', `arch=compute_${last},co
 const common = ['-O3', '-std=c++17', '-cudart', 'static', '-Xcompiler', '-fPIC', ...gencode];
 fs.mkdirSync(out, { recursive: true });
 const steps = [
-  { what: 'addon', args: [...common, '-shared', `-I${include}`, '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=mmft_cuda', ...addonSources, '-o', addon] },
+  {
+    what: 'addon',
+    args: [...common, '-shared', `-I${include}`, '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=mmft_cuda', ...addonSources, '-o', addon],
+  },
   { what: 'self-test', args: [...common, ...selftestSources, '-o', selftest] },
 ];
 for (const { what, args } of steps) {
   say(`nvcc ${what}: ${nvcc} ${args.map((a) => (path.isAbsolute(a) ? path.relative(root, a) : a)).join(' ')}`);
   const result = spawnSync(nvcc, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    finish(false, `nvcc failed building the ${what} (${result.error?.message ?? `exit ${result.status}`}, see above): CUDA kernels not built; mmft runs without them`);
+    finish(
+      false,
+      `nvcc failed building the ${what} (${result.error?.message ?? `exit ${result.status}`}, see above): CUDA kernels not built; mmft runs without them`,
+    );
   }
 }
 finish(true, 'CUDA kernels built: build/Release/mmft_cuda.node, build/Release/mmft_cuda_selftest');

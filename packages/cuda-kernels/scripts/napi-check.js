@@ -24,8 +24,8 @@ function rng(seed) {
   };
 }
 const NF4 = Float32Array.from([
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495,
+  0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
   0.7229568362236023, 1.0,
 ]);
 function weight(rows, cols, blockSize, seed) {
@@ -42,7 +42,12 @@ function weight(rows, cols, blockSize, seed) {
 }
 
 const checks = [];
-for (const [rows, cols, blockSize] of [[1, 1, 64], [3, 11, 64], [129, 257, 128], [300, 1000, 4096]]) {
+for (const [rows, cols, blockSize] of [
+  [1, 1, 64],
+  [3, 11, 64],
+  [129, 257, 128],
+  [300, 1000, 4096],
+]) {
   const w = weight(rows, cols, blockSize, rows + 3 * cols);
   const out = addon.MmftDequantize4bit(w.packed, w.absmax, w.code, rows * cols, blockSize);
   const want = dequantize4bitReference(w);
@@ -63,7 +68,12 @@ for (const [m, rows, cols, blockSize, transposeWeight, gemv] of [
   const ref = matmul4bitReference(x, w, transposeWeight);
   let worst = 0;
   y.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref.y[i]) / (ref.bound[i] || 1e-30))));
-  checks.push({ kernel: 'MmftMatMul4bit', shape: `m=${m} [${rows}, ${cols}] t=${transposeWeight} gemv=${gemv}`, errorOfBound: worst, pass: worst <= 1 });
+  checks.push({
+    kernel: 'MmftMatMul4bit',
+    shape: `m=${m} [${rows}, ${cols}] t=${transposeWeight} gemv=${gemv}`,
+    errorOfBound: worst,
+    pass: worst <= 1,
+  });
 }
 const failures = checks.filter((c) => !c.pass).length;
 const benchmark = addon.benchmark(0, 0, 0, 0, 0, 64, 10);

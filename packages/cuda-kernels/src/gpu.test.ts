@@ -10,14 +10,20 @@ import { FP4, NF4, randomWeight, randomX } from './fixtures.test-helper';
 const status = loadCudaKernels();
 const kernels: CudaKernels | undefined = 'kernels' in status ? status.kernels : undefined;
 const gpuIt = kernels ? it : it.skip;
-const why = 'unavailable' in status ? ` (skipped: no CUDA device: ${status.unavailable.replace(/^no CUDA device: /, '')})` : ` on ${kernels?.device.name}`;
+const why =
+  'unavailable' in status
+    ? ` (skipped: no CUDA device: ${status.unavailable.replace(/^no CUDA device: /, '')})`
+    : ` on ${kernels?.device.name}`;
 const gpu = (): CudaKernels => kernels as CudaKernels;
 
 describe('CUDA kernels', () => {
   // Runs everywhere, so the reason a machine skipped the GPU tests shows in the report.
   it(`says whether the kernels run here${why}`, () => {
     if (kernels) expect(kernels.device.computeCapability).toMatch(/^\d+\.\d+$/);
-    else expect('unavailable' in status && status.unavailable).toMatch(/^(disabled by MMFT_CUDA=0|not built|the addon does not load|no CUDA device: .+)/);
+    else
+      expect('unavailable' in status && status.unavailable).toMatch(
+        /^(disabled by MMFT_CUDA=0|not built|the addon does not load|no CUDA device: .+)/,
+      );
   });
 
   const dequantizeCases: [rows: number, cols: number, blockSize: number, code: 'nf4' | 'fp4'][] = [
@@ -29,11 +35,14 @@ describe('CUDA kernels', () => {
     [129, 257, 128, 'nf4'],
     [300, 1000, 4096, 'nf4'],
   ];
-  gpuIt.each(dequantizeCases)(`MmftDequantize4bit equals the reference bit for bit: [%i, %i] bs=%i %s${why}`, (rows, cols, blockSize, code) => {
-    const w = randomWeight(rows, cols, blockSize, rows + 3 * cols, code === 'nf4' ? NF4 : FP4);
-    const out = gpu().MmftDequantize4bit(w);
-    expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(dequantize4bitReference(w).buffer))).toBe(true);
-  });
+  gpuIt.each(dequantizeCases)(
+    `MmftDequantize4bit equals the reference bit for bit: [%i, %i] bs=%i %s${why}`,
+    (rows, cols, blockSize, code) => {
+      const w = randomWeight(rows, cols, blockSize, rows + 3 * cols, code === 'nf4' ? NF4 : FP4);
+      const out = gpu().MmftDequantize4bit(w);
+      expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(dequantize4bitReference(w).buffer))).toBe(true);
+    },
+  );
 
   // m = 1 with x·Wᵀ is the GEMV kernel (vectorised when cols % 32 == 0, else element by element).
   const matmulCases: [m: number, rows: number, cols: number, blockSize: number, transposeWeight: boolean, gemv: boolean][] = [
@@ -58,9 +67,11 @@ describe('CUDA kernels', () => {
       const reference = matmul4bitReference(x, w, transposeWeight);
       expect(y.length).toBe(reference.y.length);
       const outside = Array.from(y).findIndex((v, i) => !(Math.abs(v - reference.y[i]) <= reference.bound[i]));
-      expect(outside === -1 ? 'all within bound' : `y[${outside}] = ${y[outside]}, reference ${reference.y[outside]} ± ${reference.bound[outside]}`).toBe(
-        'all within bound',
-      );
+      expect(
+        outside === -1
+          ? 'all within bound'
+          : `y[${outside}] = ${y[outside]}, reference ${reference.y[outside]} ± ${reference.bound[outside]}`,
+      ).toBe('all within bound');
     },
   );
 

@@ -81,7 +81,15 @@ interface Addon {
     transposeWeight: boolean,
     allowGemv: boolean,
   ): Float32Array;
-  benchmark(rows: number, cols: number, m: number, gemmRows: number, gemmCols: number, blockSize: number, iterations: number): CudaBenchmark;
+  benchmark(
+    rows: number,
+    cols: number,
+    m: number,
+    gemmRows: number,
+    gemmCols: number,
+    blockSize: number,
+    iterations: number,
+  ): CudaBenchmark;
 }
 
 const BUILD_DIR = path.join(__dirname, '..', 'build', 'Release');
@@ -117,10 +125,14 @@ function wrap(addon: Addon, device: CudaDeviceInfo): CudaKernels {
     MmftMatMul4bit: (x, w, { transposeWeight, gemv = true }) => {
       checkWeight4bit(w, 'MmftMatMul4bit');
       const m = rowsOfX(x, w, transposeWeight, 'MmftMatMul4bit');
-      return run('MmftMatMul4bit', () => addon.MmftMatMul4bit(w.packed, w.absmax, w.code, x, m, w.rows, w.cols, w.blockSize, transposeWeight, gemv));
+      return run('MmftMatMul4bit', () =>
+        addon.MmftMatMul4bit(w.packed, w.absmax, w.code, x, m, w.rows, w.cols, w.blockSize, transposeWeight, gemv),
+      );
     },
     benchmark: (o = {}) =>
-      run('benchmark', () => addon.benchmark(o.rows ?? 0, o.cols ?? 0, o.m ?? 0, o.gemmRows ?? 0, o.gemmCols ?? 0, o.blockSize ?? 64, o.iterations ?? 20)),
+      run('benchmark', () =>
+        addon.benchmark(o.rows ?? 0, o.cols ?? 0, o.m ?? 0, o.gemmRows ?? 0, o.gemmCols ?? 0, o.blockSize ?? 64, o.iterations ?? 20),
+      ),
   };
 }
 

@@ -52,9 +52,16 @@ export function checkWeight4bit(w: Weight4bit, where: string): void {
   ];
   for (const [name, got, want] of need) {
     if (got !== want) {
-      throw new MmftError('E_SHAPE', `${where}: ${name} has ${got} entries, a [${w.rows}, ${w.cols}] weight at blockSize ${w.blockSize} needs ${want}`, {
-        hint: name === 'absmax' ? 'pass the de-nested float32 absmax (absmaxFloat32 of @mmft/core/quant) for a double-quantised weight' : undefined,
-      });
+      throw new MmftError(
+        'E_SHAPE',
+        `${where}: ${name} has ${got} entries, a [${w.rows}, ${w.cols}] weight at blockSize ${w.blockSize} needs ${want}`,
+        {
+          hint:
+            name === 'absmax'
+              ? 'pass the de-nested float32 absmax (absmaxFloat32 of @mmft/core/quant) for a double-quantised weight'
+              : undefined,
+        },
+      );
     }
   }
 }

@@ -31,13 +31,33 @@ function independentMatMul(x: Float32Array, w: Weight4bit, transposeWeight: bool
 describe('dequantize4bitReference', () => {
   it('decodes the high nibble first and scales by its block absmax (hand-checked)', () => {
     // elements: 0x0F → codes 0, 15; 0x87 → 8, 7; 0xA0 → 10 and a padding nibble (n = 5 is odd)
-    const w: Weight4bit = { packed: Uint8Array.from([0x0f, 0x87, 0xa0]), absmax: Float32Array.of(2), code: NF4, rows: 1, cols: 5, blockSize: 32 };
-    expect(Array.from(dequantize4bitReference(w))).toEqual([-2, 2, 2 * Math.fround(0.07958029955625534), 0, 2 * Math.fround(0.24611230194568634)]);
+    const w: Weight4bit = {
+      packed: Uint8Array.from([0x0f, 0x87, 0xa0]),
+      absmax: Float32Array.of(2),
+      code: NF4,
+      rows: 1,
+      cols: 5,
+      blockSize: 32,
+    };
+    expect(Array.from(dequantize4bitReference(w))).toEqual([
+      -2,
+      2,
+      2 * Math.fround(0.07958029955625534),
+      0,
+      2 * Math.fround(0.24611230194568634),
+    ]);
   });
 
   it('switches absmax at the block boundary, across rows', () => {
     // [2, 20] weight, 40 elements, blockSize 32: elements 0…31 in block 0, 32…39 in block 1
-    const w: Weight4bit = { packed: new Uint8Array(20).fill(0xff), absmax: Float32Array.of(1.5, 3), code: NF4, rows: 2, cols: 20, blockSize: 32 };
+    const w: Weight4bit = {
+      packed: new Uint8Array(20).fill(0xff),
+      absmax: Float32Array.of(1.5, 3),
+      code: NF4,
+      rows: 2,
+      cols: 20,
+      blockSize: 32,
+    };
     const out = dequantize4bitReference(w);
     expect(out[31]).toBe(1.5); // row 1, col 11
     expect(out[32]).toBe(3); // row 1, col 12
@@ -61,13 +81,16 @@ describe('against @mmft/core/quant', () => {
     ['nf4', 64, true],
     ['nf4', 128, false],
     ['fp4', 32, true],
-  ] as const)('dequantises a core-quantised %s weight (bs %i, double quant %s) bit for bit as core does', (type, blockSize, doubleQuant) => {
-    const values = randomX(37 * 101, 9).map((v, i) => (i % 97 === 0 ? 40 * v : v)); // outliers in some blocks
-    const q = (type === 'nf4' ? quantizeNf4 : quantizeFp4)(values, { blockSize, doubleQuant, shape: [37, 101] });
-    const w = weight4bitOf(q);
-    expect([w.rows, w.cols]).toEqual([37, 101]);
-    expect(Array.from(dequantize4bitReference(w))).toEqual(Array.from(dequantize4bit(q)));
-  });
+  ] as const)(
+    'dequantises a core-quantised %s weight (bs %i, double quant %s) bit for bit as core does',
+    (type, blockSize, doubleQuant) => {
+      const values = randomX(37 * 101, 9).map((v, i) => (i % 97 === 0 ? 40 * v : v)); // outliers in some blocks
+      const q = (type === 'nf4' ? quantizeNf4 : quantizeFp4)(values, { blockSize, doubleQuant, shape: [37, 101] });
+      const w = weight4bitOf(q);
+      expect([w.rows, w.cols]).toEqual([37, 101]);
+      expect(Array.from(dequantize4bitReference(w))).toEqual(Array.from(dequantize4bit(q)));
+    },
+  );
 });
 
 describe('matmul4bitReference', () => {
@@ -121,7 +144,9 @@ describe('operand checks', () => {
     expect((error as Error).message).toBe('MmftMatMul4bit: packed has 7 entries, a [3, 5] weight at blockSize 32 needs 8');
   });
   it('lists the block sizes bitsandbytes allows', () => {
-    expect(() => checkWeight4bit({ ...w, blockSize: 48 }, 'here')).toThrow('here: blockSize 48 is not one of 32, 64, 128, 256, 512, 1024, 2048, 4096');
+    expect(() => checkWeight4bit({ ...w, blockSize: 48 }, 'here')).toThrow(
+      'here: blockSize 48 is not one of 32, 64, 128, 256, 512, 1024, 2048, 4096',
+    );
   });
   it('reads the rows of x from its length and refuses a ragged x', () => {
     expect(rowsOfX(new Float32Array(10), w, true, 'k')).toBe(2);

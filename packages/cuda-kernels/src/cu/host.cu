@@ -139,7 +139,9 @@ const char* benchmark(const BenchOptions& options, BenchResult* result) {
   // Data at least 8× the L2 cache, so repeated runs stream from device memory, not from L2.
   const int64_t target = std::max<int64_t>(8 * info.l2Bytes, int64_t(256) << 20);
   const int64_t cols = options.cols > 0 ? options.cols : 16384;
-  const int64_t rows = options.rows > 0 ? options.rows : ((2 * target / cols + 63) / 64) * 64;
+  // Whole waves of the GEMV's resident blocks, so a half-empty last wave does not hide its bandwidth.
+  const int64_t wave = std::max<int64_t>(1, matvecRowsPerWave());
+  const int64_t rows = options.rows > 0 ? options.rows : std::max<int64_t>(1, (2 * target / cols + wave / 2) / wave) * wave;
   const int64_t n = rows * cols, blocks = (n + options.blockSize - 1) / options.blockSize;
   result->rows = rows;
   result->cols = cols;

@@ -20,6 +20,9 @@ const char* launchDequantize4bit(const uint8_t* packed, const float* absmax, con
 const char* launchMatVec4bit(const float* x, const uint8_t* packed, const float* absmax, const float* code, float* y, int64_t rows,
                              int64_t cols, int blockSize);
 
+/** Rows the vectorised GEMV covers in one wave of resident blocks on the current device. */
+int64_t matvecRowsPerWave();
+
 /**
  * y = x·Wᵀ (transposeWeight: x [m, cols], y [m, rows]) or x·W (x [m, rows], y [m, cols]) with W the
  * [rows, cols] 4-bit weight, decoded tile by tile into shared memory.

@@ -95,6 +95,14 @@ __global__ void __launch_bounds__(kWarps * 32) matvec4bitAnyKernel(const float* 
 
 }  // namespace
 
+int64_t matvecRowsPerWave() {
+  int device = 0, sms = 0, blocks = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, matvec4bitKernel, kWarps * 32, 0);
+  return static_cast<int64_t>(sms) * blocks * kWarps * kRowsPerWarp;
+}
+
 const char* launchMatVec4bit(const float* x, const uint8_t* packed, const float* absmax, const float* code, float* y, int64_t rows,
                              int64_t cols, int blockSize) {
   if (const char* bad = checkBlockSize(blockSize)) return bad;
