@@ -53,8 +53,13 @@ cat "$OUT/selftest.txt" 2>/dev/null
 # 3. The N-API addon, when Node can run here.
 NODE="${MMFT_NODE:-$(command -v node || true)}"
 if [ -z "$NODE" ] && [ -f "$PKG/build/carry/node.xz" ]; then
-  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-    "$PKG/build/carry/node.xz" /tmp/mmft-node && chmod +x /tmp/mmft-node && NODE=/tmp/mmft-node
+  if xz -dc "$PKG/build/carry/node.xz" > /tmp/mmft-node 2>/dev/null ||
+    python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+      "$PKG/build/carry/node.xz" /tmp/mmft-node; then
+    chmod +x /tmp/mmft-node && NODE=/tmp/mmft-node
+  else
+    say "could not unpack build/carry/node.xz (neither xz nor python3's lzma)"
+  fi
 fi
 if [ -z "$NODE" ]; then
   say "N-API check skipped: no node on PATH and no carried build/carry/node.xz (scripts/prepare-gpu-carry.sh)"
