@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmftError } from '@mmft/core';
+import { Dequantize4bit, MatMul4bit } from '@mmft/core/kernels';
 import { checkWeight4bit, rowsOfX, type Weight4bit } from './operands';
 
 export { checkWeight4bit, rowsOfX, weight4bitOf, type Weight4bit } from './operands';
@@ -92,6 +93,9 @@ interface Addon {
   ): CudaBenchmark;
 }
 
+/** The addon's kernel symbols: the names of core's kernel table (docs/conventions.md §19). */
+export const CUDA_SYMBOLS = [Dequantize4bit, MatMul4bit] as const;
+
 const BUILD_DIR = path.join(__dirname, '..', 'build', 'Release');
 const REBUILD = 'build it with: pnpm --filter @mmft/cuda-kernels build:cuda (needs nvcc)';
 
@@ -120,14 +124,12 @@ function wrap(addon: Addon, device: CudaDeviceInfo): CudaKernels {
     device,
     MmftDequantize4bit: (w) => {
       checkWeight4bit(w, 'MmftDequantize4bit');
-      return run('MmftDequantize4bit', () => addon.MmftDequantize4bit(w.packed, w.absmax, w.code, w.rows * w.cols, w.blockSize));
+      return run(Dequantize4bit, () => addon[Dequantize4bit](w.packed, w.absmax, w.code, w.rows * w.cols, w.blockSize));
     },
     MmftMatMul4bit: (x, w, { transposeWeight, gemv = true }) => {
       checkWeight4bit(w, 'MmftMatMul4bit');
       const m = rowsOfX(x, w, transposeWeight, 'MmftMatMul4bit');
-      return run('MmftMatMul4bit', () =>
-        addon.MmftMatMul4bit(w.packed, w.absmax, w.code, x, m, w.rows, w.cols, w.blockSize, transposeWeight, gemv),
-      );
+      return run(MatMul4bit, () => addon[MatMul4bit](w.packed, w.absmax, w.code, x, m, w.rows, w.cols, w.blockSize, transposeWeight, gemv));
     },
     benchmark: (o = {}) =>
       run('benchmark', () =>
@@ -158,6 +160,9 @@ export function loadCudaKernels(): CudaKernelsStatus {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return (cached = { unavailable: `the addon does not load (${message}); re${REBUILD.slice(1)}` });
   }
+  const missing = [...CUDA_SYMBOLS, 'info', 'benchmark'].filter((name) => typeof addon[name as keyof Addon] !== 'function');
+  if (missing.length > 0)
+    return (cached = { unavailable: `the built addon lacks ${missing.join(', ')} (built from older sources); re${REBUILD.slice(1)}` });
   const info = addon.info();
   if (info.error !== null) {
     // The static CUDA runtime reports a missing libcuda as an old driver (driver version 0).
