@@ -2,6 +2,7 @@
 // fields plus a tokenizer folder for fresh weights, with an optional trained PEFT adapter. One
 // schema builder so every architecture spells the shared keys, their paths and their rule alike.
 import { z } from 'zod';
+import { BitsAndBytes4bitConfig } from '../quant/hf-config';
 import { recipePath } from './paths';
 
 /** What differs between architectures: the config schema and how to describe it. */
@@ -39,6 +40,9 @@ export function modelSectionSchema<C extends z.ZodType, E extends ModelSectionEx
         .describe('folder holding tokenizer.json (+ tokenizer_config.json) used with config'),
       ignoreUnexpected: z.boolean().default(false).describe('list and skip checkpoint tensors the model does not know instead of failing'),
       seed: z.number().int().optional().describe('seed of the random initialisation when no checkpoint is loaded'),
+      quantization: BitsAndBytes4bitConfig.optional().describe(
+        "load the base's Linear weights in bitsandbytes 4-bit (QLoRA: NF4, double quantisation), as from_pretrained(quantization_config=BitsAndBytesConfig(...)); needs a peft: section to train",
+      ),
       adapter: recipePath(z.string().min(1))
         .optional()
         .describe(

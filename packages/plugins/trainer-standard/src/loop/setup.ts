@@ -21,6 +21,7 @@ import { datasetSize } from '../data/stream';
 import { loadModel, type LoadedModel } from '../model/load-model';
 import { applyStrategy } from '../model/strategy';
 import { applyFrozenDtype } from '../model/frozen-dtype';
+import { applyQuantization } from '../model/quantization';
 import { applyGradientCheckpointing } from '../model/gradient-checkpointing';
 import { paramEntries, withLrGroups } from '../optim/param-groups';
 import type { ParamEntry } from '../optim/adamw';
@@ -123,7 +124,12 @@ export async function setupRun(config: TrainConfig, context: RunContext, seed: n
       { name: objectiveName, emits: objective.emits },
       context.resolver.list('metric').flatMap((m) => (m.consumes ? [{ id: m.id, consumes: m.consumes }] : [])),
     );
-    // train.frozen_dtype, once PEFT, the strategy and the objective have settled what trains.
+    // model.quantization, then train.frozen_dtype for what stays float32, once PEFT, the strategy and
+    // the objective have settled what trains.
+    applyQuantization(loaded.model.root, sectionOf(recipe.model)?.quantization, context, loaded.model.root.constructor.name, {
+      hasAdapter: loaded.adapter !== undefined,
+      evalOnly: config.eval_only,
+    });
     applyFrozenDtype(loaded.model.root, config.frozen_dtype, context, loaded.model.root.constructor.name);
   } catch (error) {
     objective.dispose();

@@ -5,6 +5,7 @@
 import { MmftError, type RunContext } from '@mmft/core';
 import {
   frozenWeights16,
+  linears4bit,
   Linear,
   storeFrozenWeights16,
   type AnyModule,
@@ -64,8 +65,9 @@ export async function withFloat32Weights<T>(root: AnyModule, body: () => Promise
 }
 
 /**
- * `counts` with the 16-bit Linear weights of `root` added to the total: they are out of the state
- * dict while packed, yet still the model's parameters (the summary's "trainable %" divides by all).
+ * `counts` with the 16-bit and 4-bit Linear weights of `root` added to the total: they are out of the
+ * state dict while packed, yet still the model's parameters (the summary's "trainable %" divides by all,
+ * as PEFT's print_trainable_parameters counts a 4-bit weight's elements).
  *
  * @example
  * withWeights16({ trainable: 10, total: 100 }, root); // { trainable: 10, total: 100 + packed values }
@@ -73,5 +75,6 @@ export async function withFloat32Weights<T>(root: AnyModule, body: () => Promise
 export function withWeights16(counts: { trainable: number; total: number }, root: AnyModule): { trainable: number; total: number } {
   let packed = 0;
   for (const weight of frozenWeights16(root).values()) packed += weight.shape[0] * weight.shape[1];
+  for (const weight of linears4bit(root).values()) packed += weight.shape[0] * weight.shape[1];
   return { ...counts, total: counts.total + packed };
 }
