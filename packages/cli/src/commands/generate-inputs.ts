@@ -13,6 +13,7 @@ export interface GenerateCliOptions {
   system?: string;
   image: string[];
   adapter?: string;
+  loadIn4bit?: boolean;
   maxNewTokens?: number;
   minNewTokens?: number;
   numBeams?: number;

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { readSafetensors } from '@mmft/core';
 import { HfTokenizer, tokenizerFromFiles } from '@mmft/core/hf';
+import { dequantize4bit, quantizeNf4 } from '@mmft/core/quant';
 import { createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint, refGreedy, type TinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
 import { createCliContext } from '../context';
@@ -80,6 +81,33 @@ describe('mmft generate', () => {
     expect(out.texts).toEqual(expected.map((row) => tokenizer.decode(row, { skipSpecialTokens: true })));
     const plain = await run(['llama', '--prompt', prompts[0]!, '--max-new-tokens', '5']);
     expect(plain.stdout).toBe(`${out.texts[0]}\n`);
+  });
+
+  test('--load-in-4bit: greedy tokens are the reference loop on the NF4 (double-quantised) weights of every Linear but lm_head', async () => {
+    const prompts = ['a red circle', 'how many stars are there?'];
+    const r = await run(['llama', '--load-in-4bit', '--prompt', prompts[0]!, '--prompt', prompts[1]!, '--max-new-tokens', '6', '--json']);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { sequences: number[][] };
+    const rounded = new Map<string, unknown>();
+    for (const [name, w] of await weights()) {
+      if (!name.endsWith('_proj.weight')) {
+        rounded.set(name, w);
+        continue;
+      }
+      const rows = w as number[][];
+      const q = quantizeNf4(Float32Array.from(rows.flat()), { doubleQuant: true, shape: [rows.length, rows[0]!.length] });
+      const flat = Array.from(dequantize4bit(q));
+      rounded.set(name, rows.map((row, i) => flat.slice(i * row.length, (i + 1) * row.length)));
+    }
+    const eos = tokenizer.specialTokenIds.eos!;
+    const expected = refGreedy(rounded, llama.config, leftPadded(prompts), { maxNewTokens: 6, eos: [eos], pad: 0 }).map((row) => {
+      const end = row.indexOf(eos);
+      return end < 0 ? row : row.slice(0, end + 1);
+    });
+    expect(out.sequences).toEqual(expected);
+    // The rounding changes the answer here, so the float32 weights could not pass for the 4-bit ones.
+    const float32 = refGreedy(await weights(), llama.config, leftPadded(prompts), { maxNewTokens: 6, eos: [eos], pad: 0 });
+    expect(float32).not.toEqual(refGreedy(rounded, llama.config, leftPadded(prompts), { maxNewTokens: 6, eos: [eos], pad: 0 }));
   });
 
   test('--chat renders the chat template with the generation prompt and encodes it without a second <s>', async () => {

@@ -21,6 +21,7 @@ import {
   type VisionLanguageModel,
 } from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
+import { quantizeLinears4bit } from '@mmft/core/nn';
 import type { CliContext } from '../context';
 import { readsImages } from './generate-image';
 import { imageInputs, textInputs, type GenerateCliOptions } from './generate-inputs';
@@ -75,6 +76,11 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
         hint: 'mmft generate needs a causal language model (opt, gpt2, llama) or a vision-to-LLM model (blip-2)',
       },
     );
+  }
+  if (o.loadIn4bit) {
+    // Before the adapter, as transformers quantises on load and PEFT wraps the 4-bit layers after.
+    model.root.freeze('**');
+    quantizeLinears4bit(model.root, {});
   }
   if (o.adapter) {
     try {
@@ -171,6 +177,10 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--chat', "render each prompt as a user turn through the tokenizer's chat_template, with the generation prompt")
     .option('--system <text>', 'with --chat: a system message before each prompt')
     .option('--adapter <dir>', 'a PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)')
+    .option(
+      '--load-in-4bit',
+      "hold the model's Linear weights (lm_head excepted) in bitsandbytes NF4 with double quantisation, as from_pretrained(load_in_4bit=True); the adapter stays float32",
+    )
     .option(
       '--max-new-tokens <n>',
       'new tokens at most (default from generation_config.json, else 20 tokens in all)',
