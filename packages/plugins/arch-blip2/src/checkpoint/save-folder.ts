@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { checkOutputFolder, type ImageProcessing, type SaveOptions } from '@mmft/core';
 import { hfJson } from '@mmft/core/hf';
 import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
-import { causalLmTensors, TRANSFORMERS_VERSION } from '@mmft/core/lm';
+import { causalLmTensors, quantizationConfigOf, TRANSFORMERS_VERSION } from '@mmft/core/lm';
 import type { AnyModule } from '@mmft/core/nn';
 import type { Blip2Config } from '../config';
 import { blipImageProcessorJson } from '../processor';
@@ -65,7 +65,10 @@ export async function saveBlip2Folder(dir: string, options: SaveOptions, content
   await writeFolder(
     dir,
     async (staged) => {
-      await writeFileDurable(join(staged, 'config.json'), hfJson(contents.configJson));
+      // Linears held in bitsandbytes 4-bit are in the weights in its layout; config.json says so.
+      const quantization = quantizationConfigOf(contents.root);
+      const configJson = quantization ? { ...contents.configJson, quantization_config: quantization } : contents.configJson;
+      await writeFileDurable(join(staged, 'config.json'), hfJson(configJson));
       if (generation && Object.keys(generation).length > 0)
         await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
       await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { checkOutputFolder, type CausalLanguageModel, type ImageProcessing, type SaveOptions, type VisionEncoderModel } from '@mmft/core';
 import { hfJson } from '@mmft/core/hf';
 import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
-import { causalLmTensors, TRANSFORMERS_VERSION } from '@mmft/core/lm';
+import { causalLmTensors, quantizationConfigOf, TRANSFORMERS_VERSION } from '@mmft/core/lm';
 import type { AnyModule } from '@mmft/core/nn';
 import type { LlavaConfigJson } from '../config';
 import { llavaImageProcessorJson } from '../processor';
@@ -62,7 +62,9 @@ export async function saveLlavaFolder(
   await writeFolder(
     dir,
     async (staged) => {
-      await writeFileDurable(join(staged, 'config.json'), hfJson(config));
+      // Linears held in bitsandbytes 4-bit are in the weights in its layout; config.json says so.
+      const quantization = quantizationConfigOf(model.root);
+      await writeFileDurable(join(staged, 'config.json'), hfJson(quantization ? { ...config, quantization_config: quantization } : config));
       if (generation && Object.keys(generation).length > 0)
         await writeFileDurable(join(staged, 'generation_config.json'), hfJson(generation));
       await writeSafetensors(join(staged, 'model.safetensors'), weights, { format: 'pt' });
