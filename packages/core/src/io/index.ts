@@ -8,7 +8,7 @@ export type { WritableData } from './codec';
 export { parseSafetensors, readSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors';
 export { serializeSafetensors, writeSafetensors, type WritableTensor, type WritableTensors } from './safetensors-write';
 export { readShardedSafetensors, type ReadShardedOptions, type ShardedSafetensors } from './sharded';
-export { loadTensorsIntoModule, tensorsFromModule } from './module-tensors';
+export { loadTensorsIntoModule, tensorsFromModule, type TensorsFromModuleOptions } from './module-tensors';
 export { writeFileAtomic } from './atomic-write';
 export { ioError } from './io-error';
 export { readTensorFile, writeTensorFile, type StoredTensor } from './tensor-file';

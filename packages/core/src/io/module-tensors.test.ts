@@ -8,6 +8,7 @@ import { Conv2d } from '../nn/conv2d';
 import { LayerNorm } from '../nn/layer-norm';
 import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
+import { quantizeLinears4bit } from '../nn/quant4';
 import { loadTensorsIntoModule, tensorsFromModule } from './module-tensors';
 import { readSafetensors } from './safetensors';
 import { serializeSafetensors, writeSafetensors } from './safetensors-write';
@@ -89,6 +90,18 @@ describe('module ↔ safetensors', () => {
     expect(tf.memory().numTensors).toBe(before);
     const wrong = parseSafetensors(serializeSafetensors({ weight: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] } })).tensors;
     expect(() => loadTensorsIntoModule(fc, wrong, { strict: false })).toThrow(/weight: expected \[2, 2\], got \[4\]/);
+    fc.dispose();
+  });
+});
+
+describe('tensorsFromModule with 4-bit Linear weights', () => {
+  test('refuses to drop them silently; a caller that writes them itself gets the float32 rest', async () => {
+    const fc = new Linear(64, 2, { seed: 5 });
+    fc.weight.trainable = false;
+    quantizeLinears4bit(fc, { skipModules: [] });
+    await expect(tensorsFromModule(fc)).rejects.toThrow(/1 Linear weight\(s\) are held in 4 bits \(weight\); this save writes float32 weights only/);
+    const rest = await tensorsFromModule(fc, { quantizedWrittenByCaller: true });
+    expect([...rest.keys()]).toEqual(['bias']);
     fc.dispose();
   });
 });

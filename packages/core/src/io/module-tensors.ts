@@ -5,12 +5,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '../errors';
 import type { AnyModule } from '../nn/module';
+import { linears4bit } from '../nn/quant4';
 import type { LoadStateDictOptions, LoadStateDictResult } from '../nn/state-dict';
 import type { SafetensorsDtype } from './dtypes';
 import type { SafetensorsTensor } from './safetensors';
 import type { WritableTensor } from './safetensors-write';
 
 const DTYPE_OF: Partial<Record<tf.DataType, SafetensorsDtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+
+/** Options of `tensorsFromModule`. */
+export interface TensorsFromModuleOptions {
+  /** The caller writes Linear weights held in 4 bits itself (lm/save.ts, in bitsandbytes' layout); else they are an error. */
+  readonly quantizedWrittenByCaller?: boolean;
+}
 
 /**
  * Every parameter of `module` under its dotted name, ready for `writeSafetensors`
@@ -19,7 +26,19 @@ const DTYPE_OF: Partial<Record<tf.DataType, SafetensorsDtype>> = { float32: 'F32
  * @example
  * await writeSafetensors('out/model.safetensors', await tensorsFromModule(model));
  */
-export async function tensorsFromModule(module: AnyModule): Promise<Map<string, WritableTensor>> {
+export async function tensorsFromModule(module: AnyModule, options: TensorsFromModuleOptions = {}): Promise<Map<string, WritableTensor>> {
+  if (!options.quantizedWrittenByCaller) {
+    const held = [...linears4bit(module).keys()];
+    if (held.length > 0) {
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `${held.length} Linear weight(s) are held in 4 bits (${held.slice(0, 3).join(', ')}${held.length > 3 ? ', …' : ''}); this save writes float32 weights only`,
+        {
+          hint: 'causal LMs, LLaVA and BLIP-2 save 4-bit weights in the bitsandbytes layout; for other models call restoreWeight32() on each Linear (dequantise) before saving',
+        },
+      );
+    }
+  }
   const out = new Map<string, WritableTensor>();
   for (const [name, variable] of module.stateDict()) {
     const dtype = DTYPE_OF[variable.dtype];

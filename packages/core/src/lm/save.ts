@@ -38,7 +38,7 @@ export interface CausalLmFolderContents {
  * tensors.has('lm_head.weight'); // false when the head shares the embedding's variable
  */
 export async function causalLmTensors(root: AnyModule, tied: Readonly<Record<string, string>> = {}): Promise<Map<string, WritableTensor>> {
-  const all = await tensorsFromModule(root);
+  const all = await tensorsFromModule(root, { quantizedWrittenByCaller: true });
   const names = new Map<unknown, string[]>();
   for (const [name, variable] of root.stateDict()) names.set(variable, [...(names.get(variable) ?? []), name]);
   for (const group of names.values()) {
