@@ -5,6 +5,7 @@ import { MmftError, type ProviderResolver } from '@mmft/core';
 import { compareRows } from './report/compare';
 import { textTable } from './report/format';
 import { memoryRows, memoryTableRows, memoryVerdicts } from './report/memory-md';
+import { kernelRows, kernelTableRows, kernelVerdicts, qloraGroups, qloraTableRows, qloraVerdicts } from './report/qlora-md';
 import { summaryRows } from './report/summary-table';
 import { writeDocs } from './report/write-docs';
 import type { SuiteName } from './suite/bench-config';
@@ -53,6 +54,18 @@ export async function runBench(resolver: ProviderResolver, options: BenchOptions
     options.print('');
     options.print(textTable(memoryTableRows(memory)));
     for (const line of memoryVerdicts(memory)) options.print(line);
+  }
+  const qlora = qloraGroups(report);
+  if (qlora.length > 0) {
+    options.print('');
+    options.print(textTable(qloraTableRows(qlora)));
+    for (const line of qloraVerdicts(qlora)) options.print(line);
+  }
+  const kernels = kernelRows(report);
+  if (kernels.length > 0) {
+    options.print('');
+    options.print(textTable(kernelTableRows(kernels)));
+    for (const line of kernelVerdicts(kernels)) options.print(line);
   }
   if (old) {
     options.print('');

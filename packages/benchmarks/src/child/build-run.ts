@@ -16,7 +16,7 @@ import { trainedLossParameters } from '@mmft/objective-contrastive';
 import { AdamW, paramEntries, trainConfigSchema, type ParamEntry, type TrainConfig } from '@mmft/trainer-standard';
 import { sectionOf, type Experiment } from '../suite/experiment';
 import type { AppliedMemory } from '../suite/result';
-import { applyMemorySettings, memorySettingsOf } from './memory-settings';
+import { applyMemorySettings, memorySettingsOf, quantizationOf } from './memory-settings';
 
 /** HF CLIPModel names of the image tower (trainer-standard model/strategy.ts IMAGE_TOWER). */
 const IMAGE_TOWER = ['vision_model.**', 'visual_projection.**'];
@@ -46,12 +46,20 @@ export async function selectEngine(experiment: Experiment, resolver: ProviderRes
 }
 
 /**
- * Apply the experiment's train.gradient_checkpointing and train.frozen_dtype to a model whose freezing
- * is final (memory-settings.ts), as the trainer does before building its optimizer.
+ * Apply the experiment's train.gradient_checkpointing, model.quantization and train.frozen_dtype to a
+ * model whose freezing is final (memory-settings.ts), as the trainer does before building its optimizer.
  */
 export function applyExperimentMemory(experiment: Experiment, root: AnyModule, train: object): AppliedMemory {
-  const settings = memorySettingsOf(train as Record<string, unknown>, experiment.file);
-  return applyMemorySettings(root, settings, { file: experiment.file, modelType: sectionOf(experiment, 'model')?.id ?? '?' });
+  const model = sectionOf(experiment, 'model');
+  const settings = {
+    ...memorySettingsOf(train as Record<string, unknown>, experiment.file),
+    quantization: quantizationOf(model?.settings, experiment.file),
+  };
+  return applyMemorySettings(root, settings, {
+    file: experiment.file,
+    modelType: model?.id ?? '?',
+    hasAdapter: sectionOf(experiment, 'peft') !== undefined,
+  });
 }
 
 /** Build the model (from `model.config`, fresh weights) and apply peft: when given. */

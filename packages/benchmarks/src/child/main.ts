@@ -9,6 +9,7 @@ import type { SideResult } from '../suite/result';
 import { runData } from './run-data';
 import { runEmbed } from './run-embed';
 import { runGenerate } from './run-generate';
+import { runKernel } from './run-kernel';
 import { runLmTrain } from './run-lm-train';
 import { runMetrics } from './run-metrics';
 import { runTrain } from './run-train';
@@ -27,6 +28,7 @@ async function main(file: string | undefined): Promise<void> {
     prefill: runGenerate,
     decode: runGenerate,
     caption: runCaption,
+    kernel: runKernel,
   }[experiment.bench.kind];
   const result: SideResult = await run(experiment, registry);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);

@@ -166,6 +166,12 @@ function vlmPeerSpec(experiment: Experiment): Record<string, unknown> {
 
 /** The harness's spec of an experiment (CLIP: full, lock-image and LoRA; causal LMs: full and LoRA, prefill, decode; BLIP-2: stage 2, caption; LLaVA: stage-2 LoRA, generation). */
 export function peerSpec(experiment: Experiment): Record<string, unknown> {
+  // The peer has no bitsandbytes (torch 1.13 on the CPU): it would silently train a float32 base.
+  if (sectionOf(experiment, 'model')?.settings.quantization !== undefined) {
+    throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer has no bitsandbytes 4-bit base (model.quantization)`, {
+      hint: 'set bench.peer: none on QLoRA rows; the LoRA row with a float32 base keeps its peer',
+    });
+  }
   if (isVisionLmExperiment(experiment)) return vlmPeerSpec(experiment);
   if (isLmExperiment(experiment)) return lmPeerSpec(experiment);
   const { bench } = experiment;

@@ -4,6 +4,7 @@
 import type { SuiteReport } from '../suite/result';
 import { formatBytes, formatNumber, markdownTable } from './format';
 import { memorySection } from './memory-md';
+import { qloraSection } from './qlora-md';
 import { achievedGflops, summaryRows } from './summary-table';
 
 const best = (report: SuiteReport, prefix: string) =>
@@ -85,6 +86,7 @@ export function benchmarksMarkdown(report: SuiteReport, svgName: string): string
     'ratio_vs_torch = mmft throughput ÷ PyTorch throughput (samples/s, images/s or tokens/s), measured side by side in this run (above 1: mmft is faster). IQR: interquartile range of the timed steps relative to the median.',
     '',
     ...memorySection(report),
+    ...qloraSection(report),
     ...flopsSection(report, svgName),
     ...profileSection(report),
   ];

@@ -4,6 +4,7 @@
 // mmft's peak ÷ PyTorch's — with a verdict per goal. Both sides of every ratio come from one run.
 import type { ExperimentResult, SideResult, SuiteReport } from '../suite/result';
 import { formatBytes, formatNumber, formatRatio, markdownTable } from './format';
+import { NO_PEER } from './qlora-md';
 
 /** Most throughput checkpointing may cost (1 − with ÷ without); the memory goals' "≤ 30 %". */
 export const CHECKPOINT_COST_GOAL = 0.3;
@@ -57,7 +58,9 @@ export function memoryRows(report: SuiteReport): MemoryRow[] {
         name: e.name,
         title: e.title,
         checkpointing: applied?.checkpointing ?? '-',
-        frozenDtype: applied?.frozenDtype ?? '-',
+        frozenDtype: applied?.quantization
+          ? `${applied.quantization.quantType}${applied.quantization.doubleQuant ? ' + double quant' : ''} (4-bit)`
+          : (applied?.frozenDtype ?? '-'),
         mmft: e.mmft,
         torch: e.torch,
         mmftUnavailable: e.mmft === undefined && e.errors.some((x) => x.startsWith('mmft')),
@@ -107,7 +110,7 @@ export function memoryTableRows(rows: readonly MemoryRow[]): string[][] {
       r.title,
       r.checkpointing,
       r.frozenDtype,
-      pair(mmftRss, formatBytes(r.torch?.peakRssBytes)),
+      pair(mmftRss, r.torch === undefined && r.mmft?.memory?.quantization ? NO_PEER : formatBytes(r.torch?.peakRssBytes)),
       formatRatio(r.mmftOverTorch),
       formatBytes(r.mmft?.peakTensorBytes),
       r.full === undefined || r.full === r.name || vsFull.every((x) => x === undefined)

@@ -132,6 +132,9 @@ describe('experiment files', () => {
       'llama-small-s256-full',
       'llama-small-s256-lora',
       'llama-small-s256-lora-ckpt',
+      'llama-wide-full-ckpt',
+      'llama-wide-lora64-ckpt',
+      'llama-wide-qlora-ckpt',
       'llava-small-lora',
       'llava-small-lora-ckpt',
     ]);
@@ -145,6 +148,55 @@ describe('experiment files', () => {
       memory: { full: 'clip-small-full', peak_goal: 0.5 },
     });
     expect(byName.get('llama-small-s256-lora-ckpt')!.bench.memory).toMatchObject({ peak_goal: 0.35 });
+  });
+
+  test('QLoRA rows: the QLoRA row is its LoRA-f32 row plus model.quantization, all three checkpointed at one batch; no peer for QLoRA', () => {
+    const all = loadExperiments(registry);
+    const byName = new Map(all.map((e) => [e.name, e] as const));
+    const qlora = all.filter((e) => e.bench.memory?.lora_f32 !== undefined);
+    expect(qlora.map((e) => e.name)).toEqual(['llama-wide-qlora-ckpt']);
+    const q = qlora[0]!;
+    const lora = byName.get(q.bench.memory!.lora_f32!)!;
+    const full = byName.get(q.bench.memory!.full!)!;
+    const { quantization, ...qModel } = q.recipe.value.model as Record<string, unknown>;
+    expect(quantization).toEqual({ load_in_4bit: true, quant_type: 'nf4', double_quant: true, block_size: 64, compute_dtype: 'float32' });
+    expect(qModel).toEqual(lora.recipe.value.model);
+    expect(full.recipe.value.model).toEqual(lora.recipe.value.model);
+    expect(q.recipe.value.peft).toEqual(lora.recipe.value.peft);
+    expect(lora.recipe.value.peft).toMatchObject({
+      r: 64,
+      lora_alpha: 16,
+      target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+    });
+    for (const e of [q, lora, full]) {
+      expect(e.recipe.value.train).toMatchObject({ gradient_checkpointing: true, batch_size: 2 });
+      expect([e.bench.text_length, e.bench.memory!.table]).toEqual([128, q.bench.memory!.table]);
+    }
+    expect([q.bench.peer, lora.bench.peer, full.bench.peer]).toEqual(['none', 'torch', 'torch']);
+    // 101.2 M parameters (what the model builds, measured): embeddings and head 2·4096·1024, per layer q, o 1024², k, v 1024·512, MLP 3·1024·2752, two norms; the final norm.
+    const config = (lora.recipe.value.model as { config: Record<string, number> }).config;
+    const { hidden_size: d, intermediate_size: i, num_hidden_layers: l, vocab_size: v } = config;
+    const kv = (d! / config.num_attention_heads!) * config.num_key_value_heads!;
+    expect(2 * v! * d! + l! * (2 * d! * d! + 2 * d! * kv + 3 * d! * i! + 2 * d!) + d!).toBe(101_204_992);
+  });
+
+  test('kernel rows (name order): a training shape both ways and two decoding shapes, all NF4 + double quant at block 64', () => {
+    const kernels = loadExperiments(registry).filter((e) => e.bench.kind === 'kernel');
+    expect(kernels.map((e) => [e.name, e.bench.matmul4bit])).toEqual([
+      ['kernel-matmul4bit-1024-dx', { m: 1024, n: 1024, k: 1024, transpose_weight: false, quant_type: 'nf4', block_size: 64, double_quant: true }],
+      ['kernel-matmul4bit-1024', { m: 1024, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
+      ['kernel-matmul4bit-m1-1024', { m: 1, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
+      ['kernel-matmul4bit-m1-4096', { m: 1, n: 4096, k: 4096, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
+    ]);
+  });
+
+  test('bench.matmul4bit belongs to kind kernel, and kind kernel needs it', () => {
+    const noShape = writeTemp('k.yaml', 'bench: { kind: kernel, suites: [full], title: x }\n');
+    expect(() => loadExperiment(noShape, registry)).toThrow(/bench\.matmul4bit: a kernel row needs bench\.matmul4bit/);
+    const onTrain = writeTemp('t.yaml', 'extends: _clip-small.yaml\nbench: { kind: train, suites: [full], title: x, matmul4bit: { m: 1, n: 2, k: 3 } }\n');
+    expect(() => loadExperiment(onTrain, registry)).toThrow(/bench\.matmul4bit: only kind kernel reads bench\.matmul4bit, not kind train/);
+    const badShape = writeTemp('b.yaml', 'bench: { kind: kernel, suites: [full], title: x, matmul4bit: { m: 0, n: 2, k: 3 } }\n');
+    expect(() => loadExperiment(badShape, registry)).toThrow(/bench\.matmul4bit\.m/);
   });
 
   test('a bad bench block names the field', () => {

@@ -25,7 +25,7 @@ export interface SideResult {
   readonly side: 'mmft' | 'torch';
   /** Items per second at the median: samples (train), images (embed, data), items (metrics) or tokens (causal LMs). */
   readonly throughput: number;
-  readonly unit: 'samples/s' | 'images/s' | 'items/s' | 'tokens/s';
+  readonly unit: 'samples/s' | 'images/s' | 'items/s' | 'tokens/s' | 'GFLOP/s';
   readonly timing: Timing;
   /** Peak resident set of the child process, bytes (getrusage maxrss). */
   readonly peakRssBytes: number;
@@ -43,7 +43,48 @@ export interface SideResult {
   readonly flops?: number;
   /** The memory switches this side ran with (train kind), as it applied them. */
   readonly memory?: AppliedMemory;
+  /** The 4-bit product against the float32 one at the same shape (kernel kind). */
+  readonly kernel?: KernelComparison;
   readonly note?: string;
+}
+
+/** What model.quantization did to a side's model (QLoRA), as applied and measured on its weights. */
+export interface AppliedQuantization {
+  readonly quantType: 'nf4' | 'fp4';
+  readonly blockSize: number;
+  readonly doubleQuant: boolean;
+  /** Linear weights held in 4 bits. */
+  readonly quantizedWeights: number;
+  /** Their elements (parameters). */
+  readonly quantizedParams: number;
+  /** Float32 bytes freed at rest, less what the kernels' 4-bit tensors take (core's quantizeLinears4bit). */
+  readonly bytesSaved: number;
+  /** Bits per parameter of the base as bitsandbytes stores it (packed codes, absmax, nested absmax), from the quantised weights. */
+  readonly bitsPerParameter: number;
+  /** Bits per parameter of the tensors the kernels read at run time (packed int32 words, de-nested float32 absmax, code). */
+  readonly residentBitsPerParameter: number;
+  /** Frozen Linears left in float32 (the skip list, shared weights). */
+  readonly skipped: readonly string[];
+}
+
+/** A kernel row: the fused 4-bit product and the float32 GEMM at one shape, on one engine. */
+export interface KernelComparison {
+  /** y [m, n] = x [m, k]·Wᵀ (W [n, k], the forward) or x·W (W [k, n], the input gradient dy·W). */
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transposeWeight: boolean;
+  readonly quantType: 'nf4' | 'fp4';
+  readonly blockSize: number;
+  readonly doubleQuant: boolean;
+  /** Effective GFLOP/s (2·m·n·k ÷ median time) of the 4-bit product and of tf.matMul with the float32 weight. */
+  readonly gflops4bit: number;
+  readonly gflopsF32: number;
+  readonly timingF32: Timing;
+  /** Largest |4-bit − f32 on the dequantised weight| ÷ the largest |f32| (a sanity check of the product, not of quantisation). */
+  readonly relativeError: number;
+  /** What ran: the kernel behind each product. */
+  readonly how: string;
 }
 
 /** What a side did with train.gradient_checkpointing and train.frozen_dtype. */
@@ -57,6 +98,8 @@ export interface AppliedMemory {
   readonly packedWeights?: number;
   /** Bytes the 16-bit storage saved at rest. */
   readonly bytesSaved?: number;
+  /** model.quantization (QLoRA's 4-bit base), when the recipe has it. */
+  readonly quantization?: AppliedQuantization;
   /** How the side implements them, in words (the torch peer: torch.utils.checkpoint, bf16 GEMMs). */
   readonly how?: string;
 }
