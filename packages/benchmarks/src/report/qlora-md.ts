@@ -84,7 +84,7 @@ export function qloraTableRows(groups: readonly QloraGroup[]): string[][] {
       'table',
       'row',
       'base weights',
-      'parameters (trainable)',
+      'parameters: model + adapters (trainable)',
       'peak RSS mmft',
       'peak RSS torch',
       'mmft peak tensors',
@@ -210,7 +210,7 @@ export function qloraSection(report: SuiteReport): string[] {
     out.push(
       markdownTable(qloraTableRows(groups)),
       '',
-      `Peak RSS: getrusage maxrss of the child process, the model's float32 build included. Bits per parameter: stored = bitsandbytes' bytes (packed codes, absmax, nested absmax) ÷ the quantised weights' elements; resident = the tensors the kernels read (de-nested float32 absmax). The QLoRA rows have ${NO_PEER}: torch 1.13 on this CPU has no bitsandbytes, and a float32 stand-in would measure LoRA-f32 again.`,
+      "Peak RSS: getrusage maxrss of the child process, the high-water mark of the whole run (the model is built in float32 and quantised after PEFT, as the trainer does). mmft peak tensors: tf.profile peakBytes of one step. Bits per parameter: stored = bitsandbytes' bytes (packed codes, absmax, nested absmax) ÷ the quantised weights' elements; resident = the tensors the kernels read (packed words, de-nested float32 absmax, code). The QLoRA rows have no PyTorch peer: torch here has no bitsandbytes, and a float32 stand-in would measure the LoRA-f32 row again.",
       '',
       ...qloraVerdicts(groups).map((v) => `- ${v}`),
       '',
