@@ -9,6 +9,7 @@ import {
   linears4bit,
   quantizedWeights4bit,
   quantizeLinears4bit,
+  quantizeOptionsOf,
   setGradientCheckpointing,
   storeFrozenWeights16,
   type AnyModule,
@@ -194,13 +195,7 @@ function applyQuantization(
       hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization',
     });
   }
-  const result = api.quantizeLinears4bit(root, {
-    quantType: config.quant_type,
-    blockSize: config.block_size,
-    doubleQuant: config.double_quant,
-    skipModules: config.skip_modules,
-    dtype: config.compute_dtype,
-  });
+  const result = api.quantizeLinears4bit(root, quantizeOptionsOf(config));
   if (result.quantized === 0) {
     throw new MmftError('E_CONFIG', `${where.file}: model.quantization: model type "${where.modelType}" has no frozen Linear weight to hold in 4 bits`, {
       hint: 'check model.quantization.skip_modules, and that a peft: section froze the base',

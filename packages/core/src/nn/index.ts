@@ -58,6 +58,7 @@ export { frozenWeights16, restoreFrozenWeights32, storeFrozenWeights16, type Sto
 export {
   linears4bit,
   quantizeLinears4bit,
+  quantizeOptionsOf,
   quantizedWeights4bit,
   skipsModule,
   type QuantizeLinears4bitOptions,

@@ -3,7 +3,7 @@
 // replace_with_bnb_linear swaps nn.Linear for bnb.nn.Linear4bit (transformers
 // src/transformers/integrations/bitsandbytes.py) and skips llm_int8_skip_modules, lm_head by default.
 import type * as tf from '@tensorflow/tfjs-core';
-import { quantize4bit, type QuantDtype, type QuantType4, type Quantized4bit } from '../quant';
+import { quantize4bit, type BitsAndBytes4bitConfig, type QuantDtype, type QuantType4, type Quantized4bit } from '../quant';
 import { Linear, type PackedWeight4bit } from './linear';
 import type { AnyModule } from './module';
 
@@ -19,6 +19,23 @@ export interface QuantizeLinears4bitOptions {
   readonly skipModules?: readonly string[];
   /** The quant_state dtype label (bnb_4bit_compute_dtype; default 'float32'). */
   readonly dtype?: QuantDtype;
+}
+
+/**
+ * quantizeLinears4bit's options for a recipe's `quantization:` section (BitsAndBytesConfig's fields),
+ * so the trainer and the benchmarks quantise alike.
+ *
+ * @example
+ * quantizeLinears4bit(root, quantizeOptionsOf(BitsAndBytes4bitConfig.parse({ load_in_4bit: true })));
+ */
+export function quantizeOptionsOf(config: BitsAndBytes4bitConfig): QuantizeLinears4bitOptions {
+  return {
+    quantType: config.quant_type,
+    blockSize: config.block_size,
+    doubleQuant: config.double_quant,
+    skipModules: config.skip_modules,
+    dtype: config.compute_dtype,
+  };
 }
 
 /** What quantizeLinears4bit did. */

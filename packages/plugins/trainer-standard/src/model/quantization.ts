@@ -5,7 +5,7 @@
 // adds float32 adapters. Quantising after PEFT gives the same model: the adapters and modules_to_save
 // copies are trainable and stay float32; the frozen originals become 4-bit.
 import { MmftError, type RunContext } from '@mmft/core';
-import { quantizeLinears4bit, type AnyModule, type QuantizeLinears4bitResult } from '@mmft/core/nn';
+import { quantizeLinears4bit, quantizeOptionsOf, type AnyModule, type QuantizeLinears4bitResult } from '@mmft/core/nn';
 import { BitsAndBytes4bitConfig } from '@mmft/core/quant';
 
 const size = (bytes: number) => (bytes < 2 ** 20 ? `${(bytes / 2 ** 10).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
@@ -33,13 +33,7 @@ export function applyQuantization(
       hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization to fine-tune the full model',
     });
   }
-  const result = quantizeLinears4bit(root, {
-    quantType: config.quant_type,
-    blockSize: config.block_size,
-    doubleQuant: config.double_quant,
-    skipModules: config.skip_modules,
-    dtype: config.compute_dtype,
-  });
+  const result = quantizeLinears4bit(root, quantizeOptionsOf(config));
   if (result.quantized === 0) {
     throw new MmftError('E_CONFIG', `model.quantization: ${modelName} has no frozen Linear weight to hold in 4 bits`, {
       hint: 'check model.quantization.skip_modules; GPT-2’s Conv1D layers, embeddings and norms always stay float32',
