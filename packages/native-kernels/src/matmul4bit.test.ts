@@ -14,8 +14,8 @@ const maybe = status.available ? describe : describe.skip;
 
 // bitsandbytes' NF4 table (get_4bit_type("nf4") in bitsandbytes/functional.py).
 const NF4 = [
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495,
+  0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
   0.7229568362236023, 1.0,
 ];
 
@@ -67,7 +67,8 @@ maybe('native MmftMatMul4bit', () => {
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let ref = 0;
-        for (let p = 0; p < k; p++) ref += heap[at.x + i * k + p]! * weightAt(bytes, absmax, blockSize, transposeW ? j * cols + p : p * cols + j);
+        for (let p = 0; p < k; p++)
+          ref += heap[at.x + i * k + p]! * weightAt(bytes, absmax, blockSize, transposeW ? j * cols + p : p * cols + j);
         diff = Math.max(diff, Math.abs(heap[at.y + i * n + j]! - ref));
         scale = Math.max(scale, Math.abs(ref));
       }
@@ -84,7 +85,11 @@ maybe('native MmftMatMul4bit', () => {
     new Uint8Array(heap.buffer, 12, 4).set([0xf0, 0x78, 0x3c, 0]);
     heap.set([1, 2], 4);
     heap.set(NF4, 6);
-    kernels.MmftMatMul4bit(heap, { x: 0, packed: 3, absmax: 4, code: 6, y: 22 }, { m: 1, rows: 2, cols: 3, blockSize: 4, transposeW: true });
+    kernels.MmftMatMul4bit(
+      heap,
+      { x: 0, packed: 3, absmax: 4, code: 6, y: 22 },
+      { m: 1, rows: 2, cols: 3, blockSize: 4, transposeW: true },
+    );
     expect(heap[22]).toBe(-1);
     const [w0, w1, w2] = [Math.fround(NF4[8]!), Math.fround(2 * Math.fround(NF4[3]!)), Math.fround(2 * Math.fround(NF4[12]!))];
     expect(heap[23]).toBeCloseTo(w0 + 2 * w1 + 3 * w2, 6);

@@ -190,7 +190,12 @@ describe('model.quantization (QLoRA)', () => {
     max_position_embeddings: 64,
     pad_token_id: 0,
   };
-  const lora = { method: 'lora', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] };
+  const lora = {
+    method: 'lora',
+    r: 4,
+    lora_alpha: 8,
+    target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  };
   function llama(quantization: Record<string, unknown> | undefined, peft: Record<string, unknown> | null = lora): Experiment {
     const value = {
       backend: { type: 'tfjs', prefer: ['wasm', 'cpu'] },
@@ -220,7 +225,9 @@ describe('model.quantization (QLoRA)', () => {
     expect(() => quantizationOf({ quantization: { load_in_4bit: true, quant_type: 'int8' } }, 'b.yaml')).toThrow(
       /b\.yaml: model\.quantization\.quant_type: /,
     );
-    expect(() => quantizationOf({ quantization: { load_in_4bit: true, block_size: 48 } }, 'b.yaml')).toThrow(/model\.quantization\.block_size: /);
+    expect(() => quantizationOf({ quantization: { load_in_4bit: true, block_size: 48 } }, 'b.yaml')).toThrow(
+      /model\.quantization\.block_size: /,
+    );
     expect(() => quantizationOf({ quantization: { load_in_4bit: false } }, 'b.yaml')).toThrow(/model\.quantization\.load_in_4bit/);
   });
 
@@ -228,7 +235,12 @@ describe('model.quantization (QLoRA)', () => {
     const values = Float32Array.from({ length: 32768 }, (_, i) => Math.sin(i));
     const dq = quantize4bit(values, 'nf4', { blockSize: 64, doubleQuant: true });
     const plain = quantize4bit(values, 'fp4', { blockSize: 64, doubleQuant: false });
-    const resident = { shape: [128, 256], packed: { size: 4096 }, absmax: { size: 512 }, code: { size: 16 } } as unknown as PackedWeight4bit;
+    const resident = {
+      shape: [128, 256],
+      packed: { size: 4096 },
+      absmax: { size: 512 },
+      code: { size: 16 },
+    } as unknown as PackedWeight4bit;
     expect(bitsOf([dq], [resident])).toEqual({ params: 32768, stored: 4 + 1 / 8 + 1 / 512, resident: ((4096 + 512 + 16) * 32) / 32768 });
     // Two weights: bits weighted by elements, (16896 + 18432)·8 / 65536.
     expect(bitsOf([dq, plain], []).stored).toBe(((16384 + 512 + 8 + 16384 + 2048) * 8) / 65536);
@@ -240,7 +252,10 @@ describe('model.quantization (QLoRA)', () => {
     const api: MemoryApi = {
       setGradientCheckpointing: () => (calls.push('ckpt'), 1),
       storeFrozenWeights16: (_root, format) => (calls.push(`16 ${format}`), { packed: 1, bytesSaved: 8 }),
-      quantizeLinears4bit: (_root, options) => (calls.push(`4bit ${JSON.stringify(options)}`), { quantized: 2, bytesSaved: 100, skipped: ['lm_head'] }),
+      quantizeLinears4bit: (_root, options) => (
+        calls.push(`4bit ${JSON.stringify(options)}`),
+        { quantized: 2, bytesSaved: 100, skipped: ['lm_head'] }
+      ),
       quantizedWeights4bit: () => new Map([['a.weight', quantize4bit(new Float32Array(128).fill(1), 'nf4', { doubleQuant: true })]]),
       linears4bit: () => new Map(),
     };
@@ -273,7 +288,9 @@ describe('model.quantization (QLoRA)', () => {
     const settings = { checkpointing: false, frozenDtype: 'f32', quantization: config } as const;
     expect(() => applyMemorySettings(root, settings, where, api)).toThrow(/x\.yaml: model\.quantization: .*no adapter/);
     const none: MemoryApi = { ...api, quantizeLinears4bit: () => ({ quantized: 0, bytesSaved: 0, skipped: [] }) };
-    expect(() => applyMemorySettings(root, settings, { ...where, hasAdapter: true }, none)).toThrow(/has no frozen Linear weight to hold in 4 bits/);
+    expect(() => applyMemorySettings(root, settings, { ...where, hasAdapter: true }, none)).toThrow(
+      /has no frozen Linear weight to hold in 4 bits/,
+    );
   });
 
   test('a tiny Llama with LoRA: 7 Linears × 2 layers held in 4 bits, lm_head float32, bits counted by hand; the step trains', async () => {

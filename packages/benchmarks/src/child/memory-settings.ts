@@ -89,7 +89,11 @@ export function bitsOf(
     residentParams += w.shape[0] * w.shape[1];
     residentBits += 8 * (w.packed.size * 4 + w.absmax.size * 4 + w.code.size * 4);
   }
-  return { params, stored: params > 0 ? storedBits / params : Number.NaN, resident: residentParams > 0 ? residentBits / residentParams : Number.NaN };
+  return {
+    params,
+    stored: params > 0 ? storedBits / params : Number.NaN,
+    resident: residentParams > 0 ? residentBits / residentParams : Number.NaN,
+  };
 }
 
 const FROZEN_DTYPES: readonly FrozenDtype[] = ['f32', 'bf16', 'fp16'];
@@ -191,15 +195,23 @@ function applyQuantization(
 ): AppliedQuantization {
   // The trainer refuses both too: a purely quantised model cannot train, and nothing quantised measures nothing.
   if (where.hasAdapter === false) {
-    throw new MmftError('E_CONFIG', `${where.file}: model.quantization: model type "${where.modelType}" would train with its Linear weights frozen in 4 bits and no adapter`, {
-      hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${where.file}: model.quantization: model type "${where.modelType}" would train with its Linear weights frozen in 4 bits and no adapter`,
+      {
+        hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization',
+      },
+    );
   }
   const result = api.quantizeLinears4bit(root, quantizeOptionsOf(config));
   if (result.quantized === 0) {
-    throw new MmftError('E_CONFIG', `${where.file}: model.quantization: model type "${where.modelType}" has no frozen Linear weight to hold in 4 bits`, {
-      hint: 'check model.quantization.skip_modules, and that a peft: section froze the base',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${where.file}: model.quantization: model type "${where.modelType}" has no frozen Linear weight to hold in 4 bits`,
+      {
+        hint: 'check model.quantization.skip_modules, and that a peft: section froze the base',
+      },
+    );
   }
   const bits = bitsOf(api.quantizedWeights4bit(root).values(), api.linears4bit(root).values());
   return {

@@ -27,20 +27,23 @@ function experiment(matmul4bit: Record<string, unknown>): Experiment {
 }
 
 describe('kernel rows', () => {
-  test.each([true, false])('x·Wᵀ (%s) or x·W: the 4-bit product equals float32 on the dequantised weight; FLOPs and GFLOP/s from the shape', async (transpose) => {
-    // 5 × 70 = 350 weights: five full blocks of 64 and a short one; k = 70 is not a multiple of 64.
-    const shape = { m: 3, n: 5, k: 70, transpose_weight: transpose };
-    const result = await runKernel(experiment(shape), registry);
-    const k = result.kernel!;
-    expect([k.m, k.n, k.k, k.transposeWeight, k.quantType, k.blockSize, k.doubleQuant]).toEqual([3, 5, 70, transpose, 'nf4', 64, true]);
-    expect(k.relativeError).toBeLessThan(1e-5);
-    expect(result.flops).toBe(2 * 3 * 5 * 70);
-    expect(result.unit).toBe('GFLOP/s');
-    expect(result.throughput).toBe(k.gflops4bit);
-    expect(k.gflops4bit).toBeCloseTo(2100 / result.timing.medianMs / 1e6, 12);
-    expect(k.gflopsF32).toBeCloseTo(2100 / k.timingF32.medianMs / 1e6, 12);
-    expect([result.timing.samples, k.timingF32.samples]).toEqual([2, 2]);
-  });
+  test.each([true, false])(
+    'x·Wᵀ (%s) or x·W: the 4-bit product equals float32 on the dequantised weight; FLOPs and GFLOP/s from the shape',
+    async (transpose) => {
+      // 5 × 70 = 350 weights: five full blocks of 64 and a short one; k = 70 is not a multiple of 64.
+      const shape = { m: 3, n: 5, k: 70, transpose_weight: transpose };
+      const result = await runKernel(experiment(shape), registry);
+      const k = result.kernel!;
+      expect([k.m, k.n, k.k, k.transposeWeight, k.quantType, k.blockSize, k.doubleQuant]).toEqual([3, 5, 70, transpose, 'nf4', 64, true]);
+      expect(k.relativeError).toBeLessThan(1e-5);
+      expect(result.flops).toBe(2 * 3 * 5 * 70);
+      expect(result.unit).toBe('GFLOP/s');
+      expect(result.throughput).toBe(k.gflops4bit);
+      expect(k.gflops4bit).toBeCloseTo(2100 / result.timing.medianMs / 1e6, 12);
+      expect(k.gflopsF32).toBeCloseTo(2100 / k.timingF32.medianMs / 1e6, 12);
+      expect([result.timing.samples, k.timingF32.samples]).toEqual([2, 2]);
+    },
+  );
 
   test('helpers: repeats per sample, relative error, deterministic weights with outliers', () => {
     expect([repeatsFor(30), repeatsFor(0.5), repeatsFor(0)]).toEqual([1, 50, 1000]);

@@ -103,7 +103,10 @@ export async function runKernel(experiment: Experiment, resolver: ProviderResolv
   const q = quantize4bit(values, shape.quant_type, { blockSize: shape.block_size, doubleQuant: shape.double_quant, shape: [rows, cols] });
   const operands = kernelOperands(q);
   const weight = tf.tensor2d(values, [rows, cols]);
-  const x = tf.tensor2d(weightValues(m * k, 2).map((v) => 50 * v), [m, k]);
+  const x = tf.tensor2d(
+    weightValues(m * k, 2).map((v) => 50 * v),
+    [m, k],
+  );
   const attrs = { rows, cols, blockSize: q.blockSize, transposeWeight };
   const product4 = () => runFused(MatMul4bit, { x, ...operands }, attrs)!;
   const productF32 = () => tf.matMul(x, weight, false, transposeWeight);
@@ -146,7 +149,13 @@ export async function runKernel(experiment: Experiment, resolver: ProviderResolv
     unit: 'GFLOP/s',
     timing: t4,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    engine: { name: backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: backend.name,
+      engine: caps.engine,
+      threads: caps.threads,
+      kernelOverrides: caps.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     flops,
     kernel,
   };

@@ -8,16 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import type { AppliedMemory, AppliedQuantization, ExperimentResult, KernelComparison, SideResult, SuiteReport } from '../suite/result';
 import { memoryRows, memoryTableRows } from './memory-md';
-import {
-  kernelRows,
-  kernelTableRows,
-  kernelVerdicts,
-  NO_PEER,
-  qloraGroups,
-  qloraSection,
-  qloraTableRows,
-  qloraVerdicts,
-} from './qlora-md';
+import { kernelRows, kernelTableRows, kernelVerdicts, NO_PEER, qloraGroups, qloraSection, qloraTableRows, qloraVerdicts } from './qlora-md';
 import { writeDocs } from './write-docs';
 
 const MiB = 2 ** 20;
@@ -50,8 +41,24 @@ const table = 'wide Llama, batch 2 × 128';
 const role = { table, full: 'full' };
 
 const experiments: ExperimentResult[] = [
-  { name: 'full', title: 'full', kind: 'train', mmft: side('mmft', 8000, 2000, ckpt, 1800), torch: side('torch', 6000, 1500, ckpt), errors: [], memory: role },
-  { name: 'lora', title: 'LoRA-f32', kind: 'train', mmft: side('mmft', 5000, 1000, ckpt, 800), torch: side('torch', 4000, 900, ckpt), errors: [], memory: role },
+  {
+    name: 'full',
+    title: 'full',
+    kind: 'train',
+    mmft: side('mmft', 8000, 2000, ckpt, 1800),
+    torch: side('torch', 6000, 1500, ckpt),
+    errors: [],
+    memory: role,
+  },
+  {
+    name: 'lora',
+    title: 'LoRA-f32',
+    kind: 'train',
+    mmft: side('mmft', 5000, 1000, ckpt, 800),
+    torch: side('torch', 4000, 900, ckpt),
+    errors: [],
+    memory: role,
+  },
   {
     name: 'qlora',
     title: 'QLoRA',
@@ -113,7 +120,14 @@ describe('QLoRA table', () => {
     const cells = qloraTableRows(qloraGroups(report(experiments)));
     expect(cells.length).toBe(4);
     expect(cells.slice(1).map((r) => r[1])).toEqual(['full', 'LoRA-f32', 'QLoRA']);
-    expect(cells[2]!.slice(2, 8)).toEqual(['f32', '101 M (9.50 M)', '1000.0 MiB', '900.0 MiB', '800.0 MiB', '5,000 ms (±4%), 51.2 tokens/s']);
+    expect(cells[2]!.slice(2, 8)).toEqual([
+      'f32',
+      '101 M (9.50 M)',
+      '1000.0 MiB',
+      '900.0 MiB',
+      '800.0 MiB',
+      '5,000 ms (±4%), 51.2 tokens/s',
+    ]);
     expect(cells[3]).toEqual([
       table,
       'QLoRA',
@@ -152,7 +166,7 @@ describe('QLoRA table', () => {
     expect(qloraVerdicts(qloraGroups(report([experiments[2]!])))).toEqual([
       'QLoRA: peak RSS ÷ LoRA-f32 (goal ≤ 0.6): not measured (no lora row in this run)',
       'QLoRA: step time ÷ LoRA-f32 (goal ≤ 1.3): not measured (no lora row in this run)',
-      "QLoRA: bits per parameter of the stored base 4.1270 (resident in memory 4.500), goal 4.127: met",
+      'QLoRA: bits per parameter of the stored base 4.1270 (resident in memory 4.500), goal 4.127: met',
     ]);
     const failed = { ...experiments[2]!, mmft: undefined, errors: ['mmft: out of memory'] };
     const lines = qloraVerdicts(qloraGroups(report([experiments[1]!, failed])));

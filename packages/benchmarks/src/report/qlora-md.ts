@@ -75,7 +75,9 @@ function baseOf(side: SideResult | undefined): string {
 }
 
 const ms = (side: SideResult | undefined) =>
-  side ? `${formatNumber(side.timing.medianMs)} ms (±${side.timing.iqrPercent.toFixed(0)}%), ${formatNumber(side.throughput)} ${side.unit}` : '-';
+  side
+    ? `${formatNumber(side.timing.medianMs)} ms (±${side.timing.iqrPercent.toFixed(0)}%), ${formatNumber(side.throughput)} ${side.unit}`
+    : '-';
 
 /** Header + three rows (full, LoRA-f32, QLoRA) per comparison (terminal and markdown). */
 export function qloraTableRows(groups: readonly QloraGroup[]): string[][] {
@@ -103,7 +105,8 @@ export function qloraTableRows(groups: readonly QloraGroup[]): string[][] {
     for (const [e, isQlora] of rows) {
       if (!e) continue;
       const m = e.mmft;
-      const params = m?.totalParams !== undefined ? `${formatNumber(m.totalParams / 1e6)} M (${formatNumber((m.trainableParams ?? 0) / 1e6)} M)` : '-';
+      const params =
+        m?.totalParams !== undefined ? `${formatNumber(m.totalParams / 1e6)} M (${formatNumber((m.trainableParams ?? 0) / 1e6)} M)` : '-';
       out.push([
         g.table,
         e.title,

@@ -54,49 +54,55 @@ export const matmul4bitSchema = z.strictObject({
 /** A parsed `bench.matmul4bit` block. */
 export type Matmul4bitShape = z.output<typeof matmul4bitSchema>;
 
-export const benchConfigSchema = z.strictObject({
-  kind: z
-    .enum(BENCH_KINDS)
-    .describe(
-      'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s (BLIP-2) or new tokens/s (LLaVA) of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image); kernel: effective GFLOP/s of the fused 4-bit product against the float32 GEMM (bench.matmul4bit)',
-    ),
-  suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
-  title: z.string().min(1).describe('one line shown in tables and reports'),
-  warmup_steps: count('untimed steps (or passes) before timing', 2),
-  timed_steps: z.number().int().positive().default(5).describe('timed steps (or passes); the median is reported'),
-  peer: z
-    .enum(['torch', 'none'])
-    .default('none')
-    .describe('run the PyTorch peer side by side (train, embed, prefill, decode and caption kinds)'),
-  profile: z.boolean().default(false).describe('record a tf.profile of one step, kernels aggregated by name (train kind)'),
-  group: z.string().optional().describe('experiments of one group share data and budget and form one comparison table (e.g. peft)'),
-  text_length: z
-    .number()
-    .int()
-    .positive()
-    .default(32)
-    .describe(
-      'tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length; vision-to-LLM training: the text after the image tokens)',
-    ),
-  batch_size: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe('batch of the embed, data, prefill, decode and caption kinds (train uses train.batch_size)'),
-  new_tokens: z.number().int().min(2).default(32).describe('tokens generate() adds per row, greedy, no EOS (decode and caption kinds)'),
-  images: z.number().int().positive().default(256).describe('images per pass (data kind)'),
-  workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
-  image_size: z.number().int().positive().default(64).describe('output side of the image pipeline (data kind)'),
-  items: z.number().int().positive().default(1000).describe('images of the retrieval similarity matrix, 5 texts each (metrics kind)'),
-  memory: memoryRoleSchema.optional().describe('the row belongs to a memory table (train kind): its peak tensor bytes are measured too'),
-  matmul4bit: matmul4bitSchema.optional().describe('the shape and format of a kernel row (kind kernel)'),
-}).superRefine((bench, ctx) => {
-  if (bench.kind === 'kernel' && bench.matmul4bit === undefined)
-    ctx.addIssue({ code: 'custom', path: ['matmul4bit'], message: 'a kernel row needs bench.matmul4bit: { m, n, k } (the product it times)' });
-  if (bench.kind !== 'kernel' && bench.matmul4bit !== undefined)
-    ctx.addIssue({ code: 'custom', path: ['matmul4bit'], message: `only kind kernel reads bench.matmul4bit, not kind ${bench.kind}` });
-});
+export const benchConfigSchema = z
+  .strictObject({
+    kind: z
+      .enum(BENCH_KINDS)
+      .describe(
+        'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s (BLIP-2) or new tokens/s (LLaVA) of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image); kernel: effective GFLOP/s of the fused 4-bit product against the float32 GEMM (bench.matmul4bit)',
+      ),
+    suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
+    title: z.string().min(1).describe('one line shown in tables and reports'),
+    warmup_steps: count('untimed steps (or passes) before timing', 2),
+    timed_steps: z.number().int().positive().default(5).describe('timed steps (or passes); the median is reported'),
+    peer: z
+      .enum(['torch', 'none'])
+      .default('none')
+      .describe('run the PyTorch peer side by side (train, embed, prefill, decode and caption kinds)'),
+    profile: z.boolean().default(false).describe('record a tf.profile of one step, kernels aggregated by name (train kind)'),
+    group: z.string().optional().describe('experiments of one group share data and budget and form one comparison table (e.g. peft)'),
+    text_length: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe(
+        'tokens per synthetic text (train and embed kinds; causal LMs: the training sequence or the prompt length; vision-to-LLM training: the text after the image tokens)',
+      ),
+    batch_size: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('batch of the embed, data, prefill, decode and caption kinds (train uses train.batch_size)'),
+    new_tokens: z.number().int().min(2).default(32).describe('tokens generate() adds per row, greedy, no EOS (decode and caption kinds)'),
+    images: z.number().int().positive().default(256).describe('images per pass (data kind)'),
+    workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
+    image_size: z.number().int().positive().default(64).describe('output side of the image pipeline (data kind)'),
+    items: z.number().int().positive().default(1000).describe('images of the retrieval similarity matrix, 5 texts each (metrics kind)'),
+    memory: memoryRoleSchema.optional().describe('the row belongs to a memory table (train kind): its peak tensor bytes are measured too'),
+    matmul4bit: matmul4bitSchema.optional().describe('the shape and format of a kernel row (kind kernel)'),
+  })
+  .superRefine((bench, ctx) => {
+    if (bench.kind === 'kernel' && bench.matmul4bit === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['matmul4bit'],
+        message: 'a kernel row needs bench.matmul4bit: { m, n, k } (the product it times)',
+      });
+    if (bench.kind !== 'kernel' && bench.matmul4bit !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['matmul4bit'], message: `only kind kernel reads bench.matmul4bit, not kind ${bench.kind}` });
+  });
 
 /** A parsed `bench:` block. */
 export type BenchConfig = z.output<typeof benchConfigSchema>;

@@ -183,17 +183,32 @@ describe('experiment files', () => {
   test('kernel rows (name order): a training shape both ways and two decoding shapes, all NF4 + double quant at block 64', () => {
     const kernels = loadExperiments(registry).filter((e) => e.bench.kind === 'kernel');
     expect(kernels.map((e) => [e.name, e.bench.matmul4bit])).toEqual([
-      ['kernel-matmul4bit-1024-dx', { m: 1024, n: 1024, k: 1024, transpose_weight: false, quant_type: 'nf4', block_size: 64, double_quant: true }],
-      ['kernel-matmul4bit-1024', { m: 1024, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
-      ['kernel-matmul4bit-m1-1024', { m: 1, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
-      ['kernel-matmul4bit-m1-4096', { m: 1, n: 4096, k: 4096, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true }],
+      [
+        'kernel-matmul4bit-1024-dx',
+        { m: 1024, n: 1024, k: 1024, transpose_weight: false, quant_type: 'nf4', block_size: 64, double_quant: true },
+      ],
+      [
+        'kernel-matmul4bit-1024',
+        { m: 1024, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true },
+      ],
+      [
+        'kernel-matmul4bit-m1-1024',
+        { m: 1, n: 1024, k: 1024, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true },
+      ],
+      [
+        'kernel-matmul4bit-m1-4096',
+        { m: 1, n: 4096, k: 4096, transpose_weight: true, quant_type: 'nf4', block_size: 64, double_quant: true },
+      ],
     ]);
   });
 
   test('bench.matmul4bit belongs to kind kernel, and kind kernel needs it', () => {
     const noShape = writeTemp('k.yaml', 'bench: { kind: kernel, suites: [full], title: x }\n');
     expect(() => loadExperiment(noShape, registry)).toThrow(/bench\.matmul4bit: a kernel row needs bench\.matmul4bit/);
-    const onTrain = writeTemp('t.yaml', 'extends: _clip-small.yaml\nbench: { kind: train, suites: [full], title: x, matmul4bit: { m: 1, n: 2, k: 3 } }\n');
+    const onTrain = writeTemp(
+      't.yaml',
+      'extends: _clip-small.yaml\nbench: { kind: train, suites: [full], title: x, matmul4bit: { m: 1, n: 2, k: 3 } }\n',
+    );
     expect(() => loadExperiment(onTrain, registry)).toThrow(/bench\.matmul4bit: only kind kernel reads bench\.matmul4bit, not kind train/);
     const badShape = writeTemp('b.yaml', 'bench: { kind: kernel, suites: [full], title: x, matmul4bit: { m: 0, n: 2, k: 3 } }\n');
     expect(() => loadExperiment(badShape, registry)).toThrow(/bench\.matmul4bit\.m/);

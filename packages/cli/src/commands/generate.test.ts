@@ -97,7 +97,10 @@ describe('mmft generate', () => {
       const rows = w as number[][];
       const q = quantizeNf4(Float32Array.from(rows.flat()), { doubleQuant: true, shape: [rows.length, rows[0]!.length] });
       const flat = Array.from(dequantize4bit(q));
-      rounded.set(name, rows.map((row, i) => flat.slice(i * row.length, (i + 1) * row.length)));
+      rounded.set(
+        name,
+        rows.map((row, i) => flat.slice(i * row.length, (i + 1) * row.length)),
+      );
     }
     const eos = tokenizer.specialTokenIds.eos!;
     const expected = refGreedy(rounded, llama.config, leftPadded(prompts), { maxNewTokens: 6, eos: [eos], pad: 0 }).map((row) => {

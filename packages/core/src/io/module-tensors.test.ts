@@ -99,7 +99,9 @@ describe('tensorsFromModule with 4-bit Linear weights', () => {
     const fc = new Linear(64, 2, { seed: 5 });
     fc.weight.trainable = false;
     quantizeLinears4bit(fc, { skipModules: [] });
-    await expect(tensorsFromModule(fc)).rejects.toThrow(/1 Linear weight\(s\) are held in 4 bits \(weight\); this save writes float32 weights only/);
+    await expect(tensorsFromModule(fc)).rejects.toThrow(
+      /1 Linear weight\(s\) are held in 4 bits \(weight\); this save writes float32 weights only/,
+    );
     const rest = await tensorsFromModule(fc, { quantizedWrittenByCaller: true });
     expect([...rest.keys()]).toEqual(['bias']);
     fc.dispose();

@@ -65,7 +65,9 @@ export function takeQuantizedLinears(
       throw new MmftError(
         'E_CHECKPOINT',
         `${owner}: ${file} holds a 4-bit weight "${fileName}.weight", but ${layer ? `the model's "${name}" is a ${layer.constructor.name}, not a Linear` : `the model has no module "${name}"`}`,
-        { hint: 'the checkpoint belongs to another architecture, or quantised a layer transformers keeps in float (check llm_int8_skip_modules)' },
+        {
+          hint: 'the checkpoint belongs to another architecture, or quantised a layer transformers keeps in float (check llm_int8_skip_modules)',
+        },
       );
     }
     const q = quantizedFromTensors((suffix) => tensors.get(`${fileName}.weight${suffix}`), `${fileName}.weight (${file})`);

@@ -221,7 +221,10 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     const scales = absmaxFloat32(q);
     const blocks = Math.ceil(size / q.blockSize);
     if (scales.length < blocks) {
-      throw new MmftError('E_SHAPE', `Linear weight "${weight.name}": ${blocks} absmax blocks of ${q.blockSize} expected, ${scales.length} given`);
+      throw new MmftError(
+        'E_SHAPE',
+        `Linear weight "${weight.name}": ${blocks} absmax blocks of ${q.blockSize} expected, ${scales.length} given`,
+      );
     }
     const words = new Int32Array(Math.ceil(Math.ceil(size / 2) / 4));
     new Uint8Array(words.buffer).set(q.packed.subarray(0, Math.ceil(size / 2)));
@@ -234,7 +237,16 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     const variableName = weight.name;
     weight.dispose();
     const { quantType, blockSize, length, shape, dtype, code, nested } = q;
-    const stored = { quantType, blockSize, length, shape: [...shape], dtype, code: code.slice(), nested, ...(nested ? { absmax: q.absmax as Uint8Array } : {}) };
+    const stored = {
+      quantType,
+      blockSize,
+      length,
+      shape: [...shape],
+      dtype,
+      code: code.slice(),
+      nested,
+      ...(nested ? { absmax: q.absmax as Uint8Array } : {}),
+    };
     this.packed4 = {
       ...tensors,
       quantType,
@@ -327,7 +339,8 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
     const [rows, cols] = p.shape;
     return tf.tidy(() => {
       const attrs = { rows, cols, blockSize: p.blockSize, transposeWeight: true };
-      const fused = x.dtype === 'float32' ? runFused(MatMul4bit, { x, packed: p.packed, absmax: p.absmax, code: p.code }, attrs) : undefined;
+      const fused =
+        x.dtype === 'float32' ? runFused(MatMul4bit, { x, packed: p.packed, absmax: p.absmax, code: p.code }, attrs) : undefined;
       const y = fused ?? this.composite4bit(x, p);
       return bias ? tf.add(y, bias) : y;
     });

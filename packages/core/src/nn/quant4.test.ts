@@ -44,7 +44,8 @@ function frozenLinear(out: number, inF: number, seed = 1, bias = true): Linear {
   return fc;
 }
 
-const values = (size: number, seed: number) => Float32Array.from({ length: size }, (_, i) => Math.sin((i + 1) * 0.73 + seed) * (1 + (i % 5)));
+const values = (size: number, seed: number) =>
+  Float32Array.from({ length: size }, (_, i) => Math.sin((i + 1) * 0.73 + seed) * (1 + (i % 5)));
 
 describe('Linear.storeWeight4bit', () => {
   it('computes x·Wᵀ + b with the decoded weight, and gives x the gradient dy·W', () => {
@@ -126,7 +127,9 @@ describe('Linear.storeWeight4bit', () => {
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThan(128 * 128 * 4); // a float32 W would be 64 KiB
     const w = dequantize4bit(fc.quantizedWeight!);
-    const expected = Array.from({ length: 128 }, (_, c) => Array.from({ length: 128 }, (_, r) => w[r * 128 + c]!).reduce((a, b) => a + b, 0));
+    const expected = Array.from({ length: 128 }, (_, c) =>
+      Array.from({ length: 128 }, (_, r) => w[r * 128 + c]!).reduce((a, b) => a + b, 0),
+    );
     Array.from(dx.dataSync()).forEach((v, c) => expect(v).toBeCloseTo(expected[c]!, 4));
     fc.dispose();
   });
@@ -146,20 +149,23 @@ describe('dequantize4bitOps (the composite of tfjs ops)', () => {
     [5, 70, 'nf4', 32, true],
     [33, 64, 'fp4', 64, false],
     [3, 1, 'nf4', 4096, true],
-  ] as const)('W [%i, %i] %s in blocks of %i (double quant %s) equals dequantize4bit bit for bit', (rows, cols, quantType, blockSize, doubleQuant) => {
-    const fc = frozenLinear(rows, cols, 5);
-    const q = quantize4bit(values(rows * cols, rows), quantType, { blockSize, doubleQuant, shape: [rows, cols] });
-    fc.storeWeight4bit(q);
-    const p = fc.packedWeight4bit!;
-    const words = p.packed.dataSync() as Int32Array;
-    // Words with the top bit set (a code ≥ 8 in the fourth byte's high nibble) go through a negative floorDiv.
-    if (rows * cols > 8) expect(words.some((w) => w < 0)).toBe(true);
-    const w = dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, blockSize);
-    expect(w.shape).toEqual([rows, cols]);
-    expect(Array.from(w.dataSync())).toEqual(Array.from(dequantize4bit(q)));
-    w.dispose();
-    fc.dispose();
-  });
+  ] as const)(
+    'W [%i, %i] %s in blocks of %i (double quant %s) equals dequantize4bit bit for bit',
+    (rows, cols, quantType, blockSize, doubleQuant) => {
+      const fc = frozenLinear(rows, cols, 5);
+      const q = quantize4bit(values(rows * cols, rows), quantType, { blockSize, doubleQuant, shape: [rows, cols] });
+      fc.storeWeight4bit(q);
+      const p = fc.packedWeight4bit!;
+      const words = p.packed.dataSync() as Int32Array;
+      // Words with the top bit set (a code ≥ 8 in the fourth byte's high nibble) go through a negative floorDiv.
+      if (rows * cols > 8) expect(words.some((w) => w < 0)).toBe(true);
+      const w = dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, blockSize);
+      expect(w.shape).toEqual([rows, cols]);
+      expect(Array.from(w.dataSync())).toEqual(Array.from(dequantize4bit(q)));
+      w.dispose();
+      fc.dispose();
+    },
+  );
 });
 
 class Inner extends Module<[tf.Tensor], tf.Tensor> {

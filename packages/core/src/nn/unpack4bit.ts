@@ -21,7 +21,14 @@ const SHIFTS = [1, 2 ** 4, 2 ** 8, 2 ** 12, 2 ** 16, 2 ** 20, 2 ** 24, 2 ** 28];
  * @example
  * const w = dequantize4bitOps(packed, absmax, code, 3072, 768, 64); // [3072, 768]
  */
-export function dequantize4bitOps(packed: tf.Tensor, absmax: tf.Tensor, code: tf.Tensor, rows: number, cols: number, blockSize: number): tf.Tensor2D {
+export function dequantize4bitOps(
+  packed: tf.Tensor,
+  absmax: tf.Tensor,
+  code: tf.Tensor,
+  rows: number,
+  cols: number,
+  blockSize: number,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const n = rows * cols;
     const blocks = Math.ceil(n / blockSize);

@@ -53,7 +53,9 @@ describe('LlamaForCausalLM on a bitsandbytes 4-bit checkpoint', () => {
   });
 
   test('packed weights stored as bfloat16 (quant_storage) give the same model', async () => {
-    const [u8, bf16] = await Promise.all(['bnb4-llama', 'bnb4-llama-bf16'].map((d) => LlamaForCausalLM.fromPretrained(path.join(fixtures, d))));
+    const [u8, bf16] = await Promise.all(
+      ['bnb4-llama', 'bnb4-llama-bf16'].map((d) => LlamaForCausalLM.fromPretrained(path.join(fixtures, d))),
+    );
     try {
       expect(logitsOf(bf16)).toEqual(logitsOf(u8));
     } finally {
@@ -68,12 +70,18 @@ describe('LlamaForCausalLM on a bitsandbytes 4-bit checkpoint', () => {
     const dir = path.join(tmp, 'saved');
     try {
       await model.save(dir);
-      const [before, after] = await Promise.all([source, dir].map(async (d) => (await readSafetensors(path.join(d, 'model.safetensors'))).tensors));
+      const [before, after] = await Promise.all(
+        [source, dir].map(async (d) => (await readSafetensors(path.join(d, 'model.safetensors'))).tensors),
+      );
       expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
       for (const [name, t] of before) {
         const saved = after.get(name)!;
         expect({ name, dtype: saved.dtype, shape: saved.shape }).toEqual({ name, dtype: t.dtype, shape: t.shape });
-        expect(Buffer.from(saved.data.buffer, saved.data.byteOffset, saved.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+        expect(
+          Buffer.from(saved.data.buffer, saved.data.byteOffset, saved.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+        ).toBe(true);
       }
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { quantization_config: Record<string, unknown> };
       expect(config.quantization_config).toMatchObject({

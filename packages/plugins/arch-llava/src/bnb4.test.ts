@@ -57,7 +57,11 @@ describe('LLaVA in bitsandbytes 4-bit', () => {
         expect(tensors.has(`${name}.nested_absmax`)).toBe(true);
       }
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      expect(config.quantization_config).toMatchObject({ load_in_4bit: true, bnb_4bit_quant_type: 'nf4', llm_int8_skip_modules: ['language_model.lm_head'] });
+      expect(config.quantization_config).toMatchObject({
+        load_in_4bit: true,
+        bnb_4bit_quant_type: 'nf4',
+        llm_int8_skip_modules: ['language_model.lm_head'],
+      });
 
       const hub = await LlavaForConditionalGeneration.fromPretrained(out, {}, tinyLlavaContext());
       try {

@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 
 const parse = (c: unknown) => loraMethod.configSchema.parse(c);
-const weightValues = (size: number, seed: number) => Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.71 + seed) * (0.2 + (i % 7) * 0.1));
+const weightValues = (size: number, seed: number) =>
+  Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.71 + seed) * (0.2 + (i % 7) * 0.1));
 
 /** max |a − b| ≤ tol · max(1, max |b|). */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
@@ -84,7 +85,10 @@ describe('LoRA on a 4-bit base', () => {
       expect(Math.max(...Array.from(evalY, (v, i) => Math.abs(v - got.y[i]!)))).toBeGreaterThan(1e-3);
     }
     // The base keeps no float32 weight and gets no gradient: only A and B are trainable.
-    expect([...quantized.stateDict()].filter(([, v]) => v.trainable).map(([n]) => n)).toEqual(['lora_A.default.weight', 'lora_B.default.weight']);
+    expect([...quantized.stateDict()].filter(([, v]) => v.trainable).map(([n]) => n)).toEqual([
+      'lora_A.default.weight',
+      'lora_B.default.weight',
+    ]);
     expect([...quantized.stateDict().keys()]).not.toContain('base_layer.weight');
     tf.dispose([x, dy]);
     quantized.dispose();
@@ -109,7 +113,10 @@ describe('LoRA on a 4-bit base', () => {
     }
     const grads = (s: typeof quantized) => {
       const vars = [...s.root.stateDict()].filter(([, v]) => v.trainable);
-      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(s.forward())) as tf.Scalar, vars.map(([, v]) => v));
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.sum(tf.square(s.forward())) as tf.Scalar,
+        vars.map(([, v]) => v),
+      );
       const out = { loss: value.dataSync()[0]!, byName: new Map(vars.map(([n, v]) => [n, g[v.name]!.dataSync()])) };
       tf.dispose([value, ...Object.values(g)]);
       return out;

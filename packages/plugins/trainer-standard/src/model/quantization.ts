@@ -29,9 +29,13 @@ export function applyQuantization(
   if (section === undefined) return undefined;
   const config = BitsAndBytes4bitConfig.parse(section);
   if (!run.hasAdapter && !run.evalOnly) {
-    throw new MmftError('E_CONFIG', `model.quantization: ${modelName} would train with its Linear weights frozen in 4 bits and no adapter`, {
-      hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization to fine-tune the full model',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `model.quantization: ${modelName} would train with its Linear weights frozen in 4 bits and no adapter`,
+      {
+        hint: 'add a peft: section (QLoRA trains LoRA on the 4-bit base), or remove model.quantization to fine-tune the full model',
+      },
+    );
   }
   const result = quantizeLinears4bit(root, quantizeOptionsOf(config));
   if (result.quantized === 0) {

@@ -9,7 +9,13 @@ import type { Dequantize4bitAttrs, MatMul4bitAttrs } from '@mmft/core/kernels';
 const shapes = (infos: readonly TensorInfo[]): string => infos.map((i) => `[${i.shape.join(', ')}] ${i.dtype}`).join(', ');
 
 /** Checks the packed weight's three tensors against a [rows, cols] weight in blocks of blockSize. */
-export function assert4bitWeight(kernelName: string, packed: TensorInfo, absmax: TensorInfo, code: TensorInfo, attrs: Dequantize4bitAttrs): void {
+export function assert4bitWeight(
+  kernelName: string,
+  packed: TensorInfo,
+  absmax: TensorInfo,
+  code: TensorInfo,
+  attrs: Dequantize4bitAttrs,
+): void {
   const { rows, cols, blockSize } = attrs;
   const size = rows * cols;
   util.assert(
