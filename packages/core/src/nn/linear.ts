@@ -8,16 +8,18 @@
 // float32 tensor per call. A frozen weight may also be held in 4 bits (storeWeight4bit: bitsandbytes'
 // NF4/FP4 blockwise format, @mmft/core/quant), as bitsandbytes' Linear4bit holds it
 // (bitsandbytes/nn/modules.py), and is then decoded inside the MmftMatMul4bit kernel, else by a
-// composite of tfjs ops (unpack4bit.ts).
+// composite of tfjs ops (linear-4bit.ts, unpack4bit.ts).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { assertThat, MmftError } from '../errors';
-import { Linear as LinearKernel, LinearNoBias, MatMul4bit, MatMulPacked16, runFused } from '../kernels';
-import { absmaxFloat32, dequantize4bit, type QuantType4, type Quantized4bit } from '../quant';
+import { Linear as LinearKernel, LinearNoBias, MatMulPacked16, runFused } from '../kernels';
+import { dequantize4bit, type Quantized4bit } from '../quant';
 import { fanInUniform, type Initializer } from './init';
 import { Module } from './module';
 import { packBits16, packedLength, packWeights16, unpackWeights16, type Half16Format } from './packed16';
-import { dequantize4bitOps } from './unpack4bit';
+import { matMul4bit, packWeight4bit, quantizedOf, type Packed4, type PackedWeight4bit } from './linear-4bit';
+
+export type { PackedWeight4bit } from './linear-4bit';
 
 /** Options of `Linear`. */
 export interface LinearOptions {
@@ -43,29 +45,6 @@ export interface PackedWeight16 {
 interface Packed extends PackedWeight16 {
   readonly variableName: string;
   readonly reattach: (variable: tf.Variable) => void;
-}
-
-/** A frozen weight [out, in] held in 4 bits (storeWeight4bit), as the kernels read it. */
-export interface PackedWeight4bit {
-  /** int32 [⌈⌈out·in/2⌉/4⌉]: the packed bytes (element 2j in the high nibble) viewed little-endian, zero-padded. */
-  readonly packed: tf.Tensor;
-  /** float32 [⌈out·in/blockSize⌉]: each block's scale (de-nested when double-quantised). */
-  readonly absmax: tf.Tensor;
-  /** float32 [16]: the quant_map. */
-  readonly code: tf.Tensor;
-  readonly quantType: QuantType4;
-  readonly blockSize: number;
-  /** Whether the absmax is stored double-quantised (8-bit codes, nested state). */
-  readonly doubleQuant: boolean;
-  /** The weight's shape [out, in]. */
-  readonly shape: readonly [number, number];
-}
-
-interface Packed4 extends PackedWeight4bit {
-  readonly variableName: string;
-  readonly reattach: (variable: tf.Variable) => void;
-  /** The stored form's small fields, kept on the host so a save writes the bytes it was given. */
-  readonly stored: Omit<Quantized4bit, 'packed' | 'absmax'> & { absmax?: Uint8Array };
 }
 
 /**
@@ -176,12 +155,7 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
    * written equal the bytes loaded. Undefined unless the weight is held in 4 bits.
    */
   get quantizedWeight(): Quantized4bit | undefined {
-    const p = this.packed4;
-    if (!p) return undefined;
-    const words = p.packed.dataSync() as Int32Array;
-    const packed = new Uint8Array(words.buffer, words.byteOffset, Math.ceil(p.stored.length / 2)).slice();
-    const absmax = p.stored.absmax ?? (p.absmax.dataSync() as Float32Array).slice();
-    return { ...p.stored, shape: [...p.stored.shape], packed, absmax };
+    return this.packed4 ? quantizedOf(this.packed4) : undefined;
   }
 
   /**
@@ -208,56 +182,21 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
         hint: 'freeze the weight first (QLoRA quantises the base weights the optimizer does not update)',
       });
     }
-    const size = this.outFeatures * this.inFeatures;
-    const shapeOk = q.shape.length === 2 ? q.shape[0] === this.outFeatures && q.shape[1] === this.inFeatures : q.shape.length === 1;
-    if (q.length !== size || !shapeOk || q.packed.length < Math.ceil(size / 2) || q.code.length !== 16) {
-      throw new MmftError(
-        'E_SHAPE',
-        `Linear weight "${weight.name}" is [${this.outFeatures}, ${this.inFeatures}]; the 4-bit weight given has shape ` +
-          `[${q.shape.join(', ')}], ${q.length} elements, ${q.packed.length} packed bytes and a ${q.code.length}-entry code`,
-        { hint: 'quantise the weight in its [out, in] orientation, as bitsandbytes does' },
-      );
-    }
-    const scales = absmaxFloat32(q);
-    const blocks = Math.ceil(size / q.blockSize);
-    if (scales.length < blocks) {
-      throw new MmftError(
-        'E_SHAPE',
-        `Linear weight "${weight.name}": ${blocks} absmax blocks of ${q.blockSize} expected, ${scales.length} given`,
-      );
-    }
-    const words = new Int32Array(Math.ceil(Math.ceil(size / 2) / 4));
-    new Uint8Array(words.buffer).set(q.packed.subarray(0, Math.ceil(size / 2)));
-    const tensors = {
-      packed: tf.tensor1d(words, 'int32'),
-      absmax: tf.tensor1d(scales.subarray(0, blocks), 'float32'),
-      code: tf.tensor1d(q.code, 'float32'),
-    };
+    const { tensors, stored, bytes } = packWeight4bit(q, weight.name, this.outFeatures, this.inFeatures);
     const { reattach } = this.detachParameter('weight');
     const variableName = weight.name;
     weight.dispose();
-    const { quantType, blockSize, length, shape, dtype, code, nested } = q;
-    const stored = {
-      quantType,
-      blockSize,
-      length,
-      shape: [...shape],
-      dtype,
-      code: code.slice(),
-      nested,
-      ...(nested ? { absmax: q.absmax as Uint8Array } : {}),
-    };
     this.packed4 = {
       ...tensors,
-      quantType,
-      blockSize,
-      doubleQuant: nested !== undefined,
+      quantType: q.quantType,
+      blockSize: q.blockSize,
+      doubleQuant: q.nested !== undefined,
       shape: [this.outFeatures, this.inFeatures],
       variableName,
       reattach,
       stored,
     };
-    return size * 4 - (words.length + blocks + 16) * 4;
+    return this.outFeatures * this.inFeatures * 4 - bytes;
   }
 
   /** Decodes a 16-bit weight back to a float32 variable (exactly), or dequantises a 4-bit one, in its old place; no-op otherwise. */
@@ -336,31 +275,9 @@ export class Linear extends Module<[tf.Tensor], tf.Tensor> {
   }
 
   private forward4bit(x: tf.Tensor, p: Packed4, bias: tf.Variable | undefined): tf.Tensor {
-    const [rows, cols] = p.shape;
     return tf.tidy(() => {
-      const attrs = { rows, cols, blockSize: p.blockSize, transposeWeight: true };
-      const fused =
-        x.dtype === 'float32' ? runFused(MatMul4bit, { x, packed: p.packed, absmax: p.absmax, code: p.code }, attrs) : undefined;
-      const y = fused ?? this.composite4bit(x, p);
+      const y = matMul4bit(x, p);
       return bias ? tf.add(y, bias) : y;
     });
-  }
-
-  // Without the kernel: the weight decoded by tfjs ops on the engine itself (no read back), once
-  // for the product and again for the input gradient dy·W, so no float32 copy of W waits on the tape
-  // between the passes, as bitsandbytes' MatMul4Bit saves only the quantised weight
-  // (bitsandbytes/autograd/_functions.py).
-  private composite4bit(x: tf.Tensor, p: Packed4): tf.Tensor {
-    const [rows, cols] = p.shape;
-    const weight = () => dequantize4bitOps(p.packed, p.absmax, p.code, rows, cols, p.blockSize);
-    const product = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const input = args[0] as tf.Tensor;
-      const w = weight();
-      const value = tf.reshape(tf.matMul(tf.reshape(input, [-1, cols]), w, false, true), [...input.shape.slice(0, -1), rows]);
-      w.dispose();
-      const gradFunc = (dy: tf.Tensor) => tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(dy, [-1, rows]), weight()), input.shape));
-      return { value, gradFunc };
-    });
-    return product(x);
   }
 }
