@@ -9,6 +9,7 @@ import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
 import { pluginsCommand } from './plugins';
 import { probeCommand } from './probe';
+import { quantizeCommand } from './quantize';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 
@@ -19,6 +20,7 @@ export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   probeCommand,
   benchCommand,
   mergeCommand,
+  quantizeCommand,
   dataCommand,
   envCommand,
   pluginsCommand,
