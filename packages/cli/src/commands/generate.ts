@@ -77,20 +77,24 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
       },
     );
   }
-  if (o.loadIn4bit) {
-    // Before the adapter, as transformers quantises on load and PEFT wraps the 4-bit layers after.
-    model.root.freeze('**');
-    quantizeLinears4bit(model.root, {});
-  }
-  if (o.adapter) {
-    try {
-      await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'), {
-        renameKey: model.checkpointKeyName?.bind(model),
-      });
-    } catch (error) {
-      model.dispose();
-      throw error;
+  try {
+    const adapter = o.adapter
+      ? await loadAdapter(path.resolve(ctx.cwd, o.adapter), model.root, registry.list('peft'), {
+          renameKey: model.checkpointKeyName?.bind(model),
+        })
+      : undefined;
+    if (o.loadIn4bit) {
+      // After the adapter, as the trainer quantises after PEFT: the adapter's own Linears and a
+      // modules_to_save copy (LLaVA's projector) stay float32, as PEFT's layers beside bitsandbytes'
+      // Linear4bit do; every other Linear but lm_head goes to NF4 + double quantisation.
+      model.root.freeze('**');
+      for (const [, variable] of adapter?.applied.trainableParameters() ?? []) variable.trainable = true;
+      quantizeLinears4bit(model.root, {});
+      model.root.freeze('**');
     }
+  } catch (error) {
+    model.dispose();
+    throw error;
   }
   return model as GeneratingModel;
 }

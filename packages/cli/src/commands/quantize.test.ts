@@ -10,14 +10,16 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { readSafetensors } from '@mmft/core';
+import { readSafetensors, saveAdapter } from '@mmft/core';
+import { LlamaForCausalLM } from '@mmft/arch-llama';
+import { loraMethod } from '@mmft/peft-lora';
 import { createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
 import { createCliContext } from '../context';
 import { generateCommand } from './generate';
 import { quantizeCommand } from './quantize';
 
-const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama'];
+const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/peft-lora'];
 let tmp: string;
 
 beforeAll(async () => {
@@ -83,6 +85,24 @@ describe('mmft quantize', () => {
     expect(JSON.parse(Buffer.from(state.data as Uint8Array).toString('utf8'))).toMatchObject({ quant_type: 'fp4', blocksize: 128 });
     expect(tensors.get('model.layers.0.mlp.up_proj.weight.absmax')?.dtype).toBe('F32');
     expect(tensors.has('model.layers.0.mlp.up_proj.weight.nested_absmax')).toBe(false);
+  });
+
+  test('generate --load-in-4bit with an adapter holding a modules_to_save copy: quantising after the adapter leaves the copy and the LoRA layers float32, so every saved weight finds its variable', async () => {
+    const model = await LlamaForCausalLM.fromPretrained(path.join(tmp, 'llama'));
+    const config = loraMethod.configSchema.parse({
+      r: 2,
+      lora_alpha: 4,
+      target_modules: ['q_proj', 'v_proj'],
+      modules_to_save: ['down_proj'],
+      seed: 1,
+    });
+    const applied = loraMethod.apply(model.root, config, 'default');
+    await saveAdapter(path.join(tmp, 'adapter'), loraMethod, config, applied, { baseModelNameOrPath: path.join(tmp, 'llama') });
+    model.dispose();
+    const prompt = ['--prompt', 'a red circle', '--max-new-tokens', '4', '--json'];
+    const r = await run(['generate', 'llama', '--load-in-4bit', '--adapter', 'adapter', ...prompt]);
+    expect(r.error).toBe('');
+    expect(JSON.parse(r.stdout).sequences[0].length).toBeGreaterThan(0);
   });
 
   test('a CLIP folder, a bad block size and --out equal to --model are refused', async () => {
