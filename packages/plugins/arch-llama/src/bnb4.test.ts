@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { readSafetensors } from '@mmft/core/io';
+import { readSafetensors, writeSafetensors } from '@mmft/core/io';
 import { linears4bit } from '@mmft/core/nn';
 import { LlamaForCausalLM } from './llama-for-causal-lm';
 import { refLlamaLogits } from './testing/reference-llama';
@@ -100,6 +100,34 @@ describe('LlamaForCausalLM on a bitsandbytes 4-bit checkpoint', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  test('a 4-bit weight for a module that is not a Linear, or of another shape, is refused naming the tensor and file', async () => {
+    const source = path.join(fixtures, 'bnb4-llama');
+    const { tensors } = await readSafetensors(path.join(source, 'model.safetensors'));
+    const moved = async (name: string, rename: (key: string) => string | undefined) => {
+      const dir = path.join(tmp, name);
+      fs.cpSync(source, dir, { recursive: true });
+      const out = new Map<string, { dtype: string; shape: number[]; data: unknown }>();
+      for (const [key, t] of tensors) {
+        const to = rename(key);
+        if (to !== undefined) out.set(to, { dtype: t.dtype, shape: [...t.shape], data: t.data });
+      }
+      await writeSafetensors(path.join(dir, 'model.safetensors'), out as never, { format: 'pt' });
+      return dir;
+    };
+    const q = 'model.layers.0.self_attn.q_proj.weight';
+    const k = 'model.layers.0.self_attn.k_proj.weight';
+    // q_proj's 4-bit tensors stored under the final norm's name (an RMSNorm, not a Linear).
+    const norm = await moved('on-norm', (key) => (key === 'model.norm.weight' ? undefined : key.replace(q, 'model.norm.weight')));
+    await expect(LlamaForCausalLM.fromPretrained(norm)).rejects.toThrow(
+      /holds a 4-bit weight "model\.norm\.weight", but the model's "model\.norm" is a \w+, not a Linear/,
+    );
+    // q_proj's [16, 16] weight stored as k_proj ([8, 16]).
+    const shape = await moved('mis-shaped', (key) => (key.startsWith(k) ? undefined : key.replace(q, k)));
+    await expect(LlamaForCausalLM.fromPretrained(shape)).rejects.toThrow(
+      /4-bit weight "model\.layers\.0\.self_attn\.k_proj\.weight" in .*model\.safetensors has shape \[16, 16\], the model's Linear is \[8, 16\]/,
+    );
   });
 
   test('a quantization_config mmft cannot read is refused naming config.json', async () => {
