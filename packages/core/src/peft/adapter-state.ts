@@ -55,8 +55,14 @@ export function loadAdapterTensors(
     if (unknown.length) lines.push(`  unknown keys (${unknown.length}): ${listNames(unknown, 10)}`);
     if (missing.length) lines.push(`  missing keys (${missing.length}): ${listNames(missing, 10)}`);
     if (wrongShape.length) lines.push(`  wrong shape (${wrongShape.length}): ${listNames(wrongShape, 10)}`);
+    // A modules_to_save copy of a Linear held in 4 bits has no float32 weight to take the saved one.
+    const saved = options.savedModules ?? [];
+    const savedUnknown = unknown.some((key) => key.endsWith('.weight') && saved.some((m) => key.includes(`.${m}.`)));
     throw new MmftError('E_CHECKPOINT', lines.join('\n'), {
-      hint: 'was the adapter made for this base model and with the same target_modules / r? Keys follow PEFT: base_model.model.<module>.<param>',
+      hint: savedUnknown
+        ? `a modules_to_save module (${saved.join(', ')}) may be held in 4 bits here (a 4-bit checkpoint, model.quantization or --load-in-4bit), ` +
+          'so its copy has no float32 weight for the adapter: keep it float32 (quantization skip_modules, mmft quantize --skip), or load the float32 base'
+        : 'was the adapter made for this base model and with the same target_modules / r? Keys follow PEFT: base_model.model.<module>.<param>',
     });
   }
   for (const [key, t] of tensors) {

@@ -10,6 +10,7 @@ import {
   describeTrainable,
   findTargetModules,
   fromPeftKey,
+  loadAdapterTensors,
   matchesTarget,
   toPeftKey,
   TransparentWrapper,
@@ -98,5 +99,33 @@ describe('trainable summary and modules_to_save', () => {
     const wrapper = model.getModule<Twice>('layers.0.self_attn');
     expect(wrapper.inner().child('q_proj')).toBe(replacement);
     model.dispose();
+  });
+});
+
+describe('loadAdapterTensors', () => {
+  const params: Array<[string, tf.Variable]> = [['q_proj.lora_A.default.weight', tf.variable(tf.zeros([2, 4]))]];
+  const tensors = (extra: Record<string, number[]>) =>
+    new Map<string, tf.Tensor>([
+      ['base_model.model.q_proj.lora_A.weight', tf.ones([2, 4])],
+      ...Object.entries(extra).map(([k, shape]) => [k, tf.zeros(shape)] as [string, tf.Tensor]),
+    ]);
+  const options = { adapterName: 'default', method: 'lora', adapterOwners: ['lora_A', 'lora_B'] };
+
+  test('an unknown key is an error naming it; a modules_to_save weight the model lacks hints at a 4-bit module', () => {
+    let error: unknown;
+    try {
+      loadAdapterTensors(params, tensors({ 'base_model.model.x.weight': [3] }), options);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(/unknown keys \(1\): base_model\.model\.x\.weight/);
+    expect((error as { hint?: string }).hint).toMatch(/same target_modules/);
+    try {
+      loadAdapterTensors(params, tensors({ 'base_model.model.proj.fc.weight': [3] }), { ...options, savedModules: ['proj'] });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { hint?: string }).hint).toMatch(/modules_to_save module \(proj\) may be held in 4 bits/);
+    expect(params[0]![1].dataSync()[0]).toBe(0); // nothing assigned
   });
 });
