@@ -14,10 +14,11 @@ import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream'
 import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
 import { writeReport } from '../log/report-html';
-import { countParams, formatRunSummary, PeakMemory } from '../log/run-summary';
+import { countParams, PeakMemory } from '../log/run-summary';
 import { AdamW } from '../optim/adamw';
 import { lrMultiplier } from '../optim/schedule';
 import { withWeights16 } from '../model/frozen-dtype';
+import { finalSummary, scoresOf } from './final-summary';
 import { bestMetricPolicy, saveModelFiles } from './policies';
 import { optimizerStep } from './optimizer-step';
 import { createOutputDir, removeEmptyLeftovers } from './output-dir';
@@ -41,12 +42,6 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
 }
 
 /** Eval entries without their kind and step: the scores alone. */
-const scoresOf = (entry: LogEntry | undefined): Record<string, number> | undefined =>
-  entry &&
-  Object.fromEntries(
-    Object.entries(entry).filter((e): e is [string, number] => e[0] !== 'kind' && e[0] !== 'step' && typeof e[1] === 'number'),
-  );
-
 /**
  * A checkpoint's data position counts examples; under another batch size it no longer starts the
  * batch the interrupted run would have taken next. Refused unless the run is forced (`--force`).
@@ -236,29 +231,18 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
     const lastDir = path.join(context.outputDir, 'checkpoint-last');
     if (aborted() && (lastCheckpoint?.dir !== lastDir || lastCheckpoint.step !== state.globalStep)) await saveLast();
-    const counts = withWeights16(countParams(params, loaded.model.root.namedParameters()), loaded.model.root);
-    const adapterFile = path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors');
-    const adapterBytes = loaded.adapter
-      ? await fs.stat(adapterFile).then(
-          (s) => s.size,
-          () => undefined,
-        )
-      : undefined;
-    // A run with nothing left to do shows the scores its checkpoint ended with.
-    const after =
-      Object.keys(lastEval).length === 0 && state.globalStep === startStep
-        ? (scoresOf([...history].reverse().find((e) => e.kind === 'eval')) ?? {})
-        : lastEval;
-    const summary = formatRunSummary(before, after, {
-      trainableParams: counts.trainable,
-      totalParams: counts.total,
+    const summary = await finalSummary({
+      before,
+      lastEval,
+      history,
+      ranSteps: state.globalStep !== startStep,
+      counts: withWeights16(countParams(params, loaded.model.root.namedParameters()), loaded.model.root),
       steps: state.globalStep - startStep,
       samples: state.samplesSeen - startSamples,
       seconds: trainSeconds,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakTensorBytes: peak.bytes,
-      ...(stepPeak ? { stepPeak } : {}),
-      adapterBytes,
+      stepPeak,
+      adapterFile: loaded.adapter ? path.join(context.outputDir, 'checkpoint-last', 'adapter', 'adapter_model.safetensors') : undefined,
       metricSettings: Object.fromEntries(parts.metrics.flatMap((m) => (m.metric.settings ? [[m.id, m.metric.settings]] : []))),
     });
     for (const line of summary) context.reporter.info(line);
