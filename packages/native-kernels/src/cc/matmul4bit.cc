@@ -7,8 +7,7 @@
 // table of code pairs, then scales a block's run of floats eight at a time (simd.h).
 #include "matmul4bit.h"
 #include "clones.h"
-#include "gemm.h"
-#include "pool.h"
+#include "panel_gemm.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -73,10 +72,6 @@ MMFT_TARGET_CLONES void gemvRows(int m, int k, const float* x, const Weight4bit&
 // Up to this many rows of x take the GEMV path (transposed weight only: Linear's forward).
 constexpr int kGemvRows = 4;
 
-thread_local std::vector<float> blockBuffer;
-
-// Floats of decoded W a block may take: 1 MiB stays in L2 beside the GEMM's own panels.
-constexpr int64_t kBlockFloats = 262144;
 
 }  // namespace
 
@@ -97,7 +92,7 @@ void matMul4bit(int m, int rows, int cols, const float* x, const Weight4bit& w, 
   if (transposeW && m <= kGemvRows) {
     t = std::min(t, n);
     auto gemv = [&](int worker) {
-      std::vector<float>& buffer = blockBuffer;
+      std::vector<float>& buffer = panelBuffer();
       if (buffer.size() < size_t(k)) buffer.resize(size_t(k));
       const int r0 = int(int64_t(n) * worker / t), r1 = int(int64_t(n) * (worker + 1) / t);
       gemvRows(m, k, x, w, pairs, r0, r1, buffer.data(), y, n);
@@ -109,33 +104,7 @@ void matMul4bit(int m, int rows, int cols, const float* x, const Weight4bit& w, 
     }
     return;
   }
-  // Column blocks: a multiple of 32 (the micro-kernel's width), about n / t, at most kBlockFloats.
-  const int cap = int(std::max<int64_t>(32, kBlockFloats / k / 32 * 32));
-  const int width = std::min(cap, std::max(32, (n + t - 1) / t + 31) / 32 * 32);
-  const int blocks = (n + width - 1) / width;
-  t = std::min(t, blocks);
-  auto work = [&](int worker) {
-    std::vector<float>& buffer = blockBuffer;
-    for (int block = worker; block < blocks; block += t) {
-      const int j0 = block * width, nb = std::min(width, n - j0);
-      if (buffer.size() < size_t(nb) * k) buffer.resize(size_t(nb) * k);
-      float* b = buffer.data();
-      if (transposeW) {
-        // W rows j0 … j0+nb are y's columns: one contiguous run of elements, [nb, k], read transposed.
-        decode(w, pairs, int64_t(j0) * cols, int64_t(nb) * k, b);
-        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, 1, k}, y + j0, n);
-      } else {
-        // W's columns j0 … j0+nb of every row: [k, nb].
-        for (int p = 0; p < k; p++) decode(w, pairs, int64_t(p) * cols + j0, nb, b + int64_t(p) * nb);
-        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, nb, 1}, y + j0, n);
-      }
-    }
-  };
-  if (t <= 1) {
-    work(0);
-    return;
-  }
-  runParallel(t, work);
+  panelGemm(m, n, k, cols, transposeW, t, x, y, [&](int64_t first, int64_t count, float* out) { decode(w, pairs, first, count, out); });
 }
 
 }  // namespace mmft

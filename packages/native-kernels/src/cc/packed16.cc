@@ -4,8 +4,7 @@
 // the GEMM's own packing of B. bf16 → float is a shift; fp16 goes through a 65536-entry table
 // (exact, as numpy's npy_halfbits_to_floatbits in numpy/_core/src/npymath/halffloat.cpp decodes).
 #include "packed16.h"
-#include "gemm.h"
-#include "pool.h"
+#include "panel_gemm.h"
 
 #include <algorithm>
 #include <cstring>
@@ -53,10 +52,6 @@ void decode(const uint16_t* src, int64_t count, int format, float* dst) {
   for (int64_t i = 0; i < count; i++) dst[i] = table[src[i]];
 }
 
-thread_local std::vector<float> blockBuffer;
-
-// Floats of decoded W a block may take: 1 MiB stays in L2 beside the GEMM's own panels.
-constexpr int64_t kBlockFloats = 262144;
 
 }  // namespace
 
@@ -70,33 +65,7 @@ void matMulPacked16(int m, int rows, int cols, const float* x, const uint16_t* w
   if (format == kFp16) fp16Table();  // built once, before any worker reads it
   // Below ~64k multiply-adds a second thread costs more to wake than it saves (gemm.cc).
   int t = double(m) * n * k < 65536.0 ? 1 : std::max(1, threads);
-  // Column blocks: a multiple of 32 (the micro-kernel's width), about n / t, at most kBlockFloats.
-  const int cap = int(std::max<int64_t>(32, kBlockFloats / k / 32 * 32));
-  const int width = std::min(cap, std::max(32, (n + t - 1) / t + 31) / 32 * 32);
-  const int blocks = (n + width - 1) / width;
-  t = std::min(t, blocks);
-  auto work = [&](int worker) {
-    std::vector<float>& buffer = blockBuffer;
-    for (int block = worker; block < blocks; block += t) {
-      const int j0 = block * width, nb = std::min(width, n - j0);
-      if (buffer.size() < size_t(nb) * k) buffer.resize(size_t(nb) * k);
-      float* b = buffer.data();
-      if (transposeW) {
-        // W rows j0 … j0+nb are y's columns: decode them as they lie, [nb, k], and read them transposed.
-        decode(w + int64_t(j0) * cols, int64_t(nb) * k, format, b);
-        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, 1, k}, y + j0, n);
-      } else {
-        // W's columns j0 … j0+nb of every row: [k, nb].
-        for (int p = 0; p < k; p++) decode(w + int64_t(p) * cols + j0, nb, format, b + int64_t(p) * nb);
-        gemmSerial(m, nb, k, {x, 0, k, 1}, {b, 0, nb, 1}, y + j0, n);
-      }
-    }
-  };
-  if (t <= 1) {
-    work(0);
-    return;
-  }
-  runParallel(t, work);
+  panelGemm(m, n, k, cols, transposeW, t, x, y, [&](int64_t first, int64_t count, float* out) { decode(w + first, count, format, out); });
 }
 
 }  // namespace mmft
