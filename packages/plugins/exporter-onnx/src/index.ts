@@ -1,0 +1,2 @@
+// @mmft/exporter-onnx: the ONNX graph builder (opset 17) and its layer emitters.
+export * from './onnx';

@@ -1,0 +1,379 @@
+// A small ONNX graph builder over onnx-proto's generated ModelProto (onnx.proto3 of onnx v1.10.2):
+// values are named strings, nodes are appended in topological order as the emitters run, and
+// writeOnnxModel encodes the ModelProto with protobufjs. Field meanings follow onnx/onnx's
+// onnx/onnx.proto3 (TensorProto.raw_data little-endian; external_data location/offset/length;
+// data_location EXTERNAL = 1) and the IR/opset table in onnx/onnx docs/Versioning.md
+// (opset 17 ships with IR version 8).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
+import { MmftError } from '@mmft/core';
+
+export type OnnxDType = 'float32' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16';
+/** A fixed size, or a symbolic dim_param such as "batch_size". */
+export type Dim = number | string;
+/** A constant tensor; float16 and bool data are given as raw bytes (Uint8Array, two bytes per float16). */
+export interface ConstTensor {
+  dtype: OnnxDType;
+  dims: number[];
+  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+}
+/**
+ * An attribute value. A number is an INT when it is an integer and the attribute is not one of
+ * ONNX's float attributes (FLOAT_ATTRIBUTES below), else a FLOAT; `{ float }` forces FLOAT.
+ * number[] is INTS; Float32Array and `{ floats }` are FLOATS; a string is STRING.
+ */
+export type AttrValue = number | string | number[] | Float32Array | { floats: number[] } | { tensor: ConstTensor } | { float: number };
+
+/** onnx TensorProto.DataType codes (onnx/onnx onnx/onnx.proto3). */
+export const ONNX_DATA_TYPE: Readonly<Record<OnnxDType, number>> = {
+  float32: 1,
+  uint8: 2,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+};
+
+const BYTES_PER_ELEMENT: Readonly<Record<OnnxDType, number>> = { float32: 4, uint8: 1, int32: 4, int64: 8, bool: 1, float16: 2 };
+
+// Float-typed attributes of the ai.onnx operators whose values may well be whole numbers
+// (alpha=1 in Elu, beta=1 in Gemm, epsilon written as 1): sent as FLOAT whatever the value.
+const FLOAT_ATTRIBUTES = new Set(['alpha', 'beta', 'gamma', 'epsilon', 'bias', 'lambd', 'value_float', 'scale', 'momentum']);
+
+interface NodeRecord {
+  opType: string;
+  domain: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+}
+
+interface ValueInfo {
+  name: string;
+  dtype: OnnxDType;
+  dims: Dim[];
+}
+
+const elementCount = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+/** Checks that a constant's data fits its dims and dtype; returns its raw little-endian bytes. */
+export function tensorBytes(t: ConstTensor, what: string): Uint8Array {
+  const count = elementCount(t.dims);
+  const expected = count * BYTES_PER_ELEMENT[t.dtype];
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const fits =
+    (t.dtype === 'float32' && t.data instanceof Float32Array) ||
+    (t.dtype === 'int64' && t.data instanceof BigInt64Array) ||
+    (t.dtype === 'int32' && t.data instanceof Int32Array) ||
+    ((t.dtype === 'uint8' || t.dtype === 'bool' || t.dtype === 'float16') && t.data instanceof Uint8Array);
+  if (!fits || bytes.byteLength !== expected) {
+    throw new MmftError(
+      'E_SHAPE',
+      `${what}: ${t.data.constructor.name} of ${bytes.byteLength} bytes does not hold a ${t.dtype} tensor of dims [${t.dims.join(', ')}] (${expected} bytes)`,
+      { hint: 'float32 → Float32Array, int64 → BigInt64Array, int32 → Int32Array, uint8/bool/float16 → Uint8Array (raw bytes)' },
+    );
+  }
+  return bytes;
+}
+
+/**
+ * An ONNX graph under construction. Value names are plain strings; `''` as an input means
+ * "optional input absent" (the ONNX convention).
+ *
+ * @example
+ * const g = new OnnxGraph('tiny');
+ * const x = g.input('x', 'float32', ['batch_size', 2]);
+ * const w = g.initializer('w', { dtype: 'float32', dims: [2, 1], data: new Float32Array([1, 2]) });
+ * g.output(g.op1('MatMul', [x, w]), 'float32', ['batch_size', 1]);
+ */
+export class OnnxGraph {
+  readonly name: string;
+  private readonly nodes: NodeRecord[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly initializers = new Map<string, ConstTensor>();
+  private readonly used = new Set<string>();
+  private readonly producer = new Map<string, NodeRecord>();
+  private counter = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Declares a graph input; returns its name. */
+  input(name: string, dtype: OnnxDType, dims: Dim[]): string {
+    this.claim(name, 'input');
+    this.inputs.push({ name, dtype, dims: [...dims] });
+    return name;
+  }
+
+  /** Marks an existing value as a graph output under its own name (see `rename` to give it another). */
+  output(name: string, dtype: OnnxDType, dims: Dim[]): void {
+    if (!this.used.has(name)) {
+      throw new MmftError('E_CONFIG', `graph ${this.name}: output ${name} is not a value of the graph`, {
+        hint: 'pass a value returned by input/initializer/op, or rename() one to the output name first',
+      });
+    }
+    if (this.outputs.some((o) => o.name === name)) throw new MmftError('E_CONFIG', `graph ${this.name}: ${name} is already an output`);
+    this.outputs.push({ name, dtype, dims: [...dims] });
+  }
+
+  /** Adds a weight under its given name (the Hugging Face state-dict name); returns the name. */
+  initializer(name: string, t: ConstTensor): string {
+    tensorBytes(t, `initializer ${name}`);
+    this.claim(name, 'initializer');
+    this.initializers.set(name, t);
+    return name;
+  }
+
+  /** A small constant as an initializer with a fresh unique name. */
+  constant(t: ConstTensor, hint = 'const'): string {
+    tensorBytes(t, `constant ${hint}`);
+    const name = this.fresh(`/${hint}`);
+    this.initializers.set(name, t);
+    return name;
+  }
+
+  /** Appends a node; returns its output names (fresh unless the node is named and outputs are asked by count). */
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { domain?: string; outputs?: number; name?: string } = {},
+  ): string[] {
+    for (const input of inputs) {
+      if (input !== '' && !this.used.has(input)) {
+        throw new MmftError('E_CONFIG', `graph ${this.name}: ${opType} reads ${input}, which no earlier input, initializer or node defines`);
+      }
+    }
+    const name = opts.name ? this.unique(opts.name) : this.fresh(`/${opType}`);
+    const count = opts.outputs ?? 1;
+    const outputs = Array.from({ length: count }, (_, i) => this.fresh(`${name}_output_${i}`));
+    const node: NodeRecord = { opType, domain: opts.domain ?? '', name, inputs: [...inputs], outputs, attrs };
+    this.nodes.push(node);
+    for (const o of outputs) this.producer.set(o, node);
+    return outputs;
+  }
+
+  /** Appends a node with one output and returns that output's name. */
+  op1(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { domain?: string; name?: string } = {}): string {
+    return this.op(opType, inputs, attrs, { ...opts, outputs: 1 })[0]!;
+  }
+
+  /**
+   * Makes `value` carry the name `to` (a required output name such as "text_embeds"): the node that
+   * produces it is renamed in place; a graph input or initializer gets an Identity node instead.
+   */
+  rename(value: string, to: string): void {
+    if (value === to) return;
+    const node = this.producer.get(value);
+    if (!node) {
+      this.claimNew(to);
+      this.nodes.push({ opType: 'Identity', domain: '', name: this.fresh('/Identity'), inputs: [value], outputs: [to], attrs: {} });
+      this.producer.set(to, this.nodes[this.nodes.length - 1]!);
+      return;
+    }
+    this.claimNew(to);
+    node.outputs = node.outputs.map((o) => (o === value ? to : o));
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === value ? to : i));
+    for (const o of this.outputs) if (o.name === value) o.name = to;
+    this.producer.delete(value);
+    this.producer.set(to, node);
+    this.used.delete(value);
+  }
+
+  /** Whether a value of this name exists. */
+  has(name: string): boolean {
+    return this.used.has(name);
+  }
+
+  /** Counts, for logs and tests. */
+  get stats(): { nodes: number; initializers: number; inputs: number; outputs: number } {
+    return { nodes: this.nodes.length, initializers: this.initializers.size, inputs: this.inputs.length, outputs: this.outputs.length };
+  }
+
+  /** The protobuf GraphProto; initializers listed in `external` are left to the caller (see writeOnnxModel). */
+  toProto(external: ReadonlyMap<string, { offset: number; length: number; location: string }> = new Map()): onnx.IGraphProto {
+    if (this.outputs.length === 0) throw new MmftError('E_CONFIG', `graph ${this.name} has no outputs`);
+    const valueInfo = (v: ValueInfo): onnx.IValueInfoProto => ({
+      name: v.name,
+      type: {
+        tensorType: {
+          elemType: ONNX_DATA_TYPE[v.dtype],
+          shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        },
+      },
+    });
+    const initializer: onnx.ITensorProto[] = [];
+    for (const [name, t] of this.initializers) {
+      const ext = external.get(name);
+      if (ext) {
+        initializer.push({
+          name,
+          dims: t.dims,
+          dataType: ONNX_DATA_TYPE[t.dtype],
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: ext.location },
+            { key: 'offset', value: String(ext.offset) },
+            { key: 'length', value: String(ext.length) },
+          ],
+        });
+      } else {
+        initializer.push(tensorProto(name, t));
+      }
+    }
+    return {
+      name: this.name,
+      node: this.nodes.map((n) => ({
+        name: n.name,
+        opType: n.opType,
+        domain: n.domain,
+        input: n.inputs,
+        output: n.outputs,
+        attribute: Object.entries(n.attrs).map(([k, v]) => attributeProto(k, v)),
+      })),
+      input: this.inputs.map(valueInfo),
+      output: this.outputs.map(valueInfo),
+      initializer,
+    };
+  }
+
+  /** Initializers in insertion order (for writing external data). */
+  initializerEntries(): Array<[string, ConstTensor]> {
+    return [...this.initializers];
+  }
+
+  /** Operator domains the nodes use besides ai.onnx (e.g. com.microsoft). */
+  domains(): string[] {
+    return [...new Set(this.nodes.map((n) => n.domain).filter((d) => d !== '' && d !== 'ai.onnx'))];
+  }
+
+  private claim(name: string, what: string): void {
+    if (!name) throw new MmftError('E_CONFIG', `graph ${this.name}: ${what} needs a non-empty name`);
+    this.claimNew(name);
+  }
+
+  private claimNew(name: string): void {
+    if (this.used.has(name)) {
+      throw new MmftError('E_CONFIG', `graph ${this.name}: the value name ${name} is already taken`, {
+        hint: 'value names are unique in an ONNX graph (SSA form)',
+      });
+    }
+    this.used.add(name);
+  }
+
+  private fresh(base: string): string {
+    let name = base;
+    while (this.used.has(name)) name = `${base}_${++this.counter}`;
+    this.used.add(name);
+    return name;
+  }
+
+  private unique(base: string): string {
+    // Node names share no namespace with values, but keeping them distinct keeps graphs readable.
+    let name = base;
+    while (this.nodes.some((n) => n.name === name)) name = `${base}_${++this.counter}`;
+    return name;
+  }
+}
+
+function tensorProto(name: string, t: ConstTensor): onnx.ITensorProto {
+  return { name, dims: t.dims, dataType: ONNX_DATA_TYPE[t.dtype], rawData: tensorBytes(t, name) };
+}
+
+function attributeProto(name: string, v: AttrValue): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') {
+    return Number.isInteger(v) && !FLOAT_ATTRIBUTES.has(name) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
+  }
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if (v instanceof Float32Array) return { name, type: T.FLOATS, floats: [...v] };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  return { name, type: T.TENSOR, t: tensorProto('', v.tensor) };
+}
+
+export interface WriteOptions {
+  /** ai.onnx opset (default 17). */
+  opset?: number;
+  /** IR version (default 8, the one that ships with opset 17). */
+  irVersion?: number;
+  producerVersion?: string;
+  /** Extra operator domains and their versions, e.g. { 'com.microsoft': 1 }. */
+  extraOpsets?: Record<string, number>;
+  /**
+   * When the initializers together exceed this many bytes (default 2 GiB, protobuf's message
+   * limit and optimum's EXTERNAL_DATA_FORMAT_SIZE_LIMIT), every initializer of at least
+   * `externalDataMinBytes` goes to `<file>_data`.
+   */
+  externalDataThreshold?: number;
+  /** Smallest initializer moved to external data (default 1024 bytes, onnx's save_model size_threshold). */
+  externalDataMinBytes?: number;
+  /** Key/value strings stored in ModelProto.metadata_props. */
+  metadata?: Record<string, string>;
+}
+
+export const DEFAULT_EXTERNAL_DATA_THRESHOLD = 2 * 1024 ** 3;
+const EXTERNAL_ALIGN = 4096; // onnx/onnx docs/ExternalData.md: offset SHOULD be a multiple of the page size
+
+/**
+ * Writes `graph` as an ONNX model to `file` (and `<file>_data` when the weights are large).
+ * Load an external-data model by path: onnxruntime-node refuses external data for a model given as bytes.
+ */
+export async function writeOnnxModel(graph: OnnxGraph, file: string, options: WriteOptions = {}): Promise<{ files: string[]; bytes: number }> {
+  const threshold = options.externalDataThreshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
+  const minBytes = options.externalDataMinBytes ?? Math.min(1024, threshold);
+  const entries = graph.initializerEntries();
+  const total = entries.reduce((s, [, t]) => s + t.data.byteLength, 0);
+  const external = new Map<string, { offset: number; length: number; location: string }>();
+  const files: string[] = [file];
+  let bytes = 0;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const dataFile = `${file}_data`;
+  await fs.rm(dataFile, { force: true });
+  if (total > threshold) {
+    const location = path.basename(dataFile);
+    const handle = await fs.open(dataFile, 'w');
+    try {
+      let offset = 0;
+      for (const [name, t] of entries) {
+        if (t.data.byteLength < minBytes) continue;
+        offset = Math.ceil(offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+        const raw = tensorBytes(t, name);
+        await handle.write(raw, 0, raw.byteLength, offset);
+        external.set(name, { offset, length: raw.byteLength, location });
+        offset += raw.byteLength;
+      }
+      bytes += offset;
+    } finally {
+      await handle.close();
+    }
+    files.push(dataFile);
+  }
+  const opsetImport: onnx.IOperatorSetIdProto[] = [{ domain: '', version: options.opset ?? 17 }];
+  const extra = { ...options.extraOpsets };
+  for (const d of graph.domains()) {
+    if (!(d in extra)) {
+      throw new MmftError('E_CONFIG', `graph ${graph.name} uses operators of domain ${d} but WriteOptions.extraOpsets has no version for it`, {
+        hint: `pass extraOpsets: { '${d}': 1 }`,
+      });
+    }
+  }
+  for (const [domain, version] of Object.entries(extra)) opsetImport.push({ domain, version });
+  const model = onnx.ModelProto.create({
+    irVersion: options.irVersion ?? 8,
+    opsetImport,
+    producerName: 'mmft',
+    producerVersion: options.producerVersion ?? '',
+    graph: graph.toProto(external),
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  });
+  const encoded = onnx.ModelProto.encode(model).finish();
+  await fs.writeFile(file, encoded);
+  bytes += encoded.byteLength;
+  return { files, bytes };
+}

@@ -1,0 +1,3 @@
+// The ONNX graph builder and its layer emitters.
+export * from './graph';
+export * from './layers';
