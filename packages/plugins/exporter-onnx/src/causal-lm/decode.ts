@@ -1,0 +1,143 @@
+// Greedy decoding through an exported decoder (`model.onnx`: input_ids, attention_mask, position_ids,
+// past_key_values.N.key/value → logits, present.N.key/value) in onnxruntime-node, one token per step.
+// The first step feeds the prompt with zero-length past tensors shaped from the session's input
+// metadata, as transformers.js does (packages/transformers/src/models/modeling_utils.js, addPastKeyValues);
+// positions are cumsum(mask) − 1 with padded places 1 (core's generation/runner.ts and
+// nn/masks.ts positionIdsFromMask); finished rows receive the pad id (core's generation/sample-loop.ts).
+import { MmftError } from '@mmft/core';
+import * as ort from 'onnxruntime-node';
+
+/** Options of `greedyDecodeOnnx`. */
+export interface GreedyDecodeOptions {
+  /** 0/1 per prompt position (1 = real token), e.g. a left-padded batch; default all ones. */
+  readonly attentionMask?: ReadonlyArray<readonly number[]>;
+  /** Fed to rows that are done while others go on (default: the first EOS id, else 0), as generate() does. */
+  readonly padTokenId?: number;
+  /** Called with each step's last-position logits [rows · vocab] (step 0 = the prompt). */
+  readonly onLogits?: (logits: Float32Array, step: number) => void;
+}
+
+/** What a decoder session needs to be fed, read from its inputs. */
+export interface OnnxDecoderInfo {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly hasPositionIds: boolean;
+}
+
+const PAST = /^past_key_values\.(\d+)\.key$/;
+
+/**
+ * The layer count and key/value shape of an exported decoder, from its input names and the static
+ * dims of `past_key_values.0.key` ([batch_size, num_kv_heads, past_sequence_length, head_dim]).
+ */
+export function decoderInfo(session: ort.InferenceSession, source = 'model.onnx'): OnnxDecoderInfo {
+  const layers = session.inputNames.filter((n) => PAST.test(n)).length;
+  const meta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
+  const shape = meta && meta.isTensor ? meta.shape : undefined;
+  const kvHeads = shape?.[1];
+  const headDim = shape?.[3];
+  if (layers === 0 || typeof kvHeads !== 'number' || typeof headDim !== 'number') {
+    throw new MmftError('E_INPUT', `${source}: not a decoder with a KV cache (inputs: ${session.inputNames.join(', ')})`, {
+      hint: 'export it with `mmft export onnx <model-dir> --out DIR`; it needs past_key_values.N.key inputs [batch_size, heads, past_sequence_length, head_dim]',
+    });
+  }
+  return { layers, kvHeads, headDim, hasPositionIds: session.inputNames.includes('position_ids') };
+}
+
+const int64 = (values: readonly number[], dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
+
+/** cumsum(mask) − 1 over every column, padded places 1; the last `length` columns of each row. */
+export function positionIdsFromMask(mask: ReadonlyArray<readonly number[]>, length: number): number[][] {
+  return mask.map((row) => {
+    let sum = 0;
+    const all = row.map((m) => {
+      sum += m;
+      return m === 0 ? 1 : sum - 1;
+    });
+    return all.slice(all.length - length);
+  });
+}
+
+/** The index of the largest value (the first among ties, as torch.argmax). */
+function argmax(values: Float32Array, from: number, to: number): number {
+  let best = from;
+  for (let i = from + 1; i < to; i++) if (values[i]! > values[best]!) best = i;
+  return best - from;
+}
+
+/**
+ * Greedy decoding of `inputIds` (one row per prompt, equal lengths; pad on the left with
+ * `attentionMask` 0) through the decoder at `sessionPath`: each row's new ids, up to and including
+ * the EOS that ended it, at most `maxNewTokens`.
+ *
+ * @example
+ * const [tokens] = await greedyDecodeOnnx('out/model.onnx', [[1, 523, 88]], 20, 2);
+ */
+export async function greedyDecodeOnnx(
+  sessionPath: string,
+  inputIds: ReadonlyArray<readonly number[]>,
+  maxNewTokens: number,
+  eosId?: number | readonly number[],
+  options: GreedyDecodeOptions = {},
+): Promise<number[][]> {
+  const rows = inputIds.length;
+  const length = inputIds[0]?.length ?? 0;
+  if (rows === 0 || length === 0 || inputIds.some((r) => r.length !== length)) {
+    throw new MmftError('E_INPUT', `greedyDecodeOnnx: inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`, {
+      hint: 'pad shorter prompts on the left and pass attentionMask with 0 at the padded places',
+    });
+  }
+  const eos = eosId === undefined ? [] : typeof eosId === 'number' ? [eosId] : [...eosId];
+  const pad = options.padTokenId ?? eos[0] ?? 0;
+  const session = await ort.InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
+  try {
+    const info = decoderInfo(session, sessionPath);
+    const mask = (options.attentionMask ?? inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
+    let past: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < info.layers; i++) {
+      for (const kind of ['key', 'value']) {
+        past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [rows, info.kvHeads, 0, info.headDim]);
+      }
+    }
+    const generated: number[][] = Array.from({ length: rows }, () => []);
+    const done = new Array<boolean>(rows).fill(false);
+    let feed: number[][] = inputIds.map((r) => [...r]);
+    for (let step = 0; step < maxNewTokens; step++) {
+      const t = feed[0]!.length;
+      const total = mask[0]!.length;
+      const inputs: Record<string, ort.Tensor> = {
+        input_ids: int64(feed.flat(), [rows, t]),
+        attention_mask: int64(mask.flat(), [rows, total]),
+        ...past,
+      };
+      if (info.hasPositionIds) inputs.position_ids = int64(positionIdsFromMask(mask, t).flat(), [rows, t]);
+      const out = await session.run(inputs);
+      const logits = out.logits!;
+      const vocab = logits.dims[2]!;
+      const data = logits.data as Float32Array;
+      const last = new Float32Array(rows * vocab);
+      for (let r = 0; r < rows; r++) last.set(data.subarray((r * t + t - 1) * vocab, (r * t + t) * vocab), r * vocab);
+      options.onLogits?.(last, step);
+      const next = new Array<number>(rows).fill(pad);
+      for (let r = 0; r < rows; r++) {
+        if (done[r]) continue;
+        const id = argmax(last, r * vocab, (r + 1) * vocab);
+        next[r] = id;
+        generated[r]!.push(id);
+        done[r] = eos.includes(id);
+      }
+      if (done.every(Boolean)) break;
+      past = {};
+      for (let i = 0; i < info.layers; i++) {
+        past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
+        past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
+      }
+      feed = next.map((id) => [id]);
+      for (const row of mask) row.push(1);
+    }
+    return generated;
+  } finally {
+    await session.release();
+  }
+}
