@@ -88,6 +88,8 @@ const TABLE: KindTable = {
     label: 'exporter',
     sections: [{ path: ['export'], key: 'type', description: 'export after training (e.g. onnx)' }],
   },
+  // Chosen when serving (`mmft serve --filter blocklist:FILE`), not by a recipe section.
+  filter: { token: token('OutputFilter'), label: 'output filter', sections: [] },
 };
 
 /** Every plugin kind with its token and recipe sections, in recipe order. */
