@@ -66,6 +66,64 @@ function argmax(values: Float32Array, from: number, to: number): number {
   return best - from;
 }
 
+/** Logits of one forward: [rows, length, vocab] row-major. */
+export interface DecoderLogits {
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number];
+}
+
+/** Zero-length past tensors for every layer: the first step of a decoder with its cache in the inputs. */
+function emptyPast(info: OnnxDecoderInfo, rows: number): Record<string, ort.Tensor> {
+  const past: Record<string, ort.Tensor> = {};
+  for (let i = 0; i < info.layers; i++) {
+    for (const kind of ['key', 'value']) {
+      past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [rows, info.kvHeads, 0, info.headDim]);
+    }
+  }
+  return past;
+}
+
+function checkBatch(inputIds: ReadonlyArray<readonly number[]>, what: string): [number, number] {
+  const rows = inputIds.length;
+  const length = inputIds[0]?.length ?? 0;
+  if (rows === 0 || length === 0 || inputIds.some((r) => r.length !== length)) {
+    throw new MmftError('E_INPUT', `${what}: inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`, {
+      hint: 'pad shorter prompts on the left and pass attentionMask with 0 at the padded places',
+    });
+  }
+  return [rows, length];
+}
+
+/**
+ * The logits of every prompt position from one forward of the decoder at `sessionPath` (empty past),
+ * positions from the mask as generate() makes them: what a parity check compares with the tfjs model.
+ *
+ * @example
+ * const { data, dims } = await decoderLogits('out/model.onnx', [[1, 523, 88]]); // dims [1, 3, vocab]
+ */
+export async function decoderLogits(
+  sessionPath: string,
+  inputIds: ReadonlyArray<readonly number[]>,
+  attentionMask?: ReadonlyArray<readonly number[]>,
+): Promise<DecoderLogits> {
+  const [rows, length] = checkBatch(inputIds, 'decoderLogits');
+  const mask = attentionMask ?? inputIds.map((r) => r.map(() => 1));
+  const session = await ort.InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
+  try {
+    const info = decoderInfo(session, sessionPath);
+    const inputs: Record<string, ort.Tensor> = {
+      input_ids: int64(inputIds.flat(), [rows, length]),
+      attention_mask: int64(mask.flat(), [rows, length]),
+      ...emptyPast(info, rows),
+    };
+    if (info.hasPositionIds) inputs.position_ids = int64(positionIdsFromMask(mask, length).flat(), [rows, length]);
+    const logits = (await session.run(inputs)).logits!;
+    return { data: Float32Array.from(logits.data as Float32Array), dims: logits.dims as unknown as [number, number, number] };
+  } finally {
+    await session.release();
+  }
+}
+
 /**
  * Greedy decoding of `inputIds` (one row per prompt, equal lengths; pad on the left with
  * `attentionMask` 0) through the decoder at `sessionPath`: each row's new ids, up to and including
@@ -81,25 +139,14 @@ export async function greedyDecodeOnnx(
   eosId?: number | readonly number[],
   options: GreedyDecodeOptions = {},
 ): Promise<number[][]> {
-  const rows = inputIds.length;
-  const length = inputIds[0]?.length ?? 0;
-  if (rows === 0 || length === 0 || inputIds.some((r) => r.length !== length)) {
-    throw new MmftError('E_INPUT', `greedyDecodeOnnx: inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`, {
-      hint: 'pad shorter prompts on the left and pass attentionMask with 0 at the padded places',
-    });
-  }
+  const [rows] = checkBatch(inputIds, 'greedyDecodeOnnx');
   const eos = eosId === undefined ? [] : typeof eosId === 'number' ? [eosId] : [...eosId];
   const pad = options.padTokenId ?? eos[0] ?? 0;
   const session = await ort.InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
   try {
     const info = decoderInfo(session, sessionPath);
     const mask = (options.attentionMask ?? inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
-    let past: Record<string, ort.Tensor> = {};
-    for (let i = 0; i < info.layers; i++) {
-      for (const kind of ['key', 'value']) {
-        past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [rows, info.kvHeads, 0, info.headDim]);
-      }
-    }
+    let past = emptyPast(info, rows);
     const generated: number[][] = Array.from({ length: rows }, () => []);
     const done = new Array<boolean>(rows).fill(false);
     let feed: number[][] = inputIds.map((r) => [...r]);

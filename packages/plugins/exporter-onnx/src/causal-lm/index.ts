@@ -17,7 +17,15 @@ import type { DecoderDims } from './kv-cache';
 import { emitLlama } from './llama';
 import { emitOpt } from './opt';
 
-export { greedyDecodeOnnx, decoderInfo, positionIdsFromMask, type GreedyDecodeOptions, type OnnxDecoderInfo } from './decode';
+export {
+  decoderInfo,
+  decoderLogits,
+  greedyDecodeOnnx,
+  positionIdsFromMask,
+  type DecoderLogits,
+  type GreedyDecodeOptions,
+  type OnnxDecoderInfo,
+} from './decode';
 export type { DecoderDims } from './kv-cache';
 
 /** The transformers classes, by model_type, written to config.json `architectures`. */
