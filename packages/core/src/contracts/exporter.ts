@@ -4,6 +4,25 @@ import type { ProviderBase } from './provider';
 
 export interface ExportResult {
   readonly files: readonly string[];
+  /** The model graphs among `files` (e.g. the .onnx files), when the format has several files per model. */
+  readonly models?: readonly string[];
+}
+
+/** One output compared between the exported files and the in-process model. */
+export interface ExportCheckRow {
+  /** The exported file, relative to the export folder. */
+  readonly file: string;
+  readonly output: string;
+  readonly dims: readonly number[];
+  readonly maxAbsDiff: number;
+}
+
+/** What `ExporterProvider.check` measured; `ok` when every max |Δ| is within `tolerance`. */
+export interface ExportCheckReport {
+  readonly rows: readonly ExportCheckRow[];
+  readonly maxAbsDiff: number;
+  readonly tolerance: number;
+  readonly ok: boolean;
 }
 
 export interface ExporterProvider<Config = unknown> extends ProviderBase<Config> {
@@ -11,6 +30,8 @@ export interface ExporterProvider<Config = unknown> extends ProviderBase<Config>
   /** Output format name ("onnx"). */
   readonly format: string;
   export(model: VisionLanguageModel, config: Config, outDir: string): Promise<ExportResult>;
+  /** Runs the exported files in their runtime and compares their outputs with `model`'s on the same inputs (optional). */
+  check?(model: VisionLanguageModel, outDir: string, options?: { tolerance?: number }): Promise<ExportCheckReport>;
 }
 
 declare module './kinds' {

@@ -1,2 +1,28 @@
-// @mmft/exporter-onnx: the ONNX graph builder (opset 17) and its layer emitters.
+// @mmft/exporter-onnx: the plugin object (docs/conventions.md §5), the exporter entry points, the
+// parity check against the tfjs model, and the ONNX graph builder with its layer emitters.
+import { definePlugin } from '@mmft/core';
+import { onnxExporter } from './plugin';
+
+export { onnxExporter, onnxExportConfigSchema, type OnnxExportConfig } from './plugin';
+export { exportOnnx, prepareForExport, ONNX_MODEL_TYPES, SIDE_FILES, type OnnxExportOptions, type OnnxExportResult } from './export';
+export { exportClip, clipGraph, clipFields, CLIP_PARTS, type ClipPart, type ClipFields, type ClipExportResult } from './clip';
+export { checkParity, maxAbsDiff, type ParityOptions, type ParityReport, type ParityRow } from './parity';
+export { exportCausalLm } from './causal-lm';
 export * from './onnx';
+
+const pkg = require('../package.json') as { name: string; version: string };
+const provides = [onnxExporter];
+
+/**
+ * The plugin manifest.
+ *
+ * @example
+ * registry.use(plugin, '@mmft/exporter-onnx'); registry.resolve('exporter', 'onnx');
+ */
+const plugin = definePlugin({
+  name: pkg.name,
+  version: pkg.version,
+  description: 'ONNX export (CLIP, Llama, OPT, GPT-2) checked against onnxruntime-node',
+  provides,
+});
+export default plugin;
