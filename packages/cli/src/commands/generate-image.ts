@@ -15,11 +15,11 @@
 // between the span and the text (objective-causal-lm pads evaluation prompts the same way).
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type ImageTokens, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
+import { MmftError, type VisionLanguageModel } from '@mmft/core';
 import { preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
 
-/** The mark a 'placeholder' model's prompt carries where the image goes (LLaVA's DEFAULT_IMAGE_TOKEN). */
-export const IMAGE_MARK = '<image>';
+// The image span's placement is shared with `mmft serve`, so it lives in core (processor/image-prompt.ts).
+export { IMAGE_MARK, imagePromptIds, withImageMark } from '@mmft/core';
 
 /** One generation row: its image (index into the --image list) and its prompt (absent: caption from bos alone). */
 export interface ImageRow {
@@ -87,37 +87,3 @@ export async function imagePixels(
   images.forEach((image, i) => data.set(image.data, i * 3 * h * w));
   return tf.tensor4d(data, [images.length, 3, h, w], 'float32');
 }
-
-/**
- * One row's token ids with its image span (see the file comment). `text` is the prompt as the
- * model reads it (chat template already rendered); `addSpecialTokens` false when a template wrote bos.
- */
-export function imagePromptIds(
-  tokenizer: TextTokenizer,
-  text: string,
-  imageTokens: ImageTokens | undefined,
-  addSpecialTokens: boolean,
-  where: string,
-): number[] {
-  const encode = (t: string, special: boolean) => tokenizer.encode([t], { truncation: false, addSpecialTokens: special }).inputIds[0]!;
-  const span = imageTokens ? new Array<number>(imageTokens.count).fill(imageTokens.tokenId) : [];
-  if (imageTokens?.placement !== 'placeholder') {
-    if (text.includes(IMAGE_MARK)) {
-      throw new MmftError('E_INPUT', `${where} contains "${IMAGE_MARK}", and this model places the image itself`, {
-        hint: `drop "${IMAGE_MARK}" from the prompt: the image goes ${imageTokens ? 'in front of the text' : 'before the text (the model prepends it)'}`,
-      });
-    }
-    return [...span, ...encode(text, addSpecialTokens)];
-  }
-  const parts = text.split(IMAGE_MARK);
-  if (parts.length !== 2) {
-    throw new MmftError('E_INPUT', `${where} has ${parts.length - 1} "${IMAGE_MARK}" marks, and each prompt goes with one image`, {
-      hint: `write one "${IMAGE_MARK}" where the image belongs (or none: it then goes in front of the prompt)`,
-    });
-  }
-  return [...encode(parts[0]!, addSpecialTokens), ...span, ...encode(parts[1]!, false)];
-}
-
-/** A prompt with the image mark a 'placeholder' model needs: `<image>\n` in front when it has none. */
-export const withImageMark = (prompt: string, imageTokens: ImageTokens | undefined): string =>
-  imageTokens?.placement === 'placeholder' && !prompt.includes(IMAGE_MARK) ? `${IMAGE_MARK}\n${prompt}` : prompt;
