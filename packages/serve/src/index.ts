@@ -6,3 +6,4 @@ export { ApiError } from './api-error';
 export { filterChain } from './filters';
 export { StopMatcher } from './stop';
 export { UI_DIR } from './ui';
+export { TfjsEngine } from './tfjs-engine';
