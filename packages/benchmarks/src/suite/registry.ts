@@ -27,6 +27,8 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/metric-instruction',
   '@mmft/metric-vqa',
   '@mmft/metric-retrieval',
+  '@mmft/exporter-onnx',
+  '@mmft/filter-blocklist',
 ];
 
 /** Plugins every experiment may use. */

@@ -11,12 +11,14 @@ import { pluginsCommand } from './plugins';
 import { probeCommand } from './probe';
 import { quantizeCommand } from './quantize';
 import { schemaCommand } from './schema';
+import { serveCommand } from './serve';
 import { trainCommand } from './train';
 
 export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   trainCommand,
   evalCommand,
   generateCommand,
+  serveCommand,
   probeCommand,
   benchCommand,
   mergeCommand,
