@@ -5,81 +5,27 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createCliContext } from '@mmft/cli';
+import { parseConfig } from '@mmft/core';
 import { renderScenePng, sampleScene } from '@mmft/data-shapes';
+import { createServer, TfjsEngine } from '@mmft/serve';
 
 // Debian's package (`apt-get install chromium`; .ci/run installs it when missing). MMFT_CHROMIUM points elsewhere.
 const CHROMIUM = process.env.MMFT_CHROMIUM ?? '/usr/bin/chromium';
-const UI_DIR = path.resolve(__dirname, '../../packages/serve/ui');
+const MODELS = path.resolve(__dirname, '../../models');
 // Loading two models, starting Chromium and generating take a few seconds each on a busy 2-core machine.
 const TIMEOUT_MS = 90_000;
 
-// TEMPORARY stub of the design's OpenAI-compatible contract until @mmft/serve's createServer lands.
-function stubServer(): http.Server {
-  const mime: Record<string, string> = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
-  return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = req.url ?? '/';
-      if (req.method === 'GET' && (url === '/' || url.startsWith('/ui/'))) {
-        const file = url === '/' ? 'index.html' : url.slice(4);
-        res.writeHead(200, { 'content-type': mime[file.split('.').pop()!] ?? 'text/plain' });
-        res.end(fs.readFileSync(path.join(UI_DIR, file)));
-        return;
-      }
-      if (url === '/v1/models') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            object: 'list',
-            data: [
-              { id: 'blip2', object: 'model', created: 0, owned_by: 'mmft', mmft: { family: 'blip-2', kind: 'chat', version: 'base' } },
-              { id: 'clip', object: 'model', created: 0, owned_by: 'mmft', mmft: { family: 'clip', kind: 'embeddings', version: 'base' } },
-            ],
-          }),
-        );
-        return;
-      }
-      if (req.method !== 'POST') return void res.writeHead(404).end();
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (url === '/v1/chat/completions') {
-        const pieces = ['a', ' large', ' green', ' hex', 'agon'];
-        if (!body.stream) {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: pieces.join('') }, finish_reason: 'stop' }] }));
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] })}\n\n`);
-        for (const p of pieces) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: p } }] })}\n\n`);
-        res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
-        res.end();
-        return;
-      }
-      if (url === '/v1/embeddings') {
-        const data = (body.input as string[]).map((item, index) => {
-          const v = item.startsWith('data:image/') ? [1, 0, 0] : item.includes('green') ? [0.9, 0.1, 0] : [0.1, 0.9, 0.3];
-          return { object: 'embedding', index, embedding: v };
-        });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ object: 'list', data, model: body.model }));
-        return;
-      }
-      res.writeHead(404).end();
-    });
-  });
-}
-
-let server: http.Server;
+let server: Awaited<ReturnType<typeof createServer>> | undefined;
 let base: string;
-let browser: Browser;
+let browser: Browser | undefined;
 let png: Buffer;
-const CHAT_MODEL = 'blip2';
-const EMBEDDINGS_MODEL = 'clip';
+const CHAT_MODEL = 'llava-shapes';
+const EMBEDDINGS_MODEL = 'clip-shapes';
 // Scene 2 of seed 0 (domain A, one object) is a large green hexagon.
 const SCENE = sampleScene(0, 2, 'A', 1);
 
@@ -90,20 +36,36 @@ beforeAll(async () => {
         'or point MMFT_CHROMIUM at a Chromium binary. This test never downloads a browser.',
     );
   png = Buffer.from(await renderScenePng(SCENE, 64));
-  server = stubServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The models load as `mmft serve` loads them (the tfjs backend selected first), with only the plugins they need.
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const builtins = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava'];
+  const registry = await createCliContext({ stdout: quiet, stderr: quiet, builtins }).createRegistry();
+  const backend = registry.list('backend').find((b) => b.id === 'tfjs')!;
+  await backend.select(parseConfig(backend, {}));
+  const [chat, embeddings] = await Promise.all([
+    TfjsEngine.load(path.join(MODELS, 'llava-shapes-base'), registry),
+    TfjsEngine.load(path.join(MODELS, 'clip-shapes-base'), registry),
+  ]);
+  server = await createServer({
+    models: [
+      { name: CHAT_MODEL, version: 'base', engine: chat },
+      { name: EMBEDDINGS_MODEL, version: 'base', engine: embeddings },
+    ],
+    ui: true,
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
 }, TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await server?.close(); // closes the engines too
 });
 
 /** A fresh page on the demo with every request it makes recorded (to prove nothing leaves the server). */
 async function openDemo(): Promise<{ page: Page; urls: string[] }> {
-  const page = await browser.newPage();
+  const page = await browser!.newPage();
   const urls: string[] = [];
   page.on('request', (request) => urls.push(request.url()));
   await page.goto(`${base}/`);
