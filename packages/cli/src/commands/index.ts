@@ -5,6 +5,7 @@ import { benchCommand } from './bench';
 import { dataCommand } from './data';
 import { envCommand } from './env';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
 import { pluginsCommand } from './plugins';
@@ -22,6 +23,7 @@ export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   probeCommand,
   benchCommand,
   mergeCommand,
+  exportCommand,
   quantizeCommand,
   dataCommand,
   envCommand,

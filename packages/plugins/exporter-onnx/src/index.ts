@@ -7,7 +7,18 @@ export { onnxExporter, onnxExportConfigSchema, type OnnxExportConfig } from './p
 export { exportOnnx, prepareForExport, ONNX_MODEL_TYPES, SIDE_FILES, type OnnxExportOptions, type OnnxExportResult } from './export';
 export { exportClip, clipGraph, clipFields, CLIP_PARTS, type ClipPart, type ClipFields, type ClipExportResult } from './clip';
 export { checkParity, maxAbsDiff, type ParityOptions, type ParityReport, type ParityRow } from './parity';
-export { exportCausalLm } from './causal-lm';
+export {
+  exportCausalLm,
+  greedyDecodeOnnx,
+  decoderLogits,
+  decoderInfo,
+  CAUSAL_LM_MODEL_TYPES,
+  type CausalLmExportOptions,
+  type CausalLmExportResult,
+  type DecoderLogits,
+  type GreedyDecodeOptions,
+  type OnnxDecoderInfo,
+} from './causal-lm';
 export * from './onnx';
 
 const pkg = require('../package.json') as { name: string; version: string };

@@ -4,7 +4,7 @@
 // where a wrong mask or pooling index shows.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { MmftError, type VisionLanguageModel } from '@mmft/core';
 import { ONNX_MODEL_TYPES } from './export';
 
@@ -34,6 +34,11 @@ export interface ParityOptions {
   tolerance?: number;
 }
 
+// Loaded on first use: the CLI loads this plugin for every command, and the runtime's native
+// library is only needed by a parity check.
+let runtime: typeof Ort | undefined;
+const ort = (): typeof Ort => (runtime ??= require('onnxruntime-node') as typeof Ort);
+
 const DEFAULT_TEXTS = ['a red circle', 'a small blue square next to a big green triangle', 'two shapes'];
 
 /** Deterministic pixel values in [-2, 2) (mulberry32), the range normalised images take. */
@@ -61,11 +66,11 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-const int64 = (rows: number[][]): ort.Tensor =>
-  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0]?.length ?? 0]);
+const int64 = (rows: number[][]): Ort.Tensor =>
+  new (ort().Tensor)('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0]?.length ?? 0]);
 
-async function runSession(file: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
+async function runSession(file: string, feeds: Record<string, Ort.Tensor>): Promise<Record<string, Ort.Tensor>> {
+  const session = await ort().InferenceSession.create(file, { executionProviders: ['cpu'] });
   try {
     const wanted = Object.fromEntries(session.inputNames.map((n) => [n, feeds[n]!]));
     const missing = session.inputNames.filter((n) => !feeds[n]);
@@ -76,7 +81,7 @@ async function runSession(file: string, feeds: Record<string, ort.Tensor>): Prom
   }
 }
 
-function compare(rows: ParityRow[], file: string, output: string, onnxOut: ort.Tensor | undefined, expected: tf.Tensor): void {
+function compare(rows: ParityRow[], file: string, output: string, onnxOut: Ort.Tensor | undefined, expected: tf.Tensor): void {
   if (!onnxOut) throw new MmftError('E_CHECKPOINT', `${file} has no output ${output}`, { hint: 'export the folder again with mmft export onnx' });
   const dims = [...onnxOut.dims];
   const same = dims.length === expected.shape.length && dims.every((d, i) => d === expected.shape[i]);
@@ -96,7 +101,7 @@ async function clipParity(model: VisionLanguageModel, dir: string, o: ParityOpti
   const { inputIds, attentionMask } = model.tokenizer.encode(o.texts ?? DEFAULT_TEXTS, { padding: 'longest', truncation: true });
   const pix = pixels(count, channels, vision.image_size, o.seed ?? 1);
   const dims = [count, channels, vision.image_size, vision.image_size];
-  const feeds = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), pixel_values: new ort.Tensor('float32', pix, dims) };
+  const feeds = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), pixel_values: new (ort().Tensor)('float32', pix, dims) };
   const clip = model as VisionLanguageModel & Partial<ClipLike>;
   tf.engine().startScope();
   try {
@@ -127,22 +132,27 @@ async function clipParity(model: VisionLanguageModel, dir: string, o: ParityOpti
 async function causalLmParity(model: VisionLanguageModel, dir: string, o: ParityOptions, rows: ParityRow[]): Promise<void> {
   if (!model.tokenizer) throw new MmftError('E_CHECKPOINT', 'parity needs the model tokenizer (tokenizer.json)');
   const file = path.join(dir, 'model.onnx');
-  const { inputIds, attentionMask } = model.tokenizer.encode((o.texts ?? DEFAULT_TEXTS).slice(0, 2), { padding: 'longest', truncation: true });
+  // Each text alone, then left-padded here (as generate() pads decoder-only batches): not every
+  // causal LM tokenizer names a pad token, and the padded slots are masked whatever their id.
+  const rowsOf = (o.texts ?? DEFAULT_TEXTS).slice(0, 2).map((t) => model.tokenizer!.encode([t], { truncation: true }).inputIds[0]!);
+  const width = Math.max(...rowsOf.map((r) => r.length));
+  const inputIds = rowsOf.map((r) => [...new Array<number>(width - r.length).fill(0), ...r]);
+  const attentionMask = rowsOf.map((r) => [...new Array<number>(width - r.length).fill(0), ...new Array<number>(r.length).fill(1)]);
   const batch = inputIds.length;
   // position_ids as transformers' generate() makes them: cumsum(mask) - 1, padded slots 1.
   const positions = attentionMask.map((row) => {
     let seen = 0;
     return row.map((m) => (m ? seen++ : 1));
   });
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
+  const session = await ort().InferenceSession.create(file, { executionProviders: ['cpu'] });
   try {
-    const feeds: Record<string, ort.Tensor> = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), position_ids: int64(positions) };
+    const feeds: Record<string, Ort.Tensor> = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), position_ids: int64(positions) };
     for (const meta of session.inputMetadata) {
       if (!meta.name.startsWith('past_key_values.')) continue;
       if (!meta.isTensor) continue;
       // [batch, kv_heads, past = 0, head_dim]: the first step's empty cache.
       const [, heads, , headDim] = meta.shape;
-      feeds[meta.name] = new ort.Tensor('float32', new Float32Array(0), [batch, Number(heads), 0, Number(headDim)]);
+      feeds[meta.name] = new (ort().Tensor)('float32', new Float32Array(0), [batch, Number(heads), 0, Number(headDim)]);
     }
     const wanted = Object.fromEntries(session.inputNames.map((n) => [n, feeds[n]!]));
     const out = await session.run(wanted);
@@ -157,7 +167,7 @@ async function causalLmParity(model: VisionLanguageModel, dir: string, o: Parity
       const keep = tf.tensor3d(attentionMask.map((row) => row.map((m) => [m])), undefined, 'float32');
       const logits = out.logits!;
       const onnxLogits = tf.mul(tf.tensor(logits.data as Float32Array, [...logits.dims]), keep);
-      compare(rows, 'model.onnx', 'logits', new ort.Tensor('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]), tf.mul(expected.logits!, keep));
+      compare(rows, 'model.onnx', 'logits', new (ort().Tensor)('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]), tf.mul(expected.logits!, keep));
     } finally {
       tf.engine().endScope();
     }

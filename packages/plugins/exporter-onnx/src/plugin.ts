@@ -5,7 +5,7 @@ import { exportOnnx } from './export';
 import { checkParity } from './parity';
 
 export const onnxExportConfigSchema = z.strictObject({
-  opset: z.number().int().min(17).default(17).describe('ai.onnx opset of the graphs (17: LayerNormalization, no Gelu op; IR version 8)'),
+  opset: z.literal(17).default(17).describe('ai.onnx opset of the graphs: 17 only for now (LayerNormalization, Erf-based GELU; IR version 8)'),
   externalDataThreshold: z
     .number()
     .int()
