@@ -74,7 +74,11 @@ async function openDemo(): Promise<{ page: Page; urls: string[] }> {
 }
 
 async function postJson(route: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${base}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await response.json()) as Record<string, unknown>;
   if (!response.ok) throw new Error(`${route}: ${response.status} ${JSON.stringify(json)}`);
   return json;
@@ -129,6 +133,40 @@ describe('mmft serve --ui in headless Chromium', () => {
         expect(updates).toBeGreaterThan(1);
         expect(await page.locator('#error').isHidden()).toBe(true);
         expect(urls.filter((url) => !url.startsWith(`${base}/`))).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "a refused request: the page shows the server's error message in its alert",
+    async () => {
+      const { page } = await openDemo();
+      try {
+        await page.getByLabel('Served model').selectOption(CHAT_MODEL);
+        // Claims to be a PNG, so the page sends it; the server cannot decode it and answers 400.
+        const broken = Buffer.from('not an image at all');
+        await page
+          .getByLabel('Choose an image or drop one here')
+          .setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: broken });
+        await page.waitForSelector('#drop-zone[data-state="loaded"]');
+        await page.getByLabel('Question').fill('What colour is the shape?');
+        const sent = page.waitForRequest((request) => request.url().endsWith('/v1/chat/completions'));
+        await page.getByRole('button', { name: 'Ask' }).click();
+        const request = (await sent).postDataJSON() as Record<string, unknown>;
+        await page.waitForSelector('#answer[data-state="error"]');
+
+        const response = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(request),
+        });
+        const { error } = (await response.json()) as { error: { message: string } };
+        expect(response.status).toBe(400);
+        await expect(page.getByRole('alert').textContent()).resolves.toBe(`The answer failed: 400: ${error.message}`);
+        await expect(page.locator('#answer').textContent()).resolves.toBe('');
       } finally {
         await page.close();
       }

@@ -3,6 +3,7 @@
 // in from POST /v1/chat/completions (server-sent events, as OpenAI's and vLLM's servers send them),
 // an embeddings model (CLIP) gets a caption list ranked by cosine similarity via POST /v1/embeddings.
 // The request shapes follow OpenAI's chat and embeddings APIs; docs/web-demo.md and docs/serving.md.
+/* global document, FileReader */ // a browser script: these are the page's globals, not Node's
 'use strict';
 
 (function () {
