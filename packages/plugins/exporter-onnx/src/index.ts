@@ -6,7 +6,7 @@ import { onnxExporter } from './plugin';
 export { onnxExporter, onnxExportConfigSchema, type OnnxExportConfig } from './plugin';
 export { exportOnnx, prepareForExport, ONNX_MODEL_TYPES, SIDE_FILES, type OnnxExportOptions, type OnnxExportResult } from './export';
 export { exportClip, clipGraph, clipFields, CLIP_PARTS, type ClipPart, type ClipFields, type ClipExportResult } from './clip';
-export { checkParity, maxAbsDiff, type ParityOptions, type ParityReport, type ParityRow } from './parity';
+export { checkParity, maxAbsDiff, runOnnx, type OnnxInput, type ParityOptions, type ParityReport, type ParityRow } from './parity';
 export {
   exportCausalLm,
   greedyDecodeOnnx,

@@ -176,6 +176,23 @@ async function causalLmParity(model: VisionLanguageModel, dir: string, o: Parity
   }
 }
 
+/** A plain input for `runOnnx`: int64 from integer rows, float32 from a flat array and dims. */
+export type OnnxInput = { int64: number[][] } | { float32: Float32Array; dims: number[] };
+
+/**
+ * Runs one ONNX file in onnxruntime-node (CPU, loaded by path) and returns its float outputs.
+ *
+ * @example
+ * const { text_embeds } = await runOnnx('out/clip/text_model.onnx', { input_ids: { int64: [[154, 7, 155]] }, attention_mask: { int64: [[1, 1, 1]] } });
+ */
+export async function runOnnx(file: string, inputs: Record<string, OnnxInput>): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
+  const feeds = Object.fromEntries(
+    Object.entries(inputs).map(([name, v]) => [name, 'int64' in v ? int64(v.int64) : new (ort().Tensor)('float32', v.float32, v.dims)]),
+  );
+  const out = await runSession(file, feeds);
+  return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, { dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) }]));
+}
+
 /**
  * Runs the exported folder `dir` in onnxruntime-node and `model` in tfjs on the same inputs and
  * reports max |Δ| per output; `ok` when every one is within `tolerance`.
