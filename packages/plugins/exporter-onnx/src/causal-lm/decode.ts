@@ -5,7 +5,12 @@
 // positions are cumsum(mask) − 1 with padded places 1 (core's generation/runner.ts and
 // nn/masks.ts positionIdsFromMask); finished rows receive the pad id (core's generation/sample-loop.ts).
 import { MmftError } from '@mmft/core';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+
+// Loaded on first use, as parity.ts does: the CLI loads this plugin for every command, and only
+// decoding needs the runtime's native library.
+let runtime: typeof Ort | undefined;
+const ort = (): typeof Ort => (runtime ??= require('onnxruntime-node') as typeof Ort);
 
 /** Options of `greedyDecodeOnnx`. */
 export interface GreedyDecodeOptions {
@@ -31,7 +36,7 @@ const PAST = /^past_key_values\.(\d+)\.key$/;
  * The layer count and key/value shape of an exported decoder, from its input names and the static
  * dims of `past_key_values.0.key` ([batch_size, num_kv_heads, past_sequence_length, head_dim]).
  */
-export function decoderInfo(session: ort.InferenceSession, source = 'model.onnx'): OnnxDecoderInfo {
+export function decoderInfo(session: Ort.InferenceSession, source = 'model.onnx'): OnnxDecoderInfo {
   const layers = session.inputNames.filter((n) => PAST.test(n)).length;
   const meta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
   const shape = meta && meta.isTensor ? meta.shape : undefined;
@@ -45,7 +50,7 @@ export function decoderInfo(session: ort.InferenceSession, source = 'model.onnx'
   return { layers, kvHeads, headDim, hasPositionIds: session.inputNames.includes('position_ids') };
 }
 
-const int64 = (values: readonly number[], dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
+const int64 = (values: readonly number[], dims: readonly number[]) => new (ort().Tensor)('int64', BigInt64Array.from(values, BigInt), dims);
 
 /** cumsum(mask) − 1 over every column, padded places 1; the last `length` columns of each row. */
 export function positionIdsFromMask(mask: ReadonlyArray<readonly number[]>, length: number): number[][] {
@@ -73,11 +78,11 @@ export interface DecoderLogits {
 }
 
 /** Zero-length past tensors for every layer: the first step of a decoder with its cache in the inputs. */
-function emptyPast(info: OnnxDecoderInfo, rows: number): Record<string, ort.Tensor> {
-  const past: Record<string, ort.Tensor> = {};
+function emptyPast(info: OnnxDecoderInfo, rows: number): Record<string, Ort.Tensor> {
+  const past: Record<string, Ort.Tensor> = {};
   for (let i = 0; i < info.layers; i++) {
     for (const kind of ['key', 'value']) {
-      past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [rows, info.kvHeads, 0, info.headDim]);
+      past[`past_key_values.${i}.${kind}`] = new (ort().Tensor)('float32', new Float32Array(0), [rows, info.kvHeads, 0, info.headDim]);
     }
   }
   return past;
@@ -108,10 +113,10 @@ export async function decoderLogits(
 ): Promise<DecoderLogits> {
   const [rows, length] = checkBatch(inputIds, 'decoderLogits');
   const mask = attentionMask ?? inputIds.map((r) => r.map(() => 1));
-  const session = await ort.InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
+  const session = await ort().InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
   try {
     const info = decoderInfo(session, sessionPath);
-    const inputs: Record<string, ort.Tensor> = {
+    const inputs: Record<string, Ort.Tensor> = {
       input_ids: int64(inputIds.flat(), [rows, length]),
       attention_mask: int64(mask.flat(), [rows, length]),
       ...emptyPast(info, rows),
@@ -142,7 +147,7 @@ export async function greedyDecodeOnnx(
   const [rows] = checkBatch(inputIds, 'greedyDecodeOnnx');
   const eos = eosId === undefined ? [] : typeof eosId === 'number' ? [eosId] : [...eosId];
   const pad = options.padTokenId ?? eos[0] ?? 0;
-  const session = await ort.InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
+  const session = await ort().InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
   try {
     const info = decoderInfo(session, sessionPath);
     const mask = (options.attentionMask ?? inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
@@ -153,7 +158,7 @@ export async function greedyDecodeOnnx(
     for (let step = 0; step < maxNewTokens; step++) {
       const t = feed[0]!.length;
       const total = mask[0]!.length;
-      const inputs: Record<string, ort.Tensor> = {
+      const inputs: Record<string, Ort.Tensor> = {
         input_ids: int64(feed.flat(), [rows, t]),
         attention_mask: int64(mask.flat(), [rows, total]),
         ...past,
