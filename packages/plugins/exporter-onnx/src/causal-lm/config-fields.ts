@@ -15,9 +15,13 @@ export interface ConfigFields {
 
 export function configFields(config: Readonly<Record<string, unknown>>, modelType: string): ConfigFields {
   const fail = (name: string, want: string): never => {
-    throw new MmftError('E_CONFIG', `${modelType} config.json: ${name} must be ${want} for ONNX export, got ${JSON.stringify(config[name])}`, {
-      hint: `set ${name} in the model's config.json (compare with transformers' configuration_${modelType}.py)`,
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${modelType} config.json: ${name} must be ${want} for ONNX export, got ${JSON.stringify(config[name])}`,
+      {
+        hint: `set ${name} in the model's config.json (compare with transformers' configuration_${modelType}.py)`,
+      },
+    );
   };
   const get = <T>(name: string, fallback: T | undefined, ok: (v: unknown) => boolean, want: string): T => {
     const v = config[name];

@@ -92,9 +92,13 @@ function checkBatch(inputIds: ReadonlyArray<readonly number[]>, what: string): [
   const rows = inputIds.length;
   const length = inputIds[0]?.length ?? 0;
   if (rows === 0 || length === 0 || inputIds.some((r) => r.length !== length)) {
-    throw new MmftError('E_INPUT', `${what}: inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`, {
-      hint: 'pad shorter prompts on the left and pass attentionMask with 0 at the padded places',
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `${what}: inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`,
+      {
+        hint: 'pad shorter prompts on the left and pass attentionMask with 0 at the padded places',
+      },
+    );
   }
   return [rows, length];
 }

@@ -42,7 +42,12 @@ export function emitGpt2(g: OnnxGraph, c: ConfigFields): DecoderDims {
     const [q, k, v] = g.op('Split', [conv1d(h, `${p}.attn.c_attn`)], { axis: -1 }, { outputs: 3 }) as [string, string, string];
     const split = (t: string) => splitHeads(g, t, heads, headDim);
     const scale = (scaleWeights ? headDim ** -0.5 : 1) / (byLayer ? i + 1 : 1);
-    const { context, present } = attendWithCache(g, split(q), split(k), split(v), inputs.past[i]!, mask, { heads, kvHeads: heads, headDim, scale });
+    const { context, present } = attendWithCache(g, split(q), split(k), split(v), inputs.past[i]!, mask, {
+      heads,
+      kvHeads: heads,
+      headDim,
+      scale,
+    });
     presents.push(present);
     x = g.op1('Add', [x, conv1d(context, `${p}.attn.c_proj`)]);
     const m = layerNorm(g, x, `${p}.ln_2`, eps);

@@ -25,7 +25,12 @@ describe('exportCausalLm', () => {
     const out = path.join(dir, 'llama');
     const result = await exportCausalLm(model, out);
     model.dispose();
-    expect(result.files.map((f) => path.basename(f))).toEqual(['model.onnx', 'config.json', 'generation_config.json', 'tokenizer_config.json']);
+    expect(result.files.map((f) => path.basename(f))).toEqual([
+      'model.onnx',
+      'config.json',
+      'generation_config.json',
+      'tokenizer_config.json',
+    ]);
     expect(result.dims).toEqual({ layers: 3, kvHeads: 2, headDim: 8, vocabSize: 40 });
 
     const session = await ort.InferenceSession.create(result.model, { executionProviders: ['cpu'] });
@@ -40,12 +45,24 @@ describe('exportCausalLm', () => {
     expect(shape(session.inputMetadata, 'attention_mask')).toEqual(['int64', 'batch_size', 'past_sequence_length + sequence_length']);
     expect(shape(session.inputMetadata, 'past_key_values.2.value')).toEqual(['float32', 'batch_size', 2, 'past_sequence_length', 8]);
     expect(shape(session.outputMetadata, 'logits')).toEqual(['float32', 'batch_size', 'sequence_length', 40]);
-    expect(shape(session.outputMetadata, 'present.0.key')).toEqual(['float32', 'batch_size', 2, 'past_sequence_length + sequence_length', 8]);
+    expect(shape(session.outputMetadata, 'present.0.key')).toEqual([
+      'float32',
+      'batch_size',
+      2,
+      'past_sequence_length + sequence_length',
+      8,
+    ]);
     expect(decoderInfo(session)).toEqual({ layers: 3, kvHeads: 2, headDim: 8, hasPositionIds: true });
     await session.release();
 
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'llama', architectures: ['llama'], num_key_value_heads: 2, use_cache: true, torch_dtype: 'float32' });
+    expect(config).toMatchObject({
+      model_type: 'llama',
+      architectures: ['llama'],
+      num_key_value_heads: 2,
+      use_cache: true,
+      torch_dtype: 'float32',
+    });
     expect(JSON.parse(fs.readFileSync(path.join(out, 'generation_config.json'), 'utf8'))).toEqual({ eos_token_id: 2, pad_token_id: 0 });
     expect(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8')).toBe('{"model_max_length": 32}\n');
   });

@@ -74,12 +74,20 @@ interface CausalLmExtras {
  * await exportCausalLm(model, 'out/llama-onnx');
  * const [tokens] = await greedyDecodeOnnx('out/llama-onnx/model.onnx', [[1, 523]], 10, 2);
  */
-export async function exportCausalLm(model: VisionLanguageModel, outDir: string, options: CausalLmExportOptions = {}): Promise<CausalLmExportResult> {
+export async function exportCausalLm(
+  model: VisionLanguageModel,
+  outDir: string,
+  options: CausalLmExportOptions = {},
+): Promise<CausalLmExportResult> {
   const entry = EMITTERS[model.modelType];
   if (!entry) {
-    throw new MmftError('E_UNSUPPORTED', `ONNX export of causal LMs knows model_type ${CAUSAL_LM_MODEL_TYPES.join(', ')}, not "${model.modelType}"`, {
-      hint: 'export a llama, opt or gpt2 checkpoint, or add an emitter in packages/plugins/exporter-onnx/src/causal-lm',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `ONNX export of causal LMs knows model_type ${CAUSAL_LM_MODEL_TYPES.join(', ')}, not "${model.modelType}"`,
+      {
+        hint: 'export a llama, opt or gpt2 checkpoint, or add an emitter in packages/plugins/exporter-onnx/src/causal-lm',
+      },
+    );
   }
   const g = new OnnxGraph(`${model.modelType}-decoder`);
   useWeights(g, weightsOf(model.root));
@@ -109,7 +117,8 @@ export async function exportCausalLm(model: VisionLanguageModel, outDir: string,
       use_cache: true,
     }),
   );
-  if (extras.generationConfig && Object.keys(extras.generationConfig).length > 0) await write('generation_config.json', hfJson(extras.generationConfig));
+  if (extras.generationConfig && Object.keys(extras.generationConfig).length > 0)
+    await write('generation_config.json', hfJson(extras.generationConfig));
   for (const [name, bytes] of extras.tokenizerFiles ?? []) await write(name, bytes);
   return { files, model: file, dims };
 }

@@ -47,7 +47,12 @@ export function declareDecoderInputs(g: OnnxGraph, dims: DecoderDims): DecoderIn
 }
 
 /** Marks `logits` [batch_size, sequence_length, vocab] and each layer's present key/value as the outputs. */
-export function declareDecoderOutputs(g: OnnxGraph, dims: DecoderDims, logits: string, presents: ReadonlyArray<{ key: string; value: string }>): void {
+export function declareDecoderOutputs(
+  g: OnnxGraph,
+  dims: DecoderDims,
+  logits: string,
+  presents: ReadonlyArray<{ key: string; value: string }>,
+): void {
   g.rename(logits, 'logits');
   g.output('logits', 'float32', [BATCH, SEQ, dims.vocabSize]);
   presents.forEach((p, i) => {

@@ -53,7 +53,12 @@ export function emitOpt(g: OnnxGraph, c: ConfigFields): DecoderDims {
     const k = linear(g, h, `${p}.self_attn.k_proj`, { bias });
     const v = linear(g, h, `${p}.self_attn.v_proj`, { bias });
     const split = (t: string) => splitHeads(g, t, heads, headDim);
-    const { context, present } = attendWithCache(g, split(q), split(k), split(v), inputs.past[i]!, mask, { heads, kvHeads: heads, headDim, scale: 1 });
+    const { context, present } = attendWithCache(g, split(q), split(k), split(v), inputs.past[i]!, mask, {
+      heads,
+      kvHeads: heads,
+      headDim,
+      scale: 1,
+    });
     presents.push(present);
     x = g.op1('Add', [x, linear(g, context, `${p}.self_attn.out_proj`, { bias })]);
     if (!preNorm) x = norm(x, `${p}.self_attn_layer_norm`);

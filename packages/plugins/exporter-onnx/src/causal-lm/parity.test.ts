@@ -44,12 +44,28 @@ function maxDiffOnReal(a: Float32Array, b: Float32Array, mask: number[][], vocab
 
 const cases: Array<[string, () => CausalLMBase<Record<string, unknown>>]> = [
   ['llama, grouped-query attention', () => tinyLlama()],
-  ['llama, linear rope_scaling, biases, tied head', () => tinyLlama({ rope_scaling: { rope_type: 'linear', factor: 2 }, attention_bias: true, mlp_bias: true, tie_word_embeddings: true, num_key_value_heads: 4 })],
+  [
+    'llama, linear rope_scaling, biases, tied head',
+    () =>
+      tinyLlama({
+        rope_scaling: { rope_type: 'linear', factor: 2 },
+        attention_bias: true,
+        mlp_bias: true,
+        tie_word_embeddings: true,
+        num_key_value_heads: 4,
+      }),
+  ],
   ['opt, pre-LN, tied head', () => tinyOpt()],
-  ['opt, post-LN with project_in/out (opt-350m), untied head', () => tinyOpt({ do_layer_norm_before: false, word_embed_proj_dim: 8, tie_word_embeddings: false })],
+  [
+    'opt, post-LN with project_in/out (opt-350m), untied head',
+    () => tinyOpt({ do_layer_norm_before: false, word_embed_proj_dim: 8, tie_word_embeddings: false }),
+  ],
   ['opt, LayerNorm without affine, gelu', () => tinyOpt({ layer_norm_elementwise_affine: false, activation_function: 'gelu' })],
   ['gpt2, tied head', () => tinyGpt2()],
-  ['gpt2, scale_attn_by_inverse_layer_idx, untied, exact gelu', () => tinyGpt2({ scale_attn_by_inverse_layer_idx: true, tie_word_embeddings: false, activation_function: 'gelu' })],
+  [
+    'gpt2, scale_attn_by_inverse_layer_idx, untied, exact gelu',
+    () => tinyGpt2({ scale_attn_by_inverse_layer_idx: true, tie_word_embeddings: false, activation_function: 'gelu' }),
+  ],
 ];
 
 describe.each(cases)('%s', (name, build) => {

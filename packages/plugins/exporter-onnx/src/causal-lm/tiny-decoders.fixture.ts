@@ -167,9 +167,23 @@ const parts = (modelType: string, root: Module, config: Config, numLayers: numbe
 /** A tiny Llama; `config` overrides LlamaConfig fields (heads 4, kv heads 2, head_dim 8, 2 layers, vocab 40). */
 export function tinyLlama(config: Config = {}, seed = 1): CausalLMBase<Config> {
   const c: Config = {
-    vocab_size: 40, hidden_size: 24, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-    head_dim: 8, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 10000, rope_scaling: null, attention_bias: false,
-    mlp_bias: false, tie_word_embeddings: false, eos_token_id: 2, pad_token_id: 0, ...config,
+    vocab_size: 40,
+    hidden_size: 24,
+    intermediate_size: 40,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 8,
+    hidden_act: 'silu',
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    rope_scaling: null,
+    attention_bias: false,
+    mlp_bias: false,
+    tie_word_embeddings: false,
+    eos_token_id: 2,
+    pad_token_id: 0,
+    ...config,
   };
   const [d, hd, f] = [num(c, 'hidden_size'), num(c, 'head_dim'), num(c, 'intermediate_size')];
   const root = new Node();
@@ -179,7 +193,16 @@ export function tinyLlama(config: Config = {}, seed = 1): CausalLMBase<Config> {
   for (let i = 0; i < num(c, 'num_hidden_layers'); i++) {
     const layer = new Node();
     const bias = c.attention_bias as boolean;
-    layer.registerModule('self_attn', new CausalSelfAttention({ embedDim: d, numHeads: num(c, 'num_attention_heads'), numKeyValueHeads: num(c, 'num_key_value_heads'), headDim: hd, bias }));
+    layer.registerModule(
+      'self_attn',
+      new CausalSelfAttention({
+        embedDim: d,
+        numHeads: num(c, 'num_attention_heads'),
+        numKeyValueHeads: num(c, 'num_key_value_heads'),
+        headDim: hd,
+        bias,
+      }),
+    );
     const mlp = layer.registerModule('mlp', new Node());
     const mlpBias = c.mlp_bias as boolean;
     mlp.registerModule('gate_proj', new Linear(d, f, { bias: mlpBias }));
@@ -192,17 +215,43 @@ export function tinyLlama(config: Config = {}, seed = 1): CausalLMBase<Config> {
   model.registerModule('norm', new RMSNorm(d, { eps: num(c, 'rms_norm_eps') }));
   head(root, embed, c.tie_word_embeddings as boolean, d, num(c, 'vocab_size'));
   randomise(root, seed, 0.3);
-  return new TinyLlama(parts('llama', root, c, num(c, 'num_hidden_layers'), c.tie_word_embeddings ? { 'lm_head.weight': 'model.embed_tokens.weight' } : undefined));
+  return new TinyLlama(
+    parts(
+      'llama',
+      root,
+      c,
+      num(c, 'num_hidden_layers'),
+      c.tie_word_embeddings ? { 'lm_head.weight': 'model.embed_tokens.weight' } : undefined,
+    ),
+  );
 }
 
 /** A tiny OPT; `config` overrides OPTConfig fields (hidden 16, 4 heads, 2 layers, vocab 40, pre-LN, tied). */
 export function tinyOpt(config: Config = {}, seed = 2): CausalLMBase<Config> {
   const c: Config = {
-    vocab_size: 40, hidden_size: 16, ffn_dim: 32, num_hidden_layers: 2, num_attention_heads: 4, word_embed_proj_dim: 16,
-    do_layer_norm_before: true, activation_function: 'relu', enable_bias: true, layer_norm_elementwise_affine: true,
-    max_position_embeddings: 32, tie_word_embeddings: true, _remove_final_layer_norm: false, eos_token_id: 2, pad_token_id: 1, ...config,
+    vocab_size: 40,
+    hidden_size: 16,
+    ffn_dim: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    word_embed_proj_dim: 16,
+    do_layer_norm_before: true,
+    activation_function: 'relu',
+    enable_bias: true,
+    layer_norm_elementwise_affine: true,
+    max_position_embeddings: 32,
+    tie_word_embeddings: true,
+    _remove_final_layer_norm: false,
+    eos_token_id: 2,
+    pad_token_id: 1,
+    ...config,
   };
-  const [d, p, bias, affine] = [num(c, 'hidden_size'), num(c, 'word_embed_proj_dim'), c.enable_bias as boolean, c.layer_norm_elementwise_affine as boolean];
+  const [d, p, bias, affine] = [
+    num(c, 'hidden_size'),
+    num(c, 'word_embed_proj_dim'),
+    c.enable_bias as boolean,
+    c.layer_norm_elementwise_affine as boolean,
+  ];
   const root = new Node();
   const model = root.registerModule('model', new Node());
   const dec = model.registerModule('decoder', new Node());
@@ -216,7 +265,16 @@ export function tinyOpt(config: Config = {}, seed = 2): CausalLMBase<Config> {
   const layers = dec.registerModule('layers', new ModuleList());
   for (let i = 0; i < num(c, 'num_hidden_layers'); i++) {
     const layer = new Node();
-    layer.registerModule('self_attn', new CausalSelfAttention({ embedDim: d, numHeads: num(c, 'num_attention_heads'), bias, scaleQueries: true, names: { output: 'out_proj' } }));
+    layer.registerModule(
+      'self_attn',
+      new CausalSelfAttention({
+        embedDim: d,
+        numHeads: num(c, 'num_attention_heads'),
+        bias,
+        scaleQueries: true,
+        names: { output: 'out_proj' },
+      }),
+    );
     layer.registerModule('self_attn_layer_norm', new LayerNorm(d, { elementwiseAffine: affine }));
     layer.registerModule('fc1', new Linear(d, num(c, 'ffn_dim'), { bias }));
     layer.registerModule('fc2', new Linear(num(c, 'ffn_dim'), d, { bias }));
@@ -225,14 +283,33 @@ export function tinyOpt(config: Config = {}, seed = 2): CausalLMBase<Config> {
   }
   head(root, embed, c.tie_word_embeddings as boolean, p, num(c, 'vocab_size'));
   randomise(root, seed, 0.3);
-  return new TinyOpt(parts('opt', root, c, num(c, 'num_hidden_layers'), c.tie_word_embeddings ? { 'lm_head.weight': 'model.decoder.embed_tokens.weight' } : undefined));
+  return new TinyOpt(
+    parts(
+      'opt',
+      root,
+      c,
+      num(c, 'num_hidden_layers'),
+      c.tie_word_embeddings ? { 'lm_head.weight': 'model.decoder.embed_tokens.weight' } : undefined,
+    ),
+  );
 }
 
 /** A tiny GPT-2; `config` overrides GPT2Config fields (n_embd 16, 4 heads, 2 layers, vocab 40, tied). */
 export function tinyGpt2(config: Config = {}, seed = 3): CausalLMBase<Config> {
   const c: Config = {
-    vocab_size: 40, n_embd: 16, n_head: 4, n_layer: 2, n_positions: 32, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5,
-    scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, tie_word_embeddings: true, eos_token_id: 2, pad_token_id: 2, ...config,
+    vocab_size: 40,
+    n_embd: 16,
+    n_head: 4,
+    n_layer: 2,
+    n_positions: 32,
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: 1e-5,
+    scale_attn_weights: true,
+    scale_attn_by_inverse_layer_idx: false,
+    tie_word_embeddings: true,
+    eos_token_id: 2,
+    pad_token_id: 2,
+    ...config,
   };
   const [d, eps] = [num(c, 'n_embd'), num(c, 'layer_norm_epsilon')];
   const root = new Node();
@@ -255,5 +332,7 @@ export function tinyGpt2(config: Config = {}, seed = 3): CausalLMBase<Config> {
   t.registerModule('ln_f', new LayerNorm(d, { eps }));
   head(root, wte, c.tie_word_embeddings as boolean, d, num(c, 'vocab_size'));
   randomise(root, seed, 0.3);
-  return new TinyGpt2(parts('gpt2', root, c, num(c, 'n_layer'), c.tie_word_embeddings ? { 'lm_head.weight': 'transformer.wte.weight' } : undefined));
+  return new TinyGpt2(
+    parts('gpt2', root, c, num(c, 'n_layer'), c.tie_word_embeddings ? { 'lm_head.weight': 'transformer.wte.weight' } : undefined),
+  );
 }
