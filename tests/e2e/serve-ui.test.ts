@@ -97,21 +97,18 @@ describe('mmft serve --ui in headless Chromium', () => {
         await page.waitForSelector('#drop-zone[data-state="loaded"]');
 
         // Count the answer's updates: more than one proves the text arrived in pieces, not at once.
-        await page.evaluate(() => {
-          const answer = document.getElementById('answer')!;
-          (window as unknown as { updates: number }).updates = 0;
-          new MutationObserver((records) => ((window as unknown as { updates: number }).updates += records.length)).observe(answer, {
-            childList: true,
-            characterData: true,
-            subtree: true,
-          });
-        });
+        // (Browser code as a string: this file compiles without the DOM library.)
+        await page.evaluate(`
+          window.updates = 0;
+          new MutationObserver((records) => { window.updates += records.length; })
+            .observe(document.getElementById('answer'), { childList: true, characterData: true, subtree: true });
+        `);
         const sent = page.waitForRequest((request) => request.url().endsWith('/v1/chat/completions'));
         await page.getByRole('button', { name: 'Ask' }).click(); // question left empty
         const request = (await sent).postDataJSON() as { model: string; stream: boolean; messages: Array<{ content: unknown }> };
         await page.waitForSelector('#answer[data-state="done"]');
         const shown = await page.locator('#answer').textContent();
-        const updates = await page.evaluate(() => (window as unknown as { updates: number }).updates);
+        const updates = (await page.evaluate('window.updates')) as number;
 
         expect(request.model).toBe(CHAT_MODEL);
         expect(request.stream).toBe(true);
@@ -182,17 +179,24 @@ describe('mmft serve --ui in headless Chromium', () => {
         await page.getByLabel('Served model').selectOption(EMBEDDINGS_MODEL);
         await expect(page.locator('#similarity-panel').isVisible()).resolves.toBe(true);
         await expect(page.locator('#chat-panel').isVisible()).resolves.toBe(false);
-        await page.getByLabel('Choose an image or drop one here').setInputFiles({ name: 'scene.png', mimeType: 'image/png', buffer: png });
+        // This time the image is dropped on the page, as a file dragged from the desktop arrives.
+        const dataTransfer = await page.evaluateHandle(`(() => {
+          const bytes = Uint8Array.from(atob('${png.toString('base64')}'), (c) => c.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], 'scene.png', { type: 'image/png' }));
+          return transfer;
+        })()`);
+        await page.locator('#drop-zone').dispatchEvent('drop', { dataTransfer });
         await page.waitForSelector('#drop-zone[data-state="loaded"]');
         const captions = ['red', 'blue', 'green', 'yellow', 'purple', 'orange'].map((colour) => `a large ${colour} hexagon`);
         await page.getByLabel('Captions, one per line').fill(captions.join('\n'));
         await page.getByRole('button', { name: 'Compare' }).click();
         await page.waitForSelector('#similarity[data-state="done"]');
-        const rows = await page.locator('#similarity tbody tr').evaluateAll((trs) =>
-          trs.map((tr) => ({
-            caption: tr.querySelector('th')!.textContent,
-            score: Number(tr.querySelector('td[data-value]')!.getAttribute('data-value')),
-            best: tr.classList.contains('best'),
+        const rows = await Promise.all(
+          (await page.locator('#similarity tbody tr').all()).map(async (tr) => ({
+            caption: await tr.locator('th').textContent(),
+            score: Number(await tr.locator('td[data-value]').getAttribute('data-value')),
+            best: (await tr.getAttribute('class')) === 'best',
           })),
         );
 
