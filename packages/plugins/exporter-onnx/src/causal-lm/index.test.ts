@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ensureBackend, type VisionLanguageModel } from '@mmft/core';
 import { OnnxGraph, writeOnnxModel } from '../onnx/graph';
-import { decoderInfo, exportCausalLm } from './index';
+import { decoderInfo, decoderLogits, exportCausalLm } from './index';
 import { tinyLlama } from './tiny-decoders.fixture';
 
 let dir: string;
@@ -65,6 +65,22 @@ describe('exportCausalLm', () => {
     });
     expect(JSON.parse(fs.readFileSync(path.join(out, 'generation_config.json'), 'utf8'))).toEqual({ eos_token_id: 2, pad_token_id: 0 });
     expect(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8')).toBe('{"model_max_length": 32}\n');
+  });
+
+  test('weights over the external-data threshold go to model.onnx_data, loaded by path with the same logits', async () => {
+    const model = tinyLlama({}, 7);
+    const inline = await exportCausalLm(model, path.join(dir, 'inline'));
+    const external = await exportCausalLm(model, path.join(dir, 'external'), { externalDataThreshold: 1024 });
+    model.dispose();
+    expect(external.files.map((f) => path.basename(f)).slice(0, 2)).toEqual(['model.onnx', 'model.onnx_data']);
+    // The weights moved out: what model.onnx lost is in model.onnx_data (plus 4096-byte alignment).
+    const [whole, graphOnly] = [fs.statSync(inline.model).size, fs.statSync(external.model).size];
+    expect(graphOnly).toBeLessThan(whole / 2);
+    expect(fs.statSync(external.files[1]!).size).toBeGreaterThanOrEqual(whole - graphOnly);
+    const ids = [[3, 9, 27, 4]];
+    const [a, b] = [await decoderLogits(inline.model, ids), await decoderLogits(external.model, ids)];
+    expect(b.dims).toEqual(a.dims);
+    expect([...b.data]).toEqual([...a.data]);
   });
 
   test('refuses a model type it has no emitter for, listing the ones it has', async () => {
