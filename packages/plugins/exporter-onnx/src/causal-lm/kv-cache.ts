@@ -1,6 +1,8 @@
 // The parts every exported decoder shares: optimum's inputs and outputs of a decoder with its KV cache
 // in the inputs (huggingface/optimum-onnx optimum/exporters/onnx/config.py TextDecoderOnnxConfig /
-// TextDecoderWithPositionIdsOnnxConfig, base.py OnnxConfigWithPast.add_past_key_values and outputs),
+// TextDecoderWithPositionIdsOnnxConfig, base.py OnnxConfigWithPast.add_past_key_values and outputs;
+// the cache holds num_key_value_heads heads, as huggingface/optimum optimum/utils/input_generators.py
+// MistralDummyPastKeyValuesGenerator, which LlamaOnnxConfig uses, shapes it),
 // the additive causal + padding mask over past + new keys (core's nn/masks.ts causalLmMask: blocked
 // keys get float32's lowest value, so a fully padded query row stays finite), and attention that
 // appends this call's keys/values to the past ones (core's nn/causal-attention.ts attendCausal, with
