@@ -2,7 +2,10 @@
 // It reads GET /v1/models to pick what to show: a chat model gets a question box whose answer streams
 // in from POST /v1/chat/completions (server-sent events, as OpenAI's and vLLM's servers send them),
 // an embeddings model (CLIP) gets a caption list ranked by cosine similarity via POST /v1/embeddings.
-// The request shapes follow OpenAI's chat and embeddings APIs; docs/web-demo.md and docs/serving.md.
+// The request shapes follow OpenAI's chat and embeddings APIs; the stream is read as vLLM writes it
+// (vllm-project/vllm vllm/entrypoints/openai/serving_chat.py, chat_completion_stream_generator: a
+// role chunk, `data: <json>` events, an error as one more data event, then `data: [DONE]`).
+// docs/web-demo.md and docs/serving.md.
 /* global document, FileReader */ // a browser script: these are the page's globals, not Node's
 'use strict';
 
@@ -181,6 +184,8 @@
       if (!response.ok) throw new Error(await errorOf(response));
       for await (const chunk of sseEvents(response.body)) {
         if (chunk.error) throw new Error(chunk.error.message || JSON.stringify(chunk.error));
+        // Older vLLM releases sent the error object itself: { object: 'error', message }.
+        if (chunk.object === 'error') throw new Error(chunk.message || JSON.stringify(chunk));
         // The last chunk with stream_options.include_usage has no choices.
         const choice = chunk.choices && chunk.choices[0];
         if (!choice) continue;
