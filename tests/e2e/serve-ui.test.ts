@@ -111,7 +111,7 @@ describe('mmft serve --ui in headless Chromium', () => {
         const updates = (await page.evaluate('window.updates')) as number;
 
         expect(request.model).toBe(CHAT_MODEL);
-        expect(request.stream).toBe(true);
+        expect(request).toMatchObject({ stream: true, max_tokens: 32, temperature: 0 }); // the page's documented defaults
         expect(request.messages).toEqual([
           {
             role: 'user',
