@@ -4,7 +4,7 @@
 // the prompt logits of a left-padded batch of two match the tfjs model within 1e-4, and greedy decoding
 // one token per step through the KV cache gives generate()'s tokens. A LoRA fine-tune of the Llama
 // exports through `mmft export onnx --adapter` (merged first) and decodes as `mmft generate --adapter`.
-import './onnx-realm';
+import '@mmft/exporter-onnx/jest-ort-realm';
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
