@@ -107,6 +107,18 @@ describe('CLIP graphs against a float64 reference', () => {
     expect(Math.max(...want.map((v, i) => Math.abs(v - other[i]!)))).toBeGreaterThan(1e-3); // the two rules pool different rows
   });
 
+  it('with weights over the external-data threshold, model.onnx_data holds them and the outputs do not change', async () => {
+    const file = path.join(dir, 'external', 'model.onnx');
+    const { files } = await writeOnnxModel(clipGraph('model', TINY_CLIP, weights), file, { externalDataThreshold: 4096, externalDataMinBytes: 128 });
+    expect(files).toEqual([file, `${file}_data`]);
+    expect((await fs.stat(file)).size).toBeLessThan((await fs.stat(`${file}_data`)).size);
+    const s = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
+    const out = await s.run({ input_ids: int64(IDS), attention_mask: int64(MASK), pixel_values: pixels(IMAGES) });
+    await s.release();
+    expectClose(out.logits_per_text, ref.logitsPerText, 1e-4);
+    expectClose(out.image_embeds, ref.imageEmbeds);
+  });
+
   it('clipFields reads a parsed config and names a missing field', () => {
     const config = { projection_dim: 4, text_config: { ...TINY_CLIP.text_config }, vision_config: { ...TINY_CLIP.vision_config } };
     expect(clipFields(config)).toEqual(TINY_CLIP);
