@@ -71,6 +71,19 @@ function argmax(values: Float32Array, from: number, to: number): number {
   return best - from;
 }
 
+/** A decoder given by path (opened here on the CPU, released after) or as an open session (left open). */
+export type DecoderSource = string | Ort.InferenceSession;
+
+async function withSession<T>(source: DecoderSource, use: (session: Ort.InferenceSession, name: string) => Promise<T>): Promise<T> {
+  if (typeof source !== 'string') return use(source, 'the session');
+  const session = await ort().InferenceSession.create(source, { executionProviders: ['cpu'] });
+  try {
+    return await use(session, source);
+  } finally {
+    await session.release();
+  }
+}
+
 /** Logits of one forward: [rows, length, vocab] row-major. */
 export interface DecoderLogits {
   readonly data: Float32Array;
@@ -104,22 +117,21 @@ function checkBatch(inputIds: ReadonlyArray<readonly number[]>, what: string): [
 }
 
 /**
- * The logits of every prompt position from one forward of the decoder at `sessionPath` (empty past),
+ * The logits of every prompt position from one forward of the decoder (a path or an open session; empty past),
  * positions from the mask as generate() makes them: what a parity check compares with the tfjs model.
  *
  * @example
  * const { data, dims } = await decoderLogits('out/model.onnx', [[1, 523, 88]]); // dims [1, 3, vocab]
  */
 export async function decoderLogits(
-  sessionPath: string,
+  sessionPath: DecoderSource,
   inputIds: ReadonlyArray<readonly number[]>,
   attentionMask?: ReadonlyArray<readonly number[]>,
 ): Promise<DecoderLogits> {
   const [rows, length] = checkBatch(inputIds, 'decoderLogits');
   const mask = attentionMask ?? inputIds.map((r) => r.map(() => 1));
-  const session = await ort().InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
-  try {
-    const info = decoderInfo(session, sessionPath);
+  return withSession(sessionPath, async (session, name) => {
+    const info = decoderInfo(session, name);
     const inputs: Record<string, Ort.Tensor> = {
       input_ids: int64(inputIds.flat(), [rows, length]),
       attention_mask: int64(mask.flat(), [rows, length]),
@@ -128,21 +140,19 @@ export async function decoderLogits(
     if (info.hasPositionIds) inputs.position_ids = int64(positionIdsFromMask(mask, length).flat(), [rows, length]);
     const logits = (await session.run(inputs)).logits!;
     return { data: Float32Array.from(logits.data as Float32Array), dims: logits.dims as unknown as [number, number, number] };
-  } finally {
-    await session.release();
-  }
+  });
 }
 
 /**
  * Greedy decoding of `inputIds` (one row per prompt, equal lengths; pad on the left with
- * `attentionMask` 0) through the decoder at `sessionPath`: each row's new ids, up to and including
+ * `attentionMask` 0) through the decoder (a path, or an open session left open): each row's new ids, up to and including
  * the EOS that ended it, at most `maxNewTokens`.
  *
  * @example
  * const [tokens] = await greedyDecodeOnnx('out/model.onnx', [[1, 523, 88]], 20, 2);
  */
 export async function greedyDecodeOnnx(
-  sessionPath: string,
+  sessionPath: DecoderSource,
   inputIds: ReadonlyArray<readonly number[]>,
   maxNewTokens: number,
   eosId?: number | readonly number[],
@@ -151,9 +161,8 @@ export async function greedyDecodeOnnx(
   const [rows] = checkBatch(inputIds, 'greedyDecodeOnnx');
   const eos = eosId === undefined ? [] : typeof eosId === 'number' ? [eosId] : [...eosId];
   const pad = options.padTokenId ?? eos[0] ?? 0;
-  const session = await ort().InferenceSession.create(sessionPath, { executionProviders: ['cpu'] });
-  try {
-    const info = decoderInfo(session, sessionPath);
+  return withSession(sessionPath, async (session, name) => {
+    const info = decoderInfo(session, name);
     const mask = (options.attentionMask ?? inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
     let past = emptyPast(info, rows);
     const generated: number[][] = Array.from({ length: rows }, () => []);
@@ -193,7 +202,5 @@ export async function greedyDecodeOnnx(
       for (const row of mask) row.push(1);
     }
     return generated;
-  } finally {
-    await session.release();
-  }
+  });
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ensureBackend, type VisionLanguageModel } from '@mmft/core';
 import { OnnxGraph, writeOnnxModel } from '../onnx/graph';
-import { decoderInfo, decoderLogits, exportCausalLm } from './index';
+import { decoderInfo, decoderLogits, exportCausalLm, greedyDecodeOnnx } from './index';
 import { tinyLlama } from './tiny-decoders.fixture';
 
 let dir: string;
@@ -81,6 +81,20 @@ describe('exportCausalLm', () => {
     const [a, b] = [await decoderLogits(inline.model, ids), await decoderLogits(external.model, ids)];
     expect(b.dims).toEqual(a.dims);
     expect([...b.data]).toEqual([...a.data]);
+  });
+
+  test('an open session is used as given and left open: decoding twice through it equals decoding by path', async () => {
+    const model = tinyLlama({}, 9);
+    const { model: file } = await exportCausalLm(model, path.join(dir, 'session'));
+    model.dispose();
+    const prompts = [[5, 6, 7]];
+    const byPath = await greedyDecodeOnnx(file, prompts, 5, []);
+    const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
+    expect(await greedyDecodeOnnx(session, prompts, 5, [])).toEqual(byPath);
+    expect(await greedyDecodeOnnx(session, prompts, 5, [])).toEqual(byPath);
+    expect((await decoderLogits(session, prompts)).dims).toEqual([1, 3, 40]);
+    await session.release();
+    expect(byPath[0]).toHaveLength(5);
   });
 
   test('refuses a model type it has no emitter for, listing the ones it has', async () => {

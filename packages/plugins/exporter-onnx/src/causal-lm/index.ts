@@ -23,6 +23,7 @@ export {
   greedyDecodeOnnx,
   positionIdsFromMask,
   type DecoderLogits,
+  type DecoderSource,
   type GreedyDecodeOptions,
   type OnnxDecoderInfo,
 } from './decode';
