@@ -3,7 +3,8 @@
 import { definePlugin } from '@mmft/core';
 import { onnxExporter } from './plugin';
 
-export { onnxExporter, onnxExportConfigSchema, type OnnxExportConfig } from './plugin';
+export { onnxExporter } from './plugin';
+export { onnxExportConfigSchema, type OnnxExportConfig } from './config';
 export { exportOnnx, prepareForExport, ONNX_MODEL_TYPES, SIDE_FILES, type OnnxExportOptions, type OnnxExportResult } from './export';
 export { exportClip, clipGraph, clipFields, CLIP_PARTS, type ClipPart, type ClipFields, type ClipExportResult } from './clip';
 export { checkParity, maxAbsDiff, runOnnx, type OnnxInput, type ParityOptions, type ParityReport, type ParityRow } from './parity';

@@ -1,20 +1,8 @@
-// The `onnx` exporter provider: config schema and the call into exportOnnx.
+// The `onnx` exporter provider: export through exportOnnx, check through checkParity.
 import { parseConfig, type ExporterProvider } from '@mmft/core';
-import { z } from 'zod';
+import { onnxExportConfigSchema, type OnnxExportConfig } from './config';
 import { exportOnnx } from './export';
 import { checkParity } from './parity';
-
-export const onnxExportConfigSchema = z.strictObject({
-  opset: z.literal(17).default(17).describe('ai.onnx opset of the graphs: 17 only for now (LayerNormalization, Erf-based GELU; IR version 8)'),
-  externalDataThreshold: z
-    .number()
-    .int()
-    .positive()
-    .default(2 * 1024 ** 3)
-    .describe('total initializer bytes above which weights go to <file>_data (protobuf caps a message at 2 GiB)'),
-  sourceDir: z.string().optional().describe('checkpoint folder whose config, tokenizer and preprocessor files are copied beside the graphs'),
-});
-export type OnnxExportConfig = z.infer<typeof onnxExportConfigSchema>;
 
 /**
  * Provider of exporter `onnx`: CLIP (model / text_model / vision_model .onnx) and causal LMs

@@ -91,6 +91,10 @@ export function weightInitializer(g: OnnxGraph, name: string, options: { weights
  * A Linear layer: MatMul with `${prefix}.weight` stored [in, out] (the Hugging Face [out, in]
  * weight transposed at export, as torch.onnx writes nn.Linear), then Add `${prefix}.bias`.
  * `transposeWeight: false` is for weights already [in, out] (GPT-2's Conv1D).
+ *
+ * @example
+ * useWeights(g, weightsOf(model.root));
+ * const q = linear(g, hidden, 'model.layers.0.self_attn.q_proj', { bias: false });
  */
 export function linear(
   g: OnnxGraph,
