@@ -25,6 +25,7 @@ let base: string;
 let browser: Browser | undefined;
 let png: Buffer;
 const CHAT_MODEL = 'llava-shapes';
+const TEXT_MODEL = 'llama-shapes';
 const EMBEDDINGS_MODEL = 'clip-shapes';
 // Scene 2 of seed 0 (domain A, one object) is a large green hexagon.
 const SCENE = sampleScene(0, 2, 'A', 1);
@@ -42,13 +43,15 @@ beforeAll(async () => {
   const registry = await createCliContext({ stdout: quiet, stderr: quiet, builtins }).createRegistry();
   const backend = registry.list('backend').find((b) => b.id === 'tfjs')!;
   await backend.select(parseConfig(backend, {}));
-  const [chat, embeddings] = await Promise.all([
+  const [chat, text, embeddings] = await Promise.all([
     TfjsEngine.load(path.join(MODELS, 'llava-shapes-base'), registry),
+    TfjsEngine.load(path.join(MODELS, 'llama-shapes-base'), registry),
     TfjsEngine.load(path.join(MODELS, 'clip-shapes-base'), registry),
   ]);
   server = await createServer({
     models: [
       { name: CHAT_MODEL, version: 'base', engine: chat },
+      { name: TEXT_MODEL, version: 'base', engine: text },
       { name: EMBEDDINGS_MODEL, version: 'base', engine: embeddings },
     ],
     ui: true,
@@ -130,6 +133,34 @@ describe('mmft serve --ui in headless Chromium', () => {
         expect(updates).toBeGreaterThan(1);
         expect(await page.locator('#error').isHidden()).toBe(true);
         expect(urls.filter((url) => !url.startsWith(`${base}/`))).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    'a text-only chat model: the page leaves the image out and shows the non-streamed answer',
+    async () => {
+      const { page } = await openDemo();
+      try {
+        await page.getByLabel('Served model').selectOption(TEXT_MODEL);
+        await expect(page.locator('#model-info').textContent()).resolves.toContain('It reads text only: the image is not sent.');
+        await page.getByLabel('Choose an image or drop one here').setInputFiles({ name: 'scene.png', mimeType: 'image/png', buffer: png });
+        await page.waitForSelector('#drop-zone[data-state="loaded"]');
+        await page.getByLabel('Question').fill('There is');
+        const sent = page.waitForRequest((request) => request.url().endsWith('/v1/chat/completions'));
+        await page.getByRole('button', { name: 'Ask' }).click();
+        const request = (await sent).postDataJSON() as Record<string, unknown>;
+        await page.waitForSelector('#answer[data-state="done"]');
+
+        expect(request.messages).toEqual([{ role: 'user', content: 'There is' }]);
+        const plain = (await postJson('/v1/chat/completions', { ...request, stream: false })) as {
+          choices: Array<{ message: { content: string } }>;
+        };
+        expect(plain.choices[0]!.message.content.length).toBeGreaterThan(0);
+        await expect(page.locator('#answer').textContent()).resolves.toBe(plain.choices[0]!.message.content);
       } finally {
         await page.close();
       }

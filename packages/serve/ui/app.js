@@ -69,6 +69,12 @@
     return entry && entry.mmft && entry.mmft.kind === 'embeddings' ? 'embeddings' : 'chat';
   }
 
+  /** Whether a chat model reads images: mmft says so in `mmft.accepts_images`; other servers are assumed to. */
+  function readsImages(id) {
+    const entry = models.get(id);
+    return !(entry && entry.mmft && entry.mmft.accepts_images === false);
+  }
+
   function showPanels() {
     const id = els.model.value;
     const kind = kindOf(id);
@@ -76,7 +82,8 @@
     els.similarityPanel.hidden = kind !== 'embeddings';
     const entry = models.get(id);
     const details = entry && entry.mmft ? `${entry.mmft.family}, version ${entry.mmft.version}` : '';
-    els.modelInfo.textContent = id ? `${kind === 'chat' ? 'Chat' : 'Embeddings'} model${details ? ` (${details})` : ''}.` : '';
+    const textOnly = kind === 'chat' && !readsImages(id) ? ' It reads text only: the image is not sent.' : '';
+    els.modelInfo.textContent = id ? `${kind === 'chat' ? 'Chat' : 'Embeddings'} model${details ? ` (${details})` : ''}.${textOnly}` : '';
     document.body.dataset.kind = kind;
   }
 
@@ -118,9 +125,9 @@
     reader.readAsDataURL(file);
   }
 
-  /** The user message in OpenAI's shape: image part first (as LLaVA's chat template puts it), then text. */
-  function userMessage(text) {
-    if (!imageUrl) return { role: 'user', content: text };
+  /** The user message in OpenAI's shape: image part first (as LLaVA's chat template puts it), then text; text only for a model that reads none. */
+  function userMessage(text, withImage) {
+    if (!imageUrl || !withImage) return { role: 'user', content: text };
     return {
       role: 'user',
       content: [
@@ -162,7 +169,7 @@
     if (running) return;
     clearError();
     const question = els.question.value.trim() || DEFAULT_QUESTION;
-    const request = { model: els.model.value, messages: [userMessage(question)], stream: true };
+    const request = { model: els.model.value, messages: [userMessage(question, readsImages(els.model.value))], stream: true };
     const maxTokens = Number.parseInt(els.maxTokens.value, 10);
     if (Number.isFinite(maxTokens) && maxTokens > 0) request.max_tokens = maxTokens;
     const temperature = Number.parseFloat(els.temperature.value);
