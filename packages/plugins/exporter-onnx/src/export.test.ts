@@ -61,11 +61,10 @@ describe('prepareForExport', () => {
 });
 
 describe('exportOnnx', () => {
-  it('names what it supports for other model types, and points LLaVA to the later transformers.js layout', async () => {
-    await expect(exportOnnx(fake(new Block(false), 'llava'), '/nonexistent/out')).rejects.toMatchObject({
+  it('names what it supports for other model types', async () => {
+    await expect(exportOnnx(fake(new Block(false), 'siglip'), '/nonexistent/out')).rejects.toMatchObject({
       code: 'E_UNSUPPORTED',
-      message: 'ONNX export does not handle model_type "llava" yet; it handles clip, llama, opt, gpt2',
-      hint: expect.stringMatching(/vision_encoder \/ embed_tokens \/ decoder_model_merged/),
+      message: 'ONNX export does not handle model_type "siglip" yet; it handles clip, llama, opt, gpt2, llava, blip-2',
     });
   });
 });

@@ -9,12 +9,13 @@ import { MmftError, type VisionLanguageModel } from '@mmft/core';
 import { Linear } from '@mmft/core/nn';
 import { exportClip } from './clip';
 import { exportCausalLm } from './causal-lm';
+import { exportVlm } from './vlm';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from './onnx/graph';
 import { weightsOf } from './onnx/layers';
 
 /** model_type values the ONNX exporter writes, by what it writes. */
-export const ONNX_MODEL_TYPES = { dualEncoder: ['clip'], causalLm: ['llama', 'opt', 'gpt2'] } as const;
-const SUPPORTED: readonly string[] = [...ONNX_MODEL_TYPES.dualEncoder, ...ONNX_MODEL_TYPES.causalLm];
+export const ONNX_MODEL_TYPES = { dualEncoder: ['clip'], causalLm: ['llama', 'opt', 'gpt2'], visionLanguage: ['llava', 'blip-2'] } as const;
+const SUPPORTED: readonly string[] = [...ONNX_MODEL_TYPES.dualEncoder, ...ONNX_MODEL_TYPES.causalLm, ...ONNX_MODEL_TYPES.visionLanguage];
 
 /** Options of `exportOnnx`. */
 export interface OnnxExportOptions {
@@ -112,10 +113,7 @@ export async function exportOnnx(model: VisionLanguageModel, outDir: string, opt
   const type = model.modelType;
   if (!SUPPORTED.includes(type)) {
     throw new MmftError('E_UNSUPPORTED', `ONNX export does not handle model_type "${type}" yet; it handles ${SUPPORTED.join(', ')}`, {
-      hint:
-        type === 'llava' || type === 'blip-2'
-          ? 'the transformers.js layout for LLaVA and BLIP-2 (vision_encoder / embed_tokens / decoder_model_merged) is a later step: see docs/onnx.md'
-          : 'see docs/onnx.md for what is exported',
+      hint: 'see docs/onnx.md for what is exported',
     });
   }
   prepareForExport(model);
@@ -131,6 +129,8 @@ export async function exportOnnx(model: VisionLanguageModel, outDir: string, opt
     const result = await exportCausalLm(model, outDir, write);
     files = [...result.files];
     skip = new Set(files.map((f) => path.basename(f))); // it writes its own config.json / generation_config.json / tokenizer
+  } else if ((ONNX_MODEL_TYPES.visionLanguage as readonly string[]).includes(type)) {
+    files = [...(await exportVlm(model, weightsOf(model.root), outDir, write)).files]; // onnx/ subfolder, transformers.js layout
   } else {
     files = (await exportClip(model, weightsOf(model.root), outDir, write)).files;
   }

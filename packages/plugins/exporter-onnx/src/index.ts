@@ -20,6 +20,18 @@ export {
   type GreedyDecodeOptions,
   type OnnxDecoderInfo,
 } from './causal-lm';
+export {
+  exportVlm,
+  generateVlmOnnx,
+  vlmPromptLogits,
+  VLM_MODEL_TYPES,
+  VLM_PARTS,
+  type VlmDecodeOptions,
+  type VlmExportOptions,
+  type VlmExportResult,
+  type VlmLogits,
+  type VlmPart,
+} from './vlm';
 export * from './onnx';
 
 const pkg = require('../package.json') as { name: string; version: string };

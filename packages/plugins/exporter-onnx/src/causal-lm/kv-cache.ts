@@ -21,7 +21,10 @@ export interface DecoderDims {
 
 /** Value names of the graph inputs. */
 export interface DecoderInputs {
+  /** input_ids, or inputs_embeds when the decoder takes embeddings (its dim 1 is the new length either way). */
   readonly inputIds: string;
+  /** Set when the graph takes inputs_embeds [batch_size, sequence_length, width] instead of input_ids. */
+  readonly inputsEmbeds?: string;
   readonly attentionMask: string;
   readonly positionIds: string;
   readonly past: ReadonlyArray<{ readonly key: string; readonly value: string }>;
@@ -35,9 +38,12 @@ const TOTAL = 'past_sequence_length + sequence_length';
 /**
  * Declares the inputs in optimum's order: input_ids, attention_mask, past_key_values.N.key/value,
  * position_ids (every text-generation config of llama, opt and gpt2 takes position_ids).
+ * `inputsEmbeds` (the embedding width) declares inputs_embeds instead of input_ids, as the
+ * decoder_model_merged of a transformers.js vision-language model takes them.
  */
-export function declareDecoderInputs(g: OnnxGraph, dims: DecoderDims): DecoderInputs {
-  const inputIds = g.input('input_ids', 'int64', [BATCH, SEQ]);
+export function declareDecoderInputs(g: OnnxGraph, dims: DecoderDims, options: { inputsEmbeds?: number } = {}): DecoderInputs {
+  const embeds = options.inputsEmbeds;
+  const inputIds = embeds === undefined ? g.input('input_ids', 'int64', [BATCH, SEQ]) : g.input('inputs_embeds', 'float32', [BATCH, SEQ, embeds]);
   const attentionMask = g.input('attention_mask', 'int64', [BATCH, TOTAL]);
   const kv: Dim[] = [BATCH, dims.kvHeads, PAST, dims.headDim];
   const past = Array.from({ length: dims.layers }, (_, i) => ({
@@ -45,7 +51,7 @@ export function declareDecoderInputs(g: OnnxGraph, dims: DecoderDims): DecoderIn
     value: g.input(`past_key_values.${i}.value`, 'float32', kv),
   }));
   const positionIds = g.input('position_ids', 'int64', [BATCH, SEQ]);
-  return { inputIds, attentionMask, positionIds, past };
+  return { inputIds, attentionMask, positionIds, past, ...(embeds === undefined ? {} : { inputsEmbeds: inputIds }) };
 }
 
 /** Marks `logits` [batch_size, sequence_length, vocab] and each layer's present key/value as the outputs. */

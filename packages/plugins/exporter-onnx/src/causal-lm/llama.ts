@@ -33,7 +33,7 @@ function rotate(g: OnnxGraph, x: string, cos: string, sin: string): string {
  * const g = new OnnxGraph('llama'); useWeights(g, weightsOf(model.root));
  * const dims = emitLlama(g, configFields(model.config, 'llama'));
  */
-export function emitLlama(g: OnnxGraph, c: ConfigFields): DecoderDims {
+export function emitLlama(g: OnnxGraph, c: ConfigFields, options: { inputsEmbeds?: boolean } = {}): DecoderDims {
   const hidden = c.int('hidden_size');
   const heads = c.int('num_attention_heads');
   const kvHeads = c.int('num_key_value_heads', heads);
@@ -46,9 +46,9 @@ export function emitLlama(g: OnnxGraph, c: ConfigFields): DecoderDims {
   const theta = typeof params?.rope_theta === 'number' ? params.rope_theta : c.num('rope_theta', 10000);
   const dims: DecoderDims = { layers: c.int('num_hidden_layers'), kvHeads, headDim, vocabSize: c.int('vocab_size') };
 
-  const inputs = declareDecoderInputs(g, dims);
-  const embed = weightInitializer(g, 'model.embed_tokens.weight');
-  let x = g.op1('Gather', [embed, inputs.inputIds], { axis: 0 }, { name: '/model/embed_tokens/Gather' });
+  const inputs = declareDecoderInputs(g, dims, options.inputsEmbeds ? { inputsEmbeds: hidden } : {});
+  const embed = () => weightInitializer(g, 'model.embed_tokens.weight'); // only where read (an untied embeds-input decoder has none)
+  let x = inputs.inputsEmbeds ?? g.op1('Gather', [embed(), inputs.inputIds], { axis: 0 }, { name: '/model/embed_tokens/Gather' });
   const mask = decoderMask(g, inputs);
 
   // cos/sin [B, 1, S, headDim] of position_ids · inv_freq, the angles repeated once (cat(freqs, freqs)).
@@ -76,7 +76,7 @@ export function emitLlama(g: OnnxGraph, c: ConfigFields): DecoderDims {
   }
   x = rmsNorm(g, x, 'model.norm', eps);
   const logits = c.bool('tie_word_embeddings', false)
-    ? g.op1('MatMul', [x, g.op1('Transpose', [embed], { perm: [1, 0] })], {}, { name: '/lm_head/MatMul' })
+    ? g.op1('MatMul', [x, g.op1('Transpose', [embed()], { perm: [1, 0] })], {}, { name: '/lm_head/MatMul' })
     : linear(g, x, 'lm_head', { bias: false });
   declareDecoderOutputs(g, dims, logits, presents);
   return dims;

@@ -21,7 +21,7 @@ const OPT_LN_EPS = 1e-5;
  * @example
  * const dims = emitOpt(g, configFields(model.config, 'opt'));
  */
-export function emitOpt(g: OnnxGraph, c: ConfigFields): DecoderDims {
+export function emitOpt(g: OnnxGraph, c: ConfigFields, options: { inputsEmbeds?: boolean } = {}): DecoderDims {
   const hidden = c.int('hidden_size');
   const heads = c.int('num_attention_heads');
   const headDim = hidden / heads;
@@ -36,9 +36,9 @@ export function emitOpt(g: OnnxGraph, c: ConfigFields): DecoderDims {
   const norm = (x: string, prefix: string) =>
     affine ? layerNorm(g, x, prefix, OPT_LN_EPS) : g.op1('LayerNormalization', [x, ones], { axis: -1, epsilon: OPT_LN_EPS });
 
-  const inputs = declareDecoderInputs(g, dims);
-  const embed = weightInitializer(g, 'model.decoder.embed_tokens.weight');
-  let x = g.op1('Gather', [embed, inputs.inputIds], { axis: 0 }, { name: '/model/decoder/embed_tokens/Gather' });
+  const inputs = declareDecoderInputs(g, dims, options.inputsEmbeds ? { inputsEmbeds: projDim } : {});
+  const embed = () => weightInitializer(g, 'model.decoder.embed_tokens.weight'); // only where read
+  let x = inputs.inputsEmbeds ?? g.op1('Gather', [embed(), inputs.inputIds], { axis: 0 }, { name: '/model/decoder/embed_tokens/Gather' });
   if (projDim !== hidden) x = linear(g, x, 'model.decoder.project_in', { bias: false });
   const table = weightInitializer(g, 'model.decoder.embed_positions.weight');
   const rows = g.op1('Add', [inputs.positionIds, int64s(g, [POSITION_OFFSET], 'position_offset')]);
@@ -69,7 +69,7 @@ export function emitOpt(g: OnnxGraph, c: ConfigFields): DecoderDims {
   if (preNorm && !c.bool('_remove_final_layer_norm', false)) x = norm(x, 'model.decoder.final_layer_norm');
   if (projDim !== hidden) x = linear(g, x, 'model.decoder.project_out', { bias: false });
   const logits = c.bool('tie_word_embeddings', true)
-    ? g.op1('MatMul', [x, g.op1('Transpose', [embed], { perm: [1, 0] })], {}, { name: '/lm_head/MatMul' })
+    ? g.op1('MatMul', [x, g.op1('Transpose', [embed()], { perm: [1, 0] })], {}, { name: '/lm_head/MatMul' })
     : linear(g, x, 'lm_head', { bias: false });
   declareDecoderOutputs(g, dims, logits, presents);
   return dims;
