@@ -279,6 +279,23 @@ def run_embed(spec):
     return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "images/s", "timing": t}
 
 
+
+def run_text_embed(spec):
+    """CLIP text embeddings (src/child/run-embed-text.ts): the padded synthetic texts through the text tower, normalised, on the host."""
+    torch.manual_seed(spec["seed"])
+    model = Clip(spec["config"]).eval()
+    pool = [synthetic_batch(spec["synthetic"], k)[1:] for k in range(spec["poolBatches"])]
+    times = []
+    with torch.no_grad():
+        for i in range(spec["warmup"] + spec["timed"]):
+            ids, mask = pool[i % len(pool)]
+            start = time.perf_counter()
+            F.normalize(model.text_features(ids, mask), dim=-1).numpy()
+            if i >= spec["warmup"]:
+                times.append(1000 * (time.perf_counter() - start))
+    t = timing(times)
+    return {"throughput": 1000 * spec["synthetic"]["batch"] / t["medianMs"], "unit": "texts/s", "timing": t}
+
 # --- Causal language models -------------------------------------------------------------------
 # Our own plain-PyTorch Llama and OPT with the shapes and math of transformers' models/llama/
 # modeling_llama.py and models/opt/modeling_opt.py (eager attention, no torch.compile), a KV cache of
@@ -1044,7 +1061,7 @@ def run_gemm(spec):
 def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
-    modes = {"train": run_train, "embed": run_embed, "gemm": run_gemm, "lm-train": run_lm_train, "prefill": run_lm_generate, "decode": run_lm_generate,
+    modes = {"train": run_train, "embed": run_embed, "embed-text": run_text_embed, "gemm": run_gemm, "lm-train": run_lm_train, "prefill": run_lm_generate, "decode": run_lm_generate,
              "vlm-train": run_vlm_train, "vlm-caption": run_vlm_caption}
     result = modes[spec["mode"]](spec)
     result.update({"side": "torch", "engine": engine_info(spec), "torchConfig": torch.__config__.show(),

@@ -8,10 +8,12 @@ import { benchRegistry } from '../suite/registry';
 import type { SideResult } from '../suite/result';
 import { runData } from './run-data';
 import { runEmbed } from './run-embed';
+import { runEmbedText } from './run-embed-text';
 import { runGenerate } from './run-generate';
 import { runKernel } from './run-kernel';
 import { runLmTrain } from './run-lm-train';
 import { runMetrics } from './run-metrics';
+import { runOnnxRuntime } from './run-onnx';
 import { runTrain } from './run-train';
 import { runCaption, runVlmTrain } from './run-vlm';
 
@@ -20,9 +22,10 @@ async function main(file: string | undefined): Promise<void> {
   const registry = await benchRegistry();
   const experiment = loadExperiment(file, registry);
   const train = isVisionLmExperiment(experiment) ? runVlmTrain : isLmExperiment(experiment) ? runLmTrain : runTrain;
-  const run = {
+  let run = {
     train,
     embed: runEmbed,
+    'embed-text': runEmbedText,
     data: runData,
     metrics: runMetrics,
     prefill: runGenerate,
@@ -30,6 +33,7 @@ async function main(file: string | undefined): Promise<void> {
     caption: runCaption,
     kernel: runKernel,
   }[experiment.bench.kind];
+  if (experiment.bench.runtime === 'onnxruntime') run = runOnnxRuntime;
   const result: SideResult = await run(experiment, registry);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }

@@ -181,7 +181,7 @@ export function peerSpec(experiment: Experiment): Record<string, unknown> {
   const peft = sectionOf(experiment, 'peft');
   if (peft && peft.id !== 'lora')
     throw new MmftError('E_UNSUPPORTED', `${experiment.name}: the torch peer implements LoRA only, not ${peft.id}`);
-  const batch = bench.kind === 'embed' ? (bench.batch_size ?? 32) : train.batch_size;
+  const batch = bench.kind === 'embed' || bench.kind === 'embed-text' ? (bench.batch_size ?? 32) : train.batch_size;
   return {
     mode: bench.kind,
     seed: 0,

@@ -4,6 +4,7 @@
 import type { SuiteReport } from '../suite/result';
 import { formatBytes, formatNumber, markdownTable } from './format';
 import { memorySection } from './memory-md';
+import { onnxRuntimeSection } from './onnx-md';
 import { qloraSection } from './qlora-md';
 import { achievedGflops, summaryRows } from './summary-table';
 
@@ -87,6 +88,7 @@ export function benchmarksMarkdown(report: SuiteReport, svgName: string): string
     '',
     ...memorySection(report),
     ...qloraSection(report),
+    ...onnxRuntimeSection(report),
     ...flopsSection(report, svgName),
     ...profileSection(report),
   ];

@@ -2,13 +2,14 @@
 // many warm-up and timed steps, and the knobs of the non-training kinds. Everything else in the
 // file is an ordinary recipe (model/peft/loss/train/data/metrics), validated by the plugins.
 import { z } from 'zod';
+import { checkRuntime, runtimeSchema } from './runtime';
 
 /** Suites an experiment can belong to; `full` is a superset of `quick` by convention, not by code. */
 export const SUITES = ['quick', 'full'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** What an experiment measures. */
-export const BENCH_KINDS = ['train', 'embed', 'data', 'metrics', 'prefill', 'decode', 'caption', 'kernel'] as const;
+export const BENCH_KINDS = ['train', 'embed', 'embed-text', 'data', 'metrics', 'prefill', 'decode', 'caption', 'kernel'] as const;
 export type BenchKind = (typeof BENCH_KINDS)[number];
 
 const count = (what: string, fallback: number) => z.number().int().min(0).default(fallback).describe(what);
@@ -59,7 +60,7 @@ export const benchConfigSchema = z
     kind: z
       .enum(BENCH_KINDS)
       .describe(
-        'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s (BLIP-2) or new tokens/s (LLaVA) of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image); kernel: effective GFLOP/s of the fused 4-bit product against the float32 GEMM (bench.matmul4bit)',
+        'train: optimizer steps/s (causal LMs: tokens/s); embed: images/s of image embeddings; embed-text: texts/s of CLIP text embeddings; data: images/s of the image pipeline; metrics: evaluator items/s; prefill / decode: prompt and new tokens/s of generate() with the KV cache; caption: images/s (BLIP-2) or new tokens/s (LLaVA) of generate() on a vision-to-LLM model (the whole call, greedy, new_tokens per image); kernel: effective GFLOP/s of the fused 4-bit product against the float32 GEMM (bench.matmul4bit)',
       ),
     suites: z.array(z.enum(SUITES)).min(1).describe('suites that run this experiment (mmft bench --suite quick|full)'),
     title: z.string().min(1).describe('one line shown in tables and reports'),
@@ -84,7 +85,7 @@ export const benchConfigSchema = z
       .int()
       .positive()
       .optional()
-      .describe('batch of the embed, data, prefill, decode and caption kinds (train uses train.batch_size)'),
+      .describe('batch of the embed, embed-text, data, prefill, decode and caption kinds (train uses train.batch_size)'),
     new_tokens: z.number().int().min(2).default(32).describe('tokens generate() adds per row, greedy, no EOS (decode and caption kinds)'),
     images: z.number().int().positive().default(256).describe('images per pass (data kind)'),
     workers: z.number().int().min(0).default(0).describe('image worker threads (data kind; 0 = main thread)'),
@@ -92,6 +93,7 @@ export const benchConfigSchema = z
     items: z.number().int().positive().default(1000).describe('images of the retrieval similarity matrix, 5 texts each (metrics kind)'),
     memory: memoryRoleSchema.optional().describe('the row belongs to a memory table (train kind): its peak tensor bytes are measured too'),
     matmul4bit: matmul4bitSchema.optional().describe('the shape and format of a kernel row (kind kernel)'),
+    runtime: runtimeSchema,
   })
   .superRefine((bench, ctx) => {
     if (bench.kind === 'kernel' && bench.matmul4bit === undefined)
@@ -102,6 +104,7 @@ export const benchConfigSchema = z
       });
     if (bench.kind !== 'kernel' && bench.matmul4bit !== undefined)
       ctx.addIssue({ code: 'custom', path: ['matmul4bit'], message: `only kind kernel reads bench.matmul4bit, not kind ${bench.kind}` });
+    checkRuntime(bench, ctx);
   });
 
 /** A parsed `bench:` block. */

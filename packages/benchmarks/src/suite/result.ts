@@ -25,7 +25,7 @@ export interface SideResult {
   readonly side: 'mmft' | 'torch';
   /** Items per second at the median: samples (train), images (embed, data), items (metrics) or tokens (causal LMs). */
   readonly throughput: number;
-  readonly unit: 'samples/s' | 'images/s' | 'items/s' | 'tokens/s' | 'GFLOP/s';
+  readonly unit: 'samples/s' | 'images/s' | 'texts/s' | 'items/s' | 'tokens/s' | 'GFLOP/s';
   readonly timing: Timing;
   /** Peak resident set of the child process, bytes (getrusage maxrss). */
   readonly peakRssBytes: number;
