@@ -3,7 +3,10 @@
 // text, CLIP tower with the full strategy, Llama with grouped-query attention) and models/blip2-shapes-base
 // (Q-Former queries prepended, image_token_index null; OPT with a tied head): in onnxruntime-node the
 // prompt logits of a left-padded batch of two images match the tfjs model within 1e-4, and greedy
-// decoding through the KV cache gives the tfjs model's greedy generate() token for token.
+// decoding through the KV cache gives the tfjs model's greedy generate() token for token. The same
+// holds with --keep-4bit for QLoRA-style NF4 models (every Linear but lm_head in 4 bits, double
+// quantisation): the graphs take the `_bnb4` names with com.microsoft MatMulBnb4 and match the tfjs
+// 4-bit model. `mmft export onnx --check` and `--keep-4bit --check` run end to end through the CLI.
 import '@mmft/exporter-onnx/jest-ort-realm';
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -14,7 +17,9 @@ import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs-core';
 import { createCliContext } from '@mmft/cli';
 import { architectureContext, parseConfig, type PluginRegistry, type VisionLanguageModel } from '@mmft/core';
-import { exportOnnx, generateVlmOnnx, vlmPromptLogits } from '@mmft/exporter-onnx';
+import { quantizeLinears4bit } from '@mmft/core/nn';
+import { runCliForTest } from '@mmft/cli/testing';
+import { decoderLogits, exportOnnx, generateVlmOnnx, greedyDecodeOnnx, vlmPromptLogits } from '@mmft/exporter-onnx';
 
 const MODELS = path.resolve(__dirname, '..', '..', 'models');
 const TEXTS = ['what is in the picture ?', 'how many circles'];
@@ -38,10 +43,19 @@ function pixels(n: number, size: number): Float32Array {
   return Float32Array.from({ length: n * 3 * size * size }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30) - 1);
 }
 
+/** Freezes every weight and holds every Linear but lm_head in NF4 with double quantisation (QLoRA's base). */
+function quantizeQlora(model: VisionLanguageModel): number {
+  for (const [, v] of model.root.stateDict()) v.trainable = false;
+  return quantizeLinears4bit(model.root, { quantType: 'nf4', blockSize: 64, doubleQuant: true }).quantized;
+}
+
 describe.each([
-  ['llava-shapes-base', 'llava'],
-  ['blip2-shapes-base', 'blip-2'],
-])('ONNX export of models/%s', (name, type) => {
+  ['llava-shapes-base', 'llava', false],
+  ['blip2-shapes-base', 'blip-2', false],
+  ['llava-shapes-base', 'llava', true],
+  ['blip2-shapes-base', 'blip-2', true],
+])('ONNX export of models/%s (4-bit kept: %s)', (name, type, keep4bit) => {
+  const suffix = keep4bit ? '_bnb4' : '';
   let model: VisionLanguageModel;
   let out: string;
   let ids: number[][];
@@ -52,8 +66,9 @@ describe.each([
   beforeAll(async () => {
     const source = path.join(MODELS, name);
     model = await registry.resolveModelType(type).fromPretrained(source, {}, architectureContext(registry));
-    out = path.join(dir, name);
-    await exportOnnx(model, out, { sourceDir: source });
+    if (keep4bit) expect(quantizeQlora(model)).toBeGreaterThan(20);
+    out = path.join(dir, `${name}${suffix}`);
+    await exportOnnx(model, out, { sourceDir: source, keep4bit });
     // Prompts as the processor lays them out: LLaVA bos, image_seq_length image tokens, the text;
     // legacy BLIP-2 the text alone (the queries go in front of it). Left-padded to one length.
     const config = model.config as Record<string, unknown>;
@@ -72,13 +87,20 @@ describe.each([
   afterAll(() => model.dispose());
 
   test('writes the three graphs under onnx/ and the configs beside them', () => {
-    for (const file of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx', 'config.json', 'tokenizer.json', 'preprocessor_config.json'])
-      expect(fs.existsSync(path.join(out, file))).toBe(true);
+    for (const part of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) expect(fs.existsSync(path.join(out, 'onnx', `${part}${suffix}.onnx`))).toBe(true);
+    for (const file of ['config.json', 'tokenizer.json', 'preprocessor_config.json']) expect(fs.existsSync(path.join(out, file))).toBe(true);
     expect(mask.some((row) => row[0] === 0)).toBe(true); // the batch really is left-padded
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config['transformers.js_config']).toEqual(keep4bit ? { dtype: 'bnb4' } : undefined);
+    if (keep4bit) {
+      // 4-bit Linears take about an eighth of their float32 bytes: the decoder shrinks well below half of the fp32 export's.
+      const fp32 = fs.statSync(path.join(dir, name, 'onnx', 'decoder_model_merged.onnx')).size;
+      expect(fs.statSync(path.join(out, 'onnx', 'decoder_model_merged_bnb4.onnx')).size).toBeLessThan(0.5 * fp32);
+    }
   });
 
   test('prompt logits match the tfjs model within 1e-4 at every attended position', async () => {
-    const onnx = await vlmPromptLogits(out, { data: pix, dims: [2, 3, size, size] }, ids, { attentionMask: mask });
+    const onnx = await vlmPromptLogits(out, { data: pix, dims: [2, 3, size, size] }, ids, { attentionMask: mask, suffix });
     const inputIds = tf.tensor2d(ids, [2, ids[0]!.length], 'int32');
     const attentionMask = tf.tensor2d(mask, [2, ids[0]!.length], 'int32');
     const pixelValues = tf.tensor4d(pix, [2, 3, size, size]);
@@ -97,6 +119,11 @@ describe.each([
       }
     expect(compared).toBeGreaterThan(2 * 6);
     expect(max).toBeLessThanOrEqual(1e-4);
+    if (keep4bit) {
+      // The 4-bit graphs really differ from the float32 export (NF4 rounding), so the match above is the 4-bit model's.
+      const fp32 = await vlmPromptLogits(path.join(dir, name), { data: pix, dims: [2, 3, size, size] }, ids, { attentionMask: mask });
+      expect(Math.max(...Array.from(fp32.data, (v, i) => Math.abs(v - onnx.data[i]!)))).toBeGreaterThan(1e-3);
+    }
   });
 
   test('greedy decoding through the KV cache equals the tfjs model’s greedy generate(), token for token', async () => {
@@ -105,8 +132,66 @@ describe.each([
     const pixelValues = tf.tensor4d(pix, [2, 3, size, size]);
     const expected = await model.generate({ inputIds, attentionMask, pixelValues }, { maxNewTokens: NEW_TOKENS, doSample: false });
     tf.dispose([inputIds, attentionMask, pixelValues]);
-    const tokens = await generateVlmOnnx(out, { data: pix, dims: [2, 3, size, size] }, ids, NEW_TOKENS, { attentionMask: mask });
+    const tokens = await generateVlmOnnx(out, { data: pix, dims: [2, 3, size, size] }, ids, NEW_TOKENS, { attentionMask: mask, suffix });
     expect(tokens).toEqual(expected.sequences);
     expect(tokens.flat().length).toBeGreaterThan(2);
+  });
+});
+
+describe('--keep-4bit on a causal LM (models/llama-shapes-base in NF4)', () => {
+  test('writes model_bnb4.onnx whose logits and greedy tokens match the tfjs 4-bit model', async () => {
+    const model = await registry.resolveModelType('llama').fromPretrained(path.join(MODELS, 'llama-shapes-base'), {}, architectureContext(registry));
+    try {
+      expect(quantizeQlora(model)).toBe(28); // 4 layers × 7 Linears; lm_head stays float32
+      const out = path.join(dir, 'llama-bnb4');
+      await exportOnnx(model, out, { sourceDir: path.join(MODELS, 'llama-shapes-base'), keep4bit: true });
+      const file = path.join(out, 'model_bnb4.onnx');
+      expect(fs.existsSync(file)).toBe(true);
+      const ids = model.tokenizer!.encode(['the red circle is left of']).inputIds;
+      const onnx = await decoderLogits(file, ids);
+      const inputIds = tf.tensor2d(ids, [1, ids[0]!.length], 'int32');
+      const logits = model.forward({ inputIds }).logits;
+      const expected = logits.dataSync() as Float32Array;
+      let max = 0;
+      onnx.data.forEach((v, i) => (max = Math.max(max, Math.abs(v - expected[i]!))));
+      expect(onnx.dims).toEqual(logits.shape);
+      expect(max).toBeLessThanOrEqual(1e-4);
+      const generated = await model.generate({ inputIds }, { maxNewTokens: NEW_TOKENS, doSample: false });
+      tf.dispose([inputIds, logits]);
+      expect(await greedyDecodeOnnx(file, ids, NEW_TOKENS, model.generationConfig.eos_token_id as number)).toEqual(generated.sequences);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('mmft export onnx on a vision-language model', () => {
+  test('--check passes for models/llava-shapes-base', async () => {
+    const r = await runCliForTest(['export', 'onnx', path.join(MODELS, 'llava-shapes-base'), '--out', path.join(dir, 'cli-llava'), '--check']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/onnx\/vision_encoder\.onnx, onnx\/embed_tokens\.onnx, onnx\/decoder_model_merged\.onnx/);
+    expect(r.stdout).toMatch(/check onnx\/decoder_model_merged\.onnx logits \[2, \d+, 655\]: max \|Δ\|/);
+    expect(r.stdout).toMatch(/parity ok/);
+  });
+
+  test('--keep-4bit --check on a saved 4-bit BLIP-2 writes the _bnb4 graphs and passes; without 4-bit weights it is refused', async () => {
+    const source = path.join(MODELS, 'blip2-shapes-base');
+    const model = await registry.resolveModelType('blip-2').fromPretrained(source, {}, architectureContext(registry));
+    const saved = path.join(dir, 'blip2-nf4');
+    try {
+      quantizeQlora(model);
+      await model.save(saved);
+    } finally {
+      model.dispose();
+    }
+    const r = await runCliForTest(['export', 'onnx', saved, '--out', path.join(dir, 'cli-blip2-bnb4'), '--keep-4bit', '--check']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/check onnx\/decoder_model_merged_bnb4\.onnx logits \[2, \d+, 574\]: max \|Δ\|/);
+    expect(r.stdout).toMatch(/parity ok/);
+    const plain = await runCliForTest(['export', 'onnx', source, '--out', path.join(dir, 'cli-blip2-none'), '--keep-4bit']);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/^error: keep4bit: the blip-2 model holds no 4-bit Linear weight\nhint: load the QLoRA base in 4 bits/);
   });
 });

@@ -11,13 +11,14 @@ import { writeFolder } from '@mmft/core/io';
 import type { CliContext } from '../context';
 
 /** model_type values `mmft export onnx` writes (kept in step with @mmft/exporter-onnx's ONNX_MODEL_TYPES). */
-export const ONNX_EXPORT_MODEL_TYPES: readonly string[] = ['clip', 'llama', 'opt', 'gpt2'];
+export const ONNX_EXPORT_MODEL_TYPES: readonly string[] = ['clip', 'llama', 'opt', 'gpt2', 'llava', 'blip-2'];
 
 interface ExportOnnxOptions {
   out: string;
   adapter?: string;
   check?: boolean;
   opset?: number;
+  keep4bit?: boolean;
   force?: boolean;
   plugin?: string[];
 }
@@ -39,10 +40,7 @@ export async function runExportOnnx(ctx: CliContext, modelDir: string, o: Export
       'E_UNSUPPORTED',
       `${path.join(modelDir, 'config.json')}: model_type "${modelType}" cannot be exported to ONNX yet; supported: ${ONNX_EXPORT_MODEL_TYPES.join(', ')}`,
       {
-        hint:
-          modelType === 'llava' || modelType === 'blip-2'
-            ? 'LLaVA and BLIP-2 in the transformers.js layout are a later step (docs/onnx.md); serve them with mmft serve (tfjs) meanwhile'
-            : 'see docs/onnx.md for what is exported',
+        hint: 'see docs/onnx.md for what is exported',
       },
     );
   }
@@ -51,7 +49,7 @@ export async function runExportOnnx(ctx: CliContext, modelDir: string, o: Export
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(parseConfig(backend, {}));
   const exporter = registry.resolve('exporter', 'onnx') as ExporterProvider;
-  const config = parseConfig(exporter, { opset: o.opset ?? 17, sourceDir: base }) as { opset?: number };
+  const config = parseConfig(exporter, { opset: o.opset ?? 17, sourceDir: base, ...(o.keep4bit ? { keep4bit: true } : {}) }) as { opset?: number };
   const architecture = registry.resolveModelType(modelType, {
     source: path.join(base, 'config.json'),
     hint: 'load the plugin for this model with --plugin <package>',
@@ -125,6 +123,7 @@ export function exportCommand(ctx: CliContext): Command {
       .option('--adapter <dir>', 'adapter folder (PEFT layout) to merge into the weights before export')
       .option('--check', 'run the export in onnxruntime-node and print max |Δ| per output against the tfjs model (fails above 1e-4)')
       .option('--opset <n>', 'ai.onnx opset (17)', opsetOption)
+      .option('--keep-4bit', 'write 4-bit (QLoRA) Linears as com.microsoft MatMulBnb4 in *_bnb4.onnx graphs instead of dequantising them to float32')
       .option('--force', 'replace a non-empty --out folder that mmft did not write (never <model-dir> or --adapter)')
       .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)'),
   ).action((modelDir: string, o: ExportOnnxOptions) => runExportOnnx(ctx, modelDir, o));

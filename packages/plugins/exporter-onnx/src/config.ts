@@ -9,6 +9,10 @@ export const onnxExportConfigSchema = z.strictObject({
     .positive()
     .default(2 * 1024 ** 3)
     .describe('total initializer bytes above which weights go to <file>_data (protobuf caps a message at 2 GiB)'),
+  keep4bit: z
+    .boolean()
+    .default(false)
+    .describe("write 4-bit (QLoRA) Linears as com.microsoft MatMulBnb4 in *_bnb4.onnx graphs instead of dequantising them to float32"),
   sourceDir: z.string().optional().describe('checkpoint folder whose config, tokenizer and preprocessor files are copied beside the graphs'),
 });
 export type OnnxExportConfig = z.infer<typeof onnxExportConfigSchema>;

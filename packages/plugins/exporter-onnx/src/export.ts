@@ -10,7 +10,8 @@ import { Linear } from '@mmft/core/nn';
 import { exportClip } from './clip';
 import { exportCausalLm } from './causal-lm';
 import { exportVlm } from './vlm';
-import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from './onnx/graph';
+import { BNB4_OPSETS, bnb4Weights, useBnb4Linears } from './bnb4';
+import { DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxGraph } from './onnx/graph';
 import { weightsOf } from './onnx/layers';
 
 /** model_type values the ONNX exporter writes, by what it writes. */
@@ -26,6 +27,11 @@ export interface OnnxExportOptions {
   /** The checkpoint folder the model came from: its config/tokenizer/preprocessor files are copied. Without it they come from model.save(). */
   sourceDir?: string;
   producerVersion?: string;
+  /**
+   * Keep the model's 4-bit Linears as com.microsoft MatMulBnb4 (graphs named with transformers.js's
+   * `_bnb4` suffix) instead of dequantising them to float32 (the default).
+   */
+  keep4bit?: boolean;
 }
 
 /** What `exportOnnx` wrote. */
@@ -57,7 +63,7 @@ export const SIDE_FILES: readonly string[] = [
  * Refuses a model that still carries unmerged adapter layers (their weights would be silently
  * left out) and restores every 16- or 4-bit Linear weight to float32. Returns how many were restored.
  */
-export function prepareForExport(model: VisionLanguageModel): number {
+export function prepareForExport(model: VisionLanguageModel, options: { keep4bit?: boolean } = {}): number {
   const adapterNames = [...model.root.stateDict().keys()].filter((n) => /(^|\.)(lora_[AB]|lora_embedding_[AB]|base_layer|adapter_(down|up))(\.|$)/.test(n));
   if (adapterNames.length > 0) {
     throw new MmftError(
@@ -68,7 +74,7 @@ export function prepareForExport(model: VisionLanguageModel): number {
   }
   let restored = 0;
   for (const layer of new Set(model.root.namedModules().map(([, m]) => m))) {
-    if (layer instanceof Linear && (layer.packedWeight || layer.packedWeight4bit)) {
+    if (layer instanceof Linear && (layer.packedWeight || (layer.packedWeight4bit && !options.keep4bit))) {
       layer.restoreWeight32();
       restored += 1;
     }
@@ -102,6 +108,34 @@ async function copySideFiles(model: VisionLanguageModel, outDir: string, sourceD
   }
 }
 
+/** The 4-bit weights `--keep-4bit` writes as MatMulBnb4: refused for CLIP, and when there are none. */
+function keep4bitWeights(model: VisionLanguageModel): ReturnType<typeof bnb4Weights> {
+  if ((ONNX_MODEL_TYPES.dualEncoder as readonly string[]).includes(model.modelType)) {
+    throw new MmftError('E_UNSUPPORTED', `keep4bit: the ${model.modelType} export has no MatMulBnb4 path; it writes float32 graphs`, {
+      hint: 'export without --keep-4bit (4-bit Linears are then dequantised to float32)',
+    });
+  }
+  const weights = bnb4Weights(model);
+  if (weights.size === 0) {
+    throw new MmftError('E_CONFIG', `keep4bit: the ${model.modelType} model holds no 4-bit Linear weight`, {
+      hint: 'load the QLoRA base in 4 bits (a bitsandbytes checkpoint, or a recipe with quantization: load_in_4bit), or drop --keep-4bit',
+    });
+  }
+  return weights;
+}
+
+/**
+ * Adds `"transformers.js_config": { "dtype": "bnb4" }` to the copied config.json, so transformers.js
+ * picks the `_bnb4` graphs by default (huggingface/transformers.js packages/transformers/src/models/session.js
+ * reads the dtype from there; utils/dtypes.js maps bnb4 to the '_bnb4' suffix).
+ */
+async function markBnb4(configFile: string): Promise<void> {
+  const config = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
+  const current = (config['transformers.js_config'] ?? {}) as Record<string, unknown>;
+  config['transformers.js_config'] = { ...current, dtype: 'bnb4' };
+  await fs.writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+}
+
 /**
  * Writes `model` as ONNX into `outDir`: for clip model.onnx + text_model.onnx + vision_model.onnx,
  * for llama / opt / gpt2 one decoder model.onnx with its KV cache; plus the side files.
@@ -116,25 +150,30 @@ export async function exportOnnx(model: VisionLanguageModel, outDir: string, opt
       hint: 'see docs/onnx.md for what is exported',
     });
   }
-  prepareForExport(model);
+  const bnb4 = options.keep4bit ? keep4bitWeights(model) : undefined;
+  prepareForExport(model, { keep4bit: options.keep4bit });
   await fs.mkdir(outDir, { recursive: true });
   const write = {
     opset: options.opset ?? 17,
     externalDataThreshold: options.externalDataThreshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD,
     producerVersion: options.producerVersion,
+    ...(bnb4 ? { extraOpsets: { ...BNB4_OPSETS } } : {}),
   };
   let files: string[];
   let skip = new Set<string>();
   if ((ONNX_MODEL_TYPES.causalLm as readonly string[]).includes(type)) {
-    const result = await exportCausalLm(model, outDir, write);
+    const four = bnb4 ? { fileName: 'model_bnb4.onnx', prepareGraph: (g: OnnxGraph) => useBnb4Linears(g, bnb4) } : {};
+    const result = await exportCausalLm(model, outDir, { ...write, ...four });
     files = [...result.files];
     skip = new Set(files.map((f) => path.basename(f))); // it writes its own config.json / generation_config.json / tokenizer
   } else if ((ONNX_MODEL_TYPES.visionLanguage as readonly string[]).includes(type)) {
-    files = [...(await exportVlm(model, weightsOf(model.root), outDir, write)).files]; // onnx/ subfolder, transformers.js layout
+    const four = bnb4 ? { suffix: '_bnb4', prepareGraph: (g: OnnxGraph, prefix: string) => useBnb4Linears(g, bnb4, prefix) } : {};
+    files = [...(await exportVlm(model, weightsOf(model.root), outDir, { ...write, ...four })).files]; // onnx/ subfolder, transformers.js layout
   } else {
     files = (await exportClip(model, weightsOf(model.root), outDir, write)).files;
   }
   const models = files.filter((f) => f.endsWith('.onnx'));
   files.push(...(await copySideFiles(model, outDir, options.sourceDir, skip)));
+  if (bnb4) await markBnb4(path.join(outDir, 'config.json'));
   return { files, models };
 }

@@ -32,6 +32,7 @@ export {
   type VlmLogits,
   type VlmPart,
 } from './vlm';
+export { BNB4_BLOCK_SIZES, BNB4_OPSETS, BNB4_QUANT_TYPE, bnb4Weights, checkBnb4, matMulBnb4, useBnb4Linears } from './bnb4';
 export * from './onnx';
 
 const pkg = require('../package.json') as { name: string; version: string };
@@ -46,7 +47,7 @@ const provides = [onnxExporter];
 const plugin = definePlugin({
   name: pkg.name,
   version: pkg.version,
-  description: 'ONNX export (CLIP, Llama, OPT, GPT-2) checked against onnxruntime-node',
+  description: 'ONNX export (CLIP, Llama, OPT, GPT-2, LLaVA, BLIP-2) checked against onnxruntime-node',
   provides,
 });
 export default plugin;

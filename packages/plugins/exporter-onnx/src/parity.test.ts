@@ -89,7 +89,7 @@ describe('checkParity', () => {
   });
 
   it('refuses model types it has no check for', async () => {
-    await expect(checkParity({ ...standIn(), modelType: 'llava' } as VisionLanguageModel, dir)).rejects.toThrow(/no ONNX parity check for model_type "llava"/);
+    await expect(checkParity({ ...standIn(), modelType: 'siglip' } as VisionLanguageModel, dir)).rejects.toThrow(/no ONNX parity check for model_type "siglip"/);
   });
 });
 

@@ -2,11 +2,13 @@
 // onnxruntime-node (CPU, models loaded by path so external data resolves) and through the model's
 // own forward, compared as max |Δ| per output. Inputs cover batch > 1 and padded text, the cases
 // where a wrong mask or pooling index shows.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
 import { MmftError, type VisionLanguageModel } from '@mmft/core';
 import { ONNX_MODEL_TYPES } from './export';
+import { vlmParity } from './vlm/parity';
 
 /** One compared output. */
 export interface ParityRow {
@@ -131,7 +133,8 @@ async function clipParity(model: VisionLanguageModel, dir: string, o: ParityOpti
 
 async function causalLmParity(model: VisionLanguageModel, dir: string, o: ParityOptions, rows: ParityRow[]): Promise<void> {
   if (!model.tokenizer) throw new MmftError('E_CHECKPOINT', 'parity needs the model tokenizer (tokenizer.json)');
-  const file = path.join(dir, 'model.onnx');
+  const name = existsSync(path.join(dir, 'model_bnb4.onnx')) ? 'model_bnb4.onnx' : 'model.onnx'; // --keep-4bit writes the _bnb4 name
+  const file = path.join(dir, name);
   // Each text alone, then left-padded here (as generate() pads decoder-only batches): not every
   // causal LM tokenizer names a pad token, and the padded slots are masked whatever their id.
   const rowsOf = (o.texts ?? DEFAULT_TEXTS).slice(0, 2).map((t) => model.tokenizer!.encode([t], { truncation: true }).inputIds[0]!);
@@ -167,7 +170,7 @@ async function causalLmParity(model: VisionLanguageModel, dir: string, o: Parity
       const keep = tf.tensor3d(attentionMask.map((row) => row.map((m) => [m])), undefined, 'float32');
       const logits = out.logits!;
       const onnxLogits = tf.mul(tf.tensor(logits.data as Float32Array, [...logits.dims]), keep);
-      compare(rows, 'model.onnx', 'logits', new (ort().Tensor)('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]), tf.mul(expected.logits!, keep));
+      compare(rows, name, 'logits', new (ort().Tensor)('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]), tf.mul(expected.logits!, keep));
     } finally {
       tf.engine().endScope();
     }
@@ -205,6 +208,7 @@ export async function checkParity(model: VisionLanguageModel, dir: string, optio
   const rows: ParityRow[] = [];
   if ((ONNX_MODEL_TYPES.dualEncoder as readonly string[]).includes(model.modelType)) await clipParity(model, dir, options, rows);
   else if ((ONNX_MODEL_TYPES.causalLm as readonly string[]).includes(model.modelType)) await causalLmParity(model, dir, options, rows);
+  else if ((ONNX_MODEL_TYPES.visionLanguage as readonly string[]).includes(model.modelType)) await vlmParity(model, dir, options.texts ?? DEFAULT_TEXTS, rows);
   else throw new MmftError('E_UNSUPPORTED', `no ONNX parity check for model_type "${model.modelType}"`);
   const tolerance = options.tolerance ?? 1e-4;
   const worst = rows.reduce((m, r) => Math.max(m, r.maxAbsDiff), 0);

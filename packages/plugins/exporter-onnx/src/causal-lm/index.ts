@@ -47,6 +47,12 @@ export interface CausalLmExportOptions {
   readonly externalDataThreshold?: number;
   /** producer_version written into the model. */
   readonly producerVersion?: string;
+  /** The graph's file name (default model.onnx; model_bnb4.onnx with 4-bit Linears, transformers.js's dtype suffix). */
+  readonly fileName?: string;
+  /** Extra operator domains the graph uses (com.microsoft for MatMulBnb4). */
+  readonly extraOpsets?: Record<string, number>;
+  /** Called on the graph before it is emitted (the 4-bit path installs its MatMulBnb4 Linears here). */
+  readonly prepareGraph?: (g: OnnxGraph) => void;
 }
 
 /** What `exportCausalLm` wrote. */
@@ -92,12 +98,14 @@ export async function exportCausalLm(
   }
   const g = new OnnxGraph(`${model.modelType}-decoder`);
   useWeights(g, weightsOf(model.root));
+  options.prepareGraph?.(g);
   const dims = entry.emit(g, configFields(model.config, model.modelType));
-  const file = path.join(outDir, 'model.onnx');
+  const file = path.join(outDir, options.fileName ?? 'model.onnx');
   const written = await writeOnnxModel(g, file, {
     opset: options.opset ?? 17,
     externalDataThreshold: options.externalDataThreshold,
     producerVersion: options.producerVersion,
+    extraOpsets: options.extraOpsets,
   });
   const extras = model as VisionLanguageModel & CausalLmExtras;
   const files = [...written.files];

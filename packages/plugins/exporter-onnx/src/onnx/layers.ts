@@ -87,6 +87,15 @@ export function weightInitializer(g: OnnxGraph, name: string, options: { weights
   return g.initializer(name, f32(options.transform ? options.transform(w) : w));
 }
 
+/** Writes a Linear's product x·Wᵀ some other way (the 4-bit export's MatMulBnb4, src/bnb4.ts), or returns undefined for the plain MatMul. */
+export type LinearHook = (g: OnnxGraph, x: string, prefix: string) => string | undefined;
+const linearHooks = new WeakMap<OnnxGraph, LinearHook>();
+
+/** Installs `hook` for every `linear` of this graph. */
+export function useLinearHook(g: OnnxGraph, hook: LinearHook): void {
+  linearHooks.set(g, hook);
+}
+
 /**
  * A Linear layer: MatMul with `${prefix}.weight` stored [in, out] (the Hugging Face [out, in]
  * weight transposed at export, as torch.onnx writes nn.Linear), then Add `${prefix}.bias`.
@@ -102,11 +111,11 @@ export function linear(
   prefix: string,
   options: { bias?: boolean; transposeWeight?: boolean; weights?: WeightLookup } = {},
 ): string {
-  const weight = weightInitializer(g, `${prefix}.weight`, {
-    weights: options.weights,
-    transform: options.transposeWeight === false ? undefined : transpose2d,
-  });
-  const y = g.op1('MatMul', [x, weight], {}, { name: `/${prefix}/MatMul` });
+  const y =
+    linearHooks.get(g)?.(g, x, prefix) ??
+    g.op1('MatMul', [x, weightInitializer(g, `${prefix}.weight`, { weights: options.weights, transform: options.transposeWeight === false ? undefined : transpose2d })], {}, {
+      name: `/${prefix}/MatMul`,
+    });
   if (options.bias === false) return y;
   const bias = weightInitializer(g, `${prefix}.bias`, { weights: options.weights });
   return g.op1('Add', [y, bias], {}, { name: `/${prefix}/Add` });

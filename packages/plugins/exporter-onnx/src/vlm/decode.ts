@@ -63,7 +63,17 @@ async function readJson(file: string, required: boolean): Promise<Record<string,
 }
 
 async function open<T>(dir: string, suffix: string, use: (s: Sessions) => Promise<T>): Promise<T> {
-  const create = (name: string) => ort().InferenceSession.create(path.join(dir, 'onnx', `${name}${suffix}.onnx`), { executionProviders: ['cpu'] });
+  const create = async (name: string) => {
+    const file = path.join(dir, 'onnx', `${name}${suffix}.onnx`);
+    try {
+      await fs.access(file);
+    } catch {
+      throw new MmftError('E_INPUT', `${file} does not exist: not a vision-language export${suffix ? ` with ${suffix} graphs` : ''}`, {
+        hint: 'export the model with `mmft export onnx <llava-or-blip2-dir> --out DIR` (add --keep-4bit for the _bnb4 graphs) and pass DIR',
+      });
+    }
+    return ort().InferenceSession.create(file, { executionProviders: ['cpu'] });
+  };
   const opened: Ort.InferenceSession[] = [];
   try {
     for (const name of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) opened.push(await create(name));

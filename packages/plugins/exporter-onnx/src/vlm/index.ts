@@ -41,8 +41,11 @@ const EMBEDDING: Readonly<Record<string, string>> = { llama: 'model.embed_tokens
 export interface VlmExportOptions extends WriteOptions {
   /** File suffix of every graph, as transformers.js names dtypes ('' = fp32, '_bnb4' when 4-bit Linears are kept). */
   readonly suffix?: string;
-  /** Called on each graph after its weights are attached and before it is emitted (the 4-bit path installs its Linear hook here). */
-  readonly prepareGraph?: (g: OnnxGraph, weights: WeightLookup) => void;
+  /**
+   * Called on each graph before it is emitted, with the prefix its weight names leave out
+   * ('language_model.' for the decoder): the 4-bit path installs its MatMulBnb4 Linears here.
+   */
+  readonly prepareGraph?: (g: OnnxGraph, prefix: string) => void;
 }
 
 /** What exportVlm wrote. */
@@ -75,17 +78,16 @@ const under =
   (name) =>
     weights(`${prefix}${name}`);
 
-/** The vision_encoder graph. */
-function visionGraph(model: VisionLanguageModel, weights: WeightLookup, options: VlmExportOptions): OnnxGraph {
+/** The vision_encoder graph; `width` is the language model's embedding width (the projector's output; a 4-bit projector's weight is not in the state dict to read it from). */
+function visionGraph(model: VisionLanguageModel, weights: WeightLookup, width: number, options: VlmExportOptions): OnnxGraph {
   const c = model.config;
   const g = new OnnxGraph(`${model.modelType}-vision_encoder`);
   useWeights(g, weights);
-  options.prepareGraph?.(g, weights);
+  options.prepareGraph?.(g, '');
   const vision = towerShape(record(c.vision_config));
   const pixels = g.input('pixel_values', 'float32', ['batch_size', 'num_channels', 'height', 'width']);
   let features: string;
   let tokens: number;
-  let width: number;
   if (model.modelType === 'llava') {
     const layers = Array.isArray(c.vision_feature_layer) ? (c.vision_feature_layer as number[]) : [Number(c.vision_feature_layer ?? -2)];
     const strategy = String(c.vision_feature_select_strategy ?? 'default');
@@ -101,7 +103,6 @@ function visionGraph(model: VisionLanguageModel, weights: WeightLookup, options:
       projectorBias: c.multimodal_projector_bias !== false,
     });
     tokens = (vision.imageSize / vision.patchSize) ** 2 + (strategy === 'full' ? 1 : 0);
-    width = weights('multi_modal_projector.linear_1.weight').dims[0]!;
   } else {
     const q = record(c.qformer_config);
     const queries = Number(c.num_query_tokens);
@@ -115,7 +116,6 @@ function visionGraph(model: VisionLanguageModel, weights: WeightLookup, options:
       queries,
     });
     tokens = queries;
-    width = weights('language_projection.weight').dims[0]!;
   }
   g.rename(features, 'image_features');
   g.output('image_features', 'float32', ['batch_size', tokens, width]);
@@ -126,7 +126,7 @@ function visionGraph(model: VisionLanguageModel, weights: WeightLookup, options:
 function embedGraph(model: VisionLanguageModel, weights: WeightLookup, lmType: string, options: VlmExportOptions): OnnxGraph {
   const g = new OnnxGraph(`${model.modelType}-embed_tokens`);
   useWeights(g, weights);
-  options.prepareGraph?.(g, weights);
+  options.prepareGraph?.(g, '');
   const table = weightInitializer(g, `language_model.${EMBEDDING[lmType]}`);
   let ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const imageToken = model.config.image_token_index ?? model.config.image_token_id;
@@ -163,11 +163,11 @@ export async function exportVlm(model: VisionLanguageModel, weights: WeightLooku
   const decoder = new OnnxGraph(`${model.modelType}-decoder_model_merged`);
   const lmWeights = under(weights, 'language_model.');
   useWeights(decoder, lmWeights);
-  options.prepareGraph?.(decoder, lmWeights);
+  options.prepareGraph?.(decoder, 'language_model.');
   const dims = DECODERS[lmType]!(decoder, configFields(textConfig, lmType), { inputsEmbeds: true });
 
   const graphs: Record<VlmPart, OnnxGraph> = {
-    vision_encoder: visionGraph(model, weights, options),
+    vision_encoder: visionGraph(model, weights, weights(`language_model.${EMBEDDING[lmType]}`).dims[1]!, options),
     embed_tokens: embedGraph(model, weights, lmType, options),
     decoder_model_merged: decoder,
   };
