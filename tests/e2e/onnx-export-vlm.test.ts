@@ -49,11 +49,27 @@ function quantizeQlora(model: VisionLanguageModel): number {
   return quantizeLinears4bit(model.root, { quantType: 'nf4', blockSize: 64, doubleQuant: true }).quantized;
 }
 
+/**
+ * models/llava-shapes-base read at vision_feature_layer −2 with the "default" strategy (class token
+ * dropped, 64 image tokens): the feature-selection path the embedded model (−1, "full") does not take.
+ */
+function llavaPenultimate(): string {
+  const target = path.join(dir, 'llava-penultimate-src');
+  if (!fs.existsSync(target)) {
+    fs.cpSync(path.join(MODELS, 'llava-shapes-base'), target, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(target, 'config.json'), 'utf8')) as Record<string, unknown>;
+    Object.assign(config, { vision_feature_layer: -2, vision_feature_select_strategy: 'default', image_seq_length: 64 });
+    fs.writeFileSync(path.join(target, 'config.json'), JSON.stringify(config, null, 2));
+  }
+  return target;
+}
+
 describe.each([
   ['llava-shapes-base', 'llava', false],
   ['blip2-shapes-base', 'blip-2', false],
   ['llava-shapes-base', 'llava', true],
   ['blip2-shapes-base', 'blip-2', true],
+  ['llava-shapes-base at layer -2, default strategy', 'llava', false],
 ])('ONNX export of models/%s (4-bit kept: %s)', (name, type, keep4bit) => {
   const suffix = keep4bit ? '_bnb4' : '';
   let model: VisionLanguageModel;
@@ -64,10 +80,10 @@ describe.each([
   const pix = pixels(2, size);
 
   beforeAll(async () => {
-    const source = path.join(MODELS, name);
+    const source = name.includes('layer -2') ? llavaPenultimate() : path.join(MODELS, name);
     model = await registry.resolveModelType(type).fromPretrained(source, {}, architectureContext(registry));
     if (keep4bit) expect(quantizeQlora(model)).toBeGreaterThan(20);
-    out = path.join(dir, `${name}${suffix}`);
+    out = path.join(dir, `${name.replace(/\W+/g, '-')}${suffix}`);
     await exportOnnx(model, out, { sourceDir: source, keep4bit });
     // Prompts as the processor lays them out: LLaVA bos, image_seq_length image tokens, the text;
     // legacy BLIP-2 the text alone (the queries go in front of it). Left-padded to one length.
