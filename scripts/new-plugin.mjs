@@ -65,6 +65,7 @@ const STUBS = {
   },
   dataset: { type: 'DatasetProvider', members: [`tasks: ['caption']`, `async open() {\n    ${notYet('open')}\n  }`] },
   exporter: { type: 'ExporterProvider', members: [`format: '${name}'`, `async export() {\n    ${notYet('export')}\n  }`] },
+  filter: { type: 'OutputFilterProvider', members: [`create() {\n    ${notYet('create')}\n  }`] },
   loss: { type: 'LossProvider', members: [`create() {\n    ${notYet('create')}\n  }`] },
   objective: { type: 'ObjectiveProvider', members: [`async create() {\n    ${notYet('create')}\n  }`] },
   peft: {

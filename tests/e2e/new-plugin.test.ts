@@ -19,6 +19,7 @@ const KINDS = [
   'loss-hinge',
   'backend-noop',
   'exporter-gguf',
+  'filter-words',
   'trainer-tiny',
   'objective-lm',
 ];
