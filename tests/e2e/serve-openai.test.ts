@@ -222,9 +222,12 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
   );
 
   test(
-    '`mmft serve` answers on loopback and on SIGTERM finishes an open streamed reply before it exits 0',
+    '`mmft serve` on a folder of versions: reloads v2 without a restart, and on SIGTERM finishes an open streamed reply before it exits 0',
     async () => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'packages/cli/dist/main.js'), 'serve', path.join(MODELS, 'llama-shapes-base'), '--port', '0'], {
+      const runs = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-serve-')), 'runs');
+      fs.mkdirSync(runs);
+      fs.symlinkSync(path.join(MODELS, 'llama-shapes-base'), path.join(runs, 'v1'), 'dir');
+      const child = spawn(process.execPath, [path.join(ROOT, 'packages/cli/dist/main.js'), 'serve', runs, '--port', '0'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -236,9 +239,16 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const at = / at (http:\/\/\S+)/.exec(out)![1]!;
-      expect(out).toMatch(/^mmft serve: llama-shapes-base \(llama-shapes-base, chat\) at http:\/\/127\.0\.0\.1:\d+\n/);
-      const models = (await (await fetch(`${at}/v1/models`)).json()) as { data: Array<{ id: string }> };
-      expect(models.data.map((m) => m.id)).toEqual(['llama-shapes-base']);
+      expect(out).toMatch(/^mmft serve: runs \(v1, chat\) at http:\/\/127\.0\.0\.1:\d+\n/);
+      const versions = async () =>
+        ((await (await fetch(`${at}/v1/models`)).json()) as { data: Array<{ id: string; mmft: { version: string } }> }).data.map((m) => `${m.id}@${m.mmft.version}`);
+      expect(await versions()).toEqual(['runs@v1']);
+      fs.symlinkSync(path.join(MODELS, 'opt-shapes-base'), path.join(runs, 'v2'), 'dir');
+      expect(await versions()).toEqual(['runs@v1']); // nothing changes until asked
+      expect((await post('/admin/reload', {}, at)).status).toBe(200);
+      expect(await versions()).toEqual(['runs@v2']);
+      expect(await (await fetch(`${at}/metrics`)).text()).toContain('mmft_model_info{model="runs",version="v2",family="language-model",kind="chat"} 1');
+
       // A streamed reply is open (its role chunk read) when SIGTERM arrives; the rest must still come.
       const response = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'Which shape is red?' }], max_tokens: 40, stream: true }, at);
       expect(response.status).toBe(200);

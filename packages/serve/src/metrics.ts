@@ -14,6 +14,8 @@ export interface ServerMetrics {
   readonly generatedTokens: Counter<'model'>;
   readonly promptTokens: Counter<'model'>;
   readonly timeToFirstToken: Histogram<'model'>;
+  /** Replaces the mmft_model_info series (after a reload). */
+  setModels(models: readonly ServedModel[]): void;
 }
 
 /**
@@ -29,9 +31,14 @@ export function createMetrics(models: readonly ServedModel[]): ServerMetrics {
     labelNames: ['model', 'version', 'family', 'kind'],
     registers: [registry],
   });
-  for (const m of models) info.set({ model: m.name, version: m.version, family: m.engine.family, kind: m.engine.kind }, 1);
+  const setModels = (served: readonly ServedModel[]): void => {
+    info.reset();
+    for (const m of served) info.set({ model: m.name, version: m.version, family: m.engine.family, kind: m.engine.kind }, 1);
+  };
+  setModels(models);
   return {
     registry,
+    setModels,
     requests: new Counter({
       name: 'mmft_http_requests_total',
       help: 'HTTP requests answered, by route, method and status code',

@@ -346,4 +346,30 @@ describe('shutdown and the web demo', () => {
     expect(errorOf(r.body).message).toMatch(/the web demo is not installed: .*index.html is missing/);
     expect((await (await serve({ models: [] })).inject({ method: 'GET', url: '/' })).statusCode).toBe(404);
   });
+
+  test('POST /admin/reload swaps versions without a restart; the old engine closes after its running request', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const oldLog: string[] = [];
+    const newLog: string[] = [];
+    const v1 = { name: 'm', version: 'v1', engine: piecesEngine(['old'], gate, oldLog) };
+    const v2 = { name: 'm', version: 'v2', engine: piecesEngine(['new'], undefined, newLog) };
+    const app = await serve({ models: [v1], limits: { concurrency: 2 }, reload: async (current) => (current[0]!.version === 'v1' ? [v2] : [...current]) });
+    const running = app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    while (oldLog.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const remote = await app.inject({ method: 'POST', url: '/admin/reload', remoteAddress: '10.0.0.7' });
+    expect(remote.statusCode).toBe(403);
+    const reloaded = await app.inject({ method: 'POST', url: '/admin/reload' });
+    expect(reloaded.json().data.map((m: { mmft: { version: string } }) => m.mmft.version)).toEqual(['v2']);
+    expect(oldLog).toEqual(['chat:256']); // still running: not closed
+    const next = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    expect(next.json().choices[0].message.content).toBe('new');
+    open();
+    expect((await running).json().choices[0].message.content).toBe('old');
+    expect(oldLog).toEqual(['chat:256', 'close']);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('mmft_model_info{model="m",version="v2",family="language-model",kind="chat"} 1');
+    expect(metrics).not.toContain('version="v1"');
+    expect((await (await serve({ models: [] })).inject({ method: 'POST', url: '/admin/reload' })).statusCode).toBe(404);
+  });
 });

@@ -9,7 +9,7 @@ import { ApiError } from './api-error';
 import { chatCompletion, chatCompletionStream, type ChatContext } from './chat';
 import { parseChat } from './chat-request';
 import { embeddingsResponse, parseEmbeddings } from './embeddings';
-import type { ServedModel } from './engine';
+import type { InferenceEngine, ServedModel } from './engine';
 import { resolveLimits, type ServeLimits } from './limits';
 import { createMetrics } from './metrics';
 import { BoundedQueue } from './queue';
@@ -25,6 +25,22 @@ export interface ServeOptions {
   readonly uiDir?: string;
   /** fastify's request log (pino) on stdout. */
   readonly logger?: boolean;
+  /**
+   * What `POST /admin/reload` (loopback only) serves next, given what is served now: `mmft serve`
+   * re-reads its versioned folders and keeps the engines whose version did not change. Absent: no
+   * such route. Engines no longer served close once their running requests end.
+   */
+  readonly reload?: (current: readonly ServedModel[]) => Promise<ServedModel[]>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+function checkNames(models: readonly ServedModel[]): void {
+  const names = new Set<string>();
+  for (const m of models) {
+    if (names.has(m.name)) throw new MmftError('E_CONFIG', `serve: two models are named "${m.name}"`, { hint: 'give each --model a different name' });
+    names.add(m.name);
+  }
 }
 
 const INPUT_CODES = new Set(['E_INPUT', 'E_UNSUPPORTED', 'E_CONFIG']);
@@ -78,12 +94,25 @@ function pick(models: readonly ServedModel[], name: unknown, kind: 'chat' | 'emb
  */
 export async function createServer(options: ServeOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
-  const names = new Set<string>();
-  for (const m of options.models) {
-    if (names.has(m.name)) throw new MmftError('E_CONFIG', `serve: two models are named "${m.name}"`, { hint: 'give each --model a different name' });
-    names.add(m.name);
-  }
-  const models = [...options.models];
+  checkNames(options.models);
+  let models = [...options.models];
+  // Requests per engine, so an engine a reload retired closes only when its last request ends.
+  const inUse = new Map<InferenceEngine, number>();
+  const retired = new Set<InferenceEngine>();
+  const hold = (engine: InferenceEngine): (() => void) => {
+    inUse.set(engine, (inUse.get(engine) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = (inUse.get(engine) ?? 1) - 1;
+      if (left > 0) inUse.set(engine, left);
+      else {
+        inUse.delete(engine);
+        if (retired.delete(engine)) void engine.close();
+      }
+    };
+  };
   const filters = options.filters ?? [];
   const metrics = createMetrics(models);
   const queue = new BoundedQueue(limits.concurrency, limits.queueSize, (running, waiting) => {
@@ -132,7 +161,12 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
           param: 'messages',
           code: 'images_not_supported',
         });
-      release = await queue.acquire(signal);
+      const slot = await queue.acquire(signal);
+      const letGo = hold(served.engine);
+      release = () => {
+        letGo();
+        slot();
+      };
       const ctx: ChatContext = { served, filters, metrics, signal };
       if (!parsed.stream) return await chatCompletion(parsed, ctx);
       // The stream frees the slot when it ends; the response's close covers a stream never read.
@@ -163,7 +197,8 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
       if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the body must be a JSON object with "input"');
       const served = pick(models, body.model, 'embeddings');
       const { inputs, base64 } = await parseEmbeddings(body, limits);
-      const release = await queue.acquire(signal);
+      const slot = await queue.acquire(signal);
+      const letGo = hold(served.engine);
       try {
         const vectors = await Promise.race([
           served.engine.embed!(inputs),
@@ -171,14 +206,15 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
         ]);
         return embeddingsResponse(served, inputs, vectors, base64);
       } finally {
-        release();
+        letGo();
+        slot();
       }
     } finally {
       done();
     }
   });
 
-  app.get('/v1/models', async () => ({
+  const modelList = () => ({
     object: 'list',
     data: models.map((m) => ({
       id: m.name,
@@ -187,7 +223,27 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
       owned_by: 'mmft',
       mmft: { family: m.engine.family, kind: m.engine.kind, version: m.version, accepts_images: m.engine.acceptsImages === true },
     })),
-  }));
+  });
+  app.get('/v1/models', async () => modelList());
+
+  if (options.reload) {
+    const reload = options.reload;
+    app.post('/admin/reload', async (request) => {
+      if (!LOOPBACK.has(request.socket.remoteAddress ?? ''))
+        throw new ApiError(403, 'POST /admin/reload is answered on loopback only', { code: 'forbidden', type: 'invalid_request_error' });
+      const next = await reload(models);
+      checkNames(next);
+      const kept = new Set(next.map((m) => m.engine));
+      for (const m of models) {
+        if (kept.has(m.engine)) continue;
+        if (inUse.has(m.engine)) retired.add(m.engine);
+        else await m.engine.close();
+      }
+      models = next;
+      metrics.setModels(models);
+      return modelList();
+    });
+  }
 
   app.get('/health', async (_request, reply) =>
     reply.code(draining ? 503 : 200).send({ status: draining ? 'draining' : 'ok', running: queue.running, waiting: queue.depth }),
@@ -202,7 +258,7 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
     await queue.drain();
   });
   app.addHook('onClose', async () => {
-    await Promise.all(models.map((m) => m.engine.close()));
+    await Promise.all([...models.map((m) => m.engine.close()), ...[...retired].map((e) => e.close())]);
   });
   return app;
 }

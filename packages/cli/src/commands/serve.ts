@@ -1,7 +1,8 @@
 // `mmft serve <model-dir> [--model name=dir ...]`: an OpenAI-compatible server (@mmft/serve) over
 // models loaded with tfjs. A model folder that holds v1/, v2/, ... serves its highest version (the
 // version shows in GET /v1/models and the mmft_model_info metric), so a new fine-tune is deployed by
-// adding a folder and rolled back by removing it. Output filters come from the registry's `filter`
+// adding a folder and rolled back by removing it; `POST /admin/reload` (loopback only) re-reads the
+// folders and swaps versions without a restart. Output filters come from the registry's `filter`
 // plugins (`--filter blocklist:FILE[:redact]`). SIGTERM / SIGINT finish in-flight requests, then exit.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,7 +37,8 @@ export function versionedDir(dir: string): { dir: string; version: string } {
   const versions = fs.existsSync(dir)
     ? fs
         .readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && /^v\d+$/.test(e.name) && fs.existsSync(path.join(dir, e.name, 'config.json')))
+        // A version may be a symlink to a run's output folder.
+        .filter((e) => /^v\d+$/.test(e.name) && fs.existsSync(path.join(dir, e.name, 'config.json')))
         .map((e) => e.name)
         .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
     : [];
@@ -85,18 +87,30 @@ export async function runServe(ctx: CliContext, modelDir: string | undefined, o:
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(parseConfig(backend, {}));
   const filters = filtersOf(ctx, registry, o.filter ?? []);
-  const models: ServedModel[] = [];
-  try {
-    for (const spec of specs) {
-      const root = path.resolve(ctx.cwd, spec.dir);
-      const { dir, version } = versionedDir(root);
-      const engine = await TfjsEngine.load(dir, registry, { adapter: o.adapter ? path.resolve(ctx.cwd, o.adapter) : undefined });
-      models.push({ name: spec.name || path.basename(root), version, engine });
+  const adapter = o.adapter ? path.resolve(ctx.cwd, o.adapter) : undefined;
+  const roots = specs.map((spec) => ({ root: path.resolve(ctx.cwd, spec.dir), name: spec.name || path.basename(path.resolve(ctx.cwd, spec.dir)) }));
+  // Each folder's current version; a model whose version is already served keeps its engine.
+  const load = async (current: readonly ServedModel[]): Promise<ServedModel[]> => {
+    const next: ServedModel[] = [];
+    const fresh: ServedModel[] = [];
+    try {
+      for (const { root, name } of roots) {
+        const { dir, version } = versionedDir(root);
+        const same = current.find((m) => m.name === name && m.version === version);
+        if (same) next.push(same);
+        else {
+          const served = { name, version, engine: await TfjsEngine.load(dir, registry, { adapter }) };
+          fresh.push(served);
+          next.push(served);
+        }
+      }
+    } catch (error) {
+      await Promise.all(fresh.map((m) => m.engine.close()));
+      throw error;
     }
-  } catch (error) {
-    await Promise.all(models.map((m) => m.engine.close()));
-    throw error;
-  }
+    return next;
+  };
+  const models = await load([]);
   const limits: Partial<ServeLimits> = {
     maxTokensCap: o.maxTokensCap,
     queueSize: o.queue,
@@ -104,7 +118,7 @@ export async function runServe(ctx: CliContext, modelDir: string | undefined, o:
     requestTimeoutMs: o.timeoutMs,
     bodyLimit: o.bodyLimit,
   };
-  const app = await createServer({ models, limits, filters, ui: o.ui });
+  const app = await createServer({ models, limits, filters, ui: o.ui, reload: load });
   const closed = new Promise<void>((resolve) => app.addHook('onClose', async () => resolve()));
   const host = o.host ?? '127.0.0.1';
   const address = await app.listen({ host, port: o.port ?? 8000 });
