@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { OutputFilter } from '@mmft/core';
-import { ApiError } from './api-error';
+import { toApiError } from './api-error';
 import type { ChatUsage, FinishReason, ServedModel } from './engine';
 import type { ParsedChat } from './chat-request';
 import { filterChain } from './filters';
@@ -141,8 +141,7 @@ export function chatCompletionStream(parsed: ParsedChat, ctx: ChatContext, relea
         wake = undefined;
       }
       if (failure !== undefined) {
-        const error = failure instanceof ApiError ? failure : new ApiError(500, failure instanceof Error ? failure.message : String(failure));
-        yield sse(error.body());
+        yield sse(toApiError(failure).body());
       } else {
         yield sse(chunk({}, outcome!.finishReason));
         if (parsed.includeUsage)

@@ -32,7 +32,7 @@ export interface ChatRequest {
   readonly temperature?: number;
   readonly topP?: number;
   readonly seed?: number;
-  /** Called once when the reply ends (not when aborted). */
+  /** Called once when the reply ends, also when the caller stops it early (stop sequence, filter, abort). */
   readonly onUsage?: (usage: ChatUsage) => void;
 }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import type { OutputFilter } from '@mmft/core';
+import { MmftError, type OutputFilter } from '@mmft/core';
 import { tinyCausalLm } from '@mmft/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { createServer, TfjsEngine, type ChatRequest, type InferenceEngine, type ServeOptions } from './index';
@@ -201,6 +201,32 @@ describe('limits and errors', () => {
     }
     const text = await ask(await png(8, 8), 'text');
     expect(errorOf(text.body)).toMatchObject({ code: 'images_not_supported' });
+  });
+
+  test("an engine's input error is a 400, and once streaming an error event before [DONE]", async () => {
+    const picky: InferenceEngine = {
+      kind: 'chat',
+      family: 'vision-to-llm',
+      acceptsImages: true,
+      // eslint-disable-next-line require-yield
+      async *chat() {
+        throw new MmftError('E_INPUT', 'the model reads one image with every prompt, and the request has 0', { hint: 'send one image_url part' });
+      },
+      async close() {},
+    };
+    const app = await serve({ models: [{ name: 'm', version: 'v1', engine: picky }] });
+    const r = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    expect(r.statusCode).toBe(400);
+    expect(errorOf(r.body)).toEqual({
+      message: 'the model reads one image with every prompt, and the request has 0 (send one image_url part)',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'e_input',
+    });
+    const s = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ stream: true }) });
+    const events = s.body.split('\n\n').filter((e) => e !== '');
+    expect(events.slice(1)).toEqual([`data: ${JSON.stringify({ error: errorOf(r.body) })}`, 'data: [DONE]']);
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ running: 0 });
   });
 
   test('a full queue answers 429 with Retry-After; queued requests run in order when the slot frees', async () => {

@@ -3,9 +3,9 @@
 // shape. Work goes through one bounded queue; each request has a deadline from its arrival; closing
 // the app (SIGTERM/SIGINT in `mmft serve`) stops admitting, lets running and queued requests finish,
 // then closes the engines (fastify's preClose/onClose hooks, fastify/fastify docs/Reference/Hooks.md).
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { MmftError, type OutputFilter } from '@mmft/core';
-import { ApiError } from './api-error';
+import { ApiError, toApiError } from './api-error';
 import { chatCompletion, chatCompletionStream, type ChatContext } from './chat';
 import { parseChat } from './chat-request';
 import { embeddingsResponse, parseEmbeddings } from './embeddings';
@@ -41,25 +41,6 @@ function checkNames(models: readonly ServedModel[]): void {
     if (names.has(m.name)) throw new MmftError('E_CONFIG', `serve: two models are named "${m.name}"`, { hint: 'give each --model a different name' });
     names.add(m.name);
   }
-}
-
-const INPUT_CODES = new Set(['E_INPUT', 'E_UNSUPPORTED', 'E_CONFIG']);
-
-/** Any error as the ApiError a client gets. */
-function toApiError(error: unknown, limits: ServeLimits): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof MmftError && INPUT_CODES.has(error.code))
-    return new ApiError(400, error.hint ? `${error.message} (${error.hint})` : error.message, { code: error.code.toLowerCase() });
-  const e = error as Partial<FastifyError>;
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new ApiError(413, `the request body is over the limit of ${limits.bodyLimit} bytes (mmft serve --body-limit)`, { code: 'body_too_large' });
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new ApiError(415, 'send the body as JSON (content-type: application/json)', { code: 'unsupported_media_type' });
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return new ApiError(e.statusCode, `${e.statusCode === 400 ? 'malformed request: ' : ''}${e.message ?? 'bad request'}`, {
-      code: (e.code ?? 'invalid_request').toLowerCase(),
-    });
-  return new ApiError(500, `internal error: ${error instanceof Error ? error.message : String(error)}`, { code: 'internal_error' });
 }
 
 function pick(models: readonly ServedModel[], name: unknown, kind: 'chat' | 'embeddings'): ServedModel {
@@ -128,7 +109,7 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((error, request, reply) => {
-    const api = toApiError(error, limits);
+    const api = toApiError(error, limits.bodyLimit);
     if (api.status >= 500) request.log.error(error);
     return reply.code(api.status).headers(api.headers).send(api.body());
   });
