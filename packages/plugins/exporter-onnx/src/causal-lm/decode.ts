@@ -20,6 +20,13 @@ export interface GreedyDecodeOptions {
   readonly padTokenId?: number;
   /** Called with each step's last-position logits [rows · vocab] (step 0 = the prompt). */
   readonly onLogits?: (logits: Float32Array, step: number) => void;
+  /**
+   * Chooses a row's next id from its last-position logits (default argmax): a server's sampling
+   * (temperature, top_p) plugs in here. `history` is the row's prompt and new ids so far.
+   */
+  readonly pick?: (logits: Float32Array, row: number, history: readonly number[]) => number;
+  /** Called after each step with the id each row received (−1 for rows already done); returning false stops decoding (streaming, a client gone). */
+  readonly onStep?: (tokens: readonly number[], step: number) => boolean | void;
 }
 
 /** What a decoder session needs to be fed, read from its inputs. */
@@ -185,14 +192,17 @@ export async function greedyDecodeOnnx(
       for (let r = 0; r < rows; r++) last.set(data.subarray((r * t + t - 1) * vocab, (r * t + t) * vocab), r * vocab);
       options.onLogits?.(last, step);
       const next = new Array<number>(rows).fill(pad);
+      const tokens = new Array<number>(rows).fill(-1);
       for (let r = 0; r < rows; r++) {
         if (done[r]) continue;
-        const id = argmax(last, r * vocab, (r + 1) * vocab);
-        next[r] = id;
+        const id = options.pick
+          ? options.pick(last.subarray(r * vocab, (r + 1) * vocab), r, [...inputIds[r]!, ...generated[r]!])
+          : argmax(last, r * vocab, (r + 1) * vocab);
+        next[r] = tokens[r] = id;
         generated[r]!.push(id);
         done[r] = eos.includes(id);
       }
-      if (done.every(Boolean)) break;
+      if (options.onStep?.(tokens, step) === false || done.every(Boolean)) break;
       past = {};
       for (let i = 0; i < info.layers; i++) {
         past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;

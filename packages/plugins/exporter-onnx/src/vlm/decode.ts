@@ -29,6 +29,10 @@ export interface VlmDecodeOptions {
   readonly padTokenId?: number;
   /** Graph file suffix ('' or '_bnb4'). */
   readonly suffix?: string;
+  /** Chooses a row's next id from its last-position logits (default argmax); `history` is the row's new ids so far. */
+  readonly pick?: (logits: Float32Array, row: number, history: readonly number[]) => number;
+  /** Called after each step with the id each row received (−1 for rows already done); returning false stops decoding. */
+  readonly onStep?: (tokens: readonly number[], step: number) => boolean | void;
 }
 
 /** Prompt logits [rows, length, vocab] of the language model's sequence (legacy BLIP-2: the queries, then the text). */
@@ -234,16 +238,18 @@ export async function generateVlmOnnx(
       const vocab = logits.dims[2]!;
       const data = logits.data as Float32Array;
       const next = new Array<number>(rows).fill(pad);
+      const tokens = new Array<number>(rows).fill(-1);
       for (let r = 0; r < rows; r++) {
         if (done[r]) continue;
         const from = (r * length + length - 1) * vocab;
         let best = 0;
-        for (let v = 1; v < vocab; v++) if (data[from + v]! > data[from + best]!) best = v;
-        next[r] = best;
+        if (options.pick) best = options.pick(data.subarray(from, from + vocab), r, generated[r]!);
+        else for (let v = 1; v < vocab; v++) if (data[from + v]! > data[from + best]!) best = v;
+        next[r] = tokens[r] = best;
         generated[r]!.push(best);
         done[r] = eos.includes(best);
       }
-      if (done.every(Boolean)) break;
+      if (options.onStep?.(tokens, step) === false || done.every(Boolean)) break;
       past = {};
       for (let i = 0; i < layers; i++) {
         past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
