@@ -7,3 +7,4 @@ export { filterChain } from './filters';
 export { StopMatcher } from './stop';
 export { UI_DIR } from './ui';
 export { TfjsEngine } from './tfjs-engine';
+export { OnnxEngine, detectOnnxExport, l2Normalize, vlmImageTokens, type OnnxExport, type OnnxLayout } from './onnx-engine';
