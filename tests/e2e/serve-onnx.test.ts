@@ -1,5 +1,5 @@
 // The serve package's OnnxEngine against TfjsEngine on the embedded models, each exported in the test
-// with the exporter (models/llama-shapes-base, models/llava-shapes-base, models/clip-shapes-base): the
+// with the exporter (models/llama-shapes-base, llava-shapes-base, blip2-shapes-base, clip-shapes-base): the
 // same chat request gives the same greedy reply, piece for piece, and the same usage; a seeded sampled
 // request gives the same reply too (same logits within 1e-4, same random stream); CLIP's L2-normalised
 // embeddings agree within 1e-4. Then the ONNX engines answer through createServer's routes.
@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-serve-onnx-'));
   png = Buffer.from(await renderScenePng(sampleScene(0, 5, 'A', 2), 64));
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const builtins = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava'];
+  const builtins = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava', '@mmft/arch-blip2', '@mmft/arch-opt'];
   registry = await createCliContext({ stdout: quiet, stderr: quiet, builtins }).createRegistry();
   const backend = registry.list('backend').find((b) => b.id === 'tfjs')!;
   await backend.select(parseConfig(backend, {}));
@@ -145,6 +145,23 @@ describe('OnnxEngine on an exported LLaVA (llava-shapes-base)', () => {
     expect(b.pieces.join('').length).toBeGreaterThan(0);
     expect(b.pieces).toEqual(a.pieces);
     expect(b.usage).toEqual(a.usage);
+  });
+});
+
+describe('OnnxEngine on an exported BLIP-2 (blip2-shapes-base, queries prepended by the decoder)', () => {
+  let tfjs: TfjsEngine;
+  let onnx: OnnxEngine;
+  beforeAll(async () => ({ tfjs, onnx } = await pair('blip2-shapes-base')), TIMEOUT_MS);
+
+  test.each([
+    ['a question', 'what shapes are in the picture ?'],
+    ['a caption (no text)', ''],
+  ])('%s gets the tfjs engine greedy reply', async (_name, text) => {
+    const request = { messages: user(text, [png]), maxTokens: 12, temperature: 0 };
+    const [a, b] = [await reply(tfjs, request), await reply(onnx, request)];
+    expect(b.pieces.join('').length).toBeGreaterThan(0);
+    expect(b.pieces).toEqual(a.pieces);
+    expect(b.usage?.completionTokens).toBe(a.usage?.completionTokens);
   });
 });
 
