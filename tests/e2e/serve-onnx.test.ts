@@ -6,6 +6,7 @@
 import '@mmft/exporter-onnx/jest-ort-realm';
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -184,4 +185,47 @@ describe('OnnxEngine on an exported CLIP (clip-shapes-base)', () => {
     });
     expect(onnx.countTokens('a red circle')).toBe(tfjs.countTokens('a red circle'));
   });
+});
+
+describe('mmft serve on an export folder', () => {
+  test(
+    'picks the ONNX engine for a version folder holding model.onnx, answers as the tfjs engine did, and --engine tfjs on it fails clearly',
+    async () => {
+      const runs = path.join(dir, 'runs');
+      fs.mkdirSync(runs);
+      // pair() above exported llama-shapes-base to dir/llama-shapes-base.
+      fs.symlinkSync(path.join(dir, 'llama-shapes-base'), path.join(runs, 'v1'), 'dir');
+      const start = (...args: string[]) => {
+        const child = spawn(process.execPath, [path.join(ROOT, 'packages/cli/dist/main.js'), 'serve', runs, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const state = { out: '' };
+        child.stdout.on('data', (c: Buffer) => (state.out += c.toString('utf8')));
+        child.stderr.on('data', (c: Buffer) => (state.out += c.toString('utf8')));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        return { child, state, exited };
+      };
+      const server = start();
+      while (!/ at (http:\/\/\S+)/.test(server.state.out)) {
+        if (server.child.exitCode !== null) throw new Error(`mmft serve exited early: ${server.state.out}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(server.state.out).toMatch(/^mmft serve: runs \(v1, chat, onnx\) at http:\/\/127\.0\.0\.1:\d+\n/);
+      const at = / at (http:\/\/\S+)/.exec(server.state.out)![1]!;
+      const res = await fetch(`${at}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'the red circle is left of' }], max_tokens: 8, temperature: 0 }),
+      });
+      const tfjs = await TfjsEngine.load(path.join(MODELS, 'llama-shapes-base'), registry);
+      engines.push(tfjs);
+      const expected = (await reply(tfjs, { messages: user('the red circle is left of'), maxTokens: 8, temperature: 0 })).pieces.join('');
+      expect(((await res.json()) as any).choices[0].message.content).toBe(expected);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+
+      const wrong = start('--engine', 'tfjs');
+      expect(await wrong.exited).not.toBe(0);
+      expect(wrong.state.out).toMatch(/model\.safetensors|safetensors/);
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createCliContext } from '../context';
-import { parseFilterSpec, parseModelSpec, runServe, versionedDir } from './serve';
+import { chooseEngine, parseFilterSpec, parseModelSpec, runServe, versionedDir } from './serve';
 
 const model = (dir: string) => {
   fs.mkdirSync(dir, { recursive: true });
@@ -40,5 +40,25 @@ describe('mmft serve arguments', () => {
     const ctx = createCliContext({ stdout: quiet, stderr: quiet, builtins: ['@mmft/filter-blocklist'] });
     await expect(runServe(ctx, undefined, {})).rejects.toThrow(/mmft serve: give a model folder, or --model name=dir/);
     await expect(runServe(ctx, 'x', { filter: ['wordlist:terms.txt'] })).rejects.toThrow(/"wordlist".*blocklist/);
+  });
+
+  test('the engine: onnx for a folder from mmft export onnx, tfjs for a checkpoint, --engine wins', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-serve-engine-'));
+    model(path.join(root, 'ckpt'));
+    model(path.join(root, 'export'));
+    fs.writeFileSync(path.join(root, 'export', 'model.onnx'), '');
+    expect(await chooseEngine(path.join(root, 'ckpt'))).toBe('tfjs');
+    expect(await chooseEngine(path.join(root, 'export'))).toBe('onnx');
+    expect(await chooseEngine(path.join(root, 'export'), 'tfjs')).toBe('tfjs');
+    expect(await chooseEngine(path.join(root, 'ckpt'), 'onnx')).toBe('onnx');
+  });
+
+  test('--adapter with an ONNX export says to merge it at export', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-serve-adapter-'));
+    model(path.join(root, 'export'));
+    fs.writeFileSync(path.join(root, 'export', 'model.onnx'), '');
+    const quiet = new PassThrough();
+    const ctx = createCliContext({ stdout: quiet, stderr: quiet, builtins: [] });
+    await expect(runServe(ctx, path.join(root, 'export'), { adapter: 'lora' })).rejects.toThrow(/is an ONNX export, whose weights are fixed at export/);
   });
 });

@@ -4,11 +4,13 @@
 // adding a folder and rolled back by removing it; `POST /admin/reload` (loopback only) re-reads the
 // folders and swaps versions without a restart. Output filters come from the registry's `filter`
 // plugins (`--filter blocklist:FILE[:redact]`). SIGTERM / SIGINT finish in-flight requests, then exit.
+// A folder written by `mmft export onnx` is served by onnxruntime-node (OnnxEngine), any other by tfjs;
+// `--engine tfjs|onnx` overrides the choice.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { MmftError, parseConfig, type OutputFilter, type PluginRegistry } from '@mmft/core';
-import { createServer, installSignalHandlers, TfjsEngine, type ServedModel, type ServeLimits } from '@mmft/serve';
+import { createServer, detectOnnxExport, installSignalHandlers, OnnxEngine, TfjsEngine, type InferenceEngine, type ServedModel, type ServeLimits } from '@mmft/serve';
 import type { CliContext } from '../context';
 
 export interface ServeCliOptions {
@@ -24,6 +26,27 @@ export interface ServeCliOptions {
   timeoutMs?: number;
   bodyLimit?: number;
   plugin?: string[];
+  engine?: 'tfjs' | 'onnx';
+}
+
+/**
+ * The runtime for a folder: `requested`, else onnx when the folder holds an ONNX export (model.onnx,
+ * onnx/decoder_model_merged.onnx, text_model.onnx + vision_model.onnx), else tfjs.
+ *
+ * @example
+ * await chooseEngine('out/llama-onnx'); // 'onnx'
+ */
+export async function chooseEngine(dir: string, requested?: 'tfjs' | 'onnx'): Promise<'tfjs' | 'onnx'> {
+  return requested ?? ((await detectOnnxExport(dir)) ? 'onnx' : 'tfjs');
+}
+
+async function loadEngine(dir: string, registry: PluginRegistry, o: ServeCliOptions, adapter: string | undefined): Promise<InferenceEngine> {
+  if ((await chooseEngine(dir, o.engine)) === 'tfjs') return TfjsEngine.load(dir, registry, { adapter });
+  if (adapter)
+    throw new MmftError('E_INPUT', `--adapter ${adapter}: ${dir} is an ONNX export, whose weights are fixed at export`, {
+      hint: `merge the adapter at export (mmft export onnx <model-dir> --adapter ${adapter} --out DIR), or serve the checkpoint with --engine tfjs`,
+    });
+  return OnnxEngine.load(dir);
 }
 
 /**
@@ -99,7 +122,7 @@ export async function runServe(ctx: CliContext, modelDir: string | undefined, o:
         const same = current.find((m) => m.name === name && m.version === version);
         if (same) next.push(same);
         else {
-          const served = { name, version, engine: await TfjsEngine.load(dir, registry, { adapter }) };
+          const served = { name, version, engine: await loadEngine(dir, registry, o, adapter) };
           fresh.push(served);
           next.push(served);
         }
@@ -125,7 +148,7 @@ export async function runServe(ctx: CliContext, modelDir: string | undefined, o:
   const remove = installSignalHandlers(app, (code) => {
     if (code !== 0) process.exit(code);
   });
-  ctx.print(`mmft serve: ${models.map((m) => `${m.name} (${m.version}, ${m.engine.kind})`).join(', ')} at ${address}${o.ui ? ' (web demo at /)' : ''}`);
+  ctx.print(`mmft serve: ${models.map((m) => `${m.name} (${m.version}, ${m.engine.kind}${m.engine instanceof OnnxEngine ? ', onnx' : ''})`).join(', ')} at ${address}${o.ui ? ' (web demo at /)' : ''}`);
   await closed;
   remove();
 }
@@ -159,6 +182,10 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--timeout-ms <n>', 'per-request deadline from arrival, queueing included (60000); 504 beyond', int('--timeout-ms', 1))
     .option('--body-limit <bytes>', 'largest request body (16 MiB); 413 beyond', int('--body-limit', 1))
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, filters)')
+    .option('--engine <tfjs|onnx>', 'runtime: onnx (onnxruntime-node) for a folder from mmft export onnx, tfjs otherwise (default: by the folder)', (v: string) => {
+      if (v !== 'tfjs' && v !== 'onnx') throw new InvalidArgumentError(`--engine takes tfjs or onnx, got "${v}"`);
+      return v;
+    })
     .exitOverride()
     .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
     .action((modelDir: string | undefined, o: ServeCliOptions) => runServe(ctx, modelDir, o));
