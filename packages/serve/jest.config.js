@@ -4,6 +4,8 @@ const preset = require('../../jest.preset.js');
 module.exports = {
   ...preset,
   rootDir: __dirname,
+  // The load test's pieces (load/pieces.js) are plain CommonJS, tested as they are.
+  testMatch: [...preset.testMatch, '<rootDir>/load/**/*.test.js'],
   transform: {
     ...preset.transform,
     '/node_modules/(\\.pnpm/cookie@[^/]+/node_modules/)?cookie/.+\\.js$': [
