@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -397,5 +398,23 @@ describe('shutdown and the web demo', () => {
     expect(metrics).toContain('mmft_model_info{model="m",version="v2",family="language-model",kind="chat"} 1');
     expect(metrics).not.toContain('version="v1"');
     expect((await (await serve({ models: [] })).inject({ method: 'POST', url: '/admin/reload' })).statusCode).toBe(404);
+  });
+});
+
+describe('a body over the limit on a real socket', () => {
+  test('the 413 reaches a client still sending, and the connection stays usable (the rest of the body is discarded, not reset)', async () => {
+    const app = await serve({ models: [{ name: 'e', version: 'v1', engine: embeddingsEngine }], limits: { bodyLimit: 1024 } });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    const body = Buffer.alloc(2 * 1024 * 1024, 'a');
+    socket.write(`POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    // A second request on the same connection after the refused body: answered only if the server read past that body.
+    socket.write('GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    expect([...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['413', '200']);
   });
 });

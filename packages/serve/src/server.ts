@@ -111,6 +111,15 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
   app.setErrorHandler((error, request, reply) => {
     const api = toApiError(error, limits.bodyLimit);
     if (api.status >= 500) request.log.error(error);
+    // fastify refuses a body over the limit before reading it and asks for `Connection: close`
+    // (lib/content-type-parser.js); Node then closes the socket while the client is still sending, the
+    // unread bytes turn the close into a reset and the client loses the 413 (EPIPE instead). Keeping
+    // the connection and discarding the rest of the body, as nginx's lingering close does, lets every
+    // client read its answer; Node's requestTimeout bounds a body that never ends.
+    if (api.status === 413 && !request.raw.complete) {
+      reply.removeHeader('connection');
+      request.raw.resume();
+    }
     return reply.code(api.status).headers(api.headers).send(api.body());
   });
   app.setNotFoundHandler((request, reply) =>
