@@ -417,4 +417,26 @@ describe('a body over the limit on a real socket', () => {
     await new Promise<void>((resolve) => socket.on('close', () => resolve()));
     expect([...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['413', '200']);
   });
+
+  test('a client that asks to close gets its 413 too, its whole body read first (no reset, no EPIPE)', async () => {
+    const app = await serve({ models: [{ name: 'e', version: 'v1', engine: embeddingsEngine }], limits: { bodyLimit: 1024 } });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        const socket = net.connect(port, '127.0.0.1');
+        let answer = '';
+        const errors: string[] = [];
+        socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+        socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+        const body = Buffer.alloc(4 * 1024 * 1024, 'a');
+        socket.write(`POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n`);
+        socket.write(body);
+        return new Promise<{ status: string | undefined; errors: string[] }>((resolve) =>
+          socket.on('close', () => resolve({ status: /^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1], errors })),
+        );
+      }),
+    );
+    expect(results).toEqual(new Array(4).fill({ status: '413', errors: [] }));
+  });
 });

@@ -66,6 +66,9 @@ function pick(models: readonly ServedModel[], name: unknown, kind: 'chat' | 'emb
   return found;
 }
 
+/** How long a refused body is read and discarded before its 413 goes out regardless. */
+const LINGER_MS = 10_000;
+
 /**
  * The server, ready to `listen` (or `inject` in tests).
  *
@@ -108,17 +111,24 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     const api = toApiError(error, limits.bodyLimit);
     if (api.status >= 500) request.log.error(error);
     // fastify refuses a body over the limit before reading it and asks for `Connection: close`
     // (lib/content-type-parser.js); Node then closes the socket while the client is still sending, the
-    // unread bytes turn the close into a reset and the client loses the 413 (EPIPE instead). Keeping
-    // the connection and discarding the rest of the body, as nginx's lingering close does, lets every
-    // client read its answer; Node's requestTimeout bounds a body that never ends.
+    // unread bytes turn the close into a reset and the client loses the 413 (EPIPE instead). Reading
+    // and discarding the rest of the body first (for at most LINGER_MS), as nginx's lingering close
+    // does, and keeping the connection, lets every client read its answer.
     if (api.status === 413 && !request.raw.complete) {
       reply.removeHeader('connection');
-      request.raw.resume();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, LINGER_MS);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        request.raw.once('end', done).once('close', done).once('error', done).resume();
+      });
     }
     return reply.code(api.status).headers(api.headers).send(api.body());
   });
