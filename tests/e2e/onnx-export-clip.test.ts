@@ -54,10 +54,18 @@ describe('CLIP → ONNX → onnxruntime-node', () => {
       const { models, files } = await exportOnnx(model, out, { sourceDir: BASE });
       expect(models.map((f) => f.slice(out.length + 1))).toEqual(['model.onnx', 'text_model.onnx', 'vision_model.onnx']);
       const names = files.map((f) => f.slice(out.length + 1));
-      for (const side of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'preprocessor_config.json']) {
+      for (const side of [
+        'config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'special_tokens_map.json',
+        'preprocessor_config.json',
+      ]) {
         expect(names).toContain(side);
       }
-      expect(readFileSync(join(out, 'preprocessor_config.json'), 'utf8')).toBe(readFileSync(join(BASE, 'preprocessor_config.json'), 'utf8'));
+      expect(readFileSync(join(out, 'preprocessor_config.json'), 'utf8')).toBe(
+        readFileSync(join(BASE, 'preprocessor_config.json'), 'utf8'),
+      );
 
       const report = await checkParity(model, out, { texts: TEXTS, images: 2 });
       expect(report.rows.map((r) => `${r.file}:${r.output}:${r.dims.join('x')}`)).toEqual([
@@ -100,7 +108,12 @@ describe('CLIP → ONNX → onnxruntime-node', () => {
     const model = await load();
     try {
       const lora = registry.resolve('peft', 'lora');
-      const config = lora.configSchema.parse({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'], seed: 3 });
+      const config = lora.configSchema.parse({
+        r: 4,
+        lora_alpha: 8,
+        target_modules: ['q_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'],
+        seed: 3,
+      });
       const applied = lora.apply(model.root, config, 'default');
       // Non-zero B (PEFT starts it at zero): the adapter must change the outputs for the test to mean anything.
       applied.trainableParameters().forEach(([, v], i) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 100 + i))));

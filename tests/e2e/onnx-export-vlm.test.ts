@@ -40,7 +40,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 /** Deterministic pixels in [-1, 1) for `n` images of 3 × size × size. */
 function pixels(n: number, size: number): Float32Array {
   let s = 12345;
-  return Float32Array.from({ length: n * 3 * size * size }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30) - 1);
+  return Float32Array.from({ length: n * 3 * size * size }, () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30 - 1);
 }
 
 /** Freezes every weight and holds every Linear but lm_head in NF4 with double quantisation (QLoRA's base). */
@@ -93,7 +93,9 @@ describe.each([
     const bos = text.bos_token_id!;
     const rows = TEXTS.map((t) => {
       const body = tokenizer.encode([t]).inputIds[0]!.filter((id) => id !== bos);
-      return type === 'llava' ? [bos, ...new Array<number>(config.image_seq_length as number).fill(config.image_token_index as number), ...body] : [bos, ...body];
+      return type === 'llava'
+        ? [bos, ...new Array<number>(config.image_seq_length as number).fill(config.image_token_index as number), ...body]
+        : [bos, ...body];
     });
     const length = Math.max(...rows.map((r) => r.length));
     const pad = text.pad_token_id!;
@@ -103,8 +105,10 @@ describe.each([
   afterAll(() => model.dispose());
 
   test('writes the three graphs under onnx/ and the configs beside them', () => {
-    for (const part of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) expect(fs.existsSync(path.join(out, 'onnx', `${part}${suffix}.onnx`))).toBe(true);
-    for (const file of ['config.json', 'tokenizer.json', 'preprocessor_config.json']) expect(fs.existsSync(path.join(out, file))).toBe(true);
+    for (const part of ['vision_encoder', 'embed_tokens', 'decoder_model_merged'])
+      expect(fs.existsSync(path.join(out, 'onnx', `${part}${suffix}.onnx`))).toBe(true);
+    for (const file of ['config.json', 'tokenizer.json', 'preprocessor_config.json'])
+      expect(fs.existsSync(path.join(out, file))).toBe(true);
     expect(mask.some((row) => row[0] === 0)).toBe(true); // the batch really is left-padded
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config['transformers.js_config']).toEqual(keep4bit ? { dtype: 'bnb4' } : undefined);
@@ -131,7 +135,8 @@ describe.each([
       for (let t = 0; t < length; t++) {
         if (onnx.attentionMask[r]![t] === 0) continue;
         compared += 1;
-        for (let v = 0; v < vocab; v++) max = Math.max(max, Math.abs(onnx.data[(r * length + t) * vocab + v]! - expected[(r * length + t) * vocab + v]!));
+        for (let v = 0; v < vocab; v++)
+          max = Math.max(max, Math.abs(onnx.data[(r * length + t) * vocab + v]! - expected[(r * length + t) * vocab + v]!));
       }
     expect(compared).toBeGreaterThan(2 * 6);
     expect(max).toBeLessThanOrEqual(1e-4);
@@ -156,7 +161,9 @@ describe.each([
 
 describe('--keep-4bit on a causal LM (models/llama-shapes-base in NF4)', () => {
   test('writes model_bnb4.onnx whose logits and greedy tokens match the tfjs 4-bit model', async () => {
-    const model = await registry.resolveModelType('llama').fromPretrained(path.join(MODELS, 'llama-shapes-base'), {}, architectureContext(registry));
+    const model = await registry
+      .resolveModelType('llama')
+      .fromPretrained(path.join(MODELS, 'llama-shapes-base'), {}, architectureContext(registry));
     try {
       expect(quantizeQlora(model)).toBe(28); // 4 layers × 7 Linears; lm_head stays float32
       const out = path.join(dir, 'llama-bnb4');
@@ -183,7 +190,14 @@ describe('--keep-4bit on a causal LM (models/llama-shapes-base in NF4)', () => {
 
 describe('mmft export onnx on a vision-language model', () => {
   test('--check passes for models/llava-shapes-base', async () => {
-    const r = await runCliForTest(['export', 'onnx', path.join(MODELS, 'llava-shapes-base'), '--out', path.join(dir, 'cli-llava'), '--check']);
+    const r = await runCliForTest([
+      'export',
+      'onnx',
+      path.join(MODELS, 'llava-shapes-base'),
+      '--out',
+      path.join(dir, 'cli-llava'),
+      '--check',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/onnx\/vision_encoder\.onnx, onnx\/embed_tokens\.onnx, onnx\/decoder_model_merged\.onnx/);

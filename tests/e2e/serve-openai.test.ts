@@ -106,7 +106,10 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
     async () => {
       const plain = await post('/v1/chat/completions', question(false));
       expect(plain.status).toBe(200);
-      const whole = (await plain.json()) as { choices: Array<{ message: { content: string }; finish_reason: string }>; usage: Record<string, number> };
+      const whole = (await plain.json()) as {
+        choices: Array<{ message: { content: string }; finish_reason: string }>;
+        usage: Record<string, number>;
+      };
       const response = await post('/v1/chat/completions', question(true));
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -137,7 +140,10 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
     "CLIP embeddings over HTTP equal the tfjs model's own text_embeds / image_embeds, and so does their cosine",
     async () => {
       const texts = ['a red circle', 'two blue squares'];
-      const response = await post('/v1/embeddings', { model: 'clip-shapes', input: [...texts, `data:image/png;base64,${png.toString('base64')}`] });
+      const response = await post('/v1/embeddings', {
+        model: 'clip-shapes',
+        input: [...texts, `data:image/png;base64,${png.toString('base64')}`],
+      });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { data: Array<{ index: number; embedding: number[] }>; usage: { prompt_tokens: number } };
       expect(body.data.map((d) => d.index)).toEqual([0, 1, 2]);
@@ -154,10 +160,17 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
           const text = texts.map((t) => {
             const e = tok.encode([t], { truncation: true, maxLength: 77 });
             return Array.from(
-              model.forward({ inputIds: tf.tensor2d(e.inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(e.attentionMask, undefined, 'int32') }).textEmbeds!.dataSync(),
+              model
+                .forward({
+                  inputIds: tf.tensor2d(e.inputIds, undefined, 'int32'),
+                  attentionMask: tf.tensor2d(e.attentionMask, undefined, 'int32'),
+                })
+                .textEmbeds!.dataSync(),
             );
           });
-          const img = Array.from(model.forward({ pixelValues: tf.tensor4d(pixels.data, [1, 3, pixels.shape[1], pixels.shape[2]]) }).imageEmbeds!.dataSync());
+          const img = Array.from(
+            model.forward({ pixelValues: tf.tensor4d(pixels.data, [1, 3, pixels.shape[1], pixels.shape[2]]) }).imageEmbeds!.dataSync(),
+          );
           return { text, img };
         });
         const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
@@ -174,7 +187,9 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
         }
         expect(Math.abs(cos(image!, t0!) - cos(own.img, own.text[0]!))).toBeLessThan(1e-6);
         expect(Math.abs(cos(image!, t1!) - cos(own.img, own.text[1]!))).toBeLessThan(1e-6);
-        expect(body.usage.prompt_tokens).toBe(texts.reduce((n, t) => n + model.processor.tokenizer!.encode([t], { truncation: false }).inputIds[0]!.length, 0));
+        expect(body.usage.prompt_tokens).toBe(
+          texts.reduce((n, t) => n + model.processor.tokenizer!.encode([t], { truncation: false }).inputIds[0]!.length, 0),
+        );
       } finally {
         model.dispose();
       }
@@ -199,7 +214,10 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
       };
       const provider = registry.resolve('filter', 'blocklist');
       const filtered = async (mode: 'redact' | 'refuse') => {
-        const app = await createServer({ models: [{ name: 'm', version: 'v1', engine }], filters: [provider.create(parseConfig(provider, { file, mode }))] });
+        const app = await createServer({
+          models: [{ name: 'm', version: 'v1', engine }],
+          filters: [provider.create(parseConfig(provider, { file, mode }))],
+        });
         await app.listen({ host: '127.0.0.1', port: 0 });
         try {
           const at = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -241,16 +259,24 @@ describe('mmft serve, OpenAI-compatible, with real models', () => {
       const at = / at (http:\/\/\S+)/.exec(out)![1]!;
       expect(out).toMatch(/^mmft serve: runs \(v1, chat\) at http:\/\/127\.0\.0\.1:\d+\n/);
       const versions = async () =>
-        ((await (await fetch(`${at}/v1/models`)).json()) as { data: Array<{ id: string; mmft: { version: string } }> }).data.map((m) => `${m.id}@${m.mmft.version}`);
+        ((await (await fetch(`${at}/v1/models`)).json()) as { data: Array<{ id: string; mmft: { version: string } }> }).data.map(
+          (m) => `${m.id}@${m.mmft.version}`,
+        );
       expect(await versions()).toEqual(['runs@v1']);
       fs.symlinkSync(path.join(MODELS, 'opt-shapes-base'), path.join(runs, 'v2'), 'dir');
       expect(await versions()).toEqual(['runs@v1']); // nothing changes until asked
       expect((await post('/admin/reload', {}, at)).status).toBe(200);
       expect(await versions()).toEqual(['runs@v2']);
-      expect(await (await fetch(`${at}/metrics`)).text()).toContain('mmft_model_info{model="runs",version="v2",family="language-model",kind="chat"} 1');
+      expect(await (await fetch(`${at}/metrics`)).text()).toContain(
+        'mmft_model_info{model="runs",version="v2",family="language-model",kind="chat"} 1',
+      );
 
       // A streamed reply is open (its role chunk read) when SIGTERM arrives; the rest must still come.
-      const response = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'Which shape is red?' }], max_tokens: 40, stream: true }, at);
+      const response = await post(
+        '/v1/chat/completions',
+        { messages: [{ role: 'user', content: 'Which shape is red?' }], max_tokens: 40, stream: true },
+        at,
+      );
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
       let text = new TextDecoder().decode((await reader.read()).value);

@@ -54,7 +54,10 @@ export async function runEmbedText(experiment: Experiment, resolver: ProviderRes
   const spec = syntheticSpecOf(config, batch, bench.text_length);
   const pool = Array.from({ length: POOL_BATCHES }, (_, k) => {
     const { ids, mask } = syntheticText(spec, k);
-    return { inputIds: tf.tensor2d(ids, [batch, spec.textLength], 'int32'), attentionMask: tf.tensor2d(mask, [batch, spec.textLength], 'int32') };
+    return {
+      inputIds: tf.tensor2d(ids, [batch, spec.textLength], 'int32'),
+      attentionMask: tf.tensor2d(mask, [batch, spec.textLength], 'int32'),
+    };
   });
   const times: number[] = [];
   try {
@@ -77,7 +80,13 @@ export async function runEmbedText(experiment: Experiment, resolver: ProviderRes
     unit: 'texts/s',
     timing,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    engine: { name: backend.name, engine: caps.engine, threads: caps.threads, kernelOverrides: caps.kernelOverrides, tfjs: tf.version_core },
+    engine: {
+      name: backend.name,
+      engine: caps.engine,
+      threads: caps.threads,
+      kernelOverrides: caps.kernelOverrides,
+      tfjs: tf.version_core,
+    },
     flops: textEmbedFlops(clipShapeOf(config, bench.text_length), batch),
   };
 }

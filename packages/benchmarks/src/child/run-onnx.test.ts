@@ -95,7 +95,10 @@ describe('bench.runtime', () => {
     }
     const train = benchConfigSchema.safeParse({ kind: 'train', runtime: 'onnxruntime', suites: ['full'], title: 't' });
     expect(train.success).toBe(false);
-    expect(train.error?.issues[0]).toMatchObject({ path: ['runtime'], message: expect.stringMatching(/embed, embed-text, prefill, decode, not kind train/) });
+    expect(train.error?.issues[0]).toMatchObject({
+      path: ['runtime'],
+      message: expect.stringMatching(/embed, embed-text, prefill, decode, not kind train/),
+    });
   });
 
   test('every shipped -ort experiment mirrors its tfjs sibling, which runs the peer', () => {
@@ -164,17 +167,29 @@ describe('CLIP embeddings on onnxruntime-node', () => {
   });
 
   test('a row runs every thread setting, samples as the kind says, and keeps the fastest', async () => {
-    const e = experiment('clip', { kind: 'embed-text', runtime: 'onnxruntime', batch_size: 3, text_length: 12, warmup_steps: 1, timed_steps: 3 });
+    const e = experiment('clip', {
+      kind: 'embed-text',
+      runtime: 'onnxruntime',
+      batch_size: 3,
+      text_length: 12,
+      warmup_steps: 1,
+      timed_steps: 3,
+    });
     const result = await runOnnxRuntime(e, registry, [2, 1]);
-    const runs = (result.engine as { threadRuns: Array<{ threads: number; throughput: number; timing: { samples: number; medianMs: number } }> })
-      .threadRuns;
+    const runs = (
+      result.engine as { threadRuns: Array<{ threads: number; throughput: number; timing: { samples: number; medianMs: number } }> }
+    ).threadRuns;
     expect(runs.map((r) => r.threads)).toEqual([2, 1]);
     for (const r of runs) {
       expect(r.timing.samples).toBe(3);
       expect(r.throughput).toBeCloseTo((1000 * 3) / r.timing.medianMs, 6);
     }
     expect(result.throughput).toBe(Math.max(...runs.map((r) => r.throughput)));
-    expect(result).toMatchObject({ side: 'mmft', unit: 'texts/s', engine: { name: 'onnxruntime-node', executionProvider: 'cpu', graph: 'text_model.onnx' } });
+    expect(result).toMatchObject({
+      side: 'mmft',
+      unit: 'texts/s',
+      engine: { name: 'onnxruntime-node', executionProvider: 'cpu', graph: 'text_model.onnx' },
+    });
     expect((result.engine as { threads: number }).threads).toBe(runs.find((r) => r.throughput === result.throughput)!.threads);
     // 1 layer, T 12, D 16, I 32: 8·12·16² + 4·12·16·32 + 4·12²·16 = 24576 + 24576 + 9216; projection 2·16·8; 3 texts.
     expect(result.flops).toBe(3 * (24576 + 24576 + 9216 + 256));
@@ -221,7 +236,15 @@ describe('causal-LM decode on onnxruntime-node', () => {
   });
 
   test('a decode row reports tokens/s = batch ÷ the median step of its fastest thread setting', async () => {
-    const e = experiment('llama', { kind: 'decode', runtime: 'onnxruntime', batch_size: 2, text_length: 5, new_tokens: 4, warmup_steps: 0, timed_steps: 2 });
+    const e = experiment('llama', {
+      kind: 'decode',
+      runtime: 'onnxruntime',
+      batch_size: 2,
+      text_length: 5,
+      new_tokens: 4,
+      warmup_steps: 0,
+      timed_steps: 2,
+    });
     const result = await runOnnxRuntime(e, registry, [1]);
     expect(result).toMatchObject({ unit: 'tokens/s', timing: { samples: 2 * 3 }, engine: { graph: 'model.onnx', threads: 1 } });
     expect(result.throughput).toBeCloseTo((1000 * 2) / result.timing.medianMs, 6);
@@ -230,6 +253,8 @@ describe('causal-LM decode on onnxruntime-node', () => {
 
 describe('normalizeRows', () => {
   test('divides each row by its Euclidean norm', () => {
-    expect(Array.from(normalizeRows(Float32Array.from([3, 4, 0, 0, 5, 12]), 2))).toEqual([0.6, 0.800000011920929, 0, 0, 5 / 13, 12 / 13].map(Math.fround));
+    expect(Array.from(normalizeRows(Float32Array.from([3, 4, 0, 0, 5, 12]), 2))).toEqual(
+      [0.6, 0.800000011920929, 0, 0, 5 / 13, 12 / 13].map(Math.fround),
+    );
   });
 });

@@ -137,7 +137,10 @@ export async function decodePasses(
     tokens = await greedyDecodeOnnx(session, prompt, newTokens, undefined, { onLogits: () => stamps.push(performance.now()) });
     const produced = tokens.reduce((n, row) => n + row.length, 0);
     if (produced !== prompt.length * newTokens || stamps.length !== newTokens) {
-      throw new MmftError('E_BACKEND', `onnxruntime decode returned ${produced} tokens in ${stamps.length} steps, expected ${prompt.length} × ${newTokens}`);
+      throw new MmftError(
+        'E_BACKEND',
+        `onnxruntime decode returned ${produced} tokens in ${stamps.length} steps, expected ${prompt.length} × ${newTokens}`,
+      );
     }
     if (pass < warmup) continue;
     if (mode === 'prefill') samples.push(stamps[0]! - start);
@@ -165,7 +168,9 @@ function clipPlan(experiment: Experiment): OnnxPlan {
   const shape = clipShapeOf(config, bench.text_length);
   if (bench.kind === 'embed') {
     const dims = [batch, 3, spec.imageSize, spec.imageSize];
-    const pool = Array.from({ length: POOL_BATCHES }, (_, k) => ({ pixel_values: new (loadOrt().Tensor)('float32', syntheticPixels(spec, k), dims) }));
+    const pool = Array.from({ length: POOL_BATCHES }, (_, k) => ({
+      pixel_values: new (loadOrt().Tensor)('float32', syntheticPixels(spec, k), dims),
+    }));
     // The same count as run-embed.ts: the vision tower of a model whose text tower is 0 layers wide.
     const visionOnly = { ...shape, text: { ...shape.text, layers: 0 }, textLength: 0 };
     return {
@@ -231,7 +236,12 @@ export async function runOnnxRuntime(
   threads: readonly number[] = ortThreadSettings(),
 ): Promise<SideResult> {
   const { kind } = experiment.bench;
-  const plan = kind === 'embed' || kind === 'embed-text' ? clipPlan(experiment) : kind === 'prefill' || kind === 'decode' ? lmPlan(experiment) : undefined;
+  const plan =
+    kind === 'embed' || kind === 'embed-text'
+      ? clipPlan(experiment)
+      : kind === 'prefill' || kind === 'decode'
+        ? lmPlan(experiment)
+        : undefined;
   if (!plan) throw new MmftError('E_CONFIG', `${experiment.file}: runtime onnxruntime has no graph for kind ${kind}`);
   // tfjs builds the model (same config and seed as the tfjs row) only to export it; the weights are dropped before timing.
   await selectEngine(experiment, resolver);

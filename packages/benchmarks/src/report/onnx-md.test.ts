@@ -6,7 +6,12 @@ import type { ExperimentResult, SideResult, SuiteReport } from '../suite/result'
 import { benchmarksMarkdown } from './benchmarks-md';
 import { onnxComparisons, onnxRows, onnxRuntimeSection } from './onnx-md';
 
-const side = (s: 'mmft' | 'torch', throughput: number, engine: Record<string, unknown>, unit: SideResult['unit'] = 'tokens/s'): SideResult => ({
+const side = (
+  s: 'mmft' | 'torch',
+  throughput: number,
+  engine: Record<string, unknown>,
+  unit: SideResult['unit'] = 'tokens/s',
+): SideResult => ({
   side: s,
   throughput,
   unit,
@@ -16,14 +21,19 @@ const side = (s: 'mmft' | 'torch', throughput: number, engine: Record<string, un
 });
 
 const ort = (throughput: number, unit: SideResult['unit'] = 'tokens/s') =>
-  side('mmft', throughput, {
-    name: 'onnxruntime-node',
-    threads: 1,
-    threadRuns: [
-      { threads: 2, throughput: throughput / 2 },
-      { threads: 1, throughput },
-    ],
-  }, unit);
+  side(
+    'mmft',
+    throughput,
+    {
+      name: 'onnxruntime-node',
+      threads: 1,
+      threadRuns: [
+        { threads: 2, throughput: throughput / 2 },
+        { threads: 1, throughput },
+      ],
+    },
+    unit,
+  );
 
 const experiments: ExperimentResult[] = [
   {
@@ -46,7 +56,15 @@ const report = (rows: ExperimentResult[]): SuiteReport => ({
   format: 'mmft-bench',
   version: 1,
   suite: 'full',
-  machine: { cpu: 'cpu', cores: 2, memoryBytes: 2 ** 33, node: 'v20', platform: 'linux x64', load: [1, 1, 1], date: '2026-01-01T00:00:00Z' },
+  machine: {
+    cpu: 'cpu',
+    cores: 2,
+    memoryBytes: 2 ** 33,
+    node: 'v20',
+    platform: 'linux x64',
+    load: [1, 1, 1],
+    date: '2026-01-01T00:00:00Z',
+  },
   ceilings: [],
   experiments: rows,
 });

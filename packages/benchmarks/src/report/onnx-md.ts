@@ -21,7 +21,8 @@ export interface OnnxComparison {
   readonly tfjsVsTorch?: number;
 }
 
-const isOrt = (side: SideResult | undefined): side is SideResult => (side?.engine as { name?: unknown } | undefined)?.name === 'onnxruntime-node';
+const isOrt = (side: SideResult | undefined): side is SideResult =>
+  (side?.engine as { name?: unknown } | undefined)?.name === 'onnxruntime-node';
 const ratio = (a: SideResult | undefined, b: SideResult | undefined) => (a && b ? a.throughput / b.throughput : undefined);
 
 /**

@@ -74,10 +74,20 @@ describe('mmft export onnx', () => {
     expect(r.stdout).toMatch(/check text_model\.onnx text_embeds \[3, \d+\]/);
     expect(r.stdout).toMatch(/parity ok: max \|Δ\| .* <= 0\.0001/);
     const out = path.join(tmp, 'onnx');
-    for (const name of ['model.onnx', 'text_model.onnx', 'vision_model.onnx', 'config.json', 'tokenizer.json', 'preprocessor_config.json', '.mmft-folder.json']) {
+    for (const name of [
+      'model.onnx',
+      'text_model.onnx',
+      'vision_model.onnx',
+      'config.json',
+      'tokenizer.json',
+      'preprocessor_config.json',
+      '.mmft-folder.json',
+    ]) {
       expect(fs.existsSync(path.join(out, name))).toBe(true);
     }
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')));
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toEqual(
+      JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')),
+    );
 
     const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'), { executionProviders: ['cpu'] });
     expect(session.inputNames).toEqual(['input_ids', 'pixel_values', 'attention_mask']);
@@ -95,11 +105,13 @@ describe('mmft export onnx', () => {
     expect(maxDiff(got.text_embeds!.data as Float32Array, want.text_embeds)).toBeLessThan(1e-4);
     // The adapter changed the outputs: an export of the plain base would not pass the check above.
     const plain = await ClipModel.fromPretrained(base);
-    const baseLogits = plain.forward({
-      pixelValues: tf.tensor4d(pixelData, [2, 3, 8, 8]),
-      inputIds: tf.tensor2d(inputIds, undefined, 'int32'),
-      attentionMask: tf.tensor2d(attentionMask, undefined, 'int32'),
-    }).logitsPerImage!.dataSync();
+    const baseLogits = plain
+      .forward({
+        pixelValues: tf.tensor4d(pixelData, [2, 3, 8, 8]),
+        inputIds: tf.tensor2d(inputIds, undefined, 'int32'),
+        attentionMask: tf.tensor2d(attentionMask, undefined, 'int32'),
+      })
+      .logitsPerImage!.dataSync();
     plain.dispose();
     expect(maxDiff(baseLogits, want.logits_per_image)).toBeGreaterThan(1e-3);
 
@@ -125,7 +137,9 @@ describe('mmft export onnx', () => {
     fs.mkdirSync(path.join(tmp, 'bert'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'bert', 'config.json'), JSON.stringify({ model_type: 'bert' }));
     const bert = await run(['onnx', 'bert', '--out', 'bert-onnx']);
-    expect(bert.stderr).toBe(`${path.join('bert', 'config.json')}: model_type "bert" cannot be exported to ONNX yet; supported: clip, llama, opt, gpt2, llava, blip-2`);
+    expect(bert.stderr).toBe(
+      `${path.join('bert', 'config.json')}: model_type "bert" cannot be exported to ONNX yet; supported: clip, llama, opt, gpt2, llava, blip-2`,
+    );
     expect(fs.existsSync(path.join(tmp, 'bert-onnx'))).toBe(false);
   });
 

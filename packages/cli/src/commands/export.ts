@@ -5,7 +5,15 @@
 // the tfjs model and prints max |Δ| per output. --out follows core's output-folder rule.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { architectureContext, checkOutputFolder, describeTrainable, loadAdapter, MmftError, parseConfig, type ExporterProvider } from '@mmft/core';
+import {
+  architectureContext,
+  checkOutputFolder,
+  describeTrainable,
+  loadAdapter,
+  MmftError,
+  parseConfig,
+  type ExporterProvider,
+} from '@mmft/core';
 import { readModelType } from '@mmft/core/hf';
 import { writeFolder } from '@mmft/core/io';
 import type { CliContext } from '../context';
@@ -49,7 +57,9 @@ export async function runExportOnnx(ctx: CliContext, modelDir: string, o: Export
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(parseConfig(backend, {}));
   const exporter = registry.resolve('exporter', 'onnx') as ExporterProvider;
-  const config = parseConfig(exporter, { opset: o.opset ?? 17, sourceDir: base, ...(o.keep4bit ? { keep4bit: true } : {}) }) as { opset?: number };
+  const config = parseConfig(exporter, { opset: o.opset ?? 17, sourceDir: base, ...(o.keep4bit ? { keep4bit: true } : {}) }) as {
+    opset?: number;
+  };
   const architecture = registry.resolveModelType(modelType, {
     source: path.join(base, 'config.json'),
     hint: 'load the plugin for this model with --plugin <package>',
@@ -102,7 +112,8 @@ export async function runExportOnnx(ctx: CliContext, modelDir: string, o: Export
 }
 
 const opsetOption = (value: string): number => {
-  if (value !== '17') throw new InvalidArgumentError('only opset 17 is written for now (LayerNormalization, Erf-based GELU; see docs/onnx.md)');
+  if (value !== '17')
+    throw new InvalidArgumentError('only opset 17 is written for now (LayerNormalization, Erf-based GELU; see docs/onnx.md)');
   return 17;
 };
 
@@ -119,11 +130,17 @@ export function exportCommand(ctx: CliContext): Command {
     new Command('onnx')
       .description(`Write a checkpoint (${ONNX_EXPORT_MODEL_TYPES.join(', ')}) as ONNX for onnxruntime-node, adapters merged first`)
       .argument('<model-dir>', 'checkpoint folder (config.json + model.safetensors, Hugging Face layout)')
-      .requiredOption('--out <dir>', 'where to write the .onnx files and their config/tokenizer files (a new or empty folder, or one mmft wrote)')
+      .requiredOption(
+        '--out <dir>',
+        'where to write the .onnx files and their config/tokenizer files (a new or empty folder, or one mmft wrote)',
+      )
       .option('--adapter <dir>', 'adapter folder (PEFT layout) to merge into the weights before export')
       .option('--check', 'run the export in onnxruntime-node and print max |Δ| per output against the tfjs model (fails above 1e-4)')
       .option('--opset <n>', 'ai.onnx opset (17)', opsetOption)
-      .option('--keep-4bit', 'write 4-bit (QLoRA) Linears as com.microsoft MatMulBnb4 in *_bnb4.onnx graphs instead of dequantising them to float32')
+      .option(
+        '--keep-4bit',
+        'write 4-bit (QLoRA) Linears as com.microsoft MatMulBnb4 in *_bnb4.onnx graphs instead of dequantising them to float32',
+      )
       .option('--force', 'replace a non-empty --out folder that mmft did not write (never <model-dir> or --adapter)')
       .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)'),
   ).action((modelDir: string, o: ExportOnnxOptions) => runExportOnnx(ctx, modelDir, o));

@@ -5,7 +5,10 @@
 import type { ProviderBase } from './provider';
 
 /** What a filter decides about a whole text: let it through, refuse it, or pass a rewritten text. */
-export type FilterVerdict = { readonly action: 'allow' } | { readonly action: 'refuse'; readonly reason: string } | { readonly action: 'redact'; readonly text: string };
+export type FilterVerdict =
+  | { readonly action: 'allow' }
+  | { readonly action: 'refuse'; readonly reason: string }
+  | { readonly action: 'redact'; readonly text: string };
 
 /**
  * What a streaming filter says about the pieces seen so far: `emit` the text that is now safe to

@@ -106,7 +106,12 @@ describe.each(cases)('a %s Linear with block size %i (double quant %s), K = %i, 
 });
 
 describe('checkBnb4', () => {
-  const q = (blockSize: number) => quantize4bit(Float32Array.from({ length: 1024 }, (_, i) => Math.cos(i)), 'nf4', { blockSize, shape: [8, 128] });
+  const q = (blockSize: number) =>
+    quantize4bit(
+      Float32Array.from({ length: 1024 }, (_, i) => Math.cos(i)),
+      'nf4',
+      { blockSize, shape: [8, 128] },
+    );
 
   it('refuses block sizes onnxruntime’s CPU kernel lacks, naming the weight and the ones it has', () => {
     expect(() => checkBnb4(q(512), 'model.layers.0.mlp.up_proj.weight')).toThrow(

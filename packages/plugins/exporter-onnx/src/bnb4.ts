@@ -29,17 +29,26 @@ export function checkBnb4(q: Quantized4bit, name: string): void {
     throw new MmftError(
       'E_UNSUPPORTED',
       `${name}: 4-bit block size ${q.blockSize}; onnxruntime's CPU MatMulBnb4 kernel supports ${BNB4_BLOCK_SIZES.join(', ')} only`,
-      { hint: 'export without --keep-4bit (the weight is dequantised to float32), or quantise with a block size of at most 256 (64 is bitsandbytes\' default)' },
+      {
+        hint: "export without --keep-4bit (the weight is dequantised to float32), or quantise with a block size of at most 256 (64 is bitsandbytes' default)",
+      },
     );
   }
   const standard = codeOf(q.quantType);
   if (q.code.length !== 16 || q.code.some((v, i) => v !== standard[i])) {
-    throw new MmftError('E_UNSUPPORTED', `${name}: its quant_map is not bitsandbytes' standard ${q.quantType} table, which MatMulBnb4 has built in`, {
-      hint: 'export without --keep-4bit to dequantise it to float32',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${name}: its quant_map is not bitsandbytes' standard ${q.quantType} table, which MatMulBnb4 has built in`,
+      {
+        hint: 'export without --keep-4bit to dequantise it to float32',
+      },
+    );
   }
   if (q.shape.length !== 2 || q.shape[0]! * q.shape[1]! !== q.length) {
-    throw new MmftError('E_SHAPE', `${name}: a 4-bit Linear weight must be [out, in], got shape [${q.shape.join(', ')}] for ${q.length} elements`);
+    throw new MmftError(
+      'E_SHAPE',
+      `${name}: a 4-bit Linear weight must be [out, in], got shape [${q.shape.join(', ')}] for ${q.length} elements`,
+    );
   }
 }
 
@@ -57,10 +66,15 @@ export function matMulBnb4(g: OnnxGraph, x: string, q: Quantized4bit, prefix: st
   const blocks = Math.ceil(q.length / q.blockSize);
   const packed = g.initializer(`${prefix}.weight_Bnb4`, { dtype: 'uint8', dims: [bytes], data: q.packed.slice(0, bytes) });
   const absmax = g.initializer(`${prefix}.weight_absmax`, { dtype: 'float32', dims: [blocks], data: absmaxFloat32(q).slice(0, blocks) });
-  return g.op1('MatMulBnb4', [x, packed, absmax], { K: k, N: n, block_size: q.blockSize, quant_type: BNB4_QUANT_TYPE[q.quantType] }, {
-    domain: 'com.microsoft',
-    name: `/${prefix}/MatMulBnb4`,
-  });
+  return g.op1(
+    'MatMulBnb4',
+    [x, packed, absmax],
+    { K: k, N: n, block_size: q.blockSize, quant_type: BNB4_QUANT_TYPE[q.quantType] },
+    {
+      domain: 'com.microsoft',
+      name: `/${prefix}/MatMulBnb4`,
+    },
+  );
 }
 
 /**

@@ -61,7 +61,11 @@ describe('CLIP graphs against a float64 reference', () => {
     const out = await s.run({ input_ids: int64(IDS), attention_mask: int64(MASK), pixel_values: pixels(IMAGES) });
     await s.release();
     expectClose(out.logits_per_text, ref.logitsPerText, 1e-4);
-    expectClose(out.logits_per_image, ref.logitsPerText[0]!.map((_, j) => ref.logitsPerText.map((r) => r[j]!)), 1e-4);
+    expectClose(
+      out.logits_per_image,
+      ref.logitsPerText[0]!.map((_, j) => ref.logitsPerText.map((r) => r[j]!)),
+      1e-4,
+    );
     expectClose(out.text_embeds, ref.textEmbeds);
     expectClose(out.image_embeds, ref.imageEmbeds);
     // The logits are not flat: the test would notice a wrong mask or pooling index.
@@ -109,7 +113,10 @@ describe('CLIP graphs against a float64 reference', () => {
 
   it('with weights over the external-data threshold, model.onnx_data holds them and the outputs do not change', async () => {
     const file = path.join(dir, 'external', 'model.onnx');
-    const { files } = await writeOnnxModel(clipGraph('model', TINY_CLIP, weights), file, { externalDataThreshold: 4096, externalDataMinBytes: 128 });
+    const { files } = await writeOnnxModel(clipGraph('model', TINY_CLIP, weights), file, {
+      externalDataThreshold: 4096,
+      externalDataMinBytes: 128,
+    });
     expect(files).toEqual([file, `${file}_data`]);
     expect((await fs.stat(file)).size).toBeLessThan((await fs.stat(`${file}_data`)).size);
     const s = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });

@@ -103,7 +103,12 @@ function encoder(g: OnnxGraph, hidden: string, prefix: string, t: TowerFields, m
 }
 
 /** The text tower: last_hidden_state [B, T, D] and text_projection(eos state) [B, P] (not normalised). */
-function textTower(g: OnnxGraph, inputIds: string, attentionMask: string, fields: ClipFields): { lastHiddenState: string; features: string } {
+function textTower(
+  g: OnnxGraph,
+  inputIds: string,
+  attentionMask: string,
+  fields: ClipFields,
+): { lastHiddenState: string; features: string } {
   const t = fields.text_config;
   const maxLen = t.max_position_embeddings;
   const length = g.op1('Slice', [g.op1('Shape', [inputIds]), int64s(g, [1]), int64s(g, [2]), int64s(g, [0])]); // [1] = T
@@ -120,15 +125,30 @@ function textTower(g: OnnxGraph, inputIds: string, attentionMask: string, fields
   const maskF = g.op1('Cast', [attentionMask], { to: 1 });
   const padding = g.op1('Mul', [g.op1('Sub', [scalar(g, 1, 'one'), maskF]), scalar(g, MASK_MIN, 'mask_min')]);
   const padding4 = g.op1('Unsqueeze', [padding, int64s(g, [1, 2])]);
-  const mask = g.op1('Max', [g.op1('Add', [causalTT, padding4]), scalar(g, MASK_MIN, 'mask_min')], {}, { name: '/text_model/attention_mask' });
+  const mask = g.op1(
+    'Max',
+    [g.op1('Add', [causalTT, padding4]), scalar(g, MASK_MIN, 'mask_min')],
+    {},
+    { name: '/text_model/attention_mask' },
+  );
   const encoded = encoder(g, embedded, 'text_model', t, mask);
   const lastHiddenState = layerNorm(g, encoded, 'text_model.final_layer_norm', t.layer_norm_eps);
   // Pooled at the first eos of each row; eos_token_id 2 is transformers' legacy rule: the argmax of
   // the ids. ArgMax keeps the first maximum (select_last_index = 0), as torch.argmax does. Ids fit a
   // float32 exactly (< 2^24), so the comparison runs on floats.
-  const scores = t.eos_token_id === 2
-    ? g.op1('Cast', [inputIds], { to: 1 })
-    : g.op1('Cast', [g.op1('Equal', [inputIds, g.constant({ dtype: 'int64', dims: [], data: new BigInt64Array([BigInt(t.eos_token_id)]) }, 'eos_id')])], { to: 1 });
+  const scores =
+    t.eos_token_id === 2
+      ? g.op1('Cast', [inputIds], { to: 1 })
+      : g.op1(
+          'Cast',
+          [
+            g.op1('Equal', [
+              inputIds,
+              g.constant({ dtype: 'int64', dims: [], data: new BigInt64Array([BigInt(t.eos_token_id)]) }, 'eos_id'),
+            ]),
+          ],
+          { to: 1 },
+        );
   const eosAt = g.op1('ArgMax', [scores], { axis: -1, keepdims: 0 }); // [B] int64
   const pooled = g.op1('GatherND', [lastHiddenState, g.op1('Unsqueeze', [eosAt, int64s(g, [1])])], { batch_dims: 1 }); // [B, D]
   return { lastHiddenState, features: linear(g, pooled, 'text_projection', { bias: false }) };
@@ -146,12 +166,19 @@ function visionTower(g: OnnxGraph, pixelValues: string, fields: ClipFields): { l
   const patches = g.op1('Transpose', [g.op1('Reshape', [conv, int64s(g, [0, d, -1])])], { perm: [0, 2, 1] }); // [B, N, D]
   const batch = g.op1('Slice', [g.op1('Shape', [pixelValues]), int64s(g, [0]), int64s(g, [1]), int64s(g, [0])]);
   const clsShape = g.op1('Concat', [batch, int64s(g, [1, d])], { axis: 0 });
-  const cls = g.op1('Expand', [g.op1('Reshape', [weightInitializer(g, 'vision_model.embeddings.class_embedding'), int64s(g, [1, 1, d])]), clsShape]);
+  const cls = g.op1('Expand', [
+    g.op1('Reshape', [weightInitializer(g, 'vision_model.embeddings.class_embedding'), int64s(g, [1, 1, d])]),
+    clsShape,
+  ]);
   const tokens = g.op1('Concat', [cls, patches], { axis: 1 });
   const embedded = g.op1('Add', [tokens, weightInitializer(g, 'vision_model.embeddings.position_embedding.weight')]);
   const pre = layerNorm(g, embedded, 'vision_model.pre_layrnorm', v.layer_norm_eps);
   const lastHiddenState = encoder(g, pre, 'vision_model', v);
-  const classToken = g.op1('Gather', [lastHiddenState, g.constant({ dtype: 'int64', dims: [], data: new BigInt64Array([0n]) }, 'cls_index')], { axis: 1 });
+  const classToken = g.op1(
+    'Gather',
+    [lastHiddenState, g.constant({ dtype: 'int64', dims: [], data: new BigInt64Array([0n]) }, 'cls_index')],
+    { axis: 1 },
+  );
   const pooled = layerNorm(g, classToken, 'vision_model.post_layernorm', v.layer_norm_eps);
   return { lastHiddenState, features: linear(g, pooled, 'visual_projection', { bias: false }) };
 }

@@ -26,7 +26,9 @@ const fake = (root: Module, modelType = 'clip') => ({ modelType, root, config: {
 
 describe('prepareForExport', () => {
   it('refuses a model that still holds adapter weights, naming them and how to merge', () => {
-    expect(() => prepareForExport(fake(new Block(true)))).toThrow(/still holds adapter weights \(lora_A\.weight\); ONNX export writes merged weights only/);
+    expect(() => prepareForExport(fake(new Block(true)))).toThrow(
+      /still holds adapter weights \(lora_A\.weight\); ONNX export writes merged weights only/,
+    );
   });
 
   it('brings a 16-bit frozen Linear weight back to float32 (bf16-rounded values)', () => {

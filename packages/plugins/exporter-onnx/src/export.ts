@@ -64,7 +64,9 @@ export const SIDE_FILES: readonly string[] = [
  * left out) and restores every 16- or 4-bit Linear weight to float32. Returns how many were restored.
  */
 export function prepareForExport(model: VisionLanguageModel, options: { keep4bit?: boolean } = {}): number {
-  const adapterNames = [...model.root.stateDict().keys()].filter((n) => /(^|\.)(lora_[AB]|lora_embedding_[AB]|base_layer|adapter_(down|up))(\.|$)/.test(n));
+  const adapterNames = [...model.root.stateDict().keys()].filter((n) =>
+    /(^|\.)(lora_[AB]|lora_embedding_[AB]|base_layer|adapter_(down|up))(\.|$)/.test(n),
+  );
   if (adapterNames.length > 0) {
     throw new MmftError(
       'E_UNSUPPORTED',
@@ -82,7 +84,12 @@ export function prepareForExport(model: VisionLanguageModel, options: { keep4bit
   return restored;
 }
 
-async function copySideFiles(model: VisionLanguageModel, outDir: string, sourceDir: string | undefined, skip: ReadonlySet<string>): Promise<string[]> {
+async function copySideFiles(
+  model: VisionLanguageModel,
+  outDir: string,
+  sourceDir: string | undefined,
+  skip: ReadonlySet<string>,
+): Promise<string[]> {
   let from = sourceDir;
   let temp: string | undefined;
   if (!from) {

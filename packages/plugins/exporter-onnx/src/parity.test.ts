@@ -58,7 +58,8 @@ function standIn(drift = 0): VisionLanguageModel {
         logitsPerImage: tf.tensor2d(perImage),
       };
     },
-    getTextFeatures: ({ inputIds, attentionMask }: { inputIds: tf.Tensor; attentionMask?: tf.Tensor }) => tf.tensor2d(run(inputIds, attentionMask).textFeatures),
+    getTextFeatures: ({ inputIds, attentionMask }: { inputIds: tf.Tensor; attentionMask?: tf.Tensor }) =>
+      tf.tensor2d(run(inputIds, attentionMask).textFeatures),
     getImageFeatures: ({ pixelValues }: { pixelValues: tf.Tensor }) => tf.tensor2d(run(undefined, undefined, pixelValues).imageFeatures),
   } as unknown as VisionLanguageModel;
 }
@@ -89,7 +90,9 @@ describe('checkParity', () => {
   });
 
   it('refuses model types it has no check for', async () => {
-    await expect(checkParity({ ...standIn(), modelType: 'siglip' } as VisionLanguageModel, dir)).rejects.toThrow(/no ONNX parity check for model_type "siglip"/);
+    await expect(checkParity({ ...standIn(), modelType: 'siglip' } as VisionLanguageModel, dir)).rejects.toThrow(
+      /no ONNX parity check for model_type "siglip"/,
+    );
   });
 });
 
@@ -105,6 +108,8 @@ describe('maxAbsDiff and runOnnx', () => {
     const ref = referenceClip(TINY_CLIP, weights, IDS, MASK, []);
     expect(out.text_embeds!.dims).toEqual([2, 4]);
     expect(maxAbsDiff(out.text_embeds!.data, ref.textFeatures.flat())).toBeLessThan(1e-5);
-    await expect(runOnnx(path.join(dir, 'text_model.onnx'), { input_ids: { int64: IDS } })).rejects.toThrow(/no value for input\(s\) attention_mask/);
+    await expect(runOnnx(path.join(dir, 'text_model.onnx'), { input_ids: { int64: IDS } })).rejects.toThrow(
+      /no value for input\(s\) attention_mask/,
+    );
   });
 });

@@ -84,10 +84,16 @@ async function runSession(file: string, feeds: Record<string, Ort.Tensor>): Prom
 }
 
 function compare(rows: ParityRow[], file: string, output: string, onnxOut: Ort.Tensor | undefined, expected: tf.Tensor): void {
-  if (!onnxOut) throw new MmftError('E_CHECKPOINT', `${file} has no output ${output}`, { hint: 'export the folder again with mmft export onnx' });
+  if (!onnxOut)
+    throw new MmftError('E_CHECKPOINT', `${file} has no output ${output}`, { hint: 'export the folder again with mmft export onnx' });
   const dims = [...onnxOut.dims];
   const same = dims.length === expected.shape.length && dims.every((d, i) => d === expected.shape[i]);
-  rows.push({ file, output, dims, maxAbsDiff: same ? maxAbsDiff(onnxOut.data as Float32Array, expected.dataSync() as Float32Array) : Infinity });
+  rows.push({
+    file,
+    output,
+    dims,
+    maxAbsDiff: same ? maxAbsDiff(onnxOut.data as Float32Array, expected.dataSync() as Float32Array) : Infinity,
+  });
 }
 
 interface ClipLike {
@@ -103,7 +109,11 @@ async function clipParity(model: VisionLanguageModel, dir: string, o: ParityOpti
   const { inputIds, attentionMask } = model.tokenizer.encode(o.texts ?? DEFAULT_TEXTS, { padding: 'longest', truncation: true });
   const pix = pixels(count, channels, vision.image_size, o.seed ?? 1);
   const dims = [count, channels, vision.image_size, vision.image_size];
-  const feeds = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), pixel_values: new (ort().Tensor)('float32', pix, dims) };
+  const feeds = {
+    input_ids: int64(inputIds),
+    attention_mask: int64(attentionMask),
+    pixel_values: new (ort().Tensor)('float32', pix, dims),
+  };
   const clip = model as VisionLanguageModel & Partial<ClipLike>;
   tf.engine().startScope();
   try {
@@ -149,7 +159,11 @@ async function causalLmParity(model: VisionLanguageModel, dir: string, o: Parity
   });
   const session = await ort().InferenceSession.create(file, { executionProviders: ['cpu'] });
   try {
-    const feeds: Record<string, Ort.Tensor> = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), position_ids: int64(positions) };
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: int64(inputIds),
+      attention_mask: int64(attentionMask),
+      position_ids: int64(positions),
+    };
     for (const meta of session.inputMetadata) {
       if (!meta.name.startsWith('past_key_values.')) continue;
       if (!meta.isTensor) continue;
@@ -167,10 +181,20 @@ async function causalLmParity(model: VisionLanguageModel, dir: string, o: Parity
         positionIds: tf.tensor2d(positions, undefined, 'int32'),
       }) as Record<string, tf.Tensor>;
       // Logits at padded positions are not used by anyone and differ only through the masked rows.
-      const keep = tf.tensor3d(attentionMask.map((row) => row.map((m) => [m])), undefined, 'float32');
+      const keep = tf.tensor3d(
+        attentionMask.map((row) => row.map((m) => [m])),
+        undefined,
+        'float32',
+      );
       const logits = out.logits!;
       const onnxLogits = tf.mul(tf.tensor(logits.data as Float32Array, [...logits.dims]), keep);
-      compare(rows, name, 'logits', new (ort().Tensor)('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]), tf.mul(expected.logits!, keep));
+      compare(
+        rows,
+        name,
+        'logits',
+        new (ort().Tensor)('float32', onnxLogits.dataSync() as Float32Array, [...logits.dims]),
+        tf.mul(expected.logits!, keep),
+      );
     } finally {
       tf.engine().endScope();
     }
@@ -188,12 +212,17 @@ export type OnnxInput = { int64: number[][] } | { float32: Float32Array; dims: n
  * @example
  * const { text_embeds } = await runOnnx('out/clip/text_model.onnx', { input_ids: { int64: [[154, 7, 155]] }, attention_mask: { int64: [[1, 1, 1]] } });
  */
-export async function runOnnx(file: string, inputs: Record<string, OnnxInput>): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
+export async function runOnnx(
+  file: string,
+  inputs: Record<string, OnnxInput>,
+): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
   const feeds = Object.fromEntries(
     Object.entries(inputs).map(([name, v]) => [name, 'int64' in v ? int64(v.int64) : new (ort().Tensor)('float32', v.float32, v.dims)]),
   );
   const out = await runSession(file, feeds);
-  return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, { dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) }]));
+  return Object.fromEntries(
+    Object.entries(out).map(([name, t]) => [name, { dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) }]),
+  );
 }
 
 /**
@@ -208,7 +237,8 @@ export async function checkParity(model: VisionLanguageModel, dir: string, optio
   const rows: ParityRow[] = [];
   if ((ONNX_MODEL_TYPES.dualEncoder as readonly string[]).includes(model.modelType)) await clipParity(model, dir, options, rows);
   else if ((ONNX_MODEL_TYPES.causalLm as readonly string[]).includes(model.modelType)) await causalLmParity(model, dir, options, rows);
-  else if ((ONNX_MODEL_TYPES.visionLanguage as readonly string[]).includes(model.modelType)) await vlmParity(model, dir, options.texts ?? DEFAULT_TEXTS, rows);
+  else if ((ONNX_MODEL_TYPES.visionLanguage as readonly string[]).includes(model.modelType))
+    await vlmParity(model, dir, options.texts ?? DEFAULT_TEXTS, rows);
   else throw new MmftError('E_UNSUPPORTED', `no ONNX parity check for model_type "${model.modelType}"`);
   const tolerance = options.tolerance ?? 1e-4;
   const worst = rows.reduce((m, r) => Math.max(m, r.maxAbsDiff), 0);

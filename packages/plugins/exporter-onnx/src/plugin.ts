@@ -19,7 +19,12 @@ export const onnxExporter: ExporterProvider<OnnxExportConfig> = {
   configSchema: onnxExportConfigSchema,
   export: async (model, config, outDir) => {
     const c = parseConfig(onnxExporter, config);
-    return exportOnnx(model, outDir, { opset: c.opset, externalDataThreshold: c.externalDataThreshold, sourceDir: c.sourceDir, keep4bit: c.keep4bit });
+    return exportOnnx(model, outDir, {
+      opset: c.opset,
+      externalDataThreshold: c.externalDataThreshold,
+      sourceDir: c.sourceDir,
+      keep4bit: c.keep4bit,
+    });
   },
   check: (model, outDir, options) => checkParity(model, outDir, options),
 };

@@ -12,7 +12,8 @@ import { blocklistConfigSchema, type BlocklistConfig, type BlocklistConfigInput 
 export const blocklistFilter: OutputFilterProvider<BlocklistConfig, BlocklistConfigInput> = {
   kind: 'filter',
   id: 'blocklist',
-  description: 'refuse or redact replies containing terms from a file (English words case-insensitively, Chinese as substrings), streamed too',
+  description:
+    'refuse or redact replies containing terms from a file (English words case-insensitively, Chinese as substrings), streamed too',
   configSchema: blocklistConfigSchema,
   create: (config) => BlocklistFilter.fromConfig(parseConfig(blocklistFilter, config)),
 };

@@ -43,7 +43,8 @@ const TOTAL = 'past_sequence_length + sequence_length';
  */
 export function declareDecoderInputs(g: OnnxGraph, dims: DecoderDims, options: { inputsEmbeds?: number } = {}): DecoderInputs {
   const embeds = options.inputsEmbeds;
-  const inputIds = embeds === undefined ? g.input('input_ids', 'int64', [BATCH, SEQ]) : g.input('inputs_embeds', 'float32', [BATCH, SEQ, embeds]);
+  const inputIds =
+    embeds === undefined ? g.input('input_ids', 'int64', [BATCH, SEQ]) : g.input('inputs_embeds', 'float32', [BATCH, SEQ, embeds]);
   const attentionMask = g.input('attention_mask', 'int64', [BATCH, TOTAL]);
   const kv: Dim[] = [BATCH, dims.kvHeads, PAST, dims.headDim];
   const past = Array.from({ length: dims.layers }, (_, i) => ({

@@ -209,7 +209,9 @@ describe('OnnxGraph + writeOnnxModel in onnxruntime-node', () => {
     g.input('x', 'float32', [1]);
     expect(() => g.op1('Neg', ['nope'])).toThrow(/reads nope/);
     expect(() => g.input('x', 'float32', [1])).toThrow(/already taken/);
-    expect(() => g.initializer('w', { dtype: 'float32', dims: [3], data: new Float32Array(2) })).toThrow(/does not hold a float32 tensor of dims \[3\]/);
+    expect(() => g.initializer('w', { dtype: 'float32', dims: [3], data: new Float32Array(2) })).toThrow(
+      /does not hold a float32 tensor of dims \[3\]/,
+    );
     expect(() => g.output('missing', 'float32', [1])).toThrow(/not a value/);
     expect(g.op1('Neg', ['x'])).not.toBe('');
   });

@@ -8,7 +8,17 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { MmftError } from '@mmft/core';
-import { attributeProto, tensorBytes, tensorProto, valueInfoProto, ONNX_DATA_TYPE, type AttrValue, type ConstTensor, type Dim, type OnnxDType } from './proto';
+import {
+  attributeProto,
+  tensorBytes,
+  tensorProto,
+  valueInfoProto,
+  ONNX_DATA_TYPE,
+  type AttrValue,
+  type ConstTensor,
+  type Dim,
+  type OnnxDType,
+} from './proto';
 
 export { ONNX_DATA_TYPE, tensorBytes, type AttrValue, type ConstTensor, type Dim, type OnnxDType } from './proto';
 
@@ -94,7 +104,10 @@ export class OnnxGraph {
   ): string[] {
     for (const input of inputs) {
       if (input !== '' && !this.used.has(input)) {
-        throw new MmftError('E_CONFIG', `graph ${this.name}: ${opType} reads ${input}, which no earlier input, initializer or node defines`);
+        throw new MmftError(
+          'E_CONFIG',
+          `graph ${this.name}: ${opType} reads ${input}, which no earlier input, initializer or node defines`,
+        );
       }
     }
     const name = opts.name ? this.unique(opts.name) : this.fresh(`/${opType}`);
@@ -251,7 +264,11 @@ const EXTERNAL_ALIGN = 4096; // onnx/onnx docs/ExternalData.md: offset SHOULD be
  * @example
  * const { files } = await writeOnnxModel(g, 'out/model.onnx'); // ['out/model.onnx'] (+ 'out/model.onnx_data' above 2 GiB)
  */
-export async function writeOnnxModel(graph: OnnxGraph, file: string, options: WriteOptions = {}): Promise<{ files: string[]; bytes: number }> {
+export async function writeOnnxModel(
+  graph: OnnxGraph,
+  file: string,
+  options: WriteOptions = {},
+): Promise<{ files: string[]; bytes: number }> {
   const threshold = options.externalDataThreshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
   const minBytes = options.externalDataMinBytes ?? Math.min(1024, threshold);
   const entries = graph.initializerEntries();
@@ -285,9 +302,13 @@ export async function writeOnnxModel(graph: OnnxGraph, file: string, options: Wr
   const extra = { ...options.extraOpsets };
   for (const d of graph.domains()) {
     if (!(d in extra)) {
-      throw new MmftError('E_CONFIG', `graph ${graph.name} uses operators of domain ${d} but WriteOptions.extraOpsets has no version for it`, {
-        hint: `pass extraOpsets: { '${d}': 1 }`,
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `graph ${graph.name} uses operators of domain ${d} but WriteOptions.extraOpsets has no version for it`,
+        {
+          hint: `pass extraOpsets: { '${d}': 1 }`,
+        },
+      );
     }
   }
   for (const [domain, version] of Object.entries(extra)) opsetImport.push({ domain, version });

@@ -81,7 +81,11 @@ export function transpose2d(w: Weight): Weight {
 }
 
 /** Adds the named weight as an initializer once (tied or reused weights share it). */
-export function weightInitializer(g: OnnxGraph, name: string, options: { weights?: WeightLookup; transform?: (w: Weight) => Weight } = {}): string {
+export function weightInitializer(
+  g: OnnxGraph,
+  name: string,
+  options: { weights?: WeightLookup; transform?: (w: Weight) => Weight } = {},
+): string {
   if (g.has(name)) return name;
   const w = lookup(g, options.weights)(name);
   return g.initializer(name, f32(options.transform ? options.transform(w) : w));
@@ -113,9 +117,20 @@ export function linear(
 ): string {
   const y =
     linearHooks.get(g)?.(g, x, prefix) ??
-    g.op1('MatMul', [x, weightInitializer(g, `${prefix}.weight`, { weights: options.weights, transform: options.transposeWeight === false ? undefined : transpose2d })], {}, {
-      name: `/${prefix}/MatMul`,
-    });
+    g.op1(
+      'MatMul',
+      [
+        x,
+        weightInitializer(g, `${prefix}.weight`, {
+          weights: options.weights,
+          transform: options.transposeWeight === false ? undefined : transpose2d,
+        }),
+      ],
+      {},
+      {
+        name: `/${prefix}/MatMul`,
+      },
+    );
   if (options.bias === false) return y;
   const bias = weightInitializer(g, `${prefix}.bias`, { weights: options.weights });
   return g.op1('Add', [y, bias], {}, { name: `/${prefix}/Add` });

@@ -121,7 +121,13 @@ function layerNorm(x: Mat, W: Weight, b: Weight, eps: number): Mat {
   });
 }
 
-function layer(h: Mat, w: WeightLookup, p: string, t: ClipFields['text_config'] | ClipFields['vision_config'], visible: (q: number, k: number) => boolean): Mat {
+function layer(
+  h: Mat,
+  w: WeightLookup,
+  p: string,
+  t: ClipFields['text_config'] | ClipFields['vision_config'],
+  visible: (q: number, k: number) => boolean,
+): Mat {
   const x = layerNorm(h, w(`${p}.layer_norm1.weight`), w(`${p}.layer_norm1.bias`), t.layer_norm_eps);
   const proj = (n: string) => linear(x, w(`${p}.self_attn.${n}.weight`), w(`${p}.self_attn.${n}.bias`));
   const [q, k, v] = [proj('q_proj'), proj('k_proj'), proj('v_proj')];
@@ -144,7 +150,9 @@ function layer(h: Mat, w: WeightLookup, p: string, t: ClipFields['text_config'] 
       });
     }
   }
-  const attended = linear(context, w(`${p}.self_attn.out_proj.weight`), w(`${p}.self_attn.out_proj.bias`)).map((r, i) => r.map((val, c) => val + h[i]![c]!));
+  const attended = linear(context, w(`${p}.self_attn.out_proj.weight`), w(`${p}.self_attn.out_proj.bias`)).map((r, i) =>
+    r.map((val, c) => val + h[i]![c]!),
+  );
   const y = layerNorm(attended, w(`${p}.layer_norm2.weight`), w(`${p}.layer_norm2.bias`), t.layer_norm_eps);
   const act = ACT[t.hidden_act]!;
   const mid = linear(y, w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)).map((r) => r.map(act));
@@ -179,7 +187,8 @@ export function referenceImageFeatures(fields: ClipFields, w: WeightLookup, imag
           let s = 0;
           for (let c = 0; c < channels; c++)
             for (let y = 0; y < p; y++)
-              for (let x = 0; x < p; x++) s += conv.data[((o * channels + c) * p + y) * p + x]! * image[(c * size + gi * p + y) * size + gj * p + x]!;
+              for (let x = 0; x < p; x++)
+                s += conv.data[((o * channels + c) * p + y) * p + x]! * image[(c * size + gi * p + y) * size + gj * p + x]!;
           return s;
         }),
       );

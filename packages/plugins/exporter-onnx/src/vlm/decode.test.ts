@@ -27,8 +27,15 @@ async function toyExport(dir: string, config: Record<string, unknown>, tokensPer
   await writeOnnxModel(vision, path.join(dir, 'onnx', 'vision_encoder.onnx'));
 
   const embed = new OnnxGraph('toy-embed');
-  const table = embed.initializer('table', { dtype: 'float32', dims: [VOCAB, WIDTH], data: Float32Array.from({ length: VOCAB * WIDTH }, (_, i) => (i % 2 ? 1 : i / 2)) });
-  embed.rename(embed.op1('Gather', [table, embed.input('input_ids', 'int64', ['batch_size', 'sequence_length'])], { axis: 0 }), 'inputs_embeds');
+  const table = embed.initializer('table', {
+    dtype: 'float32',
+    dims: [VOCAB, WIDTH],
+    data: Float32Array.from({ length: VOCAB * WIDTH }, (_, i) => (i % 2 ? 1 : i / 2)),
+  });
+  embed.rename(
+    embed.op1('Gather', [table, embed.input('input_ids', 'int64', ['batch_size', 'sequence_length'])], { axis: 0 }),
+    'inputs_embeds',
+  );
   embed.output('inputs_embeds', 'float32', ['batch_size', 'sequence_length', WIDTH]);
   await writeOnnxModel(embed, path.join(dir, 'onnx', 'embed_tokens.onnx'));
 
@@ -95,32 +102,61 @@ describe('with image tokens (LLaVA, BLIP-2 ≥ 4.45)', () => {
   });
 
   it('decodes greedily through the cache, stops a row at EOS and pads it while the other goes on', async () => {
-    const tokens = await generateVlmOnnx(path.join(root, 'scatter'), pixels, [[1, 9, 9, 3], [9, 9, 4, 5]], 6);
+    const tokens = await generateVlmOnnx(
+      path.join(root, 'scatter'),
+      pixels,
+      [
+        [1, 9, 9, 3],
+        [9, 9, 4, 5],
+      ],
+      6,
+    );
     expect(tokens).toEqual([
       [4, 5, 6, 7],
       [6, 7],
     ]);
-    expect(await generateVlmOnnx(path.join(root, 'scatter'), pixels, [[1, 9, 9, 3], [9, 9, 4, 5]], 2)).toEqual([
+    expect(
+      await generateVlmOnnx(
+        path.join(root, 'scatter'),
+        pixels,
+        [
+          [1, 9, 9, 3],
+          [9, 9, 4, 5],
+        ],
+        2,
+      ),
+    ).toEqual([
       [4, 5],
       [6, 7],
     ]);
   });
 
   it('refuses a prompt whose image tokens do not match the features, saying how many it needs', async () => {
-    await expect(vlmPromptLogits(path.join(root, 'scatter'), pixels, [[1, 9, 3], [9, 9, 4]])).rejects.toThrow(
-      'the prompt has 3 image tokens (id 9) but the images give 2 × 2 features',
-    );
+    await expect(
+      vlmPromptLogits(path.join(root, 'scatter'), pixels, [
+        [1, 9, 3],
+        [9, 9, 4],
+      ]),
+    ).rejects.toThrow('the prompt has 3 image tokens (id 9) but the images give 2 × 2 features');
   });
 });
 
 describe('legacy BLIP-2 (image_token_index null)', () => {
   it('prepends each image’s features to its row and widens the mask by them', async () => {
-    const { data, dims, attentionMask } = await vlmPromptLogits(path.join(root, 'legacy'), pixels, [[2, 2, 3], [2, 4, 5]], {
-      attentionMask: [
-        [0, 1, 1],
-        [1, 1, 1],
+    const { data, dims, attentionMask } = await vlmPromptLogits(
+      path.join(root, 'legacy'),
+      pixels,
+      [
+        [2, 2, 3],
+        [2, 4, 5],
       ],
-    });
+      {
+        attentionMask: [
+          [0, 1, 1],
+          [1, 1, 1],
+        ],
+      },
+    );
     expect(dims).toEqual([2, 5, VOCAB]);
     expect(carried(data, dims)).toEqual([
       [20, 21, 2, 2, 3],
@@ -130,13 +166,25 @@ describe('legacy BLIP-2 (image_token_index null)', () => {
       [1, 1, 0, 1, 1],
       [1, 1, 1, 1, 1],
     ]);
-    expect(await generateVlmOnnx(path.join(root, 'legacy'), pixels, [[2, 2, 3], [2, 4, 5]], 3)).toEqual([
+    expect(
+      await generateVlmOnnx(
+        path.join(root, 'legacy'),
+        pixels,
+        [
+          [2, 2, 3],
+          [2, 4, 5],
+        ],
+        3,
+      ),
+    ).toEqual([
       [4, 5, 6],
       [6, 7],
     ]);
   });
 
   it('names a folder that is not a vision-language export', async () => {
-    await expect(vlmPromptLogits(root, pixels, [[1]])).rejects.toThrow(/onnx\/vision_encoder\.onnx does not exist: not a vision-language export/);
+    await expect(vlmPromptLogits(root, pixels, [[1]])).rejects.toThrow(
+      /onnx\/vision_encoder\.onnx does not exist: not a vision-language export/,
+    );
   });
 });

@@ -62,7 +62,9 @@ async function readJson(file: string, required: boolean): Promise<Record<string,
     return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new MmftError('E_INPUT', `${file}: cannot read it (${(error as Error).message})`, { hint: 'pass a folder written by mmft export onnx' });
+    throw new MmftError('E_INPUT', `${file}: cannot read it (${(error as Error).message})`, {
+      hint: 'pass a folder written by mmft export onnx',
+    });
   }
 }
 
@@ -116,7 +118,8 @@ async function promptInputs(
   const imageToken = s.config.image_token_index ?? s.config.image_token_id;
   if (typeof imageToken !== 'number') {
     // Legacy BLIP-2: one image per row, its queries in front.
-    if (images !== rows) throw new MmftError('E_INPUT', `${images} image(s) for ${rows} prompt row(s): this BLIP-2 layout takes one image per row`);
+    if (images !== rows)
+      throw new MmftError('E_INPUT', `${images} image(s) for ${rows} prompt row(s): this BLIP-2 layout takes one image per row`);
     const length = perImage + t;
     const embeds = new Float32Array(rows * length * width);
     for (let r = 0; r < rows; r++) {
@@ -127,9 +130,13 @@ async function promptInputs(
   }
   const count = inputIds.reduce((n, row) => n + row.filter((id) => id === imageToken).length, 0);
   if (count !== images * perImage) {
-    throw new MmftError('E_INPUT', `the prompt has ${count} image tokens (id ${imageToken}) but the images give ${images} × ${perImage} features`, {
-      hint: `expand each image placeholder to ${perImage} tokens, as the model's processor does`,
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `the prompt has ${count} image tokens (id ${imageToken}) but the images give ${images} × ${perImage} features`,
+      {
+        hint: `expand each image placeholder to ${perImage} tokens, as the model's processor does`,
+      },
+    );
   }
   let k = 0;
   inputIds.forEach((row, r) =>
@@ -168,16 +175,21 @@ function emptyPast(decoder: Ort.InferenceSession, rows: number): Record<string, 
   const { layers, kvHeads, headDim } = pastInfo(decoder);
   const past: Record<string, Ort.Tensor> = {};
   for (let i = 0; i < layers; i++)
-    for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = new (ort().Tensor)('float32', new Float32Array(0), [rows, kvHeads, 0, headDim]);
+    for (const kind of ['key', 'value'])
+      past[`past_key_values.${i}.${kind}`] = new (ort().Tensor)('float32', new Float32Array(0), [rows, kvHeads, 0, headDim]);
   return past;
 }
 
 function checkIds(inputIds: ReadonlyArray<readonly number[]>): void {
   const t = inputIds[0]?.length ?? 0;
   if (inputIds.length === 0 || t === 0 || inputIds.some((r) => r.length !== t)) {
-    throw new MmftError('E_INPUT', `inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`, {
-      hint: 'pad shorter prompts on the left and pass attentionMask with 0 there',
-    });
+    throw new MmftError(
+      'E_INPUT',
+      `inputIds must be a non-empty batch of equal-length rows, got lengths [${inputIds.map((r) => r.length).join(', ')}]`,
+      {
+        hint: 'pad shorter prompts on the left and pass attentionMask with 0 there',
+      },
+    );
   }
 }
 
@@ -199,7 +211,11 @@ export async function vlmPromptLogits(
     const prompt = await promptInputs(s, pixelValues, inputIds, options.attentionMask ?? inputIds.map((r) => r.map(() => 1)));
     const out = await runDecoder(s, prompt.embeds, rows, prompt.length, prompt.width, prompt.mask, emptyPast(s.decoder, rows));
     const logits = out.logits!;
-    return { data: Float32Array.from(logits.data as Float32Array), dims: logits.dims as unknown as [number, number, number], attentionMask: prompt.mask };
+    return {
+      data: Float32Array.from(logits.data as Float32Array),
+      dims: logits.dims as unknown as [number, number, number],
+      attentionMask: prompt.mask,
+    };
   });
 }
 
@@ -223,7 +239,8 @@ export async function generateVlmOnnx(
     const fromConfig = s.generation.eos_token_id ?? s.config.eos_token_id;
     const eosGiven = options.eosTokenId ?? (fromConfig as number | number[] | undefined);
     const eos = eosGiven === undefined ? [] : typeof eosGiven === 'number' ? [eosGiven] : [...eosGiven];
-    const pad = options.padTokenId ?? (typeof s.generation.pad_token_id === 'number' ? s.generation.pad_token_id : undefined) ?? eos[0] ?? 0;
+    const pad =
+      options.padTokenId ?? (typeof s.generation.pad_token_id === 'number' ? s.generation.pad_token_id : undefined) ?? eos[0] ?? 0;
     const prompt = await promptInputs(s, pixelValues, inputIds, options.attentionMask ?? inputIds.map((r) => r.map(() => 1)));
     const mask = prompt.mask;
     let embeds = prompt.embeds;
@@ -255,7 +272,12 @@ export async function generateVlmOnnx(
         past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
         past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
       }
-      embeds = (await embedIds(s, next.map((id) => [id]))).data;
+      embeds = (
+        await embedIds(
+          s,
+          next.map((id) => [id]),
+        )
+      ).data;
       length = 1;
       for (const row of mask) row.push(1);
     }

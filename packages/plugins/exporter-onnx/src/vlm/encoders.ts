@@ -68,9 +68,13 @@ function patchTokens(g: OnnxGraph, pixels: string, t: TowerShape, conv: { weight
   const d = t.hiddenSize;
   const p = t.patchSize;
   const inputs = [pixels, weightInitializer(g, conv.weight), ...(conv.bias ? [weightInitializer(g, conv.bias)] : [])];
-  const patches = g.op1('Transpose', [g.op1('Reshape', [g.op1('Conv', inputs, { kernel_shape: [p, p], strides: [p, p] }), int64s(g, [0, d, -1])])], {
-    perm: [0, 2, 1],
-  });
+  const patches = g.op1(
+    'Transpose',
+    [g.op1('Reshape', [g.op1('Conv', inputs, { kernel_shape: [p, p], strides: [p, p] }), int64s(g, [0, d, -1])])],
+    {
+      perm: [0, 2, 1],
+    },
+  );
   const batch = g.op1('Slice', [g.op1('Shape', [pixels]), int64s(g, [0]), int64s(g, [1]), int64s(g, [0])]);
   const cls = g.op1('Expand', [
     g.op1('Reshape', [weightInitializer(g, classEmbedding), int64s(g, [1, 1, d])]),
@@ -92,11 +96,21 @@ export function emitLlavaImageFeatures(
   const prefix = 'vision_tower.vision_model';
   const wanted = o.featureLayers.map((l) => (l < 0 ? t.layers + 1 + l : l));
   if (wanted.some((l) => l < 0 || l > t.layers)) {
-    throw new MmftError('E_CONFIG', `vision_feature_layer ${JSON.stringify(o.featureLayers)} is outside the tower's 0..${t.layers} hidden states`, {
-      hint: 'use a layer index in [-(num_hidden_layers + 1), num_hidden_layers]',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `vision_feature_layer ${JSON.stringify(o.featureLayers)} is outside the tower's 0..${t.layers} hidden states`,
+      {
+        hint: 'use a layer index in [-(num_hidden_layers + 1), num_hidden_layers]',
+      },
+    );
   }
-  const tokens = patchTokens(g, pixels, t, { weight: `${prefix}.embeddings.patch_embedding.weight` }, `${prefix}.embeddings.class_embedding`);
+  const tokens = patchTokens(
+    g,
+    pixels,
+    t,
+    { weight: `${prefix}.embeddings.patch_embedding.weight` },
+    `${prefix}.embeddings.class_embedding`,
+  );
   const embedded = g.op1('Add', [tokens, weightInitializer(g, `${prefix}.embeddings.position_embedding.weight`)]);
   const states = [layerNorm(g, embedded, `${prefix}.pre_layrnorm`, t.eps)];
   const hd = t.hiddenSize / t.heads;
@@ -107,7 +121,14 @@ export function emitLlavaImageFeatures(
     const a = `${p}.self_attn`;
     // CLIPAttention scales q before q·kᵀ (scale 1 in attend, q multiplied here), as the tfjs tower does.
     const q = heads(g, g.op1('Mul', [linear(g, x, `${a}.q_proj`), scalar(g, hd ** -0.5, 'q_scale')]), t.heads, hd);
-    const context = attend(g, q, heads(g, linear(g, x, `${a}.k_proj`), t.heads, hd), heads(g, linear(g, x, `${a}.v_proj`), t.heads, hd), t.hiddenSize, 1);
+    const context = attend(
+      g,
+      q,
+      heads(g, linear(g, x, `${a}.k_proj`), t.heads, hd),
+      heads(g, linear(g, x, `${a}.v_proj`), t.heads, hd),
+      t.hiddenSize,
+      1,
+    );
     const attended = g.op1('Add', [h, linear(g, context, `${a}.out_proj`)]);
     const m = layerNorm(g, attended, `${p}.layer_norm2`, t.eps);
     states.push(g.op1('Add', [attended, linear(g, activation(g, linear(g, m, `${p}.mlp.fc1`), t.act), `${p}.mlp.fc2`)]));
@@ -116,7 +137,9 @@ export function emitLlavaImageFeatures(
     const s = states[l]!;
     if (o.strategy === 'full') return s;
     if (o.strategy === 'default') return g.op1('Slice', [s, int64s(g, [1]), int64s(g, [2 ** 31 - 1]), int64s(g, [1])]);
-    throw new MmftError('E_CONFIG', `vision_feature_select_strategy "${o.strategy}" is not one LLaVA has`, { hint: 'use "default" or "full"' });
+    throw new MmftError('E_CONFIG', `vision_feature_select_strategy "${o.strategy}" is not one LLaVA has`, {
+      hint: 'use "default" or "full"',
+    });
   });
   let h = chosen.length === 1 ? chosen[0]! : g.op1('Concat', chosen, { axis: -1 });
   for (let i = 1; i <= o.projectorLayers; i++) {

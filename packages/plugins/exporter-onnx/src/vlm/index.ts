@@ -30,10 +30,11 @@ export const VLM_MODEL_TYPES: readonly string[] = ['llava', 'blip-2'];
 export const VLM_PARTS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
 export type VlmPart = (typeof VLM_PARTS)[number];
 
-const DECODERS: Readonly<Record<string, (g: OnnxGraph, c: ReturnType<typeof configFields>, o: { inputsEmbeds: boolean }) => DecoderDims>> = {
-  llama: emitLlama,
-  opt: emitOpt,
-};
+const DECODERS: Readonly<Record<string, (g: OnnxGraph, c: ReturnType<typeof configFields>, o: { inputsEmbeds: boolean }) => DecoderDims>> =
+  {
+    llama: emitLlama,
+    opt: emitOpt,
+  };
 /** Where each language model keeps its token embedding (under `language_model.`). */
 const EMBEDDING: Readonly<Record<string, string>> = { llama: 'model.embed_tokens.weight', opt: 'model.decoder.embed_tokens.weight' };
 
@@ -65,9 +66,13 @@ function textSide(model: VisionLanguageModel): { config: Record<string, unknown>
   const config = lm?.config ?? record(model.config.text_config);
   const modelType = lm?.modelType ?? String(config.model_type ?? '');
   if (!DECODERS[modelType]) {
-    throw new MmftError('E_UNSUPPORTED', `${model.modelType} export: its language model is "${modelType}"; the decoder is written for ${Object.keys(DECODERS).join(', ')}`, {
-      hint: 'export a LLaVA with a Llama language model or a BLIP-2 with an OPT one, or add the decoder emitter in src/vlm/index.ts',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${model.modelType} export: its language model is "${modelType}"; the decoder is written for ${Object.keys(DECODERS).join(', ')}`,
+      {
+        hint: 'export a LLaVA with a Llama language model or a BLIP-2 with an OPT one, or add the decoder emitter in src/vlm/index.ts',
+      },
+    );
   }
   return { config, modelType };
 }
@@ -91,9 +96,16 @@ function visionGraph(model: VisionLanguageModel, weights: WeightLookup, width: n
   if (model.modelType === 'llava') {
     const layers = Array.isArray(c.vision_feature_layer) ? (c.vision_feature_layer as number[]) : [Number(c.vision_feature_layer ?? -2)];
     const strategy = String(c.vision_feature_select_strategy ?? 'default');
-    const projector = c.mm_projector_type === undefined ? 2 : c.mm_projector_type === 'linear' ? 1 : Number(/^mlp(\d+)x_gelu$/.exec(String(c.mm_projector_type))?.[1]);
+    const projector =
+      c.mm_projector_type === undefined
+        ? 2
+        : c.mm_projector_type === 'linear'
+          ? 1
+          : Number(/^mlp(\d+)x_gelu$/.exec(String(c.mm_projector_type))?.[1]);
     if (!Number.isInteger(projector) || projector < 1) {
-      throw new MmftError('E_CONFIG', `mm_projector_type "${String(c.mm_projector_type)}" is not a LLaVA projector`, { hint: 'use linear or mlpNx_gelu' });
+      throw new MmftError('E_CONFIG', `mm_projector_type "${String(c.mm_projector_type)}" is not a LLaVA projector`, {
+        hint: 'use linear or mlpNx_gelu',
+      });
     }
     features = emitLlavaImageFeatures(g, pixels, vision, {
       featureLayers: layers,
@@ -150,7 +162,12 @@ function embedGraph(model: VisionLanguageModel, weights: WeightLookup, lmType: s
  * const { models } = await exportVlm(llava, weightsOf(llava.root), 'out/llava-onnx');
  * const tokens = await generateVlmOnnx('out/llava-onnx', pixels, [[1, ...imageTokens, 311]], 20);
  */
-export async function exportVlm(model: VisionLanguageModel, weights: WeightLookup, outDir: string, options: VlmExportOptions = {}): Promise<VlmExportResult> {
+export async function exportVlm(
+  model: VisionLanguageModel,
+  weights: WeightLookup,
+  outDir: string,
+  options: VlmExportOptions = {},
+): Promise<VlmExportResult> {
   if (!VLM_MODEL_TYPES.includes(model.modelType)) {
     throw new MmftError('E_UNSUPPORTED', `exportVlm writes ${VLM_MODEL_TYPES.join(', ')}, not "${model.modelType}"`);
   }
