@@ -83,6 +83,7 @@ const base = / at (http:\/\/\S+)/.exec(log)[1];
 const { hostname, port } = new URL(base);
 if (hostname !== '127.0.0.1') throw new Error(`the server must listen on loopback, not ${hostname}`);
 
+const encoded = new WeakMap();
 const rss = () => {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024;
@@ -124,6 +125,12 @@ const chat = [chatRequest('llama', 'the red circle is left of'), chatRequest('ll
 
 // Warm-up: the first requests compile kernels and fill caches; RSS is sampled from here on.
 await run('warm-up', [...embed, ...chat], 1, 8);
+// The refusals have first-time costs too (the image decoder's error path, the body reader).
+for (const [route, model] of [
+  ['/v1/embeddings', 'clip'],
+  ['/v1/chat/completions', 'llama'],
+])
+  for (const b of malformedRequests(route, model)) await sendAlone(b);
 phases.push([]);
 sampling = true;
 
@@ -159,7 +166,6 @@ for (const [kind, requests] of [
  * answer. A raw socket, because node:http's client drops an answer that arrives while it is still
  * sending the body (an EPIPE instead of the 413).
  */
-const encoded = new WeakMap();
 function sendAlone(request) {
   // Encoded once: turning 50 MB of text into bytes blocks this process's event loop for tens of
   // milliseconds, which would show up as latency of the good requests in flight.
