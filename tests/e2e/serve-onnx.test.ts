@@ -16,7 +16,15 @@ import { createCliContext } from '@mmft/cli';
 import { parseConfig, type PluginRegistry } from '@mmft/core';
 import { renderScenePng, sampleScene } from '@mmft/data-shapes';
 import { exportOnnx } from '@mmft/exporter-onnx';
-import { createServer, detectOnnxExport, OnnxEngine, TfjsEngine, type ChatRequest, type ChatUsage, type InferenceEngine } from '@mmft/serve';
+import {
+  createServer,
+  detectOnnxExport,
+  OnnxEngine,
+  TfjsEngine,
+  type ChatRequest,
+  type ChatUsage,
+  type InferenceEngine,
+} from '@mmft/serve';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODELS = path.join(ROOT, 'models');
@@ -105,7 +113,10 @@ describe('OnnxEngine on an exported causal LM (llama-shapes-base)', () => {
     const controller = new AbortController();
     let usage: ChatUsage | undefined;
     const pieces: string[] = [];
-    for await (const p of onnx.chat!({ messages: user('the red circle is left of'), maxTokens: 12, temperature: 0, onUsage: (u) => (usage = u) }, controller.signal)) {
+    for await (const p of onnx.chat!(
+      { messages: user('the red circle is left of'), maxTokens: 12, temperature: 0, onUsage: (u) => (usage = u) },
+      controller.signal,
+    )) {
       pieces.push(p);
       controller.abort();
     }
@@ -119,7 +130,9 @@ describe('OnnxEngine on an exported causal LM (llama-shapes-base)', () => {
     const answers: string[] = [];
     for (const engine of [tfjs, onnx]) {
       // A wrapper whose close() leaves the shared engine open when the server closes.
-      const app = await createServer({ models: [{ name: 'llama', version: 'base', engine: { ...engineView(engine), close: async () => {} } }] });
+      const app = await createServer({
+        models: [{ name: 'llama', version: 'base', engine: { ...engineView(engine), close: async () => {} } }],
+      });
       await app.listen({ host: '127.0.0.1', port: 0 });
       const res = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/chat/completions`, {
         method: 'POST',
@@ -196,7 +209,9 @@ describe('mmft serve on an export folder', () => {
       // pair() above exported llama-shapes-base to dir/llama-shapes-base.
       fs.symlinkSync(path.join(dir, 'llama-shapes-base'), path.join(runs, 'v1'), 'dir');
       const start = (...args: string[]) => {
-        const child = spawn(process.execPath, [path.join(ROOT, 'packages/cli/dist/main.js'), 'serve', runs, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [path.join(ROOT, 'packages/cli/dist/main.js'), 'serve', runs, '--port', '0', ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         const state = { out: '' };
         child.stdout.on('data', (c: Buffer) => (state.out += c.toString('utf8')));
         child.stderr.on('data', (c: Buffer) => (state.out += c.toString('utf8')));

@@ -6,7 +6,11 @@
 /** Malformed-request kinds of the abuse mix and the status class each must get. */
 const BAD_KINDS = ['bad-json', 'broken-base64', 'huge-body', 'not-an-image'];
 
-const json = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const json = (body) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
 
 /** An embeddings request for CLIP: a text, or an image as a data URL. */
 function embeddingsRequest(model, input) {
@@ -15,7 +19,11 @@ function embeddingsRequest(model, input) {
 
 /** A short chat completion (greedy, `maxTokens` new tokens). */
 function chatRequest(model, text, maxTokens = 8) {
-  return { kind: 'good', path: '/v1/chat/completions', ...json({ model, messages: [{ role: 'user', content: text }], max_tokens: maxTokens, temperature: 0 }) };
+  return {
+    kind: 'good',
+    path: '/v1/chat/completions',
+    ...json({ model, messages: [{ role: 'user', content: text }], max_tokens: maxTokens, temperature: 0 }),
+  };
 }
 
 /**
@@ -30,7 +38,19 @@ function malformedRequests(path, model, hugeBytes = 50 * 1024 * 1024) {
   const image = (url) =>
     path === '/v1/embeddings'
       ? { model, input: [url] }
-      : { model, max_tokens: 8, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it ?' }, { type: 'image_url', image_url: { url } }] }] };
+      : {
+          model,
+          max_tokens: 8,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'what is it ?' },
+                { type: 'image_url', image_url: { url } },
+              ],
+            },
+          ],
+        };
   const filler = 'a'.repeat(Math.max(0, hugeBytes - 64));
   const text = Buffer.from('name,colour\ncircle,red\n', 'utf8').toString('base64');
   return [
@@ -93,7 +113,8 @@ function verdict(r, factor = 2) {
       else if (fourxx !== sent) failures.push(`${m.name}: ${sent - fourxx} of ${sent} ${kind} requests got no 4xx`);
     }
     if (m.goodFailed > 0) failures.push(`${m.name}: ${m.goodFailed} good requests failed`);
-    if (!(m.goodP99 <= factor * m.cleanP99)) failures.push(`${m.name}: p99 ${Math.round(m.goodP99)} ms is over ${factor}× the clean run's ${Math.round(m.cleanP99)} ms`);
+    if (!(m.goodP99 <= factor * m.cleanP99))
+      failures.push(`${m.name}: p99 ${Math.round(m.goodP99)} ms is over ${factor}× the clean run's ${Math.round(m.cleanP99)} ms`);
   }
   return { pass: failures.length === 0, failures };
 }

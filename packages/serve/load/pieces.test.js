@@ -3,7 +3,17 @@
 // compares passes of the same workload, and the verdict names each failed condition.
 'use strict';
 const { describe, expect, test } = require('@jest/globals');
-const { BAD_KINDS, badAfter, chatRequest, embeddingsRequest, malformedRequests, markdownTable, percentile, rssTrend, verdict } = require('./pieces.js');
+const {
+  BAD_KINDS,
+  badAfter,
+  chatRequest,
+  embeddingsRequest,
+  malformedRequests,
+  markdownTable,
+  percentile,
+  rssTrend,
+  verdict,
+} = require('./pieces.js');
 
 describe('requests', () => {
   test('good requests are OpenAI-shaped JSON', () => {
@@ -28,7 +38,9 @@ describe('requests', () => {
     const huge = byKind['huge-body'].body;
     expect(Math.abs(Buffer.byteLength(huge) - 1000)).toBeLessThan(64);
     expect(JSON.parse(huge).model).toBe('clip');
-    expect(malformedRequests('/v1/embeddings', 'clip').find((b) => b.kind === 'huge-body').body.length).toBeGreaterThanOrEqual(50 * 1024 * 1024 - 64);
+    expect(malformedRequests('/v1/embeddings', 'clip').find((b) => b.kind === 'huge-body').body.length).toBeGreaterThanOrEqual(
+      50 * 1024 * 1024 - 64,
+    );
   });
 
   test('on the chat route the images travel as image_url parts', () => {
@@ -64,10 +76,7 @@ test('percentile by nearest rank', () => {
 describe('rssTrend', () => {
   const MiB = 2 ** 20;
   test('two passes at the same level are flat, whatever the spikes', () => {
-    const t = rssTrend([
-      [200, 210, 330, 205].map((x) => x * MiB),
-      [215, 205, 320, 212].map((x) => x * MiB),
-    ]);
+    const t = rssTrend([[200, 210, 330, 205].map((x) => x * MiB), [215, 205, 320, 212].map((x) => x * MiB)]);
     expect(t.medians).toEqual([205 * MiB, 212 * MiB]);
     expect(t.growth).toBeCloseTo(212 / 205 - 1, 10);
     expect(t).toMatchObject({ first: 200 * MiB, last: 212 * MiB, max: 330 * MiB, flat: true });
@@ -116,6 +125,11 @@ describe('verdict', () => {
 });
 
 test('markdownTable', () => {
-  expect(markdownTable([{ run: 'a', 'p99 ms': 5 }, { run: 'b', 'p99 ms': 7 }])).toBe('| run | p99 ms |\n| --- | --- |\n| a | 5 |\n| b | 7 |');
+  expect(
+    markdownTable([
+      { run: 'a', 'p99 ms': 5 },
+      { run: 'b', 'p99 ms': 7 },
+    ]),
+  ).toBe('| run | p99 ms |\n| --- | --- |\n| a | 5 |\n| b | 7 |');
   expect(markdownTable([])).toBe('');
 });

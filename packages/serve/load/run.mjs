@@ -24,7 +24,17 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const sharp = require('sharp');
-const { BAD_KINDS, badAfter, chatRequest, embeddingsRequest, malformedRequests, markdownTable, percentile, rssTrend, verdict } = require('./pieces.js');
+const {
+  BAD_KINDS,
+  badAfter,
+  chatRequest,
+  embeddingsRequest,
+  malformedRequests,
+  markdownTable,
+  percentile,
+  rssTrend,
+  verdict,
+} = require('./pieces.js');
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../../..');
@@ -47,10 +57,10 @@ if (!['tfjs', 'onnx'].includes(engine) || !(scale > 0) || !(capS > 0)) {
 async function scenePng() {
   const s = 64;
   const px = Buffer.alloc(s * s * 3, 255);
-  for (let y = 0; y < s; y++)
-    for (let x = 0; x < s; x++)
-      if ((x - 24) ** 2 + (y - 30) ** 2 < 144) px.set([220, 30, 30], (y * s + x) * 3);
-  return sharp(px, { raw: { width: s, height: s, channels: 3 } }).png().toBuffer();
+  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if ((x - 24) ** 2 + (y - 30) ** 2 < 144) px.set([220, 30, 30], (y * s + x) * 3);
+  return sharp(px, { raw: { width: s, height: s, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'mmft-load-'));
@@ -110,7 +120,13 @@ async function run(name, requests, connections, amount, onAnswer = () => {}) {
   // one-second ticks (a 40-request run would read as 40 req/s whatever its speed).
   let first = Infinity;
   let last = 0;
-  const instance = autocannon({ url: base, connections, amount, requests: requests.map(({ method, path, headers, body }) => ({ method, path, headers, body })), timeout: 120 });
+  const instance = autocannon({
+    url: base,
+    connections,
+    amount,
+    requests: requests.map(({ method, path, headers, body }) => ({ method, path, headers, body })),
+    timeout: 120,
+  });
   instance.on('response', (_client, status, _bytes, ms) => {
     const now = performance.now();
     first = Math.min(first, now - ms);
@@ -124,7 +140,16 @@ async function run(name, requests, connections, amount, onAnswer = () => {}) {
   clearTimeout(cap);
   const seconds = (last - first) / 1000;
   const ok = statuses[200] ?? 0;
-  return { name, connections, seconds, result, ok, goodFailed: latencies.length - ok + result.errors + result.timeouts, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    name,
+    connections,
+    seconds,
+    result,
+    ok,
+    goodFailed: latencies.length - ok + result.errors + result.timeouts,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 const png = await scenePng();
@@ -240,17 +265,23 @@ for (const [pass, kind, requests, route, model] of [1, 2].flatMap((pass) => [
   const sent = Object.values(badCounts).reduce((a, b) => a + b.sent, 0);
   const fourxx = Object.values(badCounts).reduce((a, b) => a + b.fourxx, 0);
   row(r, { 'bad sent': sent, 'bad 4xx': fourxx });
-  mixes.push({ name: r.name, cleanP99: clean[`${kind}@8`].p99, goodP99: r.p99, goodFailed: r.goodFailed, bad: badCounts, errors: r.result.errors, timeouts: r.result.timeouts });
+  mixes.push({
+    name: r.name,
+    cleanP99: clean[`${kind}@8`].p99,
+    goodP99: r.p99,
+    goodFailed: r.goodFailed,
+    bad: badCounts,
+    errors: r.result.errors,
+    timeouts: r.result.timeouts,
+  });
 }
 sampling = false;
 clearInterval(sampler);
 
-let alive = false;
-try {
-  alive = !exited && (await fetch(`${base}/health`)).status === 200;
-} catch {
-  alive = false;
-}
+const alive = await fetch(`${base}/health`).then(
+  (res) => !exited && res.status === 200,
+  () => false,
+);
 const trend = rssTrend(phases.slice(1));
 const samples = phases.flat();
 const v = verdict({ alive, rssFlat: trend.flat, mixes });
@@ -264,8 +295,15 @@ console.log(
     `of mix pass 2 ${mb(trend.medians[1])} (${(trend.growth * 100).toFixed(1)} % from pass 1 to 2)`,
 );
 for (const m of mixes) {
-  const bad = Object.entries(m.bad).map(([k, b]) => `${k} ${b.fourxx}/${b.sent} 4xx (${Object.entries(b.statuses).map(([c, n]) => `${c}×${n}`).join(', ')})`);
-  console.log(`${m.name}: ${bad.join('; ')}; socket errors ${m.errors}, timeouts ${m.timeouts}; good p99 ${m.goodP99.toFixed(0)} ms vs clean ${m.cleanP99.toFixed(0)} ms`);
+  const bad = Object.entries(m.bad).map(
+    ([k, b]) =>
+      `${k} ${b.fourxx}/${b.sent} 4xx (${Object.entries(b.statuses)
+        .map(([c, n]) => `${c}×${n}`)
+        .join(', ')})`,
+  );
+  console.log(
+    `${m.name}: ${bad.join('; ')}; socket errors ${m.errors}, timeouts ${m.timeouts}; good p99 ${m.goodP99.toFixed(0)} ms vs clean ${m.cleanP99.toFixed(0)} ms`,
+  );
 }
 console.log(`\nverdict: ${v.pass ? 'PASS' : 'FAIL'}${v.failures.map((f) => `\n- ${f}`).join('')}`);
 

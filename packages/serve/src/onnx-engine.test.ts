@@ -66,7 +66,10 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function reply(request: Omit<ChatRequest, 'onUsage' | 'messages'>, signal = new AbortController().signal): Promise<{ text: string; pieces: string[]; usage: ChatUsage }> {
+async function reply(
+  request: Omit<ChatRequest, 'onUsage' | 'messages'>,
+  signal = new AbortController().signal,
+): Promise<{ text: string; pieces: string[]; usage: ChatUsage }> {
   let usage: ChatUsage | undefined;
   const pieces: string[] = [];
   const messages = [{ role: 'user' as const, text: 'circle', images: [], imageAt: [] }];
@@ -134,7 +137,10 @@ describe('detectOnnxExport', () => {
   test('names the layout of each export and none for a checkpoint', async () => {
     expect(await layout(['model.onnx', 'text_model.onnx', 'vision_model.onnx'])).toEqual({ layout: 'clip', suffix: '' });
     expect(await layout(['onnx/decoder_model_merged_bnb4.onnx'])).toEqual({ layout: 'vision-to-llm', suffix: '_bnb4' });
-    expect(await layout(['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_bnb4.onnx'])).toEqual({ layout: 'vision-to-llm', suffix: '' });
+    expect(await layout(['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_bnb4.onnx'])).toEqual({
+      layout: 'vision-to-llm',
+      suffix: '',
+    });
     expect(await layout(['model_bnb4.onnx'])).toEqual({ layout: 'causal-lm', suffix: '_bnb4' });
     expect(await layout(['config.json', 'model.safetensors'])).toBeUndefined();
   });
@@ -146,15 +152,24 @@ describe('detectOnnxExport', () => {
 describe('vlmImageTokens', () => {
   const vision = { image_size: 64, patch_size: 8 };
   test('LLaVA: one id per patch, +1 for the class token under the full strategy', () => {
-    expect(vlmImageTokens({ model_type: 'llava', image_token_index: 9, vision_config: vision, vision_feature_select_strategy: 'full' }, 'c')).toEqual({
+    expect(
+      vlmImageTokens({ model_type: 'llava', image_token_index: 9, vision_config: vision, vision_feature_select_strategy: 'full' }, 'c'),
+    ).toEqual({
       tokenId: 9,
       count: 65,
       placement: 'placeholder',
     });
-    expect(vlmImageTokens({ model_type: 'llava', image_token_index: 9, vision_config: vision, vision_feature_select_strategy: 'default' }, 'c')?.count).toBe(64);
+    expect(
+      vlmImageTokens({ model_type: 'llava', image_token_index: 9, vision_config: vision, vision_feature_select_strategy: 'default' }, 'c')
+        ?.count,
+    ).toBe(64);
   });
   test('BLIP-2: num_query_tokens in front with image_token_index, none in the legacy layout', () => {
-    expect(vlmImageTokens({ model_type: 'blip-2', image_token_index: 50, num_query_tokens: 16 }, 'c')).toEqual({ tokenId: 50, count: 16, placement: 'prefix' });
+    expect(vlmImageTokens({ model_type: 'blip-2', image_token_index: 50, num_query_tokens: 16 }, 'c')).toEqual({
+      tokenId: 50,
+      count: 16,
+      placement: 'prefix',
+    });
     expect(vlmImageTokens({ model_type: 'blip-2', image_token_index: null, num_query_tokens: 16 }, 'c')).toBeUndefined();
   });
   test('a LLaVA config without the vision sizes is an error naming the file', () => {

@@ -49,11 +49,13 @@ const exists = (file: string) =>
  * await detectOnnxExport('out/llama-onnx'); // { layout: 'causal-lm', suffix: '' }
  */
 export async function detectOnnxExport(dir: string): Promise<OnnxExport | undefined> {
-  if ((await exists(path.join(dir, 'text_model.onnx'))) && (await exists(path.join(dir, 'vision_model.onnx')))) return { layout: 'clip', suffix: '' };
+  if ((await exists(path.join(dir, 'text_model.onnx'))) && (await exists(path.join(dir, 'vision_model.onnx'))))
+    return { layout: 'clip', suffix: '' };
   for (const suffix of ['', '_bnb4'] as const) {
     if (await exists(path.join(dir, 'onnx', `decoder_model_merged${suffix}.onnx`))) return { layout: 'vision-to-llm', suffix };
   }
-  for (const suffix of ['', '_bnb4'] as const) if (await exists(path.join(dir, `model${suffix}.onnx`))) return { layout: 'causal-lm', suffix };
+  for (const suffix of ['', '_bnb4'] as const)
+    if (await exists(path.join(dir, `model${suffix}.onnx`))) return { layout: 'causal-lm', suffix };
   return undefined;
 }
 
@@ -139,15 +141,22 @@ export class OnnxEngine implements InferenceEngine {
   static async load(dir: string): Promise<OnnxEngine> {
     const layout = await detectOnnxExport(dir);
     if (!layout) {
-      throw new MmftError('E_INPUT', `${dir} holds no ONNX export (model.onnx, onnx/decoder_model_merged.onnx or text_model.onnx + vision_model.onnx)`, {
-        hint: 'write one with `mmft export onnx <model-dir> --out DIR`, or serve the checkpoint folder with --engine tfjs',
-      });
+      throw new MmftError(
+        'E_INPUT',
+        `${dir} holds no ONNX export (model.onnx, onnx/decoder_model_merged.onnx or text_model.onnx + vision_model.onnx)`,
+        {
+          hint: 'write one with `mmft export onnx <model-dir> --out DIR`, or serve the checkpoint folder with --engine tfjs',
+        },
+      );
     }
     const folder = await readHfFolder(dir);
-    const text = ((folder.config.text_config as Json | undefined)?.max_position_embeddings ?? folder.config.max_position_embeddings) as number | undefined;
-    const tokenizer = tokenizerFromFiles(folder.tokenizerFiles, { dir, ...(typeof text === 'number' ? { maxPositions: text } : {}) }) as ChatTokenizer | undefined;
+    const text = ((folder.config.text_config as Json | undefined)?.max_position_embeddings ?? folder.config.max_position_embeddings) as
+      number | undefined;
+    const tokenizer = tokenizerFromFiles(folder.tokenizerFiles, { dir, ...(typeof text === 'number' ? { maxPositions: text } : {}) }) as
+      ChatTokenizer | undefined;
     const sessions: Record<string, Ort.InferenceSession> = {};
-    const open = async (name: string) => (sessions[name] = await ort().InferenceSession.create(path.join(dir, name), { executionProviders: ['cpu'] }));
+    const open = async (name: string) =>
+      (sessions[name] = await ort().InferenceSession.create(path.join(dir, name), { executionProviders: ['cpu'] }));
     try {
       if (layout.layout === 'clip') {
         await open('text_model.onnx');
@@ -186,7 +195,11 @@ export class OnnxEngine implements InferenceEngine {
       promptTokens = ids.length;
       const settings = resolveGenerationOptions(this.folder.generationConfig, {
         maxNewTokens: request.maxTokens,
-        ...(request.temperature === undefined ? {} : request.temperature === 0 ? { doSample: false } : { doSample: true, temperature: request.temperature }),
+        ...(request.temperature === undefined
+          ? {}
+          : request.temperature === 0
+            ? { doSample: false }
+            : { doSample: true, temperature: request.temperature }),
         ...(request.topP === undefined ? {} : { topP: request.topP }),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       });
@@ -225,7 +238,11 @@ export class OnnxEngine implements InferenceEngine {
         }
         return true;
       };
-      const options = { ...(pick ? { pick } : {}), onStep, ...(settings.padTokenId === undefined ? {} : { padTokenId: settings.padTokenId }) };
+      const options = {
+        ...(pick ? { pick } : {}),
+        onStep,
+        ...(settings.padTokenId === undefined ? {} : { padTokenId: settings.padTokenId }),
+      };
       const decoding = (
         pixels
           ? generateVlmOnnx(this.dir, pixels, [ids], maxNewTokens, { ...options, eosTokenId: eos, suffix: this.layout.suffix })
@@ -301,7 +318,8 @@ export class OnnxEngine implements InferenceEngine {
   /** [1, 3, S, S] pixels as preprocessor_config.json says (CLIP: resize the shortest edge, center-crop; BLIP: a square, no crop). */
   private async pixels(bytes: Uint8Array): Promise<{ data: Float32Array; dims: number[] }> {
     const raw = this.folder.preprocessor;
-    if (!raw) throw new MmftError('E_CHECKPOINT', `${path.join(this.dir, 'preprocessor_config.json')} is missing, and the model reads images`);
+    if (!raw)
+      throw new MmftError('E_CHECKPOINT', `${path.join(this.dir, 'preprocessor_config.json')} is missing, and the model reads images`);
     const vision = (this.folder.config.vision_config ?? {}) as Json;
     const size = side(raw.size) ?? (vision.image_size as number);
     const options = preprocessOptionsSchema.parse({
@@ -334,7 +352,8 @@ export class OnnxEngine implements InferenceEngine {
       : contents.join('\n');
     // No text: BLIP-2 captions from bos, as its generate() starts when given only pixels.
     if (pixels && text.trim() === '' && this.imageTokens?.placement !== 'placeholder') {
-      const bos = (this.folder.generationConfig?.bos_token_id ?? (this.folder.config.text_config as Json | undefined)?.bos_token_id) as number | undefined;
+      const bos = (this.folder.generationConfig?.bos_token_id ?? (this.folder.config.text_config as Json | undefined)?.bos_token_id) as
+        number | undefined;
       return { ids: [...imagePromptIds(tokenizer, '', this.imageTokens, false, 'messages'), bos ?? 1], pixels };
     }
     const ids = imagePromptIds(tokenizer, text, this.imageTokens, !templated, 'messages');
