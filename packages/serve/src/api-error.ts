@@ -23,7 +23,9 @@ export class ApiError extends Error {
     options: { type?: ApiErrorType; param?: string; code?: string; headers?: Record<string, string> } = {},
   ) {
     super(message);
-    this.type = options.type ?? (status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error');
+    this.type =
+      options.type ??
+      (status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error');
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.headers = options.headers ?? {};
@@ -43,7 +45,9 @@ export function toApiError(error: unknown, bodyLimit?: number): ApiError {
     return new ApiError(400, error.hint ? `${error.message} (${error.hint})` : error.message, { code: error.code.toLowerCase() });
   const e = error as Partial<FastifyError>;
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new ApiError(413, `the request body is over the limit of ${bodyLimit} bytes (mmft serve --body-limit)`, { code: 'body_too_large' });
+    return new ApiError(413, `the request body is over the limit of ${bodyLimit} bytes (mmft serve --body-limit)`, {
+      code: 'body_too_large',
+    });
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
     return new ApiError(415, 'send the body as JSON (content-type: application/json)', { code: 'unsupported_media_type' });
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)

@@ -18,7 +18,8 @@ export interface ParsedChat {
   readonly includeUsage: boolean;
 }
 
-const bad = (param: string, message: string, code = 'invalid_value'): ApiError => new ApiError(400, `${param}: ${message}`, { param, code });
+const bad = (param: string, message: string, code = 'invalid_value'): ApiError =>
+  new ApiError(400, `${param}: ${message}`, { param, code });
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number, integer = false): number | undefined {
@@ -37,7 +38,8 @@ async function turnOf(message: unknown, i: number, limits: ServeLimits): Promise
     throw bad(`${where}.role`, `must be system, user or assistant, got ${JSON.stringify(role)}`);
   const content = message.content;
   if (typeof content === 'string') return { role: role === 'developer' ? 'system' : role, text: content, images: [], imageAt: [] };
-  if (!Array.isArray(content)) throw bad(`${where}.content`, 'must be a string or an array of parts ({type: "text"} or {type: "image_url"})');
+  if (!Array.isArray(content))
+    throw bad(`${where}.content`, 'must be a string or an array of parts ({type: "text"} or {type: "image_url"})');
   let text = '';
   const images: Uint8Array[] = [];
   const imageAt: number[] = [];
@@ -73,16 +75,23 @@ export async function parseChat(body: unknown, limits: ServeLimits): Promise<Par
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('messages', 'must be a non-empty array of {role, content}');
   const messages: ChatTurn[] = [];
   for (const [i, m] of body.messages.entries()) messages.push(await turnOf(m, i, limits));
-  if (body.n !== undefined && body.n !== null && body.n !== 1) throw bad('n', `only n = 1 is served, got ${JSON.stringify(body.n)}`, 'unsupported_value');
-  const maxTokensKey = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
+  if (body.n !== undefined && body.n !== null && body.n !== 1)
+    throw bad('n', `only n = 1 is served, got ${JSON.stringify(body.n)}`, 'unsupported_value');
+  const maxTokensKey =
+    body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
   const asked = optionalNumber(body, maxTokensKey, 1, Number.MAX_SAFE_INTEGER, true);
   if (asked !== undefined && asked > limits.maxTokensCap)
-    throw bad(maxTokensKey, `${asked} is over this server's cap of ${limits.maxTokensCap} new tokens (mmft serve --max-tokens-cap)`, 'max_tokens_over_cap');
+    throw bad(
+      maxTokensKey,
+      `${asked} is over this server's cap of ${limits.maxTokensCap} new tokens (mmft serve --max-tokens-cap)`,
+      'max_tokens_over_cap',
+    );
   const stopRaw = body.stop;
   let stop: string[] = [];
   if (typeof stopRaw === 'string') stop = [stopRaw];
   else if (Array.isArray(stopRaw)) {
-    if (stopRaw.length > 4 || stopRaw.some((s) => typeof s !== 'string' || s === '')) throw bad('stop', 'must be a string or up to 4 non-empty strings');
+    if (stopRaw.length > 4 || stopRaw.some((s) => typeof s !== 'string' || s === ''))
+      throw bad('stop', 'must be a string or up to 4 non-empty strings');
     stop = stopRaw as string[];
   } else if (stopRaw !== undefined && stopRaw !== null) throw bad('stop', 'must be a string or an array of strings');
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw bad('stream', 'must be true or false');

@@ -145,7 +145,14 @@ export function chatCompletionStream(parsed: ParsedChat, ctx: ChatContext, relea
       } else {
         yield sse(chunk({}, outcome!.finishReason));
         if (parsed.includeUsage)
-          yield sse({ id: head.id, object: 'chat.completion.chunk', created: head.created, model: head.model, choices: [], usage: outcome!.usage });
+          yield sse({
+            id: head.id,
+            object: 'chat.completion.chunk',
+            created: head.created,
+            model: head.model,
+            choices: [],
+            usage: outcome!.usage,
+          });
       }
       yield 'data: [DONE]\n\n';
     } finally {

@@ -24,7 +24,8 @@ export async function parseEmbeddings(
   const inputs: EmbeddingInput[] = [];
   for (const [i, item] of (items as string[]).entries()) {
     if (isImageDataUrl(item)) inputs.push({ image: await decodeImageDataUrl(item, `input[${i}]`, limits) });
-    else if (item === '') throw new ApiError(400, `input[${i}]: an empty string has no embedding`, { param: 'input', code: 'invalid_value' });
+    else if (item === '')
+      throw new ApiError(400, `input[${i}]: an empty string has no embedding`, { param: 'input', code: 'invalid_value' });
     else inputs.push({ text: item });
   }
   return { inputs, base64: format === 'base64' };
@@ -33,8 +34,16 @@ export async function parseEmbeddings(
 const base64Of = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 
 /** The response body for `vectors` of `inputs`. */
-export function embeddingsResponse(served: ServedModel, inputs: readonly EmbeddingInput[], vectors: readonly Float32Array[], base64: boolean) {
-  const tokens = inputs.reduce((n, input) => n + ('text' in input && served.engine.countTokens ? served.engine.countTokens(input.text) : 0), 0);
+export function embeddingsResponse(
+  served: ServedModel,
+  inputs: readonly EmbeddingInput[],
+  vectors: readonly Float32Array[],
+  base64: boolean,
+) {
+  const tokens = inputs.reduce(
+    (n, input) => n + ('text' in input && served.engine.countTokens ? served.engine.countTokens(input.text) : 0),
+    0,
+  );
   return {
     object: 'list',
     data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: base64 ? base64Of(v) : Array.from(v) })),

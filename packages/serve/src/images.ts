@@ -23,10 +23,14 @@ export async function decodeImageDataUrl(url: string, where: string, limits: Ser
   const head = DATA_URL.exec(url);
   if (!head) {
     const shown = url.length > 40 ? `${url.slice(0, 40)}...` : url;
-    throw new ApiError(400, `${where}: "${shown}" is not a base64 image data URL; send data:image/<type>;base64,<bytes> (remote URLs are not fetched)`, {
-      param: where,
-      code: 'invalid_image_url',
-    });
+    throw new ApiError(
+      400,
+      `${where}: "${shown}" is not a base64 image data URL; send data:image/<type>;base64,<bytes> (remote URLs are not fetched)`,
+      {
+        param: where,
+        code: 'invalid_image_url',
+      },
+    );
   }
   const payload = url.slice(head[0].length).replace(/\s+/g, '');
   if (payload.length === 0 || payload.length % 4 === 1 || !BASE64.test(payload)) {
@@ -43,10 +47,16 @@ export async function decodeImageDataUrl(url: string, where: string, limits: Ser
   try {
     meta = await sharp(bytes).metadata();
   } catch {
-    throw new ApiError(400, `${where}: the bytes are not an image mmft can read (JPEG, PNG, WebP, GIF, SVG)`, { param: where, code: 'invalid_image' });
+    throw new ApiError(400, `${where}: the bytes are not an image mmft can read (JPEG, PNG, WebP, GIF, SVG)`, {
+      param: where,
+      code: 'invalid_image',
+    });
   }
   if (!meta.format || !FORMATS.has(meta.format) || !meta.width || !meta.height) {
-    throw new ApiError(400, `${where}: the bytes are not an image mmft can read (JPEG, PNG, WebP, GIF, SVG)`, { param: where, code: 'invalid_image' });
+    throw new ApiError(400, `${where}: the bytes are not an image mmft can read (JPEG, PNG, WebP, GIF, SVG)`, {
+      param: where,
+      code: 'invalid_image',
+    });
   }
   if (meta.width * meta.height > limits.maxImagePixels) {
     throw new ApiError(

@@ -59,7 +59,12 @@ export function createMetrics(models: readonly ServedModel[]): ServerMetrics {
       labelNames: ['model'],
       registers: [registry],
     }),
-    promptTokens: new Counter({ name: 'mmft_prompt_tokens_total', help: 'Prompt tokens read, by model', labelNames: ['model'], registers: [registry] }),
+    promptTokens: new Counter({
+      name: 'mmft_prompt_tokens_total',
+      help: 'Prompt tokens read, by model',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
     timeToFirstToken: new Histogram({
       name: 'mmft_time_to_first_token_seconds',
       help: 'Time from the engine slot to the first generated text, by model',

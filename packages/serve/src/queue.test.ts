@@ -12,7 +12,11 @@ describe('BoundedQueue', () => {
     const b = await q.acquire(signal());
     const order: string[] = [];
     const c = q.acquire(signal()).then((release) => (order.push('c'), release));
-    await expect(q.acquire(signal())).rejects.toMatchObject({ status: 429, code: 'queue_full', headers: { 'retry-after': expect.stringMatching(/^[1-9]\d*$/) } });
+    await expect(q.acquire(signal())).rejects.toMatchObject({
+      status: 429,
+      code: 'queue_full',
+      headers: { 'retry-after': expect.stringMatching(/^[1-9]\d*$/) },
+    });
     expect([q.running, q.depth]).toEqual([2, 1]);
     a();
     a(); // a second release of the same slot changes nothing
@@ -42,7 +46,11 @@ describe('BoundedQueue', () => {
     const queued = q.acquire(signal());
     let drained = false;
     const draining = q.drain().then(() => (drained = true));
-    await expect(q.acquire(signal())).rejects.toMatchObject({ status: 503, code: 'shutting_down', headers: { 'retry-after': expect.any(String) } });
+    await expect(q.acquire(signal())).rejects.toMatchObject({
+      status: 503,
+      code: 'shutting_down',
+      headers: { 'retry-after': expect.any(String) },
+    });
     first();
     await Promise.resolve();
     expect(drained).toBe(false); // the queued request now runs

@@ -64,10 +64,14 @@ export class BoundedQueue {
     }
     if (this.waiting.length >= this.queueSize) {
       return Promise.reject(
-        new ApiError(429, `the server is busy: ${this.active} requests running and ${this.waiting.length} waiting (queue size ${this.queueSize})`, {
-          code: 'queue_full',
-          headers: { 'retry-after': String(this.retryAfterSeconds()) },
-        }),
+        new ApiError(
+          429,
+          `the server is busy: ${this.active} requests running and ${this.waiting.length} waiting (queue size ${this.queueSize})`,
+          {
+            code: 'queue_full',
+            headers: { 'retry-after': String(this.retryAfterSeconds()) },
+          },
+        ),
       );
     }
     return new Promise((resolve, reject) => {

@@ -70,7 +70,8 @@ async function serve(options: ServeOptions): Promise<FastifyInstance> {
   return app;
 }
 const chatBody = (extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra });
-const errorOf = (body: string) => (JSON.parse(body) as { error: { message: string; type: string; param: string | null; code: string | null } }).error;
+const errorOf = (body: string) =>
+  (JSON.parse(body) as { error: { message: string; type: string; param: string | null; code: string | null } }).error;
 
 async function png(width: number, height: number): Promise<string> {
   const bytes = await sharp({ create: { width, height, channels: 3, background: '#ff0000' } })
@@ -81,19 +82,41 @@ async function png(width: number, height: number): Promise<string> {
 
 describe('routes', () => {
   test('GET /v1/models, /health and unknown routes (OpenAI error shape)', async () => {
-    const app = await serve({ models: [{ name: 'm', version: 'v2', engine: piecesEngine(['x']) }, { name: 'e', version: 'v1', engine: embeddingsEngine }] });
+    const app = await serve({
+      models: [
+        { name: 'm', version: 'v2', engine: piecesEngine(['x']) },
+        { name: 'e', version: 'v1', engine: embeddingsEngine },
+      ],
+    });
     const models = await app.inject({ method: 'GET', url: '/v1/models' });
     expect(models.json()).toEqual({
       object: 'list',
       data: [
-        { id: 'm', object: 'model', created: 0, owned_by: 'mmft', mmft: { family: 'language-model', kind: 'chat', version: 'v2', accepts_images: false } },
-        { id: 'e', object: 'model', created: 0, owned_by: 'mmft', mmft: { family: 'dual-encoder', kind: 'embeddings', version: 'v1', accepts_images: false } },
+        {
+          id: 'm',
+          object: 'model',
+          created: 0,
+          owned_by: 'mmft',
+          mmft: { family: 'language-model', kind: 'chat', version: 'v2', accepts_images: false },
+        },
+        {
+          id: 'e',
+          object: 'model',
+          created: 0,
+          owned_by: 'mmft',
+          mmft: { family: 'dual-encoder', kind: 'embeddings', version: 'v1', accepts_images: false },
+        },
       ],
     });
     expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', running: 0, waiting: 0 });
     const missing = await app.inject({ method: 'GET', url: '/v1/nothing' });
     expect(missing.statusCode).toBe(404);
-    expect(errorOf(missing.body)).toEqual({ message: 'GET /v1/nothing: no such route', type: 'not_found_error', param: null, code: 'not_found' });
+    expect(errorOf(missing.body)).toEqual({
+      message: 'GET /v1/nothing: no such route',
+      type: 'not_found_error',
+      param: null,
+      code: 'not_found',
+    });
   });
 
   test('a non-streamed chat completion: content, finish_reason and usage', async () => {
@@ -139,7 +162,10 @@ describe('routes', () => {
         };
       },
     };
-    const app = await serve({ models: [{ name: 'm', version: 'v1', engine: piecesEngine(['a safe start, then forb', 'idden words']) }], filters: [held] });
+    const app = await serve({
+      models: [{ name: 'm', version: 'v1', engine: piecesEngine(['a safe start, then forb', 'idden words']) }],
+      filters: [held],
+    });
     const r = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
     expect(r.json().choices[0]).toMatchObject({ message: { content: 'a safe start, t' }, finish_reason: 'content_filter' });
     const s = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ stream: true }) });
@@ -151,11 +177,26 @@ describe('routes', () => {
 
 describe('limits and errors', () => {
   test('malformed JSON, a body over bodyLimit, bad fields and unknown models answer 4xx in OpenAI shape', async () => {
-    const app = await serve({ models: [{ name: 'm', version: 'v1', engine: piecesEngine(['x']) }], limits: { bodyLimit: 2048, maxTokensCap: 16 } });
-    const malformed = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: '{"messages": [' });
+    const app = await serve({
+      models: [{ name: 'm', version: 'v1', engine: piecesEngine(['x']) }],
+      limits: { bodyLimit: 2048, maxTokensCap: 16 },
+    });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"messages": [',
+    });
     expect(malformed.statusCode).toBe(400);
-    expect(errorOf(malformed.body)).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/^malformed request: /) });
-    const big = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ messages: [{ role: 'user', content: 'x'.repeat(4096) }] }) });
+    expect(errorOf(malformed.body)).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringMatching(/^malformed request: /),
+    });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody({ messages: [{ role: 'user', content: 'x'.repeat(4096) }] }),
+    });
     expect(big.statusCode).toBe(413);
     expect(errorOf(big.body)).toEqual({
       message: 'the request body is over the limit of 2048 bytes (mmft serve --body-limit)',
@@ -166,8 +207,14 @@ describe('limits and errors', () => {
     const cap = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ max_tokens: 17 }) });
     expect(cap.statusCode).toBe(400);
     expect(errorOf(cap.body)).toMatchObject({ param: 'max_tokens', code: 'max_tokens_over_cap' });
-    expect((await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ max_completion_tokens: 0 }) })).statusCode).toBe(400);
-    const role = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ messages: [{ role: 'robot', content: 'x' }] }) });
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ max_completion_tokens: 0 }) })).statusCode,
+    ).toBe(400);
+    const role = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody({ messages: [{ role: 'robot', content: 'x' }] }),
+    });
     expect(errorOf(role.body)).toMatchObject({ param: 'messages[0].role' });
     const unknown = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ model: 'other' }) });
     expect(unknown.statusCode).toBe(404);
@@ -186,7 +233,22 @@ describe('limits and errors', () => {
       limits: { maxImagePixels: 32 * 32, maxImageBytes: 4096 },
     });
     const ask = (url: string, model = 'm') =>
-      app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model, messages: [{ role: 'user', content: [{ type: 'text', text: 'what?' }, { type: 'image_url', image_url: { url } }] }] } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: {
+          model,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'what?' },
+                { type: 'image_url', image_url: { url } },
+              ],
+            },
+          ],
+        },
+      });
     const ok = await ask(await png(32, 32));
     expect(ok.statusCode).toBe(200);
     const cases: Array<[string, number, string]> = [
@@ -211,7 +273,9 @@ describe('limits and errors', () => {
       acceptsImages: true,
       // eslint-disable-next-line require-yield
       async *chat() {
-        throw new MmftError('E_INPUT', 'the model reads one image with every prompt, and the request has 0', { hint: 'send one image_url part' });
+        throw new MmftError('E_INPUT', 'the model reads one image with every prompt, and the request has 0', {
+          hint: 'send one image_url part',
+        });
       },
       async close() {},
     };
@@ -234,7 +298,10 @@ describe('limits and errors', () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const log: string[] = [];
-    const app = await serve({ models: [{ name: 'm', version: 'v1', engine: piecesEngine(['ok'], gate, log) }], limits: { concurrency: 1, queueSize: 1 } });
+    const app = await serve({
+      models: [{ name: 'm', version: 'v1', engine: piecesEngine(['ok'], gate, log) }],
+      limits: { concurrency: 1, queueSize: 1 },
+    });
     const first = app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ max_tokens: 1 }) });
     const second = app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ max_tokens: 2 }) });
     await new Promise((resolve) => setImmediate(resolve));
@@ -267,7 +334,11 @@ describe('limits and errors', () => {
 describe('embeddings', () => {
   test('texts and image data URLs, as floats or base64 float32, with usage', async () => {
     const app = await serve({ models: [{ name: 'e', version: 'v1', engine: embeddingsEngine }] });
-    const r = await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'e', input: ['a red circle', await png(4, 4)] } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { model: 'e', input: ['a red circle', await png(4, 4)] },
+    });
     expect(r.json()).toEqual({
       object: 'list',
       data: [
@@ -281,7 +352,11 @@ describe('embeddings', () => {
     const bytes = Buffer.from(b.json().data[0].embedding as string, 'base64');
     expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, 2))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
     expect((await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: [] } })).statusCode).toBe(400);
-    const wrong = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'e', messages: [{ role: 'user', content: 'x' }] } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'e', messages: [{ role: 'user', content: 'x' }] },
+    });
     expect(errorOf(wrong.body)).toMatchObject({ code: 'wrong_model_kind' });
   });
 });
@@ -303,7 +378,14 @@ describe('streaming a real tiny causal LM', () => {
     const r = await app.inject({
       method: 'POST',
       url: '/v1/chat/completions',
-      payload: { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 6, temperature: 0, stream_options: { include_usage: true } },
+      payload: {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        max_tokens: 6,
+        temperature: 0,
+        stream_options: { include_usage: true },
+      },
     });
     expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     const first = JSON.parse(r.body.slice(6, r.body.indexOf('\n\n'))) as { id: string; created: number };
@@ -317,7 +399,11 @@ describe('streaming a real tiny causal LM', () => {
       'data: [DONE]\n\n';
     expect(expected.length).toBeGreaterThan(0);
     expect(r.body).toBe(bytes);
-    const whole = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 6, temperature: 0 } });
+    const whole = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 6, temperature: 0 },
+    });
     expect(whole.json().choices[0].message.content).toBe(expected.join(''));
   });
 });
@@ -331,11 +417,21 @@ describe('shutdown and the web demo', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as AddressInfo).port;
     const reply = new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, agent: false, method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => resolve(text));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          agent: false,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => resolve(text));
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(chatBody({ stream: true })));
     });
@@ -344,7 +440,9 @@ describe('shutdown and the web demo', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // While the in-flight request finishes, a new one is turned away (fastify's return503OnClosing).
     const late = await new Promise<string>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, agent: false, method: 'GET', path: '/health' }, (res) => resolve(String(res.statusCode)));
+      const req = http.request({ host: '127.0.0.1', port, agent: false, method: 'GET', path: '/health' }, (res) =>
+        resolve(String(res.statusCode)),
+      );
       req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
       req.end();
     });
@@ -364,7 +462,11 @@ describe('shutdown and the web demo', () => {
     fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(1);');
     const app = await serve({ models: [], ui: true, uiDir: dir });
     const index = await app.inject({ method: 'GET', url: '/' });
-    expect([index.statusCode, index.headers['content-type'], index.body]).toEqual([200, 'text/html; charset=utf-8', '<!doctype html><title>demo</title>']);
+    expect([index.statusCode, index.headers['content-type'], index.body]).toEqual([
+      200,
+      'text/html; charset=utf-8',
+      '<!doctype html><title>demo</title>',
+    ]);
     expect((await app.inject({ method: 'GET', url: '/ui/app.js' })).headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect((await app.inject({ method: 'GET', url: '/ui/..%2Fsecret.js' })).statusCode).toBe(404);
     const none = await serve({ models: [], ui: true, uiDir: path.join(dir, 'absent') });
@@ -381,7 +483,11 @@ describe('shutdown and the web demo', () => {
     const newLog: string[] = [];
     const v1 = { name: 'm', version: 'v1', engine: piecesEngine(['old'], gate, oldLog) };
     const v2 = { name: 'm', version: 'v2', engine: piecesEngine(['new'], undefined, newLog) };
-    const app = await serve({ models: [v1], limits: { concurrency: 2 }, reload: async (current) => (current[0]!.version === 'v1' ? [v2] : [...current]) });
+    const app = await serve({
+      models: [v1],
+      limits: { concurrency: 2 },
+      reload: async (current) => (current[0]!.version === 'v1' ? [v2] : [...current]),
+    });
     const running = app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
     while (oldLog.length === 0) await new Promise((resolve) => setImmediate(resolve));
     const remote = await app.inject({ method: 'POST', url: '/admin/reload', remoteAddress: '10.0.0.7' });
@@ -430,7 +536,9 @@ describe('a body over the limit on a real socket', () => {
         socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
         socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
         const body = Buffer.alloc(4 * 1024 * 1024, 'a');
-        socket.write(`POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n`);
+        socket.write(
+          `POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n`,
+        );
         socket.write(body);
         return new Promise<{ status: string | undefined; errors: string[] }>((resolve) =>
           socket.on('close', () => resolve({ status: /^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1], errors })),

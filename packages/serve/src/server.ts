@@ -38,7 +38,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 function checkNames(models: readonly ServedModel[]): void {
   const names = new Set<string>();
   for (const m of models) {
-    if (names.has(m.name)) throw new MmftError('E_CONFIG', `serve: two models are named "${m.name}"`, { hint: 'give each --model a different name' });
+    if (names.has(m.name))
+      throw new MmftError('E_CONFIG', `serve: two models are named "${m.name}"`, { hint: 'give each --model a different name' });
     names.add(m.name);
   }
 }
@@ -47,10 +48,14 @@ function pick(models: readonly ServedModel[], name: unknown, kind: 'chat' | 'emb
   const ofKind = models.filter((m) => m.engine.kind === kind);
   if (name === undefined) {
     if (ofKind.length === 1) return ofKind[0]!;
-    throw new ApiError(400, `model: required; this server has ${ofKind.length} ${kind} models (${ofKind.map((m) => m.name).join(', ') || 'none'})`, {
-      param: 'model',
-      code: 'model_required',
-    });
+    throw new ApiError(
+      400,
+      `model: required; this server has ${ofKind.length} ${kind} models (${ofKind.map((m) => m.name).join(', ') || 'none'})`,
+      {
+        param: 'model',
+        code: 'model_required',
+      },
+    );
   }
   const found = models.find((m) => m.name === name);
   if (!found)
@@ -59,10 +64,14 @@ function pick(models: readonly ServedModel[], name: unknown, kind: 'chat' | 'emb
       code: 'model_not_found',
     });
   if (found.engine.kind !== kind)
-    throw new ApiError(400, `model: "${found.name}" is ${found.engine.kind === 'chat' ? 'a chat model' : 'an embeddings model'}; use ${found.engine.kind === 'chat' ? '/v1/chat/completions' : '/v1/embeddings'}`, {
-      param: 'model',
-      code: 'wrong_model_kind',
-    });
+    throw new ApiError(
+      400,
+      `model: "${found.name}" is ${found.engine.kind === 'chat' ? 'a chat model' : 'an embeddings model'}; use ${found.engine.kind === 'chat' ? '/v1/chat/completions' : '/v1/embeddings'}`,
+      {
+        param: 'model',
+        code: 'wrong_model_kind',
+      },
+    );
   return found;
 }
 
@@ -140,7 +149,13 @@ export async function createServer(options: ServeOptions): Promise<FastifyInstan
   const deadline = (reply: FastifyReply): { signal: AbortSignal; done: () => void } => {
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new ApiError(504, `the request took over ${limits.requestTimeoutMs} ms (mmft serve --timeout-ms)`, { code: 'timeout', type: 'timeout_error' })),
+      () =>
+        controller.abort(
+          new ApiError(504, `the request took over ${limits.requestTimeoutMs} ms (mmft serve --timeout-ms)`, {
+            code: 'timeout',
+            type: 'timeout_error',
+          }),
+        ),
       limits.requestTimeoutMs,
     );
     reply.raw.once('close', () => {

@@ -24,7 +24,9 @@ import { readModelType } from '@mmft/core/hf';
 import { preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
 import type { ChatRequest, ChatTurn, EmbeddingInput, InferenceEngine } from './engine';
 
-type StreamingModel = VisionLanguageModel & { generateStream(inputs: ModelInputs, options?: GenerationOptions): AsyncIterable<GenerationChunk> };
+type StreamingModel = VisionLanguageModel & {
+  generateStream(inputs: ModelInputs, options?: GenerationOptions): AsyncIterable<GenerationChunk>;
+};
 
 interface ChatTokenizer extends TextTokenizer {
   readonly chatTemplate?: string;
@@ -54,9 +56,13 @@ export class TfjsEngine implements InferenceEngine {
     if (model.family === 'dual-encoder') this.kind = 'embeddings';
     else if (isCausalLanguageModel(model) || readsImages(model)) this.kind = 'chat';
     else
-      throw new MmftError('E_UNSUPPORTED', `${source}: model_type "${model.modelType}" (${model.family}) neither generates text nor embeds`, {
-        hint: 'serve a causal LM (llama, opt, gpt2), a vision-to-LLM model (blip-2, llava) or a dual encoder (clip)',
-      });
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `${source}: model_type "${model.modelType}" (${model.family}) neither generates text nor embeds`,
+        {
+          hint: 'serve a causal LM (llama, opt, gpt2), a vision-to-LLM model (blip-2, llava) or a dual encoder (clip)',
+        },
+      );
     this.acceptsImages = this.kind === 'chat' && readsImages(model);
   }
 
@@ -92,7 +98,11 @@ export class TfjsEngine implements InferenceEngine {
       promptTokens = inputs.inputIds?.shape[1] ?? 0;
       const options: GenerationOptions = {
         maxNewTokens: request.maxTokens,
-        ...(request.temperature === undefined ? {} : request.temperature === 0 ? { doSample: false } : { doSample: true, temperature: request.temperature }),
+        ...(request.temperature === undefined
+          ? {}
+          : request.temperature === 0
+            ? { doSample: false }
+            : { doSample: true, temperature: request.temperature }),
         ...(request.topP === undefined ? {} : { topP: request.topP }),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       };
@@ -113,11 +123,15 @@ export class TfjsEngine implements InferenceEngine {
     const out: Float32Array[] = [];
     for (const input of inputs) {
       if ('text' in input) {
-        const maxLength = ((this.model.config.text_config as Record<string, unknown> | undefined)?.max_position_embeddings as number | undefined) ?? 77;
+        const maxLength =
+          ((this.model.config.text_config as Record<string, unknown> | undefined)?.max_position_embeddings as number | undefined) ?? 77;
         const { inputIds, attentionMask } = this.tokenizer().encode([input.text], { truncation: true, maxLength });
         out.push(
           tf.tidy(() => {
-            const o = this.model.forward({ inputIds: tf.tensor2d(inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(attentionMask, undefined, 'int32') });
+            const o = this.model.forward({
+              inputIds: tf.tensor2d(inputIds, undefined, 'int32'),
+              attentionMask: tf.tensor2d(attentionMask, undefined, 'int32'),
+            });
             return o.textEmbeds!.dataSync() as Float32Array;
           }),
         );

@@ -31,7 +31,10 @@ describe('mmft serve arguments', () => {
     expect(() => parseModelSpec('runs/shapes')).toThrow(/--model runs\/shapes: write name=dir/);
     expect(() => parseModelSpec('a b=dir')).toThrow(/write name=dir/);
     expect(parseFilterSpec('blocklist:terms.txt')).toEqual({ id: 'blocklist', config: { file: 'terms.txt' } });
-    expect(parseFilterSpec('blocklist:C:/x/terms.txt:redact')).toEqual({ id: 'blocklist', config: { file: 'C:/x/terms.txt', mode: 'redact' } });
+    expect(parseFilterSpec('blocklist:C:/x/terms.txt:redact')).toEqual({
+      id: 'blocklist',
+      config: { file: 'C:/x/terms.txt', mode: 'redact' },
+    });
     expect(() => parseFilterSpec('terms.txt')).toThrow(/--filter terms.txt: write <filter>:FILE\[:redact\]/);
   });
 
@@ -59,6 +62,8 @@ describe('mmft serve arguments', () => {
     fs.writeFileSync(path.join(root, 'export', 'model.onnx'), '');
     const quiet = new PassThrough();
     const ctx = createCliContext({ stdout: quiet, stderr: quiet, builtins: [] });
-    await expect(runServe(ctx, path.join(root, 'export'), { adapter: 'lora' })).rejects.toThrow(/is an ONNX export, whose weights are fixed at export/);
+    await expect(runServe(ctx, path.join(root, 'export'), { adapter: 'lora' })).rejects.toThrow(
+      /is an ONNX export, whose weights are fixed at export/,
+    );
   });
 });

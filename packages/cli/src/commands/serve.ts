@@ -10,7 +10,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { MmftError, parseConfig, type OutputFilter, type PluginRegistry } from '@mmft/core';
-import { createServer, detectOnnxExport, installSignalHandlers, OnnxEngine, TfjsEngine, type InferenceEngine, type ServedModel, type ServeLimits } from '@mmft/serve';
+import {
+  createServer,
+  detectOnnxExport,
+  installSignalHandlers,
+  OnnxEngine,
+  TfjsEngine,
+  type InferenceEngine,
+  type ServedModel,
+  type ServeLimits,
+} from '@mmft/serve';
 import type { CliContext } from '../context';
 
 export interface ServeCliOptions {
@@ -40,7 +49,12 @@ export async function chooseEngine(dir: string, requested?: 'tfjs' | 'onnx'): Pr
   return requested ?? ((await detectOnnxExport(dir)) ? 'onnx' : 'tfjs');
 }
 
-async function loadEngine(dir: string, registry: PluginRegistry, o: ServeCliOptions, adapter: string | undefined): Promise<InferenceEngine> {
+async function loadEngine(
+  dir: string,
+  registry: PluginRegistry,
+  o: ServeCliOptions,
+  adapter: string | undefined,
+): Promise<InferenceEngine> {
   if ((await chooseEngine(dir, o.engine)) === 'tfjs') return TfjsEngine.load(dir, registry, { adapter });
   if (adapter)
     throw new MmftError('E_INPUT', `--adapter ${adapter}: ${dir} is an ONNX export, whose weights are fixed at export`, {
@@ -78,14 +92,19 @@ export function parseModelSpec(spec: string): { name: string; dir: string } {
   const at = spec.indexOf('=');
   const name = spec.slice(0, at);
   if (at <= 0 || at === spec.length - 1 || !/^[A-Za-z0-9._:-]+$/.test(name))
-    throw new MmftError('E_INPUT', `--model ${spec}: write name=dir (name: letters, digits, . _ : -)`, { hint: 'e.g. --model shapes=runs/llava-shapes' });
+    throw new MmftError('E_INPUT', `--model ${spec}: write name=dir (name: letters, digits, . _ : -)`, {
+      hint: 'e.g. --model shapes=runs/llava-shapes',
+    });
   return { name, dir: spec.slice(at + 1) };
 }
 
 /** `id:FILE[:mode]` of --filter, as the provider's config `{ file, mode }`. */
 export function parseFilterSpec(spec: string): { id: string; config: Record<string, unknown> } {
   const at = spec.indexOf(':');
-  if (at <= 0) throw new MmftError('E_INPUT', `--filter ${spec}: write <filter>:FILE[:redact]`, { hint: 'e.g. --filter blocklist:blocked.txt:redact' });
+  if (at <= 0)
+    throw new MmftError('E_INPUT', `--filter ${spec}: write <filter>:FILE[:redact]`, {
+      hint: 'e.g. --filter blocklist:blocked.txt:redact',
+    });
   const id = spec.slice(0, at);
   let file = spec.slice(at + 1);
   const mode = /:(refuse|redact)$/.exec(file);
@@ -104,14 +123,18 @@ function filtersOf(ctx: CliContext, registry: PluginRegistry, specs: readonly st
 /** Loads the models, starts the server and resolves when it has closed (after SIGTERM / SIGINT). */
 export async function runServe(ctx: CliContext, modelDir: string | undefined, o: ServeCliOptions): Promise<void> {
   const specs = [...(modelDir ? [{ name: '', dir: modelDir }] : []), ...(o.model ?? []).map(parseModelSpec)];
-  if (specs.length === 0) throw new MmftError('E_INPUT', 'mmft serve: give a model folder, or --model name=dir', { hint: 'mmft serve models/llava-shapes-base' });
+  if (specs.length === 0)
+    throw new MmftError('E_INPUT', 'mmft serve: give a model folder, or --model name=dir', { hint: 'mmft serve models/llava-shapes-base' });
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
   const backend = backends.find((b) => b.id === 'tfjs') ?? backends[0];
   if (backend) await backend.select(parseConfig(backend, {}));
   const filters = filtersOf(ctx, registry, o.filter ?? []);
   const adapter = o.adapter ? path.resolve(ctx.cwd, o.adapter) : undefined;
-  const roots = specs.map((spec) => ({ root: path.resolve(ctx.cwd, spec.dir), name: spec.name || path.basename(path.resolve(ctx.cwd, spec.dir)) }));
+  const roots = specs.map((spec) => ({
+    root: path.resolve(ctx.cwd, spec.dir),
+    name: spec.name || path.basename(path.resolve(ctx.cwd, spec.dir)),
+  }));
   // Each folder's current version; a model whose version is already served keeps its engine.
   const load = async (current: readonly ServedModel[]): Promise<ServedModel[]> => {
     const next: ServedModel[] = [];
@@ -148,7 +171,9 @@ export async function runServe(ctx: CliContext, modelDir: string | undefined, o:
   const remove = installSignalHandlers(app, (code) => {
     if (code !== 0) process.exit(code);
   });
-  ctx.print(`mmft serve: ${models.map((m) => `${m.name} (${m.version}, ${m.engine.kind}${m.engine instanceof OnnxEngine ? ', onnx' : ''})`).join(', ')} at ${address}${o.ui ? ' (web demo at /)' : ''}`);
+  ctx.print(
+    `mmft serve: ${models.map((m) => `${m.name} (${m.version}, ${m.engine.kind}${m.engine instanceof OnnxEngine ? ', onnx' : ''})`).join(', ')} at ${address}${o.ui ? ' (web demo at /)' : ''}`,
+  );
   await closed;
   remove();
 }
@@ -175,17 +200,26 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--port <n>', 'port (0: any free port)', int('--port', 0), 8000)
     .option('--host <address>', 'address to listen on (loopback by default)', '127.0.0.1')
     .option('--ui', 'serve the web demo page at /')
-    .option('--filter <id:file[:mode]>', 'an output filter, e.g. blocklist:blocked.txt or blocklist:blocked.txt:redact (repeatable)', collect, [])
+    .option(
+      '--filter <id:file[:mode]>',
+      'an output filter, e.g. blocklist:blocked.txt or blocklist:blocked.txt:redact (repeatable)',
+      collect,
+      [],
+    )
     .option('--max-tokens-cap <n>', 'most new tokens per request, and the default (256)', int('--max-tokens-cap', 1))
     .option('--queue <n>', 'requests that may wait for the engine (16); more get 429 + Retry-After', int('--queue', 0))
     .option('--concurrency <n>', 'requests the engine runs at once (1)', int('--concurrency', 1))
     .option('--timeout-ms <n>', 'per-request deadline from arrival, queueing included (60000); 504 beyond', int('--timeout-ms', 1))
     .option('--body-limit <bytes>', 'largest request body (16 MiB); 413 beyond', int('--body-limit', 1))
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, filters)')
-    .option('--engine <tfjs|onnx>', 'runtime: onnx (onnxruntime-node) for a folder from mmft export onnx, tfjs otherwise (default: by the folder)', (v: string) => {
-      if (v !== 'tfjs' && v !== 'onnx') throw new InvalidArgumentError(`--engine takes tfjs or onnx, got "${v}"`);
-      return v;
-    })
+    .option(
+      '--engine <tfjs|onnx>',
+      'runtime: onnx (onnxruntime-node) for a folder from mmft export onnx, tfjs otherwise (default: by the folder)',
+      (v: string) => {
+        if (v !== 'tfjs' && v !== 'onnx') throw new InvalidArgumentError(`--engine takes tfjs or onnx, got "${v}"`);
+        return v;
+      },
+    )
     .exitOverride()
     .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
     .action((modelDir: string | undefined, o: ServeCliOptions) => runServe(ctx, modelDir, o));
