@@ -14,6 +14,7 @@ export type MmftErrorCode =
   | 'E_SAFETENSORS' // a safetensors file is truncated, lies in its header, or has a bad dtype
   | 'E_SHAPE' // tensor shapes do not fit together
   | 'E_DATA' // a data file has invalid records
+  | 'E_DATA_CHANGED' // a data file no longer matches its manifest (hash, size, records or images)
   | 'E_INPUT' // a user-given file or argument is unusable
   | 'E_BACKEND' // no tensor backend could be set up
   | 'E_IO' // a filesystem operation failed

@@ -10,3 +10,4 @@ export * from './io';
 export * from './peft';
 export * from './processor';
 export * from './metrics';
+export * from './trust';

@@ -1,0 +1,3 @@
+// Trust: model cards, provenance, data manifests, licence checks and personal-data detection.
+// The subpath `@mmft/core/trust`; also re-exported from `@mmft/core`.
+export * from './hash';
