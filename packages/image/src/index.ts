@@ -13,3 +13,16 @@ export { preprocess, preprocessResolved, type PreprocessedImage } from './prepro
 export { ImagePipeline, type ImageBatch, type ImagePipelineOptions } from './pipeline';
 export { ImageWorkerPool } from './pool';
 export { deriveSeed, SeededRng } from './rng';
+export {
+  applyPerturbation,
+  centreCropBox,
+  centreCropResize,
+  gaussianBlur,
+  gaussianKernel1d,
+  gaussianNoise,
+  perturbationName,
+  perturbImage,
+  toBytes,
+  type ImagePerturbation,
+  type RgbPixels,
+} from './perturb';
