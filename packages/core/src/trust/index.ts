@@ -2,3 +2,4 @@
 // The subpath `@mmft/core/trust`; also re-exported from `@mmft/core`.
 export * from './hash';
 export * from './manifest';
+export * from './pii';
