@@ -3,3 +3,4 @@
 export * from './hash';
 export * from './manifest';
 export * from './pii';
+export * from './licence';
