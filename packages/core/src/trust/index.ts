@@ -4,3 +4,5 @@ export * from './hash';
 export * from './manifest';
 export * from './pii';
 export * from './licence';
+export * from './provenance';
+export * from './card';

@@ -45,7 +45,7 @@ describe('provenance', () => {
 
     const lora = (await readProvenance(loraDir))!;
     const chain = provenanceChain(lora);
-    expect(chain.map((c) => (c.provenance.steps[0] as { steps: number }).steps)).toEqual([5, 20, 100]);
+    expect(chain.map((c) => c.provenance.steps[0]!.steps)).toEqual([5, 20, 100]);
     expect(chain.map((c) => c.base && path.basename(c.base.path))).toEqual(['finetune', 'base', null]);
     expect(lora.base!.files).toEqual([
       { name: 'config.json', bytes: 39, sha256: sha('{"model_type":"clip","name":"finetune"}') },
