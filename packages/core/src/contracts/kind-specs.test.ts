@@ -46,6 +46,8 @@ describe('the kinds table', () => {
       'metrics',
       'train',
       'export',
+      'card',
+      'trust',
     ]);
     for (const spec of RECIPE_SECTIONS) expect(keys).toContain(spec.path[0]);
     expect(RecipeShapeSchema.safeParse({ data: { train: { type: 'x' } }, metrics: [{ type: 'm' }] }).success).toBe(true);

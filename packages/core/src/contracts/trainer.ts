@@ -27,6 +27,10 @@ export interface RunContext {
   readonly signal?: AbortSignal;
   /** Go on where a safety check would refuse (`--force`), e.g. resuming with another batch size. */
   readonly force?: boolean;
+  /** The recipe file, for provenance.json (its path, sha256 and git commit). */
+  readonly recipeFile?: string;
+  /** Train on data files that no longer match their manifest (`--accept-data-change`), recording what changed. */
+  readonly acceptDataChange?: boolean;
 }
 
 export interface RunSummary {

@@ -56,6 +56,26 @@ export const RecipeShapeSchema = z.strictObject({
   seed: z.number().int().optional().describe('seed for initialisation, shuffling and dropout'),
   output_dir: recipePath(z.string()).optional().describe('where checkpoints and reports go, relative to the recipe file that sets it'),
   ...pluginSections(KIND_SPECS),
+  card: z
+    .strictObject({
+      license: z
+        .string()
+        .optional()
+        .describe('licence id the model card states (Hugging Face / SPDX id, e.g. apache-2.0); default: the licence all data manifests agree on'),
+      language: z.array(z.string()).optional().describe('ISO 639 codes of the languages the model was trained on, for the card metadata'),
+      tags: z.array(z.string()).optional().describe('extra card tags besides mmft, the architecture and the PEFT method'),
+    })
+    .optional()
+    .describe('model card metadata (README.md in every saved model or adapter folder; docs/trust.md)'),
+  trust: z
+    .strictObject({
+      incompatible_licenses: z
+        .array(z.tuple([z.string(), z.string()]))
+        .optional()
+        .describe('pairs of licence ids that must not be mixed in one training run: a warning names the data files holding each'),
+    })
+    .optional()
+    .describe('data checks a run makes (docs/trust.md)'),
 });
 
 /** Where a plugin-selected section lives; `'*'` stands for every index of a list. */

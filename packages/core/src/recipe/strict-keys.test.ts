@@ -114,7 +114,7 @@ describe('every recipe section is strict', () => {
     );
     const top = recipeFile([...TRAIN, 'zzzzzzzz: 1', '']);
     expect(messageOf(() => validateRecipe(readRecipe(top), registry()))).toContain(
-      'zzzzzzzz: unknown key; valid keys: extends, name, description, plugins, seed, output_dir, backend, model, data, peft, loss, objective and 3 more (mmft schema lists them) (r.yaml:4)',
+      'zzzzzzzz: unknown key; valid keys: extends, name, description, plugins, seed, output_dir, backend, model, data, peft, loss, objective and 5 more (mmft schema lists them) (r.yaml:4)',
     );
   });
 
