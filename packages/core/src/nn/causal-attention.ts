@@ -51,10 +51,22 @@ export interface AttendCausalInputs {
  */
 export function repeatKeyValueHeads(x: tf.Tensor, nRep: number): tf.Tensor {
   if (nRep === 1) return x;
-  const heads = x.shape[1]!;
-  // A gather, not a rank-5 tile: tfjs has no gradient for tile above rank 4.
-  const index = Array.from({ length: heads * nRep }, (_, h) => Math.floor(h / nRep));
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(index, 'int32'), 1));
+  const [batch, heads, length, headDim] = x.shape as [number, number, number, number];
+  // A gather, not a rank-5 tile: tfjs has no gradient for tile above rank 4. It gathers whole
+  // [S·hd] rows on axis 0 of [B·Hkv, S·hd] rather than on axis 1: the engines copy axis-0 rows in one
+  // block each (backend-tfjs wasm/GatherV2.ts), while the generic axis-1 gather went element by
+  // element and was the largest kernel of a LLaVA training step and of every decode step
+  // (docs/benchmarks.md, LLaVA). Same values, and the gradient sums the same terms in the same order.
+  const index = new Int32Array(batch * heads * nRep);
+  for (let b = 0; b < batch; b++) for (let h = 0; h < heads * nRep; h++) index[b * heads * nRep + h] = b * heads + Math.floor(h / nRep);
+  return tf.tidy(() =>
+    tf.reshape(tf.gather(tf.reshape(x, [batch * heads, length * headDim]), tf.tensor1d(index, 'int32'), 0), [
+      batch,
+      heads * nRep,
+      length,
+      headDim,
+    ]),
+  );
 }
 
 /** HF's eager attention runs the softmax in float32; tfjs floats are float32 already, so this rarely casts. */
