@@ -13,6 +13,8 @@ import { dataSynthCommand } from './data-synth';
 interface ValidateFlags {
   task?: TaskKind;
   fix?: string;
+  redactPii?: boolean;
+  acceptDataChange?: boolean;
   json?: boolean;
   allowOutsideRoot?: boolean;
   root?: string;
@@ -79,7 +81,7 @@ function finish(ctx: CliContext, report: ValidationReport, json: boolean | undef
 function validateCommand(ctx: CliContext): Command {
   return new Command('validate')
     .description(
-      'check data files (JSONL, LLaVA-style JSON arrays, dataset_info.json#entry): JSON, fields, image placeholders, images (decoded), UTF-8, duplicates, split leakage, answer balance; exit 1 on errors',
+      'check data files (JSONL, LLaVA-style JSON arrays, dataset_info.json#entry): JSON, fields, image placeholders, images (decoded), UTF-8, duplicates, split leakage, answer balance, personal data, manifests; exit 1 on errors',
     )
     .argument('[files...]', 'data files, each checked on its own (use --splits for the splits of one dataset)')
     .addOption(taskOption())
@@ -87,6 +89,11 @@ function validateCommand(ctx: CliContext): Command {
       '--fix <out>',
       "write the lines without problems to OUT (image paths rewritten for OUT's folder) and every dropped line to OUT.rejects.jsonl (input untouched)",
     )
+    .option(
+      '--redact-pii',
+      'with --fix: replace personal data in kept lines by [EMAIL], [PHONE], … and copy images with GPS/serial metadata without it (OUT.changes.jsonl lists each change)',
+    )
+    .option('--accept-data-change', 'report a data file that no longer matches its <file>.manifest.json as a warning instead of an error')
     .option('--json', 'print the report as one JSON document')
     .addOption(outsideOption())
     .addOption(rootOption())
@@ -101,6 +108,8 @@ function validateCommand(ctx: CliContext): Command {
         splits: input.splits,
         task: flags.task,
         fix: flags.fix,
+        redactPii: flags.redactPii,
+        dataManifest: flags.acceptDataChange ? 'accept' : 'check',
         root: flags.root,
         allowOutsideRoot: flags.allowOutsideRoot,
         maxAnswerShare: flags.maxAnswerShare,
@@ -172,6 +181,9 @@ function statsCommand(ctx: CliContext): Command {
           root: flags.root,
           allowOutsideRoot: flags.allowOutsideRoot,
           imageMode: 'header',
+          // Statistics only: personal data and manifests are validate's findings.
+          personalData: false,
+          dataManifest: 'ignore',
           maxIssues: 0,
           onIssue: (issue) => void (issue.code === 'leakage' && leaked.set(issue.file, (leaked.get(issue.file) ?? 0) + 1)),
         });

@@ -1,14 +1,46 @@
 // `--fix OUT`: writes kept lines to OUT (UTF-8, "\n" line ends, no BOM) and every dropped line to
 // OUT.rejects.jsonl with its reasons, so nothing is lost silently. The input is only read; OUT
 // must differ from it. Image paths resolve from the data file's folder, so kept lines written to
-// another folder get their "image" rewritten. Writes respect stream back-pressure.
+// another folder get their "image" rewritten. Writes respect stream back-pressure. With
+// `redact`, personal data in kept lines is replaced by placeholders and images with identifying
+// metadata are re-encoded without it into `<OUT stem>.images/` (new files; the originals are only
+// read), each change noted in OUT.changes.jsonl.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { MmftError } from '@mmft/core';
+import sharp from 'sharp';
+import { maskPersonalData, MmftError } from '@mmft/core';
 import { buffer } from '../io/bytes';
 import { relocatedImagePath } from '../records/image-path';
 import type { RecordIssue } from '../records/issue';
+import type { ExifPrivacy } from './exif';
+import { describeImageMetadata, redactRecord, type TextFinding } from './privacy';
+
+/** A kept line's parsed record and what --redact-pii may change in it. */
+export interface KeptRecord {
+  readonly line: number;
+  readonly record: Record<string, unknown>;
+  /** Absolute path of the record's one image file (absent for data URLs and text records). */
+  readonly imagePath?: string;
+  /** Content hash of the image (names the metadata-free copy). */
+  readonly imageHash?: string;
+  readonly personal?: readonly TextFinding[];
+  readonly metadata?: ExifPrivacy;
+}
+
+/** One line of OUT.changes.jsonl. */
+export type ChangeRecord =
+  | {
+      readonly line: number;
+      readonly field: string;
+      readonly action: 'redacted';
+      readonly found: ReadonlyArray<{ readonly kind: string; readonly masked: string }>;
+    }
+  | { readonly line: number; readonly field: string; readonly action: 'metadata-stripped'; readonly from: string; readonly to: string; readonly removed: readonly string[] }
+  | { readonly line: number; readonly field: string; readonly action: 'metadata-kept'; readonly reason: string; readonly removed: readonly string[] };
+
+/** Formats sharp writes in place; anything else is copied as PNG. */
+const WRITABLE = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif']);
 
 /** A dropped line as written to OUT.rejects.jsonl. */
 export interface RejectRecord {
@@ -32,54 +64,133 @@ export class FixWriter {
   readonly rejectsPath: string;
   kept = 0;
   dropped = 0;
+  /** With redaction: OUT.changes.jsonl, the folder of metadata-free image copies and the counts. */
+  readonly changesPath?: string;
+  readonly imagesDir?: string;
+  redactedLines = 0;
+  strippedImages = 0;
   /** OUT's folder when it differs from the input's (image paths are then rewritten). */
   private readonly movedTo?: string;
+  private readonly outDir: string;
+  private readonly copies = new Map<string, Promise<string>>();
   private constructor(
     readonly outPath: string,
     inputPath: string,
     private readonly out: fs.WriteStream,
     private readonly rejects: fs.WriteStream,
+    private readonly changes?: fs.WriteStream,
   ) {
     this.rejectsPath = rejects.path as string;
-    const outDir = path.dirname(outPath);
-    if (outDir !== path.dirname(path.resolve(inputPath))) this.movedTo = outDir;
+    this.outDir = path.dirname(outPath);
+    if (this.outDir !== path.dirname(path.resolve(inputPath))) this.movedTo = this.outDir;
+    if (changes) {
+      this.changesPath = changes.path as string;
+      this.imagesDir = path.join(this.outDir, `${path.basename(outPath).replace(/\.jsonl?$/i, '')}.images`);
+    }
   }
 
-  static async open(outPath: string, inputPath: string): Promise<FixWriter> {
+  /** True when kept lines are redacted (--redact-pii). */
+  get redacting(): boolean {
+    return this.changes !== undefined;
+  }
+
+  static async open(outPath: string, inputPath: string, options: { readonly redact?: boolean } = {}): Promise<FixWriter> {
     const out = path.resolve(outPath);
     const rejects = `${out}.rejects.jsonl`;
-    for (const target of [out, rejects]) {
+    const changes = options.redact ? `${out}.changes.jsonl` : undefined;
+    for (const target of [out, rejects, ...(changes ? [changes] : [])]) {
       if (target === path.resolve(inputPath)) {
         throw new MmftError('E_INPUT', `--fix ${outPath} would overwrite the input ${inputPath}`, {
           hint: 'write the cleaned copy to another file',
         });
       }
     }
-    const streams = [fs.createWriteStream(out), fs.createWriteStream(rejects)] as const;
+    const streams = [out, rejects, ...(changes ? [changes] : [])].map((f) => fs.createWriteStream(f));
     await Promise.all(
       streams.map(async (s) => {
         const [error] = (await Promise.race([once(s, 'open'), once(s, 'error')])) as [unknown];
         if (error instanceof Error) throw new MmftError('E_IO', `cannot write ${s.path as string}: ${error.message}`, { cause: error });
       }),
     );
-    return new FixWriter(out, inputPath, ...streams);
+    return new FixWriter(out, inputPath, streams[0]!, streams[1]!, streams[2]);
   }
 
-  /** Keep a line; `image` (the parsed record and its resolved image) lets a moved copy rewrite the path. */
-  async keep(text: string, image?: { readonly record: Record<string, unknown>; readonly imagePath: string }): Promise<void> {
+  /**
+   * Keep a line. `kept` (the parsed record, its resolved image, what the privacy check found)
+   * lets a moved copy rewrite the image path and --redact-pii rewrite texts and the image; a line
+   * nothing changes is written exactly as read.
+   */
+  async keep(text: string, kept?: KeptRecord): Promise<void> {
     this.kept += 1;
-    let line = text;
-    if (this.movedTo && image) {
-      const { record, imagePath } = image;
-      const moved = (original: string) => relocatedImagePath(original, imagePath, this.movedTo!);
-      // The one image sits in "image" (LLaVA) or as the only entry of "images" (LLaMA-Factory, ms-swift).
-      if (typeof record.image === 'string') line = JSON.stringify({ ...record, image: moved(record.image) });
-      else if (typeof record.images === 'string') line = JSON.stringify({ ...record, images: moved(record.images) });
-      else if (Array.isArray(record.images) && typeof record.images[0] === 'string') {
-        line = JSON.stringify({ ...record, images: [moved(record.images[0])] });
+    let record = kept?.record;
+    let changed = false;
+    let image: string | undefined;
+    if (this.changes && kept && record) {
+      if (kept.personal && kept.personal.length > 0) {
+        record = redactRecord(record, kept.personal);
+        changed = true;
+        this.redactedLines += 1;
+        for (const f of kept.personal) {
+          const found = f.spans.map((s) => ({ kind: s.kind, masked: maskPersonalData(s) }));
+          await this.note({ line: kept.line, field: f.field, action: 'redacted', found });
+        }
+      }
+      if (kept.metadata) {
+        const removed = describeImageMetadata(kept.metadata);
+        if (kept.imagePath && kept.imageHash) {
+          image = await this.strippedCopy(kept.imagePath, kept.imageHash);
+          const [from, to] = [kept.imagePath, image].map((p) => path.relative(this.outDir, p).split(path.sep).join('/'));
+          await this.note({ line: kept.line, field: 'image', action: 'metadata-stripped', from: from!, to: to!, removed });
+        } else {
+          await this.note({ line: kept.line, field: 'image', action: 'metadata-kept', reason: 'a data URL image is not rewritten', removed });
+        }
       }
     }
-    await write(this.out, `${line}\n`);
+    if (record && kept?.imagePath && (this.movedTo || image)) {
+      const target = image ?? kept.imagePath;
+      // A metadata-free copy is always beside OUT; otherwise absolute paths stay absolute.
+      const moved = (original: string) => (image ? path.relative(this.outDir, target).split(path.sep).join('/') : relocatedImagePath(original, target, this.outDir));
+      // The one image sits in "image" (LLaVA) or as the only entry of "images" (LLaMA-Factory, ms-swift).
+      const r = record;
+      const relocated =
+        typeof r.image === 'string'
+          ? { ...r, image: moved(r.image) }
+          : typeof r.images === 'string'
+            ? { ...r, images: moved(r.images) }
+            : Array.isArray(r.images) && typeof r.images[0] === 'string'
+              ? { ...r, images: [moved(r.images[0]), ...r.images.slice(1)] }
+              : undefined;
+      if (relocated) [record, changed] = [relocated, true];
+    }
+    await write(this.out, `${changed && record ? JSON.stringify(record) : text}\n`);
+  }
+
+  /** The metadata-free copy of `source` in imagesDir (made once per source file). */
+  private strippedCopy(source: string, hash: string): Promise<string> {
+    let copy = this.copies.get(source);
+    if (!copy) {
+      copy = (async () => {
+        const input = sharp(source);
+        const format = (await input.metadata()).format ?? 'png';
+        const ext = WRITABLE.has(format) ? path.extname(source) : '.png';
+        const target = path.join(this.imagesDir!, `${hash.slice(0, 12)}-${path.basename(source, path.extname(source))}${ext}`);
+        await fs.promises.mkdir(this.imagesDir!, { recursive: true });
+        // Without withMetadata sharp writes no EXIF/XMP/IPTC; the orientation those held is applied
+        // to the pixels first, and the colour profile (no personal data) is kept.
+        const image = input.autoOrient().keepIccProfile();
+        const encoded =
+          format === 'jpeg' ? image.jpeg({ quality: 95 }) : format === 'webp' ? image.webp({ quality: 95 }) : WRITABLE.has(format) ? image.toFormat(format as keyof sharp.FormatEnum) : image.png();
+        await encoded.toFile(target);
+        this.strippedImages += 1;
+        return target;
+      })();
+      this.copies.set(source, copy);
+    }
+    return copy;
+  }
+
+  private async note(change: ChangeRecord): Promise<void> {
+    await write(this.changes!, `${JSON.stringify(change)}\n`);
   }
 
   async reject(line: number, issues: readonly RecordIssue[], text: string, bytes?: Uint8Array): Promise<void> {
@@ -95,7 +206,7 @@ export class FixWriter {
 
   async close(): Promise<void> {
     await Promise.all(
-      [this.out, this.rejects].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))),
+      [this.out, this.rejects, ...(this.changes ? [this.changes] : [])].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))),
     );
   }
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { view } from '../io/bytes';
 import type { RecordIssue } from '../records/issue';
+import { readExifPrivacy, xmpHasGps, type ExifPrivacy } from './exif';
 
 /** What is known about one image file. */
 export interface ImageInfo {
@@ -16,6 +17,10 @@ export interface ImageInfo {
   readonly format?: string;
   /** Index of the last file whose stats counted this image (so each file counts it once). */
   countedIn?: number;
+  /** Set only when the metadata holds a GPS position or identifying tags (decode and header modes). */
+  readonly privacy?: ExifPrivacy;
+  /** True once a line using the image has been warned about its metadata (one warning per image). */
+  privacyReported?: boolean;
 }
 
 /** decode: hash + full decode; header: hash + size from the header; hash: bytes hash only. */
@@ -80,11 +85,19 @@ export class ImageChecker {
       // A raw decode of every pixel: ~5x faster than stats() (measured), and the buffer is
       // dropped at once; libuv's 4 threads bound how many decode at the same time.
       if (this.mode === 'decode') await image.raw().toBuffer();
-      return { ok: true, info: { hash, width: meta.width, height: meta.height, format: meta.format } };
+      const privacy = metadataPrivacy(meta.exif, meta.xmp);
+      return { ok: true, info: { hash, width: meta.width, height: meta.height, format: meta.format, ...(privacy ? { privacy } : {}) } };
     } catch (cause) {
       return fail('image-corrupt', `${what} does not decode (${(cause as Error).message.trim()}); re-export or remove it`);
     }
   }
+}
+
+/** GPS and identifying tags of the EXIF block, GPS of the XMP packet; undefined when neither says anything. */
+function metadataPrivacy(exif: Uint8Array | undefined, xmp: Uint8Array | undefined): ExifPrivacy | undefined {
+  const found = exif ? readExifPrivacy(exif) : { gps: false, identifying: [] };
+  const gps = found.gps || (xmp !== undefined && xmpHasGps(xmp));
+  return gps || found.identifying.length > 0 ? { gps, identifying: found.identifying } : undefined;
 }
 
 function fail(code: RecordIssue['code'], message: string): ImageResult {

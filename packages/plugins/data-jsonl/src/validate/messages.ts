@@ -36,12 +36,26 @@ export const MESSAGES = {
   'answer-imbalance': { severity: 'warning', summary: 'one VQA answer is more than the allowed share of all answers' },
   'answers-count': { severity: 'warning', summary: 'a VQA record has a number of human answers other than 10' },
   'blank-line': { severity: 'warning', summary: 'an empty line inside the file (skipped by readers)' },
+  'personal-data': {
+    severity: 'warning',
+    summary: 'a text holds an e-mail, phone number, ID/bank-card/IBAN number (checksum holds) or a URL with a token',
+  },
+  'image-metadata': { severity: 'warning', summary: 'an image carries a GPS position or a camera/lens serial number or owner name' },
+  'data-changed': { severity: 'error', summary: 'the data file or its images no longer match its manifest (<file>.manifest.json)' },
+  'data-changed-accepted': { severity: 'warning', summary: 'the data file no longer matches its manifest; accepted by --accept-data-change' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type MessageCode = keyof typeof MESSAGES;
 
 /** Codes that --fix keeps the line for: the finding is about the whole file or informative. */
-const KEPT_BY_FIX: ReadonlySet<MessageCode> = new Set(['answer-imbalance', 'answers-count', 'no-records']);
+const KEPT_BY_FIX: ReadonlySet<MessageCode> = new Set([
+  'answer-imbalance',
+  'answers-count',
+  'no-records',
+  'personal-data',
+  'image-metadata',
+  'data-changed-accepted',
+]);
 
 /** True when --fix drops a line reported with `code` (every error, duplicates, conflicts, blanks). */
 export function dropsLine(code: MessageCode): boolean {

@@ -36,8 +36,22 @@ export function formatReport(report: ValidationReport): string[] {
     );
   }
   if (report.omittedIssues > 0) lines.push('', `${report.omittedIssues} more issues were counted but not listed (raise --max-issues)`);
+  const privacy = report.privacy;
+  if (privacy && (privacy.lines > 0 || privacy.images > 0)) {
+    const kinds = Object.entries(privacy.spans).map(([kind, n]) => `${kind} ${n}`);
+    lines.push(
+      '',
+      `personal data: ${privacy.lines} line(s) with ${kinds.length > 0 ? kinds.join(', ') : 'none in texts'}; ${privacy.images} image(s) with GPS or serial-number metadata` +
+        (report.fix?.redacted ? '' : ' (write a redacted copy with --fix OUT --redact-pii)'),
+    );
+  }
   if (report.fix) {
     lines.push('', `--fix: kept ${report.fix.kept} line(s) in ${report.fix.out}; dropped ${report.fix.dropped} to ${report.fix.rejects}`);
+    const r = report.fix.redacted;
+    if (r) {
+      lines.push(`--redact-pii: redacted ${r.lines} line(s), ${r.imageCopies} image(s) copied without metadata to ${r.images}; changes in ${r.changes}`);
+    }
+    lines.push(`manifest: ${report.fix.manifest}`);
   }
   const verdict = report.errors > 0 ? 'FAILED' : 'OK';
   lines.push(

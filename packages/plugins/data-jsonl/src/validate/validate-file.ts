@@ -14,6 +14,7 @@ import type { RecordView } from '../records/task-format';
 import type { FixWriter } from './fix-writer';
 import type { ImageChecker, ImageResult } from './image-check';
 import { dropsLine, severityOf, type Issue } from './messages';
+import { findRecordPersonalData, imageMetadataIssue, personalDataIssue, type PrivacyCounter, type TextFinding } from './privacy';
 import { StatsAccumulator, type DataStats } from './stats';
 
 const WINDOW = 16;
@@ -24,6 +25,8 @@ export interface RunState {
   /** image hash → the file (index) and line that first used it; set when leakage is checked. */
   readonly owners?: Map<string, { readonly file: number; readonly line: number }>;
   readonly files: readonly string[];
+  /** Set when texts and images are checked for personal data (counts for the report). */
+  readonly privacy?: PrivacyCounter;
 }
 
 /** A line the validator accepts (no error; warnings allowed), in file order. */
@@ -65,6 +68,7 @@ interface Pending {
   readonly imagePath?: string;
   readonly imageField?: string;
   readonly image?: Promise<ImageResult>;
+  readonly personal?: readonly TextFinding[];
 }
 
 /** Validate `file`; issues go to `options.emit`, the file's statistics are returned. */
@@ -122,6 +126,9 @@ export async function validateFile(file: string, state: RunState, options: FileR
         message: `field "answers" has ${example.answers.length} answers; VQA accuracy assumes the 10 human answers of VQA v2`,
       });
     }
+    const personal = state.privacy ? findRecordPersonalData(parsed.record) : [];
+    state.privacy?.addLine(personal);
+    issues.push(...personal.map(personalDataIssue));
     const bytesImage = checked.imageBytes;
     return {
       line,
@@ -133,6 +140,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
       ...(checked.imagePath === undefined ? {} : { imagePath: checked.imagePath, image: state.images.check(checked.imagePath) }),
       ...(bytesImage ? { image: state.images.checkBytes(bytesImage.key, bytesImage.bytes) } : {}),
       ...(checked.imageField === undefined ? {} : { imageField: checked.imageField }),
+      ...(personal.length > 0 ? { personal } : {}),
     };
   };
 
@@ -141,6 +149,14 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const result = entry.image ? await entry.image : undefined;
     // The checker caches by file, so the field is the record's own ("images.0" in LLaMA-Factory data).
     if (result && !result.ok) issues.push(entry.imageField ? { ...result.issue, field: entry.imageField } : result.issue);
+    // One warning per image (at the first line using it), however many lines share it.
+    const metadata = result?.ok ? result.info.privacy : undefined;
+    if (result?.ok && metadata && state.privacy && !result.info.privacyReported) {
+      result.info.privacyReported = true;
+      state.privacy.images += 1;
+      const what = entry.imagePath === undefined ? 'the data URL image' : `image ${entry.imagePath}`;
+      issues.push(imageMetadataIssue(what, metadata, entry.imageField ?? 'image'));
+    }
     // What identifies the record's content for duplicates, leakage and splits: its image, or for a
     // record without one (text, text-only conversations) its texts.
     const textOnly = view !== undefined && entry.image === undefined;
@@ -198,7 +214,14 @@ export async function validateFile(file: string, state: RunState, options: FileR
       if (view.vqa) stats.addAnswer(view.vqa.answer);
       await options.fix?.keep(
         entry.text,
-        entry.record && entry.imagePath ? { record: entry.record, imagePath: entry.imagePath } : undefined,
+        entry.record && {
+          line,
+          record: entry.record,
+          ...(entry.imagePath === undefined ? {} : { imagePath: entry.imagePath }),
+          ...(result?.ok ? { imageHash: result.info.hash } : {}),
+          ...(entry.personal ? { personal: entry.personal } : {}),
+          ...(metadata ? { metadata } : {}),
+        },
       );
     } else {
       stats.rejected += 1;
