@@ -3,7 +3,6 @@
 // of examples: each distinct image perturbed once, pixels equal to @mmft/image's op on the decoded
 // image, image-less examples unchanged.
 import { describe, expect, test } from '@jest/globals';
-import sharp from 'sharp';
 import type { Example } from '@mmft/core';
 import { applyPerturbation, decodeImage } from '@mmft/image';
 import { paraphrase, paraphraseExample, parsePerturbations, perturbationLabel, perturbExamples } from './perturb';
@@ -91,9 +90,10 @@ describe('perturbExamples', () => {
   });
 
   test('images: one perturbed PNG per distinct image, pixels = the op on the decoded image; image-less examples unchanged', async () => {
-    const raw = Uint8Array.from({ length: 5 * 5 * 3 }, (_, i) => (i * 37) % 256);
-    const png = new Uint8Array(await sharp(raw, { raw: { width: 5, height: 5, channels: 3 } }).png().toBuffer());
-    const image = { kind: 'bytes', bytes: png, format: 'png', key: 'k1' } as const;
+    const svg = new TextEncoder().encode(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="6" height="6"><rect width="6" height="6" fill="rgb(200,30,30)"/><rect x="2" y="2" width="2" height="2" fill="rgb(10,40,240)"/></svg>',
+    );
+    const image = { kind: 'bytes', bytes: svg, format: 'svg', key: 'k1' } as const;
     const examples: Example[] = [
       { task: 'caption', id: 'a', image, captions: ['x'] },
       { task: 'vqa', id: 'b', image, question: 'q', answer: 'a' },
@@ -104,7 +104,7 @@ describe('perturbExamples', () => {
     expect(unchanged).toEqual(['t']);
     const [a, b] = out as Extract<Example, { task: 'caption' }>[];
     expect(a!.image).toBe(b!.image); // decoded and encoded once for both examples
-    const decoded = await decodeImage(png);
+    const decoded = await decodeImage(svg);
     const got = await decodeImage((a!.image as { bytes: Uint8Array }).bytes);
     // The noise is seeded by --seed and the image's name: the same call gives the same bytes.
     const again = await perturbExamples(examples.slice(0, 1), p, 7);
