@@ -24,6 +24,7 @@ import { optimizerStep } from './optimizer-step';
 import { createOutputDir, removeEmptyLeftovers } from './output-dir';
 import { setupRun } from './setup';
 import { microSteps, type MicroStep } from './sources';
+import { prepareRunProvenance } from './provenance-step';
 
 /**
  * Run one training job as the recipe's `train:` section says.
@@ -65,6 +66,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const seed = config.seed ?? (typeof context.recipe.seed === 'number' ? context.recipe.seed : 42);
   const resumed = context.resumeFrom ? await readTrainerState(context.resumeFrom) : undefined;
   if (resumed && !config.eval_only) checkResumedBatchSize(resumed, config, context);
+  const provenance = await prepareRunProvenance(config, context);
   // A checkpoint holds model/ only when the objective trained the model (not a feature head).
   const savedModel = context.resumeFrom && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
   const parts = await setupRun(
@@ -107,7 +109,10 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const log = await MetricsLog.open(context.outputDir, history);
   const start = { seed, ...rule, epoch: state.epoch, position: state.position };
   const source = microSteps(objective, parts.train, start);
-  const saveModel = (dir: string) => saveModelFiles(dir, loaded, objective);
+  const saveModel = async (dir: string) => {
+    await saveModelFiles(dir, loaded, objective);
+    await provenance.describe(dir, { ...state, logHistory: history }, trainSeconds);
+  };
   // The newest checkpoint that holds this run's state, for what a NaN stop can honestly offer.
   let lastCheckpoint = context.resumeFrom && resumed ? { dir: context.resumeFrom, step: resumed.globalStep } : undefined;
   const saveLast = async () => {
