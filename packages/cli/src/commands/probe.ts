@@ -54,7 +54,7 @@ function withoutType(section: Record<string, unknown>): [string, Record<string, 
 }
 
 /** The recipe's model: --model or model.checkpoint (a folder), then --adapter or model.adapter. */
-async function loadProbedModel(
+export async function loadProbedModel(
   registry: PluginRegistry,
   recipe: Record<string, unknown>,
   baseDir: string,
@@ -96,7 +96,7 @@ async function loadProbedModel(
 }
 
 /** The first `n` examples of the split, in order. */
-async function readExamples(registry: PluginRegistry, recipe: Record<string, unknown>, baseDir: string, o: ProbeCliOptions, file: string) {
+export async function readExamples(registry: PluginRegistry, recipe: Record<string, unknown>, baseDir: string, o: ProbeCliOptions, file: string) {
   const section = sectionOf(sectionOf(recipe.data)?.[o.split]);
   if (!section) {
     throw new MmftError('E_RECIPE', `${file}: the recipe has no data.${o.split} section to probe with`, {

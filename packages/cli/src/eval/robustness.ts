@@ -25,6 +25,8 @@ export interface PassResult {
   /** Scores on the changed examples only, clean and perturbed (when some were left unchanged). */
   readonly changedOnly?: { readonly n: number; readonly clean: Record<string, number>; readonly scores: Record<string, number> };
   readonly slices: Record<string, SliceResult[]>;
+  /** Generated answers by example id (inputs with a prediction; retrieval has none). */
+  readonly predictions: Record<string, string>;
 }
 
 export interface RobustnessResult {
@@ -72,6 +74,9 @@ async function evaluatePass(o: RobustnessOptions, examples: readonly Example[], 
   }
   return { inputs, loss: count > 0 ? lossSum / count : Number.NaN };
 }
+
+const predictionsOf = (inputs: readonly MetricInput[]): Record<string, string> =>
+  Object.fromEntries(inputs.flatMap((i) => (i.kind === 'retrieval' ? [] : [[i.id, i.prediction] as const])));
 
 const difference = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.keys(a).filter((k) => k in b).map((k) => [k, a[k]! - b[k]!]));
@@ -144,13 +149,14 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
       unchanged: unchanged.length,
       ...(changedOnly ? { changedOnly } : {}),
       slices,
+      predictions: predictionsOf(r.inputs),
     });
   }
   return {
     examples: o.examples.length,
     sliceBy: o.sliceBy,
     seed: o.seed,
-    clean: { name: 'clean', n: o.examples.length, loss: clean.loss, scores: clean.scores, slices: clean.slices },
+    clean: { name: 'clean', n: o.examples.length, loss: clean.loss, scores: clean.scores, slices: clean.slices, predictions: predictionsOf(clean.inputs) },
     perturbations,
     unsliced,
   };

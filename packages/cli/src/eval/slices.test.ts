@@ -202,6 +202,8 @@ describe('runRobustness', () => {
     expect(acc(blur!.gap)).toBe(-100);
     expect(blur!.loss).toBe(3);
     expect(blur!.unchanged).toBe(0);
+    expect(blur!.predictions).toEqual({ q0: '?', q1: '?', q2: '?', q3: '?' });
+    expect(result.clean.predictions).toEqual({ q0: 'red', q1: 'blue', q2: '2', q3: 'circle' });
     // Paraphrase rewords q0 (English colour question → wrong), q2 and q3 (Chinese, still right); q1 has no rule.
     expect(para!.unchanged).toBe(1);
     expect(acc(para!.scores)).toBe(75);
