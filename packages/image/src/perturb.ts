@@ -1,9 +1,9 @@
 // Image perturbations for robustness evaluation (`mmft eval recipe --perturb`): Gaussian blur,
-// Gaussian pixel noise and a centre crop resized back, each deterministic (noise by seed). The blur
-// follows torchvision's gaussian_blur (pytorch/vision torchvision/transforms/_functional_tensor.py:
-// a normalised 1-D kernel applied along rows then columns, reflect padding) with the kernel size
-// fixed at 2·ceil(3σ)+1; noise follows torchvision's GaussianNoise (torchvision/transforms/v2/
-// functional/_misc.py: add N(0, σ) to [0, 1] pixels, then clip). Pixels stay RGB HWC, 0–255.
+// Gaussian pixel noise and a centre crop resized back, each deterministic (noise by seed). Blur and
+// noise follow torchvision's gaussian_blur and gaussian_noise (pytorch/vision
+// torchvision/transforms/v2/functional/_misc.py): a normalised 1-D Gaussian along rows then columns
+// with reflect padding, the kernel size here fixed at 2·ceil(3σ)+1; N(0, σ) added to [0, 1] pixels,
+// then clipped. Pixels stay RGB HWC, 0–255.
 import sharp from 'sharp';
 import type { ImageRef } from '@mmft/core';
 import { MmftError } from '@mmft/core';
