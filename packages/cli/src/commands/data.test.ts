@@ -70,6 +70,34 @@ describe('mmft data validate', () => {
     expect(fs.readFileSync(path.join(cwd, 'clean.jsonl.rejects.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
+  test('personal data is flagged by file:line; --fix --redact-pii writes a redacted copy; a changed manifest fails unless accepted', async () => {
+    const cwd = workdir({
+      'pii.jsonl': [red, { image: 'images/green.png', caption: '联系我：zhang.san@example.cn，手机 13912345678' }],
+    });
+    const flagged = await run(['validate', 'pii.jsonl'], cwd);
+    expect(flagged.error).toBeUndefined();
+    expect(flagged.stdout).toContain('pii.jsonl:2: warning [personal-data] field "caption" holds an e-mail address (z***@example.cn), a phone number (139****5678)');
+    expect(flagged.stdout).toMatch(/personal-data\s+warning\s+1/);
+    expect(flagged.stdout).toContain('personal data: 1 line(s) with email 1, phone 1; 0 image(s)');
+
+    const fixed = await run(['validate', 'pii.jsonl', '--fix', 'clean.jsonl', '--redact-pii', '--json'], cwd);
+    expect(fixed.error).toBeUndefined();
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ privacy: { lines: 1 }, fix: { kept: 2, redacted: { lines: 1, imageCopies: 0 } } });
+    expect(fs.readFileSync(path.join(cwd, 'clean.jsonl'), 'utf8').split('\n')[1]).toBe(
+      JSON.stringify({ image: 'images/green.png', caption: '联系我：[EMAIL]，手机 [PHONE]' }),
+    );
+    expect(fs.existsSync(path.join(cwd, 'clean.jsonl.manifest.json'))).toBe(true);
+    expect((await run(['validate', '--redact-pii', 'pii.jsonl'], cwd)).error?.message).toContain('no --fix OUT was given');
+
+    fs.appendFileSync(path.join(cwd, 'clean.jsonl'), JSON.stringify(red) + '\n');
+    const changed = await run(['validate', 'clean.jsonl'], cwd);
+    expect(changed.stdout).toMatch(/clean\.jsonl: error \[data-changed\] clean\.jsonl no longer matches clean\.jsonl\.manifest\.json: .*records: 2 → 3/);
+    expect(isMmftError(changed.error) && changed.error.code).toBe('E_DATA');
+    const accepted = await run(['validate', 'clean.jsonl', '--accept-data-change'], cwd);
+    expect(accepted.error).toBeUndefined();
+    expect(accepted.stdout).toContain('warning [data-changed-accepted]');
+  });
+
   test('--splits finds an image in two splits', async () => {
     const cwd = workdir({ 'train.jsonl': [red, green], 'val.jsonl': [{ image: 'images/red.png', caption: 'other' }] });
     const { stdout, error } = await run(['validate', '--splits', 'train.jsonl,val.jsonl'], cwd);
