@@ -22,6 +22,8 @@ export interface KeptRecord {
   readonly record: Record<string, unknown>;
   /** Absolute path of the record's one image file (absent for data URLs and text records). */
   readonly imagePath?: string;
+  /** The record's image field as a JSON path ("image", "images.0"). */
+  readonly imageField?: string;
   /** Content hash of the image (names the metadata-free copy). */
   readonly imageHash?: string;
   readonly personal?: readonly TextFinding[];
@@ -37,7 +39,7 @@ export type ChangeRecord =
       readonly found: ReadonlyArray<{ readonly kind: string; readonly masked: string }>;
     }
   | { readonly line: number; readonly field: string; readonly action: 'metadata-stripped'; readonly from: string; readonly to: string; readonly removed: readonly string[] }
-  | { readonly line: number; readonly field: string; readonly action: 'metadata-kept'; readonly reason: string; readonly removed: readonly string[] };
+  | { readonly line: number; readonly field: string; readonly action: 'metadata-kept'; readonly reason: string; readonly found: readonly string[] };
 
 /** Formats sharp writes in place; anything else is copied as PNG. */
 const WRITABLE = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif']);
@@ -137,12 +139,13 @@ export class FixWriter {
       }
       if (kept.metadata) {
         const removed = describeImageMetadata(kept.metadata);
+        const field = kept.imageField ?? 'image';
         if (kept.imagePath && kept.imageHash) {
           image = await this.strippedCopy(kept.imagePath, kept.imageHash);
           const [from, to] = [kept.imagePath, image].map((p) => path.relative(this.outDir, p).split(path.sep).join('/'));
-          await this.note({ line: kept.line, field: 'image', action: 'metadata-stripped', from: from!, to: to!, removed });
+          await this.note({ line: kept.line, field, action: 'metadata-stripped', from: from!, to: to!, removed });
         } else {
-          await this.note({ line: kept.line, field: 'image', action: 'metadata-kept', reason: 'a data URL image is not rewritten', removed });
+          await this.note({ line: kept.line, field, action: 'metadata-kept', reason: 'a data URL image is not rewritten', found: removed });
         }
       }
     }

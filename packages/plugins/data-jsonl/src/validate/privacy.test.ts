@@ -153,6 +153,27 @@ describe('personal data in mmft data validate', () => {
     expect([pii(again), again.errors]).toEqual([[], 0]);
   });
 
+  test('an image in a data URL is flagged; --redact-pii leaves it and notes that it was not rewritten', async () => {
+    const dir = dataDir();
+    const jpeg = path.join(dir, 'gps.jpg');
+    await gpsJpeg(jpeg);
+    const url = `data:image/jpeg;base64,${fs.readFileSync(jpeg).toString('base64')}`;
+    const record = { messages: [{ role: 'user', content: '<image>Where?' }, { role: 'assistant', content: 'A field.' }], images: [url] };
+    const file = writeData(dir, 'url.jsonl', jsonl(record));
+    const out = path.join(dir, 'clean.jsonl');
+    const report = await validateFiles([file], { fix: out, redactPii: true });
+    expect(pii(report)).toEqual([[1, 'image-metadata', 'images.0']]);
+    expect(report.issues[0]!.message).toContain('the data URL image carries a GPS position');
+    expect(fs.readFileSync(out, 'utf8')).toBe(`${JSON.stringify(record)}\n`);
+    expect(JSON.parse(fs.readFileSync(`${out}.changes.jsonl`, 'utf8'))).toEqual({
+      line: 1,
+      field: 'images.0',
+      action: 'metadata-kept',
+      reason: 'a data URL image is not rewritten',
+      found: ['a GPS position', 'BodySerialNumber'],
+    });
+  });
+
   test('--redact-pii needs --fix', async () => {
     await expect(validateFiles(['x.jsonl'], { redactPii: true })).rejects.toThrow('--redact-pii rewrites the --fix copy');
   });

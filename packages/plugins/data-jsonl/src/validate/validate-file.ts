@@ -218,6 +218,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
           line,
           record: entry.record,
           ...(entry.imagePath === undefined ? {} : { imagePath: entry.imagePath }),
+          ...(entry.imageField === undefined ? {} : { imageField: entry.imageField }),
           ...(result?.ok ? { imageHash: result.info.hash } : {}),
           ...(entry.personal ? { personal: entry.personal } : {}),
           ...(metadata ? { metadata } : {}),
