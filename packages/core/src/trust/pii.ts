@@ -264,7 +264,10 @@ export function piiPlaceholder(kind: PiiKind): string {
  * @example
  * redactPersonalData('call +44 20 7946 0958'); // { text: 'call [PHONE]', spans: [...] }
  */
-export function redactPersonalData(text: string, spans: readonly PiiSpan[] = findPersonalData(text)): { text: string; spans: readonly PiiSpan[] } {
+export function redactPersonalData(
+  text: string,
+  spans: readonly PiiSpan[] = findPersonalData(text),
+): { text: string; spans: readonly PiiSpan[] } {
   let out = '';
   let at = 0;
   for (const span of spans) {

@@ -38,7 +38,14 @@ export type ChangeRecord =
       readonly action: 'redacted';
       readonly found: ReadonlyArray<{ readonly kind: string; readonly masked: string }>;
     }
-  | { readonly line: number; readonly field: string; readonly action: 'metadata-stripped'; readonly from: string; readonly to: string; readonly removed: readonly string[] }
+  | {
+      readonly line: number;
+      readonly field: string;
+      readonly action: 'metadata-stripped';
+      readonly from: string;
+      readonly to: string;
+      readonly removed: readonly string[];
+    }
   | { readonly line: number; readonly field: string; readonly action: 'metadata-kept'; readonly reason: string; readonly found: readonly string[] };
 
 /** Formats sharp writes in place; anything else is copied as PNG. */
@@ -152,7 +159,8 @@ export class FixWriter {
     if (record && kept?.imagePath && (this.movedTo || image)) {
       const target = image ?? kept.imagePath;
       // A metadata-free copy is always beside OUT; otherwise absolute paths stay absolute.
-      const moved = (original: string) => (image ? path.relative(this.outDir, target).split(path.sep).join('/') : relocatedImagePath(original, target, this.outDir));
+      const moved = (original: string) =>
+        image ? path.relative(this.outDir, target).split(path.sep).join('/') : relocatedImagePath(original, target, this.outDir);
       // The one image sits in "image" (LLaVA) or as the only entry of "images" (LLaMA-Factory, ms-swift).
       const r = record;
       const relocated =
@@ -182,7 +190,13 @@ export class FixWriter {
         // to the pixels first, and the colour profile (no personal data) is kept.
         const image = input.autoOrient().keepIccProfile();
         const encoded =
-          format === 'jpeg' ? image.jpeg({ quality: 95 }) : format === 'webp' ? image.webp({ quality: 95 }) : WRITABLE.has(format) ? image.toFormat(format as keyof sharp.FormatEnum) : image.png();
+          format === 'jpeg'
+            ? image.jpeg({ quality: 95 })
+            : format === 'webp'
+              ? image.webp({ quality: 95 })
+              : WRITABLE.has(format)
+                ? image.toFormat(format as keyof sharp.FormatEnum)
+                : image.png();
         await encoded.toFile(target);
         this.strippedImages += 1;
         return target;
@@ -209,7 +223,9 @@ export class FixWriter {
 
   async close(): Promise<void> {
     await Promise.all(
-      [this.out, this.rejects, ...(this.changes ? [this.changes] : [])].map((s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())))),
+      [this.out, this.rejects, ...(this.changes ? [this.changes] : [])].map(
+        (s) => new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+      ),
     );
   }
 }
