@@ -65,23 +65,24 @@ export function embedInputsWithImages(
   try {
     return tf.tidy(() => {
       const d = features.shape[2]!;
+      // One row gather from [text embeddings; image features] stacked on axis 0: position (b, p) reads
+      // its own text row, or row B·T + k for the k-th image position. Equal to masked_scatter, but
+      // whole rows copied once: a boolean mask widened to [B, T, D] by tile plus a `where` (and their
+      // gradients) cost as much as a decoder layer on the wasm engine (docs/benchmarks.md, LLaVA).
       const gatherIndex = new Int32Array(batch * t);
-      const isImage = new Uint8Array(batch * t);
-      // Image ids may lie past the vocabulary; their embeddings are replaced anyway, so embed id 0 there.
+      // Image ids may lie past the vocabulary; their embeddings are never read, so embed id 0 there.
       const textIds = new Int32Array(batch * t);
       let k = 0;
       ids.forEach((row, b) =>
         row.forEach((id, p) => {
-          if (id === imageToken) {
-            gatherIndex[b * t + p] = k++;
-            isImage[b * t + p] = 1;
-          } else textIds[b * t + p] = id;
+          const at = b * t + p;
+          if (id === imageToken) gatherIndex[at] = batch * t + k++;
+          else [gatherIndex[at], textIds[at]] = [at, id];
         }),
       );
       const text = model.languageModel.embedTokens(tf.tensor2d(textIds, [batch, t], 'int32'));
-      const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * count, d]), tf.tensor1d(gatherIndex, 'int32')), [batch, t, d]);
-      const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [batch, t, 1]), [1, 1, d]);
-      return tf.where(where, scattered, text);
+      const table = tf.concat([tf.reshape(text, [batch * t, d]), tf.reshape(features, [images * count, d])], 0);
+      return tf.reshape(tf.gather(table, tf.tensor1d(gatherIndex, 'int32'), 0), [batch, t, d]);
     });
   } finally {
     features.dispose();
