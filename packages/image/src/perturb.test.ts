@@ -41,11 +41,17 @@ describe('gaussian blur', () => {
   });
 
   test('a constant image stays constant; at the border the padding mirrors without repeating the edge', () => {
-    const flat = gaussianBlur(image(5, 4, () => 77), 2);
+    const flat = gaussianBlur(
+      image(5, 4, () => 77),
+      2,
+    );
     for (const v of flat) expect(v).toBeCloseTo(77, 4);
     // A 1-row image with a delta at x = 0: mirrored copies of x = 0 would appear only if the edge were repeated.
     const k = gaussianKernel1d(0.5); // radius 2
-    const row = gaussianBlur(image(4, 1, (x) => (x === 0 ? 255 : 0)), 0.5);
+    const row = gaussianBlur(
+      image(4, 1, (x) => (x === 0 ? 255 : 0)),
+      0.5,
+    );
     // vertical pass on one row: every tap reflects to row 0, weights sum to 1
     expect(row[0]).toBeCloseTo(255 * k[2]!, 4);
     expect(row[3]).toBeCloseTo(255 * k[2 + 1]!, 4); // x = 1 sees the delta at offset −1
@@ -69,7 +75,11 @@ describe('gaussian noise', () => {
   });
 
   test('values are clipped to 0–255', () => {
-    const out = gaussianNoise(image(16, 16, (x) => (x < 8 ? 0 : 255)), 0.5, 1);
+    const out = gaussianNoise(
+      image(16, 16, (x) => (x < 8 ? 0 : 255)),
+      0.5,
+      1,
+    );
     expect(Math.min(...out)).toBe(0);
     expect(Math.max(...out)).toBe(255);
   });
@@ -91,8 +101,7 @@ describe('centre crop + resize', () => {
     expect(box).toEqual({ left: 2, top: 2, width: 4, height: 4 });
     // output x maps to crop coordinate (x + 0.5)/2 − 0.5, clamped to [0, 3]; the ramp is linear in it
     const at = (x: number) => 2 + Math.min(3, Math.max(0, (x + 0.5) / 2 - 0.5));
-    for (let y = 0; y < 8; y++)
-      for (let x = 0; x < 8; x++) expect(data[(y * 8 + x) * 3 + 2]).toBeCloseTo(10 * at(x) + 3 * at(y) + 2, 4);
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) expect(data[(y * 8 + x) * 3 + 2]).toBeCloseTo(10 * at(x) + 3 * at(y) + 2, 4);
   });
 });
 
@@ -100,7 +109,9 @@ describe('perturbImage', () => {
   test('decodes, perturbs and re-encodes losslessly: the PNG holds exactly applyPerturbation of the pixels', async () => {
     const pixels = image(6, 6, (x, y, c) => (x * 40 + y * 7 + c * 50) % 256);
     const bytes = Uint8Array.from(pixels.data);
-    const png = await sharp(bytes, { raw: { width: 6, height: 6, channels: 3 } }).png().toBuffer();
+    const png = await sharp(bytes, { raw: { width: 6, height: 6, channels: 3 } })
+      .png()
+      .toBuffer();
     const p = { kind: 'crop', fraction: 0.5 } as const;
     const ref = await perturbImage(new Uint8Array(png), p, 0);
     expect(ref.format).toBe('png');

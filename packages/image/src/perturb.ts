@@ -88,7 +88,9 @@ export function gaussianBlur(image: RgbPixels, sigma: number): Float32Array {
  */
 export function gaussianNoise(image: RgbPixels, std: number, seed: number): Float32Array {
   if (!(std >= 0) || !Number.isFinite(std)) {
-    throw new MmftError('E_CONFIG', `noise std must be a number ≥ 0 (in 0–1 pixel units), got ${std}`, { hint: 'e.g. --perturb noise:0.1' });
+    throw new MmftError('E_CONFIG', `noise std must be a number ≥ 0 (in 0–1 pixel units), got ${std}`, {
+      hint: 'e.g. --perturb noise:0.1',
+    });
   }
   const rng = new SeededRng(seed);
   const n = image.width * image.height * 3;
@@ -119,7 +121,9 @@ export function gaussianNoise(image: RgbPixels, std: number, seed: number): Floa
  */
 export function centreCropBox(width: number, height: number, fraction: number): Box {
   if (!(fraction > 0 && fraction <= 1)) {
-    throw new MmftError('E_CONFIG', `crop fraction must be in (0, 1], got ${fraction}`, { hint: 'e.g. --perturb crop:0.8 keeps 80% of each side' });
+    throw new MmftError('E_CONFIG', `crop fraction must be in (0, 1], got ${fraction}`, {
+      hint: 'e.g. --perturb crop:0.8 keeps 80% of each side',
+    });
   }
   const cw = Math.max(1, Math.round(width * fraction));
   const ch = Math.max(1, Math.round(height * fraction));
@@ -203,6 +207,8 @@ export async function perturbImage(input: ImageInput, p: ImagePerturbation, seed
   let hash = 0;
   for (let i = 0; i < name.length; i++) hash = (Math.imul(hash, 31) + name.charCodeAt(i)) | 0;
   const pixels = applyPerturbation(decoded, p, deriveSeed(seed, hash >>> 0));
-  const png = await sharp(pixels, { raw: { width: decoded.width, height: decoded.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(pixels, { raw: { width: decoded.width, height: decoded.height, channels: 3 } })
+    .png()
+    .toBuffer();
   return { kind: 'bytes', bytes: new Uint8Array(png), format: 'png', key: `${name}#${perturbationName(p)}@${seed}` };
 }

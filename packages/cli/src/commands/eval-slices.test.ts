@@ -64,7 +64,13 @@ beforeAll(async () => {
     init_std: 0.5,
   };
   const context = architectureContext({ list: () => [optProvider] });
-  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), { context, textConfig, tokenizer: tokenizerDir, imageTokenIndex: imageToken, seed: 7 });
+  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), {
+    context,
+    textConfig,
+    tokenizer: tokenizerDir,
+    imageTokenIndex: imageToken,
+    seed: 7,
+  });
   // Two colours per image, so blur and crop change the pixels.
   RECORDS.forEach(({ colour: [r, g, b] }, i) =>
     fs.writeFileSync(
@@ -123,7 +129,17 @@ describe('mmft eval recipe --slice-by --perturb', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((e) => e.kind === 'eval')!;
 
-    const r = await run(['eval.yaml', '--slice-by', 'lang,meta.group', '--perturb', 'blur:1,crop:0.5', '--out', 'sliced', '--json', 'e.json']);
+    const r = await run([
+      'eval.yaml',
+      '--slice-by',
+      'lang,meta.group',
+      '--perturb',
+      'blur:1,crop:0.5',
+      '--out',
+      'sliced',
+      '--json',
+      'e.json',
+    ]);
     expect(r.stderr).toBe('');
     const json = JSON.parse(fs.readFileSync(path.join(tmp, 'sliced', 'eval.json'), 'utf8')) as RobustnessResult;
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'e.json'), 'utf8'))).toEqual(json);
@@ -137,7 +153,12 @@ describe('mmft eval recipe --slice-by --perturb', () => {
 
     const metric = () => fedMetric(captionMetric, parseConfig(captionMetric, { tokenizer: 'none' }), 'caption');
     const direct = async (ids: string[], predictions: Record<string, string>) => {
-      const inputs = ids.map((id) => ({ kind: 'text' as const, id, prediction: predictions[id]!, references: [RECORDS.find((x) => x.id === id)!.caption] }));
+      const inputs = ids.map((id) => ({
+        kind: 'text' as const,
+        id,
+        prediction: predictions[id]!,
+        references: [RECORDS.find((x) => x.id === id)!.caption],
+      }));
       const [report] = await feedMetrics([metric()], inputs, { name: 'direct', emits: ['text'] });
       return Object.fromEntries(Object.entries(report!.report.scores).map(([k, v]) => [`caption.${k}`, v]));
     };
@@ -147,7 +168,8 @@ describe('mmft eval recipe --slice-by --perturb', () => {
       for (const [field, groups] of Object.entries(expected)) {
         const slices = pass.slices[field]!;
         expect(slices.map((s) => [s.value, s.n, s.small])).toEqual(Object.entries(groups).map(([v, ids]) => [v, ids.length, true]));
-        for (const s of slices) expect(s.scores).toEqual(await direct(groups[s.value as keyof typeof groups] as string[], pass.predictions));
+        for (const s of slices)
+          expect(s.scores).toEqual(await direct(groups[s.value as keyof typeof groups] as string[], pass.predictions));
       }
     }
     expect(json.perturbations.map((p) => [p.name, p.unchanged])).toEqual([

@@ -376,7 +376,11 @@ export function evalCommand(ctx: CliContext): Command {
     .option('--model <dir>', 'with --slice-by/--perturb: saved model folder to evaluate instead of model.checkpoint')
     .option('--seed <n>', 'with --perturb: seed of the noise', wholeNumber('--seed', 0))
     .option('--n <count>', 'with --slice-by/--perturb: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
-    .option('--batch-size <n>', 'with --slice-by/--perturb: examples per batch (default: train.eval_batch_size)', wholeNumber('--batch-size', 1))
+    .option(
+      '--batch-size <n>',
+      'with --slice-by/--perturb: examples per batch (default: train.eval_batch_size)',
+      wholeNumber('--batch-size', 1),
+    )
     .action((file: string, o: EvalRecipeOptions) => {
       // Slices and perturbations need each record's own metric inputs, so they run the objective
       // directly (as mmft probe does) instead of the trainer's eval-only pass.

@@ -23,7 +23,10 @@ export const perturbationLabel = (p: Perturbation): string =>
  */
 export function parsePerturbations(spec: string): Perturbation[] {
   const out: Perturbation[] = [];
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, value, extra] = raw.split(':');
     const strength = value === undefined ? undefined : Number(value);
     const bad = (why: string) =>

@@ -29,7 +29,11 @@ export function sliceTables(r: RobustnessResult, pass: PassResult = r.clean): Ta
 /** Rows are metrics: clean, then each perturbation's score and its gap to clean. */
 export function perturbationTable(r: RobustnessResult): Table {
   const header = ['metric', 'clean', ...r.perturbations.flatMap((p) => [p.name, 'Δ'])];
-  const rows = metricKeys(r).map((k) => [k, show(r.clean.scores[k]), ...r.perturbations.flatMap((p) => [show(p.scores[k]), signed(p.gap?.[k])])]);
+  const rows = metricKeys(r).map((k) => [
+    k,
+    show(r.clean.scores[k]),
+    ...r.perturbations.flatMap((p) => [show(p.scores[k]), signed(p.gap?.[k])]),
+  ]);
   return { title: 'metrics under perturbations (Δ = perturbed − clean)', header, rows };
 }
 
@@ -92,13 +96,11 @@ export function robustnessHtml(title: string, r: RobustnessResult): string {
   const tables = [...sliceTables(r), ...(r.perturbations.length > 0 ? [perturbationTable(r)] : [])];
   // The gap of every slice under each perturbation, so a slice that suffers more than the rest shows.
   const sliceGaps = r.perturbations.flatMap((p) =>
-    r.sliceBy.map(
-      (f): Table => ({
-        title: `gap by ${f} under ${p.name}`,
-        header: ['metric', ...(p.slices[f] ?? []).map((s) => `${s.value} n=${s.n}${s.small ? '*' : ''}`)],
-        rows: metricKeys(r).map((k) => [k, ...(p.slices[f] ?? []).map((s) => signed(s.gap?.[k]))]),
-      }),
-    ),
+    r.sliceBy.map((f): Table => ({
+      title: `gap by ${f} under ${p.name}`,
+      header: ['metric', ...(p.slices[f] ?? []).map((s) => `${s.value} n=${s.n}${s.small ? '*' : ''}`)],
+      rows: metricKeys(r).map((k) => [k, ...(p.slices[f] ?? []).map((s) => signed(s.gap?.[k]))]),
+    })),
   );
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}figure{margin:1em 0}svg text{font-size:12px}</style></head>

@@ -2,7 +2,16 @@
 // every metric input of each pass, and scores them overall and per slice (slices.ts), with the gap
 // of each perturbed score to the clean one. Like the probe (probe/run-probe.ts) it uses only the
 // generic contracts: an objective's evaluate, fed metrics and typed examples.
-import { MetricSink, MmftError, type Dataset, type Example, type FedMetric, type MetricInput, type MetricInputKind, type Objective } from '@mmft/core';
+import {
+  MetricSink,
+  MmftError,
+  type Dataset,
+  type Example,
+  type FedMetric,
+  type MetricInput,
+  type MetricInputKind,
+  type Objective,
+} from '@mmft/core';
 import { perturbationLabel, perturbExamples, type Perturbation } from './perturb';
 import { groupBy, inputsOf, scoreInputs, scoreSlices, SourceRecords, type DerivedFields, type SliceScores } from './slices';
 
@@ -79,7 +88,11 @@ const predictionsOf = (inputs: readonly MetricInput[]): Record<string, string> =
   Object.fromEntries(inputs.flatMap((i) => (i.kind === 'retrieval' ? [] : [[i.id, i.prediction] as const])));
 
 const difference = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.keys(a).filter((k) => k in b).map((k) => [k, a[k]! - b[k]!]));
+  Object.fromEntries(
+    Object.keys(a)
+      .filter((k) => k in b)
+      .map((k) => [k, a[k]! - b[k]!]),
+  );
 
 /**
  * Clean and perturbed passes over `examples`, scored overall and per slice of each `sliceBy` field.
@@ -156,7 +169,14 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     examples: o.examples.length,
     sliceBy: o.sliceBy,
     seed: o.seed,
-    clean: { name: 'clean', n: o.examples.length, loss: clean.loss, scores: clean.scores, slices: clean.slices, predictions: predictionsOf(clean.inputs) },
+    clean: {
+      name: 'clean',
+      n: o.examples.length,
+      loss: clean.loss,
+      scores: clean.scores,
+      slices: clean.slices,
+      predictions: predictionsOf(clean.inputs),
+    },
     perturbations,
     unsliced,
   };

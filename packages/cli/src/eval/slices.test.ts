@@ -8,7 +8,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { feedMetrics, fedMetric, MetricSink, parseConfig, type EvalPart, type Example, type MetricInput, type Objective, type VqaInput } from '@mmft/core';
+import {
+  feedMetrics,
+  fedMetric,
+  MetricSink,
+  parseConfig,
+  type EvalPart,
+  type Example,
+  type MetricInput,
+  type Objective,
+  type VqaInput,
+} from '@mmft/core';
 import { ShapesDataset, shapesConfigSchema } from '@mmft/data-shapes';
 import { retrievalMetric } from '@mmft/metric-retrieval';
 import { vqaMetric } from '@mmft/metric-vqa';
@@ -38,7 +48,16 @@ describe('slice values', () => {
       JSON.stringify({ id: 'b', meta: { domain: 'chat', tags: [] }, score: 3 }),
     ].join('\n'),
   );
-  const a: Example = { task: 'vqa', id: 'a', image, lang: 'en', question: 'q', answer: '1', answerType: 'number', source: { file, line: 1 } };
+  const a: Example = {
+    task: 'vqa',
+    id: 'a',
+    image,
+    lang: 'en',
+    question: 'q',
+    answer: '1',
+    answerType: 'number',
+    source: { file, line: 1 },
+  };
   const b: Example = { task: 'vqa', id: 'b', image, lang: 'zh', question: 'q', answer: '1', source: { file, line: 3 } };
   const c: Example = { task: 'caption', id: 'c', image, captions: ['x'] };
 
@@ -88,7 +107,13 @@ describe('slice values', () => {
 
 describe('per-slice scores', () => {
   test('VQA accuracy per slice = the exact-match share of its records, and = a metric fed only them', async () => {
-    const inputs: MetricInput[] = [answer('e1', 'red', 'red'), answer('e2', 'blue', 'red'), answer('z1', '2', '2'), answer('z2', '3', '3'), answer('z3', 'no', 'yes')];
+    const inputs: MetricInput[] = [
+      answer('e1', 'red', 'red'),
+      answer('e2', 'blue', 'red'),
+      answer('z1', '2', '2'),
+      answer('z2', '3', '3'),
+      answer('z3', 'no', 'yes'),
+    ];
     const groups = new Map([
       ['en', ['e1', 'e2']],
       ['zh', ['z1', 'z2', 'z3']],
@@ -125,7 +150,14 @@ describe('per-slice scores', () => {
     };
     const metric = fedMetric(retrievalMetric, parseConfig(retrievalMetric, {}), 'retrieval');
     const sink = new MetricSink([metric], { name: 'test', emits: ['retrieval'] });
-    const [x, y] = scoreSlices(sink, [input], new Map([['x', ['a', 'b']], ['y', ['c']]]));
+    const [x, y] = scoreSlices(
+      sink,
+      [input],
+      new Map([
+        ['x', ['a', 'b']],
+        ['y', ['c']],
+      ]),
+    );
     const overall = scoreSlices(sink, [input], new Map([['all', ['a', 'b', 'c']]]))[0]!;
     const r1 = (s: Record<string, number>) => s['retrieval.t2i_R@1']!;
     expect(r1(overall.scores) / r1(x!.scores)).toBeCloseTo(2 / 3, 10);

@@ -100,7 +100,12 @@ export function sliceValues(example: Example, field: string, records: SourceReco
 }
 
 /** Example ids by slice label, labels sorted (missing last), ids in example order. */
-export function groupBy(examples: readonly Example[], field: string, records: SourceRecords, derived?: DerivedFields): Map<string, string[]> {
+export function groupBy(
+  examples: readonly Example[],
+  field: string,
+  records: SourceRecords,
+  derived?: DerivedFields,
+): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   for (const e of examples) for (const v of sliceValues(e, field, records, derived)) groups.set(v, [...(groups.get(v) ?? []), e.id]);
   const labels = [...groups.keys()].sort((a, b) => (a === MISSING ? 1 : b === MISSING ? -1 : a.localeCompare(b)));
@@ -150,7 +155,11 @@ export interface SliceScores {
  * @example
  * scoreSlices(sink, inputs, groupBy(examples, 'lang', records)); // [{ value: 'en', n: 40, small: false, scores: {...} }, ...]
  */
-export function scoreSlices(sink: MetricSink, inputs: readonly MetricInput[], groups: ReadonlyMap<string, readonly string[]>): SliceScores[] {
+export function scoreSlices(
+  sink: MetricSink,
+  inputs: readonly MetricInput[],
+  groups: ReadonlyMap<string, readonly string[]>,
+): SliceScores[] {
   return [...groups].map(([value, ids]) => ({
     value,
     n: ids.length,
