@@ -32,7 +32,7 @@ describe('mmft data synth', () => {
     const first = await run(['--out', 'a', ...args], cwd);
     expect(first.error).toBeUndefined();
     expect(first.stdout).toContain('wrote 12 conversations about 3 images');
-    expect(fs.readdirSync(path.join(cwd, 'a')).sort()).toEqual(['.mmft-folder.json', 'images', 'llava.json']);
+    expect(fs.readdirSync(path.join(cwd, 'a')).sort()).toEqual(['.mmft-folder.json', 'images', 'llava.json', 'llava.json.manifest.json']);
     const records = read(path.join(cwd, 'a', 'llava.json'));
     expect(records.map((r) => `${r.provenance.template}/${r.provenance.lang}`).slice(0, 4)).toEqual([
       'count/en',

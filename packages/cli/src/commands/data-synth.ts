@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { checkOutputFolder, MmftError, writeFolder } from '@mmft/core';
 import { ANNOTATION_TEMPLATES, llavaJson, synthFromAnnotations, type AnnotationTemplate } from '@mmft/data-jsonl';
 import { shapesConfigSchema, SYNTH_FILE, SYNTH_TEMPLATES, writeShapesSynth, type SynthTemplate } from '@mmft/data-shapes';
+import { hashFile, writeDataManifest } from '@mmft/core/trust';
 import type { CliContext } from '../context';
 
 interface SynthFlags {
@@ -65,6 +66,11 @@ async function fromShapes(ctx: CliContext, flags: SynthFlags): Promise<void> {
     out,
     async (staged) => {
       result = await writeShapesSynth(staged, { ...parsed.data, templates: flags.templates as SynthTemplate[] | undefined });
+      // The manifest records how the data was made (the seed and settings regenerate it byte for byte).
+      const { n, seed, domain, lang, imageSize } = parsed.data;
+      await writeDataManifest(path.join(staged, SYNTH_FILE), {
+        source: { generator: 'mmft data synth (shapes)', seed, n, domain, lang, imageSize, templates: flags.templates ?? null },
+      });
     },
     { kind: 'dataset' },
   );
@@ -97,6 +103,14 @@ async function fromFiles(ctx: CliContext, files: readonly string[], flags: Synth
   const staged = `${out}.partial`;
   fs.writeFileSync(staged, llavaJson(records));
   fs.renameSync(staged, out);
+  await writeDataManifest(out, {
+    source: {
+      generator: 'mmft data synth (annotations)',
+      seed: flags.seed,
+      templates: flags.templates ?? null,
+      inputs: await Promise.all(files.map(async (f) => ({ path: path.resolve(ctx.cwd, f), sha256: (await hashFile(path.resolve(ctx.cwd, f))).sha256 }))),
+    },
+  });
   const per = new Map<string, number>();
   for (const r of records) per.set(r.provenance.template, (per.get(r.provenance.template) ?? 0) + 1);
   ctx.print(`wrote ${records.length} conversations to ${out}`);

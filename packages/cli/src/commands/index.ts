@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { benchCommand } from './bench';
+import { cardCommand } from './card';
 import { dataCommand } from './data';
 import { envCommand } from './env';
 import { evalCommand } from './eval';
@@ -25,6 +26,7 @@ export const COMMANDS: ReadonlyArray<(ctx: CliContext) => Command> = [
   mergeCommand,
   exportCommand,
   quantizeCommand,
+  cardCommand,
   dataCommand,
   envCommand,
   pluginsCommand,

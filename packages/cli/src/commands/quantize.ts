@@ -12,6 +12,7 @@ import { readModelType } from '@mmft/core/hf';
 import { quantizeLinears4bit, quantizeOptionsOf } from '@mmft/core/nn';
 import { BitsAndBytes4bitConfig } from '@mmft/core/quant';
 import type { CliContext } from '../context';
+import { describeDerivedModel } from './card';
 
 interface QuantizeOptions {
   model: string;
@@ -56,7 +57,11 @@ export async function runQuantize(ctx: CliContext, o: QuantizeOptions): Promise<
         `${result.quantized} Linear weights in 4 bits, ${mib(result.bytesSaved)} smaller${kept}`,
     );
     await loaded.save(out, { force: true }); // checked above, before the slow part
-    ctx.print(`wrote 4-bit ${modelType} checkpoint to ${o.out}`);
+    await describeDerivedModel(out, {
+      step: { kind: 'quantize', model_type: modelType, ...config, quantized: result.quantized, skipped: result.skipped },
+      base: model,
+    });
+    ctx.print(`wrote 4-bit ${modelType} checkpoint to ${o.out} (with README.md and provenance.json)`);
   } finally {
     loaded.dispose();
   }

@@ -35,6 +35,8 @@ export interface RecipeRunOptions {
   readonly force?: boolean;
   /** Appended to the default output folder name ("-eval" keeps an eval away from the training run's files). */
   readonly outputSuffix?: string;
+  /** Use data files that changed since their manifest, recording the change in provenance.json. */
+  readonly acceptDataChange?: boolean;
 }
 
 /** Read, validate and hand a recipe to its trainer; shared by `mmft train` and `mmft eval recipe`. */
@@ -73,6 +75,8 @@ export async function runRecipe(ctx: CliContext, recipeFile: string, options: Re
       resumeFrom,
       signal,
       force: options.force,
+      recipeFile: raw.file,
+      acceptDataChange: options.acceptDataChange,
     });
   // An evaluation has no step to finish or checkpoint to write: Ctrl-C keeps its default there.
   if ((train as { eval_only?: unknown }).eval_only === true) {
@@ -107,7 +111,11 @@ export function trainCommand(ctx: CliContext): Command {
       '--force',
       'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size',
     )
-    .action((recipeFile: string, options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean }) =>
-      runRecipe(ctx, recipeFile, options),
+    .option('--accept-data-change', 'train on data files that changed since their manifest (<file>.manifest.json), recording the change in provenance.json')
+    .action(
+      (
+        recipeFile: string,
+        options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean; acceptDataChange?: boolean },
+      ) => runRecipe(ctx, recipeFile, options),
     );
 }

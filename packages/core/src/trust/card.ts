@@ -5,12 +5,14 @@
 // src/huggingface_hub/templates/modelcard_template.md (details, uses & limitations, training,
 // evaluation, technical specifications). The card is rendered from provenance.json, so `mmft card`
 // can redo it at any time; the user's "Intended uses & limitations" text is carried over.
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { MmftError } from '../errors';
+import { readFolderMarker, writeFolderMarker } from '../io/folder-marker';
 import type { Provenance, ProvenanceInput, ProvenanceStep } from './provenance';
 import { cardLicence } from './licence';
-import { licensedSources, provenanceChain } from './provenance';
+import { licensedSources, provenanceChain, writeProvenance } from './provenance';
 
 /** One `model-index` result: HF's EvalResult fields grouped as eval_results_to_model_index writes them. */
 export interface CardEvalResult {
@@ -242,12 +244,16 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
   const peft = sectionOf(recipe.peft);
   const train = sectionOf(recipe.train);
   const card = sectionOf(recipe.card);
-  const arch = typeof model.type === 'string' ? model.type : undefined;
+  // merge and quantize steps name the model_type of the folder they wrote (no recipe of their own).
+  const stepArch = [...p.steps].reverse().find((s) => typeof s.model_type === 'string')?.model_type as string | undefined;
+  const arch = typeof model.type === 'string' ? model.type : stepArch;
+  const last = p.steps[p.steps.length - 1];
   const method = typeof peft.method === 'string' ? peft.method : undefined;
   const quant = sectionOf(model.quantization);
   const tags = ['mmft', ...(arch ? [arch] : [])];
   if (method) tags.push(method);
   if (method === 'lora' && quant.load_in_4bit === true) tags.push('qlora');
+  if (p.steps.some((s) => s.kind === 'quantize')) tags.push('4-bit', 'bitsandbytes');
   if (Array.isArray(card.tags)) tags.push(...card.tags.filter((t): t is string => typeof t === 'string'));
   const pipelineTag = pipelineTagOf(arch, typeof train.strategy === 'string' ? train.strategy : undefined);
   const trainStep = [...p.steps].reverse().find((s) => s.kind === 'train') as
@@ -270,7 +276,14 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
   const chain = provenanceChain(p);
   const lineage = [opts.folder ?? 'this folder', ...chain.filter((c) => c.base).map((c) => path.basename(c.base!.path))];
   const name = typeof recipe.name === 'string' ? recipe.name : path.basename(path.dirname(p.recipe?.path ?? 'model'));
-  const kind = method ? `${method} adapter` : 'fine-tuned model';
+  const kind =
+    last?.kind === 'quantize'
+      ? '4-bit quantised model'
+      : last?.kind === 'merge'
+        ? `model with a ${method ?? 'PEFT'} adapter merged in`
+        : method
+          ? `${method} adapter`
+          : 'fine-tuned model';
   const base = baseModelName(p.base);
   return {
     modelName: name,
@@ -282,7 +295,7 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
     tags,
     ...(pipelineTag ? { pipelineTag } : {}),
     evalResults,
-    summary: `A ${kind}${arch ? ` of a ${arch} model` : ''}${base ? ` on \`${base}\`` : ''}, trained with mmft.`,
+    summary: `A ${kind}${arch ? ` (${arch})` : ''}${base ? ` from \`${base}\`` : ''}, made with mmft.`,
     lineage,
     data: p.inputs,
     ...(trainStep
@@ -307,4 +320,20 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
       ? { intendedUses: intendedUsesOf(opts.previousBody) }
       : {}),
   };
+}
+
+/**
+ * Write provenance.json and README.md into `dir`. The card keeps the "Intended uses" text of
+ * `previousCard` (default: the README.md already in `dir`). A folder mmft wrote as a whole keeps a
+ * completion marker listing its entries (core io/folder-marker.ts); the two files join that list so
+ * the folder stays one mmft may replace.
+ */
+export async function writeProvenanceAndCard(dir: string, provenance: Provenance, opts: { previousCard?: string } = {}): Promise<void> {
+  const previous = opts.previousCard ?? (await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => undefined));
+  const previousBody = previous === undefined ? undefined : parseModelCard(previous).body;
+  await writeProvenance(dir, provenance);
+  const card = cardInputFromProvenance(provenance, { folder: path.basename(dir), ...(previousBody !== undefined ? { previousBody } : {}) });
+  await fs.writeFile(path.join(dir, 'README.md'), renderModelCard(card));
+  const marker = readFolderMarker(dir);
+  if (marker && !(marker.entries.includes('README.md') && marker.entries.includes('provenance.json'))) await writeFolderMarker(dir, marker.kind);
 }

@@ -8,16 +8,13 @@ import * as path from 'node:path';
 import type { RunContext } from '@mmft/core';
 import {
   buildProvenance,
-  cardInputFromProvenance,
   checkLicences,
   collectDataInputs,
   describeBase,
   describeRecipe,
   environment,
   licensedSources,
-  parseModelCard,
-  renderModelCard,
-  writeProvenance,
+  writeProvenanceAndCard,
   type Provenance,
 } from '@mmft/core/trust';
 import type { TrainConfig } from '../config';
@@ -97,13 +94,9 @@ export async function prepareRunProvenance(config: TrainConfig, context: RunCont
       // A feature-head objective saves no model folder: the checkpoint itself is described.
       const targets = present.length > 0 ? present : ['.'];
       for (const name of targets) {
-        const dir = path.join(checkpointDir, name);
-        await writeProvenance(dir, provenance);
         // The user's "Intended uses" text lives in the card the previous save wrote.
-        const previous = await fs.readFile(path.join(context.outputDir, 'checkpoint-last', name, 'README.md'), 'utf8').catch(() => undefined);
-        const previousBody = previous === undefined ? undefined : parseModelCard(previous).body;
-        const card = cardInputFromProvenance(provenance, { folder: name === '.' ? path.basename(checkpointDir) : name, ...(previousBody !== undefined ? { previousBody } : {}) });
-        await fs.writeFile(path.join(dir, 'README.md'), renderModelCard(card));
+        const previousCard = await fs.readFile(path.join(context.outputDir, 'checkpoint-last', name, 'README.md'), 'utf8').catch(() => undefined);
+        await writeProvenanceAndCard(path.join(checkpointDir, name), provenance, previousCard !== undefined ? { previousCard } : {});
       }
     },
   };

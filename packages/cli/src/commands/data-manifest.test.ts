@@ -1,0 +1,43 @@
+import { describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCliForTest } from '../testing';
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+describe('mmft data manifest', () => {
+  test('writes <file>.manifest.json with hash, records, images and licence; --check reports a later change', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-dm-'));
+    fs.writeFileSync(path.join(dir, 'a.png'), 'PNG');
+    const file = path.join(dir, 'train.jsonl');
+    fs.writeFileSync(file, '{"image":"a.png","caption":"x"}\n{"image":"a.png","caption":"y"}\n');
+    const r = await runCliForTest(['data', 'manifest', 'train.jsonl', '--license', 'CC-BY-4.0'], { cwd: dir });
+    expect(r.stdout).toBe(`train.jsonl.manifest.json: 2 records, 1 images, sha256 ${sha(fs.readFileSync(file)).slice(0, 12)}…, licence cc-by-4.0\n`);
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(`${file}.manifest.json`, 'utf8'));
+    expect(manifest).toMatchObject({
+      schema: 'mmft-data-manifest/1',
+      sha256: sha(fs.readFileSync(file)),
+      records: 2,
+      images: { count: 1, sha256: sha(`a.png  ${sha('PNG')}\n`) },
+      license: 'cc-by-4.0',
+    });
+    expect((await runCliForTest(['data', 'manifest', 'train.jsonl', '--check'], { cwd: dir })).stdout).toBe('train.jsonl: matches its manifest\n');
+    fs.writeFileSync(path.join(dir, 'a.png'), 'PNG2');
+    const changed = await runCliForTest(['data', 'manifest', 'train.jsonl', '--check'], { cwd: dir });
+    expect(changed.code).not.toBe(0);
+    expect(changed.stdout).toMatch(/^train\.jsonl: changed since its manifest: images\.sha256: /);
+    expect(changed.stderr).toContain('1 of 1 data files no longer match their manifest: train.jsonl');
+  });
+
+  test('refuses a licence that is not an id', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-dm-'));
+    fs.writeFileSync(path.join(dir, 't.jsonl'), '{}\n');
+    const r = await runCliForTest(['data', 'manifest', 't.jsonl', '--license', 'free for all'], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--license: "free for all" is not a licence id');
+    expect(fs.existsSync(path.join(dir, 't.jsonl.manifest.json'))).toBe(false);
+  });
+});
