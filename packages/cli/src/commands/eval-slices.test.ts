@@ -189,5 +189,12 @@ describe('mmft eval recipe --slice-by --perturb', () => {
   test('flags of the sliced evaluation alone are refused, and a bad --perturb names the item', async () => {
     expect((await run(['eval.yaml', '--json', 'x.json'])).stderr).toMatch(/--json only apply with --slice-by or --perturb/);
     expect((await run(['eval.yaml', '--perturb', 'fog'])).stderr).toMatch(/--perturb fog: unknown perturbation/);
+    fs.writeFileSync(
+      path.join(tmp, 'nockpt.yaml'),
+      fs.readFileSync(path.join(tmp, 'eval.yaml'), 'utf8').replace('checkpoint: ./blip2', 'config: {}'),
+    );
+    expect((await run(['nockpt.yaml', '--slice-by', 'lang'])).stderr).toMatch(
+      /nockpt\.yaml: model\.checkpoint is not set, and --slice-by\/--perturb evaluate a saved model/,
+    );
   });
 });

@@ -233,6 +233,11 @@ export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: Eval
   const outputDir = outDir ? path.resolve(ctx.cwd, outDir) : path.resolve(raw.baseDir, defaultOutput);
   if (o.json) checkJsonTarget(ctx, o.json, { recipe: recipeFile });
   const probeOptions: ProbeCliOptions = { set: o.set, model: o.model, adapter: o.adapter, split: 'eval', n: o.n ?? Infinity, seed: 0 };
+  if (!o.model && typeof sectionOf(recipe.model)?.checkpoint !== 'string') {
+    throw new MmftError('E_RECIPE', `${raw.file}: model.checkpoint is not set, and --slice-by/--perturb evaluate a saved model`, {
+      hint: 'give --model <checkpoint folder> (e.g. runs/x/checkpoint-best/model) or set model.checkpoint in the recipe',
+    });
+  }
   const examples = await readExamples(registry, recipe, raw.baseDir, probeOptions, raw.file);
   const evalSection = sectionOf(sectionOf(recipe.data)?.eval);
   const derived = evalSection?.type === 'shapes' ? shapesDerivedFields(withoutType(evalSection)[1]) : undefined;
