@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { verifyDataManifest } from '@mmft/core/trust';
 import { runCliForTest } from '../testing';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -39,5 +40,23 @@ describe('mmft data manifest', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('--license: "free for all" is not a licence id');
     expect(fs.existsSync(path.join(dir, 't.jsonl.manifest.json'))).toBe(false);
+  });
+
+  test('mmft data synth writes a manifest of its output recording the generator and seed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-dm-'));
+    const r = await runCliForTest(['data', 'synth', '--out', 's', '--n', '2', '--size', '16', '--seed', '5'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const file = path.join(dir, 's', 'llava.json');
+    const manifest = JSON.parse(fs.readFileSync(`${file}.manifest.json`, 'utf8'));
+    const records = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ image: string }>;
+    expect(manifest).toMatchObject({
+      file: 'llava.json',
+      sha256: sha(fs.readFileSync(file)),
+      records: records.length,
+      images: { count: new Set(records.map((x) => x.image)).size },
+      source: { generator: 'mmft data synth (shapes)', seed: 5, n: 2, domain: 'A', lang: 'en', imageSize: 16 },
+    });
+    expect(manifest.images.count).toBe(2);
+    expect(await verifyDataManifest(file)).toEqual({ ok: true, manifest });
   });
 });
