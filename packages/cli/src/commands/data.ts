@@ -9,6 +9,7 @@ import type { CliContext } from '../context';
 import { dataPreviewCommand } from './data-preview';
 import { dataShapesCommand } from './data-shapes';
 import { dataSynthCommand } from './data-synth';
+import { dataManifestCommand } from './data-manifest';
 
 interface ValidateFlags {
   task?: TaskKind;
@@ -218,6 +219,7 @@ export function dataCommand(ctx: CliContext): Command {
     dataShapesCommand(ctx),
     dataPreviewCommand(ctx),
     dataSynthCommand(ctx),
+    dataManifestCommand(ctx),
   ]) {
     data.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError('(run with --help for usage)'));
   }
