@@ -101,9 +101,10 @@ export function mmftVersion(): string {
 
 /** Node, platform, tfjs, the active engine and the mmft kernels it registers. */
 export function environment(extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
-  let engine: string | null = null;
+  let engine: string | null;
   let kernels: string[] = [];
   try {
+    // tf.getBackend() initialises the best registered backend when none is set yet; with none registered it throws.
     engine = tf.getBackend() ?? null;
     if (engine) kernels = tf.getKernelsForBackend(engine).map((k) => k.kernelName).filter((n) => n.startsWith('Mmft')).sort();
   } catch {
