@@ -95,7 +95,11 @@ function dataSection(data: readonly ProvenanceInput[]): string {
           `\`${path.basename(d.path ?? '')}\``,
           d.sha256 ? `\`${d.sha256}\`` : '–',
           d.records ?? '–',
-          d.images ? `${d.images.count} (\`${d.images.sha256.slice(0, 16)}…\`)` : '–',
+          d.images
+            ? `${d.images.count} (\`${d.images.sha256.slice(0, 16)}…\`)`
+            : d.listing
+              ? `${d.listing.count} files, ${d.listing.bytes} bytes (listing \`${d.listing.sha256.slice(0, 16)}…\`)`
+              : '–',
           d.license ?? 'not recorded',
         ]),
       ),

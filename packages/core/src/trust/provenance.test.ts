@@ -79,6 +79,21 @@ describe('provenance', () => {
     expect(got.accepted).toEqual([]);
   });
 
+  it('an images folder (COCO layout) is fingerprinted by its path and size listing, not hashed image by image', async () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'imgs/sub'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'imgs/b.jpg'), 'BB');
+    fs.writeFileSync(path.join(dir, 'imgs/sub/a.jpg'), 'A');
+    fs.writeFileSync(path.join(dir, 'ann.json'), '{"images":[],"annotations":[]}');
+    const got = await collectDataInputs({ train: { type: 'coco-captions', annotations: 'ann.json', images: 'imgs' } }, dir);
+    expect(got.inputs[1]).toEqual({
+      role: 'data.train.images',
+      path: path.join(dir, 'imgs'),
+      listing: { count: 2, bytes: 3, sha256: sha('b.jpg  2\nsub/a.jpg  1\n') },
+    });
+    expect(got.inputs[0]).toMatchObject({ role: 'data.train.annotations', records: null, bytes: 30 });
+  });
+
   it('refuses a data file whose manifest no longer matches; --accept-data-change records what changed', async () => {
     const dir = tmp();
     const train = path.join(dir, 'train.jsonl');

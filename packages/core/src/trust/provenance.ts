@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '../errors';
 import { writeFileAtomic } from '../io';
-import { digestFiles, hashFile, listFilesRecursive } from './hash';
+import { hashFile, listFilesRecursive, sha256Hex } from './hash';
 import { buildDataManifest, manifestPathFor, readDataManifest, verifyDataManifest, type DataManifest } from './manifest';
 
 export const PROVENANCE_SCHEMA = 'mmft-provenance/1';
@@ -26,6 +26,8 @@ export interface ProvenanceInput {
   readonly bytes?: number;
   readonly records?: number | null;
   readonly images?: { readonly count: number; readonly sha256: string };
+  /** An images folder: file count, total size and the sha256 of its `<path>  <bytes>` listing (folderListing). */
+  readonly listing?: { readonly count: number; readonly bytes: number; readonly sha256: string };
   readonly license?: string;
   /** Generated data: the dataset provider and its settings (seed, n, ...). */
   readonly generator?: string;
@@ -234,7 +236,7 @@ export async function collectDataInputs(
     if (typeof section.images === 'string') {
       files++;
       const dir = path.resolve(baseDir, section.images);
-      inputs.push({ role: `${role}.images`, path: dir, images: await digestFiles(dir, await listFilesRecursive(dir)) });
+      inputs.push({ role: `${role}.images`, path: dir, listing: await folderListing(dir) });
     }
     if (files === 0) {
       const { type, ...settings } = section;
@@ -248,6 +250,28 @@ export async function collectDataInputs(
     });
   }
   return { inputs, manifests, accepted };
+}
+
+/**
+ * A cheap fingerprint of a whole images folder (COCO, VQA v2 hold 80k+ images): the sha256 of its
+ * sorted `<relative path>  <bytes>` lines. Content hashes of every image are what a data manifest
+ * (`mmft data manifest --images DIR`) records once; hashing gigabytes at every run start would not do.
+ */
+export async function folderListing(dir: string): Promise<{ count: number; bytes: number; sha256: string }> {
+  let names: string[];
+  try {
+    names = await listFilesRecursive(dir);
+  } catch (cause) {
+    throw new MmftError('E_INPUT', `images folder ${dir} cannot be read`, { cause, hint: 'check the images: path of the data section' });
+  }
+  let bytes = 0;
+  const lines: string[] = [];
+  for (const name of names) {
+    const { size } = await fs.stat(path.join(dir, name));
+    bytes += size;
+    lines.push(`${name}  ${size}\n`);
+  }
+  return { count: names.length, bytes, sha256: sha256Hex(lines.join('')) };
 }
 
 /** Licensed sources of a data input list, for checkLicences and cardLicence (generators count as unlicensed only when files exist too). */
