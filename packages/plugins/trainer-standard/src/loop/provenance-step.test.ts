@@ -83,4 +83,28 @@ describe('provenance and model card of a training run', () => {
     expect(provenance.accepted_change).toEqual([{ file: dataFile, changed: expect.arrayContaining(['records: 1 → 2']) }]);
     expect(fs.readFileSync(path.join(out, 'checkpoint-last', 'model', 'README.md'), 'utf8')).toContain('--accept-data-change');
   });
+
+  test('licences the recipe marks incompatible in one training mixture: a warning, printed and in provenance.json', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-prov-run-'));
+    const [a, b] = [path.join(dir, 'a.jsonl'), path.join(dir, 'b.jsonl')];
+    fs.writeFileSync(a, '{"caption":"a"}\n');
+    fs.writeFileSync(b, '{"caption":"b"}\n');
+    await writeDataManifest(a, { license: 'cc-by-nc-4.0' });
+    await writeDataManifest(b, { license: 'apache-2.0' });
+    const out = path.join(dir, 'run');
+    const reporter = recordingReporter();
+    const base = context(out, a, { reporter });
+    // The memory dataset reads only its name; provenance walks `sources` as it does for a data mix.
+    const recipe = {
+      ...base.recipe,
+      data: { train: { type: 'memory', name: 'train', sources: [{ type: 'jsonl', path: a }, { type: 'jsonl', path: b }] } },
+      trust: { incompatible_licenses: [['Apache-2.0', 'cc-by-nc-4.0']] },
+    };
+    await runTraining(config, { ...base, recipe });
+    const warning = 'licences apache-2.0 (b.jsonl) and cc-by-nc-4.0 (a.jsonl) are mixed in one training run, and trust.incompatible_licenses marks them incompatible';
+    expect(reporter.lines).toContain(`warning: ${warning}`);
+    const provenance = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-last', 'model', 'provenance.json'), 'utf8')) as Provenance;
+    expect(provenance.licences).toEqual({ licenses: ['apache-2.0', 'cc-by-nc-4.0'], warnings: [warning] });
+    expect(provenance.inputs.map((i) => i.role)).toEqual(['data.train.sources[0].path', 'data.train.sources[1].path']);
+  });
 });
