@@ -59,4 +59,26 @@ describe('mmft data manifest', () => {
     expect(manifest.images.count).toBe(2);
     expect(await verifyDataManifest(file)).toEqual({ ok: true, manifest });
   });
+
+  test('mmft train refuses data changed since its manifest before loading anything; --accept-data-change goes past the check', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-dm-'));
+    fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"text":"a"}\n');
+    expect((await runCliForTest(['data', 'manifest', 'train.jsonl'], { cwd: dir })).code).toBe(0);
+    fs.appendFileSync(path.join(dir, 'train.jsonl'), '{"text":"b"}\n');
+    // The model folder does not exist: a run that gets past the data check fails there, before any training.
+    fs.writeFileSync(
+      path.join(dir, 'r.yaml'),
+      'model: { type: gpt2, checkpoint: ./missing-model }\ndata: { train: { type: jsonl, path: ./train.jsonl } }\ntrain: { type: standard, max_steps: 1 }\n',
+    );
+    const refused = await runCliForTest(['train', 'r.yaml', '--output', 'out'], { cwd: dir });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${path.join(dir, 'train.jsonl')} (data.train.path): `);
+    expect(refused.stderr).toContain('records: 1 → 2');
+    expect(refused.stderr).toContain('--accept-data-change');
+    const accepted = await runCliForTest(['train', 'r.yaml', '--output', 'out', '--accept-data-change'], { cwd: dir });
+    expect(accepted.code).not.toBe(0);
+    expect(accepted.stderr).toContain('changed since its manifest (sha256: ');
+    expect(accepted.stderr).toContain('going on (--accept-data-change), recorded in provenance.json');
+    expect(accepted.stderr).toContain('missing-model');
+  });
 });
