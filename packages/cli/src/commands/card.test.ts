@@ -98,7 +98,7 @@ describe('mmft card', () => {
     expect(p.inputs).toEqual([input]);
     expect(provenanceChain(p).map((c) => c.provenance.recipe?.path)).toEqual(['/r/clip-lora.yaml', '/r/pretrain.yaml']);
     const { data, body } = parseModelCard(fs.readFileSync(path.join(out, 'README.md'), 'utf8'));
-    expect(data).toMatchObject({ base_model: 'base', license: 'mit', tags: ['mmft', 'clip', 'lora'] });
-    expect(body).toContain('A model with a lora adapter merged in (clip) from `base`');
+    expect(data).toMatchObject({ base_model: 'pretrain', license: 'mit', tags: ['mmft', 'clip', 'lora'] });
+    expect(body).toContain('A model with a lora adapter merged in (clip) from `pretrain`');
   });
 });

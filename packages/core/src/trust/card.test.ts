@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import {
   cardInputFromProvenance,
   cardMetadata,
+  folderLabel,
   INTENDED_USES_HEADING,
   INTENDED_USES_TODO,
   intendedUsesOf,
@@ -205,5 +206,12 @@ describe('model card', () => {
         ],
       },
     ]);
+  });
+
+  it('labels a checkpoint\'s model folder by run and checkpoint, other folders by name', () => {
+    expect(folderLabel('/runs/clip-ft/checkpoint-last/model')).toBe('clip-ft/checkpoint-last/model');
+    expect(folderLabel('/runs/clip-ft/checkpoint-best/adapter')).toBe('clip-ft/checkpoint-best/adapter');
+    expect(folderLabel('/models/clip-shapes-base')).toBe('clip-shapes-base');
+    expect(folderLabel('/x/model')).toBe('model');
   });
 });

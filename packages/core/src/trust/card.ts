@@ -231,11 +231,24 @@ export function datasetName(input: ProvenanceInput): string {
   return input.generator !== undefined ? `mmft-${input.generator}` : path.basename(input.path ?? input.role).replace(/\.(jsonl|json|ndjson)$/, '');
 }
 
-/** The name a base folder goes by on a card: its Hub id when config.json names one, else the folder name. */
+/** A folder's short label: `run/checkpoint-last/model` for a checkpoint's model or adapter folder, else its name. */
+export function folderLabel(dir: string): string {
+  const name = path.basename(dir);
+  const parent = path.basename(path.dirname(dir));
+  return (name === 'model' || name === 'adapter') && parent.startsWith('checkpoint-')
+    ? `${path.basename(path.dirname(path.dirname(dir)))}/${parent}/${name}`
+    : name;
+}
+
+/**
+ * The name a base folder goes by on a card: the recipe name of the run that wrote it when it has a
+ * provenance, else its folder label. Hub ids are not known for local folders.
+ */
 export function baseModelName(base: Provenance['base']): string | undefined {
   if (!base) return undefined;
-  const hubId = base.provenance?.steps.find((s) => typeof s.hub_id === 'string')?.hub_id as string | undefined;
-  return hubId ?? path.basename(base.path);
+  const resolved = base.provenance?.recipe?.resolved;
+  const name = typeof resolved === 'object' && resolved !== null ? (resolved as Record<string, unknown>).name : undefined;
+  return typeof name === 'string' && name !== '' ? name : folderLabel(base.path);
 }
 
 /**
@@ -278,7 +291,7 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
         ]
       : [];
   const chain = provenanceChain(p);
-  const lineage = [opts.folder ?? 'this folder', ...chain.filter((c) => c.base).map((c) => path.basename(c.base!.path))];
+  const lineage = [opts.folder ?? 'this folder', ...chain.filter((c) => c.base).map((c) => baseModelName(c.base)!)];
   const name = typeof recipe.name === 'string' ? recipe.name : path.basename(path.dirname(p.recipe?.path ?? 'model'));
   const kind =
     last?.kind === 'quantize'
