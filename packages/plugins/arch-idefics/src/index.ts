@@ -20,6 +20,7 @@ export { IdeficsGatedCrossAttentionLayer, IdeficsMLP, type CrossAttentionInputs 
 export { IdeficsPerceiverAttention, IdeficsPerceiverMLP, IdeficsPerceiverResampler, type PerceiverShape } from './perceiver';
 export { crossAttentionMask, imageIndexPerToken } from './image-attention-mask';
 export { IDEFICS_TOWERS, imageTokenIdOf, saveIdeficsFolder } from './save';
+export { openFlamingoToIdeficsKey, type OpenFlamingoKeyMapping } from './open-flamingo-keys';
 
 const pkg = require('../package.json') as { name: string; version: string };
 
