@@ -345,11 +345,15 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
  * completion marker listing its entries (core io/folder-marker.ts); the two files join that list so
  * the folder stays one mmft may replace.
  */
-export async function writeProvenanceAndCard(dir: string, provenance: Provenance, opts: { previousCard?: string } = {}): Promise<void> {
+export async function writeProvenanceAndCard(
+  dir: string,
+  provenance: Provenance,
+  opts: { previousCard?: string; folder?: string } = {},
+): Promise<void> {
   const previous = opts.previousCard ?? (await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => undefined));
   const previousBody = previous === undefined ? undefined : parseModelCard(previous).body;
   await writeProvenance(dir, provenance);
-  const card = cardInputFromProvenance(provenance, { folder: path.basename(dir), ...(previousBody !== undefined ? { previousBody } : {}) });
+  const card = cardInputFromProvenance(provenance, { folder: opts.folder ?? path.basename(dir), ...(previousBody !== undefined ? { previousBody } : {}) });
   await fs.writeFile(path.join(dir, 'README.md'), renderModelCard(card));
   const marker = readFolderMarker(dir);
   if (marker && !(marker.entries.includes('README.md') && marker.entries.includes('provenance.json'))) await writeFolderMarker(dir, marker.kind);

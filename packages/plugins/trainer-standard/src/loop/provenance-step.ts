@@ -96,7 +96,10 @@ export async function prepareRunProvenance(config: TrainConfig, context: RunCont
       for (const name of targets) {
         // The user's "Intended uses" text lives in the card the previous save wrote.
         const previousCard = await fs.readFile(path.join(context.outputDir, 'checkpoint-last', name, 'README.md'), 'utf8').catch(() => undefined);
-        await writeProvenanceAndCard(path.join(checkpointDir, name), provenance, previousCard !== undefined ? { previousCard } : {});
+        await writeProvenanceAndCard(path.join(checkpointDir, name), provenance, {
+          folder: name === '.' ? 'checkpoint' : name,
+          ...(previousCard !== undefined ? { previousCard } : {}),
+        });
       }
     },
   };
