@@ -19,6 +19,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/objective-causal-lm',
   '@mmft/objective-blip2-stage1',
   '@mmft/arch-llava',
+  '@mmft/arch-idefics',
   '@mmft/trainer-standard',
   '@mmft/peft-lora',
   '@mmft/peft-adapter',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { llamaProvider } from '@mmft/arch-llama';
-import { isCausalLanguageModel } from '@mmft/core';
+import { isCausalLanguageModel, parseConfig } from '@mmft/core';
 import { readSafetensors, writeSafetensors } from '@mmft/core/io';
 import { textConfigOf, parseIdeficsConfig } from './config';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
@@ -87,7 +87,8 @@ describe('IdeficsForVisionText2Text', () => {
 
   test('gates at zero give the language model’s own logits bit for bit', async () => {
     // An independent Llama of the same text config, holding the IDEFICS model's language-model weights.
-    const lm = await llamaProvider.fromConfig({ config: textConfigOf(parseIdeficsConfig(tinyIdeficsConfig(), 'test')), seed: 99 });
+    const text = textConfigOf(parseIdeficsConfig(tinyIdeficsConfig(), 'test'));
+    const lm = await llamaProvider.fromConfig(parseConfig(llamaProvider, { config: text, seed: 99 }));
     expect(isCausalLanguageModel(lm)).toBe(true);
     const own = model.root.stateDict();
     for (const [name, v] of lm.root.stateDict()) v.assign(own.get(name)!);
