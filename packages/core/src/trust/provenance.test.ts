@@ -94,6 +94,12 @@ describe('provenance', () => {
     expect(got.inputs[0]).toMatchObject({ role: 'data.train.annotations', records: null, bytes: 30 });
   });
 
+  it('a missing data file or images folder is left to the dataset provider to report (no input, no error)', async () => {
+    const dir = tmp();
+    const got = await collectDataInputs({ train: { type: 'coco-captions', annotations: 'nope.json', images: 'no-dir' } }, dir);
+    expect(got.inputs).toEqual([]);
+  });
+
   it('refuses a data file whose manifest no longer matches; --accept-data-change records what changed', async () => {
     const dir = tmp();
     const train = path.join(dir, 'train.jsonl');

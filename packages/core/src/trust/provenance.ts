@@ -181,6 +181,17 @@ const FILE_KEYS = ['path', 'annotations', 'questions'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const isFile = (p: string) =>
+  fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+const isDirectory = (p: string) =>
+  fs.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
 /** The data of a recipe's `data:` section as provenance inputs, checked against their manifests. */
 export interface DataInputs {
   readonly inputs: ProvenanceInput[];
@@ -214,6 +225,8 @@ export async function collectDataInputs(
       if (typeof value !== 'string') continue;
       files++;
       const file = path.resolve(baseDir, value);
+      // A missing file is the dataset provider's to report, with its own message and hint.
+      if (!(await isFile(file))) continue;
       const check = await verifyDataManifest(file);
       if (!check.ok) {
         if (opts.acceptDataChange) accepted.push({ file, changed: check.changed });
@@ -236,7 +249,7 @@ export async function collectDataInputs(
     if (typeof section.images === 'string') {
       files++;
       const dir = path.resolve(baseDir, section.images);
-      inputs.push({ role: `${role}.images`, path: dir, listing: await folderListing(dir) });
+      if (await isDirectory(dir)) inputs.push({ role: `${role}.images`, path: dir, listing: await folderListing(dir) });
     }
     if (files === 0) {
       const { type, ...settings } = section;

@@ -49,8 +49,10 @@ export async function prepareRunProvenance(config: TrainConfig, context: RunCont
   const licences = checkLicences(licensedSources(trainInputs), incompatible ?? []);
   for (const w of licences.warnings) context.reporter.warn(w);
   const model = sectionOf(recipe.model);
-  const base = typeof model.checkpoint === 'string' ? await describeBase(path.resolve(context.baseDir, model.checkpoint)) : null;
-  const adapter = typeof model.adapter === 'string' ? await describeBase(path.resolve(context.baseDir, model.adapter)) : undefined;
+  // A missing base or adapter folder is the model loader's to report (with its hint), so it is skipped here.
+  const folder = async (p: unknown) => (typeof p === 'string' && (await isDir(path.resolve(context.baseDir, p))) ? describeBase(path.resolve(context.baseDir, p)) : undefined);
+  const base = (await folder(model.checkpoint)) ?? null;
+  const adapter = await folder(model.adapter);
   const recipeInfo = context.recipeFile
     ? await describeRecipe(context.recipeFile, recipe)
     : { path: '', sha256: '', git: { none: 'the run was started without a recipe file' }, resolved: recipe };
