@@ -29,6 +29,11 @@ export interface ModelInputs {
    * mean over this call's labels (transformers' `num_items_in_batch`, loss/loss_utils.py).
    */
   readonly numItemsInBatch?: number;
+  /**
+   * Compute logits for the last this-many positions only (transformers' `logits_to_keep`, which
+   * generate() sets to 1 for the prompt). A hint: a model may ignore it and return every position.
+   */
+  readonly logitsToKeep?: number;
 }
 
 /**

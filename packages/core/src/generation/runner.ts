@@ -119,7 +119,8 @@ export class DecodingRunner {
     const logits = tf.tidy(() => {
       const attentionMask = tf.tensor2d(Int32Array.from(this.mask.flat()), [this.rows, total], 'int32');
       const positionIds = positionIdsFromMask(attentionMask, this.past, queryLength);
-      const out = this.model.forward({ ...inputs(), attentionMask, positionIds, pastKeyValues: this.cache }).logits;
+      // Only the last position is read: a model that honours logitsToKeep skips the head over the rest of the prompt.
+      const out = this.model.forward({ ...inputs(), attentionMask, positionIds, pastKeyValues: this.cache, logitsToKeep: 1 }).logits;
       assertThat(
         out.rank === 3 && out.shape[0] === this.rows && out.shape[1]! >= 1,
         'E_SHAPE',

@@ -29,6 +29,25 @@ async function sameWeights(a: LlamaForCausalLM, b: LlamaForCausalLM): Promise<vo
 }
 
 describe('LlamaForCausalLM', () => {
+  test('logitsToKeep: the last positions only, the same bits as the full forward; ignored with labels', () => {
+    const model = LlamaForCausalLM.fromConfig({ ...TINY_LLAMA_CONFIG, vocab_size: 13, initializer_range: 0.5 }, { seed: 3 });
+    try {
+      const inputIds = ids([
+        [1, 4, 9, 2, 7],
+        [3, 3, 12, 5, 0],
+      ]);
+      const full = model.forward({ inputIds }).logits;
+      const last2 = model.forward({ inputIds, logitsToKeep: 2 }).logits;
+      expect(last2.shape).toEqual([2, 2, 13]);
+      expect(Array.from(last2.dataSync())).toEqual(Array.from(tf.slice(full, [0, 3, 0], [-1, 2, -1]).dataSync()));
+      const withLabels = model.forward({ inputIds, labels: inputIds, logitsToKeep: 1 });
+      expect(withLabels.logits.shape).toEqual([2, 5, 13]);
+      tf.dispose([full, last2, withLabels.logits, withLabels.loss!]);
+    } finally {
+      model.dispose();
+    }
+  });
+
   test('loss = mean over label tokens of −log softmax at the previous position (−100 ignored); numItemsInBatch makes it sum / N', () => {
     const model = LlamaForCausalLM.fromConfig({ ...TINY_LLAMA_CONFIG, vocab_size: 13, initializer_range: 0.5 }, { seed: 3 });
     try {

@@ -114,6 +114,8 @@ export class LlamaForCausalLM extends CausalLMBase<LlamaConfig> {
       attentionMask: inputs.attentionMask,
       positionIds: inputs.positionIds,
       cache: inputs.pastKeyValues,
+      // The loss needs every position's logits.
+      logitsToKeep: inputs.labels ? undefined : inputs.logitsToKeep,
     });
   }
 

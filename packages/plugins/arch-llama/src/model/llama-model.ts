@@ -103,6 +103,8 @@ export interface LlamaModelInputs {
   /** [B, T]; default from the mask as generate() makes them, else past..past+T-1. */
   readonly positionIds?: tf.Tensor;
   readonly cache?: KeyValueCache;
+  /** LlamaForCausalLMRoot: the head runs on the last this-many positions only (transformers' logits_to_keep). */
+  readonly logitsToKeep?: number;
 }
 
 /** LlamaModel: embed_tokens → layers → norm (final hidden states [B, T, D]). */
@@ -184,8 +186,15 @@ export class LlamaForCausalLMRoot extends Module<[LlamaModelInputs], tf.Tensor> 
     return this.child<LlamaModel>('model');
   }
 
-  /** Logits [B, T, vocab_size]. */
+  /** Logits [B, T, vocab_size], or [B, logitsToKeep, vocab_size] for the last positions (LlamaForCausalLM.forward's logits_to_keep). */
   forward(inputs: LlamaModelInputs): tf.Tensor {
-    return tf.tidy(() => this.child<Linear>('lm_head').forward(this.model.forward(inputs)));
+    return tf.tidy(() => {
+      let hidden = this.model.forward(inputs);
+      const keep = inputs.logitsToKeep;
+      const length = hidden.shape[1]!;
+      // Each position's logits are one row of the head's product, so the kept rows hold the same bits.
+      if (keep !== undefined && Number.isInteger(keep) && keep > 0 && keep < length) hidden = tf.slice(hidden, [0, length - keep, 0], [-1, keep, -1]);
+      return this.child<Linear>('lm_head').forward(hidden);
+    });
   }
 }
