@@ -110,8 +110,7 @@ export async function onnxChatInputs(
   // No text: BLIP-2 captions from bos, as its generate() starts when given only pixels.
   if (pixels && text.trim() === '' && imageTokens?.placement !== 'placeholder') {
     const bos = (folder.generationConfig?.bos_token_id ?? (folder.config.text_config as Json | undefined)?.bos_token_id) as
-      | number
-      | undefined;
+      number | undefined;
     return { ids: [...imagePromptIds(tokenizer, '', imageTokens, false, 'messages'), bos ?? 1], pixels };
   }
   const ids = imagePromptIds(tokenizer, text, imageTokens, !templated, 'messages');
