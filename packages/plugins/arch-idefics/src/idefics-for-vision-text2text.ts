@@ -28,7 +28,7 @@ import {
 } from '@mmft/core';
 import { readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult } from '@mmft/core/lm';
-import { deriveSeed, ModuleList, type AnyModule } from '@mmft/core/nn';
+import { deriveSeed, gradientCheckpointingOf, ModuleList, type AnyModule } from '@mmft/core/nn';
 import { parseIdeficsConfig, textConfigOf, visionConfigOf, type IdeficsConfigInput, type IdeficsConfigJson } from './config';
 import { IdeficsGatedCrossAttentionLayer, type CrossAttentionInputs } from './gated-cross-attention';
 import { crossAttentionMask, imageIndexPerToken } from './image-attention-mask';
@@ -351,8 +351,23 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
     return { imageStates, mask, gate };
   }
 
+  /**
+   * Refuses images under gradient checkpointing while a gradient is being recorded: a checkpointed
+   * decoder layer recomputes its block after this forward has returned, and the image states the
+   * gated block reads are neither its inputs nor alive then (packages/core/src/nn/checkpoint.ts).
+   */
+  private checkCheckpointing(): void {
+    const layers = this.root.getModule<ModuleList>('model.layers');
+    if (tf.engine().isTapeOn() && gradientCheckpointingOf(layers) > 0) {
+      throw new MmftError('E_CONFIG', 'IDEFICS: gradient checkpointing of the decoder layers is not supported with images yet', {
+        hint: 'train without gradient_checkpointing (training.gradient_checkpointing: false)',
+      });
+    }
+  }
+
   /** Runs `body` with the images of `inputs` visible to the gated blocks, restoring what was there. */
   private withImages<R>(inputIds: tf.Tensor, pixelValues: tf.Tensor | undefined, body: () => R): R {
+    if (pixelValues) this.checkCheckpointing();
     const state = pixelValues ? this.prepareImages(inputIds, pixelValues) : undefined;
     const previous = this.active;
     this.active = state;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { llamaProvider } from '@mmft/arch-llama';
 import { isCausalLanguageModel, parseConfig } from '@mmft/core';
 import { readSafetensors, writeSafetensors } from '@mmft/core/io';
+import { registerGradients, setGradientCheckpointing } from '@mmft/core/nn';
 import { textConfigOf, parseIdeficsConfig } from './config';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
 import { tinyIdefics, tinyIdeficsConfig, tinyIdeficsContext, TINY_IMAGE_TOKEN as IMG } from './tiny-idefics.test-helper';
@@ -186,6 +187,28 @@ describe('IdeficsForVisionText2Text', () => {
     expect(sequences[0]).toEqual(expected);
     setGates(model, 0);
     tf.dispose([pixels, input]);
+  });
+
+  test('images under gradient checkpointing are refused while a gradient is recorded; the gated blocks get gradients', () => {
+    registerGradients(); // tfjs-core alone registers no gradient functions
+    setGates(model, 0.5);
+    const ids = tf.tensor2d(IDS, undefined, 'int32');
+    const labels = tf.tensor2d(IDS, undefined, 'int32');
+    const pixels = images(3);
+    const trainable = [...model.root.stateDict()].filter(([n]) => /gated_cross_attn_layers\.0\.cross_attn\.q_proj|perceiver_resampler\.latents/.test(n));
+    const { value, grads } = tf.variableGrads(() => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss!, trainable.map(([, v]) => v));
+    for (const [name, v] of trainable) expect([name, tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0]).toEqual([name, true]);
+    tf.dispose([value, ...Object.values(grads)]);
+    setGradientCheckpointing(model.root, true);
+    try {
+      expect(() => tf.variableGrads(() => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss!)).toThrow(/gradient checkpointing/);
+      // Inference (no tape) still runs.
+      model.forward({ inputIds: ids, pixelValues: pixels }).logits.dispose();
+    } finally {
+      setGradientCheckpointing(model.root, false);
+      setGates(model, 0);
+      tf.dispose([ids, labels, pixels]);
+    }
   });
 
   test('save → load keeps IDEFICS key names and the logits; an unknown key is refused', async () => {
