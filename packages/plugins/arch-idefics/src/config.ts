@@ -162,7 +162,8 @@ export function visionConfigOf(config: IdeficsConfigJson): Record<string, unknow
  * model: { type: idefics, checkpoint: ../models/idefics-tiny }
  */
 export const ideficsConfigSchema = modelSectionSchema(ideficsConfigJsonSchema.partial(), {
-  config: 'IdeficsConfig fields (hidden_size, num_hidden_layers, cross_layer_interval, vision_config, perceiver_config, ...) for fresh weights',
+  config:
+    'IdeficsConfig fields (hidden_size, num_hidden_layers, cross_layer_interval, vision_config, perceiver_config, ...) for fresh weights',
 });
 
 export type IdeficsConfig = z.output<typeof ideficsConfigSchema>;

@@ -4,7 +4,18 @@
 // then a SwiGLU MLP; each branch is scaled by tanh of its gate (alpha_cross_attn, alpha_dense),
 // so gates at zero leave the hidden state exactly as it came in.
 import * as tf from '@tensorflow/tfjs-core';
-import { getActivation, Linear, Module, MultiHeadAttention, normal, ones, RMSNorm, zeros, type Activation, type Initializer } from '@mmft/core/nn';
+import {
+  getActivation,
+  Linear,
+  Module,
+  MultiHeadAttention,
+  normal,
+  ones,
+  RMSNorm,
+  zeros,
+  type Activation,
+  type Initializer,
+} from '@mmft/core/nn';
 import type { IdeficsConfigJson } from './config';
 
 /** What one gated layer reads of the images for the current call. */

@@ -98,7 +98,9 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
       chatTemplate: languageModel.processor.chatTemplate,
       towers: IDEFICS_TOWERS,
       // One `<image>` per image, kept as a token (IdeficsProcessor writes <fake_token_around_image><image><fake_token_around_image>).
-      ...(this.imageTokenId === undefined ? {} : { imageTokens: { tokenId: this.imageTokenId, count: 1, placement: 'placeholder' as const } }),
+      ...(this.imageTokenId === undefined
+        ? {}
+        : { imageTokens: { tokenId: this.imageTokenId, count: 1, placement: 'placeholder' as const } }),
     };
     this.installGatedBlocks();
   }
@@ -108,16 +110,28 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
   }
 
   /** The vision tower and the Llama through `context`, joined into one tree (IdeficsModel.__init__). */
-  private static async build(config: IdeficsConfigJson, context: ArchitectureContext | undefined, source: string, seed?: number, tokenizer?: string) {
+  private static async build(
+    config: IdeficsConfigJson,
+    context: ArchitectureContext | undefined,
+    source: string,
+    seed?: number,
+    tokenizer?: string,
+  ) {
     if (!context) {
-      throw new MmftError('E_CONFIG', `${source}: IDEFICS builds its vision tower and language model through the plugin registry, and none was given`, {
-        hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
-      });
+      throw new MmftError(
+        'E_CONFIG',
+        `${source}: IDEFICS builds its vision tower and language model through the plugin registry, and none was given`,
+        {
+          hint: 'load it with AutoModel.fromPretrained(dir, { plugins }) or pass architectureContext(registry) as the context argument',
+        },
+      );
     }
     const parts: VisionLanguageModel[] = [];
     try {
       const seedOf = (salt: string) => (seed === undefined ? {} : { seed: deriveSeed(seed, salt) });
-      const vision = await context.resolveModelType('clip_vision_model').fromConfig({ config: visionConfigOf(config), ...seedOf('vision') }, context);
+      const vision = await context
+        .resolveModelType('clip_vision_model')
+        .fromConfig({ config: visionConfigOf(config), ...seedOf('vision') }, context);
       parts.push(vision);
       if (!isVisionEncoderModel(vision)) throw new MmftError('E_CONFIG', `${source}: clip_vision_model is not built as a vision encoder`);
       const lm = await context
@@ -262,7 +276,8 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
       }
     }
     if (batch !== b0) {
-      if (batch % b0 !== 0) throw new MmftError('E_SHAPE', `IDEFICS: a batch of ${batch} rows cannot repeat the ${b0} rows the images were given for`);
+      if (batch % b0 !== 0)
+        throw new MmftError('E_SHAPE', `IDEFICS: a batch of ${batch} rows cannot repeat the ${b0} rows the images were given for`);
       const rows = tf.tensor1d(
         Array.from({ length: batch }, (_, i) => Math.floor(i / (batch / b0))),
         'int32',
@@ -316,9 +331,13 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
       counts = perRow;
       const total = perRow.reduce((a, b) => a + b, 0);
       if (total !== pixelValues.shape[0]) {
-        throw new MmftError('E_INPUT', `IDEFICS: inputIds hold ${total} <image> tokens (per row ${perRow.join(', ')}) but pixelValues has ${pixelValues.shape[0]} images`, {
-          hint: 'give one image per <image> token, row by row in reading order, or pixelValues [B, N, 3, S, S]',
-        });
+        throw new MmftError(
+          'E_INPUT',
+          `IDEFICS: inputIds hold ${total} <image> tokens (per row ${perRow.join(', ')}) but pixelValues has ${pixelValues.shape[0]} images`,
+          {
+            hint: 'give one image per <image> token, row by row in reading order, or pixelValues [B, N, 3, S, S]',
+          },
+        );
       }
       flat = pixelValues;
     } else {
@@ -382,7 +401,8 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
   /** Logits (and with `labels` the loss) of the language model with the gated cross-attention on the images. */
   forward(inputs: ModelInputs): IdeficsOutputs {
     const { inputIds, pixelValues } = inputs;
-    if (!inputIds) throw new MmftError('E_INPUT', 'IdeficsForVisionText2Text.forward needs inputIds [B, T] (with <image> where each image goes)');
+    if (!inputIds)
+      throw new MmftError('E_INPUT', 'IdeficsForVisionText2Text.forward needs inputIds [B, T] (with <image> where each image goes)');
     return this.withImages(inputIds, pixelValues, () => {
       const out = this.languageModel.forward({
         inputIds,
@@ -408,9 +428,14 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
    * The images of `inputs` held for the whole of an async decode (the gated blocks read them at
    * every step); decodes run one after another, and a synchronous forward in between restores them.
    */
-  private async *decode(inputs: ModelInputs, method: string, run: (lmInputs: ModelInputs) => AsyncIterable<GenerationChunk> | Promise<GenerationResult>) {
+  private async *decode(
+    inputs: ModelInputs,
+    method: string,
+    run: (lmInputs: ModelInputs) => AsyncIterable<GenerationChunk> | Promise<GenerationResult>,
+  ) {
     const { inputIds, pixelValues, attentionMask } = inputs;
-    if (!inputIds) throw new MmftError('E_INPUT', `IdeficsForVisionText2Text.${method} needs inputIds [B, T] (with <image> where each image goes)`);
+    if (!inputIds)
+      throw new MmftError('E_INPUT', `IdeficsForVisionText2Text.${method} needs inputIds [B, T] (with <image> where each image goes)`);
     const release = await this.turn();
     let state: ImageState | undefined;
     const previous = this.active;

@@ -155,7 +155,12 @@ describe('IdeficsForVisionText2Text', () => {
       'int32',
     );
     const batch = rowsOf(model.forward({ inputIds: two, pixelValues: pixels }).logits);
-    expect(batch[1]!.flat().map((x, i) => Math.abs(x - single!.flat()[i]!)).every((d) => d < 1e-5)).toBe(true);
+    expect(
+      batch[1]!
+        .flat()
+        .map((x, i) => Math.abs(x - single!.flat()[i]!))
+        .every((d) => d < 1e-5),
+    ).toBe(true);
     expect(() => model.forward({ inputIds: two, pixelValues: tf.slice(pixels, [0], [1]) })).toThrow(/2 <image> tokens .* 1 images/);
     setGates(model, 0);
     tf.dispose([pixels, one, two]);
@@ -169,7 +174,10 @@ describe('IdeficsForVisionText2Text', () => {
     // Warm up once so that lazily created kernels and constants do not count as leaks.
     await model.generate({ inputIds: input, pixelValues: pixels }, { maxNewTokens: 1, doSample: false });
     const before = tf.memory().numTensors;
-    const { sequences } = await model.generate({ inputIds: input, pixelValues: pixels }, { maxNewTokens: 4, doSample: false, eosTokenId: 19 });
+    const { sequences } = await model.generate(
+      { inputIds: input, pixelValues: pixels },
+      { maxNewTokens: 4, doSample: false, eosTokenId: 19 },
+    );
     const out = model.forward({ inputIds: input, pixelValues: pixels });
     out.logits.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -195,13 +203,21 @@ describe('IdeficsForVisionText2Text', () => {
     const ids = tf.tensor2d(IDS, undefined, 'int32');
     const labels = tf.tensor2d(IDS, undefined, 'int32');
     const pixels = images(3);
-    const trainable = [...model.root.stateDict()].filter(([n]) => /gated_cross_attn_layers\.0\.cross_attn\.q_proj|perceiver_resampler\.latents/.test(n));
-    const { value, grads } = tf.variableGrads(() => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss as tf.Scalar, trainable.map(([, v]) => v));
-    for (const [name, v] of trainable) expect([name, tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0]).toEqual([name, true]);
+    const trainable = [...model.root.stateDict()].filter(([n]) =>
+      /gated_cross_attn_layers\.0\.cross_attn\.q_proj|perceiver_resampler\.latents/.test(n),
+    );
+    const { value, grads } = tf.variableGrads(
+      () => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss as tf.Scalar,
+      trainable.map(([, v]) => v),
+    );
+    for (const [name, v] of trainable)
+      expect([name, tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0]).toEqual([name, true]);
     tf.dispose([value, ...Object.values(grads)]);
     setGradientCheckpointing(model.root, true);
     try {
-      expect(() => tf.variableGrads(() => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss as tf.Scalar)).toThrow(/gradient checkpointing/);
+      expect(() => tf.variableGrads(() => model.forward({ inputIds: ids, pixelValues: pixels, labels }).loss as tf.Scalar)).toThrow(
+        /gradient checkpointing/,
+      );
       // Inference (no tape) still runs.
       model.forward({ inputIds: ids, pixelValues: pixels }).logits.dispose();
     } finally {
@@ -218,7 +234,12 @@ describe('IdeficsForVisionText2Text', () => {
     const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
     expect([...tensors.keys()].sort()).toEqual([...model.root.stateDict().keys()].sort());
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ model_type: 'idefics', architectures: ['IdeficsForVisionText2Text'], cross_layer_interval: 1, use_resampler: true });
+    expect(config).toMatchObject({
+      model_type: 'idefics',
+      architectures: ['IdeficsForVisionText2Text'],
+      cross_layer_interval: 1,
+      use_resampler: true,
+    });
     const loaded = await IdeficsForVisionText2Text.fromPretrained(dir, {}, tinyIdeficsContext());
     const ids = tf.tensor2d(IDS, undefined, 'int32');
     const pixels = images(2);
@@ -228,7 +249,10 @@ describe('IdeficsForVisionText2Text', () => {
     loaded.dispose();
     // A key IDEFICS does not have.
     const file = join(dir, 'model.safetensors');
-    const extra = new Map([...tensors, ['model.gated_cross_attn_layers.7.alpha_dense', { dtype: 'F32', shape: [1], data: new Float32Array([0]) }]]);
+    const extra = new Map([
+      ...tensors,
+      ['model.gated_cross_attn_layers.7.alpha_dense', { dtype: 'F32', shape: [1], data: new Float32Array([0]) }],
+    ]);
     await writeSafetensors(file, extra as never, { format: 'pt' });
     await expect(IdeficsForVisionText2Text.fromPretrained(dir, {}, tinyIdeficsContext())).rejects.toThrow(/gated_cross_attn_layers\.7/);
     setGates(model, 0);
@@ -260,8 +284,19 @@ describe('IDEFICS config', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ model_type: 'idefics' }));
     const c = parseIdeficsConfig(JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8')), 'c.json');
-    expect(c).toMatchObject({ alpha_initializer: 'zeros', alpha_type: 'float', cross_layer_interval: 1, hidden_size: 4096, vocab_size: 32000 });
-    expect(c.perceiver_config).toMatchObject({ resampler_n_latents: 64, resampler_depth: 6, resampler_n_heads: 16, resampler_head_dim: 96 });
+    expect(c).toMatchObject({
+      alpha_initializer: 'zeros',
+      alpha_type: 'float',
+      cross_layer_interval: 1,
+      hidden_size: 4096,
+      vocab_size: 32000,
+    });
+    expect(c.perceiver_config).toMatchObject({
+      resampler_n_latents: 64,
+      resampler_depth: 6,
+      resampler_n_heads: 16,
+      resampler_head_dim: 96,
+    });
     expect(c.vision_config).toMatchObject({ embed_dim: 768, hidden_act: 'gelu', patch_size: 14 });
   });
 });

@@ -15,7 +15,19 @@ describe('IDEFICS image attention per text token', () => {
     // Without an EOS id, open_flamingo's only_attend_immediate_media: the count of images so far, minus one.
     expect(imageIndexPerToken(ids, IMG)).toEqual([[-1, -1, 0, 0, 1, 1, 1, 1, 1, 2, 2]]);
     // Rows count their own images.
-    expect(imageIndexPerToken([[IMG, 1], [1, IMG]], IMG, EOS)).toEqual([[0, 0], [-1, 0]]);
+    expect(
+      imageIndexPerToken(
+        [
+          [IMG, 1],
+          [1, IMG],
+        ],
+        IMG,
+        EOS,
+      ),
+    ).toEqual([
+      [0, 0],
+      [-1, 0],
+    ]);
   });
 
   test('mask: 0 on the attended image’s slots, MASK_MIN elsewhere; gate 1 only where an image is attended', () => {

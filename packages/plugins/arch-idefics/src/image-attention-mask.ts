@@ -35,7 +35,11 @@ export function imageIndexPerToken(ids: readonly (readonly number[])[], imageTok
  * Indices at or beyond `maxImages` see no image, as incremental_to_binary_attention_mask's
  * num_classes cut does.
  */
-export function crossAttentionMask(indices: readonly (readonly number[])[], maxImages: number, seqLen: number): { mask: tf.Tensor; gate: tf.Tensor } {
+export function crossAttentionMask(
+  indices: readonly (readonly number[])[],
+  maxImages: number,
+  seqLen: number,
+): { mask: tf.Tensor; gate: tf.Tensor } {
   const b = indices.length;
   const t = indices[0]?.length ?? 0;
   const s = maxImages * seqLen;

@@ -69,8 +69,13 @@ export function openFlamingoToIdeficsKey(key: string, interval = 1): OpenFlaming
       return { idefics: [`${base}cross_attn.k_proj.weight`, `${base}cross_attn.v_proj.weight`], kind: 'split-kv', note: where };
     if (rest === 'attn.to_out.weight') return { idefics: [`${base}cross_attn.o_proj.weight`], kind: 'same', note: where };
     if (/^attn\.norm\.(weight|bias)$/.test(rest))
-      return { idefics: rest.endsWith('weight') ? [`${base}input_layernorm.weight`] : [], kind: 'differs', note: 'LayerNorm in open_flamingo, RMSNorm (no bias) in IDEFICS' };
-    if (rest.startsWith('ff.')) return { idefics: [], kind: 'none', note: 'open_flamingo LN→Linear→GELU→Linear; IDEFICS RMSNorm + SwiGLU (mlp.*)' };
+      return {
+        idefics: rest.endsWith('weight') ? [`${base}input_layernorm.weight`] : [],
+        kind: 'differs',
+        note: 'LayerNorm in open_flamingo, RMSNorm (no bias) in IDEFICS',
+      };
+    if (rest.startsWith('ff.'))
+      return { idefics: [], kind: 'none', note: 'open_flamingo LN→Linear→GELU→Linear; IDEFICS RMSNorm + SwiGLU (mlp.*)' };
     return undefined;
   }
   m = /^lang_encoder\.model\.layers\.(\d+)\.decoder_layer\.(.+)$/.exec(key);

@@ -30,7 +30,12 @@ describe('IDEFICS Perceiver resampler on a 2×2 toy', () => {
   test('attention: one latent over two context tokens with the latent appended to the keys, by hand', () => {
     const attn = new IdeficsPerceiverAttention(2, 1, 2);
     set(attn, { 'q_proj.weight': IDENTITY, 'k_proj.weight': IDENTITY, 'v_proj.weight': IDENTITY, 'output_proj.weight': IDENTITY });
-    const context = tf.tensor3d([[[0, 2], [5, 1]]]);
+    const context = tf.tensor3d([
+      [
+        [0, 2],
+        [5, 1],
+      ],
+    ]);
     const latents = tf.tensor3d([[[3, 1]]]);
     const out = attn.forward(context, latents);
     // LayerNorm of [a, b] is ±(a−b)/2 / √(((a−b)/2)² + eps): latent [3, 1] → [c, −c], tokens → [−c, c] and [c2, −c2].
@@ -49,7 +54,9 @@ describe('IDEFICS Perceiver resampler on a 2×2 toy', () => {
     const got = Array.from(out.dataSync());
     got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     // Without the latent among the keys the answer differs: the test sees that rule.
-    const noLatent = [0, 1].map((d) => (Math.exp(scores[0]!) * keys[0]![d]! + Math.exp(scores[1]!) * keys[1]![d]!) / (Math.exp(scores[0]!) + Math.exp(scores[1]!)));
+    const noLatent = [0, 1].map(
+      (d) => (Math.exp(scores[0]!) * keys[0]![d]! + Math.exp(scores[1]!) * keys[1]![d]!) / (Math.exp(scores[0]!) + Math.exp(scores[1]!)),
+    );
     expect(Math.abs(noLatent[0]! - expected[0]!)).toBeGreaterThan(1e-2);
     tf.dispose([context, latents, out]);
     attn.dispose();

@@ -20,7 +20,10 @@ describe('arch-idefics', () => {
   });
 
   test('a recipe section builds the model through the registry; the processor keeps one <image> per image', async () => {
-    const model = await ideficsProvider.fromConfig(parseConfig(ideficsProvider, { config: tinyIdeficsConfig(), seed: 1 }), tinyIdeficsContext());
+    const model = await ideficsProvider.fromConfig(
+      parseConfig(ideficsProvider, { config: tinyIdeficsConfig(), seed: 1 }),
+      tinyIdeficsContext(),
+    );
     expect(model).toBeInstanceOf(IdeficsForVisionText2Text);
     expect(model.processor.imageTokens).toEqual({ tokenId: 5, count: 1, placement: 'placeholder' });
     expect(model.processor.imageProcessing?.size).toBe(4);

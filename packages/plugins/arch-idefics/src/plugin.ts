@@ -25,7 +25,11 @@ export const ideficsProvider: ArchitectureProvider<IdeficsConfig> = {
     const section = parseConfig(ideficsProvider, raw, 'model (idefics)');
     await ensureBackend();
     if (section.checkpoint)
-      return IdeficsForVisionText2Text.fromPretrained(path.resolve(section.checkpoint), { ignoreUnexpected: section.ignoreUnexpected }, context);
+      return IdeficsForVisionText2Text.fromPretrained(
+        path.resolve(section.checkpoint),
+        { ignoreUnexpected: section.ignoreUnexpected },
+        context,
+      );
     return IdeficsForVisionText2Text.fromConfig(section.config ?? {}, context, {
       seed: section.seed,
       tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,

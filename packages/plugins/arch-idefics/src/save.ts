@@ -4,7 +4,14 @@
 // (src/transformers/models/idefics/image_processing_idefics.py: image_size, image_mean, image_std,
 // image_num_channels) and the tokenizer files byte for byte.
 import { join } from 'node:path';
-import { checkOutputFolder, MmftError, type CausalLanguageModel, type ImageProcessing, type ModelTowers, type SaveOptions } from '@mmft/core';
+import {
+  checkOutputFolder,
+  MmftError,
+  type CausalLanguageModel,
+  type ImageProcessing,
+  type ModelTowers,
+  type SaveOptions,
+} from '@mmft/core';
 import { hfJson } from '@mmft/core/hf';
 import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
 import { causalLmTensors, TRANSFORMERS_VERSION } from '@mmft/core/lm';
@@ -30,7 +37,10 @@ export function imageTokenIdOf(files: ReadonlyMap<string, Uint8Array>, token = '
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof json;
   } catch (cause) {
-    throw new MmftError('E_CONFIG', 'tokenizer.json is not valid JSON', { cause, hint: 'rewrite tokenizer.json with the tokenizer that made it' });
+    throw new MmftError('E_CONFIG', 'tokenizer.json is not valid JSON', {
+      cause,
+      hint: 'rewrite tokenizer.json with the tokenizer that made it',
+    });
   }
   const added = json.added_tokens?.find((t) => t.content === token);
   if (added) return added.id;
