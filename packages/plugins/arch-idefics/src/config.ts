@@ -38,9 +38,11 @@ export const ideficsConfigJsonSchema = z.looseObject({
   model_type: z.literal('idefics').default('idefics').describe('must be "idefics"'),
   vocab_size: positive().default(32000).describe('rows of the language model embedding'),
   additional_vocab_size: z
-    .literal(0)
+    .number()
+    .int()
+    .nonnegative()
     .default(0)
-    .describe('IdeficsDecoupledEmbedding extra rows (not supported: grow vocab_size instead; docs/bridges.md)'),
+    .describe('IdeficsDecoupledEmbedding extra rows (ids vocab_size … vocab_size + additional_vocab_size − 1, e.g. <image>)'),
   hidden_size: positive().default(4096).describe('width of the language model'),
   intermediate_size: positive().default(11008).describe('MLP width of decoder and gated cross-attention layers'),
   num_hidden_layers: positive().default(32).describe('decoder layers'),
@@ -117,7 +119,8 @@ export function parseIdeficsConfig(raw: unknown, source: string): IdeficsConfigJ
 export function textConfigOf(config: IdeficsConfigJson): Record<string, unknown> {
   return {
     model_type: 'llama',
-    vocab_size: config.vocab_size,
+    // The decoupled extra rows join the table (decoupled.ts).
+    vocab_size: config.vocab_size + config.additional_vocab_size,
     hidden_size: config.hidden_size,
     intermediate_size: config.intermediate_size,
     num_hidden_layers: config.num_hidden_layers,

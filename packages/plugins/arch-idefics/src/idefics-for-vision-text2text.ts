@@ -31,6 +31,7 @@ import { loadCausalLmFolder, loadCausalLmWeights, type LoadCausalLmWeightsResult
 import { deriveSeed, gradientCheckpointingOf, ModuleList, type AnyModule } from '@mmft/core/nn';
 import { parseIdeficsConfig, textConfigOf, visionConfigOf, type IdeficsConfigInput, type IdeficsConfigJson } from './config';
 import { IdeficsGatedCrossAttentionLayer, type CrossAttentionInputs } from './gated-cross-attention';
+import { joinDecoupled } from './decoupled';
 import { crossAttentionMask, imageIndexPerToken } from './image-attention-mask';
 import { IdeficsPerceiverResampler } from './perceiver';
 import { IDEFICS_TOWERS, imageTokenIdOf, saveIdeficsFolder } from './save';
@@ -216,7 +217,8 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
       folder.tokenizerFiles.has('tokenizer.json') ? dir : undefined,
     );
     try {
-      const report = loadCausalLmWeights(root, folder.tensors, {
+      const tensors = joinDecoupled(folder.tensors, config.additional_vocab_size, folder.files[0] ?? dir);
+      const report = loadCausalLmWeights(root, tensors, {
         tied: { ...((lm as { tied?: Readonly<Record<string, string>> }).tied ?? {}) },
         ignoreUnexpected: options.ignoreUnexpected,
         ignorePatterns: IGNORE_ON_LOAD,

@@ -277,7 +277,53 @@ describe('IDEFICS config', () => {
     expect(() => parseIdeficsConfig({ num_hidden_layers: 3, cross_layer_interval: 2 }, 'x/config.json')).toThrow(
       /x\/config\.json: num_hidden_layers \(3\) is not a multiple of cross_layer_interval \(2\)/,
     );
-    expect(() => parseIdeficsConfig({ additional_vocab_size: 2 }, 'c.json')).toThrow(/additional_vocab_size/);
+    expect(() => parseIdeficsConfig({ qk_layer_norms: true }, 'c.json')).toThrow(/c\.json: field "qk_layer_norms"/);
+  });
+
+  test('additional_vocab_size: the decoupled rows are saved apart, loaded into one table, and read for ids ≥ vocab_size', async () => {
+    const m = await tinyIdefics({ additional_vocab_size: 2 });
+    const dir = join(tempDir(), 'decoupled');
+    await m.save(dir);
+    const file = join(dir, 'model.safetensors');
+    const { tensors } = await readSafetensors(file);
+    expect(tensors.get('model.embed_tokens.weight')!.shape).toEqual([20, 8]);
+    expect(tensors.get('model.embed_tokens.additional_embedding.weight')!.shape).toEqual([2, 8]);
+    expect(tensors.get('lm_head.weight')!.shape).toEqual([20, 8]);
+    expect(tensors.get('lm_head.additional_fc.weight')!.shape).toEqual([2, 8]);
+    // Put known rows in the extra tables: id 21 must embed as the second extra row, and logit 21 use the second extra head row.
+    const row = [1, -2, 3, -4, 5, -6, 7, -8];
+    const extra = new Map(tensors);
+    extra.set('model.embed_tokens.additional_embedding.weight', {
+      dtype: 'F32',
+      shape: [2, 8],
+      data: new Float32Array([...new Array(8).fill(0), ...row]),
+    });
+    extra.set('lm_head.additional_fc.weight', { dtype: 'F32', shape: [2, 8], data: new Float32Array([...new Array(8).fill(0), ...row]) });
+    await writeSafetensors(file, extra as never, { format: 'pt' });
+    const loaded = await IdeficsForVisionText2Text.fromPretrained(dir, {}, tinyIdeficsContext());
+    const ids = tf.tensor2d([[21]], undefined, 'int32');
+    const embedded = loaded.languageModel.embedTokens(ids);
+    expect(Array.from(embedded.dataSync())).toEqual(row);
+    const head = loaded.root.stateDict().get('lm_head.weight')!;
+    expect(head.shape).toEqual([22, 8]);
+    expect(Array.from(tf.tidy(() => tf.slice(head, [21, 0], [1, 8]).dataSync()))).toEqual(row);
+    // Saved again, the split gives back the same tables.
+    const again = join(tempDir(), 'again');
+    await loaded.save(again);
+    const back = (await readSafetensors(join(again, 'model.safetensors'))).tensors;
+    expect(Array.from(back.get('model.embed_tokens.additional_embedding.weight')!.data)).toEqual(
+      Array.from(extra.get('model.embed_tokens.additional_embedding.weight')!.data),
+    );
+    expect(Array.from(back.get('model.embed_tokens.weight')!.data)).toEqual(Array.from(tensors.get('model.embed_tokens.weight')!.data));
+    // A missing extra table is named.
+    extra.delete('lm_head.additional_fc.weight');
+    await writeSafetensors(file, extra as never, { format: 'pt' });
+    await expect(IdeficsForVisionText2Text.fromPretrained(dir, {}, tinyIdeficsContext())).rejects.toThrow(
+      /lm_head\.additional_fc\.weight is missing/,
+    );
+    tf.dispose([ids, embedded]);
+    loaded.dispose();
+    m.dispose();
   });
 
   test('config.json written and parsed keeps the fields', () => {

@@ -16,6 +16,7 @@ import { hfJson } from '@mmft/core/hf';
 import { writeFileDurable, writeFolder, writeSafetensors } from '@mmft/core/io';
 import { causalLmTensors, TRANSFORMERS_VERSION } from '@mmft/core/lm';
 import type { AnyModule } from '@mmft/core/nn';
+import { splitDecoupled } from './decoupled';
 
 /** Parameter names by tower; the bridge (resampler and gated blocks) is what Flamingo trains. */
 export const IDEFICS_TOWERS: ModelTowers = {
@@ -65,7 +66,11 @@ export interface IdeficsSaveParts {
 export async function saveIdeficsFolder(model: IdeficsSaveParts, dir: string, options: SaveOptions): Promise<void> {
   checkOutputFolder(dir, { kind: 'model', force: options.force, forceFlag: 'save(dir, { force: true })' });
   const tied = (model.languageModel as { tied?: Readonly<Record<string, string>> }).tied ?? {};
-  const weights = await causalLmTensors(model.root, tied);
+  const weights = splitDecoupled(
+    await causalLmTensors(model.root, tied),
+    model.config.vocab_size as number,
+    (model.config.additional_vocab_size as number | undefined) ?? 0,
+  );
   const config = {
     ...model.config,
     architectures: ['IdeficsForVisionText2Text'],
