@@ -193,7 +193,9 @@ export class LlamaForCausalLMRoot extends Module<[LlamaModelInputs], tf.Tensor> 
       const keep = inputs.logitsToKeep;
       const length = hidden.shape[1]!;
       // Each position's logits are one row of the head's product, so the kept rows hold the same bits.
-      if (keep !== undefined && Number.isInteger(keep) && keep > 0 && keep < length) hidden = tf.slice(hidden, [0, length - keep, 0], [-1, keep, -1]);
+      if (keep !== undefined && Number.isInteger(keep) && keep > 0 && keep < length) {
+        hidden = tf.slice(hidden, [0, length - keep, 0], [-1, keep, -1]);
+      }
       return this.child<Linear>('lm_head').forward(hidden);
     });
   }
