@@ -78,7 +78,7 @@ describe('mmft card', () => {
     expect(r.stderr).toMatch(/has no provenance\.json, nor model\/ or adapter\/ folders holding one/);
   });
 
-  test('merge output: the base inlined, the adapter run\'s recipe and data carried over, the merge step appended', async () => {
+  test("merge output: the base inlined, the adapter run's recipe and data carried over, the merge step appended", async () => {
     const root = tmp();
     const base = path.join(root, 'base');
     const adapter = path.join(root, 'adapter');
@@ -86,11 +86,21 @@ describe('mmft card', () => {
     for (const d of [base, adapter, out]) fs.mkdirSync(d);
     fs.writeFileSync(path.join(base, 'config.json'), '{"model_type":"clip"}');
     fs.writeFileSync(path.join(adapter, 'adapter_config.json'), '{"peft_type":"LORA"}');
-    await writeProvenance(base, buildProvenance({ recipe: recipe('pretrain'), inputs: [], base: null, data_manifests: [], steps: [trainStep], environment: {} }));
+    await writeProvenance(
+      base,
+      buildProvenance({ recipe: recipe('pretrain'), inputs: [], base: null, data_manifests: [], steps: [trainStep], environment: {} }),
+    );
     const input = { role: 'data.train.path', path: '/d/t.jsonl', sha256: '1'.repeat(64), bytes: 3, records: 1, license: 'mit' };
     await writeProvenance(
       adapter,
-      buildProvenance({ recipe: recipe('clip-lora'), inputs: [input], base: null, data_manifests: [], steps: [trainStep], environment: {} }),
+      buildProvenance({
+        recipe: recipe('clip-lora'),
+        inputs: [input],
+        base: null,
+        data_manifests: [],
+        steps: [trainStep],
+        environment: {},
+      }),
     );
     await describeDerivedModel(out, { step: { kind: 'merge', model_type: 'clip', peft_type: 'LORA' }, base, adapter });
     const p = (await readProvenance(out))!;

@@ -35,10 +35,7 @@ export async function writeCard(dir: string, provenance: Provenance): Promise<st
  * base (its provenance inlined); the adapter's (merge) or the source's (quantize) recipe and data
  * carry over so the card still names the training data; the step is appended.
  */
-export async function describeDerivedModel(
-  out: string,
-  parts: { step: ProvenanceStep; base: string; adapter?: string },
-): Promise<void> {
+export async function describeDerivedModel(out: string, parts: { step: ProvenanceStep; base: string; adapter?: string }): Promise<void> {
   const base = await describeBase(parts.base);
   const adapter = parts.adapter ? await describeBase(parts.adapter) : undefined;
   const trained = adapter?.provenance ?? base.provenance;
@@ -65,11 +62,15 @@ async function cardFolders(dir: string): Promise<string[]> {
 
 /** The latest scores in a checkpoint's trainer_state.json (dir or its checkpoint parent), to refresh the train step. */
 async function refreshTrainStep(dir: string, provenance: Provenance): Promise<Provenance> {
-  const state = (await readJson(path.join(dir, 'trainer_state.json'))) ?? (await readJson(path.join(path.dirname(dir), 'trainer_state.json')));
+  const state =
+    (await readJson(path.join(dir, 'trainer_state.json'))) ?? (await readJson(path.join(path.dirname(dir), 'trainer_state.json')));
   const history = Array.isArray(state?.logHistory) ? (state.logHistory as Array<Record<string, unknown>>) : undefined;
   if (!state || !history) return provenance;
   const scores = (e: Record<string, unknown> | undefined) =>
-    e && Object.fromEntries(Object.entries(e).filter((kv): kv is [string, number] => kv[0] !== 'kind' && kv[0] !== 'step' && typeof kv[1] === 'number'));
+    e &&
+    Object.fromEntries(
+      Object.entries(e).filter((kv): kv is [string, number] => kv[0] !== 'kind' && kv[0] !== 'step' && typeof kv[1] === 'number'),
+    );
   const evals = history.filter((e) => e.kind === 'eval');
   const before = scores(evals.find((e) => e.step === 0));
   const lastEval = evals[evals.length - 1];
@@ -108,7 +109,7 @@ export async function regenerateCards(dir: string): Promise<string[]> {
  */
 export function cardCommand(ctx: CliContext): Command {
   return new Command('card')
-    .description("regenerate the model card (README.md, Hugging Face format) of a saved model or adapter from its provenance.json")
+    .description('regenerate the model card (README.md, Hugging Face format) of a saved model or adapter from its provenance.json')
     .argument('<dir>', 'model or adapter folder, or a checkpoint folder holding model/ or adapter/')
     .action(async (dir: string) => {
       for (const file of await regenerateCards(path.resolve(ctx.cwd, dir))) ctx.print(`wrote ${file}`);

@@ -15,7 +15,9 @@ describe('mmft data manifest', () => {
     const file = path.join(dir, 'train.jsonl');
     fs.writeFileSync(file, '{"image":"a.png","caption":"x"}\n{"image":"a.png","caption":"y"}\n');
     const r = await runCliForTest(['data', 'manifest', 'train.jsonl', '--license', 'CC-BY-4.0'], { cwd: dir });
-    expect(r.stdout).toBe(`train.jsonl.manifest.json: 2 records, 1 images, sha256 ${sha(fs.readFileSync(file)).slice(0, 12)}…, licence cc-by-4.0\n`);
+    expect(r.stdout).toBe(
+      `train.jsonl.manifest.json: 2 records, 1 images, sha256 ${sha(fs.readFileSync(file)).slice(0, 12)}…, licence cc-by-4.0\n`,
+    );
     expect(r.code).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(`${file}.manifest.json`, 'utf8'));
     expect(manifest).toMatchObject({
@@ -25,7 +27,9 @@ describe('mmft data manifest', () => {
       images: { count: 1, sha256: sha(`a.png  ${sha('PNG')}\n`) },
       license: 'cc-by-4.0',
     });
-    expect((await runCliForTest(['data', 'manifest', 'train.jsonl', '--check'], { cwd: dir })).stdout).toBe('train.jsonl: matches its manifest\n');
+    expect((await runCliForTest(['data', 'manifest', 'train.jsonl', '--check'], { cwd: dir })).stdout).toBe(
+      'train.jsonl: matches its manifest\n',
+    );
     fs.writeFileSync(path.join(dir, 'a.png'), 'PNG2');
     const changed = await runCliForTest(['data', 'manifest', 'train.jsonl', '--check'], { cwd: dir });
     expect(changed.code).not.toBe(0);

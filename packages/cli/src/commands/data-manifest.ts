@@ -19,7 +19,10 @@ export async function runDataManifest(ctx: CliContext, files: readonly string[],
   if (flags.license !== undefined) {
     const n = normaliseLicence(flags.license);
     if ('error' in n) throw new MmftError('E_INPUT', `--license: ${n.error}`);
-    if (!n.known) ctx.print(`note: ${n.id} is not in the Hugging Face licence list; kept as given (use "other" and a LICENSE file if the Hub must show it)`);
+    if (!n.known)
+      ctx.print(
+        `note: ${n.id} is not in the Hugging Face licence list; kept as given (use "other" and a LICENSE file if the Hub must show it)`,
+      );
     license = n.id;
   }
   if (flags.check) {
@@ -33,9 +36,13 @@ export async function runDataManifest(ctx: CliContext, files: readonly string[],
       } else ctx.print(`${f}: ${check.manifest ? 'matches its manifest' : 'no manifest'}`);
     }
     if (changed.length > 0) {
-      throw new MmftError('E_DATA_CHANGED', `${changed.length} of ${files.length} data files no longer match their manifest: ${changed.join(', ')}`, {
-        hint: 'rewrite the manifests with mmft data manifest <files> if the change is intended',
-      });
+      throw new MmftError(
+        'E_DATA_CHANGED',
+        `${changed.length} of ${files.length} data files no longer match their manifest: ${changed.join(', ')}`,
+        {
+          hint: 'rewrite the manifests with mmft data manifest <files> if the change is intended',
+        },
+      );
     }
     return;
   }

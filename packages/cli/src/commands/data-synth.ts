@@ -108,7 +108,9 @@ async function fromFiles(ctx: CliContext, files: readonly string[], flags: Synth
       generator: 'mmft data synth (annotations)',
       seed: flags.seed,
       templates: flags.templates ?? null,
-      inputs: await Promise.all(files.map(async (f) => ({ path: path.resolve(ctx.cwd, f), sha256: (await hashFile(path.resolve(ctx.cwd, f))).sha256 }))),
+      inputs: await Promise.all(
+        files.map(async (f) => ({ path: path.resolve(ctx.cwd, f), sha256: (await hashFile(path.resolve(ctx.cwd, f))).sha256 })),
+      ),
     },
   });
   const per = new Map<string, number>();

@@ -76,7 +76,9 @@ describe('mmft data validate', () => {
     });
     const flagged = await run(['validate', 'pii.jsonl'], cwd);
     expect(flagged.error).toBeUndefined();
-    expect(flagged.stdout).toContain('pii.jsonl:2: warning [personal-data] field "caption" holds an e-mail address (z***@example.cn), a phone number (139****5678)');
+    expect(flagged.stdout).toContain(
+      'pii.jsonl:2: warning [personal-data] field "caption" holds an e-mail address (z***@example.cn), a phone number (139****5678)',
+    );
     expect(flagged.stdout).toMatch(/personal-data\s+warning\s+1/);
     expect(flagged.stdout).toContain('personal data: 1 line(s) with email 1, phone 1; 0 image(s)');
 
@@ -91,7 +93,9 @@ describe('mmft data validate', () => {
 
     fs.appendFileSync(path.join(cwd, 'clean.jsonl'), JSON.stringify(red) + '\n');
     const changed = await run(['validate', 'clean.jsonl'], cwd);
-    expect(changed.stdout).toMatch(/clean\.jsonl: error \[data-changed\] clean\.jsonl no longer matches clean\.jsonl\.manifest\.json: .*records: 2 → 3/);
+    expect(changed.stdout).toMatch(
+      /clean\.jsonl: error \[data-changed\] clean\.jsonl no longer matches clean\.jsonl\.manifest\.json: .*records: 2 → 3/,
+    );
     expect(isMmftError(changed.error) && changed.error.code).toBe('E_DATA');
     const accepted = await run(['validate', 'clean.jsonl', '--accept-data-change'], cwd);
     expect(accepted.error).toBeUndefined();

@@ -66,7 +66,11 @@ export async function runMerge(ctx: CliContext, o: MergeOptions): Promise<void> 
     applied.merge();
     applied.remove(); // merge + remove = merge_and_unload: the base's own module names come back
     await model.save(out, { force: true }); // checked above, before the slow part
-    await describeDerivedModel(out, { step: { kind: 'merge', model_type: modelType, peft_type: peftType, method: provider.id }, base, adapter });
+    await describeDerivedModel(out, {
+      step: { kind: 'merge', model_type: modelType, peft_type: peftType, method: provider.id },
+      base,
+      adapter,
+    });
     ctx.print(`wrote merged ${modelType} checkpoint to ${o.out} (with README.md and provenance.json)`);
   } finally {
     model.dispose();

@@ -96,7 +96,13 @@ export async function loadProbedModel(
 }
 
 /** The first `n` examples of the split, in order. */
-export async function readExamples(registry: PluginRegistry, recipe: Record<string, unknown>, baseDir: string, o: ProbeCliOptions, file: string) {
+export async function readExamples(
+  registry: PluginRegistry,
+  recipe: Record<string, unknown>,
+  baseDir: string,
+  o: ProbeCliOptions,
+  file: string,
+) {
   const section = sectionOf(sectionOf(recipe.data)?.[o.split]);
   if (!section) {
     throw new MmftError('E_RECIPE', `${file}: the recipe has no data.${o.split} section to probe with`, {

@@ -111,7 +111,10 @@ export function trainCommand(ctx: CliContext): Command {
       '--force',
       'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size',
     )
-    .option('--accept-data-change', 'train on data files that changed since their manifest (<file>.manifest.json), recording the change in provenance.json')
+    .option(
+      '--accept-data-change',
+      'train on data files that changed since their manifest (<file>.manifest.json), recording the change in provenance.json',
+    )
     .action(
       (
         recipeFile: string,

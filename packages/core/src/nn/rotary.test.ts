@@ -27,7 +27,16 @@ describe('applyRotary against x·cos + rotate_half(x)·sin written with rotateHa
     ] as const) {
       const q = tf.randomNormal([2, 3, 5, headDim], 0, 1, 'float32', 1);
       const dy = tf.randomNormal([2, 3, 5, headDim], 0, 1, 'float32', 2);
-      const { cos, sin } = new RotaryEmbedding({ dim, base: 100 }).cosSin(tf.tensor2d([[0, 1, 2, 3, 4], [3, 1, 4, 1, 5]], [2, 5], 'int32'));
+      const { cos, sin } = new RotaryEmbedding({ dim, base: 100 }).cosSin(
+        tf.tensor2d(
+          [
+            [0, 1, 2, 3, 4],
+            [3, 1, 4, 1, 5],
+          ],
+          [2, 5],
+          'int32',
+        ),
+      );
       const reference = (x: tf.Tensor) => {
         if (dim === headDim) return written(x, cos, sin);
         const [rot, pass] = tf.split(x, [dim, headDim - dim], -1);

@@ -61,7 +61,9 @@ export const RecipeShapeSchema = z.strictObject({
       license: z
         .string()
         .optional()
-        .describe('licence id the model card states (Hugging Face / SPDX id, e.g. apache-2.0); default: the licence all data manifests agree on'),
+        .describe(
+          'licence id the model card states (Hugging Face / SPDX id, e.g. apache-2.0); default: the licence all data manifests agree on',
+        ),
       language: z.array(z.string()).optional().describe('ISO 639 codes of the languages the model was trained on, for the card metadata'),
       tags: z.array(z.string()).optional().describe('extra card tags besides mmft, the architecture and the PEFT method'),
     })

@@ -184,7 +184,9 @@ describe('model card', () => {
       ],
       base: { path: '/m/llama-base', files: [], provenance: null },
       data_manifests: [],
-      steps: [{ kind: 'train', steps: 3, total_steps: 3, samples: 6, seconds: 0.5, metrics: { before: { cider: 0.1 }, after: { cider: 0.4 } } }],
+      steps: [
+        { kind: 'train', steps: 3, total_steps: 3, samples: 6, seconds: 0.5, metrics: { before: { cider: 0.1 }, after: { cider: 0.4 } } },
+      ],
       environment: { engine: 'cpu' },
     });
     const c = cardInputFromProvenance(p, { folder: 'adapter' });
@@ -208,7 +210,7 @@ describe('model card', () => {
     ]);
   });
 
-  it('labels a checkpoint\'s model folder by run and checkpoint, other folders by name', () => {
+  it("labels a checkpoint's model folder by run and checkpoint, other folders by name", () => {
     expect(folderLabel('/runs/clip-ft/checkpoint-last/model')).toBe('clip-ft/checkpoint-last/model');
     expect(folderLabel('/runs/clip-ft/checkpoint-best/adapter')).toBe('clip-ft/checkpoint-best/adapter');
     expect(folderLabel('/models/clip-shapes-base')).toBe('clip-shapes-base');

@@ -78,7 +78,10 @@ export function cardMetadata(input: ModelCardInput): Record<string, unknown> {
 }
 
 const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : Number.isInteger(v) ? String(v) : v.toPrecision(5));
-const cell = (s: unknown) => String(s ?? '–').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: unknown) =>
+  String(s ?? '–')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 const table = (head: string[], rows: unknown[][]) =>
   [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 
@@ -124,7 +127,12 @@ function metricsSection(before: Readonly<Record<string, number>> = {}, after: Re
   if (keys.length === 0) return 'No evaluation was run (add data.eval and metrics: to the recipe).';
   return table(
     ['metric', 'before', 'after', 'change'],
-    keys.map((k) => [k, fmt(before[k]), fmt(after[k]), before[k] !== undefined && after[k] !== undefined ? fmt(after[k]! - before[k]!) : '–']),
+    keys.map((k) => [
+      k,
+      fmt(before[k]),
+      fmt(after[k]),
+      before[k] !== undefined && after[k] !== undefined ? fmt(after[k]! - before[k]!) : '–',
+    ]),
   );
 }
 
@@ -156,10 +164,12 @@ export function renderModelCard(input: ModelCardInput): string {
     );
   }
   for (const s of input.steps ?? []) if (s.kind !== 'train') lines.push(`- **${s.kind}:** \`${JSON.stringify(s)}\``);
-  if (input.recipe !== undefined) lines.push('', '### Recipe (resolved)', '', '```yaml', stringify(input.recipe, { lineWidth: 0 }).trimEnd(), '```');
+  if (input.recipe !== undefined)
+    lines.push('', '### Recipe (resolved)', '', '```yaml', stringify(input.recipe, { lineWidth: 0 }).trimEnd(), '```');
   lines.push('', '## Evaluation', '', metricsSection(input.metrics?.before, input.metrics?.after), '');
   lines.push('## Environment', '');
-  for (const [k, v] of Object.entries(input.environment ?? {})) lines.push(`- **${k}:** ${Array.isArray(v) ? v.join(', ') || 'none' : String(v)}`);
+  for (const [k, v] of Object.entries(input.environment ?? {}))
+    lines.push(`- **${k}:** ${Array.isArray(v) ? v.join(', ') || 'none' : String(v)}`);
   lines.push(
     '',
     '## Provenance',
@@ -185,7 +195,7 @@ export function parseModelCard(text: string): { data: Record<string, unknown>; b
     throw new MmftError('E_INPUT', `the model card's YAML metadata does not parse: ${(cause as Error).message}`, { cause });
   }
   if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
-    throw new MmftError('E_INPUT', 'the model card\'s YAML metadata is not a mapping of keys to values');
+    throw new MmftError('E_INPUT', "the model card's YAML metadata is not a mapping of keys to values");
   }
   return { data: (data ?? {}) as Record<string, unknown>, body: normalised.slice(match[0].length) };
 }
@@ -228,7 +238,9 @@ const sectionOf = (v: unknown): Record<string, unknown> =>
 
 /** A short, shareable name for a data input: the file name, or the generator. */
 export function datasetName(input: ProvenanceInput): string {
-  return input.generator !== undefined ? `mmft-${input.generator}` : path.basename(input.path ?? input.role).replace(/\.(jsonl|json|ndjson)$/, '');
+  return input.generator !== undefined
+    ? `mmft-${input.generator}`
+    : path.basename(input.path ?? input.role).replace(/\.(jsonl|json|ndjson)$/, '');
 }
 
 /** A folder's short label: `run/checkpoint-last/model` for a checkpoint's model or adapter folder, else its name. */
@@ -274,7 +286,13 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
   if (Array.isArray(card.tags)) tags.push(...card.tags.filter((t): t is string => typeof t === 'string'));
   const pipelineTag = pipelineTagOf(arch, typeof train.strategy === 'string' ? train.strategy : undefined);
   const trainStep = [...p.steps].reverse().find((s) => s.kind === 'train') as
-    | (ProvenanceStep & { steps?: number; total_steps?: number; samples?: number; seconds?: number; metrics?: { before?: Record<string, number>; after?: Record<string, number> } })
+    | (ProvenanceStep & {
+        steps?: number;
+        total_steps?: number;
+        samples?: number;
+        seconds?: number;
+        metrics?: { before?: Record<string, number>; after?: Record<string, number> };
+      })
     | undefined;
   const lic = cardLicence(typeof card.license === 'string' ? card.license : undefined, licensedSources(p.inputs));
   const trainInputs = p.inputs.filter((i) => !i.role.startsWith('data.eval'));
@@ -331,7 +349,9 @@ export function cardInputFromProvenance(p: Provenance, opts: { folder?: string; 
     steps: p.steps,
     warnings: [
       ...(p.licences?.warnings ?? []),
-      ...(p.accepted_change ?? []).map((a) => `${a.file} changed since its manifest and was used anyway (--accept-data-change): ${a.changed.join('; ')}`),
+      ...(p.accepted_change ?? []).map(
+        (a) => `${a.file} changed since its manifest and was used anyway (--accept-data-change): ${a.changed.join('; ')}`,
+      ),
     ],
     ...(opts.previousBody !== undefined && intendedUsesOf(opts.previousBody) !== undefined
       ? { intendedUses: intendedUsesOf(opts.previousBody) }
@@ -353,8 +373,12 @@ export async function writeProvenanceAndCard(
   const previous = opts.previousCard ?? (await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => undefined));
   const previousBody = previous === undefined ? undefined : parseModelCard(previous).body;
   await writeProvenance(dir, provenance);
-  const card = cardInputFromProvenance(provenance, { folder: opts.folder ?? path.basename(dir), ...(previousBody !== undefined ? { previousBody } : {}) });
+  const card = cardInputFromProvenance(provenance, {
+    folder: opts.folder ?? path.basename(dir),
+    ...(previousBody !== undefined ? { previousBody } : {}),
+  });
   await fs.writeFile(path.join(dir, 'README.md'), renderModelCard(card));
   const marker = readFolderMarker(dir);
-  if (marker && !(marker.entries.includes('README.md') && marker.entries.includes('provenance.json'))) await writeFolderMarker(dir, marker.kind);
+  if (marker && !(marker.entries.includes('README.md') && marker.entries.includes('provenance.json')))
+    await writeFolderMarker(dir, marker.kind);
 }

@@ -35,7 +35,12 @@ describe('licences', () => {
   });
 
   it('no marked pairs: no warnings even with mixed licences', () => {
-    expect(checkLicences([{ name: 'a', license: 'mit' }, { name: 'b', license: 'gpl-3.0' }]).warnings).toEqual([]);
+    expect(
+      checkLicences([
+        { name: 'a', license: 'mit' },
+        { name: 'b', license: 'gpl-3.0' },
+      ]).warnings,
+    ).toEqual([]);
   });
 
   it('picks the card licence: recipe first, then the data when all agree, else a note', () => {

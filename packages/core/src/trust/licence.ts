@@ -7,14 +7,75 @@
 
 /** Licence ids the Hub lists (huggingface/hub-docs docs/hub/repositories-licenses.md). */
 export const HF_LICENSE_IDS: readonly string[] = [
-  'apache-2.0', 'mit', 'openrail', 'bigscience-openrail-m', 'creativeml-openrail-m', 'bigscience-bloom-rail-1.0',
-  'bigcode-openrail-m', 'afl-3.0', 'artistic-2.0', 'bsl-1.0', 'bsd', 'bsd-2-clause', 'bsd-3-clause', 'bsd-3-clause-clear',
-  'c-uda', 'cc', 'cc0-1.0', 'cc-by-2.0', 'cc-by-2.5', 'cc-by-3.0', 'cc-by-4.0', 'cc-by-sa-3.0', 'cc-by-sa-4.0',
-  'cc-by-nc-2.0', 'cc-by-nc-3.0', 'cc-by-nc-4.0', 'cc-by-nd-4.0', 'cc-by-nc-nd-3.0', 'cc-by-nc-nd-4.0', 'cc-by-nc-sa-2.0',
-  'cc-by-nc-sa-3.0', 'cc-by-nc-sa-4.0', 'cdla-sharing-1.0', 'cdla-permissive-1.0', 'cdla-permissive-2.0', 'wtfpl', 'ecl-2.0',
-  'epl-1.0', 'epl-2.0', 'etalab-2.0', 'eupl-1.1', 'agpl-3.0', 'gfdl', 'gpl', 'gpl-2.0', 'gpl-3.0', 'lgpl', 'lgpl-2.1',
-  'lgpl-3.0', 'isc', 'lppl-1.3c', 'ms-pl', 'mpl-2.0', 'odc-by', 'odbl', 'openrail++', 'osl-3.0', 'postgresql', 'ofl-1.1',
-  'ncsa', 'unlicense', 'zlib', 'pddl', 'lgpl-lr', 'deepfloyd-if-license', 'llama2', 'gemma', 'unknown', 'other',
+  'apache-2.0',
+  'mit',
+  'openrail',
+  'bigscience-openrail-m',
+  'creativeml-openrail-m',
+  'bigscience-bloom-rail-1.0',
+  'bigcode-openrail-m',
+  'afl-3.0',
+  'artistic-2.0',
+  'bsl-1.0',
+  'bsd',
+  'bsd-2-clause',
+  'bsd-3-clause',
+  'bsd-3-clause-clear',
+  'c-uda',
+  'cc',
+  'cc0-1.0',
+  'cc-by-2.0',
+  'cc-by-2.5',
+  'cc-by-3.0',
+  'cc-by-4.0',
+  'cc-by-sa-3.0',
+  'cc-by-sa-4.0',
+  'cc-by-nc-2.0',
+  'cc-by-nc-3.0',
+  'cc-by-nc-4.0',
+  'cc-by-nd-4.0',
+  'cc-by-nc-nd-3.0',
+  'cc-by-nc-nd-4.0',
+  'cc-by-nc-sa-2.0',
+  'cc-by-nc-sa-3.0',
+  'cc-by-nc-sa-4.0',
+  'cdla-sharing-1.0',
+  'cdla-permissive-1.0',
+  'cdla-permissive-2.0',
+  'wtfpl',
+  'ecl-2.0',
+  'epl-1.0',
+  'epl-2.0',
+  'etalab-2.0',
+  'eupl-1.1',
+  'agpl-3.0',
+  'gfdl',
+  'gpl',
+  'gpl-2.0',
+  'gpl-3.0',
+  'lgpl',
+  'lgpl-2.1',
+  'lgpl-3.0',
+  'isc',
+  'lppl-1.3c',
+  'ms-pl',
+  'mpl-2.0',
+  'odc-by',
+  'odbl',
+  'openrail++',
+  'osl-3.0',
+  'postgresql',
+  'ofl-1.1',
+  'ncsa',
+  'unlicense',
+  'zlib',
+  'pddl',
+  'lgpl-lr',
+  'deepfloyd-if-license',
+  'llama2',
+  'gemma',
+  'unknown',
+  'other',
 ];
 
 /** An SPDX-like id: letters, digits, `.`, `-`, `+` (e.g. `CC-BY-4.0`, `openrail++`). */
@@ -57,7 +118,10 @@ export interface LicenceCheck {
  * Check one training mixture against the pairs the user marked incompatible. Pairs are unordered
  * and compared case-insensitively; a pair naming the same licence twice never fires.
  */
-export function checkLicences(sources: readonly LicensedSource[], incompatible: ReadonlyArray<readonly [string, string]> = []): LicenceCheck {
+export function checkLicences(
+  sources: readonly LicensedSource[],
+  incompatible: ReadonlyArray<readonly [string, string]> = [],
+): LicenceCheck {
   const holders = new Map<string, string[]>();
   const unlicensed: string[] = [];
   for (const s of sources) {
@@ -100,7 +164,9 @@ export function cardLicence(recipeLicense: string | undefined, sources: readonly
   const { licenses, unlicensed } = checkLicences(sources);
   if (sources.length > 0 && unlicensed.length === 0 && licenses.length === 1) return { license: licenses[0]! };
   if (licenses.length > 1) {
-    return { note: `The training data carries several licences (${licenses.join(', ')}); set card.license in the recipe to state the model's.` };
+    return {
+      note: `The training data carries several licences (${licenses.join(', ')}); set card.license in the recipe to state the model's.`,
+    };
   }
   return {
     note:

@@ -77,7 +77,14 @@ describe('data manifest', () => {
     check = await verifyDataManifest(file);
     expect(check.ok).toBe(false);
     if (!check.ok) {
-      expect(check.changed.map((c) => c.split(':')[0])).toEqual(['sha256', 'bytes', 'records', 'images.count', 'images.sha256', 'images.missing']);
+      expect(check.changed.map((c) => c.split(':')[0])).toEqual([
+        'sha256',
+        'bytes',
+        'records',
+        'images.count',
+        'images.sha256',
+        'images.missing',
+      ]);
       expect(check.changed[2]).toBe('records: 4 → 5');
       expect(check.changed[3]).toBe('images.count: 2 → 1');
       expect(check.changed[5]).toBe('images.missing: 1 → 2');

@@ -232,7 +232,9 @@ export async function verifyDataManifest(file: string): Promise<DataManifestChec
   if ((manifest.records ?? null) !== now.records) changed.push(`records: ${manifest.records ?? 'unknown'} → ${now.records ?? 'unknown'}`);
   if (now.images.count !== manifest.images.count) changed.push(`images.count: ${manifest.images.count} → ${now.images.count}`);
   if (now.images.sha256 !== manifest.images.sha256) {
-    changed.push(`images.sha256: ${short(manifest.images.sha256)}… → ${short(now.images.sha256)}… (an image was added, removed, renamed or edited)`);
+    changed.push(
+      `images.sha256: ${short(manifest.images.sha256)}… → ${short(now.images.sha256)}… (an image was added, removed, renamed or edited)`,
+    );
   }
   if ((now.images.missing ?? 0) > (manifest.images.missing ?? 0)) {
     changed.push(`images.missing: ${manifest.images.missing ?? 0} → ${now.images.missing}`);

@@ -75,7 +75,8 @@ describe('findPersonalData', () => {
   });
 
   test('Chinese text, with full-width digits: offsets point into the original text', () => {
-    const text = '张三的手机号是138 1234 5678，座机010-12345678，身份证号：１１０１０５１９４９１２３１００２Ｘ，邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ。';
+    const text =
+      '张三的手机号是138 1234 5678，座机010-12345678，身份证号：１１０１０５１９４９１２３１００２Ｘ，邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ。';
     const spans = findPersonalData(text);
     expect(spans.map((s) => s.kind)).toEqual(['phone', 'phone', 'cn_resident_id', 'email']);
     for (const s of spans) expect(text.slice(s.start, s.end)).toBe(s.text);
@@ -120,6 +121,8 @@ describe('redaction and masking', () => {
     expect(mask('11010519491231002X')).toEqual(['110***********002X']);
     expect(mask('138 1234 5678')).toEqual(['138 **** 5678']);
     expect(mask('GB82 WEST 1234 5698 7654 32')).toEqual(['GB82 **** **** **** **54 32']);
-    expect(mask('https://u:pw@h.example.org/x?a=1&api_key=SECRET#sig=abc')).toEqual(['https://***:***@h.example.org/x?a=1&api_key=***#sig=***']);
+    expect(mask('https://u:pw@h.example.org/x?a=1&api_key=SECRET#sig=abc')).toEqual([
+      'https://***:***@h.example.org/x?a=1&api_key=***#sig=***',
+    ]);
   });
 });

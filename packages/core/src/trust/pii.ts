@@ -186,7 +186,6 @@ const DETECTORS: readonly Detector[] = [
  * most texts of a dataset fail it and cost one scan (validating 75 MB of captions: ~1 s).
  */
 const ANY_ASCII = /@|:\/\/|[A-Z]{2}\d{2}|\d(?:[ .()-]{0,2}\d){7}/;
-// eslint-disable-next-line no-control-regex
 const ANY = new RegExp(`[^\\x00-\\x7f]|${ANY_ASCII.source}`);
 
 /** NFKC of one code point, with fast paths for what Chinese and English text is mostly made of. */
@@ -204,7 +203,7 @@ function normalise(text: string): { text: string; from: number[]; to: number[] }
   const to: number[] = [];
   // Per code point, so every output unit maps to one input character (whole-string NFKC may
   // compose across characters, which only matters for letters with combining marks).
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const code = text.codePointAt(i)!;
     const width = code > 0xffff ? 2 : 1;
     const n = nfkcOf(code, text, i, width);

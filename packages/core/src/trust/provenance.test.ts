@@ -66,7 +66,13 @@ describe('provenance', () => {
     const other = path.join(dir, 'other.jsonl');
     fs.writeFileSync(other, '{"caption":"c"}\n');
     const data = {
-      train: { type: 'mix', sources: [{ type: 'jsonl', path: 'train.jsonl' }, { type: 'shapes', n: 8, seed: 3, lang: 'zh' }] },
+      train: {
+        type: 'mix',
+        sources: [
+          { type: 'jsonl', path: 'train.jsonl' },
+          { type: 'shapes', n: 8, seed: 3, lang: 'zh' },
+        ],
+      },
       eval: { type: 'jsonl', path: other },
     };
     const got = await collectDataInputs(data, dir);
@@ -122,7 +128,12 @@ describe('provenance', () => {
     const file = path.join(dir, 'r.yaml');
     fs.writeFileSync(file, 'name: x\n');
     const r = await describeRecipe(file, { name: 'x' });
-    expect(r).toEqual({ path: file, sha256: sha('name: x\n'), git: { none: `${dir} is not inside a git work tree with a commit` }, resolved: { name: 'x' } });
+    expect(r).toEqual({
+      path: file,
+      sha256: sha('name: x\n'),
+      git: { none: `${dir} is not inside a git work tree with a commit` },
+      resolved: { name: 'x' },
+    });
     const here = gitState(__dirname);
     if ('commit' in here) expect(here.commit).toMatch(/^[0-9a-f]{40}$/);
     else expect(here.none).toMatch(/git/); // a source copy without .git

@@ -76,7 +76,8 @@ export const HASH_LIMIT_BYTES = 512 * 1024 * 1024;
 
 /** `git rev-parse HEAD` and `git status --porcelain` of the work tree holding `dir`. */
 export function gitState(dir: string): GitState {
-  const git = (args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
   try {
     const commit = git(['rev-parse', 'HEAD']).trim();
     // Only the recipe's own folder counts as dirty: other work in a big repository says nothing about this run.
@@ -108,7 +109,12 @@ export function environment(extra: Readonly<Record<string, unknown>> = {}): Reco
   try {
     // tf.getBackend() initialises the best registered backend when none is set yet; with none registered it throws.
     engine = tf.getBackend() ?? null;
-    if (engine) kernels = tf.getKernelsForBackend(engine).map((k) => k.kernelName).filter((n) => n.startsWith('Mmft')).sort();
+    if (engine)
+      kernels = tf
+        .getKernelsForBackend(engine)
+        .map((k) => k.kernelName)
+        .filter((n) => n.startsWith('Mmft'))
+        .sort();
   } catch {
     engine = null;
   }
@@ -205,11 +211,7 @@ export interface DataInputs {
  * compare each with its manifest. A changed file throws E_DATA_CHANGED unless `acceptDataChange`;
  * generated sources (no files) are recorded as their provider and settings (seed, n, ...).
  */
-export async function collectDataInputs(
-  data: unknown,
-  baseDir: string,
-  opts: { acceptDataChange?: boolean } = {},
-): Promise<DataInputs> {
+export async function collectDataInputs(data: unknown, baseDir: string, opts: { acceptDataChange?: boolean } = {}): Promise<DataInputs> {
   const inputs: ProvenanceInput[] = [];
   const manifests: DataManifest[] = [];
   const accepted: Array<{ file: string; changed: string[] }> = [];

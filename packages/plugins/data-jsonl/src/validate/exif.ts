@@ -74,7 +74,10 @@ export function readExifPrivacy(exif: Uint8Array): ExifPrivacy {
   };
   const text = (e: Entry) =>
     e.type === ASCII
-      ? new TextDecoder('utf-8').decode(new Uint8Array(tiff.buffer, tiff.byteOffset + e.at, e.count)).replace(/\0[\s\S]*$/, '').trim()
+      ? new TextDecoder('utf-8')
+          .decode(new Uint8Array(tiff.buffer, tiff.byteOffset + e.at, e.count))
+          .replace(/\0[\s\S]*$/, '')
+          .trim()
       : `(${e.count} values)`;
 
   const ifd0 = entries(u32(4));

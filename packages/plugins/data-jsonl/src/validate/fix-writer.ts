@@ -46,7 +46,13 @@ export type ChangeRecord =
       readonly to: string;
       readonly removed: readonly string[];
     }
-  | { readonly line: number; readonly field: string; readonly action: 'metadata-kept'; readonly reason: string; readonly found: readonly string[] };
+  | {
+      readonly line: number;
+      readonly field: string;
+      readonly action: 'metadata-kept';
+      readonly reason: string;
+      readonly found: readonly string[];
+    };
 
 /** Formats sharp writes in place; anything else is copied as PNG. */
 const WRITABLE = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif']);

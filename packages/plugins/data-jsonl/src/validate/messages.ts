@@ -42,7 +42,10 @@ export const MESSAGES = {
   },
   'image-metadata': { severity: 'warning', summary: 'an image carries a GPS position or a camera/lens serial number or owner name' },
   'data-changed': { severity: 'error', summary: 'the data file or its images no longer match its manifest (<file>.manifest.json)' },
-  'data-changed-accepted': { severity: 'warning', summary: 'the data file no longer matches its manifest; accepted by --accept-data-change' },
+  'data-changed-accepted': {
+    severity: 'warning',
+    summary: 'the data file no longer matches its manifest; accepted by --accept-data-change',
+  },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type MessageCode = keyof typeof MESSAGES;

@@ -98,7 +98,15 @@ describe('personal data in mmft data validate', () => {
   test('an image with GPS EXIF is flagged once, at the first line using it; the check can be turned off', async () => {
     const dir = dataDir();
     await gpsJpeg(path.join(dir, 'images', 'gps.jpg'));
-    const file = writeData(dir, 'img.jsonl', jsonl({ image: 'images/gps.jpg', caption: 'a green field' }, { image: 'images/gps.jpg', caption: 'grass' }, { image: RED, caption: 'red' }));
+    const file = writeData(
+      dir,
+      'img.jsonl',
+      jsonl(
+        { image: 'images/gps.jpg', caption: 'a green field' },
+        { image: 'images/gps.jpg', caption: 'grass' },
+        { image: RED, caption: 'red' },
+      ),
+    );
     const report = await validateFiles([file]);
     expect(pii(report)).toEqual([[1, 'image-metadata', 'image']]);
     expect(report.issues[0]!.message).toMatch(/gps\.jpg carries a GPS position, BodySerialNumber in its metadata/);
@@ -111,7 +119,11 @@ describe('personal data in mmft data validate', () => {
   test('--fix --redact-pii: placeholders in texts, metadata-free image copies, a change log and a manifest; inputs byte-identical', async () => {
     const dir = dataDir();
     await gpsJpeg(path.join(dir, 'images', 'gps.jpg'));
-    const lines = [{ image: 'images/gps.jpg', caption: 'call 13812345678' }, ENGLISH[3], { image: 'images/gps.jpg', caption: 'no personal data' }];
+    const lines = [
+      { image: 'images/gps.jpg', caption: 'call 13812345678' },
+      ENGLISH[3],
+      { image: 'images/gps.jpg', caption: 'no personal data' },
+    ];
     const file = writeData(dir, 'mixed.jsonl', jsonl(...lines));
     await writeDataManifest(file, { license: 'cc-by-4.0' });
     const before = [file, path.join(dir, 'images', 'gps.jpg'), path.join(dir, RED)].map(sha);
@@ -133,11 +145,29 @@ describe('personal data in mmft data validate', () => {
     expect(exif === undefined ? { gps: false, identifying: [] } : readExifPrivacy(exif)).toEqual({ gps: false, identifying: [] });
     expect((await sharp(path.join(dir, copy)).metadata()).width).toBe(16);
 
-    const changes = fs.readFileSync(`${out}.changes.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const changes = fs
+      .readFileSync(`${out}.changes.jsonl`, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(changes).toEqual([
       { line: 1, field: 'caption', action: 'redacted', found: [{ kind: 'phone', masked: '138****5678' }] },
-      { line: 1, field: 'image', action: 'metadata-stripped', from: 'images/gps.jpg', to: copy, removed: ['a GPS position', 'BodySerialNumber'] },
-      { line: 3, field: 'image', action: 'metadata-stripped', from: 'images/gps.jpg', to: copy, removed: ['a GPS position', 'BodySerialNumber'] },
+      {
+        line: 1,
+        field: 'image',
+        action: 'metadata-stripped',
+        from: 'images/gps.jpg',
+        to: copy,
+        removed: ['a GPS position', 'BodySerialNumber'],
+      },
+      {
+        line: 3,
+        field: 'image',
+        action: 'metadata-stripped',
+        from: 'images/gps.jpg',
+        to: copy,
+        removed: ['a GPS position', 'BodySerialNumber'],
+      },
     ]);
     expect(report.fix).toMatchObject({ kept: 3, dropped: 0, redacted: { lines: 1, imageCopies: 1 } });
     const manifest = JSON.parse(fs.readFileSync(`${out}.manifest.json`, 'utf8'));
@@ -158,7 +188,13 @@ describe('personal data in mmft data validate', () => {
     const jpeg = path.join(dir, 'gps.jpg');
     await gpsJpeg(jpeg);
     const url = `data:image/jpeg;base64,${fs.readFileSync(jpeg).toString('base64')}`;
-    const record = { messages: [{ role: 'user', content: '<image>Where?' }, { role: 'assistant', content: 'A field.' }], images: [url] };
+    const record = {
+      messages: [
+        { role: 'user', content: '<image>Where?' },
+        { role: 'assistant', content: 'A field.' },
+      ],
+      images: [url],
+    };
     const file = writeData(dir, 'url.jsonl', jsonl(record));
     const out = path.join(dir, 'clean.jsonl');
     const report = await validateFiles([file], { fix: out, redactPii: true });
@@ -186,7 +222,9 @@ describe('personal data in mmft data validate', () => {
     fs.appendFileSync(file, jsonl({ image: RED, caption: 'two' }));
     const refused = await validateFiles([file]);
     expect(refused.issues.map((i) => [i.code, i.severity, i.line])).toEqual([['data-changed', 'error', undefined]]);
-    expect(refused.issues[0]!.message).toMatch(/d\.jsonl no longer matches d\.jsonl\.manifest\.json: .*records: 1 → 2.*--accept-data-change/);
+    expect(refused.issues[0]!.message).toMatch(
+      /d\.jsonl no longer matches d\.jsonl\.manifest\.json: .*records: 1 → 2.*--accept-data-change/,
+    );
     const accepted = await validateFiles([file], { dataManifest: 'accept' });
     expect([accepted.errors, accepted.issues.map((i) => i.code)]).toEqual([0, ['data-changed-accepted']]);
     expect((await validateFiles([file], { dataManifest: 'ignore' })).issues).toEqual([]);
@@ -197,12 +235,23 @@ describe('record walking', () => {
   test('image fields and data URLs are not scanned; redaction changes only the flagged fields', () => {
     const record = {
       images: ['images/ann@example.org.png'],
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'mail ann@example.org' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,4111111111111111' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'mail ann@example.org' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,4111111111111111' } },
+          ],
+        },
+      ],
       meta: { n: 4111111111111111, note: 'ok' },
     };
     const found = findRecordPersonalData(record);
     expect(found.map((f) => f.field)).toEqual(['messages.0.content.0.text']);
     const redacted = redactRecord(record, found);
-    expect(redacted).toEqual({ ...record, messages: [{ role: 'user', content: [{ type: 'text', text: 'mail [EMAIL]' }, record.messages[0]!.content[1]] }] });
+    expect(redacted).toEqual({
+      ...record,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'mail [EMAIL]' }, record.messages[0]!.content[1]] }],
+    });
   });
 });

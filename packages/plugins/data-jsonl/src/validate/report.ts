@@ -49,7 +49,9 @@ export function formatReport(report: ValidationReport): string[] {
     lines.push('', `--fix: kept ${report.fix.kept} line(s) in ${report.fix.out}; dropped ${report.fix.dropped} to ${report.fix.rejects}`);
     const r = report.fix.redacted;
     if (r) {
-      lines.push(`--redact-pii: redacted ${r.lines} line(s), ${r.imageCopies} image(s) copied without metadata to ${r.images}; changes in ${r.changes}`);
+      lines.push(
+        `--redact-pii: redacted ${r.lines} line(s), ${r.imageCopies} image(s) copied without metadata to ${r.images}; changes in ${r.changes}`,
+      );
     }
     lines.push(`manifest: ${report.fix.manifest}`);
   }

@@ -135,7 +135,9 @@ export async function runValidation(
     }
   }
   const fix =
-    options.fix === undefined ? undefined : await FixWriter.open(path.resolve(cwd, options.fix), resolved[0]!, { redact: options.redactPii });
+    options.fix === undefined
+      ? undefined
+      : await FixWriter.open(path.resolve(cwd, options.fix), resolved[0]!, { redact: options.redactPii });
   const stats: DataStats[] = [];
   try {
     for (const [fileIndex, file] of resolved.entries()) {

@@ -97,11 +97,21 @@ describe('provenance and model card of a training run', () => {
     // The memory dataset reads only its name; provenance walks `sources` as it does for a data mix.
     const recipe = {
       ...base.recipe,
-      data: { train: { type: 'memory', name: 'train', sources: [{ type: 'jsonl', path: a }, { type: 'jsonl', path: b }] } },
+      data: {
+        train: {
+          type: 'memory',
+          name: 'train',
+          sources: [
+            { type: 'jsonl', path: a },
+            { type: 'jsonl', path: b },
+          ],
+        },
+      },
       trust: { incompatible_licenses: [['Apache-2.0', 'cc-by-nc-4.0']] },
     };
     await runTraining(config, { ...base, recipe });
-    const warning = 'licences apache-2.0 (b.jsonl) and cc-by-nc-4.0 (a.jsonl) are mixed in one training run, and trust.incompatible_licenses marks them incompatible';
+    const warning =
+      'licences apache-2.0 (b.jsonl) and cc-by-nc-4.0 (a.jsonl) are mixed in one training run, and trust.incompatible_licenses marks them incompatible';
     expect(reporter.lines).toContain(`warning: ${warning}`);
     const provenance = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-last', 'model', 'provenance.json'), 'utf8')) as Provenance;
     expect(provenance.licences).toEqual({ licenses: ['apache-2.0', 'cc-by-nc-4.0'], warnings: [warning] });

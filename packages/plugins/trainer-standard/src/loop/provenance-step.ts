@@ -43,14 +43,18 @@ export interface RunProvenance {
 export async function prepareRunProvenance(config: TrainConfig, context: RunContext): Promise<RunProvenance> {
   const recipe = context.recipe;
   const data = await collectDataInputs(recipe.data, context.baseDir, { acceptDataChange: context.acceptDataChange === true });
-  for (const a of data.accepted) context.reporter.warn(`${a.file} changed since its manifest (${a.changed.join('; ')}); going on (--accept-data-change), recorded in provenance.json`);
+  for (const a of data.accepted)
+    context.reporter.warn(
+      `${a.file} changed since its manifest (${a.changed.join('; ')}); going on (--accept-data-change), recorded in provenance.json`,
+    );
   const trainInputs = data.inputs.filter((i) => i.role.startsWith('data.train'));
   const incompatible = sectionOf(recipe.trust).incompatible_licenses as Array<[string, string]> | undefined;
   const licences = checkLicences(licensedSources(trainInputs), incompatible ?? []);
   for (const w of licences.warnings) context.reporter.warn(w);
   const model = sectionOf(recipe.model);
   // A missing base or adapter folder is the model loader's to report (with its hint), so it is skipped here.
-  const folder = async (p: unknown) => (typeof p === 'string' && (await isDir(path.resolve(context.baseDir, p))) ? describeBase(path.resolve(context.baseDir, p)) : undefined);
+  const folder = async (p: unknown) =>
+    typeof p === 'string' && (await isDir(path.resolve(context.baseDir, p))) ? describeBase(path.resolve(context.baseDir, p)) : undefined;
   const base = (await folder(model.checkpoint)) ?? null;
   const adapter = await folder(model.adapter);
   const recipeInfo = context.recipeFile
@@ -97,7 +101,9 @@ export async function prepareRunProvenance(config: TrainConfig, context: RunCont
       const targets = present.length > 0 ? present : ['.'];
       for (const name of targets) {
         // The user's "Intended uses" text lives in the card the previous save wrote.
-        const previousCard = await fs.readFile(path.join(context.outputDir, 'checkpoint-last', name, 'README.md'), 'utf8').catch(() => undefined);
+        const previousCard = await fs
+          .readFile(path.join(context.outputDir, 'checkpoint-last', name, 'README.md'), 'utf8')
+          .catch(() => undefined);
         await writeProvenanceAndCard(path.join(checkpointDir, name), provenance, {
           folder: name === '.' ? 'checkpoint' : name,
           ...(previousCard !== undefined ? { previousCard } : {}),
