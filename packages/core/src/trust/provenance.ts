@@ -2,14 +2,18 @@
 // fine-tune of a base is traceable to the data files, seeds, recipe and code of every link. The
 // base's own provenance.json is inlined (not referenced) so the chain survives copying one folder.
 // The shape is mmft's own ("mmft-provenance/1"); docs/trust.md describes every field.
-import { execFileSync } from 'node:child_process';
+// Gathering the inputs lives in ./provenance-inputs.ts and the environment/git in ./provenance-env.ts;
+// this file holds the record's shape, the model folders it describes, and reading/writing it.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { MmftError } from '../errors';
 import { writeFileAtomic } from '../io';
-import { hashFile, listFilesRecursive, sha256Hex } from './hash';
-import { buildDataManifest, manifestPathFor, readDataManifest, verifyDataManifest, type DataManifest } from './manifest';
+import { hashFile, listFilesRecursive } from './hash';
+import type { DataManifest } from './manifest';
+import { gitState, mmftVersion } from './provenance-env';
+
+export { environment, gitState, mmftVersion } from './provenance-env';
+export { collectDataInputs, folderListing, licensedSources, type DataInputs } from './provenance-inputs';
 
 export const PROVENANCE_SCHEMA = 'mmft-provenance/1';
 export const PROVENANCE_FILE = 'provenance.json';
@@ -74,61 +78,6 @@ export interface Provenance {
 /** Files above this size are listed with their size only: hashing gigabytes at every checkpoint save costs minutes. */
 export const HASH_LIMIT_BYTES = 512 * 1024 * 1024;
 
-/** `git rev-parse HEAD` and `git status --porcelain` of the work tree holding `dir`. */
-export function gitState(dir: string): GitState {
-  const git = (args: string[]) =>
-    execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
-  try {
-    const commit = git(['rev-parse', 'HEAD']).trim();
-    // Only the recipe's own folder counts as dirty: other work in a big repository says nothing about this run.
-    const dirty = git(['status', '--porcelain', '--', '.']).trim() !== '';
-    return { commit, dirty };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { none: code === 'ENOENT' ? 'git is not installed' : `${dir} is not inside a git work tree with a commit` };
-  }
-}
-
-let coreVersion: string | undefined;
-/** The version of @mmft/core (all mmft packages share one version). */
-export function mmftVersion(): string {
-  if (coreVersion === undefined) {
-    try {
-      coreVersion = (require('../../package.json') as { version: string }).version;
-    } catch {
-      coreVersion = 'unknown';
-    }
-  }
-  return coreVersion;
-}
-
-/** Node, platform, tfjs, the active engine and the mmft kernels it registers. */
-export function environment(extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
-  let engine: string | null;
-  let kernels: string[] = [];
-  try {
-    // tf.getBackend() initialises the best registered backend when none is set yet; with none registered it throws.
-    engine = tf.getBackend() ?? null;
-    if (engine)
-      kernels = tf
-        .getKernelsForBackend(engine)
-        .map((k) => k.kernelName)
-        .filter((n) => n.startsWith('Mmft'))
-        .sort();
-  } catch {
-    engine = null;
-  }
-  return {
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    mmft: mmftVersion(),
-    tfjs: tf.version_core,
-    engine,
-    kernels,
-    ...extra,
-  };
-}
-
 /** The small files that identify a model folder, hashed; weights hashed up to HASH_LIMIT_BYTES. */
 export async function describeModelFolder(dir: string): Promise<ProvenanceFile[]> {
   let names: string[];
@@ -180,120 +129,6 @@ export function provenanceChain(p: Provenance): Array<{ provenance: Provenance; 
   const out: Array<{ provenance: Provenance; base: ProvenanceBase | null }> = [];
   for (let cur: Provenance | null = p; cur; cur = cur.base?.provenance ?? null) out.push({ provenance: cur, base: cur.base });
   return out;
-}
-
-// Keys of dataset sections that name data files (data-jsonl config.ts: jsonl path, coco annotations, vqa questions/annotations).
-const FILE_KEYS = ['path', 'annotations', 'questions'] as const;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const isFile = (p: string) =>
-  fs.stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-const isDirectory = (p: string) =>
-  fs.stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-
-/** The data of a recipe's `data:` section as provenance inputs, checked against their manifests. */
-export interface DataInputs {
-  readonly inputs: ProvenanceInput[];
-  readonly manifests: DataManifest[];
-  /** Files that changed since their manifest, accepted (only with acceptDataChange). */
-  readonly accepted: Array<{ file: string; changed: string[] }>;
-}
-
-/**
- * Hash every data file the recipe's data sections name (mixtures walked into their sources), and
- * compare each with its manifest. A changed file throws E_DATA_CHANGED unless `acceptDataChange`;
- * generated sources (no files) are recorded as their provider and settings (seed, n, ...).
- */
-export async function collectDataInputs(data: unknown, baseDir: string, opts: { acceptDataChange?: boolean } = {}): Promise<DataInputs> {
-  const inputs: ProvenanceInput[] = [];
-  const manifests: DataManifest[] = [];
-  const accepted: Array<{ file: string; changed: string[] }> = [];
-  const refused: string[] = [];
-  const visit = async (section: Record<string, unknown>, role: string): Promise<void> => {
-    if (Array.isArray(section.sources)) {
-      for (const [i, s] of section.sources.entries()) if (isObject(s)) await visit(s, `${role}.sources[${i}]`);
-      return;
-    }
-    let files = 0;
-    for (const key of FILE_KEYS) {
-      const value = section[key];
-      if (typeof value !== 'string') continue;
-      files++;
-      const file = path.resolve(baseDir, value);
-      // A missing file is the dataset provider's to report, with its own message and hint.
-      if (!(await isFile(file))) continue;
-      const check = await verifyDataManifest(file);
-      if (!check.ok) {
-        if (opts.acceptDataChange) accepted.push({ file, changed: check.changed });
-        else refused.push(`${file} (${role}.${key}): ${check.changed.join('; ')}`);
-      }
-      const manifest = check.manifest ?? (await readDataManifest(file));
-      if (manifest) manifests.push(manifest);
-      // A matching manifest already holds the hashes; hash again only what changed or has none.
-      const now = check.ok && manifest ? manifest : await buildDataManifest(file, { license: manifest?.license ?? '', source: {} });
-      inputs.push({
-        role: `${role}.${key}`,
-        path: file,
-        sha256: now.sha256,
-        bytes: now.bytes,
-        records: now.records,
-        ...(now.images.count > 0 ? { images: { count: now.images.count, sha256: now.images.sha256 } } : {}),
-        ...(manifest?.license ? { license: manifest.license } : {}),
-      });
-    }
-    if (typeof section.images === 'string') {
-      files++;
-      const dir = path.resolve(baseDir, section.images);
-      if (await isDirectory(dir)) inputs.push({ role: `${role}.images`, path: dir, listing: await folderListing(dir) });
-    }
-    if (files === 0) {
-      const { type, ...settings } = section;
-      inputs.push({ role, generator: String(type), settings });
-    }
-  };
-  if (isObject(data)) for (const [split, section] of Object.entries(data)) if (isObject(section)) await visit(section, `data.${split}`);
-  if (refused.length > 0) {
-    throw new MmftError('E_DATA_CHANGED', `data changed since its manifest was written:\n  ${refused.join('\n  ')}`, {
-      hint: `pass --accept-data-change to train on it anyway (recorded in provenance.json), or rewrite the manifest with mmft data manifest <file> (${manifestPathFor('<file>')})`,
-    });
-  }
-  return { inputs, manifests, accepted };
-}
-
-/**
- * A cheap fingerprint of a whole images folder (COCO, VQA v2 hold 80k+ images): the sha256 of its
- * sorted `<relative path>  <bytes>` lines. Content hashes of every image are what a data manifest
- * (`mmft data manifest --images DIR`) records once; hashing gigabytes at every run start would not do.
- */
-export async function folderListing(dir: string): Promise<{ count: number; bytes: number; sha256: string }> {
-  let names: string[];
-  try {
-    names = await listFilesRecursive(dir);
-  } catch (cause) {
-    throw new MmftError('E_INPUT', `images folder ${dir} cannot be read`, { cause, hint: 'check the images: path of the data section' });
-  }
-  let bytes = 0;
-  const lines: string[] = [];
-  for (const name of names) {
-    const { size } = await fs.stat(path.join(dir, name));
-    bytes += size;
-    lines.push(`${name}  ${size}\n`);
-  }
-  return { count: names.length, bytes, sha256: sha256Hex(lines.join('')) };
-}
-
-/** Licensed sources of a data input list, for checkLicences and cardLicence (generators count as unlicensed only when files exist too). */
-export function licensedSources(inputs: readonly ProvenanceInput[]): Array<{ name: string; license?: string }> {
-  return inputs
-    .filter((i) => i.sha256 !== undefined)
-    .map((i) => ({ name: path.basename(i.path ?? i.role), ...(i.license ? { license: i.license } : {}) }));
 }
 
 /** Recipe file, its hash and git state, and the resolved recipe. */
