@@ -1,5 +1,7 @@
 // The native GEMM against a float64 reference: transposes through strides, broadcast batches,
-// edge tiles (sizes that are not multiples of the 8×32 micro-tile), K = 0, and bounds checks.
+// edge tiles (sizes that are not multiples of the 8×32 micro-tile), K = 0, and bounds checks; the
+// unpacked path for thin products (N ≤ 32, K ≤ 16, M ≤ 16: src/cc/gemm.cc useDirect) at shapes on
+// both sides of each threshold, and the same bits from both paths.
 // Skipped, with the reason printed, when the addon is not built on this machine.
 import { describe, expect, test } from '@jest/globals';
 import { nativeKernelsStatus, type StridedOperand } from './index';
@@ -68,5 +70,86 @@ maybe('native gemm', () => {
   test('reports its instruction set and thread count', () => {
     expect(['avx512', 'avx2', 'generic']).toContain(kernels.isa);
     expect(kernels.threads).toBeGreaterThanOrEqual(1);
+  });
+});
+
+maybe('native gemm, thin products (the unpacked path)', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  // C = A·B for one slice; A [m, k] and B [k, n] row-major (or stored transposed), `bRow` floats per B row when not.
+  function product(m: number, n: number, k: number, a: Float32Array, b: Float32Array, tA: boolean, tB: boolean, bRow = n) {
+    const heap = new Float32Array(a.length + b.length + m * n).fill(Number.NaN);
+    heap.set(a, 0);
+    heap.set(b, a.length);
+    const aOp: StridedOperand = { offset: 0, batch: 0, row: tA ? 1 : k, col: tA ? m : 1 };
+    const bOp: StridedOperand = { offset: a.length, batch: 0, row: tB ? 1 : bRow, col: tB ? k : 1 };
+    kernels.MmftGemm(heap, 1, m, n, k, aOp, bOp, a.length + b.length);
+    return { c: heap.slice(a.length + b.length), aOp, bOp, heap };
+  }
+
+  // Shapes either side of N = 32, K = 16 and M = 16 (the last with B contiguous and transposed), K past one
+  // 256-deep block, fewer than 4 rows, N not a multiple of 8, and row chunks over two threads (M·N·K ≥ 65536).
+  const cases: Array<[number, number, number, boolean, boolean]> = [
+    [50, 32, 300, false, false],
+    [50, 33, 300, false, true],
+    [37, 8, 600, true, true],
+    [37, 45, 16, false, true],
+    [37, 45, 17, true, false],
+    [16, 70, 40, false, false],
+    [17, 70, 40, false, false],
+    [16, 70, 40, false, true],
+    [3, 5, 3, false, false],
+    [1024, 8, 64, false, true],
+    [8, 256, 1024, true, false],
+  ];
+  test.each(cases)('m %i, n %i, k %i, transposeA %s, transposeB %s: within 1e-5 of a float64 product', (m, n, k, tA, tB) => {
+    const { c, aOp, bOp, heap } = product(m, n, k, values(m * k, 3), values(k * n, 4), tA, tB);
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let ref = 0;
+        for (let p = 0; p < k; p++) ref += heap[aOp.offset + i * aOp.row + p * aOp.col]! * heap[bOp.offset + p * bOp.row + j * bOp.col]!;
+        diff = Math.max(diff, Math.abs(c[i * n + j]! - ref));
+        scale = Math.max(scale, Math.abs(ref));
+      }
+    expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(scale, 1));
+  });
+
+  // Each element is summed in the same order by both paths, so a product just inside a threshold and one
+  // just outside it that share an element's row of A and column of B give that element the same bits.
+  const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+
+  test('N = 32 (unpacked) and N = 40 (blocked) agree bit for bit on the shared columns', () => {
+    const [m, k] = [48, 300];
+    const a = values(m * k, 5);
+    const b = values(k * 40, 6);
+    const thin = product(m, 32, k, a, b, false, false, 40).c;
+    const wide = product(m, 40, k, a, b, false, false).c;
+    const shared = new Float32Array(m * 32);
+    for (let i = 0; i < m; i++) shared.set(wide.subarray(i * 40, i * 40 + 32), i * 32);
+    expect(bits(thin)).toEqual(bits(shared));
+  });
+
+  test('M = 16 (unpacked) and M = 24 (blocked) agree bit for bit on the shared rows', () => {
+    const [n, k] = [70, 300];
+    const a = values(24 * k, 7);
+    const b = values(k * n, 8);
+    const thin = product(16, n, k, a.subarray(0, 16 * k), b, false, false).c;
+    const tall = product(24, n, k, a, b, false, false).c;
+    expect(bits(thin)).toEqual(bits(tall.subarray(0, 16 * n)));
+  });
+
+  test('K = 16 (unpacked) and K = 17 with a zero last term (blocked) agree bit for bit', () => {
+    const [m, n] = [40, 50];
+    const a16 = values(m * 16, 9);
+    const b16 = values(16 * n, 10);
+    const a17 = new Float32Array(m * 17);
+    for (let i = 0; i < m; i++) a17.set(a16.subarray(i * 16, i * 16 + 16), i * 17);
+    const b17 = new Float32Array(17 * n);
+    b17.set(b16);
+    const thin = product(m, n, 16, a16, b16, false, false).c;
+    const deep = product(m, n, 17, a17, b17, false, false).c;
+    expect(bits(thin)).toEqual(bits(deep));
   });
 });

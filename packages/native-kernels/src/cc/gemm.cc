@@ -164,6 +164,55 @@ void packB(const float* b, int64_t rs, int64_t cs, int p0, int kc, int j0, int n
   }
 }
 
+// The unpacked path for thin products (LoRA's x·Aᵀ with N = r, B·(A·x) with K = r, decode's M = 8
+// rows): A is read in place and B in place when its rows are contiguous, so nothing of size M·K is
+// copied for a few columns of work, and no 32-column tile is computed for 8 valid columns. Each C
+// element is summed as the blocked path sums it (from zero over p ascending within each KC block,
+// the block's sum stored or added to C), with the same expression under the same target clones,
+// so both paths give the same bits (checked by gemm.test.ts against the blocked path's shapes).
+// Four rows × 16 columns (two 8-float accumulators per row); rows past `rows` repeat the last
+// valid row so that nothing outside A is read, and their sums are dropped.
+MMFT_TARGET_CLONES void directTile16(int kc, const float* const* ar, int64_t acs, const float* __restrict bp, int64_t ldb, float* __restrict c,
+                                     int64_t ldc, int rows, int cols, bool first) {
+  v8 acc[4][2];
+  for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = v8{};
+  for (int p = 0; p < kc; p++) {
+    v8 b0, b1;
+    std::memcpy(&b0, bp + p * ldb, 32);
+    std::memcpy(&b1, bp + p * ldb + 8, 32);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+      const float a = ar[r][p * acs];
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  alignas(32) float tile[4 * 16];
+  for (int r = 0; r < 4; r++) {
+    std::memcpy(tile + r * 16, &acc[r][0], 32);
+    std::memcpy(tile + r * 16 + 8, &acc[r][1], 32);
+  }
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < cols; j++) c[r * ldc + j] = first ? tile[r * 16 + j] : c[r * ldc + j] + tile[r * 16 + j];
+}
+
+// The same for the last 8 (or fewer) columns: four rows × one 8-float accumulator.
+MMFT_TARGET_CLONES void directTile8(int kc, const float* const* ar, int64_t acs, const float* __restrict bp, int64_t ldb, float* __restrict c,
+                                    int64_t ldc, int rows, int cols, bool first) {
+  v8 acc[4];
+  for (int r = 0; r < 4; r++) acc[r] = v8{};
+  for (int p = 0; p < kc; p++) {
+    v8 b0;
+    std::memcpy(&b0, bp + p * ldb, 32);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) acc[r] += ar[r][p * acs] * b0;
+  }
+  alignas(32) float tile[4 * 8];
+  for (int r = 0; r < 4; r++) std::memcpy(tile + r * 8, &acc[r], 32);
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < cols; j++) c[r * ldc + j] = first ? tile[r * 8 + j] : c[r * ldc + j] + tile[r * 8 + j];
+}
+
 struct Buffers {
   std::vector<float> a, b;
   float* aligned(std::vector<float>& v, size_t n) {
@@ -173,14 +222,58 @@ struct Buffers {
   }
 };
 
+// Rows [iBegin, iEnd) of one slice through the unpacked tiles above. B is read in place when its
+// rows are contiguous and a whole number of 8-float vectors wide, else copied once into rows of
+// n rounded up to 8 (K·N floats, small next to the M·N·K of work for the shapes sent here).
+void directRows(int n, int k, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, int64_t bcs, float* c, int64_t ldc, int iBegin,
+                int iEnd, Buffers& buf) {
+  const float* bp = b;
+  int64_t ldb = brs;
+  if (bcs != 1 || n % 8 != 0) {
+    ldb = (n + 7) / 8 * 8;
+    float* packed = buf.aligned(buf.b, size_t(ldb) * k);
+    for (int p = 0; p < k; p++) {
+      float* row = packed + p * ldb;
+      if (bcs == 1)
+        std::memcpy(row, b + p * brs, n * sizeof(float));
+      else
+        for (int j = 0; j < n; j++) row[j] = b[p * brs + j * bcs];
+      for (int j = n; j < ldb; j++) row[j] = 0.f;
+    }
+    bp = packed;
+  }
+  for (int pc = 0; pc < k; pc += KC) {
+    const int kc = std::min(KC, k - pc);
+    for (int i = iBegin; i < iEnd; i += 4) {
+      const int rows = std::min(4, iEnd - i);
+      const float* ar[4];
+      for (int r = 0; r < 4; r++) ar[r] = a + int64_t(i + std::min(r, rows - 1)) * ars + int64_t(pc) * acs;
+      float* ci = c + int64_t(i) * ldc;
+      int j = 0;
+      for (; j + 8 < n; j += 16)
+        directTile16(kc, ar, acs, bp + pc * ldb + j, ldb, ci + j, ldc, rows, std::min(16, n - j), pc == 0);
+      if (j < n) directTile8(kc, ar, acs, bp + pc * ldb + j, ldb, ci + j, ldc, rows, n - j, pc == 0);
+    }
+  }
+}
+
+// Whether a product goes through directRows. Measured one thread on an AVX2 EPYC (LLaVA's shapes,
+// both paths, alternating): N ≤ 32 wins 1.5–4× (the blocked tile is 32 wide and A's packing is
+// paid for a few columns), K ≤ 16 1.2–2× (K = 24 and 32 lose), M ≤ 16 2–3× when B's rows are
+// contiguous (M = 32 and 64 are even; a transposed B is gathered faster by packB's panels).
+bool useDirect(int m, int n, int k, int64_t bcs) { return n <= 32 || k <= 16 || (m <= 16 && bcs == 1); }
+
 // Rows [iBegin, iEnd) of one slice; C's rows are `ldc` floats apart.
 void gemmRows(int m, int n, int k, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, int64_t bcs, float* c, int64_t ldc,
               int iBegin, int iEnd, Buffers& buf) {
-  (void)m;
   // 32 vector registers (AVX-512) hold the 16×16-float tile; everything else gets the 4×16 passes.
   static const auto kernel = std::strcmp(kernelIsa(), "avx512") == 0 ? microKernel : microKernel256;
   if (k == 0) {
     for (int i = iBegin; i < iEnd; i++) std::memset(c + int64_t(i) * ldc, 0, n * sizeof(float));
+    return;
+  }
+  if (useDirect(m, n, k, bcs)) {
+    directRows(n, k, a, ars, acs, b, brs, bcs, c, ldc, iBegin, iEnd, buf);
     return;
   }
   for (int jc = 0; jc < n; jc += NC) {
