@@ -1,0 +1,198 @@
+// `mmft eval recipe`: a recipe's model on its data.eval, either through the trainer's eval-only
+// pass or, with --slice-by/--perturb, through its objective per slice and perturbation. The
+// prediction-file subcommands are in ./eval.ts, which registers this one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  fedMetric,
+  isCausalLanguageModel,
+  MmftError,
+  parseConfig,
+  readRecipe,
+  RECIPE_SECTIONS,
+  recipePluginRequests,
+  sectionOrDefault,
+  validateRecipe,
+  writeFileAtomic,
+} from '@mmft/core';
+import type { CliContext } from '../context';
+import { loadProbedModel, readExamples, type ProbeCliOptions } from './probe';
+import { collect, runRecipe } from './train';
+import { checkJsonTarget, writeJson } from './eval-json';
+import { parsePerturbations } from '../eval/perturb';
+import { runRobustness } from '../eval/robustness';
+import { robustnessHtml, robustnessLines } from '../eval/robustness-report';
+import { shapesDerivedFields } from '../eval/slices';
+
+/** Options of `mmft eval recipe`. */
+export interface EvalRecipeOptions {
+  set: string[];
+  plugin?: string[];
+  output?: string;
+  out?: string;
+  adapter?: string;
+  model?: string;
+  force?: boolean;
+  sliceBy?: string;
+  perturb?: string;
+  json?: string;
+  seed?: number;
+  n?: number;
+  batchSize?: number;
+}
+
+const sectionOf = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+function withoutType(section: Record<string, unknown>): [string, Record<string, unknown>] {
+  const { type, ...settings } = section;
+  return [type as string, settings];
+}
+
+/**
+ * `mmft eval recipe --slice-by/--perturb`: the recipe's saved model on data.eval through its own
+ * objective (as `mmft probe` runs it), every metric overall, per slice and under each
+ * perturbation; prints the tables and writes eval.json and report.html (docs/metrics.md, "Slices
+ * and robustness"). Exported for tests.
+ */
+export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: EvalRecipeOptions): Promise<void> {
+  const sliceBy = (o.sliceBy ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const perturbations = o.perturb === undefined ? [] : parsePerturbations(o.perturb);
+  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), o.set, { cwd: ctx.cwd });
+  const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
+  const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
+  const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
+  const backend = sectionOf(recipe.backend);
+  if (backend) {
+    await registry.resolve('backend', backend.type as string).select(withoutType(backend)[1]);
+  } else {
+    const available = registry.list('backend');
+    const chosen = available.find((b) => b.id === 'tfjs') ?? available[0];
+    if (chosen) await chosen.select(parseConfig(chosen, {}));
+  }
+  const defaultOutput = `${typeof recipe.output_dir === 'string' ? recipe.output_dir : path.join('runs', raw.file.replace(/^.*[\\/]|\.(ya?ml|json)$/g, ''))}-eval`;
+  const outDir = o.out ?? o.output;
+  const outputDir = outDir ? path.resolve(ctx.cwd, outDir) : path.resolve(raw.baseDir, defaultOutput);
+  if (o.json) checkJsonTarget(ctx, o.json, { recipe: recipeFile });
+  const probeOptions: ProbeCliOptions = { set: o.set, model: o.model, adapter: o.adapter, split: 'eval', n: o.n ?? Infinity, seed: 0 };
+  if (!o.model && typeof sectionOf(recipe.model)?.checkpoint !== 'string') {
+    throw new MmftError('E_RECIPE', `${raw.file}: model.checkpoint is not set, and --slice-by/--perturb evaluate a saved model`, {
+      hint: 'give --model <checkpoint folder> (e.g. runs/x/checkpoint-best/model) or set model.checkpoint in the recipe',
+    });
+  }
+  const examples = await readExamples(registry, recipe, raw.baseDir, probeOptions, raw.file);
+  const evalSection = sectionOf(sectionOf(recipe.data)?.eval);
+  const derived = evalSection?.type === 'shapes' ? shapesDerivedFields(withoutType(evalSection)[1]) : undefined;
+  const model = await loadProbedModel(registry, recipe, raw.baseDir, ctx, probeOptions, raw.file);
+  try {
+    const spec = RECIPE_SECTIONS.find((s) => s.kind === 'objective')!;
+    // As the trainer and the probe: an absent objective: section on a language model is next-token prediction.
+    const [objectiveId, settings] =
+      recipe.objective === undefined && (isCausalLanguageModel(model) || model.family === 'vision-to-llm')
+        ? ['causal-lm', {}]
+        : withoutType(sectionOrDefault(recipe, spec)!);
+    const provider = registry.resolve('objective', objectiveId);
+    const train = sectionOf(recipe.train);
+    const batchSize = o.batchSize ?? Number(train?.eval_batch_size ?? train?.batch_size ?? 16);
+    const objective = await provider.create(parseConfig(provider, settings, 'objective'), {
+      model,
+      resolver: registry,
+      recipe,
+      seed: typeof recipe.seed === 'number' ? recipe.seed : 0,
+      outputDir,
+      batchSize,
+    });
+    try {
+      const metrics = (Array.isArray(recipe.metrics) ? recipe.metrics : []).map((m) => {
+        const [id, s] = withoutType(sectionOf(m)!);
+        return fedMetric(registry.resolve('metric', id), s, id);
+      });
+      const result = await runRobustness({
+        objective,
+        metrics,
+        examples,
+        batchSize,
+        sliceBy,
+        perturbations,
+        seed: o.seed ?? 0,
+        derived,
+        source: `data.eval of ${raw.file}`,
+        onPass: (name) => ctx.print(`evaluating ${examples.length} examples: ${name}`),
+      });
+      robustnessLines(result).forEach((line) => ctx.print(line));
+      fs.mkdirSync(outputDir, { recursive: true });
+      const doc = { recipe: raw.file, modelType: model.modelType, ...result };
+      const encode = (s: string) => [new TextEncoder().encode(s)];
+      await writeFileAtomic(path.join(outputDir, 'eval.json'), encode(`${JSON.stringify(doc, null, 2)}\n`));
+      const title = `mmft eval: ${path.basename(raw.file)} (${model.modelType})`;
+      await writeFileAtomic(path.join(outputDir, 'report.html'), encode(robustnessHtml(title, result)));
+      ctx.print(`wrote ${path.join(outputDir, 'eval.json')} and report.html`);
+      await writeJson(ctx, o.json, doc);
+    } finally {
+      objective.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+const wholeNumber = (flag: string, min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number ≥ ${min}, got "${value}"`);
+  return n;
+};
+
+/** Adds `recipe` to the `eval` command `cmd` (made with .command(), so it inherits its error and output settings). */
+export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
+  cmd
+    .command('recipe')
+    .description("score a recipe's model (checkpoint, + PEFT adapter) on its data.eval with its metrics, without training")
+    .argument('<recipe>', 'recipe file (YAML or JSON)')
+    .option(
+      '--set <path=value>',
+      'override a recipe value, e.g. --set model.checkpoint=runs/x/checkpoint-best/model (repeatable)',
+      collect,
+      [],
+    )
+    .option('--plugin <specifier...>', 'load extra plugin packages')
+    .option(
+      '--adapter <dir>',
+      'load this trained PEFT adapter folder (adapter_config.json + adapter_model.safetensors) on the model; same as model.adapter in the recipe',
+    )
+    .option('--output <dir>', 'output folder (default: the recipe output_dir + "-eval")')
+    .addOption(new Option('--out <dir>', 'same as --output').hideHelp())
+    .option('--force', 'write into an output folder that holds something other than an earlier evaluation')
+    .option(
+      '--slice-by <fields>',
+      'score every metric per value of these record fields, comma-separated (lang, answer_type, a dotted path into the JSONL record such as meta.domain; shapes data: domain, colors, shapes, objects)',
+    )
+    .option('--perturb <list>', 'also score under perturbations: blur[:sigma], noise[:std], crop[:fraction], paraphrase (comma-separated)')
+    .option('--json <out>', 'with --slice-by/--perturb: also write eval.json here')
+    .option('--model <dir>', 'with --slice-by/--perturb: saved model folder to evaluate instead of model.checkpoint')
+    .option('--seed <n>', 'with --perturb: seed of the noise', wholeNumber('--seed', 0))
+    .option('--n <count>', 'with --slice-by/--perturb: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
+    .option(
+      '--batch-size <n>',
+      'with --slice-by/--perturb: examples per batch (default: train.eval_batch_size)',
+      wholeNumber('--batch-size', 1),
+    )
+    .action((file: string, o: EvalRecipeOptions) => {
+      // Slices and perturbations need each record's own metric inputs, so they run the objective
+      // directly (as mmft probe does) instead of the trainer's eval-only pass.
+      if (o.sliceBy !== undefined || o.perturb !== undefined) return runSlicedEval(ctx, file, o);
+      const only = (['json', 'model', 'seed', 'n', 'batchSize', 'out'] as const).filter((k) => o[k] !== undefined);
+      if (only.length > 0) {
+        const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new MmftError('E_INPUT', `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --slice-by or --perturb`, {
+          hint: 'add --slice-by FIELD or --perturb LIST, or drop the flag (the plain evaluation writes to --output)',
+        });
+      }
+      // Quoted: the value is YAML, and a path may hold characters YAML reads otherwise.
+      const adapter = o.adapter === undefined ? [] : [`model.adapter=${JSON.stringify(path.resolve(ctx.cwd, o.adapter))}`];
+      return runRecipe(ctx, file, { ...o, set: [...o.set, ...adapter, 'train.eval_only=true'], outputSuffix: '-eval' });
+    });
+}
