@@ -258,9 +258,10 @@ void directRows(int n, int k, const float* a, int64_t ars, int64_t acs, const fl
 }
 
 // Whether a product goes through directRows. Measured one thread on an AVX2 EPYC (LLaVA's shapes,
-// both paths, alternating): N ≤ 32 wins 1.5–4× (the blocked tile is 32 wide and A's packing is
-// paid for a few columns), K ≤ 16 1.2–2× (K = 24 and 32 lose), M ≤ 16 2–3× when B's rows are
-// contiguous (M = 32 and 64 are even; a transposed B is gathered faster by packB's panels).
+// both paths, alternating; docs/benchmarks.md, LLaVA): N ≤ 32 wins 1.5–4.5× (the blocked tile is 32
+// wide and A's packing is paid for a few columns; N = 64 is mixed), K ≤ 16 1.2–2× (K = 24 and 32
+// lose), M ≤ 16 1.4–2.7× when B's rows are contiguous (M = 32 and 64 tie or lose; a transposed B is
+// gathered faster by packB's panels).
 bool useDirect(int m, int n, int k, int64_t bcs) { return n <= 32 || k <= 16 || (m <= 16 && bcs == 1); }
 
 // Rows [iBegin, iEnd) of one slice; C's rows are `ldc` floats apart.
