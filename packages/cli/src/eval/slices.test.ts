@@ -20,6 +20,7 @@ import {
   type VqaInput,
 } from '@mmft/core';
 import { ShapesDataset, shapesConfigSchema } from '@mmft/data-shapes';
+import { captionMetric } from '@mmft/metric-caption';
 import { retrievalMetric } from '@mmft/metric-retrieval';
 import { vqaMetric } from '@mmft/metric-vqa';
 import { robustnessHtml, robustnessLines } from './robustness-report';
@@ -131,6 +132,26 @@ describe('per-slice scores', () => {
       const [report] = await feedMetrics([vqa()], own, { name: 'direct', emits: ['vqa'] });
       expect(s.scores['vqa.accuracy']).toBe(report!.report.scores.accuracy);
     }
+  });
+
+  test('a mixed eval set: a slice without inputs of a metric kind has no score for that metric (and does not throw)', () => {
+    const caption = fedMetric(captionMetric, parseConfig(captionMetric, {}), 'caption');
+    const text: MetricInput = { kind: 'text', id: 'c1', prediction: 'a red star', references: ['a red star'] };
+    const inputs: MetricInput[] = [answer('q1', 'red', 'red'), answer('q2', '2', '3'), text];
+    const sink = new MetricSink([vqa(), caption], { name: 'test', emits: ['vqa', 'text'] });
+    const [color, count, missing] = scoreSlices(
+      sink,
+      inputs,
+      new Map([
+        ['color', ['q1']],
+        ['count', ['q2']],
+        [MISSING, ['c1']],
+      ]),
+    );
+    expect(color!.scores).toEqual({ 'vqa.accuracy': 100 });
+    expect(count!.scores).toEqual({ 'vqa.accuracy': 0 });
+    expect(Object.keys(missing!.scores).every((k) => k.startsWith('caption.'))).toBe(true);
+    expect(missing!.scores['caption.bleu1']).toBeCloseTo(1, 6);
   });
 
   test('retrieval: a slice ranks only its own images and texts', async () => {

@@ -133,12 +133,22 @@ export function inputsOf(inputs: readonly MetricInput[], ids: ReadonlySet<string
   return out;
 }
 
-/** Every metric's scores (`<metric>.<score>`) on `inputs` alone ({} with no metric or no input). */
+/**
+ * Every metric's scores (`<metric>.<score>`) on `inputs` alone ({} with no metric or no input). A
+ * metric that got no input of its kind has no score: a slice of a mixed eval set (VQA questions
+ * sliced by question type, beside captions) holds no caption, and a metric cannot score nothing.
+ */
 export function scoreInputs(sink: MetricSink, inputs: readonly MetricInput[]): Record<string, number> {
   if (sink.metrics.length === 0 || inputs.length === 0) return {};
   sink.reset();
   sink.update(inputs);
-  return sink.scores();
+  const fed = new Set(inputs.map((i) => i.kind));
+  const out: Record<string, number> = {};
+  for (const m of sink.metrics) {
+    if (!fed.has(m.consumes)) continue;
+    for (const [name, value] of Object.entries(m.metric.compute().scores)) out[`${m.id}.${name}`] = value;
+  }
+  return out;
 }
 
 /** One slice: its label, how many examples it holds, its scores and whether it is under MIN_SLICE_SIZE. */
