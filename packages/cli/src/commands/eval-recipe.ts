@@ -4,20 +4,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  fedMetric,
-  isCausalLanguageModel,
-  MmftError,
-  parseConfig,
-  readRecipe,
-  RECIPE_SECTIONS,
-  recipePluginRequests,
-  sectionOrDefault,
-  validateRecipe,
-  writeFileAtomic,
-} from '@mmft/core';
+import { MmftError, readRecipe, recipePluginRequests, validateRecipe, writeFileAtomic } from '@mmft/core';
 import type { CliContext } from '../context';
 import { loadProbedModel, readExamples, type ProbeCliOptions } from './probe';
+import { createRecipeObjective, sectionOf, selectRecipeBackend, withoutType } from '../probe/recipe-parts';
 import { collect, runRecipe } from './train';
 import { checkJsonTarget, writeJson } from './eval-json';
 import { parsePerturbations } from '../eval/perturb';
@@ -42,14 +32,6 @@ export interface EvalRecipeOptions {
   batchSize?: number;
 }
 
-const sectionOf = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-
-function withoutType(section: Record<string, unknown>): [string, Record<string, unknown>] {
-  const { type, ...settings } = section;
-  return [type as string, settings];
-}
-
 /**
  * `mmft eval recipe --slice-by/--perturb`: the recipe's saved model on data.eval through its own
  * objective (as `mmft probe` runs it), every metric overall, per slice and under each
@@ -66,14 +48,7 @@ export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: Eval
   const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
   const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
   const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
-  const backend = sectionOf(recipe.backend);
-  if (backend) {
-    await registry.resolve('backend', backend.type as string).select(withoutType(backend)[1]);
-  } else {
-    const available = registry.list('backend');
-    const chosen = available.find((b) => b.id === 'tfjs') ?? available[0];
-    if (chosen) await chosen.select(parseConfig(chosen, {}));
-  }
+  await selectRecipeBackend(registry, recipe);
   const defaultOutput = `${typeof recipe.output_dir === 'string' ? recipe.output_dir : path.join('runs', raw.file.replace(/^.*[\\/]|\.(ya?ml|json)$/g, ''))}-eval`;
   const outDir = o.out ?? o.output;
   const outputDir = outDir ? path.resolve(ctx.cwd, outDir) : path.resolve(raw.baseDir, defaultOutput);
@@ -89,28 +64,8 @@ export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: Eval
   const derived = evalSection?.type === 'shapes' ? shapesDerivedFields(withoutType(evalSection)[1]) : undefined;
   const model = await loadProbedModel(registry, recipe, raw.baseDir, ctx, probeOptions, raw.file);
   try {
-    const spec = RECIPE_SECTIONS.find((s) => s.kind === 'objective')!;
-    // As the trainer and the probe: an absent objective: section on a language model is next-token prediction.
-    const [objectiveId, settings] =
-      recipe.objective === undefined && (isCausalLanguageModel(model) || model.family === 'vision-to-llm')
-        ? ['causal-lm', {}]
-        : withoutType(sectionOrDefault(recipe, spec)!);
-    const provider = registry.resolve('objective', objectiveId);
-    const train = sectionOf(recipe.train);
-    const batchSize = o.batchSize ?? Number(train?.eval_batch_size ?? train?.batch_size ?? 16);
-    const objective = await provider.create(parseConfig(provider, settings, 'objective'), {
-      model,
-      resolver: registry,
-      recipe,
-      seed: typeof recipe.seed === 'number' ? recipe.seed : 0,
-      outputDir,
-      batchSize,
-    });
+    const { objective, metrics, batchSize } = await createRecipeObjective(registry, recipe, model, outputDir, o.batchSize);
     try {
-      const metrics = (Array.isArray(recipe.metrics) ? recipe.metrics : []).map((m) => {
-        const [id, s] = withoutType(sectionOf(m)!);
-        return fedMetric(registry.resolve('metric', id), s, id);
-      });
       const result = await runRobustness({
         objective,
         metrics,

@@ -11,16 +11,11 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   architectureContext,
-  fedMetric,
   datasetContext,
-  isCausalLanguageModel,
   loadAdapter,
   MmftError,
-  parseConfig,
   readRecipe,
-  RECIPE_SECTIONS,
   recipePluginRequests,
-  sectionOrDefault,
   validateRecipe,
   writeFileAtomic,
   type Example,
@@ -30,6 +25,7 @@ import {
 import { readModelType } from '@mmft/core/hf';
 import type { CliContext } from '../context';
 import { probeHtml, probeLines } from '../probe/report';
+import { createRecipeObjective, sectionOf, selectRecipeBackend, withoutType } from '../probe/recipe-parts';
 import { runProbe } from '../probe/run-probe';
 import { collect } from './train';
 
@@ -43,14 +39,6 @@ export interface ProbeCliOptions {
   batchSize?: number;
   output?: string;
   plugin?: string[];
-}
-
-const sectionOf = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-
-function withoutType(section: Record<string, unknown>): [string, Record<string, unknown>] {
-  const { type, ...settings } = section;
-  return [type as string, settings];
 }
 
 /** The recipe's model: --model or model.checkpoint (a folder), then --adapter or model.adapter. */
@@ -125,41 +113,14 @@ export async function runProbeCommand(ctx: CliContext, recipeFile: string, o: Pr
   const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
   const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
   const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
-  const backend = sectionOf(recipe.backend);
-  if (backend) {
-    await registry.resolve('backend', backend.type as string).select(withoutType(backend)[1]);
-  } else {
-    const available = registry.list('backend');
-    const chosen = available.find((b) => b.id === 'tfjs') ?? available[0];
-    if (chosen) await chosen.select(parseConfig(chosen, {}));
-  }
+  await selectRecipeBackend(registry, recipe);
   const defaultOutput = `${typeof recipe.output_dir === 'string' ? recipe.output_dir : path.join('runs', raw.file.replace(/^.*[\\/]|\.(ya?ml|json)$/g, ''))}-probe`;
   const outputDir = o.output ? path.resolve(ctx.cwd, o.output) : path.resolve(raw.baseDir, defaultOutput);
   const examples = await readExamples(registry, recipe, raw.baseDir, o, raw.file);
   const model = await loadProbedModel(registry, recipe, raw.baseDir, ctx, o, raw.file);
   try {
-    const spec = RECIPE_SECTIONS.find((s) => s.kind === 'objective')!;
-    // As the trainer: an absent objective: section on a language model is next-token prediction.
-    const [objectiveId, settings] =
-      recipe.objective === undefined && (isCausalLanguageModel(model) || model.family === 'vision-to-llm')
-        ? ['causal-lm', {}]
-        : withoutType(sectionOrDefault(recipe, spec)!);
-    const provider = registry.resolve('objective', objectiveId);
-    const train = sectionOf(recipe.train);
-    const batchSize = o.batchSize ?? Number(train?.eval_batch_size ?? train?.batch_size ?? 16);
-    const objective = await provider.create(parseConfig(provider, settings, 'objective'), {
-      model,
-      resolver: registry,
-      recipe,
-      seed: typeof recipe.seed === 'number' ? recipe.seed : 0,
-      outputDir,
-      batchSize,
-    });
+    const { objective, metrics, batchSize } = await createRecipeObjective(registry, recipe, model, outputDir, o.batchSize);
     try {
-      const metrics = (Array.isArray(recipe.metrics) ? recipe.metrics : []).map((m) => {
-        const [id, s] = withoutType(sectionOf(m)!);
-        return fedMetric(registry.resolve('metric', id), s, id);
-      });
       const result = await runProbe({
         model,
         objective,
