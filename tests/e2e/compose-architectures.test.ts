@@ -59,8 +59,8 @@ describe('architectures compose through the registry', () => {
     expect(model.processor.towers.projector).toEqual(['multi_modal_projector.**']);
     expect(model.processor.tokenizer).toBeUndefined(); // fresh weights without a tokenizer folder
     model.dispose();
-    expect(() => registry.resolveModelType('idefics')).toThrow(
-      /model_type "idefics" has no architecture plugin; known: blip-2, clip, clip_vision_model, gpt2, llama, llava, opt/,
+    expect(() => registry.resolveModelType('mllama')).toThrow(
+      /model_type "mllama" has no architecture plugin; known: blip-2, clip, clip_vision_model, gpt2, idefics, llama, llava, opt/,
     );
   });
 });
