@@ -15,6 +15,7 @@ export const TASK_PLACEHOLDERS: Readonly<Record<TaskKind, readonly string[]>> = 
   retrieval: ['text'],
   instruction: ['instruction'],
   text: [],
+  interleaved: [],
 };
 
 /**
@@ -32,4 +33,6 @@ export const DEFAULT_PROMPTS: Readonly<Record<TaskKind, Readonly<Record<PromptLa
   // Plain text has no prompt: the whole text is the target, as run_clm and LLaMA-Factory's
   // pretraining stage train it (transformers examples/pytorch/language-modeling/run_clm.py).
   text: { en: '', zh: '' },
+  // Interleaved documents (images and texts in order) are all target, as plain text is.
+  interleaved: { en: '', zh: '' },
 };

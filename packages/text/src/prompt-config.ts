@@ -20,6 +20,10 @@ export const promptConfigSchema = z
       .literal('', { error: 'plain text takes no prompt: the whole text is trained on (remove prompts.text)' })
       .optional()
       .describe('Plain-text (task text) examples have no prompt; only "" is accepted'),
+    interleaved: z
+      .literal('', { error: 'interleaved documents take no prompt: every text segment is trained on (remove prompts.interleaved)' })
+      .optional()
+      .describe('Interleaved image-text documents (task interleaved) have no prompt; only "" is accepted'),
   })
   .describe('Prompt templates per task; unset tasks use the defaults of `lang`.');
 

@@ -2,7 +2,7 @@
 // memory), shuffle deterministically by seed, shard by worker/rank and can resume at a position.
 import type { ProviderBase } from './provider';
 
-export type TaskKind = 'caption' | 'vqa' | 'retrieval' | 'instruction' | 'text';
+export type TaskKind = 'caption' | 'vqa' | 'retrieval' | 'instruction' | 'text' | 'interleaved';
 
 /** Where an example came from, so every error and reject can name file and line. */
 export interface SourceLocation {
@@ -62,6 +62,12 @@ export interface InstructionExample extends TextOnlyBase {
    * sharegpt data hold both kinds).
    */
   readonly image?: ImageRef;
+  /**
+   * Every image of the conversation in `<image>` order, when it has more than one (OpenAI messages
+   * with several image parts, sharegpt `images` lists); `image` is then the first. Absent with one
+   * image or none: read images through `imagesOf`.
+   */
+  readonly images?: readonly ImageRef[];
   /** LLaVA's conversations, normalised: "human" → user, "gpt" → assistant; `<image>` kept in place. */
   readonly turns: readonly ConversationTurn[];
 }
@@ -73,7 +79,46 @@ export interface TextExample extends TextOnlyBase {
   readonly image?: undefined;
 }
 
-export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample | TextExample;
+/** One piece of an interleaved document, in reading order. */
+export type InterleavedSegment =
+  { readonly image: ImageRef; readonly text?: undefined } | { readonly text: string; readonly image?: undefined };
+
+/**
+ * Images and texts in any order, as Flamingo and IDEFICS pretrain on web documents (MMC4, OBELICS):
+ * `{"segments": [{"image": ...}, {"text": ...}, ...]}`. Every text is a training target; each
+ * image stands where it is (a `<image>` token for IDEFICS, a feature span for LLaVA). `image` is
+ * absent: read the images through `imagesOf`.
+ */
+export interface InterleavedExample extends TextOnlyBase {
+  readonly task: 'interleaved';
+  readonly segments: readonly InterleavedSegment[];
+  readonly image?: undefined;
+}
+
+export type Example = CaptionExample | VqaExample | RetrievalExample | InstructionExample | TextExample | InterleavedExample;
+
+/**
+ * Every image of an example in reading order: one for caption, VQA and retrieval, the
+ * conversation's (`images`, else `image`) for instruction, the image segments of an interleaved
+ * document, none for text.
+ *
+ * @example
+ * imagesOf({ task: 'interleaved', id: 'e', segments: [{ image: a }, { text: 'x' }, { image: b }] }); // [a, b]
+ */
+export function imagesOf(example: Example): readonly ImageRef[] {
+  switch (example.task) {
+    case 'caption':
+    case 'vqa':
+    case 'retrieval':
+      return [example.image];
+    case 'instruction':
+      return example.images ?? (example.image ? [example.image] : []);
+    case 'interleaved':
+      return example.segments.flatMap((s) => (s.image ? [s.image] : []));
+    case 'text':
+      return [];
+  }
+}
 export type ExampleOf<T extends TaskKind> = Extract<Example, { task: T }>;
 
 /** How to iterate: the same options always give the same order (docs/data.md, "Streaming, shuffling, sharding"; checked by describeDataset). */

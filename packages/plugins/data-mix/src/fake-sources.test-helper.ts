@@ -45,6 +45,8 @@ export function fakeExample(task: TaskKind, id: string): Example {
       };
     case 'text':
       return { id, task, text: `text ${id}` };
+    case 'interleaved':
+      return { id, task, segments: [{ image: image(id) }, { text: `text ${id}` }] };
   }
 }
 

@@ -10,7 +10,7 @@ import type { Scene } from './scene';
 import { COLORS, SHAPES } from './vocabulary';
 
 export const LANGUAGES: Readonly<Record<'en' | 'zh', Language>> = { en: english, zh: chinese };
-const TASK_SALT: Readonly<Record<TaskKind, number>> = { caption: 1, vqa: 2, retrieval: 3, instruction: 4, text: 5 };
+const TASK_SALT: Readonly<Record<TaskKind, number>> = { caption: 1, vqa: 2, retrieval: 3, instruction: 4, text: 5, interleaved: 6 };
 
 /**
  * Hard negatives (ARO / SugarCrepe style): the same objects with two colours swapped, or two

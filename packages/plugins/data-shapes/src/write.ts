@@ -14,6 +14,7 @@ export const TASK_FILES: Readonly<Record<TaskKind, string>> = {
   retrieval: 'retrieval.jsonl',
   instruction: 'instruction.jsonl',
   text: 'text.jsonl',
+  interleaved: 'interleaved.jsonl',
 };
 
 /** One JSONL record of an example, `image` relative to the output folder. */
@@ -36,6 +37,11 @@ export function toRecord(example: Example, image: string): Record<string, unknow
       return { ...base, captions: example.texts, neg_text: example.negativeTexts };
     case 'instruction':
       return { ...base, conversations: example.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })) };
+    case 'interleaved':
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `shapes example "${example.id}": the shapes writer has no interleaved layout (it writes one image per record)`,
+      );
   }
 }
 
