@@ -5,7 +5,7 @@
 import { recipePath } from '@mmft/core';
 import { z } from 'zod';
 
-const task = z.enum(['caption', 'vqa', 'retrieval', 'instruction', 'text']);
+const task = z.enum(['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved']);
 
 export const jsonlConfigSchema = z.strictObject({
   path: recipePath(z.string().min(1)).describe(

@@ -16,13 +16,13 @@ import { openCocoCaptions } from './datasets/coco-captions';
 import { openJsonlDataset } from './datasets/jsonl-dataset';
 import { openVqaV2 } from './datasets/vqa-v2';
 
-/** `type: jsonl` — a JSONL file of caption, vqa, retrieval, instruction or text records. */
+/** `type: jsonl` — a JSONL file of caption, vqa, retrieval, instruction, text or interleaved records. */
 export const jsonlDataset: DatasetProvider<JsonlConfigInput> = {
   kind: 'dataset',
   id: 'jsonl',
-  description: 'JSONL file of caption, vqa, retrieval, instruction or text records (one JSON object per line)',
+  description: 'JSONL file of caption, vqa, retrieval, instruction, text or interleaved records (one JSON object per line)',
   configSchema: jsonlConfigSchema,
-  tasks: ['caption', 'vqa', 'retrieval', 'instruction', 'text'],
+  tasks: ['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved'],
   async open(raw, { baseDir }) {
     const config = parseConfig(jsonlConfigSchema, raw, 'dataset "jsonl"');
     return openJsonlDataset(path.resolve(baseDir, config.path), {

@@ -353,7 +353,7 @@ export function instructionFormatFor(layout?: ShareGptLayout): TaskFormat<Instru
     task: 'instruction',
     schema: schema as unknown as z.ZodType<InstructionRecord>,
     detect: (record) => 'conversations' in record || 'messages' in record || 'instruction' in record,
-    imageOf: (record) => record.conversation.images[0],
+    imagesOf: (record) => record.conversation.images,
     toExample(record, base) {
       const turns = record.conversation.turns.slice();
       const texts = turns.map((t) => t.content);
@@ -362,7 +362,9 @@ export function instructionFormatFor(layout?: ShareGptLayout): TaskFormat<Instru
       if (base.image && first !== -1 && !turns.some((t) => t.content.includes(IMAGE_TOKEN))) {
         turns[first] = { role: 'user', content: `${IMAGE_TOKEN}\n${turns[first]!.content}` };
       }
-      return { example: { ...base, task: 'instruction', turns }, texts };
+      // core's contract: `images` only when there is more than one; `image` is always the first.
+      const { images, ...rest } = base;
+      return { example: { ...rest, ...(images && images.length > 1 ? { images } : {}), task: 'instruction', turns }, texts };
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ImageRef } from '@mmft/core';
 import type { ImagePathPolicy } from './image-path';
 import { resolveImageValue } from './image-value';
 import { instructionFormat, instructionFormatFor, type ShareGptLayout } from './instruction';
+import { interleavedFormat } from './interleaved';
 import type { RecordIssue } from './issue';
 import { typeName } from './issue';
 import type { RecordView, TaskFormat } from './task-format';
@@ -17,6 +18,8 @@ import { vqaFormat } from './vqa';
 
 /** The task formats, in auto-detection order (most specific keys first). */
 export const TASK_FORMATS: Readonly<Record<TaskKind, TaskFormat<any>>> = {
+  // "segments", or OBELICS "images" + "texts" (without conversation keys): no other format has these
+  interleaved: interleavedFormat,
   instruction: instructionFormat,
   vqa: vqaFormat,
   // before retrieval, whose {"image", "text"} pairs share the "text" key: text records have no "image"
@@ -65,13 +68,23 @@ export interface RecordContext {
   readonly layout?: ShareGptLayout;
 }
 
+/** One resolved image of a record: its reference, its file (absent for data URLs) and where it was written. */
+export interface CheckedImage {
+  readonly ref: ImageRef;
+  readonly path?: string;
+  /** "image", "images.0", "segments.3.image", "messages.0.content.1.image_url.url". */
+  readonly field: string;
+}
+
 export type CheckedRecord =
   | {
       readonly ok: true;
       readonly view: RecordView;
+      /** Every image of the record in reading order (empty for text records and text-only conversations). */
+      readonly images: readonly CheckedImage[];
+      /** The first image's file, bytes and field (what one-image callers such as split and --fix relocate). */
       readonly imagePath?: string;
       readonly imageBytes?: Extract<ImageRef, { kind: 'bytes' }>;
-      /** Where the image was written ("image", "images.0", "messages.0.content.1.image_url.url"). */
       readonly imageField?: string;
     }
   | { readonly ok: false; readonly issues: RecordIssue[] };
@@ -85,7 +98,7 @@ function formatOf(task: TaskKind, layout: ShareGptLayout | undefined): TaskForma
   return format;
 }
 
-/** Check a parsed record against `task`'s schema and resolve its image path (absent for records without an image). */
+/** Check a parsed record against `task`'s schema and resolve its image paths (none for records without an image). */
 export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx: RecordContext): CheckedRecord {
   const format = formatOf(task, ctx.layout);
   const parsed = format.schema.safeParse(record);
@@ -93,27 +106,35 @@ export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx
     typeof value === 'string' && value.trim() !== '' ? resolveImageValue(value, field, ctx.policy) : undefined;
   if (!parsed.success) {
     // Report a refused image path too, so one run lists everything wrong with the line.
-    const image = task === 'text' ? undefined : imageOf(record.image);
+    const image = task === 'text' || task === 'interleaved' ? undefined : imageOf(record.image);
     return { ok: false, issues: [...zodIssues(parsed.error, record), ...(image && !image.ok ? [image.issue] : [])] };
   }
   const data = parsed.data as { image?: string; id?: string | number; lang?: string };
-  const written = format.imageOf
-    ? format.imageOf(parsed.data)
+  const written = format.imagesOf
+    ? format.imagesOf(parsed.data)
     : data.image === undefined
-      ? undefined
-      : { value: data.image, field: 'image' };
-  const image = written && imageOf(written.value, written.field);
-  if (image && !image.ok) return { ok: false, issues: [image.issue] };
+      ? []
+      : [{ value: data.image, field: 'image' }];
+  const images: CheckedImage[] = [];
+  const refused: RecordIssue[] = [];
+  for (const { value, field } of written) {
+    const image = imageOf(value, field);
+    if (!image) continue;
+    if (!image.ok) refused.push(image.issue);
+    else images.push({ ref: image.ref, field, ...(image.path === undefined ? {} : { path: image.path }) });
+  }
+  if (refused.length > 0) return { ok: false, issues: refused };
   const where = ctx.element === undefined ? `:${ctx.line}` : `[${ctx.element}]`;
+  const refs = images.map((i) => i.ref);
   const view = format.toExample(parsed.data, {
     id: data.id === undefined ? `${path.basename(ctx.file)}${where}` : String(data.id),
-    ...(image ? { image: image.ref } : {}),
+    ...(refs.length > 0 ? { image: refs[0], images: refs } : {}),
     source: { file: ctx.file, line: ctx.line },
     ...(data.lang === undefined ? {} : { lang: data.lang }),
   });
-  if (!image) return { ok: true, view };
-  const imageField = written!.field;
-  return image.ref.kind === 'bytes'
-    ? { ok: true, view, imageBytes: image.ref, imageField }
-    : { ok: true, view, imagePath: image.path, imageField };
+  const first = images[0];
+  if (!first) return { ok: true, view, images };
+  return first.ref.kind === 'bytes'
+    ? { ok: true, view, images, imageBytes: first.ref, imageField: first.field }
+    : { ok: true, view, images, imagePath: first.path, imageField: first.field };
 }

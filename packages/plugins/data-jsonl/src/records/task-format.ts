@@ -7,7 +7,10 @@ import type { Example, ImageRef, SourceLocation, TaskKind } from '@mmft/core';
 /** Fields every example gets before the task adds its own; `image` is absent for records without one. */
 export interface ExampleBase {
   readonly id: string;
+  /** The record's first image. */
   readonly image?: ImageRef;
+  /** Every image of the record in reading order (as `imagesOf` listed them); absent without images. */
+  readonly images?: readonly ImageRef[];
   readonly source: SourceLocation;
   readonly lang?: string;
 }
@@ -17,7 +20,9 @@ export function withImage(base: ExampleBase): ExampleBase & { readonly image: Im
   if (base.image === undefined) {
     throw new Error(`${base.source.file}:${base.source.line}: an image task's record reached toExample without an image`);
   }
-  return base as ExampleBase & { readonly image: ImageRef };
+  // An image task has one image: `images` (the list checkRecord resolved) does not belong on its example.
+  const { images: _images, ...rest } = base;
+  return rest as ExampleBase & { readonly image: ImageRef };
 }
 
 /** What a record turns into: the example, every text in it (stats, duplicates), VQA's pair. */
@@ -32,7 +37,7 @@ export interface TaskFormat<R = unknown> {
   readonly schema: z.ZodType<R>;
   /** True when a record's keys say it is of this task (used when --task is not given). */
   detect(record: Record<string, unknown>): boolean;
-  /** The record's image as written and where (default: the "image" field); undefined without one. */
-  imageOf?(record: R): { readonly value: string; readonly field: string } | undefined;
+  /** The record's images as written, in reading order, and where each sits (default: the "image" field, if any). */
+  imagesOf?(record: R): readonly { readonly value: string; readonly field: string }[];
   toExample(record: R, base: ExampleBase): RecordView;
 }
