@@ -5,6 +5,7 @@
 // `clip_vision_model` (docs/bridges.md says how the fields map).
 import { MmftError, modelSectionSchema } from '@mmft/core';
 import { z } from 'zod';
+import { ideficsInitSchema } from './init-schema';
 
 const positive = () => z.number().int().positive();
 
@@ -163,10 +164,21 @@ export function visionConfigOf(config: IdeficsConfigJson): Record<string, unknow
  *
  * @example
  * model: { type: idefics, checkpoint: ../models/idefics-tiny }
+ * model: { type: idefics, config: { use_resampler: true }, init: { vision: ../models/clip-shapes-base, language_model: ../models/llama-shapes-base }, seed: 0 }
  */
-export const ideficsConfigSchema = modelSectionSchema(ideficsConfigJsonSchema.partial(), {
-  config:
-    'IdeficsConfig fields (hidden_size, num_hidden_layers, cross_layer_interval, vision_config, perceiver_config, ...) for fresh weights',
-});
+export const ideficsConfigSchema = modelSectionSchema(
+  ideficsConfigJsonSchema.partial(),
+  {
+    config:
+      'IdeficsConfig fields (hidden_size, num_hidden_layers, cross_layer_interval, vision_config, perceiver_config, ...) for fresh weights',
+  },
+  {
+    init: ideficsInitSchema
+      .optional()
+      .describe(
+        'with config: folders the fresh model takes its parts from (vision: CLIP; language_model: a Llama, <image> added when its tokenizer lacks it); the resampler and gated blocks are new, gates at zero',
+      ),
+  },
+);
 
 export type IdeficsConfig = z.output<typeof ideficsConfigSchema>;

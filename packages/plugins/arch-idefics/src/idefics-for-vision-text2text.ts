@@ -41,6 +41,10 @@ export interface IdeficsFromConfigOptions {
   readonly seed?: number;
   /** Folder holding the tokenizer files (with `<image>` and `<end_of_utterance>`). */
   readonly tokenizer?: string;
+  /** Tokenizer files to use instead of the folder's (a composed model's, with `<image>` added). */
+  readonly tokenizerFiles?: ReadonlyMap<string, Uint8Array>;
+  /** Image preprocessing instead of the fresh tower's (a composed model's: the CLIP folder's mean and std). */
+  readonly imageProcessing?: ImageProcessing;
 }
 
 /** Outputs of `forward`: logits [B, T, V] and, with labels, the language model's loss. */
@@ -104,10 +108,13 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
     const parsed = parseIdeficsConfig(config, 'config');
     const { root, vision, lm } = await buildIdefics(parsed, context, 'config', options.seed, options.tokenizer);
     try {
-      const files = options.tokenizer
-        ? await readTokenizerFiles(options.tokenizer)
-        : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
-      return new IdeficsForVisionText2Text(root.train(), parsed, vision, lm, ideficsImageProcessing(parsed, vision), files);
+      const files = options.tokenizerFiles
+        ? new Map(options.tokenizerFiles)
+        : options.tokenizer
+          ? await readTokenizerFiles(options.tokenizer)
+          : new Map((lm as { tokenizerFiles?: ReadonlyMap<string, Uint8Array> }).tokenizerFiles ?? []);
+      const processing = options.imageProcessing ?? ideficsImageProcessing(parsed, vision);
+      return new IdeficsForVisionText2Text(root.train(), parsed, vision, lm, processing, files);
     } catch (error) {
       vision.dispose();
       lm.dispose();

@@ -4,6 +4,7 @@
 // ArchitectureContext (the registry).
 import * as path from 'node:path';
 import { ensureBackend, parseConfig, type ArchitectureProvider } from '@mmft/core';
+import { composeIdefics } from './compose';
 import { ideficsConfigSchema, type IdeficsConfig } from './config';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
 
@@ -30,6 +31,20 @@ export const ideficsProvider: ArchitectureProvider<IdeficsConfig> = {
         { ignoreUnexpected: section.ignoreUnexpected },
         context,
       );
+    if (section.init) {
+      // The parts' configs fill what the section leaves out, so pass the config as written
+      // (IdeficsConfig's defaults, e.g. hidden_size 4096 and a ViT-H vision_config, would hide them).
+      const config = (raw as { config?: unknown } | undefined)?.config;
+      const init = {
+        vision: section.init.vision && path.resolve(section.init.vision),
+        language_model: section.init.language_model && path.resolve(section.init.language_model),
+      };
+      const { model } = await composeIdefics(typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined, init, context, {
+        seed: section.seed,
+        tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+      });
+      return model;
+    }
     return IdeficsForVisionText2Text.fromConfig(section.config ?? {}, context, {
       seed: section.seed,
       tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,

@@ -1,0 +1,151 @@
+// composeIdefics on the repository's part folders (models/clip-shapes-base, a CLIP at 64 px, and
+// models/llama-shapes-base, a 4-layer Llama with 4 query and 2 kv heads): with the gates at zero
+// the composed model is the Llama on text, its extra `<image>` row is the mean of the old rows,
+// and the grouped-query heads are repeated as repeat_kv reads them. The helpers are checked on
+// hand-computed cases first.
+import 'reflect-metadata';
+import '@tensorflow/tfjs-backend-cpu';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import * as tf from '@tensorflow/tfjs-core';
+import { clipVisionArchitecture } from '@mmft/arch-clip';
+import { llamaProvider } from '@mmft/arch-llama';
+import { MmftError, type CausalLanguageModel, type VisionEncoderModel } from '@mmft/core';
+import { repeatKvRows, tokenIdAndMax, withMeanRow } from './added-token';
+import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
+import { ideficsProvider } from './plugin';
+import { tinyIdeficsContext } from './tiny-idefics.test-helper';
+
+const MODELS = join(__dirname, '../../../../models');
+const CLIP_DIR = join(MODELS, 'clip-shapes-base');
+const LLAMA_DIR = join(MODELS, 'llama-shapes-base');
+const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
+
+describe('composition helpers (hand-computed)', () => {
+  test('repeatKvRows: 4 query heads over 2 kv heads of width 1, and 2 rows per head', () => {
+    expect(Array.from(repeatKvRows(new Float32Array([1, 2]), 4, 2, 1))).toEqual([1, 1, 2, 2]);
+    // kv head 0 = rows [1,2],[3,4]; kv head 1 = rows [5,6],[7,8] (head_dim 2, in 2)
+    expect(Array.from(repeatKvRows(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), 4, 2, 2))).toEqual([
+      1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8,
+    ]);
+    // 6 heads over 3 kv: heads 2h and 2h+1 read kv head h.
+    expect(Array.from(repeatKvRows(new Float32Array([7, 8, 9]), 6, 3, 1))).toEqual([7, 7, 8, 8, 9, 9]);
+  });
+
+  test('withMeanRow appends the column means', () => {
+    expect(Array.from(withMeanRow(new Float32Array([1, 2, 3, 4, 8, 0]), 3))).toEqual([1, 2, 3, 4, 8, 0, 4, 2]);
+  });
+
+  test('tokenIdAndMax reads added tokens and the BPE map', () => {
+    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({ maxId: 2 });
+    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({ id: 9, maxId: 9 });
+  });
+});
+
+describe('model: { type: idefics, init: { vision, language_model } }', () => {
+  const context = tinyIdeficsContext();
+  let model: IdeficsForVisionText2Text;
+  let llama: CausalLanguageModel;
+  let clip: VisionEncoderModel;
+  beforeAll(async () => {
+    model = (await ideficsProvider.fromConfig(
+      {
+        seed: 0,
+        config: {
+          cross_layer_interval: 2,
+          use_resampler: true,
+          perceiver_config: { resampler_n_latents: 4, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 16 },
+        },
+        init: { vision: CLIP_DIR, language_model: LLAMA_DIR },
+      },
+      context,
+    )) as IdeficsForVisionText2Text;
+    llama = (await llamaProvider.fromPretrained(LLAMA_DIR, {}, context)) as CausalLanguageModel;
+    clip = (await clipVisionArchitecture.fromPretrained(CLIP_DIR, {}, context)) as VisionEncoderModel;
+  });
+  afterAll(() => {
+    model.dispose();
+    llama.dispose();
+    clip.dispose();
+  });
+
+  test('config: text fields from the Llama (multi-head), vision_config from the CLIP (its quick_gelu), <image> in one extra row', () => {
+    expect(model.config).toMatchObject({
+      vocab_size: 654,
+      additional_vocab_size: 1,
+      hidden_size: 128,
+      intermediate_size: 384,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      pad_token_id: 653,
+      eos_token_id: 2,
+      cross_layer_interval: 2,
+      alpha_initializer: 'zeros',
+      use_resampler: true,
+      vision_config: { embed_dim: 128, image_size: 64, patch_size: 8, intermediate_size: 256, num_hidden_layers: 4, hidden_act: 'quick_gelu' },
+    });
+    expect(model.imageTokenId).toBe(654);
+    expect(model.tokenizer!.encode(['a<image>'], { addSpecialTokens: false }).inputIds[0]!.at(-1)).toBe(654);
+    expect(model.processor.imageProcessing).toEqual({ size: 64, cropSize: 64, mean: clip.processor.imageProcessing!.mean, std: clip.processor.imageProcessing!.std });
+    const gates = [...model.root.stateDict()].filter(([n]) => /alpha_(cross_attn|dense)$/.test(n));
+    expect(gates).toHaveLength(4);
+    for (const [, g] of gates) expect(Array.from(g.dataSync())).toEqual([0]);
+  });
+
+  test('the vision tower is the CLIP folder\'s, tensor for tensor', () => {
+    const own = model.root.stateDict();
+    const source = clip.root.stateDict();
+    expect(source.size).toBeGreaterThan(10);
+    for (const [name, v] of source) expect(Array.from(own.get(`model.${name}`)!.dataSync())).toEqual(Array.from(v.dataSync()));
+  });
+
+  test('k_proj/v_proj: query head h reads kv head h // 2; the <image> rows are the mean rows', () => {
+    const own = model.root.stateDict();
+    const source = llama.root.stateDict();
+    for (const proj of ['k_proj', 'v_proj']) {
+      const kv = source.get(`model.layers.3.self_attn.${proj}.weight`)!.arraySync() as number[][];
+      const full = own.get(`model.layers.3.self_attn.${proj}.weight`)!.arraySync() as number[][];
+      expect(kv).toHaveLength(64);
+      expect(full).toHaveLength(128);
+      for (let h = 0; h < 4; h++) expect(full.slice(h * 32, (h + 1) * 32)).toEqual(kv.slice(Math.floor(h / 2) * 32, (Math.floor(h / 2) + 1) * 32));
+    }
+    for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) {
+      const rows = source.get(name)!.arraySync() as number[][];
+      const grown = own.get(name)!.arraySync() as number[][];
+      expect(grown.slice(0, 654)).toEqual(rows);
+      const mean = rows[0]!.map((_, j) => rows.reduce((s, r) => s + r[j]!, 0) / rows.length);
+      grown[654]!.forEach((x, j) => expect(Math.abs(x - mean[j]!)).toBeLessThan(1e-6));
+    }
+  });
+
+  test("gates at zero, no images: the Llama's logits (max |diff| <= 1e-5); the <image> column is their mean", () => {
+    const ids = [
+      [1, 40, 77, 300, 12, 9, 600, 2],
+      [1, 5, 653, 100, 101, 102, 103, 104],
+    ];
+    const [mine, theirs] = tf.tidy(() => {
+      const inputIds = tf.tensor2d(ids, [2, 8], 'int32');
+      return [model.forward({ inputIds }).logits.arraySync(), llama.forward({ inputIds }).logits.arraySync()] as number[][][][];
+    });
+    let worst = 0;
+    let worstMean = 0;
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < 8; t++) {
+        const row = mine![b]![t]!;
+        const ref = theirs![b]![t]!;
+        expect(row).toHaveLength(655);
+        for (let v = 0; v < 654; v++) worst = Math.max(worst, Math.abs(row[v]! - ref[v]!));
+        // lm_head has no bias, so h · mean(rows) is the mean of the 654 logits.
+        worstMean = Math.max(worstMean, Math.abs(row[654]! - ref.reduce((s, x) => s + x, 0) / 654));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    expect(worstMean).toBeLessThanOrEqual(1e-5);
+  });
+
+  test('a language_model folder that is not a Llama is an E_CONFIG error naming it', async () => {
+    const failure = ideficsProvider.fromConfig({ config: {}, init: { language_model: CLIP_DIR } }, context);
+    await expect(failure).rejects.toThrow(MmftError);
+    await expect(failure).rejects.toThrow(/clip-shapes-base\/config\.json has model_type "clip"; IDEFICS's decoder is a Llama/);
+  });
+});
