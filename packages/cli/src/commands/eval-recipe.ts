@@ -1,5 +1,6 @@
 // `mmft eval recipe`: a recipe's model on its data.eval, either through the trainer's eval-only
-// pass or, with --slice-by/--perturb, through its objective per slice and perturbation. The
+// pass or, with --slice-by/--perturb, through its objective per slice and perturbation, or with
+// --shots, through its objective once per number of in-context examples. The
 // prediction-file subcommands are in ./eval.ts, which registers this one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +15,8 @@ import { parsePerturbations } from '../eval/perturb';
 import { runRobustness } from '../eval/robustness';
 import { robustnessHtml, robustnessLines } from '../eval/robustness-report';
 import { shapesDerivedFields } from '../eval/slices';
+import { parseShots, runShotsSweep, withShots, type ShotsDocument } from '../eval/shots';
+import { shotsHtml, shotsLines } from '../eval/shots-report';
 
 /** Options of `mmft eval recipe`. */
 export interface EvalRecipeOptions {
@@ -30,6 +33,37 @@ export interface EvalRecipeOptions {
   seed?: number;
   n?: number;
   batchSize?: number;
+  shots?: number[];
+}
+
+/** What both recipe evaluations through the objective start from: the validated recipe, the output folder, data.eval's examples and the model. */
+async function prepareRecipeEval(ctx: CliContext, recipeFile: string, o: EvalRecipeOptions, flags: string) {
+  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), o.set, { cwd: ctx.cwd });
+  const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
+  const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
+  const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
+  await selectRecipeBackend(registry, recipe);
+  const defaultOutput = `${typeof recipe.output_dir === 'string' ? recipe.output_dir : path.join('runs', raw.file.replace(/^.*[\\/]|\.(ya?ml|json)$/g, ''))}-eval`;
+  const outDir = o.out ?? o.output;
+  const outputDir = outDir ? path.resolve(ctx.cwd, outDir) : path.resolve(raw.baseDir, defaultOutput);
+  if (o.json) checkJsonTarget(ctx, o.json, { recipe: recipeFile });
+  const probeOptions: ProbeCliOptions = { set: o.set, model: o.model, adapter: o.adapter, split: 'eval', n: o.n ?? Infinity, seed: 0 };
+  if (!o.model && typeof sectionOf(recipe.model)?.checkpoint !== 'string') {
+    throw new MmftError('E_RECIPE', `${raw.file}: model.checkpoint is not set, and ${flags} evaluate a saved model`, {
+      hint: 'give --model <checkpoint folder> (e.g. runs/x/checkpoint-best/model) or set model.checkpoint in the recipe',
+    });
+  }
+  return { raw, registry, recipe, outputDir, probeOptions };
+}
+
+/** Writes eval.json and report.html into `outputDir`, then --json. */
+async function writeEvalFiles(ctx: CliContext, outputDir: string, doc: unknown, html: string, json: string | undefined): Promise<void> {
+  fs.mkdirSync(outputDir, { recursive: true });
+  const encode = (s: string) => [new TextEncoder().encode(s)];
+  await writeFileAtomic(path.join(outputDir, 'eval.json'), encode(`${JSON.stringify(doc, null, 2)}\n`));
+  await writeFileAtomic(path.join(outputDir, 'report.html'), encode(html));
+  ctx.print(`wrote ${path.join(outputDir, 'eval.json')} and report.html`);
+  await writeJson(ctx, json, doc);
 }
 
 /**
@@ -44,21 +78,7 @@ export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: Eval
     .map((s) => s.trim())
     .filter(Boolean);
   const perturbations = o.perturb === undefined ? [] : parsePerturbations(o.perturb);
-  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), o.set, { cwd: ctx.cwd });
-  const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
-  const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
-  const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
-  await selectRecipeBackend(registry, recipe);
-  const defaultOutput = `${typeof recipe.output_dir === 'string' ? recipe.output_dir : path.join('runs', raw.file.replace(/^.*[\\/]|\.(ya?ml|json)$/g, ''))}-eval`;
-  const outDir = o.out ?? o.output;
-  const outputDir = outDir ? path.resolve(ctx.cwd, outDir) : path.resolve(raw.baseDir, defaultOutput);
-  if (o.json) checkJsonTarget(ctx, o.json, { recipe: recipeFile });
-  const probeOptions: ProbeCliOptions = { set: o.set, model: o.model, adapter: o.adapter, split: 'eval', n: o.n ?? Infinity, seed: 0 };
-  if (!o.model && typeof sectionOf(recipe.model)?.checkpoint !== 'string') {
-    throw new MmftError('E_RECIPE', `${raw.file}: model.checkpoint is not set, and --slice-by/--perturb evaluate a saved model`, {
-      hint: 'give --model <checkpoint folder> (e.g. runs/x/checkpoint-best/model) or set model.checkpoint in the recipe',
-    });
-  }
+  const { raw, registry, recipe, outputDir, probeOptions } = await prepareRecipeEval(ctx, recipeFile, o, '--slice-by/--perturb');
   const examples = await readExamples(registry, recipe, raw.baseDir, probeOptions, raw.file);
   const evalSection = sectionOf(sectionOf(recipe.data)?.eval);
   const derived = evalSection?.type === 'shapes' ? shapesDerivedFields(withoutType(evalSection)[1]) : undefined;
@@ -79,17 +99,41 @@ export async function runSlicedEval(ctx: CliContext, recipeFile: string, o: Eval
         onPass: (name) => ctx.print(`evaluating ${examples.length} examples: ${name}`),
       });
       robustnessLines(result).forEach((line) => ctx.print(line));
-      fs.mkdirSync(outputDir, { recursive: true });
       const doc = { recipe: raw.file, modelType: model.modelType, ...result };
-      const encode = (s: string) => [new TextEncoder().encode(s)];
-      await writeFileAtomic(path.join(outputDir, 'eval.json'), encode(`${JSON.stringify(doc, null, 2)}\n`));
       const title = `mmft eval: ${path.basename(raw.file)} (${model.modelType})`;
-      await writeFileAtomic(path.join(outputDir, 'report.html'), encode(robustnessHtml(title, result)));
-      ctx.print(`wrote ${path.join(outputDir, 'eval.json')} and report.html`);
-      await writeJson(ctx, o.json, doc);
+      await writeEvalFiles(ctx, outputDir, doc, robustnessHtml(title, result), o.json);
     } finally {
       objective.dispose();
     }
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * `mmft eval recipe --shots 0,2,4`: the recipe's saved model on data.eval once per number of
+ * in-context examples, the causal-lm objective built with objective.few_shot.shots = k for each
+ * (docs/metrics.md, "Few-shot sweeps"); prints metric × shots and writes eval.json and report.html.
+ * Exported for tests.
+ */
+export async function runShotsEval(ctx: CliContext, recipeFile: string, o: EvalRecipeOptions): Promise<void> {
+  const shots = o.shots!;
+  const { raw, registry, recipe, outputDir, probeOptions } = await prepareRecipeEval(ctx, recipeFile, o, '--shots');
+  withShots(recipe, 0, raw.file); // an explicit non-causal-lm objective fails before the model loads
+  const examples = await readExamples(registry, recipe, raw.baseDir, probeOptions, raw.file);
+  const model = await loadProbedModel(registry, recipe, raw.baseDir, ctx, probeOptions, raw.file);
+  try {
+    const entries = await runShotsSweep({
+      shots,
+      createObjective: (k) => createRecipeObjective(registry, withShots(recipe, k, raw.file, model), model, outputDir, o.batchSize),
+      examples,
+      source: `data.eval of ${raw.file}`,
+      onPass: (k) => ctx.print(`evaluating ${examples.length} examples at ${k} shots`),
+    });
+    const doc: ShotsDocument = { recipe: raw.file, modelType: model.modelType, examples: examples.length, shots: entries };
+    shotsLines(doc).forEach((line) => ctx.print(line));
+    const title = `mmft eval: ${path.basename(raw.file)} (${model.modelType}) at ${shots.join(', ')} shots`;
+    await writeEvalFiles(ctx, outputDir, doc, shotsHtml(title, doc), o.json);
   } finally {
     model.dispose();
   }
@@ -126,24 +170,39 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
       'score every metric per value of these record fields, comma-separated (lang, answer_type, a dotted path into the JSONL record such as meta.domain; shapes data: domain, colors, shapes, objects)',
     )
     .option('--perturb <list>', 'also score under perturbations: blur[:sigma], noise[:std], crop[:fraction], paraphrase (comma-separated)')
-    .option('--json <out>', 'with --slice-by/--perturb: also write eval.json here')
-    .option('--model <dir>', 'with --slice-by/--perturb: saved model folder to evaluate instead of model.checkpoint')
+    .option(
+      '--shots <list>',
+      'few-shot sweep: evaluate once per number of in-context examples, e.g. 0,2,4 (sets objective.few_shot.shots; causal-lm only)',
+      parseShots,
+    )
+    .option('--json <out>', 'with --slice-by/--perturb/--shots: also write eval.json here')
+    .option('--model <dir>', 'with --slice-by/--perturb/--shots: saved model folder to evaluate instead of model.checkpoint')
     .option('--seed <n>', 'with --perturb: seed of the noise', wholeNumber('--seed', 0))
-    .option('--n <count>', 'with --slice-by/--perturb: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
+    .option('--n <count>', 'with --slice-by/--perturb/--shots: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
     .option(
       '--batch-size <n>',
-      'with --slice-by/--perturb: examples per batch (default: train.eval_batch_size)',
+      'with --slice-by/--perturb/--shots: examples per batch (default: train.eval_batch_size)',
       wholeNumber('--batch-size', 1),
     )
     .action((file: string, o: EvalRecipeOptions) => {
+      const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      if (o.shots !== undefined) {
+        // A sweep reports overall scores per k; slicing each k would multiply the tables for little use.
+        const clash = (['sliceBy', 'perturb', 'seed'] as const).filter((k) => o[k] !== undefined);
+        if (clash.length > 0) {
+          throw new MmftError('E_INPUT', `mmft eval recipe: --shots does not combine with ${clash.map(flag).join(', ')}`, {
+            hint: 'run the few-shot sweep and the sliced evaluation separately; the draws of the demos are seeded by objective.few_shot.seed (--set objective.few_shot.seed=N)',
+          });
+        }
+        return runShotsEval(ctx, file, o);
+      }
       // Slices and perturbations need each record's own metric inputs, so they run the objective
       // directly (as mmft probe does) instead of the trainer's eval-only pass.
       if (o.sliceBy !== undefined || o.perturb !== undefined) return runSlicedEval(ctx, file, o);
       const only = (['json', 'model', 'seed', 'n', 'batchSize', 'out'] as const).filter((k) => o[k] !== undefined);
       if (only.length > 0) {
-        const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         throw new MmftError('E_INPUT', `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --slice-by or --perturb`, {
-          hint: 'add --slice-by FIELD or --perturb LIST, or drop the flag (the plain evaluation writes to --output)',
+          hint: 'add --slice-by FIELD, --perturb LIST or --shots LIST, or drop the flag (the plain evaluation writes to --output)',
         });
       }
       // Quoted: the value is YAML, and a path may hold characters YAML reads otherwise.
