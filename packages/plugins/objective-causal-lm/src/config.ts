@@ -2,6 +2,7 @@
 // with objective: causal-lm"). Field names follow what users of transformers' run_clm and
 // LLaMA-Factory know: max_length (LLaMA-Factory's cutoff_len), train_on_prompt, template.
 import { z } from 'zod';
+import { recipePath } from '@mmft/core';
 import { promptConfigSchema } from '@mmft/text';
 import { NAMED_TEMPLATES } from './templates';
 
@@ -20,6 +21,40 @@ export const evalGenerationSchema = z
   .describe(
     'decoding of the texts evaluation generates (greedy by default, as LAVIS evaluates BLIP-2 captions with beams 5: set num_beams)',
   );
+
+const shotCount = () => z.number().int().nonnegative();
+
+/**
+ * Few-shot episodes (docs/language-models.md, "Few-shot and interleaved data"): k solved examples of
+ * the same task before a caption or VQA example, as Flamingo and IDEFICS are evaluated
+ * (open_flamingo/eval/evaluate.py samples the demos from a query set).
+ */
+export const fewShotSchema = z
+  .strictObject({
+    shots: shotCount().default(0).describe('evaluation: in-context examples before each caption or VQA eval example'),
+    train_shots: z
+      .tuple([shotCount(), shotCount()])
+      .default([0, 0])
+      .refine(([min, max]) => min <= max, { message: 'is [min, max] with min <= max' })
+      .describe('training: each caption or VQA training example gets k ~ uniform{min..max} in-context examples before it'),
+    support: z
+      .looseObject({
+        type: z.string().min(1).describe('id of the dataset provider, e.g. shapes or jsonl (`mmft plugins` lists them)'),
+      })
+      .optional()
+      .describe(
+        "the data section the in-context examples come from, as under data.train (`type` and that provider's fields); default: data.train",
+      ),
+    seed: z.number().int().default(0).describe('seed of the draws (which examples, and k in training)'),
+    base_dir: recipePath(z.string())
+      .default('.')
+      .describe("folder the support section's relative paths resolve from (default: the folder of the recipe file that sets it)"),
+  })
+  .describe(
+    'few-shot episodes: caption and VQA examples get solved examples of the same task in front (never themselves, never one with the same image)',
+  );
+
+export type FewShotConfig = z.output<typeof fewShotSchema>;
 
 export const causalLmConfigSchema = z
   .strictObject({
@@ -56,6 +91,7 @@ export const causalLmConfigSchema = z
           '(LLaVA-1.5\'s short-answer format: "{question}\\nAnswer the question using a single word or phrase."), else the bare question; ' +
           'a caption user turn is the caption prompt; instruction turns are used as written',
       ),
+    few_shot: fewShotSchema.optional(),
     generation: evalGenerationSchema.default({ max_new_tokens: 32 }).describe('decoding when evaluation generates captions and answers'),
   })
   .describe(

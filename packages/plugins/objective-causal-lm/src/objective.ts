@@ -15,6 +15,8 @@
 // in every row (BLIP-2, either layout) rejects them with the example named.
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  datasetContext,
+  imagesOf,
   isCausalLanguageModel,
   MmftError,
   type Dataset,
@@ -33,10 +35,12 @@ import {
   type VisionLanguageModel,
 } from '@mmft/core';
 import { deriveSeed as imageSeed, preprocessOptionsSchema, preprocessResolved, type PreprocessOptions } from '@mmft/image';
-import type { CausalLmConfig } from './config';
-import { IGNORE_INDEX, labelCount, labelsOf, spanCut, type EncodedExample } from './encode';
-import { createEncoder } from './encoder';
+import type { CausalLmConfig, FewShotConfig } from './config';
+import { IGNORE_INDEX, labelCount, labelsOf, spanCut } from './encode';
+import { createEncoder, type EncodedRow } from './encoder';
+import { drawDemos, drawShots, readPool, type DemoPool } from './episodes';
 import { conversationOf, exampleWhere, lastInstruction, promptMessages, type ImageMarks } from './pieces';
+
 
 /** What the objective uses of a causal LM or a vision→LLM bridge. */
 interface TextGenerator {
@@ -136,6 +140,31 @@ function padRows(
   };
 }
 
+/**
+ * The demo pool of few-shot episodes: objective.few_shot.support opened as the recipe's data
+ * sections are (provider by `type`, its relative paths from few_shot.base_dir), else the run's
+ * training data, else the recipe's data.train section (an evaluation-only run has no training data).
+ */
+async function openPool(fewShot: FewShotConfig, context: ObjectiveContext): Promise<{ examples: DemoPool; where: string }> {
+  const open = (section: Record<string, unknown>, baseDir: string, where: string) => {
+    const { type, ...rest } = section;
+    return datasetContext(context.resolver, baseDir, where).open!({ ...rest, type: String(type) }, where);
+  };
+  if (fewShot.support) {
+    const where = 'objective.few_shot.support';
+    return { examples: await readPool(await open(fewShot.support, fewShot.base_dir, where)), where };
+  }
+  if (context.train) return { examples: await readPool(context.train), where: 'data.train' };
+  const train = (context.recipe.data as { train?: unknown } | undefined)?.train;
+  if (train && typeof train === 'object' && typeof (train as { type?: unknown }).type === 'string') {
+    // The recipe's own sections come with their paths already resolved.
+    return { examples: await readPool(await open(train as Record<string, unknown>, process.cwd(), 'data.train')), where: 'data.train' };
+  }
+  throw new MmftError('E_CONFIG', 'objective.few_shot asks for in-context examples, but there is no data to draw them from', {
+    hint: 'set objective.few_shot.support to a data section (e.g. { type: shapes, task: caption, n: 64 }), or give the recipe data.train',
+  });
+}
+
 /** The objective of a run; `model` must be a causal LM or a vision→LLM bridge, with a tokenizer. */
 export async function createCausalLm(config: CausalLmConfig, context: ObjectiveContext): Promise<Objective> {
   const model = context.model;
@@ -154,18 +183,27 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   const tokenizer = lm.processor.tokenizer;
   if (!tokenizer)
     throw new MmftError('E_CHECKPOINT', `model "${lm.modelType}" has no tokenizer (tokenizer.json), so texts cannot be encoded`);
-  const encoder = createEncoder({ config, tokenizer, tokens, seed: context.seed });
+  const encoder = createEncoder({ config, tokenizer, tokens, seed: context.seed, modelType: lm.modelType });
   const ids = tokenizer.specialTokenIds ?? {};
   // transformers' generate() and LLaMA-Factory fall back to eos as the pad token when there is none.
   const padId = ids.pad ?? ids.eos ?? 0;
   const decoding = generationOptions(config);
+  const fewShot = config.few_shot;
+  const pool = fewShot && (fewShot.shots > 0 || fewShot.train_shots[1] > 0) ? await openPool(fewShot, context) : undefined;
 
-  /** The example's image, or undefined when it may go without one (see the file comment). */
-  const imageOf = (example: Example): ImageRef | undefined => {
-    if (mode.kind === 'none' || example.image) return example.image;
+  /** Whether the example's image spans are written; an example the model cannot read is an error (see the file comment). */
+  const readsImages = (example: Example): boolean => {
+    if (mode.kind === 'none') return false;
+    const images = imagesOf(example).length;
+    if (images > 1 && marks !== 'keep') {
+      throw new MmftError('E_DATA', `${exampleWhere(example)} has ${images} images; model "${lm.modelType}" reads one image per row`, {
+        hint: 'use a bridge that reads an image per <image> mark (llava, idefics), or give each example one image',
+      });
+    }
+    if (images > 0) return true;
     if (marks === 'keep') {
       const marked = example.task === 'instruction' && example.turns.some((t) => t.content.includes('<image>'));
-      if (!marked) return undefined;
+      if (!marked) return false;
       throw new MmftError('E_DATA', `${exampleWhere(example)} has an <image> mark but no image`, {
         hint: 'give the example an "image" field, or remove the <image> mark from its text',
       });
@@ -179,12 +217,25 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     );
   };
 
-  /** An example's tokens; the caption among several is drawn by (seed, epoch, position). */
-  const encode = (example: Example, epoch: number, position: number): EncodedExample =>
-    encoder.encode(example, epoch, position, imageOf(example) !== undefined);
+  /**
+   * The row of `example` at (epoch, position): its episode (demos drawn for the phase: train_shots
+   * in training, every demo's target trained; shots in evaluation, only the query's), with demos
+   * dropped from the front until it fits max_length.
+   */
+  const encodeRow = (example: Example, epoch: number, position: number, phase: 'train' | 'eval'): EncodedRow => {
+    const image = readsImages(example);
+    const k = !pool || !fewShot ? 0 : phase === 'train' ? drawShots(fewShot.train_shots, fewShot.seed, epoch, position) : fewShot.shots;
+    let demos = k === 0 ? [] : drawDemos(pool!.examples, example, k, fewShot!.seed, epoch, position, pool!.where);
+    let encoded = encoder.encodeEpisode(demos, example, epoch, position, image, phase === 'train');
+    while (demos.length > 0 && encoded.ids.length > config.max_length) {
+      demos = demos.slice(1);
+      encoded = encoder.encodeEpisode(demos, example, epoch, position, image, phase === 'train');
+    }
+    return encoded;
+  };
 
-  const rowOf = (example: Example, epoch: number, position: number) => {
-    const encoded = encode(example, epoch, position);
+  const rowOf = (example: Example, epoch: number, position: number, phase: 'train' | 'eval') => {
+    const encoded = encodeRow(example, epoch, position, phase);
     const cut = spanCut(encoded, config.max_length);
     if (cut) {
       throw new MmftError(
@@ -202,41 +253,58 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
         { hint: 'raise objective.max_length, or shorten or drop this example (mmft data validate lists long examples)' },
       );
     }
-    return row;
+    // A model that places the image itself (legacy BLIP-2) has no span: its one image is the query's.
+    const images = mode.kind === 'model' ? imagesOf(example) : encoded.images;
+    return { ...row, encoded, images };
   };
 
-  /** Pixels [N, 3, S, S] of `examples`; image i preprocessed with seed (seed, epoch, positions[i]), zeros for an image-less row. */
-  const pixelsOf = async (examples: readonly Example[], epoch: number, positions: readonly number[]): Promise<tf.Tensor4D> => {
+  /**
+   * Pixels of the rows' images in order [ΣN, 3, S, S] (row 0's, then row 1's …): for 'placeholder'
+   * bridges one per span, none for a text-only row (undefined when no row has one); for the others
+   * one per row [B, 3, S, S]. Image j of the row at `position` is preprocessed with seed
+   * (seed, epoch, position[, j]).
+   */
+  const pixelsOf = async (
+    rows: ReadonlyArray<{ images: readonly ImageRef[] }>,
+    examples: readonly Example[],
+    epoch: number,
+    positions: readonly number[],
+  ): Promise<tf.Tensor4D | undefined> => {
     const options = preprocess!;
     const side = options.cropSize ?? options.size;
-    const data = new Float32Array(examples.length * 3 * side * side);
+    const jobs = rows.flatMap((r, i) => r.images.map((image, j) => ({ image, example: examples[i]!, seed: j === 0 ? imageSeed(context.seed, epoch, positions[i]!) : imageSeed(context.seed, epoch, positions[i]!, j) })));
+    if (jobs.length === 0) return undefined;
+    const data = new Float32Array(jobs.length * 3 * side * side);
     await Promise.all(
-      examples.map(async (example, i) => {
-        const image = imageOf(example);
-        if (!image) return;
-        const pixels = await preprocessResolved(image, options, imageSeed(context.seed, epoch, positions[i]!)).catch((cause: unknown) =>
-          Promise.reject(imageError(example, cause)),
-        );
-        data.set(pixels.data, i * 3 * side * side);
+      jobs.map(async ({ image, example, seed }, n) => {
+        const pixels = await preprocessResolved(image, options, seed).catch((cause: unknown) => Promise.reject(imageError(example, cause)));
+        data.set(pixels.data, n * 3 * side * side);
       }),
     );
-    return tf.tensor4d(data, [examples.length, 3, side, side]);
+    return tf.tensor4d(data, [jobs.length, 3, side, side]);
   };
 
-  const collate = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }): Promise<ObjectiveBatch> => {
+  /** A batch, and per row its encoded tokens and which pixel rows are its images. */
+  const collateRows = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }, phase: 'train' | 'eval') => {
     const positions = examples.map((_, i) => at.positions[i] ?? i);
-    const rows = examples.map((e, i) => rowOf(e, at.epoch, positions[i]!));
-    const pixelValues = mode.kind === 'none' ? undefined : await pixelsOf(examples, at.epoch, positions);
+    const rows = examples.map((e, i) => rowOf(e, at.epoch, positions[i]!, phase));
+    const pixelValues = mode.kind === 'none' ? undefined : await pixelsOf(rows, examples, at.epoch, positions);
     const text = padRows(rows, padId, 'right');
     const inputs = pixelValues ? { ...text, pixelValues } : text;
     const count = rows.reduce((n, r) => n + labelCount(r.labels), 0);
-    return {
+    let next = 0;
+    const imageRows = rows.map((r) => r.images.map(() => next++));
+    const batch: ObjectiveBatch = {
       inputs,
       examples,
       count,
       dispose: () => tf.dispose([inputs.inputIds, inputs.attentionMask, inputs.labels!, ...(pixelValues ? [pixelValues] : [])]),
     };
+    return { batch, encoded: rows.map((r) => r.encoded), imageRows };
   };
+
+  const collate = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }): Promise<ObjectiveBatch> =>
+    (await collateRows(examples, at, 'train')).batch;
 
   const loss = (batch: ObjectiveBatch): tf.Scalar => {
     // numItemsInBatch 1: the model returns the sum over label tokens; the loop divides by the step's count.
@@ -258,28 +326,21 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     examples: readonly Example[],
     kinds: ReadonlySet<string>,
     pixels: tf.Tensor | undefined,
+    encodedRows: readonly EncodedRow[],
+    imageRows: readonly (readonly number[])[],
   ): Promise<MetricInput[]> => {
     const wanted = examples
-      .map((example, i) => ({ example, row: i, kind: inputKindOf(example, kinds) }))
-      .filter((w) => w.kind !== undefined)
-      .map((w) => ({ ...w, encoded: encode(w.example, 0, w.row) }));
+      .map((example, i) => ({ example, row: i, kind: inputKindOf(example, kinds), encoded: encodedRows[i]! }))
+      .filter((w) => w.kind !== undefined);
     if (wanted.length === 0) return [];
+    // The prompt is the row up to the query's target: an episode's demos stay in it.
     const prompts = wanted.map(({ encoded }) => ({ ids: encoded.ids.slice(0, Math.min(encoded.lastTargetStart, config.max_length)) }));
     // Decoder-only generation continues the right end of every row: prompts are left-padded.
     const { inputIds, attentionMask } = padRows(prompts, padId, 'left');
     // Left padding goes before a prefix image span; positions come from the mask, so this equals
-    // Blip2Processor's padding between the span and the text.
-    const pixelValues = pixels
-      ? tf.tidy(() =>
-          tf.gather(
-            pixels,
-            tf.tensor1d(
-              wanted.map((w) => w.row),
-              'int32',
-            ),
-          ),
-        )
-      : undefined;
+    // Blip2Processor's padding between the span and the text. Each wanted row takes its own images.
+    const gathered = wanted.flatMap((w) => imageRows[w.row]!);
+    const pixelValues = pixels && gathered.length > 0 ? tf.tidy(() => tf.gather(pixels, tf.tensor1d(gathered, 'int32'))) : undefined;
     try {
       const result = await lm.generate(pixelValues ? { pixelValues, inputIds, attentionMask } : { inputIds, attentionMask }, decoding);
       return wanted.map(({ example, kind }, i): MetricInput => {
@@ -317,12 +378,12 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     let chunk: Example[] = [];
     let position = 0;
     const run = async (examples: Example[], start: number): Promise<EvalPart> => {
-      const batch = await collate(examples, { epoch: 0, positions: examples.map((_, i) => start + i) });
+      const { batch, encoded, imageRows } = await collateRows(examples, { epoch: 0, positions: examples.map((_, i) => start + i) }, 'eval');
       try {
         const sum = tf.tidy(() => loss(batch));
         const lossSum = (await sum.data())[0]!;
         sum.dispose();
-        return { lossSum, count: batch.count, inputs: await generateFor(examples, kinds, batch.inputs.pixelValues) };
+        return { lossSum, count: batch.count, inputs: await generateFor(examples, kinds, batch.inputs.pixelValues, encoded, imageRows) };
       } finally {
         batch.dispose();
       }

@@ -101,8 +101,33 @@ export function conversationOf(
       });
     case 'text':
       return [{ role: 'assistant', content: example.text }];
+    case 'interleaved':
+      // A document has no roles: the whole of it is one trained text (interleavedPieces renders it).
+      return [{ role: 'assistant', content: example.segments.map((s) => (s.image ? (marks === 'keep' ? IMAGE_PLACEHOLDER : '') : s.text)).join('') }];
   }
 }
+
+/**
+ * An interleaved document as pieces, whatever the template: every text segment a target, every
+ * image segment a `<image>` mark (kept marks only; no newline is added, the text after it is
+ * written as the data has it), then eos (a target), as run_clm-style pretraining texts end.
+ * Flamingo trains on such documents (MMC4, OBELICS) with every text token a label.
+ */
+export function interleavedPieces(example: Extract<Example, { task: 'interleaved' }>, marks: ImageMarks): Piece[] {
+  const pieces: Piece[] = [];
+  for (const segment of example.segments) {
+    if (segment.image) {
+      if (marks === 'keep') pieces.push({ text: IMAGE_PLACEHOLDER, target: false });
+    } else if (segment.text !== '') pieces.push({ text: segment.text, target: true });
+  }
+  if (!pieces.some((p) => p.target)) throw new MmftError('E_DATA', `${exampleWhere(example)} has no text segment to train on`);
+  pieces.push({ eos: true, target: true });
+  return pieces;
+}
+
+/** The number of `<image>` marks in a conversation. */
+export const imageMarkCount = (messages: readonly ChatMessage[]): number =>
+  messages.reduce((n, m) => n + m.content.split(IMAGE_PLACEHOLDER).length - 1, 0);
 
 /**
  * Pieces through the chat template. Each assistant turn is a target; system and user turns, and

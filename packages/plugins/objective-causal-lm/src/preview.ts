@@ -2,7 +2,7 @@
 // cut into runs of trained tokens, masked tokens (label -100) and image spans, each run decoded.
 // Masked runs are wrapped in ⟦…⟧ (or dimmed with ANSI colour), an image span is written
 // <image×N>, and tokens cut by max_length are counted, never shown.
-import type { Example, TextTokenizer } from '@mmft/core';
+import { imagesOf, type Example, type TextTokenizer } from '@mmft/core';
 import { IGNORE_INDEX, labelCount, labelsOf, spanCut } from './encode';
 import { createEncoder, type EncoderSetup } from './encoder';
 import { exampleWhere } from './pieces';
@@ -51,7 +51,7 @@ function runText(tokenizer: TextTokenizer, ids: readonly number[], start: number
 export function previewExamples(setup: PreviewSetup, examples: readonly Example[]): ExamplePreview[] {
   const encoder = createEncoder(setup);
   return examples.map((example, position) => {
-    const encoded = encoder.encode(example, 0, position, example.task !== 'text' && example.image !== undefined);
+    const encoded = encoder.encode(example, 0, position, imagesOf(example).length > 0);
     const { ids, labels } = labelsOf(encoded, setup.maxLength, setup.trainOnPrompt);
     const image = new Array<boolean>(ids.length).fill(false);
     for (const s of encoded.spans) for (let i = s.start; i < Math.min(s.start + s.length, ids.length); i += 1) image[i] = true;

@@ -84,30 +84,39 @@ class ToyBridge implements VisionLanguageModel {
   private spliced(inputs: ModelInputs): { inputsEmbeds: tf.Tensor; attentionMask: tf.Tensor; labels?: tf.Tensor } {
     const ids = inputs.inputIds!;
     const [b, t] = ids.shape as [number, number];
-    const features = tf.reshape(this.root.getModule<Linear>('projector').forward(tf.mean(inputs.pixelValues!, [2, 3])), [b, COUNT, 8]);
     const text = this.lm.embedTokens(ids);
     const mask = inputs.attentionMask ?? tf.onesLike(ids);
+    const featuresOf = (pixels: tf.Tensor) =>
+      tf.reshape(this.root.getModule<Linear>('projector').forward(tf.mean(pixels, [2, 3])), [pixels.shape[0]!, COUNT, 8]);
     if (!this.imageTokens) {
+      const features = featuresOf(inputs.pixelValues!);
       const labels = inputs.labels && tf.concat([tf.fill([b, COUNT], IGNORE_INDEX, 'int32'), inputs.labels], 1);
       return { inputsEmbeds: tf.concat([features, text], 1), attentionMask: tf.concat([tf.ones([b, COUNT], mask.dtype), mask], 1), labels };
     }
-    const rows = ids.arraySync() as number[][];
+    // As LLaVA's embedInputsWithImages: the k-th image token of the batch, in reading order, takes
+    // feature k of the images [ΣN, 3, S, S]; every image must fill one span.
+    const rowsOf = ids.arraySync() as number[][];
+    const images = inputs.pixelValues?.shape[0] ?? 0;
+    const total = rowsOf.flat().filter((id) => id === this.imageTokens!.tokenId).length;
+    if (total !== images * COUNT) throw new Error(`toy bridge: ${total} image tokens for ${images} images`);
+    if (images === 0) return { inputsEmbeds: text, attentionMask: mask, labels: inputs.labels };
+    const features = featuresOf(inputs.pixelValues!);
     const index: number[] = [];
     const isImage: boolean[] = [];
-    rows.forEach((row, r) => {
-      let k = 0;
+    let k = 0;
+    rowsOf.forEach((row) =>
       row.forEach((id) => {
         const image = id === this.imageTokens!.tokenId;
-        index.push(image ? r * COUNT + k++ : 0);
+        index.push(image ? k++ : 0);
         isImage.push(image);
-      });
-    });
-    const scattered = tf.reshape(tf.gather(tf.reshape(features, [b * COUNT, 8]), tf.tensor1d(index, 'int32')), [b, t, 8]);
+      }),
+    );
+    const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * COUNT, 8]), tf.tensor1d(index, 'int32')), [b, t, 8]);
     const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [b, t, 1]), [1, 1, 8]);
     return { inputsEmbeds: tf.where(where, scattered, text), attentionMask: mask, labels: inputs.labels };
   }
   forward(inputs: ModelInputs): Record<string, tf.Tensor> {
-    this.calls.push({ pixels: inputs.pixelValues!.arraySync() as number[][][][], ids: inputs.inputIds!.arraySync() as number[][] });
+    this.calls.push({ pixels: (inputs.pixelValues?.arraySync() ?? []) as number[][][][], ids: inputs.inputIds!.arraySync() as number[][] });
     return tf.tidy(() => {
       const s = this.spliced(inputs);
       const out = this.lm.forward({ ...s, numItemsInBatch: inputs.numItemsInBatch });
@@ -118,7 +127,7 @@ class ToyBridge implements VisionLanguageModel {
   }
   async generate(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult> {
     this.generated.push({
-      pixels: inputs.pixelValues!.arraySync() as number[][][][],
+      pixels: (inputs.pixelValues?.arraySync() ?? []) as number[][][][],
       ids: inputs.inputIds!.arraySync() as number[][],
       mask: inputs.attentionMask!.arraySync() as number[][],
     });
@@ -325,16 +334,22 @@ describe("'placeholder' placement (LlavaProcessor: the span at the <image> mark)
     batch.dispose();
   });
 
-  test('text-only examples train as text with a zero image (LLaVA); a mark without an image is an error', async () => {
-    const objective = await create({ template: 'plain' }, bridge('placeholder'));
+  test('text-only examples train as text and bring no image (LLaVA); a mark without an image is an error', async () => {
+    const model = bridge('placeholder');
+    const objective = await create({ template: 'plain' }, model);
     const batch = await objective.collate([text('t1', 'a red circle'), caption('c1', ['a red circle'])], { epoch: 0, positions: [0, 1] });
     const ids = rows(batch.inputs.inputIds!);
     expect(ids[0]!.slice(0, bare('a red circle').length + 1)).toEqual([...bare('a red circle'), eos]);
     expect(ids[0]).not.toContain(IMAGE_ID);
-    const pixels = batch.inputs.pixelValues!.arraySync() as number[][][][];
-    expect(pixels[0]!.flat(2).every((x) => x === 0)).toBe(true);
-    expect(pixels[1]!.flat(2).some((x) => x !== 0)).toBe(true);
+    // One image for the one span in the batch (the caption's), as LLaVA requires image tokens = images × count.
+    expect(batch.inputs.pixelValues!.shape).toEqual([1, 3, SIDE, SIDE]);
+    const loss = objective.loss(batch);
+    expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
+    loss.dispose();
     batch.dispose();
+    const textOnly = await objective.collate([text('t2', 'a red circle')], { epoch: 0, positions: [0] });
+    expect(textOnly.inputs.pixelValues).toBeUndefined();
+    textOnly.dispose();
     const error = await errorOf(() => objective.collate([dialogue('d2', false)], { epoch: 0, positions: [0] }));
     expect(error.message).toContain('example "d2" (data/train.jsonl:3) has an <image> mark but no image');
   });
