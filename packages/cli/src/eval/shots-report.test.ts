@@ -4,7 +4,7 @@
 // the highest value at the top), read back from the SVG text.
 import { describe, expect, test } from '@jest/globals';
 import type { ShotsDocument } from './shots';
-import { compareMarkdown, compareSvg, shotsHtml, shotsLines, shotsSvg, shotsTable } from './shots-report';
+import { compareMarkdown, compareSvg, niceStep, shotsHtml, shotsLines, shotsSvg, shotsTable } from './shots-report';
 
 const doc: ShotsDocument = {
   recipe: 'r.yaml',
@@ -101,6 +101,15 @@ describe('shotsSvg', () => {
     expect(svg).toContain('aria-label="a &lt;b&gt; &amp; c"');
     expect(svg).toContain('>x&lt;y</text>');
     expect(svg).not.toContain('NaN');
+  });
+  test('y ticks every 1, 2, 2.5 or 5 × 10^n, at most five steps; the top rounds out to a tick', () => {
+    expect([45, 40, 1.3, 12, 100, 0.07, 0].map(niceStep)).toEqual([10, 10, 0.5, 2.5, 20, 0.02, 1]);
+    const svg = shotsSvg('t', [{ metric: 'm', series: [{ name: 'a', points: [[0, 9], [1, 45]] }] }]);
+    const labels = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => Number(m[1]));
+    expect(labels).toEqual([0, 10, 20, 30, 40, 50]);
+    const [frame] = frames(svg);
+    // 45 of a 0–50 axis: nine tenths of the way up.
+    expect(dots(svg)[1]!.cy).toBeCloseTo(frame!.bottom - 0.9 * (frame!.bottom - frame!.top), 1);
   });
   test('panels two per row, each titled, the SVG as large as its panels', () => {
     const panels = ['m1', 'm2', 'm3'].map((metric) => ({ metric, series: [{ name: 'a', points: [[0, 1] as const] }] }));

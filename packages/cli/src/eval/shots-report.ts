@@ -36,10 +36,19 @@ export interface Series {
 /** Geometry of one panel, in SVG user units. */
 const PANEL = { width: 360, height: 240, left: 52, right: 16, top: 28, bottom: 36 };
 
+/** The y tick step: 1, 2, 2.5 or 5 times a power of ten, the smallest that spans `range` in at most five steps. */
+export function niceStep(range: number): number {
+  if (!(range > 0)) return 1;
+  const raw = range / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * power).find((step) => step >= raw * (1 - 1e-12))!;
+}
+
 /**
- * One panel as an SVG group at (x, y): axes, a tick per x value (shots), five y ticks from
- * min(0, lowest) to the highest value, a line with dots per series. The y axis starts at 0 for
- * scores ≥ 0 so that a small gain does not look large. Non-finite points are left out.
+ * One panel as an SVG group at (x, y): axes, a tick per x value (shots), y ticks every niceStep
+ * from min(0, lowest) to the highest value (both rounded out to a tick), a line with dots per
+ * series. The y axis starts at 0 for scores ≥ 0 so that a small gain does not look large.
+ * Non-finite points are left out.
  */
 function panel(title: string, series: readonly Series[], at: readonly [number, number]): string {
   const { width, height, left, right, top, bottom } = PANEL;
@@ -47,17 +56,18 @@ function panel(title: string, series: readonly Series[], at: readonly [number, n
   const xs = [...new Set(points.map(([x]) => x))].sort((a, b) => a - b);
   const ys = points.map(([, y]) => y);
   const [x0, x1] = [xs[0] ?? 0, xs.at(-1) ?? 1];
-  const [y0, y1] = [Math.min(0, ...ys), Math.max(0, ...ys)];
+  const step = niceStep(Math.max(0, ...ys) - Math.min(0, ...ys));
+  const [y0, y1] = [Math.floor(Math.min(0, ...ys) / step) * step, Math.ceil(Math.max(0, ...ys) / step) * step];
   const sx = (x: number) => left + ((x - x0) / (x1 - x0 || 1)) * (width - left - right);
   const sy = (y: number) => height - bottom - ((y - y0) / (y1 - y0 || 1)) * (height - top - bottom);
   const f = (v: number) => v.toFixed(1);
-  const yTicks = Array.from({ length: 5 }, (_, i) => y0 + ((y1 - y0) * i) / 4);
+  const yTicks = Array.from({ length: Math.round((y1 - y0) / step) + 1 }, (_, i) => y0 + i * step);
   const grid = [
     `<text x="${width / 2}" y="16" text-anchor="middle" font-weight="bold">${escape(title)}</text>`,
     `<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" fill="none" stroke="#ccc"/>`,
     ...yTicks.map(
       (v) =>
-        `<line x1="${left}" y1="${f(sy(v))}" x2="${width - right}" y2="${f(sy(v))}" stroke="#eee"/><text x="${left - 4}" y="${f(sy(v) + 4)}" text-anchor="end">${escape(Number(v.toPrecision(3)).toString())}</text>`,
+        `<line x1="${left}" y1="${f(sy(v))}" x2="${width - right}" y2="${f(sy(v))}" stroke="#eee"/><text x="${left - 4}" y="${f(sy(v) + 4)}" text-anchor="end">${escape(Number(v.toPrecision(6)).toString())}</text>`,
     ),
     ...xs.map((x) => `<text x="${f(sx(x))}" y="${height - bottom + 16}" text-anchor="middle">${x}</text>`),
     `<text x="${(left + width - right) / 2}" y="${height - 4}" text-anchor="middle">shots</text>`,
