@@ -1,188 +1,41 @@
-// The causal-LM objective on a vision→LLM bridge: a toy bridge built from core pieces (tinyCausalLm
-// + a Linear from pooled pixels to `count` image embeddings) in the three layouts a processor can
-// declare (image span in front, at the `<image>` mark, or placed by the model itself).
+// The causal-LM objective on a vision→LLM bridge: the toy bridge of toy-bridge.test-helper.ts in
+// the three layouts a processor can declare (image span in front, at the `<image>` mark, or placed
+// by the model itself).
 import 'reflect-metadata';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  isMmftError,
-  type Dataset,
-  type Example,
-  type GenerationOptions,
-  type GenerationResult,
-  type ImageTokens,
-  type ModelInputs,
-  type ModelProcessor,
-  type ObjectiveContext,
-  type ProviderResolver,
-  type TextTokenizer,
-  type VisionLanguageModel,
-} from '@mmft/core';
-import { Linear, Module, registerGradients } from '@mmft/core/nn';
-import { tinyCausalLm, type TinyCausalLm } from '@mmft/core/testing';
+import type { Example } from '@mmft/core';
+import { registerGradients } from '@mmft/core/nn';
 import { deriveSeed, preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
 import { renderTemplate, resolvePrompt } from '@mmft/text';
-import { causalLmProvider } from './plugin';
 import { IGNORE_INDEX } from './encode';
+import {
+  bare,
+  bridge,
+  caption,
+  COUNT,
+  create,
+  eos,
+  source,
+  errorOf,
+  ignored,
+  IMAGE_ID,
+  MEAN,
+  png,
+  rows,
+  SIDE,
+  span,
+  STD,
+  text,
+  tok,
+  vqa,
+} from './toy-bridge.test-helper';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   registerGradients();
 });
-
-const IMAGES = path.join(__dirname, '..', '..', 'data-jsonl', 'fixtures', 'images');
-const png = (name: string) => ({ kind: 'file', path: path.join(IMAGES, `${name}.png`) }) as const;
-const source = { file: 'data/train.jsonl', line: 3 };
-const caption = (id: string, captions: string[], image = png('red')): Example => ({ id, task: 'caption', image, captions, source });
-const vqa = (id: string, question: string, answer: string, image = png('green')): Example => ({
-  id,
-  task: 'vqa',
-  image,
-  question,
-  answer,
-  source,
-});
-const text = (id: string, t: string): Example => ({ id, task: 'text', text: t, source });
-const MEAN: [number, number, number] = [0.5, 0.4, 0.3];
-const STD: [number, number, number] = [0.2, 0.25, 0.5];
-const SIDE = 4;
-const COUNT = 3;
-
-class Root extends Module<[], null> {
-  forward(): null {
-    return null;
-  }
-}
-
-/** A bridge whose k-th image token of a row takes image embedding k (masked_scatter order), or that prepends them ('model'). */
-class ToyBridge implements VisionLanguageModel {
-  readonly modelType = 'toy-bridge';
-  readonly family = 'vision-to-llm' as const;
-  readonly root = new Root();
-  readonly config = {};
-  readonly processor: ModelProcessor;
-  readonly calls: Array<{ pixels: number[][][][]; ids: number[][] }> = [];
-  readonly generated: Array<{ pixels: number[][][][]; ids: number[][]; mask: number[][] }> = [];
-  constructor(
-    readonly lm: TinyCausalLm,
-    readonly imageTokens: ImageTokens | undefined,
-  ) {
-    this.root.registerModule('language_model', lm.root);
-    this.root.registerModule('projector', new Linear(3, COUNT * 8, { seed: 4 }));
-    const base = {
-      ...lm.processor,
-      imageProcessing: { size: SIDE, cropSize: SIDE, mean: MEAN, std: STD },
-      towers: { language: ['language_model.**'], projector: ['projector.**'] },
-    };
-    this.processor = imageTokens ? { ...base, imageTokens } : base;
-  }
-  get tokenizer(): TextTokenizer | undefined {
-    return this.processor.tokenizer;
-  }
-  private spliced(inputs: ModelInputs): { inputsEmbeds: tf.Tensor; attentionMask: tf.Tensor; labels?: tf.Tensor } {
-    const ids = inputs.inputIds!;
-    const [b, t] = ids.shape as [number, number];
-    const text = this.lm.embedTokens(ids);
-    const mask = inputs.attentionMask ?? tf.onesLike(ids);
-    const featuresOf = (pixels: tf.Tensor) =>
-      tf.reshape(this.root.getModule<Linear>('projector').forward(tf.mean(pixels, [2, 3])), [pixels.shape[0]!, COUNT, 8]);
-    if (!this.imageTokens) {
-      const features = featuresOf(inputs.pixelValues!);
-      const labels = inputs.labels && tf.concat([tf.fill([b, COUNT], IGNORE_INDEX, 'int32'), inputs.labels], 1);
-      return { inputsEmbeds: tf.concat([features, text], 1), attentionMask: tf.concat([tf.ones([b, COUNT], mask.dtype), mask], 1), labels };
-    }
-    // As LLaVA's embedInputsWithImages: the k-th image token of the batch, in reading order, takes
-    // feature k of the images [ΣN, 3, S, S]; every image must fill one span.
-    const rowsOf = ids.arraySync() as number[][];
-    const images = inputs.pixelValues?.shape[0] ?? 0;
-    const total = rowsOf.flat().filter((id) => id === this.imageTokens!.tokenId).length;
-    if (total !== images * COUNT) throw new Error(`toy bridge: ${total} image tokens for ${images} images`);
-    if (images === 0) return { inputsEmbeds: text, attentionMask: mask, labels: inputs.labels };
-    const features = featuresOf(inputs.pixelValues!);
-    const index: number[] = [];
-    const isImage: boolean[] = [];
-    let k = 0;
-    rowsOf.forEach((row) =>
-      row.forEach((id) => {
-        const image = id === this.imageTokens!.tokenId;
-        index.push(image ? k++ : 0);
-        isImage.push(image);
-      }),
-    );
-    const scattered = tf.reshape(tf.gather(tf.reshape(features, [images * COUNT, 8]), tf.tensor1d(index, 'int32')), [b, t, 8]);
-    const where = tf.tile(tf.reshape(tf.tensor1d(isImage, 'bool'), [b, t, 1]), [1, 1, 8]);
-    return { inputsEmbeds: tf.where(where, scattered, text), attentionMask: mask, labels: inputs.labels };
-  }
-  forward(inputs: ModelInputs): Record<string, tf.Tensor> {
-    this.calls.push({ pixels: (inputs.pixelValues?.arraySync() ?? []) as number[][][][], ids: inputs.inputIds!.arraySync() as number[][] });
-    return tf.tidy(() => {
-      const s = this.spliced(inputs);
-      const out = this.lm.forward({ ...s, numItemsInBatch: inputs.numItemsInBatch });
-      const result: Record<string, tf.Tensor> = { logits: out.logits };
-      if (out.loss) result.loss = out.loss;
-      return result;
-    });
-  }
-  async generate(inputs: ModelInputs, options: GenerationOptions): Promise<GenerationResult> {
-    this.generated.push({
-      pixels: (inputs.pixelValues?.arraySync() ?? []) as number[][][][],
-      ids: inputs.inputIds!.arraySync() as number[][],
-      mask: inputs.attentionMask!.arraySync() as number[][],
-    });
-    const s = tf.tidy(() => this.spliced(inputs));
-    try {
-      return await this.lm.generate({ inputsEmbeds: s.inputsEmbeds, attentionMask: s.attentionMask }, options);
-    } finally {
-      tf.dispose([s.inputsEmbeds, s.attentionMask]);
-    }
-  }
-  async save(): Promise<void> {}
-  dispose(): void {
-    this.root.dispose();
-  }
-}
-
-const lm = tinyCausalLm({ seed: 3 });
-const tok = lm.processor.tokenizer!;
-const eos = tok.specialTokenIds!.eos!;
-// A byte token none of these texts use (the last id is <|endoftext|>, i.e. eos and pad).
-const IMAGE_ID = tok.encode(['@'], { addSpecialTokens: false, truncation: false }).inputIds[0]![0]!;
-const bridge = (placement: ImageTokens['placement'] | 'model') =>
-  new ToyBridge(lm, placement === 'model' ? undefined : { tokenId: IMAGE_ID, count: COUNT, placement });
-
-const datasetOf = (examples: Example[]): Dataset => ({
-  task: examples[0]!.task,
-  size: examples.length,
-  async *iterate() {
-    yield* examples;
-  },
-});
-const contextOf = (model: VisionLanguageModel, evalData?: Example[]): ObjectiveContext => ({
-  model,
-  resolver: {} as ProviderResolver,
-  recipe: {},
-  seed: 11,
-  outputDir: '/tmp',
-  eval: evalData ? datasetOf(evalData) : undefined,
-  batchSize: 2,
-});
-const create = (config: Record<string, unknown>, model: VisionLanguageModel, evalData?: Example[]) =>
-  causalLmProvider.create(causalLmProvider.configSchema.parse(config), contextOf(model, evalData));
-const bare = (s: string) => tok.encode([s], { addSpecialTokens: false, truncation: false }).inputIds[0]!;
-const rows = (t: tf.Tensor) => t.arraySync() as number[][];
-const span = new Array<number>(COUNT).fill(IMAGE_ID);
-const ignored = (n: number) => new Array<number>(n).fill(IGNORE_INDEX);
-
-async function errorOf(run: () => Promise<unknown>): Promise<Error> {
-  const error = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isMmftError(error)) throw new Error(`expected an MmftError, got ${String(error)}`);
-  return error;
-}
 
 test('the image id never occurs in the texts of these tests', () => {
   expect([
