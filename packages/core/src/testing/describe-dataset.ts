@@ -8,7 +8,7 @@ import type { Dataset, DatasetContext, DatasetProvider, Example, ImageRef, Itera
 import { isMmftError } from '../errors';
 import { isKebabId } from '../registry/names';
 
-const TASK_KINDS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction', 'text'];
+const TASK_KINDS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved'];
 
 /** One dataset the provider opens. */
 export interface DatasetConformanceCase {
@@ -190,8 +190,8 @@ function exampleProblems(example: Example, task: TaskKind): string[] {
   if (example.task !== task) problems.push(`task is "${example.task}", dataset says "${task}"`);
   if (!isText(example.id)) problems.push('id is not a non-empty string');
   // Plain text never has an image; a conversation may be text-only; the other tasks need one.
-  if (example.task === 'text') {
-    if (example.image !== undefined) problems.push('a text example has an image');
+  if (example.task === 'text' || example.task === 'interleaved') {
+    if (example.image !== undefined) problems.push('a text or interleaved example has an image field (a document keeps its images in segments)');
   } else if (example.task !== 'instruction' || example.image !== undefined) problems.push(...imageProblems(example.image));
   if (example.source && !(isText(example.source.file) && Number.isInteger(example.source.line) && example.source.line >= 1)) {
     problems.push('source needs a file and a 1-based line');
@@ -217,6 +217,16 @@ function exampleProblems(example: Example, task: TaskKind): string[] {
       break;
     case 'text':
       if (!isText(example.text)) problems.push('text is not a non-empty text');
+      break;
+    case 'interleaved':
+      if (!Array.isArray(example.segments) || !example.segments.some((s) => s.text !== undefined))
+        problems.push('segments is not a list holding at least one text');
+      else
+        for (const s of example.segments) {
+          if ((s.image === undefined) === (s.text === undefined)) problems.push('a segment needs exactly one of image and text');
+          else if (s.image !== undefined) problems.push(...imageProblems(s.image));
+          else if (!isText(s.text)) problems.push('a text segment is not a non-empty text');
+        }
       break;
     default:
       problems.push(`unknown task ${JSON.stringify((example as { task: unknown }).task)}`);

@@ -62,6 +62,18 @@ writeData(
     ),
   ),
 );
+writeData(
+  dir,
+  'interleaved.jsonl',
+  jsonl(
+    ...seven((i) =>
+      i % 2
+        ? { id: `d${i}`, segments: [{ image: image(i) }, { text: `text ${i}` }, { image: image(i + 1) }, { text: `more ${i}` }] }
+        : // the OBELICS layout
+          { images: [null, image(i)], texts: [`text ${i}`, null] },
+    ),
+  ),
+);
 writeData(dir, 'text.jsonl', jsonl(...seven((i) => (i % 2 ? { id: `t${i}`, text: `text ${i}`, lang: 'en' } : { text: `文本 ${i}` }))));
 const broken = writeData(
   dir,
@@ -98,7 +110,7 @@ writeData(
 );
 
 describeDataset(jsonlDataset, {
-  cases: (['caption', 'vqa', 'retrieval', 'instruction', 'text'] as const).map((task) => ({
+  cases: (['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved'] as const).map((task) => ({
     config: { path: `${task}.jsonl` },
     context,
     task,

@@ -61,6 +61,47 @@ export function relocatedImagePath(original: string, resolved: string, outDir: s
 }
 
 /**
+ * `record` with each image path of `files` (a resolved file and the dotted field it was written at,
+ * "image", "images.2", "segments.3.image", "messages.0.content.1.image_url.url") replaced by
+ * `move(original, resolved)`; the record itself is not changed (copied along each path), and
+ * fields that no longer hold a string are left alone. Undefined when nothing changed.
+ *
+ * @example
+ * relocateImageFields({ images: ['a.png', 'b.png'] }, [{ field: 'images.1', path: '/d/b.png' }], (o) => `x/${o}`) // { images: ['a.png', 'x/b.png'] }
+ */
+export function relocateImageFields(
+  record: Record<string, unknown>,
+  files: readonly { readonly path: string; readonly field: string }[],
+  move: (original: string, resolved: string) => string,
+): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const { path: resolved, field } of files) {
+    const keys = field.split('.');
+    // Copy-on-write down the path, so other references to the input record see no change.
+    const root: Record<string, unknown> = out ?? { ...record };
+    let node: Record<string, unknown> | unknown[] = root;
+    let ok = true;
+    for (const key of keys.slice(0, -1)) {
+      const child: unknown = (node as Record<string, unknown>)[key];
+      if (child === null || typeof child !== 'object') {
+        ok = false;
+        break;
+      }
+      const copy: Record<string, unknown> | unknown[] = Array.isArray(child) ? [...(child as unknown[])] : { ...(child as Record<string, unknown>) };
+      (node as Record<string, unknown>)[key] = copy;
+      node = copy;
+    }
+    const last = keys[keys.length - 1]!;
+    const value = ok ? (node as Record<string, unknown>)[last] : undefined;
+    // A lone string in "images" (LLaMA-Factory wraps it into a list) is written at "images" itself.
+    if (typeof value !== 'string') continue;
+    (node as Record<string, unknown>)[last] = move(value, resolved);
+    out = root;
+  }
+  return out;
+}
+
+/**
  * Why a data tool must not write a copy of `inputFile` into `outDir`, or undefined when it may.
  * Every image accepted from the input lies inside the input's root (its folder, or `root`); the
  * copy's images are checked later against the copy's root (`outDir`, or the same `root`), so the

@@ -1,6 +1,7 @@
 // The instruction task in the layouts people hold, all read to core's turns + one image:
 // - LLaVA {"image"?, "conversations": [{"from": "human"|"gpt"|"system", "value"}]} (haotian-liu/LLaVA
-//   llava/train/train.py: human→USER, gpt→ASSISTANT; preprocess_multimodal puts "<image>" first);
+//   llava/train/train.py: human→USER, gpt→ASSISTANT; preprocess_multimodal puts "<image>" first;
+//   LLaVA-NeXT's "image" may be a list);
 // - LLaMA-Factory sharegpt {"conversations"|"messages", "images": [...]} with the tags of its
 //   dataset_info.json entry (hiyouga/LLaMA-Factory src/llamafactory/data/parser.py DatasetAttr
 //   defaults from/value/human/gpt/system; data/README.md: as many images as "<image>" tokens);
@@ -10,7 +11,8 @@
 //   "image_url": {"url"} | "url"}]; an image part becomes "<image>" where it stood, as ms-swift does;
 // - the simple {"image"?, "instruction", "response"}.
 // "image" is optional: text-only conversations are half of LLaVA's mixture. Turns start with the user
-// (after system turns) and alternate. An example carries one image (core's InstructionExample).
+// (after system turns) and alternate. Several images (an "images" list, several image_url parts) go to
+// InstructionExample.images in "<image>" order, one placeholder each.
 import { z } from 'zod';
 import type { ConversationTurn } from '@mmft/core';
 import { idFields, text } from './fields';
@@ -97,8 +99,11 @@ export function readConversation(
     if (imagesKey !== undefined && record[imagesKey] !== undefined) {
       report([imagesKey], `conflicts with "image": give the image in one of them`, 'wrong-type');
     }
-    if (typeof record.image !== 'string')
-      report(['image'], `must be a string (the image path, relative to the data file), got ${typeName(record.image)}`, 'wrong-type');
+    // LLaVA-NeXT's multi-image data writes a list here (LLaVA-VL/LLaVA-NeXT llava/train/train.py,
+    // LazySupervisedDataset._get_item: "image" may be a list of files).
+    if (Array.isArray(record.image)) images.push(...readImageList(record.image, 'image', report));
+    else if (typeof record.image !== 'string')
+      report(['image'], `must be a string (the image path, relative to the data file) or a list of them, got ${typeName(record.image)}`, 'wrong-type');
     else if (record.image.trim() === '') report(['image'], 'is empty (the image path, relative to the data file)', 'empty-text');
     else images.push({ value: record.image, field: 'image' });
   } else if (imagesKey !== undefined && record[imagesKey] !== undefined) {
@@ -296,8 +301,9 @@ function checkOrder(
 }
 
 /**
- * As LLaMA-Factory's _validate_messages: every "<image>" stands for one image. One image and no
- * placeholder is accepted (LLaVA's preprocess_multimodal and ms-swift put it before the first user
+ * As LLaMA-Factory's _validate_messages (hiyouga/LLaMA-Factory src/llamafactory/data/mm_plugin.py:
+ * the number of images must equal the number of "<image>" placeholders): every "<image>" stands for
+ * one image, so several images need as many placeholders. One image and no placeholder is accepted (LLaVA's preprocess_multimodal and ms-swift put it before the first user
  * text); a placeholder in an assistant turn is refused (it would be expanded into image features there).
  */
 function checkPlaceholders(turns: readonly ConversationTurn[], images: readonly ImageValue[], key: string, report: Report): void {
@@ -311,10 +317,10 @@ function checkPlaceholders(turns: readonly ConversationTurn[], images: readonly 
       'image-placeholders',
     );
   }
-  if (images.length > 1) {
+  if (images.length > 1 && total !== images.length) {
     report(
-      [images[1]!.field.split('.')[0]!],
-      `holds ${images.length} images; an mmft conversation carries one image (as LLaVA-1.5): split the record into one conversation per image`,
+      [key],
+      `holds ${total} "${IMAGE_TOKEN}" placeholder(s) for ${images.length} images; with several images each needs its own "${IMAGE_TOKEN}" where it stands, in image order`,
       'image-placeholders',
     );
   } else if (images.length === 0 && total > 0) {

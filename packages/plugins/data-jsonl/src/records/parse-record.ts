@@ -18,14 +18,15 @@ import { vqaFormat } from './vqa';
 
 /** The task formats, in auto-detection order (most specific keys first). */
 export const TASK_FORMATS: Readonly<Record<TaskKind, TaskFormat<any>>> = {
-  // "segments", or OBELICS "images" + "texts" (without conversation keys): no other format has these
-  interleaved: interleavedFormat,
   instruction: instructionFormat,
   vqa: vqaFormat,
   // before retrieval, whose {"image", "text"} pairs share the "text" key: text records have no "image"
   text: textFormat,
   retrieval: retrievalFormat,
   caption: captionFormat,
+  // "segments", or OBELICS "images" + "texts": keys no format above detects, so last (and the
+  // choices people already know keep their order)
+  interleaved: interleavedFormat,
 };
 export const TASKS = Object.keys(TASK_FORMATS) as TaskKind[];
 

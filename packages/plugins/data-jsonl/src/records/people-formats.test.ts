@@ -379,7 +379,7 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
     ]);
   });
 
-  test('two images, an answer holding <image>, a bad data URL, a missing file and a bad part are each reported', async () => {
+  test('two images for one placeholder, an answer holding <image>, a bad data URL, a missing file and a bad part are each reported', async () => {
     const dir = dataDir();
     const file = writeData(
       dir,
@@ -387,7 +387,7 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
       jsonl(
         {
           messages: [
-            { role: 'user', content: '<image><image>Q' },
+            { role: 'user', content: '<image>Q' },
             { role: 'assistant', content: 'A' },
           ],
           images: ['images/red.png', 'images/blue.png'],
@@ -436,7 +436,7 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
     );
     const report = await validateFiles([file]);
     expect(codes(report)).toEqual([
-      [1, 'image-placeholders', 'images'],
+      [1, 'image-placeholders', 'messages'],
       [2, 'image-placeholders', 'messages.1'],
       [3, 'image-corrupt', 'messages.0.content.0.image_url.url'],
       [4, 'image-missing', 'messages.0.content.0.image_url.url'],
@@ -444,7 +444,7 @@ describe('ms-swift messages + images and OpenAI image parts', () => {
       [6, 'wrong-type', 'images'],
       [7, 'image-missing', 'images.0'],
     ]);
-    expect(report.issues[0]!.message).toContain('holds 2 images; an mmft conversation carries one image');
+    expect(report.issues[0]!.message).toContain('holds 1 "<image>" placeholder(s) for 2 images');
     expect(report.issues[1]!.message).toContain('is an assistant turn holding "<image>"');
     expect(report.issues[2]!.message).toMatch(/^the data URL image does not decode/);
   });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { MmftError, type TaskKind } from '@mmft/core';
-import { outputFolderProblem, relocatedImagePath } from '../records/image-path';
+import { outputFolderProblem, relocatedImagePath, relocateImageFields } from '../records/image-path';
 import { ImageChecker } from '../validate/image-check';
 import { resolveDataSource } from '../datasets/dataset-info';
 import { runValidation } from '../validate/validate';
@@ -114,10 +114,10 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
     await each(async (r) => {
       const stream = streams[assignment.get(r.imageHash)![0]]!;
       // Image paths resolve from the data file's folder: rewrite them when the file moves.
-      const line =
-        outDir === baseDir || r.imagePath === undefined
-          ? r.text
-          : JSON.stringify({ ...r.record, image: relocatedImagePath(String(r.record.image), r.imagePath, outDir) });
+      // Every image field is rewritten ("images.1", "segments.3.image", image_url parts), not only "image".
+      const relocated =
+        outDir === baseDir ? undefined : relocateImageFields(r.record, r.imageFiles, (original, file) => relocatedImagePath(original, file, outDir));
+      const line = relocated ? JSON.stringify(relocated) : r.text;
       if (!stream.write(`${line}\n`)) await once(stream, 'drain');
     });
   } finally {

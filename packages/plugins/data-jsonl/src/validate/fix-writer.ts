@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import sharp from 'sharp';
 import { maskPersonalData, MmftError } from '@mmft/core';
 import { buffer } from '../io/bytes';
-import { relocatedImagePath } from '../records/image-path';
+import { relocatedImagePath, relocateImageFields } from '../records/image-path';
 import type { RecordIssue } from '../records/issue';
 import type { ExifPrivacy } from './exif';
 import { describeImageMetadata, redactRecord, type TextFinding } from './privacy';
@@ -24,6 +24,8 @@ export interface KeptRecord {
   readonly imagePath?: string;
   /** The record's image field as a JSON path ("image", "images.0"). */
   readonly imageField?: string;
+  /** Every image file of the record with its field ("segments.3.image"); paths are rewritten in all of them when OUT is elsewhere. */
+  readonly imageFiles?: readonly { readonly path: string; readonly field: string }[];
   /** Content hash of the image (names the metadata-free copy). */
   readonly imageHash?: string;
   readonly personal?: readonly TextFinding[];
@@ -162,21 +164,18 @@ export class FixWriter {
         }
       }
     }
-    if (record && kept?.imagePath && (this.movedTo || image)) {
-      const target = image ?? kept.imagePath;
+    // Every image file of the record ("image", "images.N", "segments.N.image", image_url parts).
+    const files = kept?.imageFiles ?? (kept?.imagePath ? [{ path: kept.imagePath, field: kept.imageField ?? 'image' }] : []);
+    if (record && kept && files.length > 0 && (this.movedTo || image)) {
+      const copy = image;
       // A metadata-free copy is always beside OUT; otherwise absolute paths stay absolute.
-      const moved = (original: string) =>
-        image ? path.relative(this.outDir, target).split(path.sep).join('/') : relocatedImagePath(original, target, this.outDir);
-      // The one image sits in "image" (LLaVA) or as the only entry of "images" (LLaMA-Factory, ms-swift).
-      const r = record;
-      const relocated =
-        typeof r.image === 'string'
-          ? { ...r, image: moved(r.image) }
-          : typeof r.images === 'string'
-            ? { ...r, images: moved(r.images) }
-            : Array.isArray(r.images) && typeof r.images[0] === 'string'
-              ? { ...r, images: [moved(r.images[0]), ...r.images.slice(1)] }
-              : undefined;
+      const moved = (original: string, resolved: string) =>
+        copy && resolved === kept.imagePath
+          ? path.relative(this.outDir, copy).split(path.sep).join('/')
+          : this.movedTo
+            ? relocatedImagePath(original, resolved, this.outDir)
+            : original;
+      const relocated = relocateImageFields(record, files, moved);
       if (relocated) [record, changed] = [relocated, true];
     }
     await write(this.out, `${changed && record ? JSON.stringify(record) : text}\n`);

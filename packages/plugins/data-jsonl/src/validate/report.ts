@@ -24,7 +24,7 @@ const spread = (s?: Spread) => (s ? `${s.min}/${s.p50}/${s.p95}/${s.max}` : '-')
  * for (const line of formatReport(report)) console.log(line);
  */
 export function formatReport(report: ValidationReport): string[] {
-  const lines = ['', 'summary', ...statsTable(report.files)];
+  const lines = ['', 'summary', ...statsTable(report.files), ...imagesPerRecordLines(report.files)];
   const codes = Object.entries(report.byCode) as [MessageCode, number][];
   if (codes.length > 0) {
     lines.push(
@@ -83,9 +83,14 @@ export function statsTable(files: readonly DataStats[]): string[] {
   ]);
 }
 
-/** `mmft data stats` output: the table plus formats and the top VQA answers. */
+/** A line per file whose records hold several images (interleaved documents, multi-image conversations). */
+function imagesPerRecordLines(files: readonly DataStats[]): string[] {
+  return files.flatMap((s) => (s.imagesPerRecord ? [`${s.file}: images per record min/p50/p95/max ${spread(s.imagesPerRecord)}`] : []));
+}
+
+/** `mmft data stats` output: the table plus images per record, formats and the top VQA answers. */
 export function formatStats(files: readonly DataStats[]): string[] {
-  const lines = statsTable(files);
+  const lines = [...statsTable(files), ...imagesPerRecordLines(files)];
   for (const s of files) {
     const formats = Object.entries(s.images.formats)
       .map(([f, n]) => `${f} ${n}`)

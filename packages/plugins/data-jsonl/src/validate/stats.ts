@@ -26,6 +26,8 @@ export interface DataStats {
     readonly height?: Spread;
     readonly formats: Record<string, number>;
   };
+  /** Images per record, over the records with at least one (absent when every record has at most one). */
+  readonly imagesPerRecord?: Spread;
   readonly answers?: { readonly distinct: number; readonly top: ReadonlyArray<readonly [string, number]>; readonly topShare: number };
 }
 
@@ -91,7 +93,15 @@ export class StatsAccumulator {
   private readonly heights = new Series();
   private readonly formats: Record<string, number> = {};
   private readonly answers = new Map<string, number>();
+  private readonly perRecord = new Series();
+  private several = false;
   constructor(readonly file: string) {}
+
+  /** Count the images of one kept record that has at least one. */
+  addImagesPerRecord(n: number): void {
+    this.perRecord.add(n);
+    if (n > 1) this.several = true;
+  }
 
   addTexts(texts: readonly string[]): void {
     for (const t of texts) {
@@ -127,6 +137,7 @@ export class StatsAccumulator {
         height: this.heights.spread(),
         formats: { ...this.formats },
       },
+      ...(this.several ? { imagesPerRecord: this.perRecord.spread() } : {}),
       ...(total > 0 ? { answers: { distinct: this.answers.size, top, topShare: top[0]![1] / total } } : {}),
     };
   }

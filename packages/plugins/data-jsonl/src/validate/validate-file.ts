@@ -12,7 +12,7 @@ import type { RecordIssue } from '../records/issue';
 import { checkRecord, detectTask, parseJsonLine, TASKS } from '../records/parse-record';
 import type { RecordView } from '../records/task-format';
 import type { FixWriter } from './fix-writer';
-import type { ImageChecker, ImageResult } from './image-check';
+import type { ImageChecker, ImageInfo, ImageResult } from './image-check';
 import { dropsLine, severityOf, type Issue } from './messages';
 import { findRecordPersonalData, imageMetadataIssue, personalDataIssue, type PrivacyCounter, type TextFinding } from './privacy';
 import { StatsAccumulator, type DataStats } from './stats';
@@ -35,11 +35,14 @@ export interface AcceptedRecord {
   /** The line as read (UTF-8, no BOM, no line end). */
   readonly text: string;
   readonly record: Record<string, unknown>;
-  /** Absolute path the "image" field resolved to; absent for records without an image (text, text-only conversations). */
+  /** Absolute path the first image resolved to; absent for records without an image file (text, text-only conversations, data URLs). */
   readonly imagePath?: string;
+  /** Every image file of the record and the field it was written in ("segments.2.image"), for rewriting paths when the file moves. */
+  readonly imageFiles: readonly { readonly path: string; readonly field: string }[];
   /**
-   * Content hash of the image (ImageInfo.hash); for a record without an image, a hash of its texts,
-   * so that splitting and leakage checks group identical texts as they group identical images.
+   * Content hash of the image (ImageInfo.hash; of all images, in order, for a record with several);
+   * for a record without an image, a hash of its texts, so that splitting and leakage checks group
+   * identical texts as they group identical images.
    */
   readonly imageHash: string;
 }
@@ -65,10 +68,16 @@ interface Pending {
   readonly issues: RecordIssue[];
   readonly view?: RecordView;
   readonly record?: Record<string, unknown>;
-  readonly imagePath?: string;
-  readonly imageField?: string;
-  readonly image?: Promise<ImageResult>;
+  /** Every image of the record in reading order, each checked (cached per file or data URL). */
+  readonly images: readonly PendingImage[];
   readonly personal?: readonly TextFinding[];
+}
+
+interface PendingImage {
+  /** Absent for a data URL. */
+  readonly path?: string;
+  readonly field: string;
+  readonly result: Promise<ImageResult>;
 }
 
 /** Validate `file`; issues go to `options.emit`, the file's statistics are returned. */
@@ -90,18 +99,18 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const decoded = decodeLine(bytes, line === 1 && element === undefined);
     if (!decoded.ok) {
       const message = `byte ${decoded.byteColumn} is not UTF-8; re-save the file as UTF-8 (iconv -f <encoding> -t utf-8)`;
-      return { line, element, text: decoded.lossy, bytes, issues: [{ code: 'non-utf8', message }] };
+      return { line, element, text: decoded.lossy, bytes, images: [], issues: [{ code: 'non-utf8', message }] };
     }
     let text = decoded.text;
-    if (problem !== undefined) return { line, element, text, issues: [{ code: 'invalid-json', message: problem }] };
-    if (isBlank(text)) return { line, text, issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
+    if (problem !== undefined) return { line, element, text, images: [], issues: [{ code: 'invalid-json', message: problem }] };
+    if (isBlank(text)) return { line, text, images: [], issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
     const parsed = parseJsonLine(text, terminated);
     if (!parsed.ok) {
       const issues =
         element === undefined
           ? parsed.issues
           : parsed.issues.map((i) => ({ ...i, message: i.message.replace('each line must', 'each element must') }));
-      return { line, element, text, issues };
+      return { line, element, text, images: [], issues };
     }
     // Copies (--fix, split) are JSONL: an array element, perhaps spread over lines, becomes one line.
     if (element !== undefined) text = JSON.stringify(parsed.record);
@@ -112,11 +121,12 @@ export async function validateFile(file: string, state: RunState, options: FileR
         line,
         text,
         element,
+        images: [],
         issues: [{ code: 'unknown-task', message: `keys ${keys} match no task format (${TASKS.join(', ')}); pass --task` }],
       };
     }
     const checked = checkRecord(stats.task, parsed.record, { file, line, element, policy: options.policy, layout: options.layout });
-    if (!checked.ok) return { line, element, text, issues: checked.issues };
+    if (!checked.ok) return { line, element, text, images: [], issues: checked.issues };
     const issues: RecordIssue[] = [];
     const example = checked.view.example;
     if (example.task === 'vqa' && example.answers && example.answers.length !== 10) {
@@ -129,7 +139,11 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const personal = state.privacy ? findRecordPersonalData(parsed.record) : [];
     state.privacy?.addLine(personal);
     issues.push(...personal.map(personalDataIssue));
-    const bytesImage = checked.imageBytes;
+    // Every image is checked, not only the first: a document's fifth image is as needed as its first.
+    const images = checked.images.map(({ ref, path, field }): PendingImage => {
+      if (ref.kind === 'bytes') return { field, result: state.images.checkBytes(ref.key, ref.bytes) };
+      return { path: path ?? ref.path, field, result: state.images.check(path ?? ref.path) };
+    });
     return {
       line,
       element,
@@ -137,33 +151,49 @@ export async function validateFile(file: string, state: RunState, options: FileR
       issues,
       view: checked.view,
       record: parsed.record,
-      ...(checked.imagePath === undefined ? {} : { imagePath: checked.imagePath, image: state.images.check(checked.imagePath) }),
-      ...(bytesImage ? { image: state.images.checkBytes(bytesImage.key, bytesImage.bytes) } : {}),
-      ...(checked.imageField === undefined ? {} : { imageField: checked.imageField }),
+      images,
       ...(personal.length > 0 ? { personal } : {}),
     };
   };
 
   const settle = async (entry: Pending): Promise<void> => {
     const { line, issues, view } = entry;
-    const result = entry.image ? await entry.image : undefined;
-    // The checker caches by file, so the field is the record's own ("images.0" in LLaMA-Factory data).
-    if (result && !result.ok) issues.push(entry.imageField ? { ...result.issue, field: entry.imageField } : result.issue);
-    // One warning per image (at the first line using it), however many lines share it.
-    const metadata = result?.ok ? result.info.privacy : undefined;
-    if (result?.ok && metadata && state.privacy && !result.info.privacyReported) {
-      result.info.privacyReported = true;
-      state.privacy.images += 1;
-      const what = entry.imagePath === undefined ? 'the data URL image' : `image ${entry.imagePath}`;
-      issues.push(imageMetadataIssue(what, metadata, entry.imageField ?? 'image'));
-    }
-    // What identifies the record's content for duplicates, leakage and splits: its image, or for a
-    // record without one (text, text-only conversations) its texts.
-    const textOnly = view !== undefined && entry.image === undefined;
-    const contentHash = result?.ok ? result.info.hash : textOnly ? digest('text', JSON.stringify(view.texts)) : undefined;
+    const results = await Promise.all(entry.images.map((i) => i.result));
+    const infos: ImageInfo[] = [];
+    results.forEach((result, i) => {
+      const image = entry.images[i]!;
+      // The checker caches by file, so the field is the record's own ("images.0", "segments.3.image").
+      // With several images the message names which one ("segments.3.image"), as schema issues do.
+      const named = entry.images.length > 1 ? `field "${image.field}": ` : '';
+      if (!result.ok) return void issues.push({ ...result.issue, field: image.field, message: `${named}${result.issue.message}` });
+      infos.push(result.info);
+      // One warning per image (at the first line using it), however many lines share it.
+      const metadata = result.info.privacy;
+      if (metadata && state.privacy && !result.info.privacyReported) {
+        result.info.privacyReported = true;
+        state.privacy.images += 1;
+        const what = image.path === undefined ? 'the data URL image' : `image ${image.path}`;
+        issues.push(imageMetadataIssue(what, metadata, image.field));
+      }
+    });
+    const imagesOk = infos.length === entry.images.length;
+    // The first image's metadata is what --fix --redact-pii strips (a copy beside OUT).
+    const metadata = imagesOk && infos.length > 0 ? infos[0]!.privacy : undefined;
+    // What identifies the record's content for duplicates, leakage and splits: its image (all of
+    // them, in order), or for a record without one (text, text-only conversations) its texts.
+    const textOnly = view !== undefined && entry.images.length === 0;
+    const contentHash = !imagesOk
+      ? undefined
+      : textOnly
+        ? digest('text', JSON.stringify(view.texts))
+        : infos.length === 1
+          ? infos[0]!.hash
+          : infos.length > 1
+            ? digest('images', infos.map((i) => i.hash).join(','))
+            : undefined;
     if (view && contentHash !== undefined) {
-      const info = result?.ok ? result.info : undefined;
-      if (info && info.countedIn !== options.fileIndex) {
+      for (const info of infos) {
+        if (info.countedIn === options.fileIndex) continue;
         info.countedIn = options.fileIndex;
         stats.addImage(info);
       }
@@ -185,7 +215,10 @@ export async function validateFile(file: string, state: RunState, options: FileR
           });
         }
       }
-      const owner = state.owners?.get(contentHash);
+      // An image is owned by one split, whichever record holds it: each image of a document counts.
+      const ownerKeys = textOnly || infos.length === 1 ? [contentHash] : infos.map((i) => i.hash);
+      const owned = ownerKeys.map((k) => state.owners?.get(k)).find((o) => o && o.file !== options.fileIndex);
+      const owner = owned ?? state.owners?.get(ownerKeys[0]!);
       if (owner && owner.file !== options.fileIndex) {
         const where = `${state.files[owner.file]}:${owner.line}`;
         issues.push(
@@ -200,26 +233,30 @@ export async function validateFile(file: string, state: RunState, options: FileR
                 message: `the same image content is used by ${where}; an image must be in one split only (use mmft data split)`,
               },
         );
-      } else if (state.owners && !owner) state.owners.set(contentHash, { file: options.fileIndex, line });
+      } else if (state.owners) for (const k of ownerKeys) if (!state.owners.has(k)) state.owners.set(k, { file: options.fileIndex, line });
     }
     for (const issue of issues) emit(line, issue, entry.element);
     const dropped = issues.some((i) => dropsLine(i.code));
+    const imageFiles = entry.images.flatMap((i) => (i.path === undefined ? [] : [{ path: i.path, field: i.field }]));
+    const first = entry.images[0];
     if (view && contentHash !== undefined && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
-      const imagePath = entry.imagePath === undefined ? {} : { imagePath: entry.imagePath };
-      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageHash: contentHash });
+      const imagePath = first?.path === undefined ? {} : { imagePath: first.path };
+      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageFiles, imageHash: contentHash });
     }
     if (!dropped && view) {
       stats.records += 1;
       stats.addTexts(view.texts);
+      if (infos.length > 0) stats.addImagesPerRecord(infos.length);
       if (view.vqa) stats.addAnswer(view.vqa.answer);
       await options.fix?.keep(
         entry.text,
         entry.record && {
           line,
           record: entry.record,
-          ...(entry.imagePath === undefined ? {} : { imagePath: entry.imagePath }),
-          ...(entry.imageField === undefined ? {} : { imageField: entry.imageField }),
-          ...(result?.ok ? { imageHash: result.info.hash } : {}),
+          ...(first?.path === undefined ? {} : { imagePath: first.path }),
+          ...(first === undefined ? {} : { imageField: first.field }),
+          ...(infos.length > 0 ? { imageHash: infos[0]!.hash } : {}),
+          imageFiles,
           ...(entry.personal ? { personal: entry.personal } : {}),
           ...(metadata ? { metadata } : {}),
         },
