@@ -3,7 +3,7 @@
 // independent path: each k's scores and eval loss equal those of the trainer's plain eval-only
 // pass (`mmft eval recipe` without --shots, metrics.jsonl) on the recipe with
 // objective.few_shot.shots = k set by --set; demos change the eval loss; eval.json, --json,
-// report.html and the table are written; clashing flags and other objectives are refused.
+// report.html and the table are written; no tensor is left behind; clashing flags and other objectives are refused.
 import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -128,6 +128,11 @@ describe('mmft eval recipe --shots', () => {
     const html = fs.readFileSync(path.join(tmp, 'sweep', 'report.html'), 'utf8');
     expect(html).toContain('<title>mmft eval: eval.yaml (blip-2) at 0, 2 shots</title>');
     expect(html).toMatch(/font-weight="bold">caption\.cider</);
+
+    // A sweep frees what it built: the model and each k's objective and batches.
+    const before = tf.memory().numTensors;
+    expect((await run(['eval.yaml', '--shots', '1,3', '--n', '2', '--out', 'again'])).stderr).toBe('');
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   test('--shots with --slice-by or --seed, a bad list, and another objective are refused', async () => {
