@@ -1,25 +1,36 @@
 // composeIdefics on the repository's part folders (models/clip-shapes-base, a CLIP at 64 px, and
 // models/llama-shapes-base, a 4-layer Llama with 4 query and 2 kv heads): with the gates at zero
 // the composed model is the Llama on text, its extra `<image>` row is the mean of the old rows,
-// and the grouped-query heads are repeated as repeat_kv reads them. The helpers are checked on
-// hand-computed cases first.
+// and the grouped-query heads are repeated as repeat_kv reads them; saved and loaded back (gates
+// opened so the images count) it gives the same logits. The helpers are checked on hand-computed
+// cases first.
 import 'reflect-metadata';
 import '@tensorflow/tfjs-backend-cpu';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipVisionArchitecture } from '@mmft/arch-clip';
 import { llamaProvider } from '@mmft/arch-llama';
 import { MmftError, type CausalLanguageModel, type VisionEncoderModel } from '@mmft/core';
+import { readSafetensors } from '@mmft/core/io';
 import { repeatKvRows, tokenIdAndMax, withMeanRow } from './added-token';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
+import type { IdeficsConfig } from './config';
 import { ideficsProvider } from './plugin';
+import { TINY_PART_MEAN, TINY_PART_STD, writeTinyIdeficsParts } from './testing';
 import { tinyIdeficsContext } from './tiny-idefics.test-helper';
 
 const MODELS = join(__dirname, '../../../../models');
 const CLIP_DIR = join(MODELS, 'clip-shapes-base');
 const LLAMA_DIR = join(MODELS, 'llama-shapes-base');
+/** The provider on a recipe section as written (the registry passes it unparsed). */
+const compose = (section: unknown, context: ReturnType<typeof tinyIdeficsContext>) =>
+  ideficsProvider.fromConfig(section as IdeficsConfig, context) as Promise<IdeficsForVisionText2Text>;
 const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
+/** Bit-equal values (a loop: jest's deep equality on 10⁵-element arrays takes seconds). */
+const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
 
 describe('composition helpers (hand-computed)', () => {
   test('repeatKvRows: 4 query heads over 2 kv heads of width 1, and 2 rows per head', () => {
@@ -48,7 +59,7 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
   let llama: CausalLanguageModel;
   let clip: VisionEncoderModel;
   beforeAll(async () => {
-    model = (await ideficsProvider.fromConfig(
+    model = await compose(
       {
         seed: 0,
         config: {
@@ -59,7 +70,7 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
         init: { vision: CLIP_DIR, language_model: LLAMA_DIR },
       },
       context,
-    )) as IdeficsForVisionText2Text;
+    );
     llama = (await llamaProvider.fromPretrained(LLAMA_DIR, {}, context)) as CausalLanguageModel;
     clip = (await clipVisionArchitecture.fromPretrained(CLIP_DIR, {}, context)) as VisionEncoderModel;
   });
@@ -96,7 +107,8 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
     const own = model.root.stateDict();
     const source = clip.root.stateDict();
     expect(source.size).toBeGreaterThan(10);
-    for (const [name, v] of source) expect(Array.from(own.get(`model.${name}`)!.dataSync())).toEqual(Array.from(v.dataSync()));
+    const differ = [...source].filter(([name, v]) => !sameValues(own.get(`model.${name}`)!.dataSync(), v.dataSync())).map(([n]) => n);
+    expect(differ).toEqual([]);
   });
 
   test('k_proj/v_proj: query head h reads kv head h // 2; the <image> rows are the mean rows', () => {
@@ -144,8 +156,72 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
   });
 
   test('a language_model folder that is not a Llama is an E_CONFIG error naming it', async () => {
-    const failure = ideficsProvider.fromConfig({ config: {}, init: { language_model: CLIP_DIR } }, context);
+    const failure = compose({ config: {}, init: { language_model: CLIP_DIR } }, context);
     await expect(failure).rejects.toThrow(MmftError);
     await expect(failure).rejects.toThrow(/clip-shapes-base\/config\.json has model_type "clip"; IDEFICS's decoder is a Llama/);
+  });
+});
+
+describe('composed from tiny part folders, saved and loaded back', () => {
+  const context = tinyIdeficsContext();
+  let tmp: string;
+  let parts: { vision: string; languageModel: string };
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'idefics-compose-'));
+    parts = await writeTinyIdeficsParts(tmp, context, LLAMA_DIR, 654);
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('the IDEFICS layout (decoupled <image> rows, tokenizer, the tower\'s mean/std) and the same logits with two images', async () => {
+    const section = {
+      seed: 4,
+      config: { use_resampler: true, perceiver_config: { resampler_n_latents: 2, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 4 } },
+      init: { vision: parts.vision, language_model: parts.languageModel },
+    };
+    const model = await compose(section, context);
+    const dir = join(tmp, 'saved');
+    try {
+      expect(model.processor.imageProcessing).toEqual({ size: 8, cropSize: 8, mean: [...TINY_PART_MEAN], std: [...TINY_PART_STD] });
+      // Open the gates so that the images change the logits and the round trip has to carry the bridge.
+      for (const [name, v] of model.root.stateDict()) if (/alpha_(cross_attn|dense)$/.test(name)) v.assign(tf.fill(v.shape, 0.3));
+      await model.save(dir);
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      expect(config).toMatchObject({ model_type: 'idefics', vocab_size: 654, additional_vocab_size: 1, hidden_size: 16, num_attention_heads: 4 });
+      const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
+      expect(tensors.get('model.embed_tokens.weight')!.shape).toEqual([654, 16]);
+      expect(tensors.get('model.embed_tokens.additional_embedding.weight')!.shape).toEqual([1, 16]);
+      expect(tensors.get('lm_head.additional_fc.weight')!.shape).toEqual([1, 16]);
+      expect(tensors.get('model.layers.0.self_attn.k_proj.weight')!.shape).toEqual([16, 16]);
+      const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { added_tokens: Array<{ id: number; content: string }> };
+      expect(tokenizer.added_tokens.find((t) => t.content === '<image>')).toMatchObject({ id: 654, special: true });
+      const preprocessor = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
+      expect(preprocessor).toMatchObject({ image_size: 8, image_mean: [...TINY_PART_MEAN], image_std: [...TINY_PART_STD] });
+
+      const loaded = await IdeficsForVisionText2Text.fromPretrained(dir, {}, context);
+      try {
+        expect(loaded.imageTokenId).toBe(654);
+        expect(loaded.processor.imageProcessing).toEqual(model.processor.imageProcessing);
+        const saved = model.root.stateDict();
+        const differ = [...loaded.root.stateDict()].filter(([name, v]) => !sameValues(v.dataSync(), saved.get(name)!.dataSync())).map(([n]) => n);
+        expect(differ).toEqual([]);
+        model.root.eval();
+        const [a, b, swapped] = tf.tidy(() => {
+          const inputIds = tf.tensor2d([[1, 654, 40, 77, 2, 654, 300, 12]], [1, 8], 'int32');
+          const pixelValues = tf.randomUniform([2, 3, 8, 8], -1, 1, 'float32', 11);
+          return [
+            model.forward({ inputIds, pixelValues }).logits.arraySync(),
+            loaded.forward({ inputIds, pixelValues }).logits.arraySync(),
+            loaded.forward({ inputIds, pixelValues: tf.reverse(pixelValues, 0) }).logits.arraySync(),
+          ] as number[][][][];
+        });
+        expect(b).toEqual(a);
+        // The images are read: the text after the second <image> changes when the images swap.
+        expect(Math.max(...swapped![0]![7]!.map((x, v) => Math.abs(x - b![0]![7]![v]!)))).toBeGreaterThan(1e-4);
+      } finally {
+        loaded.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
   });
 });

@@ -86,15 +86,38 @@ export async function buildIdefics(
   }
 }
 
-/** Image preprocessing: IdeficsImageProcessor resizes to image_size square with CLIP's mean and std. */
-export function ideficsImageProcessing(config: IdeficsConfigJson, vision: VisionEncoderModel): ImageProcessing {
-  const size = config.vision_config.image_size;
+/** A 3-number list of preprocessor_config.json, or undefined when absent. */
+function triple(preprocessor: Record<string, unknown>, key: string, source: string): [number, number, number] | undefined {
+  const value = preprocessor[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length !== 3 || !value.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new MmftError('E_CHECKPOINT', `${source}: "${key}" must be a list of 3 numbers (one per RGB channel), got ${JSON.stringify(value)}`);
+  }
+  return value as [number, number, number];
+}
+
+/**
+ * Image preprocessing: IdeficsImageProcessor resizes to image_size square and normalises with
+ * image_mean / image_std (src/transformers/models/idefics/image_processing_idefics.py), read from
+ * the folder's preprocessor_config.json when given, else CLIP's mean and std.
+ */
+export function ideficsImageProcessing(
+  config: IdeficsConfigJson,
+  vision: VisionEncoderModel,
+  preprocessor?: Record<string, unknown>,
+  source = 'preprocessor_config.json',
+): ImageProcessing {
   const own = vision.processor.imageProcessing;
+  const given = preprocessor?.image_size;
+  if (given !== undefined && (typeof given !== 'number' || !Number.isInteger(given) || given <= 0)) {
+    throw new MmftError('E_CHECKPOINT', `${source}: "image_size" must be a positive integer, got ${JSON.stringify(given)}`);
+  }
+  const size = given ?? config.vision_config.image_size;
   return {
     size,
     cropSize: size,
-    mean: own?.mean ?? [0.48145466, 0.4578275, 0.40821073],
-    std: own?.std ?? [0.26862954, 0.26130258, 0.27577711],
+    mean: (preprocessor && triple(preprocessor, 'image_mean', source)) ?? own?.mean ?? [0.48145466, 0.4578275, 0.40821073],
+    std: (preprocessor && triple(preprocessor, 'image_std', source)) ?? own?.std ?? [0.26862954, 0.26130258, 0.27577711],
   };
 }
 

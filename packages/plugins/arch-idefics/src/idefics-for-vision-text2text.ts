@@ -8,6 +8,7 @@
 // registered under its `model`, so parameter names are IDEFICS's state-dict keys as they are.
 // Building and loading are in ./idefics-build.ts and the per-call image state in ./idefics-images.ts;
 // this file wires them into forward and generate.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -35,6 +36,21 @@ import { buildIdefics, ideficsImageProcessing, loadIdeficsWeights } from './idef
 import { checkImageCheckpointing, imagesForCall, prepareIdeficsImages, type ImageState } from './idefics-images';
 import { IdeficsPerceiverResampler } from './perceiver';
 import { IDEFICS_TOWERS, imageTokenIdOf, saveIdeficsFolder } from './save';
+
+/** preprocessor_config.json parsed, undefined when the folder has none. */
+async function readPreprocessor(file: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new MmftError('E_CHECKPOINT', `${file} is not valid JSON`, { cause, hint: 'rewrite it, or remove it to use CLIP\'s mean and std' });
+  }
+}
 
 /** Options of `IdeficsForVisionText2Text.fromConfig`. */
 export interface IdeficsFromConfigOptions {
@@ -139,7 +155,8 @@ export class IdeficsForVisionText2Text implements VisionLanguageModel {
     );
     try {
       const report = loadIdeficsWeights(root, lm, config, folder, dir, options);
-      const processing = ideficsImageProcessing(config, vision);
+      const preprocessorFile = join(dir, 'preprocessor_config.json');
+      const processing = ideficsImageProcessing(config, vision, await readPreprocessor(preprocessorFile), preprocessorFile);
       return new IdeficsForVisionText2Text(root.eval(), config, vision, lm, processing, folder.tokenizerFiles, report);
     } catch (error) {
       vision.dispose();
