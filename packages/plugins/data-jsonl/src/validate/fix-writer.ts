@@ -16,20 +16,25 @@ import type { RecordIssue } from '../records/issue';
 import type { ExifPrivacy } from './exif';
 import { describeImageMetadata, redactRecord, type TextFinding } from './privacy';
 
+/** One image of a kept record. */
+export interface KeptImage {
+  /** Absolute path of the image file (absent for data URLs). */
+  readonly path?: string;
+  /** Where the record holds it, as a JSON path ("image", "images.0", "segments.3.image"). */
+  readonly field: string;
+  /** Content hash of the image (names the metadata-free copy). */
+  readonly hash: string;
+  /** Identifying metadata the image carries, if any. */
+  readonly metadata?: ExifPrivacy;
+}
+
 /** A kept line's parsed record and what --redact-pii may change in it. */
 export interface KeptRecord {
   readonly line: number;
   readonly record: Record<string, unknown>;
-  /** Absolute path of the record's one image file (absent for data URLs and text records). */
-  readonly imagePath?: string;
-  /** The record's image field as a JSON path ("image", "images.0"). */
-  readonly imageField?: string;
-  /** Every image file of the record with its field ("segments.3.image"); paths are rewritten in all of them when OUT is elsewhere. */
-  readonly imageFiles?: readonly { readonly path: string; readonly field: string }[];
-  /** Content hash of the image (names the metadata-free copy). */
-  readonly imageHash?: string;
+  /** Every image of the record in reading order (empty for text records); all are moved and, with --redact-pii, stripped. */
+  readonly images: readonly KeptImage[];
   readonly personal?: readonly TextFinding[];
-  readonly metadata?: ExifPrivacy;
 }
 
 /** One line of OUT.changes.jsonl. */
@@ -141,7 +146,8 @@ export class FixWriter {
     this.kept += 1;
     let record = kept?.record;
     let changed = false;
-    let image: string | undefined;
+    // Metadata-free copies made for this line: original file → copy.
+    const copies = new Map<string, string>();
     if (this.changes && kept && record) {
       if (kept.personal && kept.personal.length > 0) {
         record = redactRecord(record, kept.personal);
@@ -152,29 +158,30 @@ export class FixWriter {
           await this.note({ line: kept.line, field: f.field, action: 'redacted', found });
         }
       }
-      if (kept.metadata) {
-        const removed = describeImageMetadata(kept.metadata);
-        const field = kept.imageField ?? 'image';
-        if (kept.imagePath && kept.imageHash) {
-          image = await this.strippedCopy(kept.imagePath, kept.imageHash);
-          const [from, to] = [kept.imagePath, image].map((p) => path.relative(this.outDir, p).split(path.sep).join('/'));
-          await this.note({ line: kept.line, field, action: 'metadata-stripped', from: from!, to: to!, removed });
+      // Each image of a document or multi-image conversation is its own privacy finding.
+      for (const image of kept.images) {
+        if (!image.metadata) continue;
+        const removed = describeImageMetadata(image.metadata);
+        if (image.path) {
+          const copy = await this.strippedCopy(image.path, image.hash);
+          copies.set(image.path, copy);
+          const [from, to] = [image.path, copy].map((p) => path.relative(this.outDir, p).split(path.sep).join('/'));
+          await this.note({ line: kept.line, field: image.field, action: 'metadata-stripped', from: from!, to: to!, removed });
         } else {
-          await this.note({ line: kept.line, field, action: 'metadata-kept', reason: 'a data URL image is not rewritten', found: removed });
+          const reason = 'a data URL image is not rewritten';
+          await this.note({ line: kept.line, field: image.field, action: 'metadata-kept', reason, found: removed });
         }
       }
     }
     // Every image file of the record ("image", "images.N", "segments.N.image", image_url parts).
-    const files = kept?.imageFiles ?? (kept?.imagePath ? [{ path: kept.imagePath, field: kept.imageField ?? 'image' }] : []);
-    if (record && kept && files.length > 0 && (this.movedTo || image)) {
-      const copy = image;
+    const files = (kept?.images ?? []).flatMap((i) => (i.path === undefined ? [] : [{ path: i.path, field: i.field }]));
+    if (record && files.length > 0 && (this.movedTo || copies.size > 0)) {
       // A metadata-free copy is always beside OUT; otherwise absolute paths stay absolute.
-      const moved = (original: string, resolved: string) =>
-        copy && resolved === kept.imagePath
-          ? path.relative(this.outDir, copy).split(path.sep).join('/')
-          : this.movedTo
-            ? relocatedImagePath(original, resolved, this.outDir)
-            : original;
+      const moved = (original: string, resolved: string) => {
+        const copy = copies.get(resolved);
+        if (copy) return path.relative(this.outDir, copy).split(path.sep).join('/');
+        return this.movedTo ? relocatedImagePath(original, resolved, this.outDir) : original;
+      };
       const relocated = relocateImageFields(record, files, moved);
       if (relocated) [record, changed] = [relocated, true];
     }

@@ -4,11 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import sharp from 'sharp';
 import { imagesOf, type InstructionExample } from '@mmft/core';
 import { openJsonlDataset } from '../datasets/jsonl-dataset';
 import { relocateImageFields } from '../records/image-path';
 import { splitFile } from '../split/split';
 import { collect, dataDir, jsonl, writeData } from '../testing/fixtures';
+import { readExifPrivacy } from './exif';
 import { formatIssue } from './messages';
 import { formatReport, formatStats } from './report';
 import { validateFiles } from './validate';
@@ -194,5 +196,38 @@ describe('validating interleaved documents', () => {
     expect(JSON.stringify(record)).toBe(before);
     expect(out!.keep).toBe(record.keep);
     expect(relocateImageFields(record, [{ field: 'nothing', path: '/d/a.png' }], (o) => o)).toBeUndefined();
+  });
+
+  test('--fix --redact-pii strips the metadata of every image of a document, not only the first', async () => {
+    const dir = dataDir();
+    // Two JPEGs carrying a GPS position (sharp's EXIF writer), as privacy.test.ts makes one.
+    for (const [name, colour] of [['gps1.jpg', '#3a7'], ['gps2.jpg', '#a37']] as const) {
+      await sharp({ create: { width: 8, height: 6, channels: 3, background: colour } })
+        .jpeg()
+        .withExif({ IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '31/1 14/1 1500/100', GPSLongitudeRef: 'E', GPSLongitude: '121/1 28/1 3000/100' } })
+        .toFile(path.join(dir, 'images', name));
+    }
+    const file = writeData(dir, 'docs.jsonl', jsonl(doc('gps1.jpg', 'red.png', 'gps2.jpg')));
+    const out = path.join(dir, 'clean.jsonl');
+    const report = await validateFiles([file], { fix: out, redactPii: true });
+    expect(codes(report)).toEqual([
+      [1, 'image-metadata', 'segments.0.image'],
+      [1, 'image-metadata', 'segments.4.image'],
+    ]);
+    const [kept] = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const images: string[] = kept.segments.flatMap((s: { image?: string }) => (s.image ? [s.image] : []));
+    expect(images[0]).toMatch(/^clean\.images\/[0-9a-f]{12}-gps1\.jpg$/);
+    expect(images[1]).toBe('images/red.png');
+    expect(images[2]).toMatch(/^clean\.images\/[0-9a-f]{12}-gps2\.jpg$/);
+    for (const copy of [images[0]!, images[2]!]) {
+      const { exif } = await sharp(path.join(dir, copy)).metadata();
+      expect(exif === undefined ? { gps: false, identifying: [] } : readExifPrivacy(exif)).toEqual({ gps: false, identifying: [] });
+    }
+    const changes = fs.readFileSync(`${out}.changes.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(changes.map((c) => [c.field, c.action, c.from])).toEqual([
+      ['segments.0.image', 'metadata-stripped', 'images/gps1.jpg'],
+      ['segments.4.image', 'metadata-stripped', 'images/gps2.jpg'],
+    ]);
+    expect((await validateFiles([out])).errors).toBe(0);
   });
 });

@@ -177,8 +177,6 @@ export async function validateFile(file: string, state: RunState, options: FileR
       }
     });
     const imagesOk = infos.length === entry.images.length;
-    // The first image's metadata is what --fix --redact-pii strips (a copy beside OUT).
-    const metadata = imagesOk && infos.length > 0 ? infos[0]!.privacy : undefined;
     // What identifies the record's content for duplicates, leakage and splits: its image (all of
     // them, in order), or for a record without one (text, text-only conversations) its texts.
     const textOnly = view !== undefined && entry.images.length === 0;
@@ -253,12 +251,11 @@ export async function validateFile(file: string, state: RunState, options: FileR
         entry.record && {
           line,
           record: entry.record,
-          ...(first?.path === undefined ? {} : { imagePath: first.path }),
-          ...(first === undefined ? {} : { imageField: first.field }),
-          ...(infos.length > 0 ? { imageHash: infos[0]!.hash } : {}),
-          imageFiles,
+          images: infos.map((info, i) => {
+            const { path, field } = entry.images[i]!;
+            return { ...(path === undefined ? {} : { path }), field, hash: info.hash, ...(info.privacy ? { metadata: info.privacy } : {}) };
+          }),
           ...(entry.personal ? { personal: entry.personal } : {}),
-          ...(metadata ? { metadata } : {}),
         },
       );
     } else {
