@@ -349,8 +349,33 @@ describe('objective.few_shot.support', () => {
     expect(resolved.few_shot!.base_dir).toBe('/work/recipes');
   });
 
-  test('without support, data.train or a data.train section: E_CONFIG', async () => {
-    const error = await errorOf(() => create({ few_shot: { shots: 1 } }, bridge('placeholder')));
+  test('training demos come from the training data, evaluation demos from support', async () => {
+    const fake: DatasetProvider<Record<string, never>> = {
+      kind: 'dataset',
+      id: 'fake',
+      description: 'test',
+      tasks: ['caption'],
+      configSchema: z.strictObject({}),
+      open: async () => datasetOf([caption('b1', ['a blue square'], blue)]),
+    };
+    const resolver = { resolve: () => fake, list: () => [fake] } as unknown as ProviderResolver;
+    const query = caption('q', ['a red circle'], red);
+    const train = [caption('a1', ['a green square'], green), query];
+    const config = causalLmConfigSchema.parse({ template: 'plain', few_shot: { shots: 1, train_shots: [1, 1], support: { type: 'fake' } } });
+    const model = bridge('prefix');
+    const objective = await causalLmProvider.create(config, { ...contextOf(model, [query], train), resolver });
+    const batch = await objective.collate([query], { epoch: 0, positions: [0] });
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...bare('a photo of a green square'), eos, ...bare('a photo of a red circle'), eos]);
+    batch.dispose();
+    for await (const part of objective.evaluate(undefined, { batchSize: 1, kinds: [] })) expect(part.count).toBeGreaterThan(0);
+    expect(model.calls.at(-1)!.ids[0]).toEqual([...span, ...bare('a photo of a blue square'), eos, ...bare('a photo of a red circle'), eos]);
+  });
+
+  test('without support, data.train or a data.train section: E_CONFIG when the first episode is drawn', async () => {
+    const objective = await create({ few_shot: { shots: 1 } }, bridge('placeholder'), [caption('q', ['a red circle'])]);
+    const error = await errorOf(async () => {
+      for await (const part of objective.evaluate(undefined, { batchSize: 1, kinds: [] })) expect(part).toBeUndefined();
+    });
     expect(error.message).toBe('objective.few_shot asks for in-context examples, but there is no data to draw them from');
   });
 });

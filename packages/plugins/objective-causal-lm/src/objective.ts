@@ -38,7 +38,7 @@ import { deriveSeed as imageSeed, preprocessOptionsSchema, preprocessResolved, t
 import type { CausalLmConfig, FewShotConfig } from './config';
 import { IGNORE_INDEX, labelCount, labelsOf, spanCut } from './encode';
 import { createEncoder, type EncodedRow } from './encoder';
-import { drawDemos, drawShots, readPool, type DemoPool } from './episodes';
+import { drawDemos, drawShots, readPool, takesDemos, type DemoPool } from './episodes';
 import { conversationOf, exampleWhere, lastInstruction, promptMessages, type ImageMarks } from './pieces';
 
 
@@ -140,29 +140,46 @@ function padRows(
   };
 }
 
+/** Where a phase's demos come from: a dataset (read into memory on first use) and its recipe path, for messages. */
+interface DemoSource {
+  readonly where: string;
+  pool(): Promise<DemoPool>;
+}
+
+const demoSource = (where: string, open: () => Promise<Dataset>): DemoSource => {
+  let pool: Promise<DemoPool> | undefined;
+  return { where, pool: () => (pool ??= open().then(readPool)) };
+};
+
 /**
- * The demo pool of few-shot episodes: objective.few_shot.support opened as the recipe's data
- * sections are (provider by `type`, its relative paths from few_shot.base_dir), else the run's
- * training data, else the recipe's data.train section (an evaluation-only run has no training data).
+ * The demo sources of few-shot episodes. Training demos come from the training data (the run's, else
+ * the recipe's data.train section: an evaluation-only run has no training data), so a training
+ * episode never shows the support set; evaluation demos from objective.few_shot.support, opened here
+ * as the recipe's data sections are (provider by `type`, strict keys, relative paths from
+ * few_shot.base_dir), else from the training data.
  */
-async function openPool(fewShot: FewShotConfig, context: ObjectiveContext): Promise<{ examples: DemoPool; where: string }> {
+async function demoSources(fewShot: FewShotConfig, context: ObjectiveContext): Promise<{ train: DemoSource; eval: DemoSource }> {
   const open = (section: Record<string, unknown>, baseDir: string, where: string) => {
     const { type, ...rest } = section;
     return datasetContext(context.resolver, baseDir, where).open!({ ...rest, type: String(type) }, where);
   };
-  if (fewShot.support) {
-    const where = 'objective.few_shot.support';
-    return { examples: await readPool(await open(fewShot.support, fewShot.base_dir, where)), where };
-  }
-  if (context.train) return { examples: await readPool(context.train), where: 'data.train' };
-  const train = (context.recipe.data as { train?: unknown } | undefined)?.train;
-  if (train && typeof train === 'object' && typeof (train as { type?: unknown }).type === 'string') {
-    // The recipe's own sections come with their paths already resolved.
-    return { examples: await readPool(await open(train as Record<string, unknown>, process.cwd(), 'data.train')), where: 'data.train' };
-  }
-  throw new MmftError('E_CONFIG', 'objective.few_shot asks for in-context examples, but there is no data to draw them from', {
-    hint: 'set objective.few_shot.support to a data section (e.g. { type: shapes, task: caption, n: 64 }), or give the recipe data.train',
+  const train = demoSource('data.train', async () => {
+    if (context.train) return context.train;
+    const section = (context.recipe.data as { train?: unknown } | undefined)?.train;
+    if (section && typeof section === 'object' && typeof (section as { type?: unknown }).type === 'string') {
+      // Its own path fields are resolved already; those of nested sections (a mix's sources) resolve
+      // from base_dir, the recipe's folder, as the trainer's datasetContext resolves them.
+      return open(section as Record<string, unknown>, fewShot.base_dir, 'data.train');
+    }
+    throw new MmftError('E_CONFIG', 'objective.few_shot asks for in-context examples, but there is no data to draw them from', {
+      hint: 'set objective.few_shot.support to a data section (e.g. { type: shapes, task: caption, n: 64 }), or give the recipe data.train',
+    });
   });
+  if (!fewShot.support || fewShot.shots === 0) return { train, eval: train };
+  // Opened now, so a misspelt support section fails before training starts; read when evaluation first needs it.
+  const where = 'objective.few_shot.support';
+  const support = await open(fewShot.support, fewShot.base_dir, where);
+  return { train, eval: demoSource(where, async () => support) };
 }
 
 /** The objective of a run; `model` must be a causal LM or a vision→LLM bridge, with a tokenizer. */
@@ -189,7 +206,7 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   const padId = ids.pad ?? ids.eos ?? 0;
   const decoding = generationOptions(config);
   const fewShot = config.few_shot;
-  const pool = fewShot && (fewShot.shots > 0 || fewShot.train_shots[1] > 0) ? await openPool(fewShot, context) : undefined;
+  const sources = fewShot && (fewShot.shots > 0 || fewShot.train_shots[1] > 0) ? await demoSources(fewShot, context) : undefined;
 
   /** Whether the example's image spans are written; an example the model cannot read is an error (see the file comment). */
   const readsImages = (example: Example): boolean => {
@@ -217,15 +234,20 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     );
   };
 
+  /** How many demos go before `example` at (epoch, position) in `phase`: train_shots' draw in training, shots in evaluation. */
+  const shotsFor = (example: Example, epoch: number, position: number, phase: 'train' | 'eval'): number => {
+    if (!fewShot || !sources || !takesDemos(example)) return 0;
+    return phase === 'train' ? drawShots(fewShot.train_shots, fewShot.seed, epoch, position) : fewShot.shots;
+  };
+
   /**
-   * The row of `example` at (epoch, position): its episode (demos drawn for the phase: train_shots
-   * in training, every demo's target trained; shots in evaluation, only the query's), with demos
-   * dropped from the front until it fits max_length.
+   * The row of `example` at (epoch, position): its episode of `k` demos from `pool` (training: every
+   * demo's target trained; evaluation: only the query's), with demos dropped from the front until it
+   * fits max_length.
    */
-  const encodeRow = (example: Example, epoch: number, position: number, phase: 'train' | 'eval'): EncodedRow => {
+  const encodeRow = (example: Example, epoch: number, position: number, phase: 'train' | 'eval', k: number, pool?: DemoPool): EncodedRow => {
     const image = readsImages(example);
-    const k = !pool || !fewShot ? 0 : phase === 'train' ? drawShots(fewShot.train_shots, fewShot.seed, epoch, position) : fewShot.shots;
-    let demos = k === 0 ? [] : drawDemos(pool!.examples, example, k, fewShot!.seed, epoch, position, pool!.where);
+    let demos = k === 0 ? [] : drawDemos(pool!, example, k, fewShot!.seed, epoch, position, sources![phase].where);
     let encoded = encoder.encodeEpisode(demos, example, epoch, position, image, phase === 'train');
     while (demos.length > 0 && encoded.ids.length > config.max_length) {
       demos = demos.slice(1);
@@ -234,8 +256,8 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     return encoded;
   };
 
-  const rowOf = (example: Example, epoch: number, position: number, phase: 'train' | 'eval') => {
-    const encoded = encodeRow(example, epoch, position, phase);
+  const rowOf = (example: Example, epoch: number, position: number, phase: 'train' | 'eval', k: number, pool?: DemoPool) => {
+    const encoded = encodeRow(example, epoch, position, phase, k, pool);
     const cut = spanCut(encoded, config.max_length);
     if (cut) {
       throw new MmftError(
@@ -287,7 +309,9 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   /** A batch, and per row its encoded tokens and which pixel rows are its images. */
   const collateRows = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }, phase: 'train' | 'eval') => {
     const positions = examples.map((_, i) => at.positions[i] ?? i);
-    const rows = examples.map((e, i) => rowOf(e, at.epoch, positions[i]!, phase));
+    const shots = examples.map((e, i) => shotsFor(e, at.epoch, positions[i]!, phase));
+    const pool = shots.some((k) => k > 0) ? await sources![phase].pool() : undefined;
+    const rows = examples.map((e, i) => rowOf(e, at.epoch, positions[i]!, phase, shots[i]!, pool));
     const pixelValues = mode.kind === 'none' ? undefined : await pixelsOf(rows, examples, at.epoch, positions);
     const text = padRows(rows, padId, 'right');
     const inputs = pixelValues ? { ...text, pixelValues } : text;
