@@ -70,8 +70,33 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   const each = (visit: (record: AcceptedRecord) => void | Promise<void>) =>
     runValidation([file], validation, { images, onRecord: (_, r) => visit(r) });
 
+  // Records sharing any image form one group that goes to one split whole: a document or a
+  // multi-image conversation ties its images together (union-find over image hashes). A record
+  // with one image or none is its own key, as before.
+  const parent = new Map<string, string>();
+  const find = (key: string): string => {
+    let root = key;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    for (let k = key; k !== root; ) {
+      const next = parent.get(k)!;
+      parent.set(k, root);
+      k = next;
+    }
+    return root;
+  };
+  const keysOf = (r: AcceptedRecord) => (r.imageHashes.length > 1 ? r.imageHashes : [r.imageHash]);
+  const perKey = new Map<string, number>();
+  const report = await each((r) => {
+    const keys = keysOf(r);
+    for (const k of keys) if (!parent.has(k)) parent.set(k, k);
+    for (const k of keys.slice(1)) {
+      const [a, b] = [find(keys[0]!), find(k)];
+      if (a !== b) parent.set(b, a);
+    }
+    perKey.set(keys[0]!, (perKey.get(keys[0]!) ?? 0) + 1);
+  });
   const counts = new Map<string, number>();
-  const report = await each((r) => void counts.set(r.imageHash, (counts.get(r.imageHash) ?? 0) + 1));
+  for (const [key, n] of perKey) counts.set(find(key), (counts.get(find(key)) ?? 0) + n);
   if (report.errors > 0) {
     const first = report.issues.find((i) => i.severity === 'error')!;
     const more = report.errors > 1 ? ` (${report.errors} errors in all)` : '';
@@ -112,7 +137,7 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   const streams = outputs.map((o) => (o.ratio > 0 ? fs.createWriteStream(o.file) : undefined));
   try {
     await each(async (r) => {
-      const stream = streams[assignment.get(r.imageHash)![0]]!;
+      const stream = streams[assignment.get(find(keysOf(r)[0]!))![0]]!;
       // Image paths resolve from the data file's folder: rewrite them when the file moves.
       // Every image field is rewritten ("images.1", "segments.3.image", image_url parts), not only "image".
       const relocated =

@@ -176,6 +176,27 @@ describe('validating interleaved documents', () => {
     expect(written.map((l) => JSON.parse(l).segments[2].image).sort()).toEqual(['sub/images/blue.png', 'sub/images/yellow.jpg']);
   });
 
+  test('split keeps documents that share any image in one split (chains included), so the splits validate without leakage', async () => {
+    const dir = dataDir();
+    // 1–2 share blue, 2–3 share green: one group of three; 4 and 5 stand alone.
+    const file = writeData(
+      dir,
+      'docs.jsonl',
+      jsonl(doc('red.png', 'blue.png'), doc('blue.png', 'green.png'), doc('green.png'), doc('yellow.jpg'), { segments: [{ text: 'words only' }] }),
+    );
+    for (const seed of [0, 1, 2, 3]) {
+      const { outputs } = await splitFile(file, { ratios: [0.5, 0.5, 0], seed, force: true });
+      const linesOf = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).segments[0].image ?? 'text');
+      const parts = outputs.map((o) => linesOf(o.file));
+      const together = parts.find((p) => p.includes('images/red.png'))!;
+      expect([seed, together.includes('images/blue.png') && together.includes('images/green.png')]).toEqual([seed, true]);
+      expect(parts.flat().sort()).toEqual(['images/blue.png', 'images/green.png', 'images/red.png', 'images/yellow.jpg', 'text']);
+      expect(outputs.map((o) => o.records).reduce((a, b) => a + b)).toBe(5);
+      expect(outputs.map((o) => o.images).reduce((a, b) => a + b)).toBe(3);
+      expect((await validateFiles(outputs.map((o) => o.file), { splits: true })).errors).toBe(0);
+    }
+  });
+
   test('relocateImageFields rewrites each listed field, copying along the path and leaving the input alone', () => {
     const record = { images: ['a.png', 'b.png'], messages: [{ content: [{ image_url: { url: 'c.png' } }] }], keep: { x: 1 } };
     const before = JSON.stringify(record);

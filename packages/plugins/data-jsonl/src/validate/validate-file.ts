@@ -45,6 +45,8 @@ export interface AcceptedRecord {
    * identical texts as they group identical images.
    */
   readonly imageHash: string;
+  /** Content hash of each image, in order (empty without images): split keeps records sharing any image together. */
+  readonly imageHashes: readonly string[];
 }
 
 export interface FileRunOptions {
@@ -239,7 +241,7 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const first = entry.images[0];
     if (view && contentHash !== undefined && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
       const imagePath = first?.path === undefined ? {} : { imagePath: first.path };
-      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageFiles, imageHash: contentHash });
+      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageFiles, imageHash: contentHash, imageHashes: infos.map((i) => i.hash) });
     }
     if (!dropped && view) {
       stats.records += 1;
