@@ -7,7 +7,8 @@
 // - 'prefix': `count` image ids in front of the tokenized text (transformers' Blip2Processor,
 //   models/blip_2/processing_blip_2.py, writes num_query_tokens of them before bos);
 // - 'placeholder': the ids replace the prompt's `<image>` mark (LlavaProcessor,
-//   models/llava/processing_llava.py); without a mark `<image>\n` goes in front of the prompt, as
+//   models/llava/processing_llava.py), one span per mark and one image per span in reading order
+//   when a prompt has several (IDEFICS's interleaved prompts); without a mark `<image>\n` goes in front of the prompt, as
 //   LLaVA's preprocess_multimodal (llava/train/train.py) does. Each side of the mark is tokenized on
 //   its own, as LLaVA's tokenizer_image_token (llava/mm_utils.py) splits the prompt.
 // Rows are left-padded: decoder-only generation continues the right end of every row, and positions
@@ -15,27 +16,81 @@
 // between the span and the text (objective-causal-lm pads evaluation prompts the same way).
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { MmftError, type VisionLanguageModel } from '@mmft/core';
+import { IMAGE_MARK, imagePromptIds, MmftError, type ImageTokens, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
 import { preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
 
 // The image span's placement is shared with `mmft serve`, so it lives in core (processor/image-prompt.ts).
 export { IMAGE_MARK, imagePromptIds, withImageMark } from '@mmft/core';
 
+/**
+ * The token ids of a prompt with several `<image>` marks for a 'placeholder' model: each mark
+ * replaced by the image span, each piece of text between marks tokenized on its own (core's
+ * imagePromptIds does this for one mark, as LLaVA's tokenizer_image_token splits the prompt;
+ * IdeficsProcessor, src/transformers/models/idefics/processing_idefics.py, tokenizes the whole
+ * string, where the special added `<image>` splits the text the same way before the tokenizer's
+ * model sees it). Other placements place one image themselves, so imagePromptIds refuses their marks.
+ *
+ * @example
+ * severalImagePromptIds(tokenizer, '<image>Output: a red circle<image>Output:', { tokenId: 654, count: 1, placement: 'placeholder' }, true, '--prompt');
+ */
+export function severalImagePromptIds(
+  tokenizer: TextTokenizer,
+  text: string,
+  imageTokens: ImageTokens | undefined,
+  addSpecialTokens: boolean,
+  where: string,
+): number[] {
+  if (imageMarks(text) <= 1 || imageTokens?.placement !== 'placeholder') return imagePromptIds(tokenizer, text, imageTokens, addSpecialTokens, where);
+  const encode = (t: string, special: boolean) => tokenizer.encode([t], { truncation: false, addSpecialTokens: special }).inputIds[0]!;
+  const span = new Array<number>(imageTokens.count).fill(imageTokens.tokenId);
+  const [first, ...rest] = text.split(IMAGE_MARK);
+  return [...encode(first!, addSpecialTokens), ...rest.flatMap((piece) => [...span, ...(piece === '' ? [] : encode(piece, false))])];
+}
+
 /** One generation row: its image (index into the --image list) and its prompt (absent: caption from bos alone). */
 export interface ImageRow {
   readonly image: number;
+  /** Every image of a prompt with several `<image>` marks, in reading order (`image` is the first). */
+  readonly images?: readonly number[];
   readonly prompt?: string;
+}
+
+/** How many `<image>` marks a prompt has. */
+export const imageMarks = (prompt: string): number => prompt.split(IMAGE_MARK).length - 1;
+
+/**
+ * Rows whose prompts have several `<image>` marks (an interleaved, few-shot prompt for IDEFICS or
+ * LLaVA): the prompts take the --image files in order, one per mark (a prompt without a mark takes
+ * one, placed in front of it); the counts must add up to the number of images.
+ */
+function severalImageRows(images: readonly string[], prompts: readonly string[]): ImageRow[] {
+  const counts = prompts.map((p) => Math.max(1, imageMarks(p)));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total !== images.length) {
+    throw new MmftError(
+      'E_INPUT',
+      `mmft generate: the --prompt "${IMAGE_MARK}" marks (${counts.join(' + ')}, a prompt without one counting 1) take ${total} images but ${images.length} --image were given`,
+      { hint: `give one --image per "${IMAGE_MARK}" mark, in reading order, prompt after prompt` },
+    );
+  }
+  let next = 0;
+  return prompts.map((prompt, i) => {
+    const taken = Array.from({ length: counts[i]! }, () => next++);
+    return taken.length > 1 ? { image: taken[0]!, images: taken, prompt } : { image: taken[0]!, prompt };
+  });
 }
 
 /**
  * Pairs images and prompts: as many of each → pairwise; one prompt → it asks about every image;
  * one image → every prompt asks about it; no prompt → each image is captioned from bos alone
- * (Blip2ForConditionalGeneration.generate without input_ids).
+ * (Blip2ForConditionalGeneration.generate without input_ids). When a prompt has several `<image>`
+ * marks, the prompts take the images in order instead, one per mark.
  *
  * @example
  * imageRows(['a.png', 'b.png'], ['Question: what color? Answer:']); // [{ image: 0, prompt }, { image: 1, prompt }]
  */
 export function imageRows(images: readonly string[], prompts: readonly string[]): ImageRow[] {
+  if (prompts.some((p) => imageMarks(p) > 1)) return severalImageRows(images, prompts);
   if (prompts.length === 0) return images.map((_, image) => ({ image }));
   if (prompts.length === images.length) return images.map((_, image) => ({ image, prompt: prompts[image]! }));
   if (prompts.length === 1) return images.map((_, image) => ({ image, prompt: prompts[0]! }));

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MmftError, type ModelInputs, type TextTokenizer, type VisionLanguageModel } from '@mmft/core';
 import type { CliContext } from '../context';
-import { imagePixels, imagePromptIds, imageRows, withImageMark, type ImageRow } from './generate-image';
+import { imagePixels, imageRows, severalImagePromptIds, withImageMark, type ImageRow } from './generate-image';
 
 export interface GenerateCliOptions {
   prompt: string[];
@@ -148,18 +148,14 @@ export async function imageInputs(
       o.image,
     );
     owned.push(images);
-    const pixelValues =
-      rows.length === o.image.length
-        ? images
-        : tf.gather(
-            images,
-            tf.tensor1d(
-              rows.map((r) => r.image),
-              'int32',
-            ),
-          );
+    // The images row by row, each row's in reading order ([ΣN, 3, S, S] when a row has several).
+    const order = rows.flatMap((r) => r.images ?? [r.image]);
+    const pixelValues = order.every((image, i) => image === i) && order.length === o.image.length ? images : tf.gather(images, tf.tensor1d(order, 'int32'));
     if (pixelValues !== images) owned.push(pixelValues);
-    const echo = { images: rows.map((r) => o.image[r.image]!), prompts: rows.map((r) => r.prompt ?? null) };
+    const echo = {
+      images: rows.map((r) => (r.images ? r.images.map((i) => o.image[i]!) : o.image[r.image]!)),
+      prompts: rows.map((r) => r.prompt ?? null),
+    };
     // No prompt: Blip2ForConditionalGeneration.generate starts from bos (and its image span) itself;
     // a 'placeholder' model gets the mark alone, i.e. [bos, image span, "\n"].
     if (o.prompt.length === 0 && imageTokens?.placement !== 'placeholder') {
@@ -170,7 +166,7 @@ export async function imageInputs(
     const contents = rows.map((r) => withImageMark(r.prompt ?? '', imageTokens));
     const texts = promptTexts(tokenizer, contents, o, path.join(dir, 'tokenizer_config.json'));
     const ids = texts.map((text, i) =>
-      imagePromptIds(tokenizer, text, imageTokens, !o.chat, `--prompt ${JSON.stringify(rows[i]!.prompt ?? '')}`),
+      severalImagePromptIds(tokenizer, text, imageTokens, !o.chat, `--prompt ${JSON.stringify(rows[i]!.prompt ?? '')}`),
     );
     const padded = leftPad(ids, padOf(tokenizer));
     const inputIds = int2d(padded.ids);

@@ -174,7 +174,7 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--prompt <text>', 'a prompt (repeat for a batch; rows are left-padded)', collect, [])
     .option(
       '--image <file>',
-      'an image for a vision-to-LLM model (repeat for a batch: paired with the prompts in order, or one prompt for all; no prompt captions)',
+      'an image for a vision-to-LLM model (repeat for a batch: paired with the prompts in order, or one prompt for all; no prompt captions; a prompt with several <image> marks takes one image per mark, in order)',
       collect,
       [],
     )
@@ -204,7 +204,7 @@ export function generateCommand(ctx: CliContext): Command {
     .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
     .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
     .option('--seed <n>', 'seed of the sampling stream', int('--seed'))
-    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row)')
+    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row: a list for a row with several)')
     .option('--no-stream', 'print the text at the end even on a terminal')
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
     .exitOverride()
