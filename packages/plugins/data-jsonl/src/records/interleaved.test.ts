@@ -43,6 +43,17 @@ describe('interleaved records', () => {
     expect('image' in a!).toBe(false);
   });
 
+  test('training refuses a bad document naming file, line and segment', async () => {
+    const dir = dataDir();
+    const file = writeData(
+      dir,
+      'bad.jsonl',
+      jsonl({ segments: [{ image: 'images/red.png' }, { text: 'fine' }] }, { segments: [{ image: 'images/red.png' }, { text: ' ' }] }),
+    );
+    const data = await openJsonlDataset(file, { task: 'interleaved' });
+    await expect(collect(data)).rejects.toThrow(`${file}:2: field "segments.1.text" is empty (a text segment)`);
+  });
+
   test('data URLs and file:// URLs are images too; a text-only document has no image', () => {
     const dir = dataDir();
     // A file:// URL is an absolute path: accepted only with allowOutsideRoot, as any absolute path (image-path.ts).
