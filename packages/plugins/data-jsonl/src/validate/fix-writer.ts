@@ -1,7 +1,7 @@
 // `--fix OUT`: writes kept lines to OUT (UTF-8, "\n" line ends, no BOM) and every dropped line to
 // OUT.rejects.jsonl with its reasons, so nothing is lost silently. The input is only read; OUT
 // must differ from it. Image paths resolve from the data file's folder, so kept lines written to
-// another folder get their "image" rewritten. Writes respect stream back-pressure. With
+// another folder get every image field rewritten ("image", "images.N", "segments.N.image", parts). Writes respect stream back-pressure. With
 // `redact`, personal data in kept lines is replaced by placeholders and images with identifying
 // metadata are re-encoded without it into `<OUT stem>.images/` (new files; the originals are only
 // read), each change noted in OUT.changes.jsonl.
