@@ -17,7 +17,7 @@ import { MmftError, type CausalLanguageModel, type VisionEncoderModel } from '@m
 import { readSafetensors } from '@mmft/core/io';
 import { repeatKvRows, tokenIdAndMax, withMeanRow } from './added-token';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
-import type { IdeficsConfig } from './config';
+import { ideficsConfigSchema } from './config';
 import { ideficsProvider } from './plugin';
 import { TINY_PART_MEAN, TINY_PART_STD, writeTinyIdeficsParts } from './testing';
 import { tinyIdeficsContext } from './tiny-idefics.test-helper';
@@ -25,9 +25,12 @@ import { tinyIdeficsContext } from './tiny-idefics.test-helper';
 const MODELS = join(__dirname, '../../../../models');
 const CLIP_DIR = join(MODELS, 'clip-shapes-base');
 const LLAMA_DIR = join(MODELS, 'llama-shapes-base');
-/** The provider on a recipe section as written (the registry passes it unparsed). */
+/**
+ * The provider on a recipe section as validateRecipe hands it over: parsed by the section's schema
+ * (which must fill no IdeficsConfig default, or the defaults would hide the parts' fields).
+ */
 const compose = (section: unknown, context: ReturnType<typeof tinyIdeficsContext>) =>
-  ideficsProvider.fromConfig(section as IdeficsConfig, context) as Promise<IdeficsForVisionText2Text>;
+  ideficsProvider.fromConfig(ideficsConfigSchema.parse(section), context) as Promise<IdeficsForVisionText2Text>;
 const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
 /** Bit-equal values (a loop: jest's deep equality on 10⁵-element arrays takes seconds). */
 const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
@@ -153,6 +156,12 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
     }
     expect(worst).toBeLessThanOrEqual(1e-5);
     expect(worstMean).toBeLessThanOrEqual(1e-5);
+  });
+
+  test('the section schema fills no default into config (they would hide the parts), and still checks the fields', () => {
+    const section = { config: { cross_layer_interval: 1, perceiver_config: { resampler_n_latents: 16 } }, init: { vision: 'v' } };
+    expect(ideficsConfigSchema.parse(section).config).toEqual(section.config);
+    expect(() => ideficsConfigSchema.parse({ config: { vision_config: { embed_dim: 'x' } } })).toThrow(/embed_dim/);
   });
 
   test('a language_model folder that is not a Llama is an E_CONFIG error naming it', async () => {

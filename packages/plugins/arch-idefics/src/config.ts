@@ -166,8 +166,30 @@ export function visionConfigOf(config: IdeficsConfigJson): Record<string, unknow
  * model: { type: idefics, checkpoint: ../models/idefics-tiny }
  * model: { type: idefics, config: { use_resampler: true }, init: { vision: ../models/clip-shapes-base, language_model: ../models/llama-shapes-base }, seed: 0 }
  */
+/** `schema`'s fields, each optional with no default filled (nested objects likewise). */
+function bareFields(schema: z.ZodObject, nested: Readonly<Record<string, z.ZodObject>> = {}): z.ZodType {
+  return z.looseObject(
+    Object.fromEntries(
+      Object.entries(schema.shape).map(([key, field]) => {
+        const bare = nested[key] ? bareFields(nested[key]) : field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
+        return [key, bare.optional().describe((field as z.ZodType).description ?? key)];
+      }),
+    ),
+  );
+}
+
+/**
+ * The section's `config:`: IdeficsConfig's fields with no defaults filled (fromConfig fills them),
+ * so that with `init:` the parts' fields are not hidden by IdeficsConfig's defaults (hidden_size
+ * 4096, a ViT-H vision_config), as LLaVA's section does (packages/plugins/arch-llava/src/config.ts).
+ */
+const ideficsSectionConfigSchema = bareFields(ideficsConfigJsonSchema, {
+  vision_config: ideficsVisionConfigSchema,
+  perceiver_config: ideficsPerceiverConfigSchema,
+}) as unknown as z.ZodType<IdeficsConfigInput, IdeficsConfigInput>;
+
 export const ideficsConfigSchema = modelSectionSchema(
-  ideficsConfigJsonSchema.partial(),
+  ideficsSectionConfigSchema,
   {
     config:
       'IdeficsConfig fields (hidden_size, num_hidden_layers, cross_layer_interval, vision_config, perceiver_config, ...) for fresh weights',
