@@ -41,7 +41,9 @@ beforeAll(async () => {
   };
   const composed = (await ideficsProvider.fromConfig(section as unknown as IdeficsConfig, context)) as IdeficsForVisionText2Text;
   // Gates open: the images must change the tokens for the test to see which image went where.
-  for (const [name, v] of composed.root.stateDict()) if (/alpha_(cross_attn|dense)$/.test(name)) v.assign(tf.fill(v.shape, 1));
+  tf.tidy(() => {
+    for (const [name, v] of composed.root.stateDict()) if (/alpha_(cross_attn|dense)$/.test(name)) v.assign(tf.fill(v.shape, 1));
+  });
   await composed.save(path.join(tmp, 'idefics'));
   composed.dispose();
   model = await IdeficsForVisionText2Text.fromPretrained(path.join(tmp, 'idefics'), {}, context);
