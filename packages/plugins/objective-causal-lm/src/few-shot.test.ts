@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { recipePath, resolvePathFields, type DatasetProvider, type Example, type ImageRef, type ProviderResolver } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
 import { deriveSeed, preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
+import { renderTemplate, resolvePrompt } from '@mmft/text';
 import { causalLmConfigSchema } from './config';
 import { IGNORE_INDEX } from './encode';
 import { drawDemos, drawShots, imageKey, readPool } from './episodes';
@@ -292,6 +293,22 @@ describe('few-shot episodes', () => {
     };
     // The query's answer alone is counted: the same count as without demos (the system prompt is the same).
     expect(await countOf(evaluating)).toBe(await countOf(await create({ template: 'chatml' }, bridge('prefix'), [query])));
+  });
+
+  test('VQA gets VQA demos; llava_plain concatenates LLaVA stage-1 rows', async () => {
+    const q = vqa('vq', 'What is red?', 'the circle', red);
+    const train = [caption('s1', ['a green square'], green), vqa('v1', 'What is blue?', 'the square', blue), q];
+    const objective = await create({ template: 'plain', few_shot: { train_shots: [1, 1] } }, bridge('prefix'), undefined, train);
+    const batch = await objective.collate([q], { epoch: 0, positions: [0] });
+    const turn = (question: string, answer: string) => [...bare(`${renderTemplate(resolvePrompt('vqa', undefined), { question })} ${answer}`), eos];
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...turn('What is blue?', 'the square'), ...turn('What is red?', 'the circle')]);
+    batch.dispose();
+    const stage1 = await create({ template: 'llava_plain', few_shot: { train_shots: [1, 1] } }, bridge('placeholder'), undefined, support);
+    const rowOf = await stage1.collate([query], { epoch: 0, positions: [0] });
+    const [demo] = await demosOf(1);
+    // LLaVA's plain format per example: the image span, then the caption and "\n".
+    expect(rows(rowOf.inputs.inputIds!)[0]).toEqual([...span, ...bare(`${words(demo!)}\n`), ...span, ...bare('a red circle\n')]);
+    rowOf.dispose();
   });
 
   test('max_length: demos are dropped from the front until the episode fits; the query stays', async () => {

@@ -3,11 +3,12 @@ import { definePlugin } from '@mmft/core';
 import { causalLmProvider } from './plugin';
 
 export { causalLmProvider } from './plugin';
-export { causalLmConfigSchema, type CausalLmConfig } from './config';
+export { causalLmConfigSchema, fewShotSchema, type CausalLmConfig, type FewShotConfig } from './config';
 export { encodePieces, labelCount, labelsOf, specialPrefixIds, IGNORE_INDEX, type EncodedExample } from './encode';
-export { chatPieces, conversationOf, plainPieces, type Piece } from './pieces';
+export { chatPieces, conversationOf, interleavedPieces, plainPieces, type Piece } from './pieces';
+export { drawDemos, drawShots, readPool, takesDemos, type DemoPool } from './episodes';
 export { DEFAULT_SYSTEMS, NAMED_TEMPLATES, isNamedTemplate, templatePieces, type NamedTemplate, type TemplateOptions } from './templates';
-export { createEncoder, type Encoder, type EncoderSetup } from './encoder';
+export { createEncoder, type EncodedRow, type Encoder, type EncoderSetup } from './encoder';
 export { formatPreview, previewExamples, type ExamplePreview, type PreviewRun, type PreviewSetup } from './preview';
 
 const pkg = require('../package.json') as { name: string; version: string; description: string };

@@ -6,13 +6,16 @@
 // instruction example feeds `instruction` inputs when a metric reads them, else `text` inputs (so a
 // caption metric still scores instruction-only data), docs/metrics.md.
 //
-// Vision→LLM bridges (family 'vision-to-llm' with generate: BLIP-2, LLaVA) train the same way with
-// the image added: pixelValues through @mmft/image with the model's preprocessing, seeded by
+// Vision→LLM bridges (family 'vision-to-llm' with generate: BLIP-2, LLaVA, IDEFICS) train the same
+// way with images added: pixelValues through @mmft/image with the model's preprocessing, seeded by
 // (seed, epoch, position) as objective-contrastive's collate does, and the processor's image span
-// (ModelProcessor.imageTokens) written into the ids with labels -100. Image-less examples (text,
-// image-less instructions): a 'placeholder' model (LLaVA) trains them as text alone with a zero
-// image, as LLaVA's LazySupervisedDataset (llava/train/train.py) does; a model that reads an image
-// in every row (BLIP-2, either layout) rejects them with the example named.
+// (ModelProcessor.imageTokens) written into the ids with labels -100. A 'placeholder' bridge (LLaVA,
+// IDEFICS) reads one image per `<image>` mark, its pixels [ΣN, 3, S, S] row by row; image-less rows
+// (text, image-less instructions) train as text and bring no image (LLaVA's LazySupervisedDataset,
+// llava/train/train.py, pads them with a zero image its model never reads). A model that reads an image in every row
+// (BLIP-2, either layout) takes exactly one and rejects the others with the example named.
+// Few-shot episodes (episodes.ts draws them, encoder.ts renders them) put solved caption or VQA
+// examples before each such example (docs/language-models.md, "Few-shot and interleaved data").
 import * as tf from '@tensorflow/tfjs-core';
 import {
   datasetContext,
