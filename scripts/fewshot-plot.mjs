@@ -13,8 +13,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const require = createRequire(path.join(root, 'package.json'));
 const built = path.join(root, 'packages/cli/dist/eval/shots-report.js');
 
-const USAGE =
-  'usage: node scripts/fewshot-plot.mjs --out FILE.svg [--title T] [--metrics a,b] NAME=eval.json [NAME=eval.json ...]';
+const USAGE = 'usage: node scripts/fewshot-plot.mjs --out FILE.svg [--title T] [--metrics a,b] NAME=eval.json [NAME=eval.json ...]';
 
 function fail(message) {
   process.stderr.write(`fewshot-plot: ${message}\n`);
@@ -28,7 +27,11 @@ function parseArgs(argv) {
     if (a === '--out' || a === '--title' || a === '--metrics') {
       const value = argv[++i];
       if (value === undefined) fail(`${a} needs a value\n${USAGE}`);
-      if (a === '--metrics') o.metrics = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (a === '--metrics')
+        o.metrics = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
       else o[a.slice(2)] = value;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
@@ -69,7 +72,8 @@ function readSweep(file) {
 }
 
 const o = parseArgs(process.argv.slice(2));
-if (!fs.existsSync(built)) fail(`${path.relative(root, built)} is missing: build the CLI first (pnpm build, or cd packages/cli && npx tsc -b)`);
+if (!fs.existsSync(built))
+  fail(`${path.relative(root, built)} is missing: build the CLI first (pnpm build, or cd packages/cli && npx tsc -b)`);
 const { compareMarkdown, compareSvg, comparedMetrics } = require(built);
 const runs = o.runs.map(({ name, file }) => ({ name, doc: readSweep(path.resolve(file)) }));
 if (o.metrics) {

@@ -11,7 +11,12 @@ const SCRIPT = path.resolve(__dirname, '../../scripts/fewshot-plot.mjs');
 let tmp: string;
 
 const sweep = (modelType: string, rows: Array<[number, Record<string, number>]>) =>
-  JSON.stringify({ recipe: 'r.yaml', modelType, examples: 4, shots: rows.map(([shots, metrics]) => ({ shots, metrics, predictions: {} })) });
+  JSON.stringify({
+    recipe: 'r.yaml',
+    modelType,
+    examples: 4,
+    shots: rows.map(([shots, metrics]) => ({ shots, metrics, predictions: {} })),
+  });
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-fewshot-plot-'));

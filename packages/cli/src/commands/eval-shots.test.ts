@@ -53,7 +53,13 @@ beforeAll(async () => {
     init_std: 0.5,
   };
   const context = architectureContext({ list: () => [optProvider] });
-  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), { context, textConfig, tokenizer: tokenizerDir, imageTokenIndex: imageToken, seed: 7 });
+  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), {
+    context,
+    textConfig,
+    tokenizer: tokenizerDir,
+    imageTokenIndex: imageToken,
+    seed: 7,
+  });
   CAPTIONS.forEach((_, i) =>
     fs.writeFileSync(
       path.join(tmp, `${i}.svg`),
@@ -136,11 +142,11 @@ describe('mmft eval recipe --shots', () => {
   });
 
   test('--shots with --slice-by or --seed, a bad list, and another objective are refused', async () => {
-    expect((await run(['eval.yaml', '--shots', '0,2', '--slice-by', 'lang'])).stderr).toMatch(
-      /--shots does not combine with --slice-by/,
-    );
+    expect((await run(['eval.yaml', '--shots', '0,2', '--slice-by', 'lang'])).stderr).toMatch(/--shots does not combine with --slice-by/);
     expect((await run(['eval.yaml', '--shots', '0,2', '--seed', '1'])).stderr).toMatch(/--shots does not combine with --seed/);
-    expect((await run(['eval.yaml', '--shots', '0,x'])).stderr).toMatch(/--shots takes comma-separated whole numbers ≥ 0 \(e\.g\. 0,2,4\), got "x"/);
+    expect((await run(['eval.yaml', '--shots', '0,x'])).stderr).toMatch(
+      /--shots takes comma-separated whole numbers ≥ 0 \(e\.g\. 0,2,4\), got "x"/,
+    );
     fs.writeFileSync(
       path.join(tmp, 'contrastive.yaml'),
       fs.readFileSync(path.join(tmp, 'eval.yaml'), 'utf8').replace(/^objective: .*$/m, 'objective: { type: contrastive }'),

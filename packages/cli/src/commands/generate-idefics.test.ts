@@ -36,7 +36,10 @@ beforeAll(async () => {
   const parts = await writeTinyIdeficsParts(tmp, context, LLAMA_DIR, 654);
   const section = {
     seed: 7,
-    config: { use_resampler: true, perceiver_config: { resampler_n_latents: 2, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 4 } },
+    config: {
+      use_resampler: true,
+      perceiver_config: { resampler_n_latents: 2, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 4 },
+    },
     init: { vision: parts.vision, language_model: parts.languageModel },
   };
   const composed = (await ideficsProvider.fromConfig(section as unknown as IdeficsConfig, context)) as IdeficsForVisionText2Text;
@@ -48,7 +51,11 @@ beforeAll(async () => {
   composed.dispose();
   model = await IdeficsForVisionText2Text.fromPretrained(path.join(tmp, 'idefics'), {}, context);
   tokenizer = model.tokenizer!;
-  for (const [name, seed] of [['a.png', 1], ['b.png', 2], ['c.png', 3]] as const)
+  for (const [name, seed] of [
+    ['a.png', 1],
+    ['b.png', 2],
+    ['c.png', 3],
+  ] as const)
     fs.writeFileSync(path.join(tmp, name), await renderScenePng(sampleScene(seed, 0, 'A', 3), 8));
 });
 afterAll(() => {
@@ -61,7 +68,10 @@ async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> 
   const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
   const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
   try {
-    await new Command('mmft').exitOverride().addCommand(generateCommand(ctx)).parseAsync(['generate', ...argv], { from: 'user' });
+    await new Command('mmft')
+      .exitOverride()
+      .addCommand(generateCommand(ctx))
+      .parseAsync(['generate', ...argv], { from: 'user' });
     return { stdout: Buffer.concat(out).toString(), stderr: '' };
   } catch (error) {
     return { stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
@@ -73,12 +83,19 @@ const withBos = (text: string) => tokenizer.encode([text], { truncation: false, 
 
 /** `steps` argmax steps (eos excluded: the runs ask for min-new-tokens = max) over the full forward of one unpadded row. */
 async function referenceGreedy(ids: number[], files: string[], steps: number): Promise<number[]> {
-  const pixelValues = await imagePixels(model, files.map((f) => path.join(tmp, f)));
+  const pixelValues = await imagePixels(
+    model,
+    files.map((f) => path.join(tmp, f)),
+  );
   const row = [...ids];
   try {
     for (let s = 0; s < steps; s++) {
       const logits = tf.tidy(() =>
-        tf.slice(model.forward({ inputIds: tf.tensor2d([row], [1, row.length], 'int32'), pixelValues }).logits, [0, row.length - 1, 0], [1, 1, -1]),
+        tf.slice(
+          model.forward({ inputIds: tf.tensor2d([row], [1, row.length], 'int32'), pixelValues }).logits,
+          [0, row.length - 1, 0],
+          [1, 1, -1],
+        ),
       );
       const last = Array.from(logits.dataSync());
       logits.dispose();
@@ -98,7 +115,9 @@ describe('several <image> marks in one prompt', () => {
       { image: 2, prompt: 'z' },
     ]);
     expect(imageRows(['a', 'b'], ['<image>x<image>y'])).toEqual([{ image: 0, images: [0, 1], prompt: '<image>x<image>y' }]);
-    expect(() => imageRows(['a', 'b'], ['<image>x<image>y', 'z'])).toThrow(/marks \(2 \+ 1, a prompt without one counting 1\) take 3 images but 2 --image/);
+    expect(() => imageRows(['a', 'b'], ['<image>x<image>y', 'z'])).toThrow(
+      /marks \(2 \+ 1, a prompt without one counting 1\) take 3 images but 2 --image/,
+    );
   });
 
   test('ids: bos and the first piece, then per mark the span and the next piece tokenized on its own', () => {
@@ -110,7 +129,13 @@ describe('several <image> marks in one prompt', () => {
       IMAGE,
       ...bare('Output:'),
     ]);
-    expect(severalImagePromptIds(tokenizer, 'x<image><image>', { ...span, count: 2 }, true, 'p')).toEqual([...withBos('x'), IMAGE, IMAGE, IMAGE, IMAGE]);
+    expect(severalImagePromptIds(tokenizer, 'x<image><image>', { ...span, count: 2 }, true, 'p')).toEqual([
+      ...withBos('x'),
+      IMAGE,
+      IMAGE,
+      IMAGE,
+      IMAGE,
+    ]);
   });
 
   test('mmft generate --json: two rows (two images, then one) equal the reference loop; swapping the first two images changes row 1', async () => {

@@ -40,7 +40,8 @@ export function severalImagePromptIds(
   addSpecialTokens: boolean,
   where: string,
 ): number[] {
-  if (imageMarks(text) <= 1 || imageTokens?.placement !== 'placeholder') return imagePromptIds(tokenizer, text, imageTokens, addSpecialTokens, where);
+  if (imageMarks(text) <= 1 || imageTokens?.placement !== 'placeholder')
+    return imagePromptIds(tokenizer, text, imageTokens, addSpecialTokens, where);
   const encode = (t: string, special: boolean) => tokenizer.encode([t], { truncation: false, addSpecialTokens: special }).inputIds[0]!;
   const span = new Array<number>(imageTokens.count).fill(imageTokens.tokenId);
   const [first, ...rest] = text.split(IMAGE_MARK);

@@ -150,7 +150,8 @@ export async function imageInputs(
     owned.push(images);
     // The images row by row, each row's in reading order ([ΣN, 3, S, S] when a row has several).
     const order = rows.flatMap((r) => r.images ?? [r.image]);
-    const pixelValues = order.every((image, i) => image === i) && order.length === o.image.length ? images : tf.gather(images, tf.tensor1d(order, 'int32'));
+    const pixelValues =
+      order.every((image, i) => image === i) && order.length === o.image.length ? images : tf.gather(images, tf.tensor1d(order, 'int32'));
     if (pixelValues !== images) owned.push(pixelValues);
     const echo = {
       images: rows.map((r) => (r.images ? r.images.map((i) => o.image[i]!) : o.image[r.image]!)),

@@ -204,7 +204,10 @@ export function generateCommand(ctx: CliContext): Command {
     .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
     .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
     .option('--seed <n>', 'seed of the sampling stream', int('--seed'))
-    .option('--json', 'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row: a list for a row with several)')
+    .option(
+      '--json',
+      'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row: a list for a row with several)',
+    )
     .option('--no-stream', 'print the text at the end even on a terminal')
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
     .exitOverride()

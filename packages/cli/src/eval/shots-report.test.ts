@@ -19,13 +19,15 @@ const doc: ShotsDocument = {
 
 /** Every dot of an SVG: its series, x, y and drawn position (in its panel's coordinates, as the frames). */
 function dots(svg: string) {
-  return [...svg.matchAll(/<circle cx="([\d.-]+)" cy="([\d.-]+)" r="3" data-series="([^"]*)" data-x="([^"]*)" data-y="([^"]*)"\/>/g)].map((m) => ({
-    cx: Number(m[1]),
-    cy: Number(m[2]),
-    series: m[3]!,
-    x: Number(m[4]),
-    y: Number(m[5]),
-  }));
+  return [...svg.matchAll(/<circle cx="([\d.-]+)" cy="([\d.-]+)" r="3" data-series="([^"]*)" data-x="([^"]*)" data-y="([^"]*)"\/>/g)].map(
+    (m) => ({
+      cx: Number(m[1]),
+      cy: Number(m[2]),
+      series: m[3]!,
+      x: Number(m[4]),
+      y: Number(m[5]),
+    }),
+  );
 }
 
 /** The plot frames (the rect with a grey stroke) in drawing order, in the panel's own coordinates. */
@@ -64,7 +66,21 @@ describe('shotsTable / shotsLines', () => {
 
 describe('shotsSvg', () => {
   test('dots sit in proportion: x by shots between the frame edges, y by value from 0 (bottom) to the highest (top)', () => {
-    const svg = shotsSvg('t', [{ metric: 'caption.cider', series: [{ name: 'a', points: [[0, 10], [2, 20], [4, 40]] }] }]);
+    const svg = shotsSvg('t', [
+      {
+        metric: 'caption.cider',
+        series: [
+          {
+            name: 'a',
+            points: [
+              [0, 10],
+              [2, 20],
+              [4, 40],
+            ],
+          },
+        ],
+      },
+    ]);
     const [frame] = frames(svg);
     const d = dots(svg);
     expect(d.map((p) => [p.x, p.y])).toEqual([
@@ -83,7 +99,14 @@ describe('shotsSvg', () => {
       {
         metric: 'Δ',
         series: [
-          { name: 'x<y', points: [[0, -10], [1, Number.NaN], [2, 30]] },
+          {
+            name: 'x<y',
+            points: [
+              [0, -10],
+              [1, Number.NaN],
+              [2, 30],
+            ],
+          },
           { name: 'z', points: [[0, 0]] },
         ],
       },
@@ -104,7 +127,20 @@ describe('shotsSvg', () => {
   });
   test('y ticks every 1, 2, 2.5 or 5 × 10^n, at most five steps; the top rounds out to a tick', () => {
     expect([45, 40, 1.3, 12, 100, 0.07, 0].map(niceStep)).toEqual([10, 10, 0.5, 2.5, 20, 0.02, 1]);
-    const svg = shotsSvg('t', [{ metric: 'm', series: [{ name: 'a', points: [[0, 9], [1, 45]] }] }]);
+    const svg = shotsSvg('t', [
+      {
+        metric: 'm',
+        series: [
+          {
+            name: 'a',
+            points: [
+              [0, 9],
+              [1, 45],
+            ],
+          },
+        ],
+      },
+    ]);
     const labels = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => Number(m[1]));
     expect(labels).toEqual([0, 10, 20, 30, 40, 50]);
     const [frame] = frames(svg);

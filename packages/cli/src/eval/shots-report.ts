@@ -108,7 +108,9 @@ export function shotsSvg(title: string, panels: ReadonlyArray<{ metric: string; 
   const columns = Math.min(2, Math.max(1, panels.length));
   const rows = Math.ceil(panels.length / columns);
   const [width, height] = [columns * PANEL.width, header + rows * PANEL.height];
-  const body = panels.map((p, i) => panel(p.metric, p.series, [(i % columns) * PANEL.width, header + Math.floor(i / columns) * PANEL.height]));
+  const body = panels.map((p, i) =>
+    panel(p.metric, p.series, [(i % columns) * PANEL.width, header + Math.floor(i / columns) * PANEL.height]),
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img" aria-label="${escape(title)}">
 <rect width="${width}" height="${height}" fill="#fff"/><text x="12" y="18" font-size="14" font-weight="bold">${escape(title)}</text>${names.length > 1 ? legend(names, 38) : ''}
 ${body.join('\n')}
@@ -123,8 +125,12 @@ export function shotsHtml(title: string, doc: ShotsDocument): string {
     .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
     .join('')}</table>`;
   const keys = [...shotsMetricKeys(doc), ...(doc.shots.some((e) => e.evalLoss !== undefined) ? ['eval_loss'] : [])];
-  const value = (e: ShotsDocument['shots'][number], k: string) => (k === 'eval_loss' ? (e.evalLoss ?? Number.NaN) : (e.metrics[k] ?? Number.NaN));
-  const panels = keys.map((k) => ({ metric: k, series: [{ name: doc.modelType, points: doc.shots.map((e) => [e.shots, value(e, k)] as const) }] }));
+  const value = (e: ShotsDocument['shots'][number], k: string) =>
+    k === 'eval_loss' ? (e.evalLoss ?? Number.NaN) : (e.metrics[k] ?? Number.NaN);
+  const panels = keys.map((k) => ({
+    metric: k,
+    series: [{ name: doc.modelType, points: doc.shots.map((e) => [e.shots, value(e, k)] as const) }],
+  }));
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head>
 <body><h1>${escape(title)}</h1><p>${doc.examples} examples of data.eval, each after k in-context examples (objective.few_shot.shots = k).</p>

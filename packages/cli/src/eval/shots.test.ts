@@ -86,7 +86,11 @@ describe('runShotsSweep', () => {
         const q = e as Extract<Example, { task: 'vqa' }>;
         // A right answer sums 2 over 2 items, a wrong one 1: the pass's mean is (2k + (4 − k)) / 8.
         const right = i < k;
-        yield { lossSum: right ? 2 : 1, count: 2, inputs: [{ kind: 'vqa', id: q.id, prediction: right ? q.answer : 'no', answers: Array(10).fill(q.answer) }] };
+        yield {
+          lossSum: right ? 2 : 1,
+          count: 2,
+          inputs: [{ kind: 'vqa', id: q.id, prediction: right ? q.answer : 'no', answers: Array(10).fill(q.answer) }],
+        };
         i++;
       }
     },
@@ -115,15 +119,26 @@ describe('runShotsSweep', () => {
     const noLoss: Objective = {
       ...stand(1),
       async *evaluate(data) {
-        for await (const e of data!.iterate()) yield { lossSum: 0, count: 0, inputs: [{ kind: 'vqa', id: e.id, prediction: 'no', answers: ['x'] }] };
+        for await (const e of data!.iterate())
+          yield { lossSum: 0, count: 0, inputs: [{ kind: 'vqa', id: e.id, prediction: 'no', answers: ['x'] }] };
       },
     };
     const metrics = [fedMetric(vqaMetric, parseConfig(vqaMetric, {}), 'vqa')];
-    const [entry] = await runShotsSweep({ shots: [1], createObjective: async () => ({ objective: noLoss, metrics, batchSize: 4 }), examples, source: 'test' });
+    const [entry] = await runShotsSweep({
+      shots: [1],
+      createObjective: async () => ({ objective: noLoss, metrics, batchSize: 4 }),
+      examples,
+      source: 'test',
+    });
     expect(entry).not.toHaveProperty('evalLoss');
     expect(entry!.metrics['vqa.accuracy']).toBe(0);
     disposed.length = 0;
-    const failing = runShotsSweep({ shots: [3], createObjective: async () => ({ objective: stand(3), metrics: [], batchSize: 4 }), examples, source: 'test' });
+    const failing = runShotsSweep({
+      shots: [3],
+      createObjective: async () => ({ objective: stand(3), metrics: [], batchSize: 4 }),
+      examples,
+      source: 'test',
+    });
     await expect(failing).rejects.toThrow('lists no metrics');
     expect(disposed).toEqual([3]);
   });

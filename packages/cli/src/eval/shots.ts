@@ -58,9 +58,13 @@ export function withShots(recipe: Record<string, unknown>, k: number, file: stri
   const defaultsToCausalLm = model !== undefined && (isCausalLanguageModel(model) || model.family === 'vision-to-llm');
   const type = objective?.type ?? (defaultsToCausalLm || model === undefined ? 'causal-lm' : 'contrastive');
   if (type !== 'causal-lm') {
-    throw new MmftError('E_CONFIG', `${file}: --shots needs the causal-lm objective (objective.few_shot), but the recipe's objective is ${String(type)}`, {
-      hint: 'evaluate a captioning or VQA recipe with objective: { type: causal-lm }, or drop --shots',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `${file}: --shots needs the causal-lm objective (objective.few_shot), but the recipe's objective is ${String(type)}`,
+      {
+        hint: 'evaluate a captioning or VQA recipe with objective: { type: causal-lm }, or drop --shots',
+      },
+    );
   }
   const fewShot = sectionOf(objective?.few_shot) ?? {};
   return { ...recipe, objective: { ...(objective ?? { type: 'causal-lm' }), few_shot: { ...fewShot, shots: k } } };
@@ -90,7 +94,16 @@ export async function runShotsSweep(o: ShotsSweepOptions): Promise<ShotsEntry[]>
     o.onPass?.(k);
     const { objective, metrics, batchSize } = await o.createObjective(k);
     try {
-      const r = await runRobustness({ objective, metrics, examples: o.examples, batchSize, sliceBy: [], perturbations: [], seed: 0, source: o.source });
+      const r = await runRobustness({
+        objective,
+        metrics,
+        examples: o.examples,
+        batchSize,
+        sliceBy: [],
+        perturbations: [],
+        seed: 0,
+        source: o.source,
+      });
       entries.push({
         shots: k,
         metrics: r.clean.scores,

@@ -191,7 +191,8 @@ function exampleProblems(example: Example, task: TaskKind): string[] {
   if (!isText(example.id)) problems.push('id is not a non-empty string');
   // Plain text never has an image; a conversation may be text-only; the other tasks need one.
   if (example.task === 'text' || example.task === 'interleaved') {
-    if (example.image !== undefined) problems.push('a text or interleaved example has an image field (a document keeps its images in segments)');
+    if (example.image !== undefined)
+      problems.push('a text or interleaved example has an image field (a document keeps its images in segments)');
   } else if (example.task !== 'instruction' || example.image !== undefined) problems.push(...imageProblems(example.image));
   if (example.source && !(isText(example.source.file) && Number.isInteger(example.source.line) && example.source.line >= 1)) {
     problems.push('source needs a file and a 1-based line');

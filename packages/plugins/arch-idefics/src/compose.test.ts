@@ -33,7 +33,8 @@ const compose = (section: unknown, context: ReturnType<typeof tinyIdeficsContext
   ideficsProvider.fromConfig(ideficsConfigSchema.parse(section), context) as Promise<IdeficsForVisionText2Text>;
 const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
 /** Bit-equal values (a loop: jest's deep equality on 10⁵-element arrays takes seconds). */
-const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
+const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
 
 describe('composition helpers (hand-computed)', () => {
   test('repeatKvRows: 4 query heads over 2 kv heads of width 1, and 2 rows per head', () => {
@@ -51,8 +52,13 @@ describe('composition helpers (hand-computed)', () => {
   });
 
   test('tokenIdAndMax reads added tokens and the BPE map', () => {
-    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({ maxId: 2 });
-    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({ id: 9, maxId: 9 });
+    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({
+      maxId: 2,
+    });
+    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({
+      id: 9,
+      maxId: 9,
+    });
   });
 });
 
@@ -96,17 +102,29 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
       cross_layer_interval: 2,
       alpha_initializer: 'zeros',
       use_resampler: true,
-      vision_config: { embed_dim: 128, image_size: 64, patch_size: 8, intermediate_size: 256, num_hidden_layers: 4, hidden_act: 'quick_gelu' },
+      vision_config: {
+        embed_dim: 128,
+        image_size: 64,
+        patch_size: 8,
+        intermediate_size: 256,
+        num_hidden_layers: 4,
+        hidden_act: 'quick_gelu',
+      },
     });
     expect(model.imageTokenId).toBe(654);
     expect(model.tokenizer!.encode(['a<image>'], { addSpecialTokens: false }).inputIds[0]!.at(-1)).toBe(654);
-    expect(model.processor.imageProcessing).toEqual({ size: 64, cropSize: 64, mean: clip.processor.imageProcessing!.mean, std: clip.processor.imageProcessing!.std });
+    expect(model.processor.imageProcessing).toEqual({
+      size: 64,
+      cropSize: 64,
+      mean: clip.processor.imageProcessing!.mean,
+      std: clip.processor.imageProcessing!.std,
+    });
     const gates = [...model.root.stateDict()].filter(([n]) => /alpha_(cross_attn|dense)$/.test(n));
     expect(gates).toHaveLength(4);
     for (const [, g] of gates) expect(Array.from(g.dataSync())).toEqual([0]);
   });
 
-  test('the vision tower is the CLIP folder\'s, tensor for tensor', () => {
+  test("the vision tower is the CLIP folder's, tensor for tensor", () => {
     const own = model.root.stateDict();
     const source = clip.root.stateDict();
     expect(source.size).toBeGreaterThan(10);
@@ -122,7 +140,8 @@ describe('model: { type: idefics, init: { vision, language_model } }', () => {
       const full = own.get(`model.layers.3.self_attn.${proj}.weight`)!.arraySync() as number[][];
       expect(kv).toHaveLength(64);
       expect(full).toHaveLength(128);
-      for (let h = 0; h < 4; h++) expect(full.slice(h * 32, (h + 1) * 32)).toEqual(kv.slice(Math.floor(h / 2) * 32, (Math.floor(h / 2) + 1) * 32));
+      for (let h = 0; h < 4; h++)
+        expect(full.slice(h * 32, (h + 1) * 32)).toEqual(kv.slice(Math.floor(h / 2) * 32, (Math.floor(h / 2) + 1) * 32));
     }
     for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) {
       const rows = source.get(name)!.arraySync() as number[][];
@@ -181,10 +200,13 @@ describe('composed from tiny part folders, saved and loaded back', () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  test('the IDEFICS layout (decoupled <image> rows, tokenizer, the tower\'s mean/std), the same logits with two images, no leak', async () => {
+  test("the IDEFICS layout (decoupled <image> rows, tokenizer, the tower's mean/std), the same logits with two images, no leak", async () => {
     const section = {
       seed: 4,
-      config: { use_resampler: true, perceiver_config: { resampler_n_latents: 2, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 4 } },
+      config: {
+        use_resampler: true,
+        perceiver_config: { resampler_n_latents: 2, resampler_depth: 1, resampler_n_heads: 2, resampler_head_dim: 4 },
+      },
       init: { vision: parts.vision, language_model: parts.languageModel },
     };
     const tensorsBefore = tf.memory().numTensors;
@@ -198,13 +220,21 @@ describe('composed from tiny part folders, saved and loaded back', () => {
       });
       await model.save(dir);
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-      expect(config).toMatchObject({ model_type: 'idefics', vocab_size: 654, additional_vocab_size: 1, hidden_size: 16, num_attention_heads: 4 });
+      expect(config).toMatchObject({
+        model_type: 'idefics',
+        vocab_size: 654,
+        additional_vocab_size: 1,
+        hidden_size: 16,
+        num_attention_heads: 4,
+      });
       const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
       expect(tensors.get('model.embed_tokens.weight')!.shape).toEqual([654, 16]);
       expect(tensors.get('model.embed_tokens.additional_embedding.weight')!.shape).toEqual([1, 16]);
       expect(tensors.get('lm_head.additional_fc.weight')!.shape).toEqual([1, 16]);
       expect(tensors.get('model.layers.0.self_attn.k_proj.weight')!.shape).toEqual([16, 16]);
-      const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { added_tokens: Array<{ id: number; content: string }> };
+      const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as {
+        added_tokens: Array<{ id: number; content: string }>;
+      };
       expect(tokenizer.added_tokens.find((t) => t.content === '<image>')).toMatchObject({ id: 654, special: true });
       const preprocessor = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
       expect(preprocessor).toMatchObject({ image_size: 8, image_mean: [...TINY_PART_MEAN], image_std: [...TINY_PART_STD] });
@@ -214,7 +244,9 @@ describe('composed from tiny part folders, saved and loaded back', () => {
         expect(loaded.imageTokenId).toBe(654);
         expect(loaded.processor.imageProcessing).toEqual(model.processor.imageProcessing);
         const saved = model.root.stateDict();
-        const differ = [...loaded.root.stateDict()].filter(([name, v]) => !sameValues(v.dataSync(), saved.get(name)!.dataSync())).map(([n]) => n);
+        const differ = [...loaded.root.stateDict()]
+          .filter(([name, v]) => !sameValues(v.dataSync(), saved.get(name)!.dataSync()))
+          .map(([n]) => n);
         expect(differ).toEqual([]);
         model.root.eval();
         const [a, b, swapped] = tf.tidy(() => {

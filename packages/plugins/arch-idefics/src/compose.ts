@@ -39,9 +39,13 @@ function visionFieldsOf(config: Json, modelType: string | undefined, dir: string
   let v: unknown = config;
   if (modelType === 'clip') v = config.vision_config ?? {};
   else if (modelType !== 'clip_vision_model') {
-    throw new MmftError('E_CONFIG', `init.vision: ${dir}/config.json has model_type ${JSON.stringify(modelType)}; init.vision takes clip or clip_vision_model`, {
-      hint: 'give a CLIP folder (CLIPModel) or a CLIPVisionModel folder',
-    });
+    throw new MmftError(
+      'E_CONFIG',
+      `init.vision: ${dir}/config.json has model_type ${JSON.stringify(modelType)}; init.vision takes clip or clip_vision_model`,
+      {
+        hint: 'give a CLIP folder (CLIPModel) or a CLIPVisionModel folder',
+      },
+    );
   }
   if (!isRecord(v)) throw new MmftError('E_CONFIG', `${dir}/config.json: vision_config must be an object`);
   const out: Json = {};
@@ -49,7 +53,8 @@ function visionFieldsOf(config: Json, modelType: string | undefined, dir: string
     if (v[from] !== undefined) out[to] = v[from];
   };
   pick('embed_dim', 'hidden_size');
-  for (const key of ['image_size', 'patch_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_channels']) pick(key, key);
+  for (const key of ['image_size', 'patch_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_channels'])
+    pick(key, key);
   // The tower's own activation (quick_gelu for OpenAI CLIP), not IdeficsVisionConfig's default gelu.
   pick('hidden_act', 'hidden_act');
   for (const key of ['layer_norm_eps', 'attention_dropout', 'initializer_range']) pick(key, key);
@@ -74,11 +79,21 @@ function textFieldsOf(config: Json, dir: string): { fields: Json; heads: number;
   const kvHeads = typeof config.num_key_value_heads === 'number' ? config.num_key_value_heads : heads;
   const headDim = typeof config.head_dim === 'number' ? config.head_dim : hidden / heads;
   const refuse = (what: string, hint: string) => {
-    throw new MmftError('E_CONFIG', `${file}: ${what}, which IDEFICS's decoder does not have (IdeficsAttention in transformers modeling_idefics.py)`, { hint });
+    throw new MmftError(
+      'E_CONFIG',
+      `${file}: ${what}, which IDEFICS's decoder does not have (IdeficsAttention in transformers modeling_idefics.py)`,
+      { hint },
+    );
   };
-  if (headDim * heads !== hidden) refuse(`head_dim ${headDim} × ${heads} heads is not hidden_size ${hidden}`, 'use a Llama whose head_dim is hidden_size / num_attention_heads');
-  if (heads % kvHeads !== 0) refuse(`num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`, 'fix the Llama config.json');
-  if ((config.rope_theta ?? 10000) !== 10000) refuse(`rope_theta is ${String(config.rope_theta)}`, 'IdeficsEmbedding uses rotary base 10000');
+  if (headDim * heads !== hidden)
+    refuse(
+      `head_dim ${headDim} × ${heads} heads is not hidden_size ${hidden}`,
+      'use a Llama whose head_dim is hidden_size / num_attention_heads',
+    );
+  if (heads % kvHeads !== 0)
+    refuse(`num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`, 'fix the Llama config.json');
+  if ((config.rope_theta ?? 10000) !== 10000)
+    refuse(`rope_theta is ${String(config.rope_theta)}`, 'IdeficsEmbedding uses rotary base 10000');
   if (config.rope_scaling !== undefined && config.rope_scaling !== null) refuse('rope_scaling is set', 'use a Llama without rope_scaling');
   if (config.attention_bias === true || config.mlp_bias === true) refuse('biases on attention or MLP projections', 'use a bias-free Llama');
   const fields: Json = {
@@ -204,7 +219,8 @@ export async function composeIdefics(
       tokenizer: options.tokenizer ?? init.language_model,
       tokenizerFiles,
       // IdeficsImageProcessor resizes to image_size square with the tower's mean and std (preprocessor_config.json).
-      imageProcessing: processing && typeof size === 'number' ? { size, cropSize: size, mean: processing.mean, std: processing.std } : undefined,
+      imageProcessing:
+        processing && typeof size === 'number' ? { size, cropSize: size, mean: processing.mean, std: processing.std } : undefined,
     });
     try {
       const report = copyParts(model, vision, lm, text, imageToken, init);
@@ -232,7 +248,8 @@ function copyParts(
   const report: { vision?: IdeficsComposeReport['vision']; languageModel?: IdeficsComposeReport['languageModel'] } = {};
   if (vision) {
     const source = vision.root.stateDict();
-    for (const [name, v] of source) writes.set(`model.${name}`, { from: name, part: init.vision!, shape: v.shape, data: v.dataSync() as Float32Array });
+    for (const [name, v] of source)
+      writes.set(`model.${name}`, { from: name, part: init.vision!, shape: v.shape, data: v.dataSync() as Float32Array });
     report.vision = { dir: init.vision!, copied: source.size };
   }
   if (lm && text) {
@@ -245,7 +262,12 @@ function copyParts(
         data = repeatKvRows(data, text.heads, text.kvHeads, text.headDim);
         shape = [text.heads * text.headDim, shape[1]!];
       }
-      if (imageToken?.added && shape.length === 2 && shape[0] === vocab && (name === 'model.embed_tokens.weight' || name === 'lm_head.weight')) {
+      if (
+        imageToken?.added &&
+        shape.length === 2 &&
+        shape[0] === vocab &&
+        (name === 'model.embed_tokens.weight' || name === 'lm_head.weight')
+      ) {
         data = withMeanRow(data, vocab);
         shape = [vocab + 1, shape[1]!];
       }
@@ -255,12 +277,15 @@ function copyParts(
   }
   for (const [name, w] of writes) {
     const variable = variables.get(name);
-    if (!variable || BRIDGE.test(name)) throw new MmftError('E_CHECKPOINT', `${w.part}: ${w.from} maps to ${name}, which this IDEFICS does not have`);
+    if (!variable || BRIDGE.test(name))
+      throw new MmftError('E_CHECKPOINT', `${w.part}: ${w.from} maps to ${name}, which this IDEFICS does not have`);
     if (variable.shape.length !== w.shape.length || variable.shape.some((d, i) => d !== w.shape[i])) {
       throw new MmftError(
         'E_CHECKPOINT',
         `${w.part}: ${w.from} is ${shapeText(w.shape)} but ${name} of this IDEFICS is ${shapeText(variable.shape)}`,
-        { hint: 'leave the shape fields (hidden_size, vision_config.image_size, vocab_size, ...) out of model.config so they come from the part folders' },
+        {
+          hint: 'leave the shape fields (hidden_size, vision_config.image_size, vocab_size, ...) out of model.config so they come from the part folders',
+        },
       );
     }
   }

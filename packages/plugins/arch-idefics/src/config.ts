@@ -171,7 +171,11 @@ function bareFields(schema: z.ZodObject, nested: Readonly<Record<string, z.ZodOb
   return z.looseObject(
     Object.fromEntries(
       Object.entries(schema.shape).map(([key, field]) => {
-        const bare = nested[key] ? bareFields(nested[key]) : field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
+        const bare = nested[key]
+          ? bareFields(nested[key])
+          : field instanceof z.ZodDefault
+            ? (field.unwrap() as z.ZodType)
+            : (field as z.ZodType);
         return [key, bare.optional().describe((field as z.ZodType).description ?? key)];
       }),
     ),

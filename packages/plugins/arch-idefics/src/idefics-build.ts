@@ -91,7 +91,10 @@ function triple(preprocessor: Record<string, unknown>, key: string, source: stri
   const value = preprocessor[key];
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length !== 3 || !value.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-    throw new MmftError('E_CHECKPOINT', `${source}: "${key}" must be a list of 3 numbers (one per RGB channel), got ${JSON.stringify(value)}`);
+    throw new MmftError(
+      'E_CHECKPOINT',
+      `${source}: "${key}" must be a list of 3 numbers (one per RGB channel), got ${JSON.stringify(value)}`,
+    );
   }
   return value as [number, number, number];
 }

@@ -48,7 +48,10 @@ async function readPreprocessor(file: string): Promise<Record<string, unknown> |
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (cause) {
-    throw new MmftError('E_CHECKPOINT', `${file} is not valid JSON`, { cause, hint: 'rewrite it, or remove it to use CLIP\'s mean and std' });
+    throw new MmftError('E_CHECKPOINT', `${file} is not valid JSON`, {
+      cause,
+      hint: "rewrite it, or remove it to use CLIP's mean and std",
+    });
   }
 }
 

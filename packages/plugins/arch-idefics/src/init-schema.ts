@@ -17,7 +17,7 @@ export const ideficsInitSchema = z.strictObject({
   language_model: recipePath(z.string().min(1))
     .optional()
     .describe(
-      'Llama folder: its config.json gives the top-level text fields, its weights model.* and lm_head (grouped-query heads repeated), its tokenizer the model\'s with <image> added',
+      "Llama folder: its config.json gives the top-level text fields, its weights model.* and lm_head (grouped-query heads repeated), its tokenizer the model's with <image> added",
     ),
 });
 export type IdeficsInit = z.input<typeof ideficsInitSchema>;

@@ -39,10 +39,15 @@ export const ideficsProvider: ArchitectureProvider<IdeficsConfig> = {
         vision: section.init.vision && path.resolve(section.init.vision),
         language_model: section.init.language_model && path.resolve(section.init.language_model),
       };
-      const { model } = await composeIdefics(typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined, init, context, {
-        seed: section.seed,
-        tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
-      });
+      const { model } = await composeIdefics(
+        typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined,
+        init,
+        context,
+        {
+          seed: section.seed,
+          tokenizer: section.tokenizer ? path.resolve(section.tokenizer) : undefined,
+        },
+      );
       return model;
     }
     return IdeficsForVisionText2Text.fromConfig(section.config ?? {}, context, {

@@ -5,7 +5,7 @@ import { MmftError, type Dataset, type DatasetProvider, type TaskKind } from '@m
 import { mixConfigSchema, type MixConfig } from './config';
 import { MixedDataset } from './mixed-dataset';
 
-const ALL_TASKS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction', 'text'];
+const ALL_TASKS: readonly TaskKind[] = ['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved'];
 
 /**
  * `data: { eval: { type: mix, strategy: concat, sources: [{ type: shapes, task: vqa }, { type: jsonl, path: ./chat.jsonl }] } }`

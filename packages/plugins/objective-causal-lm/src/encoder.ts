@@ -57,7 +57,14 @@ export interface Encoder {
    * 'placeholder' bridges keep every demo's image (before the query's); other models read the
    * demos as text and only the query's image.
    */
-  encodeEpisode(demos: readonly Example[], query: Example, epoch: number, position: number, image: boolean, trainDemos: boolean): EncodedRow;
+  encodeEpisode(
+    demos: readonly Example[],
+    query: Example,
+    epoch: number,
+    position: number,
+    image: boolean,
+    trainDemos: boolean,
+  ): EncodedRow;
 }
 
 /** Every target piece before the last run of target pieces made a prompt piece: only the last answer trains. */
@@ -92,9 +99,13 @@ export function createEncoder({ config, tokenizer, tokens, seed, modelType }: En
     if (!image) return [];
     const images = imagesOf(example);
     if (image.placement !== 'placeholder' && images.length > 1) {
-      throw new MmftError('E_DATA', `${exampleWhere(example)} has ${images.length} images; model "${modelType ?? 'this model'}" reads one image per row`, {
-        hint: 'use a bridge that reads an image per <image> mark (llava, idefics), or give each example one image',
-      });
+      throw new MmftError(
+        'E_DATA',
+        `${exampleWhere(example)} has ${images.length} images; model "${modelType ?? 'this model'}" reads one image per row`,
+        {
+          hint: 'use a bridge that reads an image per <image> mark (llava, idefics), or give each example one image',
+        },
+      );
     }
     return images;
   };
@@ -109,12 +120,16 @@ export function createEncoder({ config, tokenizer, tokens, seed, modelType }: En
     const count = imageMarkCount(messages);
     const images = imagesOf(example).length;
     if (count !== images) {
-      throw new MmftError('E_DATA', `${exampleWhere(example)} has ${count} <image> marks and ${images === 1 ? 'one image' : `${images} images`}`, {
-        hint:
-          images === 1
-            ? 'write one <image> mark where the image belongs (or none: it then goes in front of the first user turn)'
-            : 'write one <image> mark per image, in the order of the images list',
-      });
+      throw new MmftError(
+        'E_DATA',
+        `${exampleWhere(example)} has ${count} <image> marks and ${images === 1 ? 'one image' : `${images} images`}`,
+        {
+          hint:
+            images === 1
+              ? 'write one <image> mark where the image belongs (or none: it then goes in front of the first user turn)'
+              : 'write one <image> mark per image, in the order of the images list',
+        },
+      );
     }
     return messages;
   };
@@ -126,7 +141,11 @@ export function createEncoder({ config, tokenizer, tokens, seed, modelType }: En
   };
 
   /** Pieces of messages under the template, and the special prefix that goes first. */
-  const piecesOf = (messages: readonly ChatMessage[], example: Example, exampleMarks: ImageMarks): { pieces: Piece[]; first: readonly number[] } => {
+  const piecesOf = (
+    messages: readonly ChatMessage[],
+    example: Example,
+    exampleMarks: ImageMarks,
+  ): { pieces: Piece[]; first: readonly number[] } => {
     if (example.task === 'interleaved') return { pieces: interleavedPieces(example, exampleMarks), first: prefix };
     // The template writes bos itself (transformers' apply_chat_template encodes without special tokens).
     if (template === 'chat' && example.task !== 'text')
@@ -171,7 +190,10 @@ export function createEncoder({ config, tokenizer, tokens, seed, modelType }: En
       first = out.first;
     } else {
       // Plain (and LLaVA stage 1): each demo's pieces, each ending where it ends (eos), then the query's.
-      pieces = [...demos.flatMap((d, i) => piecesOf(demoMessages[i]!, d, demoMarks).pieces), ...piecesOf(queryMessages, query, queryMarks).pieces];
+      pieces = [
+        ...demos.flatMap((d, i) => piecesOf(demoMessages[i]!, d, demoMarks).pieces),
+        ...piecesOf(queryMessages, query, queryMarks).pieces,
+      ];
     }
     if (!trainDemos) pieces = onlyLastTarget(pieces);
     return { ...encodePieces(pieces, tokenizer, eosId, first, image), images };

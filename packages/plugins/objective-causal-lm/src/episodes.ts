@@ -41,7 +41,15 @@ export function drawShots([min, max]: readonly [number, number], seed: number, e
  * not the query (same id) and not one showing an image the query shows. Fewer than `k` such
  * examples is an E_DATA error naming the query and `where` (the pool's recipe path).
  */
-export function drawDemos(pool: DemoPool, query: Example, k: number, seed: number, epoch: number, position: number, where: string): Example[] {
+export function drawDemos(
+  pool: DemoPool,
+  query: Example,
+  k: number,
+  seed: number,
+  epoch: number,
+  position: number,
+  where: string,
+): Example[] {
   if (k === 0 || !takesDemos(query)) return [];
   const shown = new Set(imagesOf(query).map(imageKey));
   const candidates = (pool.get(query.task) ?? []).filter((e) => e.id !== query.id && !imagesOf(e).some((i) => shown.has(imageKey(i))));

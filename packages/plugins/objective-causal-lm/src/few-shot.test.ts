@@ -60,7 +60,12 @@ const two = (id: string, content: string): Example => ({
   images: [red, green],
   source,
 });
-const doc = (id: string, segments: Array<{ image: ImageRef } | { text: string }>): Example => ({ id, task: 'interleaved', segments, source });
+const doc = (id: string, segments: Array<{ image: ImageRef } | { text: string }>): Example => ({
+  id,
+  task: 'interleaved',
+  segments,
+  source,
+});
 /** Ids and labels of a caption's plain row with the image mark in front ('placeholder'): span, "\na photo of", the caption, eos. */
 const captionRow = (words: string, n = COUNT, trained = true) => {
   const prompt = bare('\na photo of');
@@ -137,7 +142,10 @@ describe('interleaved documents', () => {
     expect(batch.inputs.pixelValues).toBeUndefined();
     batch.dispose();
     const prefix = await create({ template: 'plain' }, bridge('prefix'));
-    const single = await prefix.collate([doc('d2', [{ text: 'Look:' }, { image: red }, { text: ' a red circle.' }])], { epoch: 0, positions: [0] });
+    const single = await prefix.collate([doc('d2', [{ text: 'Look:' }, { image: red }, { text: ' a red circle.' }])], {
+      epoch: 0,
+      positions: [0],
+    });
     expect(rows(single.inputs.inputIds!)[0]).toEqual([...span, ...bare('Look: a red circle.'), eos]);
     expect(single.inputs.pixelValues!.shape).toEqual([1, 3, SIDE, SIDE]);
     single.dispose();
@@ -181,7 +189,9 @@ describe('few-shot draws', () => {
   });
 
   test('every candidate is drawn about equally often (a uniform draw), and k is uniform on train_shots', async () => {
-    const grouped = await readPool(datasetOf([...Array.from({ length: 5 }, (_, i) => caption(`p${i}`, ['x'], png(['green', 'blue'][i % 2]!))), query]));
+    const grouped = await readPool(
+      datasetOf([...Array.from({ length: 5 }, (_, i) => caption(`p${i}`, ['x'], png(['green', 'blue'][i % 2]!))), query]),
+    );
     // Five candidates (q excluded; green and blue are not the query's red): each is the first demo about 1/5 of the time.
     const first = new Map<string, number>();
     for (let position = 0; position < 1000; position += 1) {
@@ -242,7 +252,12 @@ describe('few-shot episodes', () => {
 
   test('evaluation: shots demos before each eval example; only the query target counts for the loss; generation prompts keep the demos', async () => {
     const model = bridge('placeholder');
-    const objective = await create({ template: 'plain', few_shot: { shots: 2 }, generation: { max_new_tokens: 1 } }, model, [query], support);
+    const objective = await create(
+      { template: 'plain', few_shot: { shots: 2 }, generation: { max_new_tokens: 1 } },
+      model,
+      [query],
+      support,
+    );
     const parts = [];
     for await (const part of objective.evaluate(undefined, { batchSize: 1, kinds: ['text'] })) parts.push(part);
     const demos = await demosOf(2, 0, 0);
@@ -278,7 +293,11 @@ describe('few-shot episodes', () => {
     const conversation = `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n${[...demos.map(words), 'a red circle'].map(turn).join('\n')}`;
     const train = await objective.collate([query], { epoch: 0, positions: [0] });
     expect(rows(train.inputs.inputIds!)[0]).toEqual([...span, ...bare(conversation)]);
-    const labelled = (t: tf.Tensor) => tok.decode(rows(t)[0]!.filter((l) => l !== IGNORE_INDEX), { skipSpecialTokens: false });
+    const labelled = (t: tf.Tensor) =>
+      tok.decode(
+        rows(t)[0]!.filter((l) => l !== IGNORE_INDEX),
+        { skipSpecialTokens: false },
+      );
     expect(labelled(train.inputs.labels!)).toContain(words(demos[0]!));
     train.dispose();
     const model = bridge('prefix');
@@ -300,8 +319,15 @@ describe('few-shot episodes', () => {
     const train = [caption('s1', ['a green square'], green), vqa('v1', 'What is blue?', 'the square', blue), q];
     const objective = await create({ template: 'plain', few_shot: { train_shots: [1, 1] } }, bridge('prefix'), undefined, train);
     const batch = await objective.collate([q], { epoch: 0, positions: [0] });
-    const turn = (question: string, answer: string) => [...bare(`${renderTemplate(resolvePrompt('vqa', undefined), { question })} ${answer}`), eos];
-    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...turn('What is blue?', 'the square'), ...turn('What is red?', 'the circle')]);
+    const turn = (question: string, answer: string) => [
+      ...bare(`${renderTemplate(resolvePrompt('vqa', undefined), { question })} ${answer}`),
+      eos,
+    ];
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([
+      ...span,
+      ...turn('What is blue?', 'the square'),
+      ...turn('What is red?', 'the circle'),
+    ]);
     batch.dispose();
     const stage1 = await create({ template: 'llava_plain', few_shot: { train_shots: [1, 1] } }, bridge('placeholder'), undefined, support);
     const rowOf = await stage1.collate([query], { epoch: 0, positions: [0] });
@@ -314,7 +340,12 @@ describe('few-shot episodes', () => {
   test('max_length: demos are dropped from the front until the episode fits; the query stays', async () => {
     const demos = await demosOf(2, 0, 0);
     const last = captionRow(words(demos[1]!)).ids.length + captionRow('a red circle').ids.length;
-    const objective = await create({ template: 'plain', max_length: last, few_shot: { train_shots: [2, 2] } }, bridge('placeholder'), undefined, support);
+    const objective = await create(
+      { template: 'plain', max_length: last, few_shot: { train_shots: [2, 2] } },
+      bridge('placeholder'),
+      undefined,
+      support,
+    );
     const batch = await objective.collate([query], { epoch: 0, positions: [0] });
     expect(rows(batch.inputs.inputIds!)[0]).toEqual([...captionRow(words(demos[1]!)).ids, ...captionRow('a red circle').ids]);
     expect(batch.inputs.pixelValues!.shape).toEqual([2, 3, SIDE, SIDE]);
@@ -322,7 +353,12 @@ describe('few-shot episodes', () => {
   });
 
   test('no tensor leaks across collate, loss and evaluation of episodes', async () => {
-    const objective = await create({ template: 'plain', few_shot: { shots: 1, train_shots: [1, 2] }, generation: { max_new_tokens: 1 } }, bridge('placeholder'), [query], support);
+    const objective = await create(
+      { template: 'plain', few_shot: { shots: 1, train_shots: [1, 2] }, generation: { max_new_tokens: 1 } },
+      bridge('placeholder'),
+      [query],
+      support,
+    );
     const run = async () => {
       const batch = await objective.collate([query, two('m1', '<image> and <image>')], { epoch: 0, positions: [0, 1] });
       tf.dispose(tf.tidy(() => objective.loss(batch)));
@@ -351,8 +387,13 @@ describe('objective.few_shot.support', () => {
       },
     };
     const resolver = { resolve: () => fake, list: () => [fake] } as unknown as ProviderResolver;
-    const config = causalLmConfigSchema.parse({ few_shot: { shots: 1, support: { type: 'fake', path: 'demos.jsonl' }, base_dir: '/recipes' } });
-    const objective = await causalLmProvider.create(config, { ...contextOf(bridge('placeholder'), [caption('q', ['a red circle'])]), resolver });
+    const config = causalLmConfigSchema.parse({
+      few_shot: { shots: 1, support: { type: 'fake', path: 'demos.jsonl' }, base_dir: '/recipes' },
+    });
+    const objective = await causalLmProvider.create(config, {
+      ...contextOf(bridge('placeholder'), [caption('q', ['a red circle'])]),
+      resolver,
+    });
     expect(opened).toEqual(['/recipes/demos.jsonl']);
     objective.dispose();
     const bad = causalLmConfigSchema.parse({ few_shot: { shots: 1, support: { type: 'fake', pth: 'demos.jsonl' } } });
@@ -378,14 +419,29 @@ describe('objective.few_shot.support', () => {
     const resolver = { resolve: () => fake, list: () => [fake] } as unknown as ProviderResolver;
     const query = caption('q', ['a red circle'], red);
     const train = [caption('a1', ['a green square'], green), query];
-    const config = causalLmConfigSchema.parse({ template: 'plain', few_shot: { shots: 1, train_shots: [1, 1], support: { type: 'fake' } } });
+    const config = causalLmConfigSchema.parse({
+      template: 'plain',
+      few_shot: { shots: 1, train_shots: [1, 1], support: { type: 'fake' } },
+    });
     const model = bridge('prefix');
     const objective = await causalLmProvider.create(config, { ...contextOf(model, [query], train), resolver });
     const batch = await objective.collate([query], { epoch: 0, positions: [0] });
-    expect(rows(batch.inputs.inputIds!)[0]).toEqual([...span, ...bare('a photo of a green square'), eos, ...bare('a photo of a red circle'), eos]);
+    expect(rows(batch.inputs.inputIds!)[0]).toEqual([
+      ...span,
+      ...bare('a photo of a green square'),
+      eos,
+      ...bare('a photo of a red circle'),
+      eos,
+    ]);
     batch.dispose();
     for await (const part of objective.evaluate(undefined, { batchSize: 1, kinds: [] })) expect(part.count).toBeGreaterThan(0);
-    expect(model.calls.at(-1)!.ids[0]).toEqual([...span, ...bare('a photo of a blue square'), eos, ...bare('a photo of a red circle'), eos]);
+    expect(model.calls.at(-1)!.ids[0]).toEqual([
+      ...span,
+      ...bare('a photo of a blue square'),
+      eos,
+      ...bare('a photo of a red circle'),
+      eos,
+    ]);
   });
 
   test('without support, data.train or a data.train section: E_CONFIG when the first episode is drawn', async () => {

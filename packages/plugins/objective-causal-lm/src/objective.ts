@@ -44,7 +44,6 @@ import { createEncoder, type EncodedRow } from './encoder';
 import { drawDemos, drawShots, readPool, takesDemos, type DemoPool } from './episodes';
 import { conversationOf, exampleWhere, lastInstruction, promptMessages, type ImageMarks } from './pieces';
 
-
 /** What the objective uses of a causal LM or a vision→LLM bridge. */
 interface TextGenerator {
   readonly modelType: string;
@@ -248,7 +247,14 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
    * demo's target trained; evaluation: only the query's), with demos dropped from the front until it
    * fits max_length.
    */
-  const encodeRow = (example: Example, epoch: number, position: number, phase: 'train' | 'eval', k: number, pool?: DemoPool): EncodedRow => {
+  const encodeRow = (
+    example: Example,
+    epoch: number,
+    position: number,
+    phase: 'train' | 'eval',
+    k: number,
+    pool?: DemoPool,
+  ): EncodedRow => {
     const image = readsImages(example);
     let demos = k === 0 ? [] : drawDemos(pool!, example, k, fewShot!.seed, epoch, position, sources![phase].where);
     let encoded = encoder.encodeEpisode(demos, example, epoch, position, image, phase === 'train');
@@ -297,7 +303,13 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   ): Promise<tf.Tensor4D | undefined> => {
     const options = preprocess!;
     const side = options.cropSize ?? options.size;
-    const jobs = rows.flatMap((r, i) => r.images.map((image, j) => ({ image, example: examples[i]!, seed: j === 0 ? imageSeed(context.seed, epoch, positions[i]!) : imageSeed(context.seed, epoch, positions[i]!, j) })));
+    const jobs = rows.flatMap((r, i) =>
+      r.images.map((image, j) => ({
+        image,
+        example: examples[i]!,
+        seed: j === 0 ? imageSeed(context.seed, epoch, positions[i]!) : imageSeed(context.seed, epoch, positions[i]!, j),
+      })),
+    );
     if (jobs.length === 0) return undefined;
     const data = new Float32Array(jobs.length * 3 * side * side);
     await Promise.all(
@@ -310,7 +322,11 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
   };
 
   /** A batch, and per row its encoded tokens and which pixel rows are its images. */
-  const collateRows = async (examples: readonly Example[], at: { epoch: number; positions: readonly number[] }, phase: 'train' | 'eval') => {
+  const collateRows = async (
+    examples: readonly Example[],
+    at: { epoch: number; positions: readonly number[] },
+    phase: 'train' | 'eval',
+  ) => {
     const positions = examples.map((_, i) => at.positions[i] ?? i);
     const shots = examples.map((e, i) => shotsFor(e, at.epoch, positions[i]!, phase));
     const pool = shots.some((k) => k > 0) ? await sources![phase].pool() : undefined;

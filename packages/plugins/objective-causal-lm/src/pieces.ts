@@ -103,7 +103,12 @@ export function conversationOf(
       return [{ role: 'assistant', content: example.text }];
     case 'interleaved':
       // A document has no roles: the whole of it is one trained text (interleavedPieces renders it).
-      return [{ role: 'assistant', content: example.segments.map((s) => (s.image ? (marks === 'keep' ? IMAGE_PLACEHOLDER : '') : s.text)).join('') }];
+      return [
+        {
+          role: 'assistant',
+          content: example.segments.map((s) => (s.image ? (marks === 'keep' ? IMAGE_PLACEHOLDER : '') : s.text)).join(''),
+        },
+      ];
   }
 }
 

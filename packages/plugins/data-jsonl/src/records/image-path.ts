@@ -87,7 +87,9 @@ export function relocateImageFields(
         ok = false;
         break;
       }
-      const copy: Record<string, unknown> | unknown[] = Array.isArray(child) ? [...(child as unknown[])] : { ...(child as Record<string, unknown>) };
+      const copy: Record<string, unknown> | unknown[] = Array.isArray(child)
+        ? [...(child as unknown[])]
+        : { ...(child as Record<string, unknown>) };
       (node as Record<string, unknown>)[key] = copy;
       node = copy;
     }

@@ -103,7 +103,11 @@ export function readConversation(
     // LazySupervisedDataset._get_item: "image" may be a list of files).
     if (Array.isArray(record.image)) images.push(...readImageList(record.image, 'image', report));
     else if (typeof record.image !== 'string')
-      report(['image'], `must be a string (the image path, relative to the data file) or a list of them, got ${typeName(record.image)}`, 'wrong-type');
+      report(
+        ['image'],
+        `must be a string (the image path, relative to the data file) or a list of them, got ${typeName(record.image)}`,
+        'wrong-type',
+      );
     else if (record.image.trim() === '') report(['image'], 'is empty (the image path, relative to the data file)', 'empty-text');
     else images.push({ value: record.image, field: 'image' });
   } else if (imagesKey !== undefined && record[imagesKey] !== undefined) {

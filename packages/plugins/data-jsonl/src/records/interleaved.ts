@@ -72,7 +72,8 @@ function readSegments(list: unknown, report: Report): WrittenSegment[] {
     } else if (!hasImage && !hasText) {
       report(['segments', i], `holds neither "image" nor "text" (keys ${JSON.stringify(Object.keys(segment))})`, 'missing-field');
     } else if (hasText) {
-      if (typeof segment.text !== 'string') report(['segments', i, 'text'], `must be a string, got ${typeName(segment.text)}`, 'wrong-type');
+      if (typeof segment.text !== 'string')
+        report(['segments', i, 'text'], `must be a string, got ${typeName(segment.text)}`, 'wrong-type');
       else if (checkText(segment.text, ['segments', i, 'text'], report)) out.push({ text: segment.text });
     } else {
       const image = checkImage(segment.image, ['segments', i, 'image'], report);
@@ -86,7 +87,11 @@ function readParallel(images: unknown, texts: unknown, report: Report): WrittenS
   const lists = { images, texts };
   for (const [key, value] of Object.entries(lists)) {
     if (!Array.isArray(value)) {
-      report([key], `must be an array (OBELICS layout: "images" and "texts" hold one entry per position, the other null), got ${typeName(value)}`, 'wrong-type');
+      report(
+        [key],
+        `must be an array (OBELICS layout: "images" and "texts" hold one entry per position, the other null), got ${typeName(value)}`,
+        'wrong-type',
+      );
     }
   }
   if (!Array.isArray(images) || !Array.isArray(texts)) return [];
@@ -127,7 +132,8 @@ const schema = z.looseObject({ ...idFields }).transform((record, ctx) => {
   let segments: WrittenSegment[];
   if (record.segments !== undefined) {
     for (const key of ['images', 'texts', 'image', 'text'])
-      if (record[key] !== undefined) report([key], `conflicts with "segments": give the document either as "segments" or as OBELICS "images" + "texts"`);
+      if (record[key] !== undefined)
+        report([key], `conflicts with "segments": give the document either as "segments" or as OBELICS "images" + "texts"`);
     segments = readSegments(record.segments, report);
   } else if (record.images !== undefined || record.texts !== undefined) {
     const missing = record.images === undefined ? 'images' : record.texts === undefined ? 'texts' : undefined;
@@ -141,7 +147,11 @@ const schema = z.looseObject({ ...idFields }).transform((record, ctx) => {
     return z.NEVER;
   }
   if (!failed && !segments.some((s) => 'text' in s)) {
-    report([record.segments !== undefined ? 'segments' : 'texts'], 'holds no text: nothing to learn from (give at least one text segment)', 'missing-field');
+    report(
+      [record.segments !== undefined ? 'segments' : 'texts'],
+      'holds no text: nothing to learn from (give at least one text segment)',
+      'missing-field',
+    );
   }
   if (failed) return z.NEVER;
   return { id: record.id, lang: record.lang, segments } as InterleavedRecord;
@@ -152,8 +162,7 @@ export const interleavedFormat: TaskFormat<InterleavedRecord> = {
   schema: schema as unknown as z.ZodType<InterleavedRecord>,
   // "messages"/"conversations" with an "images" list are instruction records (sharegpt), not OBELICS.
   detect: (record) =>
-    'segments' in record ||
-    ('images' in record && 'texts' in record && !('messages' in record) && !('conversations' in record)),
+    'segments' in record || ('images' in record && 'texts' in record && !('messages' in record) && !('conversations' in record)),
   imagesOf: (record) => record.segments.flatMap((s) => ('image' in s ? [s.image] : [])),
   toExample(record, base) {
     const { id, source, lang } = base;

@@ -111,11 +111,7 @@ export function checkRecord(task: TaskKind, record: Record<string, unknown>, ctx
     return { ok: false, issues: [...zodIssues(parsed.error, record), ...(image && !image.ok ? [image.issue] : [])] };
   }
   const data = parsed.data as { image?: string; id?: string | number; lang?: string };
-  const written = format.imagesOf
-    ? format.imagesOf(parsed.data)
-    : data.image === undefined
-      ? []
-      : [{ value: data.image, field: 'image' }];
+  const written = format.imagesOf ? format.imagesOf(parsed.data) : data.image === undefined ? [] : [{ value: data.image, field: 'image' }];
   const images: CheckedImage[] = [];
   const refused: RecordIssue[] = [];
   for (const { value, field } of written) {

@@ -77,7 +77,7 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
   const find = (key: string): string => {
     let root = key;
     while (parent.get(root) !== root) root = parent.get(root)!;
-    for (let k = key; k !== root; ) {
+    for (let k = key; k !== root;) {
       const next = parent.get(k)!;
       parent.set(k, root);
       k = next;
@@ -141,7 +141,9 @@ export async function splitFile(file: string, options: SplitOptions): Promise<Sp
       // Image paths resolve from the data file's folder: rewrite them when the file moves.
       // Every image field is rewritten ("images.1", "segments.3.image", image_url parts), not only "image".
       const relocated =
-        outDir === baseDir ? undefined : relocateImageFields(r.record, r.imageFiles, (original, file) => relocatedImagePath(original, file, outDir));
+        outDir === baseDir
+          ? undefined
+          : relocateImageFields(r.record, r.imageFiles, (original, file) => relocatedImagePath(original, file, outDir));
       const line = relocated ? JSON.stringify(relocated) : r.text;
       if (!stream.write(`${line}\n`)) await once(stream, 'drain');
     });

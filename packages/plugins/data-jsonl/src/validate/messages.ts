@@ -18,7 +18,8 @@ export const MESSAGES = {
   },
   'image-placeholders': {
     severity: 'error',
-    summary: '"<image>" placeholders and images disagree (more placeholders than images, one in an answer or in an interleaved text, several images without one placeholder each)',
+    summary:
+      '"<image>" placeholders and images disagree (more placeholders than images, one in an answer or in an interleaved text, several images without one placeholder each)',
   },
   'no-records': { severity: 'error', summary: 'the file holds no records at all' },
   'unknown-task': { severity: 'error', summary: 'no record says which task format the file is in; pass --task' },

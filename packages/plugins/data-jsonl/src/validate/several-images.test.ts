@@ -134,7 +134,9 @@ describe('validating interleaved documents', () => {
       [3, 'personal-data', 'segments.0.text'],
       [4, 'image-outside-root', 'images.2'],
     ]);
-    expect(formatIssue(report.issues[1]!)).toMatch(/docs\.jsonl:2: error \[image-missing\] field "segments\.4\.image": image .*nope\.png does not exist/);
+    expect(formatIssue(report.issues[1]!)).toMatch(
+      /docs\.jsonl:2: error \[image-missing\] field "segments\.4\.image": image .*nope\.png does not exist/,
+    );
     expect(report.files[0]).toMatchObject({ task: 'interleaved', lines: 4, records: 2, rejected: 2 });
     // Kept records 1 and 3 hold red, blue and green: three distinct images; 2 and 1 images per record.
     expect(report.files[0]!.images.distinct).toBe(3);
@@ -164,8 +166,15 @@ describe('validating interleaved documents', () => {
     const file = writeData(sub, 'in.jsonl', jsonl(doc('red.png', 'blue.png'), doc('green.png', 'yellow.jpg')));
     const out = path.join(dir, 'clean.jsonl');
     await validateFiles([file], { fix: out });
-    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines[0].segments.map((s: { image?: string }) => s.image).filter(Boolean)).toEqual(['sub/images/red.png', 'sub/images/blue.png']);
+    const lines = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0].segments.map((s: { image?: string }) => s.image).filter(Boolean)).toEqual([
+      'sub/images/red.png',
+      'sub/images/blue.png',
+    ]);
     expect(lines[1].segments[2]).toEqual({ image: 'sub/images/yellow.jpg' });
     expect((await validateFiles([out])).errors).toBe(0);
     expect(await collect(await openJsonlDataset(out))).toHaveLength(2);
@@ -182,18 +191,32 @@ describe('validating interleaved documents', () => {
     const file = writeData(
       dir,
       'docs.jsonl',
-      jsonl(doc('red.png', 'blue.png'), doc('blue.png', 'green.png'), doc('green.png'), doc('yellow.jpg'), { segments: [{ text: 'words only' }] }),
+      jsonl(doc('red.png', 'blue.png'), doc('blue.png', 'green.png'), doc('green.png'), doc('yellow.jpg'), {
+        segments: [{ text: 'words only' }],
+      }),
     );
     for (const seed of [0, 1, 2, 3]) {
       const { outputs } = await splitFile(file, { ratios: [0.5, 0.5, 0], seed, force: true });
-      const linesOf = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).segments[0].image ?? 'text');
+      const linesOf = (f: string) =>
+        fs
+          .readFileSync(f, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).segments[0].image ?? 'text');
       const parts = outputs.map((o) => linesOf(o.file));
       const together = parts.find((p) => p.includes('images/red.png'))!;
       expect([seed, together.includes('images/blue.png') && together.includes('images/green.png')]).toEqual([seed, true]);
       expect(parts.flat().sort()).toEqual(['images/blue.png', 'images/green.png', 'images/red.png', 'images/yellow.jpg', 'text']);
       expect(outputs.map((o) => o.records).reduce((a, b) => a + b)).toBe(5);
       expect(outputs.map((o) => o.images).reduce((a, b) => a + b)).toBe(3);
-      expect((await validateFiles(outputs.map((o) => o.file), { splits: true })).errors).toBe(0);
+      expect(
+        (
+          await validateFiles(
+            outputs.map((o) => o.file),
+            { splits: true },
+          )
+        ).errors,
+      ).toBe(0);
     }
   });
 
@@ -222,10 +245,15 @@ describe('validating interleaved documents', () => {
   test('--fix --redact-pii strips the metadata of every image of a document, not only the first', async () => {
     const dir = dataDir();
     // Two JPEGs carrying a GPS position (sharp's EXIF writer), as privacy.test.ts makes one.
-    for (const [name, colour] of [['gps1.jpg', '#3a7'], ['gps2.jpg', '#a37']] as const) {
+    for (const [name, colour] of [
+      ['gps1.jpg', '#3a7'],
+      ['gps2.jpg', '#a37'],
+    ] as const) {
       await sharp({ create: { width: 8, height: 6, channels: 3, background: colour } })
         .jpeg()
-        .withExif({ IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '31/1 14/1 1500/100', GPSLongitudeRef: 'E', GPSLongitude: '121/1 28/1 3000/100' } })
+        .withExif({
+          IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '31/1 14/1 1500/100', GPSLongitudeRef: 'E', GPSLongitude: '121/1 28/1 3000/100' },
+        })
         .toFile(path.join(dir, 'images', name));
     }
     const file = writeData(dir, 'docs.jsonl', jsonl(doc('gps1.jpg', 'red.png', 'gps2.jpg')));
@@ -235,7 +263,11 @@ describe('validating interleaved documents', () => {
       [1, 'image-metadata', 'segments.0.image'],
       [1, 'image-metadata', 'segments.4.image'],
     ]);
-    const [kept] = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [kept] = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const images: string[] = kept.segments.flatMap((s: { image?: string }) => (s.image ? [s.image] : []));
     expect(images[0]).toMatch(/^clean\.images\/[0-9a-f]{12}-gps1\.jpg$/);
     expect(images[1]).toBe('images/red.png');
@@ -244,7 +276,11 @@ describe('validating interleaved documents', () => {
       const { exif } = await sharp(path.join(dir, copy)).metadata();
       expect(exif === undefined ? { gps: false, identifying: [] } : readExifPrivacy(exif)).toEqual({ gps: false, identifying: [] });
     }
-    const changes = fs.readFileSync(`${out}.changes.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const changes = fs
+      .readFileSync(`${out}.changes.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(changes.map((c) => [c.field, c.action, c.from])).toEqual([
       ['segments.0.image', 'metadata-stripped', 'images/gps1.jpg'],
       ['segments.4.image', 'metadata-stripped', 'images/gps2.jpg'],

@@ -105,7 +105,8 @@ export async function validateFile(file: string, state: RunState, options: FileR
     }
     let text = decoded.text;
     if (problem !== undefined) return { line, element, text, images: [], issues: [{ code: 'invalid-json', message: problem }] };
-    if (isBlank(text)) return { line, text, images: [], issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
+    if (isBlank(text))
+      return { line, text, images: [], issues: [{ code: 'blank-line', message: 'empty line; JSONL holds one record per line' }] };
     const parsed = parseJsonLine(text, terminated);
     if (!parsed.ok) {
       const issues =
@@ -241,7 +242,15 @@ export async function validateFile(file: string, state: RunState, options: FileR
     const first = entry.images[0];
     if (view && contentHash !== undefined && options.onRecord && !issues.some((i) => severityOf(i.code) === 'error')) {
       const imagePath = first?.path === undefined ? {} : { imagePath: first.path };
-      await options.onRecord({ line, text: entry.text, record: entry.record!, ...imagePath, imageFiles, imageHash: contentHash, imageHashes: infos.map((i) => i.hash) });
+      await options.onRecord({
+        line,
+        text: entry.text,
+        record: entry.record!,
+        ...imagePath,
+        imageFiles,
+        imageHash: contentHash,
+        imageHashes: infos.map((i) => i.hash),
+      });
     }
     if (!dropped && view) {
       stats.records += 1;
