@@ -1,7 +1,8 @@
 // @mmft/core/hf: Hugging Face checkpoint folders shared by every architecture — the folder reader
 // (config.json, generation_config.json, preprocessor_config.json, tokenizer files; weights through
 // io/sharded.ts), the tokenizer over tokenizer.json with its special tokens, padding side and chat
-// template, transformers' config JSON layout, and AutoModel dispatching on model_type.
+// template, a special token added to the tokenizer files with the mean rows its embedding gains,
+// transformers' config JSON layout, and AutoModel dispatching on model_type.
 export { AutoModel, DEFAULT_ARCHITECTURE_PLUGINS, type AutoModelOptions } from './auto-model';
 export { hfJson } from './hfjson';
 export {
@@ -24,6 +25,7 @@ export {
   type ChatTemplates,
 } from './chat-template';
 export { tokenizerFromFiles, type TokenizerFromFilesOptions } from './tokenizer-files';
+export { appendMeanRows, findTokenId, withAddedSpecialToken } from './added-tokens';
 export {
   buildWordLevelTokenizerFiles,
   buildWordLevelTokenizerJson,

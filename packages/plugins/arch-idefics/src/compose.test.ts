@@ -2,8 +2,8 @@
 // models/llama-shapes-base, a 4-layer Llama with 4 query and 2 kv heads): with the gates at zero
 // the composed model is the Llama on text, its extra `<image>` row is the mean of the old rows,
 // and the grouped-query heads are repeated as repeat_kv reads them; saved and loaded back (gates
-// opened so the images count) it gives the same logits. The helpers are checked on hand-computed
-// cases first.
+// opened so the images count) it gives the same logits. repeatKvRows is checked on hand-computed
+// cases first (the `<image>` token helpers in packages/core/src/hf/added-tokens.test.ts).
 import 'reflect-metadata';
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { clipVisionArchitecture } from '@mmft/arch-clip';
 import { llamaProvider } from '@mmft/arch-llama';
 import { MmftError, type CausalLanguageModel, type VisionEncoderModel } from '@mmft/core';
 import { readSafetensors } from '@mmft/core/io';
-import { repeatKvRows, tokenIdAndMax, withMeanRow } from './added-token';
+import { repeatKvRows } from './added-token';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
 import { ideficsConfigSchema } from './config';
 import { ideficsProvider } from './plugin';
@@ -31,7 +31,6 @@ const LLAMA_DIR = join(MODELS, 'llama-shapes-base');
  */
 const compose = (section: unknown, context: ReturnType<typeof tinyIdeficsContext>) =>
   ideficsProvider.fromConfig(ideficsConfigSchema.parse(section), context) as Promise<IdeficsForVisionText2Text>;
-const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
 /** Bit-equal values (a loop: jest's deep equality on 10⁵-element arrays takes seconds). */
 const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
@@ -45,20 +44,6 @@ describe('composition helpers (hand-computed)', () => {
     ]);
     // 6 heads over 3 kv: heads 2h and 2h+1 read kv head h.
     expect(Array.from(repeatKvRows(new Float32Array([7, 8, 9]), 6, 3, 1))).toEqual([7, 7, 8, 8, 9, 9]);
-  });
-
-  test('withMeanRow appends the column means', () => {
-    expect(Array.from(withMeanRow(new Float32Array([1, 2, 3, 4, 8, 0]), 3))).toEqual([1, 2, 3, 4, 8, 0, 4, 2]);
-  });
-
-  test('tokenIdAndMax reads added tokens and the BPE map', () => {
-    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({
-      maxId: 2,
-    });
-    expect(tokenIdAndMax(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({
-      id: 9,
-      maxId: 9,
-    });
   });
 });
 

@@ -9,8 +9,8 @@
 // Llama is converted exactly by repeating each kv head's k_proj/v_proj rows (added-token.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { isCausalLanguageModel, isVisionEncoderModel, MmftError, type ArchitectureContext, type VisionLanguageModel } from '@mmft/core';
-import { readHfFolder, readTokenizerFiles } from '@mmft/core/hf';
-import { repeatKvRows, tokenIdAndMax, withMeanRow, withSpecialToken } from './added-token';
+import { appendMeanRows, findTokenId, readHfFolder, readTokenizerFiles, withAddedSpecialToken } from '@mmft/core/hf';
+import { repeatKvRows } from './added-token';
 import type { IdeficsConfigInput } from './config';
 import { IdeficsForVisionText2Text } from './idefics-for-vision-text2text';
 import type { IdeficsInit } from './init-schema';
@@ -196,7 +196,7 @@ export async function composeIdefics(
       tokenizerFiles = await readTokenizerFiles(tokenizerDir);
       const tokenizerJson = tokenizerFiles.get('tokenizer.json');
       if (given.image_token_id === undefined && tokenizerJson) {
-        const found = tokenIdAndMax(tokenizerJson, IMAGE_TOKEN, `${tokenizerDir}/tokenizer.json`);
+        const found = findTokenId(tokenizerJson, IMAGE_TOKEN, `${tokenizerDir}/tokenizer.json`);
         if (found.id !== undefined) imageToken = { id: found.id, added: false };
         else if (found.maxId >= vocab) {
           throw new MmftError(
@@ -206,7 +206,7 @@ export async function composeIdefics(
           );
         } else {
           imageToken = { id: vocab, added: true };
-          tokenizerFiles = withSpecialToken(tokenizerFiles, IMAGE_TOKEN, vocab);
+          tokenizerFiles = withAddedSpecialToken(tokenizerFiles, IMAGE_TOKEN, vocab);
           out.additional_vocab_size = 1;
         }
       }
@@ -268,7 +268,7 @@ function copyParts(
         shape[0] === vocab &&
         (name === 'model.embed_tokens.weight' || name === 'lm_head.weight')
       ) {
-        data = withMeanRow(data, vocab);
+        data = appendMeanRows(data, vocab);
         shape = [vocab + 1, shape[1]!];
       }
       writes.set(name, { from: name, part: init.language_model!, shape, data });

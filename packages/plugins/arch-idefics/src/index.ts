@@ -22,7 +22,7 @@ export { crossAttentionMask, imageIndexPerToken } from './image-attention-mask';
 export { IDEFICS_TOWERS, imageTokenIdOf, saveIdeficsFolder } from './save';
 export { composeIdefics, IMAGE_TOKEN, type IdeficsComposeReport } from './compose';
 export { ideficsInitSchema, type IdeficsInit } from './init-schema';
-export { repeatKvRows, tokenIdAndMax, withMeanRow, withSpecialToken } from './added-token';
+export { repeatKvRows } from './added-token';
 export { openFlamingoToIdeficsKey, type OpenFlamingoKeyMapping } from './open-flamingo-keys';
 
 const pkg = require('../package.json') as { name: string; version: string };

@@ -1,7 +1,7 @@
-// composeLlava and the `<image>` token helpers at toy size: the added token's tokenizer entries,
-// the mean rows (hand-computed and recomputed in float64 from the language model's embedding), and
-// the reuse of an `<image>` the tokenizer already has. The real CLIP + Llama composition runs in
-// tests/e2e/llava-compose.test.ts.
+// composeLlava at toy size: the added `<image>` token's mean rows (recomputed in float64 from the
+// language model's embedding) and the reuse of an `<image>` the tokenizer already has. The token
+// helpers themselves are tested in packages/core/src/hf/added-tokens.test.ts; the real CLIP + Llama
+// composition runs in tests/e2e/llava-compose.test.ts.
 import 'reflect-metadata';
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,70 +10,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { architectureContext, MmftError, parseConfig, type ArchitectureProvider } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, readTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
+import { byteLevelBpeTokenizerFiles, readTokenizerFiles, tokenizerFromFiles, withAddedSpecialToken } from '@mmft/core/hf';
 import { tinyCausalLm, tinyCausalLmProvider, tinyVisionEncoderProvider } from '@mmft/core/testing';
 import { composeLlava } from './compose';
-import { appendMeanRows, findTokenId, withAddedToken } from './image-token';
 import { llavaProvider } from './plugin';
-
-const enc = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
-const dec = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, any>;
-
-describe('<image> token helpers', () => {
-  test('appendMeanRows appends the column means (hand-computed), vectors too', () => {
-    expect(Array.from(appendMeanRows(new Float32Array([1, 2, 3, 4, 8, 0]), [3, 2], 1))).toEqual([1, 2, 3, 4, 8, 0, 4, 2]);
-    expect(Array.from(appendMeanRows(new Float32Array([1, 2]), [2], 2))).toEqual([1, 2, 1.5, 1.5]);
-  });
-
-  test('findTokenId reads BPE vocab, added tokens and Unigram pieces, with the largest id', () => {
-    expect(findTokenId(enc({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '<s>' }] }), '<image>')).toEqual({
-      maxId: 2,
-    });
-    expect(findTokenId(enc({ model: { vocab: { a: 0, '<image>': 1 } }, added_tokens: [] }), '<image>')).toEqual({ id: 1, maxId: 1 });
-    expect(findTokenId(enc({ model: { vocab: { a: 0 } }, added_tokens: [{ id: 9, content: '<image>' }] }), '<image>')).toEqual({
-      id: 9,
-      maxId: 9,
-    });
-    expect(
-      findTokenId(
-        enc({
-          model: {
-            vocab: [
-              ['a', 0],
-              ['<image>', -1],
-              ['b', -2],
-            ],
-          },
-        }),
-        '<image>',
-      ),
-    ).toEqual({ id: 1, maxId: 2 });
-  });
-
-  test('withAddedToken: the tokenizer encodes <image> as one special id, other text as before, and saves it in both files', () => {
-    const files = byteLevelBpeTokenizerFiles({ flavour: 'gpt2', padToken: '<|endoftext|>' });
-    files.set('tokenizer_config.json', enc({ added_tokens_decoder: {}, tokenizer_class: 'GPT2Tokenizer' }));
-    const before = tokenizerFromFiles(files)!;
-    const v = before.vocabSize;
-    const after = tokenizerFromFiles(withAddedToken(files, '<image>', v))!;
-    expect(after.vocabSize).toBe(v + 1);
-    const text = 'a red circle';
-    const plain = before.encode([text], { addSpecialTokens: false }).inputIds[0]!;
-    expect(after.encode([`${text}<image>${text}`], { addSpecialTokens: false }).inputIds[0]).toEqual([...plain, v, ...plain]);
-    expect(after.decode([v], { skipSpecialTokens: true })).toBe('');
-    const saved = withAddedToken(files, '<image>', v);
-    expect(dec(saved.get('tokenizer.json')!).added_tokens.at(-1)).toEqual({
-      id: v,
-      content: '<image>',
-      lstrip: false,
-      normalized: false,
-      rstrip: false,
-      single_word: false,
-      special: true,
-    });
-    expect(dec(saved.get('tokenizer_config.json')!).added_tokens_decoder[String(v)]).toMatchObject({ content: '<image>', special: true });
-  });
-});
 
 describe('composeLlava with a toy language model folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'llava-compose-'));
@@ -88,7 +28,7 @@ describe('composeLlava with a toy language model folder', () => {
       : byteLevelBpeTokenizerFiles({ flavour: 'gpt2', padToken: '<|endoftext|>' });
     const own = tokenizerFromFiles(files)!.vocabSize;
     for (let id = own; typeof config.vocab_size === 'number' && id < config.vocab_size; id++)
-      files = withAddedToken(files, `<filler_${id}>`, id);
+      files = withAddedSpecialToken(files, `<filler_${id}>`, id);
     return tinyCausalLm({ hiddenSize: (config.hidden_size as number | undefined) ?? 6, seed, tokenizerFiles: files });
   }
   const folderLm: ArchitectureProvider = {
@@ -108,7 +48,7 @@ describe('composeLlava with a toy language model folder', () => {
     const folder = join(dir, name);
     let files = byteLevelBpeTokenizerFiles({ flavour: 'gpt2', padToken: '<|endoftext|>' });
     const v = tokenizerFromFiles(files)!.vocabSize;
-    if (withImage) files = withAddedToken(files, '<image>', v);
+    if (withImage) files = withAddedSpecialToken(files, '<image>', v);
     mkdirSync(folder, { recursive: true });
     for (const [file, bytes] of files) writeFileSync(join(folder, file), bytes);
     const size = withImage ? v + 1 : v;

@@ -7,10 +7,10 @@
 // (the pattern of packages/plugins/arch-blip2/src/checkpoint/resolve-init-config.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { isCausalLanguageModel, isVisionEncoderModel, MmftError, type ArchitectureContext, type VisionLanguageModel } from '@mmft/core';
-import { readHfFolder, readTokenizerFiles } from '@mmft/core/hf';
+import { appendMeanRows, findTokenId, readHfFolder, readTokenizerFiles, withAddedSpecialToken } from '@mmft/core/hf';
 import type { LlavaConfigInput } from './config';
 import type { LlavaInit } from './init-schema';
-import { appendMeanRows, findTokenId, IMAGE_TOKEN, withAddedToken } from './image-token';
+import { IMAGE_TOKEN } from './image-token';
 import { LlavaForConditionalGeneration } from './llava-for-conditional-generation';
 
 /** What `composeLlava` did, per part. */
@@ -156,7 +156,7 @@ export async function composeLlava(
             );
           }
           imageToken = { id: oldVocab, added: true };
-          tokenizerFiles = withAddedToken(tokenizerFiles, IMAGE_TOKEN, oldVocab);
+          tokenizerFiles = withAddedSpecialToken(tokenizerFiles, IMAGE_TOKEN, oldVocab);
           textConfig.vocab_size = oldVocab + 1;
         }
         out.image_token_index = imageToken.id;
@@ -187,7 +187,7 @@ export async function composeLlava(
           let shape = v.shape;
           // The rows a vocabulary-sized tensor (embeddings, untied head, its bias) gains for <image>.
           if (imageToken?.added && target && shape[0] === oldVocab && target.shape[0] === oldVocab + 1) {
-            data = appendMeanRows(data, shape, 1);
+            data = appendMeanRows(data, oldVocab, 1);
             shape = [oldVocab + 1, ...shape.slice(1)];
           }
           writes.set(`language_model.${name}`, { from: name, shape, data });

@@ -17,7 +17,7 @@ export { LlavaProjector, projectorShape, type ProjectorShape } from './projector
 export { LLAVA_TOWERS, expandImageTokens, llavaProcessor, numImageTokens, parseLlavaImageProcessing } from './processor';
 export { composeLlava, type LlavaComposeReport } from './compose';
 export { llavaInitSchema, type LlavaInit } from './init-schema';
-export { appendMeanRows, findTokenId, withAddedToken, IMAGE_TOKEN } from './image-token';
+export { IMAGE_TOKEN } from './image-token';
 export { basePrefixOf, toHubKey, toTransformersKey, type KeyLayout } from './key-layout';
 
 const pkg = require('../package.json') as { name: string; version: string };
