@@ -4,7 +4,9 @@
 // markdown table (a row per bridge, a column per metric@shots) on stdout. The drawing is the CLI's
 // own (packages/cli/src/eval/shots-report.ts), read from its build, so build first (`pnpm build`,
 // or `cd packages/cli && npx tsc -b`). docs/metrics.md, "Few-shot sweeps".
-// Usage: node scripts/fewshot-plot.mjs --out docs/fewshot.svg [--title T] [--metrics caption.cider,vqa.accuracy] NAME=path/to/eval.json ...
+// NAME=a.json,b.json,... averages several sweeps of one model (one per few_shot.seed, as open_flamingo
+// averages its --num_trials): each score is the mean over the files, which must sweep the same shots.
+// Usage: node scripts/fewshot-plot.mjs --out docs/fewshot.svg [--title T] [--metrics caption.cider,vqa.accuracy] NAME=path/to/eval.json[,more.json] ...
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -13,7 +15,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const require = createRequire(path.join(root, 'package.json'));
 const built = path.join(root, 'packages/cli/dist/eval/shots-report.js');
 
-const USAGE = 'usage: node scripts/fewshot-plot.mjs --out FILE.svg [--title T] [--metrics a,b] NAME=eval.json [NAME=eval.json ...]';
+const USAGE =
+  'usage: node scripts/fewshot-plot.mjs --out FILE.svg [--title T] [--metrics a,b] NAME=eval.json[,eval2.json ...] [NAME=... ...]';
 
 function fail(message) {
   process.stderr.write(`fewshot-plot: ${message}\n`);
@@ -75,7 +78,33 @@ const o = parseArgs(process.argv.slice(2));
 if (!fs.existsSync(built))
   fail(`${path.relative(root, built)} is missing: build the CLI first (pnpm build, or cd packages/cli && npx tsc -b)`);
 const { compareMarkdown, compareSvg, comparedMetrics } = require(built);
-const runs = o.runs.map(({ name, file }) => ({ name, doc: readSweep(path.resolve(file)) }));
+/** The mean of several sweeps of one model (seeds): per shots, each metric and evalLoss averaged over the files. */
+function meanSweep(files) {
+  const docs = files.map((f) => readSweep(path.resolve(f)));
+  if (docs.length === 1) return docs[0];
+  const shotsOf = (d) => d.shots.map((e) => e.shots).join(',');
+  const odd = docs.findIndex((d) => shotsOf(d) !== shotsOf(docs[0]));
+  if (odd > 0)
+    fail(`${files[odd]} sweeps shots ${shotsOf(docs[odd])}, ${files[0]} ${shotsOf(docs[0])}: averaged files must sweep the same shots`);
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  return {
+    ...docs[0],
+    averagedOver: files,
+    shots: docs[0].shots.map((entry, i) => {
+      const keys = Object.keys(entry.metrics);
+      const missing = docs.findIndex((d) => keys.some((k) => typeof d.shots[i].metrics[k] !== 'number'));
+      if (missing >= 0) fail(`${files[missing]}: shots.${i} lacks one of ${keys.join(', ')}; averaged files must report the same metrics`);
+      const losses = docs.map((d) => d.shots[i].evalLoss);
+      return {
+        shots: entry.shots,
+        metrics: Object.fromEntries(keys.map((k) => [k, mean(docs.map((d) => d.shots[i].metrics[k]))])),
+        ...(losses.every((l) => typeof l === 'number') ? { evalLoss: mean(losses) } : {}),
+      };
+    }),
+  };
+}
+
+const runs = o.runs.map(({ name, file }) => ({ name, doc: meanSweep(file.split(',')) }));
 if (o.metrics) {
   const known = new Set(comparedMetrics(runs));
   const unknown = o.metrics.filter((m) => !known.has(m));

@@ -57,6 +57,23 @@ test('the table on stdout and one SVG with a panel per metric and a line per bri
   expect(only.stdout.split('\n')[0]).toBe('| bridge | vqa.accuracy@0 | vqa.accuracy@2 |');
 });
 
+test('NAME=a,b averages the sweeps of one model (one per seed) score by score', () => {
+  fs.writeFileSync(
+    path.join(tmp, 'a2.json'),
+    sweep('idefics', [
+      [0, { 'caption.cider': 7.5, 'vqa.accuracy': 30 }],
+      [2, { 'caption.cider': 40, 'vqa.accuracy': 35 }],
+    ]),
+  );
+  const r = run('--out', 'm.svg', 'IDEFICS=a.json,a2.json');
+  expect(r.status).toBe(0);
+  // (12.5 + 7.5) / 2, (30 + 40) / 2, (20 + 30) / 2, (25 + 35) / 2
+  expect(r.stdout.trim().split('\n')[2]).toBe('| IDEFICS | 10.00 | 35.00 | 25.00 | 30.00 |');
+  const odd = run('--out', 'm.svg', 'X=a.json,b.json');
+  expect(odd.status).toBe(2);
+  expect(odd.stderr).toContain('averaged files must sweep the same shots');
+});
+
 test('missing --out, a file without shots, an unknown metric and a repeated name fail with exit status 2', () => {
   const cases: Array<[string[], string]> = [
     [['A=a.json'], '--out is required'],
