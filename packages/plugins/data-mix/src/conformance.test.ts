@@ -28,5 +28,6 @@ describeDataset(mixProvider, {
       context: fakeContext(),
       task: 'text',
     },
+    { config: { sources: pair('interleaved') }, context: fakeContext(), task: 'interleaved' },
   ],
 });

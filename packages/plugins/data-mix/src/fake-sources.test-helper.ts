@@ -17,7 +17,7 @@ import { SeededRandom } from '@mmft/core/generation';
 import plugin from './index';
 
 const fakeSchema = z.strictObject({
-  task: z.enum(['caption', 'vqa', 'retrieval', 'instruction', 'text']).default('caption'),
+  task: z.enum(['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved']).default('caption'),
   n: z.number().int().min(0).default(4),
   prefix: z.string().default('x'),
   path: recipePath(z.string()).optional(),
@@ -85,7 +85,7 @@ export const fakeProvider: DatasetProvider<FakeConfig> = {
   id: 'fake',
   description: 'n generated examples of one task',
   configSchema: fakeSchema,
-  tasks: ['caption', 'vqa', 'retrieval', 'instruction', 'text'],
+  tasks: ['caption', 'vqa', 'retrieval', 'instruction', 'text', 'interleaved'],
   open: async (config) => fakeDataset(config, true),
 };
 
