@@ -4,6 +4,7 @@ export * from './causal-lm';
 export * from './backend';
 export * from './dataset';
 export * from './exporter';
+export * from './handoff';
 export * from './filter';
 export * from './kind-specs';
 export * from './kinds';

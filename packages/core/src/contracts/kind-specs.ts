@@ -90,6 +90,8 @@ const TABLE: KindTable = {
   },
   // Chosen when serving (`mmft serve --filter blocklist:FILE`), not by a recipe section.
   filter: { token: token('OutputFilter'), label: 'output filter', sections: [] },
+  // Chosen by `mmft handoff --to <id>`, not by a recipe section.
+  handoff: { token: token('HandoffTarget'), label: 'handoff target', sections: [] },
 };
 
 /** Every plugin kind with its token and recipe sections, in recipe order. */

@@ -4,7 +4,7 @@
 // (optimizer, schedule, accumulation, clipping, checkpoints, resume, logging). docs/architecture.md
 // "The path of a sample".
 import type { Scalar, Variable } from '@tensorflow/tfjs-core';
-import type { Dataset, Example } from './dataset';
+import type { ConversationTurn, Dataset, Example, ImageRef } from './dataset';
 import type { Batch } from './loss';
 import type { MetricInput, MetricInputKind } from './metric-input';
 import type { VisionLanguageModel } from './architecture';
@@ -101,8 +101,23 @@ export interface Objective {
    */
   evaluate(
     data: Dataset | undefined,
-    options: { readonly batchSize: number; readonly kinds: readonly MetricInputKind[] },
+    options: {
+      readonly batchSize: number;
+      readonly kinds: readonly MetricInputKind[];
+      /**
+       * Evaluate only examples [start, end) of the data, each at its position in the whole set (so
+       * few-shot demos and seeds are those the whole pass draws). `start` is a multiple of
+       * `batchSize`, so the batches are the whole pass's (a queue shard, `mmft eval recipe --queue`).
+       */
+      readonly range?: { readonly start: number; readonly end: number };
+    },
   ): AsyncIterable<EvalPart>;
+  /**
+   * Metric input kinds whose inputs compare every eval example with every other (the contrastive
+   * objective's captions-by-retrieval and zero-shot VQA): they cannot be produced shard by shard,
+   * so `evaluate` with a `range` refuses them. Absent: every kind is per batch.
+   */
+  readonly wholeSetKinds?: readonly MetricInputKind[];
   /** Whether there is anything to evaluate (eval data, or cached eval rows). */
   readonly canEvaluate: boolean;
   /** Writes the objective's own files (beyond `parameters`, which the checkpoint holds) into `dir`. */
@@ -128,9 +143,25 @@ export interface ObjectiveContext {
   readonly batchSize: number;
 }
 
+/**
+ * A training example as the chat another engine trains on (`mmft handoff`): the turns the
+ * objective would render, with one `<image>` mark per image in reading order (LLaMA-Factory's and
+ * ms-swift's convention), and the images those marks stand for.
+ */
+export interface HandoffConversation {
+  readonly messages: readonly ConversationTurn[];
+  readonly images: readonly ImageRef[];
+}
+
 export interface ObjectiveProvider<Config = unknown, Input = unknown> extends ProviderBase<Config, Input> {
   readonly kind: 'objective';
   create(config: Config, context: ObjectiveContext): Promise<Objective>;
+  /**
+   * The conversations `example` trains as under `config` (one per caption of a caption example),
+   * without a model: what `mmft handoff` writes for other engines. Absent: the objective's data
+   * cannot be handed off as chats (a contrastive objective).
+   */
+  conversations?(config: Config, example: Example): readonly HandoffConversation[];
 }
 
 declare module './kinds' {
