@@ -1,0 +1,2 @@
+// Handoff machinery shared by the targets of `mmft handoff` (docs/scaling-out.md).
+export * from './launch';
