@@ -11,3 +11,4 @@ export * from './peft';
 export * from './processor';
 export * from './metrics';
 export * from './trust';
+export * from './handoff';
