@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { HandoffLaunch } from '../contracts/handoff';
 import { isMmftError } from '../errors';
-import { accelerateConfig, deepspeedConfig, distributedEnvLines, hfSchedulerName, perDeviceBatch } from './launch';
+import { HF_TRAINING_ARGUMENTS, accelerateConfig, deepspeedConfig, distributedEnvLines, hfSchedulerName, perDeviceBatch } from './launch';
 
 const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({
   gpus: 1,
@@ -123,5 +123,17 @@ describe('hfSchedulerName', () => {
     expect(hfSchedulerName('cosine')).toBe('cosine');
     expect(hfSchedulerName('constant')).toBe('constant_with_warmup');
     expect(codeOf(() => hfSchedulerName('polynomial'))).toBe('E_CONFIG');
+  });
+});
+
+describe('HF_TRAINING_ARGUMENTS', () => {
+  test('holds the Trainer fields the targets write, once each', () => {
+    expect(new Set(HF_TRAINING_ARGUMENTS).size).toBe(HF_TRAINING_ARGUMENTS.length);
+    for (const key of ['output_dir', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'lr_scheduler_type', 'warmup_steps', 'eval_strategy', 'deepspeed']) {
+      expect(HF_TRAINING_ARGUMENTS).toContain(key);
+    }
+    // Renamed or removed upstream: writing them would fail HfArgumentParser.
+    expect(HF_TRAINING_ARGUMENTS).not.toContain('evaluation_strategy');
+    expect(HF_TRAINING_ARGUMENTS).not.toContain('overwrite_output_dir');
   });
 });

@@ -5,6 +5,9 @@
 import type { HandoffLaunch, HandoffPlan } from '../contracts/handoff';
 import { MmftError } from '../errors';
 
+// The Trainer's own keys, which every target's written arguments are checked against.
+export { HF_TRAINING_ARGUMENTS } from './hf-training-args';
+
 export interface DeepspeedOptions {
   /** ZeRO-Offload of the optimizer state (and, for stage 3, the parameters) to CPU memory. */
   readonly offload?: boolean;
