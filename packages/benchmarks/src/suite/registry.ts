@@ -30,6 +30,9 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/metric-retrieval',
   '@mmft/exporter-onnx',
   '@mmft/filter-blocklist',
+  '@mmft/handoff-llamafactory',
+  '@mmft/handoff-swift',
+  '@mmft/handoff-accelerate',
 ];
 
 /** Plugins every experiment may use. */
