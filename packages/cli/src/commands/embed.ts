@@ -25,6 +25,7 @@ import {
 import { readModelType } from '@mmft/core/hf';
 import { preprocessOptionsSchema, preprocessResolved } from '@mmft/image';
 import type { CliContext } from '../context';
+import { runSharded } from '../queue/run-sharded';
 
 /** What a shard needs; every path absolute, so a worker on another machine reads the same files (a shared filesystem). */
 export interface EmbedSpec {
@@ -278,10 +279,6 @@ export interface EmbedCliOptions {
   plugin?: string[];
 }
 
-// QUEUE-PENDING: replaced by runSharded from ../queue/run-sharded once it exists.
-async function queuedShards<R>(_o: { queue: string; kind: string; spec: unknown; total: number; shardSize: number; ctx: CliContext; label: string }): Promise<R[]> {
-  throw new MmftError('E_UNSUPPORTED', '--queue is being built');
-}
 
 /** Runs the command; exported for programmatic use and tests. */
 export async function runEmbed(ctx: CliContext, modelDir: string, dataFile: string, o: EmbedCliOptions): Promise<void> {
@@ -314,7 +311,7 @@ export async function runEmbed(ctx: CliContext, modelDir: string, dataFile: stri
   const total = await countRecords(dataset);
   let shards: EmbedShardResult[];
   if (o.queue) {
-    shards = await queuedShards<EmbedShardResult>({ queue: o.queue, kind: 'embed', spec, total, shardSize, ctx, label: 'embed' });
+    shards = await runSharded<EmbedShardResult>({ queue: o.queue, kind: 'embed', spec, total, shardSize, ctx, label: 'embed' });
   } else {
     const model = await loadFeatureModel(registry, spec);
     try {

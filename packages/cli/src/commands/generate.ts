@@ -25,8 +25,9 @@ import { quantizeLinears4bit } from '@mmft/core/nn';
 import type { CliContext } from '../context';
 import { readsImages } from './generate-image';
 import { imageInputs, textInputs, type GenerateCliOptions } from './generate-inputs';
+import { runGenerateBatch, type GenerateBatchCliOptions } from './generate-batch';
 
-function decodingOptions(o: GenerateCliOptions): GenerationOptions {
+export function decodingOptions(o: GenerateCliOptions): GenerationOptions {
   const early = o.earlyStopping === undefined ? undefined : o.earlyStopping === 'never' ? 'never' : o.earlyStopping === 'true';
   const all: GenerationOptions = {
     maxNewTokens: o.maxNewTokens,
@@ -56,7 +57,7 @@ type GeneratingModel = VisionLanguageModel & {
 };
 
 /** Loads the model (and adapter) named on the command line. */
-async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): Promise<GeneratingModel> {
+export async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): Promise<GeneratingModel> {
   const modelType = await readModelType(dir);
   const registry = await ctx.createRegistry(o.plugin ?? []);
   const backends = registry.list('backend');
@@ -100,7 +101,8 @@ async function loadModel(ctx: CliContext, dir: string, o: GenerateCliOptions): P
 }
 
 /** Runs the command; exported for programmatic use and tests. */
-export async function runGenerate(ctx: CliContext, modelDir: string, o: GenerateCliOptions): Promise<void> {
+export async function runGenerate(ctx: CliContext, modelDir: string, o: GenerateBatchCliOptions): Promise<void> {
+  if (o.input !== undefined) return runGenerateBatch(ctx, modelDir, o, (dir, options) => loadModel(ctx, dir, options), decodingOptions(o));
   const dir = path.resolve(ctx.cwd, modelDir);
   o = { ...o, image: o.image ?? [], prompt: o.prompt ?? [] };
   if (o.prompt.length === 0 && o.image.length === 0) throw new MmftError('E_INPUT', 'mmft generate: give at least one --prompt');
@@ -203,14 +205,25 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--length-penalty <x>', 'beam scores are divided by length ** x', num('--length-penalty'))
     .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
     .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
-    .option('--seed <n>', 'seed of the sampling stream', int('--seed'))
+    .option('--seed <n>', 'seed of the sampling stream (batch: batch k samples with a seed derived from (seed, k), so a queued run samples as a single process)', int('--seed'))
     .option(
       '--json',
       'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row: a list for a row with several)',
     )
     .option('--no-stream', 'print the text at the end even on a terminal')
+    .option(
+      '--input <file>',
+      'batch: JSONL rows {"id"?, "prompt", "images"?} or {"id"?, "messages": [{role, content}], "images"?} (images resolve from its folder)',
+    )
+    .option('--output <file>', 'batch: write {id, prompt|messages, text} rows here, in input order (atomically)')
+    .option('--batch-size <n>', 'batch: rows per generate() call (default 8)', int('--batch-size'))
+    .option(
+      '--queue <url>',
+      'batch: spread the shards over `mmft worker`s through this Redis (redis://host:port[/db]); workers must see the same paths',
+    )
+    .option('--shard-size <n>', 'batch: rows per queued shard, a multiple of --batch-size (default 4 batches)', int('--shard-size'))
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')
     .exitOverride()
     .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
-    .action((modelDir: string, o: GenerateCliOptions) => runGenerate(ctx, modelDir, o));
+    .action((modelDir: string, o: GenerateBatchCliOptions) => runGenerate(ctx, modelDir, o));
 }

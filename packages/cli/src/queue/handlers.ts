@@ -5,6 +5,8 @@
 // filesystem), as cluster workers do.
 import type { CliContext } from '../context';
 import { evalShardHandler } from './eval-shard';
+import { embedShardHandler } from './embed-shard';
+import { generateShardHandler } from './generate-shard';
 
 /** Examples [start, end) of the whole set, in its order. */
 export interface ShardRange {
@@ -31,4 +33,6 @@ export interface ShardHandler<Spec = unknown, Result = unknown> {
 /** Every shard kind a worker runs, by kind. */
 export const SHARD_HANDLERS: Readonly<Record<string, ShardHandler>> = {
   eval: evalShardHandler as ShardHandler,
+  embed: embedShardHandler as ShardHandler,
+  generate: generateShardHandler as ShardHandler,
 };
