@@ -17,9 +17,13 @@ import { createTinyLlamaCheckpoint, refGreedy, type TinyLlamaCheckpoint } from '
 import { createCliContext } from '../context';
 import { runCliForTest } from '../testing';
 import { decodingOptions, loadModel } from './generate';
-import { generateRange, readBatchInput, type GenerateBatchSpec } from './generate-batch';
+import { checkRowsForModel, generateRange, readBatchInput, type GenerateBatchSpec } from './generate-batch';
+import { imageInputs, type GenerateCliOptions } from './generate-inputs';
 
-const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-llama', '@mmft/peft-lora'];
+const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-llama', '@mmft/arch-clip', '@mmft/arch-llava', '@mmft/peft-lora'];
+const LLAVA = path.resolve(__dirname, '..', '..', '..', '..', 'models', 'llava-shapes-base');
+const svg = (fill: string, shape: string) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="white"/>${shape.replace('FILL', fill)}</svg>`;
 let tmp: string;
 let llama: TinyLlamaCheckpoint;
 let tokenizer: HfTokenizer;
@@ -29,6 +33,10 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-generate-batch-'));
   llama = await createTinyLlamaCheckpoint(path.join(tmp, 'llama'), { seed: 11, config: { initializer_range: 0.3 }, tokenizer: { padToken: '<unk>' } });
   tokenizer = tokenizerFromFiles(llama.tokenizerFiles)! as HfTokenizer;
+  fs.mkdirSync(path.join(tmp, 'img'));
+  fs.writeFileSync(path.join(tmp, 'img', 'a.svg'), svg('red', '<circle cx="32" cy="32" r="20" fill="FILL"/>'));
+  fs.writeFileSync(path.join(tmp, 'img', 'b.svg'), svg('blue', '<rect x="12" y="12" width="40" height="40" fill="FILL"/>'));
+  fs.writeFileSync(path.join(tmp, 'img', 'c.svg'), svg('green', '<polygon points="32,8 56,56 8,56" fill="FILL"/>'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -119,6 +127,53 @@ describe('mmft generate --input', () => {
     const other = await run(['llama', '--input', input, '--output', 'sample-7.jsonl', ...flags.slice(0, 5), '--seed', '7', '--batch-size', '2']);
     expect(other.stderr).toBe('');
     expect(readOut('sample-7.jsonl').map((row) => row.text)).not.toEqual(whole);
+  });
+
+  test('image rows (one image, several with their marks, a chat) are the one-off --image inputs of the same batch', async () => {
+    const ctx = createCliContext({ isTTY: false, cwd: tmp, builtins: BUILTINS });
+    const model = await loadModel(ctx, LLAVA, { prompt: [], image: [] });
+    try {
+      const rows = [
+        { id: 'one', prompt: 'what shape is this?', images: ['img/a.svg'] },
+        { id: 'two', prompt: '<image>first. <image>second. which is red?', images: ['img/b.svg', 'img/a.svg'] },
+        { id: 'chat', messages: [{ role: 'user', content: 'what color?' }], images: ['img/c.svg'] },
+      ];
+      const spec: GenerateBatchSpec = {
+        modelDir: LLAVA,
+        input: path.join(tmp, write('images.jsonl', rows)),
+        plugin: [],
+        batchSize: 2,
+        options: { maxNewTokens: 4 },
+        seed: 0,
+      };
+      const batched = await generateRange(model, spec, readBatchInput(spec.input), { start: 0, end: 3 });
+      /** What one-off `mmft generate` prepares for these flags, generated greedily. */
+      const oneOff = async (o: Partial<GenerateCliOptions>) => {
+        const prepared = await imageInputs(ctx, model, LLAVA, { prompt: [], image: [], ...o });
+        try {
+          return (await model.generate(prepared.inputs, { maxNewTokens: 4 })).texts;
+        } finally {
+          tf.dispose(prepared.owned);
+        }
+      };
+      const first = await oneOff({ prompt: [rows[0]!.prompt!, rows[1]!.prompt!], image: ['img/a.svg', 'img/b.svg', 'img/a.svg'] });
+      // A chat row without a mark: the image goes in front of the first user turn, as --chat --image does.
+      const chat = await oneOff({ chat: true, prompt: ['what color?'], image: ['img/c.svg'] });
+      expect(batched.map((row) => [row.id, row.text])).toEqual([
+        ['one', first[0]],
+        ['two', first[1]],
+        ['chat', chat[0]],
+      ]);
+      expect(new Set(batched.map((row) => row.text)).size).toBeGreaterThan(1);
+      const check = (rows: unknown[]) => () => {
+        const file = path.join(tmp, write('marks.jsonl', rows));
+        checkRowsForModel(model, { ...spec, input: file }, readBatchInput(file));
+      };
+      expect(check([{ prompt: 'two?', images: ['img/a.svg', 'img/b.svg'] }])).toThrow(/marks\.jsonl:1: prompt: 0 "<image>" marks for 2 images/);
+      expect(check([{ prompt: 'what?' }])).toThrow(/marks\.jsonl:1: images: .* reads an image with every prompt/);
+    } finally {
+      model.dispose();
+    }
   });
 
   test('bad rows name file:line and the field', async () => {
