@@ -67,9 +67,13 @@ const plan: HandoffPlan = {
 const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 10, evalRows: 2, imagesDir: 'data/images' };
 const launch: HandoffLaunch = { gpus: 8, nodes: 1, strategy: 'zero2', precision: 'bf16', outputDir: 'output' };
 
-async function bundle(p: HandoffPlan = plan, l: HandoffLaunch = launch) {
+const GOOD = { messages: [{ role: 'user', content: '<image>\nQ' }, { role: 'assistant', content: 'A' }], images: ['images/a.png'] };
+
+async function bundle(p: HandoffPlan = plan, l: HandoffLaunch = launch, trainRows: readonly object[] = [GOOD]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-lf-'));
   fs.mkdirSync(path.join(dir, 'data'));
+  fs.writeFileSync(path.join(dir, data.train), trainRows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  fs.writeFileSync(path.join(dir, data.eval!), `${JSON.stringify(GOOD)}\n`);
   const result = await llamaFactoryTarget.write(p, data, l, dir, llamaFactoryTarget.configSchema.parse({}) as never);
   return { dir, result, yaml: readYaml(fs.readFileSync(path.join(dir, 'train.yaml'), 'utf8')) };
 }
@@ -189,6 +193,28 @@ describe('LLaMA-Factory bundle', () => {
   test('a template LLaMA-Factory has no LLaVA match for, and a regex target, are errors saying what to do', async () => {
     await expect(bundle({ ...plan, template: 'chatml' })).rejects.toThrow(/objective.template "chatml" on model_type "llava"/);
     await expect(bundle({ ...plan, peft: { ...plan.peft!, targetModules: '.*q_proj' } })).rejects.toThrow(/is a regex/);
+  });
+
+  test('rows LLaMA-Factory would skip (roles out of turn, a last user turn) are reported as a gap with the first line', async () => {
+    const sys = { role: 'system', content: 'S' };
+    const rows = [
+      GOOD,
+      { ...GOOD, messages: [sys, ...GOOD.messages] },
+      { ...GOOD, messages: [GOOD.messages[0], GOOD.messages[0], GOOD.messages[1]] },
+      { ...GOOD, messages: [...GOOD.messages, GOOD.messages[0]] },
+    ];
+    const { result } = await bundle({ ...plan, train: { ...plan.train, lrGroups: [] } }, launch, rows);
+    expect(result.gaps).toEqual([{ field: 'data.train', why: expect.stringMatching(/^2 rows of data\/train.jsonl \(first: line 3\)/) }]);
+  });
+
+  test('all-linear without modules_to_save would put LoRA on the projector, which LLaMA-Factory\'s "all" leaves out: a gap', async () => {
+    const { result } = await bundle({
+      ...plan,
+      freeze: { vision: true, projector: false, language: false },
+      peft: { ...plan.peft!, modulesToSave: [] },
+      train: { ...plan.train, lrGroups: [] },
+    });
+    expect(result.gaps.map((g) => g.field)).toEqual(['peft.target_modules']);
   });
 
   test('floats are written so PyYAML reads them as floats', () => {

@@ -78,6 +78,9 @@ function loraTarget(plan: HandoffPlan, gaps: HandoffGap[], mappings: HandoffMapp
       target: 'lora_target (train.yaml)',
       note: 'all-linear → all: every Linear but lm_head and the projector; the vision tower only when freeze_vision_tower is false',
     });
+    if (COMPOSITE.has(plan.model.modelType) && !plan.freeze.projector && peft.modulesToSave.length === 0) {
+      gaps.push({ field: 'peft.target_modules', why: "all-linear puts LoRA on the projector's Linear layers; LLaMA-Factory's all leaves the projector out (add it to peft.modules_to_save to train it whole there)" });
+    }
     if (peft.excludeModules !== undefined) {
       const ex = typeof peft.excludeModules === 'string' ? peft.excludeModules : peft.excludeModules.join(',');
       if (!/^\^?\(?vision_tower/.test(ex) && !(typeof peft.excludeModules !== 'string' && peft.excludeModules.every((m) => m.startsWith('vision_tower')))) {
@@ -94,6 +97,28 @@ function loraTarget(plan: HandoffPlan, gaps: HandoffGap[], mappings: HandoffMapp
   mappings.push({ mmft: 'peft.target_modules', target: 'lora_target (train.yaml)', note: 'names joined with commas' });
   if (peft.excludeModules !== undefined) gaps.push({ field: 'peft.exclude_modules', why: 'LLaMA-Factory excludes whole frozen parts only (freeze_* keys)' });
   return peft.targetModules.join(',');
+}
+
+/**
+ * Rows LLaMA-Factory's sharegpt converter would skip: after an optional leading system turn, turns
+ * must alternate user / assistant and end with the assistant (data/converter.py SharegptDatasetConverter).
+ */
+export function rowsLlamaFactorySkips(file: string): { count: number; first?: number } {
+  let count = 0;
+  let first: number | undefined;
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      const messages = (JSON.parse(line) as { messages: { role: string }[] }).messages;
+      const turns = messages[0]?.role === 'system' ? messages.slice(1) : messages;
+      const ok = turns.length % 2 === 0 && turns.every((m, k) => m.role === (k % 2 === 0 ? 'user' : 'assistant'));
+      if (!ok) {
+        count += 1;
+        first ??= i + 1;
+      }
+    });
+  return { count, ...(first !== undefined ? { first } : {}) };
 }
 
 /**
@@ -125,6 +150,19 @@ export async function writeLlamaFactoryBundle(
     columns: { messages: 'messages', images: 'images' },
     tags: { role_tag: 'role', content_tag: 'content', user_tag: 'user', assistant_tag: 'assistant', system_tag: 'system' },
   });
+  for (const [split, file] of [
+    ['data.train', data.train],
+    ['data.eval', data.eval],
+  ] as const) {
+    if (!file) continue;
+    const skipped = rowsLlamaFactorySkips(path.join(bundleDir, file));
+    if (skipped.count > 0) {
+      gaps.push({
+        field: split,
+        why: `${skipped.count} rows of ${file} (first: line ${skipped.first}) do not alternate user / assistant turns ending with the assistant; LLaMA-Factory skips them`,
+      });
+    }
+  }
   const info: Record<string, unknown> = { mmft_train: sharegpt(data.train), ...(data.eval ? { mmft_eval: sharegpt(data.eval) } : {}) };
   write('data/dataset_info.json', `${JSON.stringify(info, null, 2)}\n`);
 
