@@ -56,7 +56,9 @@ function mmft(args: string[]): Promise<{ code: number; stdout: string; stderr: s
 beforeAll(async () => {
   const which = spawnSync('sh', ['-c', 'command -v redis-server']);
   if (which.status !== 0) {
-    throw new Error('redis-server is not installed: .ci/run installs Debian\'s redis-server (apt-get install redis-server); install it to run this test');
+    throw new Error(
+      "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server); install it to run this test",
+    );
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-queue-embed-'));
   const port = await freePort();
@@ -71,7 +73,9 @@ beforeAll(async () => {
   expect(data.stderr).toBe('');
   fs.writeFileSync(
     path.join(tmp, 'rows.jsonl'),
-    ['Q: what shape is red?', 'a blue', 'Q: how many', 'a green', 'the'].map((prompt, i) => JSON.stringify({ id: `r${i}`, prompt })).join('\n') + '\n',
+    ['Q: what shape is red?', 'a blue', 'Q: how many', 'a green', 'the']
+      .map((prompt, i) => JSON.stringify({ id: `r${i}`, prompt }))
+      .join('\n') + '\n',
   );
 }, 60_000);
 
@@ -110,6 +114,11 @@ describe('queued embed and batch generate', () => {
     expect(queued.stdout).toContain('generate: 3/3 shards');
     const q = fs.readFileSync(path.join(tmp, 'gen-q.jsonl'), 'utf8');
     expect(q).toBe(fs.readFileSync(path.join(tmp, 'gen-1.jsonl'), 'utf8'));
-    expect(q.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(
+      q
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
   }, 60_000);
 });

@@ -50,7 +50,10 @@ function writePng(file: string, rgb: Uint8Array): void {
   const raw = Buffer.alloc(8 * 25);
   for (let y = 0; y < 8; y++) Buffer.from(rgb.subarray(y * 24, (y + 1) * 24)).copy(raw, y * 25 + 1);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  fs.writeFileSync(file, Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  fs.writeFileSync(
+    file,
+    Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
+  );
 }
 
 const RECORDS = [
@@ -107,7 +110,9 @@ describe('mmft embed', () => {
     expect(out.text.shape).toEqual([6, 4]);
     const model = await ClipModel.fromPretrained(path.join(tmp, 'clip'));
     try {
-      const images = ['a', 'b', 'c'].map((n) => tf.tidy(() => Array.from(model.getImageFeatures({ pixelValues: handPixels(n) }).dataSync())));
+      const images = ['a', 'b', 'c'].map((n) =>
+        tf.tidy(() => Array.from(model.getImageFeatures({ pixelValues: handPixels(n) }).dataSync())),
+      );
       const texts = RECORDS.flatMap((r) => (typeof r.caption === 'string' ? [r.caption] : r.caption));
       const textRows = texts.map((t) => tf.tidy(() => Array.from(model.getTextFeatures(model.tokenize([t])).dataSync())));
       const got = (data: ArrayLike<number>, i: number) => Array.from(data).slice(i * 4, i * 4 + 4);
@@ -144,7 +149,10 @@ describe('mmft embed', () => {
     try {
       const data = await openEmbedData(registry, spec.data);
       const whole = mergeEmbedShards([await embedRange(model, data, { start: 0, end: 3 }, 2)]);
-      const parts = mergeEmbedShards([await embedRange(model, data, { start: 0, end: 2 }, 2), await embedRange(model, data, { start: 2, end: 3 }, 2)]);
+      const parts = mergeEmbedShards([
+        await embedRange(model, data, { start: 0, end: 2 }, 2),
+        await embedRange(model, data, { start: 2, end: 3 }, 2),
+      ]);
       expect(Buffer.from(parts.safetensors).equals(Buffer.from(whole.safetensors))).toBe(true);
       expect(parts.index).toBe(whole.index);
       const { index } = await outputOf(path.join(tmp, 'emb'));
@@ -172,7 +180,18 @@ describe('mmft embed', () => {
   });
 
   test('--shard-size must hold whole batches with --queue', async () => {
-    const r = await run(['clip', 'data/caps.jsonl', '--out', 'emb-q', '--batch-size', '2', '--shard-size', '3', '--queue', 'redis://127.0.0.1:1']);
+    const r = await run([
+      'clip',
+      'data/caps.jsonl',
+      '--out',
+      'emb-q',
+      '--batch-size',
+      '2',
+      '--shard-size',
+      '3',
+      '--queue',
+      'redis://127.0.0.1:1',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('--shard-size 3 is not a multiple of --batch-size 2');
   });

@@ -1,6 +1,9 @@
 // `mmft embed <model-dir> <data.jsonl> --out DIR`: a dual encoder's (CLIP's) image and text features
 // for every record of a dataset, as transformers' CLIPModel.get_image_features / get_text_features
-// return them (models/clip/modeling_clip.py: projected, not L2-normalised). The work is split into
+// return them (huggingface/transformers@000f1ffd:src/transformers/models/clip/modeling_clip.py:
+// visual_projection / text_projection of the pooled output, not L2-normalised; forward() alone
+// normalises). Texts are padded to the longest of their batch as CLIPProcessor(padding=True) pads
+// them, and cut at the position table's length. The work is split into
 // ranges of whole batches ("shards"): the single-process run computes one range holding everything,
 // `--queue` hands the ranges to `mmft worker`s (queue/embed-shard.ts), and both merge the shards in
 // order with the same code, so both write the same bytes.
@@ -122,9 +125,21 @@ function textsOf(example: Example): readonly string[] {
   if (example.task === 'caption') return example.captions;
   if (example.task === 'retrieval') return example.texts;
   const where = example.source ? `${example.source.file}:${example.source.line}` : `record "${example.id}"`;
-  throw new MmftError('E_DATA', `${where}: a ${example.task} record; mmft embed reads caption and retrieval records (an image and its texts)`, {
-    hint: 'give records {"image": "a.png", "captions": [...]} or {"image": "a.png", "texts": [...]}',
-  });
+  throw new MmftError(
+    'E_DATA',
+    `${where}: a ${example.task} record; mmft embed reads caption and retrieval records (an image and its texts)`,
+    {
+      hint: 'give records {"image": "a.png", "captions": [...]} or {"image": "a.png", "texts": [...]}',
+    },
+  );
+}
+
+/** The rows of several parts, one after another. */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
 }
 
 const base64 = (rows: Float32Array): string => Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64');
@@ -218,13 +233,7 @@ export async function embedRange(
       hint: 'the data file changed while the run was under way; run again',
     });
   }
-  const join = (parts: readonly Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) (out.set(p, at), (at += p.length));
-    return out;
-  };
-  return { dim, images, texts, imageEmbeds: base64(join(imageParts)), textEmbeds: base64(join(textParts)) };
+  return { dim, images, texts, imageEmbeds: base64(concat(imageParts)), textEmbeds: base64(concat(textParts)) };
 }
 
 /** The shards of a run, merged in order: the safetensors bytes and index.jsonl text. */
@@ -247,26 +256,27 @@ export function mergeEmbedShards(shards: readonly EmbedShardResult[]): {
     }
     const first = imageRow;
     for (const image of shard.images) rows.push({ kind: 'image', row: imageRow++, id: image.id, image: image.image });
-    for (const t of shard.texts) rows.push({ kind: 'text', row: textRow++, id: shard.images[t.owner]!.id, text: t.text, image_row: first + t.owner });
+    for (const t of shard.texts)
+      rows.push({ kind: 'text', row: textRow++, id: shard.images[t.owner]!.id, text: t.text, image_row: first + t.owner });
     imageParts.push(floats(shard.imageEmbeds));
     textParts.push(floats(shard.textEmbeds));
   }
-  const join = (parts: readonly Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) (out.set(p, at), (at += p.length));
-    return out;
-  };
   const safetensors = serializeSafetensors(
     {
-      image_embeds: { dtype: 'F32', shape: [imageRow, dim], data: join(imageParts) },
-      text_embeds: { dtype: 'F32', shape: [textRow, dim], data: join(textParts) },
+      image_embeds: { dtype: 'F32', shape: [imageRow, dim], data: concat(imageParts) },
+      text_embeds: { dtype: 'F32', shape: [textRow, dim], data: concat(textParts) },
     },
     { format: 'pt' },
   );
   // Images first, then texts: a reader takes each kind's rows in order.
   const ordered = [...rows.filter((r) => r.kind === 'image'), ...rows.filter((r) => r.kind === 'text')];
-  return { safetensors, index: ordered.map((r) => JSON.stringify(r)).join('\n') + (ordered.length ? '\n' : ''), images: imageRow, texts: textRow, dim };
+  return {
+    safetensors,
+    index: ordered.map((r) => JSON.stringify(r)).join('\n') + (ordered.length ? '\n' : ''),
+    images: imageRow,
+    texts: textRow,
+    dim,
+  };
 }
 
 export interface EmbedCliOptions {
@@ -278,7 +288,6 @@ export interface EmbedCliOptions {
   force?: boolean;
   plugin?: string[];
 }
-
 
 /** Runs the command; exported for programmatic use and tests. */
 export async function runEmbed(ctx: CliContext, modelDir: string, dataFile: string, o: EmbedCliOptions): Promise<void> {
@@ -351,11 +360,17 @@ export function embedCommand(ctx: CliContext): Command {
       "Image and text features of a dual encoder (CLIP) for a dataset, as transformers' get_image_features / get_text_features (projected, not normalised)",
     )
     .argument('<model-dir>', 'dual encoder folder (config.json, model.safetensors, tokenizer.json, preprocessor_config.json)')
-    .argument('<data>', 'caption or retrieval records (JSONL, a JSON array, or a LLaMA-Factory dataset_info.json); images resolve from its folder')
+    .argument(
+      '<data>',
+      'caption or retrieval records (JSONL, a JSON array, or a LLaMA-Factory dataset_info.json); images resolve from its folder',
+    )
     .requiredOption('--out <dir>', 'folder to write: embeddings.safetensors (image_embeds [N, D], text_embeds [M, D], F32) and index.jsonl')
     .option('--adapter <dir>', 'a PEFT adapter folder to apply first')
     .option('--batch-size <n>', 'records per forward pass (their texts go in one pass too)', positive('--batch-size'), 32)
-    .option('--queue <url>', 'spread the shards over `mmft worker`s through this Redis (redis://host:port[/db]); workers must see the same paths')
+    .option(
+      '--queue <url>',
+      'spread the shards over `mmft worker`s through this Redis (redis://host:port[/db]); workers must see the same paths',
+    )
     .option('--shard-size <n>', 'records per queued shard, a multiple of --batch-size (default 4 batches)', positive('--shard-size'))
     .option('--force', 'replace a folder that holds something else')
     .option('--plugin <specifier...>', 'load extra plugin packages (architectures, PEFT methods)')

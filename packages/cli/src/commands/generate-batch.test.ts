@@ -31,7 +31,11 @@ let tokenizer: HfTokenizer;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-generate-batch-'));
-  llama = await createTinyLlamaCheckpoint(path.join(tmp, 'llama'), { seed: 11, config: { initializer_range: 0.3 }, tokenizer: { padToken: '<unk>' } });
+  llama = await createTinyLlamaCheckpoint(path.join(tmp, 'llama'), {
+    seed: 11,
+    config: { initializer_range: 0.3 },
+    tokenizer: { padToken: '<unk>' },
+  });
   tokenizer = tokenizerFromFiles(llama.tokenizerFiles)! as HfTokenizer;
   fs.mkdirSync(path.join(tmp, 'img'));
   fs.writeFileSync(path.join(tmp, 'img', 'a.svg'), svg('red', '<circle cx="32" cy="32" r="20" fill="FILL"/>'));
@@ -104,7 +108,10 @@ describe('mmft generate --input', () => {
 
   test('sampling seeds batch k with deriveSeed(seed, k): a range run apart and a one-off run give the same texts', async () => {
     const prompts = ['a red', 'a blue', 'a green', 'how many'];
-    const input = write('sample.jsonl', prompts.map((prompt) => ({ prompt })));
+    const input = write(
+      'sample.jsonl',
+      prompts.map((prompt) => ({ prompt })),
+    );
     const flags = ['--do-sample', '--top-k', '20', '--max-new-tokens', '6', '--seed', '5', '--batch-size', '2'];
     const r = await run(['llama', '--input', input, '--output', 'sample-out.jsonl', ...flags]);
     expect(r.stderr).toBe('');
@@ -121,10 +128,31 @@ describe('mmft generate --input', () => {
     } finally {
       model.dispose();
     }
-    const oneOff = await run(['llama', '--prompt', prompts[2]!, '--prompt', prompts[3]!, ...flags.slice(0, 5), '--seed', String(deriveSeed(5, 1) >>> 0), '--json']);
+    const oneOff = await run([
+      'llama',
+      '--prompt',
+      prompts[2]!,
+      '--prompt',
+      prompts[3]!,
+      ...flags.slice(0, 5),
+      '--seed',
+      String(deriveSeed(5, 1) >>> 0),
+      '--json',
+    ]);
     expect((JSON.parse(oneOff.stdout) as { texts: string[] }).texts).toEqual(whole.slice(2));
     // Another seed samples something else (the check above could not pass by accident of the model).
-    const other = await run(['llama', '--input', input, '--output', 'sample-7.jsonl', ...flags.slice(0, 5), '--seed', '7', '--batch-size', '2']);
+    const other = await run([
+      'llama',
+      '--input',
+      input,
+      '--output',
+      'sample-7.jsonl',
+      ...flags.slice(0, 5),
+      '--seed',
+      '7',
+      '--batch-size',
+      '2',
+    ]);
     expect(other.stderr).toBe('');
     expect(readOut('sample-7.jsonl').map((row) => row.text)).not.toEqual(whole);
   });
@@ -169,7 +197,9 @@ describe('mmft generate --input', () => {
         const file = path.join(tmp, write('marks.jsonl', rows));
         checkRowsForModel(model, { ...spec, input: file }, readBatchInput(file));
       };
-      expect(check([{ prompt: 'two?', images: ['img/a.svg', 'img/b.svg'] }])).toThrow(/marks\.jsonl:1: prompt: 0 "<image>" marks for 2 images/);
+      expect(check([{ prompt: 'two?', images: ['img/a.svg', 'img/b.svg'] }])).toThrow(
+        /marks\.jsonl:1: prompt: 0 "<image>" marks for 2 images/,
+      );
       expect(check([{ prompt: 'what?' }])).toThrow(/marks\.jsonl:1: images: .* reads an image with every prompt/);
     } finally {
       model.dispose();

@@ -73,14 +73,18 @@ export function readBatchInput(file: string): BatchRow[] {
   }
   const dir = path.dirname(file);
   const rows: BatchRow[] = [];
-  const lines = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
   lines.forEach((text, i) => {
     const line = i + 1;
     if (text.trim() === '') return;
     const fail = (field: string | undefined, message: string, hint: string): never => {
       throw new MmftError('E_INPUT', `${file}:${line}${field ? `: ${field}` : ''}: ${message}`, { hint });
     };
-    const shape = 'rows are {"id"?, "prompt": "...", "images"?: ["a.png"]} or {"id"?, "messages": [{"role": "user", "content": "..."}], "images"?}';
+    const shape =
+      'rows are {"id"?, "prompt": "...", "images"?: ["a.png"]} or {"id"?, "messages": [{"role": "user", "content": "..."}], "images"?}';
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -90,12 +94,15 @@ export function readBatchInput(file: string): BatchRow[] {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(undefined, 'not a JSON object', shape);
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) if (!ROW_KEYS.has(key)) fail(key, 'unknown field', shape);
-    if (record.id !== undefined && typeof record.id !== 'string' && typeof record.id !== 'number') fail('id', 'must be a string or a number', shape);
-    if ((record.prompt === undefined) === (record.messages === undefined)) fail('prompt', 'give exactly one of "prompt" and "messages"', shape);
+    if (record.id !== undefined && typeof record.id !== 'string' && typeof record.id !== 'number')
+      fail('id', 'must be a string or a number', shape);
+    if ((record.prompt === undefined) === (record.messages === undefined))
+      fail('prompt', 'give exactly one of "prompt" and "messages"', shape);
     if (record.prompt !== undefined && typeof record.prompt !== 'string') fail('prompt', 'must be a string', shape);
     let messages: BatchMessage[] | undefined;
     if (record.messages !== undefined) {
-      if (!Array.isArray(record.messages) || record.messages.length === 0) fail('messages', 'must be a non-empty list of {role, content}', shape);
+      if (!Array.isArray(record.messages) || record.messages.length === 0)
+        fail('messages', 'must be a non-empty list of {role, content}', shape);
       messages = (record.messages as unknown[]).map((m, k) => {
         const turn = m as Record<string, unknown>;
         if (typeof m !== 'object' || m === null || !ROLES.has(turn.role as string))
@@ -147,20 +154,30 @@ export function checkRowsForModel(model: BatchModel, spec: GenerateBatchSpec, ro
     const text = row.prompt ?? row.messages!.map((m) => m.content).join('\n');
     const marks = text.split(IMAGE_MARK).length - 1;
     if (!images && row.images.length > 0) {
-      throw new MmftError('E_INPUT', `${where(spec, row, 'images')}: ${spec.modelDir} is a language model (${model.modelType}) without a vision tower`, {
-        hint: 'drop "images" from the rows, or generate with a vision-language checkpoint (blip-2, llava)',
-      });
+      throw new MmftError(
+        'E_INPUT',
+        `${where(spec, row, 'images')}: ${spec.modelDir} is a language model (${model.modelType}) without a vision tower`,
+        {
+          hint: 'drop "images" from the rows, or generate with a vision-language checkpoint (blip-2, llava)',
+        },
+      );
     }
     if (images && row.images.length === 0) {
-      throw new MmftError('E_INPUT', `${where(spec, row, 'images')}: ${spec.modelDir} (${model.modelType}) reads an image with every prompt, and this row has none`, {
-        hint: 'give "images": ["a.png"] on every row',
-      });
+      throw new MmftError(
+        'E_INPUT',
+        `${where(spec, row, 'images')}: ${spec.modelDir} (${model.modelType}) reads an image with every prompt, and this row has none`,
+        {
+          hint: 'give "images": ["a.png"] on every row',
+        },
+      );
     }
     if (images && (row.images.length > 1 ? marks !== row.images.length : marks > 1)) {
       throw new MmftError(
         'E_INPUT',
         `${where(spec, row, row.prompt !== undefined ? 'prompt' : 'messages')}: ${marks} "${IMAGE_MARK}" marks for ${row.images.length} images`,
-        { hint: `write one "${IMAGE_MARK}" per image, in the order of "images" (with one image the mark may be left out: it goes in front)` },
+        {
+          hint: `write one "${IMAGE_MARK}" per image, in the order of "images" (with one image the mark may be left out: it goes in front)`,
+        },
       );
     }
   }
@@ -282,7 +299,8 @@ export async function runGenerateBatch(
       hint: 'put each prompt in a row {"prompt": "...", "images": ["a.png"]}',
     });
   }
-  if (!o.output) throw new MmftError('E_INPUT', 'mmft generate --input needs --output <file.jsonl>', { hint: 'name the file to write the texts to' });
+  if (!o.output)
+    throw new MmftError('E_INPUT', 'mmft generate --input needs --output <file.jsonl>', { hint: 'name the file to write the texts to' });
   const batchSize = o.batchSize ?? 8;
   const shardSize = o.shardSize ?? batchSize * 4;
   if (o.queue && shardSize % batchSize !== 0) {
@@ -292,7 +310,8 @@ export async function runGenerateBatch(
   }
   const input = path.resolve(ctx.cwd, o.input!);
   const output = path.resolve(ctx.cwd, o.output);
-  if (output === input) throw new MmftError('E_INPUT', `--output ${o.output} is the --input file`, { hint: 'write the texts to another file' });
+  if (output === input)
+    throw new MmftError('E_INPUT', `--output ${o.output} is the --input file`, { hint: 'write the texts to another file' });
   const rows = readBatchInput(input);
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (o.doSample && o.seed === undefined) ctx.print(`sampling with --seed ${seed} (give --seed to repeat the run)`);
@@ -312,7 +331,15 @@ export async function runGenerateBatch(
   let out: BatchOutputRow[];
   if (o.queue) {
     // The workers load the model and check their rows against it (the coordinator needs no model).
-    const shards = await runSharded<BatchOutputRow[]>({ queue: o.queue, kind: 'generate', spec, total: rows.length, shardSize, ctx, label: 'generate' });
+    const shards = await runSharded<BatchOutputRow[]>({
+      queue: o.queue,
+      kind: 'generate',
+      spec,
+      total: rows.length,
+      shardSize,
+      ctx,
+      label: 'generate',
+    });
     out = shards.flat();
   } else {
     const model = await load(spec.modelDir, { ...o, adapter: spec.adapter, prompt: [], image: [] });
@@ -333,6 +360,7 @@ export async function runGenerateBatch(
  */
 function batchOptions(model: BatchModel, spec: GenerateBatchSpec): GenerationOptions {
   const generation = (model as { generationConfig?: Readonly<Record<string, unknown>> }).generationConfig;
-  if (!readsImages(model as never) || spec.options.maxNewTokens !== undefined || generation?.max_new_tokens !== undefined) return spec.options;
+  if (!readsImages(model as never) || spec.options.maxNewTokens !== undefined || generation?.max_new_tokens !== undefined)
+    return spec.options;
   return { ...spec.options, maxNewTokens: 20 };
 }

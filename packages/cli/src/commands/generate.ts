@@ -205,7 +205,11 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--length-penalty <x>', 'beam scores are divided by length ** x', num('--length-penalty'))
     .addOption(new Option('--early-stopping <mode>', 'beam search stop rule').choices(['true', 'false', 'never']))
     .option('--stop <text>', 'stop a row when its text ends with this (repeatable)', collect)
-    .option('--seed <n>', 'seed of the sampling stream (batch: batch k samples with a seed derived from (seed, k), so a queued run samples as a single process)', int('--seed'))
+    .option(
+      '--seed <n>',
+      'seed of the sampling stream (batch: batch k samples with a seed derived from (seed, k), so a queued run samples as a single process)',
+      int('--seed'),
+    )
     .option(
       '--json',
       'print {prompts, sequences, texts, sequencesScores} as JSON (with --image also images, one per row: a list for a row with several)',

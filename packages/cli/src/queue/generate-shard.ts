@@ -36,4 +36,3 @@ export const generateShardHandler: ShardHandler<GenerateBatchSpec, BatchOutputRo
     return generateRange(model, spec, rows, range);
   },
 };
-
