@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '@mmft/core';
+import { readSafetensors, saveAdapter } from '@mmft/core';
+import { loraMethod } from '@mmft/peft-lora';
 import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
 import { createCliContext } from '../context';
@@ -161,6 +162,28 @@ describe('mmft embed', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  test('--adapter: the rows are the features of base + LoRA', async () => {
+    const model = await ClipModel.fromPretrained(path.join(tmp, 'clip'));
+    let expected: number[];
+    let base: number[];
+    try {
+      base = tf.tidy(() => Array.from(model.getImageFeatures({ pixelValues: handPixels('b') }).dataSync()));
+      const config = loraMethod.configSchema.parse({ r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj', 'fc1'], seed: 1 });
+      const applied = loraMethod.apply(model.root, config, 'default');
+      applied.trainableParameters().forEach(([, v], i) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', i))));
+      expected = tf.tidy(() => Array.from(model.getImageFeatures({ pixelValues: handPixels('b') }).dataSync()));
+      await saveAdapter(path.join(tmp, 'lora'), loraMethod, config, applied, { baseModelNameOrPath: path.join(tmp, 'clip') });
+    } finally {
+      model.dispose();
+    }
+    const r = await run(['clip', 'data/caps.jsonl', '--out', 'emb-lora', '--adapter', 'lora']);
+    expect(r.stderr).toBe('');
+    const out = await outputOf(path.join(tmp, 'emb-lora'));
+    const row = Array.from(out.image.data as Float32Array).slice(4, 8);
+    row.forEach((v, d) => expect(v).toBeCloseTo(expected[d]!, 5));
+    expect(row.some((v, d) => Math.abs(v - base[d]!) > 1e-3)).toBe(true);
   });
 
   test('a model that is not a dual encoder is refused, naming its config', async () => {
