@@ -159,7 +159,13 @@ function factoryTargets(): string[] {
 describe('mmft import: adapters', () => {
   test('LLaMA-Factory bundle output: newest checkpoint, base from mmft-handoff.json, BF16 + newer layout land; same logits as the bf16-rounded adapter', async () => {
     const bundle = path.join(tmp, 'bundle');
-    write(path.join(bundle, 'mmft-handoff.json'), JSON.stringify({ target: 'llamafactory', model: { localPath: BASE, path: BASE }, recipeFile: path.join(bundle, 'r.yaml') }));
+    write(path.join(bundle, 'mmft-handoff.json'), JSON.stringify({
+        format: 'mmft-handoff',
+        recipeFile: path.join(bundle, 'r.yaml'),
+        target: { id: 'llamafactory', engine: 'LLaMA-Factory' },
+        output: 'output',
+        model: { path: BASE, localPath: BASE, modelType: 'llava' },
+      }));
     const config = { ...original.config, base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf', target_modules: factoryTargets(), exclude_modules: null };
     for (const step of [2, 4]) {
       await writeAdapter(path.join(bundle, 'output', `checkpoint-${step}`), config, engineTensors());
@@ -167,9 +173,10 @@ describe('mmft import: adapters', () => {
     }
     write(path.join(bundle, 'output', 'trainer_log.jsonl'), '{"current_steps": 4}\n');
 
-    const r = await run(['import', 'bundle/output', '--out', 'imported']);
+    const r = await run(['import', 'bundle', '--out', 'imported']);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
+    expect(lines.shift()).toBe('bundle: mmft-handoff.json says the engine writes into output/');
     expect(lines[0]).toBe('import: bundle/output/checkpoint-4 (took the newest checkpoint, checkpoint-4)');
     expect(lines[1]).toBe(`engine: LLaMA-Factory (bundle/output/trainer_log.jsonl, bundle/mmft-handoff.json)`);
     const count = original.tensors.size;
@@ -257,11 +264,10 @@ describe('mmft import: adapters', () => {
     const copied = await run(['import', 'nobase', '--out', 'nobase-imported', '--no-check']);
     expect(copied.stdout).toContain('not checked (--no-check)');
     expect(copied.stdout).toContain("mmft generate <base-model-dir> --adapter nobase-imported --prompt '…'");
-    const none = await run(['import', 'swift-out/v1-20261207-121212', '--out', 'x', '--checkpoint', 'nope']);
-    expect(none.code).toBe(1);
-    const empty = await run(['import', 'bundle', '--out', 'y']);
-    expect(empty.stderr).toBe(
-      `${path.join(tmp, 'bundle')} holds neither an adapter (adapter_config.json) nor a model (config.json + model.safetensors or model.safetensors.index.json)`,
+    fs.mkdirSync(path.join(tmp, 'empty-out'));
+    const nothing = await run(['import', 'empty-out', '--out', 'z']);
+    expect(nothing.stderr).toBe(
+      `${path.join(tmp, 'empty-out')} holds neither an adapter (adapter_config.json) nor a model (config.json + model.safetensors or model.safetensors.index.json)`,
     );
   });
 

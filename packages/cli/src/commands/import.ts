@@ -13,8 +13,8 @@ import { writeFileDurable, writeFolder } from '@mmft/core/io';
 import type { CliContext } from '../context';
 import { checkAdapter, checkModel, resolveBase, tensorStats, type ResolvedBase } from '../import/check';
 import { explicitTargets } from '../import/targets';
-import { detectEngine } from '../import/engine';
-import { locateImport } from '../import/locate';
+import { detectEngine, findManifest, MANIFEST_FILE } from '../import/engine';
+import { kindOf, locateImport } from '../import/locate';
 import { modelFilesOf } from '../import/model-files';
 
 interface ImportOptions {
@@ -50,9 +50,15 @@ const jsonBytes = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, 
 
 /** Runs the import; exported for programmatic use and tests. */
 export async function runImport(ctx: CliContext, given: string, o: ImportOptions): Promise<ImportRecord> {
-  const sourceRoot = path.resolve(ctx.cwd, given);
   const out = path.resolve(ctx.cwd, o.out);
   const show = (p: string) => (p.startsWith(ctx.cwd + path.sep) ? path.relative(ctx.cwd, p) : p);
+  let sourceRoot = path.resolve(ctx.cwd, given);
+  // The bundle folder itself: its manifest says where the engine wrote the result.
+  const bundle = fs.existsSync(path.join(sourceRoot, MANIFEST_FILE)) && !kindOf(sourceRoot) ? findManifest(sourceRoot) : undefined;
+  if (bundle?.output && fs.existsSync(path.join(sourceRoot, bundle.output))) {
+    sourceRoot = path.join(sourceRoot, bundle.output);
+    ctx.print(`bundle: ${MANIFEST_FILE} says the engine writes into ${bundle.output}/`);
+  }
   const located = locateImport(sourceRoot, o.checkpoint);
   const engine = detectEngine(located.dir, sourceRoot);
   ctx.print(`import: ${show(located.dir)} (${located.reason})`);

@@ -18,6 +18,8 @@ export interface HandoffManifestView {
   /** The base model path the engine was told to use (may be relative to the bundle). */
   readonly modelPath?: string;
   readonly recipeFile?: string;
+  /** Where the engine writes its result, relative to the bundle ("output"). */
+  readonly output?: string;
 }
 
 /** What the folder says about who wrote it. */
@@ -53,7 +55,7 @@ function readJson(file: string): Record<string, unknown> | undefined {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
 
-/** mmft-handoff.json in `dir` or up to four folders above it. */
+/** mmft-handoff.json (core/src/handoff/bundle.ts writes it) in `dir` or up to four folders above it. */
 export function findManifest(dir: string): HandoffManifestView | undefined {
   let at = path.resolve(dir);
   for (let i = 0; i <= MANIFEST_LEVELS; i++) {
@@ -70,6 +72,7 @@ export function findManifest(dir: string): HandoffManifestView | undefined {
         modelLocalPath: str(model.localPath),
         modelPath: str(model.path),
         recipeFile: str(json.recipeFile) ?? str(json.recipe) ?? str(plan.recipeFile),
+        output: str(json.output),
       };
     }
     const up = path.dirname(at);
