@@ -113,6 +113,10 @@ describe('handoffPlan', () => {
     expect(plan.train.maxSteps).toBeUndefined();
     expect(plan.train.lrGroups).toEqual([{ params: 'projector', lr: 1e-4 }]);
     expect(plan.gaps.map((g) => g.field).sort()).toEqual(['data.train.strategy', 'model.quantization.block_size', 'objective.few_shot', 'train.lr_groups.0']);
+    const withEval = { ...recipe, data: { ...recipe.data, eval: { type: 'shapes' } } };
+    expect(handoffPlan(withEval, '/r/x.yaml', '/r').gaps.map((g) => g.field)).toContain('train.eval_before');
+    const noBefore = { ...withEval, train: { ...withEval.train, eval_before: false } };
+    expect(handoffPlan(noBefore, '/r/x.yaml', '/r').gaps.map((g) => g.field)).not.toContain('train.eval_before');
   });
 
   test('a missing config.json and a recipe without checkpoint are errors naming the path', () => {

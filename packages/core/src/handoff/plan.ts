@@ -197,6 +197,9 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
   }
   if (strings(train.no_decay).length > 0) gaps.push({ field: 'train.no_decay', why: 'engines exclude biases and norms from weight decay by their own rule' });
   if (train.dataloader_drop_last === true) gaps.push({ field: 'train.dataloader_drop_last', why: 'not written; engines keep the last incomplete batch' });
+  if (train.eval_before !== false && obj(obj(recipe.data)?.eval) !== undefined) {
+    gaps.push({ field: 'train.eval_before', why: 'engines do not evaluate before the first step; run mmft eval recipe on the base model for the "before" numbers' });
+  }
   if (train.frozen_dtype !== undefined && train.frozen_dtype !== 'f32') gaps.push({ field: 'train.frozen_dtype', why: 'engines store frozen weights in the run precision (--precision)' });
 
   (Array.isArray(recipe.metrics) ? recipe.metrics : []).forEach((m, i) => {
