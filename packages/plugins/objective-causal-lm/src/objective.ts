@@ -95,13 +95,22 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
     return out.loss as tf.Scalar;
   };
 
-  /** `data` undefined: the run's eval split. */
-  async function* evaluate(given: Dataset | undefined, options: { batchSize: number; kinds: readonly string[] }): AsyncIterable<EvalPart> {
+  /**
+   * `data` undefined: the run's eval split. With `range`, examples [start, end) only, each at its
+   * position in the whole pass, so its few-shot demos and batches are the whole pass's.
+   */
+  async function* evaluate(
+    given: Dataset | undefined,
+    options: { batchSize: number; kinds: readonly string[]; range?: { start: number; end: number } },
+  ): AsyncIterable<EvalPart> {
     const data = given ?? context.eval;
     if (!data) return;
     const kinds = new Set(options.kinds);
+    const range = options.range;
     let chunk: Example[] = [];
-    let position = 0;
+    let position = range?.start ?? 0;
+    let left = range ? range.end - range.start : Infinity;
+    if (left <= 0) return;
     const run = async (examples: Example[], start: number): Promise<EvalPart> => {
       const { batch, encoded, imageRows } = await collateRows(examples, { epoch: 0, positions: examples.map((_, i) => start + i) }, 'eval');
       try {
@@ -113,13 +122,15 @@ export async function createCausalLm(config: CausalLmConfig, context: ObjectiveC
         batch.dispose();
       }
     };
-    for await (const example of data.iterate({ shuffle: false })) {
+    for await (const example of data.iterate({ shuffle: false, ...(range ? { startAt: range.start } : {}) })) {
       chunk.push(example);
-      if (chunk.length === options.batchSize) {
+      left--;
+      if (chunk.length === options.batchSize || left === 0) {
         yield await run(chunk, position);
         position += chunk.length;
         chunk = [];
       }
+      if (left === 0) break;
     }
     if (chunk.length > 0) yield await run(chunk, position);
   }
