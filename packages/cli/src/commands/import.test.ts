@@ -17,9 +17,9 @@ import { architectureContext, loadAdapter, parseConfig, saveAdapter, type Plugin
 import { readSafetensors, writeSafetensors, type WritableTensor } from '@mmft/core/io';
 import { createCliContext } from '../context';
 import { importCommand } from './import';
-import { mergeCommand } from './merge';
+import { exportCommand } from './export';
 
-const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava', '@mmft/peft-lora'];
+const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava', '@mmft/peft-lora', '@mmft/exporter-onnx'];
 const BASE = path.resolve(__dirname, '../../../../models/llava-shapes-base');
 const IMAGE_TOKEN = 654; // config.json image_token_index; image_seq_length 65
 let tmp: string;
@@ -54,7 +54,7 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
     await new Command('mmft')
       .exitOverride()
       .addCommand(importCommand(ctx))
-      .addCommand(mergeCommand(ctx))
+      .addCommand(exportCommand(ctx))
       .parseAsync(argv, { from: 'user' });
     return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
   } catch (error) {
@@ -271,10 +271,11 @@ describe('mmft import: adapters', () => {
     );
   });
 
-  test('the imported adapter merges (mmft merge takes it as it is)', async () => {
-    const r = await run(['merge', '--base', BASE, '--adapter', 'imported', '--out', 'merged']);
+  test('mmft export onnx takes the imported adapter as it is', async () => {
+    const r = await run(['export', 'onnx', BASE, '--adapter', 'imported', '--out', 'onnx']);
     expect(r.stderr).toBe('');
-    expect(fs.existsSync(path.join(tmp, 'merged', 'model.safetensors'))).toBe(true);
+    expect(r.stdout).toContain('adapter: lora; trainable params: ');
+    expect(fs.existsSync(path.join(tmp, 'onnx', 'onnx', 'decoder_model_merged.onnx'))).toBe(true);
   });
 });
 
