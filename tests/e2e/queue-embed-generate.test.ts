@@ -66,7 +66,7 @@ beforeAll(async () => {
   await redisReady(port);
   url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 2; i++) {
-    const worker = spawn(process.execPath, [MAIN, 'worker', '--queue', url, '--idle-exit', '20'], { cwd: tmp, stdio: 'ignore' });
+    const worker = spawn(process.execPath, [MAIN, 'worker', '--queue', url, '--idle-exit', '60'], { cwd: tmp, stdio: 'ignore' });
     workers.push(worker);
   }
   const data = await mmft(['data', 'shapes', '--out', 'shapes', '--n', '10', '--tasks', 'retrieval', '--size', '32', '--seed', '3']);
