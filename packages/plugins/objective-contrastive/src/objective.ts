@@ -22,7 +22,7 @@ import * as fs from 'node:fs/promises';
 import type { ResolvedContrastive } from './config';
 import { collateBatch, createCollator, disposeBatch, type Collator } from './data/collate';
 import { pickTexts, positiveTexts } from './data/texts';
-import { featureEvalChunks, modelEvalChunks, type ScoredChunk } from './eval/chunks';
+import { featureEvalChunks, modelEvalChunks, type EvalRange, type ScoredChunk } from './eval/chunks';
 import { answerVocabulary, captionInputs, retrievalInput, vqaInputs, type EvalChunk } from './eval/inputs';
 import { loadOrBuildFeatures, type FeatureTable } from './features/feature-cache';
 import { FeatureHead } from './features/head';
@@ -31,6 +31,27 @@ import { createCacheDir } from './features/tensor-io';
 import { embedOne, forwardWithScale } from './model/forward';
 
 const EMITS: readonly MetricInputKind[] = ['retrieval', 'text', 'vqa'];
+/**
+ * Captioning by retrieval ranks every eval text against each image, and zero-shot VQA ranks the
+ * answers of the whole split: neither can be computed from a part of the split. Retrieval inputs
+ * are per chunk (the metric joins the chunks' embeddings), so they can.
+ */
+const WHOLE_SET_KINDS: readonly MetricInputKind[] = ['text', 'vqa'];
+
+type EvalOptions = { batchSize: number; kinds: readonly MetricInputKind[]; range?: EvalRange };
+
+/** A range (a queue shard) with a whole-set kind asked: refused, naming the kind and why. */
+function refuseWholeSetKinds(options: EvalOptions): void {
+  if (!options.range) return;
+  const asked = options.kinds.filter((k) => WHOLE_SET_KINDS.includes(k));
+  if (asked.length > 0) {
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `the contrastive objective computes ${asked.join(' and ')} inputs by comparing every eval example with every other, so it cannot evaluate them on examples ${options.range.start}–${options.range.end - 1} alone`,
+      { hint: 'evaluate the whole split in one pass (no --queue), or score only retrieval metrics shard by shard' },
+    );
+  }
+}
 const NO_BATCH = { inputs: {}, examples: [] } as const;
 
 /**
@@ -136,7 +157,10 @@ class ModelObjective implements Objective {
     return prefixed('loss.', trainedLossParameters(this.context.model, this.lossFn));
   }
 
-  evaluate(data: Dataset | undefined, options: { batchSize: number; kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart> {
+  readonly wholeSetKinds = WHOLE_SET_KINDS;
+
+  evaluate(data: Dataset | undefined, options: EvalOptions): AsyncIterable<EvalPart> {
+    refuseWholeSetKinds(options);
     const split = data ?? this.context.eval;
     if (!split)
       throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
@@ -150,7 +174,7 @@ class ModelObjective implements Objective {
       return options.kinds.includes('vqa')
         ? vqaParts(this.context.model, this.collator, split, options.batchSize)
         : (async function* () {})();
-    const chunks = modelEvalChunks(this.context.model, split, this.collator, this.lossFn, options.batchSize);
+    const chunks = modelEvalChunks(this.context.model, split, this.collator, this.lossFn, options.batchSize, options.range);
     return partsOf(chunks, options.kinds, () => evalTexts(split));
   }
 
@@ -208,12 +232,15 @@ class FeatureObjective implements Objective {
     return [...prefixed('head.', this.head.namedParameters()), ...prefixed('loss.', this.lossFn.parameters ?? [])];
   }
 
-  evaluate(_data: Dataset | undefined, options: { batchSize: number; kinds: readonly MetricInputKind[] }): AsyncIterable<EvalPart> {
+  readonly wholeSetKinds = WHOLE_SET_KINDS;
+
+  evaluate(_data: Dataset | undefined, options: EvalOptions): AsyncIterable<EvalPart> {
+    refuseWholeSetKinds(options);
     if (!this.tables.eval)
       throw new MmftError('E_RECIPE', 'the contrastive objective has no evaluation data', { hint: 'add data.eval to the recipe' });
     const split = this.context.eval;
     const texts = async () => (split ? evalTexts(split) : []);
-    return partsOf(featureEvalChunks(this.tables.eval, this.head, this.lossFn, options.batchSize), options.kinds, texts);
+    return partsOf(featureEvalChunks(this.tables.eval, this.head, this.lossFn, options.batchSize, options.range), options.kinds, texts);
   }
 
   /** The head's shape; its weights are in the checkpoint's trainable.safetensors under head.*. */

@@ -50,36 +50,49 @@ async function modelChunk(
   return chunk;
 }
 
-/** Chunks of the eval split through the model, in dataset order. */
+/** Examples [start, end) of the eval split (a queue shard); `start` is a multiple of the batch size. */
+export interface EvalRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Chunks of the eval split (or of `range` of it, each example at its whole-pass position) through the model, in dataset order. */
 export async function* modelEvalChunks(
   model: VisionLanguageModel,
   dataset: Dataset,
   collator: Collator,
   loss: Loss,
   batchSize: number,
+  range?: EvalRange,
 ): AsyncGenerator<ScoredChunk> {
   let batch: Example[] = [];
-  let seen = 0;
-  for await (const example of dataset.iterate({ shuffle: false })) {
+  let seen = range?.start ?? 0;
+  let left = range ? range.end - range.start : Infinity;
+  if (left <= 0) return;
+  for await (const example of dataset.iterate({ shuffle: false, ...(range ? { startAt: range.start } : {}) })) {
     batch.push(example);
-    if (batch.length === batchSize) {
+    left--;
+    if (batch.length === batchSize || left === 0) {
       yield await modelChunk(model, collator, loss, batch, seen);
       seen += batch.length;
       batch = [];
     }
+    if (left === 0) break;
   }
   if (batch.length) yield await modelChunk(model, collator, loss, batch, seen);
 }
 
-/** Chunks of cached eval features through the head. */
+/** Chunks of cached eval features (or of rows `range` of them) through the head. */
 export async function* featureEvalChunks(
   table: FeatureTable,
   head: FeatureHead,
   loss: Loss,
   batchSize: number,
+  range?: EvalRange,
 ): AsyncGenerator<ScoredChunk> {
-  for (let start = 0; start < table.count; start += batchSize) {
-    const end = Math.min(table.count, start + batchSize);
+  const limit = Math.min(table.count, range?.end ?? table.count);
+  for (let start = range?.start ?? 0; start < limit; start += batchSize) {
+    const end = Math.min(limit, start + batchSize);
     const rows = Array.from({ length: end - start }, (_, i) => start + i);
     const textRows = Array.from({ length: table.textStart[end]! - table.textStart[start]! }, (_, i) => table.textStart[start]! + i);
     const textOwner = textRows.map((r) => rows.findIndex((e) => r >= table.textStart[e]! && r < table.textStart[e + 1]!));
