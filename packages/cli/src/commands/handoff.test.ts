@@ -32,6 +32,8 @@ describe('mmft handoff', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`wrote LLaMA-Factory bundle ${out}`);
     expect(run.stdout).toContain('train.lr_groups.0: LLaMA-Factory has one learning rate');
+    // Shapes captions come several per image: each becomes a row, and the bundle says so.
+    expect(run.stdout).toMatch(/data: \d+ caption examples became \d+ rows \(one per caption\)/);
     expect(run.stdout).toContain(`bring the result back: mmft import ${path.join(out, 'output')} --out <dir>`);
 
     const train = rows(path.join(out, 'data/train.jsonl'));

@@ -115,6 +115,7 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
     precision: o.precision,
     outputDir: 'output',
   };
+  const extraRows = { examples: 0, rows: 0 };
   let summary: { rows: string; files: readonly string[]; commands: readonly string[]; gaps: readonly { field: string; why: string }[]; output: string } | undefined;
   await writeFolder(
     out,
@@ -124,12 +125,27 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
           train: examplesOf(registry, train, raw.baseDir, 'data.train'),
           ...(evalSection ? { eval: examplesOf(registry, evalSection, raw.baseDir, 'data.eval') } : {}),
         },
-        (example) => conversations(objectiveConfig as never, example),
+        (example) => {
+          const chats = conversations(objectiveConfig as never, example);
+          if (chats.length > 1) {
+            extraRows.examples += 1;
+            extraRows.rows += chats.length;
+          }
+          return chats;
+        },
         staged,
         // PIL reads PNG, JPEG and WebP but not SVG (the shapes world draws SVG).
         { toPng: imageToPng },
       );
       const { imageCount, ...handoffData } = written;
+      if (extraRows.examples > 0) {
+        // mmft draws one caption per example and epoch; the engine trains on every row each epoch.
+        const gap = {
+          field: 'data',
+          why: `${extraRows.examples} caption examples became ${extraRows.rows} rows (one per caption): an engine epoch is longer and captions weigh more than in mmft, which draws one caption per example per epoch`,
+        };
+        plan = { ...plan, gaps: [...plan.gaps, gap] };
+      }
       if (o.copyModel) fs.cpSync(plan.model.localPath, path.join(staged, 'model'), { recursive: true });
       const result = await target.write(plan, handoffData, launch, staged, targetConfig);
       const manifest = writeHandoffBundle(staged, { plan, launch, data: handoffData, result, target: { id: target.id, engine: target.engine }, mmftVersion: VERSION });
