@@ -130,23 +130,45 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
     }
   };
 
+  /**
+   * With `range`, the chunks of the whole pass that start in [start, end): the loop runs as the
+   * whole pass does from `start` (a chunk boundary), reading past `end` to see whether the split
+   * goes on, so every chunk, the joined last one included, is cut as in the whole pass.
+   */
   async function* evaluate(
     given: Dataset | undefined,
-    options: { batchSize: number; kinds: readonly MetricInputKind[] },
+    options: { batchSize: number; kinds: readonly MetricInputKind[]; range?: { start: number; end: number } },
   ): AsyncIterable<EvalPart> {
     const data = given ?? context.eval;
     if (!data) throw new MmftError('E_RECIPE', 'objective blip2-stage1 has no evaluation data', { hint: 'add data.eval to the recipe' });
-    const retrieval = options.kinds.includes('retrieval') ? new RetrievalCollector() : undefined;
+    const range = options.range;
     // Each chunk needs a negative: a last chunk of one example joins the chunk before it.
     const size = Math.max(2, options.batchSize);
+    if (range) {
+      if (options.kinds.includes('retrieval')) {
+        throw new MmftError(
+          'E_UNSUPPORTED',
+          `objective blip2-stage1 scores retrieval on one similarity matrix of the whole eval split, so it cannot evaluate it on examples ${range.start}–${range.end - 1} alone`,
+          { hint: 'evaluate the whole split in one pass (no --queue)' },
+        );
+      }
+      if (range.start % size !== 0) {
+        throw new MmftError('E_INPUT', `objective blip2-stage1 cuts data.eval in chunks of ${size}; a range must start at a multiple of it, not at ${range.start}`, {
+          hint: `use a shard size that is a multiple of ${size}`,
+        });
+      }
+    }
+    const end = range?.end ?? Infinity;
+    const retrieval = options.kinds.includes('retrieval') ? new RetrievalCollector() : undefined;
     let chunk: Example[] = [];
-    let position = 0;
-    for await (const example of data.iterate({ shuffle: false })) {
+    let position = range?.start ?? 0;
+    for await (const example of data.iterate({ shuffle: false, ...(range ? { startAt: range.start } : {}) })) {
       chunk.push(example);
       if (chunk.length === size + 2) {
         yield await evalChunk(chunk.slice(0, size), position, retrieval);
         position += size;
         chunk = chunk.slice(size);
+        if (position >= end) return;
       }
     }
     if (chunk.length === 1 && position === 0) {
@@ -154,12 +176,15 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
         hint: 'give data.eval two or more examples',
       });
     }
-    if (chunk.length > 0) yield await evalChunk(chunk, position, retrieval);
+    // A lone last example starting a range belongs to the chunk before it (the shard before this one).
+    if (range && chunk.length === 1 && position === range.start) return;
+    if (chunk.length > 0 && position < end) yield await evalChunk(chunk, position, retrieval);
     if (retrieval && !retrieval.empty) yield { lossSum: 0, count: 0, inputs: [retrievalInputOf(retrieval)] };
   }
 
   return {
     emits: ['retrieval'],
+    wholeSetKinds: ['retrieval'],
     trainsModel: true,
     minBatchSize: 2,
     collate,
