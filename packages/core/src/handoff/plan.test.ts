@@ -4,12 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { handoffPlan } from './plan';
 
-function modelDir(extra: Record<string, string> = {}): string {
+function modelDir(extra: Record<string, string> = {}, config: object = LLAVA_CONFIG): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-plan-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llava', architectures: ['LlavaForConditionalGeneration'] }));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   for (const [name, text] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }
+
+const LLAVA_CONFIG = { model_type: 'llava', architectures: ['LlavaForConditionalGeneration'], vision_config: { model_type: 'clip_vision_model' } };
 
 // The shape of recipes/llava-shapes-instruct.yaml after validation (defaults filled).
 const instruct = (checkpoint: string) => ({
@@ -117,6 +119,14 @@ describe('handoffPlan', () => {
     expect(handoffPlan(withEval, '/r/x.yaml', '/r').gaps.map((g) => g.field)).toContain('train.eval_before');
     const noBefore = { ...withEval, train: { ...withEval.train, eval_before: false } };
     expect(handoffPlan(noBefore, '/r/x.yaml', '/r').gaps.map((g) => g.field)).not.toContain('train.eval_before');
+  });
+
+  test('a text-only model (no vision_config) trains no vision tower or projector whatever the LoRA targets', () => {
+    const dir = modelDir({}, { model_type: 'llama', architectures: ['LlamaForCausalLM'] });
+    const recipe = instruct(dir);
+    const plan = handoffPlan({ ...recipe, peft: { ...recipe.peft, exclude_modules: undefined, modules_to_save: [] }, train: { ...recipe.train, freeze: [] } }, '/r/x.yaml', '/r');
+    expect(plan.freeze).toEqual({ vision: true, projector: true, language: false });
+    expect(plan.model).toMatchObject({ modelType: 'llama', architecture: 'LlamaForCausalLM' });
   });
 
   test('a missing config.json and a recipe without checkpoint are errors naming the path', () => {

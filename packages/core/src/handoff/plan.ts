@@ -156,7 +156,10 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
 
   const train = obj(recipe.train) ?? {};
   const peftSection = obj(recipe.peft);
-  const freeze = resolveFreeze(train, peftSection, gaps);
+  const resolved = resolveFreeze(train, peftSection, gaps);
+  // A model without a vision_config (a text-only LM) has no vision tower or projector to train.
+  const bridge = obj(config.vision_config) !== undefined;
+  const freeze = bridge ? resolved : { ...resolved, vision: true, projector: true };
   let peft: HandoffPlan['peft'];
   if (peftSection) {
     const method = String(peftSection.method);
