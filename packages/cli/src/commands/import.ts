@@ -156,7 +156,7 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
     { kind: located.kind },
   );
   ctx.print(`wrote ${located.kind === 'adapter' ? 'the adapter' : 'the model folder'} to ${show(out)}: ${[...files, IMPORT_RECORD].join(', ')}`);
-  printNext(ctx, located.kind, show(out), base ? show(base.dir) : '<base-model-dir>', engine.manifest?.recipeFile);
+  printNext(ctx, located.kind, show(out), base ? show(base.dir) : '<base-model-dir>', engine.manifest?.recipeFile ? show(engine.manifest.recipeFile) : undefined);
   return record!;
 }
 
@@ -176,7 +176,7 @@ const dtypeList = (d: Readonly<Record<string, number>>) =>
     .join(', ');
 
 function printNext(ctx: CliContext, kind: 'adapter' | 'model', out: string, base: string, recipe?: string): void {
-  const r = recipe ? path.relative(ctx.cwd, recipe) || recipe : '<recipe>';
+  const r = recipe ?? '<recipe>';
   ctx.print('next:');
   const lines =
     kind === 'adapter'
