@@ -322,6 +322,63 @@ def _version():
     return tuple(int(x) for x in re.findall(r"\d+", transformers.__version__)[:2])
 
 
+# transformers >= 4.52 nests LLaVA's parts under `model.`; mmft (and the recipe's module patterns) use the older names.
+NEW_LAYOUT = (
+    ("model.language_model.", "language_model.model."),
+    ("model.vision_tower.", "vision_tower."),
+    ("model.multi_modal_projector.", "multi_modal_projector."),
+)
+
+
+def mmft_name(name, kind):
+    """A module's name as mmft (and transformers < 4.52) writes it."""
+    if kind != "llava":
+        return name
+    for new, old in NEW_LAYOUT:
+        if name.startswith(new):
+            return old + name[len(new):]
+    return "language_model.lm_head" if name == "lm_head" else name
+
+
+def matches(name, spec):
+    """PEFT's module matching (tuners_utils.py check_target_module_exists): a string is a full regex match, a list
+    matches a name or a `.name` suffix."""
+    if isinstance(spec, str):
+        return re.fullmatch(spec, name) is not None
+    return any(name == s or name.endswith("." + s) for s in spec)
+
+
+def lora_targets(model, cfg):
+    """The modules LoRA wraps, by their names in this transformers version, chosen as mmft's peft-lora chooses them
+    (packages/plugins/peft-lora/src/model.ts applyLora): Linear / Conv1D layers the target names, or every one but the
+    output layer for "all-linear", never inside modules_to_save or exclude_modules, matched on mmft's module names."""
+    peft_cfg, kind = cfg["peft"], cfg["model"]["kind"]
+    layer_types = [torch.nn.Linear]
+    try:
+        from transformers.pytorch_utils import Conv1D
+
+        layer_types.append(Conv1D)
+    except ImportError:
+        pass
+    output = model.get_output_embeddings()
+    target, exclude, saved = peft_cfg["target_modules"], peft_cfg.get("exclude_modules"), peft_cfg["modules_to_save"]
+    names = []
+    for name, module in model.named_modules():
+        if not isinstance(module, tuple(layer_types)):
+            continue
+        legacy = mmft_name(name, kind)
+        parts = legacy.split(".")
+        if saved and any(matches(".".join(parts[:i]), saved) for i in range(1, len(parts) + 1)):
+            continue
+        if exclude is not None and matches(legacy, exclude):
+            continue
+        if target == "all-linear" and module is not output or target != "all-linear" and matches(legacy, target):
+            names.append(name)
+    if not names:
+        fail("no Linear layer matches peft.target_modules outside modules_to_save and exclude_modules")
+    return names
+
+
 def apply_tuning(model, cfg, args):
     freeze = cfg["freeze"]
     peft_cfg = cfg.get("peft")
@@ -337,18 +394,17 @@ def apply_tuning(model, cfg, args):
             use_gradient_checkpointing=args.gradient_checkpointing,
             gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs,
         )
-    lora = {
-        "r": peft_cfg["r"],
-        "lora_alpha": peft_cfg["lora_alpha"],
-        "lora_dropout": peft_cfg["lora_dropout"],
-        "target_modules": peft_cfg["target_modules"],
-        "modules_to_save": peft_cfg["modules_to_save"] or None,
-        "use_rslora": peft_cfg["use_rslora"],
-        "task_type": "CAUSAL_LM",
-    }
-    if peft_cfg.get("exclude_modules") is not None:
-        lora["exclude_modules"] = peft_cfg["exclude_modules"]
-    model = get_peft_model(model, LoraConfig(**lora))
+    lora = LoraConfig(
+        r=peft_cfg["r"],
+        lora_alpha=peft_cfg["lora_alpha"],
+        lora_dropout=peft_cfg["lora_dropout"],
+        # Exact module names: the recipe's patterns are resolved on mmft's names above, whatever the layout.
+        target_modules=lora_targets(model, cfg),
+        modules_to_save=peft_cfg["modules_to_save"] or None,
+        use_rslora=peft_cfg["use_rslora"],
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
     # Frozen parts stay frozen even where the target modules reach into them (mmft's train.freeze).
     for name, param in model.named_parameters():
         if param.requires_grad and freeze[part_of(name)] and "modules_to_save" not in name:

@@ -88,3 +88,31 @@ describe('train.py encodes chats as mmft does', () => {
     expect(() => encode([vqa], { template: 'llava_v1', default_system: '', max_length: 8 })).toThrow(/row 0: max_length 8 cuts an image span/);
   });
 });
+
+describe('train.py picks LoRA targets as mmft does, in either transformers layout', () => {
+  // A LLaVA with one layer per part: transformers >= 4.52 names, and the older ones mmft uses.
+  const NEW = ['model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj', 'model.multi_modal_projector.linear_1', 'model.language_model.layers.0.self_attn.q_proj', 'model.language_model.layers.0.mlp.down_proj', 'lm_head'];
+  const OLD = ['vision_tower.vision_model.encoder.layers.0.self_attn.q_proj', 'multi_modal_projector.linear_1', 'language_model.model.layers.0.self_attn.q_proj', 'language_model.model.layers.0.mlp.down_proj', 'language_model.lm_head'];
+  const targets = (names: string[], output: string, peft: Record<string, unknown>): string[] => {
+    const job = {
+      mode: 'targets',
+      modules: [['model', false], ...names.map((n) => [n, true]), ['model.language_model.norm', false]],
+      output,
+      config: { model: { kind: 'llava' }, peft: { modules_to_save: [], ...peft } },
+    };
+    return JSON.parse(execFileSync(python, [DRIVER, TRAIN_PY], { input: JSON.stringify(job), stdio: 'pipe' }).toString()) as string[];
+  };
+
+  test('the LLaVA recipe: all-linear minus the vision tower, the projector saved whole, never lm_head', () => {
+    const peft = { target_modules: 'all-linear', exclude_modules: 'vision_tower\\..*', modules_to_save: ['multi_modal_projector'] };
+    expect(targets(NEW, 'lm_head', peft)).toEqual([NEW[2], NEW[3]]);
+    expect(targets(OLD, 'language_model.lm_head', peft)).toEqual([OLD[2], OLD[3]]);
+  });
+
+  test('name lists match a name or a suffix; a regex matches the whole mmft name', () => {
+    expect(targets(NEW, 'lm_head', { target_modules: ['q_proj'] })).toEqual([NEW[0], NEW[2]]);
+    expect(targets(NEW, 'lm_head', { target_modules: ['q_proj'], exclude_modules: ['vision_model.encoder.layers.0.self_attn.q_proj'] })).toEqual([NEW[2]]);
+    expect(targets(NEW, 'lm_head', { target_modules: 'language_model\\.model\\.layers\\.\\d+\\.(self_attn\\.q_proj|mlp\\.down_proj)' })).toEqual([NEW[2], NEW[3]]);
+    expect(() => targets(NEW, 'lm_head', { target_modules: ['k_proj'] })).toThrow(/no Linear layer matches peft.target_modules/);
+  });
+});

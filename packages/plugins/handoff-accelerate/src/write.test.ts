@@ -185,7 +185,7 @@ describe('the bundle', () => {
     expect(fs.readFileSync(path.join(dir, 'requirements.txt'), 'utf8').split('\n')).toEqual([
       'torch>=2.1',
       'transformers>=4.46',
-      'peft>=0.14',
+      'peft>=0.10',
       'accelerate>=1.0',
       'pillow',
       'deepspeed>=0.14',

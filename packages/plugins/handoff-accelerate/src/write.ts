@@ -94,7 +94,9 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
     map('peft.lora_alpha', 'peft.lora_alpha (train_config.json)');
     map('peft.lora_dropout', 'peft.lora_dropout (train_config.json)');
     map('peft.target_modules', 'peft.target_modules (train_config.json)');
-    if (plan.peft.excludeModules !== undefined) map('peft.exclude_modules', 'peft.exclude_modules (train_config.json)', 'needs peft 0.14 or later');
+    if (plan.peft.excludeModules !== undefined) {
+      map('peft.exclude_modules', 'peft.exclude_modules (train_config.json)', "train.py resolves the targets on mmft's module names, in either transformers LLaVA layout");
+    }
     if (plan.peft.modulesToSave.length > 0) map('peft.modules_to_save', 'peft.modules_to_save (train_config.json)');
   }
   const lrGroups: Record<string, number> = {};
@@ -193,8 +195,8 @@ export function launchScript(plan: HandoffPlan, launch: HandoffLaunch): string {
   return [
     '#!/usr/bin/env bash',
     `# Hugging Face accelerate training of "${plan.name}", written by mmft handoff from ${path.basename(plan.recipeFile)}.`,
-    '# pip install -r requirements.txt, then: bash launch.sh (one node).',
-    `# More nodes: on each, NODE_RANK=<0..${launch.nodes - 1}> MASTER_ADDR=<node 0 address> bash launch.sh.`,
+    '# pip install -r requirements.txt, then: bash launch.sh',
+    nodesLine(launch, 'bash launch.sh'),
     `# The adapter (or model) and the processor land in ${launch.outputDir}/; bring them back with mmft import.`,
     'set -euo pipefail',
     'cd "$(dirname "$0")"',
@@ -207,9 +209,16 @@ export function launchScript(plan: HandoffPlan, launch: HandoffLaunch): string {
   ].join('\n');
 }
 
+/** The script header line on nodes: how to start each one, or that the batch split assumes this layout. */
+export function nodesLine(launch: HandoffLaunch, command: string): string {
+  return launch.nodes > 1
+    ? `# On each of the ${launch.nodes} nodes: NODE_RANK=<0..${launch.nodes - 1}> MASTER_ADDR=<node 0 address> ${command}`
+    : `# Written for 1 node × ${launch.gpus} GPU(s), which the batch split assumes; for more nodes rerun mmft handoff with --nodes.`;
+}
+
 /** requirements.txt: what train.py imports, plus the engines the launch needs. */
 export function requirements(plan: HandoffPlan, launch: HandoffLaunch): string {
-  const lines = ['torch>=2.1', 'transformers>=4.46', 'peft>=0.14', 'accelerate>=1.0', 'pillow'];
+  const lines = ['torch>=2.1', 'transformers>=4.46', 'peft>=0.10', 'accelerate>=1.0', 'pillow'];
   if (launch.strategy === 'zero2' || launch.strategy === 'zero3') lines.push('deepspeed>=0.14');
   if (plan.model.quantization) lines.push('bitsandbytes>=0.43');
   return lines.join('\n') + '\n';

@@ -192,6 +192,16 @@ describe('swift sft arguments', () => {
     expect(gaps.map((g) => g.field)).toEqual(['model.checkpoint', 'objective.template']);
     expect(flags(swiftArguments(plan, data, launch(), swiftConfigSchema.parse({ model_type: 'idefics3', template: 'idefics3' })).args).get('model_type')).toEqual(['idefics3']);
   });
+  test('explicit targets: a name list stays a list, a regex (or an exclusion) becomes --target_regex and a layout gap on LLaVA', () => {
+    const names = llavaPlan({ peft: { ...llavaPlan().peft!, targetModules: ['q_proj', 'v_proj'], excludeModules: undefined } });
+    const list = swiftArguments(names, data, launch(), config);
+    expect(flags(list.args).get('target_modules')).toEqual(['q_proj', 'v_proj']);
+    expect([flags(list.args).has('freeze_vit'), list.gaps]).toEqual([false, []]);
+    const regex = llavaPlan({ peft: { ...llavaPlan().peft!, targetModules: 'language_model\\..*\\.q_proj', excludeModules: undefined } });
+    const r = swiftArguments(regex, data, launch(), config);
+    expect(flags(r.args).get('target_regex')).toEqual(['language_model\\..*\\.q_proj']);
+    expect(r.gaps.map((g) => g.field)).toEqual(['peft.target_modules']);
+  });
 });
 
 describe('targetRegex', () => {

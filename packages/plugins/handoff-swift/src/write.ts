@@ -176,7 +176,17 @@ function writeTuner(plan: HandoffPlan, multimodal: boolean, put: Put, gaps: Hand
   }
   const regex = targetRegex(peft.targetModules, peft.excludeModules);
   if (typeof peft.targetModules !== 'string' && peft.excludeModules === undefined) put('target_modules', [...peft.targetModules], 'peft.target_modules');
-  else put('target_regex', regex, 'peft.target_modules', 'PEFT full-match regex over module names, exclude_modules folded in as a negative lookahead');
+  else {
+    put('target_regex', regex, 'peft.target_modules', 'exclude_modules folded in as a negative lookahead');
+    if (multimodal && (typeof peft.targetModules === 'string' || typeof peft.excludeModules === 'string')) {
+      gaps.push({
+        field: 'peft.target_modules',
+        why:
+          "a regex is matched on mmft's LLaVA module names (language_model.model.layers…); transformers 4.52 and later, " +
+          'as ms-swift loads it, names them model.language_model.layers…: check --target_regex against the model ms-swift prints',
+      });
+    }
+  }
 }
 
 /** PEFT's matching (a string: full regex match; a list: a name or a `.name` suffix) with exclusions, as one regex. */
@@ -218,8 +228,10 @@ export function trainScript(plan: HandoffPlan, launch: HandoffLaunch, args: read
   return [
     '#!/usr/bin/env bash',
     `# ms-swift training of "${plan.name}", written by mmft handoff from ${path.basename(plan.recipeFile)}.`,
-    '# Needs an ms-swift with --tuner_type (older releases call it --train_type). One node: bash train.sh.',
-    `# More nodes: on each, NODE_RANK=<0..${launch.nodes - 1}> MASTER_ADDR=<node 0 address> bash train.sh.`,
+    '# Needs an ms-swift with --tuner_type (older releases call it --train_type). Run: bash train.sh',
+    launch.nodes > 1
+      ? `# On each of the ${launch.nodes} nodes: NODE_RANK=<0..${launch.nodes - 1}> MASTER_ADDR=<node 0 address> bash train.sh`
+      : `# Written for 1 node × ${launch.gpus} GPU(s), which the batch split assumes; for more nodes rerun mmft handoff with --nodes.`,
     `# The run lands in ${launch.outputDir}/v<N>-<timestamp>/checkpoint-<step>; bring it back with mmft import.`,
     'set -euo pipefail',
     'cd "$(dirname "$0")"',
