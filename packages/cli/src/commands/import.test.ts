@@ -19,7 +19,14 @@ import { createCliContext } from '../context';
 import { importCommand } from './import';
 import { exportCommand } from './export';
 
-const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-llava', '@mmft/peft-lora', '@mmft/exporter-onnx'];
+const BUILTINS = [
+  '@mmft/backend-tfjs',
+  '@mmft/arch-clip',
+  '@mmft/arch-llama',
+  '@mmft/arch-llava',
+  '@mmft/peft-lora',
+  '@mmft/exporter-onnx',
+];
 const BASE = path.resolve(__dirname, '../../../../models/llava-shapes-base');
 const IMAGE_TOKEN = 654; // config.json image_token_index; image_seq_length 65
 let tmp: string;
@@ -152,24 +159,37 @@ function engineTensors(extra: ReadonlyArray<[string, WritableTensor]> = []): Map
 
 /** target_modules as LLaMA-Factory's patch_target_modules leaves them: full module names of the newer layout. */
 function factoryTargets(): string[] {
-  const modules = [...original.tensors.keys()].filter((k) => k.includes('.lora_A.')).map((k) => k.slice('base_model.model.'.length, -'.lora_A.weight'.length));
+  const modules = [...original.tensors.keys()]
+    .filter((k) => k.includes('.lora_A.'))
+    .map((k) => k.slice('base_model.model.'.length, -'.lora_A.weight'.length));
   return modules.map(newerLayout).sort();
 }
 
 describe('mmft import: adapters', () => {
   test('LLaMA-Factory bundle output: newest checkpoint, base from mmft-handoff.json, BF16 + newer layout land; same logits as the bf16-rounded adapter', async () => {
     const bundle = path.join(tmp, 'bundle');
-    write(path.join(bundle, 'mmft-handoff.json'), JSON.stringify({
+    write(
+      path.join(bundle, 'mmft-handoff.json'),
+      JSON.stringify({
         format: 'mmft-handoff',
         recipeFile: path.join(bundle, 'r.yaml'),
         target: { id: 'llamafactory', engine: 'LLaMA-Factory' },
         output: 'output',
         model: { path: BASE, localPath: BASE, modelType: 'llava' },
-      }));
-    const config = { ...original.config, base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf', target_modules: factoryTargets(), exclude_modules: null };
+      }),
+    );
+    const config = {
+      ...original.config,
+      base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf',
+      target_modules: factoryTargets(),
+      exclude_modules: null,
+    };
     for (const step of [2, 4]) {
       await writeAdapter(path.join(bundle, 'output', `checkpoint-${step}`), config, engineTensors());
-      write(path.join(bundle, 'output', `checkpoint-${step}`, 'trainer_state.json'), JSON.stringify({ global_step: step, log_history: [] }));
+      write(
+        path.join(bundle, 'output', `checkpoint-${step}`, 'trainer_state.json'),
+        JSON.stringify({ global_step: step, log_history: [] }),
+      );
     }
     write(path.join(bundle, 'output', 'trainer_log.jsonl'), '{"current_steps": 4}\n');
 
@@ -180,7 +200,9 @@ describe('mmft import: adapters', () => {
     expect(lines[0]).toBe('import: bundle/output/checkpoint-4 (took the newest checkpoint, checkpoint-4)');
     expect(lines[1]).toBe(`engine: LLaMA-Factory (bundle/output/trainer_log.jsonl, bundle/mmft-handoff.json)`);
     const count = original.tensors.size;
-    expect(r.stdout).toContain(`checked: ${count} tensors (${count} BF16) of a lora adapter land on llava ${BASE} (base from mmft-handoff.json model.localPath)`);
+    expect(r.stdout).toContain(
+      `checked: ${count} tensors (${count} BF16) of a lora adapter land on llava ${BASE} (base from mmft-handoff.json model.localPath)`,
+    );
     expect(r.stdout).toContain(`mmft eval recipe bundle/r.yaml --adapter imported`);
     expect(r.stdout).toContain(`mmft serve ${BASE} --adapter imported`);
 
@@ -202,7 +224,11 @@ describe('mmft import: adapters', () => {
     // Trainable with the adapter on = LoRA A/B + the projector copy = the values in the file.
     expect(record.checked.trainable_parameters).toBe(values);
 
-    const [imported, reference, unrounded] = [await logitsWith(out), await logitsWith(path.join(tmp, 'reference')), await logitsWith(path.join(tmp, 'mmft-adapter'))];
+    const [imported, reference, unrounded] = [
+      await logitsWith(out),
+      await logitsWith(path.join(tmp, 'reference')),
+      await logitsWith(path.join(tmp, 'mmft-adapter')),
+    ];
     expect(imported).toEqual(reference);
     expect(imported).not.toEqual(unrounded); // the rounding is visible, so the equality above says something
     expect(imported).not.toEqual(await logitsWith(undefined));
@@ -211,7 +237,12 @@ describe('mmft import: adapters', () => {
   test('ms-swift layout: newest v<N>, then newest checkpoint by number; regex target_modules listed; base from args.json; --checkpoint', async () => {
     const root = path.join(tmp, 'swift-out');
     const regex = '^(model\\.language_model(?=\\.).*\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj))$';
-    const config = { ...original.config, base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf', target_modules: regex, exclude_modules: null };
+    const config = {
+      ...original.config,
+      base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf',
+      target_modules: regex,
+      exclude_modules: null,
+    };
     for (const ckpt of ['v0-20261207-101010/checkpoint-2', 'v1-20261207-121212/checkpoint-4', 'v1-20261207-121212/checkpoint-10']) {
       await writeAdapter(path.join(root, ckpt), config, engineTensors());
       write(path.join(root, ckpt, 'args.json'), JSON.stringify({ model: BASE, tuner_type: 'lora' }));
@@ -231,7 +262,9 @@ describe('mmft import: adapters', () => {
     expect(await logitsWith(out)).toEqual(await logitsWith(path.join(tmp, 'reference')));
 
     const picked = await run(['import', 'swift-out', '--checkpoint', 'checkpoint-2', '--out', 'swift-2', '--no-check']);
-    expect(picked.stdout).toContain('import: swift-out/v0-20261207-101010/checkpoint-2 (took v0-20261207-101010/checkpoint-2 (--checkpoint))');
+    expect(picked.stdout).toContain(
+      'import: swift-out/v0-20261207-101010/checkpoint-2 (took v0-20261207-101010/checkpoint-2 (--checkpoint))',
+    );
     const missing = await run(['import', 'swift-out', '--checkpoint', 'checkpoint-7', '--out', 'swift-7']);
     expect(missing.stderr).toBe(`--checkpoint checkpoint-7: no adapter or model folder of that name under ${root}`);
     expect(missing.hint).toBe(
@@ -255,12 +288,18 @@ describe('mmft import: adapters', () => {
   });
 
   test('no way to find the base is an error naming the three ways; --no-check copies without one', async () => {
-    await writeAdapter(path.join(tmp, 'nobase'), { ...original.config, base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf' }, engineTensors());
+    await writeAdapter(
+      path.join(tmp, 'nobase'),
+      { ...original.config, base_model_name_or_path: 'llava-hf/llava-1.5-7b-hf' },
+      engineTensors(),
+    );
     const r = await run(['import', 'nobase', '--out', 'nobase-imported']);
     expect(r.stderr).toBe(
       `${path.join(tmp, 'nobase')}: cannot find the base model this adapter belongs to (adapter_config.json base_model_name_or_path = llava-hf/llava-1.5-7b-hf: not a local model folder)`,
     );
-    expect(r.hint).toMatch(/^pass --base <model-dir>; or import from inside the bundle `mmft handoff` wrote .*; or make adapter_config.json base_model_name_or_path a local model folder$/);
+    expect(r.hint).toMatch(
+      /^pass --base <model-dir>; or import from inside the bundle `mmft handoff` wrote .*; or make adapter_config.json base_model_name_or_path a local model folder$/,
+    );
     const copied = await run(['import', 'nobase', '--out', 'nobase-imported', '--no-check']);
     expect(copied.stdout).toContain('not checked (--no-check)');
     expect(copied.stdout).toContain("mmft generate <base-model-dir> --adapter nobase-imported --prompt '…'");
@@ -308,15 +347,32 @@ describe('mmft import: full checkpoints', () => {
 
     const r = await run(['import', 'full-out', '--out', 'full-imported']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('engine: Hugging Face Trainer (full-out/checkpoint-4/trainer_state.json, full-out/checkpoint-4/training_args.bin)');
-    expect(r.stdout).toContain('not copied (training state, not model files): optimizer.pt, rng_state.pth, trainer_state.json, training_args.bin');
+    expect(r.stdout).toContain(
+      'engine: Hugging Face Trainer (full-out/checkpoint-4/trainer_state.json, full-out/checkpoint-4/training_args.bin)',
+    );
+    expect(r.stdout).toContain(
+      'not copied (training state, not model files): optimizer.pt, rng_state.pth, trainer_state.json, training_args.bin',
+    );
     expect(r.stdout).toContain(`checked: llava checkpoint loads (${names.length} tensors, ${names.length} BF16;`);
     const out = path.join(tmp, 'full-imported');
-    const files = fs.readdirSync(out).filter((f) => !f.startsWith('.')).sort();
+    const files = fs
+      .readdirSync(out)
+      .filter((f) => !f.startsWith('.'))
+      .sort();
     expect(files).toEqual(
-      [...copied, 'import.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json'].sort(),
+      [
+        ...copied,
+        'import.json',
+        'model-00001-of-00002.safetensors',
+        'model-00002-of-00002.safetensors',
+        'model.safetensors.index.json',
+      ].sort(),
     );
-    expect(fs.readFileSync(path.join(out, 'model-00002-of-00002.safetensors')).equals(fs.readFileSync(path.join(ckpt, 'model-00002-of-00002.safetensors')))).toBe(true);
+    expect(
+      fs
+        .readFileSync(path.join(out, 'model-00002-of-00002.safetensors'))
+        .equals(fs.readFileSync(path.join(ckpt, 'model-00002-of-00002.safetensors'))),
+    ).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'import.json'), 'utf8'))).toMatchObject({ kind: 'model', step: 4, base: null });
     // Every parameter of the loaded model is the base's value rounded to bf16 (by this test), under its Hub name.
     const model = await registry.resolveModelType('llava', {}).fromPretrained(out, {}, architectureContext(registry));

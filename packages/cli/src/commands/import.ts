@@ -103,7 +103,13 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
           await fs.promises.rename(path.join(staged, ADAPTER_CONFIG), path.join(staged, SOURCE_CONFIG));
           await writeFileDurable(path.join(staged, ADAPTER_CONFIG), jsonBytes(explicit.config));
           files = [ADAPTER_CONFIG, SOURCE_CONFIG, ADAPTER_WEIGHTS];
-          rewritten = { target_modules: { from: adapterConfig.target_modules, to: `${explicit.modules.length} module names (the modules the adapter's lora_A/lora_B tensors name)` }, exclude_modules: null };
+          rewritten = {
+            target_modules: {
+              from: adapterConfig.target_modules,
+              to: `${explicit.modules.length} module names (the modules the adapter's lora_A/lora_B tensors name)`,
+            },
+            exclude_modules: null,
+          };
           ctx.print(
             `target_modules is the regex ${JSON.stringify(adapterConfig.target_modules)} over the engine's module names; ` +
               `${ADAPTER_CONFIG} lists the ${explicit.modules.length} modules the tensors name instead (the engine's file kept as ${SOURCE_CONFIG})`,
@@ -122,7 +128,9 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
             all_parameters: c.total,
             dtypes: c.dtypes,
           };
-          ctx.print(`checked: ${c.tensors} tensors (${dtypeList(c.dtypes)}) of a ${c.method} adapter land on ${c.modelType} ${show(base.dir)} (base from ${base.from})`);
+          ctx.print(
+            `checked: ${c.tensors} tensors (${dtypeList(c.dtypes)}) of a ${c.method} adapter land on ${c.modelType} ${show(base.dir)} (base from ${base.from})`,
+          );
           ctx.print(`  ${c.line}`);
         } else ctx.print('not checked (--no-check): the adapter files are copied as they are');
       } else if (model) {
@@ -132,7 +140,9 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
             throw namingSource(error, staged, located.dir);
           });
           checked = { model_type: c.modelType, tensors: c.tensors, parameters: c.parameters, dtypes: c.dtypes };
-          ctx.print(`checked: ${c.modelType} checkpoint loads (${c.tensors} tensors, ${dtypeList(c.dtypes)}; ${c.parameters.toLocaleString('en-US')} parameters)`);
+          ctx.print(
+            `checked: ${c.modelType} checkpoint loads (${c.tensors} tensors, ${dtypeList(c.dtypes)}; ${c.parameters.toLocaleString('en-US')} parameters)`,
+          );
         } else {
           const st = tensorStats(weights);
           ctx.print(`not checked (--no-check): ${st.tensors} tensors (${dtypeList(st.dtypes)}) copied as they are`);
@@ -155,8 +165,16 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
     },
     { kind: located.kind },
   );
-  ctx.print(`wrote ${located.kind === 'adapter' ? 'the adapter' : 'the model folder'} to ${show(out)}: ${[...files, IMPORT_RECORD].join(', ')}`);
-  printNext(ctx, located.kind, show(out), base ? show(base.dir) : '<base-model-dir>', engine.manifest?.recipeFile ? show(engine.manifest.recipeFile) : undefined);
+  ctx.print(
+    `wrote ${located.kind === 'adapter' ? 'the adapter' : 'the model folder'} to ${show(out)}: ${[...files, IMPORT_RECORD].join(', ')}`,
+  );
+  printNext(
+    ctx,
+    located.kind,
+    show(out),
+    base ? show(base.dir) : '<base-model-dir>',
+    engine.manifest?.recipeFile ? show(engine.manifest.recipeFile) : undefined,
+  );
   return record!;
 }
 

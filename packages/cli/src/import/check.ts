@@ -23,20 +23,29 @@ const isModelFolder = (dir: string) => fs.existsSync(path.join(dir, 'config.json
  * the engine's own record (adapter_config.json base_model_name_or_path, ms-swift args.json model) when
  * it names a local folder (relative paths resolve against the bundle, where the engine ran, then cwd).
  */
-export function resolveBase(
-  o: { base?: string; cwd: string; adapterDir: string; adapterConfig: Record<string, unknown>; engine: EngineReport },
-): ResolvedBase {
+export function resolveBase(o: {
+  base?: string;
+  cwd: string;
+  adapterDir: string;
+  adapterConfig: Record<string, unknown>;
+  engine: EngineReport;
+}): ResolvedBase {
   if (o.base) {
     const dir = path.resolve(o.cwd, o.base);
     if (!isModelFolder(dir))
-      throw new MmftError('E_INPUT', `--base ${o.base}: no config.json in ${dir}`, { hint: 'give the base model folder the adapter was trained on' });
+      throw new MmftError('E_INPUT', `--base ${o.base}: no config.json in ${dir}`, {
+        hint: 'give the base model folder the adapter was trained on',
+      });
     return { dir, from: '--base' };
   }
   const manifest = o.engine.manifest;
   const roots = [...(manifest ? [path.dirname(manifest.file)] : []), o.cwd];
   const candidates: { path?: string; from: string }[] = [
     { path: manifest?.modelLocalPath, from: 'mmft-handoff.json model.localPath' },
-    { path: typeof o.adapterConfig.base_model_name_or_path === 'string' ? o.adapterConfig.base_model_name_or_path : undefined, from: 'adapter_config.json base_model_name_or_path' },
+    {
+      path: typeof o.adapterConfig.base_model_name_or_path === 'string' ? o.adapterConfig.base_model_name_or_path : undefined,
+      from: 'adapter_config.json base_model_name_or_path',
+    },
     { path: o.engine.swiftModel, from: 'args.json model' },
   ];
   for (const c of candidates) {
@@ -47,11 +56,15 @@ export function resolveBase(
     }
   }
   const named = candidates.filter((c) => c.path).map((c) => `${c.from} = ${c.path}`);
-  throw new MmftError('E_INPUT', `${o.adapterDir}: cannot find the base model this adapter belongs to${named.length ? ` (${named.join('; ')}: not a local model folder)` : ''}`, {
-    hint:
-      'pass --base <model-dir>; or import from inside the bundle `mmft handoff` wrote (its mmft-handoff.json names the base); ' +
-      'or make adapter_config.json base_model_name_or_path a local model folder',
-  });
+  throw new MmftError(
+    'E_INPUT',
+    `${o.adapterDir}: cannot find the base model this adapter belongs to${named.length ? ` (${named.join('; ')}: not a local model folder)` : ''}`,
+    {
+      hint:
+        'pass --base <model-dir>; or import from inside the bundle `mmft handoff` wrote (its mmft-handoff.json names the base); ' +
+        'or make adapter_config.json base_model_name_or_path a local model folder',
+    },
+  );
 }
 
 /** What the adapter check found. */

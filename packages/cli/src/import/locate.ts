@@ -90,10 +90,20 @@ export function locateImport(given: string, checkpoint?: string): ImportSource {
         hint: listed.length ? `checkpoints there: ${listed.join(', ')}` : whyNot(given),
       });
     }
-    return { dir: found, kind: kindOf(found)!, checkpoint: path.relative(given, found), reason: `took ${path.relative(given, found)} (--checkpoint)` };
+    return {
+      dir: found,
+      kind: kindOf(found)!,
+      checkpoint: path.relative(given, found),
+      reason: `took ${path.relative(given, found)} (--checkpoint)`,
+    };
   }
   const own = kindOf(given);
-  if (own) return { dir: given, kind: own, reason: `took the folder itself (it holds ${own === 'adapter' ? 'adapter_config.json' : 'config.json and weights'})` };
+  if (own)
+    return {
+      dir: given,
+      kind: own,
+      reason: `took the folder itself (it holds ${own === 'adapter' ? 'adapter_config.json' : 'config.json and weights'})`,
+    };
   const picked = newestCheckpoint(given);
   if (picked) return { ...picked, reason: `took the newest checkpoint, ${picked.checkpoint}` };
   for (const version of numbered(given, SWIFT_VERSION)) {
@@ -118,6 +128,8 @@ function newestCheckpoint(dir: string, prefix?: string): { dir: string; kind: Im
 /** checkpoint folders under `dir` (and under ms-swift version folders), for messages. */
 export function listCheckpoints(dir: string): string[] {
   const direct = numbered(dir, CHECKPOINT).map((c) => c.name);
-  const versioned = numbered(dir, SWIFT_VERSION).flatMap((v) => numbered(path.join(dir, v.name), CHECKPOINT).map((c) => `${v.name}/${c.name}`));
+  const versioned = numbered(dir, SWIFT_VERSION).flatMap((v) =>
+    numbered(path.join(dir, v.name), CHECKPOINT).map((c) => `${v.name}/${c.name}`),
+  );
   return [...direct, ...versioned];
 }

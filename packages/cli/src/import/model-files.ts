@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmftError } from '@mmft/core';
 
-const MODEL_FILE = /^(config\.json|generation_config\.json|tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|spiece\.model|(video_)?preprocessor_config\.json|processor_config\.json|chat_template\.(json|jinja))$/;
+const MODEL_FILE =
+  /^(config\.json|generation_config\.json|tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|spiece\.model|(video_)?preprocessor_config\.json|processor_config\.json|chat_template\.(json|jinja))$/;
 
 /** The files to copy (relative names), the weight files among them, and what stays behind. */
 export function modelFilesOf(dir: string): { files: string[]; weights: string[]; skipped: string[] } {
