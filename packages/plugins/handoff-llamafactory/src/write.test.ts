@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { HandoffData, HandoffLaunch, HandoffPlan } from '@mmft/core';
 import { DATASET_INFO_KEYS, LLAMAFACTORY_KEYS } from './known-keys';
 import { llamaFactoryTarget } from './plugin';
-import { yamlScalar } from './write';
+import { llamaFactoryTemplate, yamlScalar } from './write';
 
 // PyYAML's implicit float (yaml/resolver.py, YAML 1.1): a dot is required, an exponent needs a sign;
 // "1e-8" would load as the string "1e-8" and HfArgumentParser would refuse it.
@@ -215,6 +215,18 @@ describe('LLaMA-Factory bundle', () => {
       train: { ...plan.train, lrGroups: [] },
     });
     expect(result.gaps.map((g) => g.field)).toEqual(['peft.target_modules']);
+  });
+
+  test("template chat on a text model picks LLaMA-Factory's template by the markers the tokenizer's chat_template writes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-lf-tok-'));
+    const text = { ...plan, template: 'chat', model: { ...plan.model, localPath: dir, modelType: 'llama' } };
+    expect(llamaFactoryTemplate(text)).toEqual({});
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: "{{ bos_token + '[INST] ' + m + ' [/INST]' }}" }));
+    expect(llamaFactoryTemplate(text).name).toBe('llama2');
+    fs.writeFileSync(path.join(dir, 'chat_template.jinja'), '<|start_header_id|>user<|end_header_id|>');
+    expect(llamaFactoryTemplate(text).name).toBe('llama3');
+    expect(llamaFactoryTemplate({ ...text, template: 'vicuna_v1' }).name).toBe('vicuna');
+    expect(llamaFactoryTemplate({ ...plan, template: 'chat' })).toEqual({});
   });
 
   test('floats are written so PyYAML reads them as floats', () => {
