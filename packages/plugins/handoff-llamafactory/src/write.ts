@@ -269,7 +269,7 @@ export async function writeLlamaFactoryBundle(
 
   const batch = perDeviceBatch(plan, launch);
   const world = launch.gpus * launch.nodes;
-  const note = `global ${plan.train.batchSize} × ${plan.train.gradAccum} = ${batch.perDevice} per device × ${batch.accum} accumulation × ${world} processes${batch.exact ? '' : ` = ${batch.global} (nearest)`}`;
+  const note = `${plan.train.batchSize * plan.train.gradAccum} examples per step (batch_size ${plan.train.batchSize} × grad_accum_steps ${plan.train.gradAccum}) = ${batch.perDevice} per device × ${batch.accum} accumulation × ${world} processes${batch.exact ? '' : ` = ${batch.global} (nearest)`}`;
   map('train.batch_size', 'per_device_train_batch_size', note);
   map('train.grad_accum_steps', 'gradient_accumulation_steps', note);
   if (!batch.exact) {
