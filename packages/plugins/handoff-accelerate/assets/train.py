@@ -263,7 +263,7 @@ class ChatRows(torch.utils.data.Dataset):
         return item
 
 
-def collate(pad_id):
+def collate(pad_id, pixel_dtype):
     def run(batch):
         width = max(len(b["input_ids"]) for b in batch)
         out = {
@@ -273,7 +273,8 @@ def collate(pad_id):
         }
         pixels = [b["pixel_values"] for b in batch if "pixel_values" in b]
         if pixels:
-            out["pixel_values"] = torch.cat(pixels, dim=0)
+            # In the model's dtype: DeepSpeed's bf16 / fp16 runs no autocast around the vision tower's convolution.
+            out["pixel_values"] = torch.cat(pixels, dim=0).to(pixel_dtype)
         return out
 
     return run
@@ -281,8 +282,12 @@ def collate(pad_id):
 
 # ---- model --------------------------------------------------------------------------------------------
 
+def model_dtype(args):
+    return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else torch.float32
+
+
 def load_model(cfg, args):
-    dtype = torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else torch.float32
+    dtype = model_dtype(args)
     model_cfg = cfg["model"]
     # transformers 4.56 renamed from_pretrained's torch_dtype to dtype.
     kwargs = {"dtype" if _version() >= (4, 56) else "torch_dtype": dtype}
@@ -311,7 +316,10 @@ def load_model(cfg, args):
         count = (vision.image_size // vision.patch_size) ** 2
         if getattr(model.config, "vision_feature_select_strategy", "default") == "full":
             count += 1
-        return model, tokenizer, processor, processor.image_processor, model.config.image_token_index, count
+        image_token_id = getattr(model.config, "image_token_id", None)
+        if image_token_id is None:
+            image_token_id = model.config.image_token_index
+        return model, tokenizer, processor, processor.image_processor, image_token_id, count
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
@@ -448,6 +456,11 @@ def main():
     if args.gradient_checkpointing:
         model.config.use_cache = False
     model = apply_tuning(model, cfg, args)
+    # mmft keeps trainable weights (LoRA, saved modules, unfrozen parts) in float32; the run precision is for compute.
+    # Not under FSDP, whose flattened parameters must share one dtype.
+    for param in model.parameters() if cfg["upcast_trainable"] else []:
+        if param.requires_grad and param.is_floating_point() and param.dtype != torch.float32:
+            param.data = param.data.float()
     if int(os.environ.get("RANK", "0")) == 0:
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f"train.py: {trainable} trainable parameters", flush=True)
@@ -457,7 +470,7 @@ def main():
         evaluation = ChatRows(read_rows(cfg["data"]["eval"]), cfg, tokenizer, image_processor, image_token_id, image_count)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     PartRateTrainer.part_rates = {part: lr for part, lr in cfg["lr_groups"].items() if part in PARTS}
-    trainer = PartRateTrainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, data_collator=collate(pad_id))
+    trainer = PartRateTrainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, data_collator=collate(pad_id, model_dtype(args)))
     trainer.train()
     if evaluation is not None and cfg["evaluate_at_end"]:
         trainer.evaluate()

@@ -22,6 +22,7 @@ describe('recipes/llava-shapes-instruct.yaml as an accelerate run', () => {
       lr_groups: { projector: 0.001 },
       evaluate_at_end: true,
       sharded: true,
+      upcast_trainable: false,
     });
     // 16 × 1 over 4 GPUs: 4 per device, no accumulation.
     expect(trainArgs).toMatchObject({ learning_rate: 0.002, per_device_train_batch_size: 4, gradient_accumulation_steps: 1, max_steps: 900, warmup_steps: 10, lr_scheduler_type: 'cosine' });

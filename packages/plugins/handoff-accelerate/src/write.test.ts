@@ -114,6 +114,7 @@ describe('train_args.json and train_config.json', () => {
       data: { train: 'data/train.jsonl', eval: 'data/eval.jsonl' },
       evaluate_at_end: true,
       sharded: false,
+      upcast_trainable: true,
     });
     expect(gaps).toEqual([]);
   });

@@ -60,6 +60,8 @@ export interface TrainConfig {
   readonly evaluate_at_end: boolean;
   /** ZeRO-3 or FSDP: no device_map for a 4-bit base, the engine places the shards. */
   readonly sharded: boolean;
+  /** Trainable weights in float32 as mmft keeps them (not under FSDP, whose flat parameters share one dtype). */
+  readonly upcast_trainable: boolean;
 }
 
 export interface AcceleratePlanFiles {
@@ -186,6 +188,7 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
     data: { train: data.train, ...(data.eval ? { eval: data.eval } : {}) },
     evaluate_at_end: data.eval !== undefined && plan.train.evalEvery === undefined,
     sharded,
+    upcast_trainable: launch.strategy !== 'fsdp',
   };
   return { trainConfig, trainArgs: args, mappings, gaps };
 }
