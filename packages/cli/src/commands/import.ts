@@ -108,7 +108,7 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
               from: adapterConfig.target_modules,
               to: `${explicit.modules.length} module names (the modules the adapter's lora_A/lora_B tensors name)`,
             },
-            exclude_modules: null,
+            ...('exclude_modules' in adapterConfig ? { exclude_modules: { from: adapterConfig.exclude_modules, to: null } } : {}),
           };
           ctx.print(
             `target_modules is the regex ${JSON.stringify(adapterConfig.target_modules)} over the engine's module names; ` +

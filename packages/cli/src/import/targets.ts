@@ -31,5 +31,6 @@ export function explicitTargets(
     ),
   ].sort();
   if (modules.length === 0) return undefined;
-  return { config: { ...config, target_modules: modules, exclude_modules: null }, modules };
+  // exclude_modules only where the engine wrote it: PEFT versions before it refuse the unknown field.
+  return { config: { ...config, target_modules: modules, ...('exclude_modules' in config ? { exclude_modules: null } : {}) }, modules };
 }
