@@ -1,9 +1,9 @@
-// An adapter whose target_modules is one regex over the engine's module names (ms-swift writes
-// `^(model\.language_model(?=\.).*\.(q_proj|…))$` for multimodal models:
-// modelscope/ms-swift@3602360:swift/utils/transformers_utils.py get_multimodal_target_regex) cannot be
-// renamed to mmft's module tree the way a list of names can (core's loadAdapter renames lists through
-// the model's checkpointKeyName). PEFT matches a list entry against the end of a module name, so the
-// full names of the modules the adapter's own tensors adapt select exactly the same modules.
+// An adapter whose target_modules is one regex over the engine's module names cannot be renamed to
+// mmft's module tree the way a list of names can (core's loadAdapter renames lists through the model's
+// checkpointKeyName). ms-swift writes such a regex for multimodal models, `^(<language model path>.*\.(q_proj|…))$`
+// (modelscope/ms-swift@6c45757:swift/llm/train/tuner.py, get_multimodal_target_regex). PEFT matches a list
+// entry against the end of a module name, so the full names of the modules the adapter's own tensors
+// adapt select exactly the same modules.
 import { headerTensors } from './check';
 
 const PREFIX = 'base_model.model.';
