@@ -1,7 +1,7 @@
 // Which engine wrote a folder, from the files each one leaves beside its weights: ms-swift writes
-// args.json into every checkpoint (modelscope/ms-swift@3602360:examples/export/merge_lora.sh reads it
+// args.json into every checkpoint (modelscope/ms-swift@a2a5c15:examples/export/merge_lora.sh reads it
 // back), LLaMA-Factory's LogCallback writes trainer_log.jsonl into output_dir
-// (hiyouga/LLaMA-Factory@ff6d4d1:src/llamafactory/train/callbacks.py), and transformers' Trainer
+// (hiyouga/LLaMA-Factory@b230bbb:src/llamafactory/train/callbacks.py), and transformers' Trainer
 // writes trainer_state.json and training_args.bin (transformers/trainer.py). `mmft handoff` leaves
 // mmft-handoff.json at the bundle root, which names the target and the base model it used.
 import * as fs from 'node:fs';
