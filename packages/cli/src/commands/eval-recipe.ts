@@ -17,6 +17,7 @@ import { robustnessHtml, robustnessLines } from '../eval/robustness-report';
 import { shapesDerivedFields } from '../eval/slices';
 import { parseShots, runShotsSweep, withShots, type ShotsDocument } from '../eval/shots';
 import { shotsHtml, shotsLines } from '../eval/shots-report';
+import { runRecipeJson } from '../queue/eval-run';
 
 /** Options of `mmft eval recipe`. */
 export interface EvalRecipeOptions {
@@ -34,10 +35,12 @@ export interface EvalRecipeOptions {
   n?: number;
   batchSize?: number;
   shots?: number[];
+  queue?: string;
+  shardSize?: number;
 }
 
 /** What both recipe evaluations through the objective start from: the validated recipe, the output folder, data.eval's examples and the model. */
-async function prepareRecipeEval(ctx: CliContext, recipeFile: string, o: EvalRecipeOptions, flags: string) {
+export async function prepareRecipeEval(ctx: CliContext, recipeFile: string, o: EvalRecipeOptions, flags: string) {
   const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), o.set, { cwd: ctx.cwd });
   const fromFlag = (o.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
   const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
@@ -175,17 +178,36 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
       'few-shot sweep: evaluate once per number of in-context examples, e.g. 0,2,4 (sets objective.few_shot.shots; causal-lm only)',
       parseShots,
     )
-    .option('--json <out>', 'with --slice-by/--perturb/--shots: also write eval.json here')
-    .option('--model <dir>', 'with --slice-by/--perturb/--shots: saved model folder to evaluate instead of model.checkpoint')
+    .option(
+      '--json <out>',
+      'write the scores as JSON: eval_loss, perplexity and one object per metric (scores, per_item, groups) as mmft eval caption writes them; with --slice-by/--perturb/--shots: eval.json',
+    )
+    .option(
+      '--queue <url>',
+      'spread the evaluation over `mmft worker` processes through this Redis job queue (redis://HOST:PORT); the scores equal the single-process --json',
+    )
+    .option('--shard-size <n>', 'with --queue: examples per job, a multiple of the batch size (default: 8 batches)', wholeNumber('--shard-size', 1))
+    .option('--model <dir>', 'with --json/--queue/--slice-by/--perturb/--shots: saved model folder to evaluate instead of model.checkpoint')
     .option('--seed <n>', 'with --perturb: seed of the noise', wholeNumber('--seed', 0))
     .option('--n <count>', 'with --slice-by/--perturb/--shots: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
     .option(
       '--batch-size <n>',
-      'with --slice-by/--perturb/--shots: examples per batch (default: train.eval_batch_size)',
+      'with --json/--queue/--slice-by/--perturb/--shots: examples per batch (default: train.eval_batch_size)',
       wholeNumber('--batch-size', 1),
     )
     .action((file: string, o: EvalRecipeOptions) => {
       const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      if (o.queue !== undefined) {
+        // Slices, perturbations and shot sweeps need every example's inputs in one place; the queue merges scores only.
+        const clash = (['sliceBy', 'perturb', 'shots', 'seed', 'n'] as const).filter((k) => o[k] !== undefined);
+        if (clash.length > 0) {
+          throw new MmftError('E_INPUT', `mmft eval recipe: --queue does not combine with ${clash.map(flag).join(', ')}`, {
+            hint: 'run the queued evaluation for the scores, and --slice-by/--perturb/--shots in one process',
+          });
+        }
+      } else if (o.shardSize !== undefined) {
+        throw new MmftError('E_INPUT', 'mmft eval recipe: --shard-size only applies with --queue', { hint: 'add --queue redis://HOST:PORT, or drop --shard-size' });
+      }
       if (o.shots !== undefined) {
         // A sweep reports overall scores per k; slicing each k would multiply the tables for little use.
         const clash = (['sliceBy', 'perturb', 'seed'] as const).filter((k) => o[k] !== undefined);
@@ -199,10 +221,20 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
       // Slices and perturbations need each record's own metric inputs, so they run the objective
       // directly (as mmft probe does) instead of the trainer's eval-only pass.
       if (o.sliceBy !== undefined || o.perturb !== undefined) return runSlicedEval(ctx, file, o);
-      const only = (['json', 'model', 'seed', 'n', 'batchSize', 'out'] as const).filter((k) => o[k] !== undefined);
+      if (o.json !== undefined || o.queue !== undefined) {
+        const odd = (['seed', 'n'] as const).filter((k) => o[k] !== undefined);
+        if (odd.length > 0) {
+          throw new MmftError('E_INPUT', `mmft eval recipe: ${odd.map(flag).join(', ')} only apply with --slice-by, --perturb or --shots`, {
+            hint: '--json and --queue score the whole of data.eval (set data.eval.n to evaluate fewer examples)',
+          });
+        }
+        // The objective's own pass, shard by shard (one shard without --queue), merged as the trainer merges its eval.
+        return runRecipeJson(ctx, file, o);
+      }
+      const only = (['model', 'seed', 'n', 'batchSize', 'out'] as const).filter((k) => o[k] !== undefined);
       if (only.length > 0) {
-        throw new MmftError('E_INPUT', `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --slice-by or --perturb`, {
-          hint: 'add --slice-by FIELD, --perturb LIST or --shots LIST, or drop the flag (the plain evaluation writes to --output)',
+        throw new MmftError('E_INPUT', `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --json, --queue, --slice-by or --perturb`, {
+          hint: 'add --json OUT, --slice-by FIELD, --perturb LIST or --shots LIST, or drop the flag (the plain evaluation writes to --output)',
         });
       }
       // Quoted: the value is YAML, and a path may hold characters YAML reads otherwise.

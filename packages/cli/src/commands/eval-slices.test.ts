@@ -187,7 +187,7 @@ describe('mmft eval recipe --slice-by --perturb', () => {
   });
 
   test('flags of the sliced evaluation alone are refused, and a bad --perturb names the item', async () => {
-    expect((await run(['eval.yaml', '--json', 'x.json'])).stderr).toMatch(/--json only apply with --slice-by or --perturb/);
+    expect((await run(['eval.yaml', '--seed', '1'])).stderr).toMatch(/--seed only apply with --json, --queue, --slice-by or --perturb/);
     expect((await run(['eval.yaml', '--perturb', 'fog'])).stderr).toMatch(/--perturb fog: unknown perturbation/);
     fs.writeFileSync(
       path.join(tmp, 'nockpt.yaml'),

@@ -17,6 +17,7 @@ import {
   type MetricInput,
   type MetricInputKind,
   type Objective,
+  type PluginRegistry,
   type VisionLanguageModel,
 } from '@mmft/core';
 import type { CliContext } from '../context';
@@ -87,20 +88,25 @@ function checkPaths(spec: EvalShardSpec): void {
   }
 }
 
+/** The recipe's data.eval, opened as the trainer opens it (trainer-standard's loop/setup.ts). */
+export async function openEvalData(registry: PluginRegistry, recipe: Record<string, unknown>, baseDir: string, file: string): Promise<Dataset> {
+  const section = sectionOf(sectionOf(recipe.data)?.eval);
+  if (!section) {
+    throw new MmftError('E_RECIPE', `${file}: the recipe has no data.eval section to evaluate`, {
+      hint: 'add data: { eval: { type: jsonl, path: ./eval.jsonl } } and metrics: to the recipe',
+    });
+  }
+  const [type, settings] = withoutType(section);
+  return registry.resolve('dataset', type).open(settings, datasetContext(registry, baseDir, 'data.eval'));
+}
+
 async function openSession(spec: EvalShardSpec, ctx: CliContext): Promise<EvalSession> {
   const raw = readRecipe(spec.recipe, spec.set, { cwd: spec.cwd });
   const fromFlag = spec.plugin.map((specifier) => ({ specifier, origin: '--plugin', baseDir: spec.cwd }));
   const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
   const recipe = validateRecipe(raw, registry).value as Record<string, unknown>;
   await selectRecipeBackend(registry, recipe);
-  const section = sectionOf(sectionOf(recipe.data)?.eval);
-  if (!section) {
-    throw new MmftError('E_RECIPE', `${raw.file}: the recipe has no data.eval section to evaluate`, {
-      hint: 'add data: { eval: { type: jsonl, path: ./eval.jsonl } } and metrics: to the recipe',
-    });
-  }
-  const [type, settings] = withoutType(section);
-  const dataset = await registry.resolve('dataset', type).open(settings, datasetContext(registry, raw.baseDir, 'data.eval'));
+  const dataset = await openEvalData(registry, recipe, raw.baseDir, raw.file);
   const probe = { set: [...spec.set], model: spec.model, adapter: spec.adapter, split: 'eval' as const, n: Infinity, seed: 0 };
   const model = await loadProbedModel(registry, recipe, raw.baseDir, ctx, probe, raw.file);
   try {

@@ -112,9 +112,14 @@ export async function runSharded<Result>(o: {
         try {
           for (let index = 0; index < ranges.length; index++) {
             if (results[index] !== undefined) continue;
+            // The state first, then the job: a job read before it finished would carry no return value yet.
+            const state = await queue.getJobState(jobIds[index]!);
             const job = (await queue.getJob(jobIds[index]!)) as Job | undefined;
-            if (!job) throw new MmftError('E_IO', `${o.label}: shard ${index + 1}'s job ${jobIds[index]} vanished from the queue`, { hint: 'something removed the run\'s jobs from Redis (an obliterate or FLUSHDB?); run the command again' });
-            const state = await job.getState();
+            if (!job || state === 'unknown') {
+              throw new MmftError('E_IO', `${o.label}: shard ${index + 1}'s job ${jobIds[index]} vanished from the queue`, {
+                hint: "something removed the run's jobs from Redis (an obliterate or FLUSHDB?); run the command again",
+              });
+            }
             if (state === 'completed') {
               results[index] = job.returnvalue as Result;
               done++;

@@ -54,7 +54,6 @@ export async function runWorker(ctx: CliContext, o: WorkerOptions): Promise<{ fi
   const connection = queueConnection(o.queue);
   const handlers = o.handlers ?? SHARD_HANDLERS;
   const cache = new LruWorkerCache();
-  const failOnce = process.env[FAIL_ONCE_ENV];
   let finished = 0;
   let taken = 0;
   let active = 0;
@@ -89,6 +88,7 @@ export async function runWorker(ctx: CliContext, o: WorkerOptions): Promise<{ fi
           hint: 'run workers of the same mmft version as the command that queued the run',
         });
       }
+      const failOnce = process.env[FAIL_ONCE_ENV];
       if (failOnce !== undefined && Number(failOnce) === data.index && job.attemptsMade === 0)
         throw new Error(`test fault: ${FAIL_ONCE_ENV}=${failOnce} fails this shard's first attempt`);
       const aborted = new Promise<never>((_, reject) =>
