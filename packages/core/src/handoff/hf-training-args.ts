@@ -116,4 +116,3 @@ export const HF_TRAINING_ARGUMENTS: readonly string[] = [
   'logging_dir',
   'local_rank',
 ];
-

@@ -29,7 +29,13 @@ describe('perDeviceBatch', () => {
     expect(perDeviceBatch(plan(4, 4), launch({ gpus: 2 }))).toEqual({ perDevice: 4, accum: 2, world: 2, global: 16, exact: true });
     expect(perDeviceBatch(plan(8, 1), launch({ gpus: 1 }))).toEqual({ perDevice: 8, accum: 1, world: 1, global: 8, exact: true });
     // 6×4 = 24 over 2 nodes × 2 GPUs: 6 per rank, fits the batch of 6 in one micro-batch.
-    expect(perDeviceBatch(plan(6, 4), launch({ gpus: 2, nodes: 2 }))).toEqual({ perDevice: 6, accum: 1, world: 4, global: 24, exact: true });
+    expect(perDeviceBatch(plan(6, 4), launch({ gpus: 2, nodes: 2 }))).toEqual({
+      perDevice: 6,
+      accum: 1,
+      world: 4,
+      global: 24,
+      exact: true,
+    });
     // 4×3 = 12 on 2 GPUs: 6 per rank, micro-batch ≤ 4 that divides 6 is 3.
     expect(perDeviceBatch(plan(4, 3), launch({ gpus: 2 }))).toEqual({ perDevice: 3, accum: 2, world: 2, global: 12, exact: true });
   });
@@ -86,17 +92,30 @@ describe('deepspeedConfig', () => {
 
 describe('accelerateConfig', () => {
   test('one GPU, DDP on many, FSDP and DeepSpeed', () => {
-    expect(accelerateConfig(launch())).toMatchObject({ distributed_type: 'NO', num_processes: 1, num_machines: 1, mixed_precision: 'bf16' });
+    expect(accelerateConfig(launch())).toMatchObject({
+      distributed_type: 'NO',
+      num_processes: 1,
+      num_machines: 1,
+      mixed_precision: 'bf16',
+    });
     const ddp = accelerateConfig(launch({ gpus: 4, precision: 'fp32' }));
     expect(ddp).toMatchObject({ distributed_type: 'MULTI_GPU', num_processes: 4, mixed_precision: 'no' });
     expect(ddp.main_process_ip).toBeUndefined();
     const fsdp = accelerateConfig(launch({ gpus: 8, nodes: 2, strategy: 'fsdp', precision: 'fp16' }));
     expect(fsdp).toMatchObject({ distributed_type: 'FSDP', num_processes: 16, num_machines: 2, machine_rank: 0, mixed_precision: 'fp16' });
     expect(fsdp).toMatchObject({ main_process_ip: '127.0.0.1', main_process_port: 29500 });
-    expect(fsdp.fsdp_config).toMatchObject({ fsdp_sharding_strategy: 'FULL_SHARD', fsdp_use_orig_params: true, fsdp_state_dict_type: 'FULL_STATE_DICT' });
+    expect(fsdp.fsdp_config).toMatchObject({
+      fsdp_sharding_strategy: 'FULL_SHARD',
+      fsdp_use_orig_params: true,
+      fsdp_state_dict_type: 'FULL_STATE_DICT',
+    });
     const z3 = accelerateConfig(launch({ gpus: 2, nodes: 2, strategy: 'zero3' }), { deepspeedConfigFile: 'ds_zero3.json' });
     expect(z3).toMatchObject({ distributed_type: 'DEEPSPEED', num_processes: 4 });
-    expect(z3.deepspeed_config).toEqual({ deepspeed_config_file: 'ds_zero3.json', zero3_init_flag: true, deepspeed_multinode_launcher: 'standard' });
+    expect(z3.deepspeed_config).toEqual({
+      deepspeed_config_file: 'ds_zero3.json',
+      zero3_init_flag: true,
+      deepspeed_multinode_launcher: 'standard',
+    });
     expect(accelerateConfig(launch({ strategy: 'zero2' }), { deepspeedConfigFile: 'ds_zero2.json' }).deepspeed_config).toEqual({
       deepspeed_config_file: 'ds_zero2.json',
       zero3_init_flag: false,
@@ -129,7 +148,15 @@ describe('hfSchedulerName', () => {
 describe('HF_TRAINING_ARGUMENTS', () => {
   test('holds the Trainer fields the targets write, once each', () => {
     expect(new Set(HF_TRAINING_ARGUMENTS).size).toBe(HF_TRAINING_ARGUMENTS.length);
-    for (const key of ['output_dir', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'lr_scheduler_type', 'warmup_steps', 'eval_strategy', 'deepspeed']) {
+    for (const key of [
+      'output_dir',
+      'per_device_train_batch_size',
+      'gradient_accumulation_steps',
+      'lr_scheduler_type',
+      'warmup_steps',
+      'eval_strategy',
+      'deepspeed',
+    ]) {
       expect(HF_TRAINING_ARGUMENTS).toContain(key);
     }
     // Renamed or removed upstream: writing them would fail HfArgumentParser.

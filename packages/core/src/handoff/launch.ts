@@ -91,7 +91,10 @@ export function accelerateConfig(launch: HandoffLaunch, options: AccelerateOptio
   const world = worldSize(launch);
   const deepspeed = launch.strategy === 'zero2' || launch.strategy === 'zero3';
   if (deepspeed && !options.deepspeedConfigFile) {
-    throw new MmftError('E_CONFIG', `accelerateConfig: strategy ${launch.strategy} needs the DeepSpeed json's file name (deepspeedConfigFile)`);
+    throw new MmftError(
+      'E_CONFIG',
+      `accelerateConfig: strategy ${launch.strategy} needs the DeepSpeed json's file name (deepspeedConfigFile)`,
+    );
   }
   const distributedType = deepspeed ? 'DEEPSPEED' : launch.strategy === 'fsdp' ? 'FSDP' : world > 1 ? 'MULTI_GPU' : 'NO';
   const config: Record<string, unknown> = {
@@ -107,7 +110,12 @@ export function accelerateConfig(launch: HandoffLaunch, options: AccelerateOptio
     use_cpu: false,
   };
   if (launch.nodes > 1) {
-    Object.assign(config, { main_process_ip: DEFAULT_MASTER_ADDR, main_process_port: DEFAULT_MASTER_PORT, rdzv_backend: 'static', same_network: true });
+    Object.assign(config, {
+      main_process_ip: DEFAULT_MASTER_ADDR,
+      main_process_port: DEFAULT_MASTER_PORT,
+      rdzv_backend: 'static',
+      same_network: true,
+    });
   }
   if (deepspeed) {
     config.deepspeed_config = {

@@ -41,4 +41,8 @@ export const ACCELERATE_FSDP_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /** Keys under deepspeed_config when a DeepSpeed json file carries the rest. */
-export const ACCELERATE_DEEPSPEED_KEYS: ReadonlySet<string> = new Set(['deepspeed_config_file', 'zero3_init_flag', 'deepspeed_multinode_launcher']);
+export const ACCELERATE_DEEPSPEED_KEYS: ReadonlySet<string> = new Set([
+  'deepspeed_config_file',
+  'zero3_init_flag',
+  'deepspeed_multinode_launcher',
+]);

@@ -11,21 +11,40 @@ describe('recipes/llava-shapes-instruct.yaml as an accelerate run', () => {
     const raw = readRecipe(RECIPE);
     const plan = handoffPlan(raw.value, raw.file, raw.baseDir);
     const data = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 1, evalRows: 1, imagesDir: 'data/images' };
-    const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(plan, data, { gpus: 4, nodes: 1, strategy: 'fsdp', precision: 'bf16', outputDir: 'output' });
+    const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(plan, data, {
+      gpus: 4,
+      nodes: 1,
+      strategy: 'fsdp',
+      precision: 'bf16',
+      outputDir: 'output',
+    });
     expect(trainConfig).toMatchObject({
       model: { kind: 'llava' },
       template: 'llava_v1',
       default_system: '',
       max_length: 256,
       freeze: { vision: true, projector: false, language: false },
-      peft: { r: 16, lora_alpha: 32, target_modules: 'all-linear', exclude_modules: 'vision_tower\\..*', modules_to_save: ['multi_modal_projector'] },
+      peft: {
+        r: 16,
+        lora_alpha: 32,
+        target_modules: 'all-linear',
+        exclude_modules: 'vision_tower\\..*',
+        modules_to_save: ['multi_modal_projector'],
+      },
       lr_groups: { projector: 0.001 },
       evaluate_at_end: true,
       sharded: true,
       upcast_trainable: false,
     });
     // 16 × 1 over 4 GPUs: 4 per device, no accumulation.
-    expect(trainArgs).toMatchObject({ learning_rate: 0.002, per_device_train_batch_size: 4, gradient_accumulation_steps: 1, max_steps: 900, warmup_steps: 10, lr_scheduler_type: 'cosine' });
+    expect(trainArgs).toMatchObject({
+      learning_rate: 0.002,
+      per_device_train_batch_size: 4,
+      gradient_accumulation_steps: 1,
+      max_steps: 900,
+      warmup_steps: 10,
+      lr_scheduler_type: 'cosine',
+    });
     expect(gaps).toEqual([]);
   });
 });

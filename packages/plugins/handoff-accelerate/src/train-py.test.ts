@@ -21,12 +21,26 @@ interface Encoded {
 }
 
 function encode(rows: unknown[], config: Record<string, unknown>, imageCount = 3): Encoded[] {
-  const job = { rows, config: { max_length: 256, train_on_prompt: false, data: { train: 'data/train.jsonl' }, ...config }, image_count: imageCount };
-  const out = execFileSync(python, [DRIVER, TRAIN_PY], { input: JSON.stringify(job), stdio: 'pipe', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const job = {
+    rows,
+    config: { max_length: 256, train_on_prompt: false, data: { train: 'data/train.jsonl' }, ...config },
+    image_count: imageCount,
+  };
+  const out = execFileSync(python, [DRIVER, TRAIN_PY], {
+    input: JSON.stringify(job),
+    stdio: 'pipe',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   return JSON.parse(out.toString()) as Encoded[];
 }
 
-const vqa = { messages: [{ role: 'user', content: '<image>\nWhat colour?' }, { role: 'assistant', content: 'red' }], images: [] };
+const vqa = {
+  messages: [
+    { role: 'user', content: '<image>\nWhat colour?' },
+    { role: 'assistant', content: 'red' },
+  ],
+  images: [],
+};
 
 describe('train.py encodes chats as mmft does', () => {
   test('llava_v1 without a system prompt: bos, " USER: ", the image span, the answer and eos trained', () => {
@@ -46,7 +60,8 @@ describe('train.py encodes chats as mmft does', () => {
         { role: 'assistant', content: '2' },
       ],
     };
-    const system = "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
+    const system =
+      "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
     const [row] = encode([chat], { template: 'llava_v1' });
     // The mark moves to the front of its turn ("<image>\nHi"), as LLaVA's preprocess_multimodal does.
     const first = [1, ...codes(`${system} USER`), 500, IMG, IMG, IMG, ...codes('\nHi ASSISTANT')];
@@ -85,14 +100,28 @@ describe('train.py encodes chats as mmft does', () => {
   test('max_length truncates; cutting an image span fails naming the row', () => {
     const [row] = encode([vqa], { template: 'llava_v1', default_system: '', max_length: 12 });
     expect(row!.input_ids).toEqual([1, 32, ...codes('USER'), 500, IMG, IMG, IMG, 10, 87]);
-    expect(() => encode([vqa], { template: 'llava_v1', default_system: '', max_length: 8 })).toThrow(/row 0: max_length 8 cuts an image span/);
+    expect(() => encode([vqa], { template: 'llava_v1', default_system: '', max_length: 8 })).toThrow(
+      /row 0: max_length 8 cuts an image span/,
+    );
   });
 });
 
 describe('train.py picks LoRA targets as mmft does, in either transformers layout', () => {
   // A LLaVA with one layer per part: transformers >= 4.52 names, and the older ones mmft uses.
-  const NEW = ['model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj', 'model.multi_modal_projector.linear_1', 'model.language_model.layers.0.self_attn.q_proj', 'model.language_model.layers.0.mlp.down_proj', 'lm_head'];
-  const OLD = ['vision_tower.vision_model.encoder.layers.0.self_attn.q_proj', 'multi_modal_projector.linear_1', 'language_model.model.layers.0.self_attn.q_proj', 'language_model.model.layers.0.mlp.down_proj', 'language_model.lm_head'];
+  const NEW = [
+    'model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj',
+    'model.multi_modal_projector.linear_1',
+    'model.language_model.layers.0.self_attn.q_proj',
+    'model.language_model.layers.0.mlp.down_proj',
+    'lm_head',
+  ];
+  const OLD = [
+    'vision_tower.vision_model.encoder.layers.0.self_attn.q_proj',
+    'multi_modal_projector.linear_1',
+    'language_model.model.layers.0.self_attn.q_proj',
+    'language_model.model.layers.0.mlp.down_proj',
+    'language_model.lm_head',
+  ];
   const targets = (names: string[], output: string, peft: Record<string, unknown>): string[] => {
     const job = {
       mode: 'targets',
@@ -111,8 +140,12 @@ describe('train.py picks LoRA targets as mmft does, in either transformers layou
 
   test('name lists match a name or a suffix; a regex matches the whole mmft name', () => {
     expect(targets(NEW, 'lm_head', { target_modules: ['q_proj'] })).toEqual([NEW[0], NEW[2]]);
-    expect(targets(NEW, 'lm_head', { target_modules: ['q_proj'], exclude_modules: ['vision_model.encoder.layers.0.self_attn.q_proj'] })).toEqual([NEW[2]]);
-    expect(targets(NEW, 'lm_head', { target_modules: 'language_model\\.model\\.layers\\.\\d+\\.(self_attn\\.q_proj|mlp\\.down_proj)' })).toEqual([NEW[2], NEW[3]]);
+    expect(
+      targets(NEW, 'lm_head', { target_modules: ['q_proj'], exclude_modules: ['vision_model.encoder.layers.0.self_attn.q_proj'] }),
+    ).toEqual([NEW[2]]);
+    expect(
+      targets(NEW, 'lm_head', { target_modules: 'language_model\\.model\\.layers\\.\\d+\\.(self_attn\\.q_proj|mlp\\.down_proj)' }),
+    ).toEqual([NEW[2], NEW[3]]);
     expect(() => targets(NEW, 'lm_head', { target_modules: ['k_proj'] })).toThrow(/no Linear layer matches peft.target_modules/);
   });
 });

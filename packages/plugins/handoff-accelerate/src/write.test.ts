@@ -16,7 +16,12 @@ const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
   recipeFile: '/abs/recipes/llava-shapes-instruct.yaml',
   name: 'llava-shapes-instruct',
   seed: 0,
-  model: { path: '/abs/models/llava-shapes-base', localPath: '/abs/models/llava-shapes-base', modelType: 'llava', architecture: 'LlavaForConditionalGeneration' },
+  model: {
+    path: '/abs/models/llava-shapes-base',
+    localPath: '/abs/models/llava-shapes-base',
+    modelType: 'llava',
+    architecture: 'LlavaForConditionalGeneration',
+  },
   template: 'llava_v1',
   defaultSystem: '',
   maxLength: 256,
@@ -51,7 +56,14 @@ const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
   ...over,
 });
 const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 2, evalRows: 1, imagesDir: 'data/images' };
-const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({ gpus: 2, nodes: 1, strategy: 'ddp', precision: 'bf16', outputDir: 'output', ...over });
+const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({
+  gpus: 2,
+  nodes: 1,
+  strategy: 'ddp',
+  precision: 'bf16',
+  outputDir: 'output',
+  ...over,
+});
 const config = accelerateConfigSchema.parse({});
 const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -122,26 +134,61 @@ describe('train_args.json and train_config.json', () => {
   test('every key of train_args.json is a TrainingArguments field, whatever the plan', () => {
     const plans = [
       llavaPlan(),
-      llavaPlan({ train: { ...llavaPlan().train, maxSteps: undefined, epochs: 3, saveEvery: 100, evalEvery: 50, gradientCheckpointing: true, schedule: 'constant' } }),
-      llavaPlan({ model: { path: 'gpt2', localPath: '/m/gpt2', modelType: 'gpt2', architecture: 'GPT2LMHeadModel', quantization: { bits: 4, quantType: 'nf4', doubleQuant: true } } }),
+      llavaPlan({
+        train: {
+          ...llavaPlan().train,
+          maxSteps: undefined,
+          epochs: 3,
+          saveEvery: 100,
+          evalEvery: 50,
+          gradientCheckpointing: true,
+          schedule: 'constant',
+        },
+      }),
+      llavaPlan({
+        model: {
+          path: 'gpt2',
+          localPath: '/m/gpt2',
+          modelType: 'gpt2',
+          architecture: 'GPT2LMHeadModel',
+          quantization: { bits: 4, quantType: 'nf4', doubleQuant: true },
+        },
+      }),
     ];
     const fields = new Set(HF_TRAINING_ARGUMENTS);
     for (const plan of plans) {
       for (const strategy of ['zero2', 'zero3', 'fsdp', 'ddp'] as const) {
-        for (const key of Object.keys(acceleratePlanFiles(plan, data, launch({ strategy })).trainArgs)) expect([key, fields.has(key)]).toEqual([key, true]);
+        for (const key of Object.keys(acceleratePlanFiles(plan, data, launch({ strategy })).trainArgs))
+          expect([key, fields.has(key)]).toEqual([key, true]);
       }
     }
     const steps = acceleratePlanFiles(plans[1]!, data, launch()).trainArgs;
-    expect([steps.save_strategy, steps.save_steps, steps.eval_strategy, steps.eval_steps, steps.num_train_epochs]).toEqual(['steps', 100, 'steps', 50, 3]);
+    expect([steps.save_strategy, steps.save_steps, steps.eval_strategy, steps.eval_steps, steps.num_train_epochs]).toEqual([
+      'steps',
+      100,
+      'steps',
+      50,
+      3,
+    ]);
     expect([steps.lr_scheduler_type, steps.gradient_checkpointing_kwargs]).toEqual(['constant_with_warmup', { use_reentrant: false }]);
   });
 
   test('a text model: QLoRA settings, sharded placement under ZeRO-3, a vision rate is a gap', () => {
     const plan = llavaPlan({
-      model: { path: 'gpt2', localPath: '/m/gpt2', modelType: 'gpt2', architecture: 'GPT2LMHeadModel', quantization: { bits: 4, quantType: 'fp4', doubleQuant: false } },
+      model: {
+        path: 'gpt2',
+        localPath: '/m/gpt2',
+        modelType: 'gpt2',
+        architecture: 'GPT2LMHeadModel',
+        quantization: { bits: 4, quantType: 'fp4', doubleQuant: false },
+      },
       train: { ...llavaPlan().train, lrGroups: [{ params: 'vision', lr: 1e-5 }] },
     });
-    const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(plan, { ...data, eval: undefined }, launch({ strategy: 'zero3', precision: 'fp16' }));
+    const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(
+      plan,
+      { ...data, eval: undefined },
+      launch({ strategy: 'zero3', precision: 'fp16' }),
+    );
     expect(trainConfig.model).toEqual({ path: 'gpt2', kind: 'causal-lm', quantization: { quant_type: 'fp4', double_quant: false } });
     expect([trainConfig.sharded, trainConfig.evaluate_at_end, trainConfig.lr_groups]).toEqual([true, false, {}]);
     expect([trainArgs.bf16, trainArgs.fp16, trainArgs.ddp_find_unused_parameters]).toEqual([false, true, undefined]);
@@ -170,16 +217,30 @@ describe('the bundle', () => {
     const dir = tempDir('mmft-accel-');
     const plan = llavaPlan({ model: { ...llavaPlan().model, quantization: { bits: 4, quantType: 'nf4', doubleQuant: true } } });
     const result = await target.write(plan, data, launch({ gpus: 4, nodes: 2, strategy: 'zero3' }), dir, config);
-    expect(result.files).toEqual(['train.py', 'train_config.json', 'train_args.json', 'ds_zero3.json', 'accelerate_config.yaml', 'launch.sh', 'requirements.txt']);
+    expect(result.files).toEqual([
+      'train.py',
+      'train_config.json',
+      'train_args.json',
+      'ds_zero3.json',
+      'accelerate_config.yaml',
+      'launch.sh',
+      'requirements.txt',
+    ]);
     expect(result.commands).toEqual(['pip install -r requirements.txt', 'NODE_RANK=$NODE_RANK MASTER_ADDR=$MASTER_ADDR bash launch.sh']);
     expect(result.output).toBe('output');
-    execFileSync(python, ['-m', 'py_compile', path.join(dir, 'train.py')], { env: { ...process.env, PYTHONPYCACHEPREFIX: tempDir('mmft-pyc-') } });
+    execFileSync(python, ['-m', 'py_compile', path.join(dir, 'train.py')], {
+      env: { ...process.env, PYTHONPYCACHEPREFIX: tempDir('mmft-pyc-') },
+    });
 
     const accel = parse(fs.readFileSync(path.join(dir, 'accelerate_config.yaml'), 'utf8')) as Record<string, unknown>;
     for (const key of Object.keys(accel)) expect([key, ACCELERATE_CONFIG_KEYS.has(key)]).toEqual([key, true]);
     for (const key of Object.keys(accel.deepspeed_config as object)) expect([key, ACCELERATE_DEEPSPEED_KEYS.has(key)]).toEqual([key, true]);
     expect(accel).toMatchObject({ distributed_type: 'DEEPSPEED', num_machines: 2, num_processes: 8, mixed_precision: 'bf16' });
-    expect(accel.deepspeed_config).toEqual({ deepspeed_config_file: 'ds_zero3.json', zero3_init_flag: true, deepspeed_multinode_launcher: 'standard' });
+    expect(accel.deepspeed_config).toEqual({
+      deepspeed_config_file: 'ds_zero3.json',
+      zero3_init_flag: true,
+      deepspeed_multinode_launcher: 'standard',
+    });
     const ds = JSON.parse(fs.readFileSync(path.join(dir, 'ds_zero3.json'), 'utf8')) as { zero_optimization: { stage: number } };
     expect(ds.zero_optimization.stage).toBe(3);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'train_config.json'), 'utf8')).sharded).toBe(true);
@@ -198,7 +259,10 @@ describe('the bundle', () => {
     const bin = tempDir('mmft-accel-bin-');
     fs.writeFileSync(path.join(bin, 'accelerate'), '#!/usr/bin/env bash\nprintf "%s\\n" "PWD=$PWD" "$@"\n', { mode: 0o755 });
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NODE_RANK: '1', MASTER_ADDR: '10.0.0.1' };
-    const lines = execFileSync('bash', [path.join(dir, 'launch.sh')], { env, cwd: os.tmpdir() }).toString().trim().split('\n');
+    const lines = execFileSync('bash', [path.join(dir, 'launch.sh')], { env, cwd: os.tmpdir() })
+      .toString()
+      .trim()
+      .split('\n');
     expect(lines).toEqual([
       `PWD=${fs.realpathSync(dir)}`,
       'launch',

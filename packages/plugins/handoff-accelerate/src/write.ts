@@ -32,14 +32,22 @@ export function modelKind(plan: HandoffPlan): ModelKind {
   const arch = plan.model.architecture ?? '';
   if (arch === 'LlavaForConditionalGeneration') return 'llava';
   if (/(ForCausalLM|LMHeadModel)$/.test(arch)) return 'causal-lm';
-  throw new MmftError('E_UNSUPPORTED', `the accelerate target's train.py trains LLaVA and causal LMs, not ${arch || plan.model.modelType} (${plan.model.localPath})`, {
-    hint: 'hand this model off with --to llamafactory or --to swift',
-  });
+  throw new MmftError(
+    'E_UNSUPPORTED',
+    `the accelerate target's train.py trains LLaVA and causal LMs, not ${arch || plan.model.modelType} (${plan.model.localPath})`,
+    {
+      hint: 'hand this model off with --to llamafactory or --to swift',
+    },
+  );
 }
 
 /** train_config.json: what train.py reads besides the Trainer's arguments. */
 export interface TrainConfig {
-  readonly model: { readonly path: string; readonly kind: ModelKind; readonly quantization?: { readonly quant_type: string; readonly double_quant: boolean } };
+  readonly model: {
+    readonly path: string;
+    readonly kind: ModelKind;
+    readonly quantization?: { readonly quant_type: string; readonly double_quant: boolean };
+  };
   readonly template: string;
   readonly default_system?: string;
   readonly max_length: number;
@@ -84,9 +92,18 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
   const kind = modelKind(plan);
   const sharded = launch.strategy === 'zero3' || launch.strategy === 'fsdp';
 
-  map('model.checkpoint', 'model.path (train_config.json)', plan.model.path !== plan.model.localPath ? `--model-path; mmft read ${plan.model.localPath}` : undefined);
+  map(
+    'model.checkpoint',
+    'model.path (train_config.json)',
+    plan.model.path !== plan.model.localPath ? `--model-path; mmft read ${plan.model.localPath}` : undefined,
+  );
   const q = plan.model.quantization;
-  if (q) map('model.quantization', 'model.quantization (train_config.json)', 'BitsAndBytesConfig 4-bit, compute and storage dtype = --precision');
+  if (q)
+    map(
+      'model.quantization',
+      'model.quantization (train_config.json)',
+      'BitsAndBytesConfig 4-bit, compute and storage dtype = --precision',
+    );
   map('objective.template', 'template (train_config.json)', "train.py renders mmft's templates as the causal-LM objective does");
   map('objective.max_length', 'max_length (train_config.json)');
   map('objective.train_on_prompt', 'train_on_prompt (train_config.json)');
@@ -97,7 +114,11 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
     map('peft.lora_dropout', 'peft.lora_dropout (train_config.json)');
     map('peft.target_modules', 'peft.target_modules (train_config.json)');
     if (plan.peft.excludeModules !== undefined) {
-      map('peft.exclude_modules', 'peft.exclude_modules (train_config.json)', "train.py resolves the targets on mmft's module names, in either transformers LLaVA layout");
+      map(
+        'peft.exclude_modules',
+        'peft.exclude_modules (train_config.json)',
+        "train.py resolves the targets on mmft's module names, in either transformers LLaVA layout",
+      );
     }
     if (plan.peft.modulesToSave.length > 0) map('peft.modules_to_save', 'peft.modules_to_save (train_config.json)');
   }
@@ -108,7 +129,11 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
       continue;
     }
     lrGroups[group.params] = group.lr;
-    map('train.lr_groups', `lr_groups.${group.params} (train_config.json)`, 'one AdamW parameter group per part (PartRateTrainer in train.py)');
+    map(
+      'train.lr_groups',
+      `lr_groups.${group.params} (train_config.json)`,
+      'one AdamW parameter group per part (PartRateTrainer in train.py)',
+    );
   }
 
   const batch = perDeviceBatch(plan, launch);
@@ -131,7 +156,12 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
   if (plan.train.maxSteps !== undefined) put('max_steps', plan.train.maxSteps, 'train.max_steps');
   else if (plan.train.epochs !== undefined) put('num_train_epochs', plan.train.epochs, 'train.epochs');
   put('learning_rate', plan.train.lr, 'train.lr');
-  put('lr_scheduler_type', hfSchedulerName(plan.train.schedule), 'train.schedule', plan.train.schedule === 'constant' ? 'constant after warmup' : undefined);
+  put(
+    'lr_scheduler_type',
+    hfSchedulerName(plan.train.schedule),
+    'train.schedule',
+    plan.train.schedule === 'constant' ? 'constant after warmup' : undefined,
+  );
   put('warmup_steps', plan.train.warmupSteps, 'train.warmup_steps');
   put('weight_decay', plan.train.weightDecay, 'train.weight_decay');
   put('adam_beta1', plan.train.betas[0], 'train.betas');
@@ -153,7 +183,8 @@ export function acceleratePlanFiles(plan: HandoffPlan, data: HandoffData, launch
     put('eval_steps', plan.train.evalEvery, 'train.eval_every');
   } else {
     put('eval_strategy', 'no');
-    if (data.eval) map('train.eval_every', 'evaluate_at_end (train_config.json)', 'one evaluation after training, as mmft does without eval_every');
+    if (data.eval)
+      map('train.eval_every', 'evaluate_at_end (train_config.json)', 'one evaluation after training, as mmft does without eval_every');
   }
   put('prediction_loss_only', true);
   put('seed', plan.seed, 'seed');
@@ -247,15 +278,28 @@ export async function writeAccelerateBundle(
   let deepspeedFile: string | undefined;
   if (launch.strategy === 'zero2' || launch.strategy === 'zero3') {
     deepspeedFile = launch.strategy === 'zero2' ? 'ds_zero2.json' : 'ds_zero3.json';
-    write(deepspeedFile, JSON.stringify(deepspeedConfig(launch.strategy === 'zero2' ? 2 : 3, { offload: config.deepspeed_offload }), null, 2) + '\n');
+    write(
+      deepspeedFile,
+      JSON.stringify(deepspeedConfig(launch.strategy === 'zero2' ? 2 : 3, { offload: config.deepspeed_offload }), null, 2) + '\n',
+    );
   }
   write('accelerate_config.yaml', stringify(accelerateConfig(launch, deepspeedFile ? { deepspeedConfigFile: deepspeedFile } : {})));
   write('launch.sh', launchScript(plan, launch), 0o755);
   write('requirements.txt', requirements(plan, launch));
   const mappings: HandoffMapping[] = [
     ...planned.mappings,
-    { mmft: 'launch', target: `accelerate_config.yaml${deepspeedFile ? `, ${deepspeedFile}` : ''}`, note: `${launch.strategy}, ${launch.gpus} GPU(s) × ${launch.nodes} node(s), ${launch.precision}` },
+    {
+      mmft: 'launch',
+      target: `accelerate_config.yaml${deepspeedFile ? `, ${deepspeedFile}` : ''}`,
+      note: `${launch.strategy}, ${launch.gpus} GPU(s) × ${launch.nodes} node(s), ${launch.precision}`,
+    },
   ];
   const env = launch.nodes > 1 ? 'NODE_RANK=$NODE_RANK MASTER_ADDR=$MASTER_ADDR ' : '';
-  return { files, commands: ['pip install -r requirements.txt', `${env}bash launch.sh`], mappings, gaps: planned.gaps, output: launch.outputDir };
+  return {
+    files,
+    commands: ['pip install -r requirements.txt', `${env}bash launch.sh`],
+    mappings,
+    gaps: planned.gaps,
+    output: launch.outputDir,
+  };
 }

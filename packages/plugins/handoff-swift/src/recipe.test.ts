@@ -48,7 +48,9 @@ describe('recipes/llava-shapes-qlora.yaml as an ms-swift run', () => {
     const plan = handoffPlan(raw.value, raw.file, raw.baseDir);
     const data = { train: 'data/train.jsonl', trainRows: 1, evalRows: 0, imagesDir: 'data/images' };
     const launch = { gpus: 1, nodes: 1, strategy: 'ddp', precision: 'bf16', outputDir: 'output' } as const;
-    const f = Object.fromEntries(swiftArguments(plan, data, launch, swiftConfigSchema.parse({})).args.map(([flag, ...v]) => [flag, v.map(String).join(' ')]));
+    const f = Object.fromEntries(
+      swiftArguments(plan, data, launch, swiftConfigSchema.parse({})).args.map(([flag, ...v]) => [flag, v.map(String).join(' ')]),
+    );
     expect(f).toMatchObject({
       quant_method: 'bnb',
       quant_bits: '4',

@@ -15,7 +15,12 @@ const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
   recipeFile: '/abs/recipes/llava-shapes-instruct.yaml',
   name: 'llava-shapes-instruct',
   seed: 0,
-  model: { path: '/abs/models/llava-shapes-base', localPath: '/abs/models/llava-shapes-base', modelType: 'llava', architecture: 'LlavaForConditionalGeneration' },
+  model: {
+    path: '/abs/models/llava-shapes-base',
+    localPath: '/abs/models/llava-shapes-base',
+    modelType: 'llava',
+    architecture: 'LlavaForConditionalGeneration',
+  },
   template: 'llava_v1',
   defaultSystem: '',
   maxLength: 256,
@@ -50,7 +55,14 @@ const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
   ...over,
 });
 const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 2, evalRows: 1, imagesDir: 'data/images' };
-const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({ gpus: 2, nodes: 1, strategy: 'zero2', precision: 'bf16', outputDir: 'output', ...over });
+const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({
+  gpus: 2,
+  nodes: 1,
+  strategy: 'zero2',
+  precision: 'bf16',
+  outputDir: 'output',
+  ...over,
+});
 const config = swiftConfigSchema.parse({});
 
 /** `--flag` → its values, as strings (a flag written twice would fail the test through the size check). */
@@ -69,8 +81,20 @@ function bundle(): string {
   temps.push(dir);
   fs.mkdirSync(path.join(dir, 'data', 'images'), { recursive: true });
   const rows = [
-    { messages: [{ role: 'user', content: '<image>\nWhat colour is the circle?' }, { role: 'assistant', content: 'red' }], images: ['images/a.png'] },
-    { messages: [{ role: 'user', content: 'Say hi.' }, { role: 'assistant', content: 'hi' }], images: [] },
+    {
+      messages: [
+        { role: 'user', content: '<image>\nWhat colour is the circle?' },
+        { role: 'assistant', content: 'red' },
+      ],
+      images: ['images/a.png'],
+    },
+    {
+      messages: [
+        { role: 'user', content: 'Say hi.' },
+        { role: 'assistant', content: 'hi' },
+      ],
+      images: [],
+    },
   ];
   fs.writeFileSync(path.join(dir, 'data', 'train.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'data', 'eval.jsonl'), JSON.stringify(rows[0]) + '\n');
@@ -134,7 +158,16 @@ describe('swift sft arguments', () => {
       llavaPlan(),
       llavaPlan({ peft: undefined, freeze: { vision: true, projector: false, language: true } }),
       llavaPlan({ model: { ...llavaPlan().model, quantization: { bits: 4, quantType: 'nf4', doubleQuant: true } } }),
-      llavaPlan({ train: { ...llavaPlan().train, maxSteps: undefined, epochs: 2, saveEvery: 50, evalEvery: 25, lrGroups: [{ params: 'vision', lr: 1e-5 }] } }),
+      llavaPlan({
+        train: {
+          ...llavaPlan().train,
+          maxSteps: undefined,
+          epochs: 2,
+          saveEvery: 50,
+          evalEvery: 25,
+          lrGroups: [{ params: 'vision', lr: 1e-5 }],
+        },
+      }),
     ];
     for (const plan of plans) {
       for (const strategy of ['zero2', 'zero3', 'fsdp', 'ddp'] as const) {
@@ -167,7 +200,15 @@ describe('swift sft arguments', () => {
     const plan = llavaPlan({
       peft: undefined,
       freeze: { vision: false, projector: false, language: true },
-      train: { ...llavaPlan().train, batchSize: 4, gradAccum: 4, lrGroups: [{ params: 'vision', lr: 1e-5 }, { params: 'language', lr: 3e-4 }] },
+      train: {
+        ...llavaPlan().train,
+        batchSize: 4,
+        gradAccum: 4,
+        lrGroups: [
+          { params: 'vision', lr: 1e-5 },
+          { params: 'language', lr: 3e-4 },
+        ],
+      },
     });
     const { args, gaps } = swiftArguments(plan, data, launch({ gpus: 3 }), config);
     const f = flags(args);
@@ -190,7 +231,11 @@ describe('swift sft arguments', () => {
     const { args, gaps } = swiftArguments(plan, data, launch(), config);
     expect(flags(args).has('model_type')).toBe(false);
     expect(gaps.map((g) => g.field)).toEqual(['model.checkpoint', 'objective.template']);
-    expect(flags(swiftArguments(plan, data, launch(), swiftConfigSchema.parse({ model_type: 'idefics3', template: 'idefics3' })).args).get('model_type')).toEqual(['idefics3']);
+    expect(
+      flags(swiftArguments(plan, data, launch(), swiftConfigSchema.parse({ model_type: 'idefics3', template: 'idefics3' })).args).get(
+        'model_type',
+      ),
+    ).toEqual(['idefics3']);
   });
   test('explicit targets: a name list stays a list, a regex (or an exclusion) becomes --target_regex and a layout gap on LLaVA', () => {
     const names = llavaPlan({ peft: { ...llavaPlan().peft!, targetModules: ['q_proj', 'v_proj'], excludeModules: undefined } });
@@ -251,9 +296,18 @@ describe('the bundle', () => {
     const argv = lines.slice(6, -1);
     expect(argv.slice(0, 2)).toEqual(['sft', '--model']);
     const at = (flag: string) => argv[argv.indexOf(`--${flag}`) + 1];
-    expect([at('system'), at('dataset'), at('val_dataset'), at('per_device_train_batch_size')]).toEqual(['', 'data/train.swift.jsonl', 'data/eval.swift.jsonl', '2']);
+    expect([at('system'), at('dataset'), at('val_dataset'), at('per_device_train_batch_size')]).toEqual([
+      '',
+      'data/train.swift.jsonl',
+      'data/eval.swift.jsonl',
+      '2',
+    ]);
     // The image tag loses LLaVA's newline (the template adds its own); the input rows stay as they were.
-    const swiftRows = fs.readFileSync(path.join(dir, 'data', 'train.swift.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const swiftRows = fs
+      .readFileSync(path.join(dir, 'data', 'train.swift.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(swiftRows[0].messages[0].content).toBe('<image>What colour is the circle?');
     expect(swiftRows[0].images).toEqual(['images/a.png']);
     expect(swiftRows[1].messages[0].content).toBe('Say hi.');

@@ -51,7 +51,14 @@ export interface SwiftPlanArgs {
  * @example
  * swiftArguments(plan, data, launch, {}).args[0]; // ['model', '/abs/models/llava-shapes-base']
  */
-export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: HandoffLaunch, config: SwiftConfig, trainFile = data.train, evalFile = data.eval): SwiftPlanArgs {
+export function swiftArguments(
+  plan: HandoffPlan,
+  data: HandoffData,
+  launch: HandoffLaunch,
+  config: SwiftConfig,
+  trainFile = data.train,
+  evalFile = data.eval,
+): SwiftPlanArgs {
   const args: SwiftArg[] = [];
   const mappings: HandoffMapping[] = [];
   const gaps: HandoffGap[] = [];
@@ -60,10 +67,21 @@ export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: Han
     if (mmft) mappings.push({ mmft, target: `--${flag} (train.sh)`, ...(note ? { note } : {}) });
   };
 
-  put('model', plan.model.path, 'model.checkpoint', plan.model.path !== plan.model.localPath ? `--model-path; mmft read ${plan.model.localPath}` : undefined);
+  put(
+    'model',
+    plan.model.path,
+    'model.checkpoint',
+    plan.model.path !== plan.model.localPath ? `--model-path; mmft read ${plan.model.localPath}` : undefined,
+  );
   const model = swiftModelFor(plan.model.architecture);
-  if (config.model_type) put('model_type', config.model_type, 'model.checkpoint', 'the swift target\'s model_type option');
-  else if (model) put('model_type', model.modelType, 'model.checkpoint', `${plan.model.architecture} → ${model.modelType}: a local folder matches several model types by architecture`);
+  if (config.model_type) put('model_type', config.model_type, 'model.checkpoint', "the swift target's model_type option");
+  else if (model)
+    put(
+      'model_type',
+      model.modelType,
+      'model.checkpoint',
+      `${plan.model.architecture} → ${model.modelType}: a local folder matches several model types by architecture`,
+    );
   else {
     gaps.push({
       field: 'model.checkpoint',
@@ -78,7 +96,12 @@ export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: Han
   if (plan.defaultSystem !== undefined) put('system', plan.defaultSystem, 'objective.default_system');
   put('max_length', plan.maxLength, 'objective.max_length');
   put('truncation_strategy', 'right', 'objective.max_length', 'mmft cuts long examples at the end; ms-swift would drop them (delete)');
-  put('loss_scale', plan.trainOnPrompt ? 'all' : 'default', 'objective.train_on_prompt', plan.trainOnPrompt ? 'all: loss on prompt tokens too' : 'default: loss on assistant turns only');
+  put(
+    'loss_scale',
+    plan.trainOnPrompt ? 'all' : 'default',
+    'objective.train_on_prompt',
+    plan.trainOnPrompt ? 'all: loss on prompt tokens too' : 'default: loss on assistant turns only',
+  );
 
   put('dataset', trainFile, 'data.train', 'messages + images rows; image paths resolve through ROOT_IMAGE_DIR');
   if (evalFile) put('val_dataset', evalFile, 'data.eval');
@@ -102,7 +125,12 @@ export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: Han
   put('adam_beta1', plan.train.betas[0], 'train.betas');
   put('adam_beta2', plan.train.betas[1], 'train.betas');
   put('adam_epsilon', plan.train.eps, 'train.eps');
-  put('lr_scheduler_type', hfSchedulerName(plan.train.schedule), 'train.schedule', plan.train.schedule === 'constant' ? 'constant after warmup' : undefined);
+  put(
+    'lr_scheduler_type',
+    hfSchedulerName(plan.train.schedule),
+    'train.schedule',
+    plan.train.schedule === 'constant' ? 'constant after warmup' : undefined,
+  );
   put('warmup_steps', plan.train.warmupSteps, 'train.warmup_steps');
   if (plan.train.maxSteps !== undefined) put('max_steps', plan.train.maxSteps, 'train.max_steps');
   else if (plan.train.epochs !== undefined) put('num_train_epochs', plan.train.epochs, 'train.epochs');
@@ -118,7 +146,12 @@ export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: Han
   }
   put('max_grad_norm', plan.train.maxGradNorm, 'train.max_grad_norm');
   if (launch.strategy === 'fsdp') {
-    put('gradient_checkpointing', false, 'train.gradient_checkpointing', 'FSDP2 checkpoints activations itself (activation_checkpointing in ms-swift\'s fsdp2 preset)');
+    put(
+      'gradient_checkpointing',
+      false,
+      'train.gradient_checkpointing',
+      "FSDP2 checkpoints activations itself (activation_checkpointing in ms-swift's fsdp2 preset)",
+    );
   } else {
     put('gradient_checkpointing', plan.train.gradientCheckpointing, 'train.gradient_checkpointing');
   }
@@ -131,13 +164,18 @@ export function swiftArguments(plan: HandoffPlan, data: HandoffData, launch: Han
   put('data_seed', plan.seed, 'seed');
   put('logging_steps', plan.train.logEvery, 'train.log_every');
   if (plan.train.saveEvery !== undefined) put('save_steps', plan.train.saveEvery, 'train.save_every');
-  else if (plan.train.maxSteps !== undefined) put('save_steps', plan.train.maxSteps, 'train.save_every', 'mmft saves at the end only: one checkpoint at max_steps');
+  else if (plan.train.maxSteps !== undefined)
+    put('save_steps', plan.train.maxSteps, 'train.save_every', 'mmft saves at the end only: one checkpoint at max_steps');
   if (evalFile) {
     if (plan.train.evalEvery !== undefined) {
       put('eval_strategy', 'steps', 'train.eval_every');
       put('eval_steps', plan.train.evalEvery, 'train.eval_every');
     } else {
-      mappings.push({ mmft: 'train.eval_every', target: '(ms-swift default)', note: 'ms-swift evaluates at every save; mmft evaluates once at the end' });
+      mappings.push({
+        mmft: 'train.eval_every',
+        target: '(ms-swift default)',
+        note: 'ms-swift evaluates at every save; mmft evaluates once at the end',
+      });
     }
   }
   return { args, mappings, gaps, ...(model ? { model } : {}) };
@@ -167,15 +205,24 @@ function writeTuner(plan: HandoffPlan, multimodal: boolean, put: Put, gaps: Hand
     if (multimodal) {
       for (const part of parts) {
         const lora = !plan.freeze[part] && !savedWhole(part);
-        put(FREEZE_FLAG[part], !lora, 'peft.exclude_modules', `all-linear in ms-swift covers the parts whose freeze flag is false; LoRA ${lora ? 'reaches' : 'skips'} the ${part} part`);
+        put(
+          FREEZE_FLAG[part],
+          !lora,
+          'peft.exclude_modules',
+          `all-linear in ms-swift covers the parts whose freeze flag is false; LoRA ${lora ? 'reaches' : 'skips'} the ${part} part`,
+        );
       }
     } else if (peft.excludeModules !== undefined) {
-      gaps.push({ field: 'peft.exclude_modules', why: 'ms-swift has no exclude list for a text model\'s all-linear; every Linear but lm_head gets LoRA' });
+      gaps.push({
+        field: 'peft.exclude_modules',
+        why: "ms-swift has no exclude list for a text model's all-linear; every Linear but lm_head gets LoRA",
+      });
     }
     return;
   }
   const regex = targetRegex(peft.targetModules, peft.excludeModules);
-  if (typeof peft.targetModules !== 'string' && peft.excludeModules === undefined) put('target_modules', [...peft.targetModules], 'peft.target_modules');
+  if (typeof peft.targetModules !== 'string' && peft.excludeModules === undefined)
+    put('target_modules', [...peft.targetModules], 'peft.target_modules');
   else {
     put('target_regex', regex, 'peft.target_modules', 'exclude_modules folded in as a negative lookahead');
     if (multimodal && (typeof peft.targetModules === 'string' || typeof peft.excludeModules === 'string')) {
@@ -194,7 +241,8 @@ export function targetRegex(target: string | readonly string[], exclude?: string
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const names = (list: readonly string[]) => `(?:.*\\.)?(?:${list.map(escape).join('|')})`;
   const positive = typeof target === 'string' ? target : names(target);
-  if (exclude === undefined || (typeof exclude !== 'string' && exclude.length === 0)) return typeof target === 'string' ? target : `^${positive}$`;
+  if (exclude === undefined || (typeof exclude !== 'string' && exclude.length === 0))
+    return typeof target === 'string' ? target : `^${positive}$`;
   const negative = typeof exclude === 'string' ? exclude : names(exclude);
   return `^(?!(?:${negative})$)(?:${positive})$`;
 }
@@ -205,7 +253,9 @@ function writeLearningRates(plan: HandoffPlan, multimodal: boolean, put: Put, ga
   const rate = (part: Part) => groups.find((g) => g.params === part)?.lr;
   if (!multimodal || groups.length === 0) {
     put('learning_rate', plan.train.lr, 'train.lr');
-    groups.forEach((g) => gaps.push({ field: 'train.lr_groups', why: `a ${g.params} rate needs a multimodal model in ms-swift (vit_lr / aligner_lr)` }));
+    groups.forEach((g) =>
+      gaps.push({ field: 'train.lr_groups', why: `a ${g.params} rate needs a multimodal model in ms-swift (vit_lr / aligner_lr)` }),
+    );
     return;
   }
   // ms-swift's learning_rate is the language model's; the other parts take train.lr unless a group names them.
@@ -213,7 +263,12 @@ function writeLearningRates(plan: HandoffPlan, multimodal: boolean, put: Put, ga
   for (const part of ['vision', 'projector'] as const) {
     if (plan.freeze[part]) continue;
     const lr = rate(part) ?? plan.train.lr;
-    put(LR_FLAG[part], lr, rate(part) !== undefined ? 'train.lr_groups' : 'train.lr', rate(part) !== undefined ? `${part} group` : `the ${part} part keeps train.lr`);
+    put(
+      LR_FLAG[part],
+      lr,
+      rate(part) !== undefined ? 'train.lr_groups' : 'train.lr',
+      rate(part) !== undefined ? `${part} group` : `the ${part} part keeps train.lr`,
+    );
   }
 }
 
@@ -248,7 +303,13 @@ export function trainScript(plan: HandoffPlan, launch: HandoffLaunch, args: read
  * Writes train.sh (and, for templates that add their own newline after an image, rows without LLaVA's
  * `<image>\n`) into the bundle.
  */
-export async function writeSwiftBundle(plan: HandoffPlan, data: HandoffData, launch: HandoffLaunch, bundleDir: string, config: SwiftConfig): Promise<HandoffResult> {
+export async function writeSwiftBundle(
+  plan: HandoffPlan,
+  data: HandoffData,
+  launch: HandoffLaunch,
+  bundleDir: string,
+  config: SwiftConfig,
+): Promise<HandoffResult> {
   const files: string[] = [];
   const model = swiftModelFor(plan.model.architecture);
   let trainFile = data.train;
