@@ -111,7 +111,7 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
             ...('exclude_modules' in adapterConfig ? { exclude_modules: { from: adapterConfig.exclude_modules, to: null } } : {}),
           };
           ctx.print(
-            `target_modules is the regex ${JSON.stringify(adapterConfig.target_modules)} over the engine's module names; ` +
+            `target_modules ${short(adapterConfig.target_modules)} ${typeof adapterConfig.target_modules === 'string' ? 'is a regex over' : 'has partial paths of'} the engine's module names; ` +
               `${ADAPTER_CONFIG} lists the ${explicit.modules.length} modules the tensors name instead (the engine's file kept as ${SOURCE_CONFIG})`,
           );
         }
@@ -176,6 +176,12 @@ export async function runImport(ctx: CliContext, given: string, o: ImportOptions
     engine.manifest?.recipeFile ? show(engine.manifest.recipeFile) : undefined,
   );
   return record!;
+}
+
+/** A JSON value for one line of output, cut after 120 characters. */
+function short(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** The error with the staged copy's path replaced by the folder the user gave (messages name what they can open). */

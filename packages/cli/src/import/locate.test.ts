@@ -103,7 +103,7 @@ describe('modelFilesOf', () => {
 });
 
 describe('explicitTargets', () => {
-  test('a regex becomes the modules the LoRA tensors name; lists and all-linear stay; exclude_modules only if present', async () => {
+  test('a regex or condensed suffixes become the modules the LoRA tensors name; bare or full lists and all-linear stay; exclude_modules only if present', async () => {
     const file = path.join(tmp, 'adapter_model.safetensors');
     const t = { dtype: 'F32' as const, shape: [1, 1], data: new Float32Array(1) };
     await writeSafetensors(
@@ -125,6 +125,14 @@ describe('explicitTargets', () => {
     });
     expect(explicitTargets({ ...regex, exclude_modules: 'vision' }, file)?.config.exclude_modules).toBeNull();
     expect(explicitTargets({ peft_type: 'LORA', target_modules: ['q_proj'] }, file)).toBeUndefined();
+    // PEFT's condensed suffixes start inside the path: listed in full. A list of the full names already stays.
+    const condensed = { peft_type: 'LORA', target_modules: ['language_model.layers.0.self_attn.q_proj', 'down_proj'] };
+    expect(explicitTargets(condensed, file)?.modules).toEqual([
+      'model.language_model.layers.0.self_attn.q_proj',
+      'model.language_model.layers.1.mlp.down_proj',
+    ]);
+    const full = ['model.language_model.layers.1.mlp.down_proj', 'model.language_model.layers.0.self_attn.q_proj'];
+    expect(explicitTargets({ peft_type: 'LORA', target_modules: full }, file)).toBeUndefined();
     expect(explicitTargets({ peft_type: 'LORA', target_modules: 'all-linear' }, file)).toBeUndefined();
   });
 });

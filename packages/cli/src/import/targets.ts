@@ -1,17 +1,21 @@
-// An adapter whose target_modules is one regex over the engine's module names cannot be renamed to
-// mmft's module tree the way a list of names can (core's loadAdapter renames lists through the model's
-// checkpointKeyName). ms-swift writes such a regex for multimodal models, `^(<language model path>.*\.(q_proj|…))$`
-// (modelscope/ms-swift@6c45757:swift/llm/train/tuner.py, get_multimodal_target_regex). PEFT matches a list
-// entry against the end of a module name, so the full names of the modules the adapter's own tensors
-// adapt select exactly the same modules.
+// Module names an adapter's config gives in the engine's layout that core's loadAdapter cannot rename
+// to mmft's module tree (it renames whole names through the model's checkpointKeyName):
+// - a regex target_modules, which ms-swift writes for multimodal models, `^(<language model path>.*\.(q_proj|…))$`
+//   (modelscope/ms-swift@6c45757:swift/llm/train/tuner.py, get_multimodal_target_regex);
+// - name suffixes that start inside a path, which PEFT writes when it condenses a list of 20 or more full
+//   names (`language_model.layers.0.self_attn.q_proj` in the transformers ≥ 4.52 layout;
+//   huggingface/peft tuners_utils.py, _find_minimal_target_modules).
+// PEFT matches a list entry against the end of a module name, so the full names of the modules the
+// adapter's own tensors adapt select exactly the same modules.
 import { headerTensors } from './check';
 
 const PREFIX = 'base_model.model.';
 const LORA_TENSOR = /^(.+)\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)(\.weight)?$/;
 
 /**
- * For a regex target_modules: the config with target_modules listing the adapted modules (in the
- * file's own layout) and exclude_modules dropped (the list already leaves them out); else undefined.
+ * For a regex target_modules, or a list with partial dotted names: the config with target_modules
+ * listing the adapted modules in full (in the file's own layout) and exclude_modules dropped (the list
+ * already leaves them out); else undefined (bare names, full names, all-linear).
  *
  * @example
  * explicitTargets({ peft_type: 'LORA', target_modules: '^(model\\.language_model.*q_proj)$' }, 'adapter_model.safetensors');
@@ -22,7 +26,10 @@ export function explicitTargets(
   weightsFile: string,
 ): { config: Record<string, unknown>; modules: string[] } | undefined {
   const target = config.target_modules;
-  if (typeof target !== 'string' || target === 'all-linear') return undefined;
+  if (target === 'all-linear' || (typeof target !== 'string' && !Array.isArray(target))) return undefined;
+  const dotted = Array.isArray(target) ? target.filter((m): m is string => typeof m === 'string' && m.includes('.')) : [];
+  // Bare names ("q_proj") match in every layout; full names load through the rename.
+  if (Array.isArray(target) && dotted.length === 0) return undefined;
   const modules = [
     ...new Set(
       headerTensors(weightsFile)
@@ -31,6 +38,7 @@ export function explicitTargets(
     ),
   ].sort();
   if (modules.length === 0) return undefined;
+  if (Array.isArray(target) && target.length === modules.length && modules.every((m) => target.includes(m))) return undefined;
   // exclude_modules only where the engine wrote it: PEFT versions before it refuse the unknown field.
   return { config: { ...config, target_modules: modules, ...('exclude_modules' in config ? { exclude_modules: null } : {}) }, modules };
 }
