@@ -133,6 +133,8 @@ describe('explicitTargets', () => {
     ]);
     const full = ['model.language_model.layers.1.mlp.down_proj', 'model.language_model.layers.0.self_attn.q_proj'];
     expect(explicitTargets({ peft_type: 'LORA', target_modules: full }, file)).toBeUndefined();
+    // A name that no tensor adapts is the loader's to report (missing keys), not hidden by a rewrite.
+    expect(explicitTargets({ peft_type: 'LORA', target_modules: [...full, 'layers.5.mlp.up_proj'] }, file)).toBeUndefined();
     expect(explicitTargets({ peft_type: 'LORA', target_modules: 'all-linear' }, file)).toBeUndefined();
   });
 });

@@ -27,9 +27,6 @@ export function explicitTargets(
 ): { config: Record<string, unknown>; modules: string[] } | undefined {
   const target = config.target_modules;
   if (target === 'all-linear' || (typeof target !== 'string' && !Array.isArray(target))) return undefined;
-  const dotted = Array.isArray(target) ? target.filter((m): m is string => typeof m === 'string' && m.includes('.')) : [];
-  // Bare names ("q_proj") match in every layout; full names load through the rename.
-  if (Array.isArray(target) && dotted.length === 0) return undefined;
   const modules = [
     ...new Set(
       headerTensors(weightsFile)
@@ -38,7 +35,13 @@ export function explicitTargets(
     ),
   ].sort();
   if (modules.length === 0) return undefined;
-  if (Array.isArray(target) && target.length === modules.length && modules.every((m) => target.includes(m))) return undefined;
+  if (Array.isArray(target)) {
+    const entries = target.filter((m): m is string => typeof m === 'string');
+    // Bare names ("q_proj") match in every layout and full names load through the rename; an entry that
+    // names no adapted module at all is left for the loader to report.
+    const partial = entries.filter((e) => e.includes('.') && !modules.includes(e));
+    if (partial.length === 0 || !partial.every((e) => modules.some((m) => m.endsWith(`.${e}`)))) return undefined;
+  }
   // exclude_modules only where the engine wrote it: PEFT versions before it refuse the unknown field.
   return { config: { ...config, target_modules: modules, ...('exclude_modules' in config ? { exclude_modules: null } : {}) }, modules };
 }
