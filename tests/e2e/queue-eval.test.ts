@@ -47,7 +47,9 @@ const answers = (port: number) =>
 beforeAll(async () => {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
-    throw new Error("redis-server is not installed: this test needs it (.ci/run installs Debian's redis-server; locally: apt-get install redis-server)");
+    throw new Error(
+      "redis-server is not installed: this test needs it (.ci/run installs Debian's redis-server; locally: apt-get install redis-server)",
+    );
   }
   const port = await freePort();
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -114,7 +116,9 @@ describe('mmft eval recipe --queue with two workers', () => {
     const workers = startWorkers();
     await workers.ready;
     const queued = path.join(tmp, 'queued.json');
-    const run = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '4', '--json', queued], { cwd: ROOT });
+    const run = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '4', '--json', queued], {
+      cwd: ROOT,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`eval: ${total} examples in ${Math.ceil(total / 4)} shards of 4`);
@@ -127,7 +131,9 @@ describe('mmft eval recipe --queue with two workers', () => {
     const faulty = startWorkers({ MMFT_QUEUE_FAIL_ONCE: '1' });
     await faulty.ready;
     const retried = path.join(tmp, 'retried.json');
-    const again = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '6', '--json', retried], { cwd: ROOT });
+    const again = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '6', '--json', retried], {
+      cwd: ROOT,
+    });
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/eval: shard 2 failed \(attempt 1 of 3\), retrying: test fault: MMFT_QUEUE_FAIL_ONCE=1/);

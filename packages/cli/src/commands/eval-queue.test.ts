@@ -180,7 +180,9 @@ describe('mmft eval recipe --json / --queue', () => {
     expect((await run(['eval.yaml', '--queue', redis.url, '--shard-size', '3', '--json', 'x.json'])).stderr).toBe(
       '--shard-size 3 is not a multiple of the batch size 2',
     );
-    expect((await run(['eval.yaml', '--shard-size', '2', '--json', 'x.json'])).stderr).toBe('mmft eval recipe: --shard-size only applies with --queue');
+    expect((await run(['eval.yaml', '--shard-size', '2', '--json', 'x.json'])).stderr).toBe(
+      'mmft eval recipe: --shard-size only applies with --queue',
+    );
     expect((await run(['eval.yaml', '--queue', redis.url, '--slice-by', 'lang'])).stderr).toBe(
       'mmft eval recipe: --queue does not combine with --slice-by',
     );

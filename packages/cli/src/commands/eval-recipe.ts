@@ -186,7 +186,11 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
       '--queue <url>',
       'spread the evaluation over `mmft worker` processes through this Redis job queue (redis://HOST:PORT); the scores equal the single-process --json',
     )
-    .option('--shard-size <n>', 'with --queue: examples per job, a multiple of the batch size (default: 8 batches)', wholeNumber('--shard-size', 1))
+    .option(
+      '--shard-size <n>',
+      'with --queue: examples per job, a multiple of the batch size (default: 8 batches)',
+      wholeNumber('--shard-size', 1),
+    )
     .option('--model <dir>', 'with --json/--queue/--slice-by/--perturb/--shots: saved model folder to evaluate instead of model.checkpoint')
     .option('--seed <n>', 'with --perturb: seed of the noise', wholeNumber('--seed', 0))
     .option('--n <count>', 'with --slice-by/--perturb/--shots: evaluate the first n examples of data.eval', wholeNumber('--n', 1))
@@ -206,7 +210,9 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
           });
         }
       } else if (o.shardSize !== undefined) {
-        throw new MmftError('E_INPUT', 'mmft eval recipe: --shard-size only applies with --queue', { hint: 'add --queue redis://HOST:PORT, or drop --shard-size' });
+        throw new MmftError('E_INPUT', 'mmft eval recipe: --shard-size only applies with --queue', {
+          hint: 'add --queue redis://HOST:PORT, or drop --shard-size',
+        });
       }
       if (o.shots !== undefined) {
         // A sweep reports overall scores per k; slicing each k would multiply the tables for little use.
@@ -233,9 +239,13 @@ export function addEvalRecipeCommand(cmd: Command, ctx: CliContext): void {
       }
       const only = (['model', 'seed', 'n', 'batchSize', 'out'] as const).filter((k) => o[k] !== undefined);
       if (only.length > 0) {
-        throw new MmftError('E_INPUT', `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --json, --queue, --slice-by or --perturb`, {
-          hint: 'add --json OUT, --slice-by FIELD, --perturb LIST or --shots LIST, or drop the flag (the plain evaluation writes to --output)',
-        });
+        throw new MmftError(
+          'E_INPUT',
+          `mmft eval recipe: ${only.map(flag).join(', ')} only apply with --json, --queue, --slice-by or --perturb`,
+          {
+            hint: 'add --json OUT, --slice-by FIELD, --perturb LIST or --shots LIST, or drop the flag (the plain evaluation writes to --output)',
+          },
+        );
       }
       // Quoted: the value is YAML, and a path may hold characters YAML reads otherwise.
       const adapter = o.adapter === undefined ? [] : [`model.adapter=${JSON.stringify(path.resolve(ctx.cwd, o.adapter))}`];

@@ -29,7 +29,12 @@ export function workerCommand(ctx: CliContext): Command {
   return new Command('worker')
     .description('run queued shards (eval, embed, generate) from a Redis job queue until stopped')
     .requiredOption('--queue <url>', 'the Redis server of the queue, redis://HOST:PORT[/DB]')
-    .option('--concurrency <n>', 'shards run at once in this process (more than 1 only overlaps loading and I/O)', whole('--concurrency', 1), 1)
+    .option(
+      '--concurrency <n>',
+      'shards run at once in this process (more than 1 only overlaps loading and I/O)',
+      whole('--concurrency', 1),
+      1,
+    )
     .option('--max-jobs <n>', 'stop after finishing this many shards', whole('--max-jobs', 1))
     .option('--idle-exit <seconds>', 'stop after this many seconds without a shard to run', whole('--idle-exit', 1))
     .action(async (o: WorkerCliOptions) => {

@@ -27,7 +27,9 @@ export function queueConnection(url: string, flag = '--queue'): QueueConnection 
   try {
     parsed = new URL(url);
   } catch {
-    throw new MmftError('E_INPUT', `${flag} ${url} is not a URL`, { hint: 'give the Redis server as redis://HOST:PORT, e.g. redis://127.0.0.1:6379' });
+    throw new MmftError('E_INPUT', `${flag} ${url} is not a URL`, {
+      hint: 'give the Redis server as redis://HOST:PORT, e.g. redis://127.0.0.1:6379',
+    });
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new MmftError('E_INPUT', `${flag} ${url}: the queue is a Redis server, so the URL starts with redis:// (or rediss:// for TLS)`, {

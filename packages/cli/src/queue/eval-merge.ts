@@ -46,9 +46,13 @@ export function mergeEvalShards(
   }
   const starved = metrics.find((m) => !seen.has(m.consumes));
   if (starved) {
-    throw new MmftError('E_DATA', `metric "${starved.id}" reads ${starved.consumes} inputs, but ${o.producer} produced none from data.eval`, {
-      hint: `remove ${starved.id} from metrics:, or give data.eval examples that ${o.producer} turns into ${starved.consumes} inputs`,
-    });
+    throw new MmftError(
+      'E_DATA',
+      `metric "${starved.id}" reads ${starved.consumes} inputs, but ${o.producer} produced none from data.eval`,
+      {
+        hint: `remove ${starved.id} from metrics:, or give data.eval examples that ${o.producer} turns into ${starved.consumes} inputs`,
+      },
+    );
   }
   const evalLoss = count ? lossSum / count : Number.NaN;
   // As trainer-standard's eval/evaluate.ts: the token-weighted mean, then exp once.

@@ -89,7 +89,12 @@ function checkPaths(spec: EvalShardSpec): void {
 }
 
 /** The recipe's data.eval, opened as the trainer opens it (trainer-standard's loop/setup.ts). */
-export async function openEvalData(registry: PluginRegistry, recipe: Record<string, unknown>, baseDir: string, file: string): Promise<Dataset> {
+export async function openEvalData(
+  registry: PluginRegistry,
+  recipe: Record<string, unknown>,
+  baseDir: string,
+  file: string,
+): Promise<Dataset> {
   const section = sectionOf(sectionOf(recipe.data)?.eval);
   if (!section) {
     throw new MmftError('E_RECIPE', `${file}: the recipe has no data.eval section to evaluate`, {
@@ -122,7 +127,18 @@ async function openSession(spec: EvalShardSpec, ctx: CliContext): Promise<EvalSe
 
 /** The shard's session key: the same recipe file (and its mtime), overrides, model and adapter share one loaded model. */
 const sessionKey = (spec: EvalShardSpec): string =>
-  JSON.stringify(['eval', spec.recipe, fs.statSync(spec.recipe).mtimeMs, spec.set, spec.plugin, spec.cwd, spec.model, spec.adapter, spec.outputDir, spec.batchSize]);
+  JSON.stringify([
+    'eval',
+    spec.recipe,
+    fs.statSync(spec.recipe).mtimeMs,
+    spec.set,
+    spec.plugin,
+    spec.cwd,
+    spec.model,
+    spec.adapter,
+    spec.outputDir,
+    spec.batchSize,
+  ]);
 
 /**
  * The metric input kinds the recipe's metrics read, in the order the trainer asks for them
@@ -141,7 +157,9 @@ export async function evaluateRange(session: EvalSession, range: ShardRange, tot
       throw new MmftError(
         'E_UNSUPPORTED',
         `metric "${refused[0]!.id}" reads ${refused[0]!.consumes} inputs, which this objective computes by comparing every eval example with every other, so they cannot be computed shard by shard`,
-        { hint: `evaluate without --queue (one process sees the whole set), or remove ${refused.map((m) => m.id).join(', ')} from metrics:` },
+        {
+          hint: `evaluate without --queue (one process sees the whole set), or remove ${refused.map((m) => m.id).join(', ')} from metrics:`,
+        },
       );
     }
   }

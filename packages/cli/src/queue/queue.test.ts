@@ -58,7 +58,10 @@ describe('queue URLs and failures', () => {
     expect(retried.message).toBe('E_INPUT: the recipe /x.yaml does not exist on this worker (share it)');
     expect(retried.name).toBe('Error');
     expect(jobError(new MmftError('E_UNSUPPORTED', 'no')).name).toBe('UnrecoverableError');
-    expect(parseFailure(retried.message)).toEqual({ code: 'E_INPUT', message: 'the recipe /x.yaml does not exist on this worker (share it)' });
+    expect(parseFailure(retried.message)).toEqual({
+      code: 'E_INPUT',
+      message: 'the recipe /x.yaml does not exist on this worker (share it)',
+    });
     expect(parseFailure('boom')).toEqual({ code: undefined, message: 'boom' });
   });
 });
@@ -126,7 +129,15 @@ describe('runSharded with workers on a real Redis', () => {
     process.env.MMFT_QUEUE_FAIL_ONCE = '2';
     const workers = [w1, w2].map((c) => runWorker(c, { queue: redis.url, idleExit: 1, handlers: { square } }));
     try {
-      const results = await runSharded<number[]>({ queue: redis.url, kind: 'square', spec: { values }, total: values.length, shardSize: 5, ctx, label: 'square' });
+      const results = await runSharded<number[]>({
+        queue: redis.url,
+        kind: 'square',
+        spec: { values },
+        total: values.length,
+        shardSize: 5,
+        ctx,
+        label: 'square',
+      });
       expect(results).toEqual(planShards(23, 5).map((r) => values.slice(r.start, r.end).map((v) => v * v)));
       expect(results.flat()).toEqual(values.map((v) => v * v));
     } finally {
@@ -138,7 +149,9 @@ describe('runSharded with workers on a real Redis', () => {
     expect(done[0]!.finished + done[1]!.finished).toBe(6);
     expect(loads.length).toBeLessThanOrEqual(2);
     const workerLines = [...w1.lines(), ...w2.lines()];
-    expect(workerLines.filter((l) => /square shard 3\/5 .*failed \(attempt 1\): test fault: MMFT_QUEUE_FAIL_ONCE=2/.test(l))).toHaveLength(1);
+    expect(workerLines.filter((l) => /square shard 3\/5 .*failed \(attempt 1\): test fault: MMFT_QUEUE_FAIL_ONCE=2/.test(l))).toHaveLength(
+      1,
+    );
     expect(workerLines.filter((l) => / done in /.test(l))).toHaveLength(5);
     expect(ctx.lines()).toContain('square: 5/5 shards, ETA 0s');
     expect(ctx.lines().some((l) => l.startsWith('square: shard 3 failed (attempt 1 of 3), retrying: test fault'))).toBe(true);
@@ -148,7 +161,16 @@ describe('runSharded with workers on a real Redis', () => {
     const ctx = quietContext();
     const worker = runWorker(quietContext(), { queue: redis.url, idleExit: 1, handlers: { square } });
     const values = [1, 2, 3, 4, 5, 6];
-    const error = await runSharded({ queue: redis.url, kind: 'square', spec: { values, failAt: 4 }, total: 6, shardSize: 2, ctx, label: 'square', attempts: 2 }).then(
+    const error = await runSharded({
+      queue: redis.url,
+      kind: 'square',
+      spec: { values, failAt: 4 },
+      total: 6,
+      shardSize: 2,
+      ctx,
+      label: 'square',
+      attempts: 2,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -158,7 +180,13 @@ describe('runSharded with workers on a real Redis', () => {
     await worker;
     const queue = new Queue('mmft', { connection: queueConnection(redis.url) });
     try {
-      expect(await queue.getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active')).toEqual({ completed: 0, failed: 0, waiting: 0, delayed: 0, active: 0 });
+      expect(await queue.getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active')).toEqual({
+        completed: 0,
+        failed: 0,
+        waiting: 0,
+        delayed: 0,
+        active: 0,
+      });
     } finally {
       await queue.close();
     }
@@ -167,9 +195,13 @@ describe('runSharded with workers on a real Redis', () => {
   test('a kind the worker does not run fails for good at once; --max-jobs stops a worker', async () => {
     const ctx = quietContext();
     const worker = runWorker(quietContext(), { queue: redis.url, maxJobs: 1, handlers: { square } });
-    const error = (await runSharded({ queue: redis.url, kind: 'paint', spec: {}, total: 4, shardSize: 4, ctx, label: 'paint' }).catch((e: unknown) => e)) as MmftError;
+    const error = (await runSharded({ queue: redis.url, kind: 'paint', spec: {}, total: 4, shardSize: 4, ctx, label: 'paint' }).catch(
+      (e: unknown) => e,
+    )) as MmftError;
     expect(error.code).toBe('E_UNSUPPORTED');
-    expect(error.message).toBe('paint: shard 1 of 1 (examples 0–3) failed after 1 attempt(s): this worker runs square shards, not "paint" (run workers of the same mmft version as the command that queued the run)');
+    expect(error.message).toBe(
+      'paint: shard 1 of 1 (examples 0–3) failed after 1 attempt(s): this worker runs square shards, not "paint" (run workers of the same mmft version as the command that queued the run)',
+    );
     expect(await worker).toEqual({ finished: 1, stoppedBy: 'max-jobs' });
   }, 30_000);
 });

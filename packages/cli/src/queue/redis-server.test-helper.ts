@@ -23,7 +23,9 @@ async function freePort(): Promise<number> {
 export async function startRedis(): Promise<TestRedis> {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
-    throw new Error('redis-server is not installed: the queue tests need it (.ci/run installs Debian\'s redis-server; locally: apt-get install redis-server)');
+    throw new Error(
+      "redis-server is not installed: the queue tests need it (.ci/run installs Debian's redis-server; locally: apt-get install redis-server)",
+    );
   }
   const port = await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

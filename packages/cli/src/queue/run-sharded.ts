@@ -45,14 +45,18 @@ export function parseFailure(reason: string): { code: MmftErrorCode | undefined;
   return m ? { code: m[1] as MmftErrorCode, message: m[2]! } : { code: undefined, message: reason };
 }
 
-const seconds = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`);
+const seconds = (ms: number): string =>
+  ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 
 /** Progress of a run: core's cli-progress bar on a terminal, one plain line per finished shard otherwise. */
 function progressOf(ctx: CliContext, label: string, shards: number) {
   const started = Date.now();
   const eta = (done: number) => (done === 0 ? '?' : seconds(((Date.now() - started) / done) * (shards - done)));
   if (ctx.isTTY) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} shards | ETA {eta_formatted}`, stream: ctx.stderr as NodeJS.WriteStream });
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {value}/{total} shards | ETA {eta_formatted}`,
+      stream: ctx.stderr as NodeJS.WriteStream,
+    });
     bar.start(shards, 0);
     return { tick: (done: number) => bar.update(done), stop: () => bar.stop() };
   }
@@ -97,7 +101,13 @@ export async function runSharded<Result>(o: {
       ranges.map((range, index) => ({
         name: o.kind,
         data: { run, kind: o.kind, spec: o.spec, range, index, shards: ranges.length, label: o.label } satisfies ShardJobData,
-        opts: { jobId: jobIds[index], attempts, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: false, removeOnFail: false },
+        opts: {
+          jobId: jobIds[index],
+          attempts,
+          backoff: { type: 'exponential', delay: 500 },
+          removeOnComplete: false,
+          removeOnFail: false,
+        },
       })),
     );
     let done = 0;
@@ -134,7 +144,9 @@ export async function runSharded<Result>(o: {
               );
             } else if (job.attemptsMade > seenAttempts[index]!) {
               seenAttempts[index] = job.attemptsMade;
-              o.ctx.print(`${o.label}: shard ${index + 1} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${parseFailure(job.failedReason ?? '').message}`);
+              o.ctx.print(
+                `${o.label}: shard ${index + 1} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${parseFailure(job.failedReason ?? '').message}`,
+              );
             }
           }
           if (done === ranges.length) {

@@ -50,7 +50,10 @@ export interface WorkerOptions {
 }
 
 /** Runs a worker until it stops; returns the number of shards it finished (completed or failed). */
-export async function runWorker(ctx: CliContext, o: WorkerOptions): Promise<{ finished: number; stoppedBy: 'max-jobs' | 'idle' | 'signal' }> {
+export async function runWorker(
+  ctx: CliContext,
+  o: WorkerOptions,
+): Promise<{ finished: number; stoppedBy: 'max-jobs' | 'idle' | 'signal' }> {
   const connection = queueConnection(o.queue);
   const handlers = o.handlers ?? SHARD_HANDLERS;
   const cache = new LruWorkerCache();
@@ -149,6 +152,8 @@ export async function runWorker(ctx: CliContext, o: WorkerOptions): Promise<{ fi
     await worker.close();
     await cache.clear();
   }
-  ctx.print(`worker: stopped (${stoppedBy === 'signal' ? 'signal' : stoppedBy === 'idle' ? `idle for ${o.idleExit} s` : `${o.maxJobs} shards`}) after ${finished} shard(s)`);
+  ctx.print(
+    `worker: stopped (${stoppedBy === 'signal' ? 'signal' : stoppedBy === 'idle' ? `idle for ${o.idleExit} s` : `${o.maxJobs} shards`}) after ${finished} shard(s)`,
+  );
   return { finished, stoppedBy: stoppedBy ?? 'signal' };
 }

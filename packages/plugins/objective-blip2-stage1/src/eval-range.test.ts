@@ -15,7 +15,10 @@ import { blip2Stage1Provider } from './plugin';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-blip2-range-'));
 
 async function objectiveOver(evalSet: readonly Example[]) {
-  return blip2Stage1Provider.create(blip2Stage1ConfigSchema.parse({}), await fakeContext(tmp(), { model: fakeQueryTransformer(), eval: evalSet }));
+  return blip2Stage1Provider.create(
+    blip2Stage1ConfigSchema.parse({}),
+    await fakeContext(tmp(), { model: fakeQueryTransformer(), eval: evalSet }),
+  );
 }
 
 async function parts(evalSet: readonly Example[], range?: { start: number; end: number }): Promise<EvalPart[]> {
@@ -35,7 +38,8 @@ describe('blip2-stage1 evaluate with a range', () => {
     const evalSet = captions.slice(0, n);
     const whole = await parts(evalSet);
     const shards: EvalPart[] = [];
-    for (let start = 0; start < n; start += shardSize) shards.push(...(await parts(evalSet, { start, end: Math.min(n, start + shardSize) })));
+    for (let start = 0; start < n; start += shardSize)
+      shards.push(...(await parts(evalSet, { start, end: Math.min(n, start + shardSize) })));
     expect(shards.map((p) => p.count)).toEqual(whole.map((p) => p.count));
     expect(shards).toEqual(whole);
   });
@@ -54,8 +58,12 @@ describe('blip2-stage1 evaluate with a range', () => {
     };
     await expect(run(['retrieval'], 2)).rejects.toMatchObject({
       code: 'E_UNSUPPORTED',
-      message: 'objective blip2-stage1 scores retrieval on one similarity matrix of the whole eval split, so it cannot evaluate it on examples 2–3 alone',
+      message:
+        'objective blip2-stage1 scores retrieval on one similarity matrix of the whole eval split, so it cannot evaluate it on examples 2–3 alone',
     });
-    await expect(run([], 1)).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('a range must start at a multiple of it, not at 1') });
+    await expect(run([], 1)).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringContaining('a range must start at a multiple of it, not at 1'),
+    });
   });
 });

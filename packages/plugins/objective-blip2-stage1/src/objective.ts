@@ -153,9 +153,13 @@ export async function createBlip2Stage1(config: Blip2Stage1Config, context: Obje
         );
       }
       if (range.start % size !== 0) {
-        throw new MmftError('E_INPUT', `objective blip2-stage1 cuts data.eval in chunks of ${size}; a range must start at a multiple of it, not at ${range.start}`, {
-          hint: `use a shard size that is a multiple of ${size}`,
-        });
+        throw new MmftError(
+          'E_INPUT',
+          `objective blip2-stage1 cuts data.eval in chunks of ${size}; a range must start at a multiple of it, not at ${range.start}`,
+          {
+            hint: `use a shard size that is a multiple of ${size}`,
+          },
+        );
       }
     }
     const end = range?.end ?? Infinity;

@@ -44,7 +44,10 @@ describe('causal-lm evaluate with a range', () => {
   const evalData: Example[] = colors.map((c, i) =>
     i % 2 === 0 ? caption(`c${i}`, [`a ${c} circle`], png(c)) : vqa(`q${i}`, 'what color?', c, png(c)),
   );
-  const support = ['red', 'green', 'blue'].flatMap((c) => [caption(`s-${c}`, [`a ${c} square`], png(c)), vqa(`v-${c}`, 'which color?', c, png(c))]);
+  const support = ['red', 'green', 'blue'].flatMap((c) => [
+    caption(`s-${c}`, [`a ${c} square`], png(c)),
+    vqa(`v-${c}`, 'which color?', c, png(c)),
+  ]);
 
   test('the shards [0,2), [2,4), [4,5) give the parts of the whole pass, in order', async () => {
     const objective = await create(
