@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { writeSafetensors } from '@mmft/core/io';
 import { detectEngine, findManifest } from './engine';
 import { listCheckpoints, locateImport } from './locate';
@@ -14,6 +14,7 @@ let tmp: string;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-import-locate-'));
 });
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function touch(rel: string, text = '{}'): string {
   const file = path.join(tmp, rel);
