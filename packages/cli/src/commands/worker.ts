@@ -28,6 +28,8 @@ const whole = (flag: string, min: number) => (value: string) => {
 export function workerCommand(ctx: CliContext): Command {
   return new Command('worker')
     .description('run queued shards (eval, embed, generate) from a Redis job queue until stopped')
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => void ctx.stdout.write(t), writeErr: (t) => void ctx.stderr.write(t) })
     .requiredOption('--queue <url>', 'the Redis server of the queue, redis://HOST:PORT[/DB]')
     .option(
       '--concurrency <n>',

@@ -192,6 +192,35 @@ describe('runSharded with workers on a real Redis', () => {
     }
   }, 30_000);
 
+  test('a stopped worker hands its running shard back without using an attempt; another worker finishes it', async () => {
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const slow: ShardHandler<unknown, string> = {
+      kind: 'slow',
+      async run(_spec, range) {
+        started();
+        await new Promise((r) => setTimeout(r, 800));
+        return `done ${range.start}`;
+      },
+    };
+    const stopper = new AbortController();
+    const first = quietContext();
+    const stopped = runWorker(first, { queue: redis.url, signal: stopper.signal, handlers: { slow } });
+    const ctx = quietContext();
+    const result = runSharded<string>({ queue: redis.url, kind: 'slow', spec: {}, total: 1, shardSize: 1, ctx, label: 'slow' });
+    await running;
+    stopper.abort();
+    expect(await stopped).toEqual({ finished: 0, stoppedBy: 'signal' });
+    expect(
+      first.lines().filter((l) => /^slow shard 1\/1 \(examples 0–0, run [0-9a-f]{8}\): handed back \(worker stopping\)$/.test(l)),
+    ).toHaveLength(1);
+    const second = runWorker(quietContext(), { queue: redis.url, idleExit: 1, handlers: { slow } });
+    expect(await result).toEqual(['done 0']);
+    expect((await second).finished).toBe(1);
+    // Handed back, not failed: no attempt was used, so no retry line.
+    expect(ctx.lines().filter((l) => l.includes('retrying'))).toEqual([]);
+  }, 30_000);
+
   test('a kind the worker does not run fails for good at once; --max-jobs stops a worker', async () => {
     const ctx = quietContext();
     const worker = runWorker(quietContext(), { queue: redis.url, maxJobs: 1, handlers: { square } });
