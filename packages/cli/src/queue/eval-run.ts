@@ -2,6 +2,7 @@
 // objective on data.eval, as shards of whole batches on the queue's workers, or as one shard in
 // this process; both merge through eval-merge.ts, so the two write the same JSON.
 import * as path from 'node:path';
+import { CommanderError } from 'commander';
 import { fedMetric, MmftError } from '@mmft/core';
 import type { CliContext } from '../context';
 import { prepareRecipeEval, type EvalRecipeOptions } from '../commands/eval-recipe';
@@ -51,7 +52,18 @@ export async function runRecipeJson(ctx: CliContext, recipeFile: string, o: Eval
   };
   let results: EvalShardResult[];
   if (o.queue) {
-    results = await runSharded<EvalShardResult>({ queue: o.queue, kind: 'eval', spec, total, shardSize, ctx, label: 'eval' });
+    const queue = o.queue;
+    const { value, interrupted } = await ctx.interruptible(
+      (signal) =>
+        runSharded<EvalShardResult>({ queue, kind: 'eval', spec, total, shardSize, ctx, label: 'eval', signal }).catch((error: unknown) => {
+          if (signal.aborted) return undefined;
+          throw error;
+        }),
+      "stopping: removing this run's waiting shards from the queue",
+    );
+    if (interrupted || !value)
+      throw new CommanderError(interrupted?.exitCode ?? 130, 'mmft.interrupted', `stopped by ${interrupted?.signal ?? 'SIGINT'}`);
+    results = value;
   } else {
     ctx.print(`evaluating ${total} examples of data.eval`);
     const cache = new LruWorkerCache(1);

@@ -221,6 +221,29 @@ describe('runSharded with workers on a real Redis', () => {
     expect(ctx.lines().filter((l) => l.includes('retrying'))).toEqual([]);
   }, 30_000);
 
+  test('an interrupted coordinator stops waiting and removes its waiting shards from the queue', async () => {
+    const stop = new AbortController();
+    const run = runSharded({
+      queue: redis.url,
+      kind: 'square',
+      spec: { values: [1, 2, 3] },
+      total: 3,
+      shardSize: 1,
+      ctx: quietContext(),
+      label: 'square',
+      signal: stop.signal,
+    });
+    const queue = new Queue('mmft', { connection: queueConnection(redis.url) });
+    try {
+      while ((await queue.getJobCounts('waiting')).waiting < 3) await new Promise((r) => setTimeout(r, 20));
+      stop.abort();
+      await expect(run).rejects.toThrow("square: stopped after 0 of 3 shards; the run's waiting shards are removed from the queue");
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+    } finally {
+      await queue.close();
+    }
+  });
+
   test('a kind the worker does not run fails for good at once; --max-jobs stops a worker', async () => {
     const ctx = quietContext();
     const worker = runWorker(quietContext(), { queue: redis.url, maxJobs: 1, handlers: { square } });

@@ -80,6 +80,8 @@ export async function runSharded<Result>(o: {
   ctx: CliContext;
   label: string;
   attempts?: number;
+  /** Aborted (Ctrl-C): stop waiting; the run's jobs are removed from the queue. */
+  signal?: AbortSignal;
 }): Promise<Result[]> {
   const connection = queueConnection(o.queue);
   const attempts = o.attempts ?? 3;
@@ -101,12 +103,14 @@ export async function runSharded<Result>(o: {
       ranges.map((range, index) => ({
         name: o.kind,
         data: { run, kind: o.kind, spec: o.spec, range, index, shards: ranges.length, label: o.label } satisfies ShardJobData,
+        // Removed by the coordinator at the end; the ages only clear what an interrupted coordinator
+        // left behind (a shard a worker was running when it stopped).
         opts: {
           jobId: jobIds[index],
           attempts,
           backoff: { type: 'exponential', delay: 500 },
-          removeOnComplete: false,
-          removeOnFail: false,
+          removeOnComplete: { age: 24 * 3600 },
+          removeOnFail: { age: 24 * 3600 },
         },
       })),
     );
@@ -163,6 +167,20 @@ export async function runSharded<Result>(o: {
           checking = false;
         }
       };
+      o.signal?.addEventListener(
+        'abort',
+        () => {
+          if (settled) return;
+          settled = true;
+          reject(
+            new MmftError(
+              'E_IO',
+              `${o.label}: stopped after ${done} of ${ranges.length} shards; the run's waiting shards are removed from the queue`,
+            ),
+          );
+        },
+        { once: true },
+      );
       events.on('completed', () => void check());
       events.on('failed', () => void check());
       timer = setInterval(() => void check(), 1000);
