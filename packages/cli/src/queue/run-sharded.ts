@@ -118,10 +118,16 @@ export async function runSharded<Result>(o: {
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       let checking = false;
+      let again = false;
       const startedAt = Date.now();
       let hinted = false;
       const check = async () => {
-        if (settled || checking) return;
+        if (settled) return;
+        // An event during a check is looked at right after it, not at the next poll.
+        if (checking) {
+          again = true;
+          return;
+        }
         checking = true;
         try {
           for (let index = 0; index < ranges.length; index++) {
@@ -165,6 +171,10 @@ export async function runSharded<Result>(o: {
           reject(error);
         } finally {
           checking = false;
+          if (again) {
+            again = false;
+            void check();
+          }
         }
       };
       o.signal?.addEventListener(

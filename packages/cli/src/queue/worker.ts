@@ -94,9 +94,11 @@ export async function runWorker(
       const failOnce = process.env[FAIL_ONCE_ENV];
       if (failOnce !== undefined && Number(failOnce) === data.index && job.attemptsMade === 0)
         throw new Error(`test fault: ${FAIL_ONCE_ENV}=${failOnce} fails this shard's first attempt`);
-      const aborted = new Promise<never>((_, reject) =>
-        abort.signal.addEventListener('abort', () => reject(new MmftError('E_IO', 'the worker was stopped')), { once: true }),
-      );
+      let onAbort: () => void = () => undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new MmftError('E_IO', 'the worker was stopped'));
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+      });
       aborted.catch(() => undefined);
       try {
         const result = await Promise.race([handler.run(data.spec, data.range, cache, ctx), aborted]);
@@ -110,6 +112,8 @@ export async function runWorker(
           throw new WaitingError();
         }
         throw error;
+      } finally {
+        abort.signal.removeEventListener('abort', onAbort);
       }
     } catch (error) {
       if (error instanceof WaitingError) throw error;
