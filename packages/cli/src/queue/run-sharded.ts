@@ -2,8 +2,9 @@
 // batches, put one BullMQ job per shard on the `mmft` queue (grouped by a run id, retried with
 // exponential backoff), wait for the workers (`mmft worker`) through QueueEvents, show progress,
 // and return the results in shard order, so that merging them gives what one process computes.
-// The job states followed are BullMQ's (bullmq's src/classes/job.ts getState): a job with
-// attempts left goes back to waiting/delayed after a failure, and reaches 'failed' only for good.
+// The job states followed are BullMQ's (taskforcesh/bullmq@088c87584151485648ca2682d4d7e469e0da56c1:
+// docs/gitbook/guide/retrying-failing-jobs.md): a job with attempts left goes back to waiting or
+// delayed after a failure (exponential backoff), and reaches 'failed' only for good (checked in queue.test.ts).
 import { randomUUID } from 'node:crypto';
 import { SingleBar } from 'cli-progress';
 import { Queue, QueueEvents, type Job } from 'bullmq';

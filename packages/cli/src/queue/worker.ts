@@ -3,7 +3,8 @@
 // line per shard, and stops after --max-jobs shards, after --idle-exit seconds without work, or on
 // a signal. A shard the worker gives up on (stop, or --max-jobs reached when BullMQ already
 // handed it the next job) goes back to the waiting list without using one of its attempts
-// (BullMQ's Job.moveToWait + WaitingError, bullmq's src/classes/worker.ts).
+// (the pattern of taskforcesh/bullmq@580e5dddec0192d72bb7ea7d5b38eb0547783ec9:docs/gitbook/patterns/manual-retrying.md:
+// Job.moveToWait with the worker's token, then a WaitingError so the worker neither completes nor fails it).
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { MmftError, type MmftErrorCode } from '@mmft/core';
 import type { CliContext } from '../context';
