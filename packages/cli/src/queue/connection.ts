@@ -11,8 +11,8 @@ export interface QueueConnection {
   readonly url: string;
   /**
    * null: a blocked command waits for Redis to come back instead of failing after a few retries;
-   * BullMQ requires it of the connections its Worker blocks on (taskforcesh/bullmq@6570def1b073a19a68073754ff18fe38d3254060:
-   * docs/gitbook/guide/connections.md).
+   * BullMQ asks it of Worker connections (taskforcesh/bullmq@081bb30253981968d9723af44e8f2ada6b1a12dc:
+   * docs/gitbook/guide/going-to-production.md, "maxRetriesPerRequest").
    */
   readonly maxRetriesPerRequest: null;
 }

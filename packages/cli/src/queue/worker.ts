@@ -137,8 +137,13 @@ export async function runWorker(
     finished++;
     if (o.maxJobs !== undefined && finished >= o.maxJobs) halt('max-jobs');
   });
-  // Connection trouble is reported by the wait below or retried by ioredis; keep it off stderr noise.
-  worker.on('error', () => undefined);
+  // ioredis reconnects on its own; say once per kind of trouble what it is, not on every retry.
+  const reported = new Set<string>();
+  worker.on('error', (error) => {
+    if (reported.has(error.message)) return;
+    reported.add(error.message);
+    ctx.stderr.write(`worker: Redis: ${error.message}\n`);
+  });
   o.signal?.addEventListener('abort', () => halt('signal'), { once: true });
   const idle = o.idleExit
     ? setInterval(() => {
