@@ -116,49 +116,51 @@ export async function runSharded<Result>(o: {
       })),
     );
     let done = 0;
+    const indexOf = new Map(jobIds.map((id, index) => [id, index]));
     await new Promise<void>((resolve, reject) => {
       let settled = false;
-      let checking = false;
-      let again = false;
+      let draining = false;
       const startedAt = Date.now();
       let hinted = false;
-      const check = async () => {
-        if (settled) return;
-        // An event during a check is looked at right after it, not at the next poll.
-        if (checking) {
-          again = true;
-          return;
+      // Shards to look at: the one an event names at once, every unfinished one on each poll
+      // (retries, and anything an event missed), so a check costs one shard, not the run.
+      const dirty = new Set<number>();
+      const inspect = async (index: number) => {
+        // The state first, then the job: a job read before it finished would carry no return value yet.
+        const state = await queue.getJobState(jobIds[index]!);
+        const job = (await queue.getJob(jobIds[index]!)) as Job | undefined;
+        if (!job || state === 'unknown') {
+          throw new MmftError('E_IO', `${o.label}: shard ${index + 1}'s job ${jobIds[index]} vanished from the queue`, {
+            hint: "something removed the run's jobs from Redis (an obliterate or FLUSHDB?); run the command again",
+          });
         }
-        checking = true;
+        if (state === 'completed') {
+          results[index] = job.returnvalue as Result;
+          done++;
+          progress.tick(done);
+        } else if (state === 'failed') {
+          const { code, message } = parseFailure(job.failedReason ?? 'no reason given');
+          const r = ranges[index]!;
+          throw new MmftError(
+            code ?? 'E_IO',
+            `${o.label}: shard ${index + 1} of ${ranges.length} (examples ${r.start}–${r.end - 1}) failed after ${job.attemptsMade} attempt(s): ${message}`,
+            { hint: 'the workers print each shard they run; fix the cause and run the command again' },
+          );
+        } else if (job.attemptsMade > seenAttempts[index]!) {
+          seenAttempts[index] = job.attemptsMade;
+          o.ctx.print(
+            `${o.label}: shard ${index + 1} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${parseFailure(job.failedReason ?? '').message}`,
+          );
+        }
+      };
+      const drain = async () => {
+        if (settled || draining) return;
+        draining = true;
         try {
-          for (let index = 0; index < ranges.length; index++) {
-            if (results[index] !== undefined) continue;
-            // The state first, then the job: a job read before it finished would carry no return value yet.
-            const state = await queue.getJobState(jobIds[index]!);
-            const job = (await queue.getJob(jobIds[index]!)) as Job | undefined;
-            if (!job || state === 'unknown') {
-              throw new MmftError('E_IO', `${o.label}: shard ${index + 1}'s job ${jobIds[index]} vanished from the queue`, {
-                hint: "something removed the run's jobs from Redis (an obliterate or FLUSHDB?); run the command again",
-              });
-            }
-            if (state === 'completed') {
-              results[index] = job.returnvalue as Result;
-              done++;
-              progress.tick(done);
-            } else if (state === 'failed') {
-              const { code, message } = parseFailure(job.failedReason ?? 'no reason given');
-              const r = ranges[index]!;
-              throw new MmftError(
-                code ?? 'E_IO',
-                `${o.label}: shard ${index + 1} of ${ranges.length} (examples ${r.start}–${r.end - 1}) failed after ${job.attemptsMade} attempt(s): ${message}`,
-                { hint: 'the workers print each shard they run; fix the cause and run the command again' },
-              );
-            } else if (job.attemptsMade > seenAttempts[index]!) {
-              seenAttempts[index] = job.attemptsMade;
-              o.ctx.print(
-                `${o.label}: shard ${index + 1} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${parseFailure(job.failedReason ?? '').message}`,
-              );
-            }
+          while (dirty.size > 0 && !settled) {
+            const index = dirty.values().next().value as number;
+            dirty.delete(index);
+            if (results[index] === undefined) await inspect(index);
           }
           if (done === ranges.length) {
             settled = true;
@@ -171,12 +173,18 @@ export async function runSharded<Result>(o: {
           settled = true;
           reject(error);
         } finally {
-          checking = false;
-          if (again) {
-            again = false;
-            void check();
-          }
+          draining = false;
         }
+      };
+      const mark = (jobId: string) => {
+        const index = indexOf.get(jobId);
+        if (index === undefined) return;
+        dirty.add(index);
+        void drain();
+      };
+      const poll = () => {
+        ranges.forEach((_, index) => (results[index] === undefined ? dirty.add(index) : undefined));
+        void drain();
       };
       o.signal?.addEventListener(
         'abort',
@@ -192,10 +200,10 @@ export async function runSharded<Result>(o: {
         },
         { once: true },
       );
-      events.on('completed', () => void check());
-      events.on('failed', () => void check());
-      timer = setInterval(() => void check(), 1000);
-      void check();
+      events.on('completed', ({ jobId }) => mark(jobId));
+      events.on('failed', ({ jobId }) => mark(jobId));
+      timer = setInterval(poll, 1000);
+      poll();
     });
     return results as Result[];
   } finally {
