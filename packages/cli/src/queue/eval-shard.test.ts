@@ -4,7 +4,9 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Dataset, EvalPart, FedMetric, MetricInput, Objective, TextInput, VisionLanguageModel } from '@mmft/core';
 import { MmftError } from '@mmft/core';
-import { evaluateRange, jsonableInput, type EvalShardResult } from './eval-shard';
+import { createCliContext } from '../context';
+import { LruWorkerCache } from './cache';
+import { evalShardHandler, evaluateRange, jsonableInput, type EvalShardResult } from './eval-shard';
 import { flatScores, mergeEvalShards } from './eval-merge';
 
 const text = (id: string): TextInput => ({ kind: 'text', id, prediction: `p${id}`, references: [`r${id}`] });
@@ -76,6 +78,18 @@ describe('evaluateRange', () => {
     expect((await evaluateRange(session(objective, [recorder('caption')]), { start: 0, end: 4 }, 4)).parts).toHaveLength(2);
     const misaligned = await evaluateRange(session(fakeObjective(4).objective, []), { start: 1, end: 3 }, 4).catch((e: unknown) => e);
     expect((misaligned as MmftError).message).toBe('a shard starting at example 1 does not start a batch of 2');
+  });
+});
+
+describe('evalShardHandler', () => {
+  test('a path this worker does not see fails the shard, naming it and the shared-filesystem rule', async () => {
+    const spec = { recipe: '/nonexistent/r.yaml', set: [], plugin: [], cwd: '/', outputDir: '/tmp/x', batchSize: 2, total: 4 };
+    const error = await evalShardHandler
+      .run(spec, { start: 0, end: 2 }, new LruWorkerCache(), createCliContext({ builtins: [] }))
+      .catch((e: unknown) => e);
+    expect((error as MmftError).code).toBe('E_INPUT');
+    expect((error as MmftError).message).toBe('the recipe /nonexistent/r.yaml does not exist on this worker');
+    expect((error as MmftError).hint).toMatch(/at the paths the coordinator saw: run them where those paths exist \(a shared filesystem\)/);
   });
 });
 
