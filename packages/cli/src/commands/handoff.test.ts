@@ -21,7 +21,9 @@ const rows = (file: string): Row[] =>
     .map((l) => JSON.parse(l) as Row);
 
 async function handoff(out: string, ...extra: string[]) {
-  return runCliForTest(['handoff', RECIPE, '--to', 'llamafactory', '--out', out, '--gpus', '4', '--nodes', '2', ...SMALL, ...extra], { cwd: ROOT });
+  return runCliForTest(['handoff', RECIPE, '--to', 'llamafactory', '--out', out, '--gpus', '4', '--nodes', '2', ...SMALL, ...extra], {
+    cwd: ROOT,
+  });
 }
 
 describe('mmft handoff', () => {
@@ -65,7 +67,14 @@ describe('mmft handoff', () => {
     });
     const yaml = fs.readFileSync(path.join(out, 'train.yaml'), 'utf8');
     // batch 16 over 8 processes, LoRA on every language Linear, projector saved whole, vision frozen.
-    for (const line of ['per_device_train_batch_size: 2', 'gradient_accumulation_steps: 1', 'lora_target: "all"', 'additional_target: "multi_modal_projector"', 'freeze_vision_tower: true', 'template: "llava"']) {
+    for (const line of [
+      'per_device_train_batch_size: 2',
+      'gradient_accumulation_steps: 1',
+      'lora_target: "all"',
+      'additional_target: "multi_modal_projector"',
+      'freeze_vision_tower: true',
+      'template: "llava"',
+    ]) {
       expect(yaml).toContain(`${line}\n`);
     }
     const readme = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
@@ -77,7 +86,9 @@ describe('mmft handoff', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-handoff-'));
     const out = path.join(tmp, 'bundle');
     expect((await handoff(out, '--copy-model')).code).toBe(0);
-    expect(fs.readFileSync(path.join(out, 'model/config.json'))).toEqual(fs.readFileSync(path.join(ROOT, 'models/llava-shapes-base/config.json')));
+    expect(fs.readFileSync(path.join(out, 'model/config.json'))).toEqual(
+      fs.readFileSync(path.join(ROOT, 'models/llava-shapes-base/config.json')),
+    );
     expect(fs.readFileSync(path.join(out, 'train.yaml'), 'utf8')).toContain('model_name_or_path: "model"\n');
     expect((await handoff(out)).code).toBe(0);
     expect(fs.existsSync(path.join(out, 'model'))).toBe(false);
@@ -91,7 +102,9 @@ describe('mmft handoff', () => {
   });
 
   test('an unknown --to names the registered targets', async () => {
-    const run = await runCliForTest(['handoff', RECIPE, '--to', 'megatron', '--out', path.join(os.tmpdir(), 'never-written'), ...SMALL], { cwd: ROOT });
+    const run = await runCliForTest(['handoff', RECIPE, '--to', 'megatron', '--out', path.join(os.tmpdir(), 'never-written'), ...SMALL], {
+      cwd: ROOT,
+    });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/--to megatron: no handoff target of that name; registered: .*llamafactory/);
     expect(run.stderr).toMatch(/swift/);

@@ -45,7 +45,12 @@ export interface HandoffOptions {
   force?: boolean;
 }
 
-async function* examplesOf(registry: PluginRegistry, section: Record<string, unknown>, baseDir: string, where: string): AsyncIterable<Example> {
+async function* examplesOf(
+  registry: PluginRegistry,
+  section: Record<string, unknown>,
+  baseDir: string,
+  where: string,
+): AsyncIterable<Example> {
   const [type, settings] = withoutType(section);
   const dataset = await registry.resolve('dataset', type).open(settings, datasetContext(registry, baseDir, where));
   yield* dataset.iterate({ shuffle: false });
@@ -55,7 +60,8 @@ function targetOptions(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new MmftError('E_INPUT', `--target-option "${pair}" is not key=value`, { hint: 'e.g. --target-option template=llava' });
+    if (eq <= 0)
+      throw new MmftError('E_INPUT', `--target-option "${pair}" is not key=value`, { hint: 'e.g. --target-option template=llava' });
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
@@ -74,9 +80,13 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
   const targets = registry.list('handoff');
   const target = targets.find((t) => t.id === o.to);
   if (!target) {
-    throw new MmftError('E_UNKNOWN_ID', `--to ${o.to}: no handoff target of that name; registered: ${targets.map((t) => t.id).join(', ') || '(none)'}`, {
-      hint: 'pick one of the registered targets, or load the plugin that provides it with --plugin <package>',
-    });
+    throw new MmftError(
+      'E_UNKNOWN_ID',
+      `--to ${o.to}: no handoff target of that name; registered: ${targets.map((t) => t.id).join(', ') || '(none)'}`,
+      {
+        hint: 'pick one of the registered targets, or load the plugin that provides it with --plugin <package>',
+      },
+    );
   }
   const targetConfig = parseConfig(target, targetOptions(o.targetOption));
 
@@ -94,18 +104,26 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
   if (o.copyModel) plan = { ...plan, model: { ...plan.model, path: 'model' } };
 
   const objectiveSection = sectionOf(recipe.objective);
-  if (!objectiveSection) throw new MmftError('E_RECIPE', `${raw.file}: the recipe has no objective: section`, { hint: 'add objective: { type: causal-lm }' });
+  if (!objectiveSection)
+    throw new MmftError('E_RECIPE', `${raw.file}: the recipe has no objective: section`, { hint: 'add objective: { type: causal-lm }' });
   const [objectiveType, objectiveConfig] = withoutType(objectiveSection);
   const objective = registry.resolve('objective', objectiveType);
   const conversations = objective.conversations?.bind(objective);
   if (!conversations) {
-    throw new MmftError('E_UNSUPPORTED', `${raw.file}: objective ${objectiveType} trains on no chats, so its data cannot be handed to a chat fine-tuning engine`, {
-      hint: 'hand off recipes with objective causal-lm (caption, VQA and instruction data)',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `${raw.file}: objective ${objectiveType} trains on no chats, so its data cannot be handed to a chat fine-tuning engine`,
+      {
+        hint: 'hand off recipes with objective causal-lm (caption, VQA and instruction data)',
+      },
+    );
   }
   const data = sectionOf(recipe.data);
   const train = sectionOf(data?.train);
-  if (!train) throw new MmftError('E_RECIPE', `${raw.file}: the recipe has no data.train section`, { hint: 'add data: { train: { type: ..., ... } }' });
+  if (!train)
+    throw new MmftError('E_RECIPE', `${raw.file}: the recipe has no data.train section`, {
+      hint: 'add data: { train: { type: ..., ... } }',
+    });
   const evalSection = sectionOf(data?.eval);
 
   const launch: HandoffLaunch = {
@@ -116,7 +134,15 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
     outputDir: 'output',
   };
   const extraRows = { examples: 0, rows: 0 };
-  let summary: { rows: string; files: readonly string[]; commands: readonly string[]; gaps: readonly { field: string; why: string }[]; output: string } | undefined;
+  let summary:
+    | {
+        rows: string;
+        files: readonly string[];
+        commands: readonly string[];
+        gaps: readonly { field: string; why: string }[];
+        output: string;
+      }
+    | undefined;
   await writeFolder(
     out,
     async (staged) => {
@@ -148,10 +174,23 @@ export async function runHandoff(ctx: CliContext, recipeFile: string, o: Handoff
       }
       if (o.copyModel) fs.cpSync(plan.model.localPath, path.join(staged, 'model'), { recursive: true });
       const result = await target.write(plan, handoffData, launch, staged, targetConfig);
-      const manifest = writeHandoffBundle(staged, { plan, launch, data: handoffData, result, target: { id: target.id, engine: target.engine }, mmftVersion: VERSION });
+      const manifest = writeHandoffBundle(staged, {
+        plan,
+        launch,
+        data: handoffData,
+        result,
+        target: { id: target.id, engine: target.engine },
+        mmftVersion: VERSION,
+      });
       summary = {
         rows: `${written.trainRows} train rows${written.eval ? `, ${written.evalRows} eval rows` : ''}, ${imageCount} images`,
-        files: [...manifest.files, 'data/train.jsonl', ...(written.eval ? ['data/eval.jsonl'] : []), 'data/images/', ...(o.copyModel ? ['model/'] : [])],
+        files: [
+          ...manifest.files,
+          'data/train.jsonl',
+          ...(written.eval ? ['data/eval.jsonl'] : []),
+          'data/images/',
+          ...(o.copyModel ? ['model/'] : []),
+        ],
         commands: result.commands,
         gaps: manifest.gaps,
         output: result.output,
@@ -186,22 +225,23 @@ const count = (flag: string) => (value: string) => {
  */
 export function handoffCommand(ctx: CliContext): Command {
   return new Command('handoff')
-    .description("Write a bundle that trains the recipe on another engine (LLaMA-Factory, ms-swift, accelerate) on many GPUs and nodes")
+    .description('Write a bundle that trains the recipe on another engine (LLaMA-Factory, ms-swift, accelerate) on many GPUs and nodes')
     .argument('<recipe>', 'recipe file (YAML or JSON)')
     .requiredOption('--to <target>', 'handoff target: llamafactory, swift or accelerate (`mmft plugins` lists them)')
     .requiredOption('--out <dir>', 'bundle folder to write (a new or empty folder, or a bundle mmft wrote)')
     .option('--gpus <n>', 'GPUs per node', count('--gpus'), 1)
     .option('--nodes <n>', 'nodes', count('--nodes'), 1)
     .addOption(
-      new Option('--strategy <name>', 'sharding: DeepSpeed ZeRO-2/3, FSDP full shard, or plain DDP (default: zero2 on more than one GPU, else ddp)').choices([
-        'zero2',
-        'zero3',
-        'fsdp',
-        'ddp',
-      ]),
+      new Option(
+        '--strategy <name>',
+        'sharding: DeepSpeed ZeRO-2/3, FSDP full shard, or plain DDP (default: zero2 on more than one GPU, else ddp)',
+      ).choices(['zero2', 'zero3', 'fsdp', 'ddp']),
     )
     .addOption(new Option('--precision <p>', 'mixed precision of the engine').choices(['bf16', 'fp16', 'fp32']).default('bf16'))
-    .option('--model-path <p>', 'how the training machines find the base model (a path there, or a hub id); default the recipe checkpoint folder')
+    .option(
+      '--model-path <p>',
+      'how the training machines find the base model (a path there, or a hub id); default the recipe checkpoint folder',
+    )
     .option('--copy-model', 'copy the base model folder into <out>/model and use that')
     .option('--target-option <key=value>', "a target's own option, e.g. template=llava for llamafactory (repeatable)", collect, [])
     .option('--set <path=value>', 'override a recipe value, e.g. --set data.train.sources.0.n=100 (repeatable)', collect, [])

@@ -13,7 +13,17 @@ async function* iterate(examples: readonly Example[]): AsyncIterable<Example> {
   yield* examples;
 }
 const chat = (e: Example): HandoffConversation[] =>
-  e.task === 'vqa' ? [{ messages: [{ role: 'user', content: `<image>\n${e.question}` }, { role: 'assistant', content: e.answer }], images: [e.image] }] : [];
+  e.task === 'vqa'
+    ? [
+        {
+          messages: [
+            { role: 'user', content: `<image>\n${e.question}` },
+            { role: 'assistant', content: e.answer },
+          ],
+          images: [e.image],
+        },
+      ]
+    : [];
 const hashName = (bytes: Uint8Array, ext: string) => `images/${createHash('sha256').update(bytes).digest('hex').slice(0, 20)}.${ext}`;
 
 describe('writeHandoffData', () => {
@@ -45,15 +55,34 @@ describe('writeHandoffData', () => {
         },
       },
     );
-    expect(data).toEqual({ train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 3, evalRows: 1, imagesDir: 'data/images', imageCount: 2 });
-    const rows = fs.readFileSync(path.join(out, 'data/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { images: string[] });
-    expect(rows[0]).toEqual({ messages: [{ role: 'user', content: '<image>\nQ1' }, { role: 'assistant', content: 'A1' }], images: [hashName(png, 'png')] });
+    expect(data).toEqual({
+      train: 'data/train.jsonl',
+      eval: 'data/eval.jsonl',
+      trainRows: 3,
+      evalRows: 1,
+      imagesDir: 'data/images',
+      imageCount: 2,
+    });
+    const rows = fs
+      .readFileSync(path.join(out, 'data/train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { images: string[] });
+    expect(rows[0]).toEqual({
+      messages: [
+        { role: 'user', content: '<image>\nQ1' },
+        { role: 'assistant', content: 'A1' },
+      ],
+      images: [hashName(png, 'png')],
+    });
     expect(rows[1]!.images).toEqual([hashName(rasterised, 'png')]);
     expect(rows[2]!.images).toEqual(rows[1]!.images);
     expect(calls).toEqual(['scene-1']); // rasterised once per source
     const evalRow = JSON.parse(fs.readFileSync(path.join(out, 'data/eval.jsonl'), 'utf8')) as { images: string[] };
     expect(evalRow.images).toEqual(rows[0]!.images); // same bytes as the file: one copy
-    expect(fs.readdirSync(path.join(out, 'data/images')).sort()).toEqual([hashName(png, 'png'), hashName(rasterised, 'png')].map((p) => p.slice(7)).sort());
+    expect(fs.readdirSync(path.join(out, 'data/images')).sort()).toEqual(
+      [hashName(png, 'png'), hashName(rasterised, 'png')].map((p) => p.slice(7)).sort(),
+    );
     expect(new Uint8Array(fs.readFileSync(path.join(out, 'data', rows[0]!.images[0]!)))).toEqual(png);
     expect(new Uint8Array(fs.readFileSync(file))).toEqual(png);
   });
@@ -61,9 +90,9 @@ describe('writeHandoffData', () => {
   test('SVG without toPng and an empty train split are errors naming the example or split', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-data-'));
     const svg: ImageRef = { kind: 'bytes', bytes: new Uint8Array([1]), format: 'svg', key: 'k' };
-    await expect(writeHandoffData({ train: iterate([{ task: 'vqa', id: 'x', image: svg, question: 'q', answer: 'a' }]) }, chat, tmp)).rejects.toThrow(
-      /example "x": image "k" is SVG/,
-    );
+    await expect(
+      writeHandoffData({ train: iterate([{ task: 'vqa', id: 'x', image: svg, question: 'q', answer: 'a' }]) }, chat, tmp),
+    ).rejects.toThrow(/example "x": image "k" is SVG/);
     await expect(writeHandoffData({ train: iterate([]) }, chat, tmp)).rejects.toThrow(/data.train gave no rows/);
   });
 });
@@ -109,10 +138,14 @@ describe('writeHandoffBundle', () => {
     const section = (title: string) => readme.split(`## ${title}\n`)[1]!.split('\n## ')[0]!;
     expect(section('Maps one to one')).toContain('| train.lr | learning_rate (train.yaml) |');
     expect(section('Maps one to one')).not.toContain('batch_size');
-    expect(section('Converted')).toContain('| train.batch_size | per_device_train_batch_size (train.yaml) | 16 = 2 × 1 × 8 \\| per device |');
+    expect(section('Converted')).toContain(
+      '| train.batch_size | per_device_train_batch_size (train.yaml) | 16 = 2 × 1 × 8 \\| per device |',
+    );
     expect(section('Not carried over')).toContain('| objective.few_shot | demos |');
     expect(section('Not carried over')).toContain('| train.lr_groups.0 | no per-part rate |');
-    expect(section('Launch')).toContain('NNODES=2 NODE_RANK=<0..1> MASTER_ADDR=<address of node 0> MASTER_PORT=29500 NPROC_PER_NODE=4 bash launch.sh');
+    expect(section('Launch')).toContain(
+      'NNODES=2 NODE_RANK=<0..1> MASTER_ADDR=<address of node 0> MASTER_PORT=29500 NPROC_PER_NODE=4 bash launch.sh',
+    );
     expect(section('Bringing the result back')).toContain('mmft import <this folder>/output --out <dir>');
   });
 });

@@ -26,7 +26,14 @@ export interface HandoffSplits {
   readonly eval?: AsyncIterable<Example>;
 }
 
-const EXTENSIONS: Readonly<Record<string, string>> = { '.png': 'png', '.jpg': 'jpg', '.jpeg': 'jpg', '.webp': 'webp', '.bmp': 'bmp', '.gif': 'gif' };
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  '.png': 'png',
+  '.jpg': 'jpg',
+  '.jpeg': 'jpg',
+  '.webp': 'webp',
+  '.bmp': 'bmp',
+  '.gif': 'gif',
+};
 
 /** Copies images into `imagesDir` once per content, and remembers each source's name. */
 class ImageStore {
@@ -58,16 +65,26 @@ class ImageStore {
         try {
           bytes = fs.readFileSync(image.path);
         } catch (cause) {
-          throw new MmftError('E_INPUT', `${where}: image ${image.path} cannot be read`, { cause, hint: 'check the path in the data file' });
+          throw new MmftError('E_INPUT', `${where}: image ${image.path} cannot be read`, {
+            cause,
+            hint: 'check the path in the data file',
+          });
         }
         if (ext) name = this.put(bytes, ext);
         else if (this.options.toPng) name = this.put(await this.options.toPng(image), 'png');
-        else throw new MmftError('E_UNSUPPORTED', `${where}: image ${image.path} is not PNG, JPEG, WebP, BMP or GIF`, { hint: 'convert it to PNG' });
+        else
+          throw new MmftError('E_UNSUPPORTED', `${where}: image ${image.path} is not PNG, JPEG, WebP, BMP or GIF`, {
+            hint: 'convert it to PNG',
+          });
       } else if (image.format === 'svg') {
         if (!this.options.toPng) {
-          throw new MmftError('E_UNSUPPORTED', `${where}: image "${image.key}" is SVG, which the engines' image loaders (PIL) cannot read`, {
-            hint: 'pass toPng to rasterise it (mmft handoff does)',
-          });
+          throw new MmftError(
+            'E_UNSUPPORTED',
+            `${where}: image "${image.key}" is SVG, which the engines' image loaders (PIL) cannot read`,
+            {
+              hint: 'pass toPng to rasterise it (mmft handoff does)',
+            },
+          );
         }
         name = this.put(await this.options.toPng(image), 'png');
       } else name = this.put(image.bytes, image.format === 'jpeg' ? 'jpg' : image.format);
@@ -81,7 +98,8 @@ class ImageStore {
   }
 }
 
-const whereOf = (example: Example): string => (example.source ? `${example.source.file}:${example.source.line} (example "${example.id}")` : `example "${example.id}"`);
+const whereOf = (example: Example): string =>
+  example.source ? `${example.source.file}:${example.source.line} (example "${example.id}")` : `example "${example.id}"`;
 
 async function writeSplit(
   examples: AsyncIterable<Example>,
@@ -126,7 +144,8 @@ export async function writeHandoffData(
   fs.mkdirSync(imagesDir, { recursive: true });
   const store = new ImageStore(imagesDir, options);
   const trainRows = await writeSplit(splits.train, toChats, path.join(dataDir, 'train.jsonl'), store);
-  if (trainRows === 0) throw new MmftError('E_DATA', 'data.train gave no rows to hand off', { hint: 'check the data.train section of the recipe' });
+  if (trainRows === 0)
+    throw new MmftError('E_DATA', 'data.train gave no rows to hand off', { hint: 'check the data.train section of the recipe' });
   const evalRows = splits.eval ? await writeSplit(splits.eval, toChats, path.join(dataDir, 'eval.jsonl'), store) : 0;
   return {
     train: 'data/train.jsonl',

@@ -11,7 +11,11 @@ function modelDir(extra: Record<string, string> = {}, config: object = LLAVA_CON
   return dir;
 }
 
-const LLAVA_CONFIG = { model_type: 'llava', architectures: ['LlavaForConditionalGeneration'], vision_config: { model_type: 'clip_vision_model' } };
+const LLAVA_CONFIG = {
+  model_type: 'llava',
+  architectures: ['LlavaForConditionalGeneration'],
+  vision_config: { model_type: 'clip_vision_model' },
+};
 
 // The shape of recipes/llava-shapes-instruct.yaml after validation (defaults filled).
 const instruct = (checkpoint: string) => ({
@@ -70,7 +74,15 @@ describe('handoffPlan', () => {
       modulesToSave: ['multi_modal_projector'],
       useRslora: false,
     });
-    expect(plan.train).toMatchObject({ lr: 0.002, lrGroups: [{ params: 'projector', lr: 0.001 }], maxSteps: 900, batchSize: 16, gradAccum: 1, schedule: 'cosine', logEvery: 25 });
+    expect(plan.train).toMatchObject({
+      lr: 0.002,
+      lrGroups: [{ params: 'projector', lr: 0.001 }],
+      maxSteps: 900,
+      batchSize: 16,
+      gradAccum: 1,
+      schedule: 'cosine',
+      logEvery: 25,
+    });
     expect(plan.train.epochs).toBeUndefined();
     expect(plan).toMatchObject({ template: 'llava_v1', defaultSystem: '', maxLength: 256, seed: 0, name: 'llava-shapes-instruct' });
     expect(plan.gaps.map((g) => g.field)).toEqual(['train.metric_for_best', 'metrics.0', 'metrics.1']);
@@ -79,7 +91,11 @@ describe('handoffPlan', () => {
   test('without exclude_modules all-linear reaches the vision tower; freeze names and globs of whole parts count', () => {
     const dir = modelDir();
     const recipe = instruct(dir);
-    const noExclude = { ...recipe, peft: { ...recipe.peft, exclude_modules: undefined, modules_to_save: [] }, train: { ...recipe.train, freeze: [] } };
+    const noExclude = {
+      ...recipe,
+      peft: { ...recipe.peft, exclude_modules: undefined, modules_to_save: [] },
+      train: { ...recipe.train, freeze: [] },
+    };
     expect(handoffPlan(noExclude, '/r/x.yaml', '/r').freeze).toEqual({ vision: false, projector: false, language: false });
     // Names only reach language layers: PEFT matches a list by module-name suffix.
     const names = { ...noExclude, peft: { ...noExclude.peft, target_modules: ['q_proj', 'v_proj'] } };
@@ -102,7 +118,13 @@ describe('handoffPlan', () => {
         data: { train: { type: 'mix', strategy: 'interleave_under', sources: [] } },
         objective: { ...recipe.objective, template: 'auto', few_shot: { shots: 2 } },
         metrics: [],
-        train: { ...recipe.train, max_steps: undefined, epochs: 2, lr_groups: [{ params: ['projector', 'vision_tower.*.q_proj'], lr: 1e-4 }], metric_for_best: undefined },
+        train: {
+          ...recipe.train,
+          max_steps: undefined,
+          epochs: 2,
+          lr_groups: [{ params: ['projector', 'vision_tower.*.q_proj'], lr: 1e-4 }],
+          metric_for_best: undefined,
+        },
       },
       '/r/x.yaml',
       '/r',
@@ -114,7 +136,12 @@ describe('handoffPlan', () => {
     expect(plan.train.epochs).toBe(2);
     expect(plan.train.maxSteps).toBeUndefined();
     expect(plan.train.lrGroups).toEqual([{ params: 'projector', lr: 1e-4 }]);
-    expect(plan.gaps.map((g) => g.field).sort()).toEqual(['data.train.strategy', 'model.quantization.block_size', 'objective.few_shot', 'train.lr_groups.0']);
+    expect(plan.gaps.map((g) => g.field).sort()).toEqual([
+      'data.train.strategy',
+      'model.quantization.block_size',
+      'objective.few_shot',
+      'train.lr_groups.0',
+    ]);
     const withEval = { ...recipe, data: { ...recipe.data, eval: { type: 'shapes' } } };
     expect(handoffPlan(withEval, '/r/x.yaml', '/r').gaps.map((g) => g.field)).toContain('train.eval_before');
     const noBefore = { ...withEval, train: { ...withEval.train, eval_before: false } };
@@ -124,7 +151,11 @@ describe('handoffPlan', () => {
   test('a text-only model (no vision_config) trains no vision tower or projector whatever the LoRA targets', () => {
     const dir = modelDir({}, { model_type: 'llama', architectures: ['LlamaForCausalLM'] });
     const recipe = instruct(dir);
-    const plan = handoffPlan({ ...recipe, peft: { ...recipe.peft, exclude_modules: undefined, modules_to_save: [] }, train: { ...recipe.train, freeze: [] } }, '/r/x.yaml', '/r');
+    const plan = handoffPlan(
+      { ...recipe, peft: { ...recipe.peft, exclude_modules: undefined, modules_to_save: [] }, train: { ...recipe.train, freeze: [] } },
+      '/r/x.yaml',
+      '/r',
+    );
     expect(plan.freeze).toEqual({ vision: true, projector: true, language: false });
     expect(plan.model).toMatchObject({ modelType: 'llama', architecture: 'LlamaForCausalLM' });
   });
@@ -132,6 +163,8 @@ describe('handoffPlan', () => {
   test('a missing config.json and a recipe without checkpoint are errors naming the path', () => {
     const recipe = instruct('/nowhere/model');
     expect(() => handoffPlan(recipe, '/r/x.yaml', '/r')).toThrow(/\/nowhere\/model\/config.json cannot be read/);
-    expect(() => handoffPlan({ ...recipe, model: { type: 'llava' } }, '/r/x.yaml', '/r')).toThrow(/\/r\/x.yaml: model.checkpoint is not set/);
+    expect(() => handoffPlan({ ...recipe, model: { type: 'llava' } }, '/r/x.yaml', '/r')).toThrow(
+      /\/r\/x.yaml: model.checkpoint is not set/,
+    );
   });
 });

@@ -12,7 +12,8 @@ import { MmftError } from '../errors';
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback);
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+const strings = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 
 export type ModelPart = 'vision' | 'projector' | 'language';
 const PARTS: readonly ModelPart[] = ['vision', 'projector', 'language'];
@@ -95,9 +96,13 @@ function resolveFreeze(train: Obj, peft: Obj | undefined, gaps: HandoffGap[]): H
   const frozen = new Set<ModelPart>();
   if (train.strategy === 'lock-image') frozen.add('vision');
   if (train.strategy === 'feature-based') {
-    throw new MmftError('E_UNSUPPORTED', 'train.strategy feature-based (cached features and a head) has no equivalent in chat fine-tuning engines', {
-      hint: 'hand off a recipe with train.strategy full or lock-image',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      'train.strategy feature-based (cached features and a head) has no equivalent in chat fine-tuning engines',
+      {
+        hint: 'hand off a recipe with train.strategy full or lock-image',
+      },
+    );
   }
   for (const [key, add] of [
     ['freeze', true],
@@ -105,7 +110,11 @@ function resolveFreeze(train: Obj, peft: Obj | undefined, gaps: HandoffGap[]): H
   ] as const) {
     strings(train[key]).forEach((entry, i) => {
       const part = partOf(entry);
-      if (!part) gaps.push({ field: `train.${key}.${i}`, why: `"${entry}" is not a whole part (vision, projector, language); engines freeze whole parts only` });
+      if (!part)
+        gaps.push({
+          field: `train.${key}.${i}`,
+          why: `"${entry}" is not a whole part (vision, projector, language); engines freeze whole parts only`,
+        });
       else if (add) frozen.add(part);
       else frozen.delete(part);
     });
@@ -113,7 +122,12 @@ function resolveFreeze(train: Obj, peft: Obj | undefined, gaps: HandoffGap[]): H
   if (!peft) return { vision: frozen.has('vision'), projector: frozen.has('projector'), language: frozen.has('language') };
   // With an adapter a part trains when LoRA reaches one of its Linear layers or it is saved whole.
   const target = typeof peft.target_modules === 'string' ? peft.target_modules : strings(peft.target_modules);
-  const exclude = peft.exclude_modules === undefined || peft.exclude_modules === null ? undefined : typeof peft.exclude_modules === 'string' ? peft.exclude_modules : strings(peft.exclude_modules);
+  const exclude =
+    peft.exclude_modules === undefined || peft.exclude_modules === null
+      ? undefined
+      : typeof peft.exclude_modules === 'string'
+        ? peft.exclude_modules
+        : strings(peft.exclude_modules);
   const saved = strings(peft.modules_to_save);
   const trains = (part: ModelPart): boolean => {
     if (frozen.has(part)) return false;
@@ -140,16 +154,23 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
   }
   const localPath = path.resolve(baseDir, model.checkpoint);
   const config = readConfigJson(localPath);
-  if (typeof model.adapter === 'string') gaps.push({ field: 'model.adapter', why: 'training does not start from a trained adapter; merge it first (mmft merge) and hand off the merged model' });
+  if (typeof model.adapter === 'string')
+    gaps.push({
+      field: 'model.adapter',
+      why: 'training does not start from a trained adapter; merge it first (mmft merge) and hand off the merged model',
+    });
   const q = obj(model.quantization);
   if (q) {
-    if (num(q.block_size, 64) !== 64) gaps.push({ field: 'model.quantization.block_size', why: 'bitsandbytes through transformers always quantises in blocks of 64' });
-    if (q.skip_modules !== undefined) gaps.push({ field: 'model.quantization.skip_modules', why: 'engines keep their own list of unquantised modules (lm_head)' });
+    if (num(q.block_size, 64) !== 64)
+      gaps.push({ field: 'model.quantization.block_size', why: 'bitsandbytes through transformers always quantises in blocks of 64' });
+    if (q.skip_modules !== undefined)
+      gaps.push({ field: 'model.quantization.skip_modules', why: 'engines keep their own list of unquantised modules (lm_head)' });
   }
 
   const objective = obj(recipe.objective) ?? {};
   const template = typeof objective.template === 'string' && objective.template !== 'auto' ? objective.template : autoTemplate(localPath);
-  if (objective.few_shot !== undefined) gaps.push({ field: 'objective.few_shot', why: 'in-context demos are drawn per step by mmft; the rows are written without them' });
+  if (objective.few_shot !== undefined)
+    gaps.push({ field: 'objective.few_shot', why: 'in-context demos are drawn per step by mmft; the rows are written without them' });
   for (const key of ['hard_negatives', 'head', 'max_text_length'] as const) {
     if (objective[key] !== undefined) gaps.push({ field: `objective.${key}`, why: 'a contrastive setting; chat fine-tuning has none' });
   }
@@ -164,7 +185,8 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
   if (peftSection) {
     const method = String(peftSection.method);
     if (method !== 'lora') gaps.push({ field: 'peft.method', why: `${method} is not LoRA; the engines' adapters here are LoRA` });
-    if (peftSection.bias !== undefined && peftSection.bias !== 'none') gaps.push({ field: 'peft.bias', why: 'engines train LoRA with bias "none"' });
+    if (peftSection.bias !== undefined && peftSection.bias !== 'none')
+      gaps.push({ field: 'peft.bias', why: 'engines train LoRA with bias "none"' });
     if (peftSection.init_lora_weights !== undefined && peftSection.init_lora_weights !== true) {
       gaps.push({ field: 'peft.init_lora_weights', why: 'engines initialise LoRA as PEFT does by default (Kaiming A, zero B)' });
     }
@@ -175,7 +197,10 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
       dropout: num(peftSection.lora_dropout, 0),
       targetModules: typeof peftSection.target_modules === 'string' ? peftSection.target_modules : strings(peftSection.target_modules),
       ...(peftSection.exclude_modules != null
-        ? { excludeModules: typeof peftSection.exclude_modules === 'string' ? peftSection.exclude_modules : strings(peftSection.exclude_modules) }
+        ? {
+            excludeModules:
+              typeof peftSection.exclude_modules === 'string' ? peftSection.exclude_modules : strings(peftSection.exclude_modules),
+          }
         : {}),
       modulesToSave: strings(peftSection.modules_to_save),
       useRslora: peftSection.use_rslora === true,
@@ -188,34 +213,58 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
     for (const params of strings(group.params)) {
       const part = partOf(params);
       if (part) lrGroups.push({ params: part, lr: num(group.lr, 0) });
-      else gaps.push({ field: `train.lr_groups.${i}`, why: `"${params}" is a parameter glob, not a part (vision, projector, language); engines set rates per part only` });
+      else
+        gaps.push({
+          field: `train.lr_groups.${i}`,
+          why: `"${params}" is a parameter glob, not a part (vision, projector, language); engines set rates per part only`,
+        });
     }
   });
   const checkpointing = train.gradient_checkpointing;
   const everyN = num(obj(checkpointing)?.every_n_blocks, 1);
   if (everyN > 1) gaps.push({ field: 'train.gradient_checkpointing.every_n_blocks', why: 'engines checkpoint every block' });
-  if (train.early_stopping_patience !== undefined) gaps.push({ field: 'train.early_stopping_patience', why: 'no early stopping in the engines’ training configs' });
+  if (train.early_stopping_patience !== undefined)
+    gaps.push({ field: 'train.early_stopping_patience', why: 'no early stopping in the engines’ training configs' });
   if (typeof train.metric_for_best === 'string' && train.metric_for_best !== 'eval_loss') {
-    gaps.push({ field: 'train.metric_for_best', why: `${train.metric_for_best} is an mmft metric; engines compute the eval loss only (evaluate the result with mmft eval after mmft import)` });
+    gaps.push({
+      field: 'train.metric_for_best',
+      why: `${train.metric_for_best} is an mmft metric; engines compute the eval loss only (evaluate the result with mmft eval after mmft import)`,
+    });
   }
-  if (strings(train.no_decay).length > 0) gaps.push({ field: 'train.no_decay', why: 'engines exclude biases and norms from weight decay by their own rule' });
-  if (train.dataloader_drop_last === true) gaps.push({ field: 'train.dataloader_drop_last', why: 'not written; engines keep the last incomplete batch' });
+  if (strings(train.no_decay).length > 0)
+    gaps.push({ field: 'train.no_decay', why: 'engines exclude biases and norms from weight decay by their own rule' });
+  if (train.dataloader_drop_last === true)
+    gaps.push({ field: 'train.dataloader_drop_last', why: 'not written; engines keep the last incomplete batch' });
   if (train.eval_before !== false && obj(obj(recipe.data)?.eval) !== undefined) {
-    gaps.push({ field: 'train.eval_before', why: 'engines do not evaluate before the first step; run mmft eval recipe on the base model for the "before" numbers' });
+    gaps.push({
+      field: 'train.eval_before',
+      why: 'engines do not evaluate before the first step; run mmft eval recipe on the base model for the "before" numbers',
+    });
   }
-  if (train.frozen_dtype !== undefined && train.frozen_dtype !== 'f32') gaps.push({ field: 'train.frozen_dtype', why: 'engines store frozen weights in the run precision (--precision)' });
+  if (train.frozen_dtype !== undefined && train.frozen_dtype !== 'f32')
+    gaps.push({ field: 'train.frozen_dtype', why: 'engines store frozen weights in the run precision (--precision)' });
 
   (Array.isArray(recipe.metrics) ? recipe.metrics : []).forEach((m, i) => {
     const id = String(obj(m)?.type ?? m);
-    gaps.push({ field: `metrics.${i}`, why: `metric ${id} is computed by mmft; evaluate the imported result with mmft eval recipe (engines report eval loss)` });
+    gaps.push({
+      field: `metrics.${i}`,
+      why: `metric ${id} is computed by mmft; evaluate the imported result with mmft eval recipe (engines report eval loss)`,
+    });
   });
   const data = obj(recipe.data) ?? {};
   for (const split of ['train', 'eval'] as const) {
     const section = obj(data[split]);
     if (section?.type === 'mix' && section.strategy !== undefined && section.strategy !== 'concat') {
-      gaps.push({ field: `data.${split}.strategy`, why: `mix strategy ${String(section.strategy)}: the rows are written in the order of one mixed pass; engines shuffle them and do not re-draw the mix each epoch` });
+      gaps.push({
+        field: `data.${split}.strategy`,
+        why: `mix strategy ${String(section.strategy)}: the rows are written in the order of one mixed pass; engines shuffle them and do not re-draw the mix each epoch`,
+      });
     }
-    if (section && Object.keys(section).some((k) => k.startsWith('augment'))) gaps.push({ field: `data.${split}.augment`, why: 'image augmentation is drawn per step by mmft; the images are written as they are' });
+    if (section && Object.keys(section).some((k) => k.startsWith('augment')))
+      gaps.push({
+        field: `data.${split}.augment`,
+        why: 'image augmentation is drawn per step by mmft; the images are written as they are',
+      });
   }
 
   const maxSteps = typeof train.max_steps === 'number' ? train.max_steps : undefined;
@@ -228,8 +277,18 @@ export function handoffPlan(recipe: Obj, recipeFile: string, baseDir: string, op
       path: options.modelPath ?? localPath,
       localPath,
       modelType: String(config.model_type ?? ''),
-      ...(Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? { architecture: config.architectures[0] } : {}),
-      ...(q ? { quantization: { bits: 4 as const, quantType: q.quant_type === 'fp4' ? ('fp4' as const) : ('nf4' as const), doubleQuant: q.double_quant !== false } } : {}),
+      ...(Array.isArray(config.architectures) && typeof config.architectures[0] === 'string'
+        ? { architecture: config.architectures[0] }
+        : {}),
+      ...(q
+        ? {
+            quantization: {
+              bits: 4 as const,
+              quantType: q.quant_type === 'fp4' ? ('fp4' as const) : ('nf4' as const),
+              doubleQuant: q.double_quant !== false,
+            },
+          }
+        : {}),
     },
     template,
     ...(typeof objective.default_system === 'string' ? { defaultSystem: objective.default_system } : {}),

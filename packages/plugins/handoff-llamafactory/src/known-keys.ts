@@ -103,6 +103,20 @@ export const LLAMAFACTORY_KEYS: ReadonlySet<string> = new Set<string>([
  */
 export const DATASET_INFO_KEYS = {
   entry: ['file_name', 'formatting', 'columns', 'tags'],
-  columns: ['prompt', 'query', 'response', 'history', 'messages', 'system', 'tools', 'images', 'videos', 'audios', 'chosen', 'rejected', 'kto_tag'],
+  columns: [
+    'prompt',
+    'query',
+    'response',
+    'history',
+    'messages',
+    'system',
+    'tools',
+    'images',
+    'videos',
+    'audios',
+    'chosen',
+    'rejected',
+    'kto_tag',
+  ],
   tags: ['role_tag', 'content_tag', 'user_tag', 'assistant_tag', 'observation_tag', 'function_tag', 'system_tag'],
 } as const;

@@ -13,7 +13,8 @@ export const llamaFactoryTarget: HandoffTargetProvider<LlamaFactoryConfig> = {
   kind: 'handoff',
   id: 'llamafactory',
   engine: 'LLaMA-Factory',
-  description: 'LLaMA-Factory bundle: train.yaml, sharegpt data + dataset_info.json, DeepSpeed ZeRO / FSDP configs, multi-node torchrun env',
+  description:
+    'LLaMA-Factory bundle: train.yaml, sharegpt data + dataset_info.json, DeepSpeed ZeRO / FSDP configs, multi-node torchrun env',
   configSchema: llamaFactoryConfigSchema,
   write: (plan, data, launch, bundleDir, config) => writeLlamaFactoryBundle(plan, data, launch, bundleDir, config),
 };

@@ -31,7 +31,12 @@ const plan: HandoffPlan = {
   recipeFile: '/r/llava-shapes-instruct.yaml',
   name: 'llava-shapes-instruct',
   seed: 0,
-  model: { path: '/m/llava-shapes-base', localPath: '/m/llava-shapes-base', modelType: 'llava', architecture: 'LlavaForConditionalGeneration' },
+  model: {
+    path: '/m/llava-shapes-base',
+    localPath: '/m/llava-shapes-base',
+    modelType: 'llava',
+    architecture: 'LlavaForConditionalGeneration',
+  },
   template: 'llava_v1',
   defaultSystem: '',
   maxLength: 256,
@@ -67,7 +72,13 @@ const plan: HandoffPlan = {
 const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 10, evalRows: 2, imagesDir: 'data/images' };
 const launch: HandoffLaunch = { gpus: 8, nodes: 1, strategy: 'zero2', precision: 'bf16', outputDir: 'output' };
 
-const GOOD = { messages: [{ role: 'user', content: '<image>\nQ' }, { role: 'assistant', content: 'A' }], images: ['images/a.png'] };
+const GOOD = {
+  messages: [
+    { role: 'user', content: '<image>\nQ' },
+    { role: 'assistant', content: 'A' },
+  ],
+  images: ['images/a.png'],
+};
 
 async function bundle(p: HandoffPlan = plan, l: HandoffLaunch = launch, trainRows: readonly object[] = [GOOD]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-lf-'));
@@ -140,13 +151,17 @@ describe('LLaMA-Factory bundle', () => {
     expect([...result.files].sort()).toEqual(['data/dataset_info.json', 'ds_z2_config.json', 'launch.sh', 'train.yaml']);
     const launchSh = fs.readFileSync(path.join(dir, 'launch.sh'), 'utf8');
     expect(launchSh).toContain('export FORCE_TORCHRUN=1\nllamafactory-cli train train.yaml\n');
-    for (const name of ['NNODES', 'NODE_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'NPROC_PER_NODE']) expect(launchSh).toMatch(new RegExp(`export ${name}=`));
+    for (const name of ['NNODES', 'NODE_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'NPROC_PER_NODE'])
+      expect(launchSh).toMatch(new RegExp(`export ${name}=`));
     expect(fs.statSync(path.join(dir, 'launch.sh')).mode & 0o111).not.toBe(0);
   });
 
   test("dataset_info.json names the rows as LLaMA-Factory's sharegpt dataset with role/content tags", async () => {
     const { dir } = await bundle();
-    const info = JSON.parse(fs.readFileSync(path.join(dir, 'data/dataset_info.json'), 'utf8')) as Record<string, Record<string, Record<string, string>>>;
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'data/dataset_info.json'), 'utf8')) as Record<
+      string,
+      Record<string, Record<string, string>>
+    >;
     expect(Object.keys(info)).toEqual(['mmft_train', 'mmft_eval']);
     expect(info.mmft_train).toEqual({
       file_name: 'train.jsonl',
@@ -221,7 +236,10 @@ describe('LLaMA-Factory bundle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-lf-tok-'));
     const text = { ...plan, template: 'chat', model: { ...plan.model, localPath: dir, modelType: 'llama' } };
     expect(llamaFactoryTemplate(text)).toEqual({});
-    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: "{{ bos_token + '[INST] ' + m + ' [/INST]' }}" }));
+    fs.writeFileSync(
+      path.join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ chat_template: "{{ bos_token + '[INST] ' + m + ' [/INST]' }}" }),
+    );
     expect(llamaFactoryTemplate(text).name).toBe('llama2');
     fs.writeFileSync(path.join(dir, 'chat_template.jinja'), '<|start_header_id|>user<|end_header_id|>');
     expect(llamaFactoryTemplate(text).name).toBe('llama3');

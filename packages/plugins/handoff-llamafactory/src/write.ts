@@ -63,7 +63,9 @@ export function llamaFactoryTemplate(plan: Pick<HandoffPlan, 'template' | 'model
       // template chat renders through the tokenizer's chat_template: pick LLaMA-Factory's template that writes the same markers.
       const jinja = composite ? undefined : chatTemplateOf(plan.model.localPath);
       const found = jinja === undefined ? undefined : CHAT_MARKERS.find((m) => jinja.includes(m.marker));
-      return found ? { name: found.name, note: `the tokenizer's chat_template writes ${found.marker}: LLaMA-Factory's "${found.name}" template` } : {};
+      return found
+        ? { name: found.name, note: `the tokenizer's chat_template writes ${found.marker}: LLaMA-Factory's "${found.name}" template` }
+        : {};
     }
     default:
       return {};
@@ -106,23 +108,42 @@ function loraTarget(plan: HandoffPlan, gaps: HandoffGap[], mappings: HandoffMapp
       note: 'all-linear → all: every Linear but lm_head and the projector; the vision tower only when freeze_vision_tower is false',
     });
     if (COMPOSITE.has(plan.model.modelType) && !plan.freeze.projector && peft.modulesToSave.length === 0) {
-      gaps.push({ field: 'peft.target_modules', why: "all-linear puts LoRA on the projector's Linear layers; LLaMA-Factory's all leaves the projector out (add it to peft.modules_to_save to train it whole there)" });
+      gaps.push({
+        field: 'peft.target_modules',
+        why: "all-linear puts LoRA on the projector's Linear layers; LLaMA-Factory's all leaves the projector out (add it to peft.modules_to_save to train it whole there)",
+      });
     }
     if (peft.excludeModules !== undefined) {
       const ex = typeof peft.excludeModules === 'string' ? peft.excludeModules : peft.excludeModules.join(',');
-      if (!/^\^?\(?vision_tower/.test(ex) && !(typeof peft.excludeModules !== 'string' && peft.excludeModules.every((m) => m.startsWith('vision_tower')))) {
-        gaps.push({ field: 'peft.exclude_modules', why: `"${ex}" excludes more than the vision tower; LLaMA-Factory's "all" excludes whole parts only` });
-      } else mappings.push({ mmft: 'peft.exclude_modules', target: 'freeze_vision_tower (train.yaml)', note: 'the vision tower is left out of lora_target all' });
+      if (
+        !/^\^?\(?vision_tower/.test(ex) &&
+        !(typeof peft.excludeModules !== 'string' && peft.excludeModules.every((m) => m.startsWith('vision_tower')))
+      ) {
+        gaps.push({
+          field: 'peft.exclude_modules',
+          why: `"${ex}" excludes more than the vision tower; LLaMA-Factory's "all" excludes whole parts only`,
+        });
+      } else
+        mappings.push({
+          mmft: 'peft.exclude_modules',
+          target: 'freeze_vision_tower (train.yaml)',
+          note: 'the vision tower is left out of lora_target all',
+        });
     }
     return 'all';
   }
   if (typeof peft.targetModules === 'string') {
-    throw new MmftError('E_UNSUPPORTED', `peft.target_modules "${peft.targetModules}" is a regex; LLaMA-Factory's lora_target takes module names`, {
-      hint: 'list the module names (e.g. [q_proj, v_proj]) or use all-linear',
-    });
+    throw new MmftError(
+      'E_UNSUPPORTED',
+      `peft.target_modules "${peft.targetModules}" is a regex; LLaMA-Factory's lora_target takes module names`,
+      {
+        hint: 'list the module names (e.g. [q_proj, v_proj]) or use all-linear',
+      },
+    );
   }
   mappings.push({ mmft: 'peft.target_modules', target: 'lora_target (train.yaml)', note: 'names joined with commas' });
-  if (peft.excludeModules !== undefined) gaps.push({ field: 'peft.exclude_modules', why: 'LLaMA-Factory excludes whole frozen parts only (freeze_* keys)' });
+  if (peft.excludeModules !== undefined)
+    gaps.push({ field: 'peft.exclude_modules', why: 'LLaMA-Factory excludes whole frozen parts only (freeze_* keys)' });
   return peft.targetModules.join(',');
 }
 
@@ -163,7 +184,8 @@ export async function writeLlamaFactoryBundle(
 ): Promise<HandoffResult> {
   const gaps: HandoffGap[] = [];
   const mappings: HandoffMapping[] = [];
-  const map = (mmft: string, target: string, note?: string) => mappings.push({ mmft, target: `${target} (train.yaml)`, ...(note ? { note } : {}) });
+  const map = (mmft: string, target: string, note?: string) =>
+    mappings.push({ mmft, target: `${target} (train.yaml)`, ...(note ? { note } : {}) });
   const files: string[] = [];
   const write = (name: string, text: string) => {
     fs.writeFileSync(path.join(bundleDir, name), text);
@@ -199,16 +221,26 @@ export async function writeLlamaFactoryBundle(
     throw new MmftError(
       'E_UNSUPPORTED',
       `objective.template "${plan.template}" on model_type "${plan.model.modelType}" has no LLaMA-Factory template mmft knows to match`,
-      { hint: 'name LLaMA-Factory\'s template with --target-option template=<name> (e.g. llava, llama2, qwen), or set objective.template to llava_v1, vicuna_v1 or chatml' },
+      {
+        hint: "name LLaMA-Factory's template with --target-option template=<name> (e.g. llava, llama2, qwen), or set objective.template to llava_v1, vicuna_v1 or chatml",
+      },
     );
   }
   map('objective.template', 'template', template.note);
 
-  const model: Entry[] = [['model_name_or_path', plan.model.path], ['trust_remote_code', false]];
+  const model: Entry[] = [
+    ['model_name_or_path', plan.model.path],
+    ['trust_remote_code', false],
+  ];
   map('model.checkpoint', 'model_name_or_path', plan.model.path === plan.model.localPath ? undefined : `--model-path ${plan.model.path}`);
   const q = plan.model.quantization;
   if (q) {
-    model.push(['quantization_method', 'bnb'], ['quantization_bit', 4], ['quantization_type', q.quantType], ['double_quantization', q.doubleQuant]);
+    model.push(
+      ['quantization_method', 'bnb'],
+      ['quantization_bit', 4],
+      ['quantization_type', q.quantType],
+      ['double_quantization', q.doubleQuant],
+    );
     map('model.quantization.load_in_4bit', 'quantization_bit, quantization_method', '4-bit bitsandbytes');
     map('model.quantization.quant_type', 'quantization_type');
     map('model.quantization.double_quant', 'double_quantization');
@@ -216,14 +248,26 @@ export async function writeLlamaFactoryBundle(
   model.push(['disable_gradient_checkpointing', !plan.train.gradientCheckpointing, 'LLaMA-Factory checkpoints by default']);
   map('train.gradient_checkpointing', 'disable_gradient_checkpointing', 'negated: LLaMA-Factory turns checkpointing on unless disabled');
 
-  const finetune: Entry[] = [['stage', 'sft'], ['do_train', true]];
+  const finetune: Entry[] = [
+    ['stage', 'sft'],
+    ['do_train', true],
+  ];
   if (plan.peft) {
     if (plan.peft.method !== 'lora') {
-      throw new MmftError('E_UNSUPPORTED', `peft.method ${plan.peft.method}: the LLaMA-Factory target writes LoRA (or full fine-tuning without peft)`, {
-        hint: 'use peft.method lora, or hand off without a peft: section',
-      });
+      throw new MmftError(
+        'E_UNSUPPORTED',
+        `peft.method ${plan.peft.method}: the LLaMA-Factory target writes LoRA (or full fine-tuning without peft)`,
+        {
+          hint: 'use peft.method lora, or hand off without a peft: section',
+        },
+      );
     }
-    finetune.push(['finetuning_type', 'lora'], ['lora_rank', plan.peft.r], ['lora_alpha', plan.peft.alpha], ['lora_dropout', plan.peft.dropout]);
+    finetune.push(
+      ['finetuning_type', 'lora'],
+      ['lora_rank', plan.peft.r],
+      ['lora_alpha', plan.peft.alpha],
+      ['lora_dropout', plan.peft.dropout],
+    );
     finetune.push(['lora_target', loraTarget(plan, gaps, mappings)]);
     map('peft.method', 'finetuning_type');
     map('peft.r', 'lora_rank');
@@ -247,7 +291,11 @@ export async function writeLlamaFactoryBundle(
       ['freeze_multi_modal_projector', plan.freeze.projector],
       ['freeze_language_model', plan.freeze.language],
     );
-    map('train.freeze / unfreeze, peft parts', 'freeze_vision_tower, freeze_multi_modal_projector, freeze_language_model', 'resolved to which parts train');
+    map(
+      'train.freeze / unfreeze, peft parts',
+      'freeze_vision_tower, freeze_multi_modal_projector, freeze_language_model',
+      'resolved to which parts train',
+    );
   } else if (plan.freeze.language) {
     gaps.push({ field: 'train.freeze', why: 'freezing the language model of a text-only model leaves nothing for LLaMA-Factory to train' });
   }
@@ -273,7 +321,10 @@ export async function writeLlamaFactoryBundle(
   map('train.batch_size', 'per_device_train_batch_size', note);
   map('train.grad_accum_steps', 'gradient_accumulation_steps', note);
   if (!batch.exact) {
-    gaps.push({ field: 'train.batch_size', why: `${plan.train.batchSize * plan.train.gradAccum} examples per step cannot be split over ${world} processes; ${batch.global} are used` });
+    gaps.push({
+      field: 'train.batch_size',
+      why: `${plan.train.batchSize * plan.train.gradAccum} examples per step cannot be split over ${world} processes; ${batch.global} are used`,
+    });
   }
   const t = plan.train;
   const training: Entry[] = [
@@ -297,7 +348,11 @@ export async function writeLlamaFactoryBundle(
     ['ddp_timeout', 180000000],
   ];
   map('train.lr', 'learning_rate');
-  map('train.schedule', 'lr_scheduler_type', t.schedule === 'constant' ? 'constant → constant_with_warmup (mmft warms up first)' : undefined);
+  map(
+    'train.schedule',
+    'lr_scheduler_type',
+    t.schedule === 'constant' ? 'constant → constant_with_warmup (mmft warms up first)' : undefined,
+  );
   map('train.warmup_steps', 'warmup_steps');
   map(t.maxSteps !== undefined ? 'train.max_steps' : 'train.epochs', t.maxSteps !== undefined ? 'max_steps' : 'num_train_epochs');
   map('train.weight_decay', 'weight_decay');
@@ -307,7 +362,10 @@ export async function writeLlamaFactoryBundle(
   map('train.seed / seed', 'seed');
   map('train.log_every', 'logging_steps');
   for (const [i, group] of t.lrGroups.entries()) {
-    gaps.push({ field: `train.lr_groups.${i}`, why: `LLaMA-Factory has one learning rate (no per-part rate for ${group.params}); ${group.params} trains at learning_rate ${yamlScalar(t.lr)}` });
+    gaps.push({
+      field: `train.lr_groups.${i}`,
+      why: `LLaMA-Factory has one learning rate (no per-part rate for ${group.params}); ${group.params} trains at learning_rate ${yamlScalar(t.lr)}`,
+    });
   }
   if (t.saveEvery !== undefined) {
     training.push(['save_strategy', 'steps'], ['save_steps', t.saveEvery]);
@@ -315,18 +373,30 @@ export async function writeLlamaFactoryBundle(
   } else {
     // mmft writes the result at the end only; the Trainer saves the final adapter to output_dir anyway.
     training.push(['save_strategy', 'no']);
-    mappings.push({ mmft: 'train.save_every (unset)', target: 'save_strategy: no (train.yaml)', note: 'only the final result, in output_dir' });
+    mappings.push({
+      mmft: 'train.save_every (unset)',
+      target: 'save_strategy: no (train.yaml)',
+      note: 'only the final result, in output_dir',
+    });
   }
   if (data.eval) {
     training.push(['per_device_eval_batch_size', batch.perDevice]);
     const steps = t.evalEvery ?? t.maxSteps;
     if (steps !== undefined) training.push(['eval_strategy', 'steps'], ['eval_steps', steps]);
     else training.push(['eval_strategy', 'epoch']);
-    map('train.eval_every', steps !== undefined ? 'eval_strategy, eval_steps' : 'eval_strategy: epoch', t.evalEvery === undefined ? 'mmft evaluates at the end; here at the last step (or each epoch)' : undefined);
+    map(
+      'train.eval_every',
+      steps !== undefined ? 'eval_strategy, eval_steps' : 'eval_strategy: epoch',
+      t.evalEvery === undefined ? 'mmft evaluates at the end; here at the last step (or each epoch)' : undefined,
+    );
   }
   if (launch.precision !== 'fp32') {
     training.push([launch.precision, true]);
-    mappings.push({ mmft: '--precision', target: `${launch.precision}: true (train.yaml)`, note: 'mmft trains in float32; the engine in mixed precision' });
+    mappings.push({
+      mmft: '--precision',
+      target: `${launch.precision}: true (train.yaml)`,
+      note: 'mmft trains in float32; the engine in mixed precision',
+    });
   }
   if (launch.strategy === 'zero2' || launch.strategy === 'zero3') {
     const file = launch.strategy === 'zero2' ? 'ds_z2_config.json' : 'ds_z3_config.json';
@@ -350,10 +420,19 @@ export async function writeLlamaFactoryBundle(
   if (launch.strategy === 'fsdp') {
     // LLaMA-Factory runs FSDP through accelerate (examples/extras/fsdp_qlora/train.sh) with its src/train.py entry.
     const yaml = Object.entries(accelerateConfig(launch))
-      .map(([k, v]) => (typeof v === 'object' && v !== null ? `${k}:\n${Object.entries(v).map(([a, b]) => `  ${a}: ${JSON.stringify(b)}`).join('\n')}` : `${k}: ${JSON.stringify(v)}`))
+      .map(([k, v]) =>
+        typeof v === 'object' && v !== null
+          ? `${k}:\n${Object.entries(v)
+              .map(([a, b]) => `  ${a}: ${JSON.stringify(b)}`)
+              .join('\n')}`
+          : `${k}: ${JSON.stringify(v)}`,
+      )
       .join('\n');
     write('accelerate_config.yaml', `${yaml}\n`);
-    write('lf_train.py', '# LLaMA-Factory\'s training entry (its src/train.py), for accelerate launch.\nfrom llamafactory.train.tuner import run_exp\n\nif __name__ == "__main__":\n    run_exp()\n');
+    write(
+      'lf_train.py',
+      '# LLaMA-Factory\'s training entry (its src/train.py), for accelerate launch.\nfrom llamafactory.train.tuner import run_exp\n\nif __name__ == "__main__":\n    run_exp()\n',
+    );
     mappings.push({ mmft: '--strategy', target: 'accelerate_config.yaml (FSDP full shard)' });
     run =
       'accelerate launch --config_file accelerate_config.yaml --num_machines "$NNODES" --machine_rank "$NODE_RANK" ' +

@@ -7,7 +7,11 @@ const img = (name: string): ImageRef => ({ kind: 'file', path: `/data/${name}.pn
 const chats = (section: Record<string, unknown>, example: Example) => causalLmProvider.conversations!(section as never, example);
 
 describe('causal-lm conversations for a handoff', () => {
-  const llava = { template: 'llava_v1', default_system: '', prompts: { caption: 'Describe the image briefly.', vqa: '{question}\nAnswer briefly.' } };
+  const llava = {
+    template: 'llava_v1',
+    default_system: '',
+    prompts: { caption: 'Describe the image briefly.', vqa: '{question}\nAnswer briefly.' },
+  };
 
   test('a caption example gives one chat per caption, the caption prompt with the image mark in front', () => {
     const example: Example = { task: 'caption', id: 'c1', image: img('a'), captions: ['a red square', 'one square'] };
@@ -50,7 +54,10 @@ describe('causal-lm conversations for a handoff', () => {
       { role: 'user', content: '<image>\nHow many?' },
       { role: 'assistant', content: '2' },
     ]);
-    expect(chats({ template: 'chatml', default_system: 'Be short.' }, example)[0]!.messages[0]).toEqual({ role: 'system', content: 'Be short.' });
+    expect(chats({ template: 'chatml', default_system: 'Be short.' }, example)[0]!.messages[0]).toEqual({
+      role: 'system',
+      content: 'Be short.',
+    });
     expect(chats({ template: 'chat' }, example)[0]!.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
@@ -79,13 +86,23 @@ describe('causal-lm conversations for a handoff', () => {
   });
 
   test('an image-less instruction gets no mark; mismatched marks, retrieval and text data are errors naming the example', () => {
-    const plain: Example = { task: 'instruction', id: 't', turns: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] };
+    const plain: Example = {
+      task: 'instruction',
+      id: 't',
+      turns: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello' },
+      ],
+    };
     expect(chats({ template: 'chat' }, plain)).toEqual([{ messages: plain.turns, images: [] }]);
     const twoMarks: Example = {
       task: 'instruction',
       id: 'm',
       image: img('x'),
-      turns: [{ role: 'user', content: '<image> <image>' }, { role: 'assistant', content: 'ok' }],
+      turns: [
+        { role: 'user', content: '<image> <image>' },
+        { role: 'assistant', content: 'ok' },
+      ],
     };
     expect(() => chats({}, twoMarks)).toThrow(/example "m" has 2 <image> marks and 1 images/);
     expect(() => chats({}, { task: 'retrieval', id: 'r', image: img('x'), texts: ['a'] })).toThrow(/example "r" is a retrieval/);

@@ -38,15 +38,31 @@ function chatOf(config: CausalLmConfig, example: Example, messages: readonly Cha
  */
 export function handoffConversations(config: CausalLmConfig, example: Example): HandoffConversation[] {
   if (example.task === 'retrieval' || example.task === 'text' || example.task === 'interleaved') {
-    throw new MmftError('E_DATA', `${exampleWhere(example)} is a ${example.task} example; a handoff writes chats (user and assistant turns)`, {
-      hint:
-        example.task === 'retrieval'
-          ? 'retrieval data trains objective contrastive, which engines for chat fine-tuning do not take'
-          : 'hand off caption, VQA or instruction data; plain-text and interleaved pretraining stay with mmft train',
-    });
+    throw new MmftError(
+      'E_DATA',
+      `${exampleWhere(example)} is a ${example.task} example; a handoff writes chats (user and assistant turns)`,
+      {
+        hint:
+          example.task === 'retrieval'
+            ? 'retrieval data trains objective contrastive, which engines for chat fine-tuning do not take'
+            : 'hand off caption, VQA or instruction data; plain-text and interleaved pretraining stay with mmft train',
+      },
+    );
   }
   if (example.task === 'caption') {
-    return example.captions.map((_, k) => chatOf(config, example, conversationOf(example, config.prompts, () => k, 'keep', true)));
+    return example.captions.map((_, k) =>
+      chatOf(
+        config,
+        example,
+        conversationOf(example, config.prompts, () => k, 'keep', true),
+      ),
+    );
   }
-  return [chatOf(config, example, conversationOf(example, config.prompts, () => 0, 'keep', true))];
+  return [
+    chatOf(
+      config,
+      example,
+      conversationOf(example, config.prompts, () => 0, 'keep', true),
+    ),
+  ];
 }
