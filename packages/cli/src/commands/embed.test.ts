@@ -17,7 +17,9 @@ import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
 import { createCliContext } from '../context';
 import { runCliForTest } from '../testing';
-import { embedRange, embedRegistry, loadFeatureModel, mergeEmbedShards, openEmbedData, type EmbedSpec } from './embed';
+import { mergeEmbedShards } from '../embed/merge';
+import { embedRegistry, loadFeatureModel, openEmbedData, type EmbedSpec } from '../embed/model';
+import { embedRange } from '../embed/range';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/data-jsonl', '@mmft/peft-lora'];
 const MEAN = [0.48145466, 0.4578275, 0.40821073];

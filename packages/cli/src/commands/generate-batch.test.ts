@@ -17,7 +17,10 @@ import { createTinyLlamaCheckpoint, refGreedy, type TinyLlamaCheckpoint } from '
 import { createCliContext } from '../context';
 import { runCliForTest } from '../testing';
 import { decodingOptions, loadModel } from './generate';
-import { checkRowsForModel, generateRange, readBatchInput, type GenerateBatchSpec } from './generate-batch';
+import { readBatchInput } from '../generate/input';
+import { checkRowsForModel } from '../generate/prompt';
+import { generateRange } from '../generate/range';
+import type { GenerateBatchSpec } from '../generate/spec';
 import { imageInputs, type GenerateCliOptions } from './generate-inputs';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-llama', '@mmft/arch-clip', '@mmft/arch-llava', '@mmft/peft-lora'];

@@ -1,19 +1,12 @@
 // The `embed` shard: a dual encoder's features for records [start, end) of the data file, as
-// `mmft embed` computes them in one process (commands/embed.ts embedRange), for the coordinator to
+// `mmft embed` computes them in one process (embed/range.ts embedRange), for the coordinator to
 // merge in shard order (mergeEmbedShards). The model and the opened dataset stay in the worker's
 // cache between shards of a run.
 import * as fs from 'node:fs';
 import { MmftError, type Dataset } from '@mmft/core';
 import type { CliContext } from '../context';
-import {
-  embedRange,
-  embedRegistry,
-  loadFeatureModel,
-  openEmbedData,
-  type EmbedShardResult,
-  type EmbedSpec,
-  type FeatureModel,
-} from '../commands/embed';
+import { embedRegistry, loadFeatureModel, openEmbedData, type EmbedSpec, type FeatureModel } from '../embed/model';
+import { embedRange, type EmbedShardResult } from '../embed/range';
 import type { ShardHandler, ShardRange, WorkerCache } from './handlers';
 
 interface EmbedSession {

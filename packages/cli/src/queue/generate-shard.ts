@@ -1,11 +1,13 @@
 // The `generate` shard: rows [start, end) of a batch-generation input file through the model, as
-// `mmft generate --input` runs them in one process (commands/generate-batch.ts generateRange: the
+// `mmft generate --input` runs them in one process (generate/range.ts generateRange: the
 // same batches, batch k sampling with a seed derived from (seed, k)), returned as output rows for
 // the coordinator to concatenate in shard order. The model stays in the worker's cache between
 // shards of a run.
 import type { CliContext } from '../context';
 import { loadModel } from '../commands/generate';
-import { generateRange, readBatchInput, type BatchOutputRow, type GenerateBatchSpec } from '../commands/generate-batch';
+import { readBatchInput } from '../generate/input';
+import { generateRange } from '../generate/range';
+import type { BatchOutputRow, GenerateBatchSpec } from '../generate/spec';
 import { checkSpecPaths } from './embed-shard';
 import type { ShardHandler, ShardRange, WorkerCache } from './handlers';
 
