@@ -1,21 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { tinyModelConfigDir } from '../testing/describe-handoff-target';
 import { handoffPlan } from './plan';
 
-function modelDir(extra: Record<string, string> = {}, config: object = LLAVA_CONFIG): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-plan-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  for (const [name, text] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), text);
-  return dir;
-}
-
-const LLAVA_CONFIG = {
-  model_type: 'llava',
-  architectures: ['LlavaForConditionalGeneration'],
-  vision_config: { model_type: 'clip_vision_model' },
-};
+const modelDir = tinyModelConfigDir;
 
 // The shape of recipes/llava-shapes-instruct.yaml after validation (defaults filled).
 const instruct = (checkpoint: string) => ({

@@ -7,6 +7,7 @@ export * from './describe-gradient-checkpointing';
 export * from './describe-objective';
 export * from './fake-plugins';
 export * from './describe-peft-method';
+export * from './describe-handoff-target';
 export { describeNnSuite, NN_SUITES, type NnSuiteName, type NnSuiteOptions } from './nn-suite';
 export * from './peft-toy-model';
 export * from './tiny-causal-lm';

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { PluginRegistry, isMmftError, type HandoffData, type HandoffLaunch, type HandoffPlan } from '@mmft/core';
+import { PluginRegistry, isMmftError, type HandoffLaunch } from '@mmft/core';
+import { HANDOFF_DATA, describeHandoffTarget, handoffLaunch, llavaHandoffPlan } from '@mmft/core/testing';
 import { parse } from 'yaml';
 import plugin from './index';
 import { accelerateConfigSchema } from './config';
@@ -11,59 +12,9 @@ import { accelerateTarget } from './plugin';
 import { ACCELERATE_CONFIG_KEYS, ACCELERATE_DEEPSPEED_KEYS, ACCELERATE_FSDP_KEYS, HF_TRAINING_ARGUMENTS } from './known-keys';
 import { acceleratePlanFiles, modelKind } from './write';
 
-// recipes/llava-shapes-instruct.yaml as a plan (see handoff-swift's test for the same fixture).
-const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
-  recipeFile: '/abs/recipes/llava-shapes-instruct.yaml',
-  name: 'llava-shapes-instruct',
-  seed: 0,
-  model: {
-    path: '/abs/models/llava-shapes-base',
-    localPath: '/abs/models/llava-shapes-base',
-    modelType: 'llava',
-    architecture: 'LlavaForConditionalGeneration',
-  },
-  template: 'llava_v1',
-  defaultSystem: '',
-  maxLength: 256,
-  trainOnPrompt: false,
-  freeze: { vision: true, projector: false, language: false },
-  peft: {
-    method: 'lora',
-    r: 16,
-    alpha: 32,
-    dropout: 0,
-    targetModules: 'all-linear',
-    excludeModules: 'vision_tower\\..*',
-    modulesToSave: ['multi_modal_projector'],
-    useRslora: false,
-  },
-  train: {
-    lr: 0.002,
-    lrGroups: [{ params: 'projector', lr: 0.001 }],
-    weightDecay: 0,
-    betas: [0.9, 0.999],
-    eps: 1e-8,
-    warmupSteps: 10,
-    schedule: 'cosine',
-    maxSteps: 900,
-    batchSize: 16,
-    gradAccum: 1,
-    maxGradNorm: 1,
-    gradientCheckpointing: false,
-    logEvery: 25,
-  },
-  gaps: [],
-  ...over,
-});
-const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 2, evalRows: 1, imagesDir: 'data/images' };
-const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({
-  gpus: 2,
-  nodes: 1,
-  strategy: 'ddp',
-  precision: 'bf16',
-  outputDir: 'output',
-  ...over,
-});
+const llavaPlan = llavaHandoffPlan;
+const data = HANDOFF_DATA;
+const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => handoffLaunch({ strategy: 'ddp', ...over });
 const config = accelerateConfigSchema.parse({});
 const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -290,4 +241,38 @@ describe('the bundle', () => {
     for (const key of Object.keys(accel.fsdp_config!)) expect([key, ACCELERATE_FSDP_KEYS.has(key)]).toEqual([key, true]);
     expect(accel.distributed_type).toBe('FSDP');
   });
+});
+
+describeHandoffTarget(accelerateTarget, {
+  plans: [
+    llavaPlan({ peft: undefined, freeze: { vision: true, projector: false, language: true } }),
+    llavaPlan({
+      model: {
+        path: 'gpt2',
+        localPath: '/m/gpt2',
+        modelType: 'gpt2',
+        architecture: 'GPT2LMHeadModel',
+        quantization: { bits: 4, quantType: 'nf4', doubleQuant: true },
+      },
+      train: { ...llavaPlan().train, maxSteps: undefined, epochs: 2, saveEvery: 50, evalEvery: 25, batchSize: 3 },
+    }),
+  ],
+  keys: (dir) => {
+    const accel = parse(fs.readFileSync(path.join(dir, 'accelerate_config.yaml'), 'utf8')) as Record<string, unknown>;
+    const nested = (key: string) => Object.keys((accel[key] as object | undefined) ?? {});
+    return [
+      {
+        file: 'train_args.json',
+        keys: Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'train_args.json'), 'utf8'))),
+        known: new Set(HF_TRAINING_ARGUMENTS),
+      },
+      { file: 'accelerate_config.yaml', keys: Object.keys(accel), known: ACCELERATE_CONFIG_KEYS },
+      ...(accel.deepspeed_config
+        ? [{ file: 'accelerate_config.yaml deepspeed_config', keys: nested('deepspeed_config'), known: ACCELERATE_DEEPSPEED_KEYS }]
+        : []),
+      ...(accel.fsdp_config
+        ? [{ file: 'accelerate_config.yaml fsdp_config', keys: nested('fsdp_config'), known: ACCELERATE_FSDP_KEYS }]
+        : []),
+    ];
+  },
 });

@@ -2,7 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HandoffData, HandoffLaunch, HandoffPlan } from '@mmft/core';
+import type { HandoffLaunch, HandoffPlan } from '@mmft/core';
+import { HANDOFF_DATA, describeHandoffTarget, handoffBundleDir, handoffLaunch, llavaHandoffPlan } from '@mmft/core/testing';
 import { DATASET_INFO_KEYS, LLAMAFACTORY_KEYS } from './known-keys';
 import { llamaFactoryTarget } from './plugin';
 import { llamaFactoryTemplate, yamlScalar } from './write';
@@ -26,51 +27,9 @@ function readYaml(text: string): Map<string, string> {
 }
 const value = (raw: string): unknown => JSON.parse(raw);
 
-// recipes/llava-shapes-instruct.yaml as core's handoffPlan reads it.
-const plan: HandoffPlan = {
-  recipeFile: '/r/llava-shapes-instruct.yaml',
-  name: 'llava-shapes-instruct',
-  seed: 0,
-  model: {
-    path: '/m/llava-shapes-base',
-    localPath: '/m/llava-shapes-base',
-    modelType: 'llava',
-    architecture: 'LlavaForConditionalGeneration',
-  },
-  template: 'llava_v1',
-  defaultSystem: '',
-  maxLength: 256,
-  trainOnPrompt: false,
-  freeze: { vision: true, projector: false, language: false },
-  peft: {
-    method: 'lora',
-    r: 16,
-    alpha: 32,
-    dropout: 0,
-    targetModules: 'all-linear',
-    excludeModules: 'vision_tower\\..*',
-    modulesToSave: ['multi_modal_projector'],
-    useRslora: false,
-  },
-  train: {
-    lr: 0.002,
-    lrGroups: [{ params: 'projector', lr: 0.001 }],
-    weightDecay: 0,
-    betas: [0.9, 0.999],
-    eps: 1e-8,
-    warmupSteps: 10,
-    schedule: 'cosine',
-    maxSteps: 900,
-    batchSize: 16,
-    gradAccum: 1,
-    maxGradNorm: 1,
-    gradientCheckpointing: false,
-    logEvery: 25,
-  },
-  gaps: [],
-};
-const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 10, evalRows: 2, imagesDir: 'data/images' };
-const launch: HandoffLaunch = { gpus: 8, nodes: 1, strategy: 'zero2', precision: 'bf16', outputDir: 'output' };
+const plan: HandoffPlan = llavaHandoffPlan({}, '/m/llava-shapes-base');
+const data = HANDOFF_DATA;
+const launch: HandoffLaunch = handoffLaunch({ gpus: 8 });
 
 const GOOD = {
   messages: [
@@ -81,10 +40,7 @@ const GOOD = {
 };
 
 async function bundle(p: HandoffPlan = plan, l: HandoffLaunch = launch, trainRows: readonly object[] = [GOOD]) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-lf-'));
-  fs.mkdirSync(path.join(dir, 'data'));
-  fs.writeFileSync(path.join(dir, data.train), trainRows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  fs.writeFileSync(path.join(dir, data.eval!), `${JSON.stringify(GOOD)}\n`);
+  const dir = handoffBundleDir('mmft-lf-', { train: trainRows, eval: [GOOD] });
   const result = await llamaFactoryTarget.write(p, data, l, dir, llamaFactoryTarget.configSchema.parse({}) as never);
   return { dir, result, yaml: readYaml(fs.readFileSync(path.join(dir, 'train.yaml'), 'utf8')) };
 }
@@ -251,4 +207,26 @@ describe('LLaMA-Factory bundle', () => {
     expect([1e-8, 2.5e-7, 0.002, 1e21, 5, -3e-5].map(yamlScalar)).toEqual(['1.0e-8', '2.5e-7', '0.002', '1.0e+21', '5', '-0.00003']);
     for (const s of ['1.0e-8', '2.5e-7', '0.002', '1.0e+21', '-0.00003']) expect(PYYAML_FLOAT.test(s)).toBe(true);
   });
+});
+
+describeHandoffTarget(llamaFactoryTarget, {
+  plans: [
+    { ...plan, peft: undefined, freeze: { vision: true, projector: false, language: true } },
+    { ...plan, model: { ...plan.model, quantization: { bits: 4, quantType: 'nf4', doubleQuant: true } } },
+    { ...plan, train: { ...plan.train, maxSteps: undefined, epochs: 2, saveEvery: 50, evalEvery: 25, batchSize: 3 } },
+  ],
+  keys: (dir) => {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'data/dataset_info.json'), 'utf8')) as Record<string, Record<string, object>>;
+    const entries = Object.values(info);
+    return [
+      { file: 'train.yaml', keys: [...readYaml(fs.readFileSync(path.join(dir, 'train.yaml'), 'utf8')).keys()], known: LLAMAFACTORY_KEYS },
+      { file: 'data/dataset_info.json', keys: entries.flatMap((e) => Object.keys(e)), known: new Set(DATASET_INFO_KEYS.entry) },
+      {
+        file: 'data/dataset_info.json columns',
+        keys: entries.flatMap((e) => Object.keys(e.columns!)),
+        known: new Set(DATASET_INFO_KEYS.columns),
+      },
+      { file: 'data/dataset_info.json tags', keys: entries.flatMap((e) => Object.keys(e.tags!)), known: new Set(DATASET_INFO_KEYS.tags) },
+    ];
+  },
 });

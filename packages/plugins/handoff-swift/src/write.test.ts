@@ -3,66 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { HandoffData, HandoffLaunch, HandoffPlan } from '@mmft/core';
+import { HANDOFF_DATA, describeHandoffTarget, handoffBundleDir, handoffLaunch, llavaHandoffPlan } from '@mmft/core/testing';
 import { swiftConfigSchema } from './config';
 import { SWIFT_DEEPSPEED_PRESETS, SWIFT_SFT_ARGUMENTS } from './known-keys';
 import { swiftTarget } from './plugin';
 import { swiftArguments, targetRegex, type SwiftArg } from './write';
 
-// recipes/llava-shapes-instruct.yaml as a plan: LoRA r16/α32 on all-linear minus the vision tower, the projector
-// saved whole at lr 1e-3, the rest at 2e-3, cosine with 10 warmup steps, 900 steps of batch 16.
-const llavaPlan = (over: Partial<HandoffPlan> = {}): HandoffPlan => ({
-  recipeFile: '/abs/recipes/llava-shapes-instruct.yaml',
-  name: 'llava-shapes-instruct',
-  seed: 0,
-  model: {
-    path: '/abs/models/llava-shapes-base',
-    localPath: '/abs/models/llava-shapes-base',
-    modelType: 'llava',
-    architecture: 'LlavaForConditionalGeneration',
-  },
-  template: 'llava_v1',
-  defaultSystem: '',
-  maxLength: 256,
-  trainOnPrompt: false,
-  freeze: { vision: true, projector: false, language: false },
-  peft: {
-    method: 'lora',
-    r: 16,
-    alpha: 32,
-    dropout: 0,
-    targetModules: 'all-linear',
-    excludeModules: 'vision_tower\\..*',
-    modulesToSave: ['multi_modal_projector'],
-    useRslora: false,
-  },
-  train: {
-    lr: 0.002,
-    lrGroups: [{ params: 'projector', lr: 0.001 }],
-    weightDecay: 0,
-    betas: [0.9, 0.999],
-    eps: 1e-8,
-    warmupSteps: 10,
-    schedule: 'cosine',
-    maxSteps: 900,
-    batchSize: 16,
-    gradAccum: 1,
-    maxGradNorm: 1,
-    gradientCheckpointing: false,
-    logEvery: 25,
-  },
-  gaps: [],
-  ...over,
-});
-const data: HandoffData = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 2, evalRows: 1, imagesDir: 'data/images' };
-const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => ({
-  gpus: 2,
-  nodes: 1,
-  strategy: 'zero2',
-  precision: 'bf16',
-  outputDir: 'output',
-  ...over,
-});
+const llavaPlan = llavaHandoffPlan;
+const data = HANDOFF_DATA;
+const launch = handoffLaunch;
 const config = swiftConfigSchema.parse({});
 
 /** `--flag` → its values, as strings (a flag written twice would fail the test through the size check). */
@@ -77,27 +26,8 @@ afterAll(() => temps.forEach((dir) => fs.rmSync(dir, { recursive: true, force: t
 
 /** A bundle folder with two chat rows, the first with an image. */
 function bundle(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-swift-'));
+  const dir = handoffBundleDir('mmft-swift-');
   temps.push(dir);
-  fs.mkdirSync(path.join(dir, 'data', 'images'), { recursive: true });
-  const rows = [
-    {
-      messages: [
-        { role: 'user', content: '<image>\nWhat colour is the circle?' },
-        { role: 'assistant', content: 'red' },
-      ],
-      images: ['images/a.png'],
-    },
-    {
-      messages: [
-        { role: 'user', content: 'Say hi.' },
-        { role: 'assistant', content: 'hi' },
-      ],
-      images: [],
-    },
-  ];
-  fs.writeFileSync(path.join(dir, 'data', 'train.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'data', 'eval.jsonl'), JSON.stringify(rows[0]) + '\n');
   return dir;
 }
 
@@ -314,4 +244,19 @@ describe('the bundle', () => {
     expect(fs.readFileSync(path.join(dir, 'data', 'train.jsonl'), 'utf8')).toContain('<image>\\nWhat colour');
     expect(result.mappings.find((m) => m.mmft === 'train.lr_groups')?.target).toBe('--aligner_lr (train.sh)');
   });
+});
+
+describeHandoffTarget(swiftTarget, {
+  plans: [
+    llavaPlan({ peft: undefined, freeze: { vision: true, projector: false, language: true } }),
+    llavaPlan({ model: { ...llavaPlan().model, quantization: { bits: 4, quantType: 'nf4', doubleQuant: true } } }),
+    llavaPlan({ train: { ...llavaPlan().train, maxSteps: undefined, epochs: 2, saveEvery: 50, evalEvery: 25, batchSize: 3 } }),
+  ],
+  keys: (dir) => [
+    {
+      file: 'train.sh',
+      keys: [...fs.readFileSync(path.join(dir, 'train.sh'), 'utf8').matchAll(/^ {2}--([a-z0-9_]+)/gm)].map((m) => m[1]!),
+      known: SWIFT_SFT_ARGUMENTS,
+    },
+  ],
 });
