@@ -2,48 +2,23 @@
 // `mmft worker` processes: the queued outputs equal the single-process ones byte for byte (embed:
 // embeddings.safetensors and index.jsonl of the committed CLIP on a small shapes set; generate: the
 // committed shapes Llama sampling with a seed, so the per-batch seeds are checked too). A missing
-// redis-server is a failure: .ci/run installs Debian's redis-server.
+// redis-server is a failure (@mmft/cli/testing's startRedis): .ci/run installs Debian's redis-server.
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startRedis, type TestRedis } from '@mmft/cli/testing';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
 const CLIP = path.join(ROOT, 'models', 'clip-shapes-base');
 const LLAMA = path.join(ROOT, 'models', 'llama-shapes-base');
 let tmp: string;
-let redis: ChildProcess | undefined;
+let redis: TestRedis | undefined;
 let url: string;
 const workers: ChildProcess[] = [];
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Resolves once the server answers PING. */
-async function redisReady(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('error', () => resolve(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => (socket.destroy(), resolve(d.toString().startsWith('+PONG'))));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server on port ${port} did not answer PING`);
-}
 
 function mmft(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -54,17 +29,9 @@ function mmft(args: string[]): Promise<{ code: number; stdout: string; stderr: s
 }
 
 beforeAll(async () => {
-  const which = spawnSync('sh', ['-c', 'command -v redis-server']);
-  if (which.status !== 0) {
-    throw new Error(
-      "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server); install it to run this test",
-    );
-  }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-queue-embed-'));
-  const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await redisReady(port);
-  url = `redis://127.0.0.1:${port}`;
+  redis = await startRedis();
+  url = redis.url;
   for (let i = 0; i < 2; i++) {
     const worker = spawn(process.execPath, [MAIN, 'worker', '--queue', url, '--idle-exit', '60'], { cwd: tmp, stdio: 'ignore' });
     workers.push(worker);
@@ -82,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const worker of workers) worker.kill('SIGTERM');
   await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));
-  redis?.kill('SIGTERM');
+  await redis?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -1,15 +1,14 @@
 // `mmft eval recipe --queue` with two real `mmft worker` processes on a real Redis (Debian's
-// redis-server on a free loopback port, started here): the queued scores equal the single-process
+// redis-server on a free loopback port, started by @mmft/cli/testing's startRedis): the queued scores equal the single-process
 // `--json` exactly, and a shard that fails once (the MMFT_QUEUE_FAIL_ONCE test hook) is retried
 // by the workers and leaves them equal. A missing redis-server fails the test (.ci/run installs it).
 import 'reflect-metadata';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runCliForTest } from '@mmft/cli/testing';
+import { runCliForTest, startRedis, type TestRedis } from '@mmft/cli/testing';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
@@ -23,51 +22,18 @@ const SMALL = [
   'objective.generation.max_new_tokens=4',
 ].flatMap((s) => ['--set', s]);
 
-let redis: ChildProcess;
+let redis: TestRedis | undefined;
 let url: string;
 let tmp: string;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const answers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
-
 beforeAll(async () => {
-  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (found.error || found.status !== 0) {
-    throw new Error(
-      "redis-server is not installed: this test needs it (.ci/run installs Debian's redis-server; locally: apt-get install redis-server)",
-    );
-  }
-  const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await answers(port))) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  url = `redis://127.0.0.1:${port}`;
+  redis = await startRedis();
+  url = redis.url;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-queue-eval-'));
 }, 20_000);
 
 afterAll(async () => {
-  if (redis && redis.exitCode === null) {
-    const exited = new Promise((r) => redis.once('exit', r));
-    redis.kill('SIGTERM');
-    await exited;
-  }
+  await redis?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

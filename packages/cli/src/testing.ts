@@ -3,6 +3,8 @@ import { PassThrough } from 'node:stream';
 import { createCliContext, type CliContextOptions } from './context';
 import { runCli } from './program';
 
+export { startRedis, type TestRedis } from './queue/test-redis';
+
 export interface CliRun {
   readonly code: number;
   readonly stdout: string;

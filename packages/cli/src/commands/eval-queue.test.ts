@@ -15,7 +15,7 @@ import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { optProvider } from '@mmft/arch-opt';
 import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
 import { createCliContext, type CliContext } from '../context';
-import { startRedis, type TestRedis } from '../queue/redis-server.test-helper';
+import { startRedis, type TestRedis } from '../queue/test-redis';
 import { runWorker } from '../queue/worker';
 import { evalCommand } from './eval';
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runCliForTest } from '../testing';
 import { SHARD_HANDLERS } from '../queue/handlers';
-import { startRedis, type TestRedis } from '../queue/redis-server.test-helper';
+import { startRedis, type TestRedis } from '../queue/test-redis';
 
 let redis: TestRedis;
 beforeAll(async () => {

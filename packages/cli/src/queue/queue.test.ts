@@ -6,7 +6,7 @@ import { createCliContext, type CliContext } from '../context';
 import { LruWorkerCache } from './cache';
 import { queueConnection } from './connection';
 import type { ShardHandler } from './handlers';
-import { startRedis, type TestRedis } from './redis-server.test-helper';
+import { startRedis, type TestRedis } from './test-redis';
 import { parseFailure, planShards, runSharded } from './run-sharded';
 import { jobError, runWorker } from './worker';
 

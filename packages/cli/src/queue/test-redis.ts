@@ -1,8 +1,10 @@
 // Tests' Redis: Debian's redis-server on a free loopback port, nothing saved to disk. A missing
-// redis-server fails the test (.ci/run installs it), it is never skipped.
+// redis-server fails the test (.ci/run installs it), it is never skipped. The CLI's queue tests and
+// the e2e queue tests (tests/e2e/queue-*.test.ts, through @mmft/cli/testing) start it from here.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 
+/** A running redis-server: its URL, and `stop()` which resolves once the process has exited. */
 export interface TestRedis {
   readonly url: string;
   stop(): Promise<void>;
@@ -19,7 +21,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts redis-server and waits until it accepts connections. */
+/**
+ * Starts redis-server and waits until it accepts connections.
+ *
+ * @example
+ * const redis = await startRedis(); // redis.url: redis://127.0.0.1:<port>; afterAll: await redis.stop()
+ */
 export async function startRedis(): Promise<TestRedis> {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
