@@ -3,3 +3,4 @@ export * from './launch';
 export * from './plan';
 export * from './data';
 export * from './bundle';
+export * from './script';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { handoffPlan, readRecipe } from '@mmft/core';
-import { acceleratePlanFiles } from './write';
+import { acceleratePlanFiles } from './plan-files';
 
 // The repository's LLaVA LoRA recipe through core's plan (what mmft handoff builds), then into the bundle's JSON.
 const RECIPE = path.join(__dirname, '..', '..', '..', '..', 'recipes', 'llava-shapes-instruct.yaml');

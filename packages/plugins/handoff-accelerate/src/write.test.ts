@@ -10,7 +10,7 @@ import plugin from './index';
 import { accelerateConfigSchema } from './config';
 import { accelerateTarget } from './plugin';
 import { ACCELERATE_CONFIG_KEYS, ACCELERATE_DEEPSPEED_KEYS, ACCELERATE_FSDP_KEYS, HF_TRAINING_ARGUMENTS } from './known-keys';
-import { acceleratePlanFiles, modelKind } from './write';
+import { acceleratePlanFiles, modelKind } from './plan-files';
 
 const llavaPlan = llavaHandoffPlan;
 const data = HANDOFF_DATA;
