@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { handoffPlan, readRecipe } from '@mmft/core';
 import { swiftConfigSchema } from './config';
-import { swiftArguments } from './write';
+import { swiftArguments } from './arguments';
 
 // The repository's LLaVA LoRA recipe through core's plan (what mmft handoff builds), then into swift sft arguments.
 const RECIPE = path.join(__dirname, '..', '..', '..', '..', 'recipes', 'llava-shapes-instruct.yaml');

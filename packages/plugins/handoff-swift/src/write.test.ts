@@ -7,7 +7,8 @@ import { HANDOFF_DATA, describeHandoffTarget, handoffBundleDir, handoffLaunch, l
 import { swiftConfigSchema } from './config';
 import { SWIFT_DEEPSPEED_PRESETS, SWIFT_SFT_ARGUMENTS } from './known-keys';
 import { swiftTarget } from './plugin';
-import { swiftArguments, targetRegex, type SwiftArg } from './write';
+import { swiftArguments } from './arguments';
+import { targetRegex, type SwiftArg } from './tuner';
 
 const llavaPlan = llavaHandoffPlan;
 const data = HANDOFF_DATA;
