@@ -37,6 +37,16 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** `mmft eval recipe --queue` in shards of `shardSize`, its scores written to `json`; it must succeed without a word on stderr. */
+async function queuedEval(shardSize: number, json: string) {
+  const run = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', String(shardSize), '--json', json], {
+    cwd: ROOT,
+  });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return run;
+}
+
 /**
  * Two worker processes: `ready` once both wait for shards (so both get work), `done` with their
  * output once both have exited (--idle-exit).
@@ -82,11 +92,7 @@ describe('mmft eval recipe --queue with two workers', () => {
     const workers = startWorkers();
     await workers.ready;
     const queued = path.join(tmp, 'queued.json');
-    const run = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '4', '--json', queued], {
-      cwd: ROOT,
-    });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    const run = await queuedEval(4, queued);
     expect(run.stdout).toContain(`eval: ${total} examples in ${Math.ceil(total / 4)} shards of 4`);
     const done = await workers.done;
     expect(done.map((w) => w.code)).toEqual([0, 0]);
@@ -97,11 +103,7 @@ describe('mmft eval recipe --queue with two workers', () => {
     const faulty = startWorkers({ MMFT_QUEUE_FAIL_ONCE: '1' });
     await faulty.ready;
     const retried = path.join(tmp, 'retried.json');
-    const again = await runCliForTest(['eval', 'recipe', RECIPE, ...SMALL, '--queue', url, '--shard-size', '6', '--json', retried], {
-      cwd: ROOT,
-    });
-    expect(again.stderr).toBe('');
-    expect(again.code).toBe(0);
+    const again = await queuedEval(6, retried);
     expect(again.stdout).toMatch(/eval: shard 2 failed \(attempt 1 of 3\), retrying: test fault: MMFT_QUEUE_FAIL_ONCE=1/);
     const outputs = (await faulty.done).map((w) => w.out).join('\n');
     expect(outputs).toMatch(new RegExp(`eval shard 2/${Math.ceil(total / 6)} .* failed \\(attempt 1\\): test fault`));

@@ -15,7 +15,7 @@ import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { optProvider } from '@mmft/arch-opt';
 import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
 import { createCliContext, type CliContext } from '../context';
-import { startRedis, type TestRedis } from '../queue/test-redis';
+import { useTestRedis } from '../queue/redis-hooks.test-helper';
 import { runWorker } from '../queue/worker';
 import { evalCommand } from './eval';
 
@@ -38,7 +38,7 @@ const COLOURS = [
   [30, 220, 90],
 ];
 let tmp: string;
-let redis: TestRedis;
+const redis = useTestRedis();
 
 const writeRecords = () =>
   fs.writeFileSync(
@@ -89,10 +89,8 @@ beforeAll(async () => {
       'train: { type: standard, batch_size: 2, eval_batch_size: 2 }',
     ].join('\n'),
   );
-  redis = await startRedis();
 }, 30_000);
 afterAll(async () => {
-  await redis?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

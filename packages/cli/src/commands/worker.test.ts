@@ -1,17 +1,11 @@
 // `mmft worker` as a command: the flags, a bad queue URL, and a worker on a real Redis that stops
 // after --idle-exit with nothing queued (the shards themselves: queue/queue.test.ts, eval-queue.test.ts).
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { runCliForTest } from '../testing';
 import { SHARD_HANDLERS } from '../queue/handlers';
-import { startRedis, type TestRedis } from '../queue/test-redis';
+import { useTestRedis } from '../queue/redis-hooks.test-helper';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-}, 20_000);
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useTestRedis();
 
 describe('mmft worker', () => {
   test('--queue is required and must be a redis:// URL; whole numbers for the limits', async () => {

@@ -1,12 +1,12 @@
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { MmftError } from '@mmft/core';
 import { createCliContext, type CliContext } from '../context';
 import { LruWorkerCache } from './cache';
 import { queueConnection } from './connection';
 import type { ShardHandler } from './handlers';
-import { startRedis, type TestRedis } from './test-redis';
+import { useTestRedis } from './redis-hooks.test-helper';
 import { parseFailure, planShards, runSharded } from './run-sharded';
 import { jobError, runWorker } from './worker';
 
@@ -94,13 +94,7 @@ describe('LruWorkerCache', () => {
 });
 
 describe('runSharded with workers on a real Redis', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  }, 20_000);
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useTestRedis();
 
   // Squares values[start..end) and counts its loads in the cache, so the test sees the shards, their order and the cache.
   const loads: string[] = [];
