@@ -5,7 +5,8 @@ import { llamaFactoryTarget } from './plugin';
 export { llamaFactoryTarget } from './plugin';
 export { llamaFactoryConfigSchema, type LlamaFactoryConfig, type LlamaFactoryConfigInput } from './config';
 export { LLAMAFACTORY_KEYS, LLAMAFACTORY_KEY_SOURCES } from './known-keys';
-export { llamaFactoryTemplate, writeLlamaFactoryBundle } from './write';
+export { llamaFactoryTemplate } from './template';
+export { writeLlamaFactoryBundle } from './write';
 
 const pkg = require('../package.json') as { name: string; version: string };
 

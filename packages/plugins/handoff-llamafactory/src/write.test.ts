@@ -6,7 +6,8 @@ import type { HandoffLaunch, HandoffPlan } from '@mmft/core';
 import { HANDOFF_DATA, describeHandoffTarget, handoffBundleDir, handoffLaunch, llavaHandoffPlan } from '@mmft/core/testing';
 import { DATASET_INFO_KEYS, LLAMAFACTORY_KEYS } from './known-keys';
 import { llamaFactoryTarget } from './plugin';
-import { llamaFactoryTemplate, yamlScalar } from './write';
+import { llamaFactoryTemplate } from './template';
+import { yamlScalar } from './yaml';
 
 // PyYAML's implicit float (yaml/resolver.py, YAML 1.1): a dot is required, an exponent needs a sign;
 // "1e-8" would load as the string "1e-8" and HfArgumentParser would refuse it.
