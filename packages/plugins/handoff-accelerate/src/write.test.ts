@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { PluginRegistry, isMmftError, type HandoffLaunch } from '@mmft/core';
+import { PluginRegistry, isMmftError, type HandoffLaunch, type HandoffPlan } from '@mmft/core';
 import { HANDOFF_DATA, describeHandoffTarget, handoffLaunch, llavaHandoffPlan } from '@mmft/core/testing';
 import { parse } from 'yaml';
 import plugin from './index';
@@ -16,6 +16,14 @@ const llavaPlan = llavaHandoffPlan;
 const data = HANDOFF_DATA;
 const launch = (over: Partial<HandoffLaunch> = {}): HandoffLaunch => handoffLaunch({ strategy: 'ddp', ...over });
 const config = accelerateConfigSchema.parse({});
+/** A text model (GPT-2) under QLoRA with the given 4-bit settings. */
+const gpt2Model = (quantType: 'nf4' | 'fp4', doubleQuant: boolean): HandoffPlan['model'] => ({
+  path: 'gpt2',
+  localPath: '/m/gpt2',
+  modelType: 'gpt2',
+  architecture: 'GPT2LMHeadModel',
+  quantization: { bits: 4, quantType, doubleQuant },
+});
 const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 const temps: string[] = [];
@@ -97,13 +105,7 @@ describe('train_args.json and train_config.json', () => {
         },
       }),
       llavaPlan({
-        model: {
-          path: 'gpt2',
-          localPath: '/m/gpt2',
-          modelType: 'gpt2',
-          architecture: 'GPT2LMHeadModel',
-          quantization: { bits: 4, quantType: 'nf4', doubleQuant: true },
-        },
+        model: gpt2Model('nf4', true),
       }),
     ];
     const fields = new Set(HF_TRAINING_ARGUMENTS);
@@ -126,13 +128,7 @@ describe('train_args.json and train_config.json', () => {
 
   test('a text model: QLoRA settings, sharded placement under ZeRO-3, a vision rate is a gap', () => {
     const plan = llavaPlan({
-      model: {
-        path: 'gpt2',
-        localPath: '/m/gpt2',
-        modelType: 'gpt2',
-        architecture: 'GPT2LMHeadModel',
-        quantization: { bits: 4, quantType: 'fp4', doubleQuant: false },
-      },
+      model: gpt2Model('fp4', false),
       train: { ...llavaPlan().train, lrGroups: [{ params: 'vision', lr: 1e-5 }] },
     });
     const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(
@@ -247,13 +243,7 @@ describeHandoffTarget(accelerateTarget, {
   plans: [
     llavaPlan({ peft: undefined, freeze: { vision: true, projector: false, language: true } }),
     llavaPlan({
-      model: {
-        path: 'gpt2',
-        localPath: '/m/gpt2',
-        modelType: 'gpt2',
-        architecture: 'GPT2LMHeadModel',
-        quantization: { bits: 4, quantType: 'nf4', doubleQuant: true },
-      },
+      model: gpt2Model('nf4', true),
       train: { ...llavaPlan().train, maxSteps: undefined, epochs: 2, saveEvery: 50, evalEvery: 25, batchSize: 3 },
     }),
   ],
