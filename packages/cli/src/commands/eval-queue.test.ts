@@ -6,18 +6,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
-import { architectureContext } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
-import { optProvider } from '@mmft/arch-opt';
-import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
-import { createCliContext, type CliContext } from '../context';
 import { useTestRedis } from '../queue/redis-hooks.test-helper';
 import { runWorker } from '../queue/worker';
 import { evalCommand } from './eval';
+import { captureContext, createTinyOptBlip2, runCommands } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -49,29 +43,7 @@ const writeRecords = () =>
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-queue-'));
-  const tokenizerDir = path.join(tmp, 'tokenizer');
-  fs.mkdirSync(tokenizerDir);
-  const files = byteLevelBpeTokenizerFiles({ flavour: 'opt' });
-  for (const [name, data] of files) fs.writeFileSync(path.join(tokenizerDir, name), data);
-  const imageToken = tokenizerFromFiles(files)!.vocabSize;
-  const textConfig = {
-    model_type: 'opt',
-    vocab_size: imageToken + 8,
-    hidden_size: 16,
-    word_embed_proj_dim: 16,
-    ffn_dim: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    max_position_embeddings: 64,
-    init_std: 0.5,
-  };
-  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), {
-    context: architectureContext({ list: () => [optProvider] }),
-    textConfig,
-    tokenizer: tokenizerDir,
-    imageTokenIndex: imageToken,
-    seed: 7,
-  });
+  await createTinyOptBlip2(path.join(tmp, 'blip2'), path.join(tmp, 'tokenizer'), { seed: 7 });
   COLOURS.forEach(([r, g, b], i) =>
     fs.writeFileSync(
       path.join(tmp, `${i}.svg`),
@@ -94,26 +66,8 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function context(): CliContext & { out: () => string } {
-  const chunks: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => chunks.push(c));
-  return Object.assign(createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS }), {
-    out: () => Buffer.concat(chunks).toString(),
-  });
-}
-
-async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> {
-  const ctx = context();
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(evalCommand(ctx))
-      .parseAsync(['eval', 'recipe', ...argv], { from: 'user' });
-    return { stdout: ctx.out(), stderr: '' };
-  } catch (error) {
-    return { stdout: ctx.out(), stderr: (error as Error).message };
-  }
-}
+const context = () => captureContext(tmp, BUILTINS);
+const run = (argv: string[]) => runCommands((ctx) => [evalCommand(ctx)], ['eval', 'recipe', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8')) as Record<string, unknown>;
 
