@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { HandoffData, HandoffLaunch, HandoffPlan, HandoffResult, HandoffTargetProvider } from '../contracts/handoff';
+import { handoffPlan } from '../handoff/plan';
+import { readRecipe } from '../recipe/read-recipe';
 
 /**
  * recipes/llava-shapes-instruct.yaml as core's handoffPlan reads it: LoRA r16/α32 on all-linear minus the vision
@@ -52,6 +54,13 @@ export function llavaHandoffPlan(over: Partial<HandoffPlan> = {}, modelDir = '/a
     gaps: [],
     ...over,
   };
+}
+
+/** The plan `mmft handoff` builds from one of the repository's recipes (`name` in recipes/), model folder included. */
+export function repoRecipePlan(name: string): HandoffPlan {
+  // src/testing and dist/testing sit at the same depth under packages/core.
+  const raw = readRecipe(path.join(__dirname, '..', '..', '..', '..', 'recipes', name));
+  return handoffPlan(raw.value, raw.file, raw.baseDir);
 }
 
 /** The data core writes for a bundle: train and eval chats under data/ (see handoffBundleDir). */

@@ -1,16 +1,13 @@
-import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { handoffPlan, readRecipe } from '@mmft/core';
+import { HANDOFF_DATA, repoRecipePlan } from '@mmft/core/testing';
 import { acceleratePlanFiles } from './plan-files';
 
-// The repository's LLaVA LoRA recipe through core's plan (what mmft handoff builds), then into the bundle's JSON.
-const RECIPE = path.join(__dirname, '..', '..', '..', '..', 'recipes', 'llava-shapes-instruct.yaml');
+// The repository's LLaVA LoRA recipe through core's plan (what mmft handoff builds, via repoRecipePlan), then into the bundle's JSON.
 
 describe('recipes/llava-shapes-instruct.yaml as an accelerate run', () => {
   test('train_config.json and train_args.json carry the recipe', () => {
-    const raw = readRecipe(RECIPE);
-    const plan = handoffPlan(raw.value, raw.file, raw.baseDir);
-    const data = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 1, evalRows: 1, imagesDir: 'data/images' };
+    const plan = repoRecipePlan('llava-shapes-instruct.yaml');
+    const data = HANDOFF_DATA;
     const { trainConfig, trainArgs, gaps } = acceleratePlanFiles(plan, data, {
       gpus: 4,
       nodes: 1,

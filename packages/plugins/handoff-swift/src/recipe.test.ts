@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { handoffPlan, readRecipe } from '@mmft/core';
+import { HANDOFF_DATA, repoRecipePlan } from '@mmft/core/testing';
 import { swiftConfigSchema } from './config';
 import { swiftArguments } from './arguments';
 
@@ -9,9 +9,8 @@ const RECIPE = path.join(__dirname, '..', '..', '..', '..', 'recipes', 'llava-sh
 
 describe('recipes/llava-shapes-instruct.yaml as an ms-swift run', () => {
   test('LoRA on the language model, the projector saved whole at its own rate, 8 × 2 GPUs × 1 = the batch of 16', () => {
-    const raw = readRecipe(RECIPE);
-    const plan = handoffPlan(raw.value, raw.file, raw.baseDir);
-    const data = { train: 'data/train.jsonl', eval: 'data/eval.jsonl', trainRows: 1, evalRows: 1, imagesDir: 'data/images' };
+    const plan = repoRecipePlan('llava-shapes-instruct.yaml');
+    const data = HANDOFF_DATA;
     const launch = { gpus: 2, nodes: 1, strategy: 'zero2', precision: 'bf16', outputDir: 'output' } as const;
     const { args, gaps } = swiftArguments(plan, data, launch, swiftConfigSchema.parse({}));
     const f = Object.fromEntries(args.map(([flag, ...values]) => [flag, values.map(String).join(' ')]));
@@ -43,9 +42,7 @@ describe('recipes/llava-shapes-instruct.yaml as an ms-swift run', () => {
 
 describe('recipes/llava-shapes-qlora.yaml as an ms-swift run', () => {
   test('bitsandbytes NF4 with double quantisation, r 64 / alpha 16 / dropout 0.05, clipping 0.3, checkpointing on', () => {
-    const file = path.join(path.dirname(RECIPE), 'llava-shapes-qlora.yaml');
-    const raw = readRecipe(file);
-    const plan = handoffPlan(raw.value, raw.file, raw.baseDir);
+    const plan = repoRecipePlan('llava-shapes-qlora.yaml');
     const data = { train: 'data/train.jsonl', trainRows: 1, evalRows: 0, imagesDir: 'data/images' };
     const launch = { gpus: 1, nodes: 1, strategy: 'ddp', precision: 'bf16', outputDir: 'output' } as const;
     const f = Object.fromEntries(
