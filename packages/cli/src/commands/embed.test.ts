@@ -8,7 +8,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, saveAdapter } from '@mmft/core';
@@ -17,6 +16,7 @@ import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
 import { createCliContext } from '../context';
 import { runCliForTest } from '../testing';
+import { writeTestPng } from './fixtures.test-helper';
 import { mergeEmbedShards } from '../embed/merge';
 import { embedRegistry, loadFeatureModel, openEmbedData, type EmbedSpec } from '../embed/model';
 import { embedRange } from '../embed/range';
@@ -26,38 +26,6 @@ const MEAN = [0.48145466, 0.4578275, 0.40821073];
 const STD = [0.26862954, 0.26130258, 0.27577711];
 let tmp: string;
 const pixels: Record<string, Uint8Array> = {};
-
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** An 8×8 RGB PNG whose bytes are `rgb` (row-major HWC). */
-function writePng(file: string, rgb: Uint8Array): void {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(8, 0);
-  header.writeUInt32BE(8, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const raw = Buffer.alloc(8 * 25);
-  for (let y = 0; y < 8; y++) Buffer.from(rgb.subarray(y * 24, (y + 1) * 24)).copy(raw, y * 25 + 1);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  fs.writeFileSync(
-    file,
-    Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
-  );
-}
 
 const RECORDS = [
   { id: 'a', image: 'a.png', caption: ['a red circle', 'a circle'] },
@@ -75,7 +43,7 @@ beforeAll(async () => {
   for (const name of ['a', 'b', 'c']) {
     const rgb = new Uint8Array(8 * 8 * 3).map(() => ((s = (s * 1103515245 + 12345) % 2147483648), s % 256));
     pixels[name] = rgb;
-    writePng(path.join(tmp, 'data', `${name}.png`), rgb);
+    writeTestPng(path.join(tmp, 'data', `${name}.png`), 8, 8, rgb);
   }
   fs.writeFileSync(path.join(tmp, 'data', 'caps.jsonl'), RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n');
 });

@@ -9,17 +9,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
-import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import { architectureContext, loadAdapter, parseConfig, saveAdapter, type PluginRegistry } from '@mmft/core';
 import { readSafetensors, writeSafetensors, type WritableTensor } from '@mmft/core/io';
 import { createCliContext } from '../context';
 import { importCommand } from './import';
 import { exportCommand } from './export';
 import { generateCommand } from './generate';
+import { runCommands, writeTestPng } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -55,55 +53,8 @@ function newerLayout(module: string): string {
 }
 const newerKey = (key: string) => `base_model.model.${newerLayout(key.slice('base_model.model.'.length))}`;
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string; hint?: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(importCommand(ctx))
-      .addCommand(exportCommand(ctx))
-      .addCommand(generateCommand(ctx))
-      .parseAsync(argv, { from: 'user' });
-    return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message, hint: (error as { hint?: string }).hint };
-  }
-}
-
-/** CRC-32 of PNG chunks (ISO 3309 polynomial, reflected). */
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** An 8-bit RGB PNG (row-major HWC) for `mmft generate --image`. */
-function writePng(file: string, width: number, height: number, rgb: Uint8Array): void {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 4 + body.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const raw = Buffer.alloc(height * (1 + 3 * width));
-  for (let y = 0; y < height; y++) Buffer.from(rgb.subarray(y * 3 * width, (y + 1) * 3 * width)).copy(raw, y * (1 + 3 * width) + 1);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  fs.writeFileSync(
-    file,
-    Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
-  );
-}
+const run = (argv: string[]) =>
+  runCommands((ctx) => [importCommand(ctx), exportCommand(ctx), generateCommand(ctx)], argv, { cwd: tmp, builtins: BUILTINS });
 
 const write = (file: string, text: string) => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -350,7 +301,7 @@ describe('mmft import: adapters', () => {
   });
 
   test('mmft generate prints what it prints with the bf16-rounded original adapter', async () => {
-    writePng(
+    writeTestPng(
       path.join(tmp, 'x.png'),
       8,
       8,
