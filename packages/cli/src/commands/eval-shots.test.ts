@@ -8,17 +8,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
-import { architectureContext } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
-import { optProvider } from '@mmft/arch-opt';
-import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
-import { createCliContext } from '../context';
 import type { ShotsDocument } from '../eval/shots';
 import { evalCommand } from './eval';
+import { createTinyOptBlip2, runCommands } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -36,30 +30,7 @@ let tmp: string;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-shots-'));
-  const tokenizerDir = path.join(tmp, 'tokenizer');
-  fs.mkdirSync(tokenizerDir);
-  const files = byteLevelBpeTokenizerFiles({ flavour: 'opt' });
-  for (const [name, data] of files) fs.writeFileSync(path.join(tokenizerDir, name), data);
-  const imageToken = tokenizerFromFiles(files)!.vocabSize;
-  const textConfig = {
-    model_type: 'opt',
-    vocab_size: imageToken + 8,
-    hidden_size: 16,
-    word_embed_proj_dim: 16,
-    ffn_dim: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    max_position_embeddings: 128,
-    init_std: 0.5,
-  };
-  const context = architectureContext({ list: () => [optProvider] });
-  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), {
-    context,
-    textConfig,
-    tokenizer: tokenizerDir,
-    imageTokenIndex: imageToken,
-    seed: 7,
-  });
+  await createTinyOptBlip2(path.join(tmp, 'blip2'), path.join(tmp, 'tokenizer'), { seed: 7, maxPositionEmbeddings: 128 });
   CAPTIONS.forEach((_, i) =>
     fs.writeFileSync(
       path.join(tmp, `${i}.svg`),
@@ -83,20 +54,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(evalCommand(ctx))
-      .parseAsync(['eval', 'recipe', ...argv], { from: 'user' });
-    return { stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [evalCommand(ctx)], ['eval', 'recipe', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 /** The eval entry of a plain evaluation's metrics.jsonl. */
 const plainEval = (dir: string) =>

@@ -8,18 +8,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
-import { architectureContext, feedMetrics, fedMetric, parseConfig } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
-import { optProvider } from '@mmft/arch-opt';
-import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
+import { feedMetrics, fedMetric, parseConfig } from '@mmft/core';
 import { captionMetric } from '@mmft/metric-caption';
-import { createCliContext } from '../context';
 import type { RobustnessResult } from '../eval/robustness';
 import { evalCommand } from './eval';
+import { createTinyOptBlip2, runCommands } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -47,30 +42,7 @@ const writeRecords = () =>
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-slices-'));
-  const tokenizerDir = path.join(tmp, 'tokenizer');
-  fs.mkdirSync(tokenizerDir);
-  const files = byteLevelBpeTokenizerFiles({ flavour: 'opt' });
-  for (const [name, data] of files) fs.writeFileSync(path.join(tokenizerDir, name), data);
-  const imageToken = tokenizerFromFiles(files)!.vocabSize;
-  const textConfig = {
-    model_type: 'opt',
-    vocab_size: imageToken + 8,
-    hidden_size: 16,
-    word_embed_proj_dim: 16,
-    ffn_dim: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    max_position_embeddings: 64,
-    init_std: 0.5,
-  };
-  const context = architectureContext({ list: () => [optProvider] });
-  await createTinyBlip2Checkpoint(path.join(tmp, 'blip2'), {
-    context,
-    textConfig,
-    tokenizer: tokenizerDir,
-    imageTokenIndex: imageToken,
-    seed: 7,
-  });
+  await createTinyOptBlip2(path.join(tmp, 'blip2'), path.join(tmp, 'tokenizer'), { seed: 7 });
   // Two colours per image, so blur and crop change the pixels.
   RECORDS.forEach(({ colour: [r, g, b] }, i) =>
     fs.writeFileSync(
@@ -92,20 +64,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(evalCommand(ctx))
-      .parseAsync(['eval', 'recipe', ...argv], { from: 'user' });
-    return { stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [evalCommand(ctx)], ['eval', 'recipe', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 describe('mmft eval recipe --slice-by --perturb', () => {
   test('clean scores equal the plain evaluation; slices equal the metric on their own records; gaps; files written', async () => {
