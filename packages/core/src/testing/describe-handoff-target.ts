@@ -175,35 +175,51 @@ export function describeHandoffTarget<C>(provider: HandoffTargetProvider<C>, opt
           const dir = handoffBundleDir('mmft-handoff-kit-');
           temps.push(dir);
           const result = await provider.write(plan, HANDOFF_DATA, launch, dir, config);
-          expect([where, result.files.length > 0]).toEqual([where, true]);
-          expect([where, new Set(result.files).size]).toEqual([where, result.files.length]);
-          for (const file of result.files) {
-            expect([where, file, path.isAbsolute(file), fs.statSync(path.join(dir, file)).isFile()]).toEqual([where, file, false, true]);
-          }
-          expect(result.output).toBe(launch.outputDir);
-          expect(result.commands.length).toBeGreaterThan(0);
-          for (const command of result.commands) expect(command.trim()).not.toBe('');
-          // A multi-node run must say how each node learns its rank and the master's address.
-          if (launch.nodes > 1) {
-            const text = [...result.commands, ...result.files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))].join('\n');
-            expect([where, /NODE_RANK/.test(text), /MASTER_ADDR/.test(text)]).toEqual([where, true, true]);
-          }
-          expect(result.mappings.length).toBeGreaterThan(0);
-          for (const m of result.mappings) {
-            expect([where, m.mmft, MMFT_FIELD.test(m.mmft)]).toEqual([where, m.mmft, true]);
-            expect([where, m.mmft, m.target.trim().length > 0]).toEqual([where, m.mmft, true]);
-            if (m.note !== undefined) expect([where, m.mmft, m.note.trim().length > 0]).toEqual([where, m.mmft, true]);
-          }
-          for (const gap of result.gaps) {
-            expect([where, gap.field, MMFT_FIELD.test(gap.field)]).toEqual([where, gap.field, true]);
-            expect([where, gap.field, gap.why.trim().length > 10]).toEqual([where, gap.field, true]);
-          }
-          for (const { file, keys, known } of options.keys(dir, result, launch)) {
-            expect([where, file, keys.length > 0]).toEqual([where, file, true]);
-            for (const key of keys) expect([where, file, key, known.has(key)]).toEqual([where, file, key, true]);
-          }
+          expectHandoffResult(where, dir, result, launch, options.keys(dir, result, launch));
         }
       }
     });
   });
+}
+
+/**
+ * The checks every target's result must pass (`where` names the case in a failure): each listed file exists under
+ * the bundle, output and commands are set, a multi-node run names NODE_RANK and MASTER_ADDR, every mapping and gap
+ * starts from a recipe field or flag, every gap says why, and every key in `keyChecks` is a known one.
+ */
+export function expectHandoffResult(
+  where: string,
+  dir: string,
+  result: HandoffResult,
+  launch: HandoffLaunch,
+  keyChecks: readonly HandoffKeyCheck[],
+): void {
+  expect([where, result.files.length > 0]).toEqual([where, true]);
+  expect([where, new Set(result.files).size]).toEqual([where, result.files.length]);
+  for (const file of result.files) {
+    const full = path.join(dir, file);
+    expect([where, file, path.isAbsolute(file), fs.existsSync(full) && fs.statSync(full).isFile()]).toEqual([where, file, false, true]);
+  }
+  expect(result.output).toBe(launch.outputDir);
+  expect(result.commands.length).toBeGreaterThan(0);
+  for (const command of result.commands) expect(command.trim()).not.toBe('');
+  // A multi-node run must say how each node learns its rank and the master's address.
+  if (launch.nodes > 1) {
+    const text = [...result.commands, ...result.files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))].join('\n');
+    expect([where, /NODE_RANK/.test(text), /MASTER_ADDR/.test(text)]).toEqual([where, true, true]);
+  }
+  expect(result.mappings.length).toBeGreaterThan(0);
+  for (const m of result.mappings) {
+    expect([where, m.mmft, MMFT_FIELD.test(m.mmft)]).toEqual([where, m.mmft, true]);
+    expect([where, m.mmft, m.target.trim().length > 0]).toEqual([where, m.mmft, true]);
+    if (m.note !== undefined) expect([where, m.mmft, m.note.trim().length > 0]).toEqual([where, m.mmft, true]);
+  }
+  for (const gap of result.gaps) {
+    expect([where, gap.field, MMFT_FIELD.test(gap.field)]).toEqual([where, gap.field, true]);
+    expect([where, gap.field, gap.why.trim().length > 10]).toEqual([where, gap.field, true]);
+  }
+  for (const { file, keys, known } of keyChecks) {
+    expect([where, file, keys.length > 0]).toEqual([where, file, true]);
+    for (const key of keys) expect([where, file, key, known.has(key)]).toEqual([where, file, key, true]);
+  }
 }
