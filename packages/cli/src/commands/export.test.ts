@@ -7,17 +7,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { ClipModel, createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyGpt2Checkpoint } from '@mmft/arch-gpt2/testing';
 import { saveAdapter } from '@mmft/core';
 import { loraMethod } from '@mmft/peft-lora';
-import { createCliContext } from '../context';
 import { exportCommand } from './export';
+import { runCommands } from './fixtures.test-helper';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-gpt2', '@mmft/peft-lora', '@mmft/exporter-onnx'];
 let tmp: string;
@@ -29,20 +27,7 @@ beforeAll(async () => {
   base = (await createTinyClipCheckpoint(path.join(tmp, 'base'), { seed: 5 })).dir;
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string; hint?: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(exportCommand(ctx))
-      .parseAsync(['export', ...argv], { from: 'user' });
-    return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message, hint: (error as { hint?: string }).hint };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [exportCommand(ctx)], ['export', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 const TEXTS = ['a red circle', 'blue square', 'a green triangle circle'];
 

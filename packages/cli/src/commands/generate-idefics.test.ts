@@ -7,19 +7,17 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import { architectureContext, type TextTokenizer } from '@mmft/core';
 import { clipVisionArchitecture } from '@mmft/arch-clip';
 import { llamaProvider } from '@mmft/arch-llama';
 import { ideficsProvider, IdeficsForVisionText2Text, type IdeficsConfig } from '@mmft/arch-idefics';
 import { writeTinyIdeficsParts } from '@mmft/arch-idefics/testing';
 import { renderScenePng, sampleScene } from '@mmft/data-shapes';
-import { createCliContext } from '../context';
 import { generateCommand } from './generate';
 import { imagePixels, imageRows, severalImagePromptIds } from './generate-image';
+import { runCommands } from './fixtures.test-helper';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/arch-idefics'];
 const LLAMA_DIR = path.join(__dirname, '../../../../models/llama-shapes-base');
@@ -63,20 +61,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(generateCommand(ctx))
-      .parseAsync(['generate', ...argv], { from: 'user' });
-    return { stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [generateCommand(ctx)], ['generate', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 const bare = (text: string) => tokenizer.encode([text], { truncation: false, addSpecialTokens: false }).inputIds[0]!;
 const withBos = (text: string) => tokenizer.encode([text], { truncation: false, addSpecialTokens: true }).inputIds[0]!;

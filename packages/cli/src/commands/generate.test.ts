@@ -6,17 +6,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import { readSafetensors } from '@mmft/core';
 import { HfTokenizer, tokenizerFromFiles } from '@mmft/core/hf';
 import { dequantize4bit, quantizeNf4 } from '@mmft/core/quant';
 import { createTinyClipCheckpoint } from '@mmft/arch-clip';
 import { createTinyLlamaCheckpoint, refGreedy, type TinyLlamaCheckpoint } from '@mmft/arch-llama/testing';
-import { createCliContext } from '../context';
 import { generateCommand } from './generate';
+import { runCommands } from './fixtures.test-helper';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-clip', '@mmft/arch-llama', '@mmft/peft-lora'];
 let tmp: string;
@@ -35,20 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(generateCommand(ctx))
-      .parseAsync(['generate', ...argv], { from: 'user' });
-    return { code: 0, stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { code: 1, stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [generateCommand(ctx)], ['generate', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 /** The reference weights as nested arrays, by state-dict name. */
 async function weights(): Promise<Map<string, unknown>> {

@@ -10,18 +10,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import { architectureContext, type TextTokenizer } from '@mmft/core';
 import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { optProvider } from '@mmft/arch-opt';
 import { Blip2ForConditionalGeneration, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '@mmft/arch-blip2';
 import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
-import { createCliContext } from '../context';
 import { derangement, normaliseAnswer } from '../probe/conditions';
 import { probeCommand } from './probe';
+import { runCommands } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -93,20 +91,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-  const ctx = createCliContext({ isTTY: false, stdout, stderr: new PassThrough(), cwd: tmp, builtins: BUILTINS });
-  try {
-    await new Command('mmft')
-      .exitOverride()
-      .addCommand(probeCommand(ctx))
-      .parseAsync(['probe', ...argv], { from: 'user' });
-    return { stdout: Buffer.concat(out).toString(), stderr: '' };
-  } catch (error) {
-    return { stdout: Buffer.concat(out).toString(), stderr: (error as Error).message };
-  }
-}
+const run = (argv: string[]) => runCommands((ctx) => [probeCommand(ctx)], ['probe', ...argv], { cwd: tmp, builtins: BUILTINS });
 
 /** Pixels [1, 3, 8, 8] of a uniform colour, by the formula. */
 const pixelsOf = (rgb: readonly number[]) =>
