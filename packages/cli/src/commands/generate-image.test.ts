@@ -7,19 +7,17 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { architectureContext, type TextTokenizer } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { optProvider } from '@mmft/arch-opt';
 import { Blip2ForConditionalGeneration, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '@mmft/arch-blip2';
-import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
 import { createCliContext } from '../context';
 import { generateCommand } from './generate';
 import { imagePixels, imagePromptIds, imageRows, withImageMark } from './generate-image';
+import { createTinyOptBlip2, writeTestPng } from './fixtures.test-helper';
 
 const BUILTINS = ['@mmft/backend-tfjs', '@mmft/arch-opt', '@mmft/arch-blip2', '@mmft/arch-llama'];
 const context = architectureContext({ list: () => [optProvider] });
@@ -27,39 +25,6 @@ let tmp: string;
 let tokenizer: TextTokenizer;
 let imageToken: number;
 const models: Record<'current' | 'legacy', Blip2ForConditionalGeneration> = {} as never;
-
-/** CRC-32 of PNG chunks (ISO 3309 polynomial, reflected). */
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** An 8-bit RGB PNG of `rgb` (row-major HWC), written by hand so its pixels are known exactly. */
-function writePng(file: string, width: number, height: number, rgb: Uint8Array): void {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const raw = Buffer.alloc(height * (1 + 3 * width));
-  for (let y = 0; y < height; y++) Buffer.from(rgb.subarray(y * 3 * width, (y + 1) * 3 * width)).copy(raw, y * (1 + 3 * width) + 1);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  fs.writeFileSync(
-    file,
-    Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
-  );
-}
 
 /** Seeded bytes (a linear congruential generator: the test needs variety, not quality). */
 function bytes(n: number, seed: number): Uint8Array {
@@ -77,33 +42,16 @@ const images: Record<string, Uint8Array> = {};
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-generate-image-'));
-  const tokenizerDir = path.join(tmp, 'tokenizer');
-  fs.mkdirSync(tokenizerDir);
-  const files = byteLevelBpeTokenizerFiles({ flavour: 'opt' });
-  for (const [name, data] of files) fs.writeFileSync(path.join(tokenizerDir, name), data);
-  tokenizer = tokenizerFromFiles(files)!;
-  // The image token is one id past the tokenizer's vocabulary, as Blip2Processor adds "<image>".
-  imageToken = tokenizer.vocabSize;
-  const textConfig = {
-    model_type: 'opt',
-    vocab_size: imageToken + 8,
-    hidden_size: 16,
-    word_embed_proj_dim: 16,
-    ffn_dim: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    max_position_embeddings: 64,
-    init_std: 0.5,
-  };
   for (const layout of ['current', 'legacy'] as const) {
     const dir = path.join(tmp, layout);
-    await createTinyBlip2Checkpoint(dir, { context, textConfig, tokenizer: tokenizerDir, layout, imageTokenIndex: imageToken, seed: 5 });
+    // The image token is one id past the tokenizer's vocabulary, as Blip2Processor adds "<image>".
+    ({ tokenizer, imageToken } = await createTinyOptBlip2(dir, path.join(tmp, 'tokenizer'), { seed: 5, layout }));
     models[layout] = await Blip2ForConditionalGeneration.fromPretrained(dir, {}, context);
   }
   images['a.png'] = bytes(8 * 8 * 3, 1);
   // A dark left half and a bright right half: far from a.png's noise, so the two images lead to different tokens.
   images['b.png'] = new Uint8Array(8 * 8 * 3).map((_, i) => ((i / 3) % 8 < 4 ? 10 : 250));
-  for (const [name, rgb] of Object.entries(images)) writePng(path.join(tmp, name), 8, 8, rgb);
+  for (const [name, rgb] of Object.entries(images)) writeTestPng(path.join(tmp, name), 8, 8, rgb);
 });
 afterAll(() => {
   for (const model of Object.values(models)) model.dispose();
@@ -164,7 +112,7 @@ describe('mmft generate --image', () => {
     got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
     x.dispose();
     const uniform = new Uint8Array(12 * 10 * 3).map((_, i) => [200, 40, 90][i % 3]!);
-    writePng(path.join(tmp, 'uniform.png'), 12, 10, uniform);
+    writeTestPng(path.join(tmp, 'uniform.png'), 12, 10, uniform);
     const u = await imagePixels(models.current, [path.join(tmp, 'uniform.png')]);
     const values = Array.from(u.dataSync());
     expect(u.shape).toEqual([1, 3, 8, 8]);

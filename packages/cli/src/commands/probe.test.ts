@@ -13,13 +13,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { architectureContext, type TextTokenizer } from '@mmft/core';
-import { byteLevelBpeTokenizerFiles, tokenizerFromFiles } from '@mmft/core/hf';
 import { optProvider } from '@mmft/arch-opt';
 import { Blip2ForConditionalGeneration, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '@mmft/arch-blip2';
-import { createTinyBlip2Checkpoint } from '@mmft/arch-blip2/testing';
 import { derangement, normaliseAnswer } from '../probe/conditions';
 import { probeCommand } from './probe';
-import { runCommands } from './fixtures.test-helper';
+import { createTinyOptBlip2, runCommands } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -46,25 +44,8 @@ let model: Blip2ForConditionalGeneration;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-probe-'));
-  const tokenizerDir = path.join(tmp, 'tokenizer');
-  fs.mkdirSync(tokenizerDir);
-  const files = byteLevelBpeTokenizerFiles({ flavour: 'opt' });
-  for (const [name, data] of files) fs.writeFileSync(path.join(tokenizerDir, name), data);
-  tokenizer = tokenizerFromFiles(files)!;
-  imageToken = tokenizer.vocabSize;
-  const textConfig = {
-    model_type: 'opt',
-    vocab_size: imageToken + 8,
-    hidden_size: 16,
-    word_embed_proj_dim: 16,
-    ffn_dim: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    max_position_embeddings: 64,
-    init_std: 0.5,
-  };
   const dir = path.join(tmp, 'blip2');
-  await createTinyBlip2Checkpoint(dir, { context, textConfig, tokenizer: tokenizerDir, imageTokenIndex: imageToken, seed: 7 });
+  ({ tokenizer, imageToken } = await createTinyOptBlip2(dir, path.join(tmp, 'tokenizer'), { seed: 7 }));
   model = await Blip2ForConditionalGeneration.fromPretrained(dir, {}, context);
   COLOURS.forEach(([r, g, b], i) =>
     fs.writeFileSync(
