@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTestRedis } from '../queue/redis-hooks.test-helper';
 import { runWorker } from '../queue/worker';
 import { evalCommand } from './eval';
-import { captureContext, createTinyOptBlip2, runCommands } from './fixtures.test-helper';
+import { captureContext, CAPTION_EVAL_RECIPE, createTinyOptBlip2, runCommands, twoColourSvg } from './fixtures.test-helper';
 
 const BUILTINS = [
   '@mmft/backend-tfjs',
@@ -44,23 +44,9 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-eval-queue-'));
   await createTinyOptBlip2(path.join(tmp, 'blip2'), path.join(tmp, 'tokenizer'), { seed: 7 });
-  COLOURS.forEach(([r, g, b], i) =>
-    fs.writeFileSync(
-      path.join(tmp, `${i}.svg`),
-      `<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="rgb(${r},${g},${b})"/><rect width="4" height="8" fill="rgb(${b},${r},${g})"/></svg>`,
-    ),
-  );
+  COLOURS.forEach((colour, i) => fs.writeFileSync(path.join(tmp, `${i}.svg`), twoColourSvg(colour)));
   writeRecords();
-  fs.writeFileSync(
-    path.join(tmp, 'eval.yaml'),
-    [
-      'model: { type: blip2, checkpoint: ./blip2 }',
-      'data: { train: { type: jsonl, path: ./eval.jsonl }, eval: { type: jsonl, path: ./eval.jsonl } }',
-      "objective: { type: causal-lm, max_length: 32, prompts: { caption: 'a photo of' }, generation: { max_new_tokens: 3 } }",
-      'metrics: [{ type: caption, tokenizer: none }]',
-      'train: { type: standard, batch_size: 2, eval_batch_size: 2 }',
-    ].join('\n'),
-  );
+  fs.writeFileSync(path.join(tmp, 'eval.yaml'), CAPTION_EVAL_RECIPE);
 }, 30_000);
 afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });

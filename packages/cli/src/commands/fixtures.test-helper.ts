@@ -135,3 +135,17 @@ export async function createTinyOptBlip2(
   });
   return { dir, tokenizerDir, tokenizer, imageToken, context };
 }
+
+/** An 8×8 SVG of two colours (`rgb` and its rotation on the left half), so blur and crop change its pixels. */
+export function twoColourSvg([r, g, b]: readonly number[]): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="rgb(${r},${g},${b})"/><rect width="4" height="8" fill="rgb(${b},${r},${g})"/></svg>`;
+}
+
+/** A recipe evaluating the `createTinyOptBlip2` checkpoint at ./blip2 on the caption records of ./eval.jsonl, batches of 2, 3 new tokens. */
+export const CAPTION_EVAL_RECIPE = [
+  'model: { type: blip2, checkpoint: ./blip2 }',
+  'data: { train: { type: jsonl, path: ./eval.jsonl }, eval: { type: jsonl, path: ./eval.jsonl } }',
+  "objective: { type: causal-lm, max_length: 32, prompts: { caption: 'a photo of' }, generation: { max_new_tokens: 3 } }",
+  'metrics: [{ type: caption, tokenizer: none }]',
+  'train: { type: standard, batch_size: 2, eval_batch_size: 2 }',
+].join('\n');
