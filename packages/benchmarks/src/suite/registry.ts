@@ -30,6 +30,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   '@mmft/metric-retrieval',
   '@mmft/exporter-onnx',
   '@mmft/filter-blocklist',
+  '@mmft/reporter-tensorboard',
   '@mmft/handoff-llamafactory',
   '@mmft/handoff-swift',
   '@mmft/handoff-accelerate',

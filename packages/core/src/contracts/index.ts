@@ -20,4 +20,5 @@ export * from './trainer';
 export * from './plugin';
 export * from './prompt-learning';
 export * from './query-transformer';
+export * from './reporter';
 export * from './vision-encoder';

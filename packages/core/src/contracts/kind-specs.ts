@@ -92,6 +92,8 @@ const TABLE: KindTable = {
   filter: { token: token('OutputFilter'), label: 'output filter', sections: [] },
   // Chosen by `mmft handoff --to <id>`, not by a recipe section.
   handoff: { token: token('HandoffTarget'), label: 'handoff target', sections: [] },
+  // Chosen by the trainer's `train.report_to` list (HF TrainingArguments.report_to), not by a section.
+  reporter: { token: token('Reporter'), label: 'reporter', sections: [] },
 };
 
 /** Every plugin kind with its token and recipe sections, in recipe order. */
