@@ -49,6 +49,12 @@ export const trainConfigSchema = z
     max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient L2 norm to this (0 disables; HF default 1.0)'),
     seed: z.number().int().optional().describe('seed of shuffling, caption choice and augmentation (default: the recipe seed, else 42)'),
     log_every: positiveInt().default(10).describe('report a progress line every this many steps (metrics.jsonl gets every step)'),
+    overfit_batches: positiveInt()
+      .optional()
+      .describe(
+        'sanity run (Lightning Trainer(overfit_batches=N)): train over and over on the first N batches of data.train, unshuffled and ' +
+          'collated the same way each time, and report at the end whether the loss falls towards zero (mmft train --sanity sets it)',
+      ),
     eval_only: z.boolean().default(false).describe('evaluate the model on data.eval and stop without training (mmft eval recipe sets it)'),
     eval_before: z
       .boolean()

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs/promises';
 import type { LogEntry } from '../checkpoint/trainer-state';
 import { formatRunSummary, type RunFigures } from '../log/run-summary';
+import { sanityLines, type SanityVerdict } from '../sanity/verdict';
 
 /** The numeric scores of a metrics.jsonl entry (kind and step left out). */
 export const scoresOf = (entry: LogEntry | undefined): Record<string, number> | undefined =>
@@ -27,6 +28,8 @@ export interface FinalSummaryInputs {
   /** checkpoint-last's adapter file, when the run trains an adapter. */
   readonly adapterFile: string | undefined;
   readonly metricSettings: RunFigures['metricSettings'];
+  /** A sanity run's verdict (train.overfit_batches), shown after the figures. */
+  readonly sanity?: SanityVerdict;
 }
 
 /**
@@ -46,7 +49,7 @@ export async function finalSummary(inputs: FinalSummaryInputs): Promise<string[]
     Object.keys(inputs.lastEval).length === 0 && !inputs.ranSteps
       ? (scoresOf([...inputs.history].reverse().find((e) => e.kind === 'eval')) ?? {})
       : inputs.lastEval;
-  return formatRunSummary(inputs.before, after, {
+  const lines = formatRunSummary(inputs.before, after, {
     trainableParams: inputs.counts.trainable,
     totalParams: inputs.counts.total,
     steps: inputs.steps,
@@ -58,4 +61,5 @@ export async function finalSummary(inputs: FinalSummaryInputs): Promise<string[]
     adapterBytes,
     metricSettings: inputs.metricSettings,
   });
+  return inputs.sanity ? [...lines, ...sanityLines(inputs.sanity)] : lines;
 }

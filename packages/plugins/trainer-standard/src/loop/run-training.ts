@@ -25,6 +25,8 @@ import { createOutputDir, removeEmptyLeftovers } from './output-dir';
 import { setupRun } from './setup';
 import { microSteps, type MicroStep } from './sources';
 import { prepareRunProvenance } from './provenance-step';
+import { overfitMicroSteps } from '../sanity/overfit';
+import { sanityEntry, sanityVerdict } from '../sanity/verdict';
 
 /**
  * Run one training job as the recipe's `train:` section says.
@@ -85,7 +87,9 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const optimizer = new AdamW(params, { betas: config.betas, eps: config.eps, weightDecay: config.weight_decay });
   if (context.resumeFrom) await restoreCheckpoint(context.resumeFrom, params, optimizer);
   const rule: BatchRule = { batchSize: config.batch_size, dropLast: config.dataloader_drop_last, minBatch: objective.minBatchSize };
-  const microsPerEpoch = batchesPerEpoch(parts.size, rule);
+  // A sanity run's epoch is one pass over its fixed batches.
+  const microsPerEpoch = Math.min(batchesPerEpoch(parts.size, rule), config.overfit_batches ?? Number.POSITIVE_INFINITY);
+  const epochSize = config.overfit_batches ? Math.min(parts.size, microsPerEpoch * config.batch_size) : parts.size;
   const total = config.max_steps ?? config.epochs * Math.max(1, Math.floor(microsPerEpoch / config.grad_accum_steps));
   const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate, lossScores(objective));
   let state: TrainerState = resumed
@@ -108,7 +112,9 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const history: LogEntry[] = [...state.logHistory];
   const log = await MetricsLog.open(context.outputDir, history);
   const start = { seed, ...rule, epoch: state.epoch, position: state.position };
-  const source = microSteps(objective, parts.train, start);
+  const source = config.overfit_batches
+    ? overfitMicroSteps(objective, parts.train, start, config.overfit_batches)
+    : microSteps(objective, parts.train, start);
   const saveModel = async (dir: string) => {
     await saveModelFiles(dir, loaded, objective);
     await provenance.describe(dir, { ...state, logHistory: history }, trainSeconds);
@@ -143,6 +149,11 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   let failed = false;
   try {
     checkTrainSize(parts.size, rule);
+    if (config.overfit_batches) {
+      context.reporter.info(
+        `sanity run: training on the first ${microsPerEpoch} batch(es) of data.train over and over, unshuffled (train.overfit_batches ${config.overfit_batches})`,
+      );
+    }
     // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
     if (config.eval_before && policy.enabled && state.globalStep === 0 && !aborted()) {
       before = await runEval();
@@ -201,7 +212,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       const entry = {
         kind: 'train',
         step,
-        epoch: last.epoch + last.nextPosition / Math.max(1, parts.size),
+        epoch: last.epoch + last.nextPosition / Math.max(1, epochSize),
         loss: result.loss,
         lr,
         grad_norm: result.gradNorm,
@@ -236,7 +247,16 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
     const lastDir = path.join(context.outputDir, 'checkpoint-last');
     if (aborted() && (lastCheckpoint?.dir !== lastDir || lastCheckpoint.step !== state.globalStep)) await saveLast();
+    const sanity = config.overfit_batches
+      ? sanityVerdict(history, { batches: microsPerEpoch, microsPerStep: config.grad_accum_steps })
+      : undefined;
+    if (sanity) {
+      const entry = sanityEntry(sanity, state.globalStep);
+      history.push(entry);
+      await log.append(entry);
+    }
     const summary = await finalSummary({
+      sanity,
       before,
       lastEval,
       history,
