@@ -37,11 +37,54 @@ export interface RecipeRunOptions {
   readonly outputSuffix?: string;
   /** Use data files that changed since their manifest, recording the change in provenance.json. */
   readonly acceptDataChange?: boolean;
+  /** `--sanity [N]`: overfit N batches (see sanityRecipe). */
+  readonly sanity?: number;
+}
+
+/** Steps of a sanity run unless the recipe asks for fewer. */
+export const SANITY_MAX_STEPS = 100;
+
+/**
+ * The recipe of `mmft train --sanity N`: train.overfit_batches N, evaluation off (no data.eval, no
+ * metrics, nothing that picks a best checkpoint), only the final checkpoint, and max_steps the
+ * recipe's when it is lower, else SANITY_MAX_STEPS. Everything else stays the recipe's.
+ *
+ * @example
+ * sanityRecipe(recipe, 2).train; // { ...recipe.train, overfit_batches: 2, max_steps: 100 }
+ */
+export function sanityRecipe(value: Readonly<Record<string, unknown>>, batches: number): Record<string, unknown> {
+  const sectionOf = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const { eval: _eval, ...data } = sectionOf(value.data);
+  const {
+    eval_every: _every,
+    save_every: _save,
+    metric_for_best: _best,
+    greater_is_better: _greater,
+    early_stopping_patience: _patience,
+    eval_only: _only,
+    ...train
+  } = sectionOf(value.train);
+  const max = typeof train.max_steps === 'number' && train.max_steps < SANITY_MAX_STEPS ? train.max_steps : SANITY_MAX_STEPS;
+  return { ...value, data, metrics: [], train: { ...train, overfit_batches: batches, max_steps: max } };
+}
+
+/** `--sanity [N]`'s value: N, or 2 when the flag has none. */
+function sanityBatches(value: string | true | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === true) return 2;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new MmftError('E_INPUT', `--sanity ${value}: expected a whole number of batches, 1 or more`, {
+      hint: 'e.g. mmft train recipe.yaml --sanity 2 (the default when no number is given)',
+    });
+  }
+  return n;
 }
 
 /** Read, validate and hand a recipe to its trainer; shared by `mmft train` and `mmft eval recipe`. */
 export async function runRecipe(ctx: CliContext, recipeFile: string, options: RecipeRunOptions): Promise<void> {
-  const raw = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set, { cwd: ctx.cwd });
+  const read = readRecipe(path.resolve(ctx.cwd, recipeFile), options.set, { cwd: ctx.cwd });
+  const raw = options.sanity === undefined ? read : { ...read, value: sanityRecipe(read.value, options.sanity) };
   const fromFlag = (options.plugin ?? []).map((specifier) => ({ specifier, origin: '--plugin', baseDir: ctx.cwd }));
   const registry = await ctx.createRegistry([...recipePluginRequests(raw), ...fromFlag], raw.baseDir);
   const recipe = validateRecipe(raw, registry);
@@ -112,13 +155,30 @@ export function trainCommand(ctx: CliContext): Command {
       'replace an earlier run in the output folder (its checkpoints, metrics and report); with --resume, accept a changed train.batch_size',
     )
     .option(
+      '--sanity [batches]',
+      `sanity run: train over and over on the first N batches (default 2; train.overfit_batches) and report whether the loss falls ` +
+        `towards zero; evaluation off, only the final checkpoint, max_steps the recipe's if lower, else ${SANITY_MAX_STEPS}; ` +
+        'output <output_dir>-sanity unless --output is given',
+    )
+    .option(
       '--accept-data-change',
       'train on data files that changed since their manifest (<file>.manifest.json), recording the change in provenance.json',
     )
     .action(
       (
         recipeFile: string,
-        options: { set: string[]; plugin?: string[]; output?: string; resume?: string; force?: boolean; acceptDataChange?: boolean },
-      ) => runRecipe(ctx, recipeFile, options),
+        options: {
+          set: string[];
+          plugin?: string[];
+          output?: string;
+          resume?: string;
+          force?: boolean;
+          acceptDataChange?: boolean;
+          sanity?: string | true;
+        },
+      ) => {
+        const sanity = sanityBatches(options.sanity);
+        return runRecipe(ctx, recipeFile, { ...options, sanity, ...(sanity === undefined ? {} : { outputSuffix: '-sanity' }) });
+      },
     );
 }
