@@ -49,6 +49,13 @@ export const trainConfigSchema = z
     max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient L2 norm to this (0 disables; HF default 1.0)'),
     seed: z.number().int().optional().describe('seed of shuffling, caption choice and augmentation (default: the recipe seed, else 42)'),
     log_every: positiveInt().default(10).describe('report a progress line every this many steps (metrics.jsonl gets every step)'),
+    report_to: z
+      .union([z.literal('none'), z.array(z.string().min(1))])
+      .optional()
+      .describe(
+        'experiment trackers the run logs to (HF TrainingArguments.report_to): tensorboard writes <output_dir>/tensorboard/events.out.tfevents.*; ' +
+          'absent means [tensorboard] when that plugin is loaded (it is built in); [] or none turns tracking off',
+      ),
     overfit_batches: positiveInt()
       .optional()
       .describe(

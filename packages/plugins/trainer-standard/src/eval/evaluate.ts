@@ -4,7 +4,7 @@
 // reports it). An objective whose eval loss is a mean token cross-entropy (Objective.evalLoss) also
 // gets `perplexity` = exp(eval_loss), as transformers' examples/pytorch/language-modeling/run_clm.py
 // adds it. Scores are named "<metric id>.<score>".
-import { MetricSink, MmftError, type FedMetric, type MetricInputKind, type Objective } from '@mmft/core';
+import { MetricSink, MmftError, type FedMetric, type MetricInput, type MetricInputKind, type Objective } from '@mmft/core';
 
 /**
  * Scores the loop derives from the eval loss itself (no metric plugin), with their direction; they
@@ -27,7 +27,7 @@ export function lossScores(objective: Pick<Objective, 'evalLoss'>): Record<strin
 export async function evaluate(
   objective: Objective,
   metrics: readonly FedMetric[],
-  options: { readonly name: string; readonly batchSize: number },
+  options: { readonly name: string; readonly batchSize: number; readonly onInputs?: (inputs: readonly MetricInput[]) => void },
 ): Promise<Record<string, number>> {
   const sink = new MetricSink(metrics, { name: options.name, emits: objective.emits });
   sink.reset();
@@ -39,7 +39,10 @@ export async function evaluate(
     lossSum += part.lossSum;
     count += part.count;
     for (const input of part.inputs) seen.add(input.kind);
-    if (part.inputs.length > 0) sink.update(part.inputs);
+    if (part.inputs.length > 0) {
+      sink.update(part.inputs);
+      options.onInputs?.(part.inputs);
+    }
   }
   // A metric fed nothing would fail with its own "nothing to score"; say which data it lacked.
   const starved = metrics.find((m) => !seen.has(m.consumes));

@@ -13,6 +13,7 @@ import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoin
 import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
 import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
+import { entryScalars, openTracking, PredictionSamples, recipeMarkdown } from '../log/tracking';
 import { writeReport } from '../log/report-html';
 import { countParams, PeakMemory } from '../log/run-summary';
 import { AdamW } from '../optim/adamw';
@@ -136,18 +137,32 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   let trainSeconds = 0; // step time only: evaluation and checkpoint writes are not throughput
   const startStep = state.globalStep;
   const startSamples = state.samplesSeen;
-  const runEval = async () => {
+  const runEval = async (samples?: PredictionSamples) => {
     loaded.model.root.eval();
     const scores = await evaluate(objective, parts.metrics, {
       name: parts.objectiveName,
       batchSize: config.eval_batch_size ?? config.batch_size,
+      onInputs: samples && ((inputs) => samples.add(inputs)),
     });
     loaded.model.root.train();
     return scores;
   };
   if (config.eval_only) return evaluateOnly();
+  // HF's TensorBoardCallback: a resumed run writes a new event file; TensorBoard shows its steps.
+  const tracker = await openTracking(config.report_to, context.resolver, {
+    outputDir: context.outputDir,
+    runName: String(context.recipe.name ?? path.basename(context.outputDir)),
+    resumedAtStep: resumed?.globalStep,
+  });
+  // Scores plus up to 8 generated texts next to their references, at an eval's step.
+  const trackEval = (step: number, scores: Record<string, number>, samples: PredictionSamples) => {
+    tracker.scalars(step, entryScalars('eval', scores));
+    const table = samples.markdown();
+    if (table) tracker.text(step, 'eval/predictions', table);
+  };
   let failed = false;
   try {
+    tracker.text(state.globalStep, 'recipe', recipeMarkdown(context.recipe));
     checkTrainSize(parts.size, rule);
     if (config.overfit_batches) {
       context.reporter.info(
@@ -156,7 +171,9 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
     // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
     if (config.eval_before && policy.enabled && state.globalStep === 0 && !aborted()) {
-      before = await runEval();
+      const samples = new PredictionSamples();
+      before = await runEval(samples);
+      trackEval(0, before, samples);
       const entry = { kind: 'eval', step: 0, ...before };
       history.push(entry);
       await log.append(entry);
@@ -219,13 +236,22 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       };
       history.push(entry);
       await log.append(entry);
+      tracker.scalars(step, {
+        ...entryScalars('train', entry),
+        ...Object.fromEntries(config.lr_groups.map((g, i) => [`train/lr_group_${i}`, (g.lr * lr) / config.lr])),
+        'train/samples_per_second': samples / Math.max(1e-9, (performance.now() - stepStarted) / 1000),
+        'train/rss_mib': process.memoryUsage().rss / 2 ** 20,
+        'train/peak_tensor_mib': peak.bytes / 2 ** 20,
+      });
       if (step % config.log_every === 0 || step === total)
         context.reporter.progress({ step, total, samples: state.samplesSeen, values: { loss: result.loss, lr } });
       let stop = false;
       let improved = false;
       // Interrupted: finish with the step just taken, not with an evaluation that may be long.
       if (policy.enabled && !aborted() && ((config.eval_every !== undefined && step % config.eval_every === 0) || step === total)) {
-        lastEval = await runEval();
+        const samples = new PredictionSamples();
+        lastEval = await runEval(samples);
+        trackEval(step, lastEval, samples);
         const evalEntry = { kind: 'eval', step, ...lastEval };
         history.push(evalEntry);
         await log.append(evalEntry);
@@ -290,6 +316,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
         });
       }
     } finally {
+      await tracker.close().catch((error: Error) => context.reporter.warn(`the tracking files were not closed: ${error.message}`));
       optimizer.dispose();
       objective.dispose();
       loaded.model.dispose();

@@ -1,0 +1,147 @@
+// train.report_to: a short run on the tiny fixtures writes a TensorBoard event file, read back by
+// the independent reader scripts/read-tfevents.py (python3 stdlib, its own CRC32C and protobuf
+// decoder) and compared with metrics.jsonl.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RunContext } from '@mmft/core';
+import { registerGradients } from '@mmft/core/nn';
+import { tensorboardReporter } from '@mmft/reporter-tensorboard';
+import { recordingReporter, registry } from '../fixtures.test-helper';
+import { runTraining, trainConfigSchema } from '../index';
+import { entryScalars, openTracking, PredictionSamples } from './tracking';
+
+const READER = path.resolve(__dirname, '../../../../../scripts/read-tfevents.py');
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  registerGradients();
+});
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-tb-run-'));
+
+function context(outputDir: string, withTensorboard = true): RunContext {
+  return {
+    recipe: {
+      name: 'tiny',
+      seed: 7,
+      model: { type: 'tiny-dual', config: { seed: 3 } },
+      data: { train: { type: 'memory', name: 'train' }, eval: { type: 'memory', name: 'eval' } },
+      loss: { type: 'test-infonce' },
+      metrics: [{ type: 'retrieval' }],
+    },
+    baseDir: outputDir,
+    outputDir,
+    resolver: registry(withTensorboard ? [tensorboardReporter] : []),
+    reporter: recordingReporter(),
+  };
+}
+
+interface ReadValue {
+  tag: string;
+  simple_value?: number;
+  plugin_name?: string;
+  tensor?: { dtype: number; string_val: string[] };
+}
+interface ReadEvent {
+  step: number;
+  wall_time: number;
+  file_version?: string;
+  values?: ReadValue[];
+}
+const read = (dir: string) => JSON.parse(execFileSync('python3', [READER, dir], { encoding: 'utf8' })) as { file: string; events: ReadEvent[] }[];
+
+describe('train.report_to', () => {
+  test('a 3-step run with eval writes scalars, eval scores and the recipe that the independent reader finds', async () => {
+    const dir = tmp();
+    const config = trainConfigSchema.parse({ batch_size: 4, max_steps: 3, eval_every: 2, lr: 1e-2, eval_before: true });
+    await runTraining(config, context(dir));
+    const files = read(path.join(dir, 'tensorboard'));
+    expect(files).toHaveLength(1);
+    expect(files[0]!.file).toMatch(new RegExp(`^events\\.out\\.tfevents\\.\\d+\\..+\\.${process.pid}\\.\\d+$`));
+    const events = files[0]!.events;
+    expect(events[0]!.file_version).toBe('brain.Event:2');
+    const recipe = events.find((e) => e.values?.[0]?.tag === 'recipe')!;
+    expect(recipe.step).toBe(0);
+    expect(recipe.values![0]!.plugin_name).toBe('text');
+    expect(recipe.values![0]!.tensor!.dtype).toBe(7);
+    expect(recipe.values![0]!.tensor!.string_val[0]).toContain('```yaml\nname: tiny\nseed: 7\n');
+
+    const jsonl = fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>);
+    const scalars = (step: number, prefix: string) =>
+      Object.fromEntries(
+        events
+          .filter((e) => e.step === step)
+          .flatMap((e) => e.values ?? [])
+          .filter((v) => v.simple_value !== undefined && v.tag.startsWith(prefix))
+          .map((v) => [v.tag, v.simple_value!]),
+      );
+    const trains = jsonl.filter((e) => e.kind === 'train');
+    expect(trains.map((e) => e.step)).toEqual([1, 2, 3]);
+    for (const entry of trains) {
+      const got = scalars(entry.step as number, 'train/');
+      // simple_value is a float32: compare with the jsonl's float64 rounded the same way.
+      for (const key of ['loss', 'lr', 'grad_norm', 'epoch']) expect(got[`train/${key}`]).toBe(Math.fround(entry[key] as number));
+      expect(got['train/samples_per_second']).toBeGreaterThan(0);
+      expect(got['train/rss_mib']).toBeGreaterThan(1);
+      expect(got['train/peak_tensor_mib']).toBeGreaterThan(0);
+    }
+    const evals = jsonl.filter((e) => e.kind === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([0, 2, 3]);
+    for (const entry of evals) {
+      const want = Object.fromEntries(Object.entries(entryScalars('eval', entry)).map(([k, v]) => [k, Math.fround(v)]));
+      expect(Object.keys(want).length).toBeGreaterThan(1);
+      expect(scalars(entry.step as number, 'eval/')).toEqual(want);
+    }
+  });
+
+  test('a corrupted byte fails the independent reader (it checks every CRC)', async () => {
+    const dir = tmp();
+    await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1 }), context(dir));
+    const tb = path.join(dir, 'tensorboard');
+    const file = path.join(tb, fs.readdirSync(tb)[0]!);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 6] ^= 0x40;
+    fs.writeFileSync(file, bytes);
+    const result = spawnSync('python3', [READER, file], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/bad data CRC at byte \d+/);
+  });
+
+  test('[] and none write nothing; absent writes nothing when no tensorboard plugin is loaded', async () => {
+    for (const [reportTo, withTb] of [[[], true], ['none', true], [undefined, false]] as const) {
+      const dir = tmp();
+      await runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, report_to: reportTo }), context(dir, withTb));
+      expect(fs.existsSync(path.join(dir, 'tensorboard'))).toBe(false);
+      expect(fs.existsSync(path.join(dir, 'metrics.jsonl'))).toBe(true);
+    }
+  });
+
+  test('an unknown reporter id fails listing the loaded ones', async () => {
+    await expect(openTracking(['wandb'], registry([tensorboardReporter]), { outputDir: tmp(), runName: 'x' })).rejects.toThrow(
+      expect.objectContaining({ message: expect.stringContaining('train.report_to names reporter "wandb"'), hint: expect.stringContaining('tensorboard') }),
+    );
+  });
+
+  test('prediction samples: first 8 text / vqa / instruction inputs as a markdown table, retrieval ignored', () => {
+    const samples = new PredictionSamples();
+    expect(samples.markdown()).toBeUndefined();
+    samples.add([{ kind: 'retrieval', images: [] }]);
+    samples.add(Array.from({ length: 10 }, (_, i) => ({ kind: 'text' as const, id: `c${i}`, prediction: `a|b ${i}`, references: ['x', 'y'] })));
+    const lines = samples.markdown()!.split('\n');
+    expect(lines).toHaveLength(2 + 8);
+    expect(lines[0]).toBe('| id | prediction | reference |');
+    expect(lines[2]).toBe('| c0 | a\\|b 0 | x / y |');
+    const chat = new PredictionSamples(1);
+    chat.add([{ kind: 'instruction', id: 'q', prediction: 'two', reference: 'Two circles.', instruction: 'How many?\nCount.' }]);
+    expect(chat.markdown()!.split('\n')[2]).toBe('| q | How many? Count. | two | Two circles. |');
+  });
+});
