@@ -14,6 +14,7 @@ import { tensorboardReporter } from '@mmft/reporter-tensorboard';
 import { recordingReporter, registry } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
 import { entryScalars, openTracking, PredictionSamples } from './tracking';
+import { denormalise, exampleText } from './sample-images';
 
 const READER = path.resolve(__dirname, '../../../../../scripts/read-tfevents.py');
 
@@ -46,6 +47,7 @@ interface ReadValue {
   simple_value?: number;
   plugin_name?: string;
   tensor?: { dtype: number; string_val: string[] };
+  image?: { height: number; width: number; colorspace: number; png: boolean; bytes: number };
 }
 interface ReadEvent {
   step: number;
@@ -70,6 +72,14 @@ describe('train.report_to', () => {
     expect(recipe.values![0]!.plugin_name).toBe('text');
     expect(recipe.values![0]!.tensor!.dtype).toBe(7);
     expect(recipe.values![0]!.tensor!.string_val[0]).toContain('```yaml\nname: tiny\nseed: 7\n');
+
+    // The first batch's images (the fixture's 4x4 processor, batch 4) with their texts, at step 1.
+    const images = events.flatMap((e) => (e.values ?? []).filter((v) => v.image).map((v) => ({ step: e.step, tag: v.tag, ...v.image! })));
+    expect(images.map((i) => i.tag)).toEqual(['samples/0', 'samples/1', 'samples/2', 'samples/3']);
+    for (const image of images) expect(image).toMatchObject({ step: 1, height: 4, width: 4, colorspace: 3, png: true });
+    const captions = events.flatMap((e) => (e.values ?? []).filter((v) => v.tag.startsWith('samples/') && v.tensor));
+    expect(captions).toHaveLength(4);
+    expect(captions[0]!.tensor!.string_val[0]).toMatch(/^a (big|small) (\w+) square\n\na \2 square$/);
 
     const jsonl = fs
       .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
@@ -129,6 +139,17 @@ describe('train.report_to', () => {
     await expect(openTracking(['wandb'], registry([tensorboardReporter]), { outputDir: tmp(), runName: 'x' })).rejects.toThrow(
       expect.objectContaining({ message: expect.stringContaining('train.report_to names reporter "wandb"'), hint: expect.stringContaining('tensorboard') }),
     );
+  });
+
+  test('denormalise: x * std + mean per channel, clamped, to 0..255 RGB in HWC order (worked by hand)', async () => {
+    // One 1x2 image: R = [0, 1], G = [-1, -3], B = [0.5, 3]; mean 0.5 / std 0.5 except B (mean 0, std 0.2).
+    const pixels = tf.tensor4d([0, 1, -1, -3, 0.5, 3], [1, 3, 1, 2]);
+    const [image] = await denormalise(pixels, { mean: [0.5, 0.5, 0], std: [0.5, 0.5, 0.2] }, 4);
+    // R: 0.5, 1 -> 128, 255; G: 0, -1 -> 0, 0; B: 0.1, 0.6 -> 26, 153.
+    expect(image).toEqual({ width: 2, height: 1, rgb: new Uint8Array([128, 0, 26, 255, 0, 153]) });
+    expect(await denormalise(tf.zeros([2, 1, 4, 4]), undefined, 4)).toEqual([]);
+    pixels.dispose();
+    expect(exampleText({ task: 'vqa', id: 'q', image: { kind: 'file', path: 'a.png' }, question: 'What?', answer: 'a cat' })).toBe('Q: What?\n\nA: a cat');
   });
 
   test('prediction samples: first 8 text / vqa / instruction inputs as a markdown table, retrieval ignored', () => {

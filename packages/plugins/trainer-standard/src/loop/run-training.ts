@@ -14,6 +14,7 @@ import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream'
 import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
 import { entryScalars, openTracking, PredictionSamples, recipeMarkdown } from '../log/tracking';
+import { trackSamples } from '../log/sample-images';
 import { writeReport } from '../log/report-html';
 import { countParams, PeakMemory } from '../log/run-summary';
 import { AdamW } from '../optim/adamw';
@@ -199,6 +200,8 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       const stepStarted = performance.now();
       const micros: MicroStep[] = [];
       for (let i = 0; i < config.grad_accum_steps; i++) micros.push((await source.next()).value as MicroStep);
+      // Before the step: the step may dispose the batch's tensors.
+      if (step === startStep + 1) await trackSamples(tracker, step, micros[0]!.batch, loaded.model.processor.imageProcessing);
       const lr = config.lr * lrMultiplier(config.schedule, step - 1, config.warmup_steps, total);
       const run = () =>
         optimizerStep(micros, objective, params, optimizer, {
