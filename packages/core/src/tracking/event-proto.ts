@@ -69,12 +69,21 @@ export type SummaryValue =
   | { readonly tag: string; readonly simple_value: number }
   | {
       readonly tag: string;
-      readonly image: { readonly height: number; readonly width: number; readonly colorspace: number; readonly encoded_image_string: Uint8Array };
+      readonly image: {
+        readonly height: number;
+        readonly width: number;
+        readonly colorspace: number;
+        readonly encoded_image_string: Uint8Array;
+      };
     }
   | {
       readonly tag: string;
       readonly metadata: { readonly plugin_data: { readonly plugin_name: string; readonly content?: Uint8Array } };
-      readonly tensor: { readonly dtype: number; readonly tensor_shape: { readonly dim: readonly { size: number }[] }; readonly string_val: readonly Uint8Array[] };
+      readonly tensor: {
+        readonly dtype: number;
+        readonly tensor_shape: { readonly dim: readonly { size: number }[] };
+        readonly string_val: readonly Uint8Array[];
+      };
     };
 
 /** An `Event`: the file-version record, or a summary at a step. */
@@ -103,7 +112,12 @@ export function scalarValue(tag: string, value: number): SummaryValue {
 }
 
 /** A PNG as `Summary.Image` (what the images dashboard shows). */
-export function imageValue(tag: string, png: Uint8Array, size: { width: number; height: number }, colorspace = COLORSPACE_RGB): SummaryValue {
+export function imageValue(
+  tag: string,
+  png: Uint8Array,
+  size: { width: number; height: number },
+  colorspace = COLORSPACE_RGB,
+): SummaryValue {
   return { tag, image: { height: size.height, width: size.width, colorspace, encoded_image_string: png } };
 }
 

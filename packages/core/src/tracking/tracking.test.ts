@@ -72,7 +72,12 @@ describe('EventFileWriter', () => {
     expect(events[1]).toEqual({
       wall_time: 101.25,
       step: 7,
-      summary: { value: [{ tag: 'train/loss', simple_value: 0.5 }, { tag: 'train/lr', simple_value: Math.fround(0.001) }] },
+      summary: {
+        value: [
+          { tag: 'train/loss', simple_value: 0.5 },
+          { tag: 'train/lr', simple_value: Math.fround(0.001) },
+        ],
+      },
     });
     w.image(7, 'samples/0', new Uint8Array([137, 80]), { width: 2, height: 1 });
     w.close();

@@ -55,7 +55,8 @@ interface ReadEvent {
   file_version?: string;
   values?: ReadValue[];
 }
-const read = (dir: string) => JSON.parse(execFileSync('python3', [READER, dir], { encoding: 'utf8' })) as { file: string; events: ReadEvent[] }[];
+const read = (dir: string) =>
+  JSON.parse(execFileSync('python3', [READER, dir], { encoding: 'utf8' })) as { file: string; events: ReadEvent[] }[];
 
 describe('train.report_to', () => {
   test('a 3-step run with eval writes scalars, eval scores and the recipe that the independent reader finds', async () => {
@@ -126,20 +127,29 @@ describe('train.report_to', () => {
     expect(result.stderr).toMatch(/bad data CRC at byte \d+/);
   });
 
-  test("the reader's own CRC32C gives the known vectors (\"123456789\" is 0xE3069283; 32 zero bytes 0x8A9136AA)", () => {
+  test('the reader\'s own CRC32C gives the known vectors ("123456789" is 0xE3069283; 32 zero bytes 0x8A9136AA)', () => {
     const code = `import importlib.util as u; s = u.spec_from_file_location('r', ${JSON.stringify(READER)}); m = u.module_from_spec(s); s.loader.exec_module(m); print(m.crc32c(b'123456789'), m.crc32c(bytes(32)))`;
     expect(execFileSync('python3', ['-c', code], { encoding: 'utf8' }).trim()).toBe(`${0xe3069283} ${0x8a9136aa}`);
   });
 
   test('[] and none write nothing; absent writes nothing when no tensorboard plugin is loaded', async () => {
-    const cases = [[[], true], ['none', true], [undefined, false], [undefined, true]] as const;
+    const cases = [
+      [[], true],
+      ['none', true],
+      [undefined, false],
+      [undefined, true],
+    ] as const;
     const wrote = [];
     for (const [reportTo, withTb] of cases) {
       const outputDir = tmp();
-      const tracker = await openTracking(trainConfigSchema.parse({ report_to: reportTo }).report_to, registry(withTb ? [tensorboardReporter] : []), {
-        outputDir,
-        runName: 'x',
-      });
+      const tracker = await openTracking(
+        trainConfigSchema.parse({ report_to: reportTo }).report_to,
+        registry(withTb ? [tensorboardReporter] : []),
+        {
+          outputDir,
+          runName: 'x',
+        },
+      );
       tracker.scalars(1, { 'train/loss': 1 });
       await tracker.close();
       wrote.push(fs.existsSync(path.join(outputDir, 'tensorboard')));
@@ -150,7 +160,10 @@ describe('train.report_to', () => {
 
   test('an unknown reporter id fails listing the loaded ones', async () => {
     await expect(openTracking(['wandb'], registry([tensorboardReporter]), { outputDir: tmp(), runName: 'x' })).rejects.toThrow(
-      expect.objectContaining({ message: expect.stringContaining('train.report_to names reporter "wandb"'), hint: expect.stringContaining('tensorboard') }),
+      expect.objectContaining({
+        message: expect.stringContaining('train.report_to names reporter "wandb"'),
+        hint: expect.stringContaining('tensorboard'),
+      }),
     );
   });
 
@@ -162,14 +175,18 @@ describe('train.report_to', () => {
     expect(image).toEqual({ width: 2, height: 1, rgb: new Uint8Array([128, 0, 26, 255, 0, 153]) });
     expect(await denormalise(tf.zeros([2, 1, 4, 4]), undefined, 4)).toEqual([]);
     pixels.dispose();
-    expect(exampleText({ task: 'vqa', id: 'q', image: { kind: 'file', path: 'a.png' }, question: 'What?', answer: 'a cat' })).toBe('Q: What?\n\nA: a cat');
+    expect(exampleText({ task: 'vqa', id: 'q', image: { kind: 'file', path: 'a.png' }, question: 'What?', answer: 'a cat' })).toBe(
+      'Q: What?\n\nA: a cat',
+    );
   });
 
   test('prediction samples: first 8 text / vqa / instruction inputs as a markdown table, retrieval ignored', () => {
     const samples = new PredictionSamples();
     expect(samples.markdown()).toBeUndefined();
     samples.add([{ kind: 'retrieval', images: [] }]);
-    samples.add(Array.from({ length: 10 }, (_, i) => ({ kind: 'text' as const, id: `c${i}`, prediction: `a|b ${i}`, references: ['x', 'y'] })));
+    samples.add(
+      Array.from({ length: 10 }, (_, i) => ({ kind: 'text' as const, id: `c${i}`, prediction: `a|b ${i}`, references: ['x', 'y'] })),
+    );
     const lines = samples.markdown()!.split('\n');
     expect(lines).toHaveLength(2 + 8);
     expect(lines[0]).toBe('| id | prediction | reference |');

@@ -91,8 +91,10 @@ export class PredictionSamples {
   add(inputs: readonly MetricInput[]): void {
     for (const input of inputs) {
       if (this.rows.length >= this.limit) return;
-      if (input.kind === 'text') this.rows.push({ id: input.id, prompt: '', prediction: input.prediction, reference: input.references.join(' / ') });
-      else if (input.kind === 'vqa') this.rows.push({ id: input.id, prompt: '', prediction: input.prediction, reference: input.answers.join(' / ') });
+      if (input.kind === 'text')
+        this.rows.push({ id: input.id, prompt: '', prediction: input.prediction, reference: input.references.join(' / ') });
+      else if (input.kind === 'vqa')
+        this.rows.push({ id: input.id, prompt: '', prediction: input.prediction, reference: input.answers.join(' / ') });
       else if (input.kind === 'instruction')
         this.rows.push({ id: input.id, prompt: input.instruction, prediction: input.prediction, reference: input.reference });
     }
@@ -103,9 +105,13 @@ export class PredictionSamples {
     if (this.rows.length === 0) return undefined;
     const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
     const withPrompt = this.rows.some((r) => r.prompt !== '');
-    const head = withPrompt ? '| id | instruction | prediction | reference |\n|---|---|---|---|' : '| id | prediction | reference |\n|---|---|---|';
+    const head = withPrompt
+      ? '| id | instruction | prediction | reference |\n|---|---|---|---|'
+      : '| id | prediction | reference |\n|---|---|---|';
     const lines = this.rows.map((r) =>
-      withPrompt ? `| ${cell(r.id)} | ${cell(r.prompt)} | ${cell(r.prediction)} | ${cell(r.reference)} |` : `| ${cell(r.id)} | ${cell(r.prediction)} | ${cell(r.reference)} |`,
+      withPrompt
+        ? `| ${cell(r.id)} | ${cell(r.prompt)} | ${cell(r.prediction)} | ${cell(r.reference)} |`
+        : `| ${cell(r.id)} | ${cell(r.prediction)} | ${cell(r.reference)} |`,
     );
     return [head, ...lines].join('\n');
   }
