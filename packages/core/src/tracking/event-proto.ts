@@ -122,7 +122,7 @@ export function imageValue(
 }
 
 /**
- * Markdown text as the text plugin reads it (tensorboard/plugins/text/summary_v2.py): a scalar
+ * Markdown text as the text plugin reads it (tensorboard/plugins/text/summary_v2.py, metadata.py): a scalar
  * DT_STRING tensor with `plugin_data.plugin_name = "text"` and empty content (TextPluginData v0).
  */
 export function textValue(tag: string, markdown: string): SummaryValue {

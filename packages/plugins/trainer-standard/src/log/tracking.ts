@@ -1,7 +1,7 @@
 // The run's experiment tracking: the reporters `train.report_to` names (HF TrainingArguments.report_to,
-// e.g. TensorBoard), fed what HF's TensorBoardCallback logs (transformers/integrations/integration_utils.py):
-// every log entry's numbers under train/, eval scores under eval/, the resolved recipe as text, plus
-// sample predictions next to their references at each eval.
+// e.g. TensorBoard), fed what transformers' TensorBoardCallback logs
+// (src/transformers/integrations/integration_utils.py): every log entry's numbers under train/, eval
+// scores under eval/, the resolved recipe as text, plus sample predictions beside their references.
 import { MmftError, type MetricInput, type ProviderResolver, type RunTracker } from '@mmft/core';
 import { stringify } from 'yaml';
 
