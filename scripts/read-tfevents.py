@@ -161,6 +161,6 @@ def main(paths):
 if __name__ == '__main__':
     try:
         main(sys.argv[1:])
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         sys.stderr.write('read-tfevents: %s\n' % error)
         sys.exit(1)
