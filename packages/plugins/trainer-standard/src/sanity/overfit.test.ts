@@ -9,7 +9,7 @@ import { registerGradients } from '@mmft/core/nn';
 import { makeExamples, recordingReporter, registry } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
 import { firstBatches, overfitMicroSteps } from './overfit';
-import { sanityVerdict } from './verdict';
+import { sanityLines, sanityVerdict } from './verdict';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -108,6 +108,13 @@ describe('sanity verdict', () => {
     expect(sanityVerdict(history([1, 0.1, 0.1]), { batches: 1, microsPerStep: 1 })).toMatchObject({ window: 3, fallsToZero: false });
     expect(sanityVerdict(history([Number.NaN, 0]), { batches: 2, microsPerStep: 1 })!.fallsToZero).toBe(false);
     expect(sanityVerdict([], { batches: 2, microsPerStep: 1 })).toBeUndefined();
+  });
+
+  test('the summary tells a loss that levels off from one that does not fall', () => {
+    const lines = (losses: number[]) => sanityLines(sanityVerdict(history(losses), { batches: 1, microsPerStep: 1 })!).join('\n');
+    expect(lines([2, 0.1, 0.1, 0.1])).toContain('falls towards zero: yes (last below 10% of first)');
+    expect(lines([2, 0.6, 0.6, 0.6])).toContain('falls towards zero: no: it falls to 30% of the first but levels off above 10%');
+    expect(lines([2, 1.9, 1.9, 1.9])).toContain('falls towards zero: no: the model cannot fit 1 batch (the last loss is 95% of the first)');
   });
 });
 
