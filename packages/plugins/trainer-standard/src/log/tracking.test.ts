@@ -13,7 +13,7 @@ import { registerGradients } from '@mmft/core/nn';
 import { tensorboardReporter } from '@mmft/reporter-tensorboard';
 import { recordingReporter, registry } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
-import { entryScalars, openTracking, PredictionSamples } from './tracking';
+import { entryScalars, openTracking, PredictionSamples, resolveReporters } from './tracking';
 import { denormalise, exampleText } from './sample-images';
 
 const READER = path.resolve(__dirname, '../../../../../scripts/read-tfevents.py');
@@ -142,14 +142,11 @@ describe('train.report_to', () => {
     const wrote = [];
     for (const [reportTo, withTb] of cases) {
       const outputDir = tmp();
-      const tracker = await openTracking(
+      const reporters = resolveReporters(
         trainConfigSchema.parse({ report_to: reportTo }).report_to,
         registry(withTb ? [tensorboardReporter] : []),
-        {
-          outputDir,
-          runName: 'x',
-        },
       );
+      const tracker = await openTracking(reporters, { outputDir, runName: 'x' });
       tracker.scalars(1, { 'train/loss': 1 });
       await tracker.close();
       wrote.push(fs.existsSync(path.join(outputDir, 'tensorboard')));
@@ -158,13 +155,18 @@ describe('train.report_to', () => {
     expect(wrote).toEqual([false, false, false, true]);
   });
 
-  test('an unknown reporter id fails listing the loaded ones', async () => {
-    await expect(openTracking(['wandb'], registry([tensorboardReporter]), { outputDir: tmp(), runName: 'x' })).rejects.toThrow(
+  test('an unknown reporter id fails before the run loads anything, listing the loaded ones', async () => {
+    expect(() => resolveReporters(['tensorboard', 'wandb'], registry([tensorboardReporter]))).toThrow(
       expect.objectContaining({
-        message: expect.stringContaining('train.report_to names reporter "wandb"'),
-        hint: expect.stringContaining('tensorboard'),
+        message: 'train.report_to names reporter "wandb", which no loaded plugin provides',
+        hint: 'use one of: tensorboard, or report_to: [] to turn tracking off',
       }),
     );
+    const dir = tmp();
+    await expect(runTraining(trainConfigSchema.parse({ batch_size: 4, max_steps: 1, report_to: ['wandb'] }), context(dir))).rejects.toThrow(
+      'train.report_to names reporter "wandb"',
+    );
+    expect(fs.existsSync(path.join(dir, 'metrics.jsonl'))).toBe(false);
   });
 
   test('denormalise: x * std + mean per channel, clamped, to 0..255 RGB in HWC order (worked by hand)', async () => {

@@ -2,7 +2,7 @@
 // e.g. TensorBoard), fed what transformers' TensorBoardCallback logs
 // (src/transformers/integrations/integration_utils.py): every log entry's numbers under train/, eval
 // scores under eval/, the resolved recipe as text, plus sample predictions beside their references.
-import { MmftError, type MetricInput, type ProviderResolver, type RunTracker } from '@mmft/core';
+import { MmftError, type MetricInput, type ProviderResolver, type ReporterProvider, type RunTracker } from '@mmft/core';
 import { stringify } from 'yaml';
 
 /** `train.report_to` as parsed: a list of reporter ids, `'none'`, or absent (the default). */
@@ -12,16 +12,13 @@ export type ReportTo = readonly string[] | 'none' | undefined;
 export const DEFAULT_REPORTERS: readonly string[] = ['tensorboard'];
 
 /**
- * Open every reporter the list names (none for `[]` / `'none'`), as one tracker.
+ * The reporters the list names (none for `[]` / `'none'`), checked before the run loads anything:
+ * an unknown id fails listing the loaded ones.
  *
  * @example
- * const tracker = await openTracking(['tensorboard'], context.resolver, { outputDir, runName: 'demo' });
+ * const reporters = resolveReporters(['tensorboard'], context.resolver);
  */
-export async function openTracking(
-  reportTo: ReportTo,
-  resolver: ProviderResolver,
-  run: { readonly outputDir: string; readonly runName: string; readonly resumedAtStep?: number },
-): Promise<RunTracker> {
+export function resolveReporters(reportTo: ReportTo, resolver: ProviderResolver): ReporterProvider[] {
   const loaded = new Set(resolver.list('reporter').map((p) => p.id));
   const ids =
     reportTo === undefined
@@ -29,21 +26,31 @@ export async function openTracking(
       : reportTo === 'none'
         ? []
         : [...new Set(reportTo)].filter((id) => id !== 'none');
+  return ids.map((id) => {
+    try {
+      return resolver.resolve('reporter', id);
+    } catch (cause) {
+      throw new MmftError('E_UNKNOWN_ID', `train.report_to names reporter "${id}", which no loaded plugin provides`, {
+        cause,
+        hint: `use one of: ${[...loaded].join(', ') || '(none loaded)'}, or report_to: [] to turn tracking off`,
+      });
+    }
+  });
+}
+
+/**
+ * Open every reporter as one tracker (closing those already open if one fails).
+ *
+ * @example
+ * const tracker = await openTracking(resolveReporters(['tensorboard'], context.resolver), { outputDir, runName: 'demo' });
+ */
+export async function openTracking(
+  reporters: readonly ReporterProvider[],
+  run: { readonly outputDir: string; readonly runName: string; readonly resumedAtStep?: number },
+): Promise<RunTracker> {
   const trackers: RunTracker[] = [];
   try {
-    for (const id of ids) {
-      let provider;
-      try {
-        provider = resolver.resolve('reporter', id);
-      } catch (cause) {
-        const known = [...loaded];
-        throw new MmftError('E_UNKNOWN_ID', `train.report_to names reporter "${id}", which no loaded plugin provides`, {
-          cause,
-          hint: `use one of: ${known.join(', ') || '(none loaded)'}, or report_to: [] to turn tracking off`,
-        });
-      }
-      trackers.push(await provider.open(provider.configSchema.parse({}), run));
-    }
+    for (const provider of reporters) trackers.push(await provider.open(provider.configSchema.parse({}), run));
   } catch (error) {
     await Promise.all(trackers.map((t) => t.close()));
     throw error;

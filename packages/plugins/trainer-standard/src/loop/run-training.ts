@@ -13,7 +13,7 @@ import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoin
 import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
 import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
-import { entryScalars, openTracking, PredictionSamples, recipeMarkdown } from '../log/tracking';
+import { entryScalars, openTracking, PredictionSamples, recipeMarkdown, resolveReporters } from '../log/tracking';
 import { trackSamples } from '../log/sample-images';
 import { writeReport } from '../log/report-html';
 import { countParams, PeakMemory } from '../log/run-summary';
@@ -70,6 +70,8 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const seed = config.seed ?? (typeof context.recipe.seed === 'number' ? context.recipe.seed : 42);
   const resumed = context.resumeFrom ? await readTrainerState(context.resumeFrom) : undefined;
   if (resumed && !config.eval_only) checkResumedBatchSize(resumed, config, context);
+  // Before anything is loaded: a misspelt reporter fails at once.
+  const reporters = config.eval_only ? [] : resolveReporters(config.report_to, context.resolver);
   const provenance = await prepareRunProvenance(config, context);
   // A checkpoint holds model/ only when the objective trained the model (not a feature head).
   const savedModel = context.resumeFrom && !context.recipe.peft ? path.join(context.resumeFrom, 'model') : undefined;
@@ -150,7 +152,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   };
   if (config.eval_only) return evaluateOnly();
   // HF's TensorBoardCallback: a resumed run writes a new event file; TensorBoard shows its steps.
-  const tracker = await openTracking(config.report_to, context.resolver, {
+  const tracker = await openTracking(reporters, {
     outputDir: context.outputDir,
     runName: String(context.recipe.name ?? path.basename(context.outputDir)),
     resumedAtStep: resumed?.globalStep,
