@@ -15,7 +15,15 @@ describe('sanityRecipe', () => {
     name: 'r',
     data: { train: { type: 'shapes', n: 10 }, eval: { type: 'shapes', n: 4 } },
     metrics: [{ type: 'retrieval' }],
-    train: { type: 'standard', lr: 1e-3, max_steps: 300, eval_every: 10, save_every: 5, metric_for_best: 'retrieval.i2t_R@1', early_stopping_patience: 2 },
+    train: {
+      type: 'standard',
+      lr: 1e-3,
+      max_steps: 300,
+      eval_every: 10,
+      save_every: 5,
+      metric_for_best: 'retrieval.i2t_R@1',
+      early_stopping_patience: 2,
+    },
   };
 
   test('overfit_batches N, no evaluation, only the final checkpoint, max_steps capped at 100', () => {
@@ -63,7 +71,12 @@ describe('mmft train --sanity', () => {
     expect(final).toMatchObject({ kind: 'sanity', step: 20, overfit_batches: 2, falls_to_zero: 'yes' });
     expect(run.stdout).toContain('falls towards zero: yes');
     // save_every is dropped: only the final checkpoint, no best one.
-    expect(fs.readdirSync(out).filter((f) => f.startsWith('checkpoint')).sort()).toEqual(['checkpoint-last']);
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => f.startsWith('checkpoint'))
+        .sort(),
+    ).toEqual(['checkpoint-last']);
   }, 60_000);
 
   test('a bad batch count is refused', async () => {

@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BatchPosition, Dataset, Example, Objective, ObjectiveBatch } from '@mmft/core';
+import type { BatchPosition, Dataset, DatasetProvider, Example, Objective, ObjectiveBatch } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
-import { makeExamples, recordingReporter, registry } from '../fixtures.test-helper';
+import { DATASETS, makeExamples, memoryDataset, recordingReporter, registry } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
 import { firstBatches, overfitMicroSteps } from './overfit';
 import { sanityLines, sanityVerdict } from './verdict';
@@ -86,7 +86,9 @@ describe('overfit_batches data', () => {
     const five = dataset(makeExamples(5, 'retrieval'));
     expect((await firstBatches(five, start, 3)).map((b) => b.positions)).toEqual([[0, 1, 2, 3], [4]]);
     expect((await firstBatches(five, { ...start, minBatch: 2 }, 3)).map((b) => b.positions)).toEqual([[0, 1, 2, 3]]);
-    await expect(firstBatches(dataset(makeExamples(3, 'retrieval')), { ...start, dropLast: true }, 2)).rejects.toThrow(/not one batch of 4/);
+    await expect(firstBatches(dataset(makeExamples(3, 'retrieval')), { ...start, dropLast: true }, 2)).rejects.toThrow(
+      /not one batch of 4/,
+    );
   });
 });
 
@@ -103,7 +105,11 @@ describe('sanity verdict', () => {
     expect(v!.lastLoss).toBeCloseTo((0.3 + 0.1 + 0.1 + 0.1) / 4, 12);
     expect(v!.ratio).toBeCloseTo(0.15 / 2, 12);
     // 3 batches, 2 micro-batches a step: a pass is 2 steps, the window 4.
-    expect(sanityVerdict(history([1, 1, 1, 1, 0.9]), { batches: 3, microsPerStep: 2 })).toMatchObject({ window: 4, lastLoss: 0.975, fallsToZero: false });
+    expect(sanityVerdict(history([1, 1, 1, 1, 0.9]), { batches: 3, microsPerStep: 2 })).toMatchObject({
+      window: 4,
+      lastLoss: 0.975,
+      fallsToZero: false,
+    });
     // Exactly 10% is not below it; fewer steps than the window average what there is.
     expect(sanityVerdict(history([1, 0.1, 0.1]), { batches: 1, microsPerStep: 1 })).toMatchObject({ window: 3, fallsToZero: false });
     expect(sanityVerdict(history([Number.NaN, 0]), { batches: 2, microsPerStep: 1 })!.fallsToZero).toBe(false);
@@ -122,18 +128,24 @@ describe('train.overfit_batches in the loop', () => {
   test('2 fixed batches: the loss falls below 10% of the first, reported in metrics.jsonl and the summary', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-sanity-'));
     const reporter = recordingReporter();
+    const calls: unknown[] = [];
+    const recorded: DatasetProvider<{ name: string }> = {
+      ...memoryDataset,
+      id: 'recorded',
+      open: async (c) => dataset(DATASETS[c.name]!, calls),
+    };
     await runTraining(trainConfigSchema.parse({ batch_size: 4, overfit_batches: 2, max_steps: 40, lr: 3e-2, log_every: 100 }), {
       recipe: {
         name: 'tiny',
         seed: 7,
         model: { type: 'tiny-dual', config: { seed: 3 } },
-        data: { train: { type: 'memory', name: 'train' } },
+        data: { train: { type: 'recorded', name: 'train' } },
         loss: { type: 'test-infonce' },
         metrics: [],
       },
       baseDir: dir,
       outputDir: dir,
-      resolver: registry(),
+      resolver: registry([recorded]),
       reporter,
     });
     const entries = fs
@@ -143,13 +155,27 @@ describe('train.overfit_batches in the loop', () => {
       .map((l) => JSON.parse(l) as Record<string, number | string>);
     const train = entries.filter((e) => e.kind === 'train').map((e) => e.loss as number);
     // An epoch is one pass over the 2 batches (8 of the 12 examples).
-    expect(entries.filter((e) => e.kind === 'train').slice(0, 3).map((e) => e.epoch)).toEqual([0.5, 1, 1.5]);
+    expect(
+      entries
+        .filter((e) => e.kind === 'train')
+        .slice(0, 3)
+        .map((e) => e.epoch),
+    ).toEqual([0.5, 1, 1.5]);
     const final = entries[entries.length - 1]!;
-    expect(final).toMatchObject({ kind: 'sanity', step: 40, overfit_batches: 2, first_loss: train[0], falls_to_zero: 'yes', last_window: 4 });
+    expect(final).toMatchObject({
+      kind: 'sanity',
+      step: 40,
+      overfit_batches: 2,
+      first_loss: train[0],
+      falls_to_zero: 'yes',
+      last_window: 4,
+    });
     const last = train.slice(-4).reduce((s, x) => s + x, 0) / 4;
     expect(final.last_loss).toBeCloseTo(last, 10);
     expect(last).toBeLessThan(0.1 * train[0]!);
     expect(reporter.lines.some((l) => l.includes('falls towards zero: yes'))).toBe(true);
+    // 40 steps drew data.train once, unshuffled (the fixed batches are kept, not drawn again).
+    expect(calls).toEqual([{ shuffle: false }]);
     expect(reporter.lines.some((l) => l.startsWith('sanity run: training on the first 2 batch(es)'))).toBe(true);
   });
 });

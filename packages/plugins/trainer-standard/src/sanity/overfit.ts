@@ -52,7 +52,12 @@ export async function firstBatches(dataset: Dataset, rule: BatchRule, count: num
  * @example
  * const source = overfitMicroSteps(objective, dataset, start, 2); // batch 0, 1, 0, 1, ...
  */
-export async function* overfitMicroSteps(objective: Objective, dataset: Dataset, start: SourceStart, count: number): AsyncGenerator<MicroStep> {
+export async function* overfitMicroSteps(
+  objective: Objective,
+  dataset: Dataset,
+  start: SourceStart,
+  count: number,
+): AsyncGenerator<MicroStep> {
   let { epoch, position } = start;
   if (objective.batches) {
     for (;;) {

@@ -26,7 +26,10 @@ export interface SanityVerdict {
  * @example
  * sanityVerdict(history, { batches: 2, microsPerStep: 1 }); // { firstLoss: 2.1, lastLoss: 0.05, ratio: 0.024, fallsToZero: true, ... }
  */
-export function sanityVerdict(history: readonly LogEntry[], options: { batches: number; microsPerStep: number }): SanityVerdict | undefined {
+export function sanityVerdict(
+  history: readonly LogEntry[],
+  options: { batches: number; microsPerStep: number },
+): SanityVerdict | undefined {
   const losses = history.filter((e) => e.kind === 'train' && typeof e.loss === 'number').map((e) => e.loss as number);
   if (losses.length === 0) return undefined;
   const perPass = Math.max(1, Math.ceil(options.batches / options.microsPerStep));
