@@ -196,6 +196,10 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
         `nothing left to train: ${context.resumeFrom} is at step ${state.globalStep} of ${total} (raise train.max_steps or train.epochs to train further)`,
       );
     }
+    // Architectures load in eval mode (as transformers' from_pretrained returns the model), and only an
+    // evaluation switched back: without one (no data.eval, eval_before false, --sanity) dropout stayed
+    // off. HF Trainer sets model.train() in training_step (transformers/trainer.py).
+    loaded.model.root.train();
     const profiledStep = Math.min(state.globalStep + 2, total);
     while (state.globalStep < total && !aborted()) {
       const step = state.globalStep + 1;

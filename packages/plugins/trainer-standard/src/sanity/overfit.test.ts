@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BatchPosition, Dataset, DatasetProvider, Example, Objective, ObjectiveBatch } from '@mmft/core';
 import { registerGradients } from '@mmft/core/nn';
-import { DATASETS, makeExamples, memoryDataset, recordingReporter, registry } from '../fixtures.test-helper';
+import { DATASETS, makeExamples, memoryDataset, recordingReporter, registry, tinyArchitecture } from '../fixtures.test-helper';
 import { runTraining, trainConfigSchema } from '../index';
 import { firstBatches, overfitMicroSteps } from './overfit';
 import { sanityLines, sanityVerdict } from './verdict';
@@ -177,5 +177,38 @@ describe('train.overfit_batches in the loop', () => {
     // 40 steps drew data.train once, unshuffled (the fixed batches are kept, not drawn again).
     expect(calls).toEqual([{ shuffle: false }]);
     expect(reporter.lines.some((l) => l.startsWith('sanity run: training on the first 2 batch(es)'))).toBe(true);
+  });
+});
+
+describe('training mode', () => {
+  test('a model loaded in eval mode (as from_pretrained returns it) trains in training mode with no evaluation before', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmft-sanity-'));
+    const modes: boolean[] = [];
+    // BLIP-2 and others load with root.eval(), as transformers' from_pretrained does.
+    const evalLoaded: typeof tinyArchitecture = {
+      ...tinyArchitecture,
+      id: 'tiny-eval',
+      modelTypes: ['tiny-eval'],
+      async fromConfig(config, context) {
+        const model = await tinyArchitecture.fromConfig(config, context);
+        model.root.eval();
+        return { ...model, forward: (inputs) => (modes.push(model.root.training), model.forward(inputs)) };
+      },
+    };
+    await runTraining(trainConfigSchema.parse({ batch_size: 4, overfit_batches: 1, max_steps: 2 }), {
+      recipe: {
+        seed: 7,
+        model: { type: 'tiny-eval', config: { seed: 3 } },
+        data: { train: { type: 'memory', name: 'train' } },
+        loss: { type: 'test-infonce' },
+        metrics: [],
+      },
+      baseDir: dir,
+      outputDir: dir,
+      resolver: registry([evalLoaded]),
+      reporter: recordingReporter(),
+    });
+    expect(modes.length).toBeGreaterThan(0);
+    expect(modes.every((m) => m)).toBe(true);
   });
 });
