@@ -84,6 +84,27 @@ export function entryScalars(prefix: string, entry: Readonly<Record<string, unkn
   return out;
 }
 
+/**
+ * A train step's scalars: the metrics.jsonl entry's numbers, each lr group's scheduled rate,
+ * throughput and memory (HF's TensorBoardCallback logs the entry; the rest is what the
+ * run summary reports at the end, per step).
+ *
+ * @example
+ * tracker.scalars(step, stepScalars(entry, { lr, baseLr: 1e-3, groupLrs: [], samples: 8, seconds: 0.5, peakBytes: 1 << 20 }));
+ */
+export function stepScalars(
+  entry: Readonly<Record<string, unknown>>,
+  o: { lr: number; baseLr: number; groupLrs: readonly number[]; samples: number; seconds: number; peakBytes: number },
+): Record<string, number> {
+  return {
+    ...entryScalars('train', entry),
+    ...Object.fromEntries(o.groupLrs.map((groupLr, i) => [`train/lr_group_${i}`, (groupLr * o.lr) / o.baseLr])),
+    'train/samples_per_second': o.samples / Math.max(1e-9, o.seconds),
+    'train/rss_mib': process.memoryUsage().rss / 2 ** 20,
+    'train/peak_tensor_mib': o.peakBytes / 2 ** 20,
+  };
+}
+
 /** The resolved recipe as markdown (a YAML code block), the `recipe` text at step 0. */
 export function recipeMarkdown(recipe: Readonly<Record<string, unknown>>): string {
   return ['```yaml', stringify(recipe, { lineWidth: 0 }).trimEnd(), '```'].join('\n');

@@ -6,14 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { MmftError, type RunContext, type RunSummary } from '@mmft/core';
+import type { RunContext, RunSummary } from '@mmft/core';
 import type { TrainConfig } from '../config';
 import { copyCheckpoint, restoreCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint';
 import { readTrainerState, type LogEntry, type TrainerState } from '../checkpoint/trainer-state';
 import { batchesPerEpoch, checkTrainSize, type BatchRule } from '../data/stream';
 import { evaluate, lossScores } from '../eval/evaluate';
 import { MetricsLog } from '../log/metrics-log';
-import { entryScalars, openTracking, PredictionSamples, recipeMarkdown, resolveReporters } from '../log/tracking';
+import { entryScalars, openTracking, PredictionSamples, recipeMarkdown, resolveReporters, stepScalars } from '../log/tracking';
 import { trackSamples } from '../log/sample-images';
 import { writeReport } from '../log/report-html';
 import { countParams, PeakMemory } from '../log/run-summary';
@@ -27,6 +27,8 @@ import { createOutputDir, removeEmptyLeftovers } from './output-dir';
 import { setupRun } from './setup';
 import { microSteps, type MicroStep } from './sources';
 import { prepareRunProvenance } from './provenance-step';
+import { evaluateOnly } from './eval-only';
+import { checkResumedBatchSize, freshTrainerState } from './resume-check';
 import { overfitMicroSteps } from '../sanity/overfit';
 import { sanityEntry, sanityVerdict } from '../sanity/verdict';
 
@@ -44,26 +46,6 @@ export async function runTraining(config: TrainConfig, context: RunContext): Pro
     await removeEmptyLeftovers(context.outputDir, createdRoot);
     throw error;
   }
-}
-
-/** Eval entries without their kind and step: the scores alone. */
-/**
- * A checkpoint's data position counts examples; under another batch size it no longer starts the
- * batch the interrupted run would have taken next. Refused unless the run is forced (`--force`).
- */
-function checkResumedBatchSize(resumed: TrainerState, config: TrainConfig, context: RunContext): void {
-  if (resumed.batchSize === undefined || resumed.batchSize === config.batch_size) return;
-  const what = `${context.resumeFrom} was written with train.batch_size ${resumed.batchSize}, this run has batch_size ${config.batch_size}`;
-  if (!context.force) {
-    throw new MmftError(
-      'E_CHECKPOINT',
-      `${what}: its data position (epoch ${resumed.epoch}, example ${resumed.position}) would no longer fall on the same batches`,
-      {
-        hint: `resume with --set train.batch_size=${resumed.batchSize}, or pass --force to resume with the new size anyway`,
-      },
-    );
-  }
-  context.reporter.warn(`${what}; going on (--force): batches from here on differ from the uninterrupted run`);
 }
 
 async function trainInto(config: TrainConfig, context: RunContext): Promise<RunSummary> {
@@ -98,21 +80,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
   const policy = bestMetricPolicy(config, parts.metrics, objective.canEvaluate, lossScores(objective));
   let state: TrainerState = resumed
     ? { ...resumed, batchSize: config.batch_size }
-    : {
-        format: 'mmft-trainer-state',
-        version: 1,
-        globalStep: 0,
-        totalSteps: total,
-        epoch: 0,
-        position: 0,
-        samplesSeen: 0,
-        batchSize: config.batch_size,
-        rng: { kind: 'derived', seed },
-        metricForBest: policy.key,
-        greaterIsBetter: policy.greater,
-        evalsWithoutImprovement: 0,
-        logHistory: [],
-      };
+    : freshTrainerState({ total, batchSize: config.batch_size, seed, policy });
   const history: LogEntry[] = [...state.logHistory];
   const log = await MetricsLog.open(context.outputDir, history);
   const start = { seed, ...rule, epoch: state.epoch, position: state.position };
@@ -150,18 +118,39 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     loaded.model.root.train();
     return scores;
   };
-  if (config.eval_only) return evaluateOnly();
+  if (config.eval_only) {
+    try {
+      return await evaluateOnly({ canEvaluate: policy.enabled, step: state.globalStep, runEval, log, context });
+    } finally {
+      await source.return(undefined);
+      optimizer.dispose();
+      objective.dispose();
+      loaded.model.dispose();
+    }
+  }
   // HF's TensorBoardCallback: a resumed run writes a new event file; TensorBoard shows its steps.
   const tracker = await openTracking(reporters, {
     outputDir: context.outputDir,
     runName: String(context.recipe.name ?? path.basename(context.outputDir)),
     resumedAtStep: resumed?.globalStep,
   });
-  // Scores plus up to 8 generated texts next to their references, at an eval's step.
-  const trackEval = (step: number, scores: Record<string, number>, samples: PredictionSamples) => {
+  // An evaluation at `step`: metrics.jsonl, the console, and the tracker (scores plus up to 8
+  // generated texts next to their references).
+  const evalAndLog = async (step: number, label: string) => {
+    const samples = new PredictionSamples();
+    const scores = await runEval(samples);
     tracker.scalars(step, entryScalars('eval', scores));
     const table = samples.markdown();
     if (table) tracker.text(step, 'eval/predictions', table);
+    const entry = { kind: 'eval', step, ...scores };
+    history.push(entry);
+    await log.append(entry);
+    context.reporter.info(
+      `${label}: ${Object.entries(scores)
+        .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
+        .join(' ')}`,
+    );
+    return scores;
   };
   let failed = false;
   try {
@@ -174,17 +163,7 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
     // "Before" scores of a fresh run, so the summary shows what training changed (not on resume).
     if (config.eval_before && policy.enabled && state.globalStep === 0 && !aborted()) {
-      const samples = new PredictionSamples();
-      before = await runEval(samples);
-      trackEval(0, before, samples);
-      const entry = { kind: 'eval', step: 0, ...before };
-      history.push(entry);
-      await log.append(entry);
-      context.reporter.info(
-        `eval before training: ${Object.entries(before)
-          .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
-          .join(' ')}`,
-      );
+      before = await evalAndLog(0, 'eval before training');
     }
     if (parts.size < config.batch_size) {
       context.reporter.warn(
@@ -245,30 +224,24 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
       };
       history.push(entry);
       await log.append(entry);
-      tracker.scalars(step, {
-        ...entryScalars('train', entry),
-        ...Object.fromEntries(config.lr_groups.map((g, i) => [`train/lr_group_${i}`, (g.lr * lr) / config.lr])),
-        'train/samples_per_second': samples / Math.max(1e-9, (performance.now() - stepStarted) / 1000),
-        'train/rss_mib': process.memoryUsage().rss / 2 ** 20,
-        'train/peak_tensor_mib': peak.bytes / 2 ** 20,
-      });
+      tracker.scalars(
+        step,
+        stepScalars(entry, {
+          lr,
+          baseLr: config.lr,
+          groupLrs: config.lr_groups.map((g) => g.lr),
+          samples,
+          seconds: (performance.now() - stepStarted) / 1000,
+          peakBytes: peak.bytes,
+        }),
+      );
       if (step % config.log_every === 0 || step === total)
         context.reporter.progress({ step, total, samples: state.samplesSeen, values: { loss: result.loss, lr } });
       let stop = false;
       let improved = false;
       // Interrupted: finish with the step just taken, not with an evaluation that may be long.
       if (policy.enabled && !aborted() && ((config.eval_every !== undefined && step % config.eval_every === 0) || step === total)) {
-        const samples = new PredictionSamples();
-        lastEval = await runEval(samples);
-        trackEval(step, lastEval, samples);
-        const evalEntry = { kind: 'eval', step, ...lastEval };
-        history.push(evalEntry);
-        await log.append(evalEntry);
-        context.reporter.info(
-          `eval at step ${step}: ${Object.entries(lastEval)
-            .map(([k, v]) => `${k}=${v.toPrecision(5)}`)
-            .join(' ')}`,
-        );
+        lastEval = await evalAndLog(step, `eval at step ${step}`);
         ({ state, improved, stop } = policy.update(state, lastEval, step, config.early_stopping_patience));
       }
       if (improved || stop || step === total || (config.save_every !== undefined && step % config.save_every === 0)) await saveLast();
@@ -332,24 +305,4 @@ async function trainInto(config: TrainConfig, context: RunContext): Promise<RunS
     }
   }
   return { steps: state.globalStep, outputDir: context.outputDir, metrics: { loss: lastLoss, ...lastEval } };
-
-  /** `eval_only`: score the model as loaded (checkpoint + PEFT adapter, if any) and stop. */
-  async function evaluateOnly(): Promise<RunSummary> {
-    try {
-      if (!policy.enabled) {
-        throw new MmftError('E_RECIPE', 'train.eval_only needs evaluation data: add data.eval (and metrics:) to the recipe');
-      }
-      const scores = await runEval();
-      await log.append({ kind: 'eval', step: state.globalStep, ...scores });
-      const width = Math.max(6, ...Object.keys(scores).map((k) => k.length));
-      context.reporter.info(`${'metric'.padEnd(width)}  ${'value'.padStart(9)}`);
-      for (const [key, value] of Object.entries(scores)) context.reporter.info(`${key.padEnd(width)}  ${value.toFixed(2).padStart(9)}`);
-      return { steps: 0, outputDir: context.outputDir, metrics: scores };
-    } finally {
-      await source.return(undefined);
-      optimizer.dispose();
-      objective.dispose();
-      loaded.model.dispose();
-    }
-  }
 }
